@@ -1,0 +1,339 @@
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  isMessage,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { DecodeError } from "./errors.js";
+import { type SignedEnvelope, SignedEnvelopeSchema } from "./gen/orgchat/v1/envelope_pb.js";
+import {
+  type ChatIdentity,
+  ChatIdentitySchema,
+  type Grant,
+  GrantSchema,
+  type IdentityImage,
+  IdentityImageSchema,
+  type OrganizationAdminSettings,
+  OrganizationAdminSettingsSchema,
+  type OrganizationCancelRequestToJoin,
+  OrganizationCancelRequestToJoinSchema,
+  type OrganizationCategory,
+  OrganizationCategorySchema,
+  type OrganizationChat,
+  OrganizationChatSchema,
+  type OrganizationDescription,
+  OrganizationDescriptionSchema,
+  type OrganizationInvitation,
+  OrganizationInvitationSchema,
+  type OrganizationMember,
+  OrganizationMemberSchema,
+  type OrganizationPermissions,
+  OrganizationPermissionsSchema,
+  type OrganizationRequestToJoin,
+  type OrganizationRequestToJoinResponse,
+  OrganizationRequestToJoinResponseSchema,
+  OrganizationRequestToJoinSchema,
+  type OrganizationRequestToLeave,
+  OrganizationRequestToLeaveSchema,
+} from "./gen/orgchat/v1/organization_pb.js";
+import { wireLimits } from "./limits.js";
+import {
+  type Validator,
+  validateChatIdentity,
+  validateGrant,
+  validateIdentityImage,
+  validateOrganizationAdminSettings,
+  validateOrganizationCancelRequestToJoin,
+  validateOrganizationCategory,
+  validateOrganizationChat,
+  validateOrganizationDescription,
+  validateOrganizationInvitation,
+  validateOrganizationMember,
+  validateOrganizationPermissions,
+  validateOrganizationRequestToJoin,
+  validateOrganizationRequestToJoinResponse,
+  validateOrganizationRequestToLeave,
+  validateSignedEnvelope,
+} from "./validate.js";
+
+/** Options of every `decodeX` function. */
+export interface DecodeOptions {
+  /**
+   * Largest input accepted, in bytes. Inputs over it fail with reason `oversized` before any
+   * parsing, so a hostile peer cannot make us allocate for a huge message.
+   * @default wireLimits.maxMessageBytes (150 KiB)
+   */
+  maxBytes?: number;
+}
+
+/** A message schema with the protocol rules that bytes of it must follow. */
+export interface MessageCodec<Desc extends DescMessage> {
+  readonly schema: Desc;
+  readonly validate: Validator<MessageShape<Desc>>;
+}
+
+function codec<Desc extends DescMessage>(
+  schema: Desc,
+  validate: Validator<MessageShape<Desc>>,
+): MessageCodec<Desc> {
+  return { schema, validate };
+}
+
+/**
+ * Every message of the wire format with its rules, by short name. Spec 55's fourteen messages and
+ * orgchat's `SignedEnvelope`.
+ */
+export const codecs = {
+  IdentityImage: codec(IdentityImageSchema, validateIdentityImage),
+  ChatIdentity: codec(ChatIdentitySchema, validateChatIdentity),
+  Grant: codec(GrantSchema, validateGrant),
+  OrganizationMember: codec(OrganizationMemberSchema, validateOrganizationMember),
+  OrganizationPermissions: codec(OrganizationPermissionsSchema, validateOrganizationPermissions),
+  OrganizationAdminSettings: codec(
+    OrganizationAdminSettingsSchema,
+    validateOrganizationAdminSettings,
+  ),
+  OrganizationChat: codec(OrganizationChatSchema, validateOrganizationChat),
+  OrganizationCategory: codec(OrganizationCategorySchema, validateOrganizationCategory),
+  OrganizationInvitation: codec(OrganizationInvitationSchema, validateOrganizationInvitation),
+  OrganizationRequestToJoin: codec(
+    OrganizationRequestToJoinSchema,
+    validateOrganizationRequestToJoin,
+  ),
+  OrganizationCancelRequestToJoin: codec(
+    OrganizationCancelRequestToJoinSchema,
+    validateOrganizationCancelRequestToJoin,
+  ),
+  OrganizationRequestToJoinResponse: codec(
+    OrganizationRequestToJoinResponseSchema,
+    validateOrganizationRequestToJoinResponse,
+  ),
+  OrganizationRequestToLeave: codec(
+    OrganizationRequestToLeaveSchema,
+    validateOrganizationRequestToLeave,
+  ),
+  OrganizationDescription: codec(OrganizationDescriptionSchema, validateOrganizationDescription),
+  SignedEnvelope: codec(SignedEnvelopeSchema, validateSignedEnvelope),
+} as const;
+
+/** Short name of a message of the wire format. */
+export type MessageName = keyof typeof codecs;
+
+/**
+ * Decodes bytes as the message of `codec`, enforcing the size cap and the protocol rules.
+ *
+ * @throws {@link DecodeError} for any input that is not a valid message (the only error thrown
+ *   for a `Uint8Array`)
+ * @throws {TypeError} when `bytes` is not a Uint8Array (a programming error)
+ */
+export function decodeMessage<Desc extends DescMessage>(
+  messageCodec: MessageCodec<Desc>,
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): MessageShape<Desc> {
+  const { schema } = messageCodec;
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`bytes: expected a Uint8Array to decode as ${schema.typeName}`);
+  }
+  const maxBytes = options?.maxBytes ?? wireLimits.maxMessageBytes;
+  if (bytes.length > maxBytes) {
+    throw new DecodeError({
+      messageName: schema.typeName,
+      reason: "oversized",
+      detail: `${bytes.length} bytes, more than the limit of ${maxBytes}`,
+    });
+  }
+  let message: MessageShape<Desc>;
+  try {
+    message = fromBinary(schema, bytes, { readUnknownFields: true });
+  } catch (cause) {
+    // protobuf-es throws plain Errors (and deep nesting a RangeError); every one means "not this
+    // message", so all become a DecodeError with the original kept as `cause`.
+    throw new DecodeError({
+      messageName: schema.typeName,
+      reason: "malformed",
+      detail: cause instanceof Error ? cause.message : String(cause),
+      cause,
+    });
+  }
+  const problem = messageCodec.validate(message, schema.name);
+  if (problem) {
+    throw new DecodeError({
+      messageName: schema.typeName,
+      reason: "invalid-field",
+      detail: problem.problem,
+      path: problem.path,
+    });
+  }
+  return message;
+}
+
+/**
+ * Encodes a message of `codec` after checking the protocol rules, so that we never send what a
+ * conforming receiver would refuse.
+ *
+ * @throws {RangeError} naming the field when the message breaks a protocol rule or its encoding
+ *   is larger than `wireLimits.maxMessageBytes`
+ */
+export function encodeMessage<Desc extends DescMessage>(
+  messageCodec: MessageCodec<Desc>,
+  message: MessageInitShape<Desc>,
+): Uint8Array {
+  const { schema } = messageCodec;
+  const full = (
+    isMessage(message, schema) ? message : create(schema, message)
+  ) as MessageShape<Desc>;
+  const problem = messageCodec.validate(full, schema.name);
+  if (problem) {
+    throw new RangeError(`${problem.path}: ${problem.problem}`);
+  }
+  const bytes = toBinary(schema, full);
+  if (bytes.length > wireLimits.maxMessageBytes) {
+    throw new RangeError(
+      `${schema.name}: encodes to ${bytes.length} bytes, more than the ${wireLimits.maxMessageBytes}-byte message limit; split it (for a description, into pages)`,
+    );
+  }
+  return bytes;
+}
+
+/** Encodes an {@link IdentityImage}. @throws {RangeError} on a broken rule */
+export const encodeIdentityImage = (message: MessageInitShape<typeof IdentityImageSchema>) =>
+  encodeMessage(codecs.IdentityImage, message);
+/** Decodes an {@link IdentityImage}. @throws {@link DecodeError} */
+export const decodeIdentityImage = (bytes: Uint8Array, options?: DecodeOptions): IdentityImage =>
+  decodeMessage(codecs.IdentityImage, bytes, options);
+
+/** Encodes a {@link ChatIdentity}. @throws {RangeError} on a broken rule */
+export const encodeChatIdentity = (message: MessageInitShape<typeof ChatIdentitySchema>) =>
+  encodeMessage(codecs.ChatIdentity, message);
+/** Decodes a {@link ChatIdentity}. @throws {@link DecodeError} */
+export const decodeChatIdentity = (bytes: Uint8Array, options?: DecodeOptions): ChatIdentity =>
+  decodeMessage(codecs.ChatIdentity, bytes, options);
+
+/** Encodes a {@link Grant}. @throws {RangeError} on a broken rule */
+export const encodeGrant = (message: MessageInitShape<typeof GrantSchema>) =>
+  encodeMessage(codecs.Grant, message);
+/** Decodes a {@link Grant}. @throws {@link DecodeError} */
+export const decodeGrant = (bytes: Uint8Array, options?: DecodeOptions): Grant =>
+  decodeMessage(codecs.Grant, bytes, options);
+
+/** Encodes an {@link OrganizationMember}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationMember = (
+  message: MessageInitShape<typeof OrganizationMemberSchema>,
+) => encodeMessage(codecs.OrganizationMember, message);
+/** Decodes an {@link OrganizationMember}. @throws {@link DecodeError} */
+export const decodeOrganizationMember = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationMember => decodeMessage(codecs.OrganizationMember, bytes, options);
+
+/** Encodes {@link OrganizationPermissions}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationPermissions = (
+  message: MessageInitShape<typeof OrganizationPermissionsSchema>,
+) => encodeMessage(codecs.OrganizationPermissions, message);
+/** Decodes {@link OrganizationPermissions}. @throws {@link DecodeError} */
+export const decodeOrganizationPermissions = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationPermissions => decodeMessage(codecs.OrganizationPermissions, bytes, options);
+
+/** Encodes {@link OrganizationAdminSettings}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationAdminSettings = (
+  message: MessageInitShape<typeof OrganizationAdminSettingsSchema>,
+) => encodeMessage(codecs.OrganizationAdminSettings, message);
+/** Decodes {@link OrganizationAdminSettings}. @throws {@link DecodeError} */
+export const decodeOrganizationAdminSettings = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationAdminSettings => decodeMessage(codecs.OrganizationAdminSettings, bytes, options);
+
+/** Encodes an {@link OrganizationChat}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationChat = (message: MessageInitShape<typeof OrganizationChatSchema>) =>
+  encodeMessage(codecs.OrganizationChat, message);
+/** Decodes an {@link OrganizationChat}. @throws {@link DecodeError} */
+export const decodeOrganizationChat = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationChat => decodeMessage(codecs.OrganizationChat, bytes, options);
+
+/** Encodes an {@link OrganizationCategory}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationCategory = (
+  message: MessageInitShape<typeof OrganizationCategorySchema>,
+) => encodeMessage(codecs.OrganizationCategory, message);
+/** Decodes an {@link OrganizationCategory}. @throws {@link DecodeError} */
+export const decodeOrganizationCategory = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationCategory => decodeMessage(codecs.OrganizationCategory, bytes, options);
+
+/** Encodes an {@link OrganizationInvitation}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationInvitation = (
+  message: MessageInitShape<typeof OrganizationInvitationSchema>,
+) => encodeMessage(codecs.OrganizationInvitation, message);
+/** Decodes an {@link OrganizationInvitation}. @throws {@link DecodeError} */
+export const decodeOrganizationInvitation = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationInvitation => decodeMessage(codecs.OrganizationInvitation, bytes, options);
+
+/** Encodes an {@link OrganizationRequestToJoin}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationRequestToJoin = (
+  message: MessageInitShape<typeof OrganizationRequestToJoinSchema>,
+) => encodeMessage(codecs.OrganizationRequestToJoin, message);
+/** Decodes an {@link OrganizationRequestToJoin}. @throws {@link DecodeError} */
+export const decodeOrganizationRequestToJoin = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationRequestToJoin => decodeMessage(codecs.OrganizationRequestToJoin, bytes, options);
+
+/** Encodes an {@link OrganizationCancelRequestToJoin}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationCancelRequestToJoin = (
+  message: MessageInitShape<typeof OrganizationCancelRequestToJoinSchema>,
+) => encodeMessage(codecs.OrganizationCancelRequestToJoin, message);
+/** Decodes an {@link OrganizationCancelRequestToJoin}. @throws {@link DecodeError} */
+export const decodeOrganizationCancelRequestToJoin = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationCancelRequestToJoin =>
+  decodeMessage(codecs.OrganizationCancelRequestToJoin, bytes, options);
+
+/** Encodes an {@link OrganizationRequestToJoinResponse}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationRequestToJoinResponse = (
+  message: MessageInitShape<typeof OrganizationRequestToJoinResponseSchema>,
+) => encodeMessage(codecs.OrganizationRequestToJoinResponse, message);
+/** Decodes an {@link OrganizationRequestToJoinResponse}. @throws {@link DecodeError} */
+export const decodeOrganizationRequestToJoinResponse = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationRequestToJoinResponse =>
+  decodeMessage(codecs.OrganizationRequestToJoinResponse, bytes, options);
+
+/** Encodes an {@link OrganizationRequestToLeave}. @throws {RangeError} on a broken rule */
+export const encodeOrganizationRequestToLeave = (
+  message: MessageInitShape<typeof OrganizationRequestToLeaveSchema>,
+) => encodeMessage(codecs.OrganizationRequestToLeave, message);
+/** Decodes an {@link OrganizationRequestToLeave}. @throws {@link DecodeError} */
+export const decodeOrganizationRequestToLeave = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationRequestToLeave => decodeMessage(codecs.OrganizationRequestToLeave, bytes, options);
+
+/** Encodes an {@link OrganizationDescription}. @throws {RangeError} on a broken rule or over 150 KiB */
+export const encodeOrganizationDescription = (
+  message: MessageInitShape<typeof OrganizationDescriptionSchema>,
+) => encodeMessage(codecs.OrganizationDescription, message);
+/** Decodes an {@link OrganizationDescription}. @throws {@link DecodeError} */
+export const decodeOrganizationDescription = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): OrganizationDescription => decodeMessage(codecs.OrganizationDescription, bytes, options);
+
+/**
+ * Decodes a {@link SignedEnvelope} without verifying it. Use `openEnvelope()` to verify; this is
+ * for tools that inspect traffic. @throws {@link DecodeError}
+ */
+export const decodeSignedEnvelope = (bytes: Uint8Array, options?: DecodeOptions): SignedEnvelope =>
+  decodeMessage(codecs.SignedEnvelope, bytes, options);

@@ -1,0 +1,39 @@
+/**
+ * Protocol limits enforced by every encoder and decoder of this package.
+ *
+ * Why these numbers (docs/PROTOCOL.md, "Limits"):
+ * - 150 KiB is nwaku's default `--max-msg-size` and The Waku Network's cap (64/WAKU2-NETWORK);
+ *   a message over it is dropped by real relays, so we refuse to make or parse one.
+ * - Keys are Ed25519 / X25519 public keys: exactly 32 bytes.
+ * - Text caps keep one description field from eating the message budget; they are in UTF-8 bytes
+ *   so every implementation counts the same way.
+ */
+export const wireLimits = {
+  /** Largest encoded message, envelope included: 150 KiB. */
+  maxMessageBytes: 150 * 1024,
+  /** Length of an organization id, member id or other public key. */
+  publicKeyBytes: 32,
+  /** Length of an Ed25519 signature. */
+  signatureBytes: 64,
+  /** Chat (channel) and category ids: 1..64 characters of `[A-Za-z0-9_-]`. */
+  maxIdLength: 64,
+  /** ENS names (the DNS limit). */
+  maxEnsNameBytes: 255,
+  /** Display names and category names. */
+  maxNameBytes: 256,
+  /** Free-text descriptions. */
+  maxDescriptionBytes: 4096,
+  /** Keys of the `images` map (`thumbnail`, `large`, `banner`, …). */
+  maxImageKeyLength: 32,
+  /** Entries of one `images` map. */
+  maxImages: 8,
+  /** `IdentityImage.encryption_keys` entries. */
+  maxEncryptionKeys: 64,
+  /** Tags of one organization, and the length of each. */
+  maxTags: 32,
+  maxTagBytes: 64,
+  /** Roles listed for one member. */
+  maxRoles: 8,
+  /** Content topic length accepted by `parseContentTopic`. */
+  maxContentTopicLength: 256,
+} as const;

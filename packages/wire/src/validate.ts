@@ -1,0 +1,215 @@
+import type { SignedEnvelope } from "./gen/orgchat/v1/envelope_pb.js";
+import type {
+  ChatIdentity,
+  Grant,
+  IdentityImage,
+  OrganizationAdminSettings,
+  OrganizationCancelRequestToJoin,
+  OrganizationCategory,
+  OrganizationChat,
+  OrganizationDescription,
+  OrganizationInvitation,
+  OrganizationMember,
+  OrganizationPermissions,
+  OrganizationRequestToJoin,
+  OrganizationRequestToJoinResponse,
+  OrganizationRequestToLeave,
+} from "./gen/orgchat/v1/organization_pb.js";
+import { isChatId, isMemberId } from "./ids.js";
+import { wireLimits } from "./limits.js";
+
+/** A broken protocol rule: where, and what. */
+export interface Problem {
+  path: string;
+  problem: string;
+}
+
+/** Returns the first broken rule of a decoded or to-be-encoded message, if any. */
+export type Validator<T> = (message: T, path: string) => Problem | undefined;
+
+const utf8 = new TextEncoder();
+
+function utf8Length(value: string): number {
+  // ASCII fast path: most ids and names never need an encode.
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) > 0x7f) return utf8.encode(value).length;
+  }
+  return value.length;
+}
+
+function text(value: string, max: number, path: string): Problem | undefined {
+  const length = utf8Length(value);
+  return length > max
+    ? { path, problem: `${length} UTF-8 bytes, more than the limit of ${max}` }
+    : undefined;
+}
+
+function publicKey(value: Uint8Array, path: string): Problem | undefined {
+  return value.length === wireLimits.publicKeyBytes
+    ? undefined
+    : { path, problem: `expected a 32-byte public key, got ${value.length} bytes` };
+}
+
+function optionalChatId(value: string, path: string): Problem | undefined {
+  return value === "" || isChatId(value)
+    ? undefined
+    : { path, problem: "expected an id of 1-64 characters [A-Za-z0-9_-], or empty" };
+}
+
+function count(length: number, max: number, path: string): Problem | undefined {
+  return length > max ? { path, problem: `${length} entries, more than the limit of ${max}` } : undefined;
+}
+
+function key(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+}
+
+function memberMap(
+  members: Record<string, OrganizationMember>,
+  path: string,
+): Problem | undefined {
+  for (const [id, member] of Object.entries(members)) {
+    const at = `${path}[${key(id)}]`;
+    if (!isMemberId(id)) {
+      return { path: at, problem: "member key is not 64 lowercase hex characters (a public key)" };
+    }
+    const problem = validateOrganizationMember(member, at);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+export const validateIdentityImage: Validator<IdentityImage> = (image, path) =>
+  count(image.encryptionKeys.length, wireLimits.maxEncryptionKeys, `${path}.encryptionKeys`);
+
+export const validateChatIdentity: Validator<ChatIdentity> = (identity, path) => {
+  const problem =
+    text(identity.ensName, wireLimits.maxEnsNameBytes, `${path}.ensName`) ??
+    text(identity.displayName, wireLimits.maxNameBytes, `${path}.displayName`) ??
+    text(identity.description, wireLimits.maxDescriptionBytes, `${path}.description`) ??
+    count(Object.keys(identity.images).length, wireLimits.maxImages, `${path}.images`);
+  if (problem) return problem;
+  for (const [name, image] of Object.entries(identity.images)) {
+    const at = `${path}.images[${key(name)}]`;
+    if (name.length === 0 || name.length > wireLimits.maxImageKeyLength) {
+      return { path: at, problem: `image name must be 1-${wireLimits.maxImageKeyLength} characters` };
+    }
+    const imageProblem = validateIdentityImage(image, at);
+    if (imageProblem) return imageProblem;
+  }
+  return undefined;
+};
+
+export const validateGrant: Validator<Grant> = (grant, path) =>
+  publicKey(grant.organizationId, `${path}.organizationId`) ??
+  publicKey(grant.memberId, `${path}.memberId`) ??
+  optionalChatId(grant.chatId, `${path}.chatId`);
+
+export const validateOrganizationMember: Validator<OrganizationMember> = (member, path) =>
+  count(member.roles.length, wireLimits.maxRoles, `${path}.roles`);
+
+export const validateOrganizationPermissions: Validator<OrganizationPermissions> = () => undefined;
+
+export const validateOrganizationAdminSettings: Validator<OrganizationAdminSettings> = () =>
+  undefined;
+
+export const validateOrganizationChat: Validator<OrganizationChat> = (chat, path) =>
+  memberMap(chat.members, `${path}.members`) ??
+  (chat.identity ? validateChatIdentity(chat.identity, `${path}.identity`) : undefined) ??
+  optionalChatId(chat.categoryId, `${path}.categoryId`);
+
+export const validateOrganizationCategory: Validator<OrganizationCategory> = (category, path) =>
+  optionalChatId(category.categoryId, `${path}.categoryId`) ??
+  text(category.name, wireLimits.maxNameBytes, `${path}.name`);
+
+export const validateOrganizationInvitation: Validator<OrganizationInvitation> = (
+  invitation,
+  path,
+) => publicKey(invitation.publicKey, `${path}.publicKey`) ?? optionalChatId(invitation.chatId, `${path}.chatId`);
+
+const validateRequestLike: Validator<
+  OrganizationRequestToJoin | OrganizationCancelRequestToJoin
+> = (request, path) =>
+  publicKey(request.organizationId, `${path}.organizationId`) ??
+  text(request.ensName, wireLimits.maxEnsNameBytes, `${path}.ensName`) ??
+  text(request.displayName, wireLimits.maxNameBytes, `${path}.displayName`) ??
+  optionalChatId(request.chatId, `${path}.chatId`);
+
+export const validateOrganizationRequestToJoin: Validator<OrganizationRequestToJoin> =
+  validateRequestLike;
+
+export const validateOrganizationCancelRequestToJoin: Validator<OrganizationCancelRequestToJoin> =
+  validateRequestLike;
+
+export const validateOrganizationRequestToJoinResponse: Validator<
+  OrganizationRequestToJoinResponse
+> = (response, path) =>
+  publicKey(response.organizationId, `${path}.organizationId`) ??
+  (response.organization
+    ? validateOrganizationDescription(response.organization, `${path}.organization`)
+    : undefined);
+
+export const validateOrganizationRequestToLeave: Validator<OrganizationRequestToLeave> = (
+  request,
+  path,
+) => publicKey(request.organizationId, `${path}.organizationId`);
+
+export const validateOrganizationDescription: Validator<OrganizationDescription> = (
+  description,
+  path,
+) => {
+  const problem =
+    memberMap(description.members, `${path}.members`) ??
+    (description.identity
+      ? validateChatIdentity(description.identity, `${path}.identity`)
+      : undefined) ??
+    count(description.tags.length, wireLimits.maxTags, `${path}.tags`);
+  if (problem) return problem;
+  for (const [id, chat] of Object.entries(description.chats)) {
+    const at = `${path}.chats[${key(id)}]`;
+    if (!isChatId(id)) return { path: at, problem: "chat id must be 1-64 characters [A-Za-z0-9_-]" };
+    const chatProblem = validateOrganizationChat(chat, at);
+    if (chatProblem) return chatProblem;
+  }
+  for (const [id, category] of Object.entries(description.categories)) {
+    const at = `${path}.categories[${key(id)}]`;
+    if (!isChatId(id)) {
+      return { path: at, problem: "category id must be 1-64 characters [A-Za-z0-9_-]" };
+    }
+    if (category.categoryId !== "" && category.categoryId !== id) {
+      return { path: `${at}.categoryId`, problem: "differs from the map key it is stored under" };
+    }
+    const categoryProblem = validateOrganizationCategory(category, at);
+    if (categoryProblem) return categoryProblem;
+  }
+  for (const [index, banned] of description.banList.entries()) {
+    if (!isMemberId(banned)) {
+      return {
+        path: `${path}.banList[${index}]`,
+        problem: "not 64 lowercase hex characters (a public key)",
+      };
+    }
+  }
+  for (const [index, tag] of description.tags.entries()) {
+    const tagProblem = text(tag, wireLimits.maxTagBytes, `${path}.tags[${index}]`);
+    if (tagProblem) return tagProblem;
+  }
+  return undefined;
+};
+
+/** Structural rules of an envelope; its version and type are judged by `openEnvelope()`. */
+export const validateSignedEnvelope: Validator<SignedEnvelope> = (envelope, path) =>
+  publicKey(envelope.organizationId, `${path}.organizationId`) ??
+  (envelope.contentTopic.length === 0 ||
+  envelope.contentTopic.length > wireLimits.maxContentTopicLength
+    ? {
+        path: `${path}.contentTopic`,
+        problem: `must be 1-${wireLimits.maxContentTopicLength} characters`,
+      }
+    : undefined) ??
+  (envelope.signer.length === 0 || envelope.signer.length > 64
+    ? { path: `${path}.signer`, problem: "must be a 1-64 byte public key" }
+    : undefined) ??
+  (envelope.signature.length === 0 || envelope.signature.length > 128
+    ? { path: `${path}.signature`, problem: "must be 1-128 bytes" }
+    : undefined);

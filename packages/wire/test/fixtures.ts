@@ -1,0 +1,165 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import type { EnvelopeSigner, EnvelopeVerifier, MessageName } from "../src/index.js";
+import {
+  codecs,
+  IdentityImage_SourceType,
+  ImageType,
+  OrganizationMember_Roles,
+  OrganizationPermissions_Access,
+} from "../src/index.js";
+
+/** A deterministic Ed25519 key from a one-byte seed pattern (tests and vectors only). */
+export function testKey(seedByte: number): EnvelopeSigner & { secretKey: Uint8Array } {
+  const secretKey = new Uint8Array(32).fill(seedByte);
+  const publicKey = ed25519.getPublicKey(secretKey);
+  return {
+    scheme: "ed25519",
+    publicKey,
+    secretKey,
+    sign: (message) => ed25519.sign(message, secretKey),
+  };
+}
+
+export const verifyEd25519: EnvelopeVerifier = ({ publicKey, message, signature }) =>
+  ed25519.verify(signature, message, publicKey);
+
+export const owner = testKey(0x01);
+export const member = testKey(0x02);
+export const outsider = testKey(0x03);
+export const ownerId = owner.publicKey;
+export const memberHex = bytesToHex(member.publicKey);
+export const outsiderHex = bytesToHex(outsider.publicKey);
+
+type Samples = { [K in MessageName]: MessageInitShape<(typeof codecs)[K]["schema"]> };
+
+const image = {
+  payload: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  sourceType: IdentityImage_SourceType.RAW_PAYLOAD,
+  imageType: ImageType.PNG,
+  encryptionKeys: [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5, 6])],
+  encrypted: true,
+};
+
+const identity = {
+  clock: 7n,
+  ensName: "acme.eth",
+  images: { thumbnail: image },
+  displayName: "Acme — Ünïcode ✓",
+  description: "The Acme organization",
+};
+
+const chat = {
+  members: { [memberHex]: { roles: [OrganizationMember_Roles.ROLE_MODERATE_CONTENT] } },
+  permissions: {
+    ensOnly: false,
+    private: true,
+    access: OrganizationPermissions_Access.INVITATION_ONLY,
+  },
+  identity: { ...identity, clock: 3n, displayName: "general", images: {} },
+  categoryId: "cat-main",
+};
+
+const description = {
+  clock: 42n,
+  members: {
+    [bytesToHex(owner.publicKey)]: { roles: [OrganizationMember_Roles.ROLE_ALL] },
+    [memberHex]: {
+      roles: [
+        OrganizationMember_Roles.ROLE_MANAGE_USERS,
+        OrganizationMember_Roles.ROLE_MODERATE_CONTENT,
+      ],
+    },
+  },
+  permissions: { ensOnly: true, private: false, access: OrganizationPermissions_Access.ON_REQUEST },
+  identity,
+  chats: { general: chat },
+  banList: [outsiderHex],
+  categories: { "cat-main": { categoryId: "cat-main", name: "Main" } },
+  adminSettings: { pinMessageAllMembersEnabled: true },
+  encrypted: true,
+  tags: ["dao", "privacy"],
+};
+
+/** One instance of every message, every field set to a non-default value. */
+export const fullSamples: Samples = {
+  IdentityImage: image,
+  ChatIdentity: identity,
+  Grant: { organizationId: ownerId, memberId: member.publicKey, chatId: "general", clock: 9n },
+  OrganizationMember: { roles: [OrganizationMember_Roles.ROLE_ALL] },
+  OrganizationPermissions: {
+    ensOnly: true,
+    private: true,
+    access: OrganizationPermissions_Access.NO_MEMBERSHIP,
+  },
+  OrganizationAdminSettings: { pinMessageAllMembersEnabled: true },
+  OrganizationChat: chat,
+  OrganizationCategory: { categoryId: "cat-main", name: "Main" },
+  OrganizationInvitation: {
+    organizationDescription: new Uint8Array([0x0a, 0x01, 0x02]),
+    grant: new Uint8Array([0x12, 0x00]),
+    chatId: "general",
+    publicKey: ownerId,
+  },
+  OrganizationRequestToJoin: {
+    clock: 11n,
+    ensName: "bob.eth",
+    chatId: "general",
+    organizationId: ownerId,
+    displayName: "Bob",
+  },
+  OrganizationCancelRequestToJoin: {
+    clock: 12n,
+    ensName: "bob.eth",
+    chatId: "general",
+    organizationId: ownerId,
+    displayName: "Bob",
+  },
+  OrganizationRequestToJoinResponse: {
+    clock: 13n,
+    organization: description,
+    accepted: true,
+    grant: new Uint8Array([0x0a, 0x20]),
+    organizationId: ownerId,
+  },
+  OrganizationRequestToLeave: { clock: 14n, organizationId: ownerId },
+  OrganizationDescription: description,
+  SignedEnvelope: {
+    version: 1,
+    type: 1,
+    organizationId: ownerId,
+    clock: 42n,
+    contentTopic: "/orgchat/1/d-00000000000000000000000000000000/proto",
+    signatureScheme: 1,
+    signer: ownerId,
+    payload: new Uint8Array([0x08, 0x2a]),
+    signature: new Uint8Array(64).fill(0xab),
+  },
+};
+
+/** The smallest valid instance of every message (required fields only). */
+export const minimalSamples: Samples = {
+  IdentityImage: {},
+  ChatIdentity: {},
+  Grant: { organizationId: ownerId, memberId: member.publicKey },
+  OrganizationMember: {},
+  OrganizationPermissions: {},
+  OrganizationAdminSettings: {},
+  OrganizationChat: {},
+  OrganizationCategory: {},
+  OrganizationInvitation: { publicKey: ownerId },
+  OrganizationRequestToJoin: { organizationId: ownerId },
+  OrganizationCancelRequestToJoin: { organizationId: ownerId },
+  OrganizationRequestToJoinResponse: { organizationId: ownerId },
+  OrganizationRequestToLeave: { organizationId: ownerId },
+  OrganizationDescription: {},
+  SignedEnvelope: {
+    organizationId: ownerId,
+    contentTopic: "/a/1/b/proto",
+    signer: ownerId,
+    signature: new Uint8Array(64),
+  },
+};
+
+export const messageNames = Object.keys(codecs) as MessageName[];
