@@ -1,6 +1,17 @@
-import { create, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { codecs, decodeMessage, decodeSignedEnvelope, encodeMessage, type MessageCodec } from "./codec.js";
+import {
+  codecs,
+  decodeMessage,
+  decodeSignedEnvelope,
+  encodeMessage,
+  type MessageCodec,
+} from "./codec.js";
 import { DecodeError, EnvelopeMismatchError, InvalidSignatureError } from "./errors.js";
 import {
   MessageType,
@@ -105,7 +116,10 @@ type SchemaOf<K extends MessageTypeName> = (typeof messageTypes)[K]["codec"]["sc
 export type PayloadOf<K extends MessageTypeName> = MessageShape<SchemaOf<K>>;
 
 const typeByWire = new Map<number, MessageTypeName>(
-  (Object.keys(messageTypes) as MessageTypeName[]).map((name) => [messageTypes[name].wireType, name]),
+  (Object.keys(messageTypes) as MessageTypeName[]).map((name) => [
+    messageTypes[name].wireType,
+    name,
+  ]),
 );
 
 /**
@@ -119,7 +133,10 @@ export function messageTypeName(wireType: number): MessageTypeName | undefined {
 /** Signature algorithms an envelope may use. */
 export type SignatureSchemeName = "ed25519";
 
-const schemes: Record<SignatureSchemeName, { wire: number; publicKeyBytes: number; signatureBytes: number }> = {
+const schemes: Record<
+  SignatureSchemeName,
+  { wire: number; publicKeyBytes: number; signatureBytes: number }
+> = {
   ed25519: {
     wire: SignatureScheme.ED25519,
     publicKeyBytes: wireLimits.publicKeyBytes,
@@ -187,8 +204,20 @@ export function envelopeSigningInput(fields: EnvelopeSigningFields): Uint8Array 
   }
   const topic = encoder.encode(fields.contentTopic);
   const size =
-    domainBytes.length + 1 + 4 + 4 + 4 + fields.organizationId.length + 8 + 4 + topic.length + 4 + 4 +
-    fields.signer.length + 4 + fields.payload.length;
+    domainBytes.length +
+    1 +
+    4 +
+    4 +
+    4 +
+    fields.organizationId.length +
+    8 +
+    4 +
+    topic.length +
+    4 +
+    4 +
+    fields.signer.length +
+    4 +
+    fields.payload.length;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let offset = 0;
@@ -268,16 +297,21 @@ export async function sealEnvelope<K extends MessageTypeName>(
     );
   }
   const scheme = schemes[signer.scheme];
-  if (scheme === undefined) throw new RangeError(`signer.scheme: unsupported ${String(signer.scheme)}`);
+  if (scheme === undefined)
+    throw new RangeError(`signer.scheme: unsupported ${String(signer.scheme)}`);
   if (signer.publicKey.length !== scheme.publicKeyBytes) {
-    throw new RangeError(`signer.publicKey: expected ${scheme.publicKeyBytes} bytes, got ${signer.publicKey.length}`);
+    throw new RangeError(
+      `signer.publicKey: expected ${scheme.publicKeyBytes} bytes, got ${signer.publicKey.length}`,
+    );
   }
   if (entry.signer === "organization" && !bytesEqual(signer.publicKey, init.organizationId)) {
     throw new RangeError(`signer: ${init.type} may only be signed by the organization key`);
   }
   const message = create(entry.codec.schema, init.message as MessageInitShape<DescMessage>);
   if (entry.clockOf && entry.clockOf(message) !== init.clock) {
-    throw new RangeError(`clock: envelope clock ${init.clock} differs from the message clock ${entry.clockOf(message)}`);
+    throw new RangeError(
+      `clock: envelope clock ${init.clock} differs from the message clock ${entry.clockOf(message)}`,
+    );
   }
   if (entry.organizationIdOf && !bytesEqual(entry.organizationIdOf(message), init.organizationId)) {
     throw new RangeError("organizationId: differs from the organization id inside the message");
@@ -295,7 +329,9 @@ export async function sealEnvelope<K extends MessageTypeName>(
   };
   const signature = await signer.sign(envelopeSigningInput(fields));
   if (!(signature instanceof Uint8Array) || signature.length !== scheme.signatureBytes) {
-    throw new TypeError(`signer.sign: expected a ${scheme.signatureBytes}-byte ${signer.scheme} signature`);
+    throw new TypeError(
+      `signer.sign: expected a ${scheme.signatureBytes}-byte ${signer.scheme} signature`,
+    );
   }
   return encodeMessage(codecs.SignedEnvelope, {
     version: fields.version,
@@ -348,7 +384,11 @@ function schemeName(wire: number): SignatureSchemeName | undefined {
   return undefined;
 }
 
-function invalidEnvelope(detail: string, path: string, reason: "invalid-field" | "unsupported-version" | "unknown-type" = "invalid-field"): DecodeError {
+function invalidEnvelope(
+  detail: string,
+  path: string,
+  reason: "invalid-field" | "unsupported-version" | "unknown-type" = "invalid-field",
+): DecodeError {
   return new DecodeError({ messageName: SignedEnvelopeSchema.typeName, reason, detail, path });
 }
 
@@ -379,41 +419,76 @@ function invalidEnvelope(detail: string, path: string, reason: "invalid-field" |
  * if (opened.type === "organization-description") console.log(opened.message.identity?.displayName);
  * ```
  */
-export async function openEnvelope(bytes: Uint8Array, options: OpenEnvelopeOptions): Promise<OpenedEnvelope> {
+export async function openEnvelope(
+  bytes: Uint8Array,
+  options: OpenEnvelopeOptions,
+): Promise<OpenedEnvelope> {
   const envelope: SignedEnvelope = decodeSignedEnvelope(
     bytes,
     options.maxBytes === undefined ? undefined : { maxBytes: options.maxBytes },
   );
   if (envelope.version !== envelopeVersion) {
-    throw invalidEnvelope(`version ${envelope.version}; this library reads version ${envelopeVersion}`, "SignedEnvelope.version", "unsupported-version");
+    throw invalidEnvelope(
+      `version ${envelope.version}; this library reads version ${envelopeVersion}`,
+      "SignedEnvelope.version",
+      "unsupported-version",
+    );
   }
   const type = messageTypeName(envelope.type);
   if (type === undefined) {
-    throw invalidEnvelope(`message type ${envelope.type} is not registered`, "SignedEnvelope.type", "unknown-type");
+    throw invalidEnvelope(
+      `message type ${envelope.type} is not registered`,
+      "SignedEnvelope.type",
+      "unknown-type",
+    );
   }
   const scheme = schemeName(envelope.signatureScheme);
   if (scheme === undefined) {
-    throw invalidEnvelope(`signature scheme ${envelope.signatureScheme} is not supported`, "SignedEnvelope.signatureScheme");
+    throw invalidEnvelope(
+      `signature scheme ${envelope.signatureScheme} is not supported`,
+      "SignedEnvelope.signatureScheme",
+    );
   }
   const { publicKeyBytes, signatureBytes } = schemes[scheme];
   if (envelope.signer.length !== publicKeyBytes) {
-    throw invalidEnvelope(`${scheme} signer must be ${publicKeyBytes} bytes`, "SignedEnvelope.signer");
+    throw invalidEnvelope(
+      `${scheme} signer must be ${publicKeyBytes} bytes`,
+      "SignedEnvelope.signer",
+    );
   }
   if (envelope.signature.length !== signatureBytes) {
-    throw invalidEnvelope(`${scheme} signature must be ${signatureBytes} bytes`, "SignedEnvelope.signature");
+    throw invalidEnvelope(
+      `${scheme} signature must be ${signatureBytes} bytes`,
+      "SignedEnvelope.signature",
+    );
   }
   if (options.accept !== undefined && !options.accept.includes(type)) {
-    throw new EnvelopeMismatchError({ field: "type", detail: `${type} is not accepted here (expected ${options.accept.join(", ")})` });
+    throw new EnvelopeMismatchError({
+      field: "type",
+      detail: `${type} is not accepted here (expected ${options.accept.join(", ")})`,
+    });
   }
   if (envelope.contentTopic !== options.contentTopic) {
-    throw new EnvelopeMismatchError({ field: "contentTopic", detail: `signed for ${envelope.contentTopic}, received on ${options.contentTopic}` });
+    throw new EnvelopeMismatchError({
+      field: "contentTopic",
+      detail: `signed for ${envelope.contentTopic}, received on ${options.contentTopic}`,
+    });
   }
-  if (options.organizationId !== undefined && !bytesEqual(envelope.organizationId, options.organizationId)) {
-    throw new EnvelopeMismatchError({ field: "organizationId", detail: `signed for organization ${bytesToHex(envelope.organizationId)}, expected ${bytesToHex(options.organizationId)}` });
+  if (
+    options.organizationId !== undefined &&
+    !bytesEqual(envelope.organizationId, options.organizationId)
+  ) {
+    throw new EnvelopeMismatchError({
+      field: "organizationId",
+      detail: `signed for organization ${bytesToHex(envelope.organizationId)}, expected ${bytesToHex(options.organizationId)}`,
+    });
   }
   const entry = messageTypes[type] as unknown as MessageTypeSpec<DescMessage>;
   if (entry.signer === "organization" && !bytesEqual(envelope.signer, envelope.organizationId)) {
-    throw new EnvelopeMismatchError({ field: "signer", detail: `${type} must be signed by the organization key, not ${bytesToHex(envelope.signer)}` });
+    throw new EnvelopeMismatchError({
+      field: "signer",
+      detail: `${type} must be signed by the organization key, not ${bytesToHex(envelope.signer)}`,
+    });
   }
   const signingInput = envelopeSigningInput({
     version: envelope.version,
@@ -427,7 +502,12 @@ export async function openEnvelope(bytes: Uint8Array, options: OpenEnvelopeOptio
   });
   let valid: boolean;
   try {
-    valid = await options.verify({ scheme, publicKey: envelope.signer, message: signingInput, signature: envelope.signature });
+    valid = await options.verify({
+      scheme,
+      publicKey: envelope.signer,
+      message: signingInput,
+      signature: envelope.signature,
+    });
   } catch (cause) {
     // A verifier may throw on a key that is not a curve point: that is a bad signature too.
     throw new InvalidSignatureError({ signerHex: bytesToHex(envelope.signer), cause });
@@ -435,10 +515,19 @@ export async function openEnvelope(bytes: Uint8Array, options: OpenEnvelopeOptio
   if (valid !== true) throw new InvalidSignatureError({ signerHex: bytesToHex(envelope.signer) });
   const message = decodeMessage(entry.codec, envelope.payload);
   if (entry.clockOf && entry.clockOf(message) !== envelope.clock) {
-    throw new EnvelopeMismatchError({ field: "clock", detail: `envelope clock ${envelope.clock}, payload clock ${entry.clockOf(message)}` });
+    throw new EnvelopeMismatchError({
+      field: "clock",
+      detail: `envelope clock ${envelope.clock}, payload clock ${entry.clockOf(message)}`,
+    });
   }
-  if (entry.organizationIdOf && !bytesEqual(entry.organizationIdOf(message), envelope.organizationId)) {
-    throw new EnvelopeMismatchError({ field: "organizationIdInPayload", detail: "the payload names another organization than the envelope" });
+  if (
+    entry.organizationIdOf &&
+    !bytesEqual(entry.organizationIdOf(message), envelope.organizationId)
+  ) {
+    throw new EnvelopeMismatchError({
+      field: "organizationIdInPayload",
+      detail: "the payload names another organization than the envelope",
+    });
   }
   return {
     type,

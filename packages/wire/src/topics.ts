@@ -36,7 +36,9 @@ function topicName(kind: TopicKind, key: Uint8Array, channelId: string): string 
   // zero-terminated, so no two (kind, key, channel) triples hash the same input.
   const kindBytes = encoder.encode(kind);
   const channelBytes = encoder.encode(channelId);
-  const input = new Uint8Array(domain.length + 1 + kindBytes.length + 1 + key.length + channelBytes.length);
+  const input = new Uint8Array(
+    domain.length + 1 + kindBytes.length + 1 + key.length + channelBytes.length,
+  );
   let offset = 0;
   input.set(domain, offset);
   offset += domain.length + 1;
@@ -126,7 +128,8 @@ export interface ContentTopicParts {
  * @returns the parts, or `undefined` when `topic` is not in that form
  */
 export function parseContentTopic(topic: string): ContentTopicParts | undefined {
-  if (typeof topic !== "string" || topic.length > wireLimits.maxContentTopicLength) return undefined;
+  if (typeof topic !== "string" || topic.length > wireLimits.maxContentTopicLength)
+    return undefined;
   if (!topic.startsWith("/")) return undefined;
   const parts = topic.slice(1).split("/");
   let generation: number | undefined;

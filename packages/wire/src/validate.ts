@@ -57,17 +57,16 @@ function optionalChatId(value: string, path: string): Problem | undefined {
 }
 
 function count(length: number, max: number, path: string): Problem | undefined {
-  return length > max ? { path, problem: `${length} entries, more than the limit of ${max}` } : undefined;
+  return length > max
+    ? { path, problem: `${length} entries, more than the limit of ${max}` }
+    : undefined;
 }
 
 function key(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
 }
 
-function memberMap(
-  members: Record<string, OrganizationMember>,
-  path: string,
-): Problem | undefined {
+function memberMap(members: Record<string, OrganizationMember>, path: string): Problem | undefined {
   for (const [id, member] of Object.entries(members)) {
     const at = `${path}[${key(id)}]`;
     if (!isMemberId(id)) {
@@ -92,7 +91,10 @@ export const validateChatIdentity: Validator<ChatIdentity> = (identity, path) =>
   for (const [name, image] of Object.entries(identity.images)) {
     const at = `${path}.images[${key(name)}]`;
     if (name.length === 0 || name.length > wireLimits.maxImageKeyLength) {
-      return { path: at, problem: `image name must be 1-${wireLimits.maxImageKeyLength} characters` };
+      return {
+        path: at,
+        problem: `image name must be 1-${wireLimits.maxImageKeyLength} characters`,
+      };
     }
     const imageProblem = validateIdentityImage(image, at);
     if (imageProblem) return imageProblem;
@@ -125,7 +127,9 @@ export const validateOrganizationCategory: Validator<OrganizationCategory> = (ca
 export const validateOrganizationInvitation: Validator<OrganizationInvitation> = (
   invitation,
   path,
-) => publicKey(invitation.publicKey, `${path}.publicKey`) ?? optionalChatId(invitation.chatId, `${path}.chatId`);
+) =>
+  publicKey(invitation.publicKey, `${path}.publicKey`) ??
+  optionalChatId(invitation.chatId, `${path}.chatId`);
 
 const validateRequestLike: Validator<
   OrganizationRequestToJoin | OrganizationCancelRequestToJoin
@@ -167,7 +171,8 @@ export const validateOrganizationDescription: Validator<OrganizationDescription>
   if (problem) return problem;
   for (const [id, chat] of Object.entries(description.chats)) {
     const at = `${path}.chats[${key(id)}]`;
-    if (!isChatId(id)) return { path: at, problem: "chat id must be 1-64 characters [A-Za-z0-9_-]" };
+    if (!isChatId(id))
+      return { path: at, problem: "chat id must be 1-64 characters [A-Za-z0-9_-]" };
     const chatProblem = validateOrganizationChat(chat, at);
     if (chatProblem) return chatProblem;
   }

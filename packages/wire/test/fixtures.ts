@@ -1,7 +1,7 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import type { EnvelopeSigner, EnvelopeVerifier, MessageName } from "../src/index.js";
+import type { EnvelopeSigner, EnvelopeVerifier, MessageCodec, MessageName } from "../src/index.js";
 import {
   codecs,
   IdentityImage_SourceType,
@@ -32,7 +32,7 @@ export const ownerId = owner.publicKey;
 export const memberHex = bytesToHex(member.publicKey);
 export const outsiderHex = bytesToHex(outsider.publicKey);
 
-type Samples = { [K in MessageName]: MessageInitShape<(typeof codecs)[K]["schema"]> };
+export type Samples = { [K in MessageName]: MessageInitShape<(typeof codecs)[K]["schema"]> };
 
 const image = {
   payload: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
@@ -163,3 +163,13 @@ export const minimalSamples: Samples = {
 };
 
 export const messageNames = Object.keys(codecs) as MessageName[];
+
+/** A codec looked up by name, typed loosely for loops over every message. */
+export function anyCodec(name: MessageName): MessageCodec<DescMessage> {
+  return codecs[name] as unknown as MessageCodec<DescMessage>;
+}
+
+/** The sample of `name` from a sample table, typed loosely for loops over every message. */
+export function sampleOf(samples: Samples, name: MessageName): MessageInitShape<DescMessage> {
+  return samples[name] as MessageInitShape<DescMessage>;
+}

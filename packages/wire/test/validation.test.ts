@@ -1,0 +1,185 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { DecodeError } from "../src/errors.js";
+import {
+  codecs,
+  decodeGrant,
+  decodeMessage,
+  decodeOrganizationDescription,
+  encodeGrant,
+  encodeMessage,
+  encodeOrganizationDescription,
+  isChatId,
+  isDecodeError,
+  isEnvelopeMismatchError,
+  isInvalidSignatureError,
+  isMemberId,
+  memberIdFromPublicKey,
+  publicKeyFromMemberId,
+  wireLimits,
+} from "../src/index.js";
+import { fullSamples, memberHex, ownerId } from "./fixtures.js";
+
+const descriptionSchema = codecs.OrganizationDescription.schema;
+const rawDescription = (init: Parameters<typeof create<typeof descriptionSchema>>[1]) =>
+  toBinary(descriptionSchema, create(descriptionSchema, init));
+
+describe("protocol rules", () => {
+  const cases: Array<[string, Parameters<typeof encodeOrganizationDescription>[0], string]> = [
+    ["a member key that is not a public key", { members: { alice: {} } }, "members"],
+    ["a chat id with a space", { chats: { "a b": {} } }, "chats"],
+    ["a chat id of 65 characters", { chats: { ["x".repeat(65)]: {} } }, "chats"],
+    [
+      "a display name over 256 bytes",
+      { identity: { displayName: "é".repeat(129) } },
+      "displayName",
+    ],
+    [
+      "a description over 4096 bytes",
+      { identity: { description: "x".repeat(4097) } },
+      "description",
+    ],
+    [
+      "too many images",
+      {
+        identity: {
+          images: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`i${i}`, {}])),
+        },
+      },
+      "images",
+    ],
+    ["an empty image name", { identity: { images: { "": {} } } }, "images"],
+    [
+      "a member with 9 roles",
+      { members: { [memberHex]: { roles: [1, 1, 1, 1, 1, 1, 1, 1, 1] } } },
+      "roles",
+    ],
+    ["a tag over 64 bytes", { tags: ["t".repeat(65)] }, "tags"],
+    [
+      "a channel member key that is not a public key",
+      { chats: { general: { members: { bob: {} } } } },
+      "members",
+    ],
+    [
+      "a channel in a malformed category",
+      { chats: { general: { categoryId: "no spaces" } } },
+      "categoryId",
+    ],
+  ];
+
+  for (const [what, init, field] of cases) {
+    it(`refuses ${what}: RangeError on encode, DecodeError(invalid-field) on decode`, () => {
+      expect(() => encodeOrganizationDescription(init)).toThrowError(RangeError);
+      expect(() => encodeOrganizationDescription(init)).toThrowError(new RegExp(field));
+      let caught: unknown;
+      try {
+        decodeOrganizationDescription(rawDescription(init));
+      } catch (error) {
+        caught = error;
+      }
+      expect(isDecodeError(caught)).toBe(true);
+      expect(caught).toMatchObject({
+        reason: "invalid-field",
+        path: expect.stringContaining(field),
+      });
+    });
+  }
+
+  it("accepts text exactly at the byte limits", () => {
+    const bytes = encodeOrganizationDescription({
+      identity: {
+        displayName: "é".repeat(128),
+        description: "x".repeat(4096),
+        ensName: "e".repeat(255),
+      },
+      tags: Array.from({ length: 32 }, () => "t".repeat(64)),
+    });
+    expect(decodeOrganizationDescription(bytes).tags).toHaveLength(32);
+  });
+
+  it("accepts exactly maxMessageBytes and refuses one byte more as oversized", () => {
+    const base = encodeMessage(codecs.OrganizationInvitation, { publicKey: ownerId });
+    // field 1 (bytes): tag 0x0a + 3-byte length varint for lengths in [16384, 2097151]
+    const payloadLength = wireLimits.maxMessageBytes - base.length - 1 - 3;
+    const exact = encodeMessage(codecs.OrganizationInvitation, {
+      publicKey: ownerId,
+      organizationDescription: new Uint8Array(payloadLength),
+    });
+    expect(exact.length).toBe(wireLimits.maxMessageBytes);
+    expect(
+      decodeMessage(codecs.OrganizationInvitation, exact).organizationDescription,
+    ).toHaveLength(payloadLength);
+    const over = new Uint8Array(exact.length + 1);
+    expect(() => decodeMessage(codecs.OrganizationInvitation, over)).toThrowError(
+      expect.objectContaining({ name: "DecodeError", reason: "oversized" }),
+    );
+    expect(() =>
+      encodeMessage(codecs.OrganizationInvitation, {
+        publicKey: ownerId,
+        organizationDescription: new Uint8Array(payloadLength + 1),
+      }),
+    ).toThrowError(/split/);
+  });
+
+  it("applies a caller's smaller maxBytes", () => {
+    const bytes = encodeGrant(fullSamples.Grant);
+    expect(() => decodeGrant(bytes, { maxBytes: bytes.length - 1 })).toThrowError(
+      expect.objectContaining({ reason: "oversized" }),
+    );
+    expect(decodeGrant(bytes, { maxBytes: bytes.length }).chatId).toBe("general");
+  });
+
+  it("throws TypeError, not DecodeError, when the input is not a Uint8Array (a programming error)", () => {
+    expect(() => decodeGrant("0a20" as unknown as Uint8Array)).toThrowError(TypeError);
+  });
+});
+
+describe("DecodeError", () => {
+  it("says what failed, where, and what to do; keeps the parser error as cause", () => {
+    let error: unknown;
+    try {
+      decodeGrant(new Uint8Array([0x0a, 0x7f]));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(DecodeError);
+    const decodeError = error as DecodeError;
+    expect(decodeError.name).toBe("DecodeError");
+    expect(decodeError.reason).toBe("malformed");
+    expect(decodeError.messageName).toBe("orgchat.v1.Grant");
+    expect(decodeError.message).toMatch(/drop them/);
+    expect(decodeError.cause).toBeInstanceOf(Error);
+  });
+
+  it("guards match by name only", () => {
+    expect(
+      isDecodeError(new DecodeError({ messageName: "x", reason: "malformed", detail: "d" })),
+    ).toBe(true);
+    expect(isDecodeError(new Error("DecodeError"))).toBe(false);
+    expect(isDecodeError({ name: "DecodeError" })).toBe(false);
+    expect(
+      isInvalidSignatureError(Object.assign(new Error(), { name: "InvalidSignatureError" })),
+    ).toBe(true);
+    expect(isEnvelopeMismatchError(null)).toBe(false);
+  });
+});
+
+describe("ids", () => {
+  it("round-trips member ids and refuses other spellings", () => {
+    expect(publicKeyFromMemberId(memberIdFromPublicKey(ownerId))).toEqual(ownerId);
+    expect(isMemberId(memberHex)).toBe(true);
+    expect(isMemberId(memberHex.toUpperCase())).toBe(false);
+    expect(isMemberId(`0x${memberHex.slice(2)}`)).toBe(false);
+    expect(() => publicKeyFromMemberId("abc")).toThrowError(RangeError);
+    expect(() => memberIdFromPublicKey(new Uint8Array(31))).toThrowError(RangeError);
+  });
+
+  it("accepts chat ids of 1-64 characters [A-Za-z0-9_-]", () => {
+    expect(isChatId("general")).toBe(true);
+    expect(isChatId("A-b_9")).toBe(true);
+    expect(isChatId("x".repeat(64))).toBe(true);
+    expect(isChatId("")).toBe(false);
+    expect(isChatId("x".repeat(65))).toBe(false);
+    expect(isChatId("café")).toBe(false);
+  });
+});
