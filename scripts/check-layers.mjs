@@ -6,7 +6,8 @@
  *   transports and stores depend only on wire and the interface they implement
  *
  * For every workspace package it checks the `@orgchat/*` dependencies declared in package.json and
- * every import in its source, tests, scripts and examples:
+ * every import in its source, tests, scripts and examples (examples may import their own package
+ * by name, as users do):
  *   1. a package may only depend on the layers its rule lists (nothing above it, nothing beside it);
  *   2. an import of another package must name an entry of that package's `exports` (no deep paths);
  *   3. a relative import must stay inside its own package;
@@ -172,9 +173,16 @@ export function checkLayers(root) {
         const targetName = `${scope}/${short}`;
         const subpath = rest.length === 0 ? "." : `./${rest.join("/")}`;
         if (targetName === name) {
-          violations.push(
-            `${at}: imports its own package by name ("${specifier}"); use a relative path`,
-          );
+          // Examples import their package by name, as a user would (and the README shows them);
+          // everything else uses relative paths so that no file depends on its package's build.
+          const isExample = relative(pkg.dir, file).split(sep)[0] === "examples";
+          if (!isExample) {
+            violations.push(
+              `${at}: imports its own package by name ("${specifier}"); use a relative path`,
+            );
+          } else if (!exportKeys(pkg.manifest).has(subpath)) {
+            violations.push(`${at}: "${specifier}" is not in ${name}'s "exports"`);
+          }
           continue;
         }
         const target = byName.get(targetName);

@@ -19,7 +19,7 @@ import {
   openEnvelope,
   requestsTopic,
   sealEnvelope,
-} from "../src/index.js";
+} from "@orgchat/wire";
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
