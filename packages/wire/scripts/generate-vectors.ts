@@ -23,7 +23,6 @@ import {
   type MessageType,
   type MessageTypeName,
   messageTypes,
-  type OpenEnvelopeOptions,
   openEnvelope,
   requestsTopic,
   type SealEnvelopeInit,
@@ -37,11 +36,12 @@ import {
   member,
   messageNames,
   minimalSamples,
+  openOptions,
   outsider,
   owner,
   ownerId,
   sampleOf,
-  verifyEd25519,
+  type VectorContext,
 } from "../test/fixtures.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "vectors", "wire");
@@ -253,22 +253,7 @@ write("topics.json", {
 // ---------------------------------------------------------------------------------------------
 // envelopes.json
 
-interface Context {
-  contentTopic: string;
-  organizationIdHex?: string;
-  accept?: MessageTypeName[];
-}
-
-function optionsOf(context: Context): OpenEnvelopeOptions {
-  return {
-    contentTopic: context.contentTopic,
-    verify: verifyEd25519,
-    ...(context.organizationIdHex === undefined
-      ? {}
-      : { organizationId: Buffer.from(context.organizationIdHex, "hex") }),
-    ...(context.accept === undefined ? {} : { accept: context.accept }),
-  };
-}
+type Context = VectorContext;
 
 const descriptionContext: Context = {
   contentTopic: descriptionTopic(ownerId),
@@ -406,7 +391,7 @@ async function main(): Promise<void> {
       },
       signer,
     );
-    const opened = await openEnvelope(bytes, optionsOf(entry.open));
+    const opened = await openEnvelope(bytes, openOptions(entry.open));
     const spec = messageTypes[entry.type];
     valid.push({
       name: entry.name,
@@ -446,184 +431,103 @@ async function main(): Promise<void> {
   const grantPayload = encodeMessage(codecs.Grant, fullSamples.Grant);
   const requestTopic = requestsContext.contentTopic;
   const descTopic = descriptionContext.contentTopic;
-  const invalid: Array<{
-    name: string;
-    envelopeHex: string;
-    open: Context;
-    error: string;
-    reason?: string;
-    field?: string;
-  }> = [];
-  const cases: Array<{
-    name: string;
-    bytes: Uint8Array;
-    open: Context;
-    error: string;
-    reason?: string;
-    field?: string;
-  }> = [
+  type Expectation = { error: string; reason?: string; field?: string };
+  const invalid: Array<{ name: string; envelopeHex: string; open: Context } & Expectation> = [];
+  // A member's request to join, signed correctly unless an override says otherwise.
+  const request = (overrides: Partial<Parameters<typeof rawEnvelope>[0]> = {}) =>
+    rawEnvelope({
+      wireType: 3,
+      clock: 11n,
+      contentTopic: requestTopic,
+      signerSeedByte: 2,
+      payload: requestPayload,
+      ...overrides,
+    });
+  const ownerOnly = (
+    wireType: number,
+    clock: bigint,
+    payload: Uint8Array,
+    signerSeedByte: number,
+  ) => rawEnvelope({ wireType, clock, contentTopic: descTopic, signerSeedByte, payload });
+  const mismatch = (field: string): Expectation => ({ error: "EnvelopeMismatchError", field });
+  const decodeError = (reason: string): Expectation => ({ error: "DecodeError", reason });
+  const cases: Array<{ name: string; bytes: Uint8Array; open: Context } & Expectation> = [
     {
       name: "signature-bit-flipped",
-      bytes: rawEnvelope({
-        wireType: 3,
-        clock: 11n,
-        contentTopic: requestTopic,
-        signerSeedByte: 2,
-        payload: requestPayload,
-        corruptSignature: true,
-      }),
+      bytes: request({ corruptSignature: true }),
       open: requestsContext,
       error: "InvalidSignatureError",
     },
     {
       name: "received-on-another-topic",
-      bytes: rawEnvelope({
-        wireType: 3,
-        clock: 11n,
-        contentTopic: requestTopic,
-        signerSeedByte: 2,
-        payload: requestPayload,
-      }),
+      bytes: request(),
       open: { ...requestsContext, contentTopic: descTopic },
-      error: "EnvelopeMismatchError",
-      field: "contentTopic",
+      ...mismatch("contentTopic"),
     },
     {
       name: "another-organization",
-      bytes: rawEnvelope({
-        wireType: 3,
-        clock: 11n,
-        contentTopic: requestTopic,
-        signerSeedByte: 2,
-        payload: requestPayload,
-      }),
+      bytes: request(),
       open: { ...requestsContext, organizationIdHex: hex(outsider.publicKey) },
-      error: "EnvelopeMismatchError",
-      field: "organizationId",
+      ...mismatch("organizationId"),
     },
     {
       name: "description-signed-by-member",
-      bytes: rawEnvelope({
-        wireType: 1,
-        clock: 42n,
-        contentTopic: descTopic,
-        signerSeedByte: 2,
-        payload: descriptionPayload,
-      }),
+      bytes: ownerOnly(1, 42n, descriptionPayload, 2),
       open: descriptionContext,
-      error: "EnvelopeMismatchError",
-      field: "signer",
+      ...mismatch("signer"),
     },
     {
       name: "grant-signed-by-outsider",
-      bytes: rawEnvelope({
-        wireType: 7,
-        clock: 9n,
-        contentTopic: descTopic,
-        signerSeedByte: 3,
-        payload: grantPayload,
-      }),
+      bytes: ownerOnly(7, 9n, grantPayload, 3),
       open: descriptionContext,
-      error: "EnvelopeMismatchError",
-      field: "signer",
+      ...mismatch("signer"),
     },
     {
       name: "envelope-clock-differs-from-payload",
-      bytes: rawEnvelope({
-        wireType: 1,
-        clock: 43n,
-        contentTopic: descTopic,
-        signerSeedByte: 1,
-        payload: descriptionPayload,
-      }),
+      bytes: ownerOnly(1, 43n, descriptionPayload, 1),
       open: descriptionContext,
-      error: "EnvelopeMismatchError",
-      field: "clock",
+      ...mismatch("clock"),
     },
     {
       name: "payload-names-another-organization",
-      bytes: rawEnvelope({
-        wireType: 3,
-        clock: 11n,
-        contentTopic: requestTopic,
-        signerSeedByte: 2,
-        payload: requestPayload,
-        organizationId: outsider.publicKey,
-      }),
+      bytes: request({ organizationId: outsider.publicKey }),
       open: { contentTopic: requestTopic },
-      error: "EnvelopeMismatchError",
-      field: "organizationIdInPayload",
+      ...mismatch("organizationIdInPayload"),
     },
     {
       name: "type-not-accepted-here",
-      bytes: rawEnvelope({
-        wireType: 3,
-        clock: 11n,
-        contentTopic: requestTopic,
-        signerSeedByte: 2,
-        payload: requestPayload,
-      }),
+      bytes: request(),
       open: { ...requestsContext, accept: ["organization-request-to-leave"] },
-      error: "EnvelopeMismatchError",
-      field: "type",
+      ...mismatch("type"),
     },
     {
       name: "type-confusion-request-as-leave",
-      bytes: rawEnvelope({
-        wireType: 6,
-        clock: 11n,
-        contentTopic: requestTopic,
-        signerSeedByte: 2,
-        payload: requestPayload,
-      }),
+      bytes: request({ wireType: 6 }),
       open: requestsContext,
-      error: "DecodeError",
-      reason: "invalid-field",
+      ...decodeError("invalid-field"),
     },
     {
       name: "version-2",
-      bytes: rawEnvelope({
-        version: 2,
-        wireType: 3,
-        clock: 11n,
-        contentTopic: requestTopic,
-        signerSeedByte: 2,
-        payload: requestPayload,
-      }),
+      bytes: request({ version: 2 }),
       open: requestsContext,
-      error: "DecodeError",
-      reason: "unsupported-version",
+      ...decodeError("unsupported-version"),
     },
     {
       name: "unregistered-type-99",
-      bytes: rawEnvelope({
-        wireType: 99,
-        clock: 11n,
-        contentTopic: requestTopic,
-        signerSeedByte: 2,
-        payload: requestPayload,
-      }),
+      bytes: request({ wireType: 99 }),
       open: requestsContext,
-      error: "DecodeError",
-      reason: "unknown-type",
+      ...decodeError("unknown-type"),
     },
     {
       name: "payload-not-a-request",
-      bytes: rawEnvelope({
-        wireType: 3,
-        clock: 0n,
-        contentTopic: requestTopic,
-        signerSeedByte: 2,
-        payload: new Uint8Array([0xff, 0xff]),
-      }),
+      bytes: request({ clock: 0n, payload: new Uint8Array([0xff, 0xff]) }),
       open: requestsContext,
-      error: "DecodeError",
-      reason: "malformed",
+      ...decodeError("malformed"),
     },
   ];
   for (const entry of cases) {
     try {
-      await openEnvelope(entry.bytes, optionsOf(entry.open));
+      await openEnvelope(entry.bytes, openOptions(entry.open));
     } catch (error) {
       const e = error as { name?: string; reason?: string; field?: string };
       if (e.name === entry.error && e.reason === entry.reason && e.field === entry.field) {

@@ -3,12 +3,14 @@ import { describe, expect, it } from "vitest";
 import {
   channelTopic,
   descriptionTopic,
+  type EnvelopeSigner,
   envelopeSigningInput,
   inboxTopic,
   messageTypeName,
   messageTypes,
   openEnvelope,
   requestsTopic,
+  type SealEnvelopeInit,
   SignedEnvelopeSchema,
   sealEnvelope,
   wireLimits,
@@ -17,6 +19,24 @@ import { fullSamples, member, outsider, owner, ownerId, verifyEd25519 } from "./
 
 const descTopic = descriptionTopic(ownerId);
 const reqTopic = requestsTopic(ownerId);
+
+/** Seals a member's request to leave; `init` and `signer` override the parts a test breaks. */
+function sealLeave(
+  init: Partial<SealEnvelopeInit<"organization-request-to-leave">> = {},
+  signer: EnvelopeSigner = member,
+) {
+  return sealEnvelope(
+    {
+      type: "organization-request-to-leave",
+      organizationId: ownerId,
+      clock: 1n,
+      contentTopic: reqTopic,
+      message: { clock: 1n, organizationId: ownerId },
+      ...init,
+    },
+    signer,
+  );
+}
 
 async function sealedDescription(clock = 42n) {
   return sealEnvelope(
@@ -184,60 +204,21 @@ describe("sealEnvelope() / openEnvelope()", () => {
 
   it("refuses to seal when the payload names another organization", async () => {
     await expect(
-      sealEnvelope(
-        {
-          type: "organization-request-to-leave",
-          organizationId: ownerId,
-          clock: 1n,
-          contentTopic: reqTopic,
-          message: { clock: 1n, organizationId: outsider.publicKey },
-        },
-        member,
-      ),
+      sealLeave({ message: { clock: 1n, organizationId: outsider.publicKey } }),
     ).rejects.toThrowError(/organizationId/);
   });
 
   it("refuses an invalid content topic and a short organization id", async () => {
-    const message = { clock: 1n, organizationId: ownerId };
-    await expect(
-      sealEnvelope(
-        {
-          type: "organization-request-to-leave",
-          organizationId: ownerId,
-          clock: 1n,
-          contentTopic: "not-a-topic",
-          message,
-        },
-        member,
-      ),
-    ).rejects.toThrowError(/contentTopic/);
-    await expect(
-      sealEnvelope(
-        {
-          type: "organization-request-to-leave",
-          organizationId: ownerId.subarray(1),
-          clock: 1n,
-          contentTopic: reqTopic,
-          message,
-        },
-        member,
-      ),
-    ).rejects.toThrowError(RangeError);
+    await expect(sealLeave({ contentTopic: "not-a-topic" })).rejects.toThrowError(/contentTopic/);
+    await expect(sealLeave({ organizationId: ownerId.subarray(1) })).rejects.toThrowError(
+      RangeError,
+    );
   });
 
   it("refuses a signer that returns a wrong-sized signature", async () => {
-    await expect(
-      sealEnvelope(
-        {
-          type: "organization-request-to-leave",
-          organizationId: ownerId,
-          clock: 1n,
-          contentTopic: reqTopic,
-          message: { clock: 1n, organizationId: ownerId },
-        },
-        { ...member, sign: () => new Uint8Array(10) },
-      ),
-    ).rejects.toThrowError(TypeError);
+    await expect(sealLeave({}, { ...member, sign: () => new Uint8Array(10) })).rejects.toThrowError(
+      TypeError,
+    );
   });
 
   it("refuses to seal an envelope over 150 KiB", async () => {

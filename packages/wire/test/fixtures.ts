@@ -1,7 +1,14 @@
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
-import type { EnvelopeSigner, EnvelopeVerifier, MessageCodec, MessageName } from "../src/index.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import type {
+  EnvelopeSigner,
+  EnvelopeVerifier,
+  MessageCodec,
+  MessageName,
+  MessageTypeName,
+  OpenEnvelopeOptions,
+} from "../src/index.js";
 import {
   codecs,
   IdentityImage_SourceType,
@@ -172,4 +179,23 @@ export function anyCodec(name: MessageName): MessageCodec<DescMessage> {
 /** The sample of `name` from a sample table, typed loosely for loops over every message. */
 export function sampleOf(samples: Samples, name: MessageName): MessageInitShape<DescMessage> {
   return samples[name] as MessageInitShape<DescMessage>;
+}
+
+/** What a receiver expects of an envelope, as the vector files write it. */
+export interface VectorContext {
+  contentTopic: string;
+  organizationIdHex?: string;
+  accept?: MessageTypeName[];
+}
+
+/** The `openEnvelope` options for a vector's context, verifying with Ed25519. */
+export function openOptions(context: VectorContext): OpenEnvelopeOptions {
+  return {
+    contentTopic: context.contentTopic,
+    verify: verifyEd25519,
+    ...(context.organizationIdHex === undefined
+      ? {}
+      : { organizationId: hexToBytes(context.organizationIdHex) }),
+    ...(context.accept === undefined ? {} : { accept: context.accept }),
+  };
 }

@@ -16,7 +16,7 @@ import {
   openEnvelope,
   requestsTopic,
 } from "../src/index.js";
-import { anyCodec, verifyEd25519 } from "./fixtures.js";
+import { anyCodec, openOptions, type VectorContext } from "./fixtures.js";
 
 function load<T>(name: string): T {
   const path = fileURLToPath(new URL(`../../../vectors/wire/${name}`, import.meta.url));
@@ -36,11 +36,7 @@ interface Messages {
 interface Topics {
   vectors: Array<{ kind: string; keyHex: string; channelId?: string; contentTopic: string }>;
 }
-interface Context {
-  contentTopic: string;
-  organizationIdHex?: string;
-  accept?: MessageTypeName[];
-}
+type Context = VectorContext;
 interface Envelopes {
   vectors: Array<{
     name: string;
@@ -63,17 +59,6 @@ interface Envelopes {
     reason?: string;
     field?: string;
   }>;
-}
-
-function optionsOf(open: Context) {
-  return {
-    contentTopic: open.contentTopic,
-    verify: verifyEd25519,
-    ...(open.organizationIdHex === undefined
-      ? {}
-      : { organizationId: hexToBytes(open.organizationIdHex) }),
-    ...(open.accept === undefined ? {} : { accept: open.accept }),
-  };
 }
 
 const messages = load<Messages>("messages.json");
@@ -129,7 +114,7 @@ describe("vectors/wire/topics.json", () => {
 describe("vectors/wire/envelopes.json", () => {
   for (const vector of envelopes.vectors) {
     it(`${vector.name}: opens to the recorded payload and signing input`, async () => {
-      const opened = await openEnvelope(hexToBytes(vector.envelopeHex), optionsOf(vector.open));
+      const opened = await openEnvelope(hexToBytes(vector.envelopeHex), openOptions(vector.open));
       expect(opened.type).toBe(vector.type);
       expect(bytesToHex(opened.signer)).toBe(vector.signerHex);
       expect(opened.clock).toBe(BigInt(vector.clock));
@@ -154,7 +139,7 @@ describe("vectors/wire/envelopes.json", () => {
       if (vector.reason !== undefined) expected.reason = vector.reason;
       if (vector.field !== undefined) expected.field = vector.field;
       await expect(
-        openEnvelope(hexToBytes(vector.envelopeHex), optionsOf(vector.open)),
+        openEnvelope(hexToBytes(vector.envelopeHex), openOptions(vector.open)),
       ).rejects.toThrowError(expect.objectContaining(expected));
     });
   }
