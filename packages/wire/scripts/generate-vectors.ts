@@ -19,6 +19,7 @@ import {
   encodeMessage,
   envelopeSigningInput,
   inboxTopic,
+  keysTopic,
   type MessageName,
   type MessageType,
   type MessageTypeName,
@@ -237,6 +238,13 @@ const topicVectors = [
     contentTopic: channelTopic(ownerId, "cat-main_2"),
   },
   { kind: "inbox", keyHex: hex(member.publicKey), contentTopic: inboxTopic(member.publicKey) },
+  { kind: "keys", keyHex: hex(ownerId), contentTopic: keysTopic(ownerId) },
+  {
+    kind: "keys",
+    keyHex: hex(ownerId),
+    channelId: "general",
+    contentTopic: keysTopic(ownerId, "general"),
+  },
   {
     kind: "description",
     keyHex: "00".repeat(32),
@@ -245,7 +253,7 @@ const topicVectors = [
 ];
 write("topics.json", {
   description:
-    'Content topics derived from a 32-byte key: /orgchat/1/<prefix>-<hex(sha256("orgchat/v1/topic" 0x00 kind 0x00 key channelId)[0..16])>/proto, prefix d|r|c|i for description|requests|channel|inbox.',
+    'Content topics derived from a 32-byte key: /orgchat/1/<prefix>-<hex(sha256("orgchat/v1/topic" 0x00 kind 0x00 key channelId)[0..16])>/proto, prefix d|r|c|i|k for description|requests|channel|inbox|keys.',
   generator: "packages/wire/scripts/generate-vectors.ts",
   vectors: topicVectors,
 });
@@ -331,6 +339,30 @@ const sealed: Array<{
     clock: 9n,
     open: { contentTopic: channelTopic(ownerId, "general"), organizationIdHex: hex(ownerId) },
     message: fullSamples.Grant,
+  },
+  {
+    name: "key-update",
+    type: "key-update",
+    signerSeedByte: 1,
+    clock: 15n,
+    open: { contentTopic: keysTopic(ownerId, "general"), organizationIdHex: hex(ownerId) },
+    message: fullSamples.KeyUpdate,
+  },
+  {
+    name: "prekey-bundle",
+    type: "prekey-bundle",
+    signerSeedByte: 1,
+    clock: 16n,
+    open: descriptionContext,
+    message: fullSamples.PrekeyBundle,
+  },
+  {
+    name: "member-keys",
+    type: "member-keys",
+    signerSeedByte: 2,
+    clock: 17n,
+    open: requestsContext,
+    message: fullSamples.MemberKeys,
   },
 ];
 

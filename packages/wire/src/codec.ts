@@ -8,6 +8,20 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { DecodeError } from "./errors.js";
+import {
+  type GroupMessage,
+  GroupMessageSchema,
+  type KeyUpdate,
+  KeyUpdateSchema,
+  type MemberKeys,
+  MemberKeysSchema,
+  type PairwiseMessage,
+  PairwiseMessageSchema,
+  type PrekeyBundle,
+  PrekeyBundleSchema,
+  type Welcome,
+  WelcomeSchema,
+} from "./gen/orgchat/v1/crypto_pb.js";
 import { type SignedEnvelope, SignedEnvelopeSchema } from "./gen/orgchat/v1/envelope_pb.js";
 import {
   type ChatIdentity,
@@ -44,7 +58,10 @@ import {
   type Validator,
   validateChatIdentity,
   validateGrant,
+  validateGroupMessage,
   validateIdentityImage,
+  validateKeyUpdate,
+  validateMemberKeys,
   validateOrganizationAdminSettings,
   validateOrganizationCancelRequestToJoin,
   validateOrganizationCategory,
@@ -56,7 +73,10 @@ import {
   validateOrganizationRequestToJoin,
   validateOrganizationRequestToJoinResponse,
   validateOrganizationRequestToLeave,
+  validatePairwiseMessage,
+  validatePrekeyBundle,
   validateSignedEnvelope,
+  validateWelcome,
 } from "./validate.js";
 
 /** Options of every `decodeX` function. */
@@ -83,8 +103,8 @@ function codec<Desc extends DescMessage>(
 }
 
 /**
- * Every message of the wire format with its rules, by short name. Spec 55's fourteen messages and
- * orgchat's `SignedEnvelope`.
+ * Every message of the wire format with its rules, by short name: spec 55's fourteen messages,
+ * orgchat's `SignedEnvelope`, and the messages of orgchat's cryptography.
  */
 export const codecs = {
   IdentityImage: codec(IdentityImageSchema, validateIdentityImage),
@@ -117,6 +137,12 @@ export const codecs = {
   ),
   OrganizationDescription: codec(OrganizationDescriptionSchema, validateOrganizationDescription),
   SignedEnvelope: codec(SignedEnvelopeSchema, validateSignedEnvelope),
+  GroupMessage: codec(GroupMessageSchema, validateGroupMessage),
+  KeyUpdate: codec(KeyUpdateSchema, validateKeyUpdate),
+  Welcome: codec(WelcomeSchema, validateWelcome),
+  MemberKeys: codec(MemberKeysSchema, validateMemberKeys),
+  PrekeyBundle: codec(PrekeyBundleSchema, validatePrekeyBundle),
+  PairwiseMessage: codec(PairwiseMessageSchema, validatePairwiseMessage),
 } as const;
 
 /** Short name of a message of the wire format. */
@@ -337,3 +363,47 @@ export const decodeOrganizationDescription = (
  */
 export const decodeSignedEnvelope = (bytes: Uint8Array, options?: DecodeOptions): SignedEnvelope =>
   decodeMessage(codecs.SignedEnvelope, bytes, options);
+
+/** Encodes a {@link GroupMessage}. @throws {RangeError} on a broken rule */
+export const encodeGroupMessage = (message: MessageInitShape<typeof GroupMessageSchema>) =>
+  encodeMessage(codecs.GroupMessage, message);
+/** Decodes a {@link GroupMessage}. @throws {@link DecodeError} */
+export const decodeGroupMessage = (bytes: Uint8Array, options?: DecodeOptions): GroupMessage =>
+  decodeMessage(codecs.GroupMessage, bytes, options);
+
+/** Encodes a {@link KeyUpdate} chunk. @throws {RangeError} on a broken rule */
+export const encodeKeyUpdate = (message: MessageInitShape<typeof KeyUpdateSchema>) =>
+  encodeMessage(codecs.KeyUpdate, message);
+/** Decodes a {@link KeyUpdate} chunk. @throws {@link DecodeError} */
+export const decodeKeyUpdate = (bytes: Uint8Array, options?: DecodeOptions): KeyUpdate =>
+  decodeMessage(codecs.KeyUpdate, bytes, options);
+
+/** Encodes a {@link Welcome}. @throws {RangeError} on a broken rule */
+export const encodeWelcome = (message: MessageInitShape<typeof WelcomeSchema>) =>
+  encodeMessage(codecs.Welcome, message);
+/** Decodes a {@link Welcome}. @throws {@link DecodeError} */
+export const decodeWelcome = (bytes: Uint8Array, options?: DecodeOptions): Welcome =>
+  decodeMessage(codecs.Welcome, bytes, options);
+
+/** Encodes {@link MemberKeys}. @throws {RangeError} on a broken rule */
+export const encodeMemberKeys = (message: MessageInitShape<typeof MemberKeysSchema>) =>
+  encodeMessage(codecs.MemberKeys, message);
+/** Decodes {@link MemberKeys}. @throws {@link DecodeError} */
+export const decodeMemberKeys = (bytes: Uint8Array, options?: DecodeOptions): MemberKeys =>
+  decodeMessage(codecs.MemberKeys, bytes, options);
+
+/** Encodes a {@link PrekeyBundle}. @throws {RangeError} on a broken rule */
+export const encodePrekeyBundle = (message: MessageInitShape<typeof PrekeyBundleSchema>) =>
+  encodeMessage(codecs.PrekeyBundle, message);
+/** Decodes a {@link PrekeyBundle}. @throws {@link DecodeError} */
+export const decodePrekeyBundle = (bytes: Uint8Array, options?: DecodeOptions): PrekeyBundle =>
+  decodeMessage(codecs.PrekeyBundle, bytes, options);
+
+/** Encodes a {@link PairwiseMessage}. @throws {RangeError} on a broken rule */
+export const encodePairwiseMessage = (message: MessageInitShape<typeof PairwiseMessageSchema>) =>
+  encodeMessage(codecs.PairwiseMessage, message);
+/** Decodes a {@link PairwiseMessage}. @throws {@link DecodeError} */
+export const decodePairwiseMessage = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): PairwiseMessage => decodeMessage(codecs.PairwiseMessage, bytes, options);

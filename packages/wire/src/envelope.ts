@@ -46,6 +46,8 @@ export interface MessageTypeSpec<Desc extends DescMessage> {
   readonly clockOf?: (message: MessageShape<Desc>) => bigint;
   /** The payload's own organization id, which must equal the envelope's. */
   readonly organizationIdOf?: (message: MessageShape<Desc>) => Uint8Array;
+  /** The payload's own key of its author, which must equal the envelope's signer. */
+  readonly signerOf?: (message: MessageShape<Desc>) => Uint8Array;
 }
 
 function spec<Desc extends DescMessage>(entry: MessageTypeSpec<Desc>): MessageTypeSpec<Desc> {
@@ -104,6 +106,23 @@ export const messageTypes = {
     signer: "organization",
     clockOf: (message) => message.clock,
     organizationIdOf: (message) => message.organizationId,
+  }),
+  "key-update": spec({
+    wireType: MessageType.KEY_UPDATE,
+    codec: codecs.KeyUpdate,
+    signer: "organization",
+  }),
+  "prekey-bundle": spec({
+    wireType: MessageType.PREKEY_BUNDLE,
+    codec: codecs.PrekeyBundle,
+    signer: "organization",
+    signerOf: (message) => message.identityKey,
+  }),
+  "member-keys": spec({
+    wireType: MessageType.MEMBER_KEYS,
+    codec: codecs.MemberKeys,
+    signer: "sender",
+    signerOf: (message) => message.identityKey,
   }),
 } as const;
 
@@ -316,6 +335,9 @@ export async function sealEnvelope<K extends MessageTypeName>(
   if (entry.organizationIdOf && !bytesEqual(entry.organizationIdOf(message), init.organizationId)) {
     throw new RangeError("organizationId: differs from the organization id inside the message");
   }
+  if (entry.signerOf && !bytesEqual(entry.signerOf(message), signer.publicKey)) {
+    throw new RangeError("signer: differs from the author key inside the message");
+  }
   const payload = encodeMessage(entry.codec, message);
   const fields: EnvelopeSigningFields = {
     version: envelopeVersion,
@@ -398,8 +420,8 @@ function invalidEnvelope(
  * Checks, cheapest first: the encoding and size; the version; the type is registered (and in
  * `accept`); the signature scheme and key sizes; the content topic and organization match what the
  * receiver expects; an owner-only type is signed by the organization key; the signature verifies
- * over the canonical signing input; the payload decodes; and the payload's own clock and
- * organization id equal the envelope's.
+ * over the canonical signing input; the payload decodes; and the payload's own clock, organization
+ * id and author key equal the envelope's.
  *
  * @returns the verified envelope with its decoded payload
  * @throws {@link DecodeError} when the bytes or the payload are malformed, the version is not 1
@@ -527,6 +549,12 @@ export async function openEnvelope(
     throw new EnvelopeMismatchError({
       field: "organizationIdInPayload",
       detail: "the payload names another organization than the envelope",
+    });
+  }
+  if (entry.signerOf && !bytesEqual(entry.signerOf(message), envelope.signer)) {
+    throw new EnvelopeMismatchError({
+      field: "signerInPayload",
+      detail: "the payload names another author key than the envelope's signer",
     });
   }
   return {

@@ -80,7 +80,8 @@ export type EnvelopeMismatchField =
   | "signer"
   | "clock"
   | "type"
-  | "organizationIdInPayload";
+  | "organizationIdInPayload"
+  | "signerInPayload";
 
 /**
  * Thrown by `openEnvelope()` when a correctly signed envelope was used out of its context: received

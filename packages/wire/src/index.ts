@@ -27,7 +27,10 @@ export {
   type DecodeOptions,
   decodeChatIdentity,
   decodeGrant,
+  decodeGroupMessage,
   decodeIdentityImage,
+  decodeKeyUpdate,
+  decodeMemberKeys,
   decodeMessage,
   decodeOrganizationAdminSettings,
   decodeOrganizationCancelRequestToJoin,
@@ -40,10 +43,16 @@ export {
   decodeOrganizationRequestToJoin,
   decodeOrganizationRequestToJoinResponse,
   decodeOrganizationRequestToLeave,
+  decodePairwiseMessage,
+  decodePrekeyBundle,
   decodeSignedEnvelope,
+  decodeWelcome,
   encodeChatIdentity,
   encodeGrant,
+  encodeGroupMessage,
   encodeIdentityImage,
+  encodeKeyUpdate,
+  encodeMemberKeys,
   encodeMessage,
   encodeOrganizationAdminSettings,
   encodeOrganizationCancelRequestToJoin,
@@ -56,6 +65,9 @@ export {
   encodeOrganizationRequestToJoin,
   encodeOrganizationRequestToJoinResponse,
   encodeOrganizationRequestToLeave,
+  encodePairwiseMessage,
+  encodePrekeyBundle,
+  encodeWelcome,
   type MessageCodec,
   type MessageName,
 } from "./codec.js";
@@ -92,6 +104,7 @@ export {
   isEnvelopeMismatchError,
   isInvalidSignatureError,
 } from "./errors.js";
+export * from "./gen/orgchat/v1/crypto_pb.js";
 export * from "./gen/orgchat/v1/envelope_pb.js";
 export * from "./gen/orgchat/v1/organization_pb.js";
 export { isChatId, isMemberId, memberIdFromPublicKey, publicKeyFromMemberId } from "./ids.js";
@@ -102,6 +115,7 @@ export {
   descriptionTopic,
   inboxTopic,
   isValidContentTopic,
+  keysTopic,
   parseContentTopic,
   requestsTopic,
   type TopicKind,

@@ -34,6 +34,16 @@ export const wireLimits = {
   maxTagBytes: 64,
   /** Roles listed for one member. */
   maxRoles: 8,
+  /** Public commitment naming a group epoch (`key_id`). */
+  keyIdBytes: 8,
+  /** Encrypted sender data of a group message: leaf u32 ‖ generation u32 ‖ reuse guard (4) + GCM tag. */
+  senderDataBytes: 28,
+  /** Smallest group ciphertext: u32 length + 64-byte signature padded to 128 bytes, + GCM tag. */
+  minGroupCiphertextBytes: 144,
+  /** One KeyUpdate entry: 4-byte hint ‖ 32-byte wrapped epoch secret. */
+  keyUpdateEntryBytes: 36,
+  /** Earlier epochs a Welcome may carry under the "shared" history policy. */
+  maxWelcomeHistory: 1024,
   /** Content topic length accepted by `parseContentTopic`. */
   maxContentTopicLength: 256,
 } as const;

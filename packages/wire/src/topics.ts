@@ -18,14 +18,16 @@ export const topicEncoding = "proto";
  * - `requests`: messages to the owner (request to join, cancel, request to leave).
  * - `channel`: one channel's messages.
  * - `inbox`: messages to one peer (invitations, join responses, grants), keyed by its public key.
+ * - `keys`: the owner's KeyUpdates for the organization, or for one restricted channel's own chain.
  */
-export type TopicKind = "description" | "requests" | "channel" | "inbox";
+export type TopicKind = "description" | "requests" | "channel" | "inbox" | "keys";
 
 const kindPrefix: Record<TopicKind, string> = {
   description: "d",
   requests: "r",
   channel: "c",
   inbox: "i",
+  keys: "k",
 };
 
 const encoder = new TextEncoder();
@@ -108,6 +110,22 @@ export function channelTopic(organizationId: Uint8Array, channelId: string): str
 export function inboxTopic(publicKey: Uint8Array): string {
   assertPublicKey(publicKey, "publicKey");
   return topicName("inbox", publicKey, "");
+}
+
+/**
+ * The content topic of an organization's KeyUpdates: the organization-wide group's when `channelId`
+ * is omitted, or a restricted channel's own key chain.
+ *
+ * @throws {RangeError} when `organizationId` is not 32 bytes or `channelId` is not a chat id
+ */
+export function keysTopic(organizationId: Uint8Array, channelId?: string): string {
+  assertPublicKey(organizationId, "organizationId");
+  if (channelId !== undefined && !isChatId(channelId)) {
+    throw new RangeError(
+      `channelId: expected 1-${wireLimits.maxIdLength} characters of [A-Za-z0-9_-], got ${JSON.stringify(channelId.slice(0, 80))}`,
+    );
+  }
+  return topicName("keys", organizationId, channelId ?? "");
 }
 
 /** The parts of a Waku content topic in the auto-sharding form. */

@@ -143,6 +143,69 @@ export const fullSamples: Samples = {
     payload: new Uint8Array([0x08, 0x2a]),
     signature: new Uint8Array(64).fill(0xab),
   },
+  GroupMessage: {
+    version: 1,
+    keyId: new Uint8Array(8).fill(0x11),
+    contentType: 1,
+    senderData: new Uint8Array(28).fill(0x22),
+    ciphertext: new Uint8Array(144).fill(0x33),
+  },
+  KeyUpdate: {
+    version: 1,
+    channelId: "general",
+    epoch: 3n,
+    previousKeyId: new Uint8Array(8).fill(0x01),
+    keyId: new Uint8Array(8).fill(0x02),
+    rosterHash: new Uint8Array(32).fill(0x03),
+    ephemeralPublicKey: new Uint8Array(32).fill(0x04),
+    chunkIndex: 1,
+    chunkCount: 2,
+    entries: new Uint8Array(72).fill(0x05),
+  },
+  Welcome: {
+    version: 1,
+    organizationId: ownerId,
+    channelId: "general",
+    epoch: 4n,
+    epochSecret: new Uint8Array(32).fill(0x06),
+    rosterHash: new Uint8Array(32).fill(0x07),
+    keyId: new Uint8Array(8).fill(0x08),
+    leafIndex: 2,
+    leafSecret: new Uint8Array(32).fill(0x09),
+    history: [
+      {
+        epoch: 3n,
+        epochSecret: new Uint8Array(32).fill(0x0a),
+        rosterHash: new Uint8Array(32).fill(0x0b),
+      },
+    ],
+  },
+  MemberKeys: {
+    identityKey: member.publicKey,
+    signingKey: new Uint8Array(32).fill(0x0c),
+    prekey: new Uint8Array(32).fill(0x0d),
+    prekeyVersion: 2n,
+  },
+  PrekeyBundle: {
+    identityKey: ownerId,
+    identityDhKey: new Uint8Array(32).fill(0x0e),
+    signedPrekey: new Uint8Array(32).fill(0x0f),
+    signedPrekeyId: 7,
+    signature: new Uint8Array(64).fill(0x10),
+  },
+  PairwiseMessage: {
+    version: 1,
+    x3dh: {
+      initiatorIdentityKey: member.publicKey,
+      initiatorIdentityDhKey: new Uint8Array(32).fill(0x12),
+      ephemeralKey: new Uint8Array(32).fill(0x13),
+      signedPrekeyId: 7,
+    },
+    ratchetKey: new Uint8Array(32).fill(0x14),
+    messageNumber: 5,
+    previousChainLength: 3,
+    ciphertext: new Uint8Array(48).fill(0x15),
+  },
 };
 
 /** The smallest valid instance of every message (required fields only). */
@@ -167,6 +230,38 @@ export const minimalSamples: Samples = {
     signer: ownerId,
     signature: new Uint8Array(64),
   },
+  GroupMessage: {
+    keyId: new Uint8Array(8),
+    senderData: new Uint8Array(28),
+    ciphertext: new Uint8Array(144),
+  },
+  KeyUpdate: {
+    previousKeyId: new Uint8Array(8),
+    keyId: new Uint8Array(8),
+    rosterHash: new Uint8Array(32),
+    ephemeralPublicKey: new Uint8Array(32),
+    chunkCount: 1,
+    entries: new Uint8Array(36),
+  },
+  Welcome: {
+    organizationId: ownerId,
+    epochSecret: new Uint8Array(32),
+    rosterHash: new Uint8Array(32),
+    keyId: new Uint8Array(8),
+    leafSecret: new Uint8Array(32),
+  },
+  MemberKeys: {
+    identityKey: member.publicKey,
+    signingKey: new Uint8Array(32),
+    prekey: new Uint8Array(32),
+  },
+  PrekeyBundle: {
+    identityKey: ownerId,
+    identityDhKey: new Uint8Array(32),
+    signedPrekey: new Uint8Array(32),
+    signature: new Uint8Array(64),
+  },
+  PairwiseMessage: { ratchetKey: new Uint8Array(32), ciphertext: new Uint8Array(16) },
 };
 
 export const messageNames = Object.keys(codecs) as MessageName[];

@@ -11,6 +11,7 @@ import {
   encodeMessage,
   envelopeSigningInput,
   inboxTopic,
+  keysTopic,
   type MessageName,
   type MessageTypeName,
   openEnvelope,
@@ -105,7 +106,9 @@ describe("vectors/wire/topics.json", () => {
             ? requestsTopic(key)
             : vector.kind === "inbox"
               ? inboxTopic(key)
-              : channelTopic(key, vector.channelId ?? "");
+              : vector.kind === "keys"
+                ? keysTopic(key, vector.channelId)
+                : channelTopic(key, vector.channelId ?? "");
       expect(derived).toBe(vector.contentTopic);
     });
   }
