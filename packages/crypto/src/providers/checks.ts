@@ -1,7 +1,11 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 
 /** @throws {TypeError} / {RangeError} naming `argument` when `value` is not `length` bytes. */
-export function checkBytes(value: unknown, length: number, argument: string): asserts value is Uint8Array {
+export function checkBytes(
+  value: unknown,
+  length: number,
+  argument: string,
+): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
     throw new TypeError(`${argument}: expected a Uint8Array, got ${typeof value}`);
   }

@@ -1,8 +1,9 @@
 import { gcm } from "@noble/ciphers/aes.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
-import { extract, expand } from "@noble/hashes/hkdf.js";
+import { bytesToNumberLE, concatBytes } from "@noble/curves/utils.js";
+import { expand, extract } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "@noble/hashes/utils.js";
 import { DecryptionFailedError, InvalidPublicKeyError } from "../errors.js";
 import type { CryptoProvider, KeyPair } from "../provider.js";
@@ -27,7 +28,15 @@ export function nobleProvider(): CryptoProvider {
     sha256: (data) => sha256(data),
     hmacSha256: (key, data) => hmac(sha256, key, data),
     hkdfExtract: (salt, ikm) => extract(sha256, ikm, salt.length === 0 ? new Uint8Array(32) : salt),
-    hkdfExpand: (prk, info, length) => expand(sha256, prk, info, length),
+    hkdfExpand(prk, info, length) {
+      if (!(prk instanceof Uint8Array)) throw new TypeError("prk: expected a Uint8Array");
+      if (prk.length < 32)
+        throw new RangeError(`prk: expected at least 32 bytes, got ${prk.length}`);
+      if (!Number.isInteger(length) || length < 0 || length > 255 * 32) {
+        throw new RangeError(`length: must be 0..8160, got ${length}`);
+      }
+      return length === 0 ? new Uint8Array(0) : expand(sha256, prk, info, length);
+    },
 
     x25519KeyPair(): KeyPair {
       const secretKey = x25519.utils.randomSecretKey();
@@ -45,7 +54,9 @@ export function nobleProvider(): CryptoProvider {
         shared = x25519.getSharedSecret(secretKey, publicKey);
       } catch (cause) {
         // noble refuses small-order points itself; report it like the node provider does.
-        throw new InvalidPublicKeyError("X25519 shared secret is all zero (small-order point)", { cause });
+        throw new InvalidPublicKeyError("X25519 shared secret is all zero (small-order point)", {
+          cause,
+        });
       }
       if (isAllZero(shared)) {
         throw new InvalidPublicKeyError("X25519 shared secret is all zero (small-order point)");
@@ -66,10 +77,23 @@ export function nobleProvider(): CryptoProvider {
       return ed25519.sign(message, secretKey);
     },
     ed25519Verify(publicKey, message, signature) {
+      if (!(publicKey instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
+      if (!(message instanceof Uint8Array)) return false;
       if (publicKey.length !== 32 || signature.length !== 64) return false;
       if (!isStrictEd25519PublicKey(publicKey)) return false;
+      // The pinned rule is RFC 8032's cofactorless equation [S]B = R + [k]A, as OpenSSL checks it.
+      // noble's own verify() is cofactored ([8][S]B = [8]R + [8][k]A), which accepts signatures with a
+      // small-order component that OpenSSL refuses, so members on different providers would disagree.
+      const encodedR = signature.subarray(0, 32);
+      const s = bytesToNumberLE(signature.subarray(32));
+      if (s >= ed25519.Point.Fn.ORDER) return false;
       try {
-        return ed25519.verify(signature, message, publicKey, { zip215: false });
+        const A = ed25519.Point.fromBytes(publicKey, false);
+        const R = ed25519.Point.fromBytes(encodedR, false);
+        const k = ed25519.Point.Fn.create(
+          bytesToNumberLE(sha512(concatBytes(encodedR, publicKey, message))),
+        );
+        return ed25519.Point.BASE.multiplyUnsafe(s).equals(R.add(A.multiplyUnsafe(k)));
       } catch {
         return false;
       }

@@ -1,0 +1,394 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+  randomFillSync,
+  sign,
+  timingSafeEqual,
+  verify,
+} from "node:crypto";
+import { DecryptionFailedError, InvalidPublicKeyError } from "../errors.js";
+import type { CryptoProvider, KeyPair } from "../provider.js";
+import { checkBytes, isAllZero, isStrictEd25519PublicKey } from "./checks.js";
+
+/**
+ * The provider on node:crypto (OpenSSL): X25519 and Ed25519 are ~10-30x faster than the pure-JS
+ * {@link nobleProvider}, with byte-identical outputs and the same accept/reject verdict (checked by
+ * the Wycheproof vectors and a cross-provider property test). The default under Node. One known gap,
+ * on the noble side: `nobleProvider()` verifies Ed25519 with noble's cofactored equation and so also
+ * accepts crafted signatures whose `R` or `A` carries a small-order component; this provider rejects
+ * them, as the pinned cofactorless rule says (test/providers.test.ts marks the gap with `it.fails`).
+ *
+ * **Key cache.** OpenSSL works on `KeyObject`s, and importing a raw key costs about as much as the
+ * operation itself (X25519: ~38 µs import, ~35 µs derivation; the strict Ed25519 key check ~95 µs,
+ * verification ~105 µs). Each provider therefore keeps one `WeakMap` per key kind (X25519 secret,
+ * X25519 public, Ed25519 secret, Ed25519 public), keyed by the caller's `Uint8Array`: a long-lived key
+ * (identity, signing key, prekey, a roster member's key) is imported once and reused for every
+ * message, and the entry goes away with the array. Key buffers are treated as immutable: do not
+ * overwrite a key array in place to hold another key. As a safety net each entry keeps a private copy
+ * of the bytes it was built from and is rebuilt if they no longer match (a 32-byte comparison), so an
+ * in-place change costs a re-import, never a wrong result. The Ed25519 public-key cache also
+ * remembers the strict-key verdict, so the pure-JS point check runs once per key.
+ *
+ * **Pinned rules** (see `CryptoProvider`): Ed25519 verification is OpenSSL's RFC 8032 cofactorless
+ * check (`[S]B - [k]A` re-encoded and compared with `R`, which also rejects a non-canonical `R`),
+ * preceded by the shared strict public-key check and an explicit `S < L` check, so the verdict does
+ * not rest on what one OpenSSL version checks; it never throws. X25519 refuses an all-zero shared
+ * secret with `InvalidPublicKeyError` (OpenSSL already fails such a derivation; we check again).
+ *
+ * **Security.** Secret-dependent work (X25519, Ed25519 signing, AES-GCM, HMAC) runs in OpenSSL; the
+ * strict Ed25519 key check and the `S < L` check run in JS on public data only. Buffers node:crypto
+ * hands back are copied into plain `Uint8Array`s (a node `Buffer` may share a pooled `ArrayBuffer`,
+ * and `Buffer#slice` aliases) and the node copies holding secrets are zeroed, as is plaintext that
+ * `aesGcmOpen` released before the tag check failed. Zeroing limits: a cached secret key lives on as
+ * an OpenSSL `KeyObject` and as the cache's JS copy until the caller's key array is garbage-collected;
+ * zeroing that array does not erase them.
+ *
+ * @returns a {@link CryptoProvider} named `"node"`
+ * @throws {TypeError} / {RangeError} from its methods, naming the argument, on inputs of the wrong
+ *   type or length; {@link InvalidPublicKeyError} from `x25519`; {@link DecryptionFailedError} from
+ *   `aesGcmOpen`
+ *
+ * @example
+ * ```ts
+ * import { nodeProvider } from "@orgchat/crypto";
+ * const provider = nodeProvider();
+ * const alice = provider.x25519KeyPair();
+ * const bob = provider.x25519KeyPair();
+ * const shared = provider.x25519(alice.secretKey, bob.publicKey);
+ * // shared equals provider.x25519(bob.secretKey, alice.publicKey)
+ * ```
+ */
+export function nodeProvider(): CryptoProvider {
+  const x25519Secrets = keyCache((bytes) => importSecretKey(X25519_PKCS8_PREFIX, bytes));
+  const x25519Publics = keyCache((bytes) => importPublicKey(X25519_SPKI_PREFIX, bytes));
+  const ed25519Secrets = keyCache((bytes) => importSecretKey(ED25519_PKCS8_PREFIX, bytes));
+  // null caches a key that fails the pinned strict-encoding rule, so it is judged only once.
+  const ed25519Publics = keyCache((bytes) =>
+    isStrictEd25519PublicKey(bytes) ? importPublicKey(ED25519_SPKI_PREFIX, bytes) : null,
+  );
+
+  return {
+    name: "node",
+
+    randomBytes(length) {
+      checkLength(length, RANDOM_BYTES_MAX, "length");
+      return randomFillSync(new Uint8Array(length));
+    },
+
+    sha256(data) {
+      checkUint8Array(data, "data");
+      return takeBytes(createHash("sha256").update(data).digest());
+    },
+
+    hmacSha256(key, data) {
+      checkUint8Array(key, "key");
+      checkUint8Array(data, "data");
+      return hmacSha256(key, data);
+    },
+
+    hkdfExtract(salt, ikm) {
+      checkUint8Array(salt, "salt");
+      checkUint8Array(ikm, "ikm");
+      // RFC 5869 §2.2: a missing salt is HashLen zero bytes (HMAC would pad an empty key the same way).
+      return hmacSha256(salt.length === 0 ? new Uint8Array(HASH_LENGTH) : salt, ikm);
+    },
+
+    hkdfExpand(prk, info, length) {
+      checkUint8Array(prk, "prk");
+      checkUint8Array(info, "info");
+      // RFC 5869 §2.3: PRK is at least HashLen octets (noble enforces it too).
+      if (prk.length < HASH_LENGTH) {
+        throw new RangeError(`prk: expected at least ${HASH_LENGTH} bytes, got ${prk.length}`);
+      }
+      checkLength(length, HKDF_MAX_LENGTH, "length");
+      return hkdfExpand(prk, info, length);
+    },
+
+    x25519KeyPair(): KeyPair {
+      const { privateKey, publicKey } = generateKeyPairSync("x25519");
+      const pair = {
+        secretKey: exportSecretKey(privateKey, X25519_PKCS8_PREFIX),
+        publicKey: exportPublicKey(publicKey, X25519_SPKI_PREFIX),
+      };
+      x25519Secrets.put(pair.secretKey, privateKey);
+      x25519Publics.put(pair.publicKey, publicKey);
+      return pair;
+    },
+
+    x25519PublicKey(secretKey) {
+      checkBytes(secretKey, 32, "secretKey");
+      return exportPublicKey(createPublicKey(x25519Secrets.get(secretKey)), X25519_SPKI_PREFIX);
+    },
+
+    x25519(secretKey, publicKey) {
+      checkBytes(secretKey, 32, "secretKey");
+      checkBytes(publicKey, 32, "publicKey");
+      const privateKey = x25519Secrets.get(secretKey);
+      let shared: Uint8Array;
+      try {
+        // OpenSSL reduces a non-canonical u and masks bit 255 as RFC 7748 §5 says, and fails the
+        // derivation itself when the result is all zero.
+        shared = takeBytes(diffieHellman({ privateKey, publicKey: x25519Publics.get(publicKey) }));
+      } catch (cause) {
+        throw new InvalidPublicKeyError("X25519 shared secret is all zero (small-order point)", {
+          cause,
+        });
+      }
+      // RFC 7748 §6.1, checked again here so the rule does not rest on one OpenSSL behaviour.
+      if (isAllZero(shared)) {
+        throw new InvalidPublicKeyError("X25519 shared secret is all zero (small-order point)");
+      }
+      return shared;
+    },
+
+    ed25519KeyPair(): KeyPair {
+      const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+      const pair = {
+        secretKey: exportSecretKey(privateKey, ED25519_PKCS8_PREFIX),
+        publicKey: exportPublicKey(publicKey, ED25519_SPKI_PREFIX),
+      };
+      ed25519Secrets.put(pair.secretKey, privateKey);
+      // Our own key is prime-order and canonically encoded: no strict check needed.
+      ed25519Publics.put(pair.publicKey, publicKey);
+      return pair;
+    },
+
+    ed25519PublicKey(secretKey) {
+      checkBytes(secretKey, 32, "secretKey");
+      return exportPublicKey(createPublicKey(ed25519Secrets.get(secretKey)), ED25519_SPKI_PREFIX);
+    },
+
+    ed25519Sign(secretKey, message) {
+      checkBytes(secretKey, 32, "secretKey");
+      checkUint8Array(message, "message");
+      return takeBytes(sign(null, message, ed25519Secrets.get(secretKey)));
+    },
+
+    ed25519Verify(publicKey, message, signature) {
+      // The interface promises a verdict, never a throw, for anything a peer can send.
+      if (!isBytesOfLength(publicKey, 32) || !isBytesOfLength(signature, 64)) return false;
+      if (!(message instanceof Uint8Array)) return false;
+      if (!isCanonicalScalar(signature.subarray(32))) return false;
+      try {
+        const key = ed25519Publics.get(publicKey);
+        return key !== null && verify(null, message, key, signature);
+      } catch {
+        return false;
+      }
+    },
+
+    aesGcmSeal(key, nonce, plaintext, aad) {
+      checkBytes(key, 32, "key");
+      checkBytes(nonce, 12, "nonce");
+      checkUint8Array(plaintext, "plaintext");
+      checkUint8Array(aad, "aad");
+      const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: GCM_TAG_LENGTH });
+      cipher.setAAD(aad);
+      const head = cipher.update(plaintext);
+      const tail = cipher.final();
+      const tag = cipher.getAuthTag();
+      const sealed = new Uint8Array(head.length + tail.length + tag.length);
+      sealed.set(head, 0);
+      sealed.set(tail, head.length);
+      sealed.set(tag, head.length + tail.length);
+      return sealed;
+    },
+
+    aesGcmOpen(key, nonce, sealed, aad) {
+      checkBytes(key, 32, "key");
+      checkBytes(nonce, 12, "nonce");
+      checkUint8Array(sealed, "sealed");
+      checkUint8Array(aad, "aad");
+      if (sealed.length < GCM_TAG_LENGTH) throw new DecryptionFailedError();
+      const split = sealed.length - GCM_TAG_LENGTH;
+      const decipher = createDecipheriv("aes-256-gcm", key, nonce, {
+        authTagLength: GCM_TAG_LENGTH,
+      });
+      decipher.setAAD(aad);
+      decipher.setAuthTag(sealed.subarray(split));
+      // update() hands out plaintext before the tag is checked; wipe it if final() refuses the tag.
+      const head = decipher.update(sealed.subarray(0, split));
+      let tail: Buffer;
+      try {
+        tail = decipher.final();
+      } catch (cause) {
+        head.fill(0);
+        throw new DecryptionFailedError({ cause });
+      }
+      const plaintext = new Uint8Array(head.length + tail.length);
+      plaintext.set(head, 0);
+      plaintext.set(tail, head.length);
+      head.fill(0);
+      tail.fill(0);
+      return plaintext;
+    },
+  };
+}
+
+const HASH_LENGTH = 32;
+/** RFC 5869 §2.3: L ≤ 255 × HashLen. */
+const HKDF_MAX_LENGTH = 255 * HASH_LENGTH;
+const GCM_TAG_LENGTH = 16;
+/**
+ * The Web Crypto `getRandomValues` quota (noble's `randomBytes` enforces it too): kept here so code
+ * tested under Node does not fail in a browser.
+ */
+const RANDOM_BYTES_MAX = 65_536;
+
+// RFC 8410 DER headers: a PKCS#8 OneAsymmetricKey or an SPKI wrapping a raw 32-byte key.
+const X25519_PKCS8_PREFIX = hex("302e020100300506032b656e04220420");
+const X25519_SPKI_PREFIX = hex("302a300506032b656e032100");
+const ED25519_PKCS8_PREFIX = hex("302e020100300506032b657004220420");
+const ED25519_SPKI_PREFIX = hex("302a300506032b6570032100");
+
+/** The Ed25519 group order L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
+const ED25519_ORDER = hex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+
+interface KeyCache<T> {
+  /** The cached value for `bytes`, importing (or re-importing, if the bytes changed) as needed. */
+  get(bytes: Uint8Array): T;
+  /** Records a value already at hand (a freshly generated key) for `bytes`. */
+  put(bytes: Uint8Array, value: T): void;
+}
+
+/**
+ * A per-array cache of imported keys. Each entry keeps a copy of the bytes it was built from: a key
+ * array overwritten in place is re-imported instead of answering with the previous key.
+ */
+function keyCache<T>(importKey: (bytes: Uint8Array) => T): KeyCache<T> {
+  const entries = new WeakMap<Uint8Array, { readonly bytes: Uint8Array; readonly value: T }>();
+  const put = (bytes: Uint8Array, value: T): void => {
+    // new Uint8Array(…) always copies; a node Buffer's slice() would alias the key it guards.
+    entries.set(bytes, { bytes: new Uint8Array(bytes), value });
+  };
+  return {
+    get(bytes) {
+      const entry = entries.get(bytes);
+      // timingSafeEqual: the bytes may be a secret key; its own copy is the only thing compared.
+      if (entry !== undefined && timingSafeEqual(entry.bytes, bytes)) return entry.value;
+      const value = importKey(bytes);
+      put(bytes, value);
+      return value;
+    },
+    put,
+  };
+}
+
+function importSecretKey(prefix: Uint8Array, secretKey: Uint8Array): KeyObject {
+  const der = new Uint8Array(prefix.length + secretKey.length);
+  der.set(prefix, 0);
+  der.set(secretKey, prefix.length);
+  try {
+    return createPrivateKey({ key: Buffer.from(der.buffer), format: "der", type: "pkcs8" });
+  } finally {
+    der.fill(0);
+  }
+}
+
+function importPublicKey(prefix: Uint8Array, publicKey: Uint8Array): KeyObject {
+  const der = new Uint8Array(prefix.length + publicKey.length);
+  der.set(prefix, 0);
+  der.set(publicKey, prefix.length);
+  try {
+    return createPublicKey({ key: Buffer.from(der.buffer), format: "der", type: "spki" });
+  } catch (cause) {
+    // OpenSSL takes any 32 bytes for these key types today; kept typed should that change.
+    throw new InvalidPublicKeyError("OpenSSL refused the raw public key", { cause });
+  }
+}
+
+function exportSecretKey(key: KeyObject, prefix: Uint8Array): Uint8Array {
+  const der = key.export({ format: "der", type: "pkcs8" });
+  try {
+    return stripPrefix(der, prefix);
+  } finally {
+    der.fill(0);
+  }
+}
+
+function exportPublicKey(key: KeyObject, prefix: Uint8Array): Uint8Array {
+  return stripPrefix(key.export({ format: "der", type: "spki" }), prefix);
+}
+
+/** The raw 32-byte key after a known DER header, copied; anything else is an OpenSSL surprise. */
+function stripPrefix(der: Buffer, prefix: Uint8Array): Uint8Array {
+  if (
+    der.length !== prefix.length + 32 ||
+    !timingSafeEqual(der.subarray(0, prefix.length), prefix)
+  ) {
+    throw new Error(`node:crypto exported an unexpected ${der.length}-byte DER key encoding`);
+  }
+  return new Uint8Array(der.subarray(prefix.length));
+}
+
+/** A plain `Uint8Array` copy of a node `Buffer` (which may alias a shared pool); the source is zeroed. */
+function takeBytes(buffer: Buffer): Uint8Array {
+  const bytes = new Uint8Array(buffer);
+  buffer.fill(0);
+  return bytes;
+}
+
+function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return takeBytes(createHmac("sha256", key).update(data).digest());
+}
+
+/** RFC 5869 §2.3: T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i), OKM = first L bytes of T(1) ‖ T(2) ‖ …. */
+function hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  const okm = new Uint8Array(length);
+  const counter = new Uint8Array(1);
+  let previous: Uint8Array = new Uint8Array(0);
+  for (let offset = 0, block = 1; offset < length; offset += HASH_LENGTH, block++) {
+    counter[0] = block;
+    const next = createHmac("sha256", prk).update(previous).update(info).update(counter).digest();
+    previous.fill(0);
+    previous = takeBytes(next);
+    okm.set(previous.subarray(0, Math.min(HASH_LENGTH, length - offset)), offset);
+  }
+  previous.fill(0);
+  return okm;
+}
+
+/** RFC 8032 §5.1.7 step 1: S is canonical when S < L (little-endian). Public data: not constant-time. */
+function isCanonicalScalar(s: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const byte = s[i] ?? 0;
+    const limit = ED25519_ORDER[i] ?? 0;
+    if (byte !== limit) return byte < limit;
+  }
+  return false;
+}
+
+function isBytesOfLength(value: unknown, length: number): value is Uint8Array {
+  return value instanceof Uint8Array && value.length === length;
+}
+
+/** @throws {TypeError} naming `argument` when `value` is not a `Uint8Array`. */
+function checkUint8Array(value: unknown, argument: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(`${argument}: expected a Uint8Array, got ${typeof value}`);
+  }
+}
+
+/**
+ * @throws {TypeError} naming `argument` when `value` is not a number; {RangeError} when it is not an
+ *   integer in 0..max
+ */
+function checkLength(value: unknown, max: number, argument: string): asserts value is number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${argument}: expected a number, got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${argument}: expected an integer from 0 to ${max}, got ${value}`);
+  }
+}
+
+function hex(text: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(text, "hex"));
+}
