@@ -1,0 +1,463 @@
+import { DuplicateMessageError, GenerationTooFarError } from "./errors.js";
+import { labelInfo } from "./kdf.js";
+import type { CryptoProvider } from "./provider.js";
+import { redactSecrets, wipe } from "./secret.js";
+
+/** Highest generation of a chain: generations are u32 on the wire and in every derivation. */
+export const maxGeneration = 0xffff_ffff;
+
+/** The key and nonce of one generation of a sender chain. */
+export interface MessageKeys {
+  readonly generation: number;
+  /** AES-256-GCM key (32 bytes). */
+  readonly key: Uint8Array;
+  /** AES-GCM nonce before the reuse guard is applied (12 bytes). */
+  readonly nonce: Uint8Array;
+}
+
+/** A key kept for a generation that was skipped over (its message has not arrived yet). */
+export interface SkippedKey extends MessageKeys {
+  /** The roster leaf whose chain it belongs to. */
+  readonly leaf: number;
+}
+
+/** The per-chain receive limits (docs/PROTOCOL.md, "Group messages", limits table). */
+export interface ChainLimits {
+  /** Largest number of generations one message may skip over. */
+  readonly maxForwardJump: number;
+  /** Skipped keys kept in one chain; the oldest is evicted beyond it. */
+  readonly maxSkippedPerChain: number;
+}
+
+// `info` templates for `ExpandWithLabel(c[g], label, u32 g, L)`: only the last four bytes (g) change,
+// so they are built once with kdf.labelInfo (one definition of the layout) and patched per call.
+// Safe because every provider call is synchronous and keeps no reference to `info`.
+const keyInfo = labelInfo("key", new Uint8Array(4), 32);
+const nonceInfo = labelInfo("nonce", new Uint8Array(4), 12);
+const secretInfo = labelInfo("secret", new Uint8Array(4), 32);
+
+function withGeneration(info: Uint8Array, generation: number): Uint8Array {
+  const at = info.length - 4;
+  info[at] = generation >>> 24;
+  info[at + 1] = (generation >>> 16) & 0xff;
+  info[at + 2] = (generation >>> 8) & 0xff;
+  info[at + 3] = generation & 0xff;
+  return info;
+}
+
+const noKeys: readonly SkippedKey[] = Object.freeze([]);
+
+/**
+ * What the receive path may use for one generation before it knows the message is authentic: the
+ * key and nonce, and everything a commit would store. Made by {@link SenderChain.candidate}; either
+ * {@link SenderChain.commit} or {@link SenderChain.discard} it.
+ *
+ * Holds key material: it never prints it (see `redactSecrets`).
+ */
+export class ChainCandidate implements MessageKeys {
+  readonly leaf: number;
+  readonly generation: number;
+  readonly key: Uint8Array;
+  readonly nonce: Uint8Array;
+  /** The stored skipped key this candidate uses, or undefined when it was derived from the chain. */
+  readonly fromSkipped: SkippedKey | undefined;
+  /** The chain's next generation when the candidate was made (a commit checks it did not move). */
+  readonly baseGeneration: number;
+  /** `c[generation + 1]`, the chain secret after a commit (undefined for a skipped key or at the end). */
+  readonly nextSecret: Uint8Array | undefined;
+  /** Keys of the generations this candidate skips over that a commit would keep (oldest first). */
+  readonly skipped: readonly SkippedKey[];
+
+  constructor(fields: {
+    leaf: number;
+    generation: number;
+    key: Uint8Array;
+    nonce: Uint8Array;
+    fromSkipped: SkippedKey | undefined;
+    baseGeneration: number;
+    nextSecret: Uint8Array | undefined;
+    skipped: readonly SkippedKey[];
+  }) {
+    this.leaf = fields.leaf;
+    this.generation = fields.generation;
+    this.key = fields.key;
+    this.nonce = fields.nonce;
+    this.fromSkipped = fields.fromSkipped;
+    this.baseGeneration = fields.baseGeneration;
+    this.nextSecret = fields.nextSecret;
+    this.skipped = fields.skipped;
+    redactSecrets(this, "ChainCandidate");
+  }
+}
+
+/**
+ * One sender's chain in one epoch: the "single ratchet" of docs/PROTOCOL.md ("Sender chain"). For
+ * generation `g` with chain secret `c[g]`:
+ *
+ * ```
+ * key    = ExpandWithLabel(c[g], "key",    u32 g, 32)
+ * nonce  = ExpandWithLabel(c[g], "nonce",  u32 g, 12)
+ * c[g+1] = ExpandWithLabel(c[g], "secret", u32 g, 32)      c[g] is wiped after the step
+ * ```
+ *
+ * Send side: {@link SenderChain.nextSendKeys} steps the chain at once, so a generation is never used
+ * twice, whatever happens afterwards. Receive side, in two steps so that nothing changes before the
+ * message is authenticated: {@link SenderChain.candidate} returns the key for a generation from the
+ * skipped keys or by stepping a copy of the chain; {@link SenderChain.commit} then advances the chain,
+ * stores the keys skipped over (at most `maxSkippedPerChain`, oldest evicted) and deletes the used
+ * key. The epoch-wide cap on skipped keys is the caller's (`EpochKeys`).
+ *
+ * Holds key material: it never prints it (see `redactSecrets`).
+ *
+ * @example
+ * ```ts
+ * const chain = SenderChain.create(provider, leaf, tree.takeLeafSecret(leaf), groupLimits);
+ * const candidate = chain.candidate(generation); // no state change
+ * // … open and verify with candidate.key / candidate.nonce …
+ * chain.commit(candidate); // or chain.discard(candidate) on failure
+ * ```
+ */
+export class SenderChain {
+  /** The roster leaf whose chain this is. */
+  readonly leaf: number;
+  readonly limits: ChainLimits;
+  readonly #provider: CryptoProvider;
+  #nextGeneration: number;
+  /** `c[nextGeneration]`; undefined once generation 2³² − 1 was used. */
+  #secret: Uint8Array | undefined;
+  /** Generation → key, in insertion order, which is also ascending generation order. */
+  readonly #skipped: Map<number, SkippedKey>;
+
+  private constructor(
+    provider: CryptoProvider,
+    leaf: number,
+    limits: ChainLimits,
+    nextGeneration: number,
+    secret: Uint8Array | undefined,
+    skipped: Map<number, SkippedKey>,
+  ) {
+    this.#provider = provider;
+    this.leaf = leaf;
+    this.limits = limits;
+    this.#nextGeneration = nextGeneration;
+    this.#secret = secret;
+    this.#skipped = skipped;
+    redactSecrets(this, "SenderChain");
+  }
+
+  /**
+   * A chain at generation 0.
+   *
+   * @param provider - the primitives
+   * @param leaf - the sender's roster leaf
+   * @param secret - `c[0]`, the leaf's secret-tree secret (32 bytes); the chain owns and wipes it
+   * @param limits - the receive limits
+   * @throws {RangeError} when `secret` is not 32 bytes or a limit is not a non-negative integer
+   */
+  static create(
+    provider: CryptoProvider,
+    leaf: number,
+    secret: Uint8Array,
+    limits: ChainLimits,
+  ): SenderChain {
+    if (secret.length !== 32) throw new RangeError("secret: expected 32 bytes");
+    checkLimits(limits);
+    return new SenderChain(provider, leaf, limits, 0, secret, new Map());
+  }
+
+  /**
+   * Rebuilds a chain from its parts (state restore); the chain owns the buffers.
+   *
+   * @throws {RangeError} on an inconsistent state: a generation out of range, a secret missing or
+   *   present against `nextGeneration`, skipped keys not ascending, below `nextGeneration`, of another
+   *   leaf or of the wrong size, or more of them than `maxSkippedPerChain`
+   */
+  static restore(
+    provider: CryptoProvider,
+    init: {
+      leaf: number;
+      limits: ChainLimits;
+      nextGeneration: number;
+      secret: Uint8Array | undefined;
+      skipped: readonly SkippedKey[];
+    },
+  ): SenderChain {
+    const { leaf, limits, nextGeneration, secret, skipped } = init;
+    checkLimits(limits);
+    if (
+      !Number.isInteger(nextGeneration) ||
+      nextGeneration < 0 ||
+      nextGeneration > maxGeneration + 1
+    ) {
+      throw new RangeError(`nextGeneration: out of range (${nextGeneration})`);
+    }
+    if (
+      (secret === undefined) !== nextGeneration > maxGeneration ||
+      (secret && secret.length !== 32)
+    ) {
+      throw new RangeError("secret: must be 32 bytes unless the chain is exhausted");
+    }
+    if (skipped.length > limits.maxSkippedPerChain)
+      throw new RangeError("skipped: more than maxSkippedPerChain");
+    const map = new Map<number, SkippedKey>();
+    let previous = -1;
+    for (const entry of skipped) {
+      if (
+        entry.leaf !== leaf ||
+        !Number.isInteger(entry.generation) ||
+        entry.generation <= previous ||
+        entry.generation >= nextGeneration ||
+        entry.key.length !== 32 ||
+        entry.nonce.length !== 12
+      ) {
+        throw new RangeError(`skipped: bad entry for generation ${entry.generation}`);
+      }
+      previous = entry.generation;
+      map.set(entry.generation, entry);
+    }
+    return new SenderChain(provider, leaf, limits, nextGeneration, secret, map);
+  }
+
+  /** The next generation this chain would send or the lowest it has not stepped past on receive. */
+  get nextGeneration(): number {
+    return this.#nextGeneration;
+  }
+
+  /** How many skipped keys the chain keeps now. */
+  get skippedCount(): number {
+    return this.#skipped.size;
+  }
+
+  /** Whether a key is kept for skipped generation `generation`. */
+  hasSkipped(generation: number): boolean {
+    return this.#skipped.has(generation);
+  }
+
+  /**
+   * The kept skipped keys, oldest first, for serialization. They are the chain's own buffers: copy
+   * them, do not keep or modify them.
+   */
+  skippedKeys(): IterableIterator<SkippedKey> {
+    return this.#skipped.values();
+  }
+
+  /**
+   * `c[nextGeneration]` for serialization (undefined once exhausted). The chain's own buffer: copy it,
+   * do not keep or modify it.
+   */
+  currentSecret(): Uint8Array | undefined {
+    return this.#secret;
+  }
+
+  /**
+   * The keys of the next generation for sending, stepping the chain at once: a generation is never
+   * handed out twice. Persist the chain (or at least {@link SenderChain.nextGeneration}) before the
+   * message leaves. The caller owns and wipes the returned buffers.
+   *
+   * @returns the generation with its key and nonce
+   * @throws {RangeError} when the chain is exhausted (generation 2³² − 1 used: start a new epoch)
+   */
+  nextSendKeys(): MessageKeys {
+    const generation = this.#nextGeneration;
+    const secret = this.#secret;
+    if (secret === undefined) {
+      throw new RangeError(
+        `chain of leaf ${this.leaf} is exhausted: start a new epoch before sending`,
+      );
+    }
+    const p = this.#provider;
+    const key = p.hkdfExpand(secret, withGeneration(keyInfo, generation), 32);
+    const nonce = p.hkdfExpand(secret, withGeneration(nonceInfo, generation), 12);
+    this.#secret =
+      generation === maxGeneration
+        ? undefined
+        : p.hkdfExpand(secret, withGeneration(secretInfo, generation), 32);
+    this.#nextGeneration = generation + 1;
+    wipe(secret);
+    return { generation, key, nonce };
+  }
+
+  /**
+   * Steps the chain to `generation` without keeping any key: after restoring one's own chain from a
+   * backup, jump ahead by a margin so that no generation is sent twice.
+   *
+   * @throws {RangeError} when `generation` is below {@link SenderChain.nextGeneration} or above 2³²
+   */
+  advanceTo(generation: number): void {
+    if (
+      !Number.isInteger(generation) ||
+      generation < this.#nextGeneration ||
+      generation > maxGeneration + 1
+    ) {
+      throw new RangeError(
+        `generation: must be in ${this.#nextGeneration}..${maxGeneration + 1}, got ${generation}`,
+      );
+    }
+    while (this.#nextGeneration < generation) {
+      const secret = this.#secret as Uint8Array;
+      const g = this.#nextGeneration;
+      this.#secret =
+        g === maxGeneration
+          ? undefined
+          : this.#provider.hkdfExpand(secret, withGeneration(secretInfo, g), 32);
+      this.#nextGeneration = g + 1;
+      wipe(secret);
+    }
+  }
+
+  /**
+   * The key and nonce for received generation `generation`, **without changing the chain**: from the
+   * skipped keys, or by stepping a copy of the chain secret.
+   *
+   * @param generation - the generation named by the message's sender data
+   * @returns a candidate to {@link SenderChain.commit} once the message is authentic, else to
+   *   {@link SenderChain.discard}
+   * @throws {@link DuplicateMessageError} when the generation was already consumed (or its skipped key
+   *   was evicted)
+   * @throws {@link GenerationTooFarError} when it lies more than `maxForwardJump` generations ahead
+   * @throws {RangeError} when `generation` is not a u32
+   */
+  candidate(generation: number): ChainCandidate {
+    if (!Number.isInteger(generation) || generation < 0 || generation > maxGeneration) {
+      throw new RangeError(`generation: must be a u32, got ${generation}`);
+    }
+    const next = this.#nextGeneration;
+    const kept = this.#skipped.get(generation);
+    if (kept !== undefined) {
+      return new ChainCandidate({
+        leaf: this.leaf,
+        generation,
+        key: kept.key,
+        nonce: kept.nonce,
+        fromSkipped: kept,
+        baseGeneration: next,
+        nextSecret: undefined,
+        skipped: noKeys,
+      });
+    }
+    if (generation < next) {
+      throw new DuplicateMessageError(
+        `leaf ${this.leaf} generation ${generation} was already consumed (or its skipped key was evicted)`,
+      );
+    }
+    const jump = generation - next;
+    if (jump > this.limits.maxForwardJump) {
+      throw new GenerationTooFarError(
+        `leaf ${this.leaf} generation ${generation} is ${jump} ahead of ${next}, more than ${this.limits.maxForwardJump}`,
+      );
+    }
+    const p = this.#provider;
+    const original = this.#secret as Uint8Array; // defined: next ≤ generation ≤ maxGeneration
+    let secret = original;
+    let skipped: readonly SkippedKey[] = noKeys;
+    if (jump > 0) {
+      // Only the newest maxSkippedPerChain keys would survive the commit: derive just those.
+      const keepFrom = generation - Math.min(jump, this.limits.maxSkippedPerChain);
+      const keys: SkippedKey[] = [];
+      for (let g = next; g < generation; g++) {
+        if (g >= keepFrom) {
+          keys.push({
+            leaf: this.leaf,
+            generation: g,
+            key: p.hkdfExpand(secret, withGeneration(keyInfo, g), 32),
+            nonce: p.hkdfExpand(secret, withGeneration(nonceInfo, g), 12),
+          });
+        }
+        const stepped = p.hkdfExpand(secret, withGeneration(secretInfo, g), 32);
+        if (secret !== original) wipe(secret);
+        secret = stepped;
+      }
+      skipped = keys;
+    }
+    const key = p.hkdfExpand(secret, withGeneration(keyInfo, generation), 32);
+    const nonce = p.hkdfExpand(secret, withGeneration(nonceInfo, generation), 12);
+    const nextSecret =
+      generation === maxGeneration
+        ? undefined
+        : p.hkdfExpand(secret, withGeneration(secretInfo, generation), 32);
+    if (secret !== original) wipe(secret);
+    return new ChainCandidate({
+      leaf: this.leaf,
+      generation,
+      key,
+      nonce,
+      fromSkipped: undefined,
+      baseGeneration: next,
+      nextSecret,
+      skipped,
+    });
+  }
+
+  /**
+   * Applies an authenticated candidate: deletes (and wipes) the used key, or advances the chain past
+   * the generation, keeping the skipped keys and evicting the oldest beyond `maxSkippedPerChain`.
+   *
+   * @returns the skipped keys evicted by this commit (already wiped), oldest first
+   * @throws {Error} when the candidate is not from this chain or the chain moved since it was made
+   */
+  commit(candidate: ChainCandidate): readonly SkippedKey[] {
+    if (candidate.leaf !== this.leaf || candidate.baseGeneration !== this.#nextGeneration) {
+      throw new Error("candidate: stale or from another chain; derive a new one");
+    }
+    const used = candidate.fromSkipped;
+    if (used !== undefined) {
+      if (this.#skipped.get(used.generation) !== used)
+        throw new Error("candidate: its skipped key is gone");
+      this.#skipped.delete(used.generation);
+      wipe(used.key, used.nonce);
+      return noKeys;
+    }
+    wipe(this.#secret, candidate.key, candidate.nonce);
+    this.#secret = candidate.nextSecret;
+    this.#nextGeneration = candidate.generation + 1;
+    if (candidate.skipped.length === 0) return noKeys;
+    for (const entry of candidate.skipped) this.#skipped.set(entry.generation, entry);
+    let excess = this.#skipped.size - this.limits.maxSkippedPerChain;
+    if (excess <= 0) return noKeys;
+    const evicted: SkippedKey[] = [];
+    for (const entry of this.#skipped.values()) {
+      if (excess-- <= 0) break;
+      this.#skipped.delete(entry.generation);
+      wipe(entry.key, entry.nonce);
+      evicted.push(entry);
+    }
+    return evicted;
+  }
+
+  /** Wipes what a candidate derived, leaving the chain as it is (the message did not authenticate). */
+  discard(candidate: ChainCandidate): void {
+    if (candidate.fromSkipped !== undefined) return; // the chain's own stored key: keep it
+    wipe(candidate.key, candidate.nonce, candidate.nextSecret);
+    for (const entry of candidate.skipped) wipe(entry.key, entry.nonce);
+  }
+
+  /**
+   * Deletes (and wipes) the skipped key of `generation` (the epoch-wide cap evicting across chains).
+   * @returns whether a key was kept for it
+   */
+  dropSkipped(generation: number): boolean {
+    const entry = this.#skipped.get(generation);
+    if (entry === undefined) return false;
+    this.#skipped.delete(generation);
+    wipe(entry.key, entry.nonce);
+    return true;
+  }
+
+  /** Wipes and forgets every secret of the chain. */
+  destroy(): void {
+    wipe(this.#secret);
+    this.#secret = undefined;
+    for (const entry of this.#skipped.values()) wipe(entry.key, entry.nonce);
+    this.#skipped.clear();
+    this.#nextGeneration = maxGeneration + 1;
+  }
+}
+
+function checkLimits(limits: ChainLimits): void {
+  for (const name of ["maxForwardJump", "maxSkippedPerChain"] as const) {
+    const value = limits[name];
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`limits.${name}: must be a non-negative integer, got ${value}`);
+    }
+  }
+}
