@@ -302,7 +302,8 @@ export const validatePrekeyBundle: Validator<PrekeyBundle> = (bundle, path) =>
 export const validateX3dhHeader: Validator<X3dhHeader> = (header, path) =>
   publicKey(header.initiatorIdentityKey, `${path}.initiatorIdentityKey`) ??
   publicKey(header.initiatorIdentityDhKey, `${path}.initiatorIdentityDhKey`) ??
-  publicKey(header.ephemeralKey, `${path}.ephemeralKey`);
+  publicKey(header.ephemeralKey, `${path}.ephemeralKey`) ??
+  exactBytes(header.initiatorSignature, wireLimits.signatureBytes, `${path}.initiatorSignature`);
 
 export const validatePairwiseMessage: Validator<PairwiseMessage> = (message, path) =>
   (message.x3dh ? validateX3dhHeader(message.x3dh, `${path}.x3dh`) : undefined) ??

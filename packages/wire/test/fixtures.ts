@@ -200,6 +200,7 @@ export const fullSamples: Samples = {
       initiatorIdentityDhKey: new Uint8Array(32).fill(0x12),
       ephemeralKey: new Uint8Array(32).fill(0x13),
       signedPrekeyId: 7,
+      initiatorSignature: new Uint8Array(64).fill(0x16),
     },
     ratchetKey: new Uint8Array(32).fill(0x14),
     messageNumber: 5,
