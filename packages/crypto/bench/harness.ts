@@ -116,7 +116,11 @@ export function report(title: string, figures: readonly Figure[], json: boolean)
   ]);
   const header = ["figure", "provider", "value", "floor", "ratio", "goal", "", "note"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   process.stdout.write(`${line(header)}\n${line(widths.map((w) => "-".repeat(w)))}\n`);
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
 }
@@ -124,4 +128,29 @@ export function report(title: string, figures: readonly Figure[], json: boolean)
 /** Progress for long steps, on stderr so `--json` output stays clean. */
 export function progress(message: string): void {
   process.stderr.write(`… ${message}\n`);
+}
+
+/** Like {@link measure} for an async operation (awaited one at a time). */
+export async function measureAsync(
+  operation: (i: number) => Promise<unknown>,
+  options: MeasureOptions,
+): Promise<Measurement> {
+  const rounds = options.rounds ?? 7;
+  const warmup = options.warmup ?? options.iterations;
+  let sink: unknown;
+  for (let i = 0; i < warmup; i++) sink = await operation(i);
+  const perOp: number[] = [];
+  let index = warmup;
+  for (let round = 0; round < rounds; round++) {
+    const start = performance.now();
+    for (let i = 0; i < options.iterations; i++) sink = await operation(index++);
+    perOp.push(((performance.now() - start) * 1000) / options.iterations);
+  }
+  keep(sink);
+  perOp.sort((a, b) => a - b);
+  return {
+    microseconds: perOp[Math.floor(perOp.length / 2)] ?? Number.NaN,
+    rounds,
+    iterationsPerRound: options.iterations,
+  };
 }

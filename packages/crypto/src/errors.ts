@@ -44,7 +44,9 @@ export class GenerationTooFarError extends Error {
   static readonly errorName = "GenerationTooFarError";
   override readonly name = "GenerationTooFarError";
   constructor(detail: string) {
-    super(`Message too far ahead in its chain: ${detail}. Drop it; resync if messages keep failing.`);
+    super(
+      `Message too far ahead in its chain: ${detail}. Drop it; resync if messages keep failing.`,
+    );
   }
 }
 
@@ -70,7 +72,10 @@ export class StateCorruptedError extends Error {
   static readonly errorName = "StateCorruptedError";
   override readonly name = "StateCorruptedError";
   constructor(detail: string, options?: { cause?: unknown }) {
-    super(`Crypto state cannot be restored: ${detail}. Restore it from a backup or resync.`, options);
+    super(
+      `Crypto state cannot be restored: ${detail}. Restore it from a backup or resync.`,
+      options,
+    );
   }
 }
 

@@ -55,7 +55,11 @@ export function expandWithLabel(
 const empty = new Uint8Array(0);
 
 /** `DeriveSecret(secret, label) = ExpandWithLabel(secret, label, "", 32)`. */
-export function deriveSecret(provider: CryptoProvider, secret: Uint8Array, label: string): Uint8Array {
+export function deriveSecret(
+  provider: CryptoProvider,
+  secret: Uint8Array,
+  label: string,
+): Uint8Array {
   return expandWithLabel(provider, secret, label, empty, 32);
 }
 

@@ -18,7 +18,12 @@ export interface GroupId {
 /** `groupContext = u32 len(org) ‖ org ‖ u32 len(channel) ‖ channel` (docs/PROTOCOL.md). */
 export function groupContext(group: GroupId): Uint8Array {
   const channel = encoder.encode(group.channelId);
-  return concat(u32(group.organizationId.length), group.organizationId, u32(channel.length), channel);
+  return concat(
+    u32(group.organizationId.length),
+    group.organizationId,
+    u32(channel.length),
+    channel,
+  );
 }
 
 /** One roster leaf's public keys (all 32 bytes); `undefined` marks an empty (removed) leaf. */
@@ -100,7 +105,13 @@ export class EpochSecrets {
       keyId: deriveKeyId(provider, group, epoch, epochSecret),
       encryptionSecret: deriveSecret(provider, epochSecret, "enc"),
       senderDataSecret: deriveSecret(provider, epochSecret, "sender data"),
-      descriptionKey: expandWithLabel(provider, epochSecret, "description", groupContext(group), 32),
+      descriptionKey: expandWithLabel(
+        provider,
+        epochSecret,
+        "description",
+        groupContext(group),
+        32,
+      ),
       initSecret: deriveSecret(provider, epochSecret, "init"),
     });
     if (wipeInput) wipe(epochSecret);
@@ -115,7 +126,13 @@ export function deriveKeyId(
   epoch: bigint,
   epochSecret: Uint8Array,
 ): Uint8Array {
-  return expandWithLabel(provider, epochSecret, "key id", concat(groupContext(group), u64(epoch)), 8);
+  return expandWithLabel(
+    provider,
+    epochSecret,
+    "key id",
+    concat(groupContext(group), u64(epoch)),
+    8,
+  );
 }
 
 /**

@@ -52,7 +52,12 @@ export interface CryptoProvider {
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 
   /** AES-256-GCM seal: returns ciphertext ‖ 16-byte tag. */
-  aesGcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  aesGcmSeal(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ): Uint8Array;
   /**
    * AES-256-GCM open of ciphertext ‖ tag.
    * @throws {@link DecryptionFailedError} when authentication fails

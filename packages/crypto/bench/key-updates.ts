@@ -1,0 +1,167 @@
+/**
+ * KeyUpdate benchmarks (FLAT): the owner's cost per member at N = 1,000 and 10,000 against its floor
+ * (N × (X25519 + HKDF-Extract + HKDF-Expand) + one key pair and one signature per chunk), the
+ * member's cost to open its chunk at N = 10,000, and the bytes per member and per chunk.
+ */
+import { concat, labelInfo, u64 } from "../src/kdf.js";
+import { type GroupId, groupContext } from "../src/key-schedule.js";
+import {
+  buildKeyUpdate,
+  ed25519EnvelopeSigner,
+  type KeyUpdateRecipient,
+  keyUpdateLimits,
+  openKeyUpdate,
+  openKeyUpdateEnvelope,
+  sealKeyUpdate,
+} from "../src/key-update.js";
+import type { CryptoProvider } from "../src/provider.js";
+import { type Figure, measureAsync, progress, ratioFigure, round } from "./harness.js";
+
+interface Member extends KeyUpdateRecipient {
+  readonly prekeySecret: Uint8Array;
+}
+
+function members(provider: CryptoProvider, count: number): Member[] {
+  progress(`${provider.name}: ${count} member key pairs`);
+  return Array.from({ length: count }, (_, leaf) => {
+    const pair = provider.x25519KeyPair();
+    return {
+      leaf: leaf + 1,
+      prekey: pair.publicKey,
+      prekeySecret: pair.secretKey,
+      leafSecret: provider.randomBytes(32),
+    };
+  });
+}
+
+export async function benchKeyUpdates(
+  provider: CryptoProvider,
+  options: { quick: boolean; noble: boolean },
+): Promise<Figure[]> {
+  const sizes = options.quick ? [50] : options.noble ? [1000] : [1000, 10_000];
+  const figures: Figure[] = [];
+  const owner = provider.ed25519KeyPair();
+  const group: GroupId = { organizationId: owner.publicKey, channelId: "" };
+  const signer = ed25519EnvelopeSigner(provider, owner.secretKey);
+  const previousKeyId = new Uint8Array(8);
+  const rosterHash = new Uint8Array(32);
+  for (const n of sizes) {
+    const recipients = members(provider, n);
+    const rounds = n >= 10_000 ? 3 : 5;
+    progress(`${provider.name}: owner KeyUpdate for N = ${n} (${rounds} rounds)`);
+    let lastChunks: Uint8Array[] = [];
+    const build = await measureAsync(
+      async () => {
+        const chunks = buildKeyUpdate({
+          provider,
+          group,
+          epoch: 2n,
+          epochSecret: provider.randomBytes(32),
+          previousKeyId,
+          rosterHash,
+          recipients,
+        });
+        lastChunks = await sealKeyUpdate({ group, chunks, clock: 1n, signer });
+        return lastChunks;
+      },
+      { iterations: 1, rounds, warmup: 1 },
+    );
+    const chunkCount = lastChunks.length;
+    const info = labelInfo(
+      "key update",
+      concat(groupContext(group), u64(2n), new Uint8Array(64)),
+      36,
+    );
+    const chunkBody = new Uint8Array(Math.ceil(n / chunkCount) * 36);
+    const floor = await measureAsync(
+      async () => {
+        for (let c = 0; c < chunkCount; c++) provider.x25519KeyPair();
+        const ephemeral = provider.x25519KeyPair();
+        for (const member of recipients) {
+          const shared = provider.x25519(ephemeral.secretKey, member.prekey);
+          const prk = provider.hkdfExtract(member.leafSecret, shared);
+          provider.hkdfExpand(prk, info, 36);
+        }
+        for (let c = 0; c < chunkCount; c++) provider.ed25519Sign(owner.secretKey, chunkBody);
+        return chunkBody;
+      },
+      { iterations: 1, rounds, warmup: 1 },
+    );
+    const perMember = { ...build, microseconds: build.microseconds / n };
+    const floorPerMember = { ...floor, microseconds: floor.microseconds / n };
+    figures.push(
+      ratioFigure({
+        name: `KeyUpdate owner per member, N = ${n}`,
+        provider: provider.name,
+        value: perMember,
+        floor: floorPerMember,
+        maxRatio: 1.3,
+        note: `total ${round(build.microseconds / 1000)} ms, ${chunkCount} chunk(s)`,
+      }),
+    );
+    if (n === 10_000) {
+      figures.push({
+        name: "KeyUpdate owner total, N = 10000",
+        provider: provider.name,
+        value: round(build.microseconds / 1000),
+        unit: "ms",
+        goal: "≤ 1000 ms",
+        met: build.microseconds <= 1_000_000,
+      });
+    }
+    const largest = Math.max(...lastChunks.map((bytes) => bytes.length));
+    const perMemberBytes = lastChunks.reduce((sum, bytes) => sum + bytes.length, 0) / n;
+    figures.push({
+      name: `KeyUpdate bytes per member, N = ${n}`,
+      provider: provider.name,
+      value: round(perMemberBytes),
+      unit: "B",
+      goal: "≤ 40 B",
+      met: perMemberBytes <= 40 && largest <= keyUpdateLimits.maxSealedChunkBytes,
+      note: `entry ${keyUpdateLimits.entryBytes} B + envelope share; largest sealed chunk ${largest} B (goal ≤ ${keyUpdateLimits.maxSealedChunkBytes} B)`,
+    });
+
+    // The member's side: verify its chunk's envelope, find its entry, unwrap and check key_id.
+    const chosen = recipients[Math.floor(n / 2)];
+    if (!chosen) throw new Error("setup");
+    const chunks = await Promise.all(
+      lastChunks.map((bytes) => openKeyUpdateEnvelope({ provider, group, bytes })),
+    );
+    const mine = chunks.findIndex(
+      (chunk) =>
+        openKeyUpdate({
+          provider,
+          group,
+          chunk,
+          prekeySecret: chosen.prekeySecret,
+          prekey: chosen.prekey,
+          leafSecret: chosen.leafSecret,
+        }) !== undefined,
+    );
+    const bytes = lastChunks[mine];
+    if (bytes === undefined) throw new Error("the member found no entry");
+    const memberTime = await measureAsync(
+      async () => {
+        const chunk = await openKeyUpdateEnvelope({ provider, group, bytes });
+        return openKeyUpdate({
+          provider,
+          group,
+          chunk,
+          prekeySecret: chosen.prekeySecret,
+          prekey: chosen.prekey,
+          leafSecret: chosen.leafSecret,
+        });
+      },
+      { iterations: options.noble ? 3 : 20, rounds: 5 },
+    );
+    figures.push({
+      name: `KeyUpdate member opens its chunk, N = ${n}`,
+      provider: provider.name,
+      value: round(memberTime.microseconds / 1000),
+      unit: "ms",
+      ...(n === 10_000 ? { goal: "≤ 10 ms", met: memberTime.microseconds <= 10_000 } : {}),
+      note: "envelope decode + Ed25519 verify + X25519 + HKDF + unwrap + key_id check",
+    });
+  }
+  return figures;
+}

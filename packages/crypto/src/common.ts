@@ -1,0 +1,96 @@
+// The public surface shared by the Node entry (index.ts) and the browser entry (index.browser.ts).
+// Everything public is listed here by name; internals (the secret tree, sender chains, byte helpers)
+// stay unexported.
+
+export {
+  type PairwiseResponse,
+  type PairwiseRole,
+  PairwiseSession,
+  pairwiseLimits,
+  pairwiseMessageVersion,
+} from "./double-ratchet.js";
+export {
+  DecryptionFailedError,
+  DuplicateMessageError,
+  GenerationTooFarError,
+  InvalidPublicKeyError,
+  isDecryptionFailedError,
+  isDuplicateMessageError,
+  isGenerationTooFarError,
+  isInvalidPublicKeyError,
+  isStateCorruptedError,
+  isUnknownEpochError,
+  StateCorruptedError,
+  UnknownEpochError,
+} from "./errors.js";
+export {
+  type ApplyAddInit,
+  type ApplyKeyUpdateOptions,
+  type EpochLimits,
+  epochRetention,
+  type GroupPlaintext,
+  type HistoryPolicy,
+  type Joiner,
+  MemberGroup,
+  type MemberGroupInit,
+  type MemberTransition,
+  type OwnerAdd,
+  OwnerGroup,
+  type OwnerGroupInit,
+  type OwnerGroupOptions,
+  type OwnerKeyUpdate,
+  type WelcomeInit,
+  welcomeVersion,
+} from "./group.js";
+export {
+  type DecryptedGroupMessage,
+  EpochKeys,
+  type GroupLimits,
+  groupLimits,
+  groupMessageVersion,
+} from "./group-message.js";
+export { deriveSecret, expandWithLabel, labelInfo, labelPrefix } from "./kdf.js";
+export {
+  addStepEpochSecret,
+  deriveKeyId,
+  EpochSecrets,
+  evolveLeafSecret,
+  type GroupId,
+  groupContext,
+  type Roster,
+  type RosterLeaf,
+  rosterHash,
+} from "./key-schedule.js";
+export {
+  type BuildKeyUpdateInit,
+  buildKeyUpdate,
+  ed25519EnvelopeSigner,
+  ed25519EnvelopeVerifier,
+  type KeyUpdateChunk,
+  type KeyUpdateRecipient,
+  keyUpdateLimits,
+  keyUpdateTopic,
+  keyUpdateVersion,
+  type OpenKeyUpdateInit,
+  openKeyUpdate,
+  openKeyUpdateEnvelope,
+  type SealKeyUpdateInit,
+  sealKeyUpdate,
+} from "./key-update.js";
+export type { CryptoProvider, KeyPair } from "./provider.js";
+export { nobleProvider } from "./providers/noble.js";
+export {
+  OwnerPrekeys,
+  type OwnerPrekeysInit,
+  type PrekeyBundleFields,
+  prekeyBundleSigningInput,
+  prekeyBundleSigningLabel,
+  verifyPrekeyBundle,
+  type X3dhAgreement,
+  type X3dhHeaderFields,
+  type X3dhInitiation,
+  type X3dhInitiatorInit,
+  x3dhInitiate,
+  x3dhInitiatorSigningInput,
+  x3dhInitiatorSigningLabel,
+} from "./x3dh.js";
