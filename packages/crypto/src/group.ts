@@ -3,6 +3,7 @@ import { DecryptionFailedError, StateCorruptedError, UnknownEpochError } from ".
 import { type DecryptedGroupMessage, EpochKeys, type GroupLimits } from "./group-message.js";
 import {
   addStepEpochSecret,
+  deriveKeyId,
   EpochSecrets,
   evolveLeafSecret,
   type GroupId,
@@ -559,6 +560,11 @@ export class OwnerGroup {
   readonly #maxEntriesPerChunk: number | undefined;
   readonly #signingSecretKey: Uint8Array;
   #initSecret: Uint8Array;
+  /**
+   * The current epoch's secret. Only the owner keeps it (members delete theirs once derived): it is
+   * what a resync Welcome carries to a member that lost or missed its keys.
+   */
+  #epochSecret: Uint8Array;
   /** The roster the next epoch starts from (prekey rotations land here first). */
   #roster: Array<RosterLeaf | undefined>;
   readonly #members: Map<number, MemberRecord>;
@@ -574,6 +580,7 @@ export class OwnerGroup {
     maxEntriesPerChunk: number | undefined;
     signingSecretKey: Uint8Array;
     initSecret: Uint8Array;
+    epochSecret: Uint8Array;
     roster: Array<RosterLeaf | undefined>;
     members: Map<number, MemberRecord>;
     history: HistoryEntry[];
@@ -587,6 +594,7 @@ export class OwnerGroup {
     this.#maxEntriesPerChunk = fields.maxEntriesPerChunk;
     this.#signingSecretKey = fields.signingSecretKey;
     this.#initSecret = fields.initSecret;
+    this.#epochSecret = fields.epochSecret;
     this.#roster = fields.roster;
     this.#members = fields.members;
     this.#history = fields.history;
@@ -638,6 +646,7 @@ export class OwnerGroup {
     };
     const roster: Array<RosterLeaf | undefined> = [init.ownLeaf];
     const epochSecret = provider.randomBytes(32);
+    const kept = epochSecret.slice();
     const history: HistoryEntry[] = [];
     if (historyPolicy === "shared") {
       history.push({
@@ -663,6 +672,7 @@ export class OwnerGroup {
       maxEntriesPerChunk: init.maxEntriesPerChunk,
       signingSecretKey: init.signingSecretKey.slice(),
       initSecret,
+      epochSecret: kept,
       roster,
       members: new Map(),
       history,
@@ -752,6 +762,7 @@ export class OwnerGroup {
       rosterHash: entry.rosterHash.slice(),
     }));
     const welcomeSecret = epochSecret.slice();
+    const kept = epochSecret.slice();
     if (this.historyPolicy === "shared") this.#remember(epoch, epochSecret, hash);
     const { keys, initSecret } = enterEpoch({
       provider,
@@ -785,7 +796,7 @@ export class OwnerGroup {
       });
     }
     this.#roster = roster;
-    this.#advance(keys, initSecret, now);
+    this.#advance(keys, initSecret, kept, now);
     return {
       epoch,
       keyId: keys.keyId.slice(),
@@ -887,10 +898,57 @@ export class OwnerGroup {
     }
   }
 
-  #advance(keys: EpochKeys, initSecret: Uint8Array, now: number): void {
-    wipe(this.#initSecret);
+  #advance(keys: EpochKeys, initSecret: Uint8Array, epochSecret: Uint8Array, now: number): void {
+    wipe(this.#initSecret, this.#epochSecret);
     this.#initSecret = initSecret;
+    this.#epochSecret = epochSecret;
     this.#window.advance(keys, now);
+  }
+
+  /**
+   * A Welcome for the current epoch to an existing member that lost its state or missed control
+   * messages it can no longer fetch (resync), to send over the pairwise channel. Under the "shared"
+   * policy it also carries the earlier epochs the owner keeps.
+   *
+   * @param leaf - the member's leaf
+   * @param options.leafSecret - a new leaf secret `L_m` (for example from a fresh X3DH), which
+   *   replaces the one the owner tracks; by default the tracked one, evolved to the current epoch
+   * @returns the Welcome fields (encode with `encodeWelcome`)
+   * @throws {RangeError} when `leaf` is not a member, or `leafSecret` is not 32 bytes
+   */
+  resync(leaf: number, options: { leafSecret?: Uint8Array } = {}): WelcomeInit {
+    const { provider, group } = this;
+    const record = this.#members.get(leaf);
+    if (record === undefined) throw new RangeError(`leaf: ${leaf} is not a member`);
+    const epoch = this.epoch;
+    let leafSecret: Uint8Array;
+    if (options.leafSecret !== undefined) {
+      checkBytes(options.leafSecret, 32, "options.leafSecret");
+      leafSecret = options.leafSecret.slice();
+    } else {
+      leafSecret = evolveTo(provider, record.leafSecret, record.leafEpoch, epoch);
+    }
+    wipe(record.leafSecret);
+    record.leafSecret = leafSecret;
+    record.leafEpoch = epoch;
+    return {
+      version: welcomeVersion,
+      organizationId: group.organizationId.slice(),
+      channelId: group.channelId,
+      epoch,
+      epochSecret: this.#epochSecret.slice(),
+      rosterHash: rosterHash(provider, this.roster),
+      keyId: this.keyId,
+      leafIndex: leaf,
+      leafSecret: leafSecret.slice(),
+      history: this.#history
+        .filter((entry) => entry.epoch < epoch)
+        .map((entry) => ({
+          epoch: entry.epoch,
+          epochSecret: entry.epochSecret.slice(),
+          rosterHash: entry.rosterHash.slice(),
+        })),
+    };
   }
 
   #rekey(
@@ -942,6 +1000,7 @@ export class OwnerGroup {
       this.#members.delete(leaf);
     }
     if (this.historyPolicy === "shared") this.#remember(epoch, epochSecret, hash);
+    const kept = epochSecret.slice();
     const { keys, initSecret } = enterEpoch({
       provider,
       group,
@@ -951,7 +1010,7 @@ export class OwnerGroup {
       limits: this.#limits,
     });
     this.#roster = roster;
-    this.#advance(keys, initSecret, now);
+    this.#advance(keys, initSecret, kept, now);
     return {
       epoch,
       keyId: keys.keyId.slice(),
@@ -974,6 +1033,7 @@ export class OwnerGroup {
     writer.u32(this.leaf);
     writer.fixed(this.#signingSecretKey);
     writer.fixed(this.#initSecret);
+    writer.fixed(this.#epochSecret);
     writer.roster(this.#roster);
     writer.u32(this.#members.size);
     for (const [leaf, record] of this.#members) {
@@ -1010,6 +1070,7 @@ export class OwnerGroup {
       const leaf = reader.u32();
       const signingSecretKey = reader.fixed(32);
       const initSecret = reader.fixed(32);
+      const epochSecret = reader.fixed(32);
       const roster = [...reader.roster()];
       const members = new Map<number, MemberRecord>();
       const memberCount = reader.count();
@@ -1037,6 +1098,10 @@ export class OwnerGroup {
       const window = EpochWindow.read(provider, reader);
       if (window.current === undefined) throw new StateCorruptedError("no current epoch");
       if (roster[leaf] === undefined) throw new StateCorruptedError("the owner's leaf is empty");
+      const current = window.current;
+      if (!bytesEqual(deriveKeyId(provider, group, current.epoch, epochSecret), current.keyId)) {
+        throw new StateCorruptedError("the kept epoch secret is not the current epoch's");
+      }
       return new OwnerGroup({
         provider,
         group,
@@ -1046,6 +1111,7 @@ export class OwnerGroup {
         maxEntriesPerChunk: options.maxEntriesPerChunk,
         signingSecretKey,
         initSecret,
+        epochSecret,
         roster,
         members,
         history,

@@ -11,6 +11,7 @@ import {
   type OwnerKeyUpdate,
 } from "../src/group.js";
 import type { GroupId, Roster, RosterLeaf } from "../src/key-schedule.js";
+import { evolveLeafSecret } from "../src/key-schedule.js";
 import {
   ed25519EnvelopeSigner,
   type KeyUpdateChunk,
@@ -292,6 +293,45 @@ describe("OwnerGroup and MemberGroup", () => {
     expect(a.applyKeyUpdate(chunk(removal, 0), 2 * hour)).toMatchObject({
       status: "stale",
     });
+  });
+
+  it("resync: a member that lost its state rejoins the current epoch from a Welcome and follows the next KeyUpdate", () => {
+    const { owner } = newOwner();
+    const people = [person(), person()];
+    const { members } = addMembers(owner, people, 1);
+    const [a] = members as [MemberGroup, MemberGroup];
+    // Two epochs pass that the lost member never sees.
+    owner.refresh(2);
+    const lostLeaf = 2;
+    owner.refresh(3);
+    const current = say(owner, "current epoch");
+    // Resync with a fresh leaf secret (e.g. from a new X3DH): the owner replaces the one it tracks.
+    const fresh = random(32);
+    const welcome = owner.resync(lostLeaf, { leafSecret: fresh });
+    expect(welcome.epoch).toBe(owner.epoch);
+    expect(welcome.history).toEqual([]);
+    const restored = MemberGroup.fromWelcome({
+      provider,
+      welcome: decodeWelcome(encodeWelcome(welcome)),
+      roster: owner.roster,
+      signingSecretKey: (people[1] as Person).signingSecretKey,
+      prekeySecret: (people[1] as Person).prekeySecret,
+      now: 4,
+    });
+    expect(read(restored, current, 4)).toBe("current epoch");
+    // The next KeyUpdate is wrapped with the new leaf secret, and the restored member opens it.
+    const next = owner.refresh(5);
+    expect(applyAll(restored, next, 5)).toMatchObject({ status: "applied", epoch: owner.epoch });
+    expect(read(restored, say(owner, "after"), 5)).toBe("after");
+    // Without a new leaf secret the Welcome carries the tracked one, evolved to the current epoch.
+    const again = owner.resync(lostLeaf);
+    expect(again.leafSecret).toEqual(evolveLeafSecret(provider, fresh, owner.epoch));
+    expect(() => owner.resync(7)).toThrow(RangeError);
+    expect(() => owner.resync(1, { leafSecret: random(31) })).toThrow(RangeError);
+    expect(a.epoch).toBe(1n);
+    // The kept epoch secret survives a save/restore and is checked against the current key_id.
+    const copy = OwnerGroup.deserialize(provider, owner.serialize());
+    expect(copy.resync(lostLeaf).epochSecret).toEqual(owner.resync(lostLeaf).epochSecret);
   });
 
   it("multi-chunk KeyUpdates: not-in-chunk until the entry is found, removed once every chunk was seen", () => {
