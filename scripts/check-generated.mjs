@@ -3,6 +3,7 @@
  * Regenerates every committed generated file and fails if anything changed:
  *   - the protobuf-es codecs (`buf generate` → packages/wire/src/gen)
  *   - the wire vectors (packages/wire/scripts/generate-vectors.ts → vectors/wire)
+ *   - the crypto vectors (packages/crypto/scripts/generate-vectors.ts → vectors/crypto)
  * A diff means a .proto or the code changed without regenerating: run `pnpm generate` and
  * `pnpm --filter @orgchat/wire vectors`, review, and commit the result.
  */
@@ -11,7 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const generated = ["packages/wire/src/gen", "vectors/wire"];
+const generated = ["packages/wire/src/gen", "vectors/wire", "vectors/crypto"];
 
 function run(command, args) {
   process.stdout.write(`check-generated: ${command} ${args.join(" ")}\n`);
@@ -20,6 +21,7 @@ function run(command, args) {
 
 run("buf", ["generate"]);
 run("tsx", ["--conditions=@orgchat/source", "packages/wire/scripts/generate-vectors.ts"]);
+run("tsx", ["--conditions=@orgchat/source", "packages/crypto/scripts/generate-vectors.ts"]);
 
 const status = execFileSync("git", ["status", "--porcelain", "--", ...generated], {
   cwd: root,
@@ -28,7 +30,7 @@ const status = execFileSync("git", ["status", "--porcelain", "--", ...generated]
 if (status.trim() !== "") {
   process.stderr.write(
     `check-generated: regenerating changed committed files:\n${status}` +
-      "Run `pnpm generate` and `pnpm --filter @orgchat/wire vectors`, review the diff, and commit it.\n",
+      "Run `pnpm generate`, `pnpm --filter @orgchat/wire vectors` and `pnpm --filter @orgchat/crypto vectors`, review the diff, and commit it.\n",
   );
   execFileSync("git", ["--no-pager", "diff", "--stat", "--", ...generated], {
     cwd: root,

@@ -38,7 +38,7 @@ export const wireLimits = {
   keyIdBytes: 8,
   /** Encrypted sender data of a group message: leaf u32 ‖ generation u32 ‖ reuse guard (4) + GCM tag. */
   senderDataBytes: 28,
-  /** Smallest group ciphertext: u32 length + 64-byte signature padded to 128 bytes, + GCM tag. */
+  /** Smallest group ciphertext: 1-byte length prefix + 64-byte signature padded to 128 bytes, + GCM tag. */
   minGroupCiphertextBytes: 144,
   /** One KeyUpdate entry: 4-byte hint ‖ 32-byte wrapped epoch secret. */
   keyUpdateEntryBytes: 36,
