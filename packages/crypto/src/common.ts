@@ -39,6 +39,7 @@ export {
   type OwnerGroupInit,
   type OwnerGroupOptions,
   type OwnerKeyUpdate,
+  refreshIntervalMs,
   type WelcomeInit,
   welcomeVersion,
 } from "./group.js";

@@ -30,6 +30,12 @@ import { redactSecrets, wipe } from "./secret.js";
 export type HistoryPolicy = "joined" | "shared";
 
 /**
+ * Default interval of the periodic refresh: 48 hours (Status re-keys on the same period). A refresh
+ * is a KeyUpdate with fresh randomness: the post-compromise security point of every member.
+ */
+export const refreshIntervalMs = 48 * 60 * 60 * 1000;
+
+/**
  * How long previous epochs stay readable for late messages (docs/PROTOCOL.md, "Group messages"):
  * the last `previousEpochs` epochs, or every epoch replaced less than `windowMs` ago, whichever keeps
  * more. The window counts from when this state processed the change (`now` of the transition), not
@@ -565,6 +571,8 @@ export class OwnerGroup {
    * what a resync Welcome carries to a member that lost or missed its keys.
    */
   #epochSecret: Uint8Array;
+  /** When the current epoch started (ms, injected time): drives {@link OwnerGroup.refreshDue}. */
+  #epochStartedAt: number;
   /** The roster the next epoch starts from (prekey rotations land here first). */
   #roster: Array<RosterLeaf | undefined>;
   readonly #members: Map<number, MemberRecord>;
@@ -581,6 +589,7 @@ export class OwnerGroup {
     signingSecretKey: Uint8Array;
     initSecret: Uint8Array;
     epochSecret: Uint8Array;
+    epochStartedAt: number;
     roster: Array<RosterLeaf | undefined>;
     members: Map<number, MemberRecord>;
     history: HistoryEntry[];
@@ -595,6 +604,7 @@ export class OwnerGroup {
     this.#signingSecretKey = fields.signingSecretKey;
     this.#initSecret = fields.initSecret;
     this.#epochSecret = fields.epochSecret;
+    this.#epochStartedAt = fields.epochStartedAt;
     this.#roster = fields.roster;
     this.#members = fields.members;
     this.#history = fields.history;
@@ -673,6 +683,7 @@ export class OwnerGroup {
       signingSecretKey: init.signingSecretKey.slice(),
       initSecret,
       epochSecret: kept,
+      epochStartedAt: init.now,
       roster,
       members: new Map(),
       history,
@@ -902,7 +913,24 @@ export class OwnerGroup {
     wipe(this.#initSecret, this.#epochSecret);
     this.#initSecret = initSecret;
     this.#epochSecret = epochSecret;
+    this.#epochStartedAt = now;
     this.#window.advance(keys, now);
+  }
+
+  /**
+   * Whether the periodic refresh is due: the current epoch is at least `intervalMs` old. The caller
+   * (the client's scheduler) then calls {@link OwnerGroup.refresh}; a refresh is also the point where
+   * rotated prekeys take effect (post-compromise security).
+   *
+   * @param now - current time in milliseconds
+   * @param intervalMs - @default refreshIntervalMs (48 h)
+   */
+  refreshDue(now: number, intervalMs: number = refreshIntervalMs): boolean {
+    checkNow(now);
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new RangeError(`intervalMs: must be a positive number, got ${intervalMs}`);
+    }
+    return now - this.#epochStartedAt >= intervalMs;
   }
 
   /**
@@ -1034,6 +1062,8 @@ export class OwnerGroup {
     writer.fixed(this.#signingSecretKey);
     writer.fixed(this.#initSecret);
     writer.fixed(this.#epochSecret);
+    // Two's complement in a u64: injected clocks may start anywhere, even below 0 in tests.
+    writer.u64(BigInt.asUintN(64, BigInt(Math.trunc(this.#epochStartedAt))));
     writer.roster(this.#roster);
     writer.u32(this.#members.size);
     for (const [leaf, record] of this.#members) {
@@ -1071,6 +1101,7 @@ export class OwnerGroup {
       const signingSecretKey = reader.fixed(32);
       const initSecret = reader.fixed(32);
       const epochSecret = reader.fixed(32);
+      const epochStartedAt = Number(BigInt.asIntN(64, reader.u64()));
       const roster = [...reader.roster()];
       const members = new Map<number, MemberRecord>();
       const memberCount = reader.count();
@@ -1112,6 +1143,7 @@ export class OwnerGroup {
         signingSecretKey,
         initSecret,
         epochSecret,
+        epochStartedAt,
         roster,
         members,
         history,

@@ -9,6 +9,7 @@ import {
   type MemberTransition,
   OwnerGroup,
   type OwnerKeyUpdate,
+  refreshIntervalMs,
 } from "../src/group.js";
 import type { GroupId, Roster, RosterLeaf } from "../src/key-schedule.js";
 import { evolveLeafSecret } from "../src/key-schedule.js";
@@ -332,6 +333,25 @@ describe("OwnerGroup and MemberGroup", () => {
     // The kept epoch secret survives a save/restore and is checked against the current key_id.
     const copy = OwnerGroup.deserialize(provider, owner.serialize());
     expect(copy.resync(lostLeaf).epochSecret).toEqual(owner.resync(lostLeaf).epochSecret);
+  });
+
+  it("refreshDue: the periodic refresh falls due 48 h after the current epoch started, and survives a restore", () => {
+    const { owner } = newOwner({ now: -5 });
+    addMembers(owner, [person()], 10);
+    expect(owner.refreshDue(10 + refreshIntervalMs - 1)).toBe(false);
+    expect(owner.refreshDue(10 + refreshIntervalMs)).toBe(true);
+    expect(owner.refreshDue(10 + 1000, 1000)).toBe(true);
+    owner.refresh(10 + refreshIntervalMs);
+    expect(owner.refreshDue(10 + refreshIntervalMs + 1)).toBe(false);
+    const copy = OwnerGroup.deserialize(provider, owner.serialize());
+    expect(copy.refreshDue(10 + 2 * refreshIntervalMs - 1)).toBe(false);
+    expect(copy.refreshDue(10 + 2 * refreshIntervalMs)).toBe(true);
+    expect(
+      OwnerGroup.deserialize(provider, newOwner({ now: -5 }).owner.serialize()).refreshDue(
+        refreshIntervalMs - 5,
+      ),
+    ).toBe(true);
+    expect(() => owner.refreshDue(0, 0)).toThrow(RangeError);
   });
 
   it("multi-chunk KeyUpdates: not-in-chunk until the entry is found, removed once every chunk was seen", () => {
