@@ -39,14 +39,14 @@ import { concat, expandWithLabel, u32 } from "./kdf.js";
 import type { CryptoProvider, KeyPair } from "./provider.js";
 import { redactSecrets, wipe } from "./secret.js";
 import {
+  appendDigest,
   bytesEqual,
   checkDigest,
-  type OwnerPrekeys,
   StateReader,
+  StateWriter,
   toHex,
-  type X3dhHeaderFields,
-  type X3dhInitiation,
-} from "./x3dh.js";
+} from "./state-bytes.js";
+import type { OwnerPrekeys, X3dhHeaderFields, X3dhInitiation } from "./x3dh.js";
 
 /**
  * Limits of a pairwise session (docs/PROTOCOL.md).
@@ -206,20 +206,14 @@ export class PairwiseSession {
       "initiator",
       x3dh.associatedData.slice(),
       x3dh.header.ephemeralKey.slice(),
-      {
+      initialState({
         rootKey,
         sendingKeyPair,
         receivingKey: x3dh.signedPrekey.slice(),
         sendingChainKey,
-        receivingChainKey: undefined,
-        sendCount: 0,
-        receiveCount: 0,
-        previousSendCount: 0,
-        skipped: new Map(),
-        previousChains: [],
         pendingSignedPrekeyId: x3dh.header.signedPrekeyId,
         pendingInitiatorSignature: x3dh.header.initiatorSignature.slice(),
-      },
+      }),
     );
   }
 
@@ -260,20 +254,14 @@ export class PairwiseSession {
       });
     }
     const agreement = prekeys.agree(x3dh);
-    const state: RatchetState = {
+    const state = initialState({
       rootKey: agreement.sharedKey,
       sendingKeyPair: agreement.signedPrekeyPair,
       receivingKey: undefined,
       sendingChainKey: undefined,
-      receivingChainKey: undefined,
-      sendCount: 0,
-      receiveCount: 0,
-      previousSendCount: 0,
-      skipped: new Map(),
-      previousChains: [],
       pendingSignedPrekeyId: undefined,
       pendingInitiatorSignature: undefined,
-    };
+    });
     let plan: DecryptPlan;
     try {
       plan = planDecrypt(provider, state, agreement.associatedData, message);
@@ -417,33 +405,36 @@ export class PairwiseSession {
       (state.sendingChainKey ? 2 : 0) |
       (state.receivingChainKey ? 4 : 0) |
       (state.pendingSignedPrekeyId === undefined ? 0 : 8);
-    const parts: Uint8Array[] = [
-      Uint8Array.of(stateVersion, roles.indexOf(this.role), flags),
-      this.associatedData,
-      this.initialEphemeralKey,
-      state.rootKey,
-      state.sendingKeyPair.secretKey,
-    ];
-    if (state.receivingKey) parts.push(state.receivingKey);
-    if (state.sendingChainKey) parts.push(state.sendingChainKey);
-    if (state.receivingChainKey) parts.push(state.receivingChainKey);
-    parts.push(u32(state.sendCount), u32(state.receiveCount), u32(state.previousSendCount));
+    const writer = new StateWriter();
+    writer.u8(stateVersion);
+    writer.u8(roles.indexOf(this.role));
+    writer.u8(flags);
+    writer.fixed(this.associatedData);
+    writer.fixed(this.initialEphemeralKey);
+    writer.fixed(state.rootKey);
+    writer.fixed(state.sendingKeyPair.secretKey);
+    if (state.receivingKey) writer.fixed(state.receivingKey);
+    if (state.sendingChainKey) writer.fixed(state.sendingChainKey);
+    if (state.receivingChainKey) writer.fixed(state.receivingChainKey);
+    writer.u32(state.sendCount);
+    writer.u32(state.receiveCount);
+    writer.u32(state.previousSendCount);
     if (state.pendingSignedPrekeyId !== undefined) {
-      parts.push(
-        u32(state.pendingSignedPrekeyId),
-        state.pendingInitiatorSignature ?? new Uint8Array(64),
-      );
+      writer.u32(state.pendingSignedPrekeyId);
+      writer.fixed(state.pendingInitiatorSignature ?? new Uint8Array(64));
     }
-    parts.push(u16(state.previousChains.length));
-    for (const chain of state.previousChains) parts.push(chain.ratchetKey, u32(chain.length));
-    parts.push(u16(state.skipped.size));
+    writer.u16(state.previousChains.length);
+    for (const chain of state.previousChains) {
+      writer.fixed(chain.ratchetKey);
+      writer.u32(chain.length);
+    }
+    writer.u16(state.skipped.size);
     for (const skipped of state.skipped.values()) {
-      parts.push(skipped.ratchetKey, u32(skipped.messageNumber), skipped.messageKey);
+      writer.fixed(skipped.ratchetKey);
+      writer.u32(skipped.messageNumber);
+      writer.fixed(skipped.messageKey);
     }
-    const body = concat(...parts);
-    const out = concat(body, this.#provider.sha256(body));
-    wipe(body);
-    return out;
+    return appendDigest(this.#provider, writer.finish());
   }
 
   /**
@@ -471,18 +462,18 @@ export class PairwiseSession {
     if (role === undefined) throw new StateCorruptedError("unknown session role");
     const flags = reader.u8();
     if ((flags & ~0x0f) !== 0) throw new StateCorruptedError("unknown state flags");
-    const associatedData = reader.bytes(128);
-    const initialEphemeralKey = reader.bytes(32);
-    const rootKey = reader.bytes(32);
-    const sendingSecretKey = reader.bytes(32);
-    const receivingKey = flags & 1 ? reader.bytes(32) : undefined;
-    const sendingChainKey = flags & 2 ? reader.bytes(32) : undefined;
-    const receivingChainKey = flags & 4 ? reader.bytes(32) : undefined;
+    const associatedData = reader.fixed(128);
+    const initialEphemeralKey = reader.fixed(32);
+    const rootKey = reader.fixed(32);
+    const sendingSecretKey = reader.fixed(32);
+    const receivingKey = flags & 1 ? reader.fixed(32) : undefined;
+    const sendingChainKey = flags & 2 ? reader.fixed(32) : undefined;
+    const receivingChainKey = flags & 4 ? reader.fixed(32) : undefined;
     const sendCount = reader.u32();
     const receiveCount = reader.u32();
     const previousSendCount = reader.u32();
     const pendingSignedPrekeyId = flags & 8 ? reader.u32() : undefined;
-    const pendingInitiatorSignature = flags & 8 ? reader.bytes(64) : undefined;
+    const pendingInitiatorSignature = flags & 8 ? reader.fixed(64) : undefined;
     if (sendingChainKey === undefined) throw new StateCorruptedError("no sending chain");
     if (receivingChainKey !== undefined && receivingKey === undefined) {
       throw new StateCorruptedError("a receiving chain without its ratchet key");
@@ -496,7 +487,7 @@ export class PairwiseSession {
     }
     const previousChains: PreviousChain[] = [];
     for (let i = 0; i < previousCount; i++) {
-      previousChains.push({ ratchetKey: reader.bytes(32), length: reader.u32() });
+      previousChains.push({ ratchetKey: reader.fixed(32), length: reader.u32() });
     }
     const skippedCount = reader.u16();
     if (skippedCount > pairwiseLimits.maxSkippedKeys) {
@@ -505,9 +496,9 @@ export class PairwiseSession {
     const skipped = new Map<string, SkippedKey>();
     for (let i = 0; i < skippedCount; i++) {
       const entry = {
-        ratchetKey: reader.bytes(32),
+        ratchetKey: reader.fixed(32),
         messageNumber: reader.u32(),
-        messageKey: reader.bytes(32),
+        messageKey: reader.fixed(32),
       };
       const id = skippedId(entry.ratchetKey, entry.messageNumber);
       if (skipped.has(id)) throw new StateCorruptedError("a skipped key is listed twice");
@@ -542,6 +533,32 @@ export class PairwiseSession {
       initiatorSignature: this.#state.pendingInitiatorSignature ?? new Uint8Array(64),
     };
   }
+}
+
+/**
+ * A session's state before its first message (§3.3 `RatchetInitAlice` / `RatchetInitBob`): the
+ * given keys, no receiving chain, every counter at zero, nothing skipped.
+ */
+function initialState(
+  keys: Pick<
+    RatchetState,
+    | "rootKey"
+    | "sendingKeyPair"
+    | "receivingKey"
+    | "sendingChainKey"
+    | "pendingSignedPrekeyId"
+    | "pendingInitiatorSignature"
+  >,
+): RatchetState {
+  return {
+    ...keys,
+    receivingChainKey: undefined,
+    sendCount: 0,
+    receiveCount: 0,
+    previousSendCount: 0,
+    skipped: new Map(),
+    previousChains: [],
+  };
 }
 
 /**
@@ -846,8 +863,4 @@ function headerBytes(header: {
 
 function skippedId(ratchetKey: Uint8Array, messageNumber: number): string {
   return `${toHex(ratchetKey)}:${messageNumber}`;
-}
-
-function u16(value: number): Uint8Array {
-  return Uint8Array.of(value >>> 8, value & 0xff);
 }

@@ -12,6 +12,7 @@ import {
   SenderChain,
   type SkippedKey,
 } from "./sender-chain.js";
+import { bytesEqual, getU32, putU32, StateReader, StateWriter, toHex } from "./state-bytes.js";
 
 /**
  * The receive limits of group messages (docs/PROTOCOL.md, "Group messages", limits table) and the
@@ -61,7 +62,6 @@ export const groupMessageVersion = 1;
 const stateVersion = 1;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 const signatureLabel = encoder.encode("orgchat v1 group message");
 const aadLabel = encoder.encode("orgchat v1 group aad");
 const sampleBytes = 16;
@@ -296,18 +296,10 @@ export class EpochKeys {
     let senderNonce: Uint8Array | undefined;
     try {
       // 1. Signature over the domain-separated context, ending with u32 len(m) ‖ m.
-      const head = this.#signatureHead;
-      const signed = new Uint8Array(head.length + 24 + length);
-      signed.set(head);
-      let at = head.length;
-      putU32(signed, at, leaf);
-      putU32(signed, at + 4, generation);
-      putU32(signed, at + 8, contentType);
-      signed.set(this.keyId, at + 12);
-      at += 20;
-      putU32(signed, at, length);
-      signed.set(content, at + 4);
-      const signature = p.ed25519Sign(signingSecretKey, signed);
+      const signature = p.ed25519Sign(
+        signingSecretKey,
+        this.#signedInput(leaf, generation, contentType, content),
+      );
 
       // 2. plaintext = varint len(m) ‖ m ‖ sig ‖ zero padding (a fresh array is all zeros).
       const plaintext = new Uint8Array(plaintextLength);
@@ -370,7 +362,7 @@ export class EpochKeys {
    */
   decrypt(message: GroupMessage): DecryptedGroupMessage {
     const keyId = message.keyId;
-    if (!sameBytes(keyId, this.keyId)) {
+    if (!bytesEqual(keyId, this.keyId)) {
       throw new UnknownEpochError(toHex(keyId), "not the key_id of this epoch's keys");
     }
     this.#checkLive();
@@ -448,16 +440,12 @@ export class EpochKeys {
       if (nonZero !== 0) throw new DecryptionFailedError();
 
       // Signature against the roster's key for this leaf.
-      const head = this.#signatureHead;
-      const signed = new Uint8Array(head.length + 20 + 4 + length);
-      signed.set(head);
-      const at = head.length;
-      putU32(signed, at, leaf);
-      putU32(signed, at + 4, generation);
-      putU32(signed, at + 8, contentType);
-      signed.set(this.keyId, at + 12);
-      putU32(signed, at + 20, length);
-      signed.set(plaintext.subarray(prefix, prefix + length), at + 24);
+      const signed = this.#signedInput(
+        leaf,
+        generation,
+        contentType,
+        plaintext.subarray(prefix, prefix + length),
+      );
       if (!p.ed25519Verify(member.signingKey, signed, plaintext.subarray(prefix + length, end))) {
         throw new DecryptionFailedError();
       }
@@ -504,32 +492,22 @@ export class EpochKeys {
    */
   serialize(): Uint8Array {
     this.#checkLive();
-    const out = new ByteWriter();
+    const out = new StateWriter();
     out.u8(stateVersion);
-    out.bytes(groupContext(this.group));
+    out.fixed(groupContext(this.group));
     out.u64(this.epoch);
-    out.bytes(this.keyId);
-    out.bytes(this.#senderDataSecret);
+    out.fixed(this.keyId);
+    out.fixed(this.#senderDataSecret);
     out.u32(this.limits.maxForwardJump);
     out.u32(this.limits.maxSkippedPerChain);
     out.u32(this.limits.maxSkippedPerEpoch);
     out.u32(this.limits.paddingBlock);
-    out.u32(this.roster.length);
-    for (const leaf of this.roster) {
-      if (leaf === undefined) {
-        out.u8(0);
-      } else {
-        out.u8(1);
-        out.bytes(leaf.identityKey);
-        out.bytes(leaf.signingKey);
-        out.bytes(leaf.prekey);
-      }
-    }
+    out.roster(this.roster);
     const nodes = this.#tree.heldNodes();
     out.u32(nodes.length);
     for (const [node, secret] of nodes) {
       out.u64(BigInt(node));
-      out.bytes(secret);
+      out.fixed(secret);
     }
     const leaves = [...this.#chains.keys()].sort((a, b) => a - b);
     out.u32(leaves.length);
@@ -538,14 +516,14 @@ export class EpochKeys {
       out.u32(leaf);
       out.u64(BigInt(chain.nextGeneration));
       const secret = chain.currentSecret();
-      if (secret !== undefined) out.bytes(secret);
+      if (secret !== undefined) out.fixed(secret);
     }
     out.u32(this.#skipped.size);
     for (const entry of this.#skipped) {
       out.u32(entry.leaf);
       out.u32(entry.generation);
-      out.bytes(entry.key);
-      out.bytes(entry.nonce);
+      out.fixed(entry.key);
+      out.fixed(entry.nonce);
     }
     return out.finish();
   }
@@ -584,40 +562,29 @@ export class EpochKeys {
   ): EpochKeys {
     if (!(bytes instanceof Uint8Array))
       throw new StateCorruptedError("EpochKeys state is not a Uint8Array");
-    const input = new ByteReader(bytes);
+    const input = new StateReader(bytes);
     const version = input.u8();
     if (version !== stateVersion) {
       throw new StateCorruptedError(
         `EpochKeys state version ${version} is unknown (expected ${stateVersion})`,
       );
     }
-    const organizationId = input.bytes(input.u32());
-    const channelId = decoder.decode(input.bytes(input.u32()));
+    // groupContext: u32 len ‖ organization_id ‖ u32 len ‖ channel_id (UTF-8).
+    const organizationId = input.bytes();
+    const channelId = input.string();
     const epoch = input.u64();
-    const keyId = input.bytes(wireLimits.keyIdBytes);
-    const senderDataSecret = input.bytes(32);
+    const keyId = input.fixed(wireLimits.keyIdBytes);
+    const senderDataSecret = input.fixed(32);
     const limits = resolveLimits({
       maxForwardJump: input.u32(),
       maxSkippedPerChain: input.u32(),
       maxSkippedPerEpoch: input.u32(),
       paddingBlock: input.u32(),
     });
-    const leafCount = input.u32();
-    if (leafCount === 0 || leafCount > input.remaining)
-      throw new RangeError("roster: bad leaf count");
-    const roster: Array<RosterLeaf | undefined> = new Array(leafCount);
-    for (let i = 0; i < leafCount; i++) {
-      const present = input.u8();
-      if (present > 1) throw new RangeError(`roster: bad flag at leaf ${i}`);
-      roster[i] =
-        present === 0
-          ? undefined
-          : Object.freeze({
-              identityKey: input.bytes(32),
-              signingKey: input.bytes(32),
-              prekey: input.bytes(32),
-            });
-    }
+    const roster = input.roster();
+    const leafCount = roster.length;
+    if (leafCount === 0) throw new RangeError("roster: bad leaf count");
+    for (const leaf of roster) if (leaf !== undefined) Object.freeze(leaf);
     const nodeCount = input.u32();
     const nodes: Array<[number, Uint8Array]> = [];
     let previousNode = -1;
@@ -625,7 +592,7 @@ export class EpochKeys {
       const node = Number(input.u64());
       if (node <= previousNode) throw new RangeError("tree: nodes not ascending");
       previousNode = node;
-      nodes.push([node, input.bytes(32)]);
+      nodes.push([node, input.fixed(32)]);
     }
     const tree = SecretTree.restore(provider, leafCount, nodes);
     const chainCount = input.u32();
@@ -642,7 +609,7 @@ export class EpochKeys {
       }
       previousLeaf = leaf;
       const nextGeneration = Number(input.u64());
-      const secret = nextGeneration > maxGeneration ? undefined : input.bytes(32);
+      const secret = nextGeneration > maxGeneration ? undefined : input.fixed(32);
       chainParts.push({ leaf, nextGeneration, secret });
     }
     const skippedCount = input.u32();
@@ -654,15 +621,15 @@ export class EpochKeys {
       const entry: SkippedKey = {
         leaf: input.u32(),
         generation: input.u32(),
-        key: input.bytes(32),
-        nonce: input.bytes(12),
+        key: input.fixed(32),
+        nonce: input.fixed(12),
       };
       order.push(entry);
       const list = byLeaf.get(entry.leaf);
       if (list === undefined) byLeaf.set(entry.leaf, [entry]);
       else list.push(entry);
     }
-    if (input.remaining !== 0) throw new RangeError(`${input.remaining} trailing bytes`);
+    input.end();
 
     const chains = new Map<number, SenderChain>();
     for (const part of chainParts) {
@@ -736,6 +703,29 @@ export class EpochKeys {
       this.#chains.set(leaf, chain);
     }
     return chain;
+  }
+
+  /**
+   * What a sender signs: `"orgchat v1 group message" ‖ groupContext ‖ u64 e ‖ u32 leaf ‖
+   * u32 generation ‖ u32 content_type ‖ key_id ‖ u32 len(m) ‖ m`.
+   */
+  #signedInput(
+    leaf: number,
+    generation: number,
+    contentType: number,
+    content: Uint8Array,
+  ): Uint8Array {
+    const head = this.#signatureHead;
+    const signed = new Uint8Array(head.length + 24 + content.length);
+    signed.set(head);
+    const at = head.length;
+    putU32(signed, at, leaf);
+    putU32(signed, at + 4, generation);
+    putU32(signed, at + 8, contentType);
+    signed.set(this.keyId, at + 12);
+    putU32(signed, at + 20, content.length);
+    signed.set(content, at + 24);
+    return signed;
   }
 
   #aadFor(contentType: number): Uint8Array {
@@ -815,125 +805,6 @@ function varintLength(value: number): number {
 function withSample(info: Uint8Array, sample: Uint8Array): Uint8Array {
   info.set(sample, info.length - sampleBytes);
   return info;
-}
-
-function putU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value >>> 24;
-  bytes[at + 1] = (value >>> 16) & 0xff;
-  bytes[at + 2] = (value >>> 8) & 0xff;
-  bytes[at + 3] = value & 0xff;
-}
-
-function getU32(bytes: Uint8Array, at: number): number {
-  return (
-    (((bytes[at] as number) << 24) |
-      ((bytes[at + 1] as number) << 16) |
-      ((bytes[at + 2] as number) << 8) |
-      (bytes[at + 3] as number)) >>>
-    0
-  );
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return hex;
-}
-
-/** Growable big-endian writer for {@link EpochKeys.serialize}. */
-class ByteWriter {
-  #buffer = new Uint8Array(1024);
-  #view = new DataView(this.#buffer.buffer);
-  #length = 0;
-
-  #reserve(n: number): number {
-    const at = this.#length;
-    if (at + n > this.#buffer.length) {
-      let size = this.#buffer.length * 2;
-      while (size < at + n) size *= 2;
-      const grown = new Uint8Array(size);
-      grown.set(this.#buffer.subarray(0, at));
-      wipe(this.#buffer);
-      this.#buffer = grown;
-      this.#view = new DataView(grown.buffer);
-    }
-    this.#length = at + n;
-    return at;
-  }
-
-  // Reserve before touching #buffer / #view: reserving may replace them.
-  u8(value: number): void {
-    const at = this.#reserve(1);
-    this.#buffer[at] = value;
-  }
-
-  u32(value: number): void {
-    const at = this.#reserve(4);
-    this.#view.setUint32(at, value);
-  }
-
-  u64(value: bigint): void {
-    const at = this.#reserve(8);
-    this.#view.setBigUint64(at, value);
-  }
-
-  bytes(value: Uint8Array): void {
-    const at = this.#reserve(value.length);
-    this.#buffer.set(value, at);
-  }
-
-  finish(): Uint8Array {
-    const out = this.#buffer.slice(0, this.#length);
-    wipe(this.#buffer);
-    return out;
-  }
-}
-
-/** Bounds-checked big-endian reader for {@link EpochKeys.deserialize}; copies what it returns. */
-class ByteReader {
-  readonly #bytes: Uint8Array;
-  readonly #view: DataView;
-  #offset = 0;
-
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  get remaining(): number {
-    return this.#bytes.length - this.#offset;
-  }
-
-  #take(n: number): number {
-    if (n > this.remaining)
-      throw new RangeError(`truncated: needed ${n} bytes, ${this.remaining} left`);
-    const at = this.#offset;
-    this.#offset += n;
-    return at;
-  }
-
-  u8(): number {
-    return this.#bytes[this.#take(1)] as number;
-  }
-
-  u32(): number {
-    return this.#view.getUint32(this.#take(4));
-  }
-
-  u64(): bigint {
-    return this.#view.getBigUint64(this.#take(8));
-  }
-
-  bytes(n: number): Uint8Array {
-    const at = this.#take(n);
-    return this.#bytes.slice(at, at + n);
-  }
 }
 
 /** Writes the minimal LEB128 encoding of `value` at the start of `out`. */

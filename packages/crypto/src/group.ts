@@ -21,6 +21,7 @@ import {
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { redactSecrets, wipe } from "./secret.js";
+import { bytesEqual, StateReader, StateWriter, toHex } from "./state-bytes.js";
 
 /**
  * Who may read a group's earlier epochs (docs/PROTOCOL.md, "Re-keying"):
@@ -156,19 +157,6 @@ export interface GroupPlaintext {
 // ---------------------------------------------------------------------------------------------
 // Shared machinery
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
-}
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}
-
 function checkNow(now: unknown): asserts now is number {
   if (typeof now !== "number" || !Number.isFinite(now)) {
     throw new TypeError("now: expected a finite number of milliseconds");
@@ -214,6 +202,8 @@ interface RetainedEpoch {
   readonly retiredAt: number;
 }
 
+const removedFromGroup = "group: we were removed from this group and can no longer send to it";
+
 /**
  * The current epoch and the previous ones kept for late messages; decryption dispatches on key_id.
  */
@@ -253,6 +243,32 @@ class EpochWindow {
     this.retained = kept;
   }
 
+  /** The epochs readable at `now`, oldest first (the current one last, when there is one). */
+  readableEpochs(now: number): bigint[] {
+    checkNow(now);
+    this.prune(now);
+    const epochs = this.retained.map((r) => r.keys.epoch);
+    if (this.current !== undefined) epochs.push(this.current.epoch);
+    return epochs;
+  }
+
+  /**
+   * Encrypts as `leaf` in the current epoch.
+   * @throws {RangeError} when there is no current epoch (a member that was removed)
+   */
+  encrypt(leaf: number, signingSecretKey: Uint8Array, plaintext: GroupPlaintext): Uint8Array {
+    const current = this.current;
+    if (current === undefined) {
+      throw new RangeError(removedFromGroup);
+    }
+    return current.encrypt({
+      senderLeaf: leaf,
+      signingSecretKey,
+      contentType: plaintext.contentType,
+      content: plaintext.content,
+    });
+  }
+
   find(keyId: Uint8Array): EpochKeys | undefined {
     if (this.current !== undefined && bytesEqual(this.current.keyId, keyId)) return this.current;
     for (const entry of this.retained) if (bytesEqual(entry.keys.keyId, keyId)) return entry.keys;
@@ -266,7 +282,7 @@ class EpochWindow {
     const keys = this.find(decoded.keyId);
     if (keys === undefined) {
       throw new UnknownEpochError(
-        hex(decoded.keyId),
+        toHex(decoded.keyId),
         "neither the current epoch nor one kept for late messages",
       );
     }
@@ -323,148 +339,6 @@ function enterEpoch(init: {
 // Versioned state encoding
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-class StateWriter {
-  readonly #parts: Uint8Array[] = [];
-  #length = 0;
-
-  #push(part: Uint8Array): void {
-    this.#parts.push(part);
-    this.#length += part.length;
-  }
-  u8(value: number): void {
-    this.#push(Uint8Array.of(value));
-  }
-  u32(value: number): void {
-    const out = new Uint8Array(4);
-    new DataView(out.buffer).setUint32(0, value);
-    this.#push(out);
-  }
-  u64(value: bigint): void {
-    const out = new Uint8Array(8);
-    new DataView(out.buffer).setBigUint64(0, value);
-    this.#push(out);
-  }
-  f64(value: number): void {
-    const out = new Uint8Array(8);
-    new DataView(out.buffer).setFloat64(0, value);
-    this.#push(out);
-  }
-  fixed(value: Uint8Array): void {
-    this.#push(value.slice());
-  }
-  bytes(value: Uint8Array): void {
-    this.u32(value.length);
-    this.fixed(value);
-  }
-  string(value: string): void {
-    this.bytes(encoder.encode(value));
-  }
-  roster(roster: Roster): void {
-    this.u32(roster.length);
-    for (const leaf of roster) {
-      this.u8(leaf === undefined ? 0 : 1);
-      if (leaf !== undefined) {
-        this.fixed(leaf.identityKey);
-        this.fixed(leaf.signingKey);
-        this.fixed(leaf.prekey);
-      }
-    }
-  }
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.#length);
-    let offset = 0;
-    for (const part of this.#parts) {
-      out.set(part, offset);
-      offset += part.length;
-      part.fill(0);
-    }
-    return out;
-  }
-}
-
-class StateReader {
-  readonly #bytes: Uint8Array;
-  readonly #view: DataView;
-  #offset = 0;
-
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  #take(length: number): number {
-    if (length > this.#bytes.length - this.#offset) throw new StateCorruptedError("truncated");
-    const at = this.#offset;
-    this.#offset += length;
-    return at;
-  }
-  u8(): number {
-    return this.#view.getUint8(this.#take(1));
-  }
-  flag(): boolean {
-    const value = this.u8();
-    if (value > 1) throw new StateCorruptedError(`flag ${value} is not 0 or 1`);
-    return value === 1;
-  }
-  u32(): number {
-    return this.#view.getUint32(this.#take(4));
-  }
-  /** A count of items that each take at least one byte: bounded by what is left. */
-  count(): number {
-    const value = this.u32();
-    if (value > this.#bytes.length - this.#offset) throw new StateCorruptedError("count too large");
-    return value;
-  }
-  u64(): bigint {
-    return this.#view.getBigUint64(this.#take(8));
-  }
-  f64(): number {
-    const value = this.#view.getFloat64(this.#take(8));
-    if (!Number.isFinite(value)) throw new StateCorruptedError("non-finite time");
-    return value;
-  }
-  fixed(length: number): Uint8Array {
-    const at = this.#take(length);
-    return this.#bytes.slice(at, at + length);
-  }
-  bytes(): Uint8Array {
-    return this.fixed(this.u32());
-  }
-  string(): string {
-    try {
-      return decoder.decode(this.bytes());
-    } catch (cause) {
-      throw new StateCorruptedError("invalid UTF-8", { cause });
-    }
-  }
-  roster(): Roster {
-    const count = this.count();
-    const roster: Array<RosterLeaf | undefined> = [];
-    for (let i = 0; i < count; i++) {
-      roster.push(
-        this.flag()
-          ? { identityKey: this.fixed(32), signingKey: this.fixed(32), prekey: this.fixed(32) }
-          : undefined,
-      );
-    }
-    return roster;
-  }
-  magic(expected: Uint8Array, version: number, what: string): void {
-    const found = this.#bytes.subarray(0, expected.length);
-    if (found.length !== expected.length || !bytesEqual(found, expected)) {
-      throw new StateCorruptedError(`not a serialized ${what}`);
-    }
-    this.#take(expected.length);
-    const got = this.u8();
-    if (got !== version) {
-      throw new StateCorruptedError(`${what} state version ${got}; this library reads ${version}`);
-    }
-  }
-  end(): void {
-    if (this.#offset !== this.#bytes.length) throw new StateCorruptedError("trailing bytes");
-  }
-}
 
 /** Runs a deserializer; anything but a StateCorruptedError becomes one (with the cause). */
 function restoring<T>(what: string, bytes: Uint8Array, read: (reader: StateReader) => T): T {
@@ -480,20 +354,28 @@ function restoring<T>(what: string, bytes: Uint8Array, read: (reader: StateReade
   }
 }
 
-function readGroup(reader: StateReader): GroupId {
-  const organizationId = reader.fixed(32);
-  const channelId = reader.string();
-  return { organizationId, channelId };
-}
+const ownerMagic = encoder.encode("orgchat/v1/owner-group");
+const memberMagic = encoder.encode("orgchat/v1/member-group");
+const stateVersion = 1;
 
-function writeGroup(writer: StateWriter, group: GroupId): void {
+/** How both group states start: `magic ‖ u8 version ‖ organization_id (32) ‖ u32 len ‖ channel_id`. */
+function writeHead(writer: StateWriter, magic: Uint8Array, group: GroupId): void {
+  writer.fixed(magic);
+  writer.u8(stateVersion);
   writer.fixed(group.organizationId);
   writer.string(group.channelId);
 }
 
-const ownerMagic = encoder.encode("orgchat/v1/owner-group");
-const memberMagic = encoder.encode("orgchat/v1/member-group");
-const stateVersion = 1;
+/**
+ * Reads what {@link writeHead} wrote.
+ * @throws {@link StateCorruptedError} naming `what` for another magic or an unknown version
+ */
+function readHead(reader: StateReader, magic: Uint8Array, what: string): GroupId {
+  reader.magic(magic, stateVersion, what);
+  const organizationId = reader.fixed(32);
+  const channelId = reader.string();
+  return { organizationId, channelId };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Owner
@@ -717,9 +599,7 @@ export class OwnerGroup {
 
   /** The epochs this state can decrypt now (current last). */
   readableEpochs(now: number): bigint[] {
-    checkNow(now);
-    this.#window.prune(now);
-    return [...this.#window.retained.map((r) => r.keys.epoch), this.epoch];
+    return this.#window.readableEpochs(now);
   }
 
   /**
@@ -740,7 +620,7 @@ export class OwnerGroup {
     if (joiners.length === 0) throw new RangeError("joiners: expected at least one");
     const roster = [...this.#roster];
     const identities = new Set<string>();
-    for (const leaf of roster) if (leaf !== undefined) identities.add(hex(leaf.identityKey));
+    for (const leaf of roster) if (leaf !== undefined) identities.add(toHex(leaf.identityKey));
     const placed: Array<{ leaf: number; joiner: Joiner }> = [];
     let free = 0;
     const probe = provider.x25519KeyPair().secretKey;
@@ -748,7 +628,7 @@ export class OwnerGroup {
       for (const [index, joiner] of joiners.entries()) {
         checkRosterLeaf(joiner.leaf, `joiners[${index}].leaf`);
         checkBytes(joiner.leafSecret, 32, `joiners[${index}].leafSecret`);
-        const identity = hex(joiner.leaf.identityKey);
+        const identity = toHex(joiner.leaf.identityKey);
         if (identities.has(identity)) {
           throw new RangeError(
             `joiners[${index}]: this identity key is already in the roster (or listed twice)`,
@@ -881,12 +761,7 @@ export class OwnerGroup {
    * @returns the encoded `GroupMessage`
    */
   encrypt(plaintext: GroupPlaintext): Uint8Array {
-    return this.#current.encrypt({
-      senderLeaf: this.leaf,
-      signingSecretKey: this.#signingSecretKey,
-      contentType: plaintext.contentType,
-      content: plaintext.content,
-    });
+    return this.#window.encrypt(this.leaf, this.#signingSecretKey, plaintext);
   }
 
   /**
@@ -1054,9 +929,7 @@ export class OwnerGroup {
    */
   serialize(): Uint8Array {
     const writer = new StateWriter();
-    writer.fixed(ownerMagic);
-    writer.u8(stateVersion);
-    writeGroup(writer, this.group);
+    writeHead(writer, ownerMagic, this.group);
     writer.u8(this.historyPolicy === "shared" ? 1 : 0);
     writer.u32(this.leaf);
     writer.fixed(this.#signingSecretKey);
@@ -1093,8 +966,7 @@ export class OwnerGroup {
     options: OwnerGroupOptions = {},
   ): OwnerGroup {
     return restoring("owner group", bytes, (reader) => {
-      reader.magic(ownerMagic, stateVersion, "owner group");
-      const group = readGroup(reader);
+      const group = readHead(reader, ownerMagic, "owner group");
       const policy = reader.u8();
       if (policy > 1) throw new StateCorruptedError(`history policy ${policy}`);
       const leaf = reader.u32();
@@ -1417,11 +1289,7 @@ export class MemberGroup {
 
   /** The epochs this state can decrypt now. */
   readableEpochs(now: number): bigint[] {
-    checkNow(now);
-    this.#window.prune(now);
-    const epochs = this.#window.retained.map((r) => r.keys.epoch);
-    if (this.#window.current !== undefined) epochs.push(this.#window.current.epoch);
-    return epochs;
+    return this.#window.readableEpochs(now);
   }
 
   /**
@@ -1650,16 +1518,10 @@ export class MemberGroup {
    * @throws {RangeError} once we were removed from the group
    */
   encrypt(plaintext: GroupPlaintext): Uint8Array {
-    const current = this.#window.current;
-    if (this.#removed || current === undefined) {
-      throw new RangeError("group: we were removed from this group and can no longer send to it");
+    if (this.#removed) {
+      throw new RangeError(removedFromGroup);
     }
-    return current.encrypt({
-      senderLeaf: this.leaf,
-      signingSecretKey: this.#signingSecretKey,
-      contentType: plaintext.contentType,
-      content: plaintext.content,
-    });
+    return this.#window.encrypt(this.leaf, this.#signingSecretKey, plaintext);
   }
 
   /**
@@ -1679,9 +1541,7 @@ export class MemberGroup {
   /** The whole state as versioned bytes (they contain every secret: store them encrypted). */
   serialize(): Uint8Array {
     const writer = new StateWriter();
-    writer.fixed(memberMagic);
-    writer.u8(stateVersion);
-    writeGroup(writer, this.group);
+    writeHead(writer, memberMagic, this.group);
     writer.u32(this.leaf);
     writer.u8(this.#removed ? 1 : 0);
     writer.fixed(this.#signingSecretKey);
@@ -1721,8 +1581,7 @@ export class MemberGroup {
     limits?: EpochLimits,
   ): MemberGroup {
     return restoring("member group", bytes, (reader) => {
-      reader.magic(memberMagic, stateVersion, "member group");
-      const group = readGroup(reader);
+      const group = readHead(reader, memberMagic, "member group");
       const leaf = reader.u32();
       const removed = reader.flag();
       const signingSecretKey = reader.fixed(32);

@@ -13,6 +13,7 @@ import { deriveKeyId, type GroupId, groupContext } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { wipe } from "./secret.js";
+import { bytesEqual } from "./state-bytes.js";
 
 /**
  * Sizes of FLAT KeyUpdates (docs/PROTOCOL.md, "Re-keying").
@@ -370,13 +371,6 @@ export function openKeyUpdate(init: OpenKeyUpdateInit): Uint8Array | undefined {
   } finally {
     wipe(okm);
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
 }
 
 /** The `keys` content topic of a group: the organization's, or a restricted channel's. */

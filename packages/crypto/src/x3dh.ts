@@ -21,6 +21,15 @@ import {
 import { concat, expandWithLabel, u32 } from "./kdf.js";
 import type { CryptoProvider, KeyPair } from "./provider.js";
 import { redactSecrets, wipe } from "./secret.js";
+import {
+  appendDigest,
+  bytesEqual,
+  checkDigest,
+  fromHex,
+  StateReader,
+  StateWriter,
+  toHex,
+} from "./state-bytes.js";
 
 const encoder = new TextEncoder();
 
@@ -601,21 +610,19 @@ export class OwnerPrekeys {
    * @returns the serialized state
    */
   serialize(): Uint8Array {
-    const parts: Uint8Array[] = [
-      Uint8Array.of(ownerPrekeysVersion),
-      this.#identitySecretKey,
-      this.#identityDhSecretKey,
-      Uint8Array.of(this.#prekeys.length),
-    ];
+    const writer = new StateWriter();
+    writer.u8(ownerPrekeysVersion);
+    writer.fixed(this.#identitySecretKey);
+    writer.fixed(this.#identityDhSecretKey);
+    writer.u8(this.#prekeys.length);
     for (const prekey of this.#prekeys) {
-      const createdAt = new Uint8Array(8);
-      new DataView(createdAt.buffer).setFloat64(0, prekey.createdAt);
-      parts.push(u32(prekey.id), createdAt, prekey.keyPair.secretKey);
-      parts.push(u32(prekey.acceptedEphemeralKeys.size));
-      for (const key of prekey.acceptedEphemeralKeys) parts.push(fromHex(key));
+      writer.u32(prekey.id);
+      writer.f64(prekey.createdAt);
+      writer.fixed(prekey.keyPair.secretKey);
+      writer.u32(prekey.acceptedEphemeralKeys.size);
+      for (const key of prekey.acceptedEphemeralKeys) writer.fixed(fromHex(key));
     }
-    const body = concat(...parts);
-    return concat(body, this.#provider.sha256(body));
+    return appendDigest(this.#provider, writer.finish());
   }
 
   /**
@@ -637,8 +644,8 @@ export class OwnerPrekeys {
     if (version !== ownerPrekeysVersion) {
       throw new StateCorruptedError(`unknown OwnerPrekeys state version ${version}`);
     }
-    const identitySecretKey = reader.bytes(32);
-    const identityDhSecretKey = reader.bytes(32);
+    const identitySecretKey = reader.fixed(32);
+    const identityDhSecretKey = reader.fixed(32);
     const identityDhKey = provider.x25519PublicKey(identityDhSecretKey);
     const count = reader.u8();
     if (count < 1 || count > 2) throw new StateCorruptedError(`${count} signed prekeys`);
@@ -646,14 +653,13 @@ export class OwnerPrekeys {
     for (let i = 0; i < count; i++) {
       const id = reader.u32();
       const createdAt = reader.f64();
-      if (!Number.isFinite(createdAt)) throw new StateCorruptedError("createdAt is not finite");
-      const secretKey = reader.bytes(32);
+      const secretKey = reader.fixed(32);
       const accepted = reader.u32();
       const prekey = makeSignedPrekey(provider, identitySecretKey, identityDhKey, id, createdAt, {
         secretKey,
         publicKey: provider.x25519PublicKey(secretKey),
       });
-      for (let j = 0; j < accepted; j++) prekey.acceptedEphemeralKeys.add(toHex(reader.bytes(32)));
+      for (let j = 0; j < accepted; j++) prekey.acceptedEphemeralKeys.add(toHex(reader.fixed(32)));
       prekeys.push(prekey);
     }
     if (prekeys.length === 2 && prekeys[0]?.id === prekeys[1]?.id) {
@@ -688,93 +694,6 @@ function makeSignedPrekey(
     prekeyBundleSigningInput(identityDhKey, keyPair.publicKey, id),
   );
   return { id, createdAt, keyPair, signature, acceptedEphemeralKeys: new Set() };
-}
-
-/**
- * Splits `body ‖ SHA-256(body)` and checks the digest.
- * @internal shared with the Double Ratchet state format
- */
-export function checkDigest(provider: CryptoProvider, bytes: Uint8Array, what: string): Uint8Array {
-  if (bytes.length < 33) throw new StateCorruptedError(`${what} state is truncated`);
-  const body = bytes.subarray(0, bytes.length - 32);
-  if (!bytesEqual(provider.sha256(body), bytes.subarray(bytes.length - 32))) {
-    throw new StateCorruptedError(`${what} state checksum does not match (altered or truncated)`);
-  }
-  return body;
-}
-
-/**
- * Sequential reader of serialized state; every overrun is a {@link StateCorruptedError}.
- * @internal shared with the Double Ratchet state format
- */
-export class StateReader {
-  readonly #bytes: Uint8Array;
-  readonly #view: DataView;
-  #offset = 0;
-
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  #take(length: number): number {
-    const at = this.#offset;
-    if (at + length > this.#bytes.length) throw new StateCorruptedError("state is truncated");
-    this.#offset = at + length;
-    return at;
-  }
-
-  u8(): number {
-    return this.#view.getUint8(this.#take(1));
-  }
-
-  u16(): number {
-    return this.#view.getUint16(this.#take(2));
-  }
-
-  u32(): number {
-    return this.#view.getUint32(this.#take(4));
-  }
-
-  f64(): number {
-    return this.#view.getFloat64(this.#take(8));
-  }
-
-  /** A copy of the next `length` bytes. */
-  bytes(length: number): Uint8Array {
-    const at = this.#take(length);
-    return this.#bytes.slice(at, at + length);
-  }
-
-  /** @throws {@link StateCorruptedError} when bytes are left over */
-  end(): void {
-    if (this.#offset !== this.#bytes.length) {
-      throw new StateCorruptedError(
-        `${this.#bytes.length - this.#offset} unexpected trailing bytes`,
-      );
-    }
-  }
-}
-
-/** @internal */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
-/** @internal */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 function isU32(value: number): boolean {

@@ -9,41 +9,15 @@ import { decodePairwiseMessage, encodePairwiseMessage, type PairwiseMessage } fr
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PairwiseSession, pairwiseLimits } from "../src/double-ratchet.js";
-import { concat, u32 } from "../src/kdf.js";
+import { concat } from "../src/kdf.js";
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
-import { OwnerPrekeys, x3dhInitiate } from "../src/x3dh.js";
-
-/** `base` with a deterministic RNG (HMAC counter mode from the seed): same keys on every run. */
-function seededProvider(base: CryptoProvider, seed: number): CryptoProvider {
-  const key = base.sha256(new TextEncoder().encode(`orgchat ratchet test rng ${seed}`));
-  let counter = 0;
-  const randomBytes = (length: number): Uint8Array => {
-    const out = new Uint8Array(length);
-    for (let offset = 0; offset < length; offset += 32) {
-      out.set(base.hmacSha256(key, u32(counter++)).subarray(0, length - offset), offset);
-    }
-    return out;
-  };
-  return {
-    ...base,
-    randomBytes,
-    x25519KeyPair() {
-      const secretKey = randomBytes(32);
-      return { secretKey, publicKey: base.x25519PublicKey(secretKey) };
-    },
-    ed25519KeyPair() {
-      const secretKey = randomBytes(32);
-      return { secretKey, publicKey: base.ed25519PublicKey(secretKey) };
-    },
-  };
-}
+import { x3dhInitiate } from "../src/x3dh.js";
+import { errorNamed, hex, text, x3dhParties } from "./fixtures.js";
+import { hmacSeeded } from "./seeded-provider.js";
 
 const SEED = 0x5e55;
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
-const text = (value: string) => new TextEncoder().encode(value);
-const errorNamed = (name: string) => expect.objectContaining({ name });
 
 function errorName(run: () => unknown): string {
   try {
@@ -70,16 +44,8 @@ const providers: ReadonlyArray<readonly [string, CryptoProvider, number]> = [
 describe.each(providers)("Double Ratchet with the %s provider", (_name, base, runs) => {
   /** An organization, its prekeys and a member whose session has not sent anything yet. */
   function setup(seed = 1) {
-    const provider = seededProvider(base, seed);
-    const organization = provider.ed25519KeyPair();
-    const prekeys = OwnerPrekeys.create(provider, {
-      identitySecretKey: organization.secretKey,
-      now: 0,
-    });
-    const member = {
-      identityKeyPair: provider.ed25519KeyPair(),
-      identityDhKeyPair: provider.x25519KeyPair(),
-    };
+    const provider = hmacSeeded(base, `orgchat ratchet test rng ${seed}`);
+    const { organization, prekeys, member } = x3dhParties(provider, 0);
     const initiation = x3dhInitiate(provider, {
       ...member,
       bundle: prekeys.bundle(),

@@ -13,10 +13,9 @@ import { EpochSecrets, type GroupId, groupContext, type Roster } from "../src/ke
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
+import { errorNamed, hex, text } from "./fixtures.js";
 
 const encoder = new TextEncoder();
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
-const errorNamed = (name: string) => expect.objectContaining({ name });
 const epoch = 5n;
 const epochSecret = Uint8Array.from({ length: 32 }, (_, i) => (i * 31 + 7) & 0xff);
 const group: GroupId = { organizationId: new Uint8Array(32).fill(0x0a), channelId: "" };
@@ -50,8 +49,6 @@ function fixture(provider: CryptoProvider) {
     keys.encrypt({ senderLeaf, signingSecretKey: signingSeed(senderLeaf), contentType, content });
   return { provider, roster, secrets, keys, send };
 }
-
-const text = (s: string) => encoder.encode(s);
 
 /** A copy of `bytes` with byte `at` (modulo the length) XORed with `mask`. */
 function flipped(bytes: Uint8Array, at: number, mask: number): Uint8Array {

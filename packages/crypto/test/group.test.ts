@@ -1,17 +1,16 @@
 import { inspect } from "node:util";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { decodeWelcome, encodeWelcome, keysTopic } from "@orgchat/wire";
+import { keysTopic } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  type Joiner,
   MemberGroup,
   type MemberTransition,
   OwnerGroup,
+  type OwnerGroupInit,
   type OwnerKeyUpdate,
   refreshIntervalMs,
 } from "../src/group.js";
-import type { GroupId, Roster, RosterLeaf } from "../src/key-schedule.js";
+import type { GroupId, Roster } from "../src/key-schedule.js";
 import { evolveLeafSecret } from "../src/key-schedule.js";
 import {
   ed25519EnvelopeSigner,
@@ -22,87 +21,34 @@ import {
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
-
-/** Deterministic bytes: SHA-256 in counter mode over a seed (tests only). */
-function seededBytes(seed: string): (length: number) => Uint8Array {
-  let counter = 0;
-  const prefix = new TextEncoder().encode(seed);
-  return (length) => {
-    const out = new Uint8Array(length);
-    for (let offset = 0; offset < length; offset += 32) {
-      const block = new Uint8Array(prefix.length + 4);
-      block.set(prefix);
-      new DataView(block.buffer).setUint32(prefix.length, counter++);
-      out.set(sha256(block).subarray(0, Math.min(32, length - offset)), offset);
-    }
-    return out;
-  };
-}
-
-/** The provider with its randomness replaced by a seeded generator, so every run is the same. */
-function seeded(base: CryptoProvider, seed: string): CryptoProvider {
-  const random = seededBytes(seed);
-  return {
-    ...base,
-    randomBytes: random,
-    x25519KeyPair() {
-      const secretKey = random(32);
-      return { secretKey, publicKey: base.x25519PublicKey(secretKey) };
-    },
-    ed25519KeyPair() {
-      const secretKey = random(32);
-      return { secretKey, publicKey: base.ed25519PublicKey(secretKey) };
-    },
-  };
-}
+import {
+  createOwner,
+  errorNamed,
+  joiner,
+  joinFromWelcome,
+  person as newPerson,
+  type Person,
+  text,
+} from "./fixtures.js";
+import { seeded, seededBytes } from "./seeded-provider.js";
 
 const provider = seeded(nodeProvider(), "group");
 const random = seededBytes("group fixtures");
 const hour = 60 * 60 * 1000;
-const text = new TextEncoder();
 const utf8 = new TextDecoder();
 
-interface Person {
-  leaf: RosterLeaf;
-  signingSecretKey: Uint8Array;
-  prekeySecret: Uint8Array;
-  leafSecret: Uint8Array;
-}
-
+/** A new person with keys from `p` and a leaf secret from the fixtures stream. */
 function person(p: CryptoProvider = provider): Person {
-  const identity = p.ed25519KeyPair();
-  const signing = p.ed25519KeyPair();
-  const prekey = p.x25519KeyPair();
-  return {
-    leaf: {
-      identityKey: identity.publicKey,
-      signingKey: signing.publicKey,
-      prekey: prekey.publicKey,
-    },
-    signingSecretKey: signing.secretKey,
-    prekeySecret: prekey.secretKey,
-    leafSecret: random(32),
-  };
+  return newPerson(p, () => random(32));
 }
 
 const orgKey = provider.ed25519KeyPair();
 const orgGroup: GroupId = { organizationId: orgKey.publicKey, channelId: "" };
 
-function newOwner(init: Partial<Parameters<typeof OwnerGroup.create>[0]> = {}) {
+function newOwner(init: Partial<Omit<OwnerGroupInit, "ownLeaf" | "signingSecretKey">> = {}) {
   const me = person();
-  const owner = OwnerGroup.create({
-    provider,
-    group: orgGroup,
-    ownLeaf: me.leaf,
-    signingSecretKey: me.signingSecretKey,
-    now: 0,
-    ...init,
-  });
+  const owner = createOwner(me, { provider, group: orgGroup, now: 0, ...init });
   return { owner, me };
-}
-
-function joiner(p: Person): Joiner {
-  return { leaf: p.leaf, leafSecret: p.leafSecret };
 }
 
 /** Adds `people` and makes their member states from the Welcomes (encoded and decoded on the way). */
@@ -114,12 +60,11 @@ function addMembers(
 ) {
   const added = owner.add(people.map(joiner), now);
   const members = added.welcomes.map(({ welcome }, i) =>
-    MemberGroup.fromWelcome({
+    joinFromWelcome({
       provider: p,
-      welcome: decodeWelcome(encodeWelcome(welcome)),
+      person: people[i] as Person,
+      welcome,
       roster: added.roster,
-      signingSecretKey: (people[i] as Person).signingSecretKey,
-      prekeySecret: (people[i] as Person).prekeySecret,
       now,
     }),
   );
@@ -136,14 +81,12 @@ function applyAll(member: MemberGroup, update: OwnerKeyUpdate, now: number): Mem
 }
 
 function say(sender: OwnerGroup | MemberGroup, message: string): Uint8Array {
-  return sender.encrypt({ contentType: 1, content: text.encode(message) });
+  return sender.encrypt({ contentType: 1, content: text(message) });
 }
 
 function read(receiver: OwnerGroup | MemberGroup, bytes: Uint8Array, now: number): string {
   return utf8.decode(receiver.decrypt(bytes, now).content);
 }
-
-const named = (name: string) => expect.objectContaining({ name });
 
 function first<T>(items: readonly T[]): T {
   expect(items.length).toBeGreaterThan(0);
@@ -213,7 +156,7 @@ describe("OwnerGroup and MemberGroup", () => {
     });
     expect(read(c, say(a, "hello carol"), 3)).toBe("hello carol");
     expect(read(a, say(c, "hello alice"), 3)).toBe("hello alice");
-    expect(() => c.decrypt(before, 3)).toThrowError(named("UnknownEpochError"));
+    expect(() => c.decrypt(before, 3)).toThrowError(errorNamed("UnknownEpochError"));
     expect(read(owner, before, 3)).toBe("before carol");
   });
 
@@ -232,12 +175,11 @@ describe("OwnerGroup and MemberGroup", () => {
     const carol = person();
     const add = owner.add([joiner(carol)], 3);
     expect(add.welcomes[0]?.welcome.history.map((h) => h.epoch)).toEqual([0n, 1n, 2n]);
-    const c = MemberGroup.fromWelcome({
+    const c = joinFromWelcome({
       provider,
-      welcome: decodeWelcome(encodeWelcome(first(add.welcomes).welcome)),
+      person: carol,
+      welcome: first(add.welcomes).welcome,
       roster: add.roster,
-      signingSecretKey: carol.signingSecretKey,
-      prekeySecret: carol.prekeySecret,
       now: 3,
       historyRoster: (epoch) => rosters.get(epoch),
     });
@@ -282,7 +224,7 @@ describe("OwnerGroup and MemberGroup", () => {
     const after = say(a, "after the removal");
     expect(read(c, after, 2 * hour)).toBe("after the removal");
     expect(read(owner, after, 2 * hour)).toBe("after the removal");
-    expect(() => b.decrypt(after, 2 * hour)).toThrowError(named("UnknownEpochError"));
+    expect(() => b.decrypt(after, 2 * hour)).toThrowError(errorNamed("UnknownEpochError"));
     expect(() => say(b, "still here?")).toThrow(RangeError);
     expect(b.applyKeyUpdate(chunk(removal, 0), 2 * hour)).toMatchObject({
       status: "removed",
@@ -311,12 +253,11 @@ describe("OwnerGroup and MemberGroup", () => {
     const welcome = owner.resync(lostLeaf, { leafSecret: fresh });
     expect(welcome.epoch).toBe(owner.epoch);
     expect(welcome.history).toEqual([]);
-    const restored = MemberGroup.fromWelcome({
+    const restored = joinFromWelcome({
       provider,
-      welcome: decodeWelcome(encodeWelcome(welcome)),
+      person: people[1] as Person,
+      welcome,
       roster: owner.roster,
-      signingSecretKey: (people[1] as Person).signingSecretKey,
-      prekeySecret: (people[1] as Person).prekeySecret,
       now: 4,
     });
     expect(read(restored, current, 4)).toBe("current epoch");
@@ -419,7 +360,9 @@ describe("OwnerGroup and MemberGroup", () => {
     expect(read(a, sent[0] as Uint8Array, 4 * hour)).toBe("epoch 1");
     // 26 h later only the last two previous epochs are left.
     const later = 26 * hour;
-    expect(() => a.decrypt(sent[1] as Uint8Array, later)).toThrowError(named("UnknownEpochError"));
+    expect(() => a.decrypt(sent[1] as Uint8Array, later)).toThrowError(
+      errorNamed("UnknownEpochError"),
+    );
     expect(a.readableEpochs(later)).toEqual([3n, 4n, 5n]);
     expect(owner.readableEpochs(later)).toEqual([3n, 4n, 5n]);
     expect(read(a, sent[2] as Uint8Array, later)).toBe("epoch 3");
@@ -440,7 +383,7 @@ describe("OwnerGroup and MemberGroup", () => {
     expect(applyAll(a, refresh, 2)).toMatchObject({ status: "applied" });
     expect(a.prekey).toEqual(prekey);
     expect(() => owner.rotatePrekey(1, new Uint8Array(32))).toThrowError(
-      named("InvalidPublicKeyError"),
+      errorNamed("InvalidPublicKeyError"),
     );
     expect(() => owner.rotatePrekey(7, prekey)).toThrow(/not a member/);
   });
@@ -466,7 +409,7 @@ describe("OwnerGroup and MemberGroup", () => {
     expect(read(ops, secret, 1)).toBe("ops only");
     // Bob is in the organization but not in the channel.
     expect(() => (members[1] as MemberGroup).decrypt(secret, 1)).toThrowError(
-      named("UnknownEpochError"),
+      errorNamed("UnknownEpochError"),
     );
 
     const refresh = ops.refresh(2);
@@ -499,7 +442,7 @@ describe("OwnerGroup and MemberGroup", () => {
     const bad = person();
     expect(() =>
       owner.add([{ ...joiner(bad), leaf: { ...bad.leaf, prekey: new Uint8Array(32) } }], 2),
-    ).toThrowError(named("InvalidPublicKeyError"));
+    ).toThrowError(errorNamed("InvalidPublicKeyError"));
     expect(() => owner.remove([0], 2)).toThrow(/the owner/);
     expect(() => owner.remove([5], 2)).toThrow(/not a member/);
     expect(() => owner.remove([1, 1], 2)).toThrow(/listed twice/);
@@ -536,10 +479,10 @@ describe("OwnerGroup and MemberGroup", () => {
     };
     expect(() =>
       MemberGroup.fromWelcome({ ...init, welcome: { ...welcome, keyId: random(8) } }),
-    ).toThrowError(named("DecryptionFailedError"));
+    ).toThrowError(errorNamed("DecryptionFailedError"));
     expect(() =>
       MemberGroup.fromWelcome({ ...init, welcome: { ...welcome, epochSecret: random(32) } }),
-    ).toThrowError(named("DecryptionFailedError"));
+    ).toThrowError(errorNamed("DecryptionFailedError"));
     expect(() => MemberGroup.fromWelcome({ ...init, roster: roster.slice(0, 1) })).toThrow(
       /roster_hash/,
     );
@@ -604,7 +547,7 @@ describe("serialize / deserialize", () => {
   it("StateCorruptedError for truncated, extended, mislabelled or newer states", () => {
     const { owner } = newOwner();
     const { members } = addMembers(owner, [person()], 1);
-    const corrupted = named("StateCorruptedError");
+    const corrupted = errorNamed("StateCorruptedError");
     for (const [bytes, magic, restore] of [
       [
         owner.serialize(),

@@ -12,54 +12,20 @@
  * 5. control messages give the expected outcome: `applied`, `removed` for the removed, `gap` after a
  *    lost add step, bridged by `acceptGap` on the next KeyUpdate.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { decodeWelcome, encodeWelcome } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   epochRetention,
   type HistoryPolicy,
-  MemberGroup,
+  type MemberGroup,
   type MemberTransition,
-  OwnerGroup,
+  type OwnerGroup,
 } from "../src/group.js";
-import type { GroupId, Roster, RosterLeaf } from "../src/key-schedule.js";
+import type { GroupId, Roster } from "../src/key-schedule.js";
 import type { KeyUpdateChunk } from "../src/key-update.js";
-import type { CryptoProvider } from "../src/provider.js";
 import { nodeProvider } from "../src/providers/node.js";
-
-/** Deterministic bytes: SHA-256 in counter mode over a seed (tests only). */
-function seededBytes(seed: string): (length: number) => Uint8Array {
-  let counter = 0;
-  const prefix = new TextEncoder().encode(seed);
-  return (length) => {
-    const out = new Uint8Array(length);
-    for (let offset = 0; offset < length; offset += 32) {
-      const block = new Uint8Array(prefix.length + 4);
-      block.set(prefix);
-      new DataView(block.buffer).setUint32(prefix.length, counter++);
-      out.set(sha256(block).subarray(0, Math.min(32, length - offset)), offset);
-    }
-    return out;
-  };
-}
-
-/** The provider with its randomness replaced by a seeded generator, so every run is the same. */
-function seeded(base: CryptoProvider, seed: string): CryptoProvider {
-  const random = seededBytes(seed);
-  return {
-    ...base,
-    randomBytes: random,
-    x25519KeyPair() {
-      const secretKey = random(32);
-      return { secretKey, publicKey: base.x25519PublicKey(secretKey) };
-    },
-    ed25519KeyPair() {
-      const secretKey = random(32);
-      return { secretKey, publicKey: base.ed25519PublicKey(secretKey) };
-    },
-  };
-}
+import { createOwner, joiner, joinFromWelcome, type Person, person } from "./fixtures.js";
+import { seeded } from "./seeded-provider.js";
 
 const node = nodeProvider();
 const hour = 60 * 60 * 1000;
@@ -201,23 +167,10 @@ function run(policy: HistoryPolicy, chunkSize: number, ops: readonly Op[]): void
   let now = 0;
   const orgKey = provider.ed25519KeyPair();
   const group: GroupId = { organizationId: orgKey.publicKey, channelId: "" };
-  const newPerson = () => {
-    const identity = provider.ed25519KeyPair();
-    const signing = provider.ed25519KeyPair();
-    const prekey = provider.x25519KeyPair();
-    const leaf: RosterLeaf = {
-      identityKey: identity.publicKey,
-      signingKey: signing.publicKey,
-      prekey: prekey.publicKey,
-    };
-    return { leaf, signing, prekey, leafSecret: provider.randomBytes(32) };
-  };
-  const me = newPerson();
-  const owner = OwnerGroup.create({
+  const me = person(provider);
+  const owner = createOwner(me, {
     provider,
     group,
-    ownLeaf: me.leaf,
-    signingSecretKey: me.signing.secretKey,
     historyPolicy: policy,
     now,
     maxEntriesPerChunk: chunkSize,
@@ -362,15 +315,12 @@ function run(policy: HistoryPolicy, chunkSize: number, ops: readonly Op[]): void
       case "add": {
         const room = maxMembers - current().length;
         if (room <= 0) break;
-        const people = Array.from({ length: Math.min(op.count, room) }, newPerson);
+        const people = Array.from({ length: Math.min(op.count, room) }, () => person(provider));
         const loser =
           op.lose === null || current().length === 0
             ? undefined
             : current()[op.lose % current().length];
-        const added = owner.add(
-          people.map((p) => ({ leaf: p.leaf, leafSecret: p.leafSecret })),
-          now,
-        );
+        const added = owner.add(people.map(joiner), now);
         rosters.set(added.epoch, added.roster);
         ownerReads.enter(added.epoch, now);
         for (const m of members) {
@@ -384,13 +334,11 @@ function run(policy: HistoryPolicy, chunkSize: number, ops: readonly Op[]): void
           });
         }
         for (const [i, { leaf, welcome }] of added.welcomes.entries()) {
-          const person = people[i] as (typeof people)[number];
-          const state = MemberGroup.fromWelcome({
+          const state = joinFromWelcome({
             provider,
-            welcome: decodeWelcome(encodeWelcome(welcome)),
+            person: people[i] as Person,
+            welcome,
             roster: added.roster,
-            signingSecretKey: person.signing.secretKey,
-            prekeySecret: person.prekey.secretKey,
             now,
             historyRoster: (epoch) => rosters.get(epoch),
           });

@@ -1,4 +1,3 @@
-import { sha256 } from "@noble/hashes/sha2.js";
 import { decodeKeyUpdate, decodeSignedEnvelope, encodeKeyUpdate } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -17,39 +16,7 @@ import {
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
-
-/** Deterministic bytes: SHA-256 in counter mode over a seed (tests only). */
-function seededBytes(seed: string): (length: number) => Uint8Array {
-  let counter = 0;
-  const prefix = new TextEncoder().encode(seed);
-  return (length) => {
-    const out = new Uint8Array(length);
-    for (let offset = 0; offset < length; offset += 32) {
-      const block = new Uint8Array(prefix.length + 4);
-      block.set(prefix);
-      new DataView(block.buffer).setUint32(prefix.length, counter++);
-      out.set(sha256(block).subarray(0, Math.min(32, length - offset)), offset);
-    }
-    return out;
-  };
-}
-
-/** The provider with its randomness replaced by a seeded generator, so every run is the same. */
-function seeded(base: CryptoProvider, seed: string): CryptoProvider {
-  const random = seededBytes(seed);
-  return {
-    ...base,
-    randomBytes: random,
-    x25519KeyPair() {
-      const secretKey = random(32);
-      return { secretKey, publicKey: base.x25519PublicKey(secretKey) };
-    },
-    ed25519KeyPair() {
-      const secretKey = random(32);
-      return { secretKey, publicKey: base.ed25519PublicKey(secretKey) };
-    },
-  };
-}
+import { seeded, seededBytes } from "./seeded-provider.js";
 
 const noble = nobleProvider();
 const provider = seeded(noble, "key-update");

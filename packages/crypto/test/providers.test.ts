@@ -14,6 +14,7 @@ import type { CryptoProvider } from "../src/provider.js";
 import { isStrictEd25519PublicKey } from "../src/providers/checks.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
+import { hex } from "./fixtures.js";
 
 // Pass-through spies, so the key-cache tests can count imports without timing anything.
 vi.mock("node:crypto", async (importOriginal) => {
@@ -43,7 +44,6 @@ const bytes = (length: number) => fc.uint8Array({ minLength: length, maxLength: 
 // size "max": fast-check's default "small" size would keep arrays to ~10 bytes, never crossing the
 // 64-byte HMAC block or several AES blocks.
 const anyBytes = (maxLength: number) => fc.uint8Array({ maxLength, size: "max" });
-const hex = (data: Uint8Array) => Buffer.from(data).toString("hex");
 const fromHex = (text: string) => Uint8Array.from(Buffer.from(text, "hex"));
 
 /** Output bytes in hex or `throws <error name>`, so that two providers' outcomes compare directly. */

@@ -4,9 +4,9 @@ import { EpochSecrets } from "../src/key-schedule.js";
 import { nodeProvider } from "../src/providers/node.js";
 import { SecretTree } from "../src/secret-tree.js";
 import { SenderChain } from "../src/sender-chain.js";
+import { hex } from "./fixtures.js";
 
 const provider = nodeProvider();
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
 /** Every printed form of `value` that a log line or an error report could contain. */
 function printed(value: object): string {

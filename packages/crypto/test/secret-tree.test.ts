@@ -6,11 +6,11 @@ import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
 import { SecretTree } from "../src/secret-tree.js";
+import { hex } from "./fixtures.js";
 
 const noble = nobleProvider();
 const encoder = new TextEncoder();
 const rootSecret = Uint8Array.from({ length: 32 }, (_, i) => 0xa0 ^ i);
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
 /**
  * Reference leaf secret, independent of the array index arithmetic: halve the leaf range of the full

@@ -6,11 +6,10 @@ import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
 import { type ChainLimits, maxGeneration, SenderChain } from "../src/sender-chain.js";
+import { errorNamed, hex } from "./fixtures.js";
 
 const c0 = Uint8Array.from({ length: 32 }, (_, i) => 0x5a ^ (i * 7));
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const defaults: ChainLimits = { maxForwardJump: 1000, maxSkippedPerChain: 256 };
-const errorNamed = (name: string) => expect.objectContaining({ name });
 
 /** docs/PROTOCOL.md "Sender chain", written out directly. */
 function reference(provider: CryptoProvider, secret: Uint8Array, generation: number) {

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import { decodeGroupMessage, decodePairwiseMessage, decodePrekeyBundle } from "@orgchat/wire";
 import { describe, expect, it } from "vitest";
 import { PairwiseSession } from "../src/double-ratchet.js";
@@ -48,6 +48,7 @@ import {
   x3dhInitiate,
   x3dhInitiatorSigningInput,
 } from "../src/x3dh.js";
+import { errorNamed, hex, text } from "./fixtures.js";
 import { seededProvider, vectorSeed } from "./seeded-provider.js";
 
 function load<T>(name: string): T {
@@ -56,10 +57,7 @@ function load<T>(name: string): T {
 }
 
 const h = (value: string) => hexToBytes(value);
-const hex = (bytes: Uint8Array) => bytesToHex(bytes);
-const text = (value: string) => new TextEncoder().encode(value);
 const empty = new Uint8Array(0);
-const errorNamed = (name: string) => expect.objectContaining({ name });
 
 /** The outcome of `run`: `"accepted"` / `"undefined"` / the thrown error's `name`. */
 function outcomeOf(run: () => unknown): string {

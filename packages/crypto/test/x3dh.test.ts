@@ -25,35 +25,8 @@ import {
   x3dhInitiate,
   x3dhInitiatorSigningInput,
 } from "../src/x3dh.js";
-
-/** `base` with a deterministic RNG (HMAC counter mode from the seed): same keys on every run. */
-function seededProvider(base: CryptoProvider, seed: number): CryptoProvider {
-  const key = base.sha256(new TextEncoder().encode(`orgchat x3dh test rng ${seed}`));
-  let counter = 0;
-  const randomBytes = (length: number): Uint8Array => {
-    const out = new Uint8Array(length);
-    for (let offset = 0; offset < length; offset += 32) {
-      out.set(base.hmacSha256(key, u32(counter++)).subarray(0, length - offset), offset);
-    }
-    return out;
-  };
-  return {
-    ...base,
-    randomBytes,
-    x25519KeyPair() {
-      const secretKey = randomBytes(32);
-      return { secretKey, publicKey: base.x25519PublicKey(secretKey) };
-    },
-    ed25519KeyPair() {
-      const secretKey = randomBytes(32);
-      return { secretKey, publicKey: base.ed25519PublicKey(secretKey) };
-    },
-  };
-}
-
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
-const text = (value: string) => new TextEncoder().encode(value);
-const errorNamed = (name: string) => expect.objectContaining({ name });
+import { errorNamed, hex, text, x3dhParties } from "./fixtures.js";
+import { hmacSeeded } from "./seeded-provider.js";
 
 const providers: ReadonlyArray<readonly [string, CryptoProvider]> = [
   ["noble", nobleProvider()],
@@ -62,18 +35,19 @@ const providers: ReadonlyArray<readonly [string, CryptoProvider]> = [
 
 describe.each(providers)("X3DH with the %s provider", (_name, base) => {
   function setup(seed = 1) {
-    const provider = seededProvider(base, seed);
-    const organization = provider.ed25519KeyPair();
-    const prekeys = OwnerPrekeys.create(provider, {
-      identitySecretKey: organization.secretKey,
-      now: 1_000,
-    });
-    const newMember = () => ({
-      identityKeyPair: provider.ed25519KeyPair(),
-      identityDhKeyPair: provider.x25519KeyPair(),
-    });
-    const member = newMember();
-    return { provider, organization, prekeys, member, newMember };
+    const provider = hmacSeeded(base, `orgchat x3dh test rng ${seed}`);
+    const parties = x3dhParties(provider, 1_000);
+    /** `member`'s session on the current bundle (X3DH done, nothing sent yet). */
+    const initiate = () =>
+      PairwiseSession.initiate(
+        provider,
+        x3dhInitiate(provider, {
+          ...parties.member,
+          bundle: parties.prekeys.bundle(),
+          organizationKey: parties.organization.publicKey,
+        }),
+      );
+    return { provider, ...parties, initiate };
   }
 
   it("gives both sides the same SK, with AD = IK_M ‖ IKdh_M ‖ IK_O ‖ IKdh_O", () => {
@@ -166,15 +140,8 @@ describe.each(providers)("X3DH with the %s provider", (_name, base) => {
   });
 
   it("refuses a replayed initial message, but only once the genuine one authenticated", () => {
-    const { provider, organization, prekeys, member } = setup();
-    const alice = PairwiseSession.initiate(
-      provider,
-      x3dhInitiate(provider, {
-        ...member,
-        bundle: prekeys.bundle(),
-        organizationKey: organization.publicKey,
-      }),
-    );
+    const { provider, prekeys, initiate } = setup();
+    const alice = initiate();
     const first = alice.encrypt(text("request to join"));
 
     // A forgery carrying the genuine EK but a broken ciphertext must not burn that EK.
@@ -249,15 +216,8 @@ describe.each(providers)("X3DH with the %s provider", (_name, base) => {
   });
 
   it("binds both identities: a changed identity in the header or a wrong owner fails", () => {
-    const { provider, organization, prekeys, member, newMember } = setup();
-    const alice = PairwiseSession.initiate(
-      provider,
-      x3dhInitiate(provider, {
-        ...member,
-        bundle: prekeys.bundle(),
-        organizationKey: organization.publicKey,
-      }),
-    );
+    const { provider, organization, prekeys, member, newMember, initiate } = setup();
+    const alice = initiate();
     const first = alice.encrypt(text("hello"));
     const someoneElse = newMember();
     const mutations: Array<(m: ReturnType<typeof decodePairwiseMessage>) => void> = [
@@ -355,15 +315,8 @@ describe.each(providers)("X3DH with the %s provider", (_name, base) => {
   });
 
   it("restores OwnerPrekeys with its prekeys and replay cache, and refuses corrupt state", () => {
-    const { provider, organization, prekeys, member } = setup();
-    const alice = PairwiseSession.initiate(
-      provider,
-      x3dhInitiate(provider, {
-        ...member,
-        bundle: prekeys.bundle(),
-        organizationKey: organization.publicKey,
-      }),
-    );
+    const { provider, prekeys, initiate } = setup();
+    const alice = initiate();
     const first = alice.encrypt(text("before the restart"));
     PairwiseSession.respond(provider, prekeys, first);
     prekeys.rotate(5_000);

@@ -1,0 +1,123 @@
+/**
+ * Fixtures shared by the crypto tests: byte and error matchers, and the people, owners and members
+ * of the group tests. Randomness comes from the provider passed in (see `seeded-provider.ts`), so
+ * every run is the same. Tests only.
+ */
+import { decodeWelcome, encodeWelcome } from "@orgchat/wire";
+import { expect } from "vitest";
+import {
+  type Joiner,
+  MemberGroup,
+  type MemberGroupInit,
+  OwnerGroup,
+  type OwnerGroupInit,
+  type WelcomeInit,
+} from "../src/group.js";
+import type { Roster, RosterLeaf } from "../src/key-schedule.js";
+import type { CryptoProvider, KeyPair } from "../src/provider.js";
+import { OwnerPrekeys } from "../src/x3dh.js";
+
+/** Lower-case hex of `bytes`: comparable with `toEqual` and readable in a failure. */
+export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");
+
+/** The UTF-8 bytes of `value`. */
+export const text = (value: string): Uint8Array => new TextEncoder().encode(value);
+
+/**
+ * Matches an error by its `name`, the way callers branch on errors (never `instanceof`, never the
+ * message), e.g. `expect(run).toThrowError(errorNamed("StateCorruptedError"))`.
+ */
+export const errorNamed = (name: string) => expect.objectContaining({ name });
+
+/** Someone who joins a group: its roster leaf, the secrets behind it, and its leaf secret `L_m`. */
+export interface Person {
+  leaf: RosterLeaf;
+  signingSecretKey: Uint8Array;
+  prekeySecret: Uint8Array;
+  leafSecret: Uint8Array;
+}
+
+/**
+ * A new person: identity, signing and prekey pairs from `provider`, in that order, then the leaf
+ * secret.
+ *
+ * @param provider - where the key pairs come from
+ * @param leafSecret - where the leaf secret comes from. @default the provider's next 32 random bytes
+ */
+export function person(
+  provider: CryptoProvider,
+  leafSecret: () => Uint8Array = () => provider.randomBytes(32),
+): Person {
+  const identity = provider.ed25519KeyPair();
+  const signing = provider.ed25519KeyPair();
+  const prekey = provider.x25519KeyPair();
+  return {
+    leaf: {
+      identityKey: identity.publicKey,
+      signingKey: signing.publicKey,
+      prekey: prekey.publicKey,
+    },
+    signingSecretKey: signing.secretKey,
+    prekeySecret: prekey.secretKey,
+    leafSecret: leafSecret(),
+  };
+}
+
+/** `p` as the owner's `add` takes it. */
+export function joiner(p: Person): Joiner {
+  return { leaf: p.leaf, leafSecret: p.leafSecret };
+}
+
+/** A new group whose owner (leaf 0) is `me`. */
+export function createOwner(
+  me: Person,
+  init: Omit<OwnerGroupInit, "ownLeaf" | "signingSecretKey">,
+): OwnerGroup {
+  return OwnerGroup.create({ ...init, ownLeaf: me.leaf, signingSecretKey: me.signingSecretKey });
+}
+
+/**
+ * The member state `init.person` makes from its Welcome, encoded and decoded on the way as over the
+ * pairwise channel.
+ */
+export function joinFromWelcome(init: {
+  provider: CryptoProvider;
+  person: Person;
+  welcome: WelcomeInit;
+  roster: Roster;
+  now: number;
+  historyRoster?: MemberGroupInit["historyRoster"];
+}): MemberGroup {
+  return MemberGroup.fromWelcome({
+    provider: init.provider,
+    welcome: decodeWelcome(encodeWelcome(init.welcome)),
+    roster: init.roster,
+    signingSecretKey: init.person.signingSecretKey,
+    prekeySecret: init.person.prekeySecret,
+    now: init.now,
+    ...(init.historyRoster === undefined ? {} : { historyRoster: init.historyRoster }),
+  });
+}
+
+/** A member's X3DH keys, as `x3dhInitiate` takes them. */
+export interface X3dhMemberKeys {
+  identityKeyPair: KeyPair;
+  identityDhKeyPair: KeyPair;
+}
+
+/**
+ * The two parties of the pairwise channel: the organization key, the owner's prekeys made at `now`,
+ * and a member's keys, drawn from `provider` in that order.
+ *
+ * @returns also `newMember`, which draws another member's keys
+ */
+export function x3dhParties(provider: CryptoProvider, now: number) {
+  const organization = provider.ed25519KeyPair();
+  const prekeys = OwnerPrekeys.create(provider, { identitySecretKey: organization.secretKey, now });
+  const newMember = (): X3dhMemberKeys => ({
+    identityKeyPair: provider.ed25519KeyPair(),
+    identityDhKeyPair: provider.x25519KeyPair(),
+  });
+  const member = newMember();
+  return { organization, prekeys, member, newMember };
+}
