@@ -209,6 +209,29 @@ addNegative(
   ),
   "invalid-field",
 );
+addNegative(
+  "OrganizationRequestToLeave/clock-with-64-bit-wire-type",
+  "OrganizationRequestToLeave",
+  // 0x09 = field 1 with wire type 1 (64-bit) carrying a varint: protobuf-es alone would read it.
+  new Uint8Array([tagged(1, 1), 0x05, tagged(2, 2), 32, ...ownerId]),
+  "malformed",
+);
+addNegative(
+  "OrganizationDescription/member-roles-as-64-bit",
+  "OrganizationDescription",
+  new Uint8Array([
+    tagged(2, 2),
+    70,
+    tagged(1, 2),
+    64,
+    ...new TextEncoder().encode(hex(ownerId)),
+    tagged(2, 2),
+    2,
+    tagged(1, 1),
+    1,
+  ]),
+  "malformed",
+);
 addNegative("SignedEnvelope/empty", "SignedEnvelope", new Uint8Array(), "invalid-field");
 
 write("messages.json", {

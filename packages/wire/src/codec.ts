@@ -78,6 +78,7 @@ import {
   validateSignedEnvelope,
   validateWelcome,
 } from "./validate.js";
+import { findWireTypeMismatch } from "./wire-types.js";
 
 /** Options of every `decodeX` function. */
 export interface DecodeOptions {
@@ -174,8 +175,17 @@ export function decodeMessage<Desc extends DescMessage>(
   }
   let message: MessageShape<Desc>;
   try {
+    const mismatch = findWireTypeMismatch(schema, bytes);
+    if (mismatch !== undefined) {
+      throw new DecodeError({
+        messageName: schema.typeName,
+        reason: "malformed",
+        detail: `a field has the wrong wire type (${mismatch})`,
+      });
+    }
     message = fromBinary(schema, bytes, { readUnknownFields: true });
   } catch (cause) {
+    if (cause instanceof DecodeError) throw cause;
     // protobuf-es throws plain Errors (and deep nesting a RangeError); every one means "not this
     // message", so all become a DecodeError with the original kept as `cause`.
     throw new DecodeError({

@@ -134,6 +134,42 @@ describe("protocol rules", () => {
   });
 });
 
+describe("wire types", () => {
+  it("accepts repeated enums packed and unpacked (both are valid protobuf)", () => {
+    const packed = new Uint8Array([0x0a, 0x02, 0x01, 0x02]);
+    const unpacked = new Uint8Array([0x08, 0x01, 0x08, 0x02]);
+    expect(decodeMessage(codecs.OrganizationMember, packed).roles).toEqual([1, 2]);
+    expect(decodeMessage(codecs.OrganizationMember, unpacked).roles).toEqual([1, 2]);
+  });
+
+  it("refuses a known field whose tag carries the wrong wire type, at any depth", () => {
+    const good = encodeMessage(
+      codecs.OrganizationRequestToLeave,
+      fullSamples.OrganizationRequestToLeave,
+    );
+    expect(good[0]).toBe(0x08);
+    const bad = Uint8Array.from(good);
+    bad[0] = 0x0d; // field 1 as 32-bit
+    expect(() => decodeMessage(codecs.OrganizationRequestToLeave, bad)).toThrowError(
+      expect.objectContaining({ name: "DecodeError", reason: "malformed" }),
+    );
+    // A nested message (permissions.access as 64-bit) inside a description.
+    const nested = new Uint8Array([0x1a, 0x09, 0x19, 1, 0, 0, 0, 0, 0, 0, 0]);
+    expect(() => decodeMessage(codecs.OrganizationDescription, nested)).toThrowError(
+      expect.objectContaining({ reason: "malformed" }),
+    );
+  });
+
+  it("still skips unknown fields of any wire type", () => {
+    const good = encodeMessage(
+      codecs.OrganizationRequestToLeave,
+      fullSamples.OrganizationRequestToLeave,
+    );
+    const extended = new Uint8Array([...good, 0xa1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8]); // field 100, 64-bit
+    expect(decodeMessage(codecs.OrganizationRequestToLeave, extended).clock).toBe(14n);
+  });
+});
+
 describe("DecodeError", () => {
   it("says what failed, where, and what to do; keeps the parser error as cause", () => {
     let error: unknown;
