@@ -1,0 +1,839 @@
+/**
+ * The organization description at scale (docs/PROTOCOL.md, "State"; issue 5, "The description at
+ * scale"): materialise an {@link OrgState} as a spec 55 `OrganizationDescription`, split it into
+ * pages that each fit a Waku message, reassemble the pages in any order, and read a description
+ * back into a base state.
+ *
+ * Status published one description blob, which reached 2 MB and was dropped by every relay with the
+ * default 150 KiB cap. Here a description is a **header** plus **pages**:
+ *
+ * - the header: the description without its rosters (identity, permissions, admin settings, tags,
+ *   encrypted, channels without their `members`, categories, clock), with the page count and the
+ *   SHA-256 of every page. It is small and is what the owner signs;
+ * - the pages: each an `OrganizationDescription` holding only `clock` and a slice of the rosters —
+ *   the organization's `members`, then the `ban_list`, then each channel's `members` — in one
+ *   canonical order (section, channel id, member id; ids sorted as byte strings), packed greedily
+ *   up to the page budget (default 120 KiB, leaving room for the envelope under the 150 KiB cap).
+ *
+ * Pages are addressed by their hash, so they reassemble in any order; a missing page is reported
+ * by its index, never guessed; a page whose hash the header does not list is refused. Everything
+ * that grows with the number of members (members, bans, channel rosters) is paged, so the header
+ * stays small whatever the organization's size.
+ *
+ * Until a `DescriptionPage` message exists on the wire (proposed; the proto is the lead's), the
+ * header is the typed {@link DescriptionHeader} and the pages are plain encoded
+ * `OrganizationDescription`s. Page hashes cover the encoded page bytes exactly as published, so the
+ * definition holds once pages travel wrapped.
+ *
+ * @module
+ */
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  decodeOrganizationDescription,
+  encodeOrganizationDescription,
+  isChatId,
+  isMemberId,
+  type OrganizationDescription,
+  type OrganizationMember_Roles,
+  wireLimits,
+} from "@orgchat/wire";
+import { Map as ImmutableMap, List } from "immutable";
+import type { Identity, MemberId, Permissions, Role } from "./events.js";
+import type { Ban, Category, Channel, Member, OrgState } from "./state.js";
+import {
+  emptyIdentity,
+  identityFromWire,
+  identityToWire,
+  permissionsFromWire,
+  permissionsToWire,
+  rolesFromWire,
+  rolesToWire,
+  setOwn,
+  unknownAccessFallback,
+  type WireMessageInit,
+} from "./wire-mapping.js";
+
+// ---------------------------------------------------------------------------------------------
+// Limits and types
+// ---------------------------------------------------------------------------------------------
+
+/** Limits of description pages. */
+export const descriptionPageLimits = {
+  /**
+   * Default page budget: 120 KiB, leaving 30 KiB of the 150 KiB message cap
+   * (`wireLimits.maxMessageBytes`) for the signed envelope and the page's own framing.
+   */
+  maxPageBytes: 120 * 1024,
+  /** Smallest budget accepted (a page must hold at least one roster entry and its framing). */
+  minPageBytes: 1024,
+  /**
+   * Largest budget accepted: the message cap minus room for the envelope (about 420 bytes with a
+   * 256-character topic) and the page framing.
+   */
+  maxAllowedPageBytes: wireLimits.maxMessageBytes - 1024,
+  /**
+   * Bytes kept free in every page for the `DescriptionPage` framing (clock, index, count, length
+   * prefix: at most 27 bytes), so that pages stay within budget once they travel in that message.
+   */
+  pageFramingBytes: 32,
+  /** Length of a page hash (SHA-256). */
+  hashBytes: 32,
+} as const;
+
+/** An `OrganizationDescription` as the `encodeX` functions of `@orgchat/wire` accept it. */
+export type OrganizationDescriptionInit = WireMessageInit<"OrganizationDescription">;
+
+/**
+ * The header page of a paged description. It will be the `DescriptionPage` with `page_index` 0
+ * once that message exists; meanwhile it is this typed object.
+ */
+export interface DescriptionHeader {
+  /**
+   * The description without its rosters: no `members`, no `ban_list`, every channel with empty
+   * `members`. Its `clock` is the description's clock.
+   */
+  readonly description: OrganizationDescription;
+  /** Number of pages (0 for an organization without members, bans or channel rosters). */
+  readonly pageCount: number;
+  /** SHA-256 of each page's encoded bytes, in page order (`pageHashes[i]` is page `i`). */
+  readonly pageHashes: readonly Uint8Array[];
+}
+
+/** The pages of a description, as {@link buildDescriptionPages} makes them. */
+export interface DescriptionPages {
+  readonly header: DescriptionHeader;
+  /** Encoded `OrganizationDescription`s (clock + a slice of the rosters), in page order. */
+  readonly pages: readonly Uint8Array[];
+}
+
+/** What {@link assembleDescription} reassembles: a header and the pages received, in any order. */
+export interface DescriptionPieces {
+  readonly header: DescriptionHeader;
+  /** Pages in any order; duplicates are ignored. */
+  readonly pages: readonly Uint8Array[];
+}
+
+/** Options of {@link buildDescriptionPages}. */
+export interface DescriptionPagesInit {
+  /**
+   * Largest encoded page, header included, in bytes; between
+   * `descriptionPageLimits.minPageBytes` and `descriptionPageLimits.maxAllowedPageBytes`.
+   * @default descriptionPageLimits.maxPageBytes (120 KiB)
+   */
+  readonly maxPageBytes?: number;
+}
+
+/**
+ * Why pages could not be reassembled.
+ *
+ * - `malformed`: the header or a page is not what it claims (wrong types, bad lengths, a listed
+ *   page that does not decode).
+ * - `hash-mismatch`: a page's hash is not in the header (tampered, or from another description).
+ * - `inconsistent`: the pieces decode but do not fit together (a page of another clock, entries
+ *   out of the canonical order or repeated, fields a page may not carry, a roster for an unknown
+ *   channel, rosters in the header).
+ */
+export type AssembleDescriptionFailure = "malformed" | "hash-mismatch" | "inconsistent";
+
+/** The outcome of {@link assembleDescription}; never a throw. */
+export type AssembleDescriptionResult =
+  | { readonly ok: true; readonly description: OrganizationDescription }
+  | {
+      readonly ok: false;
+      readonly reason: "missing";
+      /** Indexes of the pages not received, ascending. */
+      readonly missing: readonly number[];
+    }
+  | {
+      readonly ok: false;
+      readonly reason: "hash-mismatch";
+      /** Positions in `pieces.pages` of the refused pages. */
+      readonly refused: readonly number[];
+    }
+  | { readonly ok: false; readonly reason: "malformed" | "inconsistent" };
+
+/**
+ * The hash the header lists for a page: SHA-256 of its encoded bytes, exactly as published.
+ *
+ * @param page - the encoded page
+ * @returns 32 bytes
+ * @throws {TypeError} when `page` is not a Uint8Array
+ */
+export function descriptionPageHash(page: Uint8Array): Uint8Array {
+  if (!(page instanceof Uint8Array)) {
+    throw new TypeError(`page: expected a Uint8Array, got ${typeof page}`);
+  }
+  return sha256(page);
+}
+
+const hexDigits = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes) out += hexDigits[byte];
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State → description
+// ---------------------------------------------------------------------------------------------
+
+function sortedKeys<V>(map: ImmutableMap<string, V>): string[] {
+  return [...map.keys()].sort(compareIds);
+}
+
+/** Ids compare as byte strings; every id here is ASCII, so UTF-16 order is byte order. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+type MemberInit = { roles: OrganizationMember_Roles[] };
+
+/** One shared wire roles array per distinct role list (most members have none). */
+function roleEncoder(): (roles: List<Role>) => MemberInit {
+  const cache = new Map<string, MemberInit>();
+  return (roles) => {
+    const key = roles.join(",");
+    let init = cache.get(key);
+    if (init === undefined) {
+      init = { roles: rolesToWire(roles) };
+      cache.set(key, init);
+    }
+    return init;
+  };
+}
+
+function channelHeaderInit(channel: Channel, clock: bigint) {
+  return {
+    members: {} as Record<string, MemberInit>,
+    permissions: permissionsToWire(channel.permissions),
+    identity: identityToWire(channel.identity, clock),
+    categoryId: channel.categoryId,
+  };
+}
+
+/** The description fields that are not rosters (the header's content). */
+function headerInit(state: OrgState) {
+  const chats: Record<string, ReturnType<typeof channelHeaderInit>> = {};
+  for (const id of sortedKeys(state.channels)) {
+    const channel = state.channels.get(id);
+    if (channel !== undefined) setOwn(chats, id, channelHeaderInit(channel, state.clock));
+  }
+  const categories: Record<string, { categoryId: string; name: string }> = {};
+  for (const id of sortedKeys(state.categories)) {
+    const category = state.categories.get(id);
+    if (category !== undefined) setOwn(categories, id, { categoryId: id, name: category.name });
+  }
+  return {
+    clock: state.clock,
+    permissions: permissionsToWire(state.permissions),
+    identity: identityToWire(state.identity, state.clock),
+    chats,
+    categories,
+    adminSettings: { pinMessageAllMembersEnabled: state.pinMessageAllMembersEnabled },
+    encrypted: state.encrypted,
+    tags: [...state.tags],
+  };
+}
+
+/**
+ * The whole description of a state, unpaged: members, ban list and channel rosters included, every
+ * map and list in canonical (sorted) order.
+ *
+ * A large organization's description does not fit in one message: publish
+ * {@link buildDescriptionPages} instead. This is for small organizations, tests and tooling.
+ *
+ * Not carried by a description (so lost by `stateFromDescription`): members' `joinedAt`, bans'
+ * clock and `deleteMessages`, requests, invitations, grants, epochs, messages and applied ids.
+ * `ChatIdentity.clock` is written as the state's clock (the state does not track when an identity
+ * changed).
+ *
+ * @param state - the organization's state
+ * @returns an `OrganizationDescription` init for `encodeOrganizationDescription`
+ */
+export function describeOrganization(state: OrgState): OrganizationDescriptionInit {
+  const encodeRoles = roleEncoder();
+  const members: Record<string, MemberInit> = {};
+  for (const id of sortedKeys(state.members)) {
+    const member = state.members.get(id);
+    if (member !== undefined) members[id] = encodeRoles(member.roles);
+  }
+  const header = headerInit(state);
+  for (const [id, chat] of Object.entries(header.chats)) {
+    const channel = state.channels.get(id);
+    if (channel === undefined) continue;
+    const roster: Record<string, MemberInit> = {};
+    for (const member of sortedKeys(channel.members)) {
+      roster[member] = encodeRoles(channel.members.get(member) ?? List());
+    }
+    chat.members = roster;
+  }
+  const description: OrganizationDescriptionInit = {
+    ...header,
+    members,
+    banList: sortedKeys(state.banned),
+  };
+  return description;
+}
+
+// Sizes of protobuf encodings, to pack pages without encoding twice. Every field number here is
+// below 16 (one-byte tags), roles are 1-3 (one-byte varints), member ids are 64 ASCII bytes.
+
+function varintBytes(value: number): number {
+  let bytes = 1;
+  let rest = value;
+  while (rest >= 0x80) {
+    rest = Math.floor(rest / 0x80);
+    bytes++;
+  }
+  return bytes;
+}
+
+function uint64Bytes(value: bigint): number {
+  let bytes = 1;
+  let rest = value;
+  while (rest >= 0x80n) {
+    rest >>= 7n;
+    bytes++;
+  }
+  return bytes;
+}
+
+/** A length-delimited field: tag, length, body. */
+function fieldBytes(bodyBytes: number): number {
+  return 1 + varintBytes(bodyBytes) + bodyBytes;
+}
+
+/** A `map<string, OrganizationMember>` entry keyed by a member id. */
+function memberEntryBytes(roleCount: number): number {
+  const value = roleCount === 0 ? 0 : fieldBytes(roleCount);
+  return fieldBytes(fieldBytes(64) + fieldBytes(value));
+}
+
+/** A `chats` entry holding only a roster of `rosterBytes`. */
+function chatEntryBytes(chatId: string, rosterBytes: number): number {
+  return fieldBytes(fieldBytes(chatId.length) + fieldBytes(rosterBytes));
+}
+
+const banEntryBytes = fieldBytes(64);
+
+function clockBytes(clock: bigint): number {
+  return clock === 0n ? 0 : 1 + uint64Bytes(clock);
+}
+
+/** Size of the header as the proposed `DescriptionPage` (page_index 0, omitted). */
+function headerPageBytes(descriptionBytes: number, pageCount: number, clock: bigint): number {
+  return (
+    clockBytes(clock) +
+    (pageCount === 0 ? 0 : 1 + varintBytes(pageCount)) +
+    pageCount * fieldBytes(descriptionPageLimits.hashBytes) +
+    fieldBytes(descriptionBytes)
+  );
+}
+
+interface PageDraft {
+  members: Record<string, MemberInit>;
+  banList: string[];
+  chats: Record<string, { members: Record<string, MemberInit> }>;
+}
+
+type OpenChat = { id: string; roster: Record<string, MemberInit>; bytes: number };
+
+/** Packs roster entries, in canonical order, into pages of at most `budget` bytes. */
+function pagePacker(clock: bigint, budget: number) {
+  const drafts: PageDraft[] = [];
+  let draft: PageDraft = { members: {}, banList: [], chats: {} };
+  let entries = 0;
+  let size = clockBytes(clock);
+  // The chat entry being filled: its size depends on its roster's, so it counts once closed.
+  let openChat: OpenChat | undefined;
+
+  const closeChat = () => {
+    if (openChat !== undefined && openChat.bytes > 0) {
+      setOwn(draft.chats, openChat.id, { members: openChat.roster });
+      size += chatEntryBytes(openChat.id, openChat.bytes);
+    }
+    openChat = undefined;
+  };
+  const flush = () => {
+    closeChat();
+    if (entries > 0) drafts.push(draft);
+    draft = { members: {}, banList: [], chats: {} };
+    entries = 0;
+    size = clockBytes(clock);
+  };
+  const room = (bytes: number) => {
+    if (entries > 0 && size + bytes > budget) flush();
+  };
+  return {
+    member(id: MemberId, init: MemberInit) {
+      const bytes = memberEntryBytes(init.roles.length);
+      room(bytes);
+      draft.members[id] = init;
+      size += bytes;
+      entries++;
+    },
+    ban(id: MemberId) {
+      room(banEntryBytes);
+      draft.banList.push(id);
+      size += banEntryBytes;
+      entries++;
+    },
+    channelMember(chatId: string, id: MemberId, init: MemberInit) {
+      const bytes = memberEntryBytes(init.roles.length);
+      let chat = openChat;
+      if (chat?.id !== chatId) {
+        closeChat();
+        chat = { id: chatId, roster: {}, bytes: 0 };
+      }
+      if (entries > 0 && size + chatEntryBytes(chatId, chat.bytes + bytes) > budget) {
+        openChat = chat;
+        flush();
+        chat = { id: chatId, roster: {}, bytes: 0 };
+      }
+      chat.roster[id] = init;
+      chat.bytes += bytes;
+      openChat = chat;
+      entries++;
+    },
+    finish(): PageDraft[] {
+      flush();
+      return drafts;
+    },
+  };
+}
+
+/**
+ * Materialises a state as a paged description: a small header and pages of at most
+ * `maxPageBytes` each (see the module docs for the layout).
+ *
+ * Deterministic: the same state gives the same bytes (rosters in sorted order, greedy packing).
+ *
+ * @param state - the organization's state
+ * @param init - the page budget
+ * @returns the header and the encoded pages, in page order
+ * @throws {RangeError} naming `init.maxPageBytes` when it is out of range; when the header alone
+ *   does not fit the budget (identity images too large); or when the state breaks a wire limit
+ *   (from `encodeOrganizationDescription`)
+ * @example
+ * ```ts
+ * const { header, pages } = buildDescriptionPages(state);
+ * // publish header (signed) and pages; a receiver, in any order:
+ * const assembled = assembleDescription({ header, pages: [...pages].reverse() });
+ * if (assembled.ok) console.log(stateFromDescription(assembled.description, orgId).members.size);
+ * ```
+ */
+export function buildDescriptionPages(
+  state: OrgState,
+  init?: DescriptionPagesInit,
+): DescriptionPages {
+  const maxPageBytes = init?.maxPageBytes ?? descriptionPageLimits.maxPageBytes;
+  if (
+    !Number.isInteger(maxPageBytes) ||
+    maxPageBytes < descriptionPageLimits.minPageBytes ||
+    maxPageBytes > descriptionPageLimits.maxAllowedPageBytes
+  ) {
+    throw new RangeError(
+      `init.maxPageBytes: must be an integer from ${descriptionPageLimits.minPageBytes} to ${descriptionPageLimits.maxAllowedPageBytes}, got ${maxPageBytes}`,
+    );
+  }
+  const budget = maxPageBytes - descriptionPageLimits.pageFramingBytes;
+  const encodeRoles = roleEncoder();
+  const packer = pagePacker(state.clock, budget);
+  for (const id of sortedKeys(state.members)) {
+    const member = state.members.get(id);
+    if (member !== undefined) packer.member(id, encodeRoles(member.roles));
+  }
+  for (const id of sortedKeys(state.banned)) packer.ban(id);
+  for (const chatId of sortedKeys(state.channels)) {
+    const roster = state.channels.get(chatId)?.members;
+    if (roster === undefined) continue;
+    for (const id of sortedKeys(roster)) {
+      packer.channelMember(chatId, id, encodeRoles(roster.get(id) ?? List()));
+    }
+  }
+  const pages = packer.finish().map((draft, index) => {
+    const bytes = encodeOrganizationDescription({ clock: state.clock, ...draft });
+    if (bytes.length > budget) {
+      // The size arithmetic above mirrors protobuf's encoding; reaching this is a bug here.
+      throw new Error(
+        `description page ${index} encodes to ${bytes.length} bytes, over its ${budget}-byte budget`,
+      );
+    }
+    return bytes;
+  });
+  const headerBytes = encodeOrganizationDescription(headerInit(state));
+  const headerSize = headerPageBytes(headerBytes.length, pages.length, state.clock);
+  if (headerSize > maxPageBytes) {
+    throw new RangeError(
+      `state: the description header needs ${headerSize} bytes, more than the ${maxPageBytes}-byte page budget; shrink the identity images or descriptions`,
+    );
+  }
+  return {
+    header: {
+      description: decodeOrganizationDescription(headerBytes),
+      pageCount: pages.length,
+      pageHashes: pages.map(sha256),
+    },
+    pages,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages → description
+// ---------------------------------------------------------------------------------------------
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isEmptyRecord(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (!isRecord(value)) return false;
+  for (const _ in value) return false;
+  return true;
+}
+
+/** The most pages a header can list and still fit a message. */
+const maxPageCount = Math.floor(
+  wireLimits.maxMessageBytes / fieldBytes(descriptionPageLimits.hashBytes),
+);
+
+const failed = (reason: "malformed" | "inconsistent"): AssembleDescriptionResult => ({
+  ok: false,
+  reason,
+});
+
+/** Checks the header; returns the page index of each hash (hex), or why not. */
+function readHeader(header: unknown): Map<string, number> | AssembleDescriptionResult {
+  if (!isRecord(header) || !isRecord(header.description)) return failed("malformed");
+  const { pageCount, pageHashes, description } = header;
+  if (
+    typeof pageCount !== "number" ||
+    !Number.isInteger(pageCount) ||
+    pageCount < 0 ||
+    pageCount > maxPageCount ||
+    !Array.isArray(pageHashes) ||
+    pageHashes.length !== pageCount ||
+    typeof description.clock !== "bigint"
+  ) {
+    return failed("malformed");
+  }
+  const index = new Map<string, number>();
+  for (const [i, hash] of pageHashes.entries()) {
+    if (!(hash instanceof Uint8Array) || hash.length !== descriptionPageLimits.hashBytes) {
+      return failed("malformed");
+    }
+    const hex = toHex(hash);
+    if (index.has(hex)) return failed("malformed");
+    index.set(hex, i);
+  }
+  // Rosters belong in pages: a header that carries any is not one of ours.
+  if (!isEmptyRecord(description.members)) return failed("inconsistent");
+  const banList = description.banList ?? [];
+  if (!Array.isArray(banList)) return failed("malformed");
+  if (banList.length > 0) return failed("inconsistent");
+  if (!isRecord(description.chats)) return failed("malformed");
+  for (const chat of Object.values(description.chats)) {
+    if (!isRecord(chat) || !isEmptyRecord(chat.members)) return failed("inconsistent");
+  }
+  return index;
+}
+
+/** A page may carry only its clock and rosters; everything else belongs to the header. */
+function pageCarriesOnlyRosters(page: OrganizationDescription): boolean {
+  return (
+    page.permissions === undefined &&
+    page.identity === undefined &&
+    page.adminSettings === undefined &&
+    !page.encrypted &&
+    page.tags.length === 0 &&
+    isEmptyRecord(page.categories)
+  );
+}
+
+/**
+ * Reassembles a paged description from its header and its pages, received in any order.
+ *
+ * Checks, in order: the header is well formed (else `malformed`); every page's hash is listed by
+ * the header (else `hash-mismatch` with the refused positions); every listed page is present
+ * (else `missing` with the absent indexes — never guessed); every page decodes (else `malformed`);
+ * the pages fit the header and each other: same clock, only rosters, entries strictly in canonical
+ * order across pages (so none is repeated), channel rosters only for the header's channels (else
+ * `inconsistent`).
+ *
+ * @param pieces - the header (checked against the owner's signature by the caller) and the pages
+ * @returns the whole description (members, ban list and channel rosters restored), or why not;
+ *   never throws, whatever the input
+ * @example
+ * ```ts
+ * const result = assembleDescription({ header, pages: received });
+ * if (!result.ok && result.reason === "missing") requestPages(result.missing);
+ * ```
+ */
+export function assembleDescription(pieces: DescriptionPieces): AssembleDescriptionResult {
+  if (!isRecord(pieces)) return failed("malformed");
+  const index = readHeader(pieces.header);
+  if (!(index instanceof Map)) return index;
+  const header = pieces.header;
+  if (!Array.isArray(pieces.pages)) return failed("malformed");
+
+  const byIndex: (Uint8Array | undefined)[] = new Array(header.pageCount).fill(undefined);
+  const refused: number[] = [];
+  for (const [position, page] of pieces.pages.entries()) {
+    if (!(page instanceof Uint8Array)) return failed("malformed");
+    const at = index.get(toHex(sha256(page)));
+    if (at === undefined) refused.push(position);
+    else byIndex[at] = page;
+  }
+  if (refused.length > 0) return { ok: false, reason: "hash-mismatch", refused };
+  const missing: number[] = [];
+  for (const [i, page] of byIndex.entries()) if (page === undefined) missing.push(i);
+  if (missing.length > 0) return { ok: false, reason: "missing", missing };
+
+  const clock = header.description.clock;
+  const chatIds = new Set(Object.keys(header.description.chats));
+  const members: Record<string, OrganizationDescription["members"][string]> = {};
+  const banList: string[] = [];
+  const rosters = new Map<string, Record<string, OrganizationDescription["members"][string]>>();
+  // The canonical order: section (members < bans < channel rosters), channel id, member id.
+  let lastSection = -1;
+  let lastChat = "";
+  let lastId = "";
+  const advance = (section: number, chat: string, id: string): boolean => {
+    const after =
+      section > lastSection ||
+      (section === lastSection && (chat > lastChat || (chat === lastChat && id > lastId)));
+    lastSection = section;
+    lastChat = chat;
+    lastId = id;
+    return after;
+  };
+
+  for (const bytes of byIndex as Uint8Array[]) {
+    let page: OrganizationDescription;
+    try {
+      page = decodeOrganizationDescription(bytes);
+    } catch {
+      return failed("malformed");
+    }
+    if (page.clock !== clock || !pageCarriesOnlyRosters(page)) return failed("inconsistent");
+    let entries = 0;
+    for (const [id, member] of Object.entries(page.members)) {
+      if (!advance(0, "", id)) return failed("inconsistent");
+      members[id] = member;
+      entries++;
+    }
+    for (const id of page.banList) {
+      if (!advance(1, "", id)) return failed("inconsistent");
+      banList.push(id);
+      entries++;
+    }
+    for (const chatId of Object.keys(page.chats).sort(compareIds)) {
+      const chat = page.chats[chatId];
+      if (
+        chat === undefined ||
+        !chatIds.has(chatId) ||
+        chat.permissions !== undefined ||
+        chat.identity !== undefined ||
+        chat.categoryId !== ""
+      ) {
+        return failed("inconsistent");
+      }
+      let roster = rosters.get(chatId);
+      if (roster === undefined) {
+        roster = {};
+        rosters.set(chatId, roster);
+      }
+      for (const [id, member] of Object.entries(chat.members)) {
+        if (!advance(2, chatId, id)) return failed("inconsistent");
+        roster[id] = member;
+        entries++;
+      }
+    }
+    if (entries === 0) return failed("inconsistent");
+  }
+
+  const chats: OrganizationDescription["chats"] = {};
+  for (const [chatId, chat] of Object.entries(header.description.chats)) {
+    setOwn(chats, chatId, { ...chat, members: rosters.get(chatId) ?? {} });
+  }
+  return { ok: true, description: { ...header.description, members, banList, chats } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Description → state
+// ---------------------------------------------------------------------------------------------
+
+const fallbackPermissions: Permissions = Object.freeze({
+  access: unknownAccessFallback,
+  ensOnly: false,
+  private: false,
+});
+
+function readPermissions(value: unknown): Permissions {
+  const permissions = permissionsFromWire(value, { unknownEnums: "fallback" });
+  return permissions.ok ? permissions.value : fallbackPermissions;
+}
+
+function readIdentity(value: unknown): Identity {
+  const identity = identityFromWire(value);
+  return identity.ok ? identity.value : emptyIdentity;
+}
+
+/** One shared `List` per distinct wire role list. */
+function roleDecoder(): (member: unknown) => List<Role> {
+  const cache = new Map<string, List<Role>>();
+  return (member) => {
+    const wire = isRecord(member) ? member.roles : undefined;
+    if (!Array.isArray(wire) || wire.length === 0) return List();
+    const read = () => {
+      const roles = rolesFromWire(wire, { unknownEnums: "fallback" });
+      return List(roles.ok ? roles.value : []);
+    };
+    // Only lists of numbers are cached: `join` on arbitrary values could throw.
+    if (!wire.every((value) => typeof value === "number")) return read();
+    const key = wire.join(",");
+    let roles = cache.get(key);
+    if (roles === undefined) {
+      roles = read();
+      cache.set(key, roles);
+    }
+    return roles;
+  };
+}
+
+function isUint64(value: unknown): value is bigint {
+  return typeof value === "bigint" && value >= 0n && value < 1n << 64n;
+}
+
+const utf8 = new TextEncoder();
+
+function fitsBytes(value: string, max: number): boolean {
+  return value.length <= max && (value.length * 3 <= max || utf8.encode(value).length <= max);
+}
+
+/**
+ * The base state of a description: what a newcomer (or a member catching up) starts from before
+ * applying later events.
+ *
+ * Total on remote input: it never throws for any `description` value. Entries that break the rules
+ * of docs/PROTOCOL.md (which `decodeOrganizationDescription` already refuses) are skipped; enum
+ * values this version does not know take the documented fallbacks (unknown roles dropped, an
+ * unknown access mode read as `invitation-only`); absent messages read as proto3 defaults.
+ *
+ * What the description does not carry is set as follows: members' `joinedAt` and bans' `clock` are
+ * the description's clock, bans' `deleteMessages` is false; requests, invitations, grants, epochs,
+ * messages and applied ids are empty. The organization key is always a member (added without roles
+ * if the description omits it) and never banned; a key both listed and banned is banned only.
+ *
+ * @param description - a (reassembled) description, e.g. from {@link assembleDescription}
+ * @param organizationId - the organization key as a member id
+ * @returns a state with `created: true` and the description's clock
+ * @throws {RangeError} when `organizationId` is not a member id (a caller's mistake, not remote
+ *   input)
+ * @example
+ * ```ts
+ * const assembled = assembleDescription({ header, pages });
+ * if (assembled.ok) state = stateFromDescription(assembled.description, orgId);
+ * ```
+ */
+export function stateFromDescription(
+  description: OrganizationDescription | OrganizationDescriptionInit,
+  organizationId: MemberId,
+): OrgState {
+  if (typeof organizationId !== "string" || !isMemberId(organizationId)) {
+    throw new RangeError(
+      "organizationId: expected 64 lowercase hex characters (the organization key as a member id)",
+    );
+  }
+  const d: Record<string, unknown> = isRecord(description) ? description : {};
+  const clock = isUint64(d.clock) ? d.clock : 0n;
+  const decodeRoles = roleDecoder();
+
+  const banned = ImmutableMap<MemberId, Ban>().withMutations((map) => {
+    if (!Array.isArray(d.banList)) return;
+    for (const member of d.banList) {
+      if (typeof member !== "string" || !isMemberId(member) || member === organizationId) continue;
+      map.set(member, { member, clock, deleteMessages: false });
+    }
+  });
+
+  const members = ImmutableMap<MemberId, Member>().withMutations((map) => {
+    if (isRecord(d.members)) {
+      for (const [id, member] of Object.entries(d.members)) {
+        if (!isMemberId(id) || banned.has(id)) continue;
+        map.set(id, { id, roles: decodeRoles(member), joinedAt: clock });
+      }
+    }
+    if (!map.has(organizationId)) {
+      map.set(organizationId, { id: organizationId, roles: List(), joinedAt: clock });
+    }
+  });
+
+  const channels = ImmutableMap<string, Channel>().withMutations((map) => {
+    if (!isRecord(d.chats)) return;
+    for (const [id, chat] of Object.entries(d.chats)) {
+      if (!isChatId(id) || !isRecord(chat)) continue;
+      const roster = ImmutableMap<MemberId, List<Role>>().withMutations((rosterMap) => {
+        if (!isRecord(chat.members)) return;
+        for (const [member, roles] of Object.entries(chat.members)) {
+          if (isMemberId(member)) rosterMap.set(member, decodeRoles(roles));
+        }
+      });
+      const categoryId = chat.categoryId;
+      map.set(id, {
+        id,
+        identity: readIdentity(chat.identity),
+        permissions: readPermissions(chat.permissions),
+        categoryId: typeof categoryId === "string" && isChatId(categoryId) ? categoryId : "",
+        members: roster,
+      });
+    }
+  });
+
+  const categories = ImmutableMap<string, Category>().withMutations((map) => {
+    if (!isRecord(d.categories)) return;
+    for (const [id, category] of Object.entries(d.categories)) {
+      if (!isChatId(id) || !isRecord(category)) continue;
+      const name = category.name;
+      map.set(id, {
+        id,
+        name: typeof name === "string" && fitsBytes(name, wireLimits.maxNameBytes) ? name : "",
+      });
+    }
+  });
+
+  const tags = Array.isArray(d.tags)
+    ? d.tags
+        .filter(
+          (tag): tag is string => typeof tag === "string" && fitsBytes(tag, wireLimits.maxTagBytes),
+        )
+        .slice(0, wireLimits.maxTags)
+    : [];
+  const adminSettings = d.adminSettings;
+
+  return {
+    organizationId,
+    created: true,
+    clock,
+    identity: readIdentity(d.identity),
+    permissions: readPermissions(d.permissions),
+    pinMessageAllMembersEnabled:
+      isRecord(adminSettings) && adminSettings.pinMessageAllMembersEnabled === true,
+    tags: List(tags),
+    encrypted: d.encrypted === true,
+    members,
+    banned,
+    channels,
+    categories,
+    requests: ImmutableMap(),
+    leaveRequests: ImmutableMap(),
+    invitations: ImmutableMap(),
+    grants: ImmutableMap(),
+    epochs: ImmutableMap(),
+    messages: ImmutableMap(),
+    applied: ImmutableMap(),
+  };
+}

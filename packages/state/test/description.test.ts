@@ -1,0 +1,708 @@
+import { createHash } from "node:crypto";
+import {
+  decodeOrganizationDescription,
+  descriptionTopic,
+  type EnvelopeSigner,
+  encodeOrganizationDescription,
+  OrganizationMember_Roles,
+  type OrganizationPermissions_Access,
+  openEnvelope,
+  publicKeyFromMemberId,
+  sealEnvelope,
+  wireLimits,
+} from "@orgchat/wire";
+import fc from "fast-check";
+import { Map as ImmutableMap, List } from "immutable";
+import { describe, expect, it } from "vitest";
+import {
+  assembleDescription,
+  buildDescriptionPages,
+  type DescriptionHeader,
+  type DescriptionPages,
+  describeOrganization,
+  descriptionPageHash,
+  descriptionPageLimits,
+  type OrganizationDescriptionInit,
+  stateFromDescription,
+} from "../src/description.js";
+import type { Identity, Permissions, Role } from "../src/events.js";
+import type { Ban, Category, Channel, Member, OrgState } from "../src/state.js";
+
+// Fixed seeds: property tests are deterministic (docs/STYLE.md, "Tests").
+const seed = 0x5eed55;
+/** Any value, the unusual ones included (null prototypes, typed arrays, maps, boxed values). */
+const anyValue = () =>
+  fc.anything({
+    withBigInt: true,
+    withBoxedValues: true,
+    withMap: true,
+    withSet: true,
+    withNullPrototype: true,
+    withTypedArray: true,
+    withSparseArray: true,
+    withDate: true,
+  });
+const KiB = 1024;
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest();
+/** A deterministic member id: 64 lowercase hex characters. */
+const memberId = (label: string) => sha256(label).toString("hex");
+
+const orgId = memberId("organization");
+
+const identity = (name: string, withImage = false): Identity => ({
+  displayName: name,
+  description: `${name}, described`,
+  ensName: `${name.toLowerCase()}.eth`,
+  images: withImage
+    ? {
+        thumbnail: {
+          payload: new Uint8Array([1, 2, 3, 4]),
+          sourceType: "raw-payload",
+          imageType: "png",
+          encrypted: false,
+          encryptionKeys: [],
+        },
+        __proto__: {
+          payload: new Uint8Array([9]),
+          sourceType: "ens-avatar",
+          imageType: "unknown",
+          encrypted: true,
+          encryptionKeys: [new Uint8Array([7, 7])],
+        },
+      }
+    : {},
+});
+
+// `__proto__` inside an object literal would set the prototype; make it an own key instead.
+function withProtoKey(value: Identity): Identity {
+  const images = { ...value.images };
+  const proto = Object.getPrototypeOf(value.images) as Identity["images"][string] | null;
+  if (proto && "payload" in proto) {
+    Object.defineProperty(images, "__proto__", {
+      value: proto,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return { ...value, images };
+}
+
+function rolesOf(i: number): Role[] {
+  if (i % 97 === 0) return ["all"];
+  if (i % 11 === 0) return ["manage-users", "moderate-content"];
+  if (i % 7 === 0) return ["moderate-content"];
+  return [];
+}
+
+interface StateShape {
+  readonly members: number;
+  readonly bans?: number;
+  readonly channels?: readonly { id: string; members: number; permissions?: Permissions }[];
+  readonly categories?: readonly string[];
+  readonly clock?: bigint;
+  readonly images?: boolean;
+}
+
+/** A state of the given shape, built directly (the description carries no event history). */
+function makeState(shape: StateShape): OrgState {
+  const clock = shape.clock ?? 4242n;
+  const ids = Array.from({ length: shape.members }, (_, i) => memberId(`member-${i}`));
+  const members = ImmutableMap<string, Member>().withMutations((map) => {
+    map.set(orgId, { id: orgId, roles: List<Role>(["all"]), joinedAt: 1n });
+    ids.forEach((id, i) => {
+      map.set(id, { id, roles: List(rolesOf(i)), joinedAt: BigInt(i + 2) });
+    });
+  });
+  const banned = ImmutableMap<string, Ban>().withMutations((map) => {
+    for (let i = 0; i < (shape.bans ?? 0); i++) {
+      const id = memberId(`banned-${i}`);
+      map.set(id, { member: id, clock: BigInt(i), deleteMessages: i % 2 === 0 });
+    }
+  });
+  const channels = ImmutableMap<string, Channel>().withMutations((map) => {
+    for (const channel of shape.channels ?? []) {
+      map.set(channel.id, {
+        id: channel.id,
+        identity: identity(`Channel ${channel.id}`),
+        permissions: channel.permissions ?? {
+          access: "no-membership",
+          ensOnly: false,
+          private: false,
+        },
+        categoryId: shape.categories?.[0] ?? "",
+        members: ImmutableMap(
+          ids.slice(0, channel.members).map((id, i) => [id, List(rolesOf(i + 3))] as const),
+        ),
+      });
+    }
+  });
+  const categories = ImmutableMap<string, Category>(
+    (shape.categories ?? []).map((id) => [id, { id, name: `Category ${id}` }] as const),
+  );
+  return {
+    organizationId: orgId,
+    created: true,
+    clock,
+    identity: withProtoKey(identity("Acme", shape.images ?? false)),
+    permissions: { access: "on-request", ensOnly: true, private: false },
+    pinMessageAllMembersEnabled: true,
+    tags: List(["dev", "waku"]),
+    encrypted: true,
+    members,
+    banned,
+    channels,
+    categories,
+    requests: ImmutableMap(),
+    leaveRequests: ImmutableMap(),
+    invitations: ImmutableMap(),
+    grants: ImmutableMap(),
+    epochs: ImmutableMap(),
+    messages: ImmutableMap(),
+    applied: ImmutableMap(),
+  };
+}
+
+const byKey = <T>(entries: Iterable<[string, T]>) =>
+  [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** Every field a description carries, in a comparable shape. */
+function carried(state: OrgState) {
+  return {
+    organizationId: state.organizationId,
+    clock: state.clock,
+    identity: state.identity,
+    permissions: state.permissions,
+    pinMessageAllMembersEnabled: state.pinMessageAllMembersEnabled,
+    tags: state.tags.toArray(),
+    encrypted: state.encrypted,
+    members: byKey([...state.members].map(([id, m]) => [id, m.roles.toArray()])),
+    banned: [...state.banned.keys()].sort(),
+    channels: byKey(
+      [...state.channels].map(([id, c]) => [
+        id,
+        {
+          identity: c.identity,
+          permissions: c.permissions,
+          categoryId: c.categoryId,
+          members: byKey([...c.members].map(([m, roles]) => [m, roles.toArray()])),
+        },
+      ]),
+    ),
+    categories: byKey([...state.categories].map(([id, c]) => [id, c.name])),
+  };
+}
+
+function roundTrip(pages: DescriptionPages): OrgState {
+  const assembled = assembleDescription({ header: pages.header, pages: pages.pages });
+  if (!assembled.ok) throw new Error(`assembly failed: ${JSON.stringify(assembled)}`);
+  return stateFromDescription(assembled.description, orgId);
+}
+
+const small = makeState({
+  members: 40,
+  bans: 3,
+  channels: [
+    { id: "general", members: 0 },
+    { id: "__proto__", members: 5 },
+    {
+      id: "42",
+      members: 12,
+      permissions: { access: "invitation-only", ensOnly: false, private: true },
+    },
+  ],
+  categories: ["main", "7"],
+  images: true,
+});
+
+const large = makeState({
+  members: 10_000,
+  bans: 300,
+  channels: [
+    { id: "general", members: 0 },
+    { id: "staff", members: 40 },
+    { id: "private-1", members: 2_500 },
+  ],
+  categories: ["main"],
+});
+
+describe("page hashes (SHA-256)", () => {
+  it("matches the FIPS 180-4 examples", () => {
+    expect(hex(descriptionPageHash(new Uint8Array(0)))).toBe(
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    );
+    expect(hex(descriptionPageHash(new TextEncoder().encode("abc")))).toBe(
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    );
+    expect(
+      hex(
+        descriptionPageHash(
+          new TextEncoder().encode("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+        ),
+      ),
+    ).toBe("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  });
+
+  it("agrees with node:crypto on any input", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        expect(hex(descriptionPageHash(bytes))).toBe(sha256(bytes).toString("hex"));
+      }),
+      { seed, numRuns: 300 },
+    );
+    const big = new Uint8Array(130_000).map((_, i) => (i * 31) & 0xff);
+    expect(hex(descriptionPageHash(big))).toBe(sha256(big).toString("hex"));
+  });
+
+  it("refuses a non-Uint8Array with a TypeError", () => {
+    expect(() => descriptionPageHash("page" as never)).toThrow(TypeError);
+  });
+});
+
+describe("describeOrganization / stateFromDescription", () => {
+  it("round-trips a small organization through one encoded description", () => {
+    const bytes = encodeOrganizationDescription(describeOrganization(small));
+    const back = stateFromDescription(decodeOrganizationDescription(bytes), orgId);
+    expect(carried(back)).toEqual(carried(small));
+    expect(back.channels.get("__proto__")?.members.size).toBe(5);
+    expect(Object.keys(back.identity.images).sort()).toEqual(["__proto__", "thumbnail"]);
+  });
+
+  it("writes every map and list in sorted order", () => {
+    const description = describeOrganization(large);
+    const members = Object.keys(description.members ?? {});
+    expect(members).toEqual([...members].sort());
+    expect(description.banList).toEqual([...(description.banList ?? [])].sort());
+  });
+
+  it("fills what a description does not carry with documented values", () => {
+    const back = stateFromDescription(describeOrganization(small), orgId);
+    expect(back.created).toBe(true);
+    for (const member of back.members.values()) expect(member.joinedAt).toBe(small.clock);
+    for (const ban of back.banned.values()) {
+      expect(ban).toEqual({ member: ban.member, clock: small.clock, deleteMessages: false });
+    }
+    expect(back.requests.size + back.invitations.size + back.grants.size).toBe(0);
+    expect(back.messages.size + back.applied.size + back.epochs.size).toBe(0);
+  });
+
+  it("keeps the organization key a member and never banned; bans win over listings", () => {
+    const other = memberId("both-listed-and-banned");
+    const back = stateFromDescription(
+      { clock: 9n, members: { [other]: { roles: [] } }, banList: [other, orgId] },
+      orgId,
+    );
+    expect(back.members.has(orgId)).toBe(true);
+    expect(back.members.has(other)).toBe(false);
+    expect([...back.banned.keys()]).toEqual([other]);
+  });
+
+  it("reads unknown roles as nothing and an unknown access mode as invitation-only", () => {
+    const someone = memberId("someone");
+    const back = stateFromDescription(
+      {
+        clock: 3n,
+        permissions: { access: 9 as OrganizationPermissions_Access },
+        members: {
+          [someone]: {
+            roles: [
+              OrganizationMember_Roles.UNKNOWN_ROLE,
+              7 as OrganizationMember_Roles,
+              OrganizationMember_Roles.ROLE_MODERATE_CONTENT,
+            ],
+          },
+        },
+      },
+      orgId,
+    );
+    expect(back.permissions.access).toBe("invitation-only");
+    expect(back.members.get(someone)?.roles.toArray()).toEqual(["moderate-content"]);
+    const noPermissions = stateFromDescription({ clock: 3n }, orgId);
+    expect(noPermissions.permissions).toEqual({
+      access: "invitation-only",
+      ensOnly: false,
+      private: false,
+    });
+  });
+
+  it("never throws on any description value", () => {
+    const descriptionLike = fc.record(
+      {
+        clock: fc.oneof(fc.bigInt(), anyValue()),
+        members: fc.oneof(
+          fc.dictionary(
+            fc.oneof(fc.string(), fc.constant(memberId("x"))),
+            fc.oneof(anyValue(), fc.record({ roles: fc.array(anyValue()) })),
+          ),
+          anyValue(),
+        ),
+        chats: fc.oneof(fc.dictionary(fc.string(), anyValue()), anyValue()),
+        categories: fc.oneof(fc.dictionary(fc.string(), anyValue()), anyValue()),
+        banList: fc.oneof(fc.array(anyValue()), anyValue()),
+        identity: anyValue(),
+        permissions: anyValue(),
+        adminSettings: anyValue(),
+        tags: fc.oneof(fc.array(anyValue()), anyValue()),
+        encrypted: anyValue(),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.oneof(descriptionLike, anyValue()), (description) => {
+        const state = stateFromDescription(description as never, orgId);
+        expect(state.members.has(orgId)).toBe(true);
+      }),
+      { seed, numRuns: 1000 },
+    );
+  });
+
+  it("refuses an organization id that is not a member id with a RangeError", () => {
+    expect(() => stateFromDescription({ clock: 1n }, "0x1234")).toThrow(RangeError);
+  });
+});
+
+describe("buildDescriptionPages / assembleDescription", () => {
+  it("round-trips a small organization", () => {
+    const pages = buildDescriptionPages(small);
+    expect(pages.header.pageCount).toBe(1);
+    expect(pages.header.pageHashes).toHaveLength(1);
+    expect(carried(roundTrip(pages))).toEqual(carried(small));
+  });
+
+  it("round-trips a 10,000-member organization, every page within 120 KiB", () => {
+    const pages = buildDescriptionPages(large);
+    expect(pages.pages.length).toBeGreaterThan(5);
+    for (const page of pages.pages) expect(page.length).toBeLessThanOrEqual(120 * KiB);
+    // The header is small: no rosters, only the page hashes.
+    const headerBytes = encodeOrganizationDescription(pages.header.description).length;
+    expect(headerBytes + pages.header.pageCount * 34).toBeLessThan(4 * KiB);
+    const back = roundTrip(pages);
+    expect(back.members.size).toBe(10_001);
+    expect(carried(back)).toEqual(carried(large));
+  });
+
+  it("packs pages nearly full (the size arithmetic matches the encoding)", () => {
+    const { pages } = buildDescriptionPages(large);
+    const budget = descriptionPageLimits.maxPageBytes - descriptionPageLimits.pageFramingBytes;
+    for (const page of pages.slice(0, -1)) {
+      expect(page.length).toBeLessThanOrEqual(budget);
+      expect(page.length).toBeGreaterThan(budget - 200);
+    }
+  });
+
+  it("fits every page, sealed in its envelope, under the 150 KiB message cap", async () => {
+    const { pages } = buildDescriptionPages(large);
+    const organizationKey = publicKeyFromMemberId(orgId);
+    const signer: EnvelopeSigner = {
+      scheme: "ed25519",
+      publicKey: organizationKey,
+      sign: () => new Uint8Array(wireLimits.signatureBytes).fill(0xab),
+    };
+    const contentTopic = descriptionTopic(organizationKey);
+    for (const page of pages) {
+      const message = decodeOrganizationDescription(page);
+      const sealed = await sealEnvelope(
+        {
+          type: "organization-description",
+          organizationId: organizationKey,
+          clock: message.clock,
+          contentTopic,
+          message,
+        },
+        signer,
+      );
+      expect(sealed.length).toBeLessThanOrEqual(wireLimits.maxMessageBytes);
+      const opened = await openEnvelope(sealed, { contentTopic, verify: () => true });
+      expect(opened.payload).toEqual(page);
+    }
+  });
+
+  it("is deterministic: the same state gives the same bytes whatever its insertion order", () => {
+    const first = buildDescriptionPages(large);
+    const shuffled: OrgState = {
+      ...large,
+      members: ImmutableMap([...large.members].reverse()),
+      banned: ImmutableMap([...large.banned].reverse()),
+    };
+    const second = buildDescriptionPages(shuffled);
+    expect(second.pages).toEqual(first.pages);
+    expect(second.header).toEqual(first.header);
+  });
+
+  it("builds only a header for an organization without rosters", () => {
+    const empty: OrgState = { ...small, members: ImmutableMap(), banned: ImmutableMap() };
+    const pages = buildDescriptionPages({ ...empty, channels: ImmutableMap() });
+    expect(pages.pages).toHaveLength(0);
+    const assembled = assembleDescription(pages);
+    expect(assembled.ok).toBe(true);
+  });
+
+  it("refuses a page budget out of range with a RangeError", () => {
+    for (const maxPageBytes of [0, 1023, 150 * KiB, 2000.5, Number.NaN]) {
+      expect(() => buildDescriptionPages(small, { maxPageBytes })).toThrow(RangeError);
+    }
+  });
+
+  it("refuses a header that cannot fit the budget with a RangeError", () => {
+    const huge: Identity = {
+      ...identity("Huge"),
+      images: {
+        banner: {
+          payload: new Uint8Array(3000),
+          sourceType: "raw-payload",
+          imageType: "png",
+          encrypted: false,
+          encryptionKeys: [],
+        },
+      },
+    };
+    expect(() =>
+      buildDescriptionPages({ ...small, identity: huge }, { maxPageBytes: 2048 }),
+    ).toThrow(RangeError);
+  });
+
+  // Many small pages make the properties below meaningful.
+  const medium = makeState({
+    members: 600,
+    bans: 40,
+    // "10" and "9" are integer-like: JS objects reorder such keys, the canonical order must not.
+    channels: [
+      { id: "a", members: 150 },
+      { id: "b", members: 300 },
+      { id: "10", members: 30 },
+      { id: "9", members: 30 },
+    ],
+  });
+  const mediumPages = buildDescriptionPages(medium, { maxPageBytes: 4 * KiB });
+
+  it("splits channel rosters across pages too", () => {
+    expect(mediumPages.pages.length).toBeGreaterThanOrEqual(20);
+    for (const page of mediumPages.pages) expect(page.length).toBeLessThanOrEqual(4 * KiB);
+    const spread = mediumPages.pages.filter(
+      (page) => Object.keys(decodeOrganizationDescription(page).chats).length > 0,
+    );
+    expect(spread.length).toBeGreaterThan(2);
+    expect(carried(roundTrip(mediumPages))).toEqual(carried(medium));
+  });
+
+  it("reassembles any permutation of the pages, with duplicates", () => {
+    const expected = carried(medium);
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray([...mediumPages.pages], {
+          minLength: mediumPages.pages.length,
+        }),
+        fc.array(fc.nat({ max: mediumPages.pages.length - 1 }), { maxLength: 5 }),
+        (order, duplicates) => {
+          const pages = [...order, ...duplicates.map((i) => mediumPages.pages[i] as Uint8Array)];
+          const assembled = assembleDescription({ header: mediumPages.header, pages });
+          expect(assembled.ok).toBe(true);
+          if (assembled.ok) {
+            expect(carried(stateFromDescription(assembled.description, orgId))).toEqual(expected);
+          }
+        },
+      ),
+      { seed, numRuns: 60 },
+    );
+  });
+
+  it("reports missing pages by index, never guessing", () => {
+    const count = mediumPages.pages.length;
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: count - 1 }), { minLength: 1, maxLength: count }),
+        (dropped) => {
+          const pages = mediumPages.pages.filter((_, i) => !dropped.includes(i)).reverse();
+          const assembled = assembleDescription({ header: mediumPages.header, pages });
+          expect(assembled).toEqual({
+            ok: false,
+            reason: "missing",
+            missing: [...dropped].sort((a, b) => a - b),
+          });
+        },
+      ),
+      { seed, numRuns: 100 },
+    );
+  });
+
+  it("refuses a tampered page", () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: mediumPages.pages.length - 1 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (target, at, mask) => {
+          const pages = mediumPages.pages.map((page, i) => {
+            if (i !== target) return page;
+            const copy = page.slice();
+            copy[at % copy.length] = (copy[at % copy.length] as number) ^ mask;
+            return copy;
+          });
+          const assembled = assembleDescription({ header: mediumPages.header, pages });
+          expect(assembled).toEqual({ ok: false, reason: "hash-mismatch", refused: [target] });
+        },
+      ),
+      { seed, numRuns: 100 },
+    );
+  });
+
+  it("refuses a page of another description (an older clock)", () => {
+    const older = buildDescriptionPages(
+      { ...medium, clock: medium.clock - 1n },
+      {
+        maxPageBytes: 4 * KiB,
+      },
+    );
+    const pages = [...mediumPages.pages.slice(1), older.pages[0] as Uint8Array];
+    expect(assembleDescription({ header: mediumPages.header, pages })).toEqual({
+      ok: false,
+      reason: "hash-mismatch",
+      refused: [pages.length - 1],
+    });
+  });
+
+  /** A header that lists exactly these pages, as a forger holding the owner key could sign. */
+  function forged(
+    pages: OrganizationDescriptionInit[],
+    description: OrganizationDescriptionInit = {
+      clock: 7n,
+      chats: { general: {} },
+    },
+  ) {
+    const encoded = pages.map((page) => encodeOrganizationDescription(page));
+    const header: DescriptionHeader = {
+      description: decodeOrganizationDescription(encodeOrganizationDescription(description)),
+      pageCount: encoded.length,
+      pageHashes: encoded.map(descriptionPageHash),
+    };
+    return assembleDescription({ header, pages: encoded });
+  }
+
+  const [m1, m2, m3] = ["m1", "m2", "m3"].map(memberId).sort() as [string, string, string];
+
+  it("accepts a well-formed forged set (the checks below differ only in one respect)", () => {
+    const result = forged([
+      { clock: 7n, members: { [m1]: {}, [m2]: {} } },
+      { clock: 7n, banList: [m3], chats: { general: { members: { [m1]: {} } } } },
+    ]);
+    expect(result.ok).toBe(true);
+  });
+
+  it.each([
+    ["a page of another clock", [{ clock: 8n, members: { [m1]: {} } }]],
+    [
+      "pages out of order",
+      [
+        { clock: 7n, members: { [m2]: {} } },
+        { clock: 7n, members: { [m1]: {} } },
+      ],
+    ],
+    [
+      "a member on two pages",
+      [
+        { clock: 7n, members: { [m1]: {} } },
+        { clock: 7n, members: { [m1]: {}, [m3]: {} } },
+      ],
+    ],
+    [
+      "members after bans",
+      [
+        { clock: 7n, banList: [m1] },
+        { clock: 7n, members: { [m2]: {} } },
+      ],
+    ],
+    [
+      "a page with identity",
+      [{ clock: 7n, members: { [m1]: {} }, identity: { displayName: "x" } }],
+    ],
+    ["a page with tags", [{ clock: 7n, members: { [m1]: {} }, tags: ["t"] }]],
+    [
+      "a roster of an unknown channel",
+      [{ clock: 7n, chats: { other: { members: { [m1]: {} } } } }],
+    ],
+    [
+      "a roster entry with channel fields",
+      [{ clock: 7n, chats: { general: { categoryId: "c", members: { [m1]: {} } } } }],
+    ],
+    ["an empty page", [{ clock: 7n }]],
+  ] satisfies [string, OrganizationDescriptionInit[]][])("finds %s inconsistent", (_, pages) => {
+    expect(forged(pages)).toEqual({ ok: false, reason: "inconsistent" });
+  });
+
+  it("finds a header carrying rosters inconsistent", () => {
+    expect(forged([], { clock: 7n, members: { [m1]: {} } })).toEqual({
+      ok: false,
+      reason: "inconsistent",
+    });
+    expect(forged([], { clock: 7n, banList: [m1] })).toEqual({ ok: false, reason: "inconsistent" });
+    expect(forged([], { clock: 7n, chats: { general: { members: { [m1]: {} } } } })).toEqual({
+      ok: false,
+      reason: "inconsistent",
+    });
+  });
+
+  it("finds a listed page that does not decode malformed", () => {
+    const junk = new Uint8Array([0xff, 0xff, 0xff]);
+    const header: DescriptionHeader = {
+      ...mediumPages.header,
+      pageCount: 1,
+      pageHashes: [descriptionPageHash(junk)],
+    };
+    expect(assembleDescription({ header, pages: [junk] })).toEqual({
+      ok: false,
+      reason: "malformed",
+    });
+  });
+
+  it("finds malformed headers malformed", () => {
+    const { header, pages } = mediumPages;
+    const bad: unknown[] = [
+      { ...header, pageCount: header.pageCount + 1 },
+      { ...header, pageCount: -1, pageHashes: [] },
+      { ...header, pageHashes: header.pageHashes.map((h) => h.slice(1)) },
+      { ...header, pageHashes: header.pageHashes.map(() => header.pageHashes[0]) },
+      { ...header, description: null },
+      { ...header, description: { ...header.description, clock: 1 } },
+      null,
+    ];
+    for (const candidate of bad) {
+      expect(assembleDescription({ header: candidate as DescriptionHeader, pages })).toEqual({
+        ok: false,
+        reason: "malformed",
+      });
+    }
+    expect(assembleDescription({ header, pages: ["page"] as never })).toEqual({
+      ok: false,
+      reason: "malformed",
+    });
+  });
+
+  it("never throws on any input", () => {
+    const pieces = fc.oneof(
+      anyValue(),
+      fc.record({
+        header: fc.oneof(
+          anyValue(),
+          fc.record({
+            description: fc.oneof(anyValue(), fc.constant(mediumPages.header.description)),
+            pageCount: fc.oneof(fc.integer({ min: -2, max: 5 }), anyValue()),
+            pageHashes: fc.oneof(
+              fc.array(fc.uint8Array({ minLength: 31, maxLength: 33 }), { maxLength: 5 }),
+              anyValue(),
+            ),
+          }),
+        ),
+        pages: fc.oneof(fc.array(fc.uint8Array({ maxLength: 64 })), anyValue()),
+      }),
+    );
+    fc.assert(
+      fc.property(pieces, (value) => {
+        const result = assembleDescription(value as never);
+        expect(typeof result.ok).toBe("boolean");
+      }),
+      { seed, numRuns: 2000 },
+    );
+  });
+});
