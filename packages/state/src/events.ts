@@ -13,6 +13,12 @@ export type MemberId = string;
 /** Roles of spec 55 (`OrganizationMember.Roles`), as names. */
 export type Role = "all" | "manage-users" | "moderate-content";
 
+/**
+ * Every role, from the highest rank to the lowest: `all` (admin), `manage-users` (manager),
+ * `moderate-content` (moderator).
+ */
+export const roles = ["all", "manage-users", "moderate-content"] as const satisfies readonly Role[];
+
 /** Access modes of spec 55 (`OrganizationPermissions.Access`), as names. */
 export type AccessMode = "no-membership" | "invitation-only" | "on-request";
 
@@ -206,6 +212,19 @@ export type RejectionReason =
   | "rate-limited"
   /** The same event id was already applied (idempotence). */
   | "duplicate";
+
+/** Every rejection reason, in a stable order (for tests and exhaustive tables). */
+export const rejectionReasons = [
+  "unauthorized",
+  "unknown-member",
+  "banned",
+  "malformed",
+  "unknown-target",
+  "conflict",
+  "expired",
+  "rate-limited",
+  "duplicate",
+] as const satisfies readonly RejectionReason[];
 
 /** Result of applying one event. */
 export interface Rejection {

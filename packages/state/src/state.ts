@@ -1,4 +1,4 @@
-import type { List, Map as ImmutableMap } from "immutable";
+import type { Map as ImmutableMap, List } from "immutable";
 import type { AccessMode, Identity, MemberId, Permissions, Role } from "./events.js";
 
 /**
@@ -39,6 +39,7 @@ export interface OrgState {
   readonly applied: ImmutableMap<string, bigint>;
 }
 
+/** A member of the organization (the owner included). */
 export interface Member {
   readonly id: MemberId;
   readonly roles: List<Role>;
@@ -46,12 +47,14 @@ export interface Member {
   readonly joinedAt: bigint;
 }
 
+/** An entry of the ban list. */
 export interface Ban {
   readonly member: MemberId;
   readonly clock: bigint;
   readonly deleteMessages: boolean;
 }
 
+/** A channel (spec 55 `OrganizationChat`). */
 export interface Channel {
   readonly id: string;
   readonly identity: Identity;
@@ -61,6 +64,7 @@ export interface Channel {
   readonly members: ImmutableMap<MemberId, List<Role>>;
 }
 
+/** A channel category (spec 55 `OrganizationCategory`). */
 export interface Category {
   readonly id: string;
   readonly name: string;
@@ -69,6 +73,7 @@ export interface Category {
 /** pending → accepted | rejected | cancelled; "expired" is derived from time (see `requestStatus`). */
 export type JoinRequestStatus = "pending" | "accepted" | "rejected" | "cancelled";
 
+/** A request to join (`request.sent`) and its outcome. */
 export interface JoinRequest {
   readonly id: string;
   readonly requester: MemberId;
@@ -82,16 +87,26 @@ export interface JoinRequest {
   /** Who decided (accept, reject) or the requester (cancel). */
   readonly decidedBy?: MemberId;
   readonly decidedAt?: bigint;
+  /**
+   * The deciding event's signed wall-clock time (ms). The re-request cool-down counts from it after a
+   * rejection.
+   */
+  readonly decidedSentAt?: number;
   readonly rejectionReason?: string;
 }
 
+/** A request to leave (`leave.requested`) and its outcome. */
 export interface LeaveRequest {
   readonly id: string;
   readonly member: MemberId;
   readonly clock: bigint;
   readonly status: "pending" | "accepted" | "rejected";
+  /** Who resolved it (`leave.resolved`). */
+  readonly decidedBy?: MemberId;
+  readonly decidedAt?: bigint;
 }
 
+/** An invitation (`invitation.issued`) and whether it was used. */
 export interface Invitation {
   readonly id: string;
   readonly invitee: MemberId;
@@ -100,20 +115,27 @@ export interface Invitation {
   readonly clock: bigint;
   readonly sentAt: number;
   readonly used: boolean;
+  /** Clock of the `invitation.used` event. */
+  readonly usedAt?: bigint;
+  /** Clock of the ban of the invitee that voided it (a ban voids the invitee's unused invitations). */
+  readonly revokedAt?: bigint;
 }
 
+/** An owner-issued grant of access to a channel ("" = the organization). */
 export interface Grant {
   readonly member: MemberId;
   readonly chatId: string;
   readonly clock: bigint;
 }
 
+/** The crypto epoch a group is on (`epoch.changed`). */
 export interface EpochInfo {
   readonly channelId: string;
   readonly epoch: bigint;
   readonly keyId: string;
 }
 
+/** A channel message (`message.posted`), as edited, pinned or deleted since. */
 export interface MessageRecord {
   readonly id: string;
   readonly channelId: string;
@@ -127,7 +149,11 @@ export interface MessageRecord {
 }
 
 /** Access modes as they appear on the wire (for the mapping module). */
-export const accessModes: readonly AccessMode[] = ["no-membership", "invitation-only", "on-request"];
+export const accessModes: readonly AccessMode[] = [
+  "no-membership",
+  "invitation-only",
+  "on-request",
+];
 
 /**
  * Rules of the reducer that an organization configures (every member must use the same values, so

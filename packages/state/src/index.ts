@@ -1,0 +1,128 @@
+/**
+ * The organization state of Waku v2 Organization Chats (spec 55): pure, total reducers over
+ * Lamport-clocked events (docs/PROTOCOL.md, "State").
+ *
+ * - `reduce(state, event, config?)` applies one event: never throws, refuses what the authorization
+ *   matrix, the request state machine or the bans forbid, and says why (`rejected.reason`).
+ * - `OrgLog` keeps the events in canonical order `(clock, author, id)` and the state they fold to,
+ *   whatever order they arrive in: every member with the same events has the same state.
+ * - Derived views: `rankOf`, `canPost`, `requestStatus`, `pendingRequests`.
+ *
+ * Time arrives as data (the events' signed `sentAt`, an explicit `now`): the package reads no
+ * clock, draws no randomness and does no I/O.
+ *
+ * @example
+ * ```ts
+ * import { OrgLog, canPost } from "@orgchat/state";
+ *
+ * const log = new OrgLog({ organizationId });
+ * for (const event of received) log.add(event);
+ * console.log(log.state.members.size, canPost(log.state, me, "general"));
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export {
+  canPost,
+  grantKey,
+  type Rank,
+  rankOf,
+  ranks,
+} from "./authorization.js";
+export {
+  type AccessMode,
+  type EventBodies,
+  type EventType,
+  eventTypes,
+  type Identity,
+  type IdentityImage,
+  type MemberId,
+  type OrgEvent,
+  type OrgEventOf,
+  type Permissions,
+  type Rejection,
+  type RejectionReason,
+  type Role,
+  rejectionReasons,
+  roles,
+} from "./events.js";
+export { initialState } from "./initial-state.js";
+export { OrgLog, type OrgLogInit } from "./log.js";
+export { compareEvents } from "./order.js";
+export { type ReduceResult, reduce } from "./reduce.js";
+export { pendingRequests, type RequestStatus, requestStatus } from "./requests.js";
+export {
+  accessModes,
+  type Ban,
+  type Category,
+  type Channel,
+  defaultReducerConfig,
+  type EpochInfo,
+  type Grant,
+  type Invitation,
+  type JoinRequest,
+  type JoinRequestStatus,
+  type LeaveRequest,
+  type Member,
+  type MessageRecord,
+  type OrgState,
+  type ReducerConfig,
+} from "./state.js";
+export { eventLimits, isEventId, isOrgEvent } from "./validate.js";
+
+// -------------------------------------------------------------------------------------------------
+// Description pages and the wire mapping of spec 55 messages (src/description.ts,
+// src/wire-mapping.ts). Kept as one separate block: the modules' authors extend it here.
+// -------------------------------------------------------------------------------------------------
+
+export {
+  type AssembleDescriptionFailure,
+  type AssembleDescriptionResult,
+  assembleDescription,
+  buildDescriptionPages,
+  type DescriptionHeader,
+  type DescriptionPages,
+  type DescriptionPagesInit,
+  type DescriptionPieces,
+  describeOrganization,
+  descriptionPageHash,
+  descriptionPageLimits,
+  type OrganizationDescriptionInit,
+  stateFromDescription,
+} from "./description.js";
+export {
+  accessFromWire,
+  accessToWire,
+  cancelRequestToJoinFromWire,
+  cancelRequestToJoinToWire,
+  emptyIdentity,
+  type FromWireInit,
+  grantFromWire,
+  grantToWire,
+  type InvitationWireInit,
+  identityFromWire,
+  identityToWire,
+  imageFromWire,
+  imageToWire,
+  invitationFromWire,
+  invitationToWire,
+  type JoinResponseWireInit,
+  joinResponseFromWire,
+  joinResponseToWire,
+  permissionsFromWire,
+  permissionsToWire,
+  requestToJoinFromWire,
+  requestToJoinToWire,
+  requestToLeaveFromWire,
+  requestToLeaveToWire,
+  roleFromWire,
+  rolesFromWire,
+  rolesToWire,
+  roleToWire,
+  unknownAccessFallback,
+  type WireEventContext,
+  type WireMappingFailure,
+  type WireMappingResult,
+  type WireMessageInit,
+} from "./wire-mapping.js";

@@ -1,0 +1,431 @@
+import { Map as ImmutableMap, Set as ImmutableSet } from "immutable";
+import { levelOf, rankLevels } from "./authorization.js";
+import type { MemberId, OrgEventOf, RejectionReason } from "./events.js";
+import { addGrant, addMember, type Changes, dropMember, type Handler } from "./membership.js";
+import { compareEvents } from "./order.js";
+import {
+  defaultReducerConfig,
+  type JoinRequest,
+  type JoinRequestStatus,
+  type OrgState,
+  type ReducerConfig,
+} from "./state.js";
+
+/**
+ * Status of a request to join at a given time: the stored status, or `expired` for a pending
+ * request whose expiry has passed (docs/PROTOCOL.md, "Requests that never get stuck").
+ */
+export type RequestStatus = JoinRequestStatus | "expired";
+
+// -------------------------------------------------------------------------------------------------
+// Request index. The cap, the one-pending-request-per-key rule and the cool-down need the pending
+// requests and each key's last rejection; scanning every request ever made would make each request
+// cost O(all requests). The index is derived data: it is memoised per (immutable) requests map,
+// kept up to date by `putRequest` and rebuilt from the map when missing (e.g. a state built from a
+// description), so it is never part of the state and never makes two equal states differ.
+
+interface RequestIndex {
+  /** Ids of requests whose stored status is `pending` (expired ones included). */
+  readonly pending: ImmutableSet<string>;
+  /** Each key's latest rejection time (`decidedSentAt`), for the re-request cool-down. */
+  readonly lastRejection: ImmutableMap<MemberId, number>;
+}
+
+const indexes = new WeakMap<OrgState["requests"], RequestIndex>();
+
+function requestIndex(requests: OrgState["requests"]): RequestIndex {
+  let index = indexes.get(requests);
+  if (index === undefined) {
+    let pending = ImmutableSet<string>();
+    let lastRejection = ImmutableMap<MemberId, number>();
+    for (const request of requests.values()) {
+      pending = indexRequest(pending, request);
+      lastRejection = indexRejection(lastRejection, request);
+    }
+    index = { pending, lastRejection };
+    indexes.set(requests, index);
+  }
+  return index;
+}
+
+function indexRequest(pending: ImmutableSet<string>, request: JoinRequest): ImmutableSet<string> {
+  return request.status === "pending" ? pending.add(request.id) : pending.delete(request.id);
+}
+
+function indexRejection(
+  lastRejection: ImmutableMap<MemberId, number>,
+  request: JoinRequest,
+): ImmutableMap<MemberId, number> {
+  if (request.status !== "rejected" || request.decidedSentAt === undefined) return lastRejection;
+  const previous = lastRejection.get(request.requester);
+  return previous !== undefined && previous >= request.decidedSentAt
+    ? lastRejection
+    : lastRejection.set(request.requester, request.decidedSentAt);
+}
+
+/** Stores `request` and carries the index over to the new map. */
+function putRequest(requests: OrgState["requests"], request: JoinRequest): OrgState["requests"] {
+  const index = requestIndex(requests);
+  const next = requests.set(request.id, request);
+  indexes.set(next, {
+    pending: indexRequest(index.pending, request),
+    lastRejection: indexRejection(index.lastRejection, request),
+  });
+  return next;
+}
+
+function isExpiredAt(
+  request: { readonly sentAt: number },
+  time: number,
+  expiryMs: number,
+): boolean {
+  return time >= request.sentAt + expiryMs;
+}
+
+function resolveExpiry(config: Partial<ReducerConfig> | undefined): number {
+  return config?.requestExpiryMs ?? defaultReducerConfig.requestExpiryMs;
+}
+
+/**
+ * The status of request `requestId` at time `now`: its stored status, or `expired` when it is still
+ * pending and `now ≥ sentAt + requestExpiryMs`. Time comes from the caller, never from a clock
+ * inside the library.
+ *
+ * @param state - the organization
+ * @param requestId - the id of the `request.sent` event
+ * @param now - the time to judge expiry at (ms, same scale as `sentAt`)
+ * @param config - the reducer rules in force (only `requestExpiryMs` is read);
+ *   {@link defaultReducerConfig} when omitted
+ * @returns the status, or `undefined` for an unknown request
+ * @example
+ * ```ts
+ * if (requestStatus(state, myRequestId, Date.now()) === "expired") offerToRequestAgain();
+ * ```
+ */
+export function requestStatus(
+  state: OrgState,
+  requestId: string,
+  now: number,
+  config?: Partial<ReducerConfig>,
+): RequestStatus | undefined {
+  const request = state.requests.get(requestId);
+  if (request === undefined) return undefined;
+  if (request.status === "pending" && isExpiredAt(request, now, resolveExpiry(config))) {
+    return "expired";
+  }
+  return request.status;
+}
+
+/**
+ * The requests to join still waiting for a decision at time `now` (pending and not expired), in
+ * canonical order of their `request.sent` events. What a manager's inbox shows.
+ *
+ * @param state - the organization
+ * @param now - the time to judge expiry at (ms)
+ * @param config - the reducer rules in force (only `requestExpiryMs` is read);
+ *   {@link defaultReducerConfig} when omitted
+ * @returns the pending requests, oldest first
+ * @example
+ * ```ts
+ * for (const request of pendingRequests(state, Date.now())) inbox.show(request);
+ * ```
+ */
+export function pendingRequests(
+  state: OrgState,
+  now: number,
+  config?: Partial<ReducerConfig>,
+): JoinRequest[] {
+  const expiryMs = resolveExpiry(config);
+  const result: JoinRequest[] = [];
+  for (const id of requestIndex(state.requests).pending) {
+    const request = state.requests.get(id);
+    if (request !== undefined && !isExpiredAt(request, now, expiryMs)) result.push(request);
+  }
+  return result.sort((a, b) =>
+    compareEvents(
+      { clock: a.clock, author: a.requester, id: a.id },
+      { clock: b.clock, author: b.requester, id: b.id },
+    ),
+  );
+}
+
+/** Asks the injected ENS verifier; a verifier that throws refuses (a reducer never throws). */
+function ensAccepted(config: ReducerConfig, ensName: string, member: MemberId): boolean {
+  if (ensName === "") return false;
+  try {
+    return config.verifyEns(ensName, member) === true;
+  } catch {
+    return false;
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Requests to join
+
+/** @internal `request.sent`: access mode, ENS, one pending request per key, cool-down, cap. */
+export const requestSent: Handler<"request.sent"> = (state, event, config) => {
+  const author = event.author;
+  const { chatId, ensName, displayName } = event.body;
+  if (state.members.has(author)) return "conflict";
+  if (chatId !== "" && !state.channels.has(chatId)) return "unknown-target";
+  const permissions = state.permissions;
+  if (permissions.access === "invitation-only") return "unauthorized";
+  if (permissions.ensOnly && !ensAccepted(config, ensName, author)) return "unauthorized";
+  // Pending = stored as pending and not expired at this request's own time (expired requests never
+  // hold a slot, so the organization cannot get stuck at the cap).
+  const index = requestIndex(state.requests);
+  let pending = 0;
+  for (const id of index.pending) {
+    const request = state.requests.get(id);
+    if (request === undefined || isExpiredAt(request, event.sentAt, config.requestExpiryMs))
+      continue;
+    if (request.requester === author) return "conflict";
+    pending++;
+  }
+  const rejectedAt = index.lastRejection.get(author);
+  if (rejectedAt !== undefined && event.sentAt < rejectedAt + config.reRequestCooldownMs) {
+    return "rate-limited";
+  }
+  const base = {
+    id: event.id,
+    requester: author,
+    chatId,
+    ensName,
+    displayName,
+    clock: event.clock,
+    sentAt: event.sentAt,
+  };
+  if (permissions.access === "no-membership") {
+    // Open organization: a valid request is its own acceptance (no decider, so no `decidedBy`).
+    const accepted: JoinRequest = {
+      ...base,
+      status: "accepted",
+      decidedAt: event.clock,
+      decidedSentAt: event.sentAt,
+    };
+    return {
+      ...addMember(state, author, event.clock),
+      requests: putRequest(state.requests, accepted),
+    };
+  }
+  if (pending >= config.maxPendingRequests) return "rate-limited";
+  return { requests: putRequest(state.requests, { ...base, status: "pending" }) };
+};
+
+/** @internal `request.cancelled`: the requester, while pending and before the expiry. */
+export const requestCancelled: Handler<"request.cancelled"> = (state, event, config) => {
+  const request = state.requests.get(event.body.requestId);
+  if (request === undefined) return "unknown-target";
+  if (request.requester !== event.author) return "unauthorized";
+  if (request.status !== "pending") return "conflict";
+  if (isExpiredAt(request, event.sentAt, config.requestExpiryMs)) return "expired";
+  return {
+    requests: putRequest(state.requests, {
+      ...request,
+      status: "cancelled",
+      decidedBy: event.author,
+      decidedAt: event.clock,
+      decidedSentAt: event.sentAt,
+    }),
+  };
+};
+
+/** Shared gate of accept and reject: a manager or above deciding a pending, unexpired request. */
+function decidable(
+  state: OrgState,
+  event: OrgEventOf<"request.accepted" | "request.rejected">,
+  config: ReducerConfig,
+): JoinRequest | RejectionReason {
+  if (!state.members.has(event.author)) return "unknown-member";
+  if (levelOf(state, event.author) < rankLevels.manager) return "unauthorized";
+  const request = state.requests.get(event.body.requestId);
+  if (request === undefined) return "unknown-target";
+  // A channel request ends in an owner-issued grant, so only the owner may accept one.
+  if (
+    event.type === "request.accepted" &&
+    request.chatId !== "" &&
+    event.author !== state.organizationId
+  ) {
+    return "unauthorized";
+  }
+  if (request.status !== "pending") return "conflict";
+  if (isExpiredAt(request, event.sentAt, config.requestExpiryMs)) return "expired";
+  return request;
+}
+
+/** @internal `request.accepted`: a manager or above (the owner for a channel request). */
+export const requestAccepted: Handler<"request.accepted"> = (state, event, config) => {
+  const request = decidable(state, event, config);
+  if (typeof request === "string") return request;
+  if (state.banned.has(request.requester)) return "banned";
+  if (state.members.has(request.requester)) return "conflict";
+  if (request.chatId !== "" && !state.channels.has(request.chatId)) return "unknown-target";
+  const changes = addMember(state, request.requester, event.clock);
+  if (request.chatId !== "") {
+    changes.grants = addGrant(state.grants, request.requester, request.chatId, event.clock);
+  }
+  changes.requests = putRequest(state.requests, {
+    ...request,
+    status: "accepted",
+    decidedBy: event.author,
+    decidedAt: event.clock,
+    decidedSentAt: event.sentAt,
+  });
+  return changes;
+};
+
+/** @internal `request.rejected`: a manager or above; the reason travels to the requester. */
+export const requestRejected: Handler<"request.rejected"> = (state, event, config) => {
+  const request = decidable(state, event, config);
+  if (typeof request === "string") return request;
+  return {
+    requests: putRequest(state.requests, {
+      ...request,
+      status: "rejected",
+      decidedBy: event.author,
+      decidedAt: event.clock,
+      decidedSentAt: event.sentAt,
+      rejectionReason: event.body.reason,
+    }),
+  };
+};
+
+/**
+ * @internal On a ban: rejects the banned key's pending requests (reason "banned"), so that none of
+ *   them holds a slot under the cap or waits for a decision that can never come.
+ */
+export function rejectPendingOf(
+  state: OrgState,
+  member: MemberId,
+  event: OrgEventOf<"member.banned">,
+): OrgState["requests"] {
+  let requests = state.requests;
+  for (const id of requestIndex(state.requests).pending) {
+    const request = state.requests.get(id);
+    if (request === undefined || request.requester !== member) continue;
+    requests = putRequest(requests, {
+      ...request,
+      status: "rejected",
+      decidedBy: event.author,
+      decidedAt: event.clock,
+      decidedSentAt: event.sentAt,
+      rejectionReason: "banned",
+    });
+  }
+  return requests;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Invitations
+
+/** @internal `invitation.issued`: a manager or above (the owner for a channel invitation). */
+export const invitationIssued: Handler<"invitation.issued"> = (state, event) => {
+  const { invitee, chatId } = event.body;
+  if (!state.members.has(event.author)) return "unknown-member";
+  if (levelOf(state, event.author) < rankLevels.manager) return "unauthorized";
+  // A channel invitation carries an owner-signed grant (spec 55 `OrganizationInvitation.grant`).
+  if (chatId !== "" && event.author !== state.organizationId) return "unauthorized";
+  if (chatId !== "" && !state.channels.has(chatId)) return "unknown-target";
+  if (state.banned.has(invitee)) return "banned";
+  if (state.members.has(invitee)) return "conflict";
+  return {
+    invitations: state.invitations.set(event.id, {
+      id: event.id,
+      invitee,
+      chatId,
+      issuedBy: event.author,
+      clock: event.clock,
+      sentAt: event.sentAt,
+      used: false,
+    }),
+  };
+};
+
+/** @internal `invitation.used`: the invitee, once, before the expiry. */
+export const invitationUsed: Handler<"invitation.used"> = (state, event, config) => {
+  const invitation = state.invitations.get(event.body.invitationId);
+  if (invitation === undefined) return "unknown-target";
+  if (invitation.invitee !== event.author) return "unauthorized";
+  if (invitation.used || invitation.revokedAt !== undefined) return "conflict";
+  if (isExpiredAt(invitation, event.sentAt, config.invitationExpiryMs)) return "expired";
+  if (state.members.has(event.author)) return "conflict";
+  if (invitation.chatId !== "" && !state.channels.has(invitation.chatId)) return "unknown-target";
+  const changes = addMember(state, event.author, event.clock);
+  if (invitation.chatId !== "") {
+    changes.grants = addGrant(state.grants, event.author, invitation.chatId, event.clock);
+  }
+  changes.invitations = state.invitations.set(invitation.id, {
+    ...invitation,
+    used: true,
+    usedAt: event.clock,
+  });
+  return changes;
+};
+
+/**
+ * @internal On a ban: voids the banned key's unused invitations (after an unban it must be invited
+ * again).
+ */
+export function revokeInvitationsOf(
+  state: OrgState,
+  member: MemberId,
+  clock: bigint,
+): OrgState["invitations"] {
+  let invitations = state.invitations;
+  for (const invitation of state.invitations.values()) {
+    if (invitation.invitee === member && !invitation.used && invitation.revokedAt === undefined) {
+      invitations = invitations.set(invitation.id, { ...invitation, revokedAt: clock });
+    }
+  }
+  return invitations;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Requests to leave
+
+/** @internal `leave.requested`: a member other than the owner, one pending request at a time. */
+export const leaveRequested: Handler<"leave.requested"> = (state, event) => {
+  if (event.author === state.organizationId) return "unauthorized";
+  const member = state.members.get(event.author);
+  if (member === undefined) return "unknown-member";
+  for (const request of state.leaveRequests.values()) {
+    const current = request.clock >= member.joinedAt;
+    if (request.member === event.author && request.status === "pending" && current) {
+      return "conflict";
+    }
+  }
+  return {
+    leaveRequests: state.leaveRequests.set(event.id, {
+      id: event.id,
+      member: event.author,
+      clock: event.clock,
+      status: "pending",
+    }),
+  };
+};
+
+/** @internal `leave.resolved`: a manager or above, for a member below it (the owner for anyone). */
+export const leaveResolved: Handler<"leave.resolved"> = (state, event) => {
+  if (!state.members.has(event.author)) return "unknown-member";
+  const level = levelOf(state, event.author);
+  if (level < rankLevels.manager) return "unauthorized";
+  const request = state.leaveRequests.get(event.body.requestId);
+  if (request === undefined) return "unknown-target";
+  // A request from an earlier membership (the member was removed and joined again since) is moot.
+  const member = state.members.get(request.member);
+  if (request.status !== "pending" || member === undefined || request.clock < member.joinedAt) {
+    return "conflict";
+  }
+  if (event.author !== state.organizationId && levelOf(state, request.member) >= level) {
+    return "unauthorized";
+  }
+  const accepted = event.body.accepted;
+  const changes: Changes = accepted ? dropMember(state, request.member) : {};
+  changes.leaveRequests = state.leaveRequests.set(request.id, {
+    ...request,
+    status: accepted ? "accepted" : "rejected",
+    decidedBy: event.author,
+    decidedAt: event.clock,
+  });
+  return changes;
+};

@@ -1,0 +1,238 @@
+/** Requests that never get stuck (docs/PROTOCOL.md): expiry, cancel vs accept, cap, cool-down. */
+import { describe, expect, it } from "vitest";
+import type { OrgEvent } from "../src/events.js";
+import { OrgLog } from "../src/log.js";
+import { reduce } from "../src/reduce.js";
+import { pendingRequests, requestStatus } from "../src/requests.js";
+import { defaultReducerConfig } from "../src/state.js";
+import {
+  alice,
+  applyAll,
+  bob,
+  carol,
+  dave,
+  day,
+  event,
+  hour,
+  owner,
+  Script,
+} from "./event-fixtures.js";
+
+const join = { chatId: "", ensName: "", displayName: "x" };
+
+describe("expiry", () => {
+  it("an accept after the expiry is refused, and the request shows as expired", () => {
+    const s = new Script();
+    const sent = applyAll([s.created(), s.at(1000).next("request.sent", alice, join, { id: "r" })]);
+    const expiry = 1000 + defaultReducerConfig.requestExpiryMs;
+    expect(requestStatus(sent.state, "r", expiry - 1)).toBe("pending");
+    expect(requestStatus(sent.state, "r", expiry)).toBe("expired");
+    expect(pendingRequests(sent.state, expiry - 1).map((r) => r.id)).toEqual(["r"]);
+    expect(pendingRequests(sent.state, expiry)).toEqual([]);
+    expect(requestStatus(sent.state, "unknown", 0)).toBeUndefined();
+
+    const late = reduce(
+      sent.state,
+      s.at(expiry).next("request.accepted", owner, { requestId: "r" }),
+    );
+    expect(late.rejected?.reason).toBe("expired");
+    expect(late.state.members.has(alice)).toBe(false);
+    // One millisecond earlier the same decision is in time.
+    const inTime = reduce(
+      sent.state,
+      s.at(expiry - 1).next("request.accepted", owner, { requestId: "r" }),
+    );
+    expect(inTime.rejected).toBeUndefined();
+    expect(inTime.state.members.has(alice)).toBe(true);
+  });
+
+  it("rejections and cancels after the expiry are refused too; the requester may then ask again", () => {
+    const s = new Script();
+    const config = { requestExpiryMs: 100 };
+    const result = applyAll(
+      [
+        s.created(),
+        s.at(0).next("request.sent", alice, join, { id: "r1" }),
+        s.at(100).next("request.rejected", owner, { requestId: "r1", reason: "late" }),
+        s.at(100).next("request.cancelled", alice, { requestId: "r1" }),
+        s.at(100).next("request.sent", alice, join, { id: "r2" }),
+      ],
+      config,
+    );
+    expect(Object.fromEntries(result.rejections)).toEqual({ e3: "expired", e4: "expired" });
+    expect(requestStatus(result.state, "r1", 100, config)).toBe("expired");
+    expect(requestStatus(result.state, "r2", 100, config)).toBe("pending");
+  });
+});
+
+describe("cancel vs accept: canonical order decides", () => {
+  it("a cancel earlier than the accept wins, even when it arrives later; the accept is a conflict", () => {
+    const request = event("request.sent", { id: "r", author: alice, clock: 2 }, join);
+    const cancel = event(
+      "request.cancelled",
+      { id: "c", author: alice, clock: 3 },
+      { requestId: "r" },
+    );
+    const accept = event(
+      "request.accepted",
+      { id: "a", author: owner, clock: 4 },
+      { requestId: "r" },
+    );
+    const log = new OrgLog({ organizationId: owner });
+    log.add(new Script().created());
+    log.add(request);
+    expect(log.add(accept).rejected).toBeUndefined();
+    expect(log.state.members.has(alice)).toBe(true);
+    // The cancel arrives last but sorts first: the log re-folds and the accept loses.
+    expect(log.add(cancel).rejected).toBeUndefined();
+    expect(log.state.members.has(alice)).toBe(false);
+    expect(log.rejectionOf("a")).toBe("conflict");
+    expect(requestStatus(log.state, "r", 0)).toBe("cancelled");
+  });
+
+  it("a cancel later than the accept loses: the requester stays a member and can leave", () => {
+    const request = event("request.sent", { id: "r", author: alice, clock: 2 }, join);
+    const accept = event(
+      "request.accepted",
+      { id: "a", author: owner, clock: 3 },
+      { requestId: "r" },
+    );
+    const cancel = event(
+      "request.cancelled",
+      { id: "c", author: alice, clock: 4 },
+      { requestId: "r" },
+    );
+    const leave = event("leave.requested", { id: "l", author: alice, clock: 5 }, {});
+    const resolved = event(
+      "leave.resolved",
+      { id: "lr", author: owner, clock: 6 },
+      { requestId: "l", accepted: true },
+    );
+    const log = new OrgLog({ organizationId: owner });
+    for (const e of [new Script().created(), cancel, request, accept]) log.add(e);
+    expect(log.rejectionOf("c")).toBe("conflict");
+    expect(log.state.members.has(alice)).toBe(true);
+    expect(requestStatus(log.state, "r", 0)).toBe("accepted");
+    log.add(resolved);
+    log.add(leave);
+    expect(log.state.members.has(alice)).toBe(false);
+  });
+
+  it("at an equal clock the author decides (then the id): the same verdict everywhere", () => {
+    // owner (0x01…) sorts before alice (0x02…) at clock 3, so the accept comes first.
+    const request = event("request.sent", { id: "r", author: alice, clock: 2 }, join);
+    const accept = event(
+      "request.accepted",
+      { id: "a", author: owner, clock: 3 },
+      { requestId: "r" },
+    );
+    const cancel = event(
+      "request.cancelled",
+      { id: "c", author: alice, clock: 3 },
+      { requestId: "r" },
+    );
+    for (const order of [
+      [request, accept, cancel],
+      [cancel, accept, request],
+      [accept, cancel, request],
+    ]) {
+      const log = new OrgLog({ organizationId: owner });
+      log.add(new Script().created());
+      for (const e of order) log.add(e);
+      expect(log.state.members.has(alice)).toBe(true);
+      expect(log.rejectionOf("c")).toBe("conflict");
+    }
+  });
+});
+
+describe("cap on pending requests", () => {
+  it("more than the cap are rate-limited; a decision or an expiry frees a slot", () => {
+    const config = { maxPendingRequests: 2, requestExpiryMs: 1000 };
+    const s = new Script();
+    const result = applyAll(
+      [
+        s.created(),
+        s.at(0).next("request.sent", alice, join, { id: "ra" }),
+        s.at(10).next("request.sent", bob, join, { id: "rb" }),
+        s.at(20).next("request.sent", carol, join, { id: "rc" }),
+        s.at(30).next("request.rejected", owner, { requestId: "ra", reason: "full" }),
+        s.at(40).next("request.sent", carol, join, { id: "rc2" }),
+        // rb expired at 1010: a slot is free again at 1010, not before.
+        s.at(1009).next("request.sent", dave, join, { id: "rd" }),
+        s.at(1010).next("request.sent", dave, join, { id: "rd2" }),
+      ],
+      config,
+    );
+    expect(Object.fromEntries(result.rejections)).toEqual({
+      rc: "rate-limited",
+      rd: "rate-limited",
+    });
+    expect(pendingRequests(result.state, 1010, config).map((r) => r.id)).toEqual(["rc2", "rd2"]);
+  });
+
+  it("the default cap is 100", () => {
+    const s = new Script();
+    const events: OrgEvent[] = [s.created()];
+    for (let i = 0; i <= 100; i++) {
+      const requester = (i + 0x10).toString(16).padStart(2, "0").repeat(32);
+      events.push(s.next("request.sent", requester, join, { id: `r${i}` }));
+    }
+    const result = applyAll(events);
+    expect(Object.fromEntries(result.rejections)).toEqual({ r100: "rate-limited" });
+    expect(pendingRequests(result.state, 0)).toHaveLength(100);
+  });
+});
+
+describe("re-requests", () => {
+  it("inside the cool-down after a rejection: rate-limited; from its end on: accepted", () => {
+    const s = new Script();
+    const result = applyAll([
+      s.created(),
+      s.at(0).next("request.sent", alice, join, { id: "r1" }),
+      s.at(hour).next("request.rejected", owner, { requestId: "r1", reason: "come back tomorrow" }),
+      s.at(hour + day - 1).next("request.sent", alice, join, { id: "r2" }),
+      s.at(hour + day).next("request.sent", alice, join, { id: "r3" }),
+      s.at(hour + day + 1).next("request.accepted", owner, { requestId: "r3" }),
+    ]);
+    expect(Object.fromEntries(result.rejections)).toEqual({ r2: "rate-limited" });
+    expect(result.state.members.has(alice)).toBe(true);
+  });
+
+  it("a pending request of the same key makes a new one a conflict", () => {
+    const s = new Script();
+    const result = applyAll([
+      s.created(),
+      s.next("request.sent", alice, join, { id: "r1" }),
+      s.next("request.sent", alice, join, { id: "r2" }),
+    ]);
+    expect(Object.fromEntries(result.rejections)).toEqual({ r2: "conflict" });
+  });
+
+  it("after a cancel the key may ask again at once (no cool-down)", () => {
+    const s = new Script();
+    const result = applyAll([
+      s.created(),
+      s.next("request.sent", alice, join, { id: "r1" }),
+      s.next("request.cancelled", alice, { requestId: "r1" }),
+      s.next("request.sent", alice, join, { id: "r2" }),
+    ]);
+    expect(result.rejections.size).toBe(0);
+  });
+});
+
+describe("rejections are delivered", () => {
+  it("the requester's own log shows the rejection, who decided and why", () => {
+    const s = new Script();
+    const log = new OrgLog({ organizationId: owner });
+    log.add(s.created());
+    log.add(s.at(5).next("request.sent", alice, join, { id: "r" }));
+    log.add(s.at(6).next("request.rejected", owner, { requestId: "r", reason: "members only" }));
+    expect(log.state.requests.get("r")).toMatchObject({
+      status: "rejected",
+      decidedBy: owner,
+      rejectionReason: "members only",
+      decidedSentAt: 6,
+    });
+    expect(requestStatus(log.state, "r", 10 * day)).toBe("rejected");
+  });
+});
