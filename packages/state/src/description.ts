@@ -1,41 +1,51 @@
 /**
- * The organization description at scale (docs/PROTOCOL.md, "State"; issue 5, "The description at
- * scale"): materialise an {@link OrgState} as a spec 55 `OrganizationDescription`, split it into
- * pages that each fit a Waku message, reassemble the pages in any order, and read a description
- * back into a base state.
+ * The organization description at scale (docs/PROTOCOL.md, "Description pages"; issue 5, "The
+ * description at scale"): materialise an {@link OrgState} as a spec 55 `OrganizationDescription`,
+ * split it into signed pages that each fit a Waku message, reassemble the pages in any order, and
+ * read a description back into a base state.
  *
  * Status published one description blob, which reached 2 MB and was dropped by every relay with the
- * default 150 KiB cap. Here a description is a **header** plus **pages**:
+ * default 150 KiB cap. Here a description is a **header page** plus **roster pages**, each an
+ * encoded `DescriptionPage` (proto/orgchat/v1/description_page.proto) sealed in its own
+ * `SignedEnvelope` of type `description-page`, signed by the organization key and published on the
+ * description topic:
  *
- * - the header: the description without its rosters (identity, permissions, admin settings, tags,
- *   encrypted, channels without their `members`, categories, clock), with the page count and the
- *   SHA-256 of every page. It is small and is what the owner signs;
- * - the pages: each an `OrganizationDescription` holding only `clock` and a slice of the rosters —
- *   the organization's `members`, then the `ban_list`, then each channel's `members` — in one
- *   canonical order (section, channel id, member id; ids sorted as byte strings), packed greedily
- *   up to the page budget (default 120 KiB, leaving room for the envelope under the 150 KiB cap).
+ * - the header (`index` set): the description without its rosters (identity, permissions, admin
+ *   settings, tags, encrypted, channels without their `members`, categories, clock), with the page
+ *   count and the SHA-256 of every roster page's `DescriptionPage` bytes;
+ * - the roster pages (`page_index` = position in the header's hashes): each an
+ *   `OrganizationDescription` holding only `clock` and a slice of the rosters — the organization's
+ *   `members`, then the `ban_list`, then each channel's `members` — in one canonical order
+ *   (section, channel id, member id; ids sorted as byte strings), packed greedily up to the page
+ *   budget (default 120 KiB, leaving room for the envelope under the 150 KiB cap).
  *
- * Pages are addressed by their hash, so they reassemble in any order; a missing page is reported
- * by its index, never guessed; a page whose hash the header does not list is refused. Everything
- * that grows with the number of members (members, bans, channel rosters) is paged, so the header
- * stays small whatever the organization's size.
- *
- * Until a `DescriptionPage` message exists on the wire (proposed; the proto is the lead's), the
- * header is the typed {@link DescriptionHeader} and the pages are plain encoded
- * `OrganizationDescription`s. Page hashes cover the encoded page bytes exactly as published, so the
- * definition holds once pages travel wrapped.
+ * Everything that grows with the number of members (members, bans, channel rosters) is paged, so
+ * the header stays small whatever the organization's size: a ban list or a channel roster of
+ * thousands cannot push the header past its budget. Pages are addressed by their hash, so they
+ * reassemble in any order; a missing page is reported by its index, never guessed; a page whose
+ * hash the header does not list is refused.
  *
  * @module
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
-  decodeOrganizationDescription,
+  type DescriptionIndex,
+  type DescriptionPage,
+  decodeDescriptionPage,
+  decodeSignedEnvelope,
+  descriptionTopic,
+  type EnvelopeSigner,
+  type EnvelopeVerifier,
+  encodeDescriptionPage,
   encodeOrganizationDescription,
   isChatId,
   isMemberId,
   type OrganizationDescription,
   type OrganizationMember_Roles,
+  openEnvelope,
+  publicKeyFromMemberId,
+  sealEnvelope,
   wireLimits,
 } from "@orgchat/wire";
 import { Map as ImmutableMap, List } from "immutable";
@@ -61,63 +71,54 @@ import {
 /** Limits of description pages. */
 export const descriptionPageLimits = {
   /**
-   * Default page budget: 120 KiB, leaving 30 KiB of the 150 KiB message cap
-   * (`wireLimits.maxMessageBytes`) for the signed envelope and the page's own framing.
+   * Default page budget: 120 KiB per encoded `DescriptionPage`, leaving 30 KiB of the 150 KiB
+   * message cap (`wireLimits.maxMessageBytes`) for the signed envelope.
    */
   maxPageBytes: 120 * 1024,
   /** Smallest budget accepted (a page must hold at least one roster entry and its framing). */
   minPageBytes: 1024,
   /**
    * Largest budget accepted: the message cap minus room for the envelope (about 420 bytes with a
-   * 256-character topic) and the page framing.
+   * 256-character topic).
    */
   maxAllowedPageBytes: wireLimits.maxMessageBytes - 1024,
   /**
-   * Bytes kept free in every page for the `DescriptionPage` framing (clock, index, count, length
-   * prefix: at most 27 bytes), so that pages stay within budget once they travel in that message.
+   * Bytes of a roster page kept for the `DescriptionPage` framing around its description (clock,
+   * page index, tag and length prefix: at most 21 bytes).
    */
   pageFramingBytes: 32,
   /** Length of a page hash (SHA-256). */
   hashBytes: 32,
+  /** Most roster pages one header may list (`wireLimits.maxDescriptionPages`). */
+  maxPages: wireLimits.maxDescriptionPages,
 } as const;
 
 /** An `OrganizationDescription` as the `encodeX` functions of `@orgchat/wire` accept it. */
 export type OrganizationDescriptionInit = WireMessageInit<"OrganizationDescription">;
 
-/**
- * The header page of a paged description. It will be the `DescriptionPage` with `page_index` 0
- * once that message exists; meanwhile it is this typed object.
- */
-export interface DescriptionHeader {
-  /**
-   * The description without its rosters: no `members`, no `ban_list`, every channel with empty
-   * `members`. Its `clock` is the description's clock.
-   */
-  readonly description: OrganizationDescription;
-  /** Number of pages (0 for an organization without members, bans or channel rosters). */
-  readonly pageCount: number;
-  /** SHA-256 of each page's encoded bytes, in page order (`pageHashes[i]` is page `i`). */
-  readonly pageHashes: readonly Uint8Array[];
-}
+/** A decoded header page: a `DescriptionPage` whose `index` is set. */
+export type DescriptionHeader = DescriptionPage & { readonly index: DescriptionIndex };
 
 /** The pages of a description, as {@link buildDescriptionPages} makes them. */
 export interface DescriptionPages {
-  readonly header: DescriptionHeader;
-  /** Encoded `OrganizationDescription`s (clock + a slice of the rosters), in page order. */
+  /** The header page: an encoded `DescriptionPage` with `index` (the roster pages' hashes). */
+  readonly header: Uint8Array;
+  /** The roster pages: encoded `DescriptionPage`s in page order (`pages[i]` has page index `i`). */
   readonly pages: readonly Uint8Array[];
 }
 
 /** What {@link assembleDescription} reassembles: a header and the pages received, in any order. */
 export interface DescriptionPieces {
-  readonly header: DescriptionHeader;
-  /** Pages in any order; duplicates are ignored. */
+  /** The header page's bytes (a signed envelope's payload, exactly as signed). */
+  readonly header: Uint8Array;
+  /** Roster pages' bytes in any order; duplicates are ignored. */
   readonly pages: readonly Uint8Array[];
 }
 
 /** Options of {@link buildDescriptionPages}. */
 export interface DescriptionPagesInit {
   /**
-   * Largest encoded page, header included, in bytes; between
+   * Largest encoded page (`DescriptionPage` bytes, header included), between
    * `descriptionPageLimits.minPageBytes` and `descriptionPageLimits.maxAllowedPageBytes`.
    * @default descriptionPageLimits.maxPageBytes (120 KiB)
    */
@@ -127,12 +128,12 @@ export interface DescriptionPagesInit {
 /**
  * Why pages could not be reassembled.
  *
- * - `malformed`: the header or a page is not what it claims (wrong types, bad lengths, a listed
- *   page that does not decode).
+ * - `malformed`: the header or a page is not what it claims (not a `DescriptionPage`, a header
+ *   without `index`, repeated hashes, a listed page that does not decode).
  * - `hash-mismatch`: a page's hash is not in the header (tampered, or from another description).
- * - `inconsistent`: the pieces decode but do not fit together (a page of another clock, entries
- *   out of the canonical order or repeated, fields a page may not carry, a roster for an unknown
- *   channel, rosters in the header).
+ * - `inconsistent`: the pieces decode but do not fit together (a page of another clock or at
+ *   another index, a header listed as a page, entries out of the canonical order or repeated,
+ *   fields a roster page may not carry, a roster for an unknown channel, rosters in the header).
  */
 export type AssembleDescriptionFailure = "malformed" | "hash-mismatch" | "inconsistent";
 
@@ -154,7 +155,8 @@ export type AssembleDescriptionResult =
   | { readonly ok: false; readonly reason: "malformed" | "inconsistent" };
 
 /**
- * The hash the header lists for a page: SHA-256 of its encoded bytes, exactly as published.
+ * The hash the header lists for a roster page: SHA-256 of its encoded `DescriptionPage` bytes,
+ * exactly as signed (the envelope's payload).
  *
  * @param page - the encoded page
  * @returns 32 bytes
@@ -322,14 +324,12 @@ function clockBytes(clock: bigint): number {
   return clock === 0n ? 0 : 1 + uint64Bytes(clock);
 }
 
-/** Size of the header as the proposed `DescriptionPage` (page_index 0, omitted). */
+/** Size of the header `DescriptionPage`: clock, index (count and hashes), description. */
 function headerPageBytes(descriptionBytes: number, pageCount: number, clock: bigint): number {
-  return (
-    clockBytes(clock) +
+  const indexBytes =
     (pageCount === 0 ? 0 : 1 + varintBytes(pageCount)) +
-    pageCount * fieldBytes(descriptionPageLimits.hashBytes) +
-    fieldBytes(descriptionBytes)
-  );
+    pageCount * fieldBytes(descriptionPageLimits.hashBytes);
+  return clockBytes(clock) + fieldBytes(indexBytes) + fieldBytes(descriptionBytes);
 }
 
 interface PageDraft {
@@ -405,21 +405,22 @@ function pagePacker(clock: bigint, budget: number) {
 }
 
 /**
- * Materialises a state as a paged description: a small header and pages of at most
- * `maxPageBytes` each (see the module docs for the layout).
+ * Materialises a state as a paged description: a small header page and roster pages, each an
+ * encoded `DescriptionPage` of at most `maxPageBytes` (see the module docs for the layout).
  *
  * Deterministic: the same state gives the same bytes (rosters in sorted order, greedy packing).
  *
  * @param state - the organization's state
  * @param init - the page budget
- * @returns the header and the encoded pages, in page order
+ * @returns the header and the roster pages, in page order, ready for {@link sealDescriptionPages}
  * @throws {RangeError} naming `init.maxPageBytes` when it is out of range; when the header alone
- *   does not fit the budget (identity images too large); or when the state breaks a wire limit
- *   (from `encodeOrganizationDescription`)
+ *   does not fit the budget (identity images too large, or more than
+ *   `descriptionPageLimits.maxPages` roster pages); or when the state breaks a wire limit (from
+ *   `encodeDescriptionPage`)
  * @example
  * ```ts
  * const { header, pages } = buildDescriptionPages(state);
- * // publish header (signed) and pages; a receiver, in any order:
+ * // seal and publish them (sealDescriptionPages); a receiver, in any order:
  * const assembled = assembleDescription({ header, pages: [...pages].reverse() });
  * if (assembled.ok) console.log(stateFromDescription(assembled.description, orgId).members.size);
  * ```
@@ -453,31 +454,38 @@ export function buildDescriptionPages(
       packer.channelMember(chatId, id, encodeRoles(roster.get(id) ?? List()));
     }
   }
-  const pages = packer.finish().map((draft, index) => {
-    const bytes = encodeOrganizationDescription({ clock: state.clock, ...draft });
-    if (bytes.length > budget) {
+  const drafts = packer.finish();
+  const headerContent = headerInit(state);
+  const headerDescriptionBytes = encodeOrganizationDescription(headerContent).length;
+  const headerSize = headerPageBytes(headerDescriptionBytes, drafts.length, state.clock);
+  if (headerSize > maxPageBytes || drafts.length > descriptionPageLimits.maxPages) {
+    throw new RangeError(
+      `state: the description header needs ${headerSize} bytes for ${drafts.length} roster pages, more than the ${maxPageBytes}-byte page budget or the ${descriptionPageLimits.maxPages}-page limit; shrink the identity images or descriptions, or raise init.maxPageBytes`,
+    );
+  }
+  const pages = drafts.map((draft, pageIndex) => {
+    const bytes = encodeDescriptionPage({
+      clock: state.clock,
+      pageIndex,
+      description: { clock: state.clock, ...draft },
+    });
+    if (bytes.length > maxPageBytes) {
       // The size arithmetic above mirrors protobuf's encoding; reaching this is a bug here.
       throw new Error(
-        `description page ${index} encodes to ${bytes.length} bytes, over its ${budget}-byte budget`,
+        `description page ${pageIndex} encodes to ${bytes.length} bytes, over its ${maxPageBytes}-byte budget`,
       );
     }
     return bytes;
   });
-  const headerBytes = encodeOrganizationDescription(headerInit(state));
-  const headerSize = headerPageBytes(headerBytes.length, pages.length, state.clock);
-  if (headerSize > maxPageBytes) {
-    throw new RangeError(
-      `state: the description header needs ${headerSize} bytes, more than the ${maxPageBytes}-byte page budget; shrink the identity images or descriptions`,
-    );
+  const header = encodeDescriptionPage({
+    clock: state.clock,
+    index: { pageCount: pages.length, pageHashes: pages.map((page) => sha256(page)) },
+    description: headerContent,
+  });
+  if (header.length > maxPageBytes) {
+    throw new Error(`description header encodes to ${header.length} bytes, over ${maxPageBytes}`);
   }
-  return {
-    header: {
-      description: decodeOrganizationDescription(headerBytes),
-      pageCount: pages.length,
-      pageHashes: pages.map(sha256),
-    },
-    pages,
-  };
+  return { header, pages };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,53 +503,45 @@ function isEmptyRecord(value: unknown): boolean {
   return true;
 }
 
-/** The most pages a header can list and still fit a message. */
-const maxPageCount = Math.floor(
-  wireLimits.maxMessageBytes / fieldBytes(descriptionPageLimits.hashBytes),
-);
-
 const failed = (reason: "malformed" | "inconsistent"): AssembleDescriptionResult => ({
   ok: false,
   reason,
 });
 
-/** Checks the header; returns the page index of each hash (hex), or why not. */
-function readHeader(header: unknown): Map<string, number> | AssembleDescriptionResult {
-  if (!isRecord(header) || !isRecord(header.description)) return failed("malformed");
-  const { pageCount, pageHashes, description } = header;
-  if (
-    typeof pageCount !== "number" ||
-    !Number.isInteger(pageCount) ||
-    pageCount < 0 ||
-    pageCount > maxPageCount ||
-    !Array.isArray(pageHashes) ||
-    pageHashes.length !== pageCount ||
-    typeof description.clock !== "bigint"
-  ) {
-    return failed("malformed");
+function decodePage(bytes: Uint8Array): DescriptionPage | undefined {
+  try {
+    return decodeDescriptionPage(bytes);
+  } catch {
+    return undefined;
   }
+}
+
+/** Decodes and checks the header; returns it with the page index of each hash (hex), or why not. */
+function readHeader(
+  bytes: unknown,
+): { header: DescriptionHeader; index: Map<string, number> } | AssembleDescriptionResult {
+  if (!(bytes instanceof Uint8Array)) return failed("malformed");
+  const header = decodePage(bytes);
+  // `decodeDescriptionPage` checked the count, the hash lengths and that a description is present.
+  if (header?.index === undefined || header.description === undefined) return failed("malformed");
   const index = new Map<string, number>();
-  for (const [i, hash] of pageHashes.entries()) {
-    if (!(hash instanceof Uint8Array) || hash.length !== descriptionPageLimits.hashBytes) {
-      return failed("malformed");
-    }
+  for (const [i, hash] of header.index.pageHashes.entries()) {
     const hex = toHex(hash);
     if (index.has(hex)) return failed("malformed");
     index.set(hex, i);
   }
-  // Rosters belong in pages: a header that carries any is not one of ours.
-  if (!isEmptyRecord(description.members)) return failed("inconsistent");
-  const banList = description.banList ?? [];
-  if (!Array.isArray(banList)) return failed("malformed");
-  if (banList.length > 0) return failed("inconsistent");
-  if (!isRecord(description.chats)) return failed("malformed");
-  for (const chat of Object.values(description.chats)) {
-    if (!isRecord(chat) || !isEmptyRecord(chat.members)) return failed("inconsistent");
+  // Rosters belong in roster pages: a header that carries any is not one of ours.
+  const description = header.description;
+  if (!isEmptyRecord(description.members) || description.banList.length > 0) {
+    return failed("inconsistent");
   }
-  return index;
+  for (const chat of Object.values(description.chats)) {
+    if (!isEmptyRecord(chat.members)) return failed("inconsistent");
+  }
+  return { header: header as DescriptionHeader, index };
 }
 
-/** A page may carry only its clock and rosters; everything else belongs to the header. */
+/** A roster page may carry only its clock and rosters; everything else belongs to the header. */
 function pageCarriesOnlyRosters(page: OrganizationDescription): boolean {
   return (
     page.permissions === undefined &&
@@ -554,16 +554,22 @@ function pageCarriesOnlyRosters(page: OrganizationDescription): boolean {
 }
 
 /**
- * Reassembles a paged description from its header and its pages, received in any order.
+ * Reassembles a paged description from its header page and its roster pages, received in any
+ * order.
  *
- * Checks, in order: the header is well formed (else `malformed`); every page's hash is listed by
- * the header (else `hash-mismatch` with the refused positions); every listed page is present
+ * Checks, in order: the header decodes as a `DescriptionPage` with an `index`, without repeated
+ * hashes (else `malformed`) and without rosters (else `inconsistent`); every page's hash is listed
+ * by the header (else `hash-mismatch` with the refused positions); every listed page is present
  * (else `missing` with the absent indexes — never guessed); every page decodes (else `malformed`);
- * the pages fit the header and each other: same clock, only rosters, entries strictly in canonical
- * order across pages (so none is repeated), channel rosters only for the header's channels (else
- * `inconsistent`).
+ * the pages fit the header and each other: roster pages (no `index`) of the header's clock at the
+ * index the header lists them, only rosters, entries strictly in canonical order across pages (so
+ * none is repeated), channel rosters only for the header's channels (else `inconsistent`).
  *
- * @param pieces - the header (checked against the owner's signature by the caller) and the pages
+ * The signatures are not checked here: the pieces are payloads of envelopes already opened
+ * ({@link openDescriptionPages}). The header's signature covers the page hashes, so the pages are
+ * authenticated through it.
+ *
+ * @param pieces - the header page and the roster pages, as encoded `DescriptionPage`s
  * @returns the whole description (members, ban list and channel rosters restored), or why not;
  *   never throws, whatever the input
  * @example
@@ -574,12 +580,13 @@ function pageCarriesOnlyRosters(page: OrganizationDescription): boolean {
  */
 export function assembleDescription(pieces: DescriptionPieces): AssembleDescriptionResult {
   if (!isRecord(pieces)) return failed("malformed");
-  const index = readHeader(pieces.header);
-  if (!(index instanceof Map)) return index;
-  const header = pieces.header;
+  const read = readHeader(pieces.header);
+  if (!("index" in read)) return read;
+  const { header, index } = read;
   if (!Array.isArray(pieces.pages)) return failed("malformed");
 
-  const byIndex: (Uint8Array | undefined)[] = new Array(header.pageCount).fill(undefined);
+  const pageCount = header.index.pageCount;
+  const byIndex: (Uint8Array | undefined)[] = new Array(pageCount).fill(undefined);
   const refused: number[] = [];
   for (const [position, page] of pieces.pages.entries()) {
     if (!(page instanceof Uint8Array)) return failed("malformed");
@@ -592,8 +599,9 @@ export function assembleDescription(pieces: DescriptionPieces): AssembleDescript
   for (const [i, page] of byIndex.entries()) if (page === undefined) missing.push(i);
   if (missing.length > 0) return { ok: false, reason: "missing", missing };
 
-  const clock = header.description.clock;
-  const chatIds = new Set(Object.keys(header.description.chats));
+  const headerDescription = header.description as OrganizationDescription;
+  const clock = header.clock;
+  const chatIds = new Set(Object.keys(headerDescription.chats));
   const members: Record<string, OrganizationDescription["members"][string]> = {};
   const banList: string[] = [];
   const rosters = new Map<string, Record<string, OrganizationDescription["members"][string]>>();
@@ -611,14 +619,14 @@ export function assembleDescription(pieces: DescriptionPieces): AssembleDescript
     return after;
   };
 
-  for (const bytes of byIndex as Uint8Array[]) {
-    let page: OrganizationDescription;
-    try {
-      page = decodeOrganizationDescription(bytes);
-    } catch {
-      return failed("malformed");
+  for (const [pageIndex, bytes] of (byIndex as Uint8Array[]).entries()) {
+    const decoded = decodePage(bytes);
+    if (decoded?.description === undefined) return failed("malformed");
+    if (decoded.index !== undefined || decoded.pageIndex !== pageIndex || decoded.clock !== clock) {
+      return failed("inconsistent");
     }
-    if (page.clock !== clock || !pageCarriesOnlyRosters(page)) return failed("inconsistent");
+    const page = decoded.description;
+    if (!pageCarriesOnlyRosters(page)) return failed("inconsistent");
     let entries = 0;
     for (const [id, member] of Object.entries(page.members)) {
       if (!advance(0, "", id)) return failed("inconsistent");
@@ -656,10 +664,245 @@ export function assembleDescription(pieces: DescriptionPieces): AssembleDescript
   }
 
   const chats: OrganizationDescription["chats"] = {};
-  for (const [chatId, chat] of Object.entries(header.description.chats)) {
+  for (const [chatId, chat] of Object.entries(headerDescription.chats)) {
     setOwn(chats, chatId, { ...chat, members: rosters.get(chatId) ?? {} });
   }
-  return { ok: true, description: { ...header.description, members, banList, chats } };
+  return { ok: true, description: { ...headerDescription, members, banList, chats } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages ↔ signed envelopes
+// ---------------------------------------------------------------------------------------------
+
+/** What {@link sealDescriptionPages} seals. */
+export interface SealDescriptionPagesInit {
+  /** The pages of {@link buildDescriptionPages}. */
+  readonly pages: DescriptionPages;
+  /** The organization key as a member id. */
+  readonly organizationId: MemberId;
+  /** Signs with the organization key (the only key a `description-page` may be signed with). */
+  readonly signer: EnvelopeSigner;
+}
+
+/** Signed envelopes of a paged description, ready to publish on the description topic. */
+export interface SealedDescriptionPages {
+  /** The envelope of the header page. */
+  readonly header: Uint8Array;
+  /** The envelopes of the roster pages, in page order. */
+  readonly pages: readonly Uint8Array[];
+}
+
+/**
+ * Seals every page of a paged description in a `SignedEnvelope` of type `description-page`, for
+ * the organization's description topic, at the description's clock.
+ *
+ * Each envelope's payload is exactly the page's bytes, so the hashes the header lists hold for
+ * what receivers open.
+ *
+ * @param init - the pages, the organization and its key
+ * @returns the envelopes (header first, then the roster pages in order)
+ * @throws {RangeError} when `init.organizationId` is not a member id, the signer is not the
+ *   organization key, or a page is not a valid `DescriptionPage` or is over the message cap (from
+ *   `sealEnvelope`)
+ * @throws {TypeError} when the signer returns something other than an Ed25519 signature
+ * @example
+ * ```ts
+ * const sealed = await sealDescriptionPages({
+ *   pages: buildDescriptionPages(state),
+ *   organizationId: state.organizationId,
+ *   signer: organizationKey, // { scheme: "ed25519", publicKey, sign }
+ * });
+ * for (const envelope of [sealed.header, ...sealed.pages]) await publish(topic, envelope);
+ * ```
+ */
+export async function sealDescriptionPages(
+  init: SealDescriptionPagesInit,
+): Promise<SealedDescriptionPages> {
+  if (typeof init.organizationId !== "string" || !isMemberId(init.organizationId)) {
+    throw new RangeError("init.organizationId: expected 64 lowercase hex characters (a member id)");
+  }
+  const organizationKey = publicKeyFromMemberId(init.organizationId);
+  const contentTopic = descriptionTopic(organizationKey);
+  const seal = async (bytes: Uint8Array, what: string) => {
+    let message: DescriptionPage;
+    try {
+      message = decodeDescriptionPage(bytes);
+    } catch (cause) {
+      throw new RangeError(`${what}: not a valid DescriptionPage`, { cause });
+    }
+    const envelope = await sealEnvelope(
+      {
+        type: "description-page",
+        organizationId: organizationKey,
+        clock: message.clock,
+        contentTopic,
+        message,
+      },
+      init.signer,
+    );
+    // The header lists hashes of the exact page bytes; a re-encoding that differed (pages not made
+    // by buildDescriptionPages, with maps in another order) would make every receiver refuse it.
+    if (!bytesEqual(decodeSignedEnvelope(envelope).payload, bytes)) {
+      throw new RangeError(
+        `${what}: its bytes do not survive decoding and re-encoding; seal pages made by buildDescriptionPages`,
+      );
+    }
+    return envelope;
+  };
+  const header = await seal(init.pages.header, "init.pages.header");
+  const pages: Uint8Array[] = [];
+  for (const [i, page] of init.pages.pages.entries()) {
+    pages.push(await seal(page, `init.pages.pages[${i}]`));
+  }
+  return { header, pages };
+}
+
+/** What {@link openDescriptionPages} needs to know. */
+export interface OpenDescriptionPagesInit {
+  /** The organization key as a member id: envelopes must be for it, signed by it. */
+  readonly organizationId: MemberId;
+  /** Checks Ed25519 signatures (injected: `@orgchat/state` depends on no crypto). */
+  readonly verify: EnvelopeVerifier;
+}
+
+/** An envelope {@link openDescriptionPages} refused. */
+export interface RefusedDescriptionEnvelope {
+  /** Position in the envelopes given. */
+  readonly position: number;
+  /** `name` of the error `openEnvelope` threw (`DecodeError`, `EnvelopeMismatchError`, `InvalidSignatureError`). */
+  readonly error: string;
+}
+
+/** What {@link openDescriptionPages} found among the envelopes. */
+export interface OpenedDescriptionPages {
+  /**
+   * The newest header page's bytes (highest clock; at an equal clock the lexicographically
+   * greater bytes, as for descriptions), or `undefined` when no header opened.
+   */
+  readonly header: Uint8Array | undefined;
+  /** That header decoded (its clock, page count and description without rosters). */
+  readonly headerPage: DescriptionHeader | undefined;
+  /**
+   * The roster pages the header lists (by hash), in the order received: with `header`, what
+   * {@link assembleDescription} takes. Empty when no header opened.
+   */
+  readonly pages: readonly Uint8Array[];
+  /**
+   * Positions of envelopes that opened but are not part of the chosen description: older headers,
+   * and roster pages the header does not list (another description's, or any page when no header
+   * opened). Keep the envelopes if the header may come later, and open them again with it.
+   */
+  readonly unlisted: readonly number[];
+  /** Envelopes that did not open, with the error's name. */
+  readonly refused: readonly RefusedDescriptionEnvelope[];
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * Opens the envelopes received on an organization's description topic (live or from a Store
+ * query) and picks out the newest paged description: its header and the roster pages it lists.
+ *
+ * Every envelope goes through `openEnvelope` with the description topic, the organization id,
+ * `accept: ["description-page"]` and the injected verifier, so only pages signed by the
+ * organization key for this organization and topic count. Refused envelopes are reported, never
+ * thrown.
+ *
+ * @param envelopes - encoded `SignedEnvelope`s, in any order, duplicates allowed
+ * @param init - the organization and the signature verifier
+ * @returns the newest header, the pages it lists, and what was left out or refused
+ * @throws {RangeError} when `init.organizationId` is not a member id
+ * @throws {TypeError} when `envelopes` is not an array of Uint8Arrays (a caller's mistake)
+ * @example
+ * ```ts
+ * const opened = await openDescriptionPages(received, { organizationId, verify });
+ * if (opened.header !== undefined) {
+ *   const assembled = assembleDescription({ header: opened.header, pages: opened.pages });
+ *   if (assembled.ok) state = stateFromDescription(assembled.description, organizationId);
+ * }
+ * ```
+ */
+export async function openDescriptionPages(
+  envelopes: readonly Uint8Array[],
+  init: OpenDescriptionPagesInit,
+): Promise<OpenedDescriptionPages> {
+  if (typeof init.organizationId !== "string" || !isMemberId(init.organizationId)) {
+    throw new RangeError("init.organizationId: expected 64 lowercase hex characters (a member id)");
+  }
+  if (!Array.isArray(envelopes) || !envelopes.every((e) => e instanceof Uint8Array)) {
+    throw new TypeError("envelopes: expected an array of Uint8Arrays");
+  }
+  const organizationId = publicKeyFromMemberId(init.organizationId);
+  const options = {
+    contentTopic: descriptionTopic(organizationId),
+    organizationId,
+    accept: ["description-page" as const],
+    verify: init.verify,
+  };
+  const refused: RefusedDescriptionEnvelope[] = [];
+  const headers: { position: number; bytes: Uint8Array; page: DescriptionHeader }[] = [];
+  const rosterPages: { position: number; bytes: Uint8Array }[] = [];
+  for (const [position, envelope] of envelopes.entries()) {
+    try {
+      const opened = await openEnvelope(envelope, options);
+      if (opened.type !== "description-page") continue; // `accept` rules this out
+      if (opened.message.index !== undefined) {
+        headers.push({
+          position,
+          bytes: opened.payload,
+          page: opened.message as DescriptionHeader,
+        });
+      } else {
+        rosterPages.push({ position, bytes: opened.payload });
+      }
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "Error";
+      refused.push({ position, error: name });
+    }
+  }
+
+  let newest: (typeof headers)[number] | undefined;
+  for (const candidate of headers) {
+    if (
+      newest === undefined ||
+      candidate.page.clock > newest.page.clock ||
+      (candidate.page.clock === newest.page.clock &&
+        compareBytes(candidate.bytes, newest.bytes) > 0)
+    ) {
+      newest = candidate;
+    }
+  }
+  const listed = new Set(newest?.page.index.pageHashes.map(toHex));
+  const unlisted: number[] = [];
+  const pages: Uint8Array[] = [];
+  for (const candidate of headers) {
+    if (candidate !== newest && !bytesEqual(candidate.bytes, newest?.bytes)) {
+      unlisted.push(candidate.position);
+    }
+  }
+  for (const page of rosterPages) {
+    if (listed.has(toHex(sha256(page.bytes)))) pages.push(page.bytes);
+    else unlisted.push(page.position);
+  }
+  unlisted.sort((a, b) => a - b);
+  return {
+    header: newest?.bytes,
+    headerPage: newest?.page,
+    pages,
+    unlisted,
+    refused,
+  };
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array | undefined): boolean {
+  return b !== undefined && a.length === b.length && compareBytes(a, b) === 0;
 }
 
 // ---------------------------------------------------------------------------------------------

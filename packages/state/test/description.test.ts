@@ -1,15 +1,22 @@
-import { createHash } from "node:crypto";
 import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  sign as ed25519Sign,
+  verify as ed25519Verify,
+} from "node:crypto";
+import {
+  decodeDescriptionPage,
   decodeOrganizationDescription,
   descriptionTopic,
   type EnvelopeSigner,
+  type EnvelopeVerifier,
+  encodeDescriptionPage,
   encodeOrganizationDescription,
   OrganizationMember_Roles,
   type OrganizationPermissions_Access,
   openEnvelope,
-  publicKeyFromMemberId,
   sealEnvelope,
-  wireLimits,
 } from "@orgchat/wire";
 import fc from "fast-check";
 import { Map as ImmutableMap, List } from "immutable";
@@ -17,12 +24,13 @@ import { describe, expect, it } from "vitest";
 import {
   assembleDescription,
   buildDescriptionPages,
-  type DescriptionHeader,
   type DescriptionPages,
   describeOrganization,
   descriptionPageHash,
   descriptionPageLimits,
   type OrganizationDescriptionInit,
+  openDescriptionPages,
+  sealDescriptionPages,
   stateFromDescription,
 } from "../src/description.js";
 import type { Identity, Permissions, Role } from "../src/events.js";
@@ -49,7 +57,41 @@ const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).
 /** A deterministic member id: 64 lowercase hex characters. */
 const memberId = (label: string) => sha256(label).toString("hex");
 
-const orgId = memberId("organization");
+/**
+ * A deterministic Ed25519 key (node:crypto; the state package depends on no crypto library): the
+ * 32-byte seed is `seedByte` repeated, as in vectors/wire.
+ */
+function ed25519Key(seedByte: number): EnvelopeSigner {
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([
+      Buffer.from("302e020100300506032b657004220420", "hex"),
+      Buffer.alloc(32, seedByte),
+    ]),
+    format: "der",
+    type: "pkcs8",
+  });
+  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
+  return {
+    scheme: "ed25519",
+    publicKey: new Uint8Array(spki.subarray(spki.length - 32)),
+    sign: (message) => new Uint8Array(ed25519Sign(null, message, privateKey)),
+  };
+}
+
+const verify: EnvelopeVerifier = ({ publicKey, message, signature }) =>
+  ed25519Verify(
+    null,
+    message,
+    createPublicKey({
+      key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), publicKey]),
+      format: "der",
+      type: "spki",
+    }),
+    signature,
+  );
+
+const organizationKey = ed25519Key(0x01);
+const orgId = hex(organizationKey.publicKey);
 
 const identity = (name: string, withImage = false): Identity => ({
   displayName: name,
@@ -195,6 +237,20 @@ function carried(state: OrgState) {
   };
 }
 
+/** The decoded header page of built pages. */
+function headerOf(pages: DescriptionPages) {
+  const header = decodeDescriptionPage(pages.header);
+  if (header.index === undefined || header.description === undefined) throw new Error("no header");
+  return { ...header, index: header.index, description: header.description };
+}
+
+/** The description slice a roster page carries. */
+function rosterOf(page: Uint8Array) {
+  const description = decodeDescriptionPage(page).description;
+  if (description === undefined) throw new Error("no description");
+  return description;
+}
+
 function roundTrip(pages: DescriptionPages): OrgState {
   const assembled = assembleDescription({ header: pages.header, pages: pages.pages });
   if (!assembled.ok) throw new Error(`assembly failed: ${JSON.stringify(assembled)}`);
@@ -226,6 +282,19 @@ const large = makeState({
     { id: "private-1", members: 2_500 },
   ],
   categories: ["main"],
+});
+
+// Many small pages make the properties below meaningful.
+const medium = makeState({
+  members: 600,
+  bans: 40,
+  // "10" and "9" are integer-like: JS objects reorder such keys, the canonical order must not.
+  channels: [
+    { id: "a", members: 150 },
+    { id: "b", members: 300 },
+    { id: "10", members: 30 },
+    { id: "9", members: 30 },
+  ],
 });
 
 describe("page hashes (SHA-256)", () => {
@@ -366,9 +435,27 @@ describe("describeOrganization / stateFromDescription", () => {
 describe("buildDescriptionPages / assembleDescription", () => {
   it("round-trips a small organization", () => {
     const pages = buildDescriptionPages(small);
-    expect(pages.header.pageCount).toBe(1);
-    expect(pages.header.pageHashes).toHaveLength(1);
+    const header = headerOf(pages);
+    expect(header.index.pageCount).toBe(1);
+    expect(header.index.pageHashes).toEqual([descriptionPageHash(pages.pages[0] as Uint8Array)]);
+    expect(header.clock).toBe(small.clock);
+    expect(header.pageIndex).toBe(0);
     expect(carried(roundTrip(pages))).toEqual(carried(small));
+  });
+
+  it("writes DescriptionPages: a header with the index, roster pages at their position", () => {
+    const pages = buildDescriptionPages(large);
+    const header = headerOf(pages);
+    expect(header.description.clock).toBe(large.clock);
+    expect(header.index.pageHashes.map(hex)).toEqual(
+      pages.pages.map((p) => sha256(p).toString("hex")),
+    );
+    for (const [i, bytes] of pages.pages.entries()) {
+      const page = decodeDescriptionPage(bytes);
+      expect(page.index).toBeUndefined();
+      expect(page.pageIndex).toBe(i);
+      expect(page.clock).toBe(large.clock);
+    }
   });
 
   it("round-trips a 10,000-member organization, every page within 120 KiB", () => {
@@ -376,47 +463,79 @@ describe("buildDescriptionPages / assembleDescription", () => {
     expect(pages.pages.length).toBeGreaterThan(5);
     for (const page of pages.pages) expect(page.length).toBeLessThanOrEqual(120 * KiB);
     // The header is small: no rosters, only the page hashes.
-    const headerBytes = encodeOrganizationDescription(pages.header.description).length;
-    expect(headerBytes + pages.header.pageCount * 34).toBeLessThan(4 * KiB);
+    expect(pages.header.length).toBeLessThan(4 * KiB);
     const back = roundTrip(pages);
     expect(back.members.size).toBe(10_001);
     expect(carried(back)).toEqual(carried(large));
   });
 
+  it("keeps a big ban list and channel rosters out of the header", () => {
+    const crowded = makeState({
+      members: 4_000,
+      bans: 4_000,
+      channels: [{ id: "everyone", members: 4_000 }],
+    });
+    const pages = buildDescriptionPages(crowded);
+    expect(pages.header.length).toBeLessThan(2 * KiB);
+    const header = headerOf(pages);
+    expect(header.description.banList).toEqual([]);
+    expect(header.description.chats.everyone?.members).toEqual({});
+    expect(carried(roundTrip(pages))).toEqual(carried(crowded));
+  });
+
   it("packs pages nearly full (the size arithmetic matches the encoding)", () => {
     const { pages } = buildDescriptionPages(large);
-    const budget = descriptionPageLimits.maxPageBytes - descriptionPageLimits.pageFramingBytes;
+    const { maxPageBytes, pageFramingBytes } = descriptionPageLimits;
     for (const page of pages.slice(0, -1)) {
-      expect(page.length).toBeLessThanOrEqual(budget);
-      expect(page.length).toBeGreaterThan(budget - 200);
+      expect(page.length).toBeLessThanOrEqual(maxPageBytes);
+      expect(page.length).toBeGreaterThan(maxPageBytes - pageFramingBytes - 200);
     }
   });
 
-  it("fits every page, sealed in its envelope, under the 150 KiB message cap", async () => {
-    const { pages } = buildDescriptionPages(large);
-    const organizationKey = publicKeyFromMemberId(orgId);
-    const signer: EnvelopeSigner = {
-      scheme: "ed25519",
-      publicKey: organizationKey,
-      sign: () => new Uint8Array(wireLimits.signatureBytes).fill(0xab),
-    };
-    const contentTopic = descriptionTopic(organizationKey);
-    for (const page of pages) {
-      const message = decodeOrganizationDescription(page);
-      const sealed = await sealEnvelope(
-        {
-          type: "organization-description",
-          organizationId: organizationKey,
-          clock: message.clock,
-          contentTopic,
-          message,
-        },
-        signer,
-      );
-      expect(sealed.length).toBeLessThanOrEqual(wireLimits.maxMessageBytes);
-      const opened = await openEnvelope(sealed, { contentTopic, verify: () => true });
-      expect(opened.payload).toEqual(page);
+  it("seals every page under the 150 KiB message cap; the envelopes open to the page bytes", async () => {
+    const pages = buildDescriptionPages(large);
+    const sealed = await sealDescriptionPages({
+      pages,
+      organizationId: orgId,
+      signer: organizationKey,
+    });
+    const contentTopic = descriptionTopic(organizationKey.publicKey);
+    const all = [sealed.header, ...sealed.pages];
+    expect(all).toHaveLength(pages.pages.length + 1);
+    for (const [i, envelope] of all.entries()) {
+      expect(envelope.length).toBeLessThanOrEqual(150 * KiB);
+      const opened = await openEnvelope(envelope, {
+        contentTopic,
+        organizationId: organizationKey.publicKey,
+        accept: ["description-page"],
+        verify,
+      });
+      expect(opened.clock).toBe(large.clock);
+      expect(opened.payload).toEqual(i === 0 ? pages.header : pages.pages[i - 1]);
     }
+  });
+
+  it("opens sealed pages in any order and reassembles them", async () => {
+    const pages = buildDescriptionPages(medium, { maxPageBytes: 4 * KiB });
+    const sealed = await sealDescriptionPages({
+      pages,
+      organizationId: orgId,
+      signer: organizationKey,
+    });
+    const envelopes = [
+      ...sealed.pages.slice(3),
+      sealed.header,
+      ...sealed.pages.slice(0, 3),
+    ].reverse();
+    const opened = await openDescriptionPages(envelopes, { organizationId: orgId, verify });
+    expect(opened.header).toEqual(pages.header);
+    expect(opened.headerPage?.index.pageCount).toBe(pages.pages.length);
+    expect(opened.refused).toEqual([]);
+    expect(opened.unlisted).toEqual([]);
+    expect(opened.pages).toHaveLength(pages.pages.length);
+    const assembled = assembleDescription({ header: pages.header, pages: opened.pages });
+    if (!assembled.ok) throw new Error(`assembly failed: ${JSON.stringify(assembled)}`);
+    expect(carried(stateFromDescription(assembled.description, orgId))).toEqual(carried(medium));
   });
 
   it("is deterministic: the same state gives the same bytes whatever its insertion order", () => {
@@ -435,6 +554,7 @@ describe("buildDescriptionPages / assembleDescription", () => {
     const empty: OrgState = { ...small, members: ImmutableMap(), banned: ImmutableMap() };
     const pages = buildDescriptionPages({ ...empty, channels: ImmutableMap() });
     expect(pages.pages).toHaveLength(0);
+    expect(headerOf(pages).index.pageCount).toBe(0);
     const assembled = assembleDescription(pages);
     expect(assembled.ok).toBe(true);
   });
@@ -463,26 +583,13 @@ describe("buildDescriptionPages / assembleDescription", () => {
     ).toThrow(RangeError);
   });
 
-  // Many small pages make the properties below meaningful.
-  const medium = makeState({
-    members: 600,
-    bans: 40,
-    // "10" and "9" are integer-like: JS objects reorder such keys, the canonical order must not.
-    channels: [
-      { id: "a", members: 150 },
-      { id: "b", members: 300 },
-      { id: "10", members: 30 },
-      { id: "9", members: 30 },
-    ],
-  });
   const mediumPages = buildDescriptionPages(medium, { maxPageBytes: 4 * KiB });
 
   it("splits channel rosters across pages too", () => {
     expect(mediumPages.pages.length).toBeGreaterThanOrEqual(20);
     for (const page of mediumPages.pages) expect(page.length).toBeLessThanOrEqual(4 * KiB);
-    const spread = mediumPages.pages.filter(
-      (page) => Object.keys(decodeOrganizationDescription(page).chats).length > 0,
-    );
+    expect(mediumPages.header.length).toBeLessThanOrEqual(4 * KiB);
+    const spread = mediumPages.pages.filter((page) => Object.keys(rosterOf(page).chats).length > 0);
     expect(spread.length).toBeGreaterThan(2);
     expect(carried(roundTrip(mediumPages))).toEqual(carried(medium));
   });
@@ -563,21 +670,28 @@ describe("buildDescriptionPages / assembleDescription", () => {
     });
   });
 
+  type PageInit = Parameters<typeof encodeDescriptionPage>[0];
+
   /** A header that lists exactly these pages, as a forger holding the owner key could sign. */
-  function forged(
-    pages: OrganizationDescriptionInit[],
-    description: OrganizationDescriptionInit = {
-      clock: 7n,
-      chats: { general: {} },
-    },
+  function forgedPages(
+    pages: PageInit[],
+    description: OrganizationDescriptionInit = { clock: 7n, chats: { general: {} } },
   ) {
-    const encoded = pages.map((page) => encodeOrganizationDescription(page));
-    const header: DescriptionHeader = {
-      description: decodeOrganizationDescription(encodeOrganizationDescription(description)),
-      pageCount: encoded.length,
-      pageHashes: encoded.map(descriptionPageHash),
-    };
+    const encoded = pages.map((page) => encodeDescriptionPage(page));
+    const header = encodeDescriptionPage({
+      clock: description.clock ?? 0n,
+      index: { pageCount: encoded.length, pageHashes: encoded.map(descriptionPageHash) },
+      description,
+    });
     return assembleDescription({ header, pages: encoded });
+  }
+
+  /** {@link forgedPages} of roster pages at their own position. */
+  function forged(pages: OrganizationDescriptionInit[], description?: OrganizationDescriptionInit) {
+    return forgedPages(
+      pages.map((page, pageIndex) => ({ clock: page.clock ?? 0n, pageIndex, description: page })),
+      description,
+    );
   }
 
   const [m1, m2, m3] = ["m1", "m2", "m3"].map(memberId).sort() as [string, string, string];
@@ -631,6 +745,23 @@ describe("buildDescriptionPages / assembleDescription", () => {
     expect(forged(pages)).toEqual({ ok: false, reason: "inconsistent" });
   });
 
+  it("finds a page listed at another position than its page index inconsistent", () => {
+    const first = { clock: 7n, members: { [m1]: {} } };
+    const second = { clock: 7n, members: { [m2]: {} } };
+    expect(
+      forgedPages([
+        { clock: 7n, pageIndex: 1, description: first },
+        { clock: 7n, pageIndex: 0, description: second },
+      ]),
+    ).toEqual({ ok: false, reason: "inconsistent" });
+  });
+
+  it("finds a header listed as a roster page inconsistent", () => {
+    expect(
+      forgedPages([{ clock: 7n, index: {}, description: { clock: 7n, members: { [m1]: {} } } }]),
+    ).toEqual({ ok: false, reason: "inconsistent" });
+  });
+
   it("finds a header carrying rosters inconsistent", () => {
     expect(forged([], { clock: 7n, members: { [m1]: {} } })).toEqual({
       ok: false,
@@ -645,56 +776,105 @@ describe("buildDescriptionPages / assembleDescription", () => {
 
   it("finds a listed page that does not decode malformed", () => {
     const junk = new Uint8Array([0xff, 0xff, 0xff]);
-    const header: DescriptionHeader = {
-      ...mediumPages.header,
-      pageCount: 1,
-      pageHashes: [descriptionPageHash(junk)],
-    };
+    const header = encodeDescriptionPage({
+      clock: 7n,
+      index: { pageCount: 1, pageHashes: [descriptionPageHash(junk)] },
+      description: { clock: 7n },
+    });
     expect(assembleDescription({ header, pages: [junk] })).toEqual({
       ok: false,
       reason: "malformed",
     });
   });
 
+  // Hand-written protobuf, to make headers that the wire encoder would refuse.
+  const varint = (value: number): number[] => {
+    const out: number[] = [];
+    let rest = value;
+    while (rest >= 0x80) {
+      out.push((rest & 0x7f) | 0x80);
+      rest = Math.floor(rest / 0x80);
+    }
+    out.push(rest);
+    return out;
+  };
+  const lengthDelimited = (field: number, body: ArrayLike<number>): number[] => [
+    (field << 3) | 2,
+    ...varint(body.length),
+    ...Array.from(body),
+  ];
+  /** A header page with `clock` 7, this index body, and a description of clock 7. */
+  const rawHeader = (pageCount: number, hashes: Uint8Array[]) =>
+    new Uint8Array([
+      0x08,
+      7,
+      ...lengthDelimited(2, [
+        0x08,
+        ...varint(pageCount),
+        ...hashes.flatMap((h) => lengthDelimited(2, h)),
+      ]),
+      ...lengthDelimited(4, [0x08, 7]),
+    ]);
+
   it("finds malformed headers malformed", () => {
     const { header, pages } = mediumPages;
+    const hashes = headerOf(mediumPages).index.pageHashes;
     const bad: unknown[] = [
-      { ...header, pageCount: header.pageCount + 1 },
-      { ...header, pageCount: -1, pageHashes: [] },
-      { ...header, pageHashes: header.pageHashes.map((h) => h.slice(1)) },
-      { ...header, pageHashes: header.pageHashes.map(() => header.pageHashes[0]) },
-      { ...header, description: null },
-      { ...header, description: { ...header.description, clock: 1 } },
+      rawHeader(hashes.length + 1, hashes),
+      rawHeader(
+        hashes.length,
+        hashes.map((h) => h.slice(1)),
+      ),
+      encodeDescriptionPage({
+        clock: 7n,
+        index: { pageCount: 2, pageHashes: [hashes[0] as Uint8Array, hashes[0] as Uint8Array] },
+        description: { clock: 7n },
+      }),
+      pages[0], // a roster page, not a header
+      new Uint8Array([0xff, 0xff, 0xff]),
+      header.subarray(0, header.length - 1),
+      "header",
       null,
+      headerOf(mediumPages), // decoded, not bytes
     ];
     for (const candidate of bad) {
-      expect(assembleDescription({ header: candidate as DescriptionHeader, pages })).toEqual({
+      expect(assembleDescription({ header: candidate as Uint8Array, pages })).toEqual({
         ok: false,
         reason: "malformed",
       });
     }
+    // The hand-written encoding itself is right: with a valid index it reassembles.
+    expect(assembleDescription({ header: rawHeader(0, []), pages: [] }).ok).toBe(true);
     expect(assembleDescription({ header, pages: ["page"] as never })).toEqual({
+      ok: false,
+      reason: "malformed",
+    });
+    expect(assembleDescription({ header, pages: "pages" as never })).toEqual({
       ok: false,
       reason: "malformed",
     });
   });
 
   it("never throws on any input", () => {
+    const headerBytes = fc.oneof(
+      fc.constant(mediumPages.header),
+      fc.uint8Array({ maxLength: 64 }),
+      fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })).map(([at, mask]) => {
+        const copy = mediumPages.header.slice();
+        copy[at % copy.length] = (copy[at % copy.length] as number) ^ mask;
+        return copy;
+      }),
+    );
     const pieces = fc.oneof(
       anyValue(),
       fc.record({
-        header: fc.oneof(
+        header: fc.oneof(anyValue(), headerBytes),
+        pages: fc.oneof(
+          fc.array(fc.uint8Array({ maxLength: 64 })),
+          fc.shuffledSubarray([...mediumPages.pages]),
+          fc.array(anyValue(), { maxLength: 3 }),
           anyValue(),
-          fc.record({
-            description: fc.oneof(anyValue(), fc.constant(mediumPages.header.description)),
-            pageCount: fc.oneof(fc.integer({ min: -2, max: 5 }), anyValue()),
-            pageHashes: fc.oneof(
-              fc.array(fc.uint8Array({ minLength: 31, maxLength: 33 }), { maxLength: 5 }),
-              anyValue(),
-            ),
-          }),
         ),
-        pages: fc.oneof(fc.array(fc.uint8Array({ maxLength: 64 })), anyValue()),
       }),
     );
     fc.assert(
@@ -704,5 +884,118 @@ describe("buildDescriptionPages / assembleDescription", () => {
       }),
       { seed, numRuns: 2000 },
     );
+  });
+});
+
+describe("sealDescriptionPages / openDescriptionPages", () => {
+  const smallPages = buildDescriptionPages(small);
+  const contentTopic = descriptionTopic(organizationKey.publicKey);
+
+  it("refuses to seal with another key than the organization's, or pages that are not pages", async () => {
+    await expect(
+      sealDescriptionPages({ pages: smallPages, organizationId: orgId, signer: ed25519Key(0x02) }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      sealDescriptionPages({
+        pages: { header: new Uint8Array([0xff]), pages: [] },
+        organizationId: orgId,
+        signer: organizationKey,
+      }),
+    ).rejects.toThrow(RangeError);
+    await expect(
+      sealDescriptionPages({ pages: smallPages, organizationId: "0x12", signer: organizationKey }),
+    ).rejects.toThrow(RangeError);
+  });
+
+  it("picks the newest header and leaves older descriptions' pages out", async () => {
+    const newer = buildDescriptionPages({ ...small, clock: small.clock + 5n });
+    const [oldSealed, newSealed] = await Promise.all(
+      [smallPages, newer].map((pages) =>
+        sealDescriptionPages({ pages, organizationId: orgId, signer: organizationKey }),
+      ),
+    );
+    if (oldSealed === undefined || newSealed === undefined) throw new Error("sealing failed");
+    const envelopes = [
+      oldSealed.header,
+      ...newSealed.pages,
+      ...oldSealed.pages,
+      newSealed.header,
+      newSealed.header,
+    ];
+    const opened = await openDescriptionPages(envelopes, { organizationId: orgId, verify });
+    expect(opened.header).toEqual(newer.header);
+    expect(opened.headerPage?.clock).toBe(small.clock + 5n);
+    expect(opened.pages).toEqual(newer.pages);
+    expect(opened.unlisted).toEqual([0, 1 + newSealed.pages.length]);
+    expect(opened.refused).toEqual([]);
+    const assembled = assembleDescription({ header: newer.header, pages: opened.pages });
+    expect(assembled.ok).toBe(true);
+  });
+
+  it("reports roster pages without a header as unlisted", async () => {
+    const sealed = await sealDescriptionPages({
+      pages: smallPages,
+      organizationId: orgId,
+      signer: organizationKey,
+    });
+    const opened = await openDescriptionPages(sealed.pages, { organizationId: orgId, verify });
+    expect(opened).toEqual({
+      header: undefined,
+      headerPage: undefined,
+      pages: [],
+      unlisted: sealed.pages.map((_, i) => i),
+      refused: [],
+    });
+  });
+
+  it("refuses forged, foreign and off-type envelopes with the error's name", async () => {
+    const sealed = await sealDescriptionPages({
+      pages: smallPages,
+      organizationId: orgId,
+      signer: organizationKey,
+    });
+    const forgedSignature = sealed.header.slice();
+    forgedSignature[forgedSignature.length - 1] = (forgedSignature.at(-1) as number) ^ 0x01;
+    const other = ed25519Key(0x03);
+    const foreign = await sealEnvelope(
+      {
+        type: "description-page",
+        organizationId: other.publicKey,
+        clock: small.clock,
+        contentTopic,
+        message: decodeDescriptionPage(smallPages.header),
+      },
+      other,
+    );
+    const unpaged = await sealEnvelope(
+      {
+        type: "organization-description",
+        organizationId: organizationKey.publicKey,
+        clock: 3n,
+        contentTopic,
+        message: { clock: 3n },
+      },
+      organizationKey,
+    );
+    const opened = await openDescriptionPages(
+      [forgedSignature, foreign, unpaged, new Uint8Array([1, 2, 3]), sealed.header],
+      { organizationId: orgId, verify },
+    );
+    expect(opened.refused).toEqual([
+      { position: 0, error: "InvalidSignatureError" },
+      { position: 1, error: "EnvelopeMismatchError" },
+      { position: 2, error: "EnvelopeMismatchError" },
+      { position: 3, error: "DecodeError" },
+    ]);
+    expect(opened.header).toEqual(smallPages.header);
+  });
+
+  it("refuses a bad organization id or a non-array with a programming error", async () => {
+    await expect(openDescriptionPages([], { organizationId: "0x12", verify })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(
+      openDescriptionPages(["envelope"] as never, { organizationId: orgId, verify }),
+    ).rejects.toThrow(TypeError);
   });
 });

@@ -34,6 +34,7 @@ import {
 import {
   anyCodec,
   fullSamples,
+  headerPageSample,
   member,
   messageNames,
   minimalSamples,
@@ -41,6 +42,7 @@ import {
   outsider,
   owner,
   ownerId,
+  rosterPageSample,
   sampleOf,
   type VectorContext,
 } from "../test/fixtures.js";
@@ -233,6 +235,51 @@ addNegative(
   "malformed",
 );
 addNegative("SignedEnvelope/empty", "SignedEnvelope", new Uint8Array(), "invalid-field");
+const pageSchema = codecs.DescriptionPage.schema;
+const rawPage = (init: Parameters<typeof create<typeof pageSchema>>[1]) =>
+  toBinary(pageSchema, create(pageSchema, init));
+addNegative(
+  "DescriptionPage/missing-description",
+  "DescriptionPage",
+  rawPage({ clock: 42n, pageIndex: 1 }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionPage/clock-differs-from-description",
+  "DescriptionPage",
+  rawPage({ ...rosterPageSample, clock: 43n }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionPage/header-with-page-index",
+  "DescriptionPage",
+  rawPage({ ...headerPageSample, pageIndex: 1 }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionPage/page-hash-31-bytes",
+  "DescriptionPage",
+  rawPage({
+    ...headerPageSample,
+    index: { pageCount: 1, pageHashes: [new Uint8Array(31).fill(0x17)] },
+  }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionPage/page-count-differs-from-hashes",
+  "DescriptionPage",
+  rawPage({
+    ...headerPageSample,
+    index: { pageCount: 3, pageHashes: [new Uint8Array(32).fill(0x17)] },
+  }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionPage/page-count-over-10000",
+  "DescriptionPage",
+  rawPage({ ...headerPageSample, index: { pageCount: 10_001 } }),
+  "invalid-field",
+);
 
 write("messages.json", {
   description:
@@ -387,6 +434,22 @@ const sealed: Array<{
     open: requestsContext,
     message: fullSamples.MemberKeys,
   },
+  {
+    name: "description-page-header",
+    type: "description-page",
+    signerSeedByte: 1,
+    clock: 42n,
+    open: { ...descriptionContext, accept: ["description-page"] },
+    message: fullSamples.DescriptionPage,
+  },
+  {
+    name: "description-page-roster",
+    type: "description-page",
+    signerSeedByte: 1,
+    clock: 42n,
+    open: { ...descriptionContext, accept: ["description-page"] },
+    message: rosterPageSample,
+  },
 ];
 
 const signers = new Map([
@@ -484,6 +547,7 @@ async function main(): Promise<void> {
     fullSamples.OrganizationDescription,
   );
   const grantPayload = encodeMessage(codecs.Grant, fullSamples.Grant);
+  const rosterPagePayload = encodeMessage(codecs.DescriptionPage, rosterPageSample);
   const requestTopic = requestsContext.contentTopic;
   const descTopic = descriptionContext.contentTopic;
   type Expectation = { error: string; reason?: string; field?: string };
@@ -536,6 +600,18 @@ async function main(): Promise<void> {
       bytes: ownerOnly(7, 9n, grantPayload, 3),
       open: descriptionContext,
       ...mismatch("signer"),
+    },
+    {
+      name: "description-page-signed-by-member",
+      bytes: ownerOnly(48, 42n, rosterPagePayload, 2),
+      open: descriptionContext,
+      ...mismatch("signer"),
+    },
+    {
+      name: "description-page-clock-differs-from-envelope",
+      bytes: ownerOnly(48, 41n, rosterPagePayload, 1),
+      open: descriptionContext,
+      ...mismatch("clock"),
     },
     {
       name: "envelope-clock-differs-from-payload",

@@ -22,6 +22,10 @@ import {
   type Welcome,
   WelcomeSchema,
 } from "./gen/orgchat/v1/crypto_pb.js";
+import {
+  type DescriptionPage,
+  DescriptionPageSchema,
+} from "./gen/orgchat/v1/description_page_pb.js";
 import { type SignedEnvelope, SignedEnvelopeSchema } from "./gen/orgchat/v1/envelope_pb.js";
 import {
   type ChatIdentity,
@@ -57,6 +61,7 @@ import { wireLimits } from "./limits.js";
 import {
   type Validator,
   validateChatIdentity,
+  validateDescriptionPage,
   validateGrant,
   validateGroupMessage,
   validateIdentityImage,
@@ -105,7 +110,7 @@ function codec<Desc extends DescMessage>(
 
 /**
  * Every message of the wire format with its rules, by short name: spec 55's fourteen messages,
- * orgchat's `SignedEnvelope`, and the messages of orgchat's cryptography.
+ * orgchat's `SignedEnvelope`, the messages of orgchat's cryptography, and the description page.
  */
 export const codecs = {
   IdentityImage: codec(IdentityImageSchema, validateIdentityImage),
@@ -144,6 +149,7 @@ export const codecs = {
   MemberKeys: codec(MemberKeysSchema, validateMemberKeys),
   PrekeyBundle: codec(PrekeyBundleSchema, validatePrekeyBundle),
   PairwiseMessage: codec(PairwiseMessageSchema, validatePairwiseMessage),
+  DescriptionPage: codec(DescriptionPageSchema, validateDescriptionPage),
 } as const;
 
 /** Short name of a message of the wire format. */
@@ -417,3 +423,27 @@ export const decodePairwiseMessage = (
   bytes: Uint8Array,
   options?: DecodeOptions,
 ): PairwiseMessage => decodeMessage(codecs.PairwiseMessage, bytes, options);
+
+/**
+ * Encodes a {@link DescriptionPage} (docs/PROTOCOL.md, "Description pages").
+ *
+ * @throws {RangeError} on a broken rule (no description, a clock that differs from the
+ *   description's, a header with a `pageIndex`, page hashes that are not 32 bytes or do not match
+ *   `pageCount`, more than `wireLimits.maxDescriptionPages` pages) or over 150 KiB
+ * @example
+ * ```ts
+ * import { encodeDescriptionPage } from "@orgchat/wire";
+ * const header = encodeDescriptionPage({
+ *   clock: 7n,
+ *   index: { pageCount: 1, pageHashes: [sha256(rosterPage)] },
+ *   description: { clock: 7n, identity: { displayName: "Acme" } },
+ * });
+ * ```
+ */
+export const encodeDescriptionPage = (message: MessageInitShape<typeof DescriptionPageSchema>) =>
+  encodeMessage(codecs.DescriptionPage, message);
+/** Decodes a {@link DescriptionPage}. @throws {@link DecodeError} */
+export const decodeDescriptionPage = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): DescriptionPage => decodeMessage(codecs.DescriptionPage, bytes, options);

@@ -124,6 +124,14 @@ export const messageTypes = {
     signer: "sender",
     signerOf: (message) => message.identityKey,
   }),
+  // Published on the description topic, like the unpaged description it replaces for large
+  // organizations (docs/PROTOCOL.md, "Description pages").
+  "description-page": spec({
+    wireType: MessageType.DESCRIPTION_PAGE,
+    codec: codecs.DescriptionPage,
+    signer: "organization",
+    clockOf: (message) => message.clock,
+  }),
 } as const;
 
 /** Name of a registered message type. */

@@ -26,6 +26,7 @@ export {
   codecs,
   type DecodeOptions,
   decodeChatIdentity,
+  decodeDescriptionPage,
   decodeGrant,
   decodeGroupMessage,
   decodeIdentityImage,
@@ -48,6 +49,7 @@ export {
   decodeSignedEnvelope,
   decodeWelcome,
   encodeChatIdentity,
+  encodeDescriptionPage,
   encodeGrant,
   encodeGroupMessage,
   encodeIdentityImage,
@@ -105,6 +107,7 @@ export {
   isInvalidSignatureError,
 } from "./errors.js";
 export * from "./gen/orgchat/v1/crypto_pb.js";
+export * from "./gen/orgchat/v1/description_page_pb.js";
 export * from "./gen/orgchat/v1/envelope_pb.js";
 export * from "./gen/orgchat/v1/organization_pb.js";
 export { isChatId, isMemberId, memberIdFromPublicKey, publicKeyFromMemberId } from "./ids.js";

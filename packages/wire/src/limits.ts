@@ -46,4 +46,12 @@ export const wireLimits = {
   maxWelcomeHistory: 1024,
   /** Content topic length accepted by `parseContentTopic`. */
   maxContentTopicLength: 256,
+  /**
+   * Roster pages one description header may list (`DescriptionIndex.page_count`). The 150 KiB cap
+   * binds first (about 4,500 hashes of 34 encoded bytes each); this bound is for the decoder, so a
+   * count is refused before anything is allocated for it.
+   */
+  maxDescriptionPages: 10_000,
+  /** Length of a description page hash (SHA-256). */
+  descriptionPageHashBytes: 32,
 } as const;

@@ -8,6 +8,7 @@ import type {
   WelcomeEpoch,
   X3dhHeader,
 } from "./gen/orgchat/v1/crypto_pb.js";
+import type { DescriptionIndex, DescriptionPage } from "./gen/orgchat/v1/description_page_pb.js";
 import type { SignedEnvelope } from "./gen/orgchat/v1/envelope_pb.js";
 import type {
   ChatIdentity,
@@ -210,6 +211,64 @@ export const validateOrganizationDescription: Validator<OrganizationDescription>
     if (tagProblem) return tagProblem;
   }
   return undefined;
+};
+
+export const validateDescriptionIndex: Validator<DescriptionIndex> = (index, path) => {
+  if (index.pageCount > wireLimits.maxDescriptionPages) {
+    return {
+      path: `${path}.pageCount`,
+      problem: `${index.pageCount} pages, more than the limit of ${wireLimits.maxDescriptionPages}`,
+    };
+  }
+  if (index.pageHashes.length !== index.pageCount) {
+    return {
+      path: `${path}.pageHashes`,
+      problem: `${index.pageHashes.length} hashes for a pageCount of ${index.pageCount}`,
+    };
+  }
+  for (const [i, hash] of index.pageHashes.entries()) {
+    const problem = exactBytes(
+      hash,
+      wireLimits.descriptionPageHashBytes,
+      `${path}.pageHashes[${i}]`,
+    );
+    if (problem) return problem;
+  }
+  return undefined;
+};
+
+/**
+ * Structural rules of a description page (docs/PROTOCOL.md, "Description pages"): a description is
+ * required and carries the page's clock; a header (with `index`) has no `pageIndex`; a roster
+ * page's `pageIndex` is below the page limit. Whether the content belongs in a header or a roster
+ * page, and whether pages fit together, is judged by `@orgchat/state` when it reassembles them.
+ */
+export const validateDescriptionPage: Validator<DescriptionPage> = (page, path) => {
+  if (page.description === undefined) {
+    return { path: `${path}.description`, problem: "required: a page carries a description" };
+  }
+  if (page.description.clock !== page.clock) {
+    return {
+      path: `${path}.description.clock`,
+      problem: `${page.description.clock} differs from the page clock ${page.clock}`,
+    };
+  }
+  if (page.index !== undefined) {
+    if (page.pageIndex !== 0) {
+      return {
+        path: `${path}.pageIndex`,
+        problem: "must be 0 (absent) in a header page (one with an index)",
+      };
+    }
+    const problem = validateDescriptionIndex(page.index, `${path}.index`);
+    if (problem) return problem;
+  } else if (page.pageIndex >= wireLimits.maxDescriptionPages) {
+    return {
+      path: `${path}.pageIndex`,
+      problem: `must be below the limit of ${wireLimits.maxDescriptionPages} pages`,
+    };
+  }
+  return validateOrganizationDescription(page.description, `${path}.description`);
 };
 
 /** Structural rules of an envelope; its version and type are judged by `openEnvelope()`. */

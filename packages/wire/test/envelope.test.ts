@@ -15,7 +15,15 @@ import {
   sealEnvelope,
   wireLimits,
 } from "../src/index.js";
-import { fullSamples, member, outsider, owner, ownerId, verifyEd25519 } from "./fixtures.js";
+import {
+  fullSamples,
+  member,
+  outsider,
+  owner,
+  ownerId,
+  rosterPageSample,
+  verifyEd25519,
+} from "./fixtures.js";
 
 const descTopic = descriptionTopic(ownerId);
 const reqTopic = requestsTopic(ownerId);
@@ -242,6 +250,47 @@ describe("sealEnvelope() / openEnvelope()", () => {
     await expect(
       openEnvelope(bytes, { contentTopic: descTopic, verify: verifyEd25519, maxBytes: 100 }),
     ).rejects.toThrowError(expect.objectContaining({ name: "DecodeError", reason: "oversized" }));
+  });
+});
+
+describe("description pages in envelopes", () => {
+  const page = (
+    message: SealEnvelopeInit<"description-page">["message"] = rosterPageSample,
+    clock = 42n,
+    signer: EnvelopeSigner = owner,
+  ) =>
+    sealEnvelope(
+      {
+        type: "description-page",
+        organizationId: ownerId,
+        clock,
+        contentTopic: descTopic,
+        message,
+      },
+      signer,
+    );
+
+  it("opens a header and a roster page signed by the organization key", async () => {
+    for (const message of [fullSamples.DescriptionPage, rosterPageSample]) {
+      const opened = await openEnvelope(await page(message), {
+        contentTopic: descTopic,
+        organizationId: ownerId,
+        accept: ["description-page"],
+        verify: verifyEd25519,
+      });
+      if (opened.type !== "description-page") throw new Error("narrowing");
+      expect(opened.message.clock).toBe(42n);
+      expect(opened.message.index !== undefined).toBe(message === fullSamples.DescriptionPage);
+    }
+  });
+
+  it("is owner-only and binds the page clock to the envelope's", async () => {
+    await expect(page(rosterPageSample, 42n, member)).rejects.toThrowError(RangeError);
+    await expect(page(rosterPageSample, 43n)).rejects.toThrowError(/clock/);
+    expect(messageTypes["description-page"]).toMatchObject({
+      wireType: 48,
+      signer: "organization",
+    });
   });
 });
 

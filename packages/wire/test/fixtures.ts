@@ -89,7 +89,28 @@ const description = {
   tags: ["dao", "privacy"],
 };
 
-/** One instance of every message, every field set to a non-default value. */
+/** A description header's content: the description without its rosters. */
+const headerDescription = {
+  ...description,
+  members: {},
+  banList: [],
+  chats: { general: { ...chat, members: {} } },
+};
+
+/** A description header page (the one with an `index`) listing two roster pages. */
+export const headerPageSample = {
+  clock: 42n,
+  index: {
+    pageCount: 2,
+    pageHashes: [new Uint8Array(32).fill(0x17), new Uint8Array(32).fill(0x18)],
+  },
+  description: headerDescription,
+};
+
+/**
+ * One instance of every message, every field set to a non-default value (except
+ * `DescriptionPage.pageIndex`: a header page, the one with an `index`, has none).
+ */
 export const fullSamples: Samples = {
   IdentityImage: image,
   ChatIdentity: identity,
@@ -207,6 +228,19 @@ export const fullSamples: Samples = {
     previousChainLength: 3,
     ciphertext: new Uint8Array(48).fill(0x15),
   },
+  DescriptionPage: headerPageSample,
+};
+
+/** A roster page of the description whose header is `fullSamples.DescriptionPage`. */
+export const rosterPageSample = {
+  clock: 42n,
+  pageIndex: 1,
+  description: {
+    clock: 42n,
+    members: description.members,
+    banList: description.banList,
+    chats: { general: { members: chat.members } },
+  },
 };
 
 /** The smallest valid instance of every message (required fields only). */
@@ -263,6 +297,7 @@ export const minimalSamples: Samples = {
     signature: new Uint8Array(64),
   },
   PairwiseMessage: { ratchetKey: new Uint8Array(32), ciphertext: new Uint8Array(16) },
+  DescriptionPage: { description: {} },
 };
 
 export const messageNames = Object.keys(codecs) as MessageName[];

@@ -3,9 +3,11 @@ import { describe, expect, it } from "vitest";
 import { DecodeError } from "../src/errors.js";
 import {
   codecs,
+  decodeDescriptionPage,
   decodeGrant,
   decodeMessage,
   decodeOrganizationDescription,
+  encodeDescriptionPage,
   encodeGrant,
   encodeMessage,
   encodeOrganizationDescription,
@@ -18,7 +20,7 @@ import {
   publicKeyFromMemberId,
   wireLimits,
 } from "../src/index.js";
-import { fullSamples, memberHex, ownerId } from "./fixtures.js";
+import { fullSamples, headerPageSample, memberHex, ownerId, rosterPageSample } from "./fixtures.js";
 
 const descriptionSchema = codecs.OrganizationDescription.schema;
 const rawDescription = (init: Parameters<typeof create<typeof descriptionSchema>>[1]) =>
@@ -131,6 +133,93 @@ describe("protocol rules", () => {
 
   it("throws TypeError, not DecodeError, when the input is not a Uint8Array (a programming error)", () => {
     expect(() => decodeGrant("0a20" as unknown as Uint8Array)).toThrowError(TypeError);
+  });
+});
+
+describe("description page rules", () => {
+  const pageSchema = codecs.DescriptionPage.schema;
+  const hash = (fill: number) => new Uint8Array(32).fill(fill);
+  const header = headerPageSample;
+  const cases: Array<[string, Parameters<typeof encodeDescriptionPage>[0], string]> = [
+    ["a page without a description", { clock: 1n }, "description"],
+    [
+      "a page clock that differs from the description's",
+      { clock: 2n, description: { clock: 1n } },
+      "description.clock",
+    ],
+    ["a header with a page index", { ...header, pageIndex: 1 }, "pageIndex"],
+    [
+      "a page hash of 31 bytes",
+      { ...header, index: { pageCount: 1, pageHashes: [new Uint8Array(31)] } },
+      "index.pageHashes[0]",
+    ],
+    [
+      "fewer hashes than pageCount",
+      { ...header, index: { pageCount: 2, pageHashes: [hash(1)] } },
+      "index.pageHashes",
+    ],
+    [
+      "more hashes than pageCount",
+      { ...header, index: { pageCount: 0, pageHashes: [hash(1)] } },
+      "index.pageHashes",
+    ],
+    [
+      "a page count over the limit",
+      { ...header, index: { pageCount: wireLimits.maxDescriptionPages + 1 } },
+      "index.pageCount",
+    ],
+    [
+      "a roster page index at the page limit",
+      { ...rosterPageSample, pageIndex: wireLimits.maxDescriptionPages },
+      "pageIndex",
+    ],
+    [
+      "a nested description that breaks a rule",
+      { description: { banList: ["not-a-key"] } },
+      "description.banList[0]",
+    ],
+  ];
+
+  for (const [what, init, field] of cases) {
+    it(`refuses ${what}: RangeError on encode, DecodeError(invalid-field) on decode`, () => {
+      expect(() => encodeDescriptionPage(init)).toThrowError(RangeError);
+      let caught: unknown;
+      try {
+        decodeDescriptionPage(toBinary(pageSchema, create(pageSchema, init)));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toMatchObject({
+        name: "DecodeError",
+        reason: "invalid-field",
+        path: expect.stringContaining(`DescriptionPage.${field}`),
+      });
+    });
+  }
+
+  it("tells a header (index present, even empty) from a roster page", () => {
+    const emptyHeader = decodeDescriptionPage(
+      encodeDescriptionPage({ clock: 3n, index: {}, description: { clock: 3n } }),
+    );
+    expect(emptyHeader.index).toBeDefined();
+    expect(emptyHeader.index?.pageCount).toBe(0);
+    const roster = decodeDescriptionPage(encodeDescriptionPage(rosterPageSample));
+    expect(roster.index).toBeUndefined();
+    expect(roster.pageIndex).toBe(1);
+  });
+
+  it("accepts the largest page index and a header listing hashes up to the size cap", () => {
+    const last = { ...rosterPageSample, pageIndex: wireLimits.maxDescriptionPages - 1 };
+    expect(decodeDescriptionPage(encodeDescriptionPage(last)).pageIndex).toBe(
+      wireLimits.maxDescriptionPages - 1,
+    );
+    const pageCount = 4000;
+    const many = encodeDescriptionPage({
+      clock: 1n,
+      index: { pageCount, pageHashes: Array.from({ length: pageCount }, (_, i) => hash(i)) },
+      description: { clock: 1n },
+    });
+    expect(decodeDescriptionPage(many).index?.pageHashes).toHaveLength(pageCount);
   });
 });
 
