@@ -45,4 +45,4 @@ function report(title: string, list: readonly Figure[]): void {
 report("@orgchat/state: channel-message events", figures);
 progress(`description pages: ${quick ? "1,000" : "10,000"} members`);
 // Prints its own figures (a table, or one JSON line with --json).
-benchDescription(json, quick ? { members: 1_000, iterations: 3 } : {});
+await benchDescription(json, quick ? { members: 1_000, iterations: 3 } : {});
