@@ -1,4 +1,14 @@
-import type { MemberId, OrgEvent, Rejection, RejectionReason } from "./events.js";
+import {
+  type BufferedEvent,
+  compareEviction,
+  defaultBufferLimits,
+  type EvictedEvent,
+  type EvictionCause,
+  isFinalRejection,
+  isOutsideAgeWindow,
+  selectEvictions,
+} from "./buffer.js";
+import type { EventType, MemberId, OrgEvent } from "./events.js";
 import { initialState } from "./initial-state.js";
 import { compareEvents } from "./order.js";
 import { applyGuarded, type ReduceResult, resolveConfig } from "./reduce.js";
@@ -20,27 +30,158 @@ export interface OrgLogInit {
    * reference. @default 256
    */
   readonly checkpointInterval?: number;
+  /**
+   * At most this many rejected events are kept (buffered) for a later re-fold; beyond it the first
+   * in eviction order are dropped (docs/PROTOCOL.md, "Buffered events"). 0 keeps none.
+   * @default defaultBufferLimits.maxBuffered (1,000)
+   */
+  readonly maxBuffered?: number;
+  /**
+   * `prune(now)` drops the buffered events whose signed `sentAt` is this far from `now`, either way.
+   * `Infinity` keeps them until the count bound evicts them.
+   * @default defaultBufferLimits.maxBufferedAgeMs (7 days)
+   */
+  readonly maxBufferedAgeMs?: number;
 }
 
+/** What {@link OrgLog.add} gives: the reducer's result, and what the event did to the buffer. */
+export interface OrgLogAddResult extends ReduceResult {
+  /**
+   * Ids of events that were buffered (rejected) and apply now that this event took its place.
+   * Present only when not empty.
+   */
+  readonly explained?: readonly string[];
+  /**
+   * Buffered events dropped to keep the count bound (possibly this event itself, when it is
+   * rejected and first in eviction order). Present only when not empty.
+   */
+  readonly evicted?: readonly EvictedEvent[];
+}
+
+/** What {@link OrgLog.rebase} gives. */
+export interface OrgLogRebaseResult {
+  /** The state after the re-base (unchanged when `rebased` is false). */
+  readonly state: OrgState;
+  /** False when the base is older than the one in force, and was ignored. */
+  readonly rebased: boolean;
+  /** Ids of the events held that the description covers, dropped from the log. */
+  readonly covered: readonly string[];
+  /** Ids of the events that were buffered (rejected) and apply on the new base. */
+  readonly explained: readonly string[];
+  /** Buffered events dropped to keep the count bound after the re-fold. */
+  readonly evicted: readonly EvictedEvent[];
+}
+
+/**
+ * Event types whose whole effect an organization description carries (identity, permissions,
+ * admin settings, tags, the encrypted flag, members and their roles, the ban list, channels with
+ * their rosters, categories). A description with clock C covers every event of these types with a
+ * clock ≤ C, whoever authored it: {@link OrgLog.rebase} drops them, and the log refuses them
+ * (`conflict`) afterwards. Requests, invitations, leave requests, grants, epochs and messages are
+ * not in a description: their events are kept and re-applied on the description's state.
+ */
+export const descriptionCoveredTypes = [
+  "org.created",
+  "org.identity.changed",
+  "org.permissions.changed",
+  "org.admin-settings.changed",
+  "org.tags.changed",
+  "org.encryption.changed",
+  "channel.created",
+  "channel.edited",
+  "channel.removed",
+  "channel.members.changed",
+  "category.created",
+  "category.edited",
+  "category.removed",
+  "member.removed",
+  "member.banned",
+  "member.unbanned",
+  "member.roles.changed",
+] as const satisfies readonly EventType[];
+
+const coveredTypes: ReadonlySet<EventType> = new Set(descriptionCoveredTypes);
+
+/**
+ * Where a description sits in the canonical order: after every event with its clock, before every
+ * event with a later one (authors are lowercase hex, so "~" sorts after all of them). Folding over
+ * it overlays the description's fields on the state.
+ */
+interface DescriptionMark {
+  readonly type: "#description";
+  readonly clock: bigint;
+  readonly author: "~";
+  readonly id: "~";
+}
+
+type Entry = OrgEvent | DescriptionMark;
+
 interface Checkpoint {
-  /** Number of events (a prefix of the canonical order) folded into `state`. */
+  /** Number of entries (a prefix of the canonical order) folded into `state`. */
   readonly count: number;
   readonly state: OrgState;
 }
 
 /**
+ * The state at a description's place in the canonical order: the description's fields (what it
+ * carries is authoritative at its clock), the rest (requests, invitations, leave requests, grants,
+ * epochs, messages, applied ids) as the events re-applied before it left them, minus the grants of
+ * keys that are not members and of channels that do not exist.
+ */
+function overlayDescription(state: OrgState, base: OrgState): OrgState {
+  const members = base.members;
+  const channels = base.channels;
+  const grants = state.grants.filter(
+    (grant) => members.has(grant.member) && (grant.chatId === "" || channels.has(grant.chatId)),
+  );
+  return {
+    ...state,
+    created: base.created,
+    clock: state.clock > base.clock ? state.clock : base.clock,
+    identity: base.identity,
+    permissions: base.permissions,
+    pinMessageAllMembersEnabled: base.pinMessageAllMembersEnabled,
+    tags: base.tags,
+    encrypted: base.encrypted,
+    members,
+    banned: base.banned,
+    channels,
+    categories: base.categories,
+    grants: grants.size === state.grants.size ? state.grants : grants,
+  };
+}
+
+function checkLimit(name: string, value: number, allowInfinity: boolean): void {
+  const ok =
+    (Number.isSafeInteger(value) && value >= 0) ||
+    (allowInfinity && value === Number.POSITIVE_INFINITY);
+  if (!ok) {
+    throw new RangeError(
+      `${name}: expected a non-negative integer${allowInfinity ? " or Infinity" : ""}, got ${value}`,
+    );
+  }
+}
+
+const noEvictions: readonly EvictedEvent[] = Object.freeze([]);
+
+/**
  * The events of one organization in canonical order, and the state they fold to (docs/PROTOCOL.md,
  * "Events and the canonical order"). Whatever order events arrive in, two logs holding the same
- * events hold the same state and the same rejections.
+ * events (on the same description base) hold the same state and the same rejections.
  *
  * - An event that sorts after every event held (the common case) is reduced directly.
  * - One that sorts earlier is inserted in its place and the log re-folds from the last checkpoint
  *   before it: the verdicts of the events after it are recomputed (a late accept can make a
  *   member's earlier-rejected message valid; a late cancel can make an accept a conflict).
  * - An event id already held is refused as `duplicate` and changes nothing.
- * - Rejected events stay in the log (a later arrival may change their verdict); events that are not
- *   well formed (`isOrgEvent`) are refused as `malformed` and not kept, since nothing can make
- *   them valid.
+ * - Rejected events are **buffered**: kept so that a later arrival can explain them (docs/PROTOCOL.md,
+ *   "Buffered events"), at most `maxBuffered` of them; beyond that, final rejections
+ *   ({@link isFinalRejection}) go first, then the oldest in canonical order. `prune(now)` drops
+ *   those dated `maxBufferedAgeMs` or more away from `now`. Dropped events are forgotten and
+ *   reported (`evicted`). Events that are not well formed (`isOrgEvent`) are refused as
+ *   `malformed` and not kept, since nothing can make them valid.
+ * - `rebase(base)` starts the fold from a description's state: the events it covers are dropped,
+ *   the rest re-applied on it, and buffered events it explains apply.
  *
  * Ids must identify content (the client uses the hash of the signed envelope): of two different
  * events sent with the same id, the log keeps the first it sees.
@@ -49,9 +190,11 @@ interface Checkpoint {
  * ```ts
  * const log = new OrgLog({ organizationId });
  * for (const event of received) {
- *   const { rejected } = log.add(event);
+ *   const { rejected, evicted } = log.add(event);
  *   if (rejected) console.debug(rejected.id, rejected.reason);
+ *   for (const dropped of evicted ?? []) console.debug("dropped", dropped.event.id);
  * }
+ * log.prune(Date.now());
  * render(log.state);
  * ```
  */
@@ -60,70 +203,212 @@ export class OrgLog {
   readonly organizationId: MemberId;
   /** The reducer rules in force (the defaults filled in). */
   readonly config: ReducerConfig;
+  /** The count bound of the buffer of rejected events. */
+  readonly maxBuffered: number;
+  /** The age bound of the buffer of rejected events, in ms. */
+  readonly maxBufferedAgeMs: number;
   readonly #interval: number;
-  readonly #events: OrgEvent[] = [];
+  /** Events held (applied and buffered) and the description mark, in canonical order. */
+  #entries: Entry[] = [];
   readonly #ids = new Set<string>();
-  readonly #rejections = new Map<string, RejectionReason>();
-  readonly #checkpoints: Checkpoint[];
+  /** The buffer: every event held whose verdict in its place is a rejection. */
+  readonly #buffered = new Map<string, BufferedEvent>();
+  #checkpoints: Checkpoint[];
   #state: OrgState;
+  /** The description state the fold starts from, when the log was re-based. */
+  #base: OrgState | undefined;
+  #mark: DescriptionMark | undefined;
+  #evictedCount = 0;
+  /** Collects the ids of buffered events that apply, during a re-fold. */
+  #explained: string[] | undefined;
 
   /**
-   * @param init - the organization and its rules
-   * @throws {RangeError} when `organizationId` is not a member id or `checkpointInterval` is not a
-   *   positive integer
+   * @param init - the organization, its rules and the buffer bounds
+   * @throws {RangeError} when `organizationId` is not a member id, `checkpointInterval` is not a
+   *   positive integer, `maxBuffered` is not a non-negative integer or `maxBufferedAgeMs` is not a
+   *   non-negative integer or `Infinity`
    */
   constructor(init: OrgLogInit) {
     const interval = init.checkpointInterval ?? 256;
     if (!Number.isSafeInteger(interval) || interval < 1) {
       throw new RangeError(`checkpointInterval: expected a positive integer, got ${interval}`);
     }
+    const maxBuffered = init.maxBuffered ?? defaultBufferLimits.maxBuffered;
+    checkLimit("maxBuffered", maxBuffered, false);
+    const maxBufferedAgeMs = init.maxBufferedAgeMs ?? defaultBufferLimits.maxBufferedAgeMs;
+    checkLimit("maxBufferedAgeMs", maxBufferedAgeMs, true);
     this.organizationId = init.organizationId;
     this.config = resolveConfig(init.config);
+    this.maxBuffered = maxBuffered;
+    this.maxBufferedAgeMs = maxBufferedAgeMs;
     this.#interval = interval;
     this.#state = initialState(init.organizationId);
     this.#checkpoints = [{ count: 0, state: this.#state }];
   }
 
-  /** The state: the fold of every event held, in canonical order. */
+  /** The state: the fold of every event held, in canonical order (from the base, if any). */
   get state(): OrgState {
     return this.#state;
   }
 
-  /** How many events the log holds (applied and rejected). */
+  /** How many events the log holds (applied and buffered). */
   get size(): number {
-    return this.#events.length;
+    return this.#entries.length - (this.#mark === undefined ? 0 : 1);
+  }
+
+  /** How many events are buffered (held and rejected in their place); at most `maxBuffered`. */
+  get bufferedCount(): number {
+    return this.#buffered.size;
+  }
+
+  /** How many buffered events this log has evicted since it was made (count and age bounds). */
+  get evictedCount(): number {
+    return this.#evictedCount;
+  }
+
+  /** The clock of the description the log is based on, or `undefined` before any `rebase`. */
+  get baseClock(): bigint | undefined {
+    return this.#base?.clock;
   }
 
   /**
-   * Adds one event in its canonical place.
+   * Adds one event in its canonical place, then evicts buffered events beyond `maxBuffered`.
    *
    * @param event - a received (or own) event; anything is accepted as input
    * @returns the state after the event, and the event's own rejection if it was refused in its
-   *   place (`duplicate` when its id is already held, `malformed` when it is not well formed)
+   *   place (`duplicate` when its id is already held, `malformed` when it is not well formed,
+   *   `conflict` when the description the log is based on covers it); `explained` and `evicted`
+   *   when buffered events apply or were dropped
    */
-  add(event: OrgEvent): ReduceResult {
+  add(event: OrgEvent): OrgLogAddResult {
     if (!isOrgEvent(event)) {
       return { state: this.#state, rejected: { id: rejectionId(event), reason: "malformed" } };
     }
     if (this.#ids.has(event.id)) {
       return { state: this.#state, rejected: { id: event.id, reason: "duplicate" } };
     }
-    this.#ids.add(event.id);
-    const events = this.#events;
-    const last = events[events.length - 1];
-    if (last === undefined || compareEvents(last, event) < 0) {
-      events.push(event);
-      const result = this.#step(this.#state, event, events.length);
-      this.#state = result.state;
-      return result;
+    const base = this.#base;
+    if (base !== undefined && event.clock <= base.clock && coveredTypes.has(event.type)) {
+      // The description at a later clock decided what this event would change.
+      return { state: this.#state, rejected: { id: event.id, reason: "conflict" } };
     }
-    const position = insertionIndex(events, event);
-    events.splice(position, 0, event);
-    return this.#refold(position, event);
+    this.#ids.add(event.id);
+    const entries = this.#entries;
+    const last = entries[entries.length - 1];
+    let result: OrgLogAddResult;
+    if (last === undefined || compareEvents(last, event) < 0) {
+      entries.push(event);
+      result = this.#step(this.#state, event, entries.length);
+      this.#state = result.state;
+      // Only a rejected event can overflow the buffer.
+      if (result.rejected === undefined || this.#buffered.size <= this.maxBuffered) return result;
+    } else {
+      const position = insertionIndex(entries, event);
+      entries.splice(position, 0, event);
+      this.#explained = [];
+      result = this.#refold(position, event);
+      const explained = this.#explained;
+      this.#explained = undefined;
+      if (explained.length > 0) result = { ...result, explained };
+    }
+    const evicted = this.#evictOverflow();
+    return evicted.length === 0 ? result : { ...result, evicted };
   }
 
   /**
-   * Whether the log holds an event with this id (applied or rejected).
+   * Drops the buffered events outside the age window at `now`: those whose signed `sentAt` is
+   * `maxBufferedAgeMs` or more before `now`, or as far after it. Call it from time to time (on a
+   * timer, after a sync) with the client's clock; the log never reads one.
+   *
+   * @param now - the current time in ms (same scale as `sentAt`)
+   * @returns the events dropped, in eviction order
+   * @throws {RangeError} when `now` is not a finite number
+   * @example
+   * ```ts
+   * for (const { event, reason } of log.prune(Date.now())) console.debug("expired", event.id, reason);
+   * ```
+   */
+  prune(now: number): EvictedEvent[] {
+    if (typeof now !== "number" || !Number.isFinite(now)) {
+      throw new RangeError(`now: expected a finite number of milliseconds, got ${String(now)}`);
+    }
+    const old: BufferedEvent[] = [];
+    for (const entry of this.#buffered.values()) {
+      if (isOutsideAgeWindow(entry.event, now, this.maxBufferedAgeMs)) old.push(entry);
+    }
+    return this.#evict(old.sort(compareEviction), "age");
+  }
+
+  /**
+   * Re-bases the log on a description's state (docs/PROTOCOL.md, "Buffered events"): the fold
+   * starts from `base` instead of the empty organization; held events that the description covers
+   * ({@link descriptionCoveredTypes} with a clock ≤ `base.clock`) are dropped, and later ones
+   * refused; the other events with a clock ≤ `base.clock` are re-applied on `base`, after which the
+   * description's fields are laid over the state again (they are authoritative at its clock);
+   * events with a later clock follow in canonical order. Buffered events that the description
+   * explains (a message from a member it lists) apply.
+   *
+   * A base older than the one in force is ignored. At an equal clock the new base replaces the old:
+   * choosing between two descriptions with the same clock (docs/PROTOCOL.md, "Clocks") is the
+   * caller's job.
+   *
+   * @param base - the state of a description, from `stateFromDescription(description, orgId)`
+   * @returns the new state, whether the base was taken, the covered and explained event ids, and
+   *   the events evicted to keep the count bound
+   * @throws {RangeError} when `base` is not a created state of this organization
+   * @example
+   * ```ts
+   * const assembled = assembleDescription({ header, pages });
+   * if (assembled.ok) log.rebase(stateFromDescription(assembled.description, orgId));
+   * ```
+   */
+  rebase(base: OrgState): OrgLogRebaseResult {
+    if (
+      typeof base !== "object" ||
+      base === null ||
+      base.organizationId !== this.organizationId ||
+      base.created !== true ||
+      typeof base.clock !== "bigint"
+    ) {
+      throw new RangeError(
+        "base: expected a created state of this organization (stateFromDescription(description, organizationId))",
+      );
+    }
+    if (this.#base !== undefined && base.clock < this.#base.clock) {
+      return { state: this.#state, rebased: false, covered: [], explained: [], evicted: [] };
+    }
+    const before = new Set(this.#buffered.keys());
+    const covered: string[] = [];
+    const entries: Entry[] = [];
+    for (const entry of this.#entries) {
+      if (entry.type === "#description") continue;
+      if (entry.clock <= base.clock && coveredTypes.has(entry.type)) {
+        covered.push(entry.id);
+        this.#ids.delete(entry.id);
+        this.#buffered.delete(entry.id);
+      } else {
+        entries.push(entry);
+      }
+    }
+    const mark: DescriptionMark = {
+      type: "#description",
+      clock: base.clock,
+      author: "~",
+      id: "~",
+    };
+    entries.splice(insertionIndex(entries, mark), 0, mark);
+    this.#entries = entries;
+    this.#mark = mark;
+    this.#base = base;
+    this.#checkpoints = [{ count: 0, state: base }];
+    this.#refold(0, undefined);
+    const explained = [...before].filter((id) => this.#ids.has(id) && !this.#buffered.has(id));
+    const evicted = this.#evictOverflow();
+    return { state: this.#state, rebased: true, covered, explained, evicted };
+  }
+
+  /**
+   * Whether the log holds an event with this id (applied or buffered).
    *
    * @param id - an event id
    */
@@ -134,20 +419,33 @@ export class OrgLog {
   /**
    * The events held, in canonical order (a copy).
    *
-   * @returns every event held, applied or rejected
+   * @returns every event held, applied or buffered
    */
   events(): OrgEvent[] {
-    return this.#events.slice();
+    const events: OrgEvent[] = [];
+    for (const entry of this.#entries) if (entry.type !== "#description") events.push(entry);
+    return events;
   }
 
   /**
-   * The events refused in their canonical place, by event id (a copy). Recomputed on every re-fold,
-   * so an event can leave this map when an earlier event arrives.
+   * The buffered events: those held and rejected in their place, in canonical order (a copy).
+   *
+   * @returns at most `maxBuffered` events
+   */
+  buffered(): OrgEvent[] {
+    return [...this.#buffered.values()].map((entry) => entry.event).sort(compareEvents);
+  }
+
+  /**
+   * The events refused in their canonical place, by event id (a copy): the buffer's verdicts.
+   * Recomputed on every re-fold, so an event can leave this map when an earlier event arrives.
    *
    * @returns event id → reason
    */
-  rejections(): Map<string, RejectionReason> {
-    return new Map(this.#rejections);
+  rejections(): Map<string, BufferedEvent["reason"]> {
+    const rejections = new Map<string, BufferedEvent["reason"]>();
+    for (const [id, entry] of this.#buffered) rejections.set(id, entry.reason);
+    return rejections;
   }
 
   /**
@@ -155,14 +453,14 @@ export class OrgLog {
    *
    * @param id - an event id
    */
-  rejectionOf(id: string): RejectionReason | undefined {
-    return this.#rejections.get(id);
+  rejectionOf(id: string): BufferedEvent["reason"] | undefined {
+    return this.#buffered.get(id)?.reason;
   }
 
   /**
    * The Lamport clock to stamp on the next own event (docs/PROTOCOL.md, "Clocks"): one more than
-   * the highest clock of the applied events. Rejected events do not count, so that a stranger
-   * cannot push everyone's clock to the top of its range.
+   * the highest clock of the applied events (and of the description the log is based on). Rejected
+   * events do not count, so that a stranger cannot push everyone's clock to the top of its range.
    *
    * @returns `state.clock + 1`
    */
@@ -170,11 +468,24 @@ export class OrgLog {
     return this.#state.clock + 1n;
   }
 
-  /** Reduces the event at 1-based position `count` and keeps its verdict (and a checkpoint). */
-  #step(state: OrgState, event: OrgEvent, count: number): ReduceResult {
-    const result = applyGuarded(state, event, this.config);
-    if (result.rejected === undefined) this.#rejections.delete(event.id);
-    else this.#rejections.set(event.id, result.rejected.reason);
+  /** Folds the entry at 1-based position `count` and keeps its verdict (and a checkpoint). */
+  #step(state: OrgState, entry: Entry, count: number): ReduceResult {
+    let result: ReduceResult;
+    if (entry.type === "#description") {
+      result = { state: overlayDescription(state, this.#base ?? state) };
+    } else {
+      result = applyGuarded(state, entry, this.config);
+      const rejected = result.rejected;
+      if (rejected === undefined) {
+        if (this.#buffered.delete(entry.id)) this.#explained?.push(entry.id);
+      } else {
+        this.#buffered.set(entry.id, {
+          event: entry,
+          reason: rejected.reason,
+          final: isFinalRejection(entry, rejected.reason, this.organizationId),
+        });
+      }
+    }
     if (count % this.#interval === 0) this.#checkpoints.push({ count, state: result.state });
     return result;
   }
@@ -182,34 +493,90 @@ export class OrgLog {
   /**
    * Re-folds from the last checkpoint at or before `position` (the index of the inserted event).
    */
-  #refold(position: number, inserted: OrgEvent): ReduceResult {
+  #refold(position: number, inserted: OrgEvent | undefined): ReduceResult {
     const checkpoints = this.#checkpoints;
     // Checkpoints after the insertion point describe a history that no longer exists.
     let keep = checkpoints.length - 1;
     while (keep > 0 && (checkpoints[keep]?.count ?? 0) > position) keep--;
     checkpoints.length = keep + 1;
-    const start = checkpoints[keep] ?? { count: 0, state: initialState(this.organizationId) };
+    const start = checkpoints[keep] ?? {
+      count: 0,
+      state: this.#base ?? initialState(this.organizationId),
+    };
     let state = start.state;
-    let own: Rejection | undefined;
-    const events = this.#events;
-    for (let index = start.count; index < events.length; index++) {
-      const event = events[index] as OrgEvent;
-      const result = this.#step(state, event, index + 1);
+    let own: ReduceResult["rejected"];
+    const entries = this.#entries;
+    for (let index = start.count; index < entries.length; index++) {
+      const entry = entries[index] as Entry;
+      const result = this.#step(state, entry, index + 1);
       state = result.state;
-      if (event === inserted) own = result.rejected;
+      if (entry === inserted) own = result.rejected;
     }
     this.#state = state;
     return own === undefined ? { state } : { state, rejected: own };
   }
+
+  /** Evicts buffered events beyond `maxBuffered`, first in eviction order first. */
+  #evictOverflow(): readonly EvictedEvent[] {
+    const excess = this.#buffered.size - this.maxBuffered;
+    if (excess <= 0) return noEvictions;
+    return this.#evict(selectEvictions(this.#buffered.values(), excess), "capacity");
+  }
+
+  /**
+   * Forgets buffered events. A rejected event leaves the state as it was, so every state kept
+   * (checkpoints, the current one) stays the fold of the entries that remain; only the checkpoints'
+   * counts move.
+   */
+  #evict(victims: readonly BufferedEvent[], cause: EvictionCause): EvictedEvent[] {
+    if (victims.length === 0) return [];
+    const entries = this.#entries;
+    const indexes = victims.map((victim) => insertionIndex(entries, victim.event));
+    indexes.sort((a, b) => a - b);
+    if (indexes.length <= 16) {
+      for (let i = indexes.length - 1; i >= 0; i--) entries.splice(indexes[i] as number, 1);
+    } else {
+      const remaining: Entry[] = [];
+      let next = 0;
+      for (let index = 0; index < entries.length; index++) {
+        if (indexes[next] === index) next++;
+        else remaining.push(entries[index] as Entry);
+      }
+      this.#entries = remaining;
+    }
+    // A checkpoint after k removed entries covers k entries fewer; two that fall on the same count
+    // hold equal states (the entries between them were rejected), so one is kept.
+    const checkpoints: Checkpoint[] = [];
+    let removed = 0;
+    for (const checkpoint of this.#checkpoints) {
+      while (removed < indexes.length && (indexes[removed] as number) < checkpoint.count) removed++;
+      const count = checkpoint.count - removed;
+      const previous = checkpoints[checkpoints.length - 1];
+      if (previous !== undefined && previous.count === count) continue;
+      checkpoints.push(removed === 0 ? checkpoint : { count, state: checkpoint.state });
+    }
+    this.#checkpoints = checkpoints;
+    const evicted: EvictedEvent[] = [];
+    for (const victim of victims) {
+      this.#ids.delete(victim.event.id);
+      this.#buffered.delete(victim.event.id);
+      evicted.push({ event: victim.event, reason: victim.reason, cause });
+    }
+    this.#evictedCount += evicted.length;
+    return evicted;
+  }
 }
 
-/** Index at which `event` keeps `events` sorted (binary search; ids are unique, so no ties). */
-function insertionIndex(events: readonly OrgEvent[], event: OrgEvent): number {
+/** Index at which `entry` keeps `entries` sorted (binary search; ids are unique, so no ties). */
+function insertionIndex(
+  entries: readonly Entry[],
+  entry: Pick<OrgEvent, "clock" | "author" | "id">,
+): number {
   let low = 0;
-  let high = events.length;
+  let high = entries.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (compareEvents(events[middle] as OrgEvent, event) < 0) low = middle + 1;
+    if (compareEvents(entries[middle] as Entry, entry) < 0) low = middle + 1;
     else high = middle;
   }
   return low;

@@ -140,5 +140,55 @@ describe("OrgLog", () => {
     expect(() => new OrgLog({ organizationId: owner, checkpointInterval: 1.5 })).toThrow(
       RangeError,
     );
+    for (const maxBuffered of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new OrgLog({ organizationId: owner, maxBuffered })).toThrow(RangeError);
+    }
+    for (const maxBufferedAgeMs of [-1, 0.5, Number.NaN]) {
+      expect(() => new OrgLog({ organizationId: owner, maxBufferedAgeMs })).toThrow(RangeError);
+    }
+  });
+
+  it("buffer bounds: defaults, and explicit values kept", () => {
+    const log = new OrgLog({ organizationId: owner });
+    expect([log.maxBuffered, log.maxBufferedAgeMs]).toEqual([1_000, 7 * 24 * 60 * 60 * 1000]);
+    const custom = new OrgLog({
+      organizationId: owner,
+      maxBuffered: 0,
+      maxBufferedAgeMs: Number.POSITIVE_INFINITY,
+    });
+    expect([custom.maxBuffered, custom.maxBufferedAgeMs]).toEqual([0, Number.POSITIVE_INFINITY]);
+    expect([custom.bufferedCount, custom.evictedCount, custom.baseClock]).toEqual([0, 0, undefined]);
+  });
+
+  it("reports the buffered events a late event explains, and keeps none with maxBuffered 0", () => {
+    const events = history();
+    const accept = events[3] as OrgEvent;
+    const log = new OrgLog({ organizationId: owner, checkpointInterval: 3 });
+    for (const e of events) if (e !== accept) log.add(e);
+    expect(log.buffered().map((e) => e.id)).toEqual(["m1", "e9", "m3"]);
+    expect(log.add(accept).explained).toEqual(["m1", "e9", "m3"]);
+    expect(log.bufferedCount).toBe(0);
+
+    const strict = new OrgLog({ organizationId: owner, maxBuffered: 0 });
+    for (const e of events) if (e !== accept) strict.add(e);
+    expect(strict.bufferedCount).toBe(0);
+    expect(strict.evictedCount).toBe(3);
+    // Alice's messages are forgotten: the accept alone does not bring them back.
+    strict.add(accept);
+    expect(strict.state.messages.has("m1")).toBe(false);
+    expect(strict.size).toBe(events.length - 3);
+  });
+
+  it("after a re-base, size and events() count only events (not the description's place)", () => {
+    const events = history();
+    const log = new OrgLog({ organizationId: owner, checkpointInterval: 2 });
+    for (const e of events) log.add(e);
+    const base = { ...log.state, clock: 6n };
+    const { covered } = log.rebase(base);
+    expect(covered).toEqual(["e1", "e2"]);
+    expect(log.size).toBe(events.length - 2);
+    expect(log.events()).toEqual(events.slice(2));
+    expect(log.baseClock).toBe(6n);
+    expect(canonicalState(log.state)).toBe(canonicalState(fold(events).state));
   });
 });
