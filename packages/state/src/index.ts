@@ -5,7 +5,9 @@
  * - `reduce(state, event, config?)` applies one event: never throws, refuses what the authorization
  *   matrix, the request state machine or the bans forbid, and says why (`rejected.reason`).
  * - `OrgLog` keeps the events in canonical order `(clock, author, id)` and the state they fold to,
- *   whatever order they arrive in: every member with the same events has the same state.
+ *   whatever order they arrive in: every member with the same events has the same state. Rejected
+ *   events wait in a bounded buffer (`maxBuffered`, `prune(now)`) for the event or the description
+ *   (`rebase`) that explains them.
  * - Derived views: `rankOf`, `canPost`, `requestStatus`, `pendingRequests`.
  *
  * Time arrives as data (the events' signed `sentAt`, an explicit `now`): the package reads no
@@ -31,6 +33,12 @@ export {
   ranks,
 } from "./authorization.js";
 export {
+  defaultBufferLimits,
+  type EvictedEvent,
+  type EvictionCause,
+  isFinalRejection,
+} from "./buffer.js";
+export {
   type AccessMode,
   type EventBodies,
   type EventType,
@@ -48,7 +56,13 @@ export {
   roles,
 } from "./events.js";
 export { initialState } from "./initial-state.js";
-export { OrgLog, type OrgLogInit } from "./log.js";
+export {
+  descriptionCoveredTypes,
+  OrgLog,
+  type OrgLogAddResult,
+  type OrgLogInit,
+  type OrgLogRebaseResult,
+} from "./log.js";
 export { compareEvents } from "./order.js";
 export { type ReduceResult, reduce } from "./reduce.js";
 export { pendingRequests, type RequestStatus, requestStatus } from "./requests.js";

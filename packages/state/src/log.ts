@@ -136,8 +136,8 @@ function overlayDescription(state: OrgState, base: OrgState): OrgState {
   );
   return {
     ...state,
+    // `clock` stays: the fold started from the base, so it is at least the base's.
     created: base.created,
-    clock: state.clock > base.clock ? state.clock : base.clock,
     identity: base.identity,
     permissions: base.permissions,
     pinMessageAllMembersEnabled: base.pinMessageAllMembersEnabled,
@@ -170,9 +170,10 @@ const noEvictions: readonly EvictedEvent[] = Object.freeze([]);
  * events (on the same description base) hold the same state and the same rejections.
  *
  * - An event that sorts after every event held (the common case) is reduced directly.
- * - One that sorts earlier is inserted in its place and the log re-folds from the last checkpoint
- *   before it: the verdicts of the events after it are recomputed (a late accept can make a
- *   member's earlier-rejected message valid; a late cancel can make an accept a conflict).
+ * - One that sorts earlier is inserted in its place and judged there, from the last checkpoint
+ *   before it. If it applies, the log re-folds the events after it and recomputes their verdicts (a
+ *   late accept can make a member's earlier-rejected message valid; a late cancel can make an
+ *   accept a conflict); if it is refused, nothing after it changes and the re-fold stops there.
  * - An event id already held is refused as `duplicate` and changes nothing.
  * - Rejected events are **buffered**: kept so that a later arrival can explain them (docs/PROTOCOL.md,
  *   "Buffered events"), at most `maxBuffered` of them; beyond that, final rejections
@@ -298,8 +299,9 @@ export class OrgLog {
     let result: OrgLogAddResult;
     if (last === undefined || compareEvents(last, event) < 0) {
       entries.push(event);
-      result = this.#step(this.#state, event, entries.length);
+      result = this.#step(this.#state, event);
       this.#state = result.state;
+      this.#checkpoint(entries.length, result.state);
       // Only a rejected event can overflow the buffer.
       if (result.rejected === undefined || this.#buffered.size <= this.maxBuffered) return result;
     } else {
@@ -350,7 +352,9 @@ export class OrgLog {
    *
    * A base older than the one in force is ignored. At an equal clock the new base replaces the old:
    * choosing between two descriptions with the same clock (docs/PROTOCOL.md, "Clocks") is the
-   * caller's job.
+   * caller's job. The base is taken as it is: a state from `stateFromDescription` has no applied
+   * ids, requests or messages; a richer one (a saved state) counts its applied ids as applied, so
+   * events with those ids are refused as `duplicate` on it.
    *
    * @param base - the state of a description, from `stateFromDescription(description, orgId)`
    * @returns the new state, whether the base was taken, the covered and explained event ids, and
@@ -468,8 +472,8 @@ export class OrgLog {
     return this.#state.clock + 1n;
   }
 
-  /** Folds the entry at 1-based position `count` and keeps its verdict (and a checkpoint). */
-  #step(state: OrgState, entry: Entry, count: number): ReduceResult {
+  /** Folds one entry and keeps its verdict. */
+  #step(state: OrgState, entry: Entry): ReduceResult {
     let result: ReduceResult;
     if (entry.type === "#description") {
       result = { state: overlayDescription(state, this.#base ?? state) };
@@ -486,34 +490,55 @@ export class OrgLog {
         });
       }
     }
-    if (count % this.#interval === 0) this.#checkpoints.push({ count, state: result.state });
     return result;
   }
 
+  /** Keeps `state` as the checkpoint after `count` entries, every `checkpointInterval` entries. */
+  #checkpoint(count: number, state: OrgState): void {
+    if (count % this.#interval === 0) this.#checkpoints.push({ count, state });
+  }
+
   /**
-   * Re-folds from the last checkpoint at or before `position` (the index of the inserted event).
+   * Re-folds from the last checkpoint at or before `position`: the index of the inserted event, or
+   * 0 with no inserted event (after a re-base).
    */
   #refold(position: number, inserted: OrgEvent | undefined): ReduceResult {
     const checkpoints = this.#checkpoints;
-    // Checkpoints after the insertion point describe a history that no longer exists.
     let keep = checkpoints.length - 1;
     while (keep > 0 && (checkpoints[keep]?.count ?? 0) > position) keep--;
-    checkpoints.length = keep + 1;
     const start = checkpoints[keep] ?? {
       count: 0,
       state: this.#base ?? initialState(this.organizationId),
     };
-    let state = start.state;
-    let own: ReduceResult["rejected"];
     const entries = this.#entries;
-    for (let index = start.count; index < entries.length; index++) {
-      const entry = entries[index] as Entry;
-      const result = this.#step(state, entry, index + 1);
+    let state = start.state;
+    let index = start.count;
+    if (inserted !== undefined) {
+      // Up to the inserted event the states are those of before (and so are the verdicts).
+      for (; index < position; index++) state = this.#step(state, entries[index] as Entry).state;
+      const result = this.#step(state, inserted);
+      index++;
+      if (result.rejected !== undefined) {
+        // Refused, it leaves the state as it was: every later state, verdict and checkpoint
+        // stands, one entry further on. A late stranger's event costs a checkpoint interval, not a
+        // re-fold of everything after it.
+        for (let i = keep + 1; i < checkpoints.length; i++) {
+          const checkpoint = checkpoints[i] as Checkpoint;
+          checkpoints[i] = { count: checkpoint.count + 1, state: checkpoint.state };
+        }
+        return { state: this.#state, rejected: result.rejected };
+      }
       state = result.state;
-      if (entry === inserted) own = result.rejected;
+    }
+    // Checkpoints after the insertion point describe a history that no longer exists.
+    checkpoints.length = keep + 1;
+    if (inserted !== undefined) this.#checkpoint(index, state);
+    for (; index < entries.length; index++) {
+      state = this.#step(state, entries[index] as Entry).state;
+      this.#checkpoint(index + 1, state);
     }
     this.#state = state;
-    return own === undefined ? { state } : { state, rejected: own };
+    return { state };
   }
 
   /** Evicts buffered events beyond `maxBuffered`, first in eviction order first. */
