@@ -13,24 +13,29 @@
  * | wire message | event | not carried by the event |
  * | --- | --- | --- |
  * | OrganizationRequestToJoin | `request.sent` | `organization_id` (bound by the envelope) |
- * | OrganizationCancelRequestToJoin | `request.cancelled` | `ens_name`, `display_name`, `organization_id`; `chat_id` only finds the request |
- * | OrganizationRequestToJoinResponse | `request.accepted` / `request.rejected` | `organization` (a description: apply it with `stateFromDescription`), `grant` (a signed envelope: open it and use {@link grantFromWire}), `organization_id` |
+ * | OrganizationCancelRequestToJoin | `request.cancelled` | `ens_name`, `display_name`, `organization_id`; `chat_id` only finds the request when `request_id` is empty |
+ * | OrganizationRequestToJoinResponse | `request.accepted` / `request.rejected` | `organization` (a description: apply it with `stateFromDescription`), `grant` (a signed envelope: open it and use {@link grantFromWire}), `organization_id`; `rejection_reason` of an acceptance |
  * | OrganizationRequestToLeave | `leave.requested` | `organization_id` |
  * | Grant | `grant.issued` | `organization_id` (the event's author is the organization) |
  * | OrganizationInvitation | `invitation.issued` | `organization_description`, `grant` (signed envelopes, opened separately), `public_key` |
  *
- * And what the wire does not carry (the caller supplies it in a {@link WireEventContext}, or it is
- * lost until the proposed proto additions, fields numbered from 100, land):
+ * orgchat adds fields numbered from 100 to these messages (spec-55 readers skip them):
+ * `sent_at` (all six), `request_id` (cancel, response), `rejection_reason` (response) and
+ * `invitee_public_key` (invitation). The `…ToWire` functions always write them. A plain spec-55
+ * sender leaves them empty, and then the `…FromWire` functions fall back:
  *
- * - the event id, author and clock come from the opened envelope (id = hex SHA-256 of its bytes,
- *   author = its signer, clock = its clock); `sentAt` is not on the wire at all in spec 55;
- * - a cancel and a join response do not name the request they answer: the request is found in the
- *   state (the requester's latest request before the message's clock), or the mapping reports
- *   `unknown-target` (buffer the message and retry when the request arrives);
- * - a rejection's reason is not on the wire: `request.rejected` read from the wire has `reason: ""`;
- * - an invitation does not name its invitee, nor a response its requester: it is the owner of the
- *   inbox it arrived on. The binding holds because the envelope signs its content topic: check
- *   `opened.contentTopic === inboxTopic(key)` for that key before mapping.
+ * - the event id, author and clock always come from the opened envelope (id = hex SHA-256 of its
+ *   bytes, author = its signer, clock = its clock); `sentAt` comes from `sent_at`, or from the
+ *   caller's {@link WireEventContext} when it is 0 (absent). A `sent_at` above
+ *   `Number.MAX_SAFE_INTEGER` is `malformed`;
+ * - a cancel or a join response names its request in `request_id`; when that is empty, the request
+ *   is found in the state (the requester's latest request before the message's clock), or the
+ *   mapping reports `unknown-target` (buffer the message and retry when the request arrives);
+ * - a rejection's reason is `rejection_reason` (`""` from a spec-55 sender);
+ * - an invitation names its invitee in `invitee_public_key`; when that is empty, and always for a
+ *   response's requester, it is the owner of the inbox it arrived on. The binding holds because the
+ *   envelope signs its content topic: check `opened.contentTopic === inboxTopic(key)` for that key
+ *   before mapping.
  *
  * Enums are open on the wire (a newer peer may send a role or access mode this version does not
  * know). The `…FromWire` functions refuse such values (`malformed`) unless asked for the documented
@@ -138,8 +143,8 @@ export interface WireEventContext {
   /** The envelope's Lamport clock (equal to the payload's own clock where it has one). */
   readonly clock: bigint;
   /**
-   * The author's wall-clock time in ms. Spec 55 payloads carry none (a field is proposed); until
-   * then the client supplies its best value.
+   * The author's wall-clock time in ms to use when the message has no `sent_at` (0: a plain
+   * spec-55 sender); the client supplies its best value. A non-zero `sent_at` wins.
    */
   readonly sentAt: number;
 }
@@ -149,6 +154,7 @@ export interface WireEventContext {
 // ---------------------------------------------------------------------------------------------
 
 const maxUint64 = (1n << 64n) - 1n;
+const maxSafeInteger = BigInt(Number.MAX_SAFE_INTEGER);
 const utf8 = new TextEncoder();
 
 type Failure = Extract<WireMappingResult<never>, { ok: false }>;
@@ -234,13 +240,51 @@ function checkClock(
   return isUint64(clock) && clock === context.clock ? undefined : malformed("clock");
 }
 
-function envelopeFields(context: WireEventContext) {
+function envelopeFields(context: WireEventContext, sentAt: number) {
   return {
     id: context.id,
     author: context.author,
     clock: context.clock,
-    sentAt: context.sentAt,
+    sentAt,
   } as const;
+}
+
+/**
+ * The `sent_at` of a message as ms: 0 (absent, a spec-55 sender) reads as `context.sentAt`; more
+ * than `Number.MAX_SAFE_INTEGER` is `malformed`.
+ */
+function readSentAt(message: Record<string, unknown>, context: WireEventContext): number | Failure {
+  const sentAt = message.sentAt ?? 0n;
+  if (!isUint64(sentAt) || sentAt > maxSafeInteger) return malformed("sentAt");
+  return sentAt === 0n ? context.sentAt : Number(sentAt);
+}
+
+/**
+ * The `sent_at` of a local event.
+ * @throws {RangeError} when `sentAt` is not a non-negative safe integer
+ */
+function sentAtToWire(sentAt: number): bigint {
+  if (!Number.isSafeInteger(sentAt) || sentAt < 0) {
+    throw new RangeError(`sentAt: expected a non-negative safe integer of ms, got ${sentAt}`);
+  }
+  return BigInt(sentAt);
+}
+
+/** Limits of the orgchat additions, shared with `@orgchat/wire`'s own checks. */
+const { maxRequestIdLength, maxRejectionReasonBytes } = wireLimits;
+const requestIdPattern = /^[A-Za-z0-9_-]+$/;
+
+/** A message's `request_id`: `""` (absent) or 1-128 characters [A-Za-z0-9_-]. */
+function readRequestId(message: Record<string, unknown>): string | Failure {
+  const requestId = message.requestId ?? "";
+  if (
+    typeof requestId !== "string" ||
+    requestId.length > maxRequestIdLength ||
+    (requestId !== "" && !requestIdPattern.test(requestId))
+  ) {
+    return malformed("requestId");
+  }
+  return requestId;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -531,6 +575,7 @@ export function requestToJoinToWire(
     chatId: event.body.chatId,
     organizationId: publicKeyFromMemberId(organizationId),
     displayName: event.body.displayName,
+    sentAt: sentAtToWire(event.sentAt),
   };
 }
 
@@ -560,7 +605,9 @@ export function requestToJoinFromWire(
   if (bad) return bad;
   const fields = readRequestLike(message, context);
   if ("ok" in fields) return fields;
-  return ok({ ...envelopeFields(context), type: "request.sent", body: fields });
+  const sentAt = readSentAt(message as Record<string, unknown>, context);
+  if (typeof sentAt !== "number") return sentAt;
+  return ok({ ...envelopeFields(context, sentAt), type: "request.sent", body: fields });
 }
 
 interface RequestFields {
@@ -590,13 +637,13 @@ function readRequestLike(message: unknown, context: WireEventContext): RequestFi
 
 /**
  * A `request.cancelled` event as an `OrganizationCancelRequestToJoin` init. The spec's cancel
- * repeats the request's chat id, ENS name and display name instead of naming the request.
+ * repeats the request's chat id, ENS name and display name; orgchat's `request_id` also names it.
  *
  * @param event - the cancel
  * @param request - the request it cancels (from the state)
  * @param organizationId - the organization's member id
- * @throws {RangeError} when `request` is not the one the event names, or `organizationId` is not a
- *   member id
+ * @throws {RangeError} when `request` is not the one the event names, `organizationId` is not a
+ *   member id, or the event's `sentAt` is not a non-negative safe integer
  */
 export function cancelRequestToJoinToWire(
   event: OrgEventOf<"request.cancelled">,
@@ -614,6 +661,8 @@ export function cancelRequestToJoinToWire(
     chatId: request.chatId,
     organizationId: publicKeyFromMemberId(organizationId),
     displayName: request.displayName,
+    sentAt: sentAtToWire(event.sentAt),
+    requestId: event.body.requestId,
   };
 }
 
@@ -648,16 +697,16 @@ function latestRequest(
 }
 
 /**
- * The `request.cancelled` event of an `OrganizationCancelRequestToJoin`. The cancel names no
- * request: it answers the latest request of its signer for its chat id with an earlier clock,
- * whatever that request's status (the reducer then judges: a decided request makes the cancel a
- * `conflict`).
+ * The `request.cancelled` event of an `OrganizationCancelRequestToJoin`. The cancel names its
+ * request in `request_id`; from a spec-55 sender (empty `request_id`) it answers the latest request
+ * of its signer for its chat id with an earlier clock, whatever that request's status (the reducer
+ * then judges: a decided request makes the cancel a `conflict`).
  *
  * @param message - the decoded payload (any value at run time)
  * @param context - id, author (the requester), clock and sentAt from the envelope
- * @param state - where the request is looked up
- * @returns the event; `unknown-target` when no such request is known yet (buffer and retry);
- *   `malformed` otherwise; never throws
+ * @param state - where the request is looked up when `request_id` is empty
+ * @returns the event; `unknown-target` when `request_id` is empty and no such request is known yet
+ *   (buffer and retry); `malformed` otherwise; never throws
  */
 export function cancelRequestToJoinFromWire(
   message: WireMessageInit<"OrganizationCancelRequestToJoin">,
@@ -668,13 +717,21 @@ export function cancelRequestToJoinFromWire(
   if (bad) return bad;
   const fields = readRequestLike(message, context);
   if ("ok" in fields) return fields;
-  if (!isRecord(state) || !isRequestMap(state.requests)) return malformed("state");
-  const request = latestRequest(state.requests, context.author, context.clock, fields.chatId);
-  if (request === undefined) return { ok: false, reason: "unknown-target", field: "chatId" };
+  const record = message as Record<string, unknown>;
+  const sentAt = readSentAt(record, context);
+  if (typeof sentAt !== "number") return sentAt;
+  let requestId = readRequestId(record);
+  if (typeof requestId !== "string") return requestId;
+  if (requestId === "") {
+    if (!isRecord(state) || !isRequestMap(state.requests)) return malformed("state");
+    const request = latestRequest(state.requests, context.author, context.clock, fields.chatId);
+    if (request === undefined) return { ok: false, reason: "unknown-target", field: "chatId" };
+    requestId = request.id;
+  }
   return ok({
-    ...envelopeFields(context),
+    ...envelopeFields(context, sentAt),
     type: "request.cancelled",
-    body: { requestId: request.id },
+    body: { requestId },
   });
 }
 
@@ -693,11 +750,12 @@ export interface JoinResponseWireInit {
 
 /**
  * A `request.accepted` or `request.rejected` event as an `OrganizationRequestToJoinResponse`
- * init. The request id and the rejection reason have no field on the wire and are not sent.
+ * init, with orgchat's `sent_at`, `request_id` and (for a rejection) `rejection_reason`.
  *
  * @param event - the decision (authored by the organization key: the message is owner-signed)
  * @param init - organization id, and optionally the description and the grant to send
- * @throws {RangeError} when `init.organizationId` is not a member id
+ * @throws {RangeError} when `init.organizationId` is not a member id, or the event's `sentAt` is
+ *   not a non-negative safe integer
  */
 export function joinResponseToWire(
   event: OrgEventOf<"request.accepted"> | OrgEventOf<"request.rejected">,
@@ -707,6 +765,9 @@ export function joinResponseToWire(
     clock: event.clock,
     accepted: event.type === "request.accepted",
     organizationId: publicKeyFromMemberId(init.organizationId),
+    sentAt: sentAtToWire(event.sentAt),
+    requestId: event.body.requestId,
+    ...(event.type === "request.rejected" ? { rejectionReason: event.body.reason } : {}),
     ...(init.organization === undefined ? {} : { organization: init.organization }),
     ...(init.grant === undefined ? {} : { grant: init.grant }),
   };
@@ -714,17 +775,19 @@ export function joinResponseToWire(
 
 /**
  * The `request.accepted` / `request.rejected` event of an `OrganizationRequestToJoinResponse`.
- * The response names neither the request nor the requester: the requester is the owner of the
- * inbox it arrived on, and the request is that requester's latest one with an earlier clock. A
- * rejection's reason is not on the wire and reads as `""`. The embedded description and grant are
- * not part of the event (apply them with `stateFromDescription` and {@link grantFromWire}).
+ * The response names its request in `request_id` and a rejection's reason in `rejection_reason`
+ * (ignored for an acceptance). From a spec-55 sender (empty `request_id`) the request is the
+ * latest one with an earlier clock of the requester, the owner of the inbox it arrived on, and a
+ * rejection's reason reads as `""`. The embedded description and grant are not part of the event
+ * (apply them with `stateFromDescription` and {@link grantFromWire}).
  *
  * @param message - the decoded payload (any value at run time)
  * @param context - id, author (the organization), clock and sentAt from the envelope
- * @param state - where the request is looked up
- * @param requester - the member id of the inbox the response arrived on
- * @returns the event; `unknown-target` when the request is not known; `malformed` otherwise;
- *   never throws
+ * @param state - where the request is looked up when `request_id` is empty
+ * @param requester - the member id of the inbox the response arrived on (used when `request_id` is
+ *   empty)
+ * @returns the event; `unknown-target` when `request_id` is empty and the request is not known;
+ *   `malformed` otherwise; never throws
  */
 export function joinResponseFromWire(
   message: WireMessageInit<"OrganizationRequestToJoinResponse">,
@@ -740,15 +803,24 @@ export function joinResponseFromWire(
   if (!isPublicKey(message.organizationId)) return malformed("organizationId");
   const accepted = message.accepted ?? false;
   if (typeof accepted !== "boolean") return malformed("accepted");
-  if (typeof requester !== "string" || !isMemberId(requester)) return malformed("requester");
-  if (!isRecord(state) || !isRequestMap(state.requests)) return malformed("state");
-  const request = latestRequest(state.requests, requester, context.clock);
-  if (request === undefined) return { ok: false, reason: "unknown-target", field: "requester" };
-  const fields = envelopeFields(context);
+  const sentAt = readSentAt(message, context);
+  if (typeof sentAt !== "number") return sentAt;
+  let requestId = readRequestId(message);
+  if (typeof requestId !== "string") return requestId;
+  const reason = message.rejectionReason ?? "";
+  if (!isText(reason, maxRejectionReasonBytes)) return malformed("rejectionReason");
+  if (requestId === "") {
+    if (typeof requester !== "string" || !isMemberId(requester)) return malformed("requester");
+    if (!isRecord(state) || !isRequestMap(state.requests)) return malformed("state");
+    const request = latestRequest(state.requests, requester, context.clock);
+    if (request === undefined) return { ok: false, reason: "unknown-target", field: "requester" };
+    requestId = request.id;
+  }
+  const fields = envelopeFields(context, sentAt);
   return ok(
     accepted
-      ? { ...fields, type: "request.accepted", body: { requestId: request.id } }
-      : { ...fields, type: "request.rejected", body: { requestId: request.id, reason: "" } },
+      ? { ...fields, type: "request.accepted", body: { requestId } }
+      : { ...fields, type: "request.rejected", body: { requestId, reason } },
   );
 }
 
@@ -760,7 +832,11 @@ export function requestToLeaveToWire(
   event: OrgEventOf<"leave.requested">,
   organizationId: MemberId,
 ): WireMessageInit<"OrganizationRequestToLeave"> {
-  return { clock: event.clock, organizationId: publicKeyFromMemberId(organizationId) };
+  return {
+    clock: event.clock,
+    organizationId: publicKeyFromMemberId(organizationId),
+    sentAt: sentAtToWire(event.sentAt),
+  };
 }
 
 /**
@@ -777,7 +853,9 @@ export function requestToLeaveFromWire(
   const clockBad = checkClock(message, context);
   if (clockBad) return clockBad;
   if (!isPublicKey(message.organizationId)) return malformed("organizationId");
-  return ok({ ...envelopeFields(context), type: "leave.requested", body: {} });
+  const sentAt = readSentAt(message, context);
+  if (typeof sentAt !== "number") return sentAt;
+  return ok({ ...envelopeFields(context, sentAt), type: "leave.requested", body: {} });
 }
 
 /**
@@ -793,6 +871,7 @@ export function grantToWire(
     memberId: publicKeyFromMemberId(event.body.member),
     chatId: event.body.chatId,
     clock: event.clock,
+    sentAt: sentAtToWire(event.sentAt),
   };
 }
 
@@ -814,8 +893,10 @@ export function grantFromWire(
   if (!isPublicKey(message.memberId)) return malformed("memberId");
   const chatId = message.chatId ?? "";
   if (!isOptionalChatId(chatId)) return malformed("chatId");
+  const sentAt = readSentAt(message, context);
+  if (typeof sentAt !== "number") return sentAt;
   return ok({
-    ...envelopeFields(context),
+    ...envelopeFields(context, sentAt),
     type: "grant.issued",
     body: { member: memberIdFromPublicKey(message.memberId), chatId },
   });
@@ -832,9 +913,10 @@ export interface InvitationWireInit {
 }
 
 /**
- * An `invitation.issued` event as an `OrganizationInvitation` init. The invitee is not a field of
- * the spec's invitation: send it to the invitee's inbox.
- * @throws {RangeError} when `init.organizationId` is not a member id
+ * An `invitation.issued` event as an `OrganizationInvitation` init, with orgchat's `sent_at` and
+ * `invitee_public_key` (a spec-55 reader knows the invitee only by the inbox: send it there).
+ * @throws {RangeError} when `init.organizationId` or the invitee is not a member id, or the event's
+ *   `sentAt` is not a non-negative safe integer
  */
 export function invitationToWire(
   event: OrgEventOf<"invitation.issued">,
@@ -843,6 +925,8 @@ export function invitationToWire(
   return {
     chatId: event.body.chatId,
     publicKey: publicKeyFromMemberId(init.organizationId),
+    sentAt: sentAtToWire(event.sentAt),
+    inviteePublicKey: publicKeyFromMemberId(event.body.invitee),
     ...(init.organizationDescription === undefined
       ? {}
       : { organizationDescription: init.organizationDescription }),
@@ -852,11 +936,13 @@ export function invitationToWire(
 
 /**
  * The `invitation.issued` event of an `OrganizationInvitation`. The invitation has no clock of
- * its own (the envelope's is used) and names no invitee (the owner of the inbox it arrived on).
+ * its own (the envelope's is used); its invitee is `invitee_public_key`, or, from a spec-55 sender
+ * (empty), the owner of the inbox it arrived on.
  *
  * @param message - the decoded payload (any value at run time)
  * @param context - id, author (the organization), clock and sentAt from the envelope
- * @param invitee - the member id of the inbox the invitation arrived on
+ * @param invitee - the member id of the inbox the invitation arrived on (used when
+ *   `invitee_public_key` is empty)
  * @returns the event, or `malformed`; never throws
  */
 export function invitationFromWire(
@@ -870,6 +956,25 @@ export function invitationFromWire(
   if (!isPublicKey(message.publicKey)) return malformed("publicKey");
   const chatId = message.chatId ?? "";
   if (!isOptionalChatId(chatId)) return malformed("chatId");
-  if (typeof invitee !== "string" || !isMemberId(invitee)) return malformed("invitee");
-  return ok({ ...envelopeFields(context), type: "invitation.issued", body: { invitee, chatId } });
+  const sentAt = readSentAt(message, context);
+  if (typeof sentAt !== "number") return sentAt;
+  const inviteeKey = message.inviteePublicKey ?? new Uint8Array(0);
+  if (
+    !(inviteeKey instanceof Uint8Array) ||
+    (inviteeKey.length !== 0 && !isPublicKey(inviteeKey))
+  ) {
+    return malformed("inviteePublicKey");
+  }
+  let target: MemberId;
+  if (inviteeKey.length !== 0) {
+    target = memberIdFromPublicKey(inviteeKey);
+  } else {
+    if (typeof invitee !== "string" || !isMemberId(invitee)) return malformed("invitee");
+    target = invitee;
+  }
+  return ok({
+    ...envelopeFields(context, sentAt),
+    type: "invitation.issued",
+    body: { invitee: target, chatId },
+  });
 }

@@ -233,12 +233,15 @@ describe("control messages and events", () => {
   it("request.sent ↔ OrganizationRequestToJoin", () => {
     const event: OrgEventOf<"request.sent"> = {
       ...context(),
+      // The message's own sent_at wins over the context's fallback.
+      sentAt: sentAt + 123,
       type: "request.sent",
       body: { chatId: "general", ensName: "alice.eth", displayName: "Alice" },
     };
     const bytes = encodeOrganizationRequestToJoin(requestToJoinToWire(event, orgId));
     const message = decodeOrganizationRequestToJoin(bytes);
     expect(message.organizationId).toEqual(publicKeyFromMemberId(orgId));
+    expect(message.sentAt).toBe(BigInt(sentAt + 123));
     expect(requestToJoinFromWire(message, context())).toEqual({ ok: true, value: event });
     expect(requestToJoinFromWire(message, context({ clock: 11n }))).toMatchObject({
       ok: false,
@@ -247,7 +250,7 @@ describe("control messages and events", () => {
     });
   });
 
-  it("request.cancelled ↔ OrganizationCancelRequestToJoin (found by requester and chat)", () => {
+  it("request.cancelled ↔ OrganizationCancelRequestToJoin (request_id, or found by requester and chat)", () => {
     const event: OrgEventOf<"request.cancelled"> = {
       ...context({ clock: 12n }),
       type: "request.cancelled",
@@ -261,23 +264,41 @@ describe("control messages and events", () => {
       chatId: "general",
       ensName: "alice.eth",
       displayName: "Alice",
+      requestId: request.id,
+      sentAt: BigInt(sentAt),
     });
-    expect(cancelRequestToJoinFromWire(message, context({ clock: 12n }), state)).toEqual({
+    // request_id names the request: no lookup (the reducer judges an unknown one).
+    const empty = { requests: ImmutableMap<string, JoinRequest>() };
+    expect(cancelRequestToJoinFromWire(message, context({ clock: 12n }), empty)).toEqual({
       ok: true,
       value: event,
     });
+    // A plain spec-55 cancel (no request_id, no sent_at): found by requester and chat, sentAt
+    // from the context.
+    const spec55 = { ...message, requestId: "", sentAt: 0n };
+    expect(cancelRequestToJoinFromWire(spec55, context({ clock: 12n, sentAt: 7 }), state)).toEqual({
+      ok: true,
+      value: { ...event, sentAt: 7 },
+    });
     // Before the request's clock, or for another chat, there is nothing to cancel (yet).
     expect(
-      cancelRequestToJoinFromWire(message, context({ clock: 1n }), {
-        requests: state.requests,
-      }),
-    ).toMatchObject({ ok: false });
-    expect(
-      cancelRequestToJoinFromWire({ ...message, clock: 1n }, context({ clock: 1n }), state),
+      cancelRequestToJoinFromWire({ ...spec55, clock: 1n }, context({ clock: 1n }), state),
     ).toEqual({ ok: false, reason: "unknown-target", field: "chatId" });
     expect(
-      cancelRequestToJoinFromWire({ ...message, chatId: "other" }, context({ clock: 12n }), state),
+      cancelRequestToJoinFromWire({ ...spec55, chatId: "other" }, context({ clock: 12n }), state),
     ).toMatchObject({ ok: false, reason: "unknown-target" });
+    for (const requestId of ["a b", "x".repeat(129), 7]) {
+      expect(
+        cancelRequestToJoinFromWire(
+          { ...message, requestId } as never,
+          context({ clock: 12n }),
+          state,
+        ),
+      ).toEqual({ ok: false, reason: "malformed", field: "requestId" });
+    }
+    expect(() =>
+      encodeOrganizationCancelRequestToJoin({ ...message, requestId: "not/an id" }),
+    ).toThrow(RangeError);
     expect(() => cancelRequestToJoinToWire(event, { ...request, id: "another" }, orgId)).toThrow(
       RangeError,
     );
@@ -299,8 +320,16 @@ describe("control messages and events", () => {
       }),
     );
     const message = decodeOrganizationRequestToJoinResponse(bytes);
-    expect(message).toMatchObject({ accepted: true, grant, organization: { clock: 15n } });
-    expect(joinResponseFromWire(message, owner, state, requester)).toEqual({
+    expect(message).toMatchObject({
+      accepted: true,
+      grant,
+      organization: { clock: 15n },
+      requestId: request.id,
+      rejectionReason: "",
+    });
+    // request_id names the request, whatever the inbox and the state.
+    const empty = { requests: ImmutableMap<string, JoinRequest>() };
+    expect(joinResponseFromWire(message, owner, empty, memberId("stranger"))).toEqual({
       ok: true,
       value: accepted,
     });
@@ -315,15 +344,39 @@ describe("control messages and events", () => {
         joinResponseToWire(rejected, { organizationId: orgId }),
       ),
     );
-    // The reason has no field on the wire (a proto addition is proposed): it reads as "".
+    expect(rejection.rejectionReason).toBe("spam");
     expect(joinResponseFromWire(rejection, owner, state, requester)).toEqual({
       ok: true,
-      value: { ...rejected, body: { requestId: request.id, reason: "" } },
+      value: rejected,
     });
-    expect(joinResponseFromWire(message, owner, state, memberId("stranger"))).toMatchObject({
-      ok: false,
-      reason: "unknown-target",
+    // A plain spec-55 response: the request is the inbox owner's latest, the reason "", and
+    // sentAt the context's.
+    const spec55 = { ...rejection, requestId: "", rejectionReason: "", sentAt: 0n };
+    expect(joinResponseFromWire(spec55, { ...owner, sentAt: 9 }, state, requester)).toEqual({
+      ok: true,
+      value: { ...rejected, sentAt: 9, body: { requestId: request.id, reason: "" } },
     });
+    expect(joinResponseFromWire({ ...message, requestId: "" }, owner, state, requester)).toEqual({
+      ok: true,
+      value: accepted,
+    });
+    expect(
+      joinResponseFromWire({ ...message, requestId: "" }, owner, state, memberId("stranger")),
+    ).toMatchObject({ ok: false, reason: "unknown-target" });
+    expect(
+      joinResponseFromWire(
+        { ...rejection, rejectionReason: "é".repeat(2049) },
+        owner,
+        state,
+        requester,
+      ),
+    ).toEqual({ ok: false, reason: "malformed", field: "rejectionReason" });
+    expect(() =>
+      encodeOrganizationRequestToJoinResponse({ ...rejection, rejectionReason: "x".repeat(4097) }),
+    ).toThrow(RangeError);
+    expect(() =>
+      encodeOrganizationRequestToJoinResponse({ ...rejection, requestId: "x".repeat(129) }),
+    ).toThrow(RangeError);
   });
 
   it("leave.requested ↔ OrganizationRequestToLeave", () => {
@@ -335,7 +388,30 @@ describe("control messages and events", () => {
     const message = decodeOrganizationRequestToLeave(
       encodeOrganizationRequestToLeave(requestToLeaveToWire(event, orgId)),
     );
+    expect(message.sentAt).toBe(BigInt(sentAt));
     expect(requestToLeaveFromWire(message, context())).toEqual({ ok: true, value: event });
+  });
+
+  it("reads sent_at as ms, falls back to the context when 0, refuses it past 2^53 - 1", () => {
+    const message = { clock: 10n, organizationId: publicKeyFromMemberId(orgId) };
+    const read = (value: unknown) =>
+      requestToLeaveFromWire({ ...message, sentAt: value } as never, context({ sentAt: 5 }));
+    expect(read(0n)).toMatchObject({ ok: true, value: { sentAt: 5 } });
+    expect(read(undefined)).toMatchObject({ ok: true, value: { sentAt: 5 } });
+    expect(read(BigInt(Number.MAX_SAFE_INTEGER))).toMatchObject({
+      ok: true,
+      value: { sentAt: Number.MAX_SAFE_INTEGER },
+    });
+    for (const bad of [BigInt(Number.MAX_SAFE_INTEGER) + 1n, (1n << 64n) - 1n, -1n, 12]) {
+      expect(read(bad)).toEqual({ ok: false, reason: "malformed", field: "sentAt" });
+    }
+    const event: OrgEventOf<"leave.requested"> = {
+      ...context(),
+      sentAt: 1.5,
+      type: "leave.requested",
+      body: {},
+    };
+    expect(() => requestToLeaveToWire(event, orgId)).toThrow(RangeError);
   });
 
   it("grant.issued ↔ Grant", () => {
@@ -353,7 +429,7 @@ describe("control messages and events", () => {
     }
   });
 
-  it("invitation.issued ↔ OrganizationInvitation (the invitee is the inbox owner)", () => {
+  it("invitation.issued ↔ OrganizationInvitation (invitee_public_key, or the inbox owner)", () => {
     const event: OrgEventOf<"invitation.issued"> = {
       ...context({ author: orgId }),
       type: "invitation.issued",
@@ -366,10 +442,28 @@ describe("control messages and events", () => {
       ),
     );
     expect(message.organizationDescription).toEqual(description);
-    expect(invitationFromWire(message, context({ author: orgId }), requester)).toEqual({
+    expect(message.inviteePublicKey).toEqual(publicKeyFromMemberId(requester));
+    // invitee_public_key wins over the inbox.
+    expect(invitationFromWire(message, context({ author: orgId }), memberId("inbox"))).toEqual({
       ok: true,
       value: event,
     });
+    // A plain spec-55 invitation: the invitee is the owner of the inbox it arrived on.
+    const spec55 = { ...message, inviteePublicKey: new Uint8Array(0), sentAt: 0n };
+    expect(invitationFromWire(spec55, context({ author: orgId, sentAt: 3 }), requester)).toEqual({
+      ok: true,
+      value: { ...event, sentAt: 3 },
+    });
+    expect(
+      invitationFromWire(
+        { ...message, inviteePublicKey: new Uint8Array(31) },
+        context({ author: orgId }),
+        requester,
+      ),
+    ).toEqual({ ok: false, reason: "malformed", field: "inviteePublicKey" });
+    expect(() =>
+      encodeOrganizationInvitation({ ...message, inviteePublicKey: new Uint8Array(31) }),
+    ).toThrow(RangeError);
   });
 
   it("refuses a context that is not an envelope's", () => {
@@ -410,6 +504,10 @@ describe("control messages and events", () => {
           grant: field,
           organization: field,
           organizationDescription: field,
+          sentAt: fc.oneof(field, fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
+          requestId: field,
+          rejectionReason: field,
+          inviteePublicKey: field,
         },
         { requiredKeys: [] },
       ),

@@ -44,6 +44,10 @@ export const wireLimits = {
   keyUpdateEntryBytes: 36,
   /** Earlier epochs a Welcome may carry under the "shared" history policy. */
   maxWelcomeHistory: 1024,
+  /** Request ids (`request_id`, an event id): 1..128 characters of `[A-Za-z0-9_-]`. */
+  maxRequestIdLength: 128,
+  /** A rejection's reason (`rejection_reason`). */
+  maxRejectionReasonBytes: 4096,
   /** Content topic length accepted by `parseContentTopic`. */
   maxContentTopicLength: 256,
   /**

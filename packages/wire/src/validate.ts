@@ -67,6 +67,27 @@ function optionalChatId(value: string, path: string): Problem | undefined {
     : { path, problem: "expected an id of 1-64 characters [A-Za-z0-9_-], or empty" };
 }
 
+/**
+ * Limits of the orgchat additions to spec 55 (field numbers >= 100, docs/PROTOCOL.md): the id of
+ * the request a cancel or response names, and a rejection's reason.
+ */
+const { maxRequestIdLength, maxRejectionReasonBytes } = wireLimits;
+const requestIdPattern = /^[A-Za-z0-9_-]+$/;
+
+/** A request id (an event id): empty (a spec-55 sender), or 1-128 characters [A-Za-z0-9_-]. */
+function optionalRequestId(value: string, path: string): Problem | undefined {
+  return value === "" || (value.length <= maxRequestIdLength && requestIdPattern.test(value))
+    ? undefined
+    : {
+        path,
+        problem: `expected an id of 1-${maxRequestIdLength} characters [A-Za-z0-9_-], or empty`,
+      };
+}
+
+function optionalPublicKey(value: Uint8Array, path: string): Problem | undefined {
+  return value.length === 0 ? undefined : publicKey(value, path);
+}
+
 function count(length: number, max: number, path: string): Problem | undefined {
   return length > max
     ? { path, problem: `${length} entries, more than the limit of ${max}` }
@@ -140,7 +161,8 @@ export const validateOrganizationInvitation: Validator<OrganizationInvitation> =
   path,
 ) =>
   publicKey(invitation.publicKey, `${path}.publicKey`) ??
-  optionalChatId(invitation.chatId, `${path}.chatId`);
+  optionalChatId(invitation.chatId, `${path}.chatId`) ??
+  optionalPublicKey(invitation.inviteePublicKey, `${path}.inviteePublicKey`);
 
 const validateRequestLike: Validator<
   OrganizationRequestToJoin | OrganizationCancelRequestToJoin
@@ -153,13 +175,17 @@ const validateRequestLike: Validator<
 export const validateOrganizationRequestToJoin: Validator<OrganizationRequestToJoin> =
   validateRequestLike;
 
-export const validateOrganizationCancelRequestToJoin: Validator<OrganizationCancelRequestToJoin> =
-  validateRequestLike;
+export const validateOrganizationCancelRequestToJoin: Validator<OrganizationCancelRequestToJoin> = (
+  cancel,
+  path,
+) => validateRequestLike(cancel, path) ?? optionalRequestId(cancel.requestId, `${path}.requestId`);
 
 export const validateOrganizationRequestToJoinResponse: Validator<
   OrganizationRequestToJoinResponse
 > = (response, path) =>
   publicKey(response.organizationId, `${path}.organizationId`) ??
+  optionalRequestId(response.requestId, `${path}.requestId`) ??
+  text(response.rejectionReason, maxRejectionReasonBytes, `${path}.rejectionReason`) ??
   (response.organization
     ? validateOrganizationDescription(response.organization, `${path}.organization`)
     : undefined);

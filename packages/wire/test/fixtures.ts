@@ -114,7 +114,13 @@ export const headerPageSample = {
 export const fullSamples: Samples = {
   IdentityImage: image,
   ChatIdentity: identity,
-  Grant: { organizationId: ownerId, memberId: member.publicKey, chatId: "general", clock: 9n },
+  Grant: {
+    organizationId: ownerId,
+    memberId: member.publicKey,
+    chatId: "general",
+    clock: 9n,
+    sentAt: 1_700_000_000_009n,
+  },
   OrganizationMember: { roles: [OrganizationMember_Roles.ROLE_ALL] },
   OrganizationPermissions: {
     ensOnly: true,
@@ -129,6 +135,8 @@ export const fullSamples: Samples = {
     grant: new Uint8Array([0x12, 0x00]),
     chatId: "general",
     publicKey: ownerId,
+    sentAt: 1_700_000_000_010n,
+    inviteePublicKey: member.publicKey,
   },
   OrganizationRequestToJoin: {
     clock: 11n,
@@ -136,6 +144,7 @@ export const fullSamples: Samples = {
     chatId: "general",
     organizationId: ownerId,
     displayName: "Bob",
+    sentAt: 1_700_000_000_011n,
   },
   OrganizationCancelRequestToJoin: {
     clock: 12n,
@@ -143,6 +152,8 @@ export const fullSamples: Samples = {
     chatId: "general",
     organizationId: ownerId,
     displayName: "Bob",
+    sentAt: 1_700_000_000_012n,
+    requestId: "3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a",
   },
   OrganizationRequestToJoinResponse: {
     clock: 13n,
@@ -150,8 +161,12 @@ export const fullSamples: Samples = {
     accepted: true,
     grant: new Uint8Array([0x0a, 0x20]),
     organizationId: ownerId,
+    sentAt: 1_700_000_000_013n,
+    requestId: "3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a",
+    // Every field non-default, so set even though `accepted` (readers ignore it then).
+    rejectionReason: "not a reason: the request was accepted",
   },
-  OrganizationRequestToLeave: { clock: 14n, organizationId: ownerId },
+  OrganizationRequestToLeave: { clock: 14n, organizationId: ownerId, sentAt: 1_700_000_000_014n },
   OrganizationDescription: description,
   SignedEnvelope: {
     version: 1,

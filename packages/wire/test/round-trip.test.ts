@@ -43,8 +43,8 @@ describe("encodeX() / decodeX()", () => {
       codecs.OrganizationRequestToLeave,
       fullSamples.OrganizationRequestToLeave,
     );
-    // field 100, length-delimited, 3 bytes: what a later version might add.
-    const extended = new Uint8Array([...known, 0xa2, 0x06, 0x03, 0x61, 0x62, 0x63]);
+    // field 199, length-delimited, 3 bytes: what a later version might add.
+    const extended = new Uint8Array([...known, 0xba, 0x0c, 0x03, 0x61, 0x62, 0x63]);
     const decoded = wire.decodeOrganizationRequestToLeave(extended);
     expect(decoded.organizationId).toEqual(fullSamples.OrganizationRequestToLeave.organizationId);
     expect(encodeMessage(codecs.OrganizationRequestToLeave, decoded)).toEqual(extended);

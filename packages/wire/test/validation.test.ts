@@ -254,7 +254,7 @@ describe("wire types", () => {
       codecs.OrganizationRequestToLeave,
       fullSamples.OrganizationRequestToLeave,
     );
-    const extended = new Uint8Array([...good, 0xa1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8]); // field 100, 64-bit
+    const extended = new Uint8Array([...good, 0xb9, 0x0c, 1, 2, 3, 4, 5, 6, 7, 8]); // field 199, 64-bit
     expect(decodeMessage(codecs.OrganizationRequestToLeave, extended).clock).toBe(14n);
   });
 });

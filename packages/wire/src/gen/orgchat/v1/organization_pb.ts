@@ -26,7 +26,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file orgchat/v1/organization.proto.
  */
 export const file_orgchat_v1_organization: GenFile = /*@__PURE__*/
-  fileDesc("Ch1vcmdjaGF0L3YxL29yZ2FuaXphdGlvbi5wcm90bxIKb3JnY2hhdC52MSL6AQoNSWRlbnRpdHlJbWFnZRIPCgdwYXlsb2FkGAEgASgMEjkKC3NvdXJjZV90eXBlGAIgASgOMiQub3JnY2hhdC52MS5JZGVudGl0eUltYWdlLlNvdXJjZVR5cGUSKQoKaW1hZ2VfdHlwZRgDIAEoDjIVLm9yZ2NoYXQudjEuSW1hZ2VUeXBlEhcKD2VuY3J5cHRpb25fa2V5cxgEIAMoDBIRCgllbmNyeXB0ZWQYBSABKAgiRgoKU291cmNlVHlwZRIXChNVTktOT1dOX1NPVVJDRV9UWVBFEAASDwoLUkFXX1BBWUxPQUQQARIOCgpFTlNfQVZBVEFSEAIi2gEKDENoYXRJZGVudGl0eRINCgVjbG9jaxgBIAEoBBIQCghlbnNfbmFtZRgCIAEoCRI0CgZpbWFnZXMYAyADKAsyJC5vcmdjaGF0LnYxLkNoYXRJZGVudGl0eS5JbWFnZXNFbnRyeRIUCgxkaXNwbGF5X25hbWUYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkaSAoLSW1hZ2VzRW50cnkSCwoDa2V5GAEgASgJEigKBXZhbHVlGAIgASgLMhkub3JnY2hhdC52MS5JZGVudGl0eUltYWdlOgI4ASJTCgVHcmFudBIXCg9vcmdhbml6YXRpb25faWQYASABKAwSEQoJbWVtYmVyX2lkGAIgASgMEg8KB2NoYXRfaWQYAyABKAkSDQoFY2xvY2sYBCABKAQipAEKEk9yZ2FuaXphdGlvbk1lbWJlchIzCgVyb2xlcxgBIAMoDjIkLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uTWVtYmVyLlJvbGVzIlkKBVJvbGVzEhAKDFVOS05PV05fUk9MRRAAEgwKCFJPTEVfQUxMEAESFQoRUk9MRV9NQU5BR0VfVVNFUlMQAhIZChVST0xFX01PREVSQVRFX0NPTlRFTlQQAyLOAQoXT3JnYW5pemF0aW9uUGVybWlzc2lvbnMSEAoIZW5zX29ubHkYASABKAgSDwoHcHJpdmF0ZRgCIAEoCBI6CgZhY2Nlc3MYAyABKA4yKi5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvblBlcm1pc3Npb25zLkFjY2VzcyJUCgZBY2Nlc3MSEgoOVU5LTk9XTl9BQ0NFU1MQABIRCg1OT19NRU1CRVJTSElQEAESEwoPSU5WSVRBVElPTl9PTkxZEAISDgoKT05fUkVRVUVTVBADIkQKGU9yZ2FuaXphdGlvbkFkbWluU2V0dGluZ3MSJwofcGluX21lc3NhZ2VfYWxsX21lbWJlcnNfZW5hYmxlZBgBIAEoCCKZAgoQT3JnYW5pemF0aW9uQ2hhdBI6CgdtZW1iZXJzGAEgAygLMikub3JnY2hhdC52MS5Pcmdhbml6YXRpb25DaGF0Lk1lbWJlcnNFbnRyeRI4CgtwZXJtaXNzaW9ucxgCIAEoCzIjLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uUGVybWlzc2lvbnMSKgoIaWRlbnRpdHkYAyABKAsyGC5vcmdjaGF0LnYxLkNoYXRJZGVudGl0eRITCgtjYXRlZ29yeV9pZBgEIAEoCRpOCgxNZW1iZXJzRW50cnkSCwoDa2V5GAEgASgJEi0KBXZhbHVlGAIgASgLMh4ub3JnY2hhdC52MS5Pcmdhbml6YXRpb25NZW1iZXI6AjgBIjkKFE9yZ2FuaXphdGlvbkNhdGVnb3J5EhMKC2NhdGVnb3J5X2lkGAEgASgJEgwKBG5hbWUYAiABKAkibgoWT3JnYW5pemF0aW9uSW52aXRhdGlvbhIgChhvcmdhbml6YXRpb25fZGVzY3JpcHRpb24YASABKAwSDQoFZ3JhbnQYAiABKAwSDwoHY2hhdF9pZBgDIAEoCRISCgpwdWJsaWNfa2V5GAQgASgMInwKGU9yZ2FuaXphdGlvblJlcXVlc3RUb0pvaW4SDQoFY2xvY2sYASABKAQSEAoIZW5zX25hbWUYAiABKAkSDwoHY2hhdF9pZBgDIAEoCRIXCg9vcmdhbml6YXRpb25faWQYBCABKAwSFAoMZGlzcGxheV9uYW1lGAUgASgJIoIBCh9Pcmdhbml6YXRpb25DYW5jZWxSZXF1ZXN0VG9Kb2luEg0KBWNsb2NrGAEgASgEEhAKCGVuc19uYW1lGAIgASgJEg8KB2NoYXRfaWQYAyABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAQgASgMEhQKDGRpc3BsYXlfbmFtZRgFIAEoCSKnAQohT3JnYW5pemF0aW9uUmVxdWVzdFRvSm9pblJlc3BvbnNlEg0KBWNsb2NrGAEgASgEEjkKDG9yZ2FuaXphdGlvbhgCIAEoCzIjLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uRGVzY3JpcHRpb24SEAoIYWNjZXB0ZWQYAyABKAgSDQoFZ3JhbnQYBCABKAwSFwoPb3JnYW5pemF0aW9uX2lkGAUgASgMIkQKGk9yZ2FuaXphdGlvblJlcXVlc3RUb0xlYXZlEg0KBWNsb2NrGAEgASgEEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoDCK8BQoXT3JnYW5pemF0aW9uRGVzY3JpcHRpb24SDQoFY2xvY2sYASABKAQSQQoHbWVtYmVycxgCIAMoCzIwLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uRGVzY3JpcHRpb24uTWVtYmVyc0VudHJ5EjgKC3Blcm1pc3Npb25zGAMgASgLMiMub3JnY2hhdC52MS5Pcmdhbml6YXRpb25QZXJtaXNzaW9ucxIqCghpZGVudGl0eRgFIAEoCzIYLm9yZ2NoYXQudjEuQ2hhdElkZW50aXR5Ej0KBWNoYXRzGAYgAygLMi4ub3JnY2hhdC52MS5Pcmdhbml6YXRpb25EZXNjcmlwdGlvbi5DaGF0c0VudHJ5EhAKCGJhbl9saXN0GAcgAygJEkcKCmNhdGVnb3JpZXMYCCADKAsyMy5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvbkRlc2NyaXB0aW9uLkNhdGVnb3JpZXNFbnRyeRI9Cg5hZG1pbl9zZXR0aW5ncxgKIAEoCzIlLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uQWRtaW5TZXR0aW5ncxIRCgllbmNyeXB0ZWQYDSABKAgSDAoEdGFncxgOIAMoCRpOCgxNZW1iZXJzRW50cnkSCwoDa2V5GAEgASgJEi0KBXZhbHVlGAIgASgLMh4ub3JnY2hhdC52MS5Pcmdhbml6YXRpb25NZW1iZXI6AjgBGkoKCkNoYXRzRW50cnkSCwoDa2V5GAEgASgJEisKBXZhbHVlGAIgASgLMhwub3JnY2hhdC52MS5Pcmdhbml6YXRpb25DaGF0OgI4ARpTCg9DYXRlZ29yaWVzRW50cnkSCwoDa2V5GAEgASgJEi8KBXZhbHVlGAIgASgLMiAub3JnY2hhdC52MS5Pcmdhbml6YXRpb25DYXRlZ29yeToCOAEqSQoJSW1hZ2VUeXBlEhYKElVOS05PV05fSU1BR0VfVFlQRRAAEgcKA1BORxABEggKBEpQRUcQAhIICgRXRUJQEAMSBwoDR0lGEARiBnByb3RvMw");
+  fileDesc("Ch1vcmdjaGF0L3YxL29yZ2FuaXphdGlvbi5wcm90bxIKb3JnY2hhdC52MSL6AQoNSWRlbnRpdHlJbWFnZRIPCgdwYXlsb2FkGAEgASgMEjkKC3NvdXJjZV90eXBlGAIgASgOMiQub3JnY2hhdC52MS5JZGVudGl0eUltYWdlLlNvdXJjZVR5cGUSKQoKaW1hZ2VfdHlwZRgDIAEoDjIVLm9yZ2NoYXQudjEuSW1hZ2VUeXBlEhcKD2VuY3J5cHRpb25fa2V5cxgEIAMoDBIRCgllbmNyeXB0ZWQYBSABKAgiRgoKU291cmNlVHlwZRIXChNVTktOT1dOX1NPVVJDRV9UWVBFEAASDwoLUkFXX1BBWUxPQUQQARIOCgpFTlNfQVZBVEFSEAIi2gEKDENoYXRJZGVudGl0eRINCgVjbG9jaxgBIAEoBBIQCghlbnNfbmFtZRgCIAEoCRI0CgZpbWFnZXMYAyADKAsyJC5vcmdjaGF0LnYxLkNoYXRJZGVudGl0eS5JbWFnZXNFbnRyeRIUCgxkaXNwbGF5X25hbWUYBCABKAkSEwoLZGVzY3JpcHRpb24YBSABKAkaSAoLSW1hZ2VzRW50cnkSCwoDa2V5GAEgASgJEigKBXZhbHVlGAIgASgLMhkub3JnY2hhdC52MS5JZGVudGl0eUltYWdlOgI4ASJkCgVHcmFudBIXCg9vcmdhbml6YXRpb25faWQYASABKAwSEQoJbWVtYmVyX2lkGAIgASgMEg8KB2NoYXRfaWQYAyABKAkSDQoFY2xvY2sYBCABKAQSDwoHc2VudF9hdBhkIAEoBCKkAQoST3JnYW5pemF0aW9uTWVtYmVyEjMKBXJvbGVzGAEgAygOMiQub3JnY2hhdC52MS5Pcmdhbml6YXRpb25NZW1iZXIuUm9sZXMiWQoFUm9sZXMSEAoMVU5LTk9XTl9ST0xFEAASDAoIUk9MRV9BTEwQARIVChFST0xFX01BTkFHRV9VU0VSUxACEhkKFVJPTEVfTU9ERVJBVEVfQ09OVEVOVBADIs4BChdPcmdhbml6YXRpb25QZXJtaXNzaW9ucxIQCghlbnNfb25seRgBIAEoCBIPCgdwcml2YXRlGAIgASgIEjoKBmFjY2VzcxgDIAEoDjIqLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uUGVybWlzc2lvbnMuQWNjZXNzIlQKBkFjY2VzcxISCg5VTktOT1dOX0FDQ0VTUxAAEhEKDU5PX01FTUJFUlNISVAQARITCg9JTlZJVEFUSU9OX09OTFkQAhIOCgpPTl9SRVFVRVNUEAMiRAoZT3JnYW5pemF0aW9uQWRtaW5TZXR0aW5ncxInCh9waW5fbWVzc2FnZV9hbGxfbWVtYmVyc19lbmFibGVkGAEgASgIIpkCChBPcmdhbml6YXRpb25DaGF0EjoKB21lbWJlcnMYASADKAsyKS5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvbkNoYXQuTWVtYmVyc0VudHJ5EjgKC3Blcm1pc3Npb25zGAIgASgLMiMub3JnY2hhdC52MS5Pcmdhbml6YXRpb25QZXJtaXNzaW9ucxIqCghpZGVudGl0eRgDIAEoCzIYLm9yZ2NoYXQudjEuQ2hhdElkZW50aXR5EhMKC2NhdGVnb3J5X2lkGAQgASgJGk4KDE1lbWJlcnNFbnRyeRILCgNrZXkYASABKAkSLQoFdmFsdWUYAiABKAsyHi5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvbk1lbWJlcjoCOAEiOQoUT3JnYW5pemF0aW9uQ2F0ZWdvcnkSEwoLY2F0ZWdvcnlfaWQYASABKAkSDAoEbmFtZRgCIAEoCSKbAQoWT3JnYW5pemF0aW9uSW52aXRhdGlvbhIgChhvcmdhbml6YXRpb25fZGVzY3JpcHRpb24YASABKAwSDQoFZ3JhbnQYAiABKAwSDwoHY2hhdF9pZBgDIAEoCRISCgpwdWJsaWNfa2V5GAQgASgMEg8KB3NlbnRfYXQYZCABKAQSGgoSaW52aXRlZV9wdWJsaWNfa2V5GGUgASgMIo0BChlPcmdhbml6YXRpb25SZXF1ZXN0VG9Kb2luEg0KBWNsb2NrGAEgASgEEhAKCGVuc19uYW1lGAIgASgJEg8KB2NoYXRfaWQYAyABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAQgASgMEhQKDGRpc3BsYXlfbmFtZRgFIAEoCRIPCgdzZW50X2F0GGQgASgEIqcBCh9Pcmdhbml6YXRpb25DYW5jZWxSZXF1ZXN0VG9Kb2luEg0KBWNsb2NrGAEgASgEEhAKCGVuc19uYW1lGAIgASgJEg8KB2NoYXRfaWQYAyABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAQgASgMEhQKDGRpc3BsYXlfbmFtZRgFIAEoCRIPCgdzZW50X2F0GGQgASgEEhIKCnJlcXVlc3RfaWQYZSABKAki5gEKIU9yZ2FuaXphdGlvblJlcXVlc3RUb0pvaW5SZXNwb25zZRINCgVjbG9jaxgBIAEoBBI5Cgxvcmdhbml6YXRpb24YAiABKAsyIy5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvbkRlc2NyaXB0aW9uEhAKCGFjY2VwdGVkGAMgASgIEg0KBWdyYW50GAQgASgMEhcKD29yZ2FuaXphdGlvbl9pZBgFIAEoDBIPCgdzZW50X2F0GGQgASgEEhIKCnJlcXVlc3RfaWQYZSABKAkSGAoQcmVqZWN0aW9uX3JlYXNvbhhmIAEoCSJVChpPcmdhbml6YXRpb25SZXF1ZXN0VG9MZWF2ZRINCgVjbG9jaxgBIAEoBBIXCg9vcmdhbml6YXRpb25faWQYAiABKAwSDwoHc2VudF9hdBhkIAEoBCK8BQoXT3JnYW5pemF0aW9uRGVzY3JpcHRpb24SDQoFY2xvY2sYASABKAQSQQoHbWVtYmVycxgCIAMoCzIwLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uRGVzY3JpcHRpb24uTWVtYmVyc0VudHJ5EjgKC3Blcm1pc3Npb25zGAMgASgLMiMub3JnY2hhdC52MS5Pcmdhbml6YXRpb25QZXJtaXNzaW9ucxIqCghpZGVudGl0eRgFIAEoCzIYLm9yZ2NoYXQudjEuQ2hhdElkZW50aXR5Ej0KBWNoYXRzGAYgAygLMi4ub3JnY2hhdC52MS5Pcmdhbml6YXRpb25EZXNjcmlwdGlvbi5DaGF0c0VudHJ5EhAKCGJhbl9saXN0GAcgAygJEkcKCmNhdGVnb3JpZXMYCCADKAsyMy5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvbkRlc2NyaXB0aW9uLkNhdGVnb3JpZXNFbnRyeRI9Cg5hZG1pbl9zZXR0aW5ncxgKIAEoCzIlLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uQWRtaW5TZXR0aW5ncxIRCgllbmNyeXB0ZWQYDSABKAgSDAoEdGFncxgOIAMoCRpOCgxNZW1iZXJzRW50cnkSCwoDa2V5GAEgASgJEi0KBXZhbHVlGAIgASgLMh4ub3JnY2hhdC52MS5Pcmdhbml6YXRpb25NZW1iZXI6AjgBGkoKCkNoYXRzRW50cnkSCwoDa2V5GAEgASgJEisKBXZhbHVlGAIgASgLMhwub3JnY2hhdC52MS5Pcmdhbml6YXRpb25DaGF0OgI4ARpTCg9DYXRlZ29yaWVzRW50cnkSCwoDa2V5GAEgASgJEi8KBXZhbHVlGAIgASgLMiAub3JnY2hhdC52MS5Pcmdhbml6YXRpb25DYXRlZ29yeToCOAEqSQoJSW1hZ2VUeXBlEhYKElVOS05PV05fSU1BR0VfVFlQRRAAEgcKA1BORxABEggKBEpQRUcQAhIICgRXRUJQEAMSBwoDR0lGEARiBnByb3RvMw");
 
 /**
  * @generated from message orgchat.v1.IdentityImage
@@ -198,6 +198,14 @@ export type Grant = Message<"orgchat.v1.Grant"> & {
    * @generated from field: uint64 clock = 4;
    */
   clock: bigint;
+
+  /**
+   * orgchat addition (number >= 100; spec-55 readers ignore it):
+   * the author's wall-clock time in ms
+   *
+   * @generated from field: uint64 sent_at = 100;
+   */
+  sentAt: bigint;
 };
 
 /**
@@ -453,6 +461,21 @@ export type OrganizationInvitation = Message<"orgchat.v1.OrganizationInvitation"
    * @generated from field: bytes public_key = 4;
    */
   publicKey: Uint8Array;
+
+  /**
+   * orgchat additions (numbers >= 100; spec-55 readers ignore them):
+   * the author's wall-clock time in ms
+   *
+   * @generated from field: uint64 sent_at = 100;
+   */
+  sentAt: bigint;
+
+  /**
+   * the 32-byte public key of the invitee (empty: the owner of the inbox it arrived on)
+   *
+   * @generated from field: bytes invitee_public_key = 101;
+   */
+  inviteePublicKey: Uint8Array;
 };
 
 /**
@@ -500,6 +523,14 @@ export type OrganizationRequestToJoin = Message<"orgchat.v1.OrganizationRequestT
    * @generated from field: string display_name = 5;
    */
   displayName: string;
+
+  /**
+   * orgchat addition (number >= 100; spec-55 readers ignore it):
+   * the author's wall-clock time in ms
+   *
+   * @generated from field: uint64 sent_at = 100;
+   */
+  sentAt: bigint;
 };
 
 /**
@@ -547,6 +578,21 @@ export type OrganizationCancelRequestToJoin = Message<"orgchat.v1.OrganizationCa
    * @generated from field: string display_name = 5;
    */
   displayName: string;
+
+  /**
+   * orgchat additions (numbers >= 100; spec-55 readers ignore them):
+   * the author's wall-clock time in ms
+   *
+   * @generated from field: uint64 sent_at = 100;
+   */
+  sentAt: bigint;
+
+  /**
+   * the id of the request cancelled (empty: a spec-55 sender; the request is inferred)
+   *
+   * @generated from field: string request_id = 101;
+   */
+  requestId: string;
 };
 
 /**
@@ -595,6 +641,28 @@ export type OrganizationRequestToJoinResponse = Message<"orgchat.v1.Organization
    * @generated from field: bytes organization_id = 5;
    */
   organizationId: Uint8Array;
+
+  /**
+   * orgchat additions (numbers >= 100; spec-55 readers ignore them):
+   * the author's wall-clock time in ms
+   *
+   * @generated from field: uint64 sent_at = 100;
+   */
+  sentAt: bigint;
+
+  /**
+   * the id of the request decided (empty: a spec-55 sender; the request is inferred)
+   *
+   * @generated from field: string request_id = 101;
+   */
+  requestId: string;
+
+  /**
+   * why the request was rejected (empty when accepted or not given)
+   *
+   * @generated from field: string rejection_reason = 102;
+   */
+  rejectionReason: string;
 };
 
 /**
@@ -621,6 +689,14 @@ export type OrganizationRequestToLeave = Message<"orgchat.v1.OrganizationRequest
    * @generated from field: bytes organization_id = 2;
    */
   organizationId: Uint8Array;
+
+  /**
+   * orgchat addition (number >= 100; spec-55 readers ignore it):
+   * the author's wall-clock time in ms
+   *
+   * @generated from field: uint64 sent_at = 100;
+   */
+  sentAt: bigint;
 };
 
 /**
