@@ -31,9 +31,15 @@ export const layerRules = [
   { match: /^@orgchat\/state$/, layer: "state", allow: ["@orgchat/wire", "@orgchat/crypto"] },
   { match: /^@orgchat\/transport$/, layer: "transport interface", allow: ["@orgchat/wire"] },
   {
-    match: /^@orgchat\/(transport-.+|service-node)$/,
+    match: /^@orgchat\/transport-.+$/,
     layer: "transport",
     allow: ["@orgchat/wire", "@orgchat/transport"],
+  },
+  // The service node is Waku infrastructure built on the same relay as the Waku transport.
+  {
+    match: /^@orgchat\/service-node$/,
+    layer: "service node",
+    allow: ["@orgchat/wire", "@orgchat/transport", "@orgchat/transport-waku"],
   },
   { match: /^@orgchat\/store$/, layer: "store interface", allow: ["@orgchat/wire"] },
   { match: /^@orgchat\/store-.+$/, layer: "store", allow: ["@orgchat/wire", "@orgchat/store"] },

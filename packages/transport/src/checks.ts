@@ -1,0 +1,231 @@
+/**
+ * Input checks and plumbing every transport shares, so that all of them refuse the same inputs with
+ * the same typed errors (the compliance suite checks it).
+ */
+import {
+  AbortError,
+  EmptyPayloadError,
+  InvalidContentTopicError,
+  InvalidQueryError,
+  PayloadTooLargeError,
+} from "./errors.js";
+import {
+  type CallOptions,
+  defaultHistoryPageSize,
+  type HistoryPage,
+  type HistoryQuery,
+  maxHistoryPageSize,
+  type Transport,
+  type TransportCapabilities,
+  type TransportEvents,
+  type TransportListener,
+} from "./types.js";
+
+const topicField = /^[^/\s]+$/;
+
+/**
+ * Checks the 23/WAKU2-TOPICS shape `/{application}/{version}/{topic-name}/{encoding}` (an optional
+ * leading generation `/0` allowed), which Waku auto-sharding requires.
+ * @throws InvalidContentTopicError
+ */
+export function assertContentTopic(contentTopic: string): void {
+  if (typeof contentTopic !== "string" || contentTopic.length === 0) {
+    throw new InvalidContentTopicError(String(contentTopic), "empty");
+  }
+  if (contentTopic.length > 1024) {
+    throw new InvalidContentTopicError(contentTopic.slice(0, 64), "longer than 1024 characters");
+  }
+  const parts = contentTopic.split("/");
+  if (parts[0] !== "") throw new InvalidContentTopicError(contentTopic, "must start with '/'");
+  const fields = parts.slice(1);
+  if (fields.length === 5) {
+    if (fields[0] !== "0") {
+      throw new InvalidContentTopicError(
+        contentTopic,
+        "the generation field, when present, must be 0",
+      );
+    }
+    fields.shift();
+  }
+  if (fields.length !== 4 || !fields.every((f) => topicField.test(f))) {
+    throw new InvalidContentTopicError(contentTopic, "expected 4 non-empty fields");
+  }
+}
+
+/**
+ * Checks what `publish` checks before anything leaves the process.
+ * @throws InvalidContentTopicError, EmptyPayloadError, PayloadTooLargeError, TypeError (payload not bytes)
+ */
+export function assertPublishable(
+  contentTopic: string,
+  payload: Uint8Array,
+  capabilities: TransportCapabilities,
+): void {
+  assertContentTopic(contentTopic);
+  if (!(payload instanceof Uint8Array)) throw new TypeError("payload must be a Uint8Array");
+  if (payload.length === 0) throw new EmptyPayloadError();
+  if (payload.length > capabilities.maxPayloadBytes) {
+    throw new PayloadTooLargeError(payload.length, capabilities.maxPayloadBytes);
+  }
+}
+
+/** A history query with its defaults filled in. */
+export interface NormalizedHistoryQuery {
+  readonly contentTopics: readonly string[];
+  readonly from: number | undefined;
+  readonly to: number | undefined;
+  readonly direction: "forward" | "backward";
+  readonly pageSize: number;
+  readonly cursor: string | undefined;
+}
+
+/**
+ * Validates a history query and fills in its defaults.
+ * @throws InvalidQueryError, InvalidContentTopicError
+ */
+export function normalizeHistoryQuery(query: HistoryQuery): NormalizedHistoryQuery {
+  if (!query || !Array.isArray(query.contentTopics) || query.contentTopics.length === 0) {
+    throw new InvalidQueryError("contentTopics must list at least one topic");
+  }
+  for (const topic of query.contentTopics) assertContentTopic(topic);
+  const pageSize = query.pageSize ?? defaultHistoryPageSize;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxHistoryPageSize) {
+    throw new InvalidQueryError(
+      `pageSize must be an integer from 1 to ${maxHistoryPageSize}, got ${pageSize}`,
+    );
+  }
+  for (const [key, value] of [
+    ["from", query.from],
+    ["to", query.to],
+  ] as const) {
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
+      throw new InvalidQueryError(
+        `${key} must be a non-negative number of milliseconds, got ${value}`,
+      );
+    }
+  }
+  if (query.from !== undefined && query.to !== undefined && query.from > query.to) {
+    throw new InvalidQueryError(`from (${query.from}) is after to (${query.to})`);
+  }
+  const direction = query.direction ?? "backward";
+  if (direction !== "forward" && direction !== "backward") {
+    throw new InvalidQueryError(
+      `direction must be "forward" or "backward", got ${String(direction)}`,
+    );
+  }
+  if (
+    query.cursor !== undefined &&
+    (typeof query.cursor !== "string" || query.cursor.length === 0)
+  ) {
+    throw new InvalidQueryError("cursor must be a non-empty string from a previous page");
+  }
+  return {
+    contentTopics: [...query.contentTopics],
+    from: query.from,
+    to: query.to,
+    direction,
+    pageSize,
+    cursor: query.cursor,
+  };
+}
+
+/** @throws AbortError when `signal` is already aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, operation: string): void {
+  if (signal?.aborted) throw new AbortError(operation, { cause: signal.reason });
+}
+
+/**
+ * Settles like `promise`, or rejects with `AbortError` as soon as `signal` aborts (the underlying work
+ * may go on; callers undo what it did if it matters). Leaves no listener on the signal.
+ */
+export function raceAbort<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  operation: string,
+): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(new AbortError(operation, { cause: signal.reason }));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(new AbortError(operation, { cause: signal.reason }));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * A small typed event emitter for transports. A throwing listener is isolated (it cannot break the
+ * emitter or other listeners); its error is passed to `onListenerError`.
+ */
+export class TransportEventEmitter {
+  readonly #listeners = new Map<keyof TransportEvents, Set<(event: never) => void>>();
+
+  /** Adds a listener; returns the function that removes it. */
+  on<K extends keyof TransportEvents>(event: K, listener: TransportListener<K>): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
+    set.add(listener as (event: never) => void);
+    return () => {
+      set.delete(listener as (event: never) => void);
+    };
+  }
+
+  /** Calls every listener of `event`; listener errors are swallowed (they are the app's bugs, not ours). */
+  emit<K extends keyof TransportEvents>(event: K, payload: TransportEvents[K]): void {
+    const set = this.#listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as TransportListener<K>)(payload);
+      } catch {
+        // A listener's bug must not stop delivery to the others.
+      }
+    }
+  }
+
+  /** Removes every listener. */
+  clear(): void {
+    this.#listeners.clear();
+  }
+}
+
+/**
+ * Walks every page of a history query, following cursors until the transport says there is no more.
+ * @example
+ * ```ts
+ * for await (const page of historyPages(transport, { contentTopics: [topic] })) render(page.messages);
+ * ```
+ */
+export async function* historyPages(
+  transport: Pick<Transport, "queryHistory">,
+  query: HistoryQuery,
+  options?: CallOptions,
+): AsyncGenerator<HistoryPage, void, undefined> {
+  let cursor = query.cursor;
+  for (;;) {
+    const page = await transport.queryHistory(
+      cursor === undefined ? { ...query } : { ...query, cursor },
+      options,
+    );
+    yield page;
+    if (page.cursor === undefined) return;
+    cursor = page.cursor;
+  }
+}
