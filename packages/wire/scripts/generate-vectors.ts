@@ -281,6 +281,39 @@ addNegative(
   "invalid-field",
 );
 
+const channelSchema = codecs.ChannelMessage.schema;
+const rawChannel = (init: Parameters<typeof create<typeof channelSchema>>[1]) =>
+  toBinary(channelSchema, create(channelSchema, init));
+const channelBase = {
+  organizationId: ownerId,
+  channelId: "general",
+  author: new Uint8Array(32).fill(2),
+  clock: 12n,
+};
+addNegative(
+  "ChannelMessage/no-body",
+  "ChannelMessage",
+  rawChannel({ ...channelBase }),
+  "invalid-field",
+);
+addNegative(
+  "ChannelMessage/author-31-bytes",
+  "ChannelMessage",
+  rawChannel({
+    ...channelBase,
+    author: new Uint8Array(31).fill(2),
+    body: { case: "post", value: { text: "hi" } },
+  }),
+  "invalid-field",
+);
+addNegative(
+  "ChannelMessage/edit-without-target",
+  "ChannelMessage",
+  rawChannel({ ...channelBase, body: { case: "edit", value: { text: "x" } } }),
+  "invalid-field",
+);
+addNegative("PairwiseContent/empty", "PairwiseContent", new Uint8Array(), "invalid-field");
+
 write("messages.json", {
   description:
     "orgchat wire vectors: protobuf encodings of every spec 55 message and the SignedEnvelope. `json` is the protobuf JSON form (proto3 canonical JSON); `hex` its binary encoding. Negative vectors must fail to decode with the error and reason given.",

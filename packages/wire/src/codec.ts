@@ -9,6 +9,14 @@ import {
 } from "@bufbuild/protobuf";
 import { DecodeError } from "./errors.js";
 import {
+  type ChannelMessage,
+  ChannelMessageSchema,
+  type PairwiseContent,
+  PairwiseContentSchema,
+  type ResyncRequest,
+  ResyncRequestSchema,
+} from "./gen/orgchat/v1/client_pb.js";
+import {
   type GroupMessage,
   GroupMessageSchema,
   type KeyUpdate,
@@ -60,6 +68,7 @@ import {
 import { wireLimits } from "./limits.js";
 import {
   type Validator,
+  validateChannelMessage,
   validateChatIdentity,
   validateDescriptionPage,
   validateGrant,
@@ -78,8 +87,10 @@ import {
   validateOrganizationRequestToJoin,
   validateOrganizationRequestToJoinResponse,
   validateOrganizationRequestToLeave,
+  validatePairwiseContent,
   validatePairwiseMessage,
   validatePrekeyBundle,
+  validateResyncRequest,
   validateSignedEnvelope,
   validateWelcome,
 } from "./validate.js";
@@ -150,6 +161,9 @@ export const codecs = {
   PrekeyBundle: codec(PrekeyBundleSchema, validatePrekeyBundle),
   PairwiseMessage: codec(PairwiseMessageSchema, validatePairwiseMessage),
   DescriptionPage: codec(DescriptionPageSchema, validateDescriptionPage),
+  ChannelMessage: codec(ChannelMessageSchema, validateChannelMessage),
+  PairwiseContent: codec(PairwiseContentSchema, validatePairwiseContent),
+  ResyncRequest: codec(ResyncRequestSchema, validateResyncRequest),
 } as const;
 
 /** Short name of a message of the wire format. */
@@ -447,3 +461,30 @@ export const decodeDescriptionPage = (
   bytes: Uint8Array,
   options?: DecodeOptions,
 ): DescriptionPage => decodeMessage(codecs.DescriptionPage, bytes, options);
+
+/**
+ * Encodes a {@link ChannelMessage} (docs/CLIENT.md): a post, edit, delete or pin in one channel.
+ * @throws {RangeError} on a broken rule (ids, 32-byte keys, text over `wireLimits.maxChannelTextBytes`,
+ *   no body) or over 150 KiB
+ */
+export const encodeChannelMessage = (message: MessageInitShape<typeof ChannelMessageSchema>) =>
+  encodeMessage(codecs.ChannelMessage, message);
+/** Decodes a {@link ChannelMessage}. @throws {@link DecodeError} */
+export const decodeChannelMessage = (bytes: Uint8Array, options?: DecodeOptions): ChannelMessage =>
+  decodeMessage(codecs.ChannelMessage, bytes, options);
+
+/** Encodes a {@link PairwiseContent}: the plaintext of one pairwise message. @throws {RangeError} */
+export const encodePairwiseContent = (message: MessageInitShape<typeof PairwiseContentSchema>) =>
+  encodeMessage(codecs.PairwiseContent, message);
+/** Decodes a {@link PairwiseContent}. @throws {@link DecodeError} */
+export const decodePairwiseContent = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): PairwiseContent => decodeMessage(codecs.PairwiseContent, bytes, options);
+
+/** Encodes a {@link ResyncRequest}. @throws {RangeError} on a broken rule */
+export const encodeResyncRequest = (message: MessageInitShape<typeof ResyncRequestSchema>) =>
+  encodeMessage(codecs.ResyncRequest, message);
+/** Decodes a {@link ResyncRequest}. @throws {@link DecodeError} */
+export const decodeResyncRequest = (bytes: Uint8Array, options?: DecodeOptions): ResyncRequest =>
+  decodeMessage(codecs.ResyncRequest, bytes, options);

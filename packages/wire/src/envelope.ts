@@ -132,6 +132,23 @@ export const messageTypes = {
     signer: "organization",
     clockOf: (message) => message.clock,
   }),
+  // A public organization's channel message (docs/CLIENT.md); encrypted organizations carry the
+  // same ChannelMessage inside a GroupMessage instead.
+  "channel-message": spec({
+    wireType: MessageType.CHANNEL_MESSAGE,
+    codec: codecs.ChannelMessage,
+    signer: "sender",
+    signerOf: (message) => message.author,
+    clockOf: (message) => message.clock,
+    organizationIdOf: (message) => message.organizationId,
+  }),
+  // Owner ↔ member pairwise channel; the signer is the sender's identity key (the owner's is the
+  // organization id), checked by the client against the X3DH identity it holds.
+  pairwise: spec({
+    wireType: MessageType.PAIRWISE,
+    codec: codecs.PairwiseMessage,
+    signer: "sender",
+  }),
 } as const;
 
 /** Name of a registered message type. */

@@ -25,6 +25,7 @@
 export {
   codecs,
   type DecodeOptions,
+  decodeChannelMessage,
   decodeChatIdentity,
   decodeDescriptionPage,
   decodeGrant,
@@ -44,10 +45,13 @@ export {
   decodeOrganizationRequestToJoin,
   decodeOrganizationRequestToJoinResponse,
   decodeOrganizationRequestToLeave,
+  decodePairwiseContent,
   decodePairwiseMessage,
   decodePrekeyBundle,
+  decodeResyncRequest,
   decodeSignedEnvelope,
   decodeWelcome,
+  encodeChannelMessage,
   encodeChatIdentity,
   encodeDescriptionPage,
   encodeGrant,
@@ -67,8 +71,10 @@ export {
   encodeOrganizationRequestToJoin,
   encodeOrganizationRequestToJoinResponse,
   encodeOrganizationRequestToLeave,
+  encodePairwiseContent,
   encodePairwiseMessage,
   encodePrekeyBundle,
+  encodeResyncRequest,
   encodeWelcome,
   type MessageCodec,
   type MessageName,
@@ -106,6 +112,7 @@ export {
   isEnvelopeMismatchError,
   isInvalidSignatureError,
 } from "./errors.js";
+export * from "./gen/orgchat/v1/client_pb.js";
 export * from "./gen/orgchat/v1/crypto_pb.js";
 export * from "./gen/orgchat/v1/description_page_pb.js";
 export * from "./gen/orgchat/v1/envelope_pb.js";

@@ -58,4 +58,10 @@ export const wireLimits = {
   maxDescriptionPages: 10_000,
   /** Length of a description page hash (SHA-256). */
   descriptionPageHashBytes: 32,
+  /**
+   * Text of one channel message (post or edit), in UTF-8 bytes: 140 KiB leaves room for the
+   * ChannelMessage fields, the group message's 129 bytes of overhead and padding, and the envelope,
+   * inside the 150 KiB message cap.
+   */
+  maxChannelTextBytes: 140 * 1024,
 } as const;

@@ -1,3 +1,4 @@
+import type { ChannelMessage, PairwiseContent, ResyncRequest } from "./gen/orgchat/v1/client_pb.js";
 import type {
   GroupMessage,
   KeyUpdate,
@@ -397,3 +398,77 @@ export const validatePairwiseMessage: Validator<PairwiseMessage> = (message, pat
   (message.ciphertext.length < 16
     ? { path: `${path}.ciphertext`, problem: "shorter than an AES-GCM tag" }
     : undefined);
+
+/** A referenced event id (message id): 1-128 characters [A-Za-z0-9_-]. */
+function eventId(value: string, path: string): Problem | undefined {
+  return value !== "" && value.length <= maxRequestIdLength && requestIdPattern.test(value)
+    ? undefined
+    : { path, problem: `expected an event id of 1-${maxRequestIdLength} characters [A-Za-z0-9_-]` };
+}
+
+export const validateChannelMessage: Validator<ChannelMessage> = (message, path) => {
+  const head =
+    publicKey(message.organizationId, `${path}.organizationId`) ??
+    (isChatId(message.channelId)
+      ? undefined
+      : {
+          path: `${path}.channelId`,
+          problem: "expected an id of 1-64 characters [A-Za-z0-9_-]",
+        }) ??
+    publicKey(message.author, `${path}.author`);
+  if (head) return head;
+  const body = message.body;
+  switch (body.case) {
+    case "post":
+      return (
+        text(body.value.text, wireLimits.maxChannelTextBytes, `${path}.post.text`) ??
+        (body.value.replyTo === ""
+          ? undefined
+          : eventId(body.value.replyTo, `${path}.post.replyTo`))
+      );
+    case "edit":
+      return (
+        eventId(body.value.messageId, `${path}.edit.messageId`) ??
+        text(body.value.text, wireLimits.maxChannelTextBytes, `${path}.edit.text`)
+      );
+    case "delete":
+      return eventId(body.value.messageId, `${path}.delete.messageId`);
+    case "pin":
+      return eventId(body.value.messageId, `${path}.pin.messageId`);
+    default:
+      return { path: `${path}.body`, problem: "missing: expected post, edit, delete or pin" };
+  }
+};
+
+export const validateResyncRequest: Validator<ResyncRequest> = (request, path) =>
+  optionalChatId(request.channelId, `${path}.channelId`) ??
+  (request.haveKeyId.length === 0
+    ? undefined
+    : exactBytes(request.haveKeyId, wireLimits.keyIdBytes, `${path}.haveKeyId`)) ??
+  (request.wantedKeyId.length === 0
+    ? undefined
+    : exactBytes(request.wantedKeyId, wireLimits.keyIdBytes, `${path}.wantedKeyId`));
+
+export const validatePairwiseContent: Validator<PairwiseContent> = (content, path) => {
+  const c = content.content;
+  switch (c.case) {
+    case "requestToJoin":
+      return validateOrganizationRequestToJoin(c.value, `${path}.requestToJoin`);
+    case "cancelRequestToJoin":
+      return validateOrganizationCancelRequestToJoin(c.value, `${path}.cancelRequestToJoin`);
+    case "requestToLeave":
+      return validateOrganizationRequestToLeave(c.value, `${path}.requestToLeave`);
+    case "resyncRequest":
+      return validateResyncRequest(c.value, `${path}.resyncRequest`);
+    case "memberKeys":
+      return validateMemberKeys(c.value, `${path}.memberKeys`);
+    case "requestToJoinResponse":
+      return validateOrganizationRequestToJoinResponse(c.value, `${path}.requestToJoinResponse`);
+    case "invitation":
+      return validateOrganizationInvitation(c.value, `${path}.invitation`);
+    case "welcome":
+      return validateWelcome(c.value, `${path}.welcome`);
+    default:
+      return { path: `${path}.content`, problem: "missing: expected one of the pairwise contents" };
+  }
+};

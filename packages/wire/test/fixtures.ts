@@ -244,6 +244,33 @@ export const fullSamples: Samples = {
     ciphertext: new Uint8Array(48).fill(0x15),
   },
   DescriptionPage: headerPageSample,
+  ChannelMessage: {
+    organizationId: ownerId,
+    channelId: "general",
+    author: member.publicKey,
+    clock: 12n,
+    sentAt: 1_700_000_000_012n,
+    body: { case: "post", value: { text: "hello, general", replyTo: "evt_parent-1" } },
+  },
+  PairwiseContent: {
+    content: {
+      case: "resyncRequest",
+      value: {
+        channelId: "core",
+        haveEpoch: 3n,
+        haveKeyId: new Uint8Array(8).fill(0x21),
+        wantedKeyId: new Uint8Array(8).fill(0x22),
+        descriptionClock: 40n,
+      },
+    },
+  },
+  ResyncRequest: {
+    channelId: "core",
+    haveEpoch: 3n,
+    haveKeyId: new Uint8Array(8).fill(0x21),
+    wantedKeyId: new Uint8Array(8).fill(0x22),
+    descriptionClock: 40n,
+  },
 };
 
 /** A roster page of the description whose header is `fullSamples.DescriptionPage`. */
@@ -313,6 +340,14 @@ export const minimalSamples: Samples = {
   },
   PairwiseMessage: { ratchetKey: new Uint8Array(32), ciphertext: new Uint8Array(16) },
   DescriptionPage: { description: {} },
+  ChannelMessage: {
+    organizationId: ownerId,
+    channelId: "general",
+    author: member.publicKey,
+    body: { case: "delete", value: { messageId: "m1" } },
+  },
+  PairwiseContent: { content: { case: "resyncRequest", value: {} } },
+  ResyncRequest: {},
 };
 
 export const messageNames = Object.keys(codecs) as MessageName[];

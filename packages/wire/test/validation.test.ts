@@ -2,15 +2,22 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { DecodeError } from "../src/errors.js";
 import {
+  ChannelMessageSchema,
   codecs,
+  decodeChannelMessage,
   decodeDescriptionPage,
   decodeGrant,
   decodeMessage,
   decodeOrganizationDescription,
+  decodePairwiseContent,
+  decodeResyncRequest,
+  encodeChannelMessage,
   encodeDescriptionPage,
   encodeGrant,
   encodeMessage,
   encodeOrganizationDescription,
+  encodePairwiseContent,
+  encodeResyncRequest,
   isChatId,
   isDecodeError,
   isEnvelopeMismatchError,
@@ -306,5 +313,91 @@ describe("ids", () => {
     expect(isChatId("")).toBe(false);
     expect(isChatId("x".repeat(65))).toBe(false);
     expect(isChatId("café")).toBe(false);
+  });
+});
+
+describe("client message rules (ChannelMessage, PairwiseContent, ResyncRequest)", () => {
+  const base = {
+    organizationId: new Uint8Array(32).fill(1),
+    channelId: "general",
+    author: new Uint8Array(32).fill(2),
+  };
+  const post = (text: string) => ({ ...base, body: { case: "post" as const, value: { text } } });
+  const raw = (init: Parameters<typeof encodeChannelMessage>[0]) =>
+    toBinary(ChannelMessageSchema, create(ChannelMessageSchema, init));
+  const cases: Array<[string, Parameters<typeof encodeChannelMessage>[0], string]> = [
+    ["no body", { ...base }, "body"],
+    ["a 31-byte author", { ...post("hi"), author: new Uint8Array(31) }, "author"],
+    [
+      "a missing organization id",
+      { ...post("hi"), organizationId: new Uint8Array() },
+      "organizationId",
+    ],
+    ["a channel id with a space", { ...post("hi"), channelId: "a b" }, "channelId"],
+    ["an empty channel id", { ...post("hi"), channelId: "" }, "channelId"],
+    [
+      "a text one byte over the limit",
+      post("x".repeat(wireLimits.maxChannelTextBytes + 1)),
+      "post.text",
+    ],
+    [
+      "an edit without target",
+      { ...base, body: { case: "edit", value: { text: "x" } } },
+      "messageId",
+    ],
+    [
+      "a delete naming a bad id",
+      { ...base, body: { case: "delete", value: { messageId: "no spaces" } } },
+      "messageId",
+    ],
+    [
+      "a pin without target",
+      { ...base, body: { case: "pin", value: { pinned: true } } },
+      "messageId",
+    ],
+  ];
+  for (const [what, init, field] of cases) {
+    it(`refuses ${what}: RangeError on encode, DecodeError(invalid-field) on decode`, () => {
+      expect(() => encodeChannelMessage(init)).toThrowError(RangeError);
+      let caught: unknown;
+      try {
+        decodeChannelMessage(raw(init));
+      } catch (error) {
+        caught = error;
+      }
+      expect(isDecodeError(caught)).toBe(true);
+      expect(caught).toMatchObject({
+        reason: "invalid-field",
+        path: expect.stringContaining(field),
+      });
+    });
+  }
+
+  it("accepts a text exactly at the limit", () => {
+    const bytes = encodeChannelMessage(post("x".repeat(wireLimits.maxChannelTextBytes)));
+    expect(decodeChannelMessage(bytes).body.case).toBe("post");
+    expect(bytes.length).toBeLessThan(wireLimits.maxMessageBytes);
+  });
+
+  it("checks the content a pairwise message carries, and refuses an empty one", () => {
+    expect(() => encodePairwiseContent({})).toThrowError(/content/);
+    expect(() =>
+      encodePairwiseContent({
+        content: { case: "resyncRequest", value: { haveKeyId: new Uint8Array(7) } },
+      }),
+    ).toThrowError(/haveKeyId/);
+    expect(() =>
+      encodePairwiseContent({
+        content: { case: "requestToJoin", value: { organizationId: new Uint8Array(3) } },
+      }),
+    ).toThrowError(/requestToJoin/);
+    const bytes = encodePairwiseContent({
+      content: { case: "resyncRequest", value: { channelId: "core", haveEpoch: 2n } },
+    });
+    const decoded = decodePairwiseContent(bytes);
+    expect(decoded.content.case).toBe("resyncRequest");
+    expect(
+      decodeResyncRequest(encodeResyncRequest({ wantedKeyId: new Uint8Array(8) })).wantedKeyId,
+    ).toHaveLength(8);
   });
 });
