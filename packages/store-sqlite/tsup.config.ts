@@ -8,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   tsconfig: "tsconfig.build.json",
+  // `node:sqlite` exists only with its prefix: stripping it would import a missing "sqlite" package.
+  removeNodeProtocol: false,
 });

@@ -1,0 +1,460 @@
+import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import {
+  assertKey,
+  assertName,
+  assertStoreOps,
+  type CallOptions,
+  type KeysQuery,
+  type LogEntry,
+  type NormalizedPosition,
+  normalizeKeysQuery,
+  normalizeRangeQuery,
+  type RangeQuery,
+  RecordNotFoundError,
+  type Store,
+  StoreClosedError,
+  StoreCorruptError,
+  StoreIOError,
+  StoreLockedError,
+  type StoreOp,
+  throwIfAborted,
+} from "@orgchat/store";
+import { migrate, rollback, schemaVersion } from "./migrations.js";
+
+/** Options of {@link openSqliteStore}. */
+export interface SqliteStoreInit {
+  /**
+   * Path of the database file, e.g. `~/.orgchat/store.db`. Missing directories are created with
+   * mode 0700; the file and its `-wal` companion get mode 0600.
+   */
+  readonly path: string;
+  /**
+   * How hard a commit pushes to the disk (SQLite `synchronous` in WAL mode):
+   * - `"full"`: every resolved write survives a process crash **and** a power cut or kernel panic
+   *   (the WAL is fsynced at each commit). A sender that persisted a generation before sending never
+   *   reuses it, whatever happens to the machine.
+   * - `"normal"`: every resolved write survives a process crash; after a power cut the database is
+   *   intact but the last writes may be lost, which can make a sender reuse a generation it already
+   *   sent. Only for data you can lose (tests, caches).
+   * @default "full"
+   */
+  readonly synchronous?: "full" | "normal" | undefined;
+  /**
+   * How long opening waits for another process to release the file before failing with
+   * `StoreLockedError`, in milliseconds (a previous orgchat process may still be shutting down).
+   * @default 1000
+   */
+  readonly busyTimeoutMs?: number | undefined;
+}
+
+/** A store on a SQLite file. */
+export interface SqliteStore extends Store {
+  /** Absolute path of the database file. */
+  readonly path: string;
+  /** Schema version of the file (always this build's version once open). */
+  readonly schemaVersion: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const utf8 = (text: string): Uint8Array => encoder.encode(text);
+
+/** SQLite primary result codes this store maps to typed errors. */
+const sqlite = {
+  PERM: 3,
+  BUSY: 5,
+  LOCKED: 6,
+  NOMEM: 7,
+  READONLY: 8,
+  IOERR: 10,
+  CORRUPT: 11,
+  FULL: 13,
+  CANTOPEN: 14,
+  NOTADB: 26,
+} as const;
+
+/** The primary SQLite result code of a node:sqlite error, if it is one. */
+function sqliteCode(error: unknown): number | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { code, errcode } = error as { code?: unknown; errcode?: unknown };
+  if (code !== "ERR_SQLITE_ERROR" || typeof errcode !== "number") return undefined;
+  // Extended result codes carry the primary code in their low byte.
+  return errcode & 0xff;
+}
+
+/** Turns SQLite's errors into the store contract's typed errors (others pass through). */
+function translate(error: unknown, path: string, operation: string): unknown {
+  switch (sqliteCode(error)) {
+    case sqlite.BUSY:
+    case sqlite.LOCKED:
+      return new StoreLockedError(path, { cause: error });
+    case sqlite.CORRUPT:
+    case sqlite.NOTADB:
+      return new StoreCorruptError(`${path} is not a readable SQLite database`, { cause: error });
+    case sqlite.FULL:
+      return new StoreIOError(`${operation} on ${path}: the disk is full`, { cause: error });
+    case sqlite.PERM:
+    case sqlite.READONLY:
+    case sqlite.CANTOPEN:
+      return new StoreIOError(`${operation} on ${path}: the file cannot be written or opened`, {
+        cause: error,
+      });
+    case sqlite.IOERR:
+    case sqlite.NOMEM:
+      return new StoreIOError(`${operation} on ${path}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    default:
+      // File system errors while preparing the directory or the file (EACCES, EROFS, ENOSPC, …).
+      if (error instanceof Error && typeof (error as { syscall?: unknown }).syscall === "string") {
+        return new StoreIOError(`${operation} on ${path}: ${error.message}`, { cause: error });
+      }
+      return error;
+  }
+}
+
+/** Smallest byte string greater than every string starting with `prefix` (UTF-8 never has 0xff). */
+function prefixEnd(prefix: Uint8Array): Uint8Array {
+  const end = prefix.slice();
+  end[end.length - 1] = (end[end.length - 1] as number) + 1;
+  return end;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * Creates missing directories of `directory` with mode 0700 (exactly, whatever the umask); existing
+ * ones are left as they are (they may be the user's home).
+ */
+function ensureDirectory(directory: string): void {
+  const first = mkdirSync(directory, { recursive: true, mode: 0o700 });
+  if (first === undefined) return;
+  const created = [first];
+  const rest = relative(first, directory);
+  if (rest !== "") {
+    let current = first;
+    for (const part of rest.split(sep)) {
+      current = join(current, part);
+      created.push(current);
+    }
+  }
+  for (const dir of created) chmodSync(dir, 0o700);
+}
+
+/**
+ * Creates the database file with mode 0600 before SQLite does (SQLite would use 0644 less the
+ * umask, and gives its -wal file the database file's mode), and tightens an existing file.
+ */
+function ensurePrivateFile(path: string): void {
+  const fd = openSync(path, "a", 0o600);
+  try {
+    if ((fstatSync(fd).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+class SqliteStoreImpl implements SqliteStore {
+  readonly path: string;
+  readonly schemaVersion = schemaVersion;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  #closed = false;
+
+  constructor(path: string, db: DatabaseSync) {
+    this.path = path;
+    this.#db = db;
+  }
+
+  /** Prepares `sql` once and reuses it (range and keys queries have a few shapes). */
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      statement.setReadBigInts(true);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #enter(operation: string, options: CallOptions | undefined): void {
+    if (this.#closed) throw new StoreClosedError(operation);
+    throwIfAborted(options?.signal, operation);
+  }
+
+  /** Runs `body` and translates SQLite errors. */
+  #run<T>(operation: string, body: () => T): T {
+    try {
+      return body();
+    } catch (error) {
+      throw translate(error, this.path, operation);
+    }
+  }
+
+  async get(space: string, key: string, options?: CallOptions): Promise<Uint8Array | undefined> {
+    this.#enter("get", options);
+    assertName("space", space);
+    assertKey("key", key);
+    return this.#run("get", () => {
+      const row = this.#statement("SELECT value FROM records WHERE space = ? AND key = ?").get(
+        utf8(space),
+        utf8(key),
+      ) as Row | undefined;
+      return row ? (row.value as Uint8Array) : undefined;
+    });
+  }
+
+  async getOrThrow(space: string, key: string, options?: CallOptions): Promise<Uint8Array> {
+    const value = await this.get(space, key, options);
+    if (value === undefined) throw new RecordNotFoundError(space, key);
+    return value;
+  }
+
+  async put(space: string, key: string, value: Uint8Array, options?: CallOptions): Promise<void> {
+    this.#enter("put", options);
+    this.#write("put", [{ type: "put", space, key, value }]);
+  }
+
+  async delete(space: string, key: string, options?: CallOptions): Promise<boolean> {
+    this.#enter("delete", options);
+    return this.#write("delete", [{ type: "delete", space, key }]) > 0;
+  }
+
+  async keys(space: string, query?: KeysQuery, options?: CallOptions): Promise<readonly string[]> {
+    this.#enter("keys", options);
+    assertName("space", space);
+    const { prefix, after, limit } = normalizeKeysQuery(query);
+    const conditions = ["space = ?"];
+    const params: SQLInputValue[] = [utf8(space)];
+    if (prefix !== "") {
+      const bytes = utf8(prefix);
+      conditions.push("key >= ?", "key < ?");
+      params.push(bytes, prefixEnd(bytes));
+    }
+    if (after !== undefined) {
+      conditions.push("key > ?");
+      params.push(utf8(after));
+    }
+    params.push(limit ?? -1);
+    const sql = `SELECT key FROM records WHERE ${conditions.join(" AND ")} ORDER BY key LIMIT ?`;
+    return this.#run("keys", () =>
+      (this.#statement(sql).all(...params) as Row[]).map((row) =>
+        decoder.decode(row.key as Uint8Array),
+      ),
+    );
+  }
+
+  async append(log: string, entries: readonly LogEntry[], options?: CallOptions): Promise<number> {
+    this.#enter("append", options);
+    return this.#write("append", [{ type: "append", log, entries }]);
+  }
+
+  async getEntry(log: string, id: string, options?: CallOptions): Promise<LogEntry | undefined> {
+    this.#enter("getEntry", options);
+    assertName("log", log);
+    assertKey("id", id);
+    return this.#run("getEntry", () => {
+      const row = this.#statement(
+        "SELECT sort_key, value FROM log_entries WHERE log = ? AND id = ?",
+      ).get(utf8(log), utf8(id)) as Row | undefined;
+      return row
+        ? { id, sortKey: row.sort_key as bigint, value: row.value as Uint8Array }
+        : undefined;
+    });
+  }
+
+  async range(
+    log: string,
+    query?: RangeQuery,
+    options?: CallOptions,
+  ): Promise<readonly LogEntry[]> {
+    this.#enter("range", options);
+    assertName("log", log);
+    const { after, before, limit, reverse } = normalizeRangeQuery(query);
+    const conditions = ["log = ?"];
+    const params: SQLInputValue[] = [utf8(log)];
+    const bound = (position: NormalizedPosition, operator: ">" | "<") => {
+      // Row values compare (sort_key, id) lexicographically and still use the index.
+      if (position.id === undefined) {
+        conditions.push(`sort_key ${operator} ?`);
+        params.push(position.sortKey);
+      } else {
+        conditions.push(`(sort_key, id) ${operator} (?, ?)`);
+        params.push(position.sortKey, utf8(position.id));
+      }
+    };
+    if (after) bound(after, ">");
+    if (before) bound(before, "<");
+    params.push(limit ?? -1);
+    const direction = reverse ? "DESC" : "ASC";
+    const sql = `SELECT id, sort_key, value FROM log_entries WHERE ${conditions.join(" AND ")} ORDER BY sort_key ${direction}, id ${direction} LIMIT ?`;
+    return this.#run("range", () =>
+      (this.#statement(sql).all(...params) as Row[]).map((row) => ({
+        id: decoder.decode(row.id as Uint8Array),
+        sortKey: row.sort_key as bigint,
+        value: row.value as Uint8Array,
+      })),
+    );
+  }
+
+  async deleteEntries(log: string, ids: readonly string[], options?: CallOptions): Promise<number> {
+    this.#enter("deleteEntries", options);
+    return this.#write("deleteEntries", [{ type: "deleteEntries", log, ids }]);
+  }
+
+  async batch(ops: readonly StoreOp[], options?: CallOptions): Promise<void> {
+    this.#enter("batch", options);
+    this.#write("batch", ops);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    // Closing checkpoints the WAL into the database file and releases the file lock.
+    this.#run("close", () => this.#db.close());
+  }
+
+  /**
+   * Validates `ops`, then applies them in one `BEGIN IMMEDIATE … COMMIT` transaction: all or
+   * nothing, and durable (per `synchronous`) once it returns.
+   * @returns How many records or entries changed (what the single-op calls report).
+   */
+  #write(operation: string, ops: readonly StoreOp[]): number {
+    assertStoreOps(ops);
+    return this.#run(operation, () => {
+      const db = this.#db;
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        let changed = 0;
+        for (const op of ops) changed += this.#apply(op);
+        db.exec("COMMIT");
+        return changed;
+      } catch (error) {
+        rollback(db);
+        throw error;
+      }
+    });
+  }
+
+  #apply(op: StoreOp): number {
+    switch (op.type) {
+      case "put":
+        this.#statement(
+          "INSERT INTO records (space, key, value) VALUES (?, ?, ?) ON CONFLICT (space, key) DO UPDATE SET value = excluded.value",
+        ).run(utf8(op.space), utf8(op.key), op.value);
+        return 1;
+      case "delete":
+        return Number(
+          this.#statement("DELETE FROM records WHERE space = ? AND key = ?").run(
+            utf8(op.space),
+            utf8(op.key),
+          ).changes,
+        );
+      case "append": {
+        const insert = this.#statement(
+          "INSERT INTO log_entries (log, id, sort_key, value) VALUES (?, ?, ?, ?) ON CONFLICT (log, id) DO NOTHING",
+        );
+        const log = utf8(op.log);
+        let added = 0;
+        for (const entry of op.entries) {
+          added += Number(insert.run(log, utf8(entry.id), entry.sortKey, entry.value).changes);
+        }
+        return added;
+      }
+      case "deleteEntries": {
+        const remove = this.#statement("DELETE FROM log_entries WHERE log = ? AND id = ?");
+        const log = utf8(op.log);
+        let deleted = 0;
+        for (const id of op.ids) deleted += Number(remove.run(log, utf8(id)).changes);
+        return deleted;
+      }
+    }
+  }
+}
+
+/**
+ * Opens (creating it if needed) an orgchat store on a SQLite file through Node's built-in
+ * `node:sqlite`: WAL journal, `synchronous = FULL` by default, schema migrated to this version,
+ * exclusive lock on the file for as long as the store is open, file mode 0600.
+ *
+ * Every call runs synchronously on the calling thread and resolves once committed; writes are
+ * serialized in call order, each in one transaction.
+ *
+ * @param init - Where the file is and how durable commits are.
+ * @param options - An optional `signal` (checked before anything is touched).
+ * @returns The open store. Close it to release the file.
+ * @throws StoreLockedError (another process or another open store uses the file),
+ *   SchemaVersionError (written by a newer orgchat), StoreCorruptError (not an orgchat store, or
+ *   damaged), StoreIOError (cannot create or open the file), AbortError, TypeError (bad options)
+ * @example
+ * ```ts
+ * import { openSqliteStore } from "@orgchat/store-sqlite";
+ *
+ * const store = await openSqliteStore({ path: `${dataDir}/store.db` });
+ * await store.batch([
+ *   { type: "put", space: "ratchet", key: chainId, value: nextChainState },
+ *   { type: "append", log: "outbox", entries: [{ id: messageId, sortKey: clock, value: ciphertext }] },
+ * ]);
+ * await store.close();
+ * ```
+ */
+export async function openSqliteStore(
+  init: SqliteStoreInit,
+  options?: CallOptions,
+): Promise<SqliteStore> {
+  if (typeof init?.path !== "string" || init.path === "" || init.path === ":memory:") {
+    throw new TypeError(
+      "path must be the path of a database file (use memoryStore() from @orgchat/store for a store in memory)",
+    );
+  }
+  const synchronous = init.synchronous ?? "full";
+  if (synchronous !== "full" && synchronous !== "normal") {
+    throw new TypeError(`synchronous must be "full" or "normal", got ${String(synchronous)}`);
+  }
+  const busyTimeoutMs = init.busyTimeoutMs ?? 1000;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new RangeError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`);
+  }
+  throwIfAborted(options?.signal, "openSqliteStore");
+  const path = resolve(init.path);
+
+  let db: DatabaseSync | undefined;
+  try {
+    ensureDirectory(dirname(path));
+    ensurePrivateFile(path);
+    db = new DatabaseSync(path);
+    // A PRAGMA rather than the constructor's `timeout` option, which only exists from Node 22.16.
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    // EXCLUSIVE before WAL: the WAL index then lives in this process's memory (no -shm file) and
+    // the first read takes an exclusive lock on the file that only close() or the death of the
+    // process releases. The kernel drops it on SIGKILL, so there is no stale lock to clean up, and
+    // a second process (or a second store in this one) gets SQLITE_BUSY → StoreLockedError.
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    const mode = db.prepare("PRAGMA journal_mode = WAL").get() as Row | undefined;
+    if (mode?.journal_mode !== "wal") {
+      throw new StoreIOError(
+        `${path}: SQLite refused WAL mode (got ${String(mode?.journal_mode)})`,
+      );
+    }
+    db.exec(`PRAGMA synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+    // Overwrite deleted content (old ratchet states) instead of leaving it in free pages.
+    db.exec("PRAGMA secure_delete = ON");
+    // Truncate the WAL back to 16 MiB after checkpoints: an 8 MiB value must not leave a big file.
+    db.exec("PRAGMA journal_size_limit = 16777216");
+    migrate(db);
+    for (const companion of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+      if (existsSync(companion)) chmodSync(companion, 0o600);
+    }
+    return new SqliteStoreImpl(path, db);
+  } catch (error) {
+    try {
+      db?.close();
+    } catch {
+      // The open failed already; that error is the one to report.
+    }
+    throw translate(error, path, "open");
+  }
+}

@@ -1,0 +1,21 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runStoreCompliance } from "@orgchat/store/compliance";
+import { openSqliteStore } from "../src/index.ts";
+
+let directory: string | undefined;
+const path = () => join(directory as string, "store.db");
+
+runStoreCompliance({
+  name: "openSqliteStore()",
+  open: async () => {
+    directory = await mkdtemp(join(tmpdir(), "orgchat-store-"));
+    return openSqliteStore({ path: path() });
+  },
+  reopen: async () => openSqliteStore({ path: path() }),
+  cleanup: async () => {
+    if (directory) await rm(directory, { recursive: true, force: true });
+    directory = undefined;
+  },
+});

@@ -1,0 +1,313 @@
+/**
+ * The in-memory reference store: the contract with nothing in the way, for tests, ephemeral clients
+ * and as the floor of the store benchmarks. Nothing survives the process.
+ */
+import {
+  assertKey,
+  assertName,
+  assertStoreOps,
+  compareCodePoints,
+  compareLogPositions,
+  type NormalizedPosition,
+  normalizeKeysQuery,
+  normalizeRangeQuery,
+  throwIfAborted,
+} from "./checks.js";
+import { RecordNotFoundError, StoreClosedError } from "./errors.js";
+import type { CallOptions, KeysQuery, LogEntry, RangeQuery, Store, StoreOp } from "./types.js";
+
+interface MemoryLog {
+  readonly byId: Map<string, LogEntry>;
+  /** Entries in `(sortKey, id)` order. */
+  readonly ordered: LogEntry[];
+}
+
+/** What a batch changed, per op, for the single-op calls that report it. */
+interface OpResult {
+  /** `delete`: there was a value; `append` / `deleteEntries`: how many entries changed. */
+  readonly changed: number;
+}
+
+/** First index in `entries` whose entry satisfies `isPast` (which must be false…false true…true). */
+function firstIndex(entries: readonly LogEntry[], isPast: (entry: LogEntry) => boolean): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (isPast(entries[middle] as LogEntry)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
+/** True when `entry` is after the exclusive bound `position`. */
+function isAfter(entry: LogEntry, position: NormalizedPosition): boolean {
+  if (position.id === undefined) return entry.sortKey > position.sortKey;
+  return compareLogPositions(entry, { sortKey: position.sortKey, id: position.id }) > 0;
+}
+
+/** True when `entry` is at or past the exclusive upper bound `position`. */
+function isAtOrPastEnd(entry: LogEntry, position: NormalizedPosition): boolean {
+  if (position.id === undefined) return entry.sortKey >= position.sortKey;
+  return compareLogPositions(entry, { sortKey: position.sortKey, id: position.id }) >= 0;
+}
+
+function copyEntry(entry: LogEntry): LogEntry {
+  return { id: entry.id, sortKey: entry.sortKey, value: entry.value.slice() };
+}
+
+/**
+ * Changes staged by one batch over the committed data (copy-on-write): the committed maps are only
+ * touched by `commit()`, which cannot fail, so a batch that throws while staging leaves nothing.
+ */
+class StagedBatch {
+  /** space → key → new value, or `null` for deleted. */
+  readonly records = new Map<string, Map<string, Uint8Array | null>>();
+  /** log → id → new entry, or `null` for deleted. */
+  readonly logs = new Map<string, Map<string, LogEntry | null>>();
+
+  readonly #committedRecords: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>;
+  readonly #committedLogs: ReadonlyMap<string, MemoryLog>;
+
+  constructor(
+    committedRecords: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>,
+    committedLogs: ReadonlyMap<string, MemoryLog>,
+  ) {
+    this.#committedRecords = committedRecords;
+    this.#committedLogs = committedLogs;
+  }
+
+  apply(op: StoreOp): OpResult {
+    switch (op.type) {
+      case "put":
+        this.#recordChanges(op.space).set(op.key, op.value.slice());
+        return { changed: 1 };
+      case "delete": {
+        const existed = this.#hasRecord(op.space, op.key);
+        this.#recordChanges(op.space).set(op.key, null);
+        return { changed: existed ? 1 : 0 };
+      }
+      case "append": {
+        let added = 0;
+        for (const entry of op.entries) {
+          if (this.#hasEntry(op.log, entry.id)) continue;
+          this.#logChanges(op.log).set(entry.id, copyEntry(entry));
+          added++;
+        }
+        return { changed: added };
+      }
+      case "deleteEntries": {
+        let deleted = 0;
+        for (const id of op.ids) {
+          if (!this.#hasEntry(op.log, id)) continue;
+          this.#logChanges(op.log).set(id, null);
+          deleted++;
+        }
+        return { changed: deleted };
+      }
+    }
+  }
+
+  #recordChanges(space: string): Map<string, Uint8Array | null> {
+    let changes = this.records.get(space);
+    if (!changes) {
+      changes = new Map();
+      this.records.set(space, changes);
+    }
+    return changes;
+  }
+
+  #logChanges(log: string): Map<string, LogEntry | null> {
+    let changes = this.logs.get(log);
+    if (!changes) {
+      changes = new Map();
+      this.logs.set(log, changes);
+    }
+    return changes;
+  }
+
+  #hasRecord(space: string, key: string): boolean {
+    const staged = this.records.get(space)?.get(key);
+    if (staged !== undefined) return staged !== null;
+    return this.#committedRecords.get(space)?.has(key) ?? false;
+  }
+
+  #hasEntry(log: string, id: string): boolean {
+    const staged = this.logs.get(log)?.get(id);
+    if (staged !== undefined) return staged !== null;
+    return this.#committedLogs.get(log)?.byId.has(id) ?? false;
+  }
+}
+
+class MemoryStore implements Store {
+  readonly #records = new Map<string, Map<string, Uint8Array>>();
+  readonly #logs = new Map<string, MemoryLog>();
+  #closed = false;
+
+  #enter(operation: string, options: CallOptions | undefined): void {
+    if (this.#closed) throw new StoreClosedError(operation);
+    throwIfAborted(options?.signal, operation);
+  }
+
+  async get(space: string, key: string, options?: CallOptions): Promise<Uint8Array | undefined> {
+    this.#enter("get", options);
+    assertName("space", space);
+    assertKey("key", key);
+    return this.#records.get(space)?.get(key)?.slice();
+  }
+
+  async getOrThrow(space: string, key: string, options?: CallOptions): Promise<Uint8Array> {
+    const value = await this.get(space, key, options);
+    if (value === undefined) throw new RecordNotFoundError(space, key);
+    return value;
+  }
+
+  async put(space: string, key: string, value: Uint8Array, options?: CallOptions): Promise<void> {
+    this.#enter("put", options);
+    this.#write([{ type: "put", space, key, value }]);
+  }
+
+  async delete(space: string, key: string, options?: CallOptions): Promise<boolean> {
+    this.#enter("delete", options);
+    const [result] = this.#write([{ type: "delete", space, key }]);
+    return (result?.changed ?? 0) > 0;
+  }
+
+  async keys(space: string, query?: KeysQuery, options?: CallOptions): Promise<readonly string[]> {
+    this.#enter("keys", options);
+    assertName("space", space);
+    const { prefix, after, limit } = normalizeKeysQuery(query);
+    const keys = [...(this.#records.get(space)?.keys() ?? [])]
+      .filter(
+        (key) =>
+          key.startsWith(prefix) && (after === undefined || compareCodePoints(key, after) > 0),
+      )
+      .sort(compareCodePoints);
+    return limit === undefined ? keys : keys.slice(0, limit);
+  }
+
+  async append(log: string, entries: readonly LogEntry[], options?: CallOptions): Promise<number> {
+    this.#enter("append", options);
+    const [result] = this.#write([{ type: "append", log, entries }]);
+    return result?.changed ?? 0;
+  }
+
+  async getEntry(log: string, id: string, options?: CallOptions): Promise<LogEntry | undefined> {
+    this.#enter("getEntry", options);
+    assertName("log", log);
+    assertKey("id", id);
+    const entry = this.#logs.get(log)?.byId.get(id);
+    return entry && copyEntry(entry);
+  }
+
+  async range(
+    log: string,
+    query?: RangeQuery,
+    options?: CallOptions,
+  ): Promise<readonly LogEntry[]> {
+    this.#enter("range", options);
+    assertName("log", log);
+    const { after, before, limit, reverse } = normalizeRangeQuery(query);
+    const ordered = this.#logs.get(log)?.ordered ?? [];
+    const start = after ? firstIndex(ordered, (entry) => isAfter(entry, after)) : 0;
+    const end = before
+      ? firstIndex(ordered, (entry) => isAtOrPastEnd(entry, before))
+      : ordered.length;
+    if (start >= end) return [];
+    const count = Math.min(end - start, limit ?? Number.POSITIVE_INFINITY);
+    const slice = reverse
+      ? ordered.slice(end - count, end).reverse()
+      : ordered.slice(start, start + count);
+    return slice.map(copyEntry);
+  }
+
+  async deleteEntries(log: string, ids: readonly string[], options?: CallOptions): Promise<number> {
+    this.#enter("deleteEntries", options);
+    const [result] = this.#write([{ type: "deleteEntries", log, ids }]);
+    return result?.changed ?? 0;
+  }
+
+  async batch(ops: readonly StoreOp[], options?: CallOptions): Promise<void> {
+    this.#enter("batch", options);
+    this.#write(ops);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#records.clear();
+    this.#logs.clear();
+  }
+
+  /** Validates every op, stages them all, then commits: all or nothing. */
+  #write(ops: readonly StoreOp[]): OpResult[] {
+    assertStoreOps(ops);
+    const staged = new StagedBatch(this.#records, this.#logs);
+    const results = ops.map((op) => staged.apply(op));
+    this.#commit(staged);
+    return results;
+  }
+
+  #commit(staged: StagedBatch): void {
+    for (const [space, changes] of staged.records) {
+      let records = this.#records.get(space);
+      if (!records) {
+        records = new Map();
+        this.#records.set(space, records);
+      }
+      for (const [key, value] of changes) {
+        if (value === null) records.delete(key);
+        else records.set(key, value);
+      }
+      if (records.size === 0) this.#records.delete(space);
+    }
+    for (const [name, changes] of staged.logs) {
+      let log = this.#logs.get(name);
+      if (!log) {
+        log = { byId: new Map(), ordered: [] };
+        this.#logs.set(name, log);
+      }
+      for (const [id, entry] of changes) {
+        const previous = log.byId.get(id);
+        if (previous) {
+          log.ordered.splice(
+            firstIndex(log.ordered, (e) => compareLogPositions(e, previous) >= 0),
+            1,
+          );
+          log.byId.delete(id);
+        }
+        if (entry) {
+          log.ordered.splice(
+            firstIndex(log.ordered, (e) => compareLogPositions(e, entry) > 0),
+            0,
+            entry,
+          );
+          log.byId.set(id, entry);
+        }
+      }
+      if (log.byId.size === 0) this.#logs.delete(name);
+    }
+  }
+}
+
+/**
+ * Creates an in-memory store: the reference implementation of the contract (it passes the
+ * compliance suite), for tests and for clients that keep nothing between runs. Values are copied in
+ * and out; a batch is validated and staged before anything is committed, so a batch that rejects
+ * leaves nothing behind. Data lives until `close()` or the end of the process.
+ *
+ * @returns A new, empty store.
+ * @example
+ * ```ts
+ * import { memoryStore } from "@orgchat/store";
+ *
+ * const store = memoryStore();
+ * await store.batch([
+ *   { type: "put", space: "clock", key: orgId, value: encodeClock(42n) },
+ *   { type: "append", log: `events/${orgId}`, entries: [{ id: eventId, sortKey: 42n, value: event }] },
+ * ]);
+ * const events = await store.range(`events/${orgId}`, { after: 40n });
+ * ```
+ */
+export function memoryStore(): Store {
+  return new MemoryStore();
+}
