@@ -8,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   tsconfig: "tsconfig.build.json",
+  // Keep `node:` specifiers: `node:sqlite` has no bare alias, and the others are clearer with it.
+  removeNodeProtocol: false,
 });
