@@ -168,8 +168,8 @@ export function raceAbort<T>(
 }
 
 /**
- * A small typed event emitter for transports. A throwing listener is isolated (it cannot break the
- * emitter or other listeners); its error is passed to `onListenerError`.
+ * A small typed event emitter for transports. A throwing listener is isolated: its error is
+ * swallowed, so it cannot break the emitter, the transport or the other listeners.
  */
 export class TransportEventEmitter {
   readonly #listeners = new Map<keyof TransportEvents, Set<(event: never) => void>>();

@@ -28,4 +28,16 @@ export {
   throwIfAborted,
 } from "./checks.js";
 export * from "./errors.js";
+export {
+  type MemoryLatency,
+  type MemoryNetwork,
+  type MemoryNetworkComponents,
+  type MemoryNetworkInit,
+  type MemoryTransport,
+  type MemoryTransportInit,
+  memoryDefaultMaxPayloadBytes,
+  memoryNetwork,
+  memoryTransport,
+} from "./memory.js";
 export * from "./types.js";
+export { type VirtualClock, type VirtualClockInit, virtualClock } from "./virtual-clock.js";
