@@ -1,0 +1,599 @@
+/**
+ * Relay mode: the orgchat `Transport` over Waku Relay (gossipsub as `/vac/waku/relay/2.0.0`). Every
+ * node is a full relay peer: it listens, dials its bootstrap peers, forwards the traffic of its shards.
+ */
+import type { PeerId, PrivateKey } from "@libp2p/interface";
+import type { Multiaddr } from "@multiformats/multiaddr";
+import {
+  AbortError,
+  assertContentTopic,
+  assertPublishable,
+  type CallOptions,
+  type HistoryPage,
+  type HistoryQuery,
+  HistoryUnsupportedError,
+  isNoPeersError,
+  type MessageHandler,
+  NoPeersError,
+  NotStartedError,
+  type PublishResult,
+  type Subscription,
+  type TransportCapabilities,
+  TransportEventEmitter,
+  type TransportEvents,
+  type TransportListener,
+  type TransportMessage,
+  TransportStartError,
+  type TransportStatus,
+  throwIfAborted,
+} from "@orgchat/transport";
+import type { Libp2p, NetworkConfig } from "@waku/interfaces";
+import { createLibp2pAndUpdateOptions } from "@waku/sdk";
+import { isAutoSharding } from "@waku/utils";
+import {
+  defaultListenAddresses,
+  libp2pTransportsFor,
+  offlineNodeOptions,
+  parseAddresses,
+  transportLimits,
+  type WakuTransport,
+  type WakuTransportInit,
+} from "./node-options.js";
+import {
+  encodeWakuMessage,
+  envelopeAllowanceBytes,
+  messageHashHex,
+  pubsubTopicFor,
+  shardPubsubTopics,
+  type WakuMessage,
+  WakuRelay,
+  wakuMessageTimestampMs,
+  wakuRelayService,
+} from "./relay.js";
+
+/** Options of relay mode: {@link WakuTransportInit} with `mode: "relay"`. */
+export interface WakuRelayTransportInit extends WakuTransportInit {
+  readonly mode: "relay";
+}
+
+/** Default reconnection backoff (ms). */
+const defaultReconnect = { initialDelayMs: 250, maxDelayMs: 10_000 } as const;
+/** Pause before retrying a publish that found its only topic peer gone (ms). */
+const publishRetryDelayMs = 20;
+/**
+ * How long a newly connected relay peer may stay without telling us its subscriptions before we hang
+ * up (ms). Gossipsub sends them as soon as its stream opens; a peer that does not has stale state: it
+ * still holds the half-closed connection of our previous session (a WebSocket takes ~0.5 s to finish
+ * closing) and will never open a new stream on this one. Hanging up lets both sides start clean, and
+ * a bootstrap peer is then redialed.
+ */
+const silentPeerGraceMs = 2_000;
+
+interface BootstrapPeer {
+  readonly address: Multiaddr;
+  peerId: string | undefined;
+  failures: number;
+  /** Carried our shards during the current connection: a later drop restarts the backoff. */
+  carried: boolean;
+  dialing: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+interface RelayNode {
+  readonly libp2p: Libp2p;
+  readonly relay: WakuRelay;
+  /** Aborts in-flight dials at stop. */
+  readonly abort: AbortController;
+  readonly bootstrap: readonly BootstrapPeer[];
+  readonly detach: () => void;
+}
+
+interface SubscriptionEntry {
+  readonly handler: MessageHandler;
+  active: boolean;
+}
+
+/**
+ * Creates a relay-mode Waku transport (not started). See {@link WakuTransportInit} for the options.
+ *
+ * - `capabilities`: `history` false (relay keeps nothing; use light mode with a service node),
+ *   `selfDelivery` **true** (gossipsub never hands a node its own message, so the transport echoes
+ *   it to local subscribers), `ordered` false, `maxPayloadBytes` 153,600 by default.
+ * - `publish` waits up to `publishTimeoutMs` for a connected peer subscribed to the message's shard,
+ *   then throws `NoPeersError`. Timestamps are unique per transport at nanosecond resolution, so two
+ *   identical publishes in the same millisecond are two messages, never a gossipsub `Duplicate`.
+ * - `peers` are dialed at start and redialed with exponential backoff whenever they drop.
+ * - `status` is `online` while at least one connected peer is subscribed to one of the node's shards.
+ *
+ * @example
+ * ```ts
+ * import { wakuRelayTransport } from "@orgchat/transport-waku";
+ *
+ * const hub = wakuRelayTransport({ mode: "relay" });
+ * await hub.start();
+ * const member = wakuRelayTransport({ mode: "relay", listen: [], peers: [...hub.multiaddrs] });
+ * await member.start();
+ * await hub.subscribe(["/org-chat/1/general/proto"], (m) => console.log(m.payload));
+ * await member.publish("/org-chat/1/general/proto", new TextEncoder().encode("hi"));
+ * ```
+ * @throws RangeError / TypeError for invalid options (bad multiaddrs are reported by `start()`)
+ */
+export function wakuRelayTransport(
+  init: WakuRelayTransportInit | Omit<WakuRelayTransportInit, "mode"> = {},
+): WakuTransport {
+  return new WakuRelayTransport(init);
+}
+
+class WakuRelayTransport implements WakuTransport {
+  readonly capabilities: TransportCapabilities;
+
+  readonly #networkConfig: NetworkConfig;
+  readonly #pubsubTopics: readonly string[];
+  readonly #staticShard: number | undefined;
+  readonly #listen: readonly string[];
+  readonly #peers: readonly string[];
+  readonly #publishTimeoutMs: number;
+  readonly #heartbeatIntervalMs: number | undefined;
+  readonly #reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+  readonly #now: () => number;
+  readonly #events = new TransportEventEmitter();
+  readonly #subscriptions = new Map<string, Set<SubscriptionEntry>>();
+  #privateKey: PrivateKey | undefined;
+  #node: RelayNode | undefined;
+  #status: TransportStatus = "stopped";
+  #peerCount = 0;
+  #lastTimestampNs = 0n;
+  #lifecycle: Promise<unknown> = Promise.resolve();
+
+  constructor(init: WakuRelayTransportInit | Omit<WakuRelayTransportInit, "mode">) {
+    if ("mode" in init && init.mode !== "relay") {
+      throw new TypeError(`wakuRelayTransport: mode must be "relay", got ${String(init.mode)}`);
+    }
+    if (init.storePeers !== undefined && init.storePeers.length > 0) {
+      throw new TypeError(
+        "relay mode keeps no history and does not query store nodes: storePeers is a light-mode option",
+      );
+    }
+    const limits = transportLimits(init);
+    this.#networkConfig = limits.networkConfig;
+    this.#publishTimeoutMs = limits.publishTimeoutMs;
+    this.#pubsubTopics = shardPubsubTopics(this.#networkConfig, init.shards);
+    this.#staticShard = isAutoSharding(this.#networkConfig) ? undefined : (init.shards?.[0] ?? 0);
+    this.#listen = [...(init.listen ?? defaultListenAddresses)];
+    this.#peers = [...(init.peers ?? [])];
+    this.#heartbeatIntervalMs = init.heartbeatIntervalMs;
+    const initialDelayMs = init.reconnect?.initialDelayMs ?? defaultReconnect.initialDelayMs;
+    const maxDelayMs = init.reconnect?.maxDelayMs ?? defaultReconnect.maxDelayMs;
+    if (!(initialDelayMs > 0) || !(maxDelayMs >= initialDelayMs)) {
+      throw new RangeError(
+        `reconnect delays must satisfy 0 < initialDelayMs <= maxDelayMs, got ${initialDelayMs} and ${maxDelayMs}`,
+      );
+    }
+    this.#reconnect = { initialDelayMs, maxDelayMs };
+    this.#privateKey = init.privateKey;
+    this.#now = init.now ?? Date.now;
+    this.capabilities = Object.freeze({
+      history: false,
+      selfDelivery: true,
+      ordered: false,
+      maxPayloadBytes: limits.maxPayloadBytes,
+    });
+  }
+
+  get status(): TransportStatus {
+    return this.#status;
+  }
+
+  get multiaddrs(): readonly string[] {
+    return this.#node ? this.#node.libp2p.getMultiaddrs().map((a) => a.toString()) : [];
+  }
+
+  get peerId(): string | undefined {
+    return this.#node?.libp2p.peerId.toString();
+  }
+
+  /** The relay under this transport while started (for the service node, tests and benchmarks). */
+  get relay(): WakuRelay | undefined {
+    return this.#node?.relay;
+  }
+
+  on<K extends keyof TransportEvents>(event: K, listener: TransportListener<K>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  start(options: CallOptions = {}): Promise<void> {
+    const { signal } = options;
+    try {
+      throwIfAborted(signal, "start");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#serialize(() => this.#start(signal));
+  }
+
+  stop(options: CallOptions = {}): Promise<void> {
+    try {
+      throwIfAborted(options.signal, "stop");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#serialize(() => this.#stop());
+  }
+
+  async publish(
+    contentTopic: string,
+    payload: Uint8Array,
+    options: CallOptions = {},
+  ): Promise<PublishResult> {
+    const { signal } = options;
+    throwIfAborted(signal, "publish");
+    const node = this.#requireNode("publish");
+    assertPublishable(contentTopic, payload, this.capabilities);
+    const pubsubTopic = this.#pubsubTopicFor(contentTopic);
+    const timestampNs = this.#nextTimestampNs();
+    const bytes = encodeWakuMessage({ contentTopic, payload, timestampNs });
+    const deadline = performance.now() + this.#publishTimeoutMs;
+    for (;;) {
+      const remaining = Math.max(0, deadline - performance.now());
+      try {
+        await node.relay.waitForPeers({
+          pubsubTopics: [pubsubTopic],
+          kind: "topic",
+          timeoutMs: remaining,
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
+        if (this.#node !== node) throw new NotStartedError("publish");
+        if (isNoPeersError(error)) {
+          throw new NoPeersError(
+            `no relay peer subscribed to ${pubsubTopic} (the shard of ${contentTopic}) within ${this.#publishTimeoutMs} ms`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+      throwIfAborted(signal, "publish");
+      if (this.#node !== node) throw new NotStartedError("publish");
+      const result = await node.relay.publishRaw(pubsubTopic, bytes, { allowZeroPeers: false });
+      if (result.recipients.length > 0 || result.duplicate) {
+        return {
+          id: result.messageHash,
+          timestamp: Number(timestampNs / 1_000_000n),
+          recipients: result.recipients.length,
+        };
+      }
+      // The topic peer left between the wait and the publish: wait again until the deadline.
+      if (performance.now() >= deadline) {
+        throw new NoPeersError(
+          `no relay peer accepted the message on ${pubsubTopic} within ${this.#publishTimeoutMs} ms`,
+        );
+      }
+      await sleep(publishRetryDelayMs, signal);
+    }
+  }
+
+  async subscribe(
+    contentTopics: readonly string[],
+    handler: MessageHandler,
+    options: CallOptions = {},
+  ): Promise<Subscription> {
+    throwIfAborted(options.signal, "subscribe");
+    this.#requireNode("subscribe");
+    if (!Array.isArray(contentTopics) || contentTopics.length === 0) {
+      throw new RangeError("subscribe: contentTopics must list at least one content topic");
+    }
+    if (typeof handler !== "function") throw new TypeError("subscribe: handler must be a function");
+    for (const topic of contentTopics) {
+      assertContentTopic(topic);
+      this.#pubsubTopicFor(topic);
+    }
+    throwIfAborted(options.signal, "subscribe");
+    const topics = [...new Set(contentTopics)];
+    const entry: SubscriptionEntry = { handler, active: true };
+    for (const topic of topics) {
+      let set = this.#subscriptions.get(topic);
+      if (!set) {
+        set = new Set();
+        this.#subscriptions.set(topic, set);
+      }
+      set.add(entry);
+    }
+    // The relay joined every shard at start, so delivery is live now: nothing to wait for.
+    return {
+      contentTopics: Object.freeze([...contentTopics]),
+      unsubscribe: async (unsubscribeOptions: CallOptions = {}) => {
+        throwIfAborted(unsubscribeOptions.signal, "unsubscribe");
+        entry.active = false;
+        for (const topic of topics) {
+          const set = this.#subscriptions.get(topic);
+          set?.delete(entry);
+          if (set?.size === 0) this.#subscriptions.delete(topic);
+        }
+      },
+    };
+  }
+
+  async queryHistory(_query: HistoryQuery, options: CallOptions = {}): Promise<HistoryPage> {
+    throwIfAborted(options.signal, "queryHistory");
+    this.#requireNode("queryHistory");
+    throw new HistoryUnsupportedError('wakuTransport({ mode: "relay" })');
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------------------
+
+  #serialize(step: () => Promise<void>): Promise<void> {
+    const run = this.#lifecycle.then(step, step);
+    this.#lifecycle = run.catch(() => {});
+    return run;
+  }
+
+  async #start(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#node) return;
+    throwIfAborted(signal, "start");
+    const listen = parseAddresses(this.#listen, "listen");
+    const peers = parseAddresses(this.#peers, "peer");
+    const transports = await libp2pTransportsFor([...listen, ...peers]);
+    let libp2p: Libp2p;
+    try {
+      libp2p = await createLibp2pAndUpdateOptions(
+        offlineNodeOptions({
+          networkConfig: this.#networkConfig,
+          listen,
+          transports,
+          privateKey: this.#privateKey,
+          services: {
+            pubsub: wakuRelayService(
+              this.#heartbeatIntervalMs === undefined
+                ? {}
+                : { heartbeatIntervalMs: this.#heartbeatIntervalMs },
+            ),
+          },
+        }),
+      );
+    } catch (error) {
+      throw new TransportStartError(`cannot create the libp2p node (${describe(error)})`, {
+        cause: error,
+      });
+    }
+    try {
+      await libp2p.start();
+    } catch (error) {
+      await stopQuietly(libp2p);
+      throw new TransportStartError(
+        `cannot listen on ${this.#listen.join(", ") || "(nothing)"} (${describe(error)})`,
+        { cause: error },
+      );
+    }
+    // Keep the generated identity: a restarted transport keeps its peer id and `/p2p/…` addresses.
+    this.#privateKey ??= libp2p.components?.privateKey as PrivateKey | undefined;
+    if (signal?.aborted) {
+      await stopQuietly(libp2p);
+      throw new AbortError("start", { cause: signal.reason });
+    }
+    const relay = new WakuRelay(libp2p, this.#pubsubTopics, {
+      maxMessageBytes: this.capabilities.maxPayloadBytes + envelopeAllowanceBytes,
+    });
+    const bootstrap: BootstrapPeer[] = peers.map((address) => ({
+      address,
+      peerId: address.getPeerId() ?? undefined,
+      failures: 0,
+      carried: false,
+      dialing: false,
+      timer: undefined,
+    }));
+    const refresh = () => {
+      if (this.#node === node) this.#refreshStatus(node);
+    };
+    const refreshSoon = () => queueMicrotask(refresh);
+    const silenceChecks = new Map<string, ReturnType<typeof setTimeout>>();
+    const onConnect = (event: CustomEvent<PeerId>) => {
+      const peerId = event.detail;
+      const key = peerId.toString();
+      clearTimeout(silenceChecks.get(key));
+      silenceChecks.set(
+        key,
+        setTimeout(() => {
+          silenceChecks.delete(key);
+          if (this.#node === node) this.#dropIfSilent(node, peerId);
+        }, silentPeerGraceMs),
+      );
+      refreshSoon();
+    };
+    const onDisconnect = (event: CustomEvent<PeerId>) => {
+      const key = event.detail.toString();
+      clearTimeout(silenceChecks.get(key));
+      silenceChecks.delete(key);
+      for (const peer of node.bootstrap) {
+        if (peer.peerId === key && this.#node === node) this.#scheduleRedial(node, peer);
+      }
+      refreshSoon();
+    };
+    const stopObserving = relay.observe(this.#onMessage);
+    libp2p.addEventListener("peer:connect", onConnect);
+    libp2p.addEventListener("peer:disconnect", onDisconnect);
+    relay.gossipSub.addEventListener("subscription-change", refreshSoon);
+    const node: RelayNode = {
+      libp2p,
+      relay,
+      abort: new AbortController(),
+      bootstrap,
+      detach: () => {
+        stopObserving();
+        libp2p.removeEventListener("peer:connect", onConnect);
+        libp2p.removeEventListener("peer:disconnect", onDisconnect);
+        relay.gossipSub.removeEventListener("subscription-change", refreshSoon);
+        for (const timer of silenceChecks.values()) clearTimeout(timer);
+        silenceChecks.clear();
+      },
+    };
+    this.#node = node;
+    this.#setStatus("connecting", 0);
+    for (const peer of bootstrap) void this.#dial(node, peer);
+  }
+
+  async #stop(): Promise<void> {
+    const node = this.#node;
+    if (!node) return;
+    this.#node = undefined;
+    node.abort.abort();
+    for (const peer of node.bootstrap) {
+      if (peer.timer !== undefined) clearTimeout(peer.timer);
+      peer.timer = undefined;
+    }
+    node.detach();
+    node.relay.stop();
+    for (const set of this.#subscriptions.values()) for (const entry of set) entry.active = false;
+    this.#subscriptions.clear();
+    try {
+      await node.libp2p.stop();
+    } finally {
+      this.#setStatus("stopped", 0);
+    }
+  }
+
+  // --- peers and status --------------------------------------------------------------------------
+
+  async #dial(node: RelayNode, peer: BootstrapPeer): Promise<void> {
+    if (this.#node !== node || peer.dialing) return;
+    peer.timer = undefined;
+    peer.dialing = true;
+    try {
+      const connection = await node.libp2p.dial(peer.address, { signal: node.abort.signal });
+      peer.peerId = connection.remotePeer.toString();
+      peer.dialing = false;
+      // The connection may have closed before we learnt whose it was: check rather than miss it.
+      if (connection.status !== "open") this.#scheduleRedial(node, peer);
+    } catch {
+      peer.dialing = false;
+      if (this.#node === node) this.#scheduleRedial(node, peer);
+    }
+  }
+
+  /**
+   * Redials `peer` after a backoff delay. The backoff restarts only after a connection that carried
+   * our shards, so a peer that accepts connections but never joins our shards is retried ever more
+   * slowly instead of in a tight loop.
+   */
+  #scheduleRedial(node: RelayNode, peer: BootstrapPeer): void {
+    if (peer.timer !== undefined || peer.dialing) return;
+    if (peer.carried) peer.failures = 0;
+    peer.carried = false;
+    const delay = Math.min(
+      this.#reconnect.initialDelayMs * 2 ** peer.failures,
+      this.#reconnect.maxDelayMs,
+    );
+    peer.failures += 1;
+    peer.timer = setTimeout(() => {
+      peer.timer = undefined;
+      void this.#dial(node, peer);
+    }, delay);
+  }
+
+  #refreshStatus(node: RelayNode): void {
+    const connected = new Set(node.libp2p.getPeers().map((id) => id.toString()));
+    const carriers = new Set<string>();
+    for (const topic of this.#pubsubTopics) {
+      for (const id of node.relay.getTopicPeers(topic)) {
+        const key = id.toString();
+        if (connected.has(key)) carriers.add(key);
+      }
+    }
+    for (const peer of node.bootstrap) {
+      if (peer.peerId !== undefined && carriers.has(peer.peerId)) peer.carried = true;
+    }
+    this.#setStatus(carriers.size > 0 ? "online" : "connecting", carriers.size);
+  }
+
+  /** Hangs up a relay peer that never told us its subscriptions (see {@link silentPeerGraceMs}). */
+  #dropIfSilent(node: RelayNode, peerId: PeerId): void {
+    const speaksRelay = node.relay.gossipSub.getPeers().some((p) => p.equals(peerId));
+    if (!speaksRelay) return;
+    const subscribed = this.#pubsubTopics.some((topic) =>
+      node.relay.getTopicPeers(topic).some((p) => p.equals(peerId)),
+    );
+    if (subscribed) return;
+    node.libp2p.hangUp(peerId).catch(() => {});
+  }
+
+  #setStatus(status: TransportStatus, peers: number): void {
+    if (status === this.#status && peers === this.#peerCount) return;
+    this.#status = status;
+    this.#peerCount = peers;
+    this.#events.emit("status:changed", { status, peers });
+  }
+
+  // --- messages ----------------------------------------------------------------------------------
+
+  readonly #onMessage = (pubsubTopic: string, message: WakuMessage): void => {
+    const entries = this.#subscriptions.get(message.contentTopic);
+    if (!entries || entries.size === 0) return;
+    const contentTopic = message.contentTopic;
+    const timestamp = wakuMessageTimestampMs(message);
+    const id = messageHashHex(pubsubTopic, message);
+    for (const entry of [...entries]) {
+      // Each handler gets its own copy: the decoded payload is a view into the wire bytes gossipsub
+      // caches and forwards, and one handler mutating its bytes must not change another's.
+      this.#invoke(entry, { contentTopic, payload: message.payload.slice(), timestamp, id });
+    }
+  };
+
+  #invoke(entry: SubscriptionEntry, message: TransportMessage): void {
+    if (!entry.active) return;
+    const report = (error: unknown) =>
+      this.#events.emit("handler:failed", {
+        contentTopic: message.contentTopic,
+        messageId: message.id,
+        error,
+      });
+    try {
+      const result = entry.handler(message);
+      if (result && typeof (result as Promise<void>).then === "function") {
+        (result as Promise<void>).then(undefined, report);
+      }
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  #pubsubTopicFor(contentTopic: string): string {
+    return pubsubTopicFor(contentTopic, this.#networkConfig, this.#staticShard);
+  }
+
+  #nextTimestampNs(): bigint {
+    const now = BigInt(Math.floor(this.#now())) * 1_000_000n;
+    this.#lastTimestampNs = now > this.#lastTimestampNs ? now : this.#lastTimestampNs + 1n;
+    return this.#lastTimestampNs;
+  }
+
+  #requireNode(operation: string): RelayNode {
+    if (!this.#node) throw new NotStartedError(operation);
+    return this.#node;
+  }
+}
+
+async function stopQuietly(libp2p: Libp2p): Promise<void> {
+  try {
+    await libp2p.stop();
+  } catch {
+    // Already failing: the original error is the one to report.
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Resolves after `ms`, or rejects with `AbortError`; leaves no timer or listener behind. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortError("publish", { cause: signal?.reason }));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,690 @@
+/**
+ * Waku Relay (11/WAKU2-RELAY) for libp2p 2.x: gossipsub 14.1.x mounted as `/vac/waku/relay/2.0.0`
+ * with the settings nwaku and js-waku use, plus {@link WakuRelay}, an `IRelay` for `@waku/sdk`'s
+ * `WakuNode`. npm's `@waku/relay` stops at 0.0.14 (libp2p 1.x) and `@waku/sdk` 0.0.36 ships no relay,
+ * so this package owns the glue (`../shared/research/js-waku-transport.md` §1.6, §3.1).
+ *
+ * The transport (`wakuTransport({ mode: "relay" })`) and the service node are built on this module.
+ *
+ * @example
+ * ```ts
+ * import { createLibp2pAndUpdateOptions } from "@waku/sdk";
+ * import { WakuRelay, defaultNetworkConfig, shardPubsubTopics, wakuRelayService } from "@orgchat/transport-waku/relay";
+ *
+ * const libp2p = await createLibp2pAndUpdateOptions({
+ *   networkConfig: defaultNetworkConfig,
+ *   libp2p: { addresses: { listen: ["/ip4/127.0.0.1/tcp/0/ws"] }, filterMultiaddrs: false,
+ *             hideWebSocketInfo: true, services: { pubsub: wakuRelayService() } },
+ * });
+ * const relay = new WakuRelay(libp2p, shardPubsubTopics(defaultNetworkConfig));
+ * relay.observe((pubsubTopic, message) => console.log(pubsubTopic, message.contentTopic));
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+import {
+  GossipSub,
+  type GossipSubComponents,
+  type GossipsubEvents,
+  type GossipsubOpts,
+} from "@chainsafe/libp2p-gossipsub";
+import { type Message, type PeerId, TopicValidatorResult } from "@libp2p/interface";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { AbortError, InvalidContentTopicError, NoPeersError } from "@orgchat/transport";
+import { messageHash } from "@waku/core";
+import {
+  type AutoSharding,
+  type Callback,
+  type IAsyncIterator,
+  type IDecodedMessage,
+  type IDecoder,
+  type IEncoder,
+  type IMessage,
+  type IProtoMessage,
+  type IRelay,
+  LightPushError,
+  type LightPushSDKResult,
+  type NetworkConfig,
+} from "@waku/interfaces";
+import { proto_message } from "@waku/proto";
+import { createRoutingInfo, formatPubsubTopic, isAutoSharding, toAsyncIterator } from "@waku/utils";
+import { bytesToHex } from "@waku/utils/bytes";
+import { WakuMessageRejectedError, type WakuMessageRejection } from "./errors.js";
+
+export {
+  isWakuMessageRejectedError,
+  WakuMessageRejectedError,
+  type WakuMessageRejection,
+} from "./errors.js";
+
+/** The libp2p protocol id of Waku Relay (11/WAKU2-RELAY). */
+export const relayCodec = "/vac/waku/relay/2.0.0";
+
+/**
+ * The network every orgchat node joins unless told otherwise: a **private** cluster (55, after the spec
+ * number; The Waku Network is cluster 1 and needs RLN to publish) with 8 auto-sharded shards, so the
+ * shard of a message follows from its content topic's application and version fields.
+ */
+export const defaultNetworkConfig: AutoSharding = Object.freeze({
+  clusterId: 55,
+  numShardsInCluster: 8,
+});
+
+/** The largest payload The Waku Network accepts: nwaku's default `--max-msg-size` of 150 KiB (RFC 64). */
+export const defaultMaxPayloadBytes = 153_600;
+
+/**
+ * Room for the rest of a 14/WAKU2-MESSAGE around a maximal payload: content topic (≤ 1024 characters
+ * by `assertContentTopic`), timestamp, version, meta (≤ 64 bytes by spec), an RLN proof and the
+ * protobuf tags.
+ */
+export const envelopeAllowanceBytes = 4096;
+
+/** Default cap on an encoded message in the relay validator: 150 KiB of payload plus the envelope. */
+export const defaultMaxMessageBytes = defaultMaxPayloadBytes + envelopeAllowanceBytes;
+
+/** A decoded 14/WAKU2-MESSAGE (the `@waku/proto` type). `timestamp` is in nanoseconds. */
+export type WakuMessage = proto_message.WakuMessage;
+
+/** The fields of a message to encode; `timestampNs` defaults to now (ms precision). */
+export interface WakuMessageFields {
+  readonly contentTopic: string;
+  readonly payload: Uint8Array;
+  /** Nanoseconds since the Unix epoch. @default BigInt(Date.now()) * 1_000_000n */
+  readonly timestampNs?: bigint;
+  readonly meta?: Uint8Array;
+  /** Store nodes do not keep ephemeral messages. @default false */
+  readonly ephemeral?: boolean;
+  /** 14/WAKU2-MESSAGE version (0 = plain payload). @default 0 */
+  readonly version?: number;
+}
+
+/**
+ * Encodes a 14/WAKU2-MESSAGE. No checks: use {@link validateWakuMessage} or {@link WakuRelay.publishRaw}.
+ * @returns the protobuf bytes
+ */
+export function encodeWakuMessage(fields: WakuMessageFields): Uint8Array {
+  const message: Partial<WakuMessage> = {
+    payload: fields.payload,
+    contentTopic: fields.contentTopic,
+    version: fields.version ?? 0,
+    timestamp: fields.timestampNs ?? BigInt(Date.now()) * 1_000_000n,
+  };
+  if (fields.meta !== undefined) message.meta = fields.meta;
+  if (fields.ephemeral !== undefined) message.ephemeral = fields.ephemeral;
+  return proto_message.WakuMessage.encode(message);
+}
+
+/** Result of {@link validateWakuMessage}. */
+export type WakuMessageValidation =
+  | { readonly ok: true; readonly message: WakuMessage }
+  | { readonly ok: false; readonly reason: WakuMessageRejection };
+
+/**
+ * The relay validator's checks, usable on their own (light push does the same before republishing):
+ * a 14/WAKU2-MESSAGE protobuf, a non-empty content topic and payload, at most `maxMessageBytes` encoded.
+ * @param bytes - the encoded message
+ * @param maxMessageBytes - cap on `bytes.length` @default defaultMaxMessageBytes
+ */
+export function validateWakuMessage(
+  bytes: Uint8Array,
+  maxMessageBytes: number = defaultMaxMessageBytes,
+): WakuMessageValidation {
+  if (bytes.length > maxMessageBytes) return { ok: false, reason: "too-large" };
+  let message: WakuMessage;
+  try {
+    message = proto_message.WakuMessage.decode(bytes);
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  if (!message.contentTopic) return { ok: false, reason: "missing-content-topic" };
+  if (!message.payload || message.payload.length === 0) {
+    return { ok: false, reason: "empty-payload" };
+  }
+  return { ok: true, message };
+}
+
+/**
+ * The deterministic 14/WAKU2-MESSAGE hash (sha256 of pubsub topic, payload, content topic, meta,
+ * timestamp), lowercase hex. It is the orgchat message id and the Store v3 cursor.
+ */
+export function messageHashHex(pubsubTopic: string, message: WakuMessage): string {
+  return bytesToHex(messageHash(pubsubTopic, toProtoObject(message)));
+}
+
+/** @returns the message's timestamp in milliseconds (0 when the sender set none). */
+export function wakuMessageTimestampMs(message: WakuMessage): number {
+  return message.timestamp === undefined ? 0 : Number(message.timestamp / 1_000_000n);
+}
+
+/**
+ * The pubsub topic (`/waku/2/rs/<cluster>/<shard>`) a content topic is routed on.
+ * Auto-sharding: the shard follows from the content topic's application and version (RFC 51).
+ * Static sharding: `shardId` is required.
+ * @throws InvalidContentTopicError (auto-sharding, malformed topic), TypeError (static sharding without shardId)
+ */
+export function pubsubTopicFor(
+  contentTopic: string,
+  networkConfig: NetworkConfig = defaultNetworkConfig,
+  shardId?: number,
+): string {
+  if (!isAutoSharding(networkConfig) && shardId === undefined) {
+    throw new TypeError(
+      "pubsubTopicFor: static sharding (networkConfig without numShardsInCluster) needs a shardId",
+    );
+  }
+  try {
+    return createRoutingInfo(
+      networkConfig,
+      shardId === undefined ? { contentTopic } : { contentTopic, shardId },
+    ).pubsubTopic;
+  } catch (error) {
+    throw new InvalidContentTopicError(
+      contentTopic,
+      `not routable by auto-sharding (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+}
+
+/**
+ * The pubsub topics a relay of this network joins: every shard of an auto-sharded cluster (so any
+ * content topic can be published and received), or the given static shards.
+ * @param shards - shard ids to join @default all shards (auto-sharding) or [0] (static sharding)
+ * @throws RangeError when a shard id is not an integer in range
+ */
+export function shardPubsubTopics(
+  networkConfig: NetworkConfig = defaultNetworkConfig,
+  shards?: readonly number[],
+): string[] {
+  const count = isAutoSharding(networkConfig) ? networkConfig.numShardsInCluster : undefined;
+  const ids = shards ?? (count === undefined ? [0] : Array.from({ length: count }, (_, i) => i));
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || id > 1023 || (count !== undefined && id >= count)) {
+      throw new RangeError(
+        `shard ${id} is not a shard of cluster ${networkConfig.clusterId}` +
+          (count === undefined ? " (0..1023)" : ` (0..${count - 1})`),
+      );
+    }
+  }
+  return [...new Set(ids)].map((id) => formatPubsubTopic(networkConfig.clusterId, id));
+}
+
+/** Options of {@link wakuRelayService}. */
+export interface WakuRelayServiceInit {
+  /** Gossipsub heartbeat; the mesh forms on heartbeats (use 100 in tests). @default 1000 */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * Publish even when no peer is subscribed to the topic (the message then reaches nobody). A service
+   * node sets it so that light push still stores a message with no relay peer. @default false
+   */
+  readonly allowPublishToZeroTopicPeers?: boolean;
+  /**
+   * Further gossipsub options (mesh degrees, scoring, …). The Waku settings (`globalSignaturePolicy`,
+   * `msgIdFn`, `fallbackToFloodsub`, `emitSelf`) always win.
+   */
+  readonly gossipsub?: Partial<GossipsubOpts>;
+}
+
+/**
+ * The libp2p service factory for Waku Relay: mount as `services.pubsub`. Gossipsub with
+ * `multicodecs = ["/vac/waku/relay/2.0.0"]` (set here, before libp2p starts it), `StrictNoSign`,
+ * message id = sha256(data), no floodsub fallback and no self-delivery: wire-compatible with nwaku.
+ * @example
+ * ```ts
+ * createLibp2pAndUpdateOptions({ libp2p: { services: { pubsub: wakuRelayService({ heartbeatIntervalMs: 100 }) } } });
+ * ```
+ */
+export function wakuRelayService(
+  init: WakuRelayServiceInit = {},
+): (components: GossipSubComponents) => GossipSub {
+  return (components) => {
+    const options: Partial<GossipsubOpts> = {
+      ...init.gossipsub,
+      allowPublishToZeroTopicPeers: init.allowPublishToZeroTopicPeers ?? false,
+      emitSelf: false,
+      globalSignaturePolicy: "StrictNoSign",
+      msgIdFn: (message: Message) => sha256(message.data),
+      fallbackToFloodsub: false,
+    };
+    if (init.heartbeatIntervalMs !== undefined)
+      options.heartbeatInterval = init.heartbeatIntervalMs;
+    const pubsub = new GossipSub(components, options);
+    pubsub.multicodecs = [relayCodec];
+    return pubsub;
+  };
+}
+
+/** Options of {@link WakuRelay}. */
+export interface WakuRelayInit {
+  /**
+   * Cap on an encoded message, checked by the topic validators (larger messages are rejected and never
+   * forwarded) and by `send` / `publishRaw`. @default defaultMaxMessageBytes (150 KiB + 4 KiB)
+   */
+  readonly maxMessageBytes?: number;
+}
+
+/**
+ * Listener of every valid message on the relay's pubsub topics (see {@link WakuRelay.observe}).
+ * @param pubsubTopic - the shard's pubsub topic
+ * @param message - the decoded 14/WAKU2-MESSAGE
+ * @param bytes - the message exactly as on the wire
+ * @param local - true for a message this node published itself
+ */
+export type RelayMessageListener = (
+  pubsubTopic: string,
+  message: WakuMessage,
+  bytes: Uint8Array,
+  local: boolean,
+) => void;
+
+/** Result of {@link WakuRelay.publishRaw}. */
+export interface RelayPublishResult {
+  /** Peers the message was sent to (empty when nobody was subscribed, or for a duplicate). */
+  readonly recipients: readonly PeerId[];
+  /**
+   * The same bytes were already seen by this node (published or received): gossipsub does not send
+   * them again. The message is on the network already; treat as success.
+   */
+  readonly duplicate: boolean;
+  /** {@link messageHashHex} of the message on this pubsub topic. */
+  readonly messageHash: string;
+}
+
+/** Options of {@link WakuRelay.waitForPeers}. */
+export interface WaitForRelayPeersOptions {
+  /** Topics that must each have peers. @default every configured pubsub topic */
+  readonly pubsubTopics?: readonly string[];
+  /**
+   * `"mesh"`: grafted mesh peers (what forwarding needs; what js-waku waits for). `"topic"`: connected
+   * peers subscribed to the topic, enough for this node's own publishes (gossipsub flood-publishes to
+   * all topic peers). @default "mesh"
+   */
+  readonly kind?: "mesh" | "topic";
+  /** Peers needed on each topic. @default 1 */
+  readonly minPeers?: number;
+  /** Reject with `NoPeersError` after this long. @default no timeout */
+  readonly timeoutMs?: number;
+  /** Reject with `AbortError` when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+interface DecoderObserver {
+  readonly decoder: IDecoder<IDecodedMessage>;
+  readonly callback: Callback<IDecodedMessage>;
+}
+
+/**
+ * Waku Relay over a libp2p node whose `services.pubsub` is {@link wakuRelayService}. Implements
+ * `IRelay` from `@waku/interfaces`, so it can be passed to `@waku/sdk`'s `WakuNode` constructor
+ * (`new WakuNode(options, libp2p, {}, relay)`), and adds what a service node needs:
+ * {@link WakuRelay.observe} (every valid message, raw) and {@link WakuRelay.publishRaw}.
+ *
+ * On construction it installs a topic validator on every pubsub topic and, if gossipsub is already
+ * running (`createLibp2pAndUpdateOptions` starts libp2p), subscribes to them; otherwise call
+ * {@link WakuRelay.start} after libp2p starts (and again after a libp2p restart: gossipsub forgets
+ * its subscriptions when stopped).
+ *
+ * Like js-waku, a node does not receive its own messages through {@link WakuRelay.subscribe}
+ * (gossipsub `emitSelf` is false); {@link WakuRelay.observe} listeners do see them, with `local` true.
+ */
+export class WakuRelay implements IRelay {
+  /** The pubsub topics (shards) this relay validates, joins and publishes on. */
+  readonly pubsubTopics: Set<string>;
+  /** The gossipsub instance (libp2p's `services.pubsub`). */
+  readonly gossipSub: GossipSub;
+  /** Cap on an encoded message (validator and publish). */
+  readonly maxMessageBytes: number;
+
+  readonly #decoderObservers = new Map<string, Map<string, Set<DecoderObserver>>>();
+  readonly #listeners = new Set<RelayMessageListener>();
+  /** Decoded by the validator, reused by the message handler (same `data` object in gossipsub). */
+  readonly #validated = new WeakMap<Uint8Array, WakuMessage>();
+  readonly #pendingWaits = new Set<(error: Error) => void>();
+  #active = false;
+
+  /**
+   * @param libp2p - a libp2p node with `services.pubsub` from {@link wakuRelayService}
+   * @param pubsubTopics - shards to join, e.g. {@link shardPubsubTopics}(networkConfig)
+   * @throws TypeError when `services.pubsub` is not a Waku relay gossipsub, or no topic is given
+   */
+  constructor(
+    libp2p: { readonly services: { readonly pubsub?: unknown } },
+    pubsubTopics: Iterable<string>,
+    init: WakuRelayInit = {},
+  ) {
+    const pubsub = libp2p.services.pubsub as GossipSub | undefined;
+    if (!pubsub?.multicodecs?.includes(relayCodec)) {
+      throw new TypeError(
+        `libp2p.services.pubsub does not speak ${relayCodec}: mount wakuRelayService() as services.pubsub`,
+      );
+    }
+    this.gossipSub = pubsub;
+    this.pubsubTopics = new Set(pubsubTopics);
+    if (this.pubsubTopics.size === 0)
+      throw new TypeError("WakuRelay needs at least one pubsub topic");
+    this.maxMessageBytes = init.maxMessageBytes ?? defaultMaxMessageBytes;
+    if (!Number.isInteger(this.maxMessageBytes) || this.maxMessageBytes < 1) {
+      throw new RangeError(
+        `maxMessageBytes must be a positive integer, got ${init.maxMessageBytes}`,
+      );
+    }
+    this.#activate();
+  }
+
+  /** Starts gossipsub if needed and (re)subscribes to every pubsub topic. Idempotent. */
+  async start(): Promise<void> {
+    if (!this.gossipSub.isStarted()) await this.gossipSub.start();
+    this.#activate();
+  }
+
+  /**
+   * Detaches from gossipsub: unsubscribes the topics, removes the validators and listeners, and
+   * rejects pending {@link WakuRelay.waitForPeers} calls. Does not stop libp2p. Idempotent.
+   */
+  stop(): void {
+    if (!this.#active) return;
+    this.#active = false;
+    this.gossipSub.removeEventListener("gossipsub:message", this.#onMessage);
+    for (const topic of this.pubsubTopics) {
+      if (this.gossipSub.topicValidators.get(topic) === this.#validate) {
+        this.gossipSub.topicValidators.delete(topic);
+      }
+      if (this.gossipSub.isStarted()) this.gossipSub.unsubscribe(topic);
+    }
+    for (const reject of [...this.#pendingWaits]) {
+      reject(new NoPeersError("the relay stopped while waiting for peers"));
+    }
+  }
+
+  /**
+   * Resolves when every topic has `minPeers` peers (mesh peers by default). Rejects with
+   * `NoPeersError` after `timeoutMs` or when the relay stops, `AbortError` when `signal` aborts.
+   * Leaves no timer or listener behind either way.
+   */
+  waitForPeers(options: WaitForRelayPeersOptions = {}): Promise<void> {
+    const topics = options.pubsubTopics ?? [...this.pubsubTopics];
+    const kind = options.kind ?? "mesh";
+    const minPeers = options.minPeers ?? 1;
+    const missing = () => topics.filter((topic) => this.#peerCount(topic, kind) < minPeers);
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted)
+      return Promise.reject(new AbortError("waitForPeers", { cause: signal.reason }));
+    if (missing().length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let done = false;
+      const check = () => {
+        if (!done && missing().length === 0) finish();
+      };
+      // A subscription arrives before the next heartbeat; check once gossipsub has updated its tables.
+      const onSubscription = () => queueMicrotask(check);
+      const onAbort = () => finish(new AbortError("waitForPeers", { cause: signal?.reason }));
+      const finish = (error?: Error) => {
+        if (done) return;
+        done = true;
+        if (timer !== undefined) clearTimeout(timer);
+        this.gossipSub.removeEventListener("gossipsub:heartbeat", check);
+        this.gossipSub.removeEventListener("gossipsub:graft", check);
+        this.gossipSub.removeEventListener("subscription-change", onSubscription);
+        signal?.removeEventListener("abort", onAbort);
+        this.#pendingWaits.delete(finish);
+        if (error) reject(error);
+        else resolve();
+      };
+      this.gossipSub.addEventListener("gossipsub:heartbeat", check);
+      this.gossipSub.addEventListener("gossipsub:graft", check);
+      this.gossipSub.addEventListener("subscription-change", onSubscription);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#pendingWaits.add(finish);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(
+          () =>
+            finish(
+              new NoPeersError(`no ${kind} peer on ${missing().join(", ")} within ${timeoutMs} ms`),
+            ),
+          timeoutMs,
+        );
+      }
+    });
+  }
+
+  /** @returns mesh peers (peer id strings) of `topic`, or of every configured topic when omitted. */
+  getMeshPeers(topic?: string): string[] {
+    if (topic !== undefined) return this.gossipSub.getMeshPeers(topic);
+    const peers = new Set<string>();
+    for (const t of this.pubsubTopics) for (const p of this.gossipSub.getMeshPeers(t)) peers.add(p);
+    return [...peers];
+  }
+
+  /** @returns connected peers subscribed to `topic` (gossipsub flood-publishes own messages to them). */
+  getTopicPeers(topic: string): PeerId[] {
+    return this.gossipSub.getSubscribers(topic);
+  }
+
+  /**
+   * `ISender.send`: encodes with `encoder` and publishes on its pubsub topic. Failures are returned,
+   * not thrown: `Topic not configured`, `Size is too big`, `Payload is empty`, `No relay peers
+   * available`. A duplicate (same bytes already seen) returns no successes and no failures.
+   */
+  async send(encoder: IEncoder, message: IMessage): Promise<LightPushSDKResult> {
+    const fail = (error: LightPushError): LightPushSDKResult => ({
+      successes: [],
+      failures: [{ error }],
+    });
+    if (!this.pubsubTopics.has(encoder.pubsubTopic))
+      return fail(LightPushError.TOPIC_NOT_CONFIGURED);
+    const bytes = await encoder.toWire(message);
+    if (!bytes) return fail(LightPushError.ENCODE_FAILED);
+    const check = validateWakuMessage(bytes, this.maxMessageBytes);
+    if (!check.ok) {
+      return fail(
+        check.reason === "too-large"
+          ? LightPushError.SIZE_TOO_BIG
+          : check.reason === "empty-payload"
+            ? LightPushError.EMPTY_PAYLOAD
+            : LightPushError.ENCODE_FAILED,
+      );
+    }
+    const result = await this.#publish(encoder.pubsubTopic, bytes, check.message, undefined);
+    if (result.recipients.length === 0 && !result.duplicate) return fail(LightPushError.NO_PEERS);
+    return { successes: [...result.recipients], failures: [] };
+  }
+
+  /**
+   * Publishes already-encoded 14/WAKU2-MESSAGE bytes (e.g. received through light push) on a pubsub
+   * topic, after the validator's checks. {@link WakuRelay.observe} listeners see it with `local`
+   * true (unless it is a duplicate or was sent to nobody without `allowZeroPeers`).
+   * @param options.allowZeroPeers - publish (and notify observers) even with no topic peer
+   *   @default the service's `allowPublishToZeroTopicPeers`
+   * @returns the recipients (empty: nobody subscribed), whether it was a duplicate, and its hash
+   * @throws RangeError (pubsub topic not configured), WakuMessageRejectedError (invalid message)
+   */
+  async publishRaw(
+    pubsubTopic: string,
+    bytes: Uint8Array,
+    options: { readonly allowZeroPeers?: boolean } = {},
+  ): Promise<RelayPublishResult> {
+    if (!this.pubsubTopics.has(pubsubTopic)) {
+      throw new RangeError(
+        `pubsub topic ${pubsubTopic} is not configured on this relay (it joins ${[...this.pubsubTopics].join(", ")})`,
+      );
+    }
+    const check = validateWakuMessage(bytes, this.maxMessageBytes);
+    if (!check.ok) {
+      throw new WakuMessageRejectedError(
+        check.reason,
+        check.reason === "too-large"
+          ? `${bytes.length} bytes, the cap is ${this.maxMessageBytes}`
+          : `on ${pubsubTopic}`,
+      );
+    }
+    return this.#publish(pubsubTopic, bytes, check.message, options.allowZeroPeers);
+  }
+
+  /**
+   * Calls `listener` for every valid message on this relay's pubsub topics: received ones (after the
+   * validator accepted them, once per message: gossipsub drops duplicates) and this node's own
+   * publishes (`local` true). A throwing listener is ignored.
+   * @returns the function that removes the listener
+   */
+  observe(listener: RelayMessageListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /**
+   * `IReceiver`: calls `callback` with messages matching a decoder's pubsub and content topic
+   * (received ones only). @returns the unsubscribe function
+   */
+  subscribe<T extends IDecodedMessage>(
+    decoders: IDecoder<T> | IDecoder<T>[],
+    callback: Callback<T>,
+  ): () => void {
+    const added: [string, string, DecoderObserver][] = [];
+    for (const decoder of Array.isArray(decoders) ? decoders : [decoders]) {
+      const observer: DecoderObserver = {
+        decoder: decoder as IDecoder<IDecodedMessage>,
+        callback: callback as Callback<IDecodedMessage>,
+      };
+      let byContent = this.#decoderObservers.get(decoder.pubsubTopic);
+      if (!byContent) {
+        byContent = new Map();
+        this.#decoderObservers.set(decoder.pubsubTopic, byContent);
+      }
+      let set = byContent.get(decoder.contentTopic);
+      if (!set) {
+        set = new Set();
+        byContent.set(decoder.contentTopic, set);
+      }
+      set.add(observer);
+      added.push([decoder.pubsubTopic, decoder.contentTopic, observer]);
+    }
+    return () => {
+      for (const [pubsubTopic, contentTopic, observer] of added) {
+        const byContent = this.#decoderObservers.get(pubsubTopic);
+        const set = byContent?.get(contentTopic);
+        set?.delete(observer);
+        if (set?.size === 0) byContent?.delete(contentTopic);
+        if (byContent?.size === 0) this.#decoderObservers.delete(pubsubTopic);
+      }
+    };
+  }
+
+  /** `IReceiver` (deprecated upstream): same as {@link WakuRelay.subscribe}. */
+  readonly subscribeWithUnsubscribe = <T extends IDecodedMessage>(
+    decoders: IDecoder<T> | IDecoder<T>[],
+    callback: Callback<T>,
+  ): (() => void) => this.subscribe(decoders, callback);
+
+  /** `IReceiver` (deprecated upstream): messages as an async iterator. */
+  toSubscriptionIterator<T extends IDecodedMessage>(
+    decoders: IDecoder<T> | IDecoder<T>[],
+  ): Promise<IAsyncIterator<T>> {
+    return toAsyncIterator(this, decoders);
+  }
+
+  #activate(): void {
+    if (!this.#active) {
+      this.#active = true;
+      this.gossipSub.addEventListener("gossipsub:message", this.#onMessage);
+    }
+    for (const topic of this.pubsubTopics)
+      this.gossipSub.topicValidators.set(topic, this.#validate);
+    if (this.gossipSub.isStarted()) {
+      for (const topic of this.pubsubTopics) this.gossipSub.subscribe(topic);
+    }
+  }
+
+  #peerCount(topic: string, kind: "mesh" | "topic"): number {
+    return kind === "mesh"
+      ? this.gossipSub.getMeshPeers(topic).length
+      : this.gossipSub.getSubscribers(topic).length;
+  }
+
+  readonly #validate = (_peer: PeerId, message: Message): TopicValidatorResult => {
+    const check = validateWakuMessage(message.data, this.maxMessageBytes);
+    if (!check.ok) return TopicValidatorResult.Reject;
+    this.#validated.set(message.data, check.message);
+    return TopicValidatorResult.Accept;
+  };
+
+  readonly #onMessage = (event: GossipsubEvents["gossipsub:message"]): void => {
+    const { msg } = event.detail;
+    if (!this.pubsubTopics.has(msg.topic)) return;
+    let message = this.#validated.get(msg.data);
+    if (message === undefined) {
+      const check = validateWakuMessage(msg.data, this.maxMessageBytes);
+      if (!check.ok) return;
+      message = check.message;
+    }
+    this.#deliver(msg.topic, message, msg.data, false);
+  };
+
+  async #publish(
+    pubsubTopic: string,
+    bytes: Uint8Array,
+    message: WakuMessage,
+    allowZeroPeers: boolean | undefined,
+  ): Promise<RelayPublishResult> {
+    const hash = messageHashHex(pubsubTopic, message);
+    let recipients: PeerId[];
+    try {
+      ({ recipients } = await this.gossipSub.publish(
+        pubsubTopic,
+        bytes,
+        allowZeroPeers === undefined ? undefined : { allowPublishToZeroTopicPeers: allowZeroPeers },
+      ));
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      if (text === "PublishError.Duplicate") {
+        return { recipients: [], duplicate: true, messageHash: hash };
+      }
+      if (text === "PublishError.NoPeersSubscribedToTopic") {
+        return { recipients: [], duplicate: false, messageHash: hash };
+      }
+      throw error;
+    }
+    this.#deliver(pubsubTopic, message, bytes, true);
+    return { recipients, duplicate: false, messageHash: hash };
+  }
+
+  #deliver(pubsubTopic: string, message: WakuMessage, bytes: Uint8Array, local: boolean): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(pubsubTopic, message, bytes, local);
+      } catch {
+        // An observer's bug must not stop delivery to the others.
+      }
+    }
+    if (local) return;
+    const observers = this.#decoderObservers.get(pubsubTopic)?.get(message.contentTopic);
+    if (!observers) return;
+    for (const { decoder, callback } of [...observers]) {
+      void (async () => {
+        try {
+          const proto = await decoder.fromWireToProtoObj(bytes);
+          if (!proto) return;
+          const decoded = await decoder.fromProtoObj(pubsubTopic, proto);
+          if (decoded) await callback(decoded);
+        } catch {
+          // A decoder that cannot read the message or a throwing callback: skip it, like js-waku.
+        }
+      })();
+    }
+  }
+}
+
+function toProtoObject(message: WakuMessage): IProtoMessage {
+  return {
+    payload: message.payload,
+    contentTopic: message.contentTopic,
+    version: message.version,
+    timestamp: message.timestamp,
+    meta: message.meta,
+    rateLimitProof: message.rateLimitProof,
+    ephemeral: message.ephemeral,
+  };
+}

@@ -1,0 +1,9 @@
+import { expect, it } from "vitest";
+import * as root from "../src/index.js";
+import * as relay from "../src/relay.js";
+
+it("exports exactly the documented public surface", () => {
+  // A change here is a change to what consumers can import: add a changeset for it.
+  expect(Object.keys(root).sort()).toMatchSnapshot("@orgchat/transport-waku");
+  expect(Object.keys(relay).sort()).toMatchSnapshot("@orgchat/transport-waku/relay");
+});

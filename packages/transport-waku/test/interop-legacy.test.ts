@@ -1,0 +1,197 @@
+/**
+ * Interop with the official js-waku relay: `interop/legacy-relay/peer.mjs` runs `createRelayNode`
+ * from @waku/sdk 0.0.27 + @waku/relay 0.0.14 (libp2p 1.x, gossipsub 13) in its own process and its
+ * own npm dependency tree, outside the pnpm workspace. Messages go both ways between it and our relay
+ * transport (libp2p 2.x, gossipsub 14), on the same cluster and shard.
+ */
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { NetworkConfig } from "@waku/interfaces";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type WakuTransport, wakuRelayTransport } from "../src/index.js";
+import { pubsubTopicFor, type WakuRelay } from "../src/relay.js";
+
+const legacyDir = fileURLToPath(new URL("../../../interop/legacy-relay/", import.meta.url));
+const contentTopic = "/org-chat/1/interop/proto";
+
+/** Installs the fixture's own dependency tree from its lockfile if this clone has not yet. */
+function ensureLegacyInstalled(): void {
+  if (existsSync(`${legacyDir}node_modules/@waku/relay/package.json`)) return;
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  // Not pnpm's npm_config_* / npm_package_* settings of this workspace: the fixture is a plain npm package.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^npm_(config|package|lifecycle)_/i.test(key)),
+  );
+  const install = spawnSync(npm, ["ci", "--no-audit", "--no-fund"], {
+    cwd: legacyDir,
+    encoding: "utf8",
+    env,
+    timeout: 300_000,
+  });
+  if (install.error) {
+    throw new Error(
+      `The legacy js-waku interop fixture needs npm to install its own dependencies (${legacyDir}), and running npm failed: ${install.error.message}. Install npm, or run \`npm ci\` in interop/legacy-relay.`,
+    );
+  }
+  if (install.status !== 0) {
+    throw new Error(
+      `\`npm ci\` in interop/legacy-relay failed (exit ${install.status}):\n${install.stderr.slice(-2000)}`,
+    );
+  }
+}
+
+interface LegacyEvent {
+  readonly event: string;
+  readonly ref?: number;
+  readonly [key: string]: unknown;
+}
+
+interface LegacyPeer {
+  readonly ready: LegacyEvent & {
+    readonly multiaddrs: string[];
+    readonly pubsubTopic: string;
+    readonly versions: Record<string, string>;
+  };
+  next(accept: (event: LegacyEvent) => boolean, timeoutMs?: number): Promise<LegacyEvent>;
+  command(command: Record<string, unknown>): Promise<LegacyEvent>;
+  /** Ends stdin and resolves with the exit code once the process exited. */
+  close(): Promise<number | null>;
+}
+
+async function startLegacyPeer(args: readonly string[]): Promise<LegacyPeer> {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ["peer.mjs", ...args], {
+    cwd: legacyDir,
+  });
+  const events: LegacyEvent[] = [];
+  const waiters = new Set<() => void>();
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    events.push(JSON.parse(line) as LegacyEvent);
+    for (const wake of [...waiters]) wake();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const next = (accept: (event: LegacyEvent) => boolean, timeoutMs = 15_000) =>
+    new Promise<LegacyEvent>((resolve, reject) => {
+      const check = () => {
+        const found = events.find(accept);
+        if (!found) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(
+          new Error(`legacy peer: no matching event within ${timeoutMs} ms; stderr: ${stderr}`),
+        );
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  let refs = 0;
+  const ready = (await next((e) => e.event === "ready", 30_000)) as LegacyPeer["ready"];
+  return {
+    ready,
+    next,
+    async command(command) {
+      const ref = ++refs;
+      child.stdin.write(`${JSON.stringify({ ...command, ref })}\n`);
+      const reply = await next((e) => e.ref === ref);
+      if (reply.event === "error") throw new Error(`legacy peer: ${String(reply.message)}`);
+      return reply;
+    },
+    async close() {
+      child.stdin.end();
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
+describe("interop with the official js-waku relay (sdk 0.0.27, @waku/relay 0.0.14, libp2p 1.x)", () => {
+  beforeAll(ensureLegacyInstalled, 300_000);
+
+  let legacy: LegacyPeer | undefined;
+  let ours: WakuTransport | undefined;
+  afterEach(async () => {
+    await ours?.stop();
+    const peer = legacy;
+    legacy = undefined;
+    ours = undefined;
+    if (peer) expect(await peer.close(), "the legacy peer exits 0 when its stdin closes").toBe(0);
+  });
+
+  it.each<[string, readonly string[], NetworkConfig, readonly number[] | undefined]>([
+    [
+      "auto-sharding (cluster 55, 8 shards)",
+      ["--cluster", "55", "--content-topic", contentTopic],
+      { clusterId: 55, numShardsInCluster: 8 },
+      undefined,
+    ],
+    [
+      "static sharding (cluster 55, shard 3)",
+      ["--cluster", "55", "--shard", "3", "--content-topic", contentTopic],
+      { clusterId: 55 },
+      [3],
+    ],
+  ])("exchanges messages both ways with %s", async (_label, args, networkConfig, shards) => {
+    legacy = await startLegacyPeer(args);
+    expect(legacy.ready.versions).toMatchObject({ "@waku/sdk": "0.0.27", "@waku/relay": "0.0.14" });
+    const pubsubTopic = pubsubTopicFor(contentTopic, networkConfig, shards?.[0]);
+    expect(legacy.ready.pubsubTopic, "both sides derive the same pubsub topic").toBe(pubsubTopic);
+
+    ours = wakuRelayTransport({
+      networkConfig,
+      ...(shards ? { shards } : {}),
+      listen: [],
+      peers: legacy.ready.multiaddrs,
+      heartbeatIntervalMs: 100,
+    });
+    await ours.start();
+    await (ours as WakuTransport & { relay: WakuRelay }).relay.waitForPeers({
+      pubsubTopics: [pubsubTopic],
+      timeoutMs: 15_000,
+    });
+    await legacy.command({ cmd: "wait-peers", timeoutMs: 15_000 });
+
+    // Ours → official.
+    const outgoing = new TextEncoder().encode(`from orgchat ${Date.now()}`);
+    const sent = await ours.publish(contentTopic, outgoing);
+    const arrived = await legacy.next(
+      (e) => e.event === "message" && e.payloadHex === hex(outgoing),
+    );
+    expect(arrived).toMatchObject({
+      pubsubTopic,
+      contentTopic,
+      timestamp: sent.timestamp,
+      // Computed by the legacy script with node:crypto from the 14/WAKU2-MESSAGE spec.
+      hash: sent.id,
+    });
+
+    // Official → ours.
+    const incoming = new TextEncoder().encode(`from js-waku ${Date.now()}`);
+    const received = new Promise<{ payload: Uint8Array; id: string }>((resolve) => {
+      void ours?.subscribe([contentTopic], (message) => {
+        if (hex(message.payload) === hex(incoming)) resolve(message);
+      });
+    });
+    const published = await legacy.command({
+      cmd: "publish",
+      contentTopic,
+      payloadHex: hex(incoming),
+    });
+    expect(published).toMatchObject({ event: "published", recipients: 1 });
+    const message = await received;
+    expect(message.payload).toEqual(incoming);
+    expect(message.id).toMatch(/^[0-9a-f]{64}$/);
+  });
+});

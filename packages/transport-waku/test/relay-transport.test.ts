@@ -1,0 +1,299 @@
+import { spawn } from "node:child_process";
+import { type AddressInfo, createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import type { TransportStatus } from "@orgchat/transport";
+import { afterEach, describe, expect, it } from "vitest";
+import { type WakuTransport, wakuRelayTransport, wakuTransport } from "../src/index.js";
+
+const topic = "/org-chat/1/transport-test/proto";
+const bytesOf = (text: string) => new TextEncoder().encode(text);
+
+const started: WakuTransport[] = [];
+function track<T extends WakuTransport>(transport: T): T {
+  started.push(transport);
+  return transport;
+}
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((t) => t.stop()));
+});
+
+/** A port that was free a moment ago (the OS does not hand it out again right away). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function statusLog(transport: WakuTransport): TransportStatus[] {
+  const log: TransportStatus[] = [];
+  transport.on("status:changed", ({ status }) => {
+    if (log.at(-1) !== status) log.push(status);
+  });
+  return log;
+}
+
+function waitForStatus(transport: WakuTransport, status: TransportStatus, timeoutMs = 10_000) {
+  if (transport.status === status) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`status stayed ${transport.status}, expected ${status}`));
+    }, timeoutMs);
+    const off = transport.on("status:changed", (event) => {
+      if (event.status !== status) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+function nextMessage(transport: WakuTransport, accept: (text: string) => boolean = () => true) {
+  return new Promise<{ text: string; id: string; timestamp: number }>((resolve, reject) => {
+    transport
+      .subscribe([topic], (m) => {
+        const text = new TextDecoder().decode(m.payload);
+        if (accept(text)) resolve({ text, id: m.id, timestamp: m.timestamp });
+      })
+      .catch(reject);
+  });
+}
+
+describe("relay transport", () => {
+  it("reports its capabilities", () => {
+    expect(wakuRelayTransport().capabilities).toEqual({
+      history: false,
+      selfDelivery: true,
+      ordered: false,
+      maxPayloadBytes: 153_600,
+    });
+    expect(
+      wakuTransport({ mode: "relay", maxPayloadBytes: 1000 }).capabilities.maxPayloadBytes,
+    ).toBe(1000);
+  });
+
+  it("refuses unknown modes and light-mode options", () => {
+    expect(() => wakuTransport({ mode: "carrier-pigeon" } as never)).toThrow(TypeError);
+    expect(() => wakuRelayTransport({ storePeers: ["/ip4/127.0.0.1/tcp/1/ws"] })).toThrow(
+      TypeError,
+    );
+    expect(() => wakuRelayTransport({ maxPayloadBytes: 0 })).toThrow(RangeError);
+  });
+
+  it.each([
+    ["peers", { peers: ["/ip4/1.2.3/tcp/1/ws"] }, "/ip4/1.2.3/tcp/1/ws"],
+    ["peers", { peers: ["/ip4/127.0.0.1/udp/1/quic-v1"] }, "/ip4/127.0.0.1/udp/1/quic-v1"],
+    ["listen", { listen: ["not a multiaddr"] }, "not a multiaddr"],
+  ])("start() names a bad %s multiaddr in a TransportStartError", async (_role, init, bad) => {
+    const transport = wakuRelayTransport(init);
+    const error = await transport.start().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "TransportStartError" });
+    expect((error as Error).message).toContain(JSON.stringify(bad));
+    expect(transport.status).toBe("stopped");
+  });
+
+  it("start() reports a port in use as a TransportStartError", async () => {
+    const first = track(wakuRelayTransport({ listen: ["/ip4/127.0.0.1/tcp/0"] }));
+    await first.start();
+    const port = first.multiaddrs[0]?.split("/")[4];
+    const second = wakuRelayTransport({ listen: [`/ip4/127.0.0.1/tcp/${port}`] });
+    await expect(second.start()).rejects.toMatchObject({ name: "TransportStartError" });
+  });
+
+  it("goes connecting → online when a peer joins, and stopped at stop()", async () => {
+    const hub = track(wakuRelayTransport({ heartbeatIntervalMs: 100 }));
+    const log = statusLog(hub);
+    await hub.start();
+    expect(hub.status).toBe("connecting");
+    const member = track(
+      wakuRelayTransport({ heartbeatIntervalMs: 100, listen: [], peers: [...hub.multiaddrs] }),
+    );
+    await member.start();
+    await waitForStatus(hub, "online");
+    await waitForStatus(member, "online");
+    await hub.stop();
+    expect(log).toEqual(["connecting", "online", "stopped"]);
+    expect(hub.multiaddrs).toEqual([]);
+  });
+
+  it("delivers to its own subscribers (selfDelivery) and to peers, with the Waku hash as id", async () => {
+    const hub = track(wakuRelayTransport({ heartbeatIntervalMs: 100 }));
+    await hub.start();
+    const member = track(
+      wakuRelayTransport({ heartbeatIntervalMs: 100, listen: [], peers: [...hub.multiaddrs] }),
+    );
+    await member.start();
+    const atHub = nextMessage(hub);
+    const atSelf = nextMessage(member);
+    const result = await member.publish(topic, bytesOf("hello"));
+    expect(result.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.recipients).toBe(1);
+    for (const seen of await Promise.all([atHub, atSelf])) {
+      expect(seen).toEqual({ text: "hello", id: result.id, timestamp: result.timestamp });
+    }
+  });
+
+  it("makes identical publishes in the same millisecond two messages, never a Duplicate", async () => {
+    const hub = track(
+      wakuRelayTransport({ heartbeatIntervalMs: 100, now: () => 1_700_000_000_000 }),
+    );
+    await hub.start();
+    const member = track(
+      wakuRelayTransport({
+        heartbeatIntervalMs: 100,
+        listen: [],
+        peers: [...hub.multiaddrs],
+        now: () => 1_700_000_000_000,
+      }),
+    );
+    await member.start();
+    const ids = new Set<string>();
+    const both = new Promise<void>((resolve) => {
+      void hub.subscribe([topic], (m) => {
+        ids.add(m.id);
+        if (ids.size === 2) resolve();
+      });
+    });
+    const [first, second] = await Promise.all([
+      member.publish(topic, bytesOf("same")),
+      member.publish(topic, bytesOf("same")),
+    ]);
+    expect(first.id).not.toBe(second.id);
+    expect(first.timestamp).toBe(1_700_000_000_000);
+    expect(second.timestamp).toBe(1_700_000_000_000);
+    await both;
+    expect(ids).toEqual(new Set([first.id, second.id]));
+  });
+
+  it("waits for a peer before publishing, then throws NoPeersError at publishTimeoutMs", async () => {
+    const lonely = track(wakuRelayTransport({ publishTimeoutMs: 150 }));
+    await lonely.start();
+    const t0 = performance.now();
+    await expect(lonely.publish(topic, bytesOf("anyone?"))).rejects.toMatchObject({
+      name: "NoPeersError",
+    });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+  });
+
+  it("publishes as soon as a peer arrives during the wait", async () => {
+    const hub = track(wakuRelayTransport({ heartbeatIntervalMs: 100 }));
+    await hub.start();
+    const received = nextMessage(hub);
+    const member = track(
+      wakuRelayTransport({ heartbeatIntervalMs: 100, listen: [], peers: [...hub.multiaddrs] }),
+    );
+    await member.start();
+    // No wait for status: publish itself waits for the subscription exchange.
+    const result = await member.publish(topic, bytesOf("early"));
+    expect((await received).id).toBe(result.id);
+  });
+
+  it("aborts a publish that is waiting for peers", async () => {
+    const lonely = track(wakuRelayTransport({ publishTimeoutMs: 60_000 }));
+    await lonely.start();
+    const controller = new AbortController();
+    const publishing = lonely.publish(topic, bytesOf("never"), { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error("user left")), 20);
+    await expect(publishing).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  it.each([
+    ["memory", async () => `/memory/orgchat-reconnect-${process.pid}`],
+    ["tcp", async () => `/ip4/127.0.0.1/tcp/${await freePort()}`],
+    ["ws", async () => `/ip4/127.0.0.1/tcp/${await freePort()}/ws`],
+  ])(
+    "redials a dropped %s peer with backoff and delivery resumes",
+    async (_kind, listenAddress) => {
+      const hub = track(
+        wakuRelayTransport({ heartbeatIntervalMs: 100, listen: [await listenAddress()] }),
+      );
+      await hub.start();
+      const address = hub.multiaddrs[0] ?? "";
+      await hub.stop();
+      const member = track(
+        wakuRelayTransport({
+          heartbeatIntervalMs: 100,
+          listen: [],
+          peers: [address],
+          reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+        }),
+      );
+      const log = statusLog(member);
+      // The hub is down when the member starts: the first dial fails and retries back off.
+      await member.start();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(member.status).toBe("connecting");
+      await hub.start();
+      // Same address and the same peer id (the transport keeps its identity across restarts).
+      expect(hub.multiaddrs[0]).toBe(address);
+      await waitForStatus(member, "online");
+      // Drop: the hub goes away and comes back on the same address.
+      await hub.stop();
+      await waitForStatus(member, "connecting");
+      await hub.start();
+      await waitForStatus(member, "online");
+      expect(log).toEqual(["connecting", "online", "connecting", "online"]);
+      const received = nextMessage(hub);
+      const result = await member.publish(topic, bytesOf("back"));
+      expect((await received).id).toBe(result.id);
+    },
+  );
+
+  it("carries a member that restarts at once again (the hub's stale WebSocket state heals)", async () => {
+    const hub = track(wakuRelayTransport({ heartbeatIntervalMs: 100 }));
+    await hub.start();
+    const member = track(
+      wakuRelayTransport({ heartbeatIntervalMs: 100, listen: [], peers: [...hub.multiaddrs] }),
+    );
+    await member.start();
+    await waitForStatus(member, "online");
+    // The hub still holds the old, closing connection when the member is back: without the silent
+    // peer check it would never send the member its subscriptions on the new one.
+    await member.stop();
+    await member.start();
+    const received = nextMessage(member);
+    await waitForStatus(member, "online");
+    const deadline = performance.now() + 10_000;
+    for (;;) {
+      const result = await hub.publish(topic, bytesOf("again")).catch(() => undefined);
+      const arrived = await Promise.race([
+        received.then((m) => m.id === result?.id),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 300)),
+      ]);
+      if (arrived) break;
+      expect(performance.now()).toBeLessThan(deadline);
+    }
+  });
+
+  it("leaves nothing running after stop(): a child process exits on its own", async () => {
+    const script = fileURLToPath(new URL("./fixtures/exit-check.ts", import.meta.url));
+    const cwd = fileURLToPath(new URL("..", import.meta.url));
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--conditions=@orgchat/source", script],
+      { cwd, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    let stoppedAt: number | undefined;
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stoppedAt === undefined && stdout.includes('"stopped":true'))
+        stoppedAt = performance.now();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    clearTimeout(killer);
+    const exitedAfterStopMs = stoppedAt === undefined ? Number.NaN : performance.now() - stoppedAt;
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stoppedAt).toBeDefined();
+    // libp2p's own rate-limiter and address debounce timers run out within ~1 s of stop().
+    expect(exitedAfterStopMs).toBeLessThan(5_000);
+  });
+});

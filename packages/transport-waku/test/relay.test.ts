@@ -1,0 +1,283 @@
+import { createDecoder, WakuNode } from "@waku/sdk";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  defaultMaxMessageBytes,
+  defaultNetworkConfig,
+  encodeWakuMessage,
+  isWakuMessageRejectedError,
+  messageHashHex,
+  pubsubTopicFor,
+  relayCodec,
+  shardPubsubTopics,
+  validateWakuMessage,
+  type WakuMessage,
+  WakuRelay,
+  wakuMessageTimestampMs,
+} from "../src/relay.js";
+import { link, nextValue, type RelayNode, startRelayNode } from "./relay-nodes.js";
+
+const contentTopic = "/org-chat/1/relay-test/proto";
+const pubsubTopic = pubsubTopicFor(contentTopic);
+const bytesOf = (text: string) => new TextEncoder().encode(text);
+
+const nodes: RelayNode[] = [];
+async function node(options: Parameters<typeof startRelayNode>[1] = {}): Promise<RelayNode> {
+  const started = await startRelayNode([pubsubTopic], options);
+  nodes.push(started);
+  return started;
+}
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()));
+});
+
+interface Observed {
+  readonly pubsubTopic: string;
+  readonly message: WakuMessage;
+  readonly bytes: Uint8Array;
+  readonly local: boolean;
+}
+const observed = (relay: WakuRelay, accept?: (o: Observed) => boolean) =>
+  nextValue<Observed>(
+    (push) =>
+      relay.observe((t, message, bytes, local) => push({ pubsubTopic: t, message, bytes, local })),
+    accept,
+  );
+
+describe("network helpers", () => {
+  it("defaults to private cluster 55 with 8 auto-sharded shards", () => {
+    expect(defaultNetworkConfig).toEqual({ clusterId: 55, numShardsInCluster: 8 });
+    expect(shardPubsubTopics()).toEqual(
+      Array.from({ length: 8 }, (_, shard) => `/waku/2/rs/55/${shard}`),
+    );
+  });
+
+  it("routes a content topic by its application and version only", () => {
+    const topic = pubsubTopicFor("/org-chat/1/a/proto");
+    expect(topic).toMatch(/^\/waku\/2\/rs\/55\/[0-7]$/);
+    expect(pubsubTopicFor("/org-chat/1/something-else/json")).toBe(topic);
+    expect(pubsubTopicFor("/0/org-chat/1/a/proto")).toBe(topic);
+  });
+
+  it("uses the given shard under static sharding and refuses to guess one", () => {
+    expect(pubsubTopicFor("/org-chat/1/a/proto", { clusterId: 7 }, 3)).toBe("/waku/2/rs/7/3");
+    expect(() => pubsubTopicFor("/org-chat/1/a/proto", { clusterId: 7 })).toThrow(TypeError);
+    expect(shardPubsubTopics({ clusterId: 7 })).toEqual(["/waku/2/rs/7/0"]);
+    expect(shardPubsubTopics({ clusterId: 7 }, [2, 5])).toEqual([
+      "/waku/2/rs/7/2",
+      "/waku/2/rs/7/5",
+    ]);
+  });
+
+  it("refuses malformed content topics and shards outside the cluster", () => {
+    expect(() => pubsubTopicFor("not-a-topic")).toThrowError(
+      expect.objectContaining({ name: "InvalidContentTopicError" }),
+    );
+    expect(() => shardPubsubTopics(defaultNetworkConfig, [8])).toThrow(RangeError);
+    expect(() => shardPubsubTopics(defaultNetworkConfig, [-1])).toThrow(RangeError);
+  });
+
+  it("hashes like @waku/core's decoder (the id is the Store cursor)", async () => {
+    const bytes = encodeWakuMessage({
+      contentTopic,
+      payload: bytesOf("x"),
+      timestampNs: 1_700_000_000_123_456_789n,
+    });
+    const check = validateWakuMessage(bytes);
+    if (!check.ok) throw new Error(check.reason);
+    const decoder = createDecoder(contentTopic, { clusterId: 55, shardId: 0, pubsubTopic });
+    const proto = await decoder.fromWireToProtoObj(bytes);
+    if (!proto) throw new Error("the SDK decoder could not read the message");
+    const decoded = await decoder.fromProtoObj(pubsubTopic, proto);
+    expect(messageHashHex(pubsubTopic, check.message)).toBe(decoded?.hashStr);
+    expect(messageHashHex(pubsubTopic, check.message)).toMatch(/^[0-9a-f]{64}$/);
+    expect(wakuMessageTimestampMs(check.message)).toBe(1_700_000_000_123);
+  });
+});
+
+describe("validateWakuMessage", () => {
+  it("accepts a well-formed message", () => {
+    const result = validateWakuMessage(encodeWakuMessage({ contentTopic, payload: bytesOf("hi") }));
+    expect(result.ok).toBe(true);
+  });
+  it.each([
+    ["empty-payload", encodeWakuMessage({ contentTopic, payload: new Uint8Array() })],
+    ["missing-content-topic", encodeWakuMessage({ contentTopic: "", payload: bytesOf("hi") })],
+    ["malformed", Uint8Array.of(0xff, 0xff, 0xff)],
+    [
+      "too-large",
+      encodeWakuMessage({ contentTopic, payload: new Uint8Array(defaultMaxMessageBytes) }),
+    ],
+  ])("rejects %s", (reason, bytes) => {
+    expect(validateWakuMessage(bytes)).toEqual({ ok: false, reason });
+  });
+  it("applies the given cap to the encoded size", () => {
+    const bytes = encodeWakuMessage({ contentTopic, payload: new Uint8Array(100) });
+    expect(validateWakuMessage(bytes, bytes.length).ok).toBe(true);
+    expect(validateWakuMessage(bytes, bytes.length - 1)).toEqual({
+      ok: false,
+      reason: "too-large",
+    });
+  });
+});
+
+describe("WakuRelay", () => {
+  it("mounts gossipsub as Waku Relay with nwaku's settings", async () => {
+    const a = await node();
+    expect(a.relay.gossipSub.multicodecs).toEqual([relayCodec]);
+    expect(a.relay.gossipSub.globalSignaturePolicy).toBe("StrictNoSign");
+    expect(a.libp2p.getProtocols()).toContain(relayCodec);
+    expect(a.relay.gossipSub.getTopics()).toEqual([pubsubTopic]);
+  });
+
+  it("refuses a libp2p node without the relay service", () => {
+    expect(() => new WakuRelay({ services: {} }, [pubsubTopic])).toThrow(TypeError);
+  });
+
+  it("observes received messages (local false) and its own publishes (local true)", async () => {
+    const [a, b] = [await node(), await node()];
+    await link(b, a);
+    const bytes = encodeWakuMessage({ contentTopic, payload: bytesOf("observed") });
+    const atA = observed(a.relay);
+    const atB = observed(b.relay);
+    const result = await b.relay.publishRaw(pubsubTopic, bytes);
+    expect(result.recipients.map(String)).toEqual([a.libp2p.peerId.toString()]);
+    expect(result.duplicate).toBe(false);
+    const [remote, local] = await Promise.all([atA, atB]);
+    expect(remote.local).toBe(false);
+    expect(local.local).toBe(true);
+    for (const seen of [remote, local]) {
+      expect(seen.pubsubTopic).toBe(pubsubTopic);
+      expect(seen.bytes).toEqual(bytes);
+      expect(new TextDecoder().decode(seen.message.payload)).toBe("observed");
+      expect(messageHashHex(pubsubTopic, seen.message)).toBe(result.messageHash);
+    }
+  });
+
+  it("drops empty payloads, missing content topics and oversize messages in its validator", async () => {
+    const a = await node({ relay: { maxMessageBytes: 1_000 } });
+    const b = await node({ relay: { maxMessageBytes: 10_000 } });
+    await link(b, a);
+    const seen: string[] = [];
+    a.relay.observe((_t, message) =>
+      seen.push(new TextDecoder().decode(message.payload.subarray(0, 6))),
+    );
+    const marker = observed(
+      a.relay,
+      (o) => new TextDecoder().decode(o.message.payload) === "marker",
+    );
+    // Bypass b's own checks: publish straight through gossipsub, as a misbehaving peer would.
+    const raw = (bytes: Uint8Array) => b.relay.gossipSub.publish(pubsubTopic, bytes);
+    await raw(encodeWakuMessage({ contentTopic, payload: new Uint8Array() }));
+    await raw(encodeWakuMessage({ contentTopic: "", payload: bytesOf("no-topic") }));
+    await raw(Uint8Array.of(0x0a, 0xff, 0xff));
+    // Valid for b (cap 10,000), too large for a (cap 1,000).
+    await b.relay.publishRaw(
+      pubsubTopic,
+      encodeWakuMessage({ contentTopic, payload: new Uint8Array(2_000).fill(65) }),
+    );
+    await b.relay.publishRaw(
+      pubsubTopic,
+      encodeWakuMessage({ contentTopic, payload: bytesOf("marker") }),
+    );
+    await marker;
+    // Same stream, same order: everything before the marker has been validated.
+    expect(seen).toEqual(["marker"]);
+  });
+
+  it("delivers A→C across a 3-node chain A–B–C", async () => {
+    const [a, b, c] = [await node(), await node(), await node()];
+    await link(a, b);
+    await link(c, b);
+    expect(a.libp2p.getPeers().map(String)).toEqual([b.libp2p.peerId.toString()]);
+    const atC = observed(c.relay);
+    const bytes = encodeWakuMessage({ contentTopic, payload: bytesOf("two hops") });
+    await a.relay.publishRaw(pubsubTopic, bytes);
+    const seen = await atC;
+    expect(seen.bytes).toEqual(bytes);
+    expect(seen.local).toBe(false);
+  });
+
+  it("refuses unconfigured topics and invalid bytes in publishRaw, reports duplicates", async () => {
+    const [a, b] = [await node(), await node()];
+    await link(b, a);
+    const bytes = encodeWakuMessage({ contentTopic, payload: bytesOf("once") });
+    await expect(b.relay.publishRaw("/waku/2/rs/55/7", bytes)).rejects.toThrow(RangeError);
+    const empty = encodeWakuMessage({ contentTopic, payload: new Uint8Array() });
+    const error = await b.relay.publishRaw(pubsubTopic, empty).catch((e: unknown) => e);
+    expect(isWakuMessageRejectedError(error)).toBe(true);
+    expect((error as { reason: string }).reason).toBe("empty-payload");
+    expect((await b.relay.publishRaw(pubsubTopic, bytes)).duplicate).toBe(false);
+    const again = await b.relay.publishRaw(pubsubTopic, bytes);
+    expect(again).toMatchObject({ duplicate: true, recipients: [] });
+  });
+
+  it("returns no recipients with no topic peer, unless zero peers are allowed", async () => {
+    const a = await node();
+    const bytes = encodeWakuMessage({ contentTopic, payload: bytesOf("alone") });
+    expect(await a.relay.publishRaw(pubsubTopic, bytes)).toMatchObject({
+      recipients: [],
+      duplicate: false,
+    });
+    const local = observed(a.relay);
+    expect(await a.relay.publishRaw(pubsubTopic, bytes, { allowZeroPeers: true })).toMatchObject({
+      recipients: [],
+      duplicate: false,
+    });
+    expect((await local).local).toBe(true);
+  });
+
+  it("waitForPeers times out with NoPeersError and aborts with AbortError, leaving no listener", async () => {
+    const a = await node();
+    const gossipSub = a.relay.gossipSub;
+    const listeners = () =>
+      ["gossipsub:heartbeat", "gossipsub:graft", "subscription-change"].map((type) =>
+        gossipSub.listenerCount(type),
+      );
+    const before = listeners();
+    await expect(a.relay.waitForPeers({ timeoutMs: 50 })).rejects.toMatchObject({
+      name: "NoPeersError",
+    });
+    expect(listeners()).toEqual(before);
+    const controller = new AbortController();
+    const waiting = a.relay.waitForPeers({ signal: controller.signal, timeoutMs: 60_000 });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ name: "AbortError" });
+    expect(listeners()).toEqual(before);
+    const b = await node();
+    const meshed = a.relay.waitForPeers({ timeoutMs: 60_000 });
+    await link(b, a);
+    await meshed;
+    expect(listeners()).toEqual(before);
+    const stopped = a.relay.waitForPeers({ minPeers: 5 });
+    a.relay.stop();
+    await expect(stopped).rejects.toMatchObject({ name: "NoPeersError" });
+    expect(listeners()).toEqual(before);
+  });
+
+  it("works as the relay of @waku/sdk's WakuNode (encoders, decoders, send, subscribe)", async () => {
+    const [a, b] = [await node(), await node()];
+    await link(b, a);
+    const options = { networkConfig: defaultNetworkConfig };
+    const waku = new WakuNode(options, b.libp2p, {}, b.relay);
+    await waku.start();
+    try {
+      const decoder = waku.createDecoder({ contentTopic });
+      const received = nextValue<string>((push) =>
+        a.relay.subscribe(decoder, (m) => push(m.hashStr)),
+      );
+      const result = await waku.relay?.send(waku.createEncoder({ contentTopic }), {
+        payload: bytesOf("sdk"),
+      });
+      expect(result?.failures).toEqual([]);
+      expect(result?.successes.map(String)).toEqual([a.libp2p.peerId.toString()]);
+      expect(await received).toMatch(/^[0-9a-f]{64}$/);
+      const wrongShard = await waku.relay?.send(
+        waku.createEncoder({ contentTopic: "/other-app/1/x/proto" }),
+        { payload: bytesOf("x") },
+      );
+      expect(wrongShard?.failures).toEqual([{ error: "Topic not configured" }]);
+    } finally {
+      await waku.stop();
+    }
+  });
+});
