@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * Runs every package benchmark in its quick profile with `--json` and checks that each one prints
+ * valid JSON. CI uses it so that the benchmarks keep working; the numbers of a quick run on a busy
+ * CI box mean little (full numbers: `pnpm bench`, or one package's `bench` script).
+ *
+ * Usage: node scripts/bench-smoke.mjs [--out DIR]   (writes DIR/<package>.json, default /tmp)
+ */
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const benches = [
+  "@orgchat/crypto",
+  "@orgchat/state",
+  "@orgchat/store-sqlite",
+  "@orgchat/transport-waku",
+  "@orgchat/service-node",
+];
+
+const outIndex = process.argv.indexOf("--out");
+const outDir = outIndex > 0 ? process.argv[outIndex + 1] : "/tmp";
+
+function parseJsonOutput(text) {
+  const trimmed = text.trim();
+  try {
+    return [JSON.parse(trimmed)];
+  } catch {
+    // Some benchmarks print one JSON document per line.
+    return trimmed
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => JSON.parse(line));
+  }
+}
+
+let failed = 0;
+for (const name of benches) {
+  const started = Date.now();
+  const result = spawnSync(
+    "pnpm",
+    ["--silent", "--filter", name, "run", "bench", "--quick", "--json"],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 },
+  );
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (result.status !== 0) {
+    failed++;
+    console.error(`bench smoke: ${name} exited with ${result.status} after ${seconds} s`);
+    console.error(result.stderr.split("\n").slice(-20).join("\n"));
+    continue;
+  }
+  try {
+    const documents = parseJsonOutput(result.stdout);
+    const file = join(outDir, `orgchat-bench-${name.replace(/^@orgchat\//, "")}.json`);
+    writeFileSync(file, result.stdout);
+    console.log(
+      `bench smoke: ${name} ok in ${seconds} s (${documents.length} JSON document(s), ${file})`,
+    );
+  } catch (error) {
+    failed++;
+    console.error(`bench smoke: ${name} printed output that is not JSON: ${error.message}`);
+    console.error(result.stdout.slice(0, 500));
+  }
+}
+if (failed > 0) {
+  console.error(`bench smoke: ${failed} benchmark(s) failed`);
+  process.exit(1);
+}
