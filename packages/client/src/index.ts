@@ -1,0 +1,79 @@
+/**
+ * The orgchat SDK: Waku v2 Organization Chats (spec 55) end to end. `createClient` composes
+ * `@orgchat/wire`, `@orgchat/crypto`, `@orgchat/state`, any `Transport` and any `Store`:
+ * organizations, channels, requests, invitations, bans, roles, grants and group encryption, with
+ * crash-safe persistence and no silent gaps (docs/CLIENT.md).
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "@orgchat/client";
+ * import { memoryStore } from "@orgchat/store";
+ * import { memoryNetwork } from "@orgchat/transport";
+ *
+ * const network = memoryNetwork();
+ * const owner = await createClient({ transport: network.transport(), store: memoryStore() });
+ * const orgId = await owner.createOrganization({ name: "Acme", access: "no-membership" });
+ * await owner.createChannel(orgId, { id: "general", name: "General" });
+ *
+ * const alice = await createClient({ transport: network.transport(), store: memoryStore() });
+ * alice.on("message:received", ({ message }) => console.log(message.author, message.text));
+ * await alice.discover(orgId);
+ * await alice.requestToJoin(orgId, { displayName: "Alice" });
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export {
+  type Client,
+  type CreateChannelInit,
+  type CreateOrganizationInit,
+  createClient,
+  defaultClientConfig,
+  type JoinRequestInit,
+} from "./client.js";
+export { type EpochRoster, epochRosterType, type RosterChange } from "./encoding.js";
+export {
+  AbortError,
+  ChannelAccessError,
+  ClientClosedError,
+  type ClientErrorOptions,
+  EventRejectedError,
+  isAbortError,
+  isChannelAccessError,
+  isClientClosedError,
+  isEventRejectedError,
+  isKeysNotReadyError,
+  isNotMemberError,
+  isNotOwnerError,
+  isOrganizationNotFoundError,
+  isOwnerUnreachableError,
+  isPassphraseRequiredError,
+  isStoreCorruptedError,
+  isUnknownOrganizationError,
+  isUnknownTargetError,
+  isWrongPassphraseError,
+  KeysNotReadyError,
+  NotMemberError,
+  NotOwnerError,
+  OrganizationNotFoundError,
+  OwnerUnreachableError,
+  PassphraseRequiredError,
+  StoreCorruptedError,
+  UnknownOrganizationError,
+  UnknownTargetError,
+  WrongPassphraseError,
+} from "./errors.js";
+export type {
+  ChannelView,
+  ClientConfig,
+  ClientEvents,
+  ClientInit,
+  ClientListener,
+  ClientTimers,
+  MessageView,
+  OperationOptions,
+  OrganizationView,
+  OrgRole,
+  RequestView,
+} from "./types.js";

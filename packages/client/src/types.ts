@@ -1,0 +1,250 @@
+import type { CryptoProvider } from "@orgchat/crypto";
+import type { AccessMode, Identity, Role } from "@orgchat/state";
+import type { Store } from "@orgchat/store";
+import type { Transport } from "@orgchat/transport";
+
+/** Options every client operation accepts. */
+export interface OperationOptions {
+  /**
+   * Cancels the operation before it commits: it then rejects with `AbortError` and changes
+   * nothing. Once the operation has committed to the store it completes.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Timers, injected so that tests control time (the client never reads a clock of its own). */
+export interface ClientTimers {
+  /** Runs `task` after `delayMs`; returns a handle for {@link ClientTimers.clearTimeout}. */
+  setTimeout(task: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Tunables of the client. Every value has a default suited to real networks. */
+export interface ClientConfig {
+  /**
+   * Membership changes that need a fresh epoch (removals, bans, leaves, lost channel access) inside
+   * this window are batched into one KeyUpdate. 0 re-keys at once, inside the operation.
+   * @default 2000
+   */
+  readonly rekeyWindowMs?: number;
+  /**
+   * The owner republishes its description, prekey bundle and current rosters this often (spec 55:
+   * "MAY be sent during fixed intervals"), and runs the periodic checks (refresh, outbox). 0 turns
+   * the periodic task off.
+   * @default 600000 (10 min)
+   */
+  readonly republishIntervalMs?: number;
+  /**
+   * Periodic refresh of every group with fresh randomness (post-compromise security).
+   * @default 172800000 (48 h)
+   */
+  readonly refreshIntervalMs?: number;
+  /**
+   * The owner answers at most one resync request per member per this interval.
+   * @default 60000
+   */
+  readonly resyncAnswerIntervalMs?: number;
+  /** First delay of a member's resync back-off (doubles up to `resyncMaxBackoffMs`). @default 5000 */
+  readonly resyncInitialBackoffMs?: number;
+  /** Longest delay of a member's resync back-off. @default 600000 */
+  readonly resyncMaxBackoffMs?: number;
+  /** Messages kept while waiting for a key, per organization. @default 1000 */
+  readonly maxPendingMessages?: number;
+  /** How long a message may wait for its key before it is declared undecryptable. @default 7 days */
+  readonly maxPendingAgeMs?: number;
+  /** History pages read per topic when backfilling (each up to 100 messages). @default 50 */
+  readonly maxBackfillPages?: number;
+  /**
+   * scrypt cost N (a power of two) for the passphrase key. Lower it only in tests.
+   * @default 131072 (2^17)
+   */
+  readonly scryptN?: number;
+}
+
+/** What {@link createClient} needs. */
+export interface ClientInit {
+  /** Any transport: memory, Waku relay or light; the client uses only the `Transport` contract. */
+  readonly transport: Transport;
+  /** Where identity, keys, ratchet state, events and the outbox live (one store per identity). */
+  readonly store: Store;
+  /**
+   * Seals every secret record (identity, organization keys, group and pairwise state) with
+   * AES-256-GCM under a scrypt key. Without it secrets are stored as is (protected only by the
+   * store's file permissions).
+   */
+  readonly passphrase?: string;
+  /** Wall clock, ms since the Unix epoch. @default Date.now */
+  readonly now?: () => number;
+  /** Random bytes for the client's own needs (nonces, leaf secrets). @default the provider's */
+  readonly random?: (length: number) => Uint8Array;
+  /** @default globalThis.setTimeout / clearTimeout */
+  readonly timers?: ClientTimers;
+  /** @default defaultProvider() of `@orgchat/crypto` */
+  readonly provider?: CryptoProvider;
+  readonly config?: ClientConfig;
+}
+
+/** This client's role in one organization. */
+export type OrgRole =
+  /** Holds the organization key. */
+  | "owner"
+  /** A member. */
+  | "member"
+  /** Asked to join; waiting for the owner. */
+  | "requester"
+  /** Knows the organization (discovered, or was refused / cancelled / left). */
+  | "observer";
+
+/** A channel as the client shows it. */
+export interface ChannelView {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly categoryId: string;
+  readonly access: AccessMode;
+  readonly private: boolean;
+  /** Whether this channel runs its own group (restricted channel of an encrypted organization). */
+  readonly restricted: boolean;
+  /** Whether this identity may post here. */
+  readonly canPost: boolean;
+}
+
+/** A join request as the owner lists it. */
+export interface RequestView {
+  readonly id: string;
+  readonly requester: string;
+  readonly displayName: string;
+  readonly chatId: string;
+  readonly sentAt: number;
+  readonly status: "pending" | "accepted" | "rejected" | "cancelled" | "expired";
+  readonly reason?: string;
+}
+
+/** One organization as this client sees it. */
+export interface OrganizationView {
+  /** The organization key, 64 lowercase hex characters. */
+  readonly id: string;
+  readonly role: OrgRole;
+  readonly identity: Identity;
+  readonly access: AccessMode;
+  readonly encrypted: boolean;
+  readonly tags: readonly string[];
+  readonly pinMessageAllMembersEnabled: boolean;
+  /** Member ids with their roles (the owner included, without roles). */
+  readonly members: ReadonlyMap<string, readonly Role[]>;
+  readonly banned: readonly string[];
+  readonly channels: readonly ChannelView[];
+  readonly categories: ReadonlyMap<string, string>;
+  /** Clock of the state (the newest event or description applied). */
+  readonly clock: bigint;
+  /** The organization-wide epoch this client is in (encrypted organizations), if any. */
+  readonly epoch?: bigint;
+  /** This identity's own join request, if it made one. */
+  readonly request?: { readonly id: string; readonly status: string; readonly reason?: string };
+}
+
+/** A channel message as the app sees it. */
+export interface MessageView {
+  /** The event id (hex SHA-256 of what was published). */
+  readonly id: string;
+  readonly organizationId: string;
+  readonly channelId: string;
+  readonly author: string;
+  readonly text: string;
+  readonly sentAt: number;
+  readonly clock: bigint;
+  readonly replyTo?: string;
+  readonly edited: boolean;
+  readonly deleted: boolean;
+  readonly pinned: boolean;
+  /** Sent by this identity. */
+  readonly own: boolean;
+}
+
+/** Events the client emits (past-tense keys). */
+export interface ClientEvents {
+  /** A description of an organization was assembled and verified for the first time. */
+  "org:discovered": { readonly organizationId: string; readonly name: string };
+  /** A newer description (member side) or an own change (owner side) changed the state. */
+  "org:updated": { readonly organizationId: string; readonly clock: bigint };
+  /** Owner: a request to join arrived. */
+  "request:received": {
+    readonly organizationId: string;
+    readonly requestId: string;
+    readonly requester: string;
+    readonly displayName: string;
+  };
+  /** A request was cancelled (owner: by its requester; requester: its own cancel). */
+  "request:cancelled": {
+    readonly organizationId: string;
+    readonly requestId: string;
+    readonly requester: string;
+  };
+  /** A request was accepted (owner: decided; requester: the owner's response arrived). */
+  "request:accepted": {
+    readonly organizationId: string;
+    readonly requestId: string;
+    readonly requester: string;
+  };
+  /** A request was rejected, with the owner's reason (delivered to the requester). */
+  "request:rejected": {
+    readonly organizationId: string;
+    readonly requestId: string;
+    readonly requester: string;
+    readonly reason: string;
+  };
+  /** An invitation to an organization arrived in this identity's inbox. */
+  "invitation:received": {
+    readonly organizationId: string;
+    readonly invitationId: string;
+    readonly chatId: string;
+  };
+  "member:joined": { readonly organizationId: string; readonly member: string };
+  "member:left": { readonly organizationId: string; readonly member: string };
+  "member:removed": { readonly organizationId: string; readonly member: string };
+  "member:banned": { readonly organizationId: string; readonly member: string };
+  "member:unbanned": { readonly organizationId: string; readonly member: string };
+  "member:roles-changed": {
+    readonly organizationId: string;
+    readonly member: string;
+    readonly roles: readonly Role[];
+  };
+  /** This client entered a new epoch of a group ("" = the organization, else a restricted channel). */
+  "epoch:changed": {
+    readonly organizationId: string;
+    readonly channelId: string;
+    readonly epoch: bigint;
+  };
+  "message:received": { readonly message: MessageView };
+  "message:edited": { readonly message: MessageView };
+  "message:deleted": { readonly message: MessageView };
+  "message:pinned": { readonly message: MessageView };
+  /** A message arrived for an epoch this client does not hold yet; it is kept and retried. */
+  "message:waiting-for-key": {
+    readonly organizationId: string;
+    readonly channelId: string;
+    /** The message's `key_id`, hex. */
+    readonly keyId: string;
+    /** Id of the buffered message (hex SHA-256 of its bytes). */
+    readonly pendingId: string;
+  };
+  /** A buffered message can never be opened (its epoch is gone for good, or it waited too long). */
+  "message:undecryptable": {
+    readonly organizationId: string;
+    readonly channelId: string;
+    readonly keyId: string;
+    readonly pendingId: string;
+    readonly reason: "expired" | "epoch-unavailable" | "buffer-full";
+  };
+  /** Member: a resync request was sent to the owner. Owner: one was received and answered. */
+  "resync:requested": {
+    readonly organizationId: string;
+    readonly channelId: string;
+    readonly member: string;
+  };
+  /** Background work failed (a publish, a malformed message is *not* reported here). */
+  error: { readonly organizationId?: string; readonly error: unknown };
+}
+
+/** Listener of one client event. */
+export type ClientListener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;

@@ -1,0 +1,237 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { memoryStore, type Store } from "@orgchat/store";
+import { type MemoryNetwork, type MemoryTransport, memoryNetwork } from "@orgchat/transport";
+import {
+  type Client,
+  type ClientConfig,
+  type ClientEvents,
+  type ClientTimers,
+  createClient,
+} from "../src/index.js";
+
+/** An injected clock with timers that run only when the test advances time. */
+export class FakeTime {
+  #now: number;
+  #tasks: Array<{ at: number; task: () => void; id: number }> = [];
+  #next = 0;
+  constructor(start = 1_700_000_000_000) {
+    this.#now = start;
+  }
+  now = (): number => this.#now;
+  timers: ClientTimers = {
+    setTimeout: (task, delayMs) => {
+      const id = this.#next++;
+      this.#tasks.push({ at: this.#now + Math.max(0, delayMs), task, id });
+      return id;
+    },
+    clearTimeout: (handle) => {
+      this.#tasks = this.#tasks.filter((t) => t.id !== handle);
+    },
+  };
+  /** Moves time forward and runs the timers that fall due, in order. */
+  advance(ms: number): void {
+    const until = this.#now + ms;
+    for (;;) {
+      const due = this.#tasks
+        .filter((t) => t.at <= until)
+        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (due === undefined) break;
+      this.#tasks = this.#tasks.filter((t) => t !== due);
+      this.#now = Math.max(this.#now, due.at);
+      due.task();
+    }
+    this.#now = until;
+  }
+}
+
+/** Deterministic bytes: SHA-256 in counter mode over a seed. */
+export function seededRandom(seed: number): (length: number) => Uint8Array {
+  let counter = 0;
+  return (length) => {
+    const out = new Uint8Array(length);
+    for (let offset = 0; offset < length; offset += 32) {
+      const block = sha256(new TextEncoder().encode(`${seed}/${counter++}`));
+      out.set(block.subarray(0, Math.min(32, length - offset)), offset);
+    }
+    return out;
+  };
+}
+
+export type Recorded = Array<
+  { [K in keyof ClientEvents]: [K, ClientEvents[K]] }[keyof ClientEvents]
+>;
+
+const eventNames: Array<keyof ClientEvents> = [
+  "org:discovered",
+  "org:updated",
+  "request:received",
+  "request:cancelled",
+  "request:accepted",
+  "request:rejected",
+  "invitation:received",
+  "member:joined",
+  "member:left",
+  "member:removed",
+  "member:banned",
+  "member:unbanned",
+  "member:roles-changed",
+  "epoch:changed",
+  "message:received",
+  "message:edited",
+  "message:deleted",
+  "message:pinned",
+  "message:waiting-for-key",
+  "message:undecryptable",
+  "resync:requested",
+  "error",
+];
+
+export interface Peer {
+  readonly name: string;
+  client: Client;
+  readonly store: Store;
+  transport: MemoryTransport;
+  readonly events: Recorded;
+}
+
+/** A memory network, an injected clock, and clients on it; `settle()` runs everything to rest. */
+export class World {
+  readonly time = new FakeTime();
+  readonly network: MemoryNetwork;
+  readonly peers: Peer[] = [];
+  #seed = 1;
+  readonly config: ClientConfig;
+
+  constructor(config: ClientConfig = {}, networkSeed = 1) {
+    this.network = memoryNetwork({ seed: networkSeed }, { now: this.time.now });
+    this.config = { rekeyWindowMs: 0, republishIntervalMs: 0, scryptN: 16, ...config };
+  }
+
+  async peer(
+    name: string,
+    options: { store?: Store; history?: boolean; passphrase?: string; config?: ClientConfig } = {},
+  ): Promise<Peer> {
+    const store = options.store ?? memoryStore();
+    const transport = this.network.transport({ name, history: options.history ?? true });
+    const client = await this.#client(store, transport, options);
+    const peer: Peer = { name, client, store, transport, events: [] };
+    this.#record(peer);
+    this.peers.push(peer);
+    await this.settle();
+    return peer;
+  }
+
+  async #client(
+    store: Store,
+    transport: MemoryTransport,
+    options: { passphrase?: string; config?: ClientConfig },
+  ): Promise<Client> {
+    return createClient({
+      transport,
+      store,
+      now: this.time.now,
+      timers: this.time.timers,
+      random: seededRandom(this.#seed++),
+      config: { ...this.config, ...options.config },
+      ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
+    });
+  }
+
+  #record(peer: Peer): void {
+    for (const name of eventNames) {
+      peer.client.on(name, (payload) => {
+        peer.events.push([name, payload] as never);
+      });
+    }
+  }
+
+  /** Closes a peer's client and makes a new one on the same store (a restart). */
+  async restart(peer: Peer, options: { passphrase?: string } = {}): Promise<void> {
+    await peer.client.close();
+    peer.client = await this.#client(peer.store, peer.transport, options);
+    this.#record(peer);
+    await this.settle();
+  }
+
+  /** Closes a peer's client (it misses everything live until {@link World.resume}). */
+  async stop(peer: Peer): Promise<void> {
+    await peer.client.close();
+  }
+
+  /** Re-creates a stopped peer's client on its store. */
+  async resume(peer: Peer, options: { passphrase?: string } = {}): Promise<void> {
+    peer.client = await this.#client(peer.store, peer.transport, options);
+    this.#record(peer);
+    await this.settle();
+  }
+
+  /** Runs deliveries and client work until nothing moves. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      await this.network.idle();
+      await Promise.all(this.peers.map((p) => p.client.idle()));
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.network.deliveriesInFlight === 0) {
+        await Promise.all(this.peers.map((p) => p.client.idle()));
+        if (this.network.deliveriesInFlight === 0) return;
+      }
+    }
+  }
+
+  /** Advances the clock (running due timers) and settles. */
+  async advance(ms: number): Promise<void> {
+    this.time.advance(ms);
+    await this.settle();
+  }
+
+  async close(): Promise<void> {
+    for (const peer of this.peers) await peer.client.close();
+    await this.network.stop();
+  }
+}
+
+/** The names of the recorded events, optionally only those of the given kinds. */
+export function names(events: Recorded, only?: ReadonlyArray<keyof ClientEvents>): string[] {
+  return events.map(([name]) => name).filter((name) => only === undefined || only.includes(name));
+}
+
+/** Texts of the `message:received` events from others. */
+export function received(peer: Peer, organizationId?: string): string[] {
+  return peer.events
+    .filter(
+      (e): e is ["message:received", ClientEvents["message:received"]] =>
+        e[0] === "message:received" &&
+        !e[1].message.own &&
+        (organizationId === undefined || e[1].message.organizationId === organizationId),
+    )
+    .map(([, e]) => e.message.text);
+}
+
+/** Owner creates an encrypted (by default) org with a "general" channel; a member joins by request. */
+export async function orgWithMembers(
+  world: World,
+  memberNames: readonly string[],
+  init: { encrypted?: boolean; access?: "on-request" | "no-membership" | "invitation-only" } = {},
+): Promise<{ owner: Peer; members: Peer[]; orgId: string }> {
+  const owner = await world.peer("owner");
+  const orgId = await owner.client.createOrganization({
+    name: "Acme",
+    access: init.access ?? "on-request",
+    encrypted: init.encrypted ?? true,
+  });
+  await owner.client.createChannel(orgId, { id: "general", name: "General" });
+  await world.settle();
+  const members: Peer[] = [];
+  for (const name of memberNames) {
+    const peer = await world.peer(name);
+    await peer.client.discover(orgId);
+    const requestId = await peer.client.requestToJoin(orgId, { displayName: name });
+    await world.settle();
+    if ((init.access ?? "on-request") === "on-request") {
+      await owner.client.acceptRequest(orgId, requestId);
+      await world.settle();
+    }
+    members.push(peer);
+  }
+  return { owner, members, orgId };
+}
