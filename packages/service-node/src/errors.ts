@@ -91,3 +91,40 @@ export const isArchiveClosedError = (value: unknown): value is ArchiveClosedErro
 /** Whether `value` is a {@link CursorNotFoundError}. */
 export const isCursorNotFoundError = (value: unknown): value is CursorNotFoundError =>
   hasName(value, CursorNotFoundError.errorName);
+
+// --- Errors of starting and running the node (node.ts, identity.ts, cli.ts) ---
+
+/**
+ * Thrown when the data directory cannot be created, read or written, or holds a corrupt key file.
+ * Pass a writable directory (`--data DIR`).
+ */
+export class DataDirectoryError extends Error {
+  static readonly errorName = "DataDirectoryError";
+  override readonly name = "DataDirectoryError";
+  readonly path: string;
+  constructor(path: string, detail: string, options?: { cause?: unknown }) {
+    super(`Data directory ${path} ${detail}. Pass a writable directory with --data DIR.`, options);
+    this.path = path;
+  }
+}
+
+/**
+ * Thrown when a multiaddr given to the node is malformed or cannot be used: a listen address that no
+ * transport can listen on, a port already in use, a peer address without `/p2p/<peer id>`.
+ */
+export class InvalidAddressError extends Error {
+  static readonly errorName = "InvalidAddressError";
+  override readonly name = "InvalidAddressError";
+  readonly address: string;
+  constructor(address: string, detail: string, options?: { cause?: unknown }) {
+    super(`Cannot use ${JSON.stringify(address)}: ${detail}.`, options);
+    this.address = address;
+  }
+}
+
+/** @returns whether `value` is a {@link DataDirectoryError}. */
+export const isDataDirectoryError = (value: unknown): value is DataDirectoryError =>
+  hasName(value, DataDirectoryError.errorName);
+/** @returns whether `value` is an {@link InvalidAddressError}. */
+export const isInvalidAddressError = (value: unknown): value is InvalidAddressError =>
+  hasName(value, InvalidAddressError.errorName);

@@ -100,6 +100,8 @@ const maxHistoryContentTopics = 10;
 
 interface BootstrapPeer {
   readonly address: Multiaddr;
+  /** History goes to this peer (a `storePeers` entry, or any peer when `storePeers` is empty). */
+  readonly store: boolean;
   peerId: string | undefined;
   failures: number;
   dialing: boolean;
@@ -127,7 +129,8 @@ interface SubscriptionEntry {
 
 /**
  * Creates a light-mode Waku transport (not started). `peers` are the service nodes (LightPush v3,
- * Filter v2, Store v3), e.g. `orgchat-node` or nwaku; `storePeers` adds store-only nodes for history.
+ * Filter v2, Store v3), e.g. `orgchat-node` or nwaku; `storePeers`, when given, are the nodes history
+ * queries go to (they are dialed too).
  *
  * - `capabilities`: `history` true (Store v3 on the service nodes), `selfDelivery` true (the service
  *   node pushes a message to every filter subscriber of its content topic, the publisher included),
@@ -282,6 +285,7 @@ class WakuLightTransport implements WakuTransport {
     try {
       for (;;) {
         if (!(await this.#waitFor(session, () => session.carriers.size > 0, deadline, signal))) {
+          if (this.#session !== session) throw new NotStartedError("publish");
           throw new NoPeersError(
             `no service node accepted the message within ${this.#publishTimeoutMs} ms (${lastFailure})`,
           );
@@ -378,6 +382,7 @@ class WakuLightTransport implements WakuTransport {
   ): Promise<void> {
     for (;;) {
       if (!(await this.#waitFor(session, () => session.carriers.size > 0, deadline, signal))) {
+        if (this.#session !== session) throw new NotStartedError("subscribe");
         throw new NoPeersError(
           `no filter service node confirmed the subscription within ${this.#publishTimeoutMs} ms`,
         );
@@ -560,7 +565,7 @@ class WakuLightTransport implements WakuTransport {
   #storePeerFor(session: LightSession): Connection | undefined {
     const wanted = new Set(
       session.bootstrap
-        .filter((peer) => peer.peerId !== undefined && this.#isStoreCandidate(peer))
+        .filter((peer) => peer.peerId !== undefined && peer.store)
         .map((peer) => peer.peerId as string),
     );
     const connections = session.node.libp2p
@@ -570,12 +575,6 @@ class WakuLightTransport implements WakuTransport {
       connections.find((c) => wanted.has(c.remotePeer.toString())) ??
       (this.#storePeers.length === 0 ? connections[0] : undefined)
     );
-  }
-
-  #isStoreCandidate(peer: BootstrapPeer): boolean {
-    // With storePeers given, history goes to them; otherwise to the service nodes.
-    if (this.#storePeers.length === 0) return true;
-    return this.#storePeers.includes(peer.address.toString());
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------
@@ -633,8 +632,10 @@ class WakuLightTransport implements WakuTransport {
       await stopQuietly(node);
       throw new AbortError("start", { cause: signal.reason });
     }
+    const storeAddresses = new Set(storePeers.map((a) => a.toString()));
     const bootstrap: BootstrapPeer[] = allPeers.map((address) => ({
       address,
+      store: storeAddresses.size === 0 || storeAddresses.has(address.toString()),
       peerId: address.getPeerId() ?? undefined,
       failures: 0,
       dialing: false,

@@ -1,0 +1,142 @@
+/**
+ * Command-line options of `orgchat-node`: parsing and validation, separate from the process entry
+ * point (`cli.ts`) so that they can be tested without spawning a process.
+ */
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { ServiceNodeInit } from "./node.js";
+
+/** What the command line asked for. */
+export type CliCommand =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | { readonly kind: "run"; readonly json: boolean; readonly init: ServiceNodeInit };
+
+/** Thrown for a command line that cannot be run; the message is one line saying what to fix. */
+export class UsageError extends Error {
+  static readonly errorName = "UsageError";
+  override readonly name = "UsageError";
+}
+
+/** `--help` text. */
+export const cliUsage = `orgchat-node: a Waku service node (relay, Store v3, LightPush v3, Filter v2, metadata)
+
+Usage: orgchat-node [options]
+
+Options:
+  --listen ADDR            multiaddr to listen on; repeat for several
+                           (default: /ip4/127.0.0.1/tcp/0/ws and /ip4/127.0.0.1/tcp/0)
+  --data DIR               data directory: peer identity and message archive (default: ~/.orgchat/node)
+  --cluster N              cluster id (default: 55, a private cluster)
+  --num-shards N           shards in the cluster, auto-sharding (default: 8)
+  --shards LIST            shards to serve, comma-separated, e.g. 0,1,2 (default: all)
+  --retention-days D       drop messages older than D days (default: 30)
+  --retention-messages N   keep at most N messages (default: 1000000)
+  --peer ADDR              relay or service node to stay connected to (multiaddr with /p2p/<id>); repeatable
+  --json                   print the node's addresses as one JSON document
+  --help                   show this help
+  --version                print the version
+
+Example:
+  orgchat-node --listen /ip4/0.0.0.0/tcp/60000/ws --data /var/lib/orgchat-node --retention-days 14
+
+It prints one multiaddr per line; give one to light nodes as their service node. Stop it with Ctrl-C
+(SIGINT) or SIGTERM; messages are kept in the data directory across restarts.`;
+
+/**
+ * Parses `argv` (without the node and script paths).
+ * @throws UsageError naming the bad flag and what it expects
+ */
+export function parseCliArgs(argv: readonly string[], home: string = homedir()): CliCommand {
+  let values: ReturnType<typeof parse>["values"];
+  try {
+    ({ values } = parse(argv));
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${detail.replace(/\.$/, "")} (see orgchat-node --help)`);
+  }
+  if (values.help === true) return { kind: "help" };
+  if (values.version === true) return { kind: "version" };
+  const clusterId = integer(values.cluster, "--cluster", 0, 65_535) ?? 55;
+  const numShardsInCluster = integer(values["num-shards"], "--num-shards", 1, 1024) ?? 8;
+  let shards: number[] | undefined;
+  if (values.shards !== undefined) {
+    shards = values.shards.split(",").map((part) => {
+      const shard = integer(part.trim(), "--shards", 0, numShardsInCluster - 1);
+      if (shard === undefined)
+        throw new UsageError("--shards needs a comma-separated list, e.g. 0,1,2");
+      return shard;
+    });
+    if (shards.length === 0) throw new UsageError("--shards needs at least one shard");
+  }
+  const days = number(values["retention-days"], "--retention-days");
+  const messages = integer(
+    values["retention-messages"],
+    "--retention-messages",
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
+  const init: ServiceNodeInit = {
+    dataDir: values.data ?? join(home, ".orgchat", "node"),
+    networkConfig: { clusterId, numShardsInCluster },
+    ...(values.listen === undefined ? {} : { listen: values.listen }),
+    ...(values.peer === undefined ? {} : { peers: values.peer }),
+    ...(shards === undefined ? {} : { shards }),
+    ...(days === undefined && messages === undefined
+      ? {}
+      : {
+          retention: {
+            ...(days === undefined ? {} : { maxAgeMs: days * 24 * 60 * 60 * 1000 }),
+            ...(messages === undefined ? {} : { maxMessages: messages }),
+          },
+        }),
+  };
+  return { kind: "run", json: values.json === true, init };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      listen: { type: "string", multiple: true },
+      data: { type: "string" },
+      cluster: { type: "string" },
+      "num-shards": { type: "string" },
+      shards: { type: "string" },
+      "retention-days": { type: "string" },
+      "retention-messages": { type: "string" },
+      peer: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
+    },
+  });
+}
+
+function integer(
+  text: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text))
+    throw new UsageError(`${flag} needs a whole number, got ${JSON.stringify(text)}`);
+  const value = Number(text);
+  if (value < min || value > max) {
+    throw new UsageError(`${flag} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function number(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`${flag} needs a positive number, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}

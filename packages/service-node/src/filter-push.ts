@@ -1,0 +1,174 @@
+/**
+ * Delivery of MessagePush frames to filter subscribers over `/vac/waku/filter-push/2.0.0-beta1`.
+ *
+ * Like nwaku (`getStreamByPeerIdAndProtocol` in its peer manager), each subscriber gets **one
+ * long-lived push stream** that carries every frame for it; the stream is reopened when it breaks.
+ * A stream per message does not work with js-waku light nodes: their push handler never closes its
+ * end of a stream, so each push stream stays open on their side and after 100 of them (their
+ * `maxInboundStreams`) every further push is refused.
+ *
+ * Each subscriber has a bounded queue; when it is full, new messages for it are dropped (the light
+ * node can catch up from Store).
+ */
+import type { Stream } from "@libp2p/interface";
+import * as lp from "it-length-prefixed";
+
+/** Opens a filter-push stream to `peer` (a peer id string); rejects when the peer is unreachable. */
+export type OpenPushStream = (peer: string, signal: AbortSignal) => Promise<Stream>;
+
+/** Settings of {@link FilterPusher}. */
+export interface FilterPusherInit {
+  readonly open: OpenPushStream;
+  /** Frames queued per subscriber before new ones are dropped. @default 1024 */
+  readonly maxQueuePerPeer?: number;
+  /** Deadline for opening a push stream, and for closing one, ms. @default 10_000 */
+  readonly timeoutMs?: number;
+}
+
+/** One subscriber's push stream and the frames waiting for it. */
+class PushChannel {
+  readonly frames: Uint8Array[] = [];
+  stream: Stream | undefined;
+  opening = false;
+  closed = false;
+  #wake: (() => void) | undefined;
+
+  /** Wakes the writer after frames were queued or the channel was closed. */
+  notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** The frames to write, as long as the channel is open (the source of `stream.sink`). */
+  async *source(onWritten: () => void): AsyncGenerator<Uint8Array, void, undefined> {
+    for (;;) {
+      while (this.frames.length > 0) {
+        const frame = this.frames.shift() as Uint8Array;
+        yield lp.encode.single(frame).subarray();
+        onWritten();
+      }
+      if (this.closed) return;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+}
+
+/** Pushes frames to subscribers over one push stream per subscriber. */
+export class FilterPusher {
+  readonly #open: OpenPushStream;
+  readonly #maxQueue: number;
+  readonly #timeoutMs: number;
+  readonly #channels = new Map<string, PushChannel>();
+  readonly #tasks = new Set<Promise<void>>();
+  #stopped = false;
+  #dropped = 0;
+  #delivered = 0;
+  #failed = 0;
+
+  constructor(init: FilterPusherInit) {
+    this.#open = init.open;
+    this.#maxQueue = init.maxQueuePerPeer ?? 1024;
+    this.#timeoutMs = init.timeoutMs ?? 10_000;
+  }
+
+  /** Counters since start: frames written, frames dropped (queue full), frames lost to a failure. */
+  get stats(): { delivered: number; dropped: number; failed: number } {
+    return { delivered: this.#delivered, dropped: this.#dropped, failed: this.#failed };
+  }
+
+  /** Queues `frame` for each of `peers`. */
+  push(peers: readonly string[], frame: Uint8Array): void {
+    if (this.#stopped) return;
+    for (const peer of peers) {
+      let channel = this.#channels.get(peer);
+      if (channel === undefined) {
+        channel = new PushChannel();
+        this.#channels.set(peer, channel);
+      }
+      if (channel.frames.length >= this.#maxQueue) {
+        this.#dropped += 1;
+        continue;
+      }
+      channel.frames.push(frame);
+      if (channel.stream === undefined && !channel.opening) this.#start(peer, channel);
+      else channel.notify();
+    }
+  }
+
+  /** Closes `peer`'s push stream and forgets its queue (it disconnected or has no subscription left). */
+  forget(peer: string): void {
+    const channel = this.#channels.get(peer);
+    if (channel === undefined) return;
+    this.#channels.delete(peer);
+    this.#close(channel);
+  }
+
+  /** Stops accepting pushes and closes every push stream (each bounded by the deadline). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const channel of this.#channels.values()) this.#close(channel);
+    this.#channels.clear();
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  #close(channel: PushChannel): void {
+    this.#failed += channel.frames.length;
+    channel.frames.length = 0;
+    channel.closed = true;
+    channel.notify();
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+  }
+
+  #start(peer: string, channel: PushChannel): void {
+    channel.opening = true;
+    this.#track(
+      (async () => {
+        let stream: Stream;
+        try {
+          stream = await this.#open(peer, AbortSignal.timeout(this.#timeoutMs));
+        } catch {
+          channel.opening = false;
+          // Unreachable: drop what was queued; the next push tries again.
+          this.#failed += channel.frames.length;
+          channel.frames.length = 0;
+          return;
+        }
+        channel.opening = false;
+        if (channel.closed) {
+          stream.abort(new Error("push channel closed while opening"));
+          return;
+        }
+        channel.stream = stream;
+        try {
+          await stream.sink(channel.source(() => (this.#delivered += 1)));
+          // Our end is closed (channel closed): release the stream without waiting for the light
+          // node, which never closes its end of a push stream.
+          await stream.close({ signal: AbortSignal.timeout(this.#timeoutMs) }).catch(() => {
+            stream.abort(new Error("push stream did not close in time"));
+          });
+        } catch {
+          stream.abort(new Error("push stream failed"));
+          this.#failed += channel.frames.length;
+          channel.frames.length = 0;
+        } finally {
+          channel.stream = undefined;
+          // A broken stream with a live subscriber: the next push opens a new one.
+          if (
+            this.#channels.get(peer) === channel &&
+            !channel.closed &&
+            channel.frames.length > 0
+          ) {
+            this.#start(peer, channel);
+          }
+        }
+      })(),
+    );
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Waku LightPush v3 (19/WAKU2-LIGHTPUSH), server side: `/vac/waku/lightpush/3.0.0`. A light node
+ * sends one LightPushRequestV3 per stream; we validate it, hand the message to the node (archive,
+ * filter subscribers, relay) and answer one LightPushResponseV3 with nwaku's status codes.
+ */
+import { proto_lightpush } from "@waku/proto";
+
+/** Protocol id of LightPush v3. */
+export const lightPushCodec = "/vac/waku/lightpush/3.0.0";
+
+/** Status codes of LightPushResponseV3 (nwaku `waku_lightpush/common.nim`). */
+export const lightPushStatus = {
+  ok: 200,
+  badRequest: 400,
+  payloadTooLarge: 413,
+  invalidMessage: 420,
+  unsupportedPubsubTopic: 421,
+  tooManyRequests: 429,
+  internalServerError: 500,
+  serviceNotAvailable: 503,
+  noPeersToRelay: 505,
+} as const;
+
+/** 14/WAKU2-MESSAGE: `meta` "MUST NOT exceed 64 bytes". */
+export const maxMetaBytes = 64;
+
+/** A WakuMessage as decoded from the wire. */
+export type WakuMessage = proto_lightpush.WakuMessage;
+
+/** What the node did with an accepted message. */
+export interface AcceptResult {
+  /** Relay peers the message was sent to. */
+  readonly relayPeers: number;
+  /** The node had already seen this message (same hash): nothing was done again. */
+  readonly duplicate: boolean;
+}
+
+/** What the light push handler needs from the node. */
+export interface LightPushContext {
+  /** Largest payload accepted, bytes. */
+  readonly maxPayloadBytes: number;
+  /** Largest encoded message accepted (payload plus the rest of the envelope), bytes. */
+  readonly maxMessageBytes: number;
+  /**
+   * Answer 505 NO_PEERS_TO_RELAY when the message reached no relay peer (nwaku's behaviour). When
+   * false, reaching only this node's store and filter subscribers counts as success.
+   */
+  readonly requireRelayPeers: boolean;
+  /** Whether this node relays `pubsubTopic`. */
+  servesPubsubTopic(pubsubTopic: string): boolean;
+  /** The pubsub topic auto-sharding assigns to `contentTopic`, or undefined when it cannot. */
+  pubsubTopicFor(contentTopic: string): string | undefined;
+  /**
+   * Stores, pushes to filter subscribers and relays the message (`bytes` is its encoding). May throw
+   * (answered with 500).
+   */
+  accept(pubsubTopic: string, message: WakuMessage, bytes: Uint8Array): Promise<AcceptResult>;
+}
+
+/** Encodes a LightPushResponseV3. */
+export function lightPushResponse(
+  requestId: string,
+  statusCode: number,
+  statusDesc?: string,
+  relayPeerCount?: number,
+): Uint8Array {
+  return proto_lightpush.LightPushResponseV3.encode({
+    requestId,
+    statusCode,
+    ...(statusDesc === undefined ? {} : { statusDesc }),
+    ...(relayPeerCount === undefined ? {} : { relayPeerCount }),
+  });
+}
+
+/**
+ * Handles one LightPushRequestV3 and returns the encoded response. Never throws: malformed input gets
+ * 400, invalid messages 420, oversize payloads 413, unknown shards 421, failures 500.
+ */
+export async function handleLightPushRequest(
+  bytes: Uint8Array,
+  context: LightPushContext,
+): Promise<Uint8Array> {
+  let request: proto_lightpush.LightPushRequestV3;
+  try {
+    request = proto_lightpush.LightPushRequestV3.decode(bytes);
+  } catch {
+    return lightPushResponse(
+      "N/A",
+      lightPushStatus.badRequest,
+      "failed to decode LightPushRequestV3",
+    );
+  }
+  const { requestId, message } = request;
+  if (message === undefined) {
+    return lightPushResponse(requestId, lightPushStatus.badRequest, "message is missing");
+  }
+  if (message.contentTopic === "") {
+    return lightPushResponse(
+      requestId,
+      lightPushStatus.invalidMessage,
+      "content topic must not be empty",
+    );
+  }
+  if (message.payload.length === 0) {
+    return lightPushResponse(
+      requestId,
+      lightPushStatus.invalidMessage,
+      "payload must not be empty",
+    );
+  }
+  if (message.payload.length > context.maxPayloadBytes) {
+    return lightPushResponse(
+      requestId,
+      lightPushStatus.payloadTooLarge,
+      `payload of ${message.payload.length} bytes exceeds the limit of ${context.maxPayloadBytes} bytes`,
+    );
+  }
+  if (message.meta !== undefined && message.meta.length > maxMetaBytes) {
+    return lightPushResponse(
+      requestId,
+      lightPushStatus.invalidMessage,
+      `meta must not exceed ${maxMetaBytes} bytes`,
+    );
+  }
+  let pubsubTopic = request.pubsubTopic;
+  if (pubsubTopic === undefined || pubsubTopic.trim() === "") {
+    // nwaku derives the shard from the content topic when the request names none (auto-sharding).
+    pubsubTopic = context.pubsubTopicFor(message.contentTopic);
+    if (pubsubTopic === undefined) {
+      return lightPushResponse(
+        requestId,
+        lightPushStatus.invalidMessage,
+        `invalid content topic for auto-sharding: ${message.contentTopic}`,
+      );
+    }
+  }
+  if (!context.servesPubsubTopic(pubsubTopic)) {
+    return lightPushResponse(
+      requestId,
+      lightPushStatus.unsupportedPubsubTopic,
+      `pubsub topic ${pubsubTopic} is not served by this node`,
+    );
+  }
+  const encoded = proto_lightpush.WakuMessage.encode(message);
+  if (encoded.length > context.maxMessageBytes) {
+    return lightPushResponse(
+      requestId,
+      lightPushStatus.payloadTooLarge,
+      `message of ${encoded.length} bytes exceeds the limit of ${context.maxMessageBytes} bytes`,
+    );
+  }
+  let result: AcceptResult;
+  try {
+    result = await context.accept(pubsubTopic, message, encoded);
+  } catch {
+    // Internal details (paths, SQL) stay on this node.
+    return lightPushResponse(
+      requestId,
+      lightPushStatus.internalServerError,
+      "the service node could not take the message",
+    );
+  }
+  if (!result.duplicate && result.relayPeers === 0 && context.requireRelayPeers) {
+    return lightPushResponse(
+      requestId,
+      lightPushStatus.noPeersToRelay,
+      "No peers for topic, skipping publish",
+    );
+  }
+  return lightPushResponse(requestId, lightPushStatus.ok, undefined, result.relayPeers);
+}

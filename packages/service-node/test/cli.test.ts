@@ -1,0 +1,241 @@
+/**
+ * `orgchat-node` as a child process: prints its addresses, stops cleanly on SIGTERM and SIGINT (exit
+ * 0, nothing left running), keeps its identity and messages across restarts, and reports bad
+ * command lines and unusable resources in one line with a non-zero exit code.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseCliArgs } from "../src/cli-options.ts";
+import { lightTransportFor } from "./fixtures.ts";
+
+const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Run {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts the CLI from source (`node --import tsx`, as `pnpm start` does through tsx). */
+function run(args: readonly string[]): Run {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@orgchat/source", "--import", "tsx", "src/cli.ts", ...args],
+    { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const result: Run = {
+    child,
+    stdout: "",
+    stderr: "",
+    exited: new Promise((resolveExit) => child.once("exit", (code) => resolveExit(code))),
+  };
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    result.stdout += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    result.stderr += chunk;
+  });
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await result.exited;
+    }
+  });
+  return result;
+}
+
+async function firstLine(r: Run, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (!r.stdout.includes("\n")) {
+    if (r.child.exitCode !== null) throw new Error(`exited early: ${r.stderr}`);
+    if (Date.now() > deadline) throw new Error(`no output within ${timeoutMs} ms: ${r.stderr}`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  return r.stdout.slice(0, r.stdout.indexOf("\n"));
+}
+
+/** Waits for the exit code, failing (instead of hanging) if the process does not exit. */
+async function exitCode(r: Run, timeoutMs = 20_000): Promise<number | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([r.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "orgchat-cli-test-"));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe("orgchat-node", () => {
+  it("prints its addresses as JSON, stops on SIGTERM with exit 0, and keeps its messages across a restart", async () => {
+    const data = await tempDir();
+    const first = run(["--data", data, "--json", "--listen", "/ip4/127.0.0.1/tcp/0/ws"]);
+    const info = JSON.parse(await firstLine(first)) as {
+      peerId: string;
+      multiaddrs: string[];
+      clusterId: number;
+      shards: number[];
+      storedMessages: number;
+    };
+    expect(info.multiaddrs).toHaveLength(1);
+    expect(info.multiaddrs[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\//);
+    expect(info).toMatchObject({
+      clusterId: 55,
+      shards: [0, 1, 2, 3, 4, 5, 6, 7],
+      storedMessages: 0,
+    });
+
+    const light = lightTransportFor(info.multiaddrs);
+    await light.start();
+    for (let i = 0; i < 3; i++) {
+      await light.publish("/orgchat-cli/1/restart/proto", new TextEncoder().encode(`m${i}`));
+    }
+    await light.stop();
+    first.child.kill("SIGTERM");
+    expect(await exitCode(first)).toBe(0);
+
+    const second = run(["--data", data, "--json", "--listen", "/ip4/127.0.0.1/tcp/0/ws"]);
+    const again = JSON.parse(await firstLine(second)) as { peerId: string; storedMessages: number };
+    expect(again.peerId).toBe(info.peerId);
+    expect(again.storedMessages).toBe(3);
+    second.child.kill("SIGINT");
+    expect(await exitCode(second)).toBe(0);
+  });
+
+  it("prints one multiaddr per line by default", async () => {
+    const r = run(["--data", await tempDir()]);
+    await firstLine(r);
+    await new Promise((done) => setTimeout(done, 100));
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    for (const line of lines)
+      expect(line).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+(\/ws)?\/p2p\/12D3KooW/);
+    r.child.kill("SIGTERM");
+    expect(await exitCode(r)).toBe(0);
+  });
+
+  it("--help prints the flags and an example", async () => {
+    const r = run(["--help"]);
+    expect(await exitCode(r)).toBe(0);
+    expect(r.stdout).toContain("--retention-days");
+    expect(r.stdout).toContain("Example:");
+  });
+
+  it("reports a bad command line in one line with exit code 2", async () => {
+    const r = run(["--cluster", "abc"]);
+    expect(await exitCode(r)).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("--cluster needs a whole number");
+  });
+
+  it("reports a bad multiaddr, a port in use and an unusable data directory in one line with exit code 1", async () => {
+    const data = await tempDir();
+    const badAddress = run(["--data", data, "--listen", "/ip4/127.0.0.1/tcp/notaport/ws"]);
+    expect(await exitCode(badAddress)).toBe(1);
+    expect(badAddress.stderr.trim().split("\n")).toHaveLength(1);
+    expect(badAddress.stderr).toContain("notaport");
+
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    cleanups.push(() => new Promise((done) => server.close(() => done())));
+    const { port } = server.address() as { port: number };
+    const busy = run(["--data", data, "--listen", `/ip4/127.0.0.1/tcp/${port}/ws`]);
+    expect(await exitCode(busy)).toBe(1);
+    expect(busy.stderr.trim().split("\n")).toHaveLength(1);
+    expect(busy.stderr).toContain("in use");
+
+    const file = join(data, "not-a-directory");
+    await writeFile(file, "");
+    const unwritable = run(["--data", join(file, "node")]);
+    expect(await exitCode(unwritable)).toBe(1);
+    expect(unwritable.stderr.trim().split("\n")).toHaveLength(1);
+    expect(unwritable.stderr).toContain("--data");
+  });
+});
+
+describe("parseCliArgs", () => {
+  it("maps flags to node options", () => {
+    const command = parseCliArgs(
+      [
+        "--listen",
+        "/ip4/0.0.0.0/tcp/60000/ws",
+        "--listen",
+        "/ip4/0.0.0.0/tcp/60001",
+        "--data",
+        "/srv/node",
+        "--cluster",
+        "7",
+        "--num-shards",
+        "4",
+        "--shards",
+        "0,2",
+        "--retention-days",
+        "1.5",
+        "--retention-messages",
+        "5000",
+        "--peer",
+        "/dns4/hub.example/tcp/443/wss/p2p/12D3KooWExample",
+      ],
+      "/home/someone",
+    );
+    expect(command).toEqual({
+      kind: "run",
+      json: false,
+      init: {
+        dataDir: "/srv/node",
+        listen: ["/ip4/0.0.0.0/tcp/60000/ws", "/ip4/0.0.0.0/tcp/60001"],
+        peers: ["/dns4/hub.example/tcp/443/wss/p2p/12D3KooWExample"],
+        networkConfig: { clusterId: 7, numShardsInCluster: 4 },
+        shards: [0, 2],
+        retention: { maxAgeMs: 1.5 * 24 * 3600 * 1000, maxMessages: 5000 },
+      },
+    });
+  });
+
+  it("defaults to ~/.orgchat/node, cluster 55 and 8 shards", () => {
+    expect(parseCliArgs(["--json"], "/home/someone")).toEqual({
+      kind: "run",
+      json: true,
+      init: {
+        dataDir: "/home/someone/.orgchat/node",
+        networkConfig: { clusterId: 55, numShardsInCluster: 8 },
+      },
+    });
+  });
+
+  it("refuses unknown flags, positionals, shards outside the cluster and non-numbers", () => {
+    for (const argv of [
+      ["--port", "1"],
+      ["extra"],
+      ["--shards", "0,8"],
+      ["--shards", "a"],
+      ["--retention-days", "0"],
+      ["--retention-messages", "-1"],
+      ["--cluster", "70000"],
+    ]) {
+      expect(() => parseCliArgs(argv), argv.join(" ")).toThrow(/./);
+      try {
+        parseCliArgs(argv);
+      } catch (error) {
+        expect((error as Error).name).toBe("UsageError");
+      }
+    }
+  });
+});

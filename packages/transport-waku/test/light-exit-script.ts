@@ -1,0 +1,29 @@
+/**
+ * Child process of the light-mode exit check: a light transport with a live filter subscription on a
+ * scripted service node, plus a second service node address that refuses connections (so redial
+ * timers are pending), publishes and queries, then stops. It prints "stopped"; if something still
+ * keeps the process alive 1.5 s later it prints what (libp2p's address manager debounces one update
+ * by 1 s after its transports stop: that one ends by itself).
+ */
+import { wakuLightTransport } from "../src/index.js";
+import { startFakeService } from "./light-fake-service.js";
+
+const service = await startFakeService();
+const peerId = service.libp2p.peerId.toString();
+const transport = wakuLightTransport({
+  mode: "light",
+  peers: [service.address, `/ip4/127.0.0.1/tcp/1/ws/p2p/${peerId}`],
+  reconnect: { initialDelayMs: 20, maxDelayMs: 40 },
+});
+await transport.start();
+while (transport.status !== "online") await new Promise((resolve) => setTimeout(resolve, 10));
+const topic = "/orgchat-light/1/exit/proto";
+await transport.subscribe([topic], () => {});
+await transport.publish(topic, new TextEncoder().encode("bye"));
+await transport.queryHistory({ contentTopics: [topic] });
+await transport.stop();
+await service.stop();
+process.stdout.write("stopped\n");
+setTimeout(() => {
+  process.stdout.write(`${JSON.stringify({ alive: process.getActiveResourcesInfo() })}\n`);
+}, 1_500).unref();
