@@ -1,0 +1,1095 @@
+/**
+ * Convergence under faults (issue #7, "Tests"): an owner and several members on a memory network
+ * that drops 20 % of deliveries, duplicates 10 %, delays and reorders them, and is split by a
+ * partition that later heals, run a seeded random script (joins, messages in three channels, edits
+ * and deletes, a role change, a removal, a ban with its re-key, a restricted channel). After
+ * quiescence (heal, run the virtual clock past every back-off and republish interval, let the
+ * members' resyncs run):
+ *
+ * - every member holds the owner's organization state (members, roles, channels, bans, and the
+ *   epoch of each group it is in);
+ * - every member decrypted every message it was entitled to (in the roster of the message's epoch)
+ *   exactly once (`message:received` per event id), and nothing is undecryptable;
+ * - nobody decrypted a message of an epoch whose roster does not hold it: in particular a removed
+ *   or banned member decrypted nothing sent after its re-key, and its stored keys open none of it.
+ *
+ * Everything is seeded (fast-check's seed drives the script and the network; keys and nonces come
+ * from a seeded provider) and time is the network's virtual clock, injected into every client, so a
+ * failing run replays exactly from the seed and path fast-check prints
+ * (`ORGCHAT_CONVERGENCE_SEED`, `ORGCHAT_CONVERGENCE_PATH`; `ORGCHAT_CONVERGENCE_DEBUG=1` prints
+ * what each run did).
+ *
+ * What the client does not recover by itself (the known gaps at the end of this file, each an
+ * `it.fails` test) is worked around, and only that:
+ * - a periodic store sync stands in for the gap filling the client lacks (gaps 1, 2 and 8);
+ * - the owner's last word in every channel lets a member still on an old epoch notice (gap 4);
+ * - three shapes of lost message are tolerated and counted (gaps 5, 6 and 7), unless
+ *   `ORGCHAT_CONVERGENCE_STRICT=1`.
+ * Remove each workaround with the fix that makes its `it.fails` test pass.
+ *
+ * CI runs 5 scripts; `ORGCHAT_CONVERGENCE_RUNS=200` for a long run (about 90 s).
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import {
+  type CryptoProvider,
+  defaultProvider,
+  MemberGroup,
+  OwnerGroup,
+  type Roster,
+} from "@orgchat/crypto";
+import { memoryStore, type Store } from "@orgchat/store";
+import {
+  type CallOptions,
+  type HistoryQuery,
+  type MemoryNetwork,
+  type MemoryTransport,
+  type MessageHandler,
+  memoryNetwork,
+  type Subscription,
+  type Transport,
+  type TransportEvents,
+  type TransportListener,
+  type TransportMessage,
+  type VirtualClock,
+  virtualClock,
+} from "@orgchat/transport";
+import { channelTopic, decodeGroupMessage } from "@orgchat/wire";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type Client,
+  type ClientConfig,
+  type ClientEvents,
+  type ClientTimers,
+  createClient,
+} from "../src/index.js";
+import {
+  orgWithMembers,
+  received,
+  seededRandom,
+  World,
+  type Peer as WorldPeer,
+} from "./helpers.js";
+
+const runs = Number(process.env.ORGCHAT_CONVERGENCE_RUNS ?? 5);
+const strict = process.env.ORGCHAT_CONVERGENCE_STRICT === "1";
+const debug = process.env.ORGCHAT_CONVERGENCE_DEBUG === "1";
+
+// -------------------------------------------------------------------------------------------------
+// A deterministic world: seeded keys, a faulty network, one virtual clock for everything
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * The default provider with every random byte drawn from a seed: key pairs are derived from seeded
+ * secrets, so ids, history order and therefore every run repeat exactly.
+ */
+function seededProvider(seed: number): CryptoProvider {
+  const base = defaultProvider();
+  const bytes = seededRandom(seed);
+  return {
+    ...base,
+    randomBytes: (length) => bytes(length),
+    x25519KeyPair: () => {
+      const secretKey = bytes(32);
+      return { secretKey, publicKey: base.x25519PublicKey(secretKey) };
+    },
+    ed25519KeyPair: () => {
+      const secretKey = bytes(32);
+      return { secretKey, publicKey: base.ed25519PublicKey(secretKey) };
+    },
+  };
+}
+
+/** Client timers on the virtual clock (a handle is the task's cancel function). */
+function clockTimers(clock: VirtualClock): ClientTimers {
+  return {
+    setTimeout: (task, delayMs) => clock.schedule(task, delayMs),
+    clearTimeout: (handle) => (handle as () => void)(),
+  };
+}
+
+/**
+ * A client's transport with a tap: {@link TappedTransport.replay} hands the stored messages of the
+ * subscribed topics to the client's handlers again, as a store sync would (see `storeSync`).
+ */
+class TappedTransport implements Transport {
+  readonly #inner: MemoryTransport;
+  readonly #handlers = new Map<string, Set<MessageHandler>>();
+
+  constructor(inner: MemoryTransport) {
+    this.#inner = inner;
+  }
+
+  get capabilities() {
+    return this.#inner.capabilities;
+  }
+  get status() {
+    return this.#inner.status;
+  }
+  start(options?: CallOptions) {
+    return this.#inner.start(options);
+  }
+  stop(options?: CallOptions) {
+    return this.#inner.stop(options);
+  }
+  publish(topic: string, payload: Uint8Array, options?: CallOptions) {
+    return this.#inner.publish(topic, payload, options);
+  }
+  queryHistory(query: HistoryQuery, options?: CallOptions) {
+    return this.#inner.queryHistory(query, options);
+  }
+  on<K extends keyof TransportEvents>(event: K, listener: TransportListener<K>) {
+    return this.#inner.on(event, listener);
+  }
+
+  async subscribe(
+    topics: readonly string[],
+    handler: MessageHandler,
+    options?: CallOptions,
+  ): Promise<Subscription> {
+    const subscription = await this.#inner.subscribe(topics, handler, options);
+    for (const topic of topics) {
+      const set = this.#handlers.get(topic) ?? new Set();
+      set.add(handler);
+      this.#handlers.set(topic, set);
+    }
+    return {
+      contentTopics: subscription.contentTopics,
+      unsubscribe: async (unsubscribeOptions) => {
+        for (const topic of topics) this.#handlers.get(topic)?.delete(handler);
+        await subscription.unsubscribe(unsubscribeOptions);
+      },
+    };
+  }
+
+  /**
+   * Delivers again every message stored since `from` on the subscribed topics `which` accepts.
+   */
+  async replay(which: (topic: string) => boolean, from: number): Promise<void> {
+    for (const [topic, handlers] of this.#handlers) {
+      if (!which(topic) || handlers.size === 0) continue;
+      for await (const message of history(this.#inner, topic, from)) {
+        for (const handler of [...handlers]) await handler(message);
+      }
+    }
+  }
+}
+
+/** Every message stored on a topic, oldest first. */
+async function* history(
+  transport: Transport,
+  topic: string,
+  from = 0,
+): AsyncGenerator<TransportMessage> {
+  let cursor: string | undefined;
+  do {
+    const page = await transport.queryHistory({
+      contentTopics: [topic],
+      direction: "forward",
+      from,
+      pageSize: 100,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    yield* page.messages;
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+}
+
+interface Peer {
+  readonly name: string;
+  readonly client: Client;
+  readonly store: Store;
+  /** The peer's place on the network (partitions). */
+  readonly transport: MemoryTransport;
+  readonly tap: TappedTransport;
+  /** When the peer came up (a store sync goes back no further). */
+  readonly since: number;
+  /** `message:received` count per event id (messages from others only). */
+  readonly received: Map<string, number>;
+  readonly undecryptable: Array<ClientEvents["message:undecryptable"]>;
+  /** Messages it was told are waiting for a key (`message:waiting-for-key`). */
+  readonly waiting: Set<string>;
+  /** Groups it asked the owner to resync (member side of `resync:requested`). */
+  readonly resynced: Set<string>;
+  /** When it first entered each group (`epoch:changed`), virtual ms. */
+  readonly entered: Map<string, number>;
+  readonly errors: unknown[];
+}
+
+const faults = {
+  dropRate: 0.2,
+  duplicateRate: 0.1,
+  reorderWindowMs: 40,
+  latency: { minMs: 1, maxMs: 30 },
+} as const;
+
+class FaultyWorld {
+  readonly clock = virtualClock();
+  readonly network: MemoryNetwork;
+  readonly peers: Peer[] = [];
+  readonly #seed: number;
+  readonly #config: ClientConfig;
+
+  constructor(seed: number, config: ClientConfig = {}) {
+    this.#seed = seed;
+    this.network = memoryNetwork({ seed, ...faults }, this.clock);
+    this.#config = { scryptN: 16, ...config };
+  }
+
+  async peer(name: string): Promise<Peer> {
+    const store = memoryStore();
+    const transport = this.network.transport({ name });
+    const tap = new TappedTransport(transport);
+    const index = this.peers.length + 1;
+    const client = await createClient({
+      transport: tap,
+      store,
+      now: this.clock.now,
+      timers: clockTimers(this.clock),
+      random: seededRandom(this.#seed * 1_000 + index),
+      provider: seededProvider(this.#seed * 1_000 + 500 + index),
+      config: this.#config,
+    });
+    const peer: Peer = {
+      name,
+      client,
+      store,
+      transport,
+      tap,
+      since: this.clock.now(),
+      received: new Map(),
+      undecryptable: [],
+      waiting: new Set(),
+      resynced: new Set(),
+      entered: new Map(),
+      errors: [],
+    };
+    client.on("message:received", ({ message }) => {
+      if (!message.own) peer.received.set(message.id, (peer.received.get(message.id) ?? 0) + 1);
+    });
+    client.on("message:undecryptable", (event) => peer.undecryptable.push(event));
+    client.on("message:waiting-for-key", ({ pendingId }) => peer.waiting.add(pendingId));
+    client.on("epoch:changed", ({ channelId }) => {
+      if (!peer.entered.has(channelId)) peer.entered.set(channelId, this.clock.now());
+    });
+    client.on("resync:requested", ({ channelId, member }) => {
+      if (member === client.memberId) peer.resynced.add(channelId);
+    });
+    client.on("error", ({ error }) => peer.errors.push(error));
+    this.peers.push(peer);
+    await this.settle();
+    return peer;
+  }
+
+  /** Lets every client finish what it is doing (no virtual time passes). */
+  async #drain(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await Promise.all(this.peers.map((p) => p.client.idle()));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Runs deliveries in flight (advancing the clock in small steps) until none is left. */
+  async settle(): Promise<void> {
+    await this.#drain();
+    for (let step = 0; step < 2_000 && this.network.deliveriesInFlight > 0; step++) {
+      this.clock.advance(10);
+      await this.#drain();
+    }
+  }
+
+  /** Lets `ms` of virtual time pass (running timers and deliveries on the way). */
+  async wait(ms: number): Promise<void> {
+    const until = this.clock.now() + ms;
+    while (this.clock.now() < until) {
+      this.clock.advance(Math.min(1_000, until - this.clock.now()));
+      await this.settle();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const peer of this.peers) await peer.client.close();
+    await this.network.stop();
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// The script
+// -------------------------------------------------------------------------------------------------
+
+/** Channels every member reads, and the restricted one the script creates. */
+const openChannels = ["general", "random"] as const;
+const restrictedChannel = "board";
+const initialMembers = ["m1", "m2", "m3", "m4"] as const;
+const newcomers = ["n1", "n2"] as const;
+
+type Step =
+  /** `actor` picks among the owner and the members still in (modulo their number). */
+  | { readonly kind: "send"; readonly actor: number; readonly channel: number }
+  | { readonly kind: "edit" | "delete"; readonly actor: number; readonly pick: number }
+  | { readonly kind: "join" }
+  | { readonly kind: "remove" | "ban" | "roles"; readonly pick: number }
+  | { readonly kind: "restrict"; readonly pick: number }
+  | { readonly kind: "partition"; readonly pick: number }
+  | { readonly kind: "heal" }
+  | { readonly kind: "wait"; readonly ms: number };
+
+const fillerStep: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant("send" as const),
+      actor: fc.nat(50),
+      channel: fc.nat(2),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom("edit" as const, "delete" as const),
+      actor: fc.nat(50),
+      pick: fc.nat(50),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("wait" as const),
+      ms: fc.constantFrom(5, 50, 500, 3_000, 20_000),
+    }),
+  },
+);
+
+/**
+ * Every script holds each feature once (two joins, a restricted channel, a role change, a removal,
+ * a ban, a partition that heals), at seeded places among 10 to 24 sends, edits, deletes and waits.
+ */
+const scriptArbitrary: fc.Arbitrary<readonly Step[]> = fc
+  .record({
+    filler: fc.array(fillerStep, { minLength: 10, maxLength: 24 }),
+    features: fc.shuffledSubarray<Step>(
+      [
+        { kind: "join" },
+        { kind: "join" },
+        { kind: "restrict", pick: 0 },
+        { kind: "roles", pick: 0 },
+        { kind: "remove", pick: 0 },
+        { kind: "ban", pick: 0 },
+        { kind: "partition", pick: 0 },
+        { kind: "heal" },
+      ],
+      { minLength: 8, maxLength: 8 },
+    ),
+    picks: fc.array(fc.nat(50), { minLength: 8, maxLength: 8 }),
+    places: fc.array(fc.nat(1_000), { minLength: 8, maxLength: 8 }),
+  })
+  .map(({ filler, features, picks, places }) => {
+    // A heal before its partition heals nothing: keep them in order.
+    const ordered = [...features];
+    const p = ordered.findIndex((s) => s.kind === "partition");
+    const h = ordered.findIndex((s) => s.kind === "heal");
+    if (h < p) [ordered[p], ordered[h]] = [ordered[h] as Step, ordered[p] as Step];
+    const at = places.map((p) => p % (filler.length + 1)).sort((a, b) => a - b);
+    const steps: Step[] = [...filler];
+    ordered.forEach((feature, i) => {
+      const step = "pick" in feature ? { ...feature, pick: picks[i] ?? 0 } : feature;
+      steps.splice((at[i] ?? 0) + i, 0, step);
+    });
+    return steps;
+  });
+
+/** Who was in one epoch of one group. */
+interface EpochRecord {
+  readonly channelId: string;
+  readonly epoch: bigint;
+  readonly members: ReadonlySet<string>;
+}
+
+/** What the run did, for the checks. */
+interface Ledger {
+  readonly orgId: string;
+  readonly owner: Peer;
+  /** Member peers in join order (initial members, then newcomers that asked to join). */
+  readonly members: Peer[];
+  /** Members the owner removed or banned. */
+  readonly gone: Set<Peer>;
+  /** Sent posts by author peer (for edits and deletes). */
+  readonly posts: Map<Peer, string[]>;
+  readonly log: string[];
+  /** The roster of every epoch the owner entered, by key id (hex). */
+  readonly rosters: Map<string, EpochRecord>;
+  /** Messages lost to known gaps 5, 6 and 7, tolerated (see the check). */
+  readonly tolerated: string[];
+}
+
+/** Errors an operation may fail with in a run where a peer lags behind (not a failure). */
+const expectedRefusals = new Set([
+  "NotMemberError",
+  "KeysNotReadyError",
+  "ChannelAccessError",
+  "UnknownTargetError",
+  "EventRejectedError",
+  "OwnerUnreachableError",
+]);
+
+async function tolerate(ledger: Ledger, what: string, op: () => Promise<unknown>): Promise<void> {
+  try {
+    await op();
+    ledger.log.push(what);
+  } catch (error) {
+    const name = error instanceof Error ? error.name : String(error);
+    if (!expectedRefusals.has(name)) throw error;
+    ledger.log.push(`${what}: ${name}`);
+  }
+}
+
+async function join(world: FaultyWorld, ledger: Ledger, name: string): Promise<void> {
+  const peer = await world.peer(name);
+  ledger.members.push(peer);
+  await tolerate(ledger, `${name} discovers`, () => peer.client.discover(ledger.orgId));
+  await tolerate(ledger, `${name} requests`, () =>
+    peer.client.requestToJoin(ledger.orgId, { displayName: name }),
+  );
+}
+
+function present(ledger: Ledger): Peer[] {
+  return ledger.members.filter((m) => !ledger.gone.has(m));
+}
+
+async function runStep(world: FaultyWorld, ledger: Ledger, step: Step): Promise<void> {
+  const { orgId, owner } = ledger;
+  // Sends come from the owner and the members still in (a removed one does not know at once).
+  const actors = [owner, ...present(ledger)];
+  switch (step.kind) {
+    case "send": {
+      const actor = actors[step.actor % actors.length] as Peer;
+      const channel = [...openChannels, restrictedChannel][step.channel] as string;
+      const text = `${actor.name}#${ledger.log.length}`;
+      await tolerate(ledger, `${actor.name} sends in ${channel}`, async () => {
+        const view = await actor.client.sendMessage(orgId, channel, text);
+        ledger.posts.set(actor, [...(ledger.posts.get(actor) ?? []), view.id]);
+      });
+      break;
+    }
+    case "edit":
+    case "delete": {
+      const actor = actors[step.actor % actors.length] as Peer;
+      const own = ledger.posts.get(actor) ?? [];
+      const target = own[step.pick % Math.max(1, own.length)];
+      if (target === undefined) break;
+      await tolerate(ledger, `${actor.name} ${step.kind}s ${target.slice(0, 8)}`, () =>
+        step.kind === "edit"
+          ? actor.client.editMessage(orgId, target, `edited ${ledger.log.length}`)
+          : actor.client.deleteMessage(orgId, target),
+      );
+      break;
+    }
+    case "join": {
+      const name = newcomers[ledger.members.length - initialMembers.length];
+      if (name !== undefined) await join(world, ledger, name);
+      break;
+    }
+    case "restrict": {
+      const candidates = present(ledger).filter((m) =>
+        owner.client.getOrganization(orgId).members.has(m.client.memberId),
+      );
+      const roster: Record<string, []> = {};
+      for (let i = 0; i < 2 && candidates.length > 0; i++) {
+        const [chosen] = candidates.splice((step.pick + i) % candidates.length, 1);
+        if (chosen !== undefined) roster[chosen.client.memberId] = [];
+      }
+      await tolerate(ledger, `board for ${Object.keys(roster).length}`, async () => {
+        await owner.client.createChannel(orgId, {
+          id: restrictedChannel,
+          name: "Board",
+          access: "on-request",
+          private: true,
+        });
+        await owner.client.setChannelMembers(orgId, restrictedChannel, roster);
+      });
+      break;
+    }
+    case "roles":
+    case "remove":
+    case "ban": {
+      const candidates = present(ledger).filter((m) =>
+        owner.client.getOrganization(orgId).members.has(m.client.memberId),
+      );
+      const target = candidates[step.pick % Math.max(1, candidates.length)];
+      if (target === undefined) break;
+      const member = target.client.memberId;
+      if (step.kind !== "roles") ledger.gone.add(target);
+      await tolerate(ledger, `${step.kind} ${target.name}`, () =>
+        step.kind === "roles"
+          ? owner.client.setRoles(orgId, member, ["moderate-content"])
+          : step.kind === "remove"
+            ? owner.client.removeMember(orgId, member)
+            : owner.client.banMember(orgId, member),
+      );
+      break;
+    }
+    case "partition": {
+      // The owner and some members on one side, the rest on the other.
+      const others = ledger.members;
+      const cut = 1 + (step.pick % Math.max(1, others.length));
+      const side = others.slice(0, cut).map((p) => p.transport);
+      world.network.partition([[owner.transport, ...side]]);
+      ledger.log.push(`partition owner+${cut}`);
+      break;
+    }
+    case "heal":
+      world.network.heal();
+      ledger.log.push("heal");
+      break;
+    case "wait":
+      await world.wait(step.ms);
+      // An app would sync from the store now and then: let it do so after the longer pauses.
+      if (step.ms >= 3_000) await storeSync(world);
+      ledger.log.push(`wait ${step.ms}`);
+      break;
+  }
+  await world.settle();
+}
+
+async function setUp(world: FaultyWorld): Promise<Ledger> {
+  const owner = await world.peer("owner");
+  const rosters = new Map<string, EpochRecord>();
+  recordRosters(owner, rosters);
+  const orgId = await owner.client.createOrganization({ name: "Acme", access: "on-request" });
+  for (const id of openChannels) await owner.client.createChannel(orgId, { id, name: id });
+  const ledger: Ledger = {
+    orgId,
+    owner,
+    members: [],
+    gone: new Set(),
+    posts: new Map(),
+    log: [],
+    rosters,
+    tolerated: [],
+  };
+  // The owner accepts every request it hears of (a refusal, e.g. of a banned key, is expected).
+  owner.client.on("request:received", ({ requestId }) => {
+    void tolerate(ledger, `accept ${requestId.slice(0, 8)}`, () =>
+      owner.client.acceptRequest(orgId, requestId),
+    );
+  });
+  await world.settle();
+  for (const name of initialMembers) await join(world, ledger, name);
+  return ledger;
+}
+
+/**
+ * A store sync, which the client does not do on its own while it runs: every peer is handed again
+ * what the store holds since it came up on every topic it listens to. It stands in for the missing
+ * recovery of known gaps 1, 2 and 8 (a lost channel message, a lost request to join, a lost resync
+ * answer); everything else (rosters, KeyUpdates and Welcomes out of order, epochs to catch up,
+ * duplicates) is still the client's to sort out.
+ */
+async function storeSync(world: FaultyWorld): Promise<void> {
+  for (const peer of world.peers) await peer.tap.replay(() => true, peer.since);
+  await world.settle();
+}
+
+/**
+ * Quiescence: heal, let every back-off and republish interval pass, with a store sync every 15
+ * minutes; then a last word from the owner in every channel (a member still on an old epoch of a
+ * group notices it from that message and recovers: gap 4), and the same again.
+ */
+async function quiesce(world: FaultyWorld, ledger: Ledger): Promise<void> {
+  const { owner, orgId } = ledger;
+  const rounds = async () => {
+    for (let round = 0; round < 3; round++) {
+      await world.wait(15 * 60_000);
+      await storeSync(world);
+    }
+    await world.wait(15 * 60_000);
+  };
+  world.network.heal();
+  await rounds();
+  for (const channel of owner.client.getOrganization(orgId).channels) {
+    await tolerate(ledger, `owner's last word in ${channel.id}`, async () => {
+      await owner.client.sendMessage(orgId, channel.id, `last word in ${channel.id}`);
+    });
+  }
+  await rounds();
+}
+
+// -------------------------------------------------------------------------------------------------
+// The checks
+// -------------------------------------------------------------------------------------------------
+
+const hex = (bytes: Uint8Array): string => bytesToHex(bytes);
+
+/** The member ids (the owner's as the organization id) of a roster. */
+function memberIds(roster: Roster): Set<string> {
+  return new Set(roster.flatMap((leaf) => (leaf === undefined ? [] : [hex(leaf.identityKey)])));
+}
+
+/**
+ * Records the roster of every epoch the owner enters, by key id: at each `epoch:changed` its
+ * group's state, committed just before the event, is read back from its store (docs/CLIENT.md,
+ * "Persistence": `org/<id>` `group/<group>`). An operation that moves through several epochs in
+ * one commit shows only the last, which is the only one a message can be sent in.
+ */
+function recordRosters(owner: Peer, rosters: Map<string, EpochRecord>): void {
+  owner.client.on("epoch:changed", ({ organizationId, channelId }) => {
+    // The memory store reads synchronously at the call: this is the state of the event.
+    const read = owner.store.get(`org/${organizationId}`, `group/${channelId}`);
+    void read.then((bytes) => {
+      if (bytes === undefined) return;
+      const group = OwnerGroup.deserialize(defaultProvider(), bytes);
+      rosters.set(hex(group.keyId), {
+        channelId,
+        epoch: group.epoch,
+        members: memberIds(group.roster),
+      });
+    });
+  });
+}
+
+/** Every group message ever published on a channel topic: its key id, by event id. */
+async function channelCiphertexts(
+  ledger: Ledger,
+): Promise<Map<string, { keyId: string; payload: Uint8Array }>> {
+  const out = new Map<string, { keyId: string; payload: Uint8Array }>();
+  const org = Buffer.from(ledger.orgId, "hex");
+  for (const channelId of [...openChannels, restrictedChannel]) {
+    for await (const message of history(ledger.owner.transport, channelTopic(org, channelId))) {
+      const keyId = hex(decodeGroupMessage(message.payload).keyId);
+      out.set(hex(sha256(message.payload)), { keyId, payload: message.payload });
+    }
+  }
+  return out;
+}
+
+/** The epoch of each group this peer is in, read back from its store. */
+async function storedEpochs(peer: Peer, orgId: string, groups: readonly string[]) {
+  const epochs: Record<string, bigint | undefined> = {};
+  const owner = peer.client.getOrganization(orgId).role === "owner";
+  for (const group of groups) {
+    const bytes = await peer.store.get(`org/${orgId}`, `group/${group}`);
+    if (bytes === undefined) epochs[group] = undefined;
+    else if (owner) epochs[group] = OwnerGroup.deserialize(defaultProvider(), bytes).epoch;
+    else epochs[group] = MemberGroup.deserialize(defaultProvider(), bytes).epoch;
+  }
+  return epochs;
+}
+
+/** The organization state a member must share with the owner, in a canonical order. */
+async function projection(peer: Peer, orgId: string, groups: readonly string[]) {
+  const view = peer.client.getOrganization(orgId);
+  return {
+    access: view.access,
+    encrypted: view.encrypted,
+    members: [...view.members].map(([id, roles]) => `${id}:${[...roles].sort().join(",")}`).sort(),
+    banned: [...view.banned].sort(),
+    channels: view.channels.map((c) => ({
+      id: c.id,
+      name: c.name,
+      access: c.access,
+      private: c.private,
+      restricted: c.restricted,
+    })),
+    epochs: await storedEpochs(peer, orgId, groups),
+  };
+}
+
+async function check(ledger: Ledger): Promise<void> {
+  const { owner, orgId } = ledger;
+  const state = owner.client.getOrganization(orgId);
+  const rosters = ledger.rosters;
+  const wire = await channelCiphertexts(ledger);
+  const ownerGroups = (await owner.store.keys(`org/${orgId}`, { prefix: "group/" })).map((k) =>
+    k.slice("group/".length),
+  );
+  const currentRoster = async (group: string) =>
+    OwnerGroup.deserialize(
+      defaultProvider(),
+      await owner.store.getOrThrow(`org/${orgId}`, `group/${group}`),
+    ).roster;
+  const posts = [...openChannels, restrictedChannel].flatMap((c) => owner.client.history(orgId, c));
+  const everyone = [owner, ...ledger.members];
+  // Every ciphertext is of an epoch the owner entered (else entitlement below means nothing).
+  const unknownEpochs = [...wire.values()].filter(({ keyId }) => !rosters.has(keyId));
+  expect(unknownEpochs, "ciphertexts of epochs the owner never entered").toEqual([]);
+
+  // Nobody heard a message twice, nor one of an epoch whose roster does not hold it.
+  for (const peer of everyone) {
+    const me = peer === owner ? orgId : peer.client.memberId;
+    const twice = [...peer.received].filter(([, count]) => count > 1);
+    expect(twice, `${peer.name} heard messages twice`).toEqual([]);
+    for (const id of peer.received.keys()) {
+      const keyId = wire.get(id)?.keyId;
+      const roster = keyId === undefined ? undefined : rosters.get(keyId);
+      expect(roster?.members.has(me), `${peer.name} read ${id} of ${keyId}`).toBe(true);
+    }
+  }
+
+  // A removed or banned member's stored keys open nothing of an epoch after its removal.
+  for (const peer of ledger.gone) {
+    const bytes = await peer.store.get(`org/${orgId}`, "group/");
+    if (bytes === undefined) continue;
+    const keys = MemberGroup.deserialize(defaultProvider(), bytes);
+    for (const [id, { keyId, payload }] of wire) {
+      const roster = rosters.get(keyId);
+      if (roster === undefined || roster.members.has(peer.client.memberId)) continue;
+      expect(
+        () => keys.decrypt(payload, Number.MAX_SAFE_INTEGER),
+        `${peer.name} opens ${id}`,
+      ).toThrow();
+    }
+  }
+
+  for (const peer of ledger.members) {
+    const member = peer.client.memberId;
+    if (!state.members.has(member)) continue;
+    // Same organization state as the owner, epochs of the groups it is in included.
+    const groups: string[] = [];
+    for (const group of ownerGroups) {
+      if (memberIds(await currentRoster(group)).has(member)) groups.push(group);
+    }
+    expect(await projection(peer, orgId, groups), `${peer.name}'s state`).toEqual(
+      await projection(owner, orgId, groups),
+    );
+    // Every message it was entitled to (in the epoch's roster, not its own), exactly once.
+    const epochs = await storedEpochs(peer, orgId, ownerGroups);
+    const view = peer.client.getOrganization(orgId);
+    const missing = posts.filter((post) => {
+      if (post.author === member) return false;
+      const keyId = wire.get(post.id)?.keyId;
+      const roster = keyId === undefined ? undefined : rosters.get(keyId);
+      if (roster === undefined || !roster.members.has(member)) return false;
+      if (peer.received.get(post.id) === 1) return false;
+      const heard = peer.received.has(post.id);
+      const tolerate = (gap: number) => {
+        if (strict) return false;
+        ledger.tolerated.push(`${peer.name}: ${post.channelId}/${post.text} (gap ${gap})`);
+        return true;
+      };
+      // Each tolerance below takes exactly the shape of its gap, and nothing heard at all.
+      // Gap 5: a resync Welcome brought the group's current epoch only; a message of an earlier
+      // epoch that arrived after it waits for good (announced as waiting, older than the group's
+      // epoch now, after the member asked for a resync of that group).
+      const current = epochs[roster.channelId];
+      if (
+        !heard &&
+        peer.waiting.has(post.id) &&
+        peer.resynced.has(roster.channelId) &&
+        current !== undefined &&
+        roster.epoch < current
+      ) {
+        return !tolerate(5);
+      }
+      // Gap 6: a message from a member removed or banned since, that reaches a member already on
+      // a description without its author, is refused in place, and the app is never told.
+      if (!heard && !state.members.has(post.author) && !view.members.has(post.author)) {
+        return !tolerate(6);
+      }
+      // Gap 7: a restricted channel's message that arrives before the member knows it is on the
+      // channel's roster is dropped as "not ours" and remembered as seen: never processed again.
+      const entered = peer.entered.get(roster.channelId);
+      if (
+        !heard &&
+        roster.channelId !== "" &&
+        !peer.waiting.has(post.id) &&
+        entered !== undefined &&
+        post.sentAt < entered
+      ) {
+        return !tolerate(7);
+      }
+      return true;
+    });
+    expect(
+      missing.map(
+        (m) => `${m.channelId}/${m.text} (${m.id.slice(0, 8)}, ${wire.get(m.id)?.keyId})`,
+      ),
+      `${peer.name} missed messages`,
+    ).toEqual([]);
+    expect(peer.undecryptable, `${peer.name}: undecryptable`).toEqual([]);
+    expect(peer.errors, `${peer.name}: errors`).toEqual([]);
+  }
+  expect(owner.errors, "owner: errors").toEqual([]);
+}
+
+async function runScript(seed: number, script: readonly Step[]): Promise<Ledger> {
+  const world = new FaultyWorld(seed);
+  try {
+    const ledger = await setUp(world);
+    for (const step of script) await runStep(world, ledger, step);
+    await quiesce(world, ledger);
+    try {
+      await check(ledger);
+    } catch (error) {
+      if (debug) console.log(seed, ledger.log.join("\n"));
+      throw error;
+    } finally {
+      if (debug) {
+        const state = ledger.owner.client.getOrganization(ledger.orgId);
+        console.log(
+          `seed ${seed}: tolerated [${ledger.tolerated.join(", ")}], ${state.members.size - 1} members, ${[...openChannels, restrictedChannel].flatMap((c) => ledger.owner.client.history(ledger.orgId, c)).length} posts, ` +
+            ledger.members
+              .map(
+                (m) =>
+                  `${m.name}:${m.client.getOrganization(ledger.orgId).role}/${m.received.size}`,
+              )
+              .join(" "),
+        );
+      }
+    }
+    return ledger;
+  } finally {
+    await world.close();
+  }
+}
+
+describe("convergence under faults (20 % drop, 10 % duplicates, reordering, a healed partition)", () => {
+  it(`every member converges and reads what it may, exactly once (${runs} scripts)`, {
+    timeout: Math.max(60_000, runs * 20_000),
+  }, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat(1_000_000), scriptArbitrary, async (seed, script) => {
+        await runScript(seed, script);
+      }),
+      {
+        seed: Number(process.env.ORGCHAT_CONVERGENCE_SEED ?? 0x0c0ffee),
+        numRuns: runs,
+        endOnFailure: true,
+        ...(process.env.ORGCHAT_CONVERGENCE_PATH
+          ? { path: process.env.ORGCHAT_CONVERGENCE_PATH }
+          : {}),
+      },
+    );
+  });
+});
+
+// -------------------------------------------------------------------------------------------------
+// Known gaps: what the runs above found the client does not do. Each test is the smallest
+// deterministic case (a partition stands for a lost delivery) and fails today; when a fix makes it
+// pass, `it.fails` fails: turn it into `it` and remove the property's workaround for that gap.
+// -------------------------------------------------------------------------------------------------
+
+describe("known gaps (found by the convergence runs)", () => {
+  let world: World;
+  afterEach(async () => {
+    await world.close();
+  });
+
+  /** The member's (or the owner's) epoch of a group, read back from its store. */
+  async function epochOf(peer: WorldPeer, orgId: string, group: string): Promise<bigint> {
+    const bytes = await peer.store.getOrThrow(`org/${orgId}`, `group/${group}`);
+    return peer.client.getOrganization(orgId).role === "owner"
+      ? OwnerGroup.deserialize(defaultProvider(), bytes).epoch
+      : MemberGroup.deserialize(defaultProvider(), bytes).epoch;
+  }
+
+  // Gap 1. client.ts: while it runs, a member backfills only the keys topics and its inbox
+  // (`#recover`, `resync()`); channel topics are read from history only on start (`#catchUp`).
+  // A channel message whose live delivery was lost never reaches it.
+  it.fails("1: a live member recovers a channel message it missed", async () => {
+    world = new World();
+    const { members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    const [alice, bob] = members as [WorldPeer, WorldPeer];
+    world.network.partition([[bob.transport]]);
+    await alice.client.sendMessage(orgId, "general", "lost live");
+    await world.settle();
+    world.network.heal();
+    await world.advance(30 * 60_000);
+    await bob.client.resync(orgId);
+    await world.advance(30 * 60_000);
+    expect(received(bob)).toEqual(["lost live"]);
+  });
+
+  // Gap 2. client.ts: the owner reads the requests topic from history only on start (`#catchUp`),
+  // and a requester never asks again (`#join`): a request to join lost on the way is never seen.
+  it.fails("2: a request to join lost on the way reaches the owner", async () => {
+    world = new World();
+    const { owner, orgId } = await orgWithMembers(world, []);
+    const alice = await world.peer("alice");
+    await alice.client.discover(orgId);
+    world.network.partition([[alice.transport]]);
+    await alice.client.requestToJoin(orgId);
+    await world.settle();
+    world.network.heal();
+    await world.advance(30 * 60_000);
+    expect(owner.client.listRequests(orgId)).toHaveLength(1);
+  });
+
+  // Gap 3. client.ts `#catchUp`: a restarted client reads history from `lastSeen - 60 s`, so a
+  // message it missed earlier than a minute before the newest one it saw is never read.
+  it.fails("3: a restarted member catches up a message missed minutes before the last", async () => {
+    world = new World();
+    const { members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    const [alice, bob] = members as [WorldPeer, WorldPeer];
+    world.network.partition([[bob.transport]]);
+    await alice.client.sendMessage(orgId, "general", "missed");
+    await world.settle();
+    world.network.heal();
+    await world.advance(2 * 60_000);
+    await alice.client.sendMessage(orgId, "general", "seen");
+    await world.settle();
+    await world.restart(bob);
+    expect(received(bob).sort()).toEqual(["missed", "seen"]);
+  });
+
+  // Gap 4. client.ts `#onKeys`: a KeyUpdate chunk is marked seen (durably) before `#applyChunk`,
+  // which does nothing when the member does not hold the group yet (its Welcome is late); and
+  // `#recover` backfills the keys topics before the inbox. The member enters the group at the old
+  // epoch and stays there, `resync()` included, until a message of the new epoch makes it ask the
+  // owner. (Chunks waiting for their roster are likewise kept in memory only, but marked seen.)
+  it.fails("4: a KeyUpdate seen before the Welcome is applied once the Welcome comes", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    const [alice, bob] = members as [WorldPeer, WorldPeer];
+    await owner.client.createChannel(orgId, {
+      id: "board",
+      name: "Board",
+      access: "on-request",
+      private: true,
+    });
+    world.network.partition([[alice.transport]]);
+    await owner.client.setChannelMembers(orgId, "board", {
+      [alice.client.memberId]: [],
+      [bob.client.memberId]: [],
+    });
+    await world.settle();
+    world.network.heal();
+    // Alice hears the board's re-key, without the board's group (its Welcome went by meanwhile).
+    await owner.client.removeMember(orgId, bob.client.memberId);
+    await world.settle();
+    await alice.client.resync(orgId);
+    await world.settle();
+    expect(await epochOf(alice, orgId, "board")).toBe(await epochOf(owner, orgId, "board"));
+  });
+
+  it("5 (control): without a resync, a late message of the previous epoch opens", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob", "carol"]);
+    const [alice, bob, carol] = members as [WorldPeer, WorldPeer, WorldPeer];
+    world.network.partition([[bob.transport]]);
+    await alice.client.sendMessage(orgId, "general", "late");
+    await world.settle();
+    world.network.heal();
+    await owner.client.removeMember(orgId, carol.client.memberId);
+    await world.settle();
+    await world.restart(bob);
+    expect(received(bob)).toEqual(["late"]);
+  });
+
+  // Gap 5. client.ts `#enterWelcome`: a resync Welcome replaces the member's group with one that
+  // holds the current epoch only (`MemberGroup.fromWelcome`; the owner's `OwnerGroup.resync` sends
+  // no history under the default policy), so the epochs it kept for late messages are gone.
+  it.fails("5: after a resync, a late message of the previous epoch still opens", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob", "carol"]);
+    const [alice, bob, carol] = members as [WorldPeer, WorldPeer, WorldPeer];
+    world.network.partition([[bob.transport]]);
+    await alice.client.sendMessage(orgId, "general", "late");
+    await world.settle();
+    world.network.heal();
+    await owner.client.removeMember(orgId, carol.client.memberId);
+    await world.settle();
+    await bob.client.resync(orgId);
+    await world.settle();
+    // Without the resync, the restart reads "late" with the previous epoch's keys.
+    await world.restart(bob);
+    expect(received(bob)).toEqual(["late"]);
+  });
+
+  // Gap 6. client.ts `#addEvent` with @orgchat/state's `OrgLog`: a description carries no
+  // membership history, so a message event whose author is no longer a member there is refused
+  // in place (held for good, the app never told) when it arrives late, and is dropped from the
+  // history of members that had received it when they re-base on the description (or re-fold on
+  // start). The owner keeps it. (Also hit by the crash test: an acknowledged message vanishes.)
+  it.fails("6a: a message sent before its author's ban, arriving after it, is read", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob", "carol"]);
+    const [alice, bob] = members as [WorldPeer, WorldPeer, WorldPeer];
+    world.network.partition([[bob.transport]]);
+    await alice.client.sendMessage(orgId, "general", "before the ban");
+    await world.settle();
+    world.network.heal();
+    await owner.client.banMember(orgId, alice.client.memberId);
+    await world.settle();
+    await world.restart(bob);
+    expect(received(owner)).toEqual(["before the ban"]);
+    expect(received(bob)).toEqual(["before the ban"]);
+  });
+
+  it.fails("6b: a member keeps the messages of an author removed later", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    const [alice, bob] = members as [WorldPeer, WorldPeer];
+    await bob.client.sendMessage(orgId, "general", "hi");
+    await world.settle();
+    expect(received(alice)).toEqual(["hi"]);
+    await owner.client.removeMember(orgId, bob.client.memberId);
+    await world.settle();
+    expect(owner.client.history(orgId, "general").map((m) => m.text)).toEqual(["hi"]);
+    expect(alice.client.history(orgId, "general").map((m) => m.text)).toEqual(["hi"]);
+  });
+
+  // Gap 7. client.ts `#onChannel`: a restricted channel's message that arrives before the member
+  // knows it is on the channel's roster is dropped as "not ours" and its id added to the
+  // in-memory seen set, so no later delivery of it is processed, even once the member is in the
+  // channel's group.
+  it.fails("7: a restricted channel's message that came before the roster is read", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    const [alice, bob] = members as [WorldPeer, WorldPeer];
+    await owner.client.createChannel(orgId, {
+      id: "board",
+      name: "Board",
+      access: "on-request",
+      private: true,
+    });
+    await world.settle();
+    world.network.partition([[bob.transport]]);
+    await owner.client.setChannelMembers(orgId, "board", {
+      [alice.client.memberId]: [],
+      [bob.client.memberId]: [],
+    });
+    await world.settle();
+    world.network.heal();
+    await owner.client.sendMessage(orgId, "board", "early");
+    await world.settle();
+    await owner.client.setTags(orgId, ["republished"]);
+    await bob.client.resync(orgId);
+    await world.settle();
+    await owner.client.sendMessage(orgId, "board", "later");
+    await world.settle();
+    expect(received(bob)).toEqual(["early", "later"]);
+  });
+
+  // Gap 8. client.ts `#requestResync`: the back-off timer is armed only when a request is refused
+  // for being inside the back-off window; once a request is out, nothing asks again if no answer
+  // comes (lost, or refused by the owner's rate limit), until another message waits for a key.
+  it.fails("8: an unanswered resync request is asked again after the back-off", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["carol", "dave"]);
+    const [carol, dave] = members as [WorldPeer, WorldPeer];
+    // Bob has no store: what he misses live, only the owner can give him.
+    const bob = await world.peer("bob", { history: false });
+    await bob.client.discover(orgId).catch(() => undefined);
+    await owner.client.setTags(orgId, ["republished"]);
+    await world.settle();
+    const requestId = await bob.client.requestToJoin(orgId);
+    await world.settle();
+    await owner.client.acceptRequest(orgId, requestId);
+    await world.settle();
+    for (const [gone, text] of [
+      [carol, "m1"],
+      [dave, "m2"],
+    ] as const) {
+      world.network.partition([[bob.transport]]);
+      await owner.client.removeMember(orgId, gone.client.memberId);
+      await world.settle();
+      world.network.heal();
+      await owner.client.sendMessage(orgId, "general", text);
+      await world.settle();
+    }
+    // The second resync fell inside the owner's one-a-minute limit; ten minutes later…
+    for (let i = 0; i < 60; i++) await world.advance(10_000);
+    expect(received(bob)).toEqual(["m1", "m2"]);
+  });
+});
