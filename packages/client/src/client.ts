@@ -34,6 +34,7 @@ import {
   type OrgEventOf,
   OrgLog,
   type OrgState,
+  openDescriptionPages,
   type Permissions,
   type Role,
   reduce,
@@ -42,6 +43,7 @@ import {
   requestToJoinToWire,
   requestToLeaveFromWire,
   requestToLeaveToWire,
+  sealDescriptionPages,
   stateFromDescription,
 } from "@orgchat/state";
 import type { LogEntry, Store, StoreOp } from "@orgchat/store";
@@ -54,6 +56,7 @@ import {
   decodeGroupMessage,
   decodePairwiseContent,
   decodePairwiseMessage,
+  decodeSignedEnvelope,
   descriptionTopic,
   type EnvelopeSigner,
   encodeChannelMessage,
@@ -71,18 +74,18 @@ import {
   sealEnvelope,
 } from "@orgchat/wire";
 import { ClientEmitter } from "./emitter.js";
+import { decodeJson, encodeJson, equalBytes, fromHex, hashId, toHex } from "./encoding.js";
 import {
-  decodeJson,
+  decodeStoredRoster,
   type EpochRoster,
-  encodeJson,
-  equalBytes,
-  fromHex,
-  hashId,
+  isEpochRosterEnvelope,
   openEpochRoster,
+  RosterBook,
   type RosterChange,
-  sealEpochRoster,
-  toHex,
-} from "./encoding.js";
+  rosterDeltaMessage,
+  rosterSnapshotMessages,
+  sealEpochRosters,
+} from "./epoch-roster.js";
 import {
   AbortError,
   ChannelAccessError,
@@ -614,7 +617,11 @@ class OrgchatClient implements Client {
       }
     }
     txn.description = true;
-    await this.#announceRosters(org, txn, "resync");
+    // With the description: a recent snapshot in Store lets a member that missed deltas (or a
+    // newcomer) rebuild the roster from history alone.
+    for (const channelId of org.ownerGroups.keys()) {
+      await this.#publishSnapshot(org, txn, channelId, "periodic");
+    }
     await this.#commit(org, txn);
   }
 
@@ -635,7 +642,8 @@ class OrgchatClient implements Client {
       sessions: new Map(),
       byEphemeral: new Map(),
       memberKeys: new Map(),
-      rosters: new Map(),
+      rosters: new RosterBook(this.#p.provider),
+      snapshots: new Map(),
       pieces: { headers: new Map(), pages: new Map() },
       discovered: false,
       pendingRemovals: new Map(),
@@ -725,9 +733,21 @@ class OrgchatClient implements Client {
         const value = decodeJson<{ signingKey: Uint8Array; prekey: Uint8Array }>(await read(key));
         org.memberKeys.set(key.slice("memberkeys/".length), value);
       }
+      const rosters: EpochRoster[] = [];
       for (const key of await store.keys(space, { prefix: "roster/" })) {
-        const roster = decodeJson<EpochRoster>(await read(key));
-        org.rosters.set(toHex(roster.keyId), roster);
+        const roster = decodeStoredRoster(await read(key));
+        if (roster === undefined) throw new StoreCorruptedError(`${space}/${key}`);
+        rosters.push(roster);
+      }
+      const byKeyId = new Map(rosters.map((roster) => [toHex(roster.keyId), roster]));
+      for (const roster of rosters) {
+        // A record of the provisional format lacks the previous roster's hash: its predecessor's.
+        const previous = byKeyId.get(toHex(roster.previousKeyId));
+        org.rosters.add(
+          roster.change !== "genesis" && roster.previousRosterHash.length === 0 && previous
+            ? { ...roster, previousRosterHash: previous.rosterHash }
+            : roster,
+        );
       }
       for (const key of await store.keys(space, { prefix: "welcome/" })) {
         const welcome = vault.openJson<WelcomeInit>(space, key, await read(key));
@@ -900,19 +920,12 @@ class OrgchatClient implements Client {
   async #describe(org: Org, txn: Txn): Promise<void> {
     const signer = org.signer as EnvelopeSigner;
     const topic = descriptionTopic(org.id);
-    const pages = buildDescriptionPages(org.log.state);
-    for (const page of [pages.header, ...pages.pages]) {
-      const message = decodeDescriptionPage(page);
-      const bytes = await sealEnvelope(
-        {
-          type: "description-page",
-          organizationId: org.id,
-          clock: message.clock,
-          contentTopic: topic,
-          message,
-        },
-        signer,
-      );
+    const sealed = await sealDescriptionPages({
+      pages: buildDescriptionPages(org.log.state),
+      organizationId: org.hex,
+      signer,
+    });
+    for (const bytes of [sealed.header, ...sealed.pages]) {
       txn.outbox.push({ id: hashId(bytes), topic, bytes });
     }
     const bundle = (org.prekeys as OwnerPrekeys).bundle();
@@ -1249,44 +1262,61 @@ class OrgchatClient implements Client {
   // Description ----------------------------------------------------------------------------------
 
   async #onDescription(org: Org, message: TransportMessage, id: string): Promise<void> {
+    this.#seen.add(id);
+    let envelope: ReturnType<typeof decodeSignedEnvelope>;
+    try {
+      envelope = decodeSignedEnvelope(message.payload);
+    } catch {
+      return;
+    }
+    if (envelope.type === MessageType.PREKEY_BUNDLE) {
+      await this.#onPrekeyBundle(org, message.payload);
+      return;
+    }
+    // Older than the description in force: of no use whoever signed it.
+    const base = org.description?.clock;
+    if (base !== undefined && envelope.clock < base) return;
+    // The state's opener checks topic, organization, type and the owner's signature; the newest
+    // complete description is then picked incrementally by #tryAssemble as pieces arrive.
+    const opened = await openDescriptionPages([message.payload], {
+      organizationId: org.hex,
+      verify: this.#verify,
+    });
+    if (opened.refused.length > 0) return;
+    if (opened.header !== undefined) {
+      org.pieces.headers.set(hashId(opened.header), {
+        clock: envelope.clock,
+        payload: opened.header,
+      });
+    } else {
+      org.pieces.pages.set(hashId(envelope.payload), envelope.payload);
+    }
+    await this.#tryAssemble(org);
+  }
+
+  async #onPrekeyBundle(org: Org, bytes: Uint8Array): Promise<void> {
     let opened: OpenedEnvelope;
     try {
-      opened = await openEnvelope(message.payload, {
+      opened = await openEnvelope(bytes, {
         contentTopic: descriptionTopic(org.id),
         organizationId: org.id,
-        accept: ["description-page", "prekey-bundle"],
+        accept: ["prekey-bundle"],
         verify: this.#verify,
       });
     } catch {
-      this.#seen.add(id);
       return;
     }
-    this.#seen.add(id);
-    if (opened.type === "prekey-bundle") {
-      const txn = newTxn(org);
-      const m = opened.message;
-      org.bundle = {
-        identityKey: m.identityKey,
-        identityDhKey: m.identityDhKey,
-        signedPrekey: m.signedPrekey,
-        signedPrekeyId: m.signedPrekeyId,
-        signature: m.signature,
-      };
-      await this.#commit(org, txn);
-      return;
-    }
-    if (opened.type !== "description-page") return;
-    const base = org.description?.clock;
-    if (base !== undefined && opened.clock < base) return;
-    if (opened.message.index !== undefined) {
-      org.pieces.headers.set(hashId(opened.payload), {
-        clock: opened.clock,
-        payload: opened.payload,
-      });
-    } else {
-      org.pieces.pages.set(hashId(opened.payload), opened.payload);
-    }
-    await this.#tryAssemble(org);
+    if (opened.type !== "prekey-bundle") return;
+    const txn = newTxn(org);
+    const m = opened.message;
+    org.bundle = {
+      identityKey: m.identityKey,
+      identityDhKey: m.identityDhKey,
+      signedPrekey: m.signedPrekey,
+      signedPrekeyId: m.signedPrekeyId,
+      signature: m.signature,
+    };
+    await this.#commit(org, txn);
   }
 
   /** Re-bases on the newest complete description received, if newer than the one in force. */
@@ -1485,13 +1515,19 @@ class OrgchatClient implements Client {
 
   async #onWelcome(org: Org, txn: Txn, welcome: WelcomeInit): Promise<void> {
     if (!equalBytes(welcome.organizationId, org.id)) return;
-    const roster = org.rosters.get(toHex(welcome.keyId));
+    const keyIdHex = toHex(welcome.keyId);
+    const roster = org.rosters.get(keyIdHex);
     if (roster === undefined) {
       // The roster of the Welcome's epoch is not here yet: keep the Welcome (sealed) and look.
-      org.waitingWelcomes.set(toHex(welcome.keyId), welcome);
+      const known = org.waitingWelcomes.has(keyIdHex);
+      org.waitingWelcomes.set(keyIdHex, welcome);
       const space = orgSpace(org.hex);
-      const key = `welcome/${toHex(welcome.keyId)}`;
+      const key = `welcome/${keyIdHex}`;
       txn.ops.push({ type: "put", space, key, value: this.#p.vault.sealJson(space, key, welcome) });
+      // Usually its delta is on the way, or the chain from the last snapshot is in Store; a resync
+      // is left to the usual triggers (a message waiting for this key), so that a roster still in
+      // flight costs no resync.
+      if (!known) this.#background(org.hex, () => this.#backfillRosters(org));
       return;
     }
     this.#enterWelcome(org, txn, welcome, roster.roster);
@@ -1512,11 +1548,8 @@ class OrgchatClient implements Client {
       this.#emitter.emit("error", { organizationId: org.hex, error });
       return;
     }
-    const keyIdHex = toHex(welcome.keyId);
-    if (org.waitingWelcomes.delete(keyIdHex)) {
-      txn.ops.push({ type: "delete", space: orgSpace(org.hex), key: `welcome/${keyIdHex}` });
-    }
     org.memberGroups.set(welcome.channelId, group);
+    this.#dropStaleWelcomes(org, txn, welcome.channelId);
     org.resyncBackoff.delete(welcome.channelId);
     txn.groups.add(welcome.channelId);
     txn.epochChanged = true;
@@ -1529,22 +1562,29 @@ class OrgchatClient implements Client {
 
   // Keys -----------------------------------------------------------------------------------------
 
+  /** Member: Welcomes for epochs the group has reached are of no use any more. */
+  #dropStaleWelcomes(org: Org, txn: Txn, channelId: string): void {
+    const group = org.memberGroups.get(channelId);
+    if (group === undefined) return;
+    for (const [keyIdHex, waiting] of org.waitingWelcomes) {
+      if (waiting.channelId !== channelId || waiting.epoch > group.epoch) continue;
+      org.waitingWelcomes.delete(keyIdHex);
+      txn.ops.push({ type: "delete", space: orgSpace(org.hex), key: `welcome/${keyIdHex}` });
+    }
+  }
+
+  /** Member: the keys topics' history, for the rosters a waiting Welcome or KeyUpdate needs. */
+  async #backfillRosters(org: Org): Promise<void> {
+    if (org.recovering || org.role === "owner") return;
+    const topics = [keysTopic(org.id)];
+    for (const id of org.log.state.channels.keys()) topics.push(keysTopic(org.id, id));
+    await this.#backfill(org, topics);
+  }
+
   async #onKeys(org: Org, channelId: string, message: TransportMessage, id: string): Promise<void> {
     if (org.role === "owner") return;
-    const txn = newTxn(org);
-    const roster = openEpochRoster(this.#p.provider, org.id, message.contentTopic, message.payload);
-    if (roster !== undefined) {
-      this.#markSeen(org, txn, id);
-      this.#storeRoster(org, txn, roster);
-      const group = org.memberGroups.get(roster.channelId);
-      if (group !== undefined) this.#followRosters(org, txn, roster.channelId);
-      const welcome = org.waitingWelcomes.get(toHex(roster.keyId));
-      if (welcome !== undefined) this.#enterWelcome(org, txn, welcome, roster.roster);
-      for (const chunk of org.waitingChunks.get(toHex(roster.keyId)) ?? []) {
-        this.#applyChunk(org, txn, chunk);
-      }
-      org.waitingChunks.delete(toHex(roster.keyId));
-      await this.#commit(org, txn);
+    if (isEpochRosterEnvelope(message.payload)) {
+      await this.#onEpochRoster(org, message.contentTopic, message.payload, id);
       return;
     }
     let chunk: PayloadOf<"key-update">;
@@ -1558,19 +1598,56 @@ class OrgchatClient implements Client {
       this.#seen.add(id);
       return;
     }
+    const txn = newTxn(org);
     this.#markSeen(org, txn, id);
     this.#applyChunk(org, txn, chunk);
     await this.#commit(org, txn);
   }
 
-  #storeRoster(org: Org, txn: Txn, roster: EpochRoster): void {
+  /**
+   * Member: an epoch roster (docs/CLIENT.md, "Epoch rosters"): a delta applied to the roster it
+   * names, or a snapshot page filed until its snapshot is complete. Only a roster that hashes as
+   * announced is kept; then what waited for it (add steps, a Welcome, KeyUpdate chunks) goes on.
+   */
+  async #onEpochRoster(org: Org, topic: string, bytes: Uint8Array, id: string): Promise<void> {
+    this.#seen.add(id);
+    const message = await openEpochRoster(bytes, {
+      organizationId: org.id,
+      contentTopic: topic,
+      verify: this.#verify,
+    });
+    if (message === undefined) return;
+    const receipt = org.rosters.receive(message, id);
+    // A waiting delta or page is not marked seen durably: after a restart it is read again from
+    // history, where the pieces it waits for are too.
+    if (receipt.status === "waiting" || receipt.status === "refused") return;
+    const txn = newTxn(org);
+    if (receipt.status === "known") {
+      this.#markSeen(org, txn, id);
+    } else {
+      for (const seen of receipt.ids) this.#markSeen(org, txn, seen);
+      for (const roster of receipt.rosters) this.#rosterLearned(org, txn, roster);
+    }
+    await this.#commit(org, txn);
+  }
+
+  /** Persists a new roster and lets what waited for it go on. */
+  #rosterLearned(org: Org, txn: Txn, roster: EpochRoster): void {
     const keyIdHex = toHex(roster.keyId);
-    if (org.rosters.has(keyIdHex)) return;
-    org.rosters.set(keyIdHex, roster);
+    this.#persistRoster(org, txn, roster);
+    if (org.memberGroups.has(roster.channelId)) this.#followRosters(org, txn, roster.channelId);
+    const welcome = org.waitingWelcomes.get(keyIdHex);
+    if (welcome !== undefined) this.#enterWelcome(org, txn, welcome, roster.roster);
+    const chunks = org.waitingChunks.get(keyIdHex) ?? [];
+    org.waitingChunks.delete(keyIdHex);
+    for (const chunk of chunks) this.#applyChunk(org, txn, chunk);
+  }
+
+  #persistRoster(org: Org, txn: Txn, roster: EpochRoster): void {
     txn.ops.push({
       type: "put",
       space: orgSpace(org.hex),
-      key: `roster/${keyIdHex}`,
+      key: `roster/${toHex(roster.keyId)}`,
       value: encodeJson(roster),
     });
   }
@@ -1602,6 +1679,7 @@ class OrgchatClient implements Client {
         "epoch:changed",
         { organizationId: org.hex, channelId, epoch: outcome.epoch },
       ]);
+      this.#dropStaleWelcomes(org, txn, channelId);
       // A KeyUpdate may have been waiting for this epoch's successor.
       for (const [keyIdHex, chunks] of org.waitingChunks) {
         if (!org.rosters.has(keyIdHex)) continue;
@@ -1639,6 +1717,7 @@ class OrgchatClient implements Client {
         "epoch:changed",
         { organizationId: org.hex, channelId: chunk.channelId, epoch: outcome.epoch },
       ]);
+      this.#dropStaleWelcomes(org, txn, chunk.channelId);
       this.#followRosters(org, txn, chunk.channelId);
     } else if (outcome.status === "removed" || outcome.status === "not-in-chunk") {
       txn.groups.add(chunk.channelId);
@@ -2296,8 +2375,9 @@ class OrgchatClient implements Client {
     org.resyncAnswered.set(member, now);
     const welcome = group.resync(leaf, { leafSecret: this.#p.random(32) });
     txn.groups.add(channelId);
-    // The Welcome names its epoch's roster: publish it again for a member whose store lost it.
-    await this.#announceRoster(org, txn, channelId, "resync", group.keyId);
+    // The Welcome names its epoch's roster, which a member that asks may lack (it missed a delta,
+    // or never had the roster it applies to): a snapshot of it, unless one went out just now.
+    await this.#publishSnapshot(org, txn, channelId, "resync");
     await this.#sendToMember(org, txn, member, { case: "welcome", value: welcome as never });
     txn.emits.push(["resync:requested", { organizationId: org.hex, channelId, member }]);
   }
@@ -2341,7 +2421,7 @@ class OrgchatClient implements Client {
         });
         org.ownerGroups.set(channelId, group);
         txn.groups.add(channelId);
-        await this.#announceRoster(org, txn, channelId, "genesis", group.keyId);
+        await this.#announceEpoch(org, txn, channelId, "genesis");
         this.#epochEvent(org, txn, channelId, group);
       }
       const current = rosterMembers(group.roster);
@@ -2374,7 +2454,7 @@ class OrgchatClient implements Client {
           this.#p.now(),
         );
         txn.groups.add(channelId);
-        await this.#announceRoster(org, txn, channelId, "add", added.keyId, added.previousKeyId);
+        await this.#announceEpoch(org, txn, channelId, "add", added.previousKeyId);
         for (const { leaf, welcome } of added.welcomes) {
           const identity = added.roster[leaf]?.identityKey;
           if (identity === undefined) continue;
@@ -2444,7 +2524,7 @@ class OrgchatClient implements Client {
     const now = this.#p.now();
     const update = leaves.length === 0 ? group.refresh(now) : group.remove(leaves, now);
     txn.groups.add(channelId);
-    await this.#announceRoster(org, txn, channelId, "rekey", update.keyId, update.previousKeyId);
+    await this.#announceEpoch(org, txn, channelId, "rekey", update.previousKeyId);
     const envelopes = await sealKeyUpdate({
       group: group.group,
       chunks: update.chunks,
@@ -2471,44 +2551,103 @@ class OrgchatClient implements Client {
     txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId, epoch: group.epoch }]);
   }
 
-  async #announceRoster(
+  /**
+   * Owner: records the roster of a group's new epoch and announces it on the group's keys topic: a
+   * delta from the previous epoch's roster (a removal costs a few bytes per removed leaf, whatever
+   * the size of the group), or a paged snapshot at genesis and when the change is too large for
+   * one delta.
+   */
+  async #announceEpoch(
     org: Org,
     txn: Txn,
     channelId: string,
     change: RosterChange,
-    keyId: Uint8Array,
-    previousKeyId: Uint8Array = new Uint8Array(8),
+    previousKeyId?: Uint8Array,
   ): Promise<void> {
     const group = org.ownerGroups.get(channelId) as OwnerGroup;
-    const known = org.rosters.get(toHex(keyId));
-    const roster: EpochRoster = known ?? {
+    const previous =
+      previousKeyId === undefined ? undefined : org.rosters.get(toHex(previousKeyId));
+    const record: EpochRoster = {
       change,
       channelId,
       epoch: group.epoch,
-      keyId,
-      previousKeyId,
-      rosterHash: this.#p.provider.sha256(new Uint8Array(0)),
-      roster: group.roster,
+      keyId: group.keyId.slice(),
+      previousKeyId: previousKeyId?.slice() ?? new Uint8Array(0),
+      rosterHash: rosterHash(this.#p.provider, group.roster),
+      previousRosterHash: previous?.rosterHash ?? new Uint8Array(0),
+      roster: [...group.roster],
     };
-    const value: EpochRoster =
-      known === undefined
-        ? { ...roster, rosterHash: rosterHash(this.#p.provider, group.roster) }
-        : known;
-    if (known === undefined) this.#storeRoster(org, txn, value);
-    const sealed = await sealEpochRoster(
-      org.id,
-      change === "resync" && known !== undefined ? known : value,
-      org.log.state.clock,
-      org.signer as EnvelopeSigner,
-    );
-    txn.outbox.push({ id: hashId(sealed.bytes), topic: sealed.topic, bytes: sealed.bytes });
+    org.rosters.add(record);
+    this.#persistRoster(org, txn, record);
+    if (change !== "genesis" && previous === undefined) {
+      // Every epoch this owner makes is recorded in the batch that commits it, so only a damaged
+      // store lacks the previous one; without its hash this epoch cannot be announced (the wire
+      // requires it). Recorded all the same, so that the next epoch change announces normally.
+      this.#emitter.emit("error", {
+        organizationId: org.hex,
+        error: new StoreCorruptedError(
+          `${orgSpace(org.hex)}/roster/${toHex(previousKeyId ?? new Uint8Array(0))}`,
+        ),
+      });
+      return;
+    }
+    const delta = previous === undefined ? undefined : rosterDeltaMessage(record, previous.roster);
+    if (delta === undefined) {
+      await this.#publishSnapshot(org, txn, channelId, "epoch");
+      return;
+    }
+    const [sealed] = await sealEpochRosters({
+      organizationId: org.id,
+      signer: org.signer as EnvelopeSigner,
+      clock: org.log.state.clock,
+      messages: [delta],
+    });
+    if (sealed !== undefined) {
+      txn.outbox.push({ id: hashId(sealed.bytes), topic: sealed.topic, bytes: sealed.bytes });
+    }
   }
 
-  /** Owner: the current roster of every group again (periodic republish). */
-  async #announceRosters(org: Org, txn: Txn, change: RosterChange): Promise<void> {
-    for (const [channelId, group] of org.ownerGroups) {
-      await this.#announceRoster(org, txn, channelId, change, group.keyId);
+  /**
+   * Owner: a paged snapshot of a group's current roster on its keys topic. `resync` answers are
+   * rate-limited per group (one snapshot of an epoch per `resyncAnswerIntervalMs`): members that
+   * ask at once share one snapshot, and a member that missed it asks again after its back-off.
+   */
+  async #publishSnapshot(
+    org: Org,
+    txn: Txn,
+    channelId: string,
+    reason: "epoch" | "resync" | "periodic",
+  ): Promise<void> {
+    const group = org.ownerGroups.get(channelId);
+    if (group === undefined) return;
+    const keyIdHex = toHex(group.keyId);
+    const record = org.rosters.get(keyIdHex);
+    // Without the previous epoch's roster hash (a record of the provisional format whose
+    // predecessor is gone, or a damaged store) a snapshot would break the wire rules; the next
+    // epoch change makes a complete record again.
+    if (
+      record === undefined ||
+      (record.change !== "genesis" && record.previousRosterHash.length !== 32)
+    ) {
+      return;
     }
+    const now = this.#now();
+    const last = org.snapshots.get(channelId);
+    if (
+      reason === "resync" &&
+      last?.keyId === keyIdHex &&
+      now - last.at < this.#p.config.resyncAnswerIntervalMs
+    ) {
+      return;
+    }
+    org.snapshots.set(channelId, { keyId: keyIdHex, at: now });
+    const sealed = await sealEpochRosters({
+      organizationId: org.id,
+      signer: org.signer as EnvelopeSigner,
+      clock: org.log.state.clock,
+      messages: rosterSnapshotMessages(record),
+    });
+    for (const { topic, bytes } of sealed) txn.outbox.push({ id: hashId(bytes), topic, bytes });
   }
 
   // -----------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ export {
   defaultClientConfig,
   type JoinRequestInit,
 } from "./client.js";
-export { type EpochRoster, epochRosterType, type RosterChange } from "./encoding.js";
+export type { EpochRoster, RosterChange } from "./epoch-roster.js";
 export {
   AbortError,
   ChannelAccessError,

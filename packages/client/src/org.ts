@@ -10,7 +10,7 @@ import type { OrgEvent, OrgLog, OrgState } from "@orgchat/state";
 import type { StoreOp } from "@orgchat/store";
 import type { Subscription } from "@orgchat/transport";
 import type { EnvelopeSigner, KeyUpdate } from "@orgchat/wire";
-import type { EpochRoster } from "./encoding.js";
+import type { RosterBook } from "./epoch-roster.js";
 import type { ClientEvents, OrgRole } from "./types.js";
 
 /** Keys a member holds for one organization (the owner's leaf uses the organization key). */
@@ -66,8 +66,10 @@ export interface Org {
   ownerSession?: PairwiseSession | undefined;
   /** Owner: the keys each member sent (MemberKeys). */
   readonly memberKeys: Map<string, { signingKey: Uint8Array; prekey: Uint8Array }>;
-  /** Rosters by key id (hex). */
-  readonly rosters: Map<string, EpochRoster>;
+  /** Epoch rosters by key id, and the deltas and snapshot pages that do not make one yet. */
+  readonly rosters: RosterBook;
+  /** Owner: the last snapshot published on each group's keys topic (rate limit of resync answers). */
+  readonly snapshots: Map<string, { keyId: string; at: number }>;
   bundle?: PrekeyBundleFields;
   /** Member: the description the log is based on (payloads), and pieces not assembled yet. */
   description?: { header: Uint8Array; pages: Uint8Array[]; clock: bigint };

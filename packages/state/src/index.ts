@@ -102,7 +102,14 @@ export {
   describeOrganization,
   descriptionPageHash,
   descriptionPageLimits,
+  type OpenDescriptionPagesInit,
+  type OpenedDescriptionPages,
   type OrganizationDescriptionInit,
+  openDescriptionPages,
+  type RefusedDescriptionEnvelope,
+  type SealDescriptionPagesInit,
+  type SealedDescriptionPages,
+  sealDescriptionPages,
   stateFromDescription,
 } from "./description.js";
 export {

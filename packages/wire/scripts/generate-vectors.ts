@@ -33,6 +33,7 @@ import {
 } from "../src/index.js";
 import {
   anyCodec,
+  epochRosterNegatives,
   fullSamples,
   headerPageSample,
   member,
@@ -43,6 +44,7 @@ import {
   owner,
   ownerId,
   rosterPageSample,
+  rosterSnapshotPageSample,
   sampleOf,
   type VectorContext,
 } from "../test/fixtures.js";
@@ -314,6 +316,16 @@ addNegative(
 );
 addNegative("PairwiseContent/empty", "PairwiseContent", new Uint8Array(), "invalid-field");
 
+const rosterSchema = codecs.EpochRoster.schema;
+for (const { name, init } of epochRosterNegatives) {
+  addNegative(
+    `EpochRoster/${name}`,
+    "EpochRoster",
+    toBinary(rosterSchema, create(rosterSchema, init)),
+    "invalid-field",
+  );
+}
+
 write("messages.json", {
   description:
     "orgchat wire vectors: protobuf encodings of every spec 55 message and the SignedEnvelope. `json` is the protobuf JSON form (proto3 canonical JSON); `hex` its binary encoding. Negative vectors must fail to decode with the error and reason given.",
@@ -468,6 +480,26 @@ const sealed: Array<{
     message: fullSamples.MemberKeys,
   },
   {
+    name: "epoch-roster-delta",
+    type: "epoch-roster",
+    signerSeedByte: 1,
+    clock: 18n,
+    open: {
+      contentTopic: keysTopic(ownerId, "core"),
+      organizationIdHex: hex(ownerId),
+      accept: ["epoch-roster"],
+    },
+    message: fullSamples.EpochRoster,
+  },
+  {
+    name: "epoch-roster-snapshot-page",
+    type: "epoch-roster",
+    signerSeedByte: 1,
+    clock: 19n,
+    open: { contentTopic: keysTopic(ownerId), organizationIdHex: hex(ownerId) },
+    message: rosterSnapshotPageSample,
+  },
+  {
     name: "description-page-header",
     type: "description-page",
     signerSeedByte: 1,
@@ -581,6 +613,11 @@ async function main(): Promise<void> {
   );
   const grantPayload = encodeMessage(codecs.Grant, fullSamples.Grant);
   const rosterPagePayload = encodeMessage(codecs.DescriptionPage, rosterPageSample);
+  const epochRosterPayload = encodeMessage(codecs.EpochRoster, fullSamples.EpochRoster);
+  const keysContext: Context = {
+    contentTopic: keysTopic(ownerId, "core"),
+    organizationIdHex: hex(ownerId),
+  };
   const requestTopic = requestsContext.contentTopic;
   const descTopic = descriptionContext.contentTopic;
   type Expectation = { error: string; reason?: string; field?: string };
@@ -638,6 +675,18 @@ async function main(): Promise<void> {
       name: "description-page-signed-by-member",
       bytes: ownerOnly(48, 42n, rosterPagePayload, 2),
       open: descriptionContext,
+      ...mismatch("signer"),
+    },
+    {
+      name: "epoch-roster-signed-by-member",
+      bytes: rawEnvelope({
+        wireType: 19,
+        clock: 18n,
+        contentTopic: keysContext.contentTopic,
+        signerSeedByte: 2,
+        payload: epochRosterPayload,
+      }),
+      open: keysContext,
       ...mismatch("signer"),
     },
     {

@@ -35,6 +35,7 @@ import {
   DescriptionPageSchema,
 } from "./gen/orgchat/v1/description_page_pb.js";
 import { type SignedEnvelope, SignedEnvelopeSchema } from "./gen/orgchat/v1/envelope_pb.js";
+import { type EpochRoster, EpochRosterSchema } from "./gen/orgchat/v1/epoch_roster_pb.js";
 import {
   type ChatIdentity,
   ChatIdentitySchema,
@@ -71,6 +72,7 @@ import {
   validateChannelMessage,
   validateChatIdentity,
   validateDescriptionPage,
+  validateEpochRoster,
   validateGrant,
   validateGroupMessage,
   validateIdentityImage,
@@ -164,6 +166,7 @@ export const codecs = {
   ChannelMessage: codec(ChannelMessageSchema, validateChannelMessage),
   PairwiseContent: codec(PairwiseContentSchema, validatePairwiseContent),
   ResyncRequest: codec(ResyncRequestSchema, validateResyncRequest),
+  EpochRoster: codec(EpochRosterSchema, validateEpochRoster),
 } as const;
 
 /** Short name of a message of the wire format. */
@@ -488,3 +491,28 @@ export const encodeResyncRequest = (message: MessageInitShape<typeof ResyncReque
 /** Decodes a {@link ResyncRequest}. @throws {@link DecodeError} */
 export const decodeResyncRequest = (bytes: Uint8Array, options?: DecodeOptions): ResyncRequest =>
   decodeMessage(codecs.ResyncRequest, bytes, options);
+
+/**
+ * Encodes an {@link EpochRoster} (docs/PROTOCOL.md, "Epoch rosters"): a delta or one snapshot page
+ * of the roster of one group epoch.
+ * @throws {RangeError} on a broken rule (version, key id and hash sizes, change kind, previous epoch
+ *   fields, page bounds, leaf order, counts over `wireLimits`, no body) or over 150 KiB
+ * @example
+ * ```ts
+ * const bytes = encodeEpochRoster({
+ *   version: 1,
+ *   epoch: 4n,
+ *   keyId,
+ *   previousKeyId,
+ *   rosterHash,
+ *   previousRosterHash,
+ *   change: RosterChangeKind.REKEY,
+ *   body: { case: "delta", value: { removedLeaves: [7], leafCount: 12 } },
+ * });
+ * ```
+ */
+export const encodeEpochRoster = (message: MessageInitShape<typeof EpochRosterSchema>) =>
+  encodeMessage(codecs.EpochRoster, message);
+/** Decodes an {@link EpochRoster}. @throws {@link DecodeError} */
+export const decodeEpochRoster = (bytes: Uint8Array, options?: DecodeOptions): EpochRoster =>
+  decodeMessage(codecs.EpochRoster, bytes, options);

@@ -124,6 +124,14 @@ export const messageTypes = {
     signer: "sender",
     signerOf: (message) => message.identityKey,
   }),
+  // The roster of one group epoch, as a delta or a snapshot page (docs/PROTOCOL.md, "Epoch
+  // rosters"). Nothing in it is bound to the envelope: the content topic (the group's keys topic)
+  // and the organization key's signature are, and `roster_hash` binds the content.
+  "epoch-roster": spec({
+    wireType: MessageType.EPOCH_ROSTER,
+    codec: codecs.EpochRoster,
+    signer: "organization",
+  }),
   // Published on the description topic, like the unpaged description it replaces for large
   // organizations (docs/PROTOCOL.md, "Description pages").
   "description-page": spec({

@@ -28,6 +28,7 @@ export {
   decodeChannelMessage,
   decodeChatIdentity,
   decodeDescriptionPage,
+  decodeEpochRoster,
   decodeGrant,
   decodeGroupMessage,
   decodeIdentityImage,
@@ -54,6 +55,7 @@ export {
   encodeChannelMessage,
   encodeChatIdentity,
   encodeDescriptionPage,
+  encodeEpochRoster,
   encodeGrant,
   encodeGroupMessage,
   encodeIdentityImage,
@@ -116,6 +118,7 @@ export * from "./gen/orgchat/v1/client_pb.js";
 export * from "./gen/orgchat/v1/crypto_pb.js";
 export * from "./gen/orgchat/v1/description_page_pb.js";
 export * from "./gen/orgchat/v1/envelope_pb.js";
+export * from "./gen/orgchat/v1/epoch_roster_pb.js";
 export * from "./gen/orgchat/v1/organization_pb.js";
 export { isChatId, isMemberId, memberIdFromPublicKey, publicKeyFromMemberId } from "./ids.js";
 export { wireLimits } from "./limits.js";

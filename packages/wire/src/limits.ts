@@ -64,4 +64,28 @@ export const wireLimits = {
    * inside the 150 KiB message cap.
    */
   maxChannelTextBytes: 140 * 1024,
+  /**
+   * Leaves of one epoch roster (`EpochRoster`: a page's or a delta's `leaf_count`), empty leaves
+   * included: far above any organization we expect, low enough that a decoder bounds its work.
+   */
+  maxRosterLeaves: 100_000,
+  /**
+   * Leaves listed in one roster page, and leaves written by one delta. A leaf encodes to at most
+   * 108 bytes (index, three 32-byte keys, framing), so a full page is at most about 105.6 KiB and
+   * stays under 120 KiB with its header and envelope (as KeyUpdate chunks do).
+   */
+  maxRosterLeavesPerPage: 1_000,
+  /**
+   * Pages of one roster snapshot: `maxRosterLeaves / maxRosterLeavesPerPage`, since pages hold up
+   * to `maxRosterLeavesPerPage` leaves each.
+   */
+  maxRosterPages: 100,
+  /**
+   * Leaves emptied by one delta: at most 3 bytes each, so a delta that also writes
+   * `maxRosterLeavesPerPage` leaves stays under 120 KiB with its envelope. Larger changes travel
+   * as a snapshot.
+   */
+  maxRosterRemovedLeaves: 4_096,
+  /** Length of a roster hash (SHA-256). */
+  rosterHashBytes: 32,
 } as const;

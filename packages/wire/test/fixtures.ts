@@ -15,6 +15,7 @@ import {
   ImageType,
   OrganizationMember_Roles,
   OrganizationPermissions_Access,
+  RosterChangeKind,
 } from "../src/index.js";
 
 /** A deterministic Ed25519 key from a one-byte seed pattern (tests and vectors only). */
@@ -111,6 +112,45 @@ export const headerPageSample = {
  * One instance of every message, every field set to a non-default value (except
  * `DescriptionPage.pageIndex`: a header page, the one with an `index`, has none).
  */
+/** A removal in the "core" channel's group: leaf 2 emptied, leaf 5 filled. */
+export const rosterDeltaSample = {
+  version: 1,
+  channelId: "core",
+  epoch: 4n,
+  keyId: new Uint8Array(8).fill(0x31),
+  previousKeyId: new Uint8Array(8).fill(0x30),
+  rosterHash: new Uint8Array(32).fill(0x33),
+  previousRosterHash: new Uint8Array(32).fill(0x32),
+  change: RosterChangeKind.REKEY,
+  body: {
+    case: "delta" as const,
+    value: {
+      removedLeaves: [2],
+      leaves: [
+        {
+          index: 5,
+          identityKey: member.publicKey,
+          signingKey: new Uint8Array(32).fill(0x34),
+          prekey: new Uint8Array(32).fill(0x35),
+        },
+      ],
+      leafCount: 6,
+    },
+  },
+};
+
+/**
+ * A genesis snapshot: the owner's group before anyone joined, on one page. (An empty leaf is absent
+ * from a page, so the minimal page lists none.)
+ */
+export const rosterGenesisSample = {
+  version: 1,
+  keyId: new Uint8Array(8),
+  rosterHash: new Uint8Array(32),
+  change: RosterChangeKind.GENESIS,
+  body: { case: "page" as const, value: { pageCount: 1, leafCount: 1 } },
+};
+
 export const fullSamples: Samples = {
   IdentityImage: image,
   ChatIdentity: identity,
@@ -271,6 +311,42 @@ export const fullSamples: Samples = {
     wantedKeyId: new Uint8Array(8).fill(0x22),
     descriptionClock: 40n,
   },
+  EpochRoster: rosterDeltaSample,
+};
+
+/** The second page of a two-page snapshot of an add epoch's roster. */
+export const rosterSnapshotPageSample = {
+  version: 1,
+  channelId: "",
+  epoch: 7n,
+  keyId: new Uint8Array(8).fill(0x41),
+  previousKeyId: new Uint8Array(8).fill(0x40),
+  rosterHash: new Uint8Array(32).fill(0x43),
+  previousRosterHash: new Uint8Array(32).fill(0x42),
+  change: RosterChangeKind.ADD,
+  body: {
+    case: "page" as const,
+    value: {
+      pageIndex: 1,
+      pageCount: 2,
+      leafCount: 1_500,
+      firstLeaf: 1_000,
+      leaves: [
+        {
+          index: 1_000,
+          identityKey: member.publicKey,
+          signingKey: new Uint8Array(32).fill(0x44),
+          prekey: new Uint8Array(32).fill(0x45),
+        },
+        {
+          index: 1_499,
+          identityKey: outsider.publicKey,
+          signingKey: new Uint8Array(32).fill(0x46),
+          prekey: new Uint8Array(32).fill(0x47),
+        },
+      ],
+    },
+  },
 };
 
 /** A roster page of the description whose header is `fullSamples.DescriptionPage`. */
@@ -348,7 +424,211 @@ export const minimalSamples: Samples = {
   },
   PairwiseContent: { content: { case: "resyncRequest", value: {} } },
   ResyncRequest: {},
+  EpochRoster: rosterGenesisSample,
 };
+
+type EpochRosterInit = MessageInitShape<(typeof codecs)["EpochRoster"]["schema"]>;
+
+const rosterLeaf = (index: number) => ({
+  index,
+  identityKey: member.publicKey,
+  signingKey: new Uint8Array(32).fill(0x34),
+  prekey: new Uint8Array(32).fill(0x35),
+});
+const rosterDelta = rosterDeltaSample;
+const deltaWith = (value: Record<string, unknown>): EpochRosterInit => ({
+  ...rosterDelta,
+  body: { case: "delta", value: { removedLeaves: [2], leafCount: 6, ...value } },
+});
+const pageWith = (value: Record<string, unknown>): EpochRosterInit => ({
+  ...rosterSnapshotPageSample,
+  body: { case: "page", value: { ...rosterSnapshotPageSample.body.value, ...value } },
+});
+
+/**
+ * One broken `EpochRoster` per rule (docs/PROTOCOL.md, "Epoch rosters"), with the path the error
+ * names: each must fail to encode (RangeError) and to decode (DecodeError, `invalid-field`). The
+ * vector generator writes them to `vectors/wire/messages.json`.
+ */
+export const epochRosterNegatives: ReadonlyArray<{
+  readonly name: string;
+  readonly init: EpochRosterInit;
+  readonly path: string;
+}> = [
+  { name: "version-2", init: { ...rosterDelta, version: 2 }, path: "EpochRoster.version" },
+  {
+    name: "key-id-7-bytes",
+    init: { ...rosterDelta, keyId: new Uint8Array(7) },
+    path: "EpochRoster.keyId",
+  },
+  {
+    name: "roster-hash-31-bytes",
+    init: { ...rosterDelta, rosterHash: new Uint8Array(31) },
+    path: "EpochRoster.rosterHash",
+  },
+  {
+    name: "channel-id-with-a-space",
+    init: { ...rosterDelta, channelId: "a b" },
+    path: "EpochRoster.channelId",
+  },
+  {
+    name: "change-unspecified",
+    init: { ...rosterDelta, change: RosterChangeKind.UNSPECIFIED },
+    path: "EpochRoster.change",
+  },
+  {
+    name: "change-unknown-value",
+    init: { ...rosterDelta, change: 9 as RosterChangeKind },
+    path: "EpochRoster.change",
+  },
+  {
+    name: "genesis-with-previous-key-id",
+    init: {
+      ...rosterGenesisSample,
+      previousKeyId: new Uint8Array(8),
+    },
+    path: "EpochRoster.previousKeyId",
+  },
+  {
+    name: "genesis-as-delta",
+    init: {
+      ...rosterGenesisSample,
+      body: { case: "delta", value: { leafCount: 1 } },
+    },
+    path: "EpochRoster.delta",
+  },
+  {
+    name: "rekey-without-previous-key-id",
+    init: { ...rosterDelta, previousKeyId: new Uint8Array() },
+    path: "EpochRoster.previousKeyId",
+  },
+  {
+    name: "add-without-previous-roster-hash",
+    init: { ...rosterSnapshotPageSample, previousRosterHash: new Uint8Array() },
+    path: "EpochRoster.previousRosterHash",
+  },
+  { name: "rekey-at-epoch-0", init: { ...rosterDelta, epoch: 0n }, path: "EpochRoster.epoch" },
+  {
+    name: "no-body",
+    init: { ...rosterDelta, body: { case: undefined } },
+    path: "EpochRoster.body",
+  },
+  {
+    name: "delta-leaf-count-0",
+    init: deltaWith({ removedLeaves: [], leafCount: 0 }),
+    path: "EpochRoster.delta.leafCount",
+  },
+  {
+    name: "delta-leaf-count-over-100000",
+    init: deltaWith({ leafCount: 100_001 }),
+    path: "EpochRoster.delta.leafCount",
+  },
+  {
+    name: "delta-removed-leaves-not-increasing",
+    init: deltaWith({ removedLeaves: [3, 2] }),
+    path: "EpochRoster.delta.removedLeaves[1]",
+  },
+  {
+    name: "delta-removed-leaf-repeated",
+    init: deltaWith({ removedLeaves: [2, 2] }),
+    path: "EpochRoster.delta.removedLeaves[1]",
+  },
+  {
+    name: "delta-removed-leaf-beyond-leaf-count",
+    init: deltaWith({ removedLeaves: [6] }),
+    path: "EpochRoster.delta.removedLeaves[0]",
+  },
+  {
+    name: "delta-leaves-not-increasing",
+    init: deltaWith({ leaves: [rosterLeaf(4), rosterLeaf(3)] }),
+    path: "EpochRoster.delta.leaves[1].index",
+  },
+  {
+    name: "delta-leaf-beyond-leaf-count",
+    init: deltaWith({ leaves: [rosterLeaf(6)] }),
+    path: "EpochRoster.delta.leaves[0].index",
+  },
+  {
+    name: "delta-leaf-removed-and-written",
+    init: deltaWith({ leaves: [rosterLeaf(2)] }),
+    path: "EpochRoster.delta.leaves[0].index",
+  },
+  {
+    name: "leaf-identity-key-31-bytes",
+    init: deltaWith({ leaves: [{ ...rosterLeaf(3), identityKey: new Uint8Array(31) }] }),
+    path: "EpochRoster.delta.leaves[0].identityKey",
+  },
+  {
+    name: "leaf-signing-key-33-bytes",
+    init: deltaWith({ leaves: [{ ...rosterLeaf(3), signingKey: new Uint8Array(33) }] }),
+    path: "EpochRoster.delta.leaves[0].signingKey",
+  },
+  {
+    name: "leaf-prekey-missing",
+    init: deltaWith({ leaves: [{ ...rosterLeaf(3), prekey: new Uint8Array() }] }),
+    path: "EpochRoster.delta.leaves[0].prekey",
+  },
+  {
+    name: "leaf-index-over-limit",
+    init: pageWith({ leaves: [rosterLeaf(100_000)] }),
+    path: "EpochRoster.page.leaves[0].index",
+  },
+  {
+    name: "page-count-0",
+    init: pageWith({ pageIndex: 0, pageCount: 0, firstLeaf: 0 }),
+    path: "EpochRoster.page.pageCount",
+  },
+  {
+    name: "page-count-over-100",
+    init: pageWith({ pageCount: 101 }),
+    path: "EpochRoster.page.pageCount",
+  },
+  {
+    name: "page-index-equals-page-count",
+    init: pageWith({ pageIndex: 2 }),
+    path: "EpochRoster.page.pageIndex",
+  },
+  {
+    name: "page-leaf-count-0",
+    init: pageWith({ leafCount: 0 }),
+    path: "EpochRoster.page.leafCount",
+  },
+  {
+    name: "page-count-over-leaf-count",
+    init: pageWith({ pageIndex: 0, pageCount: 3, leafCount: 2, firstLeaf: 0, leaves: [] }),
+    path: "EpochRoster.page.pageCount",
+  },
+  {
+    name: "page-0-first-leaf-not-0",
+    init: pageWith({ pageIndex: 0, firstLeaf: 1 }),
+    path: "EpochRoster.page.firstLeaf",
+  },
+  {
+    name: "page-first-leaf-below-page-index",
+    init: pageWith({ firstLeaf: 0, leaves: [] }),
+    path: "EpochRoster.page.firstLeaf",
+  },
+  {
+    name: "page-first-leaf-beyond-leaf-count",
+    init: pageWith({ firstLeaf: 1_500, leaves: [] }),
+    path: "EpochRoster.page.firstLeaf",
+  },
+  {
+    name: "page-leaf-before-first-leaf",
+    init: pageWith({ leaves: [rosterLeaf(999)] }),
+    path: "EpochRoster.page.leaves[0].index",
+  },
+  {
+    name: "page-leaf-beyond-leaf-count",
+    init: pageWith({ leaves: [rosterLeaf(1_500)] }),
+    path: "EpochRoster.page.leaves[0].index",
+  },
+  {
+    name: "page-leaf-repeated",
+    init: pageWith({ leaves: [rosterLeaf(1_200), rosterLeaf(1_200)] }),
+    path: "EpochRoster.page.leaves[1].index",
+  },
+];
 
 export const messageNames = Object.keys(codecs) as MessageName[];
 

@@ -6,6 +6,7 @@ import {
   codecs,
   decodeChannelMessage,
   decodeDescriptionPage,
+  decodeEpochRoster,
   decodeGrant,
   decodeMessage,
   decodeOrganizationDescription,
@@ -13,6 +14,7 @@ import {
   decodeResyncRequest,
   encodeChannelMessage,
   encodeDescriptionPage,
+  encodeEpochRoster,
   encodeGrant,
   encodeMessage,
   encodeOrganizationDescription,
@@ -23,11 +25,24 @@ import {
   isEnvelopeMismatchError,
   isInvalidSignatureError,
   isMemberId,
+  keysTopic,
   memberIdFromPublicKey,
   publicKeyFromMemberId,
+  RosterChangeKind,
+  sealEnvelope,
   wireLimits,
 } from "../src/index.js";
-import { fullSamples, headerPageSample, memberHex, ownerId, rosterPageSample } from "./fixtures.js";
+import {
+  epochRosterNegatives,
+  fullSamples,
+  headerPageSample,
+  memberHex,
+  owner,
+  ownerId,
+  rosterDeltaSample,
+  rosterPageSample,
+  rosterSnapshotPageSample,
+} from "./fixtures.js";
 
 const descriptionSchema = codecs.OrganizationDescription.schema;
 const rawDescription = (init: Parameters<typeof create<typeof descriptionSchema>>[1]) =>
@@ -399,5 +414,117 @@ describe("client message rules (ChannelMessage, PairwiseContent, ResyncRequest)"
     expect(
       decodeResyncRequest(encodeResyncRequest({ wantedKeyId: new Uint8Array(8) })).wantedKeyId,
     ).toHaveLength(8);
+  });
+});
+
+describe("epoch roster rules (EpochRoster: deltas and snapshot pages)", () => {
+  const schema = codecs.EpochRoster.schema;
+  for (const { name, init, path } of epochRosterNegatives) {
+    it(`refuses ${name}: RangeError on encode, DecodeError(invalid-field) at ${path} on decode`, () => {
+      expect(() => encodeEpochRoster(init)).toThrowError(RangeError);
+      let caught: unknown;
+      try {
+        decodeEpochRoster(toBinary(schema, create(schema, init)));
+      } catch (error) {
+        caught = error;
+      }
+      expect(isDecodeError(caught)).toBe(true);
+      expect(caught).toMatchObject({ reason: "invalid-field", path });
+    });
+  }
+
+  /** A leaf at the highest index: the longest encoding a leaf can have. */
+  const leaf = (index: number) => ({
+    index,
+    identityKey: new Uint8Array(32).fill(0xa1),
+    signingKey: new Uint8Array(32).fill(0xa2),
+    prekey: new Uint8Array(32).fill(0xa3),
+  });
+  const highest = wireLimits.maxRosterLeaves - 1;
+  const fullPage = (leaves: number) => ({
+    ...rosterSnapshotPageSample,
+    body: {
+      case: "page" as const,
+      value: {
+        pageIndex: wireLimits.maxRosterPages - 1,
+        pageCount: wireLimits.maxRosterPages,
+        leafCount: wireLimits.maxRosterLeaves,
+        firstLeaf: wireLimits.maxRosterLeaves - leaves,
+        leaves: Array.from({ length: leaves }, (_, i) => leaf(highest - leaves + 1 + i)),
+      },
+    },
+  });
+  const sealedSize = async (message: Parameters<typeof encodeEpochRoster>[0]) =>
+    (
+      await sealEnvelope(
+        {
+          type: "epoch-roster",
+          organizationId: ownerId,
+          clock: 2n ** 40n,
+          contentTopic: keysTopic(ownerId, "x".repeat(wireLimits.maxIdLength)),
+          message: { ...message, channelId: "x".repeat(wireLimits.maxIdLength) },
+        },
+        owner,
+      )
+    ).length;
+
+  it("a full page (1,000 leaves at the highest indexes) stays under 120 KiB sealed; 1,001 are refused", async () => {
+    const size = await sealedSize(fullPage(wireLimits.maxRosterLeavesPerPage));
+    expect(size).toBeLessThanOrEqual(120 * 1024);
+    expect(() => encodeEpochRoster(fullPage(wireLimits.maxRosterLeavesPerPage + 1))).toThrowError(
+      /page\.leaves: 1001 entries/,
+    );
+  });
+
+  it("the largest delta (1,000 leaves written, 4,096 removed) stays under 120 KiB sealed; more is refused", async () => {
+    const written = wireLimits.maxRosterLeavesPerPage;
+    const delta = (removed: number) => ({
+      ...rosterDeltaSample,
+      body: {
+        case: "delta" as const,
+        value: {
+          removedLeaves: Array.from({ length: removed }, (_, i) => highest - written - removed + i),
+          leaves: Array.from({ length: written }, (_, i) => leaf(highest - written + 1 + i)),
+          leafCount: wireLimits.maxRosterLeaves,
+        },
+      },
+    });
+    const size = await sealedSize(delta(wireLimits.maxRosterRemovedLeaves));
+    expect(size).toBeLessThanOrEqual(120 * 1024);
+    expect(() => encodeEpochRoster(delta(wireLimits.maxRosterRemovedLeaves + 1))).toThrowError(
+      /delta\.removedLeaves: 4097 entries/,
+    );
+  });
+
+  it("a removal costs a few bytes whatever the roster size", () => {
+    const removal = (leafCount: number, removed: number) =>
+      encodeEpochRoster({
+        ...rosterDeltaSample,
+        body: { case: "delta", value: { removedLeaves: [removed], leafCount } },
+      }).length;
+    expect(removal(30_000, 29_999) - removal(10, 9)).toBeLessThanOrEqual(4);
+    expect(removal(30_000, 29_999)).toBeLessThan(160);
+  });
+
+  it("accepts a genesis page, a page of holes, and an empty delta (a refresh with the same roster)", () => {
+    expect(
+      decodeEpochRoster(
+        encodeEpochRoster({
+          ...rosterSnapshotPageSample,
+          body: {
+            case: "page",
+            value: { pageIndex: 1, pageCount: 2, leafCount: 10, firstLeaf: 5, leaves: [] },
+          },
+        }),
+      ).body.case,
+    ).toBe("page");
+    const refresh = decodeEpochRoster(
+      encodeEpochRoster({
+        ...rosterDeltaSample,
+        change: RosterChangeKind.REKEY,
+        body: { case: "delta", value: { leafCount: 6 } },
+      }),
+    );
+    expect(refresh.body.case === "delta" && refresh.body.value.leaves).toEqual([]);
   });
 });

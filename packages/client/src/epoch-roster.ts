@@ -1,0 +1,593 @@
+import { type CryptoProvider, type Roster, type RosterLeaf, rosterHash } from "@orgchat/crypto";
+import {
+  decodeSignedEnvelope,
+  type EnvelopeSigner,
+  type EnvelopeVerifier,
+  keysTopic,
+  MessageType,
+  openEnvelope,
+  RosterChangeKind,
+  type RosterDelta,
+  type RosterPage,
+  sealEnvelope,
+  type EpochRoster as WireEpochRoster,
+  wireLimits,
+} from "@orgchat/wire";
+import { decodeJson, equalBytes, toHex } from "./encoding.js";
+
+// -------------------------------------------------------------------------------------------------
+// Epoch rosters (docs/CLIENT.md, "Epoch rosters"; docs/PROTOCOL.md, "Epoch rosters")
+// -------------------------------------------------------------------------------------------------
+
+/** How a group entered an epoch: the key-schedule step that derives it. */
+export type RosterChange = "genesis" | "add" | "rekey";
+
+/**
+ * The owner-signed roster of one epoch of one group, as the client keeps it (the `roster/<key id>`
+ * record, JSON through `encodeJson`): rebuilt from a delta or from snapshot pages, and only kept
+ * once it hashes to `rosterHash`.
+ */
+export interface EpochRoster {
+  readonly change: RosterChange;
+  /** "" for the organization's group, else a restricted channel's id. */
+  readonly channelId: string;
+  readonly epoch: bigint;
+  readonly keyId: Uint8Array;
+  /** The epoch before (empty at genesis). */
+  readonly previousKeyId: Uint8Array;
+  /** `rosterHash()` of `roster`. */
+  readonly rosterHash: Uint8Array;
+  /** `rosterHash()` of the previous epoch's roster (empty at genesis). */
+  readonly previousRosterHash: Uint8Array;
+  readonly roster: Roster;
+}
+
+/** One leaf as the wire lists it. */
+interface WireLeafInit {
+  readonly index: number;
+  readonly identityKey: Uint8Array;
+  readonly signingKey: Uint8Array;
+  readonly prekey: Uint8Array;
+}
+
+/** A delta, as `EpochRoster.delta` takes it. */
+export interface RosterDeltaInit {
+  readonly removedLeaves: number[];
+  readonly leaves: WireLeafInit[];
+  readonly leafCount: number;
+}
+
+/** A snapshot page, as `EpochRoster.page` takes it. */
+export interface RosterPageInit {
+  readonly pageIndex: number;
+  readonly pageCount: number;
+  readonly leafCount: number;
+  readonly firstLeaf: number;
+  readonly leaves: WireLeafInit[];
+}
+
+/** An `EpochRoster` message to seal (what `encodeEpochRoster` takes). */
+export interface EpochRosterInit {
+  readonly version: number;
+  readonly channelId: string;
+  readonly epoch: bigint;
+  readonly keyId: Uint8Array;
+  readonly previousKeyId: Uint8Array;
+  readonly rosterHash: Uint8Array;
+  readonly previousRosterHash: Uint8Array;
+  readonly change: RosterChangeKind;
+  readonly body:
+    | { readonly case: "delta"; readonly value: RosterDeltaInit }
+    | { readonly case: "page"; readonly value: RosterPageInit };
+}
+
+const changeToWire: Record<RosterChange, RosterChangeKind> = {
+  genesis: RosterChangeKind.GENESIS,
+  add: RosterChangeKind.ADD,
+  rekey: RosterChangeKind.REKEY,
+};
+
+function changeFromWire(kind: RosterChangeKind): RosterChange | undefined {
+  switch (kind) {
+    case RosterChangeKind.GENESIS:
+      return "genesis";
+    case RosterChangeKind.ADD:
+      return "add";
+    case RosterChangeKind.REKEY:
+      return "rekey";
+    default:
+      return undefined;
+  }
+}
+
+function sameLeaf(a: RosterLeaf | undefined, b: RosterLeaf | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return (
+    equalBytes(a.identityKey, b.identityKey) &&
+    equalBytes(a.signingKey, b.signingKey) &&
+    equalBytes(a.prekey, b.prekey)
+  );
+}
+
+function wireLeaf(index: number, leaf: RosterLeaf): WireLeafInit {
+  return {
+    index,
+    identityKey: leaf.identityKey,
+    signingKey: leaf.signingKey,
+    prekey: leaf.prekey,
+  };
+}
+
+/**
+ * The change from one roster to the next: the leaves emptied, the leaves filled or changed (a
+ * rotated prekey), and the new length. `applyRosterDelta(previous, rosterDelta(previous, next))`
+ * gives `next` back.
+ *
+ * @param previous - the previous epoch's roster
+ * @param next - the new epoch's roster
+ */
+export function rosterDelta(previous: Roster, next: Roster): RosterDeltaInit {
+  const removedLeaves: number[] = [];
+  const leaves: WireLeafInit[] = [];
+  for (let index = 0; index < next.length; index++) {
+    const before = previous[index] ?? undefined;
+    const after = next[index] ?? undefined;
+    if (sameLeaf(before, after)) continue;
+    if (after === undefined) removedLeaves.push(index);
+    else leaves.push(wireLeaf(index, after));
+  }
+  return { removedLeaves, leaves, leafCount: next.length };
+}
+
+/**
+ * The roster a delta yields from the previous epoch's roster (docs/PROTOCOL.md, "Epoch rosters"):
+ * resize to `leaf_count`, empty the removed leaves, write the listed ones. The caller checks the
+ * result's hash.
+ *
+ * @param previous - the roster whose hash is the message's `previous_roster_hash`
+ * @param delta - a decoded (so validated) delta
+ */
+export function applyRosterDelta(previous: Roster, delta: RosterDelta): Roster {
+  const roster: Array<RosterLeaf | undefined> = previous.slice(0, delta.leafCount);
+  while (roster.length < delta.leafCount) roster.push(undefined);
+  for (const index of delta.removedLeaves) roster[index] = undefined;
+  for (const leaf of delta.leaves) {
+    roster[leaf.index] = {
+      identityKey: leaf.identityKey,
+      signingKey: leaf.signingKey,
+      prekey: leaf.prekey,
+    };
+  }
+  return roster;
+}
+
+/**
+ * A full roster as snapshot pages: the non-empty leaves, `leavesPerPage` per page, each page
+ * covering the leaf indexes from its first leaf (0 for page 0) to the next page's.
+ *
+ * @param roster - the full roster
+ * @param leavesPerPage - at most `wireLimits.maxRosterLeavesPerPage` (what the owner uses)
+ */
+export function rosterPages(
+  roster: Roster,
+  leavesPerPage: number = wireLimits.maxRosterLeavesPerPage,
+): RosterPageInit[] {
+  const present: number[] = [];
+  roster.forEach((leaf, index) => {
+    if (leaf != null) present.push(index);
+  });
+  const pageCount = Math.max(1, Math.ceil(present.length / leavesPerPage));
+  const pages: RosterPageInit[] = [];
+  for (let pageIndex = 0; pageIndex < pageCount; pageIndex++) {
+    const indexes = present.slice(pageIndex * leavesPerPage, (pageIndex + 1) * leavesPerPage);
+    pages.push({
+      pageIndex,
+      pageCount,
+      leafCount: roster.length,
+      firstLeaf: pageIndex === 0 ? 0 : (indexes[0] as number),
+      leaves: indexes.map((index) => wireLeaf(index, roster[index] as RosterLeaf)),
+    });
+  }
+  return pages;
+}
+
+/**
+ * The roster of a complete set of snapshot pages (one per index, any order). The caller checks the
+ * result's hash.
+ *
+ * @param pages - decoded (so individually validated) pages of one snapshot
+ * @returns the roster, or `undefined` when they do not tile it: a page missing or repeated, ranges
+ *   out of order, a leaf outside its page's range, counts that differ
+ */
+export function assembleRosterPages(pages: readonly RosterPage[]): Roster | undefined {
+  const sorted = [...pages].sort((a, b) => a.pageIndex - b.pageIndex);
+  const first = sorted[0];
+  if (first === undefined || sorted.length !== first.pageCount) return undefined;
+  const roster: Array<RosterLeaf | undefined> = new Array(first.leafCount).fill(undefined);
+  for (const [position, page] of sorted.entries()) {
+    const end = sorted[position + 1]?.firstLeaf ?? first.leafCount;
+    if (
+      page.pageIndex !== position ||
+      page.pageCount !== first.pageCount ||
+      page.leafCount !== first.leafCount ||
+      page.firstLeaf >= end
+    ) {
+      return undefined;
+    }
+    for (const leaf of page.leaves) {
+      if (leaf.index >= end) return undefined;
+      roster[leaf.index] = {
+        identityKey: leaf.identityKey,
+        signingKey: leaf.signingKey,
+        prekey: leaf.prekey,
+      };
+    }
+  }
+  return roster;
+}
+
+function header(record: EpochRoster): Omit<EpochRosterInit, "body"> {
+  return {
+    version: 1,
+    channelId: record.channelId,
+    epoch: record.epoch,
+    keyId: record.keyId,
+    previousKeyId: record.previousKeyId,
+    rosterHash: record.rosterHash,
+    previousRosterHash: record.previousRosterHash,
+    change: changeToWire[record.change],
+  };
+}
+
+/**
+ * The message announcing an epoch's roster as a delta from the previous epoch's.
+ *
+ * @param record - the new epoch (not a genesis: there is nothing to apply a delta to)
+ * @param previous - the previous epoch's roster
+ * @returns the message, or `undefined` for a genesis or a change too large for one delta
+ *   (`wireLimits.maxRosterLeavesPerPage` leaves written, `maxRosterRemovedLeaves` removed): announce
+ *   a snapshot then
+ */
+export function rosterDeltaMessage(
+  record: EpochRoster,
+  previous: Roster,
+): EpochRosterInit | undefined {
+  if (record.change === "genesis") return undefined;
+  const delta = rosterDelta(previous, record.roster);
+  if (
+    delta.leaves.length > wireLimits.maxRosterLeavesPerPage ||
+    delta.removedLeaves.length > wireLimits.maxRosterRemovedLeaves
+  ) {
+    return undefined;
+  }
+  return { ...header(record), body: { case: "delta", value: delta } };
+}
+
+/**
+ * The messages of a full snapshot of an epoch's roster, one per page (see {@link rosterPages}).
+ *
+ * @param record - the epoch
+ * @param leavesPerPage - leaves listed per page @default wireLimits.maxRosterLeavesPerPage
+ */
+export function rosterSnapshotMessages(
+  record: EpochRoster,
+  leavesPerPage?: number,
+): EpochRosterInit[] {
+  return rosterPages(record.roster, leavesPerPage).map((page) => ({
+    ...header(record),
+    body: { case: "page", value: page },
+  }));
+}
+
+/** What {@link sealEpochRosters} seals. */
+export interface SealEpochRostersInit {
+  readonly organizationId: Uint8Array;
+  /** The organization key. */
+  readonly signer: EnvelopeSigner;
+  readonly clock: bigint;
+  readonly messages: readonly EpochRosterInit[];
+}
+
+/**
+ * Seals roster messages in envelopes of type `epoch-roster` for their group's keys topic.
+ * @param init - the organization, its key, the envelope clock and the messages
+ * @returns the topic and the envelopes, in the order of `init.messages`
+ * @throws {RangeError} from `sealEnvelope` when a message breaks a rule (a caller's mistake)
+ */
+export async function sealEpochRosters(
+  init: SealEpochRostersInit,
+): Promise<Array<{ topic: string; bytes: Uint8Array }>> {
+  const out: Array<{ topic: string; bytes: Uint8Array }> = [];
+  for (const message of init.messages) {
+    const channelId = message.channelId ?? "";
+    const topic = keysTopic(init.organizationId, channelId === "" ? undefined : channelId);
+    const bytes = await sealEnvelope(
+      {
+        type: "epoch-roster",
+        organizationId: init.organizationId,
+        clock: init.clock,
+        contentTopic: topic,
+        message,
+      },
+      init.signer,
+    );
+    out.push({ topic, bytes });
+  }
+  return out;
+}
+
+/**
+ * Whether received bytes are an envelope of type `epoch-roster`, before any signature check: routes
+ * keys-topic traffic between rosters and KeyUpdates. Never throws.
+ */
+export function isEpochRosterEnvelope(bytes: Uint8Array): boolean {
+  try {
+    return decodeSignedEnvelope(bytes).type === MessageType.EPOCH_ROSTER;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Opens an epoch roster received on `contentTopic`: an `epoch-roster` envelope for this
+ * organization and topic, signed by the organization key, whose group's keys topic is that topic.
+ * Never throws.
+ *
+ * @param bytes - the received payload
+ * @param options - the organization, the topic it arrived on, the signature check
+ * @returns the message, or `undefined` for anything else
+ */
+export async function openEpochRoster(
+  bytes: Uint8Array,
+  options: {
+    readonly organizationId: Uint8Array;
+    readonly contentTopic: string;
+    readonly verify: EnvelopeVerifier;
+  },
+): Promise<WireEpochRoster | undefined> {
+  try {
+    const opened = await openEnvelope(bytes, {
+      contentTopic: options.contentTopic,
+      organizationId: options.organizationId,
+      accept: ["epoch-roster"],
+      verify: options.verify,
+    });
+    if (opened.type !== "epoch-roster") return undefined;
+    const { channelId } = opened.message;
+    // A roster replayed onto another group's topic would be opened for the wrong group.
+    const topic = keysTopic(options.organizationId, channelId === "" ? undefined : channelId);
+    return topic === options.contentTopic ? opened.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A stored `roster/<key id>` record, or `undefined` when it is not one. JSON writes an empty leaf
+ * as `null`: it is read back as `undefined`, which is what `Roster` and the group code expect.
+ *
+ * @param bytes - the record's value
+ * @throws {SyntaxError} from `decodeJson` for bytes that are not JSON
+ */
+export function decodeStoredRoster(bytes: Uint8Array): EpochRoster | undefined {
+  const value = decodeJson<Partial<EpochRoster> & { roster?: Array<RosterLeaf | null> }>(bytes);
+  const change = value.change;
+  if (
+    (change !== "genesis" && change !== "add" && change !== "rekey") ||
+    typeof value.channelId !== "string" ||
+    typeof value.epoch !== "bigint" ||
+    !(value.keyId instanceof Uint8Array) ||
+    !(value.rosterHash instanceof Uint8Array) ||
+    !Array.isArray(value.roster)
+  ) {
+    return undefined;
+  }
+  // Records of the provisional format (before `@orgchat/wire` registered the message) named no
+  // previous roster hash, and 8 zero bytes as a genesis' previous key id.
+  const genesis = change === "genesis";
+  return {
+    change,
+    channelId: value.channelId,
+    epoch: value.epoch,
+    keyId: value.keyId,
+    previousKeyId: genesis ? new Uint8Array(0) : (value.previousKeyId ?? new Uint8Array(0)),
+    rosterHash: value.rosterHash,
+    previousRosterHash: genesis
+      ? new Uint8Array(0)
+      : (value.previousRosterHash ?? new Uint8Array(0)),
+    roster: value.roster.map((leaf) => leaf ?? undefined),
+  };
+}
+
+// -------------------------------------------------------------------------------------------------
+// The rosters a client holds, and the pieces that do not make one yet
+// -------------------------------------------------------------------------------------------------
+
+/** Why a received roster was refused (it was owner-signed, but does not hash as announced). */
+export type RosterRefusal =
+  /** A delta applied to the roster it names, or a complete snapshot, hashes to something else. */
+  | "hash-mismatch"
+  /** A complete set of pages does not tile the roster. */
+  | "inconsistent-pages";
+
+/** What {@link RosterBook.receive} made of a roster message. */
+export type RosterReceipt =
+  /** New rosters (the one received, then any waiting delta it unlocked), and the ids that made them. */
+  | { readonly status: "learned"; readonly rosters: EpochRoster[]; readonly ids: string[] }
+  /** The epoch's roster is known already. */
+  | { readonly status: "known" }
+  /** A delta whose previous roster is not here, or a page of an incomplete snapshot. */
+  | { readonly status: "waiting" }
+  | { readonly status: "refused"; readonly reason: RosterRefusal };
+
+/** Limits of the pieces a {@link RosterBook} keeps while waiting. */
+export const rosterBookLimits = {
+  /**
+   * Deltas waiting for their previous roster. A member subscribed to a restricted channel's keys
+   * topic without being in that group never gets the base; the oldest are dropped.
+   */
+  maxWaitingDeltas: 64,
+  /** Snapshots being collected at once (each up to `wireLimits.maxRosterPages` pages). */
+  maxPartialSnapshots: 4,
+} as const;
+
+interface PartialSnapshot {
+  readonly message: WireEpochRoster;
+  readonly pages: Map<number, RosterPage>;
+  readonly ids: Set<string>;
+}
+
+function recordOf(message: WireEpochRoster, roster: Roster): EpochRoster | undefined {
+  const change = changeFromWire(message.change);
+  if (change === undefined) return undefined;
+  return {
+    change,
+    channelId: message.channelId,
+    epoch: message.epoch,
+    keyId: message.keyId,
+    previousKeyId: message.previousKeyId,
+    rosterHash: message.rosterHash,
+    previousRosterHash: message.previousRosterHash,
+    roster,
+  };
+}
+
+/**
+ * The epoch rosters one organization's client holds, by key id, and what it received that does not
+ * make a roster yet: deltas waiting for the roster they apply to, and snapshots missing pages.
+ * Holds no secrets; does no I/O (the client persists what `receive` reports as learned).
+ */
+export class RosterBook {
+  readonly #provider: CryptoProvider;
+  readonly #byKeyId = new Map<string, EpochRoster>();
+  readonly #byHash = new Map<string, EpochRoster>();
+  readonly #waitingDeltas = new Map<string, { message: WireEpochRoster; id: string }>();
+  readonly #partial = new Map<string, PartialSnapshot>();
+
+  constructor(provider: CryptoProvider) {
+    this.#provider = provider;
+  }
+
+  /** The roster of the epoch named by `keyId` (hex), if held. */
+  get(keyIdHex: string): EpochRoster | undefined {
+    return this.#byKeyId.get(keyIdHex);
+  }
+
+  has(keyIdHex: string): boolean {
+    return this.#byKeyId.has(keyIdHex);
+  }
+
+  values(): IterableIterator<EpochRoster> {
+    return this.#byKeyId.values();
+  }
+
+  /** Adds a roster this client made (owner) or stored earlier. */
+  add(record: EpochRoster): void {
+    this.#byKeyId.set(toHex(record.keyId), record);
+    this.#byHash.set(toHex(record.rosterHash), record);
+  }
+
+  /** Pieces waiting: for tests and diagnostics. */
+  get waiting(): { readonly deltas: number; readonly snapshots: number } {
+    return { deltas: this.#waitingDeltas.size, snapshots: this.#partial.size };
+  }
+
+  /**
+   * Takes one opened roster message (`openEpochRoster`): applies a delta to the roster its
+   * `previous_roster_hash` names, or files a snapshot page until every page is in. A result is
+   * kept only if it hashes to `roster_hash`. Total: never throws on remote input.
+   *
+   * @param message - an opened, owner-signed roster message
+   * @param id - the id of the envelope that carried it (reported back once it made a roster)
+   */
+  receive(message: WireEpochRoster, id: string): RosterReceipt {
+    const keyIdHex = toHex(message.keyId);
+    if (this.#byKeyId.has(keyIdHex)) return { status: "known" };
+    const body = message.body;
+    if (body.case === "delta") {
+      const previous = this.#byHash.get(toHex(message.previousRosterHash));
+      if (previous === undefined) {
+        this.#waitingDeltas.delete(keyIdHex);
+        this.#waitingDeltas.set(keyIdHex, { message, id });
+        while (this.#waitingDeltas.size > rosterBookLimits.maxWaitingDeltas) {
+          const oldest = this.#waitingDeltas.keys().next().value as string;
+          this.#waitingDeltas.delete(oldest);
+        }
+        return { status: "waiting" };
+      }
+      const outcome = this.#fromDelta(message, body.value, previous.roster);
+      if (outcome.status !== "ok") return { status: "refused", reason: outcome.reason };
+      return this.#learn(outcome.record, [id]);
+    }
+    if (body.case !== "page") return { status: "refused", reason: "inconsistent-pages" };
+    const page = body.value;
+    const snapshotKey = `${keyIdHex}/${toHex(message.rosterHash)}/${page.pageCount}/${page.leafCount}`;
+    let partial = this.#partial.get(snapshotKey);
+    if (partial === undefined) {
+      partial = { message, pages: new Map(), ids: new Set() };
+      this.#partial.set(snapshotKey, partial);
+      while (this.#partial.size > rosterBookLimits.maxPartialSnapshots) {
+        const oldest = this.#partial.keys().next().value as string;
+        this.#partial.delete(oldest);
+      }
+    }
+    // A page index seen twice with other content (the owner re-paged) keeps the first: the hash
+    // check below refuses a mix that does not fit, and the next snapshot starts afresh.
+    if (!partial.pages.has(page.pageIndex)) partial.pages.set(page.pageIndex, page);
+    partial.ids.add(id);
+    if (partial.pages.size < page.pageCount) return { status: "waiting" };
+    this.#partial.delete(snapshotKey);
+    const roster = assembleRosterPages([...partial.pages.values()]);
+    if (roster === undefined) return { status: "refused", reason: "inconsistent-pages" };
+    if (!equalBytes(rosterHash(this.#provider, roster), message.rosterHash)) {
+      return { status: "refused", reason: "hash-mismatch" };
+    }
+    const record = recordOf(partial.message, roster);
+    if (record === undefined) return { status: "refused", reason: "inconsistent-pages" };
+    return this.#learn(record, [...partial.ids]);
+  }
+
+  #fromDelta(
+    message: WireEpochRoster,
+    delta: RosterDelta,
+    previous: Roster,
+  ): { status: "ok"; record: EpochRoster } | { status: "refused"; reason: RosterRefusal } {
+    const roster = applyRosterDelta(previous, delta);
+    const record = recordOf(message, roster);
+    if (
+      record === undefined ||
+      !equalBytes(rosterHash(this.#provider, roster), message.rosterHash)
+    ) {
+      return { status: "refused", reason: "hash-mismatch" };
+    }
+    return { status: "ok", record };
+  }
+
+  /** Keeps a new roster, then applies every waiting delta it (transitively) unlocks. */
+  #learn(first: EpochRoster, ids: string[]): RosterReceipt {
+    const rosters: EpochRoster[] = [];
+    const queue = [first];
+    for (let record = queue.shift(); record !== undefined; record = queue.shift()) {
+      const keyIdHex = toHex(record.keyId);
+      if (this.#byKeyId.has(keyIdHex)) continue;
+      this.add(record);
+      rosters.push(record);
+      this.#waitingDeltas.delete(keyIdHex);
+      for (const key of [...this.#partial.keys()]) {
+        if (key.startsWith(`${keyIdHex}/`)) this.#partial.delete(key);
+      }
+      const hash = toHex(record.rosterHash);
+      for (const [waitingKeyId, waiting] of [...this.#waitingDeltas]) {
+        if (toHex(waiting.message.previousRosterHash) !== hash) continue;
+        if (waiting.message.body.case !== "delta") continue;
+        this.#waitingDeltas.delete(waitingKeyId);
+        const outcome = this.#fromDelta(waiting.message, waiting.message.body.value, record.roster);
+        if (outcome.status === "ok") {
+          queue.push(outcome.record);
+          ids.push(waiting.id);
+        }
+      }
+    }
+    return { status: "learned", rosters, ids };
+  }
+}
