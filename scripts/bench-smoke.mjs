@@ -16,6 +16,7 @@ const benches = [
   "@orgchat/store-sqlite",
   "@orgchat/transport-waku",
   "@orgchat/service-node",
+  "@orgchat/integration",
 ];
 
 const outIndex = process.argv.indexOf("--out");

@@ -10,11 +10,12 @@
  *   this transport retries transient failures itself until the publish deadline;
  * - every filter subscription is removed decoder by decoder before `stop()`, so the SDK's per-topic
  *   intervals (1 s, 5 s, 60 s) are cleared and the process can exit;
- * - history speaks Store v3 directly on the light node's connection: the SDK's store client splits
- *   ranges longer than 24 h into sequential sub-queries (the first page of a backward query would be
- *   the oldest day) and hides the server's pagination cursor (so it cannot tell a last page).
+ * - history speaks Store v3 directly on the light node's connection (`store-query.ts`, shared with
+ *   relay mode): the SDK's store client splits ranges longer than 24 h into sequential sub-queries
+ *   (the first page of a backward query would be the oldest day) and hides the server's pagination
+ *   cursor (so it cannot tell a last page).
  */
-import type { Connection, IdentifyResult, PeerId, PrivateKey, Stream } from "@libp2p/interface";
+import type { Connection, IdentifyResult, PeerId, PrivateKey } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import {
   AbortError,
@@ -25,12 +26,9 @@ import {
   type HistoryPage,
   type HistoryQuery,
   HistoryQueryFailedError,
-  InvalidCursorError,
-  InvalidQueryError,
   type MessageHandler,
   NoPeersError,
   NotStartedError,
-  normalizeHistoryQuery,
   PayloadTooLargeError,
   type PublishResult,
   raceAbort,
@@ -55,24 +53,20 @@ import {
   LightPushError,
   type NetworkConfig,
 } from "@waku/interfaces";
-import { proto_message, proto_store } from "@waku/proto";
+import { proto_message } from "@waku/proto";
 import { createLightNode } from "@waku/sdk";
 import { isAutoSharding } from "@waku/utils";
-import { bytesToHex, hexToBytes } from "@waku/utils/bytes";
 import {
   libp2pTransportsFor,
   offlineNodeOptions,
   parseAddresses,
+  plainBytes,
   transportLimits,
   type WakuTransport,
   type WakuTransportInit,
 } from "./node-options.js";
-import {
-  messageHashHex,
-  pubsubTopicFor,
-  shardPubsubTopics,
-  wakuMessageTimestampMs,
-} from "./relay.js";
+import { messageHashHex, pubsubTopicFor, shardPubsubTopics } from "./relay.js";
+import { defaultHistoryTimeoutMs, planStoreQuery, runStoreQuery } from "./store-query.js";
 
 /** Options of light mode: {@link WakuTransportInit} with `mode: "light"`. */
 export interface WakuLightTransportInit extends WakuTransportInit {
@@ -93,10 +87,6 @@ const retryDelayMs = 50;
  * by default; more parallel `lightPush.send` calls would fail with "No stream available".
  */
 const maxConcurrentPushes = 32;
-/** Largest Store v3 response read (js-waku reads up to 4 MiB too). */
-const maxStoreResponseBytes = 4 * 1024 * 1024;
-/** The Store v3 server's limit on content topics per query (nwaku's `MaxContentTopicsPerQuery`). */
-const maxHistoryContentTopics = 10;
 
 interface BootstrapPeer {
   readonly address: Multiaddr;
@@ -200,7 +190,7 @@ class WakuLightTransport implements WakuTransport {
     this.#listen = [...(init.listen ?? [])];
     this.#peers = [...(init.peers ?? [])];
     this.#storePeers = [...(init.storePeers ?? [])];
-    const historyTimeoutMs = init.historyTimeoutMs ?? 10_000;
+    const historyTimeoutMs = init.historyTimeoutMs ?? defaultHistoryTimeoutMs;
     if (!(historyTimeoutMs > 0)) {
       throw new RangeError(`historyTimeoutMs must be positive, got ${init.historyTimeoutMs}`);
     }
@@ -436,7 +426,7 @@ class WakuLightTransport implements WakuTransport {
     const proto = (decoded as { proto?: IProtoMessage }).proto;
     const message: TransportMessage = {
       contentTopic: decoded.contentTopic,
-      payload: decoded.payload.slice(),
+      payload: plainBytes(decoded.payload),
       timestamp:
         proto?.timestamp === undefined
           ? (decoded.timestamp?.getTime() ?? 0)
@@ -465,43 +455,7 @@ class WakuLightTransport implements WakuTransport {
     const { signal } = options;
     throwIfAborted(signal, "queryHistory");
     const session = this.#requireSession("queryHistory");
-    const normalized = normalizeHistoryQuery(query);
-    if (normalized.contentTopics.length > maxHistoryContentTopics) {
-      throw new InvalidQueryError(
-        `at most ${maxHistoryContentTopics} content topics per query (the Store v3 limit), got ${normalized.contentTopics.length}`,
-      );
-    }
-    const pubsubTopics = new Set(normalized.contentTopics.map((t) => this.#pubsubTopicFor(t)));
-    if (pubsubTopics.size !== 1) {
-      throw new InvalidQueryError(
-        "the content topics are on different shards; query each shard's topics separately",
-      );
-    }
-    const [pubsubTopic] = pubsubTopics as unknown as [string];
-    let cursor: Uint8Array | undefined;
-    if (normalized.cursor !== undefined) {
-      if (!/^(0x)?[0-9a-f]{64}$/i.test(normalized.cursor)) {
-        throw new InvalidCursorError("expected the 64 hex digits of a message hash");
-      }
-      cursor = hexToBytes(normalized.cursor.replace(/^0x/i, ""));
-    }
-    const request = proto_store.StoreQueryRequest.encode({
-      requestId: globalThis.crypto.randomUUID(),
-      includeData: true,
-      pubsubTopic,
-      contentTopics: [...normalized.contentTopics],
-      ...(normalized.from === undefined
-        ? {}
-        : { timeStart: BigInt(Math.ceil(normalized.from)) * 1_000_000n }),
-      // `to` is inclusive in ms; message timestamps are ns, so include the whole last millisecond.
-      ...(normalized.to === undefined
-        ? {}
-        : { timeEnd: (BigInt(Math.floor(normalized.to)) + 1n) * 1_000_000n - 1n }),
-      messageHashes: [],
-      ...(cursor === undefined ? {} : { paginationCursor: cursor }),
-      paginationForward: normalized.direction === "forward",
-      paginationLimit: BigInt(normalized.pageSize),
-    });
+    const plan = planStoreQuery(query, (topic) => this.#pubsubTopicFor(topic));
     const deadline = performance.now() + this.#historyTimeoutMs;
     const hasStore = () => this.#storePeerFor(session) !== undefined;
     if (!(await this.#waitFor(session, hasStore, deadline, signal))) {
@@ -510,56 +464,7 @@ class WakuLightTransport implements WakuTransport {
       );
     }
     const connection = this.#storePeerFor(session) as Connection;
-    let responseBytes: Uint8Array;
-    try {
-      responseBytes = await raceAbort(
-        storeExchange(connection, request, Math.max(1, Math.ceil(deadline - performance.now()))),
-        signal,
-        "queryHistory",
-      );
-    } catch (error) {
-      if ((error as { name?: unknown }).name === "AbortError") throw error;
-      throw new HistoryQueryFailedError(`the store node did not answer (${describe(error)})`, {
-        cause: error,
-      });
-    }
-    let response: proto_store.StoreQueryResponse;
-    try {
-      response = proto_store.StoreQueryResponse.decode(responseBytes);
-    } catch (error) {
-      throw new HistoryQueryFailedError("the store node sent an undecodable response", {
-        cause: error,
-      });
-    }
-    const status = response.statusCode ?? 0;
-    if (status < 200 || status >= 300) {
-      if (status === 400 && cursor !== undefined) {
-        throw new InvalidCursorError(
-          `the store node refused it (${response.statusDesc ?? "400 BAD_REQUEST"})`,
-        );
-      }
-      throw new HistoryQueryFailedError(
-        `the store node answered ${status} ${response.statusDesc ?? ""}`.trim(),
-        { status },
-      );
-    }
-    const messages: TransportMessage[] = [];
-    for (const entry of response.messages) {
-      const message = entry.message;
-      if (message === undefined) continue;
-      if (!normalized.contentTopics.includes(message.contentTopic)) continue;
-      messages.push({
-        contentTopic: message.contentTopic,
-        payload: message.payload,
-        timestamp: wakuMessageTimestampMs(message),
-        id: messageHashHex(entry.pubsubTopic ?? pubsubTopic, message),
-      });
-    }
-    // Store v3 pages are ascending whatever the direction; the contract returns them in its order.
-    if (normalized.direction === "backward") messages.reverse();
-    return response.paginationCursor === undefined || response.paginationCursor.length === 0
-      ? { messages }
-      : { messages, cursor: bytesToHex(response.paginationCursor) };
+    return runStoreQuery(connection, plan, deadline - performance.now(), signal);
   }
 
   #storePeerFor(session: LightSession): Connection | undefined {
@@ -885,89 +790,6 @@ function withTimestamp(base: IEncoder, timestampNs: bigint): IEncoder {
       return proto_message.WakuMessage.encode(fields);
     },
   };
-}
-
-/**
- * One Store v3 request/response on a fresh stream of `connection`. The response is read until the
- * server closes its end, so the stream is released only after that close arrived: with mplex, a
- * close that arrives for an already released stream counts against the connection (more than 5 per
- * second and the remote drops it).
- */
-async function storeExchange(
-  connection: Connection,
-  request: Uint8Array,
-  timeoutMs: number,
-): Promise<Uint8Array> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  const stream: Stream = await connection.newStream(StoreCodec, { signal });
-  const onAbort = () => stream.abort(new Error("store query timed out"));
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    await stream.sink([concatBytes(encodeVarint(request.length), request)]);
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of stream.source) {
-      const bytes = chunk.subarray();
-      size += bytes.length;
-      if (size > maxStoreResponseBytes + 10) {
-        throw new Error(`response larger than ${maxStoreResponseBytes} bytes`);
-      }
-      chunks.push(bytes);
-    }
-    return readLengthPrefixed(chunks, maxStoreResponseBytes);
-  } catch (error) {
-    stream.abort(error instanceof Error ? error : new Error(String(error)));
-    throw signal.aborted ? new Error(`no answer within ${timeoutMs} ms`) : error;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-}
-
-/** The first unsigned-varint length-prefixed frame in `chunks` (Waku req/resp framing). */
-function readLengthPrefixed(chunks: readonly Uint8Array[], maxBytes: number): Uint8Array {
-  let buffer: Uint8Array = new Uint8Array(0);
-  for (const chunk of chunks) buffer = concatBytes(buffer, chunk);
-  const decoded = decodeVarint(buffer);
-  if (decoded === undefined) throw new Error("the stream ended before a complete response");
-  const [length, offset] = decoded;
-  if (length > maxBytes) throw new Error(`response frame of ${length} bytes exceeds ${maxBytes}`);
-  if (buffer.length - offset < length) {
-    throw new Error("the stream ended before a complete response");
-  }
-  return buffer.subarray(offset, offset + length);
-}
-
-function encodeVarint(value: number): Uint8Array {
-  const out: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    out.push((rest & 0x7f) | 0x80);
-    rest = Math.floor(rest / 128);
-  }
-  out.push(rest);
-  return Uint8Array.from(out);
-}
-
-/** @returns [value, bytes used], or undefined when more bytes are needed. @throws on an overlong varint */
-function decodeVarint(bytes: Uint8Array): [number, number] | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i] as number;
-    value += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) return [value, i + 1];
-    scale *= 128;
-    if (i >= 7) throw new Error("malformed length prefix");
-  }
-  return undefined;
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 async function stopQuietly(node: LightNode): Promise<void> {

@@ -64,7 +64,11 @@ export interface WakuTransportInit {
   readonly publishTimeoutMs?: number;
   /** Gossipsub heartbeat (relay mode); the mesh forms on heartbeats. Use 100 in tests. @default 1000 */
   readonly heartbeatIntervalMs?: number;
-  /** Store v3 nodes for `queryHistory` (light mode; relay mode keeps no history). @default [] */
+  /**
+   * Store v3 nodes that answer `queryHistory`, dialed at start and redialed like `peers`. Relay mode
+   * has history only with them; light mode asks any connected service node without them.
+   * @default []
+   */
   readonly storePeers?: readonly string[];
   /** Backoff of bootstrap-peer redials. */
   readonly reconnect?: ReconnectInit;
@@ -194,4 +198,17 @@ export function transportLimits(init: WakuTransportInit): {
     publishTimeoutMs,
     networkConfig: init.networkConfig ?? defaultNetworkConfig,
   };
+}
+
+/**
+ * A copy of `bytes` as a plain `Uint8Array`. libp2p hands out Node `Buffer` views of its receive
+ * buffers; a subscriber must get its own bytes (not a view another handler or gossipsub's cache
+ * sees), and not a `Buffer`: `Buffer.prototype.slice` does not copy, and `JSON.stringify` turns a
+ * `Buffer` into `{ type: "Buffer", data: [...] }` (its `toJSON`), which breaks consumers that
+ * serialize received bytes as they would any `Uint8Array`.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return copy;
 }

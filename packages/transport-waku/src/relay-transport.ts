@@ -2,7 +2,7 @@
  * Relay mode: the orgchat `Transport` over Waku Relay (gossipsub as `/vac/waku/relay/2.0.0`). Every
  * node is a full relay peer: it listens, dials its bootstrap peers, forwards the traffic of its shards.
  */
-import type { PeerId, PrivateKey } from "@libp2p/interface";
+import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import {
   AbortError,
@@ -11,6 +11,7 @@ import {
   type CallOptions,
   type HistoryPage,
   type HistoryQuery,
+  HistoryQueryFailedError,
   HistoryUnsupportedError,
   isNoPeersError,
   type MessageHandler,
@@ -35,6 +36,7 @@ import {
   libp2pTransportsFor,
   offlineNodeOptions,
   parseAddresses,
+  plainBytes,
   transportLimits,
   type WakuTransport,
   type WakuTransportInit,
@@ -50,10 +52,17 @@ import {
   wakuMessageTimestampMs,
   wakuRelayService,
 } from "./relay.js";
+import { defaultHistoryTimeoutMs, planStoreQuery, runStoreQuery } from "./store-query.js";
 
 /** Options of relay mode: {@link WakuTransportInit} with `mode: "relay"`. */
 export interface WakuRelayTransportInit extends WakuTransportInit {
   readonly mode: "relay";
+  /**
+   * Deadline of one history query (wait for a store peer's connection, open a stream, send, read the
+   * page), ms. Only used with `storePeers`.
+   * @default 10_000
+   */
+  readonly historyTimeoutMs?: number;
 }
 
 /** Default reconnection backoff (ms). */
@@ -71,6 +80,8 @@ const silentPeerGraceMs = 2_000;
 
 interface BootstrapPeer {
   readonly address: Multiaddr;
+  /** A `storePeers` entry: history queries go to it. */
+  readonly store: boolean;
   peerId: string | undefined;
   failures: number;
   /** Carried our shards during the current connection: a later drop restarts the backoff. */
@@ -85,6 +96,8 @@ interface RelayNode {
   /** Aborts in-flight dials at stop. */
   readonly abort: AbortController;
   readonly bootstrap: readonly BootstrapPeer[];
+  /** Wake-ups of history queries waiting for a store peer's connection. */
+  readonly waiters: Set<() => void>;
   readonly detach: () => void;
 }
 
@@ -96,13 +109,16 @@ interface SubscriptionEntry {
 /**
  * Creates a relay-mode Waku transport (not started). See {@link WakuTransportInit} for the options.
  *
- * - `capabilities`: `history` false (relay keeps nothing; use light mode with a service node),
- *   `selfDelivery` **true** (gossipsub never hands a node its own message, so the transport echoes
+ * - `capabilities`: `history` true only with `storePeers` (relay itself keeps nothing; history is
+ *   asked of those Store v3 nodes, e.g. `@orgchat/service-node` or nwaku), `selfDelivery` **true** (gossipsub never hands a node its own message, so the transport echoes
  *   it to local subscribers), `ordered` false, `maxPayloadBytes` 153,600 by default.
  * - `publish` waits up to `publishTimeoutMs` for a connected peer subscribed to the message's shard,
  *   then throws `NoPeersError`. Timestamps are unique per transport at nanosecond resolution, so two
  *   identical publishes in the same millisecond are two messages, never a gossipsub `Duplicate`.
- * - `peers` are dialed at start and redialed with exponential backoff whenever they drop.
+ * - `peers` and `storePeers` are dialed at start and redialed with exponential backoff whenever
+ *   they drop. `queryHistory` pages Store v3 on a store peer's connection (cursor = message hash,
+ *   hex; at most 10 content topics of one shard per query), and without `storePeers` throws
+ *   `HistoryUnsupportedError`.
  * - `status` is `online` while at least one connected peer is subscribed to one of the node's shards.
  *
  * @example
@@ -132,7 +148,9 @@ class WakuRelayTransport implements WakuTransport {
   readonly #staticShard: number | undefined;
   readonly #listen: readonly string[];
   readonly #peers: readonly string[];
+  readonly #storePeers: readonly string[];
   readonly #publishTimeoutMs: number;
+  readonly #historyTimeoutMs: number;
   readonly #heartbeatIntervalMs: number | undefined;
   readonly #reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number };
   readonly #now: () => number;
@@ -149,11 +167,14 @@ class WakuRelayTransport implements WakuTransport {
     if ("mode" in init && init.mode !== "relay") {
       throw new TypeError(`wakuRelayTransport: mode must be "relay", got ${String(init.mode)}`);
     }
-    if (init.storePeers !== undefined && init.storePeers.length > 0) {
-      throw new TypeError(
-        "relay mode keeps no history and does not query store nodes: storePeers is a light-mode option",
-      );
+    if (init.storePeers !== undefined && !Array.isArray(init.storePeers)) {
+      throw new TypeError("storePeers must be an array of multiaddr strings");
     }
+    const historyTimeoutMs = init.historyTimeoutMs ?? defaultHistoryTimeoutMs;
+    if (!(historyTimeoutMs > 0)) {
+      throw new RangeError(`historyTimeoutMs must be positive, got ${init.historyTimeoutMs}`);
+    }
+    this.#historyTimeoutMs = historyTimeoutMs;
     const limits = transportLimits(init);
     this.#networkConfig = limits.networkConfig;
     this.#publishTimeoutMs = limits.publishTimeoutMs;
@@ -161,6 +182,7 @@ class WakuRelayTransport implements WakuTransport {
     this.#staticShard = isAutoSharding(this.#networkConfig) ? undefined : (init.shards?.[0] ?? 0);
     this.#listen = [...(init.listen ?? defaultListenAddresses)];
     this.#peers = [...(init.peers ?? [])];
+    this.#storePeers = [...(init.storePeers ?? [])];
     this.#heartbeatIntervalMs = init.heartbeatIntervalMs;
     const initialDelayMs = init.reconnect?.initialDelayMs ?? defaultReconnect.initialDelayMs;
     const maxDelayMs = init.reconnect?.maxDelayMs ?? defaultReconnect.maxDelayMs;
@@ -173,7 +195,7 @@ class WakuRelayTransport implements WakuTransport {
     this.#privateKey = init.privateKey;
     this.#now = init.now ?? Date.now;
     this.capabilities = Object.freeze({
-      history: false,
+      history: this.#storePeers.length > 0,
       selfDelivery: true,
       ordered: false,
       maxPayloadBytes: limits.maxPayloadBytes,
@@ -313,10 +335,63 @@ class WakuRelayTransport implements WakuTransport {
     };
   }
 
-  async queryHistory(_query: HistoryQuery, options: CallOptions = {}): Promise<HistoryPage> {
-    throwIfAborted(options.signal, "queryHistory");
-    this.#requireNode("queryHistory");
-    throw new HistoryUnsupportedError('wakuTransport({ mode: "relay" })');
+  async queryHistory(query: HistoryQuery, options: CallOptions = {}): Promise<HistoryPage> {
+    const { signal } = options;
+    throwIfAborted(signal, "queryHistory");
+    const node = this.#requireNode("queryHistory");
+    if (!this.capabilities.history) {
+      throw new HistoryUnsupportedError('wakuTransport({ mode: "relay" }) without storePeers');
+    }
+    const plan = planStoreQuery(query, (topic) => this.#pubsubTopicFor(topic));
+    const deadline = performance.now() + this.#historyTimeoutMs;
+    const connection = await this.#storeConnection(node, deadline, signal);
+    if (connection === undefined) {
+      if (this.#node !== node) throw new NotStartedError("queryHistory");
+      throw new HistoryQueryFailedError(
+        `no store peer connected within ${this.#historyTimeoutMs} ms (storePeers: ${this.#storePeers.join(", ")})`,
+      );
+    }
+    return runStoreQuery(connection, plan, deadline - performance.now(), signal);
+  }
+
+  /**
+   * An open connection to one of the store peers, waiting for one until `deadline` (they are dialed
+   * at start and redialed after a drop). Leaves no timer or listener behind.
+   * @throws AbortError
+   */
+  async #storeConnection(
+    node: RelayNode,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection | undefined> {
+    for (;;) {
+      throwIfAborted(signal, "queryHistory");
+      if (this.#node !== node) return undefined;
+      const stores = new Set(
+        node.bootstrap.filter((p) => p.store && p.peerId !== undefined).map((p) => p.peerId),
+      );
+      const open = node.libp2p
+        .getConnections()
+        .find((c) => c.status === "open" && stores.has(c.remotePeer.toString()));
+      if (open !== undefined) return open;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          node.waiters.delete(done);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, remaining);
+        node.waiters.add(done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
+
+  #wake(node: RelayNode): void {
+    for (const wake of [...node.waiters]) wake();
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------
@@ -331,7 +406,11 @@ class WakuRelayTransport implements WakuTransport {
     if (this.#node) return;
     throwIfAborted(signal, "start");
     const listen = parseAddresses(this.#listen, "listen");
-    const peers = parseAddresses(this.#peers, "peer");
+    const relayPeers = parseAddresses(this.#peers, "peer");
+    const storePeers = parseAddresses(this.#storePeers, "peer");
+    const known = new Set(relayPeers.map((a) => a.toString()));
+    const storeAddresses = new Set(storePeers.map((a) => a.toString()));
+    const peers = [...relayPeers, ...storePeers.filter((a) => !known.has(a.toString()))];
     const transports = await libp2pTransportsFor([...listen, ...peers]);
     let libp2p: Libp2p;
     try {
@@ -375,6 +454,7 @@ class WakuRelayTransport implements WakuTransport {
     });
     const bootstrap: BootstrapPeer[] = peers.map((address) => ({
       address,
+      store: storeAddresses.has(address.toString()),
       peerId: address.getPeerId() ?? undefined,
       failures: 0,
       carried: false,
@@ -382,7 +462,9 @@ class WakuRelayTransport implements WakuTransport {
       timer: undefined,
     }));
     const refresh = () => {
-      if (this.#node === node) this.#refreshStatus(node);
+      if (this.#node !== node) return;
+      this.#refreshStatus(node);
+      this.#wake(node);
     };
     const refreshSoon = () => queueMicrotask(refresh);
     const silenceChecks = new Map<string, ReturnType<typeof setTimeout>>();
@@ -417,6 +499,7 @@ class WakuRelayTransport implements WakuTransport {
       relay,
       abort: new AbortController(),
       bootstrap,
+      waiters: new Set(),
       detach: () => {
         stopObserving();
         libp2p.removeEventListener("peer:connect", onConnect);
@@ -436,6 +519,7 @@ class WakuRelayTransport implements WakuTransport {
     if (!node) return;
     this.#node = undefined;
     node.abort.abort();
+    this.#wake(node);
     for (const peer of node.bootstrap) {
       if (peer.timer !== undefined) clearTimeout(peer.timer);
       peer.timer = undefined;
@@ -461,6 +545,7 @@ class WakuRelayTransport implements WakuTransport {
       const connection = await node.libp2p.dial(peer.address, { signal: node.abort.signal });
       peer.peerId = connection.remotePeer.toString();
       peer.dialing = false;
+      this.#wake(node);
       // The connection may have closed before we learnt whose it was: check rather than miss it.
       if (connection.status !== "open") this.#scheduleRedial(node, peer);
     } catch {
@@ -533,7 +618,7 @@ class WakuRelayTransport implements WakuTransport {
     for (const entry of [...entries]) {
       // Each handler gets its own copy: the decoded payload is a view into the wire bytes gossipsub
       // caches and forwards, and one handler mutating its bytes must not change another's.
-      this.#invoke(entry, { contentTopic, payload: message.payload.slice(), timestamp, id });
+      this.#invoke(entry, { contentTopic, payload: plainBytes(message.payload), timestamp, id });
     }
   };
 

@@ -72,13 +72,18 @@ describe("relay transport", () => {
     expect(
       wakuTransport({ mode: "relay", maxPayloadBytes: 1000 }).capabilities.maxPayloadBytes,
     ).toBe(1000);
+    expect(
+      wakuTransport({ mode: "relay", storePeers: ["/ip4/127.0.0.1/tcp/1/ws"] }).capabilities
+        .history,
+    ).toBe(true);
   });
 
-  it("refuses unknown modes and light-mode options", () => {
+  it("refuses unknown modes and bad options", () => {
     expect(() => wakuTransport({ mode: "carrier-pigeon" } as never)).toThrow(TypeError);
-    expect(() => wakuRelayTransport({ storePeers: ["/ip4/127.0.0.1/tcp/1/ws"] })).toThrow(
+    expect(() => wakuRelayTransport({ storePeers: "/ip4/127.0.0.1/tcp/1/ws" as never })).toThrow(
       TypeError,
     );
+    expect(() => wakuRelayTransport({ historyTimeoutMs: 0 })).toThrow(RangeError);
     expect(() => wakuRelayTransport({ maxPayloadBytes: 0 })).toThrow(RangeError);
   });
 
