@@ -17,9 +17,13 @@ export const decodeText = (bytes: Uint8Array): string => utf8Decoder.decode(byte
 /** JSON with bigints (`{"$n":"…"}`) and byte arrays (`{"$b":"hex"}`), for records and log entries. */
 export function encodeJson(value: unknown): Uint8Array {
   return utf8.encode(
-    JSON.stringify(value, (_key, v: unknown) => {
-      if (typeof v === "bigint") return { $n: v.toString() };
-      if (v instanceof Uint8Array) return { $b: bytesToHex(v) };
+    // A function (not arrow) replacer: `this[key]` is the raw value. JSON.stringify calls a
+    // Buffer's toJSON() before the replacer sees it, so `v` would be {type:"Buffer",data:[…]} and
+    // reload as an object instead of bytes (libp2p hands out Buffers).
+    JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
+      const raw = key === "" ? v : this[key];
+      if (typeof raw === "bigint") return { $n: raw.toString() };
+      if (raw instanceof Uint8Array) return { $b: bytesToHex(raw) };
       return v;
     }),
   );
