@@ -1,0 +1,284 @@
+/**
+ * The command runner: finds the command, parses its options with `util.parseArgs`, opens the data
+ * directory when the command asks, runs it, prints one result (human text, or one JSON document with
+ * `--json`), and always closes what it opened, also on errors and Ctrl-C.
+ */
+import { parseArgs } from "node:util";
+import type { CommandContext, CommandSpec, OptionSpec } from "./command.js";
+import { commands } from "./commands.js";
+import { CliError, exitCodes, explain, usageError } from "./errors.js";
+import { type Output, printResult, progressOn } from "./format.js";
+import { dataDirOf, type GlobalOptions, openSession, peersFor, type Session } from "./session.js";
+
+const globalOptions: Record<string, OptionSpec> = {
+  data: {
+    type: "string",
+    value: "DIR",
+    help: "data directory of this identity (default ~/.orgchat/<profile>)",
+  },
+  profile: {
+    type: "string",
+    value: "NAME",
+    help: "profile name under ~/.orgchat (default: default)",
+  },
+  peer: {
+    type: "string",
+    multiple: true,
+    value: "MULTIADDR",
+    help: "service node to use (light mode); repeatable; remembered for this data directory",
+  },
+  json: { type: "boolean", help: "print exactly one JSON document on stdout" },
+  timeout: {
+    type: "string",
+    value: "SECONDS",
+    help: "how long to wait for the network (default 10; join --wait: 120)",
+  },
+  quiet: { type: "boolean", short: "q", help: "no progress on stderr" },
+  help: { type: "boolean", short: "h", help: "show help" },
+  version: { type: "boolean", help: "print the version" },
+};
+
+/** Every option of every command (types agree across commands), for the first, lenient pass. */
+function allOptions(): Record<string, OptionSpec> {
+  const all: Record<string, OptionSpec> = { ...globalOptions };
+  for (const command of commands) Object.assign(all, command.options);
+  return all;
+}
+
+function parseConfig(options: Record<string, OptionSpec>) {
+  return Object.fromEntries(
+    Object.entries(options).map(([name, spec]) => [
+      name,
+      {
+        type: spec.type,
+        ...(spec.multiple === true ? { multiple: true } : {}),
+        ...(spec.short === undefined ? {} : { short: spec.short }),
+      },
+    ]),
+  ) as Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }>;
+}
+
+function optionLines(options: Record<string, OptionSpec>): string[] {
+  const rows = Object.entries(options).map(([name, spec]) => [
+    `  ${spec.short === undefined ? "" : `-${spec.short}, `}--${name}${spec.value === undefined ? "" : ` ${spec.value}`}`,
+    spec.help,
+  ]);
+  const width = Math.max(...rows.map(([left]) => (left ?? "").length)) + 2;
+  return rows.map(([left = "", right = ""]) => `${left.padEnd(width)}${right}`);
+}
+
+export function mainHelp(): string {
+  const width =
+    Math.max(...commands.map((c) => c.name.length + (c.args === "" ? 0 : c.args.length + 1))) + 2;
+  return [
+    "orgchat: Waku v2 organization chats (spec 55) from a terminal",
+    "",
+    "Usage: orgchat <command> [arguments] [options]",
+    "",
+    "Commands:",
+    ...commands.map(
+      (c) => `  ${`${c.name}${c.args === "" ? "" : ` ${c.args}`}`.padEnd(width)}${c.summary}`,
+    ),
+    "",
+    "Options of every command:",
+    ...optionLines(globalOptions),
+    "",
+    "Start here:",
+    "  orgchat serve --listen /ip4/127.0.0.1/tcp/60000/ws          # a service node (keep it running)",
+    "  orgchat org create Acme --peer /ip4/127.0.0.1/tcp/60000/ws/p2p/12D3KooW…",
+    "  orgchat org link                                            # share this with others",
+    "",
+    "`orgchat <command> --help` shows a command's options and an example. Exit codes: 0 ok, 1 failed,",
+    "2 bad command line, 3 timed out waiting, 130 interrupted. Errors are one line on stderr.",
+  ].join("\n");
+}
+
+export function commandHelp(command: CommandSpec): string {
+  return [
+    `orgchat ${command.name}: ${command.summary}`,
+    "",
+    `Usage: orgchat ${command.name}${command.args === "" ? "" : ` ${command.args}`} [options]`,
+    ...(command.notes === undefined ? [] : ["", command.notes]),
+    ...(Object.keys(command.options).length === 0
+      ? []
+      : ["", "Options:", ...optionLines({ ...command.options })]),
+    "",
+    "Options of every command:",
+    ...optionLines(globalOptions),
+    "",
+    `Example${command.examples.length > 1 ? "s" : ""}:`,
+    ...command.examples.map((e) => `  ${e}`),
+  ].join("\n");
+}
+
+function groupHelp(group: string): string {
+  const members = commands.filter((c) => c.name.startsWith(`${group} `));
+  return [
+    `orgchat ${group}: ${members.map((c) => c.name.slice(group.length + 1)).join(", ")}`,
+    "",
+    ...members.map(
+      (c) => `  orgchat ${c.name}${c.args === "" ? "" : ` ${c.args}`}  — ${c.summary}`,
+    ),
+    "",
+    `\`orgchat ${group} <subcommand> --help\` for details.`,
+  ].join("\n");
+}
+
+/** Finds the command named by the leading positionals. */
+function findCommand(positionals: readonly string[]): {
+  command?: CommandSpec;
+  words: number;
+  group?: string;
+} {
+  const two = positionals.slice(0, 2).join(" ");
+  const byTwo = commands.find((c) => c.name === two);
+  if (byTwo !== undefined) return { command: byTwo, words: 2 };
+  const one = positionals[0] ?? "";
+  const byOne = commands.find((c) => c.name === one);
+  if (byOne !== undefined) return { command: byOne, words: 1 };
+  if (commands.some((c) => c.name.startsWith(`${one} `))) return { words: 1, group: one };
+  return { words: 0 };
+}
+
+/**
+ * Runs one command line.
+ * @returns the exit code
+ */
+export async function runCli(
+  argv: readonly string[],
+  output: Output,
+  signal: AbortSignal,
+): Promise<number> {
+  let global: GlobalOptions | undefined;
+  let session: Session | undefined;
+  const sessions: Session[] = [];
+  try {
+    // Pass 1: find the command (options of every command are known, so their values are not
+    // mistaken for positionals).
+    let loose: ReturnType<typeof parseArgs>;
+    try {
+      loose = parseArgs({
+        args: [...argv],
+        options: parseConfig(allOptions()),
+        allowPositionals: true,
+        strict: false,
+      });
+    } catch (error) {
+      throw usageError(error instanceof Error ? error.message : String(error));
+    }
+    const found = findCommand(loose.positionals);
+    if (loose.values.version === true && found.command === undefined) {
+      output.stdout("0.0.0\n");
+      return exitCodes.ok;
+    }
+    if (found.command === undefined) {
+      if (found.group !== undefined) {
+        const sub = loose.positionals[1];
+        if (sub !== undefined && loose.values.help !== true) {
+          throw usageError(`unknown command "${found.group} ${sub}"`, found.group);
+        }
+        output.stdout(`${groupHelp(found.group)}\n`);
+        return loose.values.help === true ? exitCodes.ok : exitCodes.usage;
+      }
+      if (loose.positionals.length === 0) {
+        output.stdout(`${mainHelp()}\n`);
+        return loose.values.help === true ? exitCodes.ok : exitCodes.usage;
+      }
+      throw usageError(`unknown command "${loose.positionals[0]}"`);
+    }
+    const command = found.command;
+    // Pass 2: strictly, with this command's options only.
+    let parsed: {
+      values: Record<string, string | boolean | string[] | undefined>;
+      positionals: string[];
+    };
+    try {
+      parsed = parseArgs({
+        args: [...argv],
+        options: parseConfig({ ...globalOptions, ...command.options }),
+        allowPositionals: true,
+        strict: true,
+      }) as typeof parsed;
+    } catch (error) {
+      throw usageError(
+        (error instanceof Error ? error.message : String(error))
+          .replace(/\. To specify.*$/s, "")
+          .replace(/\.$/, ""),
+        command.name,
+      );
+    }
+    if (parsed.values.help === true) {
+      output.stdout(`${commandHelp(command)}\n`);
+      return exitCodes.ok;
+    }
+    const args = parsed.positionals.slice(found.words);
+    if (args.length < command.minArgs || args.length > command.maxArgs) {
+      throw usageError(
+        args.length < command.minArgs
+          ? `missing ${command.args.split(" ").slice(args.length).join(" ")}`
+          : `unexpected argument ${JSON.stringify(args[command.maxArgs])}`,
+        command.name,
+      );
+    }
+    const timeoutText = parsed.values.timeout as string | undefined;
+    const timeout = timeoutText === undefined ? undefined : Number(timeoutText);
+    if (timeout !== undefined && !(timeout > 0)) {
+      throw usageError(
+        `--timeout needs a positive number of seconds, got ${JSON.stringify(timeoutText)}`,
+        command.name,
+      );
+    }
+    global = {
+      json: parsed.values.json === true,
+      ...(typeof parsed.values.data === "string" ? { data: parsed.values.data } : {}),
+      ...(typeof parsed.values.profile === "string" ? { profile: parsed.values.profile } : {}),
+      ...(Array.isArray(parsed.values.peer) ? { peer: parsed.values.peer } : {}),
+      ...(timeout === undefined ? {} : { timeout }),
+    };
+    const progress = progressOn(output, parsed.values.quiet !== true);
+    const globalOptionsOf = global;
+    const context: CommandContext = {
+      args,
+      values: parsed.values,
+      global,
+      output,
+      progress,
+      signal,
+      session: async (init) => {
+        session = await openSession(globalOptionsOf, { ...init, progress, signal });
+        sessions.push(session);
+        return session;
+      },
+    };
+    const result = await command.run(context);
+    progress.done();
+    if (!command.streaming || (command.name === "chat" && global.json))
+      printResult(output, result, global.json);
+    else if (command.name === "chat") output.stdout(`${result.human}\n`);
+    if (result.exitCode !== undefined && result.exitCode !== exitCodes.ok) {
+      if (result.error !== undefined) output.stderr(`orgchat: ${result.error}\n`);
+      return result.exitCode;
+    }
+    return exitCodes.ok;
+  } catch (error) {
+    const dataDir = global === undefined ? undefined : dataDirOf(global);
+    const peers = global === undefined || dataDir === undefined ? [] : peersFor(dataDir, global);
+    const { line, code } = explain(error, { ...(dataDir === undefined ? {} : { dataDir }), peers });
+    output.stderr(`\norgchat: ${line}\n`.replace(/^\n/, output.stderrIsTTY ? "\r\x1b[K" : ""));
+    // --json promises one document on stdout, failures included.
+    if (global?.json === true || argv.includes("--json")) {
+      output.stdout(`${JSON.stringify({ ok: false, error: line, exitCode: code })}\n`);
+    }
+    if (
+      error instanceof CliError ||
+      code !== exitCodes.failed ||
+      process.env.ORGCHAT_DEBUG === undefined
+    ) {
+      return code;
+    }
+    output.stderr(`${error instanceof Error ? error.stack : String(error)}\n`);
+    return code;
+  } finally {
+    for (const open of sessions.reverse()) await open.close();
+  }
+}

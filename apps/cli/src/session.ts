@@ -1,0 +1,323 @@
+/**
+ * One identity's data directory, opened for one command: the SQLite store (locked while open), the
+ * transport (light mode against service nodes, or offline), and the client. Every command goes
+ * through {@link openSession} and {@link Session.close}, so that Ctrl-C or an error always closes the
+ * client, the transport and the store: the data directory is left consistent (the client commits in
+ * atomic batches, persist before send).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { type Client, type ClientConfig, createClient } from "@orgchat/client";
+import type { Store } from "@orgchat/store";
+import { openSqliteStore } from "@orgchat/store-sqlite";
+import {
+  memoryNetwork,
+  NoPeersError,
+  type Transport,
+  type TransportMessage,
+} from "@orgchat/transport";
+import { CliError, exitCodes } from "./errors.js";
+import type { Progress } from "./format.js";
+
+/** Options every command shares. */
+export interface GlobalOptions {
+  readonly data?: string;
+  readonly profile?: string;
+  readonly peer?: readonly string[];
+  readonly json: boolean;
+  /** Seconds: how long to wait for a service node (publish, subscribe) and for answers. */
+  readonly timeout?: number;
+}
+
+/** The data directory of these options: `--data`, else `$ORGCHAT_HOME/<profile>`, else `~/.orgchat/<profile>`. */
+export function dataDirOf(options: Pick<GlobalOptions, "data" | "profile">): string {
+  if (options.data !== undefined) return resolve(options.data);
+  const base = process.env.ORGCHAT_HOME ?? join(homedir(), ".orgchat");
+  return join(base, options.profile ?? "default");
+}
+
+/** What is remembered in `<data>/config.json` between commands. */
+export interface ProfileConfig {
+  /** Service nodes given with `--peer` the last time (so that later commands need not repeat them). */
+  readonly peers: readonly string[];
+}
+
+const configFile = (dir: string) => join(dir, "config.json");
+
+export function readProfileConfig(dir: string): ProfileConfig {
+  try {
+    const parsed = JSON.parse(readFileSync(configFile(dir), "utf8")) as Partial<ProfileConfig>;
+    return { peers: Array.isArray(parsed.peers) ? parsed.peers.map(String) : [] };
+  } catch {
+    return { peers: [] };
+  }
+}
+
+export function writeProfileConfig(dir: string, config: ProfileConfig): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(configFile(dir), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** How a command wants its session. */
+export interface SessionInit {
+  /** `online`: Waku light mode against the service nodes; `offline`: local data only, nothing sent. */
+  readonly network: "online" | "offline";
+  /** Peers to use when neither `--peer` nor the profile has any (from a link). */
+  readonly fallbackPeers?: readonly string[];
+  /** Long-running commands (chat) batch re-keys like any client; one-shot commands re-key at once. */
+  readonly longRunning?: boolean;
+  readonly progress: Progress;
+  readonly signal: AbortSignal;
+}
+
+/** An open data directory. */
+export interface Session {
+  readonly dataDir: string;
+  readonly peers: readonly string[];
+  readonly client: Client;
+  readonly store: Store;
+  readonly transport: Transport;
+  /** Errors the client reported in the background (failed publishes, history queries). */
+  readonly errors: unknown[];
+  /** Waits until the client has caught up with what the service node stored while it was away. */
+  ready(): Promise<void>;
+  /**
+   * Waits until everything this command committed for `organizationId` has been accepted by a
+   * service node (which stores it): the client's outbox for it is empty.
+   * @throws CliError when something is still in the outbox (no service node took it)
+   */
+  delivered(organizationId: string): Promise<void>;
+  /** Closes client, transport and store (idempotent). */
+  close(): Promise<void>;
+}
+
+/** Peers from `--peer`, else the profile's, else the fallback; `--peer` values are remembered. */
+export function peersFor(
+  dir: string,
+  options: GlobalOptions,
+  fallback: readonly string[] = [],
+): string[] {
+  if (options.peer !== undefined && options.peer.length > 0) return [...options.peer];
+  const remembered = readProfileConfig(dir).peers;
+  return remembered.length > 0 ? [...remembered] : [...fallback];
+}
+
+/**
+ * Checks the shape of a multiaddr before the network starts, so that a typo is reported at once and
+ * by name. The transport checks the rest when it starts.
+ */
+export function checkMultiaddr(address: string): void {
+  if (
+    !/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/(ws|wss|tls\/ws))?(\/p2p\/[1-9A-HJ-NP-Za-km-z]+)?$/.test(
+      address,
+    )
+  ) {
+    throw new CliError(
+      `bad --peer address ${JSON.stringify(address)}: expected a multiaddr such as /ip4/127.0.0.1/tcp/60000/ws/p2p/12D3KooW… (what \`orgchat serve\` prints)`,
+      exitCodes.usage,
+    );
+  }
+}
+
+/** An offline transport: nothing leaves the process, and publishing fails so that the outbox is kept. */
+function offlineTransport(): Transport {
+  const inner = memoryNetwork().transport({ name: "offline", history: false });
+  return {
+    get capabilities() {
+      return inner.capabilities;
+    },
+    get status() {
+      return inner.status;
+    },
+    start: (options) => inner.start(options),
+    stop: (options) => inner.stop(options),
+    publish: () => Promise.reject(new NoPeersError("offline (this command does not send)")),
+    subscribe: (topics, handler, options) => inner.subscribe(topics, handler, options),
+    queryHistory: (query, options) => inner.queryHistory(query, options),
+    on: (event, listener) => inner.on(event, listener),
+  };
+}
+
+/** Wraps a transport to count what this identity sends and receives (the demo's byte column). */
+export interface CountingTransport extends Transport {
+  readonly counters: { sentBytes: number; sentMessages: number; receivedBytes: number };
+}
+
+export function countingTransport(inner: Transport): CountingTransport {
+  const counters = { sentBytes: 0, sentMessages: 0, receivedBytes: 0 };
+  return {
+    counters,
+    get capabilities() {
+      return inner.capabilities;
+    },
+    get status() {
+      return inner.status;
+    },
+    start: (options) => inner.start(options),
+    stop: (options) => inner.stop(options),
+    publish: async (topic, payload, options) => {
+      const result = await inner.publish(topic, payload, options);
+      counters.sentBytes += payload.length;
+      counters.sentMessages++;
+      return result;
+    },
+    subscribe: (topics, handler, options) =>
+      inner.subscribe(
+        topics,
+        (message: TransportMessage) => {
+          counters.receivedBytes += message.payload.length;
+          return handler(message);
+        },
+        options,
+      ),
+    queryHistory: async (query, options) => {
+      const page = await inner.queryHistory(query, options);
+      for (const message of page.messages) counters.receivedBytes += message.payload.length;
+      return page;
+    },
+    on: (event, listener) => inner.on(event, listener),
+  };
+}
+
+/** The client settings of the CLI: one-shot commands re-key inside the operation (no timer). */
+export function clientConfig(longRunning: boolean): ClientConfig {
+  return longRunning ? {} : { rekeyWindowMs: 0, republishIntervalMs: 0 };
+}
+
+/**
+ * Opens a data directory for one command.
+ * @throws CliError (no peer configured, bad multiaddr), StoreLockedError, NoPeersError, …
+ */
+export async function openSession(options: GlobalOptions, init: SessionInit): Promise<Session> {
+  const dataDir = dataDirOf(options);
+  const peers = init.network === "online" ? peersFor(dataDir, options, init.fallbackPeers) : [];
+  if (init.network === "online") {
+    if (peers.length === 0) {
+      throw new CliError(
+        "no service node configured: pass --peer MULTIADDR (the address `orgchat serve` prints); it is remembered for this data directory",
+        exitCodes.usage,
+      );
+    }
+    for (const peer of peers) checkMultiaddr(peer);
+  }
+  const timeoutMs = Math.round((options.timeout ?? 10) * 1000);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const store = await openSqliteStore({ path: join(dataDir, "store.db") });
+  const closers: Array<() => Promise<void>> = [() => store.close()];
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    for (const closer of closers.reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    // Loaded only when needed: the Waku stack is most of the start-up time of offline commands.
+    const transport =
+      init.network === "online"
+        ? (await import("@orgchat/transport-waku")).wakuTransport({
+            mode: "light",
+            peers,
+            publishTimeoutMs: timeoutMs,
+          })
+        : offlineTransport();
+    closers.push(() => transport.stop());
+    if (init.network === "online") {
+      init.progress.update(
+        `connecting to ${peers.length === 1 ? "the service node" : `${peers.length} service nodes`}…`,
+      );
+    }
+    const passphrase = process.env.ORGCHAT_PASSPHRASE;
+    const client = await createClient({
+      transport,
+      store,
+      config: clientConfig(init.longRunning ?? false),
+      ...(passphrase === undefined || passphrase === "" ? {} : { passphrase }),
+    });
+    closers.push(() => client.close());
+    // Remember the service nodes (from --peer or a link) so that later commands need no --peer.
+    const remembered = readProfileConfig(dataDir);
+    if (init.network === "online" && remembered.peers.join(" ") !== peers.join(" ")) {
+      writeProfileConfig(dataDir, { ...remembered, peers });
+    }
+    const errors: unknown[] = [];
+    client.on("error", ({ error }) => {
+      errors.push(error);
+    });
+    let received = 0;
+    const stopCounting = client.on("message:received", () => {
+      received++;
+    });
+    const session: Session = {
+      dataDir,
+      peers,
+      client,
+      store,
+      transport,
+      errors,
+      async ready() {
+        if (init.network === "offline") return;
+        init.progress.update("catching up from the service node…");
+        const ticker = setInterval(() => {
+          init.progress.update(`catching up from the service node… ${received} message(s)`);
+        }, 250);
+        try {
+          // The client starts catching up one macrotask after createClient resolves; a re-key left
+          // due by an earlier run is a timer too.
+          await abortable(sleep(5), init.signal);
+          await abortable(client.idle(), init.signal);
+          await abortable(sleep(5), init.signal);
+          await abortable(client.idle(), init.signal);
+        } finally {
+          clearInterval(ticker);
+          stopCounting();
+          init.progress.done();
+        }
+      },
+      async delivered(organizationId) {
+        await client.idle();
+        const pending = await store.range(`outbox/${organizationId}`);
+        if (pending.length > 0) {
+          throw new CliError(
+            `${pending.length} message(s) saved but not accepted by any service node (--peer ${peers.join(", ")}) within ${timeoutMs / 1000} s: they are re-sent the next time orgchat runs with this data directory; check that \`orgchat serve\` is running`,
+          );
+        }
+      },
+      close,
+    };
+    return session;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Races a promise with an abort signal (the promise keeps running; its result is ignored). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function abortError(): CliError {
+  return new CliError(
+    "interrupted: stopped cleanly, nothing half-done was left behind",
+    exitCodes.interrupted,
+  );
+}

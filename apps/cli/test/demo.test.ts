@@ -1,0 +1,74 @@
+/**
+ * `pnpm demo` end to end, as the README runs it (a child process): exit 0, every step verified, and
+ * the summary table printed; `--json` gives one document with every step's checks.
+ */
+import { spawn } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
+import { appDir, finish, killAll, type Run } from "./helpers.ts";
+
+afterEach(async () => {
+  await killAll();
+});
+
+function demo(args: readonly string[]): Run {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@orgchat/source", "--import", "tsx", "src/demo.ts", ...args],
+    {
+      cwd: appDir,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const run: Run = {
+    child,
+    stdout: "",
+    stderr: "",
+    exited: new Promise((done) => child.once("exit", (code) => done(code))),
+  };
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    run.stdout += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    run.stderr += chunk;
+  });
+  return run;
+}
+
+describe("pnpm demo", () => {
+  it("runs the whole story, verifies every step and prints the summary", async () => {
+    const result = await finish(demo([]), 60_000);
+    expect(result.stderr).not.toMatch(/!|Error/);
+    expect(result.code).toBe(0);
+    for (const step of ["[1]", "[2]", "[3]", "[4]", "[5]", "[6] summary"]) {
+      expect(result.stdout).toContain(step);
+    }
+    expect(result.stdout).toContain(
+      "opened the message sent before the ban (control) and 0 of the",
+    );
+    expect(result.stdout).toMatch(/step\s+what\s+ms\s+bytes\s+msgs\s+ok/);
+    expect(result.stdout).toContain("every step verified");
+    expect(result.stdout).not.toContain("✗");
+  });
+
+  it("--json prints one document with every step verified", async () => {
+    const result = await finish(demo(["--json"]), 60_000);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      steps: Array<{
+        step: number;
+        ok: boolean;
+        ms: number;
+        bytes: number;
+        checks: Array<{ ok: boolean }>;
+      }>;
+    };
+    expect(report.ok).toBe(true);
+    expect(report.steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5]);
+    for (const step of report.steps) {
+      expect(step.ok).toBe(true);
+      expect(step.checks.length).toBeGreaterThan(0);
+      expect(step.bytes).toBeGreaterThan(0);
+    }
+  });
+});
