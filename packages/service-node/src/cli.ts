@@ -51,23 +51,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const addresses = node.multiaddrs();
-  if (command.json) {
-    process.stdout.write(
-      `${JSON.stringify({
-        peerId: node.peerId,
-        multiaddrs: addresses,
-        clusterId: node.clusterId,
-        shards: node.shards,
-        dataDir: command.init.dataDir,
-        storedMessages: node.stats().storedMessages,
-      })}\n`,
-    );
-  } else {
-    process.stdout.write(`${addresses.join("\n")}\n`);
-    process.stderr.write(
-      `orgchat-node: peer ${node.peerId}, cluster ${node.clusterId}, shards ${node.shards.join(",")}, data in ${command.init.dataDir}, ${node.stats().storedMessages} messages stored. Ctrl-C to stop.\n`,
-    );
-  }
+  // Handlers go in before the addresses are printed: whoever reads them may signal at once.
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -89,6 +73,23 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+  if (command.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        peerId: node.peerId,
+        multiaddrs: addresses,
+        clusterId: node.clusterId,
+        shards: node.shards,
+        dataDir: command.init.dataDir,
+        storedMessages: node.stats().storedMessages,
+      })}\n`,
+    );
+  } else {
+    process.stdout.write(`${addresses.join("\n")}\n`);
+    process.stderr.write(
+      `orgchat-node: peer ${node.peerId}, cluster ${node.clusterId}, shards ${node.shards.join(",")}, data in ${command.init.dataDir}, ${node.stats().storedMessages} messages stored. Ctrl-C to stop.\n`,
+    );
+  }
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
