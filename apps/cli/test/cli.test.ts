@@ -271,6 +271,59 @@ describe("orgchat, one process per command", () => {
     expect(BigInt(after.organization.epoch ?? "0")).toBeGreaterThan(epochBefore);
   });
 
+  it("cancel, role, remove, unban and categories", async () => {
+    await orgchatJson(["id", "create", ...dir("carol")]);
+    const sent = await orgchatJson<{ status: string }>([
+      "join",
+      link,
+      "--name",
+      "Carol",
+      ...dir("carol"),
+    ]);
+    expect(sent.status).toBe("pending");
+    await orgchatJson(["cancel", ...dir("carol")]);
+    const all = await orgchatJson<{ requests: Array<{ displayName: string; status: string }> }>([
+      "requests",
+      "--all",
+      ...dir("owner"),
+    ]);
+    expect(all.requests.find((r) => r.displayName === "Carol")?.status).toBe("cancelled");
+
+    const erin = await orgchatJson<{ id: string }>(["id", "create", ...dir("erin")]);
+    await orgchatJson(["invite", erin.id, ...dir("owner")]);
+    await orgchatJson(["join", link, "--name", "Erin", ...dir("erin")]);
+    await orgchatJson(["org", "show", ...dir("owner")]); // the owner's next command applies it
+    expect(
+      (await orgchatJson<{ status: string }>(["join", link, "--wait", ...dir("erin")])).status,
+    ).toBe("member");
+    await orgchatJson(["role", erin.id.slice(0, 8), "moderator", ...dir("owner")]);
+    let org = (await orgchatJson<{ organization: OrgJson }>(["org", "show", ...dir("owner")]))
+      .organization;
+    expect(JSON.stringify(org.members[erin.id])).toMatch(/moderat/i);
+    await orgchatJson(["remove", erin.id.slice(0, 8), ...dir("owner")]);
+    org = (await orgchatJson<{ organization: OrgJson }>(["org", "show", ...dir("owner")]))
+      .organization;
+    expect(Object.keys(org.members)).not.toContain(erin.id);
+
+    await orgchatJson(["unban", ids.alice?.slice(0, 10) ?? "", ...dir("owner")]);
+    org = (await orgchatJson<{ organization: OrgJson }>(["org", "show", ...dir("owner")]))
+      .organization;
+    expect(org.banned).not.toContain(ids.alice);
+
+    await orgchatJson(["category", "create", "eng", "Engineering", ...dir("owner")]);
+    expect(JSON.stringify(await orgchatJson(["category", "list", ...dir("owner")]))).toContain(
+      "Engineering",
+    );
+    await orgchatJson(["category", "edit", "eng", "R&D", ...dir("owner")]);
+    expect(JSON.stringify(await orgchatJson(["category", "list", ...dir("owner")]))).toContain(
+      "R&D",
+    );
+    await orgchatJson(["category", "remove", "eng", ...dir("owner")]);
+    expect(JSON.stringify(await orgchatJson(["category", "list", ...dir("owner")]))).not.toContain(
+      "R&D",
+    );
+  });
+
   it("errors are one line that says what to do, with a non-zero exit code", async () => {
     const badPeer = await orgchat([
       "read",

@@ -30,6 +30,7 @@ import {
   joinResponseFromWire,
   joinResponseToWire,
   type MemberId,
+  type MessageRecord,
   type OrgEvent,
   type OrgEventOf,
   OrgLog,
@@ -63,6 +64,7 @@ import {
   encodePairwiseContent,
   type GroupMessage,
   inboxTopic,
+  type KeyUpdate,
   keysTopic,
   MessageType,
   type OpenedEnvelope,
@@ -100,7 +102,15 @@ import {
   UnknownOrganizationError,
   UnknownTargetError,
 } from "./errors.js";
-import { newTxn, type Org, type OrgKeys, type PendingMessage, type Txn } from "./org.js";
+import {
+  newTxn,
+  type Org,
+  type OrgKeys,
+  type PendingMessage,
+  type RetiredGroup,
+  type Txn,
+  type WaitingChunk,
+} from "./org.js";
 import type {
   ChannelView,
   ClientConfig,
@@ -133,8 +143,28 @@ export const defaultClientConfig: Required<ClientConfig> = {
   maxPendingMessages: 1_000,
   maxPendingAgeMs: 7 * 24 * 60 * 60 * 1000,
   maxBackfillPages: 50,
+  syncIntervalMs: 5_000,
+  syncMaxIntervalMs: 600_000,
   scryptN: 2 ** 17,
 };
+
+/**
+ * A history sweep reads each topic from its mark less this much: a message stamped a little before
+ * the mark (sender clock skew, a store that files late) is still read.
+ */
+const sweepOverlapMs = 60_000;
+
+/**
+ * How long a group replaced by a resync Welcome is kept for late messages: the retention window of
+ * earlier epochs in `@orgchat/crypto` (`epochRetention.windowMs`).
+ */
+const retiredGroupWindowMs = 24 * 60 * 60 * 1000;
+
+/** Groups replaced by resync Welcomes kept per group (see `retiredGroupWindowMs`). */
+const maxRetiredGroups = 4;
+
+/** Chunks kept in memory for a group this member does not hold (yet): read again from history. */
+const maxWaitingChunks = 256;
 
 /** What to create an organization with. */
 export interface CreateOrganizationInit {
@@ -356,6 +386,8 @@ interface OrgMeta {
   readonly pendingRemovals: Record<string, string[]>;
   readonly rekeyDueAt?: number;
   readonly discovered: boolean;
+  /** Per topic, history read up to here by a complete sweep (see `Org.marks`). */
+  readonly marks?: Record<string, number>;
 }
 
 interface OrgSecrets {
@@ -370,6 +402,7 @@ const messagesLog = (org: string, channel: string) => `messages/${org}/${channel
 const outboxLog = (org: string) => `outbox/${org}`;
 const pendingLog = (org: string) => `pending/${org}`;
 const seenLog = (org: string) => `seen/${org}`;
+const provenLog = (org: string) => `proven/${org}`;
 const groupKey = (channel: string) => `group/${channel}`;
 
 function checkSignal(signal: AbortSignal | undefined): void {
@@ -505,6 +538,10 @@ class OrgchatClient implements Client {
   #busy = 0;
   #closed = false;
   #tick: unknown;
+  #sweepTimer: unknown;
+  #sweepDelay: number;
+  /** The inbox's sweep mark (in memory: a start reads the whole inbox again). */
+  #inboxMark: number | undefined;
 
   constructor(parts: ClientParts) {
     this.#p = parts;
@@ -512,6 +549,7 @@ class OrgchatClient implements Client {
     this.#identitySigner = ed25519EnvelopeSigner(parts.provider, parts.identity.secretKey);
     this.#verify = ed25519EnvelopeVerifier(parts.provider);
     this.#inbox = inboxTopic(parts.identity.publicKey);
+    this.#sweepDelay = parts.config.syncIntervalMs;
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -540,6 +578,7 @@ class OrgchatClient implements Client {
       for (const org of this.#orgs.values()) await this.#flushOutbox(org);
       await this.#backfillInbox();
       for (const org of this.#orgs.values()) await this.#catchUp(org);
+      this.#scheduleSweep(this.#sweepDelay);
     });
     this.#scheduleTick();
   }
@@ -557,6 +596,7 @@ class OrgchatClient implements Client {
     await this.idle();
     this.#closed = true;
     if (this.#tick !== undefined) this.#p.timers.clearTimeout(this.#tick);
+    if (this.#sweepTimer !== undefined) this.#p.timers.clearTimeout(this.#sweepTimer);
     for (const org of this.#orgs.values()) {
       if (org.rekeyTimer !== undefined) this.#p.timers.clearTimeout(org.rekeyTimer);
       if (org.resyncTimer !== undefined) this.#p.timers.clearTimeout(org.resyncTimer);
@@ -608,6 +648,7 @@ class OrgchatClient implements Client {
   async #periodic(org: Org): Promise<void> {
     await this.#flushOutbox(org);
     this.#expirePending(org);
+    this.#expireRetired(org);
     if (org.role !== "owner") return;
     const txn = newTxn(org);
     const now = this.#p.now();
@@ -650,9 +691,13 @@ class OrgchatClient implements Client {
       resyncAnswered: new Map(),
       resyncBackoff: new Map(),
       waitingChunks: new Map(),
+      retiredGroups: new Map(),
+      gapChecked: new Map(),
+      marks: new Map(),
       waitingWelcomes: new Map(),
       pending: new Map(),
       heldEvents: new Map(),
+      proven: new Map(),
       messageMeta: new Map(),
       subscriptions: new Map(),
       lastSeen: 0,
@@ -691,6 +736,7 @@ class OrgchatClient implements Client {
       const org = this.#emptyOrg(fromHex(hex), meta.role, keys);
       org.lastSeen = meta.lastSeen;
       org.discovered = meta.discovered;
+      for (const [topic, mark] of Object.entries(meta.marks ?? {})) org.marks.set(topic, mark);
       if (meta.request !== undefined) {
         org.request = meta.request as NonNullable<Org["request"]>;
       }
@@ -715,6 +761,18 @@ class OrgchatClient implements Client {
         } else {
           org.memberGroups.set(channelId, MemberGroup.deserialize(provider, bytes));
         }
+      }
+      for (const key of await store.keys(space, { prefix: "retired/" })) {
+        const record = vault.openJson<{ channelId: string; retiredAt: number; group: Uint8Array }>(
+          space,
+          key,
+          await read(key),
+        );
+        org.retiredGroups.set(key.slice("retired/".length), {
+          channelId: record.channelId,
+          retiredAt: record.retiredAt,
+          group: MemberGroup.deserialize(provider, record.group),
+        });
       }
       for (const key of await store.keys(space, { prefix: "pairwise/" })) {
         const peer = key.slice("pairwise/".length);
@@ -758,10 +816,12 @@ class OrgchatClient implements Client {
         const assembled = assembleDescription(meta.description);
         if (assembled.ok) org.log.rebase(stateFromDescription(assembled.description, hex));
       }
+      const proven = new Set((await store.range(provenLog(hex))).map((entry) => entry.id));
       for (const entry of await store.range(eventsLog(hex))) {
         const event = decodeJson<OrgEvent>(entry.value);
         const result = org.log.add(event);
-        if (result.rejected !== undefined && event.type.startsWith("message.")) {
+        if (proven.has(event.id)) org.proven.set(event.id, event);
+        else if (result.rejected !== undefined && event.type.startsWith("message.")) {
           org.heldEvents.set(event.id, event);
         }
       }
@@ -793,6 +853,7 @@ class OrgchatClient implements Client {
       lastSeen: org.lastSeen,
       pendingRemovals,
       discovered: org.discovered,
+      marks: Object.fromEntries(org.marks),
       ...(org.request === undefined ? {} : { request: org.request }),
       ...(org.bundle === undefined ? {} : { bundle: org.bundle }),
       ...(org.description === undefined ? {} : { description: org.description }),
@@ -997,10 +1058,18 @@ class OrgchatClient implements Client {
    * about (now, or when a later event or description explains them).
    * @returns the rejection reason, if refused in its place
    */
-  #addEvent(org: Org, txn: Txn, event: OrgEvent): string | undefined {
+  #addEvent(org: Org, txn: Txn, event: OrgEvent, proven = false): string | undefined {
     const result = org.log.add(event);
     if (result.rejected?.reason === "duplicate") return "duplicate";
     txn.events.push(event);
+    if (proven) {
+      org.proven.set(event.id, event);
+      txn.ops.push({
+        type: "append",
+        log: provenLog(org.hex),
+        entries: [{ id: event.id, sortKey: event.clock, value: new Uint8Array(0) }],
+      });
+    }
     for (const id of result.explained ?? []) {
       const held = org.heldEvents.get(id);
       if (held !== undefined) {
@@ -1009,11 +1078,57 @@ class OrgchatClient implements Client {
       }
     }
     if (result.rejected !== undefined) {
-      if (event.type.startsWith("message.")) org.heldEvents.set(event.id, event);
+      if (proven && this.#messageRecord(org, event.id) !== undefined) {
+        // Its epoch proves the author was a member when it was sent: removed or banned since, as
+        // far as this member's state knows, it is still read (docs/CLIENT.md, "No missing keys").
+        this.#noteMessageEvent(org, txn, event);
+      } else if (event.type.startsWith("message.")) {
+        org.heldEvents.set(event.id, event);
+      }
       return result.rejected.reason;
     }
     this.#noteMessageEvent(org, txn, event);
     return undefined;
+  }
+
+  /**
+   * A message as the state holds it or, when the state refuses it (its author removed or banned
+   * since), as its proven events make it: the post and its author's own edits and deletion.
+   */
+  #messageRecord(org: Org, id: string): MessageRecord | undefined {
+    const state = org.log.state;
+    const record = state.messages.get(id);
+    if (record !== undefined) return record;
+    const posted = org.proven.get(id);
+    if (posted?.type !== "message.posted" || !state.channels.has(posted.body.channelId)) {
+      return undefined;
+    }
+    let out: MessageRecord = {
+      id,
+      channelId: posted.body.channelId,
+      author: posted.author,
+      clock: posted.clock,
+      text: posted.body.text,
+      deleted: false,
+      pinned: false,
+    };
+    const later = [...org.proven.values()]
+      .filter(
+        (event) =>
+          event.author === posted.author &&
+          (event.type === "message.edited" || event.type === "message.deleted") &&
+          event.body.messageId === id,
+      )
+      .sort((a, b) => (a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : 0));
+    for (const event of later) {
+      if (out.deleted) break;
+      if (event.type === "message.edited") {
+        out = { ...out, text: event.body.text, editedAt: event.clock };
+      } else if (event.type === "message.deleted") {
+        out = { ...out, text: "", deleted: true, deletedBy: event.author };
+      }
+    }
+    return out;
   }
 
   #noteMessageEvent(org: Org, txn: Txn, event: OrgEvent): void {
@@ -1054,7 +1169,7 @@ class OrgchatClient implements Client {
   }
 
   #view(org: Org, id: string): MessageView {
-    const record = org.log.state.messages.get(id);
+    const record = this.#messageRecord(org, id);
     const meta = org.messageMeta.get(id);
     return {
       id,
@@ -1143,8 +1258,18 @@ class OrgchatClient implements Client {
 
   history(organizationId: string, channelId: string): MessageView[] {
     const org = this.#org(organizationId);
-    return [...org.log.state.messages.values()]
-      .filter((message) => message.channelId === channelId)
+    const records = new Map(
+      [...org.log.state.messages.values()]
+        .filter((message) => message.channelId === channelId)
+        .map((message) => [message.id, message]),
+    );
+    for (const [id, event] of org.proven) {
+      if (event.type !== "message.posted" || event.body.channelId !== channelId) continue;
+      if (records.has(id)) continue;
+      const record = this.#messageRecord(org, id);
+      if (record !== undefined) records.set(id, record);
+    }
+    return [...records.values()]
       .sort((a, b) =>
         a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
       )
@@ -1515,6 +1640,11 @@ class OrgchatClient implements Client {
 
   async #onWelcome(org: Org, txn: Txn, welcome: WelcomeInit): Promise<void> {
     if (!equalBytes(welcome.organizationId, org.id)) return;
+    const current = org.memberGroups.get(welcome.channelId);
+    // A late Welcome (a resync answer overtaken by a KeyUpdate) would take the group back. One of
+    // the current epoch is entered: a resync answer carries a new leaf secret, which the owner's
+    // next KeyUpdate is sealed to.
+    if (current?.status === "member" && welcome.epoch < current.epoch) return;
     const keyIdHex = toHex(welcome.keyId);
     const roster = org.rosters.get(keyIdHex);
     if (roster === undefined) {
@@ -1548,6 +1678,13 @@ class OrgchatClient implements Client {
       this.#emitter.emit("error", { organizationId: org.hex, error });
       return;
     }
+    const previous = org.memberGroups.get(welcome.channelId);
+    const now = this.#p.now();
+    if (previous?.readableEpochs(now).some((epoch) => epoch !== group.epoch)) {
+      // A resync Welcome holds its epoch only: the group it replaces keeps the earlier epochs for
+      // late messages, until the retention window ends.
+      this.#retire(org, txn, { channelId: welcome.channelId, group: previous, retiredAt: now });
+    }
     org.memberGroups.set(welcome.channelId, group);
     this.#dropStaleWelcomes(org, txn, welcome.channelId);
     org.resyncBackoff.delete(welcome.channelId);
@@ -1558,6 +1695,52 @@ class OrgchatClient implements Client {
       { organizationId: org.hex, channelId: welcome.channelId, epoch: group.epoch },
     ]);
     this.#followRosters(org, txn, welcome.channelId);
+    // KeyUpdates that came before the Welcome (their group was not here yet) apply now.
+    this.#applyWaitingChunks(org, txn, (chunk) => chunk.channelId === welcome.channelId);
+  }
+
+  /** Member: keeps a replaced group for the late messages of its epochs (sealed, like groups). */
+  #retire(org: Org, txn: Txn, retired: RetiredGroup): void {
+    const suffix = `${toHex(retired.group.keyId)}/${retired.channelId}`;
+    org.retiredGroups.set(suffix, retired);
+    this.#persistRetired(org, txn, suffix);
+    // Bounded: the oldest of a group go first (each holds a few epochs at most).
+    const ofGroup = [...org.retiredGroups].filter(([, r]) => r.channelId === retired.channelId);
+    for (const [old] of ofGroup.slice(0, Math.max(0, ofGroup.length - maxRetiredGroups))) {
+      org.retiredGroups.delete(old);
+      this.#persistRetired(org, txn, old);
+    }
+  }
+
+  #persistRetired(org: Org, txn: Txn, suffix: string): void {
+    const retired = org.retiredGroups.get(suffix);
+    const space = orgSpace(org.hex);
+    const key = `retired/${suffix}`;
+    if (retired === undefined) {
+      txn.ops.push({ type: "delete", space, key });
+      return;
+    }
+    const value = this.#p.vault.sealJson(space, key, {
+      channelId: retired.channelId,
+      retiredAt: retired.retiredAt,
+      group: retired.group.serialize(),
+    });
+    txn.ops.push({ type: "put", space, key, value });
+  }
+
+  /** Member: drops replaced groups whose retention window is over. */
+  #expireRetired(org: Org): void {
+    const now = this.#p.now();
+    const expired = [...org.retiredGroups].filter(
+      ([, retired]) => now - retired.retiredAt >= retiredGroupWindowMs,
+    );
+    if (expired.length === 0) return;
+    const txn = newTxn(org);
+    for (const [suffix] of expired) {
+      org.retiredGroups.delete(suffix);
+      this.#persistRetired(org, txn, suffix);
+    }
+    this.#background(org.hex, () => this.#commit(org, txn));
   }
 
   // Keys -----------------------------------------------------------------------------------------
@@ -1599,8 +1782,9 @@ class OrgchatClient implements Client {
       return;
     }
     const txn = newTxn(org);
-    this.#markSeen(org, txn, id);
-    this.#applyChunk(org, txn, chunk);
+    // Marked seen only once applied: a chunk waiting for its group (a late Welcome) or its roster
+    // is kept in memory and read again from history after a restart.
+    if (this.#applyChunk(org, txn, { id, chunk }) === "waiting") return;
     await this.#commit(org, txn);
   }
 
@@ -1643,6 +1827,21 @@ class OrgchatClient implements Client {
     for (const chunk of chunks) this.#applyChunk(org, txn, chunk);
   }
 
+  /** Member: applies the waiting chunks `which` picks whose group and roster are here now. */
+  #applyWaitingChunks(org: Org, txn: Txn, which: (chunk: KeyUpdate) => boolean): void {
+    for (const [keyIdHex, chunks] of [...org.waitingChunks]) {
+      if (!org.rosters.has(keyIdHex)) continue;
+      const ready = chunks.filter(
+        (waiting) => which(waiting.chunk) && org.memberGroups.has(waiting.chunk.channelId),
+      );
+      if (ready.length === 0) continue;
+      const rest = chunks.filter((waiting) => !ready.includes(waiting));
+      if (rest.length === 0) org.waitingChunks.delete(keyIdHex);
+      else org.waitingChunks.set(keyIdHex, rest);
+      for (const waiting of ready) this.#applyChunk(org, txn, waiting);
+    }
+  }
+
   #persistRoster(org: Org, txn: Txn, roster: EpochRoster): void {
     txn.ops.push({
       type: "put",
@@ -1681,25 +1880,59 @@ class OrgchatClient implements Client {
       ]);
       this.#dropStaleWelcomes(org, txn, channelId);
       // A KeyUpdate may have been waiting for this epoch's successor.
-      for (const [keyIdHex, chunks] of org.waitingChunks) {
-        if (!org.rosters.has(keyIdHex)) continue;
-        org.waitingChunks.delete(keyIdHex);
-        for (const chunk of chunks) this.#applyChunk(org, txn, chunk);
-      }
+      this.#applyWaitingChunks(org, txn, () => true);
     }
   }
 
-  #applyChunk(org: Org, txn: Txn, chunk: PayloadOf<"key-update">): void {
+  /**
+   * Member: applies one KeyUpdate chunk, or keeps it (in memory, not marked seen) until its group's
+   * Welcome and its epoch's roster are here.
+   * @returns "waiting" when kept, "done" when applied or of no use (then marked seen in `txn`)
+   */
+  #applyChunk(org: Org, txn: Txn, waiting: WaitingChunk): "done" | "waiting" {
+    const { chunk } = waiting;
     const group = org.memberGroups.get(chunk.channelId);
-    if (group === undefined) return;
     const keyIdHex = toHex(chunk.keyId);
     const roster = org.rosters.get(keyIdHex);
-    if (roster === undefined) {
-      const waiting = org.waitingChunks.get(keyIdHex) ?? [];
-      waiting.push(chunk);
-      org.waitingChunks.set(keyIdHex, waiting);
-      return;
+    if (group === undefined || roster === undefined) {
+      const list = org.waitingChunks.get(keyIdHex) ?? [];
+      if (!list.some((w) => w.id === waiting.id)) {
+        list.push(waiting);
+        org.waitingChunks.set(keyIdHex, list);
+        let count = 0;
+        for (const chunks of org.waitingChunks.values()) count += chunks.length;
+        if (count > maxWaitingChunks) {
+          // The oldest key id's chunks go first: history has them if they are ever needed.
+          const [oldest] = org.waitingChunks.keys();
+          if (oldest !== undefined) org.waitingChunks.delete(oldest);
+        }
+      }
+      return "waiting";
     }
+    if (
+      group.status === "member" &&
+      chunk.epoch > group.epoch + 1n &&
+      org.gapChecked.get(keyIdHex) !== true
+    ) {
+      // Epochs skipped: if an add step is among them, bridging it would lose its epoch's
+      // messages for good. Its roster is usually in history: look there first (the chunk waits
+      // meanwhile, whoever reads it again), then go on, bridging what is still missing.
+      const list = org.waitingChunks.get(keyIdHex) ?? [];
+      if (!list.some((w) => w.id === waiting.id)) list.push(waiting);
+      org.waitingChunks.set(keyIdHex, list);
+      if (!org.gapChecked.has(keyIdHex)) {
+        org.gapChecked.set(keyIdHex, false);
+        this.#background(org.hex, async () => {
+          await this.#backfillRosters(org);
+          org.gapChecked.set(keyIdHex, true);
+          const later = newTxn(org);
+          this.#applyWaitingChunks(org, later, (c) => toHex(c.keyId) === keyIdHex);
+          await this.#commit(org, later);
+        });
+      }
+      return "waiting";
+    }
+    this.#markSeen(org, txn, waiting.id);
     let outcome: ReturnType<MemberGroup["applyKeyUpdate"]>;
     try {
       // FLAT entries are self-contained: a member that missed KeyUpdates bridges the gap here.
@@ -1708,7 +1941,7 @@ class OrgchatClient implements Client {
         acceptGap: true,
       });
     } catch {
-      return;
+      return "done";
     }
     if (outcome.status === "applied") {
       txn.groups.add(chunk.channelId);
@@ -1721,7 +1954,15 @@ class OrgchatClient implements Client {
       this.#followRosters(org, txn, chunk.channelId);
     } else if (outcome.status === "removed" || outcome.status === "not-in-chunk") {
       txn.groups.add(chunk.channelId);
+      // Not for our leaf secret: a resync answer on its way may carry the one it is sealed to.
+      // Kept (in memory) to try again once a Welcome is entered.
+      const list = org.waitingChunks.get(keyIdHex) ?? [];
+      if (!list.some((w) => w.id === waiting.id)) {
+        list.push(waiting);
+        org.waitingChunks.set(keyIdHex, list);
+      }
     }
+    return "done";
   }
 
   // Channels -------------------------------------------------------------------------------------
@@ -1732,8 +1973,9 @@ class OrgchatClient implements Client {
     topic: string,
     payload: Uint8Array,
     id: string,
-    pending?: PendingMessage,
+    waiting?: PendingMessage,
   ): Promise<"done" | "waiting"> {
+    let pending = waiting;
     let groupMessage: GroupMessage | undefined;
     try {
       groupMessage = decodeGroupMessage(payload);
@@ -1751,18 +1993,26 @@ class OrgchatClient implements Client {
       !canPost(state, me, channelId) &&
       !org.memberGroups.has(channelId)
     ) {
-      // A restricted channel we are not on: its keys are not ours to ask for.
-      this.#seen.add(id);
-      if (pending !== undefined) await this.#dropPending(org, pending.id);
-      return "done";
+      // A restricted channel we are not on (yet, as far as we know): its keys are not ours to ask
+      // for. The message is kept silently, not marked seen: the roster that names us may be on
+      // its way (docs/CLIENT.md, "No missing keys").
+      if (pending === undefined) await this.#keepForeign(org, channelId, topic, payload, id);
+      return "waiting";
+    }
+    if (pending?.foreign === true) {
+      // Ours now: from here on it is an ordinary message (waiting for a key, announced, recovered).
+      await this.#dropPending(org, pending.id);
+      pending = undefined;
     }
     const groups = this.#groupsFor(org, channelId);
     let decrypted: ReturnType<MemberGroup["decrypt"]> | undefined;
     let groupId = "";
-    for (const [candidate, group] of groups) {
+    let retiredKey: string | undefined;
+    for (const [candidate, group, suffix] of groups) {
       try {
         decrypted = group.decrypt(groupMessage, this.#p.now());
         groupId = candidate;
+        retiredKey = suffix;
         break;
       } catch (error) {
         if (isUnknownEpochError(error)) continue;
@@ -1782,7 +2032,8 @@ class OrgchatClient implements Client {
       return "waiting";
     }
     const txn = newTxn(org);
-    txn.groups.add(groupId);
+    if (retiredKey === undefined) txn.groups.add(groupId);
+    else this.#persistRetired(org, txn, retiredKey);
     this.#markSeen(org, txn, id);
     if (pending !== undefined) {
       org.pending.delete(pending.id);
@@ -1798,7 +2049,12 @@ class OrgchatClient implements Client {
           equalBytes(message.organizationId, org.id) &&
           message.channelId === channelId
         ) {
-          this.#applyChannelMessage(org, txn, message, id);
+          // The epoch's roster holds the author: a member then, with access to the channel when
+          // the epoch is the channel's own group's (or the organization's, for an open channel).
+          const proven =
+            roster?.channelId === channelId ||
+            (roster?.channelId === "" && !isRestricted(org.log.state, channelId));
+          this.#applyChannelMessage(org, txn, message, id, proven);
         }
       } catch {
         // A member's malformed content: the ratchet step is still committed (it was authentic).
@@ -1808,14 +2064,26 @@ class OrgchatClient implements Client {
     return "done";
   }
 
-  #groupsFor(org: Org, channelId: string): Array<[string, OwnerGroup | MemberGroup]> {
+  /**
+   * The groups that may open a message of a channel: its own group, the organization's, then the
+   * groups a resync Welcome replaced (with their store key suffix).
+   */
+  #groupsFor(
+    org: Org,
+    channelId: string,
+  ): Array<[string, OwnerGroup | MemberGroup, string | undefined]> {
     const groups: Map<string, OwnerGroup | MemberGroup> =
       org.role === "owner" ? org.ownerGroups : org.memberGroups;
-    const out: Array<[string, OwnerGroup | MemberGroup]> = [];
+    const out: Array<[string, OwnerGroup | MemberGroup, string | undefined]> = [];
     const own = groups.get(channelId);
-    if (own !== undefined) out.push([channelId, own]);
+    if (own !== undefined) out.push([channelId, own, undefined]);
     const whole = groups.get("");
-    if (whole !== undefined && channelId !== "") out.push(["", whole]);
+    if (whole !== undefined && channelId !== "") out.push(["", whole, undefined]);
+    for (const [suffix, retired] of org.retiredGroups) {
+      if (retired.channelId === channelId || retired.channelId === "") {
+        out.push([retired.channelId, retired.group, suffix]);
+      }
+    }
     return out;
   }
 
@@ -1845,7 +2113,17 @@ class OrgchatClient implements Client {
     await this.#commit(org, txn);
   }
 
-  #applyChannelMessage(org: Org, txn: Txn, message: ChannelMessage, id: string): void {
+  /**
+   * @param proven - the epoch roster of its group message shows its author a member then, with
+   *   access to the channel
+   */
+  #applyChannelMessage(
+    org: Org,
+    txn: Txn,
+    message: ChannelMessage,
+    id: string,
+    proven = false,
+  ): void {
     const event = this.#channelEvent(message, id);
     if (event === undefined) return;
     if (event.type === "message.posted") {
@@ -1855,7 +2133,7 @@ class OrgchatClient implements Client {
         ...(replyTo === "" ? {} : { replyTo }),
       });
     }
-    this.#addEvent(org, txn, event);
+    this.#addEvent(org, txn, event, proven);
   }
 
   #channelEvent(message: ChannelMessage, id: string): OrgEvent | undefined {
@@ -1905,10 +2183,7 @@ class OrgchatClient implements Client {
     const keyId = toHex(message.keyId);
     if (org.pending.has(id)) return;
     const txn = newTxn(org);
-    if (org.pending.size >= this.#p.config.maxPendingMessages) {
-      const oldest = [...org.pending.values()].sort((a, b) => a.receivedAt - b.receivedAt)[0];
-      if (oldest !== undefined) this.#undecryptable(org, txn, oldest, "buffer-full");
-    }
+    this.#makeRoom(org, txn);
     const pending: PendingMessage = {
       id,
       topic,
@@ -1929,6 +2204,55 @@ class OrgchatClient implements Client {
     ]);
     await this.#commit(org, txn);
     if (org.role !== "owner") await this.#recover(org, channelId);
+  }
+
+  /** Keeps a restricted channel's message that is not ours (yet): silently, in the pending log. */
+  async #keepForeign(
+    org: Org,
+    channelId: string,
+    topic: string,
+    payload: Uint8Array,
+    id: string,
+  ): Promise<void> {
+    if (org.pending.has(id)) return;
+    let keyId = "";
+    try {
+      keyId = toHex(decodeGroupMessage(payload).keyId);
+    } catch {
+      return;
+    }
+    const txn = newTxn(org);
+    this.#makeRoom(org, txn);
+    const pending: PendingMessage = {
+      id,
+      topic,
+      channelId,
+      keyId,
+      payload,
+      receivedAt: this.#now(),
+      foreign: true,
+    };
+    org.pending.set(id, pending);
+    txn.ops.push({
+      type: "append",
+      log: pendingLog(org.hex),
+      entries: [{ id, sortKey: BigInt(pending.receivedAt), value: encodeJson(pending) }],
+    });
+    await this.#commit(org, txn);
+  }
+
+  /** Frees one place in a full pending buffer: a foreign message first (silently), else the oldest. */
+  #makeRoom(org: Org, txn: Txn): void {
+    if (org.pending.size < this.#p.config.maxPendingMessages) return;
+    const byAge = [...org.pending.values()].sort((a, b) => a.receivedAt - b.receivedAt);
+    const foreign = byAge.find((p) => p.foreign === true);
+    if (foreign !== undefined) {
+      org.pending.delete(foreign.id);
+      txn.ops.push({ type: "deleteEntries", log: pendingLog(org.hex), ids: [foreign.id] });
+      return;
+    }
+    const oldest = byAge[0];
+    if (oldest !== undefined) this.#undecryptable(org, txn, oldest, "buffer-full");
   }
 
   #undecryptable(
@@ -1964,7 +2288,15 @@ class OrgchatClient implements Client {
     );
     if (expired.length === 0) return;
     const txn = newTxn(org);
-    for (const pending of expired) this.#undecryptable(org, txn, pending, "expired");
+    for (const pending of expired) {
+      if (pending.foreign === true) {
+        // Never ours: nothing to tell the app.
+        org.pending.delete(pending.id);
+        txn.ops.push({ type: "deleteEntries", log: pendingLog(org.hex), ids: [pending.id] });
+      } else {
+        this.#undecryptable(org, txn, pending, "expired");
+      }
+    }
     this.#background(org.hex, () => this.#commit(org, txn));
   }
 
@@ -1988,22 +2320,71 @@ class OrgchatClient implements Client {
    * from history; if a buffered message or a Welcome is still waiting, ask the owner for a resync
    * over the pairwise channel, with exponential back-off.
    */
-  async #recover(org: Org, channelId: string): Promise<void> {
+  async #recover(org: Org, channelId: string, kickSweep = true): Promise<void> {
     if (org.recovering) return;
     org.recovering = true;
     try {
+      // The inbox first: a late Welcome gives the group that the keys topics' KeyUpdates apply to.
+      await this.#backfillInbox();
       const topics = [keysTopic(org.id)];
       for (const id of org.log.state.channels.keys()) topics.push(keysTopic(org.id, id));
       await this.#backfill(org, topics);
-      await this.#backfillInbox();
       await this.#retryPending(org);
+      const groupId = this.#groupOfChannel(org, channelId);
       const stuck =
-        [...org.pending.values()].some((p) => p.channelId === channelId) ||
-        org.waitingWelcomes.size > 0;
-      if (stuck) await this.#requestResync(org, this.#groupOfChannel(org, channelId));
+        [...org.pending.values()].some(
+          (p) =>
+            p.foreign !== true &&
+            this.#groupOfChannel(org, p.channelId) === groupId &&
+            this.#mayBeOurs(org, p.keyId),
+        ) ||
+        org.waitingWelcomes.size > 0 ||
+        this.#behind(org).has(groupId);
+      if (stuck) await this.#requestResync(org, groupId);
     } finally {
       org.recovering = false;
     }
+    // A gap was seen: look at every topic's history now rather than at the next sweep.
+    if (kickSweep) this.#scheduleSweep(0);
+  }
+
+  /** Whether an epoch may be ours: its roster is not known yet, or lists this member. */
+  #mayBeOurs(org: Org, keyIdHex: string): boolean {
+    const record = org.rosters.get(keyIdHex);
+    if (record === undefined) return true;
+    const me = this.#p.identity.publicKey;
+    return record.roster.some((leaf) => leaf !== undefined && equalBytes(leaf.identityKey, me));
+  }
+
+  /**
+   * Member: the groups whose owner-signed roster of a later epoch lists this member (same identity
+   * and signing key) while its own state is older, removed, or missing: a KeyUpdate it could not
+   * open (its leaf secret changed with a resync answer still on the way) or a Welcome that was
+   * lost. No message need wait for the new epoch for the member to notice.
+   */
+  #behind(org: Org): Set<string> {
+    const out = new Set<string>();
+    if (org.role !== "member") return out;
+    const me = this.#p.identity.publicKey;
+    // The newest roster of each group is enough (and a roster may hold 100,000 leaves).
+    const newest = new Map<string, EpochRoster>();
+    for (const record of org.rosters.values()) {
+      const known = newest.get(record.channelId);
+      if (known === undefined || record.epoch > known.epoch) newest.set(record.channelId, record);
+    }
+    for (const record of newest.values()) {
+      const group = org.memberGroups.get(record.channelId);
+      if (group !== undefined && record.epoch <= group.epoch) continue;
+      if (group === undefined && org.waitingWelcomes.has(toHex(record.keyId))) continue;
+      const listed = record.roster.some(
+        (leaf) =>
+          leaf !== undefined &&
+          equalBytes(leaf.identityKey, me) &&
+          equalBytes(leaf.signingKey, org.keys.signingKey),
+      );
+      if (listed) out.add(record.channelId);
+    }
+    return out;
   }
 
   #groupOfChannel(org: Org, channelId: string): string {
@@ -2021,18 +2402,19 @@ class OrgchatClient implements Client {
       nextAt: 0,
     };
     if (now < backoff.nextAt) {
-      if (org.resyncTimer === undefined) {
-        org.resyncTimer = this.#p.timers.setTimeout(() => {
-          org.resyncTimer = undefined;
-          this.#background(org.hex, () => this.#recover(org, groupId));
-        }, backoff.nextAt - now);
-      }
+      this.#armResyncRetry(org, groupId, backoff.nextAt - now);
       return;
     }
+    // Jittered: members that lost the same answer do not all ask again at once.
+    const jitter = ((this.#p.random(1)[0] ?? 0) / 255) * 0.25;
+    const wait = Math.round(backoff.delay * (1 + jitter));
     org.resyncBackoff.set(groupId, {
       delay: Math.min(backoff.delay * 2, config.resyncMaxBackoffMs),
-      nextAt: now + backoff.delay,
+      nextAt: now + wait,
     });
+    // Until an answer comes (a Welcome clears the back-off), ask again when this delay is over:
+    // the request or its answer may be lost, or refused by the owner's rate limit.
+    this.#armResyncRetry(org, groupId, wait);
     const group = org.memberGroups.get(groupId);
     const txn = newTxn(org);
     await this.#sendToOwner(org, txn, {
@@ -2052,13 +2434,37 @@ class OrgchatClient implements Client {
     await this.#commit(org, txn);
   }
 
-  async #backfill(org: Org, topics: readonly string[], from?: number): Promise<void> {
+  #armResyncRetry(org: Org, groupId: string, delay: number): void {
+    if (org.resyncTimer !== undefined || this.#closed) return;
+    org.resyncTimer = this.#p.timers.setTimeout(() => {
+      org.resyncTimer = undefined;
+      this.#background(org.hex, async () => {
+        if (org.role !== "member" || !org.resyncBackoff.has(groupId)) return;
+        await this.#recover(org, groupId);
+      });
+    }, delay);
+  }
+
+  /**
+   * Reads topics from history (oldest first) and processes what was not seen yet.
+   * @param from - per topic, the time to read from (all of history when absent)
+   * @returns how many messages it committed, and whether every topic was read to its end
+   */
+  async #backfill(
+    org: Org,
+    topics: readonly string[],
+    from?: number | ((topic: string) => number | undefined),
+  ): Promise<{ fresh: number; complete: boolean }> {
     const transport = this.#p.transport;
-    if (!transport.capabilities.history) return;
+    let fresh = 0;
+    let complete = true;
+    if (!transport.capabilities.history) return { fresh, complete: false };
     for (const topic of topics) {
       const route = this.#routes.get(topic);
       if (route === undefined) continue;
+      const since = typeof from === "function" ? from(topic) : from;
       let cursor: string | undefined;
+      let ended = false;
       for (let page = 0; page < this.#p.config.maxBackfillPages; page++) {
         let result: Awaited<ReturnType<Transport["queryHistory"]>>;
         try {
@@ -2066,7 +2472,7 @@ class OrgchatClient implements Client {
             contentTopics: [topic],
             direction: "forward",
             pageSize: 100,
-            ...(from === undefined ? {} : { from }),
+            ...(since === undefined ? {} : { from: since }),
             ...(cursor === undefined ? {} : { cursor }),
           });
         } catch (error) {
@@ -2077,16 +2483,24 @@ class OrgchatClient implements Client {
           const id = hashId(message.payload);
           if (this.#seen.has(id)) continue;
           await this.#process(route, message, id);
+          if (this.#seen.has(id)) fresh++;
         }
-        if (result.cursor === undefined) break;
+        if (result.cursor === undefined) {
+          ended = true;
+          break;
+        }
         cursor = result.cursor;
       }
+      if (!ended) complete = false;
     }
+    return { fresh, complete };
   }
 
-  async #backfillInbox(): Promise<void> {
+  /** The inbox from history (from `from`, or all of it). @returns what `#backfill` returns */
+  async #backfillInbox(from?: number): Promise<{ fresh: number; complete: boolean }> {
     const transport = this.#p.transport;
-    if (!transport.capabilities.history) return;
+    let fresh = 0;
+    if (!transport.capabilities.history) return { fresh, complete: false };
     const route: Route = { org: undefined, kind: "inbox", channelId: "" };
     let cursor: string | undefined;
     for (let page = 0; page < this.#p.config.maxBackfillPages; page++) {
@@ -2096,28 +2510,95 @@ class OrgchatClient implements Client {
           contentTopics: [this.#inbox],
           direction: "forward",
           pageSize: 100,
+          ...(from === undefined ? {} : { from }),
           ...(cursor === undefined ? {} : { cursor }),
         });
       } catch (error) {
         this.#emitter.emit("error", { error });
-        return;
+        return { fresh, complete: false };
       }
       for (const message of result.messages) {
         const id = hashId(message.payload);
         if (this.#seen.has(id)) continue;
         await this.#process(route, message, id);
+        if (this.#seen.has(id)) fresh++;
       }
-      if (result.cursor === undefined) return;
+      if (result.cursor === undefined) return { fresh, complete: true };
       cursor = result.cursor;
     }
+    return { fresh, complete: false };
   }
 
-  /** After a restart: everything published since the last message seen (a little overlap). */
+  /**
+   * After a restart: every topic from its sweep mark (less the overlap), or from the beginning of
+   * history when no sweep completed yet.
+   */
   async #catchUp(org: Org): Promise<void> {
-    const from = org.lastSeen > 0 ? org.lastSeen - 60_000 : undefined;
-    const topics = [...org.subscriptions.keys()];
-    await this.#backfill(org, topics, from);
+    await this.#backfill(org, [...org.subscriptions.keys()], (topic) =>
+      this.#sinceMark(org, topic),
+    );
     await this.#retryPending(org);
+  }
+
+  #sinceMark(org: Org, topic: string): number | undefined {
+    const mark = org.marks.get(topic);
+    return mark === undefined ? undefined : Math.max(0, mark - sweepOverlapMs);
+  }
+
+  /**
+   * (Re)arms the history sweep in `delay` ms (an earlier sweep already armed wins). 0 means a gap
+   * was seen: sweep now, and start the back-off again from `syncIntervalMs`.
+   */
+  #scheduleSweep(delay: number): void {
+    const config = this.#p.config;
+    if (config.syncIntervalMs <= 0 || this.#closed || !this.#p.transport.capabilities.history) {
+      return;
+    }
+    if (delay === 0) this.#sweepDelay = config.syncIntervalMs;
+    if (this.#sweepTimer !== undefined) {
+      if (delay !== 0) return;
+      this.#p.timers.clearTimeout(this.#sweepTimer);
+    }
+    this.#sweepTimer = this.#p.timers.setTimeout(() => {
+      this.#sweepTimer = undefined;
+      this.#background(undefined, () => this.#sweep());
+    }, delay);
+  }
+
+  /**
+   * Anti-entropy (docs/CLIENT.md, "No missing keys"): reads every topic of every organization, and
+   * the inbox, from history since its mark, so that what the network lost on the way (a channel
+   * message, a request to join, a resync answer) is found while the client runs. Marks move to
+   * the sweep's start once a topic was read to its end; the interval doubles while nothing new
+   * turns up.
+   */
+  async #sweep(): Promise<void> {
+    if (this.#closed) return;
+    const startedAt = this.#now();
+    let fresh = 0;
+    const inbox = await this.#backfillInbox(
+      this.#inboxMark === undefined ? undefined : Math.max(0, this.#inboxMark - sweepOverlapMs),
+    );
+    fresh += inbox.fresh;
+    if (inbox.complete) this.#inboxMark = startedAt;
+    for (const org of [...this.#orgs.values()]) {
+      for (const topic of [...org.marks.keys()]) {
+        if (!org.subscriptions.has(topic)) org.marks.delete(topic);
+      }
+      for (const topic of [...org.subscriptions.keys()]) {
+        const result = await this.#backfill(org, [topic], this.#sinceMark(org, topic));
+        fresh += result.fresh;
+        if (result.complete) org.marks.set(topic, startedAt);
+      }
+      await this.#retryPending(org);
+      // The marks, durably (a restart reads from them).
+      await this.#p.store.batch(this.#metaOps(org));
+      for (const groupId of this.#behind(org)) await this.#recover(org, groupId, false);
+    }
+    const config = this.#p.config;
+    this.#sweepDelay =
+      fresh > 0 ? config.syncIntervalMs : Math.min(this.#sweepDelay * 2, config.syncMaxIntervalMs);
+    this.#scheduleSweep(this.#sweepDelay);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -3323,7 +3804,7 @@ class OrgchatClient implements Client {
   }
 
   #target(org: Org, messageId: string): string {
-    const message = org.log.state.messages.get(messageId);
+    const message = this.#messageRecord(org, messageId);
     if (message === undefined) throw new UnknownTargetError("message", messageId);
     return message.channelId;
   }
@@ -3389,7 +3870,8 @@ class OrgchatClient implements Client {
     this.#markSeen(org, txn, id);
     txn.outbox.push({ id, topic, bytes });
     const decoded = decodeChannelMessage(encodeChannelMessage(message));
-    this.#applyChannelMessage(org, txn, decoded, id);
+    // Encrypted in the group of its channel: proven like a received one (see `#onChannel`).
+    this.#applyChannelMessage(org, txn, decoded, id, state.encrypted);
     await this.#commit(org, txn);
     return id;
   }

@@ -38,6 +38,29 @@ export interface PendingMessage {
   readonly keyId: string;
   readonly payload: Uint8Array;
   readonly receivedAt: number;
+  /**
+   * A restricted channel's message that came before this member knew it was on the channel's
+   * roster: kept silently (no `message:waiting-for-key`, no resync) until access shows up or it
+   * expires.
+   */
+  readonly foreign?: true;
+}
+
+/** A KeyUpdate chunk waiting for its group (a late Welcome) or its epoch's roster. */
+export interface WaitingChunk {
+  /** Hash of the envelope that carried it (marked seen once the chunk is applied). */
+  readonly id: string;
+  readonly chunk: KeyUpdate;
+}
+
+/**
+ * Member: a group replaced by a resync Welcome, kept for the late messages of its earlier epochs
+ * (`MemberGroup.fromWelcome` holds the Welcome's epoch only) until the retention window ends.
+ */
+export interface RetiredGroup {
+  readonly channelId: string;
+  readonly group: MemberGroup;
+  readonly retiredAt: number;
 }
 
 /** Description pieces received, by hash of the page bytes. */
@@ -85,11 +108,31 @@ export interface Org {
   /** Member: resync back-off per group. */
   readonly resyncBackoff: Map<string, { delay: number; nextAt: number }>;
   resyncTimer?: unknown;
-  readonly waitingChunks: Map<string, KeyUpdate[]>;
+  /** Chunks by key id: waiting for their epoch's roster, or for their group's Welcome. */
+  readonly waitingChunks: Map<string, WaitingChunk[]>;
+  /**
+   * Key ids of KeyUpdates that skip epochs, whose missing add steps are being looked for in
+   * history (false) or were (true): an add step cannot be bridged, its epochs would be lost.
+   */
+  readonly gapChecked: Map<string, boolean>;
+  /** Member: groups replaced by a resync Welcome, by store key suffix (`<key id>/<group>`). */
+  readonly retiredGroups: Map<string, RetiredGroup>;
+  /**
+   * Per topic: history up to this time (ms, transport timestamps) was read by a complete sweep
+   * (persisted; a restart reads from here, less the overlap).
+   */
+  readonly marks: Map<string, number>;
   readonly waitingWelcomes: Map<string, WelcomeInit>;
   readonly pending: Map<string, PendingMessage>;
   /** Message events refused in place for now (e.g. author not known yet), by id. */
   readonly heldEvents: Map<string, OrgEvent>;
+  /**
+   * Message events whose author the epoch roster of their group message proves was a member (with
+   * access to the channel) when it was sent, by id. The state judges membership now (a description
+   * carries no membership history), so a message of an author removed since is refused there; it
+   * is judged by its own epoch instead and kept from here (docs/CLIENT.md, "Persistence").
+   */
+  readonly proven: Map<string, OrgEvent>;
   /** sentAt and replyTo of messages, by event id. */
   readonly messageMeta: Map<string, { sentAt: number; replyTo?: string }>;
   readonly subscriptions: Map<string, Subscription>;

@@ -52,6 +52,17 @@ export interface ClientConfig {
   readonly maxPendingMessages?: number;
   /** How long a message may wait for its key before it is declared undecryptable. @default 7 days */
   readonly maxPendingAgeMs?: number;
+  /**
+   * First interval of the history sweep (anti-entropy): every topic the client listens to, and its
+   * inbox, is read again from history since the last sweep (with a minute of overlap), so that a
+   * message lost on the way is found while the client runs. The interval doubles while a sweep
+   * finds nothing, up to `syncMaxIntervalMs`, and starts again from here when one finds something
+   * or a gap is seen. 0 turns the sweep off.
+   * @default 5000
+   */
+  readonly syncIntervalMs?: number;
+  /** Longest interval of the history sweep. @default 600000 (10 min) */
+  readonly syncMaxIntervalMs?: number;
   /** History pages read per topic when backfilling (each up to 100 messages). @default 50 */
   readonly maxBackfillPages?: number;
   /**

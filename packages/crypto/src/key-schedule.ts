@@ -47,12 +47,32 @@ const emptyLeaf = new Uint8Array(96);
  * an empty leaf contributing 96 zero bytes.
  */
 export function rosterHash(provider: CryptoProvider, roster: Roster): Uint8Array {
-  const parts: Uint8Array[] = [rosterLabel];
-  roster.forEach((leaf, index) => {
-    parts.push(u32(index));
-    parts.push(leaf ? concat(leaf.identityKey, leaf.signingKey, leaf.prekey) : emptyLeaf);
-  });
-  return provider.sha256(concat(...parts));
+  // One buffer written in place: spreading a part per leaf into `concat` overflows the call stack
+  // long before the wire's 100,000 leaves.
+  const leafBytes = 4 + 3 * 32;
+  const out = new Uint8Array(rosterLabel.length + roster.length * leafBytes);
+  out.set(rosterLabel, 0);
+  let offset = rosterLabel.length;
+  for (let index = 0; index < roster.length; index++) {
+    const leaf = roster[index];
+    out.set(u32(index), offset);
+    if (leaf) {
+      if (
+        leaf.identityKey.length !== 32 ||
+        leaf.signingKey.length !== 32 ||
+        leaf.prekey.length !== 32
+      ) {
+        throw new RangeError(`roster[${index}]: keys must be 32 bytes each`);
+      }
+      out.set(leaf.identityKey, offset + 4);
+      out.set(leaf.signingKey, offset + 36);
+      out.set(leaf.prekey, offset + 68);
+    } else {
+      out.set(emptyLeaf, offset + 4);
+    }
+    offset += leafBytes;
+  }
+  return provider.sha256(out);
 }
 
 /**
