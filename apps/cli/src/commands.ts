@@ -319,12 +319,6 @@ const join_: CommandSpec = {
         `you are banned from ${known.identity.displayName}: only its owner can lift the ban`,
       );
     }
-    if (known !== undefined && known.role === "observer" && known.members.has(client.memberId)) {
-      // The owner has not resolved our leave yet; a request now would be ordered before it and refused.
-      throw new CliError(
-        `the owner of ${known.identity.displayName} has not processed your leave yet (it must be online): run this again later`,
-      );
-    }
     if (
       known?.role !== "member" &&
       !(known?.role === "requester" && known.request?.status === "pending")

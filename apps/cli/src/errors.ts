@@ -7,6 +7,7 @@ import {
   isChannelAccessError,
   isEventRejectedError,
   isKeysNotReadyError,
+  isLeaveNotResolvedError,
   isNotMemberError,
   isNotOwnerError,
   isOrganizationNotFoundError,
@@ -83,6 +84,9 @@ export function explain(
     line = `channel #${field(error, "channelId")} of ${org} does not exist or is restricted: list channels with \`orgchat channel list\`, or ask the owner for access`;
   } else if (isOwnerUnreachableError(error)) {
     line = `the owner of ${org} is offline or has not published its keys yet: try again once the owner has run orgchat online`;
+  } else if (isLeaveNotResolvedError(error)) {
+    // The client waited for the owner's resolution of our leave (a request before it is refused).
+    line = `the owner of ${org} has not processed your leave yet (it must be online): run this again later`;
   } else if (isKeysNotReadyError(error)) {
     line = `the group keys of ${org} have not arrived yet (the owner's Welcome): wait with \`orgchat join ${org} --wait\`, or retry later`;
   } else if (isEventRejectedError(error)) {

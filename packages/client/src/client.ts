@@ -94,6 +94,7 @@ import {
   ClientClosedError,
   EventRejectedError,
   KeysNotReadyError,
+  LeaveNotResolvedError,
   NotMemberError,
   NotOwnerError,
   OrganizationNotFoundError,
@@ -143,6 +144,7 @@ export const defaultClientConfig: Required<ClientConfig> = {
   maxPendingMessages: 1_000,
   maxPendingAgeMs: 7 * 24 * 60 * 60 * 1000,
   maxBackfillPages: 50,
+  leaveResolutionTimeoutMs: 30_000,
   syncIntervalMs: 5_000,
   syncMaxIntervalMs: 600_000,
   scryptN: 2 ** 17,
@@ -542,6 +544,8 @@ class OrgchatClient implements Client {
   #sweepDelay: number;
   /** The inbox's sweep mark (in memory: a start reads the whole inbox again). */
   #inboxMark: number | undefined;
+  /** Operations waiting outside the queue (a rejoin waiting for its leave): failed on close. */
+  readonly #waiters = new Set<(error: Error) => void>();
 
   constructor(parts: ClientParts) {
     this.#p = parts;
@@ -595,6 +599,7 @@ class OrgchatClient implements Client {
     if (this.#closed) return;
     await this.idle();
     this.#closed = true;
+    for (const fail of [...this.#waiters]) fail(new ClientClosedError());
     if (this.#tick !== undefined) this.#p.timers.clearTimeout(this.#tick);
     if (this.#sweepTimer !== undefined) this.#p.timers.clearTimeout(this.#sweepTimer);
     for (const org of this.#orgs.values()) {
@@ -1492,7 +1497,9 @@ class OrgchatClient implements Client {
     const state = org.log.state;
     const me = this.memberId;
     if (state.members.has(me)) {
-      if (org.role !== "member") {
+      // An observer listed is one that left and whose leave the owner has not resolved yet (it
+      // joins again through a request, which makes it a requester first).
+      if (org.role === "requester") {
         org.role = "member";
         if (org.request !== undefined) org.request.status = "accepted";
       }
@@ -2796,8 +2803,15 @@ class OrgchatClient implements Client {
             body: { invitationId: invitation.id },
           };
     const refused = this.#addEvent(org, txn, event);
-    if (refused !== undefined) return;
     const member = context.author;
+    if (refused === "conflict" && this.#predatesDeparture(org, member)) {
+      // Ordered before the leave (or removal) that the state has applied since: the requester was
+      // a member in its place. It is refused there for good; say so, so that it asks again
+      // (docs/CLIENT.md, "Rejoin after leave").
+      await this.#respond(org, txn, member, context.id, "retry: request predates your leave");
+      return;
+    }
+    if (refused !== undefined) return;
     if (org.log.state.members.has(member)) {
       // Open organization, or an invitation: a member at once.
       await this.#respond(org, txn, member, context.id, undefined);
@@ -2818,6 +2832,19 @@ class OrgchatClient implements Client {
         displayName: mapped.value.body.displayName,
       },
     ]);
+  }
+
+  /**
+   * Owner: whether a request refused as `conflict` in its place came from someone the state no
+   * longer holds as a member and who has no pending request: a member then, gone since.
+   */
+  #predatesDeparture(org: Org, member: string): boolean {
+    const state = org.log.state;
+    if (state.members.has(member) || state.banned.has(member)) return false;
+    for (const request of state.requests.values()) {
+      if (request.requester === member && request.status === "pending") return false;
+    }
+    return true;
   }
 
   /** Owner: sends a join response (accepted, or rejected with its reason) over the pairwise channel. */
@@ -3606,10 +3633,12 @@ class OrgchatClient implements Client {
   }
 
   async requestToJoin(organizationId: string, init: JoinRequestInit = {}): Promise<string> {
+    await this.#awaitOwnLeave(organizationId, init.signal);
     return this.#task(() => this.#join(organizationId, init));
   }
 
   async acceptInvitation(organizationId: string, init: JoinRequestInit = {}): Promise<string> {
+    await this.#awaitOwnLeave(organizationId, init.signal);
     return this.#task(async () => {
       const org = this.#org(organizationId);
       if (!org.discovered) {
@@ -3624,12 +3653,66 @@ class OrgchatClient implements Client {
     });
   }
 
+  /**
+   * Whether this identity left (or was removed) while its view still lists it as a member: the
+   * owner's resolution has not reached it yet, and a request now would be clocked before it.
+   */
+  #leaveUnresolved(org: Org): boolean {
+    return (
+      org.role !== "owner" && org.role !== "member" && org.log.state.members.has(this.memberId)
+    );
+  }
+
+  /**
+   * Rejoin after leave (docs/CLIENT.md, "Rejoin after leave"): when this identity's view still
+   * lists it although it left, backfills the organization's topics and, if the owner's resolution
+   * is still missing, waits for it (outside the queue, so that what arrives is processed) for at
+   * most `leaveResolutionTimeoutMs`.
+   * @throws {LeaveNotResolvedError} when the resolution did not arrive in time
+   * @throws {AbortError} when `signal` aborts first
+   */
+  async #awaitOwnLeave(organizationId: string, signal: AbortSignal | undefined): Promise<void> {
+    const org = await this.#task(async () => {
+      checkSignal(signal);
+      const known = this.#orgs.get(organizationId.toLowerCase());
+      if (known === undefined || !this.#leaveUnresolved(known)) return undefined;
+      await this.#backfillInbox();
+      await this.#backfill(known, [...known.subscriptions.keys()]);
+      return this.#leaveUnresolved(known) ? known : undefined;
+    });
+    if (org === undefined) return;
+    await new Promise<void>((resolve, reject) => {
+      const finish = (error?: Error) => {
+        this.#waiters.delete(finish);
+        off();
+        this.#p.timers.clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const off = this.#emitter.on("org:updated", (event) => {
+        if (event.organizationId === org.hex && !this.#leaveUnresolved(org)) finish();
+      });
+      const onAbort = () => finish(new AbortError({ cause: signal?.reason }));
+      const timer = this.#p.timers.setTimeout(
+        () => finish(new LeaveNotResolvedError(org.hex)),
+        this.#p.config.leaveResolutionTimeoutMs,
+      );
+      this.#waiters.add(finish);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+    });
+  }
+
   async #join(organizationId: string, init: JoinRequestInit, chatId = ""): Promise<string> {
     checkSignal(init.signal);
     const org = this.#org(organizationId);
     if (org.role === "owner" || org.role === "member") {
       throw new EventRejectedError("requestToJoin", "conflict");
     }
+    // The resolution went missing again between the wait and this turn of the queue (a rebase on
+    // an older description cannot happen, but a request clocked before it would be refused).
+    if (this.#leaveUnresolved(org)) throw new LeaveNotResolvedError(org.hex);
     if (org.bundle === undefined) throw new OwnerUnreachableError(org.hex);
     const { provider } = this.#p;
     let session: PairwiseSession;

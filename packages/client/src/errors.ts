@@ -168,6 +168,23 @@ export class PassphraseRequiredError extends Error {
   }
 }
 
+/**
+ * This identity left the organization (or was removed) and asked to join again, but the owner's
+ * resolution of that leave did not reach this client within `leaveResolutionTimeoutMs`. A request
+ * sent now would be ordered before the resolution and refused, so none was sent.
+ */
+export class LeaveNotResolvedError extends Error {
+  readonly organizationId: string;
+  constructor(organizationId: string, options: ClientErrorOptions = {}) {
+    super(
+      `The owner of organization ${organizationId} has not processed your leave yet, so a request to join now would be refused (nothing was sent); try again when the owner is online.`,
+      options,
+    );
+    this.organizationId = organizationId;
+    named(this, "LeaveNotResolvedError");
+  }
+}
+
 /** The client was closed. */
 export class ClientClosedError extends Error {
   constructor(options: ClientErrorOptions = {}) {
@@ -235,6 +252,9 @@ export const isClientClosedError = (value: unknown): value is ClientClosedError 
   hasName(value, "ClientClosedError");
 /** @returns whether `value` is an {@link AbortError} (this package's or a platform `AbortError`). */
 export const isAbortError = (value: unknown): value is AbortError => hasName(value, "AbortError");
+/** @returns whether `value` is a {@link LeaveNotResolvedError}. */
+export const isLeaveNotResolvedError = (value: unknown): value is LeaveNotResolvedError =>
+  hasName(value, "LeaveNotResolvedError");
 /** @returns whether `value` is a {@link StoreCorruptedError}. */
 export const isStoreCorruptedError = (value: unknown): value is StoreCorruptedError =>
   hasName(value, "StoreCorruptedError");

@@ -63,6 +63,13 @@ export interface ClientConfig {
   readonly syncIntervalMs?: number;
   /** Longest interval of the history sweep. @default 600000 (10 min) */
   readonly syncMaxIntervalMs?: number;
+  /**
+   * How long `requestToJoin` / `acceptInvitation` wait, after this identity left (or was removed),
+   * for the owner's resolution of the leave to reach this client before sending the new request
+   * (`LeaveNotResolvedError` after that; docs/CLIENT.md, "Rejoin after leave").
+   * @default 30000
+   */
+  readonly leaveResolutionTimeoutMs?: number;
   /** History pages read per topic when backfilling (each up to 100 messages). @default 50 */
   readonly maxBackfillPages?: number;
   /**
