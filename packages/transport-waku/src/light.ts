@@ -15,6 +15,7 @@
  *   (the first page of a backward query would be the oldest day) and hides the server's pagination
  *   cursor (so it cannot tell a last page).
  */
+
 import type { Connection, IdentifyResult, PeerId, PrivateKey } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import {
@@ -67,6 +68,12 @@ import {
 } from "./node-options.js";
 import { messageHashHex, pubsubTopicFor, shardPubsubTopics } from "./relay.js";
 import { defaultHistoryTimeoutMs, planStoreQuery, runStoreQuery } from "./store-query.js";
+import {
+  invokeHandler,
+  LifecycleQueue,
+  StatusTracker,
+  UniqueTimestamps,
+} from "./transport-common.js";
 
 /** Options of light mode: {@link WakuTransportInit} with `mode: "light"`. */
 export interface WakuLightTransportInit extends WakuTransportInit {
@@ -166,16 +173,15 @@ class WakuLightTransport implements WakuTransport {
   readonly #reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number };
   readonly #now: () => number;
   readonly #events = new TransportEventEmitter();
+  readonly #statusTracker = new StatusTracker(this.#events);
+  readonly #timestamps: UniqueTimestamps;
   readonly #subscriptions = new Set<SubscriptionEntry>();
   readonly #encoders = new Map<string, IEncoder>();
   #privateKey: PrivateKey | undefined;
   #session: LightSession | undefined;
-  #status: TransportStatus = "stopped";
-  #peerCount = 0;
-  #lastTimestampNs = 0n;
   #pushesInFlight = 0;
   readonly #pushQueue: (() => void)[] = [];
-  #lifecycle: Promise<unknown> = Promise.resolve();
+  readonly #lifecycle = new LifecycleQueue();
 
   constructor(init: WakuLightTransportInit | Omit<WakuLightTransportInit, "mode">) {
     if ("mode" in init && init.mode !== "light") {
@@ -205,6 +211,7 @@ class WakuLightTransport implements WakuTransport {
     this.#reconnect = { initialDelayMs, maxDelayMs };
     this.#privateKey = init.privateKey;
     this.#now = init.now ?? Date.now;
+    this.#timestamps = new UniqueTimestamps(this.#now);
     this.capabilities = Object.freeze({
       history: true,
       selfDelivery: true,
@@ -214,7 +221,7 @@ class WakuLightTransport implements WakuTransport {
   }
 
   get status(): TransportStatus {
-    return this.#status;
+    return this.#statusTracker.status;
   }
 
   get multiaddrs(): readonly string[] {
@@ -231,21 +238,11 @@ class WakuLightTransport implements WakuTransport {
 
   start(options: CallOptions = {}): Promise<void> {
     const { signal } = options;
-    try {
-      throwIfAborted(signal, "start");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#serialize(() => this.#start(signal));
+    return this.#lifecycle.run("start", signal, () => this.#start(signal));
   }
 
   stop(options: CallOptions = {}): Promise<void> {
-    try {
-      throwIfAborted(options.signal, "stop");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#serialize(() => this.#stop());
+    return this.#lifecycle.run("stop", options.signal, () => this.#stop());
   }
 
   // --- publish -----------------------------------------------------------------------------------
@@ -433,20 +430,7 @@ class WakuLightTransport implements WakuTransport {
           : Number(proto.timestamp / 1_000_000n),
       id: decoded.hashStr,
     };
-    const report = (error: unknown) =>
-      this.#events.emit("handler:failed", {
-        contentTopic: message.contentTopic,
-        messageId: message.id,
-        error,
-      });
-    try {
-      const result = entry.handler(message);
-      if (result && typeof (result as Promise<void>).then === "function") {
-        (result as Promise<void>).then(undefined, report);
-      }
-    } catch (error) {
-      report(error);
-    }
+    invokeHandler(this.#events, entry.handler, message);
   }
 
   // --- history -----------------------------------------------------------------------------------
@@ -483,12 +467,6 @@ class WakuLightTransport implements WakuTransport {
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------
-
-  #serialize(step: () => Promise<void>): Promise<void> {
-    const run = this.#lifecycle.then(step, step);
-    this.#lifecycle = run.catch(() => {});
-    return run;
-  }
 
   async #start(signal: AbortSignal | undefined): Promise<void> {
     if (this.#session) return;
@@ -667,10 +645,7 @@ class WakuLightTransport implements WakuTransport {
   }
 
   #setStatus(status: TransportStatus, peers: number): void {
-    if (status === this.#status && peers === this.#peerCount) return;
-    this.#status = status;
-    this.#peerCount = peers;
-    this.#events.emit("status:changed", { status, peers });
+    this.#statusTracker.set(status, peers);
   }
 
   /**
@@ -749,9 +724,7 @@ class WakuLightTransport implements WakuTransport {
   }
 
   #nextTimestampNs(): bigint {
-    const now = BigInt(Math.floor(this.#now())) * 1_000_000n;
-    this.#lastTimestampNs = now > this.#lastTimestampNs ? now : this.#lastTimestampNs + 1n;
-    return this.#lastTimestampNs;
+    return this.#timestamps.nextNs();
   }
 
   #requireSession(operation: string): LightSession {

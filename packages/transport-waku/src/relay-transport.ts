@@ -2,6 +2,7 @@
  * Relay mode: the orgchat `Transport` over Waku Relay (gossipsub as `/vac/waku/relay/2.0.0`). Every
  * node is a full relay peer: it listens, dials its bootstrap peers, forwards the traffic of its shards.
  */
+
 import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import {
@@ -53,6 +54,12 @@ import {
   wakuRelayService,
 } from "./relay.js";
 import { defaultHistoryTimeoutMs, planStoreQuery, runStoreQuery } from "./store-query.js";
+import {
+  invokeHandler,
+  LifecycleQueue,
+  StatusTracker,
+  UniqueTimestamps,
+} from "./transport-common.js";
 
 /** Options of relay mode: {@link WakuTransportInit} with `mode: "relay"`. */
 export interface WakuRelayTransportInit extends WakuTransportInit {
@@ -155,13 +162,12 @@ class WakuRelayTransport implements WakuTransport {
   readonly #reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number };
   readonly #now: () => number;
   readonly #events = new TransportEventEmitter();
+  readonly #statusTracker = new StatusTracker(this.#events);
+  readonly #timestamps: UniqueTimestamps;
   readonly #subscriptions = new Map<string, Set<SubscriptionEntry>>();
   #privateKey: PrivateKey | undefined;
   #node: RelayNode | undefined;
-  #status: TransportStatus = "stopped";
-  #peerCount = 0;
-  #lastTimestampNs = 0n;
-  #lifecycle: Promise<unknown> = Promise.resolve();
+  readonly #lifecycle = new LifecycleQueue();
 
   constructor(init: WakuRelayTransportInit | Omit<WakuRelayTransportInit, "mode">) {
     if ("mode" in init && init.mode !== "relay") {
@@ -194,6 +200,7 @@ class WakuRelayTransport implements WakuTransport {
     this.#reconnect = { initialDelayMs, maxDelayMs };
     this.#privateKey = init.privateKey;
     this.#now = init.now ?? Date.now;
+    this.#timestamps = new UniqueTimestamps(this.#now);
     this.capabilities = Object.freeze({
       history: this.#storePeers.length > 0,
       selfDelivery: true,
@@ -203,7 +210,7 @@ class WakuRelayTransport implements WakuTransport {
   }
 
   get status(): TransportStatus {
-    return this.#status;
+    return this.#statusTracker.status;
   }
 
   get multiaddrs(): readonly string[] {
@@ -225,21 +232,11 @@ class WakuRelayTransport implements WakuTransport {
 
   start(options: CallOptions = {}): Promise<void> {
     const { signal } = options;
-    try {
-      throwIfAborted(signal, "start");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#serialize(() => this.#start(signal));
+    return this.#lifecycle.run("start", signal, () => this.#start(signal));
   }
 
   stop(options: CallOptions = {}): Promise<void> {
-    try {
-      throwIfAborted(options.signal, "stop");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#serialize(() => this.#stop());
+    return this.#lifecycle.run("stop", options.signal, () => this.#stop());
   }
 
   async publish(
@@ -395,12 +392,6 @@ class WakuRelayTransport implements WakuTransport {
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------
-
-  #serialize(step: () => Promise<void>): Promise<void> {
-    const run = this.#lifecycle.then(step, step);
-    this.#lifecycle = run.catch(() => {});
-    return run;
-  }
 
   async #start(signal: AbortSignal | undefined): Promise<void> {
     if (this.#node) return;
@@ -601,10 +592,7 @@ class WakuRelayTransport implements WakuTransport {
   }
 
   #setStatus(status: TransportStatus, peers: number): void {
-    if (status === this.#status && peers === this.#peerCount) return;
-    this.#status = status;
-    this.#peerCount = peers;
-    this.#events.emit("status:changed", { status, peers });
+    this.#statusTracker.set(status, peers);
   }
 
   // --- messages ----------------------------------------------------------------------------------
@@ -624,20 +612,7 @@ class WakuRelayTransport implements WakuTransport {
 
   #invoke(entry: SubscriptionEntry, message: TransportMessage): void {
     if (!entry.active) return;
-    const report = (error: unknown) =>
-      this.#events.emit("handler:failed", {
-        contentTopic: message.contentTopic,
-        messageId: message.id,
-        error,
-      });
-    try {
-      const result = entry.handler(message);
-      if (result && typeof (result as Promise<void>).then === "function") {
-        (result as Promise<void>).then(undefined, report);
-      }
-    } catch (error) {
-      report(error);
-    }
+    invokeHandler(this.#events, entry.handler, message);
   }
 
   #pubsubTopicFor(contentTopic: string): string {
@@ -645,9 +620,7 @@ class WakuRelayTransport implements WakuTransport {
   }
 
   #nextTimestampNs(): bigint {
-    const now = BigInt(Math.floor(this.#now())) * 1_000_000n;
-    this.#lastTimestampNs = now > this.#lastTimestampNs ? now : this.#lastTimestampNs + 1n;
-    return this.#lastTimestampNs;
+    return this.#timestamps.nextNs();
   }
 
   #requireNode(operation: string): RelayNode {
