@@ -26,7 +26,9 @@ import { fileURLToPath } from "node:url";
  * package name so that a transport may depend on the transport interface.
  */
 export const layerRules = [
-  { match: /^@orgchat\/wire$/, layer: "wire", allow: [] },
+  // The shared foundations (errors, bytes, abort): below every layer, depending on nothing.
+  { match: /^@orgchat\/base$/, layer: "base", allow: [] },
+  { match: /^@orgchat\/wire$/, layer: "wire", allow: ["@orgchat/base"] },
   { match: /^@orgchat\/crypto$/, layer: "crypto", allow: ["@orgchat/wire"] },
   { match: /^@orgchat\/state$/, layer: "state", allow: ["@orgchat/wire", "@orgchat/crypto"] },
   { match: /^@orgchat\/transport$/, layer: "transport interface", allow: ["@orgchat/wire"] },
@@ -109,6 +111,8 @@ function ruleFor(pkg) {
 
 function allowed(rule, target, libraries) {
   if (rule.allow === "any") return true;
+  // Every layer above the foundations may use them.
+  if (target === "@orgchat/base" && rule.layer !== "base") return true;
   if (rule.allow === "libraries") return libraries.has(target);
   return rule.allow.includes(target);
 }

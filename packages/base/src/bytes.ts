@@ -1,0 +1,100 @@
+/**
+ * Bytes, hex and UTF-8 helpers shared by every package. None of them is constant-time: compare
+ * secrets with the crypto package's constant-time equality, never with {@link equalBytes}.
+ */
+
+/** True when `a` and `b` hold the same bytes (public values only: stops at the first difference). */
+export function equalBytes(a: Uint8Array, b: Uint8Array | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const hexDigits = "0123456789abcdef";
+
+/** Lower-case hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes)
+    out += (hexDigits[byte >> 4] as string) + (hexDigits[byte & 15] as string);
+  return out;
+}
+
+/** True when `text` is non-empty-or-empty, even-length hex (either case). */
+export function isHex(text: string): boolean {
+  return text.length % 2 === 0 && /^[0-9a-fA-F]*$/.test(text);
+}
+
+/**
+ * The bytes of a hex string (either case).
+ *
+ * @throws {TypeError} when `hex` has an odd length or a character that is not a hex digit
+ */
+export function fromHex(hex: string): Uint8Array {
+  if (!isHex(hex)) {
+    throw new TypeError(
+      `fromHex: expected an even number of hex digits, got ${JSON.stringify(hex.slice(0, 80))}`,
+    );
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** One array with the bytes of every part, in order. */
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * The UTF-8 length of `text` in bytes, without encoding it; `-1` when `text` holds a lone surrogate
+ * (such a string has no UTF-8 form: an encoder would replace it, so it could not round-trip). Counting
+ * stops once the length exceeds `max` (the result is then some value above `max`), so a limit check
+ * on a huge string costs only the limit.
+ */
+export function utf8Length(text: string, max = Number.POSITIVE_INFINITY): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return -1;
+      bytes += 4;
+      i++;
+    } else if (unit >= 0xdc00 && unit <= 0xdfff) return -1;
+    else bytes += 3;
+    if (bytes > max) return bytes;
+  }
+  return bytes;
+}
+
+/**
+ * The length in bytes of `text` once encoded by `TextEncoder` (a lone surrogate counts as the 3 bytes
+ * of U+FFFD that replaces it): what protobuf writes for a string field.
+ */
+export function encodedUtf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}

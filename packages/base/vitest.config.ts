@@ -1,0 +1,3 @@
+import { orgchatVitestConfig } from "../../vitest.shared.ts";
+
+export default orgchatVitestConfig();
