@@ -27,6 +27,12 @@ export {
   utf8Length,
 } from "./bytes.js";
 export {
+  type Diagnostic,
+  type DiagnosticSink,
+  ignoreDiagnostic,
+  reportDiagnostic,
+} from "./diagnostic.js";
+export {
   describeError,
   errorGuard,
   hasErrorName,

@@ -2,15 +2,18 @@ import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import {
   concatBytes,
+  type Diagnostic,
   describeError,
   encodedUtf8Length,
   equalBytes,
   errorGuard,
   fromHex,
   hasErrorName,
+  ignoreDiagnostic,
   isHex,
   OrgchatError,
   raceAbort,
+  reportDiagnostic,
   sleep,
   toHex,
   utf8Length,
@@ -155,5 +158,23 @@ describe("abort", () => {
     await expect(
       raceAbort(Promise.reject(new Error("ignored")), AbortSignal.abort(), () => new SampleError()),
     ).rejects.toSatisfy(isSampleError);
+  });
+});
+
+describe("diagnostics", () => {
+  it("reach the sink, and a throwing sink does not throw at the reporter", () => {
+    const seen: Diagnostic[] = [];
+    reportDiagnostic((d) => seen.push(d), { component: "c", reason: "undecodable", topic: "/t" });
+    expect(seen).toEqual([{ component: "c", reason: "undecodable", topic: "/t" }]);
+    expect(() =>
+      reportDiagnostic(
+        () => {
+          throw new Error("bad logger");
+        },
+        { component: "c", reason: "x" },
+      ),
+    ).not.toThrow();
+    expect(() => reportDiagnostic(undefined, { component: "c", reason: "x" })).not.toThrow();
+    ignoreDiagnostic({ component: "c", reason: "x" });
   });
 });
