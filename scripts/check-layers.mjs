@@ -56,9 +56,8 @@ export const layerRules = [
       "@orgchat/store",
     ],
   },
-  // Private test helpers may be used by any package's tests, and may use any library layer.
-  { match: /^@orgchat\/test-utils$/, layer: "test-utils", allow: "libraries" },
-  { match: /^@orgchat\/(integration|bench)$/, layer: "integration", allow: "any" },
+  // Private packages of integration tests and end-to-end benchmarks may use anything.
+  { match: /^@orgchat\/integration$/, layer: "integration", allow: "any" },
 ];
 
 const appRule = { layer: "app", allow: "any" };
