@@ -1,7 +1,11 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: {
+    index: "src/index.ts",
+    "wire/index": "src/wire/index.ts",
+    "description/index": "src/description/index.ts",
+  },
   format: ["esm"],
   target: "es2022",
   dts: true,
