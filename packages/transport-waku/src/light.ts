@@ -17,7 +17,6 @@
  */
 
 import type { Connection, IdentifyResult, PeerId, PrivateKey } from "@libp2p/interface";
-import type { Multiaddr } from "@multiformats/multiaddr";
 import {
   AbortError,
   assertContentTopic,
@@ -58,6 +57,12 @@ import { proto_message } from "@waku/proto";
 import { createLightNode } from "@waku/sdk";
 import { isAutoSharding } from "@waku/utils";
 import {
+  type ConnectionUpkeep,
+  connectionUpkeep,
+  type RedialBackoff,
+  redialBackoff,
+} from "./connection-upkeep.js";
+import {
   libp2pTransportsFor,
   offlineNodeOptions,
   parseAddresses,
@@ -85,8 +90,6 @@ export interface WakuLightTransportInit extends WakuTransportInit {
   readonly historyTimeoutMs?: number;
 }
 
-/** Default reconnection backoff (ms). */
-const defaultReconnect = { initialDelayMs: 250, maxDelayMs: 10_000 } as const;
 /** Pause between two attempts of a publish or subscribe that failed for a transient reason (ms). */
 const retryDelayMs = 50;
 /**
@@ -95,20 +98,12 @@ const retryDelayMs = 50;
  */
 const maxConcurrentPushes = 32;
 
-interface BootstrapPeer {
-  readonly address: Multiaddr;
-  /** History goes to this peer (a `storePeers` entry, or any peer when `storePeers` is empty). */
-  readonly store: boolean;
-  peerId: string | undefined;
-  failures: number;
-  dialing: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
-}
-
 interface LightSession {
   readonly node: LightNode;
-  readonly abort: AbortController;
-  readonly bootstrap: readonly BootstrapPeer[];
+  /** Dials the service and store nodes, redials them with backoff. */
+  readonly upkeep: ConnectionUpkeep;
+  /** History goes to these addresses (`storePeers`; any connected store node when empty). */
+  readonly storeAddresses: ReadonlySet<string>;
   /** Identified peers that serve light push and filter (the ones that carry our traffic). */
   readonly carriers: Set<string>;
   /** Identified peers that serve Store v3. */
@@ -170,7 +165,7 @@ class WakuLightTransport implements WakuTransport {
   readonly #storePeers: readonly string[];
   readonly #publishTimeoutMs: number;
   readonly #historyTimeoutMs: number;
-  readonly #reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+  readonly #reconnect: RedialBackoff;
   readonly #now: () => number;
   readonly #events = new TransportEventEmitter();
   readonly #statusTracker = new StatusTracker(this.#events);
@@ -201,14 +196,7 @@ class WakuLightTransport implements WakuTransport {
       throw new RangeError(`historyTimeoutMs must be positive, got ${init.historyTimeoutMs}`);
     }
     this.#historyTimeoutMs = historyTimeoutMs;
-    const initialDelayMs = init.reconnect?.initialDelayMs ?? defaultReconnect.initialDelayMs;
-    const maxDelayMs = init.reconnect?.maxDelayMs ?? defaultReconnect.maxDelayMs;
-    if (!(initialDelayMs > 0) || !(maxDelayMs >= initialDelayMs)) {
-      throw new RangeError(
-        `reconnect delays must satisfy 0 < initialDelayMs <= maxDelayMs, got ${initialDelayMs} and ${maxDelayMs}`,
-      );
-    }
-    this.#reconnect = { initialDelayMs, maxDelayMs };
+    this.#reconnect = redialBackoff(init.reconnect);
     this.#privateKey = init.privateKey;
     this.#now = init.now ?? Date.now;
     this.#timestamps = new UniqueTimestamps(this.#now);
@@ -453,8 +441,13 @@ class WakuLightTransport implements WakuTransport {
 
   #storePeerFor(session: LightSession): Connection | undefined {
     const wanted = new Set(
-      session.bootstrap
-        .filter((peer) => peer.peerId !== undefined && peer.store)
+      session.upkeep.peers
+        .filter(
+          (peer) =>
+            peer.peerId !== undefined &&
+            (session.storeAddresses.size === 0 ||
+              session.storeAddresses.has(peer.address.toString())),
+        )
         .map((peer) => peer.peerId as string),
     );
     const connections = session.node.libp2p
@@ -515,15 +508,10 @@ class WakuLightTransport implements WakuTransport {
       await stopQuietly(node);
       throw new AbortError("start", { cause: signal.reason });
     }
-    const storeAddresses = new Set(storePeers.map((a) => a.toString()));
-    const bootstrap: BootstrapPeer[] = allPeers.map((address) => ({
-      address,
-      store: storeAddresses.size === 0 || storeAddresses.has(address.toString()),
-      peerId: address.getPeerId() ?? undefined,
-      failures: 0,
-      dialing: false,
-      timer: undefined,
-    }));
+    const upkeep = connectionUpkeep(
+      { peers: allPeers, ...this.#reconnect },
+      { libp2p: node.libp2p },
+    );
     const onIdentify = (event: CustomEvent<IdentifyResult>) => {
       if (this.#session !== session) return;
       const { peerId, protocols } = event.detail;
@@ -554,17 +542,14 @@ class WakuLightTransport implements WakuTransport {
       const id = event.detail.toString();
       session.carriers.delete(id);
       session.stores.delete(id);
-      for (const peer of session.bootstrap) {
-        if (peer.peerId === id) this.#scheduleRedial(session, peer, true);
-      }
       this.#refreshStatus(session);
     };
     node.libp2p.addEventListener("peer:identify", onIdentify);
     node.libp2p.addEventListener("peer:disconnect", onDisconnect);
     const session: LightSession = {
       node,
-      abort: new AbortController(),
-      bootstrap,
+      upkeep,
+      storeAddresses: new Set(storePeers.map((a) => a.toString())),
       carriers: new Set(),
       stores: new Set(),
       waiters: new Set(),
@@ -575,18 +560,14 @@ class WakuLightTransport implements WakuTransport {
     };
     this.#session = session;
     this.#setStatus("connecting", 0);
-    for (const peer of bootstrap) void this.#dial(session, peer);
+    upkeep.start();
   }
 
   async #stop(): Promise<void> {
     const session = this.#session;
     if (!session) return;
     this.#session = undefined;
-    session.abort.abort();
-    for (const peer of session.bootstrap) {
-      if (peer.timer !== undefined) clearTimeout(peer.timer);
-      peer.timer = undefined;
-    }
+    session.upkeep.stop();
     session.detach();
     for (const wake of [...session.waiters]) wake();
     const entries = [...this.#subscriptions];
@@ -605,38 +586,6 @@ class WakuLightTransport implements WakuTransport {
   }
 
   // --- peers and status --------------------------------------------------------------------------
-
-  async #dial(session: LightSession, peer: BootstrapPeer): Promise<void> {
-    if (this.#session !== session || peer.dialing) return;
-    peer.timer = undefined;
-    peer.dialing = true;
-    try {
-      const connection = await session.node.libp2p.dial(peer.address, {
-        signal: session.abort.signal,
-      });
-      peer.peerId = connection.remotePeer.toString();
-      peer.failures = 0;
-      peer.dialing = false;
-      if (connection.status !== "open") this.#scheduleRedial(session, peer, false);
-    } catch {
-      peer.dialing = false;
-      if (this.#session === session) this.#scheduleRedial(session, peer, false);
-    }
-  }
-
-  #scheduleRedial(session: LightSession, peer: BootstrapPeer, dropped: boolean): void {
-    if (this.#session !== session || peer.timer !== undefined || peer.dialing) return;
-    if (dropped) peer.failures = 0;
-    const delay = Math.min(
-      this.#reconnect.initialDelayMs * 2 ** peer.failures,
-      this.#reconnect.maxDelayMs,
-    );
-    peer.failures += 1;
-    peer.timer = setTimeout(() => {
-      peer.timer = undefined;
-      void this.#dial(session, peer);
-    }, delay);
-  }
 
   #refreshStatus(session: LightSession): void {
     const carriers = session.carriers.size;

@@ -4,7 +4,6 @@
  */
 
 import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
-import type { Multiaddr } from "@multiformats/multiaddr";
 import {
   AbortError,
   assertContentTopic,
@@ -32,6 +31,12 @@ import {
 import type { Libp2p, NetworkConfig } from "@waku/interfaces";
 import { createLibp2pAndUpdateOptions } from "@waku/sdk";
 import { isAutoSharding } from "@waku/utils";
+import {
+  type ConnectionUpkeep,
+  connectionUpkeep,
+  type RedialBackoff,
+  redialBackoff,
+} from "./connection-upkeep.js";
 import {
   defaultListenAddresses,
   libp2pTransportsFor,
@@ -72,8 +77,6 @@ export interface WakuRelayTransportInit extends WakuTransportInit {
   readonly historyTimeoutMs?: number;
 }
 
-/** Default reconnection backoff (ms). */
-const defaultReconnect = { initialDelayMs: 250, maxDelayMs: 10_000 } as const;
 /** Pause before retrying a publish that found its only topic peer gone (ms). */
 const publishRetryDelayMs = 20;
 /**
@@ -85,24 +88,16 @@ const publishRetryDelayMs = 20;
  */
 const silentPeerGraceMs = 2_000;
 
-interface BootstrapPeer {
-  readonly address: Multiaddr;
-  /** A `storePeers` entry: history queries go to it. */
-  readonly store: boolean;
-  peerId: string | undefined;
-  failures: number;
-  /** Carried our shards during the current connection: a later drop restarts the backoff. */
-  carried: boolean;
-  dialing: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
-}
-
 interface RelayNode {
   readonly libp2p: Libp2p;
   readonly relay: WakuRelay;
-  /** Aborts in-flight dials at stop. */
-  readonly abort: AbortController;
-  readonly bootstrap: readonly BootstrapPeer[];
+  /**
+   * Dials the bootstrap peers, redials them with backoff (restarted only after a connection that
+   * carried our shards), hangs up silent relay peers.
+   */
+  readonly upkeep: ConnectionUpkeep;
+  /** The `storePeers` addresses: history queries go to them. */
+  readonly storeAddresses: ReadonlySet<string>;
   /** Wake-ups of history queries waiting for a store peer's connection. */
   readonly waiters: Set<() => void>;
   readonly detach: () => void;
@@ -159,7 +154,7 @@ class WakuRelayTransport implements WakuTransport {
   readonly #publishTimeoutMs: number;
   readonly #historyTimeoutMs: number;
   readonly #heartbeatIntervalMs: number | undefined;
-  readonly #reconnect: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+  readonly #reconnect: RedialBackoff;
   readonly #now: () => number;
   readonly #events = new TransportEventEmitter();
   readonly #statusTracker = new StatusTracker(this.#events);
@@ -190,14 +185,7 @@ class WakuRelayTransport implements WakuTransport {
     this.#peers = [...(init.peers ?? [])];
     this.#storePeers = [...(init.storePeers ?? [])];
     this.#heartbeatIntervalMs = init.heartbeatIntervalMs;
-    const initialDelayMs = init.reconnect?.initialDelayMs ?? defaultReconnect.initialDelayMs;
-    const maxDelayMs = init.reconnect?.maxDelayMs ?? defaultReconnect.maxDelayMs;
-    if (!(initialDelayMs > 0) || !(maxDelayMs >= initialDelayMs)) {
-      throw new RangeError(
-        `reconnect delays must satisfy 0 < initialDelayMs <= maxDelayMs, got ${initialDelayMs} and ${maxDelayMs}`,
-      );
-    }
-    this.#reconnect = { initialDelayMs, maxDelayMs };
+    this.#reconnect = redialBackoff(init.reconnect);
     this.#privateKey = init.privateKey;
     this.#now = init.now ?? Date.now;
     this.#timestamps = new UniqueTimestamps(this.#now);
@@ -365,7 +353,9 @@ class WakuRelayTransport implements WakuTransport {
       throwIfAborted(signal, "queryHistory");
       if (this.#node !== node) return undefined;
       const stores = new Set(
-        node.bootstrap.filter((p) => p.store && p.peerId !== undefined).map((p) => p.peerId),
+        node.upkeep.peers
+          .filter((p) => p.peerId !== undefined && node.storeAddresses.has(p.address.toString()))
+          .map((p) => p.peerId),
       );
       const open = node.libp2p
         .getConnections()
@@ -443,78 +433,56 @@ class WakuRelayTransport implements WakuTransport {
     const relay = new WakuRelay(libp2p, this.#pubsubTopics, {
       maxMessageBytes: this.capabilities.maxPayloadBytes + envelopeAllowanceBytes,
     });
-    const bootstrap: BootstrapPeer[] = peers.map((address) => ({
-      address,
-      store: storeAddresses.has(address.toString()),
-      peerId: address.getPeerId() ?? undefined,
-      failures: 0,
-      carried: false,
-      dialing: false,
-      timer: undefined,
-    }));
+    const upkeep = connectionUpkeep(
+      {
+        peers,
+        ...this.#reconnect,
+        resetBackoffOn: "confirmed",
+        silentPeers: {
+          graceMs: silentPeerGraceMs,
+          isSilent: (peer) => this.#isSilent(relay, peer),
+        },
+      },
+      { libp2p },
+    );
     const refresh = () => {
       if (this.#node !== node) return;
       this.#refreshStatus(node);
       this.#wake(node);
     };
     const refreshSoon = () => queueMicrotask(refresh);
-    const silenceChecks = new Map<string, ReturnType<typeof setTimeout>>();
-    const onConnect = (event: CustomEvent<PeerId>) => {
-      const peerId = event.detail;
-      const key = peerId.toString();
-      clearTimeout(silenceChecks.get(key));
-      silenceChecks.set(
-        key,
-        setTimeout(() => {
-          silenceChecks.delete(key);
-          if (this.#node === node) this.#dropIfSilent(node, peerId);
-        }, silentPeerGraceMs),
-      );
-      refreshSoon();
-    };
-    const onDisconnect = (event: CustomEvent<PeerId>) => {
-      const key = event.detail.toString();
-      clearTimeout(silenceChecks.get(key));
-      silenceChecks.delete(key);
-      for (const peer of node.bootstrap) {
-        if (peer.peerId === key && this.#node === node) this.#scheduleRedial(node, peer);
-      }
-      refreshSoon();
-    };
+    const stopWaking = upkeep.on("peer:dialed", () => {
+      if (this.#node === node) this.#wake(node);
+    });
     const stopObserving = relay.observe(this.#onMessage);
-    libp2p.addEventListener("peer:connect", onConnect);
-    libp2p.addEventListener("peer:disconnect", onDisconnect);
+    libp2p.addEventListener("peer:connect", refreshSoon);
+    libp2p.addEventListener("peer:disconnect", refreshSoon);
     relay.gossipSub.addEventListener("subscription-change", refreshSoon);
     const node: RelayNode = {
       libp2p,
       relay,
-      abort: new AbortController(),
-      bootstrap,
+      upkeep,
+      storeAddresses,
       waiters: new Set(),
       detach: () => {
         stopObserving();
-        libp2p.removeEventListener("peer:connect", onConnect);
-        libp2p.removeEventListener("peer:disconnect", onDisconnect);
+        stopWaking();
+        libp2p.removeEventListener("peer:connect", refreshSoon);
+        libp2p.removeEventListener("peer:disconnect", refreshSoon);
         relay.gossipSub.removeEventListener("subscription-change", refreshSoon);
-        for (const timer of silenceChecks.values()) clearTimeout(timer);
-        silenceChecks.clear();
       },
     };
     this.#node = node;
     this.#setStatus("connecting", 0);
-    for (const peer of bootstrap) void this.#dial(node, peer);
+    upkeep.start();
   }
 
   async #stop(): Promise<void> {
     const node = this.#node;
     if (!node) return;
     this.#node = undefined;
-    node.abort.abort();
+    node.upkeep.stop();
     this.#wake(node);
-    for (const peer of node.bootstrap) {
-      if (peer.timer !== undefined) clearTimeout(peer.timer);
-      peer.timer = undefined;
-    }
     node.detach();
     node.relay.stop();
     for (const set of this.#subscriptions.values()) for (const entry of set) entry.active = false;
@@ -528,43 +496,6 @@ class WakuRelayTransport implements WakuTransport {
 
   // --- peers and status --------------------------------------------------------------------------
 
-  async #dial(node: RelayNode, peer: BootstrapPeer): Promise<void> {
-    if (this.#node !== node || peer.dialing) return;
-    peer.timer = undefined;
-    peer.dialing = true;
-    try {
-      const connection = await node.libp2p.dial(peer.address, { signal: node.abort.signal });
-      peer.peerId = connection.remotePeer.toString();
-      peer.dialing = false;
-      this.#wake(node);
-      // The connection may have closed before we learnt whose it was: check rather than miss it.
-      if (connection.status !== "open") this.#scheduleRedial(node, peer);
-    } catch {
-      peer.dialing = false;
-      if (this.#node === node) this.#scheduleRedial(node, peer);
-    }
-  }
-
-  /**
-   * Redials `peer` after a backoff delay. The backoff restarts only after a connection that carried
-   * our shards, so a peer that accepts connections but never joins our shards is retried ever more
-   * slowly instead of in a tight loop.
-   */
-  #scheduleRedial(node: RelayNode, peer: BootstrapPeer): void {
-    if (peer.timer !== undefined || peer.dialing) return;
-    if (peer.carried) peer.failures = 0;
-    peer.carried = false;
-    const delay = Math.min(
-      this.#reconnect.initialDelayMs * 2 ** peer.failures,
-      this.#reconnect.maxDelayMs,
-    );
-    peer.failures += 1;
-    peer.timer = setTimeout(() => {
-      peer.timer = undefined;
-      void this.#dial(node, peer);
-    }, delay);
-  }
-
   #refreshStatus(node: RelayNode): void {
     const connected = new Set(node.libp2p.getPeers().map((id) => id.toString()));
     const carriers = new Set<string>();
@@ -574,21 +505,17 @@ class WakuRelayTransport implements WakuTransport {
         if (connected.has(key)) carriers.add(key);
       }
     }
-    for (const peer of node.bootstrap) {
-      if (peer.peerId !== undefined && carriers.has(peer.peerId)) peer.carried = true;
-    }
+    for (const id of carriers) node.upkeep.confirm(id);
     this.#setStatus(carriers.size > 0 ? "online" : "connecting", carriers.size);
   }
 
-  /** Hangs up a relay peer that never told us its subscriptions (see {@link silentPeerGraceMs}). */
-  #dropIfSilent(node: RelayNode, peerId: PeerId): void {
-    const speaksRelay = node.relay.gossipSub.getPeers().some((p) => p.equals(peerId));
-    if (!speaksRelay) return;
-    const subscribed = this.#pubsubTopics.some((topic) =>
-      node.relay.getTopicPeers(topic).some((p) => p.equals(peerId)),
+  /** Whether a relay peer never told us its subscriptions (see {@link silentPeerGraceMs}). */
+  #isSilent(relay: WakuRelay, peerId: PeerId): boolean {
+    const speaksRelay = relay.gossipSub.getPeers().some((p) => p.equals(peerId));
+    if (!speaksRelay) return false;
+    return !this.#pubsubTopics.some((topic) =>
+      relay.getTopicPeers(topic).some((p) => p.equals(peerId)),
     );
-    if (subscribed) return;
-    node.libp2p.hangUp(peerId).catch(() => {});
   }
 
   #setStatus(status: TransportStatus, peers: number): void {

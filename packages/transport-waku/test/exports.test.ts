@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import * as upkeep from "../src/connection-upkeep.js";
 import * as root from "../src/index.js";
 import * as relay from "../src/relay.js";
 
@@ -6,4 +7,5 @@ it("exports exactly the documented public surface", () => {
   // A change here is a change to what consumers can import: add a changeset for it.
   expect(Object.keys(root).sort()).toMatchSnapshot("@orgchat/transport-waku");
   expect(Object.keys(relay).sort()).toMatchSnapshot("@orgchat/transport-waku/relay");
+  expect(Object.keys(upkeep).sort()).toMatchSnapshot("@orgchat/transport-waku/upkeep");
 });
