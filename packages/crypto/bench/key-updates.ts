@@ -1,9 +1,10 @@
+import { concatBytes } from "@orgchat/base";
 /**
  * KeyUpdate benchmarks (FLAT): the owner's cost per member at N = 1,000 and 10,000 against its floor
  * (N × (X25519 + HKDF-Extract + HKDF-Expand) + one key pair and one signature per chunk), the
  * member's cost to open its chunk at N = 10,000, and the bytes per member and per chunk.
  */
-import { concat, labelInfo, u64 } from "../src/kdf.js";
+import { labelInfo, u64 } from "../src/kdf.js";
 import { type GroupId, groupContext } from "../src/key-schedule.js";
 import {
   buildKeyUpdate,
@@ -69,7 +70,7 @@ export async function benchKeyUpdates(
     const chunkCount = lastChunks.length;
     const info = labelInfo(
       "key update",
-      concat(groupContext(group), u64(2n), new Uint8Array(64)),
+      concatBytes(groupContext(group), u64(2n), new Uint8Array(64)),
       36,
     );
     const chunkBody = new Uint8Array(Math.ceil(n / chunkCount) * 36);

@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { concatBytes } from "@orgchat/base";
 import {
   decodeGroupMessage,
   decodePairwiseMessage,
@@ -26,7 +27,7 @@ import {
 } from "@orgchat/wire";
 import { PairwiseSession } from "../src/double-ratchet.js";
 import { EpochKeys, groupLimits } from "../src/group-message.js";
-import { concat, deriveSecret, expandWithLabel, labelInfo, u32, u64 } from "../src/kdf.js";
+import { deriveSecret, expandWithLabel, labelInfo, u32, u64 } from "../src/kdf.js";
 import {
   addStepEpochSecret,
   deriveKeyId,
@@ -173,7 +174,7 @@ function groupJson(group: GroupId) {
 /** `u16 L ‖ u8 len ‖ "orgchat v1 " label ‖ u32 len(context) ‖ context`, byte by byte. */
 function referenceLabelInfo(label: string, context: Uint8Array, length: number): Uint8Array {
   const name = text(`orgchat v1 ${label}`);
-  return concat(
+  return concatBytes(
     Uint8Array.of(length >>> 8, length & 0xff),
     Uint8Array.of(name.length),
     name,
@@ -184,7 +185,7 @@ function referenceLabelInfo(label: string, context: Uint8Array, length: number):
 
 function referenceGroupContext(group: GroupId): Uint8Array {
   const channel = text(group.channelId);
-  return concat(
+  return concatBytes(
     u32(group.organizationId.length),
     group.organizationId,
     u32(channel.length),
@@ -197,7 +198,7 @@ function referenceKeyId(group: GroupId, epoch: bigint, epochSecret: Uint8Array):
     provider,
     epochSecret,
     "key id",
-    concat(referenceGroupContext(group), u64(epoch)),
+    concatBytes(referenceGroupContext(group), u64(epoch)),
     8,
   );
 }
@@ -308,7 +309,7 @@ function craftGroupMessage(init: CraftInit) {
   const leafSecret = referenceLeafSecret(encSecret, init.leafCount, leaf);
   const chain = referenceChain(leafSecret, generation);
   const { key, nonce, chainSecret } = chain[generation] as ReferenceGeneration;
-  const signatureInput = concat(
+  const signatureInput = concatBytes(
     text("orgchat v1 group message"),
     context,
     u64(epoch),
@@ -324,13 +325,13 @@ function craftGroupMessage(init: CraftInit) {
   const unpadded = prefix.length + m.length + 64;
   const padding = new Uint8Array(Math.ceil(unpadded / 64) * 64 - unpadded);
   if (init.lastPaddingByte !== undefined) padding[padding.length - 1] = init.lastPaddingByte;
-  const plaintext = concat(prefix, m, signature, padding);
+  const plaintext = concatBytes(prefix, m, signature, padding);
   const guardedNonce = nonce.slice();
   for (let i = 0; i < 4; i++) {
     guardedNonce[i] = (guardedNonce[i] as number) ^ (init.reuseGuard[i] as number);
   }
   const version = init.version ?? 1;
-  const aad = concat(
+  const aad = concatBytes(
     text("orgchat v1 group aad"),
     u32(version),
     context,
@@ -342,12 +343,12 @@ function craftGroupMessage(init: CraftInit) {
   const sample = ciphertext.subarray(0, 16);
   const senderDataKey = expandWithLabel(provider, senderDataSecret, "key", sample, 32);
   const senderDataNonce = expandWithLabel(provider, senderDataSecret, "nonce", sample, 12);
-  const senderDataPlain = concat(
+  const senderDataPlain = concatBytes(
     u32(init.senderDataLeaf ?? leaf),
     u32(generation),
     init.reuseGuard,
   );
-  const senderDataAad = concat(keyId, u32(t));
+  const senderDataAad = concatBytes(keyId, u32(t));
   const senderData = provider.aesGcmSeal(
     senderDataKey,
     senderDataNonce,
@@ -387,7 +388,7 @@ function kdfLabels(): void {
   const sample = vectorSeed("kdf-labels/sample", 0).subarray(0, 16);
   const ephemeral = provider.x25519PublicKey(vectorSeed("kdf-labels/ephemeral", 0));
   const prekey = provider.x25519PublicKey(vectorSeed("member/prekey", 1));
-  const associatedData = concat(
+  const associatedData = concatBytes(
     vectorSeed("kdf-labels/associated data", 0),
     vectorSeed("kdf-labels/associated data", 1),
     vectorSeed("kdf-labels/associated data", 2),
@@ -437,7 +438,7 @@ function kdfLabels(): void {
       name: "key id",
       label: "key id",
       function: "ExpandWithLabel",
-      context: concat(context, u64(7n)),
+      context: concatBytes(context, u64(7n)),
       length: 8,
       usedFor: "key_id[e]: context = groupContext ‖ u64 e (e = 7)",
     },
@@ -445,7 +446,7 @@ function kdfLabels(): void {
       name: "add",
       label: "add",
       function: "ExpandWithLabel",
-      context: concat(vectorSeed("kdf-labels/roster hash", 0), u64(8n)),
+      context: concatBytes(vectorSeed("kdf-labels/roster hash", 0), u64(8n)),
       length: 32,
       usedFor:
         "add step: context = roster_hash[e+1] ‖ u64 (e+1) (e+1 = 8), secret = init_secret[e]",
@@ -518,7 +519,7 @@ function kdfLabels(): void {
       name: "key update",
       label: "key update",
       function: "ExpandWithLabel",
-      context: concat(context, u64(8n), ephemeral, prekey),
+      context: concatBytes(context, u64(8n), ephemeral, prekey),
       length: 36,
       usedFor:
         "FLAT KeyUpdate okm: secret = HKDF-Extract(L_m[e+1], X25519(E, P_m)), context = groupContext ‖ u64 (e+1) ‖ E_pub ‖ P_m",
@@ -622,7 +623,7 @@ function keySchedule(): void {
           senderDataSecretHex: hex(reference.senderData),
           descriptionKeyHex: hex(reference.description),
           initSecretHex: hex(reference.init),
-          keyIdContextHex: hex(concat(groupContext(group), u64(epoch))),
+          keyIdContextHex: hex(concatBytes(groupContext(group), u64(epoch))),
           keyIdHex: hex(reference.keyId),
         };
       }),
@@ -631,11 +632,11 @@ function keySchedule(): void {
 
   // Roster: leaves 0, 1 and 3 are members, leaf 2 was removed.
   const roster = makeRoster(4, [2]);
-  const hashInput = concat(
+  const hashInput = concatBytes(
     text("orgchat v1 roster"),
     ...roster.flatMap((leaf, index) => [
       u32(index),
-      leaf ? concat(leaf.identityKey, leaf.signingKey, leaf.prekey) : new Uint8Array(96),
+      leaf ? concatBytes(leaf.identityKey, leaf.signingKey, leaf.prekey) : new Uint8Array(96),
     ]),
   );
   const hash = rosterHash(provider, roster);
@@ -654,7 +655,7 @@ function keySchedule(): void {
     const next = epoch + 1n;
     const nextSecret = addStepEpochSecret(provider, initSecret, nextHash, next);
     checkSame(
-      expandWithLabel(provider, initSecret, "add", concat(nextHash, u64(next)), 32),
+      expandWithLabel(provider, initSecret, "add", concatBytes(nextHash, u64(next)), 32),
       nextSecret,
       "add step",
     );
@@ -665,7 +666,7 @@ function keySchedule(): void {
       nextEpoch: next,
       nextRoster: rosterJson(nextRoster),
       nextRosterHashHex: hex(nextHash),
-      contextHex: hex(concat(nextHash, u64(next))),
+      contextHex: hex(concatBytes(nextHash, u64(next))),
       nextEpochSecretHex: hex(nextSecret),
       nextKeyIdHex: hex(deriveKeyId(provider, group, next, nextSecret)),
     };
@@ -1418,7 +1419,7 @@ function referenceUnwrap(update: BuiltUpdate, leaf: number) {
   for (const chunk of update.chunks) {
     const shared = provider.x25519(prekeySecretKey, chunk.ephemeralPublicKey);
     const prk = provider.hkdfExtract(leafSecret, shared);
-    const context = concat(
+    const context = concatBytes(
       referenceGroupContext(update.group),
       u64(keyUpdateEpoch),
       chunk.ephemeralPublicKey,
@@ -1428,7 +1429,7 @@ function referenceUnwrap(update: BuiltUpdate, leaf: number) {
     const wrap = new Uint8Array(32);
     for (let b = 0; b < 32; b++)
       wrap[b] = (update.epochSecret[b] as number) ^ (okm[4 + b] as number);
-    const entry = concat(okm.subarray(0, 4), wrap);
+    const entry = concatBytes(okm.subarray(0, 4), wrap);
     const count = chunk.entries.length / 36;
     for (let index = 0; index < count; index++) {
       if (!same(chunk.entries.subarray(index * 36, index * 36 + 36), entry)) continue;
@@ -1714,14 +1715,14 @@ function referenceHeaderBytes(message: {
   previousChainLength: number;
 }): Uint8Array {
   const x3dh = message.x3dh;
-  return concat(
+  return concatBytes(
     u32(message.version),
     message.ratchetKey,
     u32(message.messageNumber),
     u32(message.previousChainLength),
     x3dh === undefined
       ? Uint8Array.of(0)
-      : concat(
+      : concatBytes(
           Uint8Array.of(1),
           x3dh.initiatorIdentityKey,
           x3dh.initiatorIdentityDhKey,
@@ -1749,7 +1750,7 @@ async function pairwise(): Promise<void> {
   const bundle = prekeys.bundle();
   const signedPrekey = drawX25519(ownerStream, 0);
   checkSame(bundle.signedPrekey, signedPrekey.publicKey, "signed prekey from the owner's stream");
-  const bundleInput = concat(
+  const bundleInput = concatBytes(
     text("orgchat v1 prekey bundle"),
     provider.x25519PublicKey(identityDhSecretKey),
     signedPrekey.publicKey,
@@ -1791,9 +1792,9 @@ async function pairwise(): Promise<void> {
   const dh1 = provider.x25519(memberIdentityDh, signedPrekey.publicKey);
   const dh2 = provider.x25519(ephemeral.secretKey, bundle.identityDhKey);
   const dh3 = provider.x25519(ephemeral.secretKey, signedPrekey.publicKey);
-  const ikm = concat(new Uint8Array(32).fill(0xff), dh1, dh2, dh3);
+  const ikm = concatBytes(new Uint8Array(32).fill(0xff), dh1, dh2, dh3);
   const prk = provider.hkdfExtract(new Uint8Array(32), ikm);
-  const associatedData = concat(
+  const associatedData = concatBytes(
     identityKeyPair.publicKey,
     identityDhKeyPair.publicKey,
     organizationId,
@@ -1802,7 +1803,7 @@ async function pairwise(): Promise<void> {
   const referenceSk = expandWithLabel(provider, prk, "x3dh", associatedData, 32);
   checkSame(referenceSk, sharedKey, "SK");
   checkSame(associatedData, x3dh.associatedData, "AD");
-  const initiatorInput = concat(
+  const initiatorInput = concatBytes(
     text("orgchat v1 x3dh initiator"),
     identityKeyPair.publicKey,
     identityDhKeyPair.publicKey,
@@ -2032,7 +2033,7 @@ async function pairwise(): Promise<void> {
       messageNumber: party.sendCount,
       previousChainLength: party.previousSendCount,
     };
-    const aad = concat(associatedData, referenceHeaderBytes(fields));
+    const aad = concatBytes(associatedData, referenceHeaderBytes(fields));
     const ciphertext = provider.aesGcmSeal(
       keyAndNonce.slice(0, 32),
       keyAndNonce.slice(32),

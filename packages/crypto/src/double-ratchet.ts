@@ -27,7 +27,10 @@
  *
  * @module
  */
+
+import { concatBytes, toHex } from "@orgchat/base";
 import { decodePairwiseMessage, encodePairwiseMessage, type PairwiseMessage } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
 import {
   DecryptionFailedError,
   DuplicateMessageError,
@@ -35,17 +38,10 @@ import {
   isInvalidPublicKeyError,
   StateCorruptedError,
 } from "./errors.js";
-import { concat, expandWithLabel, u32 } from "./kdf.js";
+import { expandWithLabel, u32 } from "./kdf.js";
 import type { CryptoProvider, KeyPair } from "./provider.js";
 import { redactSecrets, wipe } from "./secret.js";
-import {
-  appendDigest,
-  bytesEqual,
-  checkDigest,
-  StateReader,
-  StateWriter,
-  toHex,
-} from "./state-bytes.js";
+import { appendDigest, checkDigest, StateReader, StateWriter } from "./state-bytes.js";
 import type { OwnerPrekeys, X3dhHeaderFields, X3dhInitiation } from "./x3dh.js";
 
 /**
@@ -332,7 +328,7 @@ export class PairwiseSession {
     };
     const { key, nonce } = messageKeys(provider, messageKey);
     try {
-      const aad = concat(this.associatedData, headerBytes(header));
+      const aad = concatBytes(this.associatedData, headerBytes(header));
       const ciphertext = provider.aesGcmSeal(key, nonce, plaintext, aad);
       const bytes = encodePairwiseMessage({ ...header, ciphertext });
       const nextChainKey = provider.hmacSha256(chainKey, constant02);
@@ -592,7 +588,7 @@ function planDecrypt(
   message: PairwiseMessage,
 ): DecryptPlan {
   const header: ReceivedHeader = message;
-  const aad = concat(associatedData, headerBytes(message));
+  const aad = concatBytes(associatedData, headerBytes(message));
   const n = header.messageNumber;
 
   // TrySkippedMessageKeys
@@ -610,7 +606,10 @@ function planDecrypt(
   }
 
   // Current receiving chain
-  if (state.receivingKey !== undefined && bytesEqual(header.ratchetKey, state.receivingKey)) {
+  if (
+    state.receivingKey !== undefined &&
+    constantTimeEqual(header.ratchetKey, state.receivingKey)
+  ) {
     if (n < state.receiveCount) {
       throw new DuplicateMessageError(`pairwise message ${n} of the current chain`);
     }
@@ -633,7 +632,7 @@ function planDecrypt(
 
   // An earlier receiving chain: its keys were used or are held as skipped keys.
   const previous = state.previousChains.find((chain) =>
-    bytesEqual(chain.ratchetKey, header.ratchetKey),
+    constantTimeEqual(chain.ratchetKey, header.ratchetKey),
   );
   if (previous !== undefined) {
     if (n < previous.length) {
@@ -858,7 +857,7 @@ function headerBytes(header: {
       x3dh.initiatorSignature,
     );
   }
-  return concat(...parts);
+  return concatBytes(...parts);
 }
 
 function skippedId(ratchetKey: Uint8Array, messageNumber: number): string {

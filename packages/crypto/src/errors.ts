@@ -1,15 +1,30 @@
 /**
+ * Typed errors of `@orgchat/crypto`. Each extends `OrgchatError` (`@orgchat/base`): its `name` is the
+ * class name, `cause` keeps the underlying error, and `hint` (the end of the message) says what to
+ * do. Branch on the `isX()` guards, which check `name`, never on `instanceof` or message text.
+ *
+ * @module
+ */
+import { errorGuard, OrgchatError } from "@orgchat/base";
+
+/** The `cause` an error of this package may carry. */
+interface CauseOption {
+  readonly cause?: unknown;
+}
+
+/**
  * Thrown when a ciphertext does not authenticate: wrong key, altered bytes, non-zero padding, a
  * signature that does not verify against the roster. It deliberately does not say which check failed
  * (no oracle for an attacker). Drop the message; if many fail for one epoch, ask for a resync.
  */
-export class DecryptionFailedError extends Error {
+export class DecryptionFailedError extends OrgchatError {
   static readonly errorName = "DecryptionFailedError";
-  override readonly name = "DecryptionFailedError";
-  constructor(options?: { cause?: unknown }) {
+  /** @param options - `cause`: the underlying failure (kept for debugging, never shown to peers) */
+  constructor(options?: CauseOption) {
     super(
-      "Decryption failed: the message is not authentic for any key we hold. Drop it; if every message of an epoch fails, request a resync.",
-      options,
+      DecryptionFailedError.errorName,
+      "Decryption failed: the message is not authentic for any key we hold.",
+      { ...options, hint: "Drop it; if every message of an epoch fails, request a resync." },
     );
   }
 }
@@ -18,20 +33,28 @@ export class DecryptionFailedError extends Error {
  * Thrown when a public key is unusable: wrong length, not a valid point, or an X25519 key of small
  * order (all-zero shared secret). Refuse the key (and the bundle or message that carried it).
  */
-export class InvalidPublicKeyError extends Error {
+export class InvalidPublicKeyError extends OrgchatError {
   static readonly errorName = "InvalidPublicKeyError";
-  override readonly name = "InvalidPublicKeyError";
-  constructor(detail: string, options?: { cause?: unknown }) {
-    super(`Invalid public key: ${detail}. Refuse the key and whatever carried it.`, options);
+  /**
+   * @param detail - what is wrong with the key
+   * @param options - `cause`: the library error behind it
+   */
+  constructor(detail: string, options?: CauseOption) {
+    super(InvalidPublicKeyError.errorName, `Invalid public key: ${detail}.`, {
+      ...options,
+      hint: "Refuse the key and whatever carried it.",
+    });
   }
 }
 
 /** Thrown when a message for a key generation that was already consumed arrives again. Drop it. */
-export class DuplicateMessageError extends Error {
+export class DuplicateMessageError extends OrgchatError {
   static readonly errorName = "DuplicateMessageError";
-  override readonly name = "DuplicateMessageError";
+  /** @param detail - which chain and generation */
   constructor(detail: string) {
-    super(`Duplicate or replayed message: ${detail}. It was already decrypted once; drop it.`);
+    super(DuplicateMessageError.errorName, `Duplicate or replayed message: ${detail}.`, {
+      hint: "It was already decrypted once; drop it.",
+    });
   }
 }
 
@@ -40,13 +63,13 @@ export class DuplicateMessageError extends Error {
  * too many messages were lost, or the message is hostile. Drop it; if it is genuine, a resync or the
  * next epoch restores delivery.
  */
-export class GenerationTooFarError extends Error {
+export class GenerationTooFarError extends OrgchatError {
   static readonly errorName = "GenerationTooFarError";
-  override readonly name = "GenerationTooFarError";
+  /** @param detail - how far ahead, and the limit */
   constructor(detail: string) {
-    super(
-      `Message too far ahead in its chain: ${detail}. Drop it; resync if messages keep failing.`,
-    );
+    super(GenerationTooFarError.errorName, `Message too far ahead in its chain: ${detail}.`, {
+      hint: "Drop it; resync if messages keep failing.",
+    });
   }
 }
 
@@ -55,49 +78,54 @@ export class GenerationTooFarError extends Error {
  * or never held (we missed a KeyUpdate or Welcome). For an unknown future epoch, fetch the missing
  * control messages from Store or request a resync; an expired one cannot be decrypted any more.
  */
-export class UnknownEpochError extends Error {
+export class UnknownEpochError extends OrgchatError {
   static readonly errorName = "UnknownEpochError";
-  override readonly name = "UnknownEpochError";
+  /** The key_id the message named, in hex. */
   readonly keyIdHex: string;
+  /**
+   * @param keyIdHex - the key_id the message named, in hex
+   * @param detail - why we hold no key for it
+   */
   constructor(keyIdHex: string, detail: string) {
-    super(
-      `No key for epoch ${keyIdHex}: ${detail}. Fetch missing KeyUpdates from Store or request a resync from the owner.`,
-    );
+    super(UnknownEpochError.errorName, `No key for epoch ${keyIdHex}: ${detail}.`, {
+      hint: "Fetch missing KeyUpdates from Store or request a resync from the owner.",
+    });
     this.keyIdHex = keyIdHex;
   }
 }
 
 /** Thrown when serialized crypto state is corrupt or of an unknown version. Restore from a backup. */
-export class StateCorruptedError extends Error {
+export class StateCorruptedError extends OrgchatError {
   static readonly errorName = "StateCorruptedError";
-  override readonly name = "StateCorruptedError";
-  constructor(detail: string, options?: { cause?: unknown }) {
-    super(
-      `Crypto state cannot be restored: ${detail}. Restore it from a backup or resync.`,
-      options,
-    );
+  /**
+   * @param detail - what does not parse or check out
+   * @param options - `cause`: the error met while reading
+   */
+  constructor(detail: string, options?: CauseOption) {
+    super(StateCorruptedError.errorName, `Crypto state cannot be restored: ${detail}.`, {
+      ...options,
+      hint: "Restore it from a backup or resync.",
+    });
   }
 }
 
-function hasName(error: unknown, name: string): boolean {
-  return error instanceof Error && error.name === name;
-}
-
 /** True when `error` is a {@link DecryptionFailedError} (checked by `name`). */
-export const isDecryptionFailedError = (error: unknown): error is DecryptionFailedError =>
-  hasName(error, DecryptionFailedError.errorName);
-/** True when `error` is an {@link InvalidPublicKeyError}. */
-export const isInvalidPublicKeyError = (error: unknown): error is InvalidPublicKeyError =>
-  hasName(error, InvalidPublicKeyError.errorName);
-/** True when `error` is a {@link DuplicateMessageError}. */
-export const isDuplicateMessageError = (error: unknown): error is DuplicateMessageError =>
-  hasName(error, DuplicateMessageError.errorName);
-/** True when `error` is a {@link GenerationTooFarError}. */
-export const isGenerationTooFarError = (error: unknown): error is GenerationTooFarError =>
-  hasName(error, GenerationTooFarError.errorName);
-/** True when `error` is an {@link UnknownEpochError}. */
-export const isUnknownEpochError = (error: unknown): error is UnknownEpochError =>
-  hasName(error, UnknownEpochError.errorName);
-/** True when `error` is a {@link StateCorruptedError}. */
-export const isStateCorruptedError = (error: unknown): error is StateCorruptedError =>
-  hasName(error, StateCorruptedError.errorName);
+export const isDecryptionFailedError = errorGuard<DecryptionFailedError>(
+  DecryptionFailedError.errorName,
+);
+/** True when `error` is an {@link InvalidPublicKeyError} (checked by `name`). */
+export const isInvalidPublicKeyError = errorGuard<InvalidPublicKeyError>(
+  InvalidPublicKeyError.errorName,
+);
+/** True when `error` is a {@link DuplicateMessageError} (checked by `name`). */
+export const isDuplicateMessageError = errorGuard<DuplicateMessageError>(
+  DuplicateMessageError.errorName,
+);
+/** True when `error` is a {@link GenerationTooFarError} (checked by `name`). */
+export const isGenerationTooFarError = errorGuard<GenerationTooFarError>(
+  GenerationTooFarError.errorName,
+);
+/** True when `error` is an {@link UnknownEpochError} (checked by `name`). */
+export const isUnknownEpochError = errorGuard<UnknownEpochError>(UnknownEpochError.errorName);
+/** True when `error` is a {@link StateCorruptedError} (checked by `name`). */
+export const isStateCorruptedError = errorGuard<StateCorruptedError>(StateCorruptedError.errorName);

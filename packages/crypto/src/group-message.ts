@@ -1,6 +1,13 @@
+import { concatBytes, toHex } from "@orgchat/base";
 import { encodeGroupMessage, type GroupMessage, wireLimits } from "@orgchat/wire";
-import { DecryptionFailedError, StateCorruptedError, UnknownEpochError } from "./errors.js";
-import { concat, labelInfo, u32, u64 } from "./kdf.js";
+import { constantTimeEqual } from "./constant-time.js";
+import {
+  DecryptionFailedError,
+  isStateCorruptedError,
+  StateCorruptedError,
+  UnknownEpochError,
+} from "./errors.js";
+import { labelInfo, u32, u64 } from "./kdf.js";
 import type { EpochSecrets, GroupId, Roster, RosterLeaf } from "./key-schedule.js";
 import { groupContext } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
@@ -12,7 +19,7 @@ import {
   SenderChain,
   type SkippedKey,
 } from "./sender-chain.js";
-import { bytesEqual, getU32, putU32, StateReader, StateWriter, toHex } from "./state-bytes.js";
+import { getU32, putU32, StateReader, StateWriter } from "./state-bytes.js";
 
 /**
  * The receive limits of group messages (docs/PROTOCOL.md, "Group messages", limits table) and the
@@ -149,8 +156,8 @@ export class EpochKeys {
     this.#skipped = fields.skipped;
     const context = groupContext(fields.group);
     const epochBytes = u64(fields.epoch);
-    this.#signatureHead = concat(signatureLabel, context, epochBytes);
-    this.#aad = concat(
+    this.#signatureHead = concatBytes(signatureLabel, context, epochBytes);
+    this.#aad = concatBytes(
       aadLabel,
       u32(groupMessageVersion),
       context,
@@ -158,7 +165,7 @@ export class EpochKeys {
       new Uint8Array(4),
       fields.keyId,
     );
-    this.#senderDataAad = concat(fields.keyId, new Uint8Array(4));
+    this.#senderDataAad = concatBytes(fields.keyId, new Uint8Array(4));
     redactSecrets(this, "EpochKeys");
   }
 
@@ -362,7 +369,7 @@ export class EpochKeys {
    */
   decrypt(message: GroupMessage): DecryptedGroupMessage {
     const keyId = message.keyId;
-    if (!bytesEqual(keyId, this.keyId)) {
+    if (!constantTimeEqual(keyId, this.keyId)) {
       throw new UnknownEpochError(toHex(keyId), "not the key_id of this epoch's keys");
     }
     this.#checkLive();
@@ -550,7 +557,7 @@ export class EpochKeys {
         options?.randomBytes ?? ((n) => provider.randomBytes(n)),
       );
     } catch (cause) {
-      if (cause instanceof StateCorruptedError) throw cause;
+      if (isStateCorruptedError(cause)) throw cause;
       throw new StateCorruptedError("EpochKeys bytes are malformed or inconsistent", { cause });
     }
   }

@@ -1,5 +1,12 @@
+import { toHex } from "@orgchat/base";
 import { decodeGroupMessage, type GroupMessage, isChatId, wireLimits } from "@orgchat/wire";
-import { DecryptionFailedError, StateCorruptedError, UnknownEpochError } from "./errors.js";
+import { constantTimeEqual } from "./constant-time.js";
+import {
+  DecryptionFailedError,
+  isStateCorruptedError,
+  StateCorruptedError,
+  UnknownEpochError,
+} from "./errors.js";
 import { type DecryptedGroupMessage, EpochKeys, type GroupLimits } from "./group-message.js";
 import {
   addStepEpochSecret,
@@ -21,7 +28,7 @@ import {
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { redactSecrets, wipe } from "./secret.js";
-import { bytesEqual, StateReader, StateWriter, toHex } from "./state-bytes.js";
+import { StateReader, StateWriter } from "./state-bytes.js";
 
 /**
  * Who may read a group's earlier epochs (docs/PROTOCOL.md, "Re-keying"):
@@ -270,8 +277,10 @@ class EpochWindow {
   }
 
   find(keyId: Uint8Array): EpochKeys | undefined {
-    if (this.current !== undefined && bytesEqual(this.current.keyId, keyId)) return this.current;
-    for (const entry of this.retained) if (bytesEqual(entry.keys.keyId, keyId)) return entry.keys;
+    if (this.current !== undefined && constantTimeEqual(this.current.keyId, keyId))
+      return this.current;
+    for (const entry of this.retained)
+      if (constantTimeEqual(entry.keys.keyId, keyId)) return entry.keys;
     return undefined;
   }
 
@@ -349,7 +358,7 @@ function restoring<T>(what: string, bytes: Uint8Array, read: (reader: StateReade
     reader.end();
     return value;
   } catch (cause) {
-    if (cause instanceof StateCorruptedError) throw cause;
+    if (isStateCorruptedError(cause)) throw cause;
     throw new StateCorruptedError(`invalid ${what} state`, { cause });
   }
 }
@@ -528,7 +537,9 @@ export class OwnerGroup {
         `maxEntriesPerChunk: must be an integer 1..${keyUpdateLimits.maxEntriesPerChunk}, got ${perChunk}`,
       );
     }
-    if (!bytesEqual(provider.ed25519PublicKey(init.signingSecretKey), init.ownLeaf.signingKey)) {
+    if (
+      !constantTimeEqual(provider.ed25519PublicKey(init.signingSecretKey), init.ownLeaf.signingKey)
+    ) {
       throw new RangeError("signingSecretKey: does not match ownLeaf.signingKey");
     }
     checkPrekey(provider, init.ownLeaf.prekey);
@@ -1002,7 +1013,9 @@ export class OwnerGroup {
       if (window.current === undefined) throw new StateCorruptedError("no current epoch");
       if (roster[leaf] === undefined) throw new StateCorruptedError("the owner's leaf is empty");
       const current = window.current;
-      if (!bytesEqual(deriveKeyId(provider, group, current.epoch, epochSecret), current.keyId)) {
+      if (
+        !constantTimeEqual(deriveKeyId(provider, group, current.epoch, epochSecret), current.keyId)
+      ) {
         throw new StateCorruptedError("the kept epoch secret is not the current epoch's");
       }
       return new OwnerGroup({
@@ -1196,17 +1209,17 @@ export class MemberGroup {
       organizationId: welcome.organizationId.slice(),
       channelId: welcome.channelId,
     };
-    if (!bytesEqual(rosterHash(provider, roster), welcome.rosterHash)) {
+    if (!constantTimeEqual(rosterHash(provider, roster), welcome.rosterHash)) {
       throw new RangeError("roster: does not hash to the Welcome's roster_hash");
     }
     const own = roster[welcome.leafIndex];
     if (own === undefined)
       throw new RangeError("welcome.leafIndex: names an empty leaf of the roster");
-    if (!bytesEqual(provider.ed25519PublicKey(init.signingSecretKey), own.signingKey)) {
+    if (!constantTimeEqual(provider.ed25519PublicKey(init.signingSecretKey), own.signingKey)) {
       throw new RangeError("signingSecretKey: does not match our leaf's signing key");
     }
     const prekey = provider.x25519PublicKey(init.prekeySecret);
-    if (!bytesEqual(prekey, own.prekey)) {
+    if (!constantTimeEqual(prekey, own.prekey)) {
       throw new RangeError("prekeySecret: does not match our leaf's prekey");
     }
     const epochSecret = welcome.epochSecret.slice();
@@ -1218,7 +1231,7 @@ export class MemberGroup {
       roster: [...roster],
       limits: init.limits,
     });
-    if (!bytesEqual(keys.keyId, welcome.keyId)) {
+    if (!constantTimeEqual(keys.keyId, welcome.keyId)) {
       keys.destroy();
       wipe(initSecret);
       throw new DecryptionFailedError();
@@ -1230,7 +1243,7 @@ export class MemberGroup {
       if (entry.epoch >= welcome.epoch) continue;
       const earlierRoster = init.historyRoster?.(entry.epoch, entry.rosterHash);
       if (earlierRoster === undefined) continue;
-      if (!bytesEqual(rosterHash(provider, earlierRoster), entry.rosterHash)) continue;
+      if (!constantTimeEqual(rosterHash(provider, earlierRoster), entry.rosterHash)) continue;
       const earlier = enterEpoch({
         provider,
         group,
@@ -1312,7 +1325,7 @@ export class MemberGroup {
     if (epoch <= this.#epoch) return { status: "stale", epoch };
     if (
       epoch !== this.#epoch + 1n ||
-      (previousKeyId !== undefined && !bytesEqual(previousKeyId, this.#keyId))
+      (previousKeyId !== undefined && !constantTimeEqual(previousKeyId, this.#keyId))
     ) {
       return { status: "gap", epoch, currentEpoch: this.#epoch };
     }
@@ -1321,7 +1334,7 @@ export class MemberGroup {
 
   #holdsOwnLeaf(roster: Roster): boolean {
     const own = roster[this.leaf];
-    return own !== undefined && bytesEqual(own.identityKey, this.#identityKey);
+    return own !== undefined && constantTimeEqual(own.identityKey, this.#identityKey);
   }
 
   /**
@@ -1350,7 +1363,7 @@ export class MemberGroup {
       roster: [...init.roster],
       limits: this.#limits,
     });
-    if (init.keyId !== undefined && !bytesEqual(entered.keys.keyId, init.keyId)) {
+    if (init.keyId !== undefined && !constantTimeEqual(entered.keys.keyId, init.keyId)) {
       entered.keys.destroy();
       wipe(entered.initSecret);
       return { status: "key-mismatch", epoch };
@@ -1428,7 +1441,7 @@ export class MemberGroup {
     }
     const roster = options.roster ?? this.#roster;
     if (
-      !bytesEqual(rosterHash(provider, roster), chunk.rosterHash) ||
+      !constantTimeEqual(rosterHash(provider, roster), chunk.rosterHash) ||
       !this.#holdsOwnLeaf(roster)
     ) {
       wipe(leafSecret, epochSecret);
@@ -1452,7 +1465,7 @@ export class MemberGroup {
     if (
       pending === undefined ||
       pending.epoch !== chunk.epoch ||
-      !bytesEqual(pending.keyId, chunk.keyId) ||
+      !constantTimeEqual(pending.keyId, chunk.keyId) ||
       pending.chunkCount !== chunk.chunkCount
     ) {
       pending = {

@@ -75,16 +75,3 @@ export function u64(value: bigint): Uint8Array {
   new DataView(out.buffer).setBigUint64(0, value);
   return out;
 }
-
-/** Concatenates byte strings. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}

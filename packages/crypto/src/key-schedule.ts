@@ -1,4 +1,5 @@
-import { concat, deriveSecret, expandWithLabel, u32, u64 } from "./kdf.js";
+import { concatBytes } from "@orgchat/base";
+import { deriveSecret, expandWithLabel, u32, u64 } from "./kdf.js";
 import type { CryptoProvider } from "./provider.js";
 import { redactSecrets, wipe } from "./secret.js";
 
@@ -18,7 +19,7 @@ export interface GroupId {
 /** `groupContext = u32 len(org) ‖ org ‖ u32 len(channel) ‖ channel` (docs/PROTOCOL.md). */
 export function groupContext(group: GroupId): Uint8Array {
   const channel = encoder.encode(group.channelId);
-  return concat(
+  return concatBytes(
     u32(group.organizationId.length),
     group.organizationId,
     u32(channel.length),
@@ -150,7 +151,7 @@ export function deriveKeyId(
     provider,
     epochSecret,
     "key id",
-    concat(groupContext(group), u64(epoch)),
+    concatBytes(groupContext(group), u64(epoch)),
     8,
   );
 }
@@ -166,7 +167,13 @@ export function addStepEpochSecret(
   nextRosterHash: Uint8Array,
   nextEpoch: bigint,
 ): Uint8Array {
-  return expandWithLabel(provider, initSecret, "add", concat(nextRosterHash, u64(nextEpoch)), 32);
+  return expandWithLabel(
+    provider,
+    initSecret,
+    "add",
+    concatBytes(nextRosterHash, u64(nextEpoch)),
+    32,
+  );
 }
 
 /** `L_m[e+1] = ExpandWithLabel(L_m[e], "evolve", u64 (e+1), 32)`: the one-way step of a leaf secret. */

@@ -1,3 +1,4 @@
+import { concatBytes } from "@orgchat/base";
 import {
   type EnvelopeSigner,
   type EnvelopeVerifier,
@@ -7,13 +8,13 @@ import {
   sealEnvelope,
   wireLimits,
 } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
 import { DecryptionFailedError, InvalidPublicKeyError } from "./errors.js";
-import { concat, labelInfo, u64 } from "./kdf.js";
+import { labelInfo, u64 } from "./kdf.js";
 import { deriveKeyId, type GroupId, groupContext } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { wipe } from "./secret.js";
-import { bytesEqual } from "./state-bytes.js";
 
 /**
  * Sizes of FLAT KeyUpdates (docs/PROTOCOL.md, "Re-keying").
@@ -114,7 +115,12 @@ function checkEpoch(epoch: unknown, argument: string): asserts epoch is bigint {
  * change per member.
  */
 function keyUpdateInfo(group: GroupId, epoch: bigint, ephemeralPublicKey: Uint8Array): Uint8Array {
-  const context = concat(groupContext(group), u64(epoch), ephemeralPublicKey, new Uint8Array(32));
+  const context = concatBytes(
+    groupContext(group),
+    u64(epoch),
+    ephemeralPublicKey,
+    new Uint8Array(32),
+  );
   return labelInfo("key update", context, okmBytes);
 }
 
@@ -363,7 +369,8 @@ export function openKeyUpdate(init: OpenKeyUpdateInit): Uint8Array | undefined {
       for (let b = 0; b < secretBytes; b++) {
         secret[b] = (entries[offset + hintBytes + b] as number) ^ (okm[hintBytes + b] as number);
       }
-      if (bytesEqual(deriveKeyId(provider, group, chunk.epoch, secret), chunk.keyId)) return secret;
+      if (constantTimeEqual(deriveKeyId(provider, group, chunk.epoch, secret), chunk.keyId))
+        return secret;
       wipe(secret);
     }
     if (candidates > 0) throw new DecryptionFailedError();

@@ -2,13 +2,15 @@
  * The byte layer under every versioned state format of this package (`OwnerGroup`, `MemberGroup`,
  * `EpochKeys`, `OwnerPrekeys`, `PairwiseSession`): one big-endian writer, one bounds-checked reader
  * whose every failure is a {@link StateCorruptedError}, the `body ‖ SHA-256(body)` seal, and the
- * byte helpers those modules share. Each layout stays documented on its own `serialize()`; this
+ * u32 helpers those modules share (constant-time equality lives in `constant-time.ts`, hex in
+ * `@orgchat/base`). Each layout stays documented on its own `serialize()`; this
  * module only writes and reads the fields.
  *
  * Internal: deliberately not exported from the package (`common.ts`).
  *
  * @module
  */
+import { constantTimeEqual } from "./constant-time.js";
 import { StateCorruptedError } from "./errors.js";
 import type { RosterLeaf } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
@@ -16,31 +18,6 @@ import { wipe } from "./secret.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Equality of two byte strings that does not stop at the first difference (the time taken depends
- * on the length only).
- */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
-}
-
-/** Lower-case hex of `bytes` (map keys, error details). */
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}
-
-/** The bytes of a lower-case hex string made by {@link toHex}. */
-export function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
 
 /** Writes `value` as a big-endian u32 at `at` (patching a prepared buffer in place). */
 export function putU32(bytes: Uint8Array, at: number, value: number): void {
@@ -256,7 +233,8 @@ export class StateReader {
    */
   magic(expected: Uint8Array, version: number, what: string): void {
     const found = this.#bytes.subarray(this.#offset, this.#offset + expected.length);
-    if (!bytesEqual(found, expected)) throw new StateCorruptedError(`not a serialized ${what}`);
+    if (!constantTimeEqual(found, expected))
+      throw new StateCorruptedError(`not a serialized ${what}`);
     this.#take(expected.length);
     const got = this.u8();
     if (got !== version) {
@@ -290,7 +268,7 @@ export function appendDigest(provider: CryptoProvider, body: Uint8Array): Uint8A
 export function checkDigest(provider: CryptoProvider, bytes: Uint8Array, what: string): Uint8Array {
   if (bytes.length < 33) throw new StateCorruptedError(`${what} state is truncated`);
   const body = bytes.subarray(0, bytes.length - 32);
-  if (!bytesEqual(provider.sha256(body), bytes.subarray(bytes.length - 32))) {
+  if (!constantTimeEqual(provider.sha256(body), bytes.subarray(bytes.length - 32))) {
     throw new StateCorruptedError(`${what} state checksum does not match (altered or truncated)`);
   }
   return body;

@@ -12,24 +12,19 @@
  *
  * @module
  */
+
+import { concatBytes, fromHex, toHex } from "@orgchat/base";
+import { constantTimeEqual } from "./constant-time.js";
 import {
   DecryptionFailedError,
   DuplicateMessageError,
   InvalidPublicKeyError,
   StateCorruptedError,
 } from "./errors.js";
-import { concat, expandWithLabel, u32 } from "./kdf.js";
+import { expandWithLabel, u32 } from "./kdf.js";
 import type { CryptoProvider, KeyPair } from "./provider.js";
 import { redactSecrets, wipe } from "./secret.js";
-import {
-  appendDigest,
-  bytesEqual,
-  checkDigest,
-  fromHex,
-  StateReader,
-  StateWriter,
-  toHex,
-} from "./state-bytes.js";
+import { appendDigest, checkDigest, StateReader, StateWriter } from "./state-bytes.js";
 
 const encoder = new TextEncoder();
 
@@ -89,7 +84,7 @@ export function x3dhInitiatorSigningInput(
   ownerIdentityKey: Uint8Array,
   ownerIdentityDhKey: Uint8Array,
 ): Uint8Array {
-  return concat(
+  return concatBytes(
     initiatorLabelBytes,
     header.initiatorIdentityKey,
     header.initiatorIdentityDhKey,
@@ -164,7 +159,7 @@ export function prekeyBundleSigningInput(
   signedPrekeyId: number,
 ): Uint8Array {
   checkU32(signedPrekeyId, "signedPrekeyId");
-  return concat(bundleLabelBytes, identityDhKey, signedPrekey, u32(signedPrekeyId));
+  return concatBytes(bundleLabelBytes, identityDhKey, signedPrekey, u32(signedPrekeyId));
 }
 
 /**
@@ -192,7 +187,7 @@ export function verifyPrekeyBundle(
   expectedIdentityKey: Uint8Array,
 ): void {
   checkKey(expectedIdentityKey, "expectedIdentityKey");
-  if (!bytesEqual(bundle.identityKey, expectedIdentityKey)) {
+  if (!constantTimeEqual(bundle.identityKey, expectedIdentityKey)) {
     throw new InvalidPublicKeyError("the prekey bundle is signed for another identity key");
   }
   if (bundle.identityDhKey.length !== 32 || bundle.signedPrekey.length !== 32) {
@@ -253,7 +248,7 @@ export function x3dhInitiate(provider: CryptoProvider, init: X3dhInitiatorInit):
     dhs.push(provider.x25519(init.identityDhKeyPair.secretKey, bundle.signedPrekey));
     dhs.push(provider.x25519(ephemeral.secretKey, bundle.identityDhKey));
     dhs.push(provider.x25519(ephemeral.secretKey, bundle.signedPrekey));
-    const associatedData = concat(
+    const associatedData = concatBytes(
       identityKey,
       init.identityDhKeyPair.publicKey,
       bundle.identityKey,
@@ -291,7 +286,7 @@ function deriveSharedKey(
   dhs: Uint8Array[],
   associatedData: Uint8Array,
 ): Uint8Array {
-  const ikm = concat(ffPrefix, ...dhs);
+  const ikm = concatBytes(ffPrefix, ...dhs);
   const prk = provider.hkdfExtract(zeroSalt, ikm);
   try {
     return expandWithLabel(provider, prk, "x3dh", associatedData, 32);
@@ -540,7 +535,7 @@ export class OwnerPrekeys {
       dhs.push(provider.x25519(prekey.keyPair.secretKey, header.initiatorIdentityDhKey));
       dhs.push(provider.x25519(this.#identityDhSecretKey, header.ephemeralKey));
       dhs.push(provider.x25519(prekey.keyPair.secretKey, header.ephemeralKey));
-      const associatedData = concat(
+      const associatedData = concatBytes(
         header.initiatorIdentityKey,
         header.initiatorIdentityDhKey,
         this.identityKey,

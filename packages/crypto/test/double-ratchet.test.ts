@@ -5,11 +5,11 @@
  * RNG, fixed fast-check seeds, no retries.
  */
 import { inspect } from "node:util";
+import { concatBytes } from "@orgchat/base";
 import { decodePairwiseMessage, encodePairwiseMessage, type PairwiseMessage } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PairwiseSession, pairwiseLimits } from "../src/double-ratchet.js";
-import { concat } from "../src/kdf.js";
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
@@ -497,17 +497,17 @@ describe.each(providers)("Double Ratchet with the %s provider", (_name, base, ru
         return copy;
       }),
       corrupt(() => new Uint8Array(0)),
-      corrupt((copy) => concat(copy, Uint8Array.of(0))),
+      corrupt((copy) => concatBytes(copy, Uint8Array.of(0))),
       // A structurally wrong body with a valid checksum.
       corrupt((copy) => {
         const body = copy.slice(0, copy.length - 32);
         body[2] = 0xff; // unknown flags
-        return concat(body, provider.sha256(body));
+        return concatBytes(body, provider.sha256(body));
       }),
       corrupt((copy) => {
         const body = copy.slice(0, copy.length - 32);
         body[1] = 7; // unknown role
-        return concat(body, provider.sha256(body));
+        return concatBytes(body, provider.sha256(body));
       }),
     ]) {
       expect(run).toThrowError(errorNamed("StateCorruptedError"));

@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import { concatBytes } from "@orgchat/base";
 import { decodeGroupMessage, encodeGroupMessage, type GroupMessage } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -8,7 +9,7 @@ import {
   type GroupLimits,
   groupLimits,
 } from "../src/group-message.js";
-import { concat, expandWithLabel, u32, u64 } from "../src/kdf.js";
+import { expandWithLabel, u32, u64 } from "../src/kdf.js";
 import { EpochSecrets, type GroupId, groupContext, type Roster } from "../src/key-schedule.js";
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
@@ -98,7 +99,7 @@ function craft(
   const context = groupContext(group);
   const signature = provider.ed25519Sign(
     options.signingSeed ?? signingSeed(options.leaf),
-    concat(
+    concatBytes(
       encoder.encode("orgchat v1 group message"),
       context,
       u64(epoch),
@@ -113,11 +114,11 @@ function craft(
   const prefix = options.lengthPrefix ?? varint(m.length);
   const unpadded = prefix.length + m.length + 64;
   const padding = options.padding ?? new Uint8Array(Math.ceil(unpadded / 64) * 64 - unpadded);
-  const plaintext = concat(prefix, m, signature, padding);
+  const plaintext = concatBytes(prefix, m, signature, padding);
   const guard = options.guard ?? new Uint8Array([1, 2, 3, 4]);
   const guarded = nonce.slice();
   for (let i = 0; i < 4; i++) guarded[i] = (guarded[i] as number) ^ (guard[i] as number);
-  const aad = concat(
+  const aad = concatBytes(
     encoder.encode("orgchat v1 group aad"),
     u32(1),
     context,
@@ -130,8 +131,8 @@ function craft(
   const senderData = provider.aesGcmSeal(
     expandWithLabel(provider, secrets.senderDataSecret, "key", sample, 32),
     expandWithLabel(provider, secrets.senderDataSecret, "nonce", sample, 12),
-    concat(u32(options.leaf), u32(options.generation), guard),
-    concat(secrets.keyId, u32(t)),
+    concatBytes(u32(options.leaf), u32(options.generation), guard),
+    concatBytes(secrets.keyId, u32(t)),
   );
   return decodeGroupMessage(
     encodeGroupMessage({
@@ -628,8 +629,8 @@ describe.each(providers)("EpochKeys ($name)", (provider) => {
         errorNamed("StateCorruptedError"),
       );
     corrupt(new Uint8Array());
-    corrupt(concat(new Uint8Array([2]), saved.subarray(1)));
-    corrupt(concat(saved, new Uint8Array([0])));
+    corrupt(concatBytes(new Uint8Array([2]), saved.subarray(1)));
+    corrupt(concatBytes(saved, new Uint8Array([0])));
     for (let length = 0; length < saved.length; length += 7) corrupt(saved.subarray(0, length));
     fc.assert(
       fc.property(fc.nat(), fc.integer({ min: 1, max: 255 }), (at, xor) => {

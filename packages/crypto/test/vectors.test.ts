@@ -9,11 +9,12 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hexToBytes } from "@noble/hashes/utils.js";
+import { concatBytes } from "@orgchat/base";
 import { decodeGroupMessage, decodePairwiseMessage, decodePrekeyBundle } from "@orgchat/wire";
 import { describe, expect, it } from "vitest";
 import { PairwiseSession } from "../src/double-ratchet.js";
 import { EpochKeys, groupLimits } from "../src/group-message.js";
-import { concat, deriveSecret, expandWithLabel, labelInfo, u32, u64 } from "../src/kdf.js";
+import { deriveSecret, expandWithLabel, labelInfo, u32, u64 } from "../src/kdf.js";
 import {
   addStepEpochSecret,
   deriveKeyId,
@@ -86,7 +87,7 @@ function groupOf(vector: { organizationIdHex: string; channelId: string }): Grou
 /** `groupContext` written out from docs/PROTOCOL.md. */
 function contextOf(group: GroupId): Uint8Array {
   const channel = text(group.channelId);
-  return concat(
+  return concatBytes(
     u32(group.organizationId.length),
     group.organizationId,
     u32(channel.length),
@@ -492,7 +493,7 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
           const secret = h(vector.secretHex);
           const context = h(vector.contextHex);
           const name = text(`orgchat v1 ${vector.label}`);
-          const written = concat(
+          const written = concatBytes(
             Uint8Array.of(vector.length >>> 8, vector.length & 0xff, name.length),
             name,
             u32(context.length),
@@ -522,7 +523,7 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
             const epochSecret = h(vector.epochSecretHex);
             expect(hex(groupContext(id))).toBe(group.groupContextHex);
             expect(hex(contextOf(id))).toBe(group.groupContextHex);
-            expect(hex(concat(contextOf(id), u64(epoch)))).toBe(vector.keyIdContextHex);
+            expect(hex(concatBytes(contextOf(id), u64(epoch)))).toBe(vector.keyIdContextHex);
             const secrets = EpochSecrets.derive(provider, id, epoch, epochSecret.slice());
             expect(hex(secrets.encryptionSecret)).toBe(vector.encSecretHex);
             expect(hex(secrets.senderDataSecret)).toBe(vector.senderDataSecretHex);
@@ -545,13 +546,13 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
       it("roster hash of a roster with an empty leaf", () => {
         const { roster } = keySchedule;
         expect(roster.leaves).toContain(null);
-        const input = concat(
+        const input = concatBytes(
           text("orgchat v1 roster"),
           ...roster.leaves.flatMap((leaf, index) => [
             u32(index),
             leaf === null
               ? new Uint8Array(96)
-              : concat(h(leaf.identityKeyHex), h(leaf.signingKeyHex), h(leaf.prekeyHex)),
+              : concatBytes(h(leaf.identityKeyHex), h(leaf.signingKeyHex), h(leaf.prekeyHex)),
           ]),
         );
         expect(hex(input)).toBe(roster.rosterHashInputHex);
@@ -569,7 +570,7 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
           expect(next).toBe(BigInt(step.epoch) + 1n);
           const hash = rosterHash(provider, rosterOf(step.nextRoster));
           expect(hex(hash)).toBe(step.nextRosterHashHex);
-          expect(hex(concat(hash, u64(next)))).toBe(step.contextHex);
+          expect(hex(concatBytes(hash, u64(next)))).toBe(step.contextHex);
           const initSecret = h(step.initSecretHex);
           const secret = addStepEpochSecret(provider, initSecret, hash, next);
           expect(hex(secret)).toBe(step.nextEpochSecretHex);
@@ -763,7 +764,7 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
           expect(hex(guarded)).toBe(v.guardedNonceHex);
 
           // 1. Signature.
-          const signatureInput = concat(
+          const signatureInput = concatBytes(
             text("orgchat v1 group message"),
             contextOf(group),
             u64(epoch),
@@ -780,14 +781,14 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
           const signature = provider.ed25519Sign(h(signingSecret), signatureInput);
           expect(hex(signature)).toBe(v.signatureHex);
           // 2. Plaintext with zero padding to a multiple of 64.
-          const unpadded = concat(varint(content.length), content, signature);
-          const plaintext = concat(
+          const unpadded = concatBytes(varint(content.length), content, signature);
+          const plaintext = concatBytes(
             unpadded,
             new Uint8Array(Math.ceil(unpadded.length / 64) * 64 - unpadded.length),
           );
           if (v.plaintextHex !== undefined) expect(hex(plaintext)).toBe(v.plaintextHex);
           // 4. Content AEAD.
-          const aad = concat(
+          const aad = concatBytes(
             text("orgchat v1 group aad"),
             u32(1),
             contextOf(group),
@@ -809,9 +810,9 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
           const sdNonce = expandWithLabel(provider, senderDataSecret, "nonce", sample, 12);
           expect(hex(sdKey)).toBe(v.senderDataKeyHex);
           expect(hex(sdNonce)).toBe(v.senderDataNonceHex);
-          const sdPlain = concat(u32(vector.senderLeaf), u32(vector.generation), guard);
+          const sdPlain = concatBytes(u32(vector.senderLeaf), u32(vector.generation), guard);
           expect(hex(sdPlain)).toBe(v.senderDataPlaintextHex);
-          const sdAad = concat(message.keyId, u32(t));
+          const sdAad = concatBytes(message.keyId, u32(t));
           expect(hex(sdAad)).toBe(v.senderDataAadHex);
           expect(hex(provider.aesGcmSeal(sdKey, sdNonce, sdPlain, sdAad))).toBe(v.senderDataHex);
           expect(hex(message.senderData)).toBe(v.senderDataHex);
@@ -979,13 +980,13 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
                 provider,
                 prk,
                 "key update",
-                concat(contextOf(group), u64(epoch), chunk.ephemeralPublicKey, prekey),
+                concatBytes(contextOf(group), u64(epoch), chunk.ephemeralPublicKey, prekey),
                 36,
               );
               expect(hex(okm)).toBe(sample.okmHex);
               expect(hex(okm.subarray(0, 4))).toBe(sample.hintHex);
               const wrap = epochSecret.map((byte, i) => byte ^ (okm[4 + i] as number));
-              const entry = concat(okm.subarray(0, 4), wrap);
+              const entry = concatBytes(okm.subarray(0, 4), wrap);
               expect(hex(entry)).toBe(sample.entryHex);
               const at = sample.entryIndex * 36;
               expect(hex(chunk.entries.subarray(at, at + 36))).toBe(sample.entryHex);
@@ -1079,7 +1080,7 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
       });
 
       it("the owner's signed prekey bundle", () => {
-        const input = concat(
+        const input = concatBytes(
           text("orgchat v1 prekey bundle"),
           h(v.owner.identityDhKeyHex),
           h(v.owner.signedPrekeyHex),
@@ -1119,11 +1120,16 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
         expect(x(v.owner.signedPrekeySecretKeyHex, v.member.identityDhKeyHex)).toBe(v.dh1Hex);
         expect(x(v.owner.identityDhSecretKeyHex, v.ephemeral.publicKeyHex)).toBe(v.dh2Hex);
         expect(x(v.owner.signedPrekeySecretKeyHex, v.ephemeral.publicKeyHex)).toBe(v.dh3Hex);
-        const ikm = concat(new Uint8Array(32).fill(0xff), h(v.dh1Hex), h(v.dh2Hex), h(v.dh3Hex));
+        const ikm = concatBytes(
+          new Uint8Array(32).fill(0xff),
+          h(v.dh1Hex),
+          h(v.dh2Hex),
+          h(v.dh3Hex),
+        );
         expect(hex(ikm)).toBe(v.ikmHex);
         const prk = provider.hkdfExtract(new Uint8Array(32), ikm);
         expect(hex(prk)).toBe(v.prkHex);
-        const ad = concat(
+        const ad = concatBytes(
           h(v.member.identityKeyHex),
           h(v.member.identityDhKeyHex),
           h(v.owner.identityKeyHex),
@@ -1134,7 +1140,7 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
       });
 
       it("x3dhInitiate and OwnerPrekeys.agree give the header, SK and AD", () => {
-        const signingInput = concat(
+        const signingInput = concatBytes(
           text("orgchat v1 x3dh initiator"),
           h(v.member.identityKeyHex),
           h(v.member.identityDhKeyHex),
@@ -1273,7 +1279,7 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
             );
           }
           const x3dh = message.x3dh;
-          const aad = concat(
+          const aad = concatBytes(
             h(v.associatedDataHex),
             u32(message.version),
             message.ratchetKey,
@@ -1281,7 +1287,7 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
             u32(message.previousChainLength),
             x3dh === undefined
               ? Uint8Array.of(0)
-              : concat(
+              : concatBytes(
                   Uint8Array.of(1),
                   x3dh.initiatorIdentityKey,
                   x3dh.initiatorIdentityDhKey,

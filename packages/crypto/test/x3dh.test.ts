@@ -4,6 +4,7 @@
  * redaction. Every test runs on both providers with a seeded RNG, so each run uses the same keys.
  */
 import { inspect } from "node:util";
+import { concatBytes } from "@orgchat/base";
 import {
   decodePairwiseMessage,
   decodePrekeyBundle,
@@ -12,7 +13,7 @@ import {
 } from "@orgchat/wire";
 import { describe, expect, it } from "vitest";
 import { PairwiseSession } from "../src/double-ratchet.js";
-import { concat, u32 } from "../src/kdf.js";
+import { u32 } from "../src/kdf.js";
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
@@ -59,7 +60,7 @@ describe.each(providers)("X3DH with the %s provider", (_name, base) => {
     });
     expect(initiation.header.signedPrekeyId).toBe(prekeys.signedPrekeyId);
     expect(initiation.associatedData).toEqual(
-      concat(
+      concatBytes(
         member.identityKeyPair.publicKey,
         member.identityDhKeyPair.publicKey,
         organization.publicKey,
@@ -84,7 +85,7 @@ describe.each(providers)("X3DH with the %s provider", (_name, base) => {
     const { provider, organization, prekeys } = setup();
     const bundle = decodePrekeyBundle(encodePrekeyBundle(prekeys.bundle()));
     expect(bundle.identityKey).toEqual(organization.publicKey);
-    const input = concat(
+    const input = concatBytes(
       text("orgchat v1 prekey bundle"),
       bundle.identityDhKey,
       bundle.signedPrekey,
@@ -345,7 +346,7 @@ describe.each(providers)("X3DH with the %s provider", (_name, base) => {
         return copy;
       }),
       corrupt(() => new Uint8Array(0)),
-      corrupt((copy) => concat(copy, Uint8Array.of(0))),
+      corrupt((copy) => concatBytes(copy, Uint8Array.of(0))),
     ];
     for (const run of cases) expect(run).toThrowError(errorNamed("StateCorruptedError"));
   });

@@ -1,6 +1,25 @@
+/**
+ * The input checks and pinned rules both providers share, so that `nodeProvider()` and
+ * `nobleProvider()` refuse the same inputs with the same errors and reach the same verdicts.
+ *
+ * Internal: deliberately not exported from the package (`common.ts`). Browser-safe: no `node:`
+ * import (the browser entry reaches this module through `noble.ts`).
+ *
+ * @module
+ */
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { constantTimeEqual } from "../constant-time.js";
+import { InvalidPublicKeyError } from "../errors.js";
 
-/** @throws {TypeError} / {RangeError} naming `argument` when `value` is not `length` bytes. */
+/**
+ * Checks a byte-string argument.
+ *
+ * @param value - the argument
+ * @param length - the byte length it must have
+ * @param argument - its name, for the error
+ * @throws {TypeError} naming `argument` when `value` is not a `Uint8Array`
+ * @throws {RangeError} naming `argument` when it is not `length` bytes
+ */
 export function checkBytes(
   value: unknown,
   length: number,
@@ -14,28 +33,55 @@ export function checkBytes(
   }
 }
 
+/**
+ * Whether every byte is zero, without stopping early (the bytes may be a shared secret).
+ *
+ * @param bytes - the bytes to test
+ * @returns true when all of `bytes` are zero (or `bytes` is empty)
+ */
 export function isAllZero(bytes: Uint8Array): boolean {
   let acc = 0;
   for (let i = 0; i < bytes.length; i++) acc |= bytes[i] ?? 0;
   return acc === 0;
 }
 
+const smallOrderPoint = "X25519 shared secret is all zero (small-order point)";
+
+/**
+ * The pinned X25519 rule (RFC 7748 §6.1) around a provider's own agreement: a derivation that fails
+ * (OpenSSL and noble both refuse a small-order point themselves) or yields an all-zero secret is an
+ * {@link InvalidPublicKeyError}. The result is checked again here so that the rule does not rest on
+ * one library's behaviour.
+ *
+ * @param derive - the provider's X25519 agreement, run once
+ * @returns the shared secret
+ * @throws {@link InvalidPublicKeyError} when `derive` throws (kept as `cause`) or returns all zeros
+ */
+export function pinnedX25519(derive: () => Uint8Array): Uint8Array {
+  let shared: Uint8Array;
+  try {
+    shared = derive();
+  } catch (cause) {
+    throw new InvalidPublicKeyError(smallOrderPoint, { cause });
+  }
+  if (isAllZero(shared)) throw new InvalidPublicKeyError(smallOrderPoint);
+  return shared;
+}
+
 /**
  * The pinned Ed25519 public-key rule shared by both providers: a canonical encoding of a point that is
  * not of small order. Checked before verification so that OpenSSL and noble agree on every key.
+ *
+ * @param publicKey - the encoded key (any bytes: a peer's input)
+ * @returns whether the key is acceptable; never throws
  */
 export function isStrictEd25519PublicKey(publicKey: Uint8Array): boolean {
+  let point: ReturnType<typeof ed25519.Point.fromBytes>;
   try {
-    const point = ed25519.Point.fromBytes(publicKey, false);
-    return !point.isSmallOrder() && bytesEqual(point.toBytes(), publicKey);
+    point = ed25519.Point.fromBytes(publicKey, false);
   } catch {
+    // Not 32 bytes or not a point on the curve: a peer's bad key is a "no", not an error.
     return false;
   }
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
+  return !point.isSmallOrder() && constantTimeEqual(point.toBytes(), publicKey);
 }

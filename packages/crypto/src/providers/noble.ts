@@ -5,9 +5,9 @@ import { expand, extract } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "@noble/hashes/utils.js";
-import { DecryptionFailedError, InvalidPublicKeyError } from "../errors.js";
+import { DecryptionFailedError } from "../errors.js";
 import type { CryptoProvider, KeyPair } from "../provider.js";
-import { checkBytes, isAllZero, isStrictEd25519PublicKey } from "./checks.js";
+import { checkBytes, isStrictEd25519PublicKey, pinnedX25519 } from "./checks.js";
 
 /**
  * The pure-JavaScript provider on `@noble/curves`, `@noble/ciphers` and `@noble/hashes` (pinned
@@ -49,19 +49,8 @@ export function nobleProvider(): CryptoProvider {
     x25519(secretKey, publicKey) {
       checkBytes(secretKey, 32, "secretKey");
       checkBytes(publicKey, 32, "publicKey");
-      let shared: Uint8Array;
-      try {
-        shared = x25519.getSharedSecret(secretKey, publicKey);
-      } catch (cause) {
-        // noble refuses small-order points itself; report it like the node provider does.
-        throw new InvalidPublicKeyError("X25519 shared secret is all zero (small-order point)", {
-          cause,
-        });
-      }
-      if (isAllZero(shared)) {
-        throw new InvalidPublicKeyError("X25519 shared secret is all zero (small-order point)");
-      }
-      return shared;
+      // noble refuses small-order points itself; the shared rule reports it as the node provider does.
+      return pinnedX25519(() => x25519.getSharedSecret(secretKey, publicKey));
     },
 
     ed25519KeyPair(): KeyPair {
@@ -87,16 +76,19 @@ export function nobleProvider(): CryptoProvider {
       const encodedR = signature.subarray(0, 32);
       const s = bytesToNumberLE(signature.subarray(32));
       if (s >= ed25519.Point.Fn.ORDER) return false;
+      let A: typeof ed25519.Point.BASE;
+      let R: typeof ed25519.Point.BASE;
       try {
-        const A = ed25519.Point.fromBytes(publicKey, false);
-        const R = ed25519.Point.fromBytes(encodedR, false);
-        const k = ed25519.Point.Fn.create(
-          bytesToNumberLE(sha512(concatBytes(encodedR, publicKey, message))),
-        );
-        return ed25519.Point.BASE.multiplyUnsafe(s).equals(R.add(A.multiplyUnsafe(k)));
+        A = ed25519.Point.fromBytes(publicKey, false);
+        R = ed25519.Point.fromBytes(encodedR, false);
       } catch {
+        // R (or A) is not a point on the curve: a peer's bad signature is a "false" verdict, never a throw.
         return false;
       }
+      const k = ed25519.Point.Fn.create(
+        bytesToNumberLE(sha512(concatBytes(encodedR, publicKey, message))),
+      );
+      return ed25519.Point.BASE.multiplyUnsafe(s).equals(R.add(A.multiplyUnsafe(k)));
     },
 
     aesGcmSeal(key, nonce, plaintext, aad) {

@@ -13,17 +13,23 @@ import {
   timingSafeEqual,
   verify,
 } from "node:crypto";
-import { DecryptionFailedError, InvalidPublicKeyError } from "../errors.js";
+import { fromHex } from "@orgchat/base";
+import {
+  DecryptionFailedError,
+  InvalidPublicKeyError,
+  isInvalidPublicKeyError,
+} from "../errors.js";
 import type { CryptoProvider, KeyPair } from "../provider.js";
-import { checkBytes, isAllZero, isStrictEd25519PublicKey } from "./checks.js";
+import { checkBytes, isStrictEd25519PublicKey, pinnedX25519 } from "./checks.js";
 
 /**
  * The provider on node:crypto (OpenSSL): X25519 and Ed25519 are ~10-30x faster than the pure-JS
  * {@link nobleProvider}, with byte-identical outputs and the same accept/reject verdict (checked by
- * the Wycheproof vectors and a cross-provider property test). The default under Node. One known gap,
- * on the noble side: `nobleProvider()` verifies Ed25519 with noble's cofactored equation and so also
- * accepts crafted signatures whose `R` or `A` carries a small-order component; this provider rejects
- * them, as the pinned cofactorless rule says (test/providers.test.ts marks the gap with `it.fails`).
+ * the Wycheproof vectors and a cross-provider property test). The default under Node. Both verify
+ * Ed25519 with the pinned cofactorless equation: OpenSSL does so itself, and `nobleProvider()` checks
+ * `[S]B = R + [k]A` itself instead of calling noble's cofactored `verify()`, so both reject crafted
+ * signatures whose `R` or `A` carries a small-order component (test/providers.test.ts, "the pinned
+ * cofactorless Ed25519 rule", runs those signatures through both providers).
  *
  * **Key cache.** OpenSSL works on `KeyObject`s, and importing a raw key costs about as much as the
  * operation itself (X25519: ~38 µs import, ~35 µs derivation; the strict Ed25519 key check ~95 µs,
@@ -131,21 +137,11 @@ export function nodeProvider(): CryptoProvider {
       checkBytes(secretKey, 32, "secretKey");
       checkBytes(publicKey, 32, "publicKey");
       const privateKey = x25519Secrets.get(secretKey);
-      let shared: Uint8Array;
-      try {
-        // OpenSSL reduces a non-canonical u and masks bit 255 as RFC 7748 §5 says, and fails the
-        // derivation itself when the result is all zero.
-        shared = takeBytes(diffieHellman({ privateKey, publicKey: x25519Publics.get(publicKey) }));
-      } catch (cause) {
-        throw new InvalidPublicKeyError("X25519 shared secret is all zero (small-order point)", {
-          cause,
-        });
-      }
-      // RFC 7748 §6.1, checked again here so the rule does not rest on one OpenSSL behaviour.
-      if (isAllZero(shared)) {
-        throw new InvalidPublicKeyError("X25519 shared secret is all zero (small-order point)");
-      }
-      return shared;
+      // OpenSSL reduces a non-canonical u and masks bit 255 as RFC 7748 §5 says, and fails the
+      // derivation itself when the result is all zero; the shared rule checks the result again.
+      return pinnedX25519(() =>
+        takeBytes(diffieHellman({ privateKey, publicKey: x25519Publics.get(publicKey) })),
+      );
     },
 
     ed25519KeyPair(): KeyPair {
@@ -176,12 +172,15 @@ export function nodeProvider(): CryptoProvider {
       if (!isBytesOfLength(publicKey, 32) || !isBytesOfLength(signature, 64)) return false;
       if (!(message instanceof Uint8Array)) return false;
       if (!isCanonicalScalar(signature.subarray(32))) return false;
+      let key: KeyObject | null;
       try {
-        const key = ed25519Publics.get(publicKey);
-        return key !== null && verify(null, message, key, signature);
-      } catch {
-        return false;
+        key = ed25519Publics.get(publicKey);
+      } catch (error) {
+        // OpenSSL refused to import a peer's raw key: a "false" verdict. Anything else is a bug.
+        if (isInvalidPublicKeyError(error)) return false;
+        throw error;
       }
+      return key !== null && verify(null, message, key, signature);
     },
 
     aesGcmSeal(key, nonce, plaintext, aad) {
@@ -243,13 +242,13 @@ const GCM_TAG_LENGTH = 16;
 const RANDOM_BYTES_MAX = 65_536;
 
 // RFC 8410 DER headers: a PKCS#8 OneAsymmetricKey or an SPKI wrapping a raw 32-byte key.
-const X25519_PKCS8_PREFIX = hex("302e020100300506032b656e04220420");
-const X25519_SPKI_PREFIX = hex("302a300506032b656e032100");
-const ED25519_PKCS8_PREFIX = hex("302e020100300506032b657004220420");
-const ED25519_SPKI_PREFIX = hex("302a300506032b6570032100");
+const X25519_PKCS8_PREFIX = fromHex("302e020100300506032b656e04220420");
+const X25519_SPKI_PREFIX = fromHex("302a300506032b656e032100");
+const ED25519_PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
+const ED25519_SPKI_PREFIX = fromHex("302a300506032b6570032100");
 
 /** The Ed25519 group order L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
-const ED25519_ORDER = hex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+const ED25519_ORDER = fromHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
 
 interface KeyCache<T> {
   /** The cached value for `bytes`, importing (or re-importing, if the bytes changed) as needed. */
@@ -387,8 +386,4 @@ function checkLength(value: unknown, max: number, argument: string): asserts val
   if (!Number.isSafeInteger(value) || value < 0 || value > max) {
     throw new RangeError(`${argument}: expected an integer from 0 to ${max}, got ${value}`);
   }
-}
-
-function hex(text: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(text, "hex"));
 }
