@@ -126,8 +126,17 @@ interface WireEncoders {
 }
 
 /**
- * The init object of a wire message, as the `encodeX` functions and `sealEnvelope` of
- * `@orgchat/wire` accept it (plain fields; defaults for the ones left out).
+ * The init object of a wire message, exactly the input type of its `encodeX` function in
+ * `@orgchat/wire` (protobuf-es's `MessageInitShape<typeof XSchema>`: plain fields, defaults for the
+ * ones left out). It is also what `sealEnvelope` takes as `message` for the message's envelope type
+ * and what a `PairwiseContent` case takes as `value`, so every `…ToWire` result goes to the wire
+ * without a cast (test/wire-boundary.test.ts checks it).
+ *
+ * @example
+ * ```ts
+ * const message: WireMessageInit<"OrganizationRequestToLeave"> = requestToLeaveToWire(event, orgId);
+ * encodePairwiseContent({ content: { case: "requestToLeave", value: message } });
+ * ```
  */
 export type WireMessageInit<K extends keyof WireEncoders> = Parameters<WireEncoders[K]>[0];
 

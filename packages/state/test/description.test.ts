@@ -1,16 +1,8 @@
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  sign as ed25519Sign,
-  verify as ed25519Verify,
-} from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   decodeDescriptionPage,
   decodeOrganizationDescription,
   descriptionTopic,
-  type EnvelopeSigner,
-  type EnvelopeVerifier,
   encodeDescriptionPage,
   encodeOrganizationDescription,
   OrganizationMember_Roles,
@@ -35,6 +27,7 @@ import {
 } from "../src/description.js";
 import type { Identity, Permissions, Role } from "../src/events.js";
 import type { Ban, Category, Channel, Member, OrgState } from "../src/state.js";
+import { ed25519Key, verify } from "./ed25519.js";
 
 // Fixed seeds: property tests are deterministic (docs/STYLE.md, "Tests").
 const seed = 0x5eed55;
@@ -56,39 +49,6 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest();
 /** A deterministic member id: 64 lowercase hex characters. */
 const memberId = (label: string) => sha256(label).toString("hex");
-
-/**
- * A deterministic Ed25519 key (node:crypto; the state package depends on no crypto library): the
- * 32-byte seed is `seedByte` repeated, as in vectors/wire.
- */
-function ed25519Key(seedByte: number): EnvelopeSigner {
-  const privateKey = createPrivateKey({
-    key: Buffer.concat([
-      Buffer.from("302e020100300506032b657004220420", "hex"),
-      Buffer.alloc(32, seedByte),
-    ]),
-    format: "der",
-    type: "pkcs8",
-  });
-  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  return {
-    scheme: "ed25519",
-    publicKey: new Uint8Array(spki.subarray(spki.length - 32)),
-    sign: (message) => new Uint8Array(ed25519Sign(null, message, privateKey)),
-  };
-}
-
-const verify: EnvelopeVerifier = ({ publicKey, message, signature }) =>
-  ed25519Verify(
-    null,
-    message,
-    createPublicKey({
-      key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), publicKey]),
-      format: "der",
-      type: "spki",
-    }),
-    signature,
-  );
 
 const organizationKey = ed25519Key(0x01);
 const orgId = hex(organizationKey.publicKey);
