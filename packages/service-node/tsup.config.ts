@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/cli.ts"],
+  entry: ["src/index.ts", "src/entries/archive.ts", "src/entries/protocols.ts", "src/cli.ts"],
   format: ["esm"],
   target: "es2022",
   dts: true,

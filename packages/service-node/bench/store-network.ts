@@ -15,12 +15,9 @@ import { performance } from "node:perf_hooks";
 import { pubsubTopicFor, wakuLightTransport } from "@orgchat/transport-waku";
 import { messageHash } from "@waku/core";
 import { proto_store, type WakuMessage } from "@waku/proto";
-import {
-  archiveFileName,
-  createServiceNode,
-  handleStoreQuery,
-  MessageArchive,
-} from "../src/index.js";
+import { MessageArchive } from "../src/entries/archive.js";
+import { handleStoreQuery } from "../src/entries/protocols.js";
+import { archiveFileName, createServiceNode } from "../src/index.js";
 import { flags, median, percentile, progress, report, withFloor } from "./harness.js";
 
 const messageCount = flags.quick ? 1_000 : 10_000;

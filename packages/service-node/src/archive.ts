@@ -20,6 +20,7 @@ import {
   type SQLOutputValue,
   type StatementSync,
 } from "node:sqlite";
+import { type DiagnosticSink, reportDiagnostic, toHex } from "@orgchat/base";
 import { WakuMessage } from "@waku/proto";
 import {
   ArchiveClosedError,
@@ -59,6 +60,11 @@ export interface ArchiveInit {
    * age cutoff of retention. Injected so that tests control time. @default Date.now
    */
   readonly now?: () => number;
+  /**
+   * Told about failures the archive swallows because another error is already being thrown (closing
+   * a database that failed to open or migrate).
+   */
+  readonly onDiagnostic?: DiagnosticSink;
 }
 
 /** One message to archive: its Waku message hash, the pubsub topic it arrived on, and the message. */
@@ -234,14 +240,14 @@ export class MessageArchive {
       db = new DatabaseSync(init.path, { timeout: 2000 });
       db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
     } catch (cause) {
-      closeQuietly(db);
+      closeQuietly(db, init.onDiagnostic);
       throw new ArchiveOpenError(init.path, { cause });
     }
-    migrate(db, init.path);
+    migrate(db, init.path, init.onDiagnostic);
     try {
       return new MessageArchive(db, init.now ?? Date.now, retention);
     } catch (cause) {
-      closeQuietly(db);
+      closeQuietly(db, init.onDiagnostic);
       throw new ArchiveOpenError(init.path, { cause });
     }
   }
@@ -495,16 +501,16 @@ export class MessageArchive {
   }
 }
 
-function migrate(db: DatabaseSync, path: string): void {
+function migrate(db: DatabaseSync, path: string, onDiagnostic: DiagnosticSink | undefined): void {
   let version: number;
   try {
     version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
   } catch (cause) {
-    closeQuietly(db);
+    closeQuietly(db, onDiagnostic);
     throw new ArchiveOpenError(path, { cause });
   }
   if (version > archiveSchemaVersion) {
-    closeQuietly(db);
+    closeQuietly(db, onDiagnostic);
     throw new ArchiveSchemaVersionError(path, version, archiveSchemaVersion);
   }
   for (let from = version; from < archiveSchemaVersion; from++) {
@@ -519,7 +525,7 @@ function migrate(db: DatabaseSync, path: string): void {
       db.exec("COMMIT");
     } catch (cause) {
       if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
-      closeQuietly(db);
+      closeQuietly(db, onDiagnostic);
       throw new ArchiveOpenError(path, { cause });
     }
   }
@@ -543,14 +549,18 @@ function checkHash(hash: Uint8Array, name: string): void {
   }
 }
 
-function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
-}
-
-function closeQuietly(db: DatabaseSync | undefined): void {
+function closeQuietly(
+  db: DatabaseSync | undefined,
+  onDiagnostic: DiagnosticSink | undefined,
+): void {
   try {
     if (db?.isOpen) db.close();
-  } catch {
-    // Already failing: the original error is the one worth reporting.
+  } catch (error) {
+    // Already failing: the original error is the one thrown; this one is only reported.
+    reportDiagnostic(onDiagnostic, {
+      component: "service-node/archive",
+      reason: "close-failed",
+      error,
+    });
   }
 }

@@ -5,7 +5,8 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { ServiceNodeInit } from "./node.js";
+import { errorGuard, OrgchatError } from "@orgchat/base";
+import type { ServiceNodeInit } from "./config.js";
 
 /** What the command line asked for. */
 export type CliCommand =
@@ -14,10 +15,15 @@ export type CliCommand =
   | { readonly kind: "run"; readonly json: boolean; readonly init: ServiceNodeInit };
 
 /** Thrown for a command line that cannot be run; the message is one line saying what to fix. */
-export class UsageError extends Error {
+export class UsageError extends OrgchatError {
   static readonly errorName = "UsageError";
-  override readonly name = "UsageError";
+  constructor(message: string) {
+    super(UsageError.errorName, message);
+  }
 }
+
+/** Whether `value` is a {@link UsageError}. */
+export const isUsageError = errorGuard<UsageError>(UsageError.errorName);
 
 /** `--help` text. */
 export const cliUsage = `orgchat-node: a Waku service node (relay, Store v3, LightPush v3, Filter v2, metadata)

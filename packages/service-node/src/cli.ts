@@ -4,7 +4,7 @@
  * command line. Every error is one line on stderr that says what to do.
  */
 import { readFileSync } from "node:fs";
-import { cliUsage, parseCliArgs, UsageError } from "./cli-options.js";
+import { cliUsage, isUsageError, parseCliArgs } from "./cli-options.js";
 
 // Node 22 announces `node:sqlite` (the archive) as experimental on stderr; that line would read as a
 // problem to an operator. Other warnings still print.
@@ -25,7 +25,7 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     command = parseCliArgs(argv);
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (isUsageError(error)) {
       fail(error.message, 2);
       return;
     }

@@ -1,15 +1,13 @@
 /**
- * Typed errors of the service node. Callers branch on `err.name` or the `isX()` guards, never on
- * `instanceof` across packages or on message strings. Each message says what to do next.
+ * Typed errors of the service node, on the one orgchat error base (`OrgchatError`: `name`, `cause`,
+ * and a `hint` of what to do, which ends the message). Callers branch on `err.name` or the `isX()`
+ * guards, never on `instanceof` across packages or on message strings.
  */
+import { errorGuard, OrgchatError } from "@orgchat/base";
 
-function hasName(value: unknown, name: string): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    "name" in value &&
-    (value as { name: unknown }).name === name
-  );
+/** `{ cause }` only when the caller passed one, so that `"cause" in error` stays as given. */
+function causeOf(options: { cause?: unknown } | undefined): { cause?: unknown } {
+  return options !== undefined && "cause" in options ? { cause: options.cause } : {};
 }
 
 /**
@@ -17,16 +15,19 @@ function hasName(value: unknown, name: string): boolean {
  * service node (its `user_version` is above the newest schema this code knows). The file is left
  * untouched. Upgrade the service node, or point it at another data directory.
  */
-export class ArchiveSchemaVersionError extends Error {
+export class ArchiveSchemaVersionError extends OrgchatError {
   static readonly errorName = "ArchiveSchemaVersionError";
-  override readonly name = "ArchiveSchemaVersionError";
   /** The schema version found in the file. */
   readonly found: number;
   /** The newest schema version this code can read. */
   readonly supported: number;
   constructor(path: string, found: number, supported: number) {
     super(
-      `Message archive ${JSON.stringify(path)} has schema version ${found}, newer than the ${supported} this service node supports. Upgrade the service node or use another data directory; the file was not modified.`,
+      ArchiveSchemaVersionError.errorName,
+      `Message archive ${JSON.stringify(path)} has schema version ${found}, newer than the ${supported} this service node supports.`,
+      {
+        hint: "Upgrade the service node or use another data directory; the file was not modified.",
+      },
     );
     this.found = found;
     this.supported = supported;
@@ -38,25 +39,29 @@ export class ArchiveSchemaVersionError extends Error {
  * directory does not exist, it is not readable or writable, or it is not a database. `cause` holds
  * SQLite's error. Create the data directory, fix its permissions, or move the foreign file away.
  */
-export class ArchiveOpenError extends Error {
+export class ArchiveOpenError extends OrgchatError {
   static readonly errorName = "ArchiveOpenError";
-  override readonly name = "ArchiveOpenError";
   constructor(path: string, options?: { cause?: unknown }) {
     const detail = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
     super(
-      `Cannot open the message archive ${JSON.stringify(path)}${detail}. Create its directory (the archive does not), check permissions, or move a file that is not an SQLite database away.`,
-      options,
+      ArchiveOpenError.errorName,
+      `Cannot open the message archive ${JSON.stringify(path)}${detail}.`,
+      {
+        ...causeOf(options),
+        hint: "Create its directory (the archive does not), check permissions, or move a file that is not an SQLite database away.",
+      },
     );
   }
 }
 
 /** Thrown when a `MessageArchive` is used after `close()`. Open it again with `MessageArchive.open()`. */
-export class ArchiveClosedError extends Error {
+export class ArchiveClosedError extends OrgchatError {
   static readonly errorName = "ArchiveClosedError";
-  override readonly name = "ArchiveClosedError";
   constructor(operation: string) {
     super(
-      `Message archive is closed: ${operation} needs an open archive. Open it again with MessageArchive.open().`,
+      ArchiveClosedError.errorName,
+      `Message archive is closed: ${operation} needs an open archive.`,
+      { hint: "Open it again with MessageArchive.open()." },
     );
   }
 }
@@ -66,44 +71,45 @@ export class ArchiveClosedError extends Error {
  * it was never stored here (a cursor from another node), or retention removed it since the previous
  * page. Start the query again without a cursor. The Store protocol answers it with status 400.
  */
-export class CursorNotFoundError extends Error {
+export class CursorNotFoundError extends OrgchatError {
   static readonly errorName = "CursorNotFoundError";
-  override readonly name = "CursorNotFoundError";
   constructor() {
     super(
-      "Pagination cursor not found: no stored message has this hash (never stored here, or pruned since). Restart the query without a cursor.",
+      CursorNotFoundError.errorName,
+      "Pagination cursor not found: no stored message has this hash (never stored here, or pruned since).",
+      { hint: "Restart the query without a cursor." },
     );
   }
 }
 
 /** Whether `value` is an {@link ArchiveSchemaVersionError}. */
-export const isArchiveSchemaVersionError = (value: unknown): value is ArchiveSchemaVersionError =>
-  hasName(value, ArchiveSchemaVersionError.errorName);
+export const isArchiveSchemaVersionError = errorGuard<ArchiveSchemaVersionError>(
+  ArchiveSchemaVersionError.errorName,
+);
 
 /** Whether `value` is an {@link ArchiveOpenError}. */
-export const isArchiveOpenError = (value: unknown): value is ArchiveOpenError =>
-  hasName(value, ArchiveOpenError.errorName);
+export const isArchiveOpenError = errorGuard<ArchiveOpenError>(ArchiveOpenError.errorName);
 
 /** Whether `value` is an {@link ArchiveClosedError}. */
-export const isArchiveClosedError = (value: unknown): value is ArchiveClosedError =>
-  hasName(value, ArchiveClosedError.errorName);
+export const isArchiveClosedError = errorGuard<ArchiveClosedError>(ArchiveClosedError.errorName);
 
 /** Whether `value` is a {@link CursorNotFoundError}. */
-export const isCursorNotFoundError = (value: unknown): value is CursorNotFoundError =>
-  hasName(value, CursorNotFoundError.errorName);
+export const isCursorNotFoundError = errorGuard<CursorNotFoundError>(CursorNotFoundError.errorName);
 
-// --- Errors of starting and running the node (node.ts, identity.ts, cli.ts) ---
+// --- Errors of starting and running the node (config.ts, lifecycle.ts, identity.ts, cli.ts) ---
 
 /**
  * Thrown when the data directory cannot be created, read or written, or holds a corrupt key file.
  * Pass a writable directory (`--data DIR`).
  */
-export class DataDirectoryError extends Error {
+export class DataDirectoryError extends OrgchatError {
   static readonly errorName = "DataDirectoryError";
-  override readonly name = "DataDirectoryError";
   readonly path: string;
   constructor(path: string, detail: string, options?: { cause?: unknown }) {
-    super(`Data directory ${path} ${detail}. Pass a writable directory with --data DIR.`, options);
+    super(DataDirectoryError.errorName, `Data directory ${path} ${detail}.`, {
+      ...causeOf(options),
+      hint: "Pass a writable directory with --data DIR.",
+    });
     this.path = path;
   }
 }
@@ -112,19 +118,18 @@ export class DataDirectoryError extends Error {
  * Thrown when a multiaddr given to the node is malformed or cannot be used: a listen address that no
  * transport can listen on, a port already in use, a peer address without `/p2p/<peer id>`.
  */
-export class InvalidAddressError extends Error {
+export class InvalidAddressError extends OrgchatError {
   static readonly errorName = "InvalidAddressError";
-  override readonly name = "InvalidAddressError";
   readonly address: string;
   constructor(address: string, detail: string, options?: { cause?: unknown }) {
-    super(`Cannot use ${JSON.stringify(address)}: ${detail}.`, options);
+    super(InvalidAddressError.errorName, `Cannot use ${JSON.stringify(address)}: ${detail}.`, {
+      ...causeOf(options),
+    });
     this.address = address;
   }
 }
 
 /** @returns whether `value` is a {@link DataDirectoryError}. */
-export const isDataDirectoryError = (value: unknown): value is DataDirectoryError =>
-  hasName(value, DataDirectoryError.errorName);
+export const isDataDirectoryError = errorGuard<DataDirectoryError>(DataDirectoryError.errorName);
 /** @returns whether `value` is an {@link InvalidAddressError}. */
-export const isInvalidAddressError = (value: unknown): value is InvalidAddressError =>
-  hasName(value, InvalidAddressError.errorName);
+export const isInvalidAddressError = errorGuard<InvalidAddressError>(InvalidAddressError.errorName);

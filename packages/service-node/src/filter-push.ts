@@ -11,6 +11,7 @@
  * node can catch up from Store).
  */
 import type { Stream } from "@libp2p/interface";
+import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
 import * as lp from "it-length-prefixed";
 
 /** Opens a filter-push stream to `peer` (a peer id string); rejects when the peer is unreachable. */
@@ -23,7 +24,11 @@ export interface FilterPusherInit {
   readonly maxQueuePerPeer?: number;
   /** Deadline for opening a push stream, and for closing one, ms. @default 10_000 */
   readonly timeoutMs?: number;
+  /** Told about frames lost because a subscriber was unreachable or its stream broke. */
+  readonly onDiagnostic?: DiagnosticSink;
 }
+
+const component = "service-node/filter-push";
 
 /** One subscriber's push stream and the frames waiting for it. */
 class PushChannel {
@@ -61,6 +66,7 @@ export class FilterPusher {
   readonly #open: OpenPushStream;
   readonly #maxQueue: number;
   readonly #timeoutMs: number;
+  readonly #onDiagnostic: DiagnosticSink | undefined;
   readonly #channels = new Map<string, PushChannel>();
   readonly #tasks = new Set<Promise<void>>();
   #stopped = false;
@@ -72,6 +78,7 @@ export class FilterPusher {
     this.#open = init.open;
     this.#maxQueue = init.maxQueuePerPeer ?? 1024;
     this.#timeoutMs = init.timeoutMs ?? 10_000;
+    this.#onDiagnostic = init.onDiagnostic;
   }
 
   /** Counters since start: frames written, frames dropped (queue full), frames lost to a failure. */
@@ -133,8 +140,9 @@ export class FilterPusher {
         let stream: Stream;
         try {
           stream = await this.#open(peer, AbortSignal.timeout(this.#timeoutMs));
-        } catch {
+        } catch (error) {
           channel.opening = false;
+          this.#report("subscriber-unreachable", error);
           // Unreachable: drop what was queued; the next push tries again.
           this.#failed += channel.frames.length;
           channel.frames.length = 0;
@@ -150,10 +158,14 @@ export class FilterPusher {
           await stream.sink(channel.source(() => (this.#delivered += 1)));
           // Our end is closed (channel closed): release the stream without waiting for the light
           // node, which never closes its end of a push stream.
-          await stream.close({ signal: AbortSignal.timeout(this.#timeoutMs) }).catch(() => {
-            stream.abort(new Error("push stream did not close in time"));
-          });
-        } catch {
+          await stream
+            .close({ signal: AbortSignal.timeout(this.#timeoutMs) })
+            .catch((error: unknown) => {
+              this.#report("close-failed", error);
+              stream.abort(new Error("push stream did not close in time"));
+            });
+        } catch (error) {
+          this.#report("push-stream-failed", error);
           stream.abort(new Error("push stream failed"));
           this.#failed += channel.frames.length;
           channel.frames.length = 0;
@@ -170,5 +182,9 @@ export class FilterPusher {
         }
       })(),
     );
+  }
+
+  #report(reason: string, error: unknown): void {
+    reportDiagnostic(this.#onDiagnostic, { component, reason, error });
   }
 }

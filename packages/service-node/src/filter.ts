@@ -4,7 +4,15 @@
  * Limits and status codes follow nwaku's `waku_filter_v2` (see README, "Limits and status codes").
  */
 import type { PeerId } from "@libp2p/interface";
+import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
 import { proto_filter_v2 } from "@waku/proto";
+import type { FilterSubscriptions } from "./filter-subscriptions.js";
+import {
+  commonStatus,
+  type ProtocolHandler,
+  tooManyRequestsDescription,
+} from "./protocol-server.js";
+import type { RequestRateLimiter } from "./rate-limit.js";
 
 /** Protocol id of filter subscribe requests (the light node dials us). */
 export const filterSubscribeCodec = "/vac/waku/filter-subscribe/2.0.0-beta1";
@@ -13,12 +21,13 @@ export const filterPushCodec = "/vac/waku/filter-push/2.0.0-beta1";
 
 /** Status codes of FilterSubscribeResponse, as nwaku sends them. */
 export const filterStatus = {
-  ok: 200,
-  badRequest: 400,
+  ...commonStatus,
   notFound: 404,
-  tooManyRequests: 429,
   serviceUnavailable: 503,
 } as const;
+
+/** Largest filter subscribe request read, bytes (100 content topics fit many times over). */
+export const maxFilterRequestBytes = 128 * 1024;
 
 /** Limits of the filter service. */
 export interface FilterLimits {
@@ -55,207 +64,10 @@ export const defaultFilterLimits: FilterLimits = {
   subscriptionTimeoutMs: 5 * 60_000,
 };
 
-interface SubscriberState {
-  lastSeen: number;
-  /** pubsub topic → content topics */
-  readonly criteria: Map<string, Set<string>>;
-  criteriaCount: number;
-}
-
 /** Outcome of a filter request: the status code and, for errors, a description. */
 export interface FilterOutcome {
   readonly statusCode: number;
   readonly statusDesc?: string;
-}
-
-const ok: FilterOutcome = { statusCode: filterStatus.ok, statusDesc: "OK" };
-
-/**
- * The subscription table: which peers want which (pubsub topic, content topic) pairs, with nwaku's
- * limits and expiry. Pure data: the clock is injected and nothing here does I/O.
- */
-export class FilterSubscriptions {
-  readonly #limits: FilterLimits;
-  readonly #now: () => number;
-  readonly #peers = new Map<string, SubscriberState>();
-  /** pubsub topic → content topic → subscriber peer ids */
-  readonly #index = new Map<string, Map<string, Set<string>>>();
-
-  constructor(limits: FilterLimits, now: () => number) {
-    this.#limits = limits;
-    this.#now = now;
-  }
-
-  /** Number of subscriber peers. */
-  get peerCount(): number {
-    return this.#peers.size;
-  }
-
-  /** Number of criteria `peer` holds (0 when it has none). */
-  criteriaCount(peer: string): number {
-    return this.#peers.get(peer)?.criteriaCount ?? 0;
-  }
-
-  /** Whether `peer` has a live (not expired) subscription. */
-  isSubscribed(peer: string): boolean {
-    const state = this.#peers.get(peer);
-    return state !== undefined && this.#isLive(state);
-  }
-
-  /** SUBSCRIBER_PING: refreshes a subscriber; 404 when the peer has no subscription. */
-  ping(peer: string): FilterOutcome {
-    const state = this.#peers.get(peer);
-    if (state === undefined || !this.#isLive(state)) {
-      return { statusCode: filterStatus.notFound, statusDesc: "peer has no subscriptions" };
-    }
-    state.lastSeen = this.#now();
-    return ok;
-  }
-
-  /** SUBSCRIBE `contentTopics` on `pubsubTopic` for `peer` (validated by the caller). */
-  subscribe(peer: string, pubsubTopic: string, contentTopics: readonly string[]): FilterOutcome {
-    const now = this.#now();
-    let state = this.#peers.get(peer);
-    if (state !== undefined && !this.#isLive(state)) {
-      this.removePeer(peer);
-      state = undefined;
-    }
-    const unique = [...new Set(contentTopics)];
-    if (state === undefined) {
-      if (this.#peers.size >= this.#limits.maxPeers) {
-        this.#pruneExpired();
-        if (this.#peers.size >= this.#limits.maxPeers) {
-          return {
-            statusCode: filterStatus.serviceUnavailable,
-            statusDesc: `node has reached maximum number of subscriptions: ${this.#limits.maxPeers}`,
-          };
-        }
-      }
-    }
-    const existing = state?.criteria.get(pubsubTopic);
-    const added = unique.filter((topic) => existing?.has(topic) !== true).length;
-    if ((state?.criteriaCount ?? 0) + added > this.#limits.maxCriteriaPerPeer) {
-      return {
-        statusCode: filterStatus.serviceUnavailable,
-        statusDesc: `peer has reached maximum number of filter criteria: ${this.#limits.maxCriteriaPerPeer}`,
-      };
-    }
-    if (state === undefined) {
-      state = { lastSeen: now, criteria: new Map(), criteriaCount: 0 };
-      this.#peers.set(peer, state);
-    }
-    state.lastSeen = now;
-    let topics = state.criteria.get(pubsubTopic);
-    if (topics === undefined) {
-      topics = new Set();
-      state.criteria.set(pubsubTopic, topics);
-    }
-    let byContent = this.#index.get(pubsubTopic);
-    if (byContent === undefined) {
-      byContent = new Map();
-      this.#index.set(pubsubTopic, byContent);
-    }
-    for (const topic of unique) {
-      if (topics.has(topic)) continue;
-      topics.add(topic);
-      state.criteriaCount += 1;
-      let peers = byContent.get(topic);
-      if (peers === undefined) {
-        peers = new Set();
-        byContent.set(topic, peers);
-      }
-      peers.add(peer);
-    }
-    return ok;
-  }
-
-  /**
-   * UNSUBSCRIBE: removes the given criteria. 404 when the peer has no subscription or was not
-   * subscribed to one of them (nwaku's behaviour; the criteria it did hold are still removed).
-   */
-  unsubscribe(peer: string, pubsubTopic: string, contentTopics: readonly string[]): FilterOutcome {
-    const state = this.#peers.get(peer);
-    if (state === undefined || !this.#isLive(state)) {
-      if (state !== undefined) this.removePeer(peer);
-      return { statusCode: filterStatus.notFound, statusDesc: "peer has no subscriptions" };
-    }
-    state.lastSeen = this.#now();
-    const topics = state.criteria.get(pubsubTopic);
-    let missing = false;
-    for (const topic of new Set(contentTopics)) {
-      if (topics?.delete(topic) !== true) {
-        missing = true;
-        continue;
-      }
-      state.criteriaCount -= 1;
-      this.#unindex(peer, pubsubTopic, topic);
-    }
-    if (topics !== undefined && topics.size === 0) state.criteria.delete(pubsubTopic);
-    if (state.criteriaCount === 0) this.#peers.delete(peer);
-    return missing
-      ? { statusCode: filterStatus.notFound, statusDesc: "peer was not subscribed to criterion" }
-      : ok;
-  }
-
-  /** UNSUBSCRIBE_ALL: removes every criterion of `peer`; 404 when it had none. */
-  unsubscribeAll(peer: string): FilterOutcome {
-    const live = this.isSubscribed(peer);
-    this.removePeer(peer);
-    return live
-      ? ok
-      : { statusCode: filterStatus.notFound, statusDesc: "peer has no subscriptions" };
-  }
-
-  /** Drops every subscription of `peer` (it disconnected). */
-  removePeer(peer: string): void {
-    const state = this.#peers.get(peer);
-    if (state === undefined) return;
-    this.#peers.delete(peer);
-    for (const [pubsubTopic, topics] of state.criteria) {
-      for (const topic of topics) this.#unindex(peer, pubsubTopic, topic);
-    }
-  }
-
-  /** Live subscribers of (`pubsubTopic`, `contentTopic`). */
-  subscribers(pubsubTopic: string, contentTopic: string): string[] {
-    const peers = this.#index.get(pubsubTopic)?.get(contentTopic);
-    if (peers === undefined) return [];
-    const live: string[] = [];
-    for (const peer of peers) {
-      const state = this.#peers.get(peer);
-      if (state !== undefined && this.#isLive(state)) live.push(peer);
-    }
-    return live;
-  }
-
-  /** Removes expired subscribers. @returns the peers removed. */
-  prune(): string[] {
-    return this.#pruneExpired();
-  }
-
-  #pruneExpired(): string[] {
-    const removed: string[] = [];
-    for (const [peer, state] of this.#peers) {
-      if (!this.#isLive(state)) {
-        this.removePeer(peer);
-        removed.push(peer);
-      }
-    }
-    return removed;
-  }
-
-  #isLive(state: SubscriberState): boolean {
-    return this.#now() - state.lastSeen <= this.#limits.subscriptionTimeoutMs;
-  }
-
-  #unindex(peer: string, pubsubTopic: string, contentTopic: string): void {
-    const byContent = this.#index.get(pubsubTopic);
-    const peers = byContent?.get(contentTopic);
-    if (byContent === undefined || peers === undefined) return;
-    peers.delete(peer);
-    if (peers.size === 0) byContent.delete(contentTopic);
-    if (byContent.size === 0) this.#index.delete(pubsubTopic);
-  }
 }
 
 /** What the filter request handler needs to know about the node. */
@@ -264,6 +76,8 @@ export interface FilterRequestContext {
   readonly limits: FilterLimits;
   /** Whether this node serves (relays, stores) `pubsubTopic`. */
   servesPubsubTopic(pubsubTopic: string): boolean;
+  /** Told about requests that do not decode. */
+  readonly onDiagnostic?: DiagnosticSink;
 }
 
 /**
@@ -282,6 +96,11 @@ export function handleFilterSubscribeRequest(
     });
   } catch (error) {
     const tooMany = (error as { name?: unknown }).name === "MaxLengthError";
+    reportDiagnostic(context.onDiagnostic, {
+      component: "service-node/filter",
+      reason: tooMany ? "too-many-content-topics" : "undecodable",
+      error,
+    });
     return filterResponse(
       "N/A",
       tooMany
@@ -340,4 +159,46 @@ function evaluate(
 
 function badRequest(statusDesc: string): FilterOutcome {
   return { statusCode: filterStatus.badRequest, statusDesc };
+}
+
+/** What {@link filterProtocol} needs besides the request handler's context. */
+export interface FilterProtocolInit extends FilterRequestContext {
+  /** The per-peer request budget. */
+  readonly limiter: RequestRateLimiter;
+  /** Called when `peer` holds no live subscription after a request (closes its push stream). */
+  readonly unsubscribed: (peer: string) => void;
+}
+
+/**
+ * Filter v2 subscribe requests as the protocol server mounts them: rate limited per peer, answered
+ * by {@link handleFilterSubscribeRequest}; a peer left without subscriptions loses its push stream.
+ *
+ * @param init - the subscription table, limits and hooks
+ * @returns the handler to mount
+ */
+export function filterProtocol(init: FilterProtocolInit): ProtocolHandler {
+  const reject = (statusDesc: string) =>
+    filterResponse("N/A", { statusCode: filterStatus.badRequest, statusDesc });
+  return {
+    codec: filterSubscribeCodec,
+    name: "filter",
+    maxRequestBytes: maxFilterRequestBytes,
+    maxInboundStreams: 64,
+    rateLimit: {
+      limiter: init.limiter,
+      reply: () =>
+        filterResponse("N/A", {
+          statusCode: filterStatus.tooManyRequests,
+          statusDesc: tooManyRequestsDescription,
+        }),
+    },
+    tooLarge: () => reject(`request exceeds ${maxFilterRequestBytes} bytes`),
+    malformed: () => reject("malformed request frame"),
+    respond: (bytes, connection) => {
+      const peer = connection.remotePeer.toString();
+      const response = handleFilterSubscribeRequest(bytes, peer, init);
+      if (!init.subscriptions.isSubscribed(peer)) init.unsubscribed(peer);
+      return response;
+    },
+  };
 }

@@ -3,23 +3,34 @@
  * sends one LightPushRequestV3 per stream; we validate it, hand the message to the node (archive,
  * filter subscribers, relay) and answer one LightPushResponseV3 with nwaku's status codes.
  */
+import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
+import { pubsubTopicFor } from "@orgchat/transport-waku/relay";
+import type { NetworkConfig } from "@waku/interfaces";
 import { proto_lightpush } from "@waku/proto";
+import { isAutoSharding } from "@waku/utils";
+import {
+  commonStatus,
+  type ProtocolHandler,
+  tooManyRequestsDescription,
+} from "./protocol-server.js";
+import type { RequestRateLimiter } from "./rate-limit.js";
 
 /** Protocol id of LightPush v3. */
 export const lightPushCodec = "/vac/waku/lightpush/3.0.0";
 
 /** Status codes of LightPushResponseV3 (nwaku `waku_lightpush/common.nim`). */
 export const lightPushStatus = {
-  ok: 200,
-  badRequest: 400,
+  ...commonStatus,
   payloadTooLarge: 413,
   invalidMessage: 420,
   unsupportedPubsubTopic: 421,
-  tooManyRequests: 429,
   internalServerError: 500,
   serviceNotAvailable: 503,
   noPeersToRelay: 505,
 } as const;
+
+/** nwaku reads a light push request of up to the message limit plus 64 KiB (`DefaultMaxRpcSize`). */
+export const lightPushRequestOverheadBytes = 64 * 1024;
 
 /** 14/WAKU2-MESSAGE: `meta` "MUST NOT exceed 64 bytes". */
 export const maxMetaBytes = 64;
@@ -55,7 +66,11 @@ export interface LightPushContext {
    * (answered with 500).
    */
   accept(pubsubTopic: string, message: WakuMessage, bytes: Uint8Array): Promise<AcceptResult>;
+  /** Told about requests that do not decode and messages `accept` failed on. */
+  readonly onDiagnostic?: DiagnosticSink;
 }
+
+const component = "service-node/light-push";
 
 /** Encodes a LightPushResponseV3. */
 export function lightPushResponse(
@@ -83,7 +98,8 @@ export async function handleLightPushRequest(
   let request: proto_lightpush.LightPushRequestV3;
   try {
     request = proto_lightpush.LightPushRequestV3.decode(bytes);
-  } catch {
+  } catch (error) {
+    reportDiagnostic(context.onDiagnostic, { component, reason: "undecodable", error });
     return lightPushResponse(
       "N/A",
       lightPushStatus.badRequest,
@@ -152,7 +168,13 @@ export async function handleLightPushRequest(
   let result: AcceptResult;
   try {
     result = await context.accept(pubsubTopic, message, encoded);
-  } catch {
+  } catch (error) {
+    reportDiagnostic(context.onDiagnostic, {
+      component,
+      reason: "accept-failed",
+      topic: message.contentTopic,
+      error,
+    });
     // Internal details (paths, SQL) stay on this node.
     return lightPushResponse(
       requestId,
@@ -168,4 +190,64 @@ export async function handleLightPushRequest(
     );
   }
   return lightPushResponse(requestId, lightPushStatus.ok, undefined, result.relayPeers);
+}
+
+/**
+ * The pubsub topic auto-sharding assigns to a content topic under `networkConfig` (what
+ * {@link LightPushContext.pubsubTopicFor} needs): undefined for static sharding or a content topic
+ * auto-sharding cannot place (reported to `onDiagnostic`).
+ */
+export function autoShardPubsubTopic(
+  networkConfig: NetworkConfig,
+  onDiagnostic?: DiagnosticSink,
+): (contentTopic: string) => string | undefined {
+  return (contentTopic) => {
+    if (!isAutoSharding(networkConfig)) return undefined;
+    try {
+      return pubsubTopicFor(contentTopic, networkConfig);
+    } catch (error) {
+      reportDiagnostic(onDiagnostic, {
+        component,
+        reason: "invalid-content-topic",
+        topic: contentTopic,
+        error,
+      });
+      return undefined;
+    }
+  };
+}
+
+/**
+ * LightPush v3 as the protocol server mounts it: rate limited per peer, requests up to the message
+ * limit plus nwaku's RPC overhead, answered by {@link handleLightPushRequest}.
+ *
+ * @param context - what the handler needs from the node
+ * @param limiter - the per-peer request budget
+ * @returns the handler to mount
+ */
+export function lightPushProtocol(
+  context: LightPushContext,
+  limiter: RequestRateLimiter,
+): ProtocolHandler {
+  const maxRequestBytes = context.maxMessageBytes + lightPushRequestOverheadBytes;
+  return {
+    codec: lightPushCodec,
+    name: "light-push",
+    maxRequestBytes,
+    maxInboundStreams: 256,
+    rateLimit: {
+      limiter,
+      reply: () =>
+        lightPushResponse("N/A", lightPushStatus.tooManyRequests, tooManyRequestsDescription),
+    },
+    tooLarge: () =>
+      lightPushResponse(
+        "N/A",
+        lightPushStatus.payloadTooLarge,
+        `request exceeds ${maxRequestBytes} bytes`,
+      ),
+    malformed: () =>
+      lightPushResponse("N/A", lightPushStatus.badRequest, "malformed request frame"),
+    respond: (bytes) => handleLightPushRequest(bytes, context),
+  };
 }

@@ -35,17 +35,19 @@
  *   exactly at the `timeStart` millisecond can fall outside. Clients that need exact millisecond
  *   bounds through `@waku/sdk` should widen `timeStart` by 1 ms and filter locally.
  */
+import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
 import { proto_store } from "@waku/proto";
 import type { ArchivePageEntry, ArchiveQuery, MessageArchive } from "./archive.js";
 import { isArchiveClosedError, isCursorNotFoundError } from "./errors.js";
+import { commonStatus, type ProtocolHandler } from "./protocol-server.js";
+import type { RequestRateLimiter } from "./rate-limit.js";
 
 /** The libp2p protocol id of Store v3. */
 export const storeQueryCodec = "/vac/waku/store-query/3.0.0";
 
 /** The status codes this server answers with (`status_code` of `StoreQueryResponse`). */
 export const storeStatusCode = {
-  ok: 200,
-  badRequest: 400,
+  ...commonStatus,
   requestTooLarge: 413,
   internalError: 500,
   serviceUnavailable: 503,
@@ -91,6 +93,7 @@ export type ParsedStoreQuery =
     };
 
 const hashLength = 32;
+const component = "service-node/store";
 
 /**
  * Answers one Store v3 request from the archive. Never throws on what arrives from the network:
@@ -99,6 +102,7 @@ const hashLength = 32;
  * @param requestBytes - one `StoreQueryRequest`, without its length prefix.
  * @param archive - the message archive to read.
  * @param limits - overrides of {@link defaultStoreLimits}.
+ * @param onDiagnostic - told about requests that do not decode and queries the archive failed.
  * @returns an encoded `StoreQueryResponse`, always.
  * @throws {RangeError} only for invalid `limits` (a programming error, not a network input).
  * @example
@@ -114,9 +118,10 @@ export function handleStoreQuery(
   requestBytes: Uint8Array,
   archive: MessageArchive,
   limits?: Partial<StoreLimits>,
+  onDiagnostic?: DiagnosticSink,
 ): Uint8Array {
   const resolved = resolveLimits(limits);
-  const parsed = parseStoreQuery(requestBytes, resolved);
+  const parsed = parseStoreQuery(requestBytes, resolved, onDiagnostic);
   if (!parsed.ok) {
     return encodeResponse(parsed.requestId, parsed.statusCode, parsed.statusDesc);
   }
@@ -147,7 +152,8 @@ export function handleStoreQuery(
         "SERVICE_UNAVAILABLE: the store is shutting down",
       );
     }
-    // Internal details (SQL, paths) stay on this node.
+    // Internal details (SQL, paths) stay on this node, and go to its diagnostics.
+    reportDiagnostic(onDiagnostic, { component, reason: "query-failed", error });
     return encodeResponse(
       parsed.requestId,
       storeStatusCode.internalError,
@@ -162,9 +168,14 @@ export function handleStoreQuery(
  *
  * @param requestBytes - one `StoreQueryRequest`, without its length prefix.
  * @param limits - the limits to apply (all of them; see {@link defaultStoreLimits}).
+ * @param onDiagnostic - told about requests that do not decode.
  * @returns `{ ok: true, query }` or `{ ok: false, statusCode, statusDesc }`.
  */
-export function parseStoreQuery(requestBytes: Uint8Array, limits: StoreLimits): ParsedStoreQuery {
+export function parseStoreQuery(
+  requestBytes: Uint8Array,
+  limits: StoreLimits,
+  onDiagnostic?: DiagnosticSink,
+): ParsedStoreQuery {
   if (requestBytes.byteLength > limits.maxRequestBytes) {
     return refuse(
       "",
@@ -176,6 +187,7 @@ export function parseStoreQuery(requestBytes: Uint8Array, limits: StoreLimits): 
   try {
     request = proto_store.StoreQueryRequest.decode(requestBytes);
   } catch (error) {
+    reportDiagnostic(onDiagnostic, { component, reason: "undecodable", error });
     const detail = error instanceof Error ? error.message : String(error);
     return refuse("", storeStatusCode.badRequest, `decoding the request failed: ${detail}`);
   }
@@ -275,6 +287,48 @@ function refuse(requestId: string, statusCode: number, statusDesc: string): Pars
   const label =
     statusCode === storeStatusCode.requestTooLarge ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST";
   return { ok: false, requestId, statusCode, statusDesc: `${label}: ${statusDesc}` };
+}
+
+/**
+ * Store v3 as the protocol server mounts it: rate limited per peer, requests up to
+ * `limits.maxRequestBytes`, answered from `archive` by {@link handleStoreQuery}.
+ *
+ * @param archive - the message archive to read
+ * @param limits - the store limits (resolved on each request, as {@link handleStoreQuery} does)
+ * @param limiter - the per-peer request budget
+ * @param onDiagnostic - told about requests that do not decode and failed queries
+ * @returns the handler to mount
+ */
+export function storeProtocol(
+  archive: MessageArchive,
+  limits: StoreLimits,
+  limiter: RequestRateLimiter,
+  onDiagnostic?: DiagnosticSink,
+): ProtocolHandler {
+  return {
+    codec: storeQueryCodec,
+    name: "store",
+    maxRequestBytes: limits.maxRequestBytes,
+    maxInboundStreams: 32,
+    rateLimit: {
+      limiter,
+      reply: () =>
+        encodeResponse(
+          "N/A",
+          storeStatusCode.tooManyRequests,
+          "TOO_MANY_REQUESTS: request rejected due to too many requests",
+        ),
+    },
+    tooLarge: () =>
+      encodeResponse(
+        "N/A",
+        storeStatusCode.requestTooLarge,
+        `PAYLOAD_TOO_LARGE: request exceeds ${limits.maxRequestBytes} bytes`,
+      ),
+    malformed: () =>
+      encodeResponse("N/A", storeStatusCode.badRequest, "BAD_REQUEST: malformed request frame"),
+    respond: (bytes) => handleStoreQuery(bytes, archive, limits, onDiagnostic),
+  };
 }
 
 function encodeResponse(requestId: string, statusCode: number, statusDesc: string): Uint8Array {

@@ -10,6 +10,7 @@
  * requester's own close has arrived; closing our read end early would make its close such a message.
  */
 import type { Stream } from "@libp2p/interface";
+import { hasErrorName, raceAbort } from "@orgchat/base";
 import * as lp from "it-length-prefixed";
 
 /** What reading the request frame of a stream gave. */
@@ -18,8 +19,8 @@ export type FrameResult =
   | { readonly kind: "frame"; readonly bytes: Uint8Array }
   /** The length prefix announced more than the limit (the data was not read). */
   | { readonly kind: "too-large" }
-  /** The stream ended before a complete frame, or the length prefix was not a varint. */
-  | { readonly kind: "malformed" }
+  /** The stream ended before a complete frame, or the length prefix was not a varint (`error`). */
+  | { readonly kind: "malformed"; readonly error?: unknown }
   /** Nothing arrived before the deadline. */
   | { readonly kind: "timeout" };
 
@@ -29,6 +30,8 @@ export interface FrameLimits {
   readonly maxBytes: number;
   /** Deadline for the request frame, and again for the reply and the requester's close, ms. */
   readonly timeoutMs: number;
+  /** Told when bytes after the request frame fail to decode (they are dropped either way). */
+  readonly onTrailingGarbage?: (error: unknown) => void;
 }
 
 /** A request read from a stream, and the way to answer it. */
@@ -58,7 +61,9 @@ export async function readRequest(stream: Stream, limits: FrameLimits): Promise<
         ? { kind: "malformed" }
         : { kind: "frame", bytes: result.value.subarray() },
     (error: unknown): FrameResult =>
-      hasName(error, "InvalidDataLengthError") ? { kind: "too-large" } : { kind: "malformed" },
+      hasErrorName(error, "InvalidDataLengthError")
+        ? { kind: "too-large" }
+        : { kind: "malformed", error },
   );
   let frame: FrameResult;
   try {
@@ -78,8 +83,9 @@ export async function readRequest(stream: Stream, limits: FrameLimits): Promise<
           // One request per stream: later frames are ignored.
         }
       }
-    } catch {
+    } catch (error) {
       // Garbage after the request: the close below still releases the stream.
+      limits.onTrailingGarbage?.(error);
     }
   })();
   return {
@@ -125,30 +131,11 @@ export async function writeFrameAndClose(
   }
 }
 
+/** Rejects with the deadline's own reason (a TimeoutError), which then aborts the stream. */
 function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
+  return raceAbort(promise, signal, asError);
 }
 
-function hasName(value: unknown, name: string): boolean {
-  return typeof value === "object" && value !== null && (value as { name?: unknown }).name === name;
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }

@@ -12,10 +12,9 @@ import {
   filterSubscribeCodec,
   lightPushCodec,
   metadataCodec,
-  type ServiceNode,
-  type ServiceNodeInit,
   storeQueryCodec,
-} from "../src/index.ts";
+} from "../src/entries/protocols.ts";
+import type { ServiceNode, ServiceNodeInit } from "../src/index.ts";
 import { eventually, startServiceNode, wsAddress } from "./fixtures.ts";
 import { exchange, frame, rawClient } from "./raw-client.ts";
 

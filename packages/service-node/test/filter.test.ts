@@ -4,11 +4,8 @@
  */
 import { proto_filter_v2 } from "@waku/proto";
 import { describe, expect, it } from "vitest";
-import {
-  defaultFilterLimits,
-  FilterSubscriptions,
-  handleFilterSubscribeRequest,
-} from "../src/filter.ts";
+import { defaultFilterLimits, handleFilterSubscribeRequest } from "../src/filter.ts";
+import { FilterSubscriptions } from "../src/filter-subscriptions.ts";
 
 const { FilterSubscribeType } = proto_filter_v2.FilterSubscribeRequest;
 const shard0 = "/waku/2/rs/55/0";

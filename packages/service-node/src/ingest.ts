@@ -1,0 +1,125 @@
+/**
+ * Ingest: the one way a message enters the node, whether it arrived on relay from a peer or through
+ * light push. Each message is taken once per hash (a bounded set of recent hashes), stored in the
+ * archive (idempotent by hash; ephemeral messages are not stored) and pushed to the filter
+ * subscribers of its (pubsub topic, content topic); light-pushed messages are then published on
+ * relay. Validation happens before: the relay validator bounds what gossipsub accepts, the light
+ * push handler what a light node may push.
+ */
+import { type DiagnosticSink, reportDiagnostic, toHex } from "@orgchat/base";
+import type { WakuRelay } from "@orgchat/transport-waku/relay";
+import { messageHash } from "@waku/core";
+import { proto_filter_v2 } from "@waku/proto";
+import type { MessageArchive } from "./archive.js";
+import type { FilterPusher } from "./filter-push.js";
+import type { FilterSubscriptions } from "./filter-subscriptions.js";
+import type { AcceptResult, WakuMessage } from "./light-push.js";
+
+/** Hashes remembered to take each message once (oldest forgotten first). */
+export const recentHashLimit = 100_000;
+
+/** What {@link MessageIngest} writes to. */
+export interface MessageIngestInit {
+  readonly archive: MessageArchive;
+  readonly subscriptions: FilterSubscriptions;
+  readonly pusher: FilterPusher;
+  /** Told when the archive refuses a message (it is still delivered live). */
+  readonly onDiagnostic: DiagnosticSink;
+}
+
+/** Counters of {@link MessageIngest}: messages new to this node, by where they came from. */
+export interface IngestCounts {
+  readonly lightPushed: number;
+  readonly relayed: number;
+}
+
+/** Takes messages from relay and light push into the archive and to filter subscribers. */
+export class MessageIngest {
+  readonly #init: MessageIngestInit;
+  readonly #recent = new Map<string, true>();
+  #relay: WakuRelay | undefined;
+  #lightPushed = 0;
+  #relayed = 0;
+
+  constructor(init: MessageIngestInit) {
+    this.#init = init;
+  }
+
+  /** Messages new to this node so far. */
+  get counts(): IngestCounts {
+    return { lightPushed: this.#lightPushed, relayed: this.#relayed };
+  }
+
+  /**
+   * Starts taking what relay delivers from peers, and publishing light-pushed messages on it.
+   * @returns the function that stops observing the relay
+   */
+  attach(relay: WakuRelay): () => void {
+    this.#relay = relay;
+    return relay.observe((pubsubTopic, message, _bytes, local) => {
+      // Our own publishes (light push) were ingested before they were published.
+      if (!local && this.#take(pubsubTopic, message)) this.#relayed += 1;
+    });
+  }
+
+  /**
+   * A light-pushed message (already validated): taken once, then published on relay. What the
+   * light push handler's `accept` does.
+   * @throws Error before {@link attach}, or the relay's publish error
+   */
+  async lightPushed(
+    pubsubTopic: string,
+    message: WakuMessage,
+    bytes: Uint8Array,
+  ): Promise<AcceptResult> {
+    const relay = this.#relay;
+    if (relay === undefined) throw new Error("the relay is not running yet");
+    if (!this.#take(pubsubTopic, message)) return { relayPeers: 0, duplicate: true };
+    this.#lightPushed += 1;
+    const result = await relay.publishRaw(pubsubTopic, bytes, { allowZeroPeers: true });
+    return { relayPeers: result.recipients.length, duplicate: false };
+  }
+
+  /** Stores a message and pushes it to filter subscribers, once per hash. @returns whether it was new */
+  #take(pubsubTopic: string, message: WakuMessage): boolean {
+    const { archive, subscriptions, pusher } = this.#init;
+    const hash = messageHash(pubsubTopic, {
+      payload: message.payload,
+      contentTopic: message.contentTopic,
+      timestamp: message.timestamp,
+      meta: message.meta,
+      version: message.version,
+      rateLimitProof: undefined,
+      ephemeral: message.ephemeral,
+    });
+    const key = toHex(hash);
+    if (this.#recent.has(key)) return false;
+    this.#recent.set(key, true);
+    if (this.#recent.size > recentHashLimit) {
+      const oldest = this.#recent.keys().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
+    let stored = true;
+    try {
+      stored = archive.insert({ hash, pubsubTopic, message });
+    } catch (error) {
+      // A full disk or a closed archive must not stop live delivery; Store simply misses it.
+      reportDiagnostic(this.#init.onDiagnostic, {
+        component: "service-node/ingest",
+        reason: "archive-insert-failed",
+        topic: message.contentTopic,
+        error,
+      });
+    }
+    // Ephemeral messages are not stored, but they are delivered live.
+    if (!stored && message.ephemeral !== true) return false;
+    const subscribers = subscriptions.subscribers(pubsubTopic, message.contentTopic);
+    if (subscribers.length > 0) {
+      pusher.push(
+        subscribers,
+        proto_filter_v2.MessagePush.encode({ wakuMessage: message, pubsubTopic }),
+      );
+    }
+    return true;
+  }
+}
