@@ -19,14 +19,12 @@ import {
 import { requestToJoinToWire } from "@orgchat/state";
 import { type MemoryTransport, memoryDefaultMaxPayloadBytes } from "@orgchat/transport";
 import {
-  codecs,
   decodeEpochRoster,
   decodePairwiseMessage,
   decodeSignedEnvelope,
   descriptionTopic,
   type EpochRoster as EpochRosterMessage,
   encodeEpochRoster,
-  encodeMessage,
   encodePairwiseContent,
   envelopeSigningInput,
   envelopeVersion,
@@ -39,6 +37,7 @@ import {
   sealEnvelope,
   wireLimits,
 } from "@orgchat/wire";
+import { codecs, encodeMessage } from "@orgchat/wire/schema";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeJson, fromHex, hashId, toHex } from "../src/encoding.js";
 import {

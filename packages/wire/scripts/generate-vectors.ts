@@ -12,15 +12,11 @@ import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import {
   channelTopic,
-  codecs,
   DecodeError,
-  decodeMessage,
   descriptionTopic,
-  encodeMessage,
   envelopeSigningInput,
   inboxTopic,
   keysTopic,
-  type MessageName,
   type MessageType,
   type MessageTypeName,
   messageTypes,
@@ -28,9 +24,15 @@ import {
   requestsTopic,
   type SealEnvelopeInit,
   type SignatureScheme,
-  SignedEnvelopeSchema,
   sealEnvelope,
 } from "../src/index.js";
+import {
+  codecs,
+  decodeMessage,
+  encodeMessage,
+  type MessageName,
+  SignedEnvelopeSchema,
+} from "../src/schema.js";
 import {
   anyCodec,
   epochRosterNegatives,

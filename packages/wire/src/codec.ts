@@ -173,8 +173,18 @@ export const codecs = {
 export type MessageName = keyof typeof codecs;
 
 /**
- * Decodes bytes as the message of `codec`, enforcing the size cap and the protocol rules.
+ * Decodes bytes as the message of `codec`, enforcing the size cap and the protocol rules: what every
+ * `decodeX` of the main entry does for its own message.
  *
+ * @param messageCodec - the message to read, e.g. `codecs.Grant`
+ * @param bytes - the bytes as received
+ * @param options - the size cap
+ * @returns the decoded message
+ * @example
+ * ```ts
+ * import { codecs, decodeMessage } from "@orgchat/wire/schema";
+ * const grant = decodeMessage(codecs.Grant, bytes, { maxBytes: 1024 });
+ * ```
  * @throws {@link DecodeError} for any input that is not a valid message (the only error thrown
  *   for a `Uint8Array`)
  * @throws {TypeError} when `bytes` is not a Uint8Array (a programming error)
@@ -232,8 +242,16 @@ export function decodeMessage<Desc extends DescMessage>(
 
 /**
  * Encodes a message of `codec` after checking the protocol rules, so that we never send what a
- * conforming receiver would refuse.
+ * conforming receiver would refuse: what every `encodeX` of the main entry does for its own message.
  *
+ * @param messageCodec - the message to write, e.g. `codecs.Grant`
+ * @param message - a message of that type, or the init shape protobuf-es `create()` takes
+ * @returns the protobuf encoding
+ * @example
+ * ```ts
+ * import { codecs, encodeMessage } from "@orgchat/wire/schema";
+ * const bytes = encodeMessage(codecs.ChatIdentity, { displayName: "Alice" });
+ * ```
  * @throws {RangeError} naming the field when the message breaks a protocol rule or its encoding
  *   is larger than `wireLimits.maxMessageBytes`
  */
@@ -380,11 +398,37 @@ export const decodeOrganizationRequestToLeave = (
   options?: DecodeOptions,
 ): OrganizationRequestToLeave => decodeMessage(codecs.OrganizationRequestToLeave, bytes, options);
 
-/** Encodes an {@link OrganizationDescription}. @throws {RangeError} on a broken rule or over 150 KiB */
+/**
+ * Encodes an {@link OrganizationDescription}.
+ *
+ * @param message - the description, or the init shape protobuf-es `create()` takes
+ * @returns the protobuf encoding
+ * @throws {RangeError} naming the field on a broken rule, or when the encoding is over 150 KiB
+ *   (page the description: {@link encodeDescriptionPage})
+ * @example
+ * ```ts
+ * const bytes = encodeOrganizationDescription({ clock: 1n, identity: { displayName: "Acme" } });
+ * ```
+ */
 export const encodeOrganizationDescription = (
   message: MessageInitShape<typeof OrganizationDescriptionSchema>,
 ) => encodeMessage(codecs.OrganizationDescription, message);
-/** Decodes an {@link OrganizationDescription}. @throws {@link DecodeError} */
+/**
+ * Decodes an {@link OrganizationDescription}.
+ *
+ * @param bytes - the bytes as received
+ * @param options - the size cap (default 150 KiB)
+ * @returns the description
+ * @throws {@link DecodeError} for any bytes that are not a valid description (drop them)
+ * @example
+ * ```ts
+ * try {
+ *   const description = decodeOrganizationDescription(bytes);
+ * } catch (error) {
+ *   if (!isDecodeError(error)) throw error; // otherwise: drop the message
+ * }
+ * ```
+ */
 export const decodeOrganizationDescription = (
   bytes: Uint8Array,
   options?: DecodeOptions,

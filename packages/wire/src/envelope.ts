@@ -4,7 +4,7 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from "@bufbuild/protobuf";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { equalBytes, toHex } from "@orgchat/base";
 import {
   codecs,
   decodeMessage,
@@ -19,7 +19,7 @@ import {
   type SignedEnvelope,
   SignedEnvelopeSchema,
 } from "./gen/orgchat/v1/envelope_pb.js";
-import { assertPublicKey, bytesEqual } from "./ids.js";
+import { assertPublicKey } from "./ids.js";
 import { wireLimits } from "./limits.js";
 import { isValidContentTopic } from "./topics.js";
 
@@ -356,7 +356,7 @@ export async function sealEnvelope<K extends MessageTypeName>(
       `signer.publicKey: expected ${scheme.publicKeyBytes} bytes, got ${signer.publicKey.length}`,
     );
   }
-  if (entry.signer === "organization" && !bytesEqual(signer.publicKey, init.organizationId)) {
+  if (entry.signer === "organization" && !equalBytes(signer.publicKey, init.organizationId)) {
     throw new RangeError(`signer: ${init.type} may only be signed by the organization key`);
   }
   const message = create(entry.codec.schema, init.message as MessageInitShape<DescMessage>);
@@ -365,10 +365,10 @@ export async function sealEnvelope<K extends MessageTypeName>(
       `clock: envelope clock ${init.clock} differs from the message clock ${entry.clockOf(message)}`,
     );
   }
-  if (entry.organizationIdOf && !bytesEqual(entry.organizationIdOf(message), init.organizationId)) {
+  if (entry.organizationIdOf && !equalBytes(entry.organizationIdOf(message), init.organizationId)) {
     throw new RangeError("organizationId: differs from the organization id inside the message");
   }
-  if (entry.signerOf && !bytesEqual(entry.signerOf(message), signer.publicKey)) {
+  if (entry.signerOf && !equalBytes(entry.signerOf(message), signer.publicKey)) {
     throw new RangeError("signer: differs from the author key inside the message");
   }
   const payload = encodeMessage(entry.codec, message);
@@ -531,18 +531,18 @@ export async function openEnvelope(
   }
   if (
     options.organizationId !== undefined &&
-    !bytesEqual(envelope.organizationId, options.organizationId)
+    !equalBytes(envelope.organizationId, options.organizationId)
   ) {
     throw new EnvelopeMismatchError({
       field: "organizationId",
-      detail: `signed for organization ${bytesToHex(envelope.organizationId)}, expected ${bytesToHex(options.organizationId)}`,
+      detail: `signed for organization ${toHex(envelope.organizationId)}, expected ${toHex(options.organizationId)}`,
     });
   }
   const entry = messageTypes[type] as unknown as MessageTypeSpec<DescMessage>;
-  if (entry.signer === "organization" && !bytesEqual(envelope.signer, envelope.organizationId)) {
+  if (entry.signer === "organization" && !equalBytes(envelope.signer, envelope.organizationId)) {
     throw new EnvelopeMismatchError({
       field: "signer",
-      detail: `${type} must be signed by the organization key, not ${bytesToHex(envelope.signer)}`,
+      detail: `${type} must be signed by the organization key, not ${toHex(envelope.signer)}`,
     });
   }
   const signingInput = envelopeSigningInput({
@@ -565,9 +565,9 @@ export async function openEnvelope(
     });
   } catch (cause) {
     // A verifier may throw on a key that is not a curve point: that is a bad signature too.
-    throw new InvalidSignatureError({ signerHex: bytesToHex(envelope.signer), cause });
+    throw new InvalidSignatureError({ signerHex: toHex(envelope.signer), cause });
   }
-  if (valid !== true) throw new InvalidSignatureError({ signerHex: bytesToHex(envelope.signer) });
+  if (valid !== true) throw new InvalidSignatureError({ signerHex: toHex(envelope.signer) });
   const message = decodeMessage(entry.codec, envelope.payload);
   if (entry.clockOf && entry.clockOf(message) !== envelope.clock) {
     throw new EnvelopeMismatchError({
@@ -577,14 +577,14 @@ export async function openEnvelope(
   }
   if (
     entry.organizationIdOf &&
-    !bytesEqual(entry.organizationIdOf(message), envelope.organizationId)
+    !equalBytes(entry.organizationIdOf(message), envelope.organizationId)
   ) {
     throw new EnvelopeMismatchError({
       field: "organizationIdInPayload",
       detail: "the payload names another organization than the envelope",
     });
   }
-  if (entry.signerOf && !bytesEqual(entry.signerOf(message), envelope.signer)) {
+  if (entry.signerOf && !equalBytes(entry.signerOf(message), envelope.signer)) {
     throw new EnvelopeMismatchError({
       field: "signerInPayload",
       detail: "the payload names another author key than the envelope's signer",

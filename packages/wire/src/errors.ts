@@ -1,3 +1,5 @@
+import { errorGuard, OrgchatError, type OrgchatErrorOptions } from "@orgchat/base";
+
 /**
  * Why bytes could not be decoded.
  *
@@ -35,9 +37,9 @@ export interface DecodeErrorInit {
  * wrong-type or random bytes all end here, with the underlying parser error as `cause`. Remote input
  * that fails to decode should be dropped (and may be counted), never retried.
  */
-export class DecodeError extends Error {
+export class DecodeError extends OrgchatError {
   static readonly errorName = "DecodeError";
-  override readonly name = "DecodeError";
+  declare readonly name: "DecodeError";
   readonly reason: DecodeErrorReason;
   readonly messageName: string;
   readonly path: string | undefined;
@@ -45,10 +47,13 @@ export class DecodeError extends Error {
   constructor(init: DecodeErrorInit) {
     const where = init.path === undefined ? "" : ` at ${init.path}`;
     super(
-      `Cannot decode ${init.messageName} (${init.reason}${where}): ${init.detail}. ` +
+      DecodeError.errorName,
+      `Cannot decode ${init.messageName} (${init.reason}${where}): ${init.detail}.`,
+      options(
         "The bytes are not a valid message of this type: drop them if they came from the network, " +
-        "or fix the code that produced them.",
-      init.cause === undefined ? undefined : { cause: init.cause },
+          "or fix the code that produced them.",
+        init.cause,
+      ),
     );
     this.reason = init.reason;
     this.messageName = init.messageName;
@@ -60,15 +65,18 @@ export class DecodeError extends Error {
  * Thrown by `openEnvelope()` when the envelope's signature does not verify for its `signer` over
  * the canonical signing input. The message was forged or altered in transit: drop it.
  */
-export class InvalidSignatureError extends Error {
+export class InvalidSignatureError extends OrgchatError {
   static readonly errorName = "InvalidSignatureError";
-  override readonly name = "InvalidSignatureError";
+  declare readonly name: "InvalidSignatureError";
 
   constructor(init: { signerHex: string; cause?: unknown }) {
     super(
-      `Envelope signature does not verify for signer ${init.signerHex}. ` +
+      InvalidSignatureError.errorName,
+      `Envelope signature does not verify for signer ${init.signerHex}.`,
+      options(
         "The message was not produced by that key or was altered in transit: drop it.",
-      init.cause === undefined ? undefined : { cause: init.cause },
+        init.cause,
+      ),
     );
   }
 }
@@ -90,40 +98,45 @@ export type EnvelopeMismatchField =
  * organization id differs from the envelope's, or of a type the caller did not accept. This is how
  * replays across topics, organizations and types are refused. Drop the message.
  */
-export class EnvelopeMismatchError extends Error {
+export class EnvelopeMismatchError extends OrgchatError {
   static readonly errorName = "EnvelopeMismatchError";
-  override readonly name = "EnvelopeMismatchError";
+  declare readonly name: "EnvelopeMismatchError";
   readonly field: EnvelopeMismatchField;
 
   constructor(init: { field: EnvelopeMismatchField; detail: string }) {
-    super(
-      `Envelope ${init.field} mismatch: ${init.detail}. ` +
-        "A validly signed message was replayed or misrouted: drop it.",
-    );
+    super(EnvelopeMismatchError.errorName, `Envelope ${init.field} mismatch: ${init.detail}.`, {
+      hint: "A validly signed message was replayed or misrouted: drop it.",
+    });
     this.field = init.field;
   }
 }
 
-function hasName(error: unknown, name: string): boolean {
-  return (
-    typeof error === "object" &&
-    error !== null &&
-    (error as { name?: unknown }).name === name &&
-    error instanceof Error
-  );
+// A `cause` key only when there is a cause, as before: `"cause" in error` stays false otherwise.
+function options(hint: string, cause: unknown): OrgchatErrorOptions {
+  return cause === undefined ? { hint } : { cause, hint };
 }
 
-/** True when `error` is a {@link DecodeError} (checked by `name`, so it works across copies). */
-export function isDecodeError(error: unknown): error is DecodeError {
-  return hasName(error, DecodeError.errorName);
-}
+/**
+ * True when `error` is a {@link DecodeError} (checked by `name`, so it works across copies).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   decodeGrant(bytes);
+ * } catch (error) {
+ *   if (isDecodeError(error)) console.log(error.reason); // drop the message
+ *   else throw error;
+ * }
+ * ```
+ */
+export const isDecodeError = errorGuard<DecodeError>(DecodeError.errorName);
 
-/** True when `error` is an {@link InvalidSignatureError}. */
-export function isInvalidSignatureError(error: unknown): error is InvalidSignatureError {
-  return hasName(error, InvalidSignatureError.errorName);
-}
+/** True when `error` is an {@link InvalidSignatureError} (checked by `name`). */
+export const isInvalidSignatureError = errorGuard<InvalidSignatureError>(
+  InvalidSignatureError.errorName,
+);
 
-/** True when `error` is an {@link EnvelopeMismatchError}. */
-export function isEnvelopeMismatchError(error: unknown): error is EnvelopeMismatchError {
-  return hasName(error, EnvelopeMismatchError.errorName);
-}
+/** True when `error` is an {@link EnvelopeMismatchError} (checked by `name`). */
+export const isEnvelopeMismatchError = errorGuard<EnvelopeMismatchError>(
+  EnvelopeMismatchError.errorName,
+);

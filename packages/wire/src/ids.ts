@@ -1,4 +1,4 @@
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { fromHex, toHex } from "@orgchat/base";
 import { wireLimits } from "./limits.js";
 
 const memberIdPattern = /^[0-9a-f]{64}$/;
@@ -35,14 +35,19 @@ export function isChatId(value: string): boolean {
  */
 export function memberIdFromPublicKey(publicKey: Uint8Array): string {
   assertPublicKey(publicKey, "publicKey");
-  return bytesToHex(publicKey);
+  return toHex(publicKey);
 }
 
 /**
  * The 32-byte public key named by a member id.
  *
  * @param memberId - 64 lowercase hex characters
+ * @returns the 32 bytes the id spells
  * @throws {RangeError} when `memberId` is not a member id
+ * @example
+ * ```ts
+ * const key = publicKeyFromMemberId(memberIdFromPublicKey(publicKey)); // the same 32 bytes
+ * ```
  */
 export function publicKeyFromMemberId(memberId: string): Uint8Array {
   if (!isMemberId(memberId)) {
@@ -52,7 +57,7 @@ export function publicKeyFromMemberId(memberId: string): Uint8Array {
       )}`,
     );
   }
-  return hexToBytes(memberId);
+  return fromHex(memberId);
 }
 
 /**
@@ -69,11 +74,4 @@ export function assertPublicKey(value: unknown, argument: string): asserts value
       `${argument}: expected a ${wireLimits.publicKeyBytes}-byte public key, got ${value.length} bytes`,
     );
   }
-}
-
-/** True when two byte strings are equal (public data only: not constant-time). @internal */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -2,13 +2,20 @@
  * The wire format of Waku v2 Organization Chats (spec 55/WAKU2-ORGANIZATION-CHATS).
  *
  * - Protobuf codecs for every message of the spec (`encodeX` / `decodeX`), generated with buf and
- *   protobuf-es from `proto/orgchat/v1`, with size caps and protocol rules enforced both ways.
+ *   protobuf-es from `proto/orgchat/v1`, with size caps and protocol rules enforced both ways. The
+ *   message types and their enum objects (`MessageType`, `OrganizationMember_Roles`, …) come with
+ *   them.
  * - The signed, typed, versioned envelope that carries every control message (`sealEnvelope` /
  *   `openEnvelope`), with the signature algorithm injected.
  * - Content-topic derivation from the organization key (`descriptionTopic`, `requestsTopic`,
- *   `channelTopic`, `inboxTopic`).
+ *   `channelTopic`, `inboxTopic`, `keysTopic`).
+ * - Member and chat ids, the protocol's limits (`wireLimits`) and typed errors with `isX()` guards.
  *
  * Decoders throw only {@link DecodeError} for bad bytes, whatever the bytes are.
+ *
+ * The protobuf-es descriptors (`XSchema`), the `codecs` table and the generic
+ * `encodeMessage` / `decodeMessage` are in `@orgchat/wire/schema`, for protobuf-es users, tests and
+ * fixtures.
  *
  * @example
  * ```ts
@@ -23,7 +30,6 @@
  */
 
 export {
-  codecs,
   type DecodeOptions,
   decodeChannelMessage,
   decodeChatIdentity,
@@ -34,7 +40,6 @@ export {
   decodeIdentityImage,
   decodeKeyUpdate,
   decodeMemberKeys,
-  decodeMessage,
   decodeOrganizationAdminSettings,
   decodeOrganizationCancelRequestToJoin,
   decodeOrganizationCategory,
@@ -61,7 +66,6 @@ export {
   encodeIdentityImage,
   encodeKeyUpdate,
   encodeMemberKeys,
-  encodeMessage,
   encodeOrganizationAdminSettings,
   encodeOrganizationCancelRequestToJoin,
   encodeOrganizationCategory,
@@ -78,8 +82,6 @@ export {
   encodePrekeyBundle,
   encodeResyncRequest,
   encodeWelcome,
-  type MessageCodec,
-  type MessageName,
 } from "./codec.js";
 export {
   type EnvelopeSigner,
@@ -114,12 +116,55 @@ export {
   isEnvelopeMismatchError,
   isInvalidSignatureError,
 } from "./errors.js";
-export * from "./gen/orgchat/v1/client_pb.js";
-export * from "./gen/orgchat/v1/crypto_pb.js";
-export * from "./gen/orgchat/v1/description_page_pb.js";
-export * from "./gen/orgchat/v1/envelope_pb.js";
-export * from "./gen/orgchat/v1/epoch_roster_pb.js";
-export * from "./gen/orgchat/v1/organization_pb.js";
+export type {
+  ChannelDelete,
+  ChannelEdit,
+  ChannelMessage,
+  ChannelPin,
+  ChannelPost,
+  PairwiseContent,
+  ResyncRequest,
+} from "./gen/orgchat/v1/client_pb.js";
+export type {
+  GroupMessage,
+  KeyUpdate,
+  MemberKeys,
+  PairwiseMessage,
+  PrekeyBundle,
+  Welcome,
+  WelcomeEpoch,
+  X3dhHeader,
+} from "./gen/orgchat/v1/crypto_pb.js";
+export type { DescriptionIndex, DescriptionPage } from "./gen/orgchat/v1/description_page_pb.js";
+// Enum objects stay here: fields of the messages above take their values (`type: MessageType.GRANT`).
+export { MessageType, SignatureScheme, type SignedEnvelope } from "./gen/orgchat/v1/envelope_pb.js";
+export {
+  type EpochRoster,
+  RosterChangeKind,
+  type RosterDelta,
+  type RosterLeaf,
+  type RosterPage,
+} from "./gen/orgchat/v1/epoch_roster_pb.js";
+export {
+  type ChatIdentity,
+  type Grant,
+  type IdentityImage,
+  IdentityImage_SourceType,
+  ImageType,
+  type OrganizationAdminSettings,
+  type OrganizationCancelRequestToJoin,
+  type OrganizationCategory,
+  type OrganizationChat,
+  type OrganizationDescription,
+  type OrganizationInvitation,
+  type OrganizationMember,
+  OrganizationMember_Roles,
+  type OrganizationPermissions,
+  OrganizationPermissions_Access,
+  type OrganizationRequestToJoin,
+  type OrganizationRequestToJoinResponse,
+  type OrganizationRequestToLeave,
+} from "./gen/orgchat/v1/organization_pb.js";
 export { isChatId, isMemberId, memberIdFromPublicKey, publicKeyFromMemberId } from "./ids.js";
 export { wireLimits } from "./limits.js";
 export {

@@ -1,5 +1,5 @@
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { toHex } from "@orgchat/base";
 import { assertPublicKey, isChatId } from "./ids.js";
 import { wireLimits } from "./limits.js";
 
@@ -50,7 +50,7 @@ function topicName(kind: TopicKind, key: Uint8Array, channelId: string): string 
   offset += key.length;
   input.set(channelBytes, offset);
   const digest = sha256(input).subarray(0, 16);
-  return `/${topicApplication}/${topicVersion}/${kindPrefix[kind]}-${bytesToHex(digest)}/${topicEncoding}`;
+  return `/${topicApplication}/${topicVersion}/${kindPrefix[kind]}-${toHex(digest)}/${topicEncoding}`;
 }
 
 /**
@@ -143,7 +143,13 @@ export interface ContentTopicParts {
  * optional leading `/{generation}` (which must be `0`), the form Waku auto-sharding requires
  * (23/WAKU2-TOPICS, 51/WAKU2-RELAY-SHARDING).
  *
+ * @param topic - any string (bytes from the network are welcome: nothing throws)
  * @returns the parts, or `undefined` when `topic` is not in that form
+ * @example
+ * ```ts
+ * parseContentTopic("/orgchat/1/desc-ab12/proto")?.topicName; // "desc-ab12"
+ * parseContentTopic("orgchat/1/x/proto"); // undefined: no leading slash
+ * ```
  */
 export function parseContentTopic(topic: string): ContentTopicParts | undefined {
   if (typeof topic !== "string" || topic.length > wireLimits.maxContentTopicLength)

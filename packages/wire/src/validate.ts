@@ -1,3 +1,4 @@
+import { encodedUtf8Length } from "@orgchat/base";
 import type { ChannelMessage, PairwiseContent, ResyncRequest } from "./gen/orgchat/v1/client_pb.js";
 import type {
   GroupMessage,
@@ -46,18 +47,9 @@ export interface Problem {
 /** Returns the first broken rule of a decoded or to-be-encoded message, if any. */
 export type Validator<T> = (message: T, path: string) => Problem | undefined;
 
-const utf8 = new TextEncoder();
-
-function utf8Length(value: string): number {
-  // ASCII fast path: most ids and names never need an encode.
-  for (let i = 0; i < value.length; i++) {
-    if (value.charCodeAt(i) > 0x7f) return utf8.encode(value).length;
-  }
-  return value.length;
-}
-
 function text(value: string, max: number, path: string): Problem | undefined {
-  const length = utf8Length(value);
+  // What protobuf writes for the string (a lone surrogate becomes the 3 bytes of U+FFFD).
+  const length = encodedUtf8Length(value);
   return length > max
     ? { path, problem: `${length} UTF-8 bytes, more than the limit of ${max}` }
     : undefined;

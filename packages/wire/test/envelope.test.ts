@@ -11,10 +11,10 @@ import {
   openEnvelope,
   requestsTopic,
   type SealEnvelopeInit,
-  SignedEnvelopeSchema,
   sealEnvelope,
   wireLimits,
 } from "../src/index.js";
+import { SignedEnvelopeSchema } from "../src/schema.js";
 import {
   fullSamples,
   member,

@@ -4,19 +4,17 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type {
   EnvelopeSigner,
   EnvelopeVerifier,
-  MessageCodec,
-  MessageName,
   MessageTypeName,
   OpenEnvelopeOptions,
 } from "../src/index.js";
 import {
-  codecs,
   IdentityImage_SourceType,
   ImageType,
   OrganizationMember_Roles,
   OrganizationPermissions_Access,
   RosterChangeKind,
 } from "../src/index.js";
+import { codecs, type MessageCodec, type MessageName } from "../src/schema.js";
 
 /** A deterministic Ed25519 key from a one-byte seed pattern (tests and vectors only). */
 export function testKey(seedByte: number): EnvelopeSigner & { secretKey: Uint8Array } {

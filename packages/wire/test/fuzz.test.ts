@@ -1,15 +1,14 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { isDecodeError, openEnvelope } from "../src/index.js";
 import {
   codecs,
   decodeMessage,
   encodeMessage,
-  isDecodeError,
   type MessageName,
-  openEnvelope,
   SignedEnvelopeSchema,
-} from "../src/index.js";
+} from "../src/schema.js";
 import {
   anyCodec,
   fullSamples,

@@ -1,7 +1,7 @@
 import { create, equals } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import * as wire from "../src/index.js";
-import { codecs, decodeMessage, encodeMessage } from "../src/index.js";
+import { codecs, decodeMessage, encodeMessage } from "../src/schema.js";
 import { anyCodec, fullSamples, messageNames, minimalSamples, sampleOf } from "./fixtures.js";
 
 describe("encodeX() / decodeX()", () => {

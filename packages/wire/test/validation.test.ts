@@ -1,14 +1,12 @@
 import { create, toBinary } from "@bufbuild/protobuf";
+import { OrgchatError } from "@orgchat/base";
 import { describe, expect, it } from "vitest";
-import { DecodeError } from "../src/errors.js";
+import { DecodeError, EnvelopeMismatchError, InvalidSignatureError } from "../src/errors.js";
 import {
-  ChannelMessageSchema,
-  codecs,
   decodeChannelMessage,
   decodeDescriptionPage,
   decodeEpochRoster,
   decodeGrant,
-  decodeMessage,
   decodeOrganizationDescription,
   decodePairwiseContent,
   decodeResyncRequest,
@@ -16,7 +14,6 @@ import {
   encodeDescriptionPage,
   encodeEpochRoster,
   encodeGrant,
-  encodeMessage,
   encodeOrganizationDescription,
   encodePairwiseContent,
   encodeResyncRequest,
@@ -32,6 +29,7 @@ import {
   sealEnvelope,
   wireLimits,
 } from "../src/index.js";
+import { ChannelMessageSchema, codecs, decodeMessage, encodeMessage } from "../src/schema.js";
 import {
   epochRosterNegatives,
   fullSamples,
@@ -298,12 +296,43 @@ describe("DecodeError", () => {
     expect(decodeError.cause).toBeInstanceOf(Error);
   });
 
+  it("are OrgchatErrors whose message ends with the hint, with a cause only when there is one", () => {
+    const decode = new DecodeError({
+      messageName: "orgchat.v1.Grant",
+      reason: "invalid-field",
+      detail: "bad",
+      path: "roles",
+    });
+    expect(decode).toBeInstanceOf(OrgchatError);
+    expect(decode.message).toBe(
+      "Cannot decode orgchat.v1.Grant (invalid-field at roles): bad. The bytes are not a valid " +
+        "message of this type: drop them if they came from the network, or fix the code that produced them.",
+    );
+    expect(decode.hint).toMatch(/^The bytes are not a valid message/);
+    expect("cause" in decode).toBe(false);
+    expect(Object.keys(decode)).not.toContain("name");
+    const signature = new InvalidSignatureError({ signerHex: "ab", cause: 1 });
+    expect(signature.message).toBe(
+      "Envelope signature does not verify for signer ab. The message was not produced by that key " +
+        "or was altered in transit: drop it.",
+    );
+    expect(signature.cause).toBe(1);
+    expect(String(new EnvelopeMismatchError({ field: "clock", detail: "3 != 4" }))).toBe(
+      "EnvelopeMismatchError: Envelope clock mismatch: 3 != 4. A validly signed message was " +
+        "replayed or misrouted: drop it.",
+    );
+  });
+
   it("guards match by name only", () => {
     expect(
       isDecodeError(new DecodeError({ messageName: "x", reason: "malformed", detail: "d" })),
     ).toBe(true);
     expect(isDecodeError(new Error("DecodeError"))).toBe(false);
-    expect(isDecodeError({ name: "DecodeError" })).toBe(false);
+    // The @orgchat/base convention (errorGuard): the name decides, even for an error that crossed a
+    // structured clone or a realm as a plain object.
+    expect(isDecodeError({ name: "DecodeError" })).toBe(true);
+    expect(isDecodeError({ name: "InvalidSignatureError" })).toBe(false);
+    expect(isDecodeError("DecodeError")).toBe(false);
     expect(
       isInvalidSignatureError(Object.assign(new Error(), { name: "InvalidSignatureError" })),
     ).toBe(true);

@@ -5,18 +5,15 @@ import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import {
   channelTopic,
-  codecs,
-  decodeMessage,
   descriptionTopic,
-  encodeMessage,
   envelopeSigningInput,
   inboxTopic,
   keysTopic,
-  type MessageName,
   type MessageTypeName,
   openEnvelope,
   requestsTopic,
 } from "../src/index.js";
+import { codecs, decodeMessage, encodeMessage, type MessageName } from "../src/schema.js";
 import { anyCodec, openOptions, type VectorContext } from "./fixtures.js";
 
 function load<T>(name: string): T {
