@@ -9,6 +9,8 @@ export {
   pairwiseLimits,
   pairwiseMessageVersion,
 } from "./double-ratchet.js";
+export type { EpochLimits } from "./epoch-entry.js";
+export { epochRetention, type GroupPlaintext } from "./epoch-window.js";
 export {
   DecryptionFailedError,
   DuplicateMessageError,
@@ -23,26 +25,6 @@ export {
   StateCorruptedError,
   UnknownEpochError,
 } from "./errors.js";
-export {
-  type ApplyAddInit,
-  type ApplyKeyUpdateOptions,
-  type EpochLimits,
-  epochRetention,
-  type GroupPlaintext,
-  type HistoryPolicy,
-  type Joiner,
-  MemberGroup,
-  type MemberGroupInit,
-  type MemberTransition,
-  type OwnerAdd,
-  OwnerGroup,
-  type OwnerGroupInit,
-  type OwnerGroupOptions,
-  type OwnerKeyUpdate,
-  refreshIntervalMs,
-  type WelcomeInit,
-  welcomeVersion,
-} from "./group.js";
 export {
   type DecryptedGroupMessage,
   EpochKeys,
@@ -78,8 +60,26 @@ export {
   type SealKeyUpdateInit,
   sealKeyUpdate,
 } from "./key-update.js";
+export {
+  type ApplyAddInit,
+  type ApplyKeyUpdateOptions,
+  MemberGroup,
+  type MemberGroupInit,
+  type MemberTransition,
+} from "./member-group.js";
+export {
+  type HistoryPolicy,
+  type Joiner,
+  type OwnerAdd,
+  OwnerGroup,
+  type OwnerGroupInit,
+  type OwnerGroupOptions,
+  type OwnerKeyUpdate,
+  refreshIntervalMs,
+} from "./owner-group.js";
 export type { CryptoProvider, KeyPair } from "./provider.js";
 export { nobleProvider } from "./providers/noble.js";
+export { type WelcomeInit, welcomeVersion } from "./welcome.js";
 export {
   OwnerPrekeys,
   type OwnerPrekeysInit,

@@ -5,16 +5,11 @@
  */
 import { decodeWelcome, encodeWelcome } from "@orgchat/wire";
 import { expect } from "vitest";
-import {
-  type Joiner,
-  MemberGroup,
-  type MemberGroupInit,
-  OwnerGroup,
-  type OwnerGroupInit,
-  type WelcomeInit,
-} from "../src/group.js";
 import type { Roster, RosterLeaf } from "../src/key-schedule.js";
+import { MemberGroup, type MemberGroupInit } from "../src/member-group.js";
+import { type Joiner, OwnerGroup, type OwnerGroupInit } from "../src/owner-group.js";
 import type { CryptoProvider, KeyPair } from "../src/provider.js";
+import type { WelcomeInit } from "../src/welcome.js";
 import { OwnerPrekeys } from "../src/x3dh.js";
 
 /** Lower-case hex of `bytes`: comparable with `toEqual` and readable in a failure. */

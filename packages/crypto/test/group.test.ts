@@ -2,14 +2,6 @@ import { inspect } from "node:util";
 import { keysTopic } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  MemberGroup,
-  type MemberTransition,
-  OwnerGroup,
-  type OwnerGroupInit,
-  type OwnerKeyUpdate,
-  refreshIntervalMs,
-} from "../src/group.js";
 import type { GroupId, Roster } from "../src/key-schedule.js";
 import { evolveLeafSecret } from "../src/key-schedule.js";
 import {
@@ -18,6 +10,13 @@ import {
   openKeyUpdateEnvelope,
   sealKeyUpdate,
 } from "../src/key-update.js";
+import { MemberGroup, type MemberTransition } from "../src/member-group.js";
+import {
+  OwnerGroup,
+  type OwnerGroupInit,
+  type OwnerKeyUpdate,
+  refreshIntervalMs,
+} from "../src/owner-group.js";
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";

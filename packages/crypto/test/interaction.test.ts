@@ -14,15 +14,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  epochRetention,
-  type HistoryPolicy,
-  type MemberGroup,
-  type MemberTransition,
-  type OwnerGroup,
-} from "../src/group.js";
+import { epochRetention } from "../src/epoch-window.js";
 import type { GroupId, Roster } from "../src/key-schedule.js";
 import type { KeyUpdateChunk } from "../src/key-update.js";
+import type { MemberGroup, MemberTransition } from "../src/member-group.js";
+import type { HistoryPolicy, OwnerGroup } from "../src/owner-group.js";
 import { nodeProvider } from "../src/providers/node.js";
 import { createOwner, joiner, joinFromWelcome, type Person, person } from "./fixtures.js";
 import { seeded } from "./seeded-provider.js";

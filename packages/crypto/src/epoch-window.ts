@@ -1,0 +1,180 @@
+/**
+ * The epochs one side of a group can read: the current epoch and the previous ones kept for late
+ * messages (docs/PROTOCOL.md, "Group messages"). Decryption dispatches on the message's key_id.
+ *
+ * Internal: `OwnerGroup` and `MemberGroup` each own one; only {@link epochRetention} and
+ * {@link GroupPlaintext} are public.
+ *
+ * @module
+ */
+import { toHex } from "@orgchat/base";
+import { decodeGroupMessage, type GroupMessage } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
+import { UnknownEpochError } from "./errors.js";
+import { checkNow } from "./group-checks.js";
+import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
+import { redactSecrets } from "./secret.js";
+
+/**
+ * How long previous epochs stay readable for late messages (docs/PROTOCOL.md, "Group messages"):
+ * the last `previousEpochs` epochs, or every epoch replaced less than `windowMs` ago, whichever keeps
+ * more. The window counts from when this state processed the change (`now` of the transition), not
+ * from when the owner made it, so a member returning after days still reads what Store holds.
+ */
+export const epochRetention = {
+  previousEpochs: 2,
+  windowMs: 24 * 60 * 60 * 1000,
+} as const;
+
+/** What to encrypt. */
+export interface GroupPlaintext {
+  /** What the content is (message, edit, delete, …); bound by the AEAD. */
+  readonly contentType: number;
+  readonly content: Uint8Array;
+}
+
+/** A previous epoch kept for late messages, with the time it was replaced. */
+export interface RetainedEpoch {
+  readonly keys: EpochKeys;
+  readonly retiredAt: number;
+}
+
+/** Why a member that was removed cannot send (the message of the `RangeError`). */
+export const removedFromGroup =
+  "group: we were removed from this group and can no longer send to it";
+
+/**
+ * The current epoch and the previous ones kept for late messages; decryption dispatches on key_id.
+ */
+export class EpochWindow {
+  /** The epoch we send in; `undefined` once a member was removed. */
+  current: EpochKeys | undefined;
+  /** Previous epochs, oldest first. */
+  retained: RetainedEpoch[];
+
+  /**
+   * @param current - the current epoch's keys (`undefined` for a removed member)
+   * @param retained - previous epochs, oldest first
+   */
+  constructor(current: EpochKeys | undefined, retained: RetainedEpoch[] = []) {
+    this.current = current;
+    this.retained = retained;
+    redactSecrets(this, "EpochWindow");
+  }
+
+  /**
+   * Makes `next` current; the current one is kept for late messages from `now` on.
+   *
+   * @param next - the new epoch's keys (`undefined` when leaving the group)
+   * @param now - current time in milliseconds
+   */
+  advance(next: EpochKeys | undefined, now: number): void {
+    if (this.current !== undefined) this.retained.push({ keys: this.current, retiredAt: now });
+    this.current = next;
+    this.prune(now);
+  }
+
+  /**
+   * Inserts an earlier epoch (a "shared" Welcome's history), kept sorted oldest first.
+   *
+   * @param keys - the earlier epoch's keys
+   * @param now - current time in milliseconds (starts its retention)
+   */
+  addHistory(keys: EpochKeys, now: number): void {
+    this.retained.push({ keys, retiredAt: now });
+    this.retained.sort((a, b) =>
+      a.keys.epoch < b.keys.epoch ? -1 : a.keys.epoch > b.keys.epoch ? 1 : 0,
+    );
+  }
+
+  /**
+   * Drops (and destroys) previous epochs outside {@link epochRetention}.
+   *
+   * @param now - current time in milliseconds
+   */
+  prune(now: number): void {
+    const keepFrom = this.retained.length - epochRetention.previousEpochs;
+    const kept: RetainedEpoch[] = [];
+    for (const [index, entry] of this.retained.entries()) {
+      if (index >= keepFrom || now - entry.retiredAt < epochRetention.windowMs) kept.push(entry);
+      else entry.keys.destroy();
+    }
+    this.retained = kept;
+  }
+
+  /**
+   * The epochs readable at `now`.
+   *
+   * @param now - current time in milliseconds (expires old epochs first)
+   * @returns epoch numbers, oldest first (the current one last, when there is one)
+   * @throws {TypeError} when `now` is not a finite number
+   */
+  readableEpochs(now: number): bigint[] {
+    checkNow(now);
+    this.prune(now);
+    const epochs = this.retained.map((r) => r.keys.epoch);
+    if (this.current !== undefined) epochs.push(this.current.epoch);
+    return epochs;
+  }
+
+  /**
+   * Encrypts as `leaf` in the current epoch.
+   *
+   * @param leaf - the sender's leaf
+   * @param signingSecretKey - the sender's signing secret key
+   * @param plaintext - what to encrypt
+   * @returns the encoded `GroupMessage`
+   * @throws {RangeError} when there is no current epoch (a member that was removed)
+   */
+  encrypt(leaf: number, signingSecretKey: Uint8Array, plaintext: GroupPlaintext): Uint8Array {
+    const current = this.current;
+    if (current === undefined) {
+      throw new RangeError(removedFromGroup);
+    }
+    return current.encrypt({
+      senderLeaf: leaf,
+      signingSecretKey,
+      contentType: plaintext.contentType,
+      content: plaintext.content,
+    });
+  }
+
+  /**
+   * The keys of the epoch named by `keyId`, current or retained.
+   *
+   * @param keyId - a message's key_id
+   * @returns the epoch's keys, or `undefined` when we hold none for it
+   */
+  find(keyId: Uint8Array): EpochKeys | undefined {
+    if (this.current !== undefined && constantTimeEqual(this.current.keyId, keyId)) {
+      return this.current;
+    }
+    for (const entry of this.retained) {
+      if (constantTimeEqual(entry.keys.keyId, keyId)) return entry.keys;
+    }
+    return undefined;
+  }
+
+  /**
+   * Decrypts a group message of the current epoch or of one kept for late messages.
+   *
+   * @param message - the encoded or decoded `GroupMessage`
+   * @param now - current time in milliseconds (expires old epochs first)
+   * @returns the decrypted message
+   * @throws {@link UnknownEpochError} for a key_id we do not hold
+   * @throws `DecodeError` for malformed bytes; the errors of `EpochKeys.decrypt`
+   */
+  decrypt(message: Uint8Array | GroupMessage, now: number): DecryptedGroupMessage {
+    checkNow(now);
+    this.prune(now);
+    const decoded = message instanceof Uint8Array ? decodeGroupMessage(message) : message;
+    const keys = this.find(decoded.keyId);
+    if (keys === undefined) {
+      throw new UnknownEpochError(
+        toHex(decoded.keyId),
+        "neither the current epoch nor one kept for late messages",
+      );
+    }
+    return keys.decrypt(decoded);
+  }
+}

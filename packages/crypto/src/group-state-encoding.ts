@@ -1,0 +1,353 @@
+/**
+ * The versioned byte layout of a group's saved state, owner side and member side (what
+ * `OwnerGroup.serialize` / `MemberGroup.serialize` write and their `deserialize` read back), with the
+ * epoch window both sides hold. Every failure to restore is a {@link StateCorruptedError}.
+ *
+ * Both states start with `magic ‖ u8 version ‖ organization_id (32) ‖ u32 len ‖ channel_id`; the
+ * rest of each layout is written field by field below, in order.
+ *
+ * Internal: deliberately not exported from the package (`common.ts`).
+ *
+ * @module
+ */
+import { wireLimits } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
+import { EpochWindow, type RetainedEpoch } from "./epoch-window.js";
+import { isStateCorruptedError, StateCorruptedError } from "./errors.js";
+import { EpochKeys } from "./group-message.js";
+import { deriveKeyId, type GroupId, type Roster, type RosterLeaf } from "./key-schedule.js";
+import type { HistoryPolicy } from "./owner-group.js";
+import type { CryptoProvider } from "./provider.js";
+import { StateReader, StateWriter } from "./state-bytes.js";
+import type { WelcomeHistoryEntry } from "./welcome.js";
+
+/** A member as the owner tracks it: its leaf secret with the epoch it belongs to, and its prekey. */
+export interface MemberRecord {
+  leafSecret: Uint8Array;
+  leafEpoch: bigint;
+  prekey: Uint8Array;
+}
+
+/** Everything `OwnerGroup` saves. */
+export interface OwnerGroupState {
+  readonly group: GroupId;
+  readonly historyPolicy: HistoryPolicy;
+  /** The owner's own leaf index. */
+  readonly leaf: number;
+  /** The secret of the owner's signing key: signs the owner's group messages. */
+  readonly signingSecretKey: Uint8Array;
+  initSecret: Uint8Array;
+  /**
+   * The current epoch's secret. Only the owner keeps it (members delete theirs once derived): it is
+   * what a resync Welcome carries to a member that lost or missed its keys.
+   */
+  epochSecret: Uint8Array;
+  /** When the current epoch started (ms, injected time): drives `OwnerGroup.refreshDue`. */
+  epochStartedAt: number;
+  /** The roster the next epoch starts from (prekey rotations land here first). */
+  roster: Array<RosterLeaf | undefined>;
+  readonly members: Map<number, MemberRecord>;
+  /** Earlier epoch secrets kept for "shared" Welcomes. */
+  history: WelcomeHistoryEntry[];
+  readonly window: EpochWindow;
+}
+
+/** One of a member's X25519 prekeys. */
+export interface PrekeyPair {
+  readonly secretKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+/** The chunks seen of a KeyUpdate that had no entry for us (yet). */
+export interface PendingUpdate {
+  readonly keyId: Uint8Array;
+  readonly epoch: bigint;
+  readonly chunkCount: number;
+  readonly seen: Set<number>;
+}
+
+/** Everything `MemberGroup` saves. */
+export interface MemberGroupState {
+  readonly group: GroupId;
+  /** Our leaf index. */
+  readonly leaf: number;
+  readonly signingSecretKey: Uint8Array;
+  readonly identityKey: Uint8Array;
+  /** Newest first; older ones are dropped once the owner has used a newer one. */
+  prekeys: PrekeyPair[];
+  leafSecret: Uint8Array;
+  leafEpoch: bigint;
+  initSecret: Uint8Array | undefined;
+  epoch: bigint;
+  keyId: Uint8Array;
+  roster: Roster;
+  removed: boolean;
+  pending: PendingUpdate | undefined;
+  readonly window: EpochWindow;
+}
+
+/** How many prekeys a member keeps at most (the newest and the ones the owner may still use). */
+export const maxStoredPrekeys = 3;
+
+const encoder = new TextEncoder();
+const ownerMagic = encoder.encode("orgchat/v1/owner-group");
+const memberMagic = encoder.encode("orgchat/v1/member-group");
+const stateVersion = 1;
+
+/**
+ * Runs a deserializer over all of `bytes`; anything but a StateCorruptedError becomes one (with the
+ * cause).
+ */
+function restoring<T>(what: string, bytes: Uint8Array, read: (reader: StateReader) => T): T {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes: expected a Uint8Array");
+  try {
+    const reader = new StateReader(bytes);
+    const value = read(reader);
+    reader.end();
+    return value;
+  } catch (cause) {
+    if (isStateCorruptedError(cause)) throw cause;
+    throw new StateCorruptedError(`invalid ${what} state`, { cause });
+  }
+}
+
+function writeHead(writer: StateWriter, magic: Uint8Array, group: GroupId): void {
+  writer.fixed(magic);
+  writer.u8(stateVersion);
+  writer.fixed(group.organizationId);
+  writer.string(group.channelId);
+}
+
+/** @throws {@link StateCorruptedError} naming `what` for another magic or an unknown version */
+function readHead(reader: StateReader, magic: Uint8Array, what: string): GroupId {
+  reader.magic(magic, stateVersion, what);
+  const organizationId = reader.fixed(32);
+  const channelId = reader.string();
+  return { organizationId, channelId };
+}
+
+/** `u8 has current ‖ [u32 len ‖ EpochKeys]`, `u32 retained`, per retained `f64 retiredAt ‖ u32 len ‖ EpochKeys`. */
+function writeWindow(writer: StateWriter, window: EpochWindow): void {
+  writer.u8(window.current === undefined ? 0 : 1);
+  if (window.current !== undefined) writer.bytes(window.current.serialize());
+  writer.u32(window.retained.length);
+  for (const entry of window.retained) {
+    writer.f64(entry.retiredAt);
+    writer.bytes(entry.keys.serialize());
+  }
+}
+
+function readWindow(provider: CryptoProvider, reader: StateReader): EpochWindow {
+  const current = reader.flag() ? EpochKeys.deserialize(provider, reader.bytes()) : undefined;
+  const count = reader.count();
+  const retained: RetainedEpoch[] = [];
+  for (let i = 0; i < count; i++) {
+    const retiredAt = reader.f64();
+    retained.push({ retiredAt, keys: EpochKeys.deserialize(provider, reader.bytes()) });
+  }
+  return new EpochWindow(current, retained);
+}
+
+/**
+ * The owner's state as versioned bytes (they contain every secret: store them encrypted).
+ *
+ * @param state - the owner's state
+ * @returns `head ‖ u8 shared ‖ u32 leaf ‖ signing secret ‖ init_secret ‖ epoch secret ‖ u64 started
+ *   ‖ roster ‖ members ‖ history ‖ window`
+ */
+export function writeOwnerState(state: OwnerGroupState): Uint8Array {
+  const writer = new StateWriter();
+  writeHead(writer, ownerMagic, state.group);
+  writer.u8(state.historyPolicy === "shared" ? 1 : 0);
+  writer.u32(state.leaf);
+  writer.fixed(state.signingSecretKey);
+  writer.fixed(state.initSecret);
+  writer.fixed(state.epochSecret);
+  // Two's complement in a u64: injected clocks may start anywhere, even below 0 in tests.
+  writer.u64(BigInt.asUintN(64, BigInt(Math.trunc(state.epochStartedAt))));
+  writer.roster(state.roster);
+  writer.u32(state.members.size);
+  for (const [leaf, record] of state.members) {
+    writer.u32(leaf);
+    writer.u64(record.leafEpoch);
+    writer.fixed(record.leafSecret);
+    writer.fixed(record.prekey);
+  }
+  writer.u32(state.history.length);
+  for (const entry of state.history) {
+    writer.u64(entry.epoch);
+    writer.fixed(entry.epochSecret);
+    writer.fixed(entry.rosterHash);
+  }
+  writeWindow(writer, state.window);
+  return writer.finish();
+}
+
+/**
+ * Reads what {@link writeOwnerState} wrote, and checks that it hangs together.
+ *
+ * @param provider - the crypto provider (restored epochs use it)
+ * @param bytes - the saved state
+ * @returns the owner's state
+ * @throws {TypeError} when `bytes` is not a `Uint8Array`
+ * @throws {@link StateCorruptedError} for bytes that are not a valid owner state of a known version
+ */
+export function readOwnerState(provider: CryptoProvider, bytes: Uint8Array): OwnerGroupState {
+  return restoring("owner group", bytes, (reader) => {
+    const group = readHead(reader, ownerMagic, "owner group");
+    const policy = reader.u8();
+    if (policy > 1) throw new StateCorruptedError(`history policy ${policy}`);
+    const leaf = reader.u32();
+    const signingSecretKey = reader.fixed(32);
+    const initSecret = reader.fixed(32);
+    const epochSecret = reader.fixed(32);
+    const epochStartedAt = Number(BigInt.asIntN(64, reader.u64()));
+    const roster = [...reader.roster()];
+    const members = new Map<number, MemberRecord>();
+    const memberCount = reader.count();
+    for (let i = 0; i < memberCount; i++) {
+      const memberLeaf = reader.u32();
+      const leafEpoch = reader.u64();
+      members.set(memberLeaf, {
+        leafEpoch,
+        leafSecret: reader.fixed(32),
+        prekey: reader.fixed(32),
+      });
+      if (roster[memberLeaf] === undefined || memberLeaf === leaf) {
+        throw new StateCorruptedError(`member leaf ${memberLeaf} is not in the roster`);
+      }
+    }
+    const history: WelcomeHistoryEntry[] = [];
+    const historyCount = reader.count();
+    for (let i = 0; i < historyCount; i++) {
+      history.push({
+        epoch: reader.u64(),
+        epochSecret: reader.fixed(32),
+        rosterHash: reader.fixed(32),
+      });
+    }
+    const window = readWindow(provider, reader);
+    if (window.current === undefined) throw new StateCorruptedError("no current epoch");
+    if (roster[leaf] === undefined) throw new StateCorruptedError("the owner's leaf is empty");
+    const current = window.current;
+    if (
+      !constantTimeEqual(deriveKeyId(provider, group, current.epoch, epochSecret), current.keyId)
+    ) {
+      throw new StateCorruptedError("the kept epoch secret is not the current epoch's");
+    }
+    return {
+      group,
+      historyPolicy: policy === 1 ? "shared" : "joined",
+      leaf,
+      signingSecretKey,
+      initSecret,
+      epochSecret,
+      epochStartedAt,
+      roster,
+      members,
+      history,
+      window,
+    };
+  });
+}
+
+/**
+ * A member's state as versioned bytes (they contain every secret: store them encrypted).
+ *
+ * @param state - the member's state
+ * @returns `head ‖ u32 leaf ‖ u8 removed ‖ signing secret ‖ identity key ‖ prekeys ‖ u64 leaf epoch
+ *   ‖ leaf secret ‖ [init_secret] ‖ u64 epoch ‖ key_id ‖ roster ‖ [pending KeyUpdate] ‖ window`
+ */
+export function writeMemberState(state: MemberGroupState): Uint8Array {
+  const writer = new StateWriter();
+  writeHead(writer, memberMagic, state.group);
+  writer.u32(state.leaf);
+  writer.u8(state.removed ? 1 : 0);
+  writer.fixed(state.signingSecretKey);
+  writer.fixed(state.identityKey);
+  writer.u32(state.prekeys.length);
+  for (const prekey of state.prekeys) {
+    writer.fixed(prekey.secretKey);
+    writer.fixed(prekey.publicKey);
+  }
+  writer.u64(state.leafEpoch);
+  writer.fixed(state.leafSecret);
+  writer.u8(state.initSecret === undefined ? 0 : 1);
+  if (state.initSecret !== undefined) writer.fixed(state.initSecret);
+  writer.u64(state.epoch);
+  writer.fixed(state.keyId);
+  writer.roster(state.roster);
+  writer.u8(state.pending === undefined ? 0 : 1);
+  if (state.pending !== undefined) {
+    writer.fixed(state.pending.keyId);
+    writer.u64(state.pending.epoch);
+    writer.u32(state.pending.chunkCount);
+    writer.u32(state.pending.seen.size);
+    for (const index of state.pending.seen) writer.u32(index);
+  }
+  writeWindow(writer, state.window);
+  return writer.finish();
+}
+
+/**
+ * Reads what {@link writeMemberState} wrote, and checks that it hangs together.
+ *
+ * @param provider - the crypto provider (restored epochs use it)
+ * @param bytes - the saved state
+ * @returns the member's state
+ * @throws {TypeError} when `bytes` is not a `Uint8Array`
+ * @throws {@link StateCorruptedError} for bytes that are not a valid member state of a known version
+ */
+export function readMemberState(provider: CryptoProvider, bytes: Uint8Array): MemberGroupState {
+  return restoring("member group", bytes, (reader) => {
+    const group = readHead(reader, memberMagic, "member group");
+    const leaf = reader.u32();
+    const removed = reader.flag();
+    const signingSecretKey = reader.fixed(32);
+    const identityKey = reader.fixed(32);
+    const prekeyCount = reader.count();
+    if (prekeyCount < 1 || prekeyCount > maxStoredPrekeys) {
+      throw new StateCorruptedError(`${prekeyCount} prekeys`);
+    }
+    const prekeys: PrekeyPair[] = [];
+    for (let i = 0; i < prekeyCount; i++) {
+      prekeys.push({ secretKey: reader.fixed(32), publicKey: reader.fixed(32) });
+    }
+    const leafEpoch = reader.u64();
+    const leafSecret = reader.fixed(32);
+    const initSecret = reader.flag() ? reader.fixed(32) : undefined;
+    const epoch = reader.u64();
+    const keyId = reader.fixed(wireLimits.keyIdBytes);
+    const roster = reader.roster();
+    let pending: PendingUpdate | undefined;
+    if (reader.flag()) {
+      const pendingKeyId = reader.fixed(wireLimits.keyIdBytes);
+      const pendingEpoch = reader.u64();
+      const chunkCount = reader.u32();
+      const seenCount = reader.count();
+      const seen = new Set<number>();
+      for (let i = 0; i < seenCount; i++) seen.add(reader.u32());
+      pending = { keyId: pendingKeyId, epoch: pendingEpoch, chunkCount, seen };
+    }
+    const window = readWindow(provider, reader);
+    if (!removed && (window.current === undefined || initSecret === undefined)) {
+      throw new StateCorruptedError("an active member without a current epoch");
+    }
+    return {
+      group,
+      leaf,
+      signingSecretKey,
+      identityKey,
+      prekeys,
+      leafSecret,
+      leafEpoch,
+      initSecret,
+      epoch,
+      keyId,
+      roster,
+      removed,
+      pending,
+      window,
+    };
+  });
+}

@@ -1,0 +1,550 @@
+/**
+ * A member's side of one group's epochs (docs/PROTOCOL.md, "Re-keying"): joining from a Welcome,
+ * following add steps and KeyUpdates, and the member's group messages.
+ *
+ * @module
+ */
+import type { GroupMessage } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
+import { type EpochLimits, enterEpoch, evolveTo } from "./epoch-entry.js";
+import { EpochWindow, type GroupPlaintext, removedFromGroup } from "./epoch-window.js";
+import { DecryptionFailedError } from "./errors.js";
+import { checkNow } from "./group-checks.js";
+import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
+import {
+  type MemberGroupState,
+  maxStoredPrekeys,
+  type PrekeyPair,
+  readMemberState,
+  writeMemberState,
+} from "./group-state-encoding.js";
+import { addStepEpochSecret, type GroupId, type Roster, rosterHash } from "./key-schedule.js";
+import { type KeyUpdateChunk, keyUpdateVersion, openKeyUpdate } from "./key-update.js";
+import type { CryptoProvider } from "./provider.js";
+import { checkBytes } from "./providers/checks.js";
+import { redactSecrets, wipe } from "./secret.js";
+import { checkWelcome, type WelcomeInit } from "./welcome.js";
+
+/**
+ * Largest epoch gap a member bridges on its own (`acceptGap`): stepping its leaf secret costs one
+ * HKDF per epoch, so this bounds the work a single KeyUpdate can cause (about 10 s with noble).
+ */
+const maxBridgedGap = 1n << 20n;
+const maxUint64 = (1n << 64n) - 1n;
+
+/**
+ * The outcome of a member's epoch transition. Expected situations are statuses, not errors:
+ *
+ * - `applied`: the member is in `epoch` now;
+ * - `stale`: the change is for an epoch we already reached (a duplicate or a replay): nothing to do;
+ * - `gap`: the change does not follow our epoch (its previous key_id is not ours): fetch the missing
+ *   control messages from Store, or request a resync; a KeyUpdate may be applied anyway with
+ *   `acceptGap` (the epochs in between are lost);
+ * - `not-in-chunk`: this chunk has no entry for us; look in `missingChunks`;
+ * - `removed`: every chunk of the KeyUpdate was seen and none is for us: we are out of the group;
+ * - `roster-mismatch`: the roster does not hash to the announced roster hash, or does not hold our
+ *   leaf: pass the owner-signed roster of the new epoch;
+ * - `key-mismatch`: the add step derived another key_id than the owner announced: request a resync.
+ *
+ * Nothing changes except on `applied` and `removed`.
+ */
+export type MemberTransition =
+  | { readonly status: "applied"; readonly epoch: bigint; readonly keyId: Uint8Array }
+  | { readonly status: "stale"; readonly epoch: bigint }
+  | { readonly status: "gap"; readonly epoch: bigint; readonly currentEpoch: bigint }
+  | {
+      readonly status: "not-in-chunk";
+      readonly epoch: bigint;
+      readonly missingChunks: readonly number[];
+    }
+  | { readonly status: "removed"; readonly epoch: bigint }
+  | { readonly status: "roster-mismatch"; readonly epoch: bigint }
+  | { readonly status: "key-mismatch"; readonly epoch: bigint };
+
+/** What {@link MemberGroup.fromWelcome} needs. */
+export interface MemberGroupInit {
+  readonly provider: CryptoProvider;
+  /** The Welcome received over the pairwise channel (decoded, or as plain fields). */
+  readonly welcome: WelcomeInit;
+  /** The owner-signed roster of the Welcome's epoch (must hash to `welcome.rosterHash`). */
+  readonly roster: Roster;
+  /** The secret of our roster leaf's signing key `S_m`. */
+  readonly signingSecretKey: Uint8Array;
+  /** The secret of our roster leaf's prekey `P_m`. */
+  readonly prekeySecret: Uint8Array;
+  /** Current time in milliseconds (injected). */
+  readonly now: number;
+  /**
+   * Rosters of earlier epochs, for a "shared" Welcome's history: an epoch whose roster is not
+   * returned (or does not hash to the Welcome's) is left out, since its signatures cannot be checked.
+   */
+  readonly historyRoster?: (epoch: bigint, rosterHash: Uint8Array) => Roster | undefined;
+  /** Message-protection limits. @default groupLimits */
+  readonly limits?: EpochLimits;
+}
+
+/** What {@link MemberGroup.applyAdd} needs. */
+export interface ApplyAddInit {
+  /** The owner-signed roster of the new epoch. */
+  readonly roster: Roster;
+  /** Current time in milliseconds. */
+  readonly now: number;
+  /** The epoch the owner announced (chain check); when set it must be ours + 1. */
+  readonly epoch?: bigint;
+  /** The key_id of the epoch the change replaces, if announced (chain check). */
+  readonly previousKeyId?: Uint8Array;
+  /** The new key_id, if announced: the derived one must match. */
+  readonly keyId?: Uint8Array;
+}
+
+/** Options of {@link MemberGroup.applyKeyUpdate}. */
+export interface ApplyKeyUpdateOptions {
+  /**
+   * The owner-signed roster of the new epoch. @default the current roster (right for a refresh; a
+   * removal changes the roster, and without it the outcome is `roster-mismatch`)
+   */
+  readonly roster?: Roster;
+  /**
+   * Apply a KeyUpdate that does not follow our epoch (after missing control messages could not be
+   * fetched): our leaf secret steps over the gap, the skipped epochs stay unreadable.
+   * @default false
+   */
+  readonly acceptGap?: boolean;
+}
+
+/**
+ * A member's side of one group's epochs: joins from a Welcome, follows add steps and KeyUpdates, and
+ * encrypts and decrypts the group's messages. Pure and synchronous: time comes in as `now`
+ * arguments, randomness from the provider.
+ *
+ * The member's leaf secret steps forward at every epoch it enters, so a device stolen later cannot
+ * open KeyUpdates recorded earlier.
+ *
+ * @example
+ * ```ts
+ * const member = MemberGroup.fromWelcome({ provider, welcome, roster, signingSecretKey, prekeySecret, now });
+ * member.applyAdd({ roster: nextRoster, now, keyId: announcedKeyId });
+ * const outcome = member.applyKeyUpdate(await openKeyUpdateEnvelope({ provider, group, bytes }), now);
+ * if (outcome.status === "gap") requestResync();
+ * const { content } = member.decrypt(bytes, now);
+ * ```
+ */
+export class MemberGroup {
+  /** The crypto provider every operation uses. */
+  readonly provider: CryptoProvider;
+  /** The organization (`channelId` `""`) or the restricted channel. */
+  readonly group: GroupId;
+  /** Our leaf index. */
+  readonly leaf: number;
+  readonly #limits: EpochLimits | undefined;
+  /** Everything saved by {@link MemberGroup.serialize} (group-state-encoding.ts). */
+  readonly #state: MemberGroupState;
+
+  private constructor(
+    provider: CryptoProvider,
+    state: MemberGroupState,
+    limits: EpochLimits | undefined,
+  ) {
+    this.provider = provider;
+    this.group = state.group;
+    this.leaf = state.leaf;
+    this.#limits = limits;
+    this.#state = state;
+    redactSecrets(this, "MemberGroup");
+  }
+
+  /**
+   * Joins from a Welcome (or resyncs: a Welcome for the current epoch replaces the state).
+   *
+   * @returns the member's state at the Welcome's epoch (with the earlier epochs of a "shared" Welcome
+   *   whose rosters `historyRoster` returned)
+   * @throws {RangeError} / {TypeError} naming the argument: field lengths, an unknown Welcome version,
+   *   a roster that does not hash to `welcome.rosterHash`, our leaf empty or holding other keys than
+   *   `signingSecretKey` / `prekeySecret`
+   * @throws {@link DecryptionFailedError} when the Welcome's epoch secret does not derive its key_id
+   */
+  static fromWelcome(init: MemberGroupInit): MemberGroup {
+    const { provider, welcome, roster, now } = init;
+    checkNow(now);
+    checkWelcome(welcome);
+    checkBytes(init.signingSecretKey, 32, "signingSecretKey");
+    checkBytes(init.prekeySecret, 32, "prekeySecret");
+    if (welcome.epoch < 0n || welcome.epoch > maxUint64) {
+      throw new RangeError("welcome.epoch: must be a uint64");
+    }
+    const group: GroupId = {
+      organizationId: welcome.organizationId.slice(),
+      channelId: welcome.channelId,
+    };
+    if (!constantTimeEqual(rosterHash(provider, roster), welcome.rosterHash)) {
+      throw new RangeError("roster: does not hash to the Welcome's roster_hash");
+    }
+    const own = roster[welcome.leafIndex];
+    if (own === undefined)
+      throw new RangeError("welcome.leafIndex: names an empty leaf of the roster");
+    if (!constantTimeEqual(provider.ed25519PublicKey(init.signingSecretKey), own.signingKey)) {
+      throw new RangeError("signingSecretKey: does not match our leaf's signing key");
+    }
+    const prekey = provider.x25519PublicKey(init.prekeySecret);
+    if (!constantTimeEqual(prekey, own.prekey)) {
+      throw new RangeError("prekeySecret: does not match our leaf's prekey");
+    }
+    const epochSecret = welcome.epochSecret.slice();
+    const { keys, initSecret } = enterEpoch({
+      provider,
+      group,
+      epoch: welcome.epoch,
+      epochSecret,
+      roster: [...roster],
+      limits: init.limits,
+    });
+    if (!constantTimeEqual(keys.keyId, welcome.keyId)) {
+      keys.destroy();
+      wipe(initSecret);
+      throw new DecryptionFailedError();
+    }
+    const window = new EpochWindow(keys);
+    for (const [index, entry] of welcome.history.entries()) {
+      checkBytes(entry.epochSecret, 32, `welcome.history[${index}].epochSecret`);
+      checkBytes(entry.rosterHash, 32, `welcome.history[${index}].rosterHash`);
+      if (entry.epoch >= welcome.epoch) continue;
+      const earlierRoster = init.historyRoster?.(entry.epoch, entry.rosterHash);
+      if (earlierRoster === undefined) continue;
+      if (!constantTimeEqual(rosterHash(provider, earlierRoster), entry.rosterHash)) continue;
+      const earlier = enterEpoch({
+        provider,
+        group,
+        epoch: entry.epoch,
+        epochSecret: entry.epochSecret.slice(),
+        roster: [...earlierRoster],
+        limits: init.limits,
+      });
+      wipe(earlier.initSecret);
+      window.addHistory(earlier.keys, now);
+    }
+    return new MemberGroup(
+      provider,
+      {
+        group,
+        leaf: welcome.leafIndex,
+        signingSecretKey: init.signingSecretKey.slice(),
+        identityKey: own.identityKey,
+        prekeys: [{ secretKey: init.prekeySecret.slice(), publicKey: prekey }],
+        leafSecret: welcome.leafSecret.slice(),
+        leafEpoch: welcome.epoch,
+        initSecret,
+        epoch: welcome.epoch,
+        keyId: keys.keyId.slice(),
+        roster: keys.roster,
+        removed: false,
+        pending: undefined,
+        window,
+      },
+      init.limits,
+    );
+  }
+
+  /** The current epoch (the last one reached, once removed). */
+  get epoch(): bigint {
+    return this.#state.epoch;
+  }
+
+  /** The current epoch's key_id. */
+  get keyId(): Uint8Array {
+    return this.#state.keyId.slice();
+  }
+
+  /** The current epoch's roster. */
+  get roster(): Roster {
+    return this.#state.roster;
+  }
+
+  /** `"removed"` once a KeyUpdate left us out; old epochs stay readable until they expire. */
+  get status(): "member" | "removed" {
+    return this.#state.removed ? "removed" : "member";
+  }
+
+  /** Our current public prekey (the newest). */
+  get prekey(): Uint8Array {
+    return (this.#state.prekeys[0] as PrekeyPair).publicKey.slice();
+  }
+
+  /** The epochs this state can decrypt now. */
+  readableEpochs(now: number): bigint[] {
+    return this.#state.window.readableEpochs(now);
+  }
+
+  /**
+   * Adds a new prekey (post-compromise security); the old one is kept until a KeyUpdate opens with the
+   * new one (at most three are kept). Send the public key to the owner (`MemberKeys`).
+   *
+   * @param prekeySecret - the new X25519 secret key
+   * @returns the new public prekey
+   */
+  rotatePrekey(prekeySecret: Uint8Array): Uint8Array {
+    checkBytes(prekeySecret, 32, "prekeySecret");
+    const publicKey = this.provider.x25519PublicKey(prekeySecret);
+    this.#state.prekeys.unshift({ secretKey: prekeySecret.slice(), publicKey });
+    while (this.#state.prekeys.length > maxStoredPrekeys)
+      wipe(this.#state.prekeys.pop()?.secretKey);
+    return publicKey.slice();
+  }
+
+  #chain(epoch: bigint, previousKeyId: Uint8Array | undefined): MemberTransition | undefined {
+    if (this.#state.removed) return { status: "removed", epoch: this.#state.epoch };
+    if (epoch <= this.#state.epoch) return { status: "stale", epoch };
+    if (
+      epoch !== this.#state.epoch + 1n ||
+      (previousKeyId !== undefined && !constantTimeEqual(previousKeyId, this.#state.keyId))
+    ) {
+      return { status: "gap", epoch, currentEpoch: this.#state.epoch };
+    }
+    return undefined;
+  }
+
+  #holdsOwnLeaf(roster: Roster): boolean {
+    const own = roster[this.leaf];
+    return own !== undefined && constantTimeEqual(own.identityKey, this.#state.identityKey);
+  }
+
+  /**
+   * Follows an add step: derives epoch e+1 from `init_secret[e]` and the new roster's hash.
+   *
+   * @returns `applied`, or `stale` / `gap` (chain check on `epoch` and `previousKeyId` when given),
+   *   `key-mismatch` (the derived key_id is not `keyId`), `roster-mismatch` (our leaf is not in the
+   *   roster), `removed` (we were removed earlier)
+   */
+  applyAdd(init: ApplyAddInit): MemberTransition {
+    const { provider, group } = this;
+    checkNow(init.now);
+    const epoch = init.epoch ?? this.#state.epoch + 1n;
+    const refused = this.#chain(epoch, init.previousKeyId);
+    if (refused !== undefined) return refused;
+    if (!this.#holdsOwnLeaf(init.roster)) return { status: "roster-mismatch", epoch };
+    const initSecret = this.#state.initSecret;
+    if (initSecret === undefined) return { status: "gap", epoch, currentEpoch: this.#state.epoch };
+    const hash = rosterHash(provider, init.roster);
+    const epochSecret = addStepEpochSecret(provider, initSecret, hash, epoch);
+    const entered = enterEpoch({
+      provider,
+      group,
+      epoch,
+      epochSecret,
+      roster: [...init.roster],
+      limits: this.#limits,
+    });
+    if (init.keyId !== undefined && !constantTimeEqual(entered.keys.keyId, init.keyId)) {
+      entered.keys.destroy();
+      wipe(entered.initSecret);
+      return { status: "key-mismatch", epoch };
+    }
+    this.#enter(
+      entered.keys,
+      entered.initSecret,
+      evolveTo(provider, this.#state.leafSecret, this.#state.leafEpoch, epoch),
+      init.now,
+    );
+    return { status: "applied", epoch, keyId: entered.keys.keyId.slice() };
+  }
+
+  /**
+   * Follows a KeyUpdate chunk (from a verified envelope: see `openKeyUpdateEnvelope`). A KeyUpdate may
+   * come in several chunks: the outcome is `not-in-chunk` until our entry is found (`applied`) or every
+   * chunk was seen without it (`removed`).
+   *
+   * @param chunk - one chunk of the KeyUpdate
+   * @param now - current time in milliseconds
+   * @param options - the new epoch's roster (when it changed) and `acceptGap`
+   * @returns the outcome (see {@link MemberTransition}); the state changes only on `applied` and
+   *   `removed`
+   * @throws {RangeError} when the chunk is for another channel than this group's
+   * @throws {@link DecryptionFailedError} when an entry carries our hint but does not unwrap to the
+   *   chunk's key_id (a tampered chunk): state unchanged
+   */
+  applyKeyUpdate(
+    chunk: KeyUpdateChunk,
+    now: number,
+    options: ApplyKeyUpdateOptions = {},
+  ): MemberTransition {
+    const { provider, group } = this;
+    checkNow(now);
+    if (chunk.channelId !== group.channelId) {
+      throw new RangeError("chunk.channelId: this KeyUpdate is for another group");
+    }
+    if (chunk.version !== keyUpdateVersion) {
+      throw new RangeError(`chunk.version: expected ${keyUpdateVersion}, got ${chunk.version}`);
+    }
+    const epoch = chunk.epoch;
+    const refused = this.#chain(epoch, chunk.previousKeyId);
+    if (refused !== undefined) {
+      const bridgeable =
+        refused.status === "gap" &&
+        options.acceptGap === true &&
+        epoch - this.#state.epoch <= maxBridgedGap;
+      if (!bridgeable) return refused;
+    }
+    const leafSecret = evolveTo(provider, this.#state.leafSecret, this.#state.leafEpoch, epoch);
+    let epochSecret: Uint8Array | undefined;
+    let used = -1;
+    try {
+      for (const [index, prekey] of this.#state.prekeys.entries()) {
+        epochSecret = openKeyUpdate({
+          provider,
+          group,
+          chunk,
+          prekeySecret: prekey.secretKey,
+          prekey: prekey.publicKey,
+          leafSecret,
+        });
+        if (epochSecret !== undefined) {
+          used = index;
+          break;
+        }
+      }
+    } catch (cause) {
+      wipe(leafSecret);
+      throw cause;
+    }
+    if (epochSecret === undefined) {
+      wipe(leafSecret);
+      return this.#notInChunk(chunk, now);
+    }
+    const roster = options.roster ?? this.#state.roster;
+    if (
+      !constantTimeEqual(rosterHash(provider, roster), chunk.rosterHash) ||
+      !this.#holdsOwnLeaf(roster)
+    ) {
+      wipe(leafSecret, epochSecret);
+      return { status: "roster-mismatch", epoch };
+    }
+    const entered = enterEpoch({
+      provider,
+      group,
+      epoch,
+      epochSecret,
+      roster: [...roster],
+      limits: this.#limits,
+    });
+    for (const stale of this.#state.prekeys.splice(used + 1)) wipe(stale.secretKey);
+    this.#enter(entered.keys, entered.initSecret, leafSecret, now);
+    return { status: "applied", epoch, keyId: entered.keys.keyId.slice() };
+  }
+
+  #notInChunk(chunk: KeyUpdateChunk, now: number): MemberTransition {
+    let pending = this.#state.pending;
+    if (
+      pending === undefined ||
+      pending.epoch !== chunk.epoch ||
+      !constantTimeEqual(pending.keyId, chunk.keyId) ||
+      pending.chunkCount !== chunk.chunkCount
+    ) {
+      pending = {
+        keyId: chunk.keyId.slice(),
+        epoch: chunk.epoch,
+        chunkCount: chunk.chunkCount,
+        seen: new Set(),
+      };
+      this.#state.pending = pending;
+    }
+    if (
+      Number.isInteger(chunk.chunkIndex) &&
+      chunk.chunkIndex >= 0 &&
+      chunk.chunkIndex < chunk.chunkCount
+    ) {
+      pending.seen.add(chunk.chunkIndex);
+    }
+    if (pending.seen.size < pending.chunkCount) {
+      const missingChunks: number[] = [];
+      for (let i = 0; i < pending.chunkCount; i++) if (!pending.seen.has(i)) missingChunks.push(i);
+      return { status: "not-in-chunk", epoch: chunk.epoch, missingChunks };
+    }
+    // Every chunk seen, none for us: we were removed.
+    this.#leave(now);
+    return { status: "removed", epoch: chunk.epoch };
+  }
+
+  /**
+   * Marks us as out of the group when the owner-signed roster no longer lists us (or we left): needed
+   * when no KeyUpdate tells us, e.g. the owner removed its last member and so published no chunk. Our
+   * last epoch stays readable for late messages until it expires; we can no longer send.
+   *
+   * @param now - current time in milliseconds (starts the retention of our last epoch)
+   */
+  markRemoved(now: number): void {
+    checkNow(now);
+    if (!this.#state.removed) this.#leave(now);
+  }
+
+  #leave(now: number): void {
+    this.#state.removed = true;
+    this.#state.pending = undefined;
+    wipe(this.#state.initSecret, this.#state.leafSecret);
+    this.#state.initSecret = undefined;
+    this.#state.window.advance(undefined, now);
+  }
+
+  #enter(keys: EpochKeys, initSecret: Uint8Array, leafSecret: Uint8Array, now: number): void {
+    wipe(this.#state.initSecret, this.#state.leafSecret);
+    this.#state.initSecret = initSecret;
+    this.#state.leafSecret = leafSecret;
+    this.#state.leafEpoch = keys.epoch;
+    this.#state.epoch = keys.epoch;
+    this.#state.keyId = keys.keyId.slice();
+    this.#state.roster = keys.roster;
+    this.#state.pending = undefined;
+    this.#state.window.advance(keys, now);
+  }
+
+  /**
+   * Encrypts our message in the current epoch.
+   * @returns the encoded `GroupMessage`
+   * @throws {RangeError} once we were removed from the group
+   */
+  encrypt(plaintext: GroupPlaintext): Uint8Array {
+    if (this.#state.removed) {
+      throw new RangeError(removedFromGroup);
+    }
+    return this.#state.window.encrypt(this.leaf, this.#state.signingSecretKey, plaintext);
+  }
+
+  /**
+   * Decrypts a group message of the current epoch or of one kept for late messages.
+   *
+   * @param message - the encoded or decoded `GroupMessage`
+   * @param now - current time in milliseconds (expires old epochs first)
+   * @throws {@link UnknownEpochError} for a key_id we do not hold: an expired epoch, an epoch before
+   *   we joined ("joined" history), or one we have not reached (fetch control messages or resync)
+   * @throws `DecodeError` for malformed bytes; {@link DecryptionFailedError} and the other errors of
+   *   `EpochKeys.decrypt`
+   */
+  decrypt(message: Uint8Array | GroupMessage, now: number): DecryptedGroupMessage {
+    return this.#state.window.decrypt(message, now);
+  }
+
+  /**
+   * The whole state as versioned bytes (they contain every secret: store them encrypted).
+   *
+   * @returns the serialized state (layout in group-state-encoding.ts)
+   */
+  serialize(): Uint8Array {
+    return writeMemberState(this.#state);
+  }
+
+  /**
+   * Restores a state written by {@link MemberGroup.serialize}.
+   *
+   * @param provider - the crypto provider
+   * @param bytes - the serialized state
+   * @param limits - the limits to give epochs created from now on (restored epochs keep theirs)
+   * @returns the member's side of the group, as it was
+   * @throws {TypeError} when `bytes` is not a `Uint8Array`
+   * @throws {@link StateCorruptedError} for bytes that are not a valid member state of a known version
+   */
+  static deserialize(
+    provider: CryptoProvider,
+    bytes: Uint8Array,
+    limits?: EpochLimits,
+  ): MemberGroup {
+    return new MemberGroup(provider, readMemberState(provider, bytes), limits);
+  }
+}

@@ -1,0 +1,602 @@
+/**
+ * The owner's side of one group's epochs (docs/PROTOCOL.md, "Re-keying"): the add step for joins,
+ * KeyUpdates for removals and periodic refreshes, Welcomes, resyncs and the owner's own messages.
+ *
+ * @module
+ */
+import { toHex } from "@orgchat/base";
+import { type GroupMessage, isChatId, wireLimits } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
+import { type EpochLimits, enterEpoch, evolveTo } from "./epoch-entry.js";
+import { EpochWindow, type GroupPlaintext } from "./epoch-window.js";
+import { checkNow, checkPrekey, checkRosterLeaf } from "./group-checks.js";
+import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
+import {
+  type MemberRecord,
+  type OwnerGroupState,
+  readOwnerState,
+  writeOwnerState,
+} from "./group-state-encoding.js";
+import {
+  addStepEpochSecret,
+  type GroupId,
+  type Roster,
+  type RosterLeaf,
+  rosterHash,
+} from "./key-schedule.js";
+import { buildKeyUpdate, type KeyUpdateChunk, keyUpdateLimits } from "./key-update.js";
+import type { CryptoProvider } from "./provider.js";
+import { checkBytes } from "./providers/checks.js";
+import { redactSecrets, wipe } from "./secret.js";
+import { copyHistory, makeWelcome, type WelcomeHistoryEntry, type WelcomeInit } from "./welcome.js";
+
+/**
+ * Who may read a group's earlier epochs (docs/PROTOCOL.md, "Re-keying"):
+ * - `"joined"` (default): a joiner gets no earlier epoch (backward secrecy: the add step is one-way);
+ * - `"shared"` (explicit opt-in): the Welcome also carries the earlier epoch secrets the owner holds.
+ */
+export type HistoryPolicy = "joined" | "shared";
+
+/**
+ * Default interval of the periodic refresh: 48 hours (Status re-keys on the same period). A refresh
+ * is a KeyUpdate with fresh randomness: the post-compromise security point of every member.
+ */
+export const refreshIntervalMs = 48 * 60 * 60 * 1000;
+
+/** A joiner of an add step. */
+export interface Joiner {
+  /** The joiner's public keys (identity, signing key `S_m`, prekey `P_m`). */
+  readonly leaf: RosterLeaf;
+  /**
+   * The joiner's initial leaf secret `L_m` for the new epoch (32 bytes), e.g. derived from the X3DH
+   * secret of the pairwise channel; the owner keeps a copy.
+   */
+  readonly leafSecret: Uint8Array;
+}
+
+/** What the owner publishes after an add step. */
+export interface OwnerAdd {
+  readonly epoch: bigint;
+  readonly keyId: Uint8Array;
+  readonly previousKeyId: Uint8Array;
+  readonly rosterHash: Uint8Array;
+  /** The roster of the new epoch: publish it owner-signed, members call `applyAdd` with it. */
+  readonly roster: Roster;
+  /**
+   * One Welcome per joiner, to send over its pairwise channel (`encodeWelcome`). They hold secrets:
+   * encrypt them at once and drop them.
+   */
+  readonly welcomes: ReadonlyArray<{ readonly leaf: number; readonly welcome: WelcomeInit }>;
+}
+
+/** What the owner publishes after a removal or a refresh. */
+export interface OwnerKeyUpdate {
+  readonly epoch: bigint;
+  readonly keyId: Uint8Array;
+  readonly previousKeyId: Uint8Array;
+  readonly rosterHash: Uint8Array;
+  /** The roster of the new epoch (removed leaves empty). */
+  readonly roster: Roster;
+  /** The KeyUpdate chunks: seal them with `sealKeyUpdate` (empty when the owner is alone). */
+  readonly chunks: readonly KeyUpdateChunk[];
+}
+
+/** What {@link OwnerGroup.create} needs. */
+export interface OwnerGroupInit {
+  readonly provider: CryptoProvider;
+  /** The organization (`channelId` `""`) or a restricted channel. */
+  readonly group: GroupId;
+  /** The owner's own roster leaf (leaf 0). */
+  readonly ownLeaf: RosterLeaf;
+  /** The secret of `ownLeaf.signingKey`: signs the owner's group messages. */
+  readonly signingSecretKey: Uint8Array;
+  /** @default "joined" */
+  readonly historyPolicy?: HistoryPolicy;
+  /** Current time in milliseconds (injected). */
+  readonly now: number;
+  /** Message-protection limits passed to every epoch's `EpochKeys`. @default groupLimits */
+  readonly limits?: EpochLimits;
+  /** Entries per KeyUpdate chunk (1 to 3,400). @default 3400 */
+  readonly maxEntriesPerChunk?: number;
+}
+
+/** Options of {@link OwnerGroup.deserialize}: settings that are not part of the saved state. */
+export interface OwnerGroupOptions {
+  /** Limits for epochs created from now on (restored epochs keep theirs). @default groupLimits */
+  readonly limits?: EpochLimits;
+  /** Entries per KeyUpdate chunk. @default 3400 */
+  readonly maxEntriesPerChunk?: number;
+}
+
+/**
+ * The owner's side of one group's epochs (the organization, or a restricted channel with its own
+ * chain): membership changes, KeyUpdates, Welcomes and the owner's own messages. Pure and
+ * synchronous: time comes in as `now` arguments, randomness from the provider.
+ *
+ * The owner tracks every member's leaf secret `L_m` with the epoch it belongs to and steps it forward
+ * lazily, by the gap, when the next KeyUpdate needs it.
+ *
+ * @example
+ * ```ts
+ * const owner = OwnerGroup.create({ provider, group, ownLeaf, signingSecretKey, now });
+ * const { welcomes, roster } = owner.add([{ leaf: aliceLeaf, leafSecret: aliceL }], now);
+ * const removal = owner.remove([1], now);
+ * const envelopes = await sealKeyUpdate({ group, chunks: removal.chunks, clock, signer });
+ * const bytes = owner.encrypt({ contentType: 1, content });
+ * ```
+ */
+export class OwnerGroup {
+  /** The crypto provider every operation uses. */
+  readonly provider: CryptoProvider;
+  /** The organization (`channelId` `""`) or the restricted channel. */
+  readonly group: GroupId;
+  /** Who may read earlier epochs (fixed at creation). */
+  readonly historyPolicy: HistoryPolicy;
+  /** The owner's own leaf index. */
+  readonly leaf: number;
+  readonly #limits: EpochLimits | undefined;
+  readonly #maxEntriesPerChunk: number | undefined;
+  /** Everything saved by {@link OwnerGroup.serialize} (group-state-encoding.ts). */
+  readonly #state: OwnerGroupState;
+
+  private constructor(
+    provider: CryptoProvider,
+    state: OwnerGroupState,
+    options: OwnerGroupOptions,
+  ) {
+    this.provider = provider;
+    this.group = state.group;
+    this.historyPolicy = state.historyPolicy;
+    this.leaf = state.leaf;
+    this.#limits = options.limits;
+    this.#maxEntriesPerChunk = options.maxEntriesPerChunk;
+    this.#state = state;
+    redactSecrets(this, "OwnerGroup");
+  }
+
+  /**
+   * Starts a group at epoch 0 with a fresh random epoch secret and the owner as its only member
+   * (leaf 0); members join with {@link OwnerGroup.add}.
+   *
+   * @throws {RangeError} / {TypeError} naming the argument: key lengths, an invalid channel id, a
+   *   signing secret that does not match `ownLeaf.signingKey`, an unknown history policy
+   * @throws {@link InvalidPublicKeyError} when the owner's prekey is of small order
+   */
+  static create(init: OwnerGroupInit): OwnerGroup {
+    const { provider, group } = init;
+    checkNow(init.now);
+    checkBytes(group.organizationId, 32, "group.organizationId");
+    if (group.channelId !== "" && !isChatId(group.channelId)) {
+      throw new RangeError(
+        `group.channelId: expected "" or 1-${wireLimits.maxIdLength} characters of [A-Za-z0-9_-]`,
+      );
+    }
+    checkRosterLeaf(init.ownLeaf, "ownLeaf");
+    checkBytes(init.signingSecretKey, 32, "signingSecretKey");
+    const historyPolicy = init.historyPolicy ?? "joined";
+    if (historyPolicy !== "joined" && historyPolicy !== "shared") {
+      throw new RangeError(
+        `historyPolicy: expected "joined" or "shared", got ${String(historyPolicy)}`,
+      );
+    }
+    const perChunk = init.maxEntriesPerChunk;
+    if (
+      perChunk !== undefined &&
+      (!Number.isInteger(perChunk) || perChunk < 1 || perChunk > keyUpdateLimits.maxEntriesPerChunk)
+    ) {
+      throw new RangeError(
+        `maxEntriesPerChunk: must be an integer 1..${keyUpdateLimits.maxEntriesPerChunk}, got ${perChunk}`,
+      );
+    }
+    if (
+      !constantTimeEqual(provider.ed25519PublicKey(init.signingSecretKey), init.ownLeaf.signingKey)
+    ) {
+      throw new RangeError("signingSecretKey: does not match ownLeaf.signingKey");
+    }
+    checkPrekey(provider, init.ownLeaf.prekey);
+    const groupCopy: GroupId = {
+      organizationId: group.organizationId.slice(),
+      channelId: group.channelId,
+    };
+    const roster: Array<RosterLeaf | undefined> = [init.ownLeaf];
+    const epochSecret = provider.randomBytes(32);
+    const kept = epochSecret.slice();
+    const history: WelcomeHistoryEntry[] = [];
+    if (historyPolicy === "shared") {
+      history.push({
+        epoch: 0n,
+        epochSecret: epochSecret.slice(),
+        rosterHash: rosterHash(provider, roster),
+      });
+    }
+    const { keys, initSecret } = enterEpoch({
+      provider,
+      group: groupCopy,
+      epoch: 0n,
+      epochSecret,
+      roster: [...roster],
+      limits: init.limits,
+    });
+    return new OwnerGroup(
+      provider,
+      {
+        group: groupCopy,
+        historyPolicy,
+        leaf: 0,
+        signingSecretKey: init.signingSecretKey.slice(),
+        initSecret,
+        epochSecret: kept,
+        epochStartedAt: init.now,
+        roster,
+        members: new Map(),
+        history,
+        window: new EpochWindow(keys),
+      },
+      init,
+    );
+  }
+
+  get #current(): EpochKeys {
+    return this.#state.window.current as EpochKeys;
+  }
+
+  /** The current epoch number. */
+  get epoch(): bigint {
+    return this.#current.epoch;
+  }
+
+  /** The current epoch's public key_id. */
+  get keyId(): Uint8Array {
+    return this.#current.keyId.slice();
+  }
+
+  /** The current epoch's roster. */
+  get roster(): Roster {
+    return this.#current.roster;
+  }
+
+  /** The leaves of the current members other than the owner, ascending. */
+  memberLeaves(): number[] {
+    return [...this.#state.members.keys()].sort((a, b) => a - b);
+  }
+
+  /** The epochs this state can decrypt now (current last). */
+  readableEpochs(now: number): bigint[] {
+    return this.#state.window.readableEpochs(now);
+  }
+
+  /**
+   * The add step: new members join at epoch e+1, whose secret is derived one way from `init_secret[e]`
+   * and the new roster hash (no new randomness, nothing broadcast but the owner-signed roster).
+   * Joiners fill the lowest empty leaves, then extend the roster.
+   *
+   * @param joiners - the new members' keys and initial leaf secrets
+   * @param now - current time in milliseconds (starts the retention of epoch e)
+   * @returns the new epoch, its roster, and one Welcome per joiner
+   * @throws {RangeError} / {TypeError} naming the argument: no joiners, key lengths, a joiner
+   *   already in the roster or listed twice
+   * @throws {@link InvalidPublicKeyError} when a joiner's prekey is of small order
+   */
+  add(joiners: readonly Joiner[], now: number): OwnerAdd {
+    const { provider, group } = this;
+    checkNow(now);
+    if (joiners.length === 0) throw new RangeError("joiners: expected at least one");
+    const roster = [...this.#state.roster];
+    const identities = new Set<string>();
+    for (const leaf of roster) if (leaf !== undefined) identities.add(toHex(leaf.identityKey));
+    const placed: Array<{ leaf: number; joiner: Joiner }> = [];
+    let free = 0;
+    const probe = provider.x25519KeyPair().secretKey;
+    try {
+      for (const [index, joiner] of joiners.entries()) {
+        checkRosterLeaf(joiner.leaf, `joiners[${index}].leaf`);
+        checkBytes(joiner.leafSecret, 32, `joiners[${index}].leafSecret`);
+        const identity = toHex(joiner.leaf.identityKey);
+        if (identities.has(identity)) {
+          throw new RangeError(
+            `joiners[${index}]: this identity key is already in the roster (or listed twice)`,
+          );
+        }
+        identities.add(identity);
+        checkPrekey(provider, joiner.leaf.prekey, probe);
+        while (free < roster.length && roster[free] !== undefined) free++;
+        roster[free] = joiner.leaf;
+        placed.push({ leaf: free, joiner });
+      }
+    } finally {
+      wipe(probe);
+    }
+    const epoch = this.epoch + 1n;
+    const hash = rosterHash(provider, roster);
+    const epochSecret = addStepEpochSecret(provider, this.#state.initSecret, hash, epoch);
+    const previousKeyId = this.keyId;
+    const earlier = copyHistory(this.#state.history);
+    const welcomeSecret = epochSecret.slice();
+    const kept = epochSecret.slice();
+    if (this.historyPolicy === "shared") this.#remember(epoch, epochSecret, hash);
+    const { keys, initSecret } = enterEpoch({
+      provider,
+      group,
+      epoch,
+      epochSecret,
+      roster: [...roster],
+      limits: this.#limits,
+    });
+    const welcomes = placed.map(({ leaf, joiner }) => ({
+      leaf,
+      welcome: makeWelcome({
+        group,
+        epoch,
+        epochSecret: welcomeSecret,
+        rosterHash: hash,
+        keyId: keys.keyId,
+        leafIndex: leaf,
+        leafSecret: joiner.leafSecret,
+        history: earlier,
+      }),
+    }));
+    wipe(welcomeSecret);
+    for (const { leaf, joiner } of placed) {
+      this.#state.members.set(leaf, {
+        leafSecret: joiner.leafSecret.slice(),
+        leafEpoch: epoch,
+        prekey: joiner.leaf.prekey,
+      });
+    }
+    this.#state.roster = roster;
+    this.#advance(keys, initSecret, kept, now);
+    return {
+      epoch,
+      keyId: keys.keyId.slice(),
+      previousKeyId,
+      rosterHash: hash,
+      roster: keys.roster,
+      welcomes,
+    };
+  }
+
+  /**
+   * Removes (or bans: the crypto is the same) members: a fresh random epoch secret, sent in a
+   * KeyUpdate to every remaining member; the removed leaves are emptied. The removed members' keys
+   * open nothing of the new epoch.
+   *
+   * @param leaves - the leaves to remove (not the owner's)
+   * @param now - current time in milliseconds
+   * @throws {RangeError} naming the argument when a leaf is not a member, is the owner, or is listed
+   *   twice
+   */
+  remove(leaves: readonly number[], now: number): OwnerKeyUpdate {
+    checkNow(now);
+    if (leaves.length === 0) throw new RangeError("leaves: expected at least one");
+    const roster = [...this.#state.roster];
+    const removed = new Set<number>();
+    for (const [index, leaf] of leaves.entries()) {
+      if (!this.#state.members.has(leaf) || removed.has(leaf)) {
+        throw new RangeError(
+          `leaves[${index}]: ${leaf} is ${leaf === this.leaf ? "the owner" : "not a member (or listed twice)"}`,
+        );
+      }
+      removed.add(leaf);
+      roster[leaf] = undefined;
+    }
+    return this.#rekey(roster, removed, now);
+  }
+
+  /**
+   * The periodic refresh (default every 48 h; the caller schedules it): a fresh random epoch secret
+   * to every member's latest prekey. Also the point where rotated prekeys take effect.
+   *
+   * @param now - current time in milliseconds
+   */
+  refresh(now: number): OwnerKeyUpdate {
+    checkNow(now);
+    return this.#rekey([...this.#state.roster], new Set(), now);
+  }
+
+  /**
+   * Records a member's new prekey `P_m'` (post-compromise security): the next KeyUpdate uses it, and
+   * the next epoch's roster lists it.
+   *
+   * @throws {RangeError} when `leaf` is not a member; {@link InvalidPublicKeyError} for a
+   *   small-order prekey
+   */
+  rotatePrekey(leaf: number, prekey: Uint8Array): void {
+    checkBytes(prekey, 32, "prekey");
+    const record = this.#state.members.get(leaf);
+    const entry = this.#state.roster[leaf];
+    if (record === undefined || entry === undefined) {
+      throw new RangeError(`leaf: ${leaf} is not a member`);
+    }
+    checkPrekey(this.provider, prekey);
+    const copy = prekey.slice();
+    record.prekey = copy;
+    this.#state.roster[leaf] = { ...entry, prekey: copy };
+  }
+
+  /**
+   * Encrypts the owner's own message in the current epoch.
+   * @returns the encoded `GroupMessage`
+   */
+  encrypt(plaintext: GroupPlaintext): Uint8Array {
+    return this.#state.window.encrypt(this.leaf, this.#state.signingSecretKey, plaintext);
+  }
+
+  /**
+   * Decrypts a group message of the current epoch or of one kept for late messages.
+   *
+   * @param message - the encoded or decoded `GroupMessage`
+   * @param now - current time in milliseconds (expires old epochs first)
+   * @throws {@link UnknownEpochError} for a key_id we do not hold (expired or never known)
+   * @throws `DecodeError` for malformed bytes; {@link DecryptionFailedError} and the other errors of
+   *   `EpochKeys.decrypt`
+   */
+  decrypt(message: Uint8Array | GroupMessage, now: number): DecryptedGroupMessage {
+    return this.#state.window.decrypt(message, now);
+  }
+
+  #remember(epoch: bigint, epochSecret: Uint8Array, hash: Uint8Array): void {
+    this.#state.history.push({ epoch, epochSecret: epochSecret.slice(), rosterHash: hash.slice() });
+    while (this.#state.history.length > wireLimits.maxWelcomeHistory) {
+      wipe(this.#state.history.shift()?.epochSecret);
+    }
+  }
+
+  #advance(keys: EpochKeys, initSecret: Uint8Array, epochSecret: Uint8Array, now: number): void {
+    wipe(this.#state.initSecret, this.#state.epochSecret);
+    this.#state.initSecret = initSecret;
+    this.#state.epochSecret = epochSecret;
+    this.#state.epochStartedAt = now;
+    this.#state.window.advance(keys, now);
+  }
+
+  /**
+   * Whether the periodic refresh is due: the current epoch is at least `intervalMs` old. The caller
+   * (the client's scheduler) then calls {@link OwnerGroup.refresh}; a refresh is also the point where
+   * rotated prekeys take effect (post-compromise security).
+   *
+   * @param now - current time in milliseconds
+   * @param intervalMs - @default refreshIntervalMs (48 h)
+   */
+  refreshDue(now: number, intervalMs: number = refreshIntervalMs): boolean {
+    checkNow(now);
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new RangeError(`intervalMs: must be a positive number, got ${intervalMs}`);
+    }
+    return now - this.#state.epochStartedAt >= intervalMs;
+  }
+
+  /**
+   * A Welcome for the current epoch to an existing member that lost its state or missed control
+   * messages it can no longer fetch (resync), to send over the pairwise channel. Under the "shared"
+   * policy it also carries the earlier epochs the owner keeps.
+   *
+   * @param leaf - the member's leaf
+   * @param options.leafSecret - a new leaf secret `L_m` (for example from a fresh X3DH), which
+   *   replaces the one the owner tracks; by default the tracked one, evolved to the current epoch
+   * @returns the Welcome fields (encode with `encodeWelcome`)
+   * @throws {RangeError} when `leaf` is not a member, or `leafSecret` is not 32 bytes
+   */
+  resync(leaf: number, options: { leafSecret?: Uint8Array } = {}): WelcomeInit {
+    const { provider, group } = this;
+    const record = this.#state.members.get(leaf);
+    if (record === undefined) throw new RangeError(`leaf: ${leaf} is not a member`);
+    const epoch = this.epoch;
+    let leafSecret: Uint8Array;
+    if (options.leafSecret !== undefined) {
+      checkBytes(options.leafSecret, 32, "options.leafSecret");
+      leafSecret = options.leafSecret.slice();
+    } else {
+      leafSecret = evolveTo(provider, record.leafSecret, record.leafEpoch, epoch);
+    }
+    wipe(record.leafSecret);
+    record.leafSecret = leafSecret;
+    record.leafEpoch = epoch;
+    return makeWelcome({
+      group,
+      epoch,
+      epochSecret: this.#state.epochSecret,
+      rosterHash: rosterHash(provider, this.roster),
+      keyId: this.#current.keyId,
+      leafIndex: leaf,
+      leafSecret,
+      history: copyHistory(this.#state.history, epoch),
+    });
+  }
+
+  #rekey(
+    roster: Array<RosterLeaf | undefined>,
+    removed: ReadonlySet<number>,
+    now: number,
+  ): OwnerKeyUpdate {
+    const { provider, group } = this;
+    const epoch = this.epoch + 1n;
+    const hash = rosterHash(provider, roster);
+    const epochSecret = provider.randomBytes(32);
+    const previousKeyId = this.keyId;
+    const leaves = this.memberLeaves().filter((leaf) => !removed.has(leaf));
+    const recipients = leaves.map((leaf) => {
+      const record = this.#state.members.get(leaf) as MemberRecord;
+      return {
+        leaf,
+        prekey: record.prekey,
+        leafSecret: evolveTo(provider, record.leafSecret, record.leafEpoch, epoch),
+      };
+    });
+    let chunks: KeyUpdateChunk[];
+    try {
+      chunks = buildKeyUpdate({
+        provider,
+        group,
+        epoch,
+        epochSecret,
+        previousKeyId,
+        rosterHash: hash,
+        recipients,
+        ...(this.#maxEntriesPerChunk === undefined
+          ? {}
+          : { maxEntriesPerChunk: this.#maxEntriesPerChunk }),
+      });
+    } catch (cause) {
+      wipe(epochSecret, ...recipients.map((r) => r.leafSecret));
+      throw cause;
+    }
+    // Commit only now: a refused KeyUpdate leaves the state as it was.
+    for (const recipient of recipients) {
+      const record = this.#state.members.get(recipient.leaf) as MemberRecord;
+      wipe(record.leafSecret);
+      record.leafSecret = recipient.leafSecret;
+      record.leafEpoch = epoch;
+    }
+    for (const leaf of removed) {
+      wipe(this.#state.members.get(leaf)?.leafSecret);
+      this.#state.members.delete(leaf);
+    }
+    if (this.historyPolicy === "shared") this.#remember(epoch, epochSecret, hash);
+    const kept = epochSecret.slice();
+    const { keys, initSecret } = enterEpoch({
+      provider,
+      group,
+      epoch,
+      epochSecret,
+      roster: [...roster],
+      limits: this.#limits,
+    });
+    this.#state.roster = roster;
+    this.#advance(keys, initSecret, kept, now);
+    return {
+      epoch,
+      keyId: keys.keyId.slice(),
+      previousKeyId,
+      rosterHash: hash,
+      roster: keys.roster,
+      chunks,
+    };
+  }
+
+  /**
+   * The whole state as versioned bytes (they contain every secret: store them encrypted).
+   *
+   * @returns the serialized state (layout in group-state-encoding.ts)
+   */
+  serialize(): Uint8Array {
+    return writeOwnerState(this.#state);
+  }
+
+  /**
+   * Restores a state written by {@link OwnerGroup.serialize}.
+   *
+   * @param provider - the crypto provider
+   * @param bytes - the serialized state
+   * @param options - settings that are not saved (limits of new epochs, KeyUpdate chunk size)
+   * @returns the owner's side of the group, as it was
+   * @throws {TypeError} when `bytes` is not a `Uint8Array`
+   * @throws {@link StateCorruptedError} for bytes that are not a valid owner state of a known version
+   */
+  static deserialize(
+    provider: CryptoProvider,
+    bytes: Uint8Array,
+    options: OwnerGroupOptions = {},
+  ): OwnerGroup {
+    return new OwnerGroup(provider, readOwnerState(provider, bytes), options);
+  }
+}
