@@ -50,19 +50,17 @@ import {
 } from "@orgchat/wire";
 import { Map as ImmutableMap, List } from "immutable";
 import type { Identity, MemberId, Permissions, Role } from "./events.js";
+import { emptyIdentity } from "./initial-state.js";
 import type { Ban, Category, Channel, Member, OrgState } from "./state.js";
+import { setOwn, type WireMessageInit } from "./wire/checks.js";
+import { identityFromWire, identityToWire } from "./wire/identity.js";
 import {
-  emptyIdentity,
-  identityFromWire,
-  identityToWire,
   permissionsFromWire,
   permissionsToWire,
   rolesFromWire,
   rolesToWire,
-  setOwn,
   unknownAccessFallback,
-  type WireMessageInit,
-} from "./wire-mapping.js";
+} from "./wire/permissions.js";
 
 // ---------------------------------------------------------------------------------------------
 // Limits and types

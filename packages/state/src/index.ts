@@ -111,7 +111,7 @@ export {
   type SealedDescriptionPages,
   sealDescriptionPages,
   stateFromDescription,
-} from "./description.js";
+} from "./description/index.js";
 export {
   accessFromWire,
   accessToWire,
@@ -146,4 +146,4 @@ export {
   type WireMappingFailure,
   type WireMappingResult,
   type WireMessageInit,
-} from "./wire-mapping.js";
+} from "./wire/index.js";

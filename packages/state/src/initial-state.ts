@@ -3,7 +3,8 @@ import { Map as ImmutableMap, List } from "immutable";
 import type { Identity, MemberId, Permissions } from "./events.js";
 import type { OrgState } from "./state.js";
 
-const emptyIdentity: Identity = Object.freeze({
+/** The identity of an absent `ChatIdentity` (proto3 defaults): empty texts, no images. */
+export const emptyIdentity: Identity = Object.freeze({
   displayName: "",
   description: "",
   ensName: "",

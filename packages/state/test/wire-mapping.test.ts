@@ -51,7 +51,7 @@ import {
   rolesToWire,
   roleToWire,
   type WireEventContext,
-} from "../src/wire-mapping.js";
+} from "../src/wire/index.js";
 
 const seed = 0x5eed55;
 /** Any value, the unusual ones included (null prototypes, typed arrays, maps, boxed values). */
