@@ -109,13 +109,18 @@ export function migrate(
 
 /**
  * Rolls back the open transaction, if any. A failed COMMIT (disk full, I/O error) may already have
- * rolled back, and then ROLLBACK fails with "no transaction is active": nothing left to undo.
- * (`DatabaseSync.isTransaction` would say so, but only from Node 22.16.)
+ * rolled back, and then ROLLBACK fails with "no transaction is active": nothing left to undo, and the
+ * caller rethrows the error that made it roll back, the one to report.
+ *
+ * @throws what ROLLBACK threw when the connection says a transaction is still open
+ *   (`DatabaseSync.isTransaction`, Node 22.16+): the connection would otherwise stay inside a
+ *   half-applied transaction, and the next write would fail with a less telling error
  */
 export function rollback(db: DatabaseSync): void {
   try {
     db.exec("ROLLBACK");
-  } catch {
-    // Nothing to roll back.
+  } catch (error) {
+    // Before Node 22.16 `isTransaction` is undefined and we cannot tell: keep the caller's error.
+    if ((db as { isTransaction?: boolean }).isTransaction === true) throw error;
   }
 }

@@ -2,25 +2,21 @@ import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync } from
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import {
-  assertKey,
-  assertName,
-  assertStoreOps,
   type CallOptions,
-  type KeysQuery,
   type LogEntry,
-  type NormalizedPosition,
-  normalizeKeysQuery,
-  normalizeRangeQuery,
-  type RangeQuery,
-  RecordNotFoundError,
   type Store,
-  StoreClosedError,
   StoreCorruptError,
   StoreIOError,
   StoreLockedError,
   type StoreOp,
-  throwIfAborted,
 } from "@orgchat/store";
+import {
+  BaseStore,
+  type NormalizedKeysQuery,
+  type NormalizedPosition,
+  type NormalizedRangeQuery,
+  throwIfAborted,
+} from "@orgchat/store/implement";
 import { migrate, rollback, schemaVersion } from "./migrations.js";
 
 /** Options of {@link openSqliteStore}. */
@@ -156,14 +152,14 @@ function ensurePrivateFile(path: string): void {
   }
 }
 
-class SqliteStoreImpl implements SqliteStore {
+class SqliteStoreImpl extends BaseStore implements SqliteStore {
   readonly path: string;
   readonly schemaVersion = schemaVersion;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
-  #closed = false;
 
   constructor(path: string, db: DatabaseSync) {
+    super();
     this.path = path;
     this.#db = db;
   }
@@ -179,11 +175,6 @@ class SqliteStoreImpl implements SqliteStore {
     return statement;
   }
 
-  #enter(operation: string, options: CallOptions | undefined): void {
-    if (this.#closed) throw new StoreClosedError(operation);
-    throwIfAborted(options?.signal, operation);
-  }
-
   /** Runs `body` and translates SQLite errors. */
   #run<T>(operation: string, body: () => T): T {
     try {
@@ -193,10 +184,7 @@ class SqliteStoreImpl implements SqliteStore {
     }
   }
 
-  async get(space: string, key: string, options?: CallOptions): Promise<Uint8Array | undefined> {
-    this.#enter("get", options);
-    assertName("space", space);
-    assertKey("key", key);
+  protected readRecord(space: string, key: string): Uint8Array | undefined {
     return this.#run("get", () => {
       const row = this.#statement("SELECT value FROM records WHERE space = ? AND key = ?").get(
         utf8(space),
@@ -206,26 +194,7 @@ class SqliteStoreImpl implements SqliteStore {
     });
   }
 
-  async getOrThrow(space: string, key: string, options?: CallOptions): Promise<Uint8Array> {
-    const value = await this.get(space, key, options);
-    if (value === undefined) throw new RecordNotFoundError(space, key);
-    return value;
-  }
-
-  async put(space: string, key: string, value: Uint8Array, options?: CallOptions): Promise<void> {
-    this.#enter("put", options);
-    this.#write("put", [{ type: "put", space, key, value }]);
-  }
-
-  async delete(space: string, key: string, options?: CallOptions): Promise<boolean> {
-    this.#enter("delete", options);
-    return this.#write("delete", [{ type: "delete", space, key }]) > 0;
-  }
-
-  async keys(space: string, query?: KeysQuery, options?: CallOptions): Promise<readonly string[]> {
-    this.#enter("keys", options);
-    assertName("space", space);
-    const { prefix, after, limit } = normalizeKeysQuery(query);
+  protected readKeys(space: string, { prefix, after, limit }: NormalizedKeysQuery): string[] {
     const conditions = ["space = ?"];
     const params: SQLInputValue[] = [utf8(space)];
     if (prefix !== "") {
@@ -246,15 +215,7 @@ class SqliteStoreImpl implements SqliteStore {
     );
   }
 
-  async append(log: string, entries: readonly LogEntry[], options?: CallOptions): Promise<number> {
-    this.#enter("append", options);
-    return this.#write("append", [{ type: "append", log, entries }]);
-  }
-
-  async getEntry(log: string, id: string, options?: CallOptions): Promise<LogEntry | undefined> {
-    this.#enter("getEntry", options);
-    assertName("log", log);
-    assertKey("id", id);
+  protected readEntry(log: string, id: string): LogEntry | undefined {
     return this.#run("getEntry", () => {
       const row = this.#statement(
         "SELECT sort_key, value FROM log_entries WHERE log = ? AND id = ?",
@@ -265,14 +226,10 @@ class SqliteStoreImpl implements SqliteStore {
     });
   }
 
-  async range(
+  protected readRange(
     log: string,
-    query?: RangeQuery,
-    options?: CallOptions,
-  ): Promise<readonly LogEntry[]> {
-    this.#enter("range", options);
-    assertName("log", log);
-    const { after, before, limit, reverse } = normalizeRangeQuery(query);
+    { after, before, limit, reverse }: NormalizedRangeQuery,
+  ): LogEntry[] {
     const conditions = ["log = ?"];
     const params: SQLInputValue[] = [utf8(log)];
     const bound = (position: NormalizedPosition, operator: ">" | "<") => {
@@ -299,31 +256,17 @@ class SqliteStoreImpl implements SqliteStore {
     );
   }
 
-  async deleteEntries(log: string, ids: readonly string[], options?: CallOptions): Promise<number> {
-    this.#enter("deleteEntries", options);
-    return this.#write("deleteEntries", [{ type: "deleteEntries", log, ids }]);
-  }
-
-  async batch(ops: readonly StoreOp[], options?: CallOptions): Promise<void> {
-    this.#enter("batch", options);
-    this.#write("batch", ops);
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected release(): void {
     this.#statements.clear();
     // Closing checkpoints the WAL into the database file and releases the file lock.
     this.#run("close", () => this.#db.close());
   }
 
   /**
-   * Validates `ops`, then applies them in one `BEGIN IMMEDIATE … COMMIT` transaction: all or
-   * nothing, and durable (per `synchronous`) once it returns.
-   * @returns How many records or entries changed (what the single-op calls report).
+   * Applies (checked) `ops` in one `BEGIN IMMEDIATE … COMMIT` transaction: all or nothing, and
+   * durable (per `synchronous`) once it returns.
    */
-  #write(operation: string, ops: readonly StoreOp[]): number {
-    assertStoreOps(ops);
+  protected writeOps(operation: string, ops: readonly StoreOp[]): number {
     return this.#run(operation, () => {
       const db = this.#db;
       db.exec("BEGIN IMMEDIATE");

@@ -14,7 +14,7 @@ import {
 } from "@orgchat/store";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqliteStore, schemaVersion } from "../src/index.ts";
-import { applicationId, type Migration, migrate } from "../src/migrations.ts";
+import { applicationId, type Migration, migrate, rollback } from "../src/migrations.ts";
 import { spawnFixture } from "./fixtures/spawn.ts";
 
 const text = (value: string) => new TextEncoder().encode(value);
@@ -202,6 +202,35 @@ describe("schema migrations", () => {
     expect(pragma(db, "application_id")).toBe(0);
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_schema").get()?.n).toBe(0);
     expect(db.isTransaction).toBe(false);
+  });
+
+  it("keeps the step's error when there is nothing left to roll back", () => {
+    const db = rawDatabase(join(directory, "m.db"));
+    const steps: Migration[] = [
+      {
+        version: 1,
+        description: "ends the transaction itself, then fails",
+        up: (d) => {
+          d.exec("ROLLBACK");
+          throw new Error("step 1 failed");
+        },
+      },
+    ];
+    expect(() => migrate(db, steps)).toThrow("step 1 failed");
+    expect(db.isTransaction).toBe(false);
+  });
+
+  it("surfaces a ROLLBACK that fails while a transaction is still open", () => {
+    const failing = new Error("disk I/O error");
+    const stuck = {
+      isTransaction: true,
+      exec() {
+        throw failing;
+      },
+    } as unknown as DatabaseSync;
+    expect(() => rollback(stuck)).toThrow(failing);
+    const done = { isTransaction: false, exec: stuck.exec } as unknown as DatabaseSync;
+    expect(() => rollback(done)).not.toThrow();
   });
 
   it("refuses steps that are not numbered 1, 2, 3…", () => {

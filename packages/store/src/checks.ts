@@ -2,6 +2,7 @@
  * Input checks and orderings every store shares, so that all of them refuse the same inputs with the
  * same typed errors and sort the same way (the compliance suite checks it).
  */
+import { utf8Length } from "@orgchat/base";
 import { AbortError, InvalidKeyError, type KeyArgument, ValueTooLargeError } from "./errors.js";
 import {
   type KeysQuery,
@@ -13,32 +14,13 @@ import {
   storeLimits,
 } from "./types.js";
 
-/**
- * UTF-8 length of `text`, or -1 when it holds a lone surrogate (such a string has no UTF-8 form, so
- * it could not round-trip through a store that keeps UTF-8).
- */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return -1;
-      bytes += 4;
-      i++;
-    } else if (unit >= 0xdc00 && unit <= 0xdfff) return -1;
-    else bytes += 3;
-  }
-  return bytes;
-}
-
 function assertString(argument: KeyArgument, value: unknown, maxBytes: number): void {
   if (typeof value !== "string") {
     throw new InvalidKeyError(argument, `expected a string, got ${typeof value}`);
   }
   if (value.length === 0) throw new InvalidKeyError(argument, "empty");
+  // -1 for a lone surrogate: such a string has no UTF-8 form, so it could not round-trip through a
+  // store that keeps UTF-8. No `max`: the error reports the full length.
   const bytes = utf8Length(value);
   if (bytes < 0) throw new InvalidKeyError(argument, "contains a lone UTF-16 surrogate");
   if (bytes > maxBytes) {

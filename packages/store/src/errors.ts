@@ -3,25 +3,25 @@
  * that the client can branch on `err.name` or the `isX()` guards whatever store it runs on. Each
  * message says what to do next.
  */
+import { errorGuard, OrgchatError } from "@orgchat/base";
 
-function hasName(value: unknown, name: string): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    "name" in value &&
-    (value as { name: unknown }).name === name
-  );
+/** Options of the errors that may wrap an underlying error. */
+export interface StoreErrorOptions {
+  /** The underlying error (the database's own, or the signal's reason). */
+  readonly cause?: unknown;
 }
 
 /** Thrown by `getOrThrow` when there is no value under `(space, key)`. */
-export class RecordNotFoundError extends Error {
+export class RecordNotFoundError extends OrgchatError {
   static readonly errorName = "RecordNotFoundError";
-  override readonly name = "RecordNotFoundError";
+  declare readonly name: "RecordNotFoundError";
   readonly space: string;
   readonly key: string;
   constructor(space: string, key: string) {
     super(
-      `No record ${JSON.stringify(key)} in space ${JSON.stringify(space)}. Use get() when the record may be absent, or write it first.`,
+      RecordNotFoundError.errorName,
+      `No record ${JSON.stringify(key)} in space ${JSON.stringify(space)}.`,
+      { hint: "Use get() when the record may be absent, or write it first." },
     );
     this.space = space;
     this.key = key;
@@ -29,11 +29,13 @@ export class RecordNotFoundError extends Error {
 }
 
 /** Thrown by every call made after `close()`: open the store again. */
-export class StoreClosedError extends Error {
+export class StoreClosedError extends OrgchatError {
   static readonly errorName = "StoreClosedError";
-  override readonly name = "StoreClosedError";
+  declare readonly name: "StoreClosedError";
   constructor(operation: string) {
-    super(`Store closed: ${operation} was called after close(). Open the store again.`);
+    super(StoreClosedError.errorName, `Store closed: ${operation} was called after close().`, {
+      hint: "Open the store again.",
+    });
   }
 }
 
@@ -41,11 +43,15 @@ export class StoreClosedError extends Error {
  * Thrown when a call was cancelled through its `AbortSignal`; nothing was applied. `cause` holds the
  * signal's reason. Same `name` as the DOM's AbortError so `err.name === "AbortError"` checks work.
  */
-export class AbortError extends Error {
+export class AbortError extends OrgchatError {
   static readonly errorName = "AbortError";
-  override readonly name = "AbortError";
-  constructor(operation: string, options?: { cause?: unknown }) {
-    super(`${operation} was aborted by its AbortSignal; nothing was applied.`, options);
+  declare readonly name: "AbortError";
+  constructor(operation: string, options?: StoreErrorOptions) {
+    super(
+      AbortError.errorName,
+      `${operation} was aborted by its AbortSignal; nothing was applied.`,
+      options,
+    );
   }
 }
 
@@ -56,27 +62,29 @@ export type KeyArgument = "space" | "key" | "log" | "id";
  * Thrown for a space name, key, log name or entry id that is not a non-empty, well-formed string
  * within `storeLimits` (names up to 256 UTF-8 bytes, keys and ids up to 1024). Nothing was applied.
  */
-export class InvalidKeyError extends Error {
+export class InvalidKeyError extends OrgchatError {
   static readonly errorName = "InvalidKeyError";
-  override readonly name = "InvalidKeyError";
+  declare readonly name: "InvalidKeyError";
   readonly argument: KeyArgument;
   constructor(argument: KeyArgument, detail: string) {
-    super(
-      `Invalid ${argument}: ${detail}. Use a non-empty, well-formed string within storeLimits (hash long identifiers).`,
-    );
+    super(InvalidKeyError.errorName, `Invalid ${argument}: ${detail}.`, {
+      hint: "Use a non-empty, well-formed string within storeLimits (hash long identifiers).",
+    });
     this.argument = argument;
   }
 }
 
 /** Thrown for a value larger than `storeLimits.maxValueBytes`: split it. Nothing was applied. */
-export class ValueTooLargeError extends Error {
+export class ValueTooLargeError extends OrgchatError {
   static readonly errorName = "ValueTooLargeError";
-  override readonly name = "ValueTooLargeError";
+  declare readonly name: "ValueTooLargeError";
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number) {
     super(
-      `Value of ${size} bytes exceeds the store limit of ${limit} bytes (storeLimits.maxValueBytes). Split it into several records.`,
+      ValueTooLargeError.errorName,
+      `Value of ${size} bytes exceeds the store limit of ${limit} bytes (storeLimits.maxValueBytes).`,
+      { hint: "Split it into several records." },
     );
     this.size = size;
     this.limit = limit;
@@ -87,14 +95,14 @@ export class ValueTooLargeError extends Error {
  * Thrown when the data cannot be read: the file is not an orgchat store, or it is damaged. Nothing
  * was changed. Move the file aside and restore a backup (or start again and resync from the network).
  */
-export class StoreCorruptError extends Error {
+export class StoreCorruptError extends OrgchatError {
   static readonly errorName = "StoreCorruptError";
-  override readonly name = "StoreCorruptError";
-  constructor(detail: string, options?: { cause?: unknown }) {
-    super(
-      `Store unreadable: ${detail}. Move the file aside and restore a backup, or start with an empty store and resync.`,
-      options,
-    );
+  declare readonly name: "StoreCorruptError";
+  constructor(detail: string, options?: StoreErrorOptions) {
+    super(StoreCorruptError.errorName, `Store unreadable: ${detail}.`, {
+      ...options,
+      hint: "Move the file aside and restore a backup, or start with an empty store and resync.",
+    });
   }
 }
 
@@ -102,14 +110,16 @@ export class StoreCorruptError extends Error {
  * Thrown when the data was written by a newer version of orgchat (its schema version is above the
  * one this version knows). Nothing was changed. Upgrade orgchat; never open it with an older one.
  */
-export class SchemaVersionError extends Error {
+export class SchemaVersionError extends OrgchatError {
   static readonly errorName = "SchemaVersionError";
-  override readonly name = "SchemaVersionError";
+  declare readonly name: "SchemaVersionError";
   readonly found: number;
   readonly supported: number;
   constructor(found: number, supported: number) {
     super(
-      `Store schema version ${found} is newer than the newest this version of orgchat supports (${supported}). Upgrade orgchat to open it; nothing was changed.`,
+      SchemaVersionError.errorName,
+      `Store schema version ${found} is newer than the newest this version of orgchat supports (${supported}).`,
+      { hint: "Upgrade orgchat to open it; nothing was changed." },
     );
     this.found = found;
     this.supported = supported;
@@ -121,14 +131,15 @@ export class SchemaVersionError extends Error {
  * corrupt each other's ratchet state. Stop the other orgchat process using it, or pick another data
  * directory.
  */
-export class StoreLockedError extends Error {
+export class StoreLockedError extends OrgchatError {
   static readonly errorName = "StoreLockedError";
-  override readonly name = "StoreLockedError";
+  declare readonly name: "StoreLockedError";
   readonly path: string;
-  constructor(path: string, options?: { cause?: unknown }) {
+  constructor(path: string, options?: StoreErrorOptions) {
     super(
-      `Store locked: another orgchat process (or another open store) is using ${path}. Stop it or use a different data directory, then retry.`,
-      options,
+      StoreLockedError.errorName,
+      `Store locked: another orgchat process (or another open store) is using ${path}.`,
+      { ...options, hint: "Stop it or use a different data directory, then retry." },
     );
     this.path = path;
   }
@@ -138,41 +149,32 @@ export class StoreLockedError extends Error {
  * Thrown when the storage refused a read or write: disk full, read-only file system, permissions, an
  * I/O error. A write that rejects with it applied nothing. Free space or fix permissions, then retry.
  */
-export class StoreIOError extends Error {
+export class StoreIOError extends OrgchatError {
   static readonly errorName = "StoreIOError";
-  override readonly name = "StoreIOError";
-  constructor(detail: string, options?: { cause?: unknown }) {
-    super(
-      `Storage error: ${detail}. Nothing was applied; free disk space or fix the permissions of the data directory, then retry.`,
-      options,
-    );
+  declare readonly name: "StoreIOError";
+  constructor(detail: string, options?: StoreErrorOptions) {
+    super(StoreIOError.errorName, `Storage error: ${detail}.`, {
+      ...options,
+      hint: "Nothing was applied; free disk space or fix the permissions of the data directory, then retry.",
+    });
   }
 }
 
 /** True when `error` is a {@link RecordNotFoundError} (checked by `name`). */
-export const isRecordNotFoundError = (error: unknown): error is RecordNotFoundError =>
-  hasName(error, RecordNotFoundError.errorName);
+export const isRecordNotFoundError = errorGuard<RecordNotFoundError>(RecordNotFoundError.errorName);
 /** True when `error` is a {@link StoreClosedError}. */
-export const isStoreClosedError = (error: unknown): error is StoreClosedError =>
-  hasName(error, StoreClosedError.errorName);
+export const isStoreClosedError = errorGuard<StoreClosedError>(StoreClosedError.errorName);
 /** True when `error` is an {@link AbortError} (ours or the DOM's). */
-export const isAbortError = (error: unknown): error is AbortError =>
-  hasName(error, AbortError.errorName);
+export const isAbortError = errorGuard<AbortError>(AbortError.errorName);
 /** True when `error` is an {@link InvalidKeyError}. */
-export const isInvalidKeyError = (error: unknown): error is InvalidKeyError =>
-  hasName(error, InvalidKeyError.errorName);
+export const isInvalidKeyError = errorGuard<InvalidKeyError>(InvalidKeyError.errorName);
 /** True when `error` is a {@link ValueTooLargeError}. */
-export const isValueTooLargeError = (error: unknown): error is ValueTooLargeError =>
-  hasName(error, ValueTooLargeError.errorName);
+export const isValueTooLargeError = errorGuard<ValueTooLargeError>(ValueTooLargeError.errorName);
 /** True when `error` is a {@link StoreCorruptError}. */
-export const isStoreCorruptError = (error: unknown): error is StoreCorruptError =>
-  hasName(error, StoreCorruptError.errorName);
+export const isStoreCorruptError = errorGuard<StoreCorruptError>(StoreCorruptError.errorName);
 /** True when `error` is a {@link SchemaVersionError}. */
-export const isSchemaVersionError = (error: unknown): error is SchemaVersionError =>
-  hasName(error, SchemaVersionError.errorName);
+export const isSchemaVersionError = errorGuard<SchemaVersionError>(SchemaVersionError.errorName);
 /** True when `error` is a {@link StoreLockedError}. */
-export const isStoreLockedError = (error: unknown): error is StoreLockedError =>
-  hasName(error, StoreLockedError.errorName);
+export const isStoreLockedError = errorGuard<StoreLockedError>(StoreLockedError.errorName);
 /** True when `error` is a {@link StoreIOError}. */
-export const isStoreIOError = (error: unknown): error is StoreIOError =>
-  hasName(error, StoreIOError.errorName);
+export const isStoreIOError = errorGuard<StoreIOError>(StoreIOError.errorName);

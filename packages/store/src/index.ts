@@ -1,8 +1,10 @@
 /**
  * The orgchat persistence contract: the `Store` interface the client writes through (records by
- * `(space, key)`, append-only logs read in `(sortKey, id)` order, atomic batches), its typed errors,
- * shared input checks, and `memoryStore()`, the in-memory reference. The compliance suite every store
- * passes lives in `@orgchat/store/compliance`; the embedded default is `@orgchat/store-sqlite`.
+ * `(space, key)`, append-only logs read in `(sortKey, id)` order, atomic batches), its typed errors
+ * and their `isX()` guards, and `memoryStore()`, the in-memory reference. This entry is for users of
+ * a store; what a store implementer needs (`BaseStore`, the shared input checks and orderings) is in
+ * `@orgchat/store/implement`, and the compliance suite every store passes in
+ * `@orgchat/store/compliance`. The embedded default store is `@orgchat/store-sqlite`.
  *
  * @example
  * ```ts
@@ -21,22 +23,6 @@
  * @packageDocumentation
  */
 
-export {
-  assertKey,
-  assertLogEntry,
-  assertName,
-  assertSortKey,
-  assertStoreOps,
-  assertValue,
-  compareCodePoints,
-  compareLogPositions,
-  type NormalizedKeysQuery,
-  type NormalizedPosition,
-  type NormalizedRangeQuery,
-  normalizeKeysQuery,
-  normalizeRangeQuery,
-  throwIfAborted,
-} from "./checks.js";
 export * from "./errors.js";
 export { memoryStore } from "./memory.js";
 export * from "./types.js";

@@ -2,19 +2,15 @@
  * The in-memory reference store: the contract with nothing in the way, for tests, ephemeral clients
  * and as the floor of the store benchmarks. Nothing survives the process.
  */
+import { BaseStore } from "./base-store.js";
 import {
-  assertKey,
-  assertName,
-  assertStoreOps,
   compareCodePoints,
   compareLogPositions,
+  type NormalizedKeysQuery,
   type NormalizedPosition,
-  normalizeKeysQuery,
-  normalizeRangeQuery,
-  throwIfAborted,
+  type NormalizedRangeQuery,
 } from "./checks.js";
-import { RecordNotFoundError, StoreClosedError } from "./errors.js";
-import type { CallOptions, KeysQuery, LogEntry, RangeQuery, Store, StoreOp } from "./types.js";
+import type { LogEntry, Store, StoreOp } from "./types.js";
 
 interface MemoryLog {
   readonly byId: Map<string, LogEntry>;
@@ -139,44 +135,15 @@ class StagedBatch {
   }
 }
 
-class MemoryStore implements Store {
+class MemoryStore extends BaseStore {
   readonly #records = new Map<string, Map<string, Uint8Array>>();
   readonly #logs = new Map<string, MemoryLog>();
-  #closed = false;
 
-  #enter(operation: string, options: CallOptions | undefined): void {
-    if (this.#closed) throw new StoreClosedError(operation);
-    throwIfAborted(options?.signal, operation);
-  }
-
-  async get(space: string, key: string, options?: CallOptions): Promise<Uint8Array | undefined> {
-    this.#enter("get", options);
-    assertName("space", space);
-    assertKey("key", key);
+  protected readRecord(space: string, key: string): Uint8Array | undefined {
     return this.#records.get(space)?.get(key)?.slice();
   }
 
-  async getOrThrow(space: string, key: string, options?: CallOptions): Promise<Uint8Array> {
-    const value = await this.get(space, key, options);
-    if (value === undefined) throw new RecordNotFoundError(space, key);
-    return value;
-  }
-
-  async put(space: string, key: string, value: Uint8Array, options?: CallOptions): Promise<void> {
-    this.#enter("put", options);
-    this.#write([{ type: "put", space, key, value }]);
-  }
-
-  async delete(space: string, key: string, options?: CallOptions): Promise<boolean> {
-    this.#enter("delete", options);
-    const [result] = this.#write([{ type: "delete", space, key }]);
-    return (result?.changed ?? 0) > 0;
-  }
-
-  async keys(space: string, query?: KeysQuery, options?: CallOptions): Promise<readonly string[]> {
-    this.#enter("keys", options);
-    assertName("space", space);
-    const { prefix, after, limit } = normalizeKeysQuery(query);
+  protected readKeys(space: string, { prefix, after, limit }: NormalizedKeysQuery): string[] {
     const keys = [...(this.#records.get(space)?.keys() ?? [])]
       .filter(
         (key) =>
@@ -186,28 +153,15 @@ class MemoryStore implements Store {
     return limit === undefined ? keys : keys.slice(0, limit);
   }
 
-  async append(log: string, entries: readonly LogEntry[], options?: CallOptions): Promise<number> {
-    this.#enter("append", options);
-    const [result] = this.#write([{ type: "append", log, entries }]);
-    return result?.changed ?? 0;
-  }
-
-  async getEntry(log: string, id: string, options?: CallOptions): Promise<LogEntry | undefined> {
-    this.#enter("getEntry", options);
-    assertName("log", log);
-    assertKey("id", id);
+  protected readEntry(log: string, id: string): LogEntry | undefined {
     const entry = this.#logs.get(log)?.byId.get(id);
     return entry && copyEntry(entry);
   }
 
-  async range(
+  protected readRange(
     log: string,
-    query?: RangeQuery,
-    options?: CallOptions,
-  ): Promise<readonly LogEntry[]> {
-    this.#enter("range", options);
-    assertName("log", log);
-    const { after, before, limit, reverse } = normalizeRangeQuery(query);
+    { after, before, limit, reverse }: NormalizedRangeQuery,
+  ): LogEntry[] {
     const ordered = this.#logs.get(log)?.ordered ?? [];
     const start = after ? firstIndex(ordered, (entry) => isAfter(entry, after)) : 0;
     const end = before
@@ -221,30 +175,18 @@ class MemoryStore implements Store {
     return slice.map(copyEntry);
   }
 
-  async deleteEntries(log: string, ids: readonly string[], options?: CallOptions): Promise<number> {
-    this.#enter("deleteEntries", options);
-    const [result] = this.#write([{ type: "deleteEntries", log, ids }]);
-    return result?.changed ?? 0;
-  }
-
-  async batch(ops: readonly StoreOp[], options?: CallOptions): Promise<void> {
-    this.#enter("batch", options);
-    this.#write(ops);
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
+  protected release(): void {
     this.#records.clear();
     this.#logs.clear();
   }
 
-  /** Validates every op, stages them all, then commits: all or nothing. */
-  #write(ops: readonly StoreOp[]): OpResult[] {
-    assertStoreOps(ops);
+  /** Stages every (checked) op, then commits: all or nothing. */
+  protected writeOps(_operation: string, ops: readonly StoreOp[]): number {
     const staged = new StagedBatch(this.#records, this.#logs);
-    const results = ops.map((op) => staged.apply(op));
+    let changed = 0;
+    for (const op of ops) changed += staged.apply(op).changed;
     this.#commit(staged);
-    return results;
+    return changed;
   }
 
   #commit(staged: StagedBatch): void {

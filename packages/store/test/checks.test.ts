@@ -1,8 +1,9 @@
+import { OrgchatError } from "@orgchat/base";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { compareCodePoints, normalizeRangeQuery } from "../src/implement.ts";
 import {
   AbortError,
-  compareCodePoints,
   InvalidKeyError,
   isAbortError,
   isInvalidKeyError,
@@ -13,7 +14,6 @@ import {
   isStoreIOError,
   isStoreLockedError,
   isValueTooLargeError,
-  normalizeRangeQuery,
   RecordNotFoundError,
   SchemaVersionError,
   StoreClosedError,
@@ -89,6 +89,24 @@ describe("errors", () => {
     expect(guard({ name })).toBe(true);
     expect(guard(new Error(name))).toBe(false);
     expect(error.message.length).toBeGreaterThan(40);
+  });
+
+  it("are OrgchatErrors whose message keeps its text, ending with the hint", () => {
+    for (const [error] of cases) expect(error).toBeInstanceOf(OrgchatError);
+    const notFound = new RecordNotFoundError("s", "k");
+    expect(notFound.message).toBe(
+      'No record "k" in space "s". Use get() when the record may be absent, or write it first.',
+    );
+    expect(notFound.hint).toBe("Use get() when the record may be absent, or write it first.");
+    expect(new StoreIOError("disk full").message).toBe(
+      "Storage error: disk full. Nothing was applied; free disk space or fix the permissions of the data directory, then retry.",
+    );
+    expect(new AbortError("put").hint).toBeUndefined();
+    expect(String(new SchemaVersionError(3, 1))).toBe(
+      "SchemaVersionError: Store schema version 3 is newer than the newest this version of orgchat supports (1). Upgrade orgchat to open it; nothing was changed.",
+    );
+    expect("cause" in new StoreLockedError("/p")).toBe(false);
+    expect(Object.keys(new InvalidKeyError("id", "empty"))).not.toContain("name");
   });
 
   it("keeps the cause", () => {

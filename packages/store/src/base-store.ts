@@ -1,0 +1,162 @@
+/**
+ * What every store does the same way around its own storage: refuse calls after `close()` and calls
+ * whose signal is already aborted, check every argument before touching anything, and express the
+ * single-op writes as one-op batches. An implementation only reads and writes (see {@link BaseStore}).
+ */
+import {
+  assertKey,
+  assertName,
+  assertStoreOps,
+  type NormalizedKeysQuery,
+  type NormalizedRangeQuery,
+  normalizeKeysQuery,
+  normalizeRangeQuery,
+  throwIfAborted,
+} from "./checks.js";
+import { RecordNotFoundError, StoreClosedError } from "./errors.js";
+import type { CallOptions, KeysQuery, LogEntry, RangeQuery, Store, StoreOp } from "./types.js";
+
+/**
+ * Base class of a {@link Store}: the call semantics of the contract (closed and aborted calls, input
+ * checks, `getOrThrow`, single-op writes as batches), so that every store refuses the same inputs in
+ * the same order. A subclass implements the six `protected` methods over its storage; they receive
+ * checked, normalized arguments and may be synchronous or return a promise.
+ *
+ * @example
+ * ```ts
+ * import { BaseStore } from "@orgchat/store/implement";
+ *
+ * class MyStore extends BaseStore {
+ *   protected readRecord(space: string, key: string) { ... }
+ *   protected readKeys(space: string, query: NormalizedKeysQuery) { ... }
+ *   protected readEntry(log: string, id: string) { ... }
+ *   protected readRange(log: string, query: NormalizedRangeQuery) { ... }
+ *   protected writeOps(operation: string, ops: readonly StoreOp[]) { ... } // all or nothing
+ *   protected release() { ... }
+ * }
+ * ```
+ */
+export abstract class BaseStore implements Store {
+  #closed = false;
+
+  /**
+   * The value under `(space, key)`, or `undefined`. The store keeps its own copy: return one the
+   * caller may change.
+   */
+  protected abstract readRecord(
+    space: string,
+    key: string,
+  ): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+
+  /** The keys of `space` that `query` selects, in code-point order. */
+  protected abstract readKeys(
+    space: string,
+    query: NormalizedKeysQuery,
+  ): readonly string[] | Promise<readonly string[]>;
+
+  /** The entry `id` of `log`, or `undefined` (a copy the caller may change). */
+  protected abstract readEntry(
+    log: string,
+    id: string,
+  ): LogEntry | undefined | Promise<LogEntry | undefined>;
+
+  /** The entries of `log` that `query` selects, in `(sortKey, id)` order (reversed on `reverse`). */
+  protected abstract readRange(
+    log: string,
+    query: NormalizedRangeQuery,
+  ): readonly LogEntry[] | Promise<readonly LogEntry[]>;
+
+  /**
+   * Applies checked `ops` in order, atomically (all or nothing) and durably once it returns.
+   *
+   * @param operation - the public call (`"put"`, `"batch"`, …), for error messages
+   * @returns how many records or entries changed: a `delete` that found a value, appended entries
+   *   that were new, deleted entries that existed (what the single-op calls report)
+   */
+  protected abstract writeOps(operation: string, ops: readonly StoreOp[]): number | Promise<number>;
+
+  /** Releases the storage; called once, by the first `close()`. */
+  protected abstract release(): void | Promise<void>;
+
+  /**
+   * Refuses a call after `close()` or with an aborted signal.
+   * @throws StoreClosedError, AbortError
+   */
+  protected enter(operation: string, options: CallOptions | undefined): void {
+    if (this.#closed) throw new StoreClosedError(operation);
+    throwIfAborted(options?.signal, operation);
+  }
+
+  async get(space: string, key: string, options?: CallOptions): Promise<Uint8Array | undefined> {
+    this.enter("get", options);
+    assertName("space", space);
+    assertKey("key", key);
+    return this.readRecord(space, key);
+  }
+
+  async getOrThrow(space: string, key: string, options?: CallOptions): Promise<Uint8Array> {
+    const value = await this.get(space, key, options);
+    if (value === undefined) throw new RecordNotFoundError(space, key);
+    return value;
+  }
+
+  async put(space: string, key: string, value: Uint8Array, options?: CallOptions): Promise<void> {
+    this.enter("put", options);
+    await this.#write("put", [{ type: "put", space, key, value }]);
+  }
+
+  async delete(space: string, key: string, options?: CallOptions): Promise<boolean> {
+    this.enter("delete", options);
+    return (await this.#write("delete", [{ type: "delete", space, key }])) > 0;
+  }
+
+  async keys(space: string, query?: KeysQuery, options?: CallOptions): Promise<readonly string[]> {
+    this.enter("keys", options);
+    assertName("space", space);
+    return this.readKeys(space, normalizeKeysQuery(query));
+  }
+
+  async append(log: string, entries: readonly LogEntry[], options?: CallOptions): Promise<number> {
+    this.enter("append", options);
+    return this.#write("append", [{ type: "append", log, entries }]);
+  }
+
+  async getEntry(log: string, id: string, options?: CallOptions): Promise<LogEntry | undefined> {
+    this.enter("getEntry", options);
+    assertName("log", log);
+    assertKey("id", id);
+    return this.readEntry(log, id);
+  }
+
+  async range(
+    log: string,
+    query?: RangeQuery,
+    options?: CallOptions,
+  ): Promise<readonly LogEntry[]> {
+    this.enter("range", options);
+    assertName("log", log);
+    return this.readRange(log, normalizeRangeQuery(query));
+  }
+
+  async deleteEntries(log: string, ids: readonly string[], options?: CallOptions): Promise<number> {
+    this.enter("deleteEntries", options);
+    return this.#write("deleteEntries", [{ type: "deleteEntries", log, ids }]);
+  }
+
+  async batch(ops: readonly StoreOp[], options?: CallOptions): Promise<void> {
+    this.enter("batch", options);
+    await this.#write("batch", ops);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.release();
+  }
+
+  /** Checks every op before any is applied, so that one invalid op rejects the whole batch. */
+  #write(operation: string, ops: readonly StoreOp[]): number | Promise<number> {
+    assertStoreOps(ops);
+    return this.writeOps(operation, ops);
+  }
+}
