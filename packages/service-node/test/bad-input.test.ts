@@ -5,6 +5,7 @@
  */
 import type { Libp2p } from "@libp2p/interface";
 import { multiaddr } from "@multiformats/multiaddr";
+import type { Diagnostic } from "@orgchat/base";
 import { pubsubTopicFor } from "@orgchat/transport-waku";
 import { proto_filter_v2, proto_lightpush, proto_metadata, proto_store } from "@waku/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,6 +73,10 @@ const concat = (...parts: Uint8Array[]) => {
 
 interface Harness {
   node: ServiceNode;
+  /** What the node reported through `onDiagnostic`, in order. */
+  diagnostics: Diagnostic[];
+  /** Fires `diagnostic` for each of {@link diagnostics}. */
+  reported: EventTarget;
   address: string;
   clients: Libp2p[];
   client(): Promise<Libp2p>;
@@ -79,10 +84,20 @@ interface Harness {
 }
 
 async function harness(init: ServiceNodeInit = {}): Promise<Harness> {
-  const node = await startServiceNode(init);
+  const diagnostics: Diagnostic[] = [];
+  const reported = new EventTarget();
+  const node = await startServiceNode({
+    ...init,
+    onDiagnostic: (diagnostic) => {
+      diagnostics.push(diagnostic);
+      reported.dispatchEvent(new Event("diagnostic"));
+    },
+  });
   const clients: Libp2p[] = [];
   return {
     node,
+    diagnostics,
+    reported,
     address: wsAddress(node),
     clients,
     async client() {
@@ -120,7 +135,7 @@ describe("bad input", () => {
   let client: Libp2p;
 
   beforeAll(async () => {
-    h = await harness({ streamTimeoutMs: 300, filter: { maxPeers: 3, maxCriteriaPerPeer: 5 } });
+    h = await harness({ filter: { maxPeers: 3, maxCriteriaPerPeer: 5 } });
     client = await h.client();
   });
   afterAll(async () => {
@@ -128,10 +143,17 @@ describe("bad input", () => {
   });
 
   describe("LightPush v3", () => {
-    it("answers 400 to bytes that are not a LightPushRequestV3", async () => {
+    it("answers 400 to bytes that are not a LightPushRequestV3, and reports a diagnostic", async () => {
+      const before = h.diagnostics.length;
       const reply = await push(h, client, frame(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f])));
       expect(reply.statusCode).toBe(400);
       expect(reply.requestId).toBe("N/A");
+      // Reported before the reply was written.
+      expect(h.diagnostics.slice(before)).toContainEqual({
+        component: "service-node/light-push",
+        reason: "undecodable",
+        error: expect.any(Error),
+      });
     });
 
     it("answers 400 to a request without a message", async () => {
@@ -165,9 +187,16 @@ describe("bad input", () => {
       expect(reply).toMatchObject({ requestId: "N/A", statusCode: 413 });
     });
 
-    it("answers 400 to a truncated frame", async () => {
+    it("answers 400 to a truncated frame, and reports a diagnostic", async () => {
+      const before = h.diagnostics.length;
       const reply = await push(h, client, concat(varint(100), new Uint8Array(10)));
       expect(reply.statusCode).toBe(400);
+      expect(h.diagnostics.slice(before)).toContainEqual(
+        expect.objectContaining({
+          component: "service-node/light-push",
+          reason: "malformed-frame",
+        }),
+      );
     });
 
     it("answers 421 to a pubsub topic it does not serve", async () => {
@@ -201,18 +230,40 @@ describe("bad input", () => {
       expect(reply).toMatchObject({ requestId: "r1", statusCode: 200, relayPeerCount: 0 });
     });
 
-    it("aborts a stream that sends nothing, and keeps serving", async () => {
-      const stream = await client.dialProtocol(multiaddr(h.address), lightPushCodec);
-      await eventually(() => stream.status !== "open", 5_000, "the idle stream is aborted");
-      const reply = await push(h, client, pushRequest({ pubsubTopic, message: message() }));
-      expect(reply.statusCode).toBe(200);
+    it("aborts a stream that sends nothing, reports it, and keeps serving", async () => {
+      // Its own node: a short request deadline here must not race the other tests' requests.
+      const idle = await harness({ streamTimeoutMs: 200 });
+      try {
+        const quiet = await idle.client();
+        const stream = await quiet.dialProtocol(multiaddr(idle.address), lightPushCodec);
+        await eventually(
+          () => idle.diagnostics.some((d) => d.reason === "request-timeout"),
+          "the node reports the idle stream",
+          [[idle.reported, "diagnostic"]],
+        );
+        expect(idle.diagnostics).toContainEqual({
+          component: "service-node/light-push",
+          reason: "request-timeout",
+        });
+        await eventually(() => stream.status !== "open", "the idle stream is aborted");
+        const reply = await push(idle, quiet, pushRequest({ pubsubTopic, message: message() }));
+        expect(reply.statusCode).toBe(200);
+      } finally {
+        await idle.close();
+      }
     });
   });
 
   describe("Filter v2", () => {
-    it("answers 400 to bytes that are not a FilterSubscribeRequest", async () => {
+    it("answers 400 to bytes that are not a FilterSubscribeRequest, and reports a diagnostic", async () => {
+      const before = h.diagnostics.length;
       const reply = await filter(h, client, frame(Uint8Array.from([0x0a, 0xff, 0x01])));
       expect(reply).toMatchObject({ requestId: "N/A", statusCode: 400 });
+      expect(h.diagnostics.slice(before)).toContainEqual({
+        component: "service-node/filter",
+        reason: "undecodable",
+        error: expect.any(Error),
+      });
     });
 
     it("answers 400 to a subscription without pubsub topic or content topics", async () => {
@@ -317,11 +368,7 @@ describe("bad input", () => {
       expect(statuses).toEqual([200, 200, 503]);
       // Subscriptions end with their connection, which frees the places.
       await Promise.all([greedy, ...others].map((c) => c.stop()));
-      await eventually(
-        () => h.node.stats().filterSubscribers === 0,
-        5_000,
-        "subscriptions dropped",
-      );
+      await eventually(() => h.node.stats().filterSubscribers === 0, "subscriptions dropped");
     });
   });
 
@@ -410,7 +457,9 @@ describe("bad input", () => {
         frame(proto_metadata.WakuMetadataRequest.encode({ clusterId: 1, shards: [0] })),
       );
       expect(proto_metadata.WakuMetadataResponse.decode(reply as Uint8Array).clusterId).toBe(55);
-      await eventually(() => foreigner.getConnections().length === 0, 5_000, "disconnected");
+      await eventually(() => foreigner.getConnections().length === 0, "disconnected", [
+        [foreigner, "connection:close"],
+      ]);
       await foreigner.stop();
     });
   });

@@ -19,11 +19,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A safety net only: every wait below ends on an event (output, exit) long before it. */
+const safetyNetMs = 45_000;
+
 interface Run {
   readonly child: ChildProcess;
   stdout: string;
   stderr: string;
-  readonly exited: Promise<number | null>;
+  /** Settles when the process has exited and its stdout and stderr are fully read (`close`). */
+  readonly closed: Promise<number | null>;
+  /** Wakes the waiters of {@link until} (on output and on close). */
+  readonly changed: EventTarget;
 }
 
 /** Starts the CLI from source (`node --import tsx`, as `pnpm start` does through tsx). */
@@ -33,45 +39,86 @@ function run(args: readonly string[]): Run {
     ["--conditions=@orgchat/source", "--import", "tsx", "src/cli.ts", ...args],
     { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"] },
   );
+  const changed = new EventTarget();
   const result: Run = {
     child,
     stdout: "",
     stderr: "",
-    exited: new Promise((resolveExit) => child.once("exit", (code) => resolveExit(code))),
+    closed: new Promise((resolveClose) =>
+      child.once("close", (code) => {
+        resolveClose(code);
+        changed.dispatchEvent(new Event("change"));
+      }),
+    ),
+    changed,
   };
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
     result.stdout += chunk;
+    changed.dispatchEvent(new Event("change"));
   });
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     result.stderr += chunk;
+    changed.dispatchEvent(new Event("change"));
   });
   cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await result.exited;
-    }
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await result.closed;
   });
   return result;
 }
 
-async function firstLine(r: Run, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (!r.stdout.includes("\n")) {
-    if (r.child.exitCode !== null) throw new Error(`exited early: ${r.stderr}`);
-    if (Date.now() > deadline) throw new Error(`no output within ${timeoutMs} ms: ${r.stderr}`);
-    await new Promise((done) => setTimeout(done, 20));
-  }
-  return r.stdout.slice(0, r.stdout.indexOf("\n"));
+/**
+ * Resolves with `read(r)` once it is defined, re-checking after every chunk of output; rejects when
+ * the process ends first, or (safety net) after {@link safetyNetMs}.
+ */
+function until<T>(r: Run, what: string, read: (r: Run) => T | undefined): Promise<T> {
+  return new Promise((resolveValue, reject) => {
+    const check = () => {
+      const value = read(r);
+      if (value !== undefined) {
+        done();
+        resolveValue(value);
+      } else if (r.child.exitCode !== null || r.child.signalCode !== null) {
+        // Exited: the output may still be arriving; decide once it is complete.
+        void r.closed.then(() => {
+          const late = read(r);
+          done();
+          if (late !== undefined) resolveValue(late);
+          else reject(new Error(`exited before ${what}: ${r.stderr}`));
+        });
+      }
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no ${what} within ${safetyNetMs} ms: ${r.stderr}`));
+    }, safetyNetMs);
+    const done = () => {
+      clearTimeout(timer);
+      r.changed.removeEventListener("change", check);
+    };
+    r.changed.addEventListener("change", check);
+    check();
+  });
 }
 
-/** Waits for the exit code, failing (instead of hanging) if the process does not exit. */
-async function exitCode(r: Run, timeoutMs = 20_000): Promise<number | null> {
+/** The first line of stdout, as soon as it is complete. */
+function firstLine(r: Run): Promise<string> {
+  return until(r, "first line", ({ stdout }) =>
+    stdout.includes("\n") ? stdout.slice(0, stdout.indexOf("\n")) : undefined,
+  );
+}
+
+/** The exit code, once the process exited and all of its output was read. */
+async function exitCode(r: Run): Promise<number | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`still running after ${safetyNetMs} ms`)),
+      safetyNetMs,
+    );
   });
   try {
-    return await Promise.race([r.exited, timeout]);
+    return await Promise.race([r.closed, timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -122,13 +169,13 @@ describe("orgchat-node", () => {
   it("prints one multiaddr per line by default", async () => {
     const r = run(["--data", await tempDir()]);
     await firstLine(r);
-    await new Promise((done) => setTimeout(done, 100));
+    // Count the lines once the process has closed its output (not after a pause): every line is in.
+    r.child.kill("SIGTERM");
+    expect(await exitCode(r)).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines).toHaveLength(2);
     for (const line of lines)
       expect(line).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+(\/ws)?\/p2p\/12D3KooW/);
-    r.child.kill("SIGTERM");
-    expect(await exitCode(r)).toBe(0);
   });
 
   it("--help prints the flags and an example", async () => {

@@ -5,6 +5,12 @@ import type { Transport } from "@orgchat/transport";
 import { type WakuTransport, wakuLightTransport } from "@orgchat/transport-waku";
 import { createServiceNode, type ServiceNode, type ServiceNodeInit } from "../src/index.ts";
 
+/**
+ * How long a wait may take before the test fails: a safety net against a hang only (below Vitest's
+ * 60 s test timeout), never the thing that decides a test on a slow machine. Waits end on events.
+ */
+export const safetyNetMs = 30_000;
+
 /** Starts a service node on 127.0.0.1 (ws + tcp) with a fast gossipsub heartbeat. */
 export function startServiceNode(init: ServiceNodeInit = {}): Promise<ServiceNode> {
   return createServiceNode({ heartbeatIntervalMs: 100, ...init });
@@ -26,13 +32,13 @@ export function lightTransportFor(
   return wakuLightTransport({
     mode: "light",
     peers,
-    publishTimeoutMs: options.publishTimeoutMs ?? 5_000,
+    publishTimeoutMs: options.publishTimeoutMs ?? safetyNetMs,
     reconnect: { initialDelayMs: 50, maxDelayMs: options.reconnectMaxDelayMs ?? 500 },
   });
 }
 
-/** Resolves when `transport` reports `online` (or rejects after `timeoutMs`). */
-export function online(transport: Transport, timeoutMs = 5_000): Promise<void> {
+/** Resolves when `transport` reports `online` (or rejects after the safety net). */
+export function online(transport: Transport, timeoutMs = safetyNetMs): Promise<void> {
   if (transport.status === "online") return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -48,15 +54,42 @@ export function online(transport: Transport, timeoutMs = 5_000): Promise<void> {
   });
 }
 
-/** Polls `condition` every 10 ms until it holds (rejects after `timeoutMs`). */
-export async function eventually(
+/**
+ * Resolves once `condition()` holds: checked at once, whenever one of `wakeOn` fires (`[target,
+ * event]` pairs), and every 10 ms for state that has no event (the node's counters). Rejects only
+ * after {@link safetyNetMs}, the safety net against a hang; how fast the machine is never decides.
+ */
+export function eventually(
   condition: () => boolean,
-  timeoutMs: number,
   what: string,
+  wakeOn: readonly (readonly [EventTarget | Transport, string])[] = [],
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  return new Promise((resolve, reject) => {
+    const offs: (() => void)[] = [];
+    let poll: ReturnType<typeof setInterval> | undefined;
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      for (const off of offs) off();
+      if (error) reject(error);
+      else resolve();
+    };
+    const check = () => {
+      if (condition()) finish();
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`not within the ${safetyNetMs} ms safety net: ${what}`)),
+      safetyNetMs,
+    );
+    for (const [target, event] of wakeOn) {
+      if (target instanceof EventTarget) {
+        target.addEventListener(event, check);
+        offs.push(() => target.removeEventListener(event, check));
+      } else {
+        offs.push(target.on(event as "status:changed", check));
+      }
+    }
+    poll = setInterval(check, 10);
+    check();
+  });
 }

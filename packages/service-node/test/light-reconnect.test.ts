@@ -40,18 +40,20 @@ it("reconnects after the service node restarts and keeps receiving", async () =>
   const received: TransportMessage[] = [];
   await bob.subscribe([topic], (m) => void received.push(m));
   const before = await alice.publish(topic, utf8.encode("before the restart"));
-  await eventually(() => received.some((m) => m.id === before.id), 5_000, "delivery before");
+  await eventually(() => received.some((m) => m.id === before.id), "delivery before");
 
   await node.stop();
-  await eventually(() => bob.status === "connecting", 5_000, "bob notices the node is gone");
+  await eventually(() => bob.status === "connecting", "bob notices the node is gone", [
+    [bob, "status:changed"],
+  ]);
   node = await createServiceNode({ dataDir, listen: [`/ip4/127.0.0.1/tcp/${port}/ws`] });
-  await Promise.all([online(alice, 10_000), online(bob, 10_000)]);
+  await Promise.all([online(alice), online(bob)]);
   expect(statuses).toEqual(["connecting", "online", "connecting", "online"]);
 
   // The restarted node knows no subscription until bob's SDK renews it on reconnection.
-  await eventually(() => node.stats().filterSubscribers === 1, 10_000, "bob subscribes again");
+  await eventually(() => node.stats().filterSubscribers === 1, "bob subscribes again");
   const after = await alice.publish(topic, utf8.encode("after the restart"));
-  await eventually(() => received.some((m) => m.id === after.id), 5_000, "delivery after");
+  await eventually(() => received.some((m) => m.id === after.id), "delivery after");
 
   const history = await bob.queryHistory({ contentTopics: [topic], direction: "forward" });
   expect(history.messages.map((m) => m.id)).toEqual([before.id, after.id]);

@@ -103,7 +103,7 @@ describe("createServiceNode", () => {
     await light.publish("/orgchat-node/1/prune/proto", utf8.encode("short-lived"));
     expect(node.stats().storedMessages).toBe(1);
     now += 120_000;
-    await eventually(() => node.stats().storedMessages === 0, 5_000, "the message is pruned");
+    await eventually(() => node.stats().storedMessages === 0, "the message is pruned");
   });
 
   it("stop() is idempotent", async () => {
@@ -152,7 +152,6 @@ describe("relay between service nodes", () => {
     const edge = await started({ peers: [wsAddress(hub)] });
     await eventually(
       () => hub.relay.getTopicPeers(hub.pubsubTopics[0] as string).length > 0,
-      5_000,
       "edge joined the hub's topics",
     );
     const alice = lightTransportFor(hub);
@@ -167,9 +166,9 @@ describe("relay between service nodes", () => {
     const received: TransportMessage[] = [];
     await bob.subscribe([topic], (m) => void received.push(m));
     const sent = await alice.publish(topic, utf8.encode("across two service nodes"));
-    await eventually(() => received.length > 0, 5_000, "bob receives alice's message");
+    await eventually(() => received.length > 0, "bob receives alice's message");
     expect(received[0]?.id).toBe(sent.id);
-    await eventually(() => edge.stats().storedMessages === 1, 5_000, "the edge stores it too");
+    await eventually(() => edge.stats().storedMessages === 1, "the edge stores it too");
     expect(received).toHaveLength(1);
   });
 
@@ -190,18 +189,14 @@ describe("relay between service nodes", () => {
       peers: [address],
       redial: { initialDelayMs: 20, maxDelayMs: 100 },
     });
-    await eventually(() => edge.stats().connections === 1, 5_000, "edge connects to hub");
+    await eventually(() => edge.stats().connections === 1, "edge connects to hub");
     await hub.stop();
-    await eventually(() => edge.stats().connections === 0, 5_000, "edge sees hub gone");
+    await eventually(() => edge.stats().connections === 0, "edge sees hub gone");
     const again = await createServiceNode({
       dataDir: hubDir,
       listen: [`/ip4/127.0.0.1/tcp/${port}/ws`],
     });
     cleanups.push(() => again.stop());
-    await eventually(
-      () => edge.stats().connections === 1,
-      5_000,
-      "edge reconnects to the restarted hub",
-    );
+    await eventually(() => edge.stats().connections === 1, "edge reconnects to the restarted hub");
   });
 });

@@ -12,6 +12,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import * as lp from "it-length-prefixed";
 import { createLibp2p } from "libp2p";
 import { Uint8ArrayList } from "uint8arraylist";
+import { safetyNetMs } from "./fixtures.ts";
 
 /** A started plain libp2p node that only dials (WebSocket, noise, mplex). */
 export async function rawClient(): Promise<Libp2p> {
@@ -40,7 +41,7 @@ export async function exchange(
   bytes: Uint8Array,
   options: { readonly timeoutMs?: number } = {},
 ): Promise<Uint8Array | undefined> {
-  const signal = AbortSignal.timeout(options.timeoutMs ?? 5_000);
+  const signal = AbortSignal.timeout(options.timeoutMs ?? safetyNetMs);
   const stream = await client.dialProtocol(multiaddr(address), codec, { signal });
   await stream.sink([bytes]);
   const received = new Uint8ArrayList();

@@ -68,7 +68,7 @@ describe("an unmodified @waku/sdk light node", () => {
       expect(result.failures).toEqual([]);
       expect(result.successes.map(String)).toEqual([node.peerId]);
     }
-    await eventually(() => received.length === 3, 5_000, "bob receives 3 pushes");
+    await eventually(() => received.length === 3, "bob receives 3 pushes");
     expect(received.sort()).toEqual(["hello 0", "hello 1", "hello 2"]);
 
     const stored: string[] = [];
@@ -159,17 +159,16 @@ describe("an unmodified @waku/sdk light node", () => {
       { autoRetry: false },
     );
     expect(pushed.successes).toHaveLength(1);
-    await eventually(() => viaRelay.length === 1, 5_000, "the relay peer receives the push");
+    await eventually(() => viaRelay.length === 1, "the relay peer receives the push");
     expect(decoder.decode(viaRelay[0]?.payload)).toBe("from the light node");
 
     const published = await relay.publish(contentTopic, encoder.encode("from the relay peer"));
     expect(published.recipients).toBeGreaterThan(0);
     await eventually(
       () => viaFilter.includes("from the relay peer"),
-      5_000,
       "the light node receives the relayed message through filter",
     );
-    await eventually(() => node.stats().storedMessages === 2, 5_000, "both messages are stored");
+    await eventually(() => node.stats().storedMessages === 2, "both messages are stored");
     const stored: string[] = [];
     await light.store.queryWithOrderedCallback([lightDecoder], (m) => void stored.push(text(m)));
     expect(stored.sort()).toEqual(["from the light node", "from the relay peer"]);

@@ -21,12 +21,13 @@ const address = node.multiaddrs().find((a) => a.includes("/ws/")) as string;
 const light = wakuLightTransport({ mode: "light", peers: [address] });
 await light.start();
 const topic = "/orgchat-exit/1/check/proto";
-let received = 0;
-await light.subscribe([topic], () => {
-  received += 1;
+let delivered: () => void = () => {};
+const received = new Promise<void>((resolve) => {
+  delivered = resolve;
 });
+await light.subscribe([topic], () => delivered());
 await light.publish(topic, new TextEncoder().encode("before stop"));
-while (received === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+await received;
 await light.queryHistory({ contentTopics: [topic] });
 await light.stop();
 await node.stop();
