@@ -26,7 +26,8 @@ import {
   type PairwiseMessage,
 } from "@orgchat/wire";
 import { PairwiseSession } from "../src/double-ratchet.js";
-import { EpochKeys, groupLimits } from "../src/group-message.js";
+import { groupLimits } from "../src/group-limits.js";
+import { EpochKeys } from "../src/group-message.js";
 import { deriveSecret, expandWithLabel, labelInfo, u32, u64 } from "../src/kdf.js";
 import {
   addStepEpochSecret,

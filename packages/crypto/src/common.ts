@@ -2,13 +2,7 @@
 // Everything public is listed here by name; internals (the secret tree, sender chains, byte helpers)
 // stay unexported.
 
-export {
-  type PairwiseResponse,
-  type PairwiseRole,
-  PairwiseSession,
-  pairwiseLimits,
-  pairwiseMessageVersion,
-} from "./double-ratchet.js";
+export { type PairwiseResponse, type PairwiseRole, PairwiseSession } from "./double-ratchet.js";
 export type { EpochLimits } from "./epoch-entry.js";
 export { epochRetention, type GroupPlaintext } from "./epoch-window.js";
 export {
@@ -25,13 +19,8 @@ export {
   StateCorruptedError,
   UnknownEpochError,
 } from "./errors.js";
-export {
-  type DecryptedGroupMessage,
-  EpochKeys,
-  type GroupLimits,
-  groupLimits,
-  groupMessageVersion,
-} from "./group-message.js";
+export { type GroupLimits, groupLimits } from "./group-limits.js";
+export { type DecryptedGroupMessage, EpochKeys, groupMessageVersion } from "./group-message.js";
 export { deriveSecret, expandWithLabel, labelInfo, labelPrefix } from "./kdf.js";
 export {
   addStepEpochSecret,
@@ -77,8 +66,10 @@ export {
   type OwnerKeyUpdate,
   refreshIntervalMs,
 } from "./owner-group.js";
+export { pairwiseMessageVersion } from "./pairwise-header.js";
 export type { CryptoProvider, KeyPair } from "./provider.js";
 export { nobleProvider } from "./providers/noble.js";
+export { pairwiseLimits } from "./ratchet-state.js";
 export { type WelcomeInit, welcomeVersion } from "./welcome.js";
 export {
   OwnerPrekeys,

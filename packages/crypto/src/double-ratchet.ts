@@ -28,40 +28,17 @@
  * @module
  */
 
-import { concatBytes, toHex } from "@orgchat/base";
-import { decodePairwiseMessage, encodePairwiseMessage, type PairwiseMessage } from "@orgchat/wire";
-import { constantTimeEqual } from "./constant-time.js";
-import {
-  DecryptionFailedError,
-  DuplicateMessageError,
-  GenerationTooFarError,
-  isInvalidPublicKeyError,
-  StateCorruptedError,
-} from "./errors.js";
-import { expandWithLabel, u32 } from "./kdf.js";
-import type { CryptoProvider, KeyPair } from "./provider.js";
+import { concatBytes } from "@orgchat/base";
+import { encodePairwiseMessage } from "@orgchat/wire";
+import { DecryptionFailedError, StateCorruptedError } from "./errors.js";
+import { headerBytes, pairwiseMessageVersion, parsePairwiseMessage } from "./pairwise-header.js";
+import { readPairwiseState, writePairwiseState } from "./pairwise-state-encoding.js";
+import type { CryptoProvider } from "./provider.js";
+import { chainMessageKey, kdfRk, messageKeys, nextChainKey } from "./ratchet-keys.js";
+import { type DecryptPlan, planDecrypt } from "./ratchet-receive.js";
+import { initialState, type RatchetState } from "./ratchet-state.js";
 import { redactSecrets, wipe } from "./secret.js";
-import { appendDigest, checkDigest, StateReader, StateWriter } from "./state-bytes.js";
 import type { OwnerPrekeys, X3dhHeaderFields, X3dhInitiation } from "./x3dh.js";
-
-/**
- * Limits of a pairwise session (docs/PROTOCOL.md).
- */
-export const pairwiseLimits = {
-  /** Messages one received message may skip in one chain (the spec's MAX_SKIP). */
-  maxSkip: 1000,
-  /** Skipped message keys kept per session; the oldest is evicted (and wiped) beyond it. */
-  maxSkippedKeys: 2000,
-  /**
-   * Earlier receiving chains remembered (ratchet key and length) so that a late duplicate from one
-   * is reported as `DuplicateMessageError`; older ones are forgotten and such a message then fails
-   * as `DecryptionFailedError`. Skipped keys of a forgotten chain stay usable.
-   */
-  maxPreviousChains: 64,
-} as const;
-
-/** Version of `PairwiseMessage` this module writes and accepts. */
-export const pairwiseMessageVersion = 1;
 
 /** Which side of the X3DH a session is: the member initiates, the owner responds. */
 export type PairwiseRole = "initiator" | "responder";
@@ -73,63 +50,6 @@ export interface PairwiseResponse {
   /** The plaintext of the initial message. */
   readonly plaintext: Uint8Array;
 }
-
-interface SkippedKey {
-  readonly ratchetKey: Uint8Array;
-  readonly messageNumber: number;
-  readonly messageKey: Uint8Array;
-}
-
-interface PreviousChain {
-  readonly ratchetKey: Uint8Array;
-  readonly length: number;
-}
-
-/** The spec's state variables (§3.2), named in words. */
-interface RatchetState {
-  /** RK */
-  rootKey: Uint8Array;
-  /** DHs */
-  sendingKeyPair: KeyPair;
-  /** DHr */
-  receivingKey: Uint8Array | undefined;
-  /** CKs (absent only for a responder before its first message, which never escapes `respond`) */
-  sendingChainKey: Uint8Array | undefined;
-  /** CKr */
-  receivingChainKey: Uint8Array | undefined;
-  /** Ns */
-  sendCount: number;
-  /** Nr */
-  receiveCount: number;
-  /** PN */
-  previousSendCount: number;
-  /** MKSKIPPED, insertion-ordered (oldest first), keyed by `hex(ratchet key):n`. */
-  skipped: Map<string, SkippedKey>;
-  previousChains: PreviousChain[];
-  /** Initiator only: the X3DH signed prekey id while `PairwiseMessage.x3dh` is still attached. */
-  pendingSignedPrekeyId: number | undefined;
-  /** Initiator only: the X3DH header's initiator signature, attached with it. */
-  pendingInitiatorSignature: Uint8Array | undefined;
-}
-
-/** A received message's parsed header. */
-interface ReceivedHeader {
-  readonly ratchetKey: Uint8Array;
-  readonly messageNumber: number;
-  readonly previousChainLength: number;
-}
-
-/** Keys derived for a received message, applied by `commit` only after authentication. */
-interface DecryptPlan {
-  readonly plaintext: Uint8Array;
-  commit(): void;
-}
-
-const stateVersion = 1;
-const roles = ["initiator", "responder"] as const;
-const constant01 = Uint8Array.of(0x01);
-const constant02 = Uint8Array.of(0x02);
-const empty = new Uint8Array(0);
 
 /**
  * One end of the owner ↔ member pairwise channel: a Double Ratchet session on the X3DH shared key.
@@ -242,7 +162,7 @@ export class PairwiseSession {
     prekeys: OwnerPrekeys,
     bytes: Uint8Array,
   ): PairwiseResponse {
-    const message = parseMessage(bytes);
+    const message = parsePairwiseMessage(bytes);
     const x3dh = message.x3dh;
     if (x3dh === undefined) {
       throw new DecryptionFailedError({
@@ -316,7 +236,7 @@ export class PairwiseSession {
     if (state.sendCount >= 0xffffffff) {
       throw new RangeError("plaintext: the sending chain is exhausted; wait for a reply");
     }
-    const messageKey = provider.hmacSha256(chainKey, constant01);
+    const messageKey = chainMessageKey(provider, chainKey);
     const header = {
       version: pairwiseMessageVersion,
       ...(state.pendingSignedPrekeyId === undefined
@@ -331,9 +251,9 @@ export class PairwiseSession {
       const aad = concatBytes(this.associatedData, headerBytes(header));
       const ciphertext = provider.aesGcmSeal(key, nonce, plaintext, aad);
       const bytes = encodePairwiseMessage({ ...header, ciphertext });
-      const nextChainKey = provider.hmacSha256(chainKey, constant02);
+      const next = nextChainKey(provider, chainKey);
       wipe(chainKey);
-      state.sendingChainKey = nextChainKey;
+      state.sendingChainKey = next;
       state.sendCount += 1;
       return bytes;
     } finally {
@@ -359,7 +279,7 @@ export class PairwiseSession {
    * ```
    */
   decrypt(bytes: Uint8Array): Uint8Array {
-    const message = parseMessage(bytes);
+    const message = parsePairwiseMessage(bytes);
     const plan = planDecrypt(this.#provider, this.#state, this.associatedData, message);
     plan.commit();
     // The spec's "until a reply is received": the owner has the session, stop sending X3DH.
@@ -395,42 +315,12 @@ export class PairwiseSession {
    * ```
    */
   serialize(): Uint8Array {
-    const state = this.#state;
-    const flags =
-      (state.receivingKey ? 1 : 0) |
-      (state.sendingChainKey ? 2 : 0) |
-      (state.receivingChainKey ? 4 : 0) |
-      (state.pendingSignedPrekeyId === undefined ? 0 : 8);
-    const writer = new StateWriter();
-    writer.u8(stateVersion);
-    writer.u8(roles.indexOf(this.role));
-    writer.u8(flags);
-    writer.fixed(this.associatedData);
-    writer.fixed(this.initialEphemeralKey);
-    writer.fixed(state.rootKey);
-    writer.fixed(state.sendingKeyPair.secretKey);
-    if (state.receivingKey) writer.fixed(state.receivingKey);
-    if (state.sendingChainKey) writer.fixed(state.sendingChainKey);
-    if (state.receivingChainKey) writer.fixed(state.receivingChainKey);
-    writer.u32(state.sendCount);
-    writer.u32(state.receiveCount);
-    writer.u32(state.previousSendCount);
-    if (state.pendingSignedPrekeyId !== undefined) {
-      writer.u32(state.pendingSignedPrekeyId);
-      writer.fixed(state.pendingInitiatorSignature ?? new Uint8Array(64));
-    }
-    writer.u16(state.previousChains.length);
-    for (const chain of state.previousChains) {
-      writer.fixed(chain.ratchetKey);
-      writer.u32(chain.length);
-    }
-    writer.u16(state.skipped.size);
-    for (const skipped of state.skipped.values()) {
-      writer.fixed(skipped.ratchetKey);
-      writer.u32(skipped.messageNumber);
-      writer.fixed(skipped.messageKey);
-    }
-    return appendDigest(this.#provider, writer.finish());
+    return writePairwiseState(this.#provider, {
+      role: this.role,
+      associatedData: this.associatedData,
+      initialEphemeralKey: this.initialEphemeralKey,
+      ratchet: this.#state,
+    });
   }
 
   /**
@@ -448,76 +338,14 @@ export class PairwiseSession {
    * ```
    */
   static deserialize(provider: CryptoProvider, bytes: Uint8Array): PairwiseSession {
-    if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes: expected a Uint8Array");
-    if (bytes.length > 0 && bytes[0] !== stateVersion) {
-      throw new StateCorruptedError(`unknown PairwiseSession state version ${bytes[0]}`);
-    }
-    const reader = new StateReader(checkDigest(provider, bytes, "PairwiseSession"));
-    reader.u8();
-    const role = roles[reader.u8()];
-    if (role === undefined) throw new StateCorruptedError("unknown session role");
-    const flags = reader.u8();
-    if ((flags & ~0x0f) !== 0) throw new StateCorruptedError("unknown state flags");
-    const associatedData = reader.fixed(128);
-    const initialEphemeralKey = reader.fixed(32);
-    const rootKey = reader.fixed(32);
-    const sendingSecretKey = reader.fixed(32);
-    const receivingKey = flags & 1 ? reader.fixed(32) : undefined;
-    const sendingChainKey = flags & 2 ? reader.fixed(32) : undefined;
-    const receivingChainKey = flags & 4 ? reader.fixed(32) : undefined;
-    const sendCount = reader.u32();
-    const receiveCount = reader.u32();
-    const previousSendCount = reader.u32();
-    const pendingSignedPrekeyId = flags & 8 ? reader.u32() : undefined;
-    const pendingInitiatorSignature = flags & 8 ? reader.fixed(64) : undefined;
-    if (sendingChainKey === undefined) throw new StateCorruptedError("no sending chain");
-    if (receivingChainKey !== undefined && receivingKey === undefined) {
-      throw new StateCorruptedError("a receiving chain without its ratchet key");
-    }
-    if (pendingSignedPrekeyId !== undefined && role !== "initiator") {
-      throw new StateCorruptedError("a responder with a pending X3DH header");
-    }
-    const previousCount = reader.u16();
-    if (previousCount > pairwiseLimits.maxPreviousChains) {
-      throw new StateCorruptedError(`${previousCount} previous chains`);
-    }
-    const previousChains: PreviousChain[] = [];
-    for (let i = 0; i < previousCount; i++) {
-      previousChains.push({ ratchetKey: reader.fixed(32), length: reader.u32() });
-    }
-    const skippedCount = reader.u16();
-    if (skippedCount > pairwiseLimits.maxSkippedKeys) {
-      throw new StateCorruptedError(`${skippedCount} skipped keys`);
-    }
-    const skipped = new Map<string, SkippedKey>();
-    for (let i = 0; i < skippedCount; i++) {
-      const entry = {
-        ratchetKey: reader.fixed(32),
-        messageNumber: reader.u32(),
-        messageKey: reader.fixed(32),
-      };
-      const id = skippedId(entry.ratchetKey, entry.messageNumber);
-      if (skipped.has(id)) throw new StateCorruptedError("a skipped key is listed twice");
-      skipped.set(id, entry);
-    }
-    reader.end();
-    return new PairwiseSession(provider, role, associatedData, initialEphemeralKey, {
-      rootKey,
-      sendingKeyPair: {
-        secretKey: sendingSecretKey,
-        publicKey: provider.x25519PublicKey(sendingSecretKey),
-      },
-      receivingKey,
-      sendingChainKey,
-      receivingChainKey,
-      sendCount,
-      receiveCount,
-      previousSendCount,
-      skipped,
-      previousChains,
-      pendingSignedPrekeyId,
-      pendingInitiatorSignature,
-    });
+    const state = readPairwiseState(provider, bytes);
+    return new PairwiseSession(
+      provider,
+      state.role,
+      state.associatedData,
+      state.initialEphemeralKey,
+      state.ratchet,
+    );
   }
 
   #pendingX3dh(signedPrekeyId: number): X3dhHeaderFields {
@@ -529,337 +357,4 @@ export class PairwiseSession {
       initiatorSignature: this.#state.pendingInitiatorSignature ?? new Uint8Array(64),
     };
   }
-}
-
-/**
- * A session's state before its first message (§3.3 `RatchetInitAlice` / `RatchetInitBob`): the
- * given keys, no receiving chain, every counter at zero, nothing skipped.
- */
-function initialState(
-  keys: Pick<
-    RatchetState,
-    | "rootKey"
-    | "sendingKeyPair"
-    | "receivingKey"
-    | "sendingChainKey"
-    | "pendingSignedPrekeyId"
-    | "pendingInitiatorSignature"
-  >,
-): RatchetState {
-  return {
-    ...keys,
-    receivingChainKey: undefined,
-    sendCount: 0,
-    receiveCount: 0,
-    previousSendCount: 0,
-    skipped: new Map(),
-    previousChains: [],
-  };
-}
-
-/**
- * Decodes a `PairwiseMessage`; everything that is not a version-1 message is a
- * `DecryptionFailedError` (the one error for "not a message of this session").
- */
-function parseMessage(bytes: Uint8Array): PairwiseMessage {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes: expected a Uint8Array");
-  let message: PairwiseMessage;
-  try {
-    message = decodePairwiseMessage(bytes);
-  } catch (cause) {
-    throw new DecryptionFailedError({ cause });
-  }
-  if (message.version !== pairwiseMessageVersion) {
-    throw new DecryptionFailedError({
-      cause: new RangeError(`version: unsupported PairwiseMessage version ${message.version}`),
-    });
-  }
-  return message;
-}
-
-/**
- * The receive side of the spec's `RatchetDecrypt` (with `TrySkippedMessageKeys`, `SkipMessageKeys`
- * and `DHRatchet`) computed aside from `state`: nothing in `state` changes until `commit()`.
- */
-function planDecrypt(
-  provider: CryptoProvider,
-  state: RatchetState,
-  associatedData: Uint8Array,
-  message: PairwiseMessage,
-): DecryptPlan {
-  const header: ReceivedHeader = message;
-  const aad = concatBytes(associatedData, headerBytes(message));
-  const n = header.messageNumber;
-
-  // TrySkippedMessageKeys
-  const id = skippedId(header.ratchetKey, n);
-  const stored = state.skipped.get(id);
-  if (stored !== undefined) {
-    const plaintext = open(provider, stored.messageKey, message.ciphertext, aad);
-    return {
-      plaintext,
-      commit() {
-        state.skipped.delete(id);
-        wipe(stored.messageKey);
-      },
-    };
-  }
-
-  // Current receiving chain
-  if (
-    state.receivingKey !== undefined &&
-    constantTimeEqual(header.ratchetKey, state.receivingKey)
-  ) {
-    if (n < state.receiveCount) {
-      throw new DuplicateMessageError(`pairwise message ${n} of the current chain`);
-    }
-    const chainKey = state.receivingChainKey;
-    // A receiving key with no chain is the initiator's placeholder (the owner's signed prekey):
-    // the owner never sends under it.
-    if (chainKey === undefined) throw new DecryptionFailedError();
-    const walk = walkChain(provider, chainKey, state.receiveCount, n, header.ratchetKey);
-    const plaintext = openOrWipe(provider, walk, message.ciphertext, aad);
-    return {
-      plaintext,
-      commit() {
-        wipe(chainKey);
-        state.receivingChainKey = walk.chainKey;
-        state.receiveCount = n + 1;
-        storeSkipped(state, walk.skipped);
-      },
-    };
-  }
-
-  // An earlier receiving chain: its keys were used or are held as skipped keys.
-  const previous = state.previousChains.find((chain) =>
-    constantTimeEqual(chain.ratchetKey, header.ratchetKey),
-  );
-  if (previous !== undefined) {
-    if (n < previous.length) {
-      throw new DuplicateMessageError(`pairwise message ${n} of an earlier chain`);
-    }
-    throw new DecryptionFailedError();
-  }
-
-  // A new ratchet key: DHRatchet, after skipping the rest of the current receiving chain.
-  const oldChainKey = state.receivingChainKey;
-  const oldEnd = Math.max(state.receiveCount, header.previousChainLength);
-  if (oldChainKey !== undefined && oldEnd - state.receiveCount > pairwiseLimits.maxSkip) {
-    throw new GenerationTooFarError(
-      `previous chain length ${header.previousChainLength}, ${state.receiveCount} received`,
-    );
-  }
-  if (n > pairwiseLimits.maxSkip) {
-    throw new GenerationTooFarError(`message ${n} opens a new chain`);
-  }
-  const secrets: Uint8Array[] = [];
-  let oldSkipped: SkippedKey[] = [];
-  let oldChainEndKey: Uint8Array | undefined;
-  try {
-    if (oldChainKey !== undefined && state.receivingKey !== undefined) {
-      const old = skipOnly(provider, oldChainKey, state.receiveCount, oldEnd, state.receivingKey);
-      oldSkipped = old.skipped;
-      oldChainEndKey = old.chainKey;
-      secrets.push(old.chainKey, ...old.skipped.map((key) => key.messageKey));
-    }
-    const receiveDh = ratchetDh(provider, state.sendingKeyPair.secretKey, header.ratchetKey);
-    secrets.push(receiveDh);
-    const [rootKey1, receivingChainKey] = kdfRk(provider, state.rootKey, receiveDh);
-    secrets.push(rootKey1, receivingChainKey);
-    const nextKeyPair = provider.x25519KeyPair();
-    secrets.push(nextKeyPair.secretKey);
-    const sendDh = ratchetDh(provider, nextKeyPair.secretKey, header.ratchetKey);
-    secrets.push(sendDh);
-    const [rootKey2, sendingChainKey] = kdfRk(provider, rootKey1, sendDh);
-    secrets.push(rootKey2, sendingChainKey);
-    const walk = walkChain(provider, receivingChainKey, 0, n, header.ratchetKey);
-    secrets.push(walk.chainKey, walk.messageKey, ...walk.skipped.map((key) => key.messageKey));
-    const plaintext = open(provider, walk.messageKey, message.ciphertext, aad);
-    wipe(walk.messageKey, receiveDh, sendDh, rootKey1, receivingChainKey, oldChainEndKey);
-    return {
-      plaintext,
-      commit() {
-        if (state.receivingKey !== undefined && oldChainKey !== undefined) {
-          state.previousChains.push({ ratchetKey: state.receivingKey, length: oldEnd });
-          if (state.previousChains.length > pairwiseLimits.maxPreviousChains) {
-            state.previousChains.shift();
-          }
-        }
-        wipe(state.rootKey, state.sendingKeyPair.secretKey, state.sendingChainKey, oldChainKey);
-        state.previousSendCount = state.sendCount;
-        state.sendCount = 0;
-        state.receiveCount = n + 1;
-        state.receivingKey = header.ratchetKey.slice();
-        state.receivingChainKey = walk.chainKey;
-        state.rootKey = rootKey2;
-        state.sendingKeyPair = nextKeyPair;
-        state.sendingChainKey = sendingChainKey;
-        storeSkipped(state, [...oldSkipped, ...walk.skipped]);
-      },
-    };
-  } catch (error) {
-    wipe(...secrets);
-    throw error;
-  }
-}
-
-/** X25519 on a received ratchet key; a small-order key cannot come from an honest peer. */
-function ratchetDh(provider: CryptoProvider, secretKey: Uint8Array, publicKey: Uint8Array) {
-  try {
-    return provider.x25519(secretKey, publicKey);
-  } catch (cause) {
-    if (isInvalidPublicKeyError(cause)) throw new DecryptionFailedError({ cause });
-    throw cause;
-  }
-}
-
-interface ChainWalk {
-  /** Chain key after the target message. */
-  readonly chainKey: Uint8Array;
-  /** Message key of the target message. */
-  readonly messageKey: Uint8Array;
-  /** Keys of the messages skipped on the way. */
-  readonly skipped: SkippedKey[];
-}
-
-/**
- * KDF_CK from generation `from` (chain key `chainKey`) to message `to`, keeping the skipped keys.
- * `chainKey` itself is left untouched (the caller wipes it on commit).
- */
-function walkChain(
-  provider: CryptoProvider,
-  chainKey: Uint8Array,
-  from: number,
-  to: number,
-  ratchetKey: Uint8Array,
-): ChainWalk {
-  if (to - from > pairwiseLimits.maxSkip) {
-    throw new GenerationTooFarError(`message ${to}, ${from} received in its chain`);
-  }
-  const head = skipOnly(provider, chainKey, from, to, ratchetKey);
-  const messageKey = provider.hmacSha256(head.chainKey, constant01);
-  const next = provider.hmacSha256(head.chainKey, constant02);
-  if (head.chainKey !== chainKey) wipe(head.chainKey);
-  return { chainKey: next, messageKey, skipped: head.skipped };
-}
-
-/** KDF_CK from `from` to `to` (exclusive), keeping every message key: `SkipMessageKeys`. */
-function skipOnly(
-  provider: CryptoProvider,
-  chainKey: Uint8Array,
-  from: number,
-  to: number,
-  ratchetKey: Uint8Array,
-): { chainKey: Uint8Array; skipped: SkippedKey[] } {
-  const skipped: SkippedKey[] = [];
-  let current = chainKey;
-  for (let i = from; i < to; i++) {
-    skipped.push({
-      ratchetKey: ratchetKey.slice(),
-      messageNumber: i,
-      messageKey: provider.hmacSha256(current, constant01),
-    });
-    const next = provider.hmacSha256(current, constant02);
-    if (current !== chainKey) wipe(current);
-    current = next;
-  }
-  return { chainKey: current === chainKey ? chainKey.slice() : current, skipped };
-}
-
-function openOrWipe(
-  provider: CryptoProvider,
-  walk: ChainWalk,
-  ciphertext: Uint8Array,
-  aad: Uint8Array,
-): Uint8Array {
-  try {
-    return open(provider, walk.messageKey, ciphertext, aad);
-  } catch (error) {
-    wipe(walk.chainKey, ...walk.skipped.map((key) => key.messageKey));
-    throw error;
-  } finally {
-    wipe(walk.messageKey);
-  }
-}
-
-function open(
-  provider: CryptoProvider,
-  messageKey: Uint8Array,
-  ciphertext: Uint8Array,
-  aad: Uint8Array,
-): Uint8Array {
-  const { key, nonce } = messageKeys(provider, messageKey);
-  try {
-    return provider.aesGcmOpen(key, nonce, ciphertext, aad);
-  } finally {
-    wipe(key, nonce);
-  }
-}
-
-/** Adds skipped keys (oldest first) and evicts the oldest beyond the session limit. */
-function storeSkipped(state: RatchetState, keys: SkippedKey[]): void {
-  for (const key of keys) state.skipped.set(skippedId(key.ratchetKey, key.messageNumber), key);
-  for (const [id, key] of state.skipped) {
-    if (state.skipped.size <= pairwiseLimits.maxSkippedKeys) break;
-    wipe(key.messageKey);
-    state.skipped.delete(id);
-  }
-}
-
-/** `KDF_RK(rk, dh) = ExpandWithLabel(HKDF-Extract(rk, dh), "ratchet root", "", 64)`. */
-function kdfRk(
-  provider: CryptoProvider,
-  rootKey: Uint8Array,
-  dh: Uint8Array,
-): [Uint8Array, Uint8Array] {
-  const prk = provider.hkdfExtract(rootKey, dh);
-  const out = expandWithLabel(provider, prk, "ratchet root", empty, 64);
-  const result: [Uint8Array, Uint8Array] = [out.slice(0, 32), out.slice(32, 64)];
-  wipe(prk, out);
-  return result;
-}
-
-/** `key ‖ nonce = ExpandWithLabel(mk, "ratchet message", "", 44)`. */
-function messageKeys(
-  provider: CryptoProvider,
-  messageKey: Uint8Array,
-): { key: Uint8Array; nonce: Uint8Array } {
-  const out = expandWithLabel(provider, messageKey, "ratchet message", empty, 44);
-  const result = { key: out.slice(0, 32), nonce: out.slice(32, 44) };
-  wipe(out);
-  return result;
-}
-
-/** The header part of the associated data (layout in the module comment). */
-function headerBytes(header: {
-  readonly version: number;
-  readonly x3dh?: X3dhHeaderFields | undefined;
-  readonly ratchetKey: Uint8Array;
-  readonly messageNumber: number;
-  readonly previousChainLength: number;
-}): Uint8Array {
-  const parts = [
-    u32(header.version),
-    header.ratchetKey,
-    u32(header.messageNumber),
-    u32(header.previousChainLength),
-  ];
-  const x3dh = header.x3dh;
-  if (x3dh === undefined) {
-    parts.push(Uint8Array.of(0));
-  } else {
-    parts.push(
-      Uint8Array.of(1),
-      x3dh.initiatorIdentityKey,
-      x3dh.initiatorIdentityDhKey,
-      x3dh.ephemeralKey,
-      u32(x3dh.signedPrekeyId),
-      x3dh.initiatorSignature,
-    );
-  }
-  return concatBytes(...parts);
-}
-
-function skippedId(ratchetKey: Uint8Array, messageNumber: number): string {
-  return `${toHex(ratchetKey)}:${messageNumber}`;
 }

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { EpochKeys, type GroupLimits } from "./group-message.js";
+import type { GroupLimits } from "./group-limits.js";
+import { EpochKeys } from "./group-message.js";
 import { EpochSecrets, evolveLeafSecret, type GroupId, type Roster } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
 import { wipe } from "./secret.js";

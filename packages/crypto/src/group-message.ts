@@ -2,53 +2,27 @@ import { concatBytes, toHex } from "@orgchat/base";
 import { encodeGroupMessage, type GroupMessage, wireLimits } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
 import {
+  type EpochKeysState,
+  readEpochKeysState,
+  writeEpochKeysState,
+} from "./epoch-keys-state-encoding.js";
+import {
   DecryptionFailedError,
   isStateCorruptedError,
   StateCorruptedError,
   UnknownEpochError,
 } from "./errors.js";
-import { labelInfo, u32, u64 } from "./kdf.js";
+import { type GroupLimits, groupLimits, resolveLimits } from "./group-limits.js";
+import { framePlaintext, paddedPlaintextLength, unframePlaintext } from "./group-plaintext.js";
+import { u32, u64 } from "./kdf.js";
 import type { EpochSecrets, GroupId, Roster, RosterLeaf } from "./key-schedule.js";
 import { groupContext } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
 import { redactSecrets, wipe } from "./secret.js";
 import { SecretTree } from "./secret-tree.js";
-import {
-  type ChainCandidate,
-  maxGeneration,
-  SenderChain,
-  type SkippedKey,
-} from "./sender-chain.js";
-import { getU32, putU32, StateReader, StateWriter } from "./state-bytes.js";
-
-/**
- * The receive limits of group messages (docs/PROTOCOL.md, "Group messages", limits table) and the
- * padding block. Why these numbers (group-crypto research §7.7): a bogus future generation costs a
- * receiver at most 1,000 chain steps before the signature check rejects it; 10,000 skipped keys
- * (about 440 KB) are what a 10,000-member epoch needs.
- */
-export const groupLimits = {
-  /** Generations one message may skip over in its sender's chain (`GenerationTooFarError` beyond). */
-  maxForwardJump: 1000,
-  /** Skipped keys kept per sender chain, oldest evicted. */
-  maxSkippedPerChain: 256,
-  /** Skipped keys kept per epoch across all sender chains, oldest evicted. */
-  maxSkippedPerEpoch: 10_000,
-  /** The plaintext is zero-padded to a multiple of this many bytes. */
-  paddingBlock: 64,
-} as const;
-
-/** Limits of one {@link EpochKeys}; see {@link groupLimits} for the defaults. */
-export interface GroupLimits {
-  /** @default 1000 */
-  maxForwardJump: number;
-  /** @default 256 */
-  maxSkippedPerChain: number;
-  /** @default 10_000 */
-  maxSkippedPerEpoch: number;
-  /** A positive multiple of 64 (the protocol's block), so every message meets the wire minimum. @default 64 */
-  paddingBlock: number;
-}
+import { type ChainCandidate, SenderChain, type SkippedKey } from "./sender-chain.js";
+import { applyReuseGuard, openSenderData, sealSenderData, senderDataBytes } from "./sender-data.js";
+import { putU32 } from "./state-bytes.js";
 
 /** An authenticated group message. */
 export interface DecryptedGroupMessage {
@@ -65,20 +39,9 @@ export interface DecryptedGroupMessage {
 
 /** Format version of `GroupMessage` this module writes and reads. */
 export const groupMessageVersion = 1;
-/** Format version of {@link EpochKeys.serialize}. */
-const stateVersion = 1;
-
 const encoder = new TextEncoder();
 const signatureLabel = encoder.encode("orgchat v1 group message");
 const aadLabel = encoder.encode("orgchat v1 group aad");
-const sampleBytes = 16;
-const signatureBytes = 64;
-const senderDataPlainBytes = 12;
-// Sender-data key and nonce: ExpandWithLabel(sender_data_secret, "key"/"nonce", sample, L). Only the
-// 16-byte sample at the end changes: templates built once by kdf.labelInfo and patched per message
-// (every provider call is synchronous and keeps no reference to `info`).
-const senderKeyInfo = labelInfo("key", new Uint8Array(sampleBytes), 32);
-const senderNonceInfo = labelInfo("nonce", new Uint8Array(sampleBytes), 12);
 
 /**
  * The keys of one epoch of one group, for group messages (docs/PROTOCOL.md, "Group messages
@@ -130,19 +93,12 @@ export class EpochKeys {
   readonly #senderDataAad: Uint8Array;
   #destroyed = false;
 
-  private constructor(fields: {
-    provider: CryptoProvider;
-    randomBytes: (n: number) => Uint8Array;
-    group: GroupId;
-    epoch: bigint;
-    keyId: Uint8Array;
-    roster: Roster;
-    limits: GroupLimits;
-    senderDataSecret: Uint8Array;
-    tree: SecretTree;
-    chains: Map<number, SenderChain>;
-    skipped: Set<SkippedKey>;
-  }) {
+  private constructor(
+    fields: EpochKeysState & {
+      provider: CryptoProvider;
+      randomBytes: (n: number) => Uint8Array;
+    },
+  ) {
     this.#provider = fields.provider;
     this.#randomBytes = fields.randomBytes;
     this.group = fields.group;
@@ -286,21 +242,14 @@ export class EpochKeys {
       throw new RangeError(`contentType: must be a u32, got ${contentType}`);
     }
     if (!(content instanceof Uint8Array)) throw new TypeError("content: expected a Uint8Array");
-    const length = content.length;
-    const block = this.limits.paddingBlock;
-    const prefix = varintLength(length);
-    const plaintextLength = Math.ceil((prefix + length + signatureBytes) / block) * block;
-    const size = encodedSize(contentType, plaintextLength + 16);
-    if (size > wireLimits.maxMessageBytes) {
-      throw new RangeError(
-        `content: ${length} bytes make a ${size}-byte message, more than ${wireLimits.maxMessageBytes}; split it`,
-      );
-    }
+    const plaintextLength = paddedPlaintextLength(
+      contentType,
+      content.length,
+      this.limits.paddingBlock,
+    );
 
     const p = this.#provider;
     const { generation, key, nonce } = this.#chainFor(leaf).nextSendKeys();
-    let senderKey: Uint8Array | undefined;
-    let senderNonce: Uint8Array | undefined;
     try {
       // 1. Signature over the domain-separated context, ending with u32 len(m) ‖ m.
       const signature = p.ed25519Sign(
@@ -308,36 +257,24 @@ export class EpochKeys {
         this.#signedInput(leaf, generation, contentType, content),
       );
 
-      // 2. plaintext = varint len(m) ‖ m ‖ sig ‖ zero padding (a fresh array is all zeros).
-      const plaintext = new Uint8Array(plaintextLength);
-      putVarint(plaintext, length);
-      plaintext.set(content, prefix);
-      plaintext.set(signature, prefix + length);
+      // 2. plaintext = varint len(m) ‖ m ‖ sig ‖ zero padding.
+      const plaintext = framePlaintext(content, signature, plaintextLength);
 
       // 3. Reuse guard XORed into the first four nonce bytes.
       const guard = this.#randomBytes(4);
       if (guard.length !== 4)
         throw new RangeError("randomBytes: returned the wrong number of bytes");
-      nonce[0] = (nonce[0] as number) ^ (guard[0] as number);
-      nonce[1] = (nonce[1] as number) ^ (guard[1] as number);
-      nonce[2] = (nonce[2] as number) ^ (guard[2] as number);
-      nonce[3] = (nonce[3] as number) ^ (guard[3] as number);
+      applyReuseGuard(nonce, guard);
 
       // 4. Content AEAD.
       const ciphertext = p.aesGcmSeal(key, nonce, plaintext, this.#aadFor(contentType));
 
       // 5. Sender data, keyed by a sample of the ciphertext.
-      const sample = ciphertext.subarray(0, sampleBytes);
-      senderKey = p.hkdfExpand(this.#senderDataSecret, withSample(senderKeyInfo, sample), 32);
-      senderNonce = p.hkdfExpand(this.#senderDataSecret, withSample(senderNonceInfo, sample), 12);
-      const senderPlain = new Uint8Array(senderDataPlainBytes);
-      putU32(senderPlain, 0, leaf);
-      putU32(senderPlain, 4, generation);
-      senderPlain.set(guard, 8);
-      const senderData = p.aesGcmSeal(
-        senderKey,
-        senderNonce,
-        senderPlain,
+      const senderData = sealSenderData(
+        p,
+        this.#senderDataSecret,
+        ciphertext,
+        { leaf, generation, guard },
         this.#senderDataAadFor(contentType),
       );
 
@@ -349,7 +286,7 @@ export class EpochKeys {
         ciphertext,
       });
     } finally {
-      wipe(key, nonce, senderKey, senderNonce);
+      wipe(key, nonce);
     }
   }
 
@@ -376,7 +313,7 @@ export class EpochKeys {
     const { senderData, ciphertext, contentType } = message;
     if (
       message.version !== groupMessageVersion ||
-      senderData.length !== senderDataPlainBytes + 16 ||
+      senderData.length !== senderDataBytes ||
       ciphertext.length < wireLimits.minGroupCiphertextBytes ||
       !Number.isInteger(contentType) ||
       contentType < 0 ||
@@ -387,26 +324,13 @@ export class EpochKeys {
     const p = this.#provider;
 
     // Sender data.
-    const sample = ciphertext.subarray(0, sampleBytes);
-    const senderKey = p.hkdfExpand(this.#senderDataSecret, withSample(senderKeyInfo, sample), 32);
-    const senderNonce = p.hkdfExpand(
+    const { leaf, generation, guard } = openSenderData(
+      p,
       this.#senderDataSecret,
-      withSample(senderNonceInfo, sample),
-      12,
+      ciphertext,
+      senderData,
+      this.#senderDataAadFor(contentType),
     );
-    let sender: Uint8Array;
-    try {
-      sender = p.aesGcmOpen(
-        senderKey,
-        senderNonce,
-        senderData,
-        this.#senderDataAadFor(contentType),
-      );
-    } finally {
-      wipe(senderKey, senderNonce);
-    }
-    const leaf = getU32(sender, 0);
-    const generation = getU32(sender, 4);
 
     // The leaf must be a member of this epoch: an empty or unknown leaf has no key to verify with.
     const member = leaf < this.roster.length ? this.roster[leaf] : undefined;
@@ -430,33 +354,18 @@ export class EpochKeys {
     let content: Uint8Array;
     try {
       const nonce = candidate.nonce.slice();
-      nonce[0] = (nonce[0] as number) ^ (sender[8] as number);
-      nonce[1] = (nonce[1] as number) ^ (sender[9] as number);
-      nonce[2] = (nonce[2] as number) ^ (sender[10] as number);
-      nonce[3] = (nonce[3] as number) ^ (sender[11] as number);
+      applyReuseGuard(nonce, guard);
       const plaintext = p.aesGcmOpen(candidate.key, nonce, ciphertext, this.#aadFor(contentType));
 
       // Padding: varint len(m) ‖ m ‖ sig ‖ zeros, every padding byte zero.
-      const parsed = readVarint(plaintext);
-      if (parsed === undefined) throw new DecryptionFailedError();
-      const { value: length, size: prefix } = parsed;
-      const end = prefix + length + signatureBytes;
-      if (end > plaintext.length) throw new DecryptionFailedError();
-      let nonZero = 0;
-      for (let i = end; i < plaintext.length; i++) nonZero |= plaintext[i] as number;
-      if (nonZero !== 0) throw new DecryptionFailedError();
+      const framed = unframePlaintext(plaintext);
 
       // Signature against the roster's key for this leaf.
-      const signed = this.#signedInput(
-        leaf,
-        generation,
-        contentType,
-        plaintext.subarray(prefix, prefix + length),
-      );
-      if (!p.ed25519Verify(member.signingKey, signed, plaintext.subarray(prefix + length, end))) {
+      const signed = this.#signedInput(leaf, generation, contentType, framed.content);
+      if (!p.ed25519Verify(member.signingKey, signed, framed.signature)) {
         throw new DecryptionFailedError();
       }
-      content = plaintext.subarray(prefix, prefix + length);
+      content = framed.content;
     } catch (error) {
       chain.discard(candidate);
       if (fresh) chain.destroy();
@@ -499,40 +408,17 @@ export class EpochKeys {
    */
   serialize(): Uint8Array {
     this.#checkLive();
-    const out = new StateWriter();
-    out.u8(stateVersion);
-    out.fixed(groupContext(this.group));
-    out.u64(this.epoch);
-    out.fixed(this.keyId);
-    out.fixed(this.#senderDataSecret);
-    out.u32(this.limits.maxForwardJump);
-    out.u32(this.limits.maxSkippedPerChain);
-    out.u32(this.limits.maxSkippedPerEpoch);
-    out.u32(this.limits.paddingBlock);
-    out.roster(this.roster);
-    const nodes = this.#tree.heldNodes();
-    out.u32(nodes.length);
-    for (const [node, secret] of nodes) {
-      out.u64(BigInt(node));
-      out.fixed(secret);
-    }
-    const leaves = [...this.#chains.keys()].sort((a, b) => a - b);
-    out.u32(leaves.length);
-    for (const leaf of leaves) {
-      const chain = this.#chains.get(leaf) as SenderChain;
-      out.u32(leaf);
-      out.u64(BigInt(chain.nextGeneration));
-      const secret = chain.currentSecret();
-      if (secret !== undefined) out.fixed(secret);
-    }
-    out.u32(this.#skipped.size);
-    for (const entry of this.#skipped) {
-      out.u32(entry.leaf);
-      out.u32(entry.generation);
-      out.fixed(entry.key);
-      out.fixed(entry.nonce);
-    }
-    return out.finish();
+    return writeEpochKeysState({
+      group: this.group,
+      epoch: this.epoch,
+      keyId: this.keyId,
+      roster: this.roster,
+      limits: this.limits,
+      senderDataSecret: this.#senderDataSecret,
+      tree: this.#tree,
+      chains: this.#chains,
+      skipped: this.#skipped,
+    });
   }
 
   /**
@@ -550,120 +436,17 @@ export class EpochKeys {
     bytes: Uint8Array,
     options?: { randomBytes?: (n: number) => Uint8Array },
   ): EpochKeys {
+    let state: EpochKeysState;
     try {
-      return EpochKeys.#read(
-        provider,
-        bytes,
-        options?.randomBytes ?? ((n) => provider.randomBytes(n)),
-      );
+      state = readEpochKeysState(provider, bytes);
     } catch (cause) {
       if (isStateCorruptedError(cause)) throw cause;
       throw new StateCorruptedError("EpochKeys bytes are malformed or inconsistent", { cause });
     }
-  }
-
-  static #read(
-    provider: CryptoProvider,
-    bytes: Uint8Array,
-    randomBytes: (n: number) => Uint8Array,
-  ): EpochKeys {
-    if (!(bytes instanceof Uint8Array))
-      throw new StateCorruptedError("EpochKeys state is not a Uint8Array");
-    const input = new StateReader(bytes);
-    const version = input.u8();
-    if (version !== stateVersion) {
-      throw new StateCorruptedError(
-        `EpochKeys state version ${version} is unknown (expected ${stateVersion})`,
-      );
-    }
-    // groupContext: u32 len ‖ organization_id ‖ u32 len ‖ channel_id (UTF-8).
-    const organizationId = input.bytes();
-    const channelId = input.string();
-    const epoch = input.u64();
-    const keyId = input.fixed(wireLimits.keyIdBytes);
-    const senderDataSecret = input.fixed(32);
-    const limits = resolveLimits({
-      maxForwardJump: input.u32(),
-      maxSkippedPerChain: input.u32(),
-      maxSkippedPerEpoch: input.u32(),
-      paddingBlock: input.u32(),
-    });
-    const roster = input.roster();
-    const leafCount = roster.length;
-    if (leafCount === 0) throw new RangeError("roster: bad leaf count");
-    for (const leaf of roster) if (leaf !== undefined) Object.freeze(leaf);
-    const nodeCount = input.u32();
-    const nodes: Array<[number, Uint8Array]> = [];
-    let previousNode = -1;
-    for (let i = 0; i < nodeCount; i++) {
-      const node = Number(input.u64());
-      if (node <= previousNode) throw new RangeError("tree: nodes not ascending");
-      previousNode = node;
-      nodes.push([node, input.fixed(32)]);
-    }
-    const tree = SecretTree.restore(provider, leafCount, nodes);
-    const chainCount = input.u32();
-    const chainParts: Array<{
-      leaf: number;
-      nextGeneration: number;
-      secret: Uint8Array | undefined;
-    }> = [];
-    let previousLeaf = -1;
-    for (let i = 0; i < chainCount; i++) {
-      const leaf = input.u32();
-      if (leaf <= previousLeaf || leaf >= leafCount || roster[leaf] === undefined) {
-        throw new RangeError(`chains: bad leaf ${leaf}`);
-      }
-      previousLeaf = leaf;
-      const nextGeneration = Number(input.u64());
-      const secret = nextGeneration > maxGeneration ? undefined : input.fixed(32);
-      chainParts.push({ leaf, nextGeneration, secret });
-    }
-    const skippedCount = input.u32();
-    if (skippedCount > limits.maxSkippedPerEpoch)
-      throw new RangeError("skipped: more than maxSkippedPerEpoch");
-    const order: SkippedKey[] = [];
-    const byLeaf = new Map<number, SkippedKey[]>();
-    for (let i = 0; i < skippedCount; i++) {
-      const entry: SkippedKey = {
-        leaf: input.u32(),
-        generation: input.u32(),
-        key: input.fixed(32),
-        nonce: input.fixed(12),
-      };
-      order.push(entry);
-      const list = byLeaf.get(entry.leaf);
-      if (list === undefined) byLeaf.set(entry.leaf, [entry]);
-      else list.push(entry);
-    }
-    input.end();
-
-    const chains = new Map<number, SenderChain>();
-    for (const part of chainParts) {
-      chains.set(
-        part.leaf,
-        SenderChain.restore(provider, { ...part, limits, skipped: byLeaf.get(part.leaf) ?? [] }),
-      );
-      byLeaf.delete(part.leaf);
-    }
-    if (byLeaf.size !== 0) throw new RangeError("skipped: keys of a leaf without a chain");
-    // Every leaf's chain is either started or still derivable from the tree, never both.
-    for (let leaf = 0; leaf < leafCount; leaf++) {
-      if (chains.has(leaf) === tree.hasLeaf(leaf))
-        throw new RangeError(`tree: leaf ${leaf} is inconsistent`);
-    }
     return new EpochKeys({
+      ...state,
       provider,
-      randomBytes,
-      group: Object.freeze({ organizationId, channelId }),
-      epoch,
-      keyId,
-      roster: Object.freeze(roster),
-      limits,
-      senderDataSecret,
-      tree,
-      chains,
-      skipped: new Set(order),
+      randomBytes: options?.randomBytes ?? ((n) => provider.randomBytes(n)),
     });
   }
 
@@ -757,28 +540,6 @@ export class EpochKeys {
   }
 }
 
-function resolveLimits(overrides: Partial<GroupLimits> | undefined): GroupLimits {
-  const limits: GroupLimits = { ...groupLimits };
-  if (overrides !== undefined) {
-    for (const name of Object.keys(groupLimits) as Array<keyof GroupLimits>) {
-      const value = overrides[name];
-      if (value !== undefined) limits[name] = value;
-    }
-  }
-  for (const name of Object.keys(limits) as Array<keyof GroupLimits>) {
-    const value = limits[name];
-    if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-      throw new RangeError(`limits.${name}: must be an integer in 0..2^32-1, got ${value}`);
-    }
-  }
-  if (limits.paddingBlock === 0 || limits.paddingBlock % 64 !== 0) {
-    throw new RangeError(
-      `limits.paddingBlock: must be a positive multiple of 64, got ${limits.paddingBlock}`,
-    );
-  }
-  return limits;
-}
-
 function copyRoster(roster: Roster): Roster {
   if (roster.length === 0) throw new RangeError("roster: must have at least one leaf");
   const copy: Array<RosterLeaf | undefined> = new Array(roster.length);
@@ -795,49 +556,4 @@ function copyRoster(roster: Roster): Roster {
     copy[i] = leaf;
   }
   return Object.freeze(copy);
-}
-
-/** Protobuf size of a GroupMessage with version 1, an 8-byte key_id and 28-byte sender data. */
-function encodedSize(contentType: number, ciphertextLength: number): number {
-  const typeField = contentType === 0 ? 0 : 1 + varintLength(contentType);
-  return 2 + 10 + typeField + 30 + 1 + varintLength(ciphertextLength) + ciphertextLength;
-}
-
-function varintLength(value: number): number {
-  let length = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 128)) length++;
-  return length;
-}
-
-function withSample(info: Uint8Array, sample: Uint8Array): Uint8Array {
-  info.set(sample, info.length - sampleBytes);
-  return info;
-}
-
-/** Writes the minimal LEB128 encoding of `value` at the start of `out`. */
-function putVarint(out: Uint8Array, value: number): void {
-  let rest = value;
-  let at = 0;
-  while (rest >= 0x80) {
-    out[at++] = (rest & 0x7f) | 0x80;
-    rest >>>= 7;
-  }
-  out[at] = rest;
-}
-
-/**
- * Reads a minimal LEB128 length (at most 4 bytes) from the start of `bytes`; `undefined` for an
- * overlong or non-minimal encoding, so that every content has exactly one plaintext.
- */
-function readVarint(bytes: Uint8Array): { value: number; size: number } | undefined {
-  let value = 0;
-  for (let i = 0; i < 4 && i < bytes.length; i++) {
-    const byte = bytes[i] as number;
-    value |= (byte & 0x7f) << (7 * i);
-    if ((byte & 0x80) === 0) {
-      if (i > 0 && byte === 0) return undefined;
-      return { value, size: i + 1 };
-    }
-  }
-  return undefined;
 }

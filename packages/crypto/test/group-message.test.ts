@@ -3,12 +3,8 @@ import { concatBytes } from "@orgchat/base";
 import { decodeGroupMessage, encodeGroupMessage, type GroupMessage } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  type DecryptedGroupMessage,
-  EpochKeys,
-  type GroupLimits,
-  groupLimits,
-} from "../src/group-message.js";
+import { type GroupLimits, groupLimits } from "../src/group-limits.js";
+import { type DecryptedGroupMessage, EpochKeys } from "../src/group-message.js";
 import { expandWithLabel, u32, u64 } from "../src/kdf.js";
 import { EpochSecrets, type GroupId, groupContext, type Roster } from "../src/key-schedule.js";
 import type { CryptoProvider } from "../src/provider.js";

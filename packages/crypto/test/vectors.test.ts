@@ -13,7 +13,8 @@ import { concatBytes } from "@orgchat/base";
 import { decodeGroupMessage, decodePairwiseMessage, decodePrekeyBundle } from "@orgchat/wire";
 import { describe, expect, it } from "vitest";
 import { PairwiseSession } from "../src/double-ratchet.js";
-import { EpochKeys, groupLimits } from "../src/group-message.js";
+import { groupLimits } from "../src/group-limits.js";
+import { EpochKeys } from "../src/group-message.js";
 import { deriveSecret, expandWithLabel, labelInfo, u32, u64 } from "../src/kdf.js";
 import {
   addStepEpochSecret,

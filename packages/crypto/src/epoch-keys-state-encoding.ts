@@ -1,0 +1,187 @@
+/**
+ * The versioned byte layout of {@link EpochKeys}' saved state (documented on `EpochKeys.serialize`):
+ * the epoch, its roster and limits, the secret tree's held nodes, every started sender chain and the
+ * kept skipped keys in their epoch-wide eviction order. Reading checks that the parts agree (every
+ * leaf's chain is either started or still derivable from the tree, never both).
+ *
+ * Internal: deliberately not exported from the package (`common.ts`).
+ *
+ * @module
+ */
+import { wireLimits } from "@orgchat/wire";
+import { StateCorruptedError } from "./errors.js";
+import { type GroupLimits, resolveLimits } from "./group-limits.js";
+import type { EpochKeys } from "./group-message.js";
+import { type GroupId, groupContext, type Roster } from "./key-schedule.js";
+import type { CryptoProvider } from "./provider.js";
+import { SecretTree } from "./secret-tree.js";
+import { maxGeneration, SenderChain, type SkippedKey } from "./sender-chain.js";
+import { StateReader, StateWriter } from "./state-bytes.js";
+
+/** Format version of `EpochKeys.serialize`. */
+const stateVersion = 1;
+
+/** Everything {@link EpochKeys} saves. */
+export interface EpochKeysState {
+  readonly group: GroupId;
+  readonly epoch: bigint;
+  readonly keyId: Uint8Array;
+  readonly roster: Roster;
+  readonly limits: Readonly<GroupLimits>;
+  readonly senderDataSecret: Uint8Array;
+  readonly tree: SecretTree;
+  readonly chains: Map<number, SenderChain>;
+  /** Every kept skipped key of every chain, oldest first: the epoch-wide eviction order. */
+  readonly skipped: Set<SkippedKey>;
+}
+
+/**
+ * The state as versioned bytes.
+ *
+ * @param state - the epoch's keys
+ * @returns the bytes (they contain secrets)
+ */
+export function writeEpochKeysState(state: EpochKeysState): Uint8Array {
+  const out = new StateWriter();
+  out.u8(stateVersion);
+  out.fixed(groupContext(state.group));
+  out.u64(state.epoch);
+  out.fixed(state.keyId);
+  out.fixed(state.senderDataSecret);
+  out.u32(state.limits.maxForwardJump);
+  out.u32(state.limits.maxSkippedPerChain);
+  out.u32(state.limits.maxSkippedPerEpoch);
+  out.u32(state.limits.paddingBlock);
+  out.roster(state.roster);
+  const nodes = state.tree.heldNodes();
+  out.u32(nodes.length);
+  for (const [node, secret] of nodes) {
+    out.u64(BigInt(node));
+    out.fixed(secret);
+  }
+  const leaves = [...state.chains.keys()].sort((a, b) => a - b);
+  out.u32(leaves.length);
+  for (const leaf of leaves) {
+    const chain = state.chains.get(leaf) as SenderChain;
+    out.u32(leaf);
+    out.u64(BigInt(chain.nextGeneration));
+    const secret = chain.currentSecret();
+    if (secret !== undefined) out.fixed(secret);
+  }
+  out.u32(state.skipped.size);
+  for (const entry of state.skipped) {
+    out.u32(entry.leaf);
+    out.u32(entry.generation);
+    out.fixed(entry.key);
+    out.fixed(entry.nonce);
+  }
+  return out.finish();
+}
+
+/**
+ * Reads what {@link writeEpochKeysState} wrote.
+ *
+ * @param provider - the primitives (the restored tree and chains use it)
+ * @param bytes - the saved state
+ * @returns the epoch's keys, exactly as they were
+ * @throws {@link StateCorruptedError} for another version, truncated bytes or a non-`Uint8Array`;
+ *   `RangeError` for parts that do not agree (the caller reports both as `StateCorruptedError`)
+ */
+export function readEpochKeysState(provider: CryptoProvider, bytes: Uint8Array): EpochKeysState {
+  if (!(bytes instanceof Uint8Array))
+    throw new StateCorruptedError("EpochKeys state is not a Uint8Array");
+  const input = new StateReader(bytes);
+  const version = input.u8();
+  if (version !== stateVersion) {
+    throw new StateCorruptedError(
+      `EpochKeys state version ${version} is unknown (expected ${stateVersion})`,
+    );
+  }
+  // groupContext: u32 len ‖ organization_id ‖ u32 len ‖ channel_id (UTF-8).
+  const organizationId = input.bytes();
+  const channelId = input.string();
+  const epoch = input.u64();
+  const keyId = input.fixed(wireLimits.keyIdBytes);
+  const senderDataSecret = input.fixed(32);
+  const limits = resolveLimits({
+    maxForwardJump: input.u32(),
+    maxSkippedPerChain: input.u32(),
+    maxSkippedPerEpoch: input.u32(),
+    paddingBlock: input.u32(),
+  });
+  const roster = input.roster();
+  const leafCount = roster.length;
+  if (leafCount === 0) throw new RangeError("roster: bad leaf count");
+  for (const leaf of roster) if (leaf !== undefined) Object.freeze(leaf);
+  const nodeCount = input.u32();
+  const nodes: Array<[number, Uint8Array]> = [];
+  let previousNode = -1;
+  for (let i = 0; i < nodeCount; i++) {
+    const node = Number(input.u64());
+    if (node <= previousNode) throw new RangeError("tree: nodes not ascending");
+    previousNode = node;
+    nodes.push([node, input.fixed(32)]);
+  }
+  const tree = SecretTree.restore(provider, leafCount, nodes);
+  const chainCount = input.u32();
+  const chainParts: Array<{
+    leaf: number;
+    nextGeneration: number;
+    secret: Uint8Array | undefined;
+  }> = [];
+  let previousLeaf = -1;
+  for (let i = 0; i < chainCount; i++) {
+    const leaf = input.u32();
+    if (leaf <= previousLeaf || leaf >= leafCount || roster[leaf] === undefined) {
+      throw new RangeError(`chains: bad leaf ${leaf}`);
+    }
+    previousLeaf = leaf;
+    const nextGeneration = Number(input.u64());
+    const secret = nextGeneration > maxGeneration ? undefined : input.fixed(32);
+    chainParts.push({ leaf, nextGeneration, secret });
+  }
+  const skippedCount = input.u32();
+  if (skippedCount > limits.maxSkippedPerEpoch)
+    throw new RangeError("skipped: more than maxSkippedPerEpoch");
+  const order: SkippedKey[] = [];
+  const byLeaf = new Map<number, SkippedKey[]>();
+  for (let i = 0; i < skippedCount; i++) {
+    const entry: SkippedKey = {
+      leaf: input.u32(),
+      generation: input.u32(),
+      key: input.fixed(32),
+      nonce: input.fixed(12),
+    };
+    order.push(entry);
+    const list = byLeaf.get(entry.leaf);
+    if (list === undefined) byLeaf.set(entry.leaf, [entry]);
+    else list.push(entry);
+  }
+  input.end();
+
+  const chains = new Map<number, SenderChain>();
+  for (const part of chainParts) {
+    chains.set(
+      part.leaf,
+      SenderChain.restore(provider, { ...part, limits, skipped: byLeaf.get(part.leaf) ?? [] }),
+    );
+    byLeaf.delete(part.leaf);
+  }
+  if (byLeaf.size !== 0) throw new RangeError("skipped: keys of a leaf without a chain");
+  // Every leaf's chain is either started or still derivable from the tree, never both.
+  for (let leaf = 0; leaf < leafCount; leaf++) {
+    if (chains.has(leaf) === tree.hasLeaf(leaf))
+      throw new RangeError(`tree: leaf ${leaf} is inconsistent`);
+  }
+  return {
+    group: Object.freeze({ organizationId, channelId }),
+    epoch,
+    keyId,
+    roster: Object.freeze(roster),
+    limits,
+    senderDataSecret,
+    tree,
+    chains,
+    skipped: new Set(order),
+  };
+}
