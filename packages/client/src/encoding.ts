@@ -1,12 +1,10 @@
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { fromHex, toHex } from "@orgchat/base";
 
-/** Lowercase hex of `bytes`. */
-export const toHex = (bytes: Uint8Array): string => bytesToHex(bytes);
-/** Bytes of lowercase hex. */
-export const fromHex = (hex: string): Uint8Array => hexToBytes(hex);
+export { fromHex, toHex };
+
 /** Hex SHA-256: the id of everything the client publishes or receives (docs/CLIENT.md). */
-export const hashId = (bytes: Uint8Array): string => bytesToHex(sha256(bytes));
+export const hashId = (bytes: Uint8Array): string => toHex(sha256(bytes));
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
@@ -23,7 +21,7 @@ export function encodeJson(value: unknown): Uint8Array {
     JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
       const raw = key === "" ? v : this[key];
       if (typeof raw === "bigint") return { $n: raw.toString() };
-      if (raw instanceof Uint8Array) return { $b: bytesToHex(raw) };
+      if (raw instanceof Uint8Array) return { $b: toHex(raw) };
       return v;
     }),
   );
@@ -36,7 +34,7 @@ export function decodeJson<T>(bytes: Uint8Array): T {
       const record = v as Record<string, unknown>;
       const keys = Object.keys(record);
       if (keys.length === 1 && typeof record.$n === "string") return BigInt(record.$n);
-      if (keys.length === 1 && typeof record.$b === "string") return hexToBytes(record.$b);
+      if (keys.length === 1 && typeof record.$b === "string") return fromHex(record.$b);
     }
     return v;
   }) as T;
@@ -47,10 +45,3 @@ export function decodeJson<T>(bytes: Uint8Array): T {
  * read them with `decodeStoredRoster`).
  */
 export type { EpochRoster } from "./epoch-roster.js";
-
-/** Byte equality (public values only: not constant time). */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -1,3 +1,4 @@
+import { equalBytes, toHex } from "@orgchat/base";
 import { type CryptoProvider, type Roster, type RosterLeaf, rosterHash } from "@orgchat/crypto";
 import {
   decodeSignedEnvelope,
@@ -13,7 +14,7 @@ import {
   type EpochRoster as WireEpochRoster,
   wireLimits,
 } from "@orgchat/wire";
-import { decodeJson, equalBytes, toHex } from "./encoding.js";
+import { decodeJson } from "./encoding.js";
 
 // -------------------------------------------------------------------------------------------------
 // Epoch rosters (docs/CLIENT.md, "Epoch rosters"; docs/PROTOCOL.md, "Epoch rosters")

@@ -1,10 +1,12 @@
 /**
- * Typed errors of the client: one class per condition, each with a message that says what to do.
- * Branch on `error.name` or the `isX()` guards, never on `instanceof` across packages or on messages.
+ * Typed errors of the client: one class per condition, each with a message that says what went
+ * wrong and a hint of what to do (`OrgchatError` of `@orgchat/base`). Branch on `error.name` or the
+ * `isX()` guards, never on `instanceof` across packages or on messages.
  *
  * Expected outcomes that are not the caller's doing (a message for an epoch we do not hold yet, a
  * rejection delivered by the owner) are events, not errors (see `ClientEvents`).
  */
+import { errorGuard, OrgchatError } from "@orgchat/base";
 
 /** Options every client error takes. */
 export interface ClientErrorOptions {
@@ -12,159 +14,182 @@ export interface ClientErrorOptions {
   readonly cause?: unknown;
 }
 
-function named<T extends Error>(error: T, name: string): T {
-  Object.defineProperty(error, "name", { value: name, enumerable: false, configurable: true });
-  return error;
-}
-
-function hasName(value: unknown, name: string): boolean {
-  return value instanceof Error && value.name === name;
-}
-
 /** The operation needs the organization key, which only the owner holds on this client. */
-export class NotOwnerError extends Error {
+export class NotOwnerError extends OrgchatError {
+  static readonly errorName = "NotOwnerError";
   /** The organization (hex). */
   readonly organizationId: string;
   constructor(organizationId: string, options: ClientErrorOptions = {}) {
     super(
-      `Only the owner of organization ${organizationId} can do this, and this client does not hold its key. Ask the owner to do it (management is owner-only in this client).`,
-      options,
+      NotOwnerError.errorName,
+      `Only the owner of organization ${organizationId} can do this, and this client does not hold its key.`,
+      { ...options, hint: "Ask the owner to do it (management is owner-only in this client)." },
     );
     this.organizationId = organizationId;
-    named(this, "NotOwnerError");
   }
 }
 
 /** The operation needs membership of the organization (or of a channel), which this identity lacks. */
-export class NotMemberError extends Error {
+export class NotMemberError extends OrgchatError {
+  static readonly errorName = "NotMemberError";
   readonly organizationId: string;
   constructor(organizationId: string, options: ClientErrorOptions = {}) {
     super(
-      `This identity is not a member of organization ${organizationId}. Request to join (requestToJoin) or accept an invitation first, and wait for "request:accepted".`,
-      options,
+      NotMemberError.errorName,
+      `This identity is not a member of organization ${organizationId}.`,
+      {
+        ...options,
+        hint: `Request to join (requestToJoin) or accept an invitation first, and wait for "request:accepted".`,
+      },
     );
     this.organizationId = organizationId;
-    named(this, "NotMemberError");
   }
 }
 
 /** The organization is not known to this client. */
-export class UnknownOrganizationError extends Error {
+export class UnknownOrganizationError extends OrgchatError {
+  static readonly errorName = "UnknownOrganizationError";
   readonly organizationId: string;
   constructor(organizationId: string, options: ClientErrorOptions = {}) {
     super(
-      `Organization ${organizationId} is not known to this client. Call discover(organizationId) with its public key first (or createOrganization for your own).`,
-      options,
+      UnknownOrganizationError.errorName,
+      `Organization ${organizationId} is not known to this client.`,
+      {
+        ...options,
+        hint: "Call discover(organizationId) with its public key first (or createOrganization for your own).",
+      },
     );
     this.organizationId = organizationId;
-    named(this, "UnknownOrganizationError");
   }
 }
 
 /** Discovery found no description of the organization in the transport's history. */
-export class OrganizationNotFoundError extends Error {
+export class OrganizationNotFoundError extends OrgchatError {
+  static readonly errorName = "OrganizationNotFoundError";
   readonly organizationId: string;
   constructor(organizationId: string, options: ClientErrorOptions = {}) {
     super(
-      `No description of organization ${organizationId} was found in history. Check the key, make sure the transport reaches a store node, or wait: the client keeps listening and emits "org:discovered" when the owner republishes.`,
-      options,
+      OrganizationNotFoundError.errorName,
+      `No description of organization ${organizationId} was found in history.`,
+      {
+        ...options,
+        hint: `Check the key, make sure the transport reaches a store node, or wait: the client keeps listening and emits "org:discovered" when the owner republishes.`,
+      },
     );
     this.organizationId = organizationId;
-    named(this, "OrganizationNotFoundError");
   }
 }
 
 /** The channel does not exist, or this member may not read or post in it. */
-export class ChannelAccessError extends Error {
+export class ChannelAccessError extends OrgchatError {
+  static readonly errorName = "ChannelAccessError";
   readonly organizationId: string;
   readonly channelId: string;
   constructor(organizationId: string, channelId: string, options: ClientErrorOptions = {}) {
     super(
-      `Channel "${channelId}" of organization ${organizationId} does not exist or is restricted to its roster and grant holders. Ask the owner for access (a grant or a place on the channel roster).`,
-      options,
+      ChannelAccessError.errorName,
+      `Channel "${channelId}" of organization ${organizationId} does not exist or is restricted to its roster and grant holders.`,
+      { ...options, hint: "Ask the owner for access (a grant or a place on the channel roster)." },
     );
     this.organizationId = organizationId;
     this.channelId = channelId;
-    named(this, "ChannelAccessError");
   }
 }
 
 /** The owner cannot be reached for this flow: its signed prekey bundle is not available. */
-export class OwnerUnreachableError extends Error {
+export class OwnerUnreachableError extends OrgchatError {
+  static readonly errorName = "OwnerUnreachableError";
   readonly organizationId: string;
   constructor(organizationId: string, options: ClientErrorOptions = {}) {
     super(
-      `The owner of organization ${organizationId} has published no prekey bundle this client could verify, so no private channel to it can be opened. Wait for the owner's next description (it republishes periodically) and retry.`,
-      options,
+      OwnerUnreachableError.errorName,
+      `The owner of organization ${organizationId} has published no prekey bundle this client could verify, so no private channel to it can be opened.`,
+      {
+        ...options,
+        hint: "Wait for the owner's next description (it republishes periodically) and retry.",
+      },
     );
     this.organizationId = organizationId;
-    named(this, "OwnerUnreachableError");
   }
 }
 
 /** The member holds no key for the group yet (waiting for the owner's Welcome). */
-export class KeysNotReadyError extends Error {
+export class KeysNotReadyError extends OrgchatError {
+  static readonly errorName = "KeysNotReadyError";
   readonly organizationId: string;
   readonly channelId: string;
   constructor(organizationId: string, channelId: string, options: ClientErrorOptions = {}) {
     super(
-      `No group key for ${channelId === "" ? "the organization" : `channel "${channelId}"`} of ${organizationId} yet. Wait for "epoch:changed" (the owner's Welcome), or call resync(organizationId).`,
-      options,
+      KeysNotReadyError.errorName,
+      `No group key for ${channelId === "" ? "the organization" : `channel "${channelId}"`} of ${organizationId} yet.`,
+      {
+        ...options,
+        hint: `Wait for "epoch:changed" (the owner's Welcome), or call resync(organizationId).`,
+      },
     );
     this.organizationId = organizationId;
     this.channelId = channelId;
-    named(this, "KeysNotReadyError");
   }
 }
 
 /** The organization's rules refused the event this operation would author. */
-export class EventRejectedError extends Error {
+export class EventRejectedError extends OrgchatError {
+  static readonly errorName = "EventRejectedError";
   /** Why the state refused it (a `RejectionReason` of `@orgchat/state`). */
   readonly reason: string;
   constructor(what: string, reason: string, options: ClientErrorOptions = {}) {
     super(
-      `${what} was refused by the organization's rules (${reason}). Check the current state (getOrganization) — e.g. the request may be decided or expired, the member not present, or the action above your rank.`,
-      options,
+      EventRejectedError.errorName,
+      `${what} was refused by the organization's rules (${reason}).`,
+      {
+        ...options,
+        hint: "Check the current state (getOrganization) — e.g. the request may be decided or expired, the member not present, or the action above your rank.",
+      },
     );
     this.reason = reason;
-    named(this, "EventRejectedError");
   }
 }
 
 /** A request or message id that this client does not know. */
-export class UnknownTargetError extends Error {
+export class UnknownTargetError extends OrgchatError {
+  static readonly errorName = "UnknownTargetError";
   readonly id: string;
   constructor(what: string, id: string, options: ClientErrorOptions = {}) {
-    super(
-      `No ${what} with id ${id} is known here. List them first (listRequests, history).`,
-      options,
-    );
+    super(UnknownTargetError.errorName, `No ${what} with id ${id} is known here.`, {
+      ...options,
+      hint: "List them first (listRequests, history).",
+    });
     this.id = id;
-    named(this, "UnknownTargetError");
   }
 }
 
 /** The passphrase does not open the secrets in the store. */
-export class WrongPassphraseError extends Error {
+export class WrongPassphraseError extends OrgchatError {
+  static readonly errorName = "WrongPassphraseError";
   constructor(options: ClientErrorOptions = {}) {
-    super(
-      "The passphrase does not open this store's secrets. Pass the passphrase the store was created with (it cannot be recovered).",
-      options,
-    );
-    named(this, "WrongPassphraseError");
+    super(WrongPassphraseError.errorName, "The passphrase does not open this store's secrets.", {
+      ...options,
+      hint: "Pass the passphrase the store was created with (it cannot be recovered).",
+    });
   }
 }
 
 /** The store holds secrets sealed with a passphrase and none was given (or the reverse). */
-export class PassphraseRequiredError extends Error {
+export class PassphraseRequiredError extends OrgchatError {
+  static readonly errorName = "PassphraseRequiredError";
   constructor(sealed: boolean, options: ClientErrorOptions = {}) {
     super(
+      PassphraseRequiredError.errorName,
       sealed
-        ? "This store's secrets are sealed with a passphrase: pass `passphrase` to createClient."
-        : "This store's secrets were saved without a passphrase; omit `passphrase` (re-sealing an existing store is not supported yet).",
-      options,
+        ? "This store's secrets are sealed with a passphrase:"
+        : "This store's secrets were saved without a passphrase;",
+      {
+        ...options,
+        hint: sealed
+          ? "pass `passphrase` to createClient."
+          : "omit `passphrase` (re-sealing an existing store is not supported yet).",
+      },
     );
-    named(this, "PassphraseRequiredError");
   }
 }
 
@@ -173,88 +198,94 @@ export class PassphraseRequiredError extends Error {
  * resolution of that leave did not reach this client within `leaveResolutionTimeoutMs`. A request
  * sent now would be ordered before the resolution and refused, so none was sent.
  */
-export class LeaveNotResolvedError extends Error {
+export class LeaveNotResolvedError extends OrgchatError {
+  static readonly errorName = "LeaveNotResolvedError";
   readonly organizationId: string;
   constructor(organizationId: string, options: ClientErrorOptions = {}) {
     super(
-      `The owner of organization ${organizationId} has not processed your leave yet, so a request to join now would be refused (nothing was sent); try again when the owner is online.`,
-      options,
+      LeaveNotResolvedError.errorName,
+      `The owner of organization ${organizationId} has not processed your leave yet, so a request to join now would be refused (nothing was sent);`,
+      { ...options, hint: "try again when the owner is online." },
     );
     this.organizationId = organizationId;
-    named(this, "LeaveNotResolvedError");
   }
 }
 
 /** The client was closed. */
-export class ClientClosedError extends Error {
+export class ClientClosedError extends OrgchatError {
+  static readonly errorName = "ClientClosedError";
   constructor(options: ClientErrorOptions = {}) {
-    super("The client is closed. Create a new one with createClient on the same store.", options);
-    named(this, "ClientClosedError");
+    super(ClientClosedError.errorName, "The client is closed.", {
+      ...options,
+      hint: "Create a new one with createClient on the same store.",
+    });
   }
 }
 
 /** The operation was aborted through its `signal` before it committed anything. */
-export class AbortError extends Error {
+export class AbortError extends OrgchatError {
+  static readonly errorName = "AbortError";
   constructor(options: ClientErrorOptions = {}) {
-    super("The operation was aborted before it changed anything; call it again to retry.", options);
-    named(this, "AbortError");
+    super(AbortError.errorName, "The operation was aborted before it changed anything;", {
+      ...options,
+      hint: "call it again to retry.",
+    });
   }
 }
 
 /** The stored data is not readable by this version of the client. */
-export class StoreCorruptedError extends Error {
+export class StoreCorruptedError extends OrgchatError {
+  static readonly errorName = "StoreCorruptedError";
   readonly record: string;
   constructor(record: string, options: ClientErrorOptions = {}) {
     super(
-      `The stored record ${record} cannot be read by this client version. Restore the data directory from a backup, or start a new store.`,
-      options,
+      StoreCorruptedError.errorName,
+      `The stored record ${record} cannot be read by this client version.`,
+      { ...options, hint: "Restore the data directory from a backup, or start a new store." },
     );
     this.record = record;
-    named(this, "StoreCorruptedError");
   }
 }
 
 /** @returns whether `value` is a {@link NotOwnerError}. */
-export const isNotOwnerError = (value: unknown): value is NotOwnerError =>
-  hasName(value, "NotOwnerError");
+export const isNotOwnerError = errorGuard<NotOwnerError>(NotOwnerError.errorName);
 /** @returns whether `value` is a {@link NotMemberError}. */
-export const isNotMemberError = (value: unknown): value is NotMemberError =>
-  hasName(value, "NotMemberError");
+export const isNotMemberError = errorGuard<NotMemberError>(NotMemberError.errorName);
 /** @returns whether `value` is an {@link UnknownOrganizationError}. */
-export const isUnknownOrganizationError = (value: unknown): value is UnknownOrganizationError =>
-  hasName(value, "UnknownOrganizationError");
+export const isUnknownOrganizationError = errorGuard<UnknownOrganizationError>(
+  UnknownOrganizationError.errorName,
+);
 /** @returns whether `value` is an {@link OrganizationNotFoundError}. */
-export const isOrganizationNotFoundError = (value: unknown): value is OrganizationNotFoundError =>
-  hasName(value, "OrganizationNotFoundError");
+export const isOrganizationNotFoundError = errorGuard<OrganizationNotFoundError>(
+  OrganizationNotFoundError.errorName,
+);
 /** @returns whether `value` is a {@link ChannelAccessError}. */
-export const isChannelAccessError = (value: unknown): value is ChannelAccessError =>
-  hasName(value, "ChannelAccessError");
+export const isChannelAccessError = errorGuard<ChannelAccessError>(ChannelAccessError.errorName);
 /** @returns whether `value` is an {@link OwnerUnreachableError}. */
-export const isOwnerUnreachableError = (value: unknown): value is OwnerUnreachableError =>
-  hasName(value, "OwnerUnreachableError");
+export const isOwnerUnreachableError = errorGuard<OwnerUnreachableError>(
+  OwnerUnreachableError.errorName,
+);
 /** @returns whether `value` is a {@link KeysNotReadyError}. */
-export const isKeysNotReadyError = (value: unknown): value is KeysNotReadyError =>
-  hasName(value, "KeysNotReadyError");
+export const isKeysNotReadyError = errorGuard<KeysNotReadyError>(KeysNotReadyError.errorName);
 /** @returns whether `value` is an {@link EventRejectedError}. */
-export const isEventRejectedError = (value: unknown): value is EventRejectedError =>
-  hasName(value, "EventRejectedError");
+export const isEventRejectedError = errorGuard<EventRejectedError>(EventRejectedError.errorName);
 /** @returns whether `value` is an {@link UnknownTargetError}. */
-export const isUnknownTargetError = (value: unknown): value is UnknownTargetError =>
-  hasName(value, "UnknownTargetError");
+export const isUnknownTargetError = errorGuard<UnknownTargetError>(UnknownTargetError.errorName);
 /** @returns whether `value` is a {@link WrongPassphraseError}. */
-export const isWrongPassphraseError = (value: unknown): value is WrongPassphraseError =>
-  hasName(value, "WrongPassphraseError");
+export const isWrongPassphraseError = errorGuard<WrongPassphraseError>(
+  WrongPassphraseError.errorName,
+);
 /** @returns whether `value` is a {@link PassphraseRequiredError}. */
-export const isPassphraseRequiredError = (value: unknown): value is PassphraseRequiredError =>
-  hasName(value, "PassphraseRequiredError");
+export const isPassphraseRequiredError = errorGuard<PassphraseRequiredError>(
+  PassphraseRequiredError.errorName,
+);
 /** @returns whether `value` is a {@link ClientClosedError}. */
-export const isClientClosedError = (value: unknown): value is ClientClosedError =>
-  hasName(value, "ClientClosedError");
+export const isClientClosedError = errorGuard<ClientClosedError>(ClientClosedError.errorName);
 /** @returns whether `value` is an {@link AbortError} (this package's or a platform `AbortError`). */
-export const isAbortError = (value: unknown): value is AbortError => hasName(value, "AbortError");
+export const isAbortError = errorGuard<AbortError>(AbortError.errorName);
 /** @returns whether `value` is a {@link LeaveNotResolvedError}. */
-export const isLeaveNotResolvedError = (value: unknown): value is LeaveNotResolvedError =>
-  hasName(value, "LeaveNotResolvedError");
+export const isLeaveNotResolvedError = errorGuard<LeaveNotResolvedError>(
+  LeaveNotResolvedError.errorName,
+);
 /** @returns whether `value` is a {@link StoreCorruptedError}. */
-export const isStoreCorruptedError = (value: unknown): value is StoreCorruptedError =>
-  hasName(value, "StoreCorruptedError");
+export const isStoreCorruptedError = errorGuard<StoreCorruptedError>(StoreCorruptedError.errorName);

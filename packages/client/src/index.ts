@@ -24,14 +24,8 @@
  * @packageDocumentation
  */
 
-export {
-  type Client,
-  type CreateChannelInit,
-  type CreateOrganizationInit,
-  createClient,
-  defaultClientConfig,
-  type JoinRequestInit,
-} from "./client.js";
+export { createClient, defaultClientConfig } from "./client.js";
+export type { Client } from "./client-api.js";
 export type { EpochRoster, RosterChange } from "./epoch-roster.js";
 export {
   AbortError,
@@ -73,6 +67,9 @@ export type {
   ClientInit,
   ClientListener,
   ClientTimers,
+  CreateChannelInit,
+  CreateOrganizationInit,
+  JoinRequestInit,
   MessageView,
   OperationOptions,
   OrganizationView,

@@ -1,4 +1,6 @@
+import { toHex } from "@orgchat/base";
 import type {
+  CryptoProvider,
   MemberGroup,
   OwnerGroup,
   OwnerPrekeys,
@@ -6,11 +8,11 @@ import type {
   PrekeyBundleFields,
   WelcomeInit,
 } from "@orgchat/crypto";
-import type { OrgEvent, OrgLog, OrgState } from "@orgchat/state";
+import { type OrgEvent, OrgLog, type OrgState } from "@orgchat/state";
 import type { StoreOp } from "@orgchat/store";
 import type { Subscription } from "@orgchat/transport";
 import type { EnvelopeSigner, KeyUpdate } from "@orgchat/wire";
-import type { RosterBook } from "./epoch-roster.js";
+import { RosterBook } from "./epoch-roster.js";
 import type { ClientEvents, OrgRole } from "./types.js";
 
 /** Keys a member holds for one organization (the owner's leaf uses the organization key). */
@@ -69,43 +71,47 @@ export interface DescriptionPieces {
   pages: Map<string, Uint8Array>;
 }
 
-/** Everything the client keeps in memory for one organization. */
-export interface Org {
-  readonly id: Uint8Array;
-  readonly hex: string;
-  role: OrgRole;
-  log: OrgLog;
-  keys: OrgKeys;
-  /** Owner only. */
-  orgSecret?: Uint8Array;
-  signer?: EnvelopeSigner;
-  prekeys?: OwnerPrekeys;
-  readonly ownerGroups: Map<string, OwnerGroup>;
-  readonly memberGroups: Map<string, MemberGroup>;
-  /** Owner: one pairwise session per member; `byEphemeral` routes X3DH-carrying messages. */
+/** A description as stored: the header and page payloads it was assembled from, and its clock. */
+export interface StoredDescription {
+  header: Uint8Array;
+  pages: Uint8Array[];
+  clock: bigint;
+}
+
+/** What only the owner of an organization (the holder of its key) keeps. */
+export interface OwnerSide {
+  readonly orgSecret: Uint8Array;
+  readonly signer: EnvelopeSigner;
+  readonly prekeys: OwnerPrekeys;
+  /** One group per encrypted scope ("" = the organization, else a restricted channel). */
+  readonly groups: Map<string, OwnerGroup>;
+  /** One pairwise session per member; `byEphemeral` routes X3DH-carrying messages. */
   readonly sessions: Map<string, PairwiseSession>;
   readonly byEphemeral: Map<string, string>;
-  /** Member: the session with the owner. */
-  ownerSession?: PairwiseSession | undefined;
-  /** Owner: the keys each member sent (MemberKeys). */
+  /** The keys each member sent (MemberKeys). */
   readonly memberKeys: Map<string, { signingKey: Uint8Array; prekey: Uint8Array }>;
-  /** Epoch rosters by key id, and the deltas and snapshot pages that do not make one yet. */
-  readonly rosters: RosterBook;
-  /** Owner: the last snapshot published on each group's keys topic (rate limit of resync answers). */
+  /** The last snapshot published on each group's keys topic (rate limit of resync answers). */
   readonly snapshots: Map<string, { keyId: string; at: number }>;
-  bundle?: PrekeyBundleFields;
-  /** Member: the description the log is based on (payloads), and pieces not assembled yet. */
-  description?: { header: Uint8Array; pages: Uint8Array[]; clock: bigint };
-  readonly pieces: DescriptionPieces;
-  discovered: boolean;
-  request?: OwnRequest;
-  /** Owner: members waiting for a re-key, by group. */
+  /** Members waiting for a re-key, by group. */
   readonly pendingRemovals: Map<string, Set<string>>;
   rekeyDueAt?: number | undefined;
   rekeyTimer?: unknown;
-  /** Owner: when each member's last resync was answered. */
+  /** When each member's last resync was answered. */
   readonly resyncAnswered: Map<string, number>;
-  /** Member: resync back-off per group. */
+}
+
+/** What a member, requester or observer keeps (everything it learns from the owner). */
+export interface MemberSide {
+  readonly groups: Map<string, MemberGroup>;
+  /** The session with the owner. */
+  ownerSession?: PairwiseSession | undefined;
+  /** The owner's verified prekey bundle (from the description topic). */
+  bundle?: PrekeyBundleFields;
+  /** The description the log is based on (payloads), and pieces not assembled yet. */
+  description?: StoredDescription;
+  readonly pieces: DescriptionPieces;
+  request?: OwnRequest;
+  /** Resync back-off per group. */
   readonly resyncBackoff: Map<string, { delay: number; nextAt: number }>;
   resyncTimer?: unknown;
   /** Chunks by key id: waiting for their epoch's roster, or for their group's Welcome. */
@@ -115,14 +121,26 @@ export interface Org {
    * history (false) or were (true): an add step cannot be bridged, its epochs would be lost.
    */
   readonly gapChecked: Map<string, boolean>;
-  /** Member: groups replaced by a resync Welcome, by store key suffix (`<key id>/<group>`). */
+  /** Groups replaced by a resync Welcome, by store key suffix (`<key id>/<group>`). */
   readonly retiredGroups: Map<string, RetiredGroup>;
+  readonly waitingWelcomes: Map<string, WelcomeInit>;
+  recovering: boolean;
+}
+
+/** What the client keeps for one organization whatever its role. */
+export interface OrgCommon {
+  readonly id: Uint8Array;
+  readonly hex: string;
+  readonly log: OrgLog;
+  readonly keys: OrgKeys;
+  /** Epoch rosters by key id, and the deltas and snapshot pages that do not make one yet. */
+  readonly rosters: RosterBook;
+  discovered: boolean;
   /**
    * Per topic: history up to this time (ms, transport timestamps) was read by a complete sweep
    * (persisted; a restart reads from here, less the overlap).
    */
   readonly marks: Map<string, number>;
-  readonly waitingWelcomes: Map<string, WelcomeInit>;
   readonly pending: Map<string, PendingMessage>;
   /** Message events refused in place for now (e.g. author not known yet), by id. */
   readonly heldEvents: Map<string, OrgEvent>;
@@ -137,15 +155,104 @@ export interface Org {
   readonly messageMeta: Map<string, { sentAt: number; replyTo?: string }>;
   readonly subscriptions: Map<string, Subscription>;
   lastSeen: number;
-  recovering: boolean;
 }
+
+/** An organization this client owns. */
+export interface OwnerOrg extends OrgCommon {
+  readonly role: "owner";
+  readonly owner: OwnerSide;
+}
+
+/** An organization this client is a member of, asked to join, or only knows. */
+export interface MemberOrg extends OrgCommon {
+  role: Exclude<OrgRole, "owner">;
+  readonly member: MemberSide;
+}
+
+/** Everything the client keeps in memory for one organization: owner or member state, never both. */
+export type Org = OwnerOrg | MemberOrg;
+
+function common(provider: CryptoProvider, id: Uint8Array, keys: OrgKeys): OrgCommon {
+  const hex = toHex(id);
+  return {
+    id,
+    hex,
+    log: new OrgLog({ organizationId: hex }),
+    keys,
+    rosters: new RosterBook(provider),
+    discovered: false,
+    marks: new Map(),
+    pending: new Map(),
+    heldEvents: new Map(),
+    proven: new Map(),
+    messageMeta: new Map(),
+    subscriptions: new Map(),
+    lastSeen: 0,
+  };
+}
+
+/** A new, empty owned organization. */
+export function newOwnerOrg(
+  provider: CryptoProvider,
+  id: Uint8Array,
+  keys: OrgKeys,
+  secrets: { orgSecret: Uint8Array; signer: EnvelopeSigner; prekeys: OwnerPrekeys },
+): OwnerOrg {
+  return {
+    ...common(provider, id, keys),
+    role: "owner",
+    owner: {
+      ...secrets,
+      groups: new Map(),
+      sessions: new Map(),
+      byEphemeral: new Map(),
+      memberKeys: new Map(),
+      snapshots: new Map(),
+      pendingRemovals: new Map(),
+      resyncAnswered: new Map(),
+    },
+  };
+}
+
+/** A new, empty organization of someone else. */
+export function newMemberOrg(
+  provider: CryptoProvider,
+  id: Uint8Array,
+  role: MemberOrg["role"],
+  keys: OrgKeys,
+): MemberOrg {
+  return {
+    ...common(provider, id, keys),
+    role,
+    member: {
+      groups: new Map(),
+      pieces: { headers: new Map(), pages: new Map() },
+      resyncBackoff: new Map(),
+      waitingChunks: new Map(),
+      gapChecked: new Map(),
+      retiredGroups: new Map(),
+      waitingWelcomes: new Map(),
+      recovering: false,
+    },
+  };
+}
+
+/** The current group of `channelId` ("" = the organization's), whatever the role. */
+export function groupOf(org: Org, channelId: string): OwnerGroup | MemberGroup | undefined {
+  return org.role === "owner" ? org.owner.groups.get(channelId) : org.member.groups.get(channelId);
+}
+
+/** One client event, ready to emit: its name and payload. */
+export type ClientEventEntry = {
+  [K in keyof ClientEvents]: [K, ClientEvents[K]];
+}[keyof ClientEvents];
 
 /** One unit of work: what to commit atomically, then publish, then tell the app. */
 export interface Txn {
   readonly before: OrgState;
   readonly ops: StoreOp[];
   readonly outbox: Array<{ id: string; topic: string; bytes: Uint8Array }>;
-  readonly emits: Array<{ [K in keyof ClientEvents]: [K, ClientEvents[K]] }[keyof ClientEvents]>;
+  readonly emits: ClientEventEntry[];
   readonly events: OrgEvent[];
   readonly groups: Set<string>;
   readonly sessions: Set<string>;

@@ -1,5 +1,6 @@
+import type { Diagnostic } from "@orgchat/base";
 import type { CryptoProvider } from "@orgchat/crypto";
-import type { AccessMode, Identity, Role } from "@orgchat/state";
+import type { AccessMode, Identity, Permissions, Role } from "@orgchat/state";
 import type { Store } from "@orgchat/store";
 import type { Transport } from "@orgchat/transport";
 
@@ -262,7 +263,58 @@ export interface ClientEvents {
   };
   /** Background work failed (a publish, a malformed message is *not* reported here). */
   error: { readonly organizationId?: string; readonly error: unknown };
+  /**
+   * Network input was dropped (undecodable, unauthentic, undecryptable, not for this client) or a
+   * received step could not be applied. Dropping is the protocol's answer to bad input; this event
+   * only makes it visible (docs/CLIENT.md, "Diagnostics"). `component` names the client component
+   * (`client/messages`, `client/pairwise`, `client/key-sync`, `client/description`,
+   * `client/owner-requests`), `reason` is a stable kebab-case id, `topic` the content topic.
+   */
+  diagnostic: Diagnostic;
 }
 
 /** Listener of one client event. */
 export type ClientListener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;
+
+/** What to create an organization with. */
+export interface CreateOrganizationInit {
+  readonly name: string;
+  /** @default "" */
+  readonly description?: string;
+  /** @default "on-request" */
+  readonly access?: Permissions["access"];
+  /** @default false */
+  readonly ensOnly?: boolean;
+  /** Encrypt channel messages with the group ratchet. @default true */
+  readonly encrypted?: boolean;
+  /** @default [] */
+  readonly tags?: readonly string[];
+  /** @default false */
+  readonly pinMessageAllMembersEnabled?: boolean;
+}
+
+/** What to create a channel with. */
+export interface CreateChannelInit {
+  /** 1-64 characters of `[A-Za-z0-9_-]`. */
+  readonly id: string;
+  readonly name: string;
+  /** @default "" */
+  readonly description?: string;
+  /** @default "" (no category) */
+  readonly categoryId?: string;
+  /**
+   * `no-membership` with `private` false is open to every member; anything else is restricted.
+   * @default "no-membership"
+   */
+  readonly access?: Permissions["access"];
+  /** @default false */
+  readonly private?: boolean;
+}
+
+/** What a member sends with a request to join. */
+export interface JoinRequestInit extends OperationOptions {
+  /** @default "" */
+  readonly displayName?: string;
+  /** @default "" */
+  readonly ensName?: string;
+}

@@ -1,6 +1,7 @@
 import { scryptAsync } from "@noble/hashes/scrypt.js";
+import { fromHex, toHex } from "@orgchat/base";
 import type { CryptoProvider } from "@orgchat/crypto";
-import { decodeJson, encodeJson, encodeText, fromHex, toHex } from "./encoding.js";
+import { decodeJson, encodeJson, encodeText } from "./encoding.js";
 import { PassphraseRequiredError, WrongPassphraseError } from "./errors.js";
 
 /** Parameters of the passphrase key, stored in clear beside the sealed records. */

@@ -1,0 +1,382 @@
+import { toHex } from "@orgchat/base";
+import { MemberGroup, openKeyUpdateEnvelope, type Roster, type WelcomeInit } from "@orgchat/crypto";
+import type { TransportMessage } from "@orgchat/transport";
+import type { KeyUpdate, PayloadOf } from "@orgchat/wire";
+import type { ClientCore } from "./core.js";
+import { encodeJson } from "./encoding.js";
+import { type EpochRoster, isEpochRosterEnvelope, openEpochRoster } from "./epoch-roster.js";
+import { chunkDecision, nextAddStep } from "./member-controller.js";
+import { type MemberOrg, newTxn, type RetiredGroup, type Txn, type WaitingChunk } from "./org.js";
+import { orgSpace } from "./persistence.js";
+
+const component = "client/key-sync";
+
+/**
+ * How long a group replaced by a resync Welcome is kept for late messages: the retention window of
+ * earlier epochs in `@orgchat/crypto` (`epochRetention.windowMs`).
+ */
+const retiredGroupWindowMs = 24 * 60 * 60 * 1000;
+
+/** Groups replaced by resync Welcomes kept per group (see `retiredGroupWindowMs`). */
+const maxRetiredGroups = 4;
+
+/** Chunks kept in memory for a group this member does not hold (yet): read again from history. */
+const maxWaitingChunks = 256;
+
+/**
+ * Member side, key sync: Welcomes (entered once their epoch's roster is known), epoch rosters
+ * (deltas and snapshot pages from the keys topics), KeyUpdate chunks (applied once their group and
+ * roster are here), add steps, and groups retired by a resync Welcome. The rules are in
+ * `member-controller.ts`. Owns: `MemberSide.groups`, `.waitingWelcomes`, `.waitingChunks`,
+ * `.gapChecked`, `.retiredGroups`; the `roster/`, `welcome/`, `retired/` records.
+ */
+export class KeySync {
+  readonly #c: ClientCore;
+
+  constructor(core: ClientCore) {
+    this.#c = core;
+  }
+
+  async onWelcome(org: MemberOrg, txn: Txn, welcome: WelcomeInit): Promise<void> {
+    const c = this.#c;
+    const member = org.member;
+    const current = member.groups.get(welcome.channelId);
+    // A late Welcome (a resync answer overtaken by a KeyUpdate) would take the group back. One of
+    // the current epoch is entered: a resync answer carries a new leaf secret, which the owner's
+    // next KeyUpdate is sealed to.
+    if (current?.status === "member" && welcome.epoch < current.epoch) return;
+    const keyIdHex = toHex(welcome.keyId);
+    const roster = org.rosters.get(keyIdHex);
+    if (roster === undefined) {
+      // The roster of the Welcome's epoch is not here yet: keep the Welcome (sealed) and look.
+      const known = member.waitingWelcomes.has(keyIdHex);
+      member.waitingWelcomes.set(keyIdHex, welcome);
+      const space = orgSpace(org.hex);
+      const key = `welcome/${keyIdHex}`;
+      txn.ops.push({ type: "put", space, key, value: c.p.vault.sealJson(space, key, welcome) });
+      // Usually its delta is on the way, or the chain from the last snapshot is in Store; a resync
+      // is left to the usual triggers (a message waiting for this key), so that a roster still in
+      // flight costs no resync.
+      if (!known) c.runtime.background(org.hex, () => this.backfillRosters(org));
+      return;
+    }
+    this.#enterWelcome(org, txn, welcome, roster.roster);
+  }
+
+  #enterWelcome(org: MemberOrg, txn: Txn, welcome: WelcomeInit, roster: Roster): void {
+    const c = this.#c;
+    let group: MemberGroup;
+    try {
+      group = MemberGroup.fromWelcome({
+        provider: c.p.provider,
+        welcome,
+        roster,
+        signingSecretKey: org.keys.signingSecret,
+        prekeySecret: org.keys.prekeySecret,
+        now: c.p.now(),
+      });
+    } catch (error) {
+      c.emitter.emit("error", { organizationId: org.hex, error });
+      return;
+    }
+    const previous = org.member.groups.get(welcome.channelId);
+    const now = c.p.now();
+    if (previous?.readableEpochs(now).some((epoch) => epoch !== group.epoch)) {
+      // A resync Welcome holds its epoch only: the group it replaces keeps the earlier epochs for
+      // late messages, until the retention window ends.
+      this.#retire(org, txn, { channelId: welcome.channelId, group: previous, retiredAt: now });
+    }
+    org.member.groups.set(welcome.channelId, group);
+    this.#dropStaleWelcomes(org, txn, welcome.channelId);
+    org.member.resyncBackoff.delete(welcome.channelId);
+    txn.groups.add(welcome.channelId);
+    txn.epochChanged = true;
+    txn.emits.push([
+      "epoch:changed",
+      { organizationId: org.hex, channelId: welcome.channelId, epoch: group.epoch },
+    ]);
+    this.#followRosters(org, txn, welcome.channelId);
+    // KeyUpdates that came before the Welcome (their group was not here yet) apply now.
+    this.#applyWaitingChunks(org, txn, (chunk) => chunk.channelId === welcome.channelId);
+  }
+
+  /** Keeps a replaced group for the late messages of its epochs (sealed, like groups). */
+  #retire(org: MemberOrg, txn: Txn, retired: RetiredGroup): void {
+    const retiredGroups = org.member.retiredGroups;
+    const suffix = `${toHex(retired.group.keyId)}/${retired.channelId}`;
+    retiredGroups.set(suffix, retired);
+    this.persistRetired(org, txn, suffix);
+    // Bounded: the oldest of a group go first (each holds a few epochs at most).
+    const ofGroup = [...retiredGroups].filter(([, r]) => r.channelId === retired.channelId);
+    for (const [old] of ofGroup.slice(0, Math.max(0, ofGroup.length - maxRetiredGroups))) {
+      retiredGroups.delete(old);
+      this.persistRetired(org, txn, old);
+    }
+  }
+
+  persistRetired(org: MemberOrg, txn: Txn, suffix: string): void {
+    const retired = org.member.retiredGroups.get(suffix);
+    const space = orgSpace(org.hex);
+    const key = `retired/${suffix}`;
+    if (retired === undefined) {
+      txn.ops.push({ type: "delete", space, key });
+      return;
+    }
+    const value = this.#c.p.vault.sealJson(space, key, {
+      channelId: retired.channelId,
+      retiredAt: retired.retiredAt,
+      group: retired.group.serialize(),
+    });
+    txn.ops.push({ type: "put", space, key, value });
+  }
+
+  /** Drops replaced groups whose retention window is over. */
+  expireRetired(org: MemberOrg): void {
+    const c = this.#c;
+    const now = c.p.now();
+    const expired = [...org.member.retiredGroups].filter(
+      ([, retired]) => now - retired.retiredAt >= retiredGroupWindowMs,
+    );
+    if (expired.length === 0) return;
+    const txn = newTxn(org);
+    for (const [suffix] of expired) {
+      org.member.retiredGroups.delete(suffix);
+      this.persistRetired(org, txn, suffix);
+    }
+    c.runtime.background(org.hex, () => c.persistence.commit(org, txn));
+  }
+
+  /** Welcomes for epochs the group has reached are of no use any more. */
+  #dropStaleWelcomes(org: MemberOrg, txn: Txn, channelId: string): void {
+    const group = org.member.groups.get(channelId);
+    if (group === undefined) return;
+    for (const [keyIdHex, waiting] of org.member.waitingWelcomes) {
+      if (waiting.channelId !== channelId || waiting.epoch > group.epoch) continue;
+      org.member.waitingWelcomes.delete(keyIdHex);
+      txn.ops.push({ type: "delete", space: orgSpace(org.hex), key: `welcome/${keyIdHex}` });
+    }
+  }
+
+  /** The keys topics' history, for the rosters a waiting Welcome or KeyUpdate needs. */
+  async backfillRosters(org: MemberOrg): Promise<void> {
+    if (org.member.recovering) return;
+    await this.#c.sync.backfillKeys(org);
+  }
+
+  async onKeys(
+    org: MemberOrg,
+    channelId: string,
+    message: TransportMessage,
+    id: string,
+  ): Promise<void> {
+    const c = this.#c;
+    if (isEpochRosterEnvelope(message.payload)) {
+      await this.#onEpochRoster(org, message.contentTopic, message.payload, id);
+      return;
+    }
+    let chunk: PayloadOf<"key-update">;
+    try {
+      chunk = await openKeyUpdateEnvelope({
+        provider: c.p.provider,
+        group: { organizationId: org.id, channelId },
+        bytes: message.payload,
+      });
+    } catch (error) {
+      c.sync.seen.add(id);
+      c.report({ component, reason: "unopenable-key-update", topic: message.contentTopic, error });
+      return;
+    }
+    const txn = newTxn(org);
+    // Marked seen only once applied: a chunk waiting for its group (a late Welcome) or its roster
+    // is kept in memory and read again from history after a restart.
+    if (this.#applyChunk(org, txn, { id, chunk }) === "waiting") return;
+    await c.persistence.commit(org, txn);
+  }
+
+  /**
+   * An epoch roster (docs/CLIENT.md, "Epoch rosters"): a delta applied to the roster it names, or
+   * a snapshot page filed until its snapshot is complete. Only a roster that hashes as announced
+   * is kept; then what waited for it (add steps, a Welcome, KeyUpdate chunks) goes on.
+   */
+  async #onEpochRoster(
+    org: MemberOrg,
+    topic: string,
+    bytes: Uint8Array,
+    id: string,
+  ): Promise<void> {
+    const c = this.#c;
+    c.sync.seen.add(id);
+    const message = await openEpochRoster(bytes, {
+      organizationId: org.id,
+      contentTopic: topic,
+      verify: c.verify,
+    });
+    if (message === undefined) {
+      c.report({ component, reason: "unopenable-roster", topic });
+      return;
+    }
+    const receipt = org.rosters.receive(message, id);
+    // A waiting delta or page is not marked seen durably: after a restart it is read again from
+    // history, where the pieces it waits for are too.
+    if (receipt.status === "waiting" || receipt.status === "refused") return;
+    const txn = newTxn(org);
+    if (receipt.status === "known") {
+      c.sync.markSeen(org, txn, id);
+    } else {
+      for (const seen of receipt.ids) c.sync.markSeen(org, txn, seen);
+      for (const roster of receipt.rosters) this.#rosterLearned(org, txn, roster);
+    }
+    await c.persistence.commit(org, txn);
+  }
+
+  /** Persists a new roster and lets what waited for it go on. */
+  #rosterLearned(org: MemberOrg, txn: Txn, roster: EpochRoster): void {
+    const keyIdHex = toHex(roster.keyId);
+    persistRoster(org.hex, txn, roster);
+    if (org.member.groups.has(roster.channelId)) this.#followRosters(org, txn, roster.channelId);
+    const welcome = org.member.waitingWelcomes.get(keyIdHex);
+    if (welcome !== undefined) this.#enterWelcome(org, txn, welcome, roster.roster);
+    const chunks = org.member.waitingChunks.get(keyIdHex) ?? [];
+    org.member.waitingChunks.delete(keyIdHex);
+    for (const chunk of chunks) this.#applyChunk(org, txn, chunk);
+  }
+
+  /** Applies the waiting chunks `which` picks whose group and roster are here now. */
+  #applyWaitingChunks(org: MemberOrg, txn: Txn, which: (chunk: KeyUpdate) => boolean): void {
+    const { waitingChunks, groups } = org.member;
+    for (const [keyIdHex, chunks] of [...waitingChunks]) {
+      if (!org.rosters.has(keyIdHex)) continue;
+      const ready = chunks.filter(
+        (waiting) => which(waiting.chunk) && groups.has(waiting.chunk.channelId),
+      );
+      if (ready.length === 0) continue;
+      const rest = chunks.filter((waiting) => !ready.includes(waiting));
+      if (rest.length === 0) waitingChunks.delete(keyIdHex);
+      else waitingChunks.set(keyIdHex, rest);
+      for (const waiting of ready) this.#applyChunk(org, txn, waiting);
+    }
+  }
+
+  /** Applies every known add-step roster that follows the group's epoch, in order. */
+  #followRosters(org: MemberOrg, txn: Txn, channelId: string): void {
+    for (;;) {
+      const group = org.member.groups.get(channelId);
+      if (group === undefined || group.status !== "member") return;
+      const next = nextAddStep(org.rosters.values(), channelId, group);
+      if (next === undefined) return;
+      const outcome = group.applyAdd({
+        roster: next.roster,
+        now: this.#c.p.now(),
+        epoch: next.epoch,
+        previousKeyId: next.previousKeyId,
+        keyId: next.keyId,
+      });
+      if (outcome.status !== "applied") return;
+      txn.groups.add(channelId);
+      txn.epochChanged = true;
+      txn.emits.push([
+        "epoch:changed",
+        { organizationId: org.hex, channelId, epoch: outcome.epoch },
+      ]);
+      this.#dropStaleWelcomes(org, txn, channelId);
+      // A KeyUpdate may have been waiting for this epoch's successor.
+      this.#applyWaitingChunks(org, txn, () => true);
+    }
+  }
+
+  /** Files a chunk under its key id (once). */
+  #keep(org: MemberOrg, keyIdHex: string, waiting: WaitingChunk): boolean {
+    const list = org.member.waitingChunks.get(keyIdHex) ?? [];
+    if (list.some((w) => w.id === waiting.id)) return false;
+    list.push(waiting);
+    org.member.waitingChunks.set(keyIdHex, list);
+    return true;
+  }
+
+  /**
+   * Applies one KeyUpdate chunk, or keeps it (in memory, not marked seen) until its group's
+   * Welcome and its epoch's roster are here.
+   * @returns "waiting" when kept, "done" when applied or of no use (then marked seen in `txn`)
+   */
+  #applyChunk(org: MemberOrg, txn: Txn, waiting: WaitingChunk): "done" | "waiting" {
+    const c = this.#c;
+    const { chunk } = waiting;
+    const { waitingChunks, gapChecked } = org.member;
+    const group = org.member.groups.get(chunk.channelId);
+    const keyIdHex = toHex(chunk.keyId);
+    const roster = org.rosters.get(keyIdHex);
+    const decision = chunkDecision({
+      group,
+      rosterKnown: roster !== undefined,
+      chunkEpoch: chunk.epoch,
+      gapChecked: gapChecked.get(keyIdHex),
+    });
+    if (decision.action === "wait") {
+      if (this.#keep(org, keyIdHex, waiting)) {
+        let count = 0;
+        for (const chunks of waitingChunks.values()) count += chunks.length;
+        if (count > maxWaitingChunks) {
+          // The oldest key id's chunks go first: history has them if they are ever needed.
+          const [oldest] = waitingChunks.keys();
+          if (oldest !== undefined) waitingChunks.delete(oldest);
+        }
+      }
+      return "waiting";
+    }
+    if (decision.action === "check-gap") {
+      // Epochs skipped: if an add step is among them, bridging it would lose its epoch's
+      // messages for good. Its roster is usually in history: look there first (the chunk waits
+      // meanwhile, whoever reads it again), then go on, bridging what is still missing.
+      const list = waitingChunks.get(keyIdHex) ?? [];
+      if (!list.some((w) => w.id === waiting.id)) list.push(waiting);
+      waitingChunks.set(keyIdHex, list);
+      if (decision.search) {
+        gapChecked.set(keyIdHex, false);
+        c.runtime.background(org.hex, async () => {
+          await this.backfillRosters(org);
+          gapChecked.set(keyIdHex, true);
+          const later = newTxn(org);
+          this.#applyWaitingChunks(org, later, (k) => toHex(k.keyId) === keyIdHex);
+          await c.persistence.commit(org, later);
+        });
+      }
+      return "waiting";
+    }
+    if (group === undefined || roster === undefined) return "waiting"; // (decided above)
+    c.sync.markSeen(org, txn, waiting.id);
+    let outcome: ReturnType<MemberGroup["applyKeyUpdate"]>;
+    try {
+      // FLAT entries are self-contained: a member that missed KeyUpdates bridges the gap here.
+      outcome = group.applyKeyUpdate(chunk, c.p.now(), { roster: roster.roster, acceptGap: true });
+    } catch (error) {
+      c.report({ component, reason: "key-update-refused", error });
+      return "done";
+    }
+    if (outcome.status === "applied") {
+      txn.groups.add(chunk.channelId);
+      txn.epochChanged = true;
+      txn.emits.push([
+        "epoch:changed",
+        { organizationId: org.hex, channelId: chunk.channelId, epoch: outcome.epoch },
+      ]);
+      this.#dropStaleWelcomes(org, txn, chunk.channelId);
+      this.#followRosters(org, txn, chunk.channelId);
+    } else if (outcome.status === "removed" || outcome.status === "not-in-chunk") {
+      txn.groups.add(chunk.channelId);
+      // Not for our leaf secret: a resync answer on its way may carry the one it is sealed to.
+      // Kept (in memory) to try again once a Welcome is entered.
+      this.#keep(org, keyIdHex, waiting);
+    }
+    return "done";
+  }
+}
+
+/** Records a roster (`roster/<key id>`) in the unit of work. */
+export function persistRoster(hex: string, txn: Txn, roster: EpochRoster): void {
+  txn.ops.push({
+    type: "put",
+    space: orgSpace(hex),
+    key: `roster/${toHex(roster.keyId)}`,
+    value: encodeJson(roster),
+  });
+}

@@ -1,0 +1,285 @@
+import { PairwiseSession, x3dhInitiate } from "@orgchat/crypto";
+import { joinResponseFromWire } from "@orgchat/state";
+import { descriptionTopic, type PayloadOf, publicKeyFromMemberId } from "@orgchat/wire";
+import type { ClientCore } from "./core.js";
+import {
+  AbortError,
+  EventRejectedError,
+  LeaveNotResolvedError,
+  NotMemberError,
+  OrganizationNotFoundError,
+  OwnerUnreachableError,
+  UnknownTargetError,
+} from "./errors.js";
+import { type MemberOrg, newMemberOrg, newTxn, type Org, type Txn } from "./org.js";
+import { checkSignal } from "./runtime.js";
+import type { JoinRequestInit, OperationOptions, OrganizationView } from "./types.js";
+import { cancelRequestInit, requestToJoinInit, requestToLeaveInit } from "./wire-init.js";
+
+/**
+ * Membership: this identity's way in and out of organizations it does not own — discover, request
+ * to join (X3DH to the owner's bundle), accept an invitation, cancel, leave, rejoin after leave —
+ * and the owner's answer to its request. Owns: `MemberSide.request`, `.ownerSession` (created
+ * here), the role of a member organization.
+ */
+export class Membership {
+  readonly #c: ClientCore;
+
+  constructor(core: ClientCore) {
+    this.#c = core;
+  }
+
+  /** Starts tracking an organization this identity does not own. */
+  async adopt(id: Uint8Array, role: MemberOrg["role"]): Promise<MemberOrg> {
+    const c = this.#c;
+    const org = newMemberOrg(c.p.provider, id, role, c.persistence.newKeys());
+    c.orgs.set(org.hex, org);
+    await c.persistence.create(org);
+    await c.sync.syncSubscriptions(org);
+    return org;
+  }
+
+  async discover(organizationId: string, options?: OperationOptions): Promise<OrganizationView> {
+    const c = this.#c;
+    const hex = organizationId.toLowerCase();
+    return c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      let org = c.orgs.get(hex);
+      if (org === undefined) org = await this.adopt(publicKeyFromMemberId(hex), "observer");
+      if (org.role === "owner" || org.discovered) return c.views.organization(org);
+      await c.sync.backfill(org, [descriptionTopic(org.id)]);
+      if (!org.discovered) throw new OrganizationNotFoundError(hex);
+      await c.sync.backfill(org, [...org.subscriptions.keys()]);
+      return c.views.organization(org);
+    });
+  }
+
+  async requestToJoin(organizationId: string, init: JoinRequestInit = {}): Promise<string> {
+    await this.#awaitOwnLeave(organizationId, init.signal);
+    return this.#c.runtime.task(() => this.#join(organizationId, init));
+  }
+
+  async acceptInvitation(organizationId: string, init: JoinRequestInit = {}): Promise<string> {
+    const c = this.#c;
+    await this.#awaitOwnLeave(organizationId, init.signal);
+    return c.runtime.task(async () => {
+      const org = c.org(organizationId);
+      if (!org.discovered) {
+        await c.sync.backfill(org, [descriptionTopic(org.id)]);
+        if (!org.discovered) throw new OrganizationNotFoundError(org.hex);
+      }
+      const invitation = [...org.log.state.invitations.values()].find(
+        (i) => i.invitee === c.memberId && !i.used,
+      );
+      if (invitation === undefined) throw new UnknownTargetError("invitation", org.hex);
+      return this.#join(organizationId, init, invitation.chatId);
+    });
+  }
+
+  /**
+   * Whether this identity left (or was removed) while its view still lists it as a member: the
+   * owner's resolution has not reached it yet, and a request now would be clocked before it.
+   */
+  #leaveUnresolved(org: Org): boolean {
+    return (
+      org.role !== "owner" && org.role !== "member" && org.log.state.members.has(this.#c.memberId)
+    );
+  }
+
+  /**
+   * Rejoin after leave (docs/CLIENT.md, "Rejoin after leave"): when this identity's view still
+   * lists it although it left, backfills the organization's topics and, if the owner's resolution
+   * is still missing, waits for it (outside the queue, so that what arrives is processed) for at
+   * most `leaveResolutionTimeoutMs`.
+   * @throws {LeaveNotResolvedError} when the resolution did not arrive in time
+   * @throws {AbortError} when `signal` aborts first
+   */
+  async #awaitOwnLeave(organizationId: string, signal: AbortSignal | undefined): Promise<void> {
+    const c = this.#c;
+    const org = await c.runtime.task(async () => {
+      checkSignal(signal);
+      const known = c.orgs.get(organizationId.toLowerCase());
+      if (known === undefined || !this.#leaveUnresolved(known)) return undefined;
+      await c.sync.backfillInbox();
+      await c.sync.backfill(known, [...known.subscriptions.keys()]);
+      return this.#leaveUnresolved(known) ? known : undefined;
+    });
+    if (org === undefined) return;
+    await new Promise<void>((resolve, reject) => {
+      const finish = (error?: Error) => {
+        c.runtime.waiters.delete(finish);
+        off();
+        c.p.timers.clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const off = c.emitter.on("org:updated", (event) => {
+        if (event.organizationId === org.hex && !this.#leaveUnresolved(org)) finish();
+      });
+      const onAbort = () => finish(new AbortError({ cause: signal?.reason }));
+      const timer = c.p.timers.setTimeout(
+        () => finish(new LeaveNotResolvedError(org.hex)),
+        c.p.config.leaveResolutionTimeoutMs,
+      );
+      c.runtime.waiters.add(finish);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  async #join(organizationId: string, init: JoinRequestInit, chatId = ""): Promise<string> {
+    const c = this.#c;
+    checkSignal(init.signal);
+    const org = c.org(organizationId);
+    if (org.role === "owner" || org.role === "member") {
+      throw new EventRejectedError("requestToJoin", "conflict");
+    }
+    // The resolution went missing again between the wait and this turn of the queue (a rebase on
+    // an older description cannot happen, but a request clocked before it would be refused).
+    if (this.#leaveUnresolved(org)) throw new LeaveNotResolvedError(org.hex);
+    const bundle = org.member.bundle;
+    if (bundle === undefined) throw new OwnerUnreachableError(org.hex);
+    const { provider } = c.p;
+    let session: PairwiseSession;
+    try {
+      session = PairwiseSession.initiate(
+        provider,
+        x3dhInitiate(provider, {
+          identityKeyPair: c.p.identity,
+          identityDhKeyPair: c.p.identityDh,
+          bundle,
+          organizationKey: org.id,
+        }),
+      );
+    } catch (cause) {
+      throw new OwnerUnreachableError(org.hex, { cause });
+    }
+    checkSignal(init.signal);
+    org.member.ownerSession = session;
+    const txn = newTxn(org);
+    // Our keys first: the owner needs them to add us to the group when it accepts.
+    await c.pairwise.toOwner(org, txn, {
+      case: "memberKeys",
+      value: {
+        identityKey: c.p.identity.publicKey,
+        signingKey: org.keys.signingKey,
+        prekey: org.keys.prekey,
+        prekeyVersion: 0n,
+      },
+    });
+    const draft = c.eventLog.event(
+      org,
+      "request.sent",
+      { chatId, ensName: init.ensName ?? "", displayName: init.displayName ?? "" },
+      c.memberId,
+    );
+    const requestId = await c.pairwise.toOwner(org, txn, {
+      case: "requestToJoin",
+      value: requestToJoinInit(draft, org.hex),
+    });
+    // The request's id is the hash of its envelope, as the owner computes it.
+    const event = { ...draft, id: requestId };
+    // The envelope's clock is the one `toOwner` stamped: keep the event's equal to it.
+    c.eventLog.add(org, txn, event);
+    org.member.request = { id: requestId, status: "pending" };
+    org.role = "requester";
+    await c.persistence.commit(org, txn);
+    await c.sync.syncSubscriptions(org);
+    return requestId;
+  }
+
+  /** The owner's response to this identity's request (from the pairwise channel). */
+  onResponse(
+    org: MemberOrg,
+    txn: Txn,
+    response: PayloadOf<"organization-request-to-join-response">,
+    clock: bigint,
+    id: string,
+  ): void {
+    const c = this.#c;
+    const mapped = joinResponseFromWire(
+      response,
+      { id, author: org.hex, clock, sentAt: c.now() },
+      org.log.state,
+      c.memberId,
+    );
+    if (!mapped.ok) return;
+    const event = mapped.value;
+    const request = org.member.request;
+    if (request === undefined || request.id !== event.body.requestId) return;
+    c.eventLog.add(org, txn, event);
+    const base = { organizationId: org.hex, requestId: request.id, requester: c.memberId };
+    if (event.type === "request.accepted") {
+      request.status = "accepted";
+      if (org.role !== "member") org.role = "member";
+      txn.emits.push(["request:accepted", base]);
+    } else {
+      request.status = "rejected";
+      request.reason = event.body.reason;
+      org.role = "observer";
+      txn.emits.push(["request:rejected", { ...base, reason: event.body.reason }]);
+    }
+  }
+
+  async cancelRequest(organizationId: string, options?: OperationOptions): Promise<void> {
+    const c = this.#c;
+    await c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      const org = c.org(organizationId);
+      const own = org.role === "owner" ? undefined : org.member.request;
+      if (org.role === "owner" || own === undefined || own.status !== "pending") {
+        throw new UnknownTargetError("pending request", org.hex);
+      }
+      const request = org.log.state.requests.get(own.id);
+      const txn = newTxn(org);
+      const event = c.eventLog.event(org, "request.cancelled", { requestId: own.id }, c.memberId);
+      await c.pairwise.toOwner(org, txn, {
+        case: "cancelRequestToJoin",
+        value: cancelRequestInit(event, request, org.id, org.hex),
+      });
+      c.eventLog.add(org, txn, event);
+      own.status = "cancelled";
+      org.role = "observer";
+      txn.emits.push([
+        "request:cancelled",
+        { organizationId: org.hex, requestId: own.id, requester: c.memberId },
+      ]);
+      await c.persistence.commit(org, txn);
+    });
+  }
+
+  async leave(organizationId: string, options?: OperationOptions): Promise<void> {
+    const c = this.#c;
+    await c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      const org = c.org(organizationId);
+      if (org.role === "owner") throw new EventRejectedError("leave", "unauthorized");
+      if (org.role !== "member") throw new NotMemberError(org.hex);
+      const txn = newTxn(org);
+      const event = c.eventLog.event(org, "leave.requested", {}, c.memberId);
+      await c.pairwise.toOwner(org, txn, {
+        case: "requestToLeave",
+        value: requestToLeaveInit(event, org.hex),
+      });
+      org.role = "observer";
+      for (const [channelId, group] of org.member.groups) {
+        group.markRemoved(c.p.now());
+        txn.groups.add(channelId);
+      }
+      txn.emits.push(["member:left", { organizationId: org.hex, member: c.memberId }]);
+      await c.persistence.commit(org, txn);
+    });
+  }
+
+  async resync(organizationId: string, options?: OperationOptions): Promise<void> {
+    const c = this.#c;
+    await c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      const org = c.org(organizationId);
+      if (org.role !== "member") throw new NotMemberError(org.hex);
+      await c.recovery.recover(org, "");
+      if (org.member.resyncBackoff.size === 0) await c.recovery.requestResync(org, "");
+    });
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The owner's protocol rules as pure functions (no I/O, no clock, no randomness of their own):
+ * which groups an organization needs, who joins and leaves each group, which leaves a batched
+ * re-key removes, whether a resync is answered or a snapshot published, and how a request to join
+ * is judged. `OwnerEpochs` and `OwnerRequests` apply the decisions; tests drive them directly
+ * (test/owner-controller.test.ts).
+ */
+import { toHex } from "@orgchat/base";
+import type { Roster } from "@orgchat/crypto";
+import { canPost, type Invitation, type OrgState } from "@orgchat/state";
+import { isRestricted } from "./views.js";
+
+/** Member id → leaf index of a roster. */
+export function rosterMembers(roster: Roster): Map<string, number> {
+  const out = new Map<string, number>();
+  roster.forEach((leaf, index) => {
+    if (leaf !== undefined) out.set(toHex(leaf.identityKey), index);
+  });
+  return out;
+}
+
+/** The groups an encrypted organization runs: its own ("") and one per restricted channel. */
+export function wantedGroups(state: OrgState): Set<string> {
+  const wanted = new Set<string>([""]);
+  for (const channelId of state.channels.keys()) {
+    if (isRestricted(state, channelId)) wanted.add(channelId);
+  }
+  return wanted;
+}
+
+/**
+ * Who a group's membership must follow now: joiners (members the state lists, with access to the
+ * group's channel, whose keys and pairwise session the owner holds; sorted) and leavers (on the
+ * roster, no longer wanted). The owner's own leaf is neither.
+ */
+export function membershipChange(input: {
+  readonly state: OrgState;
+  readonly owner: string;
+  readonly channelId: string;
+  readonly roster: Roster;
+  readonly ready: (member: string) => boolean;
+}): { readonly joiners: string[]; readonly leavers: string[] } {
+  const { state, owner, channelId } = input;
+  const current = rosterMembers(input.roster);
+  current.delete(owner);
+  const wanted = new Set<string>();
+  for (const member of state.members.keys()) {
+    if (member === owner) continue;
+    if (channelId !== "" && !canPost(state, member, channelId)) continue;
+    wanted.add(member);
+  }
+  const joiners = [...wanted].filter((m) => !current.has(m) && input.ready(m)).sort();
+  const leavers = [...current.keys()].filter((m) => !wanted.has(m));
+  return { joiners, leavers };
+}
+
+/** The leaves a batched re-key removes: members still on the roster, never the owner's leaf. */
+export function removedLeaves(
+  roster: Roster,
+  members: Iterable<string>,
+  ownLeaf: number,
+): number[] {
+  const leaves = rosterMembers(roster);
+  return [...members]
+    .map((m) => leaves.get(m))
+    .filter((leaf): leaf is number => leaf !== undefined && leaf !== ownLeaf);
+}
+
+/**
+ * When removals are waiting: re-key `now` (no window), `arm` a re-key at `dueAt` (a window opens),
+ * or `keep` the window already open.
+ */
+export function rekeyTiming(input: {
+  readonly windowMs: number;
+  readonly dueAt: number | undefined;
+  readonly now: number;
+}):
+  | { readonly action: "now" }
+  | { readonly action: "arm"; readonly dueAt: number }
+  | { readonly action: "keep" } {
+  if (input.windowMs <= 0) return { action: "now" };
+  if (input.dueAt === undefined) return { action: "arm", dueAt: input.now + input.windowMs };
+  return { action: "keep" };
+}
+
+/** Whether a member's resync request is answered (at most one per member per interval). */
+export function resyncAnswerAllowed(
+  last: number | undefined,
+  now: number,
+  intervalMs: number,
+): boolean {
+  return last === undefined || now - last >= intervalMs;
+}
+
+/**
+ * Whether a roster snapshot of a group's epoch goes out: a resync answer shares the snapshot of
+ * the same epoch published less than `intervalMs` ago; epoch and periodic snapshots always go.
+ */
+export function snapshotAllowed(input: {
+  readonly reason: "epoch" | "resync" | "periodic";
+  readonly last: { readonly keyId: string; readonly at: number } | undefined;
+  readonly keyIdHex: string;
+  readonly now: number;
+  readonly intervalMs: number;
+}): boolean {
+  const { last } = input;
+  return !(
+    input.reason === "resync" &&
+    last?.keyId === input.keyIdHex &&
+    input.now - last.at < input.intervalMs
+  );
+}
+
+/** The unused, unrevoked, unexpired invitation a request to join redeems, if any. */
+export function redeemedInvitation(input: {
+  readonly state: OrgState;
+  readonly requester: string;
+  readonly chatId: string;
+  readonly now: number;
+  readonly invitationExpiryMs: number;
+}): Invitation | undefined {
+  return [...input.state.invitations.values()].find(
+    (i) =>
+      i.invitee === input.requester &&
+      !i.used &&
+      i.revokedAt === undefined &&
+      i.chatId === input.chatId &&
+      input.now < i.sentAt + input.invitationExpiryMs,
+  );
+}
+
+/**
+ * Whether a request refused as `conflict` in its place came from someone the state no longer
+ * holds as a member and who has no pending request: a member then, gone since (it is told to ask
+ * again: docs/CLIENT.md, "Rejoin after leave").
+ */
+export function predatesDeparture(state: OrgState, member: string): boolean {
+  if (state.members.has(member) || state.banned.has(member)) return false;
+  for (const request of state.requests.values()) {
+    if (request.requester === member && request.status === "pending") return false;
+  }
+  return true;
+}

@@ -1,0 +1,202 @@
+import { equalBytes, toHex } from "@orgchat/base";
+import type { PairwiseSession } from "@orgchat/crypto";
+import { invitationFromWire } from "@orgchat/state";
+import type { TransportMessage } from "@orgchat/transport";
+import {
+  decodePairwiseContent,
+  decodePairwiseMessage,
+  type EnvelopeSigner,
+  encodePairwiseContent,
+  inboxTopic,
+  type OpenedEnvelope,
+  openEnvelope,
+  type PairwiseContent,
+  publicKeyFromMemberId,
+  requestsTopic,
+  sealEnvelope,
+} from "@orgchat/wire";
+import type { ClientCore } from "./core.js";
+import { hashId } from "./encoding.js";
+import { NotMemberError } from "./errors.js";
+import { type MemberOrg, newTxn, type Org, type OwnerOrg, type Txn } from "./org.js";
+import { seenLog } from "./persistence.js";
+
+/** What a pairwise message carries (the `content` of `PairwiseContent`). */
+export type PairwiseContentInit = NonNullable<
+  Parameters<typeof encodePairwiseContent>[0]["content"]
+>;
+
+const component = "client/pairwise";
+
+/**
+ * Pairwise channel (X3DH + double ratchet): sends to the owner (on the requests topic, signed by
+ * this identity) and to a member (in its inbox, signed by the organization), and receives this
+ * identity's inbox: invitations, and the owner's join responses and Welcomes. Owns: the inbox's
+ * input; the sessions themselves belong to the owner side (`OwnerSide.sessions`) and the member
+ * side (`MemberSide.ownerSession`).
+ */
+export class PairwiseChannel {
+  readonly #c: ClientCore;
+
+  constructor(core: ClientCore) {
+    this.#c = core;
+  }
+
+  /**
+   * Member → owner. @returns the message's id (hex SHA-256 of the envelope)
+   * @throws {NotMemberError} when there is no session with the owner
+   */
+  async toOwner(
+    org: MemberOrg,
+    txn: Txn,
+    content: PairwiseContentInit,
+    clock: bigint = org.log.nextClock(),
+  ): Promise<string> {
+    const session = org.member.ownerSession;
+    if (session === undefined) throw new NotMemberError(org.hex);
+    const topic = requestsTopic(org.id);
+    return this.#seal(org, txn, "owner", session, topic, this.#c.identitySigner, content, clock);
+  }
+
+  /** Owner → member. @returns false when there is no session with `member` (nothing sent) */
+  async toMember(
+    org: OwnerOrg,
+    txn: Txn,
+    member: string,
+    content: PairwiseContentInit,
+    clock: bigint = org.log.nextClock(),
+  ): Promise<boolean> {
+    const session = org.owner.sessions.get(member);
+    if (session === undefined) return false;
+    const topic = inboxTopic(publicKeyFromMemberId(member));
+    await this.#seal(org, txn, member, session, topic, org.owner.signer, content, clock);
+    return true;
+  }
+
+  async #seal(
+    org: Org,
+    txn: Txn,
+    peer: string,
+    session: PairwiseSession,
+    topic: string,
+    signer: EnvelopeSigner,
+    content: PairwiseContentInit,
+    clock: bigint,
+  ): Promise<string> {
+    const encrypted = session.encrypt(encodePairwiseContent({ content }));
+    const bytes = await sealEnvelope(
+      {
+        type: "pairwise",
+        organizationId: org.id,
+        clock,
+        contentTopic: topic,
+        message: decodePairwiseMessage(encrypted),
+      },
+      signer,
+    );
+    txn.sessions.add(peer);
+    const id = hashId(bytes);
+    txn.outbox.push({ id, topic, bytes });
+    return id;
+  }
+
+  /** A message in this identity's inbox: an invitation, or a pairwise message from an owner. */
+  async onInbox(message: TransportMessage, id: string): Promise<void> {
+    const c = this.#c;
+    const topic = message.contentTopic;
+    let opened: OpenedEnvelope;
+    try {
+      opened = await openEnvelope(message.payload, {
+        contentTopic: c.inbox,
+        accept: ["pairwise", "organization-invitation"],
+        verify: c.verify,
+      });
+    } catch (error) {
+      c.sync.seen.add(id);
+      c.report({ component, reason: "unopenable", topic, error });
+      return;
+    }
+    const hex = toHex(opened.organizationId);
+    if (opened.type === "organization-invitation") {
+      await this.#onInvitation(hex, opened, id);
+      return;
+    }
+    if (opened.type !== "pairwise") return;
+    const org = c.orgs.get(hex);
+    // Pairwise messages to a member come from the owner only (the organization key).
+    if (
+      org === undefined ||
+      org.role === "owner" ||
+      org.member.ownerSession === undefined ||
+      !equalBytes(opened.signer, org.id)
+    ) {
+      c.sync.seen.add(id);
+      c.report({ component, reason: "no-session", topic });
+      return;
+    }
+    if (await c.p.store.getEntry(seenLog(org.hex), id)) {
+      c.sync.seen.add(id);
+      return;
+    }
+    let plaintext: Uint8Array;
+    try {
+      plaintext = org.member.ownerSession.decrypt(opened.payload);
+    } catch (error) {
+      c.sync.seen.add(id);
+      c.report({ component, reason: "undecryptable", topic, error });
+      return;
+    }
+    const txn = newTxn(org);
+    txn.sessions.add("owner");
+    c.sync.markSeen(org, txn, id);
+    let content: PairwiseContent;
+    try {
+      content = decodePairwiseContent(plaintext);
+    } catch (error) {
+      c.report({ component, reason: "undecodable-content", topic, error });
+      await c.persistence.commit(org, txn);
+      return;
+    }
+    switch (content.content.case) {
+      case "requestToJoinResponse":
+        c.membership.onResponse(org, txn, content.content.value, opened.clock, id);
+        break;
+      case "welcome":
+        if (equalBytes(content.content.value.organizationId, org.id)) {
+          await c.keySync.onWelcome(org, txn, content.content.value);
+        }
+        break;
+      default:
+        break;
+    }
+    await c.persistence.commit(org, txn);
+    await c.sync.syncSubscriptions(org);
+  }
+
+  async #onInvitation(
+    hex: string,
+    opened: Extract<OpenedEnvelope, { type: "organization-invitation" }>,
+    id: string,
+  ): Promise<void> {
+    const c = this.#c;
+    c.sync.seen.add(id);
+    const mapped = invitationFromWire(
+      opened.message,
+      { id, author: hex, clock: opened.clock, sentAt: c.now() },
+      c.memberId,
+    );
+    if (!mapped.ok || mapped.value.body.invitee !== c.memberId) return;
+    let org = c.orgs.get(hex);
+    if (org === undefined) {
+      org = await c.membership.adopt(opened.organizationId, "observer");
+    }
+    if (org.role === "owner") return;
+    const txn = newTxn(org);
+    c.eventLog.add(org, txn, mapped.value);
+    txn.emits.push([
+      "invitation:received",
+      { organizationId: hex, invitationId: id, chatId: mapped.value.body.chatId },
+    ]);
+    await c.persistence.commit(org, txn);
+  }
+}

@@ -1,0 +1,441 @@
+import { fromHex, hasErrorName, toHex } from "@orgchat/base";
+import {
+  type CryptoProvider,
+  ed25519EnvelopeSigner,
+  type KeyPair,
+  MemberGroup,
+  OwnerGroup,
+  OwnerPrekeys,
+  PairwiseSession,
+  type PrekeyBundleFields,
+  type WelcomeInit,
+} from "@orgchat/crypto";
+import { assembleDescription, type OrgEvent, stateFromDescription } from "@orgchat/state";
+import type { LogEntry, Store, StoreOp } from "@orgchat/store";
+import type { ClientCore } from "./core.js";
+import { decodeJson, encodeJson } from "./encoding.js";
+import { decodeStoredRoster, type EpochRoster } from "./epoch-roster.js";
+import { StoreCorruptedError } from "./errors.js";
+import {
+  type MemberOrg,
+  newMemberOrg,
+  newOwnerOrg,
+  type Org,
+  type OrgKeys,
+  type OwnRequest,
+  type PendingMessage,
+  type StoredDescription,
+  type Txn,
+} from "./org.js";
+import type { OrgRole } from "./types.js";
+import { type KdfParams, Vault } from "./vault.js";
+
+// Key layout (docs/CLIENT.md, "Persistence"): spaces and logs per organization.
+export const orgSpace = (org: string) => `org/${org}`;
+export const eventsLog = (org: string) => `events/${org}`;
+export const messagesLog = (org: string, channel: string) => `messages/${org}/${channel}`;
+export const outboxLog = (org: string) => `outbox/${org}`;
+export const pendingLog = (org: string) => `pending/${org}`;
+export const seenLog = (org: string) => `seen/${org}`;
+export const provenLog = (org: string) => `proven/${org}`;
+const groupKey = (channel: string) => `group/${channel}`;
+
+interface IdentityRecord {
+  readonly v: 1;
+  readonly kdf: KdfParams | null;
+  readonly check: string | null;
+  readonly secrets: Uint8Array;
+}
+
+interface OrgMeta {
+  readonly v: 1;
+  readonly role: OrgRole;
+  readonly request?: { id: string; status: string; reason?: string };
+  readonly lastSeen: number;
+  readonly bundle?: unknown;
+  readonly description?: StoredDescription;
+  readonly pendingRemovals: Record<string, string[]>;
+  readonly rekeyDueAt?: number;
+  readonly discovered: boolean;
+  /** Per topic, history read up to here by a complete sweep (see `Org.marks`). */
+  readonly marks?: Record<string, number>;
+}
+
+interface OrgSecrets {
+  readonly orgSecret?: Uint8Array;
+  readonly signingSecret: Uint8Array;
+  readonly prekeySecret: Uint8Array;
+}
+
+/**
+ * Opens (or creates) the identity record: the vault and this identity's two key pairs.
+ * @throws {StoreCorruptedError} / {WrongPassphraseError} / {PassphraseRequiredError}
+ */
+export async function openIdentity(init: {
+  provider: CryptoProvider;
+  random: (length: number) => Uint8Array;
+  store: Store;
+  passphrase: string | undefined;
+  scryptN: number;
+}): Promise<{ vault: Vault; identity: KeyPair; identityDh: KeyPair }> {
+  const { provider, store } = init;
+  const storedBytes = await store.get("identity", "self");
+  let stored: IdentityRecord | undefined;
+  if (storedBytes !== undefined) {
+    try {
+      stored = decodeJson<IdentityRecord>(storedBytes);
+    } catch (cause) {
+      throw new StoreCorruptedError("identity/self", { cause });
+    }
+  }
+  const { vault, record } = await Vault.open({
+    provider,
+    random: init.random,
+    passphrase: init.passphrase,
+    stored: stored === undefined ? undefined : { kdf: stored.kdf, check: stored.check },
+    scryptN: init.scryptN,
+  });
+  if (stored === undefined) {
+    const identity = provider.ed25519KeyPair();
+    const identityDh = provider.x25519KeyPair();
+    const secrets = vault.sealJson("identity", "self", {
+      identity: identity.secretKey,
+      dh: identityDh.secretKey,
+    });
+    await store.put(
+      "identity",
+      "self",
+      encodeJson({ v: 1, kdf: record.kdf, check: record.check, secrets }),
+    );
+    return { vault, identity, identityDh };
+  }
+  const secrets = vault.openJson<{ identity: Uint8Array; dh: Uint8Array }>(
+    "identity",
+    "self",
+    stored.secrets,
+  );
+  return {
+    vault,
+    identity: {
+      secretKey: secrets.identity,
+      publicKey: provider.ed25519PublicKey(secrets.identity),
+    },
+    identityDh: { secretKey: secrets.dh, publicKey: provider.x25519PublicKey(secrets.dh) },
+  };
+}
+
+/**
+ * Persistence: the key layout, loading an organization, and the unit of work — `commit` writes a
+ * `Txn` in one atomic batch (persist before send), then publishes its outbox, then tells the app
+ * (commit before acknowledge). Owns: the store and the outbox logs.
+ */
+export class Persistence {
+  readonly #c: ClientCore;
+
+  constructor(core: ClientCore) {
+    this.#c = core;
+  }
+
+  newKeys(): OrgKeys {
+    const signing = this.#c.p.provider.ed25519KeyPair();
+    const prekey = this.#c.p.provider.x25519KeyPair();
+    return {
+      signingSecret: signing.secretKey,
+      signingKey: signing.publicKey,
+      prekeySecret: prekey.secretKey,
+      prekey: prekey.publicKey,
+    };
+  }
+
+  /** @throws {StoreCorruptedError} when a record is missing or unreadable */
+  async load(hex: string): Promise<Org> {
+    const { store, vault, provider } = this.#c.p;
+    const space = orgSpace(hex);
+    const read = async (key: string) => {
+      const bytes = await store.get(space, key);
+      if (bytes === undefined) throw new StoreCorruptedError(`${space}/${key}`);
+      return bytes;
+    };
+    try {
+      const meta = decodeJson<OrgMeta>(await read("meta"));
+      const secrets = vault.openJson<OrgSecrets>(space, "secrets", await read("secrets"));
+      const keys: OrgKeys = {
+        signingSecret: secrets.signingSecret,
+        signingKey: provider.ed25519PublicKey(secrets.signingSecret),
+        prekeySecret: secrets.prekeySecret,
+        prekey: provider.x25519PublicKey(secrets.prekeySecret),
+      };
+      let org: Org;
+      if (secrets.orgSecret !== undefined) {
+        if (meta.role !== "owner") throw new StoreCorruptedError(`${space}/meta`);
+        org = newOwnerOrg(provider, fromHex(hex), keys, {
+          orgSecret: secrets.orgSecret,
+          signer: ed25519EnvelopeSigner(provider, secrets.orgSecret),
+          prekeys: OwnerPrekeys.deserialize(
+            provider,
+            vault.open(space, "prekeys", await read("prekeys")),
+          ),
+        });
+      } else {
+        if (meta.role === "owner") throw new StoreCorruptedError(`${space}/secrets`);
+        org = newMemberOrg(provider, fromHex(hex), meta.role, keys);
+      }
+      org.lastSeen = meta.lastSeen;
+      org.discovered = meta.discovered;
+      for (const [topic, mark] of Object.entries(meta.marks ?? {})) org.marks.set(topic, mark);
+      if (org.role === "owner") {
+        for (const [channelId, members] of Object.entries(meta.pendingRemovals)) {
+          org.owner.pendingRemovals.set(channelId, new Set(members));
+        }
+        if (meta.rekeyDueAt !== undefined) org.owner.rekeyDueAt = meta.rekeyDueAt;
+      } else {
+        const member = org.member;
+        if (meta.request !== undefined) member.request = meta.request as OwnRequest;
+        if (meta.bundle !== undefined) member.bundle = meta.bundle as PrekeyBundleFields;
+      }
+      for (const key of await store.keys(space, { prefix: "group/" })) {
+        const channelId = key.slice("group/".length);
+        const bytes = vault.open(space, key, await read(key));
+        if (org.role === "owner") {
+          org.owner.groups.set(channelId, OwnerGroup.deserialize(provider, bytes));
+        } else {
+          org.member.groups.set(channelId, MemberGroup.deserialize(provider, bytes));
+        }
+      }
+      for (const key of await store.keys(space, { prefix: "retired/" })) {
+        const record = vault.openJson<{ channelId: string; retiredAt: number; group: Uint8Array }>(
+          space,
+          key,
+          await read(key),
+        );
+        if (org.role === "owner") throw new StoreCorruptedError(`${space}/${key}`);
+        org.member.retiredGroups.set(key.slice("retired/".length), {
+          channelId: record.channelId,
+          retiredAt: record.retiredAt,
+          group: MemberGroup.deserialize(provider, record.group),
+        });
+      }
+      for (const key of await store.keys(space, { prefix: "pairwise/" })) {
+        const peer = key.slice("pairwise/".length);
+        const session = PairwiseSession.deserialize(
+          provider,
+          vault.open(space, key, await read(key)),
+        );
+        if (org.role !== "owner") {
+          if (peer !== "owner") throw new StoreCorruptedError(`${space}/${key}`);
+          org.member.ownerSession = session;
+        } else {
+          org.owner.sessions.set(peer, session);
+          org.owner.byEphemeral.set(toHex(session.initialEphemeralKey), peer);
+        }
+      }
+      for (const key of await store.keys(space, { prefix: "memberkeys/" })) {
+        const value = decodeJson<{ signingKey: Uint8Array; prekey: Uint8Array }>(await read(key));
+        if (org.role !== "owner") throw new StoreCorruptedError(`${space}/${key}`);
+        org.owner.memberKeys.set(key.slice("memberkeys/".length), value);
+      }
+      const rosters: EpochRoster[] = [];
+      for (const key of await store.keys(space, { prefix: "roster/" })) {
+        const roster = decodeStoredRoster(await read(key));
+        if (roster === undefined) throw new StoreCorruptedError(`${space}/${key}`);
+        rosters.push(roster);
+      }
+      const byKeyId = new Map(rosters.map((roster) => [toHex(roster.keyId), roster]));
+      for (const roster of rosters) {
+        // A record of the provisional format lacks the previous roster's hash: its predecessor's.
+        const previous = byKeyId.get(toHex(roster.previousKeyId));
+        org.rosters.add(
+          roster.change !== "genesis" && roster.previousRosterHash.length === 0 && previous
+            ? { ...roster, previousRosterHash: previous.rosterHash }
+            : roster,
+        );
+      }
+      for (const key of await store.keys(space, { prefix: "welcome/" })) {
+        const welcome = vault.openJson<WelcomeInit>(space, key, await read(key));
+        if (org.role === "owner") throw new StoreCorruptedError(`${space}/${key}`);
+        org.member.waitingWelcomes.set(toHex(welcome.keyId), welcome);
+      }
+      if (meta.description !== undefined && org.role !== "owner") {
+        org.member.description = meta.description;
+        const assembled = assembleDescription(meta.description);
+        if (assembled.ok) org.log.rebase(stateFromDescription(assembled.description, hex));
+      }
+      const proven = new Set((await store.range(provenLog(hex))).map((entry) => entry.id));
+      for (const entry of await store.range(eventsLog(hex))) {
+        const event = decodeJson<OrgEvent>(entry.value);
+        const result = org.log.add(event);
+        if (proven.has(event.id)) org.proven.set(event.id, event);
+        else if (result.rejected !== undefined && event.type.startsWith("message.")) {
+          org.heldEvents.set(event.id, event);
+        }
+      }
+      for (const channelId of org.log.state.channels.keys()) {
+        for (const entry of await store.range(messagesLog(hex, channelId))) {
+          const meta = decodeJson<{ sentAt: number; replyTo?: string }>(entry.value);
+          org.messageMeta.set(entry.id, meta);
+        }
+      }
+      for (const entry of await store.range(pendingLog(hex))) {
+        const pending = decodeJson<PendingMessage>(entry.value);
+        org.pending.set(pending.id, pending);
+      }
+      return org;
+    } catch (cause) {
+      if (hasErrorName(cause, StoreCorruptedError.errorName)) throw cause;
+      throw new StoreCorruptedError(space, { cause });
+    }
+  }
+
+  metaOps(org: Org): StoreOp[] {
+    const pendingRemovals: Record<string, string[]> = {};
+    const owner = org.role === "owner" ? org.owner : undefined;
+    const member = org.role === "owner" ? undefined : org.member;
+    for (const [channelId, members] of owner?.pendingRemovals ?? []) {
+      pendingRemovals[channelId] = [...members];
+    }
+    const meta: OrgMeta = {
+      v: 1,
+      role: org.role,
+      lastSeen: org.lastSeen,
+      pendingRemovals,
+      discovered: org.discovered,
+      marks: Object.fromEntries(org.marks),
+      ...(member?.request === undefined ? {} : { request: member.request }),
+      ...(member?.bundle === undefined ? {} : { bundle: member.bundle }),
+      ...(member?.description === undefined ? {} : { description: member.description }),
+      ...(owner?.rekeyDueAt === undefined ? {} : { rekeyDueAt: owner.rekeyDueAt }),
+    };
+    return [{ type: "put", space: orgSpace(org.hex), key: "meta", value: encodeJson(meta) }];
+  }
+
+  secretsOp(org: Org): StoreOp {
+    const secrets: OrgSecrets = {
+      signingSecret: org.keys.signingSecret,
+      prekeySecret: org.keys.prekeySecret,
+      ...(org.role === "owner" ? { orgSecret: org.owner.orgSecret } : {}),
+    };
+    const space = orgSpace(org.hex);
+    return {
+      type: "put",
+      space,
+      key: "secrets",
+      value: this.#c.p.vault.sealJson(space, "secrets", secrets),
+    };
+  }
+
+  /** The first records of an organization this identity does not own (see `Membership.adopt`). */
+  async create(org: MemberOrg): Promise<void> {
+    await this.#c.p.store.batch([
+      { type: "put", space: "orgs", key: org.hex, value: new Uint8Array([1]) },
+      this.secretsOp(org),
+      ...this.metaOps(org),
+    ]);
+  }
+
+  /**
+   * Commits a transaction: one atomic batch with every changed group and session, the events,
+   * messages and outbox entries (persist before send); then publishes the outbox, then tells the
+   * app (commit before acknowledge).
+   */
+  async commit(org: Org, txn: Txn): Promise<void> {
+    const c = this.#c;
+    const { vault, store } = c.p;
+    const space = orgSpace(org.hex);
+    if (txn.description && org.role === "owner") await c.epochs.describe(org, txn);
+    const ops: StoreOp[] = [...txn.ops];
+    for (const channelId of txn.groups) {
+      const group =
+        org.role === "owner" ? org.owner.groups.get(channelId) : org.member.groups.get(channelId);
+      const key = groupKey(channelId);
+      ops.push(
+        group === undefined
+          ? { type: "delete", space, key }
+          : { type: "put", space, key, value: vault.seal(space, key, group.serialize()) },
+      );
+    }
+    for (const peer of txn.sessions) {
+      const session =
+        org.role === "owner"
+          ? org.owner.sessions.get(peer)
+          : peer === "owner"
+            ? org.member.ownerSession
+            : undefined;
+      if (session === undefined) continue;
+      const key = `pairwise/${peer}`;
+      ops.push({ type: "put", space, key, value: vault.seal(space, key, session.serialize()) });
+    }
+    if (txn.prekeys && org.role === "owner") {
+      ops.push({
+        type: "put",
+        space,
+        key: "prekeys",
+        value: vault.seal(space, "prekeys", org.owner.prekeys.serialize()),
+      });
+    }
+    if (txn.events.length > 0) {
+      ops.push({
+        type: "append",
+        log: eventsLog(org.hex),
+        entries: txn.events.map((event) => ({
+          id: event.id,
+          sortKey: event.clock,
+          value: encodeJson(event),
+        })),
+      });
+    }
+    const byChannel = new Map<string, LogEntry[]>();
+    for (const event of txn.events) {
+      if (event.type !== "message.posted") continue;
+      const meta = org.messageMeta.get(event.id);
+      const entries = byChannel.get(event.body.channelId) ?? [];
+      entries.push({
+        id: event.id,
+        sortKey: event.clock,
+        value: encodeJson(meta ?? { sentAt: event.sentAt }),
+      });
+      byChannel.set(event.body.channelId, entries);
+    }
+    for (const [channelId, entries] of byChannel) {
+      ops.push({ type: "append", log: messagesLog(org.hex, channelId), entries });
+    }
+    if (txn.outbox.length > 0) {
+      const sortKey = BigInt(Math.max(0, Math.trunc(c.p.now())));
+      ops.push({
+        type: "append",
+        log: outboxLog(org.hex),
+        entries: txn.outbox.map((entry) => ({
+          id: entry.id,
+          sortKey,
+          value: encodeJson({ topic: entry.topic, bytes: entry.bytes }),
+        })),
+      });
+    }
+    ops.push(...this.metaOps(org));
+    await store.batch(ops);
+    for (const entry of txn.outbox) await this.#publish(org, entry);
+    c.eventLog.emitDiff(org, txn);
+    for (const entry of txn.emits) c.emitter.emitEntry(entry);
+    if (txn.epochChanged) await c.messages.retryPending(org);
+  }
+
+  async #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {
+    const c = this.#c;
+    // Our own copy may come back (self-delivery): it is known already.
+    c.sync.seen.add(entry.id);
+    try {
+      await c.p.transport.publish(entry.topic, entry.bytes);
+      await c.p.store.deleteEntries(outboxLog(org.hex), [entry.id]);
+    } catch (error) {
+      // Kept in the outbox: re-published on the next tick or start.
+      c.emitter.emit("error", { organizationId: org.hex, error });
+    }
+  }
+
+  /** Publishes what a crash or a failed publish left in the outbox. */
+  async flushOutbox(org: Org): Promise<void> {
+    for (const entry of await this.#c.p.store.range(outboxLog(org.hex))) {
+      const value = decodeJson<{ topic: string; bytes: Uint8Array }>(entry.value);
+      await this.#publish(org, { id: entry.id, topic: value.topic, bytes: value.bytes });
+    }
+  }
+}

@@ -1,0 +1,325 @@
+import type { Transport, TransportMessage } from "@orgchat/transport";
+import { channelTopic, descriptionTopic, keysTopic, requestsTopic } from "@orgchat/wire";
+import type { ClientCore } from "./core.js";
+import { hashId } from "./encoding.js";
+import type { Org, Txn } from "./org.js";
+import { seenLog } from "./persistence.js";
+
+/**
+ * A history sweep reads each topic from its mark less this much: a message stamped a little before
+ * the mark (sender clock skew, a store that files late) is still read.
+ */
+const sweepOverlapMs = 60_000;
+
+/** What a content topic carries, and for which organization (none for the inbox). */
+export interface Route {
+  readonly org: string | undefined;
+  readonly kind: "description" | "requests" | "inbox" | "keys" | "channel";
+  readonly channelId: string;
+}
+
+/** What reading history found. */
+export interface BackfillResult {
+  /** Messages processed that were not seen before. */
+  readonly fresh: number;
+  /** Whether every topic was read to its end. */
+  readonly complete: boolean;
+}
+
+/**
+ * Sync: the topic router (one route per content topic, the subscriptions each role needs), dedupe
+ * (`seen`, in memory and the durable seen log), and history: backfill, catch-up after a restart
+ * and the periodic sweep with persisted per-topic marks. Every network message enters through
+ * `receive` (live) or `#read` (history) and reaches its component through `process`.
+ * Owns: routes, `seen`, the inbox subscription, the sweep timer and back-off, `Org.marks`.
+ */
+export class Sync {
+  readonly #c: ClientCore;
+  readonly #routes = new Map<string, Route>();
+  /** Ids (hex SHA-256 of the payload) processed or published by this client. */
+  readonly seen = new Set<string>();
+  #inboxSubscription: { unsubscribe(): Promise<void> } | undefined;
+  #sweepTimer: unknown;
+  #sweepDelay: number;
+  /** The inbox's sweep mark (in memory: a start reads the whole inbox again). */
+  #inboxMark: number | undefined;
+
+  constructor(core: ClientCore) {
+    this.#c = core;
+    this.#sweepDelay = core.p.config.syncIntervalMs;
+  }
+
+  /** Listens to this identity's inbox. */
+  async start(): Promise<void> {
+    const c = this.#c;
+    this.#routes.set(c.inbox, { org: undefined, kind: "inbox", channelId: "" });
+    this.#inboxSubscription = await c.p.transport.subscribe([c.inbox], (message) =>
+      this.receive(message),
+    );
+  }
+
+  /** The topics this client listens to for `org`, for its role and the channels it knows. */
+  #topicsOf(org: Org): Map<string, Route> {
+    const topics = new Map<string, Route>();
+    const state = org.log.state;
+    const add = (topic: string, kind: Route["kind"], channelId = "") =>
+      topics.set(topic, { org: org.hex, kind, channelId });
+    if (org.role === "owner") {
+      add(requestsTopic(org.id), "requests");
+    } else {
+      add(descriptionTopic(org.id), "description");
+      add(keysTopic(org.id), "keys");
+    }
+    const member = org.role === "owner" || org.role === "member" || org.role === "requester";
+    for (const channelId of state.channels.keys()) {
+      if (member || !state.encrypted) add(channelTopic(org.id, channelId), "channel", channelId);
+      if (org.role !== "owner") add(keysTopic(org.id, channelId), "keys", channelId);
+    }
+    return topics;
+  }
+
+  /** Subscribes to the topics `org` needs now and drops the others. @returns the topics added */
+  async syncSubscriptions(org: Org): Promise<string[]> {
+    if (this.#c.runtime.closed) return [];
+    const wanted = this.#topicsOf(org);
+    const added: string[] = [];
+    for (const [topic, route] of wanted) {
+      this.#routes.set(topic, route);
+      if (org.subscriptions.has(topic)) continue;
+      const subscription = await this.#c.p.transport.subscribe([topic], (message) =>
+        this.receive(message),
+      );
+      org.subscriptions.set(topic, subscription);
+      added.push(topic);
+    }
+    for (const [topic, subscription] of org.subscriptions) {
+      if (wanted.has(topic)) continue;
+      org.subscriptions.delete(topic);
+      await subscription.unsubscribe().catch(() => undefined);
+    }
+    return added;
+  }
+
+  /** A live message: dropped if seen or not routed, else queued for `process`. */
+  receive(message: TransportMessage): void {
+    const c = this.#c;
+    if (c.runtime.closed) return;
+    const id = hashId(message.payload);
+    if (this.seen.has(id)) return;
+    const route = this.#routes.get(message.contentTopic);
+    if (route === undefined) return;
+    c.runtime.background(route.org, () => this.process(route, message, id));
+  }
+
+  /** Hands a message not seen yet to the component its route names (inside the queue). */
+  async process(route: Route, message: TransportMessage, id: string): Promise<void> {
+    const c = this.#c;
+    if (this.seen.has(id)) return;
+    if (route.kind === "inbox") {
+      await c.pairwise.onInbox(message, id);
+      return;
+    }
+    const org = route.org === undefined ? undefined : c.orgs.get(route.org);
+    if (org === undefined) return;
+    if (await c.p.store.getEntry(seenLog(org.hex), id)) {
+      this.seen.add(id);
+      return;
+    }
+    org.lastSeen = Math.max(org.lastSeen, message.timestamp);
+    switch (route.kind) {
+      case "description":
+        if (org.role !== "owner") await c.descriptionSync.onDescription(org, message, id);
+        break;
+      case "requests":
+        if (org.role === "owner") await c.ownerRequests.onRequestsTopic(org, message, id);
+        break;
+      case "keys":
+        if (org.role !== "owner") await c.keySync.onKeys(org, route.channelId, message, id);
+        break;
+      case "channel":
+        await c.messages.onChannel(org, route.channelId, message.contentTopic, message.payload, id);
+        break;
+    }
+  }
+
+  /** Marks a processed message as seen, durably, in the transaction's batch. */
+  markSeen(org: Org, txn: Txn, id: string): void {
+    this.seen.add(id);
+    txn.ops.push({
+      type: "append",
+      log: seenLog(org.hex),
+      entries: [{ id, sortKey: BigInt(this.#c.now()), value: new Uint8Array(0) }],
+    });
+  }
+
+  /**
+   * Reads one topic from history (oldest first) and processes what was not seen yet.
+   * @returns how many messages it committed, and whether the topic was read to its end
+   */
+  async #read(
+    topic: string,
+    route: Route,
+    since: number | undefined,
+    organizationId: string | undefined,
+  ): Promise<{ fresh: number; ended: boolean }> {
+    const c = this.#c;
+    let fresh = 0;
+    let cursor: string | undefined;
+    for (let page = 0; page < c.p.config.maxBackfillPages; page++) {
+      let result: Awaited<ReturnType<Transport["queryHistory"]>>;
+      try {
+        result = await c.p.transport.queryHistory({
+          contentTopics: [topic],
+          direction: "forward",
+          pageSize: 100,
+          ...(since === undefined ? {} : { from: since }),
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+      } catch (error) {
+        c.emitter.emit(
+          "error",
+          organizationId === undefined ? { error } : { organizationId, error },
+        );
+        return { fresh, ended: false };
+      }
+      for (const message of result.messages) {
+        const id = hashId(message.payload);
+        if (this.seen.has(id)) continue;
+        await this.process(route, message, id);
+        if (this.seen.has(id)) fresh++;
+      }
+      if (result.cursor === undefined) return { fresh, ended: true };
+      cursor = result.cursor;
+    }
+    return { fresh, ended: false };
+  }
+
+  /**
+   * Reads topics of `org` from history and processes what was not seen yet.
+   * @param from - per topic, the time to read from (all of history when absent)
+   */
+  async backfill(
+    org: Org,
+    topics: readonly string[],
+    from?: number | ((topic: string) => number | undefined),
+  ): Promise<BackfillResult> {
+    if (!this.#c.p.transport.capabilities.history) return { fresh: 0, complete: false };
+    let fresh = 0;
+    let complete = true;
+    for (const topic of topics) {
+      const route = this.#routes.get(topic);
+      if (route === undefined) continue;
+      const since = typeof from === "function" ? from(topic) : from;
+      const read = await this.#read(topic, route, since, org.hex);
+      fresh += read.fresh;
+      if (!read.ended) complete = false;
+    }
+    return { fresh, complete };
+  }
+
+  /** The inbox from history (from `from`, or all of it). */
+  async backfillInbox(from?: number): Promise<BackfillResult> {
+    const c = this.#c;
+    if (!c.p.transport.capabilities.history) return { fresh: 0, complete: false };
+    const route: Route = { org: undefined, kind: "inbox", channelId: "" };
+    const read = await this.#read(c.inbox, route, from, undefined);
+    return { fresh: read.fresh, complete: read.ended };
+  }
+
+  /** Member: the keys topics' history, for the rosters a waiting Welcome or KeyUpdate needs. */
+  async backfillKeys(org: Org): Promise<BackfillResult> {
+    const topics = [keysTopic(org.id)];
+    for (const id of org.log.state.channels.keys()) topics.push(keysTopic(org.id, id));
+    return this.backfill(org, topics);
+  }
+
+  /**
+   * After a restart: every topic from its sweep mark (less the overlap), or from the beginning of
+   * history when no sweep completed yet.
+   */
+  async catchUp(org: Org): Promise<void> {
+    await this.backfill(org, [...org.subscriptions.keys()], (topic) => this.#sinceMark(org, topic));
+    await this.#c.messages.retryPending(org);
+  }
+
+  #sinceMark(org: Org, topic: string): number | undefined {
+    const mark = org.marks.get(topic);
+    return mark === undefined ? undefined : Math.max(0, mark - sweepOverlapMs);
+  }
+
+  /**
+   * (Re)arms the history sweep in `delay` ms (an earlier sweep already armed wins). 0 means a gap
+   * was seen: sweep now, and start the back-off again from `syncIntervalMs`.
+   */
+  scheduleSweep(delay: number = this.#sweepDelay): void {
+    const c = this.#c;
+    const config = c.p.config;
+    if (config.syncIntervalMs <= 0 || c.runtime.closed || !c.p.transport.capabilities.history) {
+      return;
+    }
+    if (delay === 0) this.#sweepDelay = config.syncIntervalMs;
+    if (this.#sweepTimer !== undefined) {
+      if (delay !== 0) return;
+      c.p.timers.clearTimeout(this.#sweepTimer);
+    }
+    this.#sweepTimer = c.p.timers.setTimeout(() => {
+      this.#sweepTimer = undefined;
+      c.runtime.background(undefined, () => this.#sweep());
+    }, delay);
+  }
+
+  /**
+   * Anti-entropy (docs/CLIENT.md, "No missing keys"): reads every topic of every organization, and
+   * the inbox, from history since its mark, so that what the network lost on the way (a channel
+   * message, a request to join, a resync answer) is found while the client runs. Marks move to
+   * the sweep's start once a topic was read to its end; the interval doubles while nothing new
+   * turns up.
+   */
+  async #sweep(): Promise<void> {
+    const c = this.#c;
+    if (c.runtime.closed) return;
+    const startedAt = c.now();
+    let fresh = 0;
+    const inbox = await this.backfillInbox(
+      this.#inboxMark === undefined ? undefined : Math.max(0, this.#inboxMark - sweepOverlapMs),
+    );
+    fresh += inbox.fresh;
+    if (inbox.complete) this.#inboxMark = startedAt;
+    for (const org of [...c.orgs.values()]) {
+      for (const topic of [...org.marks.keys()]) {
+        if (!org.subscriptions.has(topic)) org.marks.delete(topic);
+      }
+      for (const topic of [...org.subscriptions.keys()]) {
+        const result = await this.backfill(org, [topic], this.#sinceMark(org, topic));
+        fresh += result.fresh;
+        if (result.complete) org.marks.set(topic, startedAt);
+      }
+      await c.messages.retryPending(org);
+      // The marks, durably (a restart reads from them).
+      await c.p.store.batch(c.persistence.metaOps(org));
+      await c.recovery.recoverBehind(org);
+    }
+    const config = c.p.config;
+    this.#sweepDelay =
+      fresh > 0 ? config.syncIntervalMs : Math.min(this.#sweepDelay * 2, config.syncMaxIntervalMs);
+    this.scheduleSweep(this.#sweepDelay);
+  }
+
+  /** Stops the sweep and every subscription (after the runtime closed). */
+  async close(): Promise<void> {
+    const c = this.#c;
+    if (this.#sweepTimer !== undefined) c.p.timers.clearTimeout(this.#sweepTimer);
+    for (const org of c.orgs.values()) {
+      if (org.role === "owner") {
+        if (org.owner.rekeyTimer !== undefined) c.p.timers.clearTimeout(org.owner.rekeyTimer);
+      } else if (org.member.resyncTimer !== undefined) {
+        c.p.timers.clearTimeout(org.member.resyncTimer);
+      }
+      for (const subscription of org.subscriptions.values()) {
+        await subscription.unsubscribe().catch(() => undefined);
+      }
+      org.subscriptions.clear();
+    }
+    await this.#inboxSubscription?.unsubscribe().catch(() => undefined);
+  }
+}

@@ -1,0 +1,101 @@
+import { canPost, type OrgState, requestStatus } from "@orgchat/state";
+import type { ClientCore } from "./core.js";
+import type { Org } from "./org.js";
+import type { ChannelView, MessageView, OrganizationView, RequestView } from "./types.js";
+
+/** Whether a channel runs its own group (anything but an open, non-private channel). */
+export function isRestricted(state: OrgState, channelId: string): boolean {
+  const channel = state.channels.get(channelId);
+  if (channel === undefined) return false;
+  return !(channel.permissions.access === "no-membership" && !channel.permissions.private);
+}
+
+/**
+ * Views: what the app reads (organizations, channel history, requests), computed from the state
+ * and the event log on demand. Owns nothing.
+ */
+export class Views {
+  readonly #c: ClientCore;
+
+  constructor(core: ClientCore) {
+    this.#c = core;
+  }
+
+  organization(org: Org): OrganizationView {
+    const state = org.log.state;
+    const me = this.#c.self(org);
+    const channels: ChannelView[] = [...state.channels.values()]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((channel) => ({
+        id: channel.id,
+        name: channel.identity.displayName,
+        description: channel.identity.description,
+        categoryId: channel.categoryId,
+        access: channel.permissions.access,
+        private: channel.permissions.private,
+        restricted: state.encrypted && isRestricted(state, channel.id),
+        canPost: canPost(state, me, channel.id),
+      }));
+    const epoch =
+      org.role === "owner" ? org.owner.groups.get("")?.epoch : org.member.groups.get("")?.epoch;
+    const request = org.role === "owner" ? undefined : org.member.request;
+    return {
+      id: org.hex,
+      role: org.role,
+      identity: state.identity,
+      access: state.permissions.access,
+      encrypted: state.encrypted,
+      tags: [...state.tags],
+      pinMessageAllMembersEnabled: state.pinMessageAllMembersEnabled,
+      members: new Map([...state.members].map(([id, member]) => [id, [...member.roles]])),
+      banned: [...state.banned.keys()],
+      channels,
+      categories: new Map([...state.categories].map(([id, category]) => [id, category.name])),
+      clock: state.clock,
+      ...(epoch === undefined ? {} : { epoch }),
+      ...(request === undefined
+        ? {}
+        : {
+            request: {
+              id: request.id,
+              status: request.status,
+              ...(request.reason === undefined ? {} : { reason: request.reason }),
+            },
+          }),
+    };
+  }
+
+  history(org: Org, channelId: string): MessageView[] {
+    const log = this.#c.eventLog;
+    const records = new Map(
+      [...org.log.state.messages.values()]
+        .filter((message) => message.channelId === channelId)
+        .map((message) => [message.id, message]),
+    );
+    for (const [id, event] of org.proven) {
+      if (event.type !== "message.posted" || event.body.channelId !== channelId) continue;
+      if (records.has(id)) continue;
+      const record = log.record(org, id);
+      if (record !== undefined) records.set(id, record);
+    }
+    return [...records.values()]
+      .sort((a, b) =>
+        a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+      )
+      .map((message) => log.view(org, message.id));
+  }
+
+  requests(org: Org): RequestView[] {
+    const state = org.log.state;
+    const now = this.#c.now();
+    return [...state.requests.values()].map((request) => ({
+      id: request.id,
+      requester: request.requester,
+      displayName: request.displayName,
+      chatId: request.chatId,
+      sentAt: request.sentAt,
+      status: requestStatus(state, request.id, now) ?? request.status,
+      ...(request.rejectionReason === undefined ? {} : { reason: request.rejectionReason }),
+    }));
+  }
+}
