@@ -29,7 +29,7 @@ import {
   openDescriptionPages,
   sealDescriptionPages,
   stateFromDescription,
-} from "../src/description.js";
+} from "../src/description/index.js";
 import type { Role } from "../src/events.js";
 import type { Ban, Channel, Member, OrgState } from "../src/state.js";
 

@@ -12,7 +12,7 @@ import {
   isFinalRejection,
   isOutsideAgeWindow,
 } from "../src/buffer.js";
-import { describeOrganization, stateFromDescription } from "../src/description.js";
+import { describeOrganization, stateFromDescription } from "../src/description/index.js";
 import type { MemberId, OrgEvent, RejectionReason } from "../src/events.js";
 import { descriptionCoveredTypes, OrgLog, type OrgLogInit } from "../src/log.js";
 import { compareEvents } from "../src/order.js";

@@ -24,7 +24,7 @@ import {
   openDescriptionPages,
   sealDescriptionPages,
   stateFromDescription,
-} from "../src/description.js";
+} from "../src/description/index.js";
 import type { Identity, Permissions, Role } from "../src/events.js";
 import type { Ban, Category, Channel, Member, OrgState } from "../src/state.js";
 import { ed25519Key, verify } from "./ed25519.js";
