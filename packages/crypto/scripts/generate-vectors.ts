@@ -50,18 +50,13 @@ import {
   openKeyUpdateEnvelope,
   sealKeyUpdate,
 } from "../src/key-update.js";
+import { OwnerPrekeys } from "../src/owner-prekeys.js";
+import { prekeyBundleSigningInput, verifyPrekeyBundle } from "../src/prekey-bundle.js";
 import type { CryptoProvider, KeyPair } from "../src/provider.js";
 import { nodeProvider } from "../src/providers/node.js";
 import { SecretTree } from "../src/secret-tree.js";
 import { SenderChain } from "../src/sender-chain.js";
-import {
-  OwnerPrekeys,
-  prekeyBundleSigningInput,
-  verifyPrekeyBundle,
-  type X3dhHeaderFields,
-  x3dhInitiate,
-  x3dhInitiatorSigningInput,
-} from "../src/x3dh.js";
+import { type X3dhHeaderFields, x3dhInitiate, x3dhInitiatorSigningInput } from "../src/x3dh.js";
 import { seededProvider, vectorSeed } from "../test/seeded-provider.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "vectors", "crypto");

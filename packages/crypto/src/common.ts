@@ -66,18 +66,19 @@ export {
   type OwnerKeyUpdate,
   refreshIntervalMs,
 } from "./owner-group.js";
+export { OwnerPrekeys, type OwnerPrekeysInit } from "./owner-prekeys.js";
 export { pairwiseMessageVersion } from "./pairwise-header.js";
+export {
+  type PrekeyBundleFields,
+  prekeyBundleSigningInput,
+  prekeyBundleSigningLabel,
+  verifyPrekeyBundle,
+} from "./prekey-bundle.js";
 export type { CryptoProvider, KeyPair } from "./provider.js";
 export { nobleProvider } from "./providers/noble.js";
 export { pairwiseLimits } from "./ratchet-state.js";
 export { type WelcomeInit, welcomeVersion } from "./welcome.js";
 export {
-  OwnerPrekeys,
-  type OwnerPrekeysInit,
-  type PrekeyBundleFields,
-  prekeyBundleSigningInput,
-  prekeyBundleSigningLabel,
-  verifyPrekeyBundle,
   type X3dhAgreement,
   type X3dhHeaderFields,
   type X3dhInitiation,

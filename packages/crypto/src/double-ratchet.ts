@@ -31,6 +31,7 @@
 import { concatBytes } from "@orgchat/base";
 import { encodePairwiseMessage } from "@orgchat/wire";
 import { DecryptionFailedError, StateCorruptedError } from "./errors.js";
+import type { OwnerPrekeys } from "./owner-prekeys.js";
 import { headerBytes, pairwiseMessageVersion, parsePairwiseMessage } from "./pairwise-header.js";
 import { readPairwiseState, writePairwiseState } from "./pairwise-state-encoding.js";
 import type { CryptoProvider } from "./provider.js";
@@ -38,7 +39,7 @@ import { chainMessageKey, kdfRk, messageKeys, nextChainKey } from "./ratchet-key
 import { type DecryptPlan, planDecrypt } from "./ratchet-receive.js";
 import { initialState, type RatchetState } from "./ratchet-state.js";
 import { redactSecrets, wipe } from "./secret.js";
-import type { OwnerPrekeys, X3dhHeaderFields, X3dhInitiation } from "./x3dh.js";
+import type { X3dhHeaderFields, X3dhInitiation } from "./x3dh.js";
 
 /** Which side of the X3DH a session is: the member initiates, the owner responds. */
 export type PairwiseRole = "initiator" | "responder";

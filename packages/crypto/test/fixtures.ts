@@ -8,9 +8,9 @@ import { expect } from "vitest";
 import type { Roster, RosterLeaf } from "../src/key-schedule.js";
 import { MemberGroup, type MemberGroupInit } from "../src/member-group.js";
 import { type Joiner, OwnerGroup, type OwnerGroupInit } from "../src/owner-group.js";
+import { OwnerPrekeys } from "../src/owner-prekeys.js";
 import type { CryptoProvider, KeyPair } from "../src/provider.js";
 import type { WelcomeInit } from "../src/welcome.js";
-import { OwnerPrekeys } from "../src/x3dh.js";
 
 /** Lower-case hex of `bytes`: comparable with `toEqual` and readable in a failure. */
 export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("hex");

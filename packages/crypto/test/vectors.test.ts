@@ -37,19 +37,14 @@ import {
   openKeyUpdateEnvelope,
   sealKeyUpdate,
 } from "../src/key-update.js";
+import { OwnerPrekeys } from "../src/owner-prekeys.js";
+import { prekeyBundleSigningInput, verifyPrekeyBundle } from "../src/prekey-bundle.js";
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
 import { SecretTree } from "../src/secret-tree.js";
 import { SenderChain } from "../src/sender-chain.js";
-import {
-  OwnerPrekeys,
-  prekeyBundleSigningInput,
-  verifyPrekeyBundle,
-  type X3dhHeaderFields,
-  x3dhInitiate,
-  x3dhInitiatorSigningInput,
-} from "../src/x3dh.js";
+import { type X3dhHeaderFields, x3dhInitiate, x3dhInitiatorSigningInput } from "../src/x3dh.js";
 import { errorNamed, hex, text } from "./fixtures.js";
 import { seededProvider, vectorSeed } from "./seeded-provider.js";
 

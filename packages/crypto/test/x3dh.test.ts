@@ -14,18 +14,17 @@ import {
 import { describe, expect, it } from "vitest";
 import { PairwiseSession } from "../src/double-ratchet.js";
 import { u32 } from "../src/kdf.js";
-import type { CryptoProvider } from "../src/provider.js";
-import { nobleProvider } from "../src/providers/noble.js";
-import { nodeProvider } from "../src/providers/node.js";
+import { OwnerPrekeys } from "../src/owner-prekeys.js";
 import {
-  OwnerPrekeys,
   type PrekeyBundleFields,
   prekeyBundleSigningInput,
   prekeyBundleSigningLabel,
   verifyPrekeyBundle,
-  x3dhInitiate,
-  x3dhInitiatorSigningInput,
-} from "../src/x3dh.js";
+} from "../src/prekey-bundle.js";
+import type { CryptoProvider } from "../src/provider.js";
+import { nobleProvider } from "../src/providers/noble.js";
+import { nodeProvider } from "../src/providers/node.js";
+import { x3dhInitiate, x3dhInitiatorSigningInput } from "../src/x3dh.js";
 import { errorNamed, hex, text, x3dhParties } from "./fixtures.js";
 import { hmacSeeded } from "./seeded-provider.js";
 
