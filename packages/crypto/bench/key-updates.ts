@@ -15,6 +15,7 @@ import { deriveKeyId, type GroupId, groupContext } from "../src/key-schedule.js"
 import {
   buildKeyUpdate,
   ed25519EnvelopeSigner,
+  type KeyUpdateChunk,
   type KeyUpdateRecipient,
   keyUpdateLimits,
   openKeyUpdate,
@@ -131,33 +132,25 @@ export async function benchKeyUpdates(
     // The member's side: verify its chunk's envelope, find its entry, unwrap and check key_id.
     const chosen = recipients[Math.floor(n / 2)];
     if (!chosen) throw new Error("setup");
+    const openAsChosen = (chunk: KeyUpdateChunk) =>
+      openKeyUpdate({
+        provider,
+        group,
+        chunk,
+        prekeySecret: chosen.prekeySecret,
+        prekey: chosen.prekey,
+        leafSecret: chosen.leafSecret,
+      });
     const chunks = await Promise.all(
       lastChunks.map((bytes) => openKeyUpdateEnvelope({ provider, group, bytes })),
     );
-    const mine = chunks.findIndex(
-      (chunk) =>
-        openKeyUpdate({
-          provider,
-          group,
-          chunk,
-          prekeySecret: chosen.prekeySecret,
-          prekey: chosen.prekey,
-          leafSecret: chosen.leafSecret,
-        }) !== undefined,
-    );
+    const mine = chunks.findIndex((chunk) => openAsChosen(chunk) !== undefined);
     const bytes = lastChunks[mine];
     if (bytes === undefined) throw new Error("the member found no entry");
     const openKnown = await measureAsync(
       async () => {
         const chunk = await openKeyUpdateEnvelope({ provider, group, bytes });
-        return openKeyUpdate({
-          provider,
-          group,
-          chunk,
-          prekeySecret: chosen.prekeySecret,
-          prekey: chosen.prekey,
-          leafSecret: chosen.leafSecret,
-        });
+        return openAsChosen(chunk);
       },
       { iterations: options.noble ? 3 : 20, rounds: 5 },
     );
@@ -177,14 +170,7 @@ export async function benchKeyUpdates(
       async () => {
         for (const candidate of ordered) {
           const chunk = await openKeyUpdateEnvelope({ provider, group, bytes: candidate });
-          const secret = openKeyUpdate({
-            provider,
-            group,
-            chunk,
-            prekeySecret: chosen.prekeySecret,
-            prekey: chosen.prekey,
-            leafSecret: chosen.leafSecret,
-          });
+          const secret = openAsChosen(chunk);
           if (secret !== undefined) return secret;
         }
         throw new Error("the member found no entry");

@@ -312,16 +312,7 @@ export class OwnerGroup {
     const previousKeyId = this.keyId;
     const earlier = copyHistory(this.#state.history);
     const welcomeSecret = epochSecret.slice();
-    const kept = epochSecret.slice();
-    if (this.historyPolicy === "shared") this.#remember(epoch, epochSecret, hash);
-    const { keys, initSecret } = enterEpoch({
-      provider,
-      group,
-      epoch,
-      epochSecret,
-      roster: [...roster],
-      limits: this.#limits,
-    });
+    const keys = this.#enterNext(epoch, epochSecret, hash, roster, now);
     const welcomes = placed.map(({ leaf, joiner }) => ({
       leaf,
       welcome: makeWelcome({
@@ -343,8 +334,6 @@ export class OwnerGroup {
         prekey: joiner.leaf.prekey,
       });
     }
-    this.#state.roster = roster;
-    this.#advance(keys, initSecret, kept, now);
     return {
       epoch,
       keyId: keys.keyId.slice(),
@@ -441,12 +430,36 @@ export class OwnerGroup {
     }
   }
 
-  #advance(keys: EpochKeys, initSecret: Uint8Array, epochSecret: Uint8Array, now: number): void {
-    wipe(this.#state.initSecret, this.#state.epochSecret);
-    this.#state.initSecret = initSecret;
-    this.#state.epochSecret = epochSecret;
-    this.#state.epochStartedAt = now;
-    this.#state.window.advance(keys, now);
+  /**
+   * Makes epoch `epoch` current: remembers its secret for "shared" Welcomes, derives its keys (wiping
+   * `epochSecret`, of which the owner keeps a copy for resyncs), replaces the previous epoch's secrets
+   * and keeps that epoch readable for late messages from `now` on.
+   */
+  #enterNext(
+    epoch: bigint,
+    epochSecret: Uint8Array,
+    hash: Uint8Array,
+    roster: Array<RosterLeaf | undefined>,
+    now: number,
+  ): EpochKeys {
+    if (this.historyPolicy === "shared") this.#remember(epoch, epochSecret, hash);
+    const kept = epochSecret.slice();
+    const { keys, initSecret } = enterEpoch({
+      provider: this.provider,
+      group: this.group,
+      epoch,
+      epochSecret,
+      roster: [...roster],
+      limits: this.#limits,
+    });
+    const state = this.#state;
+    wipe(state.initSecret, state.epochSecret);
+    state.initSecret = initSecret;
+    state.epochSecret = kept;
+    state.epochStartedAt = now;
+    state.roster = roster;
+    state.window.advance(keys, now);
+    return keys;
   }
 
   /**
@@ -551,18 +564,7 @@ export class OwnerGroup {
       wipe(this.#state.members.get(leaf)?.leafSecret);
       this.#state.members.delete(leaf);
     }
-    if (this.historyPolicy === "shared") this.#remember(epoch, epochSecret, hash);
-    const kept = epochSecret.slice();
-    const { keys, initSecret } = enterEpoch({
-      provider,
-      group,
-      epoch,
-      epochSecret,
-      roster: [...roster],
-      limits: this.#limits,
-    });
-    this.#state.roster = roster;
-    this.#advance(keys, initSecret, kept, now);
+    const keys = this.#enterNext(epoch, epochSecret, hash, roster, now);
     return {
       epoch,
       keyId: keys.keyId.slice(),

@@ -54,22 +54,13 @@ export function copyHistory(
     }));
 }
 
-/** What {@link makeWelcome} puts in a Welcome. */
-export interface MakeWelcomeInit {
+/**
+ * What {@link makeWelcome} puts in a Welcome: the Welcome's fields but the version and the group,
+ * with the group. Every byte string is copied except `history` (already copies).
+ */
+export type MakeWelcomeInit = Omit<WelcomeInit, "version" | "organizationId" | "channelId"> & {
   readonly group: GroupId;
-  readonly epoch: bigint;
-  /** Copied into the Welcome. */
-  readonly epochSecret: Uint8Array;
-  /** Copied into the Welcome. */
-  readonly rosterHash: Uint8Array;
-  /** Copied into the Welcome. */
-  readonly keyId: Uint8Array;
-  readonly leafIndex: number;
-  /** Copied into the Welcome. */
-  readonly leafSecret: Uint8Array;
-  /** Put in as is (already copies). */
-  readonly history: WelcomeHistoryEntry[];
-}
+};
 
 /**
  * A Welcome of this library's version, holding its own copies of every secret.
