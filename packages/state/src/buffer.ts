@@ -1,4 +1,5 @@
-import type { EventType, MemberId, OrgEvent, RejectionReason } from "./events.js";
+import { isOwnerOnlyType } from "./event-types.js";
+import type { MemberId, OrgEvent, RejectionReason } from "./events.js";
 import { compareEvents } from "./order.js";
 
 const day = 24 * 60 * 60 * 1000;
@@ -32,27 +33,6 @@ export interface EvictedEvent {
   readonly reason: RejectionReason;
   readonly cause: EvictionCause;
 }
-
-/** Event types only the organization key may author (`byOwner` in the reducer, and creation). */
-const ownerOnlyTypes: ReadonlySet<EventType> = new Set<EventType>([
-  "org.created",
-  "org.identity.changed",
-  "org.permissions.changed",
-  "org.admin-settings.changed",
-  "org.tags.changed",
-  "org.encryption.changed",
-  "channel.created",
-  "channel.edited",
-  "channel.removed",
-  "channel.members.changed",
-  "category.created",
-  "category.edited",
-  "category.removed",
-  "member.unbanned",
-  "grant.issued",
-  "grant.revoked",
-  "epoch.changed",
-]);
 
 /**
  * Whether a rejection is final: no event that may still arrive, wherever it sorts, can make this
@@ -95,7 +75,7 @@ export function isFinalRejection(
   if (event.author === organizationId) {
     return event.type === "org.created" || event.type === "leave.requested";
   }
-  return ownerOnlyTypes.has(event.type);
+  return isOwnerOnlyType(event.type);
 }
 
 /** @internal A rejected event the log holds, with its verdict. */

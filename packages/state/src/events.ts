@@ -153,42 +153,6 @@ export type OrgEvent = {
 /** The event of type `K`. */
 export type OrgEventOf<K extends EventType> = Extract<OrgEvent, { type: K }>;
 
-/** Every event type, in a stable order (for tests and exhaustive tables). */
-export const eventTypes = [
-  "org.created",
-  "org.identity.changed",
-  "org.permissions.changed",
-  "org.admin-settings.changed",
-  "org.tags.changed",
-  "org.encryption.changed",
-  "channel.created",
-  "channel.edited",
-  "channel.removed",
-  "channel.members.changed",
-  "category.created",
-  "category.edited",
-  "category.removed",
-  "request.sent",
-  "request.cancelled",
-  "request.accepted",
-  "request.rejected",
-  "invitation.issued",
-  "invitation.used",
-  "leave.requested",
-  "leave.resolved",
-  "member.removed",
-  "member.banned",
-  "member.unbanned",
-  "member.roles.changed",
-  "grant.issued",
-  "grant.revoked",
-  "epoch.changed",
-  "message.posted",
-  "message.edited",
-  "message.deleted",
-  "message.pinned",
-] as const satisfies readonly EventType[];
-
 /**
  * Why an event was rejected. Reducers never throw on remote input: an invalid event leaves the state
  * unchanged and reports one of these.

@@ -39,10 +39,14 @@ export {
   isFinalRejection,
 } from "./buffer.js";
 export {
+  type DescriptionCoveredType,
+  descriptionCoveredTypes,
+  eventTypes,
+} from "./event-types.js";
+export {
   type AccessMode,
   type EventBodies,
   type EventType,
-  eventTypes,
   type Identity,
   type IdentityImage,
   type MemberId,
@@ -57,7 +61,6 @@ export {
 } from "./events.js";
 export { initialState } from "./initial-state.js";
 export {
-  descriptionCoveredTypes,
   OrgLog,
   type OrgLogAddResult,
   type OrgLogInit,

@@ -8,7 +8,8 @@ import {
   isOutsideAgeWindow,
   selectEvictions,
 } from "./buffer.js";
-import type { EventType, MemberId, OrgEvent } from "./events.js";
+import { isDescriptionCoveredType } from "./event-types.js";
+import type { MemberId, OrgEvent } from "./events.js";
 import { initialState } from "./initial-state.js";
 import { compareEvents } from "./order.js";
 import { applyGuarded, type ReduceResult, resolveConfig } from "./reduce.js";
@@ -71,36 +72,6 @@ export interface OrgLogRebaseResult {
   /** Buffered events dropped to keep the count bound after the re-fold. */
   readonly evicted: readonly EvictedEvent[];
 }
-
-/**
- * Event types whose whole effect an organization description carries (identity, permissions,
- * admin settings, tags, the encrypted flag, members and their roles, the ban list, channels with
- * their rosters, categories). A description with clock C covers every event of these types with a
- * clock ≤ C, whoever authored it: {@link OrgLog.rebase} drops them, and the log refuses them
- * (`conflict`) afterwards. Requests, invitations, leave requests, grants, epochs and messages are
- * not in a description: their events are kept and re-applied on the description's state.
- */
-export const descriptionCoveredTypes = [
-  "org.created",
-  "org.identity.changed",
-  "org.permissions.changed",
-  "org.admin-settings.changed",
-  "org.tags.changed",
-  "org.encryption.changed",
-  "channel.created",
-  "channel.edited",
-  "channel.removed",
-  "channel.members.changed",
-  "category.created",
-  "category.edited",
-  "category.removed",
-  "member.removed",
-  "member.banned",
-  "member.unbanned",
-  "member.roles.changed",
-] as const satisfies readonly EventType[];
-
-const coveredTypes: ReadonlySet<EventType> = new Set(descriptionCoveredTypes);
 
 /**
  * Where a description sits in the canonical order: after every event with its clock, before every
@@ -289,7 +260,7 @@ export class OrgLog {
       return { state: this.#state, rejected: { id: event.id, reason: "duplicate" } };
     }
     const base = this.#base;
-    if (base !== undefined && event.clock <= base.clock && coveredTypes.has(event.type)) {
+    if (base !== undefined && event.clock <= base.clock && isDescriptionCoveredType(event.type)) {
       // The description at a later clock decided what this event would change.
       return { state: this.#state, rejected: { id: event.id, reason: "conflict" } };
     }
@@ -344,7 +315,7 @@ export class OrgLog {
   /**
    * Re-bases the log on a description's state (docs/PROTOCOL.md, "Buffered events"): the fold
    * starts from `base` instead of the empty organization; held events that the description covers
-   * ({@link descriptionCoveredTypes} with a clock ≤ `base.clock`) are dropped, and later ones
+   * (`descriptionCoveredTypes` with a clock ≤ `base.clock`) are dropped, and later ones
    * refused; the other events with a clock ≤ `base.clock` are re-applied on `base`, after which the
    * description's fields are laid over the state again (they are authoritative at its clock);
    * events with a later clock follow in canonical order. Buffered events that the description
@@ -386,7 +357,7 @@ export class OrgLog {
     const entries: Entry[] = [];
     for (const entry of this.#entries) {
       if (entry.type === "#description") continue;
-      if (entry.clock <= base.clock && coveredTypes.has(entry.type)) {
+      if (entry.clock <= base.clock && isDescriptionCoveredType(entry.type)) {
         covered.push(entry.id);
         this.#ids.delete(entry.id);
         this.#buffered.delete(entry.id);

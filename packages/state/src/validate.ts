@@ -1,12 +1,7 @@
+import { utf8Length } from "@orgchat/base";
 import { isChatId, isMemberId, wireLimits } from "@orgchat/wire";
-import {
-  type EventType,
-  eventTypes,
-  type IdentityImage,
-  type OrgEvent,
-  type Role,
-  roles,
-} from "./events.js";
+import { eventTypes } from "./event-types.js";
+import { type EventType, type IdentityImage, type OrgEvent, type Role, roles } from "./events.js";
 import { accessModes } from "./state.js";
 
 /**
@@ -66,29 +61,16 @@ export function isEventId(value: unknown): value is string {
 }
 
 /**
- * The UTF-8 length of `value` in bytes, or -1 when it is not well-formed (a lone surrogate cannot
- * be encoded: docs/PROTOCOL.md, "Limits") or longer than `max` bytes (counting stops there).
+ * Whether `value` is well-formed (no lone surrogate, which has no UTF-8 form: docs/PROTOCOL.md,
+ * "Limits") and at most `maxBytes` once UTF-8 encoded. Counting stops past `maxBytes`.
  */
-export function utf8Length(value: string, max: number): number {
-  let bytes = 0;
-  for (let i = 0; i < value.length; i++) {
-    const unit = value.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff) {
-      const next = value.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return -1;
-      bytes += 4;
-      i++;
-    } else if (unit >= 0xdc00 && unit <= 0xdfff) return -1;
-    else bytes += 3;
-    if (bytes > max) return -1;
-  }
-  return bytes;
+function fitsText(value: string, maxBytes: number): boolean {
+  const bytes = utf8Length(value, maxBytes);
+  return bytes >= 0 && bytes <= maxBytes;
 }
 
 function isText(value: unknown, maxBytes: number): value is string {
-  return typeof value === "string" && utf8Length(value, maxBytes) >= 0;
+  return typeof value === "string" && fitsText(value, maxBytes);
 }
 
 function isFields(value: unknown): value is Fields {
@@ -148,7 +130,7 @@ function isIdentity(value: unknown): boolean {
     (name) =>
       name.length > 0 &&
       name.length <= wireLimits.maxImageKeyLength &&
-      utf8Length(name, wireLimits.maxImageKeyLength * 4) >= 0 &&
+      fitsText(name, wireLimits.maxImageKeyLength * 4) &&
       isImage(images[name]),
   );
 }

@@ -13,8 +13,9 @@ import {
   isOutsideAgeWindow,
 } from "../src/buffer.js";
 import { describeOrganization, stateFromDescription } from "../src/description/index.js";
+import { descriptionCoveredTypes } from "../src/event-types.js";
 import type { MemberId, OrgEvent, RejectionReason } from "../src/events.js";
-import { descriptionCoveredTypes, OrgLog, type OrgLogInit } from "../src/log.js";
+import { OrgLog, type OrgLogInit } from "../src/log.js";
 import { compareEvents } from "../src/order.js";
 import { applyWellFormed, resolveConfig } from "../src/reduce.js";
 import type { OrgState, ReducerConfig } from "../src/state.js";

@@ -1,7 +1,8 @@
 /** Reducers never throw on remote input (docs/PROTOCOL.md, "Rejections"; STYLE.md, "Errors"). */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { eventTypes, type OrgEvent, roles } from "../src/events.js";
+import { eventTypes } from "../src/event-types.js";
+import { type OrgEvent, roles } from "../src/events.js";
 import { initialState } from "../src/initial-state.js";
 import { OrgLog } from "../src/log.js";
 import { applyWellFormed, reduce, resolveConfig } from "../src/reduce.js";

@@ -21,6 +21,7 @@ import {
   type encodeOrganizationRequestToLeave,
   isChatId,
   isMemberId,
+  publicKeyFromMemberId,
   wireLimits,
 } from "@orgchat/wire";
 import type { MemberId } from "../events.js";
@@ -220,6 +221,24 @@ export function sentAtToWire(sentAt: number): bigint {
     throw new RangeError(`sentAt: expected a non-negative safe integer of ms, got ${sentAt}`);
   }
   return BigInt(sentAt);
+}
+
+/**
+ * The fields every control message addressed to an organization starts with: its clock, the
+ * organization's public key and orgchat's `sent_at`.
+ *
+ * @throws {RangeError} when `organizationId` is not a member id, or `event.sentAt` is not a
+ *   non-negative safe integer
+ */
+export function controlFields(
+  event: { readonly clock: bigint; readonly sentAt: number },
+  organizationId: MemberId,
+): { clock: bigint; organizationId: Uint8Array; sentAt: bigint } {
+  return {
+    clock: event.clock,
+    organizationId: publicKeyFromMemberId(organizationId),
+    sentAt: sentAtToWire(event.sentAt),
+  };
 }
 
 /**

@@ -6,13 +6,14 @@
  * @module
  */
 
-import { isMemberId, publicKeyFromMemberId, wireLimits } from "@orgchat/wire";
+import { isMemberId, wireLimits } from "@orgchat/wire";
 import { type Map as ImmutableMap, isMap as isImmutableMap } from "immutable";
 import type { MemberId, OrgEventOf } from "../events.js";
 import type { JoinRequest } from "../state.js";
 import {
   checkClock,
   checkContext,
+  controlFields,
   envelopeFields,
   type Failure,
   isOptionalChatId,
@@ -23,7 +24,6 @@ import {
   ok,
   readControlMessage,
   readSentAt,
-  sentAtToWire,
   type WireEventContext,
   type WireMappingResult,
   type WireMessageInit,
@@ -64,12 +64,10 @@ export function requestToJoinToWire(
   organizationId: MemberId,
 ): WireMessageInit<"OrganizationRequestToJoin"> {
   return {
-    clock: event.clock,
+    ...controlFields(event, organizationId),
     ensName: event.body.ensName,
     chatId: event.body.chatId,
-    organizationId: publicKeyFromMemberId(organizationId),
     displayName: event.body.displayName,
-    sentAt: sentAtToWire(event.sentAt),
   };
 }
 
@@ -150,12 +148,10 @@ export function cancelRequestToJoinToWire(
     );
   }
   return {
-    clock: event.clock,
+    ...controlFields(event, organizationId),
     ensName: request.ensName,
     chatId: request.chatId,
-    organizationId: publicKeyFromMemberId(organizationId),
     displayName: request.displayName,
-    sentAt: sentAtToWire(event.sentAt),
     requestId: event.body.requestId,
   };
 }
@@ -256,10 +252,8 @@ export function joinResponseToWire(
   init: JoinResponseWireInit,
 ): WireMessageInit<"OrganizationRequestToJoinResponse"> {
   return {
-    clock: event.clock,
+    ...controlFields(event, init.organizationId),
     accepted: event.type === "request.accepted",
-    organizationId: publicKeyFromMemberId(init.organizationId),
-    sentAt: sentAtToWire(event.sentAt),
     requestId: event.body.requestId,
     ...(event.type === "request.rejected" ? { rejectionReason: event.body.reason } : {}),
     ...(init.organization === undefined ? {} : { organization: init.organization }),
@@ -323,11 +317,7 @@ export function requestToLeaveToWire(
   event: OrgEventOf<"leave.requested">,
   organizationId: MemberId,
 ): WireMessageInit<"OrganizationRequestToLeave"> {
-  return {
-    clock: event.clock,
-    organizationId: publicKeyFromMemberId(organizationId),
-    sentAt: sentAtToWire(event.sentAt),
-  };
+  return controlFields(event, organizationId);
 }
 
 /**
