@@ -44,6 +44,7 @@ export {
 } from "./errors.js";
 export type { FilterLimits } from "./filter.js";
 export { peerKeyFileName } from "./identity.js";
+export type { ServiceLibp2p } from "./lifecycle.js";
 export { createServiceNode, type ServiceNode, type ServiceNodeStats } from "./node.js";
 export type { RateLimit } from "./rate-limit.js";
 export type { StoreLimits } from "./store-protocol.js";
