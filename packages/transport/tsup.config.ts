@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/compliance.ts"],
+  entry: ["src/index.ts", "src/implement.ts", "src/compliance.ts"],
   format: ["esm"],
   target: "es2022",
   dts: true,

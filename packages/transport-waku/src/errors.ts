@@ -3,6 +3,7 @@
  * the contract's errors from `@orgchat/transport`; these are for code that drives {@link WakuRelay}
  * directly (the service node).
  */
+import { errorGuard, OrgchatError } from "@orgchat/base";
 
 /** Why a 14/WAKU2-MESSAGE was refused by the relay validator (the same checks on every peer). */
 export type WakuMessageRejection =
@@ -20,21 +21,20 @@ export type WakuMessageRejection =
  * every peer (so publishing them would only cost this node its gossipsub score). `reason` says which
  * check failed; fix the message (or raise `maxMessageBytes` on every node) and retry.
  */
-export class WakuMessageRejectedError extends Error {
+export class WakuMessageRejectedError extends OrgchatError {
   static readonly errorName = "WakuMessageRejectedError";
-  override readonly name = "WakuMessageRejectedError";
+  declare readonly name: "WakuMessageRejectedError";
   readonly reason: WakuMessageRejection;
   constructor(reason: WakuMessageRejection, detail: string, options?: { cause?: unknown }) {
-    super(
-      `Waku message rejected (${reason}): ${detail}. Relays drop such messages; fix the message before publishing.`,
-      options,
-    );
+    super(WakuMessageRejectedError.errorName, `Waku message rejected (${reason}): ${detail}.`, {
+      ...options,
+      hint: "Relays drop such messages; fix the message before publishing.",
+    });
     this.reason = reason;
   }
 }
 
 /** @returns whether `value` is a {@link WakuMessageRejectedError} (by name, so it works across package copies). */
-export const isWakuMessageRejectedError = (value: unknown): value is WakuMessageRejectedError =>
-  typeof value === "object" &&
-  value !== null &&
-  (value as { name?: unknown }).name === WakuMessageRejectedError.errorName;
+export const isWakuMessageRejectedError = errorGuard<WakuMessageRejectedError>(
+  WakuMessageRejectedError.errorName,
+);

@@ -29,11 +29,11 @@ export {
   type WakuTransport,
   type WakuTransportInit,
 } from "./node-options.js";
+export { type WakuRelayTransportInit, wakuRelayTransport } from "./relay-transport.js";
 export {
   defaultMaxPayloadBytes,
   defaultNetworkConfig,
   messageHashHex,
   pubsubTopicFor,
-} from "./relay.js";
-export { type WakuRelayTransportInit, wakuRelayTransport } from "./relay-transport.js";
+} from "./waku-message.js";
 export { type WakuTransportOptions, wakuTransport } from "./waku-transport.js";

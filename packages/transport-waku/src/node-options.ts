@@ -10,7 +10,7 @@ import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { type Transport, TransportStartError } from "@orgchat/transport";
 import type { CreateNodeOptions, NetworkConfig } from "@waku/interfaces";
 import type { Libp2pOptions } from "libp2p";
-import { defaultMaxPayloadBytes, defaultNetworkConfig } from "./relay.js";
+import { defaultMaxPayloadBytes, defaultNetworkConfig } from "./waku-message.js";
 
 /** Listen addresses when `listen` is not given: WebSocket on an ephemeral loopback port. */
 export const defaultListenAddresses: readonly string[] = Object.freeze(["/ip4/127.0.0.1/tcp/0/ws"]);

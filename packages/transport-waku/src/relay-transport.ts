@@ -3,11 +3,10 @@
  * node is a full relay peer: it listens, dials its bootstrap peers, forwards the traffic of its shards.
  */
 
-import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
+import type { Connection, PeerId } from "@libp2p/interface";
+import { describeError, sleep } from "@orgchat/base";
 import {
   AbortError,
-  assertContentTopic,
-  assertPublishable,
   type CallOptions,
   type HistoryPage,
   type HistoryQuery,
@@ -19,31 +18,24 @@ import {
   NotStartedError,
   type PublishResult,
   type Subscription,
-  type TransportCapabilities,
-  TransportEventEmitter,
-  type TransportEvents,
-  type TransportListener,
   type TransportMessage,
   TransportStartError,
-  type TransportStatus,
-  throwIfAborted,
 } from "@orgchat/transport";
-import type { Libp2p, NetworkConfig } from "@waku/interfaces";
-import { createLibp2pAndUpdateOptions } from "@waku/sdk";
-import { isAutoSharding } from "@waku/utils";
 import {
-  type ConnectionUpkeep,
-  connectionUpkeep,
-  type RedialBackoff,
-  redialBackoff,
-} from "./connection-upkeep.js";
+  abortErrorFor,
+  assertContentTopic,
+  assertPublishable,
+  invokeHandler,
+  throwIfAborted,
+} from "@orgchat/transport/implement";
+import type { Libp2p } from "@waku/interfaces";
+import { createLibp2pAndUpdateOptions } from "@waku/sdk";
+import { type ConnectionUpkeep, connectionUpkeep } from "./connection-upkeep.js";
 import {
   defaultListenAddresses,
   libp2pTransportsFor,
   offlineNodeOptions,
-  parseAddresses,
   plainBytes,
-  transportLimits,
   type WakuTransport,
   type WakuTransportInit,
 } from "./node-options.js";
@@ -51,20 +43,19 @@ import {
   encodeWakuMessage,
   envelopeAllowanceBytes,
   messageHashHex,
-  pubsubTopicFor,
-  shardPubsubTopics,
   type WakuMessage,
   WakuRelay,
   wakuMessageTimestampMs,
   wakuRelayService,
 } from "./relay.js";
-import { defaultHistoryTimeoutMs, planStoreQuery, runStoreQuery } from "./store-query.js";
+import { planStoreQuery, runStoreQuery } from "./store-query.js";
 import {
-  invokeHandler,
-  LifecycleQueue,
-  StatusTracker,
-  UniqueTimestamps,
-} from "./transport-common.js";
+  bootstrapAddresses,
+  reportDialFailures,
+  resolveWakuOptions,
+  WakuTransportBase,
+} from "./transport-base.js";
+import { stopQuietly, Wakeups } from "./transport-common.js";
 
 /** Options of relay mode: {@link WakuTransportInit} with `mode: "relay"`. */
 export interface WakuRelayTransportInit extends WakuTransportInit {
@@ -99,7 +90,7 @@ interface RelayNode {
   /** The `storePeers` addresses: history queries go to them. */
   readonly storeAddresses: ReadonlySet<string>;
   /** Wake-ups of history queries waiting for a store peer's connection. */
-  readonly waiters: Set<() => void>;
+  readonly wakeups: Wakeups;
   readonly detach: () => void;
 }
 
@@ -142,89 +133,26 @@ export function wakuRelayTransport(
   return new WakuRelayTransport(init);
 }
 
-class WakuRelayTransport implements WakuTransport {
-  readonly capabilities: TransportCapabilities;
-
-  readonly #networkConfig: NetworkConfig;
-  readonly #pubsubTopics: readonly string[];
-  readonly #staticShard: number | undefined;
-  readonly #listen: readonly string[];
-  readonly #peers: readonly string[];
-  readonly #storePeers: readonly string[];
-  readonly #publishTimeoutMs: number;
-  readonly #historyTimeoutMs: number;
+class WakuRelayTransport extends WakuTransportBase<RelayNode> {
   readonly #heartbeatIntervalMs: number | undefined;
-  readonly #reconnect: RedialBackoff;
-  readonly #now: () => number;
-  readonly #events = new TransportEventEmitter();
-  readonly #statusTracker = new StatusTracker(this.#events);
-  readonly #timestamps: UniqueTimestamps;
   readonly #subscriptions = new Map<string, Set<SubscriptionEntry>>();
-  #privateKey: PrivateKey | undefined;
-  #node: RelayNode | undefined;
-  readonly #lifecycle = new LifecycleQueue();
 
   constructor(init: WakuRelayTransportInit | Omit<WakuRelayTransportInit, "mode">) {
     if ("mode" in init && init.mode !== "relay") {
       throw new TypeError(`wakuRelayTransport: mode must be "relay", got ${String(init.mode)}`);
     }
-    if (init.storePeers !== undefined && !Array.isArray(init.storePeers)) {
-      throw new TypeError("storePeers must be an array of multiaddr strings");
-    }
-    const historyTimeoutMs = init.historyTimeoutMs ?? defaultHistoryTimeoutMs;
-    if (!(historyTimeoutMs > 0)) {
-      throw new RangeError(`historyTimeoutMs must be positive, got ${init.historyTimeoutMs}`);
-    }
-    this.#historyTimeoutMs = historyTimeoutMs;
-    const limits = transportLimits(init);
-    this.#networkConfig = limits.networkConfig;
-    this.#publishTimeoutMs = limits.publishTimeoutMs;
-    this.#pubsubTopics = shardPubsubTopics(this.#networkConfig, init.shards);
-    this.#staticShard = isAutoSharding(this.#networkConfig) ? undefined : (init.shards?.[0] ?? 0);
-    this.#listen = [...(init.listen ?? defaultListenAddresses)];
-    this.#peers = [...(init.peers ?? [])];
-    this.#storePeers = [...(init.storePeers ?? [])];
+    const options = resolveWakuOptions(init, defaultListenAddresses);
+    super(
+      options,
+      { history: options.storePeers.length > 0, selfDelivery: true, ordered: false },
+      init.privateKey,
+    );
     this.#heartbeatIntervalMs = init.heartbeatIntervalMs;
-    this.#reconnect = redialBackoff(init.reconnect);
-    this.#privateKey = init.privateKey;
-    this.#now = init.now ?? Date.now;
-    this.#timestamps = new UniqueTimestamps(this.#now);
-    this.capabilities = Object.freeze({
-      history: this.#storePeers.length > 0,
-      selfDelivery: true,
-      ordered: false,
-      maxPayloadBytes: limits.maxPayloadBytes,
-    });
-  }
-
-  get status(): TransportStatus {
-    return this.#statusTracker.status;
-  }
-
-  get multiaddrs(): readonly string[] {
-    return this.#node ? this.#node.libp2p.getMultiaddrs().map((a) => a.toString()) : [];
-  }
-
-  get peerId(): string | undefined {
-    return this.#node?.libp2p.peerId.toString();
   }
 
   /** The relay under this transport while started (for the service node, tests and benchmarks). */
   get relay(): WakuRelay | undefined {
-    return this.#node?.relay;
-  }
-
-  on<K extends keyof TransportEvents>(event: K, listener: TransportListener<K>): () => void {
-    return this.#events.on(event, listener);
-  }
-
-  start(options: CallOptions = {}): Promise<void> {
-    const { signal } = options;
-    return this.#lifecycle.run("start", signal, () => this.#start(signal));
-  }
-
-  stop(options: CallOptions = {}): Promise<void> {
-    return this.#lifecycle.run("stop", options.signal, () => this.#stop());
+    return this.session?.relay;
   }
 
   async publish(
@@ -234,12 +162,13 @@ class WakuRelayTransport implements WakuTransport {
   ): Promise<PublishResult> {
     const { signal } = options;
     throwIfAborted(signal, "publish");
-    const node = this.#requireNode("publish");
+    const node = this.requireSession("publish");
     assertPublishable(contentTopic, payload, this.capabilities);
-    const pubsubTopic = this.#pubsubTopicFor(contentTopic);
-    const timestampNs = this.#nextTimestampNs();
+    const pubsubTopic = this.pubsubTopicFor(contentTopic);
+    const timestampNs = this.timestamps.nextNs();
     const bytes = encodeWakuMessage({ contentTopic, payload, timestampNs });
-    const deadline = performance.now() + this.#publishTimeoutMs;
+    const { publishTimeoutMs } = this.options;
+    const deadline = performance.now() + publishTimeoutMs;
     for (;;) {
       const remaining = Math.max(0, deadline - performance.now());
       try {
@@ -250,17 +179,17 @@ class WakuRelayTransport implements WakuTransport {
           ...(signal ? { signal } : {}),
         });
       } catch (error) {
-        if (this.#node !== node) throw new NotStartedError("publish");
+        if (!this.isCurrent(node)) throw new NotStartedError("publish");
         if (isNoPeersError(error)) {
           throw new NoPeersError(
-            `no relay peer subscribed to ${pubsubTopic} (the shard of ${contentTopic}) within ${this.#publishTimeoutMs} ms`,
+            `no relay peer subscribed to ${pubsubTopic} (the shard of ${contentTopic}) within ${publishTimeoutMs} ms`,
             { cause: error },
           );
         }
         throw error;
       }
       throwIfAborted(signal, "publish");
-      if (this.#node !== node) throw new NotStartedError("publish");
+      if (!this.isCurrent(node)) throw new NotStartedError("publish");
       const result = await node.relay.publishRaw(pubsubTopic, bytes, { allowZeroPeers: false });
       if (result.recipients.length > 0 || result.duplicate) {
         return {
@@ -272,10 +201,10 @@ class WakuRelayTransport implements WakuTransport {
       // The topic peer left between the wait and the publish: wait again until the deadline.
       if (performance.now() >= deadline) {
         throw new NoPeersError(
-          `no relay peer accepted the message on ${pubsubTopic} within ${this.#publishTimeoutMs} ms`,
+          `no relay peer accepted the message on ${pubsubTopic} within ${publishTimeoutMs} ms`,
         );
       }
-      await sleep(publishRetryDelayMs, signal);
+      await sleep(publishRetryDelayMs, signal, abortErrorFor("publish"));
     }
   }
 
@@ -285,14 +214,14 @@ class WakuRelayTransport implements WakuTransport {
     options: CallOptions = {},
   ): Promise<Subscription> {
     throwIfAborted(options.signal, "subscribe");
-    this.#requireNode("subscribe");
+    this.requireSession("subscribe");
     if (!Array.isArray(contentTopics) || contentTopics.length === 0) {
       throw new RangeError("subscribe: contentTopics must list at least one content topic");
     }
     if (typeof handler !== "function") throw new TypeError("subscribe: handler must be a function");
     for (const topic of contentTopics) {
       assertContentTopic(topic);
-      this.#pubsubTopicFor(topic);
+      this.pubsubTopicFor(topic);
     }
     throwIfAborted(options.signal, "subscribe");
     const topics = [...new Set(contentTopics)];
@@ -323,84 +252,56 @@ class WakuRelayTransport implements WakuTransport {
   async queryHistory(query: HistoryQuery, options: CallOptions = {}): Promise<HistoryPage> {
     const { signal } = options;
     throwIfAborted(signal, "queryHistory");
-    const node = this.#requireNode("queryHistory");
+    const node = this.requireSession("queryHistory");
     if (!this.capabilities.history) {
       throw new HistoryUnsupportedError('wakuTransport({ mode: "relay" }) without storePeers');
     }
-    const plan = planStoreQuery(query, (topic) => this.#pubsubTopicFor(topic));
-    const deadline = performance.now() + this.#historyTimeoutMs;
-    const connection = await this.#storeConnection(node, deadline, signal);
+    const plan = planStoreQuery(query, (topic) => this.pubsubTopicFor(topic));
+    const { historyTimeoutMs, storePeers } = this.options;
+    const deadline = performance.now() + historyTimeoutMs;
+    // Store peers are dialed at start and redialed after a drop: wait for an open connection.
+    const connection = await node.wakeups.until(
+      () => this.#storeConnection(node),
+      deadline,
+      signal,
+      () => this.isCurrent(node),
+      "queryHistory",
+    );
     if (connection === undefined) {
-      if (this.#node !== node) throw new NotStartedError("queryHistory");
+      if (!this.isCurrent(node)) throw new NotStartedError("queryHistory");
       throw new HistoryQueryFailedError(
-        `no store peer connected within ${this.#historyTimeoutMs} ms (storePeers: ${this.#storePeers.join(", ")})`,
+        `no store peer connected within ${historyTimeoutMs} ms (storePeers: ${storePeers.join(", ")})`,
       );
     }
     return runStoreQuery(connection, plan, deadline - performance.now(), signal);
   }
 
-  /**
-   * An open connection to one of the store peers, waiting for one until `deadline` (they are dialed
-   * at start and redialed after a drop). Leaves no timer or listener behind.
-   * @throws AbortError
-   */
-  async #storeConnection(
-    node: RelayNode,
-    deadline: number,
-    signal: AbortSignal | undefined,
-  ): Promise<Connection | undefined> {
-    for (;;) {
-      throwIfAborted(signal, "queryHistory");
-      if (this.#node !== node) return undefined;
-      const stores = new Set(
-        node.upkeep.peers
-          .filter((p) => p.peerId !== undefined && node.storeAddresses.has(p.address.toString()))
-          .map((p) => p.peerId),
-      );
-      const open = node.libp2p
-        .getConnections()
-        .find((c) => c.status === "open" && stores.has(c.remotePeer.toString()));
-      if (open !== undefined) return open;
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return undefined;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          node.waiters.delete(done);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, remaining);
-        node.waiters.add(done);
-        signal?.addEventListener("abort", done, { once: true });
-      });
-    }
-  }
-
-  #wake(node: RelayNode): void {
-    for (const wake of [...node.waiters]) wake();
+  /** An open connection to one of the store peers, if any. */
+  #storeConnection(node: RelayNode): Connection | undefined {
+    const stores = new Set(
+      node.upkeep.peers
+        .filter((p) => p.peerId !== undefined && node.storeAddresses.has(p.address.toString()))
+        .map((p) => p.peerId),
+    );
+    return node.libp2p
+      .getConnections()
+      .find((c) => c.status === "open" && stores.has(c.remotePeer.toString()));
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------
 
-  async #start(signal: AbortSignal | undefined): Promise<void> {
-    if (this.#node) return;
+  protected override async open(signal: AbortSignal | undefined): Promise<RelayNode> {
     throwIfAborted(signal, "start");
-    const listen = parseAddresses(this.#listen, "listen");
-    const relayPeers = parseAddresses(this.#peers, "peer");
-    const storePeers = parseAddresses(this.#storePeers, "peer");
-    const known = new Set(relayPeers.map((a) => a.toString()));
-    const storeAddresses = new Set(storePeers.map((a) => a.toString()));
-    const peers = [...relayPeers, ...storePeers.filter((a) => !known.has(a.toString()))];
-    const transports = await libp2pTransportsFor([...listen, ...peers]);
+    const addresses = bootstrapAddresses(this.options);
+    const transports = await libp2pTransportsFor([...addresses.listen, ...addresses.peers]);
     let libp2p: Libp2p;
     try {
       libp2p = await createLibp2pAndUpdateOptions(
         offlineNodeOptions({
-          networkConfig: this.#networkConfig,
-          listen,
+          networkConfig: this.options.networkConfig,
+          listen: addresses.listen,
           transports,
-          privateKey: this.#privateKey,
+          privateKey: this.privateKey,
           services: {
             pubsub: wakuRelayService(
               this.#heartbeatIntervalMs === undefined
@@ -411,7 +312,7 @@ class WakuRelayTransport implements WakuTransport {
         }),
       );
     } catch (error) {
-      throw new TransportStartError(`cannot create the libp2p node (${describe(error)})`, {
+      throw new TransportStartError(`cannot create the libp2p node (${describeError(error)})`, {
         cause: error,
       });
     }
@@ -420,23 +321,24 @@ class WakuRelayTransport implements WakuTransport {
     } catch (error) {
       await stopQuietly(libp2p);
       throw new TransportStartError(
-        `cannot listen on ${this.#listen.join(", ") || "(nothing)"} (${describe(error)})`,
+        `cannot listen on ${this.options.listen.join(", ") || "(nothing)"} (${describeError(error)})`,
         { cause: error },
       );
     }
     // Keep the generated identity: a restarted transport keeps its peer id and `/p2p/…` addresses.
-    this.#privateKey ??= libp2p.components?.privateKey as PrivateKey | undefined;
+    this.privateKey ??= libp2p.components?.privateKey;
     if (signal?.aborted) {
       await stopQuietly(libp2p);
       throw new AbortError("start", { cause: signal.reason });
     }
-    const relay = new WakuRelay(libp2p, this.#pubsubTopics, {
+    const relay = new WakuRelay(libp2p, this.options.pubsubTopics, {
       maxMessageBytes: this.capabilities.maxPayloadBytes + envelopeAllowanceBytes,
+      onDiagnostic: (diagnostic) => this.events.diagnostic(diagnostic),
     });
     const upkeep = connectionUpkeep(
       {
-        peers,
-        ...this.#reconnect,
+        peers: addresses.peers,
+        ...this.options.reconnect,
         resetBackoffOn: "confirmed",
         silentPeers: {
           graceMs: silentPeerGraceMs,
@@ -446,14 +348,15 @@ class WakuRelayTransport implements WakuTransport {
       { libp2p },
     );
     const refresh = () => {
-      if (this.#node !== node) return;
+      if (!this.isCurrent(node)) return;
       this.#refreshStatus(node);
-      this.#wake(node);
+      node.wakeups.wake();
     };
     const refreshSoon = () => queueMicrotask(refresh);
     const stopWaking = upkeep.on("peer:dialed", () => {
-      if (this.#node === node) this.#wake(node);
+      if (this.isCurrent(node)) node.wakeups.wake();
     });
+    const stopReporting = reportDialFailures(upkeep, this.events);
     const stopObserving = relay.observe(this.#onMessage);
     libp2p.addEventListener("peer:connect", refreshSoon);
     libp2p.addEventListener("peer:disconnect", refreshSoon);
@@ -462,36 +365,32 @@ class WakuRelayTransport implements WakuTransport {
       libp2p,
       relay,
       upkeep,
-      storeAddresses,
-      waiters: new Set(),
+      storeAddresses: addresses.storeAddresses,
+      wakeups: new Wakeups(),
       detach: () => {
         stopObserving();
         stopWaking();
+        stopReporting();
         libp2p.removeEventListener("peer:connect", refreshSoon);
         libp2p.removeEventListener("peer:disconnect", refreshSoon);
         relay.gossipSub.removeEventListener("subscription-change", refreshSoon);
       },
     };
-    this.#node = node;
-    this.#setStatus("connecting", 0);
-    upkeep.start();
+    return node;
   }
 
-  async #stop(): Promise<void> {
-    const node = this.#node;
-    if (!node) return;
-    this.#node = undefined;
+  protected override opened(node: RelayNode): void {
+    node.upkeep.start();
+  }
+
+  protected override async close(node: RelayNode): Promise<void> {
     node.upkeep.stop();
-    this.#wake(node);
+    node.wakeups.wake();
     node.detach();
     node.relay.stop();
     for (const set of this.#subscriptions.values()) for (const entry of set) entry.active = false;
     this.#subscriptions.clear();
-    try {
-      await node.libp2p.stop();
-    } finally {
-      this.#setStatus("stopped", 0);
-    }
+    await node.libp2p.stop();
   }
 
   // --- peers and status --------------------------------------------------------------------------
@@ -499,27 +398,23 @@ class WakuRelayTransport implements WakuTransport {
   #refreshStatus(node: RelayNode): void {
     const connected = new Set(node.libp2p.getPeers().map((id) => id.toString()));
     const carriers = new Set<string>();
-    for (const topic of this.#pubsubTopics) {
+    for (const topic of this.options.pubsubTopics) {
       for (const id of node.relay.getTopicPeers(topic)) {
         const key = id.toString();
         if (connected.has(key)) carriers.add(key);
       }
     }
     for (const id of carriers) node.upkeep.confirm(id);
-    this.#setStatus(carriers.size > 0 ? "online" : "connecting", carriers.size);
+    this.setStatus(carriers.size > 0 ? "online" : "connecting", carriers.size);
   }
 
   /** Whether a relay peer never told us its subscriptions (see {@link silentPeerGraceMs}). */
   #isSilent(relay: WakuRelay, peerId: PeerId): boolean {
     const speaksRelay = relay.gossipSub.getPeers().some((p) => p.equals(peerId));
     if (!speaksRelay) return false;
-    return !this.#pubsubTopics.some((topic) =>
+    return !this.options.pubsubTopics.some((topic) =>
       relay.getTopicPeers(topic).some((p) => p.equals(peerId)),
     );
-  }
-
-  #setStatus(status: TransportStatus, peers: number): void {
-    this.#statusTracker.set(status, peers);
   }
 
   // --- messages ----------------------------------------------------------------------------------
@@ -531,54 +426,16 @@ class WakuRelayTransport implements WakuTransport {
     const timestamp = wakuMessageTimestampMs(message);
     const id = messageHashHex(pubsubTopic, message);
     for (const entry of [...entries]) {
+      if (!entry.active) continue;
       // Each handler gets its own copy: the decoded payload is a view into the wire bytes gossipsub
       // caches and forwards, and one handler mutating its bytes must not change another's.
-      this.#invoke(entry, { contentTopic, payload: plainBytes(message.payload), timestamp, id });
+      const copy: TransportMessage = {
+        contentTopic,
+        payload: plainBytes(message.payload),
+        timestamp,
+        id,
+      };
+      invokeHandler(this.events, entry.handler, copy);
     }
   };
-
-  #invoke(entry: SubscriptionEntry, message: TransportMessage): void {
-    if (!entry.active) return;
-    invokeHandler(this.#events, entry.handler, message);
-  }
-
-  #pubsubTopicFor(contentTopic: string): string {
-    return pubsubTopicFor(contentTopic, this.#networkConfig, this.#staticShard);
-  }
-
-  #nextTimestampNs(): bigint {
-    return this.#timestamps.nextNs();
-  }
-
-  #requireNode(operation: string): RelayNode {
-    if (!this.#node) throw new NotStartedError(operation);
-    return this.#node;
-  }
-}
-
-async function stopQuietly(libp2p: Libp2p): Promise<void> {
-  try {
-    await libp2p.stop();
-  } catch {
-    // Already failing: the original error is the one to report.
-  }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Resolves after `ms`, or rejects with `AbortError`; leaves no timer or listener behind. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortError("publish", { cause: signal?.reason }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

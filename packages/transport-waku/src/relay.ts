@@ -31,184 +31,51 @@ import {
 } from "@chainsafe/libp2p-gossipsub";
 import { type Message, type PeerId, TopicValidatorResult } from "@libp2p/interface";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { AbortError, InvalidContentTopicError, NoPeersError } from "@orgchat/transport";
-import { messageHash } from "@waku/core";
+import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
+import { AbortError, NoPeersError } from "@orgchat/transport";
 import {
-  type AutoSharding,
   type Callback,
   type IAsyncIterator,
   type IDecodedMessage,
   type IDecoder,
   type IEncoder,
   type IMessage,
-  type IProtoMessage,
   type IRelay,
   LightPushError,
   type LightPushSDKResult,
-  type NetworkConfig,
 } from "@waku/interfaces";
-import { proto_message } from "@waku/proto";
-import { createRoutingInfo, formatPubsubTopic, isAutoSharding, toAsyncIterator } from "@waku/utils";
-import { bytesToHex } from "@waku/utils/bytes";
-import { WakuMessageRejectedError, type WakuMessageRejection } from "./errors.js";
+import { toAsyncIterator } from "@waku/utils";
+import { WakuMessageRejectedError } from "./errors.js";
+import {
+  defaultMaxMessageBytes,
+  messageHashHex,
+  validateWakuMessage,
+  type WakuMessage,
+} from "./waku-message.js";
 
 export {
   isWakuMessageRejectedError,
   WakuMessageRejectedError,
   type WakuMessageRejection,
 } from "./errors.js";
+export {
+  defaultMaxMessageBytes,
+  defaultMaxPayloadBytes,
+  defaultNetworkConfig,
+  encodeWakuMessage,
+  envelopeAllowanceBytes,
+  messageHashHex,
+  pubsubTopicFor,
+  shardPubsubTopics,
+  validateWakuMessage,
+  type WakuMessage,
+  type WakuMessageFields,
+  type WakuMessageValidation,
+  wakuMessageTimestampMs,
+} from "./waku-message.js";
 
 /** The libp2p protocol id of Waku Relay (11/WAKU2-RELAY). */
 export const relayCodec = "/vac/waku/relay/2.0.0";
-
-/**
- * The network every orgchat node joins unless told otherwise: a **private** cluster (55, after the spec
- * number; The Waku Network is cluster 1 and needs RLN to publish) with 8 auto-sharded shards, so the
- * shard of a message follows from its content topic's application and version fields.
- */
-export const defaultNetworkConfig: AutoSharding = Object.freeze({
-  clusterId: 55,
-  numShardsInCluster: 8,
-});
-
-/** The largest payload The Waku Network accepts: nwaku's default `--max-msg-size` of 150 KiB (RFC 64). */
-export const defaultMaxPayloadBytes = 153_600;
-
-/**
- * Room for the rest of a 14/WAKU2-MESSAGE around a maximal payload: content topic (≤ 1024 characters
- * by `assertContentTopic`), timestamp, version, meta (≤ 64 bytes by spec), an RLN proof and the
- * protobuf tags.
- */
-export const envelopeAllowanceBytes = 4096;
-
-/** Default cap on an encoded message in the relay validator: 150 KiB of payload plus the envelope. */
-export const defaultMaxMessageBytes = defaultMaxPayloadBytes + envelopeAllowanceBytes;
-
-/** A decoded 14/WAKU2-MESSAGE (the `@waku/proto` type). `timestamp` is in nanoseconds. */
-export type WakuMessage = proto_message.WakuMessage;
-
-/** The fields of a message to encode; `timestampNs` defaults to now (ms precision). */
-export interface WakuMessageFields {
-  readonly contentTopic: string;
-  readonly payload: Uint8Array;
-  /** Nanoseconds since the Unix epoch. @default BigInt(Date.now()) * 1_000_000n */
-  readonly timestampNs?: bigint;
-  readonly meta?: Uint8Array;
-  /** Store nodes do not keep ephemeral messages. @default false */
-  readonly ephemeral?: boolean;
-  /** 14/WAKU2-MESSAGE version (0 = plain payload). @default 0 */
-  readonly version?: number;
-}
-
-/**
- * Encodes a 14/WAKU2-MESSAGE. No checks: use {@link validateWakuMessage} or {@link WakuRelay.publishRaw}.
- * @returns the protobuf bytes
- */
-export function encodeWakuMessage(fields: WakuMessageFields): Uint8Array {
-  const message: Partial<WakuMessage> = {
-    payload: fields.payload,
-    contentTopic: fields.contentTopic,
-    version: fields.version ?? 0,
-    timestamp: fields.timestampNs ?? BigInt(Date.now()) * 1_000_000n,
-  };
-  if (fields.meta !== undefined) message.meta = fields.meta;
-  if (fields.ephemeral !== undefined) message.ephemeral = fields.ephemeral;
-  return proto_message.WakuMessage.encode(message);
-}
-
-/** Result of {@link validateWakuMessage}. */
-export type WakuMessageValidation =
-  | { readonly ok: true; readonly message: WakuMessage }
-  | { readonly ok: false; readonly reason: WakuMessageRejection };
-
-/**
- * The relay validator's checks, usable on their own (light push does the same before republishing):
- * a 14/WAKU2-MESSAGE protobuf, a non-empty content topic and payload, at most `maxMessageBytes` encoded.
- * @param bytes - the encoded message
- * @param maxMessageBytes - cap on `bytes.length` @default defaultMaxMessageBytes
- */
-export function validateWakuMessage(
-  bytes: Uint8Array,
-  maxMessageBytes: number = defaultMaxMessageBytes,
-): WakuMessageValidation {
-  if (bytes.length > maxMessageBytes) return { ok: false, reason: "too-large" };
-  let message: WakuMessage;
-  try {
-    message = proto_message.WakuMessage.decode(bytes);
-  } catch {
-    return { ok: false, reason: "malformed" };
-  }
-  if (!message.contentTopic) return { ok: false, reason: "missing-content-topic" };
-  if (!message.payload || message.payload.length === 0) {
-    return { ok: false, reason: "empty-payload" };
-  }
-  return { ok: true, message };
-}
-
-/**
- * The deterministic 14/WAKU2-MESSAGE hash (sha256 of pubsub topic, payload, content topic, meta,
- * timestamp), lowercase hex. It is the orgchat message id and the Store v3 cursor.
- */
-export function messageHashHex(pubsubTopic: string, message: WakuMessage): string {
-  return bytesToHex(messageHash(pubsubTopic, toProtoObject(message)));
-}
-
-/** @returns the message's timestamp in milliseconds (0 when the sender set none). */
-export function wakuMessageTimestampMs(message: WakuMessage): number {
-  return message.timestamp === undefined ? 0 : Number(message.timestamp / 1_000_000n);
-}
-
-/**
- * The pubsub topic (`/waku/2/rs/<cluster>/<shard>`) a content topic is routed on.
- * Auto-sharding: the shard follows from the content topic's application and version (RFC 51).
- * Static sharding: `shardId` is required.
- * @throws InvalidContentTopicError (auto-sharding, malformed topic), TypeError (static sharding without shardId)
- */
-export function pubsubTopicFor(
-  contentTopic: string,
-  networkConfig: NetworkConfig = defaultNetworkConfig,
-  shardId?: number,
-): string {
-  if (!isAutoSharding(networkConfig) && shardId === undefined) {
-    throw new TypeError(
-      "pubsubTopicFor: static sharding (networkConfig without numShardsInCluster) needs a shardId",
-    );
-  }
-  try {
-    return createRoutingInfo(
-      networkConfig,
-      shardId === undefined ? { contentTopic } : { contentTopic, shardId },
-    ).pubsubTopic;
-  } catch (error) {
-    throw new InvalidContentTopicError(
-      contentTopic,
-      `not routable by auto-sharding (${error instanceof Error ? error.message : String(error)})`,
-    );
-  }
-}
-
-/**
- * The pubsub topics a relay of this network joins: every shard of an auto-sharded cluster (so any
- * content topic can be published and received), or the given static shards.
- * @param shards - shard ids to join @default all shards (auto-sharding) or [0] (static sharding)
- * @throws RangeError when a shard id is not an integer in range
- */
-export function shardPubsubTopics(
-  networkConfig: NetworkConfig = defaultNetworkConfig,
-  shards?: readonly number[],
-): string[] {
-  const count = isAutoSharding(networkConfig) ? networkConfig.numShardsInCluster : undefined;
-  const ids = shards ?? (count === undefined ? [0] : Array.from({ length: count }, (_, i) => i));
-  for (const id of ids) {
-    if (!Number.isInteger(id) || id < 0 || id > 1023 || (count !== undefined && id >= count)) {
-      throw new RangeError(
-        `shard ${id} is not a shard of cluster ${networkConfig.clusterId}` +
-          (count === undefined ? " (0..1023)" : ` (0..${count - 1})`),
-      );
-    }
-  }
-  return [...new Set(ids)].map((id) => formatPubsubTopic(networkConfig.clusterId, id));
-}
 
 /** Options of {@link wakuRelayService}. */
 export interface WakuRelayServiceInit {
@@ -262,6 +129,12 @@ export interface WakuRelayInit {
    * forwarded) and by `send` / `publishRaw`. @default defaultMaxMessageBytes (150 KiB + 4 KiB)
    */
   readonly maxMessageBytes?: number;
+  /**
+   * Told about every message the relay drops (refused by the validator, undecodable by a decoder) and
+   * every observer that threw; the relay keeps going. Component `"transport-waku/relay"`.
+   * @default none (dropped silently)
+   */
+  readonly onDiagnostic?: DiagnosticSink;
 }
 
 /**
@@ -341,6 +214,7 @@ export class WakuRelay implements IRelay {
   /** Decoded by the validator, reused by the message handler (same `data` object in gossipsub). */
   readonly #validated = new WeakMap<Uint8Array, WakuMessage>();
   readonly #pendingWaits = new Set<(error: Error) => void>();
+  readonly #onDiagnostic: DiagnosticSink | undefined;
   #active = false;
 
   /**
@@ -364,6 +238,7 @@ export class WakuRelay implements IRelay {
     if (this.pubsubTopics.size === 0)
       throw new TypeError("WakuRelay needs at least one pubsub topic");
     this.maxMessageBytes = init.maxMessageBytes ?? defaultMaxMessageBytes;
+    this.#onDiagnostic = init.onDiagnostic;
     if (!Number.isInteger(this.maxMessageBytes) || this.maxMessageBytes < 1) {
       throw new RangeError(
         `maxMessageBytes must be a positive integer, got ${init.maxMessageBytes}`,
@@ -604,9 +479,21 @@ export class WakuRelay implements IRelay {
       : this.gossipSub.getSubscribers(topic).length;
   }
 
+  #report(reason: string, pubsubTopic: string, error?: unknown): void {
+    reportDiagnostic(this.#onDiagnostic, {
+      component: "transport-waku/relay",
+      reason,
+      topic: pubsubTopic,
+      ...(error === undefined ? {} : { error }),
+    });
+  }
+
   readonly #validate = (_peer: PeerId, message: Message): TopicValidatorResult => {
     const check = validateWakuMessage(message.data, this.maxMessageBytes);
-    if (!check.ok) return TopicValidatorResult.Reject;
+    if (!check.ok) {
+      this.#report(`rejected-${check.reason}`, message.topic);
+      return TopicValidatorResult.Reject;
+    }
     this.#validated.set(message.data, check.message);
     return TopicValidatorResult.Accept;
   };
@@ -617,7 +504,10 @@ export class WakuRelay implements IRelay {
     let message = this.#validated.get(msg.data);
     if (message === undefined) {
       const check = validateWakuMessage(msg.data, this.maxMessageBytes);
-      if (!check.ok) return;
+      if (!check.ok) {
+        this.#report(`rejected-${check.reason}`, msg.topic);
+        return;
+      }
       message = check.message;
     }
     this.#deliver(msg.topic, message, msg.data, false);
@@ -655,8 +545,9 @@ export class WakuRelay implements IRelay {
     for (const listener of [...this.#listeners]) {
       try {
         listener(pubsubTopic, message, bytes, local);
-      } catch {
+      } catch (error) {
         // An observer's bug must not stop delivery to the others.
+        this.#report("observer-failed", pubsubTopic, error);
       }
     }
     if (local) return;
@@ -669,22 +560,11 @@ export class WakuRelay implements IRelay {
           if (!proto) return;
           const decoded = await decoder.fromProtoObj(pubsubTopic, proto);
           if (decoded) await callback(decoded);
-        } catch {
+        } catch (error) {
           // A decoder that cannot read the message or a throwing callback: skip it, like js-waku.
+          this.#report("decoder-failed", pubsubTopic, error);
         }
       })();
     }
   }
-}
-
-function toProtoObject(message: WakuMessage): IProtoMessage {
-  return {
-    payload: message.payload,
-    contentTopic: message.contentTopic,
-    version: message.version,
-    timestamp: message.timestamp,
-    meta: message.meta,
-    rateLimitProof: message.rateLimitProof,
-    ephemeral: message.ephemeral,
-  };
 }

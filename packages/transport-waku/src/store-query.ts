@@ -7,21 +7,22 @@
  * day) and hides the server's pagination cursor (so a caller cannot tell a last page).
  */
 import type { Connection, Stream } from "@libp2p/interface";
+import { concatBytes, describeError, raceAbort } from "@orgchat/base";
 import {
   type HistoryPage,
   type HistoryQuery,
   HistoryQueryFailedError,
   InvalidCursorError,
   InvalidQueryError,
-  normalizeHistoryQuery,
-  raceAbort,
+  isAbortError,
   type TransportMessage,
 } from "@orgchat/transport";
+import { abortErrorFor, normalizeHistoryQuery } from "@orgchat/transport/implement";
 import { StoreCodec } from "@waku/core";
 import { proto_store } from "@waku/proto";
 import { bytesToHex, hexToBytes } from "@waku/utils/bytes";
 import { plainBytes } from "./node-options.js";
-import { messageHashHex, wakuMessageTimestampMs } from "./relay.js";
+import { messageHashHex, wakuMessageTimestampMs } from "./waku-message.js";
 
 /** Largest Store v3 response read (js-waku reads up to 4 MiB too). */
 const maxStoreResponseBytes = 4 * 1024 * 1024;
@@ -112,11 +113,11 @@ export async function runStoreQuery(
     responseBytes = await raceAbort(
       storeExchange(connection, plan.request, Math.max(1, Math.ceil(timeoutMs))),
       signal,
-      "queryHistory",
+      abortErrorFor("queryHistory"),
     );
   } catch (error) {
-    if ((error as { name?: unknown }).name === "AbortError") throw error;
-    throw new HistoryQueryFailedError(`the store node did not answer (${describe(error)})`, {
+    if (isAbortError(error)) throw error;
+    throw new HistoryQueryFailedError(`the store node did not answer (${describeError(error)})`, {
       cause: error,
     });
   }
@@ -232,16 +233,4 @@ function decodeVarint(bytes: Uint8Array): [number, number] | undefined {
     if (i >= 7) throw new Error("malformed length prefix");
   }
   return undefined;
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,15 +1,10 @@
 /**
  * Plumbing the relay and light transports share: serialised start/stop, status events, unique
- * message timestamps and handler isolation. Kept here so that both modes behave the same way on
- * the points the compliance suite checks.
+ * message timestamps, waiting for a peer, quiet shutdown. Kept here so that both modes behave the
+ * same way on the points the compliance suite checks.
  */
-import {
-  type MessageHandler,
-  type TransportEventEmitter,
-  type TransportMessage,
-  type TransportStatus,
-  throwIfAborted,
-} from "@orgchat/transport";
+import type { TransportStatus } from "@orgchat/transport";
+import { type TransportEventEmitter, throwIfAborted } from "@orgchat/transport/implement";
 
 /**
  * Runs start and stop steps one after the other, whatever their callers do: concurrent `start()`
@@ -82,26 +77,57 @@ export class UniqueTimestamps {
 }
 
 /**
- * Calls a subscription handler. A throw or a rejection is reported as `handler:failed` and never
- * reaches the transport: one app bug must not end the subscription or other handlers.
+ * Wake-ups of calls waiting for a peer (a service node, a store peer). Whoever changes what they
+ * wait for calls {@link Wakeups.wake}; a waiter re-checks its condition.
  */
-export function invokeHandler(
-  events: TransportEventEmitter,
-  handler: MessageHandler,
-  message: TransportMessage,
-): void {
-  const report = (error: unknown) =>
-    events.emit("handler:failed", {
-      contentTopic: message.contentTopic,
-      messageId: message.id,
-      error,
-    });
-  try {
-    const result = handler(message);
-    if (result && typeof (result as Promise<void>).then === "function") {
-      (result as Promise<void>).then(undefined, report);
+export class Wakeups {
+  readonly #waiters = new Set<() => void>();
+
+  /** Wakes every waiter. */
+  wake(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  /**
+   * Waits until `ready()` returns a value, the deadline (a `performance.now()` time) passes, or
+   * `open()` turns false. Leaves no timer or listener behind.
+   * @returns what `ready()` returned, or undefined at the deadline or once closed
+   * @throws AbortError (`operation`) when `signal` aborts
+   */
+  async until<T>(
+    ready: () => T | undefined,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    open: () => boolean,
+    operation: string,
+  ): Promise<T | undefined> {
+    for (;;) {
+      throwIfAborted(signal, operation);
+      if (!open()) return undefined;
+      const value = ready();
+      if (value !== undefined) return value;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(done);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, remaining);
+        this.#waiters.add(done);
+        signal?.addEventListener("abort", done, { once: true });
+      });
     }
-  } catch (error) {
-    report(error);
+  }
+}
+
+/** Stops a node whose start already failed; its own stop error would hide the one to report. */
+export async function stopQuietly(node: { stop(): void | Promise<void> }): Promise<void> {
+  try {
+    await node.stop();
+  } catch {
+    // Already failing: the original error is the one to report.
   }
 }

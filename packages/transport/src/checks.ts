@@ -1,6 +1,6 @@
 /**
- * Input checks and plumbing every transport shares, so that all of them refuse the same inputs with
- * the same typed errors (the compliance suite checks it).
+ * Input checks every transport shares, so that all of them refuse the same inputs with the same typed
+ * errors (the compliance suite checks it). Implementer helpers: `@orgchat/transport/implement`.
  */
 import {
   AbortError,
@@ -10,15 +10,10 @@ import {
   PayloadTooLargeError,
 } from "./errors.js";
 import {
-  type CallOptions,
   defaultHistoryPageSize,
-  type HistoryPage,
   type HistoryQuery,
   maxHistoryPageSize,
-  type Transport,
   type TransportCapabilities,
-  type TransportEvents,
-  type TransportListener,
 } from "./types.js";
 
 const topicField = /^[^/\s]+$/;
@@ -132,100 +127,4 @@ export function normalizeHistoryQuery(query: HistoryQuery): NormalizedHistoryQue
 /** @throws AbortError when `signal` is already aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, operation: string): void {
   if (signal?.aborted) throw new AbortError(operation, { cause: signal.reason });
-}
-
-/**
- * Settles like `promise`, or rejects with `AbortError` as soon as `signal` aborts (the underlying work
- * may go on; callers undo what it did if it matters). Leaves no listener on the signal.
- */
-export function raceAbort<T>(
-  promise: Promise<T>,
-  signal: AbortSignal | undefined,
-  operation: string,
-): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(new AbortError(operation, { cause: signal.reason }));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(new AbortError(operation, { cause: signal.reason }));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/**
- * A small typed event emitter for transports. A throwing listener is isolated: its error is
- * swallowed, so it cannot break the emitter, the transport or the other listeners.
- */
-export class TransportEventEmitter {
-  readonly #listeners = new Map<keyof TransportEvents, Set<(event: never) => void>>();
-
-  /** Adds a listener; returns the function that removes it. */
-  on<K extends keyof TransportEvents>(event: K, listener: TransportListener<K>): () => void {
-    let set = this.#listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    set.add(listener as (event: never) => void);
-    return () => {
-      set.delete(listener as (event: never) => void);
-    };
-  }
-
-  /** Calls every listener of `event`; listener errors are swallowed (they are the app's bugs, not ours). */
-  emit<K extends keyof TransportEvents>(event: K, payload: TransportEvents[K]): void {
-    const set = this.#listeners.get(event);
-    if (!set) return;
-    for (const listener of [...set]) {
-      try {
-        (listener as TransportListener<K>)(payload);
-      } catch {
-        // A listener's bug must not stop delivery to the others.
-      }
-    }
-  }
-
-  /** Removes every listener. */
-  clear(): void {
-    this.#listeners.clear();
-  }
-}
-
-/**
- * Walks every page of a history query, following cursors until the transport says there is no more.
- * @example
- * ```ts
- * for await (const page of historyPages(transport, { contentTopics: [topic] })) render(page.messages);
- * ```
- */
-export async function* historyPages(
-  transport: Pick<Transport, "queryHistory">,
-  query: HistoryQuery,
-  options?: CallOptions,
-): AsyncGenerator<HistoryPage, void, undefined> {
-  let cursor = query.cursor;
-  for (;;) {
-    const page = await transport.queryHistory(
-      cursor === undefined ? { ...query } : { ...query, cursor },
-      options,
-    );
-    yield page;
-    if (page.cursor === undefined) return;
-    cursor = page.cursor;
-  }
 }

@@ -1,38 +1,32 @@
 /**
  * Typed errors of the transport contract. Every transport throws these (never its library's own
  * errors) so that callers can branch on `err.name` or the `isX()` guards whatever transport they use.
- * Each message says what to do next.
+ * Each message says what to do next (the `hint`).
  */
-
-function hasName(value: unknown, name: string): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    "name" in value &&
-    (value as { name: unknown }).name === name
-  );
-}
+import { errorGuard, OrgchatError } from "@orgchat/base";
 
 /** Thrown when a call needs a started transport: call `start()` first (after `stop()`, start again). */
-export class NotStartedError extends Error {
+export class NotStartedError extends OrgchatError {
   static readonly errorName = "NotStartedError";
-  override readonly name = "NotStartedError";
+  declare readonly name: "NotStartedError";
   constructor(operation: string) {
-    super(
-      `Transport not started: ${operation} needs start() first (a stopped transport can be started again).`,
-    );
+    super(NotStartedError.errorName, `Transport not started: ${operation} needs start() first`, {
+      hint: "(a stopped transport can be started again).",
+    });
   }
 }
 
 /** Thrown when a payload is larger than `capabilities.maxPayloadBytes`: split it or send less. */
-export class PayloadTooLargeError extends Error {
+export class PayloadTooLargeError extends OrgchatError {
   static readonly errorName = "PayloadTooLargeError";
-  override readonly name = "PayloadTooLargeError";
+  declare readonly name: "PayloadTooLargeError";
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number) {
     super(
-      `Payload of ${size} bytes exceeds this transport's limit of ${limit} bytes (capabilities.maxPayloadBytes). Split the content or send less.`,
+      PayloadTooLargeError.errorName,
+      `Payload of ${size} bytes exceeds this transport's limit of ${limit} bytes (capabilities.maxPayloadBytes).`,
+      { hint: "Split the content or send less." },
     );
     this.size = size;
     this.limit = limit;
@@ -40,11 +34,17 @@ export class PayloadTooLargeError extends Error {
 }
 
 /** Thrown when a payload is empty: Waku relay validators drop empty messages, so no transport sends one. */
-export class EmptyPayloadError extends Error {
+export class EmptyPayloadError extends OrgchatError {
   static readonly errorName = "EmptyPayloadError";
-  override readonly name = "EmptyPayloadError";
+  declare readonly name: "EmptyPayloadError";
   constructor() {
-    super("Empty payload: Waku relays drop messages without payload. Send at least one byte.");
+    super(
+      EmptyPayloadError.errorName,
+      "Empty payload: Waku relays drop messages without payload.",
+      {
+        hint: "Send at least one byte.",
+      },
+    );
   }
 }
 
@@ -52,13 +52,17 @@ export class EmptyPayloadError extends Error {
  * Thrown when a content topic is not `/{application}/{version}/{topic-name}/{encoding}` (23/WAKU2-TOPICS).
  * Build topics with `@orgchat/wire`'s topic helpers.
  */
-export class InvalidContentTopicError extends Error {
+export class InvalidContentTopicError extends OrgchatError {
   static readonly errorName = "InvalidContentTopicError";
-  override readonly name = "InvalidContentTopicError";
+  declare readonly name: "InvalidContentTopicError";
   readonly contentTopic: string;
   constructor(contentTopic: string, detail: string) {
     super(
-      `Invalid content topic ${JSON.stringify(contentTopic)}: ${detail}. Use /{application}/{version}/{topic-name}/{encoding}, e.g. from @orgchat/wire's topic helpers.`,
+      InvalidContentTopicError.errorName,
+      `Invalid content topic ${JSON.stringify(contentTopic)}: ${detail}.`,
+      {
+        hint: "Use /{application}/{version}/{topic-name}/{encoding}, e.g. from @orgchat/wire's topic helpers.",
+      },
     );
     this.contentTopic = contentTopic;
   }
@@ -68,12 +72,25 @@ export class InvalidContentTopicError extends Error {
  * Thrown when an operation was cancelled through its `AbortSignal`. `cause` holds the signal's reason.
  * Same `name` as the DOM's AbortError so existing `err.name === "AbortError"` checks keep working.
  */
-export class AbortError extends Error {
+export class AbortError extends OrgchatError {
   static readonly errorName = "AbortError";
-  override readonly name = "AbortError";
+  declare readonly name: "AbortError";
   constructor(operation: string, options?: { cause?: unknown }) {
-    super(`${operation} was aborted by its AbortSignal.`, options);
+    super(AbortError.errorName, `${operation} was aborted by its AbortSignal.`, { ...options });
   }
+}
+
+/**
+ * The abort-error factory of one operation, for `@orgchat/base`'s `sleep` and `raceAbort`.
+ * @param operation - what was aborted, e.g. `"publish"`
+ * @returns a factory that makes `AbortError(operation, { cause: reason })`
+ * @example
+ * ```ts
+ * await sleep(50, signal, abortErrorFor("publish"));
+ * ```
+ */
+export function abortErrorFor(operation: string): (reason: unknown) => AbortError {
+  return (reason) => new AbortError(operation, { cause: reason });
 }
 
 /**
@@ -81,43 +98,51 @@ export class AbortError extends Error {
  * shard; light: every service node refused or was unreachable). Check the peer addresses, that a
  * peer or service node is running, and retry.
  */
-export class NoPeersError extends Error {
+export class NoPeersError extends OrgchatError {
   static readonly errorName = "NoPeersError";
-  override readonly name = "NoPeersError";
+  declare readonly name: "NoPeersError";
   constructor(detail: string, options?: { cause?: unknown }) {
-    super(
-      `No peer reachable: ${detail}. Check the peer / service node addresses and that one is running, then retry.`,
-      options,
-    );
+    super(NoPeersError.errorName, `No peer reachable: ${detail}.`, {
+      ...options,
+      hint: "Check the peer / service node addresses and that one is running, then retry.",
+    });
   }
 }
 
 /** Thrown by `queryHistory` on a transport whose `capabilities.history` is false: use a transport with a store. */
-export class HistoryUnsupportedError extends Error {
+export class HistoryUnsupportedError extends OrgchatError {
   static readonly errorName = "HistoryUnsupportedError";
-  override readonly name = "HistoryUnsupportedError";
+  declare readonly name: "HistoryUnsupportedError";
   constructor(transport: string) {
     super(
-      `${transport} keeps no history (capabilities.history is false). Use a transport connected to a store node (e.g. light mode with a service node).`,
+      HistoryUnsupportedError.errorName,
+      `${transport} keeps no history (capabilities.history is false).`,
+      {
+        hint: "Use a transport connected to a store node (e.g. light mode with a service node).",
+      },
     );
   }
 }
 
 /** Thrown when a history cursor was not produced by this transport for this query: restart paging without a cursor. */
-export class InvalidCursorError extends Error {
+export class InvalidCursorError extends OrgchatError {
   static readonly errorName = "InvalidCursorError";
-  override readonly name = "InvalidCursorError";
+  declare readonly name: "InvalidCursorError";
   constructor(detail: string) {
-    super(`Invalid history cursor: ${detail}. Restart the query without a cursor.`);
+    super(InvalidCursorError.errorName, `Invalid history cursor: ${detail}.`, {
+      hint: "Restart the query without a cursor.",
+    });
   }
 }
 
 /** Thrown when a history query is malformed (time range reversed, page size out of range, no topics). */
-export class InvalidQueryError extends Error {
+export class InvalidQueryError extends OrgchatError {
   static readonly errorName = "InvalidQueryError";
-  override readonly name = "InvalidQueryError";
+  declare readonly name: "InvalidQueryError";
   constructor(detail: string) {
-    super(`Invalid history query: ${detail}. Fix the query and retry.`);
+    super(InvalidQueryError.errorName, `Invalid history query: ${detail}.`, {
+      hint: "Fix the query and retry.",
+    });
   }
 }
 
@@ -125,55 +150,55 @@ export class InvalidQueryError extends Error {
  * Thrown when a store node answered a history query with an error, or none answered in time.
  * `status` carries the remote status code when there was one. Retry later or query another node.
  */
-export class HistoryQueryFailedError extends Error {
+export class HistoryQueryFailedError extends OrgchatError {
   static readonly errorName = "HistoryQueryFailedError";
-  override readonly name = "HistoryQueryFailedError";
+  declare readonly name: "HistoryQueryFailedError";
   readonly status: number | undefined;
   constructor(detail: string, options?: { cause?: unknown; status?: number }) {
-    super(`History query failed: ${detail}. Retry later or query another store node.`, options);
+    super(HistoryQueryFailedError.errorName, `History query failed: ${detail}.`, {
+      ...(options && "cause" in options ? { cause: options.cause } : {}),
+      hint: "Retry later or query another store node.",
+    });
     this.status = options?.status;
   }
 }
 
 /** Thrown when `start()` cannot bring the transport up (bad listen address, port in use, bad peer multiaddr). */
-export class TransportStartError extends Error {
+export class TransportStartError extends OrgchatError {
   static readonly errorName = "TransportStartError";
-  override readonly name = "TransportStartError";
+  declare readonly name: "TransportStartError";
   constructor(detail: string, options?: { cause?: unknown }) {
-    super(`Transport failed to start: ${detail}.`, options);
+    super(TransportStartError.errorName, `Transport failed to start: ${detail}.`, { ...options });
   }
 }
 
 /** @returns whether `value` is a {@link NotStartedError} (by name, so it works across package copies). */
-export const isNotStartedError = (value: unknown): value is NotStartedError =>
-  hasName(value, NotStartedError.errorName);
+export const isNotStartedError = errorGuard<NotStartedError>(NotStartedError.errorName);
 /** @returns whether `value` is a {@link PayloadTooLargeError}. */
-export const isPayloadTooLargeError = (value: unknown): value is PayloadTooLargeError =>
-  hasName(value, PayloadTooLargeError.errorName);
+export const isPayloadTooLargeError = errorGuard<PayloadTooLargeError>(
+  PayloadTooLargeError.errorName,
+);
 /** @returns whether `value` is an {@link EmptyPayloadError}. */
-export const isEmptyPayloadError = (value: unknown): value is EmptyPayloadError =>
-  hasName(value, EmptyPayloadError.errorName);
+export const isEmptyPayloadError = errorGuard<EmptyPayloadError>(EmptyPayloadError.errorName);
 /** @returns whether `value` is an {@link InvalidContentTopicError}. */
-export const isInvalidContentTopicError = (value: unknown): value is InvalidContentTopicError =>
-  hasName(value, InvalidContentTopicError.errorName);
+export const isInvalidContentTopicError = errorGuard<InvalidContentTopicError>(
+  InvalidContentTopicError.errorName,
+);
 /** @returns whether `value` is an {@link AbortError} (ours or the DOM's). */
-export const isAbortError = (value: unknown): value is AbortError =>
-  hasName(value, AbortError.errorName);
+export const isAbortError = errorGuard<AbortError>(AbortError.errorName);
 /** @returns whether `value` is a {@link NoPeersError}. */
-export const isNoPeersError = (value: unknown): value is NoPeersError =>
-  hasName(value, NoPeersError.errorName);
+export const isNoPeersError = errorGuard<NoPeersError>(NoPeersError.errorName);
 /** @returns whether `value` is a {@link HistoryUnsupportedError}. */
-export const isHistoryUnsupportedError = (value: unknown): value is HistoryUnsupportedError =>
-  hasName(value, HistoryUnsupportedError.errorName);
+export const isHistoryUnsupportedError = errorGuard<HistoryUnsupportedError>(
+  HistoryUnsupportedError.errorName,
+);
 /** @returns whether `value` is an {@link InvalidCursorError}. */
-export const isInvalidCursorError = (value: unknown): value is InvalidCursorError =>
-  hasName(value, InvalidCursorError.errorName);
+export const isInvalidCursorError = errorGuard<InvalidCursorError>(InvalidCursorError.errorName);
 /** @returns whether `value` is an {@link InvalidQueryError}. */
-export const isInvalidQueryError = (value: unknown): value is InvalidQueryError =>
-  hasName(value, InvalidQueryError.errorName);
+export const isInvalidQueryError = errorGuard<InvalidQueryError>(InvalidQueryError.errorName);
 /** @returns whether `value` is a {@link HistoryQueryFailedError}. */
-export const isHistoryQueryFailedError = (value: unknown): value is HistoryQueryFailedError =>
-  hasName(value, HistoryQueryFailedError.errorName);
+export const isHistoryQueryFailedError = errorGuard<HistoryQueryFailedError>(
+  HistoryQueryFailedError.errorName,
+);
 /** @returns whether `value` is a {@link TransportStartError}. */
-export const isTransportStartError = (value: unknown): value is TransportStartError =>
-  hasName(value, TransportStartError.errorName);
+export const isTransportStartError = errorGuard<TransportStartError>(TransportStartError.errorName);

@@ -1,7 +1,9 @@
 /**
  * The orgchat transport contract: the `Transport` interface every transport implements, its typed
- * errors, shared input checks, and `memoryTransport()`, the in-process reference with seeded fault
- * injection. The compliance suite that proves a transport lives in `@orgchat/transport/compliance`.
+ * errors and guards, `historyPages()`, and `memoryNetwork()` / `memoryTransport()`, the in-process
+ * reference with seeded fault injection (with `virtualClock()` for deterministic time). Helpers for
+ * transport authors live in `@orgchat/transport/implement`; the compliance suite that proves a
+ * transport lives in `@orgchat/transport/compliance`.
  *
  * @example
  * ```ts
@@ -18,16 +20,30 @@
  */
 
 export {
-  assertContentTopic,
-  assertPublishable,
-  historyPages,
-  type NormalizedHistoryQuery,
-  normalizeHistoryQuery,
-  raceAbort,
-  TransportEventEmitter,
-  throwIfAborted,
-} from "./checks.js";
-export * from "./errors.js";
+  AbortError,
+  EmptyPayloadError,
+  HistoryQueryFailedError,
+  HistoryUnsupportedError,
+  InvalidContentTopicError,
+  InvalidCursorError,
+  InvalidQueryError,
+  isAbortError,
+  isEmptyPayloadError,
+  isHistoryQueryFailedError,
+  isHistoryUnsupportedError,
+  isInvalidContentTopicError,
+  isInvalidCursorError,
+  isInvalidQueryError,
+  isNoPeersError,
+  isNotStartedError,
+  isPayloadTooLargeError,
+  isTransportStartError,
+  NoPeersError,
+  NotStartedError,
+  PayloadTooLargeError,
+  TransportStartError,
+} from "./errors.js";
+export { historyPages } from "./history-pages.js";
 export {
   type MemoryLatency,
   type MemoryNetwork,

@@ -7,6 +7,7 @@
  * may arrive twice (relay re-gossip, store backfill overlapping live delivery), so consumers dedupe by
  * `TransportMessage.id`. Time is milliseconds since the Unix epoch everywhere in this interface.
  */
+import type { Diagnostic } from "@orgchat/base";
 
 /** What a transport can do. The compliance suite skips, visibly, the cases a transport cannot support. */
 export interface TransportCapabilities {
@@ -57,6 +58,13 @@ export interface TransportEvents {
     readonly messageId: string;
     readonly error: unknown;
   };
+  /**
+   * The transport dropped something it received (a message that does not decode, a peer's malformed
+   * answer, …) or a background step failed. It keeps going either way; this event is the one place
+   * where such drops become visible (`component` says which part of the transport, `reason` why, as a
+   * stable kebab-case id). Silent drops are how missing messages hide.
+   */
+  diagnostic: Diagnostic;
 }
 
 /** Listener for one transport event. */

@@ -1,9 +1,16 @@
 import { getEventListeners } from "node:events";
+import { raceAbort as baseRaceAbort, type Diagnostic } from "@orgchat/base";
 import { describe, expect, it } from "vitest";
 import {
-  AbortError,
+  abortErrorFor,
   assertContentTopic,
   assertPublishable,
+  normalizeHistoryQuery,
+  TransportEventEmitter,
+  throwIfAborted,
+} from "../src/implement.ts";
+import {
+  AbortError,
   defaultHistoryPageSize,
   historyPages,
   isAbortError,
@@ -12,12 +19,12 @@ import {
   isInvalidQueryError,
   isPayloadTooLargeError,
   maxHistoryPageSize,
-  normalizeHistoryQuery,
-  raceAbort,
   type TransportCapabilities,
-  TransportEventEmitter,
-  throwIfAborted,
 } from "../src/index.ts";
+
+/** `@orgchat/base`'s raceAbort with this package's AbortError, as transports call it. */
+const raceAbort = <T>(promise: Promise<T>, signal: AbortSignal | undefined, operation: string) =>
+  baseRaceAbort(promise, signal, abortErrorFor(operation));
 
 const topic = "/orgchat/1/c-0123/proto";
 
@@ -203,6 +210,28 @@ describe("TransportEventEmitter", () => {
     emitter.on("status:changed", (event) => void seen.push(event.peers));
     expect(() => emitter.emit("status:changed", { status: "online", peers: 3 })).not.toThrow();
     expect(seen).toEqual([3]);
+  });
+
+  it("reports a throwing listener as a diagnostic, and drops a throwing diagnostic listener", () => {
+    const emitter = new TransportEventEmitter();
+    const bug = new Error("listener bug");
+    const diagnostics: Diagnostic[] = [];
+    emitter.on("diagnostic", () => {
+      throw new Error("diagnostic listener bug");
+    });
+    emitter.on("diagnostic", (d) => void diagnostics.push(d));
+    emitter.on("handler:failed", () => {
+      throw bug;
+    });
+    expect(() =>
+      emitter.emit("handler:failed", { contentTopic: topic, messageId: "m", error: null }),
+    ).not.toThrow();
+    expect(diagnostics).toEqual([
+      { component: "transport/events", reason: "listener-failed", error: bug },
+    ]);
+    emitter.diagnostic({ component: "transport/test", reason: "undecodable", topic });
+    expect(diagnostics).toHaveLength(2);
+    expect(diagnostics[1]).toEqual({ component: "transport/test", reason: "undecodable", topic });
   });
 
   it("keeps events apart, removes a listener with the returned function, clears all", () => {

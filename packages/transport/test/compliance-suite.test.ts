@@ -10,7 +10,12 @@ const packageRoot = fileURLToPath(new URL("..", import.meta.url));
 async function runMutants(): Promise<Map<string, Map<string, string>>> {
   const vitest = await createVitest(
     { config: false, root: packageRoot, watch: false, reporters: [] },
-    { test: { include: ["test/compliance-mutants/*.suite.ts"], retry: 0 } },
+    {
+      // Run from source like every other test here (the suite imports @orgchat/base).
+      resolve: { conditions: ["@orgchat/source"] },
+      ssr: { resolve: { conditions: ["@orgchat/source"] } },
+      test: { include: ["test/compliance-mutants/*.suite.ts"], retry: 0 },
+    },
   );
   try {
     const result = await vitest.start();

@@ -5,6 +5,10 @@ describe("public surface", () => {
     expect(Object.keys(await import("../src/index.ts")).sort()).toMatchSnapshot();
   });
 
+  it("src/implement.ts (@orgchat/transport/implement) exports exactly this", async () => {
+    expect(Object.keys(await import("../src/implement.ts")).sort()).toMatchSnapshot();
+  });
+
   it("src/compliance.ts (@orgchat/transport/compliance) exports exactly this", async () => {
     expect(Object.keys(await import("../src/compliance.ts")).sort()).toMatchSnapshot();
   });
