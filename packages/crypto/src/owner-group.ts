@@ -309,10 +309,9 @@ export class OwnerGroup {
     const epoch = this.epoch + 1n;
     const hash = rosterHash(provider, roster);
     const epochSecret = addStepEpochSecret(provider, this.#state.initSecret, hash, epoch);
-    const previousKeyId = this.keyId;
     const earlier = copyHistory(this.#state.history);
     const welcomeSecret = epochSecret.slice();
-    const keys = this.#enterNext(epoch, epochSecret, hash, roster, now);
+    const { keys, announced } = this.#enterNext(epoch, epochSecret, hash, roster, now);
     const welcomes = placed.map(({ leaf, joiner }) => ({
       leaf,
       welcome: makeWelcome({
@@ -334,14 +333,7 @@ export class OwnerGroup {
         prekey: joiner.leaf.prekey,
       });
     }
-    return {
-      epoch,
-      keyId: keys.keyId.slice(),
-      previousKeyId,
-      rosterHash: hash,
-      roster: keys.roster,
-      welcomes,
-    };
+    return { ...announced, welcomes };
   }
 
   /**
@@ -434,6 +426,8 @@ export class OwnerGroup {
    * Makes epoch `epoch` current: remembers its secret for "shared" Welcomes, derives its keys (wiping
    * `epochSecret`, of which the owner keeps a copy for resyncs), replaces the previous epoch's secrets
    * and keeps that epoch readable for late messages from `now` on.
+   *
+   * @returns the new epoch's keys, and what the owner announces about the transition
    */
   #enterNext(
     epoch: bigint,
@@ -441,7 +435,8 @@ export class OwnerGroup {
     hash: Uint8Array,
     roster: Array<RosterLeaf | undefined>,
     now: number,
-  ): EpochKeys {
+  ): { keys: EpochKeys; announced: Omit<OwnerKeyUpdate, "chunks"> } {
+    const previousKeyId = this.keyId;
     if (this.historyPolicy === "shared") this.#remember(epoch, epochSecret, hash);
     const kept = epochSecret.slice();
     const { keys, initSecret } = enterEpoch({
@@ -459,7 +454,14 @@ export class OwnerGroup {
     state.epochStartedAt = now;
     state.roster = roster;
     state.window.advance(keys, now);
-    return keys;
+    const announced = {
+      epoch,
+      keyId: keys.keyId.slice(),
+      previousKeyId,
+      rosterHash: hash,
+      roster: keys.roster,
+    };
+    return { keys, announced };
   }
 
   /**
@@ -564,15 +566,8 @@ export class OwnerGroup {
       wipe(this.#state.members.get(leaf)?.leafSecret);
       this.#state.members.delete(leaf);
     }
-    const keys = this.#enterNext(epoch, epochSecret, hash, roster, now);
-    return {
-      epoch,
-      keyId: keys.keyId.slice(),
-      previousKeyId,
-      rosterHash: hash,
-      roster: keys.roster,
-      chunks,
-    };
+    const { announced } = this.#enterNext(epoch, epochSecret, hash, roster, now);
+    return { ...announced, chunks };
   }
 
   /**

@@ -54,7 +54,7 @@ const noKeys: readonly SkippedKey[] = Object.freeze([]);
  *
  * Holds key material: it never prints it (see `redactSecrets`).
  */
-export class ChainCandidate implements MessageKeys {
+export interface ChainCandidate extends MessageKeys {
   readonly leaf: number;
   readonly generation: number;
   readonly key: Uint8Array;
@@ -67,27 +67,13 @@ export class ChainCandidate implements MessageKeys {
   readonly nextSecret: Uint8Array | undefined;
   /** Keys of the generations this candidate skips over that a commit would keep (oldest first). */
   readonly skipped: readonly SkippedKey[];
+}
 
-  constructor(fields: {
-    leaf: number;
-    generation: number;
-    key: Uint8Array;
-    nonce: Uint8Array;
-    fromSkipped: SkippedKey | undefined;
-    baseGeneration: number;
-    nextSecret: Uint8Array | undefined;
-    skipped: readonly SkippedKey[];
-  }) {
-    this.leaf = fields.leaf;
-    this.generation = fields.generation;
-    this.key = fields.key;
-    this.nonce = fields.nonce;
-    this.fromSkipped = fields.fromSkipped;
-    this.baseGeneration = fields.baseGeneration;
-    this.nextSecret = fields.nextSecret;
-    this.skipped = fields.skipped;
-    redactSecrets(this, "ChainCandidate");
-  }
+/** A {@link ChainCandidate} that never prints its keys. */
+function chainCandidate(fields: ChainCandidate): ChainCandidate {
+  const candidate = { ...fields };
+  redactSecrets(candidate, "ChainCandidate");
+  return candidate;
 }
 
 /**
@@ -324,7 +310,7 @@ export class SenderChain {
     const next = this.#nextGeneration;
     const kept = this.#skipped.get(generation);
     if (kept !== undefined) {
-      return new ChainCandidate({
+      return chainCandidate({
         leaf: this.leaf,
         generation,
         key: kept.key,
@@ -376,7 +362,7 @@ export class SenderChain {
         ? undefined
         : p.hkdfExpand(secret, withGeneration(secretInfo, generation), 32);
     if (secret !== original) wipe(secret);
-    return new ChainCandidate({
+    return chainCandidate({
       leaf: this.leaf,
       generation,
       key,
