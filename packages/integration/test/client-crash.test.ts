@@ -19,6 +19,13 @@
  *   state it had when it entered the ciphertext's epoch; a second ciphertext with a (sender,
  *   generation) already used would be refused as a duplicate.
  *
+ * Time is one virtual clock, the parent's: the network stamps messages with it, the in-process
+ * peers read it, and the child follows it (a `clock` line). Timers (history sweeps, resync
+ * retries) run only when the test moves it: after every step, once the world is at rest, the
+ * clock moves by {@link recoveryStepMs}, and before the checks it moves past every back-off
+ * recovery may be waiting on ({@link recoveryWindowMs}), so recovery always had the chance to run
+ * before anything is checked, whether the machine is quiet or busy.
+ *
  * Two scenarios: the child is the owner (it creates the organization, sends, accepts four joins,
  * removes one member and bans another: two re-keys), and the child is a member (it joins, sends,
  * and receives across two re-keys and an add). The kill points come from a fixed seed; the exact
@@ -51,6 +58,8 @@ import {
   memoryNetwork,
   type Subscription,
   type TransportMessage,
+  type VirtualClock,
+  virtualClock,
 } from "@orgchat/transport";
 import { channelTopic, decodeGroupMessage } from "@orgchat/wire";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -63,6 +72,24 @@ import {
 } from "./fixtures/crash-link.js";
 
 const killsPerScenario = Number(process.env.ORGCHAT_CRASH_RUNS ?? 4);
+
+/**
+ * Virtual time that passes after every step once the world is at rest: the first history sweeps
+ * (`syncIntervalMs`, 5 s) and resync retries (`resyncInitialBackoffMs`, 5 s, plus up to 25 %
+ * jitter) fall due within it.
+ */
+const recoveryStepMs = 30_000;
+
+/** The steps of {@link recoveryWindowMs}. */
+const recoveryWindowStepMs = 60_000;
+
+/**
+ * Virtual time that passes, in {@link recoveryWindowStepMs} steps, before the checks: longer than the
+ * longest sweep interval (`syncMaxIntervalMs`, 10 min) and the longest resync back-off (10 min
+ * plus 25 % jitter), so every recovery timer armed by then has run, and what it started has
+ * finished, before anything is checked.
+ */
+const recoveryWindowMs = 13 * 60_000;
 
 /** mulberry32: the kill points come from a fixed seed, so every run of the suite aims the same way. */
 function seededRandom(seed: number): () => number {
@@ -81,7 +108,7 @@ const sha256 = (bytes: Uint8Array): Uint8Array => createHash("sha256").update(by
 const packageDirectory = fileURLToPath(new URL("..", import.meta.url));
 
 /** Starts the child with the Node running the tests, from source, like the repo runs tsx. */
-function spawnChild(directory: string): ChildProcessWithoutNullStreams {
+function spawnChild(directory: string, now: number): ChildProcessWithoutNullStreams {
   return spawn(
     process.execPath,
     [
@@ -92,6 +119,7 @@ function spawnChild(directory: string): ChildProcessWithoutNullStreams {
       "--disable-warning=ExperimentalWarning",
       fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url)),
       directory,
+      String(now),
     ],
     { cwd: packageDirectory, stdio: ["pipe", "pipe", "pipe"] },
   );
@@ -173,6 +201,7 @@ class ChildHost {
   traffic = 0;
   stderr = "";
   readonly #transport: MemoryTransport;
+  readonly #clock: VirtualClock;
   /** The child's data directory. */
   readonly directory: string;
   #process: ChildProcessWithoutNullStreams | undefined;
@@ -185,9 +214,16 @@ class ChildHost {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ready: { resolve(): void; reject(e: Error): void } | undefined;
 
-  constructor(transport: MemoryTransport, directory: string) {
+  constructor(transport: MemoryTransport, directory: string, clock: VirtualClock) {
     this.#transport = transport;
     this.directory = directory;
+    this.#clock = clock;
+  }
+
+  /** Moves the child's clock to the parent's (its timers that fall due run). */
+  tick(): void {
+    const child = this.#process;
+    if (child !== undefined) this.#send(child, { t: "clock", now: this.#clock.now() });
   }
 
   get alive(): boolean {
@@ -227,7 +263,7 @@ class ChildHost {
   /** Starts a life and waits for the child's `ready` (a kill aimed at start-up may strike). */
   async start(): Promise<void> {
     await this.#transport.start();
-    const child = spawnChild(this.directory);
+    const child = spawnChild(this.directory, this.#clock.now());
     this.#process = child;
     this.lives++;
     this.#killing = false;
@@ -422,18 +458,22 @@ interface Peer {
   /** `message:received` per id (messages from others). */
   readonly received: Map<string, number>;
   readonly waiting: Set<string>;
-  readonly undecryptable: unknown[];
+  readonly undecryptable: Array<{ readonly pendingId: string; readonly reason: string }>;
   /** Ids its `sendMessage` resolved with. */
   readonly sent: string[];
+  /** `error` events. */
+  readonly errors: string[];
 }
 
 class CrashWorld {
-  readonly network: MemoryNetwork = memoryNetwork({ seed: 1 });
+  /** The one clock: the network's timestamps, the peers' and the child's `now` and timers. */
+  readonly clock: VirtualClock = virtualClock({ start: Date.now() });
+  readonly network: MemoryNetwork = memoryNetwork({ seed: 1 }, { now: this.clock.now });
   readonly host: ChildHost;
   readonly peers: Peer[] = [];
 
   constructor(directory: string) {
-    this.host = new ChildHost(this.network.transport({ name: "child" }), directory);
+    this.host = new ChildHost(this.network.transport({ name: "child" }), directory, this.clock);
   }
 
   async peer(name: string): Promise<Peer> {
@@ -441,6 +481,11 @@ class CrashWorld {
     const client = await createClient({
       transport: this.network.transport({ name }),
       store,
+      now: this.clock.now,
+      timers: {
+        setTimeout: (task, delayMs) => this.clock.schedule(task, delayMs),
+        clearTimeout: (handle) => (handle as () => void)(),
+      },
       config: { rekeyWindowMs: 0, republishIntervalMs: 0, scryptN: 16 },
     });
     const peer: Peer = {
@@ -451,12 +496,14 @@ class CrashWorld {
       waiting: new Set(),
       undecryptable: [],
       sent: [],
+      errors: [],
     };
     client.on("message:received", ({ message }) => {
       if (!message.own) peer.received.set(message.id, (peer.received.get(message.id) ?? 0) + 1);
     });
     client.on("message:waiting-for-key", ({ pendingId }) => peer.waiting.add(pendingId));
     client.on("message:undecryptable", (event) => peer.undecryptable.push(event));
+    client.on("error", ({ error }) => peer.errors.push(String(error)));
     this.peers.push(peer);
     return peer;
   }
@@ -469,8 +516,34 @@ class CrashWorld {
     }
   }
 
-  /** Runs everything to rest, starting the child again whenever it is dead. */
+  /**
+   * Runs everything to rest, then lets {@link recoveryStepMs} of virtual time pass (the sweeps and
+   * resync retries that fall due run) and runs everything to rest again.
+   */
   async settle(): Promise<void> {
+    await this.#rest();
+    await this.advance(recoveryStepMs);
+  }
+
+  /** Moves the clock by `ms` (the peers' and the child's timers that fall due run), then rests. */
+  async advance(ms: number): Promise<void> {
+    this.clock.advance(ms);
+    this.host.tick();
+    await this.#rest();
+  }
+
+  /**
+   * Before the checks: {@link recoveryWindowMs} of virtual time in {@link recoveryWindowStepMs}
+   * steps, at rest after each, so that every recovery a timer waits for has run.
+   */
+  async recover(): Promise<void> {
+    for (let passed = 0; passed < recoveryWindowMs; passed += recoveryWindowStepMs) {
+      await this.advance(recoveryWindowStepMs);
+    }
+  }
+
+  /** Runs everything to rest, starting the child again whenever it is dead. */
+  async #rest(): Promise<void> {
     for (let round = 0; round < 500; round++) {
       if (!this.host.alive) await this.host.restart();
       const before = this.host.traffic;
@@ -490,7 +563,8 @@ class CrashWorld {
   /**
    * One step of a scenario: aims a kill (or not), runs `action` (a kill of the child may interrupt
    * it), lets everything settle with the aim still on (the kill may land in what follows: an
-   * acceptance, a re-key, a catch-up), then without it.
+   * acceptance, a re-key, a catch-up, a sweep or resync the clock's step starts), then rests
+   * without it.
    */
   async step(point: KillPoint | undefined, action: () => Promise<void>): Promise<void> {
     this.host.aim(point);
@@ -502,7 +576,7 @@ class CrashWorld {
     }
     await this.settle();
     this.host.aim(undefined);
-    await this.settle();
+    await this.#rest();
   }
 
   /** A child command that must succeed (it is retried across kills). */
@@ -604,6 +678,7 @@ async function checkGenerations(
   snapshots: Array<Promise<Uint8Array | undefined>>,
   wire: ReadonlyMap<string, TransportMessage>,
   own: ReadonlySet<string>,
+  now: number,
 ): Promise<Set<string>> {
   const groups: MemberGroup[] = [];
   for (const bytes of await Promise.all(snapshots)) {
@@ -615,7 +690,7 @@ async function checkGenerations(
     if (own.has(id)) continue;
     for (const group of groups) {
       try {
-        group.decrypt(message.payload, Date.now());
+        group.decrypt(message.payload, now);
         decrypted.add(id);
         break;
       } catch (error) {
@@ -691,24 +766,62 @@ async function check(world: CrashWorld, outcome: Outcome): Promise<void> {
   for (const peer of world.peers) {
     expect(twice(peer.received), `${peer.name} heard messages twice`).toEqual([]);
   }
-  // Nothing undecryptable, nothing left waiting.
-  expect(acks.undecryptable, "undecryptable at the child").toEqual([]);
+  // Nothing undecryptable, nothing left waiting, of what the peer was entitled to. A message of
+  // an epoch whose roster does not list the peer (sent before it joined) is never its own: it is
+  // never read (below), and may only end as undecryptable with the reason "epoch-unavailable".
+  // Today the client announces such a message as waiting for a key and keeps it waiting (the
+  // known bug pinned by known-bug-newcomer-history.test.ts, seen here once a newcomer's first
+  // history sweep runs): `notEntitled` sets those apart, and only those. Once the client is
+  // fixed, a waiting message must end received or undecryptable: drop `notEntitled` from the
+  // "left waiting" filters.
+  const notEntitled = (id: string, who: string) => {
+    const roster = rosterOf(id);
+    return roster !== undefined && !roster.members.has(who);
+  };
+  const wrongUndecryptable = (
+    events: ReadonlyArray<{ pendingId?: unknown; reason?: unknown }>,
+    who: string,
+  ) =>
+    events.filter(
+      (e) => e.reason !== "epoch-unavailable" || !notEntitled(String(e.pendingId), who),
+    );
+  const childId = dump.role === "owner" ? orgId : host.memberId;
+  if (process.env.ORGCHAT_CRASH_DEBUG) {
+    const apart = (waiting: Iterable<string>, who: string) =>
+      [...waiting].filter((id) => notEntitled(id, who)).length;
+    console.log(
+      `waiting for epochs not their own: child ${apart(acks.waiting, childId)}, ` +
+        members.map((p) => `${p.name} ${apart(p.waiting, idOf(p))}`).join(", "),
+    );
+  }
+  const childUndecryptable = acks.undecryptable as Array<{ pendingId?: unknown; reason?: unknown }>;
+  expect(wrongUndecryptable(childUndecryptable, childId), "undecryptable at the child").toEqual([]);
+  const childEnded = new Set(childUndecryptable.map((e) => String(e.pendingId)));
   expect(
-    [...acks.waiting].filter((id) => !history.has(id)),
+    [...acks.waiting].filter(
+      (id) => !history.has(id) && !childEnded.has(id) && !notEntitled(id, childId),
+    ),
     "left waiting at the child",
   ).toEqual([]);
   for (const peer of members) {
-    expect(peer.undecryptable, `undecryptable at ${peer.name}`).toEqual([]);
+    const who = idOf(peer);
+    expect(wrongUndecryptable(peer.undecryptable, who), `undecryptable at ${peer.name}`).toEqual(
+      [],
+    );
+    const ended = new Set(peer.undecryptable.map((e) => e.pendingId));
     expect(
-      [...peer.waiting].filter((id) => !peer.received.has(id)),
+      [...peer.waiting].filter(
+        (id) => !peer.received.has(id) && !ended.has(id) && !notEntitled(id, who),
+      ),
       `left waiting at ${peer.name}`,
     ).toEqual([]);
+    expect(peer.errors, `errors at ${peer.name}`).toEqual([]);
   }
   expect(acks.errors, "errors at the child").toEqual([]);
-  // A removed or banned member read nothing of an epoch it was not in.
-  for (const peer of removed) {
+  // Nobody read anything of an epoch it was not in (a removed or banned member in particular).
+  for (const peer of [...members, ...removed]) {
     for (const id of peer.received.keys()) {
-      expect(rosterOf(id)?.members.has(peer.client.memberId), `${peer.name} read ${id}`).toBe(true);
+      expect(rosterOf(id)?.members.has(idOf(peer)), `${peer.name} read ${id}`).toBe(true);
     }
   }
   // Nothing left unsent: the child's outbox is empty once everything settled (read after a kill).
@@ -720,7 +833,12 @@ async function check(world: CrashWorld, outcome: Outcome): Promise<void> {
     await store.close();
   }
   // No generation reused; every message the child sent was checked.
-  const decrypted = await checkGenerations(outcome.snapshots, wire, new Set(outcome.observer.sent));
+  const decrypted = await checkGenerations(
+    outcome.snapshots,
+    wire,
+    new Set(outcome.observer.sent),
+    world.clock.now(),
+  );
   expect(
     acks.sent.filter((id) => !decrypted.has(id)),
     "child's messages the observer could not check",
@@ -809,6 +927,7 @@ async function childIsOwner(world: CrashWorld, seed: number): Promise<void> {
     }
   }
   await world.settle();
+  await world.recover();
   const dump = (await world.must("dump", { orgId })) as Dump;
   expect(host.kills, "kills that hit").toBeGreaterThanOrEqual(killsPerScenario);
   expect(removed.length, "re-keys done").toBe(removals.length);
@@ -903,6 +1022,7 @@ async function childIsMember(world: CrashWorld, seed: number): Promise<void> {
     }
   }
   await world.settle();
+  await world.recover();
   const dump = (await world.must("dump", { orgId })) as Dump;
   expect(host.kills, "kills that hit").toBeGreaterThanOrEqual(killsPerScenario);
   expect(removed.length, "re-keys done").toBe(removals.length);
