@@ -31,6 +31,7 @@ import {
   stateFromDescription,
 } from "../src/description/index.js";
 import type { Role } from "../src/events.js";
+import { initialState } from "../src/initial-state.js";
 import type { Ban, Channel, Member, OrgState } from "../src/state.js";
 
 /** What {@link benchDescription} measures (times are medians, in milliseconds). */
@@ -105,7 +106,7 @@ export function benchOrganization(memberCount: number): OrgState {
     members: ImmutableMap(ids.slice(0, rosterSize).map((m) => [m, List<Role>()] as const)),
   });
   return {
-    organizationId,
+    ...initialState(organizationId),
     created: true,
     clock: 123_456n,
     identity,
@@ -120,14 +121,6 @@ export function benchOrganization(memberCount: number): OrgState {
       ["staff", channel("staff", 20)],
       ["private", channel("private", Math.floor(memberCount / 10))],
     ]),
-    categories: ImmutableMap(),
-    requests: ImmutableMap(),
-    leaveRequests: ImmutableMap(),
-    invitations: ImmutableMap(),
-    grants: ImmutableMap(),
-    epochs: ImmutableMap(),
-    messages: ImmutableMap(),
-    applied: ImmutableMap(),
   };
 }
 

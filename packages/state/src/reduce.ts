@@ -54,13 +54,27 @@ const channelRemoved: Handler<"channel.removed"> = (state, event) => {
   };
 };
 
+/**
+ * The rank level of an event's author acting on `body.member`, or why it may not: it must be a
+ * member, of at least `minimum`, and the member it acts on may not be the organization key.
+ */
+function moderatorLevel(
+  state: OrgState,
+  event: { readonly author: MemberId; readonly body: { readonly member: MemberId } },
+  minimum: number,
+): number | RejectionReason {
+  if (!state.members.has(event.author)) return "unknown-member";
+  const level = levelOf(state, event.author);
+  if (level < minimum) return "unauthorized";
+  if (event.body.member === state.organizationId) return "unauthorized";
+  return level;
+}
+
 const memberBanned: Handler<"member.banned"> = (state, event) => {
   const actor = event.author;
-  if (!state.members.has(actor)) return "unknown-member";
-  const level = levelOf(state, actor);
-  if (level < rankLevels.manager) return "unauthorized";
+  const level = moderatorLevel(state, event, rankLevels.manager);
+  if (typeof level === "string") return level;
   const target = event.body.member;
-  if (target === state.organizationId) return "unauthorized";
   if (state.banned.has(target)) return "conflict";
   if (actor !== state.organizationId && levelOf(state, target) >= level) return "unauthorized";
   const changes: Changes = state.members.has(target) ? dropMember(state, target) : {};
@@ -85,11 +99,9 @@ const memberBanned: Handler<"member.banned"> = (state, event) => {
 
 const memberRolesChanged: Handler<"member.roles.changed"> = (state, event) => {
   const actor = event.author;
-  if (!state.members.has(actor)) return "unknown-member";
-  const level = levelOf(state, actor);
-  if (level < rankLevels.admin) return "unauthorized";
+  const level = moderatorLevel(state, event, rankLevels.admin);
+  if (typeof level === "string") return level;
   const target = event.body.member;
-  if (target === state.organizationId) return "unauthorized";
   const record = state.members.get(target);
   if (record === undefined) return "unknown-target";
   if (actor !== state.organizationId) {
@@ -103,11 +115,9 @@ const memberRolesChanged: Handler<"member.roles.changed"> = (state, event) => {
 
 const memberRemoved: Handler<"member.removed"> = (state, event) => {
   const actor = event.author;
-  if (!state.members.has(actor)) return "unknown-member";
-  const level = levelOf(state, actor);
-  if (level < rankLevels.manager) return "unauthorized";
+  const level = moderatorLevel(state, event, rankLevels.manager);
+  if (typeof level === "string") return level;
   const target = event.body.member;
-  if (target === state.organizationId) return "unauthorized";
   if (!state.members.has(target)) return "unknown-target";
   if (actor !== state.organizationId && levelOf(state, target) >= level) return "unauthorized";
   return dropMember(state, target);

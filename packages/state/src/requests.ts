@@ -1,6 +1,6 @@
 import { Map as ImmutableMap, Set as ImmutableSet } from "immutable";
 import { levelOf, rankLevels } from "./authorization.js";
-import type { MemberId, OrgEventOf, RejectionReason } from "./events.js";
+import type { MemberId, OrgEvent, OrgEventOf, RejectionReason } from "./events.js";
 import { addGrant, addMember, type Changes, dropMember, type Handler } from "./membership.js";
 import { compareEvents } from "./order.js";
 import {
@@ -72,6 +72,27 @@ function putRequest(requests: OrgState["requests"], request: JoinRequest): OrgSt
     lastRejection: indexRejection(index.lastRejection, request),
   });
   return next;
+}
+
+/**
+ * Records the end of a pending request: its status, who ended it (the decider, or the requester
+ * for a cancel), at which clock and signed time, and a rejection's reason.
+ */
+function putDecision(
+  requests: OrgState["requests"],
+  request: JoinRequest,
+  status: "accepted" | "rejected" | "cancelled",
+  event: OrgEvent,
+  rejectionReason?: string,
+): OrgState["requests"] {
+  return putRequest(requests, {
+    ...request,
+    status,
+    decidedBy: event.author,
+    decidedAt: event.clock,
+    decidedSentAt: event.sentAt,
+    ...(rejectionReason === undefined ? {} : { rejectionReason }),
+  });
 }
 
 function isExpiredAt(
@@ -220,13 +241,7 @@ export const requestCancelled: Handler<"request.cancelled"> = (state, event, con
   if (request.status !== "pending") return "conflict";
   if (isExpiredAt(request, event.sentAt, config.requestExpiryMs)) return "expired";
   return {
-    requests: putRequest(state.requests, {
-      ...request,
-      status: "cancelled",
-      decidedBy: event.author,
-      decidedAt: event.clock,
-      decidedSentAt: event.sentAt,
-    }),
+    requests: putDecision(state.requests, request, "cancelled", event),
   };
 };
 
@@ -264,13 +279,7 @@ export const requestAccepted: Handler<"request.accepted"> = (state, event, confi
   if (request.chatId !== "") {
     changes.grants = addGrant(state.grants, request.requester, request.chatId, event.clock);
   }
-  changes.requests = putRequest(state.requests, {
-    ...request,
-    status: "accepted",
-    decidedBy: event.author,
-    decidedAt: event.clock,
-    decidedSentAt: event.sentAt,
-  });
+  changes.requests = putDecision(state.requests, request, "accepted", event);
   return changes;
 };
 
@@ -279,14 +288,7 @@ export const requestRejected: Handler<"request.rejected"> = (state, event, confi
   const request = decidable(state, event, config);
   if (typeof request === "string") return request;
   return {
-    requests: putRequest(state.requests, {
-      ...request,
-      status: "rejected",
-      decidedBy: event.author,
-      decidedAt: event.clock,
-      decidedSentAt: event.sentAt,
-      rejectionReason: event.body.reason,
-    }),
+    requests: putDecision(state.requests, request, "rejected", event, event.body.reason),
   };
 };
 
@@ -303,14 +305,7 @@ export function rejectPendingOf(
   for (const id of requestIndex(state.requests).pending) {
     const request = state.requests.get(id);
     if (request === undefined || request.requester !== member) continue;
-    requests = putRequest(requests, {
-      ...request,
-      status: "rejected",
-      decidedBy: event.author,
-      decidedAt: event.clock,
-      decidedSentAt: event.sentAt,
-      rejectionReason: "banned",
-    });
+    requests = putDecision(requests, request, "rejected", event, "banned");
   }
   return requests;
 }
