@@ -1,8 +1,6 @@
 import { ed25519EnvelopeSigner, OwnerPrekeys } from "@orgchat/crypto";
 import {
-  emptyIdentity,
   type Identity,
-  invitationToWire,
   type OrgEvent,
   type OrgEventOf,
   type OrgState,
@@ -10,6 +8,7 @@ import {
   type Role,
   reduce,
 } from "@orgchat/state";
+import { emptyIdentity, invitationToWire } from "@orgchat/state/wire";
 import { inboxTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { hashId } from "./encoding.js";

@@ -1,23 +1,10 @@
 import { defaultProvider } from "@orgchat/crypto";
-import type { Identity, Permissions, Role } from "@orgchat/state";
 import type { Client } from "./client-api.js";
 import { ClientCore } from "./core.js";
 import { ClientClosedError } from "./errors.js";
+import type { ChannelBodyInit } from "./messages.js";
 import { openIdentity } from "./persistence.js";
-import type {
-  ClientConfig,
-  ClientEvents,
-  ClientInit,
-  ClientListener,
-  ClientTimers,
-  CreateChannelInit,
-  CreateOrganizationInit,
-  JoinRequestInit,
-  MessageView,
-  OperationOptions,
-  OrganizationView,
-  RequestView,
-} from "./types.js";
+import type { ClientConfig, ClientInit, ClientTimers, OperationOptions } from "./types.js";
 
 /** The defaults of {@link ClientConfig}. */
 export const defaultClientConfig: Required<ClientConfig> = {
@@ -88,7 +75,7 @@ export async function createClient(init: ClientInit): Promise<Client> {
     identityDh,
   });
   await start(core);
-  return new OrgchatClient(core);
+  return facade(core);
 }
 
 /** Starts the transport, listens, resumes every stored organization, then catches up. */
@@ -117,214 +104,85 @@ async function start(c: ClientCore): Promise<void> {
 }
 
 /** The facade: each method hands over to the component that owns the operation. */
-class OrgchatClient implements Client {
-  readonly memberId: string;
-  readonly #c: ClientCore;
-
-  constructor(core: ClientCore) {
-    this.#c = core;
-    this.memberId = core.memberId;
-  }
-
-  on<K extends keyof ClientEvents>(event: K, listener: ClientListener<K>): () => void {
-    return this.#c.emitter.on(event, listener);
-  }
-
-  createOrganization(init: CreateOrganizationInit, options?: OperationOptions): Promise<string> {
-    return this.#c.actions.createOrganization(init, options);
-  }
-
-  editIdentity(id: string, identity: Partial<Identity>, options?: OperationOptions) {
-    return this.#c.actions.run("editIdentity", id, options, identity);
-  }
-
-  setPermissions(id: string, permissions: Partial<Permissions>, options?: OperationOptions) {
-    return this.#c.actions.run("setPermissions", id, options, permissions);
-  }
-
-  setAdminSettings(
-    id: string,
-    settings: { readonly pinMessageAllMembersEnabled: boolean },
-    options?: OperationOptions,
-  ) {
-    return this.#c.actions.run("setAdminSettings", id, options, settings);
-  }
-
-  setTags(id: string, tags: readonly string[], options?: OperationOptions) {
-    return this.#c.actions.run("setTags", id, options, tags);
-  }
-
-  setEncrypted(id: string, encrypted: boolean, options?: OperationOptions) {
-    return this.#c.actions.run("setEncrypted", id, options, encrypted);
-  }
-
-  createChannel(id: string, init: CreateChannelInit, options?: OperationOptions) {
-    return this.#c.actions.run("createChannel", id, options, init);
-  }
-
-  editChannel(
-    id: string,
-    channelId: string,
-    changes: Partial<Omit<CreateChannelInit, "id">>,
-    options?: OperationOptions,
-  ) {
-    return this.#c.actions.run("editChannel", id, options, channelId, changes, id);
-  }
-
-  removeChannel(id: string, channelId: string, options?: OperationOptions) {
-    return this.#c.actions.run("removeChannel", id, options, channelId);
-  }
-
-  setChannelMembers(
-    id: string,
-    channelId: string,
-    members: Readonly<Record<string, readonly Role[]>>,
-    options?: OperationOptions,
-  ) {
-    return this.#c.actions.run("setChannelMembers", id, options, channelId, members);
-  }
-
-  createCategory(id: string, categoryId: string, name: string, options?: OperationOptions) {
-    return this.#c.actions.run("createCategory", id, options, categoryId, name);
-  }
-
-  editCategory(id: string, categoryId: string, name: string, options?: OperationOptions) {
-    return this.#c.actions.run("editCategory", id, options, categoryId, name);
-  }
-
-  removeCategory(id: string, categoryId: string, options?: OperationOptions) {
-    return this.#c.actions.run("removeCategory", id, options, categoryId);
-  }
-
-  invite(id: string, invitee: string, options?: OperationOptions & { readonly chatId?: string }) {
-    return this.#c.actions.invite(id, invitee, options);
-  }
-
-  listRequests(id: string): RequestView[] {
-    return this.#c.views.requests(this.#c.owned(id));
-  }
-
-  acceptRequest(id: string, requestId: string, options?: OperationOptions) {
-    return this.#c.actions.decide(id, requestId, undefined, options);
-  }
-
-  rejectRequest(id: string, requestId: string, reason: string, options?: OperationOptions) {
-    return this.#c.actions.decide(id, requestId, reason, options);
-  }
-
-  removeMember(id: string, member: string, options?: OperationOptions) {
-    return this.#c.actions.run("removeMember", id, options, member);
-  }
-
-  banMember(
-    id: string,
-    member: string,
-    options?: OperationOptions & { readonly deleteMessages?: boolean },
-  ) {
-    return this.#c.actions.run("banMember", id, options, member, options?.deleteMessages ?? false);
-  }
-
-  unbanMember(id: string, member: string, options?: OperationOptions) {
-    return this.#c.actions.run("unbanMember", id, options, member);
-  }
-
-  setRoles(id: string, member: string, roles: readonly Role[], options?: OperationOptions) {
-    return this.#c.actions.run("setRoles", id, options, member, roles);
-  }
-
-  issueGrant(id: string, member: string, chatId: string, options?: OperationOptions) {
-    return this.#c.actions.run("issueGrant", id, options, member, chatId);
-  }
-
-  revokeGrant(id: string, member: string, chatId: string, options?: OperationOptions) {
-    return this.#c.actions.run("revokeGrant", id, options, member, chatId);
-  }
-
-  discover(id: string, options?: OperationOptions): Promise<OrganizationView> {
-    return this.#c.membership.discover(id, options);
-  }
-
-  requestToJoin(id: string, init?: JoinRequestInit): Promise<string> {
-    return this.#c.membership.requestToJoin(id, init);
-  }
-
-  cancelRequest(id: string, options?: OperationOptions): Promise<void> {
-    return this.#c.membership.cancelRequest(id, options);
-  }
-
-  acceptInvitation(id: string, init?: JoinRequestInit): Promise<string> {
-    return this.#c.membership.acceptInvitation(id, init);
-  }
-
-  leave(id: string, options?: OperationOptions): Promise<void> {
-    return this.#c.membership.leave(id, options);
-  }
-
-  sendMessage(
-    id: string,
-    channelId: string,
-    text: string,
-    options?: OperationOptions & { readonly replyTo?: string },
-  ): Promise<MessageView> {
-    const c = this.#c;
-    return c.runtime.task(async () => {
-      const org = c.org(id);
-      const body = { case: "post" as const, value: { text, replyTo: options?.replyTo ?? "" } };
-      return c.eventLog.view(org, await c.messages.send(org, channelId, options?.signal, body));
-    });
-  }
-
-  editMessage(id: string, messageId: string, text: string, options?: OperationOptions) {
-    return this.#sendAbout(id, messageId, options, { case: "edit", value: { messageId, text } });
-  }
-
-  deleteMessage(id: string, messageId: string, options?: OperationOptions) {
-    return this.#sendAbout(id, messageId, options, { case: "delete", value: { messageId } });
-  }
-
-  pinMessage(id: string, messageId: string, pinned = true, options?: OperationOptions) {
-    return this.#sendAbout(id, messageId, options, { case: "pin", value: { messageId, pinned } });
-  }
-
+function facade(c: ClientCore): Client {
+  const { actions, membership, messages, views, runtime } = c;
   /** Sends an edit, deletion or pin in the channel of the message it is about. */
-  async #sendAbout(
+  const sendAbout = (
     id: string,
     messageId: string,
     options: OperationOptions | undefined,
-    body: Parameters<ClientCore["messages"]["send"]>[3],
-  ): Promise<void> {
-    const c = this.#c;
-    await c.runtime.task(async () => {
+    body: ChannelBodyInit,
+  ): Promise<void> =>
+    runtime.task(async () => {
       const org = c.org(id);
-      await c.messages.send(org, c.messages.channelOf(org, messageId), options?.signal, body);
+      await messages.send(org, messages.channelOf(org, messageId), options?.signal, body);
     });
-  }
-
-  history(id: string, channelId: string): MessageView[] {
-    return this.#c.views.history(this.#c.org(id), channelId);
-  }
-
-  getOrganization(id: string): OrganizationView {
-    if (this.#c.runtime.closed) throw new ClientClosedError();
-    return this.#c.views.organization(this.#c.org(id));
-  }
-
-  listOrganizations(): OrganizationView[] {
-    return [...this.#c.orgs.values()].map((org) => this.#c.views.organization(org));
-  }
-
-  resync(id: string, options?: OperationOptions): Promise<void> {
-    return this.#c.membership.resync(id, options);
-  }
-
-  idle(): Promise<void> {
-    return this.#c.runtime.idle();
-  }
-
-  async close(): Promise<void> {
-    const c = this.#c;
-    if (!(await c.runtime.close())) return;
-    await c.sync.close();
-    c.emitter.clear();
-  }
+  return {
+    memberId: c.memberId,
+    on: (event, listener) => c.emitter.on(event, listener),
+    createOrganization: (init, options) => actions.createOrganization(init, options),
+    editIdentity: (id, identity, options) => actions.run("editIdentity", id, options, identity),
+    setPermissions: (id, permissions, options) =>
+      actions.run("setPermissions", id, options, permissions),
+    setAdminSettings: (id, settings, options) =>
+      actions.run("setAdminSettings", id, options, settings),
+    setTags: (id, tags, options) => actions.run("setTags", id, options, tags),
+    setEncrypted: (id, encrypted, options) => actions.run("setEncrypted", id, options, encrypted),
+    createChannel: (id, init, options) => actions.run("createChannel", id, options, init),
+    editChannel: (id, channelId, changes, options) =>
+      actions.run("editChannel", id, options, channelId, changes, id),
+    removeChannel: (id, channelId, options) => actions.run("removeChannel", id, options, channelId),
+    setChannelMembers: (id, channelId, members, options) =>
+      actions.run("setChannelMembers", id, options, channelId, members),
+    createCategory: (id, categoryId, name, options) =>
+      actions.run("createCategory", id, options, categoryId, name),
+    editCategory: (id, categoryId, name, options) =>
+      actions.run("editCategory", id, options, categoryId, name),
+    removeCategory: (id, categoryId, options) =>
+      actions.run("removeCategory", id, options, categoryId),
+    invite: (id, invitee, options) => actions.invite(id, invitee, options),
+    listRequests: (id) => views.requests(c.owned(id)),
+    acceptRequest: (id, requestId, options) => actions.decide(id, requestId, undefined, options),
+    rejectRequest: (id, requestId, reason, options) =>
+      actions.decide(id, requestId, reason, options),
+    removeMember: (id, member, options) => actions.run("removeMember", id, options, member),
+    banMember: (id, member, options) =>
+      actions.run("banMember", id, options, member, options?.deleteMessages ?? false),
+    unbanMember: (id, member, options) => actions.run("unbanMember", id, options, member),
+    setRoles: (id, member, roles, options) => actions.run("setRoles", id, options, member, roles),
+    issueGrant: (id, member, chatId, options) =>
+      actions.run("issueGrant", id, options, member, chatId),
+    revokeGrant: (id, member, chatId, options) =>
+      actions.run("revokeGrant", id, options, member, chatId),
+    discover: (id, options) => membership.discover(id, options),
+    requestToJoin: (id, init) => membership.requestToJoin(id, init),
+    cancelRequest: (id, options) => membership.cancelRequest(id, options),
+    acceptInvitation: (id, init) => membership.acceptInvitation(id, init),
+    leave: (id, options) => membership.leave(id, options),
+    sendMessage: (id, channelId, text, options) =>
+      runtime.task(async () => {
+        const org = c.org(id);
+        const body = { case: "post" as const, value: { text, replyTo: options?.replyTo ?? "" } };
+        return c.eventLog.view(org, await messages.send(org, channelId, options?.signal, body));
+      }),
+    editMessage: (id, messageId, text, options) =>
+      sendAbout(id, messageId, options, { case: "edit", value: { messageId, text } }),
+    deleteMessage: (id, messageId, options) =>
+      sendAbout(id, messageId, options, { case: "delete", value: { messageId } }),
+    pinMessage: (id, messageId, pinned = true, options = undefined) =>
+      sendAbout(id, messageId, options, { case: "pin", value: { messageId, pinned } }),
+    history: (id, channelId) => views.history(c.org(id), channelId),
+    getOrganization: (id) => {
+      if (runtime.closed) throw new ClientClosedError();
+      return views.organization(c.org(id));
+    },
+    listOrganizations: () => [...c.orgs.values()].map((org) => views.organization(org)),
+    resync: (id, options) => membership.resync(id, options),
+    idle: () => runtime.idle(),
+    close: async () => {
+      if (!(await runtime.close())) return;
+      await c.sync.close();
+      c.emitter.clear();
+    },
+  };
 }

@@ -1,5 +1,9 @@
 import { toHex } from "@orgchat/base";
-import { assembleDescription, openDescriptionPages, stateFromDescription } from "@orgchat/state";
+import {
+  assembleDescription,
+  openDescriptionPages,
+  stateFromDescription,
+} from "@orgchat/state/description";
 import type { TransportMessage } from "@orgchat/transport";
 import {
   decodeDescriptionPage,

@@ -1,6 +1,6 @@
 import { toHex } from "@orgchat/base";
 import { OwnerGroup, rosterHash, sealKeyUpdate } from "@orgchat/crypto";
-import { buildDescriptionPages, sealDescriptionPages } from "@orgchat/state";
+import { buildDescriptionPages, sealDescriptionPages } from "@orgchat/state/description";
 import { descriptionTopic, keysTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { hashId } from "./encoding.js";
@@ -22,7 +22,6 @@ import {
   wantedGroups,
 } from "./owner-controller.js";
 import { orgSpace } from "./persistence.js";
-import { welcomeInit } from "./wire-init.js";
 
 /**
  * Owner side, epochs: makes every group follow the state (joiners added at once with Welcomes,
@@ -153,7 +152,7 @@ export class OwnerEpochs {
           if (identity === undefined) continue;
           await c.pairwise.toMember(org, txn, toHex(identity), {
             case: "welcome",
-            value: welcomeInit(welcome),
+            value: welcome,
           });
         }
         this.#epochEvent(org, txn, channelId, group);

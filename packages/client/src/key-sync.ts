@@ -89,15 +89,17 @@ export class KeySync {
     org.member.groups.set(welcome.channelId, group);
     this.#dropStaleWelcomes(org, txn, welcome.channelId);
     org.member.resyncBackoff.delete(welcome.channelId);
-    txn.groups.add(welcome.channelId);
-    txn.epochChanged = true;
-    txn.emits.push([
-      "epoch:changed",
-      { organizationId: org.hex, channelId: welcome.channelId, epoch: group.epoch },
-    ]);
+    this.#entered(org, txn, welcome.channelId, group.epoch);
     this.#followRosters(org, txn, welcome.channelId);
     // KeyUpdates that came before the Welcome (their group was not here yet) apply now.
     this.#applyWaitingChunks(org, txn, (chunk) => chunk.channelId === welcome.channelId);
+  }
+
+  /** A group entered a new epoch: persisted, pending messages retried, the app told. */
+  #entered(org: MemberOrg, txn: Txn, channelId: string, epoch: bigint): void {
+    txn.groups.add(channelId);
+    txn.epochChanged = true;
+    txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId, epoch }]);
   }
 
   /** Keeps a replaced group for the late messages of its epochs (sealed, like groups). */
@@ -272,12 +274,7 @@ export class KeySync {
         keyId: next.keyId,
       });
       if (outcome.status !== "applied") return;
-      txn.groups.add(channelId);
-      txn.epochChanged = true;
-      txn.emits.push([
-        "epoch:changed",
-        { organizationId: org.hex, channelId, epoch: outcome.epoch },
-      ]);
+      this.#entered(org, txn, channelId, outcome.epoch);
       this.#dropStaleWelcomes(org, txn, channelId);
       // A KeyUpdate may have been waiting for this epoch's successor.
       this.#applyWaitingChunks(org, txn, () => true);
@@ -353,12 +350,7 @@ export class KeySync {
       return "done";
     }
     if (outcome.status === "applied") {
-      txn.groups.add(chunk.channelId);
-      txn.epochChanged = true;
-      txn.emits.push([
-        "epoch:changed",
-        { organizationId: org.hex, channelId: chunk.channelId, epoch: outcome.epoch },
-      ]);
+      this.#entered(org, txn, chunk.channelId, outcome.epoch);
       this.#dropStaleWelcomes(org, txn, chunk.channelId);
       this.#followRosters(org, txn, chunk.channelId);
     } else if (outcome.status === "removed" || outcome.status === "not-in-chunk") {

@@ -1,5 +1,10 @@
 import { PairwiseSession, x3dhInitiate } from "@orgchat/crypto";
-import { joinResponseFromWire } from "@orgchat/state";
+import {
+  cancelRequestToJoinToWire,
+  joinResponseFromWire,
+  requestToJoinToWire,
+  requestToLeaveToWire,
+} from "@orgchat/state/wire";
 import { descriptionTopic, type PayloadOf, publicKeyFromMemberId } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import {
@@ -14,7 +19,6 @@ import {
 import { type MemberOrg, newMemberOrg, newTxn, type Org, type Txn } from "./org.js";
 import { checkSignal } from "./runtime.js";
 import type { JoinRequestInit, OperationOptions, OrganizationView } from "./types.js";
-import { cancelRequestInit, requestToJoinInit, requestToLeaveInit } from "./wire-init.js";
 
 /**
  * Membership: this identity's way in and out of organizations it does not own — discover, request
@@ -176,7 +180,7 @@ export class Membership {
     );
     const requestId = await c.pairwise.toOwner(org, txn, {
       case: "requestToJoin",
-      value: requestToJoinInit(draft, org.hex),
+      value: requestToJoinToWire(draft, org.hex),
     });
     // The request's id is the hash of its envelope, as the owner computes it.
     const event = { ...draft, id: requestId };
@@ -234,10 +238,17 @@ export class Membership {
       const request = org.log.state.requests.get(own.id);
       const txn = newTxn(org);
       const event = c.eventLog.event(org, "request.cancelled", { requestId: own.id }, c.memberId);
-      await c.pairwise.toOwner(org, txn, {
-        case: "cancelRequestToJoin",
-        value: cancelRequestInit(event, request, org.id, org.hex),
-      });
+      // Without the request in the state (it was never seen there): the fields the cancel knows.
+      const value =
+        request === undefined
+          ? {
+              clock: event.clock,
+              organizationId: org.id,
+              sentAt: BigInt(event.sentAt),
+              requestId: own.id,
+            }
+          : cancelRequestToJoinToWire(event, request, org.hex);
+      await c.pairwise.toOwner(org, txn, { case: "cancelRequestToJoin", value });
       c.eventLog.add(org, txn, event);
       own.status = "cancelled";
       org.role = "observer";
@@ -260,7 +271,7 @@ export class Membership {
       const event = c.eventLog.event(org, "leave.requested", {}, c.memberId);
       await c.pairwise.toOwner(org, txn, {
         case: "requestToLeave",
-        value: requestToLeaveInit(event, org.hex),
+        value: requestToLeaveToWire(event, org.hex),
       });
       org.role = "observer";
       for (const [channelId, group] of org.member.groups) {

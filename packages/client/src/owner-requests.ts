@@ -1,21 +1,14 @@
 import { equalBytes, toHex } from "@orgchat/base";
 import { PairwiseSession } from "@orgchat/crypto";
+import type { OrgEvent, OrgEventOf } from "@orgchat/state";
 import {
   cancelRequestToJoinFromWire,
-  type OrgEvent,
-  type OrgEventOf,
+  joinResponseToWire,
   requestToJoinFromWire,
   requestToLeaveFromWire,
-} from "@orgchat/state";
+} from "@orgchat/state/wire";
 import type { TransportMessage } from "@orgchat/transport";
-import {
-  decodePairwiseContent,
-  type OpenedEnvelope,
-  openEnvelope,
-  type PairwiseContent,
-  type PayloadOf,
-  requestsTopic,
-} from "@orgchat/wire";
+import { type OpenedEnvelope, openEnvelope, type PayloadOf, requestsTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { encodeJson } from "./encoding.js";
 import { newTxn, type OwnerOrg, type Txn } from "./org.js";
@@ -26,7 +19,6 @@ import {
   rosterMembers,
 } from "./owner-controller.js";
 import { orgSpace } from "./persistence.js";
-import { joinResponseInit, welcomeInit } from "./wire-init.js";
 
 const component = "client/owner-requests";
 
@@ -89,18 +81,9 @@ export class OwnerRequests {
       c.report({ component, reason: "undecryptable", topic, error });
       return;
     }
-    txn.sessions.add(member);
-    c.sync.markSeen(org, txn, id);
-    let content: PairwiseContent;
-    try {
-      content = decodePairwiseContent(plaintext);
-    } catch (error) {
-      c.report({ component, reason: "undecodable-content", topic, error });
-      await c.persistence.commit(org, txn);
-      return;
-    }
+    const value = await c.pairwise.accept(org, txn, member, id, plaintext, { component, topic });
+    if (value === undefined) return;
     const context = { id, author: member, clock: opened.clock, sentAt: c.now() };
-    const value = content.content;
     switch (value.case) {
       case "requestToJoin":
         await this.#onJoinRequest(org, txn, value.value, context);
@@ -240,7 +223,7 @@ export class OwnerRequests {
       member,
       {
         case: "requestToJoinResponse",
-        value: joinResponseInit(decision, org.hex),
+        value: joinResponseToWire(decision, { organizationId: org.hex }),
       },
       decision.clock,
     );
@@ -269,7 +252,7 @@ export class OwnerRequests {
     // The Welcome names its epoch's roster, which a member that asks may lack (it missed a delta,
     // or never had the roster it applies to): a snapshot of it, unless one went out just now.
     await c.epochs.publishSnapshot(org, txn, channelId, "resync");
-    await c.pairwise.toMember(org, txn, member, { case: "welcome", value: welcomeInit(welcome) });
+    await c.pairwise.toMember(org, txn, member, { case: "welcome", value: welcome });
     txn.emits.push(["resync:requested", { organizationId: org.hex, channelId, member }]);
   }
 }

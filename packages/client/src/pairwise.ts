@@ -1,6 +1,6 @@
 import { equalBytes, toHex } from "@orgchat/base";
 import type { PairwiseSession } from "@orgchat/crypto";
-import { invitationFromWire } from "@orgchat/state";
+import { invitationFromWire } from "@orgchat/state/wire";
 import type { TransportMessage } from "@orgchat/transport";
 import {
   decodePairwiseContent,
@@ -100,6 +100,31 @@ export class PairwiseChannel {
     return id;
   }
 
+  /**
+   * A decrypted pairwise message, marked seen with its session's step in `txn`. Content that does
+   * not decode is reported and dropped, but its ratchet step is committed (it was authentic).
+   * @returns the content, or undefined when it was dropped (then `txn` is committed)
+   */
+  async accept(
+    org: Org,
+    txn: Txn,
+    peer: string,
+    id: string,
+    plaintext: Uint8Array,
+    where: { component: string; topic: string },
+  ): Promise<PairwiseContent["content"] | undefined> {
+    const c = this.#c;
+    txn.sessions.add(peer);
+    c.sync.markSeen(org, txn, id);
+    try {
+      return decodePairwiseContent(plaintext).content;
+    } catch (error) {
+      c.report({ ...where, reason: "undecodable-content", error });
+      await c.persistence.commit(org, txn);
+      return undefined;
+    }
+  }
+
   /** A message in this identity's inbox: an invitation, or a pairwise message from an owner. */
   async onInbox(message: TransportMessage, id: string): Promise<void> {
     const c = this.#c;
@@ -147,23 +172,15 @@ export class PairwiseChannel {
       return;
     }
     const txn = newTxn(org);
-    txn.sessions.add("owner");
-    c.sync.markSeen(org, txn, id);
-    let content: PairwiseContent;
-    try {
-      content = decodePairwiseContent(plaintext);
-    } catch (error) {
-      c.report({ component, reason: "undecodable-content", topic, error });
-      await c.persistence.commit(org, txn);
-      return;
-    }
-    switch (content.content.case) {
+    const content = await this.accept(org, txn, "owner", id, plaintext, { component, topic });
+    if (content === undefined) return;
+    switch (content.case) {
       case "requestToJoinResponse":
-        c.membership.onResponse(org, txn, content.content.value, opened.clock, id);
+        c.membership.onResponse(org, txn, content.value, opened.clock, id);
         break;
       case "welcome":
-        if (equalBytes(content.content.value.organizationId, org.id)) {
-          await c.keySync.onWelcome(org, txn, content.content.value);
+        if (equalBytes(content.value.organizationId, org.id)) {
+          await c.keySync.onWelcome(org, txn, content.value);
         }
         break;
       default:

@@ -10,7 +10,8 @@ import {
   type PrekeyBundleFields,
   type WelcomeInit,
 } from "@orgchat/crypto";
-import { assembleDescription, type OrgEvent, stateFromDescription } from "@orgchat/state";
+import type { OrgEvent } from "@orgchat/state";
+import { assembleDescription, stateFromDescription } from "@orgchat/state/description";
 import type { LogEntry, Store, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { decodeJson, encodeJson } from "./encoding.js";

@@ -1,5 +1,6 @@
 import type { Roster, RosterLeaf } from "@orgchat/crypto";
-import { emptyIdentity, type OrgEvent, OrgLog, type OrgState } from "@orgchat/state";
+import { type OrgEvent, OrgLog, type OrgState } from "@orgchat/state";
+import { emptyIdentity } from "@orgchat/state/wire";
 import { describe, expect, it } from "vitest";
 import { fromHex } from "../src/encoding.js";
 import {
