@@ -1,9 +1,13 @@
 /**
  * `pnpm --filter @orgchat/store-sqlite bench [-- --json] [-- --quick]`
  *
- * What a client pays to persist before it sends, on this machine:
- * - **batch commit latency** (p50 / p95) of a typical send: the new ratchet state (2 KiB), the
- *   generation counter and the outgoing message (256 B) in the outbox, as one atomic batch;
+ * What a client pays to persist, on this machine:
+ * - **what a send commits** (p50 / p95): the two commits `@orgchat/client` makes for one channel
+ *   message, replicated in `send-shape.ts` (the client itself cannot be imported by a store package):
+ *   the 7-op batch before publishing (seen and proven ids, sealed group state, event, message meta,
+ *   outbox entry, organization metadata, with the value sizes the client writes, for a 2-member and a
+ *   21-member organization, including the JSON/hex encoding and AES-256-GCM sealing done right
+ *   before the batch), the outbox delete after publishing, and both together;
  * - **append throughput**: received 256 B messages appended 100 per batch, and one per batch;
  * - **range**: the newest 50 messages of a 20,000-message channel;
  * - a 1 MiB group state put.
@@ -17,8 +21,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { memoryStore, type Store, type StoreOp } from "@orgchat/store";
+import { memoryStore, type Store } from "@orgchat/store";
 import { openSqliteStore } from "../src/index.ts";
+import {
+  describeSend,
+  filler,
+  outboxLog,
+  type SendSizes,
+  sendSizes,
+  sendWrites,
+} from "./send-shape.ts";
 
 const json = process.argv.includes("--json");
 const quick = process.argv.includes("--quick");
@@ -31,13 +43,6 @@ interface Figure {
   readonly unit: string;
   readonly p95?: number;
   readonly note?: string;
-}
-
-/** Deterministic filler bytes (no RNG in measurements). */
-function filler(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = (i * 31 + seed * 17) & 0xff;
-  return bytes;
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
@@ -62,35 +67,60 @@ async function sample(
   return samples.sort((a, b) => a - b);
 }
 
-const state = filler(2048, 1);
 const message = filler(256, 2);
 const bigState = filler(1024 * 1024, 3);
 
-function sendBatch(i: number): StoreOp[] {
-  return [
-    { type: "put", space: "ratchet", key: "org/channel/chain", value: state },
-    { type: "put", space: "counters", key: "org/channel/generation", value: filler(8, i) },
-    {
-      type: "append",
-      log: "outbox",
-      entries: [{ id: `out-${i}`, sortKey: BigInt(i), value: message }],
-    },
-  ];
+/** Times the two commits of `count` sends (after `warmup` untimed ones), in µs, each sorted. */
+async function sampleSends(
+  store: Store,
+  sizes: SendSizes,
+  first: number,
+  count: number,
+  warmup: number,
+): Promise<{ beforePublish: number[]; afterPublish: number[]; both: number[] }> {
+  const groupState = filler(sizes.groupState, 1);
+  const ciphertext = filler(sizes.ciphertext, 2);
+  const beforePublish: number[] = [];
+  const afterPublish: number[] = [];
+  const both: number[] = [];
+  for (let i = first; i < first + warmup + count; i++) {
+    const start = performance.now();
+    const writes = sendWrites(sizes, i, groupState, ciphertext);
+    await store.batch(writes.beforePublish);
+    const committed = performance.now();
+    // The client publishes here; then it deletes the outbox entry in a commit of its own.
+    await store.deleteEntries(outboxLog, [writes.outboxId]);
+    const end = performance.now();
+    if (i < first + warmup) continue;
+    beforePublish.push((committed - start) * 1000);
+    afterPublish.push((end - committed) * 1000);
+    both.push((end - start) * 1000);
+  }
+  for (const samples of [beforePublish, afterPublish, both]) samples.sort((a, b) => a - b);
+  return { beforePublish, afterPublish, both };
 }
 
 async function benchStore(name: string, store: Store): Promise<Figure[]> {
   const figures: Figure[] = [];
-  const batches = quick ? 200 : 5_000;
-  progress(`${name}: ${batches} send batches`);
-  const latencies = await sample(batches, quick ? 20 : 200, (i) => store.batch(sendBatch(i)));
-  figures.push({
-    name: "send batch commit",
-    store: name,
-    value: round(percentile(latencies, 0.5)),
-    p95: round(percentile(latencies, 0.95)),
-    unit: "µs",
-    note: "2 KiB state + counter + 256 B outbox entry",
-  });
+  const sends = quick ? 200 : 5_000;
+  const warmup = quick ? 20 : 200;
+  for (const [index, sizes] of sendSizes.entries()) {
+    progress(`${name}: ${sends} sends, ${sizes.label}`);
+    const timed = await sampleSends(store, sizes, index * (sends + warmup), sends, warmup);
+    const figure = (label: string, samples: number[], note: string): Figure => ({
+      name: `send (${sizes.label}): ${label}`,
+      store: name,
+      value: round(percentile(samples, 0.5)),
+      p95: round(percentile(samples, 0.95)),
+      unit: "µs",
+      note,
+    });
+    figures.push(
+      figure("commit before publish", timed.beforePublish, describeSend(sizes)),
+      figure("outbox delete after publish", timed.afterPublish, "1 op: deleteEntries"),
+      figure("both commits", timed.both, "what persisting costs per sent message"),
+    );
+  }
 
   const received = quick ? 5_000 : 100_000;
   progress(`${name}: ${received} received messages, 100 per batch`);
@@ -166,13 +196,20 @@ try {
   rmSync(directory, { recursive: true, force: true });
 }
 
+/** What the send figures are, said in the output itself (they do not run the client). */
+const measures =
+  "send figures: the two store commits of one channel message as @orgchat/client makes them " +
+  "(batch before publish + outbox delete after), replicated with the client's value sizes in " +
+  "bench/send-shape.ts, encoding and sealing of those values included; the client itself is not run " +
+  "(no message encryption, group state serialization or event reduction)";
+
 if (json) {
   process.stdout.write(
-    `${JSON.stringify({ benchmark: "@orgchat/store-sqlite", quick, directory: tmpdir(), figures })}\n`,
+    `${JSON.stringify({ benchmark: "@orgchat/store-sqlite", quick, directory: tmpdir(), measures, figures })}\n`,
   );
 } else {
   process.stdout.write(
-    `\n@orgchat/store-sqlite${quick ? " (quick profile: numbers mean nothing)" : ""}, files in ${tmpdir()}\n`,
+    `\n@orgchat/store-sqlite${quick ? " (quick profile: numbers mean nothing)" : ""}, files in ${tmpdir()}\n${measures}\n\n`,
   );
   const rows = figures.map((f) => [
     f.name,

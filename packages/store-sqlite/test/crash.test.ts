@@ -5,7 +5,11 @@
  * resolved) must be there. 5 kills by default; `ORGCHAT_CRASH_RUNS=200` for a longer run.
  *
  * What is random (the exact instant of the kill relative to the child's commits) cannot be made
- * deterministic; what is checked holds at every instant, so the test cannot flake.
+ * deterministic; what is checked holds at every instant, so the test cannot flake. Nothing waits for
+ * time: a kill is scheduled once the child has printed `ready` and a seeded number of acks, and the
+ * final "it did commit something" checks follow from those acks (the seed makes run 1 wait for 17),
+ * so a slow machine only makes the runs longer (5 kills: 12 s, 30 kills: 85 s with two busy loops
+ * on 2 cores at load 24; the timeout is a safety net).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
