@@ -4,11 +4,12 @@
  * `--json`), and always closes what it opened, also on errors and Ctrl-C.
  */
 import { parseArgs } from "node:util";
+import { describeError } from "@orgchat/base";
 import type { CommandContext, CommandSpec, OptionSpec } from "./command.js";
-import { commands } from "./commands.js";
-import { CliError, exitCodes, explain, usageError } from "./errors.js";
+import { commands } from "./commands/index.js";
+import { exitCodes, explain, isCliError, usageError } from "./errors.js";
 import { type Output, printResult, progressOn } from "./format.js";
-import { dataDirOf, type GlobalOptions, openSession, peersFor, type Session } from "./session.js";
+import { dataDirOf, type GlobalOptions, knownPeers, openSession, type Session } from "./session.js";
 
 const globalOptions: Record<string, OptionSpec> = {
   data: {
@@ -164,7 +165,7 @@ export async function runCli(
         strict: false,
       });
     } catch (error) {
-      throw usageError(error instanceof Error ? error.message : String(error));
+      throw usageError(describeError(error));
     }
     const found = findCommand(loose.positionals);
     if (loose.values.version === true && found.command === undefined) {
@@ -201,7 +202,7 @@ export async function runCli(
       }) as typeof parsed;
     } catch (error) {
       throw usageError(
-        (error instanceof Error ? error.message : String(error))
+        describeError(error)
           .replace(/\. To specify.*$/s, "")
           .replace(/\.$/, ""),
         command.name,
@@ -262,18 +263,14 @@ export async function runCli(
     return exitCodes.ok;
   } catch (error) {
     const dataDir = global === undefined ? undefined : dataDirOf(global);
-    const peers = global === undefined || dataDir === undefined ? [] : peersFor(dataDir, global);
+    const peers = global === undefined || dataDir === undefined ? [] : knownPeers(dataDir, global);
     const { line, code } = explain(error, { ...(dataDir === undefined ? {} : { dataDir }), peers });
     output.stderr(`\norgchat: ${line}\n`.replace(/^\n/, output.stderrIsTTY ? "\r\x1b[K" : ""));
     // --json promises one document on stdout, failures included.
     if (global?.json === true || argv.includes("--json")) {
       output.stdout(`${JSON.stringify({ ok: false, error: line, exitCode: code })}\n`);
     }
-    if (
-      error instanceof CliError ||
-      code !== exitCodes.failed ||
-      process.env.ORGCHAT_DEBUG === undefined
-    ) {
+    if (isCliError(error) || code !== exitCodes.failed || process.env.ORGCHAT_DEBUG === undefined) {
       return code;
     }
     output.stderr(`${error instanceof Error ? error.stack : String(error)}\n`);

@@ -17,8 +17,11 @@ import { channelTopic } from "@orgchat/wire";
 import { jsonReplacer, type Output, short, table } from "./format.js";
 import { type CountingTransport, clientConfig, countingTransport } from "./session.js";
 
-/** How long one wait of the story may take before its check fails. */
-const waitMs = 15_000;
+/**
+ * How long one wait of the story may take before its check fails: generous, so that a busy machine
+ * slows the demo down instead of failing it (on an idle one each wait takes milliseconds).
+ */
+const waitMs = 120_000;
 
 interface Peer {
   readonly name: string;

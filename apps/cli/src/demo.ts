@@ -1,17 +1,9 @@
 /**
  * `pnpm demo`: the story of issue #8 end to end (see `demo-story.ts`). `--json` prints one JSON
  * document (the transcript then goes to stderr); `--keep` keeps the temporary data directories.
- * Exit code 0 only if every step was verified.
+ * Exit code 0 only if every step was verified. Ctrl-C stops it like any `orgchat` command.
  */
-const printWarning = process.listeners("warning");
-process.removeAllListeners("warning");
-process.on("warning", (warning) => {
-  if (warning.name === "ExperimentalWarning" && /SQLite/i.test(warning.message)) return;
-  for (const listener of printWarning) listener(warning);
-});
-
-const { runDemo } = await import("./demo-story.js");
-const { processOutput } = await import("./format.js");
+import { launch } from "./launch.js";
 
 const args = process.argv.slice(2).filter((a) => a !== "--");
 const unknown = args.filter((a) => a !== "--json" && a !== "--keep");
@@ -19,13 +11,13 @@ if (unknown.length > 0 || args.includes("--help")) {
   process.stderr.write("usage: pnpm demo [-- --json] [-- --keep]\n");
   process.exit(unknown.length > 0 ? 2 : 0);
 }
-const controller = new AbortController();
-process.once("SIGINT", () => controller.abort());
-process.once("SIGTERM", () => controller.abort());
+const signal = launch();
+const { runDemo } = await import("./demo-story.js");
+const { processOutput } = await import("./format.js");
 const code = await runDemo({
   output: processOutput,
   json: args.includes("--json"),
   keep: args.includes("--keep"),
-  signal: controller.signal,
+  signal,
 });
 process.exit(code);

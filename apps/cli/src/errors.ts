@@ -1,25 +1,16 @@
 /**
  * The CLI's errors: every failure ends as one line on stderr that says what to do, and an exit code
  * (1 = the command failed, 2 = bad command line, 3 = timed out waiting, 130 = interrupted).
- * SDK, store and transport errors are recognised by `name` (their `isX()` guards), never by message.
+ * SDK, store and transport errors are recognised by `name` (the id their `isX()` guards check, one
+ * table of explanations below), never by message.
  */
 import {
-  isChannelAccessError,
-  isEventRejectedError,
-  isKeysNotReadyError,
-  isLeaveNotResolvedError,
-  isNotMemberError,
-  isNotOwnerError,
-  isOrganizationNotFoundError,
-  isOwnerUnreachableError,
-  isPassphraseRequiredError,
-  isStoreCorruptedError,
-  isUnknownOrganizationError,
-  isUnknownTargetError,
-  isWrongPassphraseError,
-} from "@orgchat/client";
-import { isStoreLockedError } from "@orgchat/store";
-import { isNoPeersError, isTransportStartError } from "@orgchat/transport";
+  type AbortErrorFactory,
+  describeError,
+  errorGuard,
+  hasErrorName,
+  OrgchatError,
+} from "@orgchat/base";
 
 /** Exit codes. */
 export const exitCodes = {
@@ -30,15 +21,37 @@ export const exitCodes = {
   interrupted: 130,
 } as const;
 
-/** A failure the CLI explains itself: `message` is the one line printed, `exitCode` the status. */
-export class CliError extends Error {
-  override readonly name = "CliError";
+/**
+ * A failure the CLI explains itself: `message` is the one line printed (what went wrong and what to
+ * do), `exitCode` the status.
+ */
+export class CliError extends OrgchatError {
+  static readonly errorName = "CliError";
   readonly exitCode: number;
-  constructor(message: string, exitCode: number = exitCodes.failed, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * @param message - the line printed after `orgchat: `
+   * @param exitCode - the process's exit status (default 1, {@link exitCodes})
+   * @param options - `cause`: the underlying error
+   */
+  constructor(
+    message: string,
+    exitCode: number = exitCodes.failed,
+    options: { cause?: unknown } = {},
+  ) {
+    super(CliError.errorName, message, options);
     this.exitCode = exitCode;
   }
 }
+
+/** Whether `value` is a {@link CliError}. */
+export const isCliError = errorGuard<CliError>(CliError.errorName);
+
+/** What an interrupted wait (Ctrl-C, SIGTERM) rejects with: `raceAbort` / `sleep` of `@orgchat/base`. */
+export const interruptedError: AbortErrorFactory = () =>
+  new CliError(
+    "interrupted: stopped cleanly, nothing half-done was left behind",
+    exitCodes.interrupted,
+  );
 
 /** A bad command line (unknown flag, missing argument). */
 export function usageError(message: string, command?: string): CliError {
@@ -59,6 +72,57 @@ function field(error: unknown, name: string): string {
   return typeof value === "string" ? value : "";
 }
 
+/** What an explanation gets: the error, its organization (shortened) and the service nodes. */
+interface Explaining {
+  readonly error: unknown;
+  readonly org: string;
+  readonly peers: string;
+  readonly context: ErrorContext;
+}
+
+/**
+ * The line for each error of the SDK, the store and the transport the CLI knows, by error name (the
+ * id those packages guarantee; `test/errors.test.ts` builds each error to check the names hold).
+ */
+const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
+  StoreLockedError: ({ context }) =>
+    `data directory ${context.dataDir ?? ""} is in use by another orgchat process (a running \`orgchat chat\` or \`join --wait\`?): stop it, or pass another --data DIR`,
+  UnknownOrganizationError: ({ org }) =>
+    `unknown organization ${org}: join it first (\`orgchat join <link or key>\`), or list the ones you know with \`orgchat org show\``,
+  OrganizationNotFoundError: ({ org, peers }) =>
+    `organization ${org} was not found on the service node (${peers}): check the key and --peer, or ask its owner to run any orgchat command online so that it is published`,
+  NotMemberError: ({ org }) =>
+    `you are not a member of organization ${org}: request to join with \`orgchat join ${org} --wait\` (the owner must accept)`,
+  NotOwnerError: ({ org }) =>
+    `only the owner of organization ${org} can do this: ask the owner to run it`,
+  ChannelAccessError: ({ error, org }) =>
+    `channel #${field(error, "channelId")} of ${org} does not exist or is restricted: list channels with \`orgchat channel list\`, or ask the owner for access`,
+  OwnerUnreachableError: ({ org }) =>
+    `the owner of ${org} is offline or has not published its keys yet: try again once the owner has run orgchat online`,
+  // The client waited for the owner's resolution of our leave (a request before it is refused).
+  LeaveNotResolvedError: ({ org }) =>
+    `the owner of ${org} has not processed your leave yet (it must be online): run this again later`,
+  KeysNotReadyError: ({ org }) =>
+    `the group keys of ${org} have not arrived yet (the owner's Welcome): wait with \`orgchat join ${org} --wait\`, or retry later`,
+  EventRejectedError: ({ error }) =>
+    `refused by the organization's rules (${field(error, "reason") || "rejected"}): check the current state with \`orgchat org show\``,
+  UnknownTargetError: ({ error }) => oneLine(describeError(error)),
+  WrongPassphraseError: () =>
+    "wrong passphrase for this data directory: set ORGCHAT_PASSPHRASE to the one it was created with",
+  PassphraseRequiredError: () =>
+    "this data directory is sealed with a passphrase: set ORGCHAT_PASSPHRASE (or unset it if the directory was created without one)",
+  StoreCorruptedError: ({ context }) =>
+    `the data directory ${context.dataDir ?? ""} cannot be read by this version: restore it from a backup or use another --data DIR`,
+  NoPeersError: ({ peers }) =>
+    `no service node reachable (--peer ${peers}): start one with \`orgchat serve\` and pass the address it prints with --peer`,
+  TransportStartError: ({ error }) => {
+    const detail = describeError(error);
+    return /multiaddr/i.test(detail)
+      ? `bad --peer address: ${detail.replace(/^Transport failed to start: /, "")} Use the address \`orgchat serve\` prints, e.g. /ip4/127.0.0.1/tcp/60000/ws/p2p/12D3KooW…`
+      : `the network could not start: ${detail}`;
+  },
+};
+
 /**
  * Turns any error into the one line the CLI prints (without the `orgchat:` prefix) and an exit code.
  */
@@ -66,53 +130,21 @@ export function explain(
   error: unknown,
   context: ErrorContext = {},
 ): { line: string; code: number } {
-  if (error instanceof CliError) return { line: oneLine(error.message), code: error.exitCode };
-  const org = short(field(error, "organizationId"));
-  const peers = context.peers?.length ? context.peers.join(", ") : "none configured";
-  let line: string;
-  if (isStoreLockedError(error)) {
-    line = `data directory ${context.dataDir ?? ""} is in use by another orgchat process (a running \`orgchat chat\` or \`join --wait\`?): stop it, or pass another --data DIR`;
-  } else if (isUnknownOrganizationError(error)) {
-    line = `unknown organization ${org}: join it first (\`orgchat join <link or key>\`), or list the ones you know with \`orgchat org show\``;
-  } else if (isOrganizationNotFoundError(error)) {
-    line = `organization ${org} was not found on the service node (${peers}): check the key and --peer, or ask its owner to run any orgchat command online so that it is published`;
-  } else if (isNotMemberError(error)) {
-    line = `you are not a member of organization ${org}: request to join with \`orgchat join ${org} --wait\` (the owner must accept)`;
-  } else if (isNotOwnerError(error)) {
-    line = `only the owner of organization ${org} can do this: ask the owner to run it`;
-  } else if (isChannelAccessError(error)) {
-    line = `channel #${field(error, "channelId")} of ${org} does not exist or is restricted: list channels with \`orgchat channel list\`, or ask the owner for access`;
-  } else if (isOwnerUnreachableError(error)) {
-    line = `the owner of ${org} is offline or has not published its keys yet: try again once the owner has run orgchat online`;
-  } else if (isLeaveNotResolvedError(error)) {
-    // The client waited for the owner's resolution of our leave (a request before it is refused).
-    line = `the owner of ${org} has not processed your leave yet (it must be online): run this again later`;
-  } else if (isKeysNotReadyError(error)) {
-    line = `the group keys of ${org} have not arrived yet (the owner's Welcome): wait with \`orgchat join ${org} --wait\`, or retry later`;
-  } else if (isEventRejectedError(error)) {
-    line = `refused by the organization's rules (${field(error, "reason") || "rejected"}): check the current state with \`orgchat org show\``;
-  } else if (isUnknownTargetError(error)) {
-    line = `${oneLine(error instanceof Error ? error.message : String(error))}`;
-  } else if (isWrongPassphraseError(error)) {
-    line =
-      "wrong passphrase for this data directory: set ORGCHAT_PASSPHRASE to the one it was created with";
-  } else if (isPassphraseRequiredError(error)) {
-    line =
-      "this data directory is sealed with a passphrase: set ORGCHAT_PASSPHRASE (or unset it if the directory was created without one)";
-  } else if (isStoreCorruptedError(error)) {
-    line = `the data directory ${context.dataDir ?? ""} cannot be read by this version: restore it from a backup or use another --data DIR`;
-  } else if (isNoPeersError(error)) {
-    line = `no service node reachable (--peer ${peers}): start one with \`orgchat serve\` and pass the address it prints with --peer`;
-  } else if (isTransportStartError(error)) {
-    const detail = error instanceof Error ? error.message : String(error);
-    line = /multiaddr/i.test(detail)
-      ? `bad --peer address: ${detail.replace(/^Transport failed to start: /, "")} Use the address \`orgchat serve\` prints, e.g. /ip4/127.0.0.1/tcp/60000/ws/p2p/12D3KooW…`
-      : `the network could not start: ${detail}`;
-  } else if (error instanceof Error && error.name === "AbortError") {
+  if (isCliError(error)) return { line: oneLine(error.message), code: error.exitCode };
+  if (error instanceof Error && hasErrorName(error, "AbortError")) {
     return { line: "interrupted", code: exitCodes.interrupted };
-  } else {
-    line = error instanceof Error ? error.message : String(error);
   }
+  const name = error instanceof Error ? error.name : "";
+  const explanation = Object.hasOwn(explanations, name) ? explanations[name] : undefined;
+  const line =
+    explanation === undefined
+      ? describeError(error)
+      : explanation({
+          error,
+          org: short(field(error, "organizationId")),
+          peers: context.peers?.length ? context.peers.join(", ") : "none configured",
+          context,
+        });
   return { line: oneLine(line), code: exitCodes.failed };
 }
 

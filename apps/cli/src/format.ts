@@ -134,6 +134,11 @@ export function messageJson(message: MessageView): Record<string, unknown> {
   return { ...message, clock: message.clock.toString() };
 }
 
+/** How authors are named in message lines: the owner by that word, members by id prefix. */
+export function authorNames(org: OrganizationView): Map<string, string> {
+  return new Map([[org.id, "owner"]]);
+}
+
 /** `[12:03:04] 1a2b3c4d: text` with markers for own, edited, deleted, pinned messages. */
 export function messageLine(
   message: MessageView,

@@ -40,8 +40,8 @@ export function parseLink(text: string): OrgLink {
   let url: URL;
   try {
     url = new URL(trimmed);
-  } catch {
-    throw notALink(text);
+  } catch (error) {
+    throw notALink(text, error);
   }
   const id = url.pathname.replace(/^\/+/, "").toLowerCase();
   if (url.protocol !== "orgchat:" || url.hostname !== "org" || !keyPattern.test(id)) {
@@ -55,9 +55,10 @@ export function parseLink(text: string): OrgLink {
   };
 }
 
-function notALink(text: string): CliError {
+function notALink(text: string, cause?: unknown): CliError {
   return new CliError(
     `${JSON.stringify(text)} is neither an organization link (orgchat://org/<key>?peer=…, from \`orgchat org link\`) nor a 64-hex organization key`,
     exitCodes.usage,
+    cause === undefined ? {} : { cause },
   );
 }

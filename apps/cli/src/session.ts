@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { describeError, raceAbort, sleep } from "@orgchat/base";
 import { type Client, type ClientConfig, createClient } from "@orgchat/client";
 import type { Store } from "@orgchat/store";
 import { openSqliteStore } from "@orgchat/store-sqlite";
@@ -17,7 +18,7 @@ import {
   type Transport,
   type TransportMessage,
 } from "@orgchat/transport";
-import { CliError, exitCodes } from "./errors.js";
+import { CliError, exitCodes, interruptedError } from "./errors.js";
 import type { Progress } from "./format.js";
 
 /** Options every command shares. */
@@ -45,13 +46,35 @@ export interface ProfileConfig {
 
 const configFile = (dir: string) => join(dir, "config.json");
 
+/**
+ * What `<dir>/config.json` remembers (nothing when there is no such file yet).
+ * @throws CliError when the file exists but cannot be read or is not JSON (the user fixes or deletes it)
+ */
 export function readProfileConfig(dir: string): ProfileConfig {
+  const file = configFile(dir);
+  let text: string;
   try {
-    const parsed = JSON.parse(readFileSync(configFile(dir), "utf8")) as Partial<ProfileConfig>;
-    return { peers: Array.isArray(parsed.peers) ? parsed.peers.map(String) : [] };
-  } catch {
-    return { peers: [] };
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") return { peers: [] };
+    throw new CliError(
+      `cannot read ${file} (${describeError(error)}): fix its permissions, or delete it and pass --peer again`,
+      exitCodes.failed,
+      { cause: error },
+    );
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(
+      `${file} is not valid JSON (${describeError(error)}): fix it, or delete it and pass --peer again`,
+      exitCodes.failed,
+      { cause: error },
+    );
+  }
+  const peers = (parsed as Partial<ProfileConfig> | null)?.peers;
+  return { peers: Array.isArray(peers) ? peers.map(String) : [] };
 }
 
 export function writeProfileConfig(dir: string, config: ProfileConfig): void {
@@ -104,6 +127,19 @@ export function peersFor(
 }
 
 /**
+ * {@link peersFor} for an error message: none when `config.json` cannot be read (the error being
+ * explained, or the next command, says so).
+ */
+export function knownPeers(dir: string, options: GlobalOptions): string[] {
+  try {
+    return peersFor(dir, options);
+  } catch {
+    // An unreadable config.json is reported by the command that reads it; here it only means no peers.
+    return [];
+  }
+}
+
+/**
  * Checks the shape of a multiaddr before the network starts, so that a typo is reported at once and
  * by name. The transport checks the rest when it starts.
  */
@@ -120,9 +156,11 @@ export function checkMultiaddr(address: string): void {
   }
 }
 
-/** An offline transport: nothing leaves the process, and publishing fails so that the outbox is kept. */
-function offlineTransport(): Transport {
-  const inner = memoryNetwork().transport({ name: "offline", history: false });
+/** What a wrapper replaces of the transport it forwards to. */
+type TransportOverrides = Partial<Pick<Transport, "publish" | "subscribe" | "queryHistory">>;
+
+/** A transport that forwards to `inner`, except for `overrides` (status stays live). */
+function forwardingTransport(inner: Transport, overrides: TransportOverrides): Transport {
   return {
     get capabilities() {
       return inner.capabilities;
@@ -132,11 +170,22 @@ function offlineTransport(): Transport {
     },
     start: (options) => inner.start(options),
     stop: (options) => inner.stop(options),
-    publish: () => Promise.reject(new NoPeersError("offline (this command does not send)")),
-    subscribe: (topics, handler, options) => inner.subscribe(topics, handler, options),
-    queryHistory: (query, options) => inner.queryHistory(query, options),
+    publish:
+      overrides.publish ?? ((topic, payload, options) => inner.publish(topic, payload, options)),
+    subscribe:
+      overrides.subscribe ??
+      ((topics, handler, options) => inner.subscribe(topics, handler, options)),
+    queryHistory:
+      overrides.queryHistory ?? ((query, options) => inner.queryHistory(query, options)),
     on: (event, listener) => inner.on(event, listener),
   };
+}
+
+/** An offline transport: nothing leaves the process, and publishing fails so that the outbox is kept. */
+function offlineTransport(): Transport {
+  return forwardingTransport(memoryNetwork().transport({ name: "offline", history: false }), {
+    publish: () => Promise.reject(new NoPeersError("offline (this command does not send)")),
+  });
 }
 
 /** Wraps a transport to count what this identity sends and receives (the demo's byte column). */
@@ -146,16 +195,7 @@ export interface CountingTransport extends Transport {
 
 export function countingTransport(inner: Transport): CountingTransport {
   const counters = { sentBytes: 0, sentMessages: 0, receivedBytes: 0 };
-  return {
-    counters,
-    get capabilities() {
-      return inner.capabilities;
-    },
-    get status() {
-      return inner.status;
-    },
-    start: (options) => inner.start(options),
-    stop: (options) => inner.stop(options),
+  const counting = forwardingTransport(inner, {
     publish: async (topic, payload, options) => {
       const result = await inner.publish(topic, payload, options);
       counters.sentBytes += payload.length;
@@ -176,8 +216,9 @@ export function countingTransport(inner: Transport): CountingTransport {
       for (const message of page.messages) counters.receivedBytes += message.payload.length;
       return page;
     },
-    on: (event, listener) => inner.on(event, listener),
-  };
+  });
+  // Object.assign keeps the live getters of `counting` (a spread would copy their values).
+  return Object.assign(counting, { counters });
 }
 
 /** The client settings of the CLI: one-shot commands re-key inside the operation (no timer). */
@@ -209,6 +250,7 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
   const close = async () => {
     if (closed) return;
     closed = true;
+    // Best effort, in reverse order: a failure to close one part must not keep the others open.
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
   };
   try {
@@ -264,10 +306,10 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
         try {
           // The client starts catching up one macrotask after createClient resolves; a re-key left
           // due by an earlier run is a timer too.
-          await abortable(sleep(5), init.signal);
-          await abortable(client.idle(), init.signal);
-          await abortable(sleep(5), init.signal);
-          await abortable(client.idle(), init.signal);
+          await sleep(5, init.signal, interruptedError);
+          await raceAbort(client.idle(), init.signal, interruptedError);
+          await sleep(5, init.signal, interruptedError);
+          await raceAbort(client.idle(), init.signal, interruptedError);
         } finally {
           clearInterval(ticker);
           stopCounting();
@@ -290,34 +332,4 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
     await close();
     throw error;
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Races a promise with an abort signal (the promise keeps running; its result is ignored). */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function abortError(): CliError {
-  return new CliError(
-    "interrupted: stopped cleanly, nothing half-done was left behind",
-    exitCodes.interrupted,
-  );
 }

@@ -6,9 +6,9 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ServiceNodeInit } from "@orgchat/service-node";
-import type { CommandSpec } from "./command.js";
-import { CliError, usageError } from "./errors.js";
-import { jsonReplacer } from "./format.js";
+import type { CommandSpec } from "../command.js";
+import { CliError, usageError } from "../errors.js";
+import { jsonReplacer } from "../format.js";
 
 export const serveCommand: CommandSpec = {
   name: "serve",

@@ -5,10 +5,11 @@
  */
 import { createInterface } from "node:readline";
 import type { MessageView } from "@orgchat/client";
-import type { CommandSpec } from "./command.js";
-import { CliError, explain } from "./errors.js";
-import { messageLine, orgHuman, requestLine, short } from "./format.js";
-import { channelId, resolveOrg, resolveRequest } from "./resolve.js";
+import type { CommandSpec } from "../command.js";
+import { CliError, explain } from "../errors.js";
+import { authorNames, messageLine, orgHuman, requestLine, short } from "../format.js";
+import { channelId, resolveOrg, resolveRequest } from "../resolve.js";
+import { orgOption, str } from "./shared.js";
 
 const chatHelp = `commands:
   /channel ID           switch channel (#ID)
@@ -25,11 +26,7 @@ export const chatCommand: CommandSpec = {
   minArgs: 1,
   maxArgs: 1,
   options: {
-    org: {
-      type: "string",
-      value: "ORG",
-      help: "organization: key, key prefix or name (default: the only one this identity knows)",
-    },
+    org: orgOption,
     history: { type: "string", value: "N", help: "messages of history printed first (default 20)" },
   },
   examples: ["orgchat chat general", "orgchat chat core --org Acme --history 5"],
@@ -37,17 +34,17 @@ export const chatCommand: CommandSpec = {
   streaming: true,
   async run(context) {
     let channel = channelId(context.args[0] ?? "");
-    const historyCount = Number((context.values.history as string | undefined) ?? "20");
+    const historyCount = Number(str(context.values.history) ?? "20");
     const session = await context.session({ network: "online", longRunning: true });
     await session.ready();
     const { client } = session;
-    const org = resolveOrg(client, context.values.org as string | undefined);
+    const org = resolveOrg(client, str(context.values.org));
     if (!org.channels.some((c) => c.id === channel)) {
       throw new CliError(
         `no channel #${channel} in ${org.identity.displayName}: \`orgchat channel list\` shows them`,
       );
     }
-    const names = new Map([[org.id, "owner"]]);
+    const names = authorNames(org);
     const out = (line: string) => {
       // Print above the prompt without mangling what the user is typing.
       if (rl.terminal) process.stdout.write("\r\x1b[K");
