@@ -1,9 +1,9 @@
 /**
  * Child process of the light-mode exit check: a light transport with a live filter subscription on a
  * scripted service node, plus a second service node address that refuses connections (so redial
- * timers are pending), publishes and queries, then stops. It prints "stopped"; if something still
- * keeps the process alive 1.5 s later it prints what (libp2p's address manager debounces one update
- * by 1 s after its transports stop: that one ends by itself).
+ * timers are pending), publishes and queries, then stops. It prints "stopped" and should then exit by
+ * itself (libp2p's address manager debounces one update by 1 s after its transports stop: that one
+ * ends by itself). If the parent gives up waiting (SIGTERM), it prints what still keeps it alive.
  */
 import { wakuLightTransport } from "../src/index.js";
 import { startFakeService } from "./light-fake-service.js";
@@ -16,7 +16,13 @@ const transport = wakuLightTransport({
   reconnect: { initialDelayMs: 20, maxDelayMs: 40 },
 });
 await transport.start();
-while (transport.status !== "online") await new Promise((resolve) => setTimeout(resolve, 10));
+await new Promise<void>((resolve) => {
+  const off = transport.on("status:changed", ({ status }) => {
+    if (status !== "online") return;
+    off();
+    resolve();
+  });
+});
 const topic = "/orgchat-light/1/exit/proto";
 await transport.subscribe([topic], () => {});
 await transport.publish(topic, new TextEncoder().encode("bye"));
@@ -24,6 +30,7 @@ await transport.queryHistory({ contentTopics: [topic] });
 await transport.stop();
 await service.stop();
 process.stdout.write("stopped\n");
-setTimeout(() => {
+process.once("SIGTERM", () => {
   process.stdout.write(`${JSON.stringify({ alive: process.getActiveResourcesInfo() })}\n`);
-}, 1_500).unref();
+  process.exit(1);
+});

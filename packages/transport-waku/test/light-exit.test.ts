@@ -23,14 +23,15 @@ it("a process that stopped a light transport with a live subscription exits by i
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;
   });
-  // A hang is the failure this test exists for: kill it rather than wait for Vitest's timeout.
-  const watchdog = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  // A hang is the failure this test exists for. Safety net only: the child normally exits about 1 s
+  // after stop(); SIGTERM (long after that) makes it list what keeps it alive, then exit.
+  const watchdog = setTimeout(() => child.kill("SIGTERM"), 60_000);
   const code = await new Promise<number | null>((done) => child.once("exit", (c) => done(c)));
   clearTimeout(watchdog);
   expect(child.signalCode, `killed by the watchdog; stderr: ${stderr}`).toBeNull();
-  expect(code, stderr).toBe(0);
   const lines = stdout.trim().split("\n");
   expect(lines[0]).toBe("stopped");
-  // A second line lists what still kept the process alive 1.5 s after stop().
+  // A second line lists what still kept the process alive when the watchdog fired.
   expect(lines.slice(1)).toEqual([]);
+  expect(code, stderr).toBe(0);
 });

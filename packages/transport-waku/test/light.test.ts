@@ -156,7 +156,14 @@ describe("subscribing", () => {
     const service = await fake();
     const transport = await started(service);
     const received: TransportMessage[] = [];
-    await transport.subscribe([topic], (m) => void received.push(m));
+    let arrived: () => void = () => {};
+    const first = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    await transport.subscribe([topic], (m) => {
+      received.push(m);
+      arrived();
+    });
     expect(service.requests.filter.map((r) => r.filterSubscribeType)).toContain("SUBSCRIBE");
     const message = {
       payload: utf8.encode("pushed"),
@@ -165,7 +172,7 @@ describe("subscribing", () => {
     };
     const peer = service.libp2p.getConnections()[0]?.remotePeer;
     await service.push(peer as never, pubsubTopicFor(topic), message);
-    while (received.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await first;
     expect(received[0]).toEqual({
       contentTopic: topic,
       payload: utf8.encode("pushed"),

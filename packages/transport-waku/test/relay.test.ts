@@ -1,3 +1,4 @@
+import type { Diagnostic } from "@orgchat/base";
 import { createDecoder, WakuNode } from "@waku/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -182,6 +183,48 @@ describe("WakuRelay", () => {
     await marker;
     // Same stream, same order: everything before the marker has been validated.
     expect(seen).toEqual(["marker"]);
+  });
+
+  it("reports every message its validator drops, and every throwing observer, as a diagnostic", async () => {
+    const diagnostics: Diagnostic[] = [];
+    const a = await node({
+      relay: { maxMessageBytes: 1_000, onDiagnostic: (d) => diagnostics.push(d) },
+    });
+    const b = await node({ relay: { maxMessageBytes: 10_000 } });
+    await link(b, a);
+    const failure = new Error("observer bug");
+    a.relay.observe(() => {
+      throw failure;
+    });
+    const marker = observed(
+      a.relay,
+      (o) => new TextDecoder().decode(o.message.payload) === "marker",
+    );
+    const raw = (bytes: Uint8Array) => b.relay.gossipSub.publish(pubsubTopic, bytes);
+    await raw(encodeWakuMessage({ contentTopic, payload: new Uint8Array() }));
+    await raw(encodeWakuMessage({ contentTopic: "", payload: bytesOf("no-topic") }));
+    await raw(Uint8Array.of(0x0a, 0xff, 0xff));
+    await b.relay.publishRaw(
+      pubsubTopic,
+      encodeWakuMessage({ contentTopic, payload: new Uint8Array(2_000).fill(65) }),
+    );
+    await b.relay.publishRaw(
+      pubsubTopic,
+      encodeWakuMessage({ contentTopic, payload: bytesOf("marker") }),
+    );
+    await marker;
+    // Same stream, same order: every drop before the marker has been reported.
+    expect(diagnostics.map((d) => d.reason)).toEqual([
+      "rejected-empty-payload",
+      "rejected-missing-content-topic",
+      "rejected-malformed",
+      "rejected-too-large",
+      "observer-failed",
+    ]);
+    for (const d of diagnostics) {
+      expect(d).toMatchObject({ component: "transport-waku/relay", topic: pubsubTopic });
+    }
+    expect(diagnostics.at(-1)?.error).toBe(failure);
   });
 
   it("delivers A→C across a 3-node chain A–B–C", async () => {
