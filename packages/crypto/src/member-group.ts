@@ -156,12 +156,27 @@ export class MemberGroup {
   /**
    * Joins from a Welcome (or resyncs: a Welcome for the current epoch replaces the state).
    *
+   * @param init - the provider, the Welcome, its epoch's owner-signed roster, our signing and prekey
+   *   secrets, the time, options
    * @returns the member's state at the Welcome's epoch (with the earlier epochs of a "shared" Welcome
    *   whose rosters `historyRoster` returned)
    * @throws {RangeError} / {TypeError} naming the argument: field lengths, an unknown Welcome version,
    *   a roster that does not hash to `welcome.rosterHash`, our leaf empty or holding other keys than
    *   `signingSecretKey` / `prekeySecret`
    * @throws {@link DecryptionFailedError} when the Welcome's epoch secret does not derive its key_id
+   *
+   * @example
+   * ```ts
+   * const welcome = decodeWelcome(session.decrypt(welcomeBytes));
+   * const member = MemberGroup.fromWelcome({
+   *   provider: defaultProvider(),
+   *   welcome,
+   *   roster: ownerSignedRoster,
+   *   signingSecretKey,
+   *   prekeySecret,
+   *   now: clock.now(),
+   * });
+   * ```
    */
   static fromWelcome(init: MemberGroupInit): MemberGroup {
     const { provider, welcome, roster, now } = init;
@@ -269,7 +284,13 @@ export class MemberGroup {
     return (this.#state.prekeys[0] as PrekeyPair).publicKey.slice();
   }
 
-  /** The epochs this state can decrypt now. */
+  /**
+   * The epochs this state can decrypt now.
+   *
+   * @param now - current time in milliseconds (expires old epochs first)
+   * @returns epoch numbers, oldest first (the current one last while we are a member)
+   * @throws {TypeError} when `now` is not a finite number
+   */
   readableEpochs(now: number): bigint[] {
     return this.#state.window.readableEpochs(now);
   }
@@ -278,8 +299,9 @@ export class MemberGroup {
    * Adds a new prekey (post-compromise security); the old one is kept until a KeyUpdate opens with the
    * new one (at most three are kept). Send the public key to the owner (`MemberKeys`).
    *
-   * @param prekeySecret - the new X25519 secret key
+   * @param prekeySecret - the new X25519 secret key (copied)
    * @returns the new public prekey
+   * @throws {TypeError} / {RangeError} when `prekeySecret` is not 32 bytes
    */
   rotatePrekey(prekeySecret: Uint8Array): Uint8Array {
     checkBytes(prekeySecret, 32, "prekeySecret");
@@ -310,9 +332,11 @@ export class MemberGroup {
   /**
    * Follows an add step: derives epoch e+1 from `init_secret[e]` and the new roster's hash.
    *
+   * @param init - the new epoch's owner-signed roster, the time, and what the owner announced
    * @returns `applied`, or `stale` / `gap` (chain check on `epoch` and `previousKeyId` when given),
    *   `key-mismatch` (the derived key_id is not `keyId`), `roster-mismatch` (our leaf is not in the
    *   roster), `removed` (we were removed earlier)
+   * @throws {TypeError} when `init.now` is not a finite number
    */
   applyAdd(init: ApplyAddInit): MemberTransition {
     const { provider, group } = this;
@@ -469,6 +493,7 @@ export class MemberGroup {
    * last epoch stays readable for late messages until it expires; we can no longer send.
    *
    * @param now - current time in milliseconds (starts the retention of our last epoch)
+   * @throws {TypeError} when `now` is not a finite number
    */
   markRemoved(now: number): void {
     checkNow(now);
@@ -497,8 +522,11 @@ export class MemberGroup {
 
   /**
    * Encrypts our message in the current epoch.
+   *
+   * @param plaintext - the content type and content
    * @returns the encoded `GroupMessage`
-   * @throws {RangeError} once we were removed from the group
+   * @throws {RangeError} once we were removed from the group; {RangeError} / {TypeError} from
+   *   `EpochKeys.encrypt` (content too large, bad content type)
    */
   encrypt(plaintext: GroupPlaintext): Uint8Array {
     if (this.#state.removed) {
@@ -512,6 +540,7 @@ export class MemberGroup {
    *
    * @param message - the encoded or decoded `GroupMessage`
    * @param now - current time in milliseconds (expires old epochs first)
+   * @returns the sender, generation and content
    * @throws {@link UnknownEpochError} for a key_id we do not hold: an expired epoch, an epoch before
    *   we joined ("joined" history), or one we have not reached (fetch control messages or resync)
    * @throws `DecodeError` for malformed bytes; {@link DecryptionFailedError} and the other errors of

@@ -4,19 +4,12 @@
  *
  * @module
  */
-import { toHex } from "@orgchat/base";
-import { type GroupMessage, isChatId, wireLimits } from "@orgchat/wire";
-import { constantTimeEqual } from "./constant-time.js";
+import { type GroupMessage, wireLimits } from "@orgchat/wire";
 import { type EpochLimits, enterEpoch, evolveTo } from "./epoch-entry.js";
 import { EpochWindow, type GroupPlaintext } from "./epoch-window.js";
-import { checkNow, checkPrekey, checkRosterLeaf } from "./group-checks.js";
+import { checkNow, checkOwnerGroupInit, checkPrekey } from "./group-checks.js";
 import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
-import {
-  type MemberRecord,
-  type OwnerGroupState,
-  readOwnerState,
-  writeOwnerState,
-} from "./group-state-encoding.js";
+import { type OwnerGroupState, readOwnerState, writeOwnerState } from "./group-state-encoding.js";
 import {
   addStepEpochSecret,
   type GroupId,
@@ -24,7 +17,13 @@ import {
   type RosterLeaf,
   rosterHash,
 } from "./key-schedule.js";
-import { buildKeyUpdate, type KeyUpdateChunk, keyUpdateLimits } from "./key-update.js";
+import { buildKeyUpdate, type KeyUpdateChunk } from "./key-update.js";
+import {
+  commitKeyUpdate,
+  keyUpdateRecipients,
+  placeJoiners,
+  recordJoiners,
+} from "./owner-members.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { redactSecrets, wipe } from "./secret.js";
@@ -158,42 +157,26 @@ export class OwnerGroup {
    * Starts a group at epoch 0 with a fresh random epoch secret and the owner as its only member
    * (leaf 0); members join with {@link OwnerGroup.add}.
    *
+   * @param init - the provider, the group, the owner's leaf and signing secret, the time, options
+   * @returns the owner's side of the new group
    * @throws {RangeError} / {TypeError} naming the argument: key lengths, an invalid channel id, a
    *   signing secret that does not match `ownLeaf.signingKey`, an unknown history policy
    * @throws {@link InvalidPublicKeyError} when the owner's prekey is of small order
+   *
+   * @example
+   * ```ts
+   * const owner = OwnerGroup.create({
+   *   provider: defaultProvider(),
+   *   group: { organizationId, channelId: "" },
+   *   ownLeaf: { identityKey, signingKey, prekey },
+   *   signingSecretKey,
+   *   now: clock.now(),
+   * });
+   * ```
    */
   static create(init: OwnerGroupInit): OwnerGroup {
     const { provider, group } = init;
-    checkNow(init.now);
-    checkBytes(group.organizationId, 32, "group.organizationId");
-    if (group.channelId !== "" && !isChatId(group.channelId)) {
-      throw new RangeError(
-        `group.channelId: expected "" or 1-${wireLimits.maxIdLength} characters of [A-Za-z0-9_-]`,
-      );
-    }
-    checkRosterLeaf(init.ownLeaf, "ownLeaf");
-    checkBytes(init.signingSecretKey, 32, "signingSecretKey");
-    const historyPolicy = init.historyPolicy ?? "joined";
-    if (historyPolicy !== "joined" && historyPolicy !== "shared") {
-      throw new RangeError(
-        `historyPolicy: expected "joined" or "shared", got ${String(historyPolicy)}`,
-      );
-    }
-    const perChunk = init.maxEntriesPerChunk;
-    if (
-      perChunk !== undefined &&
-      (!Number.isInteger(perChunk) || perChunk < 1 || perChunk > keyUpdateLimits.maxEntriesPerChunk)
-    ) {
-      throw new RangeError(
-        `maxEntriesPerChunk: must be an integer 1..${keyUpdateLimits.maxEntriesPerChunk}, got ${perChunk}`,
-      );
-    }
-    if (
-      !constantTimeEqual(provider.ed25519PublicKey(init.signingSecretKey), init.ownLeaf.signingKey)
-    ) {
-      throw new RangeError("signingSecretKey: does not match ownLeaf.signingKey");
-    }
-    checkPrekey(provider, init.ownLeaf.prekey);
+    const historyPolicy = checkOwnerGroupInit(init);
     const groupCopy: GroupId = {
       organizationId: group.organizationId.slice(),
       channelId: group.channelId,
@@ -255,12 +238,22 @@ export class OwnerGroup {
     return this.#current.roster;
   }
 
-  /** The leaves of the current members other than the owner, ascending. */
+  /**
+   * The leaves of the current members other than the owner.
+   *
+   * @returns leaf indexes, ascending
+   */
   memberLeaves(): number[] {
     return [...this.#state.members.keys()].sort((a, b) => a - b);
   }
 
-  /** The epochs this state can decrypt now (current last). */
+  /**
+   * The epochs this state can decrypt now.
+   *
+   * @param now - current time in milliseconds (expires old epochs first)
+   * @returns epoch numbers, oldest first, the current one last
+   * @throws {TypeError} when `now` is not a finite number
+   */
   readableEpochs(now: number): bigint[] {
     return this.#state.window.readableEpochs(now);
   }
@@ -281,31 +274,7 @@ export class OwnerGroup {
     const { provider, group } = this;
     checkNow(now);
     if (joiners.length === 0) throw new RangeError("joiners: expected at least one");
-    const roster = [...this.#state.roster];
-    const identities = new Set<string>();
-    for (const leaf of roster) if (leaf !== undefined) identities.add(toHex(leaf.identityKey));
-    const placed: Array<{ leaf: number; joiner: Joiner }> = [];
-    let free = 0;
-    const probe = provider.x25519KeyPair().secretKey;
-    try {
-      for (const [index, joiner] of joiners.entries()) {
-        checkRosterLeaf(joiner.leaf, `joiners[${index}].leaf`);
-        checkBytes(joiner.leafSecret, 32, `joiners[${index}].leafSecret`);
-        const identity = toHex(joiner.leaf.identityKey);
-        if (identities.has(identity)) {
-          throw new RangeError(
-            `joiners[${index}]: this identity key is already in the roster (or listed twice)`,
-          );
-        }
-        identities.add(identity);
-        checkPrekey(provider, joiner.leaf.prekey, probe);
-        while (free < roster.length && roster[free] !== undefined) free++;
-        roster[free] = joiner.leaf;
-        placed.push({ leaf: free, joiner });
-      }
-    } finally {
-      wipe(probe);
-    }
+    const { roster, placed } = placeJoiners(provider, this.#state.roster, joiners);
     const epoch = this.epoch + 1n;
     const hash = rosterHash(provider, roster);
     const epochSecret = addStepEpochSecret(provider, this.#state.initSecret, hash, epoch);
@@ -326,13 +295,7 @@ export class OwnerGroup {
       }),
     }));
     wipe(welcomeSecret);
-    for (const { leaf, joiner } of placed) {
-      this.#state.members.set(leaf, {
-        leafSecret: joiner.leafSecret.slice(),
-        leafEpoch: epoch,
-        prekey: joiner.leaf.prekey,
-      });
-    }
+    recordJoiners(this.#state.members, placed, epoch);
     return { ...announced, welcomes };
   }
 
@@ -343,8 +306,9 @@ export class OwnerGroup {
    *
    * @param leaves - the leaves to remove (not the owner's)
    * @param now - current time in milliseconds
+   * @returns the new epoch, its roster and the KeyUpdate chunks to seal and publish
    * @throws {RangeError} naming the argument when a leaf is not a member, is the owner, or is listed
-   *   twice
+   *   twice; from `buildKeyUpdate` when the KeyUpdate cannot be built (the state is then unchanged)
    */
   remove(leaves: readonly number[], now: number): OwnerKeyUpdate {
     checkNow(now);
@@ -368,6 +332,8 @@ export class OwnerGroup {
    * to every member's latest prekey. Also the point where rotated prekeys take effect.
    *
    * @param now - current time in milliseconds
+   * @returns the new epoch, its roster and the KeyUpdate chunks (none when the owner is alone)
+   * @throws {TypeError} when `now` is not a finite number
    */
   refresh(now: number): OwnerKeyUpdate {
     checkNow(now);
@@ -378,8 +344,10 @@ export class OwnerGroup {
    * Records a member's new prekey `P_m'` (post-compromise security): the next KeyUpdate uses it, and
    * the next epoch's roster lists it.
    *
-   * @throws {RangeError} when `leaf` is not a member; {@link InvalidPublicKeyError} for a
-   *   small-order prekey
+   * @param leaf - the member's leaf
+   * @param prekey - its new X25519 public prekey (copied)
+   * @throws {RangeError} when `leaf` is not a member or `prekey` is not 32 bytes;
+   *   {@link InvalidPublicKeyError} for a small-order prekey
    */
   rotatePrekey(leaf: number, prekey: Uint8Array): void {
     checkBytes(prekey, 32, "prekey");
@@ -396,7 +364,10 @@ export class OwnerGroup {
 
   /**
    * Encrypts the owner's own message in the current epoch.
+   *
+   * @param plaintext - the content type and content
    * @returns the encoded `GroupMessage`
+   * @throws {RangeError} / {TypeError} from `EpochKeys.encrypt` (content too large, bad content type)
    */
   encrypt(plaintext: GroupPlaintext): Uint8Array {
     return this.#state.window.encrypt(this.leaf, this.#state.signingSecretKey, plaintext);
@@ -407,6 +378,7 @@ export class OwnerGroup {
    *
    * @param message - the encoded or decoded `GroupMessage`
    * @param now - current time in milliseconds (expires old epochs first)
+   * @returns the sender, generation and content
    * @throws {@link UnknownEpochError} for a key_id we do not hold (expired or never known)
    * @throws `DecodeError` for malformed bytes; {@link DecryptionFailedError} and the other errors of
    *   `EpochKeys.decrypt`
@@ -470,7 +442,10 @@ export class OwnerGroup {
    * rotated prekeys take effect (post-compromise security).
    *
    * @param now - current time in milliseconds
-   * @param intervalMs - @default refreshIntervalMs (48 h)
+   * @param intervalMs - the refresh interval. @default refreshIntervalMs (48 h)
+   * @returns whether the current epoch is at least `intervalMs` old
+   * @throws {TypeError} when `now` is not a finite number; {RangeError} when `intervalMs` is not a
+   *   positive number
    */
   refreshDue(now: number, intervalMs: number = refreshIntervalMs): boolean {
     checkNow(now);
@@ -528,15 +503,7 @@ export class OwnerGroup {
     const hash = rosterHash(provider, roster);
     const epochSecret = provider.randomBytes(32);
     const previousKeyId = this.keyId;
-    const leaves = this.memberLeaves().filter((leaf) => !removed.has(leaf));
-    const recipients = leaves.map((leaf) => {
-      const record = this.#state.members.get(leaf) as MemberRecord;
-      return {
-        leaf,
-        prekey: record.prekey,
-        leafSecret: evolveTo(provider, record.leafSecret, record.leafEpoch, epoch),
-      };
-    });
+    const recipients = keyUpdateRecipients(provider, this.#state.members, removed, epoch);
     let chunks: KeyUpdateChunk[];
     try {
       chunks = buildKeyUpdate({
@@ -556,16 +523,7 @@ export class OwnerGroup {
       throw cause;
     }
     // Commit only now: a refused KeyUpdate leaves the state as it was.
-    for (const recipient of recipients) {
-      const record = this.#state.members.get(recipient.leaf) as MemberRecord;
-      wipe(record.leafSecret);
-      record.leafSecret = recipient.leafSecret;
-      record.leafEpoch = epoch;
-    }
-    for (const leaf of removed) {
-      wipe(this.#state.members.get(leaf)?.leafSecret);
-      this.#state.members.delete(leaf);
-    }
+    commitKeyUpdate(this.#state.members, recipients, removed, epoch);
     const { announced } = this.#enterNext(epoch, epochSecret, hash, roster, now);
     return { ...announced, chunks };
   }

@@ -1,0 +1,145 @@
+/**
+ * What the owner tracks per member (docs/PROTOCOL.md, "Re-keying"): each member's leaf secret `L_m`
+ * with the epoch it belongs to, and its latest prekey. Joiners are placed in the lowest empty leaves;
+ * a KeyUpdate goes to every remaining member with its `L_m` stepped to the new epoch, committed only
+ * once the KeyUpdate was built.
+ *
+ * Internal: `OwnerGroup` owns the member map; deliberately not exported from the package.
+ *
+ * @module
+ */
+import { toHex } from "@orgchat/base";
+import { evolveTo } from "./epoch-entry.js";
+import { checkPrekey, checkRosterLeaf } from "./group-checks.js";
+import type { MemberRecord } from "./group-state-encoding.js";
+import type { RosterLeaf } from "./key-schedule.js";
+import type { KeyUpdateRecipient } from "./key-update.js";
+import type { Joiner } from "./owner-group.js";
+import type { CryptoProvider } from "./provider.js";
+import { checkBytes } from "./providers/checks.js";
+import { wipe } from "./secret.js";
+
+/** A joiner and the leaf it was given. */
+export interface PlacedJoiner {
+  readonly leaf: number;
+  readonly joiner: Joiner;
+}
+
+/**
+ * Places joiners in the lowest empty leaves of a copy of the roster, then extends it.
+ *
+ * @param provider - crypto provider (checks each prekey with one throw-away agreement)
+ * @param current - the roster the next epoch starts from (not changed)
+ * @param joiners - the joiners, in order
+ * @returns the new roster and where each joiner went
+ * @throws {RangeError} / {TypeError} naming the argument: key lengths, a joiner already in the
+ *   roster or listed twice
+ * @throws {@link InvalidPublicKeyError} when a joiner's prekey is of small order
+ */
+export function placeJoiners(
+  provider: CryptoProvider,
+  current: ReadonlyArray<RosterLeaf | undefined>,
+  joiners: readonly Joiner[],
+): { roster: Array<RosterLeaf | undefined>; placed: PlacedJoiner[] } {
+  const roster = [...current];
+  const identities = new Set<string>();
+  for (const leaf of roster) if (leaf !== undefined) identities.add(toHex(leaf.identityKey));
+  const placed: PlacedJoiner[] = [];
+  let free = 0;
+  const probe = provider.x25519KeyPair().secretKey;
+  try {
+    for (const [index, joiner] of joiners.entries()) {
+      checkRosterLeaf(joiner.leaf, `joiners[${index}].leaf`);
+      checkBytes(joiner.leafSecret, 32, `joiners[${index}].leafSecret`);
+      const identity = toHex(joiner.leaf.identityKey);
+      if (identities.has(identity)) {
+        throw new RangeError(
+          `joiners[${index}]: this identity key is already in the roster (or listed twice)`,
+        );
+      }
+      identities.add(identity);
+      checkPrekey(provider, joiner.leaf.prekey, probe);
+      while (free < roster.length && roster[free] !== undefined) free++;
+      roster[free] = joiner.leaf;
+      placed.push({ leaf: free, joiner });
+    }
+  } finally {
+    wipe(probe);
+  }
+  return { roster, placed };
+}
+
+/**
+ * Starts tracking the joiners of an add step.
+ *
+ * @param members - the owner's member map (changed)
+ * @param placed - the joiners and their leaves
+ * @param epoch - the epoch their leaf secrets belong to
+ */
+export function recordJoiners(
+  members: Map<number, MemberRecord>,
+  placed: readonly PlacedJoiner[],
+  epoch: bigint,
+): void {
+  for (const { leaf, joiner } of placed) {
+    members.set(leaf, {
+      leafSecret: joiner.leafSecret.slice(),
+      leafEpoch: epoch,
+      prekey: joiner.leaf.prekey,
+    });
+  }
+}
+
+/**
+ * The recipients of a KeyUpdate: every member not removed, ascending by leaf, with its leaf secret
+ * stepped to `epoch` (new arrays: nothing in `members` changes).
+ *
+ * @param provider - crypto provider
+ * @param members - the owner's member map
+ * @param removed - the leaves the KeyUpdate removes
+ * @param epoch - the KeyUpdate's epoch
+ * @returns the recipients
+ */
+export function keyUpdateRecipients(
+  provider: CryptoProvider,
+  members: ReadonlyMap<number, MemberRecord>,
+  removed: ReadonlySet<number>,
+  epoch: bigint,
+): KeyUpdateRecipient[] {
+  const leaves = [...members.keys()].sort((a, b) => a - b).filter((leaf) => !removed.has(leaf));
+  return leaves.map((leaf) => {
+    const record = members.get(leaf) as MemberRecord;
+    return {
+      leaf,
+      prekey: record.prekey,
+      leafSecret: evolveTo(provider, record.leafSecret, record.leafEpoch, epoch),
+    };
+  });
+}
+
+/**
+ * Commits a built KeyUpdate: recipients keep their stepped leaf secrets, removed members are
+ * forgotten (their secrets wiped).
+ *
+ * @param members - the owner's member map (changed)
+ * @param recipients - from {@link keyUpdateRecipients} (their secrets are taken over)
+ * @param removed - the removed leaves
+ * @param epoch - the KeyUpdate's epoch
+ */
+export function commitKeyUpdate(
+  members: Map<number, MemberRecord>,
+  recipients: readonly KeyUpdateRecipient[],
+  removed: ReadonlySet<number>,
+  epoch: bigint,
+): void {
+  for (const recipient of recipients) {
+    const record = members.get(recipient.leaf) as MemberRecord;
+    wipe(record.leafSecret);
+    record.leafSecret = recipient.leafSecret;
+    record.leafEpoch = epoch;
+  }
+  for (const leaf of removed) {
+    wipe(members.get(leaf)?.leafSecret);
+    members.delete(leaf);
+  }
+}
