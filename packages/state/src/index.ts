@@ -13,6 +13,9 @@
  * Time arrives as data (the events' signed `sentAt`, an explicit `now`): the package reads no
  * clock, draws no randomness and does no I/O.
  *
+ * The mapping of spec 55 messages to events is in `@orgchat/state/wire`, the paged description in
+ * `@orgchat/state/description`.
+ *
  * @example
  * ```ts
  * import { OrgLog, canPost } from "@orgchat/state";
@@ -89,8 +92,9 @@ export {
 export { eventLimits, isEventId, isOrgEvent } from "./validate.js";
 
 // -------------------------------------------------------------------------------------------------
-// Description pages and the wire mapping of spec 55 messages (src/description.ts,
-// src/wire-mapping.ts). Kept as one separate block: the modules' authors extend it here.
+// Deprecated copies of the subpath entries `@orgchat/state/description` and `@orgchat/state/wire`
+// (src/description/index.ts, src/wire/index.ts): import these names from their subpath. Kept here
+// until every consumer has moved (issue 12), then removed.
 // -------------------------------------------------------------------------------------------------
 
 export {

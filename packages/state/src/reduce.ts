@@ -393,6 +393,7 @@ export function applyGuarded(
   try {
     return applyWellFormed(state, event, config);
   } catch {
+    // Not a drop: the caller gets `rejected: { id, reason: "malformed" }` (see above).
     return rejectWith(state, event.id, "malformed");
   }
 }

@@ -176,6 +176,7 @@ function ensAccepted(config: ReducerConfig, ensName: string, member: MemberId): 
   try {
     return config.verifyEns(ensName, member) === true;
   } catch {
+    // Not a drop: the request is refused (`unauthorized`), as for a name that does not verify.
     return false;
   }
 }

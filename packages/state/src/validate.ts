@@ -251,6 +251,7 @@ export function isOrgEvent(value: unknown): value is OrgEvent {
   try {
     return checkEvent(value);
   } catch {
+    // Not a drop: `false` is what callers see, and `reduce`/`OrgLog` reject it as `malformed`.
     return false;
   }
 }
@@ -279,6 +280,7 @@ export function rejectionId(value: unknown): string {
     const id = value.id;
     return typeof id === "string" ? id : "";
   } catch {
+    // A hostile object's getter threw: the rejection is still reported, under the id "".
     return "";
   }
 }

@@ -68,6 +68,7 @@ function decodePage(bytes: Uint8Array): DescriptionPage | undefined {
   try {
     return decodeDescriptionPage(bytes);
   } catch {
+    // A parse attempt, not a drop: every caller turns `undefined` into a `malformed` result.
     return undefined;
   }
 }
