@@ -16,7 +16,7 @@ import {
   rosterHash,
   x3dhInitiate,
 } from "@orgchat/crypto";
-import { requestToJoinToWire } from "@orgchat/state";
+import { requestToJoinToWire } from "@orgchat/state/wire";
 import { type MemoryTransport, memoryDefaultMaxPayloadBytes } from "@orgchat/transport";
 import {
   decodeEpochRoster,
