@@ -5,14 +5,20 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { errorGuard, OrgchatError } from "@orgchat/base";
+import { type Diagnostic, describeError, errorGuard, OrgchatError } from "@orgchat/base";
 import type { ServiceNodeInit } from "./config.js";
 
 /** What the command line asked for. */
 export type CliCommand =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
-  | { readonly kind: "run"; readonly json: boolean; readonly init: ServiceNodeInit };
+  | {
+      readonly kind: "run";
+      readonly json: boolean;
+      readonly init: ServiceNodeInit;
+      /** `--diagnostics`: print every diagnostic of the node on stderr. */
+      readonly diagnostics?: true;
+    };
 
 /** Thrown for a command line that cannot be run; the message is one line saying what to fix. */
 export class UsageError extends OrgchatError {
@@ -41,6 +47,8 @@ Options:
   --retention-messages N   keep at most N messages (default: 1000000)
   --peer ADDR              relay or service node to stay connected to (multiaddr with /p2p/<id>); repeatable
   --json                   print the node's addresses as one JSON document
+  --diagnostics            print one line on stderr for every request the node drops and every
+                           background step that fails (malformed requests, unreachable subscribers…)
   --help                   show this help
   --version                print the version
 
@@ -98,7 +106,25 @@ export function parseCliArgs(argv: readonly string[], home: string = homedir()):
           },
         }),
   };
-  return { kind: "run", json: values.json === true, init };
+  return {
+    kind: "run",
+    json: values.json === true,
+    init,
+    ...(values.diagnostics === true ? { diagnostics: true as const } : {}),
+  };
+}
+
+/**
+ * One stderr line for a diagnostic (`--diagnostics`), e.g.
+ * `orgchat-node: diagnostic service-node/light-push undecodable: index out of range`.
+ */
+export function formatDiagnostic(diagnostic: Diagnostic): string {
+  const topic = diagnostic.topic === undefined ? "" : ` on ${diagnostic.topic}`;
+  const error =
+    diagnostic.error === undefined
+      ? ""
+      : `: ${describeError(diagnostic.error).replace(/\s*\n\s*/g, " ")}`;
+  return `orgchat-node: diagnostic ${diagnostic.component} ${diagnostic.reason}${topic}${error}`;
 }
 
 function parse(argv: readonly string[]) {
@@ -116,6 +142,7 @@ function parse(argv: readonly string[]) {
       "retention-messages": { type: "string" },
       peer: { type: "string", multiple: true },
       json: { type: "boolean" },
+      diagnostics: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean" },
     },

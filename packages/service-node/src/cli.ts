@@ -4,7 +4,7 @@
  * command line. Every error is one line on stderr that says what to do.
  */
 import { readFileSync } from "node:fs";
-import { cliUsage, isUsageError, parseCliArgs } from "./cli-options.js";
+import { cliUsage, formatDiagnostic, isUsageError, parseCliArgs } from "./cli-options.js";
 
 // Node 22 announces `node:sqlite` (the archive) as experimental on stderr; that line would read as a
 // problem to an operator. Other warnings still print.
@@ -45,7 +45,16 @@ async function main(argv: readonly string[]): Promise<void> {
   const { createServiceNode } = await import("./node.js");
   let node: Awaited<ReturnType<typeof createServiceNode>>;
   try {
-    node = await createServiceNode(command.init);
+    node = await createServiceNode(
+      command.diagnostics === true
+        ? {
+            ...command.init,
+            onDiagnostic: (diagnostic) => {
+              process.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
+            },
+          }
+        : command.init,
+    );
   } catch (error) {
     fail(error instanceof Error ? error.message : String(error), 1);
     return;

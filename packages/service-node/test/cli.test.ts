@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseCliArgs } from "../src/cli-options.ts";
+import { formatDiagnostic, parseCliArgs } from "../src/cli-options.ts";
 import { lightTransportFor } from "./fixtures.ts";
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -269,6 +269,27 @@ describe("parseCliArgs", () => {
         networkConfig: { clusterId: 55, numShardsInCluster: 8 },
       },
     });
+  });
+
+  it("--diagnostics asks for one stderr line per diagnostic", () => {
+    expect(parseCliArgs(["--diagnostics"], "/home/someone")).toMatchObject({
+      kind: "run",
+      diagnostics: true,
+    });
+    expect(parseCliArgs([], "/home/someone")).not.toHaveProperty("diagnostics");
+    expect(
+      formatDiagnostic({
+        component: "service-node/light-push",
+        reason: "accept-failed",
+        topic: "/a/1/b/proto",
+        error: new Error("disk\nfull"),
+      }),
+    ).toBe(
+      "orgchat-node: diagnostic service-node/light-push accept-failed on /a/1/b/proto: disk full",
+    );
+    expect(formatDiagnostic({ component: "service-node/store", reason: "request-timeout" })).toBe(
+      "orgchat-node: diagnostic service-node/store request-timeout",
+    );
   });
 
   it("refuses unknown flags, positionals, shards outside the cluster and non-numbers", () => {

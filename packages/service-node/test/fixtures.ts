@@ -4,12 +4,9 @@
 import type { Transport } from "@orgchat/transport";
 import { type WakuTransport, wakuLightTransport } from "@orgchat/transport-waku";
 import { createServiceNode, type ServiceNode, type ServiceNodeInit } from "../src/index.ts";
+import { safetyNetMs } from "./safety-net.ts";
 
-/**
- * How long a wait may take before the test fails: a safety net against a hang only (below Vitest's
- * 60 s test timeout), never the thing that decides a test on a slow machine. Waits end on events.
- */
-export const safetyNetMs = 30_000;
+export { safetyNetMs };
 
 /** Starts a service node on 127.0.0.1 (ws + tcp) with a fast gossipsub heartbeat. */
 export function startServiceNode(init: ServiceNodeInit = {}): Promise<ServiceNode> {

@@ -12,7 +12,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import * as lp from "it-length-prefixed";
 import { createLibp2p } from "libp2p";
 import { Uint8ArrayList } from "uint8arraylist";
-import { safetyNetMs } from "./fixtures.ts";
+import { safetyNetMs } from "./safety-net.ts";
 
 /** A started plain libp2p node that only dials (WebSocket, noise, mplex). */
 export async function rawClient(): Promise<Libp2p> {
