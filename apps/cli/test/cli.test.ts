@@ -1,12 +1,15 @@
 /**
- * `orgchat` as users run it: separate OS processes per identity (owner, alice, bob, carol), each with
- * its own data directory, against one `orgchat serve` process over ws on 127.0.0.1, checking the
- * `--json` output of every command. The tests of this file run in order and share the organization.
+ * `orgchat` as users run it: separate OS processes per identity, each with its own data directory,
+ * against one `orgchat serve` process over ws on 127.0.0.1, checking the `--json` output of every
+ * command. Every test sets up what it needs itself (its own data directories and organization), so
+ * that each runs alone (`vitest run -t "<name>"`) and in any order; only the service node is shared,
+ * and each test's organization is its own there.
  */
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseLink } from "../src/link.ts";
 import {
+  appDir,
   finish,
   killAll,
   killStartedSince,
@@ -17,9 +20,10 @@ import {
   serve,
   snapshotRunning,
   start,
-  startShell,
+  startProgram,
+  stillRunning,
   tempDir,
-  until,
+  waitForOutput,
 } from "./helpers.ts";
 
 interface OrgJson {
@@ -33,36 +37,82 @@ interface OrgJson {
   channels: Array<{ id: string; restricted: boolean }>;
 }
 
-let root = "";
 let peer = "";
-const dir = (name: string) => ["--data", join(root, name)];
-const ids: Record<string, string> = {};
-let orgId = "";
-let link = "";
 let before: Set<Run>;
 
 beforeAll(async () => {
-  root = tempDir();
-  ({ peer } = await serve(join(root, "node")));
-}, 60_000);
+  ({ peer } = await serve(join(tempDir(), "node")));
+});
 beforeEach(() => {
   before = snapshotRunning();
 });
-afterEach(async () => {
+afterEach(async (context) => {
+  if ((context.task.result?.errors?.length ?? 0) > 0) {
+    console.error(`processes still running when the test failed:\n${stillRunning()}`);
+  }
   await killStartedSince(before);
 });
 afterAll(async () => {
   await killAll();
 });
 
+/** The data directories of one test: `dir("alice")` is `--data <a fresh directory>/alice`. */
+function profiles(): (name: string) => string[] {
+  const home = tempDir();
+  return (name) => ["--data", join(home, name)];
+}
+
+/** The owner (`dir("owner")`) creates Acme: encrypted, on request, with #general. */
+async function createAcme(
+  dir: (name: string) => string[],
+): Promise<{ organization: OrgJson; link: string }> {
+  return orgchatJson<{ organization: OrgJson; link: string }>([
+    "org",
+    "create",
+    "Acme",
+    "--description",
+    "Acme staff",
+    "--channel",
+    "general",
+    "--peer",
+    peer,
+    ...dir("owner"),
+  ]);
+}
+
+/**
+ * `profile` asks to join with `--wait` under the display name `name`; the owner accepts it by that
+ * name once the request is stored. Resolves with the new member's id.
+ */
+async function joinAccepted(
+  dir: (name: string) => string[],
+  link: string,
+  profile: string,
+  name: string,
+): Promise<string> {
+  const joining = start(["join", link, "--name", name, "--wait", "--json", ...dir(profile)]);
+  await waitForOutput(joining, "stderr", "waiting for the owner");
+  const accepted = await orgchatJson<{ request: { requester: string } }>([
+    "accept",
+    name,
+    ...dir("owner"),
+  ]);
+  const joined = await finish(joining);
+  expect(joined.code, joined.stderr).toBe(0);
+  expect(JSON.parse(joined.stdout)).toMatchObject({ status: "member" });
+  return accepted.request.requester;
+}
+
 describe("orgchat, one process per command", () => {
   it("id create makes one identity per data directory", async () => {
+    const dir = profiles();
     const names = ["owner", "alice", "bob", "carol"];
     const created = await Promise.all(
       names.map((name) =>
         orgchatJson<{ id: string; created: boolean }>(["id", "create", ...dir(name)]),
       ),
     );
+    const ids: Record<string, string> = {};
     names.forEach((name, i) => {
       expect(created[i]?.id).toMatch(/^[0-9a-f]{64}$/);
       expect(created[i]?.created).toBe(true);
@@ -78,39 +128,29 @@ describe("orgchat, one process per command", () => {
   });
 
   it("org create publishes an encrypted organization; org link shares key and service node", async () => {
-    const created = await orgchatJson<{ organization: OrgJson; link: string }>([
-      "org",
-      "create",
-      "Acme",
-      "--description",
-      "Acme staff",
-      "--channel",
-      "general",
-      "--peer",
-      peer,
-      ...dir("owner"),
-    ]);
+    const dir = profiles();
+    const created = await createAcme(dir);
     expect(created.organization).toMatchObject({ name: "Acme", role: "owner", encrypted: true });
     expect(created.organization.channels.map((c) => c.id)).toEqual(["general"]);
-    orgId = created.organization.id;
+    const orgId = created.organization.id;
     const shared = await orgchatJson<{ link: string; peers: string[] }>([
       "org",
       "link",
       ...dir("owner"),
     ]);
-    link = shared.link;
-    expect(parseLink(link)).toEqual({ organizationId: orgId, name: "Acme", peers: [peer] });
+    expect(parseLink(shared.link)).toEqual({ organizationId: orgId, name: "Acme", peers: [peer] });
   });
 
   it("join --wait in one process is answered by accept in the owner's process", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
+    const alice = await orgchatJson<{ id: string }>(["id", "create", ...dir("alice")]);
     const joining = start(["join", link, "--name", "Alice", "--wait", "--json", ...dir("alice")]);
-    let pending: Array<{ id: string; displayName: string; status: string }> = [];
-    await until(
-      () => joining.stderr.includes("waiting for the owner"),
-      "alice's request to be sent",
-    );
-    const listed = await orgchatJson<{ requests: typeof pending }>(["requests", ...dir("owner")]);
-    pending = listed.requests;
+    await waitForOutput(joining, "stderr", "waiting for the owner");
+    const listed = await orgchatJson<{
+      requests: Array<{ id: string; displayName: string; status: string }>;
+    }>(["requests", ...dir("owner")]);
+    const pending = listed.requests;
     expect(pending).toHaveLength(1);
     expect(pending[0]).toMatchObject({ displayName: "Alice", status: "pending" });
     const accepted = await orgchatJson<{ ok: boolean; organization: OrgJson }>([
@@ -118,7 +158,7 @@ describe("orgchat, one process per command", () => {
       pending[0]?.id.slice(0, 8) ?? "",
       ...dir("owner"),
     ]);
-    expect(Object.keys(accepted.organization.members)).toContain(ids.alice);
+    expect(Object.keys(accepted.organization.members)).toContain(alice.id);
     const joined = await finish(joining);
     expect(joined.code).toBe(0);
     const answer = JSON.parse(joined.stdout) as {
@@ -132,6 +172,9 @@ describe("orgchat, one process per command", () => {
   });
 
   it("send and read: messages cross processes through the service node", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
+    await joinAccepted(dir, link, "alice", "Alice");
     await orgchatJson(["send", "general", "hello", "from", "alice", ...dir("alice")]);
     await orgchatJson(["send", "#general", "welcome, Alice", ...dir("owner")]);
     const ownerView = await orgchatJson<{ messages: Array<{ text: string; own: boolean }> }>([
@@ -152,20 +195,22 @@ describe("orgchat, one process per command", () => {
   });
 
   it("chat in a pseudo-terminal: live messages in, typed lines out", async () => {
-    const chat = startShell("script", [
+    const dir = profiles();
+    const { link } = await createAcme(dir);
+    await joinAccepted(dir, link, "alice", "Alice");
+    await orgchatJson(["send", "general", "hello from alice", ...dir("alice")]);
+    await orgchatJson(["read", "general", ...dir("owner")]);
+    const chat = startProgram("script", [
       "-qfec",
       orgchatCommandLine(["chat", "general", ...dir("owner")]),
       "/dev/null",
     ]);
-    await until(() => chat.stdout.includes("/help for commands"), "the chat to start");
+    await waitForOutput(chat, "stdout", "/help for commands");
     expect(chat.stdout).toContain("hello from alice");
     await orgchatJson(["send", "general", "live from alice", ...dir("alice")]);
-    await until(() => chat.stdout.includes("live from alice"), "the live message in the chat");
+    await waitForOutput(chat, "stdout", "live from alice");
     chat.child.stdin?.write("typed in the owner's terminal\r");
-    await until(
-      () => chat.stdout.includes("you: typed in the owner's terminal"),
-      "the echo of the typed line",
-    );
+    await waitForOutput(chat, "stdout", "you: typed in the owner's terminal");
     chat.child.stdin?.write("/quit\r");
     const ended = await finish(chat);
     expect(ended.code).toBe(0);
@@ -177,12 +222,12 @@ describe("orgchat, one process per command", () => {
     ]);
     expect(aliceView.messages.map((m) => m.text)).toContain("typed in the owner's terminal");
     // Ctrl-C in the terminal ends a chat cleanly too (exit 0, data directory closed).
-    const second = startShell("script", [
+    const second = startProgram("script", [
       "-qfec",
       orgchatCommandLine(["chat", "general", ...dir("alice")]),
       "/dev/null",
     ]);
-    await until(() => second.stdout.includes("/help for commands"), "alice's chat to start");
+    await waitForOutput(second, "stdout", "/help for commands");
     second.child.stdin?.write("\x03");
     const stopped = await finish(second);
     expect(stopped.code).toBe(0);
@@ -191,8 +236,10 @@ describe("orgchat, one process per command", () => {
   });
 
   it("reject with a reason: the requester's join --wait reports it", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
     const joining = start(["join", link, "--name", "Bob", "--wait", "--json", ...dir("bob")]);
-    await until(() => joining.stderr.includes("waiting for the owner"), "bob's request to be sent");
+    await waitForOutput(joining, "stderr", "waiting for the owner");
     await orgchatJson(["reject", "Bob", "--reason", "staff only", ...dir("owner")]);
     const answer = await finish(joining);
     expect(answer.code).toBe(1);
@@ -207,23 +254,33 @@ describe("orgchat, one process per command", () => {
     });
   });
 
-  it("ban: re-keyed, and the banned member can no longer send", async () => {
+  it("ban: re-keyed, and the banned member can no longer send; unban lifts it", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
+    const alice = await joinAccepted(dir, link, "alice", "Alice");
     const before = await orgchatJson<{ organization: OrgJson }>(["org", "show", ...dir("owner")]);
     const banned = await orgchatJson<{ organization: OrgJson; epoch: string }>([
       "ban",
-      ids.alice?.slice(0, 10) ?? "",
+      alice.slice(0, 10),
       ...dir("owner"),
     ]);
-    expect(banned.organization.banned).toEqual([ids.alice]);
+    expect(banned.organization.banned).toEqual([alice]);
     expect(BigInt(banned.epoch)).toBeGreaterThan(BigInt(before.organization.epoch ?? "0"));
     const refused = await orgchat(["send", "general", "still here?", ...dir("alice")]);
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim().split("\n").at(-1)).toMatch(/^orgchat: you are banned from Acme/);
     const view = await orgchatJson<{ organization: OrgJson }>(["org", "show", ...dir("alice")]);
-    expect(view.organization.banned).toContain(ids.alice);
+    expect(view.organization.banned).toContain(alice);
+
+    await orgchatJson(["unban", alice.slice(0, 10), ...dir("owner")]);
+    const org = (await orgchatJson<{ organization: OrgJson }>(["org", "show", ...dir("owner")]))
+      .organization;
+    expect(org.banned).not.toContain(alice);
   });
 
   it("invite, restricted channel, leave", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
     const dave = await orgchatJson<{ id: string }>(["id", "create", ...dir("dave")]);
     await orgchatJson(["invite", dave.id, ...dir("owner")]);
     const sent = await orgchatJson<{ status: string; via: string }>([
@@ -271,7 +328,9 @@ describe("orgchat, one process per command", () => {
     expect(BigInt(after.organization.epoch ?? "0")).toBeGreaterThan(epochBefore);
   });
 
-  it("cancel, role, remove, unban and categories", async () => {
+  it("cancel: the owner sees the request cancelled", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
     await orgchatJson(["id", "create", ...dir("carol")]);
     const sent = await orgchatJson<{ status: string }>([
       "join",
@@ -288,7 +347,11 @@ describe("orgchat, one process per command", () => {
       ...dir("owner"),
     ]);
     expect(all.requests.find((r) => r.displayName === "Carol")?.status).toBe("cancelled");
+  });
 
+  it("role and remove", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
     const erin = await orgchatJson<{ id: string }>(["id", "create", ...dir("erin")]);
     await orgchatJson(["invite", erin.id, ...dir("owner")]);
     await orgchatJson(["join", link, "--name", "Erin", ...dir("erin")]);
@@ -304,12 +367,11 @@ describe("orgchat, one process per command", () => {
     org = (await orgchatJson<{ organization: OrgJson }>(["org", "show", ...dir("owner")]))
       .organization;
     expect(Object.keys(org.members)).not.toContain(erin.id);
+  });
 
-    await orgchatJson(["unban", ids.alice?.slice(0, 10) ?? "", ...dir("owner")]);
-    org = (await orgchatJson<{ organization: OrgJson }>(["org", "show", ...dir("owner")]))
-      .organization;
-    expect(org.banned).not.toContain(ids.alice);
-
+  it("categories: create, edit, remove", async () => {
+    const dir = profiles();
+    await createAcme(dir);
     await orgchatJson(["category", "create", "eng", "Engineering", ...dir("owner")]);
     expect(JSON.stringify(await orgchatJson(["category", "list", ...dir("owner")]))).toContain(
       "Engineering",
@@ -325,6 +387,7 @@ describe("orgchat, one process per command", () => {
   });
 
   it("errors are one line that says what to do, with a non-zero exit code", async () => {
+    const dir = profiles();
     const badPeer = await orgchat([
       "read",
       "general",
@@ -336,6 +399,7 @@ describe("orgchat, one process per command", () => {
     expect(badPeer.stderr.trim()).toMatch(/^orgchat: bad --peer address .*orgchat serve/);
     expect(badPeer.stderr.trim().split("\n")).toHaveLength(1);
 
+    // This one remembers the service node for carol's data directory (the later commands omit it).
     const unknown = await orgchat([
       "read",
       "general",
@@ -371,19 +435,26 @@ describe("orgchat, one process per command", () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr.trim()).toBe("orgchat: Unknown option '--bogus' (see orgchat send --help)");
 
-    const help = await orgchat(["channel", "create", "--help"]);
+    // Through the launcher users run (`bin/orgchat.js`: tsx and the source condition).
+    const help = await finish(
+      startProgram(process.execPath, [
+        join(appDir, "bin", "orgchat.js"),
+        "channel",
+        "create",
+        "--help",
+      ]),
+    );
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("Usage: orgchat channel create ID");
     expect(help.stdout).toContain("Example");
   });
 
   it("a data directory in use by another process is refused; Ctrl-C leaves it consistent", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
     // carol asks to join and waits; the owner never answers.
     const waiting = start(["join", link, "--name", "Carol", "--wait", ...dir("carol")]);
-    await until(
-      () => waiting.stderr.includes("waiting for the owner"),
-      "carol's request to be sent",
-    );
+    await waitForOutput(waiting, "stderr", "waiting for the owner");
     const locked = await orgchat(["org", "show", ...dir("carol")]);
     expect(locked.code).toBe(1);
     expect(locked.stderr.trim().split("\n").at(-1)).toMatch(

@@ -1,42 +1,27 @@
 /**
- * `pnpm demo` end to end, as the README runs it (a child process): exit 0, every step verified, and
- * the summary table printed; `--json` gives one document with every step's checks.
+ * `pnpm demo` end to end, as the README runs it (a child process through tsx): exit 0, every step
+ * verified, and the summary table printed; `--json` gives one document with every step's checks.
  */
-import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { appDir, finish, killAll, type Run } from "./helpers.ts";
+import { finish, killAll, type Run, startProgram } from "./helpers.ts";
 
 afterEach(async () => {
   await killAll();
 });
 
 function demo(args: readonly string[]): Run {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=@orgchat/source", "--import", "tsx", "src/demo.ts", ...args],
-    {
-      cwd: appDir,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  const run: Run = {
-    child,
-    stdout: "",
-    stderr: "",
-    exited: new Promise((done) => child.once("exit", (code) => done(code))),
-  };
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    run.stdout += chunk;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    run.stderr += chunk;
-  });
-  return run;
+  return startProgram(process.execPath, [
+    "--conditions=@orgchat/source",
+    "--import",
+    "tsx",
+    "src/demo.ts",
+    ...args,
+  ]);
 }
 
 describe("pnpm demo", () => {
   it("runs the whole story, verifies every step and prints the summary", async () => {
-    const result = await finish(demo([]), 60_000);
+    const result = await finish(demo([]));
     expect(result.stderr).not.toMatch(/!|Error/);
     expect(result.code).toBe(0);
     for (const step of ["[1]", "[2]", "[3]", "[4]", "[5]", "[6] summary"]) {
@@ -51,7 +36,7 @@ describe("pnpm demo", () => {
   });
 
   it("--json prints one document with every step verified", async () => {
-    const result = await finish(demo(["--json"]), 60_000);
+    const result = await finish(demo(["--json"]));
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as {
       ok: boolean;

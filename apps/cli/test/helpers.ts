@@ -1,28 +1,42 @@
 /**
- * Runs `orgchat` as a user would: one OS process per command (`node --import tsx src/main.ts`, what
- * `bin/orgchat.js` runs), each identity in its own data directory, against one `orgchat serve`
- * process on 127.0.0.1. Every process started here is killed by {@link killAll} (call it in
- * `afterEach` / `afterAll`), also when a test fails.
+ * Runs `orgchat` as a user would: one OS process per command, each identity in its own data
+ * directory, against `orgchat serve` on 127.0.0.1. Commands run the compiled `src/main.ts` that
+ * `test/launcher.ts` builds once per run. Nothing here waits for time: a test waits for a process to
+ * exit or for a line of its output ({@link waitForOutput}); the test timeout is only a net for a hang.
+ * Every process started here is killed by {@link killAll} / {@link killStartedSince}, also when a
+ * test fails.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { inject } from "vitest";
 
 export const appDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const mainTs = join(appDir, "src", "main.ts");
+
+/**
+ * Network waits of every command in tests (`--timeout`, seconds): a service node that takes long to
+ * answer on a loaded machine must not decide a test's outcome. Commands that pass their own keep it.
+ */
+const networkTimeout = ["--timeout", "600"];
+
+/** The node arguments that run `orgchat args…` (the compiled launcher). */
+function orgchatArgv(args: readonly string[]): string[] {
+  const own = args.includes("--timeout") || args.includes("--help");
+  return [inject("orgchatMain"), ...args, ...(own ? [] : networkTimeout)];
+}
 
 /** The node command line of `orgchat` (for `script -c`). */
 export function orgchatCommandLine(args: readonly string[]): string {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  return [process.execPath, "--conditions=@orgchat/source", "--import", "tsx", mainTs, ...args]
-    .map(quote)
-    .join(" ");
+  return [process.execPath, ...orgchatArgv(args)].map(quote).join(" ");
 }
 
 export interface Run {
   readonly child: ChildProcess;
+  /** What the command line was (for failure messages). */
+  readonly what: string;
   stdout: string;
   stderr: string;
   readonly exited: Promise<number | null>;
@@ -33,31 +47,29 @@ const temps: string[] = [];
 
 /** Starts `orgchat args…` (stdin is a pipe: write to `child.stdin`). */
 export function start(args: readonly string[], env: NodeJS.ProcessEnv = {}): Run {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=@orgchat/source", "--import", "tsx", mainTs, ...args],
-    {
-      cwd: appDir,
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, ORGCHAT_HOME: join(tmpdir(), "orgchat-test-home-unused"), ...env },
-    },
-  );
-  return track(child);
+  const child = spawn(process.execPath, orgchatArgv(args), {
+    cwd: appDir,
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ORGCHAT_HOME: join(tmpdir(), "orgchat-test-home-unused"), ...env },
+  });
+  return track(child, `orgchat ${args.join(" ")}`);
 }
 
-/** Starts a shell command line (for `script`). */
-export function startShell(file: string, args: readonly string[]): Run {
+/** Starts a program (`script` for a pseudo-terminal, `bin/orgchat.js`). */
+export function startProgram(file: string, args: readonly string[]): Run {
   const child = spawn(file, args, { cwd: appDir, stdio: ["pipe", "pipe", "pipe"] });
-  return track(child);
+  return track(child, `${file} ${args.join(" ")}`);
 }
 
-function track(child: ChildProcess): Run {
+function track(child: ChildProcess, what: string): Run {
   const run: Run = {
     child,
+    what,
     stdout: "",
     stderr: "",
+    // "close", not "exit": its output is complete then.
     exited: new Promise((done) =>
-      child.once("exit", (code, signal) => done(code ?? (signal === null ? null : 128))),
+      child.once("close", (code, signal) => done(code ?? (signal === null ? null : 128))),
     ),
   };
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -71,6 +83,37 @@ function track(child: ChildProcess): Run {
   return run;
 }
 
+/**
+ * Waits until `text` appears in the process's stdout or stderr (what has already arrived counts).
+ * Rejects, with what the process printed, if it exits first.
+ */
+export function waitForOutput(run: Run, stream: "stdout" | "stderr", text: string): Promise<void> {
+  return new Promise<void>((done, fail) => {
+    const source = run.child[stream];
+    const check = () => {
+      if (!run[stream].includes(text)) return false;
+      source?.off("data", onData);
+      done();
+      return true;
+    };
+    // Listeners run in order: `track`'s (which appends the chunk) was added first.
+    const onData = () => {
+      check();
+    };
+    if (check()) return;
+    source?.on("data", onData);
+    void run.exited.then(() => {
+      if (check()) return;
+      source?.off("data", onData);
+      fail(
+        new Error(
+          `${run.what} exited before printing ${JSON.stringify(text)} on ${stream}; stdout: ${run.stdout}; stderr: ${run.stderr}`,
+        ),
+      );
+    });
+  });
+}
+
 /** The outcome of a finished command. */
 export interface Result {
   readonly code: number | null;
@@ -78,21 +121,10 @@ export interface Result {
   readonly stderr: string;
 }
 
-/** Waits for a process to exit (fails instead of hanging). */
-export async function finish(run: Run, timeoutMs = 45_000): Promise<Result> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`still running after ${timeoutMs} ms; stderr: ${run.stderr}`)),
-      timeoutMs,
-    );
-  });
-  try {
-    const code = await Promise.race([run.exited, timeout]);
-    return { code, stdout: run.stdout, stderr: run.stderr };
-  } finally {
-    clearTimeout(timer);
-  }
+/** Waits for a process to exit. */
+export async function finish(run: Run): Promise<Result> {
+  const code = await run.exited;
+  return { code, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** Runs `orgchat args…` to completion. */
@@ -114,19 +146,6 @@ export async function orgchatJson<T = Record<string, unknown>>(
   return JSON.parse(result.stdout) as T;
 }
 
-/** Waits until `predicate` holds, polling. */
-export async function until(
-  predicate: () => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 25));
-  }
-}
-
 /** A fresh temporary directory, removed by {@link killAll}. */
 export function tempDir(prefix = "orgchat-cli-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -134,14 +153,10 @@ export function tempDir(prefix = "orgchat-cli-"): string {
   return dir;
 }
 
-/** Starts `orgchat serve` on an ephemeral ws port; resolves with its multiaddr. */
+/** Starts `orgchat serve` on an ephemeral ws port; resolves with its multiaddr once it printed it. */
 export async function serve(dataDir: string): Promise<{ run: Run; peer: string }> {
   const run = start(["serve", "--json", "--data", dataDir, "--listen", "/ip4/127.0.0.1/tcp/0/ws"]);
-  await until(
-    () => run.stdout.includes("\n") || run.child.exitCode !== null,
-    "orgchat serve to print its address",
-  );
-  if (run.child.exitCode !== null) throw new Error(`orgchat serve exited: ${run.stderr}`);
+  await waitForOutput(run, "stdout", "\n");
   const info = JSON.parse(run.stdout.slice(0, run.stdout.indexOf("\n"))) as {
     multiaddrs: string[];
   };
@@ -149,23 +164,26 @@ export async function serve(dataDir: string): Promise<{ run: Run; peer: string }
   return { run, peer };
 }
 
+/** What the processes still running printed (for the report of a failed test). */
+export function stillRunning(): string {
+  return [...running]
+    .map((run) => `${run.what}\n  stdout: ${run.stdout.trim()}\n  stderr: ${run.stderr.trim()}`)
+    .join("\n");
+}
+
 /** Kills every process still running (SIGKILL) and removes the temporary directories. */
 export async function killAll(): Promise<void> {
-  for (const run of [...running]) {
-    if (run.child.exitCode === null && run.child.signalCode === null) {
-      run.child.kill("SIGKILL");
-      await run.exited;
-    }
-  }
+  await killStartedSince(new Set());
   running.clear();
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-/** Kills only the processes started since `before` (per-test cleanup while a shared server runs). */
+/** The processes running now (per-test cleanup while a shared service node runs). */
 export function snapshotRunning(): Set<Run> {
   return new Set(running);
 }
 
+/** Kills only the processes started since `before`. */
 export async function killStartedSince(before: ReadonlySet<Run>): Promise<void> {
   for (const run of [...running]) {
     if (before.has(run)) continue;
