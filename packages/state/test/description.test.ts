@@ -26,6 +26,7 @@ import {
   stateFromDescription,
 } from "../src/description/index.js";
 import type { Identity, Permissions, Role } from "../src/events.js";
+import { initialState } from "../src/initial-state.js";
 import type { Ban, Category, Channel, Member, OrgState } from "../src/state.js";
 import { ed25519Key, verify } from "./ed25519.js";
 
@@ -145,7 +146,7 @@ function makeState(shape: StateShape): OrgState {
     (shape.categories ?? []).map((id) => [id, { id, name: `Category ${id}` }] as const),
   );
   return {
-    organizationId: orgId,
+    ...initialState(orgId),
     created: true,
     clock,
     identity: withProtoKey(identity("Acme", shape.images ?? false)),
@@ -157,13 +158,6 @@ function makeState(shape: StateShape): OrgState {
     banned,
     channels,
     categories,
-    requests: ImmutableMap(),
-    leaveRequests: ImmutableMap(),
-    invitations: ImmutableMap(),
-    grants: ImmutableMap(),
-    epochs: ImmutableMap(),
-    messages: ImmutableMap(),
-    applied: ImmutableMap(),
   };
 }
 
