@@ -1,178 +1,279 @@
-import type { Identity, Permissions, Role } from "@orgchat/state";
+import type { ClientOwnerOperations } from "./owner-api.js";
 import type {
   ClientEvents,
   ClientListener,
-  CreateChannelInit,
-  CreateOrganizationInit,
   JoinRequestInit,
   MessageView,
   OperationOptions,
   OrganizationView,
-  RequestView,
 } from "./types.js";
 
 /**
  * The orgchat client: organizations, channels, requests, invitations, bans and group encryption
  * over any `Transport`, persisted through a `Store`. Make one with {@link createClient}.
+ *
+ * Every operation runs in the client's one serial queue, commits to the store before it publishes,
+ * and publishes before it resolves. Every operation rejects with {@link ClientClosedError} once the
+ * client is closed and with {@link AbortError} when its `signal` aborts before it commits. Owner
+ * operations reject with {@link UnknownOrganizationError} for an organization this client does not
+ * know, {@link NotOwnerError} when it is not the owner, and {@link EventRejectedError} when the
+ * organization's rules refuse the change (nothing is published then).
+ *
+ * In the examples, `client` is a `Client` and `orgId` an organization's id (hex).
  */
-export interface Client {
+export interface Client extends ClientOwnerOperations {
   /** This identity's member id (64 lowercase hex characters of its Ed25519 key). */
   readonly memberId: string;
-  /** Adds a listener; returns the function that removes it. */
+
+  /**
+   * Adds a listener of one event (`ClientEvents`); a listener that throws is isolated (`error`).
+   * @param event - the event's name, e.g. `"message:received"`
+   * @param listener - called with the event's payload
+   * @returns the function that removes the listener
+   * @example
+   * ```ts
+   * const off = client.on("message:received", ({ message }) => console.log(message.text));
+   * off();
+   * ```
+   */
   on<K extends keyof ClientEvents>(event: K, listener: ClientListener<K>): () => void;
 
-  /** Creates an organization owned by this client; returns its id (the new key's public half). */
-  createOrganization(init: CreateOrganizationInit, options?: OperationOptions): Promise<string>;
-  editIdentity(
-    organizationId: string,
-    identity: Partial<Identity>,
-    options?: OperationOptions,
-  ): Promise<void>;
-  setPermissions(
-    organizationId: string,
-    permissions: Partial<Permissions>,
-    options?: OperationOptions,
-  ): Promise<void>;
-  setAdminSettings(
-    organizationId: string,
-    settings: { readonly pinMessageAllMembersEnabled: boolean },
-    options?: OperationOptions,
-  ): Promise<void>;
-  setTags(
-    organizationId: string,
-    tags: readonly string[],
-    options?: OperationOptions,
-  ): Promise<void>;
-  /** Switches between public and encrypted (encrypting starts an epoch and welcomes every member). */
-  setEncrypted(
-    organizationId: string,
-    encrypted: boolean,
-    options?: OperationOptions,
-  ): Promise<void>;
-  createChannel(
-    organizationId: string,
-    init: CreateChannelInit,
-    options?: OperationOptions,
-  ): Promise<void>;
-  editChannel(
-    organizationId: string,
-    channelId: string,
-    changes: Partial<Omit<CreateChannelInit, "id">>,
-    options?: OperationOptions,
-  ): Promise<void>;
-  removeChannel(
-    organizationId: string,
-    channelId: string,
-    options?: OperationOptions,
-  ): Promise<void>;
-  /** Replaces a channel's roster (members listed there may read and post in a restricted channel). */
-  setChannelMembers(
-    organizationId: string,
-    channelId: string,
-    members: Readonly<Record<string, readonly Role[]>>,
-    options?: OperationOptions,
-  ): Promise<void>;
-  createCategory(
-    organizationId: string,
-    categoryId: string,
-    name: string,
-    options?: OperationOptions,
-  ): Promise<void>;
-  editCategory(
-    organizationId: string,
-    categoryId: string,
-    name: string,
-    options?: OperationOptions,
-  ): Promise<void>;
-  removeCategory(
-    organizationId: string,
-    categoryId: string,
-    options?: OperationOptions,
-  ): Promise<void>;
-  /** Invites a key (sent to its inbox, owner-signed); returns the invitation id. */
-  invite(
-    organizationId: string,
-    invitee: string,
-    options?: OperationOptions & { readonly chatId?: string },
-  ): Promise<string>;
-  listRequests(organizationId: string): RequestView[];
-  acceptRequest(
-    organizationId: string,
-    requestId: string,
-    options?: OperationOptions,
-  ): Promise<void>;
-  /** Rejects a request; the reason is delivered to the requester. */
-  rejectRequest(
-    organizationId: string,
-    requestId: string,
-    reason: string,
-    options?: OperationOptions,
-  ): Promise<void>;
-  removeMember(organizationId: string, member: string, options?: OperationOptions): Promise<void>;
-  banMember(
-    organizationId: string,
-    member: string,
-    options?: OperationOptions & { readonly deleteMessages?: boolean },
-  ): Promise<void>;
-  unbanMember(organizationId: string, member: string, options?: OperationOptions): Promise<void>;
-  setRoles(
-    organizationId: string,
-    member: string,
-    roles: readonly Role[],
-    options?: OperationOptions,
-  ): Promise<void>;
-  issueGrant(
-    organizationId: string,
-    member: string,
-    chatId: string,
-    options?: OperationOptions,
-  ): Promise<void>;
-  revokeGrant(
-    organizationId: string,
-    member: string,
-    chatId: string,
-    options?: OperationOptions,
-  ): Promise<void>;
-
-  /** Finds an organization from its public key alone (description topic + history). */
+  /**
+   * Finds an organization from its public key alone (the description topic's history), and
+   * listens to it from then on.
+   * @param organizationId - the organization's public key (hex)
+   * @param options - `signal`
+   * @returns the organization as this client sees it
+   * @throws {OrganizationNotFoundError} when history holds no description of it (the client keeps
+   *   listening and emits `org:discovered` when the owner republishes)
+   * @throws {AbortError} / {ClientClosedError}
+   * @example
+   * ```ts
+   * const view = await client.discover(orgId);
+   * console.log(view.identity.displayName, view.channels.length);
+   * ```
+   */
   discover(organizationId: string, options?: OperationOptions): Promise<OrganizationView>;
-  /** Asks the owner to join (over a new X3DH pairwise channel); returns the request id. */
+
+  /**
+   * Asks the owner to join over a new X3DH pairwise channel (after a leave, it first waits for the
+   * owner's resolution, at most `leaveResolutionTimeoutMs`).
+   * @param organizationId - the organization (hex), discovered first
+   * @param init - display name, ENS name, `signal`
+   * @returns the request's id; `request:accepted` / `request:rejected` follow
+   * @throws {UnknownOrganizationError} when it was not discovered
+   * @throws {OwnerUnreachableError} when no verified prekey bundle of the owner is known
+   * @throws {EventRejectedError} when this identity is the owner or already a member
+   * @throws {LeaveNotResolvedError} when the owner's resolution of an earlier leave did not arrive
+   * @throws {AbortError} / {ClientClosedError}
+   * @example
+   * ```ts
+   * await client.discover(orgId);
+   * const requestId = await client.requestToJoin(orgId, { displayName: "Alice" });
+   * ```
+   */
   requestToJoin(organizationId: string, init?: JoinRequestInit): Promise<string>;
+
+  /**
+   * Cancels this identity's pending request to join.
+   * @param organizationId - the organization (hex)
+   * @param options - `signal`
+   * @returns once the cancel is committed and sent
+   * @throws {UnknownTargetError} when no request of this identity is pending
+   * @throws {UnknownOrganizationError} / {NotMemberError} / {AbortError}
+   * @example
+   * ```ts
+   * await client.cancelRequest(orgId);
+   * ```
+   */
   cancelRequest(organizationId: string, options?: OperationOptions): Promise<void>;
-  /** Joins with an invitation received in the inbox (a request the owner matches to it). */
+
+  /**
+   * Joins with an invitation received in the inbox (`invitation:received`): a request the owner
+   * matches to it and accepts at once.
+   * @param organizationId - the organization (hex)
+   * @param init - display name, ENS name, `signal`
+   * @returns the request's id
+   * @throws {UnknownTargetError} when no unused invitation for this identity is known
+   * @throws {OrganizationNotFoundError} when the organization's description cannot be found
+   * @throws {UnknownOrganizationError} / {OwnerUnreachableError} / {LeaveNotResolvedError} /
+   *   {EventRejectedError} / {AbortError}
+   * @example
+   * ```ts
+   * client.on("invitation:received", ({ organizationId }) => void client.acceptInvitation(organizationId));
+   * ```
+   */
   acceptInvitation(organizationId: string, init?: JoinRequestInit): Promise<string>;
+
+  /**
+   * Leaves an organization (the owner resolves it and re-keys without this member).
+   * @param organizationId - the organization (hex)
+   * @param options - `signal`
+   * @returns once the request to leave is committed and sent
+   * @throws {NotMemberError} when this identity is not a member
+   * @throws {EventRejectedError} when it is the owner
+   * @throws {UnknownOrganizationError} / {AbortError}
+   * @example
+   * ```ts
+   * await client.leave(orgId);
+   * ```
+   */
   leave(organizationId: string, options?: OperationOptions): Promise<void>;
+
+  /**
+   * Posts a message in a channel (encrypted with the group in an encrypted organization).
+   * @param organizationId - the organization (hex)
+   * @param channelId - the channel
+   * @param text - the message
+   * @param options - `signal`, and `replyTo` (a message id)
+   * @returns the message as the app sees it (also emitted as `message:received`, `own`)
+   * @throws {NotMemberError} when this identity is not a member (or the owner)
+   * @throws {ChannelAccessError} when the channel does not exist or is not open to it
+   * @throws {KeysNotReadyError} when no group key is held yet (wait for `epoch:changed`)
+   * @throws {UnknownOrganizationError} / {AbortError} / {ClientClosedError}
+   * @example
+   * ```ts
+   * const sent = await client.sendMessage(orgId, "general", "hello, Acme");
+   * ```
+   */
   sendMessage(
     organizationId: string,
     channelId: string,
     text: string,
     options?: OperationOptions & { readonly replyTo?: string },
   ): Promise<MessageView>;
+
+  /**
+   * Edits one of this identity's messages.
+   * @param organizationId - the organization (hex)
+   * @param messageId - the message
+   * @param text - its new text
+   * @param options - `signal`
+   * @returns once committed and sent
+   * @throws {UnknownTargetError} when the message is not known here
+   * @throws {NotMemberError} / {ChannelAccessError} / {KeysNotReadyError} / {AbortError}
+   * @example
+   * ```ts
+   * await client.editMessage(orgId, sent.id, "hello again");
+   * ```
+   */
   editMessage(
     organizationId: string,
     messageId: string,
     text: string,
     options?: OperationOptions,
   ): Promise<void>;
+
+  /**
+   * Deletes a message (its author's, or another's with a moderating role).
+   * @param organizationId - the organization (hex)
+   * @param messageId - the message
+   * @param options - `signal`
+   * @returns once committed and sent
+   * @throws {UnknownTargetError} when the message is not known here
+   * @throws {NotMemberError} / {ChannelAccessError} / {KeysNotReadyError} / {AbortError}
+   * @example
+   * ```ts
+   * await client.deleteMessage(orgId, sent.id);
+   * ```
+   */
   deleteMessage(
     organizationId: string,
     messageId: string,
     options?: OperationOptions,
   ): Promise<void>;
+
+  /**
+   * Pins (or unpins) a message.
+   * @param organizationId - the organization (hex)
+   * @param messageId - the message
+   * @param pinned - true to pin, false to unpin (default true)
+   * @param options - `signal`
+   * @returns once committed and sent
+   * @throws {UnknownTargetError} when the message is not known here
+   * @throws {NotMemberError} / {ChannelAccessError} / {KeysNotReadyError} / {AbortError}
+   * @example
+   * ```ts
+   * await client.pinMessage(orgId, sent.id);
+   * ```
+   */
   pinMessage(
     organizationId: string,
     messageId: string,
     pinned?: boolean,
     options?: OperationOptions,
   ): Promise<void>;
-  /** Messages of a channel, oldest first. */
+
+  /**
+   * The messages of a channel, oldest first (by clock, then id).
+   * @param organizationId - the organization (hex)
+   * @param channelId - the channel
+   * @returns every message this client holds there, deleted ones included (flagged)
+   * @throws {UnknownOrganizationError}
+   * @example
+   * ```ts
+   * for (const m of client.history(orgId, "general")) console.log(m.author, m.text);
+   * ```
+   */
   history(organizationId: string, channelId: string): MessageView[];
+
+  /**
+   * One organization as this client sees it now.
+   * @param organizationId - the organization (hex)
+   * @returns its identity, members, channels, epoch, this client's role and request
+   * @throws {UnknownOrganizationError} / {ClientClosedError}
+   * @example
+   * ```ts
+   * const { role, members } = client.getOrganization(orgId);
+   * ```
+   */
   getOrganization(organizationId: string): OrganizationView;
+
+  /**
+   * Every organization this client knows (owned, joined, requested, discovered).
+   * @returns one view per organization
+   * @example
+   * ```ts
+   * const names = client.listOrganizations().map((o) => o.identity.displayName);
+   * ```
+   */
   listOrganizations(): OrganizationView[];
-  /** Member: backfills key material now and, if still stuck, asks the owner for a resync. */
+
+  /**
+   * Member: backfills key material now and, if still stuck, asks the owner for a resync (with
+   * back-off).
+   * @param organizationId - the organization (hex)
+   * @param options - `signal`
+   * @returns once the backfill is done and a request sent if needed (the Welcome comes later)
+   * @throws {NotMemberError} when this identity is not a member
+   * @throws {UnknownOrganizationError} / {AbortError} / {ClientClosedError}
+   * @example
+   * ```ts
+   * await client.resync(orgId);
+   * ```
+   */
   resync(organizationId: string, options?: OperationOptions): Promise<void>;
-  /** Resolves once every queued operation and received message has been processed. */
+
+  /**
+   * Resolves once every queued operation and received message has been processed.
+   * @returns when the queue is empty
+   * @example
+   * ```ts
+   * await client.idle();
+   * ```
+   */
   idle(): Promise<void>;
-  /** Stops timers and subscriptions. The store and transport stay open (the caller owns them). */
+
+  /**
+   * Waits for the queue, then stops timers and subscriptions; pending operations outside the queue
+   * fail with {@link ClientClosedError}. The store and transport stay open (the caller owns them).
+   * Closing twice is a no-op.
+   * @returns once closed
+   * @example
+   * ```ts
+   * await client.close();
+   * await store.close();
+   * ```
+   */
   close(): Promise<void>;
 }

@@ -60,6 +60,7 @@ export {
   UnknownTargetError,
   WrongPassphraseError,
 } from "./errors.js";
+export type { ClientOwnerOperations } from "./owner-api.js";
 export type {
   ChannelView,
   ClientConfig,

@@ -90,6 +90,7 @@ export interface ClientInit {
    * Seals every secret record (identity, organization keys, group and pairwise state) with
    * AES-256-GCM under a scrypt key. Without it secrets are stored as is (protected only by the
    * store's file permissions).
+   * @default undefined (secrets not sealed)
    */
   readonly passphrase?: string;
   /** Wall clock, ms since the Unix epoch. @default Date.now */
@@ -100,6 +101,7 @@ export interface ClientInit {
   readonly timers?: ClientTimers;
   /** @default defaultProvider() of `@orgchat/crypto` */
   readonly provider?: CryptoProvider;
+  /** Tunables; every one left out takes its default (`defaultClientConfig`). @default {} */
   readonly config?: ClientConfig;
 }
 
