@@ -10,6 +10,7 @@
  */
 import type { PeerId } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
+import { TypedEventEmitter } from "@orgchat/transport/implement";
 
 /** Backoff of redials, in ms: the first delay doubles after every failed attempt up to the maximum. */
 export interface RedialBackoff {
@@ -186,7 +187,7 @@ class Upkeep implements ConnectionUpkeep {
   readonly #resetOnDial: boolean;
   readonly #silent: ConnectionUpkeepInit["silentPeers"];
   readonly #peers: PeerState[];
-  readonly #listeners = new Map<keyof ConnectionUpkeepEvents, Set<(event: never) => void>>();
+  readonly #events = new TypedEventEmitter<ConnectionUpkeepEvents>();
   readonly #silenceChecks = new Map<string, ReturnType<typeof setTimeout>>();
   #abort: AbortController | undefined;
 
@@ -244,31 +245,15 @@ class Upkeep implements ConnectionUpkeep {
     event: K,
     listener: (event: ConnectionUpkeepEvents[K]) => void,
   ): () => void {
-    let set = this.#listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    const listeners = set;
-    listeners.add(listener as (event: never) => void);
-    return () => {
-      listeners.delete(listener as (event: never) => void);
-    };
+    return this.#events.on(event, listener);
   }
 
   #emit<K extends keyof ConnectionUpkeepEvents>(
     event: K,
     payload: ConnectionUpkeepEvents[K],
   ): void {
-    const set = this.#listeners.get(event);
-    if (!set) return;
-    for (const listener of [...set]) {
-      try {
-        (listener as (event: ConnectionUpkeepEvents[K]) => void)(payload);
-      } catch {
-        // A listener's bug must not stop the upkeep (or the other listeners).
-      }
-    }
+    // A listener's bug must not stop the upkeep: the emitter isolates it.
+    this.#events.emit(event, payload);
   }
 
   readonly #onConnect = (event: CustomEvent<PeerId>): void => {

@@ -26,11 +26,7 @@ import {
   type PublishResult,
   type Subscription,
 } from "@orgchat/transport";
-import {
-  assertContentTopic,
-  assertPublishable,
-  throwIfAborted,
-} from "@orgchat/transport/implement";
+import { assertPublishable, throwIfAborted } from "@orgchat/transport/implement";
 import { LightSubscriptions } from "./light-filter.js";
 import { LightPublisher } from "./light-push.js";
 import {
@@ -136,14 +132,8 @@ class WakuLightTransport extends WakuTransportBase<LightSession> {
     const { signal } = options;
     throwIfAborted(signal, "subscribe");
     const session = this.requireSession("subscribe");
-    if (!Array.isArray(contentTopics) || contentTopics.length === 0) {
-      throw new RangeError("subscribe: contentTopics must list at least one content topic");
-    }
-    if (typeof handler !== "function") throw new TypeError("subscribe: handler must be a function");
     const byPubsub = new Map<string, string[]>();
-    for (const topic of new Set(contentTopics)) {
-      assertContentTopic(topic);
-      const pubsubTopic = this.pubsubTopicFor(topic);
+    for (const [topic, pubsubTopic] of this.checkSubscription(contentTopics, handler)) {
       const list = byPubsub.get(pubsubTopic) ?? [];
       list.push(topic);
       byPubsub.set(pubsubTopic, list);

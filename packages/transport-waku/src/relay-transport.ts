@@ -23,7 +23,6 @@ import {
 } from "@orgchat/transport";
 import {
   abortErrorFor,
-  assertContentTopic,
   assertPublishable,
   invokeHandler,
   throwIfAborted,
@@ -215,16 +214,8 @@ class WakuRelayTransport extends WakuTransportBase<RelayNode> {
   ): Promise<Subscription> {
     throwIfAborted(options.signal, "subscribe");
     this.requireSession("subscribe");
-    if (!Array.isArray(contentTopics) || contentTopics.length === 0) {
-      throw new RangeError("subscribe: contentTopics must list at least one content topic");
-    }
-    if (typeof handler !== "function") throw new TypeError("subscribe: handler must be a function");
-    for (const topic of contentTopics) {
-      assertContentTopic(topic);
-      this.pubsubTopicFor(topic);
-    }
+    const topics = [...this.checkSubscription(contentTopics, handler).keys()];
     throwIfAborted(options.signal, "subscribe");
-    const topics = [...new Set(contentTopics)];
     const entry: SubscriptionEntry = { handler, active: true };
     for (const topic of topics) {
       let set = this.#subscriptions.get(topic);

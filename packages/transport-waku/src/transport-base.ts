@@ -19,7 +19,7 @@ import {
   type TransportListener,
   type TransportStatus,
 } from "@orgchat/transport";
-import { TransportEventEmitter } from "@orgchat/transport/implement";
+import { assertContentTopic, TransportEventEmitter } from "@orgchat/transport/implement";
 import type { NetworkConfig } from "@waku/interfaces";
 import { isAutoSharding } from "@waku/utils";
 import { type ConnectionUpkeep, type RedialBackoff, redialBackoff } from "./connection-upkeep.js";
@@ -242,6 +242,27 @@ export abstract class WakuTransportBase<Session extends SessionNode> implements 
     options?: CallOptions,
   ): Promise<Subscription>;
   abstract queryHistory(query: HistoryQuery, options?: CallOptions): Promise<HistoryPage>;
+
+  /**
+   * The checks `subscribe` makes before anything else (both modes, same errors).
+   * @returns the pubsub topic of each distinct content topic
+   * @throws RangeError (no content topic), TypeError (handler not a function), InvalidContentTopicError
+   */
+  protected checkSubscription(
+    contentTopics: readonly string[],
+    handler: MessageHandler,
+  ): Map<string, string> {
+    if (!Array.isArray(contentTopics) || contentTopics.length === 0) {
+      throw new RangeError("subscribe: contentTopics must list at least one content topic");
+    }
+    if (typeof handler !== "function") throw new TypeError("subscribe: handler must be a function");
+    const pubsubTopics = new Map<string, string>();
+    for (const topic of contentTopics) {
+      assertContentTopic(topic);
+      pubsubTopics.set(topic, this.pubsubTopicFor(topic));
+    }
+    return pubsubTopics;
+  }
 
   /** The pubsub topic of `contentTopic`. @throws InvalidContentTopicError */
   protected pubsubTopicFor(contentTopic: string): string {

@@ -11,6 +11,7 @@ import {
   expectSameIdSet,
   idsOf,
   publishAll,
+  publishedHistory,
   rejectsWith,
   waitForHistory,
   walkHistory,
@@ -70,17 +71,9 @@ export const historyCases: readonly ComplianceCase[] = [
     title: "from and to are inclusive bounds on the message timestamp",
     requires: "history",
     async run(env) {
-      const [publisher, reader] = (await env.peers(2)) as [Transport, Transport];
-      const topic = env.topic();
       // Spaced so that real clocks give distinct timestamps; expectations come from the timestamps
       // the transport reports, so equal ones still give a right answer.
-      const results = await publishAll(
-        publisher,
-        topic,
-        [0, 1, 2, 3, 4].map((i) => env.payload(i)),
-        3,
-      );
-      await waitForHistory(env, reader, [topic], idsOf(results));
+      const { reader, topic, results } = await publishedHistory(env, 5, 3);
       const stamps = results.map((r) => r.timestamp);
       const [, t1, t2, t3] = stamps as [number, number, number, number, number];
       const ranges: { from?: number; to?: number; label: string }[] = [
@@ -110,15 +103,7 @@ export const historyCases: readonly ComplianceCase[] = [
     title: "forward pages run oldest first, backward pages newest first",
     requires: "history",
     async run(env) {
-      const [publisher, reader] = (await env.peers(2)) as [Transport, Transport];
-      const topic = env.topic();
-      const results = await publishAll(
-        publisher,
-        topic,
-        [0, 1, 2, 3, 4, 5].map((i) => env.payload(i)),
-        3,
-      );
-      await waitForHistory(env, reader, [topic], idsOf(results));
+      const { reader, topic, results } = await publishedHistory(env, 6, 3);
       for (const direction of ["forward", "backward"] as const) {
         const { messages } = await walkHistory(reader, {
           contentTopics: [topic],
@@ -155,14 +140,7 @@ export const historyCases: readonly ComplianceCase[] = [
     title: "pages of 4 over 25 messages: no duplicates, no gaps, in order, both directions",
     requires: "history",
     async run(env) {
-      const [publisher, reader] = (await env.peers(2)) as [Transport, Transport];
-      const topic = env.topic();
-      const results = await publishAll(
-        publisher,
-        topic,
-        Array.from({ length: 25 }, (_, i) => env.payload(i)),
-      );
-      await waitForHistory(env, reader, [topic], idsOf(results));
+      const { reader, topic, results } = await publishedHistory(env, 25);
       for (const direction of ["forward", "backward"] as const) {
         const { pages, messages } = await walkHistory(reader, {
           contentTopics: [topic],
@@ -214,10 +192,7 @@ export const historyCases: readonly ComplianceCase[] = [
     title: "a bogus cursor rejects with InvalidCursorError or HistoryQueryFailedError",
     requires: "history",
     async run(env) {
-      const [publisher, reader] = (await env.peers(2)) as [Transport, Transport];
-      const topic = env.topic();
-      const results = await publishAll(publisher, topic, [env.payload(1), env.payload(2)]);
-      await waitForHistory(env, reader, [topic], idsOf(results));
+      const { reader, topic } = await publishedHistory(env, 2);
       for (const cursor of ["not-a-cursor", "%%%"]) {
         await rejectsWith(
           ["InvalidCursorError", "HistoryQueryFailedError"],

@@ -507,6 +507,28 @@ export function waitForStatus(
   });
 }
 
+/**
+ * Two started peers and a fresh topic on which the first published `count` fresh payloads, spaced
+ * `gapMs` apart, that the second already finds in history (store ingestion can lag).
+ */
+export async function publishedHistory(
+  env: CaseEnvironment,
+  count: number,
+  gapMs = 0,
+): Promise<{
+  readonly publisher: Transport;
+  readonly reader: Transport;
+  readonly topic: string;
+  readonly results: PublishResult[];
+}> {
+  const [publisher, reader] = (await env.peers(2)) as [Transport, Transport];
+  const topic = env.topic();
+  const payloads = Array.from({ length: count }, (_, i) => env.payload(i));
+  const results = await publishAll(publisher, topic, payloads, gapMs);
+  await waitForHistory(env, reader, [topic], idsOf(results));
+  return { publisher, reader, topic, results };
+}
+
 export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
