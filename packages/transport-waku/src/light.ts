@@ -26,7 +26,7 @@ import {
   type PublishResult,
   type Subscription,
 } from "@orgchat/transport";
-import { assertPublishable, throwIfAborted } from "@orgchat/transport/implement";
+import { throwIfAborted } from "@orgchat/transport/implement";
 import { LightSubscriptions } from "./light-filter.js";
 import { LightPublisher } from "./light-push.js";
 import {
@@ -118,9 +118,7 @@ class WakuLightTransport extends WakuTransportBase<LightSession> {
     options: CallOptions = {},
   ): Promise<PublishResult> {
     const { signal } = options;
-    throwIfAborted(signal, "publish");
-    const session = this.requireSession("publish");
-    assertPublishable(contentTopic, payload, this.capabilities);
+    const session = this.checkPublish(contentTopic, payload, signal);
     return this.#publisher.publish(session, contentTopic, payload, signal);
   }
 

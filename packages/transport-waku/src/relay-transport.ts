@@ -21,12 +21,7 @@ import {
   type TransportMessage,
   TransportStartError,
 } from "@orgchat/transport";
-import {
-  abortErrorFor,
-  assertPublishable,
-  invokeHandler,
-  throwIfAborted,
-} from "@orgchat/transport/implement";
+import { abortErrorFor, invokeHandler, throwIfAborted } from "@orgchat/transport/implement";
 import type { Libp2p } from "@waku/interfaces";
 import { createLibp2pAndUpdateOptions } from "@waku/sdk";
 import { type ConnectionUpkeep, connectionUpkeep } from "./connection-upkeep.js";
@@ -160,9 +155,7 @@ class WakuRelayTransport extends WakuTransportBase<RelayNode> {
     options: CallOptions = {},
   ): Promise<PublishResult> {
     const { signal } = options;
-    throwIfAborted(signal, "publish");
-    const node = this.requireSession("publish");
-    assertPublishable(contentTopic, payload, this.capabilities);
+    const node = this.checkPublish(contentTopic, payload, signal);
     const pubsubTopic = this.pubsubTopicFor(contentTopic);
     const timestampNs = this.timestamps.nextNs();
     const bytes = encodeWakuMessage({ contentTopic, payload, timestampNs });

@@ -19,7 +19,12 @@ import {
   type TransportListener,
   type TransportStatus,
 } from "@orgchat/transport";
-import { assertContentTopic, TransportEventEmitter } from "@orgchat/transport/implement";
+import {
+  assertContentTopic,
+  assertPublishable,
+  TransportEventEmitter,
+  throwIfAborted,
+} from "@orgchat/transport/implement";
 import type { NetworkConfig } from "@waku/interfaces";
 import { isAutoSharding } from "@waku/utils";
 import { type ConnectionUpkeep, type RedialBackoff, redialBackoff } from "./connection-upkeep.js";
@@ -242,6 +247,22 @@ export abstract class WakuTransportBase<Session extends SessionNode> implements 
     options?: CallOptions,
   ): Promise<Subscription>;
   abstract queryHistory(query: HistoryQuery, options?: CallOptions): Promise<HistoryPage>;
+
+  /**
+   * The checks `publish` makes before anything leaves the process (both modes, same errors).
+   * @returns the running session
+   * @throws AbortError, NotStartedError, InvalidContentTopicError, EmptyPayloadError, PayloadTooLargeError, TypeError
+   */
+  protected checkPublish(
+    contentTopic: string,
+    payload: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Session {
+    throwIfAborted(signal, "publish");
+    const session = this.requireSession("publish");
+    assertPublishable(contentTopic, payload, this.capabilities);
+    return session;
+  }
 
   /**
    * The checks `subscribe` makes before anything else (both modes, same errors).
