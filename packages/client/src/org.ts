@@ -12,7 +12,7 @@ import { type OrgEvent, OrgLog, type OrgState } from "@orgchat/state";
 import type { StoreOp } from "@orgchat/store";
 import type { Subscription } from "@orgchat/transport";
 import type { EnvelopeSigner, KeyUpdate } from "@orgchat/wire";
-import { RosterBook } from "./epoch-roster.js";
+import { RosterBook } from "./roster-book.js";
 import type { ClientEvents, OrgRole } from "./types.js";
 
 /** Keys a member holds for one organization (the owner's leaf uses the organization key). */

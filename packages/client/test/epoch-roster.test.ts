@@ -45,12 +45,12 @@ import {
   decodeStoredRoster,
   type EpochRoster,
   openEpochRoster,
-  RosterBook,
   rosterDelta,
   rosterDeltaMessage,
   rosterSnapshotMessages,
   sealEpochRosters,
 } from "../src/epoch-roster.js";
+import { RosterBook } from "../src/roster-book.js";
 import { names, orgWithMembers, type Peer, received, seededRandom, World } from "./helpers.js";
 
 const provider = defaultProvider();
