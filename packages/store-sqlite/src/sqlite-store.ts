@@ -396,7 +396,10 @@ export async function openSqliteStore(
     try {
       db?.close();
     } catch {
-      // The open failed already; that error is the one to report.
+      // Not network input, and nothing is lost: the open failed already and that error (rethrown
+      // below) is the one to report. node:sqlite's close() throws only for a handle that is not
+      // open (ERR_INVALID_STATE); it closes even with statements still prepared, so no lock
+      // outlives a failed open.
     }
     throw translate(error, path, "open");
   }
