@@ -238,7 +238,7 @@ export class Membership {
       const request = org.log.state.requests.get(own.id);
       const txn = newTxn(org);
       const event = c.eventLog.event(org, "request.cancelled", { requestId: own.id }, c.memberId);
-      // Without the request in the state (it was never seen there): the fields the cancel knows.
+      // Without the request in the state (it did not reach this client): the fields the cancel knows.
       const value =
         request === undefined
           ? {
