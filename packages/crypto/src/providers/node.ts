@@ -72,13 +72,13 @@ import { checkBytes, isStrictEd25519PublicKey, pinnedX25519 } from "./checks.js"
  * ```
  */
 export function nodeProvider(): CryptoProvider {
-  const x25519Secrets = keyCache((bytes) => importSecretKey(X25519_PKCS8_PREFIX, bytes));
   const x25519Publics = keyCache((bytes) => importPublicKey(X25519_SPKI_PREFIX, bytes));
-  const ed25519Secrets = keyCache((bytes) => importSecretKey(ED25519_PKCS8_PREFIX, bytes));
   // null caches a key that fails the pinned strict-encoding rule, so it is judged only once.
   const ed25519Publics = keyCache((bytes) =>
     isStrictEd25519PublicKey(bytes) ? importPublicKey(ED25519_SPKI_PREFIX, bytes) : null,
   );
+  const x25519Keys = keyKind("x25519", X25519_PKCS8_PREFIX, X25519_SPKI_PREFIX, x25519Publics);
+  const ed25519Keys = keyKind("ed25519", ED25519_PKCS8_PREFIX, ED25519_SPKI_PREFIX, ed25519Publics);
 
   return {
     name: "node",
@@ -117,26 +117,14 @@ export function nodeProvider(): CryptoProvider {
       return hkdfExpand(prk, info, length);
     },
 
-    x25519KeyPair(): KeyPair {
-      const { privateKey, publicKey } = generateKeyPairSync("x25519");
-      const pair = {
-        secretKey: exportSecretKey(privateKey, X25519_PKCS8_PREFIX),
-        publicKey: exportPublicKey(publicKey, X25519_SPKI_PREFIX),
-      };
-      x25519Secrets.put(pair.secretKey, privateKey);
-      x25519Publics.put(pair.publicKey, publicKey);
-      return pair;
-    },
+    x25519KeyPair: () => generateKeyPair(x25519Keys),
 
-    x25519PublicKey(secretKey) {
-      checkBytes(secretKey, 32, "secretKey");
-      return exportPublicKey(createPublicKey(x25519Secrets.get(secretKey)), X25519_SPKI_PREFIX);
-    },
+    x25519PublicKey: (secretKey) => publicKeyOf(x25519Keys, secretKey),
 
     x25519(secretKey, publicKey) {
       checkBytes(secretKey, 32, "secretKey");
       checkBytes(publicKey, 32, "publicKey");
-      const privateKey = x25519Secrets.get(secretKey);
+      const privateKey = x25519Keys.secrets.get(secretKey);
       // OpenSSL reduces a non-canonical u and masks bit 255 as RFC 7748 §5 says, and fails the
       // derivation itself when the result is all zero; the shared rule checks the result again.
       return pinnedX25519(() =>
@@ -144,27 +132,14 @@ export function nodeProvider(): CryptoProvider {
       );
     },
 
-    ed25519KeyPair(): KeyPair {
-      const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-      const pair = {
-        secretKey: exportSecretKey(privateKey, ED25519_PKCS8_PREFIX),
-        publicKey: exportPublicKey(publicKey, ED25519_SPKI_PREFIX),
-      };
-      ed25519Secrets.put(pair.secretKey, privateKey);
-      // Our own key is prime-order and canonically encoded: no strict check needed.
-      ed25519Publics.put(pair.publicKey, publicKey);
-      return pair;
-    },
+    ed25519KeyPair: () => generateKeyPair(ed25519Keys),
 
-    ed25519PublicKey(secretKey) {
-      checkBytes(secretKey, 32, "secretKey");
-      return exportPublicKey(createPublicKey(ed25519Secrets.get(secretKey)), ED25519_SPKI_PREFIX);
-    },
+    ed25519PublicKey: (secretKey) => publicKeyOf(ed25519Keys, secretKey),
 
     ed25519Sign(secretKey, message) {
       checkBytes(secretKey, 32, "secretKey");
       checkUint8Array(message, "message");
-      return takeBytes(sign(null, message, ed25519Secrets.get(secretKey)));
+      return takeBytes(sign(null, message, ed25519Keys.secrets.get(secretKey)));
     },
 
     ed25519Verify(publicKey, message, signature) {
@@ -278,6 +253,59 @@ function keyCache<T>(importKey: (bytes: Uint8Array) => T): KeyCache<T> {
     },
     put,
   };
+}
+
+/** One key type (X25519 or Ed25519): how to make a key pair, its DER headers and its caches. */
+interface KeyKind {
+  readonly generate: () => { privateKey: KeyObject; publicKey: KeyObject };
+  readonly pkcs8Prefix: Uint8Array;
+  readonly spkiPrefix: Uint8Array;
+  readonly secrets: KeyCache<KeyObject>;
+  /** Only `put` is needed here: the Ed25519 cache holds `null` for keys that fail the strict rule. */
+  readonly publics: Pick<KeyCache<KeyObject>, "put">;
+}
+
+/**
+ * A key type with its own secret-key cache.
+ *
+ * @param type - the OpenSSL key type
+ * @param pkcs8Prefix - its PKCS#8 DER header
+ * @param spkiPrefix - its SPKI DER header
+ * @param publics - its public-key cache (kept by the caller, which also reads it)
+ */
+function keyKind(
+  type: "x25519" | "ed25519",
+  pkcs8Prefix: Uint8Array,
+  spkiPrefix: Uint8Array,
+  publics: KeyKind["publics"],
+): KeyKind {
+  return {
+    generate: () =>
+      type === "x25519" ? generateKeyPairSync("x25519") : generateKeyPairSync("ed25519"),
+    pkcs8Prefix,
+    spkiPrefix,
+    secrets: keyCache((bytes) => importSecretKey(pkcs8Prefix, bytes)),
+    publics,
+  };
+}
+
+/** A fresh key pair as raw bytes, both halves cached as the `KeyObject`s OpenSSL made. */
+function generateKeyPair(kind: KeyKind): KeyPair {
+  const { privateKey, publicKey } = kind.generate();
+  const pair = {
+    secretKey: exportSecretKey(privateKey, kind.pkcs8Prefix),
+    publicKey: exportPublicKey(publicKey, kind.spkiPrefix),
+  };
+  kind.secrets.put(pair.secretKey, privateKey);
+  // Our own key is prime-order and canonically encoded: no strict check needed.
+  kind.publics.put(pair.publicKey, publicKey);
+  return pair;
+}
+
+/** @throws {TypeError} / {RangeError} naming `secretKey` when it is not 32 bytes */
+function publicKeyOf(kind: KeyKind, secretKey: Uint8Array): Uint8Array {
+  checkBytes(secretKey, 32, "secretKey");
+  return exportPublicKey(createPublicKey(kind.secrets.get(secretKey)), kind.spkiPrefix);
 }
 
 function importSecretKey(prefix: Uint8Array, secretKey: Uint8Array): KeyObject {
