@@ -20,6 +20,7 @@ import {
 } from "./group-state-encoding.js";
 import { addStepEpochSecret, type GroupId, type Roster, rosterHash } from "./key-schedule.js";
 import { type KeyUpdateChunk, keyUpdateVersion, openKeyUpdate } from "./key-update.js";
+import { noteChunkWithoutEntry } from "./key-update-progress.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { redactSecrets, wipe } from "./secret.js";
@@ -455,31 +456,9 @@ export class MemberGroup {
   }
 
   #notInChunk(chunk: KeyUpdateChunk, now: number): MemberTransition {
-    let pending = this.#state.pending;
-    if (
-      pending === undefined ||
-      pending.epoch !== chunk.epoch ||
-      !constantTimeEqual(pending.keyId, chunk.keyId) ||
-      pending.chunkCount !== chunk.chunkCount
-    ) {
-      pending = {
-        keyId: chunk.keyId.slice(),
-        epoch: chunk.epoch,
-        chunkCount: chunk.chunkCount,
-        seen: new Set(),
-      };
-      this.#state.pending = pending;
-    }
-    if (
-      Number.isInteger(chunk.chunkIndex) &&
-      chunk.chunkIndex >= 0 &&
-      chunk.chunkIndex < chunk.chunkCount
-    ) {
-      pending.seen.add(chunk.chunkIndex);
-    }
-    if (pending.seen.size < pending.chunkCount) {
-      const missingChunks: number[] = [];
-      for (let i = 0; i < pending.chunkCount; i++) if (!pending.seen.has(i)) missingChunks.push(i);
+    const { pending, missingChunks } = noteChunkWithoutEntry(this.#state.pending, chunk);
+    this.#state.pending = pending;
+    if (missingChunks.length > 0) {
       return { status: "not-in-chunk", epoch: chunk.epoch, missingChunks };
     }
     // Every chunk seen, none for us: we were removed.
