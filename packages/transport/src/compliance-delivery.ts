@@ -6,6 +6,7 @@ import { equalBytes, toHex } from "@orgchat/base";
 import { expect } from "vitest";
 import {
   type ComplianceCase,
+  changeNotifier,
   checkDelivered,
   checkPublishResult,
   concat,
@@ -226,8 +227,10 @@ export const deliveryCases: readonly ComplianceCase[] = [
       const thrown = new Error("compliance: handler throws on purpose");
       const rejected = new Error("compliance: handler rejects on purpose");
       const seen: TransportMessage[] = [];
+      const seenChanges = changeNotifier();
       await subscriber.subscribe([topic], (message) => {
         seen.push(message);
+        seenChanges.notify();
         if (equalBytes(message.payload, throws)) throw thrown;
         if (equalBytes(message.payload, rejects)) return Promise.reject(rejected);
         return undefined;
@@ -239,7 +242,10 @@ export const deliveryCases: readonly ComplianceCase[] = [
         PublishResult,
         PublishResult,
       ];
-      const seenBox = { has: (id: string) => seen.some((m) => m.id === id) };
+      const seenBox = {
+        has: (id: string) => seen.some((m) => m.id === id),
+        changes: seenChanges.on,
+      };
       await waitForIds(seenBox, idsOf(results), env.deliveryTimeoutMs, "the failing handler");
       await waitForIds(
         bystander,
@@ -254,6 +260,7 @@ export const deliveryCases: readonly ComplianceCase[] = [
         env.deliveryTimeoutMs,
         () =>
           `handler:failed reported ${failures.length} failures, expected the throw and the rejection`,
+        (changed) => subscriber.on("handler:failed", changed),
       );
       for (const failure of failures) {
         expect(failure.contentTopic).toBe(topic);

@@ -149,17 +149,56 @@ export function textOf(message: TransportMessage): string {
   return decoder.decode(message.payload);
 }
 
-/** Polls `condition` until it holds or `timeoutMs` passes (then fails with `what()`). */
+/** Tells whoever waits that something changed (a message arrived, an event fired). */
+export type ChangeSource = (changed: () => void) => () => void;
+
+/**
+ * Waits until `condition` holds: re-checked whenever `changes` reports a change (or, without a
+ * source, every 10 ms). `timeoutMs` is a safety net: reaching it fails the case with `what()`.
+ */
 export async function waitFor(
   condition: () => boolean,
   timeoutMs: number,
   what: () => string,
+  changes?: ChangeSource,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what()}`);
-    await pause(10);
+  if (condition()) return;
+  if (changes === undefined) {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what()}`);
+      await pause(10);
+    }
+    return;
   }
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`Timed out after ${timeoutMs} ms: ${what()}`));
+    }, timeoutMs);
+    const off = changes(() => {
+      if (!condition()) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+/** A {@link ChangeSource} that the owner triggers with `notify()`. */
+export function changeNotifier(): { readonly on: ChangeSource; notify(): void } {
+  const listeners = new Set<() => void>();
+  return {
+    on: (changed) => {
+      listeners.add(changed);
+      return () => {
+        listeners.delete(changed);
+      };
+    },
+    notify: () => {
+      for (const listener of [...listeners]) listener();
+    },
+  };
 }
 
 /**
@@ -229,6 +268,8 @@ export interface Inbox {
   readonly subscription: Subscription;
   /** Whether a message with this id arrived. */
   has(id: string): boolean;
+  /** Reports every arrival. */
+  readonly changes: ChangeSource;
 }
 
 export async function listen(
@@ -236,14 +277,21 @@ export async function listen(
   contentTopics: readonly string[],
 ): Promise<Inbox> {
   const messages: TransportMessage[] = [];
+  const arrivals = changeNotifier();
   const subscription = await transport.subscribe(contentTopics, (message) => {
     messages.push(message);
+    arrivals.notify();
   });
-  return { messages, subscription, has: (id) => messages.some((m) => m.id === id) };
+  return {
+    messages,
+    subscription,
+    has: (id) => messages.some((m) => m.id === id),
+    changes: arrivals.on,
+  };
 }
 
 export async function waitForIds(
-  inbox: Pick<Inbox, "has">,
+  inbox: Pick<Inbox, "has" | "changes">,
   ids: readonly string[],
   timeoutMs: number,
   who: string,
@@ -255,6 +303,7 @@ export async function waitForIds(
       const missing = ids.filter((id) => !inbox.has(id));
       return `${who} received ${ids.length - missing.length} of ${ids.length} expected messages (missing ${missing.length}, e.g. ${missing.slice(0, 3).join(", ")})`;
     },
+    inbox.changes,
   );
 }
 
@@ -471,7 +520,7 @@ export async function publishAndAwait(
   publisher: Transport,
   topic: string,
   payloads: readonly Uint8Array[],
-  inbox: Pick<Inbox, "has">,
+  inbox: Pick<Inbox, "has" | "changes">,
   who: string,
 ): Promise<PublishResult[]> {
   const results = await publishAll(publisher, topic, payloads);
