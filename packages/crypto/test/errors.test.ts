@@ -74,7 +74,7 @@ describe("errors", () => {
     expect(c.error.message).toBe(c.message);
     expect(c.error.hint).toBe(c.hint);
     expect(c.error).toBeInstanceOf(OrgchatError);
-    expect(c.error.name).toBe((c.error.constructor as { errorName: string }).errorName);
+    expect(c.error.name).toBe((c.error.constructor as unknown as { errorName: string }).errorName);
     expect(c.guard(c.error)).toBe(true);
     // A guard checks the name, so it also holds for a plain object that crossed a structured clone.
     expect(c.guard({ name: c.error.name, message: c.error.message })).toBe(true);
