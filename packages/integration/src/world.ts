@@ -5,14 +5,18 @@
  *
  * The client code is the same everywhere: only {@link World}'s transport factory differs. Time is
  * real (no fake timers): waits are event-driven ({@link World.until} re-checks its condition on every
- * client event and every 20 ms) and bounded by a timeout; nothing sleeps a fixed time to assert.
+ * client event and every 20 ms) and bounded by a generous timeout that is only a safety net (a
+ * busy machine is slow, not wrong); nothing sleeps a fixed time to assert, and no operation is
+ * retried: what a step needs (e.g. the store node holding what was published) is waited for, then
+ * the operation runs once.
  */
+import { createHash } from "node:crypto";
 import {
   type Client,
   type ClientConfig,
   type ClientEvents,
   createClient,
-  isOrganizationNotFoundError,
+  isUnknownOrganizationError,
   type OrganizationView,
 } from "@orgchat/client";
 import { createServiceNode, type ServiceNode } from "@orgchat/service-node";
@@ -20,6 +24,7 @@ import { memoryStore, type Store } from "@orgchat/store";
 import { type MemoryNetwork, memoryNetwork, type Transport } from "@orgchat/transport";
 import { type WakuTransport, wakuTransport } from "@orgchat/transport-waku";
 import type { WakuRelay } from "@orgchat/transport-waku/relay";
+import { descriptionTopic } from "@orgchat/wire";
 
 /** Which network the world runs on. */
 export type WorldKind =
@@ -72,13 +77,18 @@ export interface Peer {
   readonly events: Recorded;
   /** False between {@link World.stop} and {@link World.resume}. */
   running: boolean;
+  /** What its transport acknowledged publishing: payload hashes (hex SHA-256) by content topic. */
+  readonly published: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** Options of {@link createWorld}. */
 export interface WorldInit {
   /** Client tunables; merged over the world's defaults (re-key at once, no periodic task). */
   readonly config?: ClientConfig;
-  /** Longest wait of {@link World.until} and of a peer becoming ready, ms. @default 20_000 */
+  /**
+   * Longest wait of {@link World.until} and of a peer becoming ready, ms: a safety net against a
+   * hang, generous so that a busy machine only makes a test slower. @default 60_000
+   */
   readonly timeoutMs?: number;
 }
 
@@ -119,7 +129,7 @@ export class World {
   ) {
     this.kind = kind;
     this.config = { ...worldClientConfig, ...init.config };
-    this.timeoutMs = init.timeoutMs ?? 20_000;
+    this.timeoutMs = init.timeoutMs ?? 60_000;
     this.network = network;
     this.serviceNode = serviceNode;
   }
@@ -174,9 +184,14 @@ export class World {
     } = {},
   ): Promise<Peer> {
     const store = options.openStore ? await options.openStore() : memoryStore();
-    const inner = this.transport(
-      name,
-      options.history === undefined ? {} : { history: options.history },
+    const published = new Map<string, Set<string>>();
+    const inner = recordPublishes(
+      this.transport(name, options.history === undefined ? {} : { history: options.history }),
+      (topic, payload) => {
+        const hashes = published.get(topic) ?? new Set<string>();
+        hashes.add(payloadHash(payload));
+        published.set(topic, hashes);
+      },
     );
     const transport = options.wrapTransport ? options.wrapTransport(inner) : inner;
     const client = await this.#client(store, transport, options.config);
@@ -188,6 +203,7 @@ export class World {
       transport,
       events: [],
       running: true,
+      published,
     };
     this.peers.push(peer);
     this.#record(peer);
@@ -222,12 +238,17 @@ export class World {
   }
 
   /**
-   * Waits until `condition()` holds, re-checking it on every client event and every 20 ms.
-   * @throws Error naming `what` after `timeoutMs`
+   * Waits until `condition()` holds, re-checking it on every client event and every 20 ms (a
+   * condition on the store node, which emits no event, may be async: it is read again each time).
+   * @throws Error naming `what` after `timeoutMs` (a safety net: nothing else decides by time)
    */
-  async until(condition: () => boolean, what: string, timeoutMs = this.timeoutMs): Promise<void> {
+  async until(
+    condition: () => boolean | Promise<boolean>,
+    what: string,
+    timeoutMs = this.timeoutMs,
+  ): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    while (!condition()) {
+    while (!(await condition())) {
       const remaining = deadline - performance.now();
       if (remaining <= 0 || this.#closed) {
         throw new Error(`${this.kind} world: timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -242,6 +263,21 @@ export class World {
         this.#wakeups.add(done);
       });
     }
+  }
+
+  /**
+   * Waits until history (the store node on Waku) holds everything the world's peers' transports
+   * acknowledged publishing on `topic`: the service node ingests what it relays asynchronously.
+   */
+  async stored(topic: string): Promise<void> {
+    await this.idle();
+    const reader = this.peers.find((p) => p.running);
+    if (reader === undefined) throw new Error("no running peer to read history with");
+    const wanted = new Set(this.peers.flatMap((p) => [...(p.published.get(topic) ?? [])]));
+    await this.until(async () => {
+      const held = new Set((await historyOf(reader.transport, topic)).map(payloadHash));
+      return [...wanted].every((hash) => held.has(hash));
+    }, `history to hold the ${wanted.size} message(s) published on ${topic}`);
   }
 
   /** Waits until every running client has finished the work it has queued. */
@@ -308,33 +344,73 @@ export function emitted<K extends keyof ClientEvents>(
   return peer.events.some(([n, payload]) => n === name && accept(payload as ClientEvents[K]));
 }
 
-/** The organization as `peer` sees it, or undefined when it does not know it (yet). */
+/**
+ * The organization as `peer` sees it, or undefined when it does not know it (yet). Only "unknown
+ * organization" means that: any other error is thrown.
+ */
 export function viewOf(peer: Peer, organizationId: string): OrganizationView | undefined {
   try {
     return peer.client.getOrganization(organizationId);
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (isUnknownOrganizationError(error)) return undefined;
+    throw error;
   }
 }
 
 /**
- * Discovers an organization from its public key. On Waku the owner's description may still be on
- * its way into the store node, so "not found" is retried until the world's timeout.
+ * Discovers an organization from its public key, once. On Waku the owner's description may still
+ * be on its way into the store node: it first waits until history holds every description page
+ * the peers published (see {@link World.stored}), so a failure is a failure.
  */
 export async function discover(
   world: World,
   peer: Peer,
   organizationId: string,
 ): Promise<OrganizationView> {
-  const deadline = performance.now() + world.timeoutMs;
-  for (;;) {
-    try {
-      return await peer.client.discover(organizationId);
-    } catch (error) {
-      if (!isOrganizationNotFoundError(error) || performance.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  await world.stored(descriptionTopic(Buffer.from(organizationId, "hex")));
+  return await peer.client.discover(organizationId);
+}
+
+/** Hex SHA-256 of a payload: how history and publishes are matched. */
+export function payloadHash(payload: Uint8Array): string {
+  return createHash("sha256").update(payload).digest("hex");
+}
+
+/** Every payload history holds on a topic, oldest first. */
+export async function historyOf(transport: Transport, topic: string): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await transport.queryHistory({
+      contentTopics: [topic],
+      direction: "forward",
+      pageSize: 100,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    out.push(...page.messages.map((m) => m.payload));
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return out;
+}
+
+/** `transport` with `record(topic, payload)` called for every publish it acknowledged. */
+function recordPublishes(
+  transport: Transport,
+  record: (topic: string, payload: Uint8Array) => void,
+): Transport {
+  return new Proxy(transport, {
+    get(target, property) {
+      if (property === "publish") {
+        return async (topic: string, payload: Uint8Array) => {
+          const result = await target.publish(topic, payload);
+          record(topic, payload);
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /**

@@ -40,5 +40,5 @@ describe('light mode: the same client on wakuTransport({ mode: "light" })', () =
     expect(received(owner)).toEqual(["hello over light push"]);
     expect(received(alice)).toEqual(["hello over filter"]);
     expect(world.serviceNode?.stats().lightPushed).toBeGreaterThan(0);
-  }, 60_000);
+  }, 180_000);
 });
