@@ -25,6 +25,7 @@ import {
   NotMemberError,
   UnknownTargetError,
 } from "./errors.js";
+import { mayBeOurs } from "./member-controller.js";
 import { newTxn, type Org, type PendingMessage, type Txn } from "./org.js";
 import { pendingLog } from "./persistence.js";
 import { checkSignal } from "./runtime.js";
@@ -114,6 +115,19 @@ export class Messages {
       }
     }
     if (decrypted === undefined) {
+      const roster = org.rosters.get(toHex(groupMessage.keyId))?.roster;
+      if (
+        pending === undefined &&
+        org.role !== "owner" &&
+        !mayBeOurs(roster, c.p.identity.publicKey)
+      ) {
+        // The owner-signed roster of its epoch does not list this member (an epoch before it
+        // joined, or after it left): its key never will be ours (Welcomes hold the joined epoch
+        // only: `historyPolicy` "joined"), so it is not announced as waiting, only reported.
+        c.sync.seen.add(id);
+        c.report({ component, reason: "not-entitled", topic });
+        return "done";
+      }
       if (pending === undefined)
         await this.#keep(org, channelId, topic, payload, id, groupMessage, false);
       return "waiting";
