@@ -5,13 +5,7 @@ import {
   type MessageShape,
 } from "@bufbuild/protobuf";
 import { equalBytes, toHex } from "@orgchat/base";
-import {
-  codecs,
-  decodeMessage,
-  decodeSignedEnvelope,
-  encodeMessage,
-  type MessageCodec,
-} from "./codec.js";
+import { codecs, decodeMessage, encodeMessage, type MessageCodec } from "./codec.js";
 import { DecodeError, EnvelopeMismatchError, InvalidSignatureError } from "./errors.js";
 import {
   MessageType,
@@ -21,6 +15,7 @@ import {
 } from "./gen/orgchat/v1/envelope_pb.js";
 import { assertPublicKey } from "./ids.js";
 import { wireLimits } from "./limits.js";
+import { decodeSignedEnvelope } from "./messages.js";
 import { isValidContentTopic } from "./topics.js";
 
 /** The envelope format version this library writes and the only one it reads. */
