@@ -34,15 +34,6 @@ class SpyStore extends BaseStore {
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
-
 describe("BaseStore", () => {
   it("hands its subclass only checked, normalized arguments", async () => {
     const store = new SpyStore();
@@ -64,8 +55,8 @@ describe("BaseStore", () => {
       { type: "put", space: "s", key: "k", value: new Uint8Array(1) },
       { type: "put", space: "s", key: "", value: new Uint8Array(1) },
     ];
-    expect(isInvalidKeyError(await rejection(store.batch(ops)))).toBe(true);
-    expect(isInvalidKeyError(await rejection(store.get("", "k")))).toBe(true);
+    await expect(store.batch(ops)).rejects.toSatisfy(isInvalidKeyError);
+    await expect(store.get("", "k")).rejects.toSatisfy(isInvalidKeyError);
     expect(store.calls).toEqual([]);
   });
 
@@ -83,11 +74,12 @@ describe("BaseStore", () => {
     const store = new SpyStore();
     const controller = new AbortController();
     controller.abort(new Error("stop"));
-    const aborted = await rejection(store.get("s", "k", { signal: controller.signal }));
-    expect(isAbortError(aborted)).toBe(true);
+    await expect(store.get("s", "k", { signal: controller.signal })).rejects.toSatisfy(
+      isAbortError,
+    );
     await store.close();
     await store.close();
-    expect(isStoreClosedError(await rejection(store.put("s", "k", new Uint8Array(0))))).toBe(true);
+    await expect(store.put("s", "k", new Uint8Array(0))).rejects.toSatisfy(isStoreClosedError);
     expect(store.calls).toEqual([["release"]]);
   });
 });
