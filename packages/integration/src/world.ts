@@ -90,6 +90,8 @@ export interface WorldInit {
    * hang, generous so that a busy machine only makes a test slower. @default 60_000
    */
   readonly timeoutMs?: number;
+  /** Called with every client the world makes (a peer's, and again on each resume). */
+  readonly onClient?: (client: Client) => void;
 }
 
 /** Client defaults in a world: re-key inside the operation, no periodic republish, fast resync. */
@@ -119,6 +121,7 @@ export class World {
   /** The service node (Waku worlds): relays between the peers and keeps the store. */
   readonly serviceNode: ServiceNode | undefined;
   readonly #wakeups = new Set<() => void>();
+  readonly #onClient: ((client: Client) => void) | undefined;
   #closed = false;
 
   constructor(
@@ -130,6 +133,7 @@ export class World {
     this.kind = kind;
     this.config = { ...worldClientConfig, ...init.config };
     this.timeoutMs = init.timeoutMs ?? 60_000;
+    this.#onClient = init.onClient;
     this.network = network;
     this.serviceNode = serviceNode;
   }
@@ -212,7 +216,9 @@ export class World {
   }
 
   async #client(store: Store, transport: Transport, config?: ClientConfig): Promise<Client> {
-    return createClient({ transport, store, config: { ...this.config, ...config } });
+    const client = await createClient({ transport, store, config: { ...this.config, ...config } });
+    this.#onClient?.(client);
+    return client;
   }
 
   #record(peer: Peer): void {
