@@ -743,17 +743,23 @@ async function check(ledger: Ledger): Promise<void> {
       ),
       `${peer.name} missed messages`,
     ).toEqual([]);
-    expect(peer.undecryptable, `${peer.name}: undecryptable`).toEqual([]);
-    expect(peer.errors, `${peer.name}: errors`).toEqual([]);
-    // A post that waited for a key was read in the end: all but the posts of epochs whose roster
-    // does not list it (sent before it joined), which the client still announces as waiting and
-    // keeps so (the known bug of packages/integration/test/known-bug-newcomer-history.test.ts).
-    // Edits and deletes (their ids are not public) are checked by their effect, below.
+    // A post of an epoch whose roster does not list the member is never its own.
     const notOwn = (id: string) => {
       const keyId = wire.get(id)?.keyId;
       const roster = keyId === undefined ? undefined : rosters.get(keyId);
       return roster !== undefined && !roster.members.has(member);
     };
+    expect(
+      peer.undecryptable.filter((e) => e.reason !== "epoch-unavailable" || !notOwn(e.pendingId)),
+      `${peer.name}: undecryptable`,
+    ).toEqual([]);
+    expect(peer.errors, `${peer.name}: errors`).toEqual([]);
+    // A post that waited for a key was read in the end (edits and deletes, whose ids are not
+    // public, are checked by their effect, below). One announced before the member held its
+    // epoch's roster, which turned out not to list it (a delta lost on the way), may only end as
+    // undecryptable ("epoch-unavailable"); today it stays waiting instead, the open client bug
+    // pinned by the `it.fails` of packages/integration/test/newcomer-history.test.ts: `notOwn`
+    // sets those apart, and only those (drop it from the waiting filter once that is fixed).
     const postIds = new Set(posts.map((post) => post.id));
     expect(
       [...peer.waiting].filter((id) => postIds.has(id) && !peer.received.has(id) && !notOwn(id)),

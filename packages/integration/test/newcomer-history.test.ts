@@ -1,26 +1,20 @@
 /**
- * KNOWN CLIENT BUG (issue #12, found by the crash test under load): a newcomer's first history
- * sweep reads its channels from the beginning of history, so it meets the ciphertexts of every
- * epoch before it joined. The client announces each one as `message:waiting-for-key` and then
- * keeps it in the pending buffer with nothing more to say until `maxPendingAgeMs` (7 days) turns
- * it into `message:undecryptable` ("expired"), although the owner-signed roster of the message's
- * epoch, which the member holds, shows that the key is not and never will be its own.
- * docs/CLIENT.md ("No missing keys") promises `message:waiting-for-key` and later
- * `message:received` or `message:undecryptable` — never silence — and keeps a restricted
- * channel's messages that are not the member's out of the app's sight.
+ * A newcomer and the messages of epochs before it joined (issue #12, found by the crash test under
+ * load): a newcomer's first history sweep reads its channels from the beginning of history, so it
+ * meets the ciphertexts of every epoch before it joined. The client used to announce each one as
+ * `message:waiting-for-key` and keep it waiting until `maxPendingAgeMs` (7 days) made it
+ * "undecryptable", although the owner-signed roster of the message's epoch, which the member holds,
+ * shows that the key is not and never will be its own (docs/CLIENT.md, "No missing keys").
  *
- * On a quiet machine the crash test (client-crash.test.ts) finished before any newcomer's first
- * sweep (`syncIntervalMs`, 5 s, then 10 s…) fired; under load it did not, and dave was left with
- * 13 messages of epochs 2 and 3 "waiting for a key" after joining at epoch 5.
+ * On a quiet machine the crash test (client-crash.test.ts) used to finish before any newcomer's
+ * first sweep (`syncIntervalMs`, 5 s, then 10 s…) fired; under load it did not, and dave was left
+ * with 13 messages of epochs 2 and 3 "waiting for a key" after joining at epoch 5.
  *
- * The case below is the smallest deterministic one (virtual clock: the sweep runs when the test
- * advances time). It is an `it.fails` until the client stops announcing (or resolves) messages of
- * epochs whose roster does not list the member; then turn it into an `it` (and drop the matching
- * exclusion in client-crash.test.ts, `notEntitled`).
+ * The smallest deterministic cases (virtual clock: the sweep runs when the test advances time).
  */
 import { type Client, type ClientEvents, createClient } from "@orgchat/client";
 import { memoryStore } from "@orgchat/store";
-import { memoryNetwork, virtualClock } from "@orgchat/transport";
+import { type MemoryTransport, memoryNetwork, virtualClock } from "@orgchat/transport";
 import { afterEach, describe, expect, it } from "vitest";
 
 interface Peer {
@@ -54,9 +48,13 @@ describe("a newcomer and the messages of epochs before it joined", () => {
     expect(newcomer.client.getOrganization(orgId).role).toBe("member");
   }
 
+  const transports = new Map<Client, MemoryTransport>();
+  const daveTransport = (p: Peer) => transports.get(p.client) as MemoryTransport;
+
   async function peer(): Promise<Peer> {
+    const transport = network.transport();
     const client = await createClient({
-      transport: network.transport(),
+      transport,
       store: memoryStore(),
       now: clock.now,
       timers: {
@@ -65,6 +63,7 @@ describe("a newcomer and the messages of epochs before it joined", () => {
       },
       config: { rekeyWindowMs: 0, republishIntervalMs: 0, scryptN: 16 },
     });
+    transports.set(client, transport);
     const out: Peer = { client, waiting: [], received: [], undecryptable: [] };
     client.on("message:waiting-for-key", ({ pendingId }) => out.waiting.push(pendingId));
     client.on("message:received", ({ message }) => {
@@ -81,7 +80,7 @@ describe("a newcomer and the messages of epochs before it joined", () => {
     await network.stop();
   });
 
-  it.fails("is told nothing it will never read: no message stays waiting for a key", async () => {
+  it("is told nothing it will never read: no message stays waiting for a key", async () => {
     const owner = await peer();
     const orgId = await owner.client.createOrganization({ name: "Org", access: "on-request" });
     await owner.client.createChannel(orgId, { id: "general", name: "General" });
@@ -104,7 +103,39 @@ describe("a newcomer and the messages of epochs before it joined", () => {
     // What dave is entitled to, it read; the epochs before its join are not its own.
     expect(dave.received).toEqual([after]);
     expect(dave.undecryptable).toEqual([]);
-    // The bug: both of alice's earlier messages are announced as waiting for a key, for good.
+    // Alice's earlier messages are not dave's: never announced as waiting for a key.
     expect(dave.waiting.filter((id) => before.includes(id))).toEqual([]);
+  });
+
+  it.fails("a message announced as waiting ends once its epoch's roster shows it is not the member's", async () => {
+    const owner = await peer();
+    const orgId = await owner.client.createOrganization({ name: "Org", access: "on-request" });
+    await owner.client.createChannel(orgId, { id: "general", name: "General" });
+    // Dave asks to join first: as a requester it listens on the channel.
+    const dave = await peer();
+    await dave.client.discover(orgId);
+    const requestId = await dave.client.requestToJoin(orgId);
+    await settle();
+    // Alice is accepted while dave hears nothing live: dave misses the new epoch's roster.
+    network.partition([[daveTransport(dave)]]);
+    const alice = await peer();
+    await join(owner, alice, orgId);
+    network.heal();
+    const early = (await alice.client.sendMessage(orgId, "general", "before dave is in")).id;
+    await settle();
+    expect(dave.waiting, "announced: its roster was not known yet").toEqual([early]);
+    await owner.client.acceptRequest(orgId, requestId);
+    await settle();
+    expect(dave.client.getOrganization(orgId).role).toBe("member");
+    for (let i = 0; i < 12; i++) {
+      clock.advance(10_000);
+      await settle();
+    }
+    // It was never dave's (its roster, which dave now holds, does not list it): it must end, as
+    // undecryptable for an unavailable epoch, not stay waiting for a key that never comes.
+    expect(dave.received).toEqual([]);
+    expect(dave.undecryptable.map((e) => [e.pendingId, e.reason])).toEqual([
+      [early, "epoch-unavailable"],
+    ]);
   });
 });
