@@ -1,3 +1,4 @@
+import type { Diagnostic } from "@orgchat/base";
 /**
  * Light mode against a scripted service node: how requests are built (Store v3 time bounds, cursors,
  * unique timestamps) and how every answer maps to the contract's results and typed errors. The
@@ -70,6 +71,32 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   }
   throw new Error("expected a rejection");
 }
+
+describe("diagnostics", () => {
+  it("reports a service node it cannot dial as a diagnostic, and keeps redialing it", async () => {
+    const service = await fake();
+    const unreachable = `/ip4/127.0.0.1/tcp/1/ws/p2p/${service.libp2p.peerId.toString()}`;
+    const transport = wakuLightTransport({
+      mode: "light",
+      peers: [unreachable],
+      reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+    });
+    cleanups.push(() => transport.stop());
+    const failures: Diagnostic[] = [];
+    const twice = new Promise<void>((resolve) => {
+      transport.on("diagnostic", (d) => {
+        if (d.reason !== "dial-failed") return;
+        failures.push(d);
+        if (failures.length === 2) resolve();
+      });
+    });
+    await transport.start();
+    await twice;
+    expect(failures[0]).toMatchObject({ component: "transport-waku/upkeep", topic: unreachable });
+    expect(failures[0]?.error).toBeDefined();
+    expect(transport.status).toBe("connecting");
+  });
+});
 
 describe("wakuLightTransport options", () => {
   it("is what wakuTransport({ mode: 'light' }) makes, with light capabilities", () => {
