@@ -112,13 +112,12 @@ class WakuLightTransport extends WakuTransportBase<LightSession> {
     });
   }
 
-  async publish(
+  protected override async publishOn(
+    session: LightSession,
     contentTopic: string,
     payload: Uint8Array,
-    options: CallOptions = {},
+    signal: AbortSignal | undefined,
   ): Promise<PublishResult> {
-    const { signal } = options;
-    const session = this.checkPublish(contentTopic, payload, signal);
     return this.#publisher.publish(session, contentTopic, payload, signal);
   }
 

@@ -149,13 +149,12 @@ class WakuRelayTransport extends WakuTransportBase<RelayNode> {
     return this.session?.relay;
   }
 
-  async publish(
+  protected override async publishOn(
+    node: RelayNode,
     contentTopic: string,
     payload: Uint8Array,
-    options: CallOptions = {},
+    signal: AbortSignal | undefined,
   ): Promise<PublishResult> {
-    const { signal } = options;
-    const node = this.checkPublish(contentTopic, payload, signal);
     const pubsubTopic = this.pubsubTopicFor(contentTopic);
     const timestampNs = this.timestamps.nextNs();
     const bytes = encodeWakuMessage({ contentTopic, payload, timestampNs });

@@ -236,10 +236,28 @@ export abstract class WakuTransportBase<Session extends SessionNode> implements 
     return this.session === session;
   }
 
-  abstract publish(
+  publish(
     contentTopic: string,
     payload: Uint8Array,
-    options?: CallOptions,
+    options: CallOptions = {},
+  ): Promise<PublishResult> {
+    try {
+      const session = this.checkPublish(contentTopic, payload, options.signal);
+      return this.publishOn(session, contentTopic, payload, options.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Publishes a payload `publish` has checked, on the running `session`.
+   * @throws NoPeersError, NotStartedError (stopped meanwhile), AbortError, and what the mode adds
+   */
+  protected abstract publishOn(
+    session: Session,
+    contentTopic: string,
+    payload: Uint8Array,
+    signal: AbortSignal | undefined,
   ): Promise<PublishResult>;
   abstract subscribe(
     contentTopics: readonly string[],
