@@ -1,16 +1,15 @@
 /**
- * Vitest global setup: compiles `src/main.ts` once per run into one ES module (esbuild, which tsx
- * itself runs on; workspace sources bundled with the `@orgchat/source` condition, every dependency left
+ * Vitest global setup: compiles `src/main.ts` once per run into one ES module (esbuild; workspace sources bundled with the `@orgchat/source` condition, every dependency left
  * as an import of its installed file, dynamic imports kept lazy), so that each of the many `orgchat`
  * processes the tests start loads plain JavaScript instead of type-stripping ~100 TypeScript files
  * through tsx: about a third of the CPU per process, what a busy machine is short of. The code run is
  * the same source; `bin/orgchat.js` (tsx) itself is run by one test, and `pnpm demo` keeps tsx.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build, type PluginBuild } from "esbuild";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
@@ -20,39 +19,17 @@ declare module "vitest" {
   }
 }
 
-interface EsbuildPluginBuild {
-  onResolve(
-    options: { filter: RegExp },
-    callback: (args: {
-      path: string;
-      kind: string;
-      resolveDir: string;
-      importer: string;
-      pluginData?: unknown;
-    }) => Promise<unknown>,
-  ): void;
-  resolve(
-    path: string,
-    options: { kind: string; resolveDir: string; importer: string; pluginData?: unknown },
-  ): Promise<{ path: string; errors: unknown[] }>;
-}
-
 const appDir = resolve(fileURLToPath(new URL("..", import.meta.url)));
 
 export default async function setup(project: TestProject): Promise<() => void> {
-  // esbuild comes with tsx (the repository's TypeScript runner): no dependency of its own.
-  const tsx = createRequire(import.meta.url).resolve("tsx/package.json");
-  const esbuild = (await import(createRequire(tsx).resolve("esbuild"))) as {
-    build(options: Record<string, unknown>): Promise<unknown>;
-  };
   const outdir = mkdtempSync(join(tmpdir(), "orgchat-cli-launcher-"));
   const dependenciesAsFiles = {
     name: "dependencies-as-files",
-    setup(build: EsbuildPluginBuild) {
-      build.onResolve({ filter: /^[^./]/ }, async (args) => {
+    setup(plugin: PluginBuild) {
+      plugin.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.path.startsWith("@orgchat/") || args.path.startsWith("node:")) return undefined;
         if (args.pluginData === "resolving") return undefined;
-        const found = await build.resolve(args.path, {
+        const found = await plugin.resolve(args.path, {
           kind: args.kind,
           resolveDir: args.resolveDir,
           importer: args.importer,
@@ -64,7 +41,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
       });
     },
   };
-  await esbuild.build({
+  await build({
     entryPoints: [join(appDir, "src", "main.ts")],
     outdir,
     outExtension: { ".js": ".mjs" },
