@@ -55,27 +55,36 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
+ * Counts UTF-8 bytes of `text` up to just past `max`. A lone surrogate ends the count with `-1` when
+ * `lone` is `"refuse"`, or counts as the 3 bytes of U+FFFD when it is `"replace"` (what an encoder does).
+ */
+function countUtf8(text: string, max: number, lone: "refuse" | "replace"): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else if (lone === "refuse") return -1;
+      else bytes += 3;
+    } else bytes += 3;
+    if (bytes > max) return bytes;
+  }
+  return bytes;
+}
+
+/**
  * The UTF-8 length of `text` in bytes, without encoding it; `-1` when `text` holds a lone surrogate
  * (such a string has no UTF-8 form: an encoder would replace it, so it could not round-trip). Counting
  * stops once the length exceeds `max` (the result is then some value above `max`), so a limit check
  * on a huge string costs only the limit.
  */
 export function utf8Length(text: string, max = Number.POSITIVE_INFINITY): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return -1;
-      bytes += 4;
-      i++;
-    } else if (unit >= 0xdc00 && unit <= 0xdfff) return -1;
-    else bytes += 3;
-    if (bytes > max) return bytes;
-  }
-  return bytes;
+  return countUtf8(text, max, "refuse");
 }
 
 /**
@@ -83,18 +92,5 @@ export function utf8Length(text: string, max = Number.POSITIVE_INFINITY): number
  * of U+FFFD that replaces it): what protobuf writes for a string field.
  */
 export function encodedUtf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
+  return countUtf8(text, Number.POSITIVE_INFINITY, "replace");
 }

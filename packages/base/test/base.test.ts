@@ -59,6 +59,16 @@ describe("OrgchatError", () => {
   });
 });
 
+/** True when `text` has no lone surrogate (encodeURIComponent refuses exactly those). */
+function wellFormed(text: string): boolean {
+  try {
+    encodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe("bytes", () => {
   it("hex round-trips any bytes", () => {
     fc.assert(
@@ -97,6 +107,20 @@ describe("bytes", () => {
         expect(encodedUtf8Length(text)).toBe(encoder.encode(text).length);
       }),
       { seed: 11 },
+    );
+  });
+
+  it("counts any UTF-16 string (lone surrogates included) exactly as TextEncoder encodes it", () => {
+    const encoder = new TextEncoder();
+    const unit = fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code));
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 40 }), (text) => {
+        expect(encodedUtf8Length(text)).toBe(encoder.encode(text).length);
+        const strict = utf8Length(text);
+        if (wellFormed(text)) expect(strict).toBe(encoder.encode(text).length);
+        else expect(strict).toBe(-1);
+      }),
+      { seed: 13 },
     );
   });
 
