@@ -75,7 +75,7 @@ async function startLegacyPeer(args: readonly string[]): Promise<LegacyPeer> {
     for (const wake of [...waiters]) wake();
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  const next = (accept: (event: LegacyEvent) => boolean, timeoutMs = 15_000) =>
+  const next = (accept: (event: LegacyEvent) => boolean, timeoutMs = 60_000) =>
     new Promise<LegacyEvent>((resolve, reject) => {
       const check = () => {
         const found = events.find(accept);
@@ -94,7 +94,7 @@ async function startLegacyPeer(args: readonly string[]): Promise<LegacyPeer> {
       check();
     });
   let refs = 0;
-  const ready = (await next((e) => e.event === "ready", 30_000)) as LegacyPeer["ready"];
+  const ready = (await next((e) => e.event === "ready", 120_000)) as LegacyPeer["ready"];
   return {
     ready,
     next,
@@ -107,7 +107,7 @@ async function startLegacyPeer(args: readonly string[]): Promise<LegacyPeer> {
     },
     async close() {
       child.stdin.end();
-      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
       const code = await exited;
       clearTimeout(killer);
       return code;
@@ -128,7 +128,7 @@ describe("interop with the official js-waku relay (sdk 0.0.27, @waku/relay 0.0.1
     legacy = undefined;
     ours = undefined;
     if (peer) expect(await peer.close(), "the legacy peer exits 0 when its stdin closes").toBe(0);
-  });
+  }, 120_000);
 
   it.each<[string, readonly string[], NetworkConfig, readonly number[] | undefined]>([
     [
@@ -143,55 +143,63 @@ describe("interop with the official js-waku relay (sdk 0.0.27, @waku/relay 0.0.1
       { clusterId: 55 },
       [3],
     ],
-  ])("exchanges messages both ways with %s", async (_label, args, networkConfig, shards) => {
-    legacy = await startLegacyPeer(args);
-    expect(legacy.ready.versions).toMatchObject({ "@waku/sdk": "0.0.27", "@waku/relay": "0.0.14" });
-    const pubsubTopic = pubsubTopicFor(contentTopic, networkConfig, shards?.[0]);
-    expect(legacy.ready.pubsubTopic, "both sides derive the same pubsub topic").toBe(pubsubTopic);
-
-    ours = wakuRelayTransport({
-      networkConfig,
-      ...(shards ? { shards } : {}),
-      listen: [],
-      peers: legacy.ready.multiaddrs,
-      heartbeatIntervalMs: 100,
-    });
-    await ours.start();
-    await (ours as WakuTransport & { relay: WakuRelay }).relay.waitForPeers({
-      pubsubTopics: [pubsubTopic],
-      timeoutMs: 15_000,
-    });
-    await legacy.command({ cmd: "wait-peers", timeoutMs: 15_000 });
-
-    // Ours → official.
-    const outgoing = new TextEncoder().encode(`from orgchat ${Date.now()}`);
-    const sent = await ours.publish(contentTopic, outgoing);
-    const arrived = await legacy.next(
-      (e) => e.event === "message" && e.payloadHex === hex(outgoing),
-    );
-    expect(arrived).toMatchObject({
-      pubsubTopic,
-      contentTopic,
-      timestamp: sent.timestamp,
-      // Computed by the legacy script with node:crypto from the 14/WAKU2-MESSAGE spec.
-      hash: sent.id,
-    });
-
-    // Official → ours.
-    const incoming = new TextEncoder().encode(`from js-waku ${Date.now()}`);
-    const received = new Promise<{ payload: Uint8Array; id: string }>((resolve) => {
-      void ours?.subscribe([contentTopic], (message) => {
-        if (hex(message.payload) === hex(incoming)) resolve(message);
+  ])(
+    "exchanges messages both ways with %s",
+    async (_label, args, networkConfig, shards) => {
+      legacy = await startLegacyPeer(args);
+      expect(legacy.ready.versions).toMatchObject({
+        "@waku/sdk": "0.0.27",
+        "@waku/relay": "0.0.14",
       });
-    });
-    const published = await legacy.command({
-      cmd: "publish",
-      contentTopic,
-      payloadHex: hex(incoming),
-    });
-    expect(published).toMatchObject({ event: "published", recipients: 1 });
-    const message = await received;
-    expect(message.payload).toEqual(incoming);
-    expect(message.id).toMatch(/^[0-9a-f]{64}$/);
-  });
+      const pubsubTopic = pubsubTopicFor(contentTopic, networkConfig, shards?.[0]);
+      expect(legacy.ready.pubsubTopic, "both sides derive the same pubsub topic").toBe(pubsubTopic);
+
+      ours = wakuRelayTransport({
+        networkConfig,
+        ...(shards ? { shards } : {}),
+        listen: [],
+        peers: legacy.ready.multiaddrs,
+        heartbeatIntervalMs: 100,
+      });
+      await ours.start();
+      await (ours as WakuTransport & { relay: WakuRelay }).relay.waitForPeers({
+        pubsubTopics: [pubsubTopic],
+        timeoutMs: 60_000,
+      });
+      await legacy.command({ cmd: "wait-peers", timeoutMs: 60_000 });
+
+      // Ours → official.
+      const outgoing = new TextEncoder().encode(`from orgchat ${Date.now()}`);
+      const sent = await ours.publish(contentTopic, outgoing);
+      const arrived = await legacy.next(
+        (e) => e.event === "message" && e.payloadHex === hex(outgoing),
+      );
+      expect(arrived).toMatchObject({
+        pubsubTopic,
+        contentTopic,
+        timestamp: sent.timestamp,
+        // Computed by the legacy script with node:crypto from the 14/WAKU2-MESSAGE spec.
+        hash: sent.id,
+      });
+
+      // Official → ours.
+      const incoming = new TextEncoder().encode(`from js-waku ${Date.now()}`);
+      const received = new Promise<{ payload: Uint8Array; id: string }>((resolve) => {
+        void ours?.subscribe([contentTopic], (message) => {
+          if (hex(message.payload) === hex(incoming)) resolve(message);
+        });
+      });
+      const published = await legacy.command({
+        cmd: "publish",
+        contentTopic,
+        payloadHex: hex(incoming),
+      });
+      expect(published).toMatchObject({ event: "published", recipients: 1 });
+      const message = await received;
+      expect(message.payload).toEqual(incoming);
+      expect(message.id).toMatch(/^[0-9a-f]{64}$/);
+      // Safety nets only: a loaded machine takes a while to start two libp2p stacks.
+    },
+    300_000,
+  );
 });
