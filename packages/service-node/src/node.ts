@@ -31,6 +31,7 @@ import {
 import { autoShardPubsubTopic, lightPushProtocol } from "./light-push.js";
 import { metadataProtocol } from "./metadata.js";
 import { ProtocolServer } from "./protocol-server.js";
+import { graftOnSubscribe } from "./relay-mesh.js";
 import { storeProtocol } from "./store-protocol.js";
 
 /** Counters of a running node. */
@@ -194,6 +195,8 @@ export async function createServiceNode(init: ServiceNodeInit = {}): Promise<Ser
     maxMessageBytes: config.maxMessageBytes,
   });
   const unobserve = ingest.attach(relay);
+  // Peers that subscribe join our mesh at once: we relay between them from their first message on.
+  const stopGrafting = graftOnSubscribe(relay.gossipSub, config.pubsubTopics);
   timers.every(config.maintenanceIntervalMs, {
     // Retention runs again at the next tick.
     prune: () => archive.prune(),
@@ -214,6 +217,7 @@ export async function createServiceNode(init: ServiceNodeInit = {}): Promise<Ser
     timers.clear();
     upkeep.stop();
     unobserve();
+    stopGrafting();
     relay.stop();
     libp2p.removeEventListener("peer:disconnect", onDisconnect);
     await pusher.stop();
