@@ -34,7 +34,14 @@
  * `--json` prints one JSON document; `--quick` runs a small profile (CI smoke: the numbers mean little).
  */
 import { cpus } from "node:os";
-import { type Client, type ClientConfig, createClient, defaultClientConfig } from "@orgchat/client";
+import {
+  type Client,
+  type ClientConfig,
+  createClient,
+  defaultClientConfig,
+  isOrganizationNotFoundError,
+  isUnknownOrganizationError,
+} from "@orgchat/client";
 import { memoryStore, type Store } from "@orgchat/store";
 import type { Transport } from "@orgchat/transport";
 import {
@@ -255,12 +262,13 @@ async function measureRemoval(
   };
 }
 
-/** Whether `client` holds a description of the organization. */
+/** Whether `client` holds a description of the organization (only "unknown" means no). */
 function knows(client: Client, orgId: string): boolean {
   try {
     return client.getOrganization(orgId).channels.length > 0;
-  } catch {
-    return false;
+  } catch (error) {
+    if (isUnknownOrganizationError(error)) return false;
+    throw error;
   }
 }
 
@@ -278,7 +286,9 @@ async function joinMany(world: World, owner: Peer, orgId: string, count: number)
     const transport = network.transport({ name: `m${i}`, history: false });
     const client = await createClient({ transport, store: memoryStore(), config: world.config });
     // Not found yet (no history): it now listens on the description topic.
-    await client.discover(orgId).catch(() => undefined);
+    await client.discover(orgId).catch((error: unknown) => {
+      if (!isOrganizationNotFoundError(error)) throw error;
+    });
     return { client, transport };
   };
   const ids: string[] = [];
