@@ -128,6 +128,20 @@ export class Messages {
         c.report({ component, reason: "not-entitled", topic });
         return "done";
       }
+      if (
+        pending !== undefined &&
+        org.role !== "owner" &&
+        !mayBeOurs(roster, c.p.identity.publicKey)
+      ) {
+        // Announced as waiting while its epoch's roster was unknown; the roster has arrived and
+        // does not list this member, so the key never will be ours: end the wait now rather than
+        // after `maxPendingAgeMs`.
+        const txn = newTxn(org);
+        this.#undecryptable(org, txn, pending, "epoch-unavailable");
+        c.report({ component, reason: "not-entitled", topic });
+        await c.persistence.commit(org, txn);
+        return "done";
+      }
       if (pending === undefined)
         await this.#keep(org, channelId, topic, payload, id, groupMessage, false);
       return "waiting";
