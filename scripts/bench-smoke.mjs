@@ -47,7 +47,12 @@ for (const name of benches) {
   if (result.status !== 0) {
     failed++;
     console.error(`bench smoke: ${name} exited with ${result.status} after ${seconds} s`);
-    console.error(String(result.stderr ?? result.error).split("\n").slice(-20).join("\n"));
+    console.error(
+      String(result.stderr ?? result.error)
+        .split("\n")
+        .slice(-20)
+        .join("\n"),
+    );
     continue;
   }
   try {
