@@ -32,7 +32,10 @@ it("a process that stopped a service node and a light transport exits by itself"
   const code = await new Promise<number | null>((done) => child.once("close", (c) => done(c)));
   clearTimeout(stuck);
   clearTimeout(watchdog);
-  expect(child.signalCode, `killed by the watchdog; stdout: ${stdout} stderr: ${stderr}`).toBeNull();
+  expect(
+    child.signalCode,
+    `killed by the watchdog; stdout: ${stdout} stderr: ${stderr}`,
+  ).toBeNull();
   const lines = stdout.trim().split("\n");
   expect(lines[0]).toBe("stopped");
   // A second line lists what still kept the process alive when the safety net asked.
