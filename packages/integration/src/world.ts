@@ -222,12 +222,17 @@ export class World {
   }
 
   #record(peer: Peer): void {
-    for (const name of eventNames) {
-      peer.client.on(name, (payload) => {
-        peer.events.push([name, payload] as never);
-        this.#wake();
-      });
-    }
+    for (const name of eventNames) this.#recordEvent(peer, name);
+  }
+
+  #recordEvent<K extends keyof ClientEvents>(peer: Peer, name: K): void {
+    peer.client.on(name, (payload: ClientEvents[K]) => {
+      // [K, ClientEvents[K]] is one member of the Recorded union; TypeScript cannot correlate a
+      // generic key with a mapped union, so the entry is built through the union's own shape.
+      const entry = [name, payload] as Recorded[number];
+      peer.events.push(entry);
+      this.#wake();
+    });
   }
 
   #wake(): void {
