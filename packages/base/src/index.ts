@@ -39,3 +39,4 @@ export {
   OrgchatError,
   type OrgchatErrorOptions,
 } from "./errors.js";
+export { TypedEventEmitter } from "./event-emitter.js";

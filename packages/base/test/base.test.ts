@@ -15,6 +15,7 @@ import {
   raceAbort,
   reportDiagnostic,
   sleep,
+  TypedEventEmitter,
   toHex,
   utf8Length,
 } from "../src/index.ts";
@@ -200,5 +201,57 @@ describe("diagnostics", () => {
     ).not.toThrow();
     expect(() => reportDiagnostic(undefined, { component: "c", reason: "x" })).not.toThrow();
     ignoreDiagnostic({ component: "c", reason: "x" });
+  });
+});
+
+describe("TypedEventEmitter", () => {
+  type Events = { "a:happened": { n: number }; "b:happened": string };
+
+  it("calls listeners in order, until removed", () => {
+    const events = new TypedEventEmitter<Events>();
+    const seen: string[] = [];
+    const off = events.on("a:happened", ({ n }) => seen.push(`first ${n}`));
+    events.on("a:happened", ({ n }) => seen.push(`second ${n}`));
+    events.on("b:happened", (text) => seen.push(text));
+    expect(events.has("a:happened")).toBe(true);
+    events.emit("a:happened", { n: 1 });
+    off();
+    events.emit("a:happened", { n: 2 });
+    events.emit("b:happened", "b");
+    expect(seen).toEqual(["first 1", "second 1", "second 2", "b"]);
+    events.clear();
+    expect(events.has("a:happened")).toBe(false);
+    events.emit("a:happened", { n: 3 });
+    expect(seen).toHaveLength(4);
+  });
+
+  it("isolates a throwing listener and reports it, even when the reporter throws", () => {
+    const reported: Array<[string, unknown]> = [];
+    const events = new TypedEventEmitter<Events>((event, error) => {
+      reported.push([event, error]);
+      throw new Error("reporter broke");
+    });
+    const boom = new Error("listener broke");
+    const seen: number[] = [];
+    events.on("a:happened", () => {
+      throw boom;
+    });
+    events.on("a:happened", ({ n }) => seen.push(n));
+    expect(() => events.emit("a:happened", { n: 7 })).not.toThrow();
+    expect(seen).toEqual([7]);
+    expect(reported).toEqual([["a:happened", boom]]);
+  });
+
+  it("lets subclasses dispatch a held [name, payload] entry", () => {
+    class Queue extends TypedEventEmitter<Events> {
+      replay(entry: readonly [keyof Events, unknown]): void {
+        this.dispatch(entry[0], entry[1]);
+      }
+    }
+    const queue = new Queue();
+    const seen: string[] = [];
+    queue.on("b:happened", (text) => seen.push(text));
+    queue.replay(["b:happened", "held"]);
+    expect(seen).toEqual(["held"]);
   });
 });

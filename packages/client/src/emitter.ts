@@ -1,48 +1,21 @@
+import { TypedEventEmitter } from "@orgchat/base";
 import type { ClientEventEntry } from "./org.js";
-import type { ClientEvents, ClientListener } from "./types.js";
+import type { ClientEvents } from "./types.js";
 
-type AnyListener = (payload: unknown) => void;
-
-/** A small typed event emitter; a listener that throws is isolated from the others. */
-export class ClientEmitter {
-  readonly #listeners = new Map<keyof ClientEvents, Set<AnyListener>>();
-
-  on<K extends keyof ClientEvents>(event: K, listener: ClientListener<K>): () => void {
-    let set = this.#listeners.get(event);
-    if (set === undefined) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    const any = listener as AnyListener;
-    set.add(any);
-    return () => {
-      set.delete(any);
-    };
-  }
-
-  emit<K extends keyof ClientEvents>(event: K, payload: ClientEvents[K]): void {
-    this.#dispatch(event, payload);
+/**
+ * The client's events: base's typed emitter, where a listener that throws is isolated from the
+ * others and reported once as an `error` event (an `error` listener's own throw goes nowhere).
+ */
+export class ClientEmitter extends TypedEventEmitter<ClientEvents> {
+  constructor() {
+    super((event, error) => {
+      // A failing app listener must not break the client's pipeline; report it once.
+      if (event !== "error") this.emit("error", { error });
+    });
   }
 
   /** Emits one prepared entry (a transaction's events, after its commit). */
   emitEntry(entry: ClientEventEntry): void {
-    this.#dispatch(entry[0], entry[1]);
-  }
-
-  #dispatch(event: keyof ClientEvents, payload: unknown): void {
-    const set = this.#listeners.get(event);
-    if (set === undefined) return;
-    for (const listener of [...set]) {
-      try {
-        listener(payload);
-      } catch (error) {
-        // A failing app listener must not break the client's pipeline; report it once.
-        if (event !== "error") this.emit("error", { error });
-      }
-    }
-  }
-
-  clear(): void {
-    this.#listeners.clear();
+    this.dispatch(entry[0], entry[1]);
   }
 }

@@ -10,7 +10,7 @@
  */
 import type { PeerId } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
-import { TypedEventEmitter } from "@orgchat/transport/implement";
+import { TypedEventEmitter } from "@orgchat/base";
 
 /** Backoff of redials, in ms: the first delay doubles after every failed attempt up to the maximum. */
 export interface RedialBackoff {

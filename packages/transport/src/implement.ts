@@ -28,4 +28,4 @@ export {
   throwIfAborted,
 } from "./checks.js";
 export { abortErrorFor } from "./errors.js";
-export { invokeHandler, TransportEventEmitter, TypedEventEmitter } from "./event-emitter.js";
+export { invokeHandler, TransportEventEmitter } from "./event-emitter.js";
