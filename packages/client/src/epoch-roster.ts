@@ -345,6 +345,8 @@ export async function openEpochRoster(
     readonly organizationId: Uint8Array;
     readonly contentTopic: string;
     readonly verify: EnvelopeVerifier;
+    /** Told why the envelope did not open (decode, signature or binding error), for diagnostics. */
+    readonly onError?: (error: unknown) => void;
   },
 ): Promise<WireEpochRoster | undefined> {
   try {
@@ -359,7 +361,8 @@ export async function openEpochRoster(
     // A roster replayed onto another group's topic would be opened for the wrong group.
     const topic = keysTopic(options.organizationId, channelId === "" ? undefined : channelId);
     return topic === options.contentTopic ? opened.message : undefined;
-  } catch {
+  } catch (error) {
+    options.onError?.(error);
     return undefined;
   }
 }

@@ -208,13 +208,22 @@ export class KeySync {
   ): Promise<void> {
     const c = this.#c;
     c.sync.seen.add(id);
+    let error: unknown;
     const message = await openEpochRoster(bytes, {
       organizationId: org.id,
       contentTopic: topic,
       verify: c.verify,
+      onError: (cause) => {
+        error = cause;
+      },
     });
     if (message === undefined) {
-      c.report({ component, reason: "unopenable-roster", topic });
+      // No error: it opened, but its roster names another group than this topic's.
+      c.report(
+        error === undefined
+          ? { component, reason: "unopenable-roster", topic }
+          : { component, reason: "unopenable-roster", topic, error },
+      );
       return;
     }
     const receipt = org.rosters.receive(message, id);

@@ -247,6 +247,7 @@ describe("epoch roster deltas and snapshots", () => {
     expect(await open({ ...page, bytes: foreign })).toBeUndefined();
     // The organization's group roster replayed onto a channel's keys topic (and vice versa).
     expect(await open({ ...page, topic: keysTopic(orgKey, "core") })).toBeUndefined();
+
     const misfiled = await sealEnvelope(
       {
         type: "epoch-roster",
@@ -258,6 +259,26 @@ describe("epoch roster deltas and snapshots", () => {
       owner,
     );
     expect(await open({ topic: keysTopic(orgKey), bytes: misfiled })).toBeUndefined();
+    // Why an envelope did not open reaches the caller (for its diagnostic); one that opened but
+    // whose roster names another group than its topic's has no error to give.
+    const errors: unknown[] = [];
+    const opened = (sealed: { topic: string; bytes: Uint8Array }) =>
+      openEpochRoster(sealed.bytes, {
+        organizationId: orgKey,
+        contentTopic: sealed.topic,
+        verify,
+        onError: (error) => errors.push(error),
+      });
+    expect(await opened({ ...page, bytes: flipped })).toBeUndefined();
+    expect(await opened({ ...page, bytes: foreign })).toBeUndefined();
+    expect(await opened({ ...page, topic: keysTopic(orgKey, "core") })).toBeUndefined();
+    expect(errors.map((error) => (error as Error).name)).toEqual([
+      expect.stringMatching(/^(InvalidSignatureError|DecodeError)$/),
+      expect.stringMatching(/^(InvalidSignatureError|EnvelopeMismatchError)$/),
+      "EnvelopeMismatchError",
+    ]);
+    expect(await opened({ topic: keysTopic(orgKey), bytes: misfiled })).toBeUndefined();
+    expect(errors).toHaveLength(3);
 
     // Owner-signed, but a leaf's keys differ from what roster_hash commits to.
     const altered = rosterSnapshotMessages(epoch);
