@@ -18,7 +18,7 @@ import type { ArchiveRetention } from "./archive.js";
 import { InvalidAddressError } from "./errors.js";
 import { defaultFilterLimits, type FilterLimits } from "./filter.js";
 import { type RateLimit, RequestRateLimiter } from "./rate-limit.js";
-import { defaultStoreLimits, type StoreLimits } from "./store-protocol.js";
+import { resolveLimits, type StoreLimits } from "./store-protocol.js";
 
 /** Listen addresses when none are given: WebSocket and TCP on ephemeral loopback ports. */
 export const defaultServiceNodeListen: readonly string[] = Object.freeze([
@@ -83,7 +83,11 @@ export interface ServiceNodeInit {
   readonly requireRelayPeers?: boolean;
   /** Filter service limits. @default defaultFilterLimits (nwaku's) */
   readonly filter?: Partial<FilterLimits>;
-  /** Store service limits (page size, request and response size). @default defaultStoreLimits */
+  /**
+   * Store service limits (page size, request and response size), checked when the node is created
+   * (positive integers, `defaultPageSize` ≤ `maxPageSize`: a `RangeError` otherwise).
+   * @default defaultStoreLimits
+   */
   readonly store?: Partial<StoreLimits>;
   /** Per-peer request budgets; `null` disables one. @default defaultRateLimit for each */
   readonly rateLimits?: ServiceRateLimits;
@@ -126,7 +130,7 @@ export interface ServiceNodeConfig {
   readonly streamTimeoutMs: number;
   readonly maintenanceIntervalMs: number;
   readonly filterLimits: FilterLimits;
-  /** Not validated here: the store handler resolves them per request (a bad value answers 500). */
+  /** Checked here, before anything opens (a bad value used to answer every query with 500). */
   readonly storeLimits: StoreLimits;
   readonly rateLimiters: {
     readonly lightPush: RequestRateLimiter;
@@ -196,7 +200,7 @@ export function resolveConfig(init: ServiceNodeInit): ServiceNodeConfig {
     streamTimeoutMs,
     maintenanceIntervalMs,
     filterLimits,
-    storeLimits: { ...defaultStoreLimits, ...init.store },
+    storeLimits: resolveLimits(init.store),
     rateLimiters: {
       lightPush: limiter(limits.lightPush),
       filter: limiter(limits.filter),

@@ -180,3 +180,17 @@ describe("redial options", () => {
     );
   });
 });
+
+describe("store limits", () => {
+  it("are checked when the node is configured, not on every query", () => {
+    expect(resolveConfig({}).storeLimits).toEqual(resolveConfig({ store: {} }).storeLimits);
+    expect(
+      resolveConfig({ store: { maxPageSize: 50, defaultPageSize: 10 } }).storeLimits,
+    ).toMatchObject({ maxPageSize: 50, defaultPageSize: 10 });
+    expect(() => resolveConfig({ store: { maxPageSize: 0 } })).toThrow(RangeError);
+    expect(() => resolveConfig({ store: { maxRequestBytes: 1.5 } })).toThrow(RangeError);
+    expect(() => resolveConfig({ store: { defaultPageSize: 200, maxPageSize: 100 } })).toThrow(
+      RangeError,
+    );
+  });
+});
