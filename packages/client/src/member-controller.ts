@@ -70,10 +70,28 @@ export function chunkDecision(input: {
   return { action: "apply" };
 }
 
+/**
+ * Answers of {@link mayBeOurs} per identity key and roster. Rosters are built once and never changed
+ * afterwards (a delta or snapshot makes a new array), so an answer holds for the roster's lifetime:
+ * every received message of an epoch not ours, a stranger's replays included, then costs a lookup,
+ * not a scan of up to 10,000 leaves.
+ */
+const listed = new WeakMap<Uint8Array, WeakMap<Roster, boolean>>();
+
 /** Whether an epoch may be ours: its roster is not known yet, or lists this identity. */
 export function mayBeOurs(roster: Roster | undefined, identityKey: Uint8Array): boolean {
   if (roster === undefined) return true;
-  return roster.some((leaf) => leaf !== undefined && equalBytes(leaf.identityKey, identityKey));
+  let answers = listed.get(identityKey);
+  if (answers === undefined) {
+    answers = new WeakMap();
+    listed.set(identityKey, answers);
+  }
+  let answer = answers.get(roster);
+  if (answer === undefined) {
+    answer = roster.some((leaf) => leaf !== undefined && equalBytes(leaf.identityKey, identityKey));
+    answers.set(roster, answer);
+  }
+  return answer;
 }
 
 /**

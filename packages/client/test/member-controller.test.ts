@@ -77,6 +77,19 @@ describe("member controller (pure: what it knows in, decisions out)", () => {
     expect(mayBeOurs([leaf(bytes(1))], me)).toBe(false);
   });
 
+  it("mayBeOurs: answers per identity and roster, the same on every call (remembered, not rescanned)", () => {
+    const other = bytes(9);
+    const shared = [leaf(bytes(1)), leaf(me)];
+    for (let i = 0; i < 3; i++) {
+      expect(mayBeOurs(shared, me)).toBe(true);
+      expect(mayBeOurs(shared, other)).toBe(false);
+    }
+    // A roster for the next epoch is a new array with its own answer.
+    const next = [leaf(bytes(1)), undefined];
+    expect(mayBeOurs(next, me)).toBe(false);
+    expect(mayBeOurs(shared, me)).toBe(true);
+  });
+
   it("behind: a newer roster lists us (same signing key) while our group is older or missing", () => {
     const listed = [leaf(bytes(1)), leaf(me, mySigningKey)];
     const rosters = [
