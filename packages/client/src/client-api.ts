@@ -2,6 +2,7 @@ import type { ClientOwnerOperations } from "./owner-api.js";
 import type {
   ClientEvents,
   ClientListener,
+  InvitationView,
   JoinRequestInit,
   MessageView,
   OperationOptions,
@@ -89,21 +90,63 @@ export interface Client extends ClientOwnerOperations {
   cancelRequest(organizationId: string, options?: OperationOptions): Promise<void>;
 
   /**
-   * Joins with an invitation received in the inbox (`invitation:received`): a request the owner
-   * matches to it and accepts at once.
-   * @param organizationId - the organization (hex)
-   * @param init - display name, ENS name, `signal`
-   * @returns the request's id
-   * @throws {UnknownTargetError} when no unused invitation for this identity is known
-   * @throws {OrganizationNotFoundError} when the organization's description cannot be found
-   * @throws {UnknownOrganizationError} / {OwnerUnreachableError} / {LeaveNotResolvedError} /
-   *   {EventRejectedError} / {AbortError}
+   * The invitations received in this identity's inbox and not answered yet, oldest first
+   * (expired ones leave the list). An invitation is only an offer: anyone can sign one with a
+   * throwaway organization key, so nothing of its organization is stored or listened to until
+   * {@link Client.acceptInvitation}. At most `maxPendingInvitations` (50) are kept; they survive a
+   * restart.
+   * @returns the pending invitations (the organization's `name` only when it is already known)
+   * @throws {ClientClosedError}
    * @example
    * ```ts
-   * client.on("invitation:received", ({ organizationId }) => void client.acceptInvitation(organizationId));
+   * client.on("invitation:received", () => {
+   *   for (const invitation of client.listInvitations()) {
+   *     console.log(invitation.organizationId, invitation.name ?? "(not discovered yet)");
+   *   }
+   * });
+   * ```
+   */
+  listInvitations(): InvitationView[];
+
+  /**
+   * Accepts an invitation (`invitation:received`, `listInvitations`): adopts the organization
+   * (reads its description, listens to it) and sends a request the owner matches to the
+   * invitation and accepts at once. The invitation leaves the pending list once the request is
+   * sent; if a step fails it stays pending.
+   * @param organizationId - the inviting organization (hex)
+   * @param init - display name, ENS name, `signal`
+   * @returns the request's id; `request:accepted` follows
+   * @throws {UnknownTargetError} when no unused invitation of that organization for this identity
+   *   is known (none pending, declined, or expired)
+   * @throws {OrganizationNotFoundError} when the organization's description cannot be found (the
+   *   invitation stays pending: try again when a service node holds it)
+   * @throws {OwnerUnreachableError} / {LeaveNotResolvedError} / {EventRejectedError} /
+   *   {AbortError} / {ClientClosedError}
+   * @example
+   * ```ts
+   * client.on("invitation:received", ({ organizationId }) => {
+   *   if (trusted(organizationId)) void client.acceptInvitation(organizationId, { displayName: "Alice" });
+   * });
    * ```
    */
   acceptInvitation(organizationId: string, init?: JoinRequestInit): Promise<string>;
+
+  /**
+   * Declines a pending invitation: forgets it (its id is remembered until it expires, so that
+   * reading the inbox's history again does not bring it back). The owner is not told.
+   * @param organizationId - the inviting organization (hex)
+   * @param options - `signal`
+   * @returns the declined invitation's id
+   * @throws {UnknownTargetError} when no invitation of that organization is pending
+   * @throws {AbortError} / {ClientClosedError}
+   * @example
+   * ```ts
+   * for (const { organizationId } of client.listInvitations()) {
+   *   await client.declineInvitation(organizationId);
+   * }
+   * ```
+   */
+  declineInvitation(organizationId: string, options?: OperationOptions): Promise<string>;
 
   /**
    * Leaves an organization (the owner resolves it and re-keys without this member).

@@ -17,6 +17,7 @@ export const defaultClientConfig: Required<ClientConfig> = {
   maxPendingMessages: 1_000,
   maxPendingAgeMs: 7 * 24 * 60 * 60 * 1000,
   maxBackfillPages: 50,
+  maxPendingInvitations: 50,
   leaveResolutionTimeoutMs: 30_000,
   syncIntervalMs: 5_000,
   syncMaxIntervalMs: 600_000,
@@ -85,6 +86,7 @@ async function start(c: ClientCore): Promise<void> {
   for (const hex of await c.p.store.keys("orgs")) {
     c.orgs.set(hex, await c.persistence.load(hex));
   }
+  await c.membership.invitations.load();
   for (const org of c.orgs.values()) {
     await c.sync.syncSubscriptions(org);
     if (org.role === "owner" && org.owner.rekeyDueAt !== undefined) {
@@ -157,7 +159,12 @@ function facade(c: ClientCore): Client {
     discover: (id, options) => membership.discover(id, options),
     requestToJoin: (id, init) => membership.requestToJoin(id, init),
     cancelRequest: (id, options) => membership.cancelRequest(id, options),
+    listInvitations: () => {
+      if (runtime.closed) throw new ClientClosedError();
+      return membership.invitations.list();
+    },
     acceptInvitation: (id, init) => membership.acceptInvitation(id, init),
+    declineInvitation: (id, options) => membership.declineInvitation(id, options),
     leave: (id, options) => membership.leave(id, options),
     sendMessage: (id, channelId, text, options) =>
       runtime.task(async () => {

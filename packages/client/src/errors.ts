@@ -157,7 +157,7 @@ export class UnknownTargetError extends OrgchatError {
   constructor(what: string, id: string, options: ClientErrorOptions = {}) {
     super(UnknownTargetError.errorName, `No ${what} with id ${id} is known here.`, {
       ...options,
-      hint: "List them first (listRequests, history).",
+      hint: "List them first (listRequests, listInvitations, history).",
     });
     this.id = id;
   }

@@ -70,6 +70,7 @@ export type {
   ClientTimers,
   CreateChannelInit,
   CreateOrganizationInit,
+  InvitationView,
   JoinRequestInit,
   MessageView,
   OperationOptions,

@@ -16,6 +16,7 @@ import {
   OwnerUnreachableError,
   UnknownTargetError,
 } from "./errors.js";
+import { Invitations } from "./invitations.js";
 import { type MemberOrg, newMemberOrg, newTxn, type Org, type Txn } from "./org.js";
 import { checkSignal } from "./runtime.js";
 import type { JoinRequestInit, OperationOptions, OrganizationView } from "./types.js";
@@ -24,13 +25,16 @@ import type { JoinRequestInit, OperationOptions, OrganizationView } from "./type
  * Membership: this identity's way in and out of organizations it does not own — discover, request
  * to join (X3DH to the owner's bundle), accept an invitation, cancel, leave, rejoin after leave —
  * and the owner's answer to its request. Owns: `MemberSide.request`, `.ownerSession` (created
- * here), the role of a member organization.
+ * here), the role of a member organization, and (through `invitations`) the pending invitations.
  */
 export class Membership {
   readonly #c: ClientCore;
+  /** Invitations received and not answered yet: offers, adopted only by `acceptInvitation`. */
+  readonly invitations: Invitations;
 
   constructor(core: ClientCore) {
     this.#c = core;
+    this.invitations = new Invitations(core);
   }
 
   /** Starts tracking an organization this identity does not own. */
@@ -63,11 +67,29 @@ export class Membership {
     return this.#c.runtime.task(() => this.#join(organizationId, init));
   }
 
+  /**
+   * Accepts a pending invitation (or, for an organization already known, an unused invitation in
+   * its state): only now is the organization adopted (stored, listened to, its description read),
+   * the invitation added to its log, and the request sent; the pending invitation is forgotten once
+   * the request is sent (it stays pending if any step fails, so that the user can try again).
+   */
   async acceptInvitation(organizationId: string, init: JoinRequestInit = {}): Promise<string> {
     const c = this.#c;
     await this.#awaitOwnLeave(organizationId, init.signal);
     return c.runtime.task(async () => {
-      const org = c.org(organizationId);
+      checkSignal(init.signal);
+      const hex = organizationId.toLowerCase();
+      const pending = this.invitations.get(hex);
+      let org = c.orgs.get(hex);
+      if (org === undefined) {
+        if (pending === undefined) throw new UnknownTargetError("invitation", hex);
+        org = await this.adopt(publicKeyFromMemberId(hex), "observer");
+      }
+      if (pending !== undefined && org.role !== "owner") {
+        const txn = newTxn(org);
+        c.eventLog.add(org, txn, pending);
+        await c.persistence.commit(org, txn);
+      }
       if (!org.discovered) {
         await c.sync.backfill(org, [descriptionTopic(org.id)]);
         if (!org.discovered) throw new OrganizationNotFoundError(org.hex);
@@ -76,7 +98,17 @@ export class Membership {
         (i) => i.invitee === c.memberId && !i.used,
       );
       if (invitation === undefined) throw new UnknownTargetError("invitation", org.hex);
-      return this.#join(organizationId, init, invitation.chatId);
+      const requestId = await this.#join(hex, init, invitation.chatId);
+      await this.invitations.forget(hex);
+      return requestId;
+    });
+  }
+
+  async declineInvitation(organizationId: string, options?: OperationOptions): Promise<string> {
+    const c = this.#c;
+    return c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      return this.invitations.decline(organizationId);
     });
   }
 

@@ -1,6 +1,5 @@
 import { equalBytes, toHex } from "@orgchat/base";
 import type { PairwiseSession } from "@orgchat/crypto";
-import { invitationFromWire } from "@orgchat/state/wire";
 import type { TransportMessage } from "@orgchat/transport";
 import {
   decodePairwiseContent,
@@ -143,7 +142,7 @@ export class PairwiseChannel {
     }
     const hex = toHex(opened.organizationId);
     if (opened.type === "organization-invitation") {
-      await this.#onInvitation(hex, opened, id);
+      await c.membership.invitations.receive(opened, id, topic);
       return;
     }
     if (opened.type !== "pairwise") return;
@@ -188,32 +187,5 @@ export class PairwiseChannel {
     }
     await c.persistence.commit(org, txn);
     await c.sync.syncSubscriptions(org);
-  }
-
-  async #onInvitation(
-    hex: string,
-    opened: Extract<OpenedEnvelope, { type: "organization-invitation" }>,
-    id: string,
-  ): Promise<void> {
-    const c = this.#c;
-    c.sync.seen.add(id);
-    const mapped = invitationFromWire(
-      opened.message,
-      { id, author: hex, clock: opened.clock, sentAt: c.now() },
-      c.memberId,
-    );
-    if (!mapped.ok || mapped.value.body.invitee !== c.memberId) return;
-    let org = c.orgs.get(hex);
-    if (org === undefined) {
-      org = await c.membership.adopt(opened.organizationId, "observer");
-    }
-    if (org.role === "owner") return;
-    const txn = newTxn(org);
-    c.eventLog.add(org, txn, mapped.value);
-    txn.emits.push([
-      "invitation:received",
-      { organizationId: hex, invitationId: id, chatId: mapped.value.body.chatId },
-    ]);
-    await c.persistence.commit(org, txn);
   }
 }

@@ -71,6 +71,14 @@ export interface ClientConfig {
    * @default 30000
    */
   readonly leaveResolutionTimeoutMs?: number;
+  /**
+   * Invitations kept while waiting for this identity's answer (`listInvitations`). Anyone can sign
+   * an invitation with a throwaway organization key, so they are bounded: when one more arrives,
+   * an expired one goes first, then the oldest from an organization this client does not know,
+   * then the oldest (a `diagnostic` with reason `evicted` for each).
+   * @default 50
+   */
+  readonly maxPendingInvitations?: number;
   /** History pages read per topic when backfilling (each up to 100 messages). @default 50 */
   readonly maxBackfillPages?: number;
   /**
@@ -164,6 +172,31 @@ export interface OrganizationView {
   readonly request?: { readonly id: string; readonly status: string; readonly reason?: string };
 }
 
+/** An invitation waiting for this identity's answer (`listInvitations`). */
+export interface InvitationView {
+  /** The inviting organization's key, 64 lowercase hex characters. */
+  readonly organizationId: string;
+  /** The invitation's id (hex SHA-256 of its envelope). */
+  readonly invitationId: string;
+  /** The channel it invites into ("" = the organization itself). */
+  readonly chatId: string;
+  /** The inviter's time (ms since the Unix epoch), as the invitation claims it. */
+  readonly sentAt: number;
+  /** When this client received it (ms, this client's clock). */
+  readonly receivedAt: number;
+  /**
+   * When it can no longer be used: `invitationExpiryMs` (7 days) after the earlier of `sentAt` and
+   * `receivedAt` (a claimed time in the future does not make it last longer). It leaves the list
+   * then.
+   */
+  readonly expiresAt: number;
+  /**
+   * The organization's name, only when this client already knows the organization (it discovered
+   * it); an invitation carries no description.
+   */
+  readonly name?: string;
+}
+
 /** A channel message as the app sees it. */
 export interface MessageView {
   /** The event id (hex SHA-256 of what was published). */
@@ -214,7 +247,11 @@ export interface ClientEvents {
     readonly requester: string;
     readonly reason: string;
   };
-  /** An invitation to an organization arrived in this identity's inbox. */
+  /**
+   * An invitation to an organization arrived in this identity's inbox. It is only pending
+   * (`listInvitations`): nothing of the organization is stored or listened to until
+   * `acceptInvitation`; `declineInvitation` forgets it.
+   */
   "invitation:received": {
     readonly organizationId: string;
     readonly invitationId: string;

@@ -1,0 +1,259 @@
+import { toHex } from "@orgchat/base";
+import { defaultReducerConfig, type OrgEventOf } from "@orgchat/state";
+import { invitationFromWire } from "@orgchat/state/wire";
+import type { LogEntry, StoreOp } from "@orgchat/store";
+import type { OpenedEnvelope } from "@orgchat/wire";
+import type { ClientCore } from "./core.js";
+import { decodeJson, encodeJson } from "./encoding.js";
+import { UnknownTargetError } from "./errors.js";
+import type { InvitationView } from "./types.js";
+
+const component = "client/invitations";
+
+/** Pending invitations: one record per inviting organization, keyed by its id (hex). */
+export const invitationsSpace = "invitations";
+
+/** Ids of declined invitations, each sorted by when it expires (a start reads the inbox again). */
+export const declinedInvitationsLog = "invitations-declined";
+
+/**
+ * Declined invitations remembered (the soonest to expire is forgotten first). A declined
+ * invitation is remembered only until it expires (`invitationExpiryMs` after it was issued), so
+ * this bounds only a user who declines more than this many within that time; one forgotten early
+ * shows up again as pending if the inbox's history still holds it.
+ */
+export const maxDeclinedInvitations = 1_000;
+
+/** An invitation waiting for this identity's answer. */
+interface PendingInvitation {
+  readonly event: OrgEventOf<"invitation.issued">;
+  readonly receivedAt: number;
+}
+
+interface StoredInvitation extends PendingInvitation {
+  readonly v: 1;
+}
+
+/**
+ * Invitations (docs/SECURITY.md, row 7): an invitation is an offer, not an adoption. Anyone can
+ * make an organization key and sign an invitation to any inbox, so an incoming invitation is only
+ * kept as pending (bounded by `maxPendingInvitations`, the oldest evicted, persisted) and shown
+ * (`invitation:received`); no organization is adopted, stored or subscribed until the user
+ * accepts it (`Membership.acceptInvitation`). Declining forgets it (and remembers its id until it
+ * expires, so that reading the inbox's history again does not bring it back).
+ * Owns: the pending invitations and the declined ids, in memory and in the store.
+ */
+export class Invitations {
+  readonly #c: ClientCore;
+  /** By organization id (hex), oldest arrival first. */
+  readonly #pending = new Map<string, PendingInvitation>();
+  /** Declined invitation id → when it expires. */
+  readonly #declined = new Map<string, number>();
+
+  constructor(core: ClientCore) {
+    this.#c = core;
+  }
+
+  /** When an invitation can no longer be used: judged from the earlier of its claimed and received times. */
+  #expiresAt(pending: PendingInvitation): number {
+    return (
+      Math.min(pending.event.sentAt, pending.receivedAt) + defaultReducerConfig.invitationExpiryMs
+    );
+  }
+
+  /**
+   * Reads the pending invitations and declined ids from the store; drops the expired ones and, if
+   * the store holds more than the limits allow (a lower `maxPendingInvitations`), the oldest.
+   * @throws the store's errors
+   */
+  async load(): Promise<void> {
+    const c = this.#c;
+    const now = c.now();
+    const ops: StoreOp[] = [];
+    const loaded: PendingInvitation[] = [];
+    for (const key of await c.p.store.keys(invitationsSpace)) {
+      const bytes = await c.p.store.get(invitationsSpace, key);
+      let stored: StoredInvitation | undefined;
+      try {
+        stored = bytes === undefined ? undefined : decodeJson<StoredInvitation>(bytes);
+      } catch (error) {
+        c.report({ component, reason: "unreadable-record", error });
+      }
+      if (stored?.v !== 1 || stored.event.author !== key || this.#expiresAt(stored) <= now) {
+        ops.push({ type: "delete", space: invitationsSpace, key });
+        continue;
+      }
+      loaded.push({ event: stored.event, receivedAt: stored.receivedAt });
+    }
+    loaded.sort((a, b) => a.receivedAt - b.receivedAt);
+    const excess = loaded.length - c.p.config.maxPendingInvitations;
+    for (const [index, pending] of loaded.entries()) {
+      if (index < excess) {
+        ops.push({ type: "delete", space: invitationsSpace, key: pending.event.author });
+      } else {
+        this.#pending.set(pending.event.author, pending);
+      }
+    }
+    const declined = await c.p.store.range(declinedInvitationsLog);
+    const gone: string[] = [];
+    for (const [index, entry] of declined.entries()) {
+      if (entry.sortKey <= BigInt(now) || index < declined.length - maxDeclinedInvitations) {
+        gone.push(entry.id);
+      } else {
+        this.#declined.set(entry.id, Number(entry.sortKey));
+      }
+    }
+    if (gone.length > 0)
+      ops.push({ type: "deleteEntries", log: declinedInvitationsLog, ids: gone });
+    if (ops.length > 0) await c.p.store.batch(ops);
+  }
+
+  /**
+   * An invitation from this identity's inbox (the envelope is open and signed by the organization
+   * key): kept as pending and announced, or dropped with a diagnostic. Adopts nothing.
+   */
+  async receive(
+    opened: Extract<OpenedEnvelope, { type: "organization-invitation" }>,
+    id: string,
+    topic: string,
+  ): Promise<void> {
+    const c = this.#c;
+    c.sync.seen.add(id);
+    const hex = toHex(opened.organizationId);
+    const now = c.now();
+    const mapped = invitationFromWire(
+      opened.message,
+      { id, author: hex, clock: opened.clock, sentAt: now },
+      c.memberId,
+    );
+    if (!mapped.ok) {
+      c.report({ component, reason: "malformed", topic });
+      return;
+    }
+    const event = mapped.value;
+    if (event.body.invitee !== c.memberId) {
+      c.report({ component, reason: "not-for-us", topic });
+      return;
+    }
+    const org = c.orgs.get(hex);
+    // Already in (or asked to be), or already in the organization's log (it was answered).
+    if (org?.role === "owner" || org?.role === "member" || org?.role === "requester") return;
+    if (org?.log.state.invitations.has(id) === true || this.#declined.has(id)) return;
+    const pending: PendingInvitation = { event, receivedAt: now };
+    if (this.#expiresAt(pending) <= now) {
+      c.report({ component, reason: "expired", topic });
+      return;
+    }
+    const previous = this.#pending.get(hex);
+    if (previous?.event.id === id) return;
+    if (previous !== undefined && previous.event.clock >= event.clock) {
+      c.report({ component, reason: "superseded", topic });
+      return;
+    }
+    const ops: StoreOp[] = [];
+    this.#pending.delete(hex);
+    for (const key of this.#overflow(now)) {
+      this.#pending.delete(key);
+      ops.push({ type: "delete", space: invitationsSpace, key });
+    }
+    this.#pending.set(hex, pending);
+    const stored: StoredInvitation = { v: 1, ...pending };
+    ops.push({ type: "put", space: invitationsSpace, key: hex, value: encodeJson(stored) });
+    await c.p.store.batch(ops);
+    c.emitter.emit("invitation:received", {
+      organizationId: hex,
+      invitationId: id,
+      chatId: event.body.chatId,
+    });
+  }
+
+  /**
+   * The pending invitations to drop so that one more fits: the expired ones, then the oldest one
+   * from an organization this client does not know (a throwaway key), else the oldest one. Each
+   * eviction of one that could still be used is reported.
+   */
+  #overflow(now: number): string[] {
+    const c = this.#c;
+    const drop = [...this.#pending]
+      .filter(([, pending]) => this.#expiresAt(pending) <= now)
+      .map(([hex]) => hex);
+    const live = [...this.#pending.keys()].filter((hex) => !drop.includes(hex));
+    const excess = live.length + 1 - c.p.config.maxPendingInvitations;
+    if (excess <= 0) return drop;
+    const unknown = live.filter((hex) => !c.orgs.has(hex));
+    const known = live.filter((hex) => c.orgs.has(hex));
+    for (const hex of [...unknown, ...known].slice(0, excess)) {
+      drop.push(hex);
+      c.report({ component, reason: "evicted", topic: c.inbox });
+    }
+    return drop;
+  }
+
+  /** The pending invitation of an organization (hex), if it can still be used. */
+  get(organizationId: string): OrgEventOf<"invitation.issued"> | undefined {
+    const pending = this.#pending.get(organizationId.toLowerCase());
+    if (pending === undefined || this.#expiresAt(pending) <= this.#c.now()) return undefined;
+    return pending.event;
+  }
+
+  /** The pending invitations that can still be used, oldest first. */
+  list(): InvitationView[] {
+    const c = this.#c;
+    const now = c.now();
+    const views: InvitationView[] = [];
+    for (const [hex, pending] of this.#pending) {
+      const expiresAt = this.#expiresAt(pending);
+      if (expiresAt <= now) continue;
+      const org = c.orgs.get(hex);
+      views.push({
+        organizationId: hex,
+        invitationId: pending.event.id,
+        chatId: pending.event.body.chatId,
+        sentAt: pending.event.sentAt,
+        receivedAt: pending.receivedAt,
+        expiresAt,
+        ...(org?.discovered === true ? { name: org.log.state.identity.displayName } : {}),
+      });
+    }
+    return views;
+  }
+
+  /** Forgets the pending invitation of an organization (it was answered). */
+  async forget(organizationId: string): Promise<void> {
+    const hex = organizationId.toLowerCase();
+    if (!this.#pending.delete(hex)) return;
+    await this.#c.p.store.delete(invitationsSpace, hex);
+  }
+
+  /**
+   * Declines the pending invitation of an organization: forgets it, and remembers its id until it
+   * expires so that the inbox's history does not bring it back.
+   * @returns the declined invitation's id
+   * @throws {UnknownTargetError} when no invitation from that organization is pending
+   */
+  async decline(organizationId: string): Promise<string> {
+    const c = this.#c;
+    const hex = organizationId.toLowerCase();
+    const pending = this.#pending.get(hex);
+    if (pending === undefined) throw new UnknownTargetError("invitation", hex);
+    const expiresAt = this.#expiresAt(pending);
+    const ops: StoreOp[] = [{ type: "delete", space: invitationsSpace, key: hex }];
+    const entry: LogEntry = {
+      id: pending.event.id,
+      sortKey: BigInt(Math.max(0, expiresAt)),
+      value: new Uint8Array(0),
+    };
+    ops.push({ type: "append", log: declinedInvitationsLog, entries: [entry] });
+    this.#declined.set(entry.id, expiresAt);
+    if (this.#declined.size > maxDeclinedInvitations) {
+      const [soonest] = [...this.#declined].sort((a, b) => a[1] - b[1]);
+      if (soonest !== undefined) {
+        this.#declined.delete(soonest[0]);
+        ops.push({ type: "deleteEntries", log: declinedInvitationsLog, ids: [soonest[0]] });
+      }
+    }
+    await c.p.store.batch(ops);
+    this.#pending.delete(hex);
+    return pending.event.id;
+  }
+}
