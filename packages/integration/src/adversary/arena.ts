@@ -1,0 +1,266 @@
+/**
+ * The arena: a deterministic world for attacks. One memory network and one virtual clock
+ * (`virtualClock` of `@orgchat/transport`) shared by the network's timestamps and every client's
+ * `now` and timers, so that "8 days later" or "after every back-off" is a call, not a wait. Each
+ * victim gets a {@link MeasuredStore}, a {@link CountingTransport} and a {@link CountingProvider},
+ * so that an attack's cost is read as bytes persisted, messages published, history queries and
+ * provider calls: counts and sizes, never durations.
+ *
+ * Hostile peers ({@link Hostile}) join the same network with keys of their own.
+ */
+import {
+  type Client,
+  type ClientConfig,
+  type ClientEvents,
+  createClient,
+  isUnknownOrganizationError,
+  type OrganizationView,
+} from "@orgchat/client";
+import { defaultProvider } from "@orgchat/crypto";
+import { memoryStore } from "@orgchat/store";
+import {
+  type MemoryNetwork,
+  memoryNetwork,
+  type VirtualClock,
+  virtualClock,
+} from "@orgchat/transport";
+import { Hostile, type HostileInit } from "./hostile.js";
+import {
+  type CountingProvider,
+  type CountingTransport,
+  countingProvider,
+  countingTransport,
+  type MeasuredStore,
+  measuredStore,
+} from "./measure.js";
+import { seededBytes } from "./random.js";
+
+/** Every event a client emits, in order, with its payload (`diagnostic` included). */
+export type ArenaRecorded = Array<
+  { [K in keyof ClientEvents]: [K, ClientEvents[K]] }[keyof ClientEvents]
+>;
+
+const eventNames: ReadonlyArray<keyof ClientEvents> = [
+  "org:discovered",
+  "org:updated",
+  "request:received",
+  "request:cancelled",
+  "request:accepted",
+  "request:rejected",
+  "invitation:received",
+  "member:joined",
+  "member:left",
+  "member:removed",
+  "member:banned",
+  "member:unbanned",
+  "member:roles-changed",
+  "epoch:changed",
+  "message:received",
+  "message:edited",
+  "message:deleted",
+  "message:pinned",
+  "message:waiting-for-key",
+  "message:undecryptable",
+  "resync:requested",
+  "error",
+  "diagnostic",
+];
+
+/** One honest client of the arena, with everything measured. */
+export interface ArenaPeer {
+  readonly name: string;
+  client: Client;
+  readonly store: MeasuredStore;
+  readonly transport: CountingTransport;
+  readonly provider: CountingProvider;
+  readonly events: ArenaRecorded;
+}
+
+/** Client defaults in the arena: re-key inside the operation, no periodic republish, cheap scrypt. */
+export const arenaClientConfig: ClientConfig = {
+  rekeyWindowMs: 0,
+  republishIntervalMs: 0,
+  scryptN: 16,
+};
+
+/** Options of {@link Arena}. */
+export interface ArenaInit {
+  /** Seeds the network's fault model and every client's random bytes. @default 1 */
+  readonly seed?: number;
+  /** Client tunables over {@link arenaClientConfig}. */
+  readonly config?: ClientConfig;
+  /** Start of virtual time, ms since the Unix epoch. @default 1_700_000_000_000 */
+  readonly start?: number;
+}
+
+/** A memory network, one virtual clock, honest peers and hostile ones. Close it in `afterEach`. */
+export class Arena {
+  readonly clock: VirtualClock;
+  readonly network: MemoryNetwork;
+  readonly peers: ArenaPeer[] = [];
+  readonly hostiles: Hostile[] = [];
+  readonly config: ClientConfig;
+  readonly seed: number;
+  #nextSeed = 0;
+
+  constructor(init: ArenaInit = {}) {
+    this.seed = init.seed ?? 1;
+    this.clock = virtualClock({ start: init.start ?? 1_700_000_000_000 });
+    this.network = memoryNetwork({ seed: this.seed }, { now: this.clock.now });
+    this.config = { ...arenaClientConfig, ...init.config };
+  }
+
+  /** Deterministic random bytes for the next consumer (a client, a hostile peer). */
+  random(): (length: number) => Uint8Array {
+    return seededBytes(`${this.seed}/${this.#nextSeed++}`);
+  }
+
+  /** Makes an honest client on a new measured store, counting transport and counting provider. */
+  async peer(name: string, options: { readonly config?: ClientConfig } = {}): Promise<ArenaPeer> {
+    const store = measuredStore(memoryStore());
+    const transport = countingTransport(this.network.transport({ name }));
+    const provider = countingProvider(defaultProvider());
+    const peer: ArenaPeer = {
+      name,
+      client: undefined as unknown as Client,
+      store,
+      transport,
+      provider,
+      events: [],
+    };
+    peer.client = await this.#client(peer, options.config);
+    this.peers.push(peer);
+    await this.settle();
+    return peer;
+  }
+
+  async #client(peer: ArenaPeer, config?: ClientConfig): Promise<Client> {
+    const client = await createClient({
+      transport: peer.transport,
+      store: peer.store,
+      provider: peer.provider,
+      random: this.random(),
+      now: this.clock.now,
+      timers: {
+        setTimeout: (task, delayMs) => this.clock.schedule(task, delayMs),
+        clearTimeout: (handle) => (handle as () => void)(),
+      },
+      config: { ...this.config, ...config },
+    });
+    for (const name of eventNames) record(peer, client, name);
+    return client;
+  }
+
+  /**
+   * A hostile peer on this network (its transport reads history like any peer's), with keys of
+   * its own or `identity` (a member's, from {@link keptIdentity}); `now` is its own wall clock
+   * (e.g. ten years ahead), the arena's by default.
+   */
+  async hostile(
+    name: string,
+    init: Pick<HostileInit, "identity"> & { readonly now?: () => number } = {},
+  ): Promise<Hostile> {
+    const hostile = new Hostile({
+      name,
+      transport: this.network.transport({ name }),
+      random: this.random(),
+      now: init.now ?? this.clock.now,
+      ...(init.identity === undefined ? {} : { identity: init.identity }),
+    });
+    await hostile.transport.start();
+    this.hostiles.push(hostile);
+    return hostile;
+  }
+
+  /** Restarts a peer: its client closes and a new one opens on the same store (a process restart). */
+  async restart(peer: ArenaPeer): Promise<void> {
+    await this.settle();
+    await peer.client.close();
+    peer.client = await this.#client(peer);
+    await this.settle();
+  }
+
+  /** Runs everything to rest: deliveries, every client's queued work, and what they started. */
+  async settle(): Promise<void> {
+    for (let round = 0; round < 4; round++) {
+      await this.network.idle();
+      await Promise.all(this.peers.map((p) => p.client.idle()));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Moves virtual time forward in steps of at most `stepMs` (the timers that fall due run:
+   * sweeps, resync retries, expiries), at rest after each.
+   */
+  async advance(ms: number, stepMs = ms): Promise<void> {
+    for (let passed = 0; passed < ms; passed += stepMs) {
+      this.clock.advance(Math.min(stepMs, ms - passed));
+      await this.settle();
+    }
+  }
+
+  /** Closes every client and hostile transport, then the network. */
+  async close(): Promise<void> {
+    for (const peer of this.peers) await peer.client.close().catch(() => undefined);
+    for (const hostile of this.hostiles) await hostile.transport.stop().catch(() => undefined);
+    await this.network.stop();
+  }
+}
+
+function record<K extends keyof ClientEvents>(peer: ArenaPeer, client: Client, name: K): void {
+  client.on(name, (payload: ClientEvents[K]) => {
+    peer.events.push([name, payload] as ArenaRecorded[number]);
+  });
+}
+
+/** The payloads of `peer`'s recorded events called `name`. */
+export function eventsOf<K extends keyof ClientEvents>(
+  peer: ArenaPeer,
+  name: K,
+): Array<ClientEvents[K]> {
+  return peer.events.filter(([n]) => n === name).map(([, payload]) => payload as ClientEvents[K]);
+}
+
+/** The organization as `peer` sees it, or undefined when it does not know it. */
+export function arenaView(peer: ArenaPeer, organizationId: string): OrganizationView | undefined {
+  try {
+    return peer.client.getOrganization(organizationId);
+  } catch (error) {
+    if (isUnknownOrganizationError(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The owner creates an organization with a "general" channel; each named peer discovers it, asks to
+ * join and is accepted. @returns the owner, the members and the organization id
+ */
+export async function arenaOrg(
+  arena: Arena,
+  memberNames: readonly string[],
+  init: { readonly encrypted?: boolean } = {},
+): Promise<{ owner: ArenaPeer; members: ArenaPeer[]; orgId: string }> {
+  const owner = await arena.peer("owner");
+  const orgId = await owner.client.createOrganization({
+    name: "Acme",
+    access: "on-request",
+    encrypted: init.encrypted ?? true,
+  });
+  await owner.client.createChannel(orgId, { id: "general", name: "General" });
+  await arena.settle();
+  const members: ArenaPeer[] = [];
+  for (const name of memberNames) {
+    const peer = await arena.peer(name);
+    await peer.client.discover(orgId);
+    const requestId = await peer.client.requestToJoin(orgId, { displayName: name });
+    await arena.settle();
+    await owner.client.acceptRequest(orgId, requestId);
+    await arena.settle();
+    if (arenaView(peer, orgId)?.role !== "member") {
+      throw new Error(`arena: ${name} did not become a member`);
+    }
+    members.push(peer);
+  }
+  return { owner, members, orgId };
+}
