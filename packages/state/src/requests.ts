@@ -3,6 +3,7 @@ import { levelOf, rankLevels } from "./authorization.js";
 import type { MemberId, OrgEvent, OrgEventOf, RejectionReason } from "./events.js";
 import { addGrant, addMember, type Changes, dropMember, type Handler } from "./membership.js";
 import { compareEvents } from "./order.js";
+import { requestRejectionReasons } from "./request-admission.js";
 import {
   defaultReducerConfig,
   type JoinRequest,
@@ -57,6 +58,8 @@ function indexRejection(
   request: JoinRequest,
 ): ImmutableMap<MemberId, number> {
   if (request.status !== "rejected" || request.decidedSentAt === undefined) return lastRejection;
+  // A request pushed out of a full queue says nothing about its requester: no cool-down.
+  if (request.rejectionReason === requestRejectionReasons.queueFull) return lastRejection;
   const previous = lastRejection.get(request.requester);
   return previous !== undefined && previous >= request.decidedSentAt
     ? lastRejection
@@ -184,7 +187,10 @@ function ensAccepted(config: ReducerConfig, ensName: string, member: MemberId): 
 // -------------------------------------------------------------------------------------------------
 // Requests to join
 
-/** @internal `request.sent`: access mode, ENS, one pending request per key, cool-down, cap. */
+/**
+ * @internal `request.sent`: access mode, ENS, one pending request per key, cool-down; at the cap,
+ *   the oldest pending requests are pushed out (rejected "full, try later", no decider).
+ */
 export const requestSent: Handler<"request.sent"> = (state, event, config) => {
   const author = event.author;
   const { chatId, ensName, displayName } = event.body;
@@ -196,13 +202,13 @@ export const requestSent: Handler<"request.sent"> = (state, event, config) => {
   // Pending = stored as pending and not expired at this request's own time (expired requests never
   // hold a slot, so the organization cannot get stuck at the cap).
   const index = requestIndex(state.requests);
-  let pending = 0;
+  const live: JoinRequest[] = [];
   for (const id of index.pending) {
     const request = state.requests.get(id);
     if (request === undefined || isExpiredAt(request, event.sentAt, config.requestExpiryMs))
       continue;
     if (request.requester === author) return "conflict";
-    pending++;
+    live.push(request);
   }
   const rejectedAt = index.lastRejection.get(author);
   if (rejectedAt !== undefined && event.sentAt < rejectedAt + config.reRequestCooldownMs) {
@@ -230,9 +236,36 @@ export const requestSent: Handler<"request.sent"> = (state, event, config) => {
       requests: putRequest(state.requests, accepted),
     };
   }
-  if (pending >= config.maxPendingRequests) return "rate-limited";
-  return { requests: putRequest(state.requests, { ...base, status: "pending" }) };
+  if (config.maxPendingRequests < 1) return "rate-limited";
+  let requests = state.requests;
+  const excess = live.length - config.maxPendingRequests + 1;
+  if (excess > 0) {
+    // A full queue: the oldest pending requests make room (docs/SECURITY.md, "Requests to join").
+    // Refusing the newcomer instead would let one stranger with fresh keys hold every slot until
+    // the expiry, again and again; pushing out the oldest makes a flood pay one admission per slot
+    // (the owner's admission rate bounds how fast), and every request it pushes out was listed
+    // for a while and is answered "full, try later" by the owner.
+    for (const evicted of live.sort(compareAge).slice(0, excess)) {
+      requests = putRequest(requests, {
+        ...evicted,
+        status: "rejected",
+        decidedAt: event.clock,
+        decidedSentAt: event.sentAt,
+        rejectionReason: requestRejectionReasons.queueFull,
+      });
+    }
+  }
+  return { requests: putRequest(requests, { ...base, status: "pending" }) };
 };
+
+/** Oldest first: by signed send time, then in canonical order (a total order: ids are unique). */
+function compareAge(a: JoinRequest, b: JoinRequest): number {
+  if (a.sentAt !== b.sentAt) return a.sentAt < b.sentAt ? -1 : 1;
+  return compareEvents(
+    { clock: a.clock, author: a.requester, id: a.id },
+    { clock: b.clock, author: b.requester, id: b.id },
+  );
+}
 
 /** @internal `request.cancelled`: the requester, while pending and before the expiry. */
 export const requestCancelled: Handler<"request.cancelled"> = (state, event, config) => {

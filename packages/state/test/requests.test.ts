@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { OrgEvent } from "../src/events.js";
 import { OrgLog } from "../src/log.js";
 import { reduce } from "../src/reduce.js";
+import { requestRejectionReasons } from "../src/request-admission.js";
 import { pendingRequests, requestStatus } from "../src/requests.js";
 import { defaultReducerConfig } from "../src/state.js";
 import {
@@ -12,6 +13,7 @@ import {
   carol,
   dave,
   day,
+  eve,
   event,
   hour,
   owner,
@@ -146,7 +148,9 @@ describe("cancel vs accept: canonical order decides", () => {
 });
 
 describe("cap on pending requests", () => {
-  it("more than the cap are rate-limited; a decision or an expiry frees a slot", () => {
+  // Issue #13 row 4: refusing newcomers at the cap let one stranger with fresh keys hold every slot
+  // until the expiry; at the cap the oldest pending request is now pushed out instead.
+  it("at the cap the oldest request is pushed out (full, try later: no cool-down); a decision or an expiry frees a slot", () => {
     const config = { maxPendingRequests: 2, requestExpiryMs: 1000 };
     const s = new Script();
     const result = applyAll(
@@ -154,32 +158,44 @@ describe("cap on pending requests", () => {
         s.created(),
         s.at(0).next("request.sent", alice, join, { id: "ra" }),
         s.at(10).next("request.sent", bob, join, { id: "rb" }),
+        // Full: ra (the oldest) makes room.
         s.at(20).next("request.sent", carol, join, { id: "rc" }),
-        s.at(30).next("request.rejected", owner, { requestId: "ra", reason: "full" }),
-        s.at(40).next("request.sent", carol, join, { id: "rc2" }),
-        // rb expired at 1010: a slot is free again at 1010, not before.
-        s.at(1009).next("request.sent", dave, join, { id: "rd" }),
-        s.at(1010).next("request.sent", dave, join, { id: "rd2" }),
+        s.at(30).next("request.rejected", owner, { requestId: "rb", reason: "no" }),
+        // A slot is free: nobody is pushed out.
+        s.at(40).next("request.sent", dave, join, { id: "rd" }),
+        // Pushed out, alice may ask again at once; full again, rc makes room.
+        s.at(50).next("request.sent", alice, join, { id: "ra2" }),
+        // rd expired at 1040: its slot is free then, so nobody is pushed out.
+        s.at(1040).next("request.sent", eve, join, { id: "re" }),
       ],
       config,
     );
-    expect(Object.fromEntries(result.rejections)).toEqual({
-      rc: "rate-limited",
-      rd: "rate-limited",
-    });
-    expect(pendingRequests(result.state, 1010, config).map((r) => r.id)).toEqual(["rc2", "rd2"]);
+    expect(Object.fromEntries(result.rejections)).toEqual({});
+    const status = (id: string) => {
+      const r = result.state.requests.get(id);
+      return [r?.status, r?.rejectionReason, r?.decidedBy];
+    };
+    expect(status("ra")).toEqual(["rejected", requestRejectionReasons.queueFull, undefined]);
+    expect(status("rb")).toEqual(["rejected", "no", owner]);
+    expect(status("rc")).toEqual(["rejected", requestRejectionReasons.queueFull, undefined]);
+    expect(requestStatus(result.state, "rd", 1040, config)).toBe("expired");
+    expect(pendingRequests(result.state, 1040, config).map((r) => r.id)).toEqual(["ra2", "re"]);
   });
 
-  it("the default cap is 100", () => {
+  it("the default cap is 100: the 101st request pushes out the oldest", () => {
     const s = new Script();
     const events: OrgEvent[] = [s.created()];
     for (let i = 0; i <= 100; i++) {
       const requester = (i + 0x10).toString(16).padStart(2, "0").repeat(32);
-      events.push(s.next("request.sent", requester, join, { id: `r${i}` }));
+      events.push(s.at(i).next("request.sent", requester, join, { id: `r${i}` }));
     }
     const result = applyAll(events);
-    expect(Object.fromEntries(result.rejections)).toEqual({ r100: "rate-limited" });
-    expect(pendingRequests(result.state, 0)).toHaveLength(100);
+    expect(Object.fromEntries(result.rejections)).toEqual({});
+    expect(pendingRequests(result.state, 100)).toHaveLength(100);
+    expect(result.state.requests.get("r0")?.rejectionReason).toBe(
+      requestRejectionReasons.queueFull,
+    );
+    expect(requestStatus(result.state, "r1", 100)).toBe("pending");
   });
 });
 
