@@ -54,6 +54,8 @@ export interface EvictedEvent {
  *   a description's created state replaces it).
  * - `expired`: final. It compares the decision's own `sentAt` with the `sentAt` of the request or
  *   invitation it names, and both are fixed by their ids.
+ * - `clock-jump`: not final (events that sort before it raise the clocks it is judged against), but
+ *   evicted right after the final ones (see `compareEviction`).
  * - `duplicate`: never kept (the log refuses an id it holds before judging it).
  *
  * @param event - a well-formed event
@@ -87,12 +89,26 @@ export interface BufferedEvent {
 }
 
 /**
- * @internal The eviction order: final rejections first, then the oldest in canonical order
- * `(clock, author, id)`. It depends only on the events, never on arrival order or the receiver's
- * clock, so two logs holding the same buffer evict the same events.
+ * Eviction tier of a buffered event: final rejections (0), then events refused for their clock (1),
+ * then the rest (2). Clock-jumping events sort last in canonical order, so without their own tier a
+ * member could keep the buffer full of them while older events that may still apply are evicted;
+ * an honest event jumps 2^24 clocks only across a gap that large, so it is the least likely to
+ * apply.
+ */
+function evictionTier(entry: BufferedEvent): number {
+  if (entry.final) return 0;
+  return entry.reason === "clock-jump" ? 1 : 2;
+}
+
+/**
+ * @internal The eviction order: final rejections first, then those refused for their clock
+ * (`clock-jump`), then the oldest in canonical order `(clock, author, id)`. It depends only on the
+ * events, never on arrival order or the receiver's clock, so two logs holding the same buffer evict
+ * the same events.
  */
 export function compareEviction(a: BufferedEvent, b: BufferedEvent): number {
-  if (a.final !== b.final) return a.final ? -1 : 1;
+  const tier = evictionTier(a) - evictionTier(b);
+  if (tier !== 0) return tier;
   return compareEvents(a.event, b.event);
 }
 

@@ -175,7 +175,12 @@ export type RejectionReason =
   /** Too many pending requests, or a re-request inside the cool-down after a rejection. */
   | "rate-limited"
   /** The same event id was already applied (idempotence). */
-  | "duplicate";
+  | "duplicate"
+  /**
+   * Not authored by the organization key, and its clock is more than `clockLimits.maxClockStep`
+   * above the clocks before it in canonical order (docs/PROTOCOL.md, "Clocks").
+   */
+  | "clock-jump";
 
 /** Every rejection reason, in a stable order (for tests and exhaustive tables). */
 export const rejectionReasons = [
@@ -188,6 +193,7 @@ export const rejectionReasons = [
   "expired",
   "rate-limited",
   "duplicate",
+  "clock-jump",
 ] as const satisfies readonly RejectionReason[];
 
 /** Result of applying one event. */

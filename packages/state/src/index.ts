@@ -5,7 +5,9 @@
  * - `reduce(state, event, config?)` applies one event: never throws, refuses what the authorization
  *   matrix, the request state machine or the bans forbid, and says why (`rejected.reason`).
  * - `OrgLog` keeps the events in canonical order `(clock, author, id)` and the state they fold to,
- *   whatever order they arrive in: every member with the same events has the same state. Rejected
+ *   whatever order they arrive in: every member with the same events has the same state. Clocks are
+ *   bounded (`clockLimits`): at most 2^63 − 1, and a non-owner event may not jump more than 2^24
+ *   above the clocks before it; `nextClock(after?)` stamps the next own event. Rejected
  *   events wait in a bounded buffer (`maxBuffered`, `prune(now)`) for the event or the description
  *   (`rebase`) that explains them.
  * - Derived views: `rankOf`, `canPost`, `requestStatus`, `pendingRequests`.
@@ -41,6 +43,7 @@ export {
   type EvictionCause,
   isFinalRejection,
 } from "./buffer.js";
+export { ClockLimitError, clockLimits, isClockLimitError } from "./clock.js";
 export {
   type DescriptionCoveredType,
   descriptionCoveredTypes,

@@ -8,6 +8,7 @@ import {
   isOutsideAgeWindow,
   selectEvictions,
 } from "./buffer.js";
+import { ClockLimitError, clockLimits } from "./clock.js";
 import { isDescriptionCoveredType } from "./event-types.js";
 import type { MemberId, OrgEvent } from "./events.js";
 import { initialState } from "./initial-state.js";
@@ -321,7 +322,8 @@ export class OrgLog {
    * events with a later clock follow in canonical order. Buffered events that the description
    * explains (a message from a member it lists) apply.
    *
-   * A base older than the one in force is ignored. At an equal clock the new base replaces the old:
+   * A base older than the one in force, or whose clock is above `clockLimits.maxClock`, is ignored
+   * (`rebased: false`). At an equal clock the new base replaces the old:
    * choosing between two descriptions with the same clock (docs/PROTOCOL.md, "Clocks") is the
    * caller's job. The base is taken as it is: a state from `stateFromDescription` has no applied
    * ids, requests or messages; a richer one (a saved state) counts its applied ids as applied, so
@@ -349,7 +351,12 @@ export class OrgLog {
         "base: expected a created state of this organization (stateFromDescription(description, organizationId))",
       );
     }
-    if (this.#base !== undefined && base.clock < this.#base.clock) {
+    // A description past the clock limit cannot come from an honest owner (it stamps no higher);
+    // taking it would leave every member unable to stamp a clock, so it is ignored like an old one.
+    if (
+      base.clock > clockLimits.maxClock ||
+      (this.#base !== undefined && base.clock < this.#base.clock)
+    ) {
       return { state: this.#state, rebased: false, covered: [], explained: [], evicted: [] };
     }
     const before = new Set(this.#buffered.keys());
@@ -434,13 +441,35 @@ export class OrgLog {
 
   /**
    * The Lamport clock to stamp on the next own event (docs/PROTOCOL.md, "Clocks"): one more than
-   * the highest clock of the applied events (and of the description the log is based on). Rejected
-   * events do not count, so that a stranger cannot push everyone's clock to the top of its range.
+   * the state's clock (the highest clock of the applied events and of the description the log is
+   * based on), and, with `after`, one more than that too. Rejected events do not count, nor do
+   * strangers' events (a pending request, a cancel), so that nobody outside the organization can
+   * move the clock; a decision on a request passes the request's clock as `after`, so that it
+   * sorts after the request it decides.
    *
-   * @returns `state.clock + 1`
+   * @param after - a clock the stamped event must follow (e.g. the request a decision answers)
+   * @returns `max(state.clock, after) + 1`
+   * @throws {ClockLimitError} when that is above `clockLimits.maxClock` (2^63 − 1): unreachable
+   *   through remote events under the step rule, only the organization key can put the clock there
+   * @throws {RangeError} when `after` is not a bigint from 0 to `clockLimits.maxClock`
+   * @example
+   * ```ts
+   * const clock = log.nextClock(request.clock); // a request.accepted that sorts after the request
+   * ```
    */
-  nextClock(): bigint {
-    return this.#state.clock + 1n;
+  nextClock(after?: bigint): bigint {
+    let highest = this.#state.clock;
+    if (after !== undefined) {
+      if (typeof after !== "bigint" || after < 0n || after > clockLimits.maxClock) {
+        throw new RangeError(
+          `after: expected a bigint from 0n to 2n ** 63n - 1n, got ${String(after)}`,
+        );
+      }
+      if (after > highest) highest = after;
+    }
+    const next = highest + 1n;
+    if (next > clockLimits.maxClock) throw new ClockLimitError(next);
+    return next;
   }
 
   /** Folds one entry and keeps its verdict. */

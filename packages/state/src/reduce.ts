@@ -8,6 +8,7 @@ import {
   rankLevels,
   roleLevel,
 } from "./authorization.js";
+import { jumpsTooFar } from "./clock.js";
 import type { EventType, MemberId, OrgEvent, Rejection, RejectionReason, Role } from "./events.js";
 import { type Changes, dropMember, type Handler } from "./membership.js";
 import {
@@ -367,9 +368,20 @@ export function applyWellFormed(
     outcome = (handlers[event.type] as Handler<EventType>)(state, event, config);
   }
   if (typeof outcome === "string") return rejectWith(state, event.id, outcome);
-  // Clocks are bigints (Math.max does not take them).
+  // The bounded step (docs/PROTOCOL.md, "Clocks"): judged last, so that an event refused for what
+  // it does keeps that verdict, and against the clocks before it in canonical order, so that every
+  // member decides the same. Owner events are authoritative.
+  if (event.author !== state.organizationId && jumpsTooFar(event.clock, state.clock)) {
+    return rejectWith(state, event.id, "clock-jump");
+  }
+  // Strangers do not move clocks: an event that leaves its author outside the organization (a
+  // pending request, a cancel) is applied but not counted, so the clock a member stamps next and
+  // the bound of the next step stay where the members put them. A request that makes its author a
+  // member (open organization, invitation) counts: it is a member's event from then on.
+  const members = outcome.members ?? state.members;
   let clock = state.clock;
-  if (event.clock > clock) clock = event.clock;
+  // Clocks are bigints (Math.max does not take them).
+  if (event.clock > clock && members.has(event.author)) clock = event.clock;
   return {
     state: {
       ...state,

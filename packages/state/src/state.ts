@@ -12,7 +12,13 @@ export interface OrgState {
   readonly organizationId: MemberId;
   /** Whether `org.created` was applied (every other event needs it). */
   readonly created: boolean;
-  /** The highest Lamport clock applied. */
+  /**
+   * The highest Lamport clock counted (docs/PROTOCOL.md, "Clocks"): the base description's and the
+   * applied events', except events that leave their author outside the organization (a pending
+   * `request.sent`, a `request.cancelled`): strangers do not move clocks. The next clock a peer
+   * stamps is one more, and a non-owner event more than `clockLimits.maxClockStep` above it is
+   * refused (`clock-jump`). At most `clockLimits.maxClock`.
+   */
   readonly clock: bigint;
   readonly identity: Identity;
   readonly permissions: Permissions;

@@ -1,5 +1,6 @@
 import { utf8Length } from "@orgchat/base";
 import { isChatId, isMemberId, wireLimits } from "@orgchat/wire";
+import { clockLimits } from "./clock.js";
 import { eventTypes } from "./event-types.js";
 import { type EventType, type IdentityImage, type OrgEvent, type Role, roles } from "./events.js";
 import { accessModes } from "./state.js";
@@ -15,8 +16,13 @@ export const eventLimits = {
    * `[A-Za-z0-9_-]`.
    */
   maxEventIdLength: 128,
-  /** Lamport clocks and epochs are unsigned 64-bit integers, as on the wire. */
-  maxClock: (1n << 64n) - 1n,
+  /**
+   * Lamport clocks: 0 to 2^63 − 1 ({@link clockLimits}.maxClock, what the client's store can file),
+   * although the wire field is a uint64.
+   */
+  maxClock: clockLimits.maxClock,
+  /** Epochs are unsigned 64-bit integers, as on the wire. */
+  maxEpoch: (1n << 64n) - 1n,
   /** Text of a channel message, in UTF-8 bytes: what fits in one wire message. */
   maxMessageTextBytes: wireLimits.maxMessageBytes,
   /** Reason of a `request.rejected`, in UTF-8 bytes (the description limit). */
@@ -78,6 +84,10 @@ function isFields(value: unknown): value is Fields {
 }
 
 function isUint64(value: unknown): value is bigint {
+  return typeof value === "bigint" && value >= 0n && value <= eventLimits.maxEpoch;
+}
+
+function isClock(value: unknown): value is bigint {
   return typeof value === "bigint" && value >= 0n && value <= eventLimits.maxClock;
 }
 
@@ -230,7 +240,7 @@ const bodyChecks: { readonly [K in EventType]: (body: Fields) => boolean } = {
 
 /**
  * True when `value` is a well-formed {@link OrgEvent}: a known type, an event id, a member id as
- * author, a Lamport clock in `0..2^64-1`, a `sentAt` that is a non-negative safe integer, and a
+ * author, a Lamport clock in `0..2^63-1` (`clockLimits.maxClock`), a `sentAt` that is a non-negative safe integer, and a
  * body whose fields have the right types and stay within docs/PROTOCOL.md "Limits" and {@link
  * eventLimits}. Unknown extra fields are ignored (a newer peer may add some).
  *
@@ -264,7 +274,7 @@ function checkEvent(value: unknown): boolean {
   return (
     isEventId(value.id) &&
     isMemberIdValue(value.author) &&
-    isUint64(value.clock) &&
+    isClock(value.clock) &&
     typeof sentAt === "number" &&
     Number.isSafeInteger(sentAt) &&
     sentAt >= 0 &&

@@ -1,5 +1,6 @@
 /** One example per rejection reason, and the negative side of the authorization matrix. */
 import { describe, expect, it } from "vitest";
+import { clockLimits } from "../src/clock.js";
 import { type OrgEvent, type RejectionReason, rejectionReasons } from "../src/events.js";
 import { initialState } from "../src/initial-state.js";
 import { OrgLog } from "../src/log.js";
@@ -193,6 +194,16 @@ describe("one example per rejection reason", () => {
     const second = log.add(post);
     expect(second).toEqual({ state: first.state, rejected: { id: post.id, reason: "duplicate" } });
     expect(second.state).toBe(first.state);
+  });
+
+  it("clock-jump: a member's post more than maxClockStep above the clocks before it", () => {
+    const { state, s } = organization();
+    const clock = state.clock + clockLimits.maxClockStep + 1n;
+    check(
+      "clock-jump",
+      state,
+      s.next("message.posted", dave, { channelId: "general", text: "x" }, { clock }),
+    );
   });
 
   it("covers every reason", () => {
