@@ -7,6 +7,7 @@
  */
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
+import { benchForged } from "./forged.js";
 import { type Figure, report } from "./harness.js";
 import { benchKeyUpdates } from "./key-updates.js";
 import { benchMessages } from "./messages.js";
@@ -20,6 +21,7 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
   // noble is ~10-30x slower on curve operations: fewer iterations keep the run short.
   const providerScale = provider.name === "noble" ? scale / 10 : scale;
   figures.push(...benchMessages(provider, providerScale));
+  figures.push(...benchForged(provider, providerScale));
   figures.push(...(await benchKeyUpdates(provider, { quick, noble: provider.name === "noble" })));
 }
 report("@orgchat/crypto benchmarks", figures, json);

@@ -8,7 +8,9 @@
 /**
  * The receive limits of group messages (docs/PROTOCOL.md, "Group messages", limits table) and the
  * padding block. Why these numbers (group-crypto research §7.7): a bogus future generation costs a
- * receiver at most 1,000 chain steps before the signature check rejects it; 10,000 skipped keys
+ * receiver at most 1,000 chain steps before the signature check rejects it (the first time that
+ * stretch of a chain is walked; at most `lookaheadStride` = 32 steps for every later forgery on it,
+ * and the keys skipped over are only derived once the message is authentic); 10,000 skipped keys
  * (about 440 KB) are what a 10,000-member epoch needs.
  */
 export const groupLimits = {

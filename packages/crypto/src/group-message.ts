@@ -83,6 +83,12 @@ export class EpochKeys {
   readonly #senderDataSecret: Uint8Array;
   readonly #tree: SecretTree;
   readonly #chains: Map<number, SenderChain>;
+  /**
+   * Chains of leaves with no authentic message yet that a received message named: kept (at
+   * generation 0, with their lookahead) so that repeated forgeries in a leaf's name do not walk its
+   * chain again. Not state: never serialized; at most one per roster leaf.
+   */
+  readonly #unverified = new Map<number, SenderChain>();
   /** Every kept skipped key of every chain, oldest first: the epoch-wide eviction order. */
   readonly #skipped: Set<SkippedKey>;
   /** `"orgchat v1 group message" ‖ groupContext ‖ u64 e`: the constant head of every signed input. */
@@ -337,19 +343,17 @@ export class EpochKeys {
     if (member === undefined) throw new DecryptionFailedError();
 
     // Candidate key without committing. A first message from this leaf works on a chain that is not
-    // registered yet, seeded from a peeked (not taken) leaf secret.
+    // registered yet, seeded from a peeked (not taken) leaf secret, and kept while unverified.
     let chain = this.#chains.get(leaf);
     const fresh = chain === undefined;
     if (chain === undefined) {
-      chain = SenderChain.create(p, leaf, this.#tree.peekLeafSecret(leaf), this.limits);
+      chain = this.#unverified.get(leaf);
+      if (chain === undefined) {
+        chain = SenderChain.create(p, leaf, this.#tree.peekLeafSecret(leaf), this.limits);
+        this.#unverified.set(leaf, chain);
+      }
     }
-    let candidate: ChainCandidate;
-    try {
-      candidate = chain.candidate(generation);
-    } catch (error) {
-      if (fresh) chain.destroy();
-      throw error;
-    }
+    const candidate: ChainCandidate = chain.candidate(generation);
 
     let content: Uint8Array;
     try {
@@ -368,20 +372,20 @@ export class EpochKeys {
       content = framed.content;
     } catch (error) {
       chain.discard(candidate);
-      if (fresh) chain.destroy();
       throw error;
     }
 
     // Authentic: commit.
     if (fresh) {
       wipe(this.#tree.takeLeafSecret(leaf));
+      this.#unverified.delete(leaf);
       this.#chains.set(leaf, chain);
     }
     const used = candidate.fromSkipped;
-    const evicted = chain.commit(candidate);
+    const { kept, evicted } = chain.commit(candidate);
     if (used !== undefined) this.#skipped.delete(used);
     for (const entry of evicted) this.#skipped.delete(entry);
-    for (const entry of candidate.skipped) this.#skipped.add(entry);
+    for (const entry of kept) this.#skipped.add(entry);
     this.#enforceEpochCap();
 
     return { senderLeaf: leaf, generation, contentType, content, epoch: this.epoch, keyId };
@@ -460,6 +464,8 @@ export class EpochKeys {
     this.#tree.destroy();
     for (const chain of this.#chains.values()) chain.destroy();
     this.#chains.clear();
+    for (const chain of this.#unverified.values()) chain.destroy();
+    this.#unverified.clear();
     this.#skipped.clear();
   }
 
@@ -484,6 +490,9 @@ export class EpochKeys {
   #chainFor(leaf: number): SenderChain {
     let chain = this.#chains.get(leaf);
     if (chain === undefined) {
+      // A chain kept for received messages in this leaf's name holds c[0]: gone once we send.
+      this.#unverified.get(leaf)?.destroy();
+      this.#unverified.delete(leaf);
       chain = SenderChain.create(
         this.#provider,
         leaf,

@@ -6,6 +6,16 @@ import { redactSecrets, wipe } from "./secret.js";
 /** Highest generation of a chain: generations are u32 on the wire and in every derivation. */
 export const maxGeneration = 0xffff_ffff;
 
+/**
+ * Receive-side lookahead (issue #13, row 8): a chain keeps the chain secrets `c[g]` of the
+ * generations `g` that are multiples of this stride ahead of it, derived while looking for a key
+ * (authentic or not), so that a message claiming a far generation costs at most this many steps once
+ * the way there was walked. Chosen so that a repeated forgery's steps cost about one signature check.
+ */
+export const lookaheadStride = 32;
+/** At most this many lookahead secrets per chain (1 KiB): with the defaults, every multiple of the stride in reach. */
+export const maxLookaheadSlots = 32;
+
 /** The key and nonce of one generation of a sender chain. */
 export interface MessageKeys {
   readonly generation: number;
@@ -46,6 +56,7 @@ function withGeneration(info: Uint8Array, generation: number): Uint8Array {
 }
 
 const noKeys: readonly SkippedKey[] = Object.freeze([]);
+const noChange: ChainCommit = Object.freeze({ kept: noKeys, evicted: noKeys });
 
 /**
  * What the receive path may use for one generation before it knows the message is authentic: the
@@ -63,10 +74,19 @@ export interface ChainCandidate extends MessageKeys {
   readonly fromSkipped: SkippedKey | undefined;
   /** The chain's next generation when the candidate was made (a commit checks it did not move). */
   readonly baseGeneration: number;
-  /** `c[generation + 1]`, the chain secret after a commit (undefined for a skipped key or at the end). */
-  readonly nextSecret: Uint8Array | undefined;
-  /** Keys of the generations this candidate skips over that a commit would keep (oldest first). */
-  readonly skipped: readonly SkippedKey[];
+  /**
+   * `c[generation]` (undefined for a skipped key): a commit derives `c[generation + 1]` and the keys
+   * skipped over from the chain only then, once the message is authentic.
+   */
+  readonly secret: Uint8Array | undefined;
+}
+
+/** What {@link SenderChain.commit} changed in the chain's kept skipped keys. */
+export interface ChainCommit {
+  /** Keys of the generations the message skipped over, now kept (oldest first). */
+  readonly kept: readonly SkippedKey[];
+  /** Kept keys evicted beyond `maxSkippedPerChain` (already wiped), oldest first. */
+  readonly evicted: readonly SkippedKey[];
 }
 
 /** A {@link ChainCandidate} that never prints its keys. */
@@ -113,6 +133,13 @@ export class SenderChain {
   #secret: Uint8Array | undefined;
   /** Generation → key, in insertion order, which is also ascending generation order. */
   readonly #skipped: Map<number, SkippedKey>;
+  /**
+   * Lookahead secrets (not state: never serialized, derivable from `c[nextGeneration]`): `c[g]` for
+   * every multiple `g` of {@link lookaheadStride} with `nextGeneration < g ≤ #aheadTop`, in a ring of
+   * 32-byte slots; allocated by the first long walk.
+   */
+  #ahead: Uint8Array | undefined;
+  #aheadTop = -1;
 
   private constructor(
     provider: CryptoProvider,
@@ -258,7 +285,7 @@ export class SenderChain {
       generation === maxGeneration
         ? undefined
         : p.hkdfExpand(secret, withGeneration(secretInfo, generation), 32);
-    this.#nextGeneration = generation + 1;
+    this.#moveTo(generation + 1);
     wipe(secret);
     return { generation, key, nonce };
   }
@@ -279,21 +306,24 @@ export class SenderChain {
         `generation: must be in ${this.#nextGeneration}..${maxGeneration + 1}, got ${generation}`,
       );
     }
-    while (this.#nextGeneration < generation) {
+    for (let g = this.#nextGeneration; g < generation; g++) {
       const secret = this.#secret as Uint8Array;
-      const g = this.#nextGeneration;
       this.#secret =
         g === maxGeneration
           ? undefined
           : this.#provider.hkdfExpand(secret, withGeneration(secretInfo, g), 32);
-      this.#nextGeneration = g + 1;
       wipe(secret);
     }
+    this.#moveTo(generation);
   }
 
   /**
-   * The key and nonce for received generation `generation`, **without changing the chain**: from the
-   * skipped keys, or by stepping a copy of the chain secret.
+   * The key and nonce for received generation `generation`, **without changing the chain's state**:
+   * from the skipped keys, or by stepping a copy of the chain secret. Nothing is derived for the
+   * generations skipped over (a commit does that, once the message is authentic), and the walk starts
+   * from the nearest lookahead secret: a message claiming a generation `j` ahead costs `j` chain steps
+   * the first time that stretch of the chain is walked, and at most {@link lookaheadStride} afterwards
+   * (issue #13, row 8: a forgery is only refused by the signature inside the ciphertext).
    *
    * @param generation - the generation named by the message's sender data
    * @returns a candidate to {@link SenderChain.commit} once the message is authentic, else to
@@ -317,8 +347,7 @@ export class SenderChain {
         nonce: kept.nonce,
         fromSkipped: kept,
         baseGeneration: next,
-        nextSecret: undefined,
-        skipped: noKeys,
+        secret: undefined,
       });
     }
     if (generation < next) {
@@ -333,55 +362,27 @@ export class SenderChain {
       );
     }
     const p = this.#provider;
-    const original = this.#secret as Uint8Array; // defined: next ≤ generation ≤ maxGeneration
-    let secret = original;
-    let skipped: readonly SkippedKey[] = noKeys;
-    if (jump > 0) {
-      // Only the newest maxSkippedPerChain keys would survive the commit: derive just those.
-      const keepFrom = generation - Math.min(jump, this.limits.maxSkippedPerChain);
-      const keys: SkippedKey[] = [];
-      for (let g = next; g < generation; g++) {
-        if (g >= keepFrom) {
-          keys.push({
-            leaf: this.leaf,
-            generation: g,
-            key: p.hkdfExpand(secret, withGeneration(keyInfo, g), 32),
-            nonce: p.hkdfExpand(secret, withGeneration(nonceInfo, g), 12),
-          });
-        }
-        const stepped = p.hkdfExpand(secret, withGeneration(secretInfo, g), 32);
-        if (secret !== original) wipe(secret);
-        secret = stepped;
-      }
-      skipped = keys;
-    }
-    const key = p.hkdfExpand(secret, withGeneration(keyInfo, generation), 32);
-    const nonce = p.hkdfExpand(secret, withGeneration(nonceInfo, generation), 12);
-    const nextSecret =
-      generation === maxGeneration
-        ? undefined
-        : p.hkdfExpand(secret, withGeneration(secretInfo, generation), 32);
-    if (secret !== original) wipe(secret);
+    const secret = this.#secretAt(generation);
     return chainCandidate({
       leaf: this.leaf,
       generation,
-      key,
-      nonce,
+      key: p.hkdfExpand(secret, withGeneration(keyInfo, generation), 32),
+      nonce: p.hkdfExpand(secret, withGeneration(nonceInfo, generation), 12),
       fromSkipped: undefined,
       baseGeneration: next,
-      nextSecret,
-      skipped,
+      secret,
     });
   }
 
   /**
    * Applies an authenticated candidate: deletes (and wipes) the used key, or advances the chain past
-   * the generation, keeping the skipped keys and evicting the oldest beyond `maxSkippedPerChain`.
+   * the generation, deriving and keeping the keys skipped over (the newest `maxSkippedPerChain`; the
+   * oldest kept ones are evicted beyond it).
    *
-   * @returns the skipped keys evicted by this commit (already wiped), oldest first
+   * @returns the keys now kept and the ones evicted
    * @throws {Error} when the candidate is not from this chain or the chain moved since it was made
    */
-  commit(candidate: ChainCandidate): readonly SkippedKey[] {
+  commit(candidate: ChainCandidate): ChainCommit {
     if (candidate.leaf !== this.leaf || candidate.baseGeneration !== this.#nextGeneration) {
       throw new Error("candidate: stale or from another chain; derive a new one");
     }
@@ -391,15 +392,41 @@ export class SenderChain {
         throw new Error("candidate: its skipped key is gone");
       this.#skipped.delete(used.generation);
       wipe(used.key, used.nonce);
-      return noKeys;
+      return noChange;
     }
-    wipe(this.#secret, candidate.key, candidate.nonce);
-    this.#secret = candidate.nextSecret;
-    this.#nextGeneration = candidate.generation + 1;
-    if (candidate.skipped.length === 0) return noKeys;
-    for (const entry of candidate.skipped) this.#skipped.set(entry.generation, entry);
+    const { generation, secret } = candidate;
+    if (secret === undefined) throw new Error("candidate: already committed or discarded");
+    const p = this.#provider;
+    const next = this.#nextGeneration;
+    // Only the newest maxSkippedPerChain keys would survive: derive just those.
+    const keepFrom = generation - Math.min(generation - next, this.limits.maxSkippedPerChain);
+    const kept: SkippedKey[] = [];
+    if (keepFrom < generation) {
+      let c = this.#secretAt(keepFrom);
+      for (let g = keepFrom; g < generation; g++) {
+        kept.push({
+          leaf: this.leaf,
+          generation: g,
+          key: p.hkdfExpand(c, withGeneration(keyInfo, g), 32),
+          nonce: p.hkdfExpand(c, withGeneration(nonceInfo, g), 12),
+        });
+        const stepped = p.hkdfExpand(c, withGeneration(secretInfo, g), 32);
+        wipe(c);
+        c = stepped;
+      }
+      wipe(c);
+    }
+    const nextSecret =
+      generation === maxGeneration
+        ? undefined
+        : p.hkdfExpand(secret, withGeneration(secretInfo, generation), 32);
+    wipe(this.#secret, secret, candidate.key, candidate.nonce);
+    this.#secret = nextSecret;
+    this.#moveTo(generation + 1);
+    if (kept.length === 0) return noChange;
+    for (const entry of kept) this.#skipped.set(entry.generation, entry);
     let excess = this.#skipped.size - this.limits.maxSkippedPerChain;
-    if (excess <= 0) return noKeys;
+    if (excess <= 0) return { kept, evicted: noKeys };
     const evicted: SkippedKey[] = [];
     for (const entry of this.#skipped.values()) {
       if (excess-- <= 0) break;
@@ -407,14 +434,85 @@ export class SenderChain {
       wipe(entry.key, entry.nonce);
       evicted.push(entry);
     }
-    return evicted;
+    const gone = new Set(evicted);
+    return { kept: kept.filter((entry) => !gone.has(entry)), evicted };
   }
 
   /** Wipes what a candidate derived, leaving the chain as it is (the message did not authenticate). */
   discard(candidate: ChainCandidate): void {
     if (candidate.fromSkipped !== undefined) return; // the chain's own stored key: keep it
-    wipe(candidate.key, candidate.nonce, candidate.nextSecret);
-    for (const entry of candidate.skipped) wipe(entry.key, entry.nonce);
+    wipe(candidate.key, candidate.nonce, candidate.secret);
+  }
+
+  /**
+   * A copy of `c[target]` (`nextGeneration ≤ target ≤ maxGeneration`), stepped from the nearest
+   * lookahead secret at or below it, or from `c[nextGeneration]`; records the lookahead secrets it
+   * passes. The caller owns (and wipes) the copy.
+   */
+  #secretAt(target: number): Uint8Array {
+    const next = this.#nextGeneration;
+    let from = next;
+    let secret = this.#secret as Uint8Array; // defined: next ≤ target ≤ maxGeneration
+    const ahead = this.#ahead;
+    const aligned = target - (target % lookaheadStride);
+    if (ahead !== undefined && aligned > next && aligned <= this.#aheadTop) {
+      from = aligned;
+      secret = this.#slot(ahead, aligned);
+    }
+    if (from === target) return secret.slice();
+    const slots = Math.min(
+      Math.floor(this.limits.maxForwardJump / lookaheadStride) + 1,
+      maxLookaheadSlots,
+    );
+    const reach = next + (slots - 1) * lookaheadStride;
+    let record = ahead !== undefined || target - from >= lookaheadStride;
+    const p = this.#provider;
+    let c = secret;
+    for (let g = from; g < target; g++) {
+      const stepped = p.hkdfExpand(c, withGeneration(secretInfo, g), 32);
+      if (c !== secret) wipe(c);
+      c = stepped;
+      const reached = g + 1;
+      if (record && reached % lookaheadStride === 0 && reached <= reach) {
+        this.#ahead ??= new Uint8Array(slots * 32);
+        this.#slot(this.#ahead, reached).set(c);
+        if (reached > this.#aheadTop) this.#aheadTop = reached;
+      } else if (reached > reach) {
+        record = false;
+      }
+    }
+    return c;
+  }
+
+  /** The lookahead slot of aligned generation `generation` (a view into `ahead`). */
+  #slot(ahead: Uint8Array, generation: number): Uint8Array {
+    const slots = ahead.length / 32;
+    const at = ((generation / lookaheadStride) % slots) * 32;
+    return ahead.subarray(at, at + 32);
+  }
+
+  /**
+   * Sets the next generation, wiping the lookahead secrets it reached or passed: they would derive
+   * the keys of generations now used (forward secrecy).
+   */
+  #moveTo(next: number): void {
+    const before = this.#nextGeneration;
+    this.#nextGeneration = next;
+    const ahead = this.#ahead;
+    if (ahead === undefined) return;
+    if (next >= this.#aheadTop) {
+      wipe(ahead);
+      this.#ahead = undefined;
+      this.#aheadTop = -1;
+      return;
+    }
+    for (
+      let g = before - (before % lookaheadStride) + lookaheadStride;
+      g <= next;
+      g += lookaheadStride
+    ) {
+      this.#slot(ahead, g).fill(0);
+    }
   }
 
   /**
@@ -435,7 +533,7 @@ export class SenderChain {
     this.#secret = undefined;
     for (const entry of this.#skipped.values()) wipe(entry.key, entry.nonce);
     this.#skipped.clear();
-    this.#nextGeneration = maxGeneration + 1;
+    this.#moveTo(maxGeneration + 1);
   }
 }
 

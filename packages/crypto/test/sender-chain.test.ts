@@ -102,8 +102,9 @@ describe.each([nobleProvider(), nodeProvider()])("SenderChain ($name)", (provide
     expect(() => ch.candidate(0)).toThrowError(errorNamed("DuplicateMessageError"));
     const kept = [...ch.skippedKeys()];
     const candidate = ch.candidate(9);
-    const evicted = ch.commit(candidate);
+    const { kept: added, evicted } = ch.commit(candidate);
     expect(evicted.map((k) => k.generation)).toEqual([2, 3, 4]);
+    expect(added.map((k) => k.generation)).toEqual([6, 7, 8]);
     for (const entry of kept) expect(entry.key.every((byte) => byte === 0)).toBe(true);
     expect([...ch.skippedKeys()].map((k) => k.generation)).toEqual([6, 7, 8]);
     expect(receive(ch, 7)).toEqual(reference(provider, c0, 7));
