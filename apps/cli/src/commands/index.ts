@@ -1,7 +1,7 @@
 /**
  * Every `orgchat` command, in help order: parse → call the client → return a result for `format.ts`
- * to print. One module per group (identity, organization, joining, membership, channels, messages,
- * chat, serve); what they share is in `shared.ts`. One-shot commands that change something wait until
+ * to print. One module per group (identity, organization, joining, invitations, membership, channels,
+ * messages, chat, serve); what they share is in `shared.ts`. One-shot commands that change something wait until
  * a service node has accepted (and stored) what they published, so that the other side finds it even
  * if this process is gone.
  */
@@ -19,6 +19,7 @@ import {
 } from "./channels.js";
 import { chatCommand } from "./chat.js";
 import { idCreate, idShow } from "./identity.js";
+import { invitations, invitationsAccept, invitationsDecline } from "./invitations.js";
 import { cancel, join, leave } from "./joining.js";
 import { accept, ban, invite, reject, remove, requests, role, unban } from "./membership.js";
 import { read, send } from "./messages.js";
@@ -39,6 +40,9 @@ export const commands: readonly CommandSpec[] = [
   accept,
   reject,
   invite,
+  invitations,
+  invitationsAccept,
+  invitationsDecline,
   leave,
   remove,
   ban,
