@@ -51,6 +51,7 @@ export class KeySync {
       // The roster of the Welcome's epoch is not here yet: keep the Welcome (sealed) and look.
       const known = member.waitingWelcomes.has(keyIdHex);
       member.waitingWelcomes.set(keyIdHex, welcome);
+      this.#retryNamed(org, txn, keyIdHex);
       const space = orgSpace(org.hex);
       const key = `welcome/${keyIdHex}`;
       txn.ops.push({ type: "put", space, key, value: c.p.vault.sealJson(space, key, welcome) });
@@ -97,6 +98,7 @@ export class KeySync {
 
   /** A group entered a new epoch: persisted, pending messages retried, the app told. */
   #entered(org: MemberOrg, txn: Txn, channelId: string, epoch: bigint): void {
+    this.#c.recovery.entered(org, channelId);
     txn.groups.add(channelId);
     txn.epochChanged = true;
     txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId, epoch }]);
@@ -191,7 +193,10 @@ export class KeySync {
     const txn = newTxn(org);
     // Marked seen only once applied: a chunk waiting for its group (a late Welcome) or its roster
     // is kept in memory and read again from history after a restart.
-    if (this.#applyChunk(org, txn, { id, chunk }) === "waiting") return;
+    if (this.#applyChunk(org, txn, { id, chunk }) === "waiting") {
+      this.#retryNamedLater(org, toHex(chunk.keyId));
+      return;
+    }
     await c.persistence.commit(org, txn);
   }
 
@@ -227,6 +232,7 @@ export class KeySync {
       return;
     }
     const receipt = org.rosters.receive(message, id);
+    if (receipt.status === "waiting") this.#retryNamedLater(org, toHex(message.keyId));
     // A waiting delta or page is not marked seen durably: after a restart it is read again from
     // history, where the pieces it waits for are too.
     if (receipt.status === "waiting" || receipt.status === "refused") return;
@@ -240,10 +246,34 @@ export class KeySync {
     await c.persistence.commit(org, txn);
   }
 
+  /**
+   * An owner-signed record now names `keyIdHex`: messages kept as foreign under it (their epoch
+   * was unknown) are judged again — announced and recovered if the epoch is ours.
+   */
+  #retryNamed(org: MemberOrg, txn: Txn, keyIdHex: string): void {
+    this.#c.messages.promoteNamed(org, txn, keyIdHex);
+  }
+
+  /** {@link KeySync.#retryNamed} for a record kept without a unit of work (in memory only). */
+  #retryNamedLater(org: MemberOrg, keyIdHex: string): void {
+    const c = this.#c;
+    if (this.#namesForeign(org, keyIdHex)) {
+      c.runtime.background(org.hex, () => c.messages.retryPending(org));
+    }
+  }
+
+  #namesForeign(org: MemberOrg, keyIdHex: string): boolean {
+    for (const pending of org.pending.values()) {
+      if (pending.foreign === true && pending.keyId === keyIdHex) return true;
+    }
+    return false;
+  }
+
   /** Persists a new roster and lets what waited for it go on. */
   #rosterLearned(org: MemberOrg, txn: Txn, roster: EpochRoster): void {
     const keyIdHex = toHex(roster.keyId);
     persistRoster(org.hex, txn, roster);
+    this.#retryNamed(org, txn, keyIdHex);
     if (org.member.groups.has(roster.channelId)) this.#followRosters(org, txn, roster.channelId);
     const welcome = org.member.waitingWelcomes.get(keyIdHex);
     if (welcome !== undefined) this.#enterWelcome(org, txn, welcome, roster.roster);

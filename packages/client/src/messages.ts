@@ -25,7 +25,8 @@ import {
   NotMemberError,
   UnknownTargetError,
 } from "./errors.js";
-import { mayBeOurs } from "./member-controller.js";
+import { foreignEvictions } from "./foreign-buffer.js";
+import { epochEvidence, heldEpoch, judgeUnopened } from "./key-evidence.js";
 import { newTxn, type Org, type PendingMessage, type Txn } from "./org.js";
 import { pendingLog } from "./persistence.js";
 import { checkSignal } from "./runtime.js";
@@ -62,7 +63,7 @@ export class Messages {
     waiting?: PendingMessage,
   ): Promise<"done" | "waiting"> {
     const c = this.#c;
-    let pending = waiting;
+    const pending = waiting;
     let groupMessage: GroupMessage | undefined;
     try {
       groupMessage = decodeGroupMessage(payload);
@@ -74,23 +75,13 @@ export class Messages {
       await this.#onPublicMessage(org, channelId, topic, payload, id);
       return "done";
     }
-    const state = org.log.state;
-    if (
-      isRestricted(state, channelId) &&
-      !canPost(state, c.self(org), channelId) &&
-      !(org.role !== "owner" && org.member.groups.has(channelId))
-    ) {
+    if (this.#notOnChannel(org, channelId)) {
       // A restricted channel we are not on (yet, as far as we know): its keys are not ours to ask
       // for. The message is kept silently, not marked seen: the roster that names us may be on
       // its way (docs/CLIENT.md, "No missing keys").
       if (pending === undefined)
         await this.#keep(org, channelId, topic, payload, id, groupMessage, true);
       return "waiting";
-    }
-    if (pending?.foreign === true) {
-      // Ours now: from here on it is an ordinary message (waiting for a key, announced, recovered).
-      await this.#dropPending(org, pending.id);
-      pending = undefined;
     }
     let decrypted: ReturnType<MemberGroup["decrypt"]> | undefined;
     let groupId = "";
@@ -115,36 +106,7 @@ export class Messages {
       }
     }
     if (decrypted === undefined) {
-      const roster = org.rosters.get(toHex(groupMessage.keyId))?.roster;
-      if (
-        pending === undefined &&
-        org.role !== "owner" &&
-        !mayBeOurs(roster, c.p.identity.publicKey)
-      ) {
-        // The owner-signed roster of its epoch does not list this member (an epoch before it
-        // joined, or after it left): its key never will be ours (Welcomes hold the joined epoch
-        // only: `historyPolicy` "joined"), so it is not announced as waiting, only reported.
-        c.sync.seen.add(id);
-        c.report({ component, reason: "not-entitled", topic });
-        return "done";
-      }
-      if (
-        pending !== undefined &&
-        org.role !== "owner" &&
-        !mayBeOurs(roster, c.p.identity.publicKey)
-      ) {
-        // Announced as waiting while its epoch's roster was unknown; the roster has arrived and
-        // does not list this member, so the key never will be ours: end the wait now rather than
-        // after `maxPendingAgeMs`.
-        const txn = newTxn(org);
-        this.#undecryptable(org, txn, pending, "epoch-unavailable");
-        c.report({ component, reason: "not-entitled", topic });
-        await c.persistence.commit(org, txn);
-        return "done";
-      }
-      if (pending === undefined)
-        await this.#keep(org, channelId, topic, payload, id, groupMessage, false);
-      return "waiting";
+      return this.#unopened(org, channelId, topic, payload, id, groupMessage, pending);
     }
     const txn = newTxn(org);
     if (retiredKey === undefined) txn.groups.add(groupId);
@@ -176,6 +138,126 @@ export class Messages {
         c.report({ component, reason: "undecodable-content", topic, error });
       }
     }
+    await c.persistence.commit(org, txn);
+    return "done";
+  }
+
+  /** A restricted channel we are not on (yet, as far as we know). */
+  #notOnChannel(org: Org, channelId: string): boolean {
+    const state = org.log.state;
+    return (
+      isRestricted(state, channelId) &&
+      !canPost(state, this.#c.self(org), channelId) &&
+      !(org.role !== "owner" && org.member.groups.has(channelId))
+    );
+  }
+
+  /**
+   * An owner-signed record naming `keyIdHex` joins the unit of work: the foreign messages kept
+   * under it whose epoch is now a newer one of ours are announced (`message:waiting-for-key`) in
+   * it — before any epoch it also enters opens them — and recovered after it; all are judged
+   * again after the commit.
+   */
+  promoteNamed(org: Org, txn: Txn, keyIdHex: string): void {
+    const c = this.#c;
+    let named = false;
+    for (const pending of [...org.pending.values()]) {
+      if (pending.foreign !== true || pending.keyId !== keyIdHex) continue;
+      named = true;
+      if (org.role === "owner" || this.#notOnChannel(org, pending.channelId)) continue;
+      const evidence = epochEvidence(org, keyIdHex);
+      const verdict = judgeUnopened({
+        evidence,
+        heldEpoch: evidence === undefined ? undefined : heldEpoch(org, evidence.channelId),
+        roster: org.rosters.get(keyIdHex)?.roster,
+        identityKey: c.p.identity.publicKey,
+      });
+      if (verdict !== "waiting") continue;
+      const { foreign: _, ...promoted } = pending;
+      org.pending.set(pending.id, promoted);
+      txn.ops.push(
+        { type: "deleteEntries", log: pendingLog(org.hex), ids: [pending.id] },
+        {
+          type: "append",
+          log: pendingLog(org.hex),
+          entries: [
+            {
+              id: pending.id,
+              sortKey: BigInt(pending.receivedAt),
+              value: encodeJson(promoted),
+            },
+          ],
+        },
+      );
+      txn.emits.push([
+        "message:waiting-for-key",
+        {
+          organizationId: org.hex,
+          channelId: pending.channelId,
+          keyId: keyIdHex,
+          pendingId: pending.id,
+        },
+      ]);
+      c.runtime.background(org.hex, () => c.recovery.onWaiting(org, pending.channelId, keyIdHex));
+    }
+    if (named) txn.epochChanged = true;
+  }
+
+  /**
+   * A group message none of our groups opens (docs/SECURITY.md, "Unknown key ids"), judged by
+   * what owner-signed records say of its key id (`key-evidence.ts`). Only a newer epoch this member
+   * is entitled to is announced and recovered; a foreign one is kept silently (bounded) and costs
+   * at most a rate-limited look at the keys topics' history, never a resync.
+   */
+  async #unopened(
+    org: Org,
+    channelId: string,
+    topic: string,
+    payload: Uint8Array,
+    id: string,
+    message: GroupMessage,
+    pending: PendingMessage | undefined,
+  ): Promise<"done" | "waiting"> {
+    const c = this.#c;
+    const keyIdHex = toHex(message.keyId);
+    const evidence = epochEvidence(org, keyIdHex);
+    const verdict = judgeUnopened({
+      evidence,
+      heldEpoch: evidence === undefined ? undefined : heldEpoch(org, evidence.channelId),
+      roster: org.role === "owner" ? undefined : org.rosters.get(keyIdHex)?.roster,
+      identityKey: c.p.identity.publicKey,
+    });
+    if (verdict === "foreign") {
+      if (pending !== undefined) return "waiting";
+      await this.#keep(org, channelId, topic, payload, id, message, true);
+      // A hint at most (anyone can write any key id): the keys topics' history may hold the
+      // roster this member missed. Rate-limited per group, never a resync.
+      if (org.role !== "owner") await c.recovery.probe(org, channelId);
+      return "waiting";
+    }
+    if (verdict === "waiting") {
+      if (pending === undefined) {
+        await this.#keep(org, channelId, topic, payload, id, message, false);
+      } else if (pending.foreign === true) {
+        // Ours now (an owner-signed record names its epoch): announced and recovered from here on.
+        await this.#keep(org, channelId, topic, payload, id, message, false, pending);
+      }
+      return "waiting";
+    }
+    // Never ours: its epoch's roster does not list this member (an epoch before it joined, or
+    // after it left: Welcomes hold the joined epoch only, `historyPolicy` "joined"), or its epoch
+    // is one this client has passed (retention over, or bridged): no resync brings it back.
+    const reason = verdict === "not-entitled" ? "not-entitled" : "epoch-unavailable";
+    c.report({ component, reason, topic });
+    if (pending === undefined || pending.foreign === true) {
+      c.sync.seen.add(id);
+      if (pending !== undefined) await this.#dropPending(org, pending.id);
+      return "done";
+    }
+    // Announced as waiting while its epoch's roster was unknown: end the wait now rather than
+    // after `maxPendingAgeMs`.
+    const txn = newTxn(org);
+    this.#undecryptable(org, txn, pending, "epoch-unavailable");
     await c.persistence.commit(org, txn);
     return "done";
   }
@@ -234,8 +316,10 @@ export class Messages {
 
   /**
    * Buffers a group message (durably, in the pending log) until its key arrives: announced
-   * (`message:waiting-for-key`) and recovered, or — `foreign`, a restricted channel's message
-   * that is not ours (yet) — kept silently.
+   * (`message:waiting-for-key`) and recovered, or — `foreign`, a message whose key id no
+   * owner-signed record names, or a restricted channel's that is not ours (yet) — kept silently
+   * within the foreign buffer's limits (`foreign-buffer.ts`).
+   * @param replacing - the foreign record of the same message, promoted to a waiting one
    */
   async #keep(
     org: Org,
@@ -245,11 +329,31 @@ export class Messages {
     id: string,
     message: GroupMessage,
     foreign: boolean,
+    replacing?: PendingMessage,
   ): Promise<void> {
     const c = this.#c;
-    if (org.pending.has(id)) return;
+    if (org.pending.has(id) && replacing === undefined) return;
     const keyId = toHex(message.keyId);
     const txn = newTxn(org);
+    if (replacing !== undefined) {
+      org.pending.delete(replacing.id);
+      txn.ops.push({ type: "deleteEntries", log: pendingLog(org.hex), ids: [replacing.id] });
+    }
+    if (foreign) {
+      const evict = foreignEvictions(org.pending.values(), { keyId, bytes: payload.length });
+      if (evict === undefined) {
+        c.report({ component, reason: "foreign-too-large", topic });
+        return;
+      }
+      for (const old of evict) {
+        const evicted = org.pending.get(old);
+        org.pending.delete(old);
+        c.report({ component, reason: "foreign-evicted", topic: evicted?.topic ?? topic });
+      }
+      if (evict.length > 0) {
+        txn.ops.push({ type: "deleteEntries", log: pendingLog(org.hex), ids: evict });
+      }
+    }
     this.#makeRoom(org, txn);
     const pending: PendingMessage = {
       id,
@@ -257,7 +361,7 @@ export class Messages {
       channelId,
       keyId,
       payload,
-      receivedAt: c.now(),
+      receivedAt: replacing?.receivedAt ?? c.now(),
       ...(foreign ? { foreign: true as const } : {}),
     };
     org.pending.set(id, pending);
@@ -275,7 +379,7 @@ export class Messages {
       { organizationId: org.hex, channelId, keyId, pendingId: id },
     ]);
     await c.persistence.commit(org, txn);
-    if (org.role !== "owner") await c.recovery.recover(org, channelId);
+    if (org.role !== "owner") await c.recovery.onWaiting(org, channelId, keyId);
   }
 
   /** Frees one place in a full pending buffer: a foreign message first (silently), else the oldest. */
@@ -286,6 +390,7 @@ export class Messages {
     if (foreign !== undefined) {
       org.pending.delete(foreign.id);
       txn.ops.push({ type: "deleteEntries", log: pendingLog(org.hex), ids: [foreign.id] });
+      this.#c.report({ component, reason: "foreign-evicted", topic: foreign.topic });
       return;
     }
     const oldest = byAge[0];

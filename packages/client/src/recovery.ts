@@ -1,19 +1,86 @@
 import { keysTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { groupOfChannel, groupsBehind, mayBeOurs, resyncStep } from "./member-controller.js";
+import {
+  groupOfChannel,
+  groupsBehind,
+  mayBeOurs,
+  type ResyncBackoff,
+  resyncStep,
+} from "./member-controller.js";
 import { type MemberOrg, newTxn, type Org } from "./org.js";
 
 /**
- * Member side, recovery (docs/CLIENT.md, "No missing keys"): when a message waits for a key, or
- * the owner's rosters show this member behind, backfill the inbox and keys topics from history;
- * if still stuck, ask the owner for a resync over the pairwise channel, with jittered exponential
- * back-off and a retry timer. Owns: `MemberSide.recovering`, `.resyncBackoff`, `.resyncTimer`.
+ * Key ids whose recovery started, remembered per client (oldest forgotten first). Each names an
+ * epoch an owner-signed record announced, so the set only grows with real epochs; the bound is a
+ * safety net.
+ */
+const maxRecoveredKeyIds = 1_024;
+
+/**
+ * Member side, recovery (docs/CLIENT.md, "No missing keys"; docs/SECURITY.md, "Unknown key ids").
+ * It starts only on owner-signed evidence that a newer epoch this member is entitled to exists: a
+ * message waiting for such an epoch's key (once per key id: {@link Recovery.onWaiting}), or the
+ * owner's rosters showing this member behind. It backfills the inbox and the keys topics from
+ * history; if still stuck, asks the owner for a resync over the pairwise channel, with jittered
+ * exponential back-off and a retry timer. A message whose key id nothing owner-signed names only
+ * earns a look at the keys topics' history, at most once per group per back-off step
+ * ({@link Recovery.probe}), never a resync. Owns: `MemberSide.recovering`, `.resyncBackoff`,
+ * `.resyncTimer`, and the probes' back-off.
  */
 export class Recovery {
   readonly #c: ClientCore;
+  /** Back-off of the keys-topics probe, per `<org>/<group>`. */
+  readonly #probes = new Map<string, ResyncBackoff>();
+  /** `<org>/<key id>` of the waiting epochs whose recovery started. */
+  readonly #started = new Set<string>();
+  /** Groups whose recovery was asked for while another ran, per organization: run after it. */
+  readonly #again = new Map<string, Set<string>>();
 
   constructor(core: ClientCore) {
     this.#c = core;
+  }
+
+  /**
+   * A message waits for the key of a newer epoch this member is entitled to (an owner-signed
+   * record names it): recovers its group, once per key id (the resync back-off and retry timer
+   * take it from there).
+   */
+  async onWaiting(org: MemberOrg, channelId: string, keyIdHex: string): Promise<void> {
+    const key = `${org.hex}/${keyIdHex}`;
+    if (this.#started.has(key)) return;
+    this.#started.add(key);
+    if (this.#started.size > maxRecoveredKeyIds) {
+      const [oldest] = this.#started;
+      if (oldest !== undefined) this.#started.delete(oldest);
+    }
+    await this.recover(org, channelId);
+  }
+
+  /**
+   * A message whose key id nothing owner-signed names: the roster that names it may be in the keys
+   * topics' history (this member missed it). Reads them — not the inbox, no resync — at most once
+   * per group per step of a back-off (`resyncInitialBackoffMs` doubling to `resyncMaxBackoffMs`)
+   * that only an epoch entered resets: a flood of junk costs a handful of reads.
+   */
+  async probe(org: MemberOrg, channelId: string): Promise<void> {
+    const c = this.#c;
+    const groupId = groupOfChannel(org.log.state, org.member.groups.has(channelId), channelId);
+    const key = `${org.hex}/${groupId}`;
+    const step = resyncStep({
+      backoff: this.#probes.get(key),
+      now: c.now(),
+      initialBackoffMs: c.p.config.resyncInitialBackoffMs,
+      maxBackoffMs: c.p.config.resyncMaxBackoffMs,
+      jitterByte: () => 0,
+    });
+    if (step.action === "wait") return;
+    this.#probes.set(key, step.backoff);
+    await this.recover(org, groupId, false, false);
+  }
+
+  /** An epoch of `groupId` was entered (owner-signed): the next unknown key id is looked for at once. */
+  entered(org: Org, groupId: string): void {
+    this.#probes.delete(`${org.hex}/${groupId}`);
   }
 
   /** The groups the owner's rosters show this member behind in (none for an owner). */
@@ -36,17 +103,25 @@ export class Recovery {
 
   /**
    * Backfills the inbox and the keys topics; if a buffered message or a Welcome is still waiting,
-   * asks the owner for a resync.
+   * asks the owner for a resync. Asked while another recovery runs, it runs after that one.
    * @param kickSweep - a gap was seen: sweep every topic now rather than at the next sweep
+   * @param resync - false for a probe: the keys topics only, no inbox, no resync
    */
-  async recover(org: MemberOrg, channelId: string, kickSweep = true): Promise<void> {
+  async recover(org: MemberOrg, channelId: string, kickSweep = true, resync = true): Promise<void> {
     const c = this.#c;
     const member = org.member;
-    if (member.recovering) return;
+    if (member.recovering) {
+      if (resync) {
+        const again = this.#again.get(org.hex) ?? new Set();
+        again.add(channelId);
+        this.#again.set(org.hex, again);
+      }
+      return;
+    }
     member.recovering = true;
     try {
       // The inbox first: a late Welcome gives the group that the keys topics' KeyUpdates apply to.
-      await c.sync.backfillInbox();
+      if (resync) await c.sync.backfillInbox();
       const topics = [keysTopic(org.id)];
       for (const id of org.log.state.channels.keys()) topics.push(keysTopic(org.id, id));
       await c.sync.backfill(org, topics);
@@ -63,11 +138,14 @@ export class Recovery {
         ) ||
         member.waitingWelcomes.size > 0 ||
         this.behind(org).has(groupId);
-      if (stuck) await this.requestResync(org, groupId);
+      if (resync && stuck) await this.requestResync(org, groupId);
     } finally {
       member.recovering = false;
     }
     if (kickSweep) c.sync.scheduleSweep(0);
+    const again = this.#again.get(org.hex);
+    this.#again.delete(org.hex);
+    for (const groupId of again ?? []) await this.recover(org, groupId);
   }
 
   /** Asks the owner for a Welcome of `groupId` unless the back-off says wait. */

@@ -96,6 +96,22 @@ export class RosterBook {
     this.#byHash.set(toHex(record.rosterHash), record);
   }
 
+  /**
+   * The group and epoch an owner-signed roster message this book holds names by `keyIdHex`: a
+   * roster, or a delta or snapshot page still waiting for its other pieces (each was opened, so
+   * owner-signed, before {@link RosterBook.receive} took it). Evidence that the epoch exists.
+   */
+  named(keyIdHex: string): { readonly channelId: string; readonly epoch: bigint } | undefined {
+    const known = this.#byKeyId.get(keyIdHex) ?? this.#waitingDeltas.get(keyIdHex)?.message;
+    if (known !== undefined) return { channelId: known.channelId, epoch: known.epoch };
+    for (const [key, partial] of this.#partial) {
+      if (key.startsWith(`${keyIdHex}/`)) {
+        return { channelId: partial.message.channelId, epoch: partial.message.epoch };
+      }
+    }
+    return undefined;
+  }
+
   /** Pieces waiting: for tests and diagnostics. */
   get waiting(): { readonly deltas: number; readonly snapshots: number } {
     return { deltas: this.#waitingDeltas.size, snapshots: this.#partial.size };

@@ -36,7 +36,7 @@ describe("no missing keys", () => {
   });
 
   it("when history lacks it, the member asks the owner for a resync over the pairwise channel", async () => {
-    world = new World();
+    world = new World({ republishIntervalMs: 60_000 });
     const { owner, orgId } = await orgWithMembers(world, ["alice", "bob"]);
     // Carol's transport has no store: what she misses live is gone for her.
     const carol = await world.peer("carol", { history: false });
@@ -57,6 +57,11 @@ describe("no missing keys", () => {
     world.network.heal();
     await owner.client.sendMessage(orgId, "general", "after the gap");
     await world.settle();
+    // Nothing owner-signed that carol holds names the message's epoch (she missed its roster and
+    // has no history): it waits silently, and asks nobody for anything (docs/SECURITY.md, "Unknown
+    // key ids"), until the owner's periodic republish of its rosters shows her the newer epoch.
+    expect(names(carol.events, recoveryEvents)).toEqual([]);
+    await world.advance(60_000);
     expect(received(carol)).toEqual(["after the gap"]);
     expect(names(carol.events, recoveryEvents)).toEqual([
       "message:waiting-for-key",

@@ -1,0 +1,65 @@
+/**
+ * The foreign part of the pending buffer (docs/SECURITY.md, "Unknown key ids"): group messages
+ * whose key id no owner-signed record names (`key-evidence.ts`), and restricted channels' messages
+ * that are not ours (yet). Anyone can publish them, so they get a small, fixed share: bounded per
+ * key id and in total, in messages and in bytes, the oldest evicted first. Genuine waiting messages
+ * (announced `message:waiting-for-key`) never make room for them, and they are the first to go
+ * when the whole buffer (`maxPendingMessages`) is full.
+ */
+import type { PendingMessage } from "./org.js";
+
+/**
+ * Limits of the foreign buffer, per organization. Bytes are payload bytes (a record stores its
+ * payload as hex: about twice that on disk). With these, an outsider's flood of unknown key ids
+ * costs a member at most ~4 MiB of store (2 MiB of payload) and 64 records, whatever its size or
+ * rate; an honest message that merely arrived before its roster is kept unless such a flood
+ * passes it (then the history sweep or a restart's catch-up reads it again).
+ */
+export const foreignBufferLimits = {
+  /** Messages kept in all. */
+  maxMessages: 64,
+  /** Payload bytes kept in all (2 MiB: 14 messages of the 140 KiB maximum). */
+  maxBytes: 2 * 1024 * 1024,
+  /** Messages kept under one key id: one key id cannot take the whole buffer. */
+  maxMessagesPerKeyId: 16,
+  /** Payload bytes kept under one key id (512 KiB). */
+  maxBytesPerKeyId: 512 * 1024,
+} as const;
+
+/**
+ * Which foreign messages to evict so that `incoming` fits (pure): the oldest of its own key id
+ * while that key id is over its share, then the oldest of all while the buffer is over its total.
+ * @param held - the pending buffer (genuine waiting messages are ignored: never evicted here)
+ * @returns ids to evict (oldest first), or `undefined` when `incoming` alone exceeds a key id's
+ *   share (it is not kept)
+ */
+export function foreignEvictions(
+  held: Iterable<PendingMessage>,
+  incoming: { readonly keyId: string; readonly bytes: number },
+  limits: typeof foreignBufferLimits = foreignBufferLimits,
+): string[] | undefined {
+  if (incoming.bytes > limits.maxBytesPerKeyId) return undefined;
+  const foreign = [...held]
+    .filter((p) => p.foreign === true)
+    .sort((a, b) => a.receivedAt - b.receivedAt);
+  const evict = new Set<string>();
+  const sameKey = foreign.filter((p) => p.keyId === incoming.keyId);
+  let keyCount = sameKey.length + 1;
+  let keyBytes = sameKey.reduce((sum, p) => sum + p.payload.length, incoming.bytes);
+  for (const p of sameKey) {
+    if (keyCount <= limits.maxMessagesPerKeyId && keyBytes <= limits.maxBytesPerKeyId) break;
+    evict.add(p.id);
+    keyCount--;
+    keyBytes -= p.payload.length;
+  }
+  const rest = foreign.filter((p) => !evict.has(p.id));
+  let count = rest.length + 1;
+  let bytes = rest.reduce((sum, p) => sum + p.payload.length, incoming.bytes);
+  for (const p of rest) {
+    if (count <= limits.maxMessages && bytes <= limits.maxBytes) break;
+    evict.add(p.id);
+    count--;
+    bytes -= p.payload.length;
+  }
+  return [...evict];
+}
