@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { inject } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from "vitest";
 
 export const appDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -192,4 +192,31 @@ export async function killStartedSince(before: ReadonlySet<Run>): Promise<void> 
       await run.exited;
     }
   }
+}
+
+/**
+ * The hooks of a suite of commands against one shared `orgchat serve`: starts it before the first
+ * test, kills what each test started once it ends (printing what still ran if it failed), and
+ * everything after the last test.
+ * @returns the service node's address (once the suite's `beforeAll` has run)
+ */
+export function sharedServiceNode(): () => string {
+  let peer = "";
+  let before: Set<Run>;
+  beforeAll(async () => {
+    ({ peer } = await serve(join(tempDir(), "node")));
+  });
+  beforeEach(() => {
+    before = snapshotRunning();
+  });
+  afterEach(async (context) => {
+    if ((context.task.result?.errors?.length ?? 0) > 0) {
+      console.error(`processes still running when the test failed:\n${stillRunning()}`);
+    }
+    await killStartedSince(before);
+  });
+  afterAll(async () => {
+    await killAll();
+  });
+  return () => peer;
 }

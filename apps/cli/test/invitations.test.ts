@@ -5,18 +5,8 @@
  * `orgchat serve` on 127.0.0.1, as in `cli.test.ts`.
  */
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  killAll,
-  killStartedSince,
-  orgchat,
-  orgchatJson,
-  type Run,
-  serve,
-  snapshotRunning,
-  stillRunning,
-  tempDir,
-} from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { orgchat, orgchatJson, sharedServiceNode, tempDir } from "./helpers.ts";
 
 interface InvitationJson {
   organizationId: string;
@@ -25,24 +15,7 @@ interface InvitationJson {
   name?: string;
 }
 
-let peer = "";
-let before: Set<Run>;
-
-beforeAll(async () => {
-  ({ peer } = await serve(join(tempDir(), "node")));
-});
-beforeEach(() => {
-  before = snapshotRunning();
-});
-afterEach(async (context) => {
-  if ((context.task.result?.errors?.length ?? 0) > 0) {
-    console.error(`processes still running when the test failed:\n${stillRunning()}`);
-  }
-  await killStartedSince(before);
-});
-afterAll(async () => {
-  await killAll();
-});
+const servicePeer = sharedServiceNode();
 
 describe("orgchat invitations", () => {
   it("list, accept, decline: nothing is joined until the invitee accepts", async () => {
@@ -58,7 +31,7 @@ describe("orgchat invitations", () => {
         "--channel",
         "general",
         "--peer",
-        peer,
+        servicePeer(),
         ...dir(owner),
       ]);
     const acme = await create("owner", "Acme");
@@ -67,7 +40,7 @@ describe("orgchat invitations", () => {
     const none = await orgchatJson<{ invitations: InvitationJson[] }>([
       "invitations",
       "--peer",
-      peer,
+      servicePeer(),
       ...dir("dave"),
     ]);
     expect(none.invitations).toEqual([]);

@@ -1,9 +1,9 @@
 /**
  * Every `orgchat` command, in help order: parse → call the client → return a result for `format.ts`
- * to print. One module per group (identity, organization, joining, invitations, membership, channels,
- * messages, chat, serve); what they share is in `shared.ts`. One-shot commands that change something wait until
- * a service node has accepted (and stored) what they published, so that the other side finds it even
- * if this process is gone.
+ * to print. One module per group (identity, organization, joining, invitations, membership,
+ * channels, messages, chat, serve); what they share is in `shared.ts`. One-shot commands that change
+ * something wait until a service node has accepted (and stored) what they published, so that the
+ * other side finds it even if this process is gone.
  */
 import type { CommandSpec } from "../command.js";
 import {
