@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runStoreCompliance } from "@orgchat/store/compliance";
@@ -14,6 +15,10 @@ runStoreCompliance({
     return openSqliteStore({ path: path() });
   },
   reopen: async () => openSqliteStore({ path: path() }),
+  files: async () => {
+    const files = [path(), `${path()}-wal`, `${path()}-shm`].filter((file) => existsSync(file));
+    return Promise.all(files.map((file) => readFile(file)));
+  },
   cleanup: async () => {
     if (directory) await rm(directory, { recursive: true, force: true });
     directory = undefined;

@@ -14,12 +14,20 @@ import {
   throwIfAborted,
 } from "./checks.js";
 import { RecordNotFoundError, StoreClosedError } from "./errors.js";
-import type { CallOptions, KeysQuery, LogEntry, RangeQuery, Store, StoreOp } from "./types.js";
+import type {
+  BatchOptions,
+  CallOptions,
+  KeysQuery,
+  LogEntry,
+  RangeQuery,
+  Store,
+  StoreOp,
+} from "./types.js";
 
 /**
  * Base class of a {@link Store}: the call semantics of the contract (closed and aborted calls, input
  * checks, `getOrThrow`, single-op writes as batches), so that every store refuses the same inputs in
- * the same order. A subclass implements the six `protected` methods over its storage; they receive
+ * the same order. A subclass implements the seven `protected` methods over its storage; they receive
  * checked, normalized arguments and may be synchronous or return a promise.
  *
  * @example
@@ -32,6 +40,7 @@ import type { CallOptions, KeysQuery, LogEntry, RangeQuery, Store, StoreOp } fro
  *   protected readEntry(log: string, id: string) { ... }
  *   protected readRange(log: string, query: NormalizedRangeQuery) { ... }
  *   protected writeOps(operation: string, ops: readonly StoreOp[]) { ... } // all or nothing
+ *   protected eraseSuperseded() { ... } // nothing to do without files
  *   protected release() { ... }
  * }
  * ```
@@ -74,6 +83,14 @@ export abstract class BaseStore implements Store {
    *   that were new, deleted entries that existed (what the single-op calls report)
    */
   protected abstract writeOps(operation: string, ops: readonly StoreOp[]): number | Promise<number>;
+
+  /**
+   * Erases from the storage's files what committed writes superseded (`batch` with
+   * `checkpoint: true`, after the commit): e.g. checkpoint a write-ahead log and truncate it. A
+   * store without files does nothing. Must not throw for a failure it can retry later (the batch is
+   * committed already): retry after the next write and on release.
+   */
+  protected abstract eraseSuperseded(): void | Promise<void>;
 
   /** Releases the storage; called once, by the first `close()`. */
   protected abstract release(): void | Promise<void>;
@@ -143,9 +160,14 @@ export abstract class BaseStore implements Store {
     return this.#write("deleteEntries", [{ type: "deleteEntries", log, ids }]);
   }
 
-  async batch(ops: readonly StoreOp[], options?: CallOptions): Promise<void> {
+  async batch(ops: readonly StoreOp[], options?: BatchOptions): Promise<void> {
     this.enter("batch", options);
+    const checkpoint = options?.checkpoint;
+    if (checkpoint !== undefined && typeof checkpoint !== "boolean") {
+      throw new TypeError(`options.checkpoint must be a boolean, got ${typeof checkpoint}`);
+    }
     await this.#write("batch", ops);
+    if (checkpoint === true) await this.eraseSuperseded();
   }
 
   async close(): Promise<void> {

@@ -2,10 +2,11 @@
  * The compliance suite every store passes: `runStoreCompliance(fixture)` defines Vitest tests that
  * pin the contract of `Store` (see `types.ts`): round trips, the missing key error, idempotent
  * appends, the `(sortKey, id)` order and its exclusive bounds, limits, atomic batches, abort, close
- * and reopen, large and binary data, and serialized concurrent batches.
+ * and reopen, large and binary data, serialized concurrent batches, and batches that erase what they
+ * superseded from the store's files (`checkpoint`).
  *
- * Cases a store cannot support are skipped *visibly* (the reopen case for a store that keeps nothing),
- * never left out.
+ * Cases a store cannot support are skipped *visibly* (the reopen case for a store that keeps nothing,
+ * the file search for a store without files), never left out.
  *
  * @example
  * ```ts
@@ -24,6 +25,7 @@
  */
 import { afterEach, beforeEach, describe } from "vitest";
 import { describeBatches } from "./compliance/batches.js";
+import { describeErasure } from "./compliance/erasure.js";
 import { describeLifecycle } from "./compliance/lifecycle.js";
 import { describeLimits } from "./compliance/limits.js";
 import { describeLogs } from "./compliance/logs.js";
@@ -43,6 +45,13 @@ export interface StoreFixture {
    * then skipped, visibly).
    */
   reopen?(): Promise<Store>;
+  /**
+   * The raw bytes of every file the store most recently returned by `open()` keeps now (a SQLite
+   * store: the database, `-wal` and `-shm` files), read while it is open. The erasure case searches
+   * them for values a checkpointing batch superseded. Omit it for a store without files (that case
+   * is then skipped, visibly).
+   */
+  files?(): Promise<readonly Uint8Array[]>;
   /** Deletes whatever `open()` created (called after every test, once its stores are closed). */
   cleanup(): Promise<void>;
 }
@@ -95,5 +104,6 @@ export function runStoreCompliance(fixture: StoreFixture): void {
     describeLogs(suite);
     describeBatches(suite);
     describeLifecycle(suite);
+    describeErasure(suite, fixture.files?.bind(fixture));
   });
 }

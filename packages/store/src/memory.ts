@@ -175,6 +175,9 @@ class MemoryStore extends BaseStore {
     return slice.map(copyEntry);
   }
 
+  /** Nothing to erase: a value a batch superseded is gone from memory once the batch commits. */
+  protected eraseSuperseded(): void {}
+
   protected release(): void {
     this.#records.clear();
     this.#logs.clear();

@@ -26,6 +26,25 @@ export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** Options of {@link Store.batch}. */
+export interface BatchOptions extends CallOptions {
+  /**
+   * Once the batch is committed, erase what it superseded from the store's files: set it on the
+   * commit that replaces key material (a re-key: the previous epoch's group state), so that the old
+   * keys do not linger on disk after a crash. A SQLite store checkpoints its write-ahead log into
+   * the database file and truncates it to zero bytes (`PRAGMA wal_checkpoint(TRUNCATE)`); its
+   * `secure_delete` already zeroes deleted cells and freed pages. A store without files does
+   * nothing. It costs a copy of the log and a few fsyncs, so leave it off for ordinary writes.
+   *
+   * The batch's guarantees are unchanged: should the checkpoint itself fail after the commit (an
+   * I/O error), the call still resolves (the batch is committed) and the store checkpoints again
+   * after its next write and when it closes. What the store cannot reach: copies the file system
+   * or the disk keep of released blocks.
+   * @default false
+   */
+  readonly checkpoint?: boolean | undefined;
+}
+
 /**
  * Position of an entry in its log: a non-negative integer below 2^63 (`0n` to
  * `storeLimits.maxSortKey`), typically a Lamport clock or a timestamp in milliseconds. Entries are
@@ -205,9 +224,12 @@ export interface Store {
   /**
    * Applies `ops` in order as one atomic unit: after it resolves all of them are committed; when it
    * rejects none is. Later ops see earlier ones (a put then a delete of the same key leaves nothing).
-   * Every op is validated before anything is applied.
+   * Every op is validated before anything is applied. With `options.checkpoint`, what the batch
+   * superseded is then erased from the store's files (see {@link BatchOptions.checkpoint}).
+   *
+   * @throws TypeError when `options.checkpoint` is neither a boolean nor undefined (nothing applied)
    */
-  batch(ops: readonly StoreOp[], options?: CallOptions): Promise<void>;
+  batch(ops: readonly StoreOp[], options?: BatchOptions): Promise<void>;
   /**
    * Releases the store (and, for a durable store, its files and lock). Operations already started
    * complete first. Idempotent; every other call afterwards rejects with `StoreClosedError`.

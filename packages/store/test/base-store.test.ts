@@ -29,6 +29,9 @@ class SpyStore extends BaseStore {
     this.calls.push(["writeOps", operation, ops.length]);
     return ops.length;
   }
+  protected eraseSuperseded() {
+    this.calls.push(["eraseSuperseded"]);
+  }
   protected release() {
     this.calls.push(["release"]);
   }
@@ -67,6 +70,23 @@ describe("BaseStore", () => {
     expect(store.calls).toEqual([
       ["writeOps", "delete", 1],
       ["writeOps", "append", 1],
+    ]);
+  });
+
+  it("erases what a batch superseded only when asked, after the commit; a bad option applies nothing", async () => {
+    const store = new SpyStore();
+    const ops: StoreOp[] = [{ type: "put", space: "s", key: "k", value: new Uint8Array(1) }];
+    await store.batch(ops);
+    await store.batch(ops, { checkpoint: false });
+    await store.batch(ops, { checkpoint: true });
+    await expect(
+      store.batch(ops, { checkpoint: "yes" as unknown as boolean }),
+    ).rejects.toThrowError(TypeError);
+    expect(store.calls).toEqual([
+      ["writeOps", "batch", 1],
+      ["writeOps", "batch", 1],
+      ["writeOps", "batch", 1],
+      ["eraseSuperseded"],
     ]);
   });
 
