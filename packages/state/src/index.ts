@@ -74,6 +74,14 @@ export {
 } from "./log.js";
 export { compareEvents } from "./order.js";
 export { type ReduceResult, reduce } from "./reduce.js";
+export {
+  defaultRequestAdmissionLimits,
+  judgeRequestTime,
+  RequestAdmission,
+  type RequestAdmissionLimits,
+  type RequestTimeVerdict,
+  requestRejectionReasons,
+} from "./request-admission.js";
 export { pendingRequests, type RequestStatus, requestStatus } from "./requests.js";
 export {
   accessModes,
