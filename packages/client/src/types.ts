@@ -205,7 +205,19 @@ export interface MessageView {
   readonly channelId: string;
   readonly author: string;
   readonly text: string;
+  /** The author's time (ms since the Unix epoch), as the post claims it: not checked. */
   readonly sentAt: number;
+  /**
+   * When it reached the network (ms, this client's clock): on arrival when heard live, its store's
+   * timestamp when read from history. Equal to `sentAt` for own posts and records stored before
+   * this field.
+   */
+  readonly receivedAt: number;
+  /**
+   * The time to show: `sentAt` when it is within `postTimeSkewMs` (2 min) of `receivedAt`, else
+   * `receivedAt` (a post cannot be backdated or dated in the future on screen).
+   */
+  readonly shownAt: number;
   readonly clock: bigint;
   readonly replyTo?: string;
   readonly edited: boolean;
