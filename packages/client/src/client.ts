@@ -34,6 +34,7 @@ export const defaultClientConfig: Required<ClientConfig> = {
  * @throws {PassphraseRequiredError} when the store is sealed and no passphrase was given (or the
  *   reverse)
  * @throws {StoreCorruptedError} when a stored record cannot be read
+ * @throws {RangeError} when `config.maxPendingInvitations` is not a positive integer
  * @throws the transport's own errors from `start()` / `subscribe()`
  * @example
  * ```ts
@@ -55,6 +56,11 @@ export async function createClient(init: ClientInit): Promise<Client> {
     clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
   };
   const config = { ...defaultClientConfig, ...init.config };
+  if (!Number.isSafeInteger(config.maxPendingInvitations) || config.maxPendingInvitations < 1) {
+    throw new RangeError(
+      `config.maxPendingInvitations: expected a positive integer, got ${config.maxPendingInvitations}`,
+    );
+  }
   const store = init.store;
   const { vault, identity, identityDh } = await openIdentity({
     provider,

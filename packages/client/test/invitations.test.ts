@@ -188,6 +188,19 @@ describe("invitations are offers, not adoptions", () => {
     );
   });
 
+  it("the bound is a positive integer", async () => {
+    world = new World();
+    for (const maxPendingInvitations of [0, -1, 1.5, Number.NaN]) {
+      await expect(
+        createClient({
+          transport: world.network.transport(),
+          store: memoryStore(),
+          config: { maxPendingInvitations },
+        }),
+      ).rejects.toThrow(RangeError);
+    }
+  });
+
   it("accept: the organization is adopted only then, and the invitee is a member at once", async () => {
     world = new World();
     const { owner, orgId } = await orgWithMembers(world, [], { access: "invitation-only" });
