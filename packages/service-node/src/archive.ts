@@ -20,14 +20,17 @@ import {
   type SQLOutputValue,
   type StatementSync,
 } from "node:sqlite";
-import { type DiagnosticSink, reportDiagnostic, toHex } from "@orgchat/base";
+import type { DiagnosticSink } from "@orgchat/base";
+import { toHex } from "@orgchat/base";
 import { WakuMessage } from "@waku/proto";
 import {
-  ArchiveClosedError,
-  ArchiveOpenError,
-  ArchiveSchemaVersionError,
-  CursorNotFoundError,
-} from "./errors.js";
+  defaultMaxTimestampSkewMs,
+  defaultPeerQuota,
+  type PeerQuota,
+  resolveAdmissionLimits,
+} from "./archive-limits.js";
+import { closeQuietly, hashLength, migrate } from "./archive-schema.js";
+import { ArchiveClosedError, ArchiveOpenError, CursorNotFoundError } from "./errors.js";
 
 /**
  * How long and how many messages the archive keeps. {@link MessageArchive.prune} applies it; the
@@ -65,6 +68,35 @@ export interface ArchiveInit {
    * a database that failed to open or migrate).
    */
   readonly onDiagnostic?: DiagnosticSink;
+  /**
+   * {@link MessageArchive.admit} refuses a message whose timestamp is further than this from `now()`
+   * (ms, either way). @default {@link defaultMaxTimestampSkewMs} (20 s, nwaku's rule)
+   */
+  readonly maxTimestampSkewMs?: number;
+  /** What {@link MessageArchive.admit} lets one peer hold. @default {@link defaultPeerQuota} */
+  readonly peerQuota?: PeerQuota;
+  /**
+   * Peers {@link MessageArchive.admit} does not hold to the quota (a node exempts the relay peers
+   * its operator configured). @default none
+   */
+  readonly isQuotaExempt?: (peer: string) => boolean;
+}
+
+/**
+ * What {@link MessageArchive.admit} did with a message: stored it, or why not (already stored,
+ * ephemeral, timestamp too far from the node's clock, the delivering peer over its quota).
+ */
+export type ArchiveAdmission =
+  | "stored"
+  | "duplicate"
+  | "ephemeral"
+  | "timestamp-out-of-range"
+  | "peer-over-quota";
+
+/** Messages and bytes one peer has in the archive ({@link MessageArchive.peerUsage}). */
+export interface PeerUsage {
+  readonly messages: number;
+  readonly bytes: number;
 }
 
 /** One message to archive: its Waku message hash, the pubsub topic it arrived on, and the message. */
@@ -73,6 +105,11 @@ export interface ArchivedMessage {
   readonly hash: Uint8Array;
   readonly pubsubTopic: string;
   readonly message: WakuMessage;
+  /**
+   * The libp2p peer id (text) that delivered it: the light push client, or the relay neighbour
+   * gossipsub received it from. Counted against that peer's quota; absent: nobody's.
+   */
+  readonly peer?: string;
 }
 
 /**
@@ -142,35 +179,10 @@ export interface PruneResult {
   readonly removedByCount: number;
 }
 
-/** The newest schema version this code writes; `user_version` of an up-to-date file. */
-export const archiveSchemaVersion = 1;
+export { defaultMaxTimestampSkewMs, defaultPeerQuota, type PeerQuota } from "./archive-limits.js";
+export { archiveSchemaVersion } from "./archive-schema.js";
 
-const hashLength = 32;
 const nanosPerMilli = 1_000_000n;
-
-/**
- * Migration `i` takes a file from schema version `i` to `i + 1`. Append, never edit: files in the
- * field are at every version.
- */
-const migrations: readonly ((db: DatabaseSync) => void)[] = [
-  (db) => {
-    // `timestamp` is the message's own timestamp in ns, or its receive time when it had none (see
-    // `insert`). The indexes serve the query shapes of Store v3: topic-filtered pages in
-    // (timestamp, hash) order, pubsub-only pages, unfiltered pages and age-based pruning.
-    db.exec(`
-      CREATE TABLE message (
-        hash          BLOB    NOT NULL UNIQUE CHECK (length(hash) = ${hashLength}),
-        pubsub_topic  TEXT    NOT NULL,
-        content_topic TEXT    NOT NULL,
-        timestamp     INTEGER NOT NULL,
-        message       BLOB    NOT NULL
-      );
-      CREATE INDEX message_by_topics ON message (pubsub_topic, content_topic, timestamp, hash);
-      CREATE INDEX message_by_pubsub_topic ON message (pubsub_topic, timestamp, hash);
-      CREATE INDEX message_by_time ON message (timestamp, hash);
-    `);
-  },
-];
 
 /**
  * Waku messages persisted in SQLite for the Store v3 protocol: idempotent inserts by hash, cursor
@@ -192,7 +204,9 @@ export class MessageArchive {
   readonly #db: DatabaseSync;
   readonly #now: () => number;
   readonly #retention: Required<ArchiveRetention>;
+  readonly #admission: Admission;
   readonly #insertStatement: StatementSync;
+  readonly #usageStatement: StatementSync;
   readonly #cursorStatement: StatementSync;
   readonly #countStatement: StatementSync;
   readonly #pruneByAgeStatement: StatementSync;
@@ -201,18 +215,27 @@ export class MessageArchive {
   readonly #queryStatements = new Map<string, StatementSync>();
   #closed = false;
 
-  private constructor(db: DatabaseSync, now: () => number, retention: Required<ArchiveRetention>) {
+  private constructor(
+    db: DatabaseSync,
+    now: () => number,
+    retention: Required<ArchiveRetention>,
+    admission: Admission,
+  ) {
     this.#db = db;
     this.#now = now;
     this.#retention = retention;
+    this.#admission = admission;
     this.#insertStatement = db.prepare(
-      "INSERT INTO message (hash, pubsub_topic, content_topic, timestamp, message) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
+      "INSERT INTO message (hash, pubsub_topic, content_topic, timestamp, message, peer) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
     );
+    this.#usageStatement = db.prepare("SELECT messages, bytes FROM peer_usage WHERE peer = ?");
     this.#cursorStatement = db.prepare("SELECT timestamp FROM message WHERE hash = ?");
     // Nanosecond timestamps exceed 2^53: read them as bigint or neighbours would compare equal.
     this.#cursorStatement.setReadBigInts(true);
     this.#countStatement = db.prepare("SELECT count(*) AS n FROM message");
-    this.#pruneByAgeStatement = db.prepare("DELETE FROM message WHERE timestamp < ?");
+    this.#pruneByAgeStatement = db.prepare(
+      "DELETE FROM message WHERE timestamp < ? OR timestamp > ?",
+    );
     this.#pruneOldestStatement = db.prepare(
       "DELETE FROM message WHERE rowid IN (SELECT rowid FROM message ORDER BY timestamp, hash LIMIT ?)",
     );
@@ -226,7 +249,8 @@ export class MessageArchive {
    * @throws {ArchiveOpenError} the file cannot be opened as an SQLite database (missing directory,
    *   permissions, not a database).
    * @throws {ArchiveSchemaVersionError} the file was written by a newer version (left untouched).
-   * @throws {RangeError} a retention bound is not a positive number.
+   * @throws {RangeError} a retention bound, the timestamp skew or a quota bound is not a positive
+   *   number.
    * @example
    * ```ts
    * const archive = MessageArchive.open({ path: join(dataDir, "messages.sqlite"), retention: { maxAgeMs: 7 * 86_400_000 } });
@@ -234,6 +258,7 @@ export class MessageArchive {
    */
   static open(init: ArchiveInit): MessageArchive {
     const retention = resolveRetention(init.retention);
+    const admission = resolveAdmission(init);
     let db: DatabaseSync | undefined;
     try {
       // A busy file (another process mid-commit) waits up to 2 s instead of failing at once.
@@ -245,7 +270,7 @@ export class MessageArchive {
     }
     migrate(db, init.path, init.onDiagnostic);
     try {
-      return new MessageArchive(db, init.now ?? Date.now, retention);
+      return new MessageArchive(db, init.now ?? Date.now, retention, admission);
     } catch (cause) {
       closeQuietly(db, init.onDiagnostic);
       throw new ArchiveOpenError(init.path, { cause });
@@ -253,10 +278,58 @@ export class MessageArchive {
   }
 
   /**
-   * Stores one message. A message without a timestamp (absent or zero) is filed under its receive
-   * time (`now()`), like nwaku did before it began rejecting such messages; its bytes, and so its
-   * hash, stay as received. Ephemeral messages are not stored (WAKU2-STORE: a store node SHOULD NOT
-   * store them).
+   * Stores a message that just arrived from the network, if the archive's rules admit it: its
+   * timestamp (when it has one) is within `maxTimestampSkewMs` of `now()` either way (nwaku's rule),
+   * and its delivering peer (`entry.peer`) stays within its quota with it. Otherwise as
+   * {@link MessageArchive.insert}. This is the node's one way in; `insert` is for trusted input.
+   *
+   * @param entry - the hash, pubsub topic, message and the peer that delivered it.
+   * @returns what was done: `"stored"`, or why not.
+   * @throws {RangeError} the hash is not 32 bytes.
+   * @throws {ArchiveClosedError} after `close()`.
+   * @example
+   * ```ts
+   * const outcome = archive.admit({ hash, pubsubTopic, message, peer: connection.remotePeer.toString() });
+   * if (outcome !== "stored" && outcome !== "duplicate") console.warn("not archived:", outcome);
+   * ```
+   */
+  admit(entry: ArchivedMessage): ArchiveAdmission {
+    this.#assertOpen("admit()");
+    checkHash(entry.hash, "hash");
+    const { message, peer } = entry;
+    if (message.ephemeral === true) return "ephemeral";
+    const { maxSkewNs, quota, isExempt } = this.#admission;
+    const timestamp = message.timestamp;
+    if (timestamp !== undefined && timestamp > 0n && maxSkewNs !== undefined) {
+      const skew = timestamp - BigInt(Math.trunc(this.#now())) * nanosPerMilli;
+      if (skew > maxSkewNs || skew < -maxSkewNs) return "timestamp-out-of-range";
+    }
+    const bytes = WakuMessage.encode(message);
+    if (peer !== undefined && !isExempt(peer)) {
+      const usage = this.peerUsage(peer);
+      if (usage.messages + 1 > quota.maxMessages || usage.bytes + bytes.length > quota.maxBytes) {
+        return "peer-over-quota";
+      }
+    }
+    return this.#insertEncoded(entry, bytes) ? "stored" : "duplicate";
+  }
+
+  /**
+   * Messages and bytes `peer` has in the archive now (what its quota is judged on).
+   * @throws {ArchiveClosedError} after `close()`.
+   */
+  peerUsage(peer: string): PeerUsage {
+    this.#assertOpen("peerUsage()");
+    const row = this.#usageStatement.get(peer);
+    return { messages: Number(row?.messages ?? 0), bytes: Number(row?.bytes ?? 0) };
+  }
+
+  /**
+   * Stores one message as given, without the arrival rules of {@link MessageArchive.admit} (trusted
+   * input: an import, tooling, tests). A message without a timestamp (absent or zero) is filed under
+   * its receive time (`now()`), like nwaku did before it began rejecting such messages; its bytes,
+   * and so its hash, stay as received. Ephemeral messages are not stored (WAKU2-STORE: a store node
+   * SHOULD NOT store them). `entry.peer`, when given, is recorded and counted in its usage.
    *
    * @param entry - the hash, pubsub topic and message.
    * @returns `true` when stored; `false` when a message with this hash is already stored (inserts are
@@ -405,9 +478,11 @@ export class MessageArchive {
   }
 
   /**
-   * Applies the retention: removes messages older than `maxAgeMs` (by their timestamp, as nwaku's
-   * time retention), then the oldest by `(timestamp, hash)` while more than `maxMessages` remain. One
-   * transaction. The node calls it on a timer.
+   * Applies the retention: removes messages whose timestamp is more than `maxAgeMs` from `now()`
+   * either way (older ones, as nwaku's time retention, and ones dated that far ahead, which only an
+   * archive filled before {@link MessageArchive.admit} judged timestamps, `insert`, or a clock set
+   * back could hold), then the oldest by `(timestamp, hash)` while more than `maxMessages` remain.
+   * One transaction. The node calls it on a timer.
    *
    * @returns how many messages each bound removed.
    * @throws {ArchiveClosedError} after `close()`.
@@ -418,8 +493,10 @@ export class MessageArchive {
     return this.#transaction(() => {
       let removedByAge = 0;
       if (Number.isFinite(maxAgeMs)) {
-        const cutoff = BigInt(Math.trunc(this.#now() - maxAgeMs)) * nanosPerMilli;
-        removedByAge = Number(this.#pruneByAgeStatement.run(cutoff).changes);
+        const now = Math.trunc(this.#now());
+        const cutoff = toSqlInteger(BigInt(now - Math.trunc(maxAgeMs)) * nanosPerMilli);
+        const horizon = toSqlInteger(BigInt(now + Math.trunc(maxAgeMs)) * nanosPerMilli);
+        removedByAge = Number(this.#pruneByAgeStatement.run(cutoff, horizon).changes);
       }
       let removedByCount = 0;
       if (Number.isFinite(maxMessages)) {
@@ -449,8 +526,12 @@ export class MessageArchive {
 
   #insertEntry(entry: ArchivedMessage): boolean {
     checkHash(entry.hash, "hash");
+    if (entry.message.ephemeral === true) return false;
+    return this.#insertEncoded(entry, WakuMessage.encode(entry.message));
+  }
+
+  #insertEncoded(entry: ArchivedMessage, bytes: Uint8Array): boolean {
     const message = entry.message;
-    if (message.ephemeral === true) return false;
     const timestamp =
       message.timestamp !== undefined && message.timestamp > 0n
         ? message.timestamp
@@ -460,7 +541,8 @@ export class MessageArchive {
       entry.pubsubTopic,
       message.contentTopic,
       timestamp,
-      WakuMessage.encode(message),
+      bytes,
+      entry.peer ?? null,
     );
     return Number(result.changes) > 0;
   }
@@ -501,36 +583,6 @@ export class MessageArchive {
   }
 }
 
-function migrate(db: DatabaseSync, path: string, onDiagnostic: DiagnosticSink | undefined): void {
-  let version: number;
-  try {
-    version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
-  } catch (cause) {
-    closeQuietly(db, onDiagnostic);
-    throw new ArchiveOpenError(path, { cause });
-  }
-  if (version > archiveSchemaVersion) {
-    closeQuietly(db, onDiagnostic);
-    throw new ArchiveSchemaVersionError(path, version, archiveSchemaVersion);
-  }
-  for (let from = version; from < archiveSchemaVersion; from++) {
-    try {
-      const step = migrations[from];
-      if (step === undefined) throw new Error(`no migration from schema version ${from}`);
-      db.exec("BEGIN IMMEDIATE");
-      step(db);
-      // user_version lives in the file header and is written by this transaction: a crash leaves
-      // the file at the old version with the old schema, never half migrated.
-      db.exec(`PRAGMA user_version = ${from + 1}`);
-      db.exec("COMMIT");
-    } catch (cause) {
-      if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
-      closeQuietly(db, onDiagnostic);
-      throw new ArchiveOpenError(path, { cause });
-    }
-  }
-}
-
 function resolveRetention(retention: ArchiveRetention | undefined): Required<ArchiveRetention> {
   const maxAgeMs = retention?.maxAgeMs ?? defaultArchiveRetention.maxAgeMs;
   const maxMessages = retention?.maxMessages ?? defaultArchiveRetention.maxMessages;
@@ -543,24 +595,35 @@ function resolveRetention(retention: ArchiveRetention | undefined): Required<Arc
   return { maxAgeMs, maxMessages };
 }
 
+/** The arrival rules of {@link MessageArchive.admit}, resolved. */
+interface Admission {
+  /** Undefined: timestamps are not judged. */
+  readonly maxSkewNs: bigint | undefined;
+  readonly quota: Required<PeerQuota>;
+  readonly isExempt: (peer: string) => boolean;
+}
+
+function resolveAdmission(init: ArchiveInit): Admission {
+  const { maxTimestampSkewMs, peerQuota } = resolveAdmissionLimits(init);
+  return {
+    maxSkewNs: Number.isFinite(maxTimestampSkewMs)
+      ? BigInt(maxTimestampSkewMs) * nanosPerMilli
+      : undefined,
+    quota: peerQuota,
+    isExempt: init.isQuotaExempt ?? (() => false),
+  };
+}
+
+/** Clamps to SQLite's 64-bit integers (a huge retention would not bind otherwise). */
+function toSqlInteger(value: bigint): bigint {
+  if (value > sqlIntegerMax) return sqlIntegerMax;
+  return value < -sqlIntegerMax ? -sqlIntegerMax : value;
+}
+
+const sqlIntegerMax = 2n ** 63n - 1n;
+
 function checkHash(hash: Uint8Array, name: string): void {
   if (!(hash instanceof Uint8Array) || hash.length !== hashLength) {
     throw new RangeError(`${name} must be a ${hashLength}-byte Waku message hash`);
-  }
-}
-
-function closeQuietly(
-  db: DatabaseSync | undefined,
-  onDiagnostic: DiagnosticSink | undefined,
-): void {
-  try {
-    if (db?.isOpen) db.close();
-  } catch (error) {
-    // Already failing: the original error is the one thrown; this one is only reported.
-    reportDiagnostic(onDiagnostic, {
-      component: "service-node/archive",
-      reason: "close-failed",
-      error,
-    });
   }
 }

@@ -15,6 +15,7 @@ import {
 import { type RedialBackoff, redialBackoff } from "@orgchat/transport-waku/upkeep";
 import type { NetworkConfig } from "@waku/interfaces";
 import type { ArchiveRetention } from "./archive.js";
+import { type PeerQuota, resolveAdmissionLimits } from "./archive-limits.js";
 import { InvalidAddressError } from "./errors.js";
 import { defaultFilterLimits, type FilterLimits } from "./filter.js";
 import { type RateLimit, RequestRateLimiter } from "./rate-limit.js";
@@ -71,6 +72,18 @@ export interface ServiceNodeInit {
   readonly shards?: readonly number[];
   /** How long and how many messages the archive keeps. @default 30 days, 1,000,000 messages */
   readonly retention?: ArchiveRetention;
+  /**
+   * The archive refuses a message whose Waku timestamp is further than this from the node's clock
+   * when it arrives, either way (ms; it is still relayed and pushed live). `Number.POSITIVE_INFINITY`
+   * disables the check. @default 20_000 (nwaku's rule)
+   */
+  readonly maxTimestampSkewMs?: number;
+  /**
+   * How much of the archive one delivering peer (a light push client, or the relay neighbour a
+   * message came from) may hold; beyond it its messages are not archived (still relayed and pushed
+   * live). The configured `peers` are exempt. @default 100,000 messages and 1 GiB per peer
+   */
+  readonly peerQuota?: PeerQuota;
   /** How often retention and subscription expiry run, ms. @default 60_000 */
   readonly maintenanceIntervalMs?: number;
   /** Largest payload accepted by light push (and relayed). @default 153_600 (150 KiB) */
@@ -141,6 +154,10 @@ export interface ServiceNodeConfig {
   readonly redial: RedialBackoff;
   readonly dataDir: string | undefined;
   readonly retention: ArchiveRetention | undefined;
+  readonly maxTimestampSkewMs: number;
+  readonly peerQuota: Required<PeerQuota>;
+  /** Peer ids of the configured `peers`: exempt from the per-peer quota. */
+  readonly quotaExemptPeers: ReadonlySet<string>;
   readonly privateKey: PrivateKey | undefined;
   readonly onDiagnostic: DiagnosticSink;
 }
@@ -183,6 +200,7 @@ export function resolveConfig(init: ServiceNodeInit): ServiceNodeConfig {
   for (const key of ["maxPeers", "maxCriteriaPerPeer", "maxContentTopicsPerRequest"] as const) {
     positiveInteger(filterLimits[key], `filter.${key}`);
   }
+  const { maxTimestampSkewMs, peerQuota } = resolveAdmissionLimits(init);
   const limits = init.rateLimits ?? {};
   const limiter = (value: RateLimit | null | undefined) =>
     new RequestRateLimiter(value === null ? undefined : (value ?? defaultRateLimit), now);
@@ -210,6 +228,9 @@ export function resolveConfig(init: ServiceNodeInit): ServiceNodeConfig {
     redial: redialBackoff(init.redial, defaultServiceNodeRedial),
     dataDir: init.dataDir,
     retention: init.retention,
+    maxTimestampSkewMs,
+    peerQuota,
+    quotaExemptPeers: new Set(peers.map((address) => address.getPeerId() as string)),
     privateKey: init.privateKey,
     onDiagnostic: init.onDiagnostic ?? ignoreDiagnostic,
   };

@@ -9,9 +9,15 @@
  *
  * Each subscriber has a bounded queue; when it is full, new messages for it are dropped (the light
  * node can catch up from Store).
+ *
+ * Every push stream has a deadline once it is no longer wanted: a subscriber that vanished mid-stream
+ * (a stock js-waku light node that stops without unsubscribing leaves its push stream half open, and
+ * writing to it never settles) gets {@link FilterPusherInit.timeoutMs} to let the stream end after
+ * {@link FilterPusher.forget}, then the stream is aborted; {@link FilterPusher.stop} aborts every
+ * stream at once. So no subscriber can keep the node from stopping.
  */
 import type { Stream } from "@libp2p/interface";
-import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
+import { type DiagnosticSink, raceAbort, reportDiagnostic } from "@orgchat/base";
 import * as lp from "it-length-prefixed";
 
 /** Opens a filter-push stream to `peer` (a peer id string); rejects when the peer is unreachable. */
@@ -36,6 +42,10 @@ class PushChannel {
   stream: Stream | undefined;
   opening = false;
   closed = false;
+  /** Aborts the open and the writes of this channel's stream (on stop, or the deadline after close). */
+  readonly halt = new AbortController();
+  /** The deadline armed by close: the stream is aborted if it has not ended by then. */
+  deadline: ReturnType<typeof setTimeout> | undefined;
   #wake: (() => void) | undefined;
 
   /** Wakes the writer after frames were queued or the channel was closed. */
@@ -113,19 +123,32 @@ export class FilterPusher {
     this.#close(channel);
   }
 
-  /** Stops accepting pushes and closes every push stream (each bounded by the deadline). */
+  /**
+   * Stops accepting pushes and aborts every push stream (queued frames are lost: the subscribers can
+   * catch up from Store). Settles once every stream task has ended, which no subscriber can delay.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const channel of this.#channels.values()) this.#close(channel);
+    for (const channel of this.#channels.values()) {
+      this.#close(channel);
+      channel.halt.abort(new Error("the service node is stopping"));
+    }
     this.#channels.clear();
     await Promise.allSettled([...this.#tasks]);
   }
 
+  /** Ends the channel's writes; its stream gets the deadline to end, then it is aborted. */
   #close(channel: PushChannel): void {
     this.#failed += channel.frames.length;
     channel.frames.length = 0;
     channel.closed = true;
     channel.notify();
+    if (channel.deadline === undefined && (channel.stream !== undefined || channel.opening)) {
+      channel.deadline = setTimeout(
+        () => channel.halt.abort(new Error("push stream did not end in time")),
+        this.#timeoutMs,
+      );
+    }
   }
 
   #track(task: Promise<void>): void {
@@ -139,9 +162,14 @@ export class FilterPusher {
       (async () => {
         let stream: Stream;
         try {
-          stream = await this.#open(peer, AbortSignal.timeout(this.#timeoutMs));
+          stream = await this.#open(
+            peer,
+            AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), channel.halt.signal]),
+          );
         } catch (error) {
           channel.opening = false;
+          clearTimeout(channel.deadline);
+          channel.deadline = undefined;
           this.#report("subscriber-unreachable", error);
           // Unreachable: drop what was queued; the next push tries again.
           this.#failed += channel.frames.length;
@@ -150,16 +178,26 @@ export class FilterPusher {
         }
         channel.opening = false;
         if (channel.closed) {
+          clearTimeout(channel.deadline);
+          channel.deadline = undefined;
           stream.abort(new Error("push channel closed while opening"));
           return;
         }
         channel.stream = stream;
         try {
-          await stream.sink(channel.source(() => (this.#delivered += 1)));
+          // The write ends when the channel closes, unless the subscriber vanished mid-stream and
+          // the muxer never takes the end: then the deadline (or stop) aborts it.
+          await raceAbort(
+            stream.sink(channel.source(() => (this.#delivered += 1))),
+            channel.halt.signal,
+            asError,
+          );
           // Our end is closed (channel closed): release the stream without waiting for the light
           // node, which never closes its end of a push stream.
           await stream
-            .close({ signal: AbortSignal.timeout(this.#timeoutMs) })
+            .close({
+              signal: AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), channel.halt.signal]),
+            })
             .catch((error: unknown) => {
               this.#report("close-failed", error);
               stream.abort(new Error("push stream did not close in time"));
@@ -171,6 +209,8 @@ export class FilterPusher {
           channel.frames.length = 0;
         } finally {
           channel.stream = undefined;
+          clearTimeout(channel.deadline);
+          channel.deadline = undefined;
           // A broken stream with a live subscriber: the next push opens a new one.
           if (
             this.#channels.get(peer) === channel &&
@@ -187,4 +227,8 @@ export class FilterPusher {
   #report(reason: string, error: unknown): void {
     reportDiagnostic(this.#onDiagnostic, { component, reason, error });
   }
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }

@@ -5,7 +5,15 @@
  * subscribers of its (pubsub topic, content topic); light-pushed messages are then published on
  * relay. Validation happens before: the relay validator bounds what gossipsub accepts, the light
  * push handler what a light node may push.
+ *
+ * The archive judges each message on arrival (`MessageArchive.admit`): a timestamp too far from the
+ * node's clock or a delivering peer over its quota keeps it out of the archive (reported), but it
+ * is still delivered live and relayed, as nwaku does: the archive's rules protect what Store keeps,
+ * not what relay carries. The delivering peer is the light push client, or the relay neighbour
+ * gossipsub received the message from (its propagation source).
  */
+
+import type { GossipsubEvents } from "@chainsafe/libp2p-gossipsub";
 import { type DiagnosticSink, reportDiagnostic, toHex } from "@orgchat/base";
 import type { WakuRelay } from "@orgchat/transport-waku/relay";
 import { messageHash } from "@waku/core";
@@ -27,10 +35,19 @@ export interface MessageIngestInit {
   readonly onDiagnostic: DiagnosticSink;
 }
 
-/** Counters of {@link MessageIngest}: messages new to this node, by where they came from. */
+/**
+ * Counters of {@link MessageIngest}: messages new to this node, by where they came from, and those
+ * the archive refused (still delivered live).
+ */
 export interface IngestCounts {
   readonly lightPushed: number;
   readonly relayed: number;
+  readonly archiveRefused: {
+    /** Timestamp further than the allowed skew from the node's clock. */
+    readonly timestampOutOfRange: number;
+    /** The delivering peer was over its storage quota. */
+    readonly peerOverQuota: number;
+  };
 }
 
 /** Takes messages from relay and light push into the archive and to filter subscribers. */
@@ -40,6 +57,8 @@ export class MessageIngest {
   #relay: WakuRelay | undefined;
   #lightPushed = 0;
   #relayed = 0;
+  #timestampOutOfRange = 0;
+  #peerOverQuota = 0;
 
   constructor(init: MessageIngestInit) {
     this.#init = init;
@@ -47,7 +66,14 @@ export class MessageIngest {
 
   /** Messages new to this node so far. */
   get counts(): IngestCounts {
-    return { lightPushed: this.#lightPushed, relayed: this.#relayed };
+    return {
+      lightPushed: this.#lightPushed,
+      relayed: this.#relayed,
+      archiveRefused: {
+        timestampOutOfRange: this.#timestampOutOfRange,
+        peerOverQuota: this.#peerOverQuota,
+      },
+    };
   }
 
   /**
@@ -56,32 +82,52 @@ export class MessageIngest {
    */
   attach(relay: WakuRelay): () => void {
     this.#relay = relay;
-    return relay.observe((pubsubTopic, message, _bytes, local) => {
+    // The relay's observers get no peer; gossipsub's event, dispatched right after the relay's own
+    // listener (same message bytes), carries the propagation source. Taking the message in a
+    // microtask reads the source that event recorded, whatever order the listeners run in.
+    const sources = new WeakMap<Uint8Array, string>();
+    const onGossip = (event: GossipsubEvents["gossipsub:message"]) => {
+      sources.set(event.detail.msg.data, event.detail.propagationSource.toString());
+    };
+    relay.gossipSub.addEventListener("gossipsub:message", onGossip);
+    const unobserve = relay.observe((pubsubTopic, message, bytes, local) => {
       // Our own publishes (light push) were ingested before they were published.
-      if (!local && this.#take(pubsubTopic, message)) this.#relayed += 1;
+      if (local) return;
+      queueMicrotask(() => {
+        if (this.#take(pubsubTopic, message, sources.get(bytes))) this.#relayed += 1;
+      });
     });
+    return () => {
+      unobserve();
+      relay.gossipSub.removeEventListener("gossipsub:message", onGossip);
+    };
   }
 
   /**
    * A light-pushed message (already validated): taken once, then published on relay. What the
    * light push handler's `accept` does.
+   * @param peer - the light push client (its quota)
    * @throws Error before {@link attach}, or the relay's publish error
    */
   async lightPushed(
     pubsubTopic: string,
     message: WakuMessage,
     bytes: Uint8Array,
+    peer?: string,
   ): Promise<AcceptResult> {
     const relay = this.#relay;
     if (relay === undefined) throw new Error("the relay is not running yet");
-    if (!this.#take(pubsubTopic, message)) return { relayPeers: 0, duplicate: true };
+    if (!this.#take(pubsubTopic, message, peer)) return { relayPeers: 0, duplicate: true };
     this.#lightPushed += 1;
     const result = await relay.publishRaw(pubsubTopic, bytes, { allowZeroPeers: true });
     return { relayPeers: result.recipients.length, duplicate: false };
   }
 
-  /** Stores a message and pushes it to filter subscribers, once per hash. @returns whether it was new */
-  #take(pubsubTopic: string, message: WakuMessage): boolean {
+  /**
+   * Offers a message to the archive and pushes it to filter subscribers, once per hash.
+   * @returns whether it was new (not already seen or stored)
+   */
+  #take(pubsubTopic: string, message: WakuMessage, peer: string | undefined): boolean {
     const { archive, subscriptions, pusher } = this.#init;
     const hash = messageHash(pubsubTopic, {
       payload: message.payload,
@@ -99,9 +145,14 @@ export class MessageIngest {
       const oldest = this.#recent.keys().next().value;
       if (oldest !== undefined) this.#recent.delete(oldest);
     }
-    let stored = true;
+    let outcome: string | undefined;
     try {
-      stored = archive.insert({ hash, pubsubTopic, message });
+      outcome = archive.admit({
+        hash,
+        pubsubTopic,
+        message,
+        ...(peer === undefined ? {} : { peer }),
+      });
     } catch (error) {
       // A full disk or a closed archive must not stop live delivery; Store simply misses it.
       reportDiagnostic(this.#init.onDiagnostic, {
@@ -111,8 +162,17 @@ export class MessageIngest {
         error,
       });
     }
-    // Ephemeral messages are not stored, but they are delivered live.
-    if (!stored && message.ephemeral !== true) return false;
+    if (outcome === "duplicate") return false;
+    if (outcome === "timestamp-out-of-range" || outcome === "peer-over-quota") {
+      if (outcome === "timestamp-out-of-range") this.#timestampOutOfRange += 1;
+      else this.#peerOverQuota += 1;
+      reportDiagnostic(this.#init.onDiagnostic, {
+        component: "service-node/ingest",
+        reason: `archive-refused-${outcome}`,
+        topic: message.contentTopic,
+      });
+    }
+    // Ephemeral and refused messages are not stored, but they are delivered live.
     const subscribers = subscriptions.subscribers(pubsubTopic, message.contentTopic);
     if (subscribers.length > 0) {
       pusher.push(

@@ -62,10 +62,16 @@ export interface LightPushContext {
   /** The pubsub topic auto-sharding assigns to `contentTopic`, or undefined when it cannot. */
   pubsubTopicFor(contentTopic: string): string | undefined;
   /**
-   * Stores, pushes to filter subscribers and relays the message (`bytes` is its encoding). May throw
-   * (answered with 500).
+   * Stores, pushes to filter subscribers and relays the message (`bytes` is its encoding; `peer`
+   * the light push client, when known, whose storage quota it counts against). May throw (answered
+   * with 500).
    */
-  accept(pubsubTopic: string, message: WakuMessage, bytes: Uint8Array): Promise<AcceptResult>;
+  accept(
+    pubsubTopic: string,
+    message: WakuMessage,
+    bytes: Uint8Array,
+    peer?: string,
+  ): Promise<AcceptResult>;
   /** Told about requests that do not decode and messages `accept` failed on. */
   readonly onDiagnostic?: DiagnosticSink;
 }
@@ -90,10 +96,16 @@ export function lightPushResponse(
 /**
  * Handles one LightPushRequestV3 and returns the encoded response. Never throws: malformed input gets
  * 400, invalid messages 420, oversize payloads 413, unknown shards 421, failures 500.
+ *
+ * @param bytes - the request frame
+ * @param context - what the handler needs from the node
+ * @param peer - the requesting peer's id, passed on to `accept` (its storage quota)
+ * @returns the encoded LightPushResponseV3
  */
 export async function handleLightPushRequest(
   bytes: Uint8Array,
   context: LightPushContext,
+  peer?: string,
 ): Promise<Uint8Array> {
   let request: proto_lightpush.LightPushRequestV3;
   try {
@@ -167,7 +179,7 @@ export async function handleLightPushRequest(
   }
   let result: AcceptResult;
   try {
-    result = await context.accept(pubsubTopic, message, encoded);
+    result = await context.accept(pubsubTopic, message, encoded, peer);
   } catch (error) {
     reportDiagnostic(context.onDiagnostic, {
       component,
@@ -248,6 +260,7 @@ export function lightPushProtocol(
       ),
     malformed: () =>
       lightPushResponse("N/A", lightPushStatus.badRequest, "malformed request frame"),
-    respond: (bytes) => handleLightPushRequest(bytes, context),
+    respond: (bytes, connection) =>
+      handleLightPushRequest(bytes, context, connection.remotePeer.toString()),
   };
 }

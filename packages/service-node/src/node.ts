@@ -107,6 +107,9 @@ export async function createServiceNode(init: ServiceNodeInit = {}): Promise<Ser
     ...(config.retention === undefined ? {} : { retention: config.retention }),
     now,
     onDiagnostic,
+    maxTimestampSkewMs: config.maxTimestampSkewMs,
+    peerQuota: config.peerQuota,
+    isQuotaExempt: (peer) => config.quotaExemptPeers.has(peer),
   });
   let libp2p: ServiceLibp2p;
   try {
@@ -151,7 +154,8 @@ export async function createServiceNode(init: ServiceNodeInit = {}): Promise<Ser
         requireRelayPeers: config.requireRelayPeers,
         servesPubsubTopic,
         pubsubTopicFor: autoShardPubsubTopic(networkConfig, onDiagnostic),
-        accept: (pubsubTopic, message, bytes) => ingest.lightPushed(pubsubTopic, message, bytes),
+        accept: (pubsubTopic, message, bytes, peer) =>
+          ingest.lightPushed(pubsubTopic, message, bytes, peer),
         onDiagnostic,
       },
       rateLimiters.lightPush,
@@ -220,6 +224,7 @@ export async function createServiceNode(init: ServiceNodeInit = {}): Promise<Ser
     stopGrafting();
     relay.stop();
     libp2p.removeEventListener("peer:disconnect", onDisconnect);
+    server.stop();
     await pusher.stop();
     await libp2p.stop();
     archive.close();

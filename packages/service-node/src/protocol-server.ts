@@ -9,7 +9,7 @@
  * Nothing a peer sends can make a handler throw out of here: failures become a missing reply plus a
  * diagnostic.
  */
-import type { Connection, IncomingStreamData, Libp2p } from "@libp2p/interface";
+import type { Connection, IncomingStreamData, Libp2p, Stream } from "@libp2p/interface";
 import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
 import type { RequestRateLimiter } from "./rate-limit.js";
 import { readRequest } from "./stream-io.js";
@@ -61,10 +61,17 @@ export interface ProtocolServerInit {
   readonly onDiagnostic: DiagnosticSink;
 }
 
-/** Mounts {@link ProtocolHandler}s on a libp2p node. */
+/**
+ * Mounts {@link ProtocolHandler}s on a libp2p node. Every request stream has the stream deadline
+ * (request frame, then reply) and is aborted by {@link ProtocolServer.stop}: a peer that vanishes
+ * mid-stream holds nothing.
+ */
 export class ProtocolServer {
   readonly #libp2p: Libp2p;
   readonly #init: ProtocolServerInit;
+  /** Streams being served, aborted on stop. */
+  readonly #streams = new Set<Stream>();
+  #stopped = false;
 
   constructor(libp2p: Libp2p, init: ProtocolServerInit) {
     this.#libp2p = libp2p;
@@ -84,7 +91,31 @@ export class ProtocolServer {
     );
   }
 
-  async #serve(
+  /**
+   * Aborts every request stream being served and refuses new ones (each is aborted as it opens).
+   * The handlers stay registered: libp2p's own stop releases them.
+   */
+  stop(): void {
+    this.#stopped = true;
+    for (const stream of this.#streams) stream.abort(new Error("the service node is stopping"));
+    this.#streams.clear();
+  }
+
+  async #serve(data: IncomingStreamData, handler: ProtocolHandler): Promise<void> {
+    const { stream } = data;
+    if (this.#stopped) {
+      stream.abort(new Error("the service node is stopping"));
+      return;
+    }
+    this.#streams.add(stream);
+    try {
+      await this.#exchange(data, handler);
+    } finally {
+      this.#streams.delete(stream);
+    }
+  }
+
+  async #exchange(
     { stream, connection }: IncomingStreamData,
     handler: ProtocolHandler,
   ): Promise<void> {

@@ -386,7 +386,7 @@ describe("MessageArchive: file, schema and lifecycle", () => {
     const file = path.join(tempDir(), "empty.sqlite");
     fs.writeFileSync(file, "");
     openArchive({ path: file }).close();
-    expect(archiveSchemaVersion).toBe(1);
+    expect(archiveSchemaVersion).toBe(2);
     expect(userVersion(file)).toBe(archiveSchemaVersion);
   });
 

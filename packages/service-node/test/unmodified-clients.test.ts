@@ -82,13 +82,14 @@ describe("an unmodified @waku/sdk light node", () => {
     const light = await lightNode(node);
     const contentTopic = "/orgchat-interop/1/paging/proto";
     const lightEncoder = light.createEncoder({ contentTopic });
-    const base = Date.now() - 60_000;
+    // Within the archive's 20 s timestamp window (nwaku's rule): from 2 s ago, 100 ms apart.
+    const base = Date.now() - 2_000;
     for (let i = 0; i < 25; i++) {
       const result = await light.lightPush.send(
         lightEncoder,
         {
           payload: encoder.encode(`m${String(i).padStart(2, "0")}`),
-          timestamp: new Date(base + i * 1000),
+          timestamp: new Date(base + i * 100),
         },
         { autoRetry: false },
       );
@@ -126,7 +127,7 @@ describe("an unmodified @waku/sdk light node", () => {
       [lightDecoder],
       (m) => void ranged.push(text(m)),
       // Bounds between messages: js-waku converts dates to ns in floating point (±128 ns).
-      { timeStart: new Date(base + 4_500), timeEnd: new Date(base + 9_500), paginationLimit: 2 },
+      { timeStart: new Date(base + 450), timeEnd: new Date(base + 950), paginationLimit: 2 },
     );
     expect(ranged).toEqual(expected.slice(5, 10));
   });
