@@ -182,11 +182,27 @@ export class Arena {
 
   /** Runs everything to rest: deliveries, every client's queued work, and what they started. */
   async settle(): Promise<void> {
-    for (let round = 0; round < 4; round++) {
+    let before = -1;
+    for (let round = 0; round < 1_000; round++) {
       await this.network.idle();
       await Promise.all(this.peers.map((p) => p.client.idle()));
       await new Promise((resolve) => setImmediate(resolve));
+      const activity = this.#activity();
+      if (activity === before) return;
+      before = activity;
     }
+    throw new Error("arena: the peers do not come to rest");
+  }
+
+  /** Everything the peers did so far, as one number: it stops changing when they are at rest. */
+  #activity(): number {
+    let sum = 0;
+    for (const peer of this.peers) {
+      sum += peer.events.length;
+      for (const count of peer.transport.counts.published.values()) sum += count;
+      for (const count of peer.transport.counts.historyQueries.values()) sum += count;
+    }
+    return sum;
   }
 
   /**
@@ -250,17 +266,33 @@ export async function arenaOrg(
   await owner.client.createChannel(orgId, { id: "general", name: "General" });
   await arena.settle();
   const members: ArenaPeer[] = [];
-  for (const name of memberNames) {
-    const peer = await arena.peer(name);
-    await peer.client.discover(orgId);
-    const requestId = await peer.client.requestToJoin(orgId, { displayName: name });
-    await arena.settle();
-    await owner.client.acceptRequest(orgId, requestId);
-    await arena.settle();
-    if (arenaView(peer, orgId)?.role !== "member") {
-      throw new Error(`arena: ${name} did not become a member`);
-    }
-    members.push(peer);
-  }
+  for (const name of memberNames) members.push(await arenaJoin(arena, owner, orgId, name));
   return { owner, members, orgId };
+}
+
+/**
+ * A new peer discovers the organization, asks to join and is accepted by `owner`; resolves once it
+ * holds the owner's epoch. @throws Error when it does not become a member within 10 virtual minutes
+ */
+export async function arenaJoin(
+  arena: Arena,
+  owner: ArenaPeer,
+  orgId: string,
+  name: string,
+): Promise<ArenaPeer> {
+  const peer = await arena.peer(name);
+  await peer.client.discover(orgId);
+  const requestId = await peer.client.requestToJoin(orgId, { displayName: name });
+  await arena.settle();
+  await owner.client.acceptRequest(orgId, requestId);
+  await arena.settle();
+  // A Welcome that overtook its roster waits for the next sweep: let virtual time pass (in
+  // sweep-sized steps) until the member holds the owner's epoch.
+  const joined = () => {
+    const view = arenaView(peer, orgId);
+    return view?.role === "member" && view.epoch === arenaView(owner, orgId)?.epoch;
+  };
+  for (let step = 0; step < 120 && !joined(); step++) await arena.advance(5_000);
+  if (!joined()) throw new Error(`arena: ${name} did not become a member`);
+  return peer;
 }

@@ -11,6 +11,7 @@ export {
   type ArenaPeer,
   type ArenaRecorded,
   arenaClientConfig,
+  arenaJoin,
   arenaOrg,
   arenaView,
   eventsOf,
