@@ -19,6 +19,7 @@ import {
 import { Invitations } from "./invitations.js";
 import { type MemberOrg, newMemberOrg, newTxn, type Org, type Txn } from "./org.js";
 import { checkSignal } from "./runtime.js";
+import { ownRequestsClock, stampAfter } from "./stamp.js";
 import type { JoinRequestInit, OperationOptions, OrganizationView } from "./types.js";
 
 /**
@@ -204,16 +205,22 @@ export class Membership {
         prekeyVersion: 0n,
       },
     });
-    const draft = c.eventLog.event(
+    const fresh = c.eventLog.event(
       org,
       "request.sent",
       { chatId, ensName: init.ensName ?? "", displayName: init.displayName ?? "" },
       c.memberId,
     );
-    const requestId = await c.pairwise.toOwner(org, txn, {
-      case: "requestToJoin",
-      value: requestToJoinToWire(draft, org.hex),
-    });
+    // After this identity's earlier requests and cancels: a stranger's own events do not raise
+    // its clock, and a re-request must not sort before (or tie with) the request it follows.
+    const previous = ownRequestsClock(org.log.state, c.memberId);
+    const draft = previous === undefined ? fresh : stampAfter(org.log, fresh, previous);
+    const requestId = await c.pairwise.toOwner(
+      org,
+      txn,
+      { case: "requestToJoin", value: requestToJoinToWire(draft, org.hex) },
+      draft.clock,
+    );
     // The request's id is the hash of its envelope, as the owner computes it.
     const event = { ...draft, id: requestId };
     // The envelope's clock is the one `toOwner` stamped: keep the event's equal to it.
@@ -269,7 +276,9 @@ export class Membership {
       }
       const request = org.log.state.requests.get(own.id);
       const txn = newTxn(org);
-      const event = c.eventLog.event(org, "request.cancelled", { requestId: own.id }, c.memberId);
+      const draft = c.eventLog.event(org, "request.cancelled", { requestId: own.id }, c.memberId);
+      // After the request it cancels (its own request does not raise this client's clock).
+      const event = request === undefined ? draft : stampAfter(org.log, draft, request.clock);
       // Without the request in the state (it did not reach this client): the fields the cancel knows.
       const value =
         request === undefined
@@ -280,7 +289,7 @@ export class Membership {
               requestId: own.id,
             }
           : cancelRequestToJoinToWire(event, request, org.hex);
-      await c.pairwise.toOwner(org, txn, { case: "cancelRequestToJoin", value });
+      await c.pairwise.toOwner(org, txn, { case: "cancelRequestToJoin", value }, event.clock);
       c.eventLog.add(org, txn, event);
       own.status = "cancelled";
       org.role = "observer";
