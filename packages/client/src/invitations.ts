@@ -13,21 +13,27 @@ const component = "client/invitations";
 /** Pending invitations: one record per inviting organization, keyed by its id (hex). */
 export const invitationsSpace = "invitations";
 
-/** Ids of declined invitations, each sorted by when it expires (a start reads the inbox again). */
-export const declinedInvitationsLog = "invitations-declined";
+/**
+ * Ids of dismissed invitations (declined by the user, or evicted by the bound), each sorted by when
+ * it expires: every start reads the inbox's history again, and a dismissed invitation must not come
+ * back (nor, evicted, evict another one in turn on every start).
+ */
+export const dismissedInvitationsLog = "invitations-dismissed";
 
 /**
- * Declined invitations remembered (the soonest to expire is forgotten first). A declined
- * invitation is remembered only until it expires (`invitationExpiryMs` after it was issued), so
- * this bounds only a user who declines more than this many within that time; one forgotten early
- * shows up again as pending if the inbox's history still holds it.
+ * Dismissed invitation ids remembered (the soonest to expire is forgotten first). Each is
+ * remembered only until it expires (`invitationExpiryMs` after it was issued, when it would be
+ * dropped as expired anyway); one forgotten early can show up again as pending if the inbox's
+ * history still holds it.
  */
-export const maxDeclinedInvitations = 1_000;
+export const maxDismissedInvitations = 1_000;
 
 /** An invitation waiting for this identity's answer. */
 interface PendingInvitation {
   readonly event: OrgEventOf<"invitation.issued">;
   readonly receivedAt: number;
+  /** Arrival order (many arrive in the same millisecond when the inbox's history is read). */
+  readonly seq: number;
 }
 
 interface StoredInvitation extends PendingInvitation {
@@ -35,20 +41,21 @@ interface StoredInvitation extends PendingInvitation {
 }
 
 /**
- * Invitations (docs/SECURITY.md, row 7): an invitation is an offer, not an adoption. Anyone can
- * make an organization key and sign an invitation to any inbox, so an incoming invitation is only
- * kept as pending (bounded by `maxPendingInvitations`, the oldest evicted, persisted) and shown
- * (`invitation:received`); no organization is adopted, stored or subscribed until the user
- * accepts it (`Membership.acceptInvitation`). Declining forgets it (and remembers its id until it
- * expires, so that reading the inbox's history again does not bring it back).
- * Owns: the pending invitations and the declined ids, in memory and in the store.
+ * Invitations (issue #13, row 7): an invitation is an offer, not an adoption. Anyone can make an
+ * organization key and sign an invitation to any inbox, so an incoming invitation is only kept as
+ * pending (bounded by `maxPendingInvitations`, the oldest evicted, persisted) and shown
+ * (`invitation:received`); no organization is adopted, stored or subscribed until the user accepts
+ * it (`Membership.acceptInvitation`). Declining forgets it; a declined or evicted invitation's id is
+ * remembered until it expires, so that reading the inbox's history again (every start) does not
+ * bring it back. Owns: the pending invitations and the dismissed ids, in memory and in the store.
  */
 export class Invitations {
   readonly #c: ClientCore;
   /** By organization id (hex), oldest arrival first. */
   readonly #pending = new Map<string, PendingInvitation>();
-  /** Declined invitation id → when it expires. */
-  readonly #declined = new Map<string, number>();
+  /** Dismissed (declined or evicted) invitation id → when it expires. */
+  readonly #dismissed = new Map<string, number>();
+  #nextSeq = 0;
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -62,7 +69,7 @@ export class Invitations {
   }
 
   /**
-   * Reads the pending invitations and declined ids from the store; drops the expired ones and, if
+   * Reads the pending invitations and dismissed ids from the store; drops the expired ones and, if
    * the store holds more than the limits allow (a lower `maxPendingInvitations`), the oldest.
    * @throws the store's errors
    */
@@ -79,13 +86,19 @@ export class Invitations {
       } catch (error) {
         c.report({ component, reason: "unreadable-record", error });
       }
-      if (stored?.v !== 1 || stored.event.author !== key || this.#expiresAt(stored) <= now) {
+      if (
+        stored?.v !== 1 ||
+        stored.event.author !== key ||
+        !Number.isSafeInteger(stored.seq) ||
+        this.#expiresAt(stored) <= now
+      ) {
         ops.push({ type: "delete", space: invitationsSpace, key });
         continue;
       }
-      loaded.push({ event: stored.event, receivedAt: stored.receivedAt });
+      loaded.push({ event: stored.event, receivedAt: stored.receivedAt, seq: stored.seq });
     }
-    loaded.sort((a, b) => a.receivedAt - b.receivedAt);
+    loaded.sort((a, b) => a.seq - b.seq);
+    this.#nextSeq = (loaded.at(-1)?.seq ?? -1) + 1;
     const excess = loaded.length - c.p.config.maxPendingInvitations;
     for (const [index, pending] of loaded.entries()) {
       if (index < excess) {
@@ -94,17 +107,17 @@ export class Invitations {
         this.#pending.set(pending.event.author, pending);
       }
     }
-    const declined = await c.p.store.range(declinedInvitationsLog);
+    const dismissed = await c.p.store.range(dismissedInvitationsLog);
     const gone: string[] = [];
-    for (const [index, entry] of declined.entries()) {
-      if (entry.sortKey <= BigInt(now) || index < declined.length - maxDeclinedInvitations) {
+    for (const [index, entry] of dismissed.entries()) {
+      if (entry.sortKey <= BigInt(now) || index < dismissed.length - maxDismissedInvitations) {
         gone.push(entry.id);
       } else {
-        this.#declined.set(entry.id, Number(entry.sortKey));
+        this.#dismissed.set(entry.id, Number(entry.sortKey));
       }
     }
     if (gone.length > 0)
-      ops.push({ type: "deleteEntries", log: declinedInvitationsLog, ids: gone });
+      ops.push({ type: "deleteEntries", log: dismissedInvitationsLog, ids: gone });
     if (ops.length > 0) await c.p.store.batch(ops);
   }
 
@@ -138,8 +151,8 @@ export class Invitations {
     const org = c.orgs.get(hex);
     // Already in (or asked to be), or already in the organization's log (it was answered).
     if (org?.role === "owner" || org?.role === "member" || org?.role === "requester") return;
-    if (org?.log.state.invitations.has(id) === true || this.#declined.has(id)) return;
-    const pending: PendingInvitation = { event, receivedAt: now };
+    if (org?.log.state.invitations.has(id) === true || this.#dismissed.has(id)) return;
+    const pending: PendingInvitation = { event, receivedAt: now, seq: this.#nextSeq };
     if (this.#expiresAt(pending) <= now) {
       c.report({ component, reason: "expired", topic });
       return;
@@ -152,11 +165,12 @@ export class Invitations {
     }
     const ops: StoreOp[] = [];
     this.#pending.delete(hex);
-    for (const key of this.#overflow(now)) {
+    for (const key of this.#overflow(now, ops)) {
       this.#pending.delete(key);
       ops.push({ type: "delete", space: invitationsSpace, key });
     }
     this.#pending.set(hex, pending);
+    this.#nextSeq++;
     const stored: StoredInvitation = { v: 1, ...pending };
     ops.push({ type: "put", space: invitationsSpace, key: hex, value: encodeJson(stored) });
     await c.p.store.batch(ops);
@@ -170,9 +184,9 @@ export class Invitations {
   /**
    * The pending invitations to drop so that one more fits: the expired ones, then the oldest one
    * from an organization this client does not know (a throwaway key), else the oldest one. Each
-   * eviction of one that could still be used is reported.
+   * eviction of one that could still be used is reported and dismissed (in `ops`).
    */
-  #overflow(now: number): string[] {
+  #overflow(now: number, ops: StoreOp[]): string[] {
     const c = this.#c;
     const drop = [...this.#pending]
       .filter(([, pending]) => this.#expiresAt(pending) <= now)
@@ -183,6 +197,8 @@ export class Invitations {
     const unknown = live.filter((hex) => !c.orgs.has(hex));
     const known = live.filter((hex) => c.orgs.has(hex));
     for (const hex of [...unknown, ...known].slice(0, excess)) {
+      const evicted = this.#pending.get(hex);
+      if (evicted !== undefined) this.#dismiss(evicted, ops);
       drop.push(hex);
       c.report({ component, reason: "evicted", topic: c.inbox });
     }
@@ -232,28 +248,33 @@ export class Invitations {
    * @throws {UnknownTargetError} when no invitation from that organization is pending
    */
   async decline(organizationId: string): Promise<string> {
-    const c = this.#c;
     const hex = organizationId.toLowerCase();
     const pending = this.#pending.get(hex);
     if (pending === undefined) throw new UnknownTargetError("invitation", hex);
-    const expiresAt = this.#expiresAt(pending);
     const ops: StoreOp[] = [{ type: "delete", space: invitationsSpace, key: hex }];
+    this.#dismiss(pending, ops);
+    await this.#c.p.store.batch(ops);
+    this.#pending.delete(hex);
+    return pending.event.id;
+  }
+
+  /** Remembers an invitation's id until it expires (in `ops`), forgetting the soonest beyond the cap. */
+  #dismiss(pending: PendingInvitation, ops: StoreOp[]): void {
+    const expiresAt = this.#expiresAt(pending);
     const entry: LogEntry = {
       id: pending.event.id,
       sortKey: BigInt(Math.max(0, expiresAt)),
       value: new Uint8Array(0),
     };
-    ops.push({ type: "append", log: declinedInvitationsLog, entries: [entry] });
-    this.#declined.set(entry.id, expiresAt);
-    if (this.#declined.size > maxDeclinedInvitations) {
-      const [soonest] = [...this.#declined].sort((a, b) => a[1] - b[1]);
-      if (soonest !== undefined) {
-        this.#declined.delete(soonest[0]);
-        ops.push({ type: "deleteEntries", log: declinedInvitationsLog, ids: [soonest[0]] });
-      }
+    ops.push({ type: "append", log: dismissedInvitationsLog, entries: [entry] });
+    this.#dismissed.set(entry.id, expiresAt);
+    if (this.#dismissed.size <= maxDismissedInvitations) return;
+    let soonest: [string, number] | undefined;
+    for (const dismissed of this.#dismissed) {
+      if (soonest === undefined || dismissed[1] < soonest[1]) soonest = dismissed;
     }
-    await c.p.store.batch(ops);
-    this.#pending.delete(hex);
-    return pending.event.id;
+    if (soonest === undefined) return;
+    this.#dismissed.delete(soonest[0]);
+    ops.push({ type: "deleteEntries", log: dismissedInvitationsLog, ids: [soonest[0]] });
   }
 }

@@ -188,6 +188,27 @@ describe("invitations are offers, not adoptions", () => {
     );
   });
 
+  it("a restart reads the inbox's 150 invitations again: the same 50 stay, none comes back", async () => {
+    world = new World();
+    const alice = await invitee("alice");
+    const mallory = await attacker();
+    for (let i = 0; i < 150; i++) {
+      await spamInvitation(mallory, alice.client.memberId);
+      world.time.advance(1);
+    }
+    await world.settle();
+    const before = alice.client.listInvitations();
+    const shown = names(alice.events, ["invitation:received"]).length;
+    const evicted = alice.diagnostics.filter((d) => d.reason === "evicted").length;
+
+    world.time.advance(60_000);
+    await restart(alice);
+    expect(alice.client.listInvitations()).toEqual(before);
+    expect(names(alice.events, ["invitation:received"])).toHaveLength(shown);
+    expect(alice.diagnostics.filter((d) => d.reason === "evicted")).toHaveLength(evicted);
+    expect(alice.subscriptions.active()).toHaveLength(1);
+  });
+
   it("the bound is a positive integer", async () => {
     world = new World();
     for (const maxPendingInvitations of [0, -1, 1.5, Number.NaN]) {
