@@ -1,6 +1,16 @@
 import { equalBytes, toHex } from "@orgchat/base";
 import { PairwiseSession } from "@orgchat/crypto";
-import type { OrgEvent, OrgEventOf } from "@orgchat/state";
+import {
+  clockLimits,
+  defaultRequestAdmissionLimits,
+  judgeRequestTime,
+  type OrgEvent,
+  type OrgEventOf,
+  pendingRequests,
+  RequestAdmission,
+  requestRejectionReasons,
+  requestStatus,
+} from "@orgchat/state";
 import {
   cancelRequestToJoinFromWire,
   joinResponseToWire,
@@ -11,7 +21,7 @@ import type { TransportMessage } from "@orgchat/transport";
 import { type OpenedEnvelope, openEnvelope, type PayloadOf, requestsTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { encodeJson } from "./encoding.js";
-import { newTxn, type OwnerOrg, type Txn } from "./org.js";
+import { newTxn, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
 import {
   predatesDeparture,
   redeemedInvitation,
@@ -19,6 +29,7 @@ import {
   rosterMembers,
 } from "./owner-controller.js";
 import { orgSpace } from "./persistence.js";
+import { stampAfter } from "./stamp.js";
 
 const component = "client/owner-requests";
 
@@ -26,12 +37,39 @@ const component = "client/owner-requests";
 export type JoinDecision = OrgEventOf<"request.accepted"> | OrgEventOf<"request.rejected">;
 
 /**
+ * A key outside the organization that the owner holds a pairwise session (and keys) for: between
+ * its X3DH message and its request (a handshake, no `requestId`), then while its request is pending.
+ */
+interface Stranger {
+  requestId?: string;
+  /** When the handshake began (the owner's clock). */
+  readonly since: number;
+}
+
+/** The owner's bookkeeping of strangers, per organization (memory only: rebuilt after a start). */
+interface StrangerBook {
+  /** In insertion order: the oldest handshake first. */
+  readonly strangers: Map<string, Stranger>;
+  readonly admission: RequestAdmission;
+  /** Whether the sessions and keys loaded from the store were checked against the requests. */
+  swept: boolean;
+}
+
+/**
  * Owner side, requests: everything members and newcomers send the owner on the requests topic
  * (pairwise: requests to join, cancels, leaves, member keys, resync requests), and the join
  * response. Owns: `OwnerSide.sessions`, `.byEphemeral`, `.memberKeys`, `.resyncAnswered`.
+ *
+ * What a stranger's request costs (docs/SECURITY.md, "Requests to join"): one X3DH, then a session
+ * and its keys only while it is a handshake (at most `maxHandshakes`, for `handshakeTtlMs`) or its
+ * request is pending (at most `maxPendingRequests`); a request dated more than `maxRequestSkewMs`
+ * ahead is refused, the others are judged from `min(sentAt, received)`; new requests are admitted
+ * at a global rate (`RequestAdmission`); a full queue pushes its oldest request out. Every request
+ * refused or pushed out is answered (never silence), and its session and keys are dropped.
  */
 export class OwnerRequests {
   readonly #c: ClientCore;
+  readonly #books = new WeakMap<OwnerSide, StrangerBook>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -73,6 +111,7 @@ export class OwnerRequests {
         owner.sessions.set(member, response.session);
         owner.byEphemeral.set(toHex(response.session.initialEphemeralKey), member);
         txn.prekeys = true;
+        if (!org.log.state.members.has(member)) this.#handshake(org, member);
       } else {
         throw new Error("no session");
       }
@@ -83,10 +122,12 @@ export class OwnerRequests {
     }
     const value = await c.pairwise.accept(org, txn, member, id, plaintext, { component, topic });
     if (value === undefined) return;
+    await this.#sweep(org, txn, topic);
     const context = { id, author: member, clock: opened.clock, sentAt: c.now() };
     switch (value.case) {
       case "requestToJoin":
-        await this.#onJoinRequest(org, txn, value.value, context);
+        await this.#onJoinRequest(org, txn, value.value, context, topic);
+        await this.#sweep(org, txn, topic);
         break;
       case "cancelRequestToJoin": {
         const mapped = cancelRequestToJoinFromWire(value.value, context, org.log.state);
@@ -95,6 +136,7 @@ export class OwnerRequests {
             "request:cancelled",
             { organizationId: org.hex, requestId: mapped.value.body.requestId, requester: member },
           ]);
+          this.#forget(org, txn, member);
         }
         break;
       }
@@ -145,41 +187,73 @@ export class OwnerRequests {
     txn: Txn,
     request: PayloadOf<"organization-request-to-join">,
     context: { id: string; author: string; clock: bigint; sentAt: number },
+    topic: string,
   ): Promise<void> {
     const c = this.#c;
+    const member = context.author;
     const mapped = requestToJoinFromWire(request, context);
-    if (!mapped.ok) return;
+    if (!mapped.ok) {
+      c.report({ component, reason: "malformed-request", topic });
+      this.#forget(org, txn, member);
+      return;
+    }
+    const now = c.now();
+    const limits = defaultRequestAdmissionLimits;
+    // The signed time is the requester's word: far ahead, it would hold a slot until a far-away
+    // expiry; otherwise no later than its arrival, so it expires at most `requestExpiryMs` after it.
+    const time = judgeRequestTime(mapped.value.sentAt, now, limits.maxRequestSkewMs);
+    if (!time.ok) {
+      c.report({ component, reason: "request-clock-ahead", topic });
+      await this.#refuse(org, txn, member, context, requestRejectionReasons.clockAhead);
+      return;
+    }
     const invitation = redeemedInvitation({
       state: org.log.state,
-      requester: context.author,
+      requester: member,
       chatId: mapped.value.body.chatId,
-      now: c.now(),
+      now,
       invitationExpiryMs: org.log.config.invitationExpiryMs,
     });
+    if (
+      invitation === undefined &&
+      !org.log.state.members.has(member) &&
+      org.log.state.permissions.access === "on-request" &&
+      !this.#book(org).admission.take(now)
+    ) {
+      // Over the global admission rate: whatever the key (fresh keys are free), nothing is kept.
+      c.report({ component, reason: "request-admission-rate", topic });
+      await this.#refuse(org, txn, member, context, requestRejectionReasons.queueFull);
+      return;
+    }
     const event: OrgEvent =
       invitation === undefined
-        ? mapped.value
+        ? { ...mapped.value, sentAt: time.sentAt }
         : {
             id: context.id,
             type: "invitation.used",
-            author: context.author,
+            author: member,
             clock: mapped.value.clock,
-            sentAt: mapped.value.sentAt,
+            sentAt: time.sentAt,
             body: { invitationId: invitation.id },
           };
     const refused = c.eventLog.add(org, txn, event);
-    const member = context.author;
     if (refused === "conflict" && predatesDeparture(org.log.state, member)) {
       // Ordered before the leave (or removal) that the state has applied since: the requester was
       // a member in its place. It is refused there for good; say so, so that it asks again
       // (docs/CLIENT.md, "Rejoin after leave").
-      await this.#decide(org, txn, member, context.id, "retry: request predates your leave");
+      await this.#decide(org, txn, member, context, "retry: request predates your leave");
       return;
     }
-    if (refused !== undefined) return;
+    if (refused === "duplicate") return;
+    if (refused !== undefined) {
+      c.report({ component, reason: `request-refused-${refused}`, topic });
+      await this.#refuse(org, txn, member, context, `refused: ${refused}`);
+      return;
+    }
     if (org.log.state.members.has(member)) {
       // Open organization, or an invitation: a member at once.
-      await this.#decide(org, txn, member, context.id, undefined);
+      this.#book(org).strangers.delete(member);
+      await this.#decide(org, txn, member, context, undefined);
       txn.description = true;
       await c.epochs.reconcile(org, txn);
       txn.emits.push([
@@ -188,6 +262,9 @@ export class OwnerRequests {
       ]);
       return;
     }
+    const stranger = this.#book(org).strangers;
+    stranger.delete(member);
+    stranger.set(member, { requestId: context.id, since: now });
     txn.emits.push([
       "request:received",
       {
@@ -199,23 +276,59 @@ export class OwnerRequests {
     ]);
   }
 
-  /** A decision the state made by itself (not an owner operation): sent, not logged. */
+  /**
+   * A decision the state made by itself (not an owner operation): sent, not logged. It is clocked
+   * after the request it answers, so that it applies in the requester's log (strangers do not move
+   * the owner's clock, so the request may be ahead of it).
+   * @returns false when the request's clock leaves no room after it (nothing sent)
+   */
   async #decide(
     org: OwnerOrg,
     txn: Txn,
     member: string,
-    requestId: string,
+    request: { readonly id: string; readonly clock: bigint },
     rejection: string | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
+    // A stranger's clock may leave no room after it (it sorts last whatever we stamp).
+    if (request.clock >= clockLimits.maxClock) return false;
     const log = this.#c.eventLog;
-    const decision: JoinDecision =
+    const requestId = request.id;
+    const built: JoinDecision =
       rejection === undefined
         ? log.event(org, "request.accepted", { requestId }, org.hex)
         : log.event(org, "request.rejected", { requestId, reason: rejection }, org.hex);
+    const decision = stampAfter(org.log, built, request.clock);
     await this.respond(org, txn, member, decision);
+    return true;
   }
 
-  /** Sends a join response (accepted, or rejected with its reason) over the pairwise channel. */
+  /**
+   * Refuses a request the state does not keep (or no longer keeps pending): answers it with
+   * `reason`, then drops the requester's session and keys unless it is a member or has another
+   * request pending.
+   */
+  async #refuse(
+    org: OwnerOrg,
+    txn: Txn,
+    member: string,
+    request: { readonly id: string; readonly clock: bigint },
+    reason: string,
+  ): Promise<void> {
+    if (!(await this.#decide(org, txn, member, request, reason))) {
+      this.#c.report({ component, reason: "request-clock-out-of-range", topic: "" });
+    }
+    const pending = this.#book(org).strangers.get(member)?.requestId;
+    const live =
+      pending !== undefined &&
+      pending !== request.id &&
+      requestStatus(org.log.state, pending, this.#c.now(), org.log.config) === "pending";
+    if (!live) this.#forget(org, txn, member);
+  }
+
+  /**
+   * Sends a join response (accepted, or rejected with its reason) over the pairwise channel. After a
+   * rejection the requester's session and keys are dropped (it is a stranger again).
+   */
   async respond(org: OwnerOrg, txn: Txn, member: string, decision: JoinDecision): Promise<void> {
     await this.#c.pairwise.toMember(
       org,
@@ -226,6 +339,113 @@ export class OwnerRequests {
         value: joinResponseToWire(decision, { organizationId: org.hex }),
       },
       decision.clock,
+    );
+    if (decision.type === "request.rejected") this.#forget(org, txn, member);
+    else this.#book(org).strangers.delete(member);
+  }
+
+  /** The stranger bookkeeping of `org` (made on first use). */
+  #book(org: OwnerOrg): StrangerBook {
+    let book = this.#books.get(org.owner);
+    if (book === undefined) {
+      const limits = defaultRequestAdmissionLimits;
+      book = { strangers: new Map(), admission: new RequestAdmission(limits), swept: false };
+      this.#books.set(org.owner, book);
+    }
+    return book;
+  }
+
+  /** A new session with a key outside the organization: a handshake until its request arrives. */
+  #handshake(org: OwnerOrg, member: string): void {
+    const strangers = this.#book(org).strangers;
+    const known = strangers.get(member)?.requestId;
+    const now = this.#c.now();
+    // A new X3DH from a key whose request is still pending keeps that request; any older entry
+    // (a request decided since, a former member's) gives way to a new handshake.
+    if (
+      known !== undefined &&
+      requestStatus(org.log.state, known, now, org.log.config) === "pending"
+    )
+      return;
+    strangers.delete(member);
+    strangers.set(member, { since: now });
+  }
+
+  /**
+   * Drops what the owner keeps for strangers that no longer need it: handshakes past
+   * `handshakeTtlMs` or beyond `maxHandshakes` (oldest first), requesters whose request ended
+   * (decided, cancelled, expired, pushed out of a full queue: those are answered "full, try later"
+   * here, since the state decided it by itself). After a start, first drops the sessions and keys
+   * loaded for keys that are neither members nor pending requesters.
+   */
+  async #sweep(org: OwnerOrg, txn: Txn, topic: string): Promise<void> {
+    const c = this.#c;
+    const book = this.#book(org);
+    const state = org.log.state;
+    const config = org.log.config;
+    const now = c.now();
+    if (!book.swept) {
+      book.swept = true;
+      for (const request of pendingRequestsAt(org, now)) {
+        if (!book.strangers.has(request.requester)) {
+          book.strangers.set(request.requester, { requestId: request.id, since: now });
+        }
+      }
+      const keys = new Set([...org.owner.sessions.keys(), ...org.owner.memberKeys.keys()]);
+      for (const key of keys) {
+        if (!state.members.has(key) && !book.strangers.has(key)) this.#forget(org, txn, key);
+      }
+    }
+    const limits = defaultRequestAdmissionLimits;
+    let handshakes = 0;
+    for (const stranger of book.strangers.values())
+      if (stranger.requestId === undefined) handshakes++;
+    for (const [member, stranger] of book.strangers) {
+      if (state.members.has(member)) {
+        book.strangers.delete(member);
+        continue;
+      }
+      const requestId = stranger.requestId;
+      if (requestId === undefined) {
+        if (handshakes > limits.maxHandshakes || now - stranger.since >= limits.handshakeTtlMs) {
+          handshakes--;
+          c.report({ component, reason: "handshake-dropped", topic });
+          this.#forget(org, txn, member);
+        }
+        continue;
+      }
+      if (requestStatus(state, requestId, now, config) === "pending") continue;
+      const request = state.requests.get(requestId);
+      if (
+        request?.status === "rejected" &&
+        request.decidedBy === undefined &&
+        request.rejectionReason === requestRejectionReasons.queueFull
+      ) {
+        c.report({ component, reason: "request-pushed-out", topic });
+        await this.#refuse(org, txn, member, request, requestRejectionReasons.queueFull);
+      } else {
+        this.#forget(org, txn, member);
+      }
+    }
+  }
+
+  /**
+   * Drops a stranger's pairwise session and keys, in memory and in the store (never a member's).
+   */
+  #forget(org: OwnerOrg, txn: Txn, member: string): void {
+    const owner = org.owner;
+    this.#book(org).strangers.delete(member);
+    if (org.log.state.members.has(member)) return;
+    const session = owner.sessions.get(member);
+    if (session !== undefined) {
+      owner.byEphemeral.delete(toHex(session.initialEphemeralKey));
+      owner.sessions.delete(member);
+    }
+    owner.memberKeys.delete(member);
+    const space = orgSpace(org.hex);
+    txn.ops.push(
+      { type: "delete", space, key: `pairwise/${member}` },
+      { type: "delete", space, key: `memberkeys/${member}` },
     );
   }
 
@@ -255,4 +475,9 @@ export class OwnerRequests {
     await c.pairwise.toMember(org, txn, member, { case: "welcome", value: welcome });
     txn.emits.push(["resync:requested", { organizationId: org.hex, channelId, member }]);
   }
+}
+
+/** The requests pending at `now` (the state's view, with the organization's rules). */
+function pendingRequestsAt(org: OwnerOrg, now: number) {
+  return pendingRequests(org.log.state, now, org.log.config);
 }

@@ -1,0 +1,361 @@
+/**
+ * Issue #13 row 4: requests to join from hostile strangers, mounted through the public packages on
+ * a memory network. A stranger here is what an attacker runs: fresh keys, an X3DH to the owner's
+ * published bundle, its keys and a signed request on the requests topic (exactly what a client
+ * sends), with any `sentAt` it likes; it reads the owner's answers in its inbox.
+ */
+import { fromHex, toHex } from "@orgchat/base";
+import {
+  defaultProvider,
+  ed25519EnvelopeSigner,
+  ed25519EnvelopeVerifier,
+  PairwiseSession,
+  type PrekeyBundleFields,
+  x3dhInitiate,
+} from "@orgchat/crypto";
+import {
+  defaultReducerConfig,
+  defaultRequestAdmissionLimits,
+  requestRejectionReasons,
+} from "@orgchat/state";
+import { requestToJoinToWire } from "@orgchat/state/wire";
+import type { MemoryTransport } from "@orgchat/transport";
+import {
+  decodePairwiseContent,
+  decodePairwiseMessage,
+  descriptionTopic,
+  encodePairwiseContent,
+  inboxTopic,
+  openEnvelope,
+  requestsTopic,
+  sealEnvelope,
+} from "@orgchat/wire";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Peer, World } from "./helpers.js";
+
+type PairwiseContentInit = NonNullable<Parameters<typeof encodePairwiseContent>[0]["content"]>;
+
+const provider = defaultProvider();
+const verify = ed25519EnvelopeVerifier(provider);
+const day = 24 * 60 * 60 * 1000;
+const year = 365 * day;
+const { admissionBurst, admissionIntervalMs, maxHandshakes } = defaultRequestAdmissionLimits;
+const maxPending = defaultReducerConfig.maxPendingRequests;
+
+let world: World;
+afterEach(async () => {
+  await world.close();
+});
+
+/** The owner's signed prekey bundle, read from the description topic as any stranger can. */
+async function publishedBundle(via: MemoryTransport, orgId: string): Promise<PrekeyBundleFields> {
+  const topic = descriptionTopic(fromHex(orgId));
+  const page = await via.queryHistory({ contentTopics: [topic], pageSize: 100 });
+  for (const message of page.messages) {
+    try {
+      const opened = await openEnvelope(message.payload, {
+        contentTopic: topic,
+        organizationId: fromHex(orgId),
+        accept: ["prekey-bundle"],
+        verify,
+      });
+      if (opened.type !== "prekey-bundle") continue;
+      const m = opened.message;
+      return {
+        identityKey: m.identityKey,
+        identityDhKey: m.identityDhKey,
+        signedPrekey: m.signedPrekey,
+        signedPrekeyId: m.signedPrekeyId,
+        signature: m.signature,
+      };
+    } catch {
+      // Not the bundle (a description page): keep looking.
+    }
+  }
+  throw new Error("no prekey bundle published");
+}
+
+/** One fresh key of the attacker, with its session to the owner. */
+class Stranger {
+  readonly identity = provider.ed25519KeyPair();
+  readonly #session: PairwiseSession;
+  readonly #signer = ed25519EnvelopeSigner(provider, this.identity.secretKey);
+  readonly #orgId: Uint8Array;
+  readonly #via: MemoryTransport;
+
+  constructor(via: MemoryTransport, orgId: string, bundle: PrekeyBundleFields) {
+    this.#via = via;
+    this.#orgId = fromHex(orgId);
+    this.#session = PairwiseSession.initiate(
+      provider,
+      x3dhInitiate(provider, {
+        identityKeyPair: this.identity,
+        identityDhKeyPair: provider.x25519KeyPair(),
+        bundle,
+        organizationKey: this.#orgId,
+      }),
+    );
+  }
+
+  get id(): string {
+    return toHex(this.identity.publicKey);
+  }
+
+  async #send(content: PairwiseContentInit, clock: bigint) {
+    const encrypted = this.#session.encrypt(encodePairwiseContent({ content }));
+    const topic = requestsTopic(this.#orgId);
+    const bytes = await sealEnvelope(
+      {
+        type: "pairwise",
+        organizationId: this.#orgId,
+        clock,
+        contentTopic: topic,
+        message: decodePairwiseMessage(encrypted),
+      },
+      this.#signer,
+    );
+    await this.#via.publish(topic, bytes);
+  }
+
+  /** Sends its keys (the X3DH message a client sends first), and nothing else. */
+  async keys(clock = 2n): Promise<void> {
+    await this.#send(
+      {
+        case: "memberKeys",
+        value: {
+          identityKey: this.identity.publicKey,
+          signingKey: provider.ed25519KeyPair().publicKey,
+          prekey: provider.x25519KeyPair().publicKey,
+          prekeyVersion: 0n,
+        },
+      },
+      clock,
+    );
+  }
+
+  /** Sends its keys and a request to join signed with `sentAt`, as a client does. */
+  async request(sentAt: number, clock = 2n): Promise<void> {
+    await this.keys(clock);
+    const draft = {
+      id: "",
+      type: "request.sent" as const,
+      author: this.id,
+      clock,
+      sentAt,
+      body: { chatId: "", ensName: "", displayName: "stranger" },
+    };
+    await this.#send(
+      { case: "requestToJoin", value: requestToJoinToWire(draft, toHex(this.#orgId)) },
+      clock,
+    );
+  }
+
+  /** The owner's answers in this key's inbox: rejection reasons ("" for an acceptance). */
+  async answers(): Promise<string[]> {
+    const topic = inboxTopic(this.identity.publicKey);
+    const page = await this.#via.queryHistory({
+      contentTopics: [topic],
+      direction: "forward",
+      pageSize: 100,
+    });
+    const out: string[] = [];
+    for (const message of page.messages) {
+      const opened = await openEnvelope(message.payload, {
+        contentTopic: topic,
+        accept: ["pairwise"],
+        verify,
+      });
+      if (opened.type !== "pairwise") continue;
+      const content = decodePairwiseContent(this.#session.decrypt(opened.payload)).content;
+      if (content.case === "requestToJoinResponse") {
+        out.push(content.value.accepted ? "" : content.value.rejectionReason);
+      }
+    }
+    return out;
+  }
+}
+
+async function ownerWithOrg(): Promise<{ owner: Peer; orgId: string; attacker: MemoryTransport }> {
+  const owner = await world.peer("owner");
+  const orgId = await owner.client.createOrganization({ name: "Acme", access: "on-request" });
+  await world.settle();
+  const attacker = world.network.transport({ name: "attacker", history: true });
+  await attacker.start();
+  return { owner, orgId, attacker };
+}
+
+/** What the owner keeps for strangers: pairwise sessions and member keys in its store. */
+async function storedStrangerRecords(owner: Peer, orgId: string, members: Set<string>) {
+  const space = `org/${orgId}`;
+  const count = async (prefix: string) =>
+    (await owner.store.keys(space, { prefix })).filter((k) => !members.has(k.slice(prefix.length)))
+      .length;
+  return { sessions: await count("pairwise/"), memberKeys: await count("memberkeys/") };
+}
+
+function pendingIds(owner: Peer, orgId: string): string[] {
+  return owner.client
+    .listRequests(orgId)
+    .filter((r) => r.status === "pending")
+    .map((r) => r.id);
+}
+
+describe("requests signed far in the future", () => {
+  it("100 requests 10 years ahead are refused and answered 'clock ahead'; nothing is kept; a newcomer 8 days later is seen", async () => {
+    world = new World();
+    const { owner, orgId, attacker } = await ownerWithOrg();
+    const bundle = await publishedBundle(attacker, orgId);
+    const strangers = Array.from({ length: 100 }, () => new Stranger(attacker, orgId, bundle));
+    for (const stranger of strangers) await stranger.request(world.time.now() + 10 * year);
+    await world.settle();
+
+    expect(pendingIds(owner, orgId)).toEqual([]);
+    expect(owner.events.filter(([name]) => name === "request:received")).toEqual([]);
+    for (const stranger of strangers) {
+      expect(await stranger.answers()).toEqual([requestRejectionReasons.clockAhead]);
+    }
+    expect(await storedStrangerRecords(owner, orgId, new Set())).toEqual({
+      sessions: 0,
+      memberKeys: 0,
+    });
+
+    await world.advance(8 * day);
+    const newcomer = await world.peer("newcomer");
+    await newcomer.client.discover(orgId);
+    const requestId = await newcomer.client.requestToJoin(orgId, { displayName: "New" });
+    await world.settle();
+    expect(pendingIds(owner, orgId)).toEqual([requestId]);
+  });
+
+  it("a request dated inside the skew expires 7 days after it arrived, and frees its session then", async () => {
+    world = new World();
+    const { owner, orgId, attacker } = await ownerWithOrg();
+    const bundle = await publishedBundle(attacker, orgId);
+    const stranger = new Stranger(attacker, orgId, bundle);
+    await stranger.request(world.time.now() + defaultRequestAdmissionLimits.maxRequestSkewMs);
+    await world.settle();
+    expect(owner.client.listRequests(orgId).map((r) => r.status)).toEqual(["pending"]);
+    expect((await storedStrangerRecords(owner, orgId, new Set())).sessions).toBe(1);
+
+    await world.advance(defaultReducerConfig.requestExpiryMs);
+    expect(owner.client.listRequests(orgId).map((r) => r.status)).toEqual(["expired"]);
+    // The next stranger's message sweeps: the expired requester's session and keys go.
+    await new Stranger(attacker, orgId, bundle).request(world.time.now());
+    await world.settle();
+    const held = await owner.store.keys(`org/${orgId}`, { prefix: "pairwise/" });
+    expect(held).not.toContain(`pairwise/${stranger.id}`);
+  });
+});
+
+describe("a flood of fresh keys", () => {
+  it("a full queue: a newcomer is admitted (the oldest pushed out and told 'full, try later'), never silence", async () => {
+    world = new World();
+    const { owner, orgId, attacker } = await ownerWithOrg();
+    const bundle = await publishedBundle(attacker, orgId);
+    // The flood fills the queue at the admission rate, and keeps it full.
+    const flood: Stranger[] = [];
+    while (pendingIds(owner, orgId).length < maxPending) {
+      const stranger = new Stranger(attacker, orgId, bundle);
+      flood.push(stranger);
+      await stranger.request(world.time.now());
+      await world.settle();
+      if (flood.length % admissionBurst === 0) await world.advance(admissionIntervalMs);
+    }
+    await world.advance(admissionIntervalMs);
+    const before = owner.client.listRequests(orgId).filter((r) => r.status === "pending");
+
+    const newcomer = await world.peer("newcomer");
+    await newcomer.client.discover(orgId);
+    const requestId = await newcomer.client.requestToJoin(orgId, { displayName: "New" });
+    await world.settle();
+    const received = owner.events.filter(
+      ([name, e]) => name === "request:received" && e.requestId === requestId,
+    );
+    expect(received).toHaveLength(1);
+    expect(pendingIds(owner, orgId)).toContain(requestId);
+    expect(pendingIds(owner, orgId)).toHaveLength(maxPending);
+    // The one pushed out is the oldest (by sentAt, then canonical order), and it is told so.
+    const still = new Set(pendingIds(owner, orgId));
+    const out = before.filter((r) => !still.has(r.id));
+    expect(out).toHaveLength(1);
+    const oldest = Math.min(...before.map((r) => r.sentAt));
+    expect(out[0]?.sentAt).toBe(oldest);
+    const pushed = flood.find((stranger) => stranger.id === out[0]?.requester);
+    expect(await pushed?.answers()).toEqual([requestRejectionReasons.queueFull]);
+    expect(owner.client.listRequests(orgId).find((r) => r.id === out[0]?.id)).toMatchObject({
+      status: "rejected",
+      reason: requestRejectionReasons.queueFull,
+    });
+  });
+
+  it("2,000 strangers at once: at most the burst admitted, every other one told 'full, try later'; sessions bounded", async () => {
+    world = new World();
+    const { owner, orgId, attacker } = await ownerWithOrg();
+    const bundle = await publishedBundle(attacker, orgId);
+    const strangers = Array.from({ length: 2000 }, () => new Stranger(attacker, orgId, bundle));
+    for (let i = 0; i < strangers.length; i += 100) {
+      for (const stranger of strangers.slice(i, i + 100)) await stranger.request(world.time.now());
+      await world.settle();
+    }
+    const admitted = pendingIds(owner, orgId);
+    expect(admitted.length).toBeLessThanOrEqual(admissionBurst);
+    const stored = await storedStrangerRecords(owner, orgId, new Set());
+    // Figures for the report (owner's store, 2,000 strangers).
+    console.info(`2,000 strangers: ${admitted.length} pending, stored ${JSON.stringify(stored)}`);
+    expect(stored.sessions).toBeLessThanOrEqual(admitted.length + maxHandshakes);
+    expect(stored.memberKeys).toBeLessThanOrEqual(admitted.length + maxHandshakes);
+    let rejected = 0;
+    for (const stranger of strangers) {
+      const answers = await stranger.answers();
+      if (answers.length === 0) continue;
+      expect(answers).toEqual([requestRejectionReasons.queueFull]);
+      rejected++;
+    }
+    expect(rejected + admitted.length).toBe(strangers.length);
+
+    // A genuine newcomer after the flood gets in or is told why, never silence.
+    await world.advance(admissionIntervalMs);
+    const newcomer = await world.peer("newcomer");
+    await newcomer.client.discover(orgId);
+    const requestId = await newcomer.client.requestToJoin(orgId, { displayName: "New" });
+    await world.settle();
+    expect(pendingIds(owner, orgId)).toContain(requestId);
+  }, 300_000);
+
+  it("strangers that send their keys but no request: at most maxHandshakes sessions, each for handshakeTtlMs", async () => {
+    world = new World();
+    const { owner, orgId, attacker } = await ownerWithOrg();
+    const bundle = await publishedBundle(attacker, orgId);
+    for (let i = 0; i < 100; i++) await new Stranger(attacker, orgId, bundle).keys();
+    await world.settle();
+    const stored = await storedStrangerRecords(owner, orgId, new Set());
+    expect(stored.sessions).toBeLessThanOrEqual(maxHandshakes + 1);
+    expect(stored.memberKeys).toBeLessThanOrEqual(maxHandshakes + 1);
+    await world.advance(defaultRequestAdmissionLimits.handshakeTtlMs);
+    await new Stranger(attacker, orgId, bundle).keys();
+    await world.settle();
+    expect(await storedStrangerRecords(owner, orgId, new Set())).toEqual({
+      sessions: 1,
+      memberKeys: 1,
+    });
+  });
+
+  it("a rejected requester is told why: the requester's client shows 'full, try later'", async () => {
+    world = new World();
+    const { owner, orgId, attacker } = await ownerWithOrg();
+    const bundle = await publishedBundle(attacker, orgId);
+    for (let i = 0; i < admissionBurst; i++) {
+      await new Stranger(attacker, orgId, bundle).request(world.time.now());
+    }
+    await world.settle();
+    const newcomer = await world.peer("newcomer");
+    await newcomer.client.discover(orgId);
+    await newcomer.client.requestToJoin(orgId, { displayName: "New" });
+    await world.settle();
+    const rejected = newcomer.events.filter(([name]) => name === "request:rejected");
+    expect(rejected.map(([, e]) => (e as { reason: string }).reason)).toEqual([
+      requestRejectionReasons.queueFull,
+    ]);
+    expect(pendingIds(owner, orgId)).toHaveLength(admissionBurst);
+  });
+});
