@@ -1,0 +1,157 @@
+/**
+ * The owner's budget for resync answers (docs/SECURITY.md, "Unknown key ids"): each answer costs
+ * a Welcome (a fresh leaf secret sealed to the member) and may cost a roster snapshot, which grows
+ * with the organization, so a member (or many) asking in a loop must not turn the owner into an
+ * amplifier. Token buckets on the injected clock: one per member, one for all. A request over
+ * budget is dropped (reported); the member's back-off asks again later, and that retry is
+ * answered once the bucket has refilled.
+ */
+import { equalBytes } from "@orgchat/base";
+
+/** Limits of the owner's resync answers (the per-member refill is `resyncAnswerIntervalMs`). */
+export const resyncAnswerLimits = {
+  /**
+   * Answers one member may get at once; then one per `resyncAnswerIntervalMs` (default 60 s), as
+   * that option documents. A member stuck in two groups after one gap gets the second answer on
+   * a later retry.
+   */
+  memberBurst: 1,
+  /** Answers the owner gives at once, all members together. */
+  totalBurst: 30,
+  /** Then one answer per this many ms, all members together (30 a minute). */
+  totalRefillMs: 2_000,
+  /** Members whose bucket is remembered; full buckets are forgotten first (they hold nothing). */
+  maxMemberBuckets: 10_000,
+} as const;
+
+/** A token bucket on an injected clock: `capacity` tokens, one more every `refillMs`. */
+export class TokenBucket {
+  readonly #capacity: number;
+  readonly #refillMs: number;
+  #tokens: number;
+  #at: number;
+
+  constructor(capacity: number, refillMs: number, now: number) {
+    this.#capacity = capacity;
+    this.#refillMs = refillMs;
+    this.#tokens = capacity;
+    this.#at = now;
+  }
+
+  #refill(now: number): void {
+    if (now <= this.#at) return;
+    const gained = this.#refillMs <= 0 ? this.#capacity : (now - this.#at) / this.#refillMs;
+    this.#tokens = Math.min(this.#capacity, this.#tokens + gained);
+    this.#at = now;
+  }
+
+  /** Whether a token is there at `now`, without taking it. */
+  has(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= 1;
+  }
+
+  /** Takes a token if one is there at `now`. @returns whether it took one */
+  take(now: number): boolean {
+    if (!this.has(now)) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Whether the bucket is full at `now` (forgetting it changes nothing). */
+  full(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= this.#capacity;
+  }
+}
+
+/** Why a resync request is not answered. */
+export type ResyncRefusal =
+  /** The member holds the group's current epoch already: nothing to send (junk key ids). */
+  | "current"
+  /** The member asked more than its budget allows. */
+  | "member-rate"
+  /** The owner answered as many requests as it answers, all members together. */
+  | "total-rate";
+
+/**
+ * The owner's resync budget for one organization: a bucket per member and one for all.
+ * @example
+ * ```ts
+ * const refusal = budget.judge({ member, now, haveKeyId, currentKeyId });
+ * if (refusal !== undefined) report({ component, reason: `resync-${refusal}` });
+ * ```
+ */
+export class ResyncAnswerBudget {
+  readonly #memberRefillMs: number;
+  readonly #members = new Map<string, TokenBucket>();
+  #total: TokenBucket | undefined;
+
+  /** @param memberRefillMs - one more answer per member per this many ms (`resyncAnswerIntervalMs`) */
+  constructor(memberRefillMs: number) {
+    this.#memberRefillMs = memberRefillMs;
+  }
+
+  /**
+   * Judges a resync request from a member on the group's roster, and takes the tokens of an
+   * answer when it is to be answered.
+   * @param input.haveKeyId - the key id the member says it holds (`ResyncRequest.have_key_id`)
+   * @param input.currentKeyId - the group's current key id
+   * @returns undefined to answer, else why not
+   */
+  judge(input: {
+    readonly member: string;
+    readonly now: number;
+    readonly haveKeyId: Uint8Array;
+    readonly currentKeyId: Uint8Array;
+  }): ResyncRefusal | undefined {
+    const { member, now } = input;
+    // Key ids are public commitments: no secret in this comparison.
+    if (input.haveKeyId.length > 0 && equalBytes(input.haveKeyId, input.currentKeyId)) {
+      return "current";
+    }
+    let bucket = this.#members.get(member);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(resyncAnswerLimits.memberBurst, this.#memberRefillMs, now);
+      this.#remember(member, bucket, now);
+    }
+    if (!bucket.has(now)) return "member-rate";
+    this.#total ??= new TokenBucket(
+      resyncAnswerLimits.totalBurst,
+      resyncAnswerLimits.totalRefillMs,
+      now,
+    );
+    if (!this.#total.take(now)) return "total-rate";
+    bucket.take(now);
+    return undefined;
+  }
+
+  #remember(member: string, bucket: TokenBucket, now: number): void {
+    this.#members.set(member, bucket);
+    if (this.#members.size <= resyncAnswerLimits.maxMemberBuckets) return;
+    for (const [other, held] of this.#members) {
+      if (this.#members.size <= resyncAnswerLimits.maxMemberBuckets) return;
+      if (other !== member && held.full(now)) this.#members.delete(other);
+    }
+    // All busy: the oldest goes (it gets a full bucket back: at most one burst more).
+    const [oldest] = this.#members.keys();
+    if (oldest !== undefined && oldest !== member) this.#members.delete(oldest);
+  }
+}
+
+/** The budget of each owned organization, made on first use (kept with the organization's object). */
+const budgets = new WeakMap<object, ResyncAnswerBudget>();
+
+/**
+ * The resync budget of an owned organization (one per organization object, so per client).
+ * @param org - the organization (any object identifying it: its `OwnerSide`)
+ * @param memberRefillMs - `resyncAnswerIntervalMs`
+ */
+export function resyncBudgetOf(org: object, memberRefillMs: number): ResyncAnswerBudget {
+  let budget = budgets.get(org);
+  if (budget === undefined) {
+    budget = new ResyncAnswerBudget(memberRefillMs);
+    budgets.set(org, budget);
+  }
+  return budget;
+}
