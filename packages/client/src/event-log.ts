@@ -1,11 +1,37 @@
 import { toHex } from "@orgchat/base";
-import type { MemberId, MessageRecord, OrgEvent, OrgEventOf } from "@orgchat/state";
-import type { ChannelMessage } from "@orgchat/wire";
+import type {
+  EvictedEvent,
+  MemberId,
+  MessageRecord,
+  OrgEvent,
+  OrgEventOf,
+  RejectionReason,
+} from "@orgchat/state";
+import { type ChannelMessage, channelTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { hasDeparted } from "./departures.js";
 import { encodeJson, hashId } from "./encoding.js";
+import type { MessageMeta } from "./held-events.js";
 import type { ClientEventEntry, Org, Txn } from "./org.js";
-import { provenLog } from "./persistence.js";
+import { heldLog, provenLog } from "./persistence.js";
+import { shownTime } from "./post-time.js";
 import type { MessageView } from "./types.js";
+
+const component = "client/event-log";
+
+/**
+ * The refusals a proven post overrides: its epoch's roster (owner-signed) shows its author a
+ * member with access to the channel when the epoch began, and the description this member's state
+ * comes from may not list the author or its access yet. Nothing else (a departure is checked on
+ * arrival, `hasDeparted`).
+ */
+const provable: ReadonlySet<RejectionReason> = new Set(["unknown-member", "unauthorized"]);
+
+/** What the transport knew of a channel message (see `EventLog.applyChannelMessage`). */
+export interface ChannelMessageFacts {
+  /** When it reached the network or this client (ms). */
+  readonly receivedAt?: number;
+}
 
 /**
  * Event-log bridge: adds events to an organization's `OrgLog` inside a unit of work, keeps what the
@@ -19,25 +45,47 @@ export class EventLog {
     this.#c = core;
   }
 
-  /** Builds a local event of this identity (or the organization) with a content-hash id. */
+  /**
+   * Builds a local event of this identity (or the organization) with a content-hash id, stamped
+   * with the log's next clock — and, for a decision on a request to join, after the request's own
+   * clock (a stranger's request does not move the state's clock, yet the decision must sort after
+   * it: docs/PROTOCOL.md, "Clocks").
+   * @throws {ClockLimitError} (`@orgchat/state`) when no clock is left to stamp
+   */
   event<K extends OrgEvent["type"]>(
     org: Org,
     type: K,
     body: OrgEventOf<K>["body"],
     author: MemberId,
   ): OrgEventOf<K> {
-    const draft = { type, author, clock: org.log.nextClock(), sentAt: this.#c.now(), body };
+    let after: bigint | undefined;
+    if ((type === "request.accepted" || type === "request.rejected") && "requestId" in body) {
+      after = org.log.state.requests.get(body.requestId)?.clock;
+    }
+    const draft = { type, author, clock: org.log.nextClock(after), sentAt: this.#c.now(), body };
     return { id: hashId(encodeJson(draft)), ...draft } as unknown as OrgEventOf<K>;
   }
 
   /**
-   * Adds an event to the log; remembers it for the batch, and the message events the app must hear
-   * about (now, or when a later event or description explains them).
+   * Adds an event to the log in a unit of work. What the state applies (or, `proven`, refuses only
+   * because the description lags: its author or its channel access not listed yet) is kept: stored
+   * in the events log, and the message events the app must hear about are emitted (now, or when a
+   * later event or description explains them). What the state refuses otherwise is held: bounded
+   * (`heldEventLimits`, oldest evicted), in the `held/<id>` log, never in the events log.
+   * @param meta - a post's times and reply link (kept with it)
    * @returns the rejection reason, if refused in its place
    */
-  add(org: Org, txn: Txn, event: OrgEvent, proven = false): string | undefined {
+  add(org: Org, txn: Txn, event: OrgEvent, proven = false, meta?: MessageMeta): string | undefined {
     const result = org.log.add(event);
-    if (result.rejected?.reason === "duplicate") return "duplicate";
+    const refused = result.rejected;
+    if (refused?.reason === "duplicate") return "duplicate";
+    this.#forgetEvicted(org, txn, result.evicted ?? []);
+    if (refused !== undefined && !(proven && provable.has(refused.reason))) {
+      this.#hold(org, txn, event, meta);
+      this.noteExplained(org, txn, result.explained ?? []);
+      return refused.reason;
+    }
+    if (meta !== undefined) org.messageMeta.set(event.id, meta);
     txn.events.push(event);
     if (proven) {
       org.proven.set(event.id, event);
@@ -48,18 +96,42 @@ export class EventLog {
       });
     }
     this.noteExplained(org, txn, result.explained ?? []);
-    if (result.rejected !== undefined) {
-      if (proven && this.record(org, event.id) !== undefined) {
-        // Its epoch proves the author was a member when it was sent: removed or banned since, as
-        // far as this member's state knows, it is still read (docs/CLIENT.md, "No missing keys").
-        this.#noteMessageEvent(org, txn, event);
-      } else if (event.type.startsWith("message.")) {
-        org.heldEvents.set(event.id, event);
-      }
-      return result.rejected.reason;
+    if (refused !== undefined) {
+      // Its epoch's roster proves the author a member (with access to the channel) when it was
+      // sent, and nothing this member knows says it departed since (`hasDeparted`, checked on
+      // arrival): read now, not when the description catches up (docs/CLIENT.md, "No missing keys").
+      if (this.record(org, event.id) !== undefined) this.#noteMessageEvent(org, txn, event);
+      return refused.reason;
     }
     this.#noteMessageEvent(org, txn, event);
     return undefined;
+  }
+
+  /** Holds a refused event under the quota (memory and `held/<id>`), evicting the oldest. */
+  #hold(org: Org, txn: Txn, event: OrgEvent, meta: MessageMeta | undefined): void {
+    const value = encodeJson(meta === undefined ? { event } : { event, meta });
+    const evicted = org.heldEvents.add({
+      event,
+      ...(meta === undefined ? {} : { meta }),
+      bytes: value.length,
+    });
+    const log = heldLog(org.hex);
+    txn.ops.push({
+      type: "append",
+      log,
+      entries: [{ id: event.id, sortKey: BigInt(this.#c.now()), value }],
+    });
+    if (evicted.length === 0) return;
+    txn.ops.push({ type: "deleteEntries", log, ids: evicted });
+    for (const _ of evicted) this.#c.report({ component, reason: "held-evicted" });
+  }
+
+  /** Forgets the held events the state's own buffer evicted (they can no longer apply). */
+  #forgetEvicted(org: Org, txn: Txn, evicted: readonly EvictedEvent[]): void {
+    const ids = evicted.map((entry) => entry.event.id).filter((id) => org.heldEvents.has(id));
+    if (ids.length === 0) return;
+    for (const id of ids) org.heldEvents.delete(id);
+    txn.ops.push({ type: "deleteEntries", log: heldLog(org.hex), ids });
   }
 
   /**
@@ -125,15 +197,22 @@ export class EventLog {
     }
   }
 
-  /** Applies the events a description leaves out and the rebase explained, after a rebase. */
+  /**
+   * Keeps the held events that apply now (a later event or a description explained them): stored
+   * in the events log from here, and their message events emitted.
+   */
   noteExplained(org: Org, txn: Txn, ids: readonly string[]): void {
+    const moved: string[] = [];
     for (const id of ids) {
-      const held = org.heldEvents.get(id);
-      if (held !== undefined) {
-        org.heldEvents.delete(id);
-        this.#noteMessageEvent(org, txn, held);
-      }
+      const held = org.heldEvents.delete(id);
+      if (held === undefined) continue;
+      moved.push(id);
+      if (held.meta !== undefined) org.messageMeta.set(id, held.meta);
+      txn.events.push(held.event);
+      this.#noteMessageEvent(org, txn, held.event);
     }
+    if (moved.length > 0)
+      txn.ops.push({ type: "deleteEntries", log: heldLog(org.hex), ids: moved });
   }
 
   /** A message as the app sees it. */
@@ -147,6 +226,8 @@ export class EventLog {
       author: record?.author ?? "",
       text: record?.text ?? "",
       sentAt: meta?.sentAt ?? 0,
+      receivedAt: meta?.receivedAt ?? meta?.sentAt ?? 0,
+      shownAt: meta === undefined ? 0 : shownTime(meta.sentAt, meta.receivedAt),
       clock: record?.clock ?? 0n,
       ...(meta?.replyTo === undefined || meta.replyTo === "" ? {} : { replyTo: meta.replyTo }),
       edited: record?.editedAt !== undefined,
@@ -159,8 +240,13 @@ export class EventLog {
   }
 
   /**
+   * Adds a channel message (received or own) to the log — unless what this client knows now says
+   * its author departed (`hasDeparted`): then it is dropped, neither shown nor stored, whatever
+   * epoch, clock or `sentAt` it carries (reported as `not-a-member`).
    * @param proven - the epoch roster of its group message shows its author a member then, with
    *   access to the channel
+   * @param facts - what the transport knew of it: `receivedAt`, when it reached the network (a
+   *   message that waited for its key: when it first arrived); by default when it arrived here
    */
   applyChannelMessage(
     org: Org,
@@ -168,17 +254,29 @@ export class EventLog {
     message: ChannelMessage,
     id: string,
     proven = false,
+    facts: ChannelMessageFacts = {},
   ): void {
     const event = channelEvent(message, id);
     if (event === undefined) return;
+    if (hasDeparted(org, event.author, message.channelId)) {
+      this.#c.report({
+        component,
+        reason: "not-a-member",
+        topic: channelTopic(org.id, message.channelId),
+      });
+      return;
+    }
+    let meta: MessageMeta | undefined;
     if (event.type === "message.posted") {
       const replyTo = message.body.case === "post" ? message.body.value.replyTo : "";
-      org.messageMeta.set(id, {
+      const c = this.#c;
+      meta = {
         sentAt: event.sentAt,
+        receivedAt: facts.receivedAt ?? c.sync.arrivalOf(id) ?? c.now(),
         ...(replyTo === "" ? {} : { replyTo }),
-      });
+      };
     }
-    this.add(org, txn, event, proven);
+    this.add(org, txn, event, proven, meta);
   }
 
   /** Membership and organization events from the state's change within `txn`. */

@@ -12,6 +12,7 @@ import { type OrgEvent, OrgLog, type OrgState } from "@orgchat/state";
 import type { StoreOp } from "@orgchat/store";
 import type { Subscription } from "@orgchat/transport";
 import type { EnvelopeSigner, KeyUpdate } from "@orgchat/wire";
+import { HeldEvents, type MessageMeta } from "./held-events.js";
 import { RosterBook } from "./roster-book.js";
 import type { ClientEvents, OrgRole } from "./types.js";
 
@@ -142,8 +143,12 @@ export interface OrgCommon {
    */
   readonly marks: Map<string, number>;
   readonly pending: Map<string, PendingMessage>;
-  /** Message events refused in place for now (e.g. author not known yet), by id. */
-  readonly heldEvents: Map<string, OrgEvent>;
+  /**
+   * Events refused in place for now (e.g. a post whose author no description lists yet), by id:
+   * bounded (`heldEventLimits`), persisted in the `held/<id>` log, never in the events log until a
+   * later event or description explains them.
+   */
+  readonly heldEvents: HeldEvents;
   /**
    * Message events whose author the epoch roster of their group message proves was a member (with
    * access to the channel) when it was sent, by id. The state judges membership now (a description
@@ -151,8 +156,8 @@ export interface OrgCommon {
    * is judged by its own epoch instead and kept from here (docs/CLIENT.md, "Persistence").
    */
   readonly proven: Map<string, OrgEvent>;
-  /** sentAt and replyTo of messages, by event id. */
-  readonly messageMeta: Map<string, { sentAt: number; replyTo?: string }>;
+  /** sentAt, receivedAt and replyTo of the messages kept (applied or proven), by event id. */
+  readonly messageMeta: Map<string, MessageMeta>;
   readonly subscriptions: Map<string, Subscription>;
   lastSeen: number;
 }
@@ -183,7 +188,7 @@ function common(provider: CryptoProvider, id: Uint8Array, keys: OrgKeys): OrgCom
     discovered: false,
     marks: new Map(),
     pending: new Map(),
-    heldEvents: new Map(),
+    heldEvents: new HeldEvents(),
     proven: new Map(),
     messageMeta: new Map(),
     subscriptions: new Map(),

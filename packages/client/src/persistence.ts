@@ -17,6 +17,7 @@ import type { ClientCore } from "./core.js";
 import { decodeJson, encodeJson } from "./encoding.js";
 import { decodeStoredRoster, type EpochRoster } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
+import type { MessageMeta } from "./held-events.js";
 import {
   type MemberOrg,
   newMemberOrg,
@@ -39,6 +40,7 @@ export const outboxLog = (org: string) => `outbox/${org}`;
 export const pendingLog = (org: string) => `pending/${org}`;
 export const seenLog = (org: string) => `seen/${org}`;
 export const provenLog = (org: string) => `proven/${org}`;
+export const heldLog = (org: string) => `held/${org}`;
 const groupKey = (channel: string) => `group/${channel}`;
 
 interface IdentityRecord {
@@ -264,16 +266,13 @@ export class Persistence {
       const proven = new Set((await store.range(provenLog(hex))).map((entry) => entry.id));
       for (const entry of await store.range(eventsLog(hex))) {
         const event = decodeJson<OrgEvent>(entry.value);
-        const result = org.log.add(event);
+        org.log.add(event);
         if (proven.has(event.id)) org.proven.set(event.id, event);
-        else if (result.rejected !== undefined && event.type.startsWith("message.")) {
-          org.heldEvents.set(event.id, event);
-        }
       }
+      await this.#loadHeld(org);
       for (const channelId of org.log.state.channels.keys()) {
         for (const entry of await store.range(messagesLog(hex, channelId))) {
-          const meta = decodeJson<{ sentAt: number; replyTo?: string }>(entry.value);
-          org.messageMeta.set(entry.id, meta);
+          org.messageMeta.set(entry.id, decodeJson<MessageMeta>(entry.value));
         }
       }
       for (const entry of await store.range(pendingLog(hex))) {
@@ -285,6 +284,63 @@ export class Persistence {
       if (hasErrorName(cause, StoreCorruptedError.errorName)) throw cause;
       throw new StoreCorruptedError(space, { cause });
     }
+  }
+
+  /**
+   * The held events (`held/<id>`, oldest first) back under the quota: refused in their place again,
+   * or — explained meanwhile — moved to the events log. Events refused that a store written before
+   * the quota kept in the events log are refused again there, and shown once explained.
+   */
+  async #loadHeld(org: Org): Promise<void> {
+    const store = this.#c.p.store;
+    const log = heldLog(org.hex);
+    const ops: StoreOp[] = [];
+    const stale: string[] = [];
+    const kept: OrgEvent[] = [];
+    for (const entry of await store.range(log)) {
+      const held = decodeJson<{ event: OrgEvent; meta?: MessageMeta }>(entry.value);
+      const result = org.log.add(held.event);
+      if (result.rejected?.reason === "duplicate") {
+        stale.push(entry.id);
+        continue;
+      }
+      if (result.rejected === undefined) {
+        stale.push(entry.id);
+        kept.push(held.event);
+        if (held.meta !== undefined) org.messageMeta.set(held.event.id, held.meta);
+        continue;
+      }
+      const evicted = org.heldEvents.add({
+        event: held.event,
+        ...(held.meta === undefined ? {} : { meta: held.meta }),
+        bytes: entry.value.length,
+      });
+      stale.push(...evicted);
+    }
+    // Explained by what the events log held (a crash between the two writes cannot leave this:
+    // every move is one batch; a quota made smaller can).
+    if (kept.length > 0) {
+      ops.push({
+        type: "append",
+        log: eventsLog(org.hex),
+        entries: kept.map((event) => ({
+          id: event.id,
+          sortKey: event.clock,
+          value: encodeJson(event),
+        })),
+      });
+      for (const event of kept) {
+        if (event.type !== "message.posted") continue;
+        const meta = org.messageMeta.get(event.id) ?? { sentAt: event.sentAt };
+        ops.push({
+          type: "append",
+          log: messagesLog(org.hex, event.body.channelId),
+          entries: [{ id: event.id, sortKey: event.clock, value: encodeJson(meta) }],
+        });
+      }
+    }
+    if (stale.length > 0) ops.push({ type: "deleteEntries", log, ids: stale });
+    if (ops.length > 0) await store.batch(ops);
   }
 
   metaOps(org: Org): StoreOp[] {

@@ -4,6 +4,7 @@ import type { ClientCore } from "./core.js";
 import { hashId } from "./encoding.js";
 import type { Org, Txn } from "./org.js";
 import { seenLog } from "./persistence.js";
+import { SeenIds } from "./seen-ids.js";
 
 /**
  * A history sweep reads each topic from its mark less this much: a message stamped a little before
@@ -36,8 +37,10 @@ export interface BackfillResult {
 export class Sync {
   readonly #c: ClientCore;
   readonly #routes = new Map<string, Route>();
-  /** Ids (hex SHA-256 of the payload) processed or published by this client. */
-  readonly seen = new Set<string>();
+  /** Ids (hex SHA-256 of the payload) processed or published by this client (the newest ones). */
+  readonly seen = new SeenIds();
+  /** When each message being processed reached the network or this client (see `arrivalOf`). */
+  readonly #arrivals = new Map<string, number>();
   #inboxSubscription: { unsubscribe(): Promise<void> } | undefined;
   #sweepTimer: unknown;
   #sweepDelay: number;
@@ -108,13 +111,47 @@ export class Sync {
     if (this.seen.has(id)) return;
     const route = this.#routes.get(message.contentTopic);
     if (route === undefined) return;
-    c.runtime.background(route.org, () => this.process(route, message, id));
+    const arrivedAt = c.now();
+    c.runtime.background(route.org, () => this.process(route, message, id, arrivedAt));
   }
 
-  /** Hands a message not seen yet to the component its route names (inside the queue). */
-  async process(route: Route, message: TransportMessage, id: string): Promise<void> {
-    const c = this.#c;
+  /**
+   * When a message being processed arrived: the local clock when it came live; for one read from
+   * history, the time its store archived it (the transport's timestamp), never later than the local
+   * clock. `undefined` outside `process`. A post's claimed `sentAt` is shown only when it agrees
+   * with this (docs/CLIENT.md, "Post times").
+   */
+  arrivalOf(id: string): number | undefined {
+    return this.#arrivals.get(id);
+  }
+
+  /**
+   * Hands a message not seen yet to the component its route names (inside the queue).
+   * @param arrivedAt - when it came live (local clock); absent for history reads
+   */
+  async process(
+    route: Route,
+    message: TransportMessage,
+    id: string,
+    arrivedAt?: number,
+  ): Promise<void> {
     if (this.seen.has(id)) return;
+    const now = this.#c.now();
+    const archived = message.timestamp;
+    this.#arrivals.set(
+      id,
+      arrivedAt ??
+        (Number.isFinite(archived) && archived > 0 ? Math.min(Math.trunc(archived), now) : now),
+    );
+    try {
+      await this.#dispatch(route, message, id);
+    } finally {
+      this.#arrivals.delete(id);
+    }
+  }
+
+  async #dispatch(route: Route, message: TransportMessage, id: string): Promise<void> {
+    const c = this.#c;
     if (route.kind === "inbox") {
       await c.pairwise.onInbox(message, id);
       return;

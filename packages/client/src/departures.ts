@@ -1,0 +1,72 @@
+import { toHex } from "@orgchat/base";
+import type { Roster } from "@orgchat/crypto";
+import { canPost, type MemberId } from "@orgchat/state";
+import type { EpochRoster } from "./epoch-roster.js";
+import type { Org } from "./org.js";
+import { isRestricted } from "./views.js";
+
+/** Per roster, the member ids it lists (rosters never change once built). */
+const listedIds = new WeakMap<Roster, ReadonlySet<string>>();
+
+function lists(roster: Roster, member: MemberId): boolean {
+  let ids = listedIds.get(roster);
+  if (ids === undefined) {
+    const built = new Set<string>();
+    for (const leaf of roster) if (leaf !== undefined) built.add(toHex(leaf.identityKey));
+    listedIds.set(roster, built);
+    ids = built;
+  }
+  return ids.has(member);
+}
+
+/** The owner-signed roster of the newest epoch of a group this client holds. */
+function newestRoster(rosters: Iterable<EpochRoster>, groupId: string): EpochRoster | undefined {
+  let newest: EpochRoster | undefined;
+  for (const roster of rosters) {
+    if (roster.channelId !== groupId) continue;
+    if (newest === undefined || roster.epoch > newest.epoch) newest = roster;
+  }
+  return newest;
+}
+
+/**
+ * Whether what this client knows now says `author` may no longer post in `channelId`: banned,
+ * removed, gone (its leave accepted) or taken off the channel (docs/CLIENT.md, "Posts of departed
+ * members"). A channel message of such an author that arrives now is dropped, whatever epoch it was
+ * encrypted in and whatever clock or `sentAt` it claims: the epoch roster that proves it a member
+ * when the epoch began says nothing about now, and a removed member keeps its old group state.
+ *
+ * - The owner decides membership and channel access: its state is the truth, so an author that is
+ *   not a member there now (or has no access to the channel) has departed (or never joined).
+ * - A member's state is the newest description's: it may lag behind the owner both ways. So the
+ *   ban list and accepted leaves of its state count, and so does the owner-signed roster of the
+ *   newest epoch it holds of the channel's group (the organization's for an open channel): an
+ *   author it does not list has been taken out since (an author it lists but the description does
+ *   not yet is a newcomer: its post is kept). Without rosters (a public organization) a removal the
+ *   description does not show as a ban or leave cannot be told from an author not described yet:
+ *   such a post is held (bounded) until a description lists its author.
+ *
+ * @param org - the organization, as this client knows it now
+ * @param author - the post's author (member id)
+ * @param channelId - the channel it was posted in
+ * @returns true when the post must be dropped
+ */
+export function hasDeparted(org: Org, author: MemberId, channelId: string): boolean {
+  if (author === org.hex) return false;
+  const state = org.log.state;
+  if (state.banned.has(author)) return true;
+  if (org.role === "owner") {
+    return (
+      !state.members.has(author) ||
+      (state.channels.has(channelId) && !canPost(state, author, channelId))
+    );
+  }
+  if (!state.members.has(author)) {
+    for (const leave of state.leaveRequests.values()) {
+      if (leave.member === author && leave.status === "accepted") return true;
+    }
+  }
+  const groupId = isRestricted(state, channelId) ? channelId : "";
+  const newest = newestRoster(org.rosters.values(), groupId);
+  return newest !== undefined && !lists(newest.roster, author);
+}
