@@ -159,11 +159,16 @@ export class Invitations {
     }
     const previous = this.#pending.get(hex);
     if (previous?.event.id === id) return;
+    const ops: StoreOp[] = [];
+    // One invitation per organization, the newest by clock; the other is dismissed, so that a
+    // start reading the inbox's history again drops it without a word.
     if (previous !== undefined && previous.event.clock >= event.clock) {
       c.report({ component, reason: "superseded", topic });
+      this.#dismiss(pending, ops);
+      await c.p.store.batch(ops);
       return;
     }
-    const ops: StoreOp[] = [];
+    if (previous !== undefined) this.#dismiss(previous, ops);
     this.#pending.delete(hex);
     for (const key of this.#overflow(now, ops)) {
       this.#pending.delete(key);

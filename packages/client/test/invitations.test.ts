@@ -209,6 +209,26 @@ describe("invitations are offers, not adoptions", () => {
     expect(alice.subscriptions.active()).toHaveLength(1);
   });
 
+  it("one invitation per organization: the newest stays, the older one does not come back", async () => {
+    world = new World();
+    const { owner, orgId } = await orgWithMembers(world, [], { access: "invitation-only" });
+    const alice = await invitee("alice");
+    await owner.client.invite(orgId, alice.client.memberId);
+    await world.settle();
+    const newest = await owner.client.invite(orgId, alice.client.memberId, { chatId: "general" });
+    await world.settle();
+    expect(alice.client.listInvitations()).toEqual([
+      expect.objectContaining({ invitationId: newest, chatId: "general" }),
+    ]);
+    const shown = names(alice.events, ["invitation:received"]).length;
+    await restart(alice);
+    expect(alice.client.listInvitations()).toEqual([
+      expect.objectContaining({ invitationId: newest, chatId: "general" }),
+    ]);
+    expect(names(alice.events, ["invitation:received"])).toHaveLength(shown);
+    expect(alice.diagnostics.filter((d) => d.reason === "superseded")).toEqual([]);
+  });
+
   it("the bound is a positive integer", async () => {
     world = new World();
     for (const maxPendingInvitations of [0, -1, 1.5, Number.NaN]) {
