@@ -45,6 +45,9 @@ Options:
   --shards LIST            shards to serve, comma-separated, e.g. 0,1,2 (default: all)
   --retention-days D       drop messages older than D days (default: 30)
   --retention-messages N   keep at most N messages (default: 1000000)
+  --timestamp-skew S       archive only messages dated within S seconds of this node's clock (default: 20)
+  --peer-quota-messages N  messages one peer may have in the archive (default: 100000)
+  --peer-quota-mb MB       megabytes (MiB) one peer may have in the archive (default: 1024)
   --peer ADDR              relay or service node to stay connected to (multiaddr with /p2p/<id>); repeatable
   --json                   print the node's addresses as one JSON document
   --diagnostics            print one line on stderr for every request the node drops and every
@@ -91,6 +94,14 @@ export function parseCliArgs(argv: readonly string[], home: string = homedir()):
     1,
     Number.MAX_SAFE_INTEGER,
   );
+  const skewSeconds = number(values["timestamp-skew"], "--timestamp-skew");
+  const quotaMessages = integer(
+    values["peer-quota-messages"],
+    "--peer-quota-messages",
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
+  const quotaMb = number(values["peer-quota-mb"], "--peer-quota-mb");
   const init: ServiceNodeInit = {
     dataDir: values.data ?? join(home, ".orgchat", "node"),
     networkConfig: { clusterId, numShardsInCluster },
@@ -103,6 +114,15 @@ export function parseCliArgs(argv: readonly string[], home: string = homedir()):
           retention: {
             ...(days === undefined ? {} : { maxAgeMs: days * 24 * 60 * 60 * 1000 }),
             ...(messages === undefined ? {} : { maxMessages: messages }),
+          },
+        }),
+    ...(skewSeconds === undefined ? {} : { maxTimestampSkewMs: Math.ceil(skewSeconds * 1000) }),
+    ...(quotaMessages === undefined && quotaMb === undefined
+      ? {}
+      : {
+          peerQuota: {
+            ...(quotaMessages === undefined ? {} : { maxMessages: quotaMessages }),
+            ...(quotaMb === undefined ? {} : { maxBytes: Math.ceil(quotaMb * 1024 * 1024) }),
           },
         }),
   };
@@ -140,6 +160,9 @@ function parse(argv: readonly string[]) {
       shards: { type: "string" },
       "retention-days": { type: "string" },
       "retention-messages": { type: "string" },
+      "timestamp-skew": { type: "string" },
+      "peer-quota-messages": { type: "string" },
+      "peer-quota-mb": { type: "string" },
       peer: { type: "string", multiple: true },
       json: { type: "boolean" },
       diagnostics: { type: "boolean" },

@@ -5,13 +5,13 @@
  * `/vac/waku/relay/2.0.0`) receives what the light client pushed, and the light client receives what
  * the relay peer published.
  */
-import { multiaddr } from "@multiformats/multiaddr";
 import type { TransportMessage } from "@orgchat/transport";
-import { defaultNetworkConfig, wakuTransport } from "@orgchat/transport-waku";
-import { createLightNode, type IDecodedMessage, type LightNode, Protocols } from "@waku/sdk";
+import { wakuTransport } from "@orgchat/transport-waku";
+import type { IDecodedMessage, LightNode } from "@waku/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ServiceNode } from "../src/index.ts";
 import { eventually, online, startServiceNode, wsAddress } from "./fixtures.ts";
+import { stockLightNode } from "./stock-light-node.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -27,20 +27,13 @@ async function serviceNode(): Promise<ServiceNode> {
   return node;
 }
 
-/** A stock light node, connected the way the research note recommends (wait before dialing). */
+/** A stock light node connected to `node`, stopped after the test. */
 async function lightNode(node: ServiceNode): Promise<LightNode> {
-  const light = await createLightNode({
-    defaultBootstrap: false,
-    networkConfig: defaultNetworkConfig,
-    libp2p: { filterMultiaddrs: false, hideWebSocketInfo: true } as never,
-  });
+  const light = await stockLightNode(wsAddress(node));
   cleanups.push(async () => {
     light.filter.unsubscribeAll();
     await light.stop();
   });
-  const ready = light.waitForPeers([Protocols.LightPush, Protocols.Filter, Protocols.Store]);
-  await light.libp2p.dial(multiaddr(wsAddress(node)));
-  await ready;
   return light;
 }
 

@@ -1,0 +1,85 @@
+/**
+ * Issue #13 row 11b: a stock js-waku light node (`createLightNode()`) that filter-subscribes, gets a
+ * push, then stops without unsubscribing leaves its push stream half open; writing to it never
+ * settled, so the node's `stop()` never finished and `orgchat-node` ignored SIGTERM. Every push
+ * stream now has a deadline and is aborted on stop: `stop()` settles and one SIGTERM ends the
+ * process with exit code 0. Waits end on events; the timers are safety nets against the hang this
+ * file exists for, never what decides on a slow machine.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LightNode } from "@waku/sdk";
+import { afterEach, describe, expect, it } from "vitest";
+import { exitCode, firstLine, run } from "./cli-process.ts";
+import { safetyNetMs, startServiceNode, wsAddress } from "./fixtures.ts";
+import { stockLightNode } from "./stock-light-node.ts";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const contentTopic = "/orgchat-stuck/1/filter/proto";
+
+/**
+ * The attack: `light` subscribes through filter, receives one message pushed to it (so the node
+ * holds an open push stream to it), then stops without unsubscribing.
+ */
+async function subscribeThenVanish(light: LightNode): Promise<void> {
+  let received!: () => void;
+  const pushed = new Promise<void>((resolve) => {
+    received = resolve;
+  });
+  expect(
+    await light.filter.subscribe(light.createDecoder({ contentTopic }), () => received()),
+  ).toBe(true);
+  const sent = await light.lightPush.send(
+    light.createEncoder({ contentTopic }),
+    { payload: new TextEncoder().encode("one push opens the stream") },
+    { autoRetry: false },
+  );
+  expect(sent.failures).toEqual([]);
+  await pushed;
+  await light.stop();
+}
+
+/** Settles like `promise`, or rejects after the safety net (the hang this file is about). */
+async function withinSafetyNet<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: still pending after ${safetyNetMs} ms`)),
+      safetyNetMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("a subscriber that vanishes mid-stream (issue #13, 11b)", () => {
+  it("does not keep the node's stop() from finishing", async () => {
+    const node = await startServiceNode();
+    let stopped = false;
+    cleanups.push(async () => {
+      if (!stopped) await node.stop();
+    });
+    await subscribeThenVanish(await stockLightNode(wsAddress(node)));
+    await withinSafetyNet(node.stop(), "node.stop()");
+    stopped = true;
+    expect(node.stats().filterPushes.delivered).toBe(1);
+  });
+
+  it("one SIGTERM stops orgchat-node with exit code 0", async () => {
+    const data = await mkdtemp(join(tmpdir(), "orgchat-stuck-"));
+    cleanups.push(() => rm(data, { recursive: true, force: true }));
+    const child = run(["--data", data, "--listen", "/ip4/127.0.0.1/tcp/0/ws"], cleanups);
+    await subscribeThenVanish(await stockLightNode(await firstLine(child)));
+    child.child.kill("SIGTERM");
+    expect(await exitCode(child), child.stderr).toBe(0);
+    expect(child.stderr).toContain("orgchat-node: stopped (SIGTERM)");
+  });
+});
