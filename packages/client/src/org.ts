@@ -12,7 +12,7 @@ import { type OrgEvent, OrgLog, type OrgState } from "@orgchat/state";
 import type { StoreOp } from "@orgchat/store";
 import type { Subscription } from "@orgchat/transport";
 import type { EnvelopeSigner, KeyUpdate } from "@orgchat/wire";
-import { HeldEvents, type MessageMeta } from "./held-events.js";
+import { HeldEvents, heldEventLimits, type MessageMeta } from "./held-events.js";
 import { RosterBook } from "./roster-book.js";
 import type { ClientEvents, OrgRole } from "./types.js";
 
@@ -182,7 +182,9 @@ function common(provider: CryptoProvider, id: Uint8Array, keys: OrgKeys): OrgCom
   return {
     id,
     hex,
-    log: new OrgLog({ organizationId: hex }),
+    // The state's buffer of refused events is bounded by count only: held to the same count as the
+    // client's quota, so that junk costs no more memory than `heldEventLimits.maxEvents` events.
+    log: new OrgLog({ organizationId: hex, maxBuffered: heldEventLimits.maxEvents }),
     keys,
     rosters: new RosterBook(provider),
     discovered: false,

@@ -256,3 +256,74 @@ describe("row 2: posts of departed members", () => {
     expect(received(bob)).toContain("in flight");
   });
 });
+
+describe("row 9: a post's claimed time", () => {
+  const year = 365 * 24 * hour;
+
+  function viewOf(peer: Peer, orgId: string, text: string): MessageView | undefined {
+    return peer.client.history(orgId, "general").find((m) => m.text === text);
+  }
+
+  for (const [name, offset] of [
+    ["backdated a year", -year],
+    ["dated a day ahead", 24 * hour],
+  ] as const) {
+    it(`a member's post ${name}: views keep the claim and show the time received`, async () => {
+      world = new World();
+      const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+      const [alice, bob] = members as [Peer, Peer];
+      const kept = await keepKeys(alice, orgId);
+      const now = world.time.now();
+      const clock = owner.client.getOrganization(orgId).clock + 1n;
+      await publish(
+        world,
+        orgId,
+        "general",
+        craftPost(kept, orgId, "general", "odd time", { clock, sentAt: now + offset }),
+      );
+      for (const peer of [owner, bob]) {
+        expect(viewOf(peer, orgId, "odd time"), peer.name).toMatchObject({
+          sentAt: now + offset,
+          receivedAt: now,
+          shownAt: now,
+        });
+      }
+    });
+  }
+
+  it("an honest post read from history days later shows its own time", async () => {
+    world = new World();
+    const { members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    const [alice, bob] = members as [Peer, Peer];
+    await world.stop(bob);
+    const sentAt = world.time.now();
+    await alice.client.sendMessage(orgId, "general", "while you were away");
+    await world.settle();
+    await world.advance(2 * 24 * hour);
+    await world.resume(bob);
+    const view = viewOf(bob, orgId, "while you were away");
+    expect(view).toMatchObject({ sentAt, receivedAt: sentAt, shownAt: sentAt });
+    // Own posts: sent and received at once.
+    expect(viewOf(alice, orgId, "while you were away")).toMatchObject({ sentAt, shownAt: sentAt });
+  });
+
+  it("a post 90 s off (within the skew) shows its claim", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice"]);
+    const [alice] = members as [Peer];
+    const kept = await keepKeys(alice, orgId);
+    const now = world.time.now();
+    const clock = owner.client.getOrganization(orgId).clock + 1n;
+    await publish(
+      world,
+      orgId,
+      "general",
+      craftPost(kept, orgId, "general", "a bit early", { clock, sentAt: now - 90_000 }),
+    );
+    expect(viewOf(owner, orgId, "a bit early")).toMatchObject({
+      sentAt: now - 90_000,
+      receivedAt: now,
+      shownAt: now - 90_000,
+    });
+  });
+});
