@@ -15,7 +15,6 @@ import { hashId } from "./encoding.js";
 import { ChannelAccessError, EventRejectedError, UnknownTargetError } from "./errors.js";
 import { newOwnerOrg, newTxn, type OwnerOrg, type Txn } from "./org.js";
 import { checkSignal } from "./runtime.js";
-import { stampAfter } from "./stamp.js";
 import type { CreateChannelInit, CreateOrganizationInit, OperationOptions } from "./types.js";
 
 /** An event an owner operation authors: its type and body. */
@@ -184,10 +183,7 @@ export class OwnerActions {
     await this.#author(organizationId, options, draft.type, draft.body, name);
   }
 
-  /**
-   * Authors an owner event, reconciles the groups, republishes the description, commits. With
-   * `afterClock`, the event is stamped after that clock (a decision after its request).
-   */
+  /** Authors an owner event, reconciles the groups, republishes the description, commits. */
   async #author<K extends OrgEvent["type"]>(
     organizationId: string,
     options: OperationOptions | undefined,
@@ -195,14 +191,12 @@ export class OwnerActions {
     body: OrgEventOf<K>["body"],
     what: string,
     after?: (org: OwnerOrg, txn: Txn, event: OrgEventOf<K>) => Promise<void>,
-    afterClock?: bigint,
   ): Promise<OrgEventOf<K>> {
     const c = this.#c;
     return c.runtime.task(async () => {
       checkSignal(options?.signal);
       const org = c.owned(organizationId);
-      const draft = c.eventLog.event(org, type, body, org.hex);
-      const event = afterClock === undefined ? draft : stampAfter(org.log, draft, afterClock);
+      const event = c.eventLog.event(org, type, body, org.hex);
       const verdict = reduce(org.log.state, event, org.log.config);
       if (verdict.rejected !== undefined) {
         throw new EventRejectedError(what, verdict.rejected.reason);
@@ -221,8 +215,8 @@ export class OwnerActions {
 
   /**
    * Accepts (no `reason`) or rejects a request; the decision is sent to the requester. It is
-   * stamped after the request (a stranger's request does not raise the owner's clock, so
-   * `nextClock()` alone could sort the decision before it: docs/PROTOCOL.md, "Clocks").
+   * stamped after the request (`EventLog.event`: a stranger's request does not raise the owner's
+   * clock, so `nextClock()` alone could sort the decision before it: docs/PROTOCOL.md, "Clocks").
    */
   async decide(
     organizationId: string,
@@ -249,7 +243,6 @@ export class OwnerActions {
           await respond(o, txn, event);
           txn.emits.push(["request:accepted", { ...base, organizationId: o.hex }]);
         },
-        request.clock,
       );
     } else {
       await this.#author(
@@ -262,7 +255,6 @@ export class OwnerActions {
           await respond(o, txn, event);
           txn.emits.push(["request:rejected", { ...base, organizationId: o.hex, reason }]);
         },
-        request.clock,
       );
     }
   }
