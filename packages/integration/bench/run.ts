@@ -31,7 +31,8 @@
  * (`clientConfig` in the JSON), and so is the number of resync requests (none is expected: a resync
  * would add a production back-off of seconds to a figure).
  *
- * `--json` prints one JSON document; `--quick` runs a small profile (CI smoke: the numbers mean little).
+ * `--json` prints one JSON document on one line; `--quick` runs a small profile (CI smoke: the
+ * numbers mean little).
  */
 import { cpus } from "node:os";
 import {
@@ -421,7 +422,7 @@ const result = {
 };
 
 if (json) {
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   const s = (x: Stats) => `p50 ${x.p50Ms} ms (min ${x.minMs}, max ${x.maxMs}, n=${x.samples})`;
   const lines = [

@@ -20,6 +20,7 @@ import { defaultProvider } from "@orgchat/crypto";
 import { memoryStore } from "@orgchat/store";
 import {
   type MemoryNetwork,
+  type MemoryTransport,
   memoryNetwork,
   type VirtualClock,
   virtualClock,
@@ -72,6 +73,8 @@ export interface ArenaPeer {
   client: Client;
   readonly store: MeasuredStore;
   readonly transport: CountingTransport;
+  /** The memory transport under {@link ArenaPeer.transport} (what `network.partition` names). */
+  readonly memory: MemoryTransport;
   readonly provider: CountingProvider;
   readonly events: ArenaRecorded;
 }
@@ -118,13 +121,15 @@ export class Arena {
   /** Makes an honest client on a new measured store, counting transport and counting provider. */
   async peer(name: string, options: { readonly config?: ClientConfig } = {}): Promise<ArenaPeer> {
     const store = measuredStore(memoryStore());
-    const transport = countingTransport(this.network.transport({ name }));
+    const memory = this.network.transport({ name });
+    const transport = countingTransport(memory);
     const provider = countingProvider(defaultProvider());
     const peer: ArenaPeer = {
       name,
       client: undefined as unknown as Client,
       store,
       transport,
+      memory,
       provider,
       events: [],
     };

@@ -60,6 +60,15 @@ export interface PostInit {
   readonly text?: string;
 }
 
+/** The fields of a request to join a hostile peer chooses. */
+export interface RequestInit {
+  /** Lamport clock of both envelopes (any uint64). @default 1n */
+  readonly clock?: bigint;
+  /** ms since the Unix epoch. @default the hostile's `now()` */
+  readonly sentAt?: number;
+  readonly displayName?: string;
+}
+
 /** A hostile peer on the network (see the module comment). */
 export class Hostile {
   readonly name: string;
@@ -177,10 +186,21 @@ export class Hostile {
    * @returns the request id (hex SHA-256 of the request's envelope, as the owner names it)
    * @throws Error when history holds no prekey bundle of the organization
    */
-  async requestToJoin(
+  async requestToJoin(organizationId: string, init: RequestInit = {}): Promise<string> {
+    const { id, envelopes } = await this.craftRequestToJoin(organizationId, init);
+    for (const envelope of envelopes)
+      await this.publish(requestsTopic(keyOf(organizationId)), envelope);
+    return id;
+  }
+
+  /**
+   * The two envelopes of {@link Hostile.requestToJoin} (member keys, request), not published: to
+   * publish on `requestsTopic(org)` in this order.
+   */
+  async craftRequestToJoin(
     organizationId: string,
-    init: { readonly clock?: bigint; readonly sentAt?: number; readonly displayName?: string } = {},
-  ): Promise<string> {
+    init: RequestInit = {},
+  ): Promise<{ id: string; envelopes: [Uint8Array, Uint8Array] }> {
     const org = keyOf(organizationId);
     const session = PairwiseSession.initiate(
       this.provider,
@@ -192,7 +212,6 @@ export class Hostile {
       }),
     );
     const clock = init.clock ?? 1n;
-    const topic = requestsTopic(org);
     const keys = await this.#pairwise(org, session, clock, {
       case: "memberKeys",
       value: {
@@ -213,9 +232,7 @@ export class Hostile {
         displayName: init.displayName ?? this.name,
       },
     });
-    await this.publish(topic, keys);
-    await this.publish(topic, request);
-    return idOf(request);
+    return { id: idOf(request), envelopes: [keys, request] };
   }
 
   /** The organization's prekey bundle, read from history on its description topic. */

@@ -17,7 +17,7 @@ export {
   eventsOf,
 } from "./arena.js";
 export { hexOf, idOf, keyOf } from "./bytes.js";
-export { Hostile, type HostileInit, type PostInit } from "./hostile.js";
+export { Hostile, type HostileInit, type PostInit, type RequestInit } from "./hostile.js";
 export { keptGroups, keptIdentity } from "./kept-state.js";
 export {
   type CountingProvider,

@@ -92,4 +92,41 @@ describe("row 3: group messages with unknown key ids", () => {
       );
     }
   }, 300_000);
+
+  it("a genuine message waiting for its key still arrives under 1,100 junk messages, and no junk is announced (waiting or buffer-full)", async () => {
+    arena = new Arena({ seed: 32 });
+    const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob", "carol"]);
+    const [alice, bob, carol] = members as [ArenaPeer, ArenaPeer, ArenaPeer];
+    const attacker = await arena.hostile("mallory");
+    const topic = channelTopic(keyOf(orgId), "general");
+    // Bob misses a re-key (carol removed), then gets the next epoch's message live: it waits.
+    arena.network.partition([
+      [owner.memory, alice.memory, carol.memory, attacker.transport],
+      [bob.memory],
+    ]);
+    await owner.client.removeMember(orgId, carol.client.memberId);
+    await arena.settle();
+    arena.network.heal();
+    await owner.client.sendMessage(orgId, "general", "genuine, waiting");
+    await arena.settle();
+    expect(eventsOf(alice, "message:received").map((e) => e.message.text)).toContain(
+      "genuine, waiting",
+    );
+
+    for (let i = 0; i < 1_100; i++) {
+      await attacker.publish(topic, attacker.junkGroupMessage(10_000 + i, 400));
+      if (i % 100 === 99) await arena.settle();
+    }
+    await arena.settle();
+    // The sweeps and recoveries that fall due meanwhile bring bob the new epoch.
+    await arena.advance(hour, minute);
+    expect(eventsOf(bob, "message:received").map((e) => e.message.text)).toContain(
+      "genuine, waiting",
+    );
+    expect(eventsOf(bob, "message:undecryptable"), "messages bob declared lost").toEqual([]);
+    expect(
+      eventsOf(bob, "message:waiting-for-key").length,
+      "messages bob announced as waiting (the genuine one at most)",
+    ).toBeLessThanOrEqual(1);
+  }, 300_000);
 });
