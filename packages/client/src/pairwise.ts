@@ -18,7 +18,9 @@ import type { ClientCore } from "./core.js";
 import { hashId } from "./encoding.js";
 import { NotMemberError } from "./errors.js";
 import { type MemberOrg, newTxn, type Org, type OwnerOrg, type Txn } from "./org.js";
+import { rosterMembers } from "./owner-controller.js";
 import { seenLog } from "./persistence.js";
+import { resyncBudgetOf } from "./resync-answers.js";
 
 /** What a pairwise message carries (the `content` of `PairwiseContent`). */
 export type PairwiseContentInit = NonNullable<
@@ -115,13 +117,47 @@ export class PairwiseChannel {
     const c = this.#c;
     txn.sessions.add(peer);
     c.sync.markSeen(org, txn, id);
+    let content: PairwiseContent["content"];
     try {
-      return decodePairwiseContent(plaintext).content;
+      content = decodePairwiseContent(plaintext).content;
     } catch (error) {
       c.report({ ...where, reason: "undecodable-content", error });
       await c.persistence.commit(org, txn);
       return undefined;
     }
+    if (
+      org.role === "owner" &&
+      content.case === "resyncRequest" &&
+      this.#resyncRefused(org, peer, content.value, where)
+    ) {
+      await c.persistence.commit(org, txn);
+      return undefined;
+    }
+    return content;
+  }
+
+  /**
+   * Owner: whether a member's resync request goes unanswered (docs/SECURITY.md, "Unknown key ids"):
+   * it, or all members together, are over the resync budget (`resync-answers.ts`). Reported; the
+   * member's back-off asks again later, and is answered once the budget refilled. A request from
+   * someone not on the group's roster is left to the owner's usual checks.
+   */
+  #resyncRefused(
+    org: OwnerOrg,
+    member: string,
+    request: { readonly channelId: string },
+    where: { component: string; topic: string },
+  ): boolean {
+    const c = this.#c;
+    const group = org.owner.groups.get(request.channelId);
+    if (group === undefined) return false;
+    const leaf = rosterMembers(group.roster).get(member);
+    if (leaf === undefined || leaf === group.leaf) return false;
+    const budget = resyncBudgetOf(org.owner, c.p.config.resyncAnswerIntervalMs);
+    const refusal = budget.judge({ member, now: c.now() });
+    if (refusal === undefined) return false;
+    c.report({ ...where, reason: `resync-${refusal}` });
+    return true;
   }
 
   /** A message in this identity's inbox: an invitation, or a pairwise message from an owner. */

@@ -6,7 +6,6 @@
  * budget is dropped (reported); the member's back-off asks again later, and that retry is
  * answered once the bucket has refilled.
  */
-import { equalBytes } from "@orgchat/base";
 
 /** Limits of the owner's resync answers (the per-member refill is `resyncAnswerIntervalMs`). */
 export const resyncAnswerLimits = {
@@ -67,8 +66,6 @@ export class TokenBucket {
 
 /** Why a resync request is not answered. */
 export type ResyncRefusal =
-  /** The member holds the group's current epoch already: nothing to send (junk key ids). */
-  | "current"
   /** The member asked more than its budget allows. */
   | "member-rate"
   /** The owner answered as many requests as it answers, all members together. */
@@ -78,7 +75,7 @@ export type ResyncRefusal =
  * The owner's resync budget for one organization: a bucket per member and one for all.
  * @example
  * ```ts
- * const refusal = budget.judge({ member, now, haveKeyId, currentKeyId });
+ * const refusal = budget.judge({ member, now });
  * if (refusal !== undefined) report({ component, reason: `resync-${refusal}` });
  * ```
  */
@@ -95,21 +92,10 @@ export class ResyncAnswerBudget {
   /**
    * Judges a resync request from a member on the group's roster, and takes the tokens of an
    * answer when it is to be answered.
-   * @param input.haveKeyId - the key id the member says it holds (`ResyncRequest.have_key_id`)
-   * @param input.currentKeyId - the group's current key id
    * @returns undefined to answer, else why not
    */
-  judge(input: {
-    readonly member: string;
-    readonly now: number;
-    readonly haveKeyId: Uint8Array;
-    readonly currentKeyId: Uint8Array;
-  }): ResyncRefusal | undefined {
+  judge(input: { readonly member: string; readonly now: number }): ResyncRefusal | undefined {
     const { member, now } = input;
-    // Key ids are public commitments: no secret in this comparison.
-    if (input.haveKeyId.length > 0 && equalBytes(input.haveKeyId, input.currentKeyId)) {
-      return "current";
-    }
     let bucket = this.#members.get(member);
     if (bucket === undefined) {
       bucket = new TokenBucket(resyncAnswerLimits.memberBurst, this.#memberRefillMs, now);

@@ -294,6 +294,70 @@ describe("the foreign buffer (issue #13, row 3)", () => {
   }, 600_000);
 });
 
+describe("the owner's resync answers (issue #13, row 3)", () => {
+  it("a member asking in a loop: one answer per interval, the excess reported", async () => {
+    const w = new World();
+    world = w;
+    const { owner, members, orgId } = await orgWithMembers(w, ["alice"]);
+    const alice = members[0] as Peer;
+    const seen = diagnostics(owner);
+    const aliceTraffic = watch(alice.transport);
+    owner.events.length = 0;
+    for (let i = 0; i < 10; i++) {
+      await alice.client.resync(orgId);
+      await w.advance(5_000);
+    }
+    const asked = aliceTraffic.published.filter((t) => t === requestsTopic(fromHex(orgId))).length;
+    expect(asked).toBeGreaterThan(1);
+    expect(names(owner.events, ["resync:requested"])).toEqual(["resync:requested"]);
+    expect(seen.filter((d) => d.reason === "resync-member-rate")).toHaveLength(asked - 1);
+  });
+
+  it("all members at once: the owner answers a burst, then a steady rate; the rest are answered on their retries", async () => {
+    const w = new World();
+    world = w;
+    const owner = await w.peer("owner");
+    const orgId = await owner.client.createOrganization({ name: "Acme", encrypted: true });
+    await owner.client.createChannel(orgId, { id: "general", name: "General" });
+    await w.settle();
+    // Members without history: what they miss, only the owner can give them.
+    const count = resyncAnswerLimits.totalBurst + 6;
+    const members: Peer[] = [];
+    for (let i = 0; i < count; i++) {
+      const peer = await w.peer(`m${i}`, { history: false });
+      await peer.client.discover(orgId).catch(() => undefined);
+      members.push(peer);
+    }
+    await owner.client.setTags(orgId, ["live"]);
+    await w.settle();
+    for (const peer of members) {
+      const requestId = await peer.client.requestToJoin(orgId);
+      await w.settle();
+      await owner.client.acceptRequest(orgId, requestId);
+      await w.settle();
+    }
+    const leaving = members.pop() as Peer;
+    w.network.partition([members.map((m) => m.transport)]);
+    await owner.client.removeMember(orgId, leaving.client.memberId);
+    await w.settle();
+    w.network.heal();
+    const epoch = owner.client.getOrganization(orgId).epoch;
+    const seen = diagnostics(owner);
+    owner.events.length = 0;
+    for (const peer of members) await peer.client.resync(orgId);
+    await w.settle();
+    const answered = () => names(owner.events, ["resync:requested"]).length;
+    expect(answered()).toBe(resyncAnswerLimits.totalBurst);
+    expect(seen.filter((d) => d.reason === "resync-total-rate")).toHaveLength(
+      members.length - resyncAnswerLimits.totalBurst,
+    );
+    // Their back-off asks again; the refilled budget answers them.
+    for (let i = 0; i < 10; i++) await w.advance(10_000);
+    expect(answered()).toBe(members.length);
+    for (const peer of members) expect(peer.client.getOrganization(orgId).epoch).toBe(epoch);
+  }, 300_000);
+});
+
 describe("foreign buffer limits (rule)", () => {
   const held = (id: string, keyId: string, bytes: number, at: number, foreign = true) =>
     ({
@@ -330,20 +394,9 @@ describe("foreign buffer limits (rule)", () => {
 });
 
 describe("the owner's resync budget (rule)", () => {
-  const current = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
-  const behind = new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]);
-
-  it("a member that holds the current epoch gets nothing (junk cannot make the owner answer)", () => {
-    const budget = new ResyncAnswerBudget(60_000);
-    expect(budget.judge({ member: "m", now: 0, haveKeyId: current, currentKeyId: current })).toBe(
-      "current",
-    );
-  });
-
   it("one answer per member per interval; an honest retry after it is answered", () => {
     const budget = new ResyncAnswerBudget(60_000);
-    const ask = (now: number) =>
-      budget.judge({ member: "m", now, haveKeyId: behind, currentKeyId: current });
+    const ask = (now: number) => budget.judge({ member: "m", now });
     expect(ask(0)).toBeUndefined();
     expect(ask(5_000)).toBe("member-rate");
     expect(ask(59_999)).toBe("member-rate");
@@ -352,8 +405,7 @@ describe("the owner's resync budget (rule)", () => {
 
   it("all members together: a burst, then one answer per refill step; refused members keep their token", () => {
     const budget = new ResyncAnswerBudget(60_000);
-    const ask = (member: string, now: number) =>
-      budget.judge({ member, now, haveKeyId: behind, currentKeyId: current });
+    const ask = (member: string, now: number) => budget.judge({ member, now });
     const answered = Array.from({ length: 40 }, (_, i) => ask(`m${i}`, 0));
     expect(answered.filter((r) => r === undefined)).toHaveLength(resyncAnswerLimits.totalBurst);
     expect(answered.slice(resyncAnswerLimits.totalBurst)).toEqual(
