@@ -300,7 +300,9 @@ export class MessageArchive {
     if (message.ephemeral === true) return "ephemeral";
     const { maxSkewNs, quota, isExempt } = this.#admission;
     const timestamp = message.timestamp;
-    if (timestamp !== undefined && timestamp > 0n && maxSkewNs !== undefined) {
+    // Zero (or absent) means "no timestamp" (filed under arrival); a negative one is judged like any
+    // other, so it is out of range (as nwaku).
+    if (timestamp !== undefined && timestamp !== 0n && maxSkewNs !== undefined) {
       const skew = timestamp - BigInt(Math.trunc(this.#now())) * nanosPerMilli;
       if (skew > maxSkewNs || skew < -maxSkewNs) return "timestamp-out-of-range";
     }

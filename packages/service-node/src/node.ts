@@ -50,6 +50,14 @@ export interface ServiceNodeStats {
   readonly lightPushed: number;
   /** Messages received on relay from peers that were new to this node. */
   readonly relayed: number;
+  /**
+   * New messages the archive refused (still relayed and pushed live): timestamp further than
+   * `maxTimestampSkewMs` from the node's clock, delivering peer over its `peerQuota`.
+   */
+  readonly archiveRefused: {
+    readonly timestampOutOfRange: number;
+    readonly peerOverQuota: number;
+  };
   /** Connected peers. */
   readonly connections: number;
 }

@@ -158,6 +158,24 @@ describe("parseCliArgs", () => {
     });
   });
 
+  it("maps the archive's timestamp skew and per-peer quota flags", () => {
+    expect(
+      parseCliArgs(
+        ["--timestamp-skew", "30", "--peer-quota-messages", "500", "--peer-quota-mb", "2.5"],
+        "/home/someone",
+      ),
+    ).toMatchObject({
+      init: { maxTimestampSkewMs: 30_000, peerQuota: { maxMessages: 500, maxBytes: 2_621_440 } },
+    });
+    for (const argv of [
+      ["--timestamp-skew", "0"],
+      ["--peer-quota-messages", "0"],
+      ["--peer-quota-mb", "none"],
+    ]) {
+      expect(() => parseCliArgs(argv), argv.join(" ")).toThrow(/needs a|must be between/);
+    }
+  });
+
   it("defaults to ~/.orgchat/node, cluster 55 and 8 shards", () => {
     expect(parseCliArgs(["--json"], "/home/someone")).toEqual({
       kind: "run",

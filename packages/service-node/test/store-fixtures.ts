@@ -24,6 +24,8 @@ export interface MessageInit {
   readonly payloadBytes?: number;
   readonly meta?: Uint8Array;
   readonly ephemeral?: boolean;
+  /** The delivering peer (its quota). */
+  readonly peer?: string;
 }
 
 /** A message with its real Waku hash, ready to archive. */
@@ -44,7 +46,12 @@ export function archived(init: MessageInit): ArchivedMessage {
     ...(init.meta === undefined ? {} : { meta: init.meta }),
     ...(init.ephemeral === undefined ? {} : { ephemeral: init.ephemeral }),
   };
-  return { hash: hashOf(topic, message), pubsubTopic: topic, message };
+  return {
+    hash: hashOf(topic, message),
+    pubsubTopic: topic,
+    message,
+    ...(init.peer === undefined ? {} : { peer: init.peer }),
+  };
 }
 
 /** The deterministic message hash of 14/WAKU2-MESSAGE, computed by js-waku's own code. */
