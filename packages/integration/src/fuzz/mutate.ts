@@ -8,9 +8,9 @@
  *
  * @module
  */
-import type { KeyPair } from "@orgchat/crypto";
+import type { KeyPair, MemberGroup } from "@orgchat/crypto";
 import { defaultProvider } from "@orgchat/crypto";
-import { envelopeSigningInput } from "@orgchat/wire";
+import { envelopeSigningInput, MessageType } from "@orgchat/wire";
 import { encodeProto, type ProtoField, parseProto } from "./protobuf.js";
 
 /** A seeded generator (mulberry32): the same seed gives the same run. */
@@ -58,6 +58,7 @@ export const strategies = [
   "field-edit",
   "field-edit-resigned-outsider",
   "field-edit-resigned-member",
+  "group-resealed-member",
   "other-topic",
   "replay",
 ] as const;
@@ -73,6 +74,7 @@ const weights: Record<Strategy, number> = {
   "field-edit": 15,
   "field-edit-resigned-outsider": 17,
   "field-edit-resigned-member": 17,
+  "group-resealed-member": 10,
   "other-topic": 5,
   replay: 3,
 };
@@ -109,24 +111,32 @@ export interface FuzzInput {
   readonly bytes: Uint8Array;
 }
 
-/** Keys the structure-aware strategies re-sign with. */
+/** Keys the structure-aware strategies re-sign (or re-encrypt) with. */
 export interface Signers {
   readonly outsider: KeyPair;
   readonly member: KeyPair;
+  /**
+   * The member's own group state of an encrypted organization (kept from its store) and that
+   * organization's channel topic: `group-resealed-member` encrypts an edited message content with
+   * it, so the edit passes the group's authentication and reaches what reads decrypted content.
+   * Each use consumes one generation of the member's chain (its own later sends may be taken for
+   * replays: the insider spoils only its own messages).
+   */
+  readonly memberGroup?: { readonly group: MemberGroup; readonly topic: string };
 }
 
 const provider = defaultProvider();
 
-/** Draws a strategy by weight. */
-function drawStrategy(rng: Rng): Strategy {
+/** Draws a strategy by weight, among `only`. */
+function drawStrategy(rng: Rng, only: readonly Strategy[]): Strategy {
   let total = 0;
-  for (const name of strategies) total += weights[name];
+  for (const name of only) total += weights[name];
   let roll = rng.next() * total;
-  for (const name of strategies) {
+  for (const name of only) {
     roll -= weights[name];
     if (roll < 0) return name;
   }
-  return "bit-flip";
+  return only[0] ?? "bit-flip";
 }
 
 /** A byte-level edit of `bytes` (never empty: the transport refuses empty payloads). */
@@ -346,21 +356,48 @@ function resign(fields: readonly ProtoField[], key: KeyPair): ProtoField[] | und
  * @param corpus - valid messages captured on the victims' topics (non-empty)
  * @param topics - every topic the victims subscribe to
  * @param signers - the keys re-signing strategies use
+ * @param only - the strategies to draw from (all by default)
  */
 export function nextInput(
   rng: Rng,
   corpus: readonly CorpusEntry[],
   topics: readonly string[],
   signers: Signers,
+  only: readonly Strategy[] = strategies,
 ): FuzzInput {
   let seed = rng.pick(corpus);
   const donor = rng.pick(corpus);
-  const strategy = drawStrategy(rng);
+  const strategy = drawStrategy(rng, only);
   switch (strategy) {
     case "replay":
       return { strategy, topic: seed.topic, bytes: seed.bytes };
     case "other-topic":
       return { strategy, topic: rng.pick(topics), bytes: seed.bytes };
+    case "group-resealed-member": {
+      const sealer = signers.memberGroup;
+      if (sealer === undefined) break;
+      // The payload of an envelope (a channel message, mostly) as the content, edited.
+      const payload = parseProto(seed.bytes)?.find((f) => f.number === 8 && f.wireType === 2);
+      if (payload === undefined) break;
+      const content = parseProto(payload.value as Uint8Array);
+      const donorPayload = parseProto(donor.bytes)?.find((f) => f.number === 8 && f.wireType === 2);
+      const edited =
+        content === undefined || rng.below(5) === 0
+          ? editValue(rng, payload.value as Uint8Array, undefined)
+          : encodeProto(
+              editFields(
+                rng,
+                content,
+                donorPayload === undefined
+                  ? []
+                  : (parseProto(donorPayload.value as Uint8Array) ?? []),
+                1,
+              ),
+            );
+      const contentType = rng.below(4) === 0 ? rng.below(64) : MessageType.CHANNEL_MESSAGE;
+      const bytes = sealer.group.encrypt({ contentType, content: edited });
+      return { strategy, topic: rng.below(10) === 0 ? rng.pick(topics) : sealer.topic, bytes };
+    }
     case "field-edit":
     case "field-edit-resigned-outsider":
     case "field-edit-resigned-member": {

@@ -22,8 +22,10 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { ClientEvents } from "@orgchat/client";
 import type { TransportMessage } from "@orgchat/transport";
+import { channelTopic } from "@orgchat/wire";
 import { Arena, type ArenaPeer, arenaOrg } from "../adversary/arena.js";
-import { keptIdentity } from "../adversary/kept-state.js";
+import { keyOf } from "../adversary/bytes.js";
+import { keptGroups, keptIdentity } from "../adversary/kept-state.js";
 import { type CorpusEntry, nextInput, Rng, type Strategy, strategies } from "./mutate.js";
 
 /** What a run is asked to do. */
@@ -36,6 +38,8 @@ export interface FuzzReceiveOptions {
   readonly burst?: number;
   /** Every this many inputs, one virtual minute passes (timers run). @default 500 */
   readonly minuteEvery?: number;
+  /** The mutation strategies to draw from (e.g. `["replay"]` for a control run). @default all */
+  readonly strategies?: readonly Strategy[];
   /** Called every `burst` inputs with how many were published so far. */
   readonly onProgress?: (published: number) => void;
 }
@@ -74,8 +78,8 @@ export interface FuzzReceiveReport {
   readonly heap: { readonly before: number; readonly after: number };
   /** What the clients published during the run (answers the junk provoked), by peer. */
   readonly publishedByClients: Readonly<Record<string, number>>;
-  /** History queries the clients made during the run, by peer. */
-  readonly historyQueriesByClients: Readonly<Record<string, number>>;
+  /** History queries the clients made during the run, by peer, then by kind of topic (`d`, `r`, `c`, `k`, `i`…). */
+  readonly historyQueriesByClients: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly checks: readonly FuzzCheck[];
   readonly durationMs: number;
 }
@@ -132,6 +136,12 @@ async function join(arena: Arena, owner: ArenaPeer, peer: ArenaPeer, orgId: stri
   await owner.client.acceptRequest(orgId, requestId);
   await arena.settle();
   await arena.advance(60_000, 5_000);
+}
+
+/** The kind of a content topic: its name's prefix (`/orgchat/1/c-…/proto` → `c`). */
+function topicKind(topic: string): string {
+  const name = topic.split("/")[3] ?? "";
+  return name.split("-")[0] ?? name;
 }
 
 const has = (peer: ArenaPeer, orgId: string, text: string) =>
@@ -195,9 +205,13 @@ export async function fuzzReceivePath(options: FuzzReceiveOptions): Promise<Fuzz
     const corpus = await capture(arena, topics);
     if (corpus.length === 0) throw new Error("fuzz: the honest traffic left no corpus");
     const fuzzer = await arena.hostile("fuzzer");
+    const aliceGroup = (await keptGroups(alice.store, orgId)).get("");
     const signers = {
       outsider: fuzzer.identity,
       member: (await keptIdentity(alice.store)).signing,
+      ...(aliceGroup === undefined
+        ? {}
+        : { memberGroup: { group: aliceGroup, topic: channelTopic(keyOf(orgId), "general") } }),
     };
     const watched = [victim, alice, carol, bob];
 
@@ -205,11 +219,11 @@ export async function fuzzReceivePath(options: FuzzReceiveOptions): Promise<Fuzz
     const persistedBefore = new Map<ArenaPeer, number>();
     for (const peer of watched) persistedBefore.set(peer, await peer.store.persistedBytes());
     const publishedBefore = new Map<ArenaPeer, number>();
-    const queriesBefore = new Map<ArenaPeer, number>();
+    const queriesBefore = new Map<ArenaPeer, Map<string, number>>();
     const sum = (map: ReadonlyMap<string, number>) => [...map.values()].reduce((a, b) => a + b, 0);
     for (const peer of watched) {
       publishedBefore.set(peer, sum(peer.transport.counts.published));
-      queriesBefore.set(peer, sum(peer.transport.counts.historyQueries));
+      queriesBefore.set(peer, new Map(peer.transport.counts.historyQueries));
     }
     const diagnostics: Record<string, number> = {};
     const events: Record<string, number> = {};
@@ -247,7 +261,7 @@ export async function fuzzReceivePath(options: FuzzReceiveOptions): Promise<Fuzz
     for (let done = 0; done < options.inputs; ) {
       const end = Math.min(options.inputs, done + burst);
       for (; done < end; done++) {
-        const input = nextInput(rng, corpus, topics, signers);
+        const input = nextInput(rng, corpus, topics, signers, options.strategies);
         byStrategy[input.strategy]++;
         try {
           await fuzzer.publish(input.topic, input.bytes);
@@ -270,7 +284,7 @@ export async function fuzzReceivePath(options: FuzzReceiveOptions): Promise<Fuzz
     const heapAfter = heapUsed();
     const persisted: Record<string, { before: number; after: number }> = {};
     const publishedByClients: Record<string, number> = {};
-    const historyQueriesByClients: Record<string, number> = {};
+    const historyQueriesByClients: Record<string, Record<string, number>> = {};
     for (const peer of watched) {
       persisted[peer.name] = {
         before: persistedBefore.get(peer) ?? 0,
@@ -278,8 +292,14 @@ export async function fuzzReceivePath(options: FuzzReceiveOptions): Promise<Fuzz
       };
       publishedByClients[peer.name] =
         sum(peer.transport.counts.published) - (publishedBefore.get(peer) ?? 0);
-      historyQueriesByClients[peer.name] =
-        sum(peer.transport.counts.historyQueries) - (queriesBefore.get(peer) ?? 0);
+      const byKind: Record<string, number> = {};
+      for (const [topic, count] of peer.transport.counts.historyQueries) {
+        const added = count - (queriesBefore.get(peer)?.get(topic) ?? 0);
+        if (added === 0) continue;
+        const kind = topicKind(topic);
+        byKind[kind] = (byKind[kind] ?? 0) + added;
+      }
+      historyQueriesByClients[peer.name] = byKind;
     }
 
     // ---- afterwards: everyone can still act
@@ -296,11 +316,13 @@ export async function fuzzReceivePath(options: FuzzReceiveOptions): Promise<Fuzz
       await arena.settle();
       return has(alice, orgId, "owner after the fuzz") && has(carol, orgId, "owner after the fuzz");
     });
+    // Carol: alice is the insider whose keys the fuzzer used (her own sends may now be taken for
+    // replays of the generations the fuzzer consumed; she is banned below).
     await check("a member sends; the owner and the other member read it", async () => {
-      await alice.client.sendMessage(orgId, "general", "alice after the fuzz");
+      await carol.client.sendMessage(orgId, "general", "carol after the fuzz");
       await arena.settle();
       return (
-        has(victim, orgId, "alice after the fuzz") && has(carol, orgId, "alice after the fuzz")
+        has(victim, orgId, "carol after the fuzz") && has(alice, orgId, "carol after the fuzz")
       );
     });
     await check("the owner edits its post; a member reads the edit", async () => {
@@ -308,17 +330,22 @@ export async function fuzzReceivePath(options: FuzzReceiveOptions): Promise<Fuzz
       await arena.settle();
       await victim.client.editMessage(orgId, sent.id, "edited after the fuzz");
       await arena.settle();
-      return has(alice, orgId, "edited after the fuzz");
+      return has(carol, orgId, "edited after the fuzz");
     });
     await check(
-      "the owner bans a member (re-key); the other member still reads, the banned one not",
+      "the owner bans the insider (re-key); the other member still reads and sends, the banned one reads nothing",
       async () => {
-        await victim.client.banMember(orgId, carol.client.memberId);
+        await victim.client.banMember(orgId, alice.client.memberId);
         await arena.settle();
         await arena.advance(60_000, 5_000);
         await victim.client.sendMessage(orgId, "general", "after the ban");
+        await carol.client.sendMessage(orgId, "general", "carol after the ban");
         await arena.settle();
-        return has(alice, orgId, "after the ban") && !has(carol, orgId, "after the ban");
+        return (
+          has(carol, orgId, "after the ban") &&
+          has(victim, orgId, "carol after the ban") &&
+          !has(alice, orgId, "after the ban")
+        );
       },
     );
     await check(
@@ -338,7 +365,7 @@ export async function fuzzReceivePath(options: FuzzReceiveOptions): Promise<Fuzz
       await arena.restart(victim);
       await victim.client.sendMessage(orgId, "general", "owner after a restart");
       await arena.settle();
-      return has(alice, orgId, "owner after a restart");
+      return has(carol, orgId, "owner after a restart");
     });
     drainEvents();
     return {
