@@ -5,7 +5,8 @@
  * sockets and timers cannot disturb the next):
  * - `store.ts`: Store v3 in process (SQLite archive + protocol handler), with its in-memory floor;
  * - `store-network.ts`: the same paging over the network through a light transport;
- * - `light-latency.ts`: light push → filter delivery latency through the node.
+ * - `light-latency.ts`: light push → filter delivery latency through the node;
+ * - `hostile.ts`: bytes archived and CPU per hostile message refused (future- and past-dated, over quota).
  *
  * Human output passes through; with `--json` the reports are collected into one JSON document
  * `{ "benchmarks": [...] }`. Benchmarks print numbers; they are not tests.
@@ -17,7 +18,7 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const json = process.argv.includes("--json");
 const passThrough = process.argv.slice(2).filter((arg) => arg === "--json" || arg === "--quick");
-const scripts = ["store.ts", "store-network.ts", "light-latency.ts"];
+const scripts = ["store.ts", "store-network.ts", "light-latency.ts", "hostile.ts"];
 
 function run(script: string): Promise<string> {
   return new Promise((resolve, reject) => {
