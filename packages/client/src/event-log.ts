@@ -82,6 +82,7 @@ export class EventLog {
     this.#forgetEvicted(org, txn, result.evicted ?? []);
     if (refused !== undefined && !(proven && provable.has(refused.reason))) {
       this.#hold(org, txn, event, meta);
+      this.#c.sync.seenInMemoryOnly(txn, event.id);
       this.noteExplained(org, txn, result.explained ?? []);
       return refused.reason;
     }
@@ -264,6 +265,7 @@ export class EventLog {
         reason: "not-a-member",
         topic: channelTopic(org.id, message.channelId),
       });
+      this.#c.sync.seenInMemoryOnly(txn, id);
       return;
     }
     let meta: MessageMeta | undefined;

@@ -261,6 +261,8 @@ export interface Txn {
   readonly outbox: Array<{ id: string; topic: string; bytes: Uint8Array }>;
   readonly emits: ClientEventEntry[];
   readonly events: OrgEvent[];
+  /** Ids of the network messages this unit of work processed, marked seen durably on commit. */
+  readonly seen: string[];
   readonly groups: Set<string>;
   readonly sessions: Set<string>;
   prekeys: boolean;
@@ -278,6 +280,7 @@ export function newTxn(org: Org): Txn {
     outbox: [],
     emits: [],
     events: [],
+    seen: [],
     groups: new Set(),
     sessions: new Set(),
     prekeys: false,

@@ -440,6 +440,14 @@ export class Persistence {
         })),
       });
     }
+    if (txn.seen.length > 0) {
+      const sortKey = BigInt(c.now());
+      ops.push({
+        type: "append",
+        log: seenLog(org.hex),
+        entries: txn.seen.map((id) => ({ id, sortKey, value: new Uint8Array(0) })),
+      });
+    }
     const byChannel = new Map<string, LogEntry[]>();
     for (const event of txn.events) {
       if (event.type !== "message.posted") continue;

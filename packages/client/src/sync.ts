@@ -180,13 +180,19 @@ export class Sync {
   }
 
   /** Marks a processed message as seen, durably, in the transaction's batch. */
-  markSeen(org: Org, txn: Txn, id: string): void {
+  markSeen(_org: Org, txn: Txn, id: string): void {
     this.seen.add(id);
-    txn.ops.push({
-      type: "append",
-      log: seenLog(org.hex),
-      entries: [{ id, sortKey: BigInt(this.#c.now()), value: new Uint8Array(0) }],
-    });
+    txn.seen.push(id);
+  }
+
+  /**
+   * Keeps a processed message seen in memory only: what it carried was dropped or held, and a
+   * durable mark would cost bytes per junk message (docs/SECURITY.md, row 5). A restart may read it
+   * again from history (from the sweep mark less the overlap: bounded), and judge it again.
+   */
+  seenInMemoryOnly(txn: Txn, id: string): void {
+    const at = txn.seen.indexOf(id);
+    if (at >= 0) txn.seen.splice(at, 1);
   }
 
   /**
