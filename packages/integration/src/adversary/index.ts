@@ -32,3 +32,4 @@ export {
   total,
 } from "./measure.js";
 export { junkBytes, seededBytes } from "./random.js";
+export { type HostileRelay, hostileRelay } from "./waku.js";

@@ -1,6 +1,7 @@
 /**
  * Issue #13, row 6: the service node's archive and the Waku timestamps senders choose. A hostile
- * peer (a relay node of its own, on 127.0.0.1) relays messages dated 100 years ahead. Secure outcome
+ * peer (`hostileRelay`: a relay node of its own, on 127.0.0.1) relays messages dated 100 years
+ * ahead. Secure outcome
  * (RULES R6): count-based retention does not evict genuine messages for them, and age-based
  * retention can still remove everything (the junk is refused or clamped to the node's clock).
  *
@@ -10,10 +11,9 @@
 import { createServiceNode, type ServiceNode } from "@orgchat/service-node";
 import type { Transport } from "@orgchat/transport";
 import { wakuTransport } from "@orgchat/transport-waku";
-import { encodeWakuMessage, pubsubTopicFor } from "@orgchat/transport-waku/relay";
 import { channelTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { junkBytes } from "../../src/adversary/index.ts";
+import { hostileRelay, junkBytes } from "../../src/adversary/index.ts";
 import { historyOf, payloadHash } from "../../src/world.ts";
 
 const stops: Array<() => Promise<void>> = [];
@@ -45,10 +45,7 @@ describe("row 6: the service node and sender-chosen timestamps", () => {
     stops.push(() => victim.stop());
     const address = victim.multiaddrs().find((a) => a.includes("/ws/"));
     if (address === undefined) throw new Error("no ws address");
-    const hostile: ServiceNode = await createServiceNode({
-      heartbeatIntervalMs: 100,
-      peers: [address],
-    });
+    const hostile = await hostileRelay(address);
     stops.push(() => hostile.stop());
     const honest: Transport = wakuTransport({
       mode: "relay",
@@ -60,7 +57,6 @@ describe("row 6: the service node and sender-chosen timestamps", () => {
     await honest.start();
     stops.push(() => honest.stop());
     await until(() => honest.status === "online", "the honest peer online");
-    await hostile.relay.waitForPeers({ minPeers: 1, timeoutMs: 60_000 });
 
     const org = junkBytes(6, 32);
     const genuineTopic = channelTopic(org, "general");
@@ -74,24 +70,13 @@ describe("row 6: the service node and sender-chosen timestamps", () => {
     await honest.subscribe([junkTopic], (message) => {
       if (payloadHash(message.payload) === markerHash) markerSeen = true;
     });
-    const ahead = BigInt(Date.now() + century) * 1_000_000n;
-    for (let i = 0; i < 100; i++) {
-      await hostile.relay.publishRaw(
-        pubsubTopicFor(junkTopic),
-        encodeWakuMessage({
-          contentTopic: junkTopic,
-          payload: junkBytes(i + 1, 200),
-          timestampNs: ahead + BigInt(i),
-        }),
-      );
-    }
+    const ahead = Date.now() + century;
+    for (let i = 0; i < 100; i++)
+      await hostile.publishAt(junkTopic, junkBytes(i + 1, 200), ahead + i);
     // A last message at the right time on the same stream: the node archives a message before it
     // relays it, so once the honest peer has the marker, the junk before it has been judged.
     const marker = junkBytes(99_999, 200);
-    await hostile.relay.publishRaw(
-      pubsubTopicFor(junkTopic),
-      encodeWakuMessage({ contentTopic: junkTopic, payload: marker }),
-    );
+    await hostile.publishAt(junkTopic, marker, Date.now());
     await until(() => markerSeen, "the marker relayed to the honest peer");
     await until(() => victim.stats().storedMessages <= 50, "count-based retention to have run");
 
