@@ -2,7 +2,7 @@
  * Test helpers: service nodes on loopback and light transports pointed at them.
  */
 import type { Transport } from "@orgchat/transport";
-import { type WakuTransport, wakuLightTransport } from "@orgchat/transport-waku";
+import { type WakuTransport, wakuLightTransport, wakuTransport } from "@orgchat/transport-waku";
 import { createServiceNode, type ServiceNode, type ServiceNodeInit } from "../src/index.ts";
 import { safetyNetMs } from "./safety-net.ts";
 
@@ -32,6 +32,26 @@ export function lightTransportFor(
     publishTimeoutMs: options.publishTimeoutMs ?? safetyNetMs,
     reconnect: { initialDelayMs: 50, maxDelayMs: options.reconnectMaxDelayMs ?? 500 },
   });
+}
+
+/**
+ * A relay peer (orgchat's relay transport, gossipsub as Waku Relay) connected to `node`, started and
+ * online; its stop is pushed onto `cleanups` first.
+ */
+export async function relayPeerFor(
+  node: ServiceNode,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<Transport> {
+  const relay = wakuTransport({
+    mode: "relay",
+    listen: [],
+    peers: [wsAddress(node)],
+    heartbeatIntervalMs: 100,
+  });
+  cleanups.push(() => relay.stop());
+  await relay.start();
+  await online(relay);
+  return relay;
 }
 
 /** Resolves when `transport` reports `online` (or rejects after the safety net). */

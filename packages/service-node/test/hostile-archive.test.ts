@@ -14,7 +14,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { wakuTransport } from "@orgchat/transport-waku";
 import { WakuMessage } from "@waku/proto";
 import type { LightNode } from "@waku/sdk";
 import { afterEach, describe, expect, it } from "vitest";
@@ -25,7 +24,7 @@ import {
   type ServiceNode,
   type ServiceNodeInit,
 } from "../src/index.ts";
-import { eventually, online, startServiceNode, wsAddress } from "./fixtures.ts";
+import { eventually, relayPeerFor, startServiceNode, wsAddress } from "./fixtures.ts";
 import { stockLightNode } from "./stock-light-node.ts";
 import { archived, nsPerMs } from "./store-fixtures.ts";
 
@@ -198,15 +197,7 @@ describe("per-peer storage quota (issue #13, row 6)", () => {
 
   it("a relay neighbour over its quota is refused for the archive while a light push client still stores", async () => {
     const node = await serviceNode({ peerQuota: { maxMessages: 5 } });
-    const relay = wakuTransport({
-      mode: "relay",
-      listen: [],
-      peers: [wsAddress(node)],
-      heartbeatIntervalMs: 100,
-    });
-    cleanups.push(() => relay.stop());
-    await relay.start();
-    await online(relay);
+    const relay = await relayPeerFor(node, cleanups);
     for (let i = 0; i < 8; i++) {
       const result = await relay.publish(contentTopic, encoder.encode(`relayed ${i}`));
       expect(result.recipients).toBeGreaterThan(0);

@@ -6,11 +6,10 @@
  * the relay peer published.
  */
 import type { TransportMessage } from "@orgchat/transport";
-import { wakuTransport } from "@orgchat/transport-waku";
 import type { IDecodedMessage, LightNode } from "@waku/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ServiceNode } from "../src/index.ts";
-import { eventually, online, startServiceNode, wsAddress } from "./fixtures.ts";
+import { eventually, relayPeerFor, startServiceNode, wsAddress } from "./fixtures.ts";
 import { stockLightNode } from "./stock-light-node.ts";
 
 const encoder = new TextEncoder();
@@ -128,15 +127,7 @@ describe("an unmodified @waku/sdk light node", () => {
   it("a relay peer receives what a light node pushed, and the light node receives what the relay peer published", async () => {
     const node = await serviceNode();
     const light = await lightNode(node);
-    const relay = wakuTransport({
-      mode: "relay",
-      listen: [],
-      peers: [wsAddress(node)],
-      heartbeatIntervalMs: 100,
-    });
-    cleanups.push(() => relay.stop());
-    await relay.start();
-    await online(relay);
+    const relay = await relayPeerFor(node, cleanups);
 
     const contentTopic = "/orgchat-interop/1/relay/proto";
     const viaRelay: TransportMessage[] = [];
