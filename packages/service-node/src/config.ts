@@ -104,7 +104,11 @@ export interface ServiceNodeInit {
   readonly store?: Partial<StoreLimits>;
   /** Per-peer request budgets; `null` disables one. @default defaultRateLimit for each */
   readonly rateLimits?: ServiceRateLimits;
-  /** How long a request stream may take to deliver its request, and a reply to be written, ms. @default 10_000 */
+  /**
+   * How long a request stream may take to deliver its request, and a reply to be written, and how
+   * long a filter push stream may take to end once its subscriber is gone, ms (then it is aborted;
+   * `stop()` aborts every stream at once). @default 10_000
+   */
   readonly streamTimeoutMs?: number;
   /** Gossipsub heartbeat, ms (use 100 in tests). @default 1000 */
   readonly heartbeatIntervalMs?: number;
