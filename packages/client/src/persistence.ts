@@ -480,7 +480,7 @@ export class Persistence {
     for (const entry of txn.outbox) await this.#publish(org, entry);
     c.eventLog.emitDiff(org, txn);
     for (const entry of txn.emits) c.emitter.emitEntry(entry);
-    if (txn.epochChanged) await c.messages.retryPending(org);
+    if (txn.epochChanged) await c.sync.retryPending(org);
   }
 
   async #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {

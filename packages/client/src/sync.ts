@@ -126,6 +126,24 @@ export class Sync {
   }
 
   /**
+   * Retries the messages waiting for a key (`Messages.retryPending`), each with the time it first
+   * arrived, so that a post that waited shows when it was received, not when its key came.
+   */
+  async retryPending(org: Org): Promise<void> {
+    const registered: string[] = [];
+    for (const pending of org.pending.values()) {
+      if (this.#arrivals.has(pending.id)) continue;
+      this.#arrivals.set(pending.id, pending.receivedAt);
+      registered.push(pending.id);
+    }
+    try {
+      await this.#c.messages.retryPending(org);
+    } finally {
+      for (const id of registered) this.#arrivals.delete(id);
+    }
+  }
+
+  /**
    * Hands a message not seen yet to the component its route names (inside the queue).
    * @param arrivedAt - when it came live (local clock); absent for history reads
    */
@@ -282,7 +300,7 @@ export class Sync {
    */
   async catchUp(org: Org): Promise<void> {
     await this.backfill(org, [...org.subscriptions.keys()], (topic) => this.#sinceMark(org, topic));
-    await this.#c.messages.retryPending(org);
+    await this.retryPending(org);
   }
 
   #sinceMark(org: Org, topic: string): number | undefined {
@@ -337,7 +355,7 @@ export class Sync {
         fresh += result.fresh;
         if (result.complete) org.marks.set(topic, startedAt);
       }
-      await c.messages.retryPending(org);
+      await this.retryPending(org);
       // The marks, durably (a restart reads from them).
       await c.p.store.batch(c.persistence.metaOps(org));
       await c.recovery.recoverBehind(org);

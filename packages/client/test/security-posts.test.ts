@@ -327,3 +327,36 @@ describe("row 9: a post's claimed time", () => {
     });
   });
 });
+
+describe("row 9: a post that waited for its key", () => {
+  it("shows its own time, not when its key came", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    const [alice, bob] = members as [Peer, Peer];
+    await owner.client.createChannel(orgId, {
+      id: "board",
+      name: "Board",
+      access: "on-request",
+      private: true,
+    });
+    await world.settle();
+    // Bob misses being put on the board, then hears its first post: kept, waiting.
+    world.network.partition([[bob.transport]]);
+    await owner.client.setChannelMembers(orgId, "board", {
+      [alice.client.memberId]: [],
+      [bob.client.memberId]: [],
+    });
+    await world.settle();
+    world.network.heal();
+    const sentAt = world.time.now();
+    await owner.client.sendMessage(orgId, "board", "worth the wait");
+    await world.settle();
+    expect(bob.client.history(orgId, "board")).toEqual([]);
+    await world.advance(10 * 60_000);
+    await owner.client.setTags(orgId, ["republished"]);
+    await bob.client.resync(orgId);
+    await world.settle();
+    const view = bob.client.history(orgId, "board").find((m) => m.text === "worth the wait");
+    expect(view).toMatchObject({ sentAt, receivedAt: sentAt, shownAt: sentAt });
+  });
+});
