@@ -154,7 +154,12 @@ export const storeLimits = {
    * 10,000 members); 64 MiB leaves room without letting one value exhaust memory.
    */
   maxValueBytes: 64 * 1024 * 1024,
-  /** Largest sort key: SQLite's INTEGER is a signed 64-bit integer. */
+  /**
+   * Largest sort key: SQLite's INTEGER is a signed 64-bit integer. It is also the protocol's
+   * largest Lamport clock (`clockLimits.maxClock` of `@orgchat/state`, docs/PROTOCOL.md "Clocks"):
+   * the client files events by clock, so the state refuses any clock a store could not file. Change
+   * both together (a client test pins them equal).
+   */
   maxSortKey: 2n ** 63n - 1n,
 } as const;
 
