@@ -44,22 +44,26 @@ export function foreignEvictions(
     .sort((a, b) => a.receivedAt - b.receivedAt);
   const evict = new Set<string>();
   const sameKey = foreign.filter((p) => p.keyId === incoming.keyId);
-  let keyCount = sameKey.length + 1;
-  let keyBytes = sameKey.reduce((sum, p) => sum + p.payload.length, incoming.bytes);
-  for (const p of sameKey) {
-    if (keyCount <= limits.maxMessagesPerKeyId && keyBytes <= limits.maxBytesPerKeyId) break;
-    evict.add(p.id);
-    keyCount--;
-    keyBytes -= p.payload.length;
-  }
+  evictOldest(sameKey, incoming.bytes, limits.maxMessagesPerKeyId, limits.maxBytesPerKeyId, evict);
   const rest = foreign.filter((p) => !evict.has(p.id));
-  let count = rest.length + 1;
-  let bytes = rest.reduce((sum, p) => sum + p.payload.length, incoming.bytes);
-  for (const p of rest) {
-    if (count <= limits.maxMessages && bytes <= limits.maxBytes) break;
+  evictOldest(rest, incoming.bytes, limits.maxMessages, limits.maxBytes, evict);
+  return [...evict];
+}
+
+/** Adds to `evict` the oldest of `held` (sorted oldest first) until they and `incoming` fit. */
+function evictOldest(
+  held: readonly PendingMessage[],
+  incomingBytes: number,
+  maxMessages: number,
+  maxBytes: number,
+  evict: Set<string>,
+): void {
+  let count = held.length + 1;
+  let bytes = held.reduce((sum, p) => sum + p.payload.length, incomingBytes);
+  for (const p of held) {
+    if (count <= maxMessages && bytes <= maxBytes) return;
     evict.add(p.id);
     count--;
     bytes -= p.payload.length;
   }
-  return [...evict];
 }

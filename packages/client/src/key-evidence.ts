@@ -73,3 +73,18 @@ export function heldEpoch(org: Org, channelId: string): bigint | undefined {
   const group = org.member.groups.get(channelId);
   return group?.status === "member" ? group.epoch : undefined;
 }
+
+/** {@link judgeUnopened} for a key id, with what `org` holds. */
+export function unopenedVerdict(
+  org: Org,
+  keyIdHex: string,
+  identityKey: Uint8Array,
+): UnopenedVerdict {
+  const evidence = epochEvidence(org, keyIdHex);
+  return judgeUnopened({
+    evidence,
+    heldEpoch: evidence === undefined ? undefined : heldEpoch(org, evidence.channelId),
+    roster: org.role === "owner" ? undefined : org.rosters.get(keyIdHex)?.roster,
+    identityKey,
+  });
+}

@@ -26,7 +26,7 @@ import {
   UnknownTargetError,
 } from "./errors.js";
 import { foreignEvictions } from "./foreign-buffer.js";
-import { epochEvidence, heldEpoch, judgeUnopened } from "./key-evidence.js";
+import { unopenedVerdict } from "./key-evidence.js";
 import { newTxn, type Org, type PendingMessage, type Txn } from "./org.js";
 import { pendingLog } from "./persistence.js";
 import { checkSignal } from "./runtime.js";
@@ -34,6 +34,16 @@ import { isRestricted } from "./views.js";
 
 /** What a channel message carries (the `body` of `ChannelMessage`). */
 export type ChannelBodyInit = NonNullable<Parameters<typeof encodeChannelMessage>[0]["body"]>;
+
+/** A group message as received on a channel's topic. */
+interface ReceivedGroupMessage {
+  readonly channelId: string;
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  /** Hash of the payload (the message id). */
+  readonly id: string;
+  readonly message: GroupMessage;
+}
 
 /** Content type of a channel message inside a group message (the envelope type number, 49). */
 const channelContentType = MessageType.CHANNEL_MESSAGE;
@@ -80,7 +90,7 @@ export class Messages {
       // for. The message is kept silently, not marked seen: the roster that names us may be on
       // its way (docs/CLIENT.md, "No missing keys").
       if (pending === undefined)
-        await this.#keep(org, channelId, topic, payload, id, groupMessage, true);
+        await this.#keep(org, { channelId, topic, payload, id, message: groupMessage }, true);
       return "waiting";
     }
     let decrypted: ReturnType<MemberGroup["decrypt"]> | undefined;
@@ -106,7 +116,8 @@ export class Messages {
       }
     }
     if (decrypted === undefined) {
-      return this.#unopened(org, channelId, topic, payload, id, groupMessage, pending);
+      const received = { channelId, topic, payload, id, message: groupMessage };
+      return this.#unopened(org, received, pending);
     }
     const txn = newTxn(org);
     if (retiredKey === undefined) txn.groups.add(groupId);
@@ -165,14 +176,7 @@ export class Messages {
       if (pending.foreign !== true || pending.keyId !== keyIdHex) continue;
       named = true;
       if (org.role === "owner" || this.#notOnChannel(org, pending.channelId)) continue;
-      const evidence = epochEvidence(org, keyIdHex);
-      const verdict = judgeUnopened({
-        evidence,
-        heldEpoch: evidence === undefined ? undefined : heldEpoch(org, evidence.channelId),
-        roster: org.rosters.get(keyIdHex)?.roster,
-        identityKey: c.p.identity.publicKey,
-      });
-      if (verdict !== "waiting") continue;
+      if (unopenedVerdict(org, keyIdHex, c.p.identity.publicKey) !== "waiting") continue;
       const { foreign: _, ...promoted } = pending;
       org.pending.set(pending.id, promoted);
       txn.ops.push(
@@ -211,25 +215,16 @@ export class Messages {
    */
   async #unopened(
     org: Org,
-    channelId: string,
-    topic: string,
-    payload: Uint8Array,
-    id: string,
-    message: GroupMessage,
+    received: ReceivedGroupMessage,
     pending: PendingMessage | undefined,
   ): Promise<"done" | "waiting"> {
     const c = this.#c;
+    const { channelId, topic, id, message } = received;
     const keyIdHex = toHex(message.keyId);
-    const evidence = epochEvidence(org, keyIdHex);
-    const verdict = judgeUnopened({
-      evidence,
-      heldEpoch: evidence === undefined ? undefined : heldEpoch(org, evidence.channelId),
-      roster: org.role === "owner" ? undefined : org.rosters.get(keyIdHex)?.roster,
-      identityKey: c.p.identity.publicKey,
-    });
+    const verdict = unopenedVerdict(org, keyIdHex, c.p.identity.publicKey);
     if (verdict === "foreign") {
       if (pending !== undefined) return "waiting";
-      await this.#keep(org, channelId, topic, payload, id, message, true);
+      await this.#keep(org, received, true);
       // A hint at most (anyone can write any key id): the keys topics' history may hold the
       // roster this member missed. Rate-limited per group, never a resync.
       if (org.role !== "owner") await c.recovery.probe(org, channelId);
@@ -237,10 +232,10 @@ export class Messages {
     }
     if (verdict === "waiting") {
       if (pending === undefined) {
-        await this.#keep(org, channelId, topic, payload, id, message, false);
+        await this.#keep(org, received, false);
       } else if (pending.foreign === true) {
         // Ours now (an owner-signed record names its epoch): announced and recovered from here on.
-        await this.#keep(org, channelId, topic, payload, id, message, false, pending);
+        await this.#keep(org, received, false, pending);
       }
       return "waiting";
     }
@@ -323,15 +318,12 @@ export class Messages {
    */
   async #keep(
     org: Org,
-    channelId: string,
-    topic: string,
-    payload: Uint8Array,
-    id: string,
-    message: GroupMessage,
+    received: ReceivedGroupMessage,
     foreign: boolean,
     replacing?: PendingMessage,
   ): Promise<void> {
     const c = this.#c;
+    const { channelId, topic, payload, id, message } = received;
     if (org.pending.has(id) && replacing === undefined) return;
     const keyId = toHex(message.keyId);
     const txn = newTxn(org);
@@ -352,6 +344,12 @@ export class Messages {
       }
       if (evict.length > 0) {
         txn.ops.push({ type: "deleteEntries", log: pendingLog(org.hex), ids: evict });
+      }
+      if (![...org.pending.values()].some((p) => p.foreign === true) && this.#full(org)) {
+        // Only genuine waiting messages left, and no room: junk never takes their place.
+        c.report({ component, reason: "foreign-buffer-full", topic });
+        if (evict.length > 0) await c.persistence.commit(org, txn);
+        return;
       }
     }
     this.#makeRoom(org, txn);
@@ -382,9 +380,13 @@ export class Messages {
     if (org.role !== "owner") await c.recovery.onWaiting(org, channelId, keyId);
   }
 
+  #full(org: Org): boolean {
+    return org.pending.size >= this.#c.p.config.maxPendingMessages;
+  }
+
   /** Frees one place in a full pending buffer: a foreign message first (silently), else the oldest. */
   #makeRoom(org: Org, txn: Txn): void {
-    if (org.pending.size < this.#c.p.config.maxPendingMessages) return;
+    if (!this.#full(org)) return;
     const byAge = [...org.pending.values()].sort((a, b) => a.receivedAt - b.receivedAt);
     const foreign = byAge.find((p) => p.foreign === true);
     if (foreign !== undefined) {

@@ -12,6 +12,7 @@ import { channelTopic, encodeGroupMessage, MessageType, requestsTopic } from "@o
 import { afterEach, describe, expect, it } from "vitest";
 import { fromHex } from "../src/encoding.js";
 import { foreignBufferLimits, foreignEvictions } from "../src/foreign-buffer.js";
+import type { ClientConfig } from "../src/index.js";
 import type { PendingMessage } from "../src/org.js";
 import { ResyncAnswerBudget, resyncAnswerLimits } from "../src/resync-answers.js";
 import { names, orgWithMembers, type Peer, received, World } from "./helpers.js";
@@ -191,107 +192,143 @@ describe("unknown key ids (issue #13, row 3)", () => {
   });
 });
 
+/** An organization in which carol's first message of a new epoch waits for its key. */
+interface Waiting {
+  readonly w: World;
+  readonly owner: Peer;
+  readonly alice: Peer;
+  readonly carol: Peer;
+  readonly orgId: string;
+  readonly stores: Map<string, ReturnType<typeof measured>>;
+  /** Lets carol's resync requests through from now on. */
+  readonly deliver: () => void;
+}
+
+/**
+ * Owner, alice and carol (no history: what she misses, only the owner gives her); carol misses
+ * bob's removal, so the owner's next message ("kept") waits for her, announced once the owner's
+ * republished roster names its epoch. Her resync requests are lost on the way until `deliver()`,
+ * so the message keeps waiting meanwhile. Every store is measured.
+ */
+async function waitingMessage(config: ClientConfig = {}): Promise<Waiting> {
+  const w = new World({ republishIntervalMs: 60_000, ...config });
+  world = w;
+  const stores = new Map<string, ReturnType<typeof measured>>();
+  const join = async (name: string, history = true): Promise<Peer> => {
+    const store = measured(memoryStore());
+    stores.set(name, store);
+    return w.peer(name, { store, history });
+  };
+  const owner = await join("owner");
+  const orgId = await owner.client.createOrganization({ name: "Acme", encrypted: true });
+  await owner.client.createChannel(orgId, { id: "general", name: "General" });
+  await w.settle();
+  const members: Peer[] = [];
+  for (const [name, history] of [
+    ["alice", true],
+    ["bob", true],
+    ["carol", false],
+  ] as const) {
+    const peer = await join(name, history);
+    if (history) {
+      await peer.client.discover(orgId);
+    } else {
+      // Without history she finds the organization in a description she hears live.
+      await peer.client.discover(orgId).catch(() => undefined);
+      await owner.client.setTags(orgId, [name]);
+      await w.settle();
+    }
+    const requestId = await peer.client.requestToJoin(orgId);
+    await w.settle();
+    await owner.client.acceptRequest(orgId, requestId);
+    await w.settle();
+    members.push(peer);
+  }
+  const [alice, bob, carol] = members as [Peer, Peer, Peer];
+  expect(carol.client.getOrganization(orgId).role).toBe("member");
+  w.network.partition([[carol.transport]]);
+  await owner.client.removeMember(orgId, bob.client.memberId);
+  await w.settle();
+  w.network.heal();
+  const requests = requestsTopic(fromHex(orgId));
+  const publish = carol.transport.publish.bind(carol.transport);
+  let lose = true;
+  Object.assign(carol.transport, {
+    publish: (topic: string, payload: Uint8Array) =>
+      lose && topic === requests
+        ? Promise.resolve({ id: "lost", timestamp: w.time.now(), recipients: 0 })
+        : publish(topic, payload),
+  });
+  await owner.client.sendMessage(orgId, "general", "kept");
+  await w.settle();
+  await w.advance(60_000);
+  expect(names(carol.events, ["message:waiting-for-key"])).toEqual(["message:waiting-for-key"]);
+  expect(received(carol)).toEqual([]);
+  return {
+    w,
+    owner,
+    alice,
+    carol,
+    orgId,
+    stores,
+    deliver: () => {
+      lose = false;
+    },
+  };
+}
+
+/** Publishes `count` junk messages of `bytes` on "general" from a fresh outsider. */
+async function flood(w: World, orgId: string, count: number, bytes: number): Promise<void> {
+  const mallory = w.network.transport({ name: "mallory" });
+  await mallory.start();
+  const topic = channelTopic(fromHex(orgId), "general");
+  for (let i = 0; i < count; i++) {
+    await mallory.publish(topic, junk(i, bytes));
+    if (i % 50 === 49) await w.settle();
+  }
+  await w.settle();
+  await mallory.stop();
+}
+
+/** Carol's requests get through again: her next retry is answered and "kept" arrives. */
+async function delivered(waiting: Waiting): Promise<void> {
+  waiting.deliver();
+  const { w, carol } = waiting;
+  for (let i = 0; i < 20 && received(carol).length === 0; i++) await w.advance(60_000);
+  expect(received(carol)).toEqual(["kept"]);
+  expect(names(carol.events, ["message:undecryptable"])).toEqual([]);
+}
+
 describe("the foreign buffer (issue #13, row 3)", () => {
   it("1,100 junk messages of 140 KiB: at most 10 MB persisted per member; a genuine waiting message survives and is delivered", async () => {
-    const w = new World({ republishIntervalMs: 60_000 });
-    world = w;
-    const stores = new Map<string, ReturnType<typeof measured>>();
-    const join = async (name: string, history = true): Promise<Peer> => {
-      const store = measured(memoryStore());
-      stores.set(name, store);
-      return w.peer(name, { store, history });
-    };
-    const owner = await join("owner");
-    const orgId = await owner.client.createOrganization({ name: "Acme", encrypted: true });
-    await owner.client.createChannel(orgId, { id: "general", name: "General" });
-    await w.settle();
-    const members: Peer[] = [];
-    for (const [name, history] of [
-      ["alice", true],
-      ["bob", true],
-      ["carol", false],
-    ] as const) {
-      const peer = await join(name, history);
-      if (history) {
-        await peer.client.discover(orgId);
-      } else {
-        // Without history she finds the organization in a description she hears live.
-        await peer.client.discover(orgId).catch(() => undefined);
-        await owner.client.setTags(orgId, [name]);
-        await w.settle();
-      }
-      const requestId = await peer.client.requestToJoin(orgId);
-      await w.settle();
-      await owner.client.acceptRequest(orgId, requestId);
-      await w.settle();
-      members.push(peer);
-    }
-    const [alice, bob, carol] = members as [Peer, Peer, Peer];
-    expect(carol.client.getOrganization(orgId).role).toBe("member");
-
-    // Carol (no history) misses bob's removal; the first message of the new epoch waits for her,
-    // announced once the owner's republished roster names its epoch. Her resync requests are
-    // lost on the way for now, so the message keeps waiting through the flood.
-    w.network.partition([[carol.transport]]);
-    await owner.client.removeMember(orgId, bob.client.memberId);
-    await w.settle();
-    w.network.heal();
-    const requests = requestsTopic(fromHex(orgId));
-    const publish = carol.transport.publish.bind(carol.transport);
-    let lose = true;
-    Object.assign(carol.transport, {
-      publish: (topic: string, payload: Uint8Array) =>
-        lose && topic === requests
-          ? Promise.resolve({ id: "lost", timestamp: w.time.now(), recipients: 0 })
-          : publish(topic, payload),
-    });
-    await owner.client.sendMessage(orgId, "general", "kept");
-    await w.settle();
-    await w.advance(60_000);
-    expect(names(carol.events, ["message:waiting-for-key"])).toEqual(["message:waiting-for-key"]);
-    expect(received(carol)).toEqual([]);
-
+    const waiting = await waitingMessage();
+    const { w, owner, alice, carol, orgId, stores } = waiting;
     const before = new Map([...stores].map(([name, store]) => [name, store.bytes()]));
     const seen = [alice, carol, owner].map(diagnostics);
-    const mallory = w.network.transport({ name: "mallory" });
-    await mallory.start();
-    const topic = channelTopic(fromHex(orgId), "general");
-    const size = 140 * 1024;
-    for (let i = 0; i < 1_100; i++) {
-      await mallory.publish(topic, junk(i, size));
-      if (i % 50 === 49) await w.settle();
-    }
-    await w.settle();
-    await mallory.stop();
+    await flood(w, orgId, 1_100, 140 * 1024);
     const persisted = Object.fromEntries(
       [...stores].map(([name, store]) => [name, store.bytes() - (before.get(name) ?? 0)]),
     );
-    console.log(
-      JSON.stringify({
-        persisted,
-        total: Object.fromEntries([...stores].map(([n, s]) => [n, s.bytes()])),
-      }),
-    );
+    console.log(JSON.stringify({ persisted }));
     for (const name of ["owner", "alice", "carol"]) {
       expect(persisted[name]).toBeLessThanOrEqual(10_000_000);
-    }
-    for (const peer of [alice, carol]) {
-      expect(names(peer.events, ["message:undecryptable", "resync:requested"])).not.toContain(
-        "message:undecryptable",
-      );
     }
     // Every eviction was reported; nothing was announced.
     for (const diagnosticsOf of seen) {
       expect(diagnosticsOf.some((d) => d.reason === "foreign-evicted")).toBe(true);
     }
     expect(names(alice.events, ["message:waiting-for-key"])).toEqual([]);
-
-    // The network lets carol's requests through again: her next retry is answered.
-    lose = false;
-    for (let i = 0; i < 20 && received(carol).length === 0; i++) await w.advance(60_000);
-    expect(received(carol)).toEqual(["kept"]);
+    await delivered(waiting);
     // 154 MB of junk through four clients: a safety net for a loaded machine, not a deadline.
   }, 600_000);
+
+  it("a full pending buffer of genuine waiting messages: junk is refused, never takes their place", async () => {
+    const waiting = await waitingMessage({ maxPendingMessages: 1 });
+    const seen = diagnostics(waiting.carol);
+    await flood(waiting.w, waiting.orgId, 30, 200);
+    expect(seen.filter((d) => d.reason === "foreign-buffer-full")).toHaveLength(30);
+    await delivered(waiting);
+  });
 });
 
 describe("the owner's resync answers (issue #13, row 3)", () => {
