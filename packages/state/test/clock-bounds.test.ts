@@ -12,19 +12,9 @@ import { OrgLog } from "../src/log.js";
 import { reduce } from "../src/reduce.js";
 import type { OrgState } from "../src/state.js";
 import { isOrgEvent } from "../src/validate.js";
-import { historyArb, permutationArb, propertyConfig } from "./event-arbitraries.js";
-import {
-  alice,
-  applyAll,
-  canonicalState,
-  dave,
-  eve,
-  fold,
-  key,
-  owner,
-  Script,
-  sortedRejections,
-} from "./event-fixtures.js";
+import { assertConvergence } from "./convergence.js";
+import { historyArb, propertyConfig } from "./event-arbitraries.js";
+import { alice, applyAll, dave, eve, fold, key, owner, Script } from "./event-fixtures.js";
 
 const { maxClock, maxClockStep } = clockLimits;
 /** What `@orgchat/store` accepts as a sort key (`storeLimits.maxSortKey`: SQLite's INTEGER). */
@@ -306,32 +296,7 @@ describe("properties with hostile clocks", () => {
   });
 
   it("every member's fold is identical, whatever the arrival order and checkpoints", () => {
-    const arb = hostileHistoryArb.chain((events) =>
-      fc.tuple(
-        fc.constant(events),
-        permutationArb(events),
-        permutationArb(events),
-        fc.integer({ min: 1, max: 8 }),
-      ),
-    );
-    fc.assert(
-      fc.property(arb, ([events, first, second, interval]) => {
-        const reference = fold(events, propertyConfig);
-        const expected = canonicalState(reference.state);
-        const rejections = sortedRejections(reference.rejections);
-        for (const order of [first, second]) {
-          const log = new OrgLog({
-            organizationId: owner,
-            config: propertyConfig,
-            checkpointInterval: interval,
-          });
-          for (const e of order) log.add(e);
-          expect(canonicalState(log.state)).toBe(expected);
-          expect(sortedRejections(log.rejections())).toEqual(rejections);
-        }
-      }),
-      runs(300, 0x5eed13),
-    );
+    assertConvergence(hostileHistoryArb, runs(300, 0x5eed13));
   });
 
   it("the clock stays within the previous-step bound, and the owner's next clock fits the store", () => {

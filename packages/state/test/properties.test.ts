@@ -6,47 +6,18 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { mayModerateContent, rankLevels, rankOf } from "../src/authorization.js";
 import type { MemberId, OrgEvent, RejectionReason } from "../src/events.js";
-import { OrgLog } from "../src/log.js";
-import { compareEvents } from "../src/order.js";
 import { reduce } from "../src/reduce.js";
 import { pendingRequests } from "../src/requests.js";
 import type { OrgState } from "../src/state.js";
+import { assertConvergence, logOf } from "./convergence.js";
 import { historyArb, permutationArb, propertyConfig } from "./event-arbitraries.js";
 import { canonicalState, event, fold, owner, sortedRejections } from "./event-fixtures.js";
 
 const runs = (numRuns: number, seed: number) => ({ numRuns, seed });
 
-function logOf(events: readonly OrgEvent[], checkpointInterval: number): OrgLog {
-  const log = new OrgLog({ organizationId: owner, config: propertyConfig, checkpointInterval });
-  for (const e of events) log.add(e);
-  return log;
-}
-
 describe("permutation convergence", () => {
   it("any arrival order of the same events gives the same state and the same rejections", () => {
-    const arb = historyArb().chain((events) =>
-      fc.tuple(
-        fc.constant(events),
-        permutationArb(events),
-        permutationArb(events),
-        fc.integer({ min: 1, max: 8 }),
-      ),
-    );
-    fc.assert(
-      fc.property(arb, ([events, first, second, interval]) => {
-        const reference = fold(events, propertyConfig);
-        const expectedState = canonicalState(reference.state);
-        const expectedRejections = sortedRejections(reference.rejections);
-        const ordered = [...events].sort(compareEvents);
-        for (const order of [events, first, second]) {
-          const log = logOf(order, interval);
-          expect(canonicalState(log.state)).toBe(expectedState);
-          expect(sortedRejections(log.rejections())).toEqual(expectedRejections);
-          expect(log.events()).toEqual(ordered);
-        }
-      }),
-      runs(500, 0x5eed01),
-    );
+    assertConvergence(historyArb(), runs(500, 0x5eed01));
   });
 
   it("histories exercise every kind of verdict (the generator is not trivially accepting)", () => {
