@@ -28,7 +28,7 @@ import {
   resyncAnswerAllowed,
   rosterMembers,
 } from "./owner-controller.js";
-import { orgSpace } from "./persistence.js";
+import { eventsLog, orgSpace } from "./persistence.js";
 import { stampAfter } from "./stamp.js";
 
 const component = "client/owner-requests";
@@ -63,8 +63,8 @@ interface StrangerBook {
  * What a stranger's request costs (docs/SECURITY.md, "Requests to join"): one X3DH, then a session
  * and its keys only while it is a handshake (at most `maxHandshakes`, for `handshakeTtlMs`) or its
  * request is pending (at most `maxPendingRequests`); a request dated more than `maxRequestSkewMs`
- * ahead is refused, the others are judged from `min(sentAt, received)`; new requests are admitted
- * at a global rate (`RequestAdmission`); a full queue pushes its oldest request out. Every request
+ * ahead is refused, the others are judged from `min(sentAt, received)`; a full queue pushes its
+ * oldest request out for a newcomer, at a global rate (`RequestAdmission`), else refuses it. Every request
  * refused or pushed out is answered (never silence), and its session and keys are dropped.
  */
 export class OwnerRequests {
@@ -136,7 +136,7 @@ export class OwnerRequests {
             "request:cancelled",
             { organizationId: org.hex, requestId: mapped.value.body.requestId, requester: member },
           ]);
-          this.#forget(org, txn, member);
+          this.#forget(org, txn, member, [mapped.value.id, mapped.value.body.requestId]);
         }
         break;
       }
@@ -218,9 +218,11 @@ export class OwnerRequests {
       invitation === undefined &&
       !org.log.state.members.has(member) &&
       org.log.state.permissions.access === "on-request" &&
+      pendingRequestsAt(org, now).length >= org.log.config.maxPendingRequests &&
       !this.#book(org).admission.take(now)
     ) {
-      // Over the global admission rate: whatever the key (fresh keys are free), nothing is kept.
+      // A full queue, and pushing its oldest out is over the global rate (whatever the key: fresh
+      // keys are free): nothing is kept, the newcomer is told to come back.
       c.report({ component, reason: "request-admission-rate", topic });
       await this.#refuse(org, txn, member, context, requestRejectionReasons.queueFull);
       return;
@@ -298,7 +300,7 @@ export class OwnerRequests {
         ? log.event(org, "request.accepted", { requestId }, org.hex)
         : log.event(org, "request.rejected", { requestId, reason: rejection }, org.hex);
     const decision = stampAfter(org.log, built, request.clock);
-    await this.respond(org, txn, member, decision);
+    await this.#answer(org, txn, member, decision);
     return true;
   }
 
@@ -322,7 +324,7 @@ export class OwnerRequests {
       pending !== undefined &&
       pending !== request.id &&
       requestStatus(org.log.state, pending, this.#c.now(), org.log.config) === "pending";
-    if (!live) this.#forget(org, txn, member);
+    if (!live) this.#forget(org, txn, member, [request.id]);
   }
 
   /**
@@ -330,6 +332,16 @@ export class OwnerRequests {
    * rejection the requester's session and keys are dropped (it is a stranger again).
    */
   async respond(org: OwnerOrg, txn: Txn, member: string, decision: JoinDecision): Promise<void> {
+    await this.#answer(org, txn, member, decision);
+    if (decision.type === "request.rejected") {
+      this.#forget(org, txn, member, [decision.id, decision.body.requestId]);
+    } else {
+      this.#book(org).strangers.delete(member);
+    }
+  }
+
+  /** Sends a join response over the pairwise channel (nothing when there is no session). */
+  async #answer(org: OwnerOrg, txn: Txn, member: string, decision: JoinDecision): Promise<void> {
     await this.#c.pairwise.toMember(
       org,
       txn,
@@ -340,8 +352,6 @@ export class OwnerRequests {
       },
       decision.clock,
     );
-    if (decision.type === "request.rejected") this.#forget(org, txn, member);
-    else this.#book(org).strangers.delete(member);
   }
 
   /** The stranger bookkeeping of `org` (made on first use). */
@@ -424,18 +434,29 @@ export class OwnerRequests {
         c.report({ component, reason: "request-pushed-out", topic });
         await this.#refuse(org, txn, member, request, requestRejectionReasons.queueFull);
       } else {
-        this.#forget(org, txn, member);
+        this.#forget(org, txn, member, [requestId]);
       }
     }
   }
 
   /**
-   * Drops a stranger's pairwise session and keys, in memory and in the store (never a member's).
+   * Drops a stranger's pairwise session and keys, in memory and in the store (never a member's),
+   * and the stored events of its request that ended (`ended`: the request and what ended it), so
+   * that the store keeps strangers' events only while their request is pending. The log in memory
+   * keeps them until the next start (a rate-bounded number: one per admission).
    */
-  #forget(org: OwnerOrg, txn: Txn, member: string): void {
+  #forget(org: OwnerOrg, txn: Txn, member: string, ended: readonly string[] = []): void {
     const owner = org.owner;
     this.#book(org).strangers.delete(member);
     if (org.log.state.members.has(member)) return;
+    if (ended.length > 0) {
+      const gone = new Set(ended);
+      // Appended by this very unit of work (a cancel, a rejection): not appended at all.
+      for (let i = txn.events.length - 1; i >= 0; i--) {
+        if (gone.has(txn.events[i]?.id ?? "")) txn.events.splice(i, 1);
+      }
+      txn.ops.push({ type: "deleteEntries", log: eventsLog(org.hex), ids: [...gone] });
+    }
     const session = owner.sessions.get(member);
     if (session !== undefined) {
       owner.byEphemeral.delete(toHex(session.initialEphemeralKey));

@@ -193,6 +193,11 @@ async function storedStrangerRecords(owner: Peer, orgId: string, members: Set<st
   return { sessions: await count("pairwise/"), memberKeys: await count("memberkeys/") };
 }
 
+/** Ids of the events the owner has persisted. */
+async function storedEventIds(owner: Peer, orgId: string): Promise<Set<string>> {
+  return new Set((await owner.store.range(`events/${orgId}`)).map((entry) => entry.id));
+}
+
 function pendingIds(owner: Peer, orgId: string): string[] {
   return owner.client
     .listRequests(orgId)
@@ -237,6 +242,8 @@ describe("requests signed far in the future", () => {
     expect(owner.client.listRequests(orgId).map((r) => r.status)).toEqual(["pending"]);
     expect((await storedStrangerRecords(owner, orgId, new Set())).sessions).toBe(1);
 
+    const [request] = owner.client.listRequests(orgId);
+    expect((await storedEventIds(owner, orgId)).has(request?.id ?? "")).toBe(true);
     await world.advance(defaultReducerConfig.requestExpiryMs);
     expect(owner.client.listRequests(orgId).map((r) => r.status)).toEqual(["expired"]);
     // The next stranger's message sweeps: the expired requester's session and keys go.
@@ -244,6 +251,41 @@ describe("requests signed far in the future", () => {
     await world.settle();
     const held = await owner.store.keys(`org/${orgId}`, { prefix: "pairwise/" });
     expect(held).not.toContain(`pairwise/${stranger.id}`);
+    expect((await storedEventIds(owner, orgId)).has(request?.id ?? "")).toBe(false);
+  });
+
+  it("a second request from a key with one pending is refused and answered; the first stays, with its session", async () => {
+    world = new World();
+    const { owner, orgId, attacker } = await ownerWithOrg();
+    const bundle = await publishedBundle(attacker, orgId);
+    const stranger = new Stranger(attacker, orgId, bundle);
+    await stranger.request(world.time.now());
+    await world.settle();
+    await stranger.request(world.time.now() + 1);
+    await world.settle();
+    expect(await stranger.answers()).toEqual(["refused: conflict"]);
+    expect(pendingIds(owner, orgId)).toHaveLength(1);
+    expect((await storedStrangerRecords(owner, orgId, new Set())).sessions).toBe(1);
+  });
+
+  it("the owner's rejection ends the stranger's stay: session, keys and the request's events dropped", async () => {
+    world = new World();
+    const { owner, orgId, attacker } = await ownerWithOrg();
+    const bundle = await publishedBundle(attacker, orgId);
+    const stranger = new Stranger(attacker, orgId, bundle);
+    await stranger.request(world.time.now());
+    await world.settle();
+    const [requestId] = pendingIds(owner, orgId);
+    await owner.client.rejectRequest(orgId, requestId ?? "", "no thanks");
+    await world.settle();
+    expect(await stranger.answers()).toEqual(["no thanks"]);
+    expect(await storedStrangerRecords(owner, orgId, new Set())).toEqual({
+      sessions: 0,
+      memberKeys: 0,
+    });
+    const stored = await storedEventIds(owner, orgId);
+    expect(stored.has(requestId ?? "")).toBe(false);
+    expect(owner.client.listRequests(orgId).map((r) => r.status)).toEqual(["rejected"]);
   });
 });
 
@@ -252,15 +294,11 @@ describe("a flood of fresh keys", () => {
     world = new World();
     const { owner, orgId, attacker } = await ownerWithOrg();
     const bundle = await publishedBundle(attacker, orgId);
-    // The flood fills the queue at the admission rate, and keeps it full.
-    const flood: Stranger[] = [];
-    while (pendingIds(owner, orgId).length < maxPending) {
-      const stranger = new Stranger(attacker, orgId, bundle);
-      flood.push(stranger);
-      await stranger.request(world.time.now());
-      await world.settle();
-      if (flood.length % admissionBurst === 0) await world.advance(admissionIntervalMs);
-    }
+    // The flood fills the queue (free slots need no admission token).
+    const flood = Array.from({ length: maxPending }, () => new Stranger(attacker, orgId, bundle));
+    for (const stranger of flood) await stranger.request(world.time.now());
+    await world.settle();
+    expect(pendingIds(owner, orgId)).toHaveLength(maxPending);
     await world.advance(admissionIntervalMs);
     const before = owner.client.listRequests(orgId).filter((r) => r.status === "pending");
 
@@ -286,9 +324,14 @@ describe("a flood of fresh keys", () => {
       status: "rejected",
       reason: requestRejectionReasons.queueFull,
     });
+    expect((await storedEventIds(owner, orgId)).has(out[0]?.id ?? "")).toBe(false);
+    expect(await storedStrangerRecords(owner, orgId, new Set())).toEqual({
+      sessions: maxPending,
+      memberKeys: maxPending,
+    });
   });
 
-  it("2,000 strangers at once: at most the burst admitted, every other one told 'full, try later'; sessions bounded", async () => {
+  it("2,000 strangers at once: the queue fills, the burst pushes out its oldest, every other one is told 'full, try later'; sessions bounded", async () => {
     world = new World();
     const { owner, orgId, attacker } = await ownerWithOrg();
     const bundle = await publishedBundle(attacker, orgId);
@@ -297,21 +340,26 @@ describe("a flood of fresh keys", () => {
       for (const stranger of strangers.slice(i, i + 100)) await stranger.request(world.time.now());
       await world.settle();
     }
+    // The queue filled up, then the burst pushed out its oldest; every other one was refused.
     const admitted = pendingIds(owner, orgId);
-    expect(admitted.length).toBeLessThanOrEqual(admissionBurst);
+    expect(admitted).toHaveLength(maxPending);
+    const pushedOut = owner.client
+      .listRequests(orgId)
+      .filter((r) => r.status === "rejected" && r.reason === requestRejectionReasons.queueFull);
+    expect(pushedOut).toHaveLength(admissionBurst);
     const stored = await storedStrangerRecords(owner, orgId, new Set());
-    // Figures for the report (owner's store, 2,000 strangers).
     const events = await owner.store.range(`events/${orgId}`);
     const requestEvents = events.filter((e) =>
       new TextDecoder().decode(e.value).includes("request."),
     );
+    // Figures for the report (owner's store, 2,000 strangers).
     console.info(
       `2,000 strangers: ${admitted.length} pending, stored ${JSON.stringify(stored)}, ` +
         `${requestEvents.length} request events persisted`,
     );
-    expect(requestEvents.length).toBeLessThanOrEqual(admitted.length);
-    expect(stored.sessions).toBeLessThanOrEqual(admitted.length + maxHandshakes);
-    expect(stored.memberKeys).toBeLessThanOrEqual(admitted.length + maxHandshakes);
+    expect(stored.sessions).toBeLessThanOrEqual(maxPending + maxHandshakes);
+    expect(stored.memberKeys).toBeLessThanOrEqual(maxPending + maxHandshakes);
+    expect(requestEvents.length).toBeLessThanOrEqual(maxPending);
     let rejected = 0;
     for (const stranger of strangers) {
       const answers = await stranger.answers();
@@ -319,6 +367,7 @@ describe("a flood of fresh keys", () => {
       expect(answers).toEqual([requestRejectionReasons.queueFull]);
       rejected++;
     }
+    // Never silence: every stranger is pending or was told "full, try later".
     expect(rejected + admitted.length).toBe(strangers.length);
 
     // A genuine newcomer after the flood gets in or is told why, never silence.
@@ -372,7 +421,8 @@ describe("a flood of fresh keys", () => {
     world = new World();
     const { owner, orgId, attacker } = await ownerWithOrg();
     const bundle = await publishedBundle(attacker, orgId);
-    for (let i = 0; i < admissionBurst; i++) {
+    // A full queue, and the burst of admissions into it spent.
+    for (let i = 0; i < maxPending + admissionBurst; i++) {
       await new Stranger(attacker, orgId, bundle).request(world.time.now());
     }
     await world.settle();
@@ -384,6 +434,6 @@ describe("a flood of fresh keys", () => {
     expect(rejected.map(([, e]) => (e as { reason: string }).reason)).toEqual([
       requestRejectionReasons.queueFull,
     ]);
-    expect(pendingIds(owner, orgId)).toHaveLength(admissionBurst);
+    expect(pendingIds(owner, orgId)).toHaveLength(maxPending);
   });
 });

@@ -24,11 +24,16 @@ export interface RequestAdmissionLimits {
    * @default 120,000 (2 minutes)
    */
   readonly maxRequestSkewMs: number;
-  /** At most this many requests admitted at once after a quiet period. @default 10 */
+  /**
+   * At most this many requests admitted into a full queue at once after a quiet period (each pushes
+   * the oldest pending request out). A queue with free slots admits without limit: the slots bound
+   * what a stranger costs. @default 10
+   */
   readonly admissionBurst: number;
   /**
-   * One more request may be admitted every this many ms (global, whatever the key): how fast a flood
-   * of fresh keys can push the oldest pending requests out. @default 360,000 (6 minutes: 10 an hour)
+   * One more request may be admitted into a full queue every this many ms (global, whatever the
+   * key): how fast a flood of fresh keys can push the oldest pending requests out.
+   * @default 360,000 (6 minutes: 10 an hour)
    */
   readonly admissionIntervalMs: number;
   /**
@@ -97,11 +102,13 @@ function checkTime(name: string, value: number): void {
 }
 
 /**
- * The global admission rate of new requests to join (a token bucket): `admissionBurst` tokens, one
- * more every `admissionIntervalMs`. One stranger can mint keys for free, so a per-key limit alone
- * cannot stop it; this bounds how fast any number of keys can churn the queue, so every admitted
- * request stays pending at least `maxPendingRequests × admissionIntervalMs` before a flood can push
- * it out (10 hours with the defaults). Time comes from the caller.
+ * The global admission rate of new requests to join into a full queue (a token bucket):
+ * `admissionBurst` tokens, one more every `admissionIntervalMs`. One stranger can mint keys for
+ * free, so a per-key limit alone cannot stop it; a full queue pushes its oldest request out for a
+ * newcomer, and this bounds how fast any number of keys can do so: under a sustained flood every
+ * admitted request stays pending about `maxPendingRequests × admissionIntervalMs` (10 hours with
+ * the defaults) before it is pushed out. Free slots need no token, so an owner onboarding many
+ * people at once is not slowed. Time comes from the caller.
  *
  * @example
  * ```ts
