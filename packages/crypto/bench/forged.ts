@@ -25,8 +25,16 @@ function counting(base: CryptoProvider): { provider: CryptoProvider; count: () =
   return { provider, count: () => calls };
 }
 
-/** Measures the refusal of forged messages with `provider`; `scale` shrinks iteration counts. */
-export function benchForged(base: CryptoProvider, scale: number): Figure[] {
+/**
+ * Measures the refusal of forged messages with `provider`; `scale` shrinks iteration counts;
+ * `keysClass` is the implementation measured (another build of `EpochKeys`, to compare).
+ */
+export function benchForged(
+  base: CryptoProvider,
+  scale: number,
+  keysClass: Pick<typeof EpochKeys, "create"> = EpochKeys,
+  label = "",
+): Figure[] {
   const { provider, count } = counting(base);
   const group: GroupId = { organizationId: new Uint8Array(32).fill(9), channelId: "" };
   const signing = Array.from({ length: 64 }, () => base.ed25519KeyPair());
@@ -37,7 +45,7 @@ export function benchForged(base: CryptoProvider, scale: number): Figure[] {
   }));
   const epochSecret = base.randomBytes(32);
   const keys = (p: CryptoProvider) =>
-    EpochKeys.create({
+    keysClass.create({
       provider: p,
       group,
       secrets: EpochSecrets.derive(p, group, 1n, epochSecret.slice()),
@@ -99,14 +107,14 @@ export function benchForged(base: CryptoProvider, scale: number): Figure[] {
   const repeatedCalls = (count() - before) / (iterations * rounds);
   return [
     {
-      name: `refuse a forged message claiming generation +${claimedJump} (first on its chain)`,
+      name: `refuse a forged message claiming generation +${claimedJump} (first on its chain)${label}`,
       provider: base.name,
       value: round(first.microseconds),
       unit: "µs",
       note: `${round(firstCalls)} HKDF-Expand calls before the refusal`,
     },
     {
-      name: `refuse a forged message claiming generation +${claimedJump} (repeated)`,
+      name: `refuse a forged message claiming generation +${claimedJump} (repeated)${label}`,
       provider: base.name,
       value: round(repeated.microseconds),
       unit: "µs",
