@@ -9,30 +9,22 @@ import {
   defaultProvider,
   ed25519EnvelopeSigner,
   ed25519EnvelopeVerifier,
-  PairwiseSession,
-  type PrekeyBundleFields,
   type Roster,
   type RosterLeaf,
   rosterHash,
-  x3dhInitiate,
 } from "@orgchat/crypto";
 import { requestToJoinToWire } from "@orgchat/state/wire";
-import { type MemoryTransport, memoryDefaultMaxPayloadBytes } from "@orgchat/transport";
+import { memoryDefaultMaxPayloadBytes } from "@orgchat/transport";
 import {
   decodeEpochRoster,
-  decodePairwiseMessage,
   decodeSignedEnvelope,
-  descriptionTopic,
   type EpochRoster as EpochRosterMessage,
   encodeEpochRoster,
-  encodePairwiseContent,
   envelopeSigningInput,
   envelopeVersion,
   keysTopic,
   MessageType,
-  openEnvelope,
   RosterChangeKind,
-  requestsTopic,
   SignatureScheme,
   sealEnvelope,
   wireLimits,
@@ -52,6 +44,7 @@ import {
 } from "../src/epoch-roster.js";
 import { RosterBook } from "../src/roster-book.js";
 import { names, orgWithMembers, type Peer, received, seededRandom, World } from "./helpers.js";
+import { publishedPrekeyBundle, Stranger } from "./stranger.js";
 
 const provider = defaultProvider();
 const verify = ed25519EnvelopeVerifier(provider);
@@ -358,32 +351,6 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** The owner's prekey bundle, from the description topic's history. */
-async function ownerBundle(
-  transport: MemoryTransport,
-  org: Uint8Array,
-): Promise<PrekeyBundleFields> {
-  const page = await transport.queryHistory({
-    contentTopics: [descriptionTopic(org)],
-    direction: "backward",
-    pageSize: 100,
-  });
-  for (const message of page.messages) {
-    try {
-      const opened = await openEnvelope(message.payload, {
-        contentTopic: descriptionTopic(org),
-        organizationId: org,
-        accept: ["prekey-bundle"],
-        verify,
-      });
-      if (opened.type === "prekey-bundle") return opened.message;
-    } catch {
-      // a description page
-    }
-  }
-  throw new Error("no prekey bundle in history");
-}
-
 /**
  * Joins `count` members to an open organization without running a client for each: keys from a
  * seed, X3DH to the owner's bundle, then the two pairwise messages a client sends (its keys, its
@@ -395,71 +362,38 @@ async function joinSynthetic(
   orgId: string,
   count: number,
 ): Promise<string[]> {
-  const org = fromHex(orgId);
   const transport = w.network.transport({ name: "synthetic" });
   await transport.start();
-  const bundle = await ownerBundle(transport, org);
+  const bundle = await publishedPrekeyBundle(transport, orgId);
   const random = seededRandom(4_242);
   const ids: string[] = [];
   let clock = ownerPeer.client.getOrganization(orgId).clock + 1n;
   for (let i = 0; i < count; i++) {
-    const identitySecret = random(32);
-    const identity = {
-      secretKey: identitySecret,
-      publicKey: provider.ed25519PublicKey(identitySecret),
-    };
-    const dhSecret = random(32);
-    const dh = { secretKey: dhSecret, publicKey: provider.x25519PublicKey(dhSecret) };
-    const session = PairwiseSession.initiate(
-      provider,
-      x3dhInitiate(provider, {
-        identityKeyPair: identity,
-        identityDhKeyPair: dh,
-        bundle,
-        organizationKey: org,
-      }),
-    );
-    const signer = ed25519EnvelopeSigner(provider, identitySecret);
-    const memberId = toHex(identity.publicKey);
-    const send = async (
-      content: NonNullable<Parameters<typeof encodePairwiseContent>[0]["content"]>,
-    ) => {
-      const bytes = await sealEnvelope(
-        {
-          type: "pairwise",
-          organizationId: org,
-          clock,
-          contentTopic: requestsTopic(org),
-          message: decodePairwiseMessage(session.encrypt(encodePairwiseContent({ content }))),
-        },
-        signer,
-      );
-      await transport.publish(requestsTopic(org), bytes);
-    };
-    await send({
-      case: "memberKeys",
-      value: {
-        identityKey: identity.publicKey,
-        signingKey: provider.ed25519PublicKey(random(32)),
-        prekey: provider.x25519PublicKey(random(32)),
-      },
+    const stranger = new Stranger(transport, orgId, bundle, random);
+    const memberId = stranger.id;
+    await stranger.keys(clock, {
+      signingKey: provider.ed25519PublicKey(random(32)),
+      prekey: provider.x25519PublicKey(random(32)),
     });
     clock++;
     const sentAt = w.time.now();
-    await send({
-      case: "requestToJoin",
-      value: requestToJoinToWire(
-        {
-          id: `synthetic-${i}`,
-          type: "request.sent",
-          author: memberId,
-          clock,
-          sentAt,
-          body: { chatId: "", ensName: "", displayName: `m${i}` },
-        },
-        orgId,
-      ) as never,
-    });
+    await stranger.send(
+      {
+        case: "requestToJoin",
+        value: requestToJoinToWire(
+          {
+            id: `synthetic-${i}`,
+            type: "request.sent",
+            author: memberId,
+            clock,
+            sentAt,
+            body: { chatId: "", ensName: "", displayName: `m${i}` },
+          },
+          orgId,
+        ) as never,
+      },
+      clock,
+    );
     clock++;
     ids.push(memberId);
     if (i % 25 === 24) await w.settle();

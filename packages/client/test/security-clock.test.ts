@@ -9,31 +9,14 @@
  * the member, the keys and group state its own client wrote to its own store (an attacker owns its
  * disk; these stores have no passphrase).
  */
-import {
-  defaultProvider,
-  ed25519EnvelopeSigner,
-  type KeyPair,
-  MemberGroup,
-  PairwiseSession,
-  type PrekeyBundleFields,
-  x3dhInitiate,
-} from "@orgchat/crypto";
+import { defaultProvider, ed25519EnvelopeSigner, type KeyPair, MemberGroup } from "@orgchat/crypto";
 import { clockLimits } from "@orgchat/state";
 import { storeLimits } from "@orgchat/store";
-import {
-  channelTopic,
-  decodePairwiseMessage,
-  descriptionTopic,
-  encodeChannelMessage,
-  encodePairwiseContent,
-  MessageType,
-  openEnvelope,
-  requestsTopic,
-  sealEnvelope,
-} from "@orgchat/wire";
+import { channelTopic, encodeChannelMessage, MessageType, sealEnvelope } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { decodeJson, fromHex, toHex } from "../src/encoding.js";
+import { decodeJson, fromHex } from "../src/encoding.js";
 import { orgWithMembers, type Peer, received, seededRandom, World } from "./helpers.js";
+import { publishedPrekeyBundle, Stranger } from "./stranger.js";
 
 const provider = defaultProvider();
 
@@ -102,83 +85,17 @@ async function memberBomb(peer: Peer, orgId: string, clock: bigint, encrypted: b
   await peer.transport.publish(channelTopic(org, "general"), bytes);
 }
 
-/** The owner's prekey bundle, as a newcomer reads it from the description topic's history. */
-async function prekeyBundle(peer: Peer, org: Uint8Array): Promise<PrekeyBundleFields> {
-  const page = await peer.transport.queryHistory({
-    contentTopics: [descriptionTopic(org)],
-    direction: "backward",
-    pageSize: 100,
-  });
-  for (const { payload } of page.messages) {
-    const opened = await openEnvelope(payload, {
-      contentTopic: descriptionTopic(org),
-      organizationId: org,
-      verify: ({ publicKey, message, signature }) =>
-        provider.ed25519Verify(publicKey, message, signature),
-    }).catch(() => undefined);
-    if (opened?.type === "prekey-bundle") return opened.message;
-  }
-  throw new Error("no prekey bundle in history");
-}
-
-/** An outsider (fresh keys) asks to join, its keys and request stamped with `clock`. */
+/** An outsider (fresh keys from `seed`) asks to join, its keys and request stamped with `clock`. */
 async function outsiderBomb(
   via: Peer,
   orgId: string,
   clock: bigint,
   seed: number,
 ): Promise<string> {
-  const random = seededRandom(seed);
-  const signing = random(32);
-  const dh = random(32);
-  const identity = { secretKey: signing, publicKey: provider.ed25519PublicKey(signing) };
-  const org = fromHex(orgId);
-  const session = PairwiseSession.initiate(
-    provider,
-    x3dhInitiate(provider, {
-      identityKeyPair: identity,
-      identityDhKeyPair: { secretKey: dh, publicKey: provider.x25519PublicKey(dh) },
-      bundle: await prekeyBundle(via, org),
-      organizationKey: org,
-    }),
-  );
-  const signer = ed25519EnvelopeSigner(provider, signing);
-  const send = async (
-    content: NonNullable<Parameters<typeof encodePairwiseContent>[0]["content"]>,
-  ) => {
-    const bytes = await sealEnvelope(
-      {
-        type: "pairwise",
-        organizationId: org,
-        clock,
-        contentTopic: requestsTopic(org),
-        message: decodePairwiseMessage(session.encrypt(encodePairwiseContent({ content }))),
-      },
-      signer,
-    );
-    await via.transport.publish(requestsTopic(org), bytes);
-  };
-  await send({
-    case: "memberKeys",
-    value: {
-      identityKey: identity.publicKey,
-      signingKey: identity.publicKey,
-      prekey: provider.x25519PublicKey(dh),
-      prekeyVersion: 0n,
-    },
-  });
-  await send({
-    case: "requestToJoin",
-    value: {
-      clock,
-      organizationId: org,
-      sentAt: BigInt(world?.time.now() ?? 0),
-      ensName: "",
-      chatId: "",
-      displayName: "outsider",
-    },
-  });
-  return toHex(identity.publicKey);
+  const bundle = await publishedPrekeyBundle(via.transport, orgId);
+  const outsider = new Stranger(via.transport, orgId, bundle, seededRandom(seed));
+  await outsider.request({ clock, sentAt: world?.time.now() ?? 0, displayName: "outsider" });
+  return outsider.id;
 }
 
 // -------------------------------------------------------------------------------------------------
