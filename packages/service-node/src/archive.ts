@@ -304,16 +304,26 @@ export class MessageArchive {
     // other, so it is out of range (as nwaku).
     if (timestamp !== undefined && timestamp !== 0n && maxSkewNs !== undefined) {
       const skew = timestamp - BigInt(Math.trunc(this.#now())) * nanosPerMilli;
-      if (skew > maxSkewNs || skew < -maxSkewNs) return "timestamp-out-of-range";
+      if (skew > maxSkewNs || skew < -maxSkewNs)
+        return this.#refuse(entry, "timestamp-out-of-range");
     }
     const bytes = WakuMessage.encode(message);
     if (peer !== undefined && !isExempt(peer)) {
       const usage = this.peerUsage(peer);
       if (usage.messages + 1 > quota.maxMessages || usage.bytes + bytes.length > quota.maxBytes) {
-        return "peer-over-quota";
+        return this.#refuse(entry, "peer-over-quota");
       }
     }
     return this.#insertEncoded(entry, bytes) ? "stored" : "duplicate";
+  }
+
+  /**
+   * `reason`, unless the message is already stored: a late copy of a stored message (an old one
+   * relayed again, a peer's retry once over quota) stays a duplicate, which the node does not
+   * deliver again.
+   */
+  #refuse(entry: ArchivedMessage, reason: ArchiveAdmission): ArchiveAdmission {
+    return this.#cursorStatement.get(entry.hash) === undefined ? reason : "duplicate";
   }
 
   /**

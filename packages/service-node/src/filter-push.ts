@@ -204,7 +204,7 @@ export class FilterPusher {
             });
         } catch (error) {
           this.#report("push-stream-failed", error);
-          stream.abort(new Error("push stream failed"));
+          stream.abort(error instanceof Error ? error : new Error("push stream failed"));
           this.#failed += channel.frames.length;
           channel.frames.length = 0;
         } finally {

@@ -234,6 +234,16 @@ describe("per-peer storage quota (issue #13, row 6)", () => {
     expect(archive.admit(big(5, "a"))).toBe("stored");
   });
 
+  it("a refused copy of a message already stored is a duplicate (not delivered again)", () => {
+    let nowMs = 1_760_000_000_000;
+    const archive = openArchive({ now: () => nowMs, peerQuota: { maxMessages: 1 } });
+    const entry = archived({ index: 1, timestamp: BigInt(nowMs) * nsPerMs, peer: "a" });
+    expect(archive.admit(entry)).toBe("stored");
+    expect(archive.admit(entry)).toBe("duplicate");
+    nowMs += 60_000;
+    expect(archive.admit({ ...entry, peer: "b" })).toBe("duplicate");
+  });
+
   it("refuses invalid limits before opening anything", async () => {
     expect(() => openArchive({ maxTimestampSkewMs: 0 })).toThrow(RangeError);
     expect(() => openArchive({ peerQuota: { maxBytes: 1.5 } })).toThrow(RangeError);

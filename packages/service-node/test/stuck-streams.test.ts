@@ -9,8 +9,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Stream } from "@libp2p/interface";
 import type { LightNode } from "@waku/sdk";
 import { afterEach, describe, expect, it } from "vitest";
+import { FilterPusher } from "../src/filter-push.ts";
 import { exitCode, firstLine, run } from "./cli-process.ts";
 import { safetyNetMs, startServiceNode, wsAddress } from "./fixtures.ts";
 import { stockLightNode } from "./stock-light-node.ts";
@@ -59,6 +61,53 @@ async function withinSafetyNet<T>(promise: Promise<T>, what: string): Promise<T>
     clearTimeout(timer);
   }
 }
+
+/**
+ * A push stream to a subscriber that vanished: its writes take the first frame, then never settle
+ * (the muxer never takes the end). `aborted` settles when the pusher aborts it.
+ */
+function stuckStream(): { stream: Stream; aborted: Promise<Error>; wrote: Promise<void> } {
+  let onAbort!: (error: Error) => void;
+  let onWrite!: () => void;
+  const aborted = new Promise<Error>((resolve) => {
+    onAbort = resolve;
+  });
+  const wrote = new Promise<void>((resolve) => {
+    onWrite = resolve;
+  });
+  const stream = {
+    sink: async (source: AsyncIterable<Uint8Array>) => {
+      for await (const _frame of source) {
+        onWrite();
+        await new Promise<never>(() => {});
+      }
+    },
+    close: async () => {},
+    abort: (error: Error) => onAbort(error),
+  } as unknown as Stream;
+  return { stream, aborted, wrote };
+}
+
+describe("filter push streams (issue #13, 11b)", () => {
+  it("stop() aborts a push stream whose write never settles", async () => {
+    const { stream, aborted, wrote } = stuckStream();
+    const pusher = new FilterPusher({ open: async () => stream });
+    pusher.push(["gone"], Uint8Array.of(1));
+    await wrote;
+    await withinSafetyNet(pusher.stop(), "pusher.stop()");
+    expect((await aborted).message).toMatch(/stopping/);
+  });
+
+  it("a forgotten subscriber's stuck stream is aborted at its deadline", async () => {
+    const { stream, aborted, wrote } = stuckStream();
+    const pusher = new FilterPusher({ open: async () => stream, timeoutMs: 50 });
+    pusher.push(["gone"], Uint8Array.of(1));
+    await wrote;
+    pusher.forget("gone");
+    expect((await withinSafetyNet(aborted, "the deadline")).message).toMatch(/did not end in time/);
+    await pusher.stop();
+  });
+});
 
 describe("a subscriber that vanishes mid-stream (issue #13, 11b)", () => {
   it("does not keep the node's stop() from finishing", async () => {
