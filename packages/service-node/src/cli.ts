@@ -15,6 +15,13 @@ process.on("warning", (warning) => {
   for (const listener of printWarning) listener(warning);
 });
 
+/**
+ * How long a shutdown may take before the process exits anyway (exit code 1). `stop()` bounds every
+ * stream by its deadline and aborts them, so this is a last resort against a hang in a library:
+ * an init system's single SIGTERM must always end the process.
+ */
+const shutdownDeadlineMs = 30_000;
+
 function fail(message: string, code: number): void {
   process.stderr.write(`orgchat-node: ${message.replace(/\s*\n\s*/g, " ")}\n`);
   process.exitCode = code;
@@ -68,13 +75,21 @@ async function main(argv: readonly string[]): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    const deadline = setTimeout(() => {
+      fail(`shutdown did not finish within ${shutdownDeadlineMs / 1000} s; exiting`, 1);
+      process.exit();
+    }, shutdownDeadlineMs);
+    // The deadline alone must not keep the process alive once everything else has stopped.
+    deadline.unref();
     node.stop().then(
       () => {
+        clearTimeout(deadline);
         if (!command.json) process.stderr.write(`orgchat-node: stopped (${signal})\n`);
         process.off("SIGINT", shutdown);
         process.off("SIGTERM", shutdown);
       },
       (error: unknown) => {
+        clearTimeout(deadline);
         fail(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`, 1);
         process.exit();
       },
