@@ -1,9 +1,42 @@
 import { toHex } from "@orgchat/base";
 import type { Roster } from "@orgchat/crypto";
-import { canPost, type MemberId } from "@orgchat/state";
+import { canPost, type MemberId, type OrgState } from "@orgchat/state";
 import type { EpochRoster } from "./epoch-roster.js";
 import type { Org } from "./org.js";
 import { isRestricted } from "./views.js";
+
+/**
+ * At most this many departed members are remembered per organization (`Org.departed`, about
+ * 67 bytes each in the organization's `departed` record, written when it changes); beyond it the oldest are forgotten, and a post of theirs
+ * is held (bounded) instead of dropped.
+ */
+export const maxDepartedRemembered = 10_000;
+
+/**
+ * Remembers who left the state between `before` and now, and forgets who is back (a unit of work's
+ * change, before it is committed).
+ * @returns whether `Org.departed` changed (the `departed` record is written then)
+ */
+export function noteDepartures(org: Org, before: OrgState): boolean {
+  const after = org.log.state;
+  if (after.members === before.members) return false;
+  let changed = false;
+  for (const id of before.members.keys()) {
+    if (!after.members.has(id)) {
+      org.departed.delete(id);
+      org.departed.add(id);
+      changed = true;
+    }
+  }
+  for (const id of org.departed) {
+    if (after.members.has(id)) changed = org.departed.delete(id) || changed;
+  }
+  for (const id of org.departed) {
+    if (org.departed.size <= maxDepartedRemembered) break;
+    org.departed.delete(id);
+  }
+  return changed;
+}
 
 /** Per roster, the member ids it lists (rosters never change once built). */
 const listedIds = new WeakMap<Roster, ReadonlySet<string>>();
@@ -39,12 +72,13 @@ function newestRoster(rosters: Iterable<EpochRoster>, groupId: string): EpochRos
  * - The owner decides membership and channel access: its state is the truth, so an author that is
  *   not a member there now (or has no access to the channel) has departed (or never joined).
  * - A member's state is the newest description's: it may lag behind the owner both ways. So the
- *   ban list and accepted leaves of its state count, and so does the owner-signed roster of the
+ *   ban list and accepted leaves of its state count, the members it saw leave its state
+ *   (`Org.departed`), and the owner-signed roster of the
  *   newest epoch it holds of the channel's group (the organization's for an open channel): an
  *   author it does not list has been taken out since (an author it lists but the description does
- *   not yet is a newcomer: its post is kept). Without rosters (a public organization) a removal the
- *   description does not show as a ban or leave cannot be told from an author not described yet:
- *   such a post is held (bounded) until a description lists its author.
+ *   not yet is a newcomer: its post is kept). A removal that happened before this member
+ *   joined, in a public organization (no rosters), cannot be told from an author not described
+ *   yet: such a post is held (bounded) until a description lists its author.
  *
  * @param org - the organization, as this client knows it now
  * @param author - the post's author (member id)
@@ -62,6 +96,7 @@ export function hasDeparted(org: Org, author: MemberId, channelId: string): bool
     );
   }
   if (!state.members.has(author)) {
+    if (org.departed.has(author)) return true;
     for (const leave of state.leaveRequests.values()) {
       if (leave.member === author && leave.status === "accepted") return true;
     }

@@ -138,6 +138,12 @@ export interface OrgCommon {
   readonly rosters: RosterBook;
   discovered: boolean;
   /**
+   * Members this client saw leave the state (removed, banned or gone) and not come back, oldest
+   * first (persisted, at most `maxDepartedRemembered`): a description lists only who is in, so this
+   * is how a member tells a departed author from one it does not know yet (`hasDeparted`).
+   */
+  readonly departed: Set<string>;
+  /**
    * Per topic: history up to this time (ms, transport timestamps) was read by a complete sweep
    * (persisted; a restart reads from here, less the overlap).
    */
@@ -188,6 +194,7 @@ function common(provider: CryptoProvider, id: Uint8Array, keys: OrgKeys): OrgCom
     keys,
     rosters: new RosterBook(provider),
     discovered: false,
+    departed: new Set(),
     marks: new Map(),
     pending: new Map(),
     heldEvents: new HeldEvents(),

@@ -14,6 +14,7 @@ import type { OrgEvent } from "@orgchat/state";
 import { assembleDescription, stateFromDescription } from "@orgchat/state/description";
 import type { LogEntry, Store, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
+import { noteDepartures } from "./departures.js";
 import { decodeJson, encodeJson } from "./encoding.js";
 import { decodeStoredRoster, type EpochRoster } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
@@ -185,6 +186,10 @@ export class Persistence {
       }
       org.lastSeen = meta.lastSeen;
       org.discovered = meta.discovered;
+      const departed = await store.get(space, "departed");
+      if (departed !== undefined) {
+        for (const member of decodeJson<string[]>(departed)) org.departed.add(member);
+      }
       for (const [topic, mark] of Object.entries(meta.marks ?? {})) org.marks.set(topic, mark);
       if (org.role === "owner") {
         for (const [channelId, members] of Object.entries(meta.pendingRemovals)) {
@@ -474,6 +479,9 @@ export class Persistence {
           value: encodeJson({ topic: entry.topic, bytes: entry.bytes }),
         })),
       });
+    }
+    if (noteDepartures(org, txn.before)) {
+      ops.push({ type: "put", space, key: "departed", value: encodeJson([...org.departed]) });
     }
     ops.push(...this.metaOps(org));
     await store.batch(ops);

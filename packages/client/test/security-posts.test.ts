@@ -8,10 +8,11 @@
 
 import type { Diagnostic } from "@orgchat/base";
 import { fromHex } from "@orgchat/base";
-import { defaultProvider, MemberGroup } from "@orgchat/crypto";
+import { defaultProvider, ed25519EnvelopeSigner, MemberGroup } from "@orgchat/crypto";
 import type { Store } from "@orgchat/store";
-import { channelTopic, encodeChannelMessage, MessageType } from "@orgchat/wire";
+import { channelTopic, encodeChannelMessage, MessageType, sealEnvelope } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
+import { decodeJson } from "../src/encoding.js";
 import type { MessageView } from "../src/index.js";
 import { orgWithMembers, type Peer, received, World } from "./helpers.js";
 
@@ -254,6 +255,45 @@ describe("row 2: posts of departed members", () => {
     await publish(world, orgId, "general", bytes);
     expect(received(owner)).toContain("in flight");
     expect(received(bob)).toContain("in flight");
+  });
+});
+
+describe("row 2 in a public organization", () => {
+  /** A member's identity secret key, read back from its store (no passphrase: not sealed). */
+  async function identitySecret(peer: Peer): Promise<Uint8Array> {
+    const record = decodeJson<{ secrets: Uint8Array }>(
+      await peer.store.getOrThrow("identity", "self"),
+    );
+    return decodeJson<{ identity: Uint8Array }>(record.secrets).identity;
+  }
+
+  it("a removed member's signed post, backdated: neither shown nor stored by the owner and members", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"], {
+      encrypted: false,
+    });
+    const [alice, bob] = members as [Peer, Peer];
+    const secret = await identitySecret(alice);
+    const clock = owner.client.getOrganization(orgId).clock;
+    await owner.client.removeMember(orgId, alice.client.memberId);
+    await world.settle();
+    await world.restart(bob);
+    const organizationId = fromHex(orgId);
+    const contentTopic = channelTopic(organizationId, "general");
+    const message = {
+      organizationId,
+      channelId: "general",
+      author: fromHex(alice.client.memberId),
+      clock,
+      sentAt: BigInt(world.time.now() - hour),
+      body: { case: "post" as const, value: { text: "signed after removal", replyTo: "" } },
+    };
+    const bytes = await sealEnvelope(
+      { type: "channel-message", organizationId, clock, contentTopic, message },
+      ed25519EnvelopeSigner(defaultProvider(), secret),
+    );
+    await publish(world, orgId, "general", bytes);
+    await expectNowhere([owner, bob], orgId, "signed after removal");
   });
 });
 
