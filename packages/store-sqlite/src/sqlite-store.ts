@@ -410,6 +410,9 @@ export async function openSqliteStore(
     // Truncate the WAL back to 16 MiB after checkpoints: an 8 MiB value must not leave a big file.
     db.exec("PRAGMA journal_size_limit = 16777216");
     migrate(db);
+    // A WAL left by a crash (e.g. between a re-key's commit and its checkpoint) may hold superseded
+    // values: copy it into the database file and truncate it before anything else happens.
+    db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
     for (const companion of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) {
       if (existsSync(companion)) chmodSync(companion, 0o600);
     }
