@@ -82,7 +82,9 @@ export class EventLog {
     this.#forgetEvicted(org, txn, result.evicted ?? []);
     if (refused !== undefined && !(proven && provable.has(refused.reason))) {
       this.#hold(org, txn, event, meta);
-      this.#c.sync.seenInMemoryOnly(txn, event.id);
+      // A held post is kept under the quota: a durable seen mark would outlive it (R5). Other
+      // events keep theirs (their flows, e.g. a pairwise request's handshake, are not replayable).
+      if (event.type.startsWith("message.")) this.#c.sync.seenInMemoryOnly(txn, event.id);
       this.noteExplained(org, txn, result.explained ?? []);
       return refused.reason;
     }
