@@ -25,8 +25,6 @@ import {
   cpuMicros,
   eventsOf,
   type Hostile,
-  keptGroups,
-  keptIdentity,
   keyOf,
   total,
 } from "../src/adversary/index.js";
@@ -138,7 +136,7 @@ async function clockBomb(n: number): Promise<AttackFigures> {
   try {
     const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob"], { encrypted: false });
     const [alice, bob] = members as [ArenaPeer, ArenaPeer];
-    const attacker = await arena.hostile("alice", { identity: await keptIdentity(alice.store) });
+    const attacker = (await arena.turn(alice, orgId)).hostile;
     const messages: Uint8Array[] = [];
     for (let i = 0; i < n; i++) {
       messages.push(
@@ -165,9 +163,9 @@ async function keptState(n: number): Promise<AttackFigures> {
   try {
     const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob"]);
     const [alice, bob] = members as [ArenaPeer, ArenaPeer];
-    const attacker = await arena.hostile("alice", { identity: await keptIdentity(alice.store) });
-    const group = (await keptGroups(alice.store, orgId)).get("");
-    if (group === undefined) throw new Error("alice holds no group");
+    const turned = await arena.turn(alice, orgId);
+    const attacker = turned.hostile;
+    const group = turned.group();
     await owner.client.banMember(orgId, alice.client.memberId);
     await arena.settle();
     const messages = Array.from({ length: n }, (_, i) =>
@@ -275,11 +273,10 @@ async function forgedGenerations(n: number): Promise<AttackFigures> {
   try {
     const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob"]);
     const [alice, bob] = members as [ArenaPeer, ArenaPeer];
-    const attacker = await arena.hostile("alice", { identity: await keptIdentity(alice.store) });
+    const attacker = (await arena.turn(alice, orgId)).hostile;
     const messages: Uint8Array[] = [];
     for (let i = 0; i < n; i++) {
-      const group = (await keptGroups(alice.store, orgId)).get("");
-      if (group === undefined) throw new Error("alice holds no group");
+      const group = (await arena.turn(alice, orgId)).group();
       messages.push(attacker.forgedGeneration(group, orgId, 999 - (i % 100)));
     }
     const topic = channelTopic(keyOf(orgId), "general");

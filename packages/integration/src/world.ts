@@ -40,7 +40,8 @@ export type Recorded = Array<
   { [K in keyof ClientEvents]: [K, ClientEvents[K]] }[keyof ClientEvents]
 >;
 
-const eventNames: ReadonlyArray<keyof ClientEvents> = [
+/** The events a world records for each peer (every client event but `diagnostic`). */
+export const recordedEventNames: ReadonlyArray<keyof ClientEvents> = [
   "org:discovered",
   "org:updated",
   "request:received",
@@ -222,7 +223,7 @@ export class World {
   }
 
   #record(peer: Peer): void {
-    for (const name of eventNames) this.#recordEvent(peer, name);
+    for (const name of recordedEventNames) this.#recordEvent(peer, name);
   }
 
   #recordEvent<K extends keyof ClientEvents>(peer: Peer, name: K): void {
@@ -359,7 +360,10 @@ export function emitted<K extends keyof ClientEvents>(
  * The organization as `peer` sees it, or undefined when it does not know it (yet). Only "unknown
  * organization" means that: any other error is thrown.
  */
-export function viewOf(peer: Peer, organizationId: string): OrganizationView | undefined {
+export function viewOf(
+  peer: Pick<Peer, "client">,
+  organizationId: string,
+): OrganizationView | undefined {
   try {
     return peer.client.getOrganization(organizationId);
   } catch (error) {

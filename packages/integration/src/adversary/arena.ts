@@ -13,10 +13,9 @@ import {
   type ClientConfig,
   type ClientEvents,
   createClient,
-  isUnknownOrganizationError,
   type OrganizationView,
 } from "@orgchat/client";
-import { defaultProvider } from "@orgchat/crypto";
+import { defaultProvider, type MemberGroup } from "@orgchat/crypto";
 import { memoryStore } from "@orgchat/store";
 import {
   type MemoryNetwork,
@@ -25,7 +24,9 @@ import {
   type VirtualClock,
   virtualClock,
 } from "@orgchat/transport";
+import { type Recorded, recordedEventNames, viewOf } from "../world.js";
 import { Hostile, type HostileInit } from "./hostile.js";
+import { keptGroups, keptIdentity } from "./kept-state.js";
 import {
   type CountingProvider,
   type CountingTransport,
@@ -37,35 +38,9 @@ import {
 import { seededBytes } from "./random.js";
 
 /** Every event a client emits, in order, with its payload (`diagnostic` included). */
-export type ArenaRecorded = Array<
-  { [K in keyof ClientEvents]: [K, ClientEvents[K]] }[keyof ClientEvents]
->;
+export type ArenaRecorded = Recorded;
 
-const eventNames: ReadonlyArray<keyof ClientEvents> = [
-  "org:discovered",
-  "org:updated",
-  "request:received",
-  "request:cancelled",
-  "request:accepted",
-  "request:rejected",
-  "invitation:received",
-  "member:joined",
-  "member:left",
-  "member:removed",
-  "member:banned",
-  "member:unbanned",
-  "member:roles-changed",
-  "epoch:changed",
-  "message:received",
-  "message:edited",
-  "message:deleted",
-  "message:pinned",
-  "message:waiting-for-key",
-  "message:undecryptable",
-  "resync:requested",
-  "error",
-  "diagnostic",
-];
+const eventNames: ReadonlyArray<keyof ClientEvents> = [...recordedEventNames, "diagnostic"];
 
 /** One honest client of the arena, with everything measured. */
 export interface ArenaPeer {
@@ -77,6 +52,15 @@ export interface ArenaPeer {
   readonly memory: MemoryTransport;
   readonly provider: CountingProvider;
   readonly events: ArenaRecorded;
+}
+
+/** What {@link Arena.turn} returns. */
+export interface Turned {
+  readonly hostile: Hostile;
+  /** The member's group states by channel id (`""` the organization's group), as kept. */
+  readonly groups: ReadonlyMap<string, MemberGroup>;
+  /** One kept group state. @throws Error when the member held none for `channelId` */
+  group(channelId?: string): MemberGroup;
 }
 
 /** Client defaults in the arena: re-key inside the operation, no periodic republish, cheap scrypt. */
@@ -177,6 +161,28 @@ export class Arena {
     return hostile;
   }
 
+  /**
+   * A member turned attacker: a hostile peer with the member's identity, and copies of the group
+   * states its client stored for `orgId` (`keptGroups`), as the member keeps them on its disk.
+   */
+  async turn(member: ArenaPeer, orgId: string): Promise<Turned> {
+    const hostile = await this.hostile(`${member.name} (hostile)`, {
+      identity: await keptIdentity(member.store),
+    });
+    const groups = await keptGroups(member.store, orgId);
+    return {
+      hostile,
+      groups,
+      group: (channelId = "") => {
+        const group = groups.get(channelId);
+        if (group === undefined) {
+          throw new Error(`arena: ${member.name} holds no group for channel "${channelId}"`);
+        }
+        return group;
+      },
+    };
+  }
+
   /** Restarts a peer: its client closes and a new one opens on the same store (a process restart). */
   async restart(peer: ArenaPeer): Promise<void> {
     await this.settle();
@@ -243,15 +249,12 @@ export function eventsOf<K extends keyof ClientEvents>(
   return peer.events.filter(([n]) => n === name).map(([, payload]) => payload as ClientEvents[K]);
 }
 
-/** The organization as `peer` sees it, or undefined when it does not know it. */
-export function arenaView(peer: ArenaPeer, organizationId: string): OrganizationView | undefined {
-  try {
-    return peer.client.getOrganization(organizationId);
-  } catch (error) {
-    if (isUnknownOrganizationError(error)) return undefined;
-    throw error;
-  }
-}
+/**
+ * The organization as `peer` sees it, or undefined when it does not know it (`viewOf` of the
+ * world: only "unknown organization" means that).
+ */
+export const arenaView: (peer: ArenaPeer, organizationId: string) => OrganizationView | undefined =
+  viewOf;
 
 /**
  * The owner creates an organization with a "general" channel; each named peer discovers it, asks to

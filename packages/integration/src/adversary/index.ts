@@ -15,6 +15,7 @@ export {
   arenaOrg,
   arenaView,
   eventsOf,
+  type Turned,
 } from "./arena.js";
 export { hexOf, idOf, keyOf } from "./bytes.js";
 export { Hostile, type HostileInit, type PostInit, type RequestInit } from "./hostile.js";

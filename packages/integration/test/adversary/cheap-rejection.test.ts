@@ -5,22 +5,17 @@
  * the receiver's crypto provider (deterministic), against the cost of one genuine message.
  */
 import { channelTopic } from "@orgchat/wire";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  Arena,
+  type Arena,
   type ArenaPeer,
   arenaOrg,
   eventsOf,
-  keptGroups,
-  keptIdentity,
   keyOf,
 } from "../../src/adversary/index.ts";
+import { arenas } from "./hooks.ts";
 
-let arena: Arena | undefined;
-afterEach(async () => {
-  await arena?.close();
-  arena = undefined;
-});
+const open = arenas();
 
 /** Provider calls `peer` makes while `step` runs and the arena settles. */
 async function callsDuring(
@@ -37,13 +32,11 @@ async function callsDuring(
 
 describe("row 8: forged far generations", () => {
   it("forged messages claiming generation 999: the chain is walked at most once, each later forgery costs about a genuine message", async () => {
-    arena = new Arena({ seed: 80 });
+    const arena = open({ seed: 80 });
     const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob"]);
     const [alice, bob] = members as [ArenaPeer, ArenaPeer];
     const topic = channelTopic(keyOf(orgId), "general");
-    const attacker = await arena.hostile("alice (hostile)", {
-      identity: await keptIdentity(alice.store),
-    });
+    const attacker = (await arena.turn(alice, orgId)).hostile;
     const genuine = await callsDuring(arena, bob, async () => {
       await owner.client.sendMessage(orgId, "general", "genuine");
     });
@@ -51,8 +44,8 @@ describe("row 8: forged far generations", () => {
 
     const forged: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const group = (await keptGroups(alice.store, orgId)).get("");
-      if (group === undefined) throw new Error("alice holds no group");
+      // A fresh copy of alice's state each time: each forgery claims a generation not walked yet.
+      const group = (await arena.turn(alice, orgId)).group();
       const bytes = attacker.forgedGeneration(group, orgId, 999 - i);
       forged.push(await callsDuring(arena, bob, () => attacker.publish(topic, bytes)));
     }

@@ -10,34 +10,23 @@
  * views show the received time (`shownAt`), and keep both (`sentAt`, `receivedAt`).
  */
 import { channelTopic } from "@orgchat/wire";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  Arena,
+  type Arena,
   type ArenaPeer,
   arenaOrg,
   eventsOf,
-  type Hostile,
-  keptGroups,
-  keptIdentity,
   keyOf,
 } from "../../src/adversary/index.ts";
+import { arenas } from "./hooks.ts";
 
-let arena: Arena | undefined;
-afterEach(async () => {
-  await arena?.close();
-  arena = undefined;
-});
+const open = arenas();
 
 const maxInt63 = 2n ** 63n - 1n;
 const maxUint64 = 2n ** 64n - 1n;
 const minute = 60_000;
 
 const texts = (peer: ArenaPeer) => eventsOf(peer, "message:received").map((e) => e.message.text);
-
-/** A member turned attacker: a hostile peer with the member's identity and kept group states. */
-async function turn(arena: Arena, member: ArenaPeer): Promise<Hostile> {
-  return arena.hostile(`${member.name} (hostile)`, { identity: await keptIdentity(member.store) });
-}
 
 /**
  * After the bomb: the owner sends, edits a message and the description, bans the attacker; the
@@ -76,12 +65,12 @@ async function ownerAndMemberStillAct(
 describe("row 1: clock bomb", () => {
   for (const clock of [maxInt63, maxUint64]) {
     it(`a member's post in a public organization clocked ${clock}`, async () => {
-      arena = new Arena({ seed: 11 });
+      const arena = open({ seed: 11 });
       const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob"], {
         encrypted: false,
       });
       const [alice, bob] = members as [ArenaPeer, ArenaPeer];
-      const attacker = await turn(arena, alice);
+      const { hostile: attacker } = await arena.turn(alice, orgId);
       await attacker.publish(
         channelTopic(keyOf(orgId), "general"),
         await attacker.publicPost(orgId, { clock, text: "bomb" }),
@@ -92,12 +81,12 @@ describe("row 1: clock bomb", () => {
   }
 
   it("a member's post in an encrypted organization clocked 2^64 − 1", async () => {
-    arena = new Arena({ seed: 12 });
+    const arena = open({ seed: 12 });
     const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob"]);
     const [alice, bob] = members as [ArenaPeer, ArenaPeer];
-    const attacker = await turn(arena, alice);
-    const group = (await keptGroups(alice.store, orgId)).get("");
-    if (group === undefined) throw new Error("alice holds no organization group");
+    const turned = await arena.turn(alice, orgId);
+    const attacker = turned.hostile;
+    const group = turned.group();
     await attacker.publish(
       channelTopic(keyOf(orgId), "general"),
       attacker.groupPost(group, orgId, { clock: maxUint64, text: "bomb" }),
@@ -108,7 +97,7 @@ describe("row 1: clock bomb", () => {
 
   for (const clock of [maxInt63, maxUint64]) {
     it(`an outsider's request to join clocked ${clock}`, async () => {
-      arena = new Arena({ seed: 13 });
+      const arena = open({ seed: 13 });
       const { owner, members, orgId } = await arenaOrg(arena, ["bob"]);
       const [bob] = members as [ArenaPeer];
       const attacker = await arena.hostile("mallory");
@@ -126,12 +115,12 @@ describe("row 9: author-chosen sentAt on posts", () => {
     ["a year ahead", year],
   ] as const) {
     it(`a member's post dated ${what} is shown at the time it was received`, async () => {
-      arena = new Arena({ seed: 90 });
+      const arena = open({ seed: 90 });
       const { members, orgId } = await arenaOrg(arena, ["alice", "bob"]);
       const [alice, bob] = members as [ArenaPeer, ArenaPeer];
-      const attacker = await turn(arena, alice);
-      const group = (await keptGroups(alice.store, orgId)).get("");
-      if (group === undefined) throw new Error("alice holds no organization group");
+      const turned = await arena.turn(alice, orgId);
+      const attacker = turned.hostile;
+      const group = turned.group();
       const receivedAt = arena.clock.now();
       await attacker.publish(
         channelTopic(keyOf(orgId), "general"),

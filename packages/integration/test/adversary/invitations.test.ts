@@ -4,18 +4,15 @@
  * or subscribed to until the user accepts it.
  */
 import { descriptionTopic } from "@orgchat/wire";
-import { afterEach, describe, expect, it } from "vitest";
-import { Arena, eventsOf, keyOf } from "../../src/adversary/index.ts";
+import { describe, expect, it } from "vitest";
+import { eventsOf, keyOf } from "../../src/adversary/index.ts";
+import { arenas } from "./hooks.ts";
 
-let arena: Arena | undefined;
-afterEach(async () => {
-  await arena?.close();
-  arena = undefined;
-});
+const open = arenas();
 
 describe("row 7: invitation spam", () => {
   it("150 throwaway organizations invite one key: shown, none adopted or subscribed to", async () => {
-    arena = new Arena({ seed: 70 });
+    const arena = open({ seed: 70 });
     const victim = await arena.peer("victim");
     const spammer = await arena.peer("spammer");
     const orgs: string[] = [];

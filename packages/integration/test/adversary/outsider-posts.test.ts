@@ -5,18 +5,15 @@
  * not re-process the flood.
  */
 import { channelTopic } from "@orgchat/wire";
-import { afterEach, describe, expect, it } from "vitest";
-import { Arena, arenaOrg, eventsOf, keyOf } from "../../src/adversary/index.ts";
+import { describe, expect, it } from "vitest";
+import { arenaOrg, eventsOf, keyOf } from "../../src/adversary/index.ts";
+import { arenas } from "./hooks.ts";
 
-let arena: Arena | undefined;
-afterEach(async () => {
-  await arena?.close();
-  arena = undefined;
-});
+const open = arenas();
 
 describe("row 5: outsider posts in a public organization", () => {
   it("500 posts of 100 KB from fresh keys: none shown, at most 5 MB persisted per member, nothing shown after a restart", async () => {
-    arena = new Arena({ seed: 50 });
+    const arena = open({ seed: 50 });
     const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob"], { encrypted: false });
     const victims = [owner, ...members];
     const before = new Map<string, number>();

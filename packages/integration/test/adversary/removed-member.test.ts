@@ -5,23 +5,11 @@
  * in-flight post across the same re-key still arrives (the late-message guarantee stays).
  */
 import { channelTopic } from "@orgchat/wire";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  Arena,
-  type ArenaPeer,
-  arenaJoin,
-  arenaOrg,
-  eventsOf,
-  keptGroups,
-  keptIdentity,
-  keyOf,
-} from "../../src/adversary/index.ts";
+import { describe, expect, it } from "vitest";
+import { type ArenaPeer, arenaJoin, arenaOrg, eventsOf, keyOf } from "../../src/adversary/index.ts";
+import { arenas } from "./hooks.ts";
 
-let arena: Arena | undefined;
-afterEach(async () => {
-  await arena?.close();
-  arena = undefined;
-});
+const open = arenas();
 
 const hour = 3_600_000;
 
@@ -35,27 +23,24 @@ function seen(peer: ArenaPeer, orgId: string, channels: readonly string[]): stri
 describe("row 2: posts from a removed member's kept group state", () => {
   for (const how of ["banned", "removed"] as const) {
     it(`a ${how} member's posts in its retained epoch are never shown (at once, backdated, at 23 h, at 25 h, after 3 more epochs); an honest member's in-flight post still arrives`, async () => {
-      arena = new Arena({ seed: 20 });
+      const arena = open({ seed: 20 });
       const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob", "carol"]);
       const [alice, bob, carol] = members as [ArenaPeer, ArenaPeer, ArenaPeer];
       const topic = channelTopic(keyOf(orgId), "general");
-      const attacker = await arena.hostile("alice (kept state)", {
-        identity: await keptIdentity(alice.store),
-      });
-      const kept = (await keptGroups(alice.store, orgId)).get("");
+      const turned = await arena.turn(alice, orgId);
+      const attacker = turned.hostile;
+      const kept = turned.group();
       // Bob's in-flight post: encrypted in the same epoch, delivered after the re-key.
-      const bobInFlight = (await keptGroups(bob.store, orgId)).get("");
-      if (kept === undefined || bobInFlight === undefined) throw new Error("no group state");
-      const bobLate = (
-        await arena.hostile("bob (late delivery)", {
-          identity: await keptIdentity(bob.store),
-        })
-      ).groupPost(bobInFlight, orgId, { clock: 100n, text: "bob in flight" });
+      const bobTurned = await arena.turn(bob, orgId);
+      const bobLate = bobTurned.hostile.groupPost(bobTurned.group(), orgId, {
+        clock: 100n,
+        text: "bob in flight",
+      });
 
       if (how === "banned") await owner.client.banMember(orgId, alice.client.memberId);
       else await owner.client.removeMember(orgId, alice.client.memberId);
       await arena.settle();
-      await arena.hostiles[1]?.publish(topic, bobLate);
+      await bobTurned.hostile.publish(topic, bobLate);
       await arena.settle();
       for (const peer of [owner, carol]) {
         expect(
@@ -73,7 +58,7 @@ describe("row 2: posts from a removed member's kept group state", () => {
             ...(sentAt === undefined ? {} : { sentAt }),
           }),
         );
-        await arena?.settle();
+        await arena.settle();
       };
       const bannedAt = arena.clock.now();
       await post("at once");
@@ -97,7 +82,7 @@ describe("row 2: posts from a removed member's kept group state", () => {
   }
 
   it("a banned member's post in a restricted channel's retained epoch is never shown", async () => {
-    arena = new Arena({ seed: 21 });
+    const arena = open({ seed: 21 });
     const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob"]);
     const [alice, bob] = members as [ArenaPeer, ArenaPeer];
     await owner.client.createChannel(orgId, {
@@ -111,11 +96,9 @@ describe("row 2: posts from a removed member's kept group state", () => {
       [bob.client.memberId]: [],
     });
     await arena.advance(60_000, 5_000);
-    const kept = (await keptGroups(alice.store, orgId)).get("board");
-    if (kept === undefined) throw new Error("alice holds no board group");
-    const attacker = await arena.hostile("alice (kept state)", {
-      identity: await keptIdentity(alice.store),
-    });
+    const turned = await arena.turn(alice, orgId);
+    const attacker = turned.hostile;
+    const kept = turned.group("board");
     await owner.client.banMember(orgId, alice.client.memberId);
     await arena.settle();
     await attacker.publish(

@@ -3,14 +3,17 @@
  * of the owner's clock is refused; a full queue answers a newcomer with an explicit rejection, never
  * silence; strangers' sessions and keys are kept only while their request is pending.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { Arena, type ArenaPeer, arenaOrg, arenaView, eventsOf } from "../../src/adversary/index.ts";
+import { describe, expect, it } from "vitest";
+import {
+  type Arena,
+  type ArenaPeer,
+  arenaOrg,
+  arenaView,
+  eventsOf,
+} from "../../src/adversary/index.ts";
+import { arenas } from "./hooks.ts";
 
-let arena: Arena | undefined;
-afterEach(async () => {
-  await arena?.close();
-  arena = undefined;
-});
+const open = arenas();
 
 const hour = 3_600_000;
 const day = 24 * hour;
@@ -50,9 +53,9 @@ async function newcomerIsAnswered(arena: Arena, owner: ArenaPeer, orgId: string)
 
 describe("row 4: join requests from fresh keys", () => {
   it("100 requests dated 10 years ahead are refused; a genuine newcomer 8 days later is answered", async () => {
-    arena = new Arena({ seed: 40 });
+    const arena = open({ seed: 40 });
     const { owner, members, orgId } = await arenaOrg(arena, ["bob"]);
-    const clock = () => (arena as Arena).clock.now() + 10 * year;
+    const clock = () => arena.clock.now() + 10 * year;
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) {
       const stranger = await arena.hostile(`stranger ${i}`, { now: clock });
@@ -74,7 +77,7 @@ describe("row 4: join requests from fresh keys", () => {
   });
 
   it("150 honest-looking requests from fresh keys: the newcomer is still answered, and strangers' sessions stay bounded by the pending requests", async () => {
-    arena = new Arena({ seed: 41 });
+    const arena = open({ seed: 41 });
     const { owner, members, orgId } = await arenaOrg(arena, ["bob"]);
     for (let i = 0; i < 150; i++) {
       const stranger = await arena.hostile(`stranger ${i}`);

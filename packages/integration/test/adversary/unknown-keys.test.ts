@@ -5,21 +5,11 @@
  */
 
 import { channelTopic } from "@orgchat/wire";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  Arena,
-  type ArenaPeer,
-  arenaOrg,
-  eventsOf,
-  keyOf,
-  total,
-} from "../../src/adversary/index.ts";
+import { describe, expect, it } from "vitest";
+import { type ArenaPeer, arenaOrg, eventsOf, keyOf, total } from "../../src/adversary/index.ts";
+import { arenas } from "./hooks.ts";
 
-let arena: Arena | undefined;
-afterEach(async () => {
-  await arena?.close();
-  arena = undefined;
-});
+const open = arenas();
 
 const minute = 60_000;
 const hour = 60 * minute;
@@ -31,7 +21,7 @@ const queries = (peer: ArenaPeer) => total(peer.transport.counts.historyQueries)
 
 describe("row 3: group messages with unknown key ids", () => {
   it("30 junk messages: at most 2 resync requests per member, none announced as waiting, the owner sends no Welcome for them", async () => {
-    arena = new Arena({ seed: 3 });
+    const arena = open({ seed: 3 });
     const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob"]);
     const attacker = await arena.hostile("mallory");
     const topic = channelTopic(keyOf(orgId), "general");
@@ -71,7 +61,7 @@ describe("row 3: group messages with unknown key ids", () => {
   });
 
   it("1,100 junk messages of 140 KiB: at most 10 MB persisted per member", async () => {
-    arena = new Arena({ seed: 31 });
+    const arena = open({ seed: 31 });
     const { members, orgId } = await arenaOrg(arena, ["alice", "bob"]);
     const attacker = await arena.hostile("mallory");
     const topic = channelTopic(keyOf(orgId), "general");
@@ -94,7 +84,7 @@ describe("row 3: group messages with unknown key ids", () => {
   }, 300_000);
 
   it("a genuine message waiting for its key still arrives under 1,100 junk messages, and no junk is announced (waiting or buffer-full)", async () => {
-    arena = new Arena({ seed: 32 });
+    const arena = open({ seed: 32 });
     const { owner, members, orgId } = await arenaOrg(arena, ["alice", "bob", "carol"]);
     const [alice, bob, carol] = members as [ArenaPeer, ArenaPeer, ArenaPeer];
     const attacker = await arena.hostile("mallory");
