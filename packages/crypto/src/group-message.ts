@@ -20,7 +20,12 @@ import { groupContext } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
 import { redactSecrets, wipe } from "./secret.js";
 import { SecretTree } from "./secret-tree.js";
-import { type ChainCandidate, SenderChain, type SkippedKey } from "./sender-chain.js";
+import {
+  type ChainCandidate,
+  maxLookaheadChains,
+  SenderChain,
+  type SkippedKey,
+} from "./sender-chain.js";
 import { applyReuseGuard, openSenderData, sealSenderData, senderDataBytes } from "./sender-data.js";
 import { putU32 } from "./state-bytes.js";
 
@@ -36,6 +41,13 @@ export interface DecryptedGroupMessage {
   epoch: bigint;
   keyId: Uint8Array;
 }
+
+/**
+ * Chains kept per epoch for leaves that never sent an authentic message but were named by one that
+ * failed (see `EpochKeys.decrypt`): a cache of their first walk, at most this many (~1.2 KiB each
+ * with a lookahead), the oldest dropped.
+ */
+export const maxUnverifiedChains = 1024;
 
 /** Format version of `GroupMessage` this module writes and reads. */
 export const groupMessageVersion = 1;
@@ -86,9 +98,11 @@ export class EpochKeys {
   /**
    * Chains of leaves with no authentic message yet that a received message named: kept (at
    * generation 0, with their lookahead) so that repeated forgeries in a leaf's name do not walk its
-   * chain again. Not state: never serialized; at most one per roster leaf.
+   * chain again. Not state: never serialized; at most `maxUnverifiedChains`, oldest dropped.
    */
   readonly #unverified = new Map<number, SenderChain>();
+  /** Chains holding a lookahead, least recently walked first (at most `maxLookaheadChains`). */
+  readonly #walked = new Map<number, SenderChain>();
   /** Every kept skipped key of every chain, oldest first: the epoch-wide eviction order. */
   readonly #skipped: Set<SkippedKey>;
   /** `"orgchat v1 group message" ‖ groupContext ‖ u64 e`: the constant head of every signed input. */
@@ -351,9 +365,16 @@ export class EpochKeys {
       if (chain === undefined) {
         chain = SenderChain.create(p, leaf, this.#tree.peekLeafSecret(leaf), this.limits);
         this.#unverified.set(leaf, chain);
+        for (const [oldest, kept] of this.#unverified) {
+          if (this.#unverified.size <= maxUnverifiedChains) break;
+          kept.destroy();
+          this.#unverified.delete(oldest);
+          this.#walked.delete(oldest);
+        }
       }
     }
     const candidate: ChainCandidate = chain.candidate(generation);
+    this.#noteWalked(leaf, chain);
 
     let content: Uint8Array;
     try {
@@ -466,6 +487,7 @@ export class EpochKeys {
     this.#chains.clear();
     for (const chain of this.#unverified.values()) chain.destroy();
     this.#unverified.clear();
+    this.#walked.clear();
     this.#skipped.clear();
   }
 
@@ -493,6 +515,7 @@ export class EpochKeys {
       // A chain kept for received messages in this leaf's name holds c[0]: gone once we send.
       this.#unverified.get(leaf)?.destroy();
       this.#unverified.delete(leaf);
+      this.#walked.delete(leaf);
       chain = SenderChain.create(
         this.#provider,
         leaf,
@@ -535,6 +558,21 @@ export class EpochKeys {
   #senderDataAadFor(contentType: number): Uint8Array {
     putU32(this.#senderDataAad, 8, contentType);
     return this.#senderDataAad;
+  }
+
+  /**
+   * Keeps the lookahead of at most `maxLookaheadChains` chains, the most recently walked: `chain`
+   * (just asked for a candidate) becomes the newest if it holds one, the oldest loses theirs.
+   */
+  #noteWalked(leaf: number, chain: SenderChain): void {
+    this.#walked.delete(leaf);
+    if (!chain.hasLookahead) return;
+    this.#walked.set(leaf, chain);
+    for (const [oldest, walked] of this.#walked) {
+      if (this.#walked.size <= maxLookaheadChains) break;
+      walked.dropLookahead();
+      this.#walked.delete(oldest);
+    }
   }
 
   /** Evicts the oldest skipped keys, whatever their chain, beyond `maxSkippedPerEpoch`. */

@@ -15,6 +15,13 @@ export const maxGeneration = 0xffff_ffff;
 export const lookaheadStride = 32;
 /** At most this many lookahead secrets per chain (1 KiB): with the defaults, every multiple of the stride in reach. */
 export const maxLookaheadSlots = 32;
+/**
+ * Chains of one epoch that keep a lookahead at once (the most recently walked; `EpochKeys` drops the
+ * others' with {@link SenderChain.dropLookahead}): at most 256 KiB of lookahead per epoch, whatever
+ * the roster. A forger rotating over more leaves than this pays a first walk (at most
+ * `maxForwardJump` steps) each time, the bound the protocol's limits were chosen for.
+ */
+export const maxLookaheadChains = 256;
 
 /** The key and nonce of one generation of a sender chain. */
 export interface MessageKeys {
@@ -239,6 +246,19 @@ export class SenderChain {
   /** How many skipped keys the chain keeps now. */
   get skippedCount(): number {
     return this.#skipped.size;
+  }
+
+  /** Whether the chain keeps lookahead secrets now (a far generation was looked for). */
+  get hasLookahead(): boolean {
+    return this.#ahead !== undefined;
+  }
+
+  /** Wipes and forgets the lookahead secrets (a cache: the next far walk starts over). */
+  dropLookahead(): void {
+    if (this.#ahead === undefined) return;
+    wipe(this.#ahead);
+    this.#ahead = undefined;
+    this.#aheadTop = -1;
   }
 
   /** Whether a key is kept for skipped generation `generation`. */

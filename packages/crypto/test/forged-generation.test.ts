@@ -16,7 +16,7 @@ import { EpochSecrets, type GroupId, type Roster } from "../src/key-schedule.js"
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
-import { lookaheadStride } from "../src/sender-chain.js";
+import { lookaheadStride, maxLookaheadChains } from "../src/sender-chain.js";
 import { errorNamed, hex } from "./fixtures.js";
 
 const group: GroupId = { organizationId: new Uint8Array(32).fill(0x3c), channelId: "" };
@@ -148,5 +148,49 @@ describe.each([nodeProvider(), nobleProvider()])("forged far generations ($name)
     const peer = keys(base);
     expect(peer.decrypt(decodeGroupMessage(sent)).generation).toBe(0);
     expect(receiver.nextGeneration(own)).toBe(1);
+  });
+});
+
+describe("forged far generations: memory stays bounded", () => {
+  it(`keeps the lookahead of the ${maxLookaheadChains} most recently walked chains only`, () => {
+    const base = nodeProvider();
+    const size = maxLookaheadChains + 2;
+    // Every leaf with leaf 0's signing key (cheap to build): the attacker's signature is never it.
+    const signingKey = base.ed25519PublicKey(signingSeed(0));
+    const roster: Roster = Array.from({ length: size }, (_, leaf) => ({
+      identityKey: new Uint8Array(32).fill(leaf & 0xff),
+      signingKey,
+      prekey: new Uint8Array(32).fill(0x80),
+    }));
+    const make = (provider: CryptoProvider) =>
+      EpochKeys.create({
+        provider,
+        group,
+        secrets: EpochSecrets.derive(provider, group, 3n, epochSecret.slice()),
+        roster,
+      });
+    const forger = make(base);
+    for (let leaf = 0; leaf < size; leaf++) forger.advanceSendChain(leaf, 500);
+    const forge = (leaf: number) =>
+      decodeGroupMessage(
+        forger.encrypt({
+          senderLeaf: leaf,
+          signingSecretKey: signingSeed(attacker),
+          contentType: 1,
+          content: new Uint8Array(1),
+        }),
+      );
+    const { provider, counter } = counting(base);
+    const receiver = make(provider);
+    const cost = (leaf: number) => {
+      const before = counter.calls;
+      expect(() => receiver.decrypt(forge(leaf))).toThrowError(errorNamed("DecryptionFailedError"));
+      return counter.calls - before;
+    };
+    // Every leaf walked once (500 steps): two more than the cap.
+    for (let leaf = 0; leaf < size; leaf++) cost(leaf);
+    // The most recent ones are still cheap; the first one walked lost its lookahead.
+    expect(cost(size - 1)).toBeLessThanOrEqual(senderDataCalls + lookaheadStride + messageKeyCalls);
+    expect(cost(0)).toBeGreaterThan(400);
   });
 });
