@@ -122,12 +122,10 @@ export class OwnerRequests {
     }
     const value = await c.pairwise.accept(org, txn, member, id, plaintext, { component, topic });
     if (value === undefined) return;
-    await this.#sweep(org, txn, topic);
     const context = { id, author: member, clock: opened.clock, sentAt: c.now() };
     switch (value.case) {
       case "requestToJoin":
         await this.#onJoinRequest(org, txn, value.value, context, topic);
-        await this.#sweep(org, txn, topic);
         break;
       case "cancelRequestToJoin": {
         const mapped = cancelRequestToJoinFromWire(value.value, context, org.log.state);
@@ -179,6 +177,9 @@ export class OwnerRequests {
       default:
         break;
     }
+    // What this message changed (a request pushed out, one that ended, a new handshake) frees or
+    // answers at once.
+    await this.#sweep(org, txn, topic);
     await c.persistence.commit(org, txn);
   }
 
@@ -392,7 +393,6 @@ export class OwnerRequests {
     const c = this.#c;
     const book = this.#book(org);
     const state = org.log.state;
-    const config = org.log.config;
     const now = c.now();
     if (!book.swept) {
       book.swept = true;
@@ -407,12 +407,21 @@ export class OwnerRequests {
       }
     }
     const limits = defaultRequestAdmissionLimits;
+    // The state decides which request of a key is pending (a late request with an earlier place in
+    // the canonical order can take the place of the one this book knows).
+    const pendingByKey = new Map(pendingRequestsAt(org, now).map((r) => [r.requester, r]));
     let handshakes = 0;
     for (const stranger of book.strangers.values())
       if (stranger.requestId === undefined) handshakes++;
     for (const [member, stranger] of book.strangers) {
       if (state.members.has(member)) {
         book.strangers.delete(member);
+        continue;
+      }
+      const live = pendingByKey.get(member);
+      if (live !== undefined) {
+        if (stranger.requestId === undefined) handshakes--;
+        stranger.requestId = live.id;
         continue;
       }
       const requestId = stranger.requestId;
@@ -424,7 +433,6 @@ export class OwnerRequests {
         }
         continue;
       }
-      if (requestStatus(state, requestId, now, config) === "pending") continue;
       const request = state.requests.get(requestId);
       if (
         request?.status === "rejected" &&
@@ -436,6 +444,22 @@ export class OwnerRequests {
       } else {
         this.#forget(org, txn, member, [requestId]);
       }
+    }
+    // A request pushed out (answered, its session dropped) comes back when an event that frees a
+    // slot before the one that pushed it out arrives late (the log re-folds). Its requester was
+    // told "full, try later" and can be told nothing now: the owner rejects it for good, as told.
+    for (const request of pendingByKey.values()) {
+      if (book.strangers.has(request.requester)) continue;
+      c.report({ component, reason: "request-pushed-out-returned", topic });
+      const built = c.eventLog.event(
+        org,
+        "request.rejected",
+        { requestId: request.id, reason: requestRejectionReasons.queueFull },
+        org.hex,
+      );
+      const decision = stampAfter(org.log, built, request.clock);
+      c.eventLog.add(org, txn, decision);
+      this.#forget(org, txn, request.requester, [decision.id, request.id]);
     }
   }
 

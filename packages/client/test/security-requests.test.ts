@@ -150,6 +150,17 @@ class Stranger {
     );
   }
 
+  /** Cancels its request `requestId`, signed with `clock` and `sentAt`. */
+  async cancel(requestId: string, clock: bigint, sentAt: number): Promise<void> {
+    await this.#send(
+      {
+        case: "cancelRequestToJoin",
+        value: { clock, organizationId: this.#orgId, sentAt: BigInt(sentAt), requestId },
+      },
+      clock,
+    );
+  }
+
   /** The owner's answers in this key's inbox: rejection reasons ("" for an acceptance). */
   async answers(): Promise<string[]> {
     const topic = inboxTopic(this.identity.publicKey);
@@ -263,8 +274,12 @@ describe("requests signed far in the future", () => {
     await world.settle();
     await stranger.request(world.time.now() + 1);
     await world.settle();
-    expect(await stranger.answers()).toEqual(["refused: conflict"]);
-    expect(pendingIds(owner, orgId)).toHaveLength(1);
+    // Same clock: the canonical order (by id) decides which of the two is pending, and only a
+    // refused newcomer is answered (a refused earlier one leaves its key a pending request).
+    const pending = pendingIds(owner, orgId);
+    expect(pending).toHaveLength(1);
+    const answers = await stranger.answers();
+    expect(answers).toEqual(answers.length === 0 ? [] : ["refused: conflict"]);
     expect((await storedStrangerRecords(owner, orgId, new Set())).sessions).toBe(1);
   });
 
@@ -378,6 +393,39 @@ describe("a flood of fresh keys", () => {
     await world.settle();
     expect(pendingIds(owner, orgId)).toContain(requestId);
   }, 300_000);
+
+  it("a request pushed out, then back after a late cancel frees a slot before it, stays rejected as its requester was told", async () => {
+    world = new World();
+    const { owner, orgId, attacker } = await ownerWithOrg();
+    const bundle = await publishedBundle(attacker, orgId);
+    const flood = Array.from({ length: maxPending }, () => new Stranger(attacker, orgId, bundle));
+    for (const stranger of flood) await stranger.request(world.time.now(), 2n);
+    await world.settle();
+    // A newcomer clocked 10 pushes out the oldest.
+    await new Stranger(attacker, orgId, bundle).request(world.time.now(), 10n);
+    await world.settle();
+    const out = owner.client
+      .listRequests(orgId)
+      .filter((r) => r.status === "rejected" && r.reason === requestRejectionReasons.queueFull);
+    expect(out).toHaveLength(1);
+    const pushed = out[0];
+    // Another requester's cancel, clocked 5: it sorts before the newcomer, whose place then had a
+    // free slot; the pushed-out request is pending again in the re-folded state.
+    const canceller = flood.find((s) => s.id !== pushed?.requester) as Stranger;
+    const cancelled = owner.client.listRequests(orgId).find((r) => r.requester === canceller.id);
+    await canceller.cancel(cancelled?.id ?? "", 5n, world.time.now());
+    await world.settle();
+    expect(owner.client.listRequests(orgId).find((r) => r.id === cancelled?.id)?.status).toBe(
+      "cancelled",
+    );
+    expect(owner.client.listRequests(orgId).find((r) => r.id === pushed?.id)).toMatchObject({
+      status: "rejected",
+      reason: requestRejectionReasons.queueFull,
+    });
+    const requester = flood.find((s) => s.id === pushed?.requester);
+    expect(await requester?.answers()).toEqual([requestRejectionReasons.queueFull]);
+    expect(pendingIds(owner, orgId)).toHaveLength(maxPending - 1);
+  });
 
   it("strangers that send their keys but no request: at most maxHandshakes sessions, each for handshakeTtlMs", async () => {
     world = new World();
