@@ -40,19 +40,22 @@ function counting(base: CryptoProvider) {
   return { provider, counter };
 }
 
+/** The keys of epoch 2 of the test group with `roster`. */
+const epochKeys = (provider: CryptoProvider, roster: Roster) =>
+  EpochKeys.create({
+    provider,
+    group,
+    secrets: EpochSecrets.derive(provider, group, 2n, epochSecret.slice()),
+    roster,
+  });
+
 describe.each([nodeProvider(), nobleProvider()])("forged far generations ($name)", (base) => {
   const roster: Roster = Array.from({ length: leaves }, (_, leaf) => ({
     identityKey: new Uint8Array(32).fill(leaf),
     signingKey: base.ed25519PublicKey(signingSeed(leaf)),
     prekey: new Uint8Array(32).fill(0x80 + leaf),
   }));
-  const keys = (provider: CryptoProvider) =>
-    EpochKeys.create({
-      provider,
-      group,
-      secrets: EpochSecrets.derive(provider, group, 2n, epochSecret.slice()),
-      roster,
-    });
+  const keys = (provider: CryptoProvider) => epochKeys(provider, roster);
   /** A message in `leaf`'s name at `generation`, signed by `signer` (the attacker unless honest). */
   const message = (leaf: number, generation: number, signer = attacker, content = "x") => {
     const sender = keys(base);
@@ -162,13 +165,7 @@ describe("forged far generations: memory stays bounded", () => {
       signingKey,
       prekey: new Uint8Array(32).fill(0x80),
     }));
-    const make = (provider: CryptoProvider) =>
-      EpochKeys.create({
-        provider,
-        group,
-        secrets: EpochSecrets.derive(provider, group, 3n, epochSecret.slice()),
-        roster,
-      });
+    const make = (provider: CryptoProvider) => epochKeys(provider, roster);
     const forger = make(base);
     for (let leaf = 0; leaf < size; leaf++) forger.advanceSendChain(leaf, 500);
     const forge = (leaf: number) =>
