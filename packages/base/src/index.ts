@@ -40,3 +40,4 @@ export {
   type OrgchatErrorOptions,
 } from "./errors.js";
 export { TypedEventEmitter } from "./event-emitter.js";
+export { maxLamportClock } from "./limits.js";

@@ -1,4 +1,4 @@
-import { errorGuard, OrgchatError } from "@orgchat/base";
+import { errorGuard, maxLamportClock, OrgchatError } from "@orgchat/base";
 
 /**
  * The bounds of Lamport clocks (docs/PROTOCOL.md, "Clocks"). Every member applies the same ones, so
@@ -19,7 +19,7 @@ import { errorGuard, OrgchatError } from "@orgchat/base";
  */
 export const clockLimits = {
   /** The highest Lamport clock: 2^63 − 1 (SQLite's largest INTEGER). */
-  maxClock: 2n ** 63n - 1n,
+  maxClock: maxLamportClock,
   /** How far above the clocks before it a non-owner event may go: 2^24. */
   maxClockStep: 2n ** 24n,
 } as const;

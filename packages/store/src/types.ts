@@ -16,6 +16,8 @@
  * order), so every implementation sorts them identically. Values are opaque bytes.
  */
 
+import { maxLamportClock } from "@orgchat/base";
+
 /** Options every asynchronous call accepts. */
 export interface CallOptions {
   /**
@@ -157,10 +159,10 @@ export const storeLimits = {
   /**
    * Largest sort key: SQLite's INTEGER is a signed 64-bit integer. It is also the protocol's
    * largest Lamport clock (`clockLimits.maxClock` of `@orgchat/state`, docs/PROTOCOL.md "Clocks"):
-   * the client files events by clock, so the state refuses any clock a store could not file. Change
-   * both together (a client test pins them equal).
+   * the client files events by clock, so the state refuses any clock a store could not file.
+   * Both are `maxLamportClock` of `@orgchat/base`.
    */
-  maxSortKey: 2n ** 63n - 1n,
+  maxSortKey: maxLamportClock,
 } as const;
 
 /**
