@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { fromHex } from "../src/encoding.js";
 import { foreignBufferLimits, foreignEvictions } from "../src/foreign-buffer.js";
 import type { ClientConfig } from "../src/index.js";
+import { judgeUnopened } from "../src/key-evidence.js";
 import type { PendingMessage } from "../src/org.js";
 import { ResyncAnswerBudget, resyncAnswerLimits } from "../src/resync-answers.js";
 import { names, orgWithMembers, type Peer, received, World } from "./helpers.js";
@@ -393,6 +394,43 @@ describe("the owner's resync answers (issue #13, row 3)", () => {
     expect(answered()).toBe(members.length);
     for (const peer of members) expect(peer.client.getOrganization(orgId).epoch).toBe(epoch);
   }, 300_000);
+});
+
+describe("what an unopened message is (rule)", () => {
+  const me = new Uint8Array(32).fill(1);
+  const other = new Uint8Array(32).fill(2);
+  const leaf = (identityKey: Uint8Array) => ({
+    identityKey,
+    signingKey: identityKey,
+    prekey: identityKey,
+  });
+  const judge = (
+    evidence: { channelId: string; epoch: bigint } | undefined,
+    heldEpoch: bigint | undefined,
+    listed: Uint8Array | undefined,
+  ) =>
+    judgeUnopened({
+      evidence,
+      heldEpoch,
+      roster: listed === undefined ? undefined : [leaf(listed)],
+      identityKey: me,
+    });
+
+  it("foreign without owner-signed evidence, whatever else is known", () => {
+    expect(judge(undefined, 3n, me)).toBe("foreign");
+    expect(judge(undefined, undefined, undefined)).toBe("foreign");
+  });
+
+  it("waiting only for a newer epoch this member is (or may be) listed in", () => {
+    expect(judge({ channelId: "", epoch: 4n }, 3n, me)).toBe("waiting");
+    expect(judge({ channelId: "", epoch: 4n }, undefined, undefined)).toBe("waiting");
+    expect(judge({ channelId: "", epoch: 4n }, 3n, other)).toBe("not-entitled");
+  });
+
+  it("past: an epoch of a group held at that epoch or later (a replayed key id costs nothing)", () => {
+    expect(judge({ channelId: "", epoch: 3n }, 3n, me)).toBe("past");
+    expect(judge({ channelId: "", epoch: 1n }, 5n, undefined)).toBe("past");
+  });
 });
 
 describe("foreign buffer limits (rule)", () => {
