@@ -59,15 +59,7 @@ async function publishedBundle(via: MemoryTransport, orgId: string): Promise<Pre
         accept: ["prekey-bundle"],
         verify,
       });
-      if (opened.type !== "prekey-bundle") continue;
-      const m = opened.message;
-      return {
-        identityKey: m.identityKey,
-        identityDhKey: m.identityDhKey,
-        signedPrekey: m.signedPrekey,
-        signedPrekeyId: m.signedPrekeyId,
-        signature: m.signature,
-      };
+      if (opened.type === "prekey-bundle") return opened.message;
     } catch {
       // Not the bundle (a description page): keep looking.
     }
@@ -186,13 +178,20 @@ class Stranger {
   }
 }
 
-async function ownerWithOrg(): Promise<{ owner: Peer; orgId: string; attacker: MemoryTransport }> {
+/** A new world with an owner's organization, and the attacker's node with the owner's bundle. */
+async function ownerWithOrg(): Promise<{
+  owner: Peer;
+  orgId: string;
+  attacker: MemoryTransport;
+  bundle: PrekeyBundleFields;
+}> {
+  world = new World();
   const owner = await world.peer("owner");
   const orgId = await owner.client.createOrganization({ name: "Acme", access: "on-request" });
   await world.settle();
   const attacker = world.network.transport({ name: "attacker", history: true });
   await attacker.start();
-  return { owner, orgId, attacker };
+  return { owner, orgId, attacker, bundle: await publishedBundle(attacker, orgId) };
 }
 
 /** What the owner keeps for strangers: pairwise sessions and member keys in its store. */
@@ -218,9 +217,7 @@ function pendingIds(owner: Peer, orgId: string): string[] {
 
 describe("requests signed far in the future", () => {
   it("100 requests 10 years ahead are refused and answered 'clock ahead'; nothing is kept; a newcomer 8 days later is seen", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     const strangers = Array.from({ length: 100 }, () => new Stranger(attacker, orgId, bundle));
     for (const stranger of strangers) await stranger.request(world.time.now() + 10 * year);
     await world.settle();
@@ -244,9 +241,7 @@ describe("requests signed far in the future", () => {
   });
 
   it("a request dated inside the skew expires 7 days after it arrived, and frees its session then", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     const stranger = new Stranger(attacker, orgId, bundle);
     await stranger.request(world.time.now() + defaultRequestAdmissionLimits.maxRequestSkewMs);
     await world.settle();
@@ -266,9 +261,7 @@ describe("requests signed far in the future", () => {
   });
 
   it("a second request from a key with one pending is refused and answered; the first stays, with its session", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     const stranger = new Stranger(attacker, orgId, bundle);
     await stranger.request(world.time.now());
     await world.settle();
@@ -284,9 +277,7 @@ describe("requests signed far in the future", () => {
   });
 
   it("the owner's rejection ends the stranger's stay: session, keys and the request's events dropped", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     const stranger = new Stranger(attacker, orgId, bundle);
     await stranger.request(world.time.now());
     await world.settle();
@@ -306,9 +297,7 @@ describe("requests signed far in the future", () => {
 
 describe("a flood of fresh keys", () => {
   it("a full queue: a newcomer is admitted (the oldest pushed out and told 'full, try later'), never silence", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     // The flood fills the queue (free slots need no admission token).
     const flood = Array.from({ length: maxPending }, () => new Stranger(attacker, orgId, bundle));
     for (const stranger of flood) await stranger.request(world.time.now());
@@ -347,9 +336,7 @@ describe("a flood of fresh keys", () => {
   });
 
   it("2,000 strangers at once: the queue fills, the burst pushes out its oldest, every other one is told 'full, try later'; sessions bounded", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     const strangers = Array.from({ length: 2000 }, () => new Stranger(attacker, orgId, bundle));
     for (let i = 0; i < strangers.length; i += 100) {
       for (const stranger of strangers.slice(i, i + 100)) await stranger.request(world.time.now());
@@ -395,9 +382,7 @@ describe("a flood of fresh keys", () => {
   }, 300_000);
 
   it("a request pushed out, then back after a late cancel frees a slot before it, stays rejected as its requester was told", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     const flood = Array.from({ length: maxPending }, () => new Stranger(attacker, orgId, bundle));
     for (const stranger of flood) await stranger.request(world.time.now(), 2n);
     await world.settle();
@@ -428,9 +413,7 @@ describe("a flood of fresh keys", () => {
   });
 
   it("strangers that send their keys but no request: at most maxHandshakes sessions, each for handshakeTtlMs", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     for (let i = 0; i < 100; i++) await new Stranger(attacker, orgId, bundle).keys();
     await world.settle();
     const stored = await storedStrangerRecords(owner, orgId, new Set());
@@ -446,9 +429,7 @@ describe("a flood of fresh keys", () => {
   });
 
   it("after a restart, the sessions and keys loaded for keys neither members nor pending requesters are dropped", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     for (let i = 0; i < 5; i++)
       await new Stranger(attacker, orgId, bundle).request(world.time.now());
     for (let i = 0; i < 5; i++) await new Stranger(attacker, orgId, bundle).keys();
@@ -466,9 +447,7 @@ describe("a flood of fresh keys", () => {
   });
 
   it("a rejected requester is told why: the requester's client shows 'full, try later'", async () => {
-    world = new World();
-    const { owner, orgId, attacker } = await ownerWithOrg();
-    const bundle = await publishedBundle(attacker, orgId);
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     // A full queue, and the burst of admissions into it spent.
     for (let i = 0; i < maxPending + admissionBurst; i++) {
       await new Stranger(attacker, orgId, bundle).request(world.time.now());
