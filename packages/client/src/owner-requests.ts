@@ -64,8 +64,9 @@ interface StrangerBook {
  * and its keys only while it is a handshake (at most `maxHandshakes`, for `handshakeTtlMs`) or its
  * request is pending (at most `maxPendingRequests`); a request dated more than `maxRequestSkewMs`
  * ahead is refused, the others are judged from `min(sentAt, received)`; a full queue pushes its
- * oldest request out for a newcomer, at a global rate (`RequestAdmission`), else refuses it. Every request
- * refused or pushed out is answered (never silence), and its session and keys are dropped.
+ * oldest request out for a newcomer, at a global rate (`RequestAdmission`), else refuses it. Every
+ * request refused or pushed out is answered (never silence), and its session, keys and stored
+ * events are dropped.
  */
 export class OwnerRequests {
   readonly #c: ClientCore;
