@@ -319,7 +319,8 @@ export class OwnerRequests {
     reason: string,
   ): Promise<void> {
     if (!(await this.#decide(org, txn, member, request, reason))) {
-      this.#c.report({ component, reason: "request-clock-out-of-range", topic: "" });
+      const topic = requestsTopic(org.id);
+      this.#c.report({ component, reason: "request-clock-out-of-range", topic });
     }
     const pending = this.#book(org).strangers.get(member)?.requestId;
     const live =
