@@ -15,7 +15,7 @@ import {
   createClient,
   type OrganizationView,
 } from "@orgchat/client";
-import { defaultProvider, type MemberGroup } from "@orgchat/crypto";
+import { defaultProvider, type MemberGroup, type PairwiseSession } from "@orgchat/crypto";
 import { memoryStore } from "@orgchat/store";
 import {
   type MemoryNetwork,
@@ -26,7 +26,7 @@ import {
 } from "@orgchat/transport";
 import { type Recorded, recordedEventNames, viewOf } from "../world.js";
 import { Hostile, type HostileInit } from "./hostile.js";
-import { keptGroups, keptIdentity } from "./kept-state.js";
+import { keptGroups, keptIdentity, keptOwnerSession } from "./kept-state.js";
 import {
   type CountingProvider,
   type CountingTransport,
@@ -59,6 +59,8 @@ export interface Turned {
   readonly hostile: Hostile;
   /** The member's group states by channel id (`""` the organization's group), as kept. */
   readonly groups: ReadonlyMap<string, MemberGroup>;
+  /** The member's pairwise session with the owner, as kept (undefined when it held none). */
+  readonly session: PairwiseSession | undefined;
   /** One kept group state. @throws Error when the member held none for `channelId` */
   group(channelId?: string): MemberGroup;
 }
@@ -170,9 +172,11 @@ export class Arena {
       identity: await keptIdentity(member.store),
     });
     const groups = await keptGroups(member.store, orgId);
+    const session = await keptOwnerSession(member.store, orgId);
     return {
       hostile,
       groups,
+      session,
       group: (channelId = "") => {
         const group = groups.get(channelId);
         if (group === undefined) {

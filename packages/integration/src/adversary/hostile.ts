@@ -60,6 +60,12 @@ export interface PostInit {
   readonly text?: string;
 }
 
+/** What a pairwise message carries (`PairwiseContent.content`). */
+export type PairwiseContentInit = Exclude<
+  Parameters<typeof encodePairwiseContent>[0]["content"],
+  undefined
+>;
+
 /** The fields of a request to join a hostile peer chooses. */
 export interface RequestInit {
   /** Lamport clock of both envelopes (any uint64). @default 1n */
@@ -235,6 +241,20 @@ export class Hostile {
     return { id: idOf(request), envelopes: [keys, request] };
   }
 
+  /**
+   * A pairwise message to the owner over `session` (e.g. a member's kept session,
+   * `keptOwnerSession`) carrying any content (a resync request, a leave …), with any clock.
+   * @returns the envelope bytes, to publish on `requestsTopic(org)`
+   */
+  async toOwner(
+    organizationId: string,
+    session: PairwiseSession,
+    content: PairwiseContentInit,
+    clock = 1n,
+  ): Promise<Uint8Array> {
+    return this.#pairwise(keyOf(organizationId), session, clock, content);
+  }
+
   /** The organization's prekey bundle, read from history on its description topic. */
   async prekeyBundle(organizationId: string): Promise<PrekeyBundleFields> {
     const org = keyOf(organizationId);
@@ -273,7 +293,7 @@ export class Hostile {
     org: Uint8Array,
     session: PairwiseSession,
     clock: bigint,
-    content: Exclude<Parameters<typeof encodePairwiseContent>[0]["content"], undefined>,
+    content: PairwiseContentInit,
   ): Promise<Uint8Array> {
     return sealEnvelope(
       {

@@ -18,8 +18,14 @@ export {
   type Turned,
 } from "./arena.js";
 export { hexOf, idOf, keyOf } from "./bytes.js";
-export { Hostile, type HostileInit, type PostInit, type RequestInit } from "./hostile.js";
-export { keptGroups, keptIdentity } from "./kept-state.js";
+export {
+  Hostile,
+  type HostileInit,
+  type PairwiseContentInit,
+  type PostInit,
+  type RequestInit,
+} from "./hostile.js";
+export { keptGroups, keptIdentity, keptOwnerSession } from "./kept-state.js";
 export {
   type CountingProvider,
   type CountingTransport,

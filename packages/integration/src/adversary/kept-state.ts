@@ -5,7 +5,13 @@
  * `org/<id>/group/<channel>` each group's state (`MemberGroup.serialize`). The attacker owns its
  * disk; reading it is not a privilege the harness grants, it is the threat.
  */
-import { type CryptoProvider, defaultProvider, type KeyPair, MemberGroup } from "@orgchat/crypto";
+import {
+  type CryptoProvider,
+  defaultProvider,
+  type KeyPair,
+  MemberGroup,
+  PairwiseSession,
+} from "@orgchat/crypto";
 import type { Store } from "@orgchat/store";
 import { keyOf } from "./bytes.js";
 
@@ -61,4 +67,17 @@ export async function keptGroups(
     }
   }
   return groups;
+}
+
+/**
+ * A copy of the pairwise session with the owner a member's client stored for an organization
+ * (`org/<id>/pairwise/owner`), or undefined when it holds none.
+ */
+export async function keptOwnerSession(
+  store: Store,
+  organizationId: string,
+  provider: CryptoProvider = defaultProvider(),
+): Promise<PairwiseSession | undefined> {
+  const bytes = await store.get(`org/${organizationId}`, "pairwise/owner");
+  return bytes === undefined ? undefined : PairwiseSession.deserialize(provider, bytes);
 }
