@@ -19,6 +19,7 @@ import {
   requestRejectionReasons,
 } from "@orgchat/state";
 import { requestToJoinToWire } from "@orgchat/state/wire";
+import { memoryStore } from "@orgchat/store";
 import type { MemoryTransport } from "@orgchat/transport";
 import {
   decodePairwiseContent,
@@ -31,7 +32,8 @@ import {
   sealEnvelope,
 } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Peer, World } from "./helpers.js";
+import { createClient } from "../src/index.js";
+import { type Peer, seededRandom, World } from "./helpers.js";
 
 type PairwiseContentInit = NonNullable<Parameters<typeof encodePairwiseContent>[0]["content"]>;
 
@@ -292,6 +294,36 @@ describe("requests signed far in the future", () => {
     const stored = await storedEventIds(owner, orgId);
     expect(stored.has(requestId ?? "")).toBe(false);
     expect(owner.client.listRequests(orgId).map((r) => r.status)).toEqual(["rejected"]);
+  });
+});
+
+describe("an honest newcomer whose clock runs ahead", () => {
+  it("is told 'clock ahead' (request:rejected with the reason), not left waiting", async () => {
+    const { owner, orgId } = await ownerWithOrg();
+    const ahead = defaultRequestAdmissionLimits.maxRequestSkewMs + 60_000;
+    const transport = world.network.transport({ name: "ahead", history: true });
+    const store = memoryStore();
+    const client = await createClient({
+      transport,
+      store,
+      now: () => world.time.now() + ahead,
+      timers: world.time.timers,
+      random: seededRandom(4242),
+      config: world.config,
+    });
+    const rejected: Array<{ requestId: string; reason: string }> = [];
+    client.on("request:rejected", (event) => {
+      rejected.push(event);
+    });
+    // A peer of the world (so that settle waits for it and close closes it), on its own clock.
+    world.peers.push({ name: "ahead", client, store, transport, events: [] });
+    await client.discover(orgId);
+    const requestId = await client.requestToJoin(orgId, { displayName: "Ahead" });
+    await world.settle();
+    expect(rejected).toEqual([
+      expect.objectContaining({ requestId, reason: requestRejectionReasons.clockAhead }),
+    ]);
+    expect(pendingIds(owner, orgId)).toEqual([]);
   });
 });
 
