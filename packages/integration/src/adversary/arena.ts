@@ -35,7 +35,7 @@ import {
   type MeasuredStore,
   measuredStore,
 } from "./measure.js";
-import { seededBytes } from "./random.js";
+import { seededBytes, seededProvider } from "./random.js";
 
 /** Every event a client emits, in order, with its payload (`diagnostic` included). */
 export type ArenaRecorded = Recorded;
@@ -109,7 +109,8 @@ export class Arena {
     const store = measuredStore(memoryStore());
     const memory = this.network.transport({ name });
     const transport = countingTransport(memory);
-    const provider = countingProvider(defaultProvider());
+    // Seeded: every key and random byte the client draws is the same from run to run.
+    const provider = countingProvider(seededProvider(defaultProvider(), this.random()));
     const peer: ArenaPeer = {
       name,
       client: undefined as unknown as Client,

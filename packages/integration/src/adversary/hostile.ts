@@ -36,7 +36,7 @@ import {
   sealEnvelope,
 } from "@orgchat/wire";
 import { hexOf, idOf, keyOf } from "./bytes.js";
-import { junkBytes } from "./random.js";
+import { junkBytes, seededProvider } from "./random.js";
 
 /** What {@link Hostile} is made with. */
 export interface HostileInit {
@@ -79,7 +79,7 @@ export interface RequestInit {
 export class Hostile {
   readonly name: string;
   readonly transport: Transport;
-  readonly provider: CryptoProvider = defaultProvider();
+  readonly provider: CryptoProvider;
   readonly identity: KeyPair;
   readonly identityDh: KeyPair;
   readonly now: () => number;
@@ -93,6 +93,7 @@ export class Hostile {
     this.transport = init.transport;
     this.now = init.now;
     this.#random = init.random;
+    this.provider = seededProvider(defaultProvider(), init.random);
     const pair = (secretKey: Uint8Array, publicKey: (s: Uint8Array) => Uint8Array) => ({
       secretKey,
       publicKey: publicKey(secretKey),

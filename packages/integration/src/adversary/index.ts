@@ -38,5 +38,5 @@ export {
   type TransportCounts,
   total,
 } from "./measure.js";
-export { junkBytes, seededBytes } from "./random.js";
+export { junkBytes, seededBytes, seededProvider } from "./random.js";
 export { type HostileRelay, hostileRelay } from "./waku.js";

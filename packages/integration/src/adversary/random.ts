@@ -3,6 +3,7 @@
  * the same run.
  */
 import { createHash } from "node:crypto";
+import type { CryptoProvider } from "@orgchat/crypto";
 
 /** Deterministic bytes good enough for keys: SHA-256 in counter mode over `seed`. */
 export function seededBytes(seed: string): (length: number) => Uint8Array {
@@ -34,4 +35,34 @@ export function junkBytes(seed: number, length: number): Uint8Array {
     out[i + 3] = (x >>> 24) & 0xff;
   }
   return out;
+}
+
+/**
+ * `provider` with its randomness drawn from `random`: `randomBytes`, and the secret keys of
+ * `x25519KeyPair` / `ed25519KeyPair` (ephemeral keys, leaf secrets, identities). With seeded bytes
+ * every key a peer makes is the same from run to run. Every other method is the provider's own.
+ */
+export function seededProvider(
+  provider: CryptoProvider,
+  random: (length: number) => Uint8Array,
+): CryptoProvider {
+  return new Proxy(provider, {
+    get(target, property) {
+      if (property === "randomBytes") return (length: number) => random(length);
+      if (property === "x25519KeyPair") {
+        return () => {
+          const secretKey = random(32);
+          return { secretKey, publicKey: target.x25519PublicKey(secretKey) };
+        };
+      }
+      if (property === "ed25519KeyPair") {
+        return () => {
+          const secretKey = random(32);
+          return { secretKey, publicKey: target.ed25519PublicKey(secretKey) };
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
