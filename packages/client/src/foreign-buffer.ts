@@ -11,15 +11,16 @@ import type { PendingMessage } from "./org.js";
 /**
  * Limits of the foreign buffer, per organization. Bytes are payload bytes (a record stores its
  * payload as hex: about twice that on disk). With these, an outsider's flood of unknown key ids
- * costs a member at most ~4 MiB of store (2 MiB of payload) and 64 records, whatever its size or
- * rate; an honest message that merely arrived before its roster is kept unless such a flood
- * passes it (then the history sweep or a restart's catch-up reads it again).
+ * costs a member at most ~2 MiB of records (1 MiB of payload) and 64 records, whatever its size or
+ * rate (SQLite adds its write-ahead log, ~4.4 MB after such a flood: 6.4 MB on disk measured in
+ * all); an honest message that merely arrived before its roster is kept unless such a flood
+ * passes it (then the history sweep or a restart's catch-up may read it again).
  */
 export const foreignBufferLimits = {
   /** Messages kept in all. */
   maxMessages: 64,
-  /** Payload bytes kept in all (2 MiB: 14 messages of the 140 KiB maximum). */
-  maxBytes: 2 * 1024 * 1024,
+  /** Payload bytes kept in all (1 MiB: 7 messages of the 140 KiB maximum, or 64 short posts). */
+  maxBytes: 1024 * 1024,
   /** Messages kept under one key id: one key id cannot take the whole buffer. */
   maxMessagesPerKeyId: 16,
   /** Payload bytes kept under one key id (512 KiB). */

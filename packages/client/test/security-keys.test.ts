@@ -458,9 +458,10 @@ describe("foreign buffer limits (rule)", () => {
 
   it("the total is bounded in bytes; genuine waiting messages are never evicted", () => {
     const big = 140 * 1024;
+    const fit = Math.floor(foreignBufferLimits.maxBytes / big);
     const pending = [
       held("genuine", "g", big, 0, false),
-      ...Array.from({ length: 14 }, (_, i) => held(`j${i}`, `k${i}`, big, i + 1)),
+      ...Array.from({ length: fit }, (_, i) => held(`j${i}`, `k${i}`, big, i + 1)),
     ];
     const evict = foreignEvictions(pending, { keyId: "new", bytes: big });
     expect(evict).toEqual(["j0"]);
