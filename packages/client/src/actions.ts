@@ -15,7 +15,12 @@ import { hashId } from "./encoding.js";
 import { ChannelAccessError, EventRejectedError, UnknownTargetError } from "./errors.js";
 import { newOwnerOrg, newTxn, type OwnerOrg, type Txn } from "./org.js";
 import { checkSignal } from "./runtime.js";
-import type { CreateChannelInit, CreateOrganizationInit, OperationOptions } from "./types.js";
+import {
+  type CreateChannelInit,
+  type CreateOrganizationInit,
+  type OperationOptions,
+  rejectionCode,
+} from "./types.js";
 
 /** An event an owner operation authors: its type and body. */
 export type OwnerEventDraft = {
@@ -253,7 +258,10 @@ export class OwnerActions {
         "rejectRequest",
         async (o, txn, event) => {
           await respond(o, txn, event);
-          txn.emits.push(["request:rejected", { ...base, organizationId: o.hex, reason }]);
+          txn.emits.push([
+            "request:rejected",
+            { ...base, organizationId: o.hex, reason, code: rejectionCode(reason) },
+          ]);
         },
       );
     }

@@ -1,4 +1,5 @@
 import { defaultProvider } from "@orgchat/crypto";
+import { defaultRequestAdmissionLimits, RequestAdmission } from "@orgchat/state";
 import type { Client } from "./client-api.js";
 import { ClientCore } from "./core.js";
 import { ClientClosedError } from "./errors.js";
@@ -18,6 +19,7 @@ export const defaultClientConfig: Required<ClientConfig> = {
   maxPendingAgeMs: 7 * 24 * 60 * 60 * 1000,
   maxBackfillPages: 50,
   maxPendingInvitations: 50,
+  requestAdmission: {},
   leaveResolutionTimeoutMs: 30_000,
   syncIntervalMs: 5_000,
   syncMaxIntervalMs: 600_000,
@@ -34,7 +36,8 @@ export const defaultClientConfig: Required<ClientConfig> = {
  * @throws {PassphraseRequiredError} when the store is sealed and no passphrase was given (or the
  *   reverse)
  * @throws {StoreCorruptedError} when a stored record cannot be read
- * @throws {RangeError} when `config.maxPendingInvitations` is not a positive integer
+ * @throws {RangeError} when `config.maxPendingInvitations` is not a positive integer, or
+ *   `config.requestAdmission` has a burst that is not a positive integer or an interval not positive
  * @throws the transport's own errors from `start()` / `subscribe()`
  * @example
  * ```ts
@@ -61,6 +64,8 @@ export async function createClient(init: ClientInit): Promise<Client> {
       `config.maxPendingInvitations: expected a positive integer, got ${config.maxPendingInvitations}`,
     );
   }
+  // Checked here rather than at the first request: a bad limit is the caller's error, not a peer's.
+  new RequestAdmission({ ...defaultRequestAdmissionLimits, ...config.requestAdmission });
   const store = init.store;
   const { vault, identity, identityDh } = await openIdentity({
     provider,

@@ -76,5 +76,6 @@ export type {
   OperationOptions,
   OrganizationView,
   OrgRole,
+  RequestRejectionCode,
   RequestView,
 } from "./types.js";

@@ -20,7 +20,12 @@ import { Invitations } from "./invitations.js";
 import { type MemberOrg, newMemberOrg, newTxn, type Org, type Txn } from "./org.js";
 import { checkSignal } from "./runtime.js";
 import { ownRequestsClock, stampAfter } from "./stamp.js";
-import type { JoinRequestInit, OperationOptions, OrganizationView } from "./types.js";
+import {
+  type JoinRequestInit,
+  type OperationOptions,
+  type OrganizationView,
+  rejectionCode,
+} from "./types.js";
 
 /**
  * Membership: this identity's way in and out of organizations it does not own — discover, request
@@ -261,7 +266,10 @@ export class Membership {
       request.status = "rejected";
       request.reason = event.body.reason;
       org.role = "observer";
-      txn.emits.push(["request:rejected", { ...base, reason: event.body.reason }]);
+      txn.emits.push([
+        "request:rejected",
+        { ...base, reason: event.body.reason, code: rejectionCode(event.body.reason) },
+      ]);
     }
   }
 

@@ -8,6 +8,7 @@ import {
   type OrgEventOf,
   pendingRequests,
   RequestAdmission,
+  type RequestAdmissionLimits,
   requestRejectionReasons,
   requestStatus,
 } from "@orgchat/state";
@@ -74,6 +75,10 @@ export class OwnerRequests {
 
   constructor(core: ClientCore) {
     this.#c = core;
+  }
+  /** The admission limits: `config.requestAdmission` over `defaultRequestAdmissionLimits`. */
+  #limits(): RequestAdmissionLimits {
+    return { ...defaultRequestAdmissionLimits, ...this.#c.p.config.requestAdmission };
   }
 
   /** A pairwise message from a member or a newcomer on the requests topic. */
@@ -200,7 +205,7 @@ export class OwnerRequests {
       return;
     }
     const now = c.now();
-    const limits = defaultRequestAdmissionLimits;
+    const limits = this.#limits();
     // The signed time is the requester's word: far ahead, it would hold a slot until a far-away
     // expiry; otherwise no later than its arrival, so it expires at most `requestExpiryMs` after it.
     const time = judgeRequestTime(mapped.value.sentAt, now, limits.maxRequestSkewMs);
@@ -361,7 +366,7 @@ export class OwnerRequests {
   #book(org: OwnerOrg): StrangerBook {
     let book = this.#books.get(org.owner);
     if (book === undefined) {
-      const limits = defaultRequestAdmissionLimits;
+      const limits = this.#limits();
       book = { strangers: new Map(), admission: new RequestAdmission(limits), swept: false };
       this.#books.set(org.owner, book);
     }
@@ -408,7 +413,7 @@ export class OwnerRequests {
         if (!state.members.has(key) && !book.strangers.has(key)) this.#forget(org, txn, key);
       }
     }
-    const limits = defaultRequestAdmissionLimits;
+    const limits = this.#limits();
     // The state decides which request of a key is pending (a late request with an earlier place in
     // the canonical order can take the place of the one this book knows).
     const pendingByKey = new Map(pendingRequestsAt(org, now).map((r) => [r.requester, r]));

@@ -1,6 +1,13 @@
 import type { Diagnostic } from "@orgchat/base";
 import type { CryptoProvider } from "@orgchat/crypto";
-import type { AccessMode, Identity, Permissions, Role } from "@orgchat/state";
+import {
+  type AccessMode,
+  type Identity,
+  type Permissions,
+  type RequestAdmissionLimits,
+  type Role,
+  requestRejectionReasons,
+} from "@orgchat/state";
 import type { Store } from "@orgchat/store";
 import type { Transport } from "@orgchat/transport";
 
@@ -79,6 +86,14 @@ export interface ClientConfig {
    * @default 50
    */
   readonly maxPendingInvitations?: number;
+  /**
+   * Owner: how requests to join from strangers are admitted (docs/SECURITY.md, row 4): the signed
+   * `sentAt` skew allowed ahead of this clock (2 min), the admission rate into a full queue (10 at
+   * once, then one per 6 min), and the strangers whose keys are kept before their request arrives
+   * (16, for 10 min). Fields left out keep `defaultRequestAdmissionLimits` of `@orgchat/state`.
+   * @default {}
+   */
+  readonly requestAdmission?: Partial<RequestAdmissionLimits>;
   /** History pages read per topic when backfilling (each up to 100 messages). @default 50 */
   readonly maxBackfillPages?: number;
   /**
@@ -258,6 +273,12 @@ export interface ClientEvents {
     readonly requestId: string;
     readonly requester: string;
     readonly reason: string;
+    /**
+     * Why, for a UI: `queue-full` (the owner's queue was full or too many requests arrived lately:
+     * ask again later; no cool-down applies), `clock-ahead` (the request was signed too far ahead of
+     * the owner's clock: fix this device's clock and ask again), or `rejected` (a decision).
+     */
+    readonly code: RequestRejectionCode;
   };
   /**
    * An invitation to an organization arrived in this identity's inbox. It is only pending
@@ -368,4 +389,20 @@ export interface JoinRequestInit extends OperationOptions {
   readonly displayName?: string;
   /** @default "" */
   readonly ensName?: string;
+}
+
+/** Why a request to join was rejected, for a UI (`request:rejected`'s `code`). */
+export type RequestRejectionCode = "queue-full" | "clock-ahead" | "rejected";
+
+/**
+ * The code of a rejection reason: the owner's automatic answers (`requestRejectionReasons` of
+ * `@orgchat/state`) have their own, every other reason is a decision.
+ *
+ * @param reason - the rejection's reason text
+ * @returns `queue-full`, `clock-ahead` or `rejected`
+ */
+export function rejectionCode(reason: string): RequestRejectionCode {
+  if (reason === requestRejectionReasons.queueFull) return "queue-full";
+  if (reason === requestRejectionReasons.clockAhead) return "clock-ahead";
+  return "rejected";
 }

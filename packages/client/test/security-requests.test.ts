@@ -32,7 +32,7 @@ import {
   sealEnvelope,
 } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { createClient } from "../src/index.js";
+import { type ClientConfig, createClient } from "../src/index.js";
 import { type Peer, seededRandom, World } from "./helpers.js";
 
 type PairwiseContentInit = NonNullable<Parameters<typeof encodePairwiseContent>[0]["content"]>;
@@ -181,13 +181,13 @@ class Stranger {
 }
 
 /** A new world with an owner's organization, and the attacker's node with the owner's bundle. */
-async function ownerWithOrg(): Promise<{
+async function ownerWithOrg(config: ClientConfig = {}): Promise<{
   owner: Peer;
   orgId: string;
   attacker: MemoryTransport;
   bundle: PrekeyBundleFields;
 }> {
-  world = new World();
+  world = new World(config);
   const owner = await world.peer("owner");
   const orgId = await owner.client.createOrganization({ name: "Acme", access: "on-request" });
   await world.settle();
@@ -311,7 +311,7 @@ describe("an honest newcomer whose clock runs ahead", () => {
       random: seededRandom(4242),
       config: world.config,
     });
-    const rejected: Array<{ requestId: string; reason: string }> = [];
+    const rejected: Array<{ requestId: string; reason: string; code: string }> = [];
     client.on("request:rejected", (event) => {
       rejected.push(event);
     });
@@ -321,7 +321,11 @@ describe("an honest newcomer whose clock runs ahead", () => {
     const requestId = await client.requestToJoin(orgId, { displayName: "Ahead" });
     await world.settle();
     expect(rejected).toEqual([
-      expect.objectContaining({ requestId, reason: requestRejectionReasons.clockAhead }),
+      expect.objectContaining({
+        requestId,
+        reason: requestRejectionReasons.clockAhead,
+        code: "clock-ahead",
+      }),
     ]);
     expect(pendingIds(owner, orgId)).toEqual([]);
   });
@@ -490,9 +494,37 @@ describe("a flood of fresh keys", () => {
     await newcomer.client.requestToJoin(orgId, { displayName: "New" });
     await world.settle();
     const rejected = newcomer.events.filter(([name]) => name === "request:rejected");
-    expect(rejected.map(([, e]) => (e as { reason: string }).reason)).toEqual([
+    expect(rejected.map(([, e]) => (e as { reason: string; code: string }).reason)).toEqual([
       requestRejectionReasons.queueFull,
     ]);
+    expect(rejected.map(([, e]) => (e as { code: string }).code)).toEqual(["queue-full"]);
     expect(pendingIds(owner, orgId)).toHaveLength(maxPending);
+  });
+});
+
+describe("the admission limits are the owner's to set (config.requestAdmission)", () => {
+  it("a smaller burst pushes out fewer requests for newcomers; the rest are told 'full, try later'", async () => {
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg({
+      requestAdmission: { admissionBurst: 2 },
+    });
+    for (let i = 0; i < maxPending + 5; i++) {
+      await new Stranger(attacker, orgId, bundle).request(world.time.now());
+    }
+    await world.settle();
+    const pushedOut = owner.client
+      .listRequests(orgId)
+      .filter((r) => r.status === "rejected" && r.reason === requestRejectionReasons.queueFull);
+    expect(pushedOut).toHaveLength(2);
+    expect(pendingIds(owner, orgId)).toHaveLength(maxPending);
+  });
+
+  it("refuses a limit that could not work when the client is created (RangeError)", async () => {
+    world = new World();
+    const transport = world.network.transport({ name: "bad-config" });
+    for (const requestAdmission of [{ admissionBurst: 0 }, { admissionIntervalMs: -1 }]) {
+      await expect(
+        createClient({ transport, store: memoryStore(), config: { requestAdmission } }),
+      ).rejects.toBeInstanceOf(RangeError);
+    }
   });
 });
