@@ -67,8 +67,9 @@ export class EventLog {
   }
 
   /**
-   * Adds an event to the log in a unit of work. What the state applies (or, `proven`, refuses only
-   * because the description lags: its author or its channel access not listed yet) is kept: stored
+   * Adds an event to the log in a unit of work. What the state applies (or, `proven` on a member's
+   * side, refuses only because the description lags: its author or its channel access not listed
+   * yet) is kept: stored
    * in the events log, and the message events the app must hear about are emitted (now, or when a
    * later event or description explains them). What the state refuses otherwise is held: bounded
    * (`heldEventLimits`, oldest evicted), in the `held/<id>` log, never in the events log.
@@ -80,7 +81,11 @@ export class EventLog {
     const refused = result.rejected;
     if (refused?.reason === "duplicate") return "duplicate";
     this.#forgetEvicted(org, txn, result.evicted ?? []);
-    if (refused !== undefined && !(proven && provable.has(refused.reason))) {
+    // The owner's state is the truth (it admits every member before its keys exist): nothing
+    // lags there, so a post its state refuses in its place — e.g. a current member's post clocked
+    // before it joined — is held, never shown by proof of epoch (issue #13 row 9).
+    const overrides = proven && org.role !== "owner";
+    if (refused !== undefined && !(overrides && provable.has(refused.reason))) {
       this.#hold(org, txn, event, meta);
       // A held post is kept under the quota: a durable seen mark would outlive it (R5). Other
       // events keep theirs (their flows, e.g. a pairwise request's handshake, are not replayable).
@@ -90,7 +95,7 @@ export class EventLog {
     }
     if (meta !== undefined) org.messageMeta.set(event.id, meta);
     txn.events.push(event);
-    if (proven) {
+    if (overrides) {
       org.proven.set(event.id, event);
       txn.ops.push({
         type: "append",

@@ -331,6 +331,27 @@ describe("row 9: a post's claimed time", () => {
     });
   }
 
+  it("a member's post clocked before it joined: the owner, who knows when it joined, never shows it", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice"]);
+    const [alice] = members as [Peer];
+    const kept = await keepKeys(alice, orgId);
+    await publish(
+      world,
+      orgId,
+      "general",
+      craftPost(kept, orgId, "general", "first in history", {
+        clock: 1n,
+        sentAt: world.time.now(),
+      }),
+    );
+    expect(received(owner)).toEqual([]);
+    expect(owner.client.history(orgId, "general")).toEqual([]);
+    await alice.client.sendMessage(orgId, "general", "honest");
+    await world.settle();
+    expect(received(owner)).toEqual(["honest"]);
+  });
+
   it("an honest post read from history days later shows its own time", async () => {
     world = new World();
     const { members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
