@@ -83,6 +83,17 @@ describe("bytes", () => {
     );
   });
 
+  it("hex round-trips across toHex's chunks (a 140 KiB message), every byte value in place", () => {
+    const bytes = new Uint8Array(140 * 1024 + 3);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131 + (i >> 8)) & 255;
+    const hex = toHex(bytes);
+    expect(hex).toHaveLength(bytes.length * 2);
+    expect(hex.slice(16382, 16390)).toBe(toHex(bytes.subarray(8191, 8195)));
+    expect(equalBytes(fromHex(hex), bytes)).toBe(true);
+    expect(toHex(new Uint8Array([0, 9, 10, 15, 16, 160, 255]))).toBe("00090a0f10a0ff");
+    expect([...fromHex("0aA0fF")]).toEqual([10, 160, 255]);
+  });
+
   it("refuses bad hex with a TypeError", () => {
     expect(() => fromHex("abc")).toThrow(TypeError);
     expect(() => fromHex("zz")).toThrow(TypeError);
