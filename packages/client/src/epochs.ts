@@ -247,6 +247,7 @@ export class OwnerEpochs {
       ),
     );
     txn.epochChanged = true;
+    txn.erasesKeys = true;
     txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId, epoch: group.epoch }]);
   }
 

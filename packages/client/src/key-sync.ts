@@ -101,6 +101,7 @@ export class KeySync {
     this.#c.recovery.entered(org, channelId);
     txn.groups.add(channelId);
     txn.epochChanged = true;
+    txn.erasesKeys = true;
     txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId, epoch }]);
   }
 
@@ -143,6 +144,7 @@ export class KeySync {
     );
     if (expired.length === 0) return;
     const txn = newTxn(org);
+    txn.erasesKeys = true;
     for (const [suffix] of expired) {
       org.member.retiredGroups.delete(suffix);
       this.persistRetired(org, txn, suffix);

@@ -142,7 +142,9 @@ export class Messages {
           const proven =
             roster?.channelId === channelId ||
             (roster?.channelId === "" && !isRestricted(org.log.state, channelId));
-          c.eventLog.applyChannelMessage(org, txn, message, id, proven);
+          // A message that waited for its key was received when it first arrived, not now.
+          const facts = waiting === undefined ? {} : { receivedAt: waiting.receivedAt };
+          c.eventLog.applyChannelMessage(org, txn, message, id, proven, facts);
         }
       } catch (error) {
         // A member's malformed content: the ratchet step is still committed (it was authentic).
@@ -359,7 +361,7 @@ export class Messages {
       channelId,
       keyId,
       payload,
-      receivedAt: replacing?.receivedAt ?? c.now(),
+      receivedAt: replacing?.receivedAt ?? c.sync.arrivalOf(id) ?? c.now(),
       ...(foreign ? { foreign: true as const } : {}),
     };
     org.pending.set(id, pending);

@@ -277,6 +277,12 @@ export interface Txn {
   description: boolean;
   /** Groups whose epoch changed (pending messages are retried after commit). */
   epochChanged: boolean;
+  /**
+   * The unit of work replaces or drops key material (a re-key, a new epoch, a retired group's end):
+   * the commit asks the store to erase what it superseded from its files (`BatchOptions.checkpoint`),
+   * so that keys of earlier epochs do not linger on disk after a crash (docs/SECURITY.md, row 10).
+   */
+  erasesKeys: boolean;
 }
 
 /** A new, empty transaction. */
@@ -294,5 +300,6 @@ export function newTxn(org: Org): Txn {
     meta: false,
     description: false,
     epochChanged: false,
+    erasesKeys: false,
   };
 }

@@ -484,7 +484,7 @@ export class Persistence {
       ops.push({ type: "put", space, key: "departed", value: encodeJson([...org.departed]) });
     }
     ops.push(...this.metaOps(org));
-    await store.batch(ops);
+    await store.batch(ops, txn.erasesKeys ? { checkpoint: true } : undefined);
     for (const entry of txn.outbox) await this.#publish(org, entry);
     c.eventLog.emitDiff(org, txn);
     for (const entry of txn.emits) c.emitter.emitEntry(entry);

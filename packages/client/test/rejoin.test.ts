@@ -121,6 +121,7 @@ describe("rejoin after leave (docs/CLIENT.md, 'Rejoin after leave')", () => {
           requestId: second,
           requester: bob.client.memberId,
           reason: "retry: request predates your leave",
+          code: "rejected",
         },
       ],
     ]);
