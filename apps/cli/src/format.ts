@@ -144,8 +144,10 @@ export function messageLine(
   message: MessageView,
   names: ReadonlyMap<string, string> = new Map(),
 ): string {
+  // `shownAt`: the author's claimed time when it agrees with when the post arrived, else the
+  // arrival time (a member cannot backdate or postdate what others see: docs/SECURITY.md, row 9).
   const time =
-    message.sentAt > 0 ? new Date(message.sentAt).toISOString().slice(11, 19) : "--:--:--";
+    message.shownAt > 0 ? new Date(message.shownAt).toISOString().slice(11, 19) : "--:--:--";
   const who = message.own ? "you" : (names.get(message.author) ?? short(message.author));
   const text = message.deleted ? "(deleted)" : message.text;
   const marks = `${message.edited ? " (edited)" : ""}${message.pinned ? " (pinned)" : ""}`;

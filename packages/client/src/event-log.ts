@@ -59,7 +59,12 @@ export class EventLog {
     author: MemberId,
   ): OrgEventOf<K> {
     let after: bigint | undefined;
-    if ((type === "request.accepted" || type === "request.rejected") && "requestId" in body) {
+    if (
+      (type === "request.accepted" ||
+        type === "request.rejected" ||
+        type === "request.cancelled") &&
+      "requestId" in body
+    ) {
       after = org.log.state.requests.get(body.requestId)?.clock;
     }
     const draft = { type, author, clock: org.log.nextClock(after), sentAt: this.#c.now(), body };
@@ -85,6 +90,13 @@ export class EventLog {
     // lags there, so a post its state refuses in its place — e.g. a current member's post clocked
     // before it joined — is held, never shown by proof of epoch (issue #13 row 9).
     const overrides = proven && org.role !== "owner";
+    if (refused !== undefined && !org.log.has(event.id)) {
+      // Refused for good (malformed, e.g. a clock above the limit): the log keeps nothing to re-judge,
+      // so neither does the held quota.
+      this.#c.report({ component, reason: `refused-${refused.reason}` });
+      if (event.type.startsWith("message.")) this.#c.sync.seenInMemoryOnly(txn, event.id);
+      return refused.reason;
+    }
     if (refused !== undefined && !(overrides && provable.has(refused.reason))) {
       this.#hold(org, txn, event, meta);
       // A held post is kept under the quota: a durable seen mark would outlive it (R5). Other
