@@ -337,12 +337,14 @@ export class OwnerRequests {
 
   /**
    * Sends a join response (accepted, or rejected with its reason) over the pairwise channel. After a
-   * rejection the requester's session and keys are dropped (it is a stranger again).
+   * rejection the requester's session and keys are dropped (it is a stranger again). The request and
+   * the decision stay in the events log: the owner decided it (`requests --all` shows it after a
+   * restart), and decisions come at the owner's pace, not a stranger's.
    */
   async respond(org: OwnerOrg, txn: Txn, member: string, decision: JoinDecision): Promise<void> {
     await this.#answer(org, txn, member, decision);
     if (decision.type === "request.rejected") {
-      this.#forget(org, txn, member, [decision.id, decision.body.requestId]);
+      this.#forget(org, txn, member);
     } else {
       this.#book(org).strangers.delete(member);
     }

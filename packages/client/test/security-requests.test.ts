@@ -278,7 +278,7 @@ describe("requests signed far in the future", () => {
     expect((await storedStrangerRecords(owner, orgId, new Set())).sessions).toBe(1);
   });
 
-  it("the owner's rejection ends the stranger's stay: session, keys and the request's events dropped", async () => {
+  it("the owner's rejection ends the stranger's stay: session and keys dropped; the decided request stays in history", async () => {
     const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     const stranger = new Stranger(attacker, orgId, bundle);
     await stranger.request(world.time.now());
@@ -291,9 +291,18 @@ describe("requests signed far in the future", () => {
       sessions: 0,
       memberKeys: 0,
     });
+    // The owner decided it: it stays in the owner's history (`requests --all`), also after a restart.
     const stored = await storedEventIds(owner, orgId);
-    expect(stored.has(requestId ?? "")).toBe(false);
+    expect(stored.has(requestId ?? "")).toBe(true);
     expect(owner.client.listRequests(orgId).map((r) => r.status)).toEqual(["rejected"]);
+    await world.restart(owner);
+    expect(owner.client.listRequests(orgId).map((r) => [r.status, r.reason])).toEqual([
+      ["rejected", "no thanks"],
+    ]);
+    expect(await storedStrangerRecords(owner, orgId, new Set())).toEqual({
+      sessions: 0,
+      memberKeys: 0,
+    });
   });
 });
 
