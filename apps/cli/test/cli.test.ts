@@ -6,22 +6,17 @@
  * and each test's organization is its own there.
  */
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseLink } from "../src/link.ts";
 import {
   appDir,
   finish,
-  killAll,
-  killStartedSince,
   orgchat,
   orgchatCommandLine,
   orgchatJson,
-  type Run,
-  serve,
-  snapshotRunning,
+  sharedServiceNode,
   start,
   startProgram,
-  stillRunning,
   tempDir,
   waitForOutput,
 } from "./helpers.ts";
@@ -37,24 +32,8 @@ interface OrgJson {
   channels: Array<{ id: string; restricted: boolean }>;
 }
 
-let peer = "";
-let before: Set<Run>;
-
-beforeAll(async () => {
-  ({ peer } = await serve(join(tempDir(), "node")));
-});
-beforeEach(() => {
-  before = snapshotRunning();
-});
-afterEach(async (context) => {
-  if ((context.task.result?.errors?.length ?? 0) > 0) {
-    console.error(`processes still running when the test failed:\n${stillRunning()}`);
-  }
-  await killStartedSince(before);
-});
-afterAll(async () => {
-  await killAll();
-});
+/** The suite's one `orgchat serve` (started before the first test, stopped after the last). */
+const servicePeer = sharedServiceNode();
 
 /** The data directories of one test: `dir("alice")` is `--data <a fresh directory>/alice`. */
 function profiles(): (name: string) => string[] {
@@ -75,7 +54,7 @@ async function createAcme(
     "--channel",
     "general",
     "--peer",
-    peer,
+    servicePeer(),
     ...dir("owner"),
   ]);
 }
@@ -138,7 +117,11 @@ describe("orgchat, one process per command", () => {
       "link",
       ...dir("owner"),
     ]);
-    expect(parseLink(shared.link)).toEqual({ organizationId: orgId, name: "Acme", peers: [peer] });
+    expect(parseLink(shared.link)).toEqual({
+      organizationId: orgId,
+      name: "Acme",
+      peers: [servicePeer()],
+    });
   });
 
   it("join --wait in one process is answered by accept in the owner's process", async () => {
@@ -406,7 +389,7 @@ describe("orgchat, one process per command", () => {
       "--org",
       "ffffffff",
       "--peer",
-      peer,
+      servicePeer(),
       ...dir("carol"),
     ]);
     expect(unknown.code).toBe(1);
