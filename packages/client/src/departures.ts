@@ -1,7 +1,6 @@
 import { toHex } from "@orgchat/base";
 import type { Roster } from "@orgchat/crypto";
 import { canPost, type MemberId, type OrgState } from "@orgchat/state";
-import type { EpochRoster } from "./epoch-roster.js";
 import type { Org } from "./org.js";
 import { isRestricted } from "./views.js";
 
@@ -52,16 +51,6 @@ function lists(roster: Roster, member: MemberId): boolean {
   return ids.has(member);
 }
 
-/** The owner-signed roster of the newest epoch of a group this client holds. */
-function newestRoster(rosters: Iterable<EpochRoster>, groupId: string): EpochRoster | undefined {
-  let newest: EpochRoster | undefined;
-  for (const roster of rosters) {
-    if (roster.channelId !== groupId) continue;
-    if (newest === undefined || roster.epoch > newest.epoch) newest = roster;
-  }
-  return newest;
-}
-
 /**
  * Whether what this client knows now says `author` may no longer post in `channelId`: banned,
  * removed, gone (its leave accepted) or taken off the channel (docs/CLIENT.md, "Posts of departed
@@ -102,6 +91,6 @@ export function hasDeparted(org: Org, author: MemberId, channelId: string): bool
     }
   }
   const groupId = isRestricted(state, channelId) ? channelId : "";
-  const newest = newestRoster(org.rosters.values(), groupId);
+  const newest = org.rosters.newest(groupId);
   return newest !== undefined && !lists(newest.roster, author);
 }

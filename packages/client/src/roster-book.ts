@@ -70,6 +70,8 @@ export class RosterBook {
   readonly #provider: CryptoProvider;
   readonly #byKeyId = new Map<string, EpochRoster>();
   readonly #byHash = new Map<string, EpochRoster>();
+  /** The roster of the highest epoch held, per group (channel id; "" for the organization's). */
+  readonly #newest = new Map<string, EpochRoster>();
   readonly #waitingDeltas = new Map<string, { message: WireEpochRoster; id: string }>();
   readonly #partial = new Map<string, PartialSnapshot>();
 
@@ -90,10 +92,18 @@ export class RosterBook {
     return this.#byKeyId.values();
   }
 
+  /** The roster of the highest epoch of group `channelId` held ("" for the organization's). */
+  newest(channelId: string): EpochRoster | undefined {
+    return this.#newest.get(channelId);
+  }
+
   /** Adds a roster this client made (owner) or stored earlier. */
   add(record: EpochRoster): void {
     this.#byKeyId.set(toHex(record.keyId), record);
     this.#byHash.set(toHex(record.rosterHash), record);
+    const newest = this.#newest.get(record.channelId);
+    if (newest === undefined || record.epoch > newest.epoch)
+      this.#newest.set(record.channelId, record);
   }
 
   /**
