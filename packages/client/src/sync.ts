@@ -222,16 +222,18 @@ export class Sync {
     route: Route,
     since: number | undefined,
     organizationId: string | undefined,
-  ): Promise<{ fresh: number; ended: boolean }> {
+    newestFirst?: { readonly enough: () => boolean },
+  ): Promise<{ fresh: number; ended: boolean; oldest: number | undefined }> {
     const c = this.#c;
     let fresh = 0;
+    let oldest: number | undefined;
     let cursor: string | undefined;
     for (let page = 0; page < c.p.config.maxBackfillPages; page++) {
       let result: Awaited<ReturnType<Transport["queryHistory"]>>;
       try {
         result = await c.p.transport.queryHistory({
           contentTopics: [topic],
-          direction: "forward",
+          direction: newestFirst === undefined ? "forward" : "backward",
           pageSize: 100,
           ...(since === undefined ? {} : { from: since }),
           ...(cursor === undefined ? {} : { cursor }),
@@ -241,18 +243,44 @@ export class Sync {
           "error",
           organizationId === undefined ? { error } : { organizationId, error },
         );
-        return { fresh, ended: false };
+        return { fresh, ended: false, oldest };
       }
       for (const message of result.messages) {
+        if (oldest === undefined || message.timestamp < oldest) oldest = message.timestamp;
         const id = hashId(message.payload);
         if (this.seen.has(id)) continue;
         await this.process(route, message, id);
         if (this.seen.has(id)) fresh++;
       }
-      if (result.cursor === undefined) return { fresh, ended: true };
+      if (result.cursor === undefined) return { fresh, ended: true, oldest };
+      if (newestFirst?.enough() === true) return { fresh, ended: false, oldest };
       cursor = result.cursor;
     }
-    return { fresh, ended: false };
+    return { fresh, ended: false, oldest };
+  }
+
+  /**
+   * Reads one topic of `org` newest first, processing what was not seen yet, page by page (100
+   * messages) until `enough()` says so after a page, history ends, or `maxBackfillPages` pages were
+   * read. For a reader that needs only the latest state (the newest description, the newest roster
+   * snapshot and the deltas after it) instead of replaying the topic from its start: what it costs
+   * depends on how far back that state is, not on the length of history. Messages are processed in
+   * the order read (newest first): the component must accept pieces before their base (deltas wait).
+   *
+   * @returns how many messages it committed, whether history was read to its start (`ended`), and
+   *   the oldest timestamp read (to read forward from there later)
+   */
+  async readNewestFirst(
+    org: Org,
+    topic: string,
+    enough: () => boolean,
+  ): Promise<{ fresh: number; ended: boolean; oldest: number | undefined }> {
+    if (!this.#c.p.transport.capabilities.history) {
+      return { fresh: 0, ended: false, oldest: undefined };
+    }
+    const route = this.#routes.get(topic);
+    if (route === undefined) return { fresh: 0, ended: false, oldest: undefined };
+    return this.#read(topic, route, undefined, org.hex, { enough });
   }
 
   /**
