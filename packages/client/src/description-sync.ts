@@ -27,6 +27,11 @@ const component = "client/description";
  */
 export class DescriptionSync {
   readonly #c: ClientCore;
+  /**
+   * The clock of the prekey bundle held, per organization (memory only): history read newest first
+   * meets the newest bundle before older ones, which must not replace it.
+   */
+  readonly #bundleClocks = new WeakMap<MemberOrg, bigint>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -44,6 +49,8 @@ export class DescriptionSync {
       return;
     }
     if (envelope.type === MessageType.PREKEY_BUNDLE) {
+      const held = this.#bundleClocks.get(org);
+      if (held !== undefined && envelope.clock < held) return;
       await this.#onPrekeyBundle(org, message.payload, topic);
       return;
     }
@@ -84,6 +91,7 @@ export class DescriptionSync {
       return;
     }
     if (opened.type !== "prekey-bundle") return;
+    this.#bundleClocks.set(org, opened.clock);
     const txn = newTxn(org);
     const m = opened.message;
     org.member.bundle = {
@@ -94,6 +102,28 @@ export class DescriptionSync {
       signature: m.signature,
     };
     await c.persistence.commit(org, txn);
+  }
+
+  /**
+   * A newcomer's catch-up of the description topic (`discover`, `acceptInvitation`): reads it
+   * newest first (`Sync.readNewestFirst`) until the newest complete description and the owner's
+   * prekey bundle are held, instead of replaying (and verifying) every description ever published.
+   * What it costs depends on how far back the newest complete description is, not on the length of
+   * history. Once read to the newest description, the topic's sweep mark is set to when the read
+   * started, so that the first sweep does not read the topic from its start.
+   * @returns whether the organization is discovered
+   */
+  async readNewest(org: MemberOrg): Promise<boolean> {
+    const c = this.#c;
+    const topic = descriptionTopic(org.id);
+    const startedAt = c.now();
+    await c.sync.readNewestFirst(
+      org,
+      topic,
+      () => org.discovered && org.member.bundle !== undefined,
+    );
+    if (org.discovered) org.marks.set(topic, startedAt);
+    return org.discovered;
   }
 
   /** Re-bases on the newest complete description received, if newer than the one in force. */

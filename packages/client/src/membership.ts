@@ -5,7 +5,7 @@ import {
   requestToJoinToWire,
   requestToLeaveToWire,
 } from "@orgchat/state/wire";
-import { descriptionTopic, type PayloadOf, publicKeyFromMemberId } from "@orgchat/wire";
+import { channelTopic, keysTopic, type PayloadOf, publicKeyFromMemberId } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import {
   AbortError,
@@ -26,6 +26,12 @@ import {
   type OrganizationView,
   rejectionCode,
 } from "./types.js";
+
+/**
+ * Pages of history (100 messages each, `Sync.readNewestFirst`) a newcomer reads per channel when it
+ * discovers an organization: the recent posts, not the channel's whole history.
+ */
+export const recentChannelPages = 1;
 
 /**
  * Membership: this identity's way in and out of organizations it does not own — discover, request
@@ -61,11 +67,47 @@ export class Membership {
       let org = c.orgs.get(hex);
       if (org === undefined) org = await this.adopt(publicKeyFromMemberId(hex), "observer");
       if (org.role === "owner" || org.discovered) return c.views.organization(org);
-      await c.sync.backfill(org, [descriptionTopic(org.id)]);
-      if (!org.discovered) throw new OrganizationNotFoundError(hex);
-      await c.sync.backfill(org, [...org.subscriptions.keys()]);
+      if (!(await c.descriptionSync.readNewest(org))) throw new OrganizationNotFoundError(hex);
+      await this.#readRecent(org);
       return c.views.organization(org);
     });
+  }
+
+  /**
+   * A newcomer's catch-up after the description (`discover`): the keys topics — through
+   * `KeySync.catchUp` (newest first) when it exists, else their whole history —, then each
+   * channel newest first, one page (`recentChannelPages`), not its whole history. Every topic read
+   * gets its sweep mark set to when this started, so that the first sweep reads from there (less
+   * its overlap) instead of from the start of history; the marks are stored at once.
+   */
+  async #readRecent(org: MemberOrg): Promise<void> {
+    const c = this.#c;
+    const startedAt = c.now();
+    const state = org.log.state;
+    const keys = [keysTopic(org.id)];
+    const channels: string[] = [];
+    for (const channelId of state.channels.keys()) {
+      keys.push(keysTopic(org.id, channelId));
+      channels.push(channelTopic(org.id, channelId));
+    }
+    const subscribed = (topic: string) => org.subscriptions.has(topic);
+    const keySync = c.keySync as { catchUp?: (org: MemberOrg) => Promise<unknown> };
+    if (keySync.catchUp !== undefined) {
+      await keySync.catchUp.call(c.keySync, org);
+    } else {
+      for (const topic of keys.filter(subscribed)) {
+        const read = await c.sync.backfill(org, [topic]);
+        if (read.complete) org.marks.set(topic, startedAt);
+      }
+    }
+    for (const topic of channels.filter(subscribed)) {
+      let pages = 0;
+      const read = await c.sync.readNewestFirst(org, topic, () => ++pages >= recentChannelPages);
+      // Read (to its start, or as far as wanted): older posts are history the newcomer skips.
+      if (read.ended || read.oldest !== undefined) org.marks.set(topic, startedAt);
+    }
+    await c.sync.retryPending(org);
+    await c.p.store.batch(c.persistence.metaOps(org));
   }
 
   async requestToJoin(organizationId: string, init: JoinRequestInit = {}): Promise<string> {
@@ -96,9 +138,8 @@ export class Membership {
         c.eventLog.add(org, txn, pending);
         await c.persistence.commit(org, txn);
       }
-      if (!org.discovered) {
-        await c.sync.backfill(org, [descriptionTopic(org.id)]);
-        if (!org.discovered) throw new OrganizationNotFoundError(org.hex);
+      if (!org.discovered && (org.role === "owner" || !(await c.descriptionSync.readNewest(org)))) {
+        throw new OrganizationNotFoundError(org.hex);
       }
       const invitation = [...org.log.state.invitations.values()].find(
         (i) => i.invitee === c.memberId && !i.used,
