@@ -185,16 +185,23 @@ export class OwnerActions {
       ...rest: DropFirst<Parameters<(typeof ownerOperations)[N]>>
     ) => OwnerEventDraft;
     const draft = build(() => this.#c.org(organizationId).log.state, ...args);
-    await this.#author(organizationId, options, draft.type, draft.body, name);
+    await this.#author(organizationId, options, draft.type, draft.body, name, {
+      changed: changedMembers(draft),
+    });
   }
 
-  /** Authors an owner event, reconciles the groups, republishes the description, commits. */
+  /**
+   * Authors an owner event, reconciles the groups (only `scope.changed` when given: see
+   * `OwnerEpochs.reconcile`), republishes the description (with the add flush for an admission:
+   * `OwnerEpochs.admitted`), commits.
+   */
   async #author<K extends OrgEvent["type"]>(
     organizationId: string,
     options: OperationOptions | undefined,
     type: K,
     body: OrgEventOf<K>["body"],
     what: string,
+    scope: { readonly changed?: readonly string[] | undefined; readonly admitted?: boolean },
     after?: (org: OwnerOrg, txn: Txn, event: OrgEventOf<K>) => Promise<void>,
   ): Promise<OrgEventOf<K>> {
     const c = this.#c;
@@ -210,8 +217,12 @@ export class OwnerActions {
       const txn = newTxn(org);
       c.eventLog.add(org, txn, event);
       if (after !== undefined) await after(org, txn, event);
-      txn.description = true;
-      await c.epochs.reconcile(org, txn);
+      if (scope.admitted === true && scope.changed !== undefined) {
+        await c.epochs.admitted(org, txn, scope.changed);
+      } else {
+        txn.description = true;
+        await c.epochs.reconcile(org, txn, scope.changed);
+      }
       await c.persistence.commit(org, txn);
       await c.sync.syncSubscriptions(org);
       return event;
@@ -244,6 +255,7 @@ export class OwnerActions {
         "request.accepted",
         { requestId },
         "acceptRequest",
+        { changed: [requester], admitted: true },
         async (o, txn, event) => {
           await respond(o, txn, event);
           txn.emits.push(["request:accepted", { ...base, organizationId: o.hex }]);
@@ -256,6 +268,7 @@ export class OwnerActions {
         "request.rejected",
         { requestId, reason },
         "rejectRequest",
+        { changed: [requester] },
         async (o, txn, event) => {
           await respond(o, txn, event);
           txn.emits.push([
@@ -374,6 +387,32 @@ export class OwnerActions {
       await c.persistence.commit(org, txn);
       return event.id;
     });
+  }
+}
+
+/**
+ * The only member whose access an operation's event changes (removal, ban, roles, grants), so that
+ * reconciling looks at that member alone; undefined when it may change anyone's (a channel's
+ * members or access, encryption, permissions): then the whole state is reconciled.
+ */
+function changedMembers(draft: OwnerEventDraft): readonly string[] | undefined {
+  switch (draft.type) {
+    case "member.removed":
+    case "member.banned":
+    case "member.unbanned":
+    case "member.roles.changed":
+    case "grant.issued":
+    case "grant.revoked":
+      return [draft.body.member];
+    case "org.identity.changed":
+    case "org.admin-settings.changed":
+    case "org.tags.changed":
+    case "category.created":
+    case "category.edited":
+    case "category.removed":
+      return [];
+    default:
+      return undefined;
   }
 }
 

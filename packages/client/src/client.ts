@@ -10,6 +10,7 @@ import type { ClientConfig, ClientInit, ClientTimers, OperationOptions } from ".
 /** The defaults of {@link ClientConfig}. */
 export const defaultClientConfig: Required<ClientConfig> = {
   rekeyWindowMs: 2_000,
+  addWindowMs: 200,
   republishIntervalMs: 600_000,
   refreshIntervalMs: 48 * 60 * 60 * 1000,
   resyncAnswerIntervalMs: 60_000,
@@ -109,6 +110,8 @@ async function start(c: ClientCore): Promise<void> {
   c.runtime.background(undefined, async () => {
     await new Promise<void>((resolve) => globalThis.setTimeout(resolve, 0));
     for (const org of c.orgs.values()) await c.persistence.flushOutbox(org);
+    // Admissions a crash left without their add step (the add window is not persisted).
+    for (const org of c.orgs.values()) if (org.role === "owner") await c.epochs.resume(org);
     await c.sync.backfillInbox();
     for (const org of c.orgs.values()) await c.sync.catchUp(org);
     c.sync.scheduleSweep();
@@ -198,6 +201,8 @@ function facade(c: ClientCore): Client {
     resync: (id, options) => membership.resync(id, options),
     idle: () => runtime.idle(),
     close: async () => {
+      // Pending adds go out before the queue closes (a one-shot process accepts, then closes).
+      if (!runtime.closed) c.epochs.flushBeforeClose();
       if (!(await runtime.close())) return;
       await c.sync.close();
       c.emitter.clear();

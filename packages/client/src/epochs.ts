@@ -1,5 +1,5 @@
 import { toHex } from "@orgchat/base";
-import { OwnerGroup, rosterHash, sealKeyUpdate } from "@orgchat/crypto";
+import { OwnerGroup, type Roster, rosterHash, sealKeyUpdate } from "@orgchat/crypto";
 import { buildDescriptionPages, sealDescriptionPages } from "@orgchat/state/description";
 import { descriptionTopic, keysTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
@@ -13,25 +13,32 @@ import {
 } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
 import { persistRoster } from "./key-sync.js";
-import { newTxn, type Org, type OwnerOrg, type Txn } from "./org.js";
+import { newTxn, type Org, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
 import {
+  memberChange,
   membershipChange,
   rekeyTiming,
-  removedLeaves,
+  rosterMembers,
   snapshotAllowed,
   wantedGroups,
 } from "./owner-controller.js";
 import { orgSpace } from "./persistence.js";
 
 /**
- * Owner side, epochs: makes every group follow the state (joiners added at once with Welcomes,
- * leavers batched into one re-key per `rekeyWindowMs`), announces each epoch's roster (delta or
- * paged snapshot), periodic refresh, and the description and prekey bundle it republishes. The
- * rules are in `owner-controller.ts`. Owns: `OwnerSide.groups`, `.pendingRemovals`,
- * `.rekeyDueAt`, `.rekeyTimer`, `.snapshots`; the owner's `roster/` records.
+ * Owner side, epochs: makes every group follow the state (joiners batched into one add step per
+ * `addWindowMs`, leavers into one re-key per `rekeyWindowMs`, the re-key first), announces each
+ * epoch's roster (delta or paged snapshot), periodic refresh, and the description and prekey bundle
+ * it republishes. The rules are in `owner-controller.ts`. Owns: `OwnerSide.groups`,
+ * `.pendingRemovals`, `.rekeyDueAt`, `.rekeyTimer`, `.pendingAdds`, `.describeDue`, `.addDueAt`,
+ * `.addTimer`, `.snapshots`; the index member → leaf of each group; the owner's `roster/` records.
  */
 export class OwnerEpochs {
   readonly #c: ClientCore;
+  /** Per owner side and group: member id → leaf of the roster it was built for (memory only). */
+  readonly #leaves = new WeakMap<
+    OwnerSide,
+    Map<string, { roster: Roster; byMember: Map<string, number> }>
+  >();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -50,7 +57,9 @@ export class OwnerEpochs {
     const now = c.p.now();
     for (const [channelId, group] of org.owner.groups) {
       if (group.refreshDue(now, c.p.config.refreshIntervalMs)) {
+        const before = group.roster;
         await this.#rekeyGroup(org, txn, channelId, []);
+        this.#reindex(org, channelId, before, group, [], []);
       }
     }
     txn.description = true;
@@ -88,11 +97,14 @@ export class OwnerEpochs {
   }
 
   /**
-   * Makes every group's membership follow the state. Joiners are added at once (one add step,
-   * Welcomes over the pairwise channel); leavers wait in `pendingRemovals` for the batched re-key
-   * (`rekeyWindowMs`).
+   * Makes every group's membership follow the state. Leavers wait in `pendingRemovals` for the
+   * batched re-key (`rekeyWindowMs`); joiners wait in `pendingAdds` for the add flush
+   * (`addWindowMs`), or are added at once when it is 0. With `changed`, only those members are
+   * looked at (an admission, a removal, a role or grant change: O(1) in the size of the group);
+   * without it, the whole state is compared with every roster (start, bulk changes).
+   * @param changed - the only members whose access the operation changed (all when undefined)
    */
-  async reconcile(org: OwnerOrg, txn: Txn): Promise<void> {
+  async reconcile(org: OwnerOrg, txn: Txn, changed?: Iterable<string>): Promise<void> {
     const c = this.#c;
     const owner = org.owner;
     const state = org.log.state;
@@ -102,11 +114,15 @@ export class OwnerEpochs {
       if (!wanted.has(channelId)) {
         owner.groups.delete(channelId);
         owner.pendingRemovals.delete(channelId);
+        owner.pendingAdds.delete(channelId);
         txn.groups.add(channelId);
       }
     }
+    const only = changed === undefined ? undefined : [...new Set(changed)];
+    const joining = new Map<string, string[]>();
     for (const channelId of wanted) {
       let group = owner.groups.get(channelId);
+      let full = only === undefined;
       if (group === undefined) {
         group = OwnerGroup.create({
           provider: c.p.provider,
@@ -123,40 +139,19 @@ export class OwnerEpochs {
         txn.groups.add(channelId);
         await this.#announceEpoch(org, txn, channelId, "genesis");
         this.#epochEvent(org, txn, channelId, group);
+        full = true;
       }
-      const { joiners, leavers } = membershipChange({
-        state,
-        owner: org.hex,
-        channelId,
-        roster: group.roster,
-        ready: (m) => owner.memberKeys.has(m) && owner.sessions.has(m),
-      });
-      if (joiners.length > 0) {
-        const added = group.add(
-          joiners.flatMap((member) => {
-            const keys = owner.memberKeys.get(member);
-            if (keys === undefined) return []; // (ready: checked by membershipChange)
-            const leaf = {
-              identityKey: publicKeyFromMemberId(member),
-              signingKey: keys.signingKey,
-              prekey: keys.prekey,
-            };
-            return [{ leaf, leafSecret: c.p.random(32) }];
-          }),
-          c.p.now(),
-        );
-        txn.groups.add(channelId);
-        await this.#announceEpoch(org, txn, channelId, "add", added.previousKeyId);
-        for (const { leaf, welcome } of added.welcomes) {
-          const identity = added.roster[leaf]?.identityKey;
-          if (identity === undefined) continue;
-          await c.pairwise.toMember(org, txn, toHex(identity), {
-            case: "welcome",
-            value: welcome,
-          });
-        }
-        this.#epochEvent(org, txn, channelId, group);
-      }
+      const { joiners, leavers } =
+        full || only === undefined
+          ? membershipChange({
+              state,
+              owner: org.hex,
+              channelId,
+              roster: group.roster,
+              ready: (m) => this.#ready(org, m),
+            })
+          : this.#changeOf(org, channelId, group, only);
+      if (joiners.length > 0) joining.set(channelId, joiners);
       if (leavers.length > 0) {
         const set = owner.pendingRemovals.get(channelId) ?? new Set<string>();
         for (const member of leavers) set.add(member);
@@ -175,6 +170,235 @@ export class OwnerEpochs {
         owner.rekeyDueAt = timing.dueAt;
         this.scheduleRekey(org, timing.dueAt);
       }
+    }
+    if (joining.size === 0) return;
+    if (c.p.config.addWindowMs <= 0) {
+      await this.#addJoiners(org, txn, joining);
+      return;
+    }
+    for (const [channelId, joiners] of joining) {
+      const set = owner.pendingAdds.get(channelId) ?? new Set<string>();
+      for (const member of joiners) set.add(member);
+      owner.pendingAdds.set(channelId, set);
+    }
+    this.#armAdd(org);
+  }
+
+  /**
+   * Members admitted (a request accepted, auto-accepted or an invitation redeemed): reconciles
+   * them, and has the description published with their add step (the flush) rather than now when
+   * the add window is open, so that an admission burst makes one description.
+   */
+  async admitted(org: OwnerOrg, txn: Txn, members: readonly string[]): Promise<void> {
+    const owner = org.owner;
+    if (!org.log.state.encrypted || this.#c.p.config.addWindowMs <= 0) {
+      txn.description = true;
+    } else {
+      owner.describeDue = true;
+      this.#armAdd(org);
+    }
+    await this.reconcile(org, txn, members);
+  }
+
+  /**
+   * After a start: a full reconcile, then whatever waits for an add is added at once (members
+   * admitted before a crash or a close that did not flush: they already waited).
+   */
+  async resume(org: OwnerOrg): Promise<void> {
+    const txn = newTxn(org);
+    await this.reconcile(org, txn);
+    const waiting = [...org.owner.pendingAdds.values()].some((set) => set.size > 0);
+    if (waiting) {
+      txn.description = true;
+      await this.flushAdds(org, txn);
+    }
+    if (txn.ops.length > 0 || txn.outbox.length > 0 || txn.groups.size > 0) {
+      await this.#c.persistence.commit(org, txn);
+    }
+  }
+
+  /**
+   * The add flush: the removals waiting for their re-key first, then one add step per group for
+   * the members admitted since the window opened (those still entitled and ready), then the
+   * description if an admission is waiting for it.
+   */
+  async flushAdds(org: OwnerOrg, txn: Txn): Promise<void> {
+    const owner = org.owner;
+    owner.addDueAt = undefined;
+    if (owner.addTimer !== undefined) {
+      this.#c.p.timers.clearTimeout(owner.addTimer);
+      owner.addTimer = undefined;
+    }
+    const joining = new Map<string, string[]>();
+    for (const [channelId, members] of [...owner.pendingAdds]) {
+      owner.pendingAdds.delete(channelId);
+      const group = owner.groups.get(channelId);
+      if (group === undefined) continue;
+      const { joiners } = this.#changeOf(org, channelId, group, members);
+      if (joiners.length > 0) joining.set(channelId, joiners);
+    }
+    if (joining.size > 0) await this.#addJoiners(org, txn, joining);
+    if (owner.describeDue) {
+      owner.describeDue = false;
+      txn.description = true;
+    }
+  }
+
+  /**
+   * Closing: flushes every owned organization's pending adds as a last task, so that a process
+   * that accepts and exits (the CLI) still sends the keys. A crash instead leaves them to the
+   * next start (`resume`).
+   */
+  flushBeforeClose(): void {
+    const c = this.#c;
+    for (const org of c.orgs.values()) {
+      if (org.role !== "owner") continue;
+      const owner = org.owner;
+      if (owner.addTimer === undefined && owner.pendingAdds.size === 0 && !owner.describeDue) {
+        continue;
+      }
+      c.runtime.background(org.hex, async () => {
+        const txn = newTxn(org);
+        await this.flushAdds(org, txn);
+        await c.persistence.commit(org, txn);
+      });
+    }
+  }
+
+  /**
+   * The leaf of `member` on the current roster of the group of `channelId`, from an index kept
+   * along the owner's add and remove steps (rebuilt only when the roster changed some other way).
+   */
+  leafOf(org: OwnerOrg, channelId: string, member: string): number | undefined {
+    const group = org.owner.groups.get(channelId);
+    if (group === undefined) return undefined;
+    return this.#index(org, channelId, group).get(member);
+  }
+
+  /** Arms the add flush (one timer per organization, `addWindowMs` after the first admission). */
+  #armAdd(org: OwnerOrg): void {
+    const c = this.#c;
+    const owner = org.owner;
+    if (owner.addTimer !== undefined || c.runtime.closed) return;
+    const dueAt = owner.addDueAt ?? c.now() + c.p.config.addWindowMs;
+    owner.addDueAt = dueAt;
+    owner.addTimer = c.p.timers.setTimeout(
+      () => {
+        owner.addTimer = undefined;
+        c.runtime.background(org.hex, async () => {
+          const txn = newTxn(org);
+          await this.flushAdds(org, txn);
+          await c.persistence.commit(org, txn);
+        });
+      },
+      Math.max(0, dueAt - c.now()),
+    );
+  }
+
+  /** Whether the owner holds what adding `member` needs: its keys and a pairwise session. */
+  #ready(org: OwnerOrg, member: string): boolean {
+    return org.owner.memberKeys.has(member) && org.owner.sessions.has(member);
+  }
+
+  /** {@link membershipChange} restricted to `members`: look-ups only, no scan of the group. */
+  #changeOf(
+    org: OwnerOrg,
+    channelId: string,
+    group: OwnerGroup,
+    members: Iterable<string>,
+  ): { readonly joiners: string[]; readonly leavers: string[] } {
+    const index = this.#index(org, channelId, group);
+    return memberChange({
+      state: org.log.state,
+      owner: org.hex,
+      channelId,
+      members,
+      onRoster: (m) => index.has(m),
+      ready: (m) => this.#ready(org, m),
+    });
+  }
+
+  /** Member id → leaf of a group's current roster, rebuilt when the roster is not the indexed one. */
+  #index(org: OwnerOrg, channelId: string, group: OwnerGroup): Map<string, number> {
+    let byChannel = this.#leaves.get(org.owner);
+    if (byChannel === undefined) {
+      byChannel = new Map();
+      this.#leaves.set(org.owner, byChannel);
+    }
+    const entry = byChannel.get(channelId);
+    if (entry !== undefined && entry.roster === group.roster) return entry.byMember;
+    const byMember = rosterMembers(group.roster);
+    byChannel.set(channelId, { roster: group.roster, byMember });
+    return byMember;
+  }
+
+  /**
+   * Moves a group's index from the roster `before` to its current one by what the step changed
+   * (`added` leaves, `removed` members); nothing when the index was not on `before` (rebuilt later).
+   */
+  #reindex(
+    org: OwnerOrg,
+    channelId: string,
+    before: Roster,
+    group: OwnerGroup,
+    added: ReadonlyArray<readonly [string, number]>,
+    removed: Iterable<string>,
+  ): void {
+    const entry = this.#leaves.get(org.owner)?.get(channelId);
+    if (entry === undefined || entry.roster !== before) return;
+    for (const member of removed) entry.byMember.delete(member);
+    for (const [member, leaf] of added) entry.byMember.set(member, leaf);
+    entry.roster = group.roster;
+  }
+
+  /**
+   * One add step per group: the removals waiting for their re-key go first (a removed member must
+   * not derive the epoch newcomers are welcomed into), then each group's joiners in one step, one
+   * roster announcement and one Welcome each.
+   */
+  async #addJoiners(
+    org: OwnerOrg,
+    txn: Txn,
+    joining: ReadonlyMap<string, string[]>,
+  ): Promise<void> {
+    const c = this.#c;
+    const owner = org.owner;
+    if ([...owner.pendingRemovals.values()].some((set) => set.size > 0)) {
+      await this.#rekeyPending(org, txn);
+    }
+    for (const [channelId, joiners] of joining) {
+      const group = owner.groups.get(channelId);
+      if (group === undefined) continue;
+      const before = group.roster;
+      const entries = joiners.flatMap((member) => {
+        const keys = owner.memberKeys.get(member);
+        if (keys === undefined) return []; // (ready: checked by the caller)
+        const leaf = {
+          identityKey: publicKeyFromMemberId(member),
+          signingKey: keys.signingKey,
+          prekey: keys.prekey,
+        };
+        return [{ leaf, leafSecret: c.p.random(32) }];
+      });
+      if (entries.length === 0) continue;
+      const added = group.add(entries, c.p.now());
+      txn.groups.add(channelId);
+      const placed: Array<[string, number]> = [];
+      for (const { leaf } of added.welcomes) {
+        const identity = added.roster[leaf]?.identityKey;
+        if (identity !== undefined) placed.push([toHex(identity), leaf]);
+      }
+      this.#reindex(org, channelId, before, group, placed, []);
+      await this.#announceEpoch(org, txn, channelId, "add", added.previousKeyId);
+      for (const { leaf, welcome } of added.welcomes) {
+        const identity = added.roster[leaf]?.identityKey;
+        if (identity === undefined) continue;
+        await c.pairwise.toMember(org, txn, toHex(identity), {
+          case: "welcome",
+          value: welcome,
+        });
+      }
+      this.#epochEvent(org, txn, channelId, group);
     }
   }
 
@@ -208,9 +432,16 @@ export class OwnerEpochs {
       owner.pendingRemovals.delete(channelId);
       const group = owner.groups.get(channelId);
       if (group === undefined) continue;
-      const removed = removedLeaves(group.roster, members, group.leaf);
+      const index = this.#index(org, channelId, group);
+      const gone = [...members].filter((m) => {
+        const leaf = index.get(m);
+        return leaf !== undefined && leaf !== group.leaf;
+      });
+      const removed = gone.map((m) => index.get(m) as number);
       if (removed.length === 0) continue;
+      const before = group.roster;
       await this.#rekeyGroup(org, txn, channelId, removed);
+      this.#reindex(org, channelId, before, group, [], gone);
     }
     txn.meta = true;
   }

@@ -97,6 +97,15 @@ export interface OwnerSide {
   readonly pendingRemovals: Map<string, Set<string>>;
   rekeyDueAt?: number | undefined;
   rekeyTimer?: unknown;
+  /**
+   * Members accepted and waiting for the add flush, by group (`addWindowMs`). Memory only: after a
+   * crash the start's full reconcile finds them again (members in the state, not on the roster).
+   */
+  readonly pendingAdds: Map<string, Set<string>>;
+  /** An accepted member waits for the add flush's description (the flush publishes it). */
+  describeDue: boolean;
+  addDueAt?: number | undefined;
+  addTimer?: unknown;
   /** When each member's last resync was answered. */
   readonly resyncAnswered: Map<string, number>;
 }
@@ -223,6 +232,8 @@ export function newOwnerOrg(
       memberKeys: new Map(),
       snapshots: new Map(),
       pendingRemovals: new Map(),
+      pendingAdds: new Map(),
+      describeDue: false,
       resyncAnswered: new Map(),
     },
   };

@@ -54,6 +54,34 @@ export function membershipChange(input: {
   return { joiners, leavers };
 }
 
+/**
+ * {@link membershipChange} for the members an operation changed only (an admission, a removal, a
+ * role or grant change): joiners (wanted, not on the roster, ready; sorted) and leavers (on the
+ * roster, no longer wanted) among `members`, through look-ups. Its cost does not grow with the
+ * group, so that an admission does not scan every member.
+ */
+export function memberChange(input: {
+  readonly state: OrgState;
+  readonly owner: string;
+  readonly channelId: string;
+  readonly members: Iterable<string>;
+  readonly onRoster: (member: string) => boolean;
+  readonly ready: (member: string) => boolean;
+}): { readonly joiners: string[]; readonly leavers: string[] } {
+  const { state, owner, channelId } = input;
+  const joiners: string[] = [];
+  const leavers: string[] = [];
+  for (const member of new Set(input.members)) {
+    if (member === owner) continue;
+    const wanted =
+      state.members.has(member) && (channelId === "" || canPost(state, member, channelId));
+    const on = input.onRoster(member);
+    if (wanted && !on && input.ready(member)) joiners.push(member);
+    if (!wanted && on) leavers.push(member);
+  }
+  return { joiners: joiners.sort(), leavers };
+}
+
 /** The leaves a batched re-key removes: members still on the roster, never the owner's leaf. */
 export function removedLeaves(
   roster: Roster,

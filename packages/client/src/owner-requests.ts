@@ -23,12 +23,7 @@ import { type OpenedEnvelope, openEnvelope, type PayloadOf, requestsTopic } from
 import type { ClientCore } from "./core.js";
 import { encodeJson } from "./encoding.js";
 import { newTxn, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
-import {
-  predatesDeparture,
-  redeemedInvitation,
-  resyncAnswerAllowed,
-  rosterMembers,
-} from "./owner-controller.js";
+import { predatesDeparture, redeemedInvitation, resyncAnswerAllowed } from "./owner-controller.js";
 import { eventsLog, orgSpace } from "./persistence.js";
 import { stampAfter } from "./stamp.js";
 
@@ -159,7 +154,7 @@ export class OwnerRequests {
             ),
           );
           txn.description = true;
-          await c.epochs.reconcile(org, txn);
+          await c.epochs.reconcile(org, txn, [member]);
         }
         break;
       }
@@ -173,7 +168,7 @@ export class OwnerRequests {
             key: `memberkeys/${member}`,
             value: encodeJson({ signingKey: keys.signingKey, prekey: keys.prekey }),
           });
-          await c.epochs.reconcile(org, txn);
+          await c.epochs.reconcile(org, txn, [member]);
         }
         break;
       }
@@ -263,8 +258,7 @@ export class OwnerRequests {
       // Open organization, or an invitation: a member at once.
       this.#book(org).strangers.delete(member);
       await this.#decide(org, txn, member, context, undefined);
-      txn.description = true;
-      await c.epochs.reconcile(org, txn);
+      await c.epochs.admitted(org, txn, [member]);
       txn.emits.push([
         "request:accepted",
         { organizationId: org.hex, requestId: context.id, requester: member },
@@ -518,7 +512,7 @@ export class OwnerRequests {
       return;
     }
     const group = owner.groups.get(channelId);
-    const leaf = group === undefined ? undefined : rosterMembers(group.roster).get(member);
+    const leaf = c.epochs.leafOf(org, channelId, member);
     if (group === undefined || leaf === undefined || leaf === group.leaf) return;
     owner.resyncAnswered.set(member, now);
     const welcome = group.resync(leaf, { leafSecret: c.p.random(32) });

@@ -36,6 +36,16 @@ export interface ClientConfig {
    */
   readonly rekeyWindowMs?: number;
   /**
+   * Owner: members admitted inside this window (requests accepted, auto-accepted in open
+   * organizations, invitations redeemed) join each group in one add step: one roster delta, one
+   * Welcome each, one description. The decision and the response to the requester are immediate;
+   * the keys follow at the flush (or when the client closes). Removals waiting for their re-key are
+   * re-keyed first, so that no removed member can derive the epoch a newcomer is welcomed into.
+   * 0 adds at once, inside the operation.
+   * @default 200
+   */
+  readonly addWindowMs?: number;
+  /**
    * The owner republishes its description, prekey bundle and current rosters this often (spec 55:
    * "MAY be sent during fixed intervals"), and runs the periodic checks (refresh, outbox). 0 turns
    * the periodic task off.

@@ -104,7 +104,13 @@ export class World {
 
   constructor(config: ClientConfig = {}, networkSeed = 1) {
     this.network = memoryNetwork({ seed: networkSeed }, { now: this.time.now });
-    this.config = { rekeyWindowMs: 0, republishIntervalMs: 0, scryptN: 16, ...config };
+    this.config = {
+      rekeyWindowMs: 0,
+      addWindowMs: 0,
+      republishIntervalMs: 0,
+      scryptN: 16,
+      ...config,
+    };
   }
 
   async peer(

@@ -4,6 +4,7 @@ import { emptyIdentity } from "@orgchat/state/wire";
 import { describe, expect, it } from "vitest";
 import { fromHex } from "../src/encoding.js";
 import {
+  memberChange,
   membershipChange,
   predatesDeparture,
   redeemedInvitation,
@@ -105,6 +106,48 @@ describe("owner controller (pure: state in, decisions out)", () => {
       ready: () => true,
     });
     expect(change).toEqual({ joiners: [alice], leavers: [bob] });
+  });
+
+  it("the change of named members agrees with the whole diff, and looks at no one else", () => {
+    const org = acme([alice, bob]);
+    org.add("channel.members.changed", { channelId: "board", members: { [alice]: [] } });
+    const roster: Roster = [leaf(owner), leaf(bob), leaf(key(9))];
+    const onRoster = rosterMembers(roster);
+    for (const channelId of ["", "board"]) {
+      const whole = membershipChange({
+        state: org.state,
+        owner,
+        channelId,
+        roster,
+        ready: () => true,
+      });
+      const asked: string[] = [];
+      const named = memberChange({
+        state: org.state,
+        owner,
+        channelId,
+        members: [owner, alice, bob, key(9), alice],
+        onRoster: (m) => {
+          asked.push(m);
+          return onRoster.has(m);
+        },
+        ready: () => true,
+      });
+      expect(named).toEqual(whole);
+      // Each named member once (duplicates and the owner skipped): no scan of the roster.
+      expect(asked).toEqual([alice, bob, key(9)]);
+    }
+    // Not ready: not a joiner; not named: not looked at.
+    expect(
+      memberChange({
+        state: org.state,
+        owner,
+        channelId: "",
+        members: [alice],
+        onRoster: (m) => onRoster.has(m),
+        ready: () => false,
+      }),
+    ).toEqual({ joiners: [], leavers: [] });
   });
 
   it("a batched re-key removes the leaves still on the roster, never the owner's", () => {
