@@ -4,7 +4,12 @@
 
 export { type PairwiseResponse, type PairwiseRole, PairwiseSession } from "./double-ratchet.js";
 export type { EpochLimits } from "./epoch-entry.js";
-export { epochRetention, type GroupPlaintext } from "./epoch-window.js";
+export {
+  epochRetention,
+  type GroupPlaintext,
+  type HeldEpoch,
+  sendReservation,
+} from "./epoch-window.js";
 export {
   DecryptionFailedError,
   DuplicateMessageError,
@@ -21,6 +26,7 @@ export {
 } from "./errors.js";
 export { type GroupLimits, groupLimits } from "./group-limits.js";
 export { type DecryptedGroupMessage, EpochKeys, groupMessageVersion } from "./group-message.js";
+export type { GroupParts } from "./group-parts.js";
 export { deriveSecret, expandWithLabel, labelInfo, labelPrefix } from "./kdf.js";
 export {
   addStepEpochSecret,
@@ -54,6 +60,7 @@ export {
   type ApplyKeyUpdateOptions,
   MemberGroup,
   type MemberGroupInit,
+  type MemberGroupParts,
   type MemberTransition,
 } from "./member-group.js";
 export {
@@ -63,6 +70,7 @@ export {
   OwnerGroup,
   type OwnerGroupInit,
   type OwnerGroupOptions,
+  type OwnerGroupParts,
   type OwnerKeyUpdate,
   refreshIntervalMs,
 } from "./owner-group.js";

@@ -11,6 +11,7 @@ import type { GroupLimits } from "./group-limits.js";
 import { EpochKeys } from "./group-message.js";
 import { EpochSecrets, evolveLeafSecret, type GroupId, type Roster } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
+import { noteRosterHash } from "./roster-hashes.js";
 import { wipe } from "./secret.js";
 
 /** Overrides of the per-epoch message-protection limits (`groupLimits`), as `EpochKeys.create` takes them. */
@@ -24,6 +25,8 @@ export interface EnterEpochInit {
   /** The epoch secret: wiped by {@link enterEpoch}. */
   readonly epochSecret: Uint8Array;
   readonly roster: Roster;
+  /** The roster's hash when the caller computed it: remembered for `heldEpochs` and the head. */
+  readonly rosterHash?: Uint8Array;
   readonly limits: EpochLimits | undefined;
 }
 
@@ -46,6 +49,7 @@ export function enterEpoch(init: EnterEpochInit): { keys: EpochKeys; initSecret:
   });
   wipe(secrets.initSecret);
   secrets.initSecret = undefined;
+  if (init.rosterHash !== undefined) noteRosterHash(keys.roster, init.rosterHash);
   return { keys, initSecret };
 }
 

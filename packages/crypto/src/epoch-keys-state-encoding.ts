@@ -14,12 +14,31 @@ import { type GroupLimits, resolveLimits } from "./group-limits.js";
 import type { EpochKeys } from "./group-message.js";
 import { type GroupId, groupContext, type Roster } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
+import { rosterHashOf } from "./roster-hashes.js";
 import { SecretTree } from "./secret-tree.js";
 import { maxGeneration, SenderChain, type SkippedKey } from "./sender-chain.js";
 import { StateReader, StateWriter } from "./state-bytes.js";
 
-/** Format version of `EpochKeys.serialize`. */
+/** Format version of `EpochKeys.serialize()`: the roster inline. */
 const stateVersion = 1;
+/**
+ * Format version of `EpochKeys.serialize({ withRoster: false })`: the roster referred to by its
+ * length and hash (the caller stores rosters by key id), own chains saved at their send reservation.
+ */
+const headVersion = 2;
+
+/**
+ * Supplies the roster a saved epoch refers to (format 2), checked against what was saved.
+ *
+ * @returns the roster, frozen
+ * @throws {@link StateCorruptedError} naming the epoch when it is missing or does not match
+ */
+export type RosterSupplier = (
+  epoch: bigint,
+  keyId: Uint8Array,
+  leafCount: number,
+  rosterHash: Uint8Array,
+) => Roster;
 
 /** Everything {@link EpochKeys} saves. */
 export interface EpochKeysState {
@@ -39,11 +58,18 @@ export interface EpochKeysState {
  * The state as versioned bytes.
  *
  * @param state - the epoch's keys
+ * @param provider - hashes the roster (format 2)
+ * @param withRoster - format 1 (roster inline, chains as they are) or format 2 (roster by length
+ *   and hash, chains at their send reservation: see `SenderChain.savedPosition`)
  * @returns the bytes (they contain secrets)
  */
-export function writeEpochKeysState(state: EpochKeysState): Uint8Array {
+export function writeEpochKeysState(
+  state: EpochKeysState,
+  provider: CryptoProvider,
+  withRoster = true,
+): Uint8Array {
   const out = new StateWriter();
-  out.u8(stateVersion);
+  out.u8(withRoster ? stateVersion : headVersion);
   out.fixed(groupContext(state.group));
   out.u64(state.epoch);
   out.fixed(state.keyId);
@@ -52,7 +78,12 @@ export function writeEpochKeysState(state: EpochKeysState): Uint8Array {
   out.u32(state.limits.maxSkippedPerChain);
   out.u32(state.limits.maxSkippedPerEpoch);
   out.u32(state.limits.paddingBlock);
-  out.roster(state.roster);
+  if (withRoster) {
+    out.roster(state.roster);
+  } else {
+    out.u32(state.roster.length);
+    out.fixed(rosterHashOf(provider, state.roster));
+  }
   const nodes = state.tree.heldNodes();
   out.u32(nodes.length);
   for (const [node, secret] of nodes) {
@@ -63,9 +94,11 @@ export function writeEpochKeysState(state: EpochKeysState): Uint8Array {
   out.u32(leaves.length);
   for (const leaf of leaves) {
     const chain = state.chains.get(leaf) as SenderChain;
+    const { nextGeneration, secret } = withRoster
+      ? { nextGeneration: chain.nextGeneration, secret: chain.currentSecret() }
+      : chain.savedPosition();
     out.u32(leaf);
-    out.u64(BigInt(chain.nextGeneration));
-    const secret = chain.currentSecret();
+    out.u64(BigInt(nextGeneration));
     if (secret !== undefined) out.fixed(secret);
   }
   out.u32(state.skipped.size);
@@ -83,18 +116,23 @@ export function writeEpochKeysState(state: EpochKeysState): Uint8Array {
  *
  * @param provider - the primitives (the restored tree and chains use it)
  * @param bytes - the saved state
+ * @param rosterFor - supplies the roster of a format-2 state (required for one)
  * @returns the epoch's keys, exactly as they were
  * @throws {@link StateCorruptedError} for another version, truncated bytes or a non-`Uint8Array`;
  *   `RangeError` for parts that do not agree (the caller reports both as `StateCorruptedError`)
  */
-export function readEpochKeysState(provider: CryptoProvider, bytes: Uint8Array): EpochKeysState {
+export function readEpochKeysState(
+  provider: CryptoProvider,
+  bytes: Uint8Array,
+  rosterFor?: RosterSupplier,
+): EpochKeysState {
   if (!(bytes instanceof Uint8Array))
     throw new StateCorruptedError("EpochKeys state is not a Uint8Array");
   const input = new StateReader(bytes);
   const version = input.u8();
-  if (version !== stateVersion) {
+  if (version !== stateVersion && version !== headVersion) {
     throw new StateCorruptedError(
-      `EpochKeys state version ${version} is unknown (expected ${stateVersion})`,
+      `EpochKeys state version ${version} is unknown (expected ${stateVersion} or ${headVersion})`,
     );
   }
   // groupContext: u32 len ‖ organization_id ‖ u32 len ‖ channel_id (UTF-8).
@@ -109,10 +147,23 @@ export function readEpochKeysState(provider: CryptoProvider, bytes: Uint8Array):
     maxSkippedPerEpoch: input.u32(),
     paddingBlock: input.u32(),
   });
-  const roster = input.roster();
+  let roster: Roster;
+  if (version === stateVersion) {
+    const inline = input.roster();
+    for (const leaf of inline) if (leaf !== undefined) Object.freeze(leaf);
+    roster = Object.freeze(inline);
+  } else {
+    const count = input.u32();
+    const hash = input.fixed(32);
+    if (rosterFor === undefined) {
+      throw new StateCorruptedError(
+        `epoch ${epoch} was saved without its roster: pass the rosters to restore it`,
+      );
+    }
+    roster = rosterFor(epoch, keyId, count, hash);
+  }
   const leafCount = roster.length;
   if (leafCount === 0) throw new RangeError("roster: bad leaf count");
-  for (const leaf of roster) if (leaf !== undefined) Object.freeze(leaf);
   const nodeCount = input.u32();
   const nodes: Array<[number, Uint8Array]> = [];
   let previousNode = -1;
@@ -177,7 +228,7 @@ export function readEpochKeysState(provider: CryptoProvider, bytes: Uint8Array):
     group: Object.freeze({ organizationId, channelId }),
     epoch,
     keyId,
-    roster: Object.freeze(roster),
+    roster,
     limits,
     senderDataSecret,
     tree,

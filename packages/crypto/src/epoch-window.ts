@@ -13,6 +13,8 @@ import { constantTimeEqual } from "./constant-time.js";
 import { UnknownEpochError } from "./errors.js";
 import { checkNow } from "./group-checks.js";
 import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
+import type { CryptoProvider } from "./provider.js";
+import { rosterHashOf } from "./roster-hashes.js";
 import { redactSecrets } from "./secret.js";
 
 /**
@@ -26,11 +28,27 @@ export const epochRetention = {
   windowMs: 24 * 60 * 60 * 1000,
 } as const;
 
+/**
+ * Generations one send reservation covers (docs/PROTOCOL.md, "Saved group state"): a group's saved
+ * head holds its own chain at a bound up to this many generations past the last message sent, and
+ * moves it (a durable commit) once per this many sends. After a crash the chain resumes at the
+ * bound: receivers see a jump of fewer than 64 generations (well inside `maxForwardJump`, 1,000),
+ * and keep at most 63 skipped keys for it. Smaller means more durable commits; larger, bigger jumps.
+ */
+export const sendReservation = 64;
+
 /** What to encrypt. */
 export interface GroupPlaintext {
   /** What the content is (message, edit, delete, …); bound by the AEAD. */
   readonly contentType: number;
   readonly content: Uint8Array;
+}
+
+/** An epoch a group holds keys of, and the roster it refers to (`heldEpochs()`). */
+export interface HeldEpoch {
+  readonly epoch: bigint;
+  readonly keyId: Uint8Array;
+  readonly rosterHash: Uint8Array;
 }
 
 /** A previous epoch kept for late messages, with the time it was replaced. */
@@ -51,6 +69,8 @@ export class EpochWindow {
   current: EpochKeys | undefined;
   /** Previous epochs, oldest first. */
   retained: RetainedEpoch[];
+  /** Set when a send moved the own chain's reservation (cleared by the group's `takeParts`). */
+  reservationMoved = false;
 
   /**
    * @param current - the current epoch's keys (`undefined` for a removed member)
@@ -131,12 +151,30 @@ export class EpochWindow {
     if (current === undefined) {
       throw new RangeError(removedFromGroup);
     }
-    return current.encrypt({
+    const bytes = current.encrypt({
       senderLeaf: leaf,
       signingSecretKey,
       contentType: plaintext.contentType,
       content: plaintext.content,
     });
+    if (current.reserveSendGenerations(leaf, sendReservation)) this.reservationMoved = true;
+    return bytes;
+  }
+
+  /**
+   * The epochs held (current and retained), with the roster each refers to.
+   *
+   * @param provider - hashes a roster whose hash was not noted when its epoch was entered
+   * @returns one entry per epoch, oldest first
+   */
+  held(provider: CryptoProvider): HeldEpoch[] {
+    const all = this.retained.map((entry) => entry.keys);
+    if (this.current !== undefined) all.push(this.current);
+    return all.map((keys) => ({
+      epoch: keys.epoch,
+      keyId: keys.keyId.slice(),
+      rosterHash: rosterHashOf(provider, keys.roster),
+    }));
   }
 
   /**

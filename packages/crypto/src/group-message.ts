@@ -3,6 +3,7 @@ import { encodeGroupMessage, type GroupMessage, wireLimits } from "@orgchat/wire
 import { constantTimeEqual } from "./constant-time.js";
 import {
   type EpochKeysState,
+  type RosterSupplier,
   readEpochKeysState,
   writeEpochKeysState,
 } from "./epoch-keys-state-encoding.js";
@@ -18,6 +19,7 @@ import { u32, u64 } from "./kdf.js";
 import type { EpochSecrets, GroupId, Roster, RosterLeaf } from "./key-schedule.js";
 import { groupContext } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
+import { rosterSupplier } from "./roster-hashes.js";
 import { redactSecrets, wipe } from "./secret.js";
 import { SecretTree } from "./secret-tree.js";
 import {
@@ -228,6 +230,29 @@ export class EpochKeys {
     this.#chainFor(senderLeaf).advanceTo(generation);
   }
 
+  /**
+   * Keeps a send reservation on `senderLeaf`'s own chain (docs/PROTOCOL.md, "Saved group state"):
+   * `serialize({ withRoster: false })` saves the chain at a bound at least `ahead` generations past
+   * the last one sent when the reservation is set, so that a state restored after a crash resumes
+   * past every generation that may have left. Call after each send; nothing to save until the bound
+   * moves.
+   *
+   * @param senderLeaf - one's own leaf (its chain must have been used to send)
+   * @param ahead - generations one reservation covers (at least 1)
+   * @returns whether the bound moved: the saved state must then be committed durably before the
+   *   message leaves
+   * @throws {RangeError} when `senderLeaf` has sent nothing in this epoch or `ahead` is not a
+   *   positive integer
+   * @throws {@link UnknownEpochError} after {@link EpochKeys.destroy}
+   */
+  reserveSendGenerations(senderLeaf: number, ahead: number): boolean {
+    this.#checkLive();
+    this.#checkSender(senderLeaf);
+    const chain = this.#chains.get(senderLeaf);
+    if (chain === undefined) throw new RangeError(`senderLeaf: leaf ${senderLeaf} has not sent`);
+    return chain.reserve(ahead);
+  }
+
   /** How many skipped keys the epoch keeps now, all chains together. */
   get skippedKeyCount(): number {
     return this.#skipped.size;
@@ -413,8 +438,8 @@ export class EpochKeys {
   }
 
   /**
-   * The state as versioned bytes (the first byte is the format version, 1). **Contains secrets**:
-   * store it encrypted. Layout (big-endian integers):
+   * The state as versioned bytes (the first byte is the format version). **Contains secrets**:
+   * store it encrypted. Layout of format 1 (big-endian integers):
    *
    * ```
    * u8  1
@@ -429,21 +454,32 @@ export class EpochKeys {
    *     u32 leaf ‖ u32 generation ‖ key (32) ‖ nonce (12)
    * ```
    *
+   * Format 2 (`withRoster: false`) starts with `u8 2`, replaces the roster by `u32 leaves ‖
+   * roster_hash (32)` (the caller keeps rosters by key id: its size does not grow with the roster),
+   * and saves a chain holding a send reservation ({@link EpochKeys.reserveSendGenerations}) at its
+   * bound instead of its position.
+   *
+   * @param options.withRoster - format 1 (`true`) or format 2 (`false`). @default true
+   * @returns the bytes
    * @throws {@link UnknownEpochError} after {@link EpochKeys.destroy}
    */
-  serialize(): Uint8Array {
+  serialize(options?: { readonly withRoster?: boolean }): Uint8Array {
     this.#checkLive();
-    return writeEpochKeysState({
-      group: this.group,
-      epoch: this.epoch,
-      keyId: this.keyId,
-      roster: this.roster,
-      limits: this.limits,
-      senderDataSecret: this.#senderDataSecret,
-      tree: this.#tree,
-      chains: this.#chains,
-      skipped: this.#skipped,
-    });
+    return writeEpochKeysState(
+      {
+        group: this.group,
+        epoch: this.epoch,
+        keyId: this.keyId,
+        roster: this.roster,
+        limits: this.limits,
+        senderDataSecret: this.#senderDataSecret,
+        tree: this.#tree,
+        chains: this.#chains,
+        skipped: this.#skipped,
+      },
+      this.#provider,
+      options?.withRoster ?? true,
+    );
   }
 
   /**
@@ -453,17 +489,44 @@ export class EpochKeys {
    * @param provider - the primitives
    * @param bytes - the serialized state
    * @param options.randomBytes - source of reuse guards. @default provider.randomBytes
-   * @returns the keys, exactly as they were
-   * @throws {@link StateCorruptedError} when the bytes are not a consistent state of a known version
+   * @param options.roster - the rosters by key id (lower-case hex): required for format 2, whose
+   *   roster must have the saved length and hash
+   * @returns the keys, exactly as they were (a chain saved at its reservation resumes at its bound)
+   * @throws {@link StateCorruptedError} when the bytes are not a consistent state of a known version,
+   *   or the roster of a format-2 state is missing or does not match
    */
   static deserialize(
     provider: CryptoProvider,
     bytes: Uint8Array,
-    options?: { randomBytes?: (n: number) => Uint8Array },
+    options?: {
+      randomBytes?: (n: number) => Uint8Array;
+      roster?: (keyIdHex: string) => Roster | undefined;
+    },
+  ): EpochKeys {
+    const lookup = options?.roster;
+    return EpochKeys.restoreState(
+      provider,
+      bytes,
+      lookup === undefined ? undefined : rosterSupplier(provider, lookup),
+      options?.randomBytes,
+    );
+  }
+
+  /**
+   * {@link EpochKeys.deserialize} with a roster supplier shared by every epoch of a group state.
+   * Internal to the package (the group heads), not exported from it.
+   *
+   * @internal
+   */
+  static restoreState(
+    provider: CryptoProvider,
+    bytes: Uint8Array,
+    rosterFor: RosterSupplier | undefined,
+    randomBytes?: (n: number) => Uint8Array,
   ): EpochKeys {
     let state: EpochKeysState;
     try {
-      state = readEpochKeysState(provider, bytes);
+      state = readEpochKeysState(provider, bytes, rosterFor);
     } catch (cause) {
       if (isStateCorruptedError(cause)) throw cause;
       throw new StateCorruptedError("EpochKeys bytes are malformed or inconsistent", { cause });
@@ -471,7 +534,7 @@ export class EpochKeys {
     return new EpochKeys({
       ...state,
       provider,
-      randomBytes: options?.randomBytes ?? ((n) => provider.randomBytes(n)),
+      randomBytes: randomBytes ?? ((n) => provider.randomBytes(n)),
     });
   }
 
@@ -587,9 +650,14 @@ export class EpochKeys {
   }
 }
 
+/**
+ * Checks the roster's keys and returns it frozen: a frozen roster as it is (epochs with the same
+ * roster share one array), any other as a frozen copy.
+ */
 function copyRoster(roster: Roster): Roster {
   if (roster.length === 0) throw new RangeError("roster: must have at least one leaf");
-  const copy: Array<RosterLeaf | undefined> = new Array(roster.length);
+  const shared = Object.isFrozen(roster);
+  const copy: Array<RosterLeaf | undefined> = shared ? [] : new Array(roster.length);
   for (let i = 0; i < roster.length; i++) {
     const leaf = roster[i];
     if (leaf !== undefined) {
@@ -600,7 +668,7 @@ function copyRoster(roster: Roster): Roster {
       }
     }
     // Leaves are kept by reference: node's provider caches imported keys per array.
-    copy[i] = leaf;
+    if (!shared) copy[i] = leaf;
   }
-  return Object.freeze(copy);
+  return shared ? roster : Object.freeze(copy);
 }

@@ -12,10 +12,11 @@
  */
 import { wireLimits } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
+import type { RosterSupplier } from "./epoch-keys-state-encoding.js";
 import { EpochWindow, type RetainedEpoch } from "./epoch-window.js";
 import { isStateCorruptedError, StateCorruptedError } from "./errors.js";
 import { EpochKeys } from "./group-message.js";
-import { deriveKeyId, type GroupId, type Roster, type RosterLeaf } from "./key-schedule.js";
+import { deriveKeyId, type GroupId, type Roster } from "./key-schedule.js";
 import type { HistoryPolicy } from "./owner-group.js";
 import type { CryptoProvider } from "./provider.js";
 import { StateReader, StateWriter } from "./state-bytes.js";
@@ -44,8 +45,11 @@ export interface OwnerGroupState {
   epochSecret: Uint8Array;
   /** When the current epoch started (ms, injected time): drives `OwnerGroup.refreshDue`. */
   epochStartedAt: number;
-  /** The roster the next epoch starts from (prekey rotations land here first). */
-  roster: Array<RosterLeaf | undefined>;
+  /**
+   * The roster the next epoch starts from (prekey rotations land here first): the current epoch's
+   * frozen roster itself until a rotation makes a copy.
+   */
+  roster: Roster;
   readonly members: Map<number, MemberRecord>;
   /** Earlier epoch secrets kept for "shared" Welcomes. */
   history: WelcomeHistoryEntry[];
@@ -90,15 +94,15 @@ export interface MemberGroupState {
 export const maxStoredPrekeys = 3;
 
 const encoder = new TextEncoder();
-const ownerMagic = encoder.encode("orgchat/v1/owner-group");
-const memberMagic = encoder.encode("orgchat/v1/member-group");
+export const ownerMagic = encoder.encode("orgchat/v1/owner-group");
+export const memberMagic = encoder.encode("orgchat/v1/member-group");
 const stateVersion = 1;
 
 /**
  * Runs a deserializer over all of `bytes`; anything but a StateCorruptedError becomes one (with the
  * cause).
  */
-function restoring<T>(what: string, bytes: Uint8Array, read: (reader: StateReader) => T): T {
+export function restoring<T>(what: string, bytes: Uint8Array, read: (reader: StateReader) => T): T {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes: expected a Uint8Array");
   try {
     const reader = new StateReader(bytes);
@@ -111,41 +115,75 @@ function restoring<T>(what: string, bytes: Uint8Array, read: (reader: StateReade
   }
 }
 
-function writeHead(writer: StateWriter, magic: Uint8Array, group: GroupId): void {
+/** `magic ‖ u8 version ‖ organization_id ‖ u32 len ‖ channel_id`. */
+export function writeHead(
+  writer: StateWriter,
+  magic: Uint8Array,
+  group: GroupId,
+  version = stateVersion,
+): void {
   writer.fixed(magic);
-  writer.u8(stateVersion);
+  writer.u8(version);
   writer.fixed(group.organizationId);
   writer.string(group.channelId);
 }
 
 /** @throws {@link StateCorruptedError} naming `what` for another magic or an unknown version */
-function readHead(reader: StateReader, magic: Uint8Array, what: string): GroupId {
-  reader.magic(magic, stateVersion, what);
+export function readHead(
+  reader: StateReader,
+  magic: Uint8Array,
+  what: string,
+  version = stateVersion,
+): GroupId {
+  reader.magic(magic, version, what);
   const organizationId = reader.fixed(32);
   const channelId = reader.string();
   return { organizationId, channelId };
 }
 
-/** `u8 has current ‖ [u32 len ‖ EpochKeys]`, `u32 retained`, per retained `f64 retiredAt ‖ u32 len ‖ EpochKeys`. */
-function writeWindow(writer: StateWriter, window: EpochWindow): void {
+/**
+ * `u8 has current ‖ [u32 len ‖ EpochKeys]`, `u32 retained`, per retained `f64 retiredAt ‖ u32 len ‖
+ * EpochKeys`; each EpochKeys in format 1 (roster inline) or 2 (`withRoster` false).
+ */
+export function writeWindow(writer: StateWriter, window: EpochWindow, withRoster = true): void {
   writer.u8(window.current === undefined ? 0 : 1);
-  if (window.current !== undefined) writer.bytes(window.current.serialize());
+  if (window.current !== undefined) writer.bytes(window.current.serialize({ withRoster }));
   writer.u32(window.retained.length);
   for (const entry of window.retained) {
     writer.f64(entry.retiredAt);
-    writer.bytes(entry.keys.serialize());
+    writer.bytes(entry.keys.serialize({ withRoster }));
   }
 }
 
-function readWindow(provider: CryptoProvider, reader: StateReader): EpochWindow {
-  const current = reader.flag() ? EpochKeys.deserialize(provider, reader.bytes()) : undefined;
+/** Reads what {@link writeWindow} wrote; `rosterFor` supplies the rosters of format-2 epochs. */
+export function readWindow(
+  provider: CryptoProvider,
+  reader: StateReader,
+  rosterFor?: RosterSupplier,
+): EpochWindow {
+  const current = reader.flag()
+    ? EpochKeys.restoreState(provider, reader.bytes(), rosterFor)
+    : undefined;
   const count = reader.count();
   const retained: RetainedEpoch[] = [];
   for (let i = 0; i < count; i++) {
     const retiredAt = reader.f64();
-    retained.push({ retiredAt, keys: EpochKeys.deserialize(provider, reader.bytes()) });
+    retained.push({ retiredAt, keys: EpochKeys.restoreState(provider, reader.bytes(), rosterFor) });
   }
   return new EpochWindow(current, retained);
+}
+
+/**
+ * The format version of saved bytes that start with `magic`, or undefined when they do not.
+ *
+ * @param bytes - saved state
+ * @param magic - the magic the state must start with
+ * @returns the version byte that follows the magic
+ */
+export function savedVersion(bytes: Uint8Array, magic: Uint8Array): number | undefined {
+  if (!(bytes instanceof Uint8Array) || bytes.length <= magic.length) return undefined;
+  if (!constantTimeEqual(bytes.subarray(0, magic.length), magic)) return undefined;
+  return bytes[magic.length];
 }
 
 /**
@@ -202,7 +240,7 @@ export function readOwnerState(provider: CryptoProvider, bytes: Uint8Array): Own
     const initSecret = reader.fixed(32);
     const epochSecret = reader.fixed(32);
     const epochStartedAt = Number(BigInt.asIntN(64, reader.u64()));
-    const roster = [...reader.roster()];
+    const roster: Roster = reader.roster();
     const members = new Map<number, MemberRecord>();
     const memberCount = reader.count();
     for (let i = 0; i < memberCount; i++) {

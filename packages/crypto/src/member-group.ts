@@ -7,15 +7,24 @@
 import type { GroupMessage } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
 import { type EpochLimits, enterEpoch, evolveTo } from "./epoch-entry.js";
-import { EpochWindow, type GroupPlaintext, removedFromGroup } from "./epoch-window.js";
+import {
+  EpochWindow,
+  type GroupPlaintext,
+  type HeldEpoch,
+  removedFromGroup,
+} from "./epoch-window.js";
 import { DecryptionFailedError } from "./errors.js";
 import { checkNow } from "./group-checks.js";
 import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
+import { type GroupParts, PartsTracker } from "./group-parts.js";
+import { readMemberHead, writeMemberHead } from "./group-parts-encoding.js";
 import {
   type MemberGroupState,
   maxStoredPrekeys,
+  memberMagic,
   type PrekeyPair,
   readMemberState,
+  savedVersion,
   writeMemberState,
 } from "./group-state-encoding.js";
 import { addStepEpochSecret, type GroupId, type Roster, rosterHash } from "./key-schedule.js";
@@ -23,6 +32,7 @@ import { type KeyUpdateChunk, keyUpdateVersion, openKeyUpdate } from "./key-upda
 import { noteChunkWithoutEntry } from "./key-update-progress.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
+import { rosterHashOf, rosterSupplier } from "./roster-hashes.js";
 import { redactSecrets, wipe } from "./secret.js";
 import { checkWelcome, type WelcomeInit } from "./welcome.js";
 
@@ -98,6 +108,14 @@ export interface ApplyAddInit {
   readonly keyId?: Uint8Array;
 }
 
+/** What {@link MemberGroup.restore} needs: the head {@link MemberGroup.takeParts} returned, and the rosters. */
+export interface MemberGroupParts {
+  /** The last head saved (or a whole state written by {@link MemberGroup.serialize}). */
+  readonly head: Uint8Array;
+  /** The roster of an epoch by key id (lower-case hex): those {@link MemberGroup.heldEpochs} named. */
+  readonly roster: (keyIdHex: string) => Roster | undefined;
+}
+
 /** Options of {@link MemberGroup.applyKeyUpdate}. */
 export interface ApplyKeyUpdateOptions {
   /**
@@ -140,17 +158,21 @@ export class MemberGroup {
   readonly #limits: EpochLimits | undefined;
   /** Everything saved by {@link MemberGroup.serialize} (group-state-encoding.ts). */
   readonly #state: MemberGroupState;
+  /** What changed since the last {@link MemberGroup.takeParts}. */
+  readonly #parts: PartsTracker;
 
   private constructor(
     provider: CryptoProvider,
     state: MemberGroupState,
     limits: EpochLimits | undefined,
+    savedHead?: Uint8Array,
   ) {
     this.provider = provider;
     this.group = state.group;
     this.leaf = state.leaf;
     this.#limits = limits;
     this.#state = state;
+    this.#parts = new PartsTracker(provider, savedHead);
     redactSecrets(this, "MemberGroup");
   }
 
@@ -211,7 +233,8 @@ export class MemberGroup {
       group,
       epoch: welcome.epoch,
       epochSecret,
-      roster: [...roster],
+      roster,
+      rosterHash: welcome.rosterHash,
       limits: init.limits,
     });
     if (!constantTimeEqual(keys.keyId, welcome.keyId)) {
@@ -232,7 +255,8 @@ export class MemberGroup {
         group,
         epoch: entry.epoch,
         epochSecret: entry.epochSecret.slice(),
-        roster: [...earlierRoster],
+        roster: earlierRoster,
+        rosterHash: entry.rosterHash,
         limits: init.limits,
       });
       wipe(earlier.initSecret);
@@ -310,6 +334,8 @@ export class MemberGroup {
     this.#state.prekeys.unshift({ secretKey: prekeySecret.slice(), publicKey });
     while (this.#state.prekeys.length > maxStoredPrekeys)
       wipe(this.#state.prekeys.pop()?.secretKey);
+    // The owner will use the new prekey: losing its secret would lock us out of the next KeyUpdate.
+    this.#parts.noteDurable();
     return publicKey.slice();
   }
 
@@ -355,7 +381,8 @@ export class MemberGroup {
       group,
       epoch,
       epochSecret,
-      roster: [...init.roster],
+      roster: init.roster,
+      rosterHash: hash,
       limits: this.#limits,
     });
     if (init.keyId !== undefined && !constantTimeEqual(entered.keys.keyId, init.keyId)) {
@@ -436,7 +463,7 @@ export class MemberGroup {
     }
     const roster = options.roster ?? this.#state.roster;
     if (
-      !constantTimeEqual(rosterHash(provider, roster), chunk.rosterHash) ||
+      !constantTimeEqual(rosterHashOf(provider, roster), chunk.rosterHash) ||
       !this.#holdsOwnLeaf(roster)
     ) {
       wipe(leafSecret, epochSecret);
@@ -447,7 +474,8 @@ export class MemberGroup {
       group,
       epoch,
       epochSecret,
-      roster: [...roster],
+      roster,
+      rosterHash: chunk.rosterHash,
       limits: this.#limits,
     });
     for (const stale of this.#state.prekeys.splice(used + 1)) wipe(stale.secretKey);
@@ -536,6 +564,61 @@ export class MemberGroup {
    */
   serialize(): Uint8Array {
     return writeMemberState(this.#state);
+  }
+
+  /**
+   * The state in pieces to save in one commit (docs/PROTOCOL.md, "Saved group state"): the head
+   * (no roster) and whether the commit must be durable; `members` is always empty for a member.
+   * Call it at every commit that touches the group.
+   *
+   * @returns the parts (secrets: store them encrypted)
+   */
+  takeParts(): GroupParts {
+    const head = writeMemberHead(this.provider, this.#state);
+    return this.#parts.take(this.provider, head, this.#state.window, () => undefined);
+  }
+
+  /**
+   * The epochs whose keys this state holds (current and retained; once removed, also the last
+   * epoch reached), and the roster each refers to: keep these rosters, {@link MemberGroup.restore}
+   * asks for them by key id.
+   *
+   * @returns one entry per epoch, oldest first
+   */
+  heldEpochs(): HeldEpoch[] {
+    const held = this.#state.window.held(this.provider);
+    const { keyId, epoch, roster } = this.#state;
+    if (!held.some((entry) => constantTimeEqual(entry.keyId, keyId))) {
+      held.push({ epoch, keyId: keyId.slice(), rosterHash: rosterHashOf(this.provider, roster) });
+    }
+    return held;
+  }
+
+  /**
+   * Restores a state saved with {@link MemberGroup.takeParts}: the last head and the rosters it
+   * refers to (each checked against its saved length and hash). Also takes a whole state written by
+   * {@link MemberGroup.serialize} as `head` (then `roster` is not used). The own sender chain
+   * resumes at its reservation: no generation that may have been sent is used again.
+   *
+   * @param provider - the crypto provider
+   * @param parts - the head and the rosters by key id
+   * @param options.limits - the limits of epochs created from now on (restored epochs keep theirs)
+   * @returns the member's side of the group
+   * @throws {TypeError} when `parts.head` is not a `Uint8Array`
+   * @throws {@link StateCorruptedError} naming what does not hang together: a roster missing or
+   *   with another hash, bytes of an unknown version
+   */
+  static restore(
+    provider: CryptoProvider,
+    parts: MemberGroupParts,
+    options: { readonly limits?: EpochLimits } = {},
+  ): MemberGroup {
+    const { head } = parts;
+    if (savedVersion(head, memberMagic) === 1) {
+      return MemberGroup.deserialize(provider, head, options.limits);
+    }
+    const state = readMemberHead(provider, head, rosterSupplier(provider, parts.roster));
+    return new MemberGroup(provider, state, options.limits, head);
   }
 
   /**

@@ -6,10 +6,18 @@
  */
 import { type GroupMessage, wireLimits } from "@orgchat/wire";
 import { type EpochLimits, enterEpoch, evolveTo } from "./epoch-entry.js";
-import { EpochWindow, type GroupPlaintext } from "./epoch-window.js";
+import { EpochWindow, type GroupPlaintext, type HeldEpoch } from "./epoch-window.js";
 import { checkNow, checkOwnerGroupInit, checkPrekey } from "./group-checks.js";
 import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
-import { type OwnerGroupState, readOwnerState, writeOwnerState } from "./group-state-encoding.js";
+import { type GroupParts, PartsTracker } from "./group-parts.js";
+import { readOwnerHead, writeMemberRecord, writeOwnerHead } from "./group-parts-encoding.js";
+import {
+  type OwnerGroupState,
+  ownerMagic,
+  readOwnerState,
+  savedVersion,
+  writeOwnerState,
+} from "./group-state-encoding.js";
 import {
   addStepEpochSecret,
   type GroupId,
@@ -26,6 +34,7 @@ import {
 } from "./owner-members.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
+import { rosterHashOf, rosterSupplier } from "./roster-hashes.js";
 import { redactSecrets, wipe } from "./secret.js";
 import { copyHistory, makeWelcome, type WelcomeHistoryEntry, type WelcomeInit } from "./welcome.js";
 
@@ -107,6 +116,16 @@ export interface OwnerGroupOptions {
   readonly maxEntriesPerChunk?: number;
 }
 
+/** What {@link OwnerGroup.restore} needs: the parts {@link OwnerGroup.takeParts} returned, and the rosters. */
+export interface OwnerGroupParts {
+  /** The last head saved (or a whole state written by {@link OwnerGroup.serialize}). */
+  readonly head: Uint8Array;
+  /** Every member record saved, by leaf (ignored for a whole state). */
+  readonly members: Iterable<readonly [leaf: number, record: Uint8Array]>;
+  /** The roster of an epoch by key id (lower-case hex): those {@link OwnerGroup.heldEpochs} named. */
+  readonly roster: (keyIdHex: string) => Roster | undefined;
+}
+
 /**
  * The owner's side of one group's epochs (the organization, or a restricted channel with its own
  * chain): membership changes, KeyUpdates, Welcomes and the owner's own messages. Pure and
@@ -137,11 +156,14 @@ export class OwnerGroup {
   readonly #maxEntriesPerChunk: number | undefined;
   /** Everything saved by {@link OwnerGroup.serialize} (group-state-encoding.ts). */
   readonly #state: OwnerGroupState;
+  /** What changed since the last {@link OwnerGroup.takeParts}. */
+  readonly #parts: PartsTracker;
 
   private constructor(
     provider: CryptoProvider,
     state: OwnerGroupState,
     options: OwnerGroupOptions,
+    savedHead?: Uint8Array,
   ) {
     this.provider = provider;
     this.group = state.group;
@@ -150,6 +172,8 @@ export class OwnerGroup {
     this.#limits = options.limits;
     this.#maxEntriesPerChunk = options.maxEntriesPerChunk;
     this.#state = state;
+    this.#parts = new PartsTracker(provider, savedHead);
+    if (savedHead === undefined) this.#parts.noteMembers(state.members.keys());
     redactSecrets(this, "OwnerGroup");
   }
 
@@ -181,23 +205,21 @@ export class OwnerGroup {
       organizationId: group.organizationId.slice(),
       channelId: group.channelId,
     };
-    const roster: Array<RosterLeaf | undefined> = [init.ownLeaf];
+    const roster: Roster = [init.ownLeaf];
     const epochSecret = provider.randomBytes(32);
     const kept = epochSecret.slice();
+    const hash = rosterHash(provider, roster);
     const history: WelcomeHistoryEntry[] = [];
     if (historyPolicy === "shared") {
-      history.push({
-        epoch: 0n,
-        epochSecret: epochSecret.slice(),
-        rosterHash: rosterHash(provider, roster),
-      });
+      history.push({ epoch: 0n, epochSecret: epochSecret.slice(), rosterHash: hash.slice() });
     }
     const { keys, initSecret } = enterEpoch({
       provider,
       group: groupCopy,
       epoch: 0n,
       epochSecret,
-      roster: [...roster],
+      roster,
+      rosterHash: hash,
       limits: init.limits,
     });
     return new OwnerGroup(
@@ -210,7 +232,7 @@ export class OwnerGroup {
         initSecret,
         epochSecret: kept,
         epochStartedAt: init.now,
-        roster,
+        roster: keys.roster,
         members: new Map(),
         history,
         window: new EpochWindow(keys),
@@ -296,6 +318,7 @@ export class OwnerGroup {
     }));
     wipe(welcomeSecret);
     recordJoiners(this.#state.members, placed, epoch);
+    this.#parts.noteMembers(placed.map(({ leaf }) => leaf));
     return { ...announced, welcomes };
   }
 
@@ -337,7 +360,7 @@ export class OwnerGroup {
    */
   refresh(now: number): OwnerKeyUpdate {
     checkNow(now);
-    return this.#rekey([...this.#state.roster], new Set(), now);
+    return this.#rekey(this.#state.roster, new Set(), now);
   }
 
   /**
@@ -359,7 +382,13 @@ export class OwnerGroup {
     checkPrekey(this.provider, prekey);
     const copy = prekey.slice();
     record.prekey = copy;
-    this.#state.roster[leaf] = { ...entry, prekey: copy };
+    // The current epoch's roster is shared (frozen): the first rotation makes the next one a copy.
+    const next = Object.isFrozen(this.#state.roster)
+      ? [...this.#state.roster]
+      : (this.#state.roster as Array<RosterLeaf | undefined>);
+    next[leaf] = { ...entry, prekey: copy };
+    this.#state.roster = next;
+    this.#parts.noteMembers([leaf]);
   }
 
   /**
@@ -405,7 +434,7 @@ export class OwnerGroup {
     epoch: bigint,
     epochSecret: Uint8Array,
     hash: Uint8Array,
-    roster: Array<RosterLeaf | undefined>,
+    roster: Roster,
     now: number,
   ): { keys: EpochKeys; announced: Omit<OwnerKeyUpdate, "chunks"> } {
     const previousKeyId = this.keyId;
@@ -416,7 +445,8 @@ export class OwnerGroup {
       group: this.group,
       epoch,
       epochSecret,
-      roster: [...roster],
+      roster,
+      rosterHash: hash,
       limits: this.#limits,
     });
     const state = this.#state;
@@ -424,8 +454,9 @@ export class OwnerGroup {
     state.initSecret = initSecret;
     state.epochSecret = kept;
     state.epochStartedAt = now;
-    state.roster = roster;
+    state.roster = keys.roster;
     state.window.advance(keys, now);
+    this.#parts.noteDurable();
     const announced = {
       epoch,
       keyId: keys.keyId.slice(),
@@ -481,11 +512,12 @@ export class OwnerGroup {
     wipe(record.leafSecret);
     record.leafSecret = leafSecret;
     record.leafEpoch = epoch;
+    this.#parts.noteMembers([leaf]);
     return makeWelcome({
       group,
       epoch,
       epochSecret: this.#state.epochSecret,
-      rosterHash: rosterHash(provider, this.roster),
+      rosterHash: rosterHashOf(provider, this.roster),
       keyId: this.#current.keyId,
       leafIndex: leaf,
       leafSecret,
@@ -493,14 +525,10 @@ export class OwnerGroup {
     });
   }
 
-  #rekey(
-    roster: Array<RosterLeaf | undefined>,
-    removed: ReadonlySet<number>,
-    now: number,
-  ): OwnerKeyUpdate {
+  #rekey(roster: Roster, removed: ReadonlySet<number>, now: number): OwnerKeyUpdate {
     const { provider, group } = this;
     const epoch = this.epoch + 1n;
-    const hash = rosterHash(provider, roster);
+    const hash = rosterHashOf(provider, roster);
     const epochSecret = provider.randomBytes(32);
     const previousKeyId = this.keyId;
     const recipients = keyUpdateRecipients(provider, this.#state.members, removed, epoch);
@@ -524,17 +552,90 @@ export class OwnerGroup {
     }
     // Commit only now: a refused KeyUpdate leaves the state as it was.
     commitKeyUpdate(this.#state.members, recipients, removed, epoch);
+    this.#parts.noteMembers(recipients.map(({ leaf }) => leaf));
+    this.#parts.noteMembers(removed);
     const { announced } = this.#enterNext(epoch, epochSecret, hash, roster, now);
     return { ...announced, chunks };
   }
 
   /**
-   * The whole state as versioned bytes (they contain every secret: store them encrypted).
+   * The whole state as versioned bytes (they contain every secret: store them encrypted). Its size
+   * grows with the roster: save {@link OwnerGroup.takeParts} instead.
    *
    * @returns the serialized state (layout in group-state-encoding.ts)
    */
   serialize(): Uint8Array {
     return writeOwnerState(this.#state);
+  }
+
+  /**
+   * The state in pieces to save in one commit (docs/PROTOCOL.md, "Saved group state"): the head
+   * (no roster, no member record), the member records changed since the last call, and whether the
+   * commit must be durable. Call it at every commit that touches the group.
+   *
+   * @returns the parts (secrets: store them encrypted)
+   *
+   * @example
+   * ```ts
+   * const { head, headChanged, members, durable } = owner.takeParts();
+   * if (headChanged) ops.push(put("group/", head));
+   * for (const [leaf, record] of members) ops.push(record ? put(leaf, record) : del(leaf));
+   * await store.batch(ops, { durable });
+   * ```
+   */
+  takeParts(): GroupParts {
+    const members = this.#state.members;
+    return this.#parts.take(
+      this.provider,
+      writeOwnerHead(this.#state),
+      this.#state.window,
+      (leaf) => {
+        const record = members.get(leaf);
+        return record === undefined ? undefined : writeMemberRecord(leaf, record);
+      },
+    );
+  }
+
+  /**
+   * The epochs whose keys this state holds (current and retained), and the roster each refers to:
+   * keep these rosters, {@link OwnerGroup.restore} asks for them by key id.
+   *
+   * @returns one entry per epoch, oldest first
+   */
+  heldEpochs(): HeldEpoch[] {
+    return this.#state.window.held(this.provider);
+  }
+
+  /**
+   * Restores a state saved with {@link OwnerGroup.takeParts}: the last head, every member record,
+   * and the rosters the head refers to (each checked against its saved length and hash). Also takes
+   * a whole state written by {@link OwnerGroup.serialize} as `head` (then `members` and `roster` are
+   * not used, and the next `takeParts()` returns everything, to rewrite in pieces). The own sender
+   * chain resumes at its reservation: no generation that may have been sent is used again.
+   *
+   * @param provider - the crypto provider
+   * @param parts - the head, the member records, the rosters by key id
+   * @param options - settings that are not saved (limits of new epochs, KeyUpdate chunk size)
+   * @returns the owner's side of the group
+   * @throws {TypeError} when `parts.head` is not a `Uint8Array`
+   * @throws {@link StateCorruptedError} naming what does not hang together: a roster missing or
+   *   with another hash, a member record for an empty leaf or missing, bytes of an unknown version
+   */
+  static restore(
+    provider: CryptoProvider,
+    parts: OwnerGroupParts,
+    options: OwnerGroupOptions = {},
+  ): OwnerGroup {
+    const { head } = parts;
+    if (savedVersion(head, ownerMagic) === 1)
+      return OwnerGroup.deserialize(provider, head, options);
+    const state = readOwnerHead(
+      provider,
+      head,
+      parts.members,
+      rosterSupplier(provider, parts.roster),
+    );
+    return new OwnerGroup(provider, state, options, head);
   }
 
   /**

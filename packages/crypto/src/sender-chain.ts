@@ -147,6 +147,13 @@ export class SenderChain {
    */
   #ahead: Uint8Array | undefined;
   #aheadTop = -1;
+  /**
+   * The send reservation a saved head holds for one's own chain ({@link SenderChain.reserve}):
+   * `c[bound]`, so that a head restored after a crash resumes at `bound`, past every generation that
+   * may have been sent. Kept instead of an older `c[g]`: a saved head never holds a secret of a
+   * generation already used (forward secrecy of the store).
+   */
+  #reserved: { bound: number; secret: Uint8Array | undefined } | undefined;
 
   private constructor(
     provider: CryptoProvider,
@@ -335,6 +342,53 @@ export class SenderChain {
       wipe(secret);
     }
     this.#moveTo(generation);
+  }
+
+  /**
+   * Keeps a reservation of `ahead` generations on one's own chain: while every generation handed out
+   * lies below the reserved bound nothing changes; otherwise the bound moves to `g + ahead` (`g` the
+   * last generation handed out) and `c[bound]` is derived for the saved head. Call after each send.
+   *
+   * @param ahead - how many generations one reservation covers (at least 1)
+   * @returns whether the bound moved (the saved head must then be committed durably before the
+   *   message leaves)
+   * @throws {RangeError} when `ahead` is not a positive integer
+   */
+  reserve(ahead: number): boolean {
+    if (!Number.isSafeInteger(ahead) || ahead < 1) {
+      throw new RangeError(`ahead: must be a positive integer, got ${ahead}`);
+    }
+    const next = this.#nextGeneration;
+    if (this.#reserved !== undefined && next <= this.#reserved.bound) return false;
+    const bound = Math.min(next - 1 + ahead, maxGeneration + 1);
+    let secret: Uint8Array | undefined;
+    if (bound <= maxGeneration) {
+      const p = this.#provider;
+      let c: Uint8Array = (this.#secret as Uint8Array).slice(); // defined: next ≤ bound ≤ maxGeneration
+      for (let g = next; g < bound; g++) {
+        const stepped = p.hkdfExpand(c, withGeneration(secretInfo, g), 32);
+        wipe(c);
+        c = stepped;
+      }
+      secret = c;
+    }
+    wipe(this.#reserved?.secret);
+    this.#reserved = { bound, secret };
+    return true;
+  }
+
+  /**
+   * What a saved head holds for this chain: the reservation when one covers the chain's position,
+   * else the chain itself. The chain's own buffer: copy it, do not keep or modify it.
+   *
+   * @returns the generation a restored chain starts at, and its secret (undefined once exhausted)
+   */
+  savedPosition(): { readonly nextGeneration: number; readonly secret: Uint8Array | undefined } {
+    const reserved = this.#reserved;
+    if (reserved !== undefined && reserved.bound >= this.#nextGeneration) {
+      return { nextGeneration: reserved.bound, secret: reserved.secret };
+    }
+    return { nextGeneration: this.#nextGeneration, secret: this.#secret };
   }
 
   /**
@@ -549,8 +603,9 @@ export class SenderChain {
 
   /** Wipes and forgets every secret of the chain. */
   destroy(): void {
-    wipe(this.#secret);
+    wipe(this.#secret, this.#reserved?.secret);
     this.#secret = undefined;
+    this.#reserved = undefined;
     for (const entry of this.#skipped.values()) wipe(entry.key, entry.nonce);
     this.#skipped.clear();
     this.#moveTo(maxGeneration + 1);

@@ -1,0 +1,337 @@
+/**
+ * The saved group state in pieces (docs/PROTOCOL.md, "Saved group state"; format version 2 of the
+ * owner and member states): a head whose size does not grow with the roster, and — owner only —
+ * one record per member. Rosters are not saved here: each epoch refers to its roster by key id,
+ * length and hash, and `restore` checks the rosters it is given against them. Every failure to
+ * restore is a {@link StateCorruptedError} saying what does not hang together.
+ *
+ * Internal: deliberately not exported from the package (`common.ts`).
+ *
+ * @module
+ */
+import { wireLimits } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
+import type { RosterSupplier } from "./epoch-keys-state-encoding.js";
+import { StateCorruptedError } from "./errors.js";
+import {
+  type MemberGroupState,
+  type MemberRecord,
+  maxStoredPrekeys,
+  memberMagic,
+  type OwnerGroupState,
+  ownerMagic,
+  type PendingUpdate,
+  type PrekeyPair,
+  readHead,
+  readWindow,
+  restoring,
+  writeHead,
+  writeWindow,
+} from "./group-state-encoding.js";
+import { deriveKeyId, type RosterLeaf } from "./key-schedule.js";
+import type { CryptoProvider } from "./provider.js";
+import { rosterHashOf } from "./roster-hashes.js";
+import { type StateReader, StateWriter } from "./state-bytes.js";
+import type { WelcomeHistoryEntry } from "./welcome.js";
+
+/** Format version of a head (version 1 is the whole state of `serialize`). */
+export const headVersion = 2;
+/** Format version of a member record. */
+const recordVersion = 1;
+/** `u8 version ‖ u32 leaf ‖ u64 leaf epoch ‖ leaf secret (32) ‖ prekey (32)`. */
+export const memberRecordBytes = 1 + 4 + 8 + 32 + 32;
+
+/**
+ * The owner's head: `magic ‖ u8 2 ‖ organization_id ‖ channel_id ‖ u8 shared ‖ u32 leaf ‖ signing
+ * secret ‖ init_secret ‖ epoch secret ‖ u64 started ‖ u32 members ‖ history ‖ window (format-2
+ * epochs)`. The roster of the next epoch is not saved: it is the current epoch's with the members'
+ * recorded prekeys.
+ *
+ * @param state - the owner's state
+ * @returns the head bytes (secrets: store them encrypted)
+ */
+export function writeOwnerHead(state: OwnerGroupState): Uint8Array {
+  const writer = new StateWriter();
+  writeHead(writer, ownerMagic, state.group, headVersion);
+  writer.u8(state.historyPolicy === "shared" ? 1 : 0);
+  writer.u32(state.leaf);
+  writer.fixed(state.signingSecretKey);
+  writer.fixed(state.initSecret);
+  writer.fixed(state.epochSecret);
+  writer.u64(BigInt.asUintN(64, BigInt(Math.trunc(state.epochStartedAt))));
+  writer.u32(state.members.size);
+  writer.u32(state.history.length);
+  for (const entry of state.history) {
+    writer.u64(entry.epoch);
+    writer.fixed(entry.epochSecret);
+    writer.fixed(entry.rosterHash);
+  }
+  writeWindow(writer, state.window, false);
+  return writer.finish();
+}
+
+/**
+ * One member record of the owner.
+ *
+ * @param leaf - the member's leaf
+ * @param record - its leaf secret, leaf epoch and prekey
+ * @returns {@link memberRecordBytes} bytes (a secret: store them encrypted)
+ */
+export function writeMemberRecord(leaf: number, record: MemberRecord): Uint8Array {
+  const writer = new StateWriter();
+  writer.u8(recordVersion);
+  writer.u32(leaf);
+  writer.u64(record.leafEpoch);
+  writer.fixed(record.leafSecret);
+  writer.fixed(record.prekey);
+  return writer.finish();
+}
+
+function readMemberRecord(bytes: Uint8Array): { leaf: number; record: MemberRecord } {
+  return restoring("member record", bytes, (reader) => {
+    const version = reader.u8();
+    if (version !== recordVersion) {
+      throw new StateCorruptedError(`member record version ${version}; this library reads 1`);
+    }
+    const leaf = reader.u32();
+    const leafEpoch = reader.u64();
+    return { leaf, record: { leafEpoch, leafSecret: reader.fixed(32), prekey: reader.fixed(32) } };
+  });
+}
+
+/**
+ * Reads an owner head and its member records, and checks that they hang together: every record
+ * names its own leaf, a non-empty leaf of the current roster that is not the owner's, once; every
+ * such leaf has one; no leaf secret is newer than the current epoch.
+ *
+ * @param provider - the crypto provider
+ * @param head - the head bytes
+ * @param members - the member records, by leaf
+ * @param rosterFor - supplies (and checks) each epoch's roster
+ * @returns the owner's state
+ * @throws {@link StateCorruptedError} naming what does not hang together
+ */
+export function readOwnerHead(
+  provider: CryptoProvider,
+  head: Uint8Array,
+  members: Iterable<readonly [number, Uint8Array]>,
+  rosterFor: RosterSupplier,
+): OwnerGroupState {
+  const state = restoring("owner group", head, (reader) => {
+    const group = readHead(reader, ownerMagic, "owner group", headVersion);
+    const policy = reader.u8();
+    if (policy > 1) throw new StateCorruptedError(`history policy ${policy}`);
+    const leaf = reader.u32();
+    const signingSecretKey = reader.fixed(32);
+    const initSecret = reader.fixed(32);
+    const epochSecret = reader.fixed(32);
+    const epochStartedAt = Number(BigInt.asIntN(64, reader.u64()));
+    const memberCount = reader.u32();
+    const history = readHistory(reader);
+    const window = readWindow(provider, reader, rosterFor);
+    const current = window.current;
+    if (current === undefined) throw new StateCorruptedError("no current epoch");
+    if (current.roster[leaf] === undefined) {
+      throw new StateCorruptedError("the owner's leaf is empty");
+    }
+    if (
+      !constantTimeEqual(deriveKeyId(provider, group, current.epoch, epochSecret), current.keyId)
+    ) {
+      throw new StateCorruptedError("the kept epoch secret is not the current epoch's");
+    }
+    return {
+      memberCount,
+      state: {
+        group,
+        historyPolicy: policy === 1 ? ("shared" as const) : ("joined" as const),
+        leaf,
+        signingSecretKey,
+        initSecret,
+        epochSecret,
+        epochStartedAt,
+        roster: current.roster,
+        members: new Map<number, MemberRecord>(),
+        history,
+        window,
+      },
+    };
+  });
+  return withMembers(state.state, state.memberCount, members);
+}
+
+function readHistory(reader: StateReader): WelcomeHistoryEntry[] {
+  const history: WelcomeHistoryEntry[] = [];
+  const count = reader.count();
+  if (count > wireLimits.maxWelcomeHistory)
+    throw new StateCorruptedError(`${count} history entries`);
+  for (let i = 0; i < count; i++) {
+    history.push({
+      epoch: reader.u64(),
+      epochSecret: reader.fixed(32),
+      rosterHash: reader.fixed(32),
+    });
+  }
+  return history;
+}
+
+/** Fills the member map from the records and rebuilds the next epoch's roster from their prekeys. */
+function withMembers(
+  state: OwnerGroupState,
+  count: number,
+  members: Iterable<readonly [number, Uint8Array]>,
+): OwnerGroupState {
+  const current = state.roster;
+  const epoch = state.window.current?.epoch ?? 0n;
+  let next: Array<RosterLeaf | undefined> | undefined;
+  for (const [key, bytes] of members) {
+    const { leaf, record } = readMemberRecord(bytes);
+    const entry = leaf < current.length ? current[leaf] : undefined;
+    if (leaf !== key) {
+      throw new StateCorruptedError(`the member record stored for leaf ${key} names leaf ${leaf}`);
+    }
+    if (entry === undefined || leaf === state.leaf) {
+      throw new StateCorruptedError(
+        `a member record for leaf ${leaf}, ${entry === undefined ? "an empty leaf" : "the owner's"}`,
+      );
+    }
+    if (state.members.has(leaf))
+      throw new StateCorruptedError(`two member records for leaf ${leaf}`);
+    if (record.leafEpoch > epoch) {
+      throw new StateCorruptedError(`the leaf secret of leaf ${leaf} is from a later epoch`);
+    }
+    state.members.set(leaf, record);
+    if (!constantTimeEqual(entry.prekey, record.prekey)) {
+      next ??= [...current];
+      next[leaf] = { ...entry, prekey: record.prekey };
+    }
+  }
+  let occupied = 0;
+  for (const entry of current) if (entry !== undefined) occupied++;
+  if (state.members.size !== count || count !== occupied - 1) {
+    throw new StateCorruptedError(
+      `${state.members.size} member records, the head counts ${count} and the roster ${occupied - 1} members`,
+    );
+  }
+  if (next !== undefined) state.roster = next;
+  return state;
+}
+
+/**
+ * The member's head: `magic ‖ u8 2 ‖ organization_id ‖ channel_id ‖ u32 leaf ‖ u8 removed ‖ signing
+ * secret ‖ identity key ‖ prekeys ‖ u64 leaf epoch ‖ leaf secret ‖ [init_secret] ‖ u64 epoch ‖
+ * key_id ‖ u32 leaves ‖ roster_hash ‖ [pending KeyUpdate] ‖ window (format-2 epochs)`.
+ *
+ * @param provider - hashes the roster (once per roster: see roster-hashes.ts)
+ * @param state - the member's state
+ * @returns the head bytes (secrets: store them encrypted)
+ */
+export function writeMemberHead(provider: CryptoProvider, state: MemberGroupState): Uint8Array {
+  const writer = new StateWriter();
+  writeHead(writer, memberMagic, state.group, headVersion);
+  writer.u32(state.leaf);
+  writer.u8(state.removed ? 1 : 0);
+  writer.fixed(state.signingSecretKey);
+  writer.fixed(state.identityKey);
+  writer.u32(state.prekeys.length);
+  for (const prekey of state.prekeys) {
+    writer.fixed(prekey.secretKey);
+    writer.fixed(prekey.publicKey);
+  }
+  writer.u64(state.leafEpoch);
+  writer.fixed(state.leafSecret);
+  writer.u8(state.initSecret === undefined ? 0 : 1);
+  if (state.initSecret !== undefined) writer.fixed(state.initSecret);
+  writer.u64(state.epoch);
+  writer.fixed(state.keyId);
+  writer.u32(state.roster.length);
+  writer.fixed(rosterHashOf(provider, state.roster));
+  writer.u8(state.pending === undefined ? 0 : 1);
+  if (state.pending !== undefined) {
+    writer.fixed(state.pending.keyId);
+    writer.u64(state.pending.epoch);
+    writer.u32(state.pending.chunkCount);
+    writer.u32(state.pending.seen.size);
+    for (const index of state.pending.seen) writer.u32(index);
+  }
+  writeWindow(writer, state.window, false);
+  return writer.finish();
+}
+
+/**
+ * Reads a member head and checks that it hangs together (as `readMemberState` does, and the rosters
+ * against their saved hashes).
+ *
+ * @param provider - the crypto provider
+ * @param head - the head bytes
+ * @param rosterFor - supplies (and checks) each epoch's roster
+ * @returns the member's state
+ * @throws {@link StateCorruptedError} naming what does not hang together
+ */
+export function readMemberHead(
+  provider: CryptoProvider,
+  head: Uint8Array,
+  rosterFor: RosterSupplier,
+): MemberGroupState {
+  return restoring("member group", head, (reader) => {
+    const group = readHead(reader, memberMagic, "member group", headVersion);
+    const leaf = reader.u32();
+    const removed = reader.flag();
+    const signingSecretKey = reader.fixed(32);
+    const identityKey = reader.fixed(32);
+    const prekeyCount = reader.count();
+    if (prekeyCount < 1 || prekeyCount > maxStoredPrekeys) {
+      throw new StateCorruptedError(`${prekeyCount} prekeys`);
+    }
+    const prekeys: PrekeyPair[] = [];
+    for (let i = 0; i < prekeyCount; i++) {
+      prekeys.push({ secretKey: reader.fixed(32), publicKey: reader.fixed(32) });
+    }
+    const leafEpoch = reader.u64();
+    const leafSecret = reader.fixed(32);
+    const initSecret = reader.flag() ? reader.fixed(32) : undefined;
+    const epoch = reader.u64();
+    const keyId = reader.fixed(wireLimits.keyIdBytes);
+    const leafCount = reader.u32();
+    const roster = rosterFor(epoch, keyId, leafCount, reader.fixed(32));
+    let pending: PendingUpdate | undefined;
+    if (reader.flag()) {
+      const pendingKeyId = reader.fixed(wireLimits.keyIdBytes);
+      const pendingEpoch = reader.u64();
+      const chunkCount = reader.u32();
+      const seenCount = reader.count();
+      const seen = new Set<number>();
+      for (let i = 0; i < seenCount; i++) seen.add(reader.u32());
+      pending = { keyId: pendingKeyId, epoch: pendingEpoch, chunkCount, seen };
+    }
+    const window = readWindow(provider, reader, rosterFor);
+    if (!removed) {
+      const current = window.current;
+      if (current === undefined || initSecret === undefined) {
+        throw new StateCorruptedError("an active member without a current epoch");
+      }
+      if (current.epoch !== epoch || !constantTimeEqual(current.keyId, keyId)) {
+        throw new StateCorruptedError("the current epoch is not the one the head names");
+      }
+      const own = roster[leaf];
+      if (own === undefined || !constantTimeEqual(own.identityKey, identityKey)) {
+        throw new StateCorruptedError(`leaf ${leaf} of the current roster is not ours`);
+      }
+    }
+    return {
+      group,
+      leaf,
+      signingSecretKey,
+      identityKey,
+      prekeys,
+      leafSecret,
+      leafEpoch,
+      initSecret,
+      epoch,
+      keyId,
+      roster,
+      removed,
+      pending,
+      window,
+    };
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Roster hashes remembered per frozen roster array. A group refers to an epoch's roster by key id
+ * and roster hash (`takeParts`, `heldEpochs`, `restore`): hashing a 10,000-leaf roster costs about
+ * a millisecond, so each frozen roster is hashed at most once, and a hash computed when an epoch
+ * was entered is noted instead of being recomputed.
+ *
+ * Only frozen arrays are remembered: this package freezes every roster it keeps (`EpochKeys`), and a
+ * frozen array cannot change its leaves. Leaf objects and their keys are never modified by this
+ * package; a caller that mutates key bytes in place after handing a roster over breaks more than
+ * this cache.
+ *
+ * Internal: deliberately not exported from the package (`common.ts`).
+ *
+ * @module
+ */
+import { toHex } from "@orgchat/base";
+import { constantTimeEqual } from "./constant-time.js";
+import type { RosterSupplier } from "./epoch-keys-state-encoding.js";
+import { StateCorruptedError } from "./errors.js";
+import { type Roster, rosterHash } from "./key-schedule.js";
+import type { CryptoProvider } from "./provider.js";
+
+const remembered = new WeakMap<Roster, Uint8Array>();
+
+/**
+ * `rosterHash(roster)`, computed once per frozen roster array.
+ *
+ * @param provider - the crypto provider (SHA-256)
+ * @param roster - the roster
+ * @returns its roster hash (a copy the caller may keep)
+ * @throws {RangeError} from `rosterHash` when a leaf's keys are not 32 bytes
+ */
+export function rosterHashOf(provider: CryptoProvider, roster: Roster): Uint8Array {
+  const known = remembered.get(roster);
+  if (known !== undefined) return known.slice();
+  const hash = rosterHash(provider, roster);
+  if (Object.isFrozen(roster)) remembered.set(roster, hash.slice());
+  return hash;
+}
+
+/**
+ * Remembers `hash` as the roster hash of `roster` (computed by the caller, e.g. when it entered the
+ * epoch); ignored for an array that is not frozen.
+ *
+ * @param roster - the roster
+ * @param hash - its roster hash (copied)
+ */
+export function noteRosterHash(roster: Roster, hash: Uint8Array): void {
+  if (Object.isFrozen(roster) && !remembered.has(roster)) remembered.set(roster, hash.slice());
+}
+
+/**
+ * Looks up the rosters a saved state refers to by key id, and checks each against the length and
+ * hash that were saved. Each roster is looked up and hashed once per call of `restore`, and an array
+ * returned for several epochs is kept once (frozen; copied first when the caller's is not frozen):
+ * epochs with the same roster share it in memory.
+ *
+ * @param provider - the crypto provider (SHA-256)
+ * @param lookup - the caller's rosters by key id (lower-case hex)
+ * @returns the supplier `readEpochKeysState` and the group heads call
+ */
+export function rosterSupplier(
+  provider: CryptoProvider,
+  lookup: (keyIdHex: string) => Roster | undefined,
+): RosterSupplier {
+  const byKeyId = new Map<string, Roster>();
+  const frozen = new Map<Roster, Roster>();
+  return (epoch, keyId, leafCount, hash) => {
+    const keyIdHex = toHex(keyId);
+    const known = byKeyId.get(keyIdHex);
+    const found = known ?? lookup(keyIdHex);
+    if (found === undefined) {
+      throw new StateCorruptedError(
+        `the roster of epoch ${epoch} (key id ${keyIdHex}) is missing: keep the rosters heldEpochs() names`,
+      );
+    }
+    let roster = frozen.get(found);
+    if (roster === undefined) {
+      roster = Object.isFrozen(found) ? found : Object.freeze([...found]);
+      frozen.set(found, roster);
+    }
+    let matches = roster.length === leafCount;
+    if (matches) {
+      try {
+        matches = constantTimeEqual(rosterHashOf(provider, roster), hash);
+      } catch {
+        matches = false; // keys of the wrong length
+      }
+    }
+    if (!matches) {
+      throw new StateCorruptedError(
+        `the roster given for epoch ${epoch} (key id ${keyIdHex}) does not hash to the saved roster hash`,
+      );
+    }
+    byKeyId.set(keyIdHex, roster);
+    return roster;
+  };
+}

@@ -1,0 +1,418 @@
+import { decodeGroupMessage } from "@orgchat/wire";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { sendReservation } from "../src/epoch-window.js";
+import { EpochKeys } from "../src/group-message.js";
+import type { GroupParts } from "../src/group-parts.js";
+import { EpochSecrets, type GroupId, type Roster, rosterHash } from "../src/key-schedule.js";
+import { MemberGroup } from "../src/member-group.js";
+import { OwnerGroup } from "../src/owner-group.js";
+import type { CryptoProvider } from "../src/provider.js";
+import { nodeProvider } from "../src/providers/node.js";
+import {
+  createOwner,
+  errorNamed,
+  hex,
+  joiner,
+  joinFromWelcome,
+  person as newPerson,
+  type Person,
+  text,
+} from "./fixtures.js";
+import { seeded, seededBytes } from "./seeded-provider.js";
+
+const provider = seeded(nodeProvider(), "group parts");
+const random = seededBytes("group parts fixtures");
+const utf8 = new TextDecoder();
+const corrupted = errorNamed("StateCorruptedError");
+
+function person(p: CryptoProvider = provider): Person {
+  return newPerson(p, () => random(32));
+}
+
+const orgGroup: GroupId = { organizationId: provider.ed25519KeyPair().publicKey, channelId: "" };
+
+/** The rosters a client keeps by key id: every roster the owner announced. */
+class RosterStore {
+  readonly byKeyId = new Map<string, Roster>();
+  readonly lookups: string[] = [];
+  keep(keyId: Uint8Array, roster: Roster): void {
+    this.byKeyId.set(hex(keyId), roster);
+  }
+  readonly lookup = (keyIdHex: string): Roster | undefined => {
+    this.lookups.push(keyIdHex);
+    return this.byKeyId.get(keyIdHex);
+  };
+}
+
+/** What a client stores of one group: the head and the member records, written from `takeParts`. */
+class Saved {
+  head: Uint8Array | undefined;
+  readonly members = new Map<number, Uint8Array>();
+  /** Bytes written by the commits so far (head when changed, records). */
+  written = 0;
+  commit(parts: GroupParts): GroupParts {
+    if (parts.headChanged) {
+      this.head = parts.head;
+      this.written += parts.head.length;
+    }
+    for (const [leaf, record] of parts.members) {
+      if (record === undefined) this.members.delete(leaf);
+      else this.members.set(leaf, record);
+      this.written += record?.length ?? 0;
+    }
+    return parts;
+  }
+  clone(): Saved {
+    const copy = new Saved();
+    copy.head = this.head;
+    for (const [leaf, record] of this.members) copy.members.set(leaf, record);
+    return copy;
+  }
+  restoreOwner(rosters: RosterStore): OwnerGroup {
+    return OwnerGroup.restore(provider, {
+      head: this.head as Uint8Array,
+      members: this.members,
+      roster: rosters.lookup,
+    });
+  }
+}
+
+function newOwner(historyPolicy: "joined" | "shared" = "joined") {
+  const me = person();
+  const owner = createOwner(me, { provider, group: orgGroup, now: 0, historyPolicy });
+  const rosters = new RosterStore();
+  rosters.keep(owner.keyId, owner.roster);
+  return { owner, rosters, me };
+}
+
+function addPeople(owner: OwnerGroup, rosters: RosterStore, people: Person[], now: number) {
+  const added = owner.add(people.map(joiner), now);
+  rosters.keep(added.keyId, added.roster);
+  const members = added.welcomes.map(({ welcome }, i) =>
+    joinFromWelcome({ provider, person: people[i] as Person, welcome, roster: added.roster, now }),
+  );
+  return { added, members };
+}
+
+const say = (sender: OwnerGroup | MemberGroup, message: string) =>
+  sender.encrypt({ contentType: 1, content: text(message) });
+const read = (receiver: OwnerGroup | MemberGroup, bytes: Uint8Array, now: number) =>
+  utf8.decode(receiver.decrypt(bytes, now).content);
+
+describe("takeParts: the state in pieces", () => {
+  it("a new owner: the head and no member; then a join writes the joiner's record, durably", () => {
+    const { owner, rosters } = newOwner();
+    const saved = new Saved();
+    const first = saved.commit(owner.takeParts());
+    expect(first).toMatchObject({ headChanged: true, members: [], durable: true });
+    expect(owner.takeParts()).toMatchObject({ headChanged: false, members: [], durable: false });
+    const { added } = addPeople(owner, rosters, [person()], 1);
+    const parts = saved.commit(owner.takeParts());
+    expect(parts.headChanged).toBe(true);
+    expect(parts.durable).toBe(true);
+    expect(parts.members.map(([leaf]) => leaf)).toEqual([1]);
+    expect(added.welcomes[0]?.leaf).toBe(1);
+    expect(owner.takeParts()).toMatchObject({ headChanged: false, members: [], durable: false });
+  });
+
+  it("the head does not grow with the roster; an add of one writes one record", () => {
+    const sizes: number[] = [];
+    for (const count of [4, 200]) {
+      const { owner, rosters } = newOwner();
+      addPeople(
+        owner,
+        rosters,
+        Array.from({ length: count }, () => person()),
+        1,
+      );
+      owner.takeParts();
+      addPeople(owner, rosters, [person()], 2);
+      const parts = owner.takeParts();
+      expect(parts.members).toHaveLength(1);
+      sizes.push(parts.head.length);
+      expect(owner.serialize().length).toBeGreaterThan(count * 96);
+    }
+    expect(sizes[1]).toBe(sizes[0]);
+  });
+
+  it("sends: the head changes once per reservation, and that commit is durable", () => {
+    const { owner, rosters } = newOwner();
+    const { members } = addPeople(owner, rosters, [person()], 1);
+    const reader = members[0] as MemberGroup;
+    owner.takeParts();
+    const changes: number[] = [];
+    const durable: number[] = [];
+    for (let i = 0; i < 3 * sendReservation; i++) {
+      expect(read(reader, say(owner, `m${i}`), 2)).toBe(`m${i}`);
+      const parts = owner.takeParts();
+      if (parts.headChanged) changes.push(i);
+      if (parts.durable) durable.push(i);
+    }
+    expect(changes).toEqual([0, sendReservation, 2 * sendReservation]);
+    expect(durable).toEqual(changes);
+  });
+
+  it("receives change the head but need no durable commit; a removal rewrites every record", () => {
+    const { owner, rosters } = newOwner();
+    const { members } = addPeople(owner, rosters, [person(), person(), person()], 1);
+    owner.takeParts();
+    read(owner, say(members[0] as MemberGroup, "hi"), 2);
+    expect(owner.takeParts()).toMatchObject({ headChanged: true, members: [], durable: false });
+    owner.remove([2], 3);
+    const parts = owner.takeParts();
+    expect(parts.durable).toBe(true);
+    expect(parts.members.map(([leaf, record]) => [leaf, record === undefined])).toEqual([
+      [1, false],
+      [2, true],
+      [3, false],
+    ]);
+  });
+
+  it("heldEpochs names every epoch held with its roster hash; a refresh shares the roster array", () => {
+    const { owner, rosters } = newOwner();
+    addPeople(owner, rosters, [person()], 1);
+    const before = owner.roster;
+    const refresh = owner.refresh(2);
+    rosters.keep(refresh.keyId, refresh.roster);
+    expect(owner.roster).toBe(before);
+    const held = owner.heldEpochs();
+    expect(held.map((entry) => entry.epoch)).toEqual([0n, 1n, 2n]);
+    for (const entry of held) {
+      const roster = rosters.byKeyId.get(hex(entry.keyId)) as Roster;
+      expect(hex(entry.rosterHash)).toBe(hex(rosterHash(provider, roster)));
+    }
+  });
+});
+
+describe("restore", () => {
+  it("owner round trip: the restored owner carries on; nothing to write until something changes", () => {
+    const { owner, rosters } = newOwner("shared");
+    const { members } = addPeople(owner, rosters, [person(), person(), person()], 1);
+    const [a, b] = members as [MemberGroup, MemberGroup];
+    const saved = new Saved();
+    const early = say(a, "early");
+    saved.commit(owner.takeParts());
+    const removal = owner.remove([3], 2);
+    rosters.keep(removal.keyId, removal.roster);
+    for (const member of [a, b]) {
+      for (const chunk of removal.chunks)
+        member.applyKeyUpdate(chunk, 2, { roster: removal.roster });
+    }
+    const rotated = provider.x25519KeyPair();
+    owner.rotatePrekey(1, rotated.publicKey);
+    saved.commit(owner.takeParts());
+    expect(saved.members.size).toBe(2);
+
+    rosters.lookups.length = 0;
+    const copy = saved.restoreOwner(rosters);
+    // One look-up per epoch held (each epoch has its own roster here).
+    expect(new Set(rosters.lookups).size).toBe(rosters.lookups.length);
+    expect(copy.takeParts()).toMatchObject({ headChanged: false, members: [], durable: false });
+    expect(copy.epoch).toBe(owner.epoch);
+    expect(hex(copy.keyId)).toBe(hex(owner.keyId));
+    expect(copy.memberLeaves()).toEqual([1, 2]);
+    expect(read(copy, early, 3)).toBe("early");
+    expect(read(b, say(copy, "restored"), 3)).toBe("restored");
+    // The rotation survived: the next epoch's roster lists the new prekey.
+    const next = copy.refresh(4);
+    expect(hex(next.roster[1]?.prekey as Uint8Array)).toBe(hex(rotated.publicKey));
+  });
+
+  it("member round trip, also once removed", () => {
+    const { owner, rosters } = newOwner();
+    const { members } = addPeople(owner, rosters, [person(), person()], 1);
+    const [a, b] = members as [MemberGroup, MemberGroup];
+    const restoredA = MemberGroup.restore(provider, {
+      head: a.takeParts().head,
+      roster: rosters.lookup,
+    });
+    expect(restoredA.takeParts()).toMatchObject({
+      headChanged: false,
+      members: [],
+      durable: false,
+    });
+    expect(read(restoredA, say(owner, "hello"), 2)).toBe("hello");
+    const removal = owner.remove([2], 3);
+    rosters.keep(removal.keyId, removal.roster);
+    for (const chunk of removal.chunks) b.applyKeyUpdate(chunk, 3);
+    expect(b.status).toBe("removed");
+    const restoredB = MemberGroup.restore(provider, {
+      head: b.takeParts().head,
+      roster: rosters.lookup,
+    });
+    expect(restoredB.status).toBe("removed");
+    expect(restoredB.heldEpochs().map((entry) => entry.epoch)).toEqual([1n]);
+  });
+
+  it("a whole state from serialize() restores, and is then written in pieces entirely", () => {
+    const { owner, rosters } = newOwner();
+    const { members } = addPeople(owner, rosters, [person(), person()], 1);
+    const copy = OwnerGroup.restore(provider, {
+      head: owner.serialize(),
+      members: [],
+      roster: () => undefined,
+    });
+    const parts = copy.takeParts();
+    expect(parts).toMatchObject({ headChanged: true, durable: true });
+    expect(parts.members.map(([leaf]) => leaf)).toEqual([1, 2]);
+    const member = MemberGroup.restore(provider, {
+      head: (members[0] as MemberGroup).serialize(),
+      roster: () => undefined,
+    });
+    expect(member.takeParts()).toMatchObject({ headChanged: true, durable: true });
+  });
+
+  it("StateCorruptedError naming what does not hang together", () => {
+    const { owner, rosters } = newOwner();
+    addPeople(owner, rosters, [person(), person()], 1);
+    const saved = new Saved();
+    saved.commit(owner.takeParts());
+    const head = saved.head as Uint8Array;
+    const restoreWith =
+      (
+        members: Iterable<readonly [number, Uint8Array]>,
+        roster: (keyIdHex: string) => Roster | undefined = rosters.lookup,
+        bytes = head,
+      ) =>
+      () =>
+        OwnerGroup.restore(provider, { head: bytes, members, roster });
+    const records = [...saved.members];
+    const [one, two] = records as [[number, Uint8Array], [number, Uint8Array]];
+    expect(restoreWith(records)).not.toThrow();
+    expect(restoreWith(records, () => undefined)).toThrowError(
+      expect.objectContaining({
+        name: "StateCorruptedError",
+        message: expect.stringMatching(/roster of epoch 1 .* is missing/),
+      }),
+    );
+    const other = [...owner.roster];
+    other[1] = other[2];
+    expect(restoreWith(records, () => other)).toThrowError(
+      expect.objectContaining({
+        message: expect.stringMatching(/does not hash to the saved roster hash/),
+      }),
+    );
+    expect(restoreWith([one])).toThrowError(
+      expect.objectContaining({
+        message: expect.stringMatching(/1 member records, the head counts 2/),
+      }),
+    );
+    expect(restoreWith([one, [2, one[1]]])).toThrowError(
+      expect.objectContaining({ message: expect.stringMatching(/stored for leaf 2 names leaf 1/) }),
+    );
+    const forEmpty = two[1].slice();
+    forEmpty.set([0, 0, 0, 7], 1);
+    expect(restoreWith([one, two, [7, forEmpty]])).toThrowError(
+      expect.objectContaining({ message: expect.stringMatching(/leaf 7, an empty leaf/) }),
+    );
+    const forOwner = two[1].slice();
+    forOwner.set([0, 0, 0, 0], 1);
+    expect(restoreWith([[0, forOwner], one, two])).toThrowError(
+      expect.objectContaining({ message: expect.stringMatching(/leaf 0, the owner's/) }),
+    );
+    for (let length = 0; length < head.length; length += 11) {
+      expect(restoreWith(records, rosters.lookup, head.subarray(0, length))).toThrowError(
+        corrupted,
+      );
+    }
+    expect(restoreWith(records, rosters.lookup, new Uint8Array([...head, 0]))).toThrowError(
+      corrupted,
+    );
+    expect(() => MemberGroup.restore(provider, { head, roster: rosters.lookup })).toThrowError(
+      corrupted,
+    );
+  });
+
+  it("EpochKeys without its roster: format 2 needs the roster, with the saved hash", () => {
+    const roster: Roster = [person().leaf, person().leaf];
+    const secrets = EpochSecrets.derive(provider, orgGroup, 5n, random(32));
+    const keys = EpochKeys.create({ provider, group: orgGroup, secrets, roster });
+    const bytes = keys.serialize({ withRoster: false });
+    expect(bytes[0]).toBe(2);
+    expect(bytes.length).toBeLessThan(keys.serialize().length);
+    const keyId = hex(keys.keyId);
+    const copy = EpochKeys.deserialize(provider, bytes, {
+      roster: (id) => (id === keyId ? roster : undefined),
+    });
+    expect(copy.roster).toEqual(roster);
+    expect(() => EpochKeys.deserialize(provider, bytes)).toThrowError(corrupted);
+    expect(() =>
+      EpochKeys.deserialize(provider, bytes, { roster: () => [roster[1], roster[0]] }),
+    ).toThrowError(corrupted);
+  });
+});
+
+describe("the own chain's reservation across crashes", () => {
+  it("a restored head resumes at the bound: no generation sent before is used again", () => {
+    const { owner, rosters } = newOwner();
+    const { members } = addPeople(owner, rosters, [person()], 1);
+    const reader = members[0] as MemberGroup;
+    const saved = new Saved();
+    saved.commit(owner.takeParts());
+    for (let i = 0; i < 5; i++) {
+      say(owner, "x");
+      saved.commit(owner.takeParts());
+    }
+    const restored = saved.restoreOwner(rosters);
+    const { generation } = reader.decrypt(say(restored, "after"), 2);
+    expect(generation).toBe(sendReservation);
+  });
+
+  it("property: whatever suffix of non-durable commits a crash loses, no generation is used twice", () => {
+    const { owner: first, rosters } = newOwner();
+    const { members } = addPeople(first, rosters, [person()], 1);
+    const startMember = members[0] as MemberGroup;
+    const baseSaved = new Saved();
+    baseSaved.commit(first.takeParts());
+    const baseMember = startMember.takeParts().head;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ sends: fc.integer({ min: 1, max: 150 }) }),
+            fc.record({ crashBack: fc.nat() }),
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
+        (steps) => {
+          // Every commit of the run, and the index of the last durable one: a power cut keeps a
+          // prefix of the commits that includes every durable one.
+          const commits: Saved[] = [baseSaved.clone()];
+          let lastDurable = 0;
+          let owner = commits[0]?.restoreOwner(rosters) as OwnerGroup;
+          const reader = MemberGroup.restore(provider, {
+            head: baseMember,
+            roster: rosters.lookup,
+          });
+          const used = new Set<number>();
+          for (const step of steps) {
+            if ("sends" in step) {
+              for (let i = 0; i < step.sends; i++) {
+                const bytes = say(owner, "m");
+                const saved = (commits.at(-1) as Saved).clone();
+                const parts = saved.commit(owner.takeParts());
+                commits.push(saved);
+                if (parts.durable) lastDurable = commits.length - 1;
+                // Persist before send: the message leaves once its commit returned.
+                const { generation } = decodeGroupMessageGeneration(reader, bytes);
+                expect(used.has(generation)).toBe(false);
+                used.add(generation);
+              }
+            } else {
+              const keep = lastDurable + (step.crashBack % (commits.length - lastDurable));
+              commits.length = keep + 1;
+              owner = (commits[keep] as Saved).restoreOwner(rosters);
+            }
+          }
+        },
+      ),
+      { seed: 0x70617274, numRuns: 40 },
+    );
+  });
+});
+
+/** The generation of one of the owner's messages, as the member reads it (duplicates throw). */
+function decodeGroupMessageGeneration(reader: MemberGroup, bytes: Uint8Array) {
+  return reader.decrypt(decodeGroupMessage(bytes), 2);
+}
