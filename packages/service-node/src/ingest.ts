@@ -13,10 +13,8 @@
  * gossipsub received the message from (its propagation source).
  */
 
-import type { GossipsubEvents } from "@chainsafe/libp2p-gossipsub";
 import { type DiagnosticSink, reportDiagnostic, toHex } from "@orgchat/base";
-import type { WakuRelay } from "@orgchat/transport-waku/relay";
-import { messageHash } from "@waku/core";
+import { type WakuRelay, wakuMessageHash } from "@orgchat/transport-waku/relay";
 import { proto_filter_v2 } from "@waku/proto";
 import type { MessageArchive } from "./archive.js";
 import type { FilterPusher } from "./filter-push.js";
@@ -82,25 +80,13 @@ export class MessageIngest {
    */
   attach(relay: WakuRelay): () => void {
     this.#relay = relay;
-    // The relay's observers get no peer; gossipsub's event, dispatched right after the relay's own
-    // listener (same message bytes), carries the propagation source. Taking the message in a
-    // microtask reads the source that event recorded, whatever order the listeners run in.
-    const sources = new WeakMap<Uint8Array, string>();
-    const onGossip = (event: GossipsubEvents["gossipsub:message"]) => {
-      sources.set(event.detail.msg.data, event.detail.propagationSource.toString());
-    };
-    relay.gossipSub.addEventListener("gossipsub:message", onGossip);
-    const unobserve = relay.observe((pubsubTopic, message, bytes, local) => {
+    // The relay tells each observer the peer it received the message from (gossipsub's propagation
+    // source) and the message's hash, computed once per message.
+    return relay.observe((pubsubTopic, message, _bytes, local, context) => {
       // Our own publishes (light push) were ingested before they were published.
       if (local) return;
-      queueMicrotask(() => {
-        if (this.#take(pubsubTopic, message, sources.get(bytes))) this.#relayed += 1;
-      });
+      if (this.#take(pubsubTopic, message, context.from, context.hash)) this.#relayed += 1;
     });
-    return () => {
-      unobserve();
-      relay.gossipSub.removeEventListener("gossipsub:message", onGossip);
-    };
   }
 
   /**
@@ -117,7 +103,8 @@ export class MessageIngest {
   ): Promise<AcceptResult> {
     const relay = this.#relay;
     if (relay === undefined) throw new Error("the relay is not running yet");
-    if (!this.#take(pubsubTopic, message, peer)) return { relayPeers: 0, duplicate: true };
+    const hash = wakuMessageHash(pubsubTopic, message);
+    if (!this.#take(pubsubTopic, message, peer, hash)) return { relayPeers: 0, duplicate: true };
     this.#lightPushed += 1;
     const result = await relay.publishRaw(pubsubTopic, bytes, { allowZeroPeers: true });
     return { relayPeers: result.recipients.length, duplicate: false };
@@ -125,19 +112,17 @@ export class MessageIngest {
 
   /**
    * Offers a message to the archive and pushes it to filter subscribers, once per hash.
+   * @param peer - the delivering peer (light push client, relay propagation source): its quota
+   * @param hash - the message's deterministic hash on `pubsubTopic`
    * @returns whether it was new (not already seen or stored)
    */
-  #take(pubsubTopic: string, message: WakuMessage, peer: string | undefined): boolean {
+  #take(
+    pubsubTopic: string,
+    message: WakuMessage,
+    peer: string | undefined,
+    hash: Uint8Array,
+  ): boolean {
     const { archive, subscriptions, pusher } = this.#init;
-    const hash = messageHash(pubsubTopic, {
-      payload: message.payload,
-      contentTopic: message.contentTopic,
-      timestamp: message.timestamp,
-      meta: message.meta,
-      version: message.version,
-      rateLimitProof: undefined,
-      ephemeral: message.ephemeral,
-    });
     const key = toHex(hash);
     if (this.#recent.has(key)) return false;
     this.#recent.set(key, true);

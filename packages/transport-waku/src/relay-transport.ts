@@ -34,10 +34,8 @@ import {
   type WakuTransportInit,
 } from "./node-options.js";
 import {
-  encodeWakuMessage,
   envelopeAllowanceBytes,
-  messageHashHex,
-  type WakuMessage,
+  type RelayMessageListener,
   WakuRelay,
   wakuMessageTimestampMs,
   wakuRelayService,
@@ -157,7 +155,6 @@ class WakuRelayTransport extends WakuTransportBase<RelayNode> {
   ): Promise<PublishResult> {
     const pubsubTopic = this.pubsubTopicFor(contentTopic);
     const timestampNs = this.timestamps.nextNs();
-    const bytes = encodeWakuMessage({ contentTopic, payload, timestampNs });
     const { publishTimeoutMs } = this.options;
     const deadline = performance.now() + publishTimeoutMs;
     for (;;) {
@@ -181,7 +178,11 @@ class WakuRelayTransport extends WakuTransportBase<RelayNode> {
       }
       throwIfAborted(signal, "publish");
       if (!this.isCurrent(node)) throw new NotStartedError("publish");
-      const result = await node.relay.publishRaw(pubsubTopic, bytes, { allowZeroPeers: false });
+      const result = await node.relay.publishMessage(
+        pubsubTopic,
+        { contentTopic, payload, timestampNs },
+        { allowZeroPeers: false },
+      );
       if (result.recipients.length > 0 || result.duplicate) {
         return {
           id: result.messageHash,
@@ -402,12 +403,12 @@ class WakuRelayTransport extends WakuTransportBase<RelayNode> {
 
   // --- messages ----------------------------------------------------------------------------------
 
-  readonly #onMessage = (pubsubTopic: string, message: WakuMessage): void => {
+  readonly #onMessage: RelayMessageListener = (_pubsubTopic, message, _bytes, _local, context) => {
     const entries = this.#subscriptions.get(message.contentTopic);
     if (!entries || entries.size === 0) return;
     const contentTopic = message.contentTopic;
     const timestamp = wakuMessageTimestampMs(message);
-    const id = messageHashHex(pubsubTopic, message);
+    const id = context.hashHex;
     for (const entry of [...entries]) {
       if (!entry.active) continue;
       // Each handler gets its own copy: the decoded payload is a view into the wire bytes gossipsub

@@ -31,7 +31,7 @@ import {
 } from "@chainsafe/libp2p-gossipsub";
 import { type Message, type PeerId, TopicValidatorResult } from "@libp2p/interface";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
+import { type DiagnosticSink, reportDiagnostic, toHex } from "@orgchat/base";
 import { AbortError, NoPeersError } from "@orgchat/transport";
 import {
   type Callback,
@@ -48,9 +48,11 @@ import { toAsyncIterator } from "@waku/utils";
 import { WakuMessageRejectedError } from "./errors.js";
 import {
   defaultMaxMessageBytes,
-  messageHashHex,
+  encodeWakuMessage,
   validateWakuMessage,
   type WakuMessage,
+  type WakuMessageFields,
+  wakuMessageHash,
 } from "./waku-message.js";
 
 export {
@@ -71,6 +73,7 @@ export {
   type WakuMessage,
   type WakuMessageFields,
   type WakuMessageValidation,
+  wakuMessageHash,
   wakuMessageTimestampMs,
 } from "./waku-message.js";
 
@@ -107,6 +110,9 @@ export function wakuRelayService(
 ): (components: GossipSubComponents) => GossipSub {
   return (components) => {
     const options: Partial<GossipsubOpts> = {
+      // IDONTWANT is gossipsub 1.2 (`/meshsub/1.2.0`): a relay speaks only `/vac/waku/relay/2.0.0`,
+      // so gossipsub would build one for every message and send it to nobody. Never build it.
+      idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
       ...init.gossipsub,
       allowPublishToZeroTopicPeers: init.allowPublishToZeroTopicPeers ?? false,
       emitSelf: false,
@@ -137,19 +143,62 @@ export interface WakuRelayInit {
   readonly onDiagnostic?: DiagnosticSink;
 }
 
+/** What a {@link RelayMessageListener} learns about a message besides its bytes. */
+export interface RelayMessageContext {
+  /**
+   * The peer (id string) gossipsub received the message from, its propagation source; undefined
+   * for this node's own publishes.
+   */
+  readonly from: string | undefined;
+  /**
+   * The message's deterministic hash ({@link wakuMessageHash}) on its pubsub topic, computed on
+   * first read and shared by every listener of this delivery.
+   */
+  readonly hash: Uint8Array;
+  /** {@link RelayMessageContext.hash}, lowercase hex (the orgchat message id, the Store cursor). */
+  readonly hashHex: string;
+}
+
 /**
  * Listener of every valid message on the relay's pubsub topics (see {@link WakuRelay.observe}).
  * @param pubsubTopic - the shard's pubsub topic
  * @param message - the decoded 14/WAKU2-MESSAGE
  * @param bytes - the message exactly as on the wire
  * @param local - true for a message this node published itself
+ * @param context - where it came from and its hash (computed once per message for all listeners)
  */
 export type RelayMessageListener = (
   pubsubTopic: string,
   message: WakuMessage,
   bytes: Uint8Array,
   local: boolean,
+  context: RelayMessageContext,
 ) => void;
+
+/** A delivery's {@link RelayMessageContext}: the hash is computed on first read, once. */
+class DeliveryContext implements RelayMessageContext {
+  readonly from: string | undefined;
+  readonly #pubsubTopic: string;
+  readonly #message: WakuMessage;
+  #hash: Uint8Array | undefined;
+  #hashHex: string | undefined;
+
+  constructor(pubsubTopic: string, message: WakuMessage, from: string | undefined) {
+    this.#pubsubTopic = pubsubTopic;
+    this.#message = message;
+    this.from = from;
+  }
+
+  get hash(): Uint8Array {
+    this.#hash ??= wakuMessageHash(this.#pubsubTopic, this.#message);
+    return this.#hash;
+  }
+
+  get hashHex(): string {
+    this.#hashHex ??= toHex(this.hash);
+    return this.#hashHex;
+  }
+}
 
 /** Result of {@link WakuRelay.publishRaw}. */
 export interface RelayPublishResult {
@@ -380,11 +429,7 @@ export class WakuRelay implements IRelay {
     bytes: Uint8Array,
     options: { readonly allowZeroPeers?: boolean } = {},
   ): Promise<RelayPublishResult> {
-    if (!this.pubsubTopics.has(pubsubTopic)) {
-      throw new RangeError(
-        `pubsub topic ${pubsubTopic} is not configured on this relay (it joins ${[...this.pubsubTopics].join(", ")})`,
-      );
-    }
+    this.#requireTopic(pubsubTopic);
     const check = validateWakuMessage(bytes, this.maxMessageBytes);
     if (!check.ok) {
       throw new WakuMessageRejectedError(
@@ -395,6 +440,45 @@ export class WakuRelay implements IRelay {
       );
     }
     return this.#publish(pubsubTopic, bytes, check.message, options.allowZeroPeers);
+  }
+
+  /**
+   * Encodes and publishes a message built by this node: the checks of {@link WakuRelay.publishRaw}
+   * (content topic and payload present, at most `maxMessageBytes` encoded) without decoding the bytes
+   * it has just encoded.
+   * @param fields - the message (see {@link WakuMessageFields})
+   * @param options.allowZeroPeers - as in {@link WakuRelay.publishRaw}
+   * @returns as {@link WakuRelay.publishRaw}
+   * @throws RangeError (pubsub topic not configured), WakuMessageRejectedError (invalid message)
+   */
+  async publishMessage(
+    pubsubTopic: string,
+    fields: WakuMessageFields,
+    options: { readonly allowZeroPeers?: boolean } = {},
+  ): Promise<RelayPublishResult> {
+    this.#requireTopic(pubsubTopic);
+    const message: WakuMessage = {
+      payload: fields.payload,
+      contentTopic: fields.contentTopic,
+      version: fields.version ?? 0,
+      timestamp: fields.timestampNs ?? BigInt(Date.now()) * 1_000_000n,
+      ...(fields.meta === undefined ? {} : { meta: fields.meta }),
+      ...(fields.ephemeral === undefined ? {} : { ephemeral: fields.ephemeral }),
+    };
+    if (!message.contentTopic) {
+      throw new WakuMessageRejectedError("missing-content-topic", `on ${pubsubTopic}`);
+    }
+    if (message.payload.length === 0) {
+      throw new WakuMessageRejectedError("empty-payload", `on ${pubsubTopic}`);
+    }
+    const bytes = encodeWakuMessage({ ...fields, timestampNs: message.timestamp as bigint });
+    if (bytes.length > this.maxMessageBytes) {
+      throw new WakuMessageRejectedError(
+        "too-large",
+        `${bytes.length} bytes, the cap is ${this.maxMessageBytes}`,
+      );
+    }
+    return this.#publish(pubsubTopic, bytes, message, options.allowZeroPeers);
   }
 
   /**
@@ -473,6 +557,14 @@ export class WakuRelay implements IRelay {
     }
   }
 
+  #requireTopic(pubsubTopic: string): void {
+    if (!this.pubsubTopics.has(pubsubTopic)) {
+      throw new RangeError(
+        `pubsub topic ${pubsubTopic} is not configured on this relay (it joins ${[...this.pubsubTopics].join(", ")})`,
+      );
+    }
+  }
+
   #peerCount(topic: string, kind: "mesh" | "topic"): number {
     return kind === "mesh"
       ? this.gossipSub.getMeshPeers(topic).length
@@ -499,7 +591,7 @@ export class WakuRelay implements IRelay {
   };
 
   readonly #onMessage = (event: GossipsubEvents["gossipsub:message"]): void => {
-    const { msg } = event.detail;
+    const { msg, propagationSource } = event.detail;
     if (!this.pubsubTopics.has(msg.topic)) return;
     let message = this.#validated.get(msg.data);
     if (message === undefined) {
@@ -510,7 +602,12 @@ export class WakuRelay implements IRelay {
       }
       message = check.message;
     }
-    this.#deliver(msg.topic, message, msg.data, false);
+    this.#deliver(
+      msg.topic,
+      message,
+      msg.data,
+      new DeliveryContext(msg.topic, message, propagationSource.toString()),
+    );
   };
 
   async #publish(
@@ -519,7 +616,8 @@ export class WakuRelay implements IRelay {
     message: WakuMessage,
     allowZeroPeers: boolean | undefined,
   ): Promise<RelayPublishResult> {
-    const hash = messageHashHex(pubsubTopic, message);
+    const context = new DeliveryContext(pubsubTopic, message, undefined);
+    const hash = context.hashHex;
     let recipients: PeerId[];
     try {
       ({ recipients } = await this.gossipSub.publish(
@@ -537,14 +635,20 @@ export class WakuRelay implements IRelay {
       }
       throw error;
     }
-    this.#deliver(pubsubTopic, message, bytes, true);
+    this.#deliver(pubsubTopic, message, bytes, context);
     return { recipients, duplicate: false, messageHash: hash };
   }
 
-  #deliver(pubsubTopic: string, message: WakuMessage, bytes: Uint8Array, local: boolean): void {
+  #deliver(
+    pubsubTopic: string,
+    message: WakuMessage,
+    bytes: Uint8Array,
+    context: DeliveryContext,
+  ): void {
+    const local = context.from === undefined;
     for (const listener of [...this.#listeners]) {
       try {
-        listener(pubsubTopic, message, bytes, local);
+        listener(pubsubTopic, message, bytes, local, context);
       } catch (error) {
         // An observer's bug must not stop delivery to the others.
         this.#report("observer-failed", pubsubTopic, error);

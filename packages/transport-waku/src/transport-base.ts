@@ -38,6 +38,13 @@ import { defaultHistoryTimeoutMs } from "./store-query.js";
 import { LifecycleQueue, StatusTracker, UniqueTimestamps } from "./transport-common.js";
 import { pubsubTopicFor, shardPubsubTopics } from "./waku-message.js";
 
+/**
+ * Content topics whose pubsub topic a transport remembers (auto-sharding hashes the topic's
+ * application and version on every call). A content topic comes from the app, never from the
+ * network; past the bound the map starts over, so memory stays bounded whatever the app does.
+ */
+export const pubsubTopicCacheLimit = 4_096;
+
 /** The options of either mode, checked and with their defaults. */
 export interface WakuTransportOptions {
   readonly networkConfig: NetworkConfig;
@@ -156,6 +163,7 @@ export abstract class WakuTransportBase<Session extends SessionNode> implements 
   /** The running session, while started. */
   protected session: Session | undefined;
   readonly #statusTracker = new StatusTracker(this.events);
+  readonly #pubsubTopics = new Map<string, string>();
   readonly #lifecycle = new LifecycleQueue();
 
   constructor(
@@ -305,6 +313,16 @@ export abstract class WakuTransportBase<Session extends SessionNode> implements 
 
   /** The pubsub topic of `contentTopic`. @throws InvalidContentTopicError */
   protected pubsubTopicFor(contentTopic: string): string {
-    return pubsubTopicFor(contentTopic, this.options.networkConfig, this.options.staticShard);
+    let pubsubTopic = this.#pubsubTopics.get(contentTopic);
+    if (pubsubTopic === undefined) {
+      pubsubTopic = pubsubTopicFor(
+        contentTopic,
+        this.options.networkConfig,
+        this.options.staticShard,
+      );
+      if (this.#pubsubTopics.size >= pubsubTopicCacheLimit) this.#pubsubTopics.clear();
+      this.#pubsubTopics.set(contentTopic, pubsubTopic);
+    }
+    return pubsubTopic;
   }
 }

@@ -3,12 +3,12 @@
  * and limits, encoding, the relay validator's checks, the deterministic message hash, and which
  * pubsub topic (shard) a content topic travels on. Re-exported by `@orgchat/transport-waku/relay`.
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { toHex } from "@orgchat/base";
 import { InvalidContentTopicError } from "@orgchat/transport";
-import { messageHash } from "@waku/core";
-import type { AutoSharding, IProtoMessage, NetworkConfig } from "@waku/interfaces";
+import type { AutoSharding, NetworkConfig } from "@waku/interfaces";
 import { proto_message } from "@waku/proto";
 import { createRoutingInfo, formatPubsubTopic, isAutoSharding } from "@waku/utils";
-import { bytesToHex } from "@waku/utils/bytes";
 import type { WakuMessageRejection } from "./errors.js";
 
 /**
@@ -95,12 +95,38 @@ export function validateWakuMessage(
   return { ok: true, message };
 }
 
+const utf8 = new TextEncoder();
+
 /**
- * The deterministic 14/WAKU2-MESSAGE hash (sha256 of pubsub topic, payload, content topic, meta,
- * timestamp), lowercase hex. It is the orgchat message id and the Store v3 cursor.
+ * The deterministic 14/WAKU2-MESSAGE hash: sha256 of pubsub topic, payload, content topic, meta and
+ * timestamp (8 bytes big-endian, left out when 0 or absent), the same bytes as `messageHash` of
+ * `@waku/core`, hashed incrementally (no concatenated copy of the message).
+ * @param pubsubTopic - the pubsub topic the message travels on
+ * @param message - the decoded message (only the hashed fields are read)
+ * @returns the 32-byte hash
+ */
+export function wakuMessageHash(
+  pubsubTopic: string,
+  message: Pick<WakuMessage, "payload" | "contentTopic" | "meta" | "timestamp">,
+): Uint8Array {
+  const hash = sha256.create().update(utf8.encode(pubsubTopic));
+  if (message.payload !== undefined) hash.update(message.payload);
+  hash.update(utf8.encode(message.contentTopic));
+  if (message.meta !== undefined) hash.update(message.meta);
+  if (message.timestamp) {
+    const timestamp = new Uint8Array(8);
+    new DataView(timestamp.buffer).setBigInt64(0, message.timestamp, false);
+    hash.update(timestamp);
+  }
+  return hash.digest();
+}
+
+/**
+ * The deterministic 14/WAKU2-MESSAGE hash ({@link wakuMessageHash}), lowercase hex. It is the orgchat
+ * message id and the Store v3 cursor.
  */
 export function messageHashHex(pubsubTopic: string, message: WakuMessage): string {
-  return bytesToHex(messageHash(pubsubTopic, toProtoObject(message)));
+  return toHex(wakuMessageHash(pubsubTopic, message));
 }
 
 /** @returns the message's timestamp in milliseconds (0 when the sender set none). */
@@ -158,16 +184,4 @@ export function shardPubsubTopics(
     }
   }
   return [...new Set(ids)].map((id) => formatPubsubTopic(networkConfig.clusterId, id));
-}
-
-function toProtoObject(message: WakuMessage): IProtoMessage {
-  return {
-    payload: message.payload,
-    contentTopic: message.contentTopic,
-    version: message.version,
-    timestamp: message.timestamp,
-    meta: message.meta,
-    rateLimitProof: message.rateLimitProof,
-    ephemeral: message.ephemeral,
-  };
 }

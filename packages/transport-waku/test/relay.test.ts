@@ -1,4 +1,6 @@
 import type { Diagnostic } from "@orgchat/base";
+import { messageHash as wakuCoreMessageHash } from "@waku/core";
+import type { IProtoMessage } from "@waku/interfaces";
 import { createDecoder, WakuNode } from "@waku/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -8,11 +10,13 @@ import {
   isWakuMessageRejectedError,
   messageHashHex,
   pubsubTopicFor,
+  type RelayMessageContext,
   relayCodec,
   shardPubsubTopics,
   validateWakuMessage,
   type WakuMessage,
   WakuRelay,
+  wakuMessageHash,
   wakuMessageTimestampMs,
 } from "../src/relay.js";
 import { link, nextValue, type RelayNode, startRelayNode } from "./relay-nodes.js";
@@ -36,11 +40,14 @@ interface Observed {
   readonly message: WakuMessage;
   readonly bytes: Uint8Array;
   readonly local: boolean;
+  readonly context: RelayMessageContext;
 }
 const observed = (relay: WakuRelay, accept?: (o: Observed) => boolean) =>
   nextValue<Observed>(
     (push) =>
-      relay.observe((t, message, bytes, local) => push({ pubsubTopic: t, message, bytes, local })),
+      relay.observe((t, message, bytes, local, context) =>
+        push({ pubsubTopic: t, message, bytes, local, context }),
+      ),
     accept,
   );
 
@@ -92,6 +99,32 @@ describe("network helpers", () => {
     expect(messageHashHex(pubsubTopic, check.message)).toBe(decoded?.hashStr);
     expect(messageHashHex(pubsubTopic, check.message)).toMatch(/^[0-9a-f]{64}$/);
     expect(wakuMessageTimestampMs(check.message)).toBe(1_700_000_000_123);
+  });
+
+  it.each([
+    ["a plain message", { timestampNs: 1_700_000_000_123_456_789n }],
+    ["meta", { timestampNs: 5n, meta: Uint8Array.of(1, 2, 3) }],
+    ["timestamp 0 (left out of the hash)", { timestampNs: 0n }],
+    ["a negative int64 timestamp", { timestampNs: -1n }],
+    ["ephemeral, version 1", { timestampNs: 9n, ephemeral: true, version: 1 }],
+  ])("wakuMessageHash hashes %s like @waku/core's messageHash", (_name, fields) => {
+    const check = validateWakuMessage(
+      encodeWakuMessage({ contentTopic, payload: bytesOf("payload"), ...fields }),
+    );
+    if (!check.ok) throw new Error(check.reason);
+    const { payload, version, timestamp, meta, ephemeral } = check.message;
+    const proto: IProtoMessage = {
+      payload,
+      contentTopic,
+      version,
+      timestamp,
+      meta,
+      ephemeral,
+      rateLimitProof: undefined,
+    };
+    const expected = wakuCoreMessageHash(pubsubTopic, proto);
+    expect(wakuMessageHash(pubsubTopic, check.message)).toEqual(expected);
+    expect(wakuMessageHash("/waku/2/rs/55/1", check.message)).not.toEqual(expected);
   });
 });
 
@@ -146,12 +179,45 @@ describe("WakuRelay", () => {
     const [remote, local] = await Promise.all([atA, atB]);
     expect(remote.local).toBe(false);
     expect(local.local).toBe(true);
+    // The propagation source of a received message; none for an own publish.
+    expect(remote.context.from).toBe(b.libp2p.peerId.toString());
+    expect(local.context.from).toBeUndefined();
     for (const seen of [remote, local]) {
       expect(seen.pubsubTopic).toBe(pubsubTopic);
       expect(seen.bytes).toEqual(bytes);
       expect(new TextDecoder().decode(seen.message.payload)).toBe("observed");
       expect(messageHashHex(pubsubTopic, seen.message)).toBe(result.messageHash);
+      expect(seen.context.hashHex).toBe(result.messageHash);
+      expect(seen.context.hash).toEqual(wakuMessageHash(pubsubTopic, seen.message));
     }
+  });
+
+  it("publishMessage encodes once, checks like publishRaw, and observers see the same message", async () => {
+    const [a, b] = [await node({ relay: { maxMessageBytes: 1_000 } }), await node()];
+    await link(b, a);
+    const atA = observed(a.relay);
+    const fields = { contentTopic, payload: bytesOf("built here"), timestampNs: 42_000_000n };
+    const result = await b.relay.publishMessage(pubsubTopic, fields);
+    expect(result.recipients.map(String)).toEqual([a.libp2p.peerId.toString()]);
+    const seen = await atA;
+    expect(seen.bytes).toEqual(encodeWakuMessage(fields));
+    expect(seen.context.hashHex).toBe(result.messageHash);
+    expect((await b.relay.publishMessage(pubsubTopic, fields)).duplicate).toBe(true);
+    const reason = (f: Parameters<WakuRelay["publishMessage"]>[1]) =>
+      a.relay.publishMessage(pubsubTopic, f).then(
+        () => "published",
+        (e: unknown) => (isWakuMessageRejectedError(e) ? e.reason : String(e)),
+      );
+    expect(await reason({ contentTopic, payload: new Uint8Array() })).toBe("empty-payload");
+    expect(await reason({ contentTopic: "", payload: bytesOf("x") })).toBe("missing-content-topic");
+    expect(await reason({ contentTopic, payload: new Uint8Array(1_000) })).toBe("too-large");
+    await expect(a.relay.publishMessage("/waku/2/rs/55/7", fields)).rejects.toThrow(RangeError);
+  });
+
+  it("never builds gossipsub 1.2 IDONTWANTs (a Waku relay speaks no /meshsub/1.2.0)", async () => {
+    const a = await node();
+    const opts = (a.relay.gossipSub as unknown as { opts: { idontwantMinDataSize: number } }).opts;
+    expect(opts.idontwantMinDataSize).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it("drops empty payloads, missing content topics and oversize messages in its validator, reporting each", async () => {
