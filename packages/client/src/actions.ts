@@ -383,6 +383,7 @@ export class OwnerActions {
       const event = { ...draft, id: hashId(bytes) };
       const txn = newTxn(org);
       c.eventLog.add(org, txn, event);
+      c.ownerRequests.noteInvitation(org, { id: event.id, invitee: event.body.invitee });
       txn.outbox.push({ id: event.id, topic, bytes });
       await c.persistence.commit(org, txn);
       return event.id;

@@ -139,22 +139,75 @@ export function snapshotAllowed(input: {
   );
 }
 
-/** The unused, unrevoked, unexpired invitation a request to join redeems, if any. */
-export function redeemedInvitation(input: {
+/** What a request to join is judged by when it may redeem an invitation. */
+export interface RedeemQuery {
   readonly state: OrgState;
   readonly requester: string;
   readonly chatId: string;
   readonly now: number;
   readonly invitationExpiryMs: number;
-}): Invitation | undefined {
-  return [...input.state.invitations.values()].find(
-    (i) =>
-      i.invitee === input.requester &&
-      !i.used &&
-      i.revokedAt === undefined &&
-      i.chatId === input.chatId &&
-      input.now < i.sentAt + input.invitationExpiryMs,
+}
+
+/** Whether `invitation` is unused, unrevoked, unexpired, for the requester and its chat. */
+function redeems(invitation: Invitation, query: RedeemQuery): boolean {
+  return (
+    invitation.invitee === query.requester &&
+    !invitation.used &&
+    invitation.revokedAt === undefined &&
+    invitation.chatId === query.chatId &&
+    query.now < invitation.sentAt + query.invitationExpiryMs
   );
+}
+
+/** The unused, unrevoked, unexpired invitation a request to join redeems, if any (a walk). */
+export function redeemedInvitation(input: RedeemQuery): Invitation | undefined {
+  for (const invitation of input.state.invitations.values()) {
+    if (redeems(invitation, input)) return invitation;
+  }
+  return undefined;
+}
+
+/**
+ * {@link redeemedInvitation} through an index invitee → invitation ids, so that a request costs a
+ * look-up rather than a walk of every invitation the state keeps (used ones stay). The state only
+ * grows its invitations (issued by the owner; used, revoked and voided ones keep their entry), so
+ * the index is rebuilt when their count differs from what it saw, and {@link InvitationIndex.note}
+ * keeps it current for the owner's own issues without one. Ids are checked against the state.
+ */
+export class InvitationIndex {
+  readonly #byInvitee = new Map<string, string[]>();
+  #size = -1;
+
+  /** Records an invitation the state just gained (the owner issued it). */
+  note(state: OrgState, invitation: { readonly id: string; readonly invitee: string }): void {
+    if (this.#size !== state.invitations.size - 1) {
+      this.#size = -1; // (rebuilt at the next look-up)
+      return;
+    }
+    this.#add(invitation.invitee, invitation.id);
+    this.#size = state.invitations.size;
+  }
+
+  /** The invitation a request redeems, as {@link redeemedInvitation} finds it. */
+  find(query: RedeemQuery): Invitation | undefined {
+    const invitations = query.state.invitations;
+    if (invitations.size !== this.#size) {
+      this.#byInvitee.clear();
+      for (const invitation of invitations.values()) this.#add(invitation.invitee, invitation.id);
+      this.#size = invitations.size;
+    }
+    for (const id of this.#byInvitee.get(query.requester) ?? []) {
+      const invitation = invitations.get(id);
+      if (invitation !== undefined && redeems(invitation, query)) return invitation;
+    }
+    return undefined;
+  }
+
+  #add(invitee: string, id: string): void {
+    const ids = this.#byInvitee.get(invitee);
+    if (ids === undefined) this.#byInvitee.set(invitee, [id]);
+    else if (!ids.includes(id)) ids.push(id);
+  }
 }
 
 /**

@@ -23,7 +23,7 @@ import { type OpenedEnvelope, openEnvelope, type PayloadOf, requestsTopic } from
 import type { ClientCore } from "./core.js";
 import { encodeJson } from "./encoding.js";
 import { newTxn, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
-import { predatesDeparture, redeemedInvitation, resyncAnswerAllowed } from "./owner-controller.js";
+import { InvitationIndex, predatesDeparture, resyncAnswerAllowed } from "./owner-controller.js";
 import { eventsLog, orgSpace } from "./persistence.js";
 import { stampAfter } from "./stamp.js";
 
@@ -47,6 +47,8 @@ interface StrangerBook {
   /** In insertion order: the oldest handshake first. */
   readonly strangers: Map<string, Stranger>;
   readonly admission: RequestAdmission;
+  /** Invitations by invitee: a request redeems one by a look-up. */
+  readonly invitations: InvitationIndex;
   /** Whether the sessions and keys loaded from the store were checked against the requests. */
   swept: boolean;
 }
@@ -209,7 +211,7 @@ export class OwnerRequests {
       await this.#refuse(org, txn, member, context, requestRejectionReasons.clockAhead);
       return;
     }
-    const invitation = redeemedInvitation({
+    const invitation = this.#book(org).invitations.find({
       state: org.log.state,
       requester: member,
       chatId: mapped.value.body.chatId,
@@ -358,12 +360,25 @@ export class OwnerRequests {
     );
   }
 
+  /** An invitation the owner just issued (its event added to the state): indexed for its request. */
+  noteInvitation(
+    org: OwnerOrg,
+    invitation: { readonly id: string; readonly invitee: string },
+  ): void {
+    this.#book(org).invitations.note(org.log.state, invitation);
+  }
+
   /** The stranger bookkeeping of `org` (made on first use). */
   #book(org: OwnerOrg): StrangerBook {
     let book = this.#books.get(org.owner);
     if (book === undefined) {
       const limits = this.#limits();
-      book = { strangers: new Map(), admission: new RequestAdmission(limits), swept: false };
+      book = {
+        strangers: new Map(),
+        admission: new RequestAdmission(limits),
+        invitations: new InvitationIndex(),
+        swept: false,
+      };
       this.#books.set(org.owner, book);
     }
     return book;

@@ -4,6 +4,7 @@ import { emptyIdentity } from "@orgchat/state/wire";
 import { describe, expect, it } from "vitest";
 import { fromHex } from "../src/encoding.js";
 import {
+  InvitationIndex,
   memberChange,
   membershipChange,
   predatesDeparture,
@@ -196,6 +197,40 @@ describe("owner controller (pure: state in, decisions out)", () => {
     expect(find(alice, 11_000)).toBeUndefined();
     expect(find(alice, 5_000, "chat")).toBeUndefined();
     expect(find(bob, 5_000)).toBeUndefined();
+  });
+
+  it("the invitation index finds what the walk finds, kept current by note and rebuilt on unseen growth", () => {
+    const org = acme([]);
+    const index = new InvitationIndex();
+    const query = (requester: string, chatId = "", now = 5_000) => ({
+      state: org.state,
+      requester,
+      chatId,
+      now,
+      invitationExpiryMs: 10_000,
+    });
+    const first = org.add("invitation.issued", { invitee: alice, chatId: "" });
+    expect(index.find(query(alice))?.id).toBe(first);
+    // Issued by the owner and noted: found without a rebuild.
+    const forBob = org.add("invitation.issued", { invitee: bob, chatId: "" });
+    index.note(org.state, { id: forBob, invitee: bob });
+    expect(index.find(query(bob))?.id).toBe(forBob);
+    // Grown without a note (e.g. loaded): the count differs, the index is rebuilt.
+    const forCarol = org.add("invitation.issued", { invitee: carol, chatId: "" });
+    expect(index.find(query(carol))?.id).toBe(forCarol);
+    // A note that does not follow the index's count invalidates it rather than guess.
+    const second = org.add("invitation.issued", { invitee: alice, chatId: "general" });
+    org.add("invitation.issued", { invitee: bob, chatId: "general" });
+    index.note(org.state, { id: second, invitee: alice });
+    for (const requester of [alice, bob, carol, key(9)]) {
+      for (const chatId of ["", "general"]) {
+        for (const now of [5_000, 11_000]) {
+          expect(index.find(query(requester, chatId, now))).toEqual(
+            redeemedInvitation(query(requester, chatId, now)),
+          );
+        }
+      }
+    }
   });
 
   it("a conflicting request predates a departure only when its requester is gone with no pending request", () => {
