@@ -71,15 +71,19 @@ export class PartsTracker {
    * @param head - the head as it is now
    * @param window - the group's epochs (whether a send moved the reservation)
    * @param record - the bytes of a member record, or undefined when the leaf has none any more
+   * @param all - every member leaf, to return all of them and the head as changed (a rewrite)
    */
   take(
     provider: CryptoProvider,
     head: Uint8Array,
     window: EpochWindow,
     record: (leaf: number) => Uint8Array | undefined,
+    all?: Iterable<number>,
   ): GroupParts {
     const digest = provider.sha256(head);
-    const headChanged = this.#digest === undefined || !constantTimeEqual(digest, this.#digest);
+    const headChanged =
+      all !== undefined || this.#digest === undefined || !constantTimeEqual(digest, this.#digest);
+    if (all !== undefined) this.noteMembers(all);
     this.#digest = digest;
     const members = [...this.#members]
       .sort((a, b) => a - b)

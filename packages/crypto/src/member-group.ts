@@ -571,11 +571,14 @@ export class MemberGroup {
    * (no roster) and whether the commit must be durable; `members` is always empty for a member.
    * Call it at every commit that touches the group.
    *
+   * @param options.all - return the head as changed (after a commit that failed, or to write a
+   *   group into a store that does not hold it yet). @default false
    * @returns the parts (secrets: store them encrypted)
    */
-  takeParts(): GroupParts {
+  takeParts(options?: { readonly all?: boolean }): GroupParts {
     const head = writeMemberHead(this.provider, this.#state);
-    return this.#parts.take(this.provider, head, this.#state.window, () => undefined);
+    const all = options?.all === true ? [] : undefined;
+    return this.#parts.take(this.provider, head, this.#state.window, () => undefined, all);
   }
 
   /**

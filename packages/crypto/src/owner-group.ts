@@ -573,6 +573,8 @@ export class OwnerGroup {
    * (no roster, no member record), the member records changed since the last call, and whether the
    * commit must be durable. Call it at every commit that touches the group.
    *
+   * @param options.all - return the head as changed and every member record (after a commit that
+   *   failed, or to write a group into a store that does not hold it yet). @default false
    * @returns the parts (secrets: store them encrypted)
    *
    * @example
@@ -583,7 +585,7 @@ export class OwnerGroup {
    * await store.batch(ops, { durable });
    * ```
    */
-  takeParts(): GroupParts {
+  takeParts(options?: { readonly all?: boolean }): GroupParts {
     const members = this.#state.members;
     return this.#parts.take(
       this.provider,
@@ -593,6 +595,7 @@ export class OwnerGroup {
         const record = members.get(leaf);
         return record === undefined ? undefined : writeMemberRecord(leaf, record);
       },
+      options?.all === true ? members.keys() : undefined,
     );
   }
 

@@ -209,6 +209,10 @@ describe("restore", () => {
     // One look-up per epoch held (each epoch has its own roster here).
     expect(new Set(rosters.lookups).size).toBe(rosters.lookups.length);
     expect(copy.takeParts()).toMatchObject({ headChanged: false, members: [], durable: false });
+    // A rewrite (after a failed commit): the head and every record.
+    const all = copy.takeParts({ all: true });
+    expect(all).toMatchObject({ headChanged: true, durable: true });
+    expect(all.members.map(([leaf]) => leaf)).toEqual([1, 2]);
     expect(copy.epoch).toBe(owner.epoch);
     expect(hex(copy.keyId)).toBe(hex(owner.keyId));
     expect(copy.memberLeaves()).toEqual([1, 2]);

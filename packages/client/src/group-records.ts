@@ -1,0 +1,204 @@
+/**
+ * The store records of the groups' state, in pieces (docs/CLIENT.md, "Persistence"; the crypto's
+ * `takeParts`): the head at `group/<channelId>` (as the whole state was before: a store written by
+ * an older client is read, and rewritten in pieces at the group's next commit) and, owner only, one
+ * record per member at `gm/<channelId>/<leaf as 8 hex digits>`. A commit writes the head when it
+ * changed and the member records that changed: an admission writes the joiners' records and one
+ * head, whatever the size of the group. Every record is sealed by the vault.
+ *
+ * Rosters are not stored here: the groups refer to them by key id (`heldEpochs()`), and loading asks
+ * the roster book for them.
+ *
+ * @module
+ */
+import { hasErrorName } from "@orgchat/base";
+import { type CryptoProvider, MemberGroup, OwnerGroup, type Roster } from "@orgchat/crypto";
+import type { Store, StoreOp } from "@orgchat/store";
+import { StoreCorruptedError } from "./errors.js";
+import type { Vault } from "./vault.js";
+
+/** Key of a group's head. */
+export const groupHeadKey = (channelId: string): string => `group/${channelId}`;
+/** Prefix of the member records of the owner's group `channelId`. */
+export const groupMemberPrefix = (channelId: string): string => `gm/${channelId}/`;
+/** Key of the owner's record of the member at `leaf` in group `channelId`. */
+export const groupMemberKey = (channelId: string, leaf: number): string =>
+  `${groupMemberPrefix(channelId)}${leaf.toString(16).padStart(8, "0")}`;
+
+const leafPattern = /^[0-9a-f]{8}$/;
+
+/**
+ * Which member records the store holds for each group of one organization, and for which group
+ * object: a group replaced by another (a resync, a channel restricted again) or deleted takes its
+ * records with it. Filled by {@link loadGroupRecords}, kept up to date by {@link groupRecordOps};
+ * one per organization, beside its groups.
+ */
+export class StoredGroupRecords {
+  readonly #byChannel = new Map<
+    string,
+    { group: OwnerGroup | MemberGroup; leaves: Set<number>; rewrite: boolean }
+  >();
+
+  /** Records what {@link loadGroupRecords} found. */
+  loaded(channelId: string, group: OwnerGroup | MemberGroup, leaves: Iterable<number>): void {
+    this.#byChannel.set(channelId, { group, leaves: new Set(leaves), rewrite: false });
+  }
+
+  /**
+   * After a commit that failed: the ops made for it were not applied, so the next ops of these
+   * groups (all when `channelIds` is undefined) rewrite them whole.
+   *
+   * @param channelIds - the groups of the failed commit
+   */
+  forget(channelIds?: Iterable<string>): void {
+    for (const channelId of channelIds ?? this.#byChannel.keys()) {
+      const entry = this.#byChannel.get(channelId);
+      if (entry !== undefined) entry.rewrite = true;
+    }
+  }
+
+  /** The entry of `channelId` (internal to this module). */
+  entry(channelId: string) {
+    return this.#byChannel.get(channelId);
+  }
+
+  /** Sets or drops the entry of `channelId` (internal to this module). */
+  set(
+    channelId: string,
+    entry: { group: OwnerGroup | MemberGroup; leaves: Set<number>; rewrite: boolean } | undefined,
+  ): void {
+    if (entry === undefined) this.#byChannel.delete(channelId);
+    else this.#byChannel.set(channelId, entry);
+  }
+}
+
+/**
+ * The store ops that save group `channelId` as it is now: its head when it changed, its changed
+ * member records, and — for a group deleted or replaced by another object — the removal of what
+ * the store held for it.
+ *
+ * @param space - the organization's record space
+ * @param channelId - the group ("" for the organization's)
+ * @param group - the group now, or undefined when it was deleted
+ * @param vault - seals the records
+ * @param stored - what the store holds (updated as if the ops were applied; call
+ *   `stored.forget` when the commit fails)
+ * @returns the ops, and whether the batch must be durable (`BatchOptions.durable`)
+ */
+export function groupRecordOps(
+  space: string,
+  channelId: string,
+  group: OwnerGroup | MemberGroup | undefined,
+  vault: Vault,
+  stored: StoredGroupRecords,
+): { ops: StoreOp[]; durable: boolean } {
+  const ops: StoreOp[] = [];
+  const entry = stored.entry(channelId);
+  const headKey = groupHeadKey(channelId);
+  if (group === undefined) {
+    ops.push({ type: "delete", space, key: headKey });
+    for (const leaf of entry?.leaves ?? []) {
+      ops.push({ type: "delete", space, key: groupMemberKey(channelId, leaf) });
+    }
+    stored.set(channelId, undefined);
+    return { ops, durable: false };
+  }
+  const whole = entry === undefined || entry.group !== group || entry.rewrite;
+  const parts = group.takeParts(whole ? { all: true } : undefined);
+  if (parts.headChanged) {
+    ops.push({ type: "put", space, key: headKey, value: vault.seal(space, headKey, parts.head) });
+  }
+  const leaves = whole ? new Set<number>() : (entry?.leaves ?? new Set<number>());
+  for (const [leaf, record] of parts.members) {
+    const key = groupMemberKey(channelId, leaf);
+    if (record === undefined) {
+      leaves.delete(leaf);
+      ops.push({ type: "delete", space, key });
+    } else {
+      leaves.add(leaf);
+      ops.push({ type: "put", space, key, value: vault.seal(space, key, record) });
+    }
+  }
+  if (whole) {
+    // Records of the object this one replaced, or left by a commit that failed.
+    for (const leaf of entry?.leaves ?? []) {
+      if (!leaves.has(leaf))
+        ops.push({ type: "delete", space, key: groupMemberKey(channelId, leaf) });
+    }
+  }
+  stored.set(channelId, { group, leaves, rewrite: false });
+  return { ops, durable: parts.durable };
+}
+
+/** What {@link loadGroupRecords} needs. */
+export interface LoadGroupRecordsInit {
+  readonly store: Store;
+  readonly provider: CryptoProvider;
+  readonly vault: Vault;
+  /** The organization's record space. */
+  readonly space: string;
+  /** The rosters the groups refer to, by key id (lower-case hex): the roster book's. */
+  readonly roster: (keyIdHex: string) => Roster | undefined;
+  /** Filled with what the store holds. */
+  readonly stored: StoredGroupRecords;
+}
+
+/**
+ * Restores every group of one organization from its records (or from the whole state an older
+ * client stored at `group/<channelId>`).
+ *
+ * @param init - the store, provider, vault, space, rosters and the index to fill
+ * @returns the groups by channel id (`OwnerGroup`s for `role` "owner", else `MemberGroup`s)
+ * @throws {StoreCorruptedError} naming the record that cannot be read or does not hang together
+ *   (a roster missing from the book, a member record missing or out of place)
+ */
+export async function loadGroupRecords(
+  init: LoadGroupRecordsInit & { readonly role: "owner" },
+): Promise<Map<string, OwnerGroup>>;
+export async function loadGroupRecords(
+  init: LoadGroupRecordsInit & { readonly role: "member" },
+): Promise<Map<string, MemberGroup>>;
+export async function loadGroupRecords(
+  init: LoadGroupRecordsInit & { readonly role: "owner" | "member" },
+): Promise<Map<string, OwnerGroup | MemberGroup>> {
+  const { store, provider, vault, space, roster, stored } = init;
+  const groups = new Map<string, OwnerGroup | MemberGroup>();
+  const read = async (key: string): Promise<Uint8Array> => {
+    const bytes = await store.get(space, key);
+    if (bytes === undefined) throw new StoreCorruptedError(`${space}/${key}`);
+    try {
+      return vault.open(space, key, bytes);
+    } catch (cause) {
+      throw new StoreCorruptedError(`${space}/${key}`, { cause });
+    }
+  };
+  for (const key of await store.keys(space, { prefix: "group/" })) {
+    const channelId = key.slice("group/".length);
+    const head = await read(key);
+    const members: Array<readonly [number, Uint8Array]> = [];
+    if (init.role === "owner") {
+      const prefix = groupMemberPrefix(channelId);
+      for (const memberKey of await store.keys(space, { prefix })) {
+        const suffix = memberKey.slice(prefix.length);
+        if (!leafPattern.test(suffix)) throw new StoreCorruptedError(`${space}/${memberKey}`);
+        members.push([Number.parseInt(suffix, 16), await read(memberKey)]);
+      }
+    }
+    try {
+      const group =
+        init.role === "owner"
+          ? OwnerGroup.restore(provider, { head, members, roster })
+          : MemberGroup.restore(provider, { head, roster });
+      groups.set(channelId, group);
+      stored.loaded(
+        channelId,
+        group,
+        members.map(([leaf]) => leaf),
+      );
+    } catch (cause) {
+      if (hasErrorName(cause, StoreCorruptedError.errorName)) throw cause;
+      throw new StoreCorruptedError(`${space}/${key}`, { cause });
+    }
+  }
+  return groups;
+}
