@@ -284,6 +284,57 @@ addNegative(
   rawPage({ ...headerPageSample, index: { pageCount: 10_001 } }),
   "invalid-field",
 );
+const deltaSchema = codecs.DescriptionDelta.schema;
+const rawDelta = (init: Parameters<typeof create<typeof deltaSchema>>[1]) =>
+  toBinary(deltaSchema, create(deltaSchema, init));
+const deltaBase = {
+  clock: 43n,
+  baseClock: 42n,
+  baseDigest: new Uint8Array(32).fill(0x31),
+  digest: new Uint8Array(32).fill(0x32),
+};
+addNegative(
+  "DescriptionDelta/clock-not-above-base",
+  "DescriptionDelta",
+  rawDelta({ ...deltaBase, clock: 42n }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionDelta/digest-31-bytes",
+  "DescriptionDelta",
+  rawDelta({ ...deltaBase, digest: new Uint8Array(31).fill(0x32) }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionDelta/header-of-another-clock",
+  "DescriptionDelta",
+  rawDelta({ ...deltaBase, header: { clock: 42n } }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionDelta/header-with-rosters",
+  "DescriptionDelta",
+  rawDelta({ ...deltaBase, header: { clock: 43n, members: { [hex(ownerId)]: {} } } }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionDelta/removed-member-not-a-key",
+  "DescriptionDelta",
+  rawDelta({ ...deltaBase, removedMembers: ["not-a-key"] }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionDelta/channel-twice",
+  "DescriptionDelta",
+  rawDelta({ ...deltaBase, chats: [{ chatId: "general" }, { chatId: "general" }] }),
+  "invalid-field",
+);
+addNegative(
+  "DescriptionDelta/entries-over-1500",
+  "DescriptionDelta",
+  rawDelta({ ...deltaBase, banned: new Array(1_501).fill(hex(ownerId)) }),
+  "invalid-field",
+);
 
 const channelSchema = codecs.ChannelMessage.schema;
 const rawChannel = (init: Parameters<typeof create<typeof channelSchema>>[1]) =>
@@ -516,6 +567,14 @@ const sealed: Array<{
     clock: 42n,
     open: { ...descriptionContext, accept: ["description-page"] },
     message: rosterPageSample,
+  },
+  {
+    name: "description-delta",
+    type: "description-delta",
+    signerSeedByte: 1,
+    clock: 43n,
+    open: { ...descriptionContext, accept: ["description-delta"] },
+    message: fullSamples.DescriptionDelta,
   },
 ];
 

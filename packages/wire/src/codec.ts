@@ -27,7 +27,10 @@ import {
   PrekeyBundleSchema,
   WelcomeSchema,
 } from "./gen/orgchat/v1/crypto_pb.js";
-import { DescriptionPageSchema } from "./gen/orgchat/v1/description_page_pb.js";
+import {
+  DescriptionDeltaSchema,
+  DescriptionPageSchema,
+} from "./gen/orgchat/v1/description_page_pb.js";
 import { SignedEnvelopeSchema } from "./gen/orgchat/v1/envelope_pb.js";
 import { EpochRosterSchema } from "./gen/orgchat/v1/epoch_roster_pb.js";
 import {
@@ -51,6 +54,7 @@ import {
   type Validator,
   validateChannelMessage,
   validateChatIdentity,
+  validateDescriptionDelta,
   validateDescriptionPage,
   validateEpochRoster,
   validateGrant,
@@ -143,6 +147,7 @@ export const codecs = {
   PrekeyBundle: codec(PrekeyBundleSchema, validatePrekeyBundle),
   PairwiseMessage: codec(PairwiseMessageSchema, validatePairwiseMessage),
   DescriptionPage: codec(DescriptionPageSchema, validateDescriptionPage),
+  DescriptionDelta: codec(DescriptionDeltaSchema, validateDescriptionDelta),
   ChannelMessage: codec(ChannelMessageSchema, validateChannelMessage),
   PairwiseContent: codec(PairwiseContentSchema, validatePairwiseContent),
   ResyncRequest: codec(ResyncRequestSchema, validateResyncRequest),

@@ -135,6 +135,13 @@ export const messageTypes = {
     signer: "organization",
     clockOf: (message) => message.clock,
   }),
+  // A change of the description from an earlier one (docs/PROTOCOL.md, "Description deltas").
+  "description-delta": spec({
+    wireType: MessageType.DESCRIPTION_DELTA,
+    codec: codecs.DescriptionDelta,
+    signer: "organization",
+    clockOf: (message) => message.clock,
+  }),
   // A public organization's channel message (docs/CLIENT.md); encrypted organizations carry the
   // same ChannelMessage inside a GroupMessage instead.
   "channel-message": spec({

@@ -82,7 +82,12 @@ export type {
   WelcomeEpoch,
   X3dhHeader,
 } from "./gen/orgchat/v1/crypto_pb.js";
-export type { DescriptionIndex, DescriptionPage } from "./gen/orgchat/v1/description_page_pb.js";
+export type {
+  ChannelRosterChange,
+  DescriptionDelta,
+  DescriptionIndex,
+  DescriptionPage,
+} from "./gen/orgchat/v1/description_page_pb.js";
 // Enum objects stay here: fields of the messages above take their values (`type: MessageType.GRANT`).
 export { MessageType, SignatureScheme, type SignedEnvelope } from "./gen/orgchat/v1/envelope_pb.js";
 export {
@@ -117,6 +122,7 @@ export { wireLimits } from "./limits.js";
 export {
   decodeChannelMessage,
   decodeChatIdentity,
+  decodeDescriptionDelta,
   decodeDescriptionPage,
   decodeEpochRoster,
   decodeGrant,
@@ -143,6 +149,7 @@ export {
   decodeWelcome,
   encodeChannelMessage,
   encodeChatIdentity,
+  encodeDescriptionDelta,
   encodeDescriptionPage,
   encodeEpochRoster,
   encodeGrant,

@@ -56,8 +56,15 @@ export const wireLimits = {
    * count is refused before anything is allocated for it.
    */
   maxDescriptionPages: 10_000,
-  /** Length of a description page hash (SHA-256). */
+  /** Length of a description page hash (SHA-256), and of a description digest. */
   descriptionPageHashBytes: 32,
+  /**
+   * Entries of one description delta (`DescriptionDelta`): members set or removed, keys banned or
+   * unbanned, channel roster entries set or removed, all counted together. An owner with more
+   * changes at once publishes a full description instead; a decoder refuses more before it builds
+   * anything from them. 1,500 entries of about 75 encoded bytes stay under 120 KiB.
+   */
+  maxDescriptionDeltaEntries: 1_500,
   /**
    * Text of one channel message (post or edit), in UTF-8 bytes: 140 KiB leaves room for the
    * ChannelMessage fields, the group message's 129 bytes of overhead and padding, and the envelope,

@@ -30,6 +30,8 @@ import type {
   WelcomeSchema,
 } from "./gen/orgchat/v1/crypto_pb.js";
 import type {
+  DescriptionDelta,
+  DescriptionDeltaSchema,
   DescriptionPage,
   DescriptionPageSchema,
 } from "./gen/orgchat/v1/description_page_pb.js";
@@ -298,6 +300,33 @@ export const decodeDescriptionPage = (
   bytes: Uint8Array,
   options?: DecodeOptions,
 ): DescriptionPage => decodeMessage(codecs.DescriptionPage, bytes, options);
+
+/**
+ * Encodes a {@link DescriptionDelta} (docs/PROTOCOL.md, "Description deltas").
+ *
+ * @throws {RangeError} on a broken rule (a clock not above the base clock, a digest that is not 32
+ *   bytes, a header of another clock or carrying rosters, an id that is not a member id or chat id,
+ *   a channel listed twice, more than `wireLimits.maxDescriptionDeltaEntries` entries) or over
+ *   150 KiB
+ * @example
+ * ```ts
+ * import { encodeDescriptionDelta } from "@orgchat/wire";
+ * const delta = encodeDescriptionDelta({
+ *   clock: 8n,
+ *   baseClock: 7n,
+ *   baseDigest,
+ *   digest,
+ *   members: { [newcomer]: {} },
+ * });
+ * ```
+ */
+export const encodeDescriptionDelta = (message: MessageInitShape<typeof DescriptionDeltaSchema>) =>
+  encodeMessage(codecs.DescriptionDelta, message);
+/** Decodes a {@link DescriptionDelta}. @throws {@link DecodeError} */
+export const decodeDescriptionDelta = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): DescriptionDelta => decodeMessage(codecs.DescriptionDelta, bytes, options);
 
 /**
  * Encodes a {@link ChannelMessage} (docs/CLIENT.md): a post, edit, delete or pin in one channel.

@@ -53,6 +53,8 @@ export {
   X3dhHeaderSchema,
 } from "./gen/orgchat/v1/crypto_pb.js";
 export {
+  ChannelRosterChangeSchema,
+  DescriptionDeltaSchema,
   DescriptionIndexSchema,
   DescriptionPageSchema,
   file_orgchat_v1_description_page,

@@ -10,7 +10,11 @@ import type {
   WelcomeEpoch,
   X3dhHeader,
 } from "./gen/orgchat/v1/crypto_pb.js";
-import type { DescriptionIndex, DescriptionPage } from "./gen/orgchat/v1/description_page_pb.js";
+import type {
+  DescriptionDelta,
+  DescriptionIndex,
+  DescriptionPage,
+} from "./gen/orgchat/v1/description_page_pb.js";
 import type { SignedEnvelope } from "./gen/orgchat/v1/envelope_pb.js";
 import {
   type EpochRoster,
@@ -295,6 +299,79 @@ export const validateDescriptionPage: Validator<DescriptionPage> = (page, path) 
     };
   }
   return validateOrganizationDescription(page.description, `${path}.description`);
+};
+
+function memberIds(ids: readonly string[], path: string): Problem | undefined {
+  for (const [index, id] of ids.entries()) {
+    if (!isMemberId(id)) {
+      return {
+        path: `${path}[${index}]`,
+        problem: "not 64 lowercase hex characters (a public key)",
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Structural rules of a description delta (docs/PROTOCOL.md, "Description deltas"): its clock is
+ * above its base's; both digests are 32 bytes; a header, when present, carries the delta's clock
+ * and no rosters; every id is a member id (a chat id for channel changes, each channel at most
+ * once); at most `wireLimits.maxDescriptionDeltaEntries` entries in all. Whether it applies to a
+ * receiver's description, and converges, is judged by `@orgchat/state` when it applies it.
+ */
+export const validateDescriptionDelta: Validator<DescriptionDelta> = (delta, path) => {
+  if (delta.clock <= delta.baseClock) {
+    return {
+      path: `${path}.clock`,
+      problem: `${delta.clock} is not above the base clock ${delta.baseClock}`,
+    };
+  }
+  const digests =
+    exactBytes(delta.baseDigest, wireLimits.descriptionPageHashBytes, `${path}.baseDigest`) ??
+    exactBytes(delta.digest, wireLimits.descriptionPageHashBytes, `${path}.digest`);
+  if (digests) return digests;
+  const header = delta.header;
+  if (header !== undefined) {
+    if (header.clock !== delta.clock) {
+      return {
+        path: `${path}.header.clock`,
+        problem: `${header.clock} differs from the delta clock ${delta.clock}`,
+      };
+    }
+    const rosters =
+      Object.keys(header.members).length > 0 ||
+      header.banList.length > 0 ||
+      Object.values(header.chats).some((chat) => Object.keys(chat.members).length > 0);
+    if (rosters) return { path: `${path}.header`, problem: "a delta's header carries no rosters" };
+    const problem = validateOrganizationDescription(header, `${path}.header`);
+    if (problem) return problem;
+  }
+  let entries =
+    Object.keys(delta.members).length +
+    delta.removedMembers.length +
+    delta.banned.length +
+    delta.unbanned.length;
+  const problem =
+    memberMap(delta.members, `${path}.members`) ??
+    memberIds(delta.removedMembers, `${path}.removedMembers`) ??
+    memberIds(delta.banned, `${path}.banned`) ??
+    memberIds(delta.unbanned, `${path}.unbanned`);
+  if (problem) return problem;
+  const chats = new Set<string>();
+  for (const [index, chat] of delta.chats.entries()) {
+    const at = `${path}.chats[${index}]`;
+    if (!isChatId(chat.chatId)) {
+      return { path: `${at}.chatId`, problem: "chat id must be 1-64 characters [A-Za-z0-9_-]" };
+    }
+    if (chats.has(chat.chatId)) return { path: `${at}.chatId`, problem: "repeated channel" };
+    chats.add(chat.chatId);
+    const chatProblem =
+      memberMap(chat.members, `${at}.members`) ?? memberIds(chat.removed, `${at}.removed`);
+    if (chatProblem) return chatProblem;
+    entries += Object.keys(chat.members).length + chat.removed.length;
+  }
+  return count(entries, wireLimits.maxDescriptionDeltaEntries, `${path} entries`);
 };
 
 /** Structural rules of an envelope; its version and type are judged by `openEnvelope()`. */

@@ -149,6 +149,24 @@ export const rosterGenesisSample = {
   body: { case: "page" as const, value: { pageCount: 1, leafCount: 1 } },
 };
 
+/**
+ * A description delta from the description of clock 42 to the one of clock 43: the header changed
+ * (its content, without rosters), one member's roles set, one removed, keys banned and unbanned,
+ * a channel roster changed.
+ */
+export const descriptionDeltaSample = {
+  clock: 43n,
+  baseClock: 42n,
+  baseDigest: new Uint8Array(32).fill(0x31),
+  digest: new Uint8Array(32).fill(0x32),
+  header: { ...headerPageSample.description, clock: 43n },
+  members: { [memberHex]: { roles: [OrganizationMember_Roles.ROLE_MODERATE_CONTENT] } },
+  removedMembers: [outsiderHex],
+  banned: ["ab".repeat(32)],
+  unbanned: ["cd".repeat(32)],
+  chats: [{ chatId: "general", members: { [outsiderHex]: {} }, removed: [memberHex] }],
+};
+
 export const fullSamples: Samples = {
   IdentityImage: image,
   ChatIdentity: identity,
@@ -282,6 +300,7 @@ export const fullSamples: Samples = {
     ciphertext: new Uint8Array(48).fill(0x15),
   },
   DescriptionPage: headerPageSample,
+  DescriptionDelta: descriptionDeltaSample,
   ChannelMessage: {
     organizationId: ownerId,
     channelId: "general",
@@ -375,6 +394,11 @@ export const minimalSamples: Samples = {
   OrganizationRequestToJoinResponse: { organizationId: ownerId },
   OrganizationRequestToLeave: { organizationId: ownerId },
   OrganizationDescription: {},
+  DescriptionDelta: {
+    clock: 1n,
+    baseDigest: new Uint8Array(32),
+    digest: new Uint8Array(32),
+  },
   SignedEnvelope: {
     organizationId: ownerId,
     contentTopic: "/a/1/b/proto",

@@ -25,6 +25,10 @@
  * reassemble in any order; a missing page is reported by its index, never guessed; a page whose
  * hash the header does not list is refused.
  *
+ * Between full descriptions the owner publishes **deltas** (`delta.ts`, docs/PROTOCOL.md,
+ * "Description deltas"): the changes from the description of a base clock and digest, and the
+ * digest of the result, which the receiver checks after applying it.
+ *
  * The parts: `describe.ts` (state → description), `build-pages.ts` (page building),
  * `envelopes.ts` (sealing and opening), `assemble.ts` (pages → description), `to-state.ts`
  * (description → state), `pages.ts` (limits and shared types).
@@ -48,6 +52,16 @@ export {
   type DescriptionPieces,
 } from "./assemble.js";
 export { buildDescriptionPages, type DescriptionPagesInit } from "./build-pages.js";
+export {
+  type ApplyDescriptionDeltaFailure,
+  type ApplyDescriptionDeltaResult,
+  applyDescriptionDelta,
+  type BuiltDescriptionDelta,
+  buildDescriptionDelta,
+  type DescribedState,
+  type DescriptionDeltaInit,
+  describedState,
+} from "./delta.js";
 export { describeOrganization } from "./describe.js";
 export {
   type OpenDescriptionPagesInit,

@@ -32,7 +32,7 @@ function readIdentity(value: unknown): Identity {
 }
 
 /** One shared `List` per distinct wire role list. */
-function roleDecoder(): (member: unknown) => List<Role> {
+export function roleDecoder(): (member: unknown) => List<Role> {
   const cache = new Map<string, List<Role>>();
   return (member) => {
     const wire = isRecord(member) ? member.roles : undefined;

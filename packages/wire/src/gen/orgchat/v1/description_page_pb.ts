@@ -15,7 +15,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { OrganizationDescription } from "./organization_pb.js";
+import type { OrganizationDescription, OrganizationMember } from "./organization_pb.js";
 import { file_orgchat_v1_organization } from "./organization_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -23,7 +23,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orgchat/v1/description_page.proto.
  */
 export const file_orgchat_v1_description_page: GenFile = /*@__PURE__*/
-  fileDesc("CiFvcmdjaGF0L3YxL2Rlc2NyaXB0aW9uX3BhZ2UucHJvdG8SCm9yZ2NoYXQudjEimwEKD0Rlc2NyaXB0aW9uUGFnZRINCgVjbG9jaxgBIAEoBBIrCgVpbmRleBgCIAEoCzIcLm9yZ2NoYXQudjEuRGVzY3JpcHRpb25JbmRleBISCgpwYWdlX2luZGV4GAMgASgNEjgKC2Rlc2NyaXB0aW9uGAQgASgLMiMub3JnY2hhdC52MS5Pcmdhbml6YXRpb25EZXNjcmlwdGlvbiI7ChBEZXNjcmlwdGlvbkluZGV4EhIKCnBhZ2VfY291bnQYASABKA0SEwoLcGFnZV9oYXNoZXMYAiADKAxiBnByb3RvMw", [file_orgchat_v1_organization]);
+  fileDesc("CiFvcmdjaGF0L3YxL2Rlc2NyaXB0aW9uX3BhZ2UucHJvdG8SCm9yZ2NoYXQudjEimwEKD0Rlc2NyaXB0aW9uUGFnZRINCgVjbG9jaxgBIAEoBBIrCgVpbmRleBgCIAEoCzIcLm9yZ2NoYXQudjEuRGVzY3JpcHRpb25JbmRleBISCgpwYWdlX2luZGV4GAMgASgNEjgKC2Rlc2NyaXB0aW9uGAQgASgLMiMub3JnY2hhdC52MS5Pcmdhbml6YXRpb25EZXNjcmlwdGlvbiI7ChBEZXNjcmlwdGlvbkluZGV4EhIKCnBhZ2VfY291bnQYASABKA0SEwoLcGFnZV9oYXNoZXMYAiADKAwihgMKEERlc2NyaXB0aW9uRGVsdGESDQoFY2xvY2sYASABKAQSEgoKYmFzZV9jbG9jaxgCIAEoBBITCgtiYXNlX2RpZ2VzdBgDIAEoDBIOCgZkaWdlc3QYBCABKAwSMwoGaGVhZGVyGAUgASgLMiMub3JnY2hhdC52MS5Pcmdhbml6YXRpb25EZXNjcmlwdGlvbhI6CgdtZW1iZXJzGAYgAygLMikub3JnY2hhdC52MS5EZXNjcmlwdGlvbkRlbHRhLk1lbWJlcnNFbnRyeRIXCg9yZW1vdmVkX21lbWJlcnMYByADKAkSDgoGYmFubmVkGAggAygJEhAKCHVuYmFubmVkGAkgAygJEi4KBWNoYXRzGAogAygLMh8ub3JnY2hhdC52MS5DaGFubmVsUm9zdGVyQ2hhbmdlGk4KDE1lbWJlcnNFbnRyeRILCgNrZXkYASABKAkSLQoFdmFsdWUYAiABKAsyHi5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvbk1lbWJlcjoCOAEixgEKE0NoYW5uZWxSb3N0ZXJDaGFuZ2USDwoHY2hhdF9pZBgBIAEoCRI9CgdtZW1iZXJzGAIgAygLMiwub3JnY2hhdC52MS5DaGFubmVsUm9zdGVyQ2hhbmdlLk1lbWJlcnNFbnRyeRIPCgdyZW1vdmVkGAMgAygJGk4KDE1lbWJlcnNFbnRyeRILCgNrZXkYASABKAkSLQoFdmFsdWUYAiABKAsyHi5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvbk1lbWJlcjoCOAFiBnByb3RvMw", [file_orgchat_v1_organization]);
 
 /**
  * One page of a paged organization description (docs/PROTOCOL.md, "Description pages").
@@ -95,4 +95,128 @@ export type DescriptionIndex = Message<"orgchat.v1.DescriptionIndex"> & {
  */
 export const DescriptionIndexSchema: GenMessage<DescriptionIndex> = /*@__PURE__*/
   messageDesc(file_orgchat_v1_description_page, 1);
+
+/**
+ * A change of the description (docs/PROTOCOL.md, "Description deltas"): what changed from the
+ * description of `base_clock` (whose digest is `base_digest`) to the one of `clock` (whose digest is
+ * `digest`). Signed by the organization key in its own SignedEnvelope of type DESCRIPTION_DELTA, at
+ * `clock`, on the description topic. A receiver applies it only to the description it names, and
+ * checks that the result's digest is `digest`.
+ *
+ * @generated from message orgchat.v1.DescriptionDelta
+ */
+export type DescriptionDelta = Message<"orgchat.v1.DescriptionDelta"> & {
+  /**
+   * Lamport clock of the resulting description; equals the envelope's clock; above base_clock.
+   *
+   * @generated from field: uint64 clock = 1;
+   */
+  clock: bigint;
+
+  /**
+   * Clock of the description it applies to (a full description or an earlier delta's result).
+   *
+   * @generated from field: uint64 base_clock = 2;
+   */
+  baseClock: bigint;
+
+  /**
+   * Digest of the description it applies to (32 bytes).
+   *
+   * @generated from field: bytes base_digest = 3;
+   */
+  baseDigest: Uint8Array;
+
+  /**
+   * Digest of the resulting description (32 bytes).
+   *
+   * @generated from field: bytes digest = 4;
+   */
+  digest: Uint8Array;
+
+  /**
+   * The whole header content (as in a header page: no rosters) when any of it besides the clock
+   * changed; absent otherwise. Its clock equals `clock`.
+   *
+   * @generated from field: orgchat.v1.OrganizationDescription header = 5;
+   */
+  header?: OrganizationDescription | undefined;
+
+  /**
+   * Members added, or whose roles changed (the new roles).
+   *
+   * @generated from field: map<string, orgchat.v1.OrganizationMember> members = 6;
+   */
+  members: { [key: string]: OrganizationMember };
+
+  /**
+   * Members removed (banned ones included: a ban changes only the ban list).
+   *
+   * @generated from field: repeated string removed_members = 7;
+   */
+  removedMembers: string[];
+
+  /**
+   * Keys added to the ban list.
+   *
+   * @generated from field: repeated string banned = 8;
+   */
+  banned: string[];
+
+  /**
+   * Keys unbanned.
+   *
+   * @generated from field: repeated string unbanned = 9;
+   */
+  unbanned: string[];
+
+  /**
+   * Channel rosters that changed.
+   *
+   * @generated from field: repeated orgchat.v1.ChannelRosterChange chats = 10;
+   */
+  chats: ChannelRosterChange[];
+};
+
+/**
+ * Describes the message orgchat.v1.DescriptionDelta.
+ * Use `create(DescriptionDeltaSchema)` to create a new message.
+ */
+export const DescriptionDeltaSchema: GenMessage<DescriptionDelta> = /*@__PURE__*/
+  messageDesc(file_orgchat_v1_description_page, 2);
+
+/**
+ * The change of one channel's roster in a DescriptionDelta.
+ *
+ * @generated from message orgchat.v1.ChannelRosterChange
+ */
+export type ChannelRosterChange = Message<"orgchat.v1.ChannelRosterChange"> & {
+  /**
+   * The channel (present in the resulting description's header).
+   *
+   * @generated from field: string chat_id = 1;
+   */
+  chatId: string;
+
+  /**
+   * Members added to the roster, or whose roles in it changed (the new roles).
+   *
+   * @generated from field: map<string, orgchat.v1.OrganizationMember> members = 2;
+   */
+  members: { [key: string]: OrganizationMember };
+
+  /**
+   * Members removed from the roster.
+   *
+   * @generated from field: repeated string removed = 3;
+   */
+  removed: string[];
+};
+
+/**
+ * Describes the message orgchat.v1.ChannelRosterChange.
+ * Use `create(ChannelRosterChangeSchema)` to create a new message.
+ */
+export const ChannelRosterChangeSchema: GenMessage<ChannelRosterChange> = /*@__PURE__*/
+  messageDesc(file_orgchat_v1_description_page, 3);
 
