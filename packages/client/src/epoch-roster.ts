@@ -103,7 +103,9 @@ export function changeFromWire(kind: RosterChangeKind): RosterChange | undefined
 }
 
 function sameLeaf(a: RosterLeaf | undefined, b: RosterLeaf | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
+  // Rosters of consecutive epochs share their unchanged leaf objects: no bytes to compare.
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
   return (
     equalBytes(a.identityKey, b.identityKey) &&
     equalBytes(a.signingKey, b.signingKey) &&
@@ -149,8 +151,23 @@ export function rosterDelta(previous: Roster, next: Roster): RosterDeltaInit {
  * @param previous - the roster whose hash is the message's `previous_roster_hash`
  * @param delta - a decoded (so validated) delta
  */
-export function applyRosterDelta(previous: Roster, delta: RosterDelta): Roster {
-  const roster: Array<RosterLeaf | undefined> = previous.slice(0, delta.leafCount);
+export function applyRosterDelta(previous: Roster, delta: RosterDelta | RosterDeltaInit): Roster {
+  return applyRosterDeltaInPlace(previous.slice(0, delta.leafCount), delta);
+}
+
+/**
+ * {@link applyRosterDelta} writing into `roster` itself (no copy): for a chain of deltas whose
+ * intermediate rosters are not kept. Unchanged leaves stay the same objects.
+ *
+ * @param roster - the previous roster, modified in place
+ * @param delta - a decoded (so validated) delta
+ * @returns `roster`
+ */
+export function applyRosterDeltaInPlace(
+  roster: Array<RosterLeaf | undefined>,
+  delta: RosterDelta | RosterDeltaInit,
+): Array<RosterLeaf | undefined> {
+  if (roster.length > delta.leafCount) roster.length = delta.leafCount;
   while (roster.length < delta.leafCount) roster.push(undefined);
   for (const index of delta.removedLeaves) roster[index] = undefined;
   for (const leaf of delta.leaves) {

@@ -1,13 +1,15 @@
 import { toHex } from "@orgchat/base";
 import { MemberGroup, openKeyUpdateEnvelope, type Roster, type WelcomeInit } from "@orgchat/crypto";
 import type { TransportMessage } from "@orgchat/transport";
-import type { KeyUpdate, PayloadOf } from "@orgchat/wire";
+import { type KeyUpdate, keysTopic, type PayloadOf } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { encodeJson } from "./encoding.js";
 import { type EpochRoster, isEpochRosterEnvelope, openEpochRoster } from "./epoch-roster.js";
 import { chunkDecision, nextAddStep } from "./member-controller.js";
 import { type MemberOrg, newTxn, type RetiredGroup, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
+import type { RosterBook, RosterWanted } from "./roster-book.js";
+import { pruneRosters, rosterRecordOps } from "./roster-records.js";
 
 const component = "client/key-sync";
 
@@ -19,6 +21,12 @@ const retiredGroupWindowMs = 24 * 60 * 60 * 1000;
 
 /** Groups replaced by resync Welcomes kept per group (see `retiredGroupWindowMs`). */
 const maxRetiredGroups = 4;
+
+/**
+ * The format new rosters are stored in: "json" (`roster/<key id>`, what persistence.ts loads
+ * today) until the start reads the binary records too (`loadRosterRecords`), then "binary".
+ */
+const storedRosterFormat: "json" | "binary" = "json";
 
 /** Chunks kept in memory for a group this member does not hold (yet): read again from history. */
 const maxWaitingChunks = 256;
@@ -55,10 +63,15 @@ export class KeySync {
       const space = orgSpace(org.hex);
       const key = `welcome/${keyIdHex}`;
       txn.ops.push({ type: "put", space, key, value: c.p.vault.sealJson(space, key, welcome) });
-      // Usually its delta is on the way, or the chain from the last snapshot is in Store; a resync
-      // is left to the usual triggers (a message waiting for this key), so that a roster still in
-      // flight costs no resync.
-      if (!known) c.runtime.background(org.hex, () => this.backfillRosters(org));
+      // Usually its delta is on the way, or the chain from the last snapshot is in Store (read
+      // newest first: back to that snapshot, not from the start of history); a resync is left to
+      // the usual triggers (a message waiting for this key), so that a roster still in flight
+      // costs no resync.
+      if (!known) {
+        c.runtime.background(org.hex, async () => {
+          await this.catchUp(org);
+        });
+      }
       return;
     }
     this.#enterWelcome(org, txn, welcome, roster.roster);
@@ -142,13 +155,15 @@ export class KeySync {
     const expired = [...org.member.retiredGroups].filter(
       ([, retired]) => now - retired.retiredAt >= retiredGroupWindowMs,
     );
-    if (expired.length === 0) return;
     const txn = newTxn(org);
-    txn.erasesKeys = true;
     for (const [suffix] of expired) {
       org.member.retiredGroups.delete(suffix);
       this.persistRetired(org, txn, suffix);
     }
+    // Epochs leave the retention window with time: their rosters go too.
+    pruneRosters(org, txn, orgSpace(org.hex), now);
+    if (txn.ops.length === 0) return;
+    if (expired.length > 0) txn.erasesKeys = true;
     c.runtime.background(org.hex, () => c.persistence.commit(org, txn));
   }
 
@@ -167,6 +182,59 @@ export class KeySync {
   async backfillRosters(org: MemberOrg): Promise<void> {
     if (org.member.recovering) return;
     await this.#c.sync.backfillKeys(org);
+  }
+
+  /**
+   * Newest-first catch-up of the keys topics (docs/CLIENT.md, "Epoch rosters"): for a newcomer, or
+   * a member that lost track, each group's keys topic is read from its newest message back until
+   * this client holds the roster of the newest epoch it has seen named there and of every epoch a
+   * Welcome or KeyUpdate waits for ({@link rostersCaughtUp}). The owner publishes a snapshot at
+   * least once per snapshot's worth of deltas (`snapshotDue`), so this reads about two snapshots'
+   * worth of messages at most, whatever the length of history; the deltas read before their
+   * snapshot wait in the roster book (`rosterBookLimits`) and are applied in one pass once it is in.
+   *
+   * @param org - the organization (a member's or a requester's)
+   * @returns per group read, whether it caught up
+   */
+  async catchUp(org: MemberOrg): Promise<Map<string, boolean>> {
+    const c = this.#c;
+    const out = new Map<string, boolean>();
+    const groups = ["", ...org.log.state.channels.keys()];
+    for (const channelId of groups) {
+      const topic = keysTopic(org.id, channelId === "" ? undefined : channelId);
+      const enough = () => rostersCaughtUp(org, channelId);
+      if (!enough()) await c.sync.readNewestFirst(org, topic, enough);
+      out.set(channelId, enough());
+    }
+    return out;
+  }
+
+  /**
+   * Which epochs' rosters to keep when a chain of deltas unlocks (`RosterBook.receive`): those a
+   * group held here, a Welcome, a KeyUpdate or a waiting message needs; the others in the chain are
+   * applied in passing.
+   */
+  #wanted(org: MemberOrg): RosterWanted {
+    const member = org.member;
+    const now = this.#c.p.now();
+    return (keyIdHex, channelId, epoch) => {
+      if (member.waitingWelcomes.has(keyIdHex) || member.waitingChunks.has(keyIdHex)) return true;
+      for (const pending of org.pending.values()) if (pending.keyId === keyIdHex) return true;
+      const group = member.groups.get(channelId);
+      if (group === undefined) return false;
+      return epoch > group.epoch || group.readableEpochs(now).includes(epoch);
+    };
+  }
+
+  /**
+   * Prunes rosters no group, Welcome, KeyUpdate or message needs any more (`rosterKeep`), and
+   * commits it when something went.
+   */
+  async pruneRosters(org: MemberOrg): Promise<void> {
+    const c = this.#c;
+    const txn = newTxn(org);
+    pruneRosters(org, txn, orgSpace(org.hex), c.p.now());
+    if (txn.ops.length > 0) await c.persistence.commit(org, txn);
   }
 
   async onKeys(
@@ -233,7 +301,7 @@ export class KeySync {
       );
       return;
     }
-    const receipt = org.rosters.receive(message, id);
+    const receipt = org.rosters.receive(message, id, this.#wanted(org));
     if (receipt.status === "waiting") this.#retryNamedLater(org, toHex(message.keyId));
     // A waiting delta or page is not marked seen durably: after a restart it is read again from
     // history, where the pieces it waits for are too.
@@ -244,6 +312,7 @@ export class KeySync {
     } else {
       for (const seen of receipt.ids) c.sync.markSeen(org, txn, seen);
       for (const roster of receipt.rosters) this.#rosterLearned(org, txn, roster);
+      pruneRosters(org, txn, orgSpace(org.hex), c.p.now());
     }
     await c.persistence.commit(org, txn);
   }
@@ -274,7 +343,7 @@ export class KeySync {
   /** Persists a new roster and lets what waited for it go on. */
   #rosterLearned(org: MemberOrg, txn: Txn, roster: EpochRoster): void {
     const keyIdHex = toHex(roster.keyId);
-    persistRoster(org.hex, txn, roster);
+    txn.ops.push(...rosterRecordOps(org.rosters, orgSpace(org.hex), roster, storedRosterFormat));
     this.#retryNamed(org, txn, keyIdHex);
     if (org.member.groups.has(roster.channelId)) this.#followRosters(org, txn, roster.channelId);
     const welcome = org.member.waitingWelcomes.get(keyIdHex);
@@ -404,7 +473,37 @@ export class KeySync {
   }
 }
 
-/** Records a roster (`roster/<key id>`) in the unit of work. */
+/**
+ * Whether `org` holds the rosters a newest-first catch-up of group `channelId`'s keys topic looks
+ * for: a roster of the group, none older than the newest epoch named there (a delta waiting for
+ * its base), and the roster of every epoch of the group a Welcome or KeyUpdate waits for.
+ *
+ * @param org - the organization
+ * @param channelId - the group ("" for the organization's)
+ */
+export function rostersCaughtUp(
+  org: { readonly rosters: RosterBook; readonly member: MemberOrg["member"] },
+  channelId: string,
+): boolean {
+  const book = org.rosters;
+  const newest = book.newest(channelId);
+  if (newest === undefined) return false;
+  const highest = book.highestEpoch(channelId);
+  if (highest !== undefined && highest > newest.epoch) return false;
+  for (const [keyIdHex, welcome] of org.member.waitingWelcomes) {
+    if (welcome.channelId === channelId && !book.has(keyIdHex)) return false;
+  }
+  for (const [keyIdHex, chunks] of org.member.waitingChunks) {
+    if (chunks[0]?.chunk.channelId === channelId && !book.has(keyIdHex)) return false;
+  }
+  return true;
+}
+
+/**
+ * Records a roster (`roster/<key id>`, JSON) in the unit of work.
+ * @deprecated the records of `roster-records.ts` (`rosterRecordOps`) replace it: binary, deltas
+ *   between snapshots, pruned
+ */
 export function persistRoster(hex: string, txn: Txn, roster: EpochRoster): void {
   txn.ops.push({
     type: "put",
