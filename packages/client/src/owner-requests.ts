@@ -162,7 +162,11 @@ export class OwnerRequests {
       }
       case "memberKeys": {
         const keys = value.value;
-        if (equalBytes(keys.identityKey, opened.signer)) {
+        if (!equalBytes(keys.identityKey, opened.signer)) break;
+        if (!this.#usableKeys(keys)) {
+          // Refused here, not in the next add step: there it would fail the whole batch.
+          c.report({ component, reason: "member-keys-unusable", topic });
+        } else {
           owner.memberKeys.set(member, { signingKey: keys.signingKey, prekey: keys.prekey });
           txn.ops.push({
             type: "put",
@@ -358,6 +362,24 @@ export class OwnerRequests {
       },
       decision.clock,
     );
+  }
+
+  /**
+   * Whether a member's keys can join a group: 32-byte keys and an X25519 prekey that is not of
+   * small order (one throw-away agreement), what `OwnerGroup.add` checks for each joiner of a step.
+   */
+  #usableKeys(keys: { readonly signingKey: Uint8Array; readonly prekey: Uint8Array }): boolean {
+    if (keys.signingKey.length !== 32 || keys.prekey.length !== 32) return false;
+    const provider = this.#c.p.provider;
+    const probe = provider.x25519KeyPair().secretKey;
+    try {
+      provider.x25519(probe, keys.prekey).fill(0);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      probe.fill(0);
+    }
   }
 
   /** An invitation the owner just issued (its event added to the state): indexed for its request. */

@@ -3,6 +3,7 @@ import { descriptionTopic, keysTopic, publicKeyFromMemberId } from "@orgchat/wir
 import { afterEach, describe, expect, it } from "vitest";
 import { createClient } from "../src/index.js";
 import { names, type Peer, received, seededRandom, World } from "./helpers.js";
+import { publishedPrekeyBundle, Stranger } from "./stranger.js";
 
 // The add window (ClientConfig.addWindowMs, docs/CLIENT.md "Groups follow the state"): admissions
 // inside it become one add step per group, one roster delta, one Welcome each, one description.
@@ -83,7 +84,7 @@ describe("add window", () => {
     await owner.client.sendMessage(orgId, "general", "hello all");
     await world.settle();
     for (const joiner of joiners) expect(received(joiner, orgId)).toEqual(["hello all"]);
-    expect(owner.client.getOrganization(orgId).members).toHaveLength(21);
+    expect(owner.client.getOrganization(orgId).members.size).toBe(21);
   }, 60_000);
 
   it("requests in two windows make two epochs; inside one window, one", async () => {
@@ -164,6 +165,49 @@ describe("add window", () => {
     await world.settle();
     expect(received(owner, orgId)).toEqual(["hi from j"]);
     expect(received(m, orgId)).toEqual([]);
+  });
+
+  it("a joiner whose keys cannot join a group does not fail the others' add step", async () => {
+    world = new World({ addWindowMs: windowMs });
+    const { owner, orgId, joiners } = await openOrg(["a", "b"]);
+    const [a, b] = joiners as [Peer, Peer];
+    const before = epochOf(owner, orgId) as bigint;
+    const via = world.network.transport({ name: "hostile" });
+    await via.start();
+    const hostile = new Stranger(
+      via,
+      orgId,
+      await publishedPrekeyBundle(via, orgId),
+      seededRandom(7),
+    );
+    const diagnostics: string[] = [];
+    owner.client.on("diagnostic", ({ reason }) => diagnostics.push(reason));
+    await a.client.requestToJoin(orgId);
+    // A small-order prekey (the all-zero point): no group can take it.
+    await hostile.keys(1n, { signingKey: hostile.identity.publicKey, prekey: new Uint8Array(32) });
+    await hostile.send(
+      {
+        case: "requestToJoin",
+        value: {
+          clock: 2n,
+          organizationId: publicKeyFromMemberId(orgId),
+          sentAt: BigInt(world.time.now()),
+          ensName: "",
+          chatId: "",
+          displayName: "hostile",
+        },
+      },
+      2n,
+    );
+    await b.client.requestToJoin(orgId);
+    await world.settle();
+    expect(owner.client.getOrganization(orgId).members.has(hostile.id)).toBe(true);
+    await world.advance(windowMs);
+    expect(epochOf(owner, orgId)).toBe(before + 1n);
+    expect(epochOf(a, orgId)).toBe(before + 1n);
+    expect(epochOf(b, orgId)).toBe(before + 1n);
+    expect(names(owner.events, ["error"])).toEqual([]);
+    expect(diagnostics).toContain("member-keys-unusable");
   });
 
   it("an owner that closes with a flush pending sends the keys first", async () => {
