@@ -1,6 +1,6 @@
 /**
  * The embedded default store of orgchat: the `Store` contract of `@orgchat/store` on a SQLite file
- * through Node's built-in `node:sqlite` (no native build). WAL journal with `synchronous = FULL`,
+ * through Node's built-in `node:sqlite` (no native build). WAL journal with `synchronous = NORMAL` (a batch marked `durable` is synced),
  * every batch one `BEGIN IMMEDIATE … COMMIT` transaction, versioned schema migrations, an exclusive
  * lock on the file (one orgchat process per data directory), file mode 0600.
  *

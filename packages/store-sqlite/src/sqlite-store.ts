@@ -27,14 +27,16 @@ export interface SqliteStoreInit {
    */
   readonly path: string;
   /**
-   * How hard a commit pushes to the disk (SQLite `synchronous` in WAL mode):
-   * - `"full"`: every resolved write survives a process crash **and** a power cut or kernel panic
-   *   (the WAL is fsynced at each commit). A sender that persisted a generation before sending never
-   *   reuses it, whatever happens to the machine.
-   * - `"normal"`: every resolved write survives a process crash; after a power cut the database is
-   *   intact but the last writes may be lost, which can make a sender reuse a generation it already
-   *   sent. Only for data you can lose (tests, caches).
-   * @default "full"
+   * How hard an ordinary commit pushes to the disk (SQLite `synchronous` in WAL mode):
+   * - `"normal"`: every resolved write survives a process crash (the commit is in the operating
+   *   system's hands before the call resolves); after a power cut or a kernel panic the database is
+   *   intact but the last writes since the last sync may be lost, whole batches only. A batch with
+   *   `durable: true` is synced before it resolves (`synchronous = FULL` for that commit), and with
+   *   it every batch before it. The client marks durable the commits that reserve sender
+   *   generations, so that a power cut can roll a sender back only inside a stretch already
+   *   reserved durably, never below it: a generation is never used twice (README, "Durability").
+   * - `"full"`: every commit is synced (an fsync per write: a few ms on a disk), `durable` or not.
+   * @default "normal"
    */
   readonly synchronous?: "full" | "normal" | undefined;
   /**
@@ -159,11 +161,16 @@ class SqliteStoreImpl extends BaseStore implements SqliteStore {
   readonly #statements = new Map<string, StatementSync>();
   /** A checkpoint asked for did not complete (an I/O error): retried after the next write. */
   #checkpointOwed = false;
+  /** Ordinary commits are not synced (`synchronous = NORMAL`): durable ones are made so. */
+  readonly #syncsDurableOnly: boolean;
+  /** How many commits were synced on request (`durable`), for tests. */
+  durableCommits = 0;
 
-  constructor(path: string, db: DatabaseSync) {
+  constructor(path: string, db: DatabaseSync, synchronous: "full" | "normal") {
     super();
     this.path = path;
     this.#db = db;
+    this.#syncsDurableOnly = synchronous === "normal";
   }
 
   /** Prepares `sql` once and reuses it (range and keys queries have a few shapes). */
@@ -285,20 +292,33 @@ class SqliteStoreImpl extends BaseStore implements SqliteStore {
 
   /**
    * Applies (checked) `ops` in one `BEGIN IMMEDIATE … COMMIT` transaction: all or nothing, and
-   * durable (per `synchronous`) once it returns.
+   * durable (per `synchronous`) once it returns. A `durable` write under `synchronous = NORMAL`
+   * commits with `synchronous = FULL`: its commit syncs the write-ahead log, and with it every
+   * frame before it.
    */
-  protected writeOps(operation: string, ops: readonly StoreOp[]): number {
+  protected writeOps(
+    operation: string,
+    ops: readonly StoreOp[],
+    options?: { readonly durable: boolean },
+  ): number {
     return this.#run(operation, () => {
       const db = this.#db;
-      db.exec("BEGIN IMMEDIATE");
+      const sync = this.#syncsDurableOnly && options?.durable === true;
+      if (sync) db.exec("PRAGMA synchronous = FULL");
       let changed = 0;
       try {
-        for (const op of ops) changed += this.#apply(op);
-        db.exec("COMMIT");
-      } catch (error) {
-        rollback(db);
-        throw error;
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          for (const op of ops) changed += this.#apply(op);
+          db.exec("COMMIT");
+        } catch (error) {
+          rollback(db);
+          throw error;
+        }
+      } finally {
+        if (sync) db.exec("PRAGMA synchronous = NORMAL");
       }
+      if (sync) this.durableCommits++;
       if (this.#checkpointOwed) this.eraseSuperseded();
       return changed;
     });
@@ -342,7 +362,7 @@ class SqliteStoreImpl extends BaseStore implements SqliteStore {
 
 /**
  * Opens (creating it if needed) an orgchat store on a SQLite file through Node's built-in
- * `node:sqlite`: WAL journal, `synchronous = FULL` by default, schema migrated to this version,
+ * `node:sqlite`: WAL journal, `synchronous = NORMAL` by default (`durable` batches synced), schema migrated to this version,
  * exclusive lock on the file for as long as the store is open, file mode 0600.
  *
  * Every call runs synchronously on the calling thread and resolves once committed; writes are
@@ -375,7 +395,7 @@ export async function openSqliteStore(
       "path must be the path of a database file (use memoryStore() from @orgchat/store for a store in memory)",
     );
   }
-  const synchronous = init.synchronous ?? "full";
+  const synchronous = init.synchronous ?? "normal";
   if (synchronous !== "full" && synchronous !== "normal") {
     throw new TypeError(`synchronous must be "full" or "normal", got ${String(synchronous)}`);
   }
@@ -416,7 +436,7 @@ export async function openSqliteStore(
     for (const companion of [`${path}-wal`, `${path}-shm`, `${path}-journal`]) {
       if (existsSync(companion)) chmodSync(companion, 0o600);
     }
-    return new SqliteStoreImpl(path, db);
+    return new SqliteStoreImpl(path, db, synchronous);
   } catch (error) {
     try {
       db?.close();

@@ -306,4 +306,30 @@ describe("openSqliteStore options", () => {
     await store.close();
     expect(await (await openStore()).get("s", "k")).toEqual(text("v"));
   });
+
+  it("syncs a durable batch under synchronous: normal (the default), and only that one", async () => {
+    const synced = (store: unknown) => (store as { durableCommits: number }).durableCommits;
+    const store = await openStore();
+    const op = (value: string) => [
+      { type: "put" as const, space: "s", key: "k", value: text(value) },
+    ];
+    await store.batch(op("ordinary"));
+    expect(synced(store)).toBe(0);
+    await store.batch(op("reserved"), { durable: true });
+    expect(synced(store)).toBe(1);
+    // A refused durable batch syncs nothing, and the next ordinary commit stays ordinary.
+    await rejection(
+      store.batch([...op("x"), { type: "put", space: "", key: "k", value: text("") }], {
+        durable: true,
+      }),
+    );
+    await store.batch(op("after"));
+    expect(synced(store)).toBe(1);
+    await store.close();
+    // Under "full" every commit is synced already: nothing extra to do.
+    const full = await openStore({ synchronous: "full" });
+    await full.batch(op("full"), { durable: true });
+    expect(synced(full)).toBe(0);
+    expect(await full.get("s", "k")).toEqual(text("full"));
+  });
 });

@@ -39,12 +39,18 @@ import type {
  *   protected readKeys(space: string, query: NormalizedKeysQuery) { ... }
  *   protected readEntry(log: string, id: string) { ... }
  *   protected readRange(log: string, query: NormalizedRangeQuery) { ... }
- *   protected writeOps(operation: string, ops: readonly StoreOp[]) { ... } // all or nothing
+ *   protected writeOps(operation: string, ops: readonly StoreOp[], options?: WriteOptions) { ... } // all or nothing
  *   protected eraseSuperseded() { ... } // nothing to do without files
  *   protected release() { ... }
  * }
  * ```
  */
+/** What {@link BaseStore.writeOps} is told about a write besides its ops. */
+export interface WriteOptions {
+  /** The commit must survive a power cut, with every commit before it (`BatchOptions.durable`). */
+  readonly durable: boolean;
+}
+
 export abstract class BaseStore implements Store {
   #closed = false;
 
@@ -79,10 +85,16 @@ export abstract class BaseStore implements Store {
    * Applies checked `ops` in order, atomically (all or nothing) and durably once it returns.
    *
    * @param operation - the public call (`"put"`, `"batch"`, …), for error messages
+   * @param options - `durable`: this commit (and those before it) must survive a power cut
+   *   (`BatchOptions.durable`); a store whose every commit does, or one without files, ignores it
    * @returns how many records or entries changed: a `delete` that found a value, appended entries
    *   that were new, deleted entries that existed (what the single-op calls report)
    */
-  protected abstract writeOps(operation: string, ops: readonly StoreOp[]): number | Promise<number>;
+  protected abstract writeOps(
+    operation: string,
+    ops: readonly StoreOp[],
+    options?: WriteOptions,
+  ): number | Promise<number>;
 
   /**
    * Erases from the storage's files what committed writes superseded (`batch` with
@@ -166,7 +178,11 @@ export abstract class BaseStore implements Store {
     if (checkpoint !== undefined && typeof checkpoint !== "boolean") {
       throw new TypeError(`options.checkpoint must be a boolean, got ${typeof checkpoint}`);
     }
-    await this.#write("batch", ops);
+    const durable = options?.durable;
+    if (durable !== undefined && typeof durable !== "boolean") {
+      throw new TypeError(`options.durable must be a boolean, got ${typeof durable}`);
+    }
+    await this.#write("batch", ops, durable === true ? { durable: true } : undefined);
     if (checkpoint === true) await this.eraseSuperseded();
   }
 
@@ -177,8 +193,14 @@ export abstract class BaseStore implements Store {
   }
 
   /** Checks every op before any is applied, so that one invalid op rejects the whole batch. */
-  #write(operation: string, ops: readonly StoreOp[]): number | Promise<number> {
+  #write(
+    operation: string,
+    ops: readonly StoreOp[],
+    options?: WriteOptions,
+  ): number | Promise<number> {
     assertStoreOps(ops);
-    return this.writeOps(operation, ops);
+    return options === undefined
+      ? this.writeOps(operation, ops)
+      : this.writeOps(operation, ops, options);
   }
 }

@@ -23,7 +23,7 @@
  * @packageDocumentation
  */
 
-export { BaseStore } from "./base-store.js";
+export { BaseStore, type WriteOptions } from "./base-store.js";
 export {
   assertKey,
   assertLogEntry,

@@ -45,6 +45,21 @@ export interface BatchOptions extends CallOptions {
    * @default false
    */
   readonly checkpoint?: boolean | undefined;
+  /**
+   * Once the call resolves, the batch — and every batch committed before it — survives a power cut
+   * or a kernel panic, not only a crash of the process. A store that already makes every commit
+   * that durable (or one without files) needs do nothing. A SQLite store opened with
+   * `synchronous: "normal"` (its default) syncs its write-ahead log to the disk for this commit
+   * (`synchronous = FULL` for it); its ordinary commits survive a crash of the process, and a power
+   * cut may lose the last of them (never half of one).
+   *
+   * Set it on the commit that must not be lost with the machine: the client sets it when a group
+   * reserves a new stretch of its own sender chain's generations (a generation below a durable
+   * reservation is never used twice, whatever is lost after it). It costs an fsync (a few ms on a
+   * disk), so leave it off for ordinary writes.
+   * @default false
+   */
+  readonly durable?: boolean | undefined;
 }
 
 /**

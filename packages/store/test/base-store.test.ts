@@ -25,8 +25,16 @@ class SpyStore extends BaseStore {
     this.calls.push(["readRange", log, query]);
     return [];
   }
-  protected async writeOps(operation: string, ops: readonly StoreOp[]) {
-    this.calls.push(["writeOps", operation, ops.length]);
+  protected async writeOps(
+    operation: string,
+    ops: readonly StoreOp[],
+    options?: { readonly durable: boolean },
+  ) {
+    this.calls.push(
+      options === undefined
+        ? ["writeOps", operation, ops.length]
+        : ["writeOps", operation, ops.length, options],
+    );
     return ops.length;
   }
   protected eraseSuperseded() {
@@ -86,6 +94,21 @@ describe("BaseStore", () => {
       ["writeOps", "batch", 1],
       ["writeOps", "batch", 1],
       ["writeOps", "batch", 1],
+      ["eraseSuperseded"],
+    ]);
+  });
+
+  it("tells the store a batch is durable only when asked; a bad option applies nothing", async () => {
+    const store = new SpyStore();
+    const ops: StoreOp[] = [{ type: "put", space: "s", key: "k", value: new Uint8Array(1) }];
+    await store.batch(ops, { durable: false });
+    await store.batch(ops, { durable: true, checkpoint: true });
+    await expect(store.batch(ops, { durable: 1 as unknown as boolean })).rejects.toThrowError(
+      TypeError,
+    );
+    expect(store.calls).toEqual([
+      ["writeOps", "batch", 1],
+      ["writeOps", "batch", 1, { durable: true }],
       ["eraseSuperseded"],
     ]);
   });

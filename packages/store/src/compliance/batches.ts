@@ -39,6 +39,29 @@ export function describeBatches(suite: ComplianceSuite): void {
       await suite.store.batch([]);
     });
 
+    it(`commits a durable batch like any batch, and keeps it across close and reopen${suite.noReopen}`, async () => {
+      await suite.store.batch(
+        [
+          { type: "put", space: "org", key: "group/", value: text("reserved up to 64") },
+          { type: "append", log: "outbox", entries: [entry("m1", 1n)] },
+        ],
+        { durable: true },
+      );
+      await suite.store.batch([{ type: "deleteEntries", log: "outbox", ids: ["m1"] }], {
+        durable: false,
+      });
+      const error = await rejection(
+        suite.store.batch([{ type: "put", space: "org", key: "bad", value: text("x") }], {
+          durable: "yes" as unknown as boolean,
+        }),
+      );
+      expect(error).toBeInstanceOf(TypeError);
+      const store = suite.canReopen ? await suite.reopened() : suite.store;
+      expect(await store.get("org", "group/")).toEqual(text("reserved up to 64"));
+      expect(await store.get("org", "bad")).toBeUndefined();
+      expect(await store.range("outbox")).toEqual([]);
+    });
+
     it("applies nothing when any op is invalid, wherever it is in the batch", async () => {
       await suite.store.put("s", "k", text("before"));
       await suite.store.append("l", [entry("kept", 1n)]);
