@@ -188,6 +188,7 @@ export class OwnerEpochs {
    * Members admitted (a request accepted, auto-accepted or an invitation redeemed): reconciles
    * them, and has the description published with their add step (the flush) rather than now when
    * the add window is open, so that an admission burst makes one description.
+   * @param members - the members admitted by the operation
    */
   async admitted(org: OwnerOrg, txn: Txn, members: readonly string[]): Promise<void> {
     const owner = org.owner;
@@ -202,7 +203,9 @@ export class OwnerEpochs {
 
   /**
    * After a start: a full reconcile, then whatever waits for an add is added at once (members
-   * admitted before a crash or a close that did not flush: they already waited).
+   * admitted before a crash or a close that did not flush: they already waited). Commits only when
+   * something changed.
+   * @param org - an organization this client owns, just loaded
    */
   async resume(org: OwnerOrg): Promise<void> {
     const txn = newTxn(org);
@@ -220,7 +223,8 @@ export class OwnerEpochs {
   /**
    * The add flush: the removals waiting for their re-key first, then one add step per group for
    * the members admitted since the window opened (those still entitled and ready), then the
-   * description if an admission is waiting for it.
+   * description if an admission is waiting for it. Run by the add timer, on close and at start.
+   * @param txn - the unit of work the flush writes into (the caller commits it)
    */
   async flushAdds(org: OwnerOrg, txn: Txn): Promise<void> {
     const owner = org.owner;
@@ -268,6 +272,7 @@ export class OwnerEpochs {
   /**
    * The leaf of `member` on the current roster of the group of `channelId`, from an index kept
    * along the owner's add and remove steps (rebuilt only when the roster changed some other way).
+   * @returns the leaf, or undefined when the group does not exist or `member` is not on its roster
    */
   leafOf(org: OwnerOrg, channelId: string, member: string): number | undefined {
     const group = org.owner.groups.get(channelId);
