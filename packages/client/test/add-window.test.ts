@@ -30,8 +30,9 @@ async function counter(topics: readonly string[]): Promise<() => number> {
 async function openOrg(
   joinerNames: readonly string[],
   access: "no-membership" | "on-request" = "no-membership",
+  ownerStore?: Store,
 ) {
-  const owner = await world.peer("owner");
+  const owner = await world.peer("owner", ownerStore === undefined ? {} : { store: ownerStore });
   const orgId = await owner.client.createOrganization({ name: "Acme", access, encrypted: true });
   await owner.client.createChannel(orgId, { id: "general", name: "General" });
   await world.settle();
@@ -232,16 +233,8 @@ describe("add window", () => {
     world = new World({ addWindowMs: windowMs });
     const inner = memoryStore();
     const crash = crashable(inner);
-    const owner = await world.peer("owner", { store: crash.store });
-    const orgId = await owner.client.createOrganization({
-      name: "Acme",
-      access: "no-membership",
-      encrypted: true,
-    });
-    await owner.client.createChannel(orgId, { id: "general", name: "General" });
-    await world.settle();
-    const a = await world.peer("a");
-    await a.client.discover(orgId);
+    const { owner, orgId, joiners } = await openOrg(["a"], "no-membership", crash.store);
+    const [a] = joiners as [Peer];
     const before = epochOf(owner, orgId) as bigint;
     await a.client.requestToJoin(orgId);
     await world.settle();
