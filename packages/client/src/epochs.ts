@@ -234,10 +234,12 @@ export class OwnerEpochs {
       owner.addTimer = undefined;
     }
     const joining = new Map<string, string[]>();
+    // Made public inside the window: no group follows the state any more (as in `reconcile`).
+    const encrypted = org.log.state.encrypted;
     for (const [channelId, members] of [...owner.pendingAdds]) {
       owner.pendingAdds.delete(channelId);
       const group = owner.groups.get(channelId);
-      if (group === undefined) continue;
+      if (group === undefined || !encrypted) continue;
       const { joiners } = this.#changeOf(org, channelId, group, members);
       if (joiners.length > 0) joining.set(channelId, joiners);
     }

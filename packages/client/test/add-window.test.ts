@@ -211,6 +211,25 @@ describe("add window", () => {
     expect(diagnostics).toContain("member-keys-unusable");
   });
 
+  it("an organization made public inside the window adds no one at the flush", async () => {
+    world = new World({ addWindowMs: windowMs });
+    const { owner, orgId, joiners } = await openOrg(["a"]);
+    const [a] = joiners as [Peer];
+    const before = epochOf(owner, orgId) as bigint;
+    await a.client.requestToJoin(orgId);
+    await world.settle();
+    await owner.client.setEncrypted(orgId, false);
+    await world.settle();
+    owner.events.length = 0;
+    await world.advance(windowMs);
+    expect(names(owner.events, ["epoch:changed", "error"])).toEqual([]);
+    expect(epochOf(a, orgId)).toBeUndefined();
+    expect(owner.client.getOrganization(orgId).epoch).toBe(before);
+    await owner.client.sendMessage(orgId, "general", "in the clear");
+    await world.settle();
+    expect(received(a, orgId)).toEqual(["in the clear"]);
+  });
+
   it("an owner that closes with a flush pending sends the keys first", async () => {
     world = new World({ addWindowMs: windowMs });
     const { owner, orgId, joiners } = await openOrg(["a"]);
