@@ -1,10 +1,11 @@
 /**
  * The store records of the groups' state, in pieces (docs/CLIENT.md, "Persistence"; the crypto's
  * `takeParts`): the head at `group/<channelId>` (as the whole state was before: a store written by
- * an older client is read, and rewritten in pieces at the group's next commit) and, owner only, one
+ * an older client is read, and rewritten in pieces at the group's next commit), one record per
+ * retained epoch (kept for late messages) at `ge/<channelId>/<key id hex>` and, owner only, one
  * record per member at `gm/<channelId>/<leaf as 8 hex digits>`. A commit writes the head when it
- * changed and the member records that changed: an admission writes the joiners' records and one
- * head, whatever the size of the group. Every record is sealed by the vault.
+ * changed and the records that changed: an admission writes one head, the epoch it retired and the
+ * joiners' records, whatever the size of the group. Every record is sealed by the vault.
  *
  * Rosters are not stored here: the groups refer to them by key id (`heldEpochs()`), and loading asks
  * the roster book for them.
@@ -25,7 +26,22 @@ export const groupMemberPrefix = (channelId: string): string => `gm/${channelId}
 export const groupMemberKey = (channelId: string, leaf: number): string =>
   `${groupMemberPrefix(channelId)}${leaf.toString(16).padStart(8, "0")}`;
 
+/** Prefix of the retained epochs' records of group `channelId`. */
+export const groupEpochPrefix = (channelId: string): string => `ge/${channelId}/`;
+/** Key of the record of the retained epoch `keyIdHex` of group `channelId`. */
+export const groupEpochKey = (channelId: string, keyIdHex: string): string =>
+  `${groupEpochPrefix(channelId)}${keyIdHex}`;
+
 const leafPattern = /^[0-9a-f]{8}$/;
+const keyIdPattern = /^[0-9a-f]{16}$/;
+
+/** What the store holds for one group. */
+interface StoredGroup {
+  readonly group: OwnerGroup | MemberGroup;
+  readonly leaves: Set<number>;
+  readonly epochs: Set<string>;
+  rewrite: boolean;
+}
 
 /**
  * Which member records the store holds for each group of one organization, and for which group
@@ -34,14 +50,21 @@ const leafPattern = /^[0-9a-f]{8}$/;
  * one per organization, beside its groups.
  */
 export class StoredGroupRecords {
-  readonly #byChannel = new Map<
-    string,
-    { group: OwnerGroup | MemberGroup; leaves: Set<number>; rewrite: boolean }
-  >();
+  readonly #byChannel = new Map<string, StoredGroup>();
 
   /** Records what {@link loadGroupRecords} found. */
-  loaded(channelId: string, group: OwnerGroup | MemberGroup, leaves: Iterable<number>): void {
-    this.#byChannel.set(channelId, { group, leaves: new Set(leaves), rewrite: false });
+  loaded(
+    channelId: string,
+    group: OwnerGroup | MemberGroup,
+    leaves: Iterable<number>,
+    epochs: Iterable<string>,
+  ): void {
+    this.#byChannel.set(channelId, {
+      group,
+      leaves: new Set(leaves),
+      epochs: new Set(epochs),
+      rewrite: false,
+    });
   }
 
   /**
@@ -58,15 +81,12 @@ export class StoredGroupRecords {
   }
 
   /** The entry of `channelId` (internal to this module). */
-  entry(channelId: string) {
+  entry(channelId: string): StoredGroup | undefined {
     return this.#byChannel.get(channelId);
   }
 
   /** Sets or drops the entry of `channelId` (internal to this module). */
-  set(
-    channelId: string,
-    entry: { group: OwnerGroup | MemberGroup; leaves: Set<number>; rewrite: boolean } | undefined,
-  ): void {
+  set(channelId: string, entry: StoredGroup | undefined): void {
     if (entry === undefined) this.#byChannel.delete(channelId);
     else this.#byChannel.set(channelId, entry);
   }
@@ -100,6 +120,9 @@ export function groupRecordOps(
     for (const leaf of entry?.leaves ?? []) {
       ops.push({ type: "delete", space, key: groupMemberKey(channelId, leaf) });
     }
+    for (const keyIdHex of entry?.epochs ?? []) {
+      ops.push({ type: "delete", space, key: groupEpochKey(channelId, keyIdHex) });
+    }
     stored.set(channelId, undefined);
     return { ops, durable: false };
   }
@@ -119,14 +142,31 @@ export function groupRecordOps(
       ops.push({ type: "put", space, key, value: vault.seal(space, key, record) });
     }
   }
+  const epochs = whole ? new Set<string>() : (entry?.epochs ?? new Set<string>());
+  for (const [keyIdHex, record] of parts.epochs) {
+    const key = groupEpochKey(channelId, keyIdHex);
+    if (record === undefined) {
+      epochs.delete(keyIdHex);
+      ops.push({ type: "delete", space, key });
+    } else {
+      epochs.add(keyIdHex);
+      ops.push({ type: "put", space, key, value: vault.seal(space, key, record) });
+    }
+  }
   if (whole) {
     // Records of the object this one replaced, or left by a commit that failed.
     for (const leaf of entry?.leaves ?? []) {
-      if (!leaves.has(leaf))
+      if (!leaves.has(leaf)) {
         ops.push({ type: "delete", space, key: groupMemberKey(channelId, leaf) });
+      }
+    }
+    for (const keyIdHex of entry?.epochs ?? []) {
+      if (!epochs.has(keyIdHex)) {
+        ops.push({ type: "delete", space, key: groupEpochKey(channelId, keyIdHex) });
+      }
     }
   }
-  stored.set(channelId, { group, leaves, rewrite: false });
+  stored.set(channelId, { group, leaves, epochs, rewrite: false });
   return { ops, durable: parts.durable };
 }
 
@@ -176,6 +216,13 @@ export async function loadGroupRecords(
     const channelId = key.slice("group/".length);
     const head = await read(key);
     const members: Array<readonly [number, Uint8Array]> = [];
+    const epochs: Array<readonly [string, Uint8Array]> = [];
+    const epochPrefix = groupEpochPrefix(channelId);
+    for (const epochKey of await store.keys(space, { prefix: epochPrefix })) {
+      const suffix = epochKey.slice(epochPrefix.length);
+      if (!keyIdPattern.test(suffix)) throw new StoreCorruptedError(`${space}/${epochKey}`);
+      epochs.push([suffix, await read(epochKey)]);
+    }
     if (init.role === "owner") {
       const prefix = groupMemberPrefix(channelId);
       for (const memberKey of await store.keys(space, { prefix })) {
@@ -187,13 +234,14 @@ export async function loadGroupRecords(
     try {
       const group =
         init.role === "owner"
-          ? OwnerGroup.restore(provider, { head, members, roster })
-          : MemberGroup.restore(provider, { head, roster });
+          ? OwnerGroup.restore(provider, { head, members, epochs, roster })
+          : MemberGroup.restore(provider, { head, epochs, roster });
       groups.set(channelId, group);
       stored.loaded(
         channelId,
         group,
         members.map(([leaf]) => leaf),
+        epochs.map(([keyIdHex]) => keyIdHex),
       );
     } catch (cause) {
       if (hasErrorName(cause, StoreCorruptedError.errorName)) throw cause;

@@ -10,6 +10,7 @@ import {
 import { memoryStore, type Store, type StoreOp } from "@orgchat/store";
 import { describe, expect, it } from "vitest";
 import {
+  groupEpochKey,
   groupHeadKey,
   groupMemberKey,
   groupRecordOps,
@@ -84,7 +85,9 @@ function world(channelId = "") {
       }),
     );
   };
-  return { owner, rosters, add, lookup: (hex: string) => rosters.get(hex) };
+  /** Key id (hex) of the `index`-th epoch (0 = genesis). */
+  const epochKeyId = (index: number) => [...rosters.keys()][index] as string;
+  return { owner, rosters, add, epochKeyId, lookup: (hex: string) => rosters.get(hex) };
 }
 
 /** Bytes a batch writes (put values). */
@@ -118,6 +121,7 @@ describe("group records", () => {
         groupMemberKey("", 1),
         groupMemberKey("", 2),
         groupMemberKey("", 3),
+        groupEpochKey("", w.epochKeyId(0)),
       ].sort(),
     );
     expect(groupMemberKey("", 1)).toBe("gm//00000001");
@@ -154,9 +158,11 @@ describe("group records", () => {
     w.add(1, 2);
     const { ops, durable } = await commit(store, vault, stored, "", w.owner);
     expect(durable).toBe(true);
+    // The head, the joiner's record and the epoch the add retired.
     expect(ops.map((op) => op.type === "put" && op.key)).toEqual([
       groupHeadKey(""),
       groupMemberKey("", 301),
+      groupEpochKey("", w.epochKeyId(1)),
     ]);
     expect(written(ops)).toBeLessThan(4096);
   });
@@ -173,9 +179,13 @@ describe("group records", () => {
     const replaced = await commit(store, vault, stored, "team", other.owner);
     expect(
       replaced.ops.filter((op) => op.type === "delete").map((op) => "key" in op && op.key),
-    ).toEqual([groupMemberKey("team", 2)]);
+    ).toEqual([groupMemberKey("team", 2), groupEpochKey("team", w.epochKeyId(0))]);
     expect([...(await store.keys(space))].sort()).toEqual(
-      [groupHeadKey("team"), groupMemberKey("team", 1)].sort(),
+      [
+        groupHeadKey("team"),
+        groupMemberKey("team", 1),
+        groupEpochKey("team", other.epochKeyId(0)),
+      ].sort(),
     );
     await commit(store, vault, stored, "team", undefined);
     expect(await store.keys(space)).toEqual([]);
@@ -231,6 +241,7 @@ describe("group records", () => {
       groupHeadKey(""),
       groupMemberKey("", 1),
       groupMemberKey("", 2),
+      groupEpochKey("", w.epochKeyId(0)),
     ]);
     const again = await loadGroupRecords({
       store,

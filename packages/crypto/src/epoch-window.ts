@@ -71,6 +71,11 @@ export class EpochWindow {
   retained: RetainedEpoch[];
   /** Set when a send moved the own chain's reservation (cleared by the group's `takeParts`). */
   reservationMoved = false;
+  /**
+   * Retained epochs whose saved record may have changed (a late message decrypted in one) since the
+   * group's last `takeParts`; epochs that became retained are found by key id there.
+   */
+  readonly touched = new Set<EpochKeys>();
 
   /**
    * @param current - the current epoch's keys (`undefined` for a removed member)
@@ -117,7 +122,10 @@ export class EpochWindow {
     const kept: RetainedEpoch[] = [];
     for (const [index, entry] of this.retained.entries()) {
       if (index >= keepFrom || now - entry.retiredAt < epochRetention.windowMs) kept.push(entry);
-      else entry.keys.destroy();
+      else {
+        entry.keys.destroy();
+        this.touched.delete(entry.keys);
+      }
     }
     this.retained = kept;
   }
@@ -213,6 +221,8 @@ export class EpochWindow {
         "neither the current epoch nor one kept for late messages",
       );
     }
-    return keys.decrypt(decoded);
+    const decrypted = keys.decrypt(decoded);
+    if (keys !== this.current) this.touched.add(keys);
+    return decrypted;
   }
 }

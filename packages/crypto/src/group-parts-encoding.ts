@@ -9,10 +9,14 @@
  *
  * @module
  */
+
+import { toHex } from "@orgchat/base";
 import { wireLimits } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
 import type { RosterSupplier } from "./epoch-keys-state-encoding.js";
+import { EpochWindow, type RetainedEpoch } from "./epoch-window.js";
 import { StateCorruptedError } from "./errors.js";
+import { EpochKeys } from "./group-message.js";
 import {
   type MemberGroupState,
   type MemberRecord,
@@ -23,16 +27,80 @@ import {
   type PendingUpdate,
   type PrekeyPair,
   readHead,
-  readWindow,
   restoring,
   writeHead,
-  writeWindow,
 } from "./group-state-encoding.js";
 import { deriveKeyId, type RosterLeaf } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
 import { rosterHashOf } from "./roster-hashes.js";
 import { type StateReader, StateWriter } from "./state-bytes.js";
 import type { WelcomeHistoryEntry } from "./welcome.js";
+
+/** The saved records of a group's retained epochs, by key id (lower-case hex). */
+export type EpochRecords = ReadonlyMap<string, Uint8Array>;
+
+/**
+ * The epochs of a head: `u8 has current ‖ [u32 len ‖ EpochKeys (format 2)]`, `u32 retained`, per
+ * retained epoch (oldest first) `key_id (8) ‖ f64 retiredAt`. Each retained epoch's keys are a
+ * record of their own (`EpochKeys` format 2, {@link epochRecord}): an epoch is written when it
+ * retires and when a late message changes it, not at every commit.
+ */
+function writeWindowHead(writer: StateWriter, window: EpochWindow): void {
+  writer.u8(window.current === undefined ? 0 : 1);
+  if (window.current !== undefined) writer.bytes(window.current.serialize({ withRoster: false }));
+  writer.u32(window.retained.length);
+  for (const entry of window.retained) {
+    writer.fixed(entry.keys.keyId);
+    writer.f64(entry.retiredAt);
+  }
+}
+
+/**
+ * The record of a retained epoch.
+ *
+ * @param keys - the epoch's keys
+ * @returns `EpochKeys` format 2 (secrets: store them encrypted)
+ */
+export function epochRecord(keys: EpochKeys): Uint8Array {
+  return keys.serialize({ withRoster: false });
+}
+
+/** Reads what {@link writeWindowHead} wrote; every retained epoch's record must be in `records`, and no other. */
+function readWindowHead(
+  provider: CryptoProvider,
+  reader: StateReader,
+  rosterFor: RosterSupplier,
+  records: EpochRecords,
+): EpochWindow {
+  const current = reader.flag()
+    ? EpochKeys.restoreState(provider, reader.bytes(), rosterFor)
+    : undefined;
+  const count = reader.count();
+  if (count !== records.size) {
+    throw new StateCorruptedError(`${records.size} epoch records, the head names ${count}`);
+  }
+  const retained: RetainedEpoch[] = [];
+  const named = new Set<string>();
+  for (let i = 0; i < count; i++) {
+    const keyId = reader.fixed(wireLimits.keyIdBytes);
+    const retiredAt = reader.f64();
+    const keyIdHex = toHex(keyId);
+    if (named.has(keyIdHex)) throw new StateCorruptedError(`epoch ${keyIdHex} is named twice`);
+    named.add(keyIdHex);
+    const bytes = records.get(keyIdHex);
+    if (bytes === undefined) {
+      throw new StateCorruptedError(`the record of retained epoch ${toHex(keyId)} is missing`);
+    }
+    const keys = EpochKeys.restoreState(provider, bytes, rosterFor);
+    if (!constantTimeEqual(keys.keyId, keyId)) {
+      throw new StateCorruptedError(
+        `the record stored for epoch ${toHex(keyId)} is another epoch's`,
+      );
+    }
+    retained.push({ keys, retiredAt });
+  }
+  return new EpochWindow(current, retained);
+}
 
 /** Format version of a head (version 1 is the whole state of `serialize`). */
 export const headVersion = 2;
@@ -66,7 +134,7 @@ export function writeOwnerHead(state: OwnerGroupState): Uint8Array {
     writer.fixed(entry.epochSecret);
     writer.fixed(entry.rosterHash);
   }
-  writeWindow(writer, state.window, false);
+  writeWindowHead(writer, state.window);
   return writer.finish();
 }
 
@@ -116,6 +184,7 @@ export function readOwnerHead(
   head: Uint8Array,
   members: Iterable<readonly [number, Uint8Array]>,
   rosterFor: RosterSupplier,
+  epochs: EpochRecords,
 ): OwnerGroupState {
   const state = restoring("owner group", head, (reader) => {
     const group = readHead(reader, ownerMagic, "owner group", headVersion);
@@ -128,7 +197,7 @@ export function readOwnerHead(
     const epochStartedAt = Number(BigInt.asIntN(64, reader.u64()));
     const memberCount = reader.u32();
     const history = readHistory(reader);
-    const window = readWindow(provider, reader, rosterFor);
+    const window = readWindowHead(provider, reader, rosterFor, epochs);
     const current = window.current;
     if (current === undefined) throw new StateCorruptedError("no current epoch");
     if (current.roster[leaf] === undefined) {
@@ -253,7 +322,7 @@ export function writeMemberHead(provider: CryptoProvider, state: MemberGroupStat
     writer.u32(state.pending.seen.size);
     for (const index of state.pending.seen) writer.u32(index);
   }
-  writeWindow(writer, state.window, false);
+  writeWindowHead(writer, state.window);
   return writer.finish();
 }
 
@@ -271,6 +340,7 @@ export function readMemberHead(
   provider: CryptoProvider,
   head: Uint8Array,
   rosterFor: RosterSupplier,
+  epochs: EpochRecords,
 ): MemberGroupState {
   return restoring("member group", head, (reader) => {
     const group = readHead(reader, memberMagic, "member group", headVersion);
@@ -303,7 +373,7 @@ export function readMemberHead(
       for (let i = 0; i < seenCount; i++) seen.add(reader.u32());
       pending = { keyId: pendingKeyId, epoch: pendingEpoch, chunkCount, seen };
     }
-    const window = readWindow(provider, reader, rosterFor);
+    const window = readWindowHead(provider, reader, rosterFor, epochs);
     if (!removed) {
       const current = window.current;
       if (current === undefined || initSecret === undefined) {

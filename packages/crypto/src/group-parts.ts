@@ -4,8 +4,11 @@
  *
  * @module
  */
+import { toHex } from "@orgchat/base";
 import { constantTimeEqual } from "./constant-time.js";
 import type { EpochWindow } from "./epoch-window.js";
+import type { EpochKeys } from "./group-message.js";
+import { epochRecord } from "./group-parts-encoding.js";
 import type { CryptoProvider } from "./provider.js";
 
 /**
@@ -14,9 +17,11 @@ import type { CryptoProvider } from "./provider.js";
  */
 export interface GroupParts {
   /**
-   * Everything but rosters and the owner's per-member records. Its size does not grow with the
-   * roster (only with started sender chains, kept skipped keys, retained epochs and — "shared"
-   * history — the epoch secrets a Welcome may carry).
+   * Everything but rosters, retained epochs and the owner's per-member records: the group's
+   * secrets, the current epoch's keys and the list of retained epochs. Its size does not grow with
+   * the roster (only with the current epoch's started sender chains and kept skipped keys, the
+   * number of retained epochs at 16 bytes each, and — "shared" history — the epoch secrets a
+   * Welcome may carry).
    */
   readonly head: Uint8Array;
   /** False when the head is byte for byte the one returned last time: skip the write. */
@@ -28,6 +33,12 @@ export interface GroupParts {
    * state in pieces; after `restore`: none.
    */
   readonly members: ReadonlyArray<readonly [leaf: number, record: Uint8Array | undefined]>;
+  /**
+   * The records of retained epochs (kept for late messages) new or changed since the last
+   * `takeParts()`, by key id (lower-case hex); `undefined` = no longer held. An epoch is written
+   * when it retires and when a late message in it changes its keys.
+   */
+  readonly epochs: ReadonlyArray<readonly [keyIdHex: string, record: Uint8Array | undefined]>;
   /**
    * Commit these parts durably (`BatchOptions.durable`): the head reserves a new stretch of the own
    * sender chain's generations, or (owner) a new epoch or member records that the published
@@ -43,15 +54,22 @@ export class PartsTracker {
   #digest: Uint8Array | undefined;
   #durable: boolean;
   readonly #members = new Set<number>();
+  /** Key ids of the retained epochs whose records were returned (or restored from). */
+  #epochs: Set<string>;
 
   /**
-   * @param savedHead - the head the state was restored from (nothing to write until it changes),
-   *   or undefined for a new state or one read from the whole-state format (all of it to write)
    * @param provider - hashes the head
+   * @param saved - the head and epoch records the state was restored from (nothing to write until
+   *   they change), or undefined for a new state or one read from the whole-state format (all of it
+   *   to write)
    */
-  constructor(provider: CryptoProvider, savedHead: Uint8Array | undefined) {
-    this.#digest = savedHead === undefined ? undefined : provider.sha256(savedHead);
-    this.#durable = savedHead === undefined;
+  constructor(
+    provider: CryptoProvider,
+    saved: { readonly head: Uint8Array; readonly epochs: Iterable<string> } | undefined,
+  ) {
+    this.#digest = saved === undefined ? undefined : provider.sha256(saved.head);
+    this.#durable = saved === undefined;
+    this.#epochs = new Set(saved?.epochs);
   }
 
   /** The member records of `leaves` changed (added, stepped, rotated, deleted). */
@@ -92,6 +110,19 @@ export class PartsTracker {
     this.#members.clear();
     this.#durable = false;
     window.reservationMoved = false;
-    return { head, headChanged, members, durable };
+    const retained = new Map<string, EpochKeys>();
+    for (const entry of window.retained) retained.set(toHex(entry.keys.keyId), entry.keys);
+    const epochs: Array<readonly [string, Uint8Array | undefined]> = [];
+    for (const keyIdHex of this.#epochs) {
+      if (!retained.has(keyIdHex)) epochs.push([keyIdHex, undefined]);
+    }
+    for (const [keyIdHex, keys] of retained) {
+      if (all !== undefined || !this.#epochs.has(keyIdHex) || window.touched.has(keys)) {
+        epochs.push([keyIdHex, epochRecord(keys)]);
+      }
+    }
+    this.#epochs = new Set(retained.keys());
+    window.touched.clear();
+    return { head, headChanged, members, epochs, durable };
   }
 }

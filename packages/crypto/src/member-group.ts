@@ -112,6 +112,8 @@ export interface ApplyAddInit {
 export interface MemberGroupParts {
   /** The last head saved (or a whole state written by {@link MemberGroup.serialize}). */
   readonly head: Uint8Array;
+  /** Every retained epoch's record saved, by key id (lower-case hex). @default none */
+  readonly epochs?: Iterable<readonly [keyIdHex: string, record: Uint8Array]>;
   /** The roster of an epoch by key id (lower-case hex): those {@link MemberGroup.heldEpochs} named. */
   readonly roster: (keyIdHex: string) => Roster | undefined;
 }
@@ -165,14 +167,14 @@ export class MemberGroup {
     provider: CryptoProvider,
     state: MemberGroupState,
     limits: EpochLimits | undefined,
-    savedHead?: Uint8Array,
+    saved?: { readonly head: Uint8Array; readonly epochs: Iterable<string> },
   ) {
     this.provider = provider;
     this.group = state.group;
     this.leaf = state.leaf;
     this.#limits = limits;
     this.#state = state;
-    this.#parts = new PartsTracker(provider, savedHead);
+    this.#parts = new PartsTracker(provider, saved);
     redactSecrets(this, "MemberGroup");
   }
 
@@ -620,8 +622,9 @@ export class MemberGroup {
     if (savedVersion(head, memberMagic) === 1) {
       return MemberGroup.deserialize(provider, head, options.limits);
     }
-    const state = readMemberHead(provider, head, rosterSupplier(provider, parts.roster));
-    return new MemberGroup(provider, state, options.limits, head);
+    const epochs = new Map(parts.epochs);
+    const state = readMemberHead(provider, head, rosterSupplier(provider, parts.roster), epochs);
+    return new MemberGroup(provider, state, options.limits, { head, epochs: epochs.keys() });
   }
 
   /**

@@ -122,6 +122,8 @@ export interface OwnerGroupParts {
   readonly head: Uint8Array;
   /** Every member record saved, by leaf (ignored for a whole state). */
   readonly members: Iterable<readonly [leaf: number, record: Uint8Array]>;
+  /** Every retained epoch's record saved, by key id (lower-case hex). @default none */
+  readonly epochs?: Iterable<readonly [keyIdHex: string, record: Uint8Array]>;
   /** The roster of an epoch by key id (lower-case hex): those {@link OwnerGroup.heldEpochs} named. */
   readonly roster: (keyIdHex: string) => Roster | undefined;
 }
@@ -163,7 +165,7 @@ export class OwnerGroup {
     provider: CryptoProvider,
     state: OwnerGroupState,
     options: OwnerGroupOptions,
-    savedHead?: Uint8Array,
+    saved?: { readonly head: Uint8Array; readonly epochs: Iterable<string> },
   ) {
     this.provider = provider;
     this.group = state.group;
@@ -172,8 +174,8 @@ export class OwnerGroup {
     this.#limits = options.limits;
     this.#maxEntriesPerChunk = options.maxEntriesPerChunk;
     this.#state = state;
-    this.#parts = new PartsTracker(provider, savedHead);
-    if (savedHead === undefined) this.#parts.noteMembers(state.members.keys());
+    this.#parts = new PartsTracker(provider, saved);
+    if (saved === undefined) this.#parts.noteMembers(state.members.keys());
     redactSecrets(this, "OwnerGroup");
   }
 
@@ -632,13 +634,10 @@ export class OwnerGroup {
     const { head } = parts;
     if (savedVersion(head, ownerMagic) === 1)
       return OwnerGroup.deserialize(provider, head, options);
-    const state = readOwnerHead(
-      provider,
-      head,
-      parts.members,
-      rosterSupplier(provider, parts.roster),
-    );
-    return new OwnerGroup(provider, state, options, head);
+    const epochs = new Map(parts.epochs);
+    const rosters = rosterSupplier(provider, parts.roster);
+    const state = readOwnerHead(provider, head, parts.members, rosters, epochs);
+    return new OwnerGroup(provider, state, options, { head, epochs: epochs.keys() });
   }
 
   /**

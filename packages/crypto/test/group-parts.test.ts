@@ -49,6 +49,7 @@ class RosterStore {
 class Saved {
   head: Uint8Array | undefined;
   readonly members = new Map<number, Uint8Array>();
+  readonly epochs = new Map<string, Uint8Array>();
   /** Bytes written by the commits so far (head when changed, records). */
   written = 0;
   commit(parts: GroupParts): GroupParts {
@@ -61,18 +62,32 @@ class Saved {
       else this.members.set(leaf, record);
       this.written += record?.length ?? 0;
     }
+    for (const [keyIdHex, record] of parts.epochs) {
+      if (record === undefined) this.epochs.delete(keyIdHex);
+      else this.epochs.set(keyIdHex, record);
+      this.written += record?.length ?? 0;
+    }
     return parts;
   }
   clone(): Saved {
     const copy = new Saved();
     copy.head = this.head;
     for (const [leaf, record] of this.members) copy.members.set(leaf, record);
+    for (const [keyIdHex, record] of this.epochs) copy.epochs.set(keyIdHex, record);
     return copy;
   }
   restoreOwner(rosters: RosterStore): OwnerGroup {
     return OwnerGroup.restore(provider, {
       head: this.head as Uint8Array,
       members: this.members,
+      epochs: this.epochs,
+      roster: rosters.lookup,
+    });
+  }
+  restoreMember(rosters: RosterStore): MemberGroup {
+    return MemberGroup.restore(provider, {
+      head: this.head as Uint8Array,
+      epochs: this.epochs,
       roster: rosters.lookup,
     });
   }
@@ -241,11 +256,12 @@ describe("restore", () => {
     rosters.keep(removal.keyId, removal.roster);
     for (const chunk of removal.chunks) b.applyKeyUpdate(chunk, 3);
     expect(b.status).toBe("removed");
-    const restoredB = MemberGroup.restore(provider, {
-      head: b.takeParts().head,
-      roster: rosters.lookup,
-    });
+    const savedB = new Saved();
+    savedB.commit(b.takeParts());
+    expect(savedB.epochs.size).toBe(1);
+    const restoredB = savedB.restoreMember(rosters);
     expect(restoredB.status).toBe("removed");
+    expect(read(restoredB, say(a, "late"), 3)).toBe("late");
     expect(restoredB.heldEpochs().map((entry) => entry.epoch)).toEqual([1n]);
   });
 
@@ -280,7 +296,8 @@ describe("restore", () => {
         bytes = head,
       ) =>
       () =>
-        OwnerGroup.restore(provider, { head: bytes, members, roster });
+        OwnerGroup.restore(provider, { head: bytes, members, epochs, roster });
+    let epochs: Iterable<readonly [string, Uint8Array]> = saved.epochs;
     const records = [...saved.members];
     const [one, two] = records as [[number, Uint8Array], [number, Uint8Array]];
     expect(restoreWith(records)).not.toThrow();
@@ -326,6 +343,40 @@ describe("restore", () => {
     expect(() => MemberGroup.restore(provider, { head, roster: rosters.lookup })).toThrowError(
       corrupted,
     );
+    // The retained epoch 0 is a record of its own.
+    const [[keyIdHex, record]] = [...saved.epochs] as [[string, Uint8Array]];
+    epochs = [];
+    expect(restoreWith(records)).toThrowError(
+      expect.objectContaining({
+        message: expect.stringMatching(/0 epoch records, the head names 1/),
+      }),
+    );
+    epochs = [["0000000000000000", record]];
+    expect(restoreWith(records)).toThrowError(
+      expect.objectContaining({
+        message: expect.stringMatching(`the record of retained epoch ${keyIdHex} is missing`),
+      }),
+    );
+    const current = owner.takeParts({ all: true }).head;
+    epochs = [[keyIdHex, current]];
+    expect(restoreWith(records)).toThrowError(corrupted);
+  });
+
+  it("a late message in a retained epoch rewrites that epoch's record only", () => {
+    const { owner, rosters } = newOwner();
+    const { members } = addPeople(owner, rosters, [person()], 1);
+    const late = say(members[0] as MemberGroup, "late");
+    addPeople(owner, rosters, [person()], 2);
+    const saved = new Saved();
+    saved.commit(owner.takeParts());
+    expect(saved.epochs.size).toBe(2);
+    expect(read(owner, late, 3)).toBe("late");
+    const parts = saved.commit(owner.takeParts());
+    expect(parts.headChanged).toBe(false);
+    expect(parts.epochs.map(([keyIdHex, record]) => [keyIdHex, record !== undefined])).toEqual([
+      [hex(rosterKeyIdOf(rosters, 1)), true],
+    ]);
+    expect(read(saved.restoreOwner(rosters), say(owner, "after"), 3)).toBeDefined();
   });
 
   it("EpochKeys without its roster: format 2 needs the roster, with the saved hash", () => {
@@ -415,6 +466,12 @@ describe("the own chain's reservation across crashes", () => {
     );
   });
 });
+
+/** The key id of the epoch whose roster was kept `index`-th (0 = genesis). */
+function rosterKeyIdOf(rosters: RosterStore, index: number): Uint8Array {
+  const keyIdHex = [...rosters.byKeyId.keys()][index] as string;
+  return Uint8Array.from(Buffer.from(keyIdHex, "hex"));
+}
 
 /** The generation of one of the owner's messages, as the member reads it (duplicates throw). */
 function decodeGroupMessageGeneration(reader: MemberGroup, bytes: Uint8Array) {
