@@ -13,7 +13,7 @@ import { hasDeparted } from "./departures.js";
 import { encodeJson, hashId } from "./encoding.js";
 import type { MessageMeta } from "./held-events.js";
 import type { ClientEventEntry, Org, Txn } from "./org.js";
-import { heldLog, provenLog } from "./persistence.js";
+import { heldLog } from "./persistence.js";
 import { shownTime } from "./post-time.js";
 import type { MessageView } from "./types.js";
 
@@ -107,14 +107,8 @@ export class EventLog {
     }
     if (meta !== undefined) org.messageMeta.set(event.id, meta);
     txn.events.push(event);
-    if (overrides) {
-      org.proven.set(event.id, event);
-      txn.ops.push({
-        type: "append",
-        log: provenLog(org.hex),
-        entries: [{ id: event.id, sortKey: event.clock, value: new Uint8Array(0) }],
-      });
-    }
+    // Proven: a flag on the event's own record in the events log (`Persistence.commit`).
+    if (overrides) org.proven.set(event.id, event);
     this.noteExplained(org, txn, result.explained ?? []);
     if (refused !== undefined) {
       // Its epoch's roster proves the author a member (with access to the channel) when it was

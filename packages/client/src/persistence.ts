@@ -1,4 +1,4 @@
-import { fromHex, hasErrorName, toHex } from "@orgchat/base";
+import { equalBytes, fromHex, hasErrorName, toHex } from "@orgchat/base";
 import {
   type CryptoProvider,
   ed25519EnvelopeSigner,
@@ -15,7 +15,7 @@ import { assembleDescription, stateFromDescription } from "@orgchat/state/descri
 import type { LogEntry, Store, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { noteDepartures } from "./departures.js";
-import { decodeJson, encodeJson } from "./encoding.js";
+import { decodeJson, decodeStored, encodeJson, encodeStored } from "./encoding.js";
 import { decodeStoredRoster, type EpochRoster } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
 import type { MessageMeta } from "./held-events.js";
@@ -43,6 +43,8 @@ export const seenLog = (org: string) => `seen/${org}`;
 export const provenLog = (org: string) => `proven/${org}`;
 export const heldLog = (org: string) => `held/${org}`;
 const groupKey = (channel: string) => `group/${channel}`;
+/** A member's stored description (`StoredDescription`), binary, written when it changes. */
+const descriptionKey = "description";
 
 interface IdentityRecord {
   readonly v: 1;
@@ -57,8 +59,10 @@ interface OrgMeta {
   readonly request?: { id: string; status: string; reason?: string };
   readonly lastSeen: number;
   readonly bundle?: unknown;
+  /** Stores written before the `description` record kept it here (read, no longer written). */
   readonly description?: StoredDescription;
   readonly pendingRemovals: Record<string, string[]>;
+  /** Informational: written with the next change of the rest of the record, not on its own. */
   readonly rekeyDueAt?: number;
   readonly discovered: boolean;
   /** Per topic, history read up to here by a complete sweep (see `Org.marks`). */
@@ -135,6 +139,16 @@ export async function openIdentity(init: {
  */
 export class Persistence {
   readonly #c: ClientCore;
+  /**
+   * Per organization, the outbox entries published since the last commit: their deletes ride in
+   * the next commit's batch (one commit per send). A crash before it re-publishes them at start;
+   * receivers dedupe by id. Bounded by what is sent between two commits (each send commits).
+   */
+  readonly #published = new Map<string, string[]>();
+  /** Per organization, the `meta` record last committed (its `lastSeen` left out), to skip rewrites. */
+  readonly #writtenMeta = new Map<string, Uint8Array>();
+  /** Per organization, the member's description last committed (by identity), to skip rewrites. */
+  readonly #writtenDescription = new Map<string, StoredDescription | undefined>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -263,21 +277,27 @@ export class Persistence {
         if (org.role === "owner") throw new StoreCorruptedError(`${space}/${key}`);
         org.member.waitingWelcomes.set(toHex(welcome.keyId), welcome);
       }
-      if (meta.description !== undefined && org.role !== "owner") {
-        org.member.description = meta.description;
-        const assembled = assembleDescription(meta.description);
+      const descriptionRecord = await store.get(space, descriptionKey);
+      const description =
+        descriptionRecord === undefined
+          ? meta.description
+          : decodeStored<StoredDescription>(descriptionRecord).value;
+      if (description !== undefined && org.role !== "owner") {
+        org.member.description = description;
+        const assembled = assembleDescription(description);
         if (assembled.ok) org.log.rebase(stateFromDescription(assembled.description, hex));
       }
+      // Proof of epoch is a flag on the event's record; stores written before it kept a `proven/` log.
       const proven = new Set((await store.range(provenLog(hex))).map((entry) => entry.id));
       for (const entry of await store.range(eventsLog(hex))) {
-        const event = decodeJson<OrgEvent>(entry.value);
+        const { value: event, flag } = decodeStored<OrgEvent>(entry.value);
         org.log.add(event);
-        if (proven.has(event.id)) org.proven.set(event.id, event);
+        if (flag || proven.has(event.id)) org.proven.set(event.id, event);
       }
       await this.#loadHeld(org);
       for (const channelId of org.log.state.channels.keys()) {
         for (const entry of await store.range(messagesLog(hex, channelId))) {
-          org.messageMeta.set(entry.id, decodeJson<MessageMeta>(entry.value));
+          org.messageMeta.set(entry.id, decodeStored<MessageMeta>(entry.value).value);
         }
       }
       for (const entry of await store.range(pendingLog(hex))) {
@@ -331,7 +351,7 @@ export class Persistence {
         entries: kept.map((event) => ({
           id: event.id,
           sortKey: event.clock,
-          value: encodeJson(event),
+          value: encodeStored(event, org.proven.has(event.id)),
         })),
       });
       for (const event of kept) {
@@ -340,7 +360,7 @@ export class Persistence {
         ops.push({
           type: "append",
           log: messagesLog(org.hex, event.body.channelId),
-          entries: [{ id: event.id, sortKey: event.clock, value: encodeJson(meta) }],
+          entries: [{ id: event.id, sortKey: event.clock, value: encodeStored(meta) }],
         });
       }
     }
@@ -348,7 +368,26 @@ export class Persistence {
     if (ops.length > 0) await store.batch(ops);
   }
 
+  /**
+   * The organization's `meta` record and, for a member, its `description` record, whole (for a
+   * first write; a commit writes only what changed, see {@link Persistence.changedMetaOps}).
+   * @returns the ops to put in a batch
+   */
   metaOps(org: Org): StoreOp[] {
+    return this.#metaOps(org, true).ops;
+  }
+
+  /**
+   * The `meta` and `description` records that changed since the last commit that wrote them: none
+   * on most commits (a received message changes neither; `lastSeen` alone does not count). The
+   * description (700 KB at 10,000 members) is its own binary record, compared by identity.
+   * @returns the ops, and `done` to call once the batch that carries them committed
+   */
+  changedMetaOps(org: Org): { ops: StoreOp[]; done: () => void } {
+    return this.#metaOps(org, false);
+  }
+
+  #metaOps(org: Org, whole: boolean): { ops: StoreOp[]; done: () => void } {
     const pendingRemovals: Record<string, string[]> = {};
     const owner = org.role === "owner" ? org.owner : undefined;
     const member = org.role === "owner" ? undefined : org.member;
@@ -358,16 +397,45 @@ export class Persistence {
     const meta: OrgMeta = {
       v: 1,
       role: org.role,
-      lastSeen: org.lastSeen,
+      lastSeen: 0,
       pendingRemovals,
       discovered: org.discovered,
       marks: Object.fromEntries(org.marks),
       ...(member?.request === undefined ? {} : { request: member.request }),
       ...(member?.bundle === undefined ? {} : { bundle: member.bundle }),
-      ...(member?.description === undefined ? {} : { description: member.description }),
       ...(owner?.rekeyDueAt === undefined ? {} : { rekeyDueAt: owner.rekeyDueAt }),
     };
-    return [{ type: "put", space: orgSpace(org.hex), key: "meta", value: encodeJson(meta) }];
+    const hex = org.hex;
+    const space = orgSpace(hex);
+    const probe = encodeJson(meta);
+    const ops: StoreOp[] = [];
+    const last = this.#writtenMeta.get(hex);
+    if (whole || last === undefined || !equalBytes(last, probe)) {
+      ops.push({
+        type: "put",
+        space,
+        key: "meta",
+        value: encodeJson({ ...meta, lastSeen: org.lastSeen }),
+      });
+    }
+    const description = member?.description;
+    const described =
+      member !== undefined &&
+      (whole ||
+        !this.#writtenDescription.has(hex) ||
+        this.#writtenDescription.get(hex) !== description);
+    if (described) {
+      ops.push(
+        description === undefined
+          ? { type: "delete", space, key: descriptionKey }
+          : { type: "put", space, key: descriptionKey, value: encodeStored(description) },
+      );
+    }
+    const done = () => {
+      this.#writtenMeta.set(hex, probe);
+      if (member !== undefined) this.#writtenDescription.set(hex, description);
+    };
+    return { ops, done };
   }
 
   secretsOp(org: Org): StoreOp {
@@ -441,7 +509,7 @@ export class Persistence {
         entries: txn.events.map((event) => ({
           id: event.id,
           sortKey: event.clock,
-          value: encodeJson(event),
+          value: encodeStored(event, org.proven.has(event.id)),
         })),
       });
     }
@@ -461,7 +529,7 @@ export class Persistence {
       entries.push({
         id: event.id,
         sortKey: event.clock,
-        value: encodeJson(meta ?? { sentAt: event.sentAt }),
+        value: encodeStored(meta ?? { sentAt: event.sentAt }),
       });
       byChannel.set(event.body.channelId, entries);
     }
@@ -476,15 +544,34 @@ export class Persistence {
         entries: txn.outbox.map((entry) => ({
           id: entry.id,
           sortKey,
-          value: encodeJson({ topic: entry.topic, bytes: entry.bytes }),
+          value: encodeStored({ topic: entry.topic, bytes: entry.bytes }),
         })),
       });
     }
     if (noteDepartures(org, txn.before)) {
       ops.push({ type: "put", space, key: "departed", value: encodeJson([...org.departed]) });
     }
-    ops.push(...this.metaOps(org));
-    await store.batch(ops, txn.erasesKeys ? { checkpoint: true } : undefined);
+    const published = this.#published.get(org.hex);
+    if (published !== undefined) {
+      ops.push({ type: "deleteEntries", log: outboxLog(org.hex), ids: published });
+      this.#published.delete(org.hex);
+    }
+    const meta = this.changedMetaOps(org);
+    ops.push(...meta.ops);
+    // A send advances the own sender chain: committed durably (until groups reserve generations
+    // ahead, every such commit; see the store-sqlite README, "Durability").
+    const durable = txn.outbox.length > 0 && txn.groups.size > 0;
+    try {
+      await store.batch(ops, {
+        ...(txn.erasesKeys ? { checkpoint: true } : {}),
+        ...(durable ? { durable: true } : {}),
+      });
+    } catch (error) {
+      // Not applied: deleted at the next commit instead.
+      if (published !== undefined) this.#published.set(org.hex, published);
+      throw error;
+    }
+    meta.done();
     for (const entry of txn.outbox) await this.#publish(org, entry);
     c.eventLog.emitDiff(org, txn);
     for (const entry of txn.emits) c.emitter.emitEntry(entry);
@@ -497,17 +584,26 @@ export class Persistence {
     c.sync.seen.add(entry.id);
     try {
       await c.p.transport.publish(entry.topic, entry.bytes);
-      await c.p.store.deleteEntries(outboxLog(org.hex), [entry.id]);
+      // Deleted from the outbox by the next commit (one commit per send).
+      const published = this.#published.get(org.hex);
+      if (published === undefined) this.#published.set(org.hex, [entry.id]);
+      else published.push(entry.id);
     } catch (error) {
       // Kept in the outbox: re-published on the next tick or start.
       c.emitter.emit("error", { organizationId: org.hex, error });
     }
   }
 
-  /** Publishes what a crash or a failed publish left in the outbox. */
+  /**
+   * Publishes what a crash or a failed publish left in the outbox (entries published by this
+   * process and waiting for the next commit to delete them are skipped). After a crash an entry
+   * may have been published already: publishing it again is harmless, receivers dedupe by id.
+   */
   async flushOutbox(org: Org): Promise<void> {
+    const published = new Set(this.#published.get(org.hex));
     for (const entry of await this.#c.p.store.range(outboxLog(org.hex))) {
-      const value = decodeJson<{ topic: string; bytes: Uint8Array }>(entry.value);
+      if (published.has(entry.id)) continue;
+      const { value } = decodeStored<{ topic: string; bytes: Uint8Array }>(entry.value);
       await this.#publish(org, { id: entry.id, topic: value.topic, bytes: value.bytes });
     }
   }

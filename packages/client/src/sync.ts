@@ -384,8 +384,12 @@ export class Sync {
         if (result.complete) org.marks.set(topic, startedAt);
       }
       await this.retryPending(org);
-      // The marks, durably (a restart reads from them).
-      await c.p.store.batch(c.persistence.metaOps(org));
+      // The marks, durably (a restart reads from them), when they moved.
+      const meta = c.persistence.changedMetaOps(org);
+      if (meta.ops.length > 0) {
+        await c.p.store.batch(meta.ops);
+        meta.done();
+      }
       await c.recovery.recoverBehind(org);
     }
     const config = c.p.config;

@@ -1,6 +1,13 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
-import { decodeJson, encodeJson } from "../src/encoding.js";
+import {
+  binaryRecordMark,
+  decodeJson,
+  decodeStored,
+  encodeJson,
+  encodeStored,
+  flaggedBinaryRecordMark,
+} from "../src/encoding.js";
 
 describe("encodeJson / decodeJson", () => {
   it("round-trips bigints and bytes, including Node Buffers (libp2p hands them out)", () => {
@@ -16,5 +23,55 @@ describe("encodeJson / decodeJson", () => {
     expect(back.buffer).toBeInstanceOf(Uint8Array);
     expect([...back.buffer]).toEqual([4, 5, 6]);
     expect([...(back.nested[0]?.key ?? [])]).toEqual([104, 105]);
+  });
+});
+
+describe("encodeStored / decodeStored", () => {
+  const value = {
+    type: "message.posted",
+    id: "ab".repeat(32),
+    clock: 2n ** 63n - 1n,
+    sentAt: 1_700_000_000_123,
+    negative: -5,
+    fraction: 0.5,
+    text: "héllo 👋 ".repeat(40),
+    short: "",
+    bytes: Buffer.from([0, 1, 255]),
+    list: [true, false, null, [1, 2], { nested: "x" }],
+    dropped: undefined,
+  };
+
+  it("round-trips plain data, Buffers as bytes, and drops undefined fields like JSON", () => {
+    const stored = encodeStored(value);
+    expect(stored[0]).toBe(binaryRecordMark);
+    const { value: back, flag } = decodeStored<typeof value>(stored);
+    expect(flag).toBe(false);
+    const { dropped: _, ...rest } = value;
+    expect(back).toEqual({ ...rest, bytes: new Uint8Array([0, 1, 255]) });
+    expect("dropped" in (back as object)).toBe(false);
+    expect(back.bytes).toBeInstanceOf(Uint8Array);
+  });
+
+  it("carries the flag bit, and is smaller than the JSON form", () => {
+    const flagged = encodeStored(value, true);
+    expect(flagged[0]).toBe(flaggedBinaryRecordMark);
+    expect(decodeStored(flagged).flag).toBe(true);
+    expect(flagged.length).toBeLessThan(encodeJson(value).length);
+  });
+
+  it("reads records written as JSON by older clients", () => {
+    expect(decodeStored(encodeJson({ a: 1n, b: new Uint8Array([2]) }))).toEqual({
+      value: { a: 1n, b: new Uint8Array([2]) },
+      flag: false,
+    });
+  });
+
+  it("refuses damaged records with an error", () => {
+    const stored = encodeStored(value);
+    expect(() => decodeStored(stored.subarray(0, stored.length - 3))).toThrowError(RangeError);
+    expect(() => decodeStored(Uint8Array.of(...stored, 0))).toThrowError(RangeError);
+    expect(() => decodeStored(Uint8Array.of(binaryRecordMark, 99))).toThrowError(RangeError);
+    const deep = Uint8Array.of(binaryRecordMark, ...new Array(100).fill([8, 1]).flat(), 1);
+    expect(() => decodeStored(deep)).toThrowError(/too deep/);
   });
 });

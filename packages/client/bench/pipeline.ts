@@ -1,0 +1,250 @@
+/**
+ * Per-message cost of the client pipeline (issue #14, "A lean client pipeline"): an owner sends
+ * `--count` channel messages of 256 bytes into an encrypted organization, then a member receives
+ * them live, once with the memory store and once with the SQLite store. Prints per message: CPU and
+ * wall time per send and per receive, store batches and bytes written per message, and the crypto
+ * floor measured in the same run (the time spent in `OwnerGroup.encrypt` and `MemberGroup.decrypt`).
+ *
+ * The send phase runs with the member cut off by a partition (only the owner works); the receive
+ * phase replays the captured payloads to the member from a bare transport (only the member works).
+ *
+ * Run from packages/client:
+ * `node --import tsx --conditions=@orgchat/source bench/pipeline.ts [--json] [--count 1000] [--memory-only]`
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MemberGroup, OwnerGroup } from "@orgchat/crypto";
+import { type BatchOptions, memoryStore, type Store, type StoreOp } from "@orgchat/store";
+import { memoryNetwork, type TransportMessage } from "@orgchat/transport";
+import { channelTopic } from "@orgchat/wire";
+// The client does not depend on the SQLite store: the bench reaches it by path (dev only).
+import { openSqliteStore } from "../../store-sqlite/src/index.js";
+import { type Client, createClient } from "../src/index.js";
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const memoryOnly = args.includes("--memory-only");
+const countAt = args.indexOf("--count");
+const count = countAt >= 0 ? Number(args[countAt + 1]) : 1000;
+const textBytes = 256;
+
+/** Time spent inside the group crypto, accumulated by wrapping the prototypes. */
+const crypto = { encryptNs: 0n, decryptNs: 0n };
+function wrap<T extends object>(proto: T, name: keyof T & string, into: "encryptNs" | "decryptNs") {
+  const original = proto[name] as unknown as (...a: unknown[]) => unknown;
+  (proto as Record<string, unknown>)[name] = function (this: unknown, ...a: unknown[]) {
+    const start = process.hrtime.bigint();
+    try {
+      return original.apply(this, a);
+    } finally {
+      crypto[into] += process.hrtime.bigint() - start;
+    }
+  };
+}
+wrap(OwnerGroup.prototype, "encrypt", "encryptNs");
+wrap(MemberGroup.prototype, "decrypt", "decryptNs");
+
+/** Counts what a store is asked to write. */
+class Counting {
+  batches = 0;
+  bytes = 0;
+  durable = 0;
+  readonly store: Store;
+  constructor(store: Store) {
+    this.store = store;
+    const batch = store.batch.bind(store);
+    store.batch = (ops: readonly StoreOp[], options?: BatchOptions) => {
+      this.batches++;
+      if ((options as { durable?: boolean } | undefined)?.durable === true) this.durable++;
+      for (const op of ops) {
+        if (op.type === "put") this.bytes += op.value.length + op.key.length;
+        else if (op.type === "append") {
+          for (const entry of op.entries) this.bytes += entry.value.length + entry.id.length + 8;
+        }
+      }
+      return batch(ops, options);
+    };
+    for (const name of ["put", "append", "deleteEntries", "delete"] as const) {
+      const single = (store[name] as (...a: unknown[]) => Promise<unknown>).bind(store);
+      (store as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => {
+        this.batches++;
+        if (name === "put") this.bytes += (a[2] as Uint8Array).length;
+        return single(...a);
+      };
+    }
+  }
+  snapshot() {
+    return { batches: this.batches, bytes: this.bytes, durable: this.durable };
+  }
+}
+
+const config = {
+  rekeyWindowMs: 0,
+  addWindowMs: 0,
+  republishIntervalMs: 0,
+  syncIntervalMs: 0,
+  scryptN: 16,
+} as const;
+
+async function settle(network: { idle(): Promise<void> }, clients: Client[]): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await network.idle();
+    await Promise.all(clients.map((c) => c.idle()));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+interface Figures {
+  store: string;
+  count: number;
+  sendCpuMs: number;
+  sendWallMs: number;
+  sendBatches: number;
+  sendBytes: number;
+  sendDurable: number;
+  encryptMs: number;
+  receiveCpuMs: number;
+  receiveWallMs: number;
+  receiveBatches: number;
+  receiveBytes: number;
+  decryptMs: number;
+  sqliteFileBytesPerMessage?: number;
+}
+
+const progress = (what: string) => {
+  if (process.env.BENCH_DEBUG) console.error(`[pipeline] ${what}`);
+};
+const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
+
+async function run(kind: "memory" | "sqlite"): Promise<Figures> {
+  const dir = kind === "sqlite" ? mkdtempSync(join(tmpdir(), "orgchat-pipeline-")) : undefined;
+  const open = async (name: string): Promise<Store> =>
+    dir === undefined ? memoryStore() : openSqliteStore({ path: join(dir, `${name}.db`) });
+  const network = memoryNetwork({ seed: 1 });
+  const ownerStore = new Counting(await open("owner"));
+  const memberStore = new Counting(await open("member"));
+  const ownerTransport = network.transport({ name: "owner" });
+  const memberTransport = network.transport({ name: "member" });
+  const replayer = network.transport({ name: "replayer" });
+  const owner = await createClient({ transport: ownerTransport, store: ownerStore.store, config });
+  const member = await createClient({
+    transport: memberTransport,
+    store: memberStore.store,
+    config,
+  });
+  const orgId = await owner.createOrganization({
+    name: "Bench",
+    access: "on-request",
+    encrypted: true,
+  });
+  await owner.createChannel(orgId, { id: "general", name: "General" });
+  await settle(network, [owner, member]);
+  await member.discover(orgId);
+  const requestId = await member.requestToJoin(orgId, { displayName: "member" });
+  await settle(network, [owner, member]);
+  await owner.acceptRequest(orgId, requestId);
+  await settle(network, [owner, member]);
+  let received = 0;
+  let allReceived: (() => void) | undefined;
+  member.on("message:received", (event) => {
+    if (event.message.own) return;
+    received++;
+    if (received === count) allReceived?.();
+  });
+  // Warm up: one message each way through the whole path.
+  await owner.sendMessage(orgId, "general", "warm up");
+  await settle(network, [owner, member]);
+  progress(`warm-up received ${received}`);
+  received = 0;
+
+  // Send: the member is cut off; a bare transport in the owner's group captures the payloads.
+  await replayer.start();
+  const captured: TransportMessage[] = [];
+  const topic = channelTopic(Uint8Array.from(Buffer.from(orgId, "hex")), "general");
+  const capture = await replayer.subscribe([topic], (message) => {
+    captured.push(message);
+  });
+  network.partition([[ownerTransport, replayer], [memberTransport]]);
+  const text = "x".repeat(textBytes);
+  const ownerBefore = ownerStore.snapshot();
+  crypto.encryptNs = 0n;
+  let cpu = process.cpuUsage();
+  let wall = performance.now();
+  for (let i = 0; i < count; i++) await owner.sendMessage(orgId, "general", text);
+  await settle(network, [owner]);
+  const sendCpu = cpuMs(process.cpuUsage(cpu));
+  const sendWall = performance.now() - wall;
+  const ownerAfter = ownerStore.snapshot();
+  const encryptMs = Number(crypto.encryptNs) / 1e6;
+
+  await capture.unsubscribe();
+  // Receive: the owner is cut off; the replayer publishes the captured payloads to the member.
+  network.partition([[ownerTransport], [memberTransport, replayer]]);
+  const memberBefore = memberStore.snapshot();
+  const fileBefore = dir === undefined ? 0 : statSync(join(dir, "member.db")).size;
+  crypto.decryptNs = 0n;
+  const done = new Promise<void>((resolve) => {
+    allReceived = resolve;
+  });
+  cpu = process.cpuUsage();
+  wall = performance.now();
+  progress(`replaying ${captured.length}`);
+  for (const message of [...captured]) await replayer.publish(topic, message.payload);
+  progress("replayed");
+  const watchdog = setInterval(
+    () => progress(`received ${received}/${count}, captured ${captured.length}`),
+    2000,
+  );
+  await done;
+  clearInterval(watchdog);
+  await settle(network, [member]);
+  const receiveCpu = cpuMs(process.cpuUsage(cpu));
+  const receiveWall = performance.now() - wall;
+  const memberAfter = memberStore.snapshot();
+  const decryptMs = Number(crypto.decryptNs) / 1e6;
+  await owner.close();
+  await member.close();
+  let sqliteFileBytesPerMessage: number | undefined;
+  if (dir !== undefined) {
+    const file = join(dir, "member.db");
+    sqliteFileBytesPerMessage = (statSync(file).size - fileBefore) / count;
+  }
+  await ownerStore.store.close();
+  await memberStore.store.close();
+  await network.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  return {
+    store: kind,
+    count,
+    sendCpuMs: sendCpu / count,
+    sendWallMs: sendWall / count,
+    sendBatches: (ownerAfter.batches - ownerBefore.batches) / count,
+    sendBytes: (ownerAfter.bytes - ownerBefore.bytes) / count,
+    sendDurable: (ownerAfter.durable - ownerBefore.durable) / count,
+    encryptMs: encryptMs / count,
+    receiveCpuMs: receiveCpu / count,
+    receiveWallMs: receiveWall / count,
+    receiveBatches: (memberAfter.batches - memberBefore.batches) / count,
+    receiveBytes: (memberAfter.bytes - memberBefore.bytes) / count,
+    decryptMs: decryptMs / count,
+    ...(sqliteFileBytesPerMessage === undefined ? {} : { sqliteFileBytesPerMessage }),
+  };
+}
+
+const results: Figures[] = [await run("memory")];
+if (!memoryOnly) results.push(await run("sqlite"));
+if (json) {
+  console.log(JSON.stringify({ bench: "client-pipeline", textBytes, results }, null, 2));
+} else {
+  const f = (n: number, digits = 3) => n.toFixed(digits);
+  console.log(`client pipeline, ${count} × ${textBytes} B, owner → member (per message)`);
+  for (const r of results) {
+    console.log(
+      `${r.store.padEnd(6)} send:    cpu ${f(r.sendCpuMs)} ms, wall ${f(r.sendWallMs)} ms, crypto ${f(r.encryptMs)} ms (${f(r.sendCpuMs / r.encryptMs, 1)}× floor), ${f(r.sendBatches, 2)} batches, ${Math.round(r.sendBytes)} B written, ${f(r.sendDurable, 3)} durable`,
+    );
+    console.log(
+      `${r.store.padEnd(6)} receive: cpu ${f(r.receiveCpuMs)} ms, wall ${f(r.receiveWallMs)} ms, crypto ${f(r.decryptMs)} ms (${f(r.receiveCpuMs / r.decryptMs, 1)}× floor), ${f(r.receiveBatches, 2)} batches, ${Math.round(r.receiveBytes)} B written${r.sqliteFileBytesPerMessage === undefined ? "" : `, file +${Math.round(r.sqliteFileBytesPerMessage)} B`}`,
+    );
+  }
+}

@@ -1,0 +1,175 @@
+import { type BatchOptions, memoryStore, type Store, type StoreOp } from "@orgchat/store";
+import { afterEach, describe, expect, it } from "vitest";
+import { decodeJson, decodeStored, encodeJson, encodeStored } from "../src/encoding.js";
+import { type Peer, received, World } from "./helpers.js";
+
+let world: World;
+afterEach(async () => {
+  await world.close();
+});
+
+/**
+ * A memory store that records every batch and can "die" like a killed process: after `crash()`
+ * every call rejects and nothing more is written; `inner` is what the disk kept.
+ */
+function crashable(inner: Store = memoryStore()) {
+  let dead = false;
+  const batches: Array<{ ops: readonly StoreOp[]; options: BatchOptions | undefined }> = [];
+  const guard = () => {
+    if (dead) return Promise.reject(new Error("the process is gone"));
+    return undefined;
+  };
+  const store = new Proxy(inner, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const refused = guard();
+        if (refused !== undefined) return refused;
+        if (name === "batch") {
+          batches.push({ ops: args[0] as StoreOp[], options: args[1] as BatchOptions });
+        } else if (["put", "delete", "append", "deleteEntries"].includes(String(name))) {
+          batches.push({ ops: [], options: undefined });
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return {
+    store,
+    inner,
+    batches,
+    crash: () => {
+      dead = true;
+    },
+  };
+}
+
+async function encryptedOrg(aliceStore: Store) {
+  const owner = await world.peer("owner");
+  const orgId = await owner.client.createOrganization({
+    name: "Acme",
+    access: "on-request",
+    encrypted: true,
+  });
+  await owner.client.createChannel(orgId, { id: "general", name: "General" });
+  await world.settle();
+  const alice = await world.peer("alice", { store: aliceStore });
+  await alice.client.discover(orgId);
+  const requestId = await alice.client.requestToJoin(orgId, { displayName: "alice" });
+  await world.settle();
+  await owner.client.acceptRequest(orgId, requestId);
+  await world.settle();
+  return { owner, alice, orgId };
+}
+
+describe("persistence: one commit per message", () => {
+  it("a send is one commit (durable); a crash before the next commit re-publishes it, received once", async () => {
+    world = new World();
+    const disk = crashable();
+    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    const outbox = `outbox/${orgId}`;
+    let before = disk.batches.length;
+    await alice.client.sendMessage(orgId, "general", "one");
+    expect(disk.batches.length - before).toBe(1);
+    expect(disk.batches.at(-1)?.options?.durable).toBe(true);
+    // Published: its delete rides in the next commit.
+    expect(await disk.inner.range(outbox)).toHaveLength(1);
+    before = disk.batches.length;
+    await alice.client.sendMessage(orgId, "general", "two");
+    expect(disk.batches.length - before).toBe(1);
+    const left = await disk.inner.range(outbox);
+    expect(left).toHaveLength(1);
+    await world.settle();
+    // SIGKILL: nothing more is written; a new process starts on what the disk kept.
+    disk.crash();
+    await alice.client.close().catch(() => undefined);
+    const again = await world.peer("alice-again", { store: disk.inner });
+    await world.settle();
+    // "two" went out again at start: the owner, who had it, dedupes it by id.
+    expect(received(owner)).toEqual(["one", "two"]);
+    await again.client.sendMessage(orgId, "general", "three");
+    await world.settle();
+    expect(received(owner)).toEqual(["one", "two", "three"]);
+    const after = await disk.inner.range(outbox);
+    expect(after.map((entry) => entry.id)).not.toContain(left[0]?.id);
+    expect(after).toHaveLength(1);
+  });
+
+  it("a received message is one commit that writes neither meta nor the description; both reload", async () => {
+    world = new World();
+    const disk = crashable();
+    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    const space = `org/${orgId}`;
+    expect(await disk.inner.get(space, "description")).toBeDefined();
+    expect(
+      decodeJson<{ description?: unknown }>((await disk.inner.get(space, "meta")) as Uint8Array)
+        .description,
+    ).toBeUndefined();
+    await owner.client.sendMessage(orgId, "general", "warm");
+    await world.settle();
+    const before = disk.batches.length;
+    await owner.client.sendMessage(orgId, "general", "hello");
+    await world.settle();
+    const receiving = disk.batches.slice(before);
+    expect(receiving).toHaveLength(1);
+    const keys = receiving.flatMap(({ ops }) => ops.map((op) => ("key" in op ? op.key : op.log)));
+    expect(keys).not.toContain("meta");
+    expect(keys).not.toContain("description");
+    expect(keys.filter((key) => key.startsWith("proven/"))).toEqual([]);
+    expect(received(alice)).toEqual(["warm", "hello"]);
+    await world.restart(alice);
+    expect(alice.client.getOrganization(orgId).identity.displayName).toBe("Acme");
+    expect(alice.client.history(orgId, "general").map((m) => m.text)).toEqual(["warm", "hello"]);
+  });
+
+  it("reads a store written before the binary records (JSON events and messages, description in meta, proven log)", async () => {
+    world = new World();
+    const disk = crashable();
+    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    await owner.client.sendMessage(orgId, "general", "first");
+    await alice.client.sendMessage(orgId, "general", "second");
+    await world.settle();
+    const history = alice.client.history(orgId, "general");
+    await world.stop(alice);
+    const store = disk.inner;
+    const space = `org/${orgId}`;
+    // Rewrite what the old client wrote: JSON everywhere, the description inside meta.
+    const ops: StoreOp[] = [];
+    for (const log of [`events/${orgId}`, `messages/${orgId}/general`]) {
+      for (const entry of await store.range(log)) {
+        const { value, flag } = decodeStored(entry.value);
+        expect(entry.value[0]).not.toBe("{".charCodeAt(0));
+        ops.push({ type: "deleteEntries", log, ids: [entry.id] });
+        ops.push({ type: "append", log, entries: [{ ...entry, value: encodeJson(value) }] });
+        if (flag) {
+          ops.push({
+            type: "append",
+            log: `proven/${orgId}`,
+            entries: [{ id: entry.id, sortKey: entry.sortKey, value: new Uint8Array(0) }],
+          });
+        }
+      }
+    }
+    const description = decodeStored((await store.get(space, "description")) as Uint8Array).value;
+    const meta = decodeJson<Record<string, unknown>>(
+      (await store.get(space, "meta")) as Uint8Array,
+    );
+    ops.push(
+      { type: "put", space, key: "meta", value: encodeJson({ ...meta, description }) },
+      { type: "delete", space, key: "description" },
+    );
+    await store.batch(ops);
+    expect(await store.range(`proven/${orgId}`)).not.toEqual([]);
+    const old = await world.peer("alice-old", { store });
+    expect(old.client.history(orgId, "general")).toEqual(history);
+    expect(old.client.getOrganization(orgId).identity.displayName).toBe("Acme");
+    // The next commit writes the description in its own record again.
+    await owner.client.sendMessage(orgId, "general", "third");
+    await world.settle();
+    expect(received(old)).toEqual(["third"]);
+    expect(encodeStored(description)).toEqual(await store.get(space, "description"));
+  });
+});
+
+export type { Peer };
