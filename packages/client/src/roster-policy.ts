@@ -13,6 +13,12 @@ import type { RosterChange } from "./epoch-roster.js";
 export const rosterPublicationPolicy = {
   /** A snapshot once the delta bytes published since the last one reach this share of one. */
   deltaShare: 1,
+  /**
+   * …and at least this many bytes of deltas: a newest-first read costs a history page (100
+   * messages, ~38 KB of one-leaf deltas) anyway, so a small group's snapshot (a few hundred bytes)
+   * is not worth publishing every other epoch.
+   */
+  minDeltaBytes: 32 * 1024,
   /** Estimated sealed bytes per leaf of a snapshot page (three 32-byte keys, index, framing). */
   snapshotLeafBytes: 104,
   /** Estimated sealed bytes per snapshot page besides its leaves (envelope, header, signature). */
@@ -39,7 +45,8 @@ export function snapshotWireBytes(roster: Roster): number {
  * - genesis (nothing to apply a delta to), or a change too large for one delta;
  * - the delta bytes published since the last snapshot of the group unknown (after a start: one
  *   snapshot then, so that the bound holds across restarts);
- * - those bytes, this delta's included, reaching `deltaShare` of the snapshot's size.
+ * - those bytes, this delta's included, reaching `deltaShare` of the snapshot's size (and at least
+ *   `minDeltaBytes`).
  * Resync answers and periodic snapshots are decided elsewhere (`snapshotAllowed`).
  *
  * @param input.change - how the group entered the epoch
@@ -60,7 +67,10 @@ export function snapshotDue(input: {
   if (input.deltaBytesSinceSnapshot === undefined) return true;
   return (
     input.deltaBytesSinceSnapshot + input.deltaBytes >=
-    rosterPublicationPolicy.deltaShare * input.snapshotBytes
+    Math.max(
+      rosterPublicationPolicy.deltaShare * input.snapshotBytes,
+      rosterPublicationPolicy.minDeltaBytes,
+    )
   );
 }
 

@@ -276,13 +276,17 @@ describe("roster snapshot publication (owner)", () => {
       change: "add" as const,
       deltaFits: true,
       deltaBytes: 300,
-      snapshotBytes: 10_000,
+      snapshotBytes: 100_000,
     };
     expect(snapshotDue({ ...base, change: "genesis", deltaBytesSinceSnapshot: 0 })).toBe(true);
     expect(snapshotDue({ ...base, deltaFits: false, deltaBytesSinceSnapshot: 0 })).toBe(true);
     expect(snapshotDue({ ...base, deltaBytesSinceSnapshot: undefined })).toBe(true);
-    expect(snapshotDue({ ...base, deltaBytesSinceSnapshot: 9_000 })).toBe(false);
-    expect(snapshotDue({ ...base, deltaBytesSinceSnapshot: 9_700 })).toBe(true);
+    expect(snapshotDue({ ...base, deltaBytesSinceSnapshot: 90_000 })).toBe(false);
+    expect(snapshotDue({ ...base, deltaBytesSinceSnapshot: 99_700 })).toBe(true);
+    // A small group: not before a history page's worth of deltas.
+    const small = { ...base, snapshotBytes: 1_000 };
+    expect(snapshotDue({ ...small, deltaBytesSinceSnapshot: 2_000 })).toBe(false);
+    expect(snapshotDue({ ...small, deltaBytesSinceSnapshot: 32 * 1024 })).toBe(true);
   });
 
   it("RosterCadence counts per group from the last snapshot", () => {
