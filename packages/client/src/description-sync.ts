@@ -1,11 +1,17 @@
 import { toHex } from "@orgchat/base";
+import type { OrgState } from "@orgchat/state";
 import {
+  applyDescriptionDelta,
   assembleDescription,
+  type DescribedState,
+  describedState,
   openDescriptionPages,
   stateFromDescription,
 } from "@orgchat/state/description";
 import type { TransportMessage } from "@orgchat/transport";
 import {
+  type DescriptionDelta,
+  decodeDescriptionDelta,
   decodeDescriptionPage,
   decodeSignedEnvelope,
   descriptionTopic,
@@ -15,9 +21,60 @@ import {
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { hashId } from "./encoding.js";
-import { type MemberOrg, newTxn, type Txn } from "./org.js";
+import { type MemberOrg, newTxn, type StoredDescription, type Txn } from "./org.js";
 
 const component = "client/description";
+
+/**
+ * Description deltas held per organization while the description they apply to is missing (read
+ * newest first, a delta comes before its base): at most this many; further ones are dropped and
+ * reported until held ones apply. 2,048 is twice the deltas an owner of 10,000 members publishes
+ * between two full descriptions (docs/PROTOCOL.md, "Description deltas").
+ */
+export const maxHeldDescriptionDeltas = 2_048;
+
+/** Bytes of description deltas (payloads) held per organization, at most (see above). */
+export const maxHeldDescriptionDeltaBytes = 1024 * 1024;
+
+/** A description as stored, with the deltas applied after its full description. */
+type StoredWithDeltas = StoredDescription & { deltas?: Uint8Array[] };
+
+interface HeldDeltas {
+  /** By base clock. */
+  readonly byBase: Map<bigint, { delta: DescriptionDelta; payload: Uint8Array }>;
+  bytes: number;
+}
+
+/**
+ * The description a member holds, as a state with its digest: its full description assembled, and
+ * the deltas stored after it applied in order. `undefined` when nothing (usable) is stored.
+ * For a start (`Persistence` restoring a member organization): the state to rebase the log on.
+ *
+ * @param stored - the stored description (`MemberSide.description`)
+ * @param organizationId - the organization key as a member id
+ * @returns the description in force, or `undefined`
+ */
+export function storedDescriptionState(
+  stored: StoredDescription | undefined,
+  organizationId: string,
+): DescribedState | undefined {
+  if (stored === undefined) return undefined;
+  const assembled = assembleDescription(stored);
+  if (!assembled.ok) return undefined;
+  let described = describedState(stateFromDescription(assembled.description, organizationId));
+  for (const payload of (stored as StoredWithDeltas).deltas ?? []) {
+    let delta: DescriptionDelta;
+    try {
+      delta = decodeDescriptionDelta(payload);
+    } catch {
+      break;
+    }
+    const applied = applyDescriptionDelta(described, delta, organizationId);
+    if (!applied.ok) break;
+    described = applied.described;
+  }
+  return described;
+}
 
 /**
  * Member side, description sync: collects the owner's signed description pages and prekey bundle
@@ -32,6 +89,10 @@ export class DescriptionSync {
    * meets the newest bundle before older ones, which must not replace it.
    */
   readonly #bundleClocks = new WeakMap<MemberOrg, bigint>();
+  /** The description in force with its digest, per organization (memory; rebuilt from the store). */
+  readonly #described = new WeakMap<MemberOrg, DescribedState>();
+  /** Deltas waiting for their base, per organization (memory only, bounded). */
+  readonly #held = new WeakMap<MemberOrg, HeldDeltas>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -57,6 +118,11 @@ export class DescriptionSync {
     // Older than the description in force: of no use whoever signed it.
     const base = org.member.description?.clock;
     if (base !== undefined && envelope.clock < base) return;
+    if (envelope.type === MessageType.DESCRIPTION_DELTA) {
+      if (base !== undefined && envelope.clock === base) return;
+      await this.#onDelta(org, message.payload, topic);
+      return;
+    }
     // The state's opener checks topic, organization, type and the owner's signature; the newest
     // complete description is then picked incrementally by #tryAssemble as pieces arrive.
     const opened = await openDescriptionPages([message.payload], {
@@ -104,6 +170,107 @@ export class DescriptionSync {
     await c.persistence.commit(org, txn);
   }
 
+  /** Holds a signed delta (bounded), then applies every held delta that follows the description. */
+  async #onDelta(org: MemberOrg, bytes: Uint8Array, topic: string): Promise<void> {
+    const c = this.#c;
+    let opened: OpenedEnvelope;
+    try {
+      opened = await openEnvelope(bytes, {
+        contentTopic: descriptionTopic(org.id),
+        organizationId: org.id,
+        accept: ["description-delta"],
+        verify: c.verify,
+      });
+    } catch (error) {
+      c.report({ component, reason: "unopenable-delta", topic, error });
+      return;
+    }
+    if (opened.type !== "description-delta") return;
+    const held = this.#heldOf(org);
+    const delta = opened.message;
+    if (held.byBase.has(delta.baseClock)) return;
+    if (
+      held.byBase.size >= maxHeldDescriptionDeltas ||
+      held.bytes + opened.payload.length > maxHeldDescriptionDeltaBytes
+    ) {
+      c.report({ component, reason: "deltas-full", topic });
+      return;
+    }
+    held.byBase.set(delta.baseClock, { delta, payload: opened.payload });
+    held.bytes += opened.payload.length;
+    await this.#applyHeld(org);
+  }
+
+  #heldOf(org: MemberOrg): HeldDeltas {
+    let held = this.#held.get(org);
+    if (held === undefined) {
+      held = { byBase: new Map(), bytes: 0 };
+      this.#held.set(org, held);
+    }
+    return held;
+  }
+
+  /** How many deltas wait for their base (tests, catch-up). */
+  heldDeltas(org: MemberOrg): number {
+    return this.#held.get(org)?.byBase.size ?? 0;
+  }
+
+  /** The description in force, with its digest (rebuilt from the store after a start). */
+  #describedOf(org: MemberOrg): DescribedState | undefined {
+    let described = this.#described.get(org);
+    const stored = org.member.description;
+    if (described === undefined || described.state.clock !== stored?.clock) {
+      described = storedDescriptionState(stored, org.hex);
+      if (described !== undefined) this.#described.set(org, described);
+    }
+    return described;
+  }
+
+  /**
+   * Applies the held deltas that follow the description in force, in order; drops those at or
+   * below it. A delta that does not converge (digest) is dropped and reported: the next full
+   * description (at most half a description's worth of deltas later) re-bases the member.
+   */
+  async #applyHeld(org: MemberOrg): Promise<void> {
+    const c = this.#c;
+    const held = this.#held.get(org);
+    const stored = org.member.description as StoredWithDeltas | undefined;
+    if (held === undefined || held.byBase.size === 0 || stored === undefined) return;
+    let described = this.#describedOf(org);
+    if (described === undefined) return;
+    const applied: Uint8Array[] = [];
+    for (;;) {
+      const next = held.byBase.get(described.state.clock);
+      if (next === undefined) break;
+      held.byBase.delete(described.state.clock);
+      held.bytes -= next.payload.length;
+      const result = applyDescriptionDelta(described, next.delta, org.hex);
+      if (!result.ok) {
+        c.report({ component, reason: result.reason, topic: descriptionTopic(org.id) });
+        break;
+      }
+      described = result.described;
+      applied.push(next.payload);
+    }
+    for (const [baseClock, entry] of held.byBase) {
+      if (baseClock < described.state.clock) {
+        held.byBase.delete(baseClock);
+        held.bytes -= entry.payload.length;
+      }
+    }
+    if (applied.length === 0) return;
+    const txn = newTxn(org);
+    const next: StoredWithDeltas = {
+      header: stored.header,
+      pages: stored.pages,
+      clock: described.state.clock,
+      deltas: [...(stored.deltas ?? []), ...applied],
+    };
+    org.member.description = next;
+    this.#described.set(org, described);
+    await this.#rebase(org, txn, described.state);
+  }
+
   /**
    * A newcomer's catch-up of the description topic (`discover`, `acceptInvitation`): reads it
    * newest first (`Sync.readNewestFirst`) until the newest complete description and the owner's
@@ -120,7 +287,7 @@ export class DescriptionSync {
     await c.sync.readNewestFirst(
       org,
       topic,
-      () => org.discovered && org.member.bundle !== undefined,
+      () => org.discovered && org.member.bundle !== undefined && this.heldDeltas(org) === 0,
     );
     if (org.discovered) org.marks.set(topic, startedAt);
     return org.discovered;
@@ -128,7 +295,6 @@ export class DescriptionSync {
 
   /** Re-bases on the newest complete description received, if newer than the one in force. */
   async #tryAssemble(org: MemberOrg): Promise<boolean> {
-    const c = this.#c;
     const member = org.member;
     const headers = [...member.pieces.headers.values()].sort((a, b) =>
       a.clock > b.clock ? -1 : a.clock < b.clock ? 1 : 0,
@@ -145,8 +311,8 @@ export class DescriptionSync {
       if (!assembled.ok) continue;
       const txn = newTxn(org);
       member.description = { header: header.payload, pages, clock: header.clock };
-      const rebased = org.log.rebase(stateFromDescription(assembled.description, org.hex));
-      c.eventLog.noteExplained(org, txn, rebased.explained);
+      const state = stateFromDescription(assembled.description, org.hex);
+      this.#described.set(org, describedState(state));
       // Pieces at or below the base are no longer needed.
       for (const [hash, piece] of member.pieces.headers) {
         if (piece.clock <= header.clock) member.pieces.headers.delete(hash);
@@ -154,20 +320,30 @@ export class DescriptionSync {
       for (const [hash, page] of member.pieces.pages) {
         if (pages.includes(page)) member.pieces.pages.delete(hash);
       }
-      const first = !org.discovered;
-      org.discovered = true;
-      this.#updateRole(org, txn);
-      if (first) {
-        txn.emits.push([
-          "org:discovered",
-          { organizationId: org.hex, name: org.log.state.identity.displayName },
-        ]);
-      }
-      await c.persistence.commit(org, txn);
-      await c.sync.syncSubscriptions(org);
+      await this.#rebase(org, txn, state);
+      // Deltas published after this description.
+      await this.#applyHeld(org);
       return true;
     }
     return false;
+  }
+
+  /** Re-bases the log on a description's state, follows the role, commits, resubscribes. */
+  async #rebase(org: MemberOrg, txn: Txn, state: OrgState): Promise<void> {
+    const c = this.#c;
+    const rebased = org.log.rebase(state);
+    c.eventLog.noteExplained(org, txn, rebased.explained);
+    const first = !org.discovered;
+    org.discovered = true;
+    this.#updateRole(org, txn);
+    if (first) {
+      txn.emits.push([
+        "org:discovered",
+        { organizationId: org.hex, name: org.log.state.identity.displayName },
+      ]);
+    }
+    await c.persistence.commit(org, txn);
+    await c.sync.syncSubscriptions(org);
   }
 
   /** Follows what the state says about this identity (joined, removed, banned). */
