@@ -3,47 +3,57 @@
  * `--count` channel messages of 256 bytes into an encrypted organization, then a member receives
  * them live, once with the memory store and once with the SQLite store. Prints per message: CPU and
  * wall time per send and per receive, store batches and bytes written per message, and the crypto
- * floor measured in the same run (the time spent in `OwnerGroup.encrypt` and `MemberGroup.decrypt`).
+ * floor measured in the same run (the CPU time spent in `OwnerGroup.encrypt` and `MemberGroup.decrypt`).
  *
  * The send phase runs with the member cut off by a partition (only the owner works); the receive
  * phase replays the captured payloads to the member from a bare transport (only the member works).
  *
  * Run from packages/client:
- * `node --import tsx --conditions=@orgchat/source bench/pipeline.ts [--json] [--count 1000] [--memory-only]`
+ * `node --import tsx --conditions=@orgchat/source bench/pipeline.ts [--json] [--count 1000]
+ *  [--sqlite ../store-sqlite/src/index.ts]`. The client does not depend on the SQLite store (nor may
+ * it, docs/ARCHITECTURE.md): `--sqlite` names the module that exports `openSqliteStore`, and adds
+ * the SQLite run.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { MemberGroup, OwnerGroup } from "@orgchat/crypto";
 import { type BatchOptions, memoryStore, type Store, type StoreOp } from "@orgchat/store";
 import { memoryNetwork, type TransportMessage } from "@orgchat/transport";
 import { channelTopic } from "@orgchat/wire";
-// The client does not depend on the SQLite store: the bench reaches it by path (dev only).
-import { openSqliteStore } from "../../store-sqlite/src/index.js";
 import { type Client, createClient } from "../src/index.js";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
-const memoryOnly = args.includes("--memory-only");
+const sqliteAt = args.indexOf("--sqlite");
+const sqliteModule = sqliteAt >= 0 ? args[sqliteAt + 1] : undefined;
+type OpenSqlite = (init: { path: string }) => Promise<Store>;
+const openSqliteStore: OpenSqlite | undefined =
+  sqliteModule === undefined
+    ? undefined
+    : ((await import(pathToFileURL(resolve(sqliteModule)).href)) as { openSqliteStore: OpenSqlite })
+        .openSqliteStore;
 const countAt = args.indexOf("--count");
 const count = countAt >= 0 ? Number(args[countAt + 1]) : 1000;
 const textBytes = 256;
 
-/** Time spent inside the group crypto, accumulated by wrapping the prototypes. */
-const crypto = { encryptNs: 0n, decryptNs: 0n };
-function wrap<T extends object>(proto: T, name: keyof T & string, into: "encryptNs" | "decryptNs") {
+/** CPU time spent inside the group crypto (µs), accumulated by wrapping the prototypes. */
+const crypto = { encryptUs: 0, decryptUs: 0 };
+function wrap<T extends object>(proto: T, name: keyof T & string, into: "encryptUs" | "decryptUs") {
   const original = proto[name] as unknown as (...a: unknown[]) => unknown;
   (proto as Record<string, unknown>)[name] = function (this: unknown, ...a: unknown[]) {
-    const start = process.hrtime.bigint();
+    const start = process.cpuUsage();
     try {
       return original.apply(this, a);
     } finally {
-      crypto[into] += process.hrtime.bigint() - start;
+      const spent = process.cpuUsage(start);
+      crypto[into] += spent.user + spent.system;
     }
   };
 }
-wrap(OwnerGroup.prototype, "encrypt", "encryptNs");
-wrap(MemberGroup.prototype, "decrypt", "decryptNs");
+wrap(OwnerGroup.prototype, "encrypt", "encryptUs");
+wrap(MemberGroup.prototype, "decrypt", "decryptUs");
 
 /** Counts what a store is asked to write. */
 class Counting {
@@ -120,7 +130,9 @@ const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   const dir = kind === "sqlite" ? mkdtempSync(join(tmpdir(), "orgchat-pipeline-")) : undefined;
   const open = async (name: string): Promise<Store> =>
-    dir === undefined ? memoryStore() : openSqliteStore({ path: join(dir, `${name}.db`) });
+    dir === undefined || openSqliteStore === undefined
+      ? memoryStore()
+      : openSqliteStore({ path: join(dir, `${name}.db`) });
   const network = memoryNetwork({ seed: 1 });
   const ownerStore = new Counting(await open("owner"));
   const memberStore = new Counting(await open("member"));
@@ -168,7 +180,7 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   network.partition([[ownerTransport, replayer], [memberTransport]]);
   const text = "x".repeat(textBytes);
   const ownerBefore = ownerStore.snapshot();
-  crypto.encryptNs = 0n;
+  crypto.encryptUs = 0;
   let cpu = process.cpuUsage();
   let wall = performance.now();
   for (let i = 0; i < count; i++) await owner.sendMessage(orgId, "general", text);
@@ -176,14 +188,14 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   const sendCpu = cpuMs(process.cpuUsage(cpu));
   const sendWall = performance.now() - wall;
   const ownerAfter = ownerStore.snapshot();
-  const encryptMs = Number(crypto.encryptNs) / 1e6;
+  const encryptMs = crypto.encryptUs / 1000;
 
   await capture.unsubscribe();
   // Receive: the owner is cut off; the replayer publishes the captured payloads to the member.
   network.partition([[ownerTransport], [memberTransport, replayer]]);
   const memberBefore = memberStore.snapshot();
   const fileBefore = dir === undefined ? 0 : statSync(join(dir, "member.db")).size;
-  crypto.decryptNs = 0n;
+  crypto.decryptUs = 0;
   const done = new Promise<void>((resolve) => {
     allReceived = resolve;
   });
@@ -202,7 +214,7 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   const receiveCpu = cpuMs(process.cpuUsage(cpu));
   const receiveWall = performance.now() - wall;
   const memberAfter = memberStore.snapshot();
-  const decryptMs = Number(crypto.decryptNs) / 1e6;
+  const decryptMs = crypto.decryptUs / 1000;
   await owner.close();
   await member.close();
   let sqliteFileBytesPerMessage: number | undefined;
@@ -233,7 +245,7 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
 }
 
 const results: Figures[] = [await run("memory")];
-if (!memoryOnly) results.push(await run("sqlite"));
+if (openSqliteStore !== undefined) results.push(await run("sqlite"));
 if (json) {
   console.log(JSON.stringify({ bench: "client-pipeline", textBytes, results }, null, 2));
 } else {
