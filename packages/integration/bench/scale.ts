@@ -1,0 +1,157 @@
+/**
+ * The scale benchmark (issue #14 point 4): an encrypted organization grown to 1,000, 5,000 and
+ * 10,000 members through the real admission path, and what each size costs.
+ *
+ * `pnpm --filter @orgchat/integration bench:scale [-- --json] [-- --quick] [-- --sizes 1000,5000]
+ * [-- --concurrency 64] [-- --burst 200]`
+ *
+ * How: one memory network in this process. The owner is a full client (`createClient`, memory store
+ * behind a meter, production configuration but `rekeyWindowMs: 0`, so a removal re-keys inside
+ * `removeMember`; the add window is the production default). Members are lean (src/scale/): each
+ * asks like a client does — X3DH to the owner's prekey bundle, its member keys, the request to
+ * join, pairwise on the requests topic — and opens the owner's Welcome into a `MemberGroup`, with
+ * `@orgchat/crypto`, `@orgchat/wire` and `@orgchat/state` alone, no store; they share one transport
+ * and the epoch rosters (one copy for all). The owner accepts every request as it arrives.
+ *
+ * At every size:
+ * - **growth**: the members since the previous size join with `--concurrency` requests in flight:
+ *   admissions/s, request → Welcome opened, owner bytes published and written per admission;
+ * - **burst**: `--burst` lean members ask at once: time until all hold keys, epochs it took;
+ * - **newcomer**: a full client discovers the organization and joins: request → keys held;
+ * - **removal**: the owner removes a member; the burst's members (they keep their groups and follow
+ *   add steps) and the newcomer re-key: time until all did, each one's CPU for the KeyUpdate;
+ * - **owner**: store bytes live and written, heap (released by closing it, held after a restart),
+ *   restart time (`createClient` on its store → its organization loaded).
+ *
+ * In-process floors: every party runs on this one thread, so a wait that involves many members is
+ * the sum of their CPU, not the wall time of members on their own machines: "all re-keyed" is the
+ * owner's operation plus every follower's CPU in turn; a member's own figure is its CPU. Each figure
+ * is printed with the issue's goal; the curve shows each figure's ratio between consecutive sizes
+ * next to the size ratio (×N): a cost that grows like N shows the size ratio, N² its square.
+ *
+ * `--json` prints one JSON document on one line; `--quick` runs 100 and 300 members with a burst of
+ * 50 (CI: the numbers mean little).
+ */
+import { cpus } from "node:os";
+import { runScale, type ScaleResult, type SizeFigures } from "../src/scale/scenario.js";
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const quick = args.includes("--quick");
+const option = (name: string) => {
+  const at = args.indexOf(name);
+  return at < 0 ? undefined : args[at + 1];
+};
+const sizes = (option("--sizes") ?? (quick ? "100,300" : "1000,5000,10000"))
+  .split(",")
+  .map((size) => Number(size));
+if (sizes.some((size) => !Number.isSafeInteger(size) || size < 1)) {
+  throw new Error(`--sizes: expected positive integers separated by commas, got ${sizes.join()}`);
+}
+const concurrency = Number(option("--concurrency") ?? 64);
+const burst = Number(option("--burst") ?? (quick ? 50 : 200));
+/** `--safety-ms`: the longest one wait may take before the run fails (a safety net, not a figure). */
+const safetyMs = Number(option("--safety-ms") ?? 600_000);
+
+/** The issue's goals, by figure. */
+export const goals = {
+  admissionsPerSecond: 20,
+  ownerBytesPublishedPerAdmission: 2_000,
+  ownerStoreBytesWrittenPerAdmission: 4_000,
+  burstAllHoldKeysMs: 2_000,
+  removalAllRekeyedMs: 2_000,
+  removalMemberCpuMs: 10,
+  newcomerRequestToKeysMs: 1_000,
+  ownerStoreLiveBytesPerMember: 300,
+  ownerHeapBytes: 100_000_000,
+  ownerRestartMs: 200,
+} as const;
+
+const result: ScaleResult = await runScale({
+  sizes,
+  concurrency,
+  burst,
+  safetyMs,
+  ...(json ? {} : { progress: (line: string) => void process.stderr.write(`${line}\n`) }),
+});
+
+/** The figures the curve follows, by name. */
+const curve: Record<string, (f: SizeFigures) => number> = {
+  "admission latency p50 (ms)": (f) => f.growth.latencyP50Ms,
+  "s per 1,000 admissions": (f) => 1000 / f.growth.admissionsPerSecond,
+  "owner bytes published / admission": (f) => f.growth.ownerBytesPublishedPerAdmission,
+  "owner bytes written / admission": (f) => f.growth.ownerStoreBytesWrittenPerAdmission,
+  "burst: all hold keys (ms)": (f) => f.burst.allHoldKeysMs,
+  "newcomer request → keys (ms)": (f) => f.newcomer.requestToKeysMs,
+  "newcomer discover (ms)": (f) => f.newcomer.discoverMs,
+  "removal: owner operation (ms)": (f) => f.removal.ownerOperationMs,
+  "removal: member CPU p50 (ms)": (f) => f.removal.memberCpuP50Ms,
+  "owner store live (B)": (f) => f.owner.storeLiveBytes,
+  "owner heap after restart (B)": (f) => f.owner.heapAfterRestartBytes,
+  "owner restart (ms)": (f) => f.owner.restartMs,
+};
+
+/** For each figure, its ratio between consecutive sizes (null when the earlier one is 0). */
+const ratios = result.sizes.slice(1).map((figures, i) => {
+  const previous = result.sizes[i] as SizeFigures;
+  const out: Record<string, number | null> = {
+    sizeRatio: Math.round((figures.members / previous.members) * 100) / 100,
+  };
+  for (const [name, get] of Object.entries(curve)) {
+    const before = get(previous);
+    out[name] = before > 0 ? Math.round((get(figures) / before) * 100) / 100 : null;
+  }
+  return { from: previous.members, to: figures.members, ratios: out };
+});
+
+const report = {
+  benchmark: "@orgchat/integration scale: encrypted organization through the real admission path",
+  profile: quick ? "quick" : "full",
+  node: process.version,
+  cpus: cpus().length,
+  goals,
+  ...result,
+  ratios,
+};
+
+if (json) {
+  process.stdout.write(
+    `${JSON.stringify(report, (_, value) => (typeof value === "bigint" ? value.toString() : value))}\n`,
+  );
+} else {
+  const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+  const lines = [
+    `${report.benchmark} (${report.profile}, Node ${report.node}, ${report.cpus} cpus)`,
+    `owner: full client, production config but rekeyWindowMs 0 (addWindowMs ${result.clientConfig.addWindowMs}); members: lean, ${concurrency} requests in flight while growing; burst ${burst}`,
+  ];
+  for (const f of result.sizes) {
+    const g = f.growth;
+    lines.push(
+      `— ${f.members} members`,
+      `  growth: ${g.admissionsPerSecond} admissions/s (goal ≥ ${goals.admissionsPerSecond}); request → Welcome p50 ${g.latencyP50Ms} ms, max ${g.latencyMaxMs} ms; owner published ${g.ownerBytesPublishedPerAdmission} B/admission (goal ≤ ${goals.ownerBytesPublishedPerAdmission}) in ${g.ownerEnvelopesPerAdmission} envelopes, wrote ${g.ownerStoreBytesWrittenPerAdmission} B/admission (goal ≤ ${goals.ownerStoreBytesWrittenPerAdmission}); ${g.ownerEpochsPerAdmission} epochs/admission; member CPU: request ${g.memberRequestCpuMs} ms, Welcome ${g.memberWelcomeCpuMs} ms; rejected ${g.rejected}`,
+      `  burst of ${f.burst.requests}: all hold keys in ${f.burst.allHoldKeysMs} ms (goal ≤ ${goals.burstAllHoldKeysMs}); ${f.burst.epochs} epochs; owner published ${kb(f.burst.ownerBytesPublished)}; rejected ${f.burst.rejected}`,
+      `  newcomer (full client): request → keys ${f.newcomer.requestToKeysMs} ms (goal ≤ ${goals.newcomerRequestToKeysMs}); discover ${f.newcomer.discoverMs} ms`,
+      `  removal: ${f.removal.followers} members re-keyed in ${f.removal.allRekeyedMs} ms (goal ≤ ${goals.removalAllRekeyedMs}; floor: in-process, owner ${f.removal.ownerOperationMs} ms + every follower's CPU in turn); full client ${f.removal.fullClientRekeyedMs} ms; member CPU p50 ${f.removal.memberCpuP50Ms} ms, max ${f.removal.memberCpuMaxMs} ms (goal ≤ ${goals.removalMemberCpuMs}); owner published ${kb(f.removal.ownerBytesPublished)} in ${f.removal.ownerEnvelopesPublished} envelopes`,
+      `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart ${f.owner.restartMs} ms (goal ≤ ${goals.ownerRestartMs})`,
+      `  live store by prefix: ${Object.entries(f.owner.storeLiveTop)
+        .map(([key, bytes]) => `${key} ${kb(bytes)}`)
+        .join(", ")}`,
+      `  process heap ${mb(f.process.heapUsedBytes)} (owner, lean members, the memory network's history)`,
+    );
+  }
+  if (ratios.length > 0) {
+    lines.push("curve (each figure's ratio to the previous size; ×N = the size ratio):");
+    for (const { from, to, ratios: r } of ratios) {
+      const parts = Object.entries(r)
+        .filter(([name]) => name !== "sizeRatio")
+        .map(([name, value]) => `${name} ×${value ?? "—"}`);
+      lines.push(`  ${from} → ${to} (×N ${r.sizeRatio}): ${parts.join("; ")}`);
+    }
+  }
+  lines.push(
+    `a lean member (admitted, not following) holds ${result.leanMemberBytes} B of heap: ${mb(result.leanMemberBytes * 10_000)} for 10,000`,
+  );
+  if (result.unopenable > 0) lines.push(`lean crowd: ${result.unopenable} envelopes did not open`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

@@ -1,0 +1,463 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { type Client, type ClientConfig, createClient, defaultClientConfig } from "@orgchat/client";
+import { memoryStore, type Store } from "@orgchat/store";
+import { memoryNetwork, type Transport } from "@orgchat/transport";
+import { LeanCrowd } from "./crowd.js";
+import type { LeanMember } from "./lean-member.js";
+import { meteredStore, meteredTransport, type PublishMeter, type StoreMeter } from "./meters.js";
+
+/** What one run measures (`bench/scale.ts` prints it). */
+export interface ScaleOptions {
+  /** Member counts (besides the owner) at which every figure is taken, ascending. */
+  readonly sizes: readonly number[];
+  /** Requests in flight while the organization grows. @default 64 */
+  readonly concurrency?: number;
+  /** Requests of the burst, all sent at once. @default 200 */
+  readonly burst?: number;
+  /**
+   * The longest any one wait may take (an admission, the burst, a re-key): a safety net that fails
+   * the run, never a measured outcome. @default 600_000
+   */
+  readonly safetyMs?: number;
+  /** Told about progress (lines for stderr). */
+  readonly progress?: (line: string) => void;
+}
+
+/** Default number of requests in flight while growing. */
+export const defaultConcurrency = 64;
+/** Default burst size (the issue's 200). */
+export const defaultBurst = 200;
+
+/** The figures at one size. */
+export interface SizeFigures {
+  /** Members besides the owner when the figures were taken (the size, before the burst). */
+  readonly members: number;
+  readonly growth: {
+    /** Admissions measured (the members added since the previous size). */
+    readonly admissions: number;
+    readonly admissionsPerSecond: number;
+    /** Request → Welcome opened, under `concurrency` requests in flight. */
+    readonly latencyP50Ms: number;
+    readonly latencyMaxMs: number;
+    readonly ownerBytesPublishedPerAdmission: number;
+    readonly ownerEnvelopesPerAdmission: number;
+    readonly ownerStoreBytesWrittenPerAdmission: number;
+    readonly ownerEpochsPerAdmission: number;
+    /** A lean member's own CPU per admission (X3DH + sealing; opening the Welcome), p50. */
+    readonly memberRequestCpuMs: number;
+    readonly memberWelcomeCpuMs: number;
+    readonly rejected: number;
+  };
+  readonly burst: {
+    readonly requests: number;
+    /** First request published → the last of them opened its Welcome. */
+    readonly allHoldKeysMs: number;
+    readonly epochs: number;
+    readonly ownerBytesPublished: number;
+    readonly rejected: number;
+  };
+  readonly newcomer: {
+    /** A full client: `discover` (reads what it needs of the topics' history). */
+    readonly discoverMs: number;
+    /** `requestToJoin` → accepted, epoch entered (keys held). */
+    readonly requestToKeysMs: number;
+  };
+  readonly removal: {
+    /** Members re-keyed and measured: the burst's lean members and the newcomer (full client). */
+    readonly followers: number;
+    /** `removeMember` returned (the owner built and published the KeyUpdate). */
+    readonly ownerOperationMs: number;
+    /** `removeMember` called → the last follower re-keyed (all in this one process, serially). */
+    readonly allRekeyedMs: number;
+    /** The newcomer (full client) entered the new epoch. */
+    readonly fullClientRekeyedMs: number;
+    /** A member's CPU for the KeyUpdate (open its chunks, apply): p50 and max of the followers. */
+    readonly memberCpuP50Ms: number;
+    readonly memberCpuMaxMs: number;
+    readonly ownerBytesPublished: number;
+    readonly ownerEnvelopesPublished: number;
+  };
+  readonly owner: {
+    readonly storeLiveBytes: number;
+    readonly storeLiveBytesPerMember: number;
+    readonly storeWrittenBytes: number;
+    /** The largest live prefixes (`space:key prefix` → bytes). */
+    readonly storeLiveTop: Readonly<Record<string, number>>;
+    /** Heap released by closing the owner (after GC), and held by it again after the restart. */
+    readonly heapReleasedBytes: number;
+    readonly heapAfterRestartBytes: number;
+    /** `createClient` on the owner's store → its organization loaded. */
+    readonly restartMs: number;
+  };
+  readonly process: {
+    /** Everything in this process after the owner's restart (every lean member included). */
+    readonly heapUsedBytes: number;
+  };
+}
+
+/** A whole run. */
+export interface ScaleResult {
+  readonly clientConfig: Required<ClientConfig>;
+  readonly concurrency: number;
+  readonly burst: number;
+  readonly sizes: readonly SizeFigures[];
+  /** Heap per lean member once admitted (not following): measured on {@link leanSample} fresh ones. */
+  readonly leanMemberBytes: number;
+  /** Envelopes the lean crowd could not open (expected 0). */
+  readonly unopenable: number;
+}
+
+const round = (value: number, digits = 1) => {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+};
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+/** Heap in use, with the array buffers (keys, messages) that `heapUsed` leaves out. */
+const heapBytes = () => {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+};
+
+/** `global.gc` without `--expose-gc` on the command line. */
+function collector(): () => void {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  return () => {
+    gc();
+    gc();
+  };
+}
+
+/** Resolves when `done()` holds, checked at every `change`; rejects after `safetyMs`. */
+function until(
+  subscribe: (check: () => void) => () => void,
+  done: () => boolean,
+  what: string,
+  safetyMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let off = () => {};
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`scale bench: ${what} took over ${safetyMs} ms (safety net)`));
+    }, safetyMs);
+    const check = () => {
+      if (!done()) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    off = subscribe(check);
+    check();
+  });
+}
+
+/** Waits until `member` opened its Welcome or was rejected. */
+function admitted(member: LeanMember, safetyMs: number): Promise<void> {
+  return until(
+    (check) => member.onChange(check),
+    () => member.status === "welcomed" || member.status === "rejected",
+    `member ${member.memberId.slice(0, 8)}'s admission`,
+    safetyMs,
+  );
+}
+
+/** Lean members made to measure one's memory. */
+export const leanSample = 10_000;
+
+/**
+ * Heap per lean member as admitted members hold it (keys, status, times; no group, no session):
+ * {@link leanSample} fresh members, after a warm-up, between two full collections.
+ */
+function leanMemberSize(crowd: LeanCrowd, gc: () => void): number {
+  for (const warm of Array.from({ length: 100 }, () => crowd.member())) {
+    crowd.members.delete(warm.memberId);
+  }
+  gc();
+  const before = heapBytes();
+  const probes = Array.from({ length: leanSample }, () => crowd.member());
+  for (const probe of probes) {
+    probe.status = "welcomed";
+    probe.times.requested = probe.times.accepted = probe.times.welcomed = 1;
+    probe.times.requestCpuMs = probe.times.welcomeCpuMs = 1;
+  }
+  gc();
+  const bytes = Math.round((heapBytes() - before) / leanSample);
+  for (const probe of probes) crowd.members.delete(probe.memberId);
+  return bytes;
+}
+
+/**
+ * The scale scenario (issue #14 point 4): an encrypted organization grown through the real
+ * admission path — a full owner client (`createClient`, memory network, memory store) accepting
+ * every request as it arrives, lean members asking (`lean-member.ts`) — and, at every size, a burst,
+ * a full client's join, a removal and the owner's restart.
+ */
+export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
+  const concurrency = options.concurrency ?? defaultConcurrency;
+  const burstSize = options.burst ?? defaultBurst;
+  const safetyMs = options.safetyMs ?? 600_000;
+  const progress = options.progress ?? (() => {});
+  const gc = collector();
+  // Production defaults (with whatever add window they set) but rekeyWindowMs: a removal re-keys
+  // inside removeMember, so the removal figure is the re-key's cost (see bench/scale.ts).
+  const clientConfig: Required<ClientConfig> = { ...defaultClientConfig, rekeyWindowMs: 0 };
+  const network = memoryNetwork();
+  const published: PublishMeter = { bytes: 0, envelopes: 0 };
+  const metered = meteredStore(memoryStore());
+  const ownerStore: Store = metered.store;
+  const storeMeter: StoreMeter = metered.meter;
+  let ownerTransport: Transport = meteredTransport(network.transport({ name: "owner" }), published);
+  let owner: Client = await createClient({
+    transport: ownerTransport,
+    store: ownerStore,
+    config: clientConfig,
+  });
+  const orgId = await owner.createOrganization({
+    name: "Scale",
+    access: "on-request",
+    encrypted: true,
+  });
+  let rejectedAccepts = 0;
+  const acceptAll = (client: Client) =>
+    client.on("request:received", ({ requestId }) => {
+      client.acceptRequest(orgId, requestId).catch(() => {
+        rejectedAccepts++;
+      });
+    });
+  acceptAll(owner);
+  const crowd = await LeanCrowd.start({
+    transport: network.transport({ name: "crowd" }),
+    organizationId: orgId,
+  });
+  const admittedMembers: LeanMember[] = [];
+  let victims = 0;
+
+  /** One admission with its own figures; the member is released once it holds its group. */
+  const admitOne = async () => {
+    const member = crowd.member();
+    await member.requestToJoin();
+    await admitted(member, safetyMs);
+    member.release();
+    admittedMembers.push(member);
+    return member;
+  };
+
+  const figures: SizeFigures[] = [];
+  let members = 0;
+  for (const size of options.sizes) {
+    // --- growth ------------------------------------------------------------------------------
+    const before = {
+      bytes: published.bytes,
+      envelopes: published.envelopes,
+      written: storeMeter.written,
+      epoch: owner.getOrganization(orgId).epoch ?? 0n,
+      rejected: rejectedAccepts,
+    };
+    const count = Math.max(1, size - members);
+    const grown: LeanMember[] = [];
+    const start = performance.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        next++;
+        grown.push(await admitOne());
+        if (grown.length % 500 === 0) progress(`  ${members + grown.length} members`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+    const growMs = performance.now() - start;
+    members = size;
+    const epochAfter = owner.getOrganization(orgId).epoch ?? 0n;
+    const welcomed = grown.filter((m) => m.status === "welcomed");
+    const latencies = welcomed.map((m) => (m.times.welcomed ?? 0) - (m.times.requested ?? 0));
+    const growth = {
+      admissions: count,
+      admissionsPerSecond: round((count / growMs) * 1000),
+      latencyP50Ms: round(quantile(latencies, 0.5)),
+      latencyMaxMs: round(quantile(latencies, 1)),
+      ownerBytesPublishedPerAdmission: Math.round((published.bytes - before.bytes) / count),
+      ownerEnvelopesPerAdmission: round((published.envelopes - before.envelopes) / count, 2),
+      ownerStoreBytesWrittenPerAdmission: Math.round((storeMeter.written - before.written) / count),
+      ownerEpochsPerAdmission: round(Number(epochAfter - before.epoch) / count, 3),
+      memberRequestCpuMs: round(
+        quantile(
+          welcomed.map((m) => m.times.requestCpuMs ?? 0),
+          0.5,
+        ),
+        2,
+      ),
+      memberWelcomeCpuMs: round(
+        quantile(
+          welcomed.map((m) => m.times.welcomeCpuMs ?? 0),
+          0.5,
+        ),
+        2,
+      ),
+      rejected: grown.length - welcomed.length,
+    };
+    progress(`${size} members: ${growth.admissionsPerSecond} admissions/s`);
+
+    // --- burst: `burstSize` requests at once, one epoch expected --------------------------------
+    const burstBefore = { bytes: published.bytes, epoch: epochAfter };
+    const burst = Array.from({ length: burstSize }, () => crowd.member());
+    for (const member of burst) member.keepGroup();
+    const burstStart = performance.now();
+    await Promise.all(burst.map((member) => member.requestToJoin()));
+    await Promise.all(burst.map((member) => admitted(member, safetyMs)));
+    const burstMs = performance.now() - burstStart;
+    const burstEpoch = owner.getOrganization(orgId).epoch ?? 0n;
+    members += burst.filter((m) => m.status === "welcomed").length;
+    const burstFigures = {
+      requests: burstSize,
+      allHoldKeysMs: round(burstMs),
+      epochs: Number(burstEpoch - burstBefore.epoch),
+      ownerBytesPublished: published.bytes - burstBefore.bytes,
+      rejected: burst.filter((m) => m.status === "rejected").length,
+    };
+    progress(`  burst of ${burstSize}: ${burstFigures.allHoldKeysMs} ms`);
+
+    // --- a newcomer's join with a full client ----------------------------------------------------
+    const newcomerTransport = network.transport({ name: `newcomer-${size}` });
+    const newcomer = await createClient({
+      transport: newcomerTransport,
+      store: memoryStore(),
+      config: clientConfig,
+    });
+    const discoverStart = performance.now();
+    await newcomer.discover(orgId);
+    const discoverMs = performance.now() - discoverStart;
+    let newcomerEpoch: bigint | undefined;
+    const offEpoch = newcomer.on("epoch:changed", ({ epoch, channelId }) => {
+      if (channelId === "") newcomerEpoch = epoch;
+    });
+    const joinStart = performance.now();
+    await newcomer.requestToJoin(orgId);
+    const ownerEpochNow = () => owner.getOrganization(orgId).epoch ?? 0n;
+    await until(
+      (check) => newcomer.on("epoch:changed", check),
+      () => newcomerEpoch !== undefined && newcomerEpoch >= ownerEpochNow(),
+      "the newcomer's keys",
+      safetyMs,
+    );
+    const requestToKeysMs = performance.now() - joinStart;
+    members++;
+    progress(
+      `  newcomer: discover ${round(discoverMs)} ms, request → keys ${round(requestToKeysMs)} ms`,
+    );
+
+    // --- a removal: every follower re-keys ----------------------------------------------------------
+    const followers = burst.filter((m) => m.status === "welcomed");
+    const victim = admittedMembers[victims++];
+    if (victim === undefined) throw new Error("scale bench: no member to remove");
+    const removalBefore = { bytes: published.bytes, envelopes: published.envelopes };
+    const epochBeforeRemoval = ownerEpochNow();
+    const rekeyedAfter = (m: LeanMember) => (m.group?.epoch ?? 0n) > epochBeforeRemoval;
+    const removalStart = performance.now();
+    let fullRekeyed = 0;
+    const fullDone = until(
+      (check) => newcomer.on("epoch:changed", check),
+      () => (newcomerEpoch ?? 0n) > epochBeforeRemoval,
+      "the newcomer's re-key",
+      safetyMs,
+    ).then(() => {
+      fullRekeyed = performance.now();
+    });
+    await owner.removeMember(orgId, victim.memberId);
+    const ownerOperationMs = performance.now() - removalStart;
+    const removalBytes = published.bytes - removalBefore.bytes;
+    const removalEnvelopes = published.envelopes - removalBefore.envelopes;
+    await Promise.all([
+      fullDone,
+      ...followers.map((m) =>
+        until(
+          (check) => m.onChange(check),
+          () => rekeyedAfter(m),
+          "a follower's re-key",
+          safetyMs,
+        ),
+      ),
+    ]);
+    const lastLean = Math.max(...followers.map((m) => m.times.rekeyed ?? 0));
+    const cpu = followers.map((m) => m.times.keyUpdateCpuMs ?? 0);
+    members--;
+    const removal = {
+      followers: followers.length + 1,
+      ownerOperationMs: round(ownerOperationMs),
+      allRekeyedMs: round(Math.max(lastLean, fullRekeyed) - removalStart),
+      fullClientRekeyedMs: round(fullRekeyed - removalStart),
+      memberCpuP50Ms: round(quantile(cpu, 0.5), 2),
+      memberCpuMaxMs: round(quantile(cpu, 1), 2),
+      ownerBytesPublished: removalBytes,
+      ownerEnvelopesPublished: removalEnvelopes,
+    };
+    progress(`  removal: all re-keyed in ${removal.allRekeyedMs} ms`);
+    offEpoch();
+    await newcomer.close();
+    await newcomerTransport.stop();
+    // The burst's members stop following: from now on they are members like the others.
+    for (const member of burst) crowd.unfollow(member);
+    admittedMembers.push(...followers);
+
+    // --- the owner: store, heap, restart -----------------------------------------------------------
+    const live = storeMeter.live();
+    const top = Object.fromEntries([...live.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6));
+    const storeLiveBytes = storeMeter.liveBytes();
+    gc();
+    const heapWithOwner = heapBytes();
+    await owner.close();
+    await ownerTransport.stop();
+    // Nothing may hold the closed client while the heap it released is measured.
+    owner = undefined as unknown as Client;
+    gc();
+    const heapWithout = heapBytes();
+    ownerTransport = meteredTransport(network.transport({ name: `owner-${size}` }), published);
+    const restartStart = performance.now();
+    owner = await createClient({
+      transport: ownerTransport,
+      store: ownerStore,
+      config: clientConfig,
+    });
+    owner.getOrganization(orgId);
+    const restartMs = performance.now() - restartStart;
+    acceptAll(owner);
+    gc();
+    const heapRestarted = heapBytes();
+
+    figures.push({
+      members: size,
+      growth,
+      burst: burstFigures,
+      newcomer: { discoverMs: round(discoverMs), requestToKeysMs: round(requestToKeysMs) },
+      removal,
+      owner: {
+        storeLiveBytes,
+        storeLiveBytesPerMember: Math.round(storeLiveBytes / members),
+        storeWrittenBytes: storeMeter.written,
+        storeLiveTop: top,
+        heapReleasedBytes: heapWithOwner - heapWithout,
+        heapAfterRestartBytes: heapRestarted - heapWithout,
+        restartMs: round(restartMs),
+      },
+      process: { heapUsedBytes: heapRestarted },
+    });
+    progress(`  owner: restart ${round(restartMs)} ms, store ${storeLiveBytes} B live`);
+  }
+  const leanMemberBytes = leanMemberSize(crowd, gc);
+  await owner.close();
+  await crowd.close();
+  return {
+    leanMemberBytes,
+    clientConfig,
+    concurrency,
+    burst: burstSize,
+    sizes: figures,
+    unopenable: crowd.unopenable,
+  };
+}
