@@ -18,6 +18,7 @@ import { noteDepartures } from "./departures.js";
 import { decodeJson, decodeStored, encodeJson, encodeStored } from "./encoding.js";
 import { decodeStoredRoster, type EpochRoster } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
+import { groupRecordOps, loadGroupRecords, StoredGroupRecords } from "./group-records.js";
 import type { MessageMeta } from "./held-events.js";
 import {
   type MemberOrg,
@@ -42,7 +43,6 @@ export const pendingLog = (org: string) => `pending/${org}`;
 export const seenLog = (org: string) => `seen/${org}`;
 export const provenLog = (org: string) => `proven/${org}`;
 export const heldLog = (org: string) => `held/${org}`;
-const groupKey = (channel: string) => `group/${channel}`;
 /** A member's stored description (`StoredDescription`), binary, written when it changes. */
 const descriptionKey = "description";
 
@@ -149,6 +149,17 @@ export class Persistence {
   readonly #writtenMeta = new Map<string, Uint8Array>();
   /** Per organization, the member's description last committed (by identity), to skip rewrites. */
   readonly #writtenDescription = new Map<string, StoredDescription | undefined>();
+  /** Per organization, which group records the store holds (`group-records.ts`). */
+  readonly #groupRecords = new Map<string, StoredGroupRecords>();
+
+  #storedGroups(hex: string): StoredGroupRecords {
+    let stored = this.#groupRecords.get(hex);
+    if (stored === undefined) {
+      stored = new StoredGroupRecords();
+      this.#groupRecords.set(hex, stored);
+    }
+    return stored;
+  }
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -215,15 +226,6 @@ export class Persistence {
         if (meta.request !== undefined) member.request = meta.request as OwnRequest;
         if (meta.bundle !== undefined) member.bundle = meta.bundle as PrekeyBundleFields;
       }
-      for (const key of await store.keys(space, { prefix: "group/" })) {
-        const channelId = key.slice("group/".length);
-        const bytes = vault.open(space, key, await read(key));
-        if (org.role === "owner") {
-          org.owner.groups.set(channelId, OwnerGroup.deserialize(provider, bytes));
-        } else {
-          org.member.groups.set(channelId, MemberGroup.deserialize(provider, bytes));
-        }
-      }
       for (const key of await store.keys(space, { prefix: "retired/" })) {
         const record = vault.openJson<{ channelId: string; retiredAt: number; group: Uint8Array }>(
           space,
@@ -271,6 +273,24 @@ export class Persistence {
             ? { ...roster, previousRosterHash: previous.rosterHash }
             : roster,
         );
+      }
+      // Groups in pieces (head, member and epoch records), after the rosters they refer to.
+      const stored = new StoredGroupRecords();
+      this.#groupRecords.set(hex, stored);
+      const groupsInit = {
+        store,
+        provider,
+        vault,
+        space,
+        stored,
+        roster: (keyIdHex: string) => org.rosters.get(keyIdHex)?.roster,
+      };
+      if (org.role === "owner") {
+        const groups = await loadGroupRecords({ ...groupsInit, role: "owner" });
+        for (const [channelId, group] of groups) org.owner.groups.set(channelId, group);
+      } else {
+        const groups = await loadGroupRecords({ ...groupsInit, role: "member" });
+        for (const [channelId, group] of groups) org.member.groups.set(channelId, group);
       }
       for (const key of await store.keys(space, { prefix: "welcome/" })) {
         const welcome = vault.openJson<WelcomeInit>(space, key, await read(key));
@@ -473,15 +493,16 @@ export class Persistence {
     const space = orgSpace(org.hex);
     if (txn.description && org.role === "owner") await c.epochs.describe(org, txn);
     const ops: StoreOp[] = [...txn.ops];
+    // Each group's head when it changed and its changed member and epoch records; durable when a
+    // head reserves a new stretch of the own sender chain (see the store-sqlite README).
+    const storedGroups = this.#storedGroups(org.hex);
+    let durable = false;
     for (const channelId of txn.groups) {
       const group =
         org.role === "owner" ? org.owner.groups.get(channelId) : org.member.groups.get(channelId);
-      const key = groupKey(channelId);
-      ops.push(
-        group === undefined
-          ? { type: "delete", space, key }
-          : { type: "put", space, key, value: vault.seal(space, key, group.serialize()) },
-      );
+      const saved = groupRecordOps(space, channelId, group, vault, storedGroups);
+      ops.push(...saved.ops);
+      if (saved.durable) durable = true;
     }
     for (const peer of txn.sessions) {
       const session =
@@ -558,17 +579,15 @@ export class Persistence {
     }
     const meta = this.changedMetaOps(org);
     ops.push(...meta.ops);
-    // A send advances the own sender chain: committed durably (until groups reserve generations
-    // ahead, every such commit; see the store-sqlite README, "Durability").
-    const durable = txn.outbox.length > 0 && txn.groups.size > 0;
     try {
       await store.batch(ops, {
         ...(txn.erasesKeys ? { checkpoint: true } : {}),
         ...(durable ? { durable: true } : {}),
       });
     } catch (error) {
-      // Not applied: deleted at the next commit instead.
+      // Not applied: deleted at the next commit instead, groups rewritten whole.
       if (published !== undefined) this.#published.set(org.hex, published);
+      storedGroups.forget(txn.groups);
       throw error;
     }
     meta.done();
