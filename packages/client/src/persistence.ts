@@ -4,7 +4,6 @@ import {
   ed25519EnvelopeSigner,
   type KeyPair,
   MemberGroup,
-  OwnerGroup,
   OwnerPrekeys,
   PairwiseSession,
   type PrekeyBundleFields,
