@@ -33,7 +33,14 @@
  * 50 (CI: the numbers mean little).
  */
 import { cpus } from "node:os";
-import { runScale, type ScaleResult, type SizeFigures } from "../src/scale/scenario.js";
+import {
+  defaultBurst,
+  defaultConcurrency,
+  quickProfile,
+  runScale,
+  type ScaleResult,
+  type SizeFigures,
+} from "../src/scale/scenario.js";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -42,14 +49,14 @@ const option = (name: string) => {
   const at = args.indexOf(name);
   return at < 0 ? undefined : args[at + 1];
 };
-const sizes = (option("--sizes") ?? (quick ? "100,300" : "1000,5000,10000"))
+const sizes = (option("--sizes") ?? (quick ? quickProfile.sizes.join() : "1000,5000,10000"))
   .split(",")
   .map((size) => Number(size));
 if (sizes.some((size) => !Number.isSafeInteger(size) || size < 1)) {
   throw new Error(`--sizes: expected positive integers separated by commas, got ${sizes.join()}`);
 }
-const concurrency = Number(option("--concurrency") ?? 64);
-const burst = Number(option("--burst") ?? (quick ? 50 : 200));
+const concurrency = Number(option("--concurrency") ?? defaultConcurrency);
+const burst = Number(option("--burst") ?? (quick ? quickProfile.burst : defaultBurst));
 /** `--safety-ms`: the longest one wait may take before the run fails (a safety net, not a figure). */
 const safetyMs = Number(option("--safety-ms") ?? 600_000);
 

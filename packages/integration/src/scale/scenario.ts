@@ -24,6 +24,9 @@ export interface ScaleOptions {
   readonly progress?: (line: string) => void;
 }
 
+/** The `--quick` profile (CI): small enough for a test, every figure still taken. */
+export const quickProfile = { sizes: [100, 300], burst: 50 } as const;
+
 /** Default number of requests in flight while growing. */
 export const defaultConcurrency = 64;
 /** Default burst size (the issue's 200). */

@@ -1,0 +1,148 @@
+/**
+ * The scale bench's CI profile (bench/scale.ts `--quick`), run in-process: it checks the shape of
+ * the result — every figure present and finite, every member admitted and re-keyed — never a
+ * speed. Plus the bounds of what the lean members buffer from the network (src/scale/rosters.ts).
+ */
+import { defaultProvider, type Roster, rosterHash } from "@orgchat/crypto";
+import {
+  decodeEpochRoster,
+  type EpochRoster,
+  encodeEpochRoster,
+  RosterChangeKind,
+} from "@orgchat/wire";
+import { describe, expect, it } from "vitest";
+import { keptRosterEpochs, maxWaitingAnnouncements, SharedRosters } from "../src/scale/rosters.js";
+import { quickProfile, runScale } from "../src/scale/scenario.js";
+
+/** Every number under `value` (path → number), bigints as numbers. */
+function numbers(value: unknown, path = "", out = new Map<string, number>()): Map<string, number> {
+  if (typeof value === "number") out.set(path, value);
+  else if (typeof value === "bigint") out.set(path, Number(value));
+  else if (Array.isArray(value)) value.forEach((item, i) => numbers(item, `${path}[${i}]`, out));
+  else if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) numbers(item, `${path}.${key}`, out);
+  }
+  return out;
+}
+
+describe("scale bench, quick profile", () => {
+  it("takes every figure at every size, all finite", { timeout: 600_000 }, async () => {
+    const result = await runScale({ ...quickProfile, safetyMs: 300_000 });
+    expect(result.sizes.map((f) => f.members)).toEqual([...quickProfile.sizes]);
+    expect(result.unopenable).toBe(0);
+    for (const f of result.sizes) {
+      expect(f.growth.rejected).toBe(0);
+      expect(f.growth.admissions).toBeGreaterThan(0);
+      expect(f.burst.rejected).toBe(0);
+      expect(f.burst.epochs).toBeGreaterThanOrEqual(1);
+      // Every burst member and the newcomer re-keyed after the removal.
+      expect(f.removal.followers).toBe(quickProfile.burst + 1);
+      expect(f.removal.memberCpuP50Ms).toBeGreaterThan(0);
+      expect(f.owner.storeLiveBytes).toBeGreaterThan(0);
+      expect(f.owner.restartMs).toBeGreaterThan(0);
+    }
+    const figures = numbers(result);
+    // The figures of one size, as the JSON names them: none missing at any size.
+    const names = [...figures.keys()]
+      .filter((path) => path.startsWith(".sizes[0]"))
+      .map((path) => path.slice(".sizes[0]".length));
+    expect(names.length).toBeGreaterThan(30);
+    for (const name of names) expect(figures.has(`.sizes[1]${name}`), name).toBe(true);
+    for (const [path, value] of figures) expect(Number.isFinite(value), path).toBe(true);
+    expect(result.leanMemberBytes).toBeGreaterThan(0);
+  });
+});
+
+const provider = defaultProvider();
+const leaf = (seed: number) => ({
+  identityKey: new Uint8Array(32).fill(seed),
+  signingKey: new Uint8Array(32).fill(seed + 1),
+  prekey: new Uint8Array(32).fill(seed + 2),
+});
+const keyId = (epoch: number) => new Uint8Array(8).fill(epoch + 1);
+
+/** The announcement of epoch `epoch` adding leaf `epoch` to `previous` (a delta). */
+function delta(epoch: number, previous: Roster, hash?: Uint8Array): EpochRoster {
+  const next = [...previous, leaf(epoch)];
+  return decodeEpochRoster(
+    encodeEpochRoster({
+      version: 1,
+      channelId: "",
+      epoch: BigInt(epoch),
+      keyId: keyId(epoch),
+      previousKeyId: keyId(epoch - 1),
+      rosterHash: hash ?? rosterHash(provider, next),
+      previousRosterHash: rosterHash(provider, previous),
+      change: RosterChangeKind.ADD,
+      body: {
+        case: "delta",
+        value: {
+          removedLeaves: [],
+          leaves: [{ index: previous.length, ...leaf(epoch) }],
+          leafCount: next.length,
+        },
+      },
+    }),
+  );
+}
+
+function genesis(): EpochRoster {
+  const roster = [leaf(0)];
+  return decodeEpochRoster(
+    encodeEpochRoster({
+      version: 1,
+      channelId: "",
+      epoch: 0n,
+      keyId: keyId(0),
+      previousKeyId: new Uint8Array(0),
+      rosterHash: rosterHash(provider, roster),
+      previousRosterHash: new Uint8Array(0),
+      change: RosterChangeKind.GENESIS,
+      body: {
+        case: "page",
+        value: {
+          pageIndex: 0,
+          pageCount: 1,
+          leafCount: 1,
+          firstLeaf: 0,
+          leaves: [{ index: 0, ...leaf(0) }],
+        },
+      },
+    }),
+  );
+}
+
+const rosterOf = (epochs: number): Roster => Array.from({ length: epochs + 1 }, (_, i) => leaf(i));
+
+describe("SharedRosters (what lean members buffer)", () => {
+  it("rebuilds a chain of deltas from a snapshot and keeps the newest epochs only", () => {
+    const rosters = new SharedRosters(provider);
+    rosters.add(genesis());
+    const epochs = keptRosterEpochs + 4;
+    for (let epoch = 1; epoch <= epochs; epoch++) rosters.add(delta(epoch, rosterOf(epoch - 1)));
+    expect(rosters.newest()?.epoch).toBe(BigInt(epochs));
+    expect(rosters.newest()?.roster.length).toBe(epochs + 1);
+    expect([...rosters.all()].length).toBe(keptRosterEpochs);
+    expect(rosters.get(keyId(0))).toBeUndefined();
+    expect(rosters.refused).toBe(0);
+  });
+
+  it("refuses a roster that does not hash to what its announcement says", () => {
+    const rosters = new SharedRosters(provider);
+    rosters.add(genesis());
+    rosters.add(delta(1, rosterOf(0), new Uint8Array(32)));
+    expect(rosters.get(keyId(1))).toBeUndefined();
+    expect(rosters.refused).toBe(1);
+  });
+
+  it(`holds at most ${maxWaitingAnnouncements} deltas whose previous roster is unknown`, () => {
+    const rosters = new SharedRosters(provider);
+    // Deltas of epochs 2.. (epoch 1 never comes first): each waits for its previous roster.
+    const count = maxWaitingAnnouncements + 10;
+    for (let epoch = 2; epoch < 2 + count; epoch++) rosters.add(delta(epoch, rosterOf(epoch - 1)));
+    rosters.add(genesis());
+    rosters.add(delta(1, rosterOf(0)));
+    // The first `maxWaitingAnnouncements` waiting deltas apply in a chain; the others were dropped.
+    expect(rosters.newest()?.epoch).toBe(BigInt(1 + maxWaitingAnnouncements));
+  });
+});
