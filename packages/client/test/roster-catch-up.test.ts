@@ -26,6 +26,7 @@ import {
 import { RosterBook, rosterBookLimits } from "../src/roster-book.js";
 import { RosterCadence, snapshotDue, snapshotWireBytes } from "../src/roster-policy.js";
 import { seededRandom } from "./helpers.js";
+import { nextEpoch } from "./roster-fixtures.js";
 
 const provider = defaultProvider();
 const verify = ed25519EnvelopeVerifier(provider);
@@ -61,16 +62,7 @@ async function ownerHistory(
     for (let i = 0; i < joiners; i++) {
       roster.push({ identityKey: random(32), signingKey: random(32), prekey: random(32) });
     }
-    const record: EpochRoster = {
-      change: epoch === 0 ? "genesis" : "add",
-      channelId: "",
-      epoch: BigInt(epoch),
-      keyId: random(8),
-      previousKeyId: previous?.keyId ?? new Uint8Array(0),
-      rosterHash: rosterHash(provider, roster),
-      previousRosterHash: previous?.rosterHash ?? new Uint8Array(0),
-      roster,
-    };
+    const record = nextEpoch(previous, roster, random(8));
     const delta = previous === undefined ? undefined : rosterDeltaMessage(record, previous.roster);
     let deltaBytes = 0;
     if (delta !== undefined) {

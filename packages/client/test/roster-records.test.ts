@@ -21,25 +21,17 @@ import {
   snapshotRecordBytes,
 } from "../src/roster-records.js";
 import { seededRandom } from "./helpers.js";
+import { nextEpoch, seededLeaves } from "./roster-fixtures.js";
 
 const provider = defaultProvider();
 const space = "org/test";
-
-function leaves(count: number, seed: number): RosterLeaf[] {
-  const random = seededRandom(seed);
-  return Array.from({ length: count }, () => ({
-    identityKey: random(32),
-    signingKey: random(32),
-    prekey: random(32),
-  }));
-}
 
 /** An owner's history: a genesis of `start` leaves, then one epoch per joiner (or removal). */
 function history(start: number, epochs: number, channelId = ""): EpochRoster[] {
   const random = seededRandom(start * 7 + epochs);
   const out: EpochRoster[] = [];
-  let roster: Array<RosterLeaf | undefined> = leaves(start, start);
-  const extra = leaves(epochs, start + 1);
+  let roster: Array<RosterLeaf | undefined> = seededLeaves(start, start);
+  const extra = seededLeaves(epochs, start + 1);
   let previous: EpochRoster | undefined;
   for (let epoch = 0; epoch <= epochs; epoch++) {
     if (epoch > 0) {
@@ -48,20 +40,26 @@ function history(start: number, epochs: number, channelId = ""): EpochRoster[] {
       if (epoch % 10 === 0) roster[epoch % roster.length] = undefined;
       else roster.push(extra[epoch - 1]);
     }
-    const record: EpochRoster = {
-      change: epoch === 0 ? "genesis" : epoch % 10 === 0 ? "rekey" : "add",
-      channelId,
-      epoch: BigInt(epoch),
-      keyId: random(8),
-      previousKeyId: previous?.keyId ?? new Uint8Array(0),
-      rosterHash: rosterHash(provider, roster),
-      previousRosterHash: previous?.rosterHash ?? new Uint8Array(0),
-      roster,
-    };
+    const change = epoch === 0 ? "genesis" : epoch % 10 === 0 ? "rekey" : "add";
+    const record = nextEpoch(previous, roster, random(8), change, channelId);
     out.push(record);
     previous = record;
   }
   return out;
+}
+
+/** Records every epoch, without pruning. */
+async function writeAll(
+  store: Store,
+  epochs: readonly EpochRoster[],
+  format?: "json" | "binary",
+): Promise<RosterBook> {
+  const book = new RosterBook(provider);
+  for (const epoch of epochs) {
+    book.add(epoch);
+    await store.batch(rosterRecordOps(book, space, epoch, format));
+  }
+  return book;
 }
 
 /** A memory store that counts the records and bytes read. */
@@ -199,11 +197,7 @@ describe("roster records", () => {
   it("pruning keeps the delta chain under a kept roster, rewritten as not kept", async () => {
     const epochs = history(200, 12);
     const { store } = countingStore();
-    const book = new RosterBook(provider);
-    for (const epoch of epochs) {
-      book.add(epoch);
-      await store.batch(rosterRecordOps(book, space, epoch));
-    }
+    const book = await writeAll(store, epochs);
     const keep = new Set([toHex((epochs.at(-1) as EpochRoster).keyId)]);
     await store.batch(pruneRosterOps(book, space, keep));
     expect([...book.keys()]).toEqual([...keep]);
@@ -223,11 +217,7 @@ describe("roster records", () => {
   it("refuses a kept roster that does not hash as recorded, and a delta without its base", async () => {
     const epochs = history(50, 2);
     const { store } = countingStore();
-    const book = new RosterBook(provider);
-    for (const epoch of epochs) {
-      book.add(epoch);
-      await store.batch(rosterRecordOps(book, space, epoch));
-    }
+    await writeAll(store, epochs);
     const last = epochs.at(-1) as EpochRoster;
     const key = `rr/${toHex(last.keyId)}`;
     const bytes = (await store.get(space, key)) as Uint8Array;
@@ -243,11 +233,7 @@ describe("roster records", () => {
   it("reads the JSON records of the earlier format, and prunes them", async () => {
     const epochs = history(10, 3);
     const { store } = countingStore();
-    const book = new RosterBook(provider);
-    for (const epoch of epochs) {
-      book.add(epoch);
-      await store.batch(rosterRecordOps(book, space, epoch, "json"));
-    }
+    await writeAll(store, epochs, "json");
     const loaded = new RosterBook(provider);
     expect(await loadRosterRecords(store, space, loaded)).toBe(4);
     expect(
@@ -299,6 +285,6 @@ describe("roster snapshot publication (owner)", () => {
     cadence.noteDelta("o", "board", 50);
     expect(cadence.since("o", "")).toBe(150);
     expect(cadence.since("o", "board")).toBeUndefined();
-    expect(snapshotWireBytes(leaves(2_500, 1))).toBe(2_500 * 104 + 3 * 320);
+    expect(snapshotWireBytes(seededLeaves(2_500, 1))).toBe(2_500 * 104 + 3 * 320);
   });
 });
