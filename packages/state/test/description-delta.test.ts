@@ -105,6 +105,37 @@ describe("description deltas", () => {
     );
   });
 
+  it("edits of a large state (maps sharing structure): the delta is exactly the edits", () => {
+    const big = Array.from({ length: 300 }, (_, i) => memberId(`big-${i}`));
+    const a = stateOf(
+      { ...emptyShape, members: Object.fromEntries(big.map((id) => [id, List<Role>()])) },
+      10n,
+    );
+    const editArb = fc.array(
+      fc.record({ at: fc.nat({ max: 399 }), kind: fc.constantFrom("add", "remove", "role") }),
+      { maxLength: 12 },
+    );
+    fc.assert(
+      fc.property(editArb, (edits) => {
+        let members = a.members;
+        for (const { at, kind } of edits) {
+          const id = at < 300 ? (big[at] as string) : memberId(`new-${at}`);
+          if (kind === "remove") members = members.delete(id);
+          else {
+            const roles = List<Role>(kind === "role" ? ["moderate-content"] : []);
+            members = members.set(id, { id, roles, joinedAt: 11n });
+          }
+        }
+        const b = { ...a, clock: 11n, members };
+        const { built, applied } = roundTrip(a, b);
+        expect(built.entries).toBeLessThanOrEqual(edits.length);
+        expect(applied.ok && said(applied.described.state)).toEqual(said(b));
+        expect(built.described.digest).toEqual(describedState(b).digest);
+      }),
+      { seed, numRuns: 200 },
+    );
+  });
+
   it("a receiver that read the base from its description converges too", () => {
     fc.assert(
       fc.property(shapeArb, shapeArb, (shapeA, shapeB) => {
