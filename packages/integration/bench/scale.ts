@@ -3,7 +3,7 @@
  * 10,000 members through the real admission path, and what each size costs.
  *
  * `pnpm --filter @orgchat/integration bench:scale [-- --json] [-- --quick] [-- --sizes 1000,5000]
- * [-- --concurrency 64] [-- --burst 200]`
+ * [-- --concurrency 64] [-- --burst 200] [-- --sqlite]`
  *
  * How: one memory network in this process. The owner is a full client (`createClient`, memory store
  * behind a meter, production configuration but `rekeyWindowMs: 0`, so a removal re-keys inside
@@ -29,6 +29,7 @@
  * is printed with the issue's goal; the curve shows each figure's ratio between consecutive sizes
  * next to the size ratio (×N): a cost that grows like N shows the size ratio, N² its square.
  *
+ * `--sqlite` puts the owner's store in SQLite (a temporary directory; its files' size is printed).
  * `--json` prints one JSON document on one line; `--quick` runs 100 and 300 members with a burst of
  * 50 (CI: the numbers mean little).
  */
@@ -57,6 +58,8 @@ if (sizes.some((size) => !Number.isSafeInteger(size) || size < 1)) {
 }
 const concurrency = Number(option("--concurrency") ?? defaultConcurrency);
 const burst = Number(option("--burst") ?? (quick ? quickProfile.burst : defaultBurst));
+/** `--sqlite`: the owner's store is SQLite (temporary directory), not memory. */
+const store = args.includes("--sqlite") ? "sqlite" : "memory";
 /** `--safety-ms`: the longest one wait may take before the run fails (a safety net, not a figure). */
 const safetyMs = Number(option("--safety-ms") ?? 600_000);
 
@@ -79,6 +82,7 @@ const result: ScaleResult = await runScale({
   concurrency,
   burst,
   safetyMs,
+  store,
   ...(json ? {} : { progress: (line: string) => void process.stderr.write(`${line}\n`) }),
 });
 
@@ -130,7 +134,7 @@ if (json) {
   const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
   const lines = [
     `${report.benchmark} (${report.profile}, Node ${report.node}, ${report.cpus} cpus)`,
-    `owner: full client, production config but rekeyWindowMs 0 (addWindowMs ${result.clientConfig.addWindowMs}); members: lean, ${concurrency} requests in flight while growing; burst ${burst}`,
+    `owner: full client on a ${result.store} store, production config but rekeyWindowMs 0 (addWindowMs ${result.clientConfig.addWindowMs}); members: lean, ${concurrency} requests in flight while growing; burst ${burst}`,
   ];
   for (const f of result.sizes) {
     const g = f.growth;
@@ -140,7 +144,7 @@ if (json) {
       `  burst of ${f.burst.requests}: all hold keys in ${f.burst.allHoldKeysMs} ms (goal ≤ ${goals.burstAllHoldKeysMs}); ${f.burst.epochs} epochs; owner published ${kb(f.burst.ownerBytesPublished)}; rejected ${f.burst.rejected}`,
       `  newcomer (full client): request → keys ${f.newcomer.requestToKeysMs} ms (goal ≤ ${goals.newcomerRequestToKeysMs}); discover ${f.newcomer.discoverMs} ms`,
       `  removal: ${f.removal.followers} members re-keyed in ${f.removal.allRekeyedMs} ms (goal ≤ ${goals.removalAllRekeyedMs}; floor: in-process, owner ${f.removal.ownerOperationMs} ms + every follower's CPU in turn); full client ${f.removal.fullClientRekeyedMs} ms; member CPU p50 ${f.removal.memberCpuP50Ms} ms, max ${f.removal.memberCpuMaxMs} ms (goal ≤ ${goals.removalMemberCpuMs}); owner published ${kb(f.removal.ownerBytesPublished)} in ${f.removal.ownerEnvelopesPublished} envelopes`,
-      `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart ${f.owner.restartMs} ms (goal ≤ ${goals.ownerRestartMs})`,
+      `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far${result.store === "sqlite" ? `, ${mb(f.owner.storeFileBytes)} on disk (SQLite + WAL)` : ""}; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart ${f.owner.restartMs} ms (goal ≤ ${goals.ownerRestartMs})`,
       `  live store by prefix: ${Object.entries(f.owner.storeLiveTop)
         .map(([key, bytes]) => `${key} ${kb(bytes)}`)
         .join(", ")}`,

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { type Client, type ClientConfig, createClient, defaultClientConfig } from "@orgchat/client";
 import { memoryStore, type Store } from "@orgchat/store";
+import { openSqliteStore } from "@orgchat/store-sqlite";
 import { memoryNetwork, type Transport } from "@orgchat/transport";
 import { LeanCrowd } from "./crowd.js";
 import type { LeanMember } from "./lean-member.js";
@@ -20,6 +24,11 @@ export interface ScaleOptions {
    * the run, never a measured outcome. @default 600_000
    */
   readonly safetyMs?: number;
+  /**
+   * The owner's store: in memory, or SQLite in a temporary directory (then its files' size is a
+   * figure too; the store's default durability). @default "memory"
+   */
+  readonly store?: "memory" | "sqlite";
   /** Told about progress (lines for stderr). */
   readonly progress?: (line: string) => void;
 }
@@ -85,6 +94,8 @@ export interface SizeFigures {
     readonly storeLiveBytes: number;
     readonly storeLiveBytesPerMember: number;
     readonly storeWrittenBytes: number;
+    /** SQLite only: the database and its WAL on disk (0 with the memory store). */
+    readonly storeFileBytes: number;
     /** The largest live prefixes (`space:key prefix` → bytes). */
     readonly storeLiveTop: Readonly<Record<string, number>>;
     /** Heap released by closing the owner (after GC), and held by it again after the restart. */
@@ -102,6 +113,7 @@ export interface SizeFigures {
 /** A whole run. */
 export interface ScaleResult {
   readonly clientConfig: Required<ClientConfig>;
+  readonly store: "memory" | "sqlite";
   readonly concurrency: number;
   readonly burst: number;
   readonly sizes: readonly SizeFigures[];
@@ -213,7 +225,24 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   const clientConfig: Required<ClientConfig> = { ...defaultClientConfig, rekeyWindowMs: 0 };
   const network = memoryNetwork();
   const published: PublishMeter = { bytes: 0, envelopes: 0 };
-  const metered = meteredStore(memoryStore());
+  const dir =
+    options.store === "sqlite" ? mkdtempSync(join(tmpdir(), "orgchat-scale-")) : undefined;
+  const dbPath = dir === undefined ? undefined : join(dir, "owner.db");
+  const fileBytes = () => {
+    if (dbPath === undefined) return 0;
+    let total = 0;
+    for (const file of [dbPath, `${dbPath}-wal`]) {
+      try {
+        total += statSync(file).size;
+      } catch {
+        // No WAL file (checkpointed): nothing to add.
+      }
+    }
+    return total;
+  };
+  const inner: Store =
+    dbPath === undefined ? memoryStore() : await openSqliteStore({ path: dbPath });
+  const metered = meteredStore(inner);
   const ownerStore: Store = metered.store;
   const storeMeter: StoreMeter = metered.meter;
   let ownerTransport: Transport = meteredTransport(network.transport({ name: "owner" }), published);
@@ -443,6 +472,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         storeLiveBytes,
         storeLiveBytesPerMember: Math.round(storeLiveBytes / members),
         storeWrittenBytes: storeMeter.written,
+        storeFileBytes: fileBytes(),
         storeLiveTop: top,
         heapReleasedBytes: heapWithOwner - heapWithout,
         heapAfterRestartBytes: heapRestarted - heapWithout,
@@ -455,7 +485,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   const leanMemberBytes = leanMemberSize(crowd, gc);
   await owner.close();
   await crowd.close();
+  await inner.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   return {
+    store: options.store ?? "memory",
     leanMemberBytes,
     clientConfig,
     concurrency,
