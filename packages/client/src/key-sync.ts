@@ -217,9 +217,18 @@ export class KeySync {
   #wanted(org: MemberOrg): RosterWanted {
     const member = org.member;
     const now = this.#c.p.now();
+    // A waiting Welcome's group follows the add steps after its epoch once entered.
+    const welcomed = new Map<string, bigint>();
+    for (const welcome of member.waitingWelcomes.values()) {
+      const known = welcomed.get(welcome.channelId);
+      if (known === undefined || welcome.epoch < known)
+        welcomed.set(welcome.channelId, welcome.epoch);
+    }
     return (keyIdHex, channelId, epoch) => {
       if (member.waitingWelcomes.has(keyIdHex) || member.waitingChunks.has(keyIdHex)) return true;
       for (const pending of org.pending.values()) if (pending.keyId === keyIdHex) return true;
+      const from = welcomed.get(channelId);
+      if (from !== undefined && epoch >= from) return true;
       const group = member.groups.get(channelId);
       if (group === undefined) return false;
       return epoch > group.epoch || group.readableEpochs(now).includes(epoch);
