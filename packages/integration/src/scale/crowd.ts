@@ -72,6 +72,8 @@ export class LeanCrowd {
   readonly #verify: ReturnType<typeof ed25519EnvelopeVerifier>;
   readonly #inboxes = new Map<string, LeanMember>();
   readonly #followers = new Set<LeanMember>();
+  /** Members whose Welcome waits for its roster (a roster's arrival is checked against these only). */
+  readonly #waitingWelcome = new Set<LeanMember>();
   #subscriptions: Subscription[] = [];
   #chunkCount = 0;
 
@@ -152,8 +154,18 @@ export class LeanCrowd {
     this.#subscriptions = [];
   }
 
+  /** `member` holds a Welcome whose roster has not come yet (until {@link unwait}). */
+  wait(member: LeanMember): void {
+    this.#waitingWelcome.add(member);
+  }
+
+  /** `member`'s Welcome opened (or it gave up). */
+  unwait(member: LeanMember): void {
+    this.#waitingWelcome.delete(member);
+  }
+
   #onRoster(roster: KnownRoster): void {
-    for (const member of this.members.values()) member.onRoster(roster);
+    for (const member of [...this.#waitingWelcome]) member.onRoster(roster);
     for (const member of this.#followers) member.followUp();
   }
 

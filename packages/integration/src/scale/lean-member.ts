@@ -236,7 +236,11 @@ export class LeanMember {
     if (welcome === undefined || welcome.channelId !== "") return;
     const crowd = this.#crowd;
     const known = crowd.rosters.get(welcome.keyId);
-    if (known === undefined) return;
+    if (known === undefined) {
+      crowd.wait(this);
+      return;
+    }
+    crowd.unwait(this);
     this.#waiting = undefined;
     const start = performance.now();
     const group = MemberGroup.fromWelcome({

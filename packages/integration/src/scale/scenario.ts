@@ -277,7 +277,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     await member.requestToJoin();
     await admitted(member, safetyMs);
     member.release();
-    admittedMembers.push(member);
+    if (member.status === "welcomed") admittedMembers.push(member);
     return member;
   };
 
