@@ -4,6 +4,7 @@ import {
   ed25519EnvelopeSigner,
   type KeyPair,
   MemberGroup,
+  OwnerGroup,
   OwnerPrekeys,
   PairwiseSession,
   type PrekeyBundleFields,
@@ -17,12 +18,12 @@ import { noteDepartures } from "./departures.js";
 import { decodeJson, decodeStored, encodeJson, encodeStored } from "./encoding.js";
 import { decodeStoredRoster, type EpochRoster } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
-import { groupRecordOps, loadGroupRecords, StoredGroupRecords } from "./group-records.js";
 import type { MessageMeta } from "./held-events.js";
 import {
   type MemberOrg,
   newMemberOrg,
   newOwnerOrg,
+  newTxn,
   type Org,
   type OrgKeys,
   type OwnRequest,
@@ -42,6 +43,7 @@ export const pendingLog = (org: string) => `pending/${org}`;
 export const seenLog = (org: string) => `seen/${org}`;
 export const provenLog = (org: string) => `proven/${org}`;
 export const heldLog = (org: string) => `held/${org}`;
+const groupKey = (channel: string) => `group/${channel}`;
 /** A member's stored description (`StoredDescription`), binary, written when it changes. */
 const descriptionKey = "description";
 
@@ -148,17 +150,8 @@ export class Persistence {
   readonly #writtenMeta = new Map<string, Uint8Array>();
   /** Per organization, the member's description last committed (by identity), to skip rewrites. */
   readonly #writtenDescription = new Map<string, StoredDescription | undefined>();
-  /** Per organization, which group records the store holds (`group-records.ts`). */
-  readonly #groupRecords = new Map<string, StoredGroupRecords>();
-
-  #storedGroups(hex: string): StoredGroupRecords {
-    let stored = this.#groupRecords.get(hex);
-    if (stored === undefined) {
-      stored = new StoredGroupRecords();
-      this.#groupRecords.set(hex, stored);
-    }
-    return stored;
-  }
+  /** Per organization in a {@link Persistence.batched} scope, the units of work deferred so far. */
+  readonly #deferred = new Map<string, Txn[]>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -273,23 +266,14 @@ export class Persistence {
             : roster,
         );
       }
-      // Groups in pieces (head, member and epoch records), after the rosters they refer to.
-      const stored = new StoredGroupRecords();
-      this.#groupRecords.set(hex, stored);
-      const groupsInit = {
-        store,
-        provider,
-        vault,
-        space,
-        stored,
-        roster: (keyIdHex: string) => org.rosters.get(keyIdHex)?.roster,
-      };
-      if (org.role === "owner") {
-        const groups = await loadGroupRecords({ ...groupsInit, role: "owner" });
-        for (const [channelId, group] of groups) org.owner.groups.set(channelId, group);
-      } else {
-        const groups = await loadGroupRecords({ ...groupsInit, role: "member" });
-        for (const [channelId, group] of groups) org.member.groups.set(channelId, group);
+      for (const key of await store.keys(space, { prefix: "group/" })) {
+        const channelId = key.slice("group/".length);
+        const bytes = vault.open(space, key, await read(key));
+        if (org.role === "owner") {
+          org.owner.groups.set(channelId, OwnerGroup.deserialize(provider, bytes));
+        } else {
+          org.member.groups.set(channelId, MemberGroup.deserialize(provider, bytes));
+        }
       }
       for (const key of await store.keys(space, { prefix: "welcome/" })) {
         const welcome = vault.openJson<WelcomeInit>(space, key, await read(key));
@@ -482,27 +466,95 @@ export class Persistence {
   }
 
   /**
+   * Runs `fn` (the processing of messages that arrived together: a live burst, a history page) with
+   * its units of work committed as one: a received message's commit inside it is deferred, and all
+   * of them are written in one batch when `fn` ends — before the app hears of any of them (commit
+   * before acknowledge). A unit of work that publishes, changes epochs, keys or the description
+   * first commits what was deferred, then itself, as usual. Nested calls join the outer one.
+   * @param org - the organization the messages belong to
+   * @param fn - the processing
+   */
+  async batched(org: Org, fn: () => Promise<void>): Promise<void> {
+    if (this.#deferred.has(org.hex)) {
+      await fn();
+      return;
+    }
+    this.#deferred.set(org.hex, []);
+    try {
+      await fn();
+    } finally {
+      const txns = this.#deferred.get(org.hex) ?? [];
+      this.#deferred.delete(org.hex);
+      await this.#commitDeferred(org, txns);
+    }
+  }
+
+  /** Commits the deferred units of work as one (`before` of the first, everything else joined). */
+  async #commitDeferred(org: Org, txns: readonly Txn[]): Promise<void> {
+    const [first] = txns;
+    if (first === undefined) return;
+    if (txns.length === 1) {
+      await this.#commitNow(org, first);
+      return;
+    }
+    const joined = newTxn(org);
+    const merged: Txn = { ...joined, before: first.before };
+    for (const txn of txns) {
+      merged.ops.push(...txn.ops);
+      merged.emits.push(...txn.emits);
+      merged.events.push(...txn.events);
+      merged.seen.push(...txn.seen);
+      for (const channelId of txn.groups) merged.groups.add(channelId);
+    }
+    await this.#commitNow(org, merged);
+  }
+
+  /**
    * Commits a transaction: one atomic batch with every changed group and session, the events,
    * messages and outbox entries (persist before send); then publishes the outbox, then tells the
-   * app (commit before acknowledge).
+   * app (commit before acknowledge). Inside {@link Persistence.batched}, a received message's
+   * unit of work is deferred to the end of the batch.
    */
   async commit(org: Org, txn: Txn): Promise<void> {
+    const deferred = this.#deferred.get(org.hex);
+    if (deferred !== undefined) {
+      const plain =
+        txn.outbox.length === 0 &&
+        txn.sessions.size === 0 &&
+        !txn.prekeys &&
+        !txn.description &&
+        !txn.epochChanged &&
+        !txn.erasesKeys;
+      if (plain) {
+        deferred.push(txn);
+        return;
+      }
+      // Everything deferred first, in order.
+      this.#deferred.set(org.hex, []);
+      await this.#commitDeferred(org, deferred);
+    }
+    await this.#commitNow(org, txn);
+  }
+
+  async #commitNow(org: Org, txn: Txn): Promise<void> {
     const c = this.#c;
     const { vault, store } = c.p;
     const space = orgSpace(org.hex);
     if (txn.description && org.role === "owner") await c.epochs.describe(org, txn);
     const ops: StoreOp[] = [...txn.ops];
-    // Each group's head when it changed and its changed member and epoch records; durable when a
-    // head reserves a new stretch of the own sender chain (see the store-sqlite README).
-    const storedGroups = this.#storedGroups(org.hex);
-    let durable = false;
     for (const channelId of txn.groups) {
       const group =
         org.role === "owner" ? org.owner.groups.get(channelId) : org.member.groups.get(channelId);
-      const saved = groupRecordOps(space, channelId, group, vault, storedGroups);
-      ops.push(...saved.ops);
-      if (saved.durable) durable = true;
+      const key = groupKey(channelId);
+      ops.push(
+        group === undefined
+          ? { type: "delete", space, key }
+          : { type: "put", space, key, value: vault.seal(space, key, group.serialize()) },
+      );
     }
+    // A send advances the own sender chain: committed durably. Until the groups are stored in
+    // pieces (`group-records.ts`, whose reservation makes this one send in 64), every send.
+    const durable = txn.outbox.length > 0 && txn.groups.size > 0;
     for (const peer of txn.sessions) {
       const session =
         org.role === "owner"
@@ -586,7 +638,6 @@ export class Persistence {
     } catch (error) {
       // Not applied: deleted at the next commit instead, groups rewritten whole.
       if (published !== undefined) this.#published.set(org.hex, published);
-      storedGroups.forget(txn.groups);
       throw error;
     }
     meta.done();

@@ -12,6 +12,20 @@ import { SeenIds } from "./seen-ids.js";
  */
 const sweepOverlapMs = 60_000;
 
+/**
+ * Live channel messages that arrived while the client was busy are processed together, this many
+ * at most per batch: one commit for all of them (`Persistence.batched`). Bigger batches save fsyncs
+ * and store calls; smaller ones tell the app sooner.
+ */
+export const maxReceiveBatch = 64;
+
+/**
+ * At most this many live channel messages wait for processing per organization (about 150 KiB
+ * each at most: ~600 MiB in the worst case, ~1 MiB for chat-sized messages); beyond it a message is
+ * dropped unprocessed, not marked seen, and the history sweep reads it again later.
+ */
+export const maxQueuedReceives = 4096;
+
 /** What a content topic carries, and for which organization (none for the inbox). */
 export interface Route {
   readonly org: string | undefined;
@@ -46,6 +60,11 @@ export class Sync {
   #sweepDelay: number;
   /** The inbox's sweep mark (in memory: a start reads the whole inbox again). */
   #inboxMark: number | undefined;
+  /** Per organization, live channel messages waiting for their batch (bounded, see above). */
+  readonly #queued = new Map<
+    string,
+    Array<{ route: Route; message: TransportMessage; id: string; arrivedAt: number }>
+  >();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -112,7 +131,46 @@ export class Sync {
     const route = this.#routes.get(message.contentTopic);
     if (route === undefined) return;
     const arrivedAt = c.now();
-    c.runtime.background(route.org, () => this.process(route, message, id, arrivedAt));
+    const org = route.org;
+    if (route.kind !== "channel" || org === undefined) {
+      c.runtime.background(org, () => this.process(route, message, id, arrivedAt));
+      return;
+    }
+    let queue = this.#queued.get(org);
+    if (queue === undefined) {
+      queue = [];
+      this.#queued.set(org, queue);
+      c.runtime.background(org, () => this.#drain(org));
+    }
+    if (queue.length >= maxQueuedReceives) {
+      c.report({
+        component: "client/sync",
+        reason: "receive-queue-full",
+        topic: message.contentTopic,
+      });
+      return;
+    }
+    queue.push({ route, message, id, arrivedAt });
+  }
+
+  /**
+   * Processes the live channel messages queued for `orgHex`, `maxReceiveBatch` at a time, each
+   * batch one commit; what arrives meanwhile waits for the next batch.
+   */
+  async #drain(orgHex: string): Promise<void> {
+    const c = this.#c;
+    const queue = this.#queued.get(orgHex);
+    if (queue === undefined) return;
+    const batch = queue.splice(0, maxReceiveBatch);
+    if (queue.length === 0) this.#queued.delete(orgHex);
+    else c.runtime.background(orgHex, () => this.#drain(orgHex));
+    const org = c.orgs.get(orgHex);
+    if (org === undefined) return;
+    await c.persistence.batched(org, async () => {
+      for (const { route, message, id, arrivedAt } of batch) {
+        await this.process(route, message, id, arrivedAt);
+      }
+    });
   }
 
   /**
@@ -245,13 +303,20 @@ export class Sync {
         );
         return { fresh, ended: false, oldest };
       }
-      for (const message of result.messages) {
-        if (oldest === undefined || message.timestamp < oldest) oldest = message.timestamp;
-        const id = hashId(message.payload);
-        if (this.seen.has(id)) continue;
-        await this.process(route, message, id);
-        if (this.seen.has(id)) fresh++;
-      }
+      const page = async () => {
+        for (const message of result.messages) {
+          if (oldest === undefined || message.timestamp < oldest) oldest = message.timestamp;
+          const id = hashId(message.payload);
+          if (this.seen.has(id)) continue;
+          await this.process(route, message, id);
+          if (this.seen.has(id)) fresh++;
+        }
+      };
+      // A page of a channel: one commit for what it brings (`Persistence.batched`).
+      const org =
+        route.kind === "channel" && route.org !== undefined ? c.orgs.get(route.org) : undefined;
+      if (org === undefined) await page();
+      else await c.persistence.batched(org, page);
       if (result.cursor === undefined) return { fresh, ended: true, oldest };
       if (newestFirst?.enough() === true) return { fresh, ended: false, oldest };
       cursor = result.cursor;

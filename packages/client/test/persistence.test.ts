@@ -1,7 +1,8 @@
 import { type BatchOptions, memoryStore, type Store, type StoreOp } from "@orgchat/store";
+import { channelTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeJson, decodeStored, encodeJson, encodeStored } from "../src/encoding.js";
-import { type Peer, received, World } from "./helpers.js";
+import { received, World } from "./helpers.js";
 
 let world: World;
 afterEach(async () => {
@@ -64,7 +65,7 @@ async function encryptedOrg(aliceStore: Store) {
 }
 
 describe("persistence: one commit per message", () => {
-  it("a send is one commit (durable when it reserves generations); a crash before the next commit re-publishes it, received once", async () => {
+  it("a send is one commit (durable); a crash before the next commit re-publishes it, received once", async () => {
     world = new World();
     const disk = crashable();
     const { owner, alice, orgId } = await encryptedOrg(disk.store);
@@ -78,10 +79,8 @@ describe("persistence: one commit per message", () => {
     before = disk.batches.length;
     await alice.client.sendMessage(orgId, "general", "two");
     expect(disk.batches.length - before).toBe(1);
-    // Inside the reserved stretch of generations: the group's head is not rewritten, nor synced.
-    const second = disk.batches.at(-1);
-    expect(second?.options?.durable).toBeUndefined();
-    expect(second?.ops.some((op) => op.type === "put" && op.key.startsWith("group/"))).toBe(false);
+    // Until groups are stored in pieces (their reservation), every send is durable.
+    expect(disk.batches.at(-1)?.options?.durable).toBe(true);
     const left = await disk.inner.range(outbox);
     expect(left).toHaveLength(1);
     await world.settle();
@@ -176,4 +175,35 @@ describe("persistence: one commit per message", () => {
   });
 });
 
-export type { Peer };
+describe("persistence: receive batching", () => {
+  it("a burst of messages is one commit, written before the app hears of any", async () => {
+    world = new World();
+    const disk = crashable();
+    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    const replayer = world.network.transport({ name: "replayer" });
+    await replayer.start();
+    const captured: Uint8Array[] = [];
+    const general = channelTopic(Uint8Array.from(Buffer.from(orgId, "hex")), "general");
+    const capture = await replayer.subscribe([general], (message) => {
+      captured.push(message.payload);
+    });
+    world.network.partition([[owner.transport, replayer], [alice.transport]]);
+    for (let i = 0; i < 10; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
+    await world.settle();
+    await capture.unsubscribe();
+    expect(captured).toHaveLength(10);
+    world.network.partition([[owner.transport], [alice.transport, replayer]]);
+    const stored: boolean[] = [];
+    alice.client.on("message:received", (event) => {
+      void disk.inner.getEntry(`events/${orgId}`, event.message.id).then((entry) => {
+        stored.push(entry !== undefined);
+      });
+    });
+    const before = disk.batches.length;
+    await Promise.all(captured.map((payload) => replayer.publish(general, payload)));
+    await world.settle();
+    expect(received(alice)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    expect(disk.batches.length - before).toBe(1);
+    expect(stored).toEqual(new Array(10).fill(true));
+  });
+});
