@@ -2,6 +2,7 @@ import { type BatchOptions, memoryStore, type Store, type StoreOp } from "@orgch
 import { channelTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeJson, decodeStored, encodeJson, encodeStored } from "../src/encoding.js";
+import { maxQueuedReceives } from "../src/sync.js";
 import { received, World } from "./helpers.js";
 
 let world: World;
@@ -205,5 +206,53 @@ describe("persistence: receive batching", () => {
     expect(received(alice)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
     expect(disk.batches.length - before).toBe(1);
     expect(stored).toEqual(new Array(10).fill(true));
+  });
+
+  it(`keeps at most ${maxQueuedReceives} live messages waiting per organization; the rest is dropped unseen`, async () => {
+    world = new World();
+    let gate: Promise<void> | undefined;
+    let open: () => void = () => undefined;
+    const inner = memoryStore();
+    const store = new Proxy(inner, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== "function") return value;
+        if (name !== "batch") return value.bind(target);
+        return async (...args: unknown[]) => {
+          if (gate !== undefined) await gate;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const { owner, alice, orgId } = await encryptedOrg(store);
+    const general = channelTopic(Uint8Array.from(Buffer.from(orgId, "hex")), "general");
+    const full: string[] = [];
+    alice.client.on("diagnostic", (diagnostic) => {
+      if (diagnostic.reason === "receive-queue-full") full.push(diagnostic.topic ?? "");
+    });
+    // Alice's next commit waits: her client is busy while the junk comes.
+    gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    await owner.client.sendMessage(orgId, "general", "first");
+    await world.network.idle();
+    await new Promise((resolve) => setImmediate(resolve));
+    const junk = world.network.transport({ name: "junk" });
+    await junk.start();
+    const extra = 5;
+    await Promise.all(
+      Array.from({ length: maxQueuedReceives + extra }, (_, i) =>
+        junk.publish(general, Uint8Array.of(0x0a, i & 0xff, i >> 8, 1)),
+      ),
+    );
+    await world.network.idle();
+    expect(full).toHaveLength(extra);
+    gate = undefined;
+    open();
+    await world.settle();
+    expect(received(alice)).toEqual(["first"]);
+    await owner.client.sendMessage(orgId, "general", "second");
+    await world.settle();
+    expect(received(alice)).toEqual(["first", "second"]);
   });
 });
