@@ -15,6 +15,7 @@ import { webSockets } from "@libp2p/websockets";
 import { all as allMultiaddrs } from "@libp2p/websockets/filters";
 import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
 import { wakuRelayService } from "@orgchat/transport-waku/relay";
+import { connectionMonitorInit } from "@orgchat/transport-waku/upkeep";
 import { createLibp2p, type Libp2p } from "libp2p";
 import type { ServiceNodeConfig } from "./config.js";
 import { InvalidAddressError } from "./errors.js";
@@ -47,6 +48,9 @@ export function createNodeLibp2p(
     transports: [webSockets({ filter: allMultiaddrs }), tcp(), memory()],
     connectionEncrypters: [noise()],
     streamMuxers: [mplex()],
+    // A slow ping (a relay burst queued ahead of it, a busy peer) must not abort the connection and
+    // drop what is queued on it.
+    connectionMonitor: connectionMonitorInit,
     connectionManager: {
       maxConnections: 1000,
       // Many light nodes behind one address (tests, a NAT) connect at once.

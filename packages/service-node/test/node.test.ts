@@ -15,6 +15,7 @@ import {
   peerKeyFileName,
   type ServiceNode,
 } from "../src/index.ts";
+import { minPingTimeoutMs } from "@orgchat/transport-waku/upkeep";
 import { eventually, lightTransportFor, online, startServiceNode, wsAddress } from "./fixtures.ts";
 
 const utf8 = new TextEncoder();
@@ -104,6 +105,18 @@ describe("createServiceNode", () => {
     expect(node.stats().storedMessages).toBe(1);
     now += 120_000;
     await eventually(() => node.stats().storedMessages === 0, "the message is pruned");
+  });
+
+  it("keeps a connection whose ping is slow for up to 30 s (libp2p's monitor would abort it after 5 s)", async () => {
+    const node = await started();
+    // libp2p's connection monitor (internal): the adaptive ping timeout's floor and ceiling.
+    const monitor = (
+      node.libp2p as unknown as {
+        components: { connectionMonitor?: { timeout: { minTimeout: number; maxTimeout: number } } };
+      }
+    ).components.connectionMonitor;
+    expect(monitor?.timeout.minTimeout).toBe(minPingTimeoutMs);
+    expect(monitor?.timeout.maxTimeout).toBe(60_000);
   });
 
   it("stop() is idempotent", async () => {

@@ -51,6 +51,32 @@ export function redialBackoff(
   return { initialDelayMs, maxDelayMs };
 }
 
+/**
+ * Shortest time libp2p's connection monitor waits for a ping before it gives up on a connection
+ * (ms). The monitor pings every connection every 10 s and aborts the connection when a ping takes
+ * longer than an adaptive timeout, by default at least 5 s. A ping travels behind everything queued
+ * on the connection and is answered by a peer that may be busy: a burst of relay messages (1,000 sent
+ * at once to a loaded peer) delays it by seconds. The abort then drops every relay message still
+ * queued on the connection, messages that `publish` had already reported sent, and the sender never
+ * knows (seen in the throughput bench: 100–400 of 1,000 messages lost at a load average of 13). A
+ * ping stuck for 30 s means the connection is dead, and the upkeep redials it.
+ */
+export const minPingTimeoutMs = 30_000;
+
+/**
+ * Longest time the connection monitor waits for a ping (ms), libp2p's own default; with
+ * {@link minPingTimeoutMs} the monitor's adaptive timeout stays between the two.
+ */
+export const maxPingTimeoutMs = 60_000;
+
+/**
+ * The `connectionMonitor` options of every libp2p node of orgchat (relay and light transports, the
+ * service node): libp2p's, with a ping timeout of {@link minPingTimeoutMs} to {@link maxPingTimeoutMs}.
+ */
+export const connectionMonitorInit = Object.freeze({
+  pingTimeout: Object.freeze({ minTimeout: minPingTimeoutMs, maxTimeout: maxPingTimeoutMs }),
+});
+
 /** Options of {@link connectionUpkeep}. */
 export interface ConnectionUpkeepInit extends Partial<RedialBackoff> {
   /** The bootstrap peers to keep connected (ideally with `/p2p/<peer id>`; else learnt at the first dial). */

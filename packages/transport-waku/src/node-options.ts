@@ -2,6 +2,7 @@
  * What relay and light mode share: the init shape, address parsing, and the libp2p transports and
  * options that keep a node on the addresses it was given (nothing reaches out to the internet).
  */
+
 import type { PrivateKey } from "@libp2p/interface";
 import { memory } from "@libp2p/memory";
 import { webSockets } from "@libp2p/websockets";
@@ -10,6 +11,7 @@ import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { type Transport, TransportStartError } from "@orgchat/transport";
 import type { CreateNodeOptions, NetworkConfig } from "@waku/interfaces";
 import type { Libp2pOptions } from "libp2p";
+import { connectionMonitorInit } from "./connection-upkeep.js";
 import { defaultMaxPayloadBytes, defaultNetworkConfig } from "./waku-message.js";
 
 /** Listen addresses when `listen` is not given: WebSocket on an ephemeral loopback port. */
@@ -167,6 +169,8 @@ export function offlineNodeOptions(parts: {
     hideWebSocketInfo: true,
     peerDiscovery: [],
     services: parts.services ?? {},
+    // A slow ping (a burst queued ahead of it, a busy peer) must not abort the connection.
+    connectionMonitor: connectionMonitorInit,
   };
   if (parts.privateKey) libp2p.privateKey = parts.privateKey;
   return {

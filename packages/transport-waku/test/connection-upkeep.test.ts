@@ -3,10 +3,14 @@ import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   type ConnectionUpkeepInit,
+  connectionMonitorInit,
   connectionUpkeep,
+  minPingTimeoutMs,
   redialBackoff,
   type UpkeepNode,
 } from "../src/connection-upkeep.js";
+import { offlineNodeOptions } from "../src/node-options.js";
+import { defaultNetworkConfig } from "../src/waku-message.js";
 
 // Real peer ids (the multiaddr parser checks them); the fake node never does crypto with them.
 const idA = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
@@ -86,6 +90,23 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.useRealTimers();
+});
+
+describe("libp2p connection monitor", () => {
+  it("every node waits 30 s for a ping before aborting a connection (libp2p's floor is 5 s)", () => {
+    expect(minPingTimeoutMs).toBe(30_000);
+    expect(connectionMonitorInit.pingTimeout).toEqual({ minTimeout: 30_000, maxTimeout: 60_000 });
+    // Relay and light transports both start from these options.
+    const options = offlineNodeOptions({
+      networkConfig: defaultNetworkConfig,
+      listen: [],
+      transports: [],
+      privateKey: undefined,
+    });
+    expect((options.libp2p as { connectionMonitor?: unknown }).connectionMonitor).toBe(
+      connectionMonitorInit,
+    );
+  });
 });
 
 describe("connectionUpkeep", () => {
