@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TransportMessage } from "@orgchat/transport";
+import { minPingTimeoutMs } from "@orgchat/transport-waku/upkeep";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   createServiceNode,
@@ -15,7 +16,6 @@ import {
   peerKeyFileName,
   type ServiceNode,
 } from "../src/index.ts";
-import { minPingTimeoutMs } from "@orgchat/transport-waku/upkeep";
 import { eventually, lightTransportFor, online, startServiceNode, wsAddress } from "./fixtures.ts";
 
 const utf8 = new TextEncoder();
