@@ -18,6 +18,7 @@ export const defaultClientConfig: Required<ClientConfig> = {
   resyncMaxBackoffMs: 600_000,
   maxPendingMessages: 1_000,
   maxPendingAgeMs: 7 * 24 * 60 * 60 * 1000,
+  maxMessagesPerChannel: 0,
   maxBackfillPages: 50,
   maxPendingInvitations: 50,
   requestAdmission: {},
@@ -37,7 +38,8 @@ export const defaultClientConfig: Required<ClientConfig> = {
  * @throws {PassphraseRequiredError} when the store is sealed and no passphrase was given (or the
  *   reverse)
  * @throws {StoreCorruptedError} when a stored record cannot be read
- * @throws {RangeError} when `config.maxPendingInvitations` is not a positive integer, or
+ * @throws {RangeError} when `config.maxPendingInvitations` is not a positive integer,
+ *   `config.maxMessagesPerChannel` not a non-negative integer, or
  *   `config.requestAdmission` has a burst that is not a positive integer or an interval not positive
  * @throws the transport's own errors from `start()` / `subscribe()`
  * @example
@@ -60,6 +62,11 @@ export async function createClient(init: ClientInit): Promise<Client> {
     clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
   };
   const config = { ...defaultClientConfig, ...init.config };
+  if (!Number.isSafeInteger(config.maxMessagesPerChannel) || config.maxMessagesPerChannel < 0) {
+    throw new RangeError(
+      `config.maxMessagesPerChannel: expected a non-negative integer, got ${config.maxMessagesPerChannel}`,
+    );
+  }
   if (!Number.isSafeInteger(config.maxPendingInvitations) || config.maxPendingInvitations < 1) {
     throw new RangeError(
       `config.maxPendingInvitations: expected a positive integer, got ${config.maxPendingInvitations}`,

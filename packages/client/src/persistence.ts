@@ -292,10 +292,16 @@ export class Persistence {
       }
       // Proof of epoch is a flag on the event's record; stores written before it kept a `proven/` log.
       const proven = new Set((await store.range(provenLog(hex))).map((entry) => entry.id));
+      const stored: Array<{ event: OrgEvent; proven: boolean }> = [];
       for (const entry of await store.range(eventsLog(hex))) {
         const { value: event, flag } = decodeStored<OrgEvent>(entry.value);
+        stored.push({ event, proven: flag || proven.has(event.id) });
+      }
+      const expired = await this.#expireHistory(org, stored);
+      for (const { event, proven: isProven } of stored) {
+        if (expired.has(event.id)) continue;
         org.log.add(event);
-        if (flag || proven.has(event.id)) org.proven.set(event.id, event);
+        if (isProven) org.proven.set(event.id, event);
       }
       await this.#loadHeld(org);
       for (const channelId of org.log.state.channels.keys()) {
@@ -312,6 +318,50 @@ export class Persistence {
       if (hasErrorName(cause, StoreCorruptedError.errorName)) throw cause;
       throw new StoreCorruptedError(space, { cause });
     }
+  }
+
+  /**
+   * History retention at start (`config.maxMessagesPerChannel`): the posts of each channel but the
+   * newest that many, with the edits, deletions and pins that target them, are deleted from the
+   * events and messages logs (one batch).
+   * @param stored - the events log, in its order (clock, then id)
+   * @returns the ids of the events deleted
+   */
+  async #expireHistory(
+    org: Org,
+    stored: ReadonlyArray<{ readonly event: OrgEvent }>,
+  ): Promise<Set<string>> {
+    const keep = this.#c.p.config.maxMessagesPerChannel;
+    const expired = new Set<string>();
+    if (keep <= 0) return expired;
+    const posts = new Map<string, string[]>();
+    for (const { event } of stored) {
+      if (event.type !== "message.posted") continue;
+      const ids = posts.get(event.body.channelId) ?? [];
+      ids.push(event.id);
+      posts.set(event.body.channelId, ids);
+    }
+    const ops: StoreOp[] = [];
+    for (const [channelId, ids] of posts) {
+      if (ids.length <= keep) continue;
+      const old = ids.slice(0, ids.length - keep);
+      for (const id of old) expired.add(id);
+      ops.push({ type: "deleteEntries", log: messagesLog(org.hex, channelId), ids: old });
+    }
+    if (expired.size === 0) return expired;
+    for (const { event } of stored) {
+      if (
+        (event.type === "message.edited" ||
+          event.type === "message.deleted" ||
+          event.type === "message.pinned") &&
+        expired.has(event.body.messageId)
+      ) {
+        expired.add(event.id);
+      }
+    }
+    ops.push({ type: "deleteEntries", log: eventsLog(org.hex), ids: [...expired] });
+    await this.#c.p.store.batch(ops);
+    return expired;
   }
 
   /**

@@ -71,6 +71,13 @@ export interface ClientConfig {
   /** How long a message may wait for its key before it is declared undecryptable. @default 7 days */
   readonly maxPendingAgeMs?: number;
   /**
+   * Message history kept per channel: the newest this many posts (by clock), with their edits,
+   * deletions and pins. Older posts leave `history()` at once and the store at the next start
+   * (their events and message records are deleted then). 0 keeps everything.
+   * @default 0
+   */
+  readonly maxMessagesPerChannel?: number;
+  /**
    * First interval of the history sweep (anti-entropy): every topic the client listens to, and its
    * inbox, is read again from history since the last sweep (with a minute of overlap), so that a
    * message lost on the way is found while the client runs. The interval doubles while a sweep

@@ -78,11 +78,13 @@ export class Views {
       const record = log.record(org, id);
       if (record !== undefined) records.set(id, record);
     }
-    return [...records.values()]
-      .sort((a, b) =>
-        a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-      )
-      .map((message) => log.view(org, message.id));
+    const sorted = [...records.values()].sort((a, b) =>
+      a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    );
+    // Retention (`maxMessagesPerChannel`): the newest posts only; the store drops the rest at start.
+    const keep = this.#c.p.config.maxMessagesPerChannel;
+    const kept = keep > 0 && sorted.length > keep ? sorted.slice(sorted.length - keep) : sorted;
+    return kept.map((message) => log.view(org, message.id));
   }
 
   requests(org: Org): RequestView[] {

@@ -256,3 +256,48 @@ describe("persistence: receive batching", () => {
     expect(received(alice)).toEqual(["first", "second"]);
   });
 });
+
+describe("persistence: message history retention", () => {
+  it("maxMessagesPerChannel: history shows the newest posts; a start deletes the older ones and what targets them", async () => {
+    world = new World();
+    const owner = await world.peer("owner", { config: { maxMessagesPerChannel: 3 } });
+    const orgId = await owner.client.createOrganization({ name: "Acme", access: "on-request" });
+    await owner.client.createChannel(orgId, { id: "general", name: "General" });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await owner.client.sendMessage(orgId, "general", `m${i}`)).id);
+    }
+    await owner.client.editMessage(orgId, ids[0] as string, "m0 edited");
+    await world.settle();
+    expect(owner.client.history(orgId, "general").map((m) => m.text)).toEqual(["m2", "m3", "m4"]);
+    const events = async () => (await owner.store.range(`events/${orgId}`)).map((e) => e.id);
+    expect(await events()).toContain(ids[0]);
+    await world.stop(owner);
+    const again = await world.peer("owner-again", {
+      store: owner.store,
+      config: { maxMessagesPerChannel: 3 },
+    });
+    expect(again.client.history(orgId, "general").map((m) => m.text)).toEqual(["m2", "m3", "m4"]);
+    const left = await events();
+    expect(left).not.toContain(ids[0]);
+    expect(left).not.toContain(ids[1]);
+    expect(left).toContain(ids[2]);
+    expect(left).toHaveLength(new Set(left).size);
+    const records = await owner.store.range(`messages/${orgId}/general`);
+    expect(records.map((e) => e.id).sort()).toEqual(ids.slice(2).sort());
+    // The edit of m0 went with it.
+    const edits = (await owner.store.range(`events/${orgId}`)).filter(
+      (e) => decodeStored<{ type: string }>(e.value).value.type === "message.edited",
+    );
+    expect(edits).toEqual([]);
+  });
+
+  it("refuses a negative or fractional maxMessagesPerChannel", async () => {
+    world = new World();
+    for (const bad of [-1, 1.5]) {
+      await expect(
+        world.peer("bad", { config: { maxMessagesPerChannel: bad } }),
+      ).rejects.toThrowError(RangeError);
+    }
+  });
+});
