@@ -23,6 +23,9 @@
  * - **owner**: store bytes live and written, heap (released by closing it, held after a restart),
  *   restart time (`createClient` on its store → its organization loaded).
  *
+ * Wall time on a shared machine stretches with its load: every timed span also prints the CPU time
+ * this process used in it (owner, lean members and network together), which does not.
+ *
  * In-process floors: every party runs on this one thread, so a wait that involves many members is
  * the sum of their CPU, not the wall time of members on their own machines: "all re-keyed" is the
  * owner's operation plus every follower's CPU in turn; a member's own figure is its CPU. Each figure
@@ -90,6 +93,7 @@ const result: ScaleResult = await runScale({
 const curve: Record<string, (f: SizeFigures) => number> = {
   "admission latency p50 (ms)": (f) => f.growth.latencyP50Ms,
   "s per 1,000 admissions": (f) => 1000 / f.growth.admissionsPerSecond,
+  "process CPU / admission": (f) => f.growth.cpuMsPerAdmission,
   "owner bytes published / admission": (f) => f.growth.ownerBytesPublishedPerAdmission,
   "owner bytes written / admission": (f) => f.growth.ownerStoreBytesWrittenPerAdmission,
   "burst: all hold keys (ms)": (f) => f.burst.allHoldKeysMs,
@@ -100,6 +104,7 @@ const curve: Record<string, (f: SizeFigures) => number> = {
   "owner store live (B)": (f) => f.owner.storeLiveBytes,
   "owner heap after restart (B)": (f) => f.owner.heapAfterRestartBytes,
   "owner restart (ms)": (f) => f.owner.restartMs,
+  "owner restart CPU (ms)": (f) => f.owner.restartCpuMs,
 };
 
 /** For each figure, its ratio between consecutive sizes (null when the earlier one is 0). */
@@ -140,11 +145,11 @@ if (json) {
     const g = f.growth;
     lines.push(
       `— ${f.members} members`,
-      `  growth: ${g.admissionsPerSecond} admissions/s (goal ≥ ${goals.admissionsPerSecond}); request → Welcome p50 ${g.latencyP50Ms} ms, max ${g.latencyMaxMs} ms; owner published ${g.ownerBytesPublishedPerAdmission} B/admission (goal ≤ ${goals.ownerBytesPublishedPerAdmission}) in ${g.ownerEnvelopesPerAdmission} envelopes, wrote ${g.ownerStoreBytesWrittenPerAdmission} B/admission (goal ≤ ${goals.ownerStoreBytesWrittenPerAdmission}); ${g.ownerEpochsPerAdmission} epochs/admission; member CPU: request ${g.memberRequestCpuMs} ms, Welcome ${g.memberWelcomeCpuMs} ms; rejected ${g.rejected}`,
-      `  burst of ${f.burst.requests}: all hold keys in ${f.burst.allHoldKeysMs} ms (goal ≤ ${goals.burstAllHoldKeysMs}); ${f.burst.epochs} epochs; owner published ${kb(f.burst.ownerBytesPublished)}; rejected ${f.burst.rejected}`,
-      `  newcomer (full client): request → keys ${f.newcomer.requestToKeysMs} ms (goal ≤ ${goals.newcomerRequestToKeysMs}); discover ${f.newcomer.discoverMs} ms`,
-      `  removal: ${f.removal.followers} members re-keyed in ${f.removal.allRekeyedMs} ms (goal ≤ ${goals.removalAllRekeyedMs}; floor: in-process, owner ${f.removal.ownerOperationMs} ms + every follower's CPU in turn); full client ${f.removal.fullClientRekeyedMs} ms; member CPU p50 ${f.removal.memberCpuP50Ms} ms, max ${f.removal.memberCpuMaxMs} ms (goal ≤ ${goals.removalMemberCpuMs}); owner published ${kb(f.removal.ownerBytesPublished)} in ${f.removal.ownerEnvelopesPublished} envelopes`,
-      `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far${result.store === "sqlite" ? `, ${mb(f.owner.storeFileBytes)} on disk (SQLite + WAL)` : ""}; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart ${f.owner.restartMs} ms (goal ≤ ${goals.ownerRestartMs})`,
+      `  growth: ${g.admissionsPerSecond} admissions/s (goal ≥ ${goals.admissionsPerSecond}; process CPU ${g.cpuMsPerAdmission} ms/admission); request → Welcome p50 ${g.latencyP50Ms} ms, max ${g.latencyMaxMs} ms; owner published ${g.ownerBytesPublishedPerAdmission} B/admission (goal ≤ ${goals.ownerBytesPublishedPerAdmission}) in ${g.ownerEnvelopesPerAdmission} envelopes, wrote ${g.ownerStoreBytesWrittenPerAdmission} B/admission (goal ≤ ${goals.ownerStoreBytesWrittenPerAdmission}); ${g.ownerEpochsPerAdmission} epochs/admission; member CPU: request ${g.memberRequestCpuMs} ms, Welcome ${g.memberWelcomeCpuMs} ms; rejected ${g.rejected}`,
+      `  burst of ${f.burst.requests}: all hold keys in ${f.burst.allHoldKeysMs} ms (goal ≤ ${goals.burstAllHoldKeysMs}; process CPU ${f.burst.cpuMs} ms); ${f.burst.epochs} epochs; owner published ${kb(f.burst.ownerBytesPublished)}; rejected ${f.burst.rejected}`,
+      `  newcomer (full client): request → keys ${f.newcomer.requestToKeysMs} ms (goal ≤ ${goals.newcomerRequestToKeysMs}; process CPU ${f.newcomer.cpuMs} ms); discover ${f.newcomer.discoverMs} ms`,
+      `  removal: ${f.removal.followers} members re-keyed in ${f.removal.allRekeyedMs} ms (process CPU ${f.removal.cpuMs} ms; goal ≤ ${goals.removalAllRekeyedMs}; floor: in-process, owner ${f.removal.ownerOperationMs} ms + every follower's CPU in turn); full client ${f.removal.fullClientRekeyedMs} ms; member CPU p50 ${f.removal.memberCpuP50Ms} ms, max ${f.removal.memberCpuMaxMs} ms (goal ≤ ${goals.removalMemberCpuMs}); owner published ${kb(f.removal.ownerBytesPublished)} in ${f.removal.ownerEnvelopesPublished} envelopes`,
+      `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far${result.store === "sqlite" ? `, ${mb(f.owner.storeFileBytes)} on disk (SQLite + WAL)` : ""}; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart ${f.owner.restartMs} ms, CPU ${f.owner.restartCpuMs} ms (goal ≤ ${goals.ownerRestartMs})`,
       `  live store by prefix: ${Object.entries(f.owner.storeLiveTop)
         .map(([key, bytes]) => `${key} ${kb(bytes)}`)
         .join(", ")}`,

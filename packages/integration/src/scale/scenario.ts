@@ -49,6 +49,8 @@ export interface SizeFigures {
     /** Admissions measured (the members added since the previous size). */
     readonly admissions: number;
     readonly admissionsPerSecond: number;
+    /** CPU of this whole process (owner, members, network) per admission. */
+    readonly cpuMsPerAdmission: number;
     /** Request → Welcome opened, under `concurrency` requests in flight. */
     readonly latencyP50Ms: number;
     readonly latencyMaxMs: number;
@@ -65,6 +67,8 @@ export interface SizeFigures {
     readonly requests: number;
     /** First request published → the last of them opened its Welcome. */
     readonly allHoldKeysMs: number;
+    /** CPU of this whole process in that span. */
+    readonly cpuMs: number;
     readonly epochs: number;
     readonly ownerBytesPublished: number;
     readonly rejected: number;
@@ -74,6 +78,8 @@ export interface SizeFigures {
     readonly discoverMs: number;
     /** `requestToJoin` → accepted, epoch entered (keys held). */
     readonly requestToKeysMs: number;
+    /** CPU of this whole process in that span. */
+    readonly cpuMs: number;
   };
   readonly removal: {
     /** Members re-keyed and measured: the burst's lean members and the newcomer (full client). */
@@ -82,6 +88,8 @@ export interface SizeFigures {
     readonly ownerOperationMs: number;
     /** `removeMember` called → the last follower re-keyed (all in this one process, serially). */
     readonly allRekeyedMs: number;
+    /** CPU of this whole process in that span. */
+    readonly cpuMs: number;
     /** The newcomer (full client) entered the new epoch. */
     readonly fullClientRekeyedMs: number;
     /** A member's CPU for the KeyUpdate (open its chunks, apply): p50 and max of the followers. */
@@ -103,6 +111,7 @@ export interface SizeFigures {
     readonly heapAfterRestartBytes: number;
     /** `createClient` on the owner's store → its organization loaded. */
     readonly restartMs: number;
+    readonly restartCpuMs: number;
   };
   readonly process: {
     /** Everything in this process after the owner's restart (every lean member included). */
@@ -137,6 +146,12 @@ function quantile(values: readonly number[], q: number): number {
 const heapBytes = () => {
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.arrayBuffers;
+};
+
+/** CPU time this process used so far (user + system, ms): unlike wall time, not stretched by a loaded machine. */
+const cpuNow = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 };
 
 /** `global.gc` without `--expose-gc` on the command line. */
@@ -295,6 +310,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const count = Math.max(1, size - members);
     const grown: LeanMember[] = [];
     const start = performance.now();
+    const startCpu = cpuNow();
     let next = 0;
     const worker = async () => {
       while (next < count) {
@@ -305,6 +321,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
     const growMs = performance.now() - start;
+    const growCpu = cpuNow() - startCpu;
     members = size;
     const epochAfter = owner.getOrganization(orgId).epoch ?? 0n;
     const welcomed = grown.filter((m) => m.status === "welcomed");
@@ -312,6 +329,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const growth = {
       admissions: count,
       admissionsPerSecond: round((count / growMs) * 1000),
+      cpuMsPerAdmission: round(growCpu / count, 2),
       latencyP50Ms: round(quantile(latencies, 0.5)),
       latencyMaxMs: round(quantile(latencies, 1)),
       ownerBytesPublishedPerAdmission: Math.round((published.bytes - before.bytes) / count),
@@ -341,6 +359,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const burst = Array.from({ length: burstSize }, () => crowd.member());
     for (const member of burst) member.keepGroup();
     const burstStart = performance.now();
+    const burstCpu = cpuNow();
     await Promise.all(burst.map((member) => member.requestToJoin()));
     await Promise.all(burst.map((member) => admitted(member, safetyMs)));
     const burstMs = performance.now() - burstStart;
@@ -349,6 +368,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const burstFigures = {
       requests: burstSize,
       allHoldKeysMs: round(burstMs),
+      cpuMs: round(cpuNow() - burstCpu),
       epochs: Number(burstEpoch - burstBefore.epoch),
       ownerBytesPublished: published.bytes - burstBefore.bytes,
       rejected: burst.filter((m) => m.status === "rejected").length,
@@ -370,6 +390,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       if (channelId === "") newcomerEpoch = epoch;
     });
     const joinStart = performance.now();
+    const joinCpu = cpuNow();
     await newcomer.requestToJoin(orgId);
     const ownerEpochNow = () => owner.getOrganization(orgId).epoch ?? 0n;
     await until(
@@ -379,6 +400,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       safetyMs,
     );
     const requestToKeysMs = performance.now() - joinStart;
+    const joinCpuMs = cpuNow() - joinCpu;
     members++;
     progress(
       `  newcomer: discover ${round(discoverMs)} ms, request → keys ${round(requestToKeysMs)} ms`,
@@ -392,6 +414,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const epochBeforeRemoval = ownerEpochNow();
     const rekeyedAfter = (m: LeanMember) => (m.group?.epoch ?? 0n) > epochBeforeRemoval;
     const removalStart = performance.now();
+    const removalCpu = cpuNow();
     let fullRekeyed = 0;
     const fullDone = until(
       (check) => newcomer.on("epoch:changed", check),
@@ -416,6 +439,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         ),
       ),
     ]);
+    const removalCpuMs = cpuNow() - removalCpu;
     const lastLean = Math.max(...followers.map((m) => m.times.rekeyed ?? 0));
     const cpu = followers.map((m) => m.times.keyUpdateCpuMs ?? 0);
     members--;
@@ -423,6 +447,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       followers: followers.length + 1,
       ownerOperationMs: round(ownerOperationMs),
       allRekeyedMs: round(Math.max(lastLean, fullRekeyed) - removalStart),
+      cpuMs: round(removalCpuMs),
       fullClientRekeyedMs: round(fullRekeyed - removalStart),
       memberCpuP50Ms: round(quantile(cpu, 0.5), 2),
       memberCpuMaxMs: round(quantile(cpu, 1), 2),
@@ -451,6 +476,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const heapWithout = heapBytes();
     ownerTransport = meteredTransport(network.transport({ name: `owner-${size}` }), published);
     const restartStart = performance.now();
+    const restartCpu = cpuNow();
     owner = await createClient({
       transport: ownerTransport,
       store: ownerStore,
@@ -458,6 +484,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     });
     owner.getOrganization(orgId);
     const restartMs = performance.now() - restartStart;
+    const restartCpuMs = cpuNow() - restartCpu;
     acceptAll(owner);
     gc();
     const heapRestarted = heapBytes();
@@ -466,7 +493,11 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       members: size,
       growth,
       burst: burstFigures,
-      newcomer: { discoverMs: round(discoverMs), requestToKeysMs: round(requestToKeysMs) },
+      newcomer: {
+        discoverMs: round(discoverMs),
+        requestToKeysMs: round(requestToKeysMs),
+        cpuMs: round(joinCpuMs),
+      },
       removal,
       owner: {
         storeLiveBytes,
@@ -477,6 +508,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         heapReleasedBytes: heapWithOwner - heapWithout,
         heapAfterRestartBytes: heapRestarted - heapWithout,
         restartMs: round(restartMs),
+        restartCpuMs: round(restartCpuMs),
       },
       process: { heapUsedBytes: heapRestarted },
     });
