@@ -74,31 +74,23 @@ export class Membership {
   }
 
   /**
-   * A newcomer's catch-up after the description (`discover`): the keys topics — through
-   * `KeySync.catchUp` (newest first) when it exists, else their whole history —, then each
-   * channel newest first, one page (`recentChannelPages`), not its whole history. Every topic read
-   * gets its sweep mark set to when this started, so that the first sweep reads from there (less
-   * its overlap) instead of from the start of history; the marks are stored at once.
+   * A newcomer's catch-up after the description (`discover`): the keys topics newest first
+   * (`KeySync.catchUp`), then each channel newest first, one page (`recentChannelPages`), not its
+   * whole history. Every topic read far enough gets its sweep mark set to when this started, so
+   * that the first sweep reads from there (less its overlap) instead of from the start of history;
+   * the marks are stored at once.
    */
   async #readRecent(org: MemberOrg): Promise<void> {
     const c = this.#c;
     const startedAt = c.now();
     const state = org.log.state;
-    const keys = [keysTopic(org.id)];
     const channels: string[] = [];
-    for (const channelId of state.channels.keys()) {
-      keys.push(keysTopic(org.id, channelId));
-      channels.push(channelTopic(org.id, channelId));
-    }
+    for (const channelId of state.channels.keys()) channels.push(channelTopic(org.id, channelId));
     const subscribed = (topic: string) => org.subscriptions.has(topic);
-    const keySync = c.keySync as { catchUp?: (org: MemberOrg) => Promise<unknown> };
-    if (keySync.catchUp !== undefined) {
-      await keySync.catchUp.call(c.keySync, org);
-    } else {
-      for (const topic of keys.filter(subscribed)) {
-        const read = await c.sync.backfill(org, [topic]);
-        if (read.complete) org.marks.set(topic, startedAt);
-      }
+    const caughtUp = await c.keySync.catchUp(org);
+    for (const [groupId, done] of caughtUp) {
+      const topic = groupId === "" ? keysTopic(org.id) : keysTopic(org.id, groupId);
+      if (done && subscribed(topic)) org.marks.set(topic, startedAt);
     }
     for (const topic of channels.filter(subscribed)) {
       let pages = 0;
