@@ -115,59 +115,83 @@ export function groupRecordOps(
   const ops: StoreOp[] = [];
   const entry = stored.entry(channelId);
   const headKey = groupHeadKey(channelId);
+  const memberKey = (leaf: number) => groupMemberKey(channelId, leaf);
+  const epochKey = (keyIdHex: string) => groupEpochKey(channelId, keyIdHex);
   if (group === undefined) {
     ops.push({ type: "delete", space, key: headKey });
-    for (const leaf of entry?.leaves ?? []) {
-      ops.push({ type: "delete", space, key: groupMemberKey(channelId, leaf) });
-    }
-    for (const keyIdHex of entry?.epochs ?? []) {
-      ops.push({ type: "delete", space, key: groupEpochKey(channelId, keyIdHex) });
-    }
+    recordOps(ops, space, vault, memberKey, entry?.leaves, []);
+    recordOps(ops, space, vault, epochKey, entry?.epochs, []);
     stored.set(channelId, undefined);
     return { ops, durable: false };
   }
+  // A group object the store does not hold yet (new, replaced, or after a failed commit): whole.
   const whole = entry === undefined || entry.group !== group || entry.rewrite;
   const parts = group.takeParts(whole ? { all: true } : undefined);
   if (parts.headChanged) {
     ops.push({ type: "put", space, key: headKey, value: vault.seal(space, headKey, parts.head) });
   }
-  const leaves = whole ? new Set<number>() : (entry?.leaves ?? new Set<number>());
-  for (const [leaf, record] of parts.members) {
-    const key = groupMemberKey(channelId, leaf);
-    if (record === undefined) {
-      leaves.delete(leaf);
-      ops.push({ type: "delete", space, key });
-    } else {
-      leaves.add(leaf);
-      ops.push({ type: "put", space, key, value: vault.seal(space, key, record) });
-    }
+  const leaves = recordOps(
+    ops,
+    space,
+    vault,
+    memberKey,
+    whole ? entry?.leaves : undefined,
+    parts.members,
+  );
+  const epochs = recordOps(
+    ops,
+    space,
+    vault,
+    epochKey,
+    whole ? entry?.epochs : undefined,
+    parts.epochs,
+  );
+  if (!whole) {
+    for (const leaf of leaves.added) entry?.leaves.add(leaf);
+    for (const leaf of leaves.deleted) entry?.leaves.delete(leaf);
+    for (const keyIdHex of epochs.added) entry?.epochs.add(keyIdHex);
+    for (const keyIdHex of epochs.deleted) entry?.epochs.delete(keyIdHex);
   }
-  const epochs = whole ? new Set<string>() : (entry?.epochs ?? new Set<string>());
-  for (const [keyIdHex, record] of parts.epochs) {
-    const key = groupEpochKey(channelId, keyIdHex);
-    if (record === undefined) {
-      epochs.delete(keyIdHex);
-      ops.push({ type: "delete", space, key });
-    } else {
-      epochs.add(keyIdHex);
-      ops.push({ type: "put", space, key, value: vault.seal(space, key, record) });
-    }
-  }
-  if (whole) {
-    // Records of the object this one replaced, or left by a commit that failed.
-    for (const leaf of entry?.leaves ?? []) {
-      if (!leaves.has(leaf)) {
-        ops.push({ type: "delete", space, key: groupMemberKey(channelId, leaf) });
-      }
-    }
-    for (const keyIdHex of entry?.epochs ?? []) {
-      if (!epochs.has(keyIdHex)) {
-        ops.push({ type: "delete", space, key: groupEpochKey(channelId, keyIdHex) });
-      }
-    }
-  }
-  stored.set(channelId, { group, leaves, epochs, rewrite: false });
+  stored.set(channelId, {
+    group,
+    leaves: whole ? new Set(leaves.added) : (entry?.leaves as Set<number>),
+    epochs: whole ? new Set(epochs.added) : (entry?.epochs as Set<string>),
+    rewrite: false,
+  });
   return { ops, durable: parts.durable };
+}
+
+/**
+ * Puts or deletes the records of `changes` (`undefined` = deleted), and deletes those of `stale`
+ * that `changes` does not put (what a replaced group object, or a failed commit, left behind).
+ *
+ * @returns the ids put and deleted
+ */
+function recordOps<Id extends number | string>(
+  ops: StoreOp[],
+  space: string,
+  vault: Vault,
+  keyOf: (id: Id) => string,
+  stale: Iterable<Id> | undefined,
+  changes: ReadonlyArray<readonly [Id, Uint8Array | undefined]>,
+): { added: Id[]; deleted: Id[] } {
+  const added: Id[] = [];
+  const deleted: Id[] = [];
+  for (const [id, record] of changes) {
+    const key = keyOf(id);
+    if (record === undefined) {
+      deleted.push(id);
+      ops.push({ type: "delete", space, key });
+    } else {
+      added.push(id);
+      ops.push({ type: "put", space, key, value: vault.seal(space, key, record) });
+    }
+  }
+  const kept = new Set<Id>(added);
+  for (const id of stale ?? []) {
+    if (!kept.has(id)) ops.push({ type: "delete", space, key: keyOf(id) });
+  }
+  return { added, deleted };
 }
 
 /** What {@link loadGroupRecords} needs. */

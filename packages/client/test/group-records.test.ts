@@ -106,6 +106,16 @@ async function commit(
   return result;
 }
 
+/** The owner's groups `store` holds, restored. */
+function load(
+  store: Store,
+  vault: Vault,
+  roster: (keyIdHex: string) => Roster | undefined,
+  stored = new StoredGroupRecords(),
+) {
+  return loadGroupRecords({ store, provider, vault, space, role: "owner", roster, stored });
+}
+
 describe("group records", () => {
   it("the owner's group round trip: a head, one sealed record per member, a restore that carries on", async () => {
     const store = memoryStore();
@@ -129,15 +139,7 @@ describe("group records", () => {
     expect((await commit(store, vault, stored, "", w.owner)).ops).toEqual([]);
 
     const restoredStored = new StoredGroupRecords();
-    const loaded = await loadGroupRecords({
-      store,
-      provider,
-      vault,
-      space,
-      role: "owner",
-      roster: w.lookup,
-      stored: restoredStored,
-    });
+    const loaded = await load(store, vault, w.lookup, restoredStored);
     const owner = loaded.get("") as OwnerGroup;
     expect(owner.memberLeaves()).toEqual([1, 2, 3]);
     const bytes = owner.encrypt({ contentType: 1, content: new Uint8Array([7]) });
@@ -202,15 +204,7 @@ describe("group records", () => {
     groupRecordOps(space, "", w.owner, vault, stored); // its batch "failed": never applied
     stored.forget([""]);
     await commit(store, vault, stored, "", w.owner);
-    const loaded = await loadGroupRecords({
-      store,
-      provider,
-      vault,
-      space,
-      role: "owner",
-      roster: w.lookup,
-      stored: new StoredGroupRecords(),
-    });
+    const loaded = await load(store, vault, w.lookup);
     expect(loaded.get("")?.memberLeaves()).toEqual([1, 2, 3]);
   });
 
@@ -225,15 +219,7 @@ describe("group records", () => {
       vault.seal(space, groupHeadKey(""), w.owner.serialize()),
     );
     const stored = new StoredGroupRecords();
-    const loaded = await loadGroupRecords({
-      store,
-      provider,
-      vault,
-      space,
-      role: "owner",
-      roster: () => undefined,
-      stored,
-    });
+    const loaded = await load(store, vault, () => undefined, stored);
     const owner = loaded.get("") as OwnerGroup;
     const { ops, durable } = await commit(store, vault, stored, "", owner);
     expect(durable).toBe(true);
@@ -243,15 +229,7 @@ describe("group records", () => {
       groupMemberKey("", 2),
       groupEpochKey("", w.epochKeyId(0)),
     ]);
-    const again = await loadGroupRecords({
-      store,
-      provider,
-      vault,
-      space,
-      role: "owner",
-      roster: w.lookup,
-      stored: new StoredGroupRecords(),
-    });
+    const again = await load(store, vault, w.lookup);
     expect(again.get("")?.memberLeaves()).toEqual([1, 2]);
 
     // A member's whole state, too.
@@ -279,32 +257,24 @@ describe("group records", () => {
     const w = world();
     w.add(2, 1);
     await commit(store, vault, new StoredGroupRecords(), "", w.owner);
-    const load = (roster: (hex: string) => Roster | undefined = w.lookup) =>
-      loadGroupRecords({
-        store,
-        provider,
-        vault,
-        space,
-        role: "owner",
-        roster,
-        stored: new StoredGroupRecords(),
-      });
-    await expect(load()).resolves.toBeDefined();
-    await expect(load(() => undefined)).rejects.toMatchObject({
+    const reload = (roster: (hex: string) => Roster | undefined = w.lookup) =>
+      load(store, vault, roster);
+    await expect(reload()).resolves.toBeDefined();
+    await expect(reload(() => undefined)).rejects.toMatchObject({
       name: "StoreCorruptedError",
       cause: { name: "StateCorruptedError" },
     });
     const record = (await store.get(space, groupMemberKey("", 2))) as Uint8Array;
     const original = (await store.get(space, groupMemberKey("", 1))) as Uint8Array;
     await store.put(space, groupMemberKey("", 1), record);
-    await expect(load()).rejects.toMatchObject({
+    await expect(reload()).rejects.toMatchObject({
       name: "StoreCorruptedError",
       record: `${space}/${groupMemberKey("", 1)}`,
     });
     await store.put(space, groupMemberKey("", 1), original);
-    await expect(load()).resolves.toBeDefined();
+    await expect(reload()).resolves.toBeDefined();
     await store.put(space, "gm//xyz", record);
-    await expect(load()).rejects.toMatchObject({
+    await expect(reload()).rejects.toMatchObject({
       name: "StoreCorruptedError",
       record: `${space}/gm//xyz`,
     });

@@ -18,23 +18,28 @@ import { EpochWindow, type RetainedEpoch } from "./epoch-window.js";
 import { StateCorruptedError } from "./errors.js";
 import { EpochKeys } from "./group-message.js";
 import {
+  checkOwnerEpoch,
   type MemberGroupState,
   type MemberRecord,
-  maxStoredPrekeys,
   memberMagic,
   type OwnerGroupState,
   ownerMagic,
-  type PendingUpdate,
-  type PrekeyPair,
   readHead,
+  readHistory,
+  readMemberSecrets,
+  readOwnerSecrets,
+  readPending,
   restoring,
   writeHead,
+  writeHistory,
+  writeMemberSecrets,
+  writeOwnerSecrets,
+  writePending,
 } from "./group-state-encoding.js";
-import { deriveKeyId, type RosterLeaf } from "./key-schedule.js";
+import type { RosterLeaf } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
 import { rosterHashOf } from "./roster-hashes.js";
 import { type StateReader, StateWriter } from "./state-bytes.js";
-import type { WelcomeHistoryEntry } from "./welcome.js";
 
 /** The saved records of a group's retained epochs, by key id (lower-case hex). */
 export type EpochRecords = ReadonlyMap<string, Uint8Array>;
@@ -110,10 +115,9 @@ const recordVersion = 1;
 export const memberRecordBytes = 1 + 4 + 8 + 32 + 32;
 
 /**
- * The owner's head: `magic ‖ u8 2 ‖ organization_id ‖ channel_id ‖ u8 shared ‖ u32 leaf ‖ signing
- * secret ‖ init_secret ‖ epoch secret ‖ u64 started ‖ u32 members ‖ history ‖ window (format-2
- * epochs)`. The roster of the next epoch is not saved: it is the current epoch's with the members'
- * recorded prekeys.
+ * The owner's head: `magic ‖ u8 2 ‖ organization_id ‖ channel_id ‖ owner secrets ‖ u32 members ‖
+ * history ‖ epochs` (group-state-encoding.ts for the shared fields). The roster of the next epoch
+ * is not saved: it is the current epoch's with the members' recorded prekeys.
  *
  * @param state - the owner's state
  * @returns the head bytes (secrets: store them encrypted)
@@ -121,19 +125,9 @@ export const memberRecordBytes = 1 + 4 + 8 + 32 + 32;
 export function writeOwnerHead(state: OwnerGroupState): Uint8Array {
   const writer = new StateWriter();
   writeHead(writer, ownerMagic, state.group, headVersion);
-  writer.u8(state.historyPolicy === "shared" ? 1 : 0);
-  writer.u32(state.leaf);
-  writer.fixed(state.signingSecretKey);
-  writer.fixed(state.initSecret);
-  writer.fixed(state.epochSecret);
-  writer.u64(BigInt.asUintN(64, BigInt(Math.trunc(state.epochStartedAt))));
+  writeOwnerSecrets(writer, state);
   writer.u32(state.members.size);
-  writer.u32(state.history.length);
-  for (const entry of state.history) {
-    writer.u64(entry.epoch);
-    writer.fixed(entry.epochSecret);
-    writer.fixed(entry.rosterHash);
-  }
+  writeHistory(writer, state.history);
   writeWindowHead(writer, state.window);
   return writer.finish();
 }
@@ -188,59 +182,16 @@ export function readOwnerHead(
 ): OwnerGroupState {
   const state = restoring("owner group", head, (reader) => {
     const group = readHead(reader, ownerMagic, "owner group", headVersion);
-    const policy = reader.u8();
-    if (policy > 1) throw new StateCorruptedError(`history policy ${policy}`);
-    const leaf = reader.u32();
-    const signingSecretKey = reader.fixed(32);
-    const initSecret = reader.fixed(32);
-    const epochSecret = reader.fixed(32);
-    const epochStartedAt = Number(BigInt.asIntN(64, reader.u64()));
+    const secrets = readOwnerSecrets(reader);
     const memberCount = reader.u32();
     const history = readHistory(reader);
     const window = readWindowHead(provider, reader, rosterFor, epochs);
-    const current = window.current;
-    if (current === undefined) throw new StateCorruptedError("no current epoch");
-    if (current.roster[leaf] === undefined) {
-      throw new StateCorruptedError("the owner's leaf is empty");
-    }
-    if (
-      !constantTimeEqual(deriveKeyId(provider, group, current.epoch, epochSecret), current.keyId)
-    ) {
-      throw new StateCorruptedError("the kept epoch secret is not the current epoch's");
-    }
-    return {
-      memberCount,
-      state: {
-        group,
-        historyPolicy: policy === 1 ? ("shared" as const) : ("joined" as const),
-        leaf,
-        signingSecretKey,
-        initSecret,
-        epochSecret,
-        epochStartedAt,
-        roster: current.roster,
-        members: new Map<number, MemberRecord>(),
-        history,
-        window,
-      },
-    };
+    const roster = window.current?.roster ?? [];
+    checkOwnerEpoch(provider, group, secrets, window, roster);
+    const members = new Map<number, MemberRecord>();
+    return { memberCount, state: { group, ...secrets, roster, members, history, window } };
   });
   return withMembers(state.state, state.memberCount, members);
-}
-
-function readHistory(reader: StateReader): WelcomeHistoryEntry[] {
-  const history: WelcomeHistoryEntry[] = [];
-  const count = reader.count();
-  if (count > wireLimits.maxWelcomeHistory)
-    throw new StateCorruptedError(`${count} history entries`);
-  for (let i = 0; i < count; i++) {
-    history.push({
-      epoch: reader.u64(),
-      epochSecret: reader.fixed(32),
-      rosterHash: reader.fixed(32),
-    });
-  }
-  return history;
 }
 
 /** Fills the member map from the records and rebuilds the next epoch's roster from their prekeys. */
@@ -297,31 +248,10 @@ function withMembers(
 export function writeMemberHead(provider: CryptoProvider, state: MemberGroupState): Uint8Array {
   const writer = new StateWriter();
   writeHead(writer, memberMagic, state.group, headVersion);
-  writer.u32(state.leaf);
-  writer.u8(state.removed ? 1 : 0);
-  writer.fixed(state.signingSecretKey);
-  writer.fixed(state.identityKey);
-  writer.u32(state.prekeys.length);
-  for (const prekey of state.prekeys) {
-    writer.fixed(prekey.secretKey);
-    writer.fixed(prekey.publicKey);
-  }
-  writer.u64(state.leafEpoch);
-  writer.fixed(state.leafSecret);
-  writer.u8(state.initSecret === undefined ? 0 : 1);
-  if (state.initSecret !== undefined) writer.fixed(state.initSecret);
-  writer.u64(state.epoch);
-  writer.fixed(state.keyId);
+  writeMemberSecrets(writer, state);
   writer.u32(state.roster.length);
   writer.fixed(rosterHashOf(provider, state.roster));
-  writer.u8(state.pending === undefined ? 0 : 1);
-  if (state.pending !== undefined) {
-    writer.fixed(state.pending.keyId);
-    writer.u64(state.pending.epoch);
-    writer.u32(state.pending.chunkCount);
-    writer.u32(state.pending.seen.size);
-    for (const index of state.pending.seen) writer.u32(index);
-  }
+  writePending(writer, state.pending);
   writeWindowHead(writer, state.window);
   return writer.finish();
 }
@@ -344,64 +274,24 @@ export function readMemberHead(
 ): MemberGroupState {
   return restoring("member group", head, (reader) => {
     const group = readHead(reader, memberMagic, "member group", headVersion);
-    const leaf = reader.u32();
-    const removed = reader.flag();
-    const signingSecretKey = reader.fixed(32);
-    const identityKey = reader.fixed(32);
-    const prekeyCount = reader.count();
-    if (prekeyCount < 1 || prekeyCount > maxStoredPrekeys) {
-      throw new StateCorruptedError(`${prekeyCount} prekeys`);
-    }
-    const prekeys: PrekeyPair[] = [];
-    for (let i = 0; i < prekeyCount; i++) {
-      prekeys.push({ secretKey: reader.fixed(32), publicKey: reader.fixed(32) });
-    }
-    const leafEpoch = reader.u64();
-    const leafSecret = reader.fixed(32);
-    const initSecret = reader.flag() ? reader.fixed(32) : undefined;
-    const epoch = reader.u64();
-    const keyId = reader.fixed(wireLimits.keyIdBytes);
-    const leafCount = reader.u32();
-    const roster = rosterFor(epoch, keyId, leafCount, reader.fixed(32));
-    let pending: PendingUpdate | undefined;
-    if (reader.flag()) {
-      const pendingKeyId = reader.fixed(wireLimits.keyIdBytes);
-      const pendingEpoch = reader.u64();
-      const chunkCount = reader.u32();
-      const seenCount = reader.count();
-      const seen = new Set<number>();
-      for (let i = 0; i < seenCount; i++) seen.add(reader.u32());
-      pending = { keyId: pendingKeyId, epoch: pendingEpoch, chunkCount, seen };
-    }
+    const secrets = readMemberSecrets(reader);
+    const { epoch, keyId, leaf } = secrets;
+    const roster = rosterFor(epoch, keyId, reader.u32(), reader.fixed(32));
+    const pending = readPending(reader);
     const window = readWindowHead(provider, reader, rosterFor, epochs);
-    if (!removed) {
+    if (!secrets.removed) {
       const current = window.current;
-      if (current === undefined || initSecret === undefined) {
+      if (current === undefined || secrets.initSecret === undefined) {
         throw new StateCorruptedError("an active member without a current epoch");
       }
       if (current.epoch !== epoch || !constantTimeEqual(current.keyId, keyId)) {
         throw new StateCorruptedError("the current epoch is not the one the head names");
       }
       const own = roster[leaf];
-      if (own === undefined || !constantTimeEqual(own.identityKey, identityKey)) {
+      if (own === undefined || !constantTimeEqual(own.identityKey, secrets.identityKey)) {
         throw new StateCorruptedError(`leaf ${leaf} of the current roster is not ours`);
       }
     }
-    return {
-      group,
-      leaf,
-      signingSecretKey,
-      identityKey,
-      prekeys,
-      leafSecret,
-      leafEpoch,
-      initSecret,
-      epoch,
-      keyId,
-      roster,
-      removed,
-      pending,
-      window,
-    };
+    return { group, ...secrets, roster, pending, window };
   });
 }

@@ -186,16 +186,14 @@ export function savedVersion(bytes: Uint8Array, magic: Uint8Array): number | und
   return bytes[magic.length];
 }
 
-/**
- * The owner's state as versioned bytes (they contain every secret: store them encrypted).
- *
- * @param state - the owner's state
- * @returns `head ‖ u8 shared ‖ u32 leaf ‖ signing secret ‖ init_secret ‖ epoch secret ‖ u64 started
- *   ‖ roster ‖ members ‖ history ‖ window`
- */
-export function writeOwnerState(state: OwnerGroupState): Uint8Array {
-  const writer = new StateWriter();
-  writeHead(writer, ownerMagic, state.group);
+/** The owner's fields both formats start with (after the head). */
+type OwnerSecrets = Pick<
+  OwnerGroupState,
+  "historyPolicy" | "leaf" | "signingSecretKey" | "initSecret" | "epochSecret" | "epochStartedAt"
+>;
+
+/** `u8 shared ‖ u32 leaf ‖ signing secret ‖ init_secret ‖ epoch secret ‖ u64 started`. */
+export function writeOwnerSecrets(writer: StateWriter, state: OwnerSecrets): void {
   writer.u8(state.historyPolicy === "shared" ? 1 : 0);
   writer.u32(state.leaf);
   writer.fixed(state.signingSecretKey);
@@ -203,6 +201,82 @@ export function writeOwnerState(state: OwnerGroupState): Uint8Array {
   writer.fixed(state.epochSecret);
   // Two's complement in a u64: injected clocks may start anywhere, even below 0 in tests.
   writer.u64(BigInt.asUintN(64, BigInt(Math.trunc(state.epochStartedAt))));
+}
+
+/** Reads what {@link writeOwnerSecrets} wrote. */
+export function readOwnerSecrets(reader: StateReader): OwnerSecrets {
+  const policy = reader.u8();
+  if (policy > 1) throw new StateCorruptedError(`history policy ${policy}`);
+  return {
+    historyPolicy: policy === 1 ? "shared" : "joined",
+    leaf: reader.u32(),
+    signingSecretKey: reader.fixed(32),
+    initSecret: reader.fixed(32),
+    epochSecret: reader.fixed(32),
+    epochStartedAt: Number(BigInt.asIntN(64, reader.u64())),
+  };
+}
+
+/** `u32 entries`, per entry `u64 epoch ‖ epoch secret ‖ roster_hash`: "shared" Welcome history. */
+export function writeHistory(writer: StateWriter, history: readonly WelcomeHistoryEntry[]): void {
+  writer.u32(history.length);
+  for (const entry of history) {
+    writer.u64(entry.epoch);
+    writer.fixed(entry.epochSecret);
+    writer.fixed(entry.rosterHash);
+  }
+}
+
+/** Reads what {@link writeHistory} wrote (at most `wireLimits.maxWelcomeHistory` entries). */
+export function readHistory(reader: StateReader): WelcomeHistoryEntry[] {
+  const count = reader.count();
+  if (count > wireLimits.maxWelcomeHistory)
+    throw new StateCorruptedError(`${count} history entries`);
+  const history: WelcomeHistoryEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    history.push({
+      epoch: reader.u64(),
+      epochSecret: reader.fixed(32),
+      rosterHash: reader.fixed(32),
+    });
+  }
+  return history;
+}
+
+/**
+ * Checks the owner's epochs: a current one whose key_id the kept epoch secret derives, and the
+ * owner's own leaf in its roster.
+ *
+ * @returns the current epoch's keys
+ */
+export function checkOwnerEpoch(
+  provider: CryptoProvider,
+  group: GroupId,
+  secrets: OwnerSecrets,
+  window: EpochWindow,
+  roster: Roster,
+): EpochKeys {
+  const current = window.current;
+  if (current === undefined) throw new StateCorruptedError("no current epoch");
+  if (roster[secrets.leaf] === undefined)
+    throw new StateCorruptedError("the owner's leaf is empty");
+  const derived = deriveKeyId(provider, group, current.epoch, secrets.epochSecret);
+  if (!constantTimeEqual(derived, current.keyId)) {
+    throw new StateCorruptedError("the kept epoch secret is not the current epoch's");
+  }
+  return current;
+}
+
+/**
+ * The owner's state as versioned bytes (they contain every secret: store them encrypted).
+ *
+ * @param state - the owner's state
+ * @returns `head ‖ owner secrets ‖ roster ‖ members ‖ history ‖ window`
+ */
+export function writeOwnerState(state: OwnerGroupState): Uint8Array {
+  const writer = new StateWriter();
+  writeHead(writer, ownerMagic, state.group);
+  writeOwnerSecrets(writer, state);
   writer.roster(state.roster);
   writer.u32(state.members.size);
   for (const [leaf, record] of state.members) {
@@ -211,12 +285,7 @@ export function writeOwnerState(state: OwnerGroupState): Uint8Array {
     writer.fixed(record.leafSecret);
     writer.fixed(record.prekey);
   }
-  writer.u32(state.history.length);
-  for (const entry of state.history) {
-    writer.u64(entry.epoch);
-    writer.fixed(entry.epochSecret);
-    writer.fixed(entry.rosterHash);
-  }
+  writeHistory(writer, state.history);
   writeWindow(writer, state.window);
   return writer.finish();
 }
@@ -233,13 +302,7 @@ export function writeOwnerState(state: OwnerGroupState): Uint8Array {
 export function readOwnerState(provider: CryptoProvider, bytes: Uint8Array): OwnerGroupState {
   return restoring("owner group", bytes, (reader) => {
     const group = readHead(reader, ownerMagic, "owner group");
-    const policy = reader.u8();
-    if (policy > 1) throw new StateCorruptedError(`history policy ${policy}`);
-    const leaf = reader.u32();
-    const signingSecretKey = reader.fixed(32);
-    const initSecret = reader.fixed(32);
-    const epochSecret = reader.fixed(32);
-    const epochStartedAt = Number(BigInt.asIntN(64, reader.u64()));
+    const secrets = readOwnerSecrets(reader);
     const roster: Roster = reader.roster();
     const members = new Map<number, MemberRecord>();
     const memberCount = reader.count();
@@ -251,54 +314,37 @@ export function readOwnerState(provider: CryptoProvider, bytes: Uint8Array): Own
         leafSecret: reader.fixed(32),
         prekey: reader.fixed(32),
       });
-      if (roster[memberLeaf] === undefined || memberLeaf === leaf) {
+      if (roster[memberLeaf] === undefined || memberLeaf === secrets.leaf) {
         throw new StateCorruptedError(`member leaf ${memberLeaf} is not in the roster`);
       }
     }
-    const history: WelcomeHistoryEntry[] = [];
-    const historyCount = reader.count();
-    for (let i = 0; i < historyCount; i++) {
-      history.push({
-        epoch: reader.u64(),
-        epochSecret: reader.fixed(32),
-        rosterHash: reader.fixed(32),
-      });
-    }
+    const history = readHistory(reader);
     const window = readWindow(provider, reader);
-    if (window.current === undefined) throw new StateCorruptedError("no current epoch");
-    if (roster[leaf] === undefined) throw new StateCorruptedError("the owner's leaf is empty");
-    const current = window.current;
-    if (
-      !constantTimeEqual(deriveKeyId(provider, group, current.epoch, epochSecret), current.keyId)
-    ) {
-      throw new StateCorruptedError("the kept epoch secret is not the current epoch's");
-    }
-    return {
-      group,
-      historyPolicy: policy === 1 ? "shared" : "joined",
-      leaf,
-      signingSecretKey,
-      initSecret,
-      epochSecret,
-      epochStartedAt,
-      roster,
-      members,
-      history,
-      window,
-    };
+    checkOwnerEpoch(provider, group, secrets, window, roster);
+    return { group, ...secrets, roster, members, history, window };
   });
 }
 
+/** The member's fields both formats start with (after the head). */
+type MemberSecrets = Pick<
+  MemberGroupState,
+  | "leaf"
+  | "removed"
+  | "signingSecretKey"
+  | "identityKey"
+  | "prekeys"
+  | "leafEpoch"
+  | "leafSecret"
+  | "initSecret"
+  | "epoch"
+  | "keyId"
+>;
+
 /**
- * A member's state as versioned bytes (they contain every secret: store them encrypted).
- *
- * @param state - the member's state
- * @returns `head ‖ u32 leaf ‖ u8 removed ‖ signing secret ‖ identity key ‖ prekeys ‖ u64 leaf epoch
- *   ‖ leaf secret ‖ [init_secret] ‖ u64 epoch ‖ key_id ‖ roster ‖ [pending KeyUpdate] ‖ window`
+ * `u32 leaf ‖ u8 removed ‖ signing secret ‖ identity key ‖ prekeys ‖ u64 leaf epoch ‖ leaf secret ‖
+ * [init_secret] ‖ u64 epoch ‖ key_id`.
  */
-export function writeMemberState(state: MemberGroupState): Uint8Array {
-  const writer = new StateWriter();
-  writeHead(writer, memberMagic, state.group);
+export function writeMemberSecrets(writer: StateWriter, state: MemberSecrets): void {
   writer.u32(state.leaf);
   writer.u8(state.removed ? 1 : 0);
   writer.fixed(state.signingSecretKey);
@@ -314,15 +360,71 @@ export function writeMemberState(state: MemberGroupState): Uint8Array {
   if (state.initSecret !== undefined) writer.fixed(state.initSecret);
   writer.u64(state.epoch);
   writer.fixed(state.keyId);
-  writer.roster(state.roster);
-  writer.u8(state.pending === undefined ? 0 : 1);
-  if (state.pending !== undefined) {
-    writer.fixed(state.pending.keyId);
-    writer.u64(state.pending.epoch);
-    writer.u32(state.pending.chunkCount);
-    writer.u32(state.pending.seen.size);
-    for (const index of state.pending.seen) writer.u32(index);
+}
+
+/** Reads what {@link writeMemberSecrets} wrote. */
+export function readMemberSecrets(reader: StateReader): MemberSecrets {
+  const leaf = reader.u32();
+  const removed = reader.flag();
+  const signingSecretKey = reader.fixed(32);
+  const identityKey = reader.fixed(32);
+  const prekeyCount = reader.count();
+  if (prekeyCount < 1 || prekeyCount > maxStoredPrekeys) {
+    throw new StateCorruptedError(`${prekeyCount} prekeys`);
   }
+  const prekeys: PrekeyPair[] = [];
+  for (let i = 0; i < prekeyCount; i++) {
+    prekeys.push({ secretKey: reader.fixed(32), publicKey: reader.fixed(32) });
+  }
+  return {
+    leaf,
+    removed,
+    signingSecretKey,
+    identityKey,
+    prekeys,
+    leafEpoch: reader.u64(),
+    leafSecret: reader.fixed(32),
+    initSecret: reader.flag() ? reader.fixed(32) : undefined,
+    epoch: reader.u64(),
+    keyId: reader.fixed(wireLimits.keyIdBytes),
+  };
+}
+
+/** `u8 pending ‖ [key_id ‖ u64 epoch ‖ u32 chunks ‖ u32 seen ‖ u32 index…]`. */
+export function writePending(writer: StateWriter, pending: PendingUpdate | undefined): void {
+  writer.u8(pending === undefined ? 0 : 1);
+  if (pending === undefined) return;
+  writer.fixed(pending.keyId);
+  writer.u64(pending.epoch);
+  writer.u32(pending.chunkCount);
+  writer.u32(pending.seen.size);
+  for (const index of pending.seen) writer.u32(index);
+}
+
+/** Reads what {@link writePending} wrote. */
+export function readPending(reader: StateReader): PendingUpdate | undefined {
+  if (!reader.flag()) return undefined;
+  const keyId = reader.fixed(wireLimits.keyIdBytes);
+  const epoch = reader.u64();
+  const chunkCount = reader.u32();
+  const seenCount = reader.count();
+  const seen = new Set<number>();
+  for (let i = 0; i < seenCount; i++) seen.add(reader.u32());
+  return { keyId, epoch, chunkCount, seen };
+}
+
+/**
+ * A member's state as versioned bytes (they contain every secret: store them encrypted).
+ *
+ * @param state - the member's state
+ * @returns `head ‖ member secrets ‖ roster ‖ [pending KeyUpdate] ‖ window`
+ */
+export function writeMemberState(state: MemberGroupState): Uint8Array {
+  const writer = new StateWriter();
+  writeHead(writer, memberMagic, state.group);
+  writeMemberSecrets(writer, state);
+  writer.roster(state.roster);
+  writePending(writer, state.pending);
   writeWindow(writer, state.window);
   return writer.finish();
 }
@@ -339,53 +441,13 @@ export function writeMemberState(state: MemberGroupState): Uint8Array {
 export function readMemberState(provider: CryptoProvider, bytes: Uint8Array): MemberGroupState {
   return restoring("member group", bytes, (reader) => {
     const group = readHead(reader, memberMagic, "member group");
-    const leaf = reader.u32();
-    const removed = reader.flag();
-    const signingSecretKey = reader.fixed(32);
-    const identityKey = reader.fixed(32);
-    const prekeyCount = reader.count();
-    if (prekeyCount < 1 || prekeyCount > maxStoredPrekeys) {
-      throw new StateCorruptedError(`${prekeyCount} prekeys`);
-    }
-    const prekeys: PrekeyPair[] = [];
-    for (let i = 0; i < prekeyCount; i++) {
-      prekeys.push({ secretKey: reader.fixed(32), publicKey: reader.fixed(32) });
-    }
-    const leafEpoch = reader.u64();
-    const leafSecret = reader.fixed(32);
-    const initSecret = reader.flag() ? reader.fixed(32) : undefined;
-    const epoch = reader.u64();
-    const keyId = reader.fixed(wireLimits.keyIdBytes);
+    const secrets = readMemberSecrets(reader);
     const roster = reader.roster();
-    let pending: PendingUpdate | undefined;
-    if (reader.flag()) {
-      const pendingKeyId = reader.fixed(wireLimits.keyIdBytes);
-      const pendingEpoch = reader.u64();
-      const chunkCount = reader.u32();
-      const seenCount = reader.count();
-      const seen = new Set<number>();
-      for (let i = 0; i < seenCount; i++) seen.add(reader.u32());
-      pending = { keyId: pendingKeyId, epoch: pendingEpoch, chunkCount, seen };
-    }
+    const pending = readPending(reader);
     const window = readWindow(provider, reader);
-    if (!removed && (window.current === undefined || initSecret === undefined)) {
+    if (!secrets.removed && (window.current === undefined || secrets.initSecret === undefined)) {
       throw new StateCorruptedError("an active member without a current epoch");
     }
-    return {
-      group,
-      leaf,
-      signingSecretKey,
-      identityKey,
-      prekeys,
-      leafSecret,
-      leafEpoch,
-      initSecret,
-      epoch,
-      keyId,
-      roster,
-      removed,
-      pending,
-      window,
-    };
+    return { group, ...secrets, roster, pending, window };
   });
 }
