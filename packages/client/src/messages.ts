@@ -503,6 +503,8 @@ export class Messages {
     const topic = channelTopic(org.id, channelId);
     const txn = newTxn(org);
     let bytes: Uint8Array;
+    // Encoded once: the group message's content, and (decoded) the event the log keeps.
+    const content = encodeChannelMessage(message);
     if (state.encrypted) {
       const groupId = isRestricted(state, channelId) ? channelId : "";
       const group =
@@ -511,10 +513,7 @@ export class Messages {
         throw new KeysNotReadyError(org.hex, groupId);
       }
       checkSignal(signal);
-      bytes = group.encrypt({
-        contentType: channelContentType,
-        content: encodeChannelMessage(message),
-      });
+      bytes = group.encrypt({ contentType: channelContentType, content });
       txn.groups.add(groupId);
     } else {
       checkSignal(signal);
@@ -526,7 +525,7 @@ export class Messages {
     const id = hashId(bytes);
     c.sync.markSeen(org, txn, id);
     txn.outbox.push({ id, topic, bytes });
-    const decoded = decodeChannelMessage(encodeChannelMessage(message));
+    const decoded = decodeChannelMessage(content);
     // Encrypted in the group of its channel: proven like a received one (see `onChannel`).
     c.eventLog.applyChannelMessage(org, txn, decoded, id, state.encrypted);
     await c.persistence.commit(org, txn);
