@@ -81,6 +81,8 @@ export class LeanMember {
   readonly memberId: string;
   readonly times: LeanTimes = {};
   status: LeanStatus = "new";
+  /** The owner's reason, when it rejected the request. */
+  rejection: string | undefined;
   /** The group, for a follower (undefined otherwise, and before the Welcome). */
   group: MemberGroup | undefined;
   /** A Welcome waiting for its epoch's roster. */
@@ -212,6 +214,7 @@ export class LeanMember {
       if (content.case === "requestToJoinResponse") {
         if (this.status !== "requested") return;
         this.status = content.value.accepted ? "accepted" : "rejected";
+        if (!content.value.accepted) this.rejection = content.value.rejectionReason ?? "";
         this.times.accepted = performance.now();
         if (this.status === "rejected") await this.#closeInbox();
         this.#changed();

@@ -72,6 +72,8 @@ export interface SizeFigures {
     readonly epochs: number;
     readonly ownerBytesPublished: number;
     readonly rejected: number;
+    /** The owner's reasons for the rejections, with their counts. */
+    readonly rejections: Readonly<Record<string, number>>;
   };
   readonly newcomer: {
     /** A full client: `discover` (reads what it needs of the topics' history). */
@@ -147,6 +149,13 @@ const heapBytes = () => {
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.arrayBuffers;
 };
+
+/** How many times each defined value occurs. */
+function countBy(values: ReadonlyArray<string | undefined>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const value of values) if (value !== undefined) out[value] = (out[value] ?? 0) + 1;
+  return out;
+}
 
 /** CPU time this process used so far (user + system, ms): unlike wall time, not stretched by a loaded machine. */
 const cpuNow = () => {
@@ -372,6 +381,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       epochs: Number(burstEpoch - burstBefore.epoch),
       ownerBytesPublished: published.bytes - burstBefore.bytes,
       rejected: burst.filter((m) => m.status === "rejected").length,
+      rejections: countBy(burst.map((m) => m.rejection)),
     };
     progress(`  burst of ${burstSize}: ${burstFigures.allHoldKeysMs} ms`);
 
