@@ -3,11 +3,11 @@
  * `Persistence.load` restores it (group-records.ts), with the rosters the store holds. For tests
  * that inspect what was persisted (the epoch reached, the keys a removed member kept).
  */
-import { toHex } from "@orgchat/base";
-import { defaultProvider, type MemberGroup, type OwnerGroup, type Roster } from "@orgchat/crypto";
+import { defaultProvider, type MemberGroup, type OwnerGroup } from "@orgchat/crypto";
 import type { Store } from "@orgchat/store";
-import { decodeStoredRoster } from "../src/epoch-roster.js";
 import { loadGroupRecords, StoredGroupRecords } from "../src/group-records.js";
+import { RosterBook } from "../src/roster-book.js";
+import { loadRosterRecords } from "../src/roster-records.js";
 import { Vault } from "../src/vault.js";
 
 /**
@@ -40,11 +40,9 @@ export async function storedGroups(
 ): Promise<Map<string, OwnerGroup | MemberGroup>> {
   const provider = defaultProvider();
   const space = `org/${orgId}`;
-  const rosters = new Map<string, Roster>();
-  for (const key of await store.keys(space, { prefix: "roster/" })) {
-    const record = decodeStoredRoster((await store.get(space, key)) as Uint8Array);
-    if (record !== undefined) rosters.set(toHex(record.keyId), record.roster);
-  }
+  // Both roster record formats (roster-records.ts), as the client loads them.
+  const rosters = new RosterBook(provider);
+  await loadRosterRecords(store, space, rosters);
   const { vault } = await Vault.open({
     provider,
     random: (n) => provider.randomBytes(n),
@@ -57,7 +55,7 @@ export async function storedGroups(
     provider,
     vault,
     space,
-    roster: (keyIdHex: string) => rosters.get(keyIdHex),
+    roster: (keyIdHex: string) => rosters.get(keyIdHex)?.roster,
     stored: new StoredGroupRecords(),
   };
   return role === "owner"
