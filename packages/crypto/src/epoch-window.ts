@@ -20,12 +20,21 @@ import { redactSecrets } from "./secret.js";
 /**
  * How long previous epochs stay readable for late messages (docs/PROTOCOL.md, "Group messages"):
  * the last `previousEpochs` epochs, or every epoch replaced less than `windowMs` ago, whichever keeps
- * more. The window counts from when this state processed the change (`now` of the transition), not
- * from when the owner made it, so a member returning after days still reads what Store holds.
+ * more, but never more than the newest `maxEpochs` (issue #14: an owner admitting members in add
+ * windows can go through thousands of epochs a day, and each retained epoch holds its roster, one
+ * pointer per leaf, and a saved record). The window counts from when this state processed the
+ * change (`now` of the transition), not from when the owner made it, so a member returning after
+ * days still reads what Store holds.
  */
 export const epochRetention = {
   previousEpochs: 2,
   windowMs: 24 * 60 * 60 * 1000,
+  /**
+   * At most this many previous epochs, whatever their age: a message is late by fewer than 64
+   * epochs (about 13 s of back-to-back 200 ms add windows), and 64 retained epochs of a
+   * 10,000-member group hold about 5 MB of roster pointers and 1 KB of head.
+   */
+  maxEpochs: 64,
 } as const;
 
 /**
@@ -119,9 +128,11 @@ export class EpochWindow {
    */
   prune(now: number): void {
     const keepFrom = this.retained.length - epochRetention.previousEpochs;
+    const capFrom = this.retained.length - epochRetention.maxEpochs;
     const kept: RetainedEpoch[] = [];
     for (const [index, entry] of this.retained.entries()) {
-      if (index >= keepFrom || now - entry.retiredAt < epochRetention.windowMs) kept.push(entry);
+      const recent = index >= capFrom && now - entry.retiredAt < epochRetention.windowMs;
+      if (index >= keepFrom || recent) kept.push(entry);
       else {
         entry.keys.destroy();
         this.touched.delete(entry.keys);

@@ -1,7 +1,7 @@
 import { decodeGroupMessage } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { sendReservation } from "../src/epoch-window.js";
+import { epochRetention, sendReservation } from "../src/epoch-window.js";
 import { EpochKeys } from "../src/group-message.js";
 import type { GroupParts } from "../src/group-parts.js";
 import { EpochSecrets, type GroupId, type Roster, rosterHash } from "../src/key-schedule.js";
@@ -99,6 +99,13 @@ function newOwner(historyPolicy: "joined" | "shared" = "joined") {
   const rosters = new RosterStore();
   rosters.keep(owner.keyId, owner.roster);
   return { owner, rosters, me };
+}
+
+/** A roster store for an owner made elsewhere. */
+function rosters0(owner: OwnerGroup): RosterStore {
+  const rosters = new RosterStore();
+  rosters.keep(owner.keyId, owner.roster);
+  return rosters;
 }
 
 function addPeople(owner: OwnerGroup, rosters: RosterStore, people: Person[], now: number) {
@@ -395,6 +402,26 @@ describe("restore", () => {
     expect(() =>
       EpochKeys.deserialize(provider, bytes, { roster: () => [roster[1], roster[0]] }),
     ).toThrowError(corrupted);
+  });
+});
+
+describe("retention cap", () => {
+  it("at most epochRetention.maxEpochs previous epochs, even inside the 24 h window", () => {
+    const { owner } = newOwner();
+    const { members } = addPeople(owner, rosters0(owner), [person()], 0);
+    const a = members[0] as MemberGroup;
+    const first = say(owner, "first");
+    expect(epochRetention.maxEpochs).toBe(64);
+    const total = 70;
+    for (let i = 0; i < total; i++) {
+      const refresh = owner.refresh(i + 1);
+      for (const chunk of refresh.chunks) a.applyKeyUpdate(chunk, i + 1);
+    }
+    const now = total + 1;
+    expect(owner.readableEpochs(now)).toHaveLength(65);
+    expect(a.readableEpochs(now)).toHaveLength(65);
+    expect(owner.heldEpochs()).toHaveLength(65);
+    expect(() => a.decrypt(first, now)).toThrowError(errorNamed("UnknownEpochError"));
   });
 });
 
