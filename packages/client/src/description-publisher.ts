@@ -5,12 +5,7 @@ import {
   describedState,
   sealDescriptionPages,
 } from "@orgchat/state/description";
-import {
-  descriptionTopic,
-  encodeDescriptionDelta,
-  encodePrekeyBundle,
-  sealEnvelope,
-} from "@orgchat/wire";
+import { descriptionTopic, encodeDescriptionDelta, sealEnvelope } from "@orgchat/wire";
 import { hashId } from "./encoding.js";
 import type { OwnerOrg, OwnerSide, Txn } from "./org.js";
 
@@ -24,8 +19,6 @@ interface Published {
   deltaBytes: number;
   /** When the last full description was published. */
   fullAt: number;
-  /** The encoded prekey bundle last published. */
-  bundle: Uint8Array;
 }
 
 const published = new WeakMap<OwnerSide, Published>();
@@ -48,14 +41,8 @@ export interface PublishedDescription {
   readonly kind: "full" | "delta" | "none";
   /** Sealed bytes of the description (pages or delta). */
   readonly descriptionBytes: number;
-  /** Sealed bytes of the prekey bundle (0 when unchanged and not sent). */
+  /** Sealed bytes of the prekey bundle (sent with every publication). */
   readonly bundleBytes: number;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**
@@ -65,7 +52,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  * base in memory), when `options.full`, when the state's clock did not move since the last one (a
  * republish), when the last full one is `maxFullAgeMs` old, when the change is too large for a delta,
  * or once the deltas since the last full one (this one included) weigh half of it. The prekey bundle
- * goes with every full description, and with a delta only when it changed.
+ * goes with every publication (a peer without Store history learns it live).
  *
  * @param org - the owner's organization; its state is what gets described
  * @param txn - the transaction whose outbox receives the envelopes
@@ -85,7 +72,6 @@ export async function publishDescription(
   const last = published.get(owner);
   const push = (bytes: Uint8Array) => txn.outbox.push({ id: hashId(bytes), topic, bytes });
   const bundleMessage = owner.prekeys.bundle();
-  const bundle = encodePrekeyBundle(bundleMessage);
   const sealBundle = async () => {
     const bytes = await sealEnvelope(
       {
@@ -132,12 +118,13 @@ export async function publishDescription(
         );
         if (2 * (last.deltaBytes + bytes.length) < last.fullBytes) {
           push(bytes);
-          const bundleBytes = equalBytes(bundle, last.bundle) ? 0 : await sealBundle();
+          // With every publication: a peer that hears the owner live only (no Store) can still
+          // open its pairwise channel (~300 bytes).
+          const bundleBytes = await sealBundle();
           published.set(owner, {
             ...last,
             described: built.described,
             deltaBytes: last.deltaBytes + bytes.length,
-            bundle,
           });
           return { kind: "delta", descriptionBytes: bytes.length, bundleBytes };
         }
@@ -163,6 +150,6 @@ export async function publishDescription(
     (last !== undefined && state.clock === last.described.state.clock
       ? last.described
       : describedState(state));
-  published.set(owner, { described, fullBytes, deltaBytes: 0, fullAt: options.now, bundle });
+  published.set(owner, { described, fullBytes, deltaBytes: 0, fullAt: options.now });
   return { kind: "full", descriptionBytes: fullBytes, bundleBytes };
 }

@@ -93,6 +93,8 @@ export class DescriptionSync {
   readonly #described = new WeakMap<MemberOrg, DescribedState>();
   /** Deltas waiting for their base, per organization (memory only, bounded). */
   readonly #held = new WeakMap<MemberOrg, HeldDeltas>();
+  /** Organizations whose description topic is being read back to fill a gap in the deltas. */
+  readonly #filling = new WeakSet<MemberOrg>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -142,21 +144,32 @@ export class DescriptionSync {
     await this.#tryAssemble(org);
   }
 
-  async #onPrekeyBundle(org: MemberOrg, bytes: Uint8Array, topic: string): Promise<void> {
+  /** Opens an owner-signed envelope of the description topic, or reports why not. */
+  async #open(
+    org: MemberOrg,
+    bytes: Uint8Array,
+    topic: string,
+    type: "prekey-bundle" | "description-delta",
+    reason: string,
+  ): Promise<OpenedEnvelope | undefined> {
     const c = this.#c;
-    let opened: OpenedEnvelope;
     try {
-      opened = await openEnvelope(bytes, {
+      return await openEnvelope(bytes, {
         contentTopic: descriptionTopic(org.id),
         organizationId: org.id,
-        accept: ["prekey-bundle"],
+        accept: [type],
         verify: c.verify,
       });
     } catch (error) {
-      c.report({ component, reason: "unopenable-prekey-bundle", topic, error });
-      return;
+      c.report({ component, reason, topic, error });
+      return undefined;
     }
-    if (opened.type !== "prekey-bundle") return;
+  }
+
+  async #onPrekeyBundle(org: MemberOrg, bytes: Uint8Array, topic: string): Promise<void> {
+    const c = this.#c;
+    const opened = await this.#open(org, bytes, topic, "prekey-bundle", "unopenable-prekey-bundle");
+    if (opened?.type !== "prekey-bundle") return;
     this.#bundleClocks.set(org, opened.clock);
     const txn = newTxn(org);
     const m = opened.message;
@@ -173,19 +186,8 @@ export class DescriptionSync {
   /** Holds a signed delta (bounded), then applies every held delta that follows the description. */
   async #onDelta(org: MemberOrg, bytes: Uint8Array, topic: string): Promise<void> {
     const c = this.#c;
-    let opened: OpenedEnvelope;
-    try {
-      opened = await openEnvelope(bytes, {
-        contentTopic: descriptionTopic(org.id),
-        organizationId: org.id,
-        accept: ["description-delta"],
-        verify: c.verify,
-      });
-    } catch (error) {
-      c.report({ component, reason: "unopenable-delta", topic, error });
-      return;
-    }
-    if (opened.type !== "description-delta") return;
+    const opened = await this.#open(org, bytes, topic, "description-delta", "unopenable-delta");
+    if (opened?.type !== "description-delta") return;
     const held = this.#heldOf(org);
     const delta = opened.message;
     if (held.byBase.has(delta.baseClock)) return;
@@ -199,6 +201,30 @@ export class DescriptionSync {
     held.byBase.set(delta.baseClock, { delta, payload: opened.payload });
     held.bytes += opened.payload.length;
     await this.#applyHeld(org);
+    if (held.byBase.size > 0 && org.member.description !== undefined) this.#fillGap(org);
+  }
+
+  /**
+   * A delta whose base is newer than the description in force: one in between was lost. Reads the
+   * description topic newest first (after the message being processed, in the organization's
+   * queue) until no delta waits, or history runs out; one read at a time per organization. What
+   * history cannot give, the next full description does.
+   */
+  #fillGap(org: MemberOrg): void {
+    const c = this.#c;
+    if (this.#filling.has(org) || !c.p.transport.capabilities.history) return;
+    this.#filling.add(org);
+    c.runtime.background(org.hex, async () => {
+      try {
+        await c.sync.readNewestFirst(
+          org,
+          descriptionTopic(org.id),
+          () => this.heldDeltas(org) === 0,
+        );
+      } finally {
+        this.#filling.delete(org);
+      }
+    });
   }
 
   #heldOf(org: MemberOrg): HeldDeltas {
