@@ -37,6 +37,7 @@
  * 50 (CI: the numbers mean little).
  */
 import { cpus } from "node:os";
+import { defaultClientConfig } from "@orgchat/client";
 import {
   defaultBurst,
   defaultConcurrency,
@@ -80,12 +81,42 @@ export const goals = {
   ownerRestartMs: 200,
 } as const;
 
+const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** One size's figures as text lines. */
+function sizeLines(f: SizeFigures): string[] {
+  const g = f.growth;
+  return [
+    `— ${f.members} members`,
+    `  growth: ${g.admissionsPerSecond} admissions/s (goal ≥ ${goals.admissionsPerSecond}; process CPU ${g.cpuMsPerAdmission} ms/admission); request → Welcome p50 ${g.latencyP50Ms} ms, max ${g.latencyMaxMs} ms; owner published ${g.ownerBytesPublishedPerAdmission} B/admission (goal ≤ ${goals.ownerBytesPublishedPerAdmission}) in ${g.ownerEnvelopesPerAdmission} envelopes, wrote ${g.ownerStoreBytesWrittenPerAdmission} B/admission (goal ≤ ${goals.ownerStoreBytesWrittenPerAdmission}); ${g.ownerEpochsPerAdmission} epochs/admission; member CPU: request ${g.memberRequestCpuMs} ms, Welcome ${g.memberWelcomeCpuMs} ms; rejected ${g.rejected}`,
+    `  burst of ${f.burst.requests}: all hold keys in ${f.burst.allHoldKeysMs} ms (goal ≤ ${goals.burstAllHoldKeysMs}; process CPU ${f.burst.cpuMs} ms); ${f.burst.epochs} epochs; owner published ${kb(f.burst.ownerBytesPublished)}; rejected ${f.burst.rejected}${f.burst.rejected > 0 ? ` (${JSON.stringify(f.burst.rejections)}; "all hold keys" counts the admitted ones)` : ""}`,
+    `  newcomer (full client): request → keys ${f.newcomer.requestToKeysMs} ms (goal ≤ ${goals.newcomerRequestToKeysMs}; process CPU ${f.newcomer.cpuMs} ms); discover ${f.newcomer.discoverMs} ms`,
+    `  removal: ${f.removal.followers} members re-keyed in ${f.removal.allRekeyedMs} ms (process CPU ${f.removal.cpuMs} ms; goal ≤ ${goals.removalAllRekeyedMs}; floor: in-process, owner ${f.removal.ownerOperationMs} ms + every follower's CPU in turn); full client ${f.removal.fullClientRekeyedMs} ms; member CPU p50 ${f.removal.memberCpuP50Ms} ms, max ${f.removal.memberCpuMaxMs} ms (goal ≤ ${goals.removalMemberCpuMs}); owner published ${kb(f.removal.ownerBytesPublished)} in ${f.removal.ownerEnvelopesPublished} envelopes`,
+    `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far${store === "sqlite" ? `, ${mb(f.owner.storeFileBytes)} on disk (SQLite + WAL)` : ""}; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart ${f.owner.restartMs} ms, CPU ${f.owner.restartCpuMs} ms (goal ≤ ${goals.ownerRestartMs})`,
+    `  live store by prefix: ${Object.entries(f.owner.storeLiveTop)
+      .map(([key, bytes]) => `${key} ${kb(bytes)}`)
+      .join(", ")}`,
+    `  process heap ${mb(f.process.heapUsedBytes)} (owner, lean members, the memory network's history)`,
+  ];
+}
+
+if (!json) {
+  process.stdout.write(
+    `@orgchat/integration scale: encrypted organization through the real admission path (${quick ? "quick" : "full"}, Node ${process.version}, ${cpus().length} cpus)\nowner: full client on a ${store} store, production config but rekeyWindowMs 0 (addWindowMs ${defaultClientConfig.addWindowMs}); members: lean, ${concurrency} requests in flight while growing; burst ${burst}\n`,
+  );
+}
+
 const result: ScaleResult = await runScale({
   sizes,
   concurrency,
   burst,
   safetyMs,
   store,
+  // Each size's figures as soon as they are taken: a failure later does not lose them.
+  ...(json
+    ? {}
+    : { onSize: (f: SizeFigures) => void process.stdout.write(`${sizeLines(f).join("\n")}\n`) }),
   ...(json ? {} : { progress: (line: string) => void process.stderr.write(`${line}\n`) }),
 });
 
@@ -135,27 +166,7 @@ if (json) {
     `${JSON.stringify(report, (_, value) => (typeof value === "bigint" ? value.toString() : value))}\n`,
   );
 } else {
-  const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} KB`;
-  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-  const lines = [
-    `${report.benchmark} (${report.profile}, Node ${report.node}, ${report.cpus} cpus)`,
-    `owner: full client on a ${result.store} store, production config but rekeyWindowMs 0 (addWindowMs ${result.clientConfig.addWindowMs}); members: lean, ${concurrency} requests in flight while growing; burst ${burst}`,
-  ];
-  for (const f of result.sizes) {
-    const g = f.growth;
-    lines.push(
-      `— ${f.members} members`,
-      `  growth: ${g.admissionsPerSecond} admissions/s (goal ≥ ${goals.admissionsPerSecond}; process CPU ${g.cpuMsPerAdmission} ms/admission); request → Welcome p50 ${g.latencyP50Ms} ms, max ${g.latencyMaxMs} ms; owner published ${g.ownerBytesPublishedPerAdmission} B/admission (goal ≤ ${goals.ownerBytesPublishedPerAdmission}) in ${g.ownerEnvelopesPerAdmission} envelopes, wrote ${g.ownerStoreBytesWrittenPerAdmission} B/admission (goal ≤ ${goals.ownerStoreBytesWrittenPerAdmission}); ${g.ownerEpochsPerAdmission} epochs/admission; member CPU: request ${g.memberRequestCpuMs} ms, Welcome ${g.memberWelcomeCpuMs} ms; rejected ${g.rejected}`,
-      `  burst of ${f.burst.requests}: all hold keys in ${f.burst.allHoldKeysMs} ms (goal ≤ ${goals.burstAllHoldKeysMs}; process CPU ${f.burst.cpuMs} ms); ${f.burst.epochs} epochs; owner published ${kb(f.burst.ownerBytesPublished)}; rejected ${f.burst.rejected}${f.burst.rejected > 0 ? ` (${JSON.stringify(f.burst.rejections)}; "all hold keys" counts the admitted ones)` : ""}`,
-      `  newcomer (full client): request → keys ${f.newcomer.requestToKeysMs} ms (goal ≤ ${goals.newcomerRequestToKeysMs}; process CPU ${f.newcomer.cpuMs} ms); discover ${f.newcomer.discoverMs} ms`,
-      `  removal: ${f.removal.followers} members re-keyed in ${f.removal.allRekeyedMs} ms (process CPU ${f.removal.cpuMs} ms; goal ≤ ${goals.removalAllRekeyedMs}; floor: in-process, owner ${f.removal.ownerOperationMs} ms + every follower's CPU in turn); full client ${f.removal.fullClientRekeyedMs} ms; member CPU p50 ${f.removal.memberCpuP50Ms} ms, max ${f.removal.memberCpuMaxMs} ms (goal ≤ ${goals.removalMemberCpuMs}); owner published ${kb(f.removal.ownerBytesPublished)} in ${f.removal.ownerEnvelopesPublished} envelopes`,
-      `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far${result.store === "sqlite" ? `, ${mb(f.owner.storeFileBytes)} on disk (SQLite + WAL)` : ""}; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart ${f.owner.restartMs} ms, CPU ${f.owner.restartCpuMs} ms (goal ≤ ${goals.ownerRestartMs})`,
-      `  live store by prefix: ${Object.entries(f.owner.storeLiveTop)
-        .map(([key, bytes]) => `${key} ${kb(bytes)}`)
-        .join(", ")}`,
-      `  process heap ${mb(f.process.heapUsedBytes)} (owner, lean members, the memory network's history)`,
-    );
-  }
+  const lines: string[] = [];
   if (ratios.length > 0) {
     lines.push("curve (each figure's ratio to the previous size; ×N = the size ratio):");
     for (const { from, to, ratios: r } of ratios) {

@@ -109,6 +109,11 @@ export class LeanMember {
     this.#inboxTopic = inboxTopic(this.#identity.publicKey);
   }
 
+  /** The epoch of a Welcome waiting for its roster, if any. */
+  get waitingEpoch(): bigint | undefined {
+    return this.#waiting?.epoch;
+  }
+
   /** Calls `listener` whenever this member's status or group changes. @returns a function that stops it */
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);

@@ -29,6 +29,8 @@ export interface ScaleOptions {
    * figure too; the store's default durability). @default "memory"
    */
   readonly store?: "memory" | "sqlite";
+  /** Told each size's figures as soon as they are taken (a later failure does not lose them). */
+  readonly onSize?: (figures: SizeFigures) => void;
   /** Told about progress (lines for stderr). */
   readonly progress?: (line: string) => void;
 }
@@ -177,14 +179,15 @@ function collector(): () => void {
 function until(
   subscribe: (check: () => void) => () => void,
   done: () => boolean,
-  what: string,
+  what: string | (() => string),
   safetyMs: number,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let off = () => {};
     const timer = setTimeout(() => {
       off();
-      reject(new Error(`scale bench: ${what} took over ${safetyMs} ms (safety net)`));
+      const said = typeof what === "string" ? what : what();
+      reject(new Error(`scale bench: ${said} took over ${safetyMs} ms (safety net)`));
     }, safetyMs);
     const check = () => {
       if (!done()) return;
@@ -198,11 +201,16 @@ function until(
 }
 
 /** Waits until `member` opened its Welcome or was rejected. */
-function admitted(member: LeanMember, safetyMs: number): Promise<void> {
+function admitted(member: LeanMember, crowd: LeanCrowd, safetyMs: number): Promise<void> {
   return until(
     (check) => member.onChange(check),
     () => member.status === "welcomed" || member.status === "rejected",
-    `member ${member.memberId.slice(0, 8)}'s admission`,
+    // What the member and its crowd hold, to tell a lost request from a Welcome without its roster.
+    () =>
+      `member ${member.memberId.slice(0, 8)}'s admission (status ${member.status}, ` +
+      `Welcome waiting for the roster of epoch ${member.waitingEpoch ?? "none"}; crowd: newest ` +
+      `roster epoch ${crowd.rosters.newest()?.epoch ?? "none"}, ${crowd.rosters.refused} rosters ` +
+      `refused, ${crowd.unopenable} envelopes unopenable)`,
     safetyMs,
   );
 }
@@ -299,7 +307,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   const admitOne = async () => {
     const member = crowd.member();
     await member.requestToJoin();
-    await admitted(member, safetyMs);
+    await admitted(member, crowd, safetyMs);
     member.release();
     if (member.status === "welcomed") admittedMembers.push(member);
     return member;
@@ -370,7 +378,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const burstStart = performance.now();
     const burstCpu = cpuNow();
     await Promise.all(burst.map((member) => member.requestToJoin()));
-    await Promise.all(burst.map((member) => admitted(member, safetyMs)));
+    await Promise.all(burst.map((member) => admitted(member, crowd, safetyMs)));
     const burstMs = performance.now() - burstStart;
     const burstEpoch = owner.getOrganization(orgId).epoch ?? 0n;
     members += burst.filter((m) => m.status === "welcomed").length;
@@ -499,7 +507,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     gc();
     const heapRestarted = heapBytes();
 
-    figures.push({
+    const taken: SizeFigures = {
       members: size,
       growth,
       burst: burstFigures,
@@ -521,7 +529,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         restartCpuMs: round(restartCpuMs),
       },
       process: { heapUsedBytes: heapRestarted },
-    });
+    };
+    figures.push(taken);
+    options.onSize?.(taken);
     progress(`  owner: restart ${round(restartMs)} ms, store ${storeLiveBytes} B live`);
   }
   const leanMemberBytes = leanMemberSize(crowd, gc);
