@@ -223,7 +223,7 @@ export function countingTransport(inner: Transport): CountingTransport {
 
 /** The client settings of the CLI: one-shot commands re-key inside the operation (no timer). */
 export function clientConfig(longRunning: boolean): ClientConfig {
-  return longRunning ? {} : { rekeyWindowMs: 0, republishIntervalMs: 0 };
+  return longRunning ? {} : { rekeyWindowMs: 0, addWindowMs: 0, republishIntervalMs: 0 };
 }
 
 /**

@@ -98,6 +98,7 @@ export interface WorldInit {
 /** Client defaults in a world: re-key inside the operation, no periodic republish, fast resync. */
 export const worldClientConfig: ClientConfig = {
   rekeyWindowMs: 0,
+  addWindowMs: 0,
   republishIntervalMs: 0,
   resyncInitialBackoffMs: 500,
   resyncMaxBackoffMs: 4_000,

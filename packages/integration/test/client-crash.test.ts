@@ -486,7 +486,7 @@ class CrashWorld {
         setTimeout: (task, delayMs) => this.clock.schedule(task, delayMs),
         clearTimeout: (handle) => (handle as () => void)(),
       },
-      config: { rekeyWindowMs: 0, republishIntervalMs: 0, scryptN: 16 },
+      config: { rekeyWindowMs: 0, addWindowMs: 0, republishIntervalMs: 0, scryptN: 16 },
     });
     const peer: Peer = {
       name,

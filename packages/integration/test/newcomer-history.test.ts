@@ -61,7 +61,7 @@ describe("a newcomer and the messages of epochs before it joined", () => {
         setTimeout: (task, delayMs) => clock.schedule(task, delayMs),
         clearTimeout: (handle) => (handle as () => void)(),
       },
-      config: { rekeyWindowMs: 0, republishIntervalMs: 0, scryptN: 16 },
+      config: { rekeyWindowMs: 0, addWindowMs: 0, republishIntervalMs: 0, scryptN: 16 },
     });
     transports.set(client, transport);
     const out: Peer = { client, waiting: [], received: [], undecryptable: [] };

@@ -68,6 +68,7 @@ export interface Turned {
 /** Client defaults in the arena: re-key inside the operation, no periodic republish, cheap scrypt. */
 export const arenaClientConfig: ClientConfig = {
   rekeyWindowMs: 0,
+  addWindowMs: 0,
   republishIntervalMs: 0,
   scryptN: 16,
 };
