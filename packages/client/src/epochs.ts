@@ -12,7 +12,6 @@ import {
   sealEpochRosters,
 } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
-import { persistRoster } from "./key-sync.js";
 import { newTxn, type Org, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
 import {
   memberChange,
@@ -23,6 +22,8 @@ import {
   wantedGroups,
 } from "./owner-controller.js";
 import { orgSpace } from "./persistence.js";
+import { RosterCadence, snapshotDue, snapshotWireBytes } from "./roster-policy.js";
+import { pruneRosters, rosterRecordOps } from "./roster-records.js";
 
 /**
  * Owner side, epochs: makes every group follow the state (joiners batched into one add step per
@@ -30,7 +31,7 @@ import { orgSpace } from "./persistence.js";
  * epoch's roster (delta or paged snapshot), periodic refresh, and the description and prekey bundle
  * it republishes. The rules are in `owner-controller.ts`. Owns: `OwnerSide.groups`,
  * `.pendingRemovals`, `.rekeyDueAt`, `.rekeyTimer`, `.pendingAdds`, `.describeDue`, `.addDueAt`,
- * `.addTimer`, `.snapshots`; the index member → leaf of each group; the owner's `roster/` records.
+ * `.addTimer`, `.snapshots`; the index member → leaf of each group; the owner's roster records (`roster-records.ts`).
  */
 export class OwnerEpochs {
   readonly #c: ClientCore;
@@ -39,6 +40,9 @@ export class OwnerEpochs {
     OwnerSide,
     Map<string, { roster: Roster; byMember: Map<string, number> }>
   >();
+
+  /** Delta bytes published per group since its last roster snapshot (`snapshotDue`). */
+  readonly #cadence = new RosterCadence();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -68,6 +72,8 @@ export class OwnerEpochs {
     for (const channelId of org.owner.groups.keys()) {
       await this.publishSnapshot(org, txn, channelId, "periodic");
     }
+    // Epochs leave the retention window with time: their rosters go too.
+    pruneRosters(org, txn, orgSpace(org.hex), now);
     await c.persistence.commit(org, txn);
   }
 
@@ -518,7 +524,8 @@ export class OwnerEpochs {
       roster: [...group.roster],
     };
     org.rosters.add(record);
-    persistRoster(org.hex, txn, record);
+    txn.ops.push(...rosterRecordOps(org.rosters, orgSpace(org.hex), record));
+    pruneRosters(org, txn, orgSpace(org.hex), c.p.now());
     if (change !== "genesis" && previous === undefined) {
       // Every epoch this owner makes is recorded in the batch that commits it, so only a damaged
       // store lacks the previous one; without its hash this epoch cannot be announced (the wire
@@ -532,19 +539,28 @@ export class OwnerEpochs {
       return;
     }
     const delta = previous === undefined ? undefined : rosterDeltaMessage(record, previous.roster);
-    if (delta === undefined) {
-      await this.publishSnapshot(org, txn, channelId, "epoch");
-      return;
+    let deltaBytes = 0;
+    if (delta !== undefined) {
+      const [sealed] = await sealEpochRosters({
+        organizationId: org.id,
+        signer: org.owner.signer,
+        clock: org.log.state.clock,
+        messages: [delta],
+      });
+      if (sealed !== undefined) {
+        txn.outbox.push({ id: hashId(sealed.bytes), topic: sealed.topic, bytes: sealed.bytes });
+        deltaBytes = sealed.bytes.length;
+      }
     }
-    const [sealed] = await sealEpochRosters({
-      organizationId: org.id,
-      signer: org.owner.signer,
-      clock: org.log.state.clock,
-      messages: [delta],
+    const due = snapshotDue({
+      change,
+      deltaFits: delta !== undefined,
+      deltaBytesSinceSnapshot: this.#cadence.since(org.hex, channelId),
+      deltaBytes,
+      snapshotBytes: snapshotWireBytes(record.roster),
     });
-    if (sealed !== undefined) {
-      txn.outbox.push({ id: hashId(sealed.bytes), topic: sealed.topic, bytes: sealed.bytes });
-    }
+    if (due) await this.publishSnapshot(org, txn, channelId, "epoch");
+    else this.#cadence.noteDelta(org.hex, channelId, deltaBytes);
   }
 
   /**
@@ -589,5 +605,6 @@ export class OwnerEpochs {
       messages: rosterSnapshotMessages(record),
     });
     for (const { topic, bytes } of sealed) txn.outbox.push({ id: hashId(bytes), topic, bytes });
+    this.#cadence.noteSnapshot(org.hex, channelId);
   }
 }

@@ -26,7 +26,7 @@ const maxRetiredGroups = 4;
  * The format new rosters are stored in: "json" (`roster/<key id>`, what persistence.ts loads
  * today) until the start reads the binary records too (`loadRosterRecords`), then "binary".
  */
-const storedRosterFormat: "json" | "binary" = "json";
+const storedRosterFormat: "json" | "binary" = "binary";
 
 /** Chunks kept in memory for a group this member does not hold (yet): read again from history. */
 const maxWaitingChunks = 256;

@@ -4,7 +4,6 @@ import {
   ed25519EnvelopeSigner,
   type KeyPair,
   MemberGroup,
-  OwnerGroup,
   OwnerPrekeys,
   PairwiseSession,
   type PrekeyBundleFields,
@@ -16,8 +15,8 @@ import type { LogEntry, Store, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { noteDepartures } from "./departures.js";
 import { decodeJson, decodeStored, encodeJson, encodeStored } from "./encoding.js";
-import { decodeStoredRoster, type EpochRoster } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
+import { groupRecordOps, loadGroupRecords, StoredGroupRecords } from "./group-records.js";
 import type { MessageMeta } from "./held-events.js";
 import {
   type MemberOrg,
@@ -31,6 +30,7 @@ import {
   type StoredDescription,
   type Txn,
 } from "./org.js";
+import { loadRosterRecords } from "./roster-records.js";
 import type { OrgRole } from "./types.js";
 import { type KdfParams, Vault } from "./vault.js";
 
@@ -43,7 +43,6 @@ export const pendingLog = (org: string) => `pending/${org}`;
 export const seenLog = (org: string) => `seen/${org}`;
 export const provenLog = (org: string) => `proven/${org}`;
 export const heldLog = (org: string) => `held/${org}`;
-const groupKey = (channel: string) => `group/${channel}`;
 /** A member's stored description (`StoredDescription`), binary, written when it changes. */
 const descriptionKey = "description";
 
@@ -146,6 +145,8 @@ export class Persistence {
    * receivers dedupe by id. Bounded by what is sent between two commits (each send commits).
    */
   readonly #published = new Map<string, string[]>();
+  /** Per organization, which group records the store holds (`group-records.ts`). */
+  readonly #groupRecords = new Map<string, StoredGroupRecords>();
   /** Per organization, the `meta` record last committed (its `lastSeen` left out), to skip rewrites. */
   readonly #writtenMeta = new Map<string, Uint8Array>();
   /** Per organization, the member's description last committed (by identity), to skip rewrites. */
@@ -250,30 +251,25 @@ export class Persistence {
         if (org.role !== "owner") throw new StoreCorruptedError(`${space}/${key}`);
         org.owner.memberKeys.set(key.slice("memberkeys/".length), value);
       }
-      const rosters: EpochRoster[] = [];
-      for (const key of await store.keys(space, { prefix: "roster/" })) {
-        const roster = decodeStoredRoster(await read(key));
-        if (roster === undefined) throw new StoreCorruptedError(`${space}/${key}`);
-        rosters.push(roster);
-      }
-      const byKeyId = new Map(rosters.map((roster) => [toHex(roster.keyId), roster]));
-      for (const roster of rosters) {
-        // A record of the provisional format lacks the previous roster's hash: its predecessor's.
-        const previous = byKeyId.get(toHex(roster.previousKeyId));
-        org.rosters.add(
-          roster.change !== "genesis" && roster.previousRosterHash.length === 0 && previous
-            ? { ...roster, previousRosterHash: previous.rosterHash }
-            : roster,
-        );
-      }
-      for (const key of await store.keys(space, { prefix: "group/" })) {
-        const channelId = key.slice("group/".length);
-        const bytes = vault.open(space, key, await read(key));
-        if (org.role === "owner") {
-          org.owner.groups.set(channelId, OwnerGroup.deserialize(provider, bytes));
-        } else {
-          org.member.groups.set(channelId, MemberGroup.deserialize(provider, bytes));
-        }
+      // Before the groups: a group restored in pieces takes its rosters from the book.
+      await loadRosterRecords(store, space, org.rosters);
+      // Groups in pieces (head, member and epoch records), after the rosters they refer to.
+      const storedGroups = new StoredGroupRecords();
+      this.#groupRecords.set(hex, storedGroups);
+      const groupsInit = {
+        store,
+        provider,
+        vault,
+        space,
+        stored: storedGroups,
+        roster: (keyIdHex: string) => org.rosters.get(keyIdHex)?.roster,
+      };
+      if (org.role === "owner") {
+        const groups = await loadGroupRecords({ ...groupsInit, role: "owner" });
+        for (const [channelId, group] of groups) org.owner.groups.set(channelId, group);
+      } else {
+        const groups = await loadGroupRecords({ ...groupsInit, role: "member" });
+        for (const [channelId, group] of groups) org.member.groups.set(channelId, group);
       }
       for (const key of await store.keys(space, { prefix: "welcome/" })) {
         const welcome = vault.openJson<WelcomeInit>(space, key, await read(key));
@@ -592,19 +588,21 @@ export class Persistence {
     const space = orgSpace(org.hex);
     if (txn.description && org.role === "owner") await c.epochs.describe(org, txn);
     const ops: StoreOp[] = [...txn.ops];
+    // Each group's head when it changed and its changed member and epoch records; durable when a
+    // head reserves a new stretch of the own sender chain (see the store-sqlite README).
+    let storedGroups = this.#groupRecords.get(org.hex);
+    if (storedGroups === undefined) {
+      storedGroups = new StoredGroupRecords();
+      this.#groupRecords.set(org.hex, storedGroups);
+    }
+    let durable = false;
     for (const channelId of txn.groups) {
       const group =
         org.role === "owner" ? org.owner.groups.get(channelId) : org.member.groups.get(channelId);
-      const key = groupKey(channelId);
-      ops.push(
-        group === undefined
-          ? { type: "delete", space, key }
-          : { type: "put", space, key, value: vault.seal(space, key, group.serialize()) },
-      );
+      const saved = groupRecordOps(space, channelId, group, vault, storedGroups);
+      ops.push(...saved.ops);
+      if (saved.durable) durable = true;
     }
-    // A send advances the own sender chain: committed durably. Until the groups are stored in
-    // pieces (`group-records.ts`, whose reservation makes this one send in 64), every send.
-    const durable = txn.outbox.length > 0 && txn.groups.size > 0;
     for (const peer of txn.sessions) {
       const session =
         org.role === "owner"
@@ -688,6 +686,7 @@ export class Persistence {
     } catch (error) {
       // Not applied: deleted at the next commit instead, groups rewritten whole.
       if (published !== undefined) this.#published.set(org.hex, published);
+      storedGroups.forget(txn.groups);
       throw error;
     }
     meta.done();

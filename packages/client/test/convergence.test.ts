@@ -36,8 +36,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import {
   type CryptoProvider,
   defaultProvider,
-  MemberGroup,
-  OwnerGroup,
+  type OwnerGroup,
   type Roster,
 } from "@orgchat/crypto";
 import { memoryStore, type Store } from "@orgchat/store";
@@ -60,6 +59,7 @@ import {
   type ClientTimers,
   createClient,
 } from "../src/index.js";
+import { storedGroups } from "../src/inspect.js";
 import {
   orgWithMembers,
   received,
@@ -613,10 +613,10 @@ function memberIds(roster: Roster): Set<string> {
 function recordRosters(owner: Peer, rosters: Map<string, EpochRecord>): void {
   owner.client.on("epoch:changed", ({ organizationId, channelId }) => {
     // The memory store reads synchronously at the call: this is the state of the event.
-    const read = owner.store.get(`org/${organizationId}`, `group/${channelId}`);
-    void read.then((bytes) => {
-      if (bytes === undefined) return;
-      const group = OwnerGroup.deserialize(defaultProvider(), bytes);
+    const read = storedGroups(owner.store, organizationId, "owner");
+    void read.then((groups) => {
+      const group = groups.get(channelId);
+      if (group === undefined) return;
       rosters.set(hex(group.keyId), {
         channelId,
         epoch: group.epoch,
@@ -645,12 +645,8 @@ async function channelCiphertexts(
 async function storedEpochs(peer: Peer, orgId: string, groups: readonly string[]) {
   const epochs: Record<string, bigint | undefined> = {};
   const owner = peer.client.getOrganization(orgId).role === "owner";
-  for (const group of groups) {
-    const bytes = await peer.store.get(`org/${orgId}`, `group/${group}`);
-    if (bytes === undefined) epochs[group] = undefined;
-    else if (owner) epochs[group] = OwnerGroup.deserialize(defaultProvider(), bytes).epoch;
-    else epochs[group] = MemberGroup.deserialize(defaultProvider(), bytes).epoch;
-  }
+  const stored = await storedGroups(peer.store, orgId, owner ? "owner" : "member");
+  for (const group of groups) epochs[group] = stored.get(group)?.epoch;
   return epochs;
 }
 
@@ -682,10 +678,7 @@ async function check(ledger: Ledger): Promise<void> {
     k.slice("group/".length),
   );
   const currentRoster = async (group: string) =>
-    OwnerGroup.deserialize(
-      defaultProvider(),
-      await owner.store.getOrThrow(`org/${orgId}`, `group/${group}`),
-    ).roster;
+    ((await storedGroups(owner.store, orgId, "owner")).get(group) as OwnerGroup).roster;
   const posts = [...openChannels, restrictedChannel].flatMap((c) => owner.client.history(orgId, c));
   const goneIds = new Set([...ledger.gone].map((peer) => peer.client.memberId));
   const everyone = [owner, ...ledger.members];
@@ -707,9 +700,8 @@ async function check(ledger: Ledger): Promise<void> {
 
   // A removed or banned member's stored keys open nothing of an epoch after its removal.
   for (const peer of ledger.gone) {
-    const bytes = await peer.store.get(`org/${orgId}`, "group/");
-    if (bytes === undefined) continue;
-    const keys = MemberGroup.deserialize(defaultProvider(), bytes);
+    const keys = (await storedGroups(peer.store, orgId, "member")).get("");
+    if (keys === undefined) continue;
     for (const [id, { keyId, payload }] of wire) {
       const roster = rosters.get(keyId);
       if (roster === undefined || roster.members.has(peer.client.memberId)) continue;
@@ -891,10 +883,10 @@ describe("recovery gaps found by the convergence runs", () => {
 
   /** The member's (or the owner's) epoch of a group, read back from its store. */
   async function epochOf(peer: WorldPeer, orgId: string, group: string): Promise<bigint> {
-    const bytes = await peer.store.getOrThrow(`org/${orgId}`, `group/${group}`);
-    return peer.client.getOrganization(orgId).role === "owner"
-      ? OwnerGroup.deserialize(defaultProvider(), bytes).epoch
-      : MemberGroup.deserialize(defaultProvider(), bytes).epoch;
+    const role = peer.client.getOrganization(orgId).role === "owner" ? "owner" : "member";
+    const found = (await storedGroups(peer.store, orgId, role)).get(group);
+    if (found === undefined) throw new Error(`${peer.name}: no group ${group} stored`);
+    return found.epoch;
   }
 
   // Gap 1: channel topics were read from history only on start. The history sweep (`#sweep`)

@@ -5,3 +5,9 @@ describe("public surface", () => {
     expect(Object.keys(await import("../src/index.ts")).sort()).toMatchSnapshot();
   });
 });
+
+describe("inspect entry", () => {
+  it("src/inspect.ts (@orgchat/client/inspect) exports exactly this", async () => {
+    expect(Object.keys(await import("../src/inspect.ts")).sort()).toMatchSnapshot();
+  });
+});

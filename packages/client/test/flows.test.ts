@@ -1,7 +1,8 @@
-import { defaultProvider, isUnknownEpochError, MemberGroup } from "@orgchat/crypto";
+import { isUnknownEpochError, type MemberGroup } from "@orgchat/crypto";
 import { channelTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { isChannelAccessError, isNotOwnerError } from "../src/index.js";
+import { storedGroups } from "../src/inspect.js";
 import { names, orgWithMembers, type Peer, received, World } from "./helpers.js";
 
 let world: World;
@@ -25,8 +26,9 @@ async function channelHistory(peer: Peer, orgId: string, channelId: string): Pro
 
 /** The member's own org group state, read back from its store (unsealed: no passphrase). */
 async function storedGroup(peer: Peer, orgId: string, channelId = ""): Promise<MemberGroup> {
-  const bytes = await peer.store.getOrThrow(`org/${orgId}`, `group/${channelId}`);
-  return MemberGroup.deserialize(defaultProvider(), bytes);
+  const group = (await storedGroups(peer.store, orgId, "member")).get(channelId);
+  if (group === undefined) throw new Error(`${peer.name}: no group ${channelId} stored`);
+  return group;
 }
 
 describe("spec 55 flows on the memory transport", () => {

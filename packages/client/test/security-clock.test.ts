@@ -9,12 +9,13 @@
  * the member, the keys and group state its own client wrote to its own store (an attacker owns its
  * disk; these stores have no passphrase).
  */
-import { defaultProvider, ed25519EnvelopeSigner, type KeyPair, MemberGroup } from "@orgchat/crypto";
+import { defaultProvider, ed25519EnvelopeSigner, type KeyPair } from "@orgchat/crypto";
 import { clockLimits } from "@orgchat/state";
 import { storeLimits } from "@orgchat/store";
 import { channelTopic, encodeChannelMessage, MessageType, sealEnvelope } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeJson, fromHex } from "../src/encoding.js";
+import { storedGroups } from "../src/inspect.js";
 import { orgWithMembers, type Peer, received, seededRandom, World } from "./helpers.js";
 import { publishedPrekeyBundle, Stranger } from "./stranger.js";
 
@@ -64,9 +65,9 @@ async function memberBomb(peer: Peer, orgId: string, clock: bigint, encrypted: b
   const message = channelMessage(orgId, identity.publicKey, clock, "bomb");
   let bytes: Uint8Array;
   if (encrypted) {
-    const state = await peer.store.get(`org/${orgId}`, "group/");
-    if (state === undefined) throw new Error(`${peer.name}: no group state stored`);
-    bytes = MemberGroup.deserialize(provider, state).encrypt({
+    const group = (await storedGroups(peer.store, orgId, "member")).get("");
+    if (group === undefined) throw new Error(`${peer.name}: no group state stored`);
+    bytes = group.encrypt({
       contentType: MessageType.CHANNEL_MESSAGE,
       content: encodeChannelMessage(message),
     });

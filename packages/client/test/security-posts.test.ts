@@ -8,12 +8,13 @@
 
 import type { Diagnostic } from "@orgchat/base";
 import { fromHex } from "@orgchat/base";
-import { defaultProvider, ed25519EnvelopeSigner, MemberGroup } from "@orgchat/crypto";
+import { defaultProvider, ed25519EnvelopeSigner, type MemberGroup } from "@orgchat/crypto";
 import type { Store } from "@orgchat/store";
 import { channelTopic, encodeChannelMessage, MessageType, sealEnvelope } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeJson } from "../src/encoding.js";
 import type { MessageView } from "../src/index.js";
+import { storedGroups } from "../src/inspect.js";
 import { orgWithMembers, type Peer, received, World } from "./helpers.js";
 
 let world: World | undefined;
@@ -33,9 +34,10 @@ interface KeptKeys {
 
 /** Copies a member's group state (unsealed store: no passphrase) as it is now. */
 async function keepKeys(peer: Peer, orgId: string, groupId = ""): Promise<KeptKeys> {
-  const bytes = await peer.store.getOrThrow(`org/${orgId}`, `group/${groupId}`);
+  const group = (await storedGroups(peer.store, orgId, "member")).get(groupId);
+  if (group === undefined) throw new Error(`${peer.name}: no group ${groupId} stored`);
   return {
-    group: MemberGroup.deserialize(defaultProvider(), bytes),
+    group,
     identityKey: fromHex(peer.client.memberId),
   };
 }

@@ -42,12 +42,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@orgchat/client";
+import { storedGroups } from "@orgchat/client/inspect";
 import {
-  defaultProvider,
   isDuplicateMessageError,
   isUnknownEpochError,
-  MemberGroup,
-  OwnerGroup,
+  type MemberGroup,
   type Roster,
 } from "@orgchat/crypto";
 import { memoryStore, type Store } from "@orgchat/store";
@@ -61,7 +60,14 @@ import {
   type VirtualClock,
   virtualClock,
 } from "@orgchat/transport";
-import { channelTopic, decodeGroupMessage } from "@orgchat/wire";
+import {
+  channelTopic,
+  decodeGroupMessage,
+  descriptionTopic,
+  inboxTopic,
+  keysTopic,
+  requestsTopic,
+} from "@orgchat/wire";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   type ChildLine,
@@ -616,9 +622,9 @@ function aimAt(random: () => number): KillPoint {
 function recordRosters(owner: Peer, rosters: Map<string, EpochRecord>): void {
   owner.client.on("epoch:changed", ({ organizationId, channelId }) => {
     // The memory store reads synchronously at the call: this is the state of the event.
-    void owner.store.get(`org/${organizationId}`, `group/${channelId}`).then((bytes) => {
-      if (bytes === undefined) return;
-      const group = OwnerGroup.deserialize(defaultProvider(), bytes);
+    void storedGroups(owner.store, organizationId, "owner").then((groups) => {
+      const group = groups.get(channelId);
+      if (group === undefined) return;
       rosters.set(hex(group.keyId), {
         channelId,
         epoch: Number(group.epoch),
@@ -636,23 +642,32 @@ function memberIds(roster: Roster): Set<string> {
  * The observer's group state at each epoch it entered (read synchronously at the event, so before
  * it decrypted anything of that epoch).
  */
-function recordSnapshots(observer: Peer): Array<Promise<Uint8Array | undefined>> {
-  const snapshots: Array<Promise<Uint8Array | undefined>> = [];
+function recordSnapshots(observer: Peer): Array<Promise<MemberGroup | undefined>> {
+  const snapshots: Array<Promise<MemberGroup | undefined>> = [];
   observer.client.on("epoch:changed", ({ organizationId, channelId }) => {
-    snapshots.push(observer.store.get(`org/${organizationId}`, `group/${channelId}`));
+    snapshots.push(
+      storedGroups(observer.store, organizationId, "member").then((groups) =>
+        groups.get(channelId),
+      ),
+    );
   });
   return snapshots;
 }
 
 /** Every message ever published on the org's general channel, by id (hex SHA-256). */
 async function channelCiphertexts(world: CrashWorld, orgId: string) {
+  return await publishedOn(world, [channelTopic(Buffer.from(orgId, "hex"), "general")]);
+}
+
+/** Every message ever published on `topics`, by id (hex SHA-256). */
+async function publishedOn(world: CrashWorld, topics: readonly string[]) {
   const reader = world.network.transport({ name: `reader-${Math.random()}` });
   await reader.start();
   const out = new Map<string, TransportMessage>();
   let cursor: string | undefined;
   do {
     const page = await reader.queryHistory({
-      contentTopics: [channelTopic(Buffer.from(orgId, "hex"), "general")],
+      contentTopics: [...topics],
       direction: "forward",
       pageSize: 100,
       ...(cursor === undefined ? {} : { cursor }),
@@ -675,14 +690,14 @@ async function channelCiphertexts(world: CrashWorld, orgId: string) {
  * @returns the ids decrypted
  */
 async function checkGenerations(
-  snapshots: Array<Promise<Uint8Array | undefined>>,
+  snapshots: Array<Promise<MemberGroup | undefined>>,
   wire: ReadonlyMap<string, TransportMessage>,
   own: ReadonlySet<string>,
   now: number,
 ): Promise<Set<string>> {
   const groups: MemberGroup[] = [];
-  for (const bytes of await Promise.all(snapshots)) {
-    if (bytes !== undefined) groups.push(MemberGroup.deserialize(defaultProvider(), bytes));
+  for (const group of await Promise.all(snapshots)) {
+    if (group !== undefined) groups.push(group);
   }
   const decrypted = new Set<string>();
   const reused: string[] = [];
@@ -717,7 +732,7 @@ interface Outcome {
   /** Peers removed or banned (each a re-key). */
   readonly removed: readonly Peer[];
   readonly observer: Peer;
-  readonly snapshots: Array<Promise<Uint8Array | undefined>>;
+  readonly snapshots: Array<Promise<MemberGroup | undefined>>;
 }
 
 async function check(world: CrashWorld, outcome: Outcome): Promise<void> {
@@ -788,14 +803,29 @@ async function check(world: CrashWorld, outcome: Outcome): Promise<void> {
       expect(rosterOf(id)?.members.has(idOf(peer)), `${peer.name} read ${id}`).toBe(true);
     }
   }
-  // Nothing left unsent: the child's outbox is empty once everything settled (read after a kill).
+  // Nothing left unsent (read after a kill): a published entry's delete rides in the next commit
+  // (one commit per send), so what the outbox still holds once everything settled must already
+  // be on the network.
   await host.kill();
   const store = await openSqliteStore({ path: join(host.directory, "client.db") });
+  let left: string[];
   try {
-    expect(await store.range(`outbox/${orgId}`), "the child's outbox").toEqual([]);
+    left = (await store.range(`outbox/${orgId}`)).map((entry) => entry.id);
   } finally {
     await store.close();
   }
+  const org = Buffer.from(orgId, "hex");
+  const onNetwork = await publishedOn(world, [
+    channelTopic(org, "general"),
+    descriptionTopic(org),
+    requestsTopic(org),
+    keysTopic(org),
+    ...[...members, ...removed].map((peer) => inboxTopic(Buffer.from(idOf(peer), "hex"))),
+  ]);
+  expect(
+    left.filter((id) => !onNetwork.has(id)),
+    "the child's outbox: entries never published",
+  ).toEqual([]);
   // No generation reused; every message the child sent was checked.
   const decrypted = await checkGenerations(
     outcome.snapshots,

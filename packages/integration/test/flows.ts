@@ -10,7 +10,8 @@
  * ciphertext from history, so they do not depend on timing.
  */
 import { isChannelAccessError, isNotMemberError, isNotOwnerError } from "@orgchat/client";
-import { defaultProvider, isUnknownEpochError, MemberGroup } from "@orgchat/crypto";
+import { storedGroups } from "@orgchat/client/inspect";
+import { isUnknownEpochError, type MemberGroup } from "@orgchat/crypto";
 import { channelTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -54,8 +55,9 @@ async function channelHistoryOf(
 
 /** The member's own group state for a channel ("" = the organization), read back from its store. */
 async function storedGroup(peer: Peer, orgId: string, channelId = ""): Promise<MemberGroup> {
-  const bytes = await peer.store.getOrThrow(`org/${orgId}`, `group/${channelId}`);
-  return MemberGroup.deserialize(defaultProvider(), bytes);
+  const group = (await storedGroups(peer.store, orgId, "member")).get(channelId);
+  if (group === undefined) throw new Error(`no stored group "${channelId}"`);
+  return group;
 }
 
 function pair(members: Peer[]): [Peer, Peer] {

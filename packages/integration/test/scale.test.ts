@@ -18,8 +18,9 @@ import { quickProfile, runScale } from "../src/scale/scenario.js";
 function numbers(value: unknown, path = "", out = new Map<string, number>()): Map<string, number> {
   if (typeof value === "number") out.set(path, value);
   else if (typeof value === "bigint") out.set(path, Number(value));
-  else if (Array.isArray(value)) value.forEach((item, i) => numbers(item, `${path}[${i}]`, out));
-  else if (value !== null && typeof value === "object") {
+  else if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) numbers(item, `${path}[${i}]`, out);
+  } else if (value !== null && typeof value === "object") {
     for (const [key, item] of Object.entries(value)) numbers(item, `${path}.${key}`, out);
   }
   return out;

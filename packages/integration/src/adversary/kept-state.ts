@@ -5,11 +5,13 @@
  * `org/<id>/group/<channel>` each group's state (`MemberGroup.serialize`). The attacker owns its
  * disk; reading it is not a privilege the harness grants, it is the threat.
  */
+
+import { storedGroups } from "@orgchat/client/inspect";
 import {
   type CryptoProvider,
   defaultProvider,
   type KeyPair,
-  MemberGroup,
+  type MemberGroup,
   PairwiseSession,
 } from "@orgchat/crypto";
 import type { Store } from "@orgchat/store";
@@ -58,15 +60,8 @@ export async function keptGroups(
   organizationId: string,
   provider: CryptoProvider = defaultProvider(),
 ): Promise<Map<string, MemberGroup>> {
-  const space = `org/${organizationId}`;
-  const groups = new Map<string, MemberGroup>();
-  for (const key of await store.keys(space, { prefix: "group/" })) {
-    const bytes = await store.get(space, key);
-    if (bytes !== undefined) {
-      groups.set(key.slice("group/".length), MemberGroup.deserialize(provider, bytes));
-    }
-  }
-  return groups;
+  // Read back as the client restores it (group state in pieces, with the rosters it stored).
+  return await storedGroups(store, organizationId, "member", provider);
 }
 
 /**

@@ -1,14 +1,22 @@
 /**
- * Tests only: a group's state read back from a peer's store (unsealed: no passphrase), as
- * `Persistence.load` restores it (group-records.ts), with the rosters the store holds. For tests
- * that inspect what was persisted (the epoch reached, the keys a removed member kept).
+ * `@orgchat/client/inspect`, for tests and tools, not apps: a group's state read back from a peer's
+ * store (unsealed: no passphrase), as the client restores it on start (group state in pieces,
+ * docs/CLIENT.md "Group state records"), with the rosters the store holds. For tests that inspect
+ * what was persisted (the epoch reached, the keys a removed member kept).
+ *
+ * @module
  */
-import { defaultProvider, type MemberGroup, type OwnerGroup } from "@orgchat/crypto";
+import {
+  type CryptoProvider,
+  defaultProvider,
+  type MemberGroup,
+  type OwnerGroup,
+} from "@orgchat/crypto";
 import type { Store } from "@orgchat/store";
-import { loadGroupRecords, StoredGroupRecords } from "../src/group-records.js";
-import { RosterBook } from "../src/roster-book.js";
-import { loadRosterRecords } from "../src/roster-records.js";
-import { Vault } from "../src/vault.js";
+import { loadGroupRecords, StoredGroupRecords } from "./group-records.js";
+import { RosterBook } from "./roster-book.js";
+import { loadRosterRecords } from "./roster-records.js";
+import { Vault } from "./vault.js";
 
 /**
  * Every group of an organization, restored from `store`.
@@ -16,29 +24,33 @@ import { Vault } from "../src/vault.js";
  * @param store - the peer's store (no passphrase)
  * @param orgId - the organization (hex)
  * @param role - "owner" for the owner's groups, else "member"
+ * @param provider - the crypto provider the groups use (default: `defaultProvider()`)
  * @returns the groups by channel id ("" for the organization's)
  */
 export async function storedGroups(
   store: Store,
   orgId: string,
   role: "owner",
+  provider?: CryptoProvider,
 ): Promise<Map<string, OwnerGroup>>;
 export async function storedGroups(
   store: Store,
   orgId: string,
   role: "member",
+  provider?: CryptoProvider,
 ): Promise<Map<string, MemberGroup>>;
 export async function storedGroups(
   store: Store,
   orgId: string,
   role: "owner" | "member",
+  provider?: CryptoProvider,
 ): Promise<Map<string, OwnerGroup | MemberGroup>>;
 export async function storedGroups(
   store: Store,
   orgId: string,
   role: "owner" | "member",
+  provider: CryptoProvider = defaultProvider(),
 ): Promise<Map<string, OwnerGroup | MemberGroup>> {
-  const provider = defaultProvider();
   const space = `org/${orgId}`;
   // Both roster record formats (roster-records.ts), as the client loads them.
   const rosters = new RosterBook(provider);
