@@ -1,8 +1,8 @@
 import { toHex } from "@orgchat/base";
 import { OwnerGroup, type Roster, rosterHash, sealKeyUpdate } from "@orgchat/crypto";
-import { buildDescriptionPages, sealDescriptionPages } from "@orgchat/state/description";
-import { descriptionTopic, keysTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
+import { keysTopic, publicKeyFromMemberId } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { publishDescription } from "./description-publisher.js";
 import { hashId } from "./encoding.js";
 import {
   type EpochRoster,
@@ -77,29 +77,16 @@ export class OwnerEpochs {
     await c.persistence.commit(org, txn);
   }
 
-  /** The signed description pages and the prekey bundle, into the outbox. */
+  /**
+   * The description (a delta, or a full one: docs/PROTOCOL.md, "Description deltas") and the
+   * prekey bundle, into the outbox.
+   */
   async describe(org: OwnerOrg, txn: Txn): Promise<void> {
-    const signer = org.owner.signer;
-    const topic = descriptionTopic(org.id);
-    const sealed = await sealDescriptionPages({
-      pages: buildDescriptionPages(org.log.state),
-      organizationId: org.hex,
-      signer,
+    const c = this.#c;
+    await publishDescription(org, txn, {
+      now: c.p.now(),
+      maxFullAgeMs: c.p.config.republishIntervalMs,
     });
-    for (const bytes of [sealed.header, ...sealed.pages]) {
-      txn.outbox.push({ id: hashId(bytes), topic, bytes });
-    }
-    const bytes = await sealEnvelope(
-      {
-        type: "prekey-bundle",
-        organizationId: org.id,
-        clock: org.log.state.clock,
-        contentTopic: topic,
-        message: org.owner.prekeys.bundle(),
-      },
-      signer,
-    );
-    txn.outbox.push({ id: hashId(bytes), topic, bytes });
   }
 
   /**

@@ -10,10 +10,10 @@ import {
   type WelcomeInit,
 } from "@orgchat/crypto";
 import type { OrgEvent } from "@orgchat/state";
-import { assembleDescription, stateFromDescription } from "@orgchat/state/description";
 import type { LogEntry, Store, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { noteDepartures } from "./departures.js";
+import { storedDescriptionState } from "./description-sync.js";
 import { decodeJson, decodeStored, encodeJson, encodeStored } from "./encoding.js";
 import { StoreCorruptedError } from "./errors.js";
 import { groupRecordOps, loadGroupRecords, StoredGroupRecords } from "./group-records.js";
@@ -283,8 +283,8 @@ export class Persistence {
           : decodeStored<StoredDescription>(descriptionRecord).value;
       if (description !== undefined && org.role !== "owner") {
         org.member.description = description;
-        const assembled = assembleDescription(description);
-        if (assembled.ok) org.log.rebase(stateFromDescription(assembled.description, hex));
+        const described = storedDescriptionState(description, hex);
+        if (described !== undefined) org.log.rebase(described.state);
       }
       // Proof of epoch is a flag on the event's record; stores written before it kept a `proven/` log.
       const proven = new Set((await store.range(provenLog(hex))).map((entry) => entry.id));

@@ -1102,8 +1102,10 @@ describe("recovery gaps found by the convergence runs", () => {
     // Bob has no store: what he misses live, only the owner can give him.
     const bob = await world.peer("bob", { history: false });
     await bob.client.discover(orgId).catch(() => undefined);
+    // He finds the organization in a full description heard live (the periodic republish: an
+    // owner operation publishes a delta, which needs its base).
     await owner.client.setTags(orgId, ["republished"]);
-    await world.settle();
+    await world.advance(60_000);
     const requestId = await bob.client.requestToJoin(orgId);
     await world.settle();
     await owner.client.acceptRequest(orgId, requestId);

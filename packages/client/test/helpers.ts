@@ -241,3 +241,20 @@ export async function orgWithMembers(
   }
   return { owner, members, orgId };
 }
+
+/**
+ * Makes the owner publish a full description that peers without history hear live. An owner
+ * operation publishes a description delta, which only a peer holding its base can apply; a client
+ * publishes a full description first after it starts (docs/PROTOCOL.md, "Description deltas"). So:
+ * restart the owner, then one operation (tags set to `tag`).
+ */
+export async function publishFullDescription(
+  world: World,
+  owner: Peer,
+  orgId: string,
+  tag: string,
+): Promise<void> {
+  await world.restart(owner);
+  await owner.client.setTags(orgId, [tag]);
+  await world.settle();
+}

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { names, orgWithMembers, type Peer, received, World } from "./helpers.js";
+import {
+  names,
+  orgWithMembers,
+  type Peer,
+  publishFullDescription,
+  received,
+  World,
+} from "./helpers.js";
 
 let world: World;
 afterEach(async () => {
@@ -42,8 +49,7 @@ describe("no missing keys", () => {
     const carol = await world.peer("carol", { history: false });
     await carol.client.discover(orgId).catch(() => undefined);
     // Without history she cannot discover: let the owner's next description reach her live.
-    await owner.client.setTags(orgId, ["republish"]);
-    await world.settle();
+    await publishFullDescription(world, owner, orgId, "republish");
     const requestId = await carol.client.requestToJoin(orgId);
     await world.settle();
     await owner.client.acceptRequest(orgId, requestId);

@@ -16,7 +16,14 @@ import type { ClientConfig } from "../src/index.js";
 import { judgeUnopened } from "../src/key-evidence.js";
 import type { PendingMessage } from "../src/org.js";
 import { ResyncAnswerBudget, resyncAnswerLimits } from "../src/resync-answers.js";
-import { names, orgWithMembers, type Peer, received, World } from "./helpers.js";
+import {
+  names,
+  orgWithMembers,
+  type Peer,
+  publishFullDescription,
+  received,
+  World,
+} from "./helpers.js";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -234,10 +241,11 @@ async function waitingMessage(config: ClientConfig = {}): Promise<Waiting> {
     if (history) {
       await peer.client.discover(orgId);
     } else {
-      // Without history she finds the organization in a description she hears live.
+      // Without history she finds the organization in a description she hears live: a full one
+      // (an owner operation publishes a delta, which needs its base), the periodic republish.
       await peer.client.discover(orgId).catch(() => undefined);
       await owner.client.setTags(orgId, [name]);
-      await w.settle();
+      await w.advance(60_000);
     }
     const requestId = await peer.client.requestToJoin(orgId);
     await w.settle();
@@ -366,8 +374,7 @@ describe("the owner's resync answers (issue #13, row 3)", () => {
       await peer.client.discover(orgId).catch(() => undefined);
       members.push(peer);
     }
-    await owner.client.setTags(orgId, ["live"]);
-    await w.settle();
+    await publishFullDescription(w, owner, orgId, "live");
     for (const peer of members) {
       const requestId = await peer.client.requestToJoin(orgId);
       await w.settle();
