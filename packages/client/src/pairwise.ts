@@ -18,7 +18,6 @@ import type { ClientCore } from "./core.js";
 import { hashId } from "./encoding.js";
 import { NotMemberError } from "./errors.js";
 import { type MemberOrg, newTxn, type Org, type OwnerOrg, type Txn } from "./org.js";
-import { rosterMembers } from "./owner-controller.js";
 import { seenLog } from "./persistence.js";
 import { resyncBudgetOf } from "./resync-answers.js";
 
@@ -151,7 +150,7 @@ export class PairwiseChannel {
     const c = this.#c;
     const group = org.owner.groups.get(request.channelId);
     if (group === undefined) return false;
-    const leaf = rosterMembers(group.roster).get(member);
+    const leaf = c.epochs.leafOf(org, request.channelId, member);
     if (leaf === undefined || leaf === group.leaf) return false;
     const budget = resyncBudgetOf(org.owner, c.p.config.resyncAnswerIntervalMs);
     const refusal = budget.judge({ member, now: c.now() });

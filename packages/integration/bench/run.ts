@@ -58,6 +58,7 @@ import { memoryStore, type Store } from "@orgchat/store";
 import type { Transport } from "@orgchat/transport";
 import { decryptedCounter } from "../src/process-node/decrypted.js";
 import { type RemoteNode, spawnNode } from "../src/process-node/remote.js";
+import { meteredTransport as counting } from "../src/scale/meters.js";
 import {
   createWorld,
   discover,
@@ -147,23 +148,6 @@ function stats(values: readonly number[]): Stats {
 const round = (ms: number) => Math.round(ms * 10) / 10;
 const ratio = (value: number, floor: number) =>
   floor > 0 ? Math.round((value / floor) * 10) / 10 : null;
-
-/** Counts what a transport publishes (the client sees the same contract). */
-function counting(inner: Transport, counter: { bytes: number; envelopes: number }): Transport {
-  return new Proxy(inner, {
-    get(target, property) {
-      if (property === "publish") {
-        return (topic: string, payload: Uint8Array, options?: object) => {
-          counter.bytes += payload.length;
-          counter.envelopes += 1;
-          return target.publish(topic, payload, options);
-        };
-      }
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
 
 // --- join latency ----------------------------------------------------------------------------------
 
