@@ -206,10 +206,22 @@ function facade(c: ClientCore): Client {
     },
     listOrganizations: () => [...c.orgs.values()].map((org) => views.organization(org)),
     resync: (id, options) => membership.resync(id, options),
-    idle: () => runtime.idle(),
+    idle: async () => {
+      await runtime.idle();
+      // At rest, the outbox holds only what is unsent: the deletes of entries already published
+      // (which otherwise ride in the next commit) are committed now.
+      if (!runtime.closed && c.persistence.hasPublished()) {
+        await runtime.task(() => c.persistence.settlePublished());
+        await runtime.idle();
+      }
+    },
     close: async () => {
       // Pending adds go out before the queue closes (a one-shot process accepts, then closes).
       if (!runtime.closed) c.epochs.flushBeforeClose();
+      // Published entries leave the outbox before the store closes.
+      if (!runtime.closed && c.persistence.hasPublished()) {
+        void runtime.task(() => c.persistence.settlePublished()).catch(() => undefined);
+      }
       if (!(await runtime.close())) return;
       await c.sync.close();
       c.emitter.clear();

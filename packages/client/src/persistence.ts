@@ -712,6 +712,34 @@ export class Persistence {
     }
   }
 
+  /** Whether entries were published whose outbox deletes wait for the next commit. */
+  hasPublished(): boolean {
+    return this.#published.size > 0;
+  }
+
+  /**
+   * Commits the outbox deletes of every entry already published (one batch, not synced): what a
+   * client at rest or closing leaves in its outbox is then only what no peer took. Run inside the
+   * operation queue.
+   */
+  async settlePublished(): Promise<void> {
+    const ops: StoreOp[] = [];
+    const taken = [...this.#published];
+    for (const [hex, ids] of taken) ops.push({ type: "deleteEntries", log: outboxLog(hex), ids });
+    this.#published.clear();
+    if (ops.length === 0) return;
+    try {
+      await this.#c.p.store.batch(ops);
+    } catch (error) {
+      // Not applied: deleted at the next commit instead.
+      for (const [hex, ids] of taken) {
+        const now = this.#published.get(hex);
+        this.#published.set(hex, now === undefined ? ids : [...ids, ...now]);
+      }
+      throw error;
+    }
+  }
+
   /**
    * Publishes what a crash or a failed publish left in the outbox (entries published by this
    * process and waiting for the next commit to delete them are skipped). After a crash an entry
