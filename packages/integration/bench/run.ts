@@ -51,11 +51,9 @@ import {
   type ClientConfig,
   createClient,
   defaultClientConfig,
-  isOrganizationNotFoundError,
   isUnknownOrganizationError,
 } from "@orgchat/client";
 import { memoryStore, type Store } from "@orgchat/store";
-import type { Transport } from "@orgchat/transport";
 import { decryptedCounter } from "../src/process-node/decrypted.js";
 import { type RemoteNode, spawnNode } from "../src/process-node/remote.js";
 import { meteredTransport as counting } from "../src/scale/meters.js";
@@ -440,21 +438,18 @@ function knows(client: Client, orgId: string): boolean {
 
 /**
  * `count` members join the (public) organization one after the other through the public API
- * (discover, requestToJoin; the owner accepts on arrival) and are closed once accepted. Their
- * transports read no history: each discovers the organization from the description the owner
- * publishes live when it accepts the previous joiner (the next joiner listens by then), so a join
- * costs the joiner one description, not the whole history of a growing organization.
+ * (discover, requestToJoin; the owner accepts on arrival) and are closed once accepted. Each
+ * discovers the organization from history, newest first (the newest full description and the
+ * deltas after it), so a join costs the joiner about one description, not the whole history of a
+ * growing organization (docs/SCALE.md).
  */
 async function joinMany(world: World, owner: Peer, orgId: string, count: number) {
   const network = world.network;
   if (network === undefined) throw new Error("joinMany needs a memory world");
   const joiner = async (i: number) => {
-    const transport = network.transport({ name: `m${i}`, history: false });
+    const transport = network.transport({ name: `m${i}` });
     const client = await createClient({ transport, store: memoryStore(), config: world.config });
-    // Not found yet (no history): it now listens on the description topic.
-    await client.discover(orgId).catch((error: unknown) => {
-      if (!isOrganizationNotFoundError(error)) throw error;
-    });
+    await client.discover(orgId);
     return { client, transport };
   };
   const ids: string[] = [];
