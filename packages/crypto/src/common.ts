@@ -74,7 +74,11 @@ export {
   type OwnerKeyUpdate,
   refreshIntervalMs,
 } from "./owner-group.js";
-export { OwnerPrekeys, type OwnerPrekeysInit } from "./owner-prekeys.js";
+export {
+  type AcceptedEphemeralKey,
+  OwnerPrekeys,
+  type OwnerPrekeysInit,
+} from "./owner-prekeys.js";
 export { pairwiseMessageVersion } from "./pairwise-header.js";
 export {
   type PrekeyBundleFields,

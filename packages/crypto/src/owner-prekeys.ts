@@ -49,18 +49,34 @@ interface SignedPrekey {
   readonly createdAt: number;
   readonly keyPair: KeyPair;
   readonly signature: Uint8Array;
-  /** Hex of every `EK` accepted with this prekey: the replay defence. */
+  /**
+   * Hex of the `EK`s accepted with this prekey that this object still holds: all of them, unless
+   * the caller stores them elsewhere ({@link OwnerPrekeys.markEphemeralKeysStored}).
+   */
   readonly acceptedEphemeralKeys: Set<string>;
+  /** How many `EK`s were accepted with this prekey in all (held here or stored elsewhere). */
+  accepted: number;
 }
 
+/** Version of {@link OwnerPrekeys.serialize}: the keys and every accepted `EK`. */
 const ownerPrekeysVersion = 1;
+/** Version of {@link OwnerPrekeys.serializeKeys}: the keys and a count per signed prekey. */
+const ownerPrekeysKeysVersion = 2;
+
+/** One accepted X3DH ephemeral key and the signed prekey it was accepted with. */
+export interface AcceptedEphemeralKey {
+  readonly signedPrekeyId: number;
+  readonly ephemeralKey: Uint8Array;
+}
 
 /**
  * The owner's X3DH keys: the organization key (Ed25519, signs bundles), the X25519 identity DH key
  * `IKdh_O`, and the signed prekeys: the current one and at most one previous one, so that a member
  * who fetched the bundle just before a rotation still gets through. Holds secrets: never prints them.
  *
- * It also holds the replay defence: every `EK` accepted per signed prekey, deleted with the prekey.
+ * It also holds the replay defence: every `EK` accepted per signed prekey, deleted with the prekey,
+ * or, for a caller that keeps them in its own log (an owner of many members), only those not
+ * stored yet ({@link OwnerPrekeys.unstoredEphemeralKeys}, {@link OwnerPrekeys.serializeKeys}).
  *
  * @example
  * ```ts
@@ -156,7 +172,39 @@ export class OwnerPrekeys {
    * @param signedPrekeyId - id of a held signed prekey
    */
   acceptedEphemeralKeyCount(signedPrekeyId: number): number {
-    return this.#find(signedPrekeyId)?.acceptedEphemeralKeys.size ?? 0;
+    return this.#find(signedPrekeyId)?.accepted ?? 0;
+  }
+
+  /**
+   * The accepted ephemeral keys this object holds that were not marked stored elsewhere, oldest
+   * first per prekey: what a caller that keeps the replay defence in its own log appends (in the
+   * same atomic write as the session each one opened), then passes to
+   * {@link OwnerPrekeys.markEphemeralKeysStored}.
+   *
+   * @returns copies of the keys, with their signed prekey id
+   */
+  unstoredEphemeralKeys(): AcceptedEphemeralKey[] {
+    const keys: AcceptedEphemeralKey[] = [];
+    for (const prekey of this.#prekeys) {
+      for (const key of prekey.acceptedEphemeralKeys) {
+        keys.push({ signedPrekeyId: prekey.id, ephemeralKey: fromHex(key) });
+      }
+    }
+    return keys;
+  }
+
+  /**
+   * Drops accepted ephemeral keys from memory once the caller stored them in its own log (see
+   * {@link OwnerPrekeys.unstoredEphemeralKeys}). From then on {@link OwnerPrekeys.agree} no longer
+   * refuses them by itself: the caller checks its log first. Keys of prekeys no longer held, or not
+   * held here, are ignored.
+   *
+   * @param keys - keys returned by {@link OwnerPrekeys.unstoredEphemeralKeys} and now stored
+   */
+  markEphemeralKeysStored(keys: readonly AcceptedEphemeralKey[]): void {
+    for (const key of keys) {
+      this.#find(key.signedPrekeyId)?.acceptedEphemeralKeys.delete(toHex(key.ephemeralKey));
+    }
   }
 
   /**
@@ -213,7 +261,9 @@ export class OwnerPrekeys {
 
   /**
    * The responder's half of X3DH for an initial header: finds the signed prekey, refuses a
-   * replayed `EK`, and derives `SK` and `AD`. It does **not** record `EK`: call
+   * replayed `EK` (among those it holds: a caller that stores them elsewhere, see
+   * {@link OwnerPrekeys.markEphemeralKeysStored}, checks its log first), and derives `SK` and
+   * `AD`. It does **not** record `EK`: call
    * {@link OwnerPrekeys.acceptEphemeralKey} once the first message has authenticated, so that a
    * forged message carrying someone's `EK` cannot block the genuine one. `PairwiseSession.respond`
    * does both.
@@ -314,6 +364,7 @@ export class OwnerPrekeys {
       );
     }
     prekey.acceptedEphemeralKeys.add(key);
+    prekey.accepted++;
   }
 
   /**
@@ -334,11 +385,7 @@ export class OwnerPrekeys {
    * @returns the serialized state
    */
   serialize(): Uint8Array {
-    const writer = new StateWriter();
-    writer.u8(ownerPrekeysVersion);
-    writer.fixed(this.#identitySecretKey);
-    writer.fixed(this.#identityDhSecretKey);
-    writer.u8(this.#prekeys.length);
+    const writer = this.#writeSecrets(ownerPrekeysVersion);
     for (const prekey of this.#prekeys) {
       writer.u32(prekey.id);
       writer.f64(prekey.createdAt);
@@ -350,7 +397,45 @@ export class OwnerPrekeys {
   }
 
   /**
-   * Restores state made by {@link OwnerPrekeys.serialize}.
+   * Versioned bytes of the keys alone, secrets included: a size that does not grow with the
+   * number of accepted ephemeral keys, for a caller that keeps those in its own log (see
+   * {@link OwnerPrekeys.unstoredEphemeralKeys}). Keys held and not yet marked stored are not in
+   * these bytes: store them with them. Layout, version 2 (integers big-endian):
+   *
+   * ```
+   * u8  version = 2
+   * 32  organization key secret (Ed25519 seed)
+   * 32  identity DH secret key
+   * u8  number of signed prekeys n (1 or 2), current first; for each:
+   *     u32 id ‖ f64 createdAt ‖ 32 secret key ‖ u32 number of EKs accepted with it
+   * 32  SHA-256 of all the bytes above
+   * ```
+   *
+   * @returns the serialized keys (read back by {@link OwnerPrekeys.deserialize})
+   */
+  serializeKeys(): Uint8Array {
+    const writer = this.#writeSecrets(ownerPrekeysKeysVersion);
+    for (const prekey of this.#prekeys) {
+      writer.u32(prekey.id);
+      writer.f64(prekey.createdAt);
+      writer.fixed(prekey.keyPair.secretKey);
+      writer.u32(prekey.accepted);
+    }
+    return appendDigest(this.#provider, writer.finish());
+  }
+
+  #writeSecrets(version: number): StateWriter {
+    const writer = new StateWriter();
+    writer.u8(version);
+    writer.fixed(this.#identitySecretKey);
+    writer.fixed(this.#identityDhSecretKey);
+    writer.u8(this.#prekeys.length);
+    return writer;
+  }
+
+  /**
+   * Restores state made by {@link OwnerPrekeys.serialize} (version 1, with the accepted ephemeral
+   * keys, held in memory again) or {@link OwnerPrekeys.serializeKeys} (version 2, the counts only).
    *
    * @param provider - crypto provider
    * @param bytes - the serialized state
@@ -365,7 +450,7 @@ export class OwnerPrekeys {
     if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes: expected a Uint8Array");
     const reader = new StateReader(checkDigest(provider, bytes, "OwnerPrekeys"));
     const version = reader.u8();
-    if (version !== ownerPrekeysVersion) {
+    if (version !== ownerPrekeysVersion && version !== ownerPrekeysKeysVersion) {
       throw new StateCorruptedError(`unknown OwnerPrekeys state version ${version}`);
     }
     const identitySecretKey = reader.fixed(32);
@@ -383,7 +468,12 @@ export class OwnerPrekeys {
         secretKey,
         publicKey: provider.x25519PublicKey(secretKey),
       });
-      for (let j = 0; j < accepted; j++) prekey.acceptedEphemeralKeys.add(toHex(reader.fixed(32)));
+      prekey.accepted = accepted;
+      if (version === ownerPrekeysVersion) {
+        for (let j = 0; j < accepted; j++) {
+          prekey.acceptedEphemeralKeys.add(toHex(reader.fixed(32)));
+        }
+      }
       prekeys.push(prekey);
     }
     if (prekeys.length === 2 && prekeys[0]?.id === prekeys[1]?.id) {
@@ -417,5 +507,5 @@ function makeSignedPrekey(
     identitySecretKey,
     prekeyBundleSigningInput(identityDhKey, keyPair.publicKey, id),
   );
-  return { id, createdAt, keyPair, signature, acceptedEphemeralKeys: new Set() };
+  return { id, createdAt, keyPair, signature, acceptedEphemeralKeys: new Set(), accepted: 0 };
 }

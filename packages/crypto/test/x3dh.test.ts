@@ -314,6 +314,41 @@ describe.each(providers)("X3DH with the %s provider", (_name, base) => {
     ).toThrowError(errorNamed("InvalidPublicKeyError"));
   });
 
+  it("keeps accepted ephemeral keys in the caller's log: keys-only state of a fixed size", () => {
+    const { provider, prekeys, initiate } = setup();
+    const empty = prekeys.serializeKeys();
+    expect(empty[0]).toBe(2);
+    const firsts = [initiate(), initiate(), initiate()].map((s) => s.encrypt(text("hello")));
+    for (const first of firsts) PairwiseSession.respond(provider, prekeys, first);
+    const id = prekeys.signedPrekeyId;
+    const unstored = prekeys.unstoredEphemeralKeys();
+    expect(unstored.map((k) => k.signedPrekeyId)).toEqual([id, id, id]);
+    const headers = firsts.map((first) => decodePairwiseMessage(first).x3dh);
+    expect(unstored.map((k) => hex(k.ephemeralKey))).toEqual(
+      headers.map((h) => hex(h?.ephemeralKey ?? new Uint8Array())),
+    );
+
+    // The keys-only bytes do not grow with what was accepted; the count survives a round trip.
+    const bytes = prekeys.serializeKeys();
+    expect(bytes.length).toBe(empty.length);
+    const restored = OwnerPrekeys.deserialize(provider, bytes);
+    expect(restored.acceptedEphemeralKeyCount(id)).toBe(3);
+    expect(restored.unstoredEphemeralKeys()).toEqual([]);
+    expect(restored.bundle()).toEqual(prekeys.bundle());
+
+    // Marked stored: no longer held (the caller's log refuses them from now on), still counted.
+    prekeys.markEphemeralKeysStored(unstored.slice(0, 2));
+    expect(prekeys.unstoredEphemeralKeys()).toEqual(unstored.slice(2));
+    expect(prekeys.acceptedEphemeralKeyCount(id)).toBe(3);
+    expect(() => PairwiseSession.respond(provider, prekeys, firsts[2] ?? empty)).toThrowError(
+      errorNamed("DuplicateMessageError"),
+    );
+    // A version 1 state read back holds its keys again, as unstored.
+    const legacy = OwnerPrekeys.deserialize(provider, prekeys.serialize());
+    expect(legacy.unstoredEphemeralKeys()).toEqual(unstored.slice(2));
+    expect(legacy.acceptedEphemeralKeyCount(id)).toBe(1);
+  });
+
   it("restores OwnerPrekeys with its prekeys and replay cache, and refuses corrupt state", () => {
     const { provider, prekeys, initiate } = setup();
     const alice = initiate();
