@@ -1,6 +1,6 @@
 import { toHex } from "@orgchat/base";
 import type { Roster } from "@orgchat/crypto";
-import { canPost, type MemberId, type OrgState } from "@orgchat/state";
+import { canPost, diffMap, type MemberId, type OrgState } from "@orgchat/state";
 import type { Org } from "./org.js";
 import { isRestricted } from "./views.js";
 
@@ -13,23 +13,27 @@ export const maxDepartedRemembered = 10_000;
 
 /**
  * Remembers who left the state between `before` and now, and forgets who is back (a unit of work's
- * change, before it is committed).
+ * change, before it is committed). Costs what the unit of work changed (`diffMap` of the member
+ * maps), not the size of the organization nor of `Org.departed`.
+ * @param org - the organization, its state after the unit of work
+ * @param before - its state before
  * @returns whether `Org.departed` changed (the `departed` record is written then)
  */
 export function noteDepartures(org: Org, before: OrgState): boolean {
   const after = org.log.state;
   if (after.members === before.members) return false;
   let changed = false;
-  for (const id of before.members.keys()) {
-    if (!after.members.has(id)) {
+  diffMap(before.members, after.members, {
+    removed: (id) => {
+      // Re-inserted: the newest departures are the last forgotten.
       org.departed.delete(id);
       org.departed.add(id);
       changed = true;
-    }
-  }
-  for (const id of org.departed) {
-    if (after.members.has(id)) changed = org.departed.delete(id) || changed;
-  }
+    },
+    added: (id) => {
+      changed = org.departed.delete(id) || changed;
+    },
+  });
   for (const id of org.departed) {
     if (org.departed.size <= maxDepartedRemembered) break;
     org.departed.delete(id);

@@ -1,11 +1,14 @@
 import { toHex } from "@orgchat/base";
-import type {
-  EvictedEvent,
-  MemberId,
-  MessageRecord,
-  OrgEvent,
-  OrgEventOf,
-  RejectionReason,
+import {
+  diffMap,
+  type EvictedEvent,
+  type LeaveRequest,
+  type Member,
+  type MemberId,
+  type MessageRecord,
+  type OrgEvent,
+  type OrgEventOf,
+  type RejectionReason,
 } from "@orgchat/state";
 import { type ChannelMessage, channelTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
@@ -294,33 +297,50 @@ export class EventLog {
     this.add(org, txn, event, proven, meta);
   }
 
-  /** Membership and organization events from the state's change within `txn`. */
+  /**
+   * Membership and organization events from the state's change within `txn`: a structural diff of
+   * the member, ban and leave maps (`diffMap`), so a commit costs what it changed, not the size of
+   * the organization. A departed member "left" when a leave of theirs was accepted within `txn`.
+   */
   emitDiff(org: Org, txn: Txn): void {
     const before = txn.before;
     const after = org.log.state;
     if (before === after) return;
     const emit = this.#c.emitter;
     const organizationId = org.hex;
-    for (const id of after.members.keys()) {
-      if (!before.members.has(id)) emit.emit("member:joined", { organizationId, member: id });
+    const left = new Set<MemberId>();
+    const noteLeave = (_: string, leave: LeaveRequest) => {
+      if (leave.status === "accepted") left.add(leave.member);
+    };
+    diffMap(before.leaveRequests, after.leaveRequests, {
+      added: noteLeave,
+      changed: (id, _, leave) => noteLeave(id, leave),
+    });
+    const joined: MemberId[] = [];
+    const departed: MemberId[] = [];
+    const rolesChanged: Member[] = [];
+    diffMap(before.members, after.members, {
+      added: (id) => joined.push(id),
+      removed: (id) => departed.push(id),
+      changed: (_, previous, member) => {
+        if (!previous.roles.equals(member.roles)) rolesChanged.push(member);
+      },
+    });
+    for (const member of joined) emit.emit("member:joined", { organizationId, member });
+    for (const member of departed) {
+      if (after.banned.has(member)) emit.emit("member:banned", { organizationId, member });
+      else if (left.has(member)) emit.emit("member:left", { organizationId, member });
+      else emit.emit("member:removed", { organizationId, member });
     }
-    for (const id of before.members.keys()) {
-      if (after.members.has(id)) continue;
-      if (after.banned.has(id)) emit.emit("member:banned", { organizationId, member: id });
-      else if (
-        [...after.leaveRequests.values()].some((r) => r.member === id && r.status === "accepted")
-      )
-        emit.emit("member:left", { organizationId, member: id });
-      else emit.emit("member:removed", { organizationId, member: id });
-    }
-    for (const id of before.banned.keys()) {
-      if (!after.banned.has(id)) emit.emit("member:unbanned", { organizationId, member: id });
-    }
-    for (const [id, member] of after.members) {
-      const previous = before.members.get(id);
-      if (previous !== undefined && !previous.roles.equals(member.roles)) {
-        emit.emit("member:roles-changed", { organizationId, member: id, roles: [...member.roles] });
-      }
+    diffMap(before.banned, after.banned, {
+      removed: (member) => emit.emit("member:unbanned", { organizationId, member }),
+    });
+    for (const member of rolesChanged) {
+      emit.emit("member:roles-changed", {
+        organizationId,
+        member: member.id,
+        roles: [...member.roles],
+      });
     }
     if (after.clock !== before.clock)
       emit.emit("org:updated", { organizationId, clock: after.clock });

@@ -10,7 +10,8 @@
  *   above the clocks before it; `nextClock(after?)` stamps the next own event. Rejected
  *   events wait in a bounded buffer (`maxBuffered`, `prune(now)`) for the event or the description
  *   (`rebase`) that explains them.
- * - Derived views: `rankOf`, `canPost`, `requestStatus`, `pendingRequests`.
+ * - Derived views: `rankOf`, `canPost`, `requestStatus`, `pendingRequests`; `diffMap` finds what
+ *   changed between two states' maps in time proportional to the change.
  *
  * Time arrives as data (the events' signed `sentAt`, an explicit `now`): the package reads no
  * clock, draws no randomness and does no I/O.
@@ -44,6 +45,7 @@ export {
   isFinalRejection,
 } from "./buffer.js";
 export { ClockLimitError, clockLimits, isClockLimitError } from "./clock.js";
+export { diffMap, type MapDiffStats, type MapDiffVisitor } from "./diff.js";
 export {
   type DescriptionCoveredType,
   descriptionCoveredTypes,
@@ -82,6 +84,8 @@ export {
   type RequestTimeVerdict,
   requestRejectionReasons,
 } from "./request-admission.js";
+export { decodeSnapshot, encodeSnapshot, snapshotVersion } from "./snapshot.js";
+export { isSnapshotFormatError, SnapshotFormatError } from "./snapshot-codec.js";
 export { pendingRequests, type RequestStatus, requestStatus } from "./requests.js";
 export {
   accessModes,
