@@ -106,7 +106,7 @@ function checkTime(name: string, value: number): void {
  * `admissionBurst` tokens, one more every `admissionIntervalMs`. One stranger can mint keys for
  * free, so a per-key limit alone cannot stop it; a full queue pushes its oldest request out for a
  * newcomer, and this bounds how fast any number of keys can do so: under a sustained flood every
- * admitted request stays pending about `maxPendingRequests × admissionIntervalMs` (10 hours with
+ * admitted request stays pending about `maxPendingRequests × admissionIntervalMs` (100 hours with
  * the defaults) before it is pushed out. Free slots need no token, so an owner onboarding many
  * people at once is not slowed. Time comes from the caller.
  *

@@ -168,7 +168,12 @@ export const accessModes: readonly AccessMode[] = [
 export interface ReducerConfig {
   /** A pending request expires this long after its `sentAt`. @default 7 days */
   readonly requestExpiryMs: number;
-  /** At most this many pending requests per organization. @default 100 */
+  /**
+   * At most this many pending requests per organization; a request beyond it pushes the oldest out
+   * (docs/PROTOCOL.md, "Requests that never get stuck"). Only the owner folds other keys' requests
+   * (they reach it sealed; descriptions carry none), so in practice it bounds the owner's pending
+   * set: about 1.5 KB of state and store per pending request, 1.5 MB at the cap. @default 1,000
+   */
   readonly maxPendingRequests: number;
   /** After a rejection, the same key may request again only this long after it. @default 24 hours */
   readonly reRequestCooldownMs: number;
@@ -186,7 +191,7 @@ const day = 24 * 60 * 60 * 1000;
 /** The protocol defaults of {@link ReducerConfig}. */
 export const defaultReducerConfig: ReducerConfig = {
   requestExpiryMs: 7 * day,
-  maxPendingRequests: 100,
+  maxPendingRequests: 1_000,
   reRequestCooldownMs: day,
   invitationExpiryMs: 7 * day,
   verifyEns: () => false,

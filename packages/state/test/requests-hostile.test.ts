@@ -82,8 +82,9 @@ describe("future-dated requests", () => {
 
 describe("a flood of fresh keys", () => {
   it("a full queue admits a newcomer 8 days later: it pushes out the oldest, never refused", () => {
+    const cap = defaultReducerConfig.maxPendingRequests;
     const { log, script } = newLog();
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < cap; i++) {
       const at = start + i;
       expect(admit(log, script.next("request.sent", fresh(i), join, { sentAt: at }), at)).toBe(
         true,
@@ -91,17 +92,17 @@ describe("a flood of fresh keys", () => {
     }
     // The flood keeps the queue full (fresh requests all the time, none expired).
     const later = start + 8 * day;
-    for (let i = 100; i < 200; i++) {
-      const at = later - 1000 + i;
+    for (let i = cap; i < 2 * cap; i++) {
+      const at = later - 10 * cap + i;
       expect(admit(log, script.next("request.sent", fresh(i), join, { sentAt: at }), at)).toBe(
         true,
       );
     }
-    expect(pendingRequests(log.state, later)).toHaveLength(100);
+    expect(pendingRequests(log.state, later)).toHaveLength(cap);
     const newcomer = script.next("request.sent", fresh(5000), join, { sentAt: later, id: "n" });
     expect(admit(log, newcomer, later)).toBe(true);
     const pending = pendingRequests(log.state, later);
-    expect(pending).toHaveLength(100);
+    expect(pending).toHaveLength(cap);
     expect(pending.some((r) => r.id === "n")).toBe(true);
   });
 

@@ -182,20 +182,26 @@ describe("cap on pending requests", () => {
     expect(pendingRequests(result.state, 1040, config).map((r) => r.id)).toEqual(["ra2", "re"]);
   });
 
-  it("the default cap is 100: the 101st request pushes out the oldest", () => {
+  it("the default cap is 1,000 (issue #14: a burst of 200 fits): the 1,001st request pushes out the oldest", () => {
+    const cap = defaultReducerConfig.maxPendingRequests;
+    expect(cap).toBe(1_000);
     const s = new Script();
     const events: OrgEvent[] = [s.created()];
-    for (let i = 0; i <= 100; i++) {
-      const requester = (i + 0x10).toString(16).padStart(2, "0").repeat(32);
+    for (let i = 0; i <= cap; i++) {
+      const requester = (i + 0x1000).toString(16).padStart(64, "a");
       events.push(s.at(i).next("request.sent", requester, join, { id: `r${i}` }));
     }
     const result = applyAll(events);
     expect(Object.fromEntries(result.rejections)).toEqual({});
-    expect(pendingRequests(result.state, 100)).toHaveLength(100);
+    expect(pendingRequests(result.state, cap)).toHaveLength(cap);
     expect(result.state.requests.get("r0")?.rejectionReason).toBe(
       requestRejectionReasons.queueFull,
     );
-    expect(requestStatus(result.state, "r1", 100)).toBe("pending");
+    expect(requestStatus(result.state, "r1", cap)).toBe("pending");
+    // One short of the cap, nothing was pushed out.
+    const below = applyAll(events.slice(0, cap + 1));
+    expect(pendingRequests(below.state, cap)).toHaveLength(cap);
+    expect(below.state.requests.get("r0")?.status).toBe("pending");
   });
 });
 
