@@ -42,7 +42,8 @@
  * numbers mean little) without the one-process-per-node run unless `--processes` is given
  * (`--no-processes` skips it in the full profile; `--tcp` makes its clients dial the service node
  * over plain TCP instead of WebSocket). For profiling: `--only join|throughput|removal` runs one
- * part, `--no-floor` skips the memory-network floors, `--profile-marks` prints the timed windows.
+ * part (`--only processes`: the one-process-per-node throughput alone), `--no-floor` skips the
+ * memory-network floors, `--profile-marks` prints the timed windows.
  */
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -70,7 +71,10 @@ import {
 
 const json = process.argv.includes("--json");
 const quick = process.argv.includes("--quick");
-/** `--only join|throughput|removal`: run one part (profiling); the others print as skipped. */
+/**
+ * `--only join|throughput|removal|processes`: run one part (profiling); the others print as
+ * skipped. `processes` is the one-process-per-node throughput alone.
+ */
 const only = process.argv[process.argv.indexOf("--only") + 1];
 const runs = (part: string) => !process.argv.includes("--only") || only === part;
 /** `--no-floor`: skip the memory-network floors (profiling the Waku path alone). */
@@ -369,6 +373,8 @@ async function throughputProcesses() {
     const totalMs = Math.max(...done) - start;
     if (profileMarks) {
       process.stderr.write(`window processes ${startNs} ${process.hrtime.bigint()}\n`);
+      const names = ["service", "owner", "alice", "bob"];
+      for (const [i, n] of nodes.entries()) process.stderr.write(`pid ${names[i]} ${n.pid}\n`);
     }
     const cpuAfter = await cpu();
     const names = ["service node", "owner", "alice (sender)", "bob"];
@@ -543,7 +549,9 @@ const joinRelay = runs("join") ? await joinLatency("relay") : undefined;
 const joinFloor = runs("join") && floors ? await joinLatency("memory") : undefined;
 const throughputRelay = runs("throughput") ? await throughput("relay") : undefined;
 const throughputProcessesRelay =
-  runs("throughput") && processes ? await throughputProcesses() : undefined;
+  (runs("throughput") && processes) || only === "processes"
+    ? await throughputProcesses()
+    : undefined;
 const throughputFloor = runs("throughput") && floors ? await throughput("memory") : undefined;
 const removed = runs("removal") ? await removal() : undefined;
 
@@ -566,17 +574,20 @@ const result = {
       ? ratio(joinRelay.requestToFirstMessage.p50Ms, joinFloor.requestToFirstMessage.p50Ms)
       : null,
   },
-  throughput: throughputRelay && {
+  throughput: (throughputRelay ?? throughputProcessesRelay) && {
     what: `${messageCount} encrypted messages of ${messageBytes} B text from one member until the owner and a second member decrypted all`,
     goalMs: 500,
     goalAppliesTo:
       "relayProcesses: one process per node, as deployed (one node per device); relay (one process for all four nodes) is the sum of their work on one thread",
     messages: messageCount,
     textBytes: messageBytes,
-    relay: throughputRelay,
+    relay: throughputRelay ?? null,
     relayProcesses: throughputProcessesRelay ?? null,
     floor: throughputFloor ?? null,
-    ratio: throughputFloor ? ratio(throughputRelay.totalMs, throughputFloor.totalMs) : null,
+    ratio:
+      throughputFloor && throughputRelay
+        ? ratio(throughputRelay.totalMs, throughputFloor.totalMs)
+        : null,
     ratioProcesses:
       throughputFloor && throughputProcessesRelay
         ? ratio(throughputProcessesRelay.totalMs, throughputFloor.totalMs)
@@ -610,7 +621,7 @@ if (json) {
   if (result.throughput) {
     const { relay, relayProcesses, floor } = result.throughput;
     lines.push(
-      `throughput (goal ≤ 500 ms, one process per node): relay in one process ${relay.totalMs} ms (${relay.messagesPerSecond}/s, sender done at ${relay.senderDoneMs} ms, all decrypted: ${relay.allDecrypted}, ${relay.wireBytesPerMessage} B/message on the wire, CPU ${relay.cpuMs} ms); floor ${floor ? `${floor.totalMs} ms` : "skipped"}; ×${result.throughput.ratio}`,
+      `throughput (goal ≤ 500 ms, one process per node): relay in one process ${relay ? `${relay.totalMs} ms (${relay.messagesPerSecond}/s, sender done at ${relay.senderDoneMs} ms, all decrypted: ${relay.allDecrypted}, ${relay.wireBytesPerMessage} B/message on the wire, CPU ${relay.cpuMs} ms)` : "skipped"}; floor ${floor ? `${floor.totalMs} ms` : "skipped"}; ×${result.throughput.ratio}`,
       relayProcesses
         ? `  one process per node (${relayProcesses.processes}, ${relayProcesses.connections}): ${relayProcesses.totalMs} ms (${relayProcesses.messagesPerSecond}/s, sender done at ${relayProcesses.senderDoneMs} ms); ×${result.throughput.ratioProcesses}; CPU ms by node ${JSON.stringify(relayProcesses.cpuMsByNode)}`
         : "  one process per node: skipped (--processes)",

@@ -46,6 +46,7 @@ import {
 } from "@waku/interfaces";
 import { toAsyncIterator } from "@waku/utils";
 import { WakuMessageRejectedError } from "./errors.js";
+import { batchOutboundStreams } from "./outbound-batching.js";
 import {
   defaultMaxMessageBytes,
   encodeWakuMessage,
@@ -124,6 +125,8 @@ export function wakuRelayService(
       options.heartbeatInterval = init.heartbeatIntervalMs;
     const pubsub = new GossipSub(components, options);
     pubsub.multicodecs = [relayCodec];
+    // A burst of publishes or forwards to a peer leaves as one write per turn, not one per message.
+    batchOutboundStreams(pubsub);
     return pubsub;
   };
 }

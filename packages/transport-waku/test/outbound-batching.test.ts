@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { batchOutboundStream, outboundBatchMaxBytes } from "../src/outbound-batching.js";
+import { pubsubTopicFor, type WakuMessage } from "../src/relay.js";
+import { link, type RelayNode, startRelayNode } from "./relay-nodes.js";
+
+/** A stand-in for gossipsub's `OutboundStream`: what its pushable received, chunk by chunk. */
+function fakeStream(maxBufferSize = Number.POSITIVE_INFINITY) {
+  const chunks: Uint8Array[] = [];
+  const stream = {
+    push(_data: Uint8Array): void {
+      throw new Error("replaced by the batching");
+    },
+    pushPrefixed(_data: { readonly byteLength: number; subarray(): Uint8Array }): void {
+      throw new Error("replaced by the batching");
+    },
+    pushable: {
+      push(chunk: Uint8Array) {
+        chunks.push(chunk);
+      },
+      get readableLength() {
+        return chunks.reduce((sum, c) => sum + c.byteLength, 0);
+      },
+    },
+    maxBufferSize,
+  };
+  return { stream, chunks };
+}
+
+/** Splits a stream of varint-length-prefixed records back into the records. */
+function unprefix(bytes: Uint8Array): Uint8Array[] {
+  const records: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    let length = 0;
+    let shift = 1;
+    for (;;) {
+      const byte = bytes[at++] as number;
+      length += (byte & 0x7f) * shift;
+      shift *= 0x80;
+      if (byte < 0x80) break;
+    }
+    records.push(bytes.subarray(at, at + length));
+    at += length;
+  }
+  return records;
+}
+
+const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const filled = (length: number, value: number) => new Uint8Array(length).fill(value);
+
+describe("batchOutboundStream", () => {
+  it("pushes the RPCs of one turn as one chunk, length-prefixed, in order", async () => {
+    const { stream, chunks } = fakeStream();
+    batchOutboundStream(stream);
+    const rpcs = [filled(3, 1), filled(200, 2), filled(20_000, 3)];
+    for (const rpc of rpcs) stream.push(rpc);
+    // Already prefixed (gossipsub's batch publish): passed on as they are.
+    stream.pushPrefixed(Uint8Array.of(2, 9, 9));
+    expect(chunks).toHaveLength(0);
+    await endOfTurn();
+    expect(chunks).toHaveLength(1);
+    expect(unprefix(chunks[0] as Uint8Array)).toEqual([...rpcs, Uint8Array.of(9, 9)]);
+    stream.push(filled(5, 4));
+    await endOfTurn();
+    expect(chunks).toHaveLength(2);
+    expect(unprefix(chunks[1] as Uint8Array)).toEqual([filled(5, 4)]);
+  });
+
+  it("pushes at once when the batch reaches its byte cap, so what waits is bounded", async () => {
+    const { stream, chunks } = fakeStream();
+    batchOutboundStream(stream);
+    const rpc = filled(1_000, 7);
+    const perBatch = Math.ceil(outboundBatchMaxBytes / 1_002);
+    for (let i = 0; i < perBatch * 2 + 1; i++) stream.push(rpc);
+    // Two full batches left synchronously; the last RPC waits for the end of the turn.
+    expect(chunks).toHaveLength(2);
+    for (const chunk of chunks) {
+      expect(chunk.byteLength).toBeGreaterThanOrEqual(outboundBatchMaxBytes);
+      expect(chunk.byteLength).toBeLessThan(outboundBatchMaxBytes + 1_002);
+    }
+    await endOfTurn();
+    expect(chunks.flatMap(unprefix)).toHaveLength(perBatch * 2 + 1);
+  });
+
+  it("throws like gossipsub when the stream's buffer, counting the batch, is over its cap", () => {
+    const { stream } = fakeStream(1_000);
+    batchOutboundStream(stream);
+    stream.push(filled(600, 1));
+    stream.push(filled(600, 2));
+    expect(() => stream.push(filled(10, 3))).toThrow("OutboundStream buffer full");
+  });
+});
+
+describe("batched outbound streams between relay nodes", () => {
+  const contentTopic = "/org-chat/1/batching-test/proto";
+  const pubsubTopic = pubsubTopicFor(contentTopic);
+  const nodes: RelayNode[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+
+  it("sends a burst of publishes in a few writes and delivers every message", async () => {
+    const a = await startRelayNode([pubsubTopic]);
+    const b = await startRelayNode([pubsubTopic]);
+    nodes.push(a, b);
+    await link(b, a);
+    // gossipsub's stream from b to a: the fields the batching relies on are there.
+    const stream = b.relay.gossipSub.streamsOutbound.get(a.libp2p.peerId.toString()) as unknown as {
+      pushable: { push(chunk: Uint8Array): unknown; readableLength: number };
+      maxBufferSize: number;
+    };
+    expect(typeof stream.pushable.push).toBe("function");
+    expect(typeof stream.pushable.readableLength).toBe("number");
+    expect(typeof stream.maxBufferSize).toBe("number");
+    const push = stream.pushable.push.bind(stream.pushable);
+    let writes = 0;
+    stream.pushable.push = (chunk) => {
+      writes += 1;
+      return push(chunk);
+    };
+    const count = 200;
+    const received = new Set<string>();
+    const all = new Promise<void>((resolve) => {
+      a.relay.observe((_topic, message: WakuMessage, _bytes, local) => {
+        if (local) return;
+        received.add(new TextDecoder().decode(message.payload));
+        if (received.size === count) resolve();
+      });
+    });
+    const payload = (i: number) => new TextEncoder().encode(`message ${i} `.padEnd(256, "."));
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        b.relay.publishMessage(pubsubTopic, { contentTopic, payload: payload(i) }),
+      ),
+    );
+    await all;
+    expect(received.size).toBe(count);
+    // ~330 B per RPC: 200 of them fit in two 64 KiB batches (one per message without batching).
+    expect(writes).toBeLessThanOrEqual(3);
+  });
+});
