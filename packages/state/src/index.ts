@@ -71,6 +71,7 @@ export { initialState } from "./initial-state.js";
 export {
   OrgLog,
   type OrgLogAddResult,
+  type OrgLogCompaction,
   type OrgLogInit,
   type OrgLogRebaseResult,
 } from "./log.js";
@@ -84,9 +85,9 @@ export {
   type RequestTimeVerdict,
   requestRejectionReasons,
 } from "./request-admission.js";
+export { pendingRequests, type RequestStatus, requestStatus } from "./requests.js";
 export { decodeSnapshot, encodeSnapshot, snapshotVersion } from "./snapshot.js";
 export { isSnapshotFormatError, SnapshotFormatError } from "./snapshot-codec.js";
-export { pendingRequests, type RequestStatus, requestStatus } from "./requests.js";
 export {
   accessModes,
   type Ban,

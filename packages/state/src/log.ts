@@ -14,6 +14,7 @@ import type { MemberId, OrgEvent } from "./events.js";
 import { initialState } from "./initial-state.js";
 import { compareEvents } from "./order.js";
 import { applyGuarded, type ReduceResult, resolveConfig } from "./reduce.js";
+import { onFloor, overlayDescription } from "./snapshot-base.js";
 import type { OrgState, ReducerConfig } from "./state.js";
 import { isOrgEvent, rejectionId } from "./validate.js";
 
@@ -74,6 +75,14 @@ export interface OrgLogRebaseResult {
   readonly evicted: readonly EvictedEvent[];
 }
 
+/** What {@link OrgLog.compact} gives: the state to save and the events it folds. */
+export interface OrgLogCompaction {
+  /** The state after the events compacted: what `restore` starts from. */
+  readonly state: OrgState;
+  /** Ids of the applied events folded into `state`, no longer held (delete them from storage). */
+  readonly covered: readonly string[];
+}
+
 /**
  * Where a description sits in the canonical order: after every event with its clock, before every
  * event with a later one (authors are lowercase hex, so "~" sorts after all of them). Folding over
@@ -92,35 +101,6 @@ interface Checkpoint {
   /** Number of entries (a prefix of the canonical order) folded into `state`. */
   readonly count: number;
   readonly state: OrgState;
-}
-
-/**
- * The state at a description's place in the canonical order: the description's fields (what it
- * carries is authoritative at its clock), the rest (requests, invitations, leave requests, grants,
- * epochs, messages, applied ids) as the events re-applied before it left them, minus the grants of
- * keys that are not members and of channels that do not exist.
- */
-function overlayDescription(state: OrgState, base: OrgState): OrgState {
-  const members = base.members;
-  const channels = base.channels;
-  const grants = state.grants.filter(
-    (grant) => members.has(grant.member) && (grant.chatId === "" || channels.has(grant.chatId)),
-  );
-  return {
-    ...state,
-    // `clock` stays: the fold started from the base, so it is at least the base's.
-    created: base.created,
-    identity: base.identity,
-    permissions: base.permissions,
-    pinMessageAllMembersEnabled: base.pinMessageAllMembersEnabled,
-    tags: base.tags,
-    encrypted: base.encrypted,
-    members,
-    banned: base.banned,
-    channels,
-    categories: base.categories,
-    grants: grants.size === state.grants.size ? state.grants : grants,
-  };
 }
 
 function checkLimit(name: string, value: number, allowInfinity: boolean): void {
@@ -190,6 +170,8 @@ export class OrgLog {
   #state: OrgState;
   /** The description state the fold starts from, when the log was re-based. */
   #base: OrgState | undefined;
+  /** The state the log was restored from or compacted to: the fold of the events no longer held. */
+  #floor: OrgState | undefined;
   #mark: DescriptionMark | undefined;
   #evictedCount = 0;
   /** Collects the ids of buffered events that apply, during a re-fold. */
@@ -257,7 +239,7 @@ export class OrgLog {
     if (!isOrgEvent(event)) {
       return { state: this.#state, rejected: { id: rejectionId(event), reason: "malformed" } };
     }
-    if (this.#ids.has(event.id)) {
+    if (this.#ids.has(event.id) || this.#floor?.applied.has(event.id) === true) {
       return { state: this.#state, rejected: { id: event.id, reason: "duplicate" } };
     }
     const base = this.#base;
@@ -382,11 +364,111 @@ export class OrgLog {
     this.#entries = entries;
     this.#mark = mark;
     this.#base = base;
-    this.#checkpoints = [{ count: 0, state: base }];
+    this.#checkpoints = [
+      { count: 0, state: this.#floor === undefined ? base : onFloor(this.#floor, base) },
+    ];
     this.#refold(0, undefined);
     const explained = [...before].filter((id) => this.#ids.has(id) && !this.#buffered.has(id));
     const evicted = this.#evictOverflow();
     return { state: this.#state, rebased: true, covered, explained, evicted };
+  }
+
+  /**
+   * Starts an empty log from a saved state (docs/SCALE.md, "State snapshot"): a snapshot of this
+   * log's state after {@link OrgLog.compact}, read back with `decodeSnapshot`. Add the events held
+   * after it (and `rebase` on a stored description first, for a member) as usual. Its applied ids
+   * count as applied (an event with one is refused as `duplicate`). An event that sorts before the
+   * events it folds is applied on it, in the place of the first event held: the fold of everything
+   * from the creation would have judged it in its own place, which the log no longer can.
+   *
+   * @param snapshot - the state to start from
+   * @throws {RangeError} when the log already holds events or a base, or `snapshot` is not a state
+   *   of this organization
+   * @example
+   * ```ts
+   * const log = new OrgLog({ organizationId });
+   * log.restore(decodeSnapshot(bytes, organizationId));
+   * for (const event of tail) log.add(event);
+   * ```
+   */
+  restore(snapshot: OrgState): void {
+    if (this.#entries.length > 0 || this.#base !== undefined || this.#floor !== undefined) {
+      throw new RangeError("restore: the log must be empty (restore first, then add events)");
+    }
+    if (
+      typeof snapshot !== "object" ||
+      snapshot === null ||
+      snapshot.organizationId !== this.organizationId ||
+      typeof snapshot.clock !== "bigint"
+    ) {
+      throw new RangeError("snapshot: expected a state of this organization (decodeSnapshot)");
+    }
+    this.#floor = snapshot;
+    this.#state = snapshot;
+    this.#checkpoints = [{ count: 0, state: snapshot }];
+  }
+
+  /**
+   * Folds the oldest events into the log's floor (the state {@link OrgLog.restore} starts from) and
+   * forgets them, keeping at least `keep` events (the re-fold window for late events). The point is
+   * a checkpoint, so the states held do not change: the events before it that are buffered stay
+   * held, and the point moves earlier until each of them is still refused on the floor (a later
+   * re-fold must not apply them there); events that sort before the point and arrive later apply
+   * on the floor (see `restore`).
+   *
+   * @param keep - at least this many events stay held (non-negative integer)
+   * @returns the new floor and the ids of the applied events it covers, or `undefined` when no
+   *   checkpoint qualifies (fewer than `checkpointInterval` events to compact)
+   * @throws {RangeError} when `keep` is not a non-negative integer
+   * @example
+   * ```ts
+   * const compaction = log.compact(256);
+   * if (compaction) await save(encodeSnapshot(compaction.state), compaction.covered);
+   * ```
+   */
+  compact(keep: number): OrgLogCompaction | undefined {
+    checkLimit("keep", keep, false);
+    const entries = this.#entries;
+    const limit = entries.length - keep;
+    const checkpoints = this.#checkpoints;
+    for (let at = checkpoints.length - 1; at > 0; at--) {
+      const point = checkpoints[at] as Checkpoint;
+      if (point.count > limit) continue;
+      const kept: Entry[] = [];
+      let still = true;
+      for (let i = 0; i < point.count && still; i++) {
+        const entry = entries[i] as Entry;
+        if (entry.type === "#description" || !this.#buffered.has(entry.id)) continue;
+        still = applyGuarded(point.state, entry, this.config).rejected !== undefined;
+        kept.push(entry);
+      }
+      if (still) return this.#compactAt(at, kept);
+    }
+    return undefined;
+  }
+
+  /** Drops the entries before checkpoint `at` but the buffered `kept`; that checkpoint is the floor. */
+  #compactAt(at: number, kept: readonly Entry[]): OrgLogCompaction {
+    const point = this.#checkpoints[at] as Checkpoint;
+    const covered: string[] = [];
+    const entries = this.#entries;
+    for (let i = 0; i < point.count; i++) {
+      const entry = entries[i] as Entry;
+      if (entry.type === "#description") {
+        this.#mark = undefined;
+      } else if (!this.#buffered.has(entry.id)) {
+        covered.push(entry.id);
+        this.#ids.delete(entry.id);
+      }
+    }
+    const shift = point.count - kept.length;
+    this.#entries = [...kept, ...entries.slice(point.count)];
+    this.#checkpoints = [
+      { count: 0, state: point.state },
+      ...this.#checkpoints.slice(at + 1).map((c) => ({ count: c.count - shift, state: c.state })),
+    ];
+    this.#floor = point.state;
+    return { state: point.state, covered };
   }
 
   /**
@@ -508,7 +590,7 @@ export class OrgLog {
     while (keep > 0 && (checkpoints[keep]?.count ?? 0) > position) keep--;
     const start = checkpoints[keep] ?? {
       count: 0,
-      state: this.#base ?? initialState(this.organizationId),
+      state: this.#floor ?? this.#base ?? initialState(this.organizationId),
     };
     const entries = this.#entries;
     let state = start.state;

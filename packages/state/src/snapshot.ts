@@ -1,0 +1,400 @@
+import { Map as ImmutableMap, List } from "immutable";
+import { clockLimits } from "./clock.js";
+import {
+  type AccessMode,
+  type Identity,
+  type IdentityImage,
+  type MemberId,
+  type Permissions,
+  type Role,
+  roles,
+} from "./events.js";
+import { SnapshotFormatError, SnapshotReader, SnapshotWriter } from "./snapshot-codec.js";
+import {
+  accessModes,
+  type Ban,
+  type Category,
+  type Channel,
+  type EpochInfo,
+  type Grant,
+  type Invitation,
+  type JoinRequest,
+  type JoinRequestStatus,
+  type LeaveRequest,
+  type Member,
+  type MessageRecord,
+  type OrgState,
+} from "./state.js";
+
+/** "ocst": the first four bytes of every snapshot. */
+const magic = [0x6f, 0x63, 0x73, 0x74] as const;
+/** The version this code writes, and the only one it reads. */
+export const snapshotVersion = 1;
+
+const sourceTypes = ["raw-payload", "ens-avatar", "unknown"] as const;
+const imageTypes = ["png", "jpeg", "webp", "gif", "unknown"] as const;
+const joinStatuses: readonly JoinRequestStatus[] = ["pending", "accepted", "rejected", "cancelled"];
+const leaveStatuses = ["pending", "accepted", "rejected"] as const;
+
+/**
+ * The binary snapshot of an organization's state (docs/SCALE.md, "State snapshot"): every field of
+ * `OrgState`, every map in its iteration order, clocks as LEB128 varints, 64-hex ids as 32 bytes,
+ * a version and a CRC-32 of it all. What an `OrgLog` restarts from instead of the events it folds
+ * (`OrgLog.restore`).
+ *
+ * @param state - a state of an `OrgLog` (or `reduce`); its maps keyed as the reducer keys them
+ * @returns the snapshot bytes
+ * @throws {RangeError} when a value is outside what a reduced state holds (a clock above 2^64 − 1, a
+ *   map entry whose key is not its value's id)
+ * @example
+ * ```ts
+ * const bytes = encodeSnapshot(log.state);
+ * const restored = decodeSnapshot(bytes, log.organizationId); // equal to log.state
+ * ```
+ */
+export function encodeSnapshot(state: OrgState): Uint8Array {
+  const w = new SnapshotWriter();
+  for (const b of magic) w.byte(b);
+  w.uint(snapshotVersion);
+  w.str(state.organizationId);
+  w.bool(state.created);
+  w.big(state.clock);
+  writeIdentity(w, state.identity);
+  writePermissions(w, state.permissions);
+  w.bool(state.pinMessageAllMembersEnabled);
+  w.uint(state.tags.size);
+  for (const tag of state.tags) w.str(tag);
+  w.bool(state.encrypted);
+  writeMap(w, state.members, (member: Member) => {
+    writeRoles(w, member.roles);
+    w.big(member.joinedAt);
+  });
+  writeMap(w, state.banned, (ban: Ban, key) => {
+    keyed(key, ban.member);
+    w.big(ban.clock);
+    w.bool(ban.deleteMessages);
+  });
+  writeMap(w, state.channels, (channel: Channel, key) => {
+    keyed(key, channel.id);
+    writeIdentity(w, channel.identity);
+    writePermissions(w, channel.permissions);
+    w.str(channel.categoryId);
+    writeMap(w, channel.members, (list: List<Role>) => writeRoles(w, list));
+  });
+  writeMap(w, state.categories, (category: Category, key) => {
+    keyed(key, category.id);
+    w.str(category.name);
+  });
+  writeMap(w, state.requests, (request: JoinRequest, key) => {
+    keyed(key, request.id);
+    w.str(request.requester);
+    w.str(request.chatId);
+    w.str(request.ensName);
+    w.str(request.displayName);
+    w.big(request.clock);
+    w.uint(request.sentAt);
+    w.str(request.status);
+    writeOptional(w, request.decidedBy, (v) => w.str(v));
+    writeOptional(w, request.decidedAt, (v) => w.big(v));
+    writeOptional(w, request.decidedSentAt, (v) => w.uint(v));
+    writeOptional(w, request.rejectionReason, (v) => w.str(v));
+  });
+  writeMap(w, state.leaveRequests, (request: LeaveRequest, key) => {
+    keyed(key, request.id);
+    w.str(request.member);
+    w.big(request.clock);
+    w.str(request.status);
+    writeOptional(w, request.decidedBy, (v) => w.str(v));
+    writeOptional(w, request.decidedAt, (v) => w.big(v));
+  });
+  writeMap(w, state.invitations, (invitation: Invitation, key) => {
+    keyed(key, invitation.id);
+    w.str(invitation.invitee);
+    w.str(invitation.chatId);
+    w.str(invitation.issuedBy);
+    w.big(invitation.clock);
+    w.uint(invitation.sentAt);
+    w.bool(invitation.used);
+    writeOptional(w, invitation.usedAt, (v) => w.big(v));
+    writeOptional(w, invitation.revokedAt, (v) => w.big(v));
+  });
+  writeMap(w, state.grants, (grant: Grant, key) => {
+    keyed(key, `${grant.member}/${grant.chatId}`);
+    w.big(grant.clock);
+  });
+  writeMap(w, state.epochs, (epoch: EpochInfo, key) => {
+    keyed(key, epoch.channelId);
+    w.big(epoch.epoch);
+    w.str(epoch.keyId);
+  });
+  writeMap(w, state.messages, (message: MessageRecord, key) => {
+    keyed(key, message.id);
+    w.str(message.channelId);
+    w.str(message.author);
+    w.big(message.clock);
+    w.str(message.text);
+    writeOptional(w, message.editedAt, (v) => w.big(v));
+    w.bool(message.deleted);
+    writeOptional(w, message.deletedBy, (v) => w.str(v));
+    w.bool(message.pinned);
+  });
+  writeMap(w, state.applied, (clock: bigint) => w.big(clock));
+  return w.finish();
+}
+
+/**
+ * Reads a snapshot {@link encodeSnapshot} wrote. Every byte is checked (magic, version, checksum,
+ * ranges, exact length): a truncated, altered or foreign snapshot throws, it never gives a wrong
+ * state. Allocation is bounded by the input: a count is refused when the bytes left cannot hold it.
+ *
+ * @param bytes - the snapshot
+ * @param organizationId - the organization it must be of
+ * @returns the state it holds
+ * @throws {SnapshotFormatError} when the bytes are not a whole, unaltered snapshot of this version
+ *   and organization
+ * @example
+ * ```ts
+ * const state = decodeSnapshot(await store.get(space, "snapshot"), orgId);
+ * ```
+ */
+export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): OrgState {
+  if (!(bytes instanceof Uint8Array)) throw new SnapshotFormatError("not bytes");
+  if (bytes.length < magic.length + 5) throw new SnapshotFormatError("truncated");
+  for (let i = 0; i < magic.length; i++) {
+    if (bytes[i] !== magic[i]) throw new SnapshotFormatError("not a snapshot (magic)");
+  }
+  if (bytes[magic.length] !== snapshotVersion) {
+    throw new SnapshotFormatError(`unknown version ${bytes[magic.length]}`);
+  }
+  const r = new SnapshotReader(bytes, magic.length + 1);
+  const org = r.str();
+  if (org !== organizationId) throw new SnapshotFormatError("another organization's snapshot");
+  const created = r.bool();
+  const clock = readClock(r);
+  const identity = readIdentity(r);
+  const permissions = readPermissions(r);
+  const pinMessageAllMembersEnabled = r.bool();
+  const tagCount = r.count();
+  const tags: string[] = [];
+  for (let i = 0; i < tagCount; i++) tags.push(r.str());
+  const encrypted = r.bool();
+  const members = readMap(r, 2, (id) => ({ id, roles: readRoles(r), joinedAt: readClock(r) }));
+  const banned = readMap(r, 3, (member) => ({
+    member,
+    clock: readClock(r),
+    deleteMessages: r.bool(),
+  }));
+  const channels = readMap(r, 8, (id) => ({
+    id,
+    identity: readIdentity(r),
+    permissions: readPermissions(r),
+    categoryId: r.str(),
+    members: readMap(r, 2, () => readRoles(r)),
+  }));
+  const categories = readMap(r, 2, (id) => ({ id, name: r.str() }));
+  const requests = readMap(r, 13, (id) => {
+    const request: Mutable<JoinRequest> = {
+      id,
+      requester: r.str(),
+      chatId: r.str(),
+      ensName: r.str(),
+      displayName: r.str(),
+      clock: readClock(r),
+      sentAt: r.uint(),
+      status: r.oneOf(joinStatuses),
+    };
+    if (r.bool()) request.decidedBy = r.str();
+    if (r.bool()) request.decidedAt = readClock(r);
+    if (r.bool()) request.decidedSentAt = r.uint();
+    if (r.bool()) request.rejectionReason = r.str();
+    return request as JoinRequest;
+  });
+  const leaveRequests = readMap(r, 6, (id) => {
+    const request: Mutable<LeaveRequest> = {
+      id,
+      member: r.str(),
+      clock: readClock(r),
+      status: r.oneOf(leaveStatuses),
+    };
+    if (r.bool()) request.decidedBy = r.str();
+    if (r.bool()) request.decidedAt = readClock(r);
+    return request as LeaveRequest;
+  });
+  const invitations = readMap(r, 9, (id) => {
+    const invitation: Mutable<Invitation> = {
+      id,
+      invitee: r.str(),
+      chatId: r.str(),
+      issuedBy: r.str(),
+      clock: readClock(r),
+      sentAt: r.uint(),
+      used: r.bool(),
+    };
+    if (r.bool()) invitation.usedAt = readClock(r);
+    if (r.bool()) invitation.revokedAt = readClock(r);
+    return invitation as Invitation;
+  });
+  const grants = readMap(r, 2, (key) => {
+    const slash = key.indexOf("/");
+    if (slash < 0) throw new SnapshotFormatError("grant key without a slash");
+    return { member: key.slice(0, slash), chatId: key.slice(slash + 1), clock: readClock(r) };
+  });
+  const epochs = readMap(r, 3, (channelId) => ({ channelId, epoch: readClock(r), keyId: r.str() }));
+  const messages = readMap(r, 8, (id) => {
+    const message: Mutable<MessageRecord> = {
+      id,
+      channelId: r.str(),
+      author: r.str(),
+      clock: readClock(r),
+      text: r.str(),
+      deleted: false,
+      pinned: false,
+    };
+    if (r.bool()) message.editedAt = readClock(r);
+    message.deleted = r.bool();
+    if (r.bool()) message.deletedBy = r.str();
+    message.pinned = r.bool();
+    return message as MessageRecord;
+  });
+  const applied = readMap(r, 2, () => readClock(r));
+  r.done();
+  return {
+    organizationId,
+    created,
+    clock,
+    identity,
+    permissions,
+    pinMessageAllMembersEnabled,
+    tags: List(tags),
+    encrypted,
+    members,
+    banned,
+    channels,
+    categories,
+    requests,
+    leaveRequests,
+    invitations,
+    grants,
+    epochs,
+    messages,
+    applied,
+  };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function keyed(key: string, expected: string): void {
+  if (key !== expected) {
+    throw new RangeError(`snapshot: map key ${key} is not its value's id ${expected}`);
+  }
+}
+
+function writeMap<V>(
+  w: SnapshotWriter,
+  map: ImmutableMap<string, V>,
+  value: (value: V, key: string) => void,
+): void {
+  w.uint(map.size);
+  for (const [key, entry] of map) {
+    w.str(key);
+    value(entry, key);
+  }
+}
+
+/** A map of `count` entries, each at least `min` bytes, in the order written. */
+function readMap<V>(
+  r: SnapshotReader,
+  min: number,
+  value: (key: string) => V,
+): ImmutableMap<string, V> {
+  const count = r.count(min);
+  return ImmutableMap<string, V>().withMutations((map) => {
+    for (let i = 0; i < count; i++) {
+      const key = r.str();
+      if (map.has(key)) throw new SnapshotFormatError("a key twice in a map");
+      map.set(key, value(key));
+    }
+  });
+}
+
+function writeOptional<T>(w: SnapshotWriter, value: T | undefined, write: (value: T) => void) {
+  w.bool(value !== undefined);
+  if (value !== undefined) write(value);
+}
+
+function readClock(r: SnapshotReader): bigint {
+  const clock = r.big();
+  if (clock > clockLimits.maxClock) throw new SnapshotFormatError("clock above the limit");
+  return clock;
+}
+
+function writeRoles(w: SnapshotWriter, list: List<Role>): void {
+  w.uint(list.size);
+  for (const role of list) w.byte(roles.indexOf(role));
+}
+
+function readRoles(r: SnapshotReader): List<Role> {
+  const count = r.count();
+  const list: Role[] = [];
+  for (let i = 0; i < count; i++) {
+    const role = roles[r.byte()];
+    if (role === undefined) throw new SnapshotFormatError("unknown role");
+    list.push(role);
+  }
+  return List(list);
+}
+
+function writePermissions(w: SnapshotWriter, permissions: Permissions): void {
+  w.str(permissions.access);
+  w.bool(permissions.ensOnly);
+  w.bool(permissions.private);
+}
+
+function readPermissions(r: SnapshotReader): Permissions {
+  const access: AccessMode = r.oneOf(accessModes);
+  return { access, ensOnly: r.bool(), private: r.bool() };
+}
+
+function writeIdentity(w: SnapshotWriter, identity: Identity): void {
+  w.str(identity.displayName);
+  w.str(identity.description);
+  w.str(identity.ensName);
+  const images = Object.entries(identity.images);
+  w.uint(images.length);
+  for (const [name, image] of images) {
+    w.str(name);
+    w.bytes(image.payload);
+    w.str(image.sourceType);
+    w.str(image.imageType);
+    w.bool(image.encrypted);
+    w.uint(image.encryptionKeys.length);
+    for (const key of image.encryptionKeys) w.bytes(key);
+  }
+}
+
+function readIdentity(r: SnapshotReader): Identity {
+  const displayName = r.str();
+  const description = r.str();
+  const ensName = r.str();
+  const count = r.count(6);
+  const images: Record<string, IdentityImage> = {};
+  for (let i = 0; i < count; i++) {
+    const name = r.str();
+    if (Object.hasOwn(images, name)) throw new SnapshotFormatError("an image twice");
+    const payload = r.bytes();
+    const sourceType = r.oneOf(sourceTypes);
+    const imageType = r.oneOf(imageTypes);
+    const encrypted = r.bool();
+    const keyCount = r.count();
+    const encryptionKeys: Uint8Array[] = [];
+    for (let k = 0; k < keyCount; k++) encryptionKeys.push(r.bytes());
+    // A name like "__proto__" must stay a plain own property.
+    Object.defineProperty(images, name, {
+      value: { payload, sourceType, imageType, encrypted, encryptionKeys },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return { displayName, description, ensName, images };
+}
