@@ -14,14 +14,15 @@
  * it, docs/ARCHITECTURE.md): `--sqlite` names the module that exports `openSqliteStore`, and adds
  * the SQLite run.
  */
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { MemberGroup, OwnerGroup } from "@orgchat/crypto";
+import { defaultProvider, EpochKeys, EpochSecrets, MemberGroup, OwnerGroup } from "@orgchat/crypto";
 import { type BatchOptions, memoryStore, type Store, type StoreOp } from "@orgchat/store";
 import { memoryNetwork, type TransportMessage } from "@orgchat/transport";
-import { channelTopic } from "@orgchat/wire";
+import { channelTopic, decodeGroupMessage, encodeChannelMessage } from "@orgchat/wire";
 import { type Client, createClient } from "../src/index.js";
 
 const args = process.argv.slice(2);
@@ -37,6 +38,29 @@ const openSqliteStore: OpenSqlite | undefined =
 const countAt = args.indexOf("--count");
 const count = countAt >= 0 ? Number(args[countAt + 1]) : 1000;
 const textBytes = 256;
+const profileAt = args.indexOf("--profile");
+/** `--profile <dir>`: one V8 CPU profile per phase and store (`<store>-send.cpuprofile`, …). */
+const profileDir = profileAt >= 0 ? args[profileAt + 1] : undefined;
+const inspector = profileDir === undefined ? undefined : new Session();
+if (inspector !== undefined) {
+  inspector.connect();
+  await post(inspector, "Profiler.enable");
+  await post(inspector, "Profiler.setSamplingInterval", { interval: 500 });
+}
+function post(session: Session, method: string, params?: object): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+}
+async function startProfile(): Promise<void> {
+  if (inspector !== undefined) await post(inspector, "Profiler.start");
+}
+async function stopProfile(name: string): Promise<void> {
+  if (inspector === undefined || profileDir === undefined) return;
+  const { profile } = (await post(inspector, "Profiler.stop")) as { profile: unknown };
+  mkdirSync(profileDir, { recursive: true });
+  writeFileSync(join(profileDir, `${name}.cpuprofile`), JSON.stringify(profile));
+}
 
 /**
  * Time spent inside the group crypto, per call, by wrapping the prototypes: the floor is the median
@@ -61,6 +85,55 @@ const median = (values: number[]): number => {
 };
 wrap(OwnerGroup.prototype, "encrypt", "encrypt");
 wrap(MemberGroup.prototype, "decrypt", "decrypt");
+
+/**
+ * The crypto floor done bare, in this process: `EpochKeys.encrypt` (sign, seal, sender data,
+ * encode) of a channel message like the client's, then `decodeGroupMessage` + `EpochKeys.decrypt`
+ * (sender data, open, verify) of each, `count` of each in a loop, CPU time per call (garbage
+ * collection included, as in the client's figures).
+ */
+function bareFloor(): { encryptMs: number; decryptMs: number } {
+  const provider = defaultProvider();
+  const group = { organizationId: provider.randomBytes(32), channelId: "" };
+  const leaf = () => ({
+    identityKey: provider.ed25519KeyPair().publicKey,
+    prekey: provider.x25519KeyPair().publicKey,
+  });
+  const signer = provider.ed25519KeyPair();
+  const roster = [
+    { ...leaf(), signingKey: signer.publicKey },
+    { ...leaf(), signingKey: provider.ed25519KeyPair().publicKey },
+  ];
+  const epochSecret = provider.randomBytes(32);
+  const keys = (secret: Uint8Array) =>
+    EpochKeys.create({
+      provider,
+      group,
+      roster,
+      secrets: EpochSecrets.derive(provider, group, 1n, secret),
+    });
+  const sender = keys(epochSecret.slice());
+  const receiver = keys(epochSecret.slice());
+  const content = encodeChannelMessage({
+    organizationId: group.organizationId,
+    channelId: "general",
+    author: group.organizationId,
+    clock: 1n,
+    sentAt: BigInt(Date.now()),
+    body: { case: "post", value: { text: "x".repeat(textBytes), replyTo: "" } },
+  });
+  const send = () =>
+    sender.encrypt({ senderLeaf: 0, signingSecretKey: signer.secretKey, contentType: 49, content });
+  for (let i = 0; i < 200; i++) receiver.decrypt(decodeGroupMessage(send()));
+  const sent: Uint8Array[] = new Array(count);
+  let cpu = process.cpuUsage();
+  for (let i = 0; i < count; i++) sent[i] = send();
+  const encryptMs = cpuMs(process.cpuUsage(cpu)) / count;
+  cpu = process.cpuUsage();
+  for (const bytes of sent) receiver.decrypt(decodeGroupMessage(bytes));
+  const decryptMs = cpuMs(process.cpuUsage(cpu)) / count;
+  return { encryptMs, decryptMs };
+}
 
 /** Counts what a store is asked to write. */
 class Counting {
@@ -126,6 +199,14 @@ interface Figures {
   receiveBatches: number;
   receiveBytes: number;
   decryptMs: number;
+  /** The bare crypto floor (`bareFloor`), measured just before this run. */
+  floorEncryptMs: number;
+  floorDecryptMs: number;
+  /** One publish and delivery through the memory network alone (bare transports), in both phases. */
+  transportMs: number;
+  /** `sendCpuMs / floorEncryptMs`, `receiveCpuMs / floorDecryptMs`. */
+  sendRatio: number;
+  receiveRatio: number;
   sqliteFileBytesPerMessage?: number;
 }
 
@@ -135,6 +216,7 @@ const progress = (what: string) => {
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 
 async function run(kind: "memory" | "sqlite"): Promise<Figures> {
+  const floor = bareFloor();
   const dir = kind === "sqlite" ? mkdtempSync(join(tmpdir(), "orgchat-pipeline-")) : undefined;
   const open = async (name: string): Promise<Store> =>
     dir === undefined || openSqliteStore === undefined
@@ -146,6 +228,7 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   const ownerTransport = network.transport({ name: "owner" });
   const memberTransport = network.transport({ name: "member" });
   const replayer = network.transport({ name: "replayer" });
+  const probe = network.transport({ name: "probe" });
   const owner = await createClient({ transport: ownerTransport, store: ownerStore.store, config });
   const member = await createClient({
     transport: memberTransport,
@@ -188,12 +271,14 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   const text = "x".repeat(textBytes);
   const ownerBefore = ownerStore.snapshot();
   crypto.encrypt = [];
+  await startProfile();
   let cpu = process.cpuUsage();
   let wall = performance.now();
   for (let i = 0; i < count; i++) await owner.sendMessage(orgId, "general", text);
   await settle(network, [owner]);
   const sendCpu = cpuMs(process.cpuUsage(cpu));
   const sendWall = performance.now() - wall;
+  await stopProfile(`${kind}-send`);
   const ownerAfter = ownerStore.snapshot();
   const encryptMs = median(crypto.encrypt) * count;
 
@@ -203,6 +288,7 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   const memberBefore = memberStore.snapshot();
   const fileBefore = dir === undefined ? 0 : statSync(join(dir, "member.db")).size;
   crypto.decrypt = [];
+  await startProfile();
   const done = new Promise<void>((resolve) => {
     allReceived = resolve;
   });
@@ -220,8 +306,27 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   await settle(network, [member]);
   const receiveCpu = cpuMs(process.cpuUsage(cpu));
   const receiveWall = performance.now() - wall;
+  await stopProfile(`${kind}-receive`);
   const memberAfter = memberStore.snapshot();
   const decryptMs = median(crypto.decrypt) * count;
+
+  // The memory network alone: the replayer publishes the same payloads to a bare transport.
+  network.partition([[ownerTransport], [memberTransport], [replayer, probe]]);
+  await probe.start();
+  let probed = 0;
+  let allProbed: () => void = () => {};
+  const probedAll = new Promise<void>((resolve) => {
+    allProbed = resolve;
+  });
+  const probing = await probe.subscribe([topic], () => {
+    if (++probed === count) allProbed();
+  });
+  cpu = process.cpuUsage();
+  for (const message of captured) await replayer.publish(topic, message.payload);
+  await probedAll;
+  await settle(network, []);
+  const transportMs = cpuMs(process.cpuUsage(cpu)) / count;
+  await probing.unsubscribe();
   await owner.close();
   await member.close();
   let sqliteFileBytesPerMessage: number | undefined;
@@ -247,6 +352,11 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
     receiveBatches: (memberAfter.batches - memberBefore.batches) / count,
     receiveBytes: (memberAfter.bytes - memberBefore.bytes) / count,
     decryptMs: decryptMs / count,
+    floorEncryptMs: floor.encryptMs,
+    floorDecryptMs: floor.decryptMs,
+    transportMs,
+    sendRatio: sendCpu / count / floor.encryptMs,
+    receiveRatio: receiveCpu / count / floor.decryptMs,
     ...(sqliteFileBytesPerMessage === undefined ? {} : { sqliteFileBytesPerMessage }),
   };
 }
@@ -259,11 +369,16 @@ if (json) {
   const f = (n: number, digits = 3) => n.toFixed(digits);
   console.log(`client pipeline, ${count} × ${textBytes} B, owner → member (per message)`);
   for (const r of results) {
+    const ratio = (cpu: number, floor: number) =>
+      `${f(cpu / floor, 2)}× floor, ${f((cpu - r.transportMs) / floor, 2)}× without the memory network`;
     console.log(
-      `${r.store.padEnd(6)} send:    cpu ${f(r.sendCpuMs)} ms, wall ${f(r.sendWallMs)} ms, crypto ${f(r.encryptMs)} ms (${f(r.sendCpuMs / r.encryptMs, 1)}× floor), ${f(r.sendBatches, 2)} batches, ${Math.round(r.sendBytes)} B written, ${f(r.sendDurable, 3)} durable`,
+      `${r.store.padEnd(6)} send:    cpu ${f(r.sendCpuMs)} ms (${ratio(r.sendCpuMs, r.floorEncryptMs)}), wall ${f(r.sendWallMs)} ms; floor ${f(r.floorEncryptMs)} ms bare, ${f(r.encryptMs)} ms in the client (median); ${f(r.sendBatches, 2)} batches, ${Math.round(r.sendBytes)} B written, ${f(r.sendDurable, 3)} durable`,
     );
     console.log(
-      `${r.store.padEnd(6)} receive: cpu ${f(r.receiveCpuMs)} ms, wall ${f(r.receiveWallMs)} ms, crypto ${f(r.decryptMs)} ms (${f(r.receiveCpuMs / r.decryptMs, 1)}× floor), ${f(r.receiveBatches, 2)} batches, ${Math.round(r.receiveBytes)} B written${r.sqliteFileBytesPerMessage === undefined ? "" : `, file +${Math.round(r.sqliteFileBytesPerMessage)} B`}`,
+      `${r.store.padEnd(6)} receive: cpu ${f(r.receiveCpuMs)} ms (${ratio(r.receiveCpuMs, r.floorDecryptMs)}), wall ${f(r.receiveWallMs)} ms; floor ${f(r.floorDecryptMs)} ms bare, ${f(r.decryptMs)} ms in the client (median); ${f(r.receiveBatches, 2)} batches, ${Math.round(r.receiveBytes)} B written${r.sqliteFileBytesPerMessage === undefined ? "" : `, file +${Math.round(r.sqliteFileBytesPerMessage)} B`}`,
     );
   }
+  console.log(
+    `memory network alone (publish + delivery): ${results.map((r) => `${f(r.transportMs)} ms`).join(", ")}`,
+  );
 }

@@ -75,17 +75,29 @@ const tag = {
  */
 const maxBinaryDepth = 64;
 
+/**
+ * The scratch buffer {@link encodeStored} writes into (one record at a time, synchronously), kept
+ * between calls while it is at most this size: a record then costs one allocation (its copy).
+ */
+const maxScratchBytes = 64 * 1024;
+let scratch: Uint8Array = new Uint8Array(1024);
+
 /** A growable byte buffer for {@link encodeStored}. */
 class Writer {
-  bytes = new Uint8Array(256);
+  bytes: Uint8Array;
   length = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+  }
 
   reserve(extra: number): void {
     if (this.length + extra <= this.bytes.length) return;
-    let size = this.bytes.length * 2;
+    let size = Math.max(256, this.bytes.length * 2);
     while (size < this.length + extra) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.bytes.subarray(0, this.length));
+    this.bytes.fill(0, 0, this.length);
     this.bytes = next;
   }
 
@@ -287,10 +299,18 @@ class Reader {
  * @throws {TypeError} on a function or symbol
  */
 export function encodeStored(value: unknown, flag = false): Uint8Array {
-  const writer = new Writer();
-  writer.byte(flag ? flaggedBinaryRecordMark : binaryRecordMark);
-  writer.value(value);
-  return writer.bytes.slice(0, writer.length);
+  const writer = new Writer(scratch);
+  // Taken while in use: a nested call (a getter calling back) gets a buffer of its own.
+  scratch = new Uint8Array(0);
+  try {
+    writer.byte(flag ? flaggedBinaryRecordMark : binaryRecordMark);
+    writer.value(value);
+    return writer.bytes.slice(0, writer.length);
+  } finally {
+    // Records hold message text: none is left behind in the kept buffer.
+    writer.bytes.fill(0, 0, writer.length);
+    scratch = writer.bytes.length <= maxScratchBytes ? writer.bytes : new Uint8Array(1024);
+  }
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   sealEnvelope,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { encodeJson, hashId } from "./encoding.js";
+import { encodeJson } from "./encoding.js";
 import {
   ChannelAccessError,
   KeysNotReadyError,
@@ -59,6 +59,12 @@ const component = "client/messages";
  */
 export class Messages {
   readonly #c: ClientCore;
+  /**
+   * Content topics of the channels this client sent to, per organization (a topic name costs a
+   * SHA-256 and a string build: once per channel, not per message). Filled only for channels of
+   * the organization's state, so bounded by its channels.
+   */
+  readonly #topics = new WeakMap<Org, Map<string, string>>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -463,6 +469,21 @@ export class Messages {
     }
   }
 
+  /** The content topic of `channelId` (a channel of `org`'s state), computed once. */
+  #topicOf(org: Org, channelId: string): string {
+    let topics = this.#topics.get(org);
+    if (topics === undefined) {
+      topics = new Map();
+      this.#topics.set(org, topics);
+    }
+    let topic = topics.get(channelId);
+    if (topic === undefined) {
+      topic = channelTopic(org.id, channelId);
+      topics.set(channelId, topic);
+    }
+    return topic;
+  }
+
   /** The channel of a message this client knows. @throws {UnknownTargetError} */
   channelOf(org: Org, messageId: string): string {
     const message = this.#c.eventLog.record(org, messageId);
@@ -500,7 +521,7 @@ export class Messages {
       sentAt: BigInt(sentAt),
       body,
     };
-    const topic = channelTopic(org.id, channelId);
+    const topic = this.#topicOf(org, channelId);
     const txn = newTxn(org);
     let bytes: Uint8Array;
     // Encoded once: the group message's content, and (decoded) the event the log keeps.
@@ -522,7 +543,8 @@ export class Messages {
         org.role === "owner" ? org.owner.signer : c.identitySigner,
       );
     }
-    const id = hashId(bytes);
+    // The same id as `hashId` (hex SHA-256), by the provider's hash (node:crypto under Node).
+    const id = toHex(c.p.provider.sha256(bytes));
     c.sync.markSeen(org, txn, id);
     txn.outbox.push({ id, topic, bytes });
     const decoded = decodeChannelMessage(content);

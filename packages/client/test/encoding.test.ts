@@ -66,6 +66,27 @@ describe("encodeStored / decodeStored", () => {
     });
   });
 
+  it("returns each record as its own bytes, whatever the size, even from a nested call", () => {
+    const small = encodeStored(value);
+    const copy = small.slice();
+    const large = encodeStored({ text: "y".repeat(100_000) }); // beyond the kept scratch buffer
+    const nested = {
+      outer: "a",
+      get inner() {
+        return encodeStored({ text: "nested" });
+      },
+    };
+    const withNested = encodeStored(nested);
+    const after = encodeStored(value);
+    expect(small).toEqual(copy);
+    expect(after).toEqual(copy);
+    expect(decodeStored<{ text: string }>(large).value.text).toBe("y".repeat(100_000));
+    const back = decodeStored<{ outer: string; inner: Uint8Array }>(withNested).value;
+    expect(back.outer).toBe("a");
+    expect(decodeStored(back.inner).value).toEqual({ text: "nested" });
+    expect(small.buffer).not.toBe(after.buffer);
+  });
+
   it("refuses damaged records with an error", () => {
     const stored = encodeStored(value);
     expect(() => decodeStored(stored.subarray(0, stored.length - 3))).toThrowError(RangeError);
