@@ -189,12 +189,15 @@ interface Figures {
   store: string;
   count: number;
   sendCpuMs: number;
+  /** The main thread's share of `sendCpuMs` (the rest: garbage collection and other helper threads). */
+  sendThreadCpuMs: number;
   sendWallMs: number;
   sendBatches: number;
   sendBytes: number;
   sendDurable: number;
   encryptMs: number;
   receiveCpuMs: number;
+  receiveThreadCpuMs: number;
   receiveWallMs: number;
   receiveBatches: number;
   receiveBytes: number;
@@ -214,6 +217,11 @@ const progress = (what: string) => {
   if (process.env.BENCH_DEBUG) console.error(`[pipeline] ${what}`);
 };
 const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
+/** CPU time of the main thread alone, in ms (Node ≥ 22.15; NaN before). */
+const threadCpu = (): number => {
+  const read = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage;
+  return read === undefined ? Number.NaN : cpuMs(read.call(process));
+};
 
 async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   const floor = bareFloor();
@@ -273,10 +281,12 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   crypto.encrypt = [];
   await startProfile();
   let cpu = process.cpuUsage();
+  let thread = threadCpu();
   let wall = performance.now();
   for (let i = 0; i < count; i++) await owner.sendMessage(orgId, "general", text);
   await settle(network, [owner]);
   const sendCpu = cpuMs(process.cpuUsage(cpu));
+  const sendThread = threadCpu() - thread;
   const sendWall = performance.now() - wall;
   await stopProfile(`${kind}-send`);
   const ownerAfter = ownerStore.snapshot();
@@ -293,6 +303,7 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
     allReceived = resolve;
   });
   cpu = process.cpuUsage();
+  thread = threadCpu();
   wall = performance.now();
   progress(`replaying ${captured.length}`);
   for (const message of [...captured]) await replayer.publish(topic, message.payload);
@@ -305,6 +316,7 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   clearInterval(watchdog);
   await settle(network, [member]);
   const receiveCpu = cpuMs(process.cpuUsage(cpu));
+  const receiveThread = threadCpu() - thread;
   const receiveWall = performance.now() - wall;
   await stopProfile(`${kind}-receive`);
   const memberAfter = memberStore.snapshot();
@@ -342,12 +354,14 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
     store: kind,
     count,
     sendCpuMs: sendCpu / count,
+    sendThreadCpuMs: sendThread / count,
     sendWallMs: sendWall / count,
     sendBatches: (ownerAfter.batches - ownerBefore.batches) / count,
     sendBytes: (ownerAfter.bytes - ownerBefore.bytes) / count,
     sendDurable: (ownerAfter.durable - ownerBefore.durable) / count,
     encryptMs: encryptMs / count,
     receiveCpuMs: receiveCpu / count,
+    receiveThreadCpuMs: receiveThread / count,
     receiveWallMs: receiveWall / count,
     receiveBatches: (memberAfter.batches - memberBefore.batches) / count,
     receiveBytes: (memberAfter.bytes - memberBefore.bytes) / count,
@@ -372,10 +386,10 @@ if (json) {
     const ratio = (cpu: number, floor: number) =>
       `${f(cpu / floor, 2)}× floor, ${f((cpu - r.transportMs) / floor, 2)}× without the memory network`;
     console.log(
-      `${r.store.padEnd(6)} send:    cpu ${f(r.sendCpuMs)} ms (${ratio(r.sendCpuMs, r.floorEncryptMs)}), wall ${f(r.sendWallMs)} ms; floor ${f(r.floorEncryptMs)} ms bare, ${f(r.encryptMs)} ms in the client (median); ${f(r.sendBatches, 2)} batches, ${Math.round(r.sendBytes)} B written, ${f(r.sendDurable, 3)} durable`,
+      `${r.store.padEnd(6)} send:    cpu ${f(r.sendCpuMs)} ms (${ratio(r.sendCpuMs, r.floorEncryptMs)}; main thread ${f(r.sendThreadCpuMs)} ms), wall ${f(r.sendWallMs)} ms; floor ${f(r.floorEncryptMs)} ms bare, ${f(r.encryptMs)} ms in the client (median); ${f(r.sendBatches, 2)} batches, ${Math.round(r.sendBytes)} B written, ${f(r.sendDurable, 3)} durable`,
     );
     console.log(
-      `${r.store.padEnd(6)} receive: cpu ${f(r.receiveCpuMs)} ms (${ratio(r.receiveCpuMs, r.floorDecryptMs)}), wall ${f(r.receiveWallMs)} ms; floor ${f(r.floorDecryptMs)} ms bare, ${f(r.decryptMs)} ms in the client (median); ${f(r.receiveBatches, 2)} batches, ${Math.round(r.receiveBytes)} B written${r.sqliteFileBytesPerMessage === undefined ? "" : `, file +${Math.round(r.sqliteFileBytesPerMessage)} B`}`,
+      `${r.store.padEnd(6)} receive: cpu ${f(r.receiveCpuMs)} ms (${ratio(r.receiveCpuMs, r.floorDecryptMs)}; main thread ${f(r.receiveThreadCpuMs)} ms), wall ${f(r.receiveWallMs)} ms; floor ${f(r.floorDecryptMs)} ms bare, ${f(r.decryptMs)} ms in the client (median); ${f(r.receiveBatches, 2)} batches, ${Math.round(r.receiveBytes)} B written${r.sqliteFileBytesPerMessage === undefined ? "" : `, file +${Math.round(r.sqliteFileBytesPerMessage)} B`}`,
     );
   }
   console.log(
