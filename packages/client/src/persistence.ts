@@ -1,8 +1,6 @@
 import { equalBytes, fromHex, hasErrorName, toHex } from "@orgchat/base";
 import {
-  type CryptoProvider,
   ed25519EnvelopeSigner,
-  type KeyPair,
   MemberGroup,
   OwnerPrekeys,
   PairwiseSession,
@@ -10,7 +8,7 @@ import {
   type WelcomeInit,
 } from "@orgchat/crypto";
 import type { OrgEvent } from "@orgchat/state";
-import type { LogEntry, Store, StoreOp } from "@orgchat/store";
+import type { LogEntry, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { noteDepartures } from "./departures.js";
 import { storedDescriptionState } from "./description-sync.js";
@@ -31,8 +29,8 @@ import {
   type Txn,
 } from "./org.js";
 import { loadRosterRecords } from "./roster-records.js";
+import { StateSnapshots } from "./state-snapshots.js";
 import type { OrgRole } from "./types.js";
-import { type KdfParams, Vault } from "./vault.js";
 
 // Key layout (docs/CLIENT.md, "Persistence"): spaces and logs per organization.
 export const orgSpace = (org: string) => `org/${org}`;
@@ -45,13 +43,6 @@ export const provenLog = (org: string) => `proven/${org}`;
 export const heldLog = (org: string) => `held/${org}`;
 /** A member's stored description (`StoredDescription`), binary, written when it changes. */
 const descriptionKey = "description";
-
-interface IdentityRecord {
-  readonly v: 1;
-  readonly kdf: KdfParams | null;
-  readonly check: string | null;
-  readonly secrets: Uint8Array;
-}
 
 interface OrgMeta {
   readonly v: 1;
@@ -75,62 +66,7 @@ interface OrgSecrets {
   readonly prekeySecret: Uint8Array;
 }
 
-/**
- * Opens (or creates) the identity record: the vault and this identity's two key pairs.
- * @throws {StoreCorruptedError} / {WrongPassphraseError} / {PassphraseRequiredError}
- */
-export async function openIdentity(init: {
-  provider: CryptoProvider;
-  random: (length: number) => Uint8Array;
-  store: Store;
-  passphrase: string | undefined;
-  scryptN: number;
-}): Promise<{ vault: Vault; identity: KeyPair; identityDh: KeyPair }> {
-  const { provider, store } = init;
-  const storedBytes = await store.get("identity", "self");
-  let stored: IdentityRecord | undefined;
-  if (storedBytes !== undefined) {
-    try {
-      stored = decodeJson<IdentityRecord>(storedBytes);
-    } catch (cause) {
-      throw new StoreCorruptedError("identity/self", { cause });
-    }
-  }
-  const { vault, record } = await Vault.open({
-    provider,
-    random: init.random,
-    passphrase: init.passphrase,
-    stored: stored === undefined ? undefined : { kdf: stored.kdf, check: stored.check },
-    scryptN: init.scryptN,
-  });
-  if (stored === undefined) {
-    const identity = provider.ed25519KeyPair();
-    const identityDh = provider.x25519KeyPair();
-    const secrets = vault.sealJson("identity", "self", {
-      identity: identity.secretKey,
-      dh: identityDh.secretKey,
-    });
-    await store.put(
-      "identity",
-      "self",
-      encodeJson({ v: 1, kdf: record.kdf, check: record.check, secrets }),
-    );
-    return { vault, identity, identityDh };
-  }
-  const secrets = vault.openJson<{ identity: Uint8Array; dh: Uint8Array }>(
-    "identity",
-    "self",
-    stored.secrets,
-  );
-  return {
-    vault,
-    identity: {
-      secretKey: secrets.identity,
-      publicKey: provider.ed25519PublicKey(secrets.identity),
-    },
-    identityDh: { secretKey: secrets.dh, publicKey: provider.x25519PublicKey(secrets.dh) },
-  };
-}
+export { openIdentity } from "./identity-record.js";
 
 /**
  * Persistence: the key layout, loading an organization, and the unit of work — `commit` writes a
@@ -153,9 +89,12 @@ export class Persistence {
   readonly #writtenDescription = new Map<string, StoredDescription | undefined>();
   /** Per organization in a {@link Persistence.batched} scope, the units of work deferred so far. */
   readonly #deferred = new Map<string, Txn[]>();
+  /** When to compact each organization's events log into a state snapshot. */
+  readonly #snapshots: StateSnapshots;
 
   constructor(core: ClientCore) {
     this.#c = core;
+    this.#snapshots = new StateSnapshots(core);
   }
 
   newKeys(): OrgKeys {
@@ -276,6 +215,7 @@ export class Persistence {
         if (org.role === "owner") throw new StoreCorruptedError(`${space}/${key}`);
         org.member.waitingWelcomes.set(toHex(welcome.keyId), welcome);
       }
+      const snapshotBytes = await this.#snapshots.restore(org);
       const descriptionRecord = await store.get(space, descriptionKey);
       const description =
         descriptionRecord === undefined
@@ -293,12 +233,13 @@ export class Persistence {
         const { value: event, flag } = decodeStored<OrgEvent>(entry.value);
         stored.push({ event, proven: flag || proven.has(event.id) });
       }
-      const expired = await this.#expireHistory(org, stored);
+      const expired = await this.#snapshots.expireHistory(org, stored);
       for (const { event, proven: isProven } of stored) {
         if (expired.has(event.id)) continue;
         org.log.add(event);
         if (isProven) org.proven.set(event.id, event);
       }
+      this.#snapshots.loaded(org, stored.length - expired.size, snapshotBytes);
       await this.#loadHeld(org);
       for (const channelId of org.log.state.channels.keys()) {
         for (const entry of await store.range(messagesLog(hex, channelId))) {
@@ -314,50 +255,6 @@ export class Persistence {
       if (hasErrorName(cause, StoreCorruptedError.errorName)) throw cause;
       throw new StoreCorruptedError(space, { cause });
     }
-  }
-
-  /**
-   * History retention at start (`config.maxMessagesPerChannel`): the posts of each channel but the
-   * newest that many, with the edits, deletions and pins that target them, are deleted from the
-   * events and messages logs (one batch).
-   * @param stored - the events log, in its order (clock, then id)
-   * @returns the ids of the events deleted
-   */
-  async #expireHistory(
-    org: Org,
-    stored: ReadonlyArray<{ readonly event: OrgEvent }>,
-  ): Promise<Set<string>> {
-    const keep = this.#c.p.config.maxMessagesPerChannel;
-    const expired = new Set<string>();
-    if (keep <= 0) return expired;
-    const posts = new Map<string, string[]>();
-    for (const { event } of stored) {
-      if (event.type !== "message.posted") continue;
-      const ids = posts.get(event.body.channelId) ?? [];
-      ids.push(event.id);
-      posts.set(event.body.channelId, ids);
-    }
-    const ops: StoreOp[] = [];
-    for (const [channelId, ids] of posts) {
-      if (ids.length <= keep) continue;
-      const old = ids.slice(0, ids.length - keep);
-      for (const id of old) expired.add(id);
-      ops.push({ type: "deleteEntries", log: messagesLog(org.hex, channelId), ids: old });
-    }
-    if (expired.size === 0) return expired;
-    for (const { event } of stored) {
-      if (
-        (event.type === "message.edited" ||
-          event.type === "message.deleted" ||
-          event.type === "message.pinned") &&
-        expired.has(event.body.messageId)
-      ) {
-        expired.add(event.id);
-      }
-    }
-    ops.push({ type: "deleteEntries", log: eventsLog(org.hex), ids: [...expired] });
-    await this.#c.p.store.batch(ops);
-    return expired;
   }
 
   /**
@@ -694,6 +591,7 @@ export class Persistence {
     c.eventLog.emitDiff(org, txn);
     for (const entry of txn.emits) c.emitter.emitEntry(entry);
     if (txn.epochChanged) await c.sync.retryPending(org);
+    if (txn.events.length > 0) await this.#snapshots.appended(org, txn.events.length);
   }
 
   async #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {
@@ -710,6 +608,15 @@ export class Persistence {
       // Kept in the outbox: re-published on the next tick or start.
       c.emitter.emit("error", { organizationId: org.hex, error });
     }
+  }
+
+  /**
+   * At close: compacts each organization's events log into a snapshot when more than the re-fold
+   * window was appended since the last one (`snapshotPolicy`), so that the next start replays only
+   * that window. Run inside the operation queue.
+   */
+  async compactAtClose(): Promise<void> {
+    for (const org of this.#c.orgs.values()) await this.#snapshots.compact(org, true);
   }
 
   /** Whether entries were published whose outbox deletes wait for the next commit. */

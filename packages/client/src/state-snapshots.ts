@@ -1,0 +1,180 @@
+import { decodeSnapshot, encodeSnapshot, type OrgEvent, type OrgState } from "@orgchat/state";
+import type { StoreOp } from "@orgchat/store";
+import type { ClientCore } from "./core.js";
+import { StoreCorruptedError } from "./errors.js";
+import type { Org } from "./org.js";
+import { eventsLog, messagesLog, orgSpace } from "./persistence.js";
+
+/** The state snapshot record (`encodeSnapshot`): the fold of the events no longer in the events log. */
+export const snapshotKey = "snapshot";
+
+/**
+ * When the events log is compacted into a state snapshot (docs/SCALE.md, "State snapshot"): once
+ * the events appended since the last snapshot reach `keep + max(minEvents, snapshot bytes /
+ * bytesPerEvent)` (so snapshots cost at most `bytesPerEvent` bytes written per event appended,
+ * amortised: 400 B, about 1 KB per admission of 2–3 events), and at close once they reach twice
+ * `keep`. The `keep` newest events stay in the log: the window in which a late event still
+ * re-folds in its place (the log's checkpoint interval).
+ */
+export const snapshotPolicy = Object.freeze({
+  minEvents: 1_024,
+  bytesPerEvent: 400,
+  keep: 256,
+});
+
+/**
+ * The events log's compaction into a state snapshot, and history retention (docs/SCALE.md,
+ * "State snapshot"). Owned by `Persistence`: counts the events each commit appends, and when
+ * {@link snapshotPolicy} says so folds the oldest into the snapshot (`OrgLog.compact`), written
+ * with the deletes of the events it covers in one batch. Restart reads the snapshot, then the
+ * events after it.
+ */
+export class StateSnapshots {
+  readonly #c: ClientCore;
+  /** Per organization: events appended since the last snapshot, and its size (0 without one). */
+  readonly #since = new Map<string, { events: number; bytes: number }>();
+
+  constructor(core: ClientCore) {
+    this.#c = core;
+  }
+
+  /**
+   * Starts the organization's log from its stored snapshot, if any (before the description and
+   * the events after it are applied).
+   * @returns the snapshot's size in bytes (0 without one)
+   * @throws {StoreCorruptedError} when the snapshot is unreadable (truncated, altered, another
+   *   organization's, another version)
+   */
+  async restore(org: Org): Promise<number> {
+    const space = orgSpace(org.hex);
+    const bytes = await this.#c.p.store.get(space, snapshotKey);
+    if (bytes === undefined) return 0;
+    try {
+      org.log.restore(decodeSnapshot(bytes, org.hex));
+    } catch (cause) {
+      throw new StoreCorruptedError(`${space}/${snapshotKey}`, { cause });
+    }
+    return bytes.length;
+  }
+
+  /** Notes what a start loaded: `events` replayed after a snapshot of `bytes` bytes. */
+  loaded(org: Org, events: number, bytes: number): void {
+    this.#since.set(org.hex, { events, bytes });
+  }
+
+  /**
+   * Counts the events a commit appended to the events log, and compacts when due.
+   * @param appended - how many events the commit appended
+   */
+  async appended(org: Org, appended: number): Promise<void> {
+    const since = this.#since.get(org.hex) ?? { events: 0, bytes: 0 };
+    this.#since.set(org.hex, { events: since.events + appended, bytes: since.bytes });
+    await this.compact(org, false);
+  }
+
+  /**
+   * Compacts when {@link snapshotPolicy} says so: the log folds its oldest events into its floor;
+   * the floor (history retention applied) is written with the deletes of the events it covers in
+   * one batch, so a crash leaves the old snapshot and every event, or the new snapshot and the
+   * rest. A failed write is reported (`error`) and changes nothing stored: the events stay in the
+   * log, and the next snapshot covers them too (at start, they are duplicates of it).
+   * @param closing - at close: due once `keep` events beyond the re-fold window were appended
+   */
+  async compact(org: Org, closing: boolean): Promise<void> {
+    const since = this.#since.get(org.hex) ?? { events: 0, bytes: 0 };
+    const { minEvents, bytesPerEvent, keep } = snapshotPolicy;
+    const due = closing ? keep : Math.max(minEvents, Math.ceil(since.bytes / bytesPerEvent));
+    if (since.events < keep + due) return;
+    const compaction = org.log.compact(keep);
+    if (compaction === undefined) return;
+    const pruned = this.#pruneMessages(org, compaction.state);
+    const bytes = encodeSnapshot(pruned.state);
+    const ops: StoreOp[] = [
+      { type: "put", space: orgSpace(org.hex), key: snapshotKey, value: bytes },
+      { type: "deleteEntries", log: eventsLog(org.hex), ids: [...compaction.covered] },
+      ...pruned.ops,
+    ];
+    try {
+      await this.#c.p.store.batch(ops);
+    } catch (error) {
+      this.#c.emitter.emit("error", { organizationId: org.hex, error });
+      return;
+    }
+    this.#since.set(org.hex, { events: org.log.size, bytes: bytes.length });
+  }
+
+  /**
+   * History retention in the snapshot (`config.maxMessagesPerChannel`, as {@link expireHistory} at
+   * start): the posts of each channel but the newest that many leave the saved state, and their
+   * records the messages log. The state in memory keeps them until the next start.
+   */
+  #pruneMessages(org: Org, state: OrgState): { state: OrgState; ops: StoreOp[] } {
+    const keep = this.#c.p.config.maxMessagesPerChannel;
+    if (keep <= 0 || state.messages.size <= keep) return { state, ops: [] };
+    const byChannel = new Map<string, Array<{ id: string; clock: bigint }>>();
+    for (const [id, message] of state.messages) {
+      const list = byChannel.get(message.channelId) ?? [];
+      list.push({ id, clock: message.clock });
+      byChannel.set(message.channelId, list);
+    }
+    const ops: StoreOp[] = [];
+    const gone: string[] = [];
+    for (const [channelId, list] of byChannel) {
+      if (list.length <= keep) continue;
+      list.sort((a, b) => (a.clock < b.clock ? -1 : a.clock > b.clock ? 1 : a.id < b.id ? -1 : 1));
+      const old = list.slice(0, list.length - keep).map((entry) => entry.id);
+      gone.push(...old);
+      ops.push({ type: "deleteEntries", log: messagesLog(org.hex, channelId), ids: old });
+    }
+    if (gone.length === 0) return { state, ops };
+    const messages = state.messages.withMutations((map) => {
+      for (const id of gone) map.delete(id);
+    });
+    return { state: { ...state, messages }, ops };
+  }
+
+  /**
+   * History retention at start (`config.maxMessagesPerChannel`): the posts of each channel but the
+   * newest that many, with the edits, deletions and pins that target them, are deleted from the
+   * events and messages logs (one batch). Posts already in the snapshot count from the newest
+   * events only (the snapshot itself was pruned when written).
+   * @param stored - the events log, in its order (clock, then id)
+   * @returns the ids of the events deleted
+   */
+  async expireHistory(
+    org: Org,
+    stored: ReadonlyArray<{ readonly event: OrgEvent }>,
+  ): Promise<Set<string>> {
+    const keep = this.#c.p.config.maxMessagesPerChannel;
+    const expired = new Set<string>();
+    if (keep <= 0) return expired;
+    const posts = new Map<string, string[]>();
+    for (const { event } of stored) {
+      if (event.type !== "message.posted") continue;
+      const ids = posts.get(event.body.channelId) ?? [];
+      ids.push(event.id);
+      posts.set(event.body.channelId, ids);
+    }
+    const ops: StoreOp[] = [];
+    for (const [channelId, ids] of posts) {
+      if (ids.length <= keep) continue;
+      const old = ids.slice(0, ids.length - keep);
+      for (const id of old) expired.add(id);
+      ops.push({ type: "deleteEntries", log: messagesLog(org.hex, channelId), ids: old });
+    }
+    if (expired.size === 0) return expired;
+    for (const { event } of stored) {
+      if (
+        (event.type === "message.edited" ||
+          event.type === "message.deleted" ||
+          event.type === "message.pinned") &&
+        expired.has(event.body.messageId)
+      ) {
+        expired.add(event.id);
+      }
+    }
+    ops.push({ type: "deleteEntries", log: eventsLog(org.hex), ids: [...expired] });
+    await this.#c.p.store.batch(ops);
+    return expired;
+  }
+}

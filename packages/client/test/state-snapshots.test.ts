@@ -1,0 +1,102 @@
+/**
+ * The events log compacted into a state snapshot (docs/SCALE.md, "State snapshot"): after a long
+ * history the owner and a member keep a snapshot and the newest events; a restart reads both and
+ * shows the same organization; a crash during the compaction batch loses nothing; a corrupted
+ * snapshot is `StoreCorruptedError`, never a wrong state.
+ */
+import { memoryStore, type Store } from "@orgchat/store";
+import { afterEach, describe, expect, it } from "vitest";
+import { isStoreCorruptedError } from "../src/index.js";
+import { snapshotPolicy } from "../src/state-snapshots.js";
+import { orgWithMembers, type Peer, World } from "./helpers.js";
+
+let world: World;
+afterEach(async () => {
+  await world.close();
+});
+
+/** Enough events for a first compaction (`snapshotPolicy`, no snapshot yet). */
+const history = snapshotPolicy.keep + snapshotPolicy.minEvents + 20;
+
+/** A store whose batches carrying a snapshot fail (the process dies at that write). */
+function failingSnapshots(inner: Store): { store: Store; refused: () => number } {
+  let refused = 0;
+  const store = new Proxy(inner, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (name !== "batch") return typeof value === "function" ? value.bind(target) : value;
+      return (ops: Parameters<Store["batch"]>[0], options?: Parameters<Store["batch"]>[1]) => {
+        if (ops.some((op) => op.type === "put" && op.key === "snapshot")) {
+          refused++;
+          return Promise.reject(new Error("the process is gone"));
+        }
+        return target.batch(ops, options);
+      };
+    },
+  });
+  return { store, refused: () => refused };
+}
+
+async function longHistory() {
+  const { owner, members, orgId } = await orgWithMembers(world, ["alice"]);
+  for (let i = 0; i < history; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
+  await world.settle();
+  return { owner, alice: members[0] as Peer, orgId };
+}
+
+describe("state snapshots", () => {
+  it("owner and member compact a long history; a restart shows the same organization", async () => {
+    world = new World();
+    const { owner, alice, orgId } = await longHistory();
+    const texts = owner.client.history(orgId, "general").map((m) => m.text);
+    expect(texts).toHaveLength(history);
+    for (const peer of [owner, alice]) {
+      expect(await peer.store.get(`org/${orgId}`, "snapshot")).toBeDefined();
+      const events = await peer.store.range(`events/${orgId}`);
+      // The newest events only: at least the re-fold window, far fewer than the history.
+      expect(events.length).toBeGreaterThanOrEqual(snapshotPolicy.keep);
+      expect(events.length).toBeLessThan(history - snapshotPolicy.minEvents + snapshotPolicy.keep);
+    }
+    const before = alice.client.getOrganization(orgId);
+    await world.restart(owner);
+    await world.restart(alice);
+    expect(owner.client.history(orgId, "general").map((m) => m.text)).toEqual(texts);
+    expect(alice.client.history(orgId, "general").map((m) => m.text)).toEqual(texts);
+    const after = alice.client.getOrganization(orgId);
+    expect([...after.members.keys()].sort()).toEqual([...before.members.keys()].sort());
+    // Still one organization: new messages flow both ways after the restart.
+    await alice.client.sendMessage(orgId, "general", "after");
+    await world.settle();
+    expect(owner.client.history(orgId, "general").at(-1)?.text).toBe("after");
+  });
+
+  it("a crash at the compaction's write loses nothing: every event stays in the log", async () => {
+    world = new World();
+    const failing = failingSnapshots(memoryStore());
+    const owner = await world.peer("owner", { store: failing.store });
+    const orgId = await owner.client.createOrganization({ name: "Acme" });
+    await owner.client.createChannel(orgId, { id: "general", name: "General" });
+    for (let i = 0; i < history; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
+    await world.settle();
+    expect(failing.refused()).toBeGreaterThan(0);
+    expect(await owner.store.get(`org/${orgId}`, "snapshot")).toBeUndefined();
+    const texts = owner.client.history(orgId, "general").map((m) => m.text);
+    await world.stop(owner);
+    const again = await world.peer("owner-again", { store: owner.store });
+    expect(again.client.history(orgId, "general").map((m) => m.text)).toEqual(texts);
+    expect(texts).toHaveLength(history);
+  });
+
+  it("a corrupted snapshot is StoreCorruptedError at start", async () => {
+    world = new World();
+    const { owner, orgId } = await longHistory();
+    await world.stop(owner);
+    const bytes = (await owner.store.get(`org/${orgId}`, "snapshot")) as Uint8Array;
+    const altered = bytes.slice();
+    altered[altered.length >> 1] = (altered[altered.length >> 1] as number) ^ 0x01;
+    await owner.store.put(`org/${orgId}`, "snapshot", altered);
+    await expect(world.peer("owner-again", { store: owner.store })).rejects.toSatisfy(
+      isStoreCorruptedError,
+    );
+  });
+});
