@@ -28,29 +28,48 @@ export type RequestStatus = JoinRequestStatus | "expired";
 interface RequestIndex {
   /** Ids of requests whose stored status is `pending` (expired ones included). */
   readonly pending: ImmutableSet<string>;
+  /** The same ids by requester (usually one; expired ones stay until decided). */
+  readonly pendingByKey: ImmutableMap<MemberId, ImmutableSet<string>>;
   /** Each key's latest rejection time (`decidedSentAt`), for the re-request cool-down. */
   readonly lastRejection: ImmutableMap<MemberId, number>;
 }
+
+const emptyIndex: RequestIndex = {
+  pending: ImmutableSet<string>(),
+  pendingByKey: ImmutableMap<MemberId, ImmutableSet<string>>(),
+  lastRejection: ImmutableMap<MemberId, number>(),
+};
 
 const indexes = new WeakMap<OrgState["requests"], RequestIndex>();
 
 function requestIndex(requests: OrgState["requests"]): RequestIndex {
   let index = indexes.get(requests);
   if (index === undefined) {
-    let pending = ImmutableSet<string>();
-    let lastRejection = ImmutableMap<MemberId, number>();
-    for (const request of requests.values()) {
-      pending = indexRequest(pending, request);
-      lastRejection = indexRejection(lastRejection, request);
-    }
-    index = { pending, lastRejection };
+    index = emptyIndex;
+    for (const request of requests.values()) index = indexRequest(index, request);
     indexes.set(requests, index);
   }
   return index;
 }
 
-function indexRequest(pending: ImmutableSet<string>, request: JoinRequest): ImmutableSet<string> {
-  return request.status === "pending" ? pending.add(request.id) : pending.delete(request.id);
+/** The index with `request` (new, or its new status) in it. */
+function indexRequest(index: RequestIndex, request: JoinRequest): RequestIndex {
+  const key = request.requester;
+  const ids = index.pendingByKey.get(key) ?? ImmutableSet<string>();
+  const pendingIds = request.status === "pending" ? ids.add(request.id) : ids.delete(request.id);
+  return {
+    pending:
+      request.status === "pending"
+        ? index.pending.add(request.id)
+        : index.pending.delete(request.id),
+    pendingByKey:
+      pendingIds === ids
+        ? index.pendingByKey
+        : pendingIds.size === 0
+          ? index.pendingByKey.delete(key)
+          : index.pendingByKey.set(key, pendingIds),
+    lastRejection: indexRejection(index.lastRejection, request),
+  };
 }
 
 function indexRejection(
@@ -70,10 +89,7 @@ function indexRejection(
 function putRequest(requests: OrgState["requests"], request: JoinRequest): OrgState["requests"] {
   const index = requestIndex(requests);
   const next = requests.set(request.id, request);
-  indexes.set(next, {
-    pending: indexRequest(index.pending, request),
-    lastRejection: indexRejection(index.lastRejection, request),
-  });
+  indexes.set(next, indexRequest(index, request));
   return next;
 }
 
@@ -200,15 +216,14 @@ export const requestSent: Handler<"request.sent"> = (state, event, config) => {
   if (permissions.access === "invitation-only") return "unauthorized";
   if (permissions.ensOnly && !ensAccepted(config, ensName, author)) return "unauthorized";
   // Pending = stored as pending and not expired at this request's own time (expired requests never
-  // hold a slot, so the organization cannot get stuck at the cap).
+  // hold a slot, so the organization cannot get stuck at the cap). The author's own pending
+  // requests through the per-key index, the others only when the stored ones reach the cap: a
+  // request costs O(log) below it, one pass over at most `maxPendingRequests` at it.
   const index = requestIndex(state.requests);
-  const live: JoinRequest[] = [];
-  for (const id of index.pending) {
-    const request = state.requests.get(id);
-    if (request === undefined || isExpiredAt(request, event.sentAt, config.requestExpiryMs))
-      continue;
-    if (request.requester === author) return "conflict";
-    live.push(request);
+  const live = (request: JoinRequest | undefined): request is JoinRequest =>
+    request !== undefined && !isExpiredAt(request, event.sentAt, config.requestExpiryMs);
+  for (const id of index.pendingByKey.get(author) ?? []) {
+    if (live(state.requests.get(id))) return "conflict";
   }
   const rejectedAt = index.lastRejection.get(author);
   if (rejectedAt !== undefined && event.sentAt < rejectedAt + config.reRequestCooldownMs) {
@@ -238,14 +253,18 @@ export const requestSent: Handler<"request.sent"> = (state, event, config) => {
   }
   if (config.maxPendingRequests < 1) return "rate-limited";
   let requests = state.requests;
-  const excess = live.length - config.maxPendingRequests + 1;
+  const queue =
+    index.pending.size < config.maxPendingRequests
+      ? []
+      : [...index.pending].map((id) => state.requests.get(id)).filter(live);
+  const excess = queue.length - config.maxPendingRequests + 1;
   if (excess > 0) {
     // A full queue: the oldest pending requests make room (docs/SECURITY.md, "Requests to join").
     // Refusing the newcomer instead would let one stranger with fresh keys hold every slot until
     // the expiry, again and again; pushing out the oldest makes a flood pay one admission per slot
     // (the owner's admission rate bounds how fast), and every request it pushes out was listed
     // for a while and is answered "full, try later" by the owner.
-    for (const evicted of live.sort(compareAge).slice(0, excess)) {
+    for (const evicted of queue.sort(compareAge).slice(0, excess)) {
       requests = putRequest(requests, {
         ...evicted,
         status: "rejected",
@@ -336,9 +355,9 @@ export function rejectPendingOf(
   event: OrgEventOf<"member.banned">,
 ): OrgState["requests"] {
   let requests = state.requests;
-  for (const id of requestIndex(state.requests).pending) {
+  for (const id of requestIndex(state.requests).pendingByKey.get(member) ?? []) {
     const request = state.requests.get(id);
-    if (request === undefined || request.requester !== member) continue;
+    if (request === undefined) continue;
     requests = putDecision(requests, request, "rejected", event, "banned");
   }
   return requests;
