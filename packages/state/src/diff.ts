@@ -37,7 +37,12 @@ type Entry = readonly [unknown, unknown];
 
 /** A trie node as the walk sees it. */
 type Node =
-  | { readonly kind: "indexed"; readonly children: (child: number) => unknown }
+  | {
+      readonly kind: "indexed";
+      /** Bit `i` set: slot `i` holds a child. */
+      readonly present: number;
+      readonly children: (child: number) => unknown;
+    }
   | { readonly kind: "leaf"; readonly keyHash: number; readonly entries: readonly Entry[] }
   | { readonly kind: "array"; readonly entries: readonly Entry[] };
 
@@ -70,6 +75,7 @@ function readNode(node: unknown): Node {
       if (popCount(bitmap) !== nodes.length) throw new UnknownNode();
       return {
         kind: "indexed",
+        present: bitmap,
         children: (child) => {
           const bit = 1 << child;
           return (bitmap & bit) === 0 ? undefined : nodes[popCount(bitmap & (bit - 1))];
@@ -77,7 +83,9 @@ function readNode(node: unknown): Node {
       };
     }
     if (typeof n.count === "number" && nodes.length === slots) {
-      return { kind: "indexed", children: (child) => nodes[child] ?? undefined };
+      let present = 0;
+      for (let child = 0; child < slots; child++) if (nodes[child]) present |= 1 << child;
+      return { kind: "indexed", present, children: (child) => nodes[child] ?? undefined };
     }
     throw new UnknownNode();
   }
@@ -157,12 +165,16 @@ function diffEntries(before: readonly Entry[], after: readonly Entry[], found: F
   });
 }
 
-/** The child at `child` of a node seen as indexed (a leaf sits in the slot of its hash fragment). */
-function childOf(read: Node, raw: unknown, child: number, shift: number): unknown {
-  if (read.kind === "indexed") return read.children(child);
-  if (read.kind === "leaf")
-    return ((read.keyHash >>> shift) & (slots - 1)) === child ? raw : undefined;
+/** The slots of a node seen as indexed (a leaf sits in the slot of its hash fragment). */
+function presentOf(read: Node, shift: number): number {
+  if (read.kind === "indexed") return read.present;
+  if (read.kind === "leaf") return 1 << ((read.keyHash >>> shift) & (slots - 1));
   throw new UnknownNode();
+}
+
+/** The child at `child` of a node seen as indexed. */
+function childOf(read: Node, raw: unknown, child: number): unknown {
+  return read.kind === "indexed" ? read.children(child) : raw;
 }
 
 /** Walks two subtrees that hold the keys of the same hash prefix (`shift` bits consumed). */
@@ -184,13 +196,16 @@ function diffNodes(before: unknown, after: unknown, shift: number, found: Found)
     b.kind !== "array"
   ) {
     // Aligned by hash fragment: slot `child` of both holds the keys whose fragment is `child`.
-    for (let child = 0; child < slots; child++) {
-      diffNodes(
-        childOf(a, before, child, shift),
-        childOf(b, after, child, shift),
-        shift + shiftStep,
-        found,
-      );
+    const presentA = presentOf(a, shift);
+    const presentB = presentOf(b, shift);
+    let union = presentA | presentB;
+    while (union !== 0) {
+      const bit = union & -union;
+      union ^= bit;
+      const child = 31 - Math.clz32(bit);
+      const childA = (presentA & bit) === 0 ? undefined : childOf(a, before, child);
+      const childB = (presentB & bit) === 0 ? undefined : childOf(b, after, child);
+      if (childA !== childB) diffNodes(childA, childB, shift + shiftStep, found);
     }
     return;
   }
