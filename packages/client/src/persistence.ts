@@ -7,7 +7,7 @@ import {
   type PrekeyBundleFields,
   type WelcomeInit,
 } from "@orgchat/crypto";
-import type { OrgEvent } from "@orgchat/state";
+import { compareEvents, type OrgEvent } from "@orgchat/state";
 import type { LogEntry, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { noteDepartures } from "./departures.js";
@@ -233,6 +233,9 @@ export class Persistence {
         const { value: event, flag } = decodeStored<OrgEvent>(entry.value);
         stored.push({ event, proven: flag || proven.has(event.id) });
       }
+      // The log's canonical order (the store's is clock, then id): each event then lands last,
+      // where the log reduces it directly, instead of re-folding up to a checkpoint interval.
+      stored.sort((a, b) => compareEvents(a.event, b.event));
       const expired = await this.#snapshots.expireHistory(org, stored);
       for (const { event, proven: isProven } of stored) {
         if (expired.has(event.id)) continue;
