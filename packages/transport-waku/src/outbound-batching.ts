@@ -6,12 +6,13 @@
  * stream as its own length-prefixed chunk, and every chunk then costs its own mplex frame, noise
  * frame (one ChaCha20-Poly1305 seal), WebSocket frame and socket write on this side, and the same
  * in reverse on the peer's. In a burst (a member sending many messages, a relay forwarding them)
- * those fixed costs per chunk are most of the transport's CPU. Here the RPCs pushed to one stream
- * are kept, in order, until the end of the current event-loop turn (`setImmediate`) or until
- * {@link outboundBatchMaxBytes} are pending, and then pushed as one chunk: the same bytes on the
- * wire (length-prefixed RPCs back to back, which is how the peer reads the stream anyway), fewer
- * frames. A message is delayed by at most the rest of the turn it was sent in; nothing waits on a
- * timer.
+ * those fixed costs per chunk are most of the transport's CPU. Here the first RPC pushed to a
+ * stream in an event-loop turn leaves at once, and the ones after it in the same turn are kept, in
+ * order, until the end of the turn (`setImmediate`) or until {@link outboundBatchMaxBytes} are
+ * pending, and then pushed as one chunk: the same bytes on the wire (length-prefixed RPCs back to
+ * back, which is how the peer reads the stream anyway), at most two chunks per turn and peer
+ * instead of one per RPC. A lone message is not delayed at all, one in a burst by at most the rest
+ * of the turn it was sent in; nothing waits on a timer.
  *
  * @packageDocumentation
  */
@@ -86,9 +87,9 @@ export function batchOutboundStream(
   /** Pending RPCs: raw (`prefix` true: to be length-prefixed) or already prefixed. */
   let parts: { readonly bytes: Uint8Array; readonly prefix: boolean }[] = [];
   let pendingBytes = 0;
-  let scheduled = false;
+  /** Something was pushed in this turn: what follows waits for the end of the turn. */
+  let turnOpen = false;
   const flush = () => {
-    scheduled = false;
     if (parts.length === 0) return;
     const chunk = new Uint8Array(pendingBytes);
     let offset = 0;
@@ -102,17 +103,23 @@ export function batchOutboundStream(
     // An ended stream (the peer left) ignores the push, as it would have ignored each RPC.
     pushable.push(chunk);
   };
+  const endTurn = () => {
+    flush();
+    turnOpen = false;
+  };
   const add = (bytes: Uint8Array, prefix: boolean) => {
     if (pushable.readableLength + pendingBytes > maxBufferSize) {
       throw new Error(`OutboundStream buffer full, size > ${maxBufferSize}`);
     }
     parts.push({ bytes, prefix });
     pendingBytes += bytes.byteLength + (prefix ? varintBytes(bytes.byteLength) : 0);
-    if (pendingBytes >= maxBytes) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      afterTurn(flush);
-    }
+    if (!turnOpen) {
+      // The first RPC of a turn leaves at once (a lone message waits for nothing); the ones after
+      // it in the same turn are batched.
+      turnOpen = true;
+      flush();
+      afterTurn(endTurn);
+    } else if (pendingBytes >= maxBytes) flush();
   };
   target.push = (data) => add(data, true);
   target.pushPrefixed = (data) => add(data.subarray(), false);
