@@ -55,6 +55,7 @@ export {
   type SealKeyUpdateInit,
   sealKeyUpdate,
 } from "./key-update.js";
+export { maxMissedKeyUpdates, maxPossibleKeyUpdates } from "./leaf-salts.js";
 export {
   type ApplyAddInit,
   type ApplyKeyUpdateOptions,

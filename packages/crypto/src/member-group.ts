@@ -6,7 +6,7 @@
  */
 import type { GroupMessage } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
-import { type EpochLimits, enterEpoch, evolveTo } from "./epoch-entry.js";
+import { type EpochLimits, enterEpoch } from "./epoch-entry.js";
 import {
   EpochWindow,
   type GroupPlaintext,
@@ -27,9 +27,16 @@ import {
   savedVersion,
   writeMemberState,
 } from "./group-state-encoding.js";
-import { addStepEpochSecret, type GroupId, type Roster, rosterHash } from "./key-schedule.js";
+import {
+  addStepEpochSecret,
+  evolveLeafSecret,
+  type GroupId,
+  type Roster,
+  rosterHash,
+} from "./key-schedule.js";
 import { type KeyUpdateChunk, keyUpdateVersion, openKeyUpdate } from "./key-update.js";
 import { noteChunkWithoutEntry } from "./key-update-progress.js";
+import { type ApplyKeyUpdateOptions, keyUpdateSalts } from "./leaf-salts.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { rosterHashOf, rosterSupplier } from "./roster-hashes.js";
@@ -37,8 +44,8 @@ import { redactSecrets, wipe } from "./secret.js";
 import { checkWelcome, type WelcomeInit } from "./welcome.js";
 
 /**
- * Largest epoch gap a member bridges on its own (`acceptGap`): stepping its leaf secret costs one
- * HKDF per epoch, so this bounds the work a single KeyUpdate can cause (about 10 s with noble).
+ * Largest epoch gap a member bridges on its own (`acceptGap`). Stepping the leaf secret no longer
+ * costs one HKDF per epoch (only per missed KeyUpdate): kept as a sanity bound on a hostile epoch.
  */
 const maxBridgedGap = 1n << 20n;
 const maxUint64 = (1n << 64n) - 1n;
@@ -118,28 +125,15 @@ export interface MemberGroupParts {
   readonly roster: (keyIdHex: string) => Roster | undefined;
 }
 
-/** Options of {@link MemberGroup.applyKeyUpdate}. */
-export interface ApplyKeyUpdateOptions {
-  /**
-   * The owner-signed roster of the new epoch. @default the current roster (right for a refresh; a
-   * removal changes the roster, and without it the outcome is `roster-mismatch`)
-   */
-  readonly roster?: Roster;
-  /**
-   * Apply a KeyUpdate that does not follow our epoch (after missing control messages could not be
-   * fetched): our leaf secret steps over the gap, the skipped epochs stay unreadable.
-   * @default false
-   */
-  readonly acceptGap?: boolean;
-}
+export type { ApplyKeyUpdateOptions } from "./leaf-salts.js";
 
 /**
  * A member's side of one group's epochs: joins from a Welcome, follows add steps and KeyUpdates, and
  * encrypts and decrypts the group's messages. Pure and synchronous: time comes in as `now`
  * arguments, randomness from the provider.
  *
- * The member's leaf secret steps forward at every epoch it enters, so a device stolen later cannot
- * open KeyUpdates recorded earlier.
+ * The member's leaf secret steps forward at every KeyUpdate it applies (the salt it used is wiped),
+ * so a device stolen later cannot open KeyUpdates recorded earlier.
  *
  * @example
  * ```ts
@@ -392,12 +386,8 @@ export class MemberGroup {
       wipe(entered.initSecret);
       return { status: "key-mismatch", epoch };
     }
-    this.#enter(
-      entered.keys,
-      entered.initSecret,
-      evolveTo(provider, this.#state.leafSecret, this.#state.leafEpoch, epoch),
-      init.now,
-    );
+    // The leaf secret stays as it is: it moves only at KeyUpdates and resyncs.
+    this.#enter(entered.keys, entered.initSecret, undefined, init.now);
     return { status: "applied", epoch, keyId: entered.keys.keyId.slice() };
   }
 
@@ -437,23 +427,29 @@ export class MemberGroup {
         epoch - this.#state.epoch <= maxBridgedGap;
       if (!bridgeable) return refused;
     }
-    const leafSecret = evolveTo(provider, this.#state.leafSecret, this.#state.leafEpoch, epoch);
+    let leafSecret: Uint8Array = new Uint8Array(0);
     let epochSecret: Uint8Array | undefined;
     let used = -1;
     try {
-      for (const [index, prekey] of this.#state.prekeys.entries()) {
-        epochSecret = openKeyUpdate({
-          provider,
-          group,
-          chunk,
-          prekeySecret: prekey.secretKey,
-          prekey: prekey.publicKey,
-          leafSecret,
-        });
-        if (epochSecret !== undefined) {
-          used = index;
-          break;
+      const { leafSecret: own, leafEpoch } = this.#state;
+      for (const salt of keyUpdateSalts(provider, own, leafEpoch, epoch, options)) {
+        wipe(leafSecret);
+        leafSecret = salt;
+        for (const [index, prekey] of this.#state.prekeys.entries()) {
+          epochSecret = openKeyUpdate({
+            provider,
+            group,
+            chunk,
+            prekeySecret: prekey.secretKey,
+            prekey: prekey.publicKey,
+            leafSecret,
+          });
+          if (epochSecret !== undefined) {
+            used = index;
+            break;
+          }
         }
+        if (epochSecret !== undefined) break;
       }
     } catch (cause) {
       wipe(leafSecret);
@@ -481,7 +477,10 @@ export class MemberGroup {
       limits: this.#limits,
     });
     for (const stale of this.#state.prekeys.splice(used + 1)) wipe(stale.secretKey);
-    this.#enter(entered.keys, entered.initSecret, leafSecret, now);
+    // The salt just used goes: a later compromise cannot open this KeyUpdate again.
+    const next = evolveLeafSecret(provider, leafSecret, epoch);
+    wipe(leafSecret);
+    this.#enter(entered.keys, entered.initSecret, next, now);
     return { status: "applied", epoch, keyId: entered.keys.keyId.slice() };
   }
 
@@ -517,11 +516,20 @@ export class MemberGroup {
     this.#state.window.advance(undefined, now);
   }
 
-  #enter(keys: EpochKeys, initSecret: Uint8Array, leafSecret: Uint8Array, now: number): void {
-    wipe(this.#state.initSecret, this.#state.leafSecret);
+  /** Enters the epoch of `keys`; `leafSecret` replaces ours (re-based to that epoch) when given. */
+  #enter(
+    keys: EpochKeys,
+    initSecret: Uint8Array,
+    leafSecret: Uint8Array | undefined,
+    now: number,
+  ): void {
+    wipe(this.#state.initSecret);
     this.#state.initSecret = initSecret;
-    this.#state.leafSecret = leafSecret;
-    this.#state.leafEpoch = keys.epoch;
+    if (leafSecret !== undefined) {
+      wipe(this.#state.leafSecret);
+      this.#state.leafSecret = leafSecret;
+      this.#state.leafEpoch = keys.epoch;
+    }
     this.#state.epoch = keys.epoch;
     this.#state.keyId = keys.keyId.slice();
     this.#state.roster = keys.roster;

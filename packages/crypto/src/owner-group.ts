@@ -5,7 +5,7 @@
  * @module
  */
 import { type GroupMessage, wireLimits } from "@orgchat/wire";
-import { type EpochLimits, enterEpoch, evolveTo } from "./epoch-entry.js";
+import { type EpochLimits, enterEpoch } from "./epoch-entry.js";
 import { EpochWindow, type GroupPlaintext, type HeldEpoch } from "./epoch-window.js";
 import { checkNow, checkOwnerGroupInit, checkPrekey } from "./group-checks.js";
 import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
@@ -30,6 +30,7 @@ import {
   commitKeyUpdate,
   keyUpdateRecipients,
   placeJoiners,
+  rebaseLeafSecret,
   recordJoiners,
 } from "./owner-members.js";
 import type { CryptoProvider } from "./provider.js";
@@ -495,7 +496,8 @@ export class OwnerGroup {
    *
    * @param leaf - the member's leaf
    * @param options.leafSecret - a new leaf secret `L_m` (for example from a fresh X3DH), which
-   *   replaces the one the owner tracks; by default the tracked one, evolved to the current epoch
+   *   replaces the one the owner tracks; by default the tracked one, re-based to the current epoch
+   *   (one `evolve` step)
    * @returns the Welcome fields (encode with `encodeWelcome`)
    * @throws {RangeError} when `leaf` is not a member, or `leafSecret` is not 32 bytes
    */
@@ -509,7 +511,7 @@ export class OwnerGroup {
       checkBytes(options.leafSecret, 32, "options.leafSecret");
       leafSecret = options.leafSecret.slice();
     } else {
-      leafSecret = evolveTo(provider, record.leafSecret, record.leafEpoch, epoch);
+      leafSecret = rebaseLeafSecret(provider, record.leafSecret, record.leafEpoch, epoch);
     }
     wipe(record.leafSecret);
     record.leafSecret = leafSecret;
@@ -533,7 +535,7 @@ export class OwnerGroup {
     const hash = rosterHashOf(provider, roster);
     const epochSecret = provider.randomBytes(32);
     const previousKeyId = this.keyId;
-    const recipients = keyUpdateRecipients(provider, this.#state.members, removed, epoch);
+    const recipients = keyUpdateRecipients(this.#state.members, removed);
     let chunks: KeyUpdateChunk[];
     try {
       chunks = buildKeyUpdate({
@@ -553,7 +555,7 @@ export class OwnerGroup {
       throw cause;
     }
     // Commit only now: a refused KeyUpdate leaves the state as it was.
-    commitKeyUpdate(this.#state.members, recipients, removed, epoch);
+    commitKeyUpdate(provider, this.#state.members, recipients, removed, epoch);
     this.#parts.noteMembers(recipients.map(({ leaf }) => leaf));
     this.#parts.noteMembers(removed);
     const { announced } = this.#enterNext(epoch, epochSecret, hash, roster, now);

@@ -1,18 +1,19 @@
 /**
  * What the owner tracks per member (docs/PROTOCOL.md, "Re-keying"): each member's leaf secret `L_m`
- * with the epoch it belongs to, and its latest prekey. Joiners are placed in the lowest empty leaves;
- * a KeyUpdate goes to every remaining member with its `L_m` stepped to the new epoch, committed only
- * once the KeyUpdate was built.
+ * with the epoch it was set at (its join, its last KeyUpdate or resync), and its latest prekey.
+ * Joiners are placed in the lowest empty leaves; a KeyUpdate wraps for every remaining member with
+ * its `L_m` as the salt, then moves each `L_m` one `evolve` step to the KeyUpdate's epoch (one HKDF
+ * per member, whatever the number of add steps since), committed only once the KeyUpdate was built.
  *
  * Internal: `OwnerGroup` owns the member map; deliberately not exported from the package.
  *
  * @module
  */
 import { toHex } from "@orgchat/base";
-import { evolveTo } from "./epoch-entry.js";
 import { checkPrekey, checkRosterLeaf } from "./group-checks.js";
 import type { MemberRecord } from "./group-state-encoding.js";
 import type { RosterLeaf } from "./key-schedule.js";
+import { evolveLeafSecret } from "./key-schedule.js";
 import type { KeyUpdateRecipient } from "./key-update.js";
 import type { Joiner } from "./owner-group.js";
 import type { CryptoProvider } from "./provider.js";
@@ -91,42 +92,58 @@ export function recordJoiners(
 }
 
 /**
- * The recipients of a KeyUpdate: every member not removed, ascending by leaf, with its leaf secret
- * stepped to `epoch` (new arrays: nothing in `members` changes).
+ * `L_m` re-based from the epoch it was set at to epoch `to`: one `evolve` step,
+ * `ExpandWithLabel(L_m, "evolve", u64 to, 32)`, whatever the distance (docs/PROTOCOL.md,
+ * "Re-keying": a leaf secret moves only at a KeyUpdate or a resync, not at add steps).
  *
  * @param provider - crypto provider
- * @param members - the owner's member map
- * @param removed - the leaves the KeyUpdate removes
- * @param epoch - the KeyUpdate's epoch
- * @returns the recipients
+ * @param secret - `L_m` as set at epoch `from` (kept: the caller wipes it)
+ * @param from - the epoch `secret` was set at
+ * @param to - the epoch to re-base to (`to <= from` returns a copy)
+ * @returns a new array
  */
-export function keyUpdateRecipients(
+export function rebaseLeafSecret(
   provider: CryptoProvider,
-  members: ReadonlyMap<number, MemberRecord>,
-  removed: ReadonlySet<number>,
-  epoch: bigint,
-): KeyUpdateRecipient[] {
-  const leaves = [...members.keys()].sort((a, b) => a - b).filter((leaf) => !removed.has(leaf));
-  return leaves.map((leaf) => {
-    const record = members.get(leaf) as MemberRecord;
-    return {
-      leaf,
-      prekey: record.prekey,
-      leafSecret: evolveTo(provider, record.leafSecret, record.leafEpoch, epoch),
-    };
-  });
+  secret: Uint8Array,
+  from: bigint,
+  to: bigint,
+): Uint8Array {
+  return to <= from ? secret.slice() : evolveLeafSecret(provider, secret, to);
 }
 
 /**
- * Commits a built KeyUpdate: recipients keep their stepped leaf secrets, removed members are
- * forgotten (their secrets wiped).
+ * The recipients of a KeyUpdate: every member not removed, ascending by leaf, with its leaf secret
+ * as tracked (the KeyUpdate's salt; new arrays: nothing in `members` changes).
  *
+ * @param members - the owner's member map
+ * @param removed - the leaves the KeyUpdate removes
+ * @returns the recipients
+ */
+export function keyUpdateRecipients(
+  members: ReadonlyMap<number, MemberRecord>,
+  removed: ReadonlySet<number>,
+): KeyUpdateRecipient[] {
+  const recipients: KeyUpdateRecipient[] = [];
+  for (const [leaf, record] of members) {
+    if (removed.has(leaf)) continue;
+    recipients.push({ leaf, prekey: record.prekey, leafSecret: record.leafSecret.slice() });
+  }
+  return recipients.sort((a, b) => a.leaf - b.leaf);
+}
+
+/**
+ * Commits a built KeyUpdate: every recipient's leaf secret moves one `evolve` step to `epoch` (the
+ * salt just used is wiped: forward secrecy of this KeyUpdate against a later compromise), removed
+ * members are forgotten (their secrets wiped).
+ *
+ * @param provider - crypto provider
  * @param members - the owner's member map (changed)
- * @param recipients - from {@link keyUpdateRecipients} (their secrets are taken over)
+ * @param recipients - from {@link keyUpdateRecipients} (their secrets are wiped)
  * @param removed - the removed leaves
  * @param epoch - the KeyUpdate's epoch
  */
 export function commitKeyUpdate(
+  provider: CryptoProvider,
   members: Map<number, MemberRecord>,
   recipients: readonly KeyUpdateRecipient[],
   removed: ReadonlySet<number>,
@@ -134,8 +151,9 @@ export function commitKeyUpdate(
 ): void {
   for (const recipient of recipients) {
     const record = members.get(recipient.leaf) as MemberRecord;
-    wipe(record.leafSecret);
-    record.leafSecret = recipient.leafSecret;
+    const next = evolveLeafSecret(provider, record.leafSecret, epoch);
+    wipe(record.leafSecret, recipient.leafSecret);
+    record.leafSecret = next;
     record.leafEpoch = epoch;
   }
   for (const leaf of removed) {
