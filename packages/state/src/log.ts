@@ -429,20 +429,25 @@ export class OrgLog {
   compact(keep: number): OrgLogCompaction | undefined {
     checkLimit("keep", keep, false);
     const entries = this.#entries;
-    const limit = entries.length - keep;
+    let limit = entries.length - keep;
     const checkpoints = this.#checkpoints;
     for (let at = checkpoints.length - 1; at > 0; at--) {
       const point = checkpoints[at] as Checkpoint;
       if (point.count > limit) continue;
       const kept: Entry[] = [];
-      let still = true;
-      for (let i = 0; i < point.count && still; i++) {
+      let blocked = -1;
+      for (let i = 0; i < point.count; i++) {
         const entry = entries[i] as Entry;
         if (entry.type === "#description" || !this.#buffered.has(entry.id)) continue;
-        still = applyGuarded(point.state, entry, this.config).rejected !== undefined;
+        if (applyGuarded(point.state, entry, this.config).rejected === undefined) {
+          blocked = i;
+          break;
+        }
         kept.push(entry);
       }
-      if (still) return this.#compactAt(at, kept);
+      if (blocked < 0) return this.#compactAt(at, kept);
+      // It would apply on this floor: the point must come before it.
+      limit = blocked;
     }
     return undefined;
   }
