@@ -89,7 +89,7 @@ function sizeLines(f: SizeFigures): string[] {
   const g = f.growth;
   return [
     `— ${f.members} members`,
-    `  growth: ${g.admissionsPerSecond} admissions/s (goal ≥ ${goals.admissionsPerSecond}; process CPU ${g.cpuMsPerAdmission} ms/admission); request → Welcome p50 ${g.latencyP50Ms} ms, max ${g.latencyMaxMs} ms; owner published ${g.ownerBytesPublishedPerAdmission} B/admission (goal ≤ ${goals.ownerBytesPublishedPerAdmission}) in ${g.ownerEnvelopesPerAdmission} envelopes, wrote ${g.ownerStoreBytesWrittenPerAdmission} B/admission (goal ≤ ${goals.ownerStoreBytesWrittenPerAdmission}); ${g.ownerEpochsPerAdmission} epochs/admission; member CPU: request ${g.memberRequestCpuMs} ms, Welcome ${g.memberWelcomeCpuMs} ms; rejected ${g.rejected}`,
+    `  growth: ${g.admissionsPerSecond} admissions/s (goal ≥ ${goals.admissionsPerSecond}; process CPU ${g.cpuMsPerAdmission} ms/admission, owner and network ${g.ownerCpuMsPerAdmission}); request → Welcome p50 ${g.latencyP50Ms} ms, max ${g.latencyMaxMs} ms; owner published ${g.ownerBytesPublishedPerAdmission} B/admission (goal ≤ ${goals.ownerBytesPublishedPerAdmission}) in ${g.ownerEnvelopesPerAdmission} envelopes, wrote ${g.ownerStoreBytesWrittenPerAdmission} B/admission (goal ≤ ${goals.ownerStoreBytesWrittenPerAdmission}); ${g.ownerEpochsPerAdmission} epochs/admission; member CPU: request ${g.memberRequestCpuMs} ms, Welcome ${g.memberWelcomeCpuMs} ms; rejected ${g.rejected}`,
     `  burst of ${f.burst.requests}: all hold keys in ${f.burst.allHoldKeysMs} ms (goal ≤ ${goals.burstAllHoldKeysMs}; process CPU ${f.burst.cpuMs} ms); ${f.burst.epochs} epochs; owner published ${kb(f.burst.ownerBytesPublished)}; rejected ${f.burst.rejected}${f.burst.rejected > 0 ? ` (${JSON.stringify(f.burst.rejections)}; "all hold keys" counts the admitted ones)` : ""}`,
     `  newcomer (full client): request → keys ${f.newcomer.requestToKeysMs} ms (goal ≤ ${goals.newcomerRequestToKeysMs}; process CPU ${f.newcomer.cpuMs} ms); discover ${f.newcomer.discoverMs} ms`,
     `  removal: ${f.removal.followers} members re-keyed in ${f.removal.allRekeyedMs} ms (process CPU ${f.removal.cpuMs} ms; goal ≤ ${goals.removalAllRekeyedMs}; floor: in-process, owner ${f.removal.ownerOperationMs} ms + every follower's CPU in turn); full client ${f.removal.fullClientRekeyedMs} ms; member CPU p50 ${f.removal.memberCpuP50Ms} ms, max ${f.removal.memberCpuMaxMs} ms (goal ≤ ${goals.removalMemberCpuMs}); owner published ${kb(f.removal.ownerBytesPublished)} in ${f.removal.ownerEnvelopesPublished} envelopes`,
@@ -125,6 +125,7 @@ const curve: Record<string, (f: SizeFigures) => number> = {
   "admission latency p50 (ms)": (f) => f.growth.latencyP50Ms,
   "s per 1,000 admissions": (f) => 1000 / f.growth.admissionsPerSecond,
   "process CPU / admission": (f) => f.growth.cpuMsPerAdmission,
+  "owner and network CPU / admission": (f) => f.growth.ownerCpuMsPerAdmission,
   "owner bytes published / admission": (f) => f.growth.ownerBytesPublishedPerAdmission,
   "owner bytes written / admission": (f) => f.growth.ownerStoreBytesWrittenPerAdmission,
   "burst: all hold keys (ms)": (f) => f.burst.allHoldKeysMs,
@@ -151,6 +152,28 @@ const ratios = result.sizes.slice(1).map((figures, i) => {
   return { from: previous.members, to: figures.members, ratios: out };
 });
 
+/**
+ * CPU per admission against the size, made explicit (issue #14 point 1: it must not grow with N):
+ * between consecutive sizes, the ratio and its exponent `log(ratio) / log(size ratio)` — 0 is flat,
+ * 1 grows like N.
+ */
+const cpuCurve = result.sizes.map((figures, i) => {
+  const previous = result.sizes[i - 1];
+  const exponent = (get: (f: SizeFigures) => number) => {
+    if (previous === undefined || get(previous) <= 0 || get(figures) <= 0) return null;
+    const sizeRatio = figures.members / previous.members;
+    if (sizeRatio === 1) return null;
+    return Math.round((Math.log(get(figures) / get(previous)) / Math.log(sizeRatio)) * 100) / 100;
+  };
+  return {
+    members: figures.members,
+    processCpuMsPerAdmission: figures.growth.cpuMsPerAdmission,
+    ownerCpuMsPerAdmission: figures.growth.ownerCpuMsPerAdmission,
+    processExponent: exponent((f) => f.growth.cpuMsPerAdmission),
+    ownerExponent: exponent((f) => f.growth.ownerCpuMsPerAdmission),
+  };
+});
+
 const report = {
   benchmark: "@orgchat/integration scale: encrypted organization through the real admission path",
   profile: quick ? "quick" : "full",
@@ -159,6 +182,7 @@ const report = {
   goals,
   ...result,
   ratios,
+  cpuCurve,
 };
 
 if (json) {
@@ -175,6 +199,15 @@ if (json) {
         .map(([name, value]) => `${name} ×${value ?? "—"}`);
       lines.push(`  ${from} → ${to} (×N ${r.sizeRatio}): ${parts.join("; ")}`);
     }
+  }
+  lines.push(
+    "CPU per admission by size (process; owner and network = process less the lean members' own; exponent: ratio = (size ratio)^e, 0 flat, 1 like N):",
+  );
+  for (const point of cpuCurve) {
+    const e = (value: number | null) => (value === null ? "" : `, e ${value}`);
+    lines.push(
+      `  ${point.members}: process ${point.processCpuMsPerAdmission} ms${e(point.processExponent)}; owner and network ${point.ownerCpuMsPerAdmission} ms${e(point.ownerExponent)}`,
+    );
   }
   lines.push(
     `a lean member (admitted, not following) holds ${result.leanMemberBytes} B of heap: ${mb(result.leanMemberBytes * 10_000)} for 10,000`,

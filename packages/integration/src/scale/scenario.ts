@@ -53,6 +53,12 @@ export interface SizeFigures {
     readonly admissionsPerSecond: number;
     /** CPU of this whole process (owner, members, network) per admission. */
     readonly cpuMsPerAdmission: number;
+    /**
+     * The process CPU per admission less what the lean members measured as their own (X3DH and
+     * sealing the request, opening the Welcome): the owner and the memory network, the figure
+     * that must not grow with N (issue #14 point 1).
+     */
+    readonly ownerCpuMsPerAdmission: number;
     /** Request → Welcome opened, under `concurrency` requests in flight. */
     readonly latencyP50Ms: number;
     readonly latencyMaxMs: number;
@@ -347,6 +353,15 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       admissions: count,
       admissionsPerSecond: round((count / growMs) * 1000),
       cpuMsPerAdmission: round(growCpu / count, 2),
+      ownerCpuMsPerAdmission: round(
+        (growCpu -
+          grown.reduce(
+            (sum, m) => sum + (m.times.requestCpuMs ?? 0) + (m.times.welcomeCpuMs ?? 0),
+            0,
+          )) /
+          count,
+        2,
+      ),
       latencyP50Ms: round(quantile(latencies, 0.5)),
       latencyMaxMs: round(quantile(latencies, 1)),
       ownerBytesPublishedPerAdmission: Math.round((published.bytes - before.bytes) / count),
