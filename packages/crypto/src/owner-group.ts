@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { toHex } from "@orgchat/base";
 import { type GroupMessage, wireLimits } from "@orgchat/wire";
 import { type EpochLimits, enterEpoch } from "./epoch-entry.js";
 import { EpochWindow, type GroupPlaintext, type HeldEpoch } from "./epoch-window.js";
@@ -32,6 +33,7 @@ import {
   placeJoiners,
   rebaseLeafSecret,
   recordJoiners,
+  rosterIdentities,
 } from "./owner-members.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
@@ -161,6 +163,11 @@ export class OwnerGroup {
   readonly #state: OwnerGroupState;
   /** What changed since the last {@link OwnerGroup.takeParts}. */
   readonly #parts: PartsTracker;
+  /**
+   * The identity keys (hex) of the current roster's leaves, built at the first add step and kept up
+   * to date, so that an add step checks its joiners in O(joiners), not O(roster).
+   */
+  #identities: Set<string> | undefined;
 
   private constructor(
     provider: CryptoProvider,
@@ -299,7 +306,9 @@ export class OwnerGroup {
     const { provider, group } = this;
     checkNow(now);
     if (joiners.length === 0) throw new RangeError("joiners: expected at least one");
-    const { roster, placed } = placeJoiners(provider, this.#state.roster, joiners);
+    const identities = this.#identities ?? rosterIdentities(this.#state.roster);
+    this.#identities = identities;
+    const { roster, placed } = placeJoiners(provider, this.#state.roster, joiners, identities);
     const epoch = this.epoch + 1n;
     const hash = rosterHash(provider, roster);
     const epochSecret = addStepEpochSecret(provider, this.#state.initSecret, hash, epoch);
@@ -321,6 +330,7 @@ export class OwnerGroup {
     }));
     wipe(welcomeSecret);
     recordJoiners(this.#state.members, placed, epoch);
+    for (const { joiner } of placed) identities.add(toHex(joiner.leaf.identityKey));
     this.#parts.noteMembers(placed.map(({ leaf }) => leaf));
     return { ...announced, welcomes };
   }
@@ -555,6 +565,10 @@ export class OwnerGroup {
       throw cause;
     }
     // Commit only now: a refused KeyUpdate leaves the state as it was.
+    for (const leaf of removed) {
+      const gone = this.#state.roster[leaf];
+      if (gone !== undefined) this.#identities?.delete(toHex(gone.identityKey));
+    }
     commitKeyUpdate(provider, this.#state.members, recipients, removed, epoch);
     this.#parts.noteMembers(recipients.map(({ leaf }) => leaf));
     this.#parts.noteMembers(removed);

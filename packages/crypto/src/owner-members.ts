@@ -32,6 +32,8 @@ export interface PlacedJoiner {
  * @param provider - crypto provider (checks each prekey with one throw-away agreement)
  * @param current - the roster the next epoch starts from (not changed)
  * @param joiners - the joiners, in order
+ * @param inRoster - the identity keys (hex) of `current`'s leaves, when the caller keeps them (see
+ *   {@link rosterIdentities}; not changed): without it they are computed, O(roster) per call
  * @returns the new roster and where each joiner went
  * @throws {RangeError} / {TypeError} naming the argument: key lengths, a joiner already in the
  *   roster or listed twice
@@ -41,10 +43,10 @@ export function placeJoiners(
   provider: CryptoProvider,
   current: ReadonlyArray<RosterLeaf | undefined>,
   joiners: readonly Joiner[],
+  inRoster: ReadonlySet<string> = rosterIdentities(current),
 ): { roster: Array<RosterLeaf | undefined>; placed: PlacedJoiner[] } {
   const roster = [...current];
   const identities = new Set<string>();
-  for (const leaf of roster) if (leaf !== undefined) identities.add(toHex(leaf.identityKey));
   const placed: PlacedJoiner[] = [];
   let free = 0;
   const probe = provider.x25519KeyPair().secretKey;
@@ -53,7 +55,7 @@ export function placeJoiners(
       checkRosterLeaf(joiner.leaf, `joiners[${index}].leaf`);
       checkBytes(joiner.leafSecret, 32, `joiners[${index}].leafSecret`);
       const identity = toHex(joiner.leaf.identityKey);
-      if (identities.has(identity)) {
+      if (identities.has(identity) || inRoster.has(identity)) {
         throw new RangeError(
           `joiners[${index}]: this identity key is already in the roster (or listed twice)`,
         );
@@ -68,6 +70,18 @@ export function placeJoiners(
     wipe(probe);
   }
   return { roster, placed };
+}
+
+/**
+ * The identity keys (hex) of a roster's leaves: what {@link placeJoiners} checks joiners against.
+ *
+ * @param roster - the roster
+ * @returns a new set
+ */
+export function rosterIdentities(roster: ReadonlyArray<RosterLeaf | undefined>): Set<string> {
+  const identities = new Set<string>();
+  for (const leaf of roster) if (leaf !== undefined) identities.add(toHex(leaf.identityKey));
+  return identities;
 }
 
 /**

@@ -191,3 +191,19 @@ describe("leaf-secret schedule", () => {
     expect(applyAll(a, refresh, { missedKeyUpdates: tooMany.slice(1) })).toBe("applied");
   });
 });
+
+describe("the owner's identity index (add steps in O(joiners))", () => {
+  it("refuses a joiner already in the roster, and takes back one that was removed", () => {
+    const { owner, people } = setup(base, 3);
+    const [, second, third] = people as [Person, Person, Person];
+    expect(() => owner.add([joiner(second)], 1)).toThrowError(/already in the roster/);
+    owner.remove([3], 1);
+    const again = owner.add([joiner(third)], 2);
+    expect(again.welcomes.map(({ leaf }) => leaf)).toEqual([3]);
+    expect(() => owner.add([joiner(third)], 2)).toThrowError(/already in the roster/);
+    // A refused add changed nothing: the next one still sees the same roster.
+    const fresh = person();
+    expect(() => owner.add([joiner(fresh), joiner(second)], 3)).toThrowError(/already/);
+    expect(owner.add([joiner(fresh)], 3).welcomes.map(({ leaf }) => leaf)).toEqual([4]);
+  });
+});
