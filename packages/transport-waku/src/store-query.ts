@@ -198,8 +198,16 @@ async function storeExchange(
 
 /** The first unsigned-varint length-prefixed frame in `chunks` (Waku req/resp framing). */
 function readLengthPrefixed(chunks: readonly Uint8Array[], maxBytes: number): Uint8Array {
-  let buffer: Uint8Array = new Uint8Array(0);
-  for (const chunk of chunks) buffer = concatBytes(buffer, chunk);
+  // One copy of the whole response (joining chunk by chunk would copy it once per chunk).
+  let buffer = chunks[0] ?? new Uint8Array(0);
+  if (chunks.length > 1) {
+    buffer = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+    let offset = 0;
+    for (const chunk of chunks) {
+      buffer.set(chunk, offset);
+      offset += chunk.length;
+    }
+  }
   const decoded = decodeVarint(buffer);
   if (decoded === undefined) throw new Error("the stream ended before a complete response");
   const [length, offset] = decoded;

@@ -59,7 +59,13 @@ export async function startFakeService(script: FakeServiceScript = {}): Promise<
           const chunks: Uint8Array[] = [];
           for await (const chunk of stream.source) chunks.push(chunk.subarray());
           const request = unframe(concat(chunks));
-          await stream.sink([frame(answer(request))]);
+          // Written in pieces, as a real server may: the reader must join them.
+          const reply = frame(answer(request));
+          const pieces: Uint8Array[] = [];
+          for (let at = 0; at < reply.length; at += 16_384) {
+            pieces.push(reply.subarray(at, at + 16_384));
+          }
+          await stream.sink(pieces);
         })().catch((error: unknown) => stream.abort(error as Error));
       },
       { force: true },

@@ -167,6 +167,8 @@ describe("relay mode with store peers", () => {
     for (const payload of payloads) await member.publish(topic, payload);
     await all;
     const page = await hub.queryHistory({ contentTopics: [topic] });
+    // The response spans several stream chunks: joined in order, every byte where it was.
+    expect(page.messages.map((m) => m.payload)).toEqual([...payloads].reverse());
     // A Buffer would serialize as { type: "Buffer", data } in JSON, and its `slice()` does not copy.
     for (const payload of [...live, ...page.messages.map((m) => m.payload)]) {
       expect(Object.getPrototypeOf(payload)).toBe(Uint8Array.prototype);
