@@ -225,13 +225,17 @@ describe.each([nobleProvider(), nodeProvider()])("SenderChain ($name)", (provide
   it("never prints its secrets", () => {
     const ch = chain();
     receive(ch, 2);
-    const candidate = ch.candidate(1);
+    const candidate = ch.candidate(1); // a kept skipped key
+    const derived = ch.candidate(3); // derived from the chain
     const secrets = [hex(c0), reference(provider, c0, 1).key, reference(provider, c0, 0).key];
-    for (const value of [ch, candidate]) {
+    secrets.push(reference(provider, c0, 3).key, reference(provider, c0, 3).nonce);
+    for (const value of [ch, candidate, derived]) {
       for (const text of [
         String(value),
         JSON.stringify(value),
+        JSON.stringify({ value }),
         inspect(value, { showHidden: true, depth: 8 }),
+        inspect({ value }, { depth: 8 }),
       ]) {
         expect(text).toContain("[redacted secret]");
         for (const secret of secrets) expect(text).not.toContain(secret);

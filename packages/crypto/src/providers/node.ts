@@ -366,8 +366,19 @@ function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   return takeBytes(createHmac("sha256", key).update(data).digest());
 }
 
+/** The counter byte of HKDF's first block. */
+const FIRST_BLOCK = Uint8Array.of(1);
+
 /** RFC 5869 §2.3: T(i) = HMAC(PRK, T(i-1) ‖ info ‖ i), OKM = first L bytes of T(1) ‖ T(2) ‖ …. */
 function hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  if (length <= HASH_LENGTH) {
+    // One block, T(1) = HMAC(PRK, info ‖ 0x01): every key, nonce and chain step of a message.
+    const block = createHmac("sha256", prk).update(info).update(FIRST_BLOCK).digest();
+    const okm = new Uint8Array(length);
+    okm.set(block.subarray(0, length));
+    block.fill(0);
+    return okm;
+  }
   const okm = new Uint8Array(length);
   const counter = new Uint8Array(1);
   let previous: Uint8Array = new Uint8Array(0);
