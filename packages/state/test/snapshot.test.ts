@@ -125,6 +125,34 @@ describe("encodeSnapshot / decodeSnapshot", () => {
     expectFormatError(bytes);
   });
 
+  it("refuses a key twice in a map (and takes the same bytes with two keys)", () => {
+    const withMembers = (first: string, second: string) => {
+      const w = new SnapshotWriter();
+      for (const b of [0x6f, 0x63, 0x73, 0x74, 1]) w.byte(b);
+      w.str(owner);
+      w.bool(true);
+      w.big(0n);
+      for (const text of ["", "", ""]) w.str(text);
+      w.uint(0); // images
+      w.str("on-request");
+      w.bool(false);
+      w.bool(false);
+      w.bool(false); // pinMessageAllMembersEnabled
+      w.uint(0); // tags
+      w.bool(false); // encrypted
+      w.uint(2);
+      for (const id of [first, second]) {
+        w.str(id);
+        w.uint(0); // roles
+        w.big(1n);
+      }
+      for (let map = 0; map < 10; map++) w.uint(0);
+      return w.finish();
+    };
+    expect(decodeSnapshot(withMembers(owner, alice), owner).members.size).toBe(2);
+    expectFormatError(withMembers(alice, alice));
+  });
+
   it("matches the committed vectors (positive and negative)", () => {
     const vectors = JSON.parse(
       readFileSync(new URL("./vectors/snapshot.json", import.meta.url), "utf8"),
