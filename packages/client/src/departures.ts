@@ -1,6 +1,6 @@
 import { toHex } from "@orgchat/base";
 import type { Roster } from "@orgchat/crypto";
-import { canPost, diffMap, type MemberId, type OrgState } from "@orgchat/state";
+import { canPost, diffMap, type Member, type MemberId, type OrgState } from "@orgchat/state";
 import type { Org } from "./org.js";
 import { isRestricted } from "./views.js";
 
@@ -23,22 +23,58 @@ export function noteDepartures(org: Org, before: OrgState): boolean {
   const after = org.log.state;
   if (after.members === before.members) return false;
   let changed = false;
-  diffMap(before.members, after.members, {
-    removed: (id) => {
-      // Re-inserted: the newest departures are the last forgotten.
-      org.departed.delete(id);
-      org.departed.add(id);
-      changed = true;
-    },
-    added: (id) => {
-      changed = org.departed.delete(id) || changed;
-    },
-  });
+  const { joined, departed } = memberChanges(before.members, after.members);
+  for (const id of departed) {
+    // Re-inserted: the newest departures are the last forgotten.
+    org.departed.delete(id);
+    org.departed.add(id);
+    changed = true;
+  }
+  for (const id of joined) changed = org.departed.delete(id) || changed;
   for (const id of org.departed) {
     if (org.departed.size <= maxDepartedRemembered) break;
     org.departed.delete(id);
   }
   return changed;
+}
+
+/** Who joined, departed or changed between two member maps (see {@link memberChanges}). */
+export interface MemberChanges {
+  readonly joined: readonly MemberId[];
+  readonly departed: readonly MemberId[];
+  /** Members in both whose record changed: before and after. */
+  readonly changed: readonly (readonly [before: Member, after: Member])[];
+}
+
+/** The last pair diffed: a commit asks twice (`noteDepartures`, `EventLog.emitDiff`). */
+let lastChanges:
+  | { before: OrgState["members"]; after: OrgState["members"]; changes: MemberChanges }
+  | undefined;
+
+/**
+ * The members that joined, departed or changed between two member maps (a unit of work's change):
+ * a structural diff (`diffMap`), so it costs what changed, not the organization's size; the last
+ * answer is remembered for the same pair of maps.
+ * @param before - the member map before
+ * @param after - the member map after
+ * @returns the ids joined and departed, and the changed records
+ */
+export function memberChanges(
+  before: OrgState["members"],
+  after: OrgState["members"],
+): MemberChanges {
+  if (lastChanges?.before === before && lastChanges.after === after) return lastChanges.changes;
+  const joined: MemberId[] = [];
+  const departed: MemberId[] = [];
+  const changed: (readonly [Member, Member])[] = [];
+  diffMap(before, after, {
+    added: (id) => joined.push(id),
+    removed: (id) => departed.push(id),
+    changed: (_, was, member) => changed.push([was, member]),
+  });
+  const changes = { joined, departed, changed };
+  lastChanges = { before, after, changes };
+  return changes;
 }
 
 /** Per roster, the member ids it lists (rosters never change once built). */

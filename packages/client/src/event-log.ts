@@ -3,7 +3,6 @@ import {
   diffMap,
   type EvictedEvent,
   type LeaveRequest,
-  type Member,
   type MemberId,
   type MessageRecord,
   type OrgEvent,
@@ -12,7 +11,7 @@ import {
 } from "@orgchat/state";
 import { type ChannelMessage, channelTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { hasDeparted } from "./departures.js";
+import { hasDeparted, memberChanges } from "./departures.js";
 import { encodeJson, hashId } from "./encoding.js";
 import type { MessageMeta } from "./held-events.js";
 import type { ClientEventEntry, Org, Txn } from "./org.js";
@@ -316,16 +315,7 @@ export class EventLog {
       added: noteLeave,
       changed: (id, _, leave) => noteLeave(id, leave),
     });
-    const joined: MemberId[] = [];
-    const departed: MemberId[] = [];
-    const rolesChanged: Member[] = [];
-    diffMap(before.members, after.members, {
-      added: (id) => joined.push(id),
-      removed: (id) => departed.push(id),
-      changed: (_, previous, member) => {
-        if (!previous.roles.equals(member.roles)) rolesChanged.push(member);
-      },
-    });
+    const { joined, departed, changed } = memberChanges(before.members, after.members);
     for (const member of joined) emit.emit("member:joined", { organizationId, member });
     for (const member of departed) {
       if (after.banned.has(member)) emit.emit("member:banned", { organizationId, member });
@@ -335,7 +325,8 @@ export class EventLog {
     diffMap(before.banned, after.banned, {
       removed: (member) => emit.emit("member:unbanned", { organizationId, member }),
     });
-    for (const member of rolesChanged) {
+    for (const [previous, member] of changed) {
+      if (previous.roles.equals(member.roles)) continue;
       emit.emit("member:roles-changed", {
         organizationId,
         member: member.id,

@@ -35,13 +35,17 @@ const maxShift = 30;
 
 type Entry = readonly [unknown, unknown];
 
-/** A trie node as the walk sees it. */
+/**
+ * A trie node as the walk sees it. An indexed node keeps its slots as `present` (bit `i`: slot `i`
+ * holds a child) and `nodes` — packed in slot order when `packed`, else 32 slots — with no closure,
+ * so reading a node allocates one small object.
+ */
 type Node =
   | {
       readonly kind: "indexed";
-      /** Bit `i` set: slot `i` holds a child. */
       readonly present: number;
-      readonly children: (child: number) => unknown;
+      readonly packed: boolean;
+      readonly nodes: readonly unknown[];
     }
   | { readonly kind: "leaf"; readonly keyHash: number; readonly entries: readonly Entry[] }
   | { readonly kind: "array"; readonly entries: readonly Entry[] };
@@ -73,19 +77,12 @@ function readNode(node: unknown): Node {
     if (typeof n.bitmap === "number" && nodes.length <= slots) {
       const bitmap = n.bitmap;
       if (popCount(bitmap) !== nodes.length) throw new UnknownNode();
-      return {
-        kind: "indexed",
-        present: bitmap,
-        children: (child) => {
-          const bit = 1 << child;
-          return (bitmap & bit) === 0 ? undefined : nodes[popCount(bitmap & (bit - 1))];
-        },
-      };
+      return { kind: "indexed", present: bitmap, packed: true, nodes };
     }
     if (typeof n.count === "number" && nodes.length === slots) {
       let present = 0;
       for (let child = 0; child < slots; child++) if (nodes[child]) present |= 1 << child;
-      return { kind: "indexed", present, children: (child) => nodes[child] ?? undefined };
+      return { kind: "indexed", present, packed: false, nodes };
     }
     throw new UnknownNode();
   }
@@ -124,7 +121,7 @@ function collect(node: unknown, out: Entry[], found: Found): void {
     out.push(...read.entries);
     return;
   }
-  for (let child = 0; child < slots; child++) collect(read.children(child), out, found);
+  for (const child of read.nodes) collect(child, out, found);
 }
 
 /**
@@ -172,9 +169,11 @@ function presentOf(read: Node, shift: number): number {
   throw new UnknownNode();
 }
 
-/** The child at `child` of a node seen as indexed. */
-function childOf(read: Node, raw: unknown, child: number): unknown {
-  return read.kind === "indexed" ? read.children(child) : raw;
+/** The child in slot `bit` (a single bit) of a node seen as indexed (a leaf: itself). */
+function childOf(read: Node, raw: unknown, bit: number): unknown {
+  if (read.kind !== "indexed") return raw;
+  if (!read.packed) return read.nodes[31 - Math.clz32(bit)];
+  return read.nodes[popCount(read.present & (bit - 1))];
 }
 
 /** Walks two subtrees that hold the keys of the same hash prefix (`shift` bits consumed). */
@@ -202,9 +201,8 @@ function diffNodes(before: unknown, after: unknown, shift: number, found: Found)
     while (union !== 0) {
       const bit = union & -union;
       union ^= bit;
-      const child = 31 - Math.clz32(bit);
-      const childA = (presentA & bit) === 0 ? undefined : childOf(a, before, child);
-      const childB = (presentB & bit) === 0 ? undefined : childOf(b, after, child);
+      const childA = (presentA & bit) === 0 ? undefined : childOf(a, before, bit);
+      const childB = (presentB & bit) === 0 ? undefined : childOf(b, after, bit);
       if (childA !== childB) diffNodes(childA, childB, shift + shiftStep, found);
     }
     return;
