@@ -1,5 +1,12 @@
 import { toHex } from "@orgchat/base";
-import { MemberGroup, openKeyUpdateEnvelope, type Roster, type WelcomeInit } from "@orgchat/crypto";
+import {
+  MemberGroup,
+  maxMissedKeyUpdates,
+  maxPossibleKeyUpdates,
+  openKeyUpdateEnvelope,
+  type Roster,
+  type WelcomeInit,
+} from "@orgchat/crypto";
 import type { TransportMessage } from "@orgchat/transport";
 import { type KeyUpdate, keysTopic, type PayloadOf } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
@@ -462,8 +469,22 @@ export class KeySync {
     c.sync.markSeen(org, txn, waiting.id);
     let outcome: ReturnType<MemberGroup["applyKeyUpdate"]>;
     try {
-      // FLAT entries are self-contained: a member that missed KeyUpdates bridges the gap here.
-      outcome = group.applyKeyUpdate(chunk, c.p.now(), { roster: roster.roster, acceptGap: true });
+      // FLAT entries are self-contained: a member that missed epochs bridges the gap here. Its leaf
+      // secret steps over the KeyUpdates it missed, which the owner-signed rosters name (and tries
+      // the few epochs it knows nothing of both ways).
+      const gap =
+        chunk.epoch > group.epoch + 1n
+          ? org.rosters.gapChanges(chunk.channelId, group.epoch, chunk.epoch, {
+              rekeys: maxMissedKeyUpdates,
+              unknown: maxPossibleKeyUpdates,
+            })
+          : { rekeys: [], unknown: [] };
+      outcome = group.applyKeyUpdate(chunk, c.p.now(), {
+        roster: roster.roster,
+        acceptGap: true,
+        missedKeyUpdates: gap.rekeys,
+        possibleKeyUpdates: gap.unknown,
+      });
     } catch (error) {
       c.report({ component, reason: "key-update-refused", error });
       return "done";

@@ -222,6 +222,54 @@ export class RosterBook {
   }
 
   /**
+   * What this book knows of the epochs of group `channelId` strictly between `after` and `before`
+   * (a gap a member bridges with a KeyUpdate of epoch `before`), from the rosters held and the
+   * pieces waiting (each owner-signed): which ones a KeyUpdate started (`change` "rekey"), and which
+   * ones it knows nothing of. A member's leaf secret steps over the KeyUpdates it missed
+   * (`MemberGroup.applyKeyUpdate`; docs/PROTOCOL.md, "Re-keying").
+   *
+   * @param channelId - the group ("" for the organization's)
+   * @param after - the member's current epoch
+   * @param before - the epoch of the KeyUpdate it applies
+   * @param limits - at most `rekeys` KeyUpdates (the oldest), and unknown epochs only when there are
+   *   at most `unknown` of them
+   * @returns ascending epochs: `rekeys`, and `unknown` (empty when there are more than the limit)
+   */
+  gapChanges(
+    channelId: string,
+    after: bigint,
+    before: bigint,
+    limits: { readonly rekeys: number; readonly unknown: number },
+  ): { rekeys: bigint[]; unknown: bigint[] } {
+    const known = new Map<bigint, string | undefined>();
+    const note = (group: string, epoch: bigint, change: string | undefined) => {
+      if (group === channelId && epoch > after && epoch < before) known.set(epoch, change);
+    };
+    for (const record of this.#byKeyId.values())
+      note(record.channelId, record.epoch, record.change);
+    for (const { message } of this.#waitingDeltas.values()) {
+      note(message.channelId, message.epoch, changeFromWire(message.change));
+    }
+    for (const { message } of this.#partial.values()) {
+      note(message.channelId, message.epoch, changeFromWire(message.change));
+    }
+    const byEpoch = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+    const rekeys = [...known]
+      .filter(([, change]) => change === "rekey")
+      .map(([epoch]) => epoch)
+      .sort(byEpoch)
+      .slice(0, limits.rekeys);
+    const unknown: bigint[] = [];
+    const span = before - after - 1n;
+    if (span > 0n && span <= BigInt(known.size + limits.unknown)) {
+      for (let epoch = after + 1n; epoch < before; epoch++) {
+        if (!known.has(epoch)) unknown.push(epoch);
+      }
+    }
+    return { rekeys, unknown: unknown.length <= limits.unknown ? unknown : [] };
+  }
+
+  /**
    * Forgets the roster of one epoch (pruning, `roster-records.ts`); the epoch stays named (a late
    * message of it is told from a foreign one). The newest roster of its group is never dropped.
    * @returns whether it was held and dropped
