@@ -559,6 +559,23 @@ describe.each([node, noble])("$name provider: argument checks", (provider) => {
     expect(provider.randomBytes(65_536)).toHaveLength(65_536);
     expect(provider.randomBytes(32)).not.toEqual(provider.randomBytes(32));
   });
+
+  it("small randomBytes (a reuse guard, a nonce) never repeat, across many draws", () => {
+    // 12-byte draws (pooled by the node provider) over several pools' worth: all distinct, own
+    // buffers, and the 4-byte ones in between do not shift or zero them.
+    const seen = new Set<string>();
+    const draws: Uint8Array[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const draw = provider.randomBytes(12);
+      expect(draw).toHaveLength(12);
+      expect(provider.randomBytes(i % 17)).toHaveLength(i % 17);
+      draws.push(draw);
+      seen.add(Buffer.from(draw).toString("hex"));
+    }
+    expect(seen.size).toBe(3000);
+    expect(new Set(draws.map((d) => d.buffer)).size).toBe(3000);
+    expect(draws.every((d) => d.some((byte) => byte !== 0))).toBe(true);
+  });
 });
 
 describe("node provider: variable-length arguments are type-checked by name", () => {

@@ -72,6 +72,7 @@ import { checkBytes, isStrictEd25519PublicKey, pinnedX25519 } from "./checks.js"
  * ```
  */
 export function nodeProvider(): CryptoProvider {
+  const random = new RandomPool();
   const x25519Publics = keyCache((bytes) => importPublicKey(X25519_SPKI_PREFIX, bytes));
   // null caches a key that fails the pinned strict-encoding rule, so it is judged only once.
   const ed25519Publics = keyCache((bytes) =>
@@ -85,7 +86,9 @@ export function nodeProvider(): CryptoProvider {
 
     randomBytes(length) {
       checkLength(length, RANDOM_BYTES_MAX, "length");
-      return randomFillSync(new Uint8Array(length));
+      return length <= POOLED_RANDOM_MAX
+        ? random.take(length)
+        : randomFillSync(new Uint8Array(length));
     },
 
     sha256(data) {
@@ -204,6 +207,35 @@ export function nodeProvider(): CryptoProvider {
       return plaintext;
     },
   };
+}
+
+/**
+ * Requests of at most this many bytes (a message's 4-byte reuse guard, a 12-byte nonce) are served
+ * from a {@link RandomPool}: one call into OpenSSL per {@link RANDOM_POOL_BYTES} bytes instead of
+ * one per request, which cost as much as the rest of a message's sender data. Keys are not: 32-byte
+ * secrets come straight from OpenSSL.
+ */
+const POOLED_RANDOM_MAX = 16;
+const RANDOM_POOL_BYTES = 4096;
+
+/**
+ * Random bytes drawn from OpenSSL in blocks of {@link RANDOM_POOL_BYTES}, handed out in order; each
+ * byte handed out is zeroed in the pool (never served twice, nor kept once served).
+ */
+class RandomPool {
+  readonly #pool = new Uint8Array(RANDOM_POOL_BYTES);
+  #at = RANDOM_POOL_BYTES;
+
+  take(length: number): Uint8Array {
+    if (this.#at + length > RANDOM_POOL_BYTES) {
+      randomFillSync(this.#pool);
+      this.#at = 0;
+    }
+    const out = this.#pool.slice(this.#at, this.#at + length);
+    this.#pool.fill(0, this.#at, this.#at + length);
+    this.#at += length;
+    return out;
+  }
 }
 
 const HASH_LENGTH = 32;
