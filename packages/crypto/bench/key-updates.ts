@@ -22,6 +22,7 @@ import {
   openKeyUpdateEnvelope,
   sealKeyUpdate,
 } from "../src/key-update.js";
+import { OwnerGroup } from "../src/owner-group.js";
 import type { CryptoProvider } from "../src/provider.js";
 import { type Figure, measureAsync, progress, ratioFigure, round } from "./harness.js";
 
@@ -215,5 +216,51 @@ export async function benchKeyUpdates(
       note: `tries ${ordered.length} chunk(s) in the worst order: per chunk envelope verify + X25519 + HKDF + hint search; then unwrap + key_id check`,
     });
   }
+  if (!options.quick && !options.noble) figures.push(benchRemovalAfterAdds(provider, 10_000, 20));
   return figures;
+}
+
+/**
+ * The owner's whole `OwnerGroup.remove` (recipients, KeyUpdate, commit of every leaf secret) at `n`
+ * members who joined `batch` at a time: n / batch add steps since any KeyUpdate. Leaf secrets move
+ * one step per KeyUpdate, so this does not grow with the add steps (it cost one HKDF per member per
+ * add step before: 19 s of CPU at 10,000 members after 500 add steps). Process CPU, one run.
+ */
+function benchRemovalAfterAdds(provider: CryptoProvider, n: number, batch: number): Figure {
+  progress(`${provider.name}: ${n} members in ${n / batch} add steps, then one removal`);
+  const ownerKeys = provider.ed25519KeyPair();
+  const leaf = (signingKey: Uint8Array = provider.ed25519KeyPair().publicKey) => ({
+    identityKey: provider.ed25519KeyPair().publicKey,
+    signingKey,
+    prekey: provider.x25519KeyPair().publicKey,
+  });
+  const owner = OwnerGroup.create({
+    provider,
+    group: { organizationId: ownerKeys.publicKey, channelId: "" },
+    ownLeaf: leaf(ownerKeys.publicKey),
+    signingSecretKey: ownerKeys.secretKey,
+    now: 0,
+  });
+  for (let joined = 0; joined < n; joined += batch) {
+    owner.add(
+      Array.from({ length: batch }, () => ({ leaf: leaf(), leafSecret: provider.randomBytes(32) })),
+      0,
+    );
+    owner.takeParts();
+  }
+  const victim = owner.memberLeaves()[Math.floor(n / 2)] as number;
+  const start = process.cpuUsage();
+  owner.remove([victim], 1);
+  const parts = owner.takeParts();
+  const used = process.cpuUsage(start);
+  const ms = (used.user + used.system) / 1000;
+  return {
+    name: `OwnerGroup.remove + takeParts after ${n / batch} add steps, N = ${n}`,
+    provider: provider.name,
+    value: round(ms),
+    unit: "ms",
+    goal: "≤ 1000 ms",
+    met: ms <= 1000,
+    note: `process CPU, one run; ${parts.members.length} member records rewritten (${parts.members.length * 77} B)`,
+  };
 }

@@ -18,6 +18,12 @@ export interface ApplyKeyUpdateOptions {
    */
   readonly roster?: Roster;
   /**
+   * `rosterHash(roster)`, when the caller already checked that `roster` hashes to it (a client keeps
+   * an owner-signed roster only once it does): saves hashing the whole roster again, O(N) per
+   * KeyUpdate. Trusted, not checked; ignored without `roster`. @default computed from the roster
+   */
+  readonly rosterHash?: Uint8Array;
+  /**
    * Apply a KeyUpdate that does not follow our epoch (after missing control messages could not be
    * fetched): the skipped epochs stay unreadable. Our leaf secret moves only at KeyUpdates: when
    * the gap holds KeyUpdates we missed, pass their epochs in `missedKeyUpdates` (or the unknown

@@ -113,6 +113,13 @@ export interface ApplyAddInit {
   readonly previousKeyId?: Uint8Array;
   /** The new key_id, if announced: the derived one must match. */
   readonly keyId?: Uint8Array;
+  /**
+   * `rosterHash(roster)`, when the caller already checked that the roster hashes to it (a client
+   * keeps an owner-signed roster only once it does): saves hashing the whole roster again, O(N) per
+   * epoch. Trusted, not checked: pass `keyId` too, so that a wrong one ends in `key-mismatch`.
+   * @default computed from `roster`
+   */
+  readonly rosterHash?: Uint8Array;
 }
 
 /** What {@link MemberGroup.restore} needs: the head {@link MemberGroup.takeParts} returned, and the rosters. */
@@ -370,7 +377,7 @@ export class MemberGroup {
     if (!this.#holdsOwnLeaf(init.roster)) return { status: "roster-mismatch", epoch };
     const initSecret = this.#state.initSecret;
     if (initSecret === undefined) return { status: "gap", epoch, currentEpoch: this.#state.epoch };
-    const hash = rosterHash(provider, init.roster);
+    const hash = init.rosterHash?.slice() ?? rosterHash(provider, init.roster);
     const epochSecret = addStepEpochSecret(provider, initSecret, hash, epoch);
     const entered = enterEpoch({
       provider,
@@ -460,10 +467,11 @@ export class MemberGroup {
       return this.#notInChunk(chunk, now);
     }
     const roster = options.roster ?? this.#state.roster;
-    if (
-      !constantTimeEqual(rosterHashOf(provider, roster), chunk.rosterHash) ||
-      !this.#holdsOwnLeaf(roster)
-    ) {
+    const hash =
+      options.roster !== undefined && options.rosterHash !== undefined
+        ? options.rosterHash
+        : rosterHashOf(provider, roster);
+    if (!constantTimeEqual(hash, chunk.rosterHash) || !this.#holdsOwnLeaf(roster)) {
       wipe(leafSecret, epochSecret);
       return { status: "roster-mismatch", epoch };
     }

@@ -207,3 +207,48 @@ describe("the owner's identity index (add steps in O(joiners))", () => {
     expect(owner.add([joiner(fresh)], 3).welcomes.map(({ leaf }) => leaf)).toEqual([4]);
   });
 });
+
+describe("a roster hash the caller already checked", () => {
+  /** The provider, counting SHA-256 calls over a whole roster (the "orgchat v1 roster" input). */
+  function hashing(inner: CryptoProvider) {
+    const counter = { rosters: 0 };
+    const label = new TextEncoder().encode("orgchat v1 roster");
+    const provider: CryptoProvider = Object.create(inner, {
+      sha256: {
+        value: (data: Uint8Array) => {
+          if (label.every((byte, i) => data[i] === byte)) counter.rosters++;
+          return inner.sha256(data);
+        },
+      },
+    });
+    return { provider, counter };
+  }
+
+  it("is not hashed again by applyAdd and applyKeyUpdate; a wrong one is a key-mismatch", () => {
+    const { provider, counter } = hashing(base);
+    const { owner, members } = setup(provider, 2);
+    const [a, b] = members as [MemberGroup, MemberGroup];
+    const add = owner.add([joiner(person())], 1);
+    const wrong = add.rosterHash.slice();
+    wrong[0] = (wrong[0] as number) ^ 1;
+    const before = counter.rosters;
+    expect(
+      a.applyAdd({ roster: add.roster, now: 1, keyId: add.keyId, rosterHash: wrong }).status,
+    ).toBe("key-mismatch");
+    expect(
+      a.applyAdd({ roster: add.roster, now: 1, keyId: add.keyId, rosterHash: add.rosterHash })
+        .status,
+    ).toBe("applied");
+    expect(counter.rosters).toBe(before);
+    // Without it, the member hashes the roster itself.
+    expect(b.applyAdd({ roster: add.roster, now: 1, keyId: add.keyId }).status).toBe("applied");
+    expect(counter.rosters).toBe(before + 1);
+    const removal = owner.remove([2], 2);
+    const hashed = counter.rosters;
+    const chunk = removal.chunks[0];
+    if (chunk === undefined) throw new Error("no chunk");
+    const options = { roster: removal.roster, rosterHash: removal.rosterHash };
+    expect(a.applyKeyUpdate(chunk, 2, options).status).toBe("applied");
+    expect(counter.rosters).toBe(hashed);
+  });
+});
