@@ -398,6 +398,8 @@ export class KeySync {
         epoch: next.epoch,
         previousKeyId: next.previousKeyId,
         keyId: next.keyId,
+        // The book keeps a roster only once it hashes to its announced hash: no second O(N) hash.
+        rosterHash: next.rosterHash,
       });
       if (outcome.status !== "applied") return;
       this.#entered(org, txn, channelId, outcome.epoch);
@@ -481,6 +483,7 @@ export class KeySync {
           : { rekeys: [], unknown: [] };
       outcome = group.applyKeyUpdate(chunk, c.p.now(), {
         roster: roster.roster,
+        rosterHash: roster.rosterHash,
         acceptGap: true,
         missedKeyUpdates: gap.rekeys,
         possibleKeyUpdates: gap.unknown,
