@@ -182,6 +182,27 @@ describe("interop with the official js-waku relay (sdk 0.0.27, @waku/relay 0.0.1
         hash: sent.id,
       });
 
+      // A burst, ours → official: our relay batches the RPCs of one turn into one stream chunk
+      // (length-prefixed back to back); the official relay must read every one of them.
+      const burst = Array.from({ length: 100 }, (_, i) =>
+        new TextEncoder().encode(`burst ${i} from orgchat ${Date.now()}`),
+      );
+      const relay = (ours as WakuTransport & { relay: WakuRelay }).relay;
+      const stream = relay.gossipSub.streamsOutbound.values().next().value as unknown as {
+        pushable: { push(chunk: Uint8Array): unknown };
+      };
+      const push = stream.pushable.push.bind(stream.pushable);
+      let writes = 0;
+      stream.pushable.push = (chunk) => {
+        writes += 1;
+        return push(chunk);
+      };
+      await Promise.all(burst.map((payload) => ours?.publish(contentTopic, payload)));
+      for (const payload of burst) {
+        await legacy.next((e) => e.event === "message" && e.payloadHex === hex(payload));
+      }
+      expect(writes, "the burst left in a few batched writes").toBeLessThan(burst.length / 2);
+
       // Official → ours.
       const incoming = new TextEncoder().encode(`from js-waku ${Date.now()}`);
       const received = new Promise<{ payload: Uint8Array; id: string }>((resolve) => {
