@@ -31,7 +31,6 @@ import {
   commitKeyUpdate,
   keyUpdateRecipients,
   placeJoiners,
-  rebaseLeafSecret,
   recordJoiners,
   rosterIdentities,
 } from "./owner-members.js";
@@ -506,8 +505,8 @@ export class OwnerGroup {
    *
    * @param leaf - the member's leaf
    * @param options.leafSecret - a new leaf secret `L_m` (for example from a fresh X3DH), which
-   *   replaces the one the owner tracks; by default the tracked one, re-based to the current epoch
-   *   (one `evolve` step)
+   *   replaces the one the owner tracks; by default the tracked one, unchanged (docs/PROTOCOL.md,
+   *   "Re-keying": it moves only at KeyUpdates)
    * @returns the Welcome fields (encode with `encodeWelcome`)
    * @throws {RangeError} when `leaf` is not a member, or `leafSecret` is not 32 bytes
    */
@@ -520,13 +519,16 @@ export class OwnerGroup {
     if (options.leafSecret !== undefined) {
       checkBytes(options.leafSecret, 32, "options.leafSecret");
       leafSecret = options.leafSecret.slice();
+      wipe(record.leafSecret);
+      record.leafSecret = leafSecret;
+      record.leafEpoch = epoch;
+      this.#parts.noteMembers([leaf]);
     } else {
-      leafSecret = rebaseLeafSecret(provider, record.leafSecret, record.leafEpoch, epoch);
+      // The tracked one as it is: it is the salt of the member's next KeyUpdate entry, whatever the
+      // epoch it was set at (no KeyUpdate since, or it would have moved), so a member that still
+      // holds it (this Welcome overtaken by that KeyUpdate) opens the KeyUpdate all the same.
+      leafSecret = record.leafSecret;
     }
-    wipe(record.leafSecret);
-    record.leafSecret = leafSecret;
-    record.leafEpoch = epoch;
-    this.#parts.noteMembers([leaf]);
     return makeWelcome({
       group,
       epoch,

@@ -106,26 +106,6 @@ export function recordJoiners(
 }
 
 /**
- * `L_m` re-based from the epoch it was set at to epoch `to`: one `evolve` step,
- * `ExpandWithLabel(L_m, "evolve", u64 to, 32)`, whatever the distance (docs/PROTOCOL.md,
- * "Re-keying": a leaf secret moves only at a KeyUpdate or a resync, not at add steps).
- *
- * @param provider - crypto provider
- * @param secret - `L_m` as set at epoch `from` (kept: the caller wipes it)
- * @param from - the epoch `secret` was set at
- * @param to - the epoch to re-base to (`to <= from` returns a copy)
- * @returns a new array
- */
-export function rebaseLeafSecret(
-  provider: CryptoProvider,
-  secret: Uint8Array,
-  from: bigint,
-  to: bigint,
-): Uint8Array {
-  return to <= from ? secret.slice() : evolveLeafSecret(provider, secret, to);
-}
-
-/**
  * The recipients of a KeyUpdate: every member not removed, ascending by leaf, with its leaf secret
  * as tracked (the KeyUpdate's salt; new arrays: nothing in `members` changes).
  *

@@ -174,6 +174,18 @@ describe("leaf-secret schedule", () => {
     expect(c.epoch).toBe(1n);
   });
 
+  it("a resync without a new leaf secret keeps it: a KeyUpdate overtaking the Welcome still opens", () => {
+    const { owner, members } = setup(base, 2);
+    const a = members[0] as MemberGroup;
+    const add = owner.add([joiner(person())], 1);
+    expect(a.applyAdd({ roster: add.roster, now: 1 }).status).toBe("applied");
+    const welcome = owner.resync(1);
+    expect(welcome.epoch).toBe(add.epoch);
+    // The Welcome is on its way when the next KeyUpdate comes: a applies it with what it holds.
+    expect(applyAll(a, owner.refresh(2))).toBe("applied");
+    expect(a.keyId).toEqual(owner.keyId);
+  });
+
   it("refuses more than maxMissedKeyUpdates, or epochs out of order, and changes nothing", () => {
     const { owner, members } = setup(base, 1);
     const a = members[0] as MemberGroup;
