@@ -8,8 +8,8 @@
  * in reverse on the peer's. In a burst (a member sending many messages, a relay forwarding them)
  * those fixed costs per chunk are most of the transport's CPU. Here the first RPC pushed to a
  * stream in an event-loop turn leaves at once, and the ones after it in the same turn are kept, in
- * order, until the end of the turn (`setImmediate`) or until {@link outboundBatchMaxBytes} are
- * pending, and then pushed as one chunk: the same bytes on the wire (length-prefixed RPCs back to
+ * order, until the end of the turn (`setImmediate`) or until the next would take them over
+ * {@link outboundBatchMaxBytes}, and then pushed as one chunk: the same bytes on the wire (length-prefixed RPCs back to
  * back, which is how the peer reads the stream anyway), at most two chunks per turn and peer
  * instead of one per RPC. A lone message is not delayed at all, one in a burst by at most the rest
  * of the turn it was sent in; nothing waits on a timer.
@@ -19,11 +19,11 @@
 import type { GossipSub } from "@chainsafe/libp2p-gossipsub";
 
 /**
- * A batch is pushed as soon as this many bytes are pending for one peer (64 KiB: about one noise
- * frame, whose payload is capped at 65,519 bytes), so what waits for the end of a turn is bounded
- * by this plus one RPC.
+ * Most bytes of RPCs one batch carries (an RPC larger than this goes alone): a full batch plus its
+ * mplex header fits one noise frame (65,519 bytes of payload), and what waits for the end of a
+ * turn is bounded by this per peer.
  */
-export const outboundBatchMaxBytes = 65_536;
+export const outboundBatchMaxBytes = 65_000;
 
 /**
  * Runs `task` at the end of the current event-loop turn: `setImmediate` where there is one (Node),
@@ -76,7 +76,7 @@ function writeVarint(target: Uint8Array, offset: number, length: number): number
  * stays the same; its `push` and `pushPrefixed` keep their contract (in order, and they throw when
  * the stream's buffer is over gossipsub's `maxOutboundBufferSize`, counting what is pending here).
  * @param stream - a gossipsub `OutboundStream`
- * @param maxBytes - push a batch once this many bytes are pending @default outboundBatchMaxBytes
+ * @param maxBytes - most bytes of RPCs in one batch @default outboundBatchMaxBytes
  */
 export function batchOutboundStream(
   stream: unknown,
@@ -111,15 +111,18 @@ export function batchOutboundStream(
     if (pushable.readableLength + pendingBytes > maxBufferSize) {
       throw new Error(`OutboundStream buffer full, size > ${maxBufferSize}`);
     }
+    const size = bytes.byteLength + (prefix ? varintBytes(bytes.byteLength) : 0);
+    // A batch that this RPC would take over the cap leaves first.
+    if (pendingBytes > 0 && pendingBytes + size > maxBytes) flush();
     parts.push({ bytes, prefix });
-    pendingBytes += bytes.byteLength + (prefix ? varintBytes(bytes.byteLength) : 0);
+    pendingBytes += size;
     if (!turnOpen) {
       // The first RPC of a turn leaves at once (a lone message waits for nothing); the ones after
       // it in the same turn are batched.
       turnOpen = true;
       flush();
       afterTurn(endTurn);
-    } else if (pendingBytes >= maxBytes) flush();
+    }
   };
   target.push = (data) => add(data, true);
   target.pushPrefixed = (data) => add(data.subarray(), false);

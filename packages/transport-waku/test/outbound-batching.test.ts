@@ -67,22 +67,29 @@ describe("batchOutboundStream", () => {
     expect(unprefix(chunks[2] as Uint8Array)).toEqual([filled(5, 4)]);
   });
 
-  it("pushes at once when the batch reaches its byte cap, so what waits is bounded", async () => {
+  it("pushes a batch at once when the next RPC would take it over its byte cap", async () => {
     const { stream, chunks } = fakeStream();
     batchOutboundStream(stream);
     const rpc = filled(1_000, 7);
-    const perBatch = Math.ceil(outboundBatchMaxBytes / 1_002);
+    const perBatch = Math.floor(outboundBatchMaxBytes / 1_002);
     stream.push(rpc);
     for (let i = 0; i < perBatch * 2 + 1; i++) stream.push(rpc);
     // The first RPC and two full batches left synchronously; the last RPC waits for the turn's end.
     expect(chunks).toHaveLength(3);
     for (const chunk of chunks.slice(1)) {
-      expect(chunk.byteLength).toBeGreaterThanOrEqual(outboundBatchMaxBytes);
-      expect(chunk.byteLength).toBeLessThan(outboundBatchMaxBytes + 1_002);
+      expect(chunk.byteLength).toBe(perBatch * 1_002);
+      expect(chunk.byteLength).toBeLessThanOrEqual(outboundBatchMaxBytes);
     }
     await endOfTurn();
     expect(chunks).toHaveLength(4);
     expect(chunks.flatMap(unprefix)).toHaveLength(perBatch * 2 + 2);
+    // An RPC over the cap goes alone, whole.
+    stream.push(filled(100, 1));
+    stream.push(filled(100, 2));
+    stream.push(filled(outboundBatchMaxBytes + 10, 3));
+    expect(chunks.slice(4).map(unprefix)).toEqual([[filled(100, 1)], [filled(100, 2)]]);
+    await endOfTurn();
+    expect(chunks.slice(6).map(unprefix)).toEqual([[filled(outboundBatchMaxBytes + 10, 3)]]);
   });
 
   it("throws like gossipsub when the stream's buffer, counting the batch, is over its cap", () => {
@@ -138,8 +145,8 @@ describe("batched outbound streams between relay nodes", () => {
     );
     await all;
     expect(received.size).toBe(count);
-    // ~330 B per RPC: the first alone, the other 199 in two 64 KiB batches (one write per message
-    // without batching).
+    // ~330 B per RPC: the first alone, the other 199 in two batches of at most 65,000 B (one write
+    // per message without batching).
     expect(writes).toBeLessThanOrEqual(4);
   });
 });
