@@ -106,8 +106,24 @@ export class MessageIngest {
     const hash = wakuMessageHash(pubsubTopic, message);
     if (!this.#take(pubsubTopic, message, peer, hash)) return { relayPeers: 0, duplicate: true };
     this.#lightPushed += 1;
+    // Commit before acknowledging: the archive may hold this turn's admissions in a transaction.
+    this.#commitArchive(message.contentTopic);
     const result = await relay.publishRaw(pubsubTopic, bytes, { allowZeroPeers: true });
     return { relayPeers: result.recipients.length, duplicate: false };
+  }
+
+  /** Commits the archive's pending admissions; a failure is reported, like a failed insert. */
+  #commitArchive(contentTopic: string): void {
+    try {
+      this.#init.archive.commit();
+    } catch (error) {
+      reportDiagnostic(this.#init.onDiagnostic, {
+        component: "service-node/ingest",
+        reason: "archive-insert-failed",
+        topic: contentTopic,
+        error,
+      });
+    }
   }
 
   /**

@@ -118,6 +118,8 @@ export async function createServiceNode(init: ServiceNodeInit = {}): Promise<Ser
     maxTimestampSkewMs: config.maxTimestampSkewMs,
     peerQuota: config.peerQuota,
     isQuotaExempt: (peer) => config.quotaExemptPeers.has(peer),
+    // A relayed burst is archived in one transaction per turn; light push commits before its ack.
+    commitPerTurn: true,
   });
   let libp2p: ServiceLibp2p;
   try {

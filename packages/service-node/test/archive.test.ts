@@ -450,3 +450,56 @@ describe("MessageArchive: file, schema and lifecycle", () => {
     }
   });
 });
+
+describe("commitPerTurn", () => {
+  const rowsSeenByAnotherConnection = (file: string) => {
+    const db = new DatabaseSync(file);
+    try {
+      return Number(db.prepare("SELECT count(*) AS n FROM message").get()?.n);
+    } finally {
+      db.close();
+    }
+  };
+  const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const now = () => Number(baseTimeNs / nsPerMs);
+
+  it("commits a turn's admissions together at its end; reads see them at once", async () => {
+    const file = path.join(tempDir(), "turn.sqlite");
+    const archive = openArchive({ path: file, now, commitPerTurn: true });
+    const burst = series(20);
+    for (const entry of burst) expect(archive.admit(entry)).toBe("stored");
+    expect(archive.admit(burst[0] as ArchivedMessage)).toBe("duplicate");
+    expect(archive.count()).toBe(20);
+    expect(rowsSeenByAnotherConnection(file)).toBe(0);
+    await endOfTurn();
+    expect(rowsSeenByAnotherConnection(file)).toBe(20);
+  });
+
+  it("commits now on commit(), insertMany(), prune() and close()", async () => {
+    const file = path.join(tempDir(), "turn.sqlite");
+    const archive = openArchive({ path: file, now, commitPerTurn: true });
+    const entries = series(8);
+    archive.admit(entries[0] as ArchivedMessage);
+    archive.commit();
+    expect(rowsSeenByAnotherConnection(file)).toBe(1);
+    archive.admit(entries[1] as ArchivedMessage);
+    archive.insertMany([entries[2] as ArchivedMessage]);
+    expect(rowsSeenByAnotherConnection(file)).toBe(3);
+    archive.admit(entries[3] as ArchivedMessage);
+    archive.prune();
+    expect(rowsSeenByAnotherConnection(file)).toBe(4);
+    archive.admit(entries[4] as ArchivedMessage);
+    archive.close();
+    expect(rowsSeenByAnotherConnection(file)).toBe(5);
+    // The turn's scheduled commit finds the archive closed and does nothing.
+    await endOfTurn();
+  });
+
+  it("without it, every admission is committed on its own", () => {
+    const file = path.join(tempDir(), "plain.sqlite");
+    const archive = openArchive({ path: file, now });
+    archive.admit(archived({ index: 1 }));
+    expect(rowsSeenByAnotherConnection(file)).toBe(1);
+    archive.commit();
+  });
+});
