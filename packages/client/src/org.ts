@@ -86,10 +86,22 @@ export interface OwnerSide {
   readonly prekeys: OwnerPrekeys;
   /** One group per encrypted scope ("" = the organization, else a restricted channel). */
   readonly groups: Map<string, OwnerGroup>;
-  /** One pairwise session per member; `byEphemeral` routes X3DH-carrying messages. */
+  /**
+   * The pairwise sessions in use, by member: a cache (most recently used last) of the stored ones
+   * (`pairwise/<member>`), at most `ownerKeyLimits.maxCachedPeers` after a commit. Read through
+   * `ownerSession` (owner-keys.ts): a member missing here may well have a session.
+   */
   readonly sessions: Map<string, PairwiseSession>;
+  /**
+   * Unused: an X3DH-carrying message is routed by its signer (the member) and the ephemeral key of
+   * that member's session. Kept empty for compatibility.
+   * @deprecated
+   */
   readonly byEphemeral: Map<string, string>;
-  /** The keys each member sent (MemberKeys). */
+  /**
+   * The keys members sent (MemberKeys) in use: a cache of the stored ones (`memberkeys/<member>`),
+   * like `sessions`; read through `ownerMemberKeys` (owner-keys.ts).
+   */
   readonly memberKeys: Map<string, { signingKey: Uint8Array; prekey: Uint8Array }>;
   /** The last snapshot published on each group's keys topic (rate limit of resync answers). */
   readonly snapshots: Map<string, { keyId: string; at: number }>;

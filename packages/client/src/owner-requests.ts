@@ -21,9 +21,15 @@ import {
 import type { TransportMessage } from "@orgchat/transport";
 import { type OpenedEnvelope, openEnvelope, type PayloadOf, requestsTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { encodeJson } from "./encoding.js";
 import { newTxn, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
 import { InvitationIndex, predatesDeparture, resyncAnswerAllowed } from "./owner-controller.js";
+import {
+  forgetOwnerKeys,
+  ownerSession,
+  refuseReplayedEphemeralKey,
+  rotatePrekeyWhenFull,
+  setOwnerMemberKeys,
+} from "./owner-keys.js";
 import { eventsLog, orgSpace } from "./persistence.js";
 import { stampAfter } from "./stamp.js";
 
@@ -40,7 +46,21 @@ interface Stranger {
   requestId?: string;
   /** When the handshake began (the owner's clock). */
   readonly since: number;
+  /** Hex of the X3DH ephemeral key of its session (remembered when the handshake is dropped). */
+  readonly ephemeralKey?: string;
 }
+
+/**
+ * Handshakes dropped (beyond `maxHandshakes` or past `handshakeTtlMs`) whose request may still
+ * come: at most this many remembered (ephemeral key → requester), oldest forgotten first. A request
+ * under one of them is answered "full, try later" rather than left unanswered (never silence).
+ */
+export const maxDroppedHandshakes = 1024;
+
+/** The log of the strangers the owner stores a session or keys for (found again after a start). */
+export const strangersLog = (org: string) => `strangers/${org}`;
+/** Marks an organization whose `strangersLog` is complete (stores before it are scanned once). */
+const strangersLogKey = "strangers-log";
 
 /** The owner's bookkeeping of strangers, per organization (memory only: rebuilt after a start). */
 interface StrangerBook {
@@ -49,8 +69,10 @@ interface StrangerBook {
   readonly admission: RequestAdmission;
   /** Invitations by invitee: a request redeems one by a look-up. */
   readonly invitations: InvitationIndex;
-  /** Whether the sessions and keys loaded from the store were checked against the requests. */
+  /** Whether the strangers stored before the last start were checked against the requests. */
   swept: boolean;
+  /** Dropped handshakes by ephemeral key (hex) → requester, at most `maxDroppedHandshakes`. */
+  readonly dropped: Map<string, string>;
 }
 
 /**
@@ -100,21 +122,47 @@ export class OwnerRequests {
     const member = toHex(opened.signer);
     const txn = newTxn(org);
     let plaintext: Uint8Array;
+    /** The session of a handshake this owner dropped, derived again to answer its request. */
+    let dropped = false;
     try {
       const header = opened.message.x3dh;
-      const known =
-        header === undefined ? member : owner.byEphemeral.get(toHex(header.ephemeralKey));
-      const existing = known === undefined ? undefined : owner.sessions.get(known);
-      if (existing !== undefined && (header === undefined || known === member)) {
+      // The envelope's signer is the member: its session, read from the store when not in memory,
+      // is the one an X3DH-carrying message continues when it has the message's ephemeral key.
+      const existing = await ownerSession(c.p, org, member);
+      if (
+        existing !== undefined &&
+        (header === undefined || equalBytes(existing.initialEphemeralKey, header.ephemeralKey))
+      ) {
         plaintext = existing.decrypt(opened.payload);
       } else if (header !== undefined) {
         if (!equalBytes(header.initiatorIdentityKey, opened.signer)) throw new Error("identity");
-        const response = PairwiseSession.respond(c.p.provider, owner.prekeys, opened.payload);
+        const book = this.#book(org);
+        const ephemeralKey = toHex(header.ephemeralKey);
+        dropped = existing === undefined && book.dropped.get(ephemeralKey) === member;
+        // A dropped handshake's key was accepted (its log refuses it): its session is derived
+        // again, only to answer; anything else is checked against the log first.
+        if (dropped) {
+          book.dropped.delete(ephemeralKey);
+          // Accepted before: not refused as a replay this once (responding accepts it again).
+          owner.prekeys.markEphemeralKeysStored([header]);
+        } else {
+          await refuseReplayedEphemeralKey(c.p, org, header);
+        }
+        let response: ReturnType<typeof PairwiseSession.respond>;
+        try {
+          response = PairwiseSession.respond(c.p.provider, owner.prekeys, opened.payload);
+        } catch (error) {
+          if (dropped) owner.prekeys.acceptEphemeralKey(header);
+          throw error;
+        }
         plaintext = response.plaintext;
+        owner.sessions.delete(member);
         owner.sessions.set(member, response.session);
-        owner.byEphemeral.set(toHex(response.session.initialEphemeralKey), member);
         txn.prekeys = true;
-        if (!org.log.state.members.has(member)) this.#handshake(org, member);
+        if (!dropped && !org.log.state.members.has(member)) {
+          this.#handshake(org, txn, member, ephemeralKey);
+        }
+        await rotatePrekeyWhenFull(c.p, org, txn, c.now());
       } else {
         throw new Error("no session");
       }
@@ -126,6 +174,16 @@ export class OwnerRequests {
     const value = await c.pairwise.accept(org, txn, member, id, plaintext, { component, topic });
     if (value === undefined) return;
     const context = { id, author: member, clock: opened.clock, sentAt: c.now() };
+    if (dropped) {
+      // Its keys went with the handshake: the request could not be admitted. Told to ask again.
+      c.report({ component, reason: "handshake-dropped-answered", topic });
+      if (value.case === "requestToJoin") {
+        await this.#refuse(org, txn, member, context, requestRejectionReasons.queueFull);
+      }
+      this.#forget(org, txn, member);
+      await c.persistence.commit(org, txn);
+      return;
+    }
     switch (value.case) {
       case "requestToJoin":
         await this.#onJoinRequest(org, txn, value.value, context, topic);
@@ -167,13 +225,7 @@ export class OwnerRequests {
           // Refused here, not in the next add step: there it would fail the whole batch.
           c.report({ component, reason: "member-keys-unusable", topic });
         } else {
-          owner.memberKeys.set(member, { signingKey: keys.signingKey, prekey: keys.prekey });
-          txn.ops.push({
-            type: "put",
-            space: orgSpace(org.hex),
-            key: `memberkeys/${member}`,
-            value: encodeJson({ signingKey: keys.signingKey, prekey: keys.prekey }),
-          });
+          txn.ops.push(setOwnerMemberKeys(org, member, keys));
           await c.epochs.reconcile(org, txn, [member]);
         }
         break;
@@ -262,7 +314,7 @@ export class OwnerRequests {
     }
     if (org.log.state.members.has(member)) {
       // Open organization, or an invitation: a member at once.
-      this.#book(org).strangers.delete(member);
+      this.#settle(org, txn, member);
       await this.#decide(org, txn, member, context, undefined);
       await c.epochs.admitted(org, txn, [member]);
       txn.emits.push([
@@ -346,7 +398,7 @@ export class OwnerRequests {
     if (decision.type === "request.rejected") {
       this.#forget(org, txn, member);
     } else {
-      this.#book(org).strangers.delete(member);
+      this.#settle(org, txn, member);
     }
   }
 
@@ -400,14 +452,23 @@ export class OwnerRequests {
         admission: new RequestAdmission(limits),
         invitations: new InvitationIndex(),
         swept: false,
+        dropped: new Map(),
       };
       this.#books.set(org.owner, book);
     }
     return book;
   }
 
-  /** A new session with a key outside the organization: a handshake until its request arrives. */
-  #handshake(org: OwnerOrg, member: string): void {
+  /**
+   * A new session with a key outside the organization: a handshake until its request arrives. Its
+   * key is logged (`strangersLog`) with the session, so that a start finds what to drop.
+   */
+  #handshake(org: OwnerOrg, txn: Txn, member: string, ephemeralKey: string): void {
+    txn.ops.push({
+      type: "append",
+      log: strangersLog(org.hex),
+      entries: [{ id: member, sortKey: 0n, value: new Uint8Array(0) }],
+    });
     const strangers = this.#book(org).strangers;
     const known = strangers.get(member)?.requestId;
     const now = this.#c.now();
@@ -419,7 +480,7 @@ export class OwnerRequests {
     )
       return;
     strangers.delete(member);
-    strangers.set(member, { since: now });
+    strangers.set(member, { since: now, ephemeralKey });
   }
 
   /**
@@ -441,9 +502,9 @@ export class OwnerRequests {
           book.strangers.set(request.requester, { requestId: request.id, since: now });
         }
       }
-      const keys = new Set([...org.owner.sessions.keys(), ...org.owner.memberKeys.keys()]);
-      for (const key of keys) {
-        if (!state.members.has(key) && !book.strangers.has(key)) this.#forget(org, txn, key);
+      for (const key of await this.#storedStrangers(org, txn)) {
+        if (state.members.has(key)) this.#settle(org, txn, key);
+        else if (!book.strangers.has(key)) this.#forget(org, txn, key);
       }
     }
     const limits = this.#limits();
@@ -455,7 +516,7 @@ export class OwnerRequests {
       if (stranger.requestId === undefined) handshakes++;
     for (const [member, stranger] of book.strangers) {
       if (state.members.has(member)) {
-        book.strangers.delete(member);
+        this.#settle(org, txn, member);
         continue;
       }
       const live = pendingByKey.get(member);
@@ -469,6 +530,7 @@ export class OwnerRequests {
         if (handshakes > limits.maxHandshakes || now - stranger.since >= limits.handshakeTtlMs) {
           handshakes--;
           c.report({ component, reason: "handshake-dropped", topic });
+          this.#noteDropped(book, member, stranger);
           this.#forget(org, txn, member);
         }
         continue;
@@ -510,8 +572,8 @@ export class OwnerRequests {
    * keeps them until the next start (a rate-bounded number: one per admission).
    */
   #forget(org: OwnerOrg, txn: Txn, member: string, ended: readonly string[] = []): void {
-    const owner = org.owner;
     this.#book(org).strangers.delete(member);
+    txn.ops.push({ type: "deleteEntries", log: strangersLog(org.hex), ids: [member] });
     if (org.log.state.members.has(member)) return;
     if (ended.length > 0) {
       const gone = new Set(ended);
@@ -521,17 +583,42 @@ export class OwnerRequests {
       }
       txn.ops.push({ type: "deleteEntries", log: eventsLog(org.hex), ids: [...gone] });
     }
-    const session = owner.sessions.get(member);
-    if (session !== undefined) {
-      owner.byEphemeral.delete(toHex(session.initialEphemeralKey));
-      owner.sessions.delete(member);
+    txn.ops.push(...forgetOwnerKeys(org, member));
+  }
+
+  /** A stranger became a member: no longer in the book, nor in the `strangersLog`. */
+  #settle(org: OwnerOrg, txn: Txn, member: string): void {
+    this.#book(org).strangers.delete(member);
+    txn.ops.push({ type: "deleteEntries", log: strangersLog(org.hex), ids: [member] });
+  }
+
+  /** Remembers a dropped handshake's ephemeral key, so that its request is answered. */
+  #noteDropped(book: StrangerBook, member: string, stranger: Stranger): void {
+    if (stranger.ephemeralKey === undefined) return;
+    book.dropped.delete(stranger.ephemeralKey);
+    book.dropped.set(stranger.ephemeralKey, member);
+    for (const key of book.dropped.keys()) {
+      if (book.dropped.size <= maxDroppedHandshakes) break;
+      book.dropped.delete(key);
     }
-    owner.memberKeys.delete(member);
+  }
+
+  /**
+   * The strangers the store may hold a session or keys for: the `strangersLog` (bounded by the
+   * handshakes and pending requests it had), or once, for a store written before that log, every
+   * `pairwise/` and `memberkeys/` key (names only); the log is then marked complete.
+   */
+  async #storedStrangers(org: OwnerOrg, txn: Txn): Promise<Set<string>> {
+    const store = this.#c.p.store;
     const space = orgSpace(org.hex);
-    txn.ops.push(
-      { type: "delete", space, key: `pairwise/${member}` },
-      { type: "delete", space, key: `memberkeys/${member}` },
-    );
+    const found = new Set<string>();
+    for (const entry of await store.range(strangersLog(org.hex))) found.add(entry.id);
+    if ((await store.get(space, strangersLogKey)) !== undefined) return found;
+    for (const prefix of ["pairwise/", "memberkeys/"]) {
+      for (const key of await store.keys(space, { prefix })) found.add(key.slice(prefix.length));
+    }
+    txn.ops.push({ type: "put", space, key: strangersLogKey, value: new Uint8Array([1]) });
+    return found;
   }
 
   async #onResyncRequest(

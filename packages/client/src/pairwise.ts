@@ -18,6 +18,7 @@ import type { ClientCore } from "./core.js";
 import { hashId } from "./encoding.js";
 import { NotMemberError } from "./errors.js";
 import { type MemberOrg, newTxn, type Org, type OwnerOrg, type Txn } from "./org.js";
+import { ownerSession } from "./owner-keys.js";
 import { seenLog } from "./persistence.js";
 import { resyncBudgetOf } from "./resync-answers.js";
 
@@ -32,8 +33,8 @@ const component = "client/pairwise";
  * Pairwise channel (X3DH + double ratchet): sends to the owner (on the requests topic, signed by
  * this identity) and to a member (in its inbox, signed by the organization), and receives this
  * identity's inbox: invitations, and the owner's join responses and Welcomes. Owns: the inbox's
- * input; the sessions themselves belong to the owner side (`OwnerSide.sessions`) and the member
- * side (`MemberSide.ownerSession`).
+ * input; the sessions themselves belong to the owner side (`OwnerSide.sessions`, a cache of the
+ * stored ones: `owner-keys.ts`) and the member side (`MemberSide.ownerSession`).
  */
 export class PairwiseChannel {
   readonly #c: ClientCore;
@@ -66,7 +67,7 @@ export class PairwiseChannel {
     content: PairwiseContentInit,
     clock: bigint = org.log.nextClock(),
   ): Promise<boolean> {
-    const session = org.owner.sessions.get(member);
+    const session = await ownerSession(this.#c.p, org, member);
     if (session === undefined) return false;
     const topic = inboxTopic(publicKeyFromMemberId(member));
     await this.#seal(org, txn, member, session, topic, org.owner.signer, content, clock);
