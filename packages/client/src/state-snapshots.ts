@@ -33,6 +33,11 @@ export class StateSnapshots {
   readonly #c: ClientCore;
   /** Per organization: events appended since the last snapshot, and its size (0 without one). */
   readonly #since = new Map<string, { events: number; bytes: number }>();
+  /**
+   * Per organization, the events a failed snapshot write covered: the log dropped them, the store
+   * still holds them; the next snapshot (whose floor folds them too) deletes them.
+   */
+  readonly #uncommitted = new Map<string, string[]>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -77,7 +82,8 @@ export class StateSnapshots {
    * the floor (history retention applied) is written with the deletes of the events it covers in
    * one batch, so a crash leaves the old snapshot and every event, or the new snapshot and the
    * rest. A failed write is reported (`error`) and changes nothing stored: the events stay in the
-   * log, and the next snapshot covers them too (at start, they are duplicates of it).
+   * events log until the next snapshot, which folds them too, deletes them (a start before it
+   * replays them after the old snapshot).
    * @param closing - at close: due once `keep` events beyond the re-fold window were appended
    */
   async compact(org: Org, closing: boolean): Promise<void> {
@@ -89,17 +95,20 @@ export class StateSnapshots {
     if (compaction === undefined) return;
     const pruned = this.#pruneMessages(org, compaction.state);
     const bytes = encodeSnapshot(pruned.state);
+    const covered = [...(this.#uncommitted.get(org.hex) ?? []), ...compaction.covered];
     const ops: StoreOp[] = [
       { type: "put", space: orgSpace(org.hex), key: snapshotKey, value: bytes },
-      { type: "deleteEntries", log: eventsLog(org.hex), ids: [...compaction.covered] },
+      { type: "deleteEntries", log: eventsLog(org.hex), ids: covered },
       ...pruned.ops,
     ];
     try {
       await this.#c.p.store.batch(ops);
     } catch (error) {
+      this.#uncommitted.set(org.hex, covered);
       this.#c.emitter.emit("error", { organizationId: org.hex, error });
       return;
     }
+    this.#uncommitted.delete(org.hex);
     this.#since.set(org.hex, { events: org.log.size, bytes: bytes.length });
   }
 

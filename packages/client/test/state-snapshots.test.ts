@@ -18,15 +18,18 @@ afterEach(async () => {
 /** Enough events for a first compaction (`snapshotPolicy`, no snapshot yet). */
 const history = snapshotPolicy.keep + snapshotPolicy.minEvents + 20;
 
-/** A store whose batches carrying a snapshot fail (the process dies at that write). */
-function failingSnapshots(inner: Store): { store: Store; refused: () => number } {
+/** A store whose first `failures` batches carrying a snapshot fail (the write is lost). */
+function failingSnapshots(
+  inner: Store,
+  failures = Number.POSITIVE_INFINITY,
+): { store: Store; refused: () => number } {
   let refused = 0;
   const store = new Proxy(inner, {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver);
       if (name !== "batch") return typeof value === "function" ? value.bind(target) : value;
       return (ops: Parameters<Store["batch"]>[0], options?: Parameters<Store["batch"]>[1]) => {
-        if (ops.some((op) => op.type === "put" && op.key === "snapshot")) {
+        if (refused < failures && ops.some((op) => op.type === "put" && op.key === "snapshot")) {
           refused++;
           return Promise.reject(new Error("the process is gone"));
         }
@@ -85,6 +88,27 @@ describe("state snapshots", () => {
     const again = await world.peer("owner-again", { store: owner.store });
     expect(again.client.history(orgId, "general").map((m) => m.text)).toEqual(texts);
     expect(texts).toHaveLength(history);
+  });
+
+  it("after a failed snapshot write, the next snapshot deletes what the failed one covered", async () => {
+    world = new World();
+    const failing = failingSnapshots(memoryStore(), 1);
+    const owner = await world.peer("owner", { store: failing.store });
+    const orgId = await owner.client.createOrganization({ name: "Acme" });
+    await owner.client.createChannel(orgId, { id: "general", name: "General" });
+    const ids: string[] = [];
+    for (let i = 0; i < 2 * history; i++) {
+      ids.push((await owner.client.sendMessage(orgId, "general", `m${i}`)).id);
+    }
+    await world.settle();
+    expect(failing.refused()).toBe(1);
+    expect(await owner.store.get(`org/${orgId}`, "snapshot")).toBeDefined();
+    const left = new Set((await owner.store.range(`events/${orgId}`)).map((entry) => entry.id));
+    // The oldest posts, covered by the failed write first, are gone with the next one.
+    expect(ids.slice(0, 100).filter((id) => left.has(id))).toEqual([]);
+    await world.stop(owner);
+    const again = await world.peer("owner-again", { store: owner.store });
+    expect(again.client.history(orgId, "general")).toHaveLength(2 * history);
   });
 
   it("a corrupted snapshot is StoreCorruptedError at start", async () => {
