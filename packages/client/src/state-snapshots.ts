@@ -1,4 +1,10 @@
-import { decodeSnapshot, encodeSnapshot, type OrgEvent, type OrgState } from "@orgchat/state";
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  type JoinRequest,
+  type OrgEvent,
+  type OrgState,
+} from "@orgchat/state";
 import type { StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { StoreCorruptedError } from "./errors.js";
@@ -93,7 +99,7 @@ export class StateSnapshots {
     if (since.events < keep + due) return;
     const compaction = org.log.compact(keep);
     if (compaction === undefined) return;
-    const pruned = this.#pruneMessages(org, compaction.state);
+    const pruned = this.#pruneMessages(org, this.#pruneRequests(org, compaction.state));
     const bytes = encodeSnapshot(pruned.state);
     const covered = [...(this.#uncommitted.get(org.hex) ?? []), ...compaction.covered];
     const ops: StoreOp[] = [
@@ -110,6 +116,30 @@ export class StateSnapshots {
     }
     this.#uncommitted.delete(org.hex);
     this.#since.set(org.hex, { events: org.log.size, bytes: bytes.length });
+  }
+
+  /**
+   * Strangers' ended requests leave the saved state (as their events leave the events log when
+   * they end, `OwnerRequests`): a request rejected or cancelled whose requester is not a member,
+   * once its re-request cool-down (counted from the decision's `sentAt`) is over at the client's
+   * clock. Their ids stay applied (a re-delivered copy is a duplicate). The state in memory keeps
+   * them until the next start.
+   */
+  #pruneRequests(org: Org, state: OrgState): OrgState {
+    const cutoff = this.#c.now() - org.log.config.reRequestCooldownMs;
+    const ended = (request: JoinRequest) =>
+      (request.status === "rejected" || request.status === "cancelled") &&
+      !state.members.has(request.requester) &&
+      (request.decidedSentAt ?? request.sentAt) < cutoff;
+    let any = false;
+    for (const request of state.requests.values()) {
+      if (ended(request)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return state;
+    return { ...state, requests: state.requests.filter((request) => !ended(request)) };
   }
 
   /**

@@ -4,6 +4,7 @@
  * shows the same organization; a crash during the compaction batch loses nothing; a corrupted
  * snapshot is `StoreCorruptedError`, never a wrong state.
  */
+import { decodeSnapshot } from "@orgchat/state";
 import { memoryStore, type Store } from "@orgchat/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { isStoreCorruptedError } from "../src/index.js";
@@ -109,6 +110,25 @@ describe("state snapshots", () => {
     await world.stop(owner);
     const again = await world.peer("owner-again", { store: owner.store });
     expect(again.client.history(orgId, "general")).toHaveLength(2 * history);
+  });
+
+  it("a stranger's rejected request leaves the snapshot once its cool-down is over", async () => {
+    world = new World();
+    const { owner, orgId } = await orgWithMembers(world, []);
+    const mallory = await world.peer("mallory");
+    await mallory.client.discover(orgId);
+    const requestId = await mallory.client.requestToJoin(orgId, { displayName: "Mallory" });
+    await world.settle();
+    await owner.client.rejectRequest(orgId, requestId, "not today");
+    await world.settle();
+    expect(owner.client.listRequests(orgId)[0]?.status).toBe("rejected");
+    world.time.advance(2 * 24 * 60 * 60 * 1000);
+    for (let i = 0; i < history; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
+    await world.settle();
+    const state = decodeSnapshot(await owner.store.getOrThrow(`org/${orgId}`, "snapshot"), orgId);
+    expect(state.requests.has(requestId)).toBe(false);
+    // Still applied: a copy delivered again is a duplicate.
+    expect(state.applied.has(requestId)).toBe(true);
   });
 
   it("a corrupted snapshot is StoreCorruptedError at start", async () => {
