@@ -91,11 +91,21 @@ export interface WakuRelayServiceInit {
    */
   readonly allowPublishToZeroTopicPeers?: boolean;
   /**
-   * Further gossipsub options (mesh degrees, scoring, …). The Waku settings (`globalSignaturePolicy`,
+   * Further gossipsub options (mesh degrees, scoring, …). `maxOutboundBufferSize` defaults to
+   * {@link relayOutboundBufferBytes} (gossipsub's own default is unbounded). The Waku settings (`globalSignaturePolicy`,
    * `msgIdFn`, `fallbackToFloodsub`, `emitSelf`) always win.
    */
   readonly gossipsub?: Partial<GossipsubOpts>;
 }
+
+/**
+ * At most this many bytes wait in the outbound stream to one peer (gossipsub's
+ * `maxOutboundBufferSize`, unbounded by default). A peer that stops reading would otherwise make
+ * this node hold every message meant for it; beyond the cap gossipsub drops what it sends that peer
+ * (it logs "Cannot send rpc") and the peer's score and the connection upkeep deal with it. 8 MiB is
+ * about 30,000 messages of 256 B, far more than a healthy peer lags.
+ */
+export const relayOutboundBufferBytes = 8 * 1024 * 1024;
 
 /**
  * The libp2p service factory for Waku Relay: mount as `services.pubsub`. Gossipsub with
@@ -114,6 +124,7 @@ export function wakuRelayService(
       // IDONTWANT is gossipsub 1.2 (`/meshsub/1.2.0`): a relay speaks only `/vac/waku/relay/2.0.0`,
       // so gossipsub would build one for every message and send it to nobody. Never build it.
       idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
+      maxOutboundBufferSize: relayOutboundBufferBytes,
       ...init.gossipsub,
       allowPublishToZeroTopicPeers: init.allowPublishToZeroTopicPeers ?? false,
       emitSelf: false,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { batchOutboundStream, outboundBatchMaxBytes } from "../src/outbound-batching.js";
-import { pubsubTopicFor, type WakuMessage } from "../src/relay.js";
+import { pubsubTopicFor, relayOutboundBufferBytes, type WakuMessage } from "../src/relay.js";
 import { link, type RelayNode, startRelayNode } from "./relay-nodes.js";
 
 /** A stand-in for gossipsub's `OutboundStream`: what its pushable received, chunk by chunk. */
@@ -121,7 +121,9 @@ describe("batched outbound streams between relay nodes", () => {
     };
     expect(typeof stream.pushable.push).toBe("function");
     expect(typeof stream.pushable.readableLength).toBe("number");
-    expect(typeof stream.maxBufferSize).toBe("number");
+    // Bounded by default (gossipsub's own default is Infinity): a peer that stops reading costs
+    // this node at most relayOutboundBufferBytes.
+    expect(stream.maxBufferSize).toBe(relayOutboundBufferBytes);
     const push = stream.pushable.push.bind(stream.pushable);
     let writes = 0;
     stream.pushable.push = (chunk) => {
