@@ -82,6 +82,13 @@ const maxBinaryDepth = 64;
 const maxScratchBytes = 64 * 1024;
 let scratch: Uint8Array = new Uint8Array(1024);
 
+/** How many bytes the unsigned LEB128 of `value` takes. */
+function varintBytes(value: number): number {
+  let bytes = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes++;
+  return bytes;
+}
+
 /** A growable byte buffer for {@link encodeStored}. */
 class Writer {
   bytes: Uint8Array;
@@ -125,17 +132,24 @@ class Writer {
   }
 
   text(value: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: encoded in place after room for the longest
+    // length prefix, moved down when the actual prefix is shorter (same bytes as `raw(encode())`).
     const most = value.length * 3;
-    if (most < 0x80) {
-      this.reserve(1 + most);
-      const at = this.length++;
-      const { written } = utf8.encodeInto(value, this.bytes.subarray(this.length));
-      this.bytes[at] = written;
-      this.length += written;
-      return;
+    const room = varintBytes(most);
+    this.reserve(room + most);
+    const at = this.length;
+    const { written } = utf8.encodeInto(value, this.bytes.subarray(at + room));
+    const prefix = varintBytes(written);
+    if (prefix < room) this.bytes.copyWithin(at + prefix, at + room, at + room + written);
+    // The prefix, written into the room reserved above (no `reserve`: it could move the buffer).
+    let rest = written;
+    let to = at;
+    while (rest >= 0x80) {
+      this.bytes[to++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
     }
-    this.raw(utf8.encode(value));
+    this.bytes[to] = rest;
+    this.length = at + prefix + written;
   }
 
   value(value: unknown): void {

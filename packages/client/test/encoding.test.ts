@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   binaryRecordMark,
@@ -85,6 +86,31 @@ describe("encodeStored / decodeStored", () => {
     expect(back.outer).toBe("a");
     expect(decodeStored(back.inner).value).toEqual({ text: "nested" });
     expect(small.buffer).not.toBe(after.buffer);
+  });
+
+  it("writes the same bytes as ever (a stored record is read back by older and newer clients)", () => {
+    // Strings around the one-byte length prefix's edge, multi-byte text and a long one; then short
+    // strings at every offset near the end of the scratch buffer.
+    const record = {
+      text: "héllo 👋 ".repeat(40),
+      id: "ab".repeat(32),
+      short: "k",
+      edge: "x".repeat(42),
+      edge2: "y".repeat(43),
+      big: "z".repeat(5000),
+    };
+    const digest = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+    expect(digest(encodeStored(record))).toBe(
+      "82745231c3ca72bae2bb9bc1e136b50f12cbd1918064c5d1fe2f5756c1fda864",
+    );
+    const reset = { text: "r".repeat(70_000) }; // beyond the kept size: the next call starts at 1 KiB
+    for (let n = 300; n < 345; n++) {
+      for (const pad of ["p".repeat(3 * n), "€".repeat(n)]) {
+        encodeStored(reset);
+        const value = { pad, k: "k", é: "é", e: "" };
+        expect(decodeStored(encodeStored(value)).value).toEqual(value);
+      }
+    }
   });
 
   it("refuses damaged records with an error", () => {
