@@ -96,33 +96,13 @@ export interface ChainCommit {
   readonly evicted: readonly SkippedKey[];
 }
 
-/**
- * A {@link ChainCandidate} that never prints its keys: redacted once on the prototype, so that a
- * candidate per received message costs one plain object.
- */
-class RedactedCandidate implements ChainCandidate {
-  readonly leaf: number;
-  readonly generation: number;
-  readonly key: Uint8Array;
-  readonly nonce: Uint8Array;
-  readonly fromSkipped: SkippedKey | undefined;
-  readonly baseGeneration: number;
-  readonly secret: Uint8Array | undefined;
+/** The prototype of every {@link ChainCandidate}: redacted once, not per candidate. */
+const candidatePrototype: object = {};
+redactSecrets(candidatePrototype, "ChainCandidate");
 
-  constructor(fields: ChainCandidate) {
-    this.leaf = fields.leaf;
-    this.generation = fields.generation;
-    this.key = fields.key;
-    this.nonce = fields.nonce;
-    this.fromSkipped = fields.fromSkipped;
-    this.baseGeneration = fields.baseGeneration;
-    this.secret = fields.secret;
-  }
-}
-redactSecrets(RedactedCandidate.prototype, "ChainCandidate");
-
+/** A {@link ChainCandidate} that never prints its keys (one plain object per received message). */
 function chainCandidate(fields: ChainCandidate): ChainCandidate {
-  return new RedactedCandidate(fields);
+  return Object.assign(Object.create(candidatePrototype) as object, fields);
 }
 
 /**
