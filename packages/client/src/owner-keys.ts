@@ -64,6 +64,25 @@ function touch<V>(cache: Map<string, V>, key: string, value: V): V {
 }
 
 /**
+ * A cached record: from memory (made most recently used), else `read` from the store and kept.
+ * Memory wins over a read that raced with a write (it may be ahead of the store).
+ */
+async function cached<V>(
+  cache: Map<string, V>,
+  member: string,
+  read: () => Promise<V | undefined>,
+): Promise<V | undefined> {
+  const hit = cache.get(member);
+  if (hit !== undefined) return touch(cache, member, hit);
+  const value = await read();
+  if (value === undefined) return undefined;
+  const raced = cache.get(member);
+  if (raced !== undefined) return raced;
+  cache.set(member, value);
+  return value;
+}
+
+/**
  * The pairwise session with `member`: from memory, else read from the store (and kept in memory
  * until a later commit evicts it).
  *
@@ -73,23 +92,17 @@ function touch<V>(cache: Map<string, V>, key: string, value: V): V {
  * @returns the session, or undefined when the owner holds none
  * @throws {StateCorruptedError} (from the crypto package) when the stored record is corrupt
  */
-export async function ownerSession(
+export function ownerSession(
   p: OwnerKeysDeps,
   org: OwnerOrg,
   member: string,
 ): Promise<PairwiseSession | undefined> {
-  const cache = org.owner.sessions;
-  const cached = cache.get(member);
-  if (cached !== undefined) return touch(cache, member, cached);
-  const key = `pairwise/${member}`;
-  const bytes = await p.store.get(space(org), key);
-  if (bytes === undefined) return undefined;
-  // Read while another task may have set it meanwhile: memory wins (it may be ahead of the store).
-  const raced = cache.get(member);
-  if (raced !== undefined) return raced;
-  const session = PairwiseSession.deserialize(p.provider, p.vault.open(space(org), key, bytes));
-  cache.set(member, session);
-  return session;
+  return cached(org.owner.sessions, member, async () => {
+    const key = `pairwise/${member}`;
+    const bytes = await p.store.get(space(org), key);
+    if (bytes === undefined) return undefined;
+    return PairwiseSession.deserialize(p.provider, p.vault.open(space(org), key, bytes));
+  });
 }
 
 /**
@@ -100,21 +113,15 @@ export async function ownerSession(
  * @param member - the member's id
  * @returns the keys, or undefined when the owner holds none
  */
-export async function ownerMemberKeys(
+export function ownerMemberKeys(
   p: OwnerKeysDeps,
   org: OwnerOrg,
   member: string,
 ): Promise<StoredMemberKeys | undefined> {
-  const cache = org.owner.memberKeys;
-  const cached = cache.get(member);
-  if (cached !== undefined) return touch(cache, member, cached);
-  const bytes = await p.store.get(space(org), `memberkeys/${member}`);
-  if (bytes === undefined) return undefined;
-  const raced = cache.get(member);
-  if (raced !== undefined) return raced;
-  const keys = decodeJson<StoredMemberKeys>(bytes);
-  cache.set(member, keys);
-  return keys;
+  return cached(org.owner.memberKeys, member, async () => {
+    const bytes = await p.store.get(space(org), `memberkeys/${member}`);
+    return bytes === undefined ? undefined : decodeJson<StoredMemberKeys>(bytes);
+  });
 }
 
 /**
