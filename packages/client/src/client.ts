@@ -218,6 +218,10 @@ function facade(c: ClientCore): Client {
     close: async () => {
       // Pending adds go out before the queue closes (a one-shot process accepts, then closes).
       if (!runtime.closed) c.epochs.flushBeforeClose();
+      // A clean stop leaves a state snapshot and the re-fold window: the next start replays that.
+      if (!runtime.closed) {
+        void runtime.task(() => c.persistence.compactAtClose()).catch(() => undefined);
+      }
       // Published entries leave the outbox before the store closes.
       if (!runtime.closed && c.persistence.hasPublished()) {
         void runtime.task(() => c.persistence.settlePublished()).catch(() => undefined);

@@ -74,6 +74,26 @@ describe("state snapshots", () => {
     expect(owner.client.history(orgId, "general").at(-1)?.text).toBe("after");
   });
 
+  it("a clean close compacts what is beyond the re-fold window; the next start replays that", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice"]);
+    // More than twice the window, fewer than a compaction while running needs.
+    const sent = 2 * snapshotPolicy.keep + 40;
+    expect(sent).toBeLessThan(snapshotPolicy.keep + snapshotPolicy.minEvents);
+    for (let i = 0; i < sent; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
+    await world.settle();
+    expect(await owner.store.get(`org/${orgId}`, "snapshot")).toBeUndefined();
+    const texts = owner.client.history(orgId, "general").map((m) => m.text);
+    await world.restart(owner);
+    expect(await owner.store.get(`org/${orgId}`, "snapshot")).toBeDefined();
+    const events = await owner.store.range(`events/${orgId}`);
+    expect(events.length).toBeLessThanOrEqual(2 * snapshotPolicy.keep);
+    expect(owner.client.history(orgId, "general").map((m) => m.text)).toEqual(texts);
+    await (members[0] as Peer).client.sendMessage(orgId, "general", "after");
+    await world.settle();
+    expect(owner.client.history(orgId, "general").at(-1)?.text).toBe("after");
+  });
+
   it("a crash at the compaction's write loses nothing: every event stays in the log", async () => {
     world = new World();
     const failing = failingSnapshots(memoryStore());
