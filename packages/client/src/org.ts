@@ -118,7 +118,10 @@ export interface OwnerSide {
   describeDue: boolean;
   addDueAt?: number | undefined;
   addTimer?: unknown;
-  /** When each member's last resync was answered. */
+  /**
+   * When each member's last resync was answered, oldest first: only those within the last
+   * `resyncAnswerIntervalMs` (older entries decide nothing and are dropped as answers go out).
+   */
   readonly resyncAnswered: Map<string, number>;
 }
 

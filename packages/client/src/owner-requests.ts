@@ -31,6 +31,7 @@ import {
   setOwnerMemberKeys,
 } from "./owner-keys.js";
 import { eventsLog, orgSpace } from "./persistence.js";
+import { noteResyncAnswer } from "./resync-answers.js";
 import { stampAfter } from "./stamp.js";
 
 const component = "client/owner-requests";
@@ -638,7 +639,7 @@ export class OwnerRequests {
     const group = owner.groups.get(channelId);
     const leaf = c.epochs.leafOf(org, channelId, member);
     if (group === undefined || leaf === undefined || leaf === group.leaf) return;
-    owner.resyncAnswered.set(member, now);
+    noteResyncAnswer(owner.resyncAnswered, member, now, c.p.config.resyncAnswerIntervalMs);
     const welcome = group.resync(leaf, { leafSecret: c.p.random(32) });
     txn.groups.add(channelId);
     // The Welcome names its epoch's roster, which a member that asks may lack (it missed a delta,

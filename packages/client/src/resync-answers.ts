@@ -141,3 +141,27 @@ export function resyncBudgetOf(org: object, memberRefillMs: number): ResyncAnswe
   }
   return budget;
 }
+
+/**
+ * Records that `member`'s resync was answered at `now` (`OwnerSide.resyncAnswered`, oldest first)
+ * and drops the entries past `intervalMs`: they no longer decide anything, so the map holds only
+ * the members answered within the interval (at most the answers the total budget lets out in it).
+ *
+ * @param answered - when each member was last answered, oldest first
+ * @param member - the member answered now
+ * @param now - the owner's clock (ms)
+ * @param intervalMs - `resyncAnswerIntervalMs`
+ */
+export function noteResyncAnswer(
+  answered: Map<string, number>,
+  member: string,
+  now: number,
+  intervalMs: number,
+): void {
+  answered.delete(member);
+  answered.set(member, now);
+  for (const [other, at] of answered) {
+    if (other === member || now - at < intervalMs) break;
+    answered.delete(other);
+  }
+}

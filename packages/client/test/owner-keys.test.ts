@@ -26,6 +26,7 @@ import {
   setOwnerMemberKeys,
   x3dhLog,
 } from "../src/owner-keys.js";
+import { noteResyncAnswer } from "../src/resync-answers.js";
 import { Vault } from "../src/vault.js";
 import { type Peer, seededRandom, World } from "./helpers.js";
 
@@ -198,6 +199,17 @@ describe("the owner's keys at scale", () => {
     ownerKeyOps(vault, restarted, newTxn(restarted)).done();
     expect(restarted.owner.sessions.size).toBe(ownerKeyLimits.maxCachedPeers);
     expect(restarted.owner.sessions.has(txn.sessions.values().next().value ?? "")).toBe(false);
+  });
+});
+
+describe("the owner's resync answers remembered", () => {
+  it("holds only the members answered within the interval, oldest dropped first", () => {
+    const answered = new Map<string, number>();
+    for (let i = 0; i < 100; i++) noteResyncAnswer(answered, `m${i % 7}`, i * 10, 60);
+    // Answers at 930..990: the interval (60 ms) holds the last six.
+    expect([...answered.values()]).toEqual([940, 950, 960, 970, 980, 990]);
+    noteResyncAnswer(answered, "late", 5_000, 60);
+    expect([...answered.keys()]).toEqual(["late"]);
   });
 });
 
