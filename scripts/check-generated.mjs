@@ -3,7 +3,7 @@
  * Regenerates every committed generated file and fails if anything changed:
  *   - the protobuf-es codecs (`buf generate` → packages/wire/src/gen)
  *   - the wire vectors (packages/wire/scripts/generate-vectors.ts → vectors/wire)
- *   - the crypto vectors (packages/crypto/scripts/generate-vectors.ts → vectors/crypto)
+ *   - the crypto vectors (packages/crypto/scripts/generate-vectors.ts and leaf-schedule-vectors.ts → vectors/crypto)
  * A diff means a .proto or the code changed without regenerating: run `pnpm generate` and
  * `pnpm --filter @orgchat/wire vectors`, review, and commit the result.
  */
@@ -22,6 +22,7 @@ function run(command, args) {
 run("buf", ["generate"]);
 run("tsx", ["--conditions=@orgchat/source", "packages/wire/scripts/generate-vectors.ts"]);
 run("tsx", ["--conditions=@orgchat/source", "packages/crypto/scripts/generate-vectors.ts"]);
+run("tsx", ["--conditions=@orgchat/source", "packages/crypto/scripts/leaf-schedule-vectors.ts"]);
 
 const status = execFileSync("git", ["status", "--porcelain", "--", ...generated], {
   cwd: root,

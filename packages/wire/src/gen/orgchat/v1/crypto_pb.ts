@@ -204,7 +204,7 @@ export type Welcome = Message<"orgchat.v1.Welcome"> & {
   leafIndex: number;
 
   /**
-   * The joiner's leaf secret L_m for `epoch` (evolves one way per epoch).
+   * The joiner's leaf secret L_m, set at `epoch` (moves one way at each KeyUpdate).
    *
    * @generated from field: bytes leaf_secret = 9;
    */
