@@ -191,6 +191,21 @@ export class SnapshotReader {
     if (crc32(bytes, this.#end) !== stored) throw new SnapshotFormatError("checksum mismatch");
   }
 
+  /** Where the next read starts (for {@link rewind}). */
+  get position(): number {
+    return this.#at;
+  }
+
+  /** Reads again from `position`, one this reader gave (an abandoned fast path). */
+  rewind(position: number): void {
+    this.#at = position;
+  }
+
+  /** How many bytes of the body are left. */
+  left(): number {
+    return this.#end - this.#at;
+  }
+
   /** Throws unless every byte of the body was read. */
   done(): void {
     if (this.#at !== this.#end) throw new SnapshotFormatError("trailing bytes");
@@ -229,6 +244,24 @@ export class SnapshotReader {
   }
 
   big(): bigint {
+    // Up to 7 bytes (49 bits) in a number: no BigInt arithmetic for the clocks a state holds.
+    const bytes = this.#bytes;
+    let at = this.#at;
+    let small = 0;
+    let scale = 1;
+    for (let i = 0; i < 7 && at < this.#end; i++) {
+      const b = bytes[at++] as number;
+      small += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        this.#at = at;
+        return BigInt(small);
+      }
+      scale *= 0x80;
+    }
+    return this.#bigSlow();
+  }
+
+  #bigSlow(): bigint {
     let value = 0n;
     let shift = 0n;
     for (;;) {
@@ -271,6 +304,43 @@ export class SnapshotReader {
     } catch (cause) {
       throw new SnapshotFormatError("invalid UTF-8", { cause });
     }
+  }
+
+  /**
+   * The entries of a map from 64-hex ids to clocks ({@link SnapshotWriter.str} then
+   * {@link SnapshotWriter.big} each), when every key is one: the keys are spelled in one buffer,
+   * made into one string by one native call and cut into substrings, so a start decodes the
+   * applied ids of 10,000 members (30,000 ids) in one tight loop rather than 30,000 decoder calls.
+   *
+   * @param count - the entries ({@link count} checked them against the bytes left)
+   * @returns the keys and clocks in order, or `undefined` (nothing read) when a key is not 64-hex
+   * @throws {SnapshotFormatError} for a clock that does not decode
+   */
+  hexKeyedClocks(count: number): { keys: string[]; clocks: bigint[] } | undefined {
+    const start = this.#at;
+    const bytes = this.#bytes;
+    const ascii = new Uint8Array(64 * count);
+    const clocks: bigint[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      // 65 = 2 · 32 + 1: 32 bytes of packed hex (a one-byte varint).
+      if (this.#at + 33 > this.#end || bytes[this.#at] !== 65) {
+        this.#at = start;
+        return undefined;
+      }
+      const at = this.#at + 1;
+      const out = 64 * i;
+      for (let j = 0; j < 32; j++) {
+        const b = bytes[at + j] as number;
+        ascii[out + 2 * j] = hexCodes[b >> 4] as number;
+        ascii[out + 2 * j + 1] = hexCodes[b & 15] as number;
+      }
+      this.#at = at + 32;
+      clocks[i] = this.big();
+    }
+    const all = latin1.decode(ascii);
+    const keys: string[] = new Array(count);
+    for (let i = 0; i < count; i++) keys[i] = all.substring(64 * i, 64 * i + 64);
+    return { keys, clocks };
   }
 
   /** One of `values`, written as a string. */

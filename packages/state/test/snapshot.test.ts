@@ -6,12 +6,14 @@
  */
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
+import { Map as ImmutableMap } from "immutable";
 import { describe, expect, it } from "vitest";
 import type { OrgEvent } from "../src/events.js";
 import { OrgLog } from "../src/log.js";
 import { compareEvents } from "../src/order.js";
 import { decodeSnapshot, encodeSnapshot } from "../src/snapshot.js";
 import {
+  crc32,
   isSnapshotFormatError,
   SnapshotFormatError,
   SnapshotWriter,
@@ -151,6 +153,31 @@ describe("encodeSnapshot / decodeSnapshot", () => {
     };
     expect(decodeSnapshot(withMembers(owner, alice), owner).members.size).toBe(2);
     expectFormatError(withMembers(alice, alice));
+  });
+
+  it("applied ids: 64-hex ids take the table path, any other key the general one, same result", () => {
+    const state = vectorState();
+    const hexId = (i: number) => i.toString(16).padStart(64, "0");
+    const clocks = [0n, 127n, 2n ** 49n - 1n, 2n ** 49n, 2n ** 56n + 3n, 2n ** 63n - 1n];
+    const allHex = ImmutableMap<string, bigint>(clocks.map((clock, i) => [hexId(i + 1), clock]));
+    const mixed = allHex.set("not-hex", 5n).set(hexId(99), 7n);
+    for (const applied of [allHex, mixed, ImmutableMap<string, bigint>()]) {
+      const decoded = decodeSnapshot(encodeSnapshot({ ...state, applied }), owner).applied;
+      expect([...decoded.entries()]).toEqual([...applied.entries()]);
+    }
+    // A clock above 2^63 − 1 and an id twice are refused on the table path too.
+    const bytes = (applied: ImmutableMap<string, bigint>) => encodeSnapshot({ ...state, applied });
+    expectFormatError(bytes(allHex.set(hexId(1), 2n ** 63n)));
+    const twice = bytes(
+      ImmutableMap([
+        [hexId(1), 1n],
+        [hexId(2), 2n],
+      ]),
+    );
+    const at = toHex(twice).indexOf(hexId(2)) / 2;
+    twice.set(fromHex(hexId(1)), at);
+    new DataView(twice.buffer).setUint32(twice.length - 4, crc32(twice, twice.length - 4));
+    expectFormatError(twice);
   });
 
   it("matches the committed vectors (positive and negative)", () => {
