@@ -582,7 +582,19 @@ export class OrgLog {
 
   /** Keeps `state` as the checkpoint after `count` entries, every `checkpointInterval` entries. */
   #checkpoint(count: number, state: OrgState): void {
-    if (count % this.#interval === 0) this.#checkpoints.push({ count, state });
+    // The last `interval` entries keep a checkpoint every interval/16 (a stranger's late request
+    // lands there: its re-fold starts at most that far back); older ones only on the grid.
+    const fine = Math.max(1, this.#interval >> 4);
+    if (count % fine !== 0) return;
+    const checkpoints = this.#checkpoints;
+    checkpoints.push({ count, state });
+    const window = count - this.#interval;
+    for (let at = checkpoints.length - 2; at > 0 && at >= checkpoints.length - 20; at--) {
+      const point = checkpoints[at] as Checkpoint;
+      if (point.count > window) continue;
+      if (point.count % this.#interval !== 0) checkpoints.splice(at, 1);
+      break;
+    }
   }
 
   /**
