@@ -80,6 +80,13 @@ export class StoredGroupRecords {
     }
   }
 
+  /** The groups whose next ops must rewrite them whole (after a failed commit): save them at the next commit. */
+  rewriting(): string[] {
+    const out: string[] = [];
+    for (const [channelId, entry] of this.#byChannel) if (entry.rewrite) out.push(channelId);
+    return out;
+  }
+
   /** The entry of `channelId` (internal to this module). */
   entry(channelId: string): StoredGroup | undefined {
     return this.#byChannel.get(channelId);
@@ -158,7 +165,9 @@ export function groupRecordOps(
     epochs: whole ? new Set(epochs.added) : (entry?.epochs as Set<string>),
     rewrite: false,
   });
-  return { ops, durable: parts.durable };
+  // A rewrite after a failed commit may carry what that commit had to make durable (a moved send
+  // reservation, which the failed `takeParts` already reported): durable too.
+  return { ops, durable: parts.durable || entry?.rewrite === true };
 }
 
 /**

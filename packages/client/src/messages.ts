@@ -535,7 +535,10 @@ export class Messages {
       }
       checkSignal(signal);
       bytes = group.encrypt({ contentType: channelContentType, content });
-      txn.groups.add(groupId);
+      // Saved only when the send changed its head (a new stretch of generations reserved, then
+      // committed durably): 63 sends in 64 leave it byte-identical. A group left to rewrite by a
+      // failed commit is saved by the next commit whatever it holds (`Persistence`).
+      if (group.sendChangedHead) txn.groups.add(groupId);
     } else {
       checkSignal(signal);
       bytes = await sealEnvelope(

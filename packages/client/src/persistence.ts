@@ -496,7 +496,10 @@ export class Persistence {
       this.#groupRecords.set(org.hex, storedGroups);
     }
     let durable = false;
-    for (const channelId of txn.groups) {
+    // The unit of work's groups, and any a failed commit left to rewrite whole: a send that did not
+    // change its group's head does not name the group, and the rewrite must not wait for one that does.
+    const groups = new Set([...txn.groups, ...storedGroups.rewriting()]);
+    for (const channelId of groups) {
       const group =
         org.role === "owner" ? org.owner.groups.get(channelId) : org.member.groups.get(channelId);
       const saved = groupRecordOps(space, channelId, group, vault, storedGroups);
@@ -586,7 +589,7 @@ export class Persistence {
     } catch (error) {
       // Not applied: deleted at the next commit instead, groups rewritten whole.
       if (published !== undefined) this.#published.set(org.hex, published);
-      storedGroups.forget(txn.groups);
+      storedGroups.forget(groups);
       throw error;
     }
     meta.done();

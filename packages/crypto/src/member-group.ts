@@ -546,6 +546,17 @@ export class MemberGroup {
   }
 
   /**
+   * Whether a send since the last {@link MemberGroup.takeParts} changed the saved head: it started the own
+   * sender chain or moved its reservation (the head then reserves a new stretch of generations and
+   * must be committed durably before the message leaves). Any other send leaves the head
+   * `takeParts()` would return byte-identical (it saves the reservation's bound, not the chain's
+   * position): a caller may skip saving the group after such a send.
+   */
+  get sendChangedHead(): boolean {
+    return this.#state.window.reservationMoved;
+  }
+
+  /**
    * Encrypts our message in the current epoch.
    *
    * @param plaintext - the content type and content

@@ -1,0 +1,101 @@
+import { type BatchOptions, memoryStore, type Store, type StoreOp } from "@orgchat/store";
+import { afterEach, describe, expect, it } from "vitest";
+import { received, World } from "./helpers.js";
+
+let world: World;
+afterEach(async () => {
+  await world.close();
+});
+
+/**
+ * A memory store that records every batch, can refuse the next one (a disk error) and can "die"
+ * like a killed process (after `crash()` every call rejects; `inner` is what the disk kept).
+ */
+function faulty(inner: Store = memoryStore()) {
+  let dead = false;
+  let failNext = false;
+  const batches: Array<{ ops: readonly StoreOp[]; options: BatchOptions | undefined }> = [];
+  const store = new Proxy(inner, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (dead) return Promise.reject(new Error("the process is gone"));
+        if (name === "batch") {
+          if (failNext) {
+            failNext = false;
+            return Promise.reject(new Error("disk error"));
+          }
+          batches.push({ ops: args[0] as StoreOp[], options: args[1] as BatchOptions });
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return {
+    store,
+    inner,
+    batches,
+    failNextBatch: () => {
+      failNext = true;
+    },
+    crash: () => {
+      dead = true;
+    },
+  };
+}
+
+const writesHead = (batch: { ops: readonly StoreOp[] } | undefined) =>
+  batch?.ops.some((op) => op.type === "put" && op.key === "group/") === true;
+
+describe("a send saves its group only when it changed the group's head", () => {
+  it("63 sends in 64 write no group record; one whose commit failed leaves the group to the next commit, durably, and no generation is sent twice after a crash", async () => {
+    world = new World();
+    const disk = faulty();
+    const owner = await world.peer("owner");
+    const orgId = await owner.client.createOrganization({
+      name: "Acme",
+      access: "on-request",
+      encrypted: true,
+    });
+    await owner.client.createChannel(orgId, { id: "general", name: "General" });
+    await world.settle();
+    const alice = await world.peer("alice", { store: disk.store });
+    await alice.client.discover(orgId);
+    const requestId = await alice.client.requestToJoin(orgId, { displayName: "alice" });
+    await world.settle();
+    await owner.client.acceptRequest(orgId, requestId);
+    await world.settle();
+
+    // Generation 0 reserves 0..63 (its commit durable, with the head); 1..63 write no group record.
+    const sent: string[] = [];
+    for (let g = 0; g < 64; g++) {
+      await alice.client.sendMessage(orgId, "general", `m${g}`);
+      sent.push(`m${g}`);
+      const batch = disk.batches.at(-1);
+      expect(writesHead(batch)).toBe(g === 0);
+      expect(batch?.ops.some((op) => op.type === "put" && op.key.startsWith("g"))).toBe(g === 0);
+    }
+    // Generation 64 moves the reservation: its commit fails (not published, the app is told).
+    disk.failNextBatch();
+    await expect(alice.client.sendMessage(orgId, "general", "lost")).rejects.toThrow("disk error");
+    // The next send does not move the reservation, but its commit rewrites the group, durably.
+    await alice.client.sendMessage(orgId, "general", "m65");
+    sent.push("m65");
+    expect(writesHead(disk.batches.at(-1))).toBe(true);
+    expect(disk.batches.at(-1)?.options?.durable).toBe(true);
+    await world.settle();
+    // SIGKILL; a new process on what the disk kept resumes past every generation that left.
+    disk.crash();
+    await alice.client.close().catch(() => undefined);
+    const again = await world.peer("alice-again", { store: disk.inner });
+    await world.settle();
+    for (const text of ["after-1", "after-2"]) {
+      await again.client.sendMessage(orgId, "general", text);
+      sent.push(text);
+    }
+    await world.settle();
+    // A generation sent twice would be dropped by the owner ("duplicate-generation"): all arrive.
+    expect(received(owner)).toEqual(sent);
+  });
+});
