@@ -1,7 +1,7 @@
 import type { Transport, TransportMessage } from "@orgchat/transport";
 import { channelTopic, descriptionTopic, keysTopic, requestsTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { hashId } from "./encoding.js";
+import { toHex } from "./encoding.js";
 import type { Org, Txn } from "./org.js";
 import { seenLog } from "./persistence.js";
 import { SeenIds } from "./seen-ids.js";
@@ -126,7 +126,8 @@ export class Sync {
   receive(message: TransportMessage): void {
     const c = this.#c;
     if (c.runtime.closed) return;
-    const id = hashId(message.payload);
+    // The message id (`hashId`), by the provider's SHA-256 (node:crypto under Node).
+    const id = toHex(c.p.provider.sha256(message.payload));
     if (this.seen.has(id)) return;
     const route = this.#routes.get(message.contentTopic);
     if (route === undefined) return;
@@ -306,7 +307,7 @@ export class Sync {
       const page = async () => {
         for (const message of result.messages) {
           if (oldest === undefined || message.timestamp < oldest) oldest = message.timestamp;
-          const id = hashId(message.payload);
+          const id = toHex(this.#c.p.provider.sha256(message.payload));
           if (this.seen.has(id)) continue;
           await this.process(route, message, id);
           if (this.seen.has(id)) fresh++;
