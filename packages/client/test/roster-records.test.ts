@@ -123,6 +123,18 @@ describe("roster records", () => {
     if (decoded?.body.kind !== "snapshot") return;
     expect(sameRoster(decoded.body.roster, genesis.roster)).toBe(true);
     expect(decoded.header.epoch).toBe(0n);
+    // The keys are views into one copy of the record: the store's buffer may change afterwards.
+    snapshot.fill(0xee, snapshot.length - 200);
+    expect(sameRoster(decoded.body.roster, genesis.roster)).toBe(true);
+    const decodedAgain = decodeRosterRecord(
+      encodeRosterRecord(genesis, { kind: "snapshot", roster: genesis.roster }, true),
+    );
+    const leafBuffers = new Set(
+      decodedAgain?.body.kind === "snapshot"
+        ? decodedAgain.body.roster.map((leaf) => leaf?.identityKey.buffer)
+        : [],
+    );
+    expect(leafBuffers.size).toBe(1);
     const delta = encodeRosterRecord(
       next,
       { kind: "delta", delta: { removedLeaves: [3], leaves: [], leafCount: 21 } },
