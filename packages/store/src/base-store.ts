@@ -69,6 +69,23 @@ export abstract class BaseStore implements Store {
     query: NormalizedKeysQuery,
   ): readonly string[] | Promise<readonly string[]>;
 
+  /**
+   * The records of `space` that `query` selects, in code-point order of their keys, each value a
+   * copy the caller may change. By default `readKeys` then `readRecord` on each; a store that can
+   * read them in one pass overrides it.
+   */
+  protected async readEntries(
+    space: string,
+    query: NormalizedKeysQuery,
+  ): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+    const out: Array<readonly [string, Uint8Array]> = [];
+    for (const key of await this.readKeys(space, query)) {
+      const value = await this.readRecord(space, key);
+      if (value !== undefined) out.push([key, value]);
+    }
+    return out;
+  }
+
   /** The entry `id` of `log`, or `undefined` (a copy the caller may change). */
   protected abstract readEntry(
     log: string,
@@ -143,6 +160,16 @@ export abstract class BaseStore implements Store {
     this.enter("keys", options);
     assertName("space", space);
     return this.readKeys(space, normalizeKeysQuery(query));
+  }
+
+  async entries(
+    space: string,
+    query?: KeysQuery,
+    options?: CallOptions,
+  ): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+    this.enter("entries", options);
+    assertName("space", space);
+    return this.readEntries(space, normalizeKeysQuery(query));
   }
 
   async append(log: string, entries: readonly LogEntry[], options?: CallOptions): Promise<number> {

@@ -153,6 +153,18 @@ class MemoryStore extends BaseStore {
     return limit === undefined ? keys : keys.slice(0, limit);
   }
 
+  protected override async readEntries(
+    space: string,
+    query: NormalizedKeysQuery,
+  ): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+    const records = this.#records.get(space);
+    if (records === undefined) return [];
+    return this.readKeys(space, query).map((key) => [
+      key,
+      (records.get(key) as Uint8Array).slice(),
+    ]);
+  }
+
   protected readEntry(log: string, id: string): LogEntry | undefined {
     const entry = this.#logs.get(log)?.byId.get(id);
     return entry && copyEntry(entry);

@@ -223,6 +223,17 @@ export interface Store {
    */
   keys(space: string, query?: KeysQuery, options?: CallOptions): Promise<readonly string[]>;
   /**
+   * Reads the records of a space `query` selects, in code point order of their keys: what `keys`
+   * then `get` on each key return, in one call (a start reads every record under a prefix).
+   * Optional: {@link readEntries} falls back to `keys` and `get` for a store without it.
+   * @returns The matching `[key, value]` pairs (possibly none), each value a copy.
+   */
+  entries?(
+    space: string,
+    query?: KeysQuery,
+    options?: CallOptions,
+  ): Promise<ReadonlyArray<readonly [string, Uint8Array]>>;
+  /**
    * Appends entries to a log, atomically. Idempotent by id: an entry whose id is already in the log
    * (or earlier in `entries`) is skipped and the stored entry is kept as it was.
    * @returns How many entries were new.
@@ -257,4 +268,34 @@ export interface Store {
    * complete first. Idempotent; every other call afterwards rejects with `StoreClosedError`.
    */
   close(): Promise<void>;
+}
+
+/**
+ * The records of `space` that `query` selects, in code point order of their keys: `store.entries`
+ * when the store has it, else `keys` then `get` on each (a key deleted between the two is skipped).
+ *
+ * @param store - any store
+ * @param space - the space to read
+ * @param query - which keys (prefix, after, limit), as for `keys`
+ * @param options - an abort signal
+ * @returns the `[key, value]` pairs
+ * @throws whatever `keys`, `get` or `entries` throw (closed store, aborted call, invalid names)
+ * @example
+ * ```ts
+ * for (const [key, value] of await readEntries(store, "org/ab", { prefix: "rr/" })) load(key, value);
+ * ```
+ */
+export async function readEntries(
+  store: Store,
+  space: string,
+  query?: KeysQuery,
+  options?: CallOptions,
+): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+  if (typeof store.entries === "function") return store.entries(space, query, options);
+  const out: Array<readonly [string, Uint8Array]> = [];
+  for (const key of await store.keys(space, query, options)) {
+    const value = await store.get(space, key, options);
+    if (value !== undefined) out.push([key, value]);
+  }
+  return out;
 }

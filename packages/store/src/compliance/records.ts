@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { isRecordNotFoundError } from "../errors.js";
-import { storeLimits } from "../types.js";
+import { readEntries, storeLimits } from "../types.js";
 import {
   type ComplianceSuite,
   entry,
@@ -32,6 +32,40 @@ export function describeRecords(suite: ComplianceSuite): void {
       const error = await rejection(suite.store.getOrThrow("identity", "signing-key"));
       expect(isRecordNotFoundError(error)).toBe(true);
       expect(error).toMatchObject({ space: "identity", key: "signing-key" });
+    });
+
+    it("entries reads what keys then get read: prefix, after, limit, copies", async () => {
+      for (const key of ["rr/b", "rr/a", "rr/c", "rs/a", "r"]) {
+        await suite.store.put("org", key, text(`v:${key}`));
+      }
+      await suite.store.put("other", "rr/z", text("elsewhere"));
+      const read = async (query?: Parameters<typeof suite.store.keys>[1]) => {
+        const entries = (await suite.store.entries?.("org", query)) ?? [];
+        const fallback = await readEntries(
+          {
+            keys: suite.store.keys.bind(suite.store),
+            get: suite.store.get.bind(suite.store),
+          } as never,
+          "org",
+          query,
+        );
+        expect(fallback).toEqual(entries);
+        return entries.map(([key, value]) => [key, new TextDecoder().decode(value)]);
+      };
+      expect(typeof suite.store.entries).toBe("function");
+      expect(await read({ prefix: "rr/" })).toEqual([
+        ["rr/a", "v:rr/a"],
+        ["rr/b", "v:rr/b"],
+        ["rr/c", "v:rr/c"],
+      ]);
+      expect(await read({ prefix: "rr/", after: "rr/a", limit: 1 })).toEqual([["rr/b", "v:rr/b"]]);
+      expect((await read()).map(([key]) => key)).toEqual(["r", "rr/a", "rr/b", "rr/c", "rs/a"]);
+      expect(await read({ prefix: "none/" })).toEqual([]);
+      expect(await suite.store.entries?.("empty-space")).toEqual([]);
+      // Each value is a copy: changing it changes nothing stored.
+      const [first] = (await suite.store.entries?.("org", { prefix: "rr/a" })) ?? [];
+      first?.[1].fill(0);
+      expect(await suite.store.get("org", "rr/a")).toEqual(text("v:rr/a"));
     });
 
     it("delete reports whether there was a value, and deletes it", async () => {
