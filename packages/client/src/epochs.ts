@@ -21,6 +21,7 @@ import {
   snapshotAllowed,
   wantedGroups,
 } from "./owner-controller.js";
+import { ownerMemberKeys, readyToAdd } from "./owner-keys.js";
 import { orgSpace } from "./persistence.js";
 import { RosterCadence, snapshotDue, snapshotWireBytes } from "./roster-policy.js";
 import { pruneRosters, rosterRecordOps } from "./roster-records.js";
@@ -134,16 +135,18 @@ export class OwnerEpochs {
         this.#epochEvent(org, txn, channelId, group);
         full = true;
       }
-      const { joiners, leavers } =
+      const change =
         full || only === undefined
           ? membershipChange({
               state,
               owner: org.hex,
               channelId,
               roster: group.roster,
-              ready: (m) => this.#ready(org, m),
+              ready: () => true,
             })
           : this.#changeOf(org, channelId, group, only);
+      const { leavers } = change;
+      const joiners = await this.#ready(org, change.joiners);
       if (joiners.length > 0) joining.set(channelId, joiners);
       if (leavers.length > 0) {
         const set = owner.pendingRemovals.get(channelId) ?? new Set<string>();
@@ -233,7 +236,10 @@ export class OwnerEpochs {
       owner.pendingAdds.delete(channelId);
       const group = owner.groups.get(channelId);
       if (group === undefined || !encrypted) continue;
-      const { joiners } = this.#changeOf(org, channelId, group, members);
+      const joiners = await this.#ready(
+        org,
+        this.#changeOf(org, channelId, group, members).joiners,
+      );
       if (joiners.length > 0) joining.set(channelId, joiners);
     }
     if (joining.size > 0) await this.#addJoiners(org, txn, joining);
@@ -295,9 +301,11 @@ export class OwnerEpochs {
     );
   }
 
-  /** Whether the owner holds what adding `member` needs: its keys and a pairwise session. */
-  #ready(org: OwnerOrg, member: string): boolean {
-    return org.owner.memberKeys.has(member) && org.owner.sessions.has(member);
+  /** Of `joiners`, those the owner holds what an add needs for: keys and a session (owner-keys.ts). */
+  async #ready(org: OwnerOrg, joiners: readonly string[]): Promise<string[]> {
+    if (joiners.length === 0) return [];
+    const ready = await readyToAdd(this.#c.p, org, joiners);
+    return joiners.filter((member) => ready.has(member));
   }
 
   /** {@link membershipChange} restricted to `members`: look-ups only, no scan of the group. */
@@ -314,7 +322,7 @@ export class OwnerEpochs {
       channelId,
       members,
       onRoster: (m) => index.has(m),
-      ready: (m) => this.#ready(org, m),
+      ready: () => true,
     });
   }
 
@@ -370,16 +378,17 @@ export class OwnerEpochs {
       const group = owner.groups.get(channelId);
       if (group === undefined) continue;
       const before = group.roster;
-      const entries = joiners.flatMap((member) => {
-        const keys = owner.memberKeys.get(member);
-        if (keys === undefined) return []; // (ready: checked by the caller)
+      const entries = [];
+      for (const member of joiners) {
+        const keys = await ownerMemberKeys(c.p, org, member);
+        if (keys === undefined) continue; // (ready: checked by the caller)
         const leaf = {
           identityKey: publicKeyFromMemberId(member),
           signingKey: keys.signingKey,
           prekey: keys.prekey,
         };
-        return [{ leaf, leafSecret: c.p.random(32) }];
-      });
+        entries.push({ leaf, leafSecret: c.p.random(32) });
+      }
       if (entries.length === 0) continue;
       const added = group.add(entries, c.p.now());
       txn.groups.add(channelId);

@@ -28,6 +28,7 @@ import {
   type StoredDescription,
   type Txn,
 } from "./org.js";
+import { ownerKeyOps } from "./owner-keys.js";
 import { loadRosterRecords } from "./roster-records.js";
 import { StateSnapshots } from "./state-snapshots.js";
 import type { OrgRole } from "./types.js";
@@ -171,24 +172,17 @@ export class Persistence {
           group: MemberGroup.deserialize(provider, record.group),
         });
       }
-      for (const key of await store.keys(space, { prefix: "pairwise/" })) {
-        const peer = key.slice("pairwise/".length);
-        const session = PairwiseSession.deserialize(
-          provider,
-          vault.open(space, key, await read(key)),
-        );
-        if (org.role !== "owner") {
-          if (peer !== "owner") throw new StoreCorruptedError(`${space}/${key}`);
-          org.member.ownerSession = session;
-        } else {
-          org.owner.sessions.set(peer, session);
-          org.owner.byEphemeral.set(toHex(session.initialEphemeralKey), peer);
+      // The owner's sessions and member keys are read when needed (owner-keys.ts).
+      if (org.role !== "owner") {
+        for (const key of await store.keys(space, { prefix: "pairwise/" })) {
+          if (key !== "pairwise/owner") throw new StoreCorruptedError(`${space}/${key}`);
+          org.member.ownerSession = PairwiseSession.deserialize(
+            provider,
+            vault.open(space, key, await read(key)),
+          );
         }
-      }
-      for (const key of await store.keys(space, { prefix: "memberkeys/" })) {
-        const value = decodeJson<{ signingKey: Uint8Array; prekey: Uint8Array }>(await read(key));
-        if (org.role !== "owner") throw new StoreCorruptedError(`${space}/${key}`);
-        org.owner.memberKeys.set(key.slice("memberkeys/".length), value);
+        const memberKeys = await store.keys(space, { prefix: "memberkeys/", limit: 1 });
+        if (memberKeys.length > 0) throw new StoreCorruptedError(`${space}/${memberKeys[0]}`);
       }
       // Before the groups: a group restored in pieces takes its rosters from the book.
       await loadRosterRecords(store, space, org.rosters);
@@ -506,24 +500,13 @@ export class Persistence {
       ops.push(...saved.ops);
       if (saved.durable) durable = true;
     }
-    for (const peer of txn.sessions) {
-      const session =
-        org.role === "owner"
-          ? org.owner.sessions.get(peer)
-          : peer === "owner"
-            ? org.member.ownerSession
-            : undefined;
-      if (session === undefined) continue;
-      const key = `pairwise/${peer}`;
-      ops.push({ type: "put", space, key, value: vault.seal(space, key, session.serialize()) });
-    }
-    if (txn.prekeys && org.role === "owner") {
-      ops.push({
-        type: "put",
-        space,
-        key: "prekeys",
-        value: vault.seal(space, "prekeys", org.owner.prekeys.serialize()),
-      });
+    // Owner: changed sessions, the prekeys and the ephemeral keys accepted (owner-keys.ts).
+    const ownerKeys = org.role === "owner" ? ownerKeyOps(vault, org, txn) : undefined;
+    if (ownerKeys !== undefined) ops.push(...ownerKeys.ops);
+    const ownSession = org.role === "owner" ? undefined : org.member.ownerSession;
+    if (ownSession !== undefined && txn.sessions.has("owner")) {
+      const key = "pairwise/owner";
+      ops.push({ type: "put", space, key, value: vault.seal(space, key, ownSession.serialize()) });
     }
     if (txn.events.length > 0) {
       ops.push({
@@ -593,6 +576,7 @@ export class Persistence {
       throw error;
     }
     meta.done();
+    ownerKeys?.done();
     for (const entry of txn.outbox) await this.#publish(org, entry);
     c.eventLog.emitDiff(org, txn);
     for (const entry of txn.emits) c.emitter.emitEntry(entry);

@@ -244,9 +244,7 @@ describe("the owner's keys on a running client", () => {
     return peer;
   }
 
-  // Needs the persistence.ts change that stops reading `pairwise/*` and `memberkeys/*` at start
-  // (sent to the lead with this file): remove `.skip` with it.
-  it.skip("a restart reads no member's session or keys; a member's message after it is read on demand", async () => {
+  it("a restart reads no member's session or keys; a member's message after it is read on demand", async () => {
     world = new World();
     const reads: string[] = [];
     const owner = await world.peer("owner", { store: recording(memoryStore(), reads) });
