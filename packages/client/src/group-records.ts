@@ -14,7 +14,7 @@
  */
 import { hasErrorName } from "@orgchat/base";
 import { type CryptoProvider, MemberGroup, OwnerGroup, type Roster } from "@orgchat/crypto";
-import type { Store, StoreOp } from "@orgchat/store";
+import { readEntries, type Store, type StoreOp } from "@orgchat/store";
 import { StoreCorruptedError } from "./errors.js";
 import type { Vault } from "./vault.js";
 
@@ -236,32 +236,30 @@ export async function loadGroupRecords(
 ): Promise<Map<string, OwnerGroup | MemberGroup>> {
   const { store, provider, vault, space, roster, stored } = init;
   const groups = new Map<string, OwnerGroup | MemberGroup>();
-  const read = async (key: string): Promise<Uint8Array> => {
-    const bytes = await store.get(space, key);
-    if (bytes === undefined) throw new StoreCorruptedError(`${space}/${key}`);
+  const open = (key: string, bytes: Uint8Array): Uint8Array => {
     try {
       return vault.open(space, key, bytes);
     } catch (cause) {
       throw new StoreCorruptedError(`${space}/${key}`, { cause });
     }
   };
-  for (const key of await store.keys(space, { prefix: "group/" })) {
+  for (const [key, sealed] of await readEntries(store, space, { prefix: "group/" })) {
     const channelId = key.slice("group/".length);
-    const head = await read(key);
+    const head = open(key, sealed);
     const members: Array<readonly [number, Uint8Array]> = [];
     const epochs: Array<readonly [string, Uint8Array]> = [];
     const epochPrefix = groupEpochPrefix(channelId);
-    for (const epochKey of await store.keys(space, { prefix: epochPrefix })) {
+    for (const [epochKey, bytes] of await readEntries(store, space, { prefix: epochPrefix })) {
       const suffix = epochKey.slice(epochPrefix.length);
       if (!keyIdPattern.test(suffix)) throw new StoreCorruptedError(`${space}/${epochKey}`);
-      epochs.push([suffix, await read(epochKey)]);
+      epochs.push([suffix, open(epochKey, bytes)]);
     }
     if (init.role === "owner") {
       const prefix = groupMemberPrefix(channelId);
-      for (const memberKey of await store.keys(space, { prefix })) {
+      for (const [memberKey, bytes] of await readEntries(store, space, { prefix })) {
         const suffix = memberKey.slice(prefix.length);
         if (!leafPattern.test(suffix)) throw new StoreCorruptedError(`${space}/${memberKey}`);
-        members.push([Number.parseInt(suffix, 16), await read(memberKey)]);
+        members.push([Number.parseInt(suffix, 16), open(memberKey, bytes)]);
       }
     }
     try {

@@ -9,7 +9,7 @@
 import { toHex } from "@orgchat/base";
 import type { Roster, RosterLeaf } from "@orgchat/crypto";
 import { rosterHash } from "@orgchat/crypto";
-import type { Store, StoreOp } from "@orgchat/store";
+import { readEntries, type Store, type StoreOp } from "@orgchat/store";
 import { encodeJson } from "./encoding.js";
 import {
   applyRosterDeltaInPlace,
@@ -415,10 +415,8 @@ export async function loadRosterRecords(
       infoOf(roster, { kind: "legacy", bytes: 0, chainBytes: 0, kept: true }),
     );
   }
-  const keys = await store.keys(space, { prefix: rosterRecordPrefix });
   const records: Array<{ key: string; record: RosterRecord; bytes: Uint8Array }> = [];
-  for (const key of keys) {
-    const bytes = await read(key);
+  for (const [key, bytes] of await readEntries(store, space, { prefix: rosterRecordPrefix })) {
     const record = decodeRosterRecord(bytes);
     if (record === undefined) throw new StoreCorruptedError(`${space}/${key}`);
     records.push({ key, record, bytes });
