@@ -307,6 +307,7 @@ export class OwnerActions {
             now: c.p.now(),
           }),
         },
+        { maxPendingRequests: c.p.config.maxPendingRequests },
       );
       org.discovered = true;
       const txn = newTxn(org);

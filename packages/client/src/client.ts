@@ -1,5 +1,9 @@
 import { defaultProvider } from "@orgchat/crypto";
-import { defaultRequestAdmissionLimits, RequestAdmission } from "@orgchat/state";
+import {
+  defaultReducerConfig,
+  defaultRequestAdmissionLimits,
+  RequestAdmission,
+} from "@orgchat/state";
 import type { Client } from "./client-api.js";
 import { ClientCore } from "./core.js";
 import { ClientClosedError } from "./errors.js";
@@ -22,6 +26,7 @@ export const defaultClientConfig: Required<ClientConfig> = {
   maxBackfillPages: 50,
   maxPendingInvitations: 50,
   requestAdmission: {},
+  maxPendingRequests: defaultReducerConfig.maxPendingRequests,
   leaveResolutionTimeoutMs: 30_000,
   syncIntervalMs: 5_000,
   syncMaxIntervalMs: 600_000,
@@ -39,7 +44,8 @@ export const defaultClientConfig: Required<ClientConfig> = {
  *   reverse)
  * @throws {StoreCorruptedError} when a stored record cannot be read
  * @throws {RangeError} when `config.maxPendingInvitations` is not a positive integer,
- *   `config.maxMessagesPerChannel` not a non-negative integer, or
+ *   `config.maxMessagesPerChannel` not a non-negative integer, `config.maxPendingRequests` not a
+ *   positive integer, or
  *   `config.requestAdmission` has a burst that is not a positive integer or an interval not positive
  * @throws the transport's own errors from `start()` / `subscribe()`
  * @example
@@ -65,6 +71,11 @@ export async function createClient(init: ClientInit): Promise<Client> {
   if (!Number.isSafeInteger(config.maxMessagesPerChannel) || config.maxMessagesPerChannel < 0) {
     throw new RangeError(
       `config.maxMessagesPerChannel: expected a non-negative integer, got ${config.maxMessagesPerChannel}`,
+    );
+  }
+  if (!Number.isSafeInteger(config.maxPendingRequests) || config.maxPendingRequests < 1) {
+    throw new RangeError(
+      `config.maxPendingRequests: expected a positive integer, got ${config.maxPendingRequests}`,
     );
   }
   if (!Number.isSafeInteger(config.maxPendingInvitations) || config.maxPendingInvitations < 1) {

@@ -52,7 +52,9 @@ export class Membership {
   /** Starts tracking an organization this identity does not own. */
   async adopt(id: Uint8Array, role: MemberOrg["role"]): Promise<MemberOrg> {
     const c = this.#c;
-    const org = newMemberOrg(c.p.provider, id, role, c.persistence.newKeys());
+    const org = newMemberOrg(c.p.provider, id, role, c.persistence.newKeys(), {
+      maxPendingRequests: c.p.config.maxPendingRequests,
+    });
     c.orgs.set(org.hex, org);
     await c.persistence.create(org);
     await c.sync.syncSubscriptions(org);

@@ -207,14 +207,30 @@ export interface MemberOrg extends OrgCommon {
 /** Everything the client keeps in memory for one organization: owner or member state, never both. */
 export type Org = OwnerOrg | MemberOrg;
 
-function common(provider: CryptoProvider, id: Uint8Array, keys: OrgKeys): OrgCommon {
+/** The reducer rules a client sets for its own organizations' logs (`config.maxPendingRequests`). */
+export interface OrgLogRules {
+  readonly maxPendingRequests?: number;
+}
+
+function common(
+  provider: CryptoProvider,
+  id: Uint8Array,
+  keys: OrgKeys,
+  rules: OrgLogRules,
+): OrgCommon {
   const hex = toHex(id);
   return {
     id,
     hex,
     // The state's buffer of refused events is bounded by count only: held to the same count as the
     // client's quota, so that junk costs no more memory than `heldEventLimits.maxEvents` events.
-    log: new OrgLog({ organizationId: hex, maxBuffered: heldEventLimits.maxEvents }),
+    log: new OrgLog({
+      organizationId: hex,
+      maxBuffered: heldEventLimits.maxEvents,
+      ...(rules.maxPendingRequests === undefined
+        ? {}
+        : { config: { maxPendingRequests: rules.maxPendingRequests } }),
+    }),
     keys,
     rosters: new RosterBook(provider),
     discovered: false,
@@ -235,9 +251,10 @@ export function newOwnerOrg(
   id: Uint8Array,
   keys: OrgKeys,
   secrets: { orgSecret: Uint8Array; signer: EnvelopeSigner; prekeys: OwnerPrekeys },
+  rules: OrgLogRules = {},
 ): OwnerOrg {
   return {
-    ...common(provider, id, keys),
+    ...common(provider, id, keys, rules),
     role: "owner",
     owner: {
       ...secrets,
@@ -260,9 +277,10 @@ export function newMemberOrg(
   id: Uint8Array,
   role: MemberOrg["role"],
   keys: OrgKeys,
+  rules: OrgLogRules = {},
 ): MemberOrg {
   return {
-    ...common(provider, id, keys),
+    ...common(provider, id, keys, rules),
     role,
     member: {
       groups: new Map(),

@@ -127,20 +127,27 @@ export class Persistence {
         prekeySecret: secrets.prekeySecret,
         prekey: provider.x25519PublicKey(secrets.prekeySecret),
       };
+      const rules = { maxPendingRequests: this.#c.p.config.maxPendingRequests };
       let org: Org;
       if (secrets.orgSecret !== undefined) {
         if (meta.role !== "owner") throw new StoreCorruptedError(`${space}/meta`);
-        org = newOwnerOrg(provider, fromHex(hex), keys, {
-          orgSecret: secrets.orgSecret,
-          signer: ed25519EnvelopeSigner(provider, secrets.orgSecret),
-          prekeys: OwnerPrekeys.deserialize(
-            provider,
-            vault.open(space, "prekeys", await read("prekeys")),
-          ),
-        });
+        org = newOwnerOrg(
+          provider,
+          fromHex(hex),
+          keys,
+          {
+            orgSecret: secrets.orgSecret,
+            signer: ed25519EnvelopeSigner(provider, secrets.orgSecret),
+            prekeys: OwnerPrekeys.deserialize(
+              provider,
+              vault.open(space, "prekeys", await read("prekeys")),
+            ),
+          },
+          rules,
+        );
       } else {
         if (meta.role === "owner") throw new StoreCorruptedError(`${space}/secrets`);
-        org = newMemberOrg(provider, fromHex(hex), meta.role, keys);
+        org = newMemberOrg(provider, fromHex(hex), meta.role, keys, rules);
       }
       org.lastSeen = meta.lastSeen;
       org.discovered = meta.discovered;

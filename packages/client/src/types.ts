@@ -111,6 +111,14 @@ export interface ClientConfig {
    * @default {}
    */
   readonly requestAdmission?: Partial<RequestAdmissionLimits>;
+  /**
+   * Owner: at most this many requests to join pending at once; one more pushes the oldest out,
+   * answered "full, try later" (docs/PROTOCOL.md, "Requests that never get stuck"). Only the owner
+   * folds other keys' requests, so this is the owner's choice, not a rule members must share: about
+   * 1.5 KB of state and store per pending request.
+   * @default defaultReducerConfig.maxPendingRequests (1,000)
+   */
+  readonly maxPendingRequests?: number;
   /** History pages read per topic when backfilling (each up to 100 messages). @default 50 */
   readonly maxBackfillPages?: number;
   /**

@@ -42,7 +42,13 @@ const verify = ed25519EnvelopeVerifier(provider);
 const day = 24 * 60 * 60 * 1000;
 const year = 365 * day;
 const { admissionBurst, admissionIntervalMs, maxHandshakes } = defaultRequestAdmissionLimits;
-const maxPending = defaultReducerConfig.maxPendingRequests;
+const defaultMaxPending = defaultReducerConfig.maxPendingRequests;
+/**
+ * The flood tests run with a smaller queue (`config.maxPendingRequests`, the owner's choice) so
+ * that filling it stays cheap; the 2,000-strangers test runs at the default cap.
+ */
+const maxPending = 100;
+const smallQueue: ClientConfig = { maxPendingRequests: maxPending };
 
 let world: World;
 afterEach(async () => {
@@ -342,7 +348,7 @@ describe("an honest newcomer whose clock runs ahead", () => {
 
 describe("a flood of fresh keys", () => {
   it("a full queue: a newcomer is admitted (the oldest pushed out and told 'full, try later'), never silence", async () => {
-    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg(smallQueue);
     // The flood fills the queue (free slots need no admission token).
     const flood = Array.from({ length: maxPending }, () => new Stranger(attacker, orgId, bundle));
     for (const stranger of flood) await stranger.request(world.time.now());
@@ -380,7 +386,8 @@ describe("a flood of fresh keys", () => {
     });
   });
 
-  it("2,000 strangers at once: the queue fills, the burst pushes out its oldest, every other one is told 'full, try later'; sessions bounded", async () => {
+  it("2,000 strangers at once: the queue fills (the default cap), the burst pushes out its oldest, every other one is told 'full, try later'; sessions bounded", async () => {
+    const maxPending = defaultMaxPending;
     const { owner, orgId, attacker, bundle } = await ownerWithOrg();
     const strangers = Array.from({ length: 2000 }, () => new Stranger(attacker, orgId, bundle));
     for (let i = 0; i < strangers.length; i += 100) {
@@ -427,7 +434,7 @@ describe("a flood of fresh keys", () => {
   }, 300_000);
 
   it("a request pushed out, then back after a late cancel frees a slot before it, stays rejected as its requester was told", async () => {
-    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg(smallQueue);
     const flood = Array.from({ length: maxPending }, () => new Stranger(attacker, orgId, bundle));
     for (const stranger of flood) await stranger.request(world.time.now(), 2n);
     await world.settle();
@@ -458,7 +465,7 @@ describe("a flood of fresh keys", () => {
   });
 
   it("strangers that send their keys but no request: at most maxHandshakes sessions, each for handshakeTtlMs", async () => {
-    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg(smallQueue);
     for (let i = 0; i < 100; i++) await new Stranger(attacker, orgId, bundle).keys();
     await world.settle();
     const stored = await storedStrangerRecords(owner, orgId, new Set());
@@ -474,7 +481,7 @@ describe("a flood of fresh keys", () => {
   });
 
   it("after a restart, the sessions and keys loaded for keys neither members nor pending requesters are dropped", async () => {
-    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg(smallQueue);
     for (let i = 0; i < 5; i++)
       await new Stranger(attacker, orgId, bundle).request(world.time.now());
     for (let i = 0; i < 5; i++) await new Stranger(attacker, orgId, bundle).keys();
@@ -492,7 +499,7 @@ describe("a flood of fresh keys", () => {
   });
 
   it("a rejected requester is told why: the requester's client shows 'full, try later'", async () => {
-    const { owner, orgId, attacker, bundle } = await ownerWithOrg();
+    const { owner, orgId, attacker, bundle } = await ownerWithOrg(smallQueue);
     // A full queue, and the burst of admissions into it spent.
     for (let i = 0; i < maxPending + admissionBurst; i++) {
       await new Stranger(attacker, orgId, bundle).request(world.time.now());
@@ -514,6 +521,7 @@ describe("a flood of fresh keys", () => {
 describe("the admission limits are the owner's to set (config.requestAdmission)", () => {
   it("a smaller burst pushes out fewer requests for newcomers; the rest are told 'full, try later'", async () => {
     const { owner, orgId, attacker, bundle } = await ownerWithOrg({
+      ...smallQueue,
       requestAdmission: { admissionBurst: 2 },
     });
     for (let i = 0; i < maxPending + 5; i++) {
@@ -534,6 +542,11 @@ describe("the admission limits are the owner's to set (config.requestAdmission)"
       await expect(
         createClient({ transport, store: memoryStore(), config: { requestAdmission } }),
       ).rejects.toBeInstanceOf(RangeError);
+    }
+    for (const maxPendingRequests of [0, 1.5, Number.NaN]) {
+      await expect(
+        createClient({ transport, store: memoryStore(), config: { maxPendingRequests } }),
+      ).rejects.toThrow(/config\.maxPendingRequests/);
     }
   });
 });
