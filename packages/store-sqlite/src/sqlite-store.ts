@@ -203,7 +203,12 @@ class SqliteStoreImpl extends BaseStore implements SqliteStore {
     });
   }
 
-  protected readKeys(space: string, { prefix, after, limit }: NormalizedKeysQuery): string[] {
+  /** The SELECT of `columns` from the records of `space` that `query` selects, in key order. */
+  #recordsSelect(
+    columns: string,
+    space: string,
+    { prefix, after, limit }: NormalizedKeysQuery,
+  ): { sql: string; params: SQLInputValue[] } {
     const conditions = ["space = ?"];
     const params: SQLInputValue[] = [utf8(space)];
     if (prefix !== "") {
@@ -216,10 +221,28 @@ class SqliteStoreImpl extends BaseStore implements SqliteStore {
       params.push(utf8(after));
     }
     params.push(limit ?? -1);
-    const sql = `SELECT key FROM records WHERE ${conditions.join(" AND ")} ORDER BY key LIMIT ?`;
+    const sql = `SELECT ${columns} FROM records WHERE ${conditions.join(" AND ")} ORDER BY key LIMIT ?`;
+    return { sql, params };
+  }
+
+  protected readKeys(space: string, query: NormalizedKeysQuery): string[] {
+    const { sql, params } = this.#recordsSelect("key", space, query);
     return this.#run("keys", () =>
       (this.#statement(sql).all(...params) as Row[]).map((row) =>
         decoder.decode(row.key as Uint8Array),
+      ),
+    );
+  }
+
+  /** One query for the keys and values (`BaseStore` would read each key on its own). */
+  protected override async readEntries(
+    space: string,
+    query: NormalizedKeysQuery,
+  ): Promise<ReadonlyArray<readonly [string, Uint8Array]>> {
+    const { sql, params } = this.#recordsSelect("key, value", space, query);
+    return this.#run("entries", () =>
+      (this.#statement(sql).all(...params) as Row[]).map(
+        (row) => [decoder.decode(row.key as Uint8Array), row.value as Uint8Array] as const,
       ),
     );
   }
