@@ -94,6 +94,9 @@ function sizeLines(f: SizeFigures): string[] {
     `  newcomer (full client): request → keys ${f.newcomer.requestToKeysMs} ms (goal ≤ ${goals.newcomerRequestToKeysMs}; process CPU ${f.newcomer.cpuMs} ms); discover ${f.newcomer.discoverMs} ms`,
     `  removal: ${f.removal.followers} members re-keyed in ${f.removal.allRekeyedMs} ms (process CPU ${f.removal.cpuMs} ms; goal ≤ ${goals.removalAllRekeyedMs}; floor: in-process, owner ${f.removal.ownerOperationMs} ms + every follower's CPU in turn); full client ${f.removal.fullClientRekeyedMs} ms; member CPU p50 ${f.removal.memberCpuP50Ms} ms, max ${f.removal.memberCpuMaxMs} ms (goal ≤ ${goals.removalMemberCpuMs}); owner published ${kb(f.removal.ownerBytesPublished)} in ${f.removal.ownerEnvelopesPublished} envelopes`,
     `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far${store === "sqlite" ? `, ${mb(f.owner.storeFileBytes)} on disk (SQLite + WAL)` : ""}; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart ${f.owner.restartMs} ms, CPU ${f.owner.restartCpuMs} ms (goal ≤ ${goals.ownerRestartMs})`,
+    `  written per admission by prefix: ${Object.entries(g.ownerStoreBytesWrittenPerAdmissionBy)
+      .map(([key, bytes]) => `${key} ${bytes} B`)
+      .join(", ")}`,
     `  live store by prefix: ${Object.entries(f.owner.storeLiveTop)
       .map(([key, bytes]) => `${key} ${kb(bytes)}`)
       .join(", ")}`,

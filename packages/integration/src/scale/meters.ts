@@ -5,12 +5,19 @@ import type { Transport } from "@orgchat/transport";
 export interface StoreMeter {
   /** Every value byte written (puts and appends), from the start. */
   written: number;
+  /** {@link written} by `space:prefix` (as {@link live} groups keys). */
+  readonly writtenBy: Map<string, number>;
   /** Batches committed. */
   batches: number;
   /** Live value bytes by `space:prefix` (puts net of deletes, appends net of deleted entries). */
   live(): Map<string, number>;
   /** Sum of {@link live}. */
   liveBytes(): number;
+}
+
+/** Keys without a `/` (outbox entries by hash, single records) are summed as `*`. */
+function prefixOf(space: string, key: string): string {
+  return `${space.split("/")[0]}:${key.includes("/") ? key.split("/")[0] : "*"}`;
 }
 
 /**
@@ -20,15 +27,21 @@ export interface StoreMeter {
  */
 export function meteredStore(inner: Store): { store: Store; meter: StoreMeter } {
   const records = new Map<string, number>();
+  const writtenBy = new Map<string, number>();
+  const wrote = (space: string, key: string, size: number) => {
+    meter.written += size;
+    const prefix = prefixOf(space, key);
+    writtenBy.set(prefix, (writtenBy.get(prefix) ?? 0) + size);
+  };
   const meter: StoreMeter = {
     written: 0,
+    writtenBy,
     batches: 0,
     live() {
       const out = new Map<string, number>();
       for (const [key, size] of records) {
         const [space = "", rest = ""] = key.split("\u0000");
-        // Keys without a `/` (outbox entries by hash, single records) are summed as `*`.
-        const prefix = `${space.split("/")[0]}:${rest.includes("/") ? rest.split("/")[0] : "*"}`;
+        const prefix = prefixOf(space, rest);
         out.set(prefix, (out.get(prefix) ?? 0) + size);
       }
       return out;
@@ -42,7 +55,7 @@ export function meteredStore(inner: Store): { store: Store; meter: StoreMeter } 
   const record = (op: StoreOp) => {
     switch (op.type) {
       case "put":
-        meter.written += op.value.length;
+        wrote(op.space, op.key, op.value.length);
         records.set(`${op.space}\u0000${op.key}`, op.value.length);
         break;
       case "delete":
@@ -53,7 +66,7 @@ export function meteredStore(inner: Store): { store: Store; meter: StoreMeter } 
           const key = `${op.log}\u0000${entry.id}`;
           // The first write of an id wins (`Store.append`): a repeat changes nothing.
           if (records.has(key)) continue;
-          meter.written += entry.value.length;
+          wrote(op.log, entry.id, entry.value.length);
           records.set(key, entry.value.length);
         }
         break;

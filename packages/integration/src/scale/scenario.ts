@@ -65,6 +65,8 @@ export interface SizeFigures {
     readonly ownerBytesPublishedPerAdmission: number;
     readonly ownerEnvelopesPerAdmission: number;
     readonly ownerStoreBytesWrittenPerAdmission: number;
+    /** The same by store key prefix (`space:prefix`), largest first. */
+    readonly ownerStoreBytesWrittenPerAdmissionBy: Readonly<Record<string, number>>;
     readonly ownerEpochsPerAdmission: number;
     /** A lean member's own CPU per admission (X3DH + sealing; opening the Welcome), p50. */
     readonly memberRequestCpuMs: number;
@@ -327,6 +329,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       bytes: published.bytes,
       envelopes: published.envelopes,
       written: storeMeter.written,
+      writtenBy: new Map(storeMeter.writtenBy),
       epoch: owner.getOrganization(orgId).epoch ?? 0n,
       rejected: rejectedAccepts,
     };
@@ -367,6 +370,15 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       ownerBytesPublishedPerAdmission: Math.round((published.bytes - before.bytes) / count),
       ownerEnvelopesPerAdmission: round((published.envelopes - before.envelopes) / count, 2),
       ownerStoreBytesWrittenPerAdmission: Math.round((storeMeter.written - before.written) / count),
+      ownerStoreBytesWrittenPerAdmissionBy: Object.fromEntries(
+        [...storeMeter.writtenBy]
+          .map(
+            ([prefix, bytes]) =>
+              [prefix, Math.round((bytes - (before.writtenBy.get(prefix) ?? 0)) / count)] as const,
+          )
+          .filter(([, bytes]) => bytes > 0)
+          .sort((a, b) => b[1] - a[1]),
+      ),
       ownerEpochsPerAdmission: round(Number(epochAfter - before.epoch) / count, 3),
       memberRequestCpuMs: round(
         quantile(
