@@ -29,7 +29,11 @@ import {
   type Txn,
 } from "./org.js";
 import { ownerKeyOps } from "./owner-keys.js";
-import { loadRosterRecords } from "./roster-records.js";
+import {
+  checkDeferredRosters,
+  type DeferredRosterChecks,
+  loadRosterRecords,
+} from "./roster-records.js";
 import { StateSnapshots } from "./state-snapshots.js";
 import type { OrgRole } from "./types.js";
 
@@ -192,24 +196,32 @@ export class Persistence {
         if (memberKeys.length > 0) throw new StoreCorruptedError(`${space}/${memberKeys[0]}`);
       }
       // Before the groups: a group restored in pieces takes its rosters from the book.
-      await loadRosterRecords(store, space, org.rosters);
+      // Their hashes are checked after the groups: a group's restore checks those it is given.
+      const deferredRosters: DeferredRosterChecks = new Map();
+      await loadRosterRecords(store, space, org.rosters, deferredRosters);
       // Groups in pieces (head, member and epoch records), after the rosters they refer to.
       const storedGroups = new StoredGroupRecords();
       this.#groupRecords.set(hex, storedGroups);
+      const handedOut = new Set<string>();
       const groupsInit = {
         store,
         provider,
         vault,
         space,
         stored: storedGroups,
-        roster: (keyIdHex: string) => org.rosters.get(keyIdHex)?.roster,
+        roster: (keyIdHex: string) => {
+          handedOut.add(keyIdHex);
+          return org.rosters.get(keyIdHex)?.roster;
+        },
       };
       if (org.role === "owner") {
         const groups = await loadGroupRecords({ ...groupsInit, role: "owner" });
         for (const [channelId, group] of groups) org.owner.groups.set(channelId, group);
+        checkDeferredRosters(org.rosters, space, deferredRosters, handedOut, groups.values());
       } else {
         const groups = await loadGroupRecords({ ...groupsInit, role: "member" });
         for (const [channelId, group] of groups) org.member.groups.set(channelId, group);
+        checkDeferredRosters(org.rosters, space, deferredRosters, handedOut, groups.values());
       }
       for (const key of await store.keys(space, { prefix: "welcome/" })) {
         const welcome = vault.openJson<WelcomeInit>(space, key, await read(key));

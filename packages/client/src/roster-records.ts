@@ -372,22 +372,34 @@ export function rosterRecordOps(
 }
 
 /**
+ * Kept rosters read by {@link loadRosterRecords} whose roster hash is not checked yet, by key id
+ * (hex): the store key of the record, and the hash it records. {@link checkDeferredRosters} checks
+ * them once the groups are restored.
+ */
+export type DeferredRosterChecks = Map<string, { readonly key: string; readonly hash: Uint8Array }>;
+
+/**
  * Reads an organization's roster records into `book`: the binary ones (each group's records in
  * epoch order: a snapshot starts a roster, each delta applies to the one before in place; only the
- * records marked kept are copied out and checked against their roster hash) and the JSON ones of
- * the earlier format. Cost: one pass over the records, one copy and one hash per roster kept.
+ * records marked kept are copied out, frozen, and checked against their roster hash) and the JSON
+ * ones of the earlier format. Cost: one pass over the records, one copy and one hash per roster
+ * kept; with `deferred`, no hash: each kept roster is noted there instead, for
+ * {@link checkDeferredRosters} (a start hashes each roster once, when the group restore checks it,
+ * instead of twice: about 1.7 ms per 10,000 leaves saved per roster).
  *
  * @param store - the client's store
  * @param space - the organization's store space
  * @param book - an empty roster book, filled here
+ * @param deferred - when given, filled with the kept rosters whose hash is left to check
  * @returns how many records were read
  * @throws {StoreCorruptedError} for a record that does not decode, a delta whose base is missing,
- *   or a roster that does not hash as recorded
+ *   or (without `deferred`) a roster that does not hash as recorded
  */
 export async function loadRosterRecords(
   store: Store,
   space: string,
   book: RosterBook,
+  deferred?: DeferredRosterChecks,
 ): Promise<number> {
   const read = async (key: string): Promise<Uint8Array> => {
     const value = await store.get(space, key);
@@ -461,10 +473,12 @@ export async function loadRosterRecords(
       }),
     );
     if (!record.kept) continue;
-    // A copy: the walk goes on in place from `roster`.
-    const copy = roster.slice();
-    const hash = rosterHash(book.provider, copy);
-    if (toHex(hash) !== toHex(header.rosterHash)) {
+    // A frozen copy: the walk goes on in place from `roster`, and a group restored from the book
+    // shares the array (and the hash it computes for it).
+    const copy = Object.freeze(roster.slice());
+    if (deferred !== undefined) {
+      deferred.set(keyIdHex, { key, hash: header.rosterHash });
+    } else if (toHex(rosterHash(book.provider, copy)) !== toHex(header.rosterHash)) {
       throw new StoreCorruptedError(`${space}/${key}`);
     }
     book.add({ ...header, roster: copy });
@@ -472,11 +486,54 @@ export async function loadRosterRecords(
   return legacy.length + records.length;
 }
 
+/**
+ * Checks the kept rosters {@link loadRosterRecords} left unchecked: one that a restored group took
+ * from the book (`handedOut`) and holds with the recorded roster hash was checked by the group's
+ * restore (`restore` checks every roster it is given against the hash it saved); every other one is
+ * hashed here. So a corrupted roster record is still reported at start.
+ *
+ * @param book - the roster book {@link loadRosterRecords} filled
+ * @param space - the organization's store space
+ * @param deferred - the rosters left unchecked (emptied here)
+ * @param handedOut - the key ids (hex) the groups' restores were given rosters for
+ * @param groups - the restored groups
+ * @throws {StoreCorruptedError} naming the record of a roster that does not hash as recorded
+ */
+export function checkDeferredRosters(
+  book: RosterBook,
+  space: string,
+  deferred: DeferredRosterChecks,
+  handedOut: ReadonlySet<string>,
+  groups: Iterable<HeldGroup>,
+): void {
+  for (const group of groups) {
+    if (typeof group.heldEpochs !== "function") continue;
+    for (const held of group.heldEpochs()) {
+      const keyIdHex = toHex(held.keyId);
+      const pending = deferred.get(keyIdHex);
+      if (pending === undefined || !handedOut.has(keyIdHex)) continue;
+      if (held.rosterHash !== undefined && toHex(held.rosterHash) === toHex(pending.hash)) {
+        deferred.delete(keyIdHex);
+      }
+    }
+  }
+  for (const [keyIdHex, { key, hash }] of deferred) {
+    const roster = book.get(keyIdHex)?.roster;
+    if (roster === undefined || toHex(rosterHash(book.provider, roster)) !== toHex(hash)) {
+      throw new StoreCorruptedError(`${space}/${key}`);
+    }
+  }
+  deferred.clear();
+}
+
 /** What {@link rosterKeep} asks of a group (`heldEpochs` where `@orgchat/crypto` has it). */
 interface HeldGroup {
   readonly epoch: bigint;
   readableEpochs(now: number): bigint[];
-  readonly heldEpochs?: () => ReadonlyArray<{ readonly keyId: Uint8Array }>;
+  readonly heldEpochs?: () => ReadonlyArray<{
+    readonly keyId: Uint8Array;
+    readonly rosterHash?: Uint8Array;
+  }>;
 }
 
 /**
