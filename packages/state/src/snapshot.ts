@@ -355,15 +355,32 @@ function writeRoles(w: SnapshotWriter, list: List<Role>): void {
   for (const role of list) w.byte(roles.indexOf(role));
 }
 
+/**
+ * Role lists of at most this many roles are decoded once per process and shared (an immutable
+ * `List` is a value): at most 1 + 3 + 9 + 27 = 40 lists for the 3 roles, instead of one `List`
+ * per member at every start.
+ */
+const maxSharedRoles = roles.length;
+const sharedRoleLists = new Map<string, List<Role>>();
+
 function readRoles(r: SnapshotReader): List<Role> {
   const count = r.count();
   const list: Role[] = [];
+  let key = "";
   for (let i = 0; i < count; i++) {
-    const role = roles[r.byte()];
+    const index = r.byte();
+    const role = roles[index];
     if (role === undefined) throw new SnapshotFormatError("unknown role");
     list.push(role);
+    key += String.fromCharCode(index);
   }
-  return List(list);
+  if (count > maxSharedRoles) return List(list);
+  let shared = sharedRoleLists.get(key);
+  if (shared === undefined) {
+    shared = List(list);
+    sharedRoleLists.set(key, shared);
+  }
+  return shared;
 }
 
 function writePermissions(w: SnapshotWriter, permissions: Permissions): void {

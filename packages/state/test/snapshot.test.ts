@@ -6,9 +6,9 @@
  */
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { Map as ImmutableMap } from "immutable";
+import { Map as ImmutableMap, List } from "immutable";
 import { describe, expect, it } from "vitest";
-import type { OrgEvent } from "../src/events.js";
+import type { OrgEvent, Role } from "../src/events.js";
 import { OrgLog } from "../src/log.js";
 import { compareEvents } from "../src/order.js";
 import { decodeSnapshot, encodeSnapshot } from "../src/snapshot.js";
@@ -18,6 +18,7 @@ import {
   SnapshotFormatError,
   SnapshotWriter,
 } from "../src/snapshot-codec.js";
+import type { Member } from "../src/state.js";
 import { historyArb, propertyConfig } from "./event-arbitraries.js";
 import {
   alice,
@@ -178,6 +179,30 @@ describe("encodeSnapshot / decodeSnapshot", () => {
     twice.set(fromHex(hexId(1)), at);
     new DataView(twice.buffer).setUint32(twice.length - 4, crc32(twice, twice.length - 4));
     expectFormatError(twice);
+  });
+
+  it("members with the same roles share one decoded list (at most 3 roles); longer lists decode apart", () => {
+    const state = vectorState();
+    const [first] = [...state.members.values()];
+    expect(first).toBeDefined();
+    const member = (id: string, roles: Role[]) => ({ ...first, id, roles: List(roles) }) as Member;
+    const long: Role[] = ["all", "all", "manage-users", "moderate-content"];
+    const members = ImmutableMap<string, Member>([
+      ["a", member("a", [])],
+      ["b", member("b", [])],
+      ["c", member("c", ["manage-users"])],
+      ["d", member("d", ["manage-users"])],
+      ["e", member("e", ["moderate-content", "manage-users"])],
+      ["f", member("f", long)],
+      ["g", member("g", long)],
+    ]);
+    const decoded = decodeSnapshot(encodeSnapshot({ ...state, members }), owner).members;
+    const roles = (id: string) => decoded.get(id)?.roles;
+    for (const [id, value] of members) expect(roles(id)?.toArray()).toEqual(value.roles.toArray());
+    expect(roles("a")).toBe(roles("b"));
+    expect(roles("c")).toBe(roles("d"));
+    expect(roles("e")).not.toBe(roles("c"));
+    expect(roles("f")).not.toBe(roles("g"));
   });
 
   it("matches the committed vectors (positive and negative)", () => {
