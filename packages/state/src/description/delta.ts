@@ -22,6 +22,7 @@ import {
   wireLimits,
 } from "@orgchat/wire";
 import { Map as ImmutableMap, List } from "immutable";
+import { diffMap } from "../diff.js";
 import type { MemberId, Role } from "../events.js";
 import type { Channel, OrgState } from "../state.js";
 import { rolesToWire } from "../wire/permissions.js";
@@ -108,11 +109,10 @@ export function describedState(state: OrgState): DescribedState {
 
 /**
  * Calls `onSet` for every entry of `next` absent from or different in `from`, and `onDelete` for
- * every key of `from` absent from `next`. Walks both maps in step (persistent maps that share
- * structure list their common keys in the same order), looking keys up only where the walks
- * disagree: a walk of both maps plus a look-up per change, instead of a look-up per entry (a
- * look-up hashes a 64-character key: 17 ms for 10,000 members, against 3 ms for a walk). Falls
- * back to look-ups for the rest when the orders diverge.
+ * every key of `from` absent from `next`: `diffMap` (../diff.ts), which skips the parts of the two
+ * persistent maps they share, so a delta after an add flush costs what the flush changed, not a walk
+ * of every member (~6 ms at 10,000 members per publication before). Entries whose values are
+ * different objects but `same` are not reported.
  */
 function diffMaps<V>(
   from: ImmutableMap<string, V>,
@@ -121,37 +121,13 @@ function diffMaps<V>(
   onSet: (key: string, value: V, old: V | undefined) => void,
   onDelete: (key: string, old: V) => void,
 ): void {
-  if (from === next) return;
-  const a = from.entries();
-  const b = next.entries();
-  let ea = a.next();
-  let eb = b.next();
-  while (!ea.done || !eb.done) {
-    if (!ea.done && !eb.done && ea.value[0] === eb.value[0]) {
-      const [key, old] = ea.value;
-      const value = eb.value[1];
-      if (old !== value && !same(old, value)) onSet(key, value, old);
-      ea = a.next();
-      eb = b.next();
-    } else if (!eb.done && !from.has(eb.value[0])) {
-      onSet(eb.value[0], eb.value[1], undefined);
-      eb = b.next();
-    } else if (!ea.done && !next.has(ea.value[0])) {
-      onDelete(ea.value[0], ea.value[1]);
-      ea = a.next();
-    } else {
-      break;
-    }
-  }
-  // The walks diverged: the rest by look-ups.
-  for (; !eb.done; eb = b.next()) {
-    const [key, value] = eb.value;
-    const old = from.get(key);
-    if (old === undefined || (old !== value && !same(old, value))) onSet(key, value, old);
-  }
-  for (; !ea.done; ea = a.next()) {
-    if (!next.has(ea.value[0])) onDelete(ea.value[0], ea.value[1]);
-  }
+  diffMap(from, next, {
+    added: (key, value) => onSet(key, value, undefined),
+    removed: (key, old) => onDelete(key, old),
+    changed: (key, old, value) => {
+      if (!same(old, value)) onSet(key, value, old);
+    },
+  });
 }
 
 function sameRoles(a: List<Role>, b: List<Role>): boolean {
