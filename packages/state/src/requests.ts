@@ -34,22 +34,44 @@ interface RequestIndex {
   readonly lastRejection: ImmutableMap<MemberId, number>;
 }
 
-const emptyIndex: RequestIndex = {
-  pending: ImmutableSet<string>(),
-  pendingByKey: ImmutableMap<MemberId, ImmutableSet<string>>(),
-  lastRejection: ImmutableMap<MemberId, number>(),
-};
-
 const indexes = new WeakMap<OrgState["requests"], RequestIndex>();
 
 function requestIndex(requests: OrgState["requests"]): RequestIndex {
   let index = indexes.get(requests);
   if (index === undefined) {
-    index = emptyIndex;
-    for (const request of requests.values()) index = indexRequest(index, request);
+    index = buildRequestIndex(requests);
     indexes.set(requests, index);
   }
   return index;
+}
+
+/**
+ * The index of `requests` in one pass over mutable copies: the same index as `indexRequest` applied
+ * to each request in turn (a request that is not pending only ever removes an id that is not
+ * there), without a new set and map per request (a start rebuilds it over every request ever made).
+ */
+function buildRequestIndex(requests: OrgState["requests"]): RequestIndex {
+  const pending = ImmutableSet<string>().asMutable();
+  const byKey = new Map<MemberId, string[]>();
+  let lastRejection = ImmutableMap<MemberId, number>().asMutable();
+  for (const request of requests.values()) {
+    if (request.status === "pending") {
+      pending.add(request.id);
+      const ids = byKey.get(request.requester);
+      if (ids === undefined) byKey.set(request.requester, [request.id]);
+      else ids.push(request.id);
+    } else {
+      lastRejection = indexRejection(lastRejection, request);
+    }
+  }
+  const pendingByKey = ImmutableMap<MemberId, ImmutableSet<string>>().withMutations((map) => {
+    for (const [key, ids] of byKey) map.set(key, ImmutableSet(ids));
+  });
+  return {
+    pending: pending.asImmutable(),
+    pendingByKey,
+    lastRejection: lastRejection.asImmutable(),
+  };
 }
 
 /** The index with `request` (new, or its new status) in it. */
