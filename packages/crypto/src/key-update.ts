@@ -330,6 +330,58 @@ export interface OpenKeyUpdateInit {
  * ```
  */
 export function openKeyUpdate(init: OpenKeyUpdateInit): Uint8Array | undefined {
+  const { provider, group, chunk } = init;
+  const found = findHint(init);
+  if (found === undefined) return undefined;
+  const { okm, hint } = found;
+  const entries = chunk.entries;
+  try {
+    let candidates = 0;
+    for (let index = found.first; index < entries.length / entryBytes; index++) {
+      const offset = index * entryBytes;
+      if (readHint(entries, offset) !== hint) break;
+      candidates++;
+      const secret = new Uint8Array(secretBytes);
+      for (let b = 0; b < secretBytes; b++) {
+        secret[b] = (entries[offset + hintBytes + b] as number) ^ (okm[hintBytes + b] as number);
+      }
+      if (constantTimeEqual(deriveKeyId(provider, group, chunk.epoch, secret), chunk.keyId))
+        return secret;
+      wipe(secret);
+    }
+    if (candidates > 0) throw new DecryptionFailedError();
+    return undefined;
+  } finally {
+    wipe(okm);
+  }
+}
+
+/**
+ * Whether an entry of `init.chunk` carries the member's hint: what {@link openKeyUpdate} would look
+ * at, without unwrapping. One X25519 and two HKDF steps, then a binary search of the sorted hints; the
+ * chunk need not be verified yet (a hint says where to look, never what the secret is).
+ *
+ * @param init - the chunk and the member's keys
+ * @returns `true` when at least one entry carries our hint (it may still be another member's)
+ * @throws {RangeError} / {TypeError} / {@link InvalidPublicKeyError} as {@link openKeyUpdate}
+ */
+export function keyUpdateHoldsHint(init: OpenKeyUpdateInit): boolean {
+  const found = findHint(init);
+  if (found === undefined) return false;
+  wipe(found.okm);
+  return (
+    found.first < init.chunk.entries.length / entryBytes &&
+    readHint(init.chunk.entries, found.first * entryBytes) === found.hint
+  );
+}
+
+/**
+ * Checks `init`, derives the member's okm for the chunk and finds the lower bound of its hint among
+ * the sorted hints; `undefined` when the chunk is for another channel. The caller wipes `okm`.
+ */
+function findHint(
+  init: OpenKeyUpdateInit,
+): { okm: Uint8Array; hint: number; first: number } | undefined {
   const { provider, group, chunk, prekeySecret, leafSecret } = init;
   checkBytes(prekeySecret, 32, "prekeySecret");
   checkBytes(leafSecret, 32, "leafSecret");
@@ -349,35 +401,16 @@ export function openKeyUpdate(init: OpenKeyUpdateInit): Uint8Array | undefined {
   const info = keyUpdateInfo(group, chunk.epoch, chunk.ephemeralPublicKey);
   info.set(prekey, info.length - 32);
   const okm = keyUpdateOkm(provider, prekeySecret, chunk.ephemeralPublicKey, leafSecret, info);
-  try {
-    const hint = readHint(okm, 0);
-    const count = entries.length / entryBytes;
-    // Lower bound of `hint` among the sorted hints.
-    let low = 0;
-    let high = count;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (readHint(entries, middle * entryBytes) < hint) low = middle + 1;
-      else high = middle;
-    }
-    let candidates = 0;
-    for (let index = low; index < count; index++) {
-      const offset = index * entryBytes;
-      if (readHint(entries, offset) !== hint) break;
-      candidates++;
-      const secret = new Uint8Array(secretBytes);
-      for (let b = 0; b < secretBytes; b++) {
-        secret[b] = (entries[offset + hintBytes + b] as number) ^ (okm[hintBytes + b] as number);
-      }
-      if (constantTimeEqual(deriveKeyId(provider, group, chunk.epoch, secret), chunk.keyId))
-        return secret;
-      wipe(secret);
-    }
-    if (candidates > 0) throw new DecryptionFailedError();
-    return undefined;
-  } finally {
-    wipe(okm);
+  const hint = readHint(okm, 0);
+  // Lower bound of `hint` among the sorted hints.
+  let low = 0;
+  let high = entries.length / entryBytes;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (readHint(entries, middle * entryBytes) < hint) low = middle + 1;
+    else high = middle;
   }
+  return { okm, hint, first: low };
 }
 
 /** The `keys` content topic of a group: the organization's, or a restricted channel's. */

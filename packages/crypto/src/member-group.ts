@@ -34,14 +34,27 @@ import {
   type Roster,
   rosterHash,
 } from "./key-schedule.js";
-import { type KeyUpdateChunk, keyUpdateVersion, openKeyUpdate } from "./key-update.js";
+import {
+  type KeyUpdateChunk,
+  keyUpdateHoldsHint,
+  keyUpdateVersion,
+  type OpenKeyUpdateInit,
+  openKeyUpdate,
+} from "./key-update.js";
+import { applyKeyUpdateEnvelopes, type KeyUpdateEnvelopesOutcome } from "./key-update-envelopes.js";
 import { noteChunkWithoutEntry } from "./key-update-progress.js";
 import { type ApplyKeyUpdateOptions, keyUpdateSalts } from "./leaf-salts.js";
+import type {
+  ApplyAddInit,
+  MemberGroupInit,
+  MemberGroupParts,
+  MemberTransition,
+} from "./member-group-types.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { rosterHashOf, rosterSupplier } from "./roster-hashes.js";
 import { redactSecrets, wipe } from "./secret.js";
-import { checkWelcome, type WelcomeInit } from "./welcome.js";
+import { checkWelcome } from "./welcome.js";
 
 /**
  * Largest epoch gap a member bridges on its own (`acceptGap`). Stepping the leaf secret no longer
@@ -50,89 +63,13 @@ import { checkWelcome, type WelcomeInit } from "./welcome.js";
 const maxBridgedGap = 1n << 20n;
 const maxUint64 = (1n << 64n) - 1n;
 
-/**
- * The outcome of a member's epoch transition. Expected situations are statuses, not errors:
- *
- * - `applied`: the member is in `epoch` now;
- * - `stale`: the change is for an epoch we already reached (a duplicate or a replay): nothing to do;
- * - `gap`: the change does not follow our epoch (its previous key_id is not ours): fetch the missing
- *   control messages from Store, or request a resync; a KeyUpdate may be applied anyway with
- *   `acceptGap` (the epochs in between are lost);
- * - `not-in-chunk`: this chunk has no entry for us; look in `missingChunks`;
- * - `removed`: every chunk of the KeyUpdate was seen and none is for us: we are out of the group;
- * - `roster-mismatch`: the roster does not hash to the announced roster hash, or does not hold our
- *   leaf: pass the owner-signed roster of the new epoch;
- * - `key-mismatch`: the add step derived another key_id than the owner announced: request a resync.
- *
- * Nothing changes except on `applied` and `removed`.
- */
-export type MemberTransition =
-  | { readonly status: "applied"; readonly epoch: bigint; readonly keyId: Uint8Array }
-  | { readonly status: "stale"; readonly epoch: bigint }
-  | { readonly status: "gap"; readonly epoch: bigint; readonly currentEpoch: bigint }
-  | {
-      readonly status: "not-in-chunk";
-      readonly epoch: bigint;
-      readonly missingChunks: readonly number[];
-    }
-  | { readonly status: "removed"; readonly epoch: bigint }
-  | { readonly status: "roster-mismatch"; readonly epoch: bigint }
-  | { readonly status: "key-mismatch"; readonly epoch: bigint };
-
-/** What {@link MemberGroup.fromWelcome} needs. */
-export interface MemberGroupInit {
-  readonly provider: CryptoProvider;
-  /** The Welcome received over the pairwise channel (decoded, or as plain fields). */
-  readonly welcome: WelcomeInit;
-  /** The owner-signed roster of the Welcome's epoch (must hash to `welcome.rosterHash`). */
-  readonly roster: Roster;
-  /** The secret of our roster leaf's signing key `S_m`. */
-  readonly signingSecretKey: Uint8Array;
-  /** The secret of our roster leaf's prekey `P_m`. */
-  readonly prekeySecret: Uint8Array;
-  /** Current time in milliseconds (injected). */
-  readonly now: number;
-  /**
-   * Rosters of earlier epochs, for a "shared" Welcome's history: an epoch whose roster is not
-   * returned (or does not hash to the Welcome's) is left out, since its signatures cannot be checked.
-   */
-  readonly historyRoster?: (epoch: bigint, rosterHash: Uint8Array) => Roster | undefined;
-  /** Message-protection limits. @default groupLimits */
-  readonly limits?: EpochLimits;
-}
-
-/** What {@link MemberGroup.applyAdd} needs. */
-export interface ApplyAddInit {
-  /** The owner-signed roster of the new epoch. */
-  readonly roster: Roster;
-  /** Current time in milliseconds. */
-  readonly now: number;
-  /** The epoch the owner announced (chain check); when set it must be ours + 1. */
-  readonly epoch?: bigint;
-  /** The key_id of the epoch the change replaces, if announced (chain check). */
-  readonly previousKeyId?: Uint8Array;
-  /** The new key_id, if announced: the derived one must match. */
-  readonly keyId?: Uint8Array;
-  /**
-   * `rosterHash(roster)`, when the caller already checked that the roster hashes to it (a client
-   * keeps an owner-signed roster only once it does): saves hashing the whole roster again, O(N) per
-   * epoch. Trusted, not checked: pass `keyId` too, so that a wrong one ends in `key-mismatch`.
-   * @default computed from `roster`
-   */
-  readonly rosterHash?: Uint8Array;
-}
-
-/** What {@link MemberGroup.restore} needs: the head {@link MemberGroup.takeParts} returned, and the rosters. */
-export interface MemberGroupParts {
-  /** The last head saved (or a whole state written by {@link MemberGroup.serialize}). */
-  readonly head: Uint8Array;
-  /** Every retained epoch's record saved, by key id (lower-case hex). @default none */
-  readonly epochs?: Iterable<readonly [keyIdHex: string, record: Uint8Array]>;
-  /** The roster of an epoch by key id (lower-case hex): those {@link MemberGroup.heldEpochs} named. */
-  readonly roster: (keyIdHex: string) => Roster | undefined;
-}
-
 export type { ApplyKeyUpdateOptions } from "./leaf-salts.js";
+export type {
+  ApplyAddInit,
+  MemberGroupInit,
+  MemberGroupParts,
+  MemberTransition,
+} from "./member-group-types.js";
 
 /**
  * A member's side of one group's epochs: joins from a Welcome, follows add steps and KeyUpdates, and
@@ -434,38 +371,9 @@ export class MemberGroup {
         epoch - this.#state.epoch <= maxBridgedGap;
       if (!bridgeable) return refused;
     }
-    let leafSecret: Uint8Array = new Uint8Array(0);
-    let epochSecret: Uint8Array | undefined;
-    let used = -1;
-    try {
-      const { leafSecret: own, leafEpoch } = this.#state;
-      for (const salt of keyUpdateSalts(provider, own, leafEpoch, epoch, options)) {
-        wipe(leafSecret);
-        leafSecret = salt;
-        for (const [index, prekey] of this.#state.prekeys.entries()) {
-          epochSecret = openKeyUpdate({
-            provider,
-            group,
-            chunk,
-            prekeySecret: prekey.secretKey,
-            prekey: prekey.publicKey,
-            leafSecret,
-          });
-          if (epochSecret !== undefined) {
-            used = index;
-            break;
-          }
-        }
-        if (epochSecret !== undefined) break;
-      }
-    } catch (cause) {
-      wipe(leafSecret);
-      throw cause;
-    }
-    if (epochSecret === undefined) {
-      wipe(leafSecret);
-      return this.#notInChunk(chunk, now);
-    }
+    const found = this.#findEntry(chunk, options, openKeyUpdate);
+    if (found === undefined) return this.#notInChunk(chunk, now);
+    const { leafSecret, found: epochSecret, used } = found;
     const roster = options.roster ?? this.#state.roster;
     const hash =
       options.roster !== undefined && options.rosterHash !== undefined
@@ -490,6 +398,79 @@ export class MemberGroup {
     wipe(leafSecret);
     this.#enter(entered.keys, entered.initSecret, next, now);
     return { status: "applied", epoch, keyId: entered.keys.keyId.slice() };
+  }
+
+  /**
+   * Whether `chunk` has an entry with one of our hints (for every leaf secret and prekey
+   * `applyKeyUpdate` would try): where to look first. The chunk need not be verified: nothing is
+   * unwrapped.
+   *
+   * @param chunk - one chunk of a KeyUpdate, verified or not
+   * @param options - as for {@link MemberGroup.applyKeyUpdate} (the leaf secrets to try)
+   * @returns `true` when an entry carries one of our hints
+   * @throws {RangeError} / {@link InvalidPublicKeyError} for a malformed chunk
+   */
+  holdsKeyUpdateEntry(chunk: KeyUpdateChunk, options: ApplyKeyUpdateOptions = {}): boolean {
+    const found = this.#findEntry(chunk, options, (init) => keyUpdateHoldsHint(init) || undefined);
+    if (found !== undefined) wipe(found.leafSecret);
+    return found !== undefined;
+  }
+
+  /**
+   * Follows a KeyUpdate from all its sealed chunks (as received on the group's keys topic): finds
+   * the chunk holding our entry before checking any signature, verifies and applies that one, and
+   * verifies the other chunks only before concluding `removed`. A member whose entry is in the last
+   * of 3 chunks checks one Ed25519 signature (over ~120 KiB), not 3. Forged or undecodable
+   * envelopes are dropped and counted; only verified chunks reach {@link MemberGroup.applyKeyUpdate}.
+   *
+   * @param envelopes - the sealed chunks, at most 1,000 (`keyUpdateLimits.maxChunks`)
+   * @param now - current time in milliseconds
+   * @param options - as for {@link MemberGroup.applyKeyUpdate}
+   * @returns the last transition, and how many chunks were verified and refused
+   * @throws {RangeError} for more than 1,000 envelopes; what `applyKeyUpdate` throws for a verified chunk
+   */
+  applyKeyUpdateEnvelopes(
+    envelopes: readonly Uint8Array[],
+    now: number,
+    options: ApplyKeyUpdateOptions = {},
+  ): Promise<KeyUpdateEnvelopesOutcome> {
+    return applyKeyUpdateEnvelopes(this, envelopes, now, options);
+  }
+
+  /**
+   * Tries `open` with every leaf secret and prekey the KeyUpdate may use; on the first answer,
+   * returns it with the leaf secret it used (the caller wipes it) and the prekey's index.
+   */
+  #findEntry<T>(
+    chunk: KeyUpdateChunk,
+    options: ApplyKeyUpdateOptions,
+    open: (init: OpenKeyUpdateInit) => T | undefined,
+  ): { found: T; leafSecret: Uint8Array; used: number } | undefined {
+    const { provider, group } = this;
+    let leafSecret: Uint8Array = new Uint8Array(0);
+    try {
+      const { leafSecret: own, leafEpoch } = this.#state;
+      for (const salt of keyUpdateSalts(provider, own, leafEpoch, chunk.epoch, options)) {
+        wipe(leafSecret);
+        leafSecret = salt;
+        for (const [used, prekey] of this.#state.prekeys.entries()) {
+          const found = open({
+            provider,
+            group,
+            chunk,
+            prekeySecret: prekey.secretKey,
+            prekey: prekey.publicKey,
+            leafSecret,
+          });
+          if (found !== undefined) return { found, leafSecret, used };
+        }
+      }
+    } catch (cause) {
+      wipe(leafSecret);
+      throw cause;
+    }
+    wipe(leafSecret);
+    return undefined;
   }
 
   #notInChunk(chunk: KeyUpdateChunk, now: number): MemberTransition {

@@ -1,0 +1,147 @@
+/**
+ * A member's side of a sealed KeyUpdate (docs/PROTOCOL.md, "Re-keying"): the member finds the chunk
+ * that holds its entry before checking any signature, verifies that chunk only and applies it. The
+ * other chunks are verified only before concluding "removed".
+ *
+ * Internal: reached through `MemberGroup.applyKeyUpdateEnvelopes`.
+ *
+ * @module
+ */
+import { type KeyUpdate, openEnvelope, type VerifyRequest } from "@orgchat/wire";
+import type { GroupId } from "./key-schedule.js";
+import { keyUpdateLimits, keyUpdateTopic } from "./key-update.js";
+import type { ApplyKeyUpdateOptions } from "./leaf-salts.js";
+import type { MemberTransition } from "./member-group-types.js";
+import type { CryptoProvider } from "./provider.js";
+
+/** A KeyUpdate chunk decoded from its envelope before the envelope's signature was checked. */
+export interface UnverifiedKeyUpdate {
+  /** The decoded chunk: never applied before {@link UnverifiedKeyUpdate.verify} returned `true`. */
+  readonly chunk: KeyUpdate;
+  /** Checks the envelope's Ed25519 signature (once; the answer is kept). */
+  verify(): boolean;
+}
+
+/**
+ * Decodes a sealed KeyUpdate chunk with every check of `openKeyUpdateEnvelope` (type, organization,
+ * topic, organization-key signer, channel) except the signature, which {@link UnverifiedKeyUpdate.verify}
+ * checks later over the same signing input.
+ *
+ * @throws as `openKeyUpdateEnvelope`, except `InvalidSignatureError`
+ */
+export async function readKeyUpdateEnvelope(init: {
+  readonly provider: CryptoProvider;
+  readonly group: GroupId;
+  readonly bytes: Uint8Array;
+}): Promise<UnverifiedKeyUpdate> {
+  const { provider, group } = init;
+  let request: VerifyRequest | undefined;
+  const opened = await openEnvelope(init.bytes, {
+    contentTopic: keyUpdateTopic(group),
+    organizationId: group.organizationId,
+    accept: ["key-update"],
+    verify: (captured) => {
+      request = captured;
+      return true;
+    },
+  });
+  if (opened.type !== "key-update" || request === undefined) {
+    throw new RangeError("bytes: not a key-update envelope");
+  }
+  if (opened.message.channelId !== group.channelId) {
+    throw new RangeError("bytes: the KeyUpdate names another channel than its keys topic");
+  }
+  const signed = request;
+  let valid: boolean | undefined;
+  return {
+    chunk: opened.message,
+    verify: () => {
+      if (valid === undefined) {
+        try {
+          valid =
+            signed.scheme === "ed25519" &&
+            provider.ed25519Verify(signed.publicKey, signed.message, signed.signature);
+        } catch {
+          // A key that is not a curve point: a bad signature too.
+          valid = false;
+        }
+      }
+      return valid;
+    },
+  };
+}
+
+/** What `MemberGroup.applyKeyUpdateEnvelopes` returns. */
+export interface KeyUpdateEnvelopesOutcome {
+  /**
+   * The outcome of the last verified chunk applied: `applied`, `removed` (every chunk verified,
+   * none for us), `not-in-chunk` (chunks missing), or a refusal (`stale`, `gap`, `roster-mismatch`);
+   * `undefined` when no envelope both decoded and verified.
+   */
+  readonly transition: MemberTransition | undefined;
+  /** Envelopes whose signature was checked and held. */
+  readonly verifiedChunks: number;
+  /** Envelopes dropped: undecodable, out of context, or with a signature that does not hold. */
+  readonly refusedChunks: number;
+}
+
+/** The part of `MemberGroup` {@link applyKeyUpdateEnvelopes} uses. */
+export interface KeyUpdateMember {
+  readonly provider: CryptoProvider;
+  readonly group: GroupId;
+  holdsKeyUpdateEntry(chunk: KeyUpdate, options: ApplyKeyUpdateOptions): boolean;
+  applyKeyUpdate(chunk: KeyUpdate, now: number, options: ApplyKeyUpdateOptions): MemberTransition;
+}
+
+/**
+ * Follows one KeyUpdate from its sealed chunks: decodes them all, verifies and applies first the
+ * chunks holding one of our hints, and verifies the others only while no entry was applied. Only a
+ * verified chunk reaches `applyKeyUpdate`, so a forged chunk neither applies an entry nor counts
+ * towards "removed".
+ *
+ * @throws {RangeError} when more than `keyUpdateLimits.maxChunks` (1,000) envelopes are passed
+ * @throws what `applyKeyUpdate` throws for a verified chunk
+ */
+export async function applyKeyUpdateEnvelopes(
+  member: KeyUpdateMember,
+  envelopes: readonly Uint8Array[],
+  now: number,
+  options: ApplyKeyUpdateOptions,
+): Promise<KeyUpdateEnvelopesOutcome> {
+  if (envelopes.length > keyUpdateLimits.maxChunks) {
+    throw new RangeError(
+      `envelopes: ${envelopes.length} is over the ${keyUpdateLimits.maxChunks}-chunk limit`,
+    );
+  }
+  const holding: UnverifiedKeyUpdate[] = [];
+  const others: UnverifiedKeyUpdate[] = [];
+  let refusedChunks = 0;
+  for (const bytes of envelopes) {
+    let read: UnverifiedKeyUpdate;
+    try {
+      read = await readKeyUpdateEnvelope({ provider: member.provider, group: member.group, bytes });
+    } catch {
+      refusedChunks++;
+      continue;
+    }
+    let holds = false;
+    try {
+      holds = member.holdsKeyUpdateEntry(read.chunk, options);
+    } catch {
+      // e.g. an ephemeral key of small order: verified (and refused by applyKeyUpdate) with the rest.
+    }
+    (holds ? holding : others).push(read);
+  }
+  let transition: MemberTransition | undefined;
+  let verifiedChunks = 0;
+  for (const read of [...holding, ...others]) {
+    if (!read.verify()) {
+      refusedChunks++;
+      continue;
+    }
+    verifiedChunks++;
+    transition = member.applyKeyUpdate(read.chunk, now, options);
+    if (transition.status !== "not-in-chunk") break;
+  }
+  return { transition, verifiedChunks, refusedChunks };
+}
