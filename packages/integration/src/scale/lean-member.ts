@@ -3,7 +3,6 @@ import {
   ed25519EnvelopeVerifier,
   type KeyPair,
   MemberGroup,
-  openKeyUpdateEnvelope,
   PairwiseSession,
   type WelcomeInit,
   x3dhInitiate,
@@ -47,7 +46,10 @@ export interface LeanTimes {
   requestCpuMs?: number;
   /** CPU (ms) of opening the Welcome into a group (`MemberGroup.fromWelcome`). */
   welcomeCpuMs?: number;
-  /** CPU (ms) of the last KeyUpdate applied: opening its chunks and `applyKeyUpdate`. */
+  /**
+   * CPU (ms) of the last KeyUpdate applied: `MemberGroup.applyKeyUpdateEnvelopes` (decoding its
+   * chunks, verifying the one holding our entry, applying it).
+   */
   keyUpdateCpuMs?: number;
   /** When the last KeyUpdate was applied. */
   rekeyed?: number;
@@ -65,6 +67,15 @@ function timed<T>(cpu: { ms: number }, work: () => T): T {
   } finally {
     cpu.ms += cpuClock() - start;
   }
+}
+
+let keyUpdateTurn: Promise<unknown> = Promise.resolve();
+
+/** Runs `work` after the previous call's `work` settled: one member's KeyUpdate at a time. */
+function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = keyUpdateTurn.then(work, work);
+  keyUpdateTurn = run.catch(() => undefined);
+  return run;
 }
 
 /**
@@ -349,31 +360,24 @@ export class LeanMember {
       }
       const chunks = crowd.chunks.get(toHex(next.keyId)) ?? [];
       if (chunks.length === 0) return;
-      const cpu = { ms: 0 };
-      let applied = false;
-      for (const { bytes } of chunks) {
-        const chunk = await timed(cpu, () =>
-          openKeyUpdateEnvelope({
-            provider: crowd.provider,
-            group: { organizationId: crowd.organizationKey, channelId: "" },
-            bytes,
-          }),
-        );
-        const outcome = timed(cpu, () =>
-          group.applyKeyUpdate(chunk, crowd.now(), { roster: next.roster }),
-        );
-        if (outcome.status === "applied") {
-          applied = true;
-          break;
-        }
-        if (outcome.status === "removed") {
-          this.#changed();
-          return;
-        }
-        if (outcome.status !== "not-in-chunk") return;
+      // Every chunk at once: the member verifies only the chunk holding its entry (the others only
+      // before concluding it was removed). Its awaits are microtasks only; run one member at a
+      // time so that the CPU measured around it is this member's.
+      const envelopes = chunks.map(({ bytes }) => bytes);
+      const { outcome, ms } = await oneAtATime(async () => {
+        const start = cpuClock();
+        const outcome = await group.applyKeyUpdateEnvelopes(envelopes, crowd.now(), {
+          roster: next.roster,
+        });
+        return { outcome, ms: cpuClock() - start };
+      });
+      const status = outcome.transition?.status;
+      if (status === "removed") {
+        this.#changed();
+        return;
       }
-      if (!applied) return;
-      this.times.keyUpdateCpuMs = cpu.ms;
+      if (status !== "applied") return;
+      this.times.keyUpdateCpuMs = ms;
       this.times.rekeyed = performance.now();
       this.#changed();
     }
