@@ -36,6 +36,13 @@ export const ownerKeyLimits = {
    * two rotations old reads the description again (`DecryptionFailedError` until then).
    */
   maxAcceptedPerPrekey: 16_384,
+  /**
+   * Acceptances the `prekeys` record reserves beyond the count it was written at: it is written
+   * again only when they are used up (or the keys change), not at every admission (~146 B each).
+   * Read back, the count is the reservation, so each restart can bring a rotation forward by at
+   * most this many of `maxAcceptedPerPrekey` (0.4%), never delay it: the log stays bounded.
+   */
+  prekeysRecordHeadroom: 64,
 } as const;
 
 /** The log of the ephemeral keys accepted with one signed prekey (the replay defence). */
@@ -55,6 +62,17 @@ export interface StoredMemberKeys {
 }
 
 const space = (org: OwnerOrg) => `org/${org.hex}`;
+
+/**
+ * `IK_O ‖ IKdh_O`: the owner's half of every pairwise session's AD, left out of the stored
+ * sessions (`PairwiseSession.serialize({ omitOwnerKeys })`, 64 bytes fewer per write).
+ */
+function ownerHalf(org: OwnerOrg): Uint8Array {
+  const keys = new Uint8Array(64);
+  keys.set(org.owner.prekeys.identityKey, 0);
+  keys.set(org.owner.prekeys.identityDhKey, 32);
+  return keys;
+}
 
 /** Moves `key` to the most recently used end of a cache (Map insertion order). */
 function touch<V>(cache: Map<string, V>, key: string, value: V): V {
@@ -101,7 +119,9 @@ export function ownerSession(
     const key = `pairwise/${member}`;
     const bytes = await p.store.get(space(org), key);
     if (bytes === undefined) return undefined;
-    return PairwiseSession.deserialize(p.provider, p.vault.open(space(org), key, bytes));
+    return PairwiseSession.deserialize(p.provider, p.vault.open(space(org), key, bytes), {
+      ownerKeys: ownerHalf(org),
+    });
   });
 }
 
@@ -265,12 +285,17 @@ export function ownerKeyOps(
       type: "put",
       space: where,
       key,
-      value: vault.seal(where, key, session.serialize()),
+      value: vault.seal(where, key, session.serialize({ omitOwnerKeys: true })),
     });
   }
   const unstored = txn.prekeys ? owner.prekeys.unstoredEphemeralKeys() : [];
+  let recordStored: (() => void) | undefined;
   if (txn.prekeys) {
-    ops.push(prekeysOp(vault, org, owner.prekeys));
+    if (owner.prekeys.keysRecordDue()) {
+      const record = owner.prekeys.serializeKeysReserving(ownerKeyLimits.prekeysRecordHeadroom);
+      ops.push(sealedPrekeys(vault, org, record.bytes));
+      recordStored = record.stored;
+    }
     const byPrekey = new Map<number, Uint8Array[]>();
     for (const { signedPrekeyId, ephemeralKey } of unstored) {
       const keys = byPrekey.get(signedPrekeyId) ?? [];
@@ -286,6 +311,7 @@ export function ownerKeyOps(
     }
   }
   const done = () => {
+    recordStored?.();
     if (unstored.length > 0) owner.prekeys.markEphemeralKeysStored(unstored);
     trim(owner.sessions, txn.sessions);
     trim(owner.memberKeys, txn.sessions);
@@ -293,15 +319,27 @@ export function ownerKeyOps(
   return { ops, done };
 }
 
-/** The `prekeys` record: the owner's X3DH keys alone (`OwnerPrekeys.serializeKeys`), sealed. */
+/**
+ * The `prekeys` record: the owner's X3DH keys alone, sealed, each count raised by
+ * `prekeysRecordHeadroom` (`OwnerPrekeys.serializeKeysReserving`; never below a record written
+ * before, since counts only grow).
+ *
+ * @param vault - the client's vault
+ * @param org - an organization this client owns
+ * @param prekeys - its prekeys
+ * @returns the put
+ */
 export function prekeysOp(vault: Vault, org: OwnerOrg, prekeys: OwnerPrekeys): StoreOp {
+  return sealedPrekeys(
+    vault,
+    org,
+    prekeys.serializeKeysReserving(ownerKeyLimits.prekeysRecordHeadroom).bytes,
+  );
+}
+
+function sealedPrekeys(vault: Vault, org: OwnerOrg, bytes: Uint8Array): StoreOp {
   const where = space(org);
-  return {
-    type: "put",
-    space: where,
-    key: "prekeys",
-    value: vault.seal(where, "prekeys", prekeys.serializeKeys()),
-  };
+  return { type: "put", space: where, key: "prekeys", value: vault.seal(where, "prekeys", bytes) };
 }
 
 /** Evicts the least recently used entries beyond `maxCachedPeers`, never one in `keep`. */

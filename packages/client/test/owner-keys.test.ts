@@ -62,14 +62,14 @@ async function setup(store: Store = memoryStore()) {
   const deps = { store, vault, provider };
   const space = `org/${org.hex}`;
   /** A newcomer's first message under the owner's current bundle, and its member id. */
-  const newcomer = () => {
+  const newcomer = (target: OwnerOrg = org) => {
     const identityKeyPair = provider.ed25519KeyPair();
     const session = PairwiseSession.initiate(
       provider,
       x3dhInitiate(provider, {
         identityKeyPair,
         identityDhKeyPair: provider.x25519KeyPair(),
-        bundle: org.owner.prekeys.bundle(),
+        bundle: target.owner.prekeys.bundle(),
         organizationKey: organization.publicKey,
       }),
     );
@@ -157,6 +157,34 @@ describe("the owner's keys at scale", () => {
       stored += entries;
     }
     expect(stored).toBeLessThanOrEqual(2 * limit);
+  });
+
+  it("the prekeys record is written once per prekeysRecordHeadroom admissions; restarts keep the log bounded", async () => {
+    const { org, store, space, newcomer, admit, restart } = await setup();
+    const headroom = ownerKeyLimits.prekeysRecordHeadroom;
+    await admit(org, newcomer());
+    const record = await store.get(space, "prekeys");
+    // The admissions the record reserved do not write it again; the next one does.
+    for (let i = 1; i < headroom + 1; i++) await admit(org, newcomer());
+    expect(await store.get(space, "prekeys")).toEqual(record);
+    await admit(org, newcomer());
+    expect(await store.get(space, "prekeys")).not.toEqual(record);
+
+    // Restarts between admissions: the count read back is never below the log, and the logs of
+    // the held prekeys stay within twice the limit across rotations.
+    const limit = 3 * headroom;
+    let current = await restart();
+    for (let i = 0; i < 4 * limit; i++) {
+      if (i % 50 === 0) current = await restart();
+      await admit(current, newcomer(current), limit);
+      let stored = 0;
+      for (const id of current.owner.prekeys.signedPrekeyIds) {
+        const entries = (await store.range(x3dhLog(current.hex, id))).length;
+        expect(entries).toBeLessThanOrEqual(current.owner.prekeys.acceptedEphemeralKeyCount(id));
+        stored += entries;
+      }
+      expect(stored).toBeLessThanOrEqual(2 * limit);
+    }
   });
 
   it("member keys and sessions are read on demand; the cache keeps at most maxCachedPeers after a commit", async () => {

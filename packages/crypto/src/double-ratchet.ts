@@ -309,37 +309,52 @@ export class PairwiseSession {
    * 32   SHA-256 of all the bytes above
    * ```
    *
+   * Version 2 (`omitOwnerKeys`) is the same with `version = 2` and AD's first 64 bytes only
+   * (`IK_M ‖ IKdh_M`): the owner's half `IK_O ‖ IKdh_O` is the same in every session of an
+   * organization, so a reader that knows it supplies it ({@link PairwiseSession.deserialize}).
+   *
+   * @param options - `omitOwnerKeys`: write version 2 (64 bytes fewer)
    * @returns the serialized session
    * @example
    * ```ts
    * await store.put(peerId, session.serialize());
    * ```
    */
-  serialize(): Uint8Array {
-    return writePairwiseState(this.#provider, {
-      role: this.role,
-      associatedData: this.associatedData,
-      initialEphemeralKey: this.initialEphemeralKey,
-      ratchet: this.#state,
-    });
+  serialize(options?: { readonly omitOwnerKeys?: boolean }): Uint8Array {
+    return writePairwiseState(
+      this.#provider,
+      {
+        role: this.role,
+        associatedData: this.associatedData,
+        initialEphemeralKey: this.initialEphemeralKey,
+        ratchet: this.#state,
+      },
+      options?.omitOwnerKeys === true,
+    );
   }
 
   /**
-   * Restores a session made by {@link PairwiseSession.serialize}.
+   * Restores a session made by {@link PairwiseSession.serialize} (either version).
    *
    * @param provider - crypto provider
    * @param bytes - the serialized session
+   * @param options - `ownerKeys`: `IK_O ‖ IKdh_O` (64 bytes), needed for version 2 bytes (ignored
+   *   for version 1, which holds them)
    * @returns the session
    * @throws {@link StateCorruptedError} when the bytes are truncated, altered, inconsistent or of an
-   *   unknown version
-   * @throws {TypeError} when `bytes` is not a Uint8Array
+   *   unknown version, or of version 2 without `ownerKeys`
+   * @throws {TypeError} when `bytes` is not a Uint8Array, or `ownerKeys` not 64 bytes
    * @example
    * ```ts
    * const session = PairwiseSession.deserialize(provider, await store.get(peerId));
    * ```
    */
-  static deserialize(provider: CryptoProvider, bytes: Uint8Array): PairwiseSession {
-    const state = readPairwiseState(provider, bytes);
+  static deserialize(
+    provider: CryptoProvider,
+    bytes: Uint8Array,
+    options?: { readonly ownerKeys?: Uint8Array },
+  ): PairwiseSession {
+    const state = readPairwiseState(provider, bytes, options?.ownerKeys);
     return new PairwiseSession(
       provider,
       state.role,

@@ -54,8 +54,16 @@ interface SignedPrekey {
    * the caller stores them elsewhere ({@link OwnerPrekeys.markEphemeralKeysStored}).
    */
   readonly acceptedEphemeralKeys: Set<string>;
-  /** How many `EK`s were accepted with this prekey in all (held here or stored elsewhere). */
+  /**
+   * How many `EK`s were accepted with this prekey in all (held here or stored elsewhere); after
+   * {@link OwnerPrekeys.deserialize} of a reserving record, the count it reserved (an upper bound).
+   */
   accepted: number;
+  /**
+   * The count in the last record marked stored ({@link OwnerPrekeys.serializeKeysReserving}), or
+   * undefined when no stored record holds this prekey yet.
+   */
+  stored: number | undefined;
 }
 
 /** Version of {@link OwnerPrekeys.serialize}: the keys and every accepted `EK`. */
@@ -414,13 +422,57 @@ export class OwnerPrekeys {
    * @returns the serialized keys (read back by {@link OwnerPrekeys.deserialize})
    */
   serializeKeys(): Uint8Array {
+    return this.#serializeCounts(this.#prekeys.map((prekey) => prekey.accepted));
+  }
+
+  /**
+   * Whether the keys record must be stored again: a held signed prekey is in no stored record yet
+   * (made or rotated since), or more `EK`s were accepted with one than the stored record reserved.
+   * Only meaningful for a caller that stores {@link OwnerPrekeys.serializeKeysReserving}.
+   *
+   * @returns true when {@link OwnerPrekeys.serializeKeysReserving} should be stored in this commit
+   */
+  keysRecordDue(): boolean {
+    return this.#prekeys.some(
+      (prekey) => prekey.stored === undefined || prekey.accepted > prekey.stored,
+    );
+  }
+
+  /**
+   * {@link OwnerPrekeys.serializeKeys} with each count raised by `headroom`: the record reserves
+   * `headroom` more acceptances, so it need not be stored again until they are used
+   * ({@link OwnerPrekeys.keysRecordDue}). Read back, the count is the reservation: an upper bound
+   * of the real one (a rotation bound on it rotates at most `headroom` acceptances early per
+   * restart, never late). Call `stored` once the bytes are committed.
+   *
+   * @param headroom - acceptances reserved beyond the current count (a non-negative integer)
+   * @returns the bytes (version 2), and `stored` to call after the commit
+   * @throws {RangeError} when `headroom` is not a non-negative safe integer
+   */
+  serializeKeysReserving(headroom: number): { bytes: Uint8Array; stored: () => void } {
+    if (!Number.isSafeInteger(headroom) || headroom < 0) {
+      throw new RangeError(`headroom: expected a non-negative integer, got ${headroom}`);
+    }
+    const counts = this.#prekeys.map((prekey) => Math.min(prekey.accepted + headroom, 0xffff_ffff));
+    const prekeys = [...this.#prekeys];
+    return {
+      bytes: this.#serializeCounts(counts),
+      stored: () => {
+        prekeys.forEach((prekey, i) => {
+          prekey.stored = counts[i];
+        });
+      },
+    };
+  }
+
+  #serializeCounts(counts: readonly number[]): Uint8Array {
     const writer = this.#writeSecrets(ownerPrekeysKeysVersion);
-    for (const prekey of this.#prekeys) {
+    this.#prekeys.forEach((prekey, i) => {
       writer.u32(prekey.id);
       writer.f64(prekey.createdAt);
       writer.fixed(prekey.keyPair.secretKey);
-      writer.u32(prekey.accepted);
-    }
+      writer.u32(counts[i] ?? prekey.accepted);
+    });
     return appendDigest(this.#provider, writer.finish());
   }
 
@@ -469,6 +521,7 @@ export class OwnerPrekeys {
         publicKey: provider.x25519PublicKey(secretKey),
       });
       prekey.accepted = accepted;
+      prekey.stored = accepted;
       if (version === ownerPrekeysVersion) {
         for (let j = 0; j < accepted; j++) {
           prekey.acceptedEphemeralKeys.add(toHex(reader.fixed(32)));
@@ -507,5 +560,13 @@ function makeSignedPrekey(
     identitySecretKey,
     prekeyBundleSigningInput(identityDhKey, keyPair.publicKey, id),
   );
-  return { id, createdAt, keyPair, signature, acceptedEphemeralKeys: new Set(), accepted: 0 };
+  return {
+    id,
+    createdAt,
+    keyPair,
+    signature,
+    acceptedEphemeralKeys: new Set(),
+    accepted: 0,
+    stored: undefined,
+  };
 }

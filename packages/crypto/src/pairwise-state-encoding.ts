@@ -20,6 +20,10 @@ import {
 import { appendDigest, checkDigest, StateReader, StateWriter } from "./state-bytes.js";
 
 const stateVersion = 1;
+/** Version 1 without the owner's half of AD (`IK_O ‖ IKdh_O`), which the reader supplies. */
+const stateVersionOwnerKeysOmitted = 2;
+/** Bytes of the owner's half of AD: `IK_O ‖ IKdh_O`. */
+const ownerKeysLength = 64;
 const roles = ["initiator", "responder"] as const;
 
 /** Everything a `PairwiseSession` saves. */
@@ -42,6 +46,7 @@ export interface PairwiseSessionState {
 export function writePairwiseState(
   provider: CryptoProvider,
   session: PairwiseSessionState,
+  omitOwnerKeys = false,
 ): Uint8Array {
   const state = session.ratchet;
   const flags =
@@ -50,10 +55,14 @@ export function writePairwiseState(
     (state.receivingChainKey ? 4 : 0) |
     (state.pendingSignedPrekeyId === undefined ? 0 : 8);
   const writer = new StateWriter();
-  writer.u8(stateVersion);
+  writer.u8(omitOwnerKeys ? stateVersionOwnerKeysOmitted : stateVersion);
   writer.u8(roles.indexOf(session.role));
   writer.u8(flags);
-  writer.fixed(session.associatedData);
+  writer.fixed(
+    omitOwnerKeys
+      ? session.associatedData.subarray(0, session.associatedData.length - ownerKeysLength)
+      : session.associatedData,
+  );
   writer.fixed(session.initialEphemeralKey);
   writer.fixed(state.rootKey);
   writer.fixed(state.sendingKeyPair.secretKey);
@@ -86,18 +95,27 @@ export function writePairwiseState(
  *
  * @param provider - the primitives (the seal; the sending public key is recomputed)
  * @param bytes - the saved session
+ * @param ownerKeys - `IK_O ‖ IKdh_O` (64 bytes), for a state written without them (version 2)
  * @returns the session's state
- * @throws {TypeError} when `bytes` is not a `Uint8Array`
+ * @throws {TypeError} when `bytes` is not a `Uint8Array`, or `ownerKeys` is not 64 bytes
  * @throws {@link StateCorruptedError} when the bytes are truncated, altered, inconsistent or of an
- *   unknown version
+ *   unknown version, or of version 2 without `ownerKeys`
  */
 export function readPairwiseState(
   provider: CryptoProvider,
   bytes: Uint8Array,
+  ownerKeys?: Uint8Array,
 ): PairwiseSessionState {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes: expected a Uint8Array");
-  if (bytes.length > 0 && bytes[0] !== stateVersion) {
-    throw new StateCorruptedError(`unknown PairwiseSession state version ${bytes[0]}`);
+  if (
+    ownerKeys !== undefined &&
+    (!(ownerKeys instanceof Uint8Array) || ownerKeys.length !== ownerKeysLength)
+  ) {
+    throw new TypeError(`ownerKeys: expected ${ownerKeysLength} bytes`);
+  }
+  const version = bytes[0];
+  if (bytes.length > 0 && version !== stateVersion && version !== stateVersionOwnerKeysOmitted) {
+    throw new StateCorruptedError(`unknown PairwiseSession state version ${version}`);
   }
   const reader = new StateReader(checkDigest(provider, bytes, "PairwiseSession"));
   reader.u8();
@@ -105,7 +123,17 @@ export function readPairwiseState(
   if (role === undefined) throw new StateCorruptedError("unknown session role");
   const flags = reader.u8();
   if ((flags & ~0x0f) !== 0) throw new StateCorruptedError("unknown state flags");
-  const associatedData = reader.fixed(128);
+  let associatedData: Uint8Array;
+  if (version === stateVersionOwnerKeysOmitted) {
+    if (ownerKeys === undefined) {
+      throw new StateCorruptedError("a state without the owner's keys, and none supplied");
+    }
+    associatedData = new Uint8Array(128);
+    associatedData.set(reader.fixed(128 - ownerKeysLength), 0);
+    associatedData.set(ownerKeys, 128 - ownerKeysLength);
+  } else {
+    associatedData = reader.fixed(128);
+  }
   const initialEphemeralKey = reader.fixed(32);
   const rootKey = reader.fixed(32);
   const sendingSecretKey = reader.fixed(32);

@@ -349,6 +349,36 @@ describe.each(providers)("X3DH with the %s provider", (_name, base) => {
     expect(legacy.acceptedEphemeralKeyCount(id)).toBe(1);
   });
 
+  it("a reserving keys record is due only when a count passes its reservation, and reads back as the reservation", () => {
+    const { provider, prekeys, initiate } = setup();
+    const id = prekeys.signedPrekeyId;
+    // Never stored: due.
+    expect(prekeys.keysRecordDue()).toBe(true);
+    expect(() => prekeys.serializeKeysReserving(-1)).toThrowError(RangeError);
+    const first = prekeys.serializeKeysReserving(2);
+    expect(first.bytes.length).toBe(prekeys.serializeKeys().length);
+    // Not due before the commit marks it stored.
+    expect(prekeys.keysRecordDue()).toBe(true);
+    first.stored();
+    expect(prekeys.keysRecordDue()).toBe(false);
+    const accept = () => PairwiseSession.respond(provider, prekeys, initiate().encrypt(text("hi")));
+    accept();
+    accept();
+    expect(prekeys.keysRecordDue()).toBe(false);
+    // Read back: the reservation (an upper bound), not the real count.
+    expect(OwnerPrekeys.deserialize(provider, first.bytes).acceptedEphemeralKeyCount(id)).toBe(2);
+    accept();
+    expect(prekeys.keysRecordDue()).toBe(true);
+    const second = prekeys.serializeKeysReserving(2);
+    second.stored();
+    const restored = OwnerPrekeys.deserialize(provider, second.bytes);
+    expect(restored.acceptedEphemeralKeyCount(id)).toBe(5);
+    expect(restored.keysRecordDue()).toBe(false);
+    // A rotation makes a prekey no stored record holds: due.
+    restored.rotate(2_000);
+    expect(restored.keysRecordDue()).toBe(true);
+  });
+
   it("restores OwnerPrekeys with its prekeys and replay cache, and refuses corrupt state", () => {
     const { provider, prekeys, initiate } = setup();
     const alice = initiate();
