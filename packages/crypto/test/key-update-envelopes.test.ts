@@ -46,15 +46,11 @@ async function setup() {
   const owner = createOwner(me, { provider: base, group, now: 0, maxEntriesPerChunk: 2 });
   const people: Person[] = Array.from({ length: 7 }, () => person(base, () => random(32)));
   const added = owner.add(people.map(joiner), 1);
-  const members = added.welcomes.map(({ welcome }, i) =>
-    joinFromWelcome({
-      provider,
-      person: people[i] as Person,
-      welcome,
-      roster: added.roster,
-      now: 1,
-    }),
-  );
+  const members: MemberGroup[] = [];
+  for (const [i, { welcome }] of added.welcomes.entries()) {
+    const joining = { provider, person: people[i] as Person, welcome, roster: added.roster };
+    members.push(joinFromWelcome({ ...joining, now: 1 }));
+  }
   const removal = owner.remove([3], 2);
   expect(removal.chunks).toHaveLength(3);
   const envelopes = await sealKeyUpdate({ group, chunks: removal.chunks, clock: 5n, signer });
