@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { toHex } from "@orgchat/base";
+import { fromHex, toHex } from "@orgchat/base";
 import {
   type CryptoProvider,
   DuplicateMessageError,
@@ -64,14 +64,17 @@ export interface StoredMemberKeys {
 const space = (org: OwnerOrg) => `org/${org.hex}`;
 
 /**
- * `IK_O ‖ IKdh_O`: the owner's half of every pairwise session's AD, left out of the stored
- * sessions (`PairwiseSession.serialize({ omitOwnerKeys })`, 64 bytes fewer per write).
+ * The parts of AD a stored session leaves out (`PairwiseSession.serialize({ omitKnownKeys })`,
+ * 96 bytes fewer per write): `IK_M` is the member's id, `IK_O ‖ IKdh_O` the owner's own keys.
  */
-function ownerHalf(org: OwnerOrg): Uint8Array {
-  const keys = new Uint8Array(64);
-  keys.set(org.owner.prekeys.identityKey, 0);
-  keys.set(org.owner.prekeys.identityDhKey, 32);
-  return keys;
+function knownKeys(
+  org: OwnerOrg,
+  member: string,
+): { initiatorIdentityKey: Uint8Array; ownerKeys: Uint8Array } {
+  const ownerKeys = new Uint8Array(64);
+  ownerKeys.set(org.owner.prekeys.identityKey, 0);
+  ownerKeys.set(org.owner.prekeys.identityDhKey, 32);
+  return { initiatorIdentityKey: fromHex(member), ownerKeys };
 }
 
 /** Moves `key` to the most recently used end of a cache (Map insertion order). */
@@ -119,9 +122,11 @@ export function ownerSession(
     const key = `pairwise/${member}`;
     const bytes = await p.store.get(space(org), key);
     if (bytes === undefined) return undefined;
-    return PairwiseSession.deserialize(p.provider, p.vault.open(space(org), key, bytes), {
-      ownerKeys: ownerHalf(org),
-    });
+    return PairwiseSession.deserialize(
+      p.provider,
+      p.vault.open(space(org), key, bytes),
+      knownKeys(org, member),
+    );
   });
 }
 
@@ -285,7 +290,7 @@ export function ownerKeyOps(
       type: "put",
       space: where,
       key,
-      value: vault.seal(where, key, session.serialize({ omitOwnerKeys: true })),
+      value: vault.seal(where, key, session.serialize({ omitKnownKeys: true })),
     });
   }
   const unstored = txn.prekeys ? owner.prekeys.unstoredEphemeralKeys() : [];

@@ -53,6 +53,17 @@ export interface PairwiseResponse {
 }
 
 /**
+ * The parts of a pairwise session's AD that a version 2 state leaves out, supplied by its reader
+ * ({@link PairwiseSession.deserialize}).
+ */
+export interface KnownSessionKeys {
+  /** `IK_M`, the member's identity key (32 bytes): AD's first 32 bytes. */
+  readonly initiatorIdentityKey: Uint8Array;
+  /** `IK_O ‖ IKdh_O` (64 bytes): AD's last 64 bytes. */
+  readonly ownerKeys: Uint8Array;
+}
+
+/**
  * One end of the owner ↔ member pairwise channel: a Double Ratchet session on the X3DH shared key.
  * Holds secrets: `String()`, `JSON.stringify` and `util.inspect` show `[redacted secret]`.
  *
@@ -309,18 +320,19 @@ export class PairwiseSession {
    * 32   SHA-256 of all the bytes above
    * ```
    *
-   * Version 2 (`omitOwnerKeys`) is the same with `version = 2` and AD's first 64 bytes only
-   * (`IK_M ‖ IKdh_M`): the owner's half `IK_O ‖ IKdh_O` is the same in every session of an
-   * organization, so a reader that knows it supplies it ({@link PairwiseSession.deserialize}).
+   * Version 2 (`omitKnownKeys`) is the same with `version = 2` and, instead of AD, only `IKdh_M`
+   * (32 bytes): `IK_M` (the member's id) and `IK_O ‖ IKdh_O` (the same in every session of an
+   * organization) are known to the owner that stores it, and supplied on
+   * {@link PairwiseSession.deserialize}.
    *
-   * @param options - `omitOwnerKeys`: write version 2 (64 bytes fewer)
+   * @param options - `omitKnownKeys`: write version 2 (96 bytes fewer)
    * @returns the serialized session
    * @example
    * ```ts
    * await store.put(peerId, session.serialize());
    * ```
    */
-  serialize(options?: { readonly omitOwnerKeys?: boolean }): Uint8Array {
+  serialize(options?: { readonly omitKnownKeys?: boolean }): Uint8Array {
     return writePairwiseState(
       this.#provider,
       {
@@ -329,7 +341,7 @@ export class PairwiseSession {
         initialEphemeralKey: this.initialEphemeralKey,
         ratchet: this.#state,
       },
-      options?.omitOwnerKeys === true,
+      options?.omitKnownKeys === true,
     );
   }
 
@@ -338,12 +350,12 @@ export class PairwiseSession {
    *
    * @param provider - crypto provider
    * @param bytes - the serialized session
-   * @param options - `ownerKeys`: `IK_O ‖ IKdh_O` (64 bytes), needed for version 2 bytes (ignored
-   *   for version 1, which holds them)
+   * @param known - `IK_M` and `IK_O ‖ IKdh_O`, needed for version 2 bytes (ignored for version 1,
+   *   which holds them)
    * @returns the session
    * @throws {@link StateCorruptedError} when the bytes are truncated, altered, inconsistent or of an
-   *   unknown version, or of version 2 without `ownerKeys`
-   * @throws {TypeError} when `bytes` is not a Uint8Array, or `ownerKeys` not 64 bytes
+   *   unknown version, or of version 2 without `known`
+   * @throws {TypeError} when `bytes` is not a Uint8Array, or `known` holds keys of the wrong size
    * @example
    * ```ts
    * const session = PairwiseSession.deserialize(provider, await store.get(peerId));
@@ -352,9 +364,9 @@ export class PairwiseSession {
   static deserialize(
     provider: CryptoProvider,
     bytes: Uint8Array,
-    options?: { readonly ownerKeys?: Uint8Array },
+    known?: KnownSessionKeys,
   ): PairwiseSession {
-    const state = readPairwiseState(provider, bytes, options?.ownerKeys);
+    const state = readPairwiseState(provider, bytes, known);
     return new PairwiseSession(
       provider,
       state.role,

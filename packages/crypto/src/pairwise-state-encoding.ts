@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { PairwiseRole } from "./double-ratchet.js";
+import type { KnownSessionKeys, PairwiseRole } from "./double-ratchet.js";
 import { StateCorruptedError } from "./errors.js";
 import type { CryptoProvider } from "./provider.js";
 import {
@@ -20,10 +20,12 @@ import {
 import { appendDigest, checkDigest, StateReader, StateWriter } from "./state-bytes.js";
 
 const stateVersion = 1;
-/** Version 1 without the owner's half of AD (`IK_O ‖ IKdh_O`), which the reader supplies. */
-const stateVersionOwnerKeysOmitted = 2;
-/** Bytes of the owner's half of AD: `IK_O ‖ IKdh_O`. */
-const ownerKeysLength = 64;
+/**
+ * Version 1 with AD reduced to `IKdh_M`: the reader supplies `IK_M` and `IK_O ‖ IKdh_O`
+ * ({@link KnownSessionKeys}).
+ */
+const stateVersionKnownKeysOmitted = 2;
+
 const roles = ["initiator", "responder"] as const;
 
 /** Everything a `PairwiseSession` saves. */
@@ -46,7 +48,7 @@ export interface PairwiseSessionState {
 export function writePairwiseState(
   provider: CryptoProvider,
   session: PairwiseSessionState,
-  omitOwnerKeys = false,
+  omitKnownKeys = false,
 ): Uint8Array {
   const state = session.ratchet;
   const flags =
@@ -55,14 +57,10 @@ export function writePairwiseState(
     (state.receivingChainKey ? 4 : 0) |
     (state.pendingSignedPrekeyId === undefined ? 0 : 8);
   const writer = new StateWriter();
-  writer.u8(omitOwnerKeys ? stateVersionOwnerKeysOmitted : stateVersion);
+  writer.u8(omitKnownKeys ? stateVersionKnownKeysOmitted : stateVersion);
   writer.u8(roles.indexOf(session.role));
   writer.u8(flags);
-  writer.fixed(
-    omitOwnerKeys
-      ? session.associatedData.subarray(0, session.associatedData.length - ownerKeysLength)
-      : session.associatedData,
-  );
+  writer.fixed(omitKnownKeys ? session.associatedData.subarray(32, 64) : session.associatedData);
   writer.fixed(session.initialEphemeralKey);
   writer.fixed(state.rootKey);
   writer.fixed(state.sendingKeyPair.secretKey);
@@ -95,26 +93,24 @@ export function writePairwiseState(
  *
  * @param provider - the primitives (the seal; the sending public key is recomputed)
  * @param bytes - the saved session
- * @param ownerKeys - `IK_O ‖ IKdh_O` (64 bytes), for a state written without them (version 2)
+ * @param known - the parts of AD a version 2 state leaves out (ignored for version 1)
  * @returns the session's state
- * @throws {TypeError} when `bytes` is not a `Uint8Array`, or `ownerKeys` is not 64 bytes
+ * @throws {TypeError} when `bytes` is not a `Uint8Array`, or `known` holds keys of the wrong size
  * @throws {@link StateCorruptedError} when the bytes are truncated, altered, inconsistent or of an
- *   unknown version, or of version 2 without `ownerKeys`
+ *   unknown version, or of version 2 without `known`
  */
 export function readPairwiseState(
   provider: CryptoProvider,
   bytes: Uint8Array,
-  ownerKeys?: Uint8Array,
+  known?: KnownSessionKeys,
 ): PairwiseSessionState {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes: expected a Uint8Array");
-  if (
-    ownerKeys !== undefined &&
-    (!(ownerKeys instanceof Uint8Array) || ownerKeys.length !== ownerKeysLength)
-  ) {
-    throw new TypeError(`ownerKeys: expected ${ownerKeysLength} bytes`);
+  if (known !== undefined) {
+    checkKey(known.initiatorIdentityKey, 32, "initiatorIdentityKey");
+    checkKey(known.ownerKeys, 64, "ownerKeys");
   }
   const version = bytes[0];
-  if (bytes.length > 0 && version !== stateVersion && version !== stateVersionOwnerKeysOmitted) {
+  if (bytes.length > 0 && version !== stateVersion && version !== stateVersionKnownKeysOmitted) {
     throw new StateCorruptedError(`unknown PairwiseSession state version ${version}`);
   }
   const reader = new StateReader(checkDigest(provider, bytes, "PairwiseSession"));
@@ -124,13 +120,14 @@ export function readPairwiseState(
   const flags = reader.u8();
   if ((flags & ~0x0f) !== 0) throw new StateCorruptedError("unknown state flags");
   let associatedData: Uint8Array;
-  if (version === stateVersionOwnerKeysOmitted) {
-    if (ownerKeys === undefined) {
-      throw new StateCorruptedError("a state without the owner's keys, and none supplied");
+  if (version === stateVersionKnownKeysOmitted) {
+    if (known === undefined) {
+      throw new StateCorruptedError("a state without its known keys, and none supplied");
     }
     associatedData = new Uint8Array(128);
-    associatedData.set(reader.fixed(128 - ownerKeysLength), 0);
-    associatedData.set(ownerKeys, 128 - ownerKeysLength);
+    associatedData.set(known.initiatorIdentityKey, 0);
+    associatedData.set(reader.fixed(32), 32);
+    associatedData.set(known.ownerKeys, 64);
   } else {
     associatedData = reader.fixed(128);
   }
@@ -194,4 +191,10 @@ export function readPairwiseState(
     pendingInitiatorSignature,
   };
   return { role, associatedData, initialEphemeralKey, ratchet };
+}
+
+function checkKey(key: Uint8Array, length: number, name: string): void {
+  if (!(key instanceof Uint8Array) || key.length !== length) {
+    throw new TypeError(`${name}: expected ${length} bytes`);
+  }
 }

@@ -515,38 +515,46 @@ describe.each(providers)("Double Ratchet with the %s provider", (_name, base, ru
     }
   });
 
-  it("version 2 state leaves out the owner's half of AD, which the reader supplies", () => {
+  it("version 2 state leaves out IK_M and the owner's keys, which the reader supplies", () => {
     const { provider, alice, bob, prekeys } = connected();
     const ownerKeys = concatBytes(prekeys.identityKey, prekeys.identityDhKey);
+    const initiatorIdentityKey = bob.associatedData.slice(0, 32);
+    const known = { initiatorIdentityKey, ownerKeys };
     expect(bob.associatedData.subarray(64)).toEqual(ownerKeys);
     const v1 = bob.serialize();
-    const v2 = bob.serialize({ omitOwnerKeys: true });
+    const v2 = bob.serialize({ omitKnownKeys: true });
     expect(v2[0]).toBe(2);
-    expect(v2.length).toBe(v1.length - 64);
-    const restored = PairwiseSession.deserialize(provider, v2, { ownerKeys });
+    expect(v2.length).toBe(v1.length - 96);
+    const restored = PairwiseSession.deserialize(provider, v2, known);
     expect(restored.serialize()).toEqual(v1);
-    expect(restored.serialize({ omitOwnerKeys: true })).toEqual(v2);
+    expect(restored.serialize({ omitKnownKeys: true })).toEqual(v2);
     expect(restored.decrypt(alice.encrypt(text("after")))).toEqual(text("after"));
-    // Version 1 is still read, with or without the owner's keys.
-    expect(PairwiseSession.deserialize(provider, v1, { ownerKeys }).serialize()).toEqual(v1);
+    // Version 1 is still read, with or without the known keys.
+    expect(PairwiseSession.deserialize(provider, v1, known).serialize()).toEqual(v1);
     // Version 2 without them, or with keys of the wrong size, is refused.
     expect(() => PairwiseSession.deserialize(provider, v2)).toThrowError(
       errorNamed("StateCorruptedError"),
     );
     expect(() =>
-      PairwiseSession.deserialize(provider, v2, { ownerKeys: ownerKeys.subarray(1) }),
+      PairwiseSession.deserialize(provider, v2, { ...known, ownerKeys: ownerKeys.subarray(1) }),
     ).toThrowError(TypeError);
-    // Wrong owner keys restore a session whose AD differs: its peer's messages fail to decrypt.
-    const wrong = PairwiseSession.deserialize(provider, v2, { ownerKeys: new Uint8Array(64) });
-    expect(() => wrong.decrypt(alice.encrypt(text("x")))).toThrowError(
-      errorNamed("DecryptionFailedError"),
-    );
+    expect(() =>
+      PairwiseSession.deserialize(provider, v2, { ...known, initiatorIdentityKey: ownerKeys }),
+    ).toThrowError(TypeError);
+    // Wrong keys restore a session whose AD differs: its peer's messages fail to decrypt.
+    for (const wrongKnown of [
+      { ...known, ownerKeys: new Uint8Array(64) },
+      { ...known, initiatorIdentityKey: new Uint8Array(32) },
+    ]) {
+      const wrong = PairwiseSession.deserialize(provider, v2, wrongKnown);
+      expect(() => wrong.decrypt(alice.encrypt(text("x")))).toThrowError(
+        errorNamed("DecryptionFailedError"),
+      );
+    }
     const body = v2.slice(0, v2.length - 32);
     body[1] = 7;
     expect(() =>
-      PairwiseSession.deserialize(provider, concatBytes(body, provider.sha256(body)), {
-        ownerKeys,
-      }),
+      PairwiseSession.deserialize(provider, concatBytes(body, provider.sha256(body)), known),
     ).toThrowError(errorNamed("StateCorruptedError"));
   });
 
