@@ -46,6 +46,7 @@ export {
   ed25519EnvelopeVerifier,
   type KeyUpdateChunk,
   type KeyUpdateRecipient,
+  keyUpdateHoldsHint,
   keyUpdateLimits,
   keyUpdateTopic,
   keyUpdateVersion,
@@ -55,6 +56,11 @@ export {
   type SealKeyUpdateInit,
   sealKeyUpdate,
 } from "./key-update.js";
+export {
+  type KeyUpdateEnvelopesOutcome,
+  readKeyUpdateEnvelope,
+  type UnverifiedKeyUpdate,
+} from "./key-update-envelopes.js";
 export { maxMissedKeyUpdates, maxPossibleKeyUpdates } from "./leaf-salts.js";
 export {
   type ApplyAddInit,

@@ -115,7 +115,8 @@ export class SharedRosters {
       keyId: message.keyId,
       previousKeyId: message.previousKeyId,
       change: message.change,
-      roster: leaves,
+      // Frozen, as a client's roster book holds them: `copyRoster` then checks without copying.
+      roster: Object.freeze(leaves),
     };
     const keyIdHex = toHex(message.keyId);
     this.#byKeyId.set(keyIdHex, known);
