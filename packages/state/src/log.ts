@@ -12,76 +12,24 @@ import { ClockLimitError, clockLimits } from "./clock.js";
 import { isDescriptionCoveredType } from "./event-types.js";
 import type { MemberId, OrgEvent } from "./events.js";
 import { initialState } from "./initial-state.js";
+import type {
+  OrgLogAddResult,
+  OrgLogCompaction,
+  OrgLogInit,
+  OrgLogRebaseResult,
+} from "./log-types.js";
 import { compareEvents } from "./order.js";
 import { applyGuarded, type ReduceResult, resolveConfig } from "./reduce.js";
 import { onFloor, overlayDescription } from "./snapshot-base.js";
 import type { OrgState, ReducerConfig } from "./state.js";
 import { isOrgEvent, rejectionId } from "./validate.js";
 
-/** Options of an {@link OrgLog}. */
-export interface OrgLogInit {
-  /** The organization key as a member id. */
-  readonly organizationId: MemberId;
-  /**
-   * The organization's reducer rules (every member must use the same).
-   * @default defaultReducerConfig
-   */
-  readonly config?: Partial<ReducerConfig>;
-  /**
-   * Keep the state after every this many events, so that an event arriving out of order re-folds at
-   * most this many events plus those after it. States share structure, so a checkpoint costs one
-   * reference. @default 256
-   */
-  readonly checkpointInterval?: number;
-  /**
-   * At most this many rejected events are kept (buffered) for a later re-fold; beyond it the first
-   * in eviction order are dropped (docs/PROTOCOL.md, "Buffered events"). 0 keeps none.
-   * @default defaultBufferLimits.maxBuffered (1,000)
-   */
-  readonly maxBuffered?: number;
-  /**
-   * `prune(now)` drops the buffered events whose signed `sentAt` is this far from `now`, either way.
-   * `Infinity` keeps them until the count bound evicts them.
-   * @default defaultBufferLimits.maxBufferedAgeMs (7 days)
-   */
-  readonly maxBufferedAgeMs?: number;
-}
-
-/** What {@link OrgLog.add} gives: the reducer's result, and what the event did to the buffer. */
-export interface OrgLogAddResult extends ReduceResult {
-  /**
-   * Ids of events that were buffered (rejected) and apply now that this event took its place.
-   * Present only when not empty.
-   */
-  readonly explained?: readonly string[];
-  /**
-   * Buffered events dropped to keep the count bound (possibly this event itself, when it is
-   * rejected and first in eviction order). Present only when not empty.
-   */
-  readonly evicted?: readonly EvictedEvent[];
-}
-
-/** What {@link OrgLog.rebase} gives. */
-export interface OrgLogRebaseResult {
-  /** The state after the re-base (unchanged when `rebased` is false). */
-  readonly state: OrgState;
-  /** False when the base is older than the one in force, and was ignored. */
-  readonly rebased: boolean;
-  /** Ids of the events held that the description covers, dropped from the log. */
-  readonly covered: readonly string[];
-  /** Ids of the events that were buffered (rejected) and apply on the new base. */
-  readonly explained: readonly string[];
-  /** Buffered events dropped to keep the count bound after the re-fold. */
-  readonly evicted: readonly EvictedEvent[];
-}
-
-/** What {@link OrgLog.compact} gives: the state to save and the events it folds. */
-export interface OrgLogCompaction {
-  /** The state after the events compacted: what `restore` starts from. */
-  readonly state: OrgState;
-  /** Ids of the applied events folded into `state`, no longer held (delete them from storage). */
-  readonly covered: readonly string[];
-}
+export type {
+  OrgLogAddResult,
+  OrgLogCompaction,
+  OrgLogInit,
+  OrgLogRebaseResult,
+} from "./log-types.js";
 
 /**
  * Where a description sits in the canonical order: after every event with its clock, before every
