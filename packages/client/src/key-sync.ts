@@ -1,17 +1,20 @@
 import { toHex } from "@orgchat/base";
 import {
+  keyUpdateLimits,
   MemberGroup,
   maxMissedKeyUpdates,
   maxPossibleKeyUpdates,
-  openKeyUpdateEnvelope,
   type Roster,
+  readKeyUpdateEnvelope,
+  type UnverifiedKeyUpdate,
   type WelcomeInit,
 } from "@orgchat/crypto";
 import type { TransportMessage } from "@orgchat/transport";
-import { type KeyUpdate, keysTopic, type PayloadOf } from "@orgchat/wire";
+import { type KeyUpdate, keysTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { encodeJson } from "./encoding.js";
 import { type EpochRoster, isEpochRosterEnvelope, openEpochRoster } from "./epoch-roster.js";
+import { type HeldChunk, HeldKeyUpdates } from "./held-key-updates.js";
 import { chunkDecision, nextAddStep } from "./member-controller.js";
 import { type MemberOrg, newTxn, type RetiredGroup, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
@@ -47,6 +50,8 @@ const maxWaitingChunks = 256;
  */
 export class KeySync {
   readonly #c: ClientCore;
+  /** Per organization, the KeyUpdate chunks held unverified (`held-key-updates.ts`). */
+  readonly #held = new WeakMap<MemberOrg, HeldKeyUpdates>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -119,6 +124,10 @@ export class KeySync {
   /** A group entered a new epoch: persisted, pending messages retried, the app told. */
   #entered(org: MemberOrg, txn: Txn, channelId: string, epoch: bigint): void {
     this.#c.recovery.entered(org, channelId);
+    // Chunks held unverified for the epochs reached are of no use any more.
+    for (const old of this.#held.get(org)?.dropReached(channelId, epoch) ?? []) {
+      this.#c.sync.markSeen(org, txn, old.id);
+    }
     txn.groups.add(channelId);
     txn.epochChanged = true;
     txn.erasesKeys = true;
@@ -264,9 +273,10 @@ export class KeySync {
       await this.#onEpochRoster(org, message.contentTopic, message.payload, id);
       return;
     }
-    let chunk: PayloadOf<"key-update">;
+    let read: UnverifiedKeyUpdate;
     try {
-      chunk = await openKeyUpdateEnvelope({
+      // Decoded and checked (type, organization, topic, signer, channel), not verified yet.
+      read = await readKeyUpdateEnvelope({
         provider: c.p.provider,
         group: { organizationId: org.id, channelId },
         bytes: message.payload,
@@ -277,13 +287,95 @@ export class KeySync {
       return;
     }
     const txn = newTxn(org);
+    const outcome = this.#receiveChunk(org, txn, { id, read, keyIdHex: toHex(read.chunk.keyId) });
     // Marked seen only once applied: a chunk waiting for its group (a late Welcome) or its roster
-    // is kept in memory and read again from history after a restart.
-    if (this.#applyChunk(org, txn, { id, chunk }) === "waiting") {
-      this.#retryNamedLater(org, toHex(chunk.keyId));
+    // is kept in memory and read again from history after a restart; so is a held one.
+    if (outcome === "held") return;
+    if (outcome === "waiting") {
+      this.#retryNamedLater(org, toHex(read.chunk.keyId));
       return;
     }
     await c.persistence.commit(org, txn);
+  }
+
+  /**
+   * A KeyUpdate chunk as received, not verified yet (docs/CLIENT.md, "KeyUpdate chunks"). A chunk
+   * for an epoch the group reached is of no use: marked seen, its signature not checked. A chunk
+   * of the group's next epoch without our hint is held unverified ({@link HeldKeyUpdates}) until
+   * our own chunk applies or the held ones cover the update. Any other chunk is verified now and
+   * then applied as before. So a member whose entry is in one chunk of several checks one
+   * signature, and a forged chunk is never applied nor counted towards "removed".
+   *
+   * @returns "held" (nothing to commit), "waiting" (kept until its group or roster is here), or
+   *   "done" (applied or refused, recorded in `txn`)
+   */
+  #receiveChunk(org: MemberOrg, txn: Txn, held: HeldChunk): "done" | "waiting" | "held" {
+    const c = this.#c;
+    const { chunk } = held.read;
+    const group = org.member.groups.get(chunk.channelId);
+    if (group?.status === "member" && chunk.epoch <= group.epoch) {
+      // `applyKeyUpdate` would answer "stale" whatever the chunk says.
+      c.sync.markSeen(org, txn, held.id);
+      return "done";
+    }
+    const roster = org.rosters.get(held.keyIdHex);
+    if (
+      group?.status === "member" &&
+      roster !== undefined &&
+      chunk.epoch === group.epoch + 1n &&
+      chunk.chunkCount <= keyUpdateLimits.maxChunks
+    ) {
+      let holds = true;
+      try {
+        holds = group.holdsKeyUpdateEntry(chunk, {
+          roster: roster.roster,
+          rosterHash: roster.rosterHash,
+        });
+      } catch {
+        // A malformed chunk (e.g. an ephemeral key of small order): verified and refused now.
+      }
+      if (!holds) return this.#hold(org, txn, held);
+    }
+    return this.#verifyAndApply(org, txn, held);
+  }
+
+  /** Checks a chunk's signature; applies it when it holds, drops it (marked seen) when not. */
+  #verifyAndApply(org: MemberOrg, txn: Txn, held: HeldChunk): "done" | "waiting" {
+    const c = this.#c;
+    if (!held.read.verify()) {
+      c.sync.markSeen(org, txn, held.id);
+      c.report({ component, reason: "forged-key-update", topic: keysTopicOf(org, held) });
+      return "done";
+    }
+    return this.#applyChunk(org, txn, { id: held.id, chunk: held.read.chunk });
+  }
+
+  /**
+   * Holds a chunk without our hint. Chunks pushed out by the bound are verified and applied now;
+   * once the held chunks cover every chunk of the update not yet seen, each is verified and
+   * applied (the last concludes "removed" when none held our entry).
+   */
+  #hold(org: MemberOrg, txn: Txn, chunk: HeldChunk): "done" | "held" {
+    let held = this.#held.get(org);
+    if (held === undefined) {
+      held = new HeldKeyUpdates();
+      this.#held.set(org, held);
+    }
+    const group = org.member.groups.get(chunk.read.chunk.channelId);
+    let done = false;
+    for (const old of held.add(chunk)) {
+      this.#verifyAndApply(org, txn, old);
+      done = true;
+    }
+    if (
+      group !== undefined &&
+      held.has(chunk.id) &&
+      held.covers(chunk, group.missingKeyUpdateChunks(chunk.read.chunk))
+    ) {
+      for (const each of held.take(chunk)) this.#verifyAndApply(org, txn, each);
+      done = true;
+    }
+    return done ? "done" : "held";
   }
 
   /**
@@ -504,6 +596,12 @@ export class KeySync {
     }
     return "done";
   }
+}
+
+/** The keys topic a held chunk came from (for reports). */
+function keysTopicOf(org: MemberOrg, held: HeldChunk): string {
+  const channelId = held.read.chunk.channelId;
+  return keysTopic(org.id, channelId === "" ? undefined : channelId);
 }
 
 /**

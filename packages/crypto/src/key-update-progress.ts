@@ -12,6 +12,28 @@ import type { PendingUpdate } from "./group-state-encoding.js";
 import type { KeyUpdateChunk } from "./key-update.js";
 
 /**
+ * The chunk indexes of `chunk`'s KeyUpdate not yet seen without an entry for us (every index when
+ * `pending` is another update). Nothing changes.
+ *
+ * @param pending - the update seen so far, if any
+ * @param chunk - any chunk of the KeyUpdate asked about (its epoch, key_id and chunk count)
+ * @returns the indexes, ascending
+ */
+export function chunksNotSeen(
+  pending: PendingUpdate | undefined,
+  chunk: Pick<KeyUpdateChunk, "epoch" | "keyId" | "chunkCount">,
+): number[] {
+  const same =
+    pending !== undefined &&
+    pending.epoch === chunk.epoch &&
+    pending.chunkCount === chunk.chunkCount &&
+    constantTimeEqual(pending.keyId, chunk.keyId);
+  const missing: number[] = [];
+  for (let i = 0; i < chunk.chunkCount; i++) if (!same || !pending.seen.has(i)) missing.push(i);
+  return missing;
+}
+
+/**
  * Records that `chunk` had no entry for us.
  *
  * @param pending - the update seen so far, if any (changed when it is the same update)

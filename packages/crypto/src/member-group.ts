@@ -37,12 +37,13 @@ import {
 import {
   type KeyUpdateChunk,
   keyUpdateHoldsHint,
+  keyUpdateLimits,
   keyUpdateVersion,
   type OpenKeyUpdateInit,
   openKeyUpdate,
 } from "./key-update.js";
 import { applyKeyUpdateEnvelopes, type KeyUpdateEnvelopesOutcome } from "./key-update-envelopes.js";
-import { noteChunkWithoutEntry } from "./key-update-progress.js";
+import { chunksNotSeen, noteChunkWithoutEntry } from "./key-update-progress.js";
 import { type ApplyKeyUpdateOptions, keyUpdateSalts } from "./leaf-salts.js";
 import type {
   ApplyAddInit,
@@ -414,6 +415,22 @@ export class MemberGroup {
     const found = this.#findEntry(chunk, options, (init) => keyUpdateHoldsHint(init) || undefined);
     if (found !== undefined) wipe(found.leafSecret);
     return found !== undefined;
+  }
+
+  /**
+   * The chunks of `chunk`'s KeyUpdate not yet applied without an entry for us: once these are
+   * seen (verified) and none holds our entry, `applyKeyUpdate` concludes `removed`. A client that
+   * holds unverified chunks verifies them all only when they cover these indexes.
+   *
+   * @param chunk - any chunk of the KeyUpdate (its epoch, key_id and chunk count; verified or not)
+   * @returns the chunk indexes, ascending (every index of an update not started)
+   * @throws {RangeError} when `chunk.chunkCount` is over `keyUpdateLimits.maxChunks` (1,000)
+   */
+  missingKeyUpdateChunks(chunk: Pick<KeyUpdateChunk, "epoch" | "keyId" | "chunkCount">): number[] {
+    if (chunk.chunkCount > keyUpdateLimits.maxChunks) {
+      throw new RangeError(`chunk.chunkCount: over the ${keyUpdateLimits.maxChunks}-chunk limit`);
+    }
+    return chunksNotSeen(this.#state.pending, chunk);
   }
 
   /**

@@ -300,8 +300,17 @@ describe("OwnerGroup and MemberGroup", () => {
     const removal = owner.remove([3], 2);
     expect(removal.chunks).toHaveLength(2);
     const removed = members[2] as MemberGroup;
+    expect(removed.missingKeyUpdateChunks(chunk(removal, 1))).toEqual([0, 1]);
     const first = removed.applyKeyUpdate(chunk(removal, 1), 2, { roster: removal.roster });
     expect(first).toEqual({ status: "not-in-chunk", epoch: 2n, missingChunks: [0] });
+    // Asking changes nothing; another update (key id, count) starts from none seen.
+    expect(removed.missingKeyUpdateChunks(chunk(removal, 0))).toEqual([0]);
+    expect(removed.missingKeyUpdateChunks({ ...chunk(removal, 0), chunkCount: 3 })).toEqual([
+      0, 1, 2,
+    ]);
+    expect(() =>
+      removed.missingKeyUpdateChunks({ ...chunk(removal, 0), chunkCount: 1001 }),
+    ).toThrow(RangeError);
     expect(removed.applyKeyUpdate(chunk(removal, 1), 2, { roster: removal.roster })).toMatchObject({
       status: "not-in-chunk",
     });
