@@ -2,7 +2,12 @@
 // Everything public is listed here by name; internals (the secret tree, sender chains, byte helpers)
 // stay unexported.
 
-export { type PairwiseResponse, type PairwiseRole, PairwiseSession } from "./double-ratchet.js";
+export {
+  type PairwiseResponse,
+  type PairwiseRole,
+  PairwiseSession,
+  type PairwiseSessionParts,
+} from "./double-ratchet.js";
 export type { EpochLimits } from "./epoch-entry.js";
 export {
   epochRetention,

@@ -30,10 +30,18 @@
 
 import { concatBytes } from "@orgchat/base";
 import { encodePairwiseMessage } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
 import { DecryptionFailedError, StateCorruptedError } from "./errors.js";
 import type { OwnerPrekeys } from "./owner-prekeys.js";
 import { headerBytes, pairwiseMessageVersion, parsePairwiseMessage } from "./pairwise-header.js";
-import { readPairwiseState, writePairwiseState } from "./pairwise-state-encoding.js";
+import {
+  applyPairwiseChains,
+  type PairwiseSessionState,
+  pairwiseStaticDigest,
+  readPairwiseState,
+  writePairwiseChains,
+  writePairwiseState,
+} from "./pairwise-state-encoding.js";
 import type { CryptoProvider } from "./provider.js";
 import { chainMessageKey, kdfRk, messageKeys, nextChainKey } from "./ratchet-keys.js";
 import { type DecryptPlan, planDecrypt } from "./ratchet-receive.js";
@@ -61,6 +69,33 @@ export interface KnownSessionKeys {
   readonly initiatorIdentityKey: Uint8Array;
   /** `IK_O ‖ IKdh_O` (64 bytes): AD's last 64 bytes. */
   readonly ownerKeys: Uint8Array;
+}
+
+/**
+ * What to store after a change of a session kept as a base and a chains record
+ * ({@link PairwiseSession.serializeParts}): exactly one of `base` and `chains` is set.
+ */
+export interface PairwiseSessionParts {
+  /**
+   * The whole state (version 1, or 2 with `omitKnownKeys`) when more than the chains changed since
+   * the stored base (or none is known stored): store it and delete the chains record, in one batch.
+   */
+  readonly base: Uint8Array | undefined;
+  /** Otherwise the chains record (version 3), bound to the stored base: store it beside the base. */
+  readonly chains: Uint8Array | undefined;
+  /** Call once the batch holding these bytes committed (a base then becomes the stored one). */
+  readonly stored: () => void;
+}
+
+/** The base a session knows stored (what a chains record is bound to). */
+interface StoredBase {
+  /** SHA-256 of the base's state with its chains zeroed (`pairwiseStaticDigest`). */
+  readonly staticDigest: Uint8Array;
+  /** The base's own digest (its last 32 bytes). */
+  readonly digest: Uint8Array;
+  readonly omitKnownKeys: boolean;
+  /** The serialization that produced it (0: read from the store). */
+  readonly serial: number;
 }
 
 /**
@@ -93,6 +128,10 @@ export class PairwiseSession {
   readonly initialEphemeralKey: Uint8Array;
   readonly #provider: CryptoProvider;
   #state: RatchetState;
+  /** The base known stored ({@link PairwiseSession.serializeParts}). */
+  #storedBase: StoredBase | undefined;
+  /** The last base serialized by `serializeParts`, stored or not. */
+  #lastBaseSerial = 0;
 
   private constructor(
     provider: CryptoProvider,
@@ -343,6 +382,107 @@ export class PairwiseSession {
       },
       options?.omitKnownKeys === true,
     );
+  }
+
+  /**
+   * The session as a base and a chains record, for a store that writes often: while only the
+   * chains moved (`CKs`, `CKr`, `Ns`, `Nr`: every message of a chain, both directions), only a
+   * chains record (version 3, 90 bytes) is written; after a DH ratchet step, a skipped key or a
+   * change of the pending X3DH header, the whole state (the base). Layout of version 3 (integers
+   * big-endian):
+   *
+   * ```
+   * u8   version = 3
+   * u8   flags: 2 CKs, 4 CKr (as in its base)
+   * [32  CKs] [32 CKr]
+   * u32  Ns ‖ u32 Nr
+   * 16   SHA-256(all the bytes above ‖ the base's last 32 bytes (its SHA-256))[0..16]
+   * ```
+   *
+   * A chains record is bound to the base it was written over: the caller writes a base and deletes
+   * the chains record in one batch, and calls `stored` once a batch committed. Chains are written
+   * only over a base known stored and when no later base is pending, so a failed or reordered
+   * batch leads to a base write, never to a record over the wrong base.
+   *
+   * @param options - `omitKnownKeys`: bases of version 2 (see {@link PairwiseSession.serialize})
+   * @returns the bytes to store and the `stored` callback
+   * @example
+   * ```ts
+   * const parts = session.serializeParts({ omitKnownKeys: true });
+   * await store.batch(parts.base ? [put(base), del(chains)] : [put(chains)]);
+   * parts.stored();
+   * ```
+   */
+  serializeParts(options?: { readonly omitKnownKeys?: boolean }): PairwiseSessionParts {
+    const omitKnownKeys = options?.omitKnownKeys === true;
+    const state = this.#asState();
+    const staticDigest = pairwiseStaticDigest(this.#provider, state, omitKnownKeys);
+    const known = this.#storedBase;
+    if (
+      known !== undefined &&
+      known.serial === this.#lastBaseSerial &&
+      known.omitKnownKeys === omitKnownKeys &&
+      constantTimeEqual(known.staticDigest, staticDigest)
+    ) {
+      const chains = writePairwiseChains(this.#provider, this.#state, known.digest);
+      return { base: undefined, chains, stored: () => {} };
+    }
+    const base = writePairwiseState(this.#provider, state, omitKnownKeys);
+    const serial = ++this.#lastBaseSerial;
+    const digest = base.slice(base.length - 32);
+    const stored = () => {
+      if (this.#storedBase !== undefined && this.#storedBase.serial >= serial) return;
+      this.#storedBase = { staticDigest, digest, omitKnownKeys, serial };
+    };
+    return { base, chains: undefined, stored };
+  }
+
+  /**
+   * Restores a session stored by {@link PairwiseSession.serializeParts}: its base, and the chains
+   * record over it when there is one. The base is known stored: the next `serializeParts` writes a
+   * chains record when only the chains moved.
+   *
+   * @param provider - crypto provider
+   * @param base - the stored base (version 1 or 2)
+   * @param chains - the stored chains record (version 3), if any
+   * @param known - `IK_M` and `IK_O ‖ IKdh_O`, needed for a version 2 base
+   * @returns the session
+   * @throws {@link StateCorruptedError} when either is truncated, altered, inconsistent or of an
+   *   unknown version, or the chains record was not written over this base
+   * @throws {TypeError} when the bytes are not Uint8Arrays, or `known` holds keys of the wrong size
+   */
+  static deserializeParts(
+    provider: CryptoProvider,
+    base: Uint8Array,
+    chains: Uint8Array | undefined,
+    known?: KnownSessionKeys,
+  ): PairwiseSession {
+    const state = readPairwiseState(provider, base, known);
+    if (chains !== undefined) applyPairwiseChains(provider, state.ratchet, base, chains);
+    const session = new PairwiseSession(
+      provider,
+      state.role,
+      state.associatedData,
+      state.initialEphemeralKey,
+      state.ratchet,
+    );
+    const omitKnownKeys = base[0] === 2;
+    session.#storedBase = {
+      staticDigest: pairwiseStaticDigest(provider, state, omitKnownKeys),
+      digest: base.slice(base.length - 32),
+      omitKnownKeys,
+      serial: 0,
+    };
+    return session;
+  }
+
+  #asState(): PairwiseSessionState {
+    return {
+      role: this.role,
+      associatedData: this.associatedData,
+      initialEphemeralKey: this.initialEphemeralKey,
+      ratchet: this.#state,
+    };
   }
 
   /**

@@ -7,6 +7,8 @@
  *
  * @module
  */
+
+import { constantTimeEqual } from "./constant-time.js";
 import type { KnownSessionKeys, PairwiseRole } from "./double-ratchet.js";
 import { StateCorruptedError } from "./errors.js";
 import type { CryptoProvider } from "./provider.js";
@@ -25,6 +27,11 @@ const stateVersion = 1;
  * ({@link KnownSessionKeys}).
  */
 const stateVersionKnownKeysOmitted = 2;
+/**
+ * A chains record: only `CKs`, `CKr`, `Ns`, `Nr`, over a stored version 1 or 2 base
+ * ({@link writePairwiseChains}). Never a whole state: {@link readPairwiseState} refuses it.
+ */
+const chainsVersion = 3;
 
 const roles = ["initiator", "responder"] as const;
 
@@ -43,6 +50,7 @@ export interface PairwiseSessionState {
  *
  * @param provider - the primitives (SHA-256 of the seal)
  * @param session - the session's state
+ * @param omitKnownKeys - write version 2 (AD reduced to `IKdh_M`)
  * @returns the bytes (they contain secrets)
  */
 export function writePairwiseState(
@@ -50,12 +58,36 @@ export function writePairwiseState(
   session: PairwiseSessionState,
   omitKnownKeys = false,
 ): Uint8Array {
+  return appendDigest(provider, writeBody(session, omitKnownKeys, true));
+}
+
+/**
+ * SHA-256 of the state with its moving fields (`CKs`, `CKr`, `Ns`, `Nr`) zeroed: equal for two
+ * states exactly when a chains record (version 3) can carry the step from one to the other.
+ *
+ * @param provider - the primitives
+ * @param session - the session's state
+ * @param omitKnownKeys - as the base it is compared with was written
+ * @returns 32 bytes
+ */
+export function pairwiseStaticDigest(
+  provider: CryptoProvider,
+  session: PairwiseSessionState,
+  omitKnownKeys: boolean,
+): Uint8Array {
+  const body = writeBody(session, omitKnownKeys, false);
+  const digest = provider.sha256(body);
+  body.fill(0);
+  return digest;
+}
+
+function writeBody(
+  session: PairwiseSessionState,
+  omitKnownKeys: boolean,
+  withChains: boolean,
+): Uint8Array {
   const state = session.ratchet;
-  const flags =
-    (state.receivingKey ? 1 : 0) |
-    (state.sendingChainKey ? 2 : 0) |
-    (state.receivingChainKey ? 4 : 0) |
-    (state.pendingSignedPrekeyId === undefined ? 0 : 8);
+  const flags = stateFlags(state);
   const writer = new StateWriter();
   writer.u8(omitKnownKeys ? stateVersionKnownKeysOmitted : stateVersion);
   writer.u8(roles.indexOf(session.role));
@@ -65,10 +97,11 @@ export function writePairwiseState(
   writer.fixed(state.rootKey);
   writer.fixed(state.sendingKeyPair.secretKey);
   if (state.receivingKey) writer.fixed(state.receivingKey);
-  if (state.sendingChainKey) writer.fixed(state.sendingChainKey);
-  if (state.receivingChainKey) writer.fixed(state.receivingChainKey);
-  writer.u32(state.sendCount);
-  writer.u32(state.receiveCount);
+  const zero = new Uint8Array(32);
+  if (state.sendingChainKey) writer.fixed(withChains ? state.sendingChainKey : zero);
+  if (state.receivingChainKey) writer.fixed(withChains ? state.receivingChainKey : zero);
+  writer.u32(withChains ? state.sendCount : 0);
+  writer.u32(withChains ? state.receiveCount : 0);
   writer.u32(state.previousSendCount);
   if (state.pendingSignedPrekeyId !== undefined) {
     writer.u32(state.pendingSignedPrekeyId);
@@ -85,7 +118,104 @@ export function writePairwiseState(
     writer.u32(skipped.messageNumber);
     writer.fixed(skipped.messageKey);
   }
-  return appendDigest(provider, writer.finish());
+  return writer.finish();
+}
+
+function stateFlags(state: RatchetState): number {
+  return (
+    (state.receivingKey ? 1 : 0) |
+    (state.sendingChainKey ? 2 : 0) |
+    (state.receivingChainKey ? 4 : 0) |
+    (state.pendingSignedPrekeyId === undefined ? 0 : 8)
+  );
+}
+
+/** The bytes of a chains record's tag (a truncated SHA-256, see {@link writePairwiseChains}). */
+const chainsTagLength = 16;
+
+/**
+ * A chains record (state version 3): the moving fields of a session whose other fields are those
+ * of the stored base `base` (a version 1 or 2 state), bound to it by its digest.
+ *
+ * @param provider - the primitives
+ * @param state - the session's ratchet
+ * @param baseDigest - the last 32 bytes of the stored base (its SHA-256)
+ * @returns the bytes (they contain secrets)
+ */
+export function writePairwiseChains(
+  provider: CryptoProvider,
+  state: RatchetState,
+  baseDigest: Uint8Array,
+): Uint8Array {
+  const writer = new StateWriter();
+  writer.u8(chainsVersion);
+  writer.u8(stateFlags(state) & chainFlags);
+  if (state.sendingChainKey) writer.fixed(state.sendingChainKey);
+  if (state.receivingChainKey) writer.fixed(state.receivingChainKey);
+  writer.u32(state.sendCount);
+  writer.u32(state.receiveCount);
+  const body = writer.finish();
+  const out = new Uint8Array(body.length + chainsTagLength);
+  out.set(body);
+  out.set(chainsTag(provider, body, baseDigest), body.length);
+  body.fill(0);
+  return out;
+}
+
+/** The flags a chains record repeats from its base: 2 CKs, 4 CKr. */
+const chainFlags = 2 | 4;
+
+function chainsTag(provider: CryptoProvider, body: Uint8Array, baseDigest: Uint8Array) {
+  const input = new Uint8Array(body.length + baseDigest.length);
+  input.set(body);
+  input.set(baseDigest, body.length);
+  const tag = provider.sha256(input).subarray(0, chainsTagLength);
+  input.fill(0);
+  return tag;
+}
+
+/**
+ * Lays a chains record over the state read from its base (in place).
+ *
+ * @param provider - the primitives
+ * @param state - read from `base` by {@link readPairwiseState}
+ * @param base - the stored base's bytes
+ * @param chains - the chains record
+ * @throws {@link StateCorruptedError} when the record is truncated, altered, of another version, of
+ *   another base, or names chains its base does not have
+ */
+export function applyPairwiseChains(
+  provider: CryptoProvider,
+  state: RatchetState,
+  base: Uint8Array,
+  chains: Uint8Array,
+): void {
+  if (!(chains instanceof Uint8Array)) throw new TypeError("chains: expected a Uint8Array");
+  if (chains.length <= chainsTagLength) throw new StateCorruptedError("chains record is truncated");
+  const body = chains.subarray(0, chains.length - chainsTagLength);
+  const tag = chains.subarray(chains.length - chainsTagLength);
+  if (!constantTimeEqual(chainsTag(provider, body, base.subarray(base.length - 32)), tag)) {
+    throw new StateCorruptedError("chains record does not match its base (altered or stale)");
+  }
+  const reader = new StateReader(body);
+  if (reader.u8() !== chainsVersion) {
+    throw new StateCorruptedError("unknown PairwiseSession chains record version");
+  }
+  const flags = reader.u8();
+  if (flags !== (stateFlags(state) & chainFlags)) {
+    throw new StateCorruptedError("chains record names other chains than its base");
+  }
+  const sendingChainKey = flags & 2 ? reader.fixed(32) : undefined;
+  const receivingChainKey = flags & 4 ? reader.fixed(32) : undefined;
+  const sendCount = reader.u32();
+  const receiveCount = reader.u32();
+  reader.end();
+  state.sendingChainKey?.fill(0);
+  state.receivingChainKey?.fill(0);
+  state.sendingChainKey = sendingChainKey;
+  state.receivingChainKey = receivingChainKey;
+  state.sendCount = sendCount;
+  state.receiveCount = receiveCount;
 }
 
 /**
