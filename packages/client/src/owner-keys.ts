@@ -17,7 +17,9 @@ import {
   PairwiseSession,
 } from "@orgchat/crypto";
 import type { Store, StoreOp } from "@orgchat/store";
-import { decodeJson, encodeJson } from "./encoding.js";
+import { memberChanges } from "./departures.js";
+import { decodeJson } from "./encoding.js";
+import { StoreCorruptedError } from "./errors.js";
 import type { OwnerOrg, Txn } from "./org.js";
 import type { Vault } from "./vault.js";
 
@@ -45,6 +47,9 @@ export const ownerKeyLimits = {
   prekeysRecordHeadroom: 64,
 } as const;
 
+/** The log of the strangers the owner stores a session or keys for (found again after a start). */
+export const strangersLog = (org: string) => `strangers/${org}`;
+
 /** The log of the ephemeral keys accepted with one signed prekey (the replay defence). */
 export const x3dhLog = (org: string, signedPrekeyId: number) => `x3dh/${org}/${signedPrekeyId}`;
 
@@ -62,6 +67,65 @@ export interface StoredMemberKeys {
 }
 
 const space = (org: OwnerOrg) => `org/${org.hex}`;
+
+/** The base of the owner's session with `member` (a whole session state, version 1 or 2). */
+export const sessionKey = (member: string) => `pairwise/${member}`;
+/**
+ * The chains record over it (state version 3, `PairwiseSession.serializeParts`): written instead of
+ * the base while only the session's chains move; deleted with every base written.
+ */
+export const sessionChainsKey = (member: string) => `pairwise-chains/${member}`;
+/** The keys `member` sent (`StoredMemberKeys`, binary: {@link encodeMemberKeys}). */
+export const memberKeysKey = (member: string) => `memberkeys/${member}`;
+
+/** Version byte of the binary `memberkeys/` record (older records are JSON, starting with `{`). */
+const memberKeysVersion = 1;
+
+/**
+ * The `memberkeys/<member>` record: `u8 1 ‖ signing key (32) ‖ prekey (32)`, 65 bytes (the JSON
+ * form written before took 171).
+ *
+ * @param keys - 32-byte keys (checked by the caller: `usableKeys` in owner-requests.ts)
+ * @returns the record's bytes
+ * @throws {RangeError} when a key is not 32 bytes
+ */
+export function encodeMemberKeys(keys: StoredMemberKeys): Uint8Array {
+  if (keys.signingKey.length !== 32 || keys.prekey.length !== 32) {
+    throw new RangeError("member keys: expected 32-byte keys");
+  }
+  const out = new Uint8Array(65);
+  out[0] = memberKeysVersion;
+  out.set(keys.signingKey, 1);
+  out.set(keys.prekey, 33);
+  return out;
+}
+
+/**
+ * Reads a `memberkeys/<member>` record: binary ({@link encodeMemberKeys}) or the JSON of older
+ * stores.
+ *
+ * @param bytes - the stored record
+ * @param record - its name, for the error
+ * @returns the keys
+ * @throws {StoreCorruptedError} when it is neither
+ */
+export function decodeMemberKeys(bytes: Uint8Array, record = "memberkeys"): StoredMemberKeys {
+  if (bytes.length === 65 && bytes[0] === memberKeysVersion) {
+    return { signingKey: bytes.slice(1, 33), prekey: bytes.slice(33, 65) };
+  }
+  if (bytes[0] === 0x7b) {
+    let keys: StoredMemberKeys | undefined;
+    try {
+      keys = decodeJson<StoredMemberKeys>(bytes);
+    } catch {
+      keys = undefined;
+    }
+    if (keys?.signingKey instanceof Uint8Array && keys.prekey instanceof Uint8Array) {
+      return { signingKey: keys.signingKey, prekey: keys.prekey };
+    }
+  }
+  throw new StoreCorruptedError(record);
+}
 
 /**
  * The parts of AD a stored session leaves out (`PairwiseSession.serialize({ omitKnownKeys })`,
@@ -119,12 +183,16 @@ export function ownerSession(
   member: string,
 ): Promise<PairwiseSession | undefined> {
   return cached(org.owner.sessions, member, async () => {
-    const key = `pairwise/${member}`;
-    const bytes = await p.store.get(space(org), key);
+    const where = space(org);
+    const key = sessionKey(member);
+    const bytes = await p.store.get(where, key);
     if (bytes === undefined) return undefined;
-    return PairwiseSession.deserialize(
+    const chainsKey = sessionChainsKey(member);
+    const chains = await p.store.get(where, chainsKey);
+    return PairwiseSession.deserializeParts(
       p.provider,
-      p.vault.open(space(org), key, bytes),
+      p.vault.open(where, key, bytes),
+      chains === undefined ? undefined : p.vault.open(where, chainsKey, chains),
       knownKeys(org, member),
     );
   });
@@ -144,8 +212,9 @@ export function ownerMemberKeys(
   member: string,
 ): Promise<StoredMemberKeys | undefined> {
   return cached(org.owner.memberKeys, member, async () => {
-    const bytes = await p.store.get(space(org), `memberkeys/${member}`);
-    return bytes === undefined ? undefined : decodeJson<StoredMemberKeys>(bytes);
+    const key = memberKeysKey(member);
+    const bytes = await p.store.get(space(org), key);
+    return bytes === undefined ? undefined : decodeMemberKeys(bytes, `${space(org)}/${key}`);
   });
 }
 
@@ -160,7 +229,12 @@ export function ownerMemberKeys(
 export function setOwnerMemberKeys(org: OwnerOrg, member: string, keys: StoredMemberKeys): StoreOp {
   const value = { signingKey: keys.signingKey, prekey: keys.prekey };
   touch(org.owner.memberKeys, member, value);
-  return { type: "put", space: space(org), key: `memberkeys/${member}`, value: encodeJson(value) };
+  return {
+    type: "put",
+    space: space(org),
+    key: memberKeysKey(member),
+    value: encodeMemberKeys(value),
+  };
 }
 
 /**
@@ -168,14 +242,15 @@ export function setOwnerMemberKeys(org: OwnerOrg, member: string, keys: StoredMe
  *
  * @param org - an organization this client owns
  * @param member - the member's id
- * @returns the two deletes
+ * @returns the deletes (session base, its chains record, keys)
  */
 export function forgetOwnerKeys(org: OwnerOrg, member: string): StoreOp[] {
   org.owner.sessions.delete(member);
   org.owner.memberKeys.delete(member);
   return [
-    { type: "delete", space: space(org), key: `pairwise/${member}` },
-    { type: "delete", space: space(org), key: `memberkeys/${member}` },
+    { type: "delete", space: space(org), key: sessionKey(member) },
+    { type: "delete", space: space(org), key: sessionChainsKey(member) },
+    { type: "delete", space: space(org), key: memberKeysKey(member) },
   ];
 }
 
@@ -264,7 +339,8 @@ export async function rotatePrekeyWhenFull(
 
 /**
  * The owner's key records a unit of work changed, for its commit batch: each session in
- * `txn.sessions` (sealed), and when `txn.prekeys` the `prekeys` record (keys only) with the
+ * `txn.sessions` (sealed: its base and a delete of its chains record, or only its chains record
+ * when nothing else moved since the stored base), and when `txn.prekeys` the `prekeys` record (keys only) with the
  * ephemeral keys accepted since the last commit appended to their logs, so that a replay after a
  * crash is refused exactly when the session it opened was stored.
  *
@@ -282,16 +358,23 @@ export function ownerKeyOps(
   const owner = org.owner;
   const where = space(org);
   const ops: StoreOp[] = [];
+  const stored: Array<() => void> = [];
+  const departed = departedMembers(org, txn);
   for (const peer of txn.sessions) {
     const session = owner.sessions.get(peer);
-    if (session === undefined) continue;
-    const key = `pairwise/${peer}`;
-    ops.push({
-      type: "put",
-      space: where,
-      key,
-      value: vault.seal(where, key, session.serialize({ omitKnownKeys: true })),
-    });
+    if (session === undefined || departed.includes(peer)) continue;
+    // While only its chains moved, a chains record (~90 B) rather than the whole session (~275 B).
+    const parts = session.serializeParts({ omitKnownKeys: true });
+    const chainsKey = sessionChainsKey(peer);
+    if (parts.base !== undefined) {
+      const key = sessionKey(peer);
+      ops.push({ type: "put", space: where, key, value: vault.seal(where, key, parts.base) });
+      ops.push({ type: "delete", space: where, key: chainsKey });
+    } else if (parts.chains !== undefined) {
+      const value = vault.seal(where, chainsKey, parts.chains);
+      ops.push({ type: "put", space: where, key: chainsKey, value });
+    }
+    stored.push(parts.stored);
   }
   const unstored = txn.prekeys ? owner.prekeys.unstoredEphemeralKeys() : [];
   let recordStored: (() => void) | undefined;
@@ -315,7 +398,15 @@ export function ownerKeyOps(
       });
     }
   }
+  // A member who left the state (removed, banned, its leave accepted): its session and keys go in
+  // the same batch, after anything this unit of work encrypted for it (the outbox holds the bytes).
+  // A rejoin opens a new session (X3DH) and sends its keys again.
+  for (const member of departed) {
+    ops.push(...forgetOwnerKeys(org, member));
+    ops.push({ type: "deleteEntries", log: strangersLog(org.hex), ids: [member] });
+  }
   const done = () => {
+    for (const sessionStored of stored) sessionStored();
     recordStored?.();
     if (unstored.length > 0) owner.prekeys.markEphemeralKeysStored(unstored);
     trim(owner.sessions, txn.sessions);
@@ -345,6 +436,16 @@ export function prekeysOp(vault: Vault, org: OwnerOrg, prekeys: OwnerPrekeys): S
 function sealedPrekeys(vault: Vault, org: OwnerOrg, bytes: Uint8Array): StoreOp {
   const where = space(org);
   return { type: "put", space: where, key: "prekeys", value: vault.seal(where, "prekeys", bytes) };
+}
+
+/**
+ * The members a unit of work took out of the state (removed, banned, left), as `memberChanges`
+ * finds them (what changed, not the organization's size).
+ */
+function departedMembers(org: OwnerOrg, txn: Txn): readonly string[] {
+  const after = org.log.state.members;
+  if (after === txn.before.members) return [];
+  return memberChanges(txn.before.members, after).departed.filter((member) => !after.has(member));
 }
 
 /** Evicts the least recently used entries beyond `maxCachedPeers`, never one in `keep`. */

@@ -29,6 +29,7 @@ import {
   refuseReplayedEphemeralKey,
   rotatePrekeyWhenFull,
   setOwnerMemberKeys,
+  strangersLog,
 } from "./owner-keys.js";
 import { eventsLog, orgSpace } from "./persistence.js";
 import { noteResyncAnswer } from "./resync-answers.js";
@@ -58,8 +59,9 @@ interface Stranger {
  */
 export const maxDroppedHandshakes = 1024;
 
-/** The log of the strangers the owner stores a session or keys for (found again after a start). */
-export const strangersLog = (org: string) => `strangers/${org}`;
+/** The log of the strangers the owner stores a session or keys for (owner-keys.ts; re-exported). */
+export { strangersLog };
+
 /** Marks an organization whose `strangersLog` is complete (stores before it are scanned once). */
 const strangersLogKey = "strangers-log";
 
