@@ -265,7 +265,15 @@ export async function loadGroupRecords(
     try {
       const group =
         init.role === "owner"
-          ? OwnerGroup.restore(provider, { head, members, epochs, roster })
+          ? // Retained epochs' rosters are checked at first use (a late message), not here: up to
+            // 64 of them at ~1.7 ms each for 10,000 members (docs/CLIENT.md, "Epoch rosters").
+            OwnerGroup.restore(provider, {
+              head,
+              members,
+              epochs,
+              roster,
+              retainedRosterChecks: "first-use",
+            })
           : MemberGroup.restore(provider, { head, epochs, roster });
       groups.set(channelId, group);
       stored.loaded(

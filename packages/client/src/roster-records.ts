@@ -488,9 +488,11 @@ export async function loadRosterRecords(
 
 /**
  * Checks the kept rosters {@link loadRosterRecords} left unchecked: one that a restored group took
- * from the book (`handedOut`) and holds with the recorded roster hash was checked by the group's
- * restore (`restore` checks every roster it is given against the hash it saved); every other one is
- * hashed here. So a corrupted roster record is still reported at start.
+ * from the book (`handedOut`) and holds with the recorded roster hash is the group's to check —
+ * checked by its restore, or (an owner's retained epochs, `retainedRosterChecks: "first-use"`)
+ * before the group first uses it, which is before the client reads it (a late message's author is
+ * looked up in the roster the group's decryption checked: the same frozen array); every other one
+ * is hashed here. So a corrupted roster record is reported at start, or refused at first use.
  *
  * @param book - the roster book {@link loadRosterRecords} filled
  * @param space - the organization's store space

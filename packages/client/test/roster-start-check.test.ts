@@ -1,12 +1,14 @@
 /**
  * The start checks each kept roster against its recorded hash once (`loadRosterRecords` with
  * deferred checks, then `checkDeferredRosters`): a roster a restored group took from the book was
- * checked by the group's restore and is not hashed again; any other is hashed after the groups; a
- * corrupted roster record is still `StoreCorruptedError` at start.
+ * checked by the group's restore (an owner's retained epochs: at their first use) and is not hashed
+ * again; any other is hashed after the groups; a corrupted roster record is still
+ * `StoreCorruptedError` at start, or — a retained epoch's roster on an owner — refused at first use.
  */
-import { toHex } from "@orgchat/base";
+import { fromHex, toHex } from "@orgchat/base";
 import { type CryptoProvider, defaultProvider, type RosterLeaf } from "@orgchat/crypto";
 import { memoryStore } from "@orgchat/store";
+import { channelTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { StoreCorruptedError } from "../src/errors.js";
 import { createClient, isStoreCorruptedError } from "../src/index.js";
@@ -17,7 +19,7 @@ import {
   loadRosterRecords,
   rosterRecordOps,
 } from "../src/roster-records.js";
-import { orgWithMembers, seededRandom, World } from "./helpers.js";
+import { orgWithMembers, type Peer, received, seededRandom, World } from "./helpers.js";
 import { nextEpoch, seededLeaves } from "./roster-fixtures.js";
 
 let world: World;
@@ -83,6 +85,74 @@ describe("roster checks at start", () => {
     await expect(world.peer("owner-again", { store: owner.store })).rejects.toSatisfy(
       isStoreCorruptedError,
     );
+  });
+
+  it("an owner's retained epoch with an altered roster: the start succeeds, a late message in it is refused", async () => {
+    for (const alter of [false, true]) {
+      world = new World();
+      const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+      const [alice, bob] = members as [Peer, Peer];
+      // Alice, cut off with a recorder, writes in the epoch she knows; meanwhile the owner removes
+      // her (a new epoch without her leaf): the owner holds her epoch only for late messages.
+      const recorder = world.network.transport({ name: "recorder" });
+      await recorder.start();
+      const topic = channelTopic(fromHex(orgId), "general");
+      const heard: Uint8Array[] = [];
+      await recorder.subscribe([topic], (message) => void heard.push(message.payload));
+      world.network.partition([[alice.transport, recorder]]);
+      await owner.client.removeMember(orgId, alice.client.memberId);
+      await alice.client.sendMessage(orgId, "general", "late");
+      await world.settle();
+      expect(heard).toHaveLength(1);
+      await world.stop(owner);
+      // Alice's keys altered in the roster records (her leaf is not in the current epoch's roster).
+      const space = `org/${orgId}`;
+      const id = fromHex(alice.client.memberId);
+      let altered = 0;
+      for (const key of await owner.store.keys(space, { prefix: "rr/" })) {
+        const bytes = (await owner.store.get(space, key)) as Uint8Array;
+        const at = Buffer.from(bytes).indexOf(Buffer.from(id));
+        if (at < 0 || !alter) continue;
+        const damaged = bytes.slice();
+        damaged[at] = (damaged[at] as number) ^ 1;
+        await owner.store.put(space, key, damaged);
+        altered++;
+      }
+      expect(altered > 0).toBe(alter);
+      const refused: unknown[] = [];
+      await world.resume(owner);
+      owner.client.on("diagnostic", (diagnostic) => {
+        if (diagnostic.reason === "undecryptable") refused.push(diagnostic.error);
+      });
+      // The late message arrives after the start (the partition kept it from the start's
+      // catch-up): opened with intact records (its epoch's record
+      // is written again: a chain stepped), else refused, nothing written. (Alice is removed: the
+      // state does not show what she wrote after, either way.)
+      const epochRecords = async () =>
+        new Map(
+          await Promise.all(
+            (await owner.store.keys(space, { prefix: "ge/" })).map(
+              async (key) =>
+                [key, toHex((await owner.store.get(space, key)) as Uint8Array)] as const,
+            ),
+          ),
+        );
+      const before = await epochRecords();
+      world.network.heal();
+      await recorder.publish(topic, heard[0] as Uint8Array);
+      await world.settle();
+      const after = await epochRecords();
+      const rewritten = [...after].filter(([key, value]) => before.get(key) !== value);
+      expect(rewritten).toHaveLength(alter ? 0 : 1);
+      expect(refused.map((error) => (error as Error).name)).toEqual(
+        alter ? ["StateCorruptedError"] : [],
+      );
+      // The current epoch is unaffected.
+      await bob.client.sendMessage(orgId, "general", "now");
+      await world.settle();
+      expect(received(owner)).toContain("now");
+      await world.close();
+    }
   });
 
   it("a deferred roster no restored group vouches for is hashed, and refused when altered", async () => {

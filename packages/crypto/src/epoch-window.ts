@@ -10,11 +10,11 @@
 import { toHex } from "@orgchat/base";
 import { decodeGroupMessage, type GroupMessage } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
-import { UnknownEpochError } from "./errors.js";
+import { StateCorruptedError, UnknownEpochError } from "./errors.js";
 import { checkNow } from "./group-checks.js";
 import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
 import type { CryptoProvider } from "./provider.js";
-import { rosterHashOf } from "./roster-hashes.js";
+import { knownRosterHash, rosterHashOf } from "./roster-hashes.js";
 import { redactSecrets } from "./secret.js";
 
 /**
@@ -85,6 +85,15 @@ export class EpochWindow {
    * group's last `takeParts`; epochs that became retained are found by key id there.
    */
   readonly touched = new Set<EpochKeys>();
+  /**
+   * Retained epochs restored without checking their roster against the hash their saved record
+   * names ({@link EpochWindow.deferRosterCheck}): checked at first use, so that a restart does not
+   * hash up to {@link epochRetention}.maxEpochs rosters that no late message may ever need.
+   */
+  readonly #unchecked = new Map<
+    EpochKeys,
+    { readonly provider: CryptoProvider; hash: Uint8Array }
+  >();
 
   /**
    * @param current - the current epoch's keys (`undefined` for a removed member)
@@ -136,6 +145,7 @@ export class EpochWindow {
       else {
         entry.keys.destroy();
         this.touched.delete(entry.keys);
+        this.#unchecked.delete(entry.keys);
       }
     }
     this.retained = kept;
@@ -192,8 +202,55 @@ export class EpochWindow {
     return all.map((keys) => ({
       epoch: keys.epoch,
       keyId: keys.keyId.slice(),
-      rosterHash: rosterHashOf(provider, keys.roster),
+      // A roster not checked yet is named by the hash its epoch must have (never by its own).
+      rosterHash: this.#unchecked.get(keys)?.hash.slice() ?? rosterHashOf(provider, keys.roster),
     }));
+  }
+
+  /**
+   * Defers the check of a retained epoch's roster against `hash` to the epoch's first use
+   * ({@link EpochWindow.checkRoster}): a restore that is handed the rosters of many retained epochs
+   * hashes none of them. Checked at once when the roster's hash is already known.
+   *
+   * @param keys - a retained epoch's keys
+   * @param provider - hashes the roster when it is checked
+   * @param hash - the roster hash the epoch's saved record names
+   * @throws {@link StateCorruptedError} when the roster's hash is known and is another
+   */
+  deferRosterCheck(keys: EpochKeys, provider: CryptoProvider, hash: Uint8Array): void {
+    this.#unchecked.set(keys, { provider, hash: hash.slice() });
+    if (knownRosterHash(keys.roster) !== undefined) this.checkRoster(keys);
+  }
+
+  /**
+   * Checks the roster of `keys` against the hash its saved record names, if that was deferred
+   * ({@link EpochWindow.deferRosterCheck}); nothing to do otherwise. Called before a retained
+   * epoch's roster is used (a late message's sender) or its record is written again.
+   *
+   * @param keys - an epoch's keys
+   * @throws {@link StateCorruptedError} when the roster does not hash as its epoch says (the keys
+   *   stay unchecked: every later use throws too)
+   */
+  checkRoster(keys: EpochKeys): void {
+    const pending = this.#unchecked.get(keys);
+    if (pending === undefined) return;
+    let matches: boolean;
+    try {
+      matches = constantTimeEqual(rosterHashOf(pending.provider, keys.roster), pending.hash);
+    } catch {
+      matches = false; // keys of the wrong length
+    }
+    if (!matches) {
+      throw new StateCorruptedError(
+        `the roster given for epoch ${keys.epoch} (key id ${toHex(keys.keyId)}) does not hash to the saved roster hash`,
+      );
+    }
+    this.#unchecked.delete(keys);
+  }
+
+  /** How many retained epochs' rosters are not checked yet (deferred at restore). */
+  get uncheckedRosters(): number {
+    return this.#unchecked.size;
   }
 
   /**
@@ -232,6 +289,8 @@ export class EpochWindow {
         "neither the current epoch nor one kept for late messages",
       );
     }
+    // A roster restored unchecked is checked before its first use (the sender's signing key).
+    if (keys !== this.current) this.checkRoster(keys);
     const decrypted = keys.decrypt(decoded);
     if (keys !== this.current) this.touched.add(keys);
     return decrypted;

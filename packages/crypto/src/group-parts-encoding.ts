@@ -38,7 +38,7 @@ import {
 } from "./group-state-encoding.js";
 import type { RosterLeaf } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
-import { rosterHashOf } from "./roster-hashes.js";
+import { rosterHashOf, type UncheckedRosters } from "./roster-hashes.js";
 import { type StateReader, StateWriter } from "./state-bytes.js";
 
 /** The saved records of a group's retained epochs, by key id (lower-case hex). */
@@ -70,12 +70,26 @@ export function epochRecord(keys: EpochKeys): Uint8Array {
   return keys.serialize({ withRoster: false });
 }
 
-/** Reads what {@link writeWindowHead} wrote; every retained epoch's record must be in `records`, and no other. */
+/**
+ * Rosters of retained epochs handed out by a deferring supplier (`rosterSupplier` with its
+ * `unchecked` map), whose checks the window defers to each epoch's first use.
+ */
+export interface DeferredRetainedRosters {
+  readonly supplier: RosterSupplier;
+  readonly unchecked: UncheckedRosters;
+}
+
+/**
+ * Reads what {@link writeWindowHead} wrote; every retained epoch's record must be in `records`, and
+ * no other. With `retained`, the retained epochs' rosters come from its deferring supplier and are
+ * checked at first use (`EpochWindow.deferRosterCheck`); the current epoch's always at once.
+ */
 function readWindowHead(
   provider: CryptoProvider,
   reader: StateReader,
   rosterFor: RosterSupplier,
   records: EpochRecords,
+  retained?: DeferredRetainedRosters,
 ): EpochWindow {
   const current = reader.flag()
     ? EpochKeys.restoreState(provider, reader.bytes(), rosterFor)
@@ -84,7 +98,7 @@ function readWindowHead(
   if (count !== records.size) {
     throw new StateCorruptedError(`${records.size} epoch records, the head names ${count}`);
   }
-  const retained: RetainedEpoch[] = [];
+  const kept: RetainedEpoch[] = [];
   const named = new Set<string>();
   for (let i = 0; i < count; i++) {
     const keyId = reader.fixed(wireLimits.keyIdBytes);
@@ -96,15 +110,22 @@ function readWindowHead(
     if (bytes === undefined) {
       throw new StateCorruptedError(`the record of retained epoch ${toHex(keyId)} is missing`);
     }
-    const keys = EpochKeys.restoreState(provider, bytes, rosterFor);
+    const keys = EpochKeys.restoreState(provider, bytes, retained?.supplier ?? rosterFor);
     if (!constantTimeEqual(keys.keyId, keyId)) {
       throw new StateCorruptedError(
         `the record stored for epoch ${toHex(keyId)} is another epoch's`,
       );
     }
-    retained.push({ keys, retiredAt });
+    kept.push({ keys, retiredAt });
   }
-  return new EpochWindow(current, retained);
+  const window = new EpochWindow(current, kept);
+  if (retained !== undefined) {
+    for (const { keys } of kept) {
+      const hash = retained.unchecked.get(keys.roster);
+      if (hash !== undefined) window.deferRosterCheck(keys, provider, hash);
+    }
+  }
+  return window;
 }
 
 /** Format version of a head (version 1 is the whole state of `serialize`). */
@@ -170,6 +191,8 @@ function readMemberRecord(bytes: Uint8Array): { leaf: number; record: MemberReco
  * @param head - the head bytes
  * @param members - the member records, by leaf
  * @param rosterFor - supplies (and checks) each epoch's roster
+ * @param epochs - the retained epochs' records
+ * @param retained - when given, supplies the retained epochs' rosters, checked at first use
  * @returns the owner's state
  * @throws {@link StateCorruptedError} naming what does not hang together
  */
@@ -179,13 +202,14 @@ export function readOwnerHead(
   members: Iterable<readonly [number, Uint8Array]>,
   rosterFor: RosterSupplier,
   epochs: EpochRecords,
+  retained?: DeferredRetainedRosters,
 ): OwnerGroupState {
   const state = restoring("owner group", head, (reader) => {
     const group = readHead(reader, ownerMagic, "owner group", headVersion);
     const secrets = readOwnerSecrets(reader);
     const memberCount = reader.u32();
     const history = readHistory(reader);
-    const window = readWindowHead(provider, reader, rosterFor, epochs);
+    const window = readWindowHead(provider, reader, rosterFor, epochs, retained);
     const roster = window.current?.roster ?? [];
     checkOwnerEpoch(provider, group, secrets, window, roster);
     const members = new Map<number, MemberRecord>();

@@ -118,6 +118,8 @@ export class PartsTracker {
     }
     for (const [keyIdHex, keys] of retained) {
       if (all !== undefined || !this.#epochs.has(keyIdHex) || window.touched.has(keys)) {
+        // A record names its roster's hash: never one of a roster restored and not checked yet.
+        window.checkRoster(keys);
         epochs.push([keyIdHex, epochRecord(keys)]);
       }
     }

@@ -50,18 +50,41 @@ export function noteRosterHash(roster: Roster, hash: Uint8Array): void {
 }
 
 /**
+ * `roster`'s hash when it is known without hashing (computed or noted before), else `undefined`.
+ *
+ * @param roster - the roster
+ * @returns a copy of its remembered hash, or `undefined`
+ */
+export function knownRosterHash(roster: Roster): Uint8Array | undefined {
+  return remembered.get(roster)?.slice();
+}
+
+/**
+ * Rosters a deferring supplier ({@link rosterSupplier} with `unchecked`) handed out without hashing
+ * them: each with the hash its saved epoch names, to check at the epoch's first use.
+ */
+export type UncheckedRosters = Map<Roster, Uint8Array>;
+
+/**
  * Looks up the rosters a saved state refers to by key id, and checks each against the length and
  * hash that were saved. Each roster is looked up and hashed once per call of `restore`, and an array
  * returned for several epochs is kept once (frozen; copied first when the caller's is not frozen):
  * epochs with the same roster share it in memory.
  *
+ * With `unchecked`, the hash check of a roster whose hash is not known yet is deferred: the roster
+ * goes into `unchecked` with the hash it must have, and the caller checks it before the epoch's
+ * first use (a retained epoch of an owner's group: `EpochWindow.checkRoster`). The length is
+ * checked at once either way.
+ *
  * @param provider - the crypto provider (SHA-256)
  * @param lookup - the caller's rosters by key id (lower-case hex)
+ * @param unchecked - when given, filled with the rosters handed out unchecked
  * @returns the supplier `readEpochKeysState` and the group heads call
  */
 export function rosterSupplier(
   provider: CryptoProvider,
   lookup: (keyIdHex: string) => Roster | undefined,
+  unchecked?: UncheckedRosters,
 ): RosterSupplier {
   const byKeyId = new Map<string, Roster>();
   const frozen = new Map<Roster, Roster>();
@@ -80,7 +103,15 @@ export function rosterSupplier(
       frozen.set(found, roster);
     }
     let matches = roster.length === leafCount;
-    if (matches) {
+    if (matches && unchecked !== undefined && !remembered.has(roster)) {
+      const pending = unchecked.get(roster);
+      if (pending !== undefined && !constantTimeEqual(pending, hash)) matches = false;
+      else {
+        unchecked.set(roster, hash.slice());
+        byKeyId.set(keyIdHex, roster);
+        return roster;
+      }
+    } else if (matches) {
       try {
         matches = constantTimeEqual(rosterHashOf(provider, roster), hash);
       } catch {

@@ -386,6 +386,67 @@ describe("restore", () => {
     expect(read(saved.restoreOwner(rosters), say(owner, "after"), 3)).toBeDefined();
   });
 
+  it('retainedRosterChecks "first-use": retained rosters hashed at their first use, a forged one refused there', () => {
+    const { owner, rosters } = newOwner();
+    const { members } = addPeople(owner, rosters, [person()], 1);
+    const late = say(members[0] as MemberGroup, "late");
+    addPeople(owner, rosters, [person()], 2);
+    const saved = new Saved();
+    saved.commit(owner.takeParts());
+    expect(saved.epochs.size).toBe(2);
+    // Fresh (unfrozen) arrays each time: no hash is remembered from an earlier restore.
+    const fresh = (keyIdHex: string) => {
+      const roster = rosters.byKeyId.get(keyIdHex);
+      return roster === undefined ? undefined : [...roster];
+    };
+    let hashes = 0;
+    const counting: CryptoProvider = {
+      ...provider,
+      sha256: (data) => {
+        hashes++;
+        return provider.sha256(data);
+      },
+    };
+    const restore = (roster: typeof fresh, checks?: "restore" | "first-use") =>
+      OwnerGroup.restore(counting, {
+        head: saved.head as Uint8Array,
+        members: saved.members,
+        epochs: saved.epochs,
+        roster,
+        ...(checks === undefined ? {} : { retainedRosterChecks: checks }),
+      });
+    hashes = 0;
+    const eager = restore(fresh);
+    const eagerHashes = hashes;
+    hashes = 0;
+    const lazy = restore(fresh, "first-use");
+    // The two retained epochs' rosters are not hashed at restore.
+    expect(eagerHashes - hashes).toBe(2);
+    expect(lazy.heldEpochs()).toEqual(eager.heldEpochs());
+    hashes = 0;
+    expect(read(lazy, late, 3)).toBe("late");
+    expect(hashes).toBeGreaterThan(0);
+    expect(saved.clone().commit(lazy.takeParts({ all: true })).epochs).toHaveLength(2);
+
+    // A roster that does not hash as the retained epoch's record says: restored, never used.
+    const retainedHex = hex(rosterKeyIdOf(rosters, 1));
+    const forged = (keyIdHex: string) => {
+      const roster = fresh(keyIdHex);
+      if (keyIdHex !== retainedHex || roster === undefined) return roster;
+      return [roster[1], roster[0]];
+    };
+    expect(() => restore(forged)).toThrowError(corrupted);
+    const refused = restore(forged, "first-use");
+    expect(refused.heldEpochs()).toEqual(eager.heldEpochs());
+    for (let i = 0; i < 2; i++) expect(() => refused.decrypt(late, 3)).toThrowError(corrupted);
+    expect(() => refused.takeParts({ all: true })).toThrowError(corrupted);
+    expect(read(refused, say(owner, "current"), 3)).toBe("current");
+    // A roster of the wrong length is refused at restore either way.
+    const shorter = (keyIdHex: string) =>
+      keyIdHex === retainedHex ? fresh(keyIdHex)?.slice(1) : fresh(keyIdHex);
+    expect(() => restore(shorter, "first-use")).toThrowError(corrupted);
+  });
+
   it("EpochKeys without its roster: format 2 needs the roster, with the saved hash", () => {
     const roster: Roster = [person().leaf, person().leaf];
     const secrets = EpochSecrets.derive(provider, orgGroup, 5n, random(32));
