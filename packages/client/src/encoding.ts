@@ -81,6 +81,8 @@ const maxBinaryDepth = 64;
  */
 const maxScratchBytes = 64 * 1024;
 let scratch: Uint8Array = new Uint8Array(1024);
+/** Whether {@link encodeStored} is writing into `scratch` (a nested call then takes its own buffer). */
+let scratchInUse = false;
 
 /** How many bytes the unsigned LEB128 of `value` takes. */
 function varintBytes(value: number): number {
@@ -132,6 +134,24 @@ class Writer {
   }
 
   text(value: string): void {
+    const length = value.length;
+    if (length < 0x80) {
+      // Short ASCII (ids, keys, most texts' prefix): written byte by byte, no view allocated.
+      this.reserve(1 + length);
+      const bytes = this.bytes;
+      const at = this.length;
+      let i = 0;
+      for (; i < length; i++) {
+        const unit = value.charCodeAt(i);
+        if (unit >= 0x80) break;
+        bytes[at + 1 + i] = unit;
+      }
+      if (i === length) {
+        bytes[at] = length;
+        this.length = at + 1 + length;
+        return;
+      }
+    }
     // UTF-8 takes at most 3 bytes per UTF-16 unit: encoded in place after room for the longest
     // length prefix, moved down when the actual prefix is shorter (same bytes as `raw(encode())`).
     const most = value.length * 3;
@@ -195,12 +215,16 @@ class Writer {
       for (const item of value) this.value(item);
     } else {
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).filter((key) => record[key] !== undefined);
+      const keys = Object.keys(record);
+      let count = 0;
+      for (const key of keys) if (record[key] !== undefined) count++;
       this.byte(tag.object);
-      this.varint(keys.length);
+      this.varint(count);
       for (const key of keys) {
+        const item = record[key];
+        if (item === undefined) continue;
         this.text(key);
-        this.value(record[key]);
+        this.value(item);
       }
     }
   }
@@ -313,9 +337,10 @@ class Reader {
  * @throws {TypeError} on a function or symbol
  */
 export function encodeStored(value: unknown, flag = false): Uint8Array {
-  const writer = new Writer(scratch);
   // Taken while in use: a nested call (a getter calling back) gets a buffer of its own.
-  scratch = new Uint8Array(0);
+  const nested = scratchInUse;
+  const writer = new Writer(nested ? new Uint8Array(256) : scratch);
+  scratchInUse = true;
   try {
     writer.byte(flag ? flaggedBinaryRecordMark : binaryRecordMark);
     writer.value(value);
@@ -323,7 +348,10 @@ export function encodeStored(value: unknown, flag = false): Uint8Array {
   } finally {
     // Records hold message text: none is left behind in the kept buffer.
     writer.bytes.fill(0, 0, writer.length);
-    scratch = writer.bytes.length <= maxScratchBytes ? writer.bytes : new Uint8Array(1024);
+    if (!nested) {
+      scratchInUse = false;
+      scratch = writer.bytes.length <= maxScratchBytes ? writer.bytes : new Uint8Array(1024);
+    }
   }
 }
 

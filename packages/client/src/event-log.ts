@@ -9,12 +9,12 @@ import {
   type OrgEventOf,
   type RejectionReason,
 } from "@orgchat/state";
-import { type ChannelMessage, channelTopic } from "@orgchat/wire";
+import { channelTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { hasDeparted, memberChanges } from "./departures.js";
 import { encodeJson, hashId } from "./encoding.js";
 import type { MessageMeta } from "./held-events.js";
-import type { ClientEventEntry, Org, Txn } from "./org.js";
+import type { Org, Txn } from "./org.js";
 import { heldLog } from "./persistence.js";
 import { shownTime } from "./post-time.js";
 import type { MessageView } from "./types.js";
@@ -28,6 +28,30 @@ const component = "client/event-log";
  * arrival, `hasDeparted`).
  */
 const provable: ReadonlySet<RejectionReason> = new Set(["unknown-member", "unauthorized"]);
+
+/**
+ * The fields of a channel message the log reads (a decoded `ChannelMessage` is one): a message this
+ * client sends is recorded from the fields it encoded, without decoding its own bytes again
+ * (`sentChannelFields` in messages.ts).
+ */
+export interface ChannelMessageFields {
+  readonly channelId: string;
+  readonly author: Uint8Array;
+  readonly clock: bigint;
+  readonly sentAt: bigint;
+  readonly body:
+    | { readonly case: "post"; readonly value: { readonly text: string; readonly replyTo: string } }
+    | {
+        readonly case: "edit";
+        readonly value: { readonly messageId: string; readonly text: string };
+      }
+    | { readonly case: "delete"; readonly value: { readonly messageId: string } }
+    | {
+        readonly case: "pin";
+        readonly value: { readonly messageId: string; readonly pinned: boolean };
+      }
+    | { readonly case: undefined; readonly value?: undefined };
+}
 
 /** What the transport knew of a channel message (see `EventLog.applyChannelMessage`). */
 export interface ChannelMessageFacts {
@@ -190,27 +214,34 @@ export class EventLog {
     return out;
   }
 
+  /**
+   * Queues the message event of `event` for after the commit, with the message as it is now — when
+   * the app listens to it (a view costs a record and an object per message: not built for nobody).
+   */
   #noteMessageEvent(org: Org, txn: Txn, event: OrgEvent): void {
-    const entry = (name: MessageEventName, target: string): ClientEventEntry => [
-      name,
-      { message: this.view(org, target) },
-    ];
+    let name: MessageEventName;
+    let target: string;
     switch (event.type) {
       case "message.posted":
-        txn.emits.push(entry("message:received", event.id));
+        name = "message:received";
+        target = event.id;
         break;
       case "message.edited":
-        txn.emits.push(entry("message:edited", event.body.messageId));
+        name = "message:edited";
+        target = event.body.messageId;
         break;
       case "message.deleted":
-        txn.emits.push(entry("message:deleted", event.body.messageId));
+        name = "message:deleted";
+        target = event.body.messageId;
         break;
       case "message.pinned":
-        txn.emits.push(entry("message:pinned", event.body.messageId));
+        name = "message:pinned";
+        target = event.body.messageId;
         break;
       default:
-        break;
+        return;
     }
+    if (this.#c.emitter.has(name)) txn.emits.push([name, { message: this.view(org, target) }]);
   }
 
   /**
@@ -267,7 +298,7 @@ export class EventLog {
   applyChannelMessage(
     org: Org,
     txn: Txn,
-    message: ChannelMessage,
+    message: ChannelMessageFields,
     id: string,
     proven = false,
     facts: ChannelMessageFacts = {},
@@ -307,6 +338,17 @@ export class EventLog {
     if (before === after) return;
     const emit = this.#c.emitter;
     const organizationId = org.hex;
+    if (
+      before.members === after.members &&
+      before.banned === after.banned &&
+      before.leaveRequests === after.leaveRequests
+    ) {
+      // A message (the common case): no member, ban or leave changed, nothing to diff.
+      if (after.clock !== before.clock && emit.has("org:updated")) {
+        emit.emit("org:updated", { organizationId, clock: after.clock });
+      }
+      return;
+    }
     const left = new Set<MemberId>();
     const noteLeave = (_: string, leave: LeaveRequest) => {
       if (leave.status === "accepted") left.add(leave.member);
@@ -345,7 +387,7 @@ type MessageEventName =
   | "message:pinned";
 
 /** The state event of a channel message (wire → state). */
-function channelEvent(message: ChannelMessage, id: string): OrgEvent | undefined {
+function channelEvent(message: ChannelMessageFields, id: string): OrgEvent | undefined {
   const base = {
     id,
     author: toHex(message.author),

@@ -25,6 +25,7 @@ import {
   NotMemberError,
   UnknownTargetError,
 } from "./errors.js";
+import type { ChannelMessageFields } from "./event-log.js";
 import { foreignEvictions } from "./foreign-buffer.js";
 import { unopenedVerdict } from "./key-evidence.js";
 import { newTxn, type Org, type PendingMessage, type Txn } from "./org.js";
@@ -34,6 +35,55 @@ import { isRestricted } from "./views.js";
 
 /** What a channel message carries (the `body` of `ChannelMessage`). */
 export type ChannelBodyInit = NonNullable<Parameters<typeof encodeChannelMessage>[0]["body"]>;
+
+/**
+ * A lone surrogate: protobuf writes it as U+FFFD, so a text holding one reads back different from
+ * what was encoded (in Unicode mode a well-formed pair is one code point, not `Cs`).
+ */
+const loneSurrogate = /\p{Cs}/u;
+
+/**
+ * The fields of a channel message this client encoded, as a receiver decodes them: protobuf's
+ * defaults for the fields left out, the same strings. `undefined` when a text holds a lone
+ * surrogate (the caller decodes the encoded bytes instead).
+ */
+export function sentChannelFields(message: {
+  readonly channelId: string;
+  readonly author: Uint8Array;
+  readonly clock: bigint;
+  readonly sentAt: bigint;
+  readonly body: ChannelBodyInit;
+}): ChannelMessageFields | undefined {
+  const { channelId, author, clock, sentAt } = message;
+  const body = message.body;
+  let fields: ChannelMessageFields["body"];
+  switch (body.case) {
+    case "post": {
+      const text = body.value.text ?? "";
+      if (loneSurrogate.test(text)) return undefined;
+      fields = { case: "post", value: { text, replyTo: body.value.replyTo ?? "" } };
+      break;
+    }
+    case "edit": {
+      const text = body.value.text ?? "";
+      if (loneSurrogate.test(text)) return undefined;
+      fields = { case: "edit", value: { messageId: body.value.messageId ?? "", text } };
+      break;
+    }
+    case "delete":
+      fields = { case: "delete", value: { messageId: body.value.messageId ?? "" } };
+      break;
+    case "pin":
+      fields = {
+        case: "pin",
+        value: { messageId: body.value.messageId ?? "", pinned: body.value.pinned ?? false },
+      };
+      break;
+    default:
+      return undefined;
+  }
+  return { channelId, author, clock, sentAt, body: fields };
+}
 
 /** A group message as received on a channel's topic. */
 interface ReceivedGroupMessage {
@@ -550,9 +600,10 @@ export class Messages {
     const id = toHex(c.p.provider.sha256(bytes));
     c.sync.markSeen(org, txn, id);
     txn.outbox.push({ id, topic, bytes });
-    const decoded = decodeChannelMessage(content);
+    // Recorded from the fields it encoded (what a receiver decodes), not by decoding `content`.
+    const fields = sentChannelFields(message) ?? decodeChannelMessage(content);
     // Encrypted in the group of its channel: proven like a received one (see `onChannel`).
-    c.eventLog.applyChannelMessage(org, txn, decoded, id, state.encrypted);
+    c.eventLog.applyChannelMessage(org, txn, fields, id, state.encrypted);
     await c.persistence.commit(org, txn);
     return id;
   }

@@ -1,4 +1,3 @@
-import { equalBytes } from "@orgchat/base";
 import type { LogEntry, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { noteDepartures } from "./departures.js";
@@ -39,6 +38,74 @@ export {
 } from "./org-records.js";
 
 /**
+ * What an organization's `meta` record holds but `lastSeen` (informational: written with the next
+ * change of the rest), taken by value (a request's status changes in place) so that a commit tells
+ * whether the record changed without encoding it: most commits (a message sent or received)
+ * change nothing in it.
+ */
+interface MetaProbe {
+  readonly role: Org["role"];
+  readonly discovered: boolean;
+  readonly marks: ReadonlyArray<readonly [string, number]>;
+  readonly request: string | undefined;
+  readonly bundle: unknown;
+  readonly rekeyDueAt: number | undefined;
+  readonly pendingRemovals: ReadonlyArray<readonly [string, readonly string[]]>;
+}
+
+const noEntries: ReadonlyArray<never> = Object.freeze([]);
+
+function metaProbe(org: Org): MetaProbe {
+  const owner = org.role === "owner" ? org.owner : undefined;
+  const member = org.role === "owner" ? undefined : org.member;
+  const request = member?.request;
+  const removals = owner?.pendingRemovals;
+  return {
+    role: org.role,
+    discovered: org.discovered,
+    marks: org.marks.size === 0 ? noEntries : [...org.marks],
+    request:
+      request === undefined ? undefined : `${request.id} ${request.status} ${request.reason ?? ""}`,
+    bundle: member?.bundle,
+    rekeyDueAt: owner?.rekeyDueAt,
+    pendingRemovals:
+      removals === undefined || removals.size === 0
+        ? noEntries
+        : [...removals].map(([channelId, members]) => [channelId, [...members]] as const),
+  };
+}
+
+function sameEntries<T>(
+  a: ReadonlyArray<readonly [string, T]>,
+  b: ReadonlyArray<readonly [string, T]>,
+  same: (x: T, y: T) => boolean,
+): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as readonly [string, T];
+    const y = b[i] as readonly [string, T];
+    if (x[0] !== y[0] || !same(x[1], y[1])) return false;
+  }
+  return true;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((value, i) => value === b[i]);
+
+/** Whether two probes describe the same `meta` record (the bundle, replaced whole, by identity). */
+function sameMeta(a: MetaProbe, b: MetaProbe): boolean {
+  return (
+    a.role === b.role &&
+    a.discovered === b.discovered &&
+    a.request === b.request &&
+    a.bundle === b.bundle &&
+    a.rekeyDueAt === b.rekeyDueAt &&
+    sameEntries(a.marks, b.marks, (x, y) => x === y) &&
+    sameEntries(a.pendingRemovals, b.pendingRemovals, sameList)
+  );
+}
+
+/**
  * Persistence: the key layout, loading an organization, and the unit of work — `commit` writes a
  * `Txn` in one atomic batch (persist before send), then publishes its outbox, then tells the app
  * (commit before acknowledge). Owns: the store and the outbox logs.
@@ -53,8 +120,8 @@ export class Persistence {
   readonly #published = new Map<string, string[]>();
   /** Per organization, which group records the store holds (`group-records.ts`). */
   readonly #groupRecords = new Map<string, StoredGroupRecords>();
-  /** Per organization, the `meta` record last committed (its `lastSeen` left out), to skip rewrites. */
-  readonly #writtenMeta = new Map<string, Uint8Array>();
+  /** Per organization, what the `meta` record last committed held (`lastSeen` left out), to skip rewrites. */
+  readonly #writtenMeta = new Map<string, MetaProbe>();
   /** Per organization, the member's description last committed (by identity), to skip rewrites. */
   readonly #writtenDescription = new Map<string, StoredDescription | undefined>();
   /** Per organization in a {@link Persistence.batched} scope, the units of work deferred so far. */
@@ -105,35 +172,30 @@ export class Persistence {
   }
 
   #metaOps(org: Org, whole: boolean): { ops: StoreOp[]; done: () => void } {
-    const pendingRemovals: Record<string, string[]> = {};
     const owner = org.role === "owner" ? org.owner : undefined;
     const member = org.role === "owner" ? undefined : org.member;
-    for (const [channelId, members] of owner?.pendingRemovals ?? []) {
-      pendingRemovals[channelId] = [...members];
-    }
-    const meta: OrgMeta = {
-      v: 1,
-      role: org.role,
-      lastSeen: 0,
-      pendingRemovals,
-      discovered: org.discovered,
-      marks: Object.fromEntries(org.marks),
-      ...(member?.request === undefined ? {} : { request: member.request }),
-      ...(member?.bundle === undefined ? {} : { bundle: member.bundle }),
-      ...(owner?.rekeyDueAt === undefined ? {} : { rekeyDueAt: owner.rekeyDueAt }),
-    };
     const hex = org.hex;
     const space = orgSpace(hex);
-    const probe = encodeJson(meta);
     const ops: StoreOp[] = [];
+    const probe = metaProbe(org);
     const last = this.#writtenMeta.get(hex);
-    if (whole || last === undefined || !equalBytes(last, probe)) {
-      ops.push({
-        type: "put",
-        space,
-        key: "meta",
-        value: encodeJson({ ...meta, lastSeen: org.lastSeen }),
-      });
+    if (whole || last === undefined || !sameMeta(last, probe)) {
+      const pendingRemovals: Record<string, string[]> = {};
+      for (const [channelId, members] of owner?.pendingRemovals ?? []) {
+        pendingRemovals[channelId] = [...members];
+      }
+      const meta: OrgMeta = {
+        v: 1,
+        role: org.role,
+        lastSeen: org.lastSeen,
+        pendingRemovals,
+        discovered: org.discovered,
+        marks: Object.fromEntries(org.marks),
+        ...(member?.request === undefined ? {} : { request: member.request }),
+        ...(member?.bundle === undefined ? {} : { bundle: member.bundle }),
+        ...(owner?.rekeyDueAt === undefined ? {} : { rekeyDueAt: owner.rekeyDueAt }),
+      };
+      ops.push({ type: "put", space, key: "meta", value: encodeJson(meta) });
     }
     const description = member?.description;
     const described =

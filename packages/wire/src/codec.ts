@@ -248,11 +248,25 @@ export function encodeMessage<Desc extends DescMessage>(
   const full = (
     isMessage(message, schema) ? message : create(schema, message)
   ) as MessageShape<Desc>;
+  return encodeChecked(messageCodec, full, (checked) => toBinary(schema, checked));
+}
+
+/**
+ * What {@link encodeMessage} does once it holds a full message: checks the protocol rules, writes
+ * it with `write` (`toBinary`, or a direct encoder of the same bytes), checks the size cap.
+ * @throws {RangeError} as {@link encodeMessage}
+ */
+export function encodeChecked<Desc extends DescMessage>(
+  messageCodec: MessageCodec<Desc>,
+  full: MessageShape<Desc>,
+  write: (message: MessageShape<Desc>) => Uint8Array,
+): Uint8Array {
+  const { schema } = messageCodec;
   const problem = messageCodec.validate(full, schema.name);
   if (problem) {
     throw new RangeError(`${problem.path}: ${problem.problem}`);
   }
-  const bytes = toBinary(schema, full);
+  const bytes = write(full);
   if (bytes.length > wireLimits.maxMessageBytes) {
     throw new RangeError(
       `${schema.name}: encodes to ${bytes.length} bytes, more than the ${wireLimits.maxMessageBytes}-byte message limit; split it (for a description, into pages)`,

@@ -5,7 +5,18 @@
  * `@orgchat/wire/schema` bound to one message.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { codecs, type DecodeOptions, decodeMessage, encodeMessage } from "./codec.js";
+import {
+  channelMessageFields,
+  decodeCanonicalChannelMessage,
+  writeChannelMessage,
+} from "./channel-message-codec.js";
+import {
+  codecs,
+  type DecodeOptions,
+  decodeMessage,
+  encodeChecked,
+  encodeMessage,
+} from "./codec.js";
 import type { DecodeError } from "./errors.js";
 import type {
   ChannelMessage,
@@ -67,6 +78,7 @@ import type {
   OrganizationRequestToLeave,
   OrganizationRequestToLeaveSchema,
 } from "./gen/orgchat/v1/organization_pb.js";
+import { wireLimits } from "./limits.js";
 
 /** Encodes an {@link IdentityImage}. @throws {RangeError} on a broken rule */
 export const encodeIdentityImage = (message: MessageInitShape<typeof IdentityImageSchema>) =>
@@ -333,11 +345,31 @@ export const decodeDescriptionDelta = (
  * @throws {RangeError} on a broken rule (ids, 32-byte keys, text over `wireLimits.maxChannelTextBytes`,
  *   no body) or over 150 KiB
  */
-export const encodeChannelMessage = (message: MessageInitShape<typeof ChannelMessageSchema>) =>
-  encodeMessage(codecs.ChannelMessage, message);
+export const encodeChannelMessage = (
+  message: MessageInitShape<typeof ChannelMessageSchema>,
+): Uint8Array => {
+  // A plain init (what clients pass): written directly, the same bytes as `toBinary`.
+  const fields = channelMessageFields(message);
+  return fields === undefined
+    ? encodeMessage(codecs.ChannelMessage, message)
+    : encodeChecked(codecs.ChannelMessage, fields, writeChannelMessage);
+};
 /** Decodes a {@link ChannelMessage}. @throws {@link DecodeError} */
-export const decodeChannelMessage = (bytes: Uint8Array, options?: DecodeOptions): ChannelMessage =>
-  decodeMessage(codecs.ChannelMessage, bytes, options);
+export const decodeChannelMessage = (
+  bytes: Uint8Array,
+  options?: DecodeOptions,
+): ChannelMessage => {
+  // Canonical bytes of a valid message (what every client writes): read directly; anything else
+  // the generic way, which decodes or refuses it with its error.
+  const direct =
+    bytes instanceof Uint8Array && bytes.length <= (options?.maxBytes ?? wireLimits.maxMessageBytes)
+      ? decodeCanonicalChannelMessage(bytes, validChannelMessage)
+      : undefined;
+  return direct ?? decodeMessage(codecs.ChannelMessage, bytes, options);
+};
+
+const validChannelMessage = (message: ChannelMessage): boolean =>
+  codecs.ChannelMessage.validate(message, "ChannelMessage") === undefined;
 
 /** Encodes a {@link PairwiseContent}: the plaintext of one pairwise message. @throws {RangeError} */
 export const encodePairwiseContent = (message: MessageInitShape<typeof PairwiseContentSchema>) =>
