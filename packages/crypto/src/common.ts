@@ -3,6 +3,7 @@
 // stay unexported.
 
 export {
+  type PairwiseChainRecords,
   type PairwiseResponse,
   type PairwiseRole,
   PairwiseSession,

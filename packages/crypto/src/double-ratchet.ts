@@ -35,11 +35,11 @@ import { DecryptionFailedError, StateCorruptedError } from "./errors.js";
 import type { OwnerPrekeys } from "./owner-prekeys.js";
 import { headerBytes, pairwiseMessageVersion, parsePairwiseMessage } from "./pairwise-header.js";
 import {
-  applyPairwiseChains,
+  applyPairwiseChain,
   type PairwiseSessionState,
   pairwiseStaticDigest,
   readPairwiseState,
-  writePairwiseChains,
+  writePairwiseChain,
   writePairwiseState,
 } from "./pairwise-state-encoding.js";
 import type { CryptoProvider } from "./provider.js";
@@ -72,22 +72,31 @@ export interface KnownSessionKeys {
 }
 
 /**
- * What to store after a change of a session kept as a base and a chains record
- * ({@link PairwiseSession.serializeParts}): exactly one of `base` and `chains` is set.
+ * What to store after a change of a session kept as a base and chain records
+ * ({@link PairwiseSession.serializeParts}): either `base`, or the chain records that moved (none,
+ * one or both).
  */
 export interface PairwiseSessionParts {
   /**
    * The whole state (version 1, or 2 with `omitKnownKeys`) when more than the chains changed since
-   * the stored base (or none is known stored): store it and delete the chains record, in one batch.
+   * the stored base (or none is known stored): store it and delete both chain records, in one batch.
    */
   readonly base: Uint8Array | undefined;
-  /** Otherwise the chains record (version 3), bound to the stored base: store it beside the base. */
-  readonly chains: Uint8Array | undefined;
+  /** Otherwise the sending chain's record (version 3) when it moved: store it beside the base. */
+  readonly sending: Uint8Array | undefined;
+  /** Otherwise the receiving chain's record (version 3) when it moved: store it beside the base. */
+  readonly receiving: Uint8Array | undefined;
   /** Call once the batch holding these bytes committed (a base then becomes the stored one). */
   readonly stored: () => void;
 }
 
-/** The base a session knows stored (what a chains record is bound to). */
+/** The chain records of a stored session ({@link PairwiseSession.deserializeParts}). */
+export interface PairwiseChainRecords {
+  readonly sending?: Uint8Array | undefined;
+  readonly receiving?: Uint8Array | undefined;
+}
+
+/** The base a session knows stored, and the counts its chain records are known stored at. */
 interface StoredBase {
   /** SHA-256 of the base's state with its chains zeroed (`pairwiseStaticDigest`). */
   readonly staticDigest: Uint8Array;
@@ -96,6 +105,9 @@ interface StoredBase {
   readonly omitKnownKeys: boolean;
   /** The serialization that produced it (0: read from the store). */
   readonly serial: number;
+  /** `Ns` and `Nr` as stored (in the base or a chain record over it). */
+  sendCount: number;
+  receiveCount: number;
 }
 
 /**
@@ -385,37 +397,39 @@ export class PairwiseSession {
   }
 
   /**
-   * The session as a base and a chains record, for a store that writes often: while only the
-   * chains moved (`CKs`, `CKr`, `Ns`, `Nr`: every message of a chain, both directions), only a
-   * chains record (version 3, 90 bytes) is written; after a DH ratchet step, a skipped key or a
+   * The session as a base and two chain records, for a store that writes often: while only the
+   * chains moved (`CKs`/`Ns` at every send, `CKr`/`Nr` at every receive in a chain), only the record
+   * of each chain that moved (version 3, 46 bytes); after a DH ratchet step, a skipped key or a
    * change of the pending X3DH header, the whole state (the base). Layout of version 3 (integers
    * big-endian):
    *
    * ```
    * u8   version = 3
-   * u8   flags: 2 CKs, 4 CKr (as in its base)
-   * [32  CKs] [32 CKr]
-   * u32  Ns ‖ u32 Nr
-   * 16   SHA-256(all the bytes above ‖ the base's last 32 bytes (its SHA-256))[0..16]
+   * u8   chain: 0 sending (CKs, Ns), 1 receiving (CKr, Nr)
+   * 32   chain key
+   * u32  count (Ns or Nr)
+   * 8    SHA-256(the 38 bytes above ‖ the base's last 32 bytes (its SHA-256))[0..8]
    * ```
    *
-   * A chains record is bound to the base it was written over: the caller writes a base and deletes
-   * the chains record in one batch, and calls `stored` once a batch committed. Chains are written
-   * only over a base known stored and when no later base is pending, so a failed or reordered
-   * batch leads to a base write, never to a record over the wrong base.
+   * A chain record is bound to the base it was written over: the caller writes a base and deletes
+   * both chain records in one batch, and calls `stored` once a batch committed. Chain records are
+   * written only over a base known stored and when no later base is pending, so a failed or
+   * reordered batch leads to a base write, never to a record over the wrong base; a chain is
+   * written again until a batch holding it is known committed.
    *
    * @param options - `omitKnownKeys`: bases of version 2 (see {@link PairwiseSession.serialize})
    * @returns the bytes to store and the `stored` callback
    * @example
    * ```ts
    * const parts = session.serializeParts({ omitKnownKeys: true });
-   * await store.batch(parts.base ? [put(base), del(chains)] : [put(chains)]);
+   * await store.batch(parts.base ? [put(base), del(sending), del(receiving)] : [...puts of the records]);
    * parts.stored();
    * ```
    */
   serializeParts(options?: { readonly omitKnownKeys?: boolean }): PairwiseSessionParts {
     const omitKnownKeys = options?.omitKnownKeys === true;
     const state = this.#asState();
+    const ratchet = this.#state;
     const staticDigest = pairwiseStaticDigest(this.#provider, state, omitKnownKeys);
     const known = this.#storedBase;
     if (
@@ -424,41 +438,65 @@ export class PairwiseSession {
       known.omitKnownKeys === omitKnownKeys &&
       constantTimeEqual(known.staticDigest, staticDigest)
     ) {
-      const chains = writePairwiseChains(this.#provider, this.#state, known.digest);
-      return { base: undefined, chains, stored: () => {} };
+      const { sendCount, receiveCount } = ratchet;
+      const sending =
+        sendCount === known.sendCount
+          ? undefined
+          : writePairwiseChain(this.#provider, ratchet, "sending", known.digest);
+      const receiving =
+        receiveCount === known.receiveCount
+          ? undefined
+          : writePairwiseChain(this.#provider, ratchet, "receiving", known.digest);
+      const stored = () => {
+        // Counts only grow within a base: a batch committed late does not move them back.
+        if (this.#storedBase !== known) return;
+        known.sendCount = Math.max(known.sendCount, sendCount);
+        known.receiveCount = Math.max(known.receiveCount, receiveCount);
+      };
+      return { base: undefined, sending, receiving, stored };
     }
     const base = writePairwiseState(this.#provider, state, omitKnownKeys);
     const serial = ++this.#lastBaseSerial;
     const digest = base.slice(base.length - 32);
+    const { sendCount, receiveCount } = ratchet;
     const stored = () => {
       if (this.#storedBase !== undefined && this.#storedBase.serial >= serial) return;
-      this.#storedBase = { staticDigest, digest, omitKnownKeys, serial };
+      this.#storedBase = { staticDigest, digest, omitKnownKeys, serial, sendCount, receiveCount };
     };
-    return { base, chains: undefined, stored };
+    return { base, sending: undefined, receiving: undefined, stored };
   }
 
   /**
-   * Restores a session stored by {@link PairwiseSession.serializeParts}: its base, and the chains
-   * record over it when there is one. The base is known stored: the next `serializeParts` writes a
-   * chains record when only the chains moved.
+   * Restores a session stored by {@link PairwiseSession.serializeParts}: its base, and the chain
+   * records over it. The base is known stored: the next `serializeParts` writes chain records when
+   * only the chains moved.
    *
    * @param provider - crypto provider
    * @param base - the stored base (version 1 or 2)
-   * @param chains - the stored chains record (version 3), if any
+   * @param chains - the stored chain records (version 3), those there are
    * @param known - `IK_M` and `IK_O ‖ IKdh_O`, needed for a version 2 base
    * @returns the session
-   * @throws {@link StateCorruptedError} when either is truncated, altered, inconsistent or of an
-   *   unknown version, or the chains record was not written over this base
+   * @throws {@link StateCorruptedError} when any is truncated, altered, inconsistent or of an
+   *   unknown version, or a chain record was not written over this base or is of the other chain
    * @throws {TypeError} when the bytes are not Uint8Arrays, or `known` holds keys of the wrong size
+   * @example
+   * ```ts
+   * const session = PairwiseSession.deserializeParts(provider, base, { sending, receiving }, known);
+   * ```
    */
   static deserializeParts(
     provider: CryptoProvider,
     base: Uint8Array,
-    chains: Uint8Array | undefined,
+    chains: PairwiseChainRecords,
     known?: KnownSessionKeys,
   ): PairwiseSession {
     const state = readPairwiseState(provider, base, known);
-    if (chains !== undefined) applyPairwiseChains(provider, state.ratchet, base, chains);
+    const { sending, receiving } = chains;
+    if (sending !== undefined)
+      applyPairwiseChain(provider, state.ratchet, base, "sending", sending);
+    if (receiving !== undefined) {
+      applyPairwiseChain(provider, state.ratchet, base, "receiving", receiving);
+    }
     const session = new PairwiseSession(
       provider,
       state.role,
@@ -472,6 +510,8 @@ export class PairwiseSession {
       digest: base.slice(base.length - 32),
       omitKnownKeys,
       serial: 0,
+      sendCount: state.ratchet.sendCount,
+      receiveCount: state.ratchet.receiveCount,
     };
     return session;
   }

@@ -19,7 +19,14 @@ import {
   type SkippedKey,
   skippedId,
 } from "./ratchet-state.js";
-import { appendDigest, checkDigest, StateReader, StateWriter } from "./state-bytes.js";
+import {
+  appendDigest,
+  checkDigest,
+  getU32,
+  putU32,
+  StateReader,
+  StateWriter,
+} from "./state-bytes.js";
 
 const stateVersion = 1;
 /**
@@ -28,10 +35,10 @@ const stateVersion = 1;
  */
 const stateVersionKnownKeysOmitted = 2;
 /**
- * A chains record: only `CKs`, `CKr`, `Ns`, `Nr`, over a stored version 1 or 2 base
- * ({@link writePairwiseChains}). Never a whole state: {@link readPairwiseState} refuses it.
+ * A chain record: one chain's key and count over a stored version 1 or 2 base
+ * ({@link writePairwiseChain}). Never a whole state: {@link readPairwiseState} refuses it.
  */
-const chainsVersion = 3;
+const chainVersion = 3;
 
 const roles = ["initiator", "responder"] as const;
 
@@ -63,7 +70,7 @@ export function writePairwiseState(
 
 /**
  * SHA-256 of the state with its moving fields (`CKs`, `CKr`, `Ns`, `Nr`) zeroed: equal for two
- * states exactly when a chains record (version 3) can carry the step from one to the other.
+ * states exactly when chain records (version 3) can carry the step from one to the other.
  *
  * @param provider - the primitives
  * @param session - the session's state
@@ -130,92 +137,101 @@ function stateFlags(state: RatchetState): number {
   );
 }
 
-/** The bytes of a chains record's tag (a truncated SHA-256, see {@link writePairwiseChains}). */
-const chainsTagLength = 16;
+/** Which chain a chain record carries: 0 the sending chain (`CKs`, `Ns`), 1 the receiving one. */
+export type PairwiseChain = "sending" | "receiving";
+const chains: readonly PairwiseChain[] = ["sending", "receiving"];
+
+/** The bytes of a chain record's tag (a truncated SHA-256, see {@link writePairwiseChain}). */
+const chainTagLength = 8;
+/** The length of a chain record: version, chain, chain key, count, tag. */
+export const pairwiseChainRecordBytes = 1 + 1 + 32 + 4 + chainTagLength;
 
 /**
- * A chains record (state version 3): the moving fields of a session whose other fields are those
- * of the stored base `base` (a version 1 or 2 state), bound to it by its digest.
+ * A chain record (state version 3): one chain's key and count, over a stored version 1 or 2 base
+ * whose other fields are the session's, bound to that base by its digest.
  *
  * @param provider - the primitives
  * @param state - the session's ratchet
+ * @param chain - which chain
  * @param baseDigest - the last 32 bytes of the stored base (its SHA-256)
- * @returns the bytes (they contain secrets)
+ * @returns the bytes (they contain a secret)
+ * @throws {@link StateCorruptedError} when the session has no such chain
  */
-export function writePairwiseChains(
+export function writePairwiseChain(
   provider: CryptoProvider,
   state: RatchetState,
+  chain: PairwiseChain,
   baseDigest: Uint8Array,
 ): Uint8Array {
-  const writer = new StateWriter();
-  writer.u8(chainsVersion);
-  writer.u8(stateFlags(state) & chainFlags);
-  if (state.sendingChainKey) writer.fixed(state.sendingChainKey);
-  if (state.receivingChainKey) writer.fixed(state.receivingChainKey);
-  writer.u32(state.sendCount);
-  writer.u32(state.receiveCount);
-  const body = writer.finish();
-  const out = new Uint8Array(body.length + chainsTagLength);
-  out.set(body);
-  out.set(chainsTag(provider, body, baseDigest), body.length);
-  body.fill(0);
+  const key = chain === "sending" ? state.sendingChainKey : state.receivingChainKey;
+  if (key === undefined) throw new StateCorruptedError(`no ${chain} chain`);
+  const out = new Uint8Array(pairwiseChainRecordBytes);
+  out[0] = chainVersion;
+  out[1] = chains.indexOf(chain);
+  out.set(key, 2);
+  putU32(out, 34, chain === "sending" ? state.sendCount : state.receiveCount);
+  out.set(chainTag(provider, out.subarray(0, 38), baseDigest), 38);
   return out;
 }
 
-/** The flags a chains record repeats from its base: 2 CKs, 4 CKr. */
-const chainFlags = 2 | 4;
-
-function chainsTag(provider: CryptoProvider, body: Uint8Array, baseDigest: Uint8Array) {
+function chainTag(provider: CryptoProvider, body: Uint8Array, baseDigest: Uint8Array) {
   const input = new Uint8Array(body.length + baseDigest.length);
   input.set(body);
   input.set(baseDigest, body.length);
-  const tag = provider.sha256(input).subarray(0, chainsTagLength);
+  const tag = provider.sha256(input).subarray(0, chainTagLength);
   input.fill(0);
   return tag;
 }
 
 /**
- * Lays a chains record over the state read from its base (in place).
+ * Lays a chain record over the state read from its base (in place).
  *
  * @param provider - the primitives
  * @param state - read from `base` by {@link readPairwiseState}
  * @param base - the stored base's bytes
- * @param chains - the chains record
- * @throws {@link StateCorruptedError} when the record is truncated, altered, of another version, of
- *   another base, or names chains its base does not have
+ * @param chain - which chain the record is expected to carry
+ * @param record - the chain record
+ * @throws {@link StateCorruptedError} when the record is truncated, altered, of another version,
+ *   of another base, of the other chain, or of a chain its base does not have
+ * @throws {TypeError} when `record` is not a Uint8Array
  */
-export function applyPairwiseChains(
+export function applyPairwiseChain(
   provider: CryptoProvider,
   state: RatchetState,
   base: Uint8Array,
-  chains: Uint8Array,
+  chain: PairwiseChain,
+  record: Uint8Array,
 ): void {
-  if (!(chains instanceof Uint8Array)) throw new TypeError("chains: expected a Uint8Array");
-  if (chains.length <= chainsTagLength) throw new StateCorruptedError("chains record is truncated");
-  const body = chains.subarray(0, chains.length - chainsTagLength);
-  const tag = chains.subarray(chains.length - chainsTagLength);
-  if (!constantTimeEqual(chainsTag(provider, body, base.subarray(base.length - 32)), tag)) {
-    throw new StateCorruptedError("chains record does not match its base (altered or stale)");
+  if (!(record instanceof Uint8Array)) throw new TypeError(`${chain}: expected a Uint8Array`);
+  if (record.length !== pairwiseChainRecordBytes) {
+    throw new StateCorruptedError(`${chain} chain record of ${record.length} bytes`);
   }
-  const reader = new StateReader(body);
-  if (reader.u8() !== chainsVersion) {
-    throw new StateCorruptedError("unknown PairwiseSession chains record version");
+  const tag = chainTag(provider, record.subarray(0, 38), base.subarray(base.length - 32));
+  if (!constantTimeEqual(tag, record.subarray(38))) {
+    throw new StateCorruptedError(
+      `${chain} chain record does not match its base (altered or stale)`,
+    );
   }
-  const flags = reader.u8();
-  if (flags !== (stateFlags(state) & chainFlags)) {
-    throw new StateCorruptedError("chains record names other chains than its base");
+  if (record[0] !== chainVersion) {
+    throw new StateCorruptedError("unknown PairwiseSession chain record version");
   }
-  const sendingChainKey = flags & 2 ? reader.fixed(32) : undefined;
-  const receivingChainKey = flags & 4 ? reader.fixed(32) : undefined;
-  const sendCount = reader.u32();
-  const receiveCount = reader.u32();
-  reader.end();
-  state.sendingChainKey?.fill(0);
-  state.receivingChainKey?.fill(0);
-  state.sendingChainKey = sendingChainKey;
-  state.receivingChainKey = receivingChainKey;
-  state.sendCount = sendCount;
-  state.receiveCount = receiveCount;
+  if (chains[record[1] as number] !== chain) {
+    throw new StateCorruptedError(`a chain record read as the ${chain} one is not`);
+  }
+  const key = record.slice(2, 34);
+  const count = getU32(record, 34);
+  if (chain === "sending") {
+    state.sendingChainKey?.fill(0);
+    state.sendingChainKey = key;
+    state.sendCount = count;
+  } else {
+    if (state.receivingChainKey === undefined) {
+      throw new StateCorruptedError("a receiving chain record over a base without one");
+    }
+    state.receivingChainKey.fill(0);
+    state.receivingChainKey = key;
+    state.receiveCount = count;
+  }
 }
 
 /**

@@ -9,8 +9,13 @@ import { fileURLToPath } from "node:url";
 import { concatBytes } from "@orgchat/base";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PairwiseSession } from "../src/double-ratchet.js";
+import {
+  type KnownSessionKeys,
+  type PairwiseChainRecords,
+  PairwiseSession,
+} from "../src/double-ratchet.js";
 import type { OwnerPrekeys } from "../src/owner-prekeys.js";
+import type { CryptoProvider } from "../src/provider.js";
 import { nodeProvider } from "../src/providers/node.js";
 import { x3dhInitiate } from "../src/x3dh.js";
 import { errorNamed, hex, text, x3dhParties } from "./fixtures.js";
@@ -42,56 +47,69 @@ function knownOf(bob: PairwiseSession, prekeys: OwnerPrekeys) {
   };
 }
 
-/** A store of one session as the owner keeps it: a base and, beside it, a chains record. */
+/** A store of one session as the owner keeps it: a base and, beside it, two chain records. */
 class Stored {
   base: Uint8Array | undefined;
-  chains: Uint8Array | undefined;
-  writes: { base: number; chains: number } = { base: 0, chains: 0 };
+  chains: { sending?: Uint8Array; receiving?: Uint8Array } = {};
+  writes = { base: 0, sending: 0, receiving: 0 };
 
-  save(session: PairwiseSession): "base" | "chains" {
+  /** @returns what was written */
+  save(session: PairwiseSession): string {
     const parts = session.serializeParts({ omitKnownKeys: true });
+    const wrote: string[] = [];
     if (parts.base !== undefined) {
       this.base = parts.base;
-      this.chains = undefined;
-      this.writes.base++;
-    } else {
-      this.chains = parts.chains;
-      this.writes.chains++;
+      this.chains = {};
+      wrote.push("base");
     }
+    if (parts.sending !== undefined) {
+      this.chains.sending = parts.sending;
+      wrote.push("sending");
+    }
+    if (parts.receiving !== undefined) {
+      this.chains.receiving = parts.receiving;
+      wrote.push("receiving");
+    }
+    for (const what of wrote) this.writes[what as keyof Stored["writes"]]++;
     parts.stored();
-    return parts.base !== undefined ? "base" : "chains";
+    return wrote.join("+");
+  }
+
+  restore(provider: CryptoProvider, known: KnownSessionKeys): PairwiseSession {
+    return PairwiseSession.deserializeParts(provider, this.base as Uint8Array, this.chains, known);
   }
 }
 
 describe("PairwiseSession.serializeParts", () => {
-  it("writes the base once, then only 90-byte chains records while the chains move", () => {
+  it("writes the base once, then only the 46-byte record of each chain that moved", () => {
     const { provider, alice, bob, known } = connected();
     const stored = new Stored();
     expect(stored.save(bob)).toBe("base");
+    expect(stored.save(bob)).toBe("");
     expect(stored.base?.[0]).toBe(2);
     // The request (same chain from the member), the response and the Welcome (the owner's chain).
     expect(bob.decrypt(alice.encrypt(text("request")))).toEqual(text("request"));
-    expect(stored.save(bob)).toBe("chains");
-    expect(alice.decrypt(bob.encrypt(text("response")))).toEqual(text("response"));
-    expect(stored.save(bob)).toBe("chains");
+    expect(stored.save(bob)).toBe("receiving");
+    const response = bob.encrypt(text("response"));
+    expect(stored.save(bob)).toBe("sending");
     const welcome = bob.encrypt(text("welcome"));
-    expect(stored.save(bob)).toBe("chains");
-    expect(stored.chains?.[0]).toBe(3);
-    expect(stored.chains?.length).toBe(90);
-    expect(stored.writes).toEqual({ base: 1, chains: 3 });
+    // Both chains moved between two writes: both records.
+    expect(bob.decrypt(alice.encrypt(text("cancel")))).toEqual(text("cancel"));
+    expect(stored.save(bob)).toBe("sending+receiving");
+    expect(stored.chains.sending?.[0]).toBe(3);
+    expect(stored.chains.sending?.length).toBe(46);
+    expect(stored.chains.receiving?.length).toBe(46);
+    expect(stored.writes).toEqual({ base: 1, sending: 2, receiving: 2 });
 
-    const restored = PairwiseSession.deserializeParts(
-      provider,
-      stored.base as Uint8Array,
-      stored.chains,
-      known,
-    );
+    const restored = stored.restore(provider, known);
     expect(hex(restored.serialize())).toBe(hex(bob.serialize()));
+    expect(alice.decrypt(response)).toEqual(text("response"));
     expect(alice.decrypt(welcome)).toEqual(text("welcome"));
     // The member answers with a new ratchet key: a DH step changes the base.
     expect(restored.decrypt(alice.encrypt(text("after")))).toEqual(text("after"));
     expect(stored.save(restored)).toBe("base");
-    expect(stored.save(restored)).toBe("chains");
+    expect(alice.decrypt(restored.encrypt(text("on")))).toEqual(text("on"));
+    expect(stored.save(restored)).toBe("sending");
   });
 
   it("writes a base again when the last one was not known stored, or with the other AD form", () => {
@@ -111,46 +129,57 @@ describe("PairwiseSession.serializeParts", () => {
     // A later base is pending (serialized after `next`): still a base.
     expect(bob.serializeParts({ omitKnownKeys: true }).base).toBeDefined();
     expect(stored.save(bob)).toBe("base");
-    expect(stored.save(bob)).toBe("chains");
+    bob.encrypt(text("w"));
+    expect(stored.save(bob)).toBe("sending");
     // An older serialization stored late does not take the place of the newer one.
     next.stored();
-    expect(stored.save(bob)).toBe("chains");
+    bob.encrypt(text("w"));
+    expect(stored.save(bob)).toBe("sending");
+    // A chain record whose batch failed is written again (with the chain as it is then).
+    bob.encrypt(text("w"));
+    expect(bob.serializeParts({ omitKnownKeys: true }).sending).toBeDefined();
+    expect(stored.save(bob)).toBe("sending");
+    expect(stored.save(bob)).toBe("");
     expect(bob.serializeParts().base?.[0]).toBe(1);
   });
 
-  it("refuses a chains record over another base, altered, truncated or of another version", () => {
+  it("refuses a chain record over another base, altered, truncated, of the other chain or version", () => {
     const { provider, alice, bob, known } = connected();
     const stored = new Stored();
     stored.save(bob);
     const first = stored.base as Uint8Array;
     bob.decrypt(alice.encrypt(text("x")));
+    const reply = bob.encrypt(text("y"));
     stored.save(bob);
-    const chains = stored.chains as Uint8Array;
+    const { sending, receiving } = stored.chains as { sending: Uint8Array; receiving: Uint8Array };
     // Valid.
-    PairwiseSession.deserializeParts(provider, first, chains, known);
-    alice.decrypt(bob.encrypt(text("y")));
+    PairwiseSession.deserializeParts(provider, first, { sending, receiving }, known);
+    alice.decrypt(reply);
     bob.decrypt(alice.encrypt(text("z"))); // a DH step
     stored.save(bob);
     const second = stored.base as Uint8Array;
-    const corrupt = (baseBytes: Uint8Array, chainsBytes: Uint8Array) => () =>
-      PairwiseSession.deserializeParts(provider, baseBytes, chainsBytes, known);
+    const corrupt = (baseBytes: Uint8Array, chains: PairwiseChainRecords) => () =>
+      PairwiseSession.deserializeParts(provider, baseBytes, chains, known);
     const flip = (bytes: Uint8Array, at: number) => {
       const copy = bytes.slice();
       copy[at] = (copy[at] ?? 0) ^ 1;
       return copy;
     };
     for (const run of [
-      corrupt(second, chains), // stale: written over the first base
-      corrupt(first, flip(chains, 0)),
-      corrupt(first, flip(chains, 40)),
-      corrupt(first, flip(chains, chains.length - 1)),
-      corrupt(first, chains.subarray(0, chains.length - 1)),
-      corrupt(first, chains.subarray(0, 16)),
-      corrupt(first, new Uint8Array(0)),
-      corrupt(first, concatBytes(chains, Uint8Array.of(0))),
-      // A chains record is never a whole state, and a whole state never a chains record.
-      () => PairwiseSession.deserialize(provider, chains, known),
-      corrupt(first, first),
+      corrupt(second, { sending }), // stale: written over the first base
+      corrupt(second, { receiving }),
+      corrupt(first, { sending: receiving }), // the other chain's record
+      corrupt(first, { receiving: sending }),
+      corrupt(first, { sending: flip(sending, 0) }),
+      corrupt(first, { sending: flip(sending, 20) }),
+      corrupt(first, { sending: flip(sending, 36) }),
+      corrupt(first, { receiving: flip(receiving, receiving.length - 1) }),
+      corrupt(first, { sending: sending.subarray(0, sending.length - 1) }),
+      corrupt(first, { sending: new Uint8Array(0) }),
+      corrupt(first, { sending: concatBytes(sending, Uint8Array.of(0)) }),
+      // A chain record is never a whole state, and a whole state never a chain record.
+      () => PairwiseSession.deserialize(provider, sending, known),
+      corrupt(first, { sending: first }),
     ]) {
       expect(run).toThrowError(errorNamed("StateCorruptedError"));
     }
@@ -183,12 +212,7 @@ describe("PairwiseSession.serializeParts", () => {
               expect(alice.decrypt(bob.encrypt(text(`b${n}`)))).toEqual(text(`b${n}`));
               stored.save(bob);
             } else {
-              const restored = PairwiseSession.deserializeParts(
-                provider,
-                stored.base as Uint8Array,
-                stored.chains,
-                known,
-              );
+              const restored = stored.restore(provider, known);
               expect(hex(restored.serialize())).toBe(hex(bob.serialize()));
               bob = restored;
             }
@@ -203,43 +227,44 @@ describe("PairwiseSession.serializeParts", () => {
   });
 });
 
-interface ChainsVectors {
+interface ChainVectors {
   readonly known: { readonly initiatorIdentityKey: string; readonly ownerKeys: string };
   readonly base: string;
-  readonly chains: string;
-  /** The whole state (version 1) the pair restores. */
+  readonly sending: string;
+  readonly receiving: string;
+  /** The whole state (version 1) the base and both records restore. */
   readonly state: string;
   /** A message of the member's that the restored session decrypts, and its plaintext. */
   readonly message: string;
   readonly plaintext: string;
-  /** Chains records to refuse over `base`, with why. */
-  readonly invalid: ReadonlyArray<{ readonly chains: string; readonly why: string }>;
+  /** Records to refuse over `base`, with the chain they are read as, and why. */
+  readonly invalid: ReadonlyArray<{
+    readonly chain: "sending" | "receiving";
+    readonly record: string;
+    readonly why: string;
+  }>;
 }
 
 describe("vectors: test/vectors/pairwise-chains.json", () => {
   const path = fileURLToPath(new URL("./vectors/pairwise-chains.json", import.meta.url));
-  const vectors = JSON.parse(readFileSync(path, "utf8")) as ChainsVectors;
+  const vectors = JSON.parse(readFileSync(path, "utf8")) as ChainVectors;
   const known = {
     initiatorIdentityKey: h(vectors.known.initiatorIdentityKey),
     ownerKeys: h(vectors.known.ownerKeys),
   };
 
-  it("restores the committed base and chains record", () => {
-    const session = PairwiseSession.deserializeParts(
-      base,
-      h(vectors.base),
-      h(vectors.chains),
-      known,
-    );
+  it("restores the committed base and chain records", () => {
+    const chains = { sending: h(vectors.sending), receiving: h(vectors.receiving) };
+    const session = PairwiseSession.deserializeParts(base, h(vectors.base), chains, known);
     expect(hex(session.serialize())).toBe(vectors.state);
     expect(hex(session.decrypt(h(vectors.message)))).toBe(vectors.plaintext);
     // The base alone (version 2) is still read as a whole state.
     expect(PairwiseSession.deserialize(base, h(vectors.base), known).role).toBe("responder");
   });
 
-  it.each(vectors.invalid)("refuses a chains record: $why", ({ chains }) => {
+  it.each(vectors.invalid)("refuses a chain record: $why", ({ chain, record }) => {
     expect(() =>
-      PairwiseSession.deserializeParts(base, h(vectors.base), h(chains), known),
+      PairwiseSession.deserializeParts(base, h(vectors.base), { [chain]: h(record) }, known),
     ).toThrowError(errorNamed("StateCorruptedError"));
   });
 });
