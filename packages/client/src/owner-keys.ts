@@ -71,10 +71,13 @@ const space = (org: OwnerOrg) => `org/${org.hex}`;
 /** The base of the owner's session with `member` (a whole session state, version 1 or 2). */
 export const sessionKey = (member: string) => `pairwise/${member}`;
 /**
- * The chains record over it (state version 3, `PairwiseSession.serializeParts`): written instead of
- * the base while only the session's chains move; deleted with every base written.
+ * The chain records over it (state version 3, 46 B each, `PairwiseSession.serializeParts`): the
+ * owner's sending chain and its receiving chain, written instead of the base while only they move;
+ * both deleted with every base written.
  */
-export const sessionChainsKey = (member: string) => `pairwise-chains/${member}`;
+export const sessionSendingKey = (member: string) => `pairwise-send/${member}`;
+/** See {@link sessionSendingKey}. */
+export const sessionReceivingKey = (member: string) => `pairwise-recv/${member}`;
 /** The keys `member` sent (`StoredMemberKeys`, binary: {@link encodeMemberKeys}). */
 export const memberKeysKey = (member: string) => `memberkeys/${member}`;
 
@@ -187,12 +190,17 @@ export function ownerSession(
     const key = sessionKey(member);
     const bytes = await p.store.get(where, key);
     if (bytes === undefined) return undefined;
-    const chainsKey = sessionChainsKey(member);
-    const chains = await p.store.get(where, chainsKey);
+    const chain = async (chainKey: string) => {
+      const record = await p.store.get(where, chainKey);
+      return record === undefined ? undefined : p.vault.open(where, chainKey, record);
+    };
     return PairwiseSession.deserializeParts(
       p.provider,
       p.vault.open(where, key, bytes),
-      chains === undefined ? undefined : p.vault.open(where, chainsKey, chains),
+      {
+        sending: await chain(sessionSendingKey(member)),
+        receiving: await chain(sessionReceivingKey(member)),
+      },
       knownKeys(org, member),
     );
   });
@@ -242,15 +250,17 @@ export function setOwnerMemberKeys(org: OwnerOrg, member: string, keys: StoredMe
  *
  * @param org - an organization this client owns
  * @param member - the member's id
- * @returns the deletes (session base, its chains record, keys)
+ * @returns the deletes (session base, its chain records, keys)
  */
 export function forgetOwnerKeys(org: OwnerOrg, member: string): StoreOp[] {
   org.owner.sessions.delete(member);
   org.owner.memberKeys.delete(member);
+  const where = space(org);
   return [
-    { type: "delete", space: space(org), key: sessionKey(member) },
-    { type: "delete", space: space(org), key: sessionChainsKey(member) },
-    { type: "delete", space: space(org), key: memberKeysKey(member) },
+    { type: "delete", space: where, key: sessionKey(member) },
+    { type: "delete", space: where, key: sessionSendingKey(member) },
+    { type: "delete", space: where, key: sessionReceivingKey(member) },
+    { type: "delete", space: where, key: memberKeysKey(member) },
   ];
 }
 
@@ -339,8 +349,8 @@ export async function rotatePrekeyWhenFull(
 
 /**
  * The owner's key records a unit of work changed, for its commit batch: each session in
- * `txn.sessions` (sealed: its base and a delete of its chains record, or only its chains record
- * when nothing else moved since the stored base), and when `txn.prekeys` the `prekeys` record (keys only) with the
+ * `txn.sessions` (sealed: its base and deletes of its chain records, or only the record of each
+ * chain that moved when nothing else did since the stored base), and when `txn.prekeys` the `prekeys` record (keys only) with the
  * ephemeral keys accepted since the last commit appended to their logs, so that a replay after a
  * crash is refused exactly when the session it opened was stored.
  *
@@ -363,17 +373,17 @@ export function ownerKeyOps(
   for (const peer of txn.sessions) {
     const session = owner.sessions.get(peer);
     if (session === undefined || departed.includes(peer)) continue;
-    // While only its chains moved, a chains record (~90 B) rather than the whole session (~275 B).
+    // While only its chains moved, the record of each (46 B) rather than the whole session (275 B).
     const parts = session.serializeParts({ omitKnownKeys: true });
-    const chainsKey = sessionChainsKey(peer);
+    const put = (key: string, bytes: Uint8Array) =>
+      ops.push({ type: "put", space: where, key, value: vault.seal(where, key, bytes) });
     if (parts.base !== undefined) {
-      const key = sessionKey(peer);
-      ops.push({ type: "put", space: where, key, value: vault.seal(where, key, parts.base) });
-      ops.push({ type: "delete", space: where, key: chainsKey });
-    } else if (parts.chains !== undefined) {
-      const value = vault.seal(where, chainsKey, parts.chains);
-      ops.push({ type: "put", space: where, key: chainsKey, value });
+      put(sessionKey(peer), parts.base);
+      ops.push({ type: "delete", space: where, key: sessionSendingKey(peer) });
+      ops.push({ type: "delete", space: where, key: sessionReceivingKey(peer) });
     }
+    if (parts.sending !== undefined) put(sessionSendingKey(peer), parts.sending);
+    if (parts.receiving !== undefined) put(sessionReceivingKey(peer), parts.receiving);
     stored.push(parts.stored);
   }
   const unstored = txn.prekeys ? owner.prekeys.unstoredEphemeralKeys() : [];

@@ -216,9 +216,13 @@ describe("the owner's keys at scale", () => {
       restarted.owner.sessions.set(peer, session);
       txn.sessions.add(peer);
     }
+    // A send moved its sending chain: one chain record per session (read from the store, its base
+    // is known stored).
+    session.encrypt(new Uint8Array([1]));
     const written = ownerKeyOps(vault, restarted, txn);
     const ops: StoreOp[] = written.ops;
     expect(ops).toHaveLength(many);
+    expect(ops.every((op) => op.type === "put" && op.key.startsWith("pairwise-send/"))).toBe(true);
     written.done();
     // Alice's session (least recently used, not in the unit of work) made room; none of its own.
     expect(restarted.owner.sessions.size).toBe(many);

@@ -63,7 +63,12 @@ async function ask(peer: Peer, orgId: string): Promise<string> {
 /** The member's records in the owner's organization space, and whether the strangers log lists it. */
 async function recordsOf(disk: Store, orgId: string, member: string) {
   const space = `org/${orgId}`;
-  const keys = [`pairwise/${member}`, `pairwise-chains/${member}`, `memberkeys/${member}`];
+  const keys = [
+    `pairwise/${member}`,
+    `pairwise-send/${member}`,
+    `pairwise-recv/${member}`,
+    `memberkeys/${member}`,
+  ];
   const held: string[] = [];
   for (const key of keys) if ((await disk.get(space, key)) !== undefined) held.push(key);
   const stranger = (await disk.range(strangersLog(orgId))).some((entry) => entry.id === member);
@@ -74,7 +79,7 @@ const puts = (ops: readonly StoreOp[], key: string) =>
   ops.filter((op) => op.type === "put" && op.key === key).length;
 
 describe("the owner's stored pairwise sessions", () => {
-  it("an admission writes the joiner's session whole once, then 90-byte chains records", async () => {
+  it("an admission writes the joiner's session whole once, then 46-byte chain records", async () => {
     world = new World();
     const owner = ownerDisk();
     const { orgId } = await encryptedOrg(owner.store);
@@ -85,15 +90,17 @@ describe("the owner's stored pairwise sessions", () => {
     await world.peers[0]?.client.acceptRequest(orgId, requestId);
     await world.settle();
     expect(alice.client.getOrganization(orgId).role).toBe("member");
-    // Member keys (X3DH: the base); the request; the response and the Welcome (one unit of work
-    // without an add window, two with one): one base, then chains records only.
+    // Member keys (X3DH: the base); the request (the owner's receiving chain); the response and the
+    // Welcome (its sending chain; one unit of work without an add window, two with one).
     expect(puts(owner.ops, `pairwise/${member}`)).toBe(1);
-    expect(puts(owner.ops, `pairwise-chains/${member}`)).toBe(2);
-    const chains = owner.ops.find(
-      (op): op is Extract<StoreOp, { type: "put" }> =>
-        op.type === "put" && op.key === `pairwise-chains/${member}`,
-    );
-    expect(chains?.value.length).toBe(90);
+    expect(puts(owner.ops, `pairwise-recv/${member}`)).toBe(1);
+    expect(puts(owner.ops, `pairwise-send/${member}`)).toBe(1);
+    for (const key of [`pairwise-recv/${member}`, `pairwise-send/${member}`]) {
+      const record = owner.ops.find(
+        (op): op is Extract<StoreOp, { type: "put" }> => op.type === "put" && op.key === key,
+      );
+      expect(record?.value.length).toBe(46);
+    }
     const keys = owner.ops.find(
       (op): op is Extract<StoreOp, { type: "put" }> =>
         op.type === "put" && op.key === `memberkeys/${member}`,
@@ -114,10 +121,10 @@ describe("the owner's stored pairwise sessions", () => {
     const alice = await world.peer("alice");
     const member = alice.client.memberId;
     const requestId = await ask(alice, orgId);
-    // The request's commit wrote a chains record over the base of the member keys' commit.
+    // The request's commit wrote a chain record over the base of the member keys' commit.
     expect((await recordsOf(first.disk, orgId, member)).held).toEqual([
       `pairwise/${member}`,
-      `pairwise-chains/${member}`,
+      `pairwise-recv/${member}`,
       `memberkeys/${member}`,
     ]);
     await owner.client.acceptRequest(orgId, requestId);
@@ -150,7 +157,7 @@ describe("the owner's stored pairwise sessions", () => {
       await ownerPeer.client.acceptRequest(orgId, await ask(peer, orgId));
       await world.settle();
     }
-    expect((await recordsOf(owner.disk, orgId, member)).held).toHaveLength(3);
+    expect((await recordsOf(owner.disk, orgId, member)).held).toHaveLength(4);
     owner.ops.length = 0;
     await ownerPeer.client.removeMember(orgId, member);
     await world.settle();
@@ -159,18 +166,19 @@ describe("the owner's stored pairwise sessions", () => {
     const deletes = owner.ops.filter((op) => op.type === "delete" && op.key.endsWith(member));
     expect(deletes.map((op) => (op.type === "delete" ? op.key.split("/")[0] : ""))).toEqual([
       "pairwise",
-      "pairwise-chains",
+      "pairwise-send",
+      "pairwise-recv",
       "memberkeys",
     ]);
     // Bob's are kept.
-    expect((await recordsOf(owner.disk, orgId, bob.client.memberId)).held).toHaveLength(3);
+    expect((await recordsOf(owner.disk, orgId, bob.client.memberId)).held).toHaveLength(4);
 
     // Alice asks again: a new X3DH and new keys; admitted and keyed.
     const again = await ask(alice, orgId);
     await ownerPeer.client.acceptRequest(orgId, again);
     await world.settle();
     expect(alice.client.getOrganization(orgId).role).toBe("member");
-    expect((await recordsOf(owner.disk, orgId, member)).held).toHaveLength(3);
+    expect((await recordsOf(owner.disk, orgId, member)).held).toHaveLength(4);
     await ownerPeer.client.sendMessage(orgId, "general", "welcome back");
     await world.settle();
     expect(received(alice, orgId)).toContain("welcome back");
