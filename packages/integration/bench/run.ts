@@ -10,10 +10,13 @@
  * - **throughput**: 1,000 encrypted messages of 256 B (text) sent by one member, until the owner and
  *   a second member have decrypted every one (3 client nodes; over Waku they relay through one
  *   service node, which also stores every message), after 200 untimed warm-up messages. Measured
- *   three ways: every node in this process (one thread), **one process per node** (the service
- *   node, the owner, the sender and the second member each forked from `src/process-node/`, as
- *   deployed: one node per device; the goal, ≤ 0.5 s, applies to this one), and the floor on the
- *   memory network. Each comes with the CPU time it used (per node for the processes).
+ *   four ways: **3 relay nodes, one process each** (the owner, the sender and the second member,
+ *   each forked from `src/process-node/` with its own relay transport listening on 127.0.0.1 and
+ *   dialing the others: a full mesh, no service node in the timed path; the goal, ≤ 0.5 s, applies
+ *   to this one), the same three relaying through a service node (4 processes), every node in this
+ *   process (one thread), and the floor on the memory network. Each comes with the CPU time it used
+ *   (per process for the processes) and, for the processes, the CPU floor: the CPU sum over the
+ *   cores (or the busiest process, if more).
  * - **removal in a 1,000-member organization**: the owner removes a member (one KeyUpdate for the
  *   999 others, the new roster, the description) and sends a message; the clock stops when one real
  *   member has re-keyed and decrypted it. Reported with the bytes the owner published.
@@ -42,7 +45,8 @@
  * numbers mean little) without the one-process-per-node run unless `--processes` is given
  * (`--no-processes` skips it in the full profile; `--tcp` makes its clients dial the service node
  * over plain TCP instead of WebSocket). For profiling: `--only join|throughput|removal` runs one
- * part (`--only processes`: the one-process-per-node throughput alone), `--no-floor` skips the
+ * part (`--only processes`: the one-process-per-node throughputs alone; `--layout mesh|service`: one
+ * of them), `--no-floor` skips the
  * memory-network floors, `--profile-marks` prints the timed windows.
  */
 import { cpus } from "node:os";
@@ -93,6 +97,13 @@ const processes =
 const profileMarks = process.argv.includes("--profile-marks");
 /** `--tcp`: the one-process-per-node run dials the service node over plain TCP, not WebSocket. */
 const overTcp = process.argv.includes("--tcp");
+/**
+ * `--layout mesh|service`: run the one-process-per-node throughput in that layout only (profiling);
+ * both by default.
+ */
+const layoutOption = process.argv.includes("--layout")
+  ? process.argv[process.argv.indexOf("--layout") + 1]
+  : undefined;
 
 const joinSamples = quick ? 2 : 10;
 const messageCount = quick ? 100 : 1_000;
@@ -283,12 +294,26 @@ function messageTexts(prefix: string, count: number): string[] {
 }
 
 /**
- * The throughput bench as deployed: the service node, the owner, alice (the sender) and bob each
- * in its own process (`src/process-node/`), same clients, same transports, same settings as
- * {@link throughput} over relay. The clock runs in this process, from asking alice to send to the
- * last answer of the owner and bob that they decrypted every message (IPC adds well under a ms).
+ * How the one-process-per-node throughput run connects its nodes:
+ * - `"service"`: the owner, alice and bob each dial one service node (relay + store) and relay
+ *   through it: 4 processes, every message takes two hops.
+ * - `"mesh"`: the goal's layout, 3 relay nodes: the owner, alice and bob listen and dial each other
+ *   directly (a full mesh on 127.0.0.1), each its own infrastructure. A service node is there for the
+ *   setup only (a newcomer discovers the organization from its store) and is stopped before the
+ *   warm-up, so that nothing but the three clients is in the timed path: each client then restarts on
+ *   its store with a relay transport that listens and dials the clients restarted before it, with
+ *   no store peer.
  */
-async function throughputProcesses() {
+type ProcessLayout = "service" | "mesh";
+
+/**
+ * The throughput bench as deployed: one process per node (`src/process-node/`), same clients, same
+ * transports, same settings as {@link throughput} over relay, in a {@link ProcessLayout}. Timed:
+ * from asking alice (the sender) to send the 1,000 messages, after the warm-up, until both
+ * receivers (the owner and bob) answered that they decrypted every one; the clock runs in this
+ * process (IPC adds well under a ms). Each node's CPU is measured over the same window.
+ */
+async function throughputProcesses(layout: ProcessLayout) {
   const nodes: RemoteNode[] = [];
   const poll = async (condition: () => Promise<boolean>, what: string) => {
     const deadline = performance.now() + 60_000;
@@ -344,6 +369,24 @@ async function throughputProcesses() {
       const [o, a, b] = await Promise.all([owner, alice, bob].map((n) => view(n, orgId)));
       return o?.epoch !== undefined && a?.epoch === o.epoch && b?.epoch === o.epoch;
     }, "alice and bob to reach the owner's epoch");
+    const clients = [owner, alice, bob];
+    if (layout === "mesh") {
+      // Setup done: out with the service node. Each client restarts on its store with a relay
+      // transport that listens and dials the clients restarted before it (a full mesh), with no
+      // store peer: nothing waits on a store that is gone.
+      await Promise.all(clients.map((n) => call(n, "idle")));
+      await service.stop();
+      const addresses: string[] = [];
+      for (const node of clients) {
+        addresses.push(await node.request<string>({ op: "restart", peers: [...addresses] }));
+      }
+      await Promise.all(clients.map((n) => n.request({ op: "mesh-peers", count: 2 })));
+    }
+    const timed = layout === "mesh" ? clients : nodes;
+    const names =
+      layout === "mesh"
+        ? ["owner", "alice (sender)", "bob"]
+        : ["service node", "owner", "alice (sender)", "bob"];
     const expect = (node: RemoteNode, count: number) =>
       node.request<number>({ op: "expect", orgId, count }).then(() => performance.now());
     const sendAll = (texts: readonly string[]) =>
@@ -355,8 +398,8 @@ async function throughputProcesses() {
     await armed();
     await sendAll(messageTexts("warm-up", warmupCount));
     await warm;
-    await Promise.all([owner, alice, bob].map((n) => call(n, "idle")));
-    const cpu = () => Promise.all(nodes.map((n) => n.request<number>({ op: "cpu" })));
+    await Promise.all(clients.map((n) => call(n, "idle")));
+    const cpu = () => Promise.all(timed.map((n) => n.request<number>({ op: "cpu" })));
     const decrypted = Promise.all([expect(owner, messageCount), expect(bob, messageCount)]);
     await armed();
     const cpuBefore = await cpu();
@@ -364,7 +407,7 @@ async function throughputProcesses() {
     const start = performance.now();
     const senderDoneMs = await sendAll(messageTexts("message", messageCount));
     const done = await decrypted.catch(async (error: unknown) => {
-      const stats = await service.request({ op: "stats" });
+      const stats = layout === "service" ? await service.request({ op: "stats" }) : "stopped";
       const sender = await alice.request({ op: "diagnostics" });
       throw new Error(
         `${error instanceof Error ? error.message : String(error)}; service node ${JSON.stringify(stats)}; sender ${JSON.stringify(sender)}`,
@@ -372,22 +415,23 @@ async function throughputProcesses() {
     });
     const totalMs = Math.max(...done) - start;
     if (profileMarks) {
-      process.stderr.write(`window processes ${startNs} ${process.hrtime.bigint()}\n`);
-      const names = ["service", "owner", "alice", "bob"];
-      for (const [i, n] of nodes.entries()) process.stderr.write(`pid ${names[i]} ${n.pid}\n`);
+      process.stderr.write(`window processes-${layout} ${startNs} ${process.hrtime.bigint()}\n`);
+      for (const [i, n] of timed.entries()) process.stderr.write(`pid ${names[i]} ${n.pid}\n`);
     }
     const cpuAfter = await cpu();
-    const names = ["service node", "owner", "alice (sender)", "bob"];
     const cpuMs = names.map((_, i) => ((cpuAfter[i] ?? 0) - (cpuBefore[i] ?? 0)) / 1000);
     const cpuMsTotal = cpuMs.reduce((a, b) => a + b, 0);
     return {
+      layout,
       totalMs: round(totalMs),
       senderDoneMs: round(senderDoneMs),
       messagesPerSecond: Math.round((messageCount / totalMs) * 1000),
+      /** Every one of the messages decrypted by both receivers (the run fails otherwise). */
       allDecrypted: true,
-      processes: nodes.length,
+      processes: timed.length,
       connections: overTcp ? "tcp" : "ws",
       cpuMsByNode: Object.fromEntries(names.map((name, i) => [name, round(cpuMs[i] ?? 0)])),
+      cpuMsTotal: round(cpuMsTotal),
       /**
        * What the wall time cannot go below given this CPU: on this machine, the processes' CPU
        * spread over its cores (or the busiest node, if more); as deployed (a core per node), the
@@ -557,10 +601,11 @@ async function removal() {
 const joinRelay = runs("join") ? await joinLatency("relay") : undefined;
 const joinFloor = runs("join") && floors ? await joinLatency("memory") : undefined;
 const throughputRelay = runs("throughput") ? await throughput("relay") : undefined;
+const processRuns = (runs("throughput") && processes) || only === "processes";
+const throughputMesh =
+  processRuns && layoutOption !== "service" ? await throughputProcesses("mesh") : undefined;
 const throughputProcessesRelay =
-  (runs("throughput") && processes) || only === "processes"
-    ? await throughputProcesses()
-    : undefined;
+  processRuns && layoutOption !== "mesh" ? await throughputProcesses("service") : undefined;
 const throughputFloor = runs("throughput") && floors ? await throughput("memory") : undefined;
 const removed = runs("removal") ? await removal() : undefined;
 
@@ -583,19 +628,26 @@ const result = {
       ? ratio(joinRelay.requestToFirstMessage.p50Ms, joinFloor.requestToFirstMessage.p50Ms)
       : null,
   },
-  throughput: (throughputRelay ?? throughputProcessesRelay) && {
+  throughput: (throughputRelay ?? throughputMesh ?? throughputProcessesRelay) && {
     what: `${messageCount} encrypted messages of ${messageBytes} B text from one member until the owner and a second member decrypted all`,
     goalMs: 500,
     goalAppliesTo:
-      "relayProcesses: one process per node, as deployed (one node per device); relay (one process for all four nodes) is the sum of their work on one thread",
+      "relayMesh: 3 relay nodes (owner, sender, second member), one process each, meshed directly on 127.0.0.1 with no service node in the timed path. relayProcesses: the same clients relaying through one service node (4 processes). relay: the 4 nodes in one process (the sum of their work on one thread)",
+    timed:
+      "from asking the sender to send the messages (after 200 warm-up messages both receivers decrypted) until both receivers answered that they decrypted every one; CPU per process over the same window; cpuFloorMs.thisMachine = max(CPU sum / cores, busiest process)",
     messages: messageCount,
     textBytes: messageBytes,
     relay: throughputRelay ?? null,
+    relayMesh: throughputMesh ?? null,
     relayProcesses: throughputProcessesRelay ?? null,
     floor: throughputFloor ?? null,
     ratio:
       throughputFloor && throughputRelay
         ? ratio(throughputRelay.totalMs, throughputFloor.totalMs)
+        : null,
+    ratioMesh:
+      throughputFloor && throughputMesh
+        ? ratio(throughputMesh.totalMs, throughputFloor.totalMs)
         : null,
     ratioProcesses:
       throughputFloor && throughputProcessesRelay
@@ -628,12 +680,15 @@ if (json) {
     );
   }
   if (result.throughput) {
-    const { relay, relayProcesses, floor } = result.throughput;
+    const { relay, relayMesh, relayProcesses, floor } = result.throughput;
+    const perProcess = (run: NonNullable<typeof relayMesh>) =>
+      `${run.totalMs} ms (${run.messagesPerSecond}/s, sender done at ${run.senderDoneMs} ms); CPU ms by process ${JSON.stringify(run.cpuMsByNode)}, sum ${run.cpuMsTotal}; CPU floor ${run.cpuFloorMs.thisMachine} ms on ${cpus().length} cores, ${run.cpuFloorMs.corePerNode} ms with a core per node`;
     lines.push(
-      `throughput (goal ≤ 500 ms, one process per node): relay in one process ${relay ? `${relay.totalMs} ms (${relay.messagesPerSecond}/s, sender done at ${relay.senderDoneMs} ms, all decrypted: ${relay.allDecrypted}, ${relay.wireBytesPerMessage} B/message on the wire, CPU ${relay.cpuMs} ms)` : "skipped"}; floor ${floor ? `${floor.totalMs} ms` : "skipped"}; ×${result.throughput.ratio}`,
+      `throughput, 3 relay nodes meshed directly, one process each (goal ≤ 500 ms; timed from asking the sender to send until both receivers decrypted all, after the warm-up): ${relayMesh ? `${perProcess(relayMesh)}; ×${result.throughput.ratioMesh}` : "skipped"}`,
+      `  relay, the 4 nodes in one process ${relay ? `${relay.totalMs} ms (${relay.messagesPerSecond}/s, sender done at ${relay.senderDoneMs} ms, all decrypted: ${relay.allDecrypted}, ${relay.wireBytesPerMessage} B/message on the wire, CPU ${relay.cpuMs} ms)` : "skipped"}; floor ${floor ? `${floor.totalMs} ms` : "skipped"}; ×${result.throughput.ratio}`,
       relayProcesses
-        ? `  one process per node (${relayProcesses.processes}, ${relayProcesses.connections}): ${relayProcesses.totalMs} ms (${relayProcesses.messagesPerSecond}/s, sender done at ${relayProcesses.senderDoneMs} ms); ×${result.throughput.ratioProcesses}; CPU ms by node ${JSON.stringify(relayProcesses.cpuMsByNode)}; CPU floor ${relayProcesses.cpuFloorMs.thisMachine} ms on ${cpus().length} cores, ${relayProcesses.cpuFloorMs.corePerNode} ms with a core per node`
-        : "  one process per node: skipped (--processes)",
+        ? `  through a service node, one process per node (${relayProcesses.processes}, ${relayProcesses.connections}): ${perProcess(relayProcesses)}; ×${result.throughput.ratioProcesses}`
+        : "  through a service node, one process per node: skipped",
     );
   }
   if (result.removal) {

@@ -1,8 +1,8 @@
 /**
  * A node process of the multi-process benchmarks: one `@orgchat/service-node`, or one client on a
- * Waku relay transport dialing it, as deployed (one node per device). Started by `spawnNode`
- * (`remote.ts`) with its {@link NodeRole} as JSON in `argv[2]`; answers the parent's requests
- * (`protocol.ts`) over IPC, and exits on `stop` or when the parent goes away.
+ * Waku relay transport dialing it and/or other clients, as deployed (one node per device). Started
+ * by `spawnNode` (`remote.ts`) with its {@link NodeRole} as JSON in `argv[2]`; answers the parent's
+ * requests (`protocol.ts`) over IPC, and exits on `stop` or when the parent goes away.
  */
 import { type Client, createClient } from "@orgchat/client";
 import { createServiceNode, type ServiceNode } from "@orgchat/service-node";
@@ -49,15 +49,14 @@ async function serviceHandler(): Promise<Handler> {
   };
 }
 
+/** Where a client's relay transport listens and what it dials. */
+interface Links {
+  readonly serviceAddress?: string | undefined;
+  readonly peers?: readonly string[] | undefined;
+  readonly listen?: boolean | undefined;
+}
+
 async function clientHandler(init: Extract<NodeRole, { role: "client" }>): Promise<Handler> {
-  const inner = wakuTransport({
-    mode: "relay",
-    listen: [],
-    peers: [init.serviceAddress],
-    storePeers: [init.serviceAddress],
-    heartbeatIntervalMs: 100,
-    reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
-  });
   let published = 0;
   /** Messages the transport handed to the client, and diagnostics by component and reason. */
   let delivered = 0;
@@ -66,38 +65,52 @@ async function clientHandler(init: Extract<NodeRole, { role: "client" }>): Promi
     const key = `${component}: ${reason}`;
     diagnostics.set(key, (diagnostics.get(key) ?? 0) + 1);
   };
-  inner.on("diagnostic", count);
-  inner.on("status:changed", ({ status }) =>
-    count({ component: "transport-status", reason: status }),
-  );
-  const transport = new Proxy(inner, {
-    get(target, property) {
-      if (property === "publish") {
-        return (...args: Parameters<Transport["publish"]>) => {
-          published += 1;
-          return target.publish(...args);
-        };
-      }
-      if (property === "subscribe") {
-        return (topics: readonly string[], handler: MessageHandler, options?: CallOptions) =>
-          target.subscribe(
-            topics,
-            (message) => {
-              delivered += 1;
-              return handler(message);
-            },
-            options,
-          );
-      }
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  const client: Client = await createClient({
-    transport,
-    store: memoryStore(),
-    config: init.config,
-  });
+  /** The client's store: kept across a `restart`, like a device's disk. */
+  const store = memoryStore();
+  /** A relay transport on `links` (counting publishes and deliveries) and a client on it. */
+  const open = async (links: Links) => {
+    const inner = wakuTransport({
+      mode: "relay",
+      listen: links.listen ? ["/ip4/127.0.0.1/tcp/0/ws"] : [],
+      peers: [
+        ...(links.serviceAddress === undefined ? [] : [links.serviceAddress]),
+        ...(links.peers ?? []),
+      ],
+      storePeers: links.serviceAddress === undefined ? [] : [links.serviceAddress],
+      heartbeatIntervalMs: 100,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+    });
+    inner.on("diagnostic", count);
+    inner.on("status:changed", ({ status }) =>
+      count({ component: "transport-status", reason: status }),
+    );
+    const transport = new Proxy(inner, {
+      get(target, property) {
+        if (property === "publish") {
+          return (...args: Parameters<Transport["publish"]>) => {
+            published += 1;
+            return target.publish(...args);
+          };
+        }
+        if (property === "subscribe") {
+          return (topics: readonly string[], handler: MessageHandler, options?: CallOptions) =>
+            target.subscribe(
+              topics,
+              (message) => {
+                delivered += 1;
+                return handler(message);
+              },
+              options,
+            );
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const client: Client = await createClient({ transport, store, config: init.config });
+    return { inner, transport, client };
+  };
+  let { inner, transport, client } = await open(init);
   await online(inner);
   return {
     async handle(request) {
@@ -109,6 +122,19 @@ async function clientHandler(init: Extract<NodeRole, { role: "client" }>): Promi
         }
         case "published":
           return published;
+        case "restart": {
+          await client.close();
+          await transport.stop();
+          ({ inner, transport, client } = await open({ listen: true, peers: request.peers }));
+          const address = inner.multiaddrs.find((a) => a.includes("/ws/"));
+          if (address === undefined) throw new Error(`${init.name} does not listen`);
+          return address;
+        }
+        case "mesh-peers": {
+          const relay = (inner as WakuTransport & { relay?: WakuRelay }).relay;
+          await relay?.waitForPeers({ minPeers: request.count, timeoutMs: safetyTimeoutMs });
+          return undefined;
+        }
         case "diagnostics":
           return { published, delivered, diagnostics: Object.fromEntries(diagnostics) };
         case "view": {

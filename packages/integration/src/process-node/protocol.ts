@@ -11,8 +11,18 @@ export type NodeRole =
   | {
       readonly role: "client";
       readonly name: string;
-      /** The service node's multiaddr (WebSocket or TCP): relay peer and store peer. */
-      readonly serviceAddress: string;
+      /**
+       * The service node's multiaddr (WebSocket or TCP): relay peer and store peer. Without it the
+       * client has no store peer (and no history).
+       */
+      readonly serviceAddress?: string;
+      /** Relay peers to dial besides the service node (other clients' multiaddrs). @default [] */
+      readonly peers?: readonly string[];
+      /**
+       * Listen on a WebSocket port of 127.0.0.1, so that other clients can dial this one (a relay
+       * node that is its own infrastructure). @default false (dial-only)
+       */
+      readonly listen?: boolean;
       readonly config: ClientConfig;
     };
 
@@ -24,6 +34,18 @@ export type NodeRequest =
   | { readonly op: "stats" }
   /** Service node: its WebSocket (default) or plain TCP multiaddr. */
   | { readonly op: "address"; readonly transport?: "ws" | "tcp" }
+  /**
+   * Client: closes its client and transport and starts them again on the same store, on a relay
+   * transport that listens on a WebSocket port of 127.0.0.1, dials `peers` and has no store peer;
+   * answers with its new multiaddr (without waiting for any peer). An `auto-accept` does not carry
+   * over.
+   */
+  | { readonly op: "restart"; readonly peers: readonly string[] }
+  /**
+   * Client: resolves once `count` relay peers are in its mesh on every shard (what forwarding
+   * needs), at most the node's safety timeout.
+   */
+  | { readonly op: "mesh-peers"; readonly count: number }
   /** Client: a method of `@orgchat/client`'s `Client` with structured-cloneable arguments. */
   | { readonly op: "call"; readonly method: string; readonly args: readonly unknown[] }
   /** Client: envelopes its transport published so far. */
