@@ -422,8 +422,9 @@ export class Persistence {
 
   async #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {
     const c = this.#c;
-    // Our own copy may come back (self-delivery): it is known already.
+    // Our own copy may come back (self-delivery): it is known already, by id and by its bytes.
     c.sync.seen.add(entry.id);
+    c.sync.published(entry.bytes);
     try {
       await c.p.transport.publish(entry.topic, entry.bytes);
       // Deleted from the outbox by the next commit (one commit per send).

@@ -1,3 +1,4 @@
+import { equalBytes } from "@orgchat/base";
 import type { Transport, TransportMessage } from "@orgchat/transport";
 import { channelTopic, descriptionTopic, keysTopic, requestsTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
@@ -26,6 +27,13 @@ export const maxReceiveBatch = 64;
  */
 export const maxQueuedReceives = 4096;
 
+/**
+ * How many payloads this client published last are kept to recognise their own copies coming back
+ * (self-delivery) by their bytes, before any hashing: an echo comes back soon after its publish, and
+ * a miss only costs the hash and the seen lookup it would have cost anyway.
+ */
+export const maxEchoes = 8;
+
 /** What a content topic carries, and for which organization (none for the inbox). */
 export interface Route {
   readonly org: string | undefined;
@@ -53,6 +61,8 @@ export class Sync {
   readonly #routes = new Map<string, Route>();
   /** Ids (hex SHA-256 of the payload) processed or published by this client (the newest ones). */
   readonly seen = new SeenIds();
+  /** The payloads published last (at most `maxEchoes`, oldest first), see {@link Sync.published}. */
+  readonly #echoes: Uint8Array[] = [];
   /** When each message being processed reached the network or this client (see `arrivalOf`). */
   readonly #arrivals = new Map<string, number>();
   #inboxSubscription: { unsubscribe(): Promise<void> } | undefined;
@@ -122,10 +132,35 @@ export class Sync {
     return added;
   }
 
+  /**
+   * Notes a payload this client just published (its id is marked seen): its own copy, if the
+   * transport delivers one back, is dropped on its bytes alone.
+   */
+  published(payload: Uint8Array): void {
+    const echoes = this.#echoes;
+    if (echoes.length >= maxEchoes) echoes.shift();
+    echoes.push(payload);
+  }
+
+  /** Whether `payload` is one just published (forgotten once matched: one echo each). */
+  #isEcho(payload: Uint8Array): boolean {
+    const echoes = this.#echoes;
+    for (let i = 0; i < echoes.length; i++) {
+      const echo = echoes[i] as Uint8Array;
+      if (echo.length === payload.length && equalBytes(echo, payload)) {
+        echoes.splice(i, 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A live message: dropped if seen or not routed, else queued for `process`. */
   receive(message: TransportMessage): void {
     const c = this.#c;
     if (c.runtime.closed) return;
+    // Our own copy (self-delivery): its id was marked seen when it was published.
+    if (this.#echoes.length > 0 && this.#isEcho(message.payload)) return;
     // The message id (`hashId`), by the provider's SHA-256 (node:crypto under Node).
     const id = toHex(c.p.provider.sha256(message.payload));
     if (this.seen.has(id)) return;
