@@ -10,7 +10,8 @@
  *   above the clocks before it; `nextClock(after?)` stamps the next own event. Rejected
  *   events wait in a bounded buffer (`maxBuffered`, `prune(now)`) for the event or the description
  *   (`rebase`) that explains them.
- * - Derived views: `rankOf`, `canPost`, `requestStatus`, `pendingRequests`; `diffMap` finds what
+ * - Derived views: `rankOf`, `canPost`, `requestStatus`, `pendingRequests` (`hasPendingRequests`,
+ *   `pendingRequestOf` answer a cap and one key without listing them); `diffMap` finds what
  *   changed between two states' maps in time proportional to the change.
  *
  * Time arrives as data (the events' signed `sentAt`, an explicit `now`): the package reads no
@@ -85,7 +86,13 @@ export {
   type RequestTimeVerdict,
   requestRejectionReasons,
 } from "./request-admission.js";
-export { pendingRequests, type RequestStatus, requestStatus } from "./requests.js";
+export {
+  hasPendingRequests,
+  pendingRequestOf,
+  pendingRequests,
+  type RequestStatus,
+  requestStatus,
+} from "./requests.js";
 export { decodeSnapshot, encodeSnapshot, snapshotVersion } from "./snapshot.js";
 export { isSnapshotFormatError, SnapshotFormatError } from "./snapshot-codec.js";
 export {

@@ -203,11 +203,86 @@ export function pendingRequests(
     const request = state.requests.get(id);
     if (request !== undefined && !isExpiredAt(request, now, expiryMs)) result.push(request);
   }
-  return result.sort((a, b) =>
-    compareEvents(
-      { clock: a.clock, author: a.requester, id: a.id },
-      { clock: b.clock, author: b.requester, id: b.id },
-    ),
+  return result.sort(compareRequests);
+}
+
+/**
+ * Whether at least `count` requests to join are pending at time `now` (not expired): the question a
+ * cap asks, without listing or sorting them. Looks at no request while fewer than `count` are stored
+ * as pending (an O(1) answer below the cap: an owner asks it for every request of a burst), and stops
+ * at the `count`-th live one otherwise.
+ *
+ * @param state - the organization
+ * @param count - how many pending requests to look for (0 or less: always true)
+ * @param now - the time to judge expiry at (ms)
+ * @param config - the reducer rules in force (only `requestExpiryMs` is read);
+ *   {@link defaultReducerConfig} when omitted
+ * @returns `pendingRequests(state, now, config).length >= count`
+ * @example
+ * ```ts
+ * if (hasPendingRequests(state, config.maxPendingRequests, Date.now(), config)) pushOutOldest();
+ * ```
+ */
+export function hasPendingRequests(
+  state: OrgState,
+  count: number,
+  now: number,
+  config?: Partial<ReducerConfig>,
+): boolean {
+  if (count <= 0) return true;
+  const pending = requestIndex(state.requests).pending;
+  if (pending.size < count) return false;
+  const expiryMs = resolveExpiry(config);
+  let live = 0;
+  for (const id of pending) {
+    const request = state.requests.get(id);
+    if (request !== undefined && !isExpiredAt(request, now, expiryMs) && ++live >= count) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The request of `requester` pending at time `now` (not expired), through the per-key index: what
+ * `pendingRequests` lists for that key, without listing the others. Should a key hold several (a
+ * late request placed earlier in the canonical order), the last of them in that order.
+ *
+ * @param state - the organization
+ * @param requester - the requester's member id
+ * @param now - the time to judge expiry at (ms)
+ * @param config - the reducer rules in force (only `requestExpiryMs` is read);
+ *   {@link defaultReducerConfig} when omitted
+ * @returns the pending request, or undefined when the key has none
+ * @example
+ * ```ts
+ * const request = pendingRequestOf(state, memberId, Date.now());
+ * if (request !== undefined) showPending(request.id);
+ * ```
+ */
+export function pendingRequestOf(
+  state: OrgState,
+  requester: MemberId,
+  now: number,
+  config?: Partial<ReducerConfig>,
+): JoinRequest | undefined {
+  const ids = requestIndex(state.requests).pendingByKey.get(requester);
+  if (ids === undefined) return undefined;
+  const expiryMs = resolveExpiry(config);
+  let last: JoinRequest | undefined;
+  for (const id of ids) {
+    const request = state.requests.get(id);
+    if (request === undefined || isExpiredAt(request, now, expiryMs)) continue;
+    if (last === undefined || compareRequests(last, request) < 0) last = request;
+  }
+  return last;
+}
+
+/** Two requests in the canonical order of their `request.sent` events. */
+function compareRequests(a: JoinRequest, b: JoinRequest): number {
+  return compareEvents(
+    { clock: a.clock, author: a.requester, id: a.id },
+    { clock: b.clock, author: b.requester, id: b.id },
   );
 }
 

@@ -4,7 +4,12 @@ import type { OrgEvent } from "../src/events.js";
 import { OrgLog } from "../src/log.js";
 import { reduce } from "../src/reduce.js";
 import { requestRejectionReasons } from "../src/request-admission.js";
-import { pendingRequests, requestStatus } from "../src/requests.js";
+import {
+  hasPendingRequests,
+  pendingRequestOf,
+  pendingRequests,
+  requestStatus,
+} from "../src/requests.js";
 import { defaultReducerConfig } from "../src/state.js";
 import {
   alice,
@@ -202,6 +207,51 @@ describe("cap on pending requests", () => {
     const below = applyAll(events.slice(0, cap + 1));
     expect(pendingRequests(below.state, cap)).toHaveLength(cap);
     expect(below.state.requests.get("r0")?.status).toBe("pending");
+  });
+});
+
+describe("hasPendingRequests and pendingRequestOf (the cap and one key, without the list)", () => {
+  it("answer what pendingRequests lists, at every time (expired, decided, pushed out, re-asked)", () => {
+    const config = { maxPendingRequests: 3, requestExpiryMs: 100 };
+    const s = new Script();
+    const result = applyAll(
+      [
+        s.created(),
+        s.at(0).next("request.sent", alice, join, { id: "ra" }),
+        s.at(10).next("request.sent", bob, join, { id: "rb" }),
+        s.at(20).next("request.sent", carol, join, { id: "rc" }),
+        s.at(30).next("request.rejected", owner, { requestId: "rb", reason: "no" }),
+        s.at(40).next("request.sent", dave, join, { id: "rd" }),
+        // Full at 50: ra is pushed out; alice asks again at once.
+        s.at(50).next("request.sent", eve, join, { id: "re" }),
+        s.at(60).next("request.sent", alice, join, { id: "ra2" }),
+        // Full again at 60: rc is pushed out.
+        s.at(70).next("request.accepted", owner, { requestId: "rd" }),
+      ],
+      config,
+    );
+    expect(Object.fromEntries(result.rejections)).toEqual({});
+    const state = result.state;
+    let compared = 0;
+    for (let now = 0; now <= 200; now += 5) {
+      const listed = pendingRequests(state, now, config);
+      for (let count = -1; count <= 5; count++) {
+        expect(hasPendingRequests(state, count, now, config), `${count} at ${now}`).toBe(
+          listed.length >= count,
+        );
+      }
+      for (const key of [alice, bob, carol, dave, eve, owner]) {
+        const own = listed.filter((r) => r.requester === key).at(-1);
+        expect(pendingRequestOf(state, key, now, config)?.id, `${key} at ${now}`).toBe(own?.id);
+        if (own !== undefined) compared++;
+      }
+    }
+    // The times cover live, expired and decided requests of several keys.
+    expect(compared).toBeGreaterThan(20);
+    expect(pendingRequestOf(state, alice, 60, config)?.id).toBe("ra2");
+    expect(pendingRequestOf(state, dave, 140, config)).toBeUndefined();
+    expect(hasPendingRequests(state, 2, 60, config)).toBe(true);
+    expect(hasPendingRequests(state, 3, 145, config)).toBe(false);
   });
 });
 
