@@ -94,6 +94,7 @@ export {
   requestStatus,
 } from "./requests.js";
 export { decodeSnapshot, encodeSnapshot, snapshotVersion } from "./snapshot.js";
+export { AppliedIds, type AppliedIdsView } from "./snapshot-applied.js";
 export { isSnapshotFormatError, SnapshotFormatError } from "./snapshot-codec.js";
 export {
   accessModes,

@@ -1,6 +1,7 @@
 import { isMemberId } from "@orgchat/wire";
 import { Map as ImmutableMap, List } from "immutable";
 import type { Identity, MemberId, Permissions } from "./events.js";
+import { AppliedIds } from "./snapshot-applied.js";
 import type { OrgState } from "./state.js";
 
 /** The identity of an absent `ChatIdentity` (proto3 defaults): empty texts, no images. */
@@ -56,6 +57,6 @@ export function initialState(organizationId: MemberId): OrgState {
     grants: ImmutableMap(),
     epochs: ImmutableMap(),
     messages: ImmutableMap(),
-    applied: ImmutableMap(),
+    applied: AppliedIds.empty(),
   };
 }

@@ -1,5 +1,6 @@
 import type { Map as ImmutableMap, List } from "immutable";
 import type { AccessMode, Identity, MemberId, Permissions, Role } from "./events.js";
+import type { AppliedIds, AppliedIdsView } from "./snapshot-applied.js";
 
 /**
  * The state of one organization: a pure function of the events applied to it (docs/PROTOCOL.md,
@@ -41,8 +42,12 @@ export interface OrgState {
   /** The crypto epoch of each group: "" = the organization, else a restricted channel. */
   readonly epochs: ImmutableMap<string, EpochInfo>;
   readonly messages: ImmutableMap<string, MessageRecord>;
-  /** Ids of every applied event (idempotence). */
-  readonly applied: ImmutableMap<string, bigint>;
+  /**
+   * Ids of every applied event, with their clocks (idempotence): an {@link AppliedIds} in the
+   * states this package makes (a snapshot's ids in one table, not one map entry each); any
+   * `immutable` `Map<string, bigint>` is accepted too.
+   */
+  readonly applied: AppliedIdsView;
 }
 
 /** A member of the organization (the owner included). */

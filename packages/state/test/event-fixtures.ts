@@ -16,6 +16,7 @@ import type {
 import { initialState } from "../src/initial-state.js";
 import { compareEvents } from "../src/order.js";
 import { applyWellFormed, resolveConfig } from "../src/reduce.js";
+import { AppliedIds } from "../src/snapshot-applied.js";
 import type { OrgState, ReducerConfig } from "../src/state.js";
 import { isOrgEvent } from "../src/validate.js";
 
@@ -187,7 +188,7 @@ function canon(value: unknown): unknown {
   if (value instanceof Uint8Array) {
     return `0x${Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("")}`;
   }
-  if (isMap(value)) {
+  if (isMap(value) || value instanceof AppliedIds) {
     return [...value.entries()]
       .map(([k, v]) => [String(k), canon(v)] as const)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -162,9 +162,18 @@ describe("encodeSnapshot / decodeSnapshot", () => {
     const clocks = [0n, 127n, 2n ** 49n - 1n, 2n ** 49n, 2n ** 56n + 3n, 2n ** 63n - 1n];
     const allHex = ImmutableMap<string, bigint>(clocks.map((clock, i) => [hexId(i + 1), clock]));
     const mixed = allHex.set("not-hex", 5n).set(hexId(99), 7n);
-    for (const applied of [allHex, mixed, ImmutableMap<string, bigint>()]) {
+    // Decoded, the ids iterate in ascending order (`AppliedIds`), whatever order they were written in.
+    const ascending = (map: ImmutableMap<string, bigint>) =>
+      [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const shuffled = ImmutableMap<string, bigint>(
+      Array.from({ length: 40 }, (_, i) => [hexId((i * 17) % 41), BigInt(i)] as const),
+    );
+    for (const applied of [allHex, mixed, shuffled, ImmutableMap<string, bigint>()]) {
       const decoded = decodeSnapshot(encodeSnapshot({ ...state, applied }), owner).applied;
-      expect([...decoded.entries()]).toEqual([...applied.entries()]);
+      expect([...decoded.entries()]).toEqual(ascending(applied));
+      for (const [id, clock] of applied) expect(decoded.get(id)).toBe(clock);
+      expect(decoded.has(hexId(1000))).toBe(false);
+      expect(decoded.size).toBe(applied.size);
     }
     // A clock above 2^63 − 1 and an id twice are refused on the table path too.
     const bytes = (applied: ImmutableMap<string, bigint>) => encodeSnapshot({ ...state, applied });

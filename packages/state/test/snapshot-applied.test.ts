@@ -1,0 +1,107 @@
+/**
+ * `AppliedIds` (`OrgState.applied`): a snapshot's sorted table of ids under an immutable map of the
+ * ids applied since — the same answers as an immutable map of the same entries, persistent, and
+ * iterated in ascending id order whatever the order of application; decoded from a snapshot
+ * without a map entry per id, whatever order an older snapshot wrote them in.
+ */
+import fc from "fast-check";
+import { Map as ImmutableMap } from "immutable";
+import { describe, expect, it } from "vitest";
+import { initialState } from "../src/initial-state.js";
+import { decodeSnapshot, encodeSnapshot } from "../src/snapshot.js";
+import { AppliedIds } from "../src/snapshot-applied.js";
+import { crc32, isSnapshotFormatError } from "../src/snapshot-codec.js";
+import { owner } from "./event-fixtures.js";
+
+const hexId = (i: number) => i.toString(16).padStart(64, "0");
+const ascending = (entries: Iterable<[string, bigint]>) =>
+  [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** `entries` through a snapshot: the table path when every id is 64-hex. */
+function decoded(entries: ReadonlyArray<readonly [string, bigint]>): AppliedIds {
+  const applied = ImmutableMap<string, bigint>(entries as Array<[string, bigint]>);
+  const state = { ...initialState(owner), applied };
+  return decodeSnapshot(encodeSnapshot(state), owner).applied as AppliedIds;
+}
+
+describe("AppliedIds", () => {
+  it("answers as an immutable map of the same ids, from a table, on top of it, or both", () => {
+    const idArb = fc.oneof(
+      fc.integer({ min: 0, max: 60 }).map(hexId),
+      fc.constantFrom("not-hex", hexId(7).toUpperCase(), ""),
+    );
+    const entriesArb = fc.array(fc.tuple(idArb, fc.bigInt({ min: 0n, max: 1000n })), {
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(entriesArb, entriesArb, (first, later) => {
+        const hexOnly = first.filter(([id]) => /^[0-9a-f]{64}$/.test(id));
+        let model = ImmutableMap<string, bigint>(hexOnly as Array<[string, bigint]>);
+        let ids: AppliedIds = decoded(hexOnly);
+        const before = [...ids.entries()];
+        const kept = ids;
+        for (const [id, clock] of later) {
+          model = model.set(id, clock);
+          ids = ids.set(id, clock);
+        }
+        // Persistent: the first value is unchanged.
+        expect([...kept.entries()]).toEqual(before);
+        expect(ids.size).toBe(model.size);
+        expect([...ids.entries()]).toEqual(ascending(model.entries()));
+        expect([...ids.keys()]).toEqual(ascending(model.entries()).map(([id]) => id));
+        for (let i = 0; i <= 61; i++) {
+          expect(ids.has(hexId(i))).toBe(model.has(hexId(i)));
+          expect(ids.get(hexId(i))).toBe(model.get(hexId(i)));
+        }
+        for (const id of ["not-hex", hexId(7).toUpperCase(), "", "z".repeat(64)]) {
+          expect(ids.has(id)).toBe(model.has(id));
+        }
+        // Equal content, equal encoding: however it was built.
+        const rebuilt = AppliedIds.of(model.entries());
+        expect(ids).toEqual(rebuilt);
+        const state = initialState(owner);
+        expect(encodeSnapshot({ ...state, applied: ids })).toEqual(
+          encodeSnapshot({ ...state, applied: rebuilt }),
+        );
+      }),
+      { numRuns: 200, seed: 0x5a0002 },
+    );
+  });
+
+  it("a snapshot's ids in any order decode sorted; an id twice is refused", () => {
+    // An immutable map iterates in hash order: written as is, as snapshots were before.
+    const entries = Array.from(
+      { length: 300 },
+      (_, i) => [hexId((i * 7919) % 1009), BigInt(i)] as const,
+    );
+    const ids = decoded(entries);
+    expect([...ids.entries()]).toEqual(ascending(entries as Array<[string, bigint]>));
+    // Two ids with the same first four bytes (a run the prefix sort leaves to the insertion pass).
+    const close = [
+      [`${"ab".repeat(4)}${"0".repeat(55)}2`, 2n],
+      [`${"ab".repeat(4)}${"0".repeat(55)}1`, 1n],
+      [hexId(5), 5n],
+      [`${"ab".repeat(4)}${"0".repeat(55)}3`, 3n],
+    ] as const;
+    expect([...decoded(close).keys()]).toEqual(ascending(close as never).map(([id]) => id));
+    // The same id twice, written by hand in a table (an immutable map cannot hold it twice).
+    const twice = ImmutableMap<string, bigint>([
+      [hexId(9), 1n],
+      [hexId(3), 2n],
+      [hexId(4), 3n],
+    ]);
+    const bytes = encodeSnapshot({ ...initialState(owner), applied: twice });
+    const text = Buffer.from(bytes).toString("hex");
+    const at = text.indexOf(hexId(4)) / 2;
+    bytes.set(Buffer.from(hexId(9), "hex"), at);
+    new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes, bytes.length - 4));
+    let caught: unknown;
+    try {
+      decodeSnapshot(bytes, owner);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isSnapshotFormatError(caught)).toBe(true);
+    expect((caught as Error).message).toMatch(/a key twice/);
+  });
+});
