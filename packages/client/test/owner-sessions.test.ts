@@ -41,13 +41,12 @@ function ownerDisk(disk: Store = memoryStore()) {
   return { store, disk, ops, kill };
 }
 
+/** An encrypted organization on request, with a "general" channel. */
+const acme = { name: "Acme", access: "on-request", encrypted: true } as const;
+
 async function encryptedOrg(ownerStore: Store) {
   const owner = await world.peer("owner", { store: ownerStore });
-  const orgId = await owner.client.createOrganization({
-    name: "Acme",
-    access: "on-request",
-    encrypted: true,
-  });
+  const orgId = await owner.client.createOrganization(acme);
   await owner.client.createChannel(orgId, { id: "general", name: "General" });
   await world.settle();
   return { owner, orgId };
