@@ -19,6 +19,8 @@ export interface KnownRoster {
   readonly previousKeyId: Uint8Array;
   readonly change: EpochRoster["change"];
   readonly roster: Roster;
+  /** `rosterHash(roster)`, checked against the announcement's (a Welcome may take it as checked). */
+  readonly rosterHash: Uint8Array;
 }
 
 /**
@@ -117,6 +119,7 @@ export class SharedRosters {
       change: message.change,
       // Frozen, as a client's roster book holds them: `copyRoster` then checks without copying.
       roster: Object.freeze(leaves),
+      rosterHash: hash,
     };
     const keyIdHex = toHex(message.keyId);
     this.#byKeyId.set(keyIdHex, known);
