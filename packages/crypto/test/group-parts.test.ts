@@ -329,6 +329,12 @@ describe("restore", () => {
     expect(restoreWith([one, [2, one[1]]])).toThrowError(
       expect.objectContaining({ message: expect.stringMatching(/stored for leaf 2 names leaf 1/) }),
     );
+    // A member record truncated, with a byte more, or of another version.
+    for (const bad of [two[1].subarray(0, 76), new Uint8Array([...two[1], 0]), two[1].slice()]) {
+      if (bad.length === two[1].length) bad[0] = 2;
+      expect(restoreWith([one, [two[0], bad]])).toThrowError(corrupted);
+    }
+    expect(restoreWith([one, [two[0], new Uint8Array(0)]])).toThrowError(corrupted);
     const forEmpty = two[1].slice();
     forEmpty.set([0, 0, 0, 7], 1);
     expect(restoreWith([one, two, [7, forEmpty]])).toThrowError(
