@@ -72,7 +72,13 @@ export function crc32(bytes: Uint8Array, end = bytes.length): number {
   let c = 0xffffffff;
   let i = 0;
   for (const stop = end - 8; i <= stop; i += 8) {
-    const a = (c ^ ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24))) >>> 0;
+    const a =
+      (c ^
+        ((bytes[i] as number) |
+          ((bytes[i + 1] as number) << 8) |
+          ((bytes[i + 2] as number) << 16) |
+          ((bytes[i + 3] as number) << 24))) >>>
+      0;
     c =
       (t7[a & 0xff] as number) ^
       (t6[(a >>> 8) & 0xff] as number) ^
