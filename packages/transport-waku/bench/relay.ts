@@ -7,6 +7,10 @@
  * - burst: all published at once (total time until C has them all, and per-message latency).
  * The floor, measured in the same run on the same payloads, is the same path in process: the memory
  * transport's publish → deliver (sequential and burst); ratios are relay ÷ that floor, like with like.
+ * Then the integration bench's 3-node layout without the client: 3 relay nodes meshed directly,
+ * a burst from A until B and C received all, with the process CPU of the three nodes' transport
+ * work together (lowest of 5 rounds), the figure to compare transport changes by; all at once, and
+ * one publish per event-loop turn (how a client's sends leave: no two share a write).
  * Printed apart, never divided into a latency: the CPU time of the 14/WAKU2-MESSAGE codec alone per
  * message (encode, validate/decode, hash; no network, no gossipsub), to show how little of a
  * delivery it is.
@@ -144,6 +148,96 @@ async function relayChain(data: readonly Uint8Array[]) {
   }
 }
 
+/**
+ * The transport's whole CPU for the integration bench's layout, without the client: 3 relay nodes
+ * in this process, meshed directly (A listens; B listens and dials A; C dials A and B), a burst of
+ * every payload from A until B and C both received all, after a warm-up burst. Everything runs on
+ * this thread, so the process CPU over the burst is the three nodes' transport work together
+ * (publish, gossipsub, forwarding, duplicates, noise, muxer, WebSocket, delivery). Repeated
+ * `meshRounds` times; the lowest CPU is reported (the least disturbed by other load).
+ */
+async function relayMeshBurst(data: readonly Uint8Array[]) {
+  const options = { heartbeatIntervalMs: 100 } as const;
+  const a = wakuRelayTransport({ ...options });
+  await a.start();
+  const b = wakuRelayTransport({ ...options, peers: [...a.multiaddrs] });
+  await b.start();
+  const c = wakuRelayTransport({
+    ...options,
+    listen: [],
+    peers: [...a.multiaddrs, ...b.multiaddrs],
+  });
+  await c.start();
+  const pubsubTopic = pubsubTopicFor(contentTopic);
+  const relayOf = (t: WakuTransport) => (t as WakuTransport & { relay: WakuRelay }).relay;
+  await Promise.all(
+    [a, b, c].map((t) =>
+      relayOf(t).waitForPeers({ pubsubTopics: [pubsubTopic], minPeers: 2, timeoutMs: 10_000 }),
+    ),
+  );
+  let marker = 1_000_000;
+  let pending = 0;
+  let done: (() => void) | undefined;
+  const onMessage = () => {
+    pending--;
+    if (pending === 0) done?.();
+  };
+  await b.subscribe([contentTopic], onMessage);
+  await c.subscribe([contentTopic], onMessage);
+  /**
+   * `paced`: one publish per event-loop turn (`setImmediate` between them), as a client sends
+   * (each send is its own task), so no two messages share a write; else all at once.
+   */
+  const burst = async (n: number, paced = false) => {
+    const batch = data.slice(0, n).map((payload) => {
+      const copy = payload.slice();
+      new DataView(copy.buffer).setUint32(0, marker++);
+      return copy;
+    });
+    pending = 2 * batch.length;
+    const all = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const cpuBefore = process.cpuUsage();
+    const start = performance.now();
+    if (paced) {
+      const sends: Promise<unknown>[] = [];
+      for (const payload of batch) {
+        sends.push(a.publish(contentTopic, payload));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(sends);
+    } else {
+      await Promise.all(batch.map((payload) => a.publish(contentTopic, payload)));
+    }
+    await all;
+    const totalMs = performance.now() - start;
+    const cpu = process.cpuUsage(cpuBefore);
+    return { totalMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+  };
+  try {
+    const round = (ms: number) => Math.round(ms * 10) / 10;
+    const measure = async (paced: boolean) => {
+      await burst(Math.min(200, data.length), paced);
+      const rounds = [];
+      for (let i = 0; i < meshRounds; i++) rounds.push(await burst(data.length, paced));
+      const best = rounds.reduce((x, y) => (y.cpuMs < x.cpuMs ? y : x));
+      return {
+        totalMs: round(best.totalMs),
+        cpuMs: round(best.cpuMs),
+        cpuUsPerMessage: round((best.cpuMs * 1000) / data.length),
+        cpuMsByRound: rounds.map((r) => round(r.cpuMs)),
+      };
+    };
+    return { burst: await measure(false), paced: await measure(true) };
+  } finally {
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+  }
+}
+
+/** Bursts measured by {@link relayMeshBurst}. */
+const meshRounds = quick ? 1 : 5;
+
 async function memoryFloor(data: readonly Uint8Array[]) {
   const network = memoryNetwork();
   const a = network.transport();
@@ -178,6 +272,7 @@ codecFloor(payloads(50, payloadBytes));
 const codec = codecFloor(data);
 const memory = await memoryFloor(data);
 const relay = await relayChain(data);
+const mesh = await relayMeshBurst(data);
 const ratio = (value: number, floor: number) =>
   floor > 0 ? Math.round((value / floor) * 10) / 10 : null;
 
@@ -206,6 +301,12 @@ const result = {
   cpu: {
     codecEncodeValidateHashPerMessage: codec,
   },
+  /**
+   * 3 relay nodes meshed directly in this process (the integration bench's 3-node layout without
+   * the client): a burst from A until B and C received all; the process CPU is the three nodes'
+   * transport work (lowest of the rounds).
+   */
+  meshBurst: mesh,
 };
 
 if (json) {
@@ -222,6 +323,10 @@ if (json) {
     row("floor: memory transport, burst", memory.burst),
     `  relay ÷ memory transport (same path in process): sequential p50 ${result.ratios.sequentialP50VsMemory} ×, burst total ${result.ratios.burstTotalVsMemory} ×`,
     row("cpu only: codec encode+validate+hash", codec),
+    ...(["burst", "paced"] as const).map((kind) => {
+      const m = mesh[kind];
+      return `  3 relay nodes meshed in process, ${kind === "burst" ? "burst" : "one publish per turn"} A → B and C: ${m.totalMs} ms, transport CPU ${m.cpuMs} ms (${m.cpuUsPerMessage} µs per message sent, 3 nodes together; lowest of ${JSON.stringify(m.cpuMsByRound)})`;
+    }),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }

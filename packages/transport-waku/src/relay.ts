@@ -30,7 +30,6 @@ import {
   type GossipsubOpts,
 } from "@chainsafe/libp2p-gossipsub";
 import { type Message, type PeerId, TopicValidatorResult } from "@libp2p/interface";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { type DiagnosticSink, reportDiagnostic, toHex } from "@orgchat/base";
 import { AbortError, NoPeersError } from "@orgchat/transport";
 import {
@@ -47,6 +46,7 @@ import {
 import { toAsyncIterator } from "@waku/utils";
 import { WakuMessageRejectedError } from "./errors.js";
 import { batchOutboundStreams } from "./outbound-batching.js";
+import { messageIdKey, sha256 } from "./relay-hashes.js";
 import {
   defaultMaxMessageBytes,
   encodeWakuMessage,
@@ -92,8 +92,9 @@ export interface WakuRelayServiceInit {
   readonly allowPublishToZeroTopicPeers?: boolean;
   /**
    * Further gossipsub options (mesh degrees, scoring, …). `maxOutboundBufferSize` defaults to
-   * {@link relayOutboundBufferBytes} (gossipsub's own default is unbounded). The Waku settings (`globalSignaturePolicy`,
-   * `msgIdFn`, `fallbackToFloodsub`, `emitSelf`) always win.
+   * {@link relayOutboundBufferBytes} (gossipsub's own default is unbounded), `msgIdToStrFn` to
+   * {@link messageIdKey}. The Waku settings (`globalSignaturePolicy`, `msgIdFn`,
+   * `fallbackToFloodsub`, `emitSelf`) always win.
    */
   readonly gossipsub?: Partial<GossipsubOpts>;
 }
@@ -111,6 +112,7 @@ export const relayOutboundBufferBytes = 8 * 1024 * 1024;
  * The libp2p service factory for Waku Relay: mount as `services.pubsub`. Gossipsub with
  * `multicodecs = ["/vac/waku/relay/2.0.0"]` (set here, before libp2p starts it), `StrictNoSign`,
  * message id = sha256(data), no floodsub fallback and no self-delivery: wire-compatible with nwaku.
+ * Locally, message ids are keyed by {@link messageIdKey} (overridable through `gossipsub`).
  * @example
  * ```ts
  * createLibp2pAndUpdateOptions({ libp2p: { services: { pubsub: wakuRelayService({ heartbeatIntervalMs: 100 }) } } });
@@ -125,6 +127,7 @@ export function wakuRelayService(
       // so gossipsub would build one for every message and send it to nobody. Never build it.
       idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
       maxOutboundBufferSize: relayOutboundBufferBytes,
+      msgIdToStrFn: messageIdKey,
       ...init.gossipsub,
       allowPublishToZeroTopicPeers: init.allowPublishToZeroTopicPeers ?? false,
       emitSelf: false,
@@ -580,9 +583,12 @@ export class WakuRelay implements IRelay {
   }
 
   #peerCount(topic: string, kind: "mesh" | "topic"): number {
-    return kind === "mesh"
-      ? this.gossipSub.getMeshPeers(topic).length
-      : this.gossipSub.getSubscribers(topic).length;
+    // The sizes of gossipsub's own sets (`topics` is private in its types, public at run time in
+    // the pinned 14.1.x): `getMeshPeers` / `getSubscribers` would copy them, and build a PeerId per
+    // subscriber, on every publish.
+    if (kind === "mesh") return this.gossipSub.mesh.get(topic)?.size ?? 0;
+    const topics = (this.gossipSub as unknown as { topics?: Map<string, Set<string>> }).topics;
+    return topics?.get(topic)?.size ?? this.gossipSub.getSubscribers(topic).length;
   }
 
   #report(reason: string, pubsubTopic: string, error?: unknown): void {

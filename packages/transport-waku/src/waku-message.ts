@@ -3,13 +3,14 @@
  * and limits, encoding, the relay validator's checks, the deterministic message hash, and which
  * pubsub topic (shard) a content topic travels on. Re-exported by `@orgchat/transport-waku/relay`.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "@orgchat/base";
 import { InvalidContentTopicError } from "@orgchat/transport";
 import type { AutoSharding, NetworkConfig } from "@waku/interfaces";
 import { proto_message } from "@waku/proto";
 import { createRoutingInfo, formatPubsubTopic, isAutoSharding } from "@waku/utils";
 import type { WakuMessageRejection } from "./errors.js";
+import { sha256 } from "./relay-hashes.js";
+import { decodeWakuMessageFast } from "./waku-message-decode.js";
 
 /**
  * The network every orgchat node joins unless told otherwise: a **private** cluster (55, after the spec
@@ -50,20 +51,91 @@ export interface WakuMessageFields {
   readonly version?: number;
 }
 
+const utf8 = new TextEncoder();
+
 /**
  * Encodes a 14/WAKU2-MESSAGE. No checks: use {@link validateWakuMessage} or {@link WakuRelay.publishRaw}.
  * @returns the protobuf bytes
  */
 export function encodeWakuMessage(fields: WakuMessageFields): Uint8Array {
-  const message: Partial<WakuMessage> = {
-    payload: fields.payload,
-    contentTopic: fields.contentTopic,
-    version: fields.version ?? 0,
-    timestamp: fields.timestampNs ?? BigInt(Date.now()) * 1_000_000n,
+  const { payload, meta, ephemeral } = fields;
+  const topic = utf8.encode(fields.contentTopic);
+  const version = fields.version ?? 0;
+  const timestamp = zigzag64(fields.timestampNs ?? BigInt(Date.now()) * 1_000_000n);
+  // The fields protons writes for `proto_message.WakuMessage`, in its order, with its rules (an
+  // empty payload or content topic is left out): byte for byte what it encodes, without building
+  // the message object and its writer for every message a node publishes.
+  let size = 0;
+  if (payload.length > 0) size += 1 + varintSize(payload.length) + payload.length;
+  if (topic.length > 0) size += 1 + varintSize(topic.length) + topic.length;
+  size += 1 + varintSize(version) + 1 + varint64Size(timestamp);
+  if (meta !== undefined) size += 1 + varintSize(meta.length) + meta.length;
+  if (ephemeral !== undefined) size += 3;
+  const out = new Uint8Array(size);
+  let at = 0;
+  const bytes = (tag: number, value: Uint8Array) => {
+    out[at++] = tag;
+    at = writeVarint(out, at, value.length);
+    out.set(value, at);
+    at += value.length;
   };
-  if (fields.meta !== undefined) message.meta = fields.meta;
-  if (fields.ephemeral !== undefined) message.ephemeral = fields.ephemeral;
-  return proto_message.WakuMessage.encode(message);
+  if (payload.length > 0) bytes(10, payload);
+  if (topic.length > 0) bytes(18, topic);
+  out[at++] = 24;
+  at = writeVarint(out, at, version);
+  out[at++] = 80;
+  at = writeVarint64(out, at, timestamp);
+  if (meta !== undefined) bytes(90, meta);
+  if (ephemeral !== undefined) {
+    out[at++] = 0xf8;
+    out[at++] = 0x01;
+    out[at++] = ephemeral ? 1 : 0;
+  }
+  return out;
+}
+
+/** Bytes of `value` (a uint32) as a protobuf varint. */
+function varintSize(value: number): number {
+  let size = 1;
+  for (let rest = value >>> 7; rest !== 0; rest >>>= 7) size += 1;
+  return size;
+}
+
+/** Bytes of `value` (a uint64) as a protobuf varint. */
+function varint64Size(value: bigint): number {
+  let size = 1;
+  for (let rest = value >> 7n; rest !== 0n; rest >>= 7n) size += 1;
+  return size;
+}
+
+/** Writes `value` (a uint32) as a varint at `at`; returns the offset after it. */
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  let rest = value >>> 0;
+  let offset = at;
+  while (rest >= 0x80) {
+    out[offset++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  out[offset++] = rest;
+  return offset;
+}
+
+/** Writes `value` (a uint64) as a varint at `at`; returns the offset after it. */
+function writeVarint64(out: Uint8Array, at: number, value: bigint): number {
+  let rest = value;
+  let offset = at;
+  while (rest >= 0x80n) {
+    out[offset++] = Number(rest & 0x7fn) | 0x80;
+    rest >>= 7n;
+  }
+  out[offset++] = Number(rest);
+  return offset;
+}
+
+/** Protobuf `sint64` zigzag encoding of `value`, as the uint64 written on the wire. */
+function zigzag64(value: bigint): bigint {
+  const wrapped = BigInt.asIntN(64, value);
+  return BigInt.asUintN(64, (wrapped << 1n) ^ (wrapped >> 63n));
 }
 
 /** Result of {@link validateWakuMessage}. */
@@ -84,7 +156,7 @@ export function validateWakuMessage(
   if (bytes.length > maxMessageBytes) return { ok: false, reason: "too-large" };
   let message: WakuMessage;
   try {
-    message = proto_message.WakuMessage.decode(bytes);
+    message = decodeWakuMessageFast(bytes) ?? proto_message.WakuMessage.decode(bytes);
   } catch {
     return { ok: false, reason: "malformed" };
   }
@@ -94,8 +166,6 @@ export function validateWakuMessage(
   }
   return { ok: true, message };
 }
-
-const utf8 = new TextEncoder();
 
 /**
  * The deterministic 14/WAKU2-MESSAGE hash: sha256 of pubsub topic, payload, content topic, meta and
@@ -109,16 +179,25 @@ export function wakuMessageHash(
   pubsubTopic: string,
   message: Pick<WakuMessage, "payload" | "contentTopic" | "meta" | "timestamp">,
 ): Uint8Array {
-  const hash = sha256.create().update(utf8.encode(pubsubTopic));
-  if (message.payload !== undefined) hash.update(message.payload);
-  hash.update(utf8.encode(message.contentTopic));
-  if (message.meta !== undefined) hash.update(message.meta);
-  if (message.timestamp) {
-    const timestamp = new Uint8Array(8);
-    new DataView(timestamp.buffer).setBigInt64(0, message.timestamp, false);
-    hash.update(timestamp);
+  // One buffer, one native hash call (see sha256.ts): the same digest as hashing the parts in turn.
+  const topic = utf8.encode(pubsubTopic);
+  const content = utf8.encode(message.contentTopic);
+  const { payload, meta, timestamp } = message;
+  const size =
+    topic.length +
+    (payload?.length ?? 0) +
+    content.length +
+    (meta?.length ?? 0) +
+    (timestamp ? 8 : 0);
+  const input = new Uint8Array(size);
+  let at = 0;
+  for (const part of [topic, payload, content, meta]) {
+    if (part === undefined) continue;
+    input.set(part, at);
+    at += part.length;
   }
-  return hash.digest();
+  if (timestamp) new DataView(input.buffer).setBigInt64(at, timestamp, false);
+  return sha256(input);
 }
 
 /**

@@ -1,6 +1,8 @@
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import type { Diagnostic } from "@orgchat/base";
 import { messageHash as wakuCoreMessageHash } from "@waku/core";
 import type { IProtoMessage } from "@waku/interfaces";
+import { proto_message } from "@waku/proto";
 import { createDecoder, WakuNode } from "@waku/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -19,6 +21,7 @@ import {
   wakuMessageHash,
   wakuMessageTimestampMs,
 } from "../src/relay.js";
+import { messageIdKey, messageIdKeyMaxBytes, sha256, sha256IsNative } from "../src/relay-hashes.js";
 import { link, nextValue, type RelayNode, startRelayNode } from "./relay-nodes.js";
 
 const contentTopic = "/org-chat/1/relay-test/proto";
@@ -364,6 +367,74 @@ describe("WakuRelay", () => {
       expect(wrongShard?.failures).toEqual([{ error: "Topic not configured" }]);
     } finally {
       await waku.stop();
+    }
+  });
+});
+
+describe("encodeWakuMessage and sha256", () => {
+  const payloads = [new Uint8Array(0), bytesOf("x"), new Uint8Array(300).fill(7)];
+  it.each([
+    ["plain", {}],
+    ["meta", { meta: Uint8Array.of(1, 2, 3) }],
+    ["empty meta", { meta: new Uint8Array(0) }],
+    ["ephemeral true", { ephemeral: true }],
+    ["ephemeral false", { ephemeral: false }],
+    ["version 1", { version: 1 }],
+    ["version 300", { version: 300 }],
+    ["timestamp 0", { timestampNs: 0n }],
+    ["timestamp -1", { timestampNs: -1n }],
+    ["int64 max", { timestampNs: 2n ** 63n - 1n }],
+    ["a negative timestamp", { timestampNs: -1_700_000_000_123_456_789n }],
+    ["a large timestamp", { timestampNs: 1_700_000_000_123_456_789n }],
+    ["an empty content topic", { contentTopic: "" }],
+    ["a long content topic", { contentTopic: `/app/1/${"é".repeat(100)}/proto` }],
+  ])("encodes %s byte for byte like @waku/proto (protons)", (_name, fields) => {
+    for (const payload of payloads) {
+      const message = { contentTopic, payload, timestampNs: 42n, ...fields };
+      const reference: Partial<WakuMessage> = {
+        payload: message.payload,
+        contentTopic: message.contentTopic,
+        version: "version" in message ? message.version : 0,
+        timestamp: message.timestampNs,
+      };
+      if ("meta" in message) reference.meta = message.meta;
+      if ("ephemeral" in message) reference.ephemeral = message.ephemeral;
+      expect(encodeWakuMessage(message)).toEqual(proto_message.WakuMessage.encode(reference));
+    }
+  });
+
+  it("hashes like @noble/hashes (native or not), as a plain Uint8Array", () => {
+    for (const size of [0, 1, 55, 56, 64, 300, 5000]) {
+      const data = Uint8Array.from({ length: size }, (_, i) => (i * 31 + size) & 0xff);
+      const digest = sha256(data);
+      expect(Object.getPrototypeOf(digest)).toBe(Uint8Array.prototype);
+      expect(digest).toEqual(nobleSha256(data));
+    }
+    // Node 22 has crypto.hash: the fast path is the one under test here.
+    expect(sha256IsNative).toBe(true);
+  });
+});
+
+describe("messageIdKey", () => {
+  it("keys equal ids equally and different ids (of any length) differently", () => {
+    const ids = [
+      new Uint8Array(0),
+      Uint8Array.of(0),
+      Uint8Array.of(0, 0),
+      Uint8Array.of(255),
+      nobleSha256(bytesOf("a")),
+      nobleSha256(bytesOf("b")),
+      new Uint8Array(messageIdKeyMaxBytes).fill(0x31),
+      new Uint8Array(messageIdKeyMaxBytes + 1).fill(0x31),
+      new Uint8Array(100_000).fill(7),
+    ];
+    const keys = ids.map(messageIdKey);
+    expect(new Set(keys).size).toBe(ids.length);
+    expect(ids.map((id) => messageIdKey(id.slice()))).toEqual(keys);
+    for (const [i, id] of ids.entries()) {
+      const key = keys[i] ?? "";
+      if (id.length <= messageIdKeyMaxBytes) expect(key.length).toBe(id.length);
+      else expect(key.length).toBeGreaterThan(2 * messageIdKeyMaxBytes);
     }
   });
 });

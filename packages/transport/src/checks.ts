@@ -19,11 +19,25 @@ import {
 const topicField = /^[^/\s]+$/;
 
 /**
+ * Content topics {@link assertContentTopic} accepted lately, so that a node publishing a burst on
+ * one topic checks it once, not per message. Bounded: emptied when it reaches this many (each at
+ * most 1,024 characters, so at most about 4 MB in the worst case; a few kB in practice).
+ */
+export const checkedContentTopicsMax = 1_024;
+const checkedContentTopics = new Set<string>();
+
+/** @returns how many content topics the check remembers now (tests of the bound). */
+export function checkedContentTopicCount(): number {
+  return checkedContentTopics.size;
+}
+
+/**
  * Checks the 23/WAKU2-TOPICS shape `/{application}/{version}/{topic-name}/{encoding}` (an optional
  * leading generation `/0` allowed), which Waku auto-sharding requires.
  * @throws InvalidContentTopicError
  */
 export function assertContentTopic(contentTopic: string): void {
+  if (checkedContentTopics.has(contentTopic)) return;
   if (typeof contentTopic !== "string" || contentTopic.length === 0) {
     throw new InvalidContentTopicError(String(contentTopic), "empty");
   }
@@ -45,6 +59,8 @@ export function assertContentTopic(contentTopic: string): void {
   if (fields.length !== 4 || !fields.every((f) => topicField.test(f))) {
     throw new InvalidContentTopicError(contentTopic, "expected 4 non-empty fields");
   }
+  if (checkedContentTopics.size >= checkedContentTopicsMax) checkedContentTopics.clear();
+  checkedContentTopics.add(contentTopic);
 }
 
 /**

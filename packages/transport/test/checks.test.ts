@@ -1,6 +1,7 @@
 import { getEventListeners } from "node:events";
 import { raceAbort as baseRaceAbort, type Diagnostic } from "@orgchat/base";
 import { describe, expect, it } from "vitest";
+import { checkedContentTopicCount, checkedContentTopicsMax } from "../src/checks.ts";
 import {
   abortErrorFor,
   assertContentTopic,
@@ -68,6 +69,22 @@ describe("assertContentTopic", () => {
     expect(thrown(() => assertContentTopic(42 as unknown as string))).toSatisfy(
       isInvalidContentTopicError,
     );
+  });
+
+  it("remembers accepted topics (a topic checked again passes), never a rejected one, and at most checkedContentTopicsMax", () => {
+    const valid = "/orgchat/1/remembered/proto";
+    assertContentTopic(valid);
+    expect(() => assertContentTopic(valid)).not.toThrow();
+    for (let round = 0; round < 2; round++) {
+      expect(thrown(() => assertContentTopic("/orgchat/1/c"))).toSatisfy(
+        isInvalidContentTopicError,
+      );
+    }
+    for (let i = 0; i < checkedContentTopicsMax * 2 + 5; i++) {
+      assertContentTopic(`/orgchat/1/topic-${i}/proto`);
+      expect(checkedContentTopicCount()).toBeLessThanOrEqual(checkedContentTopicsMax);
+    }
+    expect(checkedContentTopicCount()).toBeGreaterThan(0);
   });
 });
 
