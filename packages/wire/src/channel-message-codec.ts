@@ -79,9 +79,13 @@ function varintSize(value: bigint | number): number {
     for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) size++;
     return size;
   }
+  // Clocks and times fit a safe integer: counted without bigint arithmetic (which allocates).
+  if (value <= maxSafe) return varintSize(Number(value));
   for (let rest = value; rest >= 0x80n; rest >>= 7n) size++;
   return size;
 }
+
+const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Where {@link writeChannelMessage} writes, and how far. */
 interface Out {
@@ -99,6 +103,10 @@ function writeVarint(out: Out, value: number): void {
 }
 
 function writeBigVarint(out: Out, value: bigint): void {
+  if (value <= maxSafe) {
+    writeVarint(out, Number(value));
+    return;
+  }
   let rest = value;
   while (rest >= 0x80n) {
     out.bytes[out.at++] = Number(rest & 0x7fn) | 0x80;
@@ -120,7 +128,18 @@ function writeField(out: Out, tag: number, bytes: Uint8Array): void {
   out.at += bytes.length;
 }
 
-const text = (value: string): Uint8Array => (value === "" ? empty : utf8.encode(value));
+/** The UTF-8 of `value`: an ASCII string is copied unit by unit, without an encoder call. */
+function text(value: string): Uint8Array {
+  const length = value.length;
+  if (length === 0) return empty;
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit >= 0x80) return utf8.encode(value);
+    out[i] = unit;
+  }
+  return out;
+}
 
 /**
  * The protobuf encoding of a full `ChannelMessage` without unknown fields (what `toBinary` writes).
