@@ -13,6 +13,7 @@ type ChannelMessageInit = MessageInitShape<typeof ChannelMessageSchema>;
 const utf8 = new TextEncoder();
 const empty = new Uint8Array(0);
 const maxUint64 = (1n << 64n) - 1n;
+const channelMessageType = "orgchat.v1.ChannelMessage";
 
 /** The fields of a `ChannelMessage` init with protobuf's defaults filled in, or `undefined`. */
 export function channelMessageFields(init: ChannelMessageInit): ChannelMessage | undefined {
@@ -62,7 +63,7 @@ export function channelMessageFields(init: ChannelMessageInit): ChannelMessage |
     }
   }
   return {
-    $typeName: "orgchat.v1.ChannelMessage",
+    $typeName: channelMessageType,
     organizationId,
     channelId,
     author,
@@ -309,15 +310,7 @@ export function readChannelMessage(bytes: Uint8Array): ChannelMessage | undefine
         return undefined;
     }
   }
-  return {
-    $typeName: "orgchat.v1.ChannelMessage",
-    organizationId,
-    channelId,
-    author,
-    clock,
-    sentAt,
-    body,
-  };
+  return { $typeName: channelMessageType, organizationId, channelId, author, clock, sentAt, body };
 }
 
 /** The body of a post (6), edit (7), delete (8) or pin (9), as {@link readChannelMessage} reads. */
