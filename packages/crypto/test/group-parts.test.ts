@@ -117,6 +117,21 @@ function addPeople(owner: OwnerGroup, rosters: RosterStore, people: Person[], no
   return { added, members };
 }
 
+/**
+ * An owner two epochs on (epochs 0 and 1 retained, saved), and a message its first member wrote in
+ * epoch 1 that the owner has not read yet.
+ */
+function lateInRetainedEpoch() {
+  const { owner, rosters } = newOwner();
+  const { members } = addPeople(owner, rosters, [person()], 1);
+  const late = say(members[0] as MemberGroup, "late");
+  addPeople(owner, rosters, [person()], 2);
+  const saved = new Saved();
+  saved.commit(owner.takeParts());
+  expect(saved.epochs.size).toBe(2);
+  return { owner, rosters, late, saved };
+}
+
 const say = (sender: OwnerGroup | MemberGroup, message: string) =>
   sender.encrypt({ contentType: 1, content: text(message) });
 const read = (receiver: OwnerGroup | MemberGroup, bytes: Uint8Array, now: number) =>
@@ -376,13 +391,7 @@ describe("restore", () => {
   });
 
   it("a late message in a retained epoch rewrites that epoch's record only", () => {
-    const { owner, rosters } = newOwner();
-    const { members } = addPeople(owner, rosters, [person()], 1);
-    const late = say(members[0] as MemberGroup, "late");
-    addPeople(owner, rosters, [person()], 2);
-    const saved = new Saved();
-    saved.commit(owner.takeParts());
-    expect(saved.epochs.size).toBe(2);
+    const { owner, rosters, late, saved } = lateInRetainedEpoch();
     expect(read(owner, late, 3)).toBe("late");
     const parts = saved.commit(owner.takeParts());
     expect(parts.headChanged).toBe(false);
@@ -393,13 +402,7 @@ describe("restore", () => {
   });
 
   it('retainedRosterChecks "first-use": retained rosters hashed at their first use, a forged one refused there', () => {
-    const { owner, rosters } = newOwner();
-    const { members } = addPeople(owner, rosters, [person()], 1);
-    const late = say(members[0] as MemberGroup, "late");
-    addPeople(owner, rosters, [person()], 2);
-    const saved = new Saved();
-    saved.commit(owner.takeParts());
-    expect(saved.epochs.size).toBe(2);
+    const { owner, rosters, late, saved } = lateInRetainedEpoch();
     // Fresh (unfrozen) arrays each time: no hash is remembered from an earlier restore.
     const fresh = (keyIdHex: string) => {
       const roster = rosters.byKeyId.get(keyIdHex);
