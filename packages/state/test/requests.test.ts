@@ -152,29 +152,38 @@ describe("cancel vs accept: canonical order decides", () => {
   });
 });
 
+/**
+ * Requests at a cap of 2 (expiry 1000): ra pushed out by rc, rb rejected, alice asking again (ra2)
+ * pushes rc out, rd expires at 1040 and frees its slot for re.
+ */
+function pushedOut() {
+  const config = { maxPendingRequests: 2, requestExpiryMs: 1000 };
+  const s = new Script();
+  const result = applyAll(
+    [
+      s.created(),
+      s.at(0).next("request.sent", alice, join, { id: "ra" }),
+      s.at(10).next("request.sent", bob, join, { id: "rb" }),
+      // Full: ra (the oldest) makes room.
+      s.at(20).next("request.sent", carol, join, { id: "rc" }),
+      s.at(30).next("request.rejected", owner, { requestId: "rb", reason: "no" }),
+      // A slot is free: nobody is pushed out.
+      s.at(40).next("request.sent", dave, join, { id: "rd" }),
+      // Pushed out, alice may ask again at once; full again, rc makes room.
+      s.at(50).next("request.sent", alice, join, { id: "ra2" }),
+      // rd expired at 1040: its slot is free then, so nobody is pushed out.
+      s.at(1040).next("request.sent", eve, join, { id: "re" }),
+    ],
+    config,
+  );
+  return { config, result };
+}
+
 describe("cap on pending requests", () => {
   // Issue #13 row 4: refusing newcomers at the cap let one stranger with fresh keys hold every slot
   // until the expiry; at the cap the oldest pending request is now pushed out instead.
   it("at the cap the oldest request is pushed out (full, try later: no cool-down); a decision or an expiry frees a slot", () => {
-    const config = { maxPendingRequests: 2, requestExpiryMs: 1000 };
-    const s = new Script();
-    const result = applyAll(
-      [
-        s.created(),
-        s.at(0).next("request.sent", alice, join, { id: "ra" }),
-        s.at(10).next("request.sent", bob, join, { id: "rb" }),
-        // Full: ra (the oldest) makes room.
-        s.at(20).next("request.sent", carol, join, { id: "rc" }),
-        s.at(30).next("request.rejected", owner, { requestId: "rb", reason: "no" }),
-        // A slot is free: nobody is pushed out.
-        s.at(40).next("request.sent", dave, join, { id: "rd" }),
-        // Pushed out, alice may ask again at once; full again, rc makes room.
-        s.at(50).next("request.sent", alice, join, { id: "ra2" }),
-        // rd expired at 1040: its slot is free then, so nobody is pushed out.
-        s.at(1040).next("request.sent", eve, join, { id: "re" }),
-      ],
-      config,
-    );
+    const { config, result } = pushedOut();
     expect(Object.fromEntries(result.rejections)).toEqual({});
     const status = (id: string) => {
       const r = result.state.requests.get(id);
@@ -212,28 +221,11 @@ describe("cap on pending requests", () => {
 
 describe("hasPendingRequests and pendingRequestOf (the cap and one key, without the list)", () => {
   it("answer what pendingRequests lists, at every time (expired, decided, pushed out, re-asked)", () => {
-    const config = { maxPendingRequests: 3, requestExpiryMs: 100 };
-    const s = new Script();
-    const result = applyAll(
-      [
-        s.created(),
-        s.at(0).next("request.sent", alice, join, { id: "ra" }),
-        s.at(10).next("request.sent", bob, join, { id: "rb" }),
-        s.at(20).next("request.sent", carol, join, { id: "rc" }),
-        s.at(30).next("request.rejected", owner, { requestId: "rb", reason: "no" }),
-        s.at(40).next("request.sent", dave, join, { id: "rd" }),
-        // Full at 50: ra is pushed out; alice asks again at once.
-        s.at(50).next("request.sent", eve, join, { id: "re" }),
-        s.at(60).next("request.sent", alice, join, { id: "ra2" }),
-        // Full again at 60: rc is pushed out.
-        s.at(70).next("request.accepted", owner, { requestId: "rd" }),
-      ],
-      config,
-    );
+    const { config, result } = pushedOut();
     expect(Object.fromEntries(result.rejections)).toEqual({});
     const state = result.state;
     let compared = 0;
-    for (let now = 0; now <= 200; now += 5) {
+    for (let now = 0; now <= 2100; now += 10) {
       const listed = pendingRequests(state, now, config);
       for (let count = -1; count <= 5; count++) {
         expect(hasPendingRequests(state, count, now, config), `${count} at ${now}`).toBe(
@@ -247,11 +239,12 @@ describe("hasPendingRequests and pendingRequestOf (the cap and one key, without 
       }
     }
     // The times cover live, expired and decided requests of several keys.
-    expect(compared).toBeGreaterThan(20);
+    expect(compared).toBeGreaterThan(100);
     expect(pendingRequestOf(state, alice, 60, config)?.id).toBe("ra2");
-    expect(pendingRequestOf(state, dave, 140, config)).toBeUndefined();
-    expect(hasPendingRequests(state, 2, 60, config)).toBe(true);
-    expect(hasPendingRequests(state, 3, 145, config)).toBe(false);
+    expect(pendingRequestOf(state, carol, 60, config)).toBeUndefined();
+    expect(pendingRequestOf(state, dave, 1040, config)).toBeUndefined();
+    expect(hasPendingRequests(state, 3, 1030, config)).toBe(true);
+    expect(hasPendingRequests(state, 3, 1040, config)).toBe(false);
   });
 });
 
