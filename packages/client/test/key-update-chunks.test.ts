@@ -168,6 +168,13 @@ async function chunkOf(s: Setup, peer: Peer): Promise<number> {
   return index;
 }
 
+/** `peer`'s group before the KeyUpdate, and the chunk holding its entry. */
+async function ownChunk(s: Setup, peer: Peer) {
+  const before = await groupOf(peer, s.orgId);
+  const mine = await chunkOf(s, peer);
+  return { before, mine, real: s.chunks[mine] as KeyUpdateChunk };
+}
+
 /** Publishes `payloads` one at a time from the relay, heard by `peer` only. */
 async function deliver(s: Setup, peer: Peer, payloads: readonly Uint8Array[]): Promise<void> {
   s.world.network.partition([[s.relay, peer.transport]]);
@@ -204,9 +211,7 @@ describe("KeyUpdate chunks: verify the one holding our hint", () => {
   it("a forged chunk with the member's hint is refused; the real one applies", async () => {
     const s = await setup("erin");
     const bob = s.members.bob;
-    const before = await groupOf(bob, s.orgId);
-    const mine = await chunkOf(s, bob);
-    const real = s.chunks[mine] as KeyUpdateChunk;
+    const { before, mine, real } = await ownChunk(s, bob);
     const entries = real.entries.slice();
     entries[10] = (entries[10] ?? 0) ^ 1; // the hint kept, the wrap changed
     const diagnostics: string[] = [];
@@ -261,9 +266,7 @@ describe("KeyUpdate chunks: verify the one holding our hint", () => {
   it("unverified chunks held are bounded: one more verifies the oldest", async () => {
     const s = await setup("erin");
     const carol = s.members.carol;
-    const before = await groupOf(carol, s.orgId);
-    const mine = await chunkOf(s, carol);
-    const real = s.chunks[mine] as KeyUpdateChunk;
+    const { before, mine, real } = await ownChunk(s, carol);
     const extra = 4;
     const flood: Uint8Array[] = [];
     for (let i = 0; i < heldKeyUpdateLimits.maxChunks + extra; i++) {
