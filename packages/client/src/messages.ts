@@ -46,6 +46,8 @@ const loneSurrogate = /\p{Cs}/u;
  * The fields of a channel message this client encoded, as a receiver decodes them: protobuf's
  * defaults for the fields left out, the same strings. `undefined` when a text holds a lone
  * surrogate (the caller decodes the encoded bytes instead).
+ * @param message - the init the message was encoded from (`encodeChannelMessage`)
+ * @returns the fields the event log reads, or `undefined`
  */
 export function sentChannelFields(message: {
   readonly channelId: string;

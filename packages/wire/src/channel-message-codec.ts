@@ -15,7 +15,12 @@ const empty = new Uint8Array(0);
 const maxUint64 = (1n << 64n) - 1n;
 const channelMessageType = "orgchat.v1.ChannelMessage";
 
-/** The fields of a `ChannelMessage` init with protobuf's defaults filled in, or `undefined`. */
+/**
+ * The fields of a `ChannelMessage` init with protobuf's defaults filled in.
+ * @param init - what `encodeChannelMessage` was given
+ * @returns the full message, or `undefined` for a message made by `create()` or a value outside the
+ *   usual shapes (the generic encoder judges those)
+ */
 export function channelMessageFields(init: ChannelMessageInit): ChannelMessage | undefined {
   if ("$typeName" in init) return undefined;
   const clock = init.clock ?? 0n;
@@ -366,6 +371,7 @@ function readBody(field: number, input: In): ChannelMessage["body"] | undefined 
  * rules refuse — gives `undefined`, for the generic decoder to decode or refuse with its error.
  * @param bytes - at most the size cap (checked by the caller)
  * @param valid - the protocol rules (`validateChannelMessage`)
+ * @returns the message, or `undefined` for the generic decoder to judge the bytes
  */
 export function decodeCanonicalChannelMessage(
   bytes: Uint8Array,
