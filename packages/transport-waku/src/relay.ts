@@ -93,7 +93,7 @@ export interface WakuRelayServiceInit {
   /**
    * Further gossipsub options (mesh degrees, scoring, …). `maxOutboundBufferSize` defaults to
    * {@link relayOutboundBufferBytes} (gossipsub's own default is unbounded), `msgIdToStrFn` to
-   * {@link messageIdKey}. The Waku settings (`globalSignaturePolicy`, `msgIdFn`,
+   * {@link messageIdKey}, `batchPublish` to true (one RPC encoding per publish). The Waku settings (`globalSignaturePolicy`, `msgIdFn`,
    * `fallbackToFloodsub`, `emitSelf`) always win.
    */
   readonly gossipsub?: Partial<GossipsubOpts>;
@@ -128,6 +128,9 @@ export function wakuRelayService(
       idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
       maxOutboundBufferSize: relayOutboundBufferBytes,
       msgIdToStrFn: messageIdKey,
+      // A publish encodes its RPC once for all the peers it goes to, not once per peer (pending
+      // control messages then leave with the next heartbeat instead of riding along).
+      batchPublish: true,
       ...init.gossipsub,
       allowPublishToZeroTopicPeers: init.allowPublishToZeroTopicPeers ?? false,
       emitSelf: false,

@@ -223,6 +223,12 @@ describe("WakuRelay", () => {
     expect(opts.idontwantMinDataSize).toBe(Number.MAX_SAFE_INTEGER);
   });
 
+  it("encodes a publish once for all its peers, and keys message ids with messageIdKey", async () => {
+    const a = await node();
+    expect(a.relay.gossipSub.opts.batchPublish).toBe(true);
+    expect(a.relay.gossipSub.opts.msgIdToStrFn).toBe(messageIdKey);
+  });
+
   it("drops empty payloads, missing content topics and oversize messages in its validator, reporting each", async () => {
     const diagnostics: Diagnostic[] = [];
     const a = await node({
