@@ -124,9 +124,10 @@ export class KeySync {
   /** A group entered a new epoch: persisted, pending messages retried, the app told. */
   #entered(org: MemberOrg, txn: Txn, channelId: string, epoch: bigint): void {
     this.#c.recovery.entered(org, channelId);
-    // Chunks held unverified for the epochs reached are of no use any more.
+    // Chunks held unverified for the epochs reached are of no use any more (seen in memory only:
+    // unverified, they may be junk, which gets no durable mark).
     for (const old of this.#held.get(org)?.dropReached(channelId, epoch) ?? []) {
-      this.#c.sync.markSeen(org, txn, old.id);
+      this.#c.sync.seen.add(old.id);
     }
     txn.groups.add(channelId);
     txn.epochChanged = true;
@@ -290,7 +291,7 @@ export class KeySync {
     const outcome = this.#receiveChunk(org, txn, { id, read, keyIdHex: toHex(read.chunk.keyId) });
     // Marked seen only once applied: a chunk waiting for its group (a late Welcome) or its roster
     // is kept in memory and read again from history after a restart; so is a held one.
-    if (outcome === "held") return;
+    if (outcome === "held" || outcome === "dropped") return;
     if (outcome === "waiting") {
       this.#retryNamedLater(org, toHex(read.chunk.keyId));
       return;
@@ -306,17 +307,23 @@ export class KeySync {
    * then applied as before. So a member whose entry is in one chunk of several checks one
    * signature, and a forged chunk is never applied nor counted towards "removed".
    *
-   * @returns "held" (nothing to commit), "waiting" (kept until its group or roster is here), or
-   *   "done" (applied or refused, recorded in `txn`)
+   * @returns "held" (nothing to commit), "dropped" (stale or forged: nothing to commit),
+   *   "waiting" (kept until its group or roster is here), or "done" (applied or refused, recorded
+   *   in `txn`)
    */
-  #receiveChunk(org: MemberOrg, txn: Txn, held: HeldChunk): "done" | "waiting" | "held" {
+  #receiveChunk(
+    org: MemberOrg,
+    txn: Txn,
+    held: HeldChunk,
+  ): "done" | "waiting" | "held" | "dropped" {
     const c = this.#c;
     const { chunk } = held.read;
     const group = org.member.groups.get(chunk.channelId);
     if (group?.status === "member" && chunk.epoch <= group.epoch) {
-      // `applyKeyUpdate` would answer "stale" whatever the chunk says.
-      c.sync.markSeen(org, txn, held.id);
-      return "done";
+      // `applyKeyUpdate` would answer "stale" whatever the chunk says. Not verified, so seen in
+      // memory only: a restart reads it again from the sweep mark, and drops it again as cheaply.
+      c.sync.seen.add(held.id);
+      return "dropped";
     }
     const roster = org.rosters.get(held.keyIdHex);
     if (
@@ -339,13 +346,16 @@ export class KeySync {
     return this.#verifyAndApply(org, txn, held);
   }
 
-  /** Checks a chunk's signature; applies it when it holds, drops it (marked seen) when not. */
-  #verifyAndApply(org: MemberOrg, txn: Txn, held: HeldChunk): "done" | "waiting" {
+  /**
+   * Checks a chunk's signature; applies it when it holds, drops it when not (seen in memory only:
+   * junk gets no durable mark).
+   */
+  #verifyAndApply(org: MemberOrg, txn: Txn, held: HeldChunk): "done" | "waiting" | "dropped" {
     const c = this.#c;
     if (!held.read.verify()) {
-      c.sync.markSeen(org, txn, held.id);
+      c.sync.seen.add(held.id);
       c.report({ component, reason: "forged-key-update", topic: keysTopicOf(org, held) });
-      return "done";
+      return "dropped";
     }
     return this.#applyChunk(org, txn, { id: held.id, chunk: held.read.chunk });
   }

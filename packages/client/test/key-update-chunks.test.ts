@@ -274,8 +274,12 @@ describe("KeyUpdate chunks: verify the one holding our hint", () => {
       const entries = defaultProvider().randomBytes(36);
       flood.push(await s.forge({ ...real, entries, chunkIndex: i, chunkCount: 1000 }));
     }
+    const seenLog = `seen/${s.orgId}`;
+    const marked = (await carol.store.range(seenLog)).length;
     await deliver(s, carol, flood);
     expect(s.verifies()).toBe(extra);
+    // Junk is not persisted: no durable seen mark for a chunk held, dropped or refused.
+    expect((await carol.store.range(seenLog)).length).toBe(marked);
     expect((await groupOf(carol, s.orgId)).epoch).toBe(before.epoch);
     await deliver(s, carol, [s.sealed[mine] as Uint8Array]);
     expect(s.verifies()).toBe(extra + 1);
