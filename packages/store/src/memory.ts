@@ -225,6 +225,13 @@ class MemoryStore extends BaseStore {
       }
       for (const [id, entry] of changes) {
         const previous = log.byId.get(id);
+        const last = log.ordered[log.ordered.length - 1];
+        if (!previous && entry && (last === undefined || compareLogPositions(last, entry) < 0)) {
+          // The common append (events, seen ids, messages): after every entry held.
+          log.ordered.push(entry);
+          log.byId.set(id, entry);
+          continue;
+        }
         if (previous) {
           log.ordered.splice(
             firstIndex(log.ordered, (e) => compareLogPositions(e, previous) >= 0),
