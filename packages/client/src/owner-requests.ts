@@ -3,6 +3,7 @@ import { PairwiseSession } from "@orgchat/crypto";
 import {
   clockLimits,
   defaultRequestAdmissionLimits,
+  hasPendingRequests,
   judgeRequestTime,
   type OrgEvent,
   type OrgEventOf,
@@ -281,7 +282,7 @@ export class OwnerRequests {
       invitation === undefined &&
       !org.log.state.members.has(member) &&
       org.log.state.permissions.access === "on-request" &&
-      pendingRequestsAt(org, now).length >= org.log.config.maxPendingRequests &&
+      hasPendingRequests(org.log.state, org.log.config.maxPendingRequests, now, org.log.config) &&
       !this.#book(org).admission.take(now)
     ) {
       // A full queue, and pushing its oldest out is over the global rate (whatever the key: fresh

@@ -13,7 +13,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { CryptoProvider } from "../src/provider.js";
 import { isStrictEd25519PublicKey } from "../src/providers/checks.js";
 import { nobleProvider } from "../src/providers/noble.js";
-import { nodeProvider } from "../src/providers/node.js";
+import { maxPublicKeysByContent, nodeProvider } from "../src/providers/node.js";
 import { hex } from "./fixtures.js";
 
 // Pass-through spies, so the key-cache tests can count imports without timing anything.
@@ -644,6 +644,40 @@ describe("node provider: key cache", () => {
       expect(provider.ed25519Verify(smallOrder, Uint8Array.of(i), new Uint8Array(64))).toBe(false);
     }
     expect(imports()).toEqual({ privateKeys: 0, publicKeys: 0, strictChecks: 1 });
+  });
+
+  it("judges and imports an Ed25519 public key once, whatever array holds it (a signer decoded anew per envelope)", () => {
+    const provider = nodeProvider();
+    const secretKey = new Uint8Array(32).fill(15);
+    const publicKey = noble.ed25519PublicKey(secretKey);
+    const signature = noble.ed25519Sign(secretKey, empty());
+    for (let i = 0; i < 10; i++) {
+      expect(provider.ed25519Verify(publicKey.slice(), empty(), signature)).toBe(true);
+      expect(provider.ed25519Verify(publicKey.slice(), Uint8Array.of(i), signature)).toBe(false);
+    }
+    expect(imports()).toEqual({ privateKeys: 0, publicKeys: 1, strictChecks: 1 });
+  });
+
+  it(`remembers at most ${maxPublicKeysByContent} public keys by content, the least recently used forgotten first`, () => {
+    const provider = nodeProvider();
+    const key = (i: number) => {
+      const bytes = new Uint8Array(32).fill(7);
+      new DataView(bytes.buffer).setUint32(0, i);
+      return bytes;
+    };
+    const verify = (i: number) => provider.ed25519Verify(key(i), empty(), new Uint8Array(64));
+    for (let i = 0; i < maxPublicKeysByContent; i++) verify(i);
+    // Key 0 used again (a hit) is the most recent now: key 1 is the least recently used.
+    verify(0);
+    expect(imports().strictChecks).toBe(maxPublicKeysByContent);
+    verify(maxPublicKeysByContent);
+    expect(imports().strictChecks).toBe(maxPublicKeysByContent + 1);
+    verify(0);
+    verify(maxPublicKeysByContent);
+    expect(imports().strictChecks).toBe(maxPublicKeysByContent + 1);
+    // Key 1 was forgotten: judged again.
+    verify(1);
+    expect(imports().strictChecks).toBe(maxPublicKeysByContent + 2);
   });
 
   it("needs no import for the key pairs it generated", () => {

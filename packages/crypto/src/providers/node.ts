@@ -40,7 +40,9 @@ import { checkBytes, isStrictEd25519PublicKey, pinnedX25519 } from "./checks.js"
  * overwrite a key array in place to hold another key. As a safety net each entry keeps a private copy
  * of the bytes it was built from and is rebuilt if they no longer match (a 32-byte comparison), so an
  * in-place change costs a re-import, never a wrong result. The Ed25519 public-key cache also
- * remembers the strict-key verdict, so the pure-JS point check runs once per key.
+ * remembers the strict-key verdict, so the pure-JS point check runs once per key, and behind it the
+ * last {@link maxPublicKeysByContent} Ed25519 public keys are remembered by content: a signer's key
+ * decoded anew from every envelope is checked and imported once.
  *
  * **Pinned rules** (see `CryptoProvider`): Ed25519 verification is OpenSSL's RFC 8032 cofactorless
  * check (`[S]B - [k]A` re-encoded and compared with `R`, which also rejects a non-canonical `R`),
@@ -75,8 +77,12 @@ export function nodeProvider(): CryptoProvider {
   const random = new RandomPool();
   const x25519Publics = keyCache((bytes) => importPublicKey(X25519_SPKI_PREFIX, bytes));
   // null caches a key that fails the pinned strict-encoding rule, so it is judged only once.
-  const ed25519Publics = keyCache((bytes) =>
-    isStrictEd25519PublicKey(bytes) ? importPublicKey(ED25519_SPKI_PREFIX, bytes) : null,
+  // Judged and imported once per key's content too: a signer's key arrives in a fresh array with
+  // every envelope (decoded anew), where the per-array cache alone would check it every time.
+  const ed25519Publics = keyCache(
+    byContent((bytes) =>
+      isStrictEd25519PublicKey(bytes) ? importPublicKey(ED25519_SPKI_PREFIX, bytes) : null,
+    ),
   );
   const x25519Keys = keyKind("x25519", X25519_PKCS8_PREFIX, X25519_SPKI_PREFIX, x25519Publics);
   const ed25519Keys = keyKind("ed25519", ED25519_PKCS8_PREFIX, ED25519_SPKI_PREFIX, ed25519Publics);
@@ -284,6 +290,36 @@ function keyCache<T>(importKey: (bytes: Uint8Array) => T): KeyCache<T> {
       return value;
     },
     put,
+  };
+}
+
+/**
+ * Ed25519 public keys a provider remembers by content (verdict and `KeyObject`), the least recently
+ * used forgotten first: every signer of the envelopes a client opens (its organization's owner and
+ * members: one import each while it stays among the last this many), bounded since the keys come from
+ * the network. ~4,096 × (32 B + a `KeyObject`): well under a megabyte.
+ */
+export const maxPublicKeysByContent = 4_096;
+
+/**
+ * `importKey`, remembered by the bytes' content (public keys only: the map is keyed by the bytes
+ * themselves as a latin1 string), at most {@link maxPublicKeysByContent}, least recently used out.
+ * A key that fails to import throws and is not remembered.
+ */
+function byContent<T>(importKey: (bytes: Uint8Array) => T): (bytes: Uint8Array) => T {
+  const known = new Map<string, T>();
+  return (bytes) => {
+    const name = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+    if (known.has(name)) {
+      const value = known.get(name) as T;
+      known.delete(name);
+      known.set(name, value);
+      return value;
+    }
+    const value = importKey(bytes);
+    known.set(name, value);
+    if (known.size > maxPublicKeysByContent) known.delete(known.keys().next().value as string);
+    return value;
   };
 }
 
