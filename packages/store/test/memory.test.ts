@@ -19,6 +19,25 @@ describe("memoryStore()", () => {
     await b.close();
   });
 
+  it("lists keys in code point order on both sort paths, and the first one alone (limit 1)", async () => {
+    const store = memoryStore();
+    // Inserted in reverse code point order: the listing sorts them.
+    const narrow = Array.from({ length: 300 }, (_, i) => `k/${String(1000 - i).padStart(4, "0")}`);
+    for (const key of narrow) await store.put("narrow", key, new Uint8Array());
+    expect(await store.keys("narrow")).toEqual([...narrow].reverse());
+    expect(await store.keys("narrow", { limit: 1 })).toEqual(["k/0701"]);
+    expect(await store.keys("narrow", { prefix: "k/09", limit: 1 })).toEqual(["k/0900"]);
+    // UTF-16 order would put the emoji (a surrogate pair) before U+E000 and U+FFFD.
+    for (const key of ["😀", "\ufffd", "\ue000", "z"])
+      await store.put("wide", key, new Uint8Array());
+    expect(await store.keys("wide")).toEqual(["z", "\ue000", "\ufffd", "😀"]);
+    expect(await store.keys("wide", { after: "z", limit: 1 })).toEqual(["\ue000"]);
+    await store.delete("wide", "z");
+    await store.delete("wide", "\ue000");
+    expect(await store.keys("wide", { limit: 1 })).toEqual(["\ufffd"]);
+    await store.close();
+  });
+
   it("keeps a long append-mostly log (ascending clocks) in order", async () => {
     const store = memoryStore();
     for (let i = 0; i < 2000; i += 100) {
