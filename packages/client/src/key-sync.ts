@@ -86,17 +86,24 @@ export class KeySync {
       }
       return;
     }
-    this.#enterWelcome(org, txn, welcome, roster.roster);
+    this.#enterWelcome(org, txn, welcome, roster);
   }
 
-  #enterWelcome(org: MemberOrg, txn: Txn, welcome: WelcomeInit, roster: Roster): void {
+  /** @param roster - the Welcome's epoch roster as the roster book holds it (hash checked) */
+  #enterWelcome(
+    org: MemberOrg,
+    txn: Txn,
+    welcome: WelcomeInit,
+    roster: { readonly roster: Roster; readonly rosterHash: Uint8Array },
+  ): void {
     const c = this.#c;
     let group: MemberGroup;
     try {
       group = MemberGroup.fromWelcome({
         provider: c.p.provider,
         welcome,
-        roster,
+        roster: roster.roster,
+        rosterHash: roster.rosterHash,
         signingSecretKey: org.keys.signingSecret,
         prekeySecret: org.keys.prekeySecret,
         now: c.p.now(),
@@ -465,7 +472,7 @@ export class KeySync {
     this.#retryNamed(org, txn, keyIdHex);
     if (org.member.groups.has(roster.channelId)) this.#followRosters(org, txn, roster.channelId);
     const welcome = org.member.waitingWelcomes.get(keyIdHex);
-    if (welcome !== undefined) this.#enterWelcome(org, txn, welcome, roster.roster);
+    if (welcome !== undefined) this.#enterWelcome(org, txn, welcome, roster);
     const chunks = org.member.waitingChunks.get(keyIdHex) ?? [];
     org.member.waitingChunks.delete(keyIdHex);
     for (const chunk of chunks) this.#applyChunk(org, txn, chunk);

@@ -650,6 +650,8 @@ export class EpochKeys {
   }
 }
 
+const isKey = (value: unknown): boolean => value instanceof Uint8Array && value.length === 32;
+
 /**
  * Checks the roster's keys and returns it frozen: a frozen roster as it is (epochs with the same
  * roster share one array), any other as a frozen copy.
@@ -660,11 +662,12 @@ function copyRoster(roster: Roster): Roster {
   const copy: Array<RosterLeaf | undefined> = shared ? [] : new Array(roster.length);
   for (let i = 0; i < roster.length; i++) {
     const leaf = roster[i];
-    if (leaf !== undefined) {
+    if (
+      leaf !== undefined &&
+      !(isKey(leaf.identityKey) && isKey(leaf.signingKey) && isKey(leaf.prekey))
+    ) {
       for (const name of ["identityKey", "signingKey", "prekey"] as const) {
-        if (!(leaf[name] instanceof Uint8Array) || leaf[name].length !== 32) {
-          throw new RangeError(`roster[${i}].${name}: expected 32 bytes`);
-        }
+        if (!isKey(leaf[name])) throw new RangeError(`roster[${i}].${name}: expected 32 bytes`);
       }
     }
     // Leaves are kept by reference: node's provider caches imported keys per array.

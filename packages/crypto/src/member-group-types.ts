@@ -57,6 +57,13 @@ export interface MemberGroupInit {
   readonly historyRoster?: (epoch: bigint, rosterHash: Uint8Array) => Roster | undefined;
   /** Message-protection limits. @default groupLimits */
   readonly limits?: EpochLimits;
+  /**
+   * `rosterHash(roster)`, when the caller already checked that the roster hashes to it (a client
+   * keeps an owner-signed roster only once it does): saves hashing the whole roster again, O(N) per
+   * Welcome. Trusted, not recomputed; still compared with the Welcome's `rosterHash`.
+   * @default computed from `roster`
+   */
+  readonly rosterHash?: Uint8Array;
 }
 
 /** What {@link MemberGroup.applyAdd} needs. */

@@ -155,7 +155,8 @@ export class MemberGroup {
       organizationId: welcome.organizationId.slice(),
       channelId: welcome.channelId,
     };
-    if (!constantTimeEqual(rosterHash(provider, roster), welcome.rosterHash)) {
+    const hash = init.rosterHash ?? rosterHash(provider, roster);
+    if (!constantTimeEqual(hash, welcome.rosterHash)) {
       throw new RangeError("roster: does not hash to the Welcome's roster_hash");
     }
     const own = roster[welcome.leafIndex];

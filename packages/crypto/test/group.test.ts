@@ -3,7 +3,7 @@ import { keysTopic } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GroupId, Roster } from "../src/key-schedule.js";
-import { evolveLeafSecret } from "../src/key-schedule.js";
+import { evolveLeafSecret, rosterHash } from "../src/key-schedule.js";
 import {
   ed25519EnvelopeSigner,
   type KeyUpdateChunk,
@@ -502,6 +502,12 @@ describe("OwnerGroup and MemberGroup", () => {
       /version/,
     );
     expect(MemberGroup.fromWelcome(init).epoch).toBe(1n);
+    // A roster hash the caller checked is taken as the roster's, and still held to the Welcome's.
+    const hash = rosterHash(provider, roster);
+    expect(MemberGroup.fromWelcome({ ...init, rosterHash: hash }).epoch).toBe(1n);
+    expect(() => MemberGroup.fromWelcome({ ...init, rosterHash: random(32) })).toThrow(
+      /roster_hash/,
+    );
   });
 
   it("prints no secret: String, JSON and util.inspect are redacted", () => {
