@@ -51,6 +51,11 @@ describe("scale bench, quick profile", () => {
       // Every burst member and the newcomer re-keyed after the removal.
       expect(f.removal.followers).toBe(quickProfile.burst + 1);
       expect(f.removal.memberCpuP50Ms).toBeGreaterThan(0);
+      // Members alone (a child process): each applied the KeyUpdate, verifying one chunk.
+      expect(f.removal.membersAlone).toBeGreaterThan(0);
+      expect(f.removal.membersAloneApplied).toBe(f.removal.membersAlone);
+      expect(f.removal.memberAloneVerifiedChunks).toBe(1);
+      expect(f.removal.memberAloneCpuP50Ms).toBeGreaterThan(0);
       expect(f.owner.storeLiveBytes).toBeGreaterThan(0);
       expect(f.owner.restartMs).toBeGreaterThan(0);
     }

@@ -17,6 +17,7 @@ import {
 } from "@orgchat/wire";
 import { hex as toHex } from "./bytes.js";
 import { LeanMember, type LeanMemberInit } from "./lean-member.js";
+import type { AloneCapture } from "./member-alone.js";
 import { type KnownRoster, SharedRosters } from "./rosters.js";
 
 /** History pages a crowd reads at start per topic (100 messages each): a bound on what it buffers. */
@@ -69,6 +70,8 @@ export class LeanCrowd {
   readonly chunks = new Map<string, ReceivedChunk[]>();
   /** Envelopes on the crowd's topics that did not open. */
   unopenable = 0;
+  /** When set, followers about to apply a KeyUpdate are captured here (`member-alone.ts`). */
+  alone: AloneCapture | undefined;
   readonly #verify: ReturnType<typeof ed25519EnvelopeVerifier>;
   readonly #inboxes = new Map<string, LeanMember>();
   readonly #followers = new Set<LeanMember>();

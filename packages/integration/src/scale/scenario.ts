@@ -9,6 +9,7 @@ import { openSqliteStore } from "@orgchat/store-sqlite";
 import { memoryNetwork, type Transport } from "@orgchat/transport";
 import { LeanCrowd } from "./crowd.js";
 import type { LeanMember } from "./lean-member.js";
+import { measureMembersAlone } from "./member-alone.js";
 import { meteredStore, meteredTransport, type PublishMeter, type StoreMeter } from "./meters.js";
 
 /** What one run measures (`bench/scale.ts` prints it). */
@@ -134,6 +135,19 @@ export interface SizeFigures {
     readonly memberCpuP50Ms: number;
     readonly memberCpuP95Ms: number;
     readonly memberCpuMaxMs: number;
+    /**
+     * The same KeyUpdate applied by members alone (`member-alone.ts`): 40 followers' states
+     * captured just before they applied it, applied again in a child process holding only them
+     * (code warmed first). Process CPU of `applyKeyUpdateEnvelopes`: what a member pays on its
+     * own device, and what the goal (≤ 10 ms) reads.
+     */
+    readonly memberAloneCpuP50Ms: number;
+    readonly memberAloneCpuP95Ms: number;
+    readonly memberAloneCpuMaxMs: number;
+    /** Members measured alone, those whose KeyUpdate applied, and the chunks each verified on average. */
+    readonly membersAlone: number;
+    readonly membersAloneApplied: number;
+    readonly memberAloneVerifiedChunks: number;
     readonly ownerBytesPublished: number;
     readonly ownerEnvelopesPublished: number;
   };
@@ -515,6 +529,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const removalBefore = { bytes: published.bytes, envelopes: published.envelopes };
     const epochBeforeRemoval = ownerEpochNow();
     const rekeyedAfter = (m: LeanMember) => (m.group?.epoch ?? 0n) > epochBeforeRemoval;
+    crowd.alone = { members: [], rosters: new Map() };
     const removalStart = performance.now();
     const removalCpu = cpuNow();
     let fullRekeyed = 0;
@@ -545,6 +560,25 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const lastLean = Math.max(...followers.map((m) => m.times.rekeyed ?? 0));
     const cpu = followers.map((m) => m.times.keyUpdateCpuMs ?? 0);
     members--;
+    const alone = crowd.alone;
+    crowd.alone = undefined;
+    // Every chunk the members received: a member on its own device has them all in hand.
+    const aloneChunks =
+      alone.keyIdHex === undefined ? [] : (crowd.chunks.get(alone.keyIdHex) ?? []);
+    const aloneResult =
+      alone.keyIdHex === undefined || alone.members.length === 0
+        ? { cpuMs: [], applied: 0, verifiedChunks: 0, statuses: {} }
+        : await measureMembersAlone({
+            members: alone.members,
+            rosters: [...alone.rosters],
+            envelopes: aloneChunks.map(({ bytes }) => bytes),
+            keyIdHex: alone.keyIdHex,
+            now: crowd.now(),
+          });
+    if (aloneResult.applied !== aloneResult.cpuMs.length) {
+      progress(`  members alone: ${JSON.stringify(aloneResult.statuses)}`);
+    }
+    const measuredAlone = Math.max(1, alone.members.length);
     const removal = {
       followers: followers.length + 1,
       ownerOperationMs: round(ownerOperationMs),
@@ -554,6 +588,12 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       memberCpuP50Ms: round(quantile(cpu, 0.5), 2),
       memberCpuP95Ms: round(quantile(cpu, 0.95), 2),
       memberCpuMaxMs: round(quantile(cpu, 1), 2),
+      memberAloneCpuP50Ms: round(quantile(aloneResult.cpuMs, 0.5), 2),
+      memberAloneCpuP95Ms: round(quantile(aloneResult.cpuMs, 0.95), 2),
+      memberAloneCpuMaxMs: round(quantile(aloneResult.cpuMs, 1), 2),
+      membersAlone: aloneResult.cpuMs.length,
+      membersAloneApplied: aloneResult.applied,
+      memberAloneVerifiedChunks: round(aloneResult.verifiedChunks / measuredAlone, 2),
       ownerBytesPublished: removalBytes,
       ownerEnvelopesPublished: removalEnvelopes,
     };
