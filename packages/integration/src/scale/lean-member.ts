@@ -23,7 +23,6 @@ import {
 } from "@orgchat/wire";
 import { sameBytes as equalBytes, hex as toHex } from "./bytes.js";
 import type { LeanCrowd } from "./crowd.js";
-import { captureMember, membersAlone } from "./member-alone.js";
 import type { KnownRoster } from "./rosters.js";
 
 /** Options of one lean member. */
@@ -366,18 +365,6 @@ export class LeanMember {
       // before concluding it was removed). Its awaits are microtasks only; run one member at a
       // time so that the CPU measured around it is this member's.
       const envelopes = chunks.map(({ bytes }) => bytes);
-      // Its state before the KeyUpdate, kept if it applies: for the measurement of a member alone
-      // (`member-alone.ts`; not timed).
-      const alone = crowd.alone;
-      const before =
-        alone !== undefined && alone.members.length < membersAlone
-          ? captureMember(
-              group,
-              (keyIdHex) =>
-                [...crowd.rosters.all()].find((r) => toHex(r.keyId) === keyIdHex)?.roster,
-              alone.rosters,
-            )
-          : undefined;
       const { outcome, ms } = await oneAtATime(async () => {
         const start = cpuClock();
         const outcome = await group.applyKeyUpdateEnvelopes(envelopes, crowd.now(), {
@@ -391,10 +378,12 @@ export class LeanMember {
         return;
       }
       if (status !== "applied") return;
-      if (alone !== undefined && before !== undefined && alone.members.length < membersAlone) {
-        alone.members.push(before);
-        alone.rosters.set(toHex(next.keyId), next.roster);
-        alone.keyIdHex ??= toHex(next.keyId);
+      // The new epoch's roster, for the members measured alone (`member-alone.ts`; captured
+      // before the removal's clock started).
+      const alone = crowd.alone;
+      if (alone !== undefined && alone.keyIdHex === undefined) {
+        alone.keyIdHex = toHex(next.keyId);
+        alone.rosters.set(alone.keyIdHex, next.roster);
       }
       this.times.keyUpdateCpuMs = ms;
       this.times.rekeyed = performance.now();

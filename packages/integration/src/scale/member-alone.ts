@@ -3,7 +3,7 @@
  * bench runs the owner, 10,000 lean members and the network in one process, so the process CPU
  * around a member's KeyUpdate also counts the garbage collector's helper threads sweeping and
  * marking everyone's heap (tens of MB) and any collection that lands in the window. Here a few
- * followers' states are captured just before they apply the KeyUpdate (`captureMember`), and a
+ * followers' states are captured before the removal's clock starts (`captureMember`), and a
  * child process that holds only those states, the chunks and the rosters applies it to each,
  * measuring its process CPU. The code is warmed first by untimed passes over copies of the same
  * members, as on a device that has run a while. (Settling the heap with `gc()` before each member
@@ -35,7 +35,7 @@ export interface MemberAloneInput {
 
 /** Followers captured while they follow a KeyUpdate (`LeanCrowd.alone`), for the child. */
 export interface AloneCapture {
-  /** Followers whose KeyUpdate applied, as they were before it. */
+  /** The first followers, as they were before the removal (captured before its clock starts). */
   readonly members: CapturedMember[];
   readonly rosters: Map<string, Roster>;
   /** The KeyUpdate's new key id (hex): its chunks are read from the crowd once all re-keyed. */

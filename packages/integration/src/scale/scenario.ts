@@ -7,9 +7,15 @@ import { type Client, type ClientConfig, createClient, defaultClientConfig } fro
 import { memoryStore, type Store } from "@orgchat/store";
 import { openSqliteStore } from "@orgchat/store-sqlite";
 import { memoryNetwork, type Transport } from "@orgchat/transport";
+import { hex as toHex } from "./bytes.js";
 import { LeanCrowd } from "./crowd.js";
 import type { LeanMember } from "./lean-member.js";
-import { measureMembersAlone } from "./member-alone.js";
+import {
+  type AloneCapture,
+  captureMember,
+  measureMembersAlone,
+  membersAlone,
+} from "./member-alone.js";
 import { meteredStore, meteredTransport, type PublishMeter, type StoreMeter } from "./meters.js";
 
 /** What one run measures (`bench/scale.ts` prints it). */
@@ -529,7 +535,16 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const removalBefore = { bytes: published.bytes, envelopes: published.envelopes };
     const epochBeforeRemoval = ownerEpochNow();
     const rekeyedAfter = (m: LeanMember) => (m.group?.epoch ?? 0n) > epochBeforeRemoval;
-    crowd.alone = { members: [], rosters: new Map() };
+    // The first followers' states, for the measurement of a member alone (`member-alone.ts`):
+    // captured before the clock starts (a capture serializes the group).
+    const aloneCapture: AloneCapture = { members: [], rosters: new Map() };
+    const rosterOf = (keyIdHex: string) =>
+      [...crowd.rosters.all()].find((r) => toHex(r.keyId) === keyIdHex)?.roster;
+    for (const follower of followers.slice(0, membersAlone)) {
+      if (follower.group === undefined) continue;
+      aloneCapture.members.push(captureMember(follower.group, rosterOf, aloneCapture.rosters));
+    }
+    crowd.alone = aloneCapture;
     const removalStart = performance.now();
     const removalCpu = cpuNow();
     let fullRekeyed = 0;
