@@ -112,6 +112,42 @@ export function writeEpochKeysState(
 }
 
 /**
+ * Whether the leaves derivable from the held tree `nodes` and the leaves of the started `chains`
+ * are the roster's `leafCount` leaves, each in exactly one — what a leaf-by-leaf `hasLeaf` check
+ * finds, counted per held node instead of per leaf (a node's subtree spans a run of leaves, and
+ * `SecretTree.restore` refused nested nodes: the runs are disjoint). A restart restores up to 65
+ * epochs of a 10,000-leaf roster: 650,000 walks of ~14 steps before, a few dozen runs now.
+ *
+ * @param nodes - the held nodes, ascending (node indices as the tree numbers them)
+ * @param chains - the started chains by leaf (every leaf below `leafCount`)
+ * @param leafCount - the roster's leaves
+ * @returns true when they partition the leaves (false: the caller finds the leaf at fault)
+ * @internal exported for its test only
+ */
+export function partitionsLeaves(
+  nodes: ReadonlyArray<readonly [number, Uint8Array]>,
+  chains: ReadonlyMap<number, unknown>,
+  leafCount: number,
+): boolean {
+  let derivable = 0;
+  for (const [node] of nodes) {
+    // A node at level k (k trailing one bits) spans 2^k leaves from (node − (2^k − 1)) / 2.
+    let span = 1;
+    while ((node + 1) % (2 * span) === 0) span *= 2;
+    const first = (node - (span - 1)) / 2;
+    const end = Math.min(first + span, leafCount);
+    if (end <= first) return false;
+    derivable += end - first;
+    if (chains.size < end - first) {
+      for (const leaf of chains.keys()) if (leaf >= first && leaf < end) return false;
+    } else {
+      for (let leaf = first; leaf < end; leaf++) if (chains.has(leaf)) return false;
+    }
+  }
+  return derivable + chains.size === leafCount;
+}
+
+/**
  * Reads what {@link writeEpochKeysState} wrote.
  *
  * @param provider - the primitives (the restored tree and chains use it)
@@ -220,9 +256,11 @@ export function readEpochKeysState(
   }
   if (byLeaf.size !== 0) throw new RangeError("skipped: keys of a leaf without a chain");
   // Every leaf's chain is either started or still derivable from the tree, never both.
-  for (let leaf = 0; leaf < leafCount; leaf++) {
-    if (chains.has(leaf) === tree.hasLeaf(leaf))
-      throw new RangeError(`tree: leaf ${leaf} is inconsistent`);
+  if (!partitionsLeaves(nodes, chains, leafCount)) {
+    for (let leaf = 0; leaf < leafCount; leaf++) {
+      if (chains.has(leaf) === tree.hasLeaf(leaf))
+        throw new RangeError(`tree: leaf ${leaf} is inconsistent`);
+    }
   }
   return {
     group: Object.freeze({ organizationId, channelId }),
