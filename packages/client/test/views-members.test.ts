@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { orgWithMembers, type Peer, World } from "./helpers.js";
 
 // The organization view's `members` (views.ts): built once per state of the members map and copied
 // for each view; role arrays shared and frozen.
 
-let world: World;
-
-afterEach(async () => {
-  await world.close();
-});
-
 describe("organization view: members", () => {
   it("each view has its own map; a changed member shows in the next view, not in an earlier one", async () => {
-    world = new World();
+    const world = new World();
+    onTestFinished(() => world.close());
     const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
     const [alice, bob] = members as [Peer, Peer];
     const first = owner.client.getOrganization(orgId).members;
