@@ -25,8 +25,27 @@ function nibble(code: number): number {
   return code <= 57 ? code - 48 : (code | 32) - 87;
 }
 
+/** Char codes of the lower-case hex digits, by value. */
+const hexCodes: readonly number[] = Array.from(hexDigits, (c) => c.charCodeAt(0));
+/**
+ * Inputs up to this many bytes are spelled by one `String.fromCharCode` call on their digits' codes
+ * (a flat string, no string per byte): a 32-byte id in ~0.5 instead of ~2 µs — a 10,000-member
+ * owner's start spells every roster leaf's identity key. Longer inputs take the chunked joins.
+ */
+const codesMaxBytes = 256;
+
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
+  const length = bytes.length;
+  if (length <= codesMaxBytes) {
+    const codes = new Array<number>(2 * length);
+    for (let i = 0; i < length; i++) {
+      const b = bytes[i] as number;
+      codes[2 * i] = hexCodes[b >> 4] as number;
+      codes[2 * i + 1] = hexCodes[b & 15] as number;
+    }
+    return String.fromCharCode.apply(null, codes);
+  }
   // One table lookup per byte, joined in chunks: a string built by `+=` per byte costs ~20 ms for
   // 140 KiB (a whole hostile message), the chunks ~1 ms.
   const chunks: string[] = [];

@@ -236,9 +236,10 @@ export async function loadGroupRecords(
 ): Promise<Map<string, OwnerGroup | MemberGroup>> {
   const { store, provider, vault, space, roster, stored } = init;
   const groups = new Map<string, OwnerGroup | MemberGroup>();
+  // `vault.read`: every record read here is decoded and let go (what a group keeps, it copies).
   const open = (key: string, bytes: Uint8Array): Uint8Array => {
     try {
-      return vault.open(space, key, bytes);
+      return vault.read(space, key, bytes);
     } catch (cause) {
       throw new StoreCorruptedError(`${space}/${key}`, { cause });
     }

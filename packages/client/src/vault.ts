@@ -105,6 +105,21 @@ export class Vault {
     );
   }
 
+  /**
+   * {@link Vault.open} for a value the caller reads and lets go before it returns (it keeps no part
+   * of the result and changes none): `bytes` itself when the vault is not sealed (no copy: a start
+   * reads 10,000 member records of an owner).
+   *
+   * @param space - the record's space
+   * @param key - the record's key
+   * @param bytes - the stored value (the caller's own copy, e.g. from `Store.entries`)
+   * @returns the plaintext (`bytes` itself when not sealed)
+   * @throws `DecryptionFailedError` of `@orgchat/crypto` when it was altered or sealed elsewhere
+   */
+  read(space: string, key: string, bytes: Uint8Array): Uint8Array {
+    return this.#key === undefined ? bytes : this.open(space, key, bytes);
+  }
+
   /** Seals a JSON value (see `encodeJson`). */
   sealJson(space: string, key: string, value: unknown): Uint8Array {
     return this.seal(space, key, encodeJson(value));
