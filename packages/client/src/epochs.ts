@@ -1,5 +1,5 @@
 import { toHex } from "@orgchat/base";
-import { OwnerGroup, type Roster, rosterHash, sealKeyUpdate } from "@orgchat/crypto";
+import { OwnerGroup, type Roster, sealKeyUpdate } from "@orgchat/crypto";
 import { keysTopic, publicKeyFromMemberId } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { publishDescription } from "./description-publisher.js";
@@ -515,7 +515,7 @@ export class OwnerEpochs {
       epoch: group.epoch,
       keyId: group.keyId.slice(),
       previousKeyId: previousKeyId?.slice() ?? new Uint8Array(0),
-      rosterHash: rosterHash(c.p.provider, group.roster),
+      rosterHash: group.rosterHash,
       previousRosterHash: previous?.rosterHash ?? new Uint8Array(0),
       roster: [...group.roster],
     };

@@ -57,10 +57,7 @@ export const refreshIntervalMs = 48 * 60 * 60 * 1000;
 export interface Joiner {
   /** The joiner's public keys (identity, signing key `S_m`, prekey `P_m`). */
   readonly leaf: RosterLeaf;
-  /**
-   * The joiner's initial leaf secret `L_m` for the new epoch (32 bytes), e.g. derived from the X3DH
-   * secret of the pairwise channel; the owner keeps a copy.
-   */
+  /** Initial leaf secret `L_m` (32 bytes, e.g. from the X3DH secret); the owner keeps a copy. */
   readonly leafSecret: Uint8Array;
 }
 
@@ -72,10 +69,7 @@ export interface OwnerAdd {
   readonly rosterHash: Uint8Array;
   /** The roster of the new epoch: publish it owner-signed, members call `applyAdd` with it. */
   readonly roster: Roster;
-  /**
-   * One Welcome per joiner, to send over its pairwise channel (`encodeWelcome`). They hold secrets:
-   * encrypt them at once and drop them.
-   */
+  /** One Welcome per joiner, for its pairwise channel (`encodeWelcome`): encrypt at once, drop. */
   readonly welcomes: ReadonlyArray<{ readonly leaf: number; readonly welcome: WelcomeInit }>;
 }
 
@@ -273,6 +267,11 @@ export class OwnerGroup {
   /** The current epoch's roster. */
   get roster(): Roster {
     return this.#current.roster;
+  }
+
+  /** The current epoch's roster hash (noted when the epoch was entered: no hashing). */
+  get rosterHash(): Uint8Array {
+    return rosterHashOf(this.provider, this.#current.roster);
   }
 
   /**

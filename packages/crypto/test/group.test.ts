@@ -174,6 +174,10 @@ describe("OwnerGroup and MemberGroup", () => {
     const carol = person();
     const add = owner.add([joiner(carol)], 3);
     expect(add.welcomes[0]?.welcome.history.map((h) => h.epoch)).toEqual([0n, 1n, 2n]);
+    // The group's current roster hash is the add's, and the roster's own (after a refresh too).
+    expect(owner.rosterHash).toEqual(add.rosterHash);
+    expect(owner.rosterHash).toEqual(rosterHash(provider, add.roster));
+    expect(refresh.rosterHash).toEqual(rosterHash(provider, refresh.roster));
     const c = joinFromWelcome({
       provider,
       person: carol,
