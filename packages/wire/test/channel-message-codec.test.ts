@@ -190,3 +190,36 @@ describe("decodeChannelMessage (the direct decoder of canonical bytes)", () => {
     );
   });
 });
+
+describe("the direct ChannelMessage codec and the schema", () => {
+  it("knows every field the schema has (a field added to the .proto must be taught to channel-message-codec.ts)", () => {
+    // What the direct encoder writes and the direct decoder reads, by message: name = number.
+    const known: Record<string, string[]> = {
+      "orgchat.v1.ChannelMessage": [
+        "organization_id=1",
+        "channel_id=2",
+        "author=3",
+        "clock=4",
+        "sent_at=5",
+        "post=6",
+        "edit=7",
+        "delete=8",
+        "pin=9",
+      ],
+      "orgchat.v1.ChannelPost": ["text=1", "reply_to=2"],
+      "orgchat.v1.ChannelEdit": ["message_id=1", "text=2"],
+      "orgchat.v1.ChannelDelete": ["message_id=1"],
+      "orgchat.v1.ChannelPin": ["message_id=1", "pinned=2"],
+    };
+    const seen: Record<string, string[]> = {};
+    seen[ChannelMessageSchema.typeName] = ChannelMessageSchema.fields.map(
+      (f) => `${f.name}=${f.number}`,
+    );
+    for (const field of ChannelMessageSchema.fields) {
+      if (field.fieldKind === "message") {
+        seen[field.message.typeName] = field.message.fields.map((f) => `${f.name}=${f.number}`);
+      }
+    }
+    expect(seen).toEqual(known);
+  });
+});
