@@ -1,28 +1,10 @@
-import { encodedUtf8Length } from "@orgchat/base";
 import type { ChannelMessage, PairwiseContent, ResyncRequest } from "./gen/orgchat/v1/client_pb.js";
-import type {
-  GroupMessage,
-  KeyUpdate,
-  MemberKeys,
-  PairwiseMessage,
-  PrekeyBundle,
-  Welcome,
-  WelcomeEpoch,
-  X3dhHeader,
-} from "./gen/orgchat/v1/crypto_pb.js";
 import type {
   DescriptionDelta,
   DescriptionIndex,
   DescriptionPage,
 } from "./gen/orgchat/v1/description_page_pb.js";
 import type { SignedEnvelope } from "./gen/orgchat/v1/envelope_pb.js";
-import {
-  type EpochRoster,
-  RosterChangeKind,
-  type RosterDelta,
-  type RosterLeaf,
-  type RosterPage,
-} from "./gen/orgchat/v1/epoch_roster_pb.js";
 import type {
   ChatIdentity,
   Grant,
@@ -41,35 +23,21 @@ import type {
 } from "./gen/orgchat/v1/organization_pb.js";
 import { isChatId, isMemberId } from "./ids.js";
 import { wireLimits } from "./limits.js";
+import { validateMemberKeys, validateWelcome } from "./validate-crypto.js";
+import {
+  count,
+  exactBytes,
+  optionalChatId,
+  optionalPublicKey,
+  type Problem,
+  publicKey,
+  text,
+  type Validator,
+} from "./validate-fields.js";
 
-/** A broken protocol rule: where, and what. */
-export interface Problem {
-  path: string;
-  problem: string;
-}
-
-/** Returns the first broken rule of a decoded or to-be-encoded message, if any. */
-export type Validator<T> = (message: T, path: string) => Problem | undefined;
-
-function text(value: string, max: number, path: string): Problem | undefined {
-  // What protobuf writes for the string (a lone surrogate becomes the 3 bytes of U+FFFD).
-  const length = encodedUtf8Length(value);
-  return length > max
-    ? { path, problem: `${length} UTF-8 bytes, more than the limit of ${max}` }
-    : undefined;
-}
-
-function publicKey(value: Uint8Array, path: string): Problem | undefined {
-  return value.length === wireLimits.publicKeyBytes
-    ? undefined
-    : { path, problem: `expected a 32-byte public key, got ${value.length} bytes` };
-}
-
-function optionalChatId(value: string, path: string): Problem | undefined {
-  return value === "" || isChatId(value)
-    ? undefined
-    : { path, problem: "expected an id of 1-64 characters [A-Za-z0-9_-], or empty" };
-}
+export * from "./validate-crypto.js";
+export type { Problem, Validator } from "./validate-fields.js";
+export * from "./validate-roster.js";
 
 /**
  * Limits of the orgchat additions to spec 55 (field numbers >= 100, docs/PROTOCOL.md): the id of
@@ -86,16 +54,6 @@ function optionalRequestId(value: string, path: string): Problem | undefined {
         path,
         problem: `expected an id of 1-${maxRequestIdLength} characters [A-Za-z0-9_-], or empty`,
       };
-}
-
-function optionalPublicKey(value: Uint8Array, path: string): Problem | undefined {
-  return value.length === 0 ? undefined : publicKey(value, path);
-}
-
-function count(length: number, max: number, path: string): Problem | undefined {
-  return length > max
-    ? { path, problem: `${length} entries, more than the limit of ${max}` }
-    : undefined;
 }
 
 function key(value: string): string {
@@ -390,91 +348,6 @@ export const validateSignedEnvelope: Validator<SignedEnvelope> = (envelope, path
   (envelope.signature.length === 0 || envelope.signature.length > 128
     ? { path: `${path}.signature`, problem: "must be 1-128 bytes" }
     : undefined);
-
-function exactBytes(value: Uint8Array, length: number, path: string): Problem | undefined {
-  return value.length === length
-    ? undefined
-    : { path, problem: `expected ${length} bytes, got ${value.length}` };
-}
-
-function maxBytes(value: Uint8Array, max: number, path: string): Problem | undefined {
-  return value.length > max
-    ? { path, problem: `${value.length} bytes, more than ${max}` }
-    : undefined;
-}
-
-export const validateGroupMessage: Validator<GroupMessage> = (message, path) =>
-  exactBytes(message.keyId, wireLimits.keyIdBytes, `${path}.keyId`) ??
-  exactBytes(message.senderData, wireLimits.senderDataBytes, `${path}.senderData`) ??
-  (message.ciphertext.length < wireLimits.minGroupCiphertextBytes
-    ? {
-        path: `${path}.ciphertext`,
-        problem: `${message.ciphertext.length} bytes, less than the ${wireLimits.minGroupCiphertextBytes} of an empty padded message`,
-      }
-    : undefined);
-
-export const validateKeyUpdate: Validator<KeyUpdate> = (update, path) =>
-  optionalChatId(update.channelId, `${path}.channelId`) ??
-  exactBytes(update.previousKeyId, wireLimits.keyIdBytes, `${path}.previousKeyId`) ??
-  exactBytes(update.keyId, wireLimits.keyIdBytes, `${path}.keyId`) ??
-  exactBytes(update.rosterHash, 32, `${path}.rosterHash`) ??
-  publicKey(update.ephemeralPublicKey, `${path}.ephemeralPublicKey`) ??
-  (update.chunkCount === 0 || update.chunkIndex >= update.chunkCount
-    ? { path: `${path}.chunkIndex`, problem: "must be below a non-zero chunkCount" }
-    : undefined) ??
-  (update.entries.length === 0 || update.entries.length % wireLimits.keyUpdateEntryBytes !== 0
-    ? {
-        path: `${path}.entries`,
-        problem: `length must be a non-zero multiple of ${wireLimits.keyUpdateEntryBytes}`,
-      }
-    : undefined);
-
-export const validateWelcomeEpoch: Validator<WelcomeEpoch> = (epoch, path) =>
-  exactBytes(epoch.epochSecret, 32, `${path}.epochSecret`) ??
-  exactBytes(epoch.rosterHash, 32, `${path}.rosterHash`);
-
-export const validateWelcome: Validator<Welcome> = (welcome, path) => {
-  const problem =
-    publicKey(welcome.organizationId, `${path}.organizationId`) ??
-    optionalChatId(welcome.channelId, `${path}.channelId`) ??
-    exactBytes(welcome.epochSecret, 32, `${path}.epochSecret`) ??
-    exactBytes(welcome.rosterHash, 32, `${path}.rosterHash`) ??
-    exactBytes(welcome.keyId, wireLimits.keyIdBytes, `${path}.keyId`) ??
-    exactBytes(welcome.leafSecret, 32, `${path}.leafSecret`) ??
-    count(welcome.history.length, wireLimits.maxWelcomeHistory, `${path}.history`);
-  if (problem) return problem;
-  for (const [index, epoch] of welcome.history.entries()) {
-    const epochProblem = validateWelcomeEpoch(epoch, `${path}.history[${index}]`);
-    if (epochProblem) return epochProblem;
-  }
-  return undefined;
-};
-
-export const validateMemberKeys: Validator<MemberKeys> = (keys, path) =>
-  publicKey(keys.identityKey, `${path}.identityKey`) ??
-  publicKey(keys.signingKey, `${path}.signingKey`) ??
-  publicKey(keys.prekey, `${path}.prekey`);
-
-export const validatePrekeyBundle: Validator<PrekeyBundle> = (bundle, path) =>
-  publicKey(bundle.identityKey, `${path}.identityKey`) ??
-  publicKey(bundle.identityDhKey, `${path}.identityDhKey`) ??
-  publicKey(bundle.signedPrekey, `${path}.signedPrekey`) ??
-  exactBytes(bundle.signature, wireLimits.signatureBytes, `${path}.signature`);
-
-export const validateX3dhHeader: Validator<X3dhHeader> = (header, path) =>
-  publicKey(header.initiatorIdentityKey, `${path}.initiatorIdentityKey`) ??
-  publicKey(header.initiatorIdentityDhKey, `${path}.initiatorIdentityDhKey`) ??
-  publicKey(header.ephemeralKey, `${path}.ephemeralKey`) ??
-  exactBytes(header.initiatorSignature, wireLimits.signatureBytes, `${path}.initiatorSignature`);
-
-export const validatePairwiseMessage: Validator<PairwiseMessage> = (message, path) =>
-  (message.x3dh ? validateX3dhHeader(message.x3dh, `${path}.x3dh`) : undefined) ??
-  publicKey(message.ratchetKey, `${path}.ratchetKey`) ??
-  maxBytes(message.ciphertext, wireLimits.maxMessageBytes, `${path}.ciphertext`) ??
-  (message.ciphertext.length < 16
-    ? { path: `${path}.ciphertext`, problem: "shorter than an AES-GCM tag" }
-    : undefined);
-
 /** A referenced event id (message id): 1-128 characters [A-Za-z0-9_-]. */
 function eventId(value: string, path: string): Problem | undefined {
   return value !== "" && value.length <= maxRequestIdLength && requestIdPattern.test(value)
@@ -546,182 +419,5 @@ export const validatePairwiseContent: Validator<PairwiseContent> = (content, pat
       return validateWelcome(c.value, `${path}.welcome`);
     default:
       return { path: `${path}.content`, problem: "missing: expected one of the pairwise contents" };
-  }
-};
-
-// -------------------------------------------------------------------------------------------------
-// Epoch rosters (docs/PROTOCOL.md, "Epoch rosters")
-// -------------------------------------------------------------------------------------------------
-
-/** The `EpochRoster` format version this library writes and reads. */
-const epochRosterVersion = 1;
-
-export const validateRosterLeaf: Validator<RosterLeaf> = (leaf, path) =>
-  (leaf.index >= wireLimits.maxRosterLeaves
-    ? {
-        path: `${path}.index`,
-        problem: `must be below the limit of ${wireLimits.maxRosterLeaves} leaves`,
-      }
-    : undefined) ??
-  publicKey(leaf.identityKey, `${path}.identityKey`) ??
-  publicKey(leaf.signingKey, `${path}.signingKey`) ??
-  publicKey(leaf.prekey, `${path}.prekey`);
-
-/** A roster length: 1 (the owner's leaf is never empty) up to the limit. */
-function leafCount(value: number, path: string): Problem | undefined {
-  return value === 0 || value > wireLimits.maxRosterLeaves
-    ? { path, problem: `must be 1-${wireLimits.maxRosterLeaves}` }
-    : undefined;
-}
-
-/**
- * Leaves listed in a page or a delta: at most `maxRosterLeavesPerPage`, strictly increasing by
- * index (one encoding per roster: no repeats, no reordering), each inside `[from, to)`.
- */
-function listedLeaves(
-  leaves: readonly RosterLeaf[],
-  from: number,
-  to: number,
-  path: string,
-): Problem | undefined {
-  const problem = count(leaves.length, wireLimits.maxRosterLeavesPerPage, path);
-  if (problem) return problem;
-  let previous = -1;
-  for (const [i, leaf] of leaves.entries()) {
-    const at = `${path}[${i}]`;
-    const leafProblem = validateRosterLeaf(leaf, at);
-    if (leafProblem) return leafProblem;
-    if (leaf.index <= previous) {
-      return { path: `${at}.index`, problem: "leaf indexes must be strictly increasing" };
-    }
-    if (leaf.index < from || leaf.index >= to) {
-      return { path: `${at}.index`, problem: `must be in [${from}, ${to})` };
-    }
-    previous = leaf.index;
-  }
-  return undefined;
-}
-
-/**
- * Structural rules of a roster delta: a roster length, removed leaves strictly increasing and
- * inside it, written leaves likewise and none of them removed. Whether it applies (the previous
- * roster's hash) and what it yields (the new hash) is for the receiver, who holds the previous
- * roster.
- */
-export const validateRosterDelta: Validator<RosterDelta> = (delta, path) => {
-  const problem =
-    leafCount(delta.leafCount, `${path}.leafCount`) ??
-    count(delta.removedLeaves.length, wireLimits.maxRosterRemovedLeaves, `${path}.removedLeaves`);
-  if (problem) return problem;
-  let previous = -1;
-  for (const [i, leaf] of delta.removedLeaves.entries()) {
-    if (leaf <= previous || leaf >= delta.leafCount) {
-      return {
-        path: `${path}.removedLeaves[${i}]`,
-        problem: `must be strictly increasing and below leafCount ${delta.leafCount}`,
-      };
-    }
-    previous = leaf;
-  }
-  const leavesProblem = listedLeaves(delta.leaves, 0, delta.leafCount, `${path}.leaves`);
-  if (leavesProblem) return leavesProblem;
-  const removed = new Set(delta.removedLeaves);
-  for (const [i, leaf] of delta.leaves.entries()) {
-    if (removed.has(leaf.index)) {
-      return {
-        path: `${path}.leaves[${i}].index`,
-        problem: "a leaf cannot be both removed and written",
-      };
-    }
-  }
-  return undefined;
-};
-
-/**
- * Structural rules of one snapshot page: `pageIndex < pageCount ≤ maxRosterPages`, a roster
- * length, a range start inside the roster (0 on page 0; at least `pageIndex`, since every page's
- * range is non-empty), and leaves strictly increasing inside `[firstLeaf, leafCount)`. That the
- * pages of one snapshot tile the roster is checked when they are reassembled.
- */
-export const validateRosterPage: Validator<RosterPage> = (page, path) => {
-  if (page.pageCount === 0 || page.pageCount > wireLimits.maxRosterPages) {
-    return { path: `${path}.pageCount`, problem: `must be 1-${wireLimits.maxRosterPages}` };
-  }
-  if (page.pageIndex >= page.pageCount) {
-    return { path: `${path}.pageIndex`, problem: `must be below pageCount ${page.pageCount}` };
-  }
-  const problem = leafCount(page.leafCount, `${path}.leafCount`);
-  if (problem) return problem;
-  if (page.pageCount > page.leafCount) {
-    return {
-      path: `${path}.pageCount`,
-      problem: `${page.pageCount} pages for ${page.leafCount} leaves: every page covers at least one`,
-    };
-  }
-  if (page.pageIndex === 0 ? page.firstLeaf !== 0 : page.firstLeaf < page.pageIndex) {
-    return {
-      path: `${path}.firstLeaf`,
-      problem: "must be 0 on page 0, and at least pageIndex on the others",
-    };
-  }
-  if (page.firstLeaf >= page.leafCount) {
-    return { path: `${path}.firstLeaf`, problem: `must be below leafCount ${page.leafCount}` };
-  }
-  return listedLeaves(page.leaves, page.firstLeaf, page.leafCount, `${path}.leaves`);
-};
-
-/**
- * Structural rules of an epoch roster: version 1, a group id, an 8-byte key id and a 32-byte roster
- * hash, a known change kind, the previous epoch's key id and roster hash on every epoch but the
- * first (and neither on it), a body, and a genesis only as a snapshot page (there is nothing to
- * apply a delta to).
- */
-export const validateEpochRoster: Validator<EpochRoster> = (roster, path) => {
-  if (roster.version !== epochRosterVersion) {
-    return { path: `${path}.version`, problem: `expected ${epochRosterVersion}` };
-  }
-  const problem =
-    optionalChatId(roster.channelId, `${path}.channelId`) ??
-    exactBytes(roster.keyId, wireLimits.keyIdBytes, `${path}.keyId`) ??
-    exactBytes(roster.rosterHash, wireLimits.rosterHashBytes, `${path}.rosterHash`);
-  if (problem) return problem;
-  switch (roster.change) {
-    case RosterChangeKind.GENESIS:
-      if (roster.previousKeyId.length !== 0 || roster.previousRosterHash.length !== 0) {
-        return {
-          path: `${path}.previousKeyId`,
-          problem:
-            "a genesis roster has no previous epoch: previousKeyId and previousRosterHash must be empty",
-        };
-      }
-      if (roster.body.case === "delta") {
-        return { path: `${path}.delta`, problem: "a genesis roster travels as a snapshot page" };
-      }
-      break;
-    case RosterChangeKind.ADD:
-    case RosterChangeKind.REKEY: {
-      const previous =
-        exactBytes(roster.previousKeyId, wireLimits.keyIdBytes, `${path}.previousKeyId`) ??
-        exactBytes(
-          roster.previousRosterHash,
-          wireLimits.rosterHashBytes,
-          `${path}.previousRosterHash`,
-        );
-      if (previous) return previous;
-      if (roster.epoch === 0n) {
-        return { path: `${path}.epoch`, problem: "only a genesis roster is at epoch 0" };
-      }
-      break;
-    }
-    default:
-      return { path: `${path}.change`, problem: "expected GENESIS, ADD or REKEY" };
-  }
-  switch (roster.body.case) {
-    case "delta":
-      return validateRosterDelta(roster.body.value, `${path}.delta`);
-    case "page":
-      return validateRosterPage(roster.body.value, `${path}.page`);
-    default:
-      return { path: `${path}.body`, problem: "missing: expected a delta or a page" };
   }
 };
