@@ -22,7 +22,9 @@
  * - **removal**: the owner removes a member; the burst's members (they keep their groups and follow
  *   add steps) and the newcomer re-key: time until all did, each one's CPU for the KeyUpdate;
  * - **owner**: store bytes live and written, heap (released by closing it, held after a restart),
- *   restart time (`createClient` on its store → its organization loaded).
+ *   restart time (`createClient` on its store → its organization loaded) in this process, and
+ *   alone: in a child process holding only a copy of its store (`src/scale/owner-alone.ts`), cold
+ *   (the first restart there) and warm. The restart goal is read on the cold wall time alone.
  *
  * Wall time on a shared machine stretches with its load: every timed span also prints the CPU time
  * this process used in it (owner, lean members and network together), which does not.
@@ -95,7 +97,8 @@ function sizeLines(f: SizeFigures): string[] {
     `    burst stages after the first request sent: last sent ${f.burst.phases.lastRequestSentMs} ms, owner received all ${f.burst.phases.ownerReceivedAllMs} ms, accepted all ${f.burst.phases.ownerAcceptedAllMs} ms, first Welcome opened ${f.burst.phases.firstWelcomeMs} ms`,
     `  newcomer (full client): request → keys ${f.newcomer.requestToKeysMs} ms (goal ≤ ${goals.newcomerRequestToKeysMs}; process CPU ${f.newcomer.cpuMs} ms); discover ${f.newcomer.discoverMs} ms`,
     `  removal: ${f.removal.followers} members re-keyed in ${f.removal.allRekeyedMs} ms (process CPU ${f.removal.cpuMs} ms; goal ≤ ${goals.removalAllRekeyedMs}; floor: in-process, owner ${f.removal.ownerOperationMs} ms + every follower's CPU in turn); full client ${f.removal.fullClientRekeyedMs} ms; member CPU in this process p50 ${f.removal.memberCpuP50Ms} ms, p95 ${f.removal.memberCpuP95Ms} ms, max ${f.removal.memberCpuMaxMs} ms; alone (${f.removal.membersAlone} members in a process of their own, ${f.removal.membersAloneApplied} applied; ${f.removal.memberAloneVerifiedChunks} chunk(s) verified each) p50 ${f.removal.memberAloneCpuP50Ms} ms, p95 ${f.removal.memberAloneCpuP95Ms} ms, max ${f.removal.memberAloneCpuMaxMs} ms (goal ≤ ${goals.removalMemberCpuMs}, read alone); owner published ${kb(f.removal.ownerBytesPublished)} in ${f.removal.ownerEnvelopesPublished} envelopes`,
-    `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far${store === "sqlite" ? `, ${mb(f.owner.storeFileBytes)} on disk (SQLite + WAL)` : ""}; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart ${f.owner.restartMs} ms, CPU ${f.owner.restartCpuMs} ms (goal ≤ ${goals.ownerRestartMs})`,
+    `  owner: store ${mb(f.owner.storeLiveBytes)} live (${f.owner.storeLiveBytesPerMember} B/member; goal ≤ ${goals.ownerStoreLiveBytesPerMember} beyond the members' keys), ${mb(f.owner.storeWrittenBytes)} written so far${store === "sqlite" ? `, ${mb(f.owner.storeFileBytes)} on disk (SQLite + WAL)` : ""}; heap ${mb(f.owner.heapReleasedBytes)} released by closing, ${mb(f.owner.heapAfterRestartBytes)} after restart (goal ≤ ${mb(goals.ownerHeapBytes)}); restart in this process ${f.owner.restartMs} ms, CPU ${f.owner.restartCpuMs} ms`,
+    `  owner restart alone (a process holding only its store): cold ${f.owner.aloneRestartColdMs} ms, CPU ${f.owner.aloneRestartColdCpuMs} ms (goal ≤ ${goals.ownerRestartMs}, read on this cold wall time); warm ${f.owner.aloneRestartWarmMs.join(", ")} ms, CPU ${f.owner.aloneRestartWarmCpuMs.join(", ")} ms`,
     `  written per admission by prefix: ${Object.entries(g.ownerStoreBytesWrittenPerAdmissionBy)
       .map(([key, bytes]) => `${key} ${bytes} B`)
       .join(", ")}`,
@@ -145,6 +148,8 @@ const curve: Record<string, (f: SizeFigures) => number> = {
   "owner heap after restart (B)": (f) => f.owner.heapAfterRestartBytes,
   "owner restart (ms)": (f) => f.owner.restartMs,
   "owner restart CPU (ms)": (f) => f.owner.restartCpuMs,
+  "owner restart alone, cold (ms)": (f) => f.owner.aloneRestartColdMs,
+  "owner restart alone, cold CPU (ms)": (f) => f.owner.aloneRestartColdCpuMs,
 };
 
 /** For each figure, its ratio between consecutive sizes (null when the earlier one is 0). */

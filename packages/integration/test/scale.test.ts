@@ -11,6 +11,7 @@ import {
   RosterChangeKind,
 } from "@orgchat/wire";
 import { describe, expect, it } from "vitest";
+import { ownerAloneWarmRounds } from "../src/scale/owner-alone.js";
 import { keptRosterEpochs, maxWaitingAnnouncements, SharedRosters } from "../src/scale/rosters.js";
 import { quickProfile, runScale } from "../src/scale/scenario.js";
 
@@ -58,6 +59,12 @@ describe("scale bench, quick profile", () => {
       expect(f.removal.memberAloneCpuP50Ms).toBeGreaterThan(0);
       expect(f.owner.storeLiveBytes).toBeGreaterThan(0);
       expect(f.owner.restartMs).toBeGreaterThan(0);
+      // The owner restarted alone (a child process on a copy of its store): cold, then warm.
+      expect(f.owner.aloneRestartColdMs).toBeGreaterThan(0);
+      expect(f.owner.aloneRestartColdCpuMs).toBeGreaterThan(0);
+      expect(f.owner.aloneRestartWarmMs).toHaveLength(ownerAloneWarmRounds);
+      expect(f.owner.aloneRestartWarmCpuMs).toHaveLength(ownerAloneWarmRounds);
+      for (const ms of f.owner.aloneRestartWarmMs) expect(ms).toBeGreaterThan(0);
     }
     const figures = numbers(result);
     // The figures of one size, as the JSON names them: none missing at any size (but the maps by

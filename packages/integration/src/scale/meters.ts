@@ -9,6 +9,9 @@ export interface StoreMeter {
   readonly writtenBy: Map<string, number>;
   /** Batches committed. */
   batches: number;
+  /** Every space a record was put in, and every log an entry was appended to (to copy the store). */
+  readonly spaces: Set<string>;
+  readonly logs: Set<string>;
   /** Live value bytes by `space:prefix` (puts net of deletes, appends net of deleted entries). */
   live(): Map<string, number>;
   /** Sum of {@link live}. */
@@ -37,6 +40,8 @@ export function meteredStore(inner: Store): { store: Store; meter: StoreMeter } 
     written: 0,
     writtenBy,
     batches: 0,
+    spaces: new Set(),
+    logs: new Set(),
     live() {
       const out = new Map<string, number>();
       for (const [key, size] of records) {
@@ -55,6 +60,7 @@ export function meteredStore(inner: Store): { store: Store; meter: StoreMeter } 
   const record = (op: StoreOp) => {
     switch (op.type) {
       case "put":
+        meter.spaces.add(op.space);
         wrote(op.space, op.key, op.value.length);
         records.set(`${op.space}\u0000${op.key}`, op.value.length);
         break;
@@ -62,6 +68,7 @@ export function meteredStore(inner: Store): { store: Store; meter: StoreMeter } 
         records.delete(`${op.space}\u0000${op.key}`);
         break;
       case "append":
+        meter.logs.add(op.log);
         for (const entry of op.entries) {
           const key = `${op.log}\u0000${entry.id}`;
           // The first write of an id wins (`Store.append`): a repeat changes nothing.

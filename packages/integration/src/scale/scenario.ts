@@ -17,6 +17,8 @@ import {
   membersAlone,
 } from "./member-alone.js";
 import { meteredStore, meteredTransport, type PublishMeter, type StoreMeter } from "./meters.js";
+import { dumpStore, measureOwnerAlone } from "./owner-alone.js";
+import { admitted, until } from "./waits.js";
 
 /** What one run measures (`bench/scale.ts` prints it). */
 export interface ScaleOptions {
@@ -168,9 +170,17 @@ export interface SizeFigures {
     /** Heap released by closing the owner (after GC), and held by it again after the restart. */
     readonly heapReleasedBytes: number;
     readonly heapAfterRestartBytes: number;
-    /** `createClient` on the owner's store → its organization loaded. */
+    /** `createClient` on the owner's store → its organization loaded, in this process. */
     readonly restartMs: number;
     readonly restartCpuMs: number;
+    /**
+     * The same restart alone (`owner-alone.ts`: a child process holding only the owner's store):
+     * cold (the first in that process; the goal is read on its wall time) and warm.
+     */
+    readonly aloneRestartColdMs: number;
+    readonly aloneRestartColdCpuMs: number;
+    readonly aloneRestartWarmMs: readonly number[];
+    readonly aloneRestartWarmCpuMs: readonly number[];
   };
   readonly process: {
     /** Everything in this process after the owner's restart (every lean member included). */
@@ -228,46 +238,6 @@ function collector(): () => void {
     gc();
     gc();
   };
-}
-
-/** Resolves when `done()` holds, checked at every `change`; rejects after `safetyMs`. */
-function until(
-  subscribe: (check: () => void) => () => void,
-  done: () => boolean,
-  what: string | (() => string),
-  safetyMs: number,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let off = () => {};
-    const timer = setTimeout(() => {
-      off();
-      const said = typeof what === "string" ? what : what();
-      reject(new Error(`scale bench: ${said} took over ${safetyMs} ms (safety net)`));
-    }, safetyMs);
-    const check = () => {
-      if (!done()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    };
-    off = subscribe(check);
-    check();
-  });
-}
-
-/** Waits until `member` opened its Welcome or was rejected. */
-function admitted(member: LeanMember, crowd: LeanCrowd, safetyMs: number): Promise<void> {
-  return until(
-    (check) => member.onChange(check),
-    () => member.status === "welcomed" || member.status === "rejected",
-    // What the member and its crowd hold, to tell a lost request from a Welcome without its roster.
-    () =>
-      `member ${member.memberId.slice(0, 8)}'s admission (status ${member.status}, ` +
-      `Welcome waiting for the roster of epoch ${member.waitingEpoch ?? "none"}; crowd: newest ` +
-      `roster epoch ${crowd.rosters.newest()?.epoch ?? "none"}, ${crowd.rosters.refused} rosters ` +
-      `refused, ${crowd.unopenable} envelopes unopenable)`,
-    safetyMs,
-  );
 }
 
 /** Lean members made to measure one's memory. */
@@ -646,6 +616,15 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     acceptAll(owner);
     gc();
     const heapRestarted = heapBytes();
+    // Alone: a copy of the store as this restart left it, restarted in a child process.
+    const ownerAlone = await measureOwnerAlone(
+      await dumpStore(inner, storeMeter.spaces, storeMeter.logs),
+      orgId,
+      clientConfig,
+    );
+    if (ownerAlone.members !== owner.getOrganization(orgId).members.size) {
+      throw new Error(`scale bench: the owner alone loaded ${ownerAlone.members} members`);
+    }
 
     const taken: SizeFigures = {
       members: size,
@@ -667,12 +646,18 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         heapAfterRestartBytes: heapRestarted - heapWithout,
         restartMs: round(restartMs),
         restartCpuMs: round(restartCpuMs),
+        aloneRestartColdMs: ownerAlone.coldMs,
+        aloneRestartColdCpuMs: ownerAlone.coldCpuMs,
+        aloneRestartWarmMs: ownerAlone.warmMs,
+        aloneRestartWarmCpuMs: ownerAlone.warmCpuMs,
       },
       process: { heapUsedBytes: heapRestarted },
     };
     figures.push(taken);
     options.onSize?.(taken);
-    progress(`  owner: restart ${round(restartMs)} ms, store ${storeLiveBytes} B live`);
+    progress(
+      `  owner: restart ${round(restartMs)} ms (ownerAlone: cold ${ownerAlone.coldMs} ms), store ${storeLiveBytes} B live`,
+    );
   }
   const leanMemberBytes = leanMemberSize(crowd, gc);
   await owner.close();

@@ -1,0 +1,70 @@
+/**
+ * The child process of `owner-alone.ts`: loads the owner's store from the file it is given into a
+ * memory store and restarts the owner on it, cold then warm, timing `createClient` → its
+ * organization loaded (wall and process CPU). Holds nothing else.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { deserialize, setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { createClient } from "@orgchat/client";
+import { memoryStore, type StoreOp } from "@orgchat/store";
+import { memoryNetwork } from "@orgchat/transport";
+import type { OwnerAloneInput, OwnerAloneResult, StoreDump } from "./owner-alone.js";
+
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
+
+const cpuNow = () => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+};
+const round = (value: number) => Math.round(value * 10) / 10;
+
+process.once("message", async (message) => {
+  const input = message as OwnerAloneInput;
+  const dump = deserialize(readFileSync(input.file)) as StoreDump;
+  const store = memoryStore();
+  const ops: StoreOp[] = [];
+  let storeBytes = 0;
+  for (const [space, key, value] of dump.records) {
+    ops.push({ type: "put", space, key, value });
+    storeBytes += value.length;
+  }
+  for (const [log, entries] of dump.logs) {
+    ops.push({ type: "append", log, entries });
+    for (const entry of entries) storeBytes += entry.value.length;
+  }
+  await store.batch(ops);
+  const network = memoryNetwork();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  let members = 0;
+  for (let round = 0; round <= input.warmRounds; round++) {
+    // The store's copy and the previous client's garbage collected: the restart pays its own.
+    collect();
+    collect();
+    const start = performance.now();
+    const startCpu = cpuNow();
+    const owner = await createClient({
+      transport: network.transport({ name: `owner-${round}` }),
+      store,
+      config: input.config,
+    });
+    const organization = owner.getOrganization(input.organizationId);
+    wall.push(performance.now() - start);
+    cpu.push(cpuNow() - startCpu);
+    members = organization.members.size;
+    await owner.close();
+  }
+  const result: OwnerAloneResult = {
+    coldMs: round(wall[0] ?? 0),
+    coldCpuMs: round(cpu[0] ?? 0),
+    warmMs: wall.slice(1).map(round),
+    warmCpuMs: cpu.slice(1).map(round),
+    members,
+    storeBytes,
+  };
+  process.send?.(result, () => process.exit(0));
+});
