@@ -99,6 +99,8 @@ export class World {
   readonly time = new FakeTime();
   readonly network: MemoryNetwork;
   readonly peers: Peer[] = [];
+  /** Each peer's own config (`peer(…, { config })`), kept for its restarts. */
+  readonly #peerConfig = new WeakMap<Peer, ClientConfig>();
   #seed = 1;
   readonly config: ClientConfig;
 
@@ -121,6 +123,7 @@ export class World {
     const transport = this.network.transport({ name, history: options.history ?? true });
     const client = await this.#client(store, transport, options);
     const peer: Peer = { name, client, store, transport, events: [] };
+    if (options.config !== undefined) this.#peerConfig.set(peer, options.config);
     this.#record(peer);
     this.peers.push(peer);
     await this.settle();
@@ -143,6 +146,15 @@ export class World {
     });
   }
 
+  /** A restart's options: the peer's own config (if it had one) and the passphrase given now. */
+  #optionsOf(
+    peer: Peer,
+    options: { passphrase?: string },
+  ): { passphrase?: string; config?: ClientConfig } {
+    const config = this.#peerConfig.get(peer);
+    return config === undefined ? options : { ...options, config };
+  }
+
   #record(peer: Peer): void {
     for (const name of eventNames) {
       peer.client.on(name, (payload) => {
@@ -154,7 +166,7 @@ export class World {
   /** Closes a peer's client and makes a new one on the same store (a restart). */
   async restart(peer: Peer, options: { passphrase?: string } = {}): Promise<void> {
     await peer.client.close();
-    peer.client = await this.#client(peer.store, peer.transport, options);
+    peer.client = await this.#client(peer.store, peer.transport, this.#optionsOf(peer, options));
     this.#record(peer);
     await this.settle();
   }
@@ -166,7 +178,7 @@ export class World {
 
   /** Re-creates a stopped peer's client on its store. */
   async resume(peer: Peer, options: { passphrase?: string } = {}): Promise<void> {
-    peer.client = await this.#client(peer.store, peer.transport, options);
+    peer.client = await this.#client(peer.store, peer.transport, this.#optionsOf(peer, options));
     this.#record(peer);
     await this.settle();
   }

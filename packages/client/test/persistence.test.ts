@@ -294,6 +294,17 @@ describe("persistence: message history retention", () => {
     expect(edits).toEqual([]);
   });
 
+  it("a restarted peer keeps the config it was made with (test world)", async () => {
+    world = new World();
+    const owner = await world.peer("owner", { config: { maxMessagesPerChannel: 2 } });
+    const orgId = await owner.client.createOrganization({ name: "Acme", access: "on-request" });
+    await owner.client.createChannel(orgId, { id: "general", name: "General" });
+    await world.restart(owner);
+    for (let i = 0; i < 4; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
+    await world.settle();
+    expect(owner.client.history(orgId, "general").map((m) => m.text)).toEqual(["m2", "m3"]);
+  });
+
   it("refuses a negative or fractional maxMessagesPerChannel", async () => {
     world = new World();
     for (const bad of [-1, 1.5]) {
