@@ -16,7 +16,7 @@ import {
   sealKeyUpdate,
 } from "@orgchat/crypto";
 import type { MemoryTransport } from "@orgchat/transport";
-import { type EnvelopeSigner, keysTopic, openEnvelope } from "@orgchat/wire";
+import { type EnvelopeSigner, keysTopic, openEnvelope, wireLimits } from "@orgchat/wire";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { decodeJson, fromHex } from "../src/encoding.js";
 import { HeldKeyUpdates, heldKeyUpdateLimits } from "../src/held-key-updates.js";
@@ -270,9 +270,11 @@ describe("KeyUpdate chunks: verify the one holding our hint", () => {
     const extra = 4;
     const flood: Uint8Array[] = [];
     for (let i = 0; i < heldKeyUpdateLimits.maxChunks + extra; i++) {
-      // No hint of carol's (random entries), distinct indexes of a 1,000-chunk update.
+      // No hint of carol's (random entries), distinct indexes of the largest update the wire
+      // allows (30 chunks: more than the 20 of the flood).
       const entries = defaultProvider().randomBytes(36);
-      flood.push(await s.forge({ ...real, entries, chunkIndex: i, chunkCount: 1000 }));
+      const chunkCount = wireLimits.maxKeyUpdateChunks;
+      flood.push(await s.forge({ ...real, entries, chunkIndex: i, chunkCount }));
     }
     const seenLog = `seen/${s.orgId}`;
     const marked = (await carol.store.range(seenLog)).length;

@@ -99,7 +99,7 @@ export interface KeyUpdateMember {
  * verified chunk reaches `applyKeyUpdate`, so a forged chunk neither applies an entry nor counts
  * towards "removed".
  *
- * @throws {RangeError} when more than `keyUpdateLimits.maxChunks` (1,000) envelopes are passed
+ * @throws {RangeError} when more than `keyUpdateLimits.maxChunks` (30) envelopes are passed
  * @throws what `applyKeyUpdate` throws for a verified chunk
  */
 export async function applyKeyUpdateEnvelopes(

@@ -26,16 +26,21 @@ import { wipe } from "./secret.js";
  *   envelope and an RLN proof (research §7.5).
  */
 export const keyUpdateLimits = {
-  /** Largest number of entries in one chunk. */
-  maxEntriesPerChunk: 3400,
+  /** Largest number of entries in one chunk (`wireLimits.maxKeyUpdateEntries`). */
+  maxEntriesPerChunk: wireLimits.maxKeyUpdateEntries,
   /** Largest sealed chunk (SignedEnvelope bytes): 120 KiB. */
   maxSealedChunkBytes: 120 * 1024,
   /** One entry: hint (4) ‖ wrapped epoch secret (32). */
   entryBytes: 36,
   /** The hint at the start of every entry. */
   hintBytes: 4,
-  /** Largest number of chunks of one KeyUpdate (1,000 × 3,400 = 3.4 M members). */
-  maxChunks: 1000,
+  /**
+   * Largest number of chunks of one KeyUpdate (`wireLimits.maxKeyUpdateChunks`, 30): full chunks of
+   * 3,400 entries carry the largest roster the wire allows (99,999 recipients), and a decoder
+   * refuses a larger `chunk_count`. It was 1,000 until session 8 of issue #14, when the wire had no
+   * bound and only the client held chunks up to it.
+   */
+  maxChunks: wireLimits.maxKeyUpdateChunks,
 } as const;
 
 /** The KeyUpdate format version this library writes and reads. */
@@ -96,7 +101,8 @@ export interface BuildKeyUpdateInit {
   /** Every remaining member except the owner itself. */
   readonly recipients: readonly KeyUpdateRecipient[];
   /**
-   * Entries per chunk, 1 to 3,400.
+   * Entries per chunk, 1 to 3,400. A smaller size makes more chunks, at most
+   * `keyUpdateLimits.maxChunks` (30): an update that needs more throws.
    * @default 3400
    */
   readonly maxEntriesPerChunk?: number;
@@ -171,7 +177,7 @@ function readHint(bytes: Uint8Array, offset: number): number {
  * @param init - the new epoch, its secret, the chain link and the recipients
  * @returns the chunks (empty when there are no recipients), ready for {@link sealKeyUpdate}
  * @throws {RangeError} / {TypeError} naming the argument for a malformed input (lengths, duplicate
- *   leaves, a chunk size outside 1..3,400, more than 1,000 chunks)
+ * *   leaves, a chunk size outside 1..3,400, more than 30 chunks: `keyUpdateLimits.maxChunks`)
  * @throws {@link InvalidPublicKeyError} when a recipient's prekey is of small order (refuse that
  *   member's keys before re-keying)
  * @example

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { GroupId } from "../src/key-schedule.js";
-import { ed25519EnvelopeSigner, type KeyUpdateChunk, sealKeyUpdate } from "../src/key-update.js";
+import {
+  ed25519EnvelopeSigner,
+  type KeyUpdateChunk,
+  keyUpdateLimits,
+  sealKeyUpdate,
+} from "../src/key-update.js";
 import type { MemberGroup } from "../src/member-group.js";
 import type { OwnerKeyUpdate } from "../src/owner-group.js";
 import type { CryptoProvider } from "../src/provider.js";
@@ -150,15 +155,17 @@ describe("MemberGroup.applyKeyUpdateEnvelopes", () => {
     }
   });
 
-  it("takes at most 1,000 envelopes", async () => {
+  it("takes at most keyUpdateLimits.maxChunks (30) envelopes", async () => {
     const { members } = await setup();
     const member = members[0] as MemberGroup;
-    const many = Array.from({ length: 1001 }, () => new Uint8Array(1));
+    const max = keyUpdateLimits.maxChunks;
+    expect(max).toBe(30);
+    const many = Array.from({ length: max + 1 }, () => new Uint8Array(1));
     await expect(member.applyKeyUpdateEnvelopes(many, 2)).rejects.toThrow(RangeError);
     await expect(member.applyKeyUpdateEnvelopes(many.slice(1), 2)).resolves.toEqual({
       transition: undefined,
       verifiedChunks: 0,
-      refusedChunks: 1000,
+      refusedChunks: max,
     });
   });
 });

@@ -282,6 +282,14 @@ describe("buildKeyUpdate / openKeyUpdate (FLAT)", () => {
     expect(() => buildKeyUpdate({ ...init, maxEntriesPerChunk: 3401 })).toThrow(
       /maxEntriesPerChunk/,
     );
+    // The wire refuses a chunk count over 30 (wireLimits.maxKeyUpdateChunks): so does the builder.
+    const many = members(keyUpdateLimits.maxChunks + 1, new Set()).map((m) => m.recipient);
+    expect(build(orgGroup, members(keyUpdateLimits.maxChunks, new Set()), 1).chunks).toHaveLength(
+      30,
+    );
+    expect(() => buildKeyUpdate({ ...init, recipients: many, maxEntriesPerChunk: 1 })).toThrow(
+      /more than 30 chunks/,
+    );
     expect(() => buildKeyUpdate({ ...init, epochSecret: random(31) })).toThrow(/epochSecret/);
     expect(() => buildKeyUpdate({ ...init, previousKeyId: random(7) })).toThrow(/previousKeyId/);
     expect(() =>

@@ -38,6 +38,7 @@ import {
   epochRosterNegatives,
   fullSamples,
   headerPageSample,
+  keyUpdateNegatives,
   member,
   messageNames,
   minimalSamples,
@@ -375,6 +376,18 @@ for (const { name, init } of epochRosterNegatives) {
     `EpochRoster/${name}`,
     "EpochRoster",
     toBinary(rosterSchema, create(rosterSchema, init)),
+    "invalid-field",
+  );
+}
+
+const keyUpdateSchema = codecs.KeyUpdate.schema;
+for (const { name, init } of keyUpdateNegatives) {
+  // 3,401 entries are 122 KiB of hex: tested in test/validation.test.ts, not written here.
+  if (name.startsWith("entries-over-")) continue;
+  addNegative(
+    `KeyUpdate/${name}`,
+    "KeyUpdate",
+    toBinary(keyUpdateSchema, create(keyUpdateSchema, init)),
     "invalid-field",
   );
 }

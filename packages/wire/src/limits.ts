@@ -8,6 +8,11 @@
  * - Text caps keep one description field from eating the message budget; they are in UTF-8 bytes
  *   so every implementation counts the same way.
  */
+/** Leaves of one epoch roster: see `wireLimits.maxRosterLeaves`. */
+const maxRosterLeaves = 100_000;
+/** Entries of one KeyUpdate chunk: see `wireLimits.maxKeyUpdateEntries`. */
+const maxKeyUpdateEntries = 3_400;
+
 export const wireLimits = {
   /** Largest encoded message, envelope included: 150 KiB. */
   maxMessageBytes: 150 * 1024,
@@ -42,6 +47,21 @@ export const wireLimits = {
   minGroupCiphertextBytes: 144,
   /** One KeyUpdate entry: 4-byte hint ‖ 32-byte wrapped epoch secret. */
   keyUpdateEntryBytes: 36,
+  /**
+   * Entries of one KeyUpdate chunk (`KeyUpdate.entries` holds at most this many 36-byte entries):
+   * 3,400 × 36 = 122,400 bytes, which with the header and the signed envelope stays within the
+   * 120 KiB a sealed chunk may take (the rest of the 150 KiB cap is for the Waku envelope and an RLN
+   * proof). An owner splits a larger roster into more chunks.
+   */
+  maxKeyUpdateEntries,
+  /**
+   * Chunks of one KeyUpdate (`KeyUpdate.chunk_count`): the largest roster the limits allow
+   * (`maxRosterLeaves`, the owner's own leaf included) has `maxRosterLeaves - 1` recipients, which
+   * fit in `ceil(99,999 / 3,400) = 30` full chunks. No honest owner sends more, so a decoder refuses
+   * a larger count before anything is held or allocated for it (a client that waits for every
+   * chunk of an update before concluding it was removed waits for at most this many).
+   */
+  maxKeyUpdateChunks: Math.ceil((maxRosterLeaves - 1) / maxKeyUpdateEntries),
   /** Earlier epochs a Welcome may carry under the "shared" history policy. */
   maxWelcomeHistory: 1024,
   /** Request ids (`request_id`, an event id): 1..128 characters of `[A-Za-z0-9_-]`. */
@@ -75,7 +95,7 @@ export const wireLimits = {
    * Leaves of one epoch roster (`EpochRoster`: a page's or a delta's `leaf_count`), empty leaves
    * included: far above any organization we expect, low enough that a decoder bounds its work.
    */
-  maxRosterLeaves: 100_000,
+  maxRosterLeaves,
   /**
    * Leaves listed in one roster page, and leaves written by one delta. A leaf encodes to at most
    * 108 bytes (index, three 32-byte keys, framing), so a full page is at most about 105.6 KiB and

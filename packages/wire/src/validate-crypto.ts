@@ -35,13 +35,22 @@ export const validateKeyUpdate: Validator<KeyUpdate> = (update, path) =>
   exactBytes(update.keyId, wireLimits.keyIdBytes, `${path}.keyId`) ??
   exactBytes(update.rosterHash, 32, `${path}.rosterHash`) ??
   publicKey(update.ephemeralPublicKey, `${path}.ephemeralPublicKey`) ??
-  (update.chunkCount === 0 || update.chunkIndex >= update.chunkCount
-    ? { path: `${path}.chunkIndex`, problem: "must be below a non-zero chunkCount" }
+  (update.chunkCount === 0 || update.chunkCount > wireLimits.maxKeyUpdateChunks
+    ? { path: `${path}.chunkCount`, problem: `must be 1-${wireLimits.maxKeyUpdateChunks}` }
+    : undefined) ??
+  (update.chunkIndex >= update.chunkCount
+    ? { path: `${path}.chunkIndex`, problem: `must be below chunkCount ${update.chunkCount}` }
     : undefined) ??
   (update.entries.length === 0 || update.entries.length % wireLimits.keyUpdateEntryBytes !== 0
     ? {
         path: `${path}.entries`,
         problem: `length must be a non-zero multiple of ${wireLimits.keyUpdateEntryBytes}`,
+      }
+    : undefined) ??
+  (update.entries.length > wireLimits.maxKeyUpdateEntries * wireLimits.keyUpdateEntryBytes
+    ? {
+        path: `${path}.entries`,
+        problem: `${update.entries.length / wireLimits.keyUpdateEntryBytes} entries, more than the limit of ${wireLimits.maxKeyUpdateEntries}`,
       }
     : undefined);
 

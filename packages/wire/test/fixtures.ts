@@ -13,6 +13,7 @@ import {
   OrganizationMember_Roles,
   OrganizationPermissions_Access,
   RosterChangeKind,
+  wireLimits,
 } from "../src/index.js";
 import { codecs, type MessageCodec, type MessageName } from "../src/schema.js";
 
@@ -649,6 +650,59 @@ export const epochRosterNegatives: ReadonlyArray<{
     name: "page-leaf-repeated",
     init: pageWith({ leaves: [rosterLeaf(1_200), rosterLeaf(1_200)] }),
     path: "EpochRoster.page.leaves[1].index",
+  },
+];
+
+type KeyUpdateInit = MessageInitShape<(typeof codecs)["KeyUpdate"]["schema"]>;
+const keyUpdate = fullSamples.KeyUpdate as KeyUpdateInit;
+const { maxKeyUpdateChunks, maxKeyUpdateEntries, keyUpdateEntryBytes } = wireLimits;
+
+/**
+ * KeyUpdate chunks no honest owner sends (decoded, they fail with `invalid-field` at `path`); the
+ * vectors generator writes them as negative vectors `KeyUpdate/<name>`.
+ */
+export const keyUpdateNegatives: ReadonlyArray<{
+  readonly name: string;
+  readonly init: KeyUpdateInit;
+  readonly path: string;
+}> = [
+  {
+    name: "chunk-count-0",
+    init: { ...keyUpdate, chunkIndex: 0, chunkCount: 0 },
+    path: "KeyUpdate.chunkCount",
+  },
+  {
+    name: `chunk-count-over-${maxKeyUpdateChunks}`,
+    init: { ...keyUpdate, chunkIndex: 0, chunkCount: maxKeyUpdateChunks + 1 },
+    path: "KeyUpdate.chunkCount",
+  },
+  {
+    name: "chunk-count-uint32-max",
+    init: { ...keyUpdate, chunkIndex: 0, chunkCount: 0xffff_ffff },
+    path: "KeyUpdate.chunkCount",
+  },
+  {
+    name: "chunk-index-equal-to-count",
+    init: { ...keyUpdate, chunkIndex: 2, chunkCount: 2 },
+    path: "KeyUpdate.chunkIndex",
+  },
+  {
+    name: "no-entries",
+    init: { ...keyUpdate, entries: new Uint8Array(0) },
+    path: "KeyUpdate.entries",
+  },
+  {
+    name: "entries-35-bytes",
+    init: { ...keyUpdate, entries: new Uint8Array(35) },
+    path: "KeyUpdate.entries",
+  },
+  {
+    name: `entries-over-${maxKeyUpdateEntries}`,
+    init: {
+      ...keyUpdate,
+      entries: new Uint8Array((maxKeyUpdateEntries + 1) * keyUpdateEntryBytes),
+    },
+    path: "KeyUpdate.entries",
   },
 ];
 

@@ -7,6 +7,7 @@ import {
   decodeDescriptionPage,
   decodeEpochRoster,
   decodeGrant,
+  decodeKeyUpdate,
   decodeOrganizationDescription,
   decodePairwiseContent,
   decodeResyncRequest,
@@ -14,6 +15,7 @@ import {
   encodeDescriptionPage,
   encodeEpochRoster,
   encodeGrant,
+  encodeKeyUpdate,
   encodeOrganizationDescription,
   encodePairwiseContent,
   encodeResyncRequest,
@@ -34,6 +36,7 @@ import {
   epochRosterNegatives,
   fullSamples,
   headerPageSample,
+  keyUpdateNegatives,
   memberHex,
   owner,
   ownerId,
@@ -443,6 +446,60 @@ describe("client message rules (ChannelMessage, PairwiseContent, ResyncRequest)"
     expect(
       decodeResyncRequest(encodeResyncRequest({ wantedKeyId: new Uint8Array(8) })).wantedKeyId,
     ).toHaveLength(8);
+  });
+});
+
+describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
+  const schema = codecs.KeyUpdate.schema;
+  for (const { name, init, path } of keyUpdateNegatives) {
+    it(`refuses ${name}: RangeError on encode, DecodeError(invalid-field) at ${path} on decode`, () => {
+      expect(() => encodeKeyUpdate(init)).toThrowError(RangeError);
+      let caught: unknown;
+      try {
+        decodeKeyUpdate(toBinary(schema, create(schema, init)));
+      } catch (error) {
+        caught = error;
+      }
+      expect(isDecodeError(caught)).toBe(true);
+      expect(caught).toMatchObject({ reason: "invalid-field", path });
+    });
+  }
+
+  it("derives the chunk bound from the largest roster: 99,999 recipients in 30 chunks of 3,400", () => {
+    expect(wireLimits.maxKeyUpdateEntries).toBe(3_400);
+    expect(wireLimits.maxKeyUpdateChunks).toBe(30);
+    expect((wireLimits.maxKeyUpdateChunks - 1) * wireLimits.maxKeyUpdateEntries).toBeLessThan(
+      wireLimits.maxRosterLeaves - 1,
+    );
+    expect(wireLimits.maxKeyUpdateChunks * wireLimits.maxKeyUpdateEntries).toBeGreaterThanOrEqual(
+      wireLimits.maxRosterLeaves - 1,
+    );
+  });
+
+  it("accepts the last chunk of the largest update, full, and a sealed one stays under 120 KiB", async () => {
+    const last = {
+      ...fullSamples.KeyUpdate,
+      channelId: "x".repeat(wireLimits.maxIdLength),
+      epoch: 2n ** 64n - 1n,
+      chunkIndex: wireLimits.maxKeyUpdateChunks - 1,
+      chunkCount: wireLimits.maxKeyUpdateChunks,
+      entries: new Uint8Array(wireLimits.maxKeyUpdateEntries * wireLimits.keyUpdateEntryBytes),
+    };
+    expect(decodeKeyUpdate(encodeKeyUpdate(last))).toMatchObject({
+      chunkIndex: last.chunkIndex,
+      chunkCount: last.chunkCount,
+    });
+    const sealed = await sealEnvelope(
+      {
+        type: "key-update",
+        organizationId: ownerId,
+        clock: 2n ** 64n - 1n,
+        contentTopic: keysTopic(ownerId, last.channelId),
+        message: last,
+      },
+      owner,
+    );
+    expect(sealed.length).toBeLessThanOrEqual(120 * 1024);
   });
 });
 
