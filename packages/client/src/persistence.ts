@@ -43,7 +43,7 @@ export {
  * whether the record changed without encoding it: most commits (a message sent or received)
  * change nothing in it.
  */
-interface MetaProbe {
+export interface MetaProbe {
   readonly role: Org["role"];
   readonly discovered: boolean;
   readonly marks: ReadonlyArray<readonly [string, number]>;
@@ -55,17 +55,24 @@ interface MetaProbe {
 
 const noEntries: ReadonlyArray<never> = Object.freeze([]);
 
-function metaProbe(org: Org): MetaProbe {
+/** A member's request as the probe holds it (its status and reason change in place). */
+function requestMark(org: Org): string | undefined {
+  const request = org.role === "owner" ? undefined : org.member.request;
+  return request === undefined
+    ? undefined
+    : `${request.id} ${request.status} ${request.reason ?? ""}`;
+}
+
+/** @internal What `meta` holds now, `lastSeen` left out (exported for tests). */
+export function metaProbe(org: Org): MetaProbe {
   const owner = org.role === "owner" ? org.owner : undefined;
   const member = org.role === "owner" ? undefined : org.member;
-  const request = member?.request;
   const removals = owner?.pendingRemovals;
   return {
     role: org.role,
     discovered: org.discovered,
     marks: org.marks.size === 0 ? noEntries : [...org.marks],
-    request:
-      request === undefined ? undefined : `${request.id} ${request.status} ${request.reason ?? ""}`,
+    request: requestMark(org),
     bundle: member?.bundle,
     rekeyDueAt: owner?.rekeyDueAt,
     pendingRemovals:
@@ -75,34 +82,41 @@ function metaProbe(org: Org): MetaProbe {
   };
 }
 
-function sameEntries<T>(
-  a: ReadonlyArray<readonly [string, T]>,
-  b: ReadonlyArray<readonly [string, T]>,
-  same: (x: T, y: T) => boolean,
-): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as readonly [string, T];
-    const y = b[i] as readonly [string, T];
-    if (x[0] !== y[0] || !same(x[1], y[1])) return false;
+/**
+ * @internal Whether `org` still holds what `probe` took, read in place: no probe is built for a
+ * commit that changes nothing in the record (a message sent or received). Exported for tests.
+ * @param probe - what {@link metaProbe} took when the record was last written
+ * @param org - the organization now
+ * @returns true when `meta` would be written with the same content (`lastSeen` aside)
+ */
+export function metaUnchanged(probe: MetaProbe, org: Org): boolean {
+  const owner = org.role === "owner" ? org.owner : undefined;
+  const member = org.role === "owner" ? undefined : org.member;
+  if (
+    probe.role !== org.role ||
+    probe.discovered !== org.discovered ||
+    probe.bundle !== member?.bundle ||
+    probe.rekeyDueAt !== owner?.rekeyDueAt ||
+    probe.request !== requestMark(org) ||
+    probe.marks.length !== org.marks.size
+  ) {
+    return false;
+  }
+  let i = 0;
+  for (const [key, value] of org.marks) {
+    const mark = probe.marks[i++] as readonly [string, number];
+    if (mark[0] !== key || mark[1] !== value) return false;
+  }
+  const removals = owner?.pendingRemovals;
+  if (probe.pendingRemovals.length !== (removals?.size ?? 0)) return false;
+  i = 0;
+  for (const [channelId, members] of removals ?? []) {
+    const removal = probe.pendingRemovals[i++] as readonly [string, readonly string[]];
+    if (removal[0] !== channelId || removal[1].length !== members.size) return false;
+    let j = 0;
+    for (const member of members) if (removal[1][j++] !== member) return false;
   }
   return true;
-}
-
-const sameList = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && a.every((value, i) => value === b[i]);
-
-/** Whether two probes describe the same `meta` record (the bundle, replaced whole, by identity). */
-function sameMeta(a: MetaProbe, b: MetaProbe): boolean {
-  return (
-    a.role === b.role &&
-    a.discovered === b.discovered &&
-    a.request === b.request &&
-    a.bundle === b.bundle &&
-    a.rekeyDueAt === b.rekeyDueAt &&
-    sameEntries(a.marks, b.marks, (x, y) => x === y) &&
-    sameEntries(a.pendingRemovals, b.pendingRemovals, sameList)
-  );
 }
 
 /**
@@ -177,9 +191,10 @@ export class Persistence {
     const hex = org.hex;
     const space = orgSpace(hex);
     const ops: StoreOp[] = [];
-    const probe = metaProbe(org);
     const last = this.#writtenMeta.get(hex);
-    if (whole || last === undefined || !sameMeta(last, probe)) {
+    const unchanged = !whole && last !== undefined && metaUnchanged(last, org);
+    const probe = unchanged ? last : metaProbe(org);
+    if (!unchanged) {
       const pendingRemovals: Record<string, string[]> = {};
       for (const [channelId, members] of owner?.pendingRemovals ?? []) {
         pendingRemovals[channelId] = [...members];
@@ -317,7 +332,7 @@ export class Persistence {
     const { vault, store } = c.p;
     const space = orgSpace(org.hex);
     if (txn.description && org.role === "owner") await c.epochs.describe(org, txn);
-    const ops: StoreOp[] = [...txn.ops];
+    const ops: StoreOp[] = txn.ops.length === 0 ? [] : [...txn.ops];
     // Each group's head when it changed and its changed member and epoch records; durable when a
     // head reserves a new stretch of the own sender chain (see the store-sqlite README).
     let storedGroups = this.#groupRecords.get(org.hex);
@@ -328,7 +343,8 @@ export class Persistence {
     let durable = false;
     // The unit of work's groups, and any a failed commit left to rewrite whole: a send that did not
     // change its group's head does not name the group, and the rewrite must not wait for one that does.
-    const groups = new Set([...txn.groups, ...storedGroups.rewriting()]);
+    const rewriting = storedGroups.rewriting();
+    const groups = rewriting.length === 0 ? txn.groups : new Set([...txn.groups, ...rewriting]);
     for (const channelId of groups) {
       const group =
         org.role === "owner" ? org.owner.groups.get(channelId) : org.member.groups.get(channelId);
