@@ -18,12 +18,6 @@ interface MemoryLog {
   readonly ordered: LogEntry[];
 }
 
-/** What a batch changed, per op, for the single-op calls that report it. */
-interface OpResult {
-  /** `delete`: there was a value; `append` / `deleteEntries`: how many entries changed. */
-  readonly changed: number;
-}
-
 /** First index in `entries` whose entry satisfies `isPast` (which must be false…false true…true). */
 function firstIndex(entries: readonly LogEntry[], isPast: (entry: LogEntry) => boolean): number {
   let low = 0;
@@ -73,24 +67,32 @@ class StagedBatch {
     this.#committedLogs = committedLogs;
   }
 
-  apply(op: StoreOp): OpResult {
+  /**
+   * Stages one op.
+   * @returns what it changed, for the single-op calls that report it: `delete`, whether there was
+   *   a value; `append` / `deleteEntries`, how many entries changed
+   */
+  apply(op: StoreOp): number {
     switch (op.type) {
       case "put":
         this.#recordChanges(op.space).set(op.key, op.value.slice());
-        return { changed: 1 };
+        return 1;
       case "delete": {
         const existed = this.#hasRecord(op.space, op.key);
         this.#recordChanges(op.space).set(op.key, null);
-        return { changed: existed ? 1 : 0 };
+        return existed ? 1 : 0;
       }
       case "append": {
         let added = 0;
+        const changes = this.#logChanges(op.log);
+        const committed = this.#committedLogs.get(op.log)?.byId;
         for (const entry of op.entries) {
-          if (this.#hasEntry(op.log, entry.id)) continue;
-          this.#logChanges(op.log).set(entry.id, copyEntry(entry));
+          const staged = changes.get(entry.id);
+          if (staged === undefined ? committed?.has(entry.id) === true : staged !== null) continue;
+          changes.set(entry.id, copyEntry(entry));
           added++;
         }
-        return { changed: added };
+        return added;
       }
       case "deleteEntries": {
         let deleted = 0;
@@ -99,7 +101,7 @@ class StagedBatch {
           this.#logChanges(op.log).set(id, null);
           deleted++;
         }
-        return { changed: deleted };
+        return deleted;
       }
     }
   }
@@ -221,7 +223,7 @@ class MemoryStore extends BaseStore {
   protected writeOps(_operation: string, ops: readonly StoreOp[]): number {
     const staged = new StagedBatch(this.#records, this.#logs);
     let changed = 0;
-    for (const op of ops) changed += staged.apply(op).changed;
+    for (const op of ops) changed += staged.apply(op);
     this.#commit(staged);
     return changed;
   }
