@@ -172,9 +172,15 @@ export function writeMemberRecord(leaf: number, record: MemberRecord): Uint8Arra
 
 /**
  * Reads a member record ({@link writeMemberRecord}): fixed-size, so read in place — a restart reads
- * one per member (10,000), and a `StateReader` (a `DataView` each) cost more than the reading.
+ * one per member (10,000), and a `StateReader` (a `DataView` each) cost more than the reading. The
+ * leaf secret and prekey are copied into `pool` at `at` (64 bytes) and kept as views of it: one
+ * allocation for every record of a restart instead of two `ArrayBuffer`s per member.
  */
-function readMemberRecord(bytes: Uint8Array): { leaf: number; record: MemberRecord } {
+function readMemberRecord(
+  bytes: Uint8Array,
+  pool: Uint8Array,
+  at: number,
+): { leaf: number; record: MemberRecord } {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes: expected a Uint8Array");
   const version = bytes[0];
   if (bytes.length > 0 && version !== recordVersion) {
@@ -184,18 +190,41 @@ function readMemberRecord(bytes: Uint8Array): { leaf: number; record: MemberReco
   if (bytes.length > memberRecordBytes) {
     throw new StateCorruptedError(`${bytes.length - memberRecordBytes} unexpected trailing bytes`);
   }
-  const u32 = (at: number) =>
-    (((bytes[at] as number) << 24) |
-      ((bytes[at + 1] as number) << 16) |
-      ((bytes[at + 2] as number) << 8) |
-      (bytes[at + 3] as number)) >>>
+  const u32 = (offset: number) =>
+    (((bytes[offset] as number) << 24) |
+      ((bytes[offset + 1] as number) << 16) |
+      ((bytes[offset + 2] as number) << 8) |
+      (bytes[offset + 3] as number)) >>>
     0;
   const leaf = u32(1);
-  const leafEpoch = (BigInt(u32(5)) << 32n) | BigInt(u32(9));
+  const high = u32(5);
+  const low = u32(9);
+  // Leaf epochs are few distinct values (the epochs members joined or re-keyed in): one BigInt each.
+  const leafEpoch = high === 0 ? smallEpoch(low) : (BigInt(high) << 32n) | BigInt(low);
+  pool.set(bytes.subarray(13, 77), at);
   return {
     leaf,
-    record: { leafEpoch, leafSecret: bytes.slice(13, 45), prekey: bytes.slice(45, 77) },
+    record: {
+      leafEpoch,
+      leafSecret: pool.subarray(at, at + 32),
+      prekey: pool.subarray(at + 32, at + 64),
+    },
   };
+}
+
+/** Leaf epochs below 2^32 already made, by value (bounded: {@link maxSmallEpochs}). */
+const smallEpochs = new Map<number, bigint>();
+/** At most this many epochs are remembered by {@link smallEpoch} (~40 bytes each). */
+const maxSmallEpochs = 4096;
+
+function smallEpoch(value: number): bigint {
+  let epoch = smallEpochs.get(value);
+  if (epoch === undefined) {
+    epoch = BigInt(value);
+    if (smallEpochs.size >= maxSmallEpochs) smallEpochs.clear();
+    smallEpochs.set(value, epoch);
+  }
+  return epoch;
 }
 
 /**
@@ -243,8 +272,15 @@ function withMembers(
   const current = state.roster;
   const epoch = state.window.current?.epoch ?? 0n;
   let next: Array<RosterLeaf | undefined> | undefined;
-  for (const [key, bytes] of members) {
-    const { leaf, record } = readMemberRecord(bytes);
+  const records: ReadonlyArray<readonly [number, Uint8Array]> = Array.isArray(members)
+    ? members
+    : [...members];
+  // Every kept leaf secret and prekey in one buffer (the group keeps copies: see readMemberRecord).
+  const pool = new Uint8Array(64 * records.length);
+  let at = 0;
+  for (const [key, bytes] of records) {
+    const { leaf, record } = readMemberRecord(bytes, pool, at);
+    at += 64;
     const entry = leaf < current.length ? current[leaf] : undefined;
     if (leaf !== key) {
       throw new StateCorruptedError(`the member record stored for leaf ${key} names leaf ${leaf}`);

@@ -260,6 +260,43 @@ describe("restore", () => {
     expect(hex(next.roster[1]?.prekey as Uint8Array)).toBe(hex(rotated.publicKey));
   });
 
+  it("restored member records are the group's own copies: the input may be reused, a removal wipes only its member's", () => {
+    const { owner, rosters } = newOwner();
+    const { members } = addPeople(owner, rosters, [person(), person(), person()], 1);
+    const saved = new Saved();
+    saved.commit(owner.takeParts());
+    const before = new Map([...saved.members].map(([leaf, record]) => [leaf, hex(record)]));
+    // Records read from one buffer (as a store's listing hands them), then that buffer reused.
+    const buffer = new Uint8Array([...saved.members.values()].reduce((n, r) => n + r.length, 0));
+    const records = new Map<number, Uint8Array>();
+    let at = 0;
+    for (const [leaf, record] of saved.members) {
+      buffer.set(record, at);
+      records.set(leaf, buffer.subarray(at, at + record.length));
+      at += record.length;
+    }
+    const copy = OwnerGroup.restore(provider, {
+      head: saved.head as Uint8Array,
+      members: records,
+      epochs: saved.epochs,
+      roster: rosters.lookup,
+    });
+    buffer.fill(0xee);
+    const all = copy.takeParts({ all: true });
+    expect(new Map(all.members.map(([leaf, record]) => [leaf, hex(record as Uint8Array)]))).toEqual(
+      before,
+    );
+    // A removal wipes the removed member's secret; the others re-key with theirs.
+    const removal = copy.remove([2], 2);
+    const [a, , c] = members as [MemberGroup, MemberGroup, MemberGroup];
+    for (const member of [a, c]) {
+      for (const chunk of removal.chunks) {
+        member.applyKeyUpdate(chunk, 2, { roster: removal.roster });
+      }
+      expect(read(member, say(copy, "after"), 3)).toBe("after");
+    }
+  });
+
   it("member round trip, also once removed", () => {
     const { owner, rosters } = newOwner();
     const { members } = addPeople(owner, rosters, [person(), person()], 1);
