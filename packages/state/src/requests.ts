@@ -39,10 +39,26 @@ const indexes = new WeakMap<OrgState["requests"], RequestIndex>();
 function requestIndex(requests: OrgState["requests"]): RequestIndex {
   let index = indexes.get(requests);
   if (index === undefined) {
-    index = buildRequestIndex(requests);
+    index = buildRequestIndex(requests.values());
     indexes.set(requests, index);
   }
   return index;
+}
+
+/**
+ * Gives `requests` its index built from `values`, the same requests in any order: a snapshot's
+ * decoder passes the array it filled the map from (a start then walks no immutable map for it).
+ *
+ * @param requests - the map
+ * @param values - every request of `requests`, each once
+ * @internal
+ */
+export function seedRequestIndex(
+  requests: OrgState["requests"],
+  values: readonly JoinRequest[],
+): void {
+  if (values.length !== requests.size) throw new RangeError("values: not the map's requests");
+  indexes.set(requests, buildRequestIndex(values));
 }
 
 /**
@@ -50,11 +66,11 @@ function requestIndex(requests: OrgState["requests"]): RequestIndex {
  * to each request in turn (a request that is not pending only ever removes an id that is not
  * there), without a new set and map per request (a start rebuilds it over every request ever made).
  */
-function buildRequestIndex(requests: OrgState["requests"]): RequestIndex {
+function buildRequestIndex(requests: Iterable<JoinRequest>): RequestIndex {
   const pending = ImmutableSet<string>().asMutable();
   const byKey = new Map<MemberId, string[]>();
   let lastRejection = ImmutableMap<MemberId, number>().asMutable();
-  for (const request of requests.values()) {
+  for (const request of requests) {
     if (request.status === "pending") {
       pending.add(request.id);
       const ids = byKey.get(request.requester);

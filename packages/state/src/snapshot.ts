@@ -9,6 +9,7 @@ import {
   type Role,
   roles,
 } from "./events.js";
+import { seedRequestIndex } from "./requests.js";
 import { AppliedIds } from "./snapshot-applied.js";
 import { SnapshotFormatError, SnapshotReader, SnapshotWriter } from "./snapshot-codec.js";
 import {
@@ -198,6 +199,8 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     members: readMap(r, 2, () => readRoles(r)),
   }));
   const categories = readMap(r, 2, (id) => ({ id, name: r.str() }));
+  // The requests as read, for their index (`seedRequestIndex`): no walk of the map at the start.
+  const requestList: JoinRequest[] = [];
   const requests = readMap(r, 13, (id) => {
     const request: Mutable<JoinRequest> = {
       id,
@@ -213,8 +216,10 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     if (r.bool()) request.decidedAt = readClock(r);
     if (r.bool()) request.decidedSentAt = r.uint();
     if (r.bool()) request.rejectionReason = r.str();
+    requestList.push(request as JoinRequest);
     return request as JoinRequest;
   });
+  seedRequestIndex(requests, requestList);
   const leaveRequests = readMap(r, 6, (id) => {
     const request: Mutable<LeaveRequest> = {
       id,
