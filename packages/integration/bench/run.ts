@@ -43,11 +43,13 @@
  *
  * `--json` prints one JSON document on one line; `--quick` runs a small profile (CI smoke: the
  * numbers mean little) without the one-process-per-node run unless `--processes` is given
- * (`--no-processes` skips it in the full profile; `--tcp` makes its clients dial the service node
- * over plain TCP instead of WebSocket). For profiling: `--only join|throughput|removal` runs one
+ * (`--no-processes` skips it in the full profile; `--tcp` makes its nodes connect over plain TCP
+ * instead of WebSocket). For profiling: `--only join|throughput|removal` runs one
  * part (`--only processes`: the one-process-per-node throughputs alone; `--layout mesh|service`: one
  * of them), `--no-floor` skips the
- * memory-network floors, `--profile-marks` prints the timed windows.
+ * memory-network floors, `--profile-marks` prints the timed windows, `--warmup <n>` sends n warm-up
+ * messages instead of 200 (V8 optimizes a function after about 3,000 calls: the default leaves
+ * much of the timed window in baseline code and compiling).
  */
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -95,7 +97,10 @@ const processes =
  * cut the `--cpu-prof` profiles of the bench and of its node processes to it.
  */
 const profileMarks = process.argv.includes("--profile-marks");
-/** `--tcp`: the one-process-per-node run dials the service node over plain TCP, not WebSocket. */
+/**
+ * `--tcp`: the one-process-per-node runs connect over plain TCP, not WebSocket (the service layout
+ * dials the service node over it; the mesh layout's clients listen and dial each other over it).
+ */
 const overTcp = process.argv.includes("--tcp");
 /**
  * `--layout mesh|service`: run the one-process-per-node throughput in that layout only (profiling);
@@ -110,9 +115,15 @@ const messageCount = quick ? 100 : 1_000;
 const messageBytes = 256;
 /**
  * Messages sent and decrypted before the throughput clock starts, so that every process runs warm
- * code (a fresh node process would otherwise spend its first sends compiling).
+ * code (a fresh node process would otherwise spend its first sends compiling). `--warmup <n>`
+ * changes it (to show how much of the timed CPU is still the JIT's: see docs/SCALE.md).
  */
-const warmupCount = quick ? 20 : 200;
+const warmupCount = process.argv.includes("--warmup")
+  ? Number(process.argv[process.argv.indexOf("--warmup") + 1])
+  : quick
+    ? 20
+    : 200;
+if (!Number.isSafeInteger(warmupCount) || warmupCount < 1) throw new Error("--warmup: a count ≥ 1");
 const orgMembers = quick ? 100 : 1_000;
 
 /** Production defaults but `rekeyWindowMs` (see the header): what every client here runs with. */
@@ -378,7 +389,13 @@ async function throughputProcesses(layout: ProcessLayout) {
       await service.stop();
       const addresses: string[] = [];
       for (const node of clients) {
-        addresses.push(await node.request<string>({ op: "restart", peers: [...addresses] }));
+        addresses.push(
+          await node.request<string>({
+            op: "restart",
+            peers: [...addresses],
+            transport: overTcp ? "tcp" : "ws",
+          }),
+        );
       }
       await Promise.all(clients.map((n) => n.request({ op: "mesh-peers", count: 2 })));
     }
@@ -430,6 +447,8 @@ async function throughputProcesses(layout: ProcessLayout) {
       allDecrypted: true,
       processes: timed.length,
       connections: overTcp ? "tcp" : "ws",
+      /** Messages both receivers decrypted before the clock started (`--warmup`). */
+      warmupMessages: warmupCount,
       cpuMsByNode: Object.fromEntries(names.map((name, i) => [name, round(cpuMs[i] ?? 0)])),
       cpuMsTotal: round(cpuMsTotal),
       /**

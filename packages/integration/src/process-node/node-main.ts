@@ -54,6 +54,8 @@ interface Links {
   readonly serviceAddress?: string | undefined;
   readonly peers?: readonly string[] | undefined;
   readonly listen?: boolean | undefined;
+  /** Listen over WebSocket (the default) or plain TCP. */
+  readonly over?: "ws" | "tcp" | undefined;
 }
 
 async function clientHandler(init: Extract<NodeRole, { role: "client" }>): Promise<Handler> {
@@ -71,7 +73,9 @@ async function clientHandler(init: Extract<NodeRole, { role: "client" }>): Promi
   const open = async (links: Links) => {
     const inner = wakuTransport({
       mode: "relay",
-      listen: links.listen ? ["/ip4/127.0.0.1/tcp/0/ws"] : [],
+      listen: links.listen
+        ? [links.over === "tcp" ? "/ip4/127.0.0.1/tcp/0" : "/ip4/127.0.0.1/tcp/0/ws"]
+        : [],
       peers: [
         ...(links.serviceAddress === undefined ? [] : [links.serviceAddress]),
         ...(links.peers ?? []),
@@ -125,8 +129,9 @@ async function clientHandler(init: Extract<NodeRole, { role: "client" }>): Promi
         case "restart": {
           await client.close();
           await transport.stop();
-          ({ inner, transport, client } = await open({ listen: true, peers: request.peers }));
-          const address = inner.multiaddrs.find((a) => a.includes("/ws/"));
+          const over = request.transport ?? "ws";
+          ({ inner, transport, client } = await open({ listen: true, peers: request.peers, over }));
+          const address = inner.multiaddrs.find((a) => a.includes("/ws/") === (over === "ws"));
           if (address === undefined) throw new Error(`${init.name} does not listen`);
           return address;
         }

@@ -40,7 +40,12 @@ export type NodeRequest =
    * answers with its new multiaddr (without waiting for any peer). An `auto-accept` does not carry
    * over.
    */
-  | { readonly op: "restart"; readonly peers: readonly string[] }
+  | {
+      readonly op: "restart";
+      readonly peers: readonly string[];
+      /** What the restarted transport listens on (and so what the next ones dial). @default "ws" */
+      readonly transport?: "ws" | "tcp";
+    }
   /**
    * Client: resolves once `count` relay peers are in its mesh on every shard (what forwarding
    * needs), at most the node's safety timeout.
