@@ -7,13 +7,17 @@
  * `peer_usage` (messages and bytes it has in the archive now), maintained by triggers in the same
  * transaction as every insert and delete, so that the per-peer quota is one primary-key lookup and
  * retention frees a peer's quota as it removes its messages.
+ *
+ * Version 3 keeps the archive's totals (messages and encoded bytes) in the one row of
+ * `archive_usage`, maintained by triggers likewise, so that the byte retention reads the total in
+ * one lookup instead of summing every row on each prune.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { type DiagnosticSink, reportDiagnostic } from "@orgchat/base";
 import { ArchiveOpenError, ArchiveSchemaVersionError } from "./errors.js";
 
 /** The newest schema version this code writes; `user_version` of an up-to-date file. */
-export const archiveSchemaVersion = 2;
+export const archiveSchemaVersion = 3;
 
 /** Length of a Waku message hash, bytes. */
 export const hashLength = 32;
@@ -58,6 +62,26 @@ const migrations: readonly ((db: DatabaseSync) => void)[] = [
         UPDATE peer_usage SET messages = messages - 1, bytes = bytes - length(OLD.message)
           WHERE peer = OLD.peer;
         DELETE FROM peer_usage WHERE peer = OLD.peer AND messages <= 0;
+      END;
+    `);
+  },
+  (db) => {
+    // The archive's totals (byte retention), counted once here from the rows already stored.
+    db.exec(`
+      CREATE TABLE archive_usage (
+        id       INTEGER PRIMARY KEY CHECK (id = 0),
+        messages INTEGER NOT NULL,
+        bytes    INTEGER NOT NULL
+      );
+      INSERT INTO archive_usage (id, messages, bytes)
+        SELECT 0, count(*), coalesce(sum(length(message)), 0) FROM message;
+      CREATE TRIGGER message_usage_added AFTER INSERT ON message BEGIN
+        UPDATE archive_usage SET messages = messages + 1, bytes = bytes + length(NEW.message)
+          WHERE id = 0;
+      END;
+      CREATE TRIGGER message_usage_removed AFTER DELETE ON message BEGIN
+        UPDATE archive_usage SET messages = messages - 1, bytes = bytes - length(OLD.message)
+          WHERE id = 0;
       END;
     `);
   },

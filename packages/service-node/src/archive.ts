@@ -29,25 +29,14 @@ import {
   type PeerQuota,
   resolveAdmissionLimits,
 } from "./archive-limits.js";
+import {
+  type ArchiveRetention,
+  type PruneResult,
+  Retention,
+  resolveRetention,
+} from "./archive-retention.js";
 import { closeQuietly, hashLength, migrate } from "./archive-schema.js";
 import { ArchiveClosedError, ArchiveOpenError, CursorNotFoundError } from "./errors.js";
-
-/**
- * How long and how many messages the archive keeps. {@link MessageArchive.prune} applies it; the
- * node calls `prune()` on a timer. `Number.POSITIVE_INFINITY` disables a bound.
- */
-export interface ArchiveRetention {
-  /** Messages whose timestamp is older than `now - maxAgeMs` are removed. @default 30 days */
-  readonly maxAgeMs?: number;
-  /** When more are stored, the oldest by `(timestamp, hash)` are removed. @default 1_000_000 */
-  readonly maxMessages?: number;
-}
-
-/** The retention applied when {@link ArchiveInit.retention} leaves a bound out. */
-export const defaultArchiveRetention: Required<ArchiveRetention> = {
-  maxAgeMs: 30 * 24 * 60 * 60 * 1000,
-  maxMessages: 1_000_000,
-};
 
 /** Options of {@link MessageArchive.open}. */
 export interface ArchiveInit {
@@ -180,13 +169,13 @@ export interface ArchivePage {
   readonly cursor?: Uint8Array;
 }
 
-/** What {@link MessageArchive.prune} removed. */
-export interface PruneResult {
-  readonly removedByAge: number;
-  readonly removedByCount: number;
-}
-
 export { defaultMaxTimestampSkewMs, defaultPeerQuota, type PeerQuota } from "./archive-limits.js";
+/** What {@link MessageArchive.prune} removed. */
+export {
+  type ArchiveRetention,
+  defaultArchiveRetention,
+  type PruneResult,
+} from "./archive-retention.js";
 export { archiveSchemaVersion } from "./archive-schema.js";
 
 const nanosPerMilli = 1_000_000n;
@@ -210,14 +199,11 @@ const nanosPerMilli = 1_000_000n;
 export class MessageArchive {
   readonly #db: DatabaseSync;
   readonly #now: () => number;
-  readonly #retention: Required<ArchiveRetention>;
+  readonly #retention: Retention;
   readonly #admission: Admission;
   readonly #insertStatement: StatementSync;
   readonly #usageStatement: StatementSync;
   readonly #cursorStatement: StatementSync;
-  readonly #countStatement: StatementSync;
-  readonly #pruneByAgeStatement: StatementSync;
-  readonly #pruneOldestStatement: StatementSync;
   /** Query statements by SQL text: a bounded set of shapes (filters present or not, direction). */
   readonly #queryStatements = new Map<string, StatementSync>();
   readonly #commitPerTurn: boolean;
@@ -237,7 +223,7 @@ export class MessageArchive {
     this.#onDiagnostic = init.onDiagnostic;
     this.#db = db;
     this.#now = now;
-    this.#retention = retention;
+    this.#retention = new Retention(db, retention);
     this.#admission = admission;
     this.#insertStatement = db.prepare(
       "INSERT INTO message (hash, pubsub_topic, content_topic, timestamp, message, peer) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
@@ -246,13 +232,6 @@ export class MessageArchive {
     this.#cursorStatement = db.prepare("SELECT timestamp FROM message WHERE hash = ?");
     // Nanosecond timestamps exceed 2^53: read them as bigint or neighbours would compare equal.
     this.#cursorStatement.setReadBigInts(true);
-    this.#countStatement = db.prepare("SELECT count(*) AS n FROM message");
-    this.#pruneByAgeStatement = db.prepare(
-      "DELETE FROM message WHERE timestamp < ? OR timestamp > ?",
-    );
-    this.#pruneOldestStatement = db.prepare(
-      "DELETE FROM message WHERE rowid IN (SELECT rowid FROM message ORDER BY timestamp, hash LIMIT ?)",
-    );
   }
 
   /**
@@ -549,30 +528,16 @@ export class MessageArchive {
    * Applies the retention: removes messages whose timestamp is more than `maxAgeMs` from `now()`
    * either way (older ones, as nwaku's time retention, and ones dated that far ahead, which only an
    * archive filled before {@link MessageArchive.admit} judged timestamps, `insert`, or a clock set
-   * back could hold), then the oldest by `(timestamp, hash)` while more than `maxMessages` remain.
-   * One transaction. The node calls it on a timer.
+   * back could hold), then the oldest by `(timestamp, hash)` while more than `maxMessages` remain,
+   * then the oldest while the messages take more than `maxBytes`. One transaction. The node calls it
+   * on a timer.
    *
    * @returns how many messages each bound removed.
    * @throws {ArchiveClosedError} after `close()`.
    */
   prune(): PruneResult {
     this.#assertOpen("prune()");
-    const { maxAgeMs, maxMessages } = this.#retention;
-    return this.#transaction(() => {
-      let removedByAge = 0;
-      if (Number.isFinite(maxAgeMs)) {
-        const now = Math.trunc(this.#now());
-        const cutoff = toSqlInteger(BigInt(now - Math.trunc(maxAgeMs)) * nanosPerMilli);
-        const horizon = toSqlInteger(BigInt(now + Math.trunc(maxAgeMs)) * nanosPerMilli);
-        removedByAge = Number(this.#pruneByAgeStatement.run(cutoff, horizon).changes);
-      }
-      let removedByCount = 0;
-      if (Number.isFinite(maxMessages)) {
-        const excess = this.#countRows() - maxMessages;
-        if (excess > 0) removedByCount = Number(this.#pruneOldestStatement.run(excess).changes);
-      }
-      return { removedByAge, removedByCount };
-    });
+    return this.#transaction(() => this.#retention.apply(this.#now()));
   }
 
   /**
@@ -581,7 +546,7 @@ export class MessageArchive {
    */
   count(): number {
     this.#assertOpen("count()");
-    return this.#countRows();
+    return this.#retention.count();
   }
 
   /** Closes the database (its WAL is checkpointed). Idempotent. */
@@ -616,11 +581,6 @@ export class MessageArchive {
     return Number(result.changes) > 0;
   }
 
-  #countRows(): number {
-    const row = this.#countStatement.get();
-    return Number(row?.n ?? 0);
-  }
-
   #statement(sql: string): StatementSync {
     let statement = this.#queryStatements.get(sql);
     if (statement === undefined) {
@@ -653,18 +613,6 @@ export class MessageArchive {
   }
 }
 
-function resolveRetention(retention: ArchiveRetention | undefined): Required<ArchiveRetention> {
-  const maxAgeMs = retention?.maxAgeMs ?? defaultArchiveRetention.maxAgeMs;
-  const maxMessages = retention?.maxMessages ?? defaultArchiveRetention.maxMessages;
-  if (!(maxAgeMs > 0)) {
-    throw new RangeError(`retention.maxAgeMs must be a positive number, got ${maxAgeMs}`);
-  }
-  if (!(maxMessages > 0) || (Number.isFinite(maxMessages) && !Number.isInteger(maxMessages))) {
-    throw new RangeError(`retention.maxMessages must be a positive integer, got ${maxMessages}`);
-  }
-  return { maxAgeMs, maxMessages };
-}
-
 /** The arrival rules of {@link MessageArchive.admit}, resolved. */
 interface Admission {
   /** Undefined: timestamps are not judged. */
@@ -683,14 +631,6 @@ function resolveAdmission(init: ArchiveInit): Admission {
     isExempt: init.isQuotaExempt ?? (() => false),
   };
 }
-
-/** Clamps to SQLite's 64-bit integers (a huge retention would not bind otherwise). */
-function toSqlInteger(value: bigint): bigint {
-  if (value > sqlIntegerMax) return sqlIntegerMax;
-  return value < -sqlIntegerMax ? -sqlIntegerMax : value;
-}
-
-const sqlIntegerMax = 2n ** 63n - 1n;
 
 function checkHash(hash: Uint8Array, name: string): void {
   if (!(hash instanceof Uint8Array) || hash.length !== hashLength) {

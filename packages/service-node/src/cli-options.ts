@@ -45,6 +45,7 @@ Options:
   --shards LIST            shards to serve, comma-separated, e.g. 0,1,2 (default: all)
   --retention-days D       drop messages older than D days (default: 30)
   --retention-messages N   keep at most N messages (default: 1000000)
+  --retention-gb GB        keep at most GB gigabytes (GiB) of messages, oldest dropped first (default: 10)
   --timestamp-skew S       archive only messages dated within S seconds of this node's clock (default: 20)
   --peer-quota-messages N  messages one peer may have in the archive (default: 100000)
   --peer-quota-mb MB       megabytes (MiB) one peer may have in the archive (default: 1024)
@@ -94,6 +95,7 @@ export function parseCliArgs(argv: readonly string[], home: string = homedir()):
     1,
     Number.MAX_SAFE_INTEGER,
   );
+  const retentionGb = number(values["retention-gb"], "--retention-gb");
   const skewSeconds = number(values["timestamp-skew"], "--timestamp-skew");
   const quotaMessages = integer(
     values["peer-quota-messages"],
@@ -108,12 +110,15 @@ export function parseCliArgs(argv: readonly string[], home: string = homedir()):
     ...(values.listen === undefined ? {} : { listen: values.listen }),
     ...(values.peer === undefined ? {} : { peers: values.peer }),
     ...(shards === undefined ? {} : { shards }),
-    ...(days === undefined && messages === undefined
+    ...(days === undefined && messages === undefined && retentionGb === undefined
       ? {}
       : {
           retention: {
             ...(days === undefined ? {} : { maxAgeMs: days * 24 * 60 * 60 * 1000 }),
             ...(messages === undefined ? {} : { maxMessages: messages }),
+            ...(retentionGb === undefined
+              ? {}
+              : { maxBytes: Math.ceil(retentionGb * 1024 * 1024 * 1024) }),
           },
         }),
     ...(skewSeconds === undefined ? {} : { maxTimestampSkewMs: Math.ceil(skewSeconds * 1000) }),
@@ -160,6 +165,7 @@ function parse(argv: readonly string[]) {
       shards: { type: "string" },
       "retention-days": { type: "string" },
       "retention-messages": { type: "string" },
+      "retention-gb": { type: "string" },
       "timestamp-skew": { type: "string" },
       "peer-quota-messages": { type: "string" },
       "peer-quota-mb": { type: "string" },

@@ -2,12 +2,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { WakuMessage } from "@waku/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type ArchivedMessage,
   type ArchiveInit,
   type ArchiveQuery,
   archiveSchemaVersion,
+  defaultArchiveRetention,
+  defaultPeerQuota,
   MessageArchive,
 } from "../src/archive.ts";
 import {
@@ -65,6 +68,9 @@ const page = (overrides: Partial<ArchiveQuery> = {}): ArchiveQuery => ({
   includeData: true,
   ...overrides,
 });
+
+/** Encoded bytes of an entry, as the archive counts them. */
+const sizeOf = (entry: ArchivedMessage) => WakuMessage.encode(entry.message).length;
 
 const hashesOf = (entries: readonly { hash: Uint8Array }[]) => entries.map((e) => hex(e.hash));
 
@@ -330,10 +336,10 @@ describe("MessageArchive: retention", () => {
       archived({ index, timestamp: baseTimeNs + BigInt(index) * 3_600_000n * nsPerMs }),
     );
     archive.insertMany(entries);
-    expect(archive.prune()).toEqual({ removedByAge: 0, removedByCount: 0 });
+    expect(archive.prune()).toEqual({ removedByAge: 0, removedByCount: 0, removedByBytes: 0 });
     // A day after message 4 (4 h after the first), messages 0..3 are older than a day.
     nowMs += 4 * 3_600_000 + dayMs;
-    expect(archive.prune()).toEqual({ removedByAge: 4, removedByCount: 0 });
+    expect(archive.prune()).toEqual({ removedByAge: 4, removedByCount: 0, removedByBytes: 0 });
     expect(archive.count()).toBe(6);
     expect(hashesOf(archive.query(page()).entries)).toEqual(
       entries.slice(4).map((e) => hex(e.hash)),
@@ -347,23 +353,73 @@ describe("MessageArchive: retention", () => {
     });
     const entries = series();
     archive.insertMany(entries);
-    expect(archive.prune()).toEqual({ removedByAge: 0, removedByCount: 37 });
+    expect(archive.prune()).toEqual({ removedByAge: 0, removedByCount: 37, removedByBytes: 0 });
     expect(hashesOf(archive.query(page()).entries)).toEqual(
       storeOrder(entries)
         .slice(37)
         .map((e) => hex(e.hash)),
     );
-    expect(archive.prune()).toEqual({ removedByAge: 0, removedByCount: 0 });
+    expect(archive.prune()).toEqual({ removedByAge: 0, removedByCount: 0, removedByBytes: 0 });
+  });
+
+  it("removes the oldest while the messages take more than maxBytes, from many peers", () => {
+    // 40 messages of about 1 KiB from 40 peer ids (each far under its quota): only the total binds.
+    const entries = Array.from({ length: 40 }, (_, index) =>
+      archived({ index, payloadBytes: 1000 + index, peer: `peer-${index}` }),
+    );
+    const total = entries.reduce((sum, e) => sum + sizeOf(e), 0);
+    const newest = entries.slice(-25);
+    const maxBytes = newest.reduce((sum, e) => sum + sizeOf(e), 0);
+    const archive = openArchive({
+      now: () => Number(baseTimeNs / nsPerMs),
+      retention: { maxBytes },
+    });
+    for (const entry of entries) expect(archive.admit(entry)).toBe("stored");
+    expect(total).toBeGreaterThan(maxBytes);
+    expect(archive.prune()).toEqual({ removedByAge: 0, removedByCount: 0, removedByBytes: 15 });
+    expect(hashesOf(archive.query(page()).entries)).toEqual(newest.map((e) => hex(e.hash)));
+    expect(archive.prune()).toEqual({ removedByAge: 0, removedByCount: 0, removedByBytes: 0 });
+    // One byte over: the oldest goes, whatever its size.
+    const late = archived({ index: 99, payloadBytes: 1 });
+    archive.insert(late);
+    expect(archive.prune()).toEqual({ removedByAge: 0, removedByCount: 0, removedByBytes: 1 });
+    expect(archive.count()).toBe(25);
+    // Retention frees the peers' quotas as it removes their messages.
+    expect(archive.peerUsage("peer-0")).toEqual({ messages: 0, bytes: 0 });
+  });
+
+  it("removes past maxBytes in more than one scan step (over 512 rows)", () => {
+    const entries = Array.from({ length: 1300 }, (_, index) => archived({ index }));
+    const archive = openArchive({
+      now: () => Number(baseTimeNs / nsPerMs),
+      retention: { maxBytes: entries.slice(-100).reduce((sum, e) => sum + sizeOf(e), 0) },
+    });
+    archive.insertMany(entries);
+    expect(archive.prune().removedByBytes).toBe(1200);
+    expect(hashesOf(archive.query(page()).entries)).toEqual(
+      entries.slice(-100).map((e) => hex(e.hash)),
+    );
+  });
+
+  it("bounds the total at ten peer quotas by default", () => {
+    expect(defaultArchiveRetention.maxBytes).toBe(10 * defaultPeerQuota.maxBytes);
+    expect(defaultArchiveRetention.maxBytes).toBe(10 * 1024 ** 3);
   });
 
   it("refuses invalid retention bounds", () => {
     expect(() => openArchive({ retention: { maxAgeMs: 0 } })).toThrow(RangeError);
     expect(() => openArchive({ retention: { maxMessages: 1.5 } })).toThrow(RangeError);
+    expect(() => openArchive({ retention: { maxBytes: 0 } })).toThrow(RangeError);
+    expect(() => openArchive({ retention: { maxBytes: 2.5 } })).toThrow(RangeError);
     const unbounded = openArchive({
-      retention: { maxAgeMs: Number.POSITIVE_INFINITY, maxMessages: Number.POSITIVE_INFINITY },
+      retention: {
+        maxAgeMs: Number.POSITIVE_INFINITY,
+        maxMessages: Number.POSITIVE_INFINITY,
+        maxBytes: Number.POSITIVE_INFINITY,
+      },
     });
     unbounded.insertMany(series());
-    expect(unbounded.prune()).toEqual({ removedByAge: 0, removedByCount: 0 });
+    expect(unbounded.prune()).toEqual({ removedByAge: 0, removedByCount: 0, removedByBytes: 0 });
   });
 });
 
@@ -386,8 +442,42 @@ describe("MessageArchive: file, schema and lifecycle", () => {
     const file = path.join(tempDir(), "empty.sqlite");
     fs.writeFileSync(file, "");
     openArchive({ path: file }).close();
-    expect(archiveSchemaVersion).toBe(2);
+    expect(archiveSchemaVersion).toBe(3);
     expect(userVersion(file)).toBe(archiveSchemaVersion);
+  });
+
+  it("migrates a version 2 file: its messages' bytes are counted once, then kept by triggers", () => {
+    const file = path.join(tempDir(), "v2.sqlite");
+    const entries = series();
+    const first = MessageArchive.open({ path: file });
+    first.insertMany(entries);
+    first.close();
+    // Back to version 2 as a file of that version was: no totals table, no triggers.
+    const db = new DatabaseSync(file);
+    db.exec(`
+      DROP TRIGGER message_usage_added;
+      DROP TRIGGER message_usage_removed;
+      DROP TABLE archive_usage;
+      PRAGMA user_version = 2;
+    `);
+    db.close();
+    const total = entries.reduce((sum, e) => sum + sizeOf(e), 0);
+    const newest = storeOrder(entries).slice(-10);
+    const maxBytes = newest.reduce((sum, e) => sum + sizeOf(e), 0);
+    const second = openArchive({
+      path: file,
+      now: () => Number(baseTimeNs / nsPerMs),
+      retention: { maxBytes },
+    });
+    expect(userVersion(file)).toBe(3);
+    const counted = new DatabaseSync(file);
+    expect(counted.prepare("SELECT messages, bytes FROM archive_usage").get()).toEqual({
+      messages: entries.length,
+      bytes: total,
+    });
+    counted.close();
+    expect(second.prune().removedByBytes).toBe(entries.length - 10);
+    expect(hashesOf(second.query(page()).entries)).toEqual(newest.map((e) => hex(e.hash)));
   });
 
   it("refuses a file from a newer version and leaves it untouched", () => {

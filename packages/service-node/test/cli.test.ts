@@ -139,6 +139,8 @@ describe("parseCliArgs", () => {
         "1.5",
         "--retention-messages",
         "5000",
+        "--retention-gb",
+        "0.5",
         "--peer",
         "/dns4/hub.example/tcp/443/wss/p2p/12D3KooWExample",
       ],
@@ -153,7 +155,7 @@ describe("parseCliArgs", () => {
         peers: ["/dns4/hub.example/tcp/443/wss/p2p/12D3KooWExample"],
         networkConfig: { clusterId: 7, numShardsInCluster: 4 },
         shards: [0, 2],
-        retention: { maxAgeMs: 1.5 * 24 * 3600 * 1000, maxMessages: 5000 },
+        retention: { maxAgeMs: 1.5 * 24 * 3600 * 1000, maxMessages: 5000, maxBytes: 2 ** 29 },
       },
     });
   });
@@ -216,6 +218,7 @@ describe("parseCliArgs", () => {
       ["--shards", "a"],
       ["--retention-days", "0"],
       ["--retention-messages", "-1"],
+      ["--retention-gb", "0"],
       ["--cluster", "70000"],
     ]) {
       expect(() => parseCliArgs(argv), argv.join(" ")).toThrow(/./);

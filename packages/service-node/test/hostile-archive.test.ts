@@ -159,7 +159,7 @@ describe("age retention and dates far ahead (issue #13, row 6)", () => {
       archived({ index: 301, timestamp: BigInt(Math.trunc(nowMs - 40 * yearMs)) * nsPerMs }),
     ];
     archive.insertMany([...genuine, ...junk]);
-    expect(archive.prune()).toEqual({ removedByAge: 102, removedByCount: 0 });
+    expect(archive.prune()).toEqual({ removedByAge: 102, removedByCount: 0, removedByBytes: 0 });
     expect(archive.count()).toBe(5);
   });
 
@@ -284,7 +284,7 @@ describe("archive schema version 2", () => {
     ).toBe("stored");
     expect(archive.peerUsage("p").messages).toBe(1);
     clock += 2_000;
-    expect(archive.prune()).toEqual({ removedByAge: 2, removedByCount: 0 });
+    expect(archive.prune()).toEqual({ removedByAge: 2, removedByCount: 0, removedByBytes: 0 });
     expect(archive.peerUsage("p")).toEqual({ messages: 0, bytes: 0 });
   });
 });
