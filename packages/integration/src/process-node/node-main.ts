@@ -56,6 +56,11 @@ interface Links {
   readonly listen?: boolean | undefined;
   /** Listen over WebSocket (the default) or plain TCP. */
   readonly over?: "ws" | "tcp" | undefined;
+  /**
+   * The gossipsub heartbeat: 100 ms for the setup (meshes form on heartbeats), the transport's
+   * production default (1 s) when undefined, as on the relay nodes of the timed mesh.
+   */
+  readonly heartbeatIntervalMs?: number | undefined;
 }
 
 async function clientHandler(init: Extract<NodeRole, { role: "client" }>): Promise<Handler> {
@@ -81,7 +86,9 @@ async function clientHandler(init: Extract<NodeRole, { role: "client" }>): Promi
         ...(links.peers ?? []),
       ],
       storePeers: links.serviceAddress === undefined ? [] : [links.serviceAddress],
-      heartbeatIntervalMs: 100,
+      ...(links.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: links.heartbeatIntervalMs }),
       reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
     });
     inner.on("diagnostic", count);
@@ -114,7 +121,7 @@ async function clientHandler(init: Extract<NodeRole, { role: "client" }>): Promi
     const client: Client = await createClient({ transport, store, config: init.config });
     return { inner, transport, client };
   };
-  let { inner, transport, client } = await open(init);
+  let { inner, transport, client } = await open({ ...init, heartbeatIntervalMs: 100 });
   await online(inner);
   return {
     async handle(request) {

@@ -36,9 +36,9 @@ export type NodeRequest =
   | { readonly op: "address"; readonly transport?: "ws" | "tcp" }
   /**
    * Client: closes its client and transport and starts them again on the same store, on a relay
-   * transport that listens on a WebSocket port of 127.0.0.1, dials `peers` and has no store peer;
-   * answers with its new multiaddr (without waiting for any peer). An `auto-accept` does not carry
-   * over.
+   * transport that listens on a WebSocket (or TCP) port of 127.0.0.1, dials `peers` and has no store
+   * peer, with the production gossipsub heartbeat (1 s, not the setup's 100 ms); answers with its
+   * new multiaddr (without waiting for any peer). An `auto-accept` does not carry over.
    */
   | {
       readonly op: "restart";
