@@ -10,7 +10,7 @@
  *
  * Run from packages/client:
  * `node --import tsx --conditions=@orgchat/source bench/pipeline.ts [--json] [--count 1000]
- *  [--warmup 1000] [--sqlite ../store-sqlite/src/index.ts]`. The client does not depend on the SQLite store (nor may
+ *  [--warmup 1000] [--one-at-a-time] [--sqlite ../store-sqlite/src/index.ts]`. The client does not depend on the SQLite store (nor may
  * it, docs/ARCHITECTURE.md): `--sqlite` names the module that exports `openSqliteStore`, and adds
  * the SQLite run.
  */
@@ -44,6 +44,12 @@ const warmupAt = args.indexOf("--warmup");
  * floor's loop runs before it is timed (`max(1000, count)`), so that both are measured warm.
  */
 const warmup = warmupAt >= 0 ? Number(args[warmupAt + 1]) : Math.max(1000, count);
+/**
+ * `--one-at-a-time`: the receive phase hands the member each message only once it processed the
+ * previous one (as a relay receiver that keeps up sees them: one commit per message), instead of
+ * all at once (batched, up to 64 per commit).
+ */
+const oneAtATime = args.includes("--one-at-a-time");
 const profileAt = args.indexOf("--profile");
 /** `--profile <dir>`: one V8 CPU profile per phase and store (`<store>-send.cpuprofile`, …). */
 const profileDir = profileAt >= 0 ? args[profileAt + 1] : undefined;
@@ -316,7 +322,12 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
   thread = threadCpu();
   wall = performance.now();
   progress(`replaying ${captured.length}`);
-  for (const message of [...captured]) await replayer.publish(topic, message.payload);
+  for (const message of [...captured]) {
+    await replayer.publish(topic, message.payload);
+    if (!oneAtATime) continue;
+    await network.idle();
+    await member.idle();
+  }
   progress("replayed");
   const watchdog = setInterval(
     () => progress(`received ${received}/${count}, captured ${captured.length}`),
@@ -388,11 +399,14 @@ async function run(kind: "memory" | "sqlite"): Promise<Figures> {
 const results: Figures[] = [await run("memory")];
 if (openSqliteStore !== undefined) results.push(await run("sqlite"));
 if (json) {
-  console.log(JSON.stringify({ bench: "client-pipeline", textBytes, warmup, results }, null, 2));
+  const receiveMode = oneAtATime ? "one-at-a-time" : "all-at-once";
+  console.log(
+    JSON.stringify({ bench: "client-pipeline", textBytes, warmup, receiveMode, results }, null, 2),
+  );
 } else {
   const f = (n: number, digits = 3) => n.toFixed(digits);
   console.log(
-    `client pipeline, ${count} × ${textBytes} B, owner → member (per message, after ${warmup} to warm up)`,
+    `client pipeline, ${count} × ${textBytes} B, owner → member (per message, after ${warmup} to warm up${oneAtATime ? "; received one at a time" : ""})`,
   );
   for (const r of results) {
     const ratio = (cpu: number, floor: number) =>
