@@ -10,7 +10,8 @@
  * Then the integration bench's 3-node layout without the client: 3 relay nodes meshed directly,
  * a burst from A until B and C received all, with the process CPU of the three nodes' transport
  * work together (lowest of 5 rounds), the figure to compare transport changes by; all at once, and
- * one publish per event-loop turn (how a client's sends leave: no two share a write).
+ * one publish per event-loop turn (how a client's sends leave: no two share a write); then the same
+ * without the B–C link, where nobody receives a message twice (what the duplicates cost).
  * Printed apart, never divided into a latency: the CPU time of the 14/WAKU2-MESSAGE codec alone per
  * message (encode, validate/decode, hash; no network, no gossipsub), to show how little of a
  * delivery it is.
@@ -155,8 +156,11 @@ async function relayChain(data: readonly Uint8Array[]) {
  * this thread, so the process CPU over the burst is the three nodes' transport work together
  * (publish, gossipsub, forwarding, duplicates, noise, muxer, WebSocket, delivery). Repeated
  * `meshRounds` times; the lowest CPU is reported (the least disturbed by other load).
+ * `links: "star"` leaves out the B–C link (C dials A only): nobody receives a message twice, so the
+ * difference from the full mesh is what the duplicates cost (each receiver forwarding every message
+ * to the other, which decodes it and drops it).
  */
-async function relayMeshBurst(data: readonly Uint8Array[]) {
+async function relayMeshBurst(data: readonly Uint8Array[], links: "mesh" | "star" = "mesh") {
   const options = { heartbeatIntervalMs: 100 } as const;
   const a = wakuRelayTransport({ ...options });
   await a.start();
@@ -165,14 +169,18 @@ async function relayMeshBurst(data: readonly Uint8Array[]) {
   const c = wakuRelayTransport({
     ...options,
     listen: [],
-    peers: [...a.multiaddrs, ...b.multiaddrs],
+    peers: links === "mesh" ? [...a.multiaddrs, ...b.multiaddrs] : [...a.multiaddrs],
   });
   await c.start();
   const pubsubTopic = pubsubTopicFor(contentTopic);
   const relayOf = (t: WakuTransport) => (t as WakuTransport & { relay: WakuRelay }).relay;
   await Promise.all(
     [a, b, c].map((t) =>
-      relayOf(t).waitForPeers({ pubsubTopics: [pubsubTopic], minPeers: 2, timeoutMs: 10_000 }),
+      relayOf(t).waitForPeers({
+        pubsubTopics: [pubsubTopic],
+        minPeers: links === "mesh" || t === a ? 2 : 1,
+        timeoutMs: 10_000,
+      }),
     ),
   );
   let marker = 1_000_000;
@@ -273,6 +281,7 @@ const codec = codecFloor(data);
 const memory = await memoryFloor(data);
 const relay = await relayChain(data);
 const mesh = await relayMeshBurst(data);
+const star = await relayMeshBurst(data, "star");
 const ratio = (value: number, floor: number) =>
   floor > 0 ? Math.round((value / floor) * 10) / 10 : null;
 
@@ -307,6 +316,8 @@ const result = {
    * transport work (lowest of the rounds).
    */
   meshBurst: mesh,
+  /** The same without the B–C link (no duplicates): the difference is what duplicates cost. */
+  starBurst: star,
 };
 
 if (json) {
@@ -326,6 +337,10 @@ if (json) {
     ...(["burst", "paced"] as const).map((kind) => {
       const m = mesh[kind];
       return `  3 relay nodes meshed in process, ${kind === "burst" ? "burst" : "one publish per turn"} A → B and C: ${m.totalMs} ms, transport CPU ${m.cpuMs} ms (${m.cpuUsPerMessage} µs per message sent, 3 nodes together; lowest of ${JSON.stringify(m.cpuMsByRound)})`;
+    }),
+    ...(["burst", "paced"] as const).map((kind) => {
+      const m = star[kind];
+      return `  the same without the B–C link (no duplicates), ${kind === "burst" ? "burst" : "one publish per turn"}: ${m.totalMs} ms, transport CPU ${m.cpuMs} ms (${m.cpuUsPerMessage} µs per message sent; lowest of ${JSON.stringify(m.cpuMsByRound)})`;
     }),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
