@@ -286,15 +286,27 @@ describe("restore", () => {
     expect(new Map(all.members.map(([leaf, record]) => [leaf, hex(record as Uint8Array)]))).toEqual(
       before,
     );
-    // A removal wipes the removed member's secret; the others re-key with theirs.
+    // A prekey rotated after the restore replaces that member's only.
+    const rotated = provider.x25519KeyPair();
+    copy.rotatePrekey(1, rotated.publicKey);
+    const rewritten = new Map(
+      copy.takeParts({ all: true }).members.map(([leaf, r]) => [leaf, hex(r as Uint8Array)]),
+    );
+    // A record is `version ‖ leaf ‖ leaf epoch ‖ leaf secret ‖ prekey`: the prekey is its last 32 bytes.
+    expect(rewritten.get(1)?.slice(-64)).toBe(hex(rotated.publicKey));
+    expect(rewritten.get(1)?.slice(0, -64)).toBe(before.get(1)?.slice(0, -64));
+    expect(rewritten.get(3)).toBe(before.get(3));
+    // A removal wipes the removed member's secret; a member re-keys with its own (leaf 3: leaf 1's
+    // KeyUpdate goes to its rotated prekey, whose secret this test does not hold).
     const removal = copy.remove([2], 2);
-    const [a, , c] = members as [MemberGroup, MemberGroup, MemberGroup];
-    for (const member of [a, c]) {
-      for (const chunk of removal.chunks) {
-        member.applyKeyUpdate(chunk, 2, { roster: removal.roster });
-      }
-      expect(read(member, say(copy, "after"), 3)).toBe("after");
-    }
+    const c = members[2] as MemberGroup;
+    for (const chunk of removal.chunks) c.applyKeyUpdate(chunk, 2, { roster: removal.roster });
+    expect(read(c, say(copy, "after"), 3)).toBe("after");
+    expect(copy.memberLeaves()).toEqual([1, 3]);
+    // The KeyUpdate moved the leaf secrets on: a second one is keyed from the new ones.
+    const refresh = copy.refresh(4);
+    for (const chunk of refresh.chunks) c.applyKeyUpdate(chunk, 4, { roster: refresh.roster });
+    expect(read(c, say(copy, "again"), 5)).toBe("again");
   });
 
   it("member round trip, also once removed", () => {
