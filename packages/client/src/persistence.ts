@@ -8,6 +8,7 @@ import {
   newTxn,
   type Org,
   type OrgKeys,
+  type OwnRequest,
   type StoredDescription,
   type Txn,
 } from "./org.js";
@@ -47,7 +48,8 @@ export interface MetaProbe {
   readonly role: Org["role"];
   readonly discovered: boolean;
   readonly marks: ReadonlyArray<readonly [string, number]>;
-  readonly request: string | undefined;
+  /** The member's request, copied (its status and reason change in place). */
+  readonly request: Readonly<OwnRequest> | undefined;
   readonly bundle: unknown;
   readonly rekeyDueAt: number | undefined;
   readonly pendingRemovals: ReadonlyArray<readonly [string, readonly string[]]>;
@@ -55,12 +57,25 @@ export interface MetaProbe {
 
 const noEntries: ReadonlyArray<never> = Object.freeze([]);
 
-/** A member's request as the probe holds it (its status and reason change in place). */
-function requestMark(org: Org): string | undefined {
+/** What {@link Persistence.changedMetaOps} returns when neither record changed. */
+const nothingToWrite: { ops: StoreOp[]; done: () => void } = Object.freeze({
+  ops: Object.freeze([]) as unknown as StoreOp[],
+  done: () => {},
+});
+
+/** The batch options of a commit, by whether it erases keys and whether it must be durable. */
+const commitOptions = Object.freeze({
+  plain: Object.freeze({}),
+  durable: Object.freeze({ durable: true }),
+  checkpoint: Object.freeze({ checkpoint: true }),
+  both: Object.freeze({ checkpoint: true, durable: true }),
+});
+
+/** Whether the probe's copy of the member's request still matches it. */
+function sameRequest(copy: Readonly<OwnRequest> | undefined, org: Org): boolean {
   const request = org.role === "owner" ? undefined : org.member.request;
-  return request === undefined
-    ? undefined
-    : `${request.id} ${request.status} ${request.reason ?? ""}`;
+  if (copy === undefined || request === undefined) return copy === request;
+  return copy.id === request.id && copy.status === request.status && copy.reason === request.reason;
 }
 
 /** @internal What `meta` holds now, `lastSeen` left out (exported for tests). */
@@ -72,7 +87,7 @@ export function metaProbe(org: Org): MetaProbe {
     role: org.role,
     discovered: org.discovered,
     marks: org.marks.size === 0 ? noEntries : [...org.marks],
-    request: requestMark(org),
+    request: member?.request === undefined ? undefined : { ...member.request },
     bundle: member?.bundle,
     rekeyDueAt: owner?.rekeyDueAt,
     pendingRemovals:
@@ -97,7 +112,7 @@ export function metaUnchanged(probe: MetaProbe, org: Org): boolean {
     probe.discovered !== org.discovered ||
     probe.bundle !== member?.bundle ||
     probe.rekeyDueAt !== owner?.rekeyDueAt ||
-    probe.request !== requestMark(org) ||
+    !sameRequest(probe.request, org) ||
     probe.marks.length !== org.marks.size
   ) {
     return false;
@@ -225,6 +240,8 @@ export class Persistence {
           : { type: "put", space, key: descriptionKey, value: encodeStored(description) },
       );
     }
+    // Nothing to write (most commits): nothing to note once it commits either.
+    if (ops.length === 0) return nothingToWrite;
     const done = () => {
       this.#writtenMeta.set(hex, probe);
       if (member !== undefined) this.#writtenDescription.set(hex, description);
@@ -417,10 +434,16 @@ export class Persistence {
     const meta = this.changedMetaOps(org);
     ops.push(...meta.ops);
     try {
-      await store.batch(ops, {
-        ...(txn.erasesKeys ? { checkpoint: true } : {}),
-        ...(durable ? { durable: true } : {}),
-      });
+      await store.batch(
+        ops,
+        txn.erasesKeys
+          ? durable
+            ? commitOptions.both
+            : commitOptions.checkpoint
+          : durable
+            ? commitOptions.durable
+            : commitOptions.plain,
+      );
     } catch (error) {
       // Not applied: deleted at the next commit instead, groups rewritten whole.
       if (published !== undefined) this.#published.set(org.hex, published);

@@ -71,6 +71,14 @@ describe("the meta record's change check (read in place)", () => {
     const probe = metaProbe(asOrg(org));
     org.member.request.status = "accepted";
     expect(metaUnchanged(probe, asOrg(org))).toBe(false);
+    const refused = member();
+    const pending = metaProbe(asOrg(refused));
+    refused.member.request.status = "rejected";
+    refused.member.request.reason = "full";
+    expect(metaUnchanged(pending, asOrg(refused))).toBe(false);
+    const rejected = metaProbe(asOrg(refused));
+    refused.member.request.reason = "banned";
+    expect(metaUnchanged(rejected, asOrg(refused))).toBe(false);
     const next = member();
     const before = metaProbe(asOrg(next));
     next.member.bundle = { id: 1 };
