@@ -139,12 +139,9 @@ class Reader {
   short(): Uint8Array {
     return this.raw(this.u8());
   }
-  leaf(): { index: number; leaf: RosterLeaf } {
-    const index = this.u32();
-    return {
-      index,
-      leaf: { identityKey: this.raw(32), signingKey: this.raw(32), prekey: this.raw(32) },
-    };
+  /** A leaf's three keys (after its index, {@link u32}): views into the record's copy. */
+  keys(): RosterLeaf {
+    return { identityKey: this.raw(32), signingKey: this.raw(32), prekey: this.raw(32) };
   }
   get done(): boolean {
     return this.offset === this.#bytes.length;
@@ -264,9 +261,9 @@ export function decodeRosterRecord(bytes: Uint8Array): RosterRecord | undefined 
       if (count > leafCount) return undefined;
       const roster: Array<RosterLeaf | undefined> = new Array(leafCount).fill(undefined);
       for (let i = 0; i < count; i++) {
-        const { index, leaf } = r.leaf();
+        const index = r.u32();
         if (index >= leafCount) return undefined;
-        roster[index] = leaf;
+        roster[index] = r.keys();
       }
       return r.done ? { header, kept, body: { kind: "snapshot", roster } } : undefined;
     }
@@ -282,9 +279,14 @@ export function decodeRosterRecord(bytes: Uint8Array): RosterRecord | undefined 
     const count = r.u32();
     const leaves: RosterDeltaInit["leaves"] = [];
     for (let i = 0; i < count; i++) {
-      const { index, leaf } = r.leaf();
+      const index = r.u32();
       if (index >= leafCount) return undefined;
-      leaves.push({ index, ...leaf });
+      leaves.push({
+        index,
+        identityKey: r.raw(32),
+        signingKey: r.raw(32),
+        prekey: r.raw(32),
+      });
     }
     return r.done
       ? { header, kept, body: { kind: "delta", delta: { removedLeaves, leaves, leafCount } } }
