@@ -53,6 +53,9 @@ export interface ChannelMessageFields {
     | { readonly case: undefined; readonly value?: undefined };
 }
 
+/** An empty list, shared (what most adds evict or explain: nothing). */
+const none: readonly never[] = Object.freeze([]);
+
 /** What the transport knew of a channel message (see `EventLog.applyChannelMessage`). */
 export interface ChannelMessageFacts {
   /** When it reached the network or this client (ms). */
@@ -111,7 +114,7 @@ export class EventLog {
     const result = org.log.add(event);
     const refused = result.rejected;
     if (refused?.reason === "duplicate") return "duplicate";
-    this.#forgetEvicted(org, txn, result.evicted ?? []);
+    this.#forgetEvicted(org, txn, result.evicted ?? none);
     // The owner's state is the truth (it admits every member before its keys exist): nothing
     // lags there, so a post its state refuses in its place — e.g. a current member's post clocked
     // before it joined — is held, never shown by proof of epoch (issue #13 row 9).
@@ -128,14 +131,14 @@ export class EventLog {
       // A held post is kept under the quota: a durable seen mark would outlive it (R5). Other
       // events keep theirs (their flows, e.g. a pairwise request's handshake, are not replayable).
       if (event.type.startsWith("message.")) this.#c.sync.seenInMemoryOnly(txn, event.id);
-      this.noteExplained(org, txn, result.explained ?? []);
+      this.noteExplained(org, txn, result.explained ?? none);
       return refused.reason;
     }
     if (meta !== undefined) org.messageMeta.set(event.id, meta);
     txn.events.push(event);
     // Proven: a flag on the event's own record in the events log (`Persistence.commit`).
     if (overrides) org.proven.set(event.id, event);
-    this.noteExplained(org, txn, result.explained ?? []);
+    this.noteExplained(org, txn, result.explained ?? none);
     if (refused !== undefined) {
       // Its epoch's roster proves the author a member (with access to the channel) when it was
       // sent, and nothing this member knows says it departed since (`hasDeparted`, checked on
@@ -168,6 +171,7 @@ export class EventLog {
 
   /** Forgets the held events the state's own buffer evicted (they can no longer apply). */
   #forgetEvicted(org: Org, txn: Txn, evicted: readonly EvictedEvent[]): void {
+    if (evicted.length === 0) return;
     const ids = evicted.map((entry) => entry.event.id).filter((id) => org.heldEvents.has(id));
     if (ids.length === 0) return;
     for (const id of ids) org.heldEvents.delete(id);
@@ -249,6 +253,7 @@ export class EventLog {
    * in the events log from here, and their message events emitted.
    */
   noteExplained(org: Org, txn: Txn, ids: readonly string[]): void {
+    if (ids.length === 0) return;
     const moved: string[] = [];
     for (const id of ids) {
       const held = org.heldEvents.delete(id);
