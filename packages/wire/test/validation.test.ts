@@ -33,6 +33,7 @@ import {
 } from "../src/index.js";
 import { ChannelMessageSchema, codecs, decodeMessage, encodeMessage } from "../src/schema.js";
 import {
+  anyCodec,
   epochRosterNegatives,
   fullSamples,
   headerPageSample,
@@ -449,14 +450,21 @@ describe("client message rules (ChannelMessage, PairwiseContent, ResyncRequest)"
   });
 });
 
-describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
-  const schema = codecs.KeyUpdate.schema;
-  for (const { name, init, path } of keyUpdateNegatives) {
+/**
+ * One test per negative of `message`: a RangeError when encoding it, a DecodeError
+ * (`invalid-field`, at its `path`) when decoding its bytes.
+ */
+function refusesEach(
+  message: "KeyUpdate" | "EpochRoster",
+  negatives: ReadonlyArray<{ readonly name: string; readonly init: object; readonly path: string }>,
+): void {
+  const codec = anyCodec(message);
+  for (const { name, init, path } of negatives) {
     it(`refuses ${name}: RangeError on encode, DecodeError(invalid-field) at ${path} on decode`, () => {
-      expect(() => encodeKeyUpdate(init)).toThrowError(RangeError);
+      expect(() => encodeMessage(codec, init as never)).toThrowError(RangeError);
       let caught: unknown;
       try {
-        decodeKeyUpdate(toBinary(schema, create(schema, init)));
+        decodeMessage(codec, toBinary(codec.schema, create(codec.schema, init as never)));
       } catch (error) {
         caught = error;
       }
@@ -464,6 +472,10 @@ describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
       expect(caught).toMatchObject({ reason: "invalid-field", path });
     });
   }
+}
+
+describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
+  refusesEach("KeyUpdate", keyUpdateNegatives);
 
   it("derives the chunk bound from the largest roster: 99,999 recipients in 30 chunks of 3,400", () => {
     expect(wireLimits.maxKeyUpdateEntries).toBe(3_400);
@@ -504,20 +516,7 @@ describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
 });
 
 describe("epoch roster rules (EpochRoster: deltas and snapshot pages)", () => {
-  const schema = codecs.EpochRoster.schema;
-  for (const { name, init, path } of epochRosterNegatives) {
-    it(`refuses ${name}: RangeError on encode, DecodeError(invalid-field) at ${path} on decode`, () => {
-      expect(() => encodeEpochRoster(init)).toThrowError(RangeError);
-      let caught: unknown;
-      try {
-        decodeEpochRoster(toBinary(schema, create(schema, init)));
-      } catch (error) {
-        caught = error;
-      }
-      expect(isDecodeError(caught)).toBe(true);
-      expect(caught).toMatchObject({ reason: "invalid-field", path });
-    });
-  }
+  refusesEach("EpochRoster", epochRosterNegatives);
 
   /** A leaf at the highest index: the longest encoding a leaf can have. */
   const leaf = (index: number) => ({
