@@ -77,6 +77,20 @@ export const seenLogLimits = {
   pruneBatch: 1024,
 } as const;
 
+/**
+ * Whether a client may prune its seen logs: not while history retention is on
+ * (`maxMessagesPerChannel` > 0). A post trimmed at a start leaves the state with its event id, so
+ * for a signed post (a public organization) the seen mark is then the only thing that refuses its
+ * replay: a replay after the mark was pruned would be shown again. (A group message is refused by
+ * its consumed generation either way.)
+ *
+ * @param maxMessagesPerChannel - the client's `config.maxMessagesPerChannel`
+ * @returns true when {@link pruneSeenLog} keeps the guarantee that no message is accepted twice
+ */
+export function mayPruneSeenLog(maxMessagesPerChannel: number): boolean {
+  return maxMessagesPerChannel === 0;
+}
+
 /** What {@link pruneSeenLog} may change from {@link seenLogLimits}. */
 export interface PruneSeenLogOptions extends CallOptions {
   /** @default seenLogLimits.horizonMs */

@@ -8,7 +8,7 @@ import { defaultProvider } from "@orgchat/crypto";
 import { memoryStore } from "@orgchat/store";
 import { channelTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { pruneSeenLog, seenLogLimits } from "../src/seen-ids.js";
+import { mayPruneSeenLog, pruneSeenLog, seenLogLimits } from "../src/seen-ids.js";
 import { orgWithMembers, type Peer, received, World } from "./helpers.js";
 
 let world: World | undefined;
@@ -93,6 +93,41 @@ describe("seen log pruning", () => {
       expect(bob.client.history(orgId, "general").map((m) => m.text)).toEqual(["once"]);
     });
   }
+
+  it("is not pruned with history retention on: a trimmed signed post's mark is what refuses its replay", async () => {
+    expect(mayPruneSeenLog(0)).toBe(true);
+    expect(mayPruneSeenLog(1)).toBe(false);
+    world = new World({ maxMessagesPerChannel: 1 });
+    const w = world;
+    const { members, orgId } = await orgWithMembers(w, ["alice", "bob"], { encrypted: false });
+    const [alice, bob] = members as [Peer, Peer];
+    const topic = channelTopic(fromHex(orgId), "general");
+    const sent = capture(alice, topic);
+    await alice.client.sendMessage(orgId, "general", "old");
+    await w.settle();
+    await alice.client.sendMessage(orgId, "general", "new");
+    await w.settle();
+    expect(received(bob)).toEqual(["old", "new"]);
+    // The start trims "old" (its event leaves the store and the state); its mark stays.
+    await w.restart(bob);
+    const replay = async () => {
+      await w.restart(bob);
+      const relay = w.network.transport({
+        name: `replayer-${received(bob).length}`,
+        history: false,
+      });
+      await relay.start();
+      w.network.partition([[relay, bob.transport]]);
+      await relay.publish(topic, sent[0] as Uint8Array);
+      await w.settle();
+    };
+    await replay();
+    expect(received(bob)).toEqual(["old", "new"]);
+    // Were its mark pruned, the replay would be shown again: hence `mayPruneSeenLog`.
+    await pruneAll(bob, orgId, w.time.now());
+    await replay();
+    expect(received(bob)).toEqual(["old", "new", "old"]);
+  });
 
   it("deletes only marks past the horizon, oldest first, at most maxEntries a call", async () => {
     const store = memoryStore();
