@@ -11,10 +11,9 @@
  *
  * @module
  */
-import { fork } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { MemberGroup, Roster } from "@orgchat/crypto";
 import { hex as toHex } from "./bytes.js";
+import { askChild } from "./child.js";
 
 /** A follower's group just before it applies a KeyUpdate, in pieces (no rosters). */
 export interface CapturedMember {
@@ -91,28 +90,9 @@ export function captureMember(
  * @throws when the child fails or answers nothing
  */
 export async function measureMembersAlone(input: MemberAloneInput): Promise<MemberAloneResult> {
-  // The parent's flags (its TypeScript loader, the source condition) but a profiler's; a runner
-  // that loads TypeScript its own way (vitest) gets tsx.
-  const execArgv = process.execArgv.filter((arg) => !arg.startsWith("--cpu-prof"));
-  const tsx = (arg: string) => arg === "tsx" || /[/\\]tsx[/\\]dist[/\\]/.test(arg);
-  if (!execArgv.some(tsx)) execArgv.push("--import", "tsx");
-  if (!execArgv.some((arg) => arg.includes("@orgchat/source"))) {
-    execArgv.push("--conditions=@orgchat/source");
-  }
-  const child = fork(fileURLToPath(new URL("./member-alone-child.ts", import.meta.url)), [], {
-    execArgv,
-    serialization: "advanced",
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const answer = new Promise<MemberAloneResult>((resolve, reject) => {
-    child.once("message", (message) => resolve(message as MemberAloneResult));
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`member-alone child exited (${code})`)));
-  });
-  child.send(input);
-  try {
-    return await answer;
-  } finally {
-    child.kill();
-  }
+  return askChild<MemberAloneResult>(
+    new URL("./member-alone-child.ts", import.meta.url),
+    input,
+    "member-alone",
+  );
 }

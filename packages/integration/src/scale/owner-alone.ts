@@ -10,14 +10,13 @@
  *
  * @module
  */
-import { fork } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { serialize } from "node:v8";
 import type { ClientConfig } from "@orgchat/client";
 import type { LogEntry, Store } from "@orgchat/store";
+import { askChild } from "./child.js";
 
 /** Restarts after the cold one, each on the same store in the same process. */
 export const ownerAloneWarmRounds = 3;
@@ -97,30 +96,14 @@ export async function measureOwnerAlone(
   const dir = mkdtempSync(join(tmpdir(), "orgchat-owner-alone-"));
   const file = join(dir, "store.bin");
   writeFileSync(file, serialize(dump));
-  // The parent's flags (its TypeScript loader, the source condition) but a profiler's; a runner
-  // that loads TypeScript its own way (vitest) gets tsx.
-  const execArgv = process.execArgv.filter((arg) => !arg.startsWith("--cpu-prof"));
-  const tsx = (arg: string) => arg === "tsx" || /[/\\]tsx[/\\]dist[/\\]/.test(arg);
-  if (!execArgv.some(tsx)) execArgv.push("--import", "tsx");
-  if (!execArgv.some((arg) => arg.includes("@orgchat/source"))) {
-    execArgv.push("--conditions=@orgchat/source");
-  }
-  const child = fork(fileURLToPath(new URL("./owner-alone-child.ts", import.meta.url)), [], {
-    execArgv,
-    serialization: "advanced",
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const answer = new Promise<OwnerAloneResult>((resolve, reject) => {
-    child.once("message", (message) => resolve(message as OwnerAloneResult));
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`owner-alone child exited (${code})`)));
-  });
   const input: OwnerAloneInput = { file, organizationId, config, warmRounds };
-  child.send(input);
   try {
-    return await answer;
+    return await askChild<OwnerAloneResult>(
+      new URL("./owner-alone-child.ts", import.meta.url),
+      input,
+      "owner-alone",
+    );
   } finally {
-    child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
