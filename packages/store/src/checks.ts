@@ -19,6 +19,10 @@ function assertString(argument: KeyArgument, value: unknown, maxBytes: number): 
     throw new InvalidKeyError(argument, `expected a string, got ${typeof value}`);
   }
   if (value.length === 0) throw new InvalidKeyError(argument, "empty");
+  // At most 3 UTF-8 bytes per UTF-16 unit: a short well-formed string needs no count (the common
+  // case, and every key the client writes). `isWellFormed` is ES2024; without it, count.
+  const wellFormed = (value as { isWellFormed?: () => boolean }).isWellFormed;
+  if (value.length * 3 <= maxBytes && wellFormed !== undefined && wellFormed.call(value)) return;
   // -1 for a lone surrogate: such a string has no UTF-8 form, so it could not round-trip through a
   // store that keeps UTF-8. No `max`: the error reports the full length.
   const bytes = utf8Length(value);

@@ -1,7 +1,7 @@
 import { OrgchatError } from "@orgchat/base";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compareCodePoints, normalizeRangeQuery } from "../src/implement.ts";
+import { assertKey, assertName, compareCodePoints, normalizeRangeQuery } from "../src/implement.ts";
 import {
   AbortError,
   InvalidKeyError,
@@ -20,6 +20,7 @@ import {
   StoreCorruptError,
   StoreIOError,
   StoreLockedError,
+  storeLimits,
   ValueTooLargeError,
 } from "../src/index.ts";
 
@@ -115,5 +116,69 @@ describe("errors", () => {
 
   it("recognizes the DOM's AbortError by name", () => {
     expect(isAbortError(new DOMException("aborted", "AbortError"))).toBe(true);
+  });
+});
+
+describe("assertKey and assertName", () => {
+  // The short well-formed path skips the UTF-8 count: what it lets through, and what it refuses,
+  // must be what the count decides.
+  const refusal = (check: () => void): string | undefined => {
+    try {
+      check();
+      return undefined;
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidKeyError);
+      return (error as Error).message;
+    }
+  };
+  const { maxKeyBytes, maxNameBytes } = storeLimits;
+
+  it("refuses a short string with a lone surrogate (no UTF-8 form)", () => {
+    for (const bad of ["\ud800", "a\udc00", "x\ud83d", "\udfff\ud800"]) {
+      expect(refusal(() => assertKey("key", bad))).toMatch(
+        /^Invalid key: contains a lone UTF-16 surrogate\./,
+      );
+      expect(refusal(() => assertName("space", bad))).toMatch(/lone UTF-16 surrogate/);
+    }
+    expect(refusal(() => assertKey("id", "😀"))).toBeUndefined();
+  });
+
+  it("counts a long string's UTF-8 bytes: at the limit accepted, past it refused with the count", () => {
+    expect(refusal(() => assertKey("key", "a".repeat(maxKeyBytes)))).toBeUndefined();
+    expect(refusal(() => assertKey("key", "a".repeat(maxKeyBytes + 1)))).toContain(
+      `Invalid key: ${maxKeyBytes + 1} UTF-8 bytes, more than ${maxKeyBytes}.`,
+    );
+    // 86 three-byte characters: 258 bytes in 86 code units, just past the short path's 85.
+    expect(refusal(() => assertName("log", "€".repeat(86)))).toContain(
+      `Invalid log: 258 UTF-8 bytes, more than ${maxNameBytes}.`,
+    );
+    expect(refusal(() => assertName("log", "€".repeat(85)))).toBeUndefined();
+    expect(refusal(() => assertName("log", "😀".repeat(64)))).toBeUndefined();
+    expect(refusal(() => assertName("log", `${"😀".repeat(64)}x`))).toMatch(/257 UTF-8 bytes/);
+    expect(refusal(() => assertName("log", "x".repeat(maxNameBytes + 1)))).toMatch(
+      /257 UTF-8 bytes, more than 256/,
+    );
+  });
+
+  it("refuses a long string with a lone surrogate as before", () => {
+    expect(refusal(() => assertKey("id", `${"a".repeat(600)}\ud800`))).toMatch(
+      /lone UTF-16 surrogate/,
+    );
+  });
+
+  it("agrees with a plain UTF-8 count on random short strings", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 90 }), (value) => {
+        const message = refusal(() => assertName("space", value));
+        const loneSurrogate =
+          /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+        const bytes = encoder.encode(value).length;
+        if (value.length === 0) expect(message).toMatch(/empty/);
+        else if (loneSurrogate.test(value)) expect(message).toMatch(/lone UTF-16 surrogate/);
+        else if (bytes > maxNameBytes) expect(message).toMatch(new RegExp(`${bytes} UTF-8 bytes`));
+        else expect(message).toBeUndefined();
+      }),
+      { seed: 11, numRuns: 3000 },
+    );
   });
 });
