@@ -656,7 +656,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     figures.push(taken);
     options.onSize?.(taken);
     progress(
-      `  owner: restart ${round(restartMs)} ms (ownerAlone: cold ${ownerAlone.coldMs} ms), store ${storeLiveBytes} B live`,
+      `  owner: restart ${round(restartMs)} ms (alone: cold ${ownerAlone.coldMs} ms), store ${storeLiveBytes} B live`,
     );
   }
   const leanMemberBytes = leanMemberSize(crowd, gc);
