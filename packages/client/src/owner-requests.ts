@@ -22,6 +22,7 @@ import {
 import type { TransportMessage } from "@orgchat/transport";
 import { type OpenedEnvelope, openEnvelope, type PayloadOf, requestsTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { departedRecordsStep } from "./departed-records.js";
 import { newTxn, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
 import { InvitationIndex, predatesDeparture, resyncAnswerAllowed } from "./owner-controller.js";
 import {
@@ -75,6 +76,8 @@ interface StrangerBook {
   readonly invitations: InvitationIndex;
   /** Whether the strangers stored before the last start were checked against the requests. */
   swept: boolean;
+  /** Whether the records of members who departed the old way are swept (`departedRecordsStep`). */
+  departedSwept: boolean;
   /** Dropped handshakes by ephemeral key (hex) → requester, at most `maxDroppedHandshakes`. */
   readonly dropped: Map<string, string>;
 }
@@ -456,6 +459,7 @@ export class OwnerRequests {
         admission: new RequestAdmission(limits),
         invitations: new InvitationIndex(),
         swept: false,
+        departedSwept: false,
         dropped: new Map(),
       };
       this.#books.set(org.owner, book);
@@ -510,6 +514,13 @@ export class OwnerRequests {
         if (state.members.has(key)) this.#settle(org, txn, key);
         else if (!book.strangers.has(key)) this.#forget(org, txn, key);
       }
+    }
+    if (!book.departedSwept) {
+      // Records of members who departed before they went with the departure: a step a sweep.
+      const keep = (member: string) => state.members.has(member) || book.strangers.has(member);
+      const step = await departedRecordsStep(c.p.store, org, keep);
+      txn.ops.push(...step.ops);
+      book.departedSwept = step.done;
     }
     const limits = this.#limits();
     // The state decides which request of a key is pending (a late request with an earlier place in

@@ -5,7 +5,7 @@ import type { ClientCore } from "./core.js";
 import { toHex } from "./encoding.js";
 import type { Org, Txn } from "./org.js";
 import { seenLog } from "./persistence.js";
-import { SeenIds } from "./seen-ids.js";
+import { mayPruneSeenLog, pruneSeenLog, SeenIds } from "./seen-ids.js";
 
 /**
  * A history sweep reads each topic from its mark less this much: a message stamped a little before
@@ -492,6 +492,10 @@ export class Sync {
         meta.done();
       }
       await c.recovery.recoverBehind(org);
+      // Seen marks past the horizon (docs/SECURITY.md, "The seen log"): a batch a sweep.
+      if (mayPruneSeenLog(c.p.config.maxMessagesPerChannel)) {
+        await pruneSeenLog(c.p.store, seenLog(org.hex), c.now());
+      }
     }
     const config = c.p.config;
     this.#sweepDelay =

@@ -89,6 +89,33 @@ describe("departed members' records", () => {
     expect(again).toEqual({ ops: [], forgotten: [], done: true });
   });
 
+  it("an owner's start sweeps them with the requests it handles (wired in OwnerRequests)", async () => {
+    world = new World();
+    const w = world;
+    const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol"]);
+    const [alice, carol] = members as [Peer, Peer];
+    const space = `org/${orgId}`;
+    const carolId = carol.client.memberId;
+    const kept: Array<[string, Uint8Array]> = [];
+    for (const prefix of recordPrefixes) {
+      const value = await owner.store.get(space, `${prefix}${carolId}`);
+      if (value !== undefined) kept.push([`${prefix}${carolId}`, value]);
+    }
+    await owner.client.removeMember(orgId, carolId);
+    await w.settle();
+    for (const [key, value] of kept) await owner.store.put(space, key, value);
+    await owner.store.delete(space, departedSweptKey);
+    await w.restart(owner);
+    expect((await recordsOf(owner.store, space, carolId)).length).toBeGreaterThan(0);
+    const dave = await w.peer("dave");
+    await dave.client.discover(orgId);
+    await dave.client.requestToJoin(orgId, { displayName: "dave" });
+    await w.settle();
+    expect(await recordsOf(owner.store, space, carolId)).toEqual([]);
+    expect(await recordsOf(owner.store, space, alice.client.memberId)).toContain("memberkeys/");
+    expect(await owner.store.get(space, departedSweptKey)).toEqual(new Uint8Array([1]));
+  });
+
   it("resumes where the last committed step stopped, and keeps what `keep` keeps", async () => {
     const store = memoryStore();
     const hex = "ab".repeat(32);

@@ -425,7 +425,7 @@ export class MemberGroup {
    *
    * @param chunk - any chunk of the KeyUpdate (its epoch, key_id and chunk count; verified or not)
    * @returns the chunk indexes, ascending (every index of an update not started)
-   * @throws {RangeError} when `chunk.chunkCount` is over `keyUpdateLimits.maxChunks` (1,000)
+   * @throws {RangeError} when `chunk.chunkCount` is over `keyUpdateLimits.maxChunks` (30)
    */
   missingKeyUpdateChunks(chunk: Pick<KeyUpdateChunk, "epoch" | "keyId" | "chunkCount">): number[] {
     if (chunk.chunkCount > keyUpdateLimits.maxChunks) {
@@ -441,11 +441,11 @@ export class MemberGroup {
    * of 3 chunks checks one Ed25519 signature (over ~120 KiB), not 3. Forged or undecodable
    * envelopes are dropped and counted; only verified chunks reach {@link MemberGroup.applyKeyUpdate}.
    *
-   * @param envelopes - the sealed chunks, at most 1,000 (`keyUpdateLimits.maxChunks`)
+   * @param envelopes - the sealed chunks, at most 30 (`keyUpdateLimits.maxChunks`)
    * @param now - current time in milliseconds
    * @param options - as for {@link MemberGroup.applyKeyUpdate}
    * @returns the last transition, and how many chunks were verified and refused
-   * @throws {RangeError} for more than 1,000 envelopes; what `applyKeyUpdate` throws for a verified chunk
+   * @throws {RangeError} for more than 30 envelopes; what `applyKeyUpdate` throws for a verified chunk
    */
   applyKeyUpdateEnvelopes(
     envelopes: readonly Uint8Array[],
