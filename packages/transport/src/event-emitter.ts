@@ -69,18 +69,26 @@ export function invokeHandler(
   handler: MessageHandler,
   message: TransportMessage,
 ): void {
-  const report = (error: unknown) =>
-    events.emit("handler:failed", {
-      contentTopic: message.contentTopic,
-      messageId: message.id,
-      error,
-    });
   try {
     const result = handler(message);
     if (result && typeof (result as Promise<void>).then === "function") {
-      (result as Promise<void>).then(undefined, report);
+      (result as Promise<void>).then(undefined, (error: unknown) =>
+        reportFailure(events, message, error),
+      );
     }
   } catch (error) {
-    report(error);
+    reportFailure(events, message, error);
   }
+}
+
+function reportFailure(
+  events: TransportEventEmitter,
+  message: TransportMessage,
+  error: unknown,
+): void {
+  events.emit("handler:failed", {
+    contentTopic: message.contentTopic,
+    messageId: message.id,
+    error,
+  });
 }

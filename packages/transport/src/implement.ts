@@ -29,3 +29,4 @@ export {
 } from "./checks.js";
 export { abortErrorFor } from "./errors.js";
 export { invokeHandler, TransportEventEmitter } from "./event-emitter.js";
+export { type NativeHash, nativeHash } from "./native-hash.js";

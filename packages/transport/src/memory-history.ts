@@ -7,6 +7,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { NormalizedHistoryQuery } from "./checks.js";
 import { InvalidCursorError } from "./errors.js";
+import { nativeHash } from "./native-hash.js";
 import type { HistoryPage, TransportMessage } from "./types.js";
 
 interface StoredMessage {
@@ -19,6 +20,71 @@ const encoder = new TextEncoder();
 const idDomain = encoder.encode("orgchat/memory-transport/message/v1");
 const cursorShape = /^[0-9a-f]{64}$/;
 
+const native = nativeHash;
+
+/** SHA-256 of `data` as 64 lowercase hex characters (native where there is one). */
+export const sha256Hex: (data: Uint8Array) => string =
+  native === undefined
+    ? (data) => bytesToHex(sha256(data))
+    : (data) => native("sha256", data, "hex");
+
+/** Whether {@link sha256Hex} is the runtime's native hash (tests). */
+export const sha256HexIsNative: boolean = native !== undefined;
+
+/**
+ * A publish's bytes laid out for its id: room for the id's header (filled by {@link sealMessageId}
+ * once the timestamp and sequence are known), then a copy of the payload. One allocation holds both
+ * the copy the network keeps and the input of the hash.
+ */
+export interface PreparedPublish {
+  readonly buffer: Uint8Array;
+  /** The network's copy of the payload: a view of `buffer` after the header. */
+  readonly payload: Uint8Array;
+  readonly topicBytes: number;
+}
+
+/**
+ * Copies `payload` after room for the id's header of a message on `contentTopic`.
+ * @param contentTopic - the message's content topic (already checked)
+ * @param payload - the caller's bytes (copied: the caller may reuse its buffer)
+ * @returns the laid-out bytes
+ */
+export function preparePublish(contentTopic: string, payload: Uint8Array): PreparedPublish {
+  const topic = encoder.encode(contentTopic);
+  const headerBytes = idDomain.length + 1 + 4 + topic.length + 8 + 4 + 4;
+  const buffer = new Uint8Array(headerBytes + payload.length);
+  buffer.set(idDomain, 0);
+  new DataView(buffer.buffer).setUint32(idDomain.length + 1, topic.length);
+  buffer.set(topic, idDomain.length + 5);
+  buffer.set(payload, headerBytes);
+  return { buffer, payload: buffer.subarray(headerBytes), topicBytes: topic.length };
+}
+
+/**
+ * Fills the header of `prepared` and hashes it: {@link messageId} of the same inputs.
+ * @param prepared - from {@link preparePublish}
+ * @param timestamp - the publish time, ms
+ * @param publisher - the publisher's index on the network
+ * @param sequence - the publisher's sequence number of this publish
+ * @returns the id, 64 lowercase hex characters
+ */
+export function sealMessageId(
+  prepared: PreparedPublish,
+  timestamp: number,
+  publisher: number,
+  sequence: number,
+): string {
+  const { buffer } = prepared;
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  let offset = idDomain.length + 5 + prepared.topicBytes;
+  view.setFloat64(offset, timestamp);
+  offset += 8;
+  view.setUint32(offset, publisher);
+  offset += 4;
+  view.setUint32(offset, sequence);
+  return sha256Hex(buffer);
+}
+
 /**
  * sha256(domain ‖ 0 ‖ u32 topic length ‖ topic ‖ f64 timestamp ‖ u32 publisher ‖ u32 sequence ‖
  * payload): deterministic, and distinct for two identical publishes (the sequence differs).
@@ -30,21 +96,7 @@ export function messageId(
   publisher: number,
   sequence: number,
 ): string {
-  const topic = encoder.encode(contentTopic);
-  const header = new Uint8Array(idDomain.length + 1 + 4 + topic.length + 8 + 4 + 4);
-  header.set(idDomain, 0);
-  const view = new DataView(header.buffer);
-  let offset = idDomain.length + 1;
-  view.setUint32(offset, topic.length);
-  offset += 4;
-  header.set(topic, offset);
-  offset += topic.length;
-  view.setFloat64(offset, timestamp);
-  offset += 8;
-  view.setUint32(offset, publisher);
-  offset += 4;
-  view.setUint32(offset, sequence);
-  return bytesToHex(sha256.create().update(header).update(payload).digest());
+  return sealMessageId(preparePublish(contentTopic, payload), timestamp, publisher, sequence);
 }
 
 function compareMessages(a: TransportMessage, b: TransportMessage): number {

@@ -13,7 +13,7 @@ import {
 } from "./checks.js";
 import { HistoryUnsupportedError, NotStartedError } from "./errors.js";
 import { invokeHandler, TransportEventEmitter } from "./event-emitter.js";
-import { copyMessage } from "./memory-history.js";
+import { copyMessage, type PreparedPublish, preparePublish } from "./memory-history.js";
 import type { MemoryNetwork, MemoryTransport } from "./memory-types.js";
 import type {
   CallOptions,
@@ -33,11 +33,11 @@ import type {
 export interface MemoryNetworkHooks extends MemoryNetwork {
   /** A transport started or stopped: recount everyone's peers. */
   membershipChanged(): void;
-  /** Stores and routes one message from `publisher`. */
+  /** Stores and routes one message from `publisher` (its payload already copied, see `preparePublish`). */
   publishFrom(
     publisher: MemoryTransportImpl,
     contentTopic: string,
-    payload: Uint8Array,
+    prepared: PreparedPublish,
   ): PublishResult;
   /** One history page as `viewer` sees it. */
   queryHistory(viewer: MemoryTransportImpl, query: NormalizedHistoryQuery): HistoryPage;
@@ -151,12 +151,13 @@ export class MemoryTransportImpl implements MemoryTransport {
     throwIfAborted(signal, "publish");
     this.#assertStarted("publish");
     assertPublishable(contentTopic, payload, this.capabilities);
-    // Copied now: the caller may reuse its buffer as soon as publish returns.
-    const bytes = payload.slice();
+    // Copied now (after room for the id's header): the caller may reuse its buffer as soon as
+    // publish returns.
+    const prepared = preparePublish(contentTopic, payload);
     await nextMicrotask();
     throwIfAborted(signal, "publish");
     this.#assertStarted("publish");
-    return this.#core.publishFrom(this, contentTopic, bytes);
+    return this.#core.publishFrom(this, contentTopic, prepared);
   }
 
   async subscribe(
@@ -204,7 +205,9 @@ export class MemoryTransportImpl implements MemoryTransport {
 
   /** Hands a landed delivery to every live subscription on its topic (network-internal). */
   receive(message: TransportMessage): void {
-    for (const subscription of [...this.#subscriptions]) {
+    // The set itself, not a copy: a handler may end subscriptions (a Set's iteration skips the
+    // ones deleted), and none is added meanwhile (subscribe adds after an await).
+    for (const subscription of this.#subscriptions) {
       if (!subscription.active || !subscription.topics.has(message.contentTopic)) continue;
       // Each handler gets its own copy: one handler mutating its bytes must not change another's.
       invokeHandler(this.#emitter, subscription.handler, copyMessage(message));

@@ -11,7 +11,7 @@
 import type { NormalizedHistoryQuery } from "./checks.js";
 import { AbortError } from "./errors.js";
 import { DeliveryFaults } from "./memory-faults.js";
-import { MemoryHistory, messageId } from "./memory-history.js";
+import { MemoryHistory, type PreparedPublish, sealMessageId } from "./memory-history.js";
 import {
   type MemoryNetworkHooks,
   MemoryTransportImpl,
@@ -55,6 +55,8 @@ class MemoryNetworkCore implements MemoryNetworkHooks {
   readonly #history = new MemoryHistory();
   /** Group of each listed transport index; unlisted ones share group -1. Undefined: no partition. */
   #groups: Map<number, number> | undefined;
+  /** `#visibleTo`'s sets for the current partition and transports (emptied when either changes). */
+  readonly #visibility = new Map<number, ReadonlySet<number>>();
   #inFlight = 0;
   readonly #idleWaiters = new Set<() => void>();
   readonly #faults: DeliveryFaults;
@@ -98,6 +100,7 @@ class MemoryNetworkCore implements MemoryNetworkHooks {
       init.name ?? `memory-${index}`,
     );
     this.#members.push(transport);
+    this.#visibility.clear();
     return transport;
   }
 
@@ -122,12 +125,14 @@ class MemoryNetworkCore implements MemoryNetworkHooks {
       }
     });
     this.#groups = next;
+    this.#visibility.clear();
     this.membershipChanged();
   }
 
   heal(): void {
     if (this.#groups === undefined) return;
     this.#groups = undefined;
+    this.#visibility.clear();
     this.#history.heal();
     this.membershipChanged();
   }
@@ -170,20 +175,15 @@ class MemoryNetworkCore implements MemoryNetworkHooks {
   publishFrom(
     publisher: MemoryTransportImpl,
     contentTopic: string,
-    payload: Uint8Array,
+    prepared: PreparedPublish,
   ): PublishResult {
     const now = this.#now();
     if (!Number.isFinite(now) || now < 0) {
       throw new RangeError(`now() must return a non-negative number of ms, got ${String(now)}`);
     }
     const timestamp = Math.floor(now);
-    const id = messageId(
-      contentTopic,
-      payload,
-      timestamp,
-      publisher.index,
-      publisher.nextSequence(),
-    );
+    const id = sealMessageId(prepared, timestamp, publisher.index, publisher.nextSequence());
+    const payload = prepared.payload;
     const message: TransportMessage = Object.freeze({ contentTopic, payload, timestamp, id });
     this.#store(message, publisher);
     let recipients = 0;
@@ -202,14 +202,25 @@ class MemoryNetworkCore implements MemoryNetworkHooks {
   }
 
   #store(message: TransportMessage, publisher: MemoryTransportImpl): void {
-    let visibleTo: Set<number> | undefined;
-    if (this.#groups !== undefined) {
-      visibleTo = new Set();
+    this.#history.store(message, this.#visibleTo(publisher));
+  }
+
+  /**
+   * Who sees what `publisher` publishes now: undefined without a partition, else one set per
+   * publisher, shared by its messages until the partition or the network's transports change.
+   */
+  #visibleTo(publisher: MemoryTransportImpl): ReadonlySet<number> | undefined {
+    if (this.#groups === undefined) return undefined;
+    let visibleTo = this.#visibility.get(publisher.index);
+    if (visibleTo === undefined) {
+      const set = new Set<number>();
       for (const member of this.#members) {
-        if (this.#reachable(publisher, member)) visibleTo.add(member.index);
+        if (this.#reachable(publisher, member)) set.add(member.index);
       }
+      visibleTo = set;
+      this.#visibility.set(publisher.index, visibleTo);
     }
-    this.#history.store(message, visibleTo);
+    return visibleTo;
   }
 
   #reachable(a: MemoryTransportImpl, b: MemoryTransportImpl): boolean {

@@ -332,6 +332,31 @@ describe("partitions", () => {
     expect(inbox(h, "c").map(text)).toEqual(["from c", "after heal"]);
   });
 
+  it("history visibility follows each partition and transports made during one", async () => {
+    const h = await harness(["a", "b", "c"]);
+    const [a, b, c] = h.peers as [MemoryTransport, MemoryTransport, MemoryTransport];
+    h.network.partition([[a, b]]);
+    await a.publish(topic, bytes("a1"));
+    await c.publish(topic, bytes("c1"));
+    // Made during the partition, d is unlisted too: in c's group from now on.
+    const d = h.network.transport({ name: "d" });
+    await d.start();
+    await a.publish(topic, bytes("a2"));
+    await c.publish(topic, bytes("c2"));
+    await d.publish(topic, bytes("d1"));
+    h.network.partition([[a], [b, c]]);
+    await a.publish(topic, bytes("a3"));
+    await b.publish(topic, bytes("b1"));
+    await h.network.idle();
+    const texts = async (peer: MemoryTransport) => (await allHistory(peer)).map(text).sort();
+    expect(await texts(a)).toEqual(["a1", "a2", "a3"]);
+    expect(await texts(b)).toEqual(["a1", "a2", "b1"]);
+    expect(await texts(c)).toEqual(["b1", "c1", "c2", "d1"]);
+    expect(await texts(d), "c1 was published before d existed").toEqual(["c2", "d1"]);
+    h.network.heal();
+    expect(await texts(d)).toEqual(["a1", "a2", "a3", "b1", "c1", "c2", "d1"]);
+  });
+
   it("unlisted transports form one group together, and a new partition replaces the old", async () => {
     const h = await harness(["a", "b", "c"]);
     const [a, b, c] = h.peers as [MemoryTransport, MemoryTransport, MemoryTransport];

@@ -1,3 +1,5 @@
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import {
   isAbortError,
@@ -6,9 +8,11 @@ import {
   memoryDefaultMaxPayloadBytes,
   memoryNetwork,
   memoryTransport,
+  type PublishResult,
   type TransportMessage,
   virtualClock,
 } from "../src/index.ts";
+import { messageId, sha256Hex, sha256HexIsNative } from "../src/memory-history.ts";
 
 const topic = "/orgchat-test/1/memory/proto";
 const encoder = new TextEncoder();
@@ -107,6 +111,40 @@ describe("messages", () => {
     expect(first?.timestamp).toBe(second?.timestamp);
     expect(new Set([first?.id, second?.id, third?.id]).size, "restarts do not reuse ids").toBe(3);
     expect((await run()).map((r) => r.id)).toEqual([first?.id, second?.id, third?.id]);
+  });
+
+  it("an id is sha256(domain ‖ 0 ‖ u32 topic length ‖ topic ‖ f64 time ‖ u32 publisher ‖ u32 sequence ‖ payload)", async () => {
+    const network = memoryNetwork({}, virtualClock());
+    network.transport();
+    const transport = network.transport();
+    await transport.start();
+    const payloads = [bytes("first"), new Uint8Array([0]), bytes("x".repeat(700))];
+    const results: PublishResult[] = [];
+    for (const payload of payloads) results.push(await transport.publish(topic, payload));
+    const expected = payloads.map((payload, sequence) => {
+      const domain = bytes("orgchat/memory-transport/message/v1");
+      const topicBytes = bytes(topic);
+      const fixed = new DataView(new ArrayBuffer(4 + 8 + 4 + 4));
+      const layout = [domain, new Uint8Array([0]), new Uint8Array(4), topicBytes];
+      new DataView(layout[2]?.buffer as ArrayBuffer).setUint32(0, topicBytes.length);
+      fixed.setFloat64(0, results[sequence]?.timestamp ?? -1);
+      fixed.setUint32(8, 1);
+      fixed.setUint32(12, sequence);
+      const hash = nobleSha256.create();
+      for (const part of [...layout, new Uint8Array(fixed.buffer, 0, 16), payload])
+        hash.update(part);
+      return bytesToHex(hash.digest());
+    });
+    expect(results.map((r) => r.id)).toEqual(expected);
+    expect(messageId(topic, payloads[0] as Uint8Array, results[0]?.timestamp ?? -1, 1, 0)).toBe(
+      expected[0],
+    );
+    // Node has the native hash: both hashes give the same hex.
+    expect(sha256HexIsNative).toBe(true);
+    expect(sha256Hex(payloads[2] as Uint8Array)).toBe(
+      bytesToHex(nobleSha256(payloads[2] as Uint8Array)),
+    );
+    await transport.stop();
   });
 
   it("payloads are copied: the publisher's buffer and each handler's bytes are their own", async () => {
