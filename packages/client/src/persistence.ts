@@ -24,6 +24,7 @@ import {
   seenLog,
 } from "./org-records.js";
 import { ownerKeyOps } from "./owner-keys.js";
+import { legacyRosterPrefix, rosterRecordPrefix } from "./roster-records.js";
 import { StateSnapshots } from "./state-snapshots.js";
 
 export { openIdentity } from "./identity-record.js";
@@ -157,6 +158,14 @@ export class Persistence {
   readonly #deferred = new Map<string, Txn[]>();
   /** When to compact each organization's events log into a state snapshot. */
   readonly #snapshots: StateSnapshots;
+  /**
+   * Per organization, the roster record operations of commits that failed: the epochs they record
+   * are in memory (and the groups that use them are rewritten whole by the next commit), so the
+   * next commit writes them first, in order. Without them a later delta record would build on a
+   * record the store never got, and the next start could not read the organization. Bounded by
+   * the epochs made while the store refuses to commit.
+   */
+  readonly #unstoredRosters = new Map<string, StoreOp[]>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -349,7 +358,9 @@ export class Persistence {
     const { vault, store } = c.p;
     const space = orgSpace(org.hex);
     if (txn.description && org.role === "owner") await c.epochs.describe(org, txn);
-    const ops: StoreOp[] = txn.ops.length === 0 ? [] : [...txn.ops];
+    const unstored = this.#unstoredRosters.get(org.hex);
+    const ops: StoreOp[] =
+      unstored !== undefined ? [...unstored, ...txn.ops] : txn.ops.length === 0 ? [] : [...txn.ops];
     // Each group's head when it changed and its changed member and epoch records; durable when a
     // head reserves a new stretch of the own sender chain (see the store-sqlite README).
     let storedGroups = this.#groupRecords.get(org.hex);
@@ -448,8 +459,11 @@ export class Persistence {
       // Not applied: deleted at the next commit instead, groups rewritten whole.
       if (published !== undefined) this.#published.set(org.hex, published);
       storedGroups.forget(groups);
+      const rosters = ops.filter(isRosterRecordOp);
+      if (rosters.length > 0) this.#unstoredRosters.set(org.hex, rosters);
       throw error;
     }
+    if (unstored !== undefined) this.#unstoredRosters.delete(org.hex);
     meta.done();
     ownerKeys?.done();
     for (const entry of txn.outbox) await this.#publish(org, entry);
@@ -526,4 +540,12 @@ export class Persistence {
       await this.#publish(org, { id: entry.id, topic: value.topic, bytes: value.bytes });
     }
   }
+}
+
+/** A put or delete of a roster record (binary or of the earlier JSON format). */
+function isRosterRecordOp(op: StoreOp): boolean {
+  return (
+    (op.type === "put" || op.type === "delete") &&
+    (op.key.startsWith(rosterRecordPrefix) || op.key.startsWith(legacyRosterPrefix))
+  );
 }
