@@ -42,8 +42,23 @@ function isAtOrPastEnd(entry: LogEntry, position: NormalizedPosition): boolean {
   return compareLogPositions(entry, { sortKey: position.sortKey, id: position.id }) >= 0;
 }
 
+/**
+ * The one empty value the store keeps for every empty one (seen marks are empty): it has no element
+ * to change, so sharing it copies nothing a caller could alter. Reads still return copies.
+ */
+const emptyValue = new Uint8Array(0);
+
+function copyValue(value: Uint8Array): Uint8Array {
+  return value.length === 0 ? emptyValue : value.slice();
+}
+
 function copyEntry(entry: LogEntry): LogEntry {
   return { id: entry.id, sortKey: entry.sortKey, value: entry.value.slice() };
+}
+
+/** An entry the store keeps: its own copy of the value (the shared empty one when empty). */
+function keptEntry(entry: LogEntry): LogEntry {
+  return { id: entry.id, sortKey: entry.sortKey, value: copyValue(entry.value) };
 }
 
 /**
@@ -75,7 +90,7 @@ class StagedBatch {
   apply(op: StoreOp): number {
     switch (op.type) {
       case "put":
-        this.#recordChanges(op.space).set(op.key, op.value.slice());
+        this.#recordChanges(op.space).set(op.key, copyValue(op.value));
         return 1;
       case "delete": {
         const existed = this.#hasRecord(op.space, op.key);
@@ -89,7 +104,7 @@ class StagedBatch {
         for (const entry of op.entries) {
           const staged = changes.get(entry.id);
           if (staged === undefined ? committed?.has(entry.id) === true : staged !== null) continue;
-          changes.set(entry.id, copyEntry(entry));
+          changes.set(entry.id, keptEntry(entry));
           added++;
         }
         return added;
