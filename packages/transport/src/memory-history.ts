@@ -50,15 +50,38 @@ export interface PreparedPublish {
  * @returns the laid-out bytes
  */
 export function preparePublish(contentTopic: string, payload: Uint8Array): PreparedPublish {
-  const topic = encoder.encode(contentTopic);
+  const topic = topicBytes(contentTopic);
   const headerBytes = idDomain.length + 1 + 4 + topic.length + 8 + 4 + 4;
   const buffer = new Uint8Array(headerBytes + payload.length);
   buffer.set(idDomain, 0);
-  new DataView(buffer.buffer).setUint32(idDomain.length + 1, topic.length);
+  writeUint32(buffer, idDomain.length + 1, topic.length);
   buffer.set(topic, idDomain.length + 5);
   buffer.set(payload, headerBytes);
   return { buffer, payload: buffer.subarray(headerBytes), topicBytes: topic.length };
 }
+
+/** The last topic encoded, and its bytes (a publisher names the same topic again and again). */
+let lastTopic = "";
+let lastTopicBytes = new Uint8Array(0);
+
+function topicBytes(contentTopic: string): Uint8Array {
+  if (contentTopic !== lastTopic) {
+    lastTopicBytes = encoder.encode(contentTopic);
+    lastTopic = contentTopic;
+  }
+  return lastTopicBytes;
+}
+
+function writeUint32(buffer: Uint8Array, offset: number, value: number): void {
+  buffer[offset] = value >>> 24;
+  buffer[offset + 1] = (value >>> 16) & 0xff;
+  buffer[offset + 2] = (value >>> 8) & 0xff;
+  buffer[offset + 3] = value & 0xff;
+}
+
+/** Big-endian float64 bytes of the id's timestamp, written here then copied (no view per id). */
+const float64 = new DataView(new ArrayBuffer(8));
+const float64Bytes = new Uint8Array(float64.buffer);
 
 /**
  * Fills the header of `prepared` and hashes it: {@link messageId} of the same inputs.
@@ -75,13 +98,11 @@ export function sealMessageId(
   sequence: number,
 ): string {
   const { buffer } = prepared;
-  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  let offset = idDomain.length + 5 + prepared.topicBytes;
-  view.setFloat64(offset, timestamp);
-  offset += 8;
-  view.setUint32(offset, publisher);
-  offset += 4;
-  view.setUint32(offset, sequence);
+  const offset = idDomain.length + 5 + prepared.topicBytes;
+  float64.setFloat64(0, timestamp);
+  buffer.set(float64Bytes, offset);
+  writeUint32(buffer, offset + 8, publisher);
+  writeUint32(buffer, offset + 12, sequence);
   return sha256Hex(buffer);
 }
 
@@ -128,6 +149,13 @@ export class MemoryHistory {
   store(message: TransportMessage, visibleTo: ReadonlySet<number> | undefined): void {
     const stored: StoredMessage = { message, visibleTo };
     if (visibleTo !== undefined) this.#restricted.push(stored);
+    this.#byId.set(message.id, stored);
+    const messages = this.#messages;
+    const last = messages[messages.length - 1];
+    if (last === undefined || compareMessages(last.message, message) < 0) {
+      messages.push(stored); // the common case: the newest
+      return;
+    }
     // Binary insertion keeps history sorted by (timestamp, id) even if the injected clock goes back.
     let low = 0;
     let high = this.#messages.length;
@@ -138,7 +166,6 @@ export class MemoryHistory {
       else high = mid;
     }
     this.#messages.splice(low, 0, stored);
-    this.#byId.set(message.id, stored);
   }
 
   /** The partition ended: every message is visible to every transport again. */

@@ -121,20 +121,27 @@ describe("messages", () => {
     const payloads = [bytes("first"), new Uint8Array([0]), bytes("x".repeat(700))];
     const results: PublishResult[] = [];
     for (const payload of payloads) results.push(await transport.publish(topic, payload));
-    const expected = payloads.map((payload, sequence) => {
+    const layoutId = (onTopic: string, payload: Uint8Array, sequence: number, at: number) => {
       const domain = bytes("orgchat/memory-transport/message/v1");
-      const topicBytes = bytes(topic);
+      const topicBytes = bytes(onTopic);
       const fixed = new DataView(new ArrayBuffer(4 + 8 + 4 + 4));
       const layout = [domain, new Uint8Array([0]), new Uint8Array(4), topicBytes];
       new DataView(layout[2]?.buffer as ArrayBuffer).setUint32(0, topicBytes.length);
-      fixed.setFloat64(0, results[sequence]?.timestamp ?? -1);
+      fixed.setFloat64(0, at);
       fixed.setUint32(8, 1);
       fixed.setUint32(12, sequence);
       const hash = nobleSha256.create();
       for (const part of [...layout, new Uint8Array(fixed.buffer, 0, 16), payload])
         hash.update(part);
       return bytesToHex(hash.digest());
-    });
+    };
+    const expected = payloads.map((payload, sequence) =>
+      layoutId(topic, payload, sequence, results[sequence]?.timestamp ?? -1),
+    );
+    // Another topic between two of the same (the encoded topic is kept for the next publish).
+    const other = "/orgchat-test/1/other-topic/proto";
+    expect(messageId(other, bytes("a"), 7, 1, 3)).toBe(layoutId(other, bytes("a"), 3, 7));
+    expect(messageId(topic, bytes("a"), 7, 1, 3)).toBe(layoutId(topic, bytes("a"), 3, 7));
     expect(results.map((r) => r.id)).toEqual(expected);
     expect(messageId(topic, payloads[0] as Uint8Array, results[0]?.timestamp ?? -1, 1, 0)).toBe(
       expected[0],
@@ -144,6 +151,23 @@ describe("messages", () => {
     expect(sha256Hex(payloads[2] as Uint8Array)).toBe(
       bytesToHex(nobleSha256(payloads[2] as Uint8Array)),
     );
+    await transport.stop();
+  });
+
+  it("history stays sorted by time when the injected clock goes back", async () => {
+    let now = 100;
+    const network = memoryNetwork({}, { now: () => now });
+    const transport = network.transport();
+    await transport.start();
+    for (const at of [100, 50, 75, 100, 10]) {
+      now = at;
+      await transport.publish(topic, bytes(String(at)));
+    }
+    const forward = await transport.queryHistory({ contentTopics: [topic], direction: "forward" });
+    const texts = forward.messages.map((m) => new TextDecoder().decode(m.payload));
+    expect(texts.slice(0, 3)).toEqual(["10", "50", "75"]);
+    expect(texts.slice(3).sort()).toEqual(["100", "100"]);
+    expect(forward.messages.map((m) => m.timestamp)).toEqual([10, 50, 75, 100, 100]);
     await transport.stop();
   });
 
