@@ -58,6 +58,9 @@ export interface MetaProbe {
 
 const noEntries: ReadonlyArray<never> = Object.freeze([]);
 
+/** A seen mark's value: empty (no element to change; the store copies what it keeps anyway). */
+const noValue = new Uint8Array(0);
+
 /** What {@link Persistence.changedMetaOps} returns when neither record changed. */
 const nothingToWrite: { ops: StoreOp[]; done: () => void } = Object.freeze({
   ops: Object.freeze([]) as unknown as StoreOp[],
@@ -404,7 +407,7 @@ export class Persistence {
       ops.push({
         type: "append",
         log: seenLog(org.hex),
-        entries: txn.seen.map((id) => ({ id, sortKey, value: new Uint8Array(0) })),
+        entries: txn.seen.map((id) => ({ id, sortKey, value: noValue })),
       });
     }
     const byChannel = new Map<string, LogEntry[]>();
