@@ -272,10 +272,14 @@ class MemoryStore extends BaseStore {
           continue;
         }
         if (previous) {
-          log.ordered.splice(
-            firstIndex(log.ordered, (e) => compareLogPositions(e, previous) >= 0),
-            1,
-          );
+          // The oldest (an outbox entry deleted once published) leaves from the front.
+          if (log.ordered[0] === previous) log.ordered.shift();
+          else {
+            log.ordered.splice(
+              firstIndex(log.ordered, (e) => compareLogPositions(e, previous) >= 0),
+              1,
+            );
+          }
           log.byId.delete(id);
         }
         if (entry) {

@@ -55,3 +55,35 @@ describe("memoryStore()", () => {
     await store.close();
   });
 });
+
+describe("memory store: deleting entries", () => {
+  it("keeps order when the oldest leaves (outbox-like), then one in the middle, then re-appended", async () => {
+    const store = memoryStore();
+    const value = new Uint8Array([1]);
+    const ids = async () => (await store.range("outbox")).map((entry) => entry.id);
+    for (let i = 0; i < 6; i++) {
+      await store.batch([
+        { type: "append", log: "outbox", entries: [{ id: `e${i}`, sortKey: BigInt(i), value }] },
+        ...(i > 0 ? [{ type: "deleteEntries" as const, log: "outbox", ids: [`e${i - 1}`] }] : []),
+      ]);
+      expect(await ids()).toEqual([`e${i}`]);
+    }
+    await store.append("outbox", [
+      { id: "a", sortKey: 10n, value },
+      { id: "b", sortKey: 11n, value },
+      { id: "c", sortKey: 12n, value },
+    ]);
+    await store.deleteEntries("outbox", ["e5"]);
+    expect(await ids()).toEqual(["a", "b", "c"]);
+    await store.deleteEntries("outbox", ["b"]);
+    expect(await ids()).toEqual(["a", "c"]);
+    await store.append("outbox", [{ id: "b", sortKey: 11n, value }]);
+    expect(await ids()).toEqual(["a", "b", "c"]);
+    expect((await store.range("outbox", { reverse: true })).map((entry) => entry.id)).toEqual([
+      "c",
+      "b",
+      "a",
+    ]);
+    await store.close();
+  });
+});
