@@ -210,6 +210,54 @@ describe("persistence: receive batching", () => {
     expect(stored).toEqual(new Array(10).fill(true));
   });
 
+  it("a burst over two channels is one commit with one messages append per channel", async () => {
+    world = new World();
+    const disk = crashable();
+    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    await owner.client.createChannel(orgId, { id: "random", name: "Random" });
+    await world.settle();
+    const replayer = world.network.transport({ name: "replayer" });
+    await replayer.start();
+    const org = Uint8Array.from(Buffer.from(orgId, "hex"));
+    const topics = [channelTopic(org, "general"), channelTopic(org, "random")];
+    const captured: { topic: string; payload: Uint8Array }[] = [];
+    const capture = await replayer.subscribe(topics, (message) => {
+      captured.push({ topic: message.contentTopic, payload: message.payload });
+    });
+    world.network.partition([[owner.transport, replayer], [alice.transport]]);
+    const channels = ["general", "random", "random", "general", "random"];
+    for (const [i, channel] of channels.entries()) {
+      await owner.client.sendMessage(orgId, channel, `m${i}`);
+    }
+    await world.settle();
+    await capture.unsubscribe();
+    expect(captured).toHaveLength(channels.length);
+    world.network.partition([[owner.transport], [alice.transport, replayer]]);
+    const before = disk.batches.length;
+    await Promise.all(captured.map((m) => replayer.publish(m.topic, m.payload)));
+    await world.settle();
+    expect(disk.batches.length - before).toBe(1);
+    const appends = (disk.batches[before]?.ops ?? []).filter(
+      (op): op is Extract<StoreOp, { type: "append" }> =>
+        op.type === "append" && op.log.startsWith("messages/"),
+    );
+    expect(appends.map((op) => [op.log, op.entries.length])).toEqual([
+      [`messages/${orgId}/general`, 2],
+      [`messages/${orgId}/random`, 3],
+    ]);
+    for (const channel of ["general", "random"]) {
+      const held = await disk.inner.range(`messages/${orgId}/${channel}`);
+      expect(held.map((entry) => entry.id).sort()).toEqual(
+        alice.client
+          .history(orgId, channel)
+          .map((m) => m.id)
+          .sort(),
+      );
+      expect(held).toHaveLength(channel === "general" ? 2 : 3);
+    }
+    expect(received(alice).sort()).toEqual(channels.map((_, i) => `m${i}`));
+  });
+
   it(`keeps at most ${maxQueuedReceives} live messages waiting per organization; the rest is dropped unseen`, async () => {
     world = new World();
     let gate: Promise<void> | undefined;
