@@ -1,30 +1,11 @@
-import { memoryStore, type Store } from "@orgchat/store";
 import { afterEach, describe, expect, it } from "vitest";
+import { faulty } from "./faulty-store.js";
 import { type Peer, World } from "./helpers.js";
 
 let world: World;
 afterEach(async () => {
   await world.close();
 });
-
-/** A store whose next batch can be made to fail. */
-function faulty(inner: Store = memoryStore()) {
-  let failNext = false;
-  const store = new Proxy(inner, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (name === "batch" && failNext) {
-          failNext = false;
-          return Promise.reject(new Error("disk error"));
-        }
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { store, inner, failNextBatch: () => (failNext = true) };
-}
 
 describe("an owner commit that failed while it recorded a new epoch's roster", () => {
   it("a later epoch's roster record does not build on the record that was never stored; a restart loads", async () => {

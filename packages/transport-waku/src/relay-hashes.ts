@@ -9,27 +9,9 @@
  */
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "@orgchat/base";
+import { nativeHash } from "@orgchat/transport/implement";
 
-/** Node's one-shot `crypto.hash(algorithm, data, "buffer")` (Node ≥ 20.12 / 21.7). */
-type NativeHash = (algorithm: string, data: Uint8Array, encoding: "buffer") => Uint8Array;
-
-/**
- * `crypto.hash` when this runtime has it, reached through `process.getBuiltinModule` (synchronous,
- * and absent in browsers and bundlers, which then use the JavaScript hash).
- */
-function nativeHash(): NativeHash | undefined {
-  const host = globalThis as {
-    process?: { getBuiltinModule?: (id: string) => { hash?: unknown } | undefined };
-  };
-  try {
-    const hash = host.process?.getBuiltinModule?.("node:crypto")?.hash;
-    return typeof hash === "function" ? (hash as NativeHash) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const native = nativeHash();
+const native = nativeHash;
 
 /**
  * SHA-256 of `data`.
