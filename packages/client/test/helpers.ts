@@ -1,4 +1,5 @@
 import { sha256 } from "@noble/hashes/sha2.js";
+import { type CryptoProvider, defaultProvider } from "@orgchat/crypto";
 import { memoryStore, type Store } from "@orgchat/store";
 import { type MemoryNetwork, type MemoryTransport, memoryNetwork } from "@orgchat/transport";
 import {
@@ -55,6 +56,29 @@ export function seededRandom(seed: number): (length: number) => Uint8Array {
     }
     return out;
   };
+}
+
+/**
+ * The default provider with its randomness drawn from `random`: random bytes, and the secret key of
+ * every new key pair (identity, prekeys, ephemeral keys). A test world's keys, and so its message
+ * ids and the order of messages stamped at the same time, are then the same on every run.
+ */
+export function seededProvider(random: (length: number) => Uint8Array): CryptoProvider {
+  const base = defaultProvider();
+  // Inherits from the shared provider (not a copy): a test that spies on one of its methods sees
+  // every client's calls.
+  const seeded: Partial<CryptoProvider> = {
+    randomBytes: (length) => random(length),
+    x25519KeyPair: () => {
+      const secretKey = random(32);
+      return { secretKey, publicKey: base.x25519PublicKey(secretKey) };
+    },
+    ed25519KeyPair: () => {
+      const secretKey = random(32);
+      return { secretKey, publicKey: base.ed25519PublicKey(secretKey) };
+    },
+  };
+  return Object.assign(Object.create(base) as CryptoProvider, seeded);
 }
 
 export type Recorded = Array<
@@ -140,7 +164,7 @@ export class World {
       store,
       now: this.time.now,
       timers: this.time.timers,
-      random: seededRandom(this.#seed++),
+      ...this.#randomness(),
       config: { ...this.config, ...options.config },
       ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
     });
@@ -153,6 +177,12 @@ export class World {
   ): { passphrase?: string; config?: ClientConfig } {
     const config = this.#peerConfig.get(peer);
     return config === undefined ? options : { ...options, config };
+  }
+
+  /** A client's randomness: one seeded stream for its own needs and its provider's keys. */
+  #randomness(): { random: (length: number) => Uint8Array; provider: CryptoProvider } {
+    const random = seededRandom(this.#seed++);
+    return { random, provider: seededProvider(random) };
   }
 
   #record(peer: Peer): void {
