@@ -80,6 +80,8 @@ export interface Peer {
   running: boolean;
   /** What its transport acknowledged publishing: payload hashes (hex SHA-256) by content topic. */
   readonly published: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Its own client tunables (over the world's), kept for {@link World.resume}. */
+  readonly config: ClientConfig | undefined;
 }
 
 /** Options of {@link createWorld}. */
@@ -210,6 +212,7 @@ export class World {
       events: [],
       running: true,
       published,
+      config: options.config,
     };
     this.peers.push(peer);
     this.#record(peer);
@@ -310,7 +313,7 @@ export class World {
   /** Brings a stopped peer back: a new client on the same store and transport (a restart). */
   async resume(peer: Peer): Promise<void> {
     if (peer.openStore) peer.store = await peer.openStore();
-    peer.client = await this.#client(peer.store, peer.transport);
+    peer.client = await this.#client(peer.store, peer.transport, peer.config);
     peer.running = true;
     this.#record(peer);
     await this.#ready(peer.transport);
