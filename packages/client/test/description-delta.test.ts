@@ -135,6 +135,50 @@ describe("description deltas between full descriptions", () => {
     );
   });
 
+  it("a member that missed a delta reads it back from history when the next one arrives (no sweep, no full description)", async () => {
+    world = new World();
+    const owner = await world.peer("owner");
+    // A long description: an admission travels as a delta, not as a full description.
+    const orgId = await owner.client.createOrganization({
+      name: "Acme",
+      description: "d".repeat(4_000),
+      encrypted: false,
+    });
+    await world.settle();
+    const join = async (peer: Peer) => {
+      await peer.client.discover(orgId);
+      const requestId = await peer.client.requestToJoin(orgId);
+      await world.settle();
+      await owner.client.acceptRequest(orgId, requestId);
+      await world.settle();
+    };
+    const alice = await world.peer("alice");
+    const bob = await world.peer("bob");
+    await join(alice);
+    await join(bob);
+    // Every message here is stamped at the same (fake) time, so history orders them by id: count.
+    const count = async (type: MessageType) =>
+      (await publishedTypes(owner, orgId)).filter((t) => t === type).length;
+    const pages = await count(MessageType.DESCRIPTION_PAGE);
+    const deltas = await count(MessageType.DESCRIPTION_DELTA);
+    // Alice misses carol's admission live; the history she can read shows it only after the heal.
+    const carol = await world.peer("carol");
+    world.network.partition([[alice.transport], [owner.transport, bob.transport, carol.transport]]);
+    await join(carol);
+    world.network.heal();
+    const members = (peer: Peer) => [...peer.client.getOrganization(orgId).members.keys()].sort();
+    expect(members(alice)).not.toContain(carol.client.memberId);
+    // No time passes (no periodic sweep); dave's admission arrives live, on a base she lacks.
+    const dave = await world.peer("dave");
+    await join(dave);
+    expect(await count(MessageType.DESCRIPTION_DELTA)).toBe(deltas + 2);
+    expect(await count(MessageType.DESCRIPTION_PAGE)).toBe(pages);
+    expect(members(alice)).toEqual(members(owner));
+    expect(members(alice)).toEqual(
+      expect.arrayContaining([carol.client.memberId, dave.client.memberId]),
+    );
+  });
+
   it(`deltas whose base never comes are held up to ${maxHeldDescriptionDeltas}, the rest dropped and reported`, async () => {
     world = new World();
     const provider = defaultProvider();
