@@ -113,4 +113,5 @@ export {
   type OrgState,
   type ReducerConfig,
 } from "./state.js";
+export { type MapView, TableMap } from "./table-map.js";
 export { eventLimits, isEventId, isOrgEvent } from "./validate.js";

@@ -3,6 +3,7 @@ import { Map as ImmutableMap, List } from "immutable";
 import type { Identity, MemberId, Permissions } from "./events.js";
 import { AppliedIds } from "./snapshot-applied.js";
 import type { OrgState } from "./state.js";
+import { TableMap } from "./table-map.js";
 
 /** The identity of an absent `ChatIdentity` (proto3 defaults): empty texts, no images. */
 export const emptyIdentity: Identity = Object.freeze({
@@ -51,7 +52,7 @@ export function initialState(organizationId: MemberId): OrgState {
     banned: ImmutableMap(),
     channels: ImmutableMap(),
     categories: ImmutableMap(),
-    requests: ImmutableMap(),
+    requests: TableMap.empty(),
     leaveRequests: ImmutableMap(),
     invitations: ImmutableMap(),
     grants: ImmutableMap(),

@@ -27,6 +27,7 @@ import {
   type MessageRecord,
   type OrgState,
 } from "./state.js";
+import { type MapView, TableMap } from "./table-map.js";
 
 /** "ocst": the first four bytes of every snapshot. */
 const magic = [0x6f, 0x63, 0x73, 0x74] as const;
@@ -201,7 +202,7 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
   const categories = readMap(r, 2, (id) => ({ id, name: r.str() }));
   // The requests as read, for their index (`seedRequestIndex`): no walk of the map at the start.
   const requestList: JoinRequest[] = [];
-  const requests = readMap(r, 13, (id) => {
+  const requests = readTable(r, 13, (id) => {
     const request: Mutable<JoinRequest> = {
       id,
       requester: r.str(),
@@ -302,7 +303,7 @@ function keyed(key: string, expected: string): void {
 
 function writeMap<V>(
   w: SnapshotWriter,
-  map: ImmutableMap<string, V>,
+  map: ImmutableMap<string, V> | MapView<V>,
   value: (value: V, key: string) => void,
 ): void {
   w.uint(map.size);
@@ -327,6 +328,21 @@ function readMap<V>(
       if (map.size !== i + 1) throw new SnapshotFormatError("a key twice in a map");
     }
   });
+}
+
+/**
+ * A map of `count` entries as {@link readMap}, into a plain `Map` handed to a {@link TableMap}
+ * (no immutable entry, no string hashed through immutable's cache per key: docs/SCALE.md).
+ */
+function readTable<V>(r: SnapshotReader, min: number, value: (key: string) => V): TableMap<V> {
+  const count = r.count(min);
+  const table = new Map<string, V>();
+  for (let i = 0; i < count; i++) {
+    const key = r.str();
+    table.set(key, value(key));
+    if (table.size !== i + 1) throw new SnapshotFormatError("a key twice in a map");
+  }
+  return TableMap.fromTable(table);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Map as ImmutableMap, List } from "immutable";
 import type { AccessMode, Identity, MemberId, Permissions, Role } from "./events.js";
 import type { AppliedIds, AppliedIdsView } from "./snapshot-applied.js";
+import type { MapView } from "./table-map.js";
 
 /**
  * The state of one organization: a pure function of the events applied to it (docs/PROTOCOL.md,
@@ -33,7 +34,7 @@ export interface OrgState {
   readonly channels: ImmutableMap<string, Channel>;
   readonly categories: ImmutableMap<string, Category>;
   /** Requests to join, by request id (the `request.sent` event id), whatever their status. */
-  readonly requests: ImmutableMap<string, JoinRequest>;
+  readonly requests: MapView<JoinRequest>;
   /** Requests to leave, by request id. */
   readonly leaveRequests: ImmutableMap<string, LeaveRequest>;
   readonly invitations: ImmutableMap<string, Invitation>;

@@ -18,6 +18,7 @@ import { compareEvents } from "../src/order.js";
 import { applyWellFormed, resolveConfig } from "../src/reduce.js";
 import { AppliedIds } from "../src/snapshot-applied.js";
 import type { OrgState, ReducerConfig } from "../src/state.js";
+import { TableMap } from "../src/table-map.js";
 import { isOrgEvent } from "../src/validate.js";
 
 /** A member id made of one repeated byte (ordered by that byte). */
@@ -188,7 +189,7 @@ function canon(value: unknown): unknown {
   if (value instanceof Uint8Array) {
     return `0x${Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("")}`;
   }
-  if (isMap(value) || value instanceof AppliedIds) {
+  if (isMap(value) || value instanceof AppliedIds || value instanceof TableMap) {
     return [...value.entries()]
       .map(([k, v]) => [String(k), canon(v)] as const)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

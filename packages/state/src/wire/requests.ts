@@ -10,6 +10,7 @@ import { isMemberId, wireLimits } from "@orgchat/wire";
 import { type Map as ImmutableMap, isMap as isImmutableMap } from "immutable";
 import type { MemberId, OrgEventOf } from "../events.js";
 import type { JoinRequest } from "../state.js";
+import { type MapView, TableMap } from "../table-map.js";
 import {
   checkClock,
   checkContext,
@@ -156,8 +157,11 @@ export function cancelRequestToJoinToWire(
   };
 }
 
-function isRequestMap(value: unknown): value is ImmutableMap<string, JoinRequest> {
-  return isImmutableMap(value);
+/** A state's requests: `OrgState.requests` (a {@link TableMap}) or an immutable map. */
+type RequestMap = ImmutableMap<string, JoinRequest> | MapView<JoinRequest>;
+
+function isRequestMap(value: unknown): value is RequestMap {
+  return value instanceof TableMap || isImmutableMap(value);
 }
 
 /**
@@ -166,7 +170,7 @@ function isRequestMap(value: unknown): value is ImmutableMap<string, JoinRequest
  * canonical order.
  */
 function latestRequest(
-  requests: ImmutableMap<string, JoinRequest>,
+  requests: RequestMap,
   requester: MemberId,
   before: bigint,
   chatId?: string,
@@ -201,7 +205,7 @@ function latestRequest(
 export function cancelRequestToJoinFromWire(
   message: WireMessageInit<"OrganizationCancelRequestToJoin">,
   context: WireEventContext,
-  state: { readonly requests: ImmutableMap<string, JoinRequest> },
+  state: { readonly requests: RequestMap },
 ): WireMappingResult<OrgEventOf<"request.cancelled">> {
   const bad = checkContext(context);
   if (bad) return bad;
@@ -280,7 +284,7 @@ export function joinResponseToWire(
 export function joinResponseFromWire(
   message: WireMessageInit<"OrganizationRequestToJoinResponse">,
   context: WireEventContext,
-  state: { readonly requests: ImmutableMap<string, JoinRequest> },
+  state: { readonly requests: RequestMap },
   requester: MemberId,
 ): WireMappingResult<OrgEventOf<"request.accepted"> | OrgEventOf<"request.rejected">> {
   const read = readControlMessage(message, context);
