@@ -42,9 +42,7 @@ function membersView(members: OrgState["members"]): ReadonlyMap<string, readonly
   const cached = memberViews.get(members);
   if (cached !== undefined) return new Map(cached);
   const view = new Map<string, readonly Role[]>();
-  members.forEach((member, id) => {
-    view.set(id, rolesOf(member.roles));
-  });
+  for (const [id, member] of members) view.set(id, rolesOf(member.roles));
   memberViews.set(members, view);
   return new Map(view);
 }

@@ -1,4 +1,5 @@
 import { type Map as ImmutableMap, is, isMap, isOrderedMap } from "immutable";
+import { type MapView, TableMap } from "./table-map.js";
 
 // -------------------------------------------------------------------------------------------------
 // Structural diff of two Immutable maps. A map derived from another (set, delete, update) shares
@@ -225,7 +226,7 @@ function internals(map: unknown): { root: unknown } | undefined {
 }
 
 /**
- * Calls `visit` for exactly the keys that differ between two Immutable maps: `added` (in `after`
+ * Calls `visit` for exactly the keys that differ between two Immutable maps (or `MapView`s): `added` (in `after`
  * only), `removed` (in `before` only), `changed` (in both, values not the same object: Immutable
  * keeps a node only when its value is identical, so compare deeper in `changed` if equal copies
  * matter). Order of the calls is unspecified (by hash, not by key).
@@ -234,7 +235,8 @@ function internals(map: unknown): { root: unknown } | undefined {
  * skips every trie node both maps share and costs O(difference × log size); maps built
  * independently cost O(size), like a full comparison. Maps whose internals it does not recognise
  * (an `OrderedMap`, a map inside `withMutations`, another Immutable version) are compared in full
- * through the public API: same answer, O(size).
+ * through the public API: same answer, O(size). Two {@link TableMap}s that share a table (one derived
+ * from the other) are diffed through their overlays: O(changes since they parted).
  *
  * Keys are compared as the map does (`is`). The visitor runs after the difference is found, so it
  * may read either map.
@@ -252,15 +254,17 @@ function internals(map: unknown): { root: unknown } | undefined {
  * ```
  */
 export function diffMap<K, V>(
-  before: ImmutableMap<K, V>,
-  after: ImmutableMap<K, V>,
+  before: ImmutableMap<K, V> | Keyed<K, V>,
+  after: ImmutableMap<K, V> | Keyed<K, V>,
   visit: MapDiffVisitor<K, V>,
 ): MapDiffStats {
   if (before === after) return { fullComparison: false, nodes: 0 };
   const a = internals(before);
   const b = internals(after);
   let found: Found | undefined;
-  if (a !== undefined && b !== undefined) {
+  if (before instanceof TableMap && after instanceof TableMap) {
+    found = overlaysDiff(before as TableMap<V>, after as TableMap<V>);
+  } else if (a !== undefined && b !== undefined) {
     const walk: Found = { added: [], removed: [], changed: [], nodes: 0 };
     try {
       diffNodes(a.root, b.root, 0, walk);
@@ -270,7 +274,9 @@ export function diffMap<K, V>(
     }
   }
   const fullComparison = found === undefined;
-  if (found === undefined) found = fullDiff(before, after);
+  if (found === undefined) {
+    found = fullDiff(before as Readable<K, V>, after as Readable<K, V>);
+  }
   const { added, removed, changed } = visit;
   if (added !== undefined) for (const [key, value] of found.added) added(key as K, value as V);
   if (removed !== undefined)
@@ -281,14 +287,51 @@ export function diffMap<K, V>(
   return { fullComparison, nodes: fullComparison ? 0 : found.nodes };
 }
 
-/** The difference through the public API: O(size of both). */
-function fullDiff<K, V>(before: ImmutableMap<K, V>, after: ImmutableMap<K, V>): Found {
-  const found: Found = { added: [], removed: [], changed: [], nodes: 0 };
-  const missing = {};
-  for (const [key, value] of after) {
-    const was = before.get(key, missing as V);
-    if (was === missing) found.added.push([key, value]);
+/** A map `diffMap` reads through the public API: an immutable map or a {@link MapView}. */
+type Keyed<K, V> = K extends string ? MapView<V> : never;
+
+/** The part of a map's API a full comparison reads. */
+interface Readable<K, V> {
+  has(key: K): boolean;
+  get(key: K): V | undefined;
+  [Symbol.iterator](): Iterator<[K, V]>;
+}
+
+/**
+ * The difference of two {@link TableMap}s: when they share a table, the keys their overlays differ
+ * on (`diffMap` on the overlays: what changed since they parted), each read from both maps; else a
+ * full comparison.
+ */
+function overlaysDiff<V>(before: TableMap<V>, after: TableMap<V>): Found | undefined {
+  const overlays = TableMap.sharedOverlays(before, after);
+  if (overlays === undefined) return undefined;
+  const keys: string[] = [];
+  const stats = diffMap(overlays[0], overlays[1], {
+    added: (key) => keys.push(key),
+    removed: (key) => keys.push(key),
+    changed: (key) => keys.push(key),
+  });
+  const found: Found = { added: [], removed: [], changed: [], nodes: stats.nodes };
+  for (const key of keys) {
+    const was = before.get(key);
+    const value = after.get(key);
+    if (was === undefined) {
+      if (value !== undefined) found.added.push([key, value]);
+    } else if (value === undefined) found.removed.push([key, was]);
     else if (!Object.is(was, value)) found.changed.push([key, was, value]);
+  }
+  return found;
+}
+
+/** The difference through the public API: O(size of both). */
+function fullDiff<K, V>(before: Readable<K, V>, after: Readable<K, V>): Found {
+  const found: Found = { added: [], removed: [], changed: [], nodes: 0 };
+  for (const [key, value] of after) {
+    if (!before.has(key)) found.added.push([key, value]);
+    else {
+      const was = before.get(key);
+      if (!Object.is(was, value)) found.changed.push([key, was, value]);
+    }
   }
   for (const [key, value] of before) if (!after.has(key)) found.removed.push([key, value]);
   return found;

@@ -48,7 +48,7 @@ export function initialState(organizationId: MemberId): OrgState {
     pinMessageAllMembersEnabled: false,
     tags: List(),
     encrypted: false,
-    members: ImmutableMap(),
+    members: TableMap.empty(),
     banned: ImmutableMap(),
     channels: ImmutableMap(),
     categories: ImmutableMap(),

@@ -186,7 +186,7 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
   const tags: string[] = [];
   for (let i = 0; i < tagCount; i++) tags.push(r.str());
   const encrypted = r.bool();
-  const members = readMap(r, 2, (id) => ({ id, roles: readRoles(r), joinedAt: readClock(r) }));
+  const members = readTable(r, 2, (id) => ({ id, roles: readRoles(r), joinedAt: readClock(r) }));
   const banned = readMap(r, 3, (member) => ({
     member,
     clock: readClock(r),

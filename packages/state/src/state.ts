@@ -28,7 +28,7 @@ export interface OrgState {
   readonly tags: List<string>;
   readonly encrypted: boolean;
   /** Current members (the owner included, with role "owner" implied by its id). */
-  readonly members: ImmutableMap<MemberId, Member>;
+  readonly members: MapView<Member>;
   /** Banned keys, with the clock of the ban. */
   readonly banned: ImmutableMap<MemberId, Ban>;
   readonly channels: ImmutableMap<string, Channel>;

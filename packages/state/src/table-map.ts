@@ -87,6 +87,21 @@ export class TableMap<V> implements MapView<V> {
     return new TableMap<V>(table, ImmutableMap(), table.size);
   }
 
+  /**
+   * The overlays of two maps when they share one table (their difference is their overlays'),
+   * else `undefined`. For `diffMap` (diff.ts).
+   * @param before - one map
+   * @param after - the other
+   * @returns both overlays, or `undefined`
+   */
+  static sharedOverlays<V>(
+    before: TableMap<V>,
+    after: TableMap<V>,
+  ): readonly [ImmutableMap<string, unknown>, ImmutableMap<string, unknown>] | undefined {
+    if (before.#table !== after.#table) return undefined;
+    return [before.#overlay, after.#overlay];
+  }
+
   get size(): number {
     return this.#size;
   }

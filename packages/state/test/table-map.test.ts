@@ -7,6 +7,7 @@
 import fc from "fast-check";
 import { Map as ImmutableMap } from "immutable";
 import { describe, expect, it } from "vitest";
+import { diffMap } from "../src/diff.js";
 import { initialState } from "../src/initial-state.js";
 import { decodeSnapshot, encodeSnapshot } from "../src/snapshot.js";
 import type { JoinRequest } from "../src/state.js";
@@ -69,6 +70,44 @@ describe("TableMap", () => {
         },
       ),
       { seed: 14, numRuns: 300 },
+    );
+  });
+
+  it("diffs two maps as their entries differ, through the overlays when they share a table", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(keyArb, fc.integer({ max: 5 })), { maxLength: 20 }),
+        fc.array(opArb, { maxLength: 20 }),
+        fc.array(opArb, { maxLength: 20 }),
+        fc.boolean(),
+        (table, first, second, rebuilt) => {
+          const apply = (view: MapView<number>, ops: Op[]) =>
+            ops.reduce(
+              (map, op) => (op.kind === "set" ? map.set(op.key, op.value) : map.delete(op.key)),
+              view,
+            );
+          const base = TableMap.fromTable(new Map(table));
+          const before = apply(base, first);
+          // Another table with the same entries: the full comparison gives the same answer.
+          const after = apply(rebuilt ? TableMap.of(before) : before, second);
+          const found: string[] = [];
+          const stats = diffMap(before, after, {
+            added: (key, value) => found.push(`+${key}=${value}`),
+            removed: (key, value) => found.push(`-${key}=${value}`),
+            changed: (key, was, value) => found.push(`~${key}=${was}>${value}`),
+          });
+          const expected: string[] = [];
+          for (const [key, value] of after) {
+            const was = before.get(key);
+            if (was === undefined) expected.push(`+${key}=${value}`);
+            else if (was !== value) expected.push(`~${key}=${was}>${value}`);
+          }
+          for (const [key, value] of before) if (!after.has(key)) expected.push(`-${key}=${value}`);
+          expect(found.sort()).toEqual(expected.sort());
+          expect(stats.fullComparison).toBe(rebuilt && before !== after);
+        },
+      ),
+      { seed: 15, numRuns: 300 },
     );
   });
 

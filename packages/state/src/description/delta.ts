@@ -25,6 +25,7 @@ import { Map as ImmutableMap, List } from "immutable";
 import { diffMap } from "../diff.js";
 import type { MemberId, Role } from "../events.js";
 import type { Channel, OrgState } from "../state.js";
+import type { MapView } from "../table-map.js";
 import { rolesToWire } from "../wire/permissions.js";
 import { headerInit, type MemberInit, roleEncoder } from "./describe.js";
 import { roleDecoder, stateFromDescription } from "./to-state.js";
@@ -115,8 +116,8 @@ export function describedState(state: OrgState): DescribedState {
  * different objects but `same` are not reported.
  */
 function diffMaps<V>(
-  from: ImmutableMap<string, V>,
-  next: ImmutableMap<string, V>,
+  from: ImmutableMap<string, V> | MapView<V>,
+  next: ImmutableMap<string, V> | MapView<V>,
   same: (a: V, b: V) => boolean,
   onSet: (key: string, value: V, old: V | undefined) => void,
   onDelete: (key: string, old: V) => void,

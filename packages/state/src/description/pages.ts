@@ -7,7 +7,6 @@
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type DescriptionIndex, type DescriptionPage, wireLimits } from "@orgchat/wire";
-import type { Map as ImmutableMap } from "immutable";
 import type { WireMessageInit } from "../wire/checks.js";
 
 /** Limits of description pages. */
@@ -65,7 +64,7 @@ export function descriptionPageHash(page: Uint8Array): Uint8Array {
 }
 
 /** The ids of a map in canonical (byte string) order. */
-export function sortedKeys<V>(map: ImmutableMap<string, V>): string[] {
+export function sortedKeys(map: { keys(): Iterable<string> }): string[] {
   return [...map.keys()].sort(compareIds);
 }
 

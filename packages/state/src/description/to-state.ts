@@ -10,6 +10,7 @@ import { Map as ImmutableMap, List } from "immutable";
 import type { Identity, MemberId, Permissions, Role } from "../events.js";
 import { emptyIdentity, initialState } from "../initial-state.js";
 import type { Ban, Category, Channel, Member, OrgState } from "../state.js";
+import { TableMap } from "../table-map.js";
 import { fitsUtf8, isRecord, isUint64 } from "../wire/checks.js";
 import { identityFromWire } from "../wire/identity.js";
 import { permissionsFromWire, rolesFromWire, unknownAccessFallback } from "../wire/permissions.js";
@@ -96,17 +97,17 @@ export function stateFromDescription(
     }
   });
 
-  const members = ImmutableMap<MemberId, Member>().withMutations((map) => {
-    if (isRecord(d.members)) {
-      for (const [id, member] of Object.entries(d.members)) {
-        if (!isMemberId(id) || banned.has(id)) continue;
-        map.set(id, { id, roles: decodeRoles(member), joinedAt: clock });
-      }
+  const table = new Map<MemberId, Member>();
+  if (isRecord(d.members)) {
+    for (const [id, member] of Object.entries(d.members)) {
+      if (!isMemberId(id) || banned.has(id)) continue;
+      table.set(id, { id, roles: decodeRoles(member), joinedAt: clock });
     }
-    if (!map.has(organizationId)) {
-      map.set(organizationId, { id: organizationId, roles: List(), joinedAt: clock });
-    }
-  });
+  }
+  if (!table.has(organizationId)) {
+    table.set(organizationId, { id: organizationId, roles: List(), joinedAt: clock });
+  }
+  const members = TableMap.fromTable(table);
 
   const channels = ImmutableMap<string, Channel>().withMutations((map) => {
     if (!isRecord(d.chats)) return;
