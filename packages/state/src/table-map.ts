@@ -107,12 +107,14 @@ export class TableMap<V> implements MapView<V> {
   }
 
   get(key: string): V | undefined {
+    if (this.#overlay.size === 0) return this.#table.get(key);
     const slot = this.#overlay.get(key);
     if (slot !== undefined) return slot === removed ? undefined : slot;
     return this.#table.get(key);
   }
 
   has(key: string): boolean {
+    if (this.#overlay.size === 0) return this.#table.has(key);
     const slot = this.#overlay.get(key);
     if (slot !== undefined) return slot !== removed;
     return this.#table.has(key);
