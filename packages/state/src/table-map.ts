@@ -144,17 +144,22 @@ export class TableMap<V> implements MapView<V> {
   }
 
   *entries(): IterableIterator<[string, V]> {
-    const overlay = this.#overlay;
-    const empty = overlay.size === 0;
+    if (this.#overlay.size === 0) {
+      yield* this.#table;
+      return;
+    }
+    // The overlay's entries in a plain map first: one immutable lookup per table key (hashing each
+    // key through immutable's cache) would cost what the table saved at the start.
+    const changed = new Map<string, Slot<V>>(this.#overlay);
     for (const [key, value] of this.#table) {
-      const slot = empty ? undefined : overlay.get(key);
+      const slot = changed.get(key);
       if (slot === undefined) yield [key, value];
-      else if (slot !== removed) yield [key, slot];
+      else {
+        changed.delete(key);
+        if (slot !== removed) yield [key, slot];
+      }
     }
-    if (empty) return;
-    for (const [key, slot] of overlay) {
-      if (slot !== removed && !this.#table.has(key)) yield [key, slot];
-    }
+    for (const [key, slot] of changed) if (slot !== removed) yield [key, slot];
   }
 
   *keys(): IterableIterator<string> {
