@@ -33,12 +33,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import {
-  type CryptoProvider,
-  defaultProvider,
-  type OwnerGroup,
-  type Roster,
-} from "@orgchat/crypto";
+import type { OwnerGroup, Roster } from "@orgchat/crypto";
 import { memoryStore, type Store } from "@orgchat/store";
 import {
   type MemoryNetwork,
@@ -63,6 +58,7 @@ import { storedGroups } from "../src/inspect.js";
 import {
   orgWithMembers,
   received,
+  seededProvider,
   seededRandom,
   World,
   type Peer as WorldPeer,
@@ -74,27 +70,6 @@ const debug = process.env.ORGCHAT_CONVERGENCE_DEBUG === "1";
 // -------------------------------------------------------------------------------------------------
 // A deterministic world: seeded keys, a faulty network, one virtual clock for everything
 // -------------------------------------------------------------------------------------------------
-
-/**
- * The default provider with every random byte drawn from a seed: key pairs are derived from seeded
- * secrets, so ids, history order and therefore every run repeat exactly.
- */
-function seededProvider(seed: number): CryptoProvider {
-  const base = defaultProvider();
-  const bytes = seededRandom(seed);
-  return {
-    ...base,
-    randomBytes: (length) => bytes(length),
-    x25519KeyPair: () => {
-      const secretKey = bytes(32);
-      return { secretKey, publicKey: base.x25519PublicKey(secretKey) };
-    },
-    ed25519KeyPair: () => {
-      const secretKey = bytes(32);
-      return { secretKey, publicKey: base.ed25519PublicKey(secretKey) };
-    },
-  };
-}
 
 /** Client timers on the virtual clock (a handle is the task's cancel function). */
 function clockTimers(clock: VirtualClock): ClientTimers {
@@ -168,7 +143,7 @@ class FaultyWorld {
       now: this.clock.now,
       timers: clockTimers(this.clock),
       random: seededRandom(this.#seed * 1_000 + index),
-      provider: seededProvider(this.#seed * 1_000 + 500 + index),
+      provider: seededProvider(seededRandom(this.#seed * 1_000 + 500 + index)),
       config: this.#config,
     });
     const peer: Peer = {

@@ -64,6 +64,28 @@ const channelIds = (peer: Peer, orgId: string) =>
     .channels.map((c) => c.id)
     .sort();
 
+/**
+ * An organization with a long description (a full description then weighs far more than an
+ * admission's delta, so admissions travel as deltas), and a join through request and accept.
+ */
+async function longDescriptionOrg(w: World) {
+  const owner = await w.peer("owner");
+  const orgId = await owner.client.createOrganization({
+    name: "Acme",
+    description: "d".repeat(4_000),
+    encrypted: false,
+  });
+  await w.settle();
+  const join = async (peer: Peer) => {
+    await peer.client.discover(orgId);
+    const requestId = await peer.client.requestToJoin(orgId);
+    await w.settle();
+    await owner.client.acceptRequest(orgId, requestId);
+    await w.settle();
+  };
+  return { owner, orgId, join };
+}
+
 describe("description deltas between full descriptions", () => {
   it("members follow the owner's deltas; a newcomer reads the newest full description and the deltas after it", async () => {
     world = new World();
@@ -104,22 +126,7 @@ describe("description deltas between full descriptions", () => {
 
   it("a member restarted after deltas keeps the description they made (full + deltas stored)", async () => {
     world = new World();
-    const owner = await world.peer("owner");
-    // A long description makes a full description weigh far more than an admission's delta, so
-    // that admissions travel as deltas.
-    const orgId = await owner.client.createOrganization({
-      name: "Acme",
-      description: "d".repeat(4_000),
-      encrypted: false,
-    });
-    await world.settle();
-    const join = async (peer: Peer) => {
-      await peer.client.discover(orgId);
-      const requestId = await peer.client.requestToJoin(orgId);
-      await world.settle();
-      await owner.client.acceptRequest(orgId, requestId);
-      await world.settle();
-    };
+    const { owner, orgId, join } = await longDescriptionOrg(world);
     const alice = await world.peer("alice");
     await join(alice);
     await join(await world.peer("bob"));
@@ -137,21 +144,7 @@ describe("description deltas between full descriptions", () => {
 
   it("a member that missed a delta reads it back from history when the next one arrives (no sweep, no full description)", async () => {
     world = new World();
-    const owner = await world.peer("owner");
-    // A long description: an admission travels as a delta, not as a full description.
-    const orgId = await owner.client.createOrganization({
-      name: "Acme",
-      description: "d".repeat(4_000),
-      encrypted: false,
-    });
-    await world.settle();
-    const join = async (peer: Peer) => {
-      await peer.client.discover(orgId);
-      const requestId = await peer.client.requestToJoin(orgId);
-      await world.settle();
-      await owner.client.acceptRequest(orgId, requestId);
-      await world.settle();
-    };
+    const { owner, orgId, join } = await longDescriptionOrg(world);
     const alice = await world.peer("alice");
     const bob = await world.peer("bob");
     await join(alice);
