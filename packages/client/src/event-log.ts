@@ -1,4 +1,4 @@
-import { equalBytes, toHex } from "@orgchat/base";
+import { toHex } from "@orgchat/base";
 import {
   diffMap,
   type EvictedEvent,
@@ -391,24 +391,11 @@ type MessageEventName =
   | "message:deleted"
   | "message:pinned";
 
-/** The last author seen and its hex: posts come in runs from few authors (own sends: always one). */
-let lastAuthor: Uint8Array = new Uint8Array(0);
-let lastAuthorHex = "";
-
-/** `toHex(author)`, without a new string when the author is the previous message's. */
-function authorHex(author: Uint8Array): string {
-  if (author.length === lastAuthor.length && equalBytes(author, lastAuthor)) return lastAuthorHex;
-  const hex = toHex(author);
-  lastAuthor = author.slice(); // its own copy: the caller's array may change
-  lastAuthorHex = hex;
-  return hex;
-}
-
 /** The state event of a channel message (wire → state). */
 function channelEvent(message: ChannelMessageFields, id: string): OrgEvent | undefined {
   const base = {
     id,
-    author: authorHex(message.author),
+    author: toHex(message.author),
     clock: message.clock,
     sentAt: Number(message.sentAt),
   };

@@ -410,10 +410,8 @@ export class Persistence {
         entries: txn.seen.map((id) => ({ id, sortKey, value: noValue })),
       });
     }
-    // Each channel's messages, one append per channel (a lone post's without a map).
-    let byChannel: Map<string, LogEntry[]> | undefined;
-    let firstChannel: string | undefined;
-    let firstEntries: LogEntry[] | undefined;
+    // Each channel's messages, one append per channel.
+    const byChannel = new Map<string, LogEntry[]>();
     for (const event of txn.events) {
       if (event.type !== "message.posted") continue;
       const meta = org.messageMeta.get(event.id);
@@ -422,26 +420,12 @@ export class Persistence {
         sortKey: event.clock,
         value: encodeStored(meta ?? { sentAt: event.sentAt }),
       };
-      const channelId = event.body.channelId;
-      if (firstEntries === undefined) {
-        firstChannel = channelId;
-        firstEntries = [entry];
-      } else if (channelId === firstChannel) {
-        firstEntries.push(entry);
-      } else {
-        byChannel ??= new Map();
-        const entries = byChannel.get(channelId);
-        if (entries === undefined) byChannel.set(channelId, [entry]);
-        else entries.push(entry);
-      }
+      const entries = byChannel.get(event.body.channelId);
+      if (entries === undefined) byChannel.set(event.body.channelId, [entry]);
+      else entries.push(entry);
     }
-    if (firstEntries !== undefined && firstChannel !== undefined) {
-      ops.push({ type: "append", log: messagesLog(org.hex, firstChannel), entries: firstEntries });
-    }
-    if (byChannel !== undefined) {
-      for (const [channelId, entries] of byChannel) {
-        ops.push({ type: "append", log: messagesLog(org.hex, channelId), entries });
-      }
+    for (const [channelId, entries] of byChannel) {
+      ops.push({ type: "append", log: messagesLog(org.hex, channelId), entries });
     }
     if (txn.outbox.length > 0) {
       const sortKey = BigInt(Math.max(0, Math.trunc(c.p.now())));
