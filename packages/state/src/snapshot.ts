@@ -12,6 +12,7 @@ import {
 import { seedRequestIndex } from "./requests.js";
 import { AppliedIds } from "./snapshot-applied.js";
 import { SnapshotFormatError, SnapshotReader, SnapshotWriter } from "./snapshot-codec.js";
+import { RecordPlaces } from "./snapshot-records.js";
 import {
   accessModes,
   type Ban,
@@ -56,7 +57,7 @@ const leaveStatuses = ["pending", "accepted", "rejected"] as const;
  * ```
  */
 export function encodeSnapshot(state: OrgState): Uint8Array {
-  const w = new SnapshotWriter();
+  const w = new SnapshotWriter(sizeHints.get(state.organizationId));
   for (const b of magic) w.byte(b);
   w.uint(snapshotVersion);
   w.str(state.organizationId);
@@ -130,24 +131,75 @@ export function encodeSnapshot(state: OrgState): Uint8Array {
     w.big(epoch.epoch);
     w.str(epoch.keyId);
   });
-  writeMap(w, state.messages, (message: MessageRecord, key) => {
-    keyed(key, message.id);
-    w.str(message.channelId);
-    w.str(message.author);
-    w.big(message.clock);
-    w.str(message.text);
-    writeOptional(w, message.editedAt, (v) => w.big(v));
-    w.bool(message.deleted);
-    writeOptional(w, message.deletedBy, (v) => w.str(v));
-    w.bool(message.pinned);
-  });
+  const messages = writeMessages(w, state.messages);
   // In the view's order: ascending ids for `AppliedIds` (what `decodeSnapshot` reads fastest).
   w.uint(state.applied.size);
   for (const [id, clock] of state.applied) {
     w.str(id);
     w.big(clock);
   }
-  return w.finish();
+  const bytes = w.finish();
+  if (sizeHints.size >= maxSizeHints) sizeHints.clear();
+  sizeHints.set(state.organizationId, bytes.length);
+  messages.places.commit(...ownBytes(w.buffer, bytes.length, messages.start, messages.end));
+  return bytes;
+}
+
+/**
+ * The size of the last snapshot encoded per organization (a writer's first buffer: no growth, no
+ * copy, for a snapshot a little larger than the last); forgotten all at once past this many
+ * organizations (a hint, not a bound anything depends on).
+ */
+const maxSizeHints = 64;
+const sizeHints = new Map<string, number>();
+
+/**
+ * The posts, each entry ({@link RecordPlaces}) copied from the last snapshot that held the same
+ * record, or written field by field.
+ * @returns where the section's entries are, and their places (committed once the snapshot is whole)
+ */
+function writeMessages(
+  w: SnapshotWriter,
+  messages: ImmutableMap<string, MessageRecord>,
+): { places: RecordPlaces; start: number; end: number } {
+  const places = new RecordPlaces();
+  w.uint(messages.size);
+  const start = w.position;
+  for (const [key, message] of messages) {
+    // Checked first: the bytes remembered for a record hold its id as the key.
+    keyed(key, message.id);
+    const at = w.position;
+    const place = places.reuse(message, w);
+    if (place === undefined) {
+      w.str(key);
+      w.str(message.channelId);
+      w.str(message.author);
+      w.big(message.clock);
+      w.str(message.text);
+      writeOptional(w, message.editedAt, (v) => w.big(v));
+      w.bool(message.deleted);
+      writeOptional(w, message.deletedBy, (v) => w.str(v));
+      w.bool(message.pinned);
+    }
+    places.note(message, at, w.position, place);
+  }
+  return { places, start, end: w.position };
+}
+
+/**
+ * The bytes the records' places point into: the writer's own buffer (never handed out: the
+ * snapshot returned is a copy), or a copy of the posts' section alone when the buffer is more than
+ * twice the snapshot (a smaller snapshot after a larger one's size hint).
+ * @returns the buffer and the offset of its first byte in the snapshot
+ */
+function ownBytes(
+  buffer: Uint8Array,
+  length: number,
+  start: number,
+  end: number,
+): [Uint8Array, number] {
+  if (buffer.length <= 2 * length + 65_536) return [buffer, 0];
+  return [buffer.slice(start, end), start];
 }
 
 /**
@@ -252,24 +304,12 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     return { member: key.slice(0, slash), chatId: key.slice(slash + 1), clock: readClock(r) };
   });
   const epochs = readMap(r, 3, (channelId) => ({ channelId, epoch: readClock(r), keyId: r.str() }));
-  const messages = readMap(r, 8, (id) => {
-    const message: Mutable<MessageRecord> = {
-      id,
-      channelId: r.str(),
-      author: r.str(),
-      clock: readClock(r),
-      text: r.str(),
-      deleted: false,
-      pinned: false,
-    };
-    if (r.bool()) message.editedAt = readClock(r);
-    message.deleted = r.bool();
-    if (r.bool()) message.deletedBy = r.str();
-    message.pinned = r.bool();
-    return message as MessageRecord;
-  });
+  const messages = readMessages(r);
   const applied = readApplied(r);
   r.done();
+  // A whole snapshot: the posts' places point into a copy of their section (a caller may reuse
+  // the input), each record's entry bytes being those its encoding writes (canonical ones only).
+  messages.places.commit(bytes.slice(messages.start, messages.end), messages.start);
   return {
     organizationId,
     created,
@@ -288,9 +328,49 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     invitations,
     grants,
     epochs,
-    messages,
+    messages: messages.map,
     applied,
   };
+}
+
+/**
+ * The posts as {@link readMap} reads them, noting where each record's entry is when its bytes are
+ * the ones {@link encodeSnapshot} writes for it (a record read from non-canonical bytes is written
+ * anew).
+ */
+function readMessages(r: SnapshotReader): {
+  map: ImmutableMap<string, MessageRecord>;
+  places: RecordPlaces;
+  start: number;
+  end: number;
+} {
+  const places = new RecordPlaces();
+  const count = r.count(8);
+  const start = r.position;
+  const map = ImmutableMap<string, MessageRecord>().withMutations((map) => {
+    for (let i = 0; i < count; i++) {
+      const at = r.position;
+      r.canonical = true;
+      const id = r.str();
+      const message: Mutable<MessageRecord> = {
+        id,
+        channelId: r.str(),
+        author: r.str(),
+        clock: readClock(r),
+        text: r.str(),
+        deleted: false,
+        pinned: false,
+      };
+      if (r.bool()) message.editedAt = readClock(r);
+      message.deleted = r.bool();
+      if (r.bool()) message.deletedBy = r.str();
+      message.pinned = r.bool();
+      map.set(id, message);
+      if (map.size !== i + 1) throw new SnapshotFormatError("a key twice in a map");
+      if (r.canonical) places.note(message, at, r.position);
+    }
+  });
+  return { map, places, start, end: r.position };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

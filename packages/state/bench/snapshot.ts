@@ -1,0 +1,231 @@
+/**
+ * State snapshot encoding and decoding (`encodeSnapshot`, `decodeSnapshot`; docs/SCALE.md, "State
+ * snapshot"): a state of `--messages` posts (10,000 by default, 256-character texts, by a few
+ * hundred members in four channels) and twice as many applied ids, then
+ *
+ * - `encode cold`: every record encoded (records never encoded or decoded before);
+ * - `encode after decode`: the state a restart decoded, encoded again;
+ * - `encode after 1,300 new posts`: the client's compaction case (client `state-snapshots.ts`): the
+ *   state encoded last time, with 1,300 posts (and their ids) applied since;
+ * - `encode after decode + 1,300 new posts`: the same after a restart;
+ * - `decode`.
+ *
+ * Each figure is the median of `--rounds` rounds (wall and process CPU), with ns per snapshot byte.
+ * Run from packages/state: `node --import tsx --conditions=@orgchat/source bench/snapshot.ts
+ * [--json] [--messages 10000] [--rounds 7]`. Benchmarks print numbers and assert nothing.
+ */
+import { performance } from "node:perf_hooks";
+import { Map as ImmutableMap, List } from "immutable";
+import type { MemberId } from "../src/events.js";
+import { decodeSnapshot, encodeSnapshot } from "../src/snapshot.js";
+import { AppliedIds } from "../src/snapshot-applied.js";
+import type { Channel, Member, MessageRecord, OrgState } from "../src/state.js";
+import { TableMap } from "../src/table-map.js";
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const option = (name: string, fallback: number) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const messageCount = option("--messages", 10_000);
+const rounds = option("--rounds", 7);
+const memberCount = option("--members", 300);
+const newPosts = 1_300;
+const textLength = 256;
+
+/** A seeded generator (mulberry32): the same state every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = seeded(14);
+const hex64 = (): string => {
+  let out = "";
+  for (let i = 0; i < 8; i++) {
+    out += Math.floor(random() * 2 ** 32)
+      .toString(16)
+      .padStart(8, "0");
+  }
+  return out;
+};
+const alphabet = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,";
+const text = (): string => {
+  let out = "";
+  for (let i = 0; i < textLength; i++) out += alphabet[Math.floor(random() * alphabet.length)];
+  return out;
+};
+
+const organizationId: MemberId = hex64();
+const members = Array.from({ length: memberCount }, () => hex64());
+const channelIds = Array.from({ length: 4 }, () => hex64());
+let clock = 1n;
+
+function post(): MessageRecord {
+  clock++;
+  return {
+    id: hex64(),
+    channelId: channelIds[Math.floor(random() * channelIds.length)] as string,
+    author: members[Math.floor(random() * members.length)] as string,
+    clock,
+    text: text(),
+    deleted: false,
+    pinned: false,
+  };
+}
+
+const identity = { displayName: "Bench", description: "", ensName: "", images: {} };
+const permissions = { access: "on-request", ensOnly: false, private: false } as const;
+const baseMessages = Array.from({ length: messageCount }, post);
+const baseApplied = Array.from({ length: 2 * messageCount }, (_, i) => [hex64(), BigInt(i + 1)]);
+const laterPosts = Array.from({ length: newPosts }, post);
+
+/** The state with fresh record objects (nothing any cache could know). */
+function freshState(): OrgState {
+  return {
+    organizationId,
+    created: true,
+    clock,
+    identity,
+    permissions,
+    pinMessageAllMembersEnabled: false,
+    tags: List(["bench"]),
+    encrypted: true,
+    members: TableMap.fromTable(
+      new Map<string, Member>(
+        members.map((id, i) => [
+          id,
+          { id, roles: List(i === 0 ? (["all"] as const) : []), joinedAt: 2n },
+        ]),
+      ),
+    ),
+    banned: ImmutableMap(),
+    channels: ImmutableMap<string, Channel>(
+      channelIds.map((id) => [
+        id,
+        { id, identity, permissions, categoryId: "", members: ImmutableMap() },
+      ]),
+    ),
+    categories: ImmutableMap(),
+    requests: TableMap.empty(),
+    leaveRequests: ImmutableMap(),
+    invitations: ImmutableMap(),
+    grants: ImmutableMap(),
+    epochs: ImmutableMap(),
+    messages: ImmutableMap<string, MessageRecord>(baseMessages.map((m) => [m.id, { ...m }])),
+    applied: AppliedIds.of(baseApplied as Array<[string, bigint]>),
+  };
+}
+
+/** `state` with the later posts applied (records and ids), as the reducer adds them. */
+function withLaterPosts(state: OrgState): OrgState {
+  let applied = state.applied;
+  const messages = state.messages.withMutations((map) => {
+    for (const message of laterPosts) {
+      map.set(message.id, { ...message });
+      applied = applied.set(message.id, message.clock);
+    }
+  });
+  return { ...state, messages, applied };
+}
+
+interface Figure {
+  readonly name: string;
+  readonly ms: number;
+  readonly cpuMs: number;
+  readonly bytes: number;
+  readonly nsPerByte: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+};
+
+/** Runs `prepare` (untimed) then `timed` on its result, `rounds` times; medians. */
+function measure<T>(
+  name: string,
+  prepare: () => T,
+  timed: (input: T) => Uint8Array | OrgState,
+  bytes: number,
+): Figure {
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const input = prepare();
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    timed(input);
+    walls.push(performance.now() - start);
+    const used = process.cpuUsage(cpu);
+    cpus.push((used.user + used.system) / 1000);
+  }
+  const ms = median(walls);
+  const round = (value: number) => Math.round(value * 100) / 100;
+  return {
+    name,
+    ms: round(ms),
+    cpuMs: round(median(cpus)),
+    bytes,
+    nsPerByte: round((ms * 1e6) / bytes),
+  };
+}
+
+const sample = encodeSnapshot(freshState());
+const later = encodeSnapshot(withLaterPosts(freshState()));
+const figures: Figure[] = [
+  measure("encode cold", freshState, encodeSnapshot, sample.length),
+  measure(
+    "encode after decode",
+    () => decodeSnapshot(sample, organizationId),
+    encodeSnapshot,
+    sample.length,
+  ),
+  measure(
+    `encode after ${newPosts.toLocaleString("en-US")} new posts`,
+    () => {
+      const state = freshState();
+      encodeSnapshot(state);
+      return withLaterPosts(state);
+    },
+    encodeSnapshot,
+    later.length,
+  ),
+  measure(
+    `encode after decode + ${newPosts.toLocaleString("en-US")} new posts`,
+    () => withLaterPosts(decodeSnapshot(sample, organizationId)),
+    encodeSnapshot,
+    later.length,
+  ),
+  measure(
+    "decode",
+    () => sample,
+    (bytes) => decodeSnapshot(bytes, organizationId),
+    sample.length,
+  ),
+];
+
+if (json) {
+  process.stdout.write(
+    `${JSON.stringify({ benchmark: "state snapshot", messages: messageCount, rounds, figures })}\n`,
+  );
+} else {
+  process.stdout.write(
+    `state snapshot: ${messageCount.toLocaleString("en-US")} posts of ${textLength} characters, ` +
+      `${(2 * messageCount).toLocaleString("en-US")} applied ids, ${memberCount} members ` +
+      `(median of ${rounds})\n`,
+  );
+  for (const f of figures) {
+    process.stdout.write(
+      `${f.name.padEnd(40)} ${f.ms.toFixed(2).padStart(8)} ms  cpu ${f.cpuMs
+        .toFixed(2)
+        .padStart(8)} ms  ${(f.bytes / 1e6).toFixed(2)} MB  ${f.nsPerByte.toFixed(2)} ns/B\n`,
+    );
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The encoded bytes of a state's records, remembered between snapshots (docs/SCALE.md, "State
+ * snapshot"): a client folds its events into a snapshot every ~1,300 events, and the snapshot holds
+ * every post (~370 B each); re-encoding the ones that did not change is a copy of the bytes the last
+ * snapshot (written or read) holds for them.
+ *
+ * A record's entry bytes (its map key, then its fields) are a function of the record alone: the key
+ * is checked to be the record's id before they are used, and records are immutable values (the
+ * reducer makes a new object for every change: an edit, a deletion, a pin, a ban's deletion). So
+ * the bytes remembered for a record object are the bytes an encoding of it writes, whatever state
+ * holds it.
+ *
+ * Memory: the bytes are views into one buffer per snapshot (the writer's own, never handed out, or
+ * a copy of the section a decode read: a caller may reuse its input); no copy per record. A buffer
+ * is dropped as soon as a later snapshot re-used bytes from it (it is superseded), so a state keeps
+ * at most the buffer of its last snapshot alive, whatever records it still holds that the snapshot
+ * left out (history retention prunes the snapshot, not the state in memory); a state dropped takes
+ * its buffer with it (the remembered places are weak, keyed by the records).
+ *
+ * @module
+ */
+import type { SnapshotWriter } from "./snapshot-codec.js";
+
+/** A snapshot's bytes while records point into it; `undefined` once superseded. */
+interface Holder {
+  bytes: Uint8Array | undefined;
+}
+
+/** Where a record's entry bytes are: `holder.bytes[start, end)`. */
+export interface Place {
+  holder: Holder;
+  start: number;
+  end: number;
+}
+
+/** Per record object, where its bytes are (weak: a record dropped drops its entry). */
+const places = new WeakMap<object, Place>();
+
+/**
+ * The records of one encoding or decoding: where each entry's bytes were written or read, handed
+ * to the records' places once the snapshot is whole ({@link commit}): a snapshot that throws
+ * midway changes no place.
+ */
+export class RecordPlaces {
+  readonly #records: object[] = [];
+  /** The place each record had ({@link reuse}), `undefined` for one written anew or read. */
+  readonly #places: Array<Place | undefined> = [];
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
+  /** The buffers bytes were re-used from (superseded at {@link commit}). */
+  readonly #sources = new Set<Holder>();
+
+  /**
+   * Writes the bytes remembered for `record`, if any.
+   * @param record - a record of the state being encoded, its key checked to be its id
+   * @param w - the writer
+   * @returns its place (to hand to {@link note}) when they were written; `undefined` when not
+   *   (never written nor read, or superseded since)
+   */
+  reuse(record: object, w: SnapshotWriter): Place | undefined {
+    const place = places.get(record);
+    const bytes = place?.holder.bytes;
+    if (place === undefined || bytes === undefined) return undefined;
+    this.#sources.add(place.holder);
+    w.copy(bytes, place.start, place.end);
+    return place;
+  }
+
+  /**
+   * Notes that `record`'s entry is at `[start, end)` of the snapshot being written or read.
+   * @param record - the record
+   * @param start - where its entry (its key) starts
+   * @param end - where it ends
+   * @param place - what {@link reuse} returned for it
+   */
+  note(record: object, start: number, end: number, place?: Place): void {
+    this.#records.push(record);
+    this.#places.push(place);
+    this.#starts.push(start);
+    this.#ends.push(end);
+  }
+
+  /**
+   * Points every noted record at `bytes` (offsets as noted, less `offset`), and drops the buffers
+   * bytes were re-used from.
+   * @param bytes - the buffer the noted offsets are in (the caller never writes it again)
+   * @param offset - where in the noted offsets `bytes` starts
+   */
+  commit(bytes: Uint8Array, offset = 0): void {
+    const holder: Holder = { bytes };
+    const records = this.#records;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as object;
+      const start = (this.#starts[i] as number) - offset;
+      const end = (this.#ends[i] as number) - offset;
+      const place = this.#places[i] ?? places.get(record);
+      if (place === undefined) {
+        places.set(record, { holder, start, end });
+      } else {
+        place.holder = holder;
+        place.start = start;
+        place.end = end;
+      }
+    }
+    for (const source of this.#sources) source.bytes = undefined;
+  }
+}

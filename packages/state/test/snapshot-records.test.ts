@@ -1,0 +1,280 @@
+/**
+ * The encoded bytes of unchanged posts re-used between snapshots (`snapshot-records.ts`): a
+ * snapshot written with them is byte for byte the one written without (records copied afresh,
+ * which nothing remembers), across edits, deletions, pins, bans and channel removals between two
+ * encodes, and after a decode; bytes read non-canonically are never re-used; a buffer is dropped
+ * once a later snapshot superseded it. Plus the writer's string paths and the CRC against simple
+ * references.
+ */
+import fc from "fast-check";
+import { Map as ImmutableMap } from "immutable";
+import { describe, expect, it } from "vitest";
+import type { OrgEvent } from "../src/events.js";
+import { compareEvents } from "../src/order.js";
+import { decodeSnapshot, encodeSnapshot } from "../src/snapshot.js";
+import { crc32, SnapshotWriter } from "../src/snapshot-codec.js";
+import { RecordPlaces } from "../src/snapshot-records.js";
+import type { MessageRecord, OrgState } from "../src/state.js";
+import { historyArb, propertyConfig } from "./event-arbitraries.js";
+import { alice, applyAll, canonicalState, fold, owner, Script } from "./event-fixtures.js";
+
+const toHex = (bytes: Uint8Array) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** A created organization with a member, a channel and a post. */
+function vectorState(): OrgState {
+  const s = new Script("r");
+  const events: OrgEvent[] = [
+    s.at(1_000).created("on-request"),
+    s.channel("general"),
+    s.next("request.sent", alice, { chatId: "", ensName: "", displayName: "Alice" }),
+  ];
+  events.push(s.next("request.accepted", owner, { requestId: events[2]?.id ?? "" }));
+  events.push(s.next("message.posted", alice, { channelId: "general", text: "héllo" }));
+  return fold(events).state;
+}
+
+/** `state` with every post a new object: nothing remembered for any of them. */
+function afresh(state: OrgState): OrgState {
+  const messages = state.messages.map((message) => ({ ...message }));
+  expect([...messages.keys()]).toEqual([...state.messages.keys()]);
+  return { ...state, messages };
+}
+
+/** Whether the bytes of `record` are remembered (re-used by the next encode). */
+function remembered(record: MessageRecord): boolean {
+  return new RecordPlaces().reuse(record, new SnapshotWriter()) !== undefined;
+}
+
+describe("re-used record bytes", () => {
+  it("a snapshot is the same bytes with them as without, across changes and decodes", () => {
+    const arb = historyArb(60).chain((events) =>
+      fc.tuple(
+        fc.constant(events.slice().sort(compareEvents)),
+        fc.integer({ min: 0, max: events.length }),
+        fc.integer({ min: 0, max: events.length }),
+      ),
+    );
+    fc.assert(
+      fc.property(arb, ([events, a, b]) => {
+        const [first, second] = [Math.min(a, b), Math.max(a, b)];
+        const parts = [events.slice(0, first), events.slice(first, second), events.slice(second)];
+        // Two lineages: the fold, and the fold restarted from its first snapshot (whose maps may
+        // iterate in another order after later changes: each is compared with itself afresh).
+        let state = applyAll(parts[0] as OrgEvent[], propertyConfig).state;
+        let restarted = decodeSnapshot(encodeSnapshot(state), owner);
+        for (const part of parts.slice(1)) {
+          state = applyAll(part, propertyConfig, state).state;
+          restarted = applyAll(part, propertyConfig, restarted).state;
+          for (const lineage of [state, restarted]) {
+            const bytes = encodeSnapshot(lineage);
+            expect(toHex(bytes)).toBe(toHex(encodeSnapshot(afresh(lineage))));
+            const again = decodeSnapshot(bytes, owner);
+            expect(canonicalState(again)).toBe(canonicalState(lineage));
+            expect(toHex(encodeSnapshot(again))).toBe(toHex(bytes));
+          }
+          expect(canonicalState(restarted)).toBe(canonicalState(state));
+        }
+      }),
+      { numRuns: 200, seed: 0x5a0101 },
+    );
+  });
+
+  it("are checked against the map key: a remembered record under another key throws", () => {
+    const state = vectorState();
+    encodeSnapshot(state);
+    const [message] = [...state.messages.values()];
+    expect(message !== undefined && remembered(message)).toBe(true);
+    const moved = ImmutableMap([[`${message?.id}0`, message as MessageRecord]]);
+    expect(() => encodeSnapshot({ ...state, messages: moved })).toThrow(RangeError);
+  });
+
+  it("bytes decoded are re-used when canonical, never when not (they decode, but differ)", () => {
+    const state = vectorState();
+    const [message] = [...state.messages.values()] as [MessageRecord];
+    const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+    /** The snapshot of `state` with its post written by `entry`. */
+    const withPost = (entry: (w: SnapshotWriter) => void) => {
+      const bytes = encodeSnapshot(afresh(state));
+      const w = new SnapshotWriter();
+      const canonical = encodeSnapshot(afresh({ ...state, messages: ImmutableMap() }));
+      // The snapshot without posts ends with a zero count of posts, then the applied ids.
+      const tail = encodeTail(state);
+      const head = canonical.length - 4 - tail.length - 1;
+      w.copy(canonical, 0, head);
+      w.uint(1);
+      entry(w);
+      w.copy(tail, 0, tail.length);
+      return { bytes, altered: w.finish() };
+    };
+    /** The post's fields, its author and clock written by the given functions. */
+    const fields = (
+      w: SnapshotWriter,
+      author = () => w.str(message.author),
+      clock = () => w.big(message.clock),
+    ) => {
+      w.str(message.id);
+      w.str(message.channelId);
+      author();
+      clock();
+      w.str(message.text);
+      w.bool(false);
+      w.bool(message.deleted);
+      w.bool(false);
+      w.bool(message.pinned);
+    };
+    const plain = withPost((w) => fields(w));
+    expect(toHex(plain.altered)).toBe(toHex(plain.bytes));
+    const decoded = decodeSnapshot(plain.altered, owner);
+    expect(remembered(decoded.messages.get(message.id) as MessageRecord)).toBe(true);
+    expect(toHex(encodeSnapshot(decoded))).toBe(toHex(plain.bytes));
+    expect(message.clock).toBeLessThan(0x80n);
+    const variants = [
+      // The clock with a needless zero byte.
+      withPost((w) =>
+        fields(w, undefined, () => {
+          w.byte(0x80 | Number(message.clock));
+          w.byte(0);
+        }),
+      ),
+      // The 64-hex author as UTF-8.
+      withPost((w) =>
+        fields(w, () => {
+          w.uint(2 * message.author.length);
+          w.copy(ascii(message.author), 0, message.author.length);
+        }),
+      ),
+    ];
+    for (const { bytes, altered } of variants) {
+      expect(toHex(altered)).not.toBe(toHex(bytes));
+      const read = decodeSnapshot(altered, owner);
+      expect(canonicalState(read)).toBe(canonicalState(state));
+      expect(remembered(read.messages.get(message.id) as MessageRecord)).toBe(false);
+      expect(toHex(encodeSnapshot(read))).toBe(toHex(bytes));
+    }
+  });
+
+  it("a buffer is dropped once a later snapshot re-used bytes from it", () => {
+    const state = vectorState();
+    encodeSnapshot(state);
+    const [message] = [...state.messages.values()] as [MessageRecord];
+    const kept = { ...message, id: "a later post", text: "kept" };
+    const later = {
+      ...state,
+      messages: ImmutableMap([
+        [message.id, message],
+        [kept.id, kept],
+      ]),
+    };
+    encodeSnapshot(later);
+    expect(remembered(message) && remembered(kept)).toBe(true);
+    // The post leaves the snapshot (history retention) but stays in memory: its bytes go.
+    encodeSnapshot({ ...later, messages: ImmutableMap([[kept.id, kept]]) });
+    expect(remembered(kept)).toBe(true);
+    expect(remembered(message)).toBe(false);
+  });
+
+  it("a text starting with U+FEFF keeps it through a snapshot", () => {
+    const state = vectorState();
+    const messages = state.messages.map((m) => ({ ...m, text: "\uFEFFbom" }));
+    const decoded = decodeSnapshot(encodeSnapshot({ ...state, messages }), owner);
+    expect([...decoded.messages.values()].map((m) => m.text)).toEqual(["\uFEFFbom"]);
+  });
+});
+
+/** The applied ids' section of `state`'s snapshot (what follows the posts), CRC excluded. */
+function encodeTail(state: OrgState): Uint8Array {
+  const w = new SnapshotWriter();
+  w.uint(state.applied.size);
+  for (const [id, clock] of state.applied) {
+    w.str(id);
+    w.big(clock);
+  }
+  w.finish();
+  return w.buffer.slice(0, w.position);
+}
+
+/** The string encoding of the writer before it wrote in place (the format's definition). */
+function referenceStr(value: string): number[] {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+    out.push(n);
+    return out;
+  };
+  if (/^(?:[0-9a-f]{2}){1,255}$/.test(value)) {
+    const bytes = value.match(/../g)?.map((pair) => Number.parseInt(pair, 16)) ?? [];
+    return [...varint(2 * bytes.length + 1), ...bytes];
+  }
+  const utf8 = new TextEncoder().encode(value);
+  return [...varint(2 * utf8.length), ...utf8];
+}
+
+describe("SnapshotWriter.str and crc32", () => {
+  const units = (max: number) =>
+    fc
+      .array(
+        fc.oneof(
+          fc.constantFrom(..."0123456789abcdefABC"),
+          fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+          fc.constantFrom("é", "€", "😀", "\uFEFF"),
+        ),
+        { maxLength: max },
+      )
+      .map((parts) => parts.join(""));
+
+  it("writes every string as the format defines it (hex, ASCII, UTF-8, lone surrogates)", () => {
+    const strings = fc.oneof(
+      units(40),
+      units(700),
+      fc.integer({ min: 0, max: 300 }).map((n) => "ab".repeat(n)),
+      fc.integer({ min: 0, max: 300 }).map((n) => `${"0".repeat(2 * n)}A`),
+      fc.integer({ min: 20, max: 80 }).map((n) => "€".repeat(n)),
+    );
+    fc.assert(
+      fc.property(fc.array(strings, { maxLength: 4 }), (values) => {
+        const w = new SnapshotWriter();
+        for (const value of values) w.str(value);
+        const written = w.finish();
+        const expected = values.flatMap(referenceStr);
+        expect(toHex(written.subarray(0, written.length - 4))).toBe(
+          toHex(Uint8Array.from(expected)),
+        );
+      }),
+      { numRuns: 500, seed: 0x5a0102 },
+    );
+    // The edges: 255 bytes of hex (a two-byte header) and one more (UTF-8).
+    for (const value of ["ab".repeat(255), "ab".repeat(256), "ab".repeat(63), "ab".repeat(64)]) {
+      const w = new SnapshotWriter();
+      w.str(value);
+      expect(toHex(w.finish().subarray(0, -4))).toBe(toHex(Uint8Array.from(referenceStr(value))));
+    }
+  });
+
+  it("crc32 is the bitwise CRC-32 at every alignment and length", () => {
+    const reference = (bytes: Uint8Array) => {
+      let c = 0xffffffff;
+      for (const b of bytes) {
+        c ^= b;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      }
+      return (c ^ 0xffffffff) >>> 0;
+    };
+    expect(crc32(new TextEncoder().encode("123456789"))).toBe(0xcbf43926);
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.integer({ min: 0, max: 7 }),
+        (data, offset) => {
+          const buffer = new Uint8Array(data.length + offset);
+          buffer.set(data, offset);
+          const view = buffer.subarray(offset);
+          expect(crc32(view)).toBe(reference(data));
+          const end = Math.floor(data.length / 2);
+          expect(crc32(view, end)).toBe(reference(data.subarray(0, end)));
+        },
+      ),
+      { numRuns: 500, seed: 0x5a0103 },
+    );
+  });
+});
