@@ -12,7 +12,8 @@
  *
  * Each figure is the median of `--rounds` rounds (wall and process CPU), with ns per snapshot byte.
  * Run from packages/state: `node --import tsx --conditions=@orgchat/source bench/snapshot.ts
- * [--json] [--messages 10000] [--rounds 7]`. Benchmarks print numbers and assert nothing.
+ * [--json] [--messages 10000] [--rounds 7] [--case <part of a figure's name>]`. Benchmarks print
+ * numbers and assert nothing.
  */
 import { performance } from "node:perf_hooks";
 import { Map as ImmutableMap, List } from "immutable";
@@ -148,13 +149,18 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] as number;
 };
 
+const caseAt = args.indexOf("--case");
+/** `--case <text>`: only the figures whose name holds it (to profile one). */
+const only = caseAt >= 0 ? (args[caseAt + 1] ?? "") : "";
+
 /** Runs `prepare` (untimed) then `timed` on its result, `rounds` times; medians. */
 function measure<T>(
   name: string,
   prepare: () => T,
   timed: (input: T) => Uint8Array | OrgState,
   bytes: number,
-): Figure {
+): Figure | undefined {
+  if (!name.includes(only)) return undefined;
   const walls: number[] = [];
   const cpus: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -179,7 +185,7 @@ function measure<T>(
 
 const sample = encodeSnapshot(freshState());
 const later = encodeSnapshot(withLaterPosts(freshState()));
-const figures: Figure[] = [
+const figures = [
   measure("encode cold", freshState, encodeSnapshot, sample.length),
   measure(
     "encode after decode",
@@ -209,7 +215,7 @@ const figures: Figure[] = [
     (bytes) => decodeSnapshot(bytes, organizationId),
     sample.length,
   ),
-];
+].filter((figure) => figure !== undefined);
 
 if (json) {
   process.stdout.write(

@@ -27,7 +27,7 @@ interface Holder {
 }
 
 /** Where a record's entry bytes are: `holder.bytes[start, end)`. */
-export interface Place {
+interface Place {
   holder: Holder;
   start: number;
   end: number;
@@ -39,7 +39,8 @@ const places = new WeakMap<object, Place>();
 /**
  * The records of one encoding or decoding: where each entry's bytes were written or read, handed
  * to the records' places once the snapshot is whole ({@link commit}): a snapshot that throws
- * midway changes no place.
+ * midway changes no place. Entries re-used from consecutive places of one buffer (posts in the
+ * same order as last time) are copied as one run.
  */
 export class RecordPlaces {
   readonly #records: object[] = [];
@@ -49,21 +50,46 @@ export class RecordPlaces {
   readonly #ends: number[] = [];
   /** The buffers bytes were re-used from (superseded at {@link commit}). */
   readonly #sources = new Set<Holder>();
+  /** The run of re-used bytes not copied yet: `#run[#runStart, #runEnd)`. */
+  #run: Uint8Array | undefined;
+  #runStart = 0;
+  #runEnd = 0;
 
   /**
-   * Writes the bytes remembered for `record`, if any.
+   * Writes (or queues, until {@link flush}) the bytes remembered for `record`, if any, and notes
+   * where they go.
    * @param record - a record of the state being encoded, its key checked to be its id
    * @param w - the writer
-   * @returns its place (to hand to {@link note}) when they were written; `undefined` when not
-   *   (never written nor read, or superseded since)
+   * @returns whether they were re-used (false: never written nor read, or superseded since)
    */
-  reuse(record: object, w: SnapshotWriter): Place | undefined {
+  reuse(record: object, w: SnapshotWriter): boolean {
     const place = places.get(record);
     const bytes = place?.holder.bytes;
-    if (place === undefined || bytes === undefined) return undefined;
-    this.#sources.add(place.holder);
-    w.copy(bytes, place.start, place.end);
-    return place;
+    if (place === undefined || bytes === undefined) return false;
+    if (bytes !== this.#run || place.start !== this.#runEnd) {
+      this.flush(w);
+      this.#sources.add(place.holder);
+      this.#run = bytes;
+      this.#runStart = place.start;
+      this.#runEnd = place.start;
+    }
+    const at = w.position + (this.#runEnd - this.#runStart);
+    this.#runEnd = place.end;
+    this.#push(record, at, at + place.end - place.start, place);
+    return true;
+  }
+
+  /**
+   * Copies the queued run of re-used bytes (before anything else is written, and at the end).
+   * @param w - the writer
+   * @returns the writer's position after it
+   */
+  flush(w: SnapshotWriter): number {
+    if (this.#run !== undefined) {
+      w.copy(this.#run, this.#runStart, this.#runEnd);
+      this.#run = undefined;
+    }
+    return w.position;
   }
 
   /**
@@ -71,9 +97,12 @@ export class RecordPlaces {
    * @param record - the record
    * @param start - where its entry (its key) starts
    * @param end - where it ends
-   * @param place - what {@link reuse} returned for it
    */
-  note(record: object, start: number, end: number, place?: Place): void {
+  note(record: object, start: number, end: number): void {
+    this.#push(record, start, end, undefined);
+  }
+
+  #push(record: object, start: number, end: number, place: Place | undefined): void {
     this.#records.push(record);
     this.#places.push(place);
     this.#starts.push(start);

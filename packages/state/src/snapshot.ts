@@ -168,21 +168,20 @@ function writeMessages(
   for (const [key, message] of messages) {
     // Checked first: the bytes remembered for a record hold its id as the key.
     keyed(key, message.id);
-    const at = w.position;
-    const place = places.reuse(message, w);
-    if (place === undefined) {
-      w.str(key);
-      w.str(message.channelId);
-      w.str(message.author);
-      w.big(message.clock);
-      w.str(message.text);
-      writeOptional(w, message.editedAt, (v) => w.big(v));
-      w.bool(message.deleted);
-      writeOptional(w, message.deletedBy, (v) => w.str(v));
-      w.bool(message.pinned);
-    }
-    places.note(message, at, w.position, place);
+    if (places.reuse(message, w)) continue;
+    const at = places.flush(w);
+    w.str(key);
+    w.str(message.channelId);
+    w.str(message.author);
+    w.big(message.clock);
+    w.str(message.text);
+    writeOptional(w, message.editedAt, (v) => w.big(v));
+    w.bool(message.deleted);
+    writeOptional(w, message.deletedBy, (v) => w.str(v));
+    w.bool(message.pinned);
+    places.note(message, at, w.position);
   }
+  places.flush(w);
   return { places, start, end: w.position };
 }
 
