@@ -246,6 +246,18 @@ export class SnapshotWriter {
     this.#length += length;
   }
 
+  /**
+   * The string of `source[start, end)` spelled in lowercase hex, from the bytes: what {@link str}
+   * writes for that string (an applied id of `AppliedIds`' table, without making it).
+   * @throws {RangeError} unless 1 to 255 bytes (what {@link str} packs)
+   */
+  hexBytes(source: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (!(n >= 1 && n <= 255)) throw new RangeError(`snapshot: hex of 1 to 255 bytes, got ${n}`);
+    this.uint(2 * n + 1);
+    this.copy(source, start, end);
+  }
+
   /** A string: `2·n + 1` then n bytes for packable hex, `2·n` then n UTF-8 bytes otherwise. */
   str(value: string): void {
     const length = value.length;

@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import type { OrgEvent } from "../src/events.js";
 import { compareEvents } from "../src/order.js";
 import { decodeSnapshot, encodeSnapshot } from "../src/snapshot.js";
+import { AppliedIds, type AppliedIdsView } from "../src/snapshot-applied.js";
 import { crc32, SnapshotWriter } from "../src/snapshot-codec.js";
 import { RecordPlaces } from "../src/snapshot-records.js";
 import type { MessageRecord, OrgState } from "../src/state.js";
@@ -34,11 +35,24 @@ function vectorState(): OrgState {
   return fold(events).state;
 }
 
-/** `state` with every post a new object: nothing remembered for any of them. */
+/**
+ * `state` with every post a new object (nothing remembered for any of them), and its applied ids
+ * as a plain list of their entries in order (encoded entry by entry, as any `AppliedIdsView`).
+ */
 function afresh(state: OrgState): OrgState {
   const messages = state.messages.map((message) => ({ ...message }));
   expect([...messages.keys()]).toEqual([...state.messages.keys()]);
-  return { ...state, messages };
+  return { ...state, messages, applied: listed(state.applied) };
+}
+
+/** The entries of `applied`, as a view that only iterates them (all an encoding needs). */
+function listed(applied: AppliedIdsView): AppliedIdsView {
+  const entries = [...applied.entries()];
+  return {
+    size: entries.length,
+    entries: () => entries[Symbol.iterator](),
+    [Symbol.iterator]: () => entries[Symbol.iterator](),
+  } as Partial<AppliedIdsView> as AppliedIdsView;
 }
 
 /** Whether the bytes of `record` are remembered (re-used by the next encode). */
@@ -107,6 +121,38 @@ describe("re-used record bytes", () => {
       const next = order(indexes);
       expect(toHex(encodeSnapshot(next))).toBe(toHex(encodeSnapshot(afresh(next))));
       expect(indexes.every((i) => remembered(posts[i] as MessageRecord))).toBe(true);
+    }
+  });
+
+  it("applied ids: a snapshot's table and the ids applied since encode as their entries", () => {
+    const state = vectorState();
+    const hexId = (i: number) => (i * 7919).toString(16).padStart(64, "0");
+    const table = ImmutableMap<string, bigint>(
+      Array.from({ length: 40 }, (_, i) => [hexId(3 * i + 1), BigInt(i)] as const),
+    );
+    const decoded = decodeSnapshot(encodeSnapshot({ ...state, applied: table }), owner).applied;
+    const one = hexId(4);
+    const added: Array<[string, bigint]> = [
+      [one, 99n], // shadows a table id with another clock
+      [hexId(7), 7n], // the same clock: unchanged
+      [hexId(5), 5n],
+      [hexId(200), 1n],
+      [one.slice(0, 63), 2n], // a prefix of a table id: just before it
+      [`${one}0`, 3n], // a table id and more: just after it
+      [one.slice(0, 10), 4n],
+      ["", 5n],
+      ["zz", 6n],
+      ["ABC", 7n],
+      [`${"f".repeat(64)}`, 8n],
+    ];
+    let applied = decoded;
+    for (const [id, clock] of added) applied = applied.set(id, clock);
+    for (const view of [decoded, applied, AppliedIds.of(added)]) {
+      const bytes = encodeSnapshot({ ...state, applied: view });
+      expect(toHex(bytes)).toBe(toHex(encodeSnapshot({ ...state, applied: listed(view) })));
+      const sorted = [...view.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      expect([...view.entries()]).toEqual(sorted);
+      expect([...decodeSnapshot(bytes, owner).applied.entries()]).toEqual(sorted);
     }
   });
 
@@ -279,6 +325,22 @@ describe("SnapshotWriter.str and crc32", () => {
       w.str(value);
       expect(toHex(w.finish().subarray(0, -4))).toBe(toHex(Uint8Array.from(referenceStr(value))));
     }
+  });
+
+  it("hexBytes writes what str writes for the hex of the bytes (1 to 255 of them)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 255 }), (bytes) => {
+        const source = Uint8Array.of(7, ...bytes, 9);
+        const w = new SnapshotWriter();
+        w.hexBytes(source, 1, 1 + bytes.length);
+        expect(toHex(w.finish().subarray(0, -4))).toBe(
+          toHex(Uint8Array.from(referenceStr(toHex(bytes)))),
+        );
+      }),
+      { numRuns: 200, seed: 0x5a0104 },
+    );
+    expect(() => new SnapshotWriter().hexBytes(new Uint8Array(256), 0, 256)).toThrow(RangeError);
+    expect(() => new SnapshotWriter().hexBytes(new Uint8Array(2), 1, 1)).toThrow(RangeError);
   });
 
   it("crc32 is the bitwise CRC-32 at every alignment and length", () => {
