@@ -1,7 +1,8 @@
 /**
  * State snapshot encoding and decoding (`encodeSnapshot`, `decodeSnapshot`; docs/SCALE.md, "State
- * snapshot"): a state of `--messages` posts (10,000 by default, 256-character texts, by a few
- * hundred members in four channels) and twice as many applied ids, then
+ * snapshot"): a state of `--messages` posts (10,000 by default, 256-character texts, by
+ * `--members` members (300) in four channels, each with its accepted join request) and twice as
+ * many applied ids, then
  *
  * - `encode cold`: every record encoded (records never encoded or decoded before);
  * - `encode after decode`: the state a restart decoded, encoded again;
@@ -20,7 +21,7 @@ import { Map as ImmutableMap, List } from "immutable";
 import type { MemberId } from "../src/events.js";
 import { decodeSnapshot, encodeSnapshot } from "../src/snapshot.js";
 import { AppliedIds } from "../src/snapshot-applied.js";
-import type { Channel, Member, MessageRecord, OrgState } from "../src/state.js";
+import type { Channel, JoinRequest, Member, MessageRecord, OrgState } from "../src/state.js";
 import { TableMap } from "../src/table-map.js";
 
 const args = process.argv.slice(2);
@@ -67,6 +68,19 @@ const organizationId: MemberId = hex64();
 const members = Array.from({ length: memberCount }, () => hex64());
 const channelIds = Array.from({ length: 4 }, () => hex64());
 let clock = 1n;
+const requests: JoinRequest[] = members.slice(1).map((requester) => ({
+  id: hex64(),
+  requester,
+  chatId: "",
+  ensName: "",
+  displayName: `member ${requester.slice(0, 8)}`,
+  clock: clock++,
+  sentAt: 1_700_000_000_000,
+  status: "accepted",
+  decidedBy: members[0] as string,
+  decidedAt: clock++,
+  decidedSentAt: 1_700_000_000_500,
+}));
 
 function post(): MessageRecord {
   clock++;
@@ -114,7 +128,8 @@ function freshState(): OrgState {
       ]),
     ),
     categories: ImmutableMap(),
-    requests: TableMap.empty(),
+    // Every member came in by a request, accepted by the owner.
+    requests: TableMap.fromTable(new Map(requests.map((request) => [request.id, { ...request }]))),
     leaveRequests: ImmutableMap(),
     invitations: ImmutableMap(),
     grants: ImmutableMap(),

@@ -1,17 +1,20 @@
 /**
  * The encoded bytes of a state's records, remembered between snapshots (docs/SCALE.md, "State
- * snapshot"): a client folds its events into a snapshot every ~1,300 events, and the snapshot holds
- * every post (~370 B each); re-encoding the ones that did not change is a copy of the bytes the last
- * snapshot (written or read) holds for them.
+ * snapshot"): a client folds its events into a snapshot every ~1,300 events or more, and the
+ * snapshot holds every post (~370 B each with a 256-character text) and every join request
+ * (~100–150 B: one per member in an organization on request); re-encoding the ones that did not
+ * change is a copy of the bytes the last snapshot (written or read) holds for them.
  *
  * A record's entry bytes (its map key, then its fields) are a function of the record alone: the key
  * is checked to be the record's id before they are used, and records are immutable values (the
- * reducer makes a new object for every change: an edit, a deletion, a pin, a ban's deletion). So
- * the bytes remembered for a record object are the bytes an encoding of it writes, whatever state
- * holds it.
+ * reducer makes a new object for every change: an edit, a deletion, a pin, a ban's deletion, a
+ * request's decision; none is mutated in place). So the bytes remembered for a record object are
+ * the bytes an encoding of it writes, whatever state holds it. Bytes a decode read are remembered
+ * only when they are the ones an encoding writes (canonical varints and strings).
  *
  * Memory: the bytes are views into one buffer per snapshot (the writer's own, never handed out, or
- * a copy of the section a decode read: a caller may reuse its input); no copy per record. A buffer
+ * a copy of the sections a decode read: a caller may reuse its input); no copy per record, and one
+ * small place object per record. A buffer
  * is dropped as soon as a later snapshot re-used bytes from it (it is superseded), so a state keeps
  * at most the buffer of its last snapshot alive, whatever records it still holds that the snapshot
  * left out (history retention prunes the snapshot, not the state in memory); a state dropped takes
@@ -122,8 +125,9 @@ export class RecordPlaces {
       const record = records[i] as object;
       const start = (this.#starts[i] as number) - offset;
       const end = (this.#ends[i] as number) - offset;
-      const place = this.#places[i] ?? places.get(record);
+      const place = this.#places[i];
       if (place === undefined) {
+        // Written anew or read: a new place (one lookup, whatever it had).
         places.set(record, { holder, start, end });
       } else {
         place.holder = holder;

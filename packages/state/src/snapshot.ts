@@ -89,8 +89,11 @@ export function encodeSnapshot(state: OrgState): Uint8Array {
     keyed(key, category.id);
     w.str(category.name);
   });
-  writeMap(w, state.requests, (request: JoinRequest, key) => {
-    keyed(key, request.id);
+  // Posts and join requests are most of a large organization's snapshot, and most of them are as
+  // they were at the last one: their entries are copied from it (`snapshot-records.ts`).
+  const places = new RecordPlaces();
+  const recordsStart = w.position;
+  writeRecords(w, places, state.requests, (request: JoinRequest) => {
     w.str(request.requester);
     w.str(request.chatId);
     w.str(request.ensName);
@@ -131,7 +134,17 @@ export function encodeSnapshot(state: OrgState): Uint8Array {
     w.big(epoch.epoch);
     w.str(epoch.keyId);
   });
-  const messages = writeMessages(w, state.messages);
+  writeRecords(w, places, state.messages, (message: MessageRecord) => {
+    w.str(message.channelId);
+    w.str(message.author);
+    w.big(message.clock);
+    w.str(message.text);
+    writeOptional(w, message.editedAt, (v) => w.big(v));
+    w.bool(message.deleted);
+    writeOptional(w, message.deletedBy, (v) => w.str(v));
+    w.bool(message.pinned);
+  });
+  const recordsEnd = w.position;
   // In the view's order: ascending ids for `AppliedIds` (what `decodeSnapshot` reads fastest).
   w.uint(state.applied.size);
   for (const [id, clock] of state.applied) {
@@ -141,7 +154,7 @@ export function encodeSnapshot(state: OrgState): Uint8Array {
   const bytes = w.finish();
   if (sizeHints.size >= maxSizeHints) sizeHints.clear();
   sizeHints.set(state.organizationId, bytes.length);
-  messages.places.commit(...ownBytes(w.buffer, bytes.length, messages.start, messages.end));
+  places.commit(...ownBytes(w.buffer, bytes.length, recordsStart, recordsEnd));
   return bytes;
 }
 
@@ -154,41 +167,33 @@ const maxSizeHints = 64;
 const sizeHints = new Map<string, number>();
 
 /**
- * The posts, each entry ({@link RecordPlaces}) copied from the last snapshot that held the same
- * record, or written field by field.
- * @returns where the section's entries are, and their places (committed once the snapshot is whole)
+ * A map of records (each keyed by its id) as {@link writeMap} writes it, each entry
+ * ({@link RecordPlaces}) copied from the last snapshot that held the same record, else written:
+ * its key, then `fields`.
  */
-function writeMessages(
+function writeRecords<V extends { readonly id: string }>(
   w: SnapshotWriter,
-  messages: ImmutableMap<string, MessageRecord>,
-): { places: RecordPlaces; start: number; end: number } {
-  const places = new RecordPlaces();
-  w.uint(messages.size);
-  const start = w.position;
-  for (const [key, message] of messages) {
+  places: RecordPlaces,
+  map: ImmutableMap<string, V> | MapView<V>,
+  fields: (record: V) => void,
+): void {
+  w.uint(map.size);
+  for (const [key, record] of map) {
     // Checked first: the bytes remembered for a record hold its id as the key.
-    keyed(key, message.id);
-    if (places.reuse(message, w)) continue;
+    keyed(key, record.id);
+    if (places.reuse(record, w)) continue;
     const at = places.flush(w);
     w.str(key);
-    w.str(message.channelId);
-    w.str(message.author);
-    w.big(message.clock);
-    w.str(message.text);
-    writeOptional(w, message.editedAt, (v) => w.big(v));
-    w.bool(message.deleted);
-    writeOptional(w, message.deletedBy, (v) => w.str(v));
-    w.bool(message.pinned);
-    places.note(message, at, w.position);
+    fields(record);
+    places.note(record, at, w.position);
   }
   places.flush(w);
-  return { places, start, end: w.position };
 }
 
 /**
  * The bytes the records' places point into: the writer's own buffer (never handed out: the
- * snapshot returned is a copy), or a copy of the posts' section alone when the buffer is more than
- * twice the snapshot (a smaller snapshot after a larger one's size hint).
+ * snapshot returned is a copy), or a copy of the records' sections alone when the buffer is more
+ * than twice the snapshot (a smaller snapshot after a larger one's size hint).
  * @returns the buffer and the offset of its first byte in the snapshot
  */
 function ownBytes(
@@ -237,23 +242,30 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
   const tags: string[] = [];
   for (let i = 0; i < tagCount; i++) tags.push(r.str());
   const encrypted = r.bool();
-  const members = readTable(r, 2, (id) => ({ id, roles: readRoles(r), joinedAt: readClock(r) }));
-  const banned = readMap(r, 3, (member) => ({
+  const members = readTable(r, 2, undefined, (id) => ({
+    id,
+    roles: readRoles(r),
+    joinedAt: readClock(r),
+  }));
+  const banned = readMap(r, 3, undefined, (member) => ({
     member,
     clock: readClock(r),
     deleteMessages: r.bool(),
   }));
-  const channels = readMap(r, 8, (id) => ({
+  const channels = readMap(r, 8, undefined, (id) => ({
     id,
     identity: readIdentity(r),
     permissions: readPermissions(r),
     categoryId: r.str(),
-    members: readMap(r, 2, () => readRoles(r)),
+    members: readMap(r, 2, undefined, () => readRoles(r)),
   }));
-  const categories = readMap(r, 2, (id) => ({ id, name: r.str() }));
+  const categories = readMap(r, 2, undefined, (id) => ({ id, name: r.str() }));
   // The requests as read, for their index (`seedRequestIndex`): no walk of the map at the start.
   const requestList: JoinRequest[] = [];
-  const requests = readTable(r, 13, (id) => {
+  // The records whose entries a later encoding copies (`snapshot-records.ts`): where each is.
+  const places = new RecordPlaces();
+  const recordsStart = r.position;
+  const requests = readTable(r, 13, places, (id) => {
     const request: Mutable<JoinRequest> = {
       id,
       requester: r.str(),
@@ -272,7 +284,7 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     return request as JoinRequest;
   });
   seedRequestIndex(requests, requestList);
-  const leaveRequests = readMap(r, 6, (id) => {
+  const leaveRequests = readMap(r, 6, undefined, (id) => {
     const request: Mutable<LeaveRequest> = {
       id,
       member: r.str(),
@@ -283,7 +295,7 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     if (r.bool()) request.decidedAt = readClock(r);
     return request as LeaveRequest;
   });
-  const invitations = readMap(r, 9, (id) => {
+  const invitations = readMap(r, 9, undefined, (id) => {
     const invitation: Mutable<Invitation> = {
       id,
       invitee: r.str(),
@@ -297,18 +309,38 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     if (r.bool()) invitation.revokedAt = readClock(r);
     return invitation as Invitation;
   });
-  const grants = readMap(r, 2, (key) => {
+  const grants = readMap(r, 2, undefined, (key) => {
     const slash = key.indexOf("/");
     if (slash < 0) throw new SnapshotFormatError("grant key without a slash");
     return { member: key.slice(0, slash), chatId: key.slice(slash + 1), clock: readClock(r) };
   });
-  const epochs = readMap(r, 3, (channelId) => ({ channelId, epoch: readClock(r), keyId: r.str() }));
-  const messages = readMessages(r);
+  const epochs = readMap(r, 3, undefined, (channelId) => ({
+    channelId,
+    epoch: readClock(r),
+    keyId: r.str(),
+  }));
+  const messages = readMap(r, 8, places, (id) => {
+    const message: Mutable<MessageRecord> = {
+      id,
+      channelId: r.str(),
+      author: r.str(),
+      clock: readClock(r),
+      text: r.str(),
+      deleted: false,
+      pinned: false,
+    };
+    if (r.bool()) message.editedAt = readClock(r);
+    message.deleted = r.bool();
+    if (r.bool()) message.deletedBy = r.str();
+    message.pinned = r.bool();
+    return message as MessageRecord;
+  });
+  const recordsEnd = r.position;
   const applied = readApplied(r);
   r.done();
-  // A whole snapshot: the posts' places point into a copy of their section (a caller may reuse
-  // the input), each record's entry bytes being those its encoding writes (canonical ones only).
-  messages.places.commit(bytes.slice(messages.start, messages.end), messages.start);
+  // A whole snapshot: the records' places point into a copy of their sections (a caller may
+  // reuse its input).
+  places.commit(bytes.slice(recordsStart, recordsEnd), recordsStart);
   return {
     organizationId,
     created,
@@ -327,49 +359,9 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     invitations,
     grants,
     epochs,
-    messages: messages.map,
+    messages,
     applied,
   };
-}
-
-/**
- * The posts as {@link readMap} reads them, noting where each record's entry is when its bytes are
- * the ones {@link encodeSnapshot} writes for it (a record read from non-canonical bytes is written
- * anew).
- */
-function readMessages(r: SnapshotReader): {
-  map: ImmutableMap<string, MessageRecord>;
-  places: RecordPlaces;
-  start: number;
-  end: number;
-} {
-  const places = new RecordPlaces();
-  const count = r.count(8);
-  const start = r.position;
-  const map = ImmutableMap<string, MessageRecord>().withMutations((map) => {
-    for (let i = 0; i < count; i++) {
-      const at = r.position;
-      r.canonical = true;
-      const id = r.str();
-      const message: Mutable<MessageRecord> = {
-        id,
-        channelId: r.str(),
-        author: r.str(),
-        clock: readClock(r),
-        text: r.str(),
-        deleted: false,
-        pinned: false,
-      };
-      if (r.bool()) message.editedAt = readClock(r);
-      message.deleted = r.bool();
-      if (r.bool()) message.deletedBy = r.str();
-      message.pinned = r.bool();
-      map.set(id, message);
-      if (map.size !== i + 1) throw new SnapshotFormatError("a key twice in a map");
-      if (r.canonical) places.note(message, at, r.position);
-    }
-  });
-  return { map, places, start, end: r.position };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -392,19 +384,28 @@ function writeMap<V>(
   }
 }
 
-/** A map of `count` entries, each at least `min` bytes, in the order written. */
+/**
+ * A map of `count` entries, each at least `min` bytes, in the order written; with `places`, each
+ * entry read as {@link encodeSnapshot} writes it (canonical bytes: a value read from other bytes
+ * is written anew) is noted there.
+ */
 function readMap<V>(
   r: SnapshotReader,
   min: number,
+  places: RecordPlaces | undefined,
   value: (key: string) => V,
 ): ImmutableMap<string, V> {
   const count = r.count(min);
   return ImmutableMap<string, V>().withMutations((map) => {
     for (let i = 0; i < count; i++) {
+      const at = r.position;
+      r.canonical = true;
       const key = r.str();
-      map.set(key, value(key));
+      const entry = value(key);
+      map.set(key, entry);
       // A key twice leaves the size as it was (one hash per key: no `has` before the `set`).
       if (map.size !== i + 1) throw new SnapshotFormatError("a key twice in a map");
+      if (places !== undefined && r.canonical) places.note(entry as object, at, r.position);
     }
   });
 }
@@ -413,13 +414,22 @@ function readMap<V>(
  * A map of `count` entries as {@link readMap}, into a plain `Map` handed to a {@link TableMap}
  * (no immutable entry, no string hashed through immutable's cache per key: docs/SCALE.md).
  */
-function readTable<V>(r: SnapshotReader, min: number, value: (key: string) => V): TableMap<V> {
+function readTable<V extends object>(
+  r: SnapshotReader,
+  min: number,
+  places: RecordPlaces | undefined,
+  value: (key: string) => V,
+): TableMap<V> {
   const count = r.count(min);
   const table = new Map<string, V>();
   for (let i = 0; i < count; i++) {
+    const at = r.position;
+    r.canonical = true;
     const key = r.str();
-    table.set(key, value(key));
+    const entry = value(key);
+    table.set(key, entry);
     if (table.size !== i + 1) throw new SnapshotFormatError("a key twice in a map");
+    if (places !== undefined && r.canonical) places.note(entry, at, r.position);
   }
   return TableMap.fromTable(table);
 }
@@ -436,7 +446,7 @@ function readApplied(r: SnapshotReader): AppliedIds {
   const table = count * 34 <= r.left() ? r.hexIdTable(count) : undefined;
   if (table === undefined) {
     r.rewind(start);
-    return AppliedIds.fromMap(readMap(r, 2, () => readClock(r)));
+    return AppliedIds.fromMap(readMap(r, 2, undefined, () => readClock(r)));
   }
   let { ids, clocks } = table;
   for (const clock of clocks) {

@@ -16,6 +16,7 @@ import { AppliedIds, type AppliedIdsView } from "../src/snapshot-applied.js";
 import { crc32, SnapshotWriter } from "../src/snapshot-codec.js";
 import { RecordPlaces } from "../src/snapshot-records.js";
 import type { MessageRecord, OrgState } from "../src/state.js";
+import { TableMap } from "../src/table-map.js";
 import { historyArb, propertyConfig } from "./event-arbitraries.js";
 import { alice, applyAll, canonicalState, fold, owner, Script } from "./event-fixtures.js";
 
@@ -36,13 +37,16 @@ function vectorState(): OrgState {
 }
 
 /**
- * `state` with every post a new object (nothing remembered for any of them), and its applied ids
+ * `state` with every post and join request a new object (nothing remembered for any of them),
+ * and its applied ids
  * as a plain list of their entries in order (encoded entry by entry, as any `AppliedIdsView`).
  */
 function afresh(state: OrgState): OrgState {
   const messages = state.messages.map((message) => ({ ...message }));
   expect([...messages.keys()]).toEqual([...state.messages.keys()]);
-  return { ...state, messages, applied: listed(state.applied) };
+  const requests = TableMap.of([...state.requests].map(([id, request]) => [id, { ...request }]));
+  expect([...requests.keys()]).toEqual([...state.requests.keys()]);
+  return { ...state, messages, requests, applied: listed(state.applied) };
 }
 
 /** The entries of `applied`, as a view that only iterates them (all an encoding needs). */
