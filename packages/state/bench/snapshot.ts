@@ -17,6 +17,7 @@
  * numbers and assert nothing.
  */
 import { performance } from "node:perf_hooks";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { Map as ImmutableMap, List } from "immutable";
 import type { MemberId } from "../src/events.js";
 import { decodeSnapshot, encodeSnapshot } from "../src/snapshot.js";
@@ -36,33 +37,30 @@ const memberCount = option("--members", 300);
 const newPosts = 1_300;
 const textLength = 256;
 
-/** A seeded generator (mulberry32): the same state every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(14);
+/** Deterministic pseudo-random bytes: SHA-256 of a counter (ids are hashes, as events' are). */
+let counter = 0;
+const digest = (): Uint8Array => sha256(new TextEncoder().encode(`${counter++}`));
+const latin1 = new TextDecoder("latin1");
+const hexDigits = "0123456789abcdef";
+/** A 64-hex id, a flat string (as a decoder makes it). */
 const hex64 = (): string => {
-  let out = "";
-  for (let i = 0; i < 8; i++) {
-    out += Math.floor(random() * 2 ** 32)
-      .toString(16)
-      .padStart(8, "0");
-  }
-  return out;
+  const ascii = new Uint8Array(64);
+  digest().forEach((b, i) => {
+    ascii[2 * i] = hexDigits.charCodeAt(b >> 4);
+    ascii[2 * i + 1] = hexDigits.charCodeAt(b & 15);
+  });
+  return latin1.decode(ascii);
 };
 const alphabet = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,";
 const text = (): string => {
   let out = "";
-  for (let i = 0; i < textLength; i++) out += alphabet[Math.floor(random() * alphabet.length)];
-  return out;
+  while (out.length < textLength) {
+    for (const b of digest()) out += alphabet[b % alphabet.length];
+  }
+  return out.slice(0, textLength);
 };
+/** A number from 0 to `n` − 1. */
+const pick = (n: number): number => (digest()[0] as number) % n;
 
 const organizationId: MemberId = hex64();
 const members = Array.from({ length: memberCount }, () => hex64());
@@ -86,8 +84,8 @@ function post(): MessageRecord {
   clock++;
   return {
     id: hex64(),
-    channelId: channelIds[Math.floor(random() * channelIds.length)] as string,
-    author: members[Math.floor(random() * members.length)] as string,
+    channelId: channelIds[pick(channelIds.length)] as string,
+    author: members[pick(members.length)] as string,
     clock,
     text: text(),
     deleted: false,
