@@ -13,8 +13,8 @@
  *
  * Each figure is the median of `--rounds` rounds (wall and process CPU), with ns per snapshot byte.
  * Run from packages/state: `node --import tsx --conditions=@orgchat/source bench/snapshot.ts
- * [--json] [--messages 10000] [--rounds 7] [--case <part of a figure's name>]`. Benchmarks print
- * numbers and assert nothing.
+ * [--json] [--messages 10000] [--new 1300] [--applied 20000] [--members 300] [--rounds 7]
+ * [--case <part of a figure's name>]`. Benchmarks print numbers and assert nothing.
  */
 import { performance } from "node:perf_hooks";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -34,7 +34,10 @@ const option = (name: string, fallback: number) => {
 const messageCount = option("--messages", 10_000);
 const rounds = option("--rounds", 7);
 const memberCount = option("--members", 300);
-const newPosts = 1_300;
+/** `--new`: the posts applied between two encodes (the client's pipeline bench: ~40 % of them). */
+const newPosts = option("--new", 1_300);
+/** `--applied`: the applied ids (one per event: two per post by default). */
+const appliedCount = option("--applied", 2 * messageCount);
 const textLength = 256;
 
 /** Deterministic pseudo-random bytes: SHA-256 of a counter (ids are hashes, as events' are). */
@@ -96,7 +99,7 @@ function post(): MessageRecord {
 const identity = { displayName: "Bench", description: "", ensName: "", images: {} };
 const permissions = { access: "on-request", ensOnly: false, private: false } as const;
 const baseMessages = Array.from({ length: messageCount }, post);
-const baseApplied = Array.from({ length: 2 * messageCount }, (_, i) => [hex64(), BigInt(i + 1)]);
+const baseApplied = Array.from({ length: appliedCount }, (_, i) => [hex64(), BigInt(i + 1)]);
 const laterPosts = Array.from({ length: newPosts }, post);
 
 /** The state with fresh record objects (nothing any cache could know). */
@@ -237,7 +240,7 @@ if (json) {
 } else {
   process.stdout.write(
     `state snapshot: ${messageCount.toLocaleString("en-US")} posts of ${textLength} characters, ` +
-      `${(2 * messageCount).toLocaleString("en-US")} applied ids, ${memberCount} members ` +
+      `${appliedCount.toLocaleString("en-US")} applied ids, ${memberCount} members ` +
       `(median of ${rounds})\n`,
   );
   for (const f of figures) {
