@@ -82,14 +82,32 @@ function find(table: Table, id: string): number {
   return -1;
 }
 
+const latin1 = new TextDecoder("latin1");
+const ascii = new Uint8Array(64);
+const hexCodes = Uint8Array.from(hexDigits, (c) => c.charCodeAt(0));
 function hexAt(ids: Uint8Array, index: number): string {
-  let out = "";
-  for (let i = 32 * index; i < 32 * index + 32; i++) {
-    const b = ids[i] as number;
-    out += hexDigits[b >> 4] as string;
-    out += hexDigits[b & 15] as string;
+  for (let i = 0; i < 32; i++) {
+    const b = ids[32 * index + i] as number;
+    ascii[2 * i] = hexCodes[b >> 4] as number;
+    ascii[2 * i + 1] = hexCodes[b & 15] as number;
   }
-  return out;
+  return latin1.decode(ascii);
+}
+
+/**
+ * The order of `id` against the table's id `row` as a 64-hex string (code units, as `entries`
+ * orders them), without the string: negative, zero or positive.
+ */
+function compareRow(id: string, ids: Uint8Array, row: number): number {
+  const at = 32 * row;
+  const length = Math.min(id.length, 64);
+  for (let j = 0; j < length; j++) {
+    const b = ids[at + (j >> 1)] as number;
+    const code = hexCodes[j & 1 ? b & 15 : b >> 4] as number;
+    const order = id.charCodeAt(j) - code;
+    if (order !== 0) return order;
+  }
+  return id.length - 64;
 }
 
 /**
@@ -170,25 +188,54 @@ export class AppliedIds implements AppliedIdsView {
   }
 
   *entries(): IterableIterator<[string, bigint]> {
-    const added = [...this.#added.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const added = [...this.#added.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const { ids, clocks, size } = this.#table;
     let next = 0;
     for (let i = 0; i < size; i++) {
       const id = hexAt(ids, i);
-      while (next < added.length && (added[next] as string) < id) {
-        const key = added[next++] as string;
-        yield [key, this.#added.get(key) as bigint];
+      while (next < added.length && (added[next] as [string, bigint])[0] < id) {
+        yield added[next++] as [string, bigint];
       }
-      if (next < added.length && added[next] === id) {
-        next++;
-        yield [id, this.#added.get(id) as bigint];
+      if (next < added.length && (added[next] as [string, bigint])[0] === id) {
+        yield added[next++] as [string, bigint];
         continue;
       }
       yield [id, clocks[i] as bigint];
     }
-    while (next < added.length) {
-      const key = added[next++] as string;
-      yield [key, this.#added.get(key) as bigint];
+    while (next < added.length) yield added[next++] as [string, bigint];
+  }
+
+  /**
+   * @internal For `encodeSnapshot`: the entries in the order of {@link entries}, those of the
+   * snapshot's table as their 32 bytes (no string made), those applied since as strings.
+   * @param row - called with the table's ids and the row of one (not applied again since)
+   * @param added - called with an id applied since the table
+   */
+  visitSorted(
+    row: (ids: Uint8Array, row: number, clock: bigint) => void,
+    added: (id: string, clock: bigint) => void,
+  ): void {
+    const sorted = [...this.#added.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const { ids, clocks, size } = this.#table;
+    let next = 0;
+    for (let i = 0; i < size; i++) {
+      let shadowed = false;
+      while (next < sorted.length) {
+        const [id, clock] = sorted[next] as [string, bigint];
+        const order = compareRow(id, ids, i);
+        if (order > 0) break;
+        next++;
+        added(id, clock);
+        if (order === 0) {
+          shadowed = true;
+          break;
+        }
+      }
+      if (!shadowed) row(ids, i, clocks[i] as bigint);
+    }
+    for (; next < sorted.length; next++) {
+      const [id, clock] = sorted[next] as [string, bigint];
+      added(id, clock);
     }
   }
 
