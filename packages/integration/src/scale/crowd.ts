@@ -79,6 +79,8 @@ export class LeanCrowd {
   readonly #waitingWelcome = new Set<LeanMember>();
   #subscriptions: Subscription[] = [];
   #chunkCount = 0;
+  /** While true, new rosters do not make followers catch up (see {@link pauseFollowing}). */
+  #paused = false;
 
   private constructor(init: LeanCrowdInit) {
     this.provider = init.provider ?? defaultProvider();
@@ -146,6 +148,21 @@ export class LeanCrowd {
     member.stopFollowing();
   }
 
+  /**
+   * Holds the followers' catch-up on new rosters until {@link resumeFollowing} (rosters are still
+   * collected): what thousands of devices do in parallel on their own, this process would do in
+   * turn on the path of whatever is timed meanwhile (the newcomer's join).
+   */
+  pauseFollowing(): void {
+    this.#paused = true;
+  }
+
+  /** Lets every follower catch up on what arrived while paused. */
+  resumeFollowing(): void {
+    this.#paused = false;
+    for (const member of this.#followers) member.followUp();
+  }
+
   /** Members holding a group. */
   get followers(): ReadonlySet<LeanMember> {
     return this.#followers;
@@ -169,6 +186,7 @@ export class LeanCrowd {
 
   #onRoster(roster: KnownRoster): void {
     for (const member of [...this.#waitingWelcome]) member.onRoster(roster);
+    if (this.#paused) return;
     for (const member of this.#followers) member.followUp();
   }
 
@@ -247,6 +265,7 @@ export class LeanCrowd {
       this.chunks.delete(oldest);
       this.#chunkCount -= dropped.length;
     }
+    if (this.#paused) return;
     for (const member of this.#followers) member.followUp();
   }
 }

@@ -123,6 +123,12 @@ export interface SizeFigures {
     readonly requestToKeysMs: number;
     /** CPU of this whole process in that span. */
     readonly cpuMs: number;
+    /**
+     * The burst's followers entering the newcomer's epoch, held until its keys were in hand (on
+     * devices of their own they do it in parallel, off its path): wall time and process CPU.
+     */
+    readonly followersCatchUpMs: number;
+    readonly followersCatchUpCpuMs: number;
   };
   readonly removal: {
     /** Members re-keyed and measured: the burst's lean members and the newcomer (full client). */
@@ -481,6 +487,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const offEpoch = newcomer.on("epoch:changed", ({ epoch, channelId }) => {
       if (channelId === "") newcomerEpoch = epoch;
     });
+    // The burst's members follow the epochs for the removal below: on their own devices they
+    // enter the newcomer's epoch in parallel, off its path; here they would run in turn inside the
+    // timed window (each copies the 10,000-leaf roster into its new epoch). They catch up after it.
+    crowd.pauseFollowing();
     const joinStart = performance.now();
     const joinCpu = cpuNow();
     await newcomer.requestToJoin(orgId);
@@ -493,6 +503,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     );
     const requestToKeysMs = performance.now() - joinStart;
     const joinCpuMs = cpuNow() - joinCpu;
+    const catchUpStart = performance.now();
+    const catchUpCpu = cpuNow();
+    crowd.resumeFollowing();
     members++;
     progress(
       `  newcomer: discover ${round(discoverMs)} ms, request → keys ${round(requestToKeysMs)} ms`,
@@ -500,6 +513,23 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
 
     // --- a removal: every follower re-keys ----------------------------------------------------------
     const followers = burst.filter((m) => m.status === "welcomed");
+    // The followers caught up on the newcomer's epoch (held while it joined) before the clock starts.
+    const epochBeforeCatchUp = ownerEpochNow();
+    await Promise.all(
+      followers.map((m) =>
+        until(
+          (check) => m.onChange(check),
+          () =>
+            m.group === undefined ||
+            m.group.status !== "member" ||
+            m.group.epoch >= epochBeforeCatchUp,
+          "a follower's catch-up on the newcomer's epoch",
+          safetyMs,
+        ),
+      ),
+    );
+    const followersCatchUpMs = performance.now() - catchUpStart;
+    const followersCatchUpCpuMs = cpuNow() - catchUpCpu;
     const victim = admittedMembers[victims++];
     if (victim === undefined) throw new Error("scale bench: no member to remove");
     const removalBefore = { bytes: published.bytes, envelopes: published.envelopes };
@@ -634,6 +664,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         discoverMs: round(discoverMs),
         requestToKeysMs: round(requestToKeysMs),
         cpuMs: round(joinCpuMs),
+        followersCatchUpMs: round(followersCatchUpMs),
+        followersCatchUpCpuMs: round(followersCatchUpCpuMs),
       },
       removal,
       owner: {
