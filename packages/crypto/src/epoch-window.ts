@@ -81,6 +81,12 @@ export class EpochWindow {
   /** Set when a send moved the own chain's reservation (cleared by the group's `takeParts`). */
   reservationMoved = false;
   /**
+   * Set when a decryption changed more than the current epoch's receive chains (it expired a
+   * retained epoch, or read a message of one) since the group's last `takeParts`, which clears it.
+   * See `MemberGroup.receivedBeyondChains`.
+   */
+  decryptedBeyondChains = false;
+  /**
    * Retained epochs whose saved record may have changed (a late message decrypted in one) since the
    * group's last `takeParts`; epochs that became retained are found by key id there.
    */
@@ -138,6 +144,14 @@ export class EpochWindow {
   prune(now: number): void {
     const keepFrom = this.retained.length - epochRetention.previousEpochs;
     const capFrom = this.retained.length - epochRetention.maxEpochs;
+    let expired = false;
+    for (let index = 0; index < this.retained.length && !expired; index++) {
+      const entry = this.retained[index] as RetainedEpoch;
+      const recent = index >= capFrom && now - entry.retiredAt < epochRetention.windowMs;
+      if (!(index >= keepFrom || recent)) expired = true;
+    }
+    // Nothing to drop (every decryption asks): no new list.
+    if (!expired) return;
     const kept: RetainedEpoch[] = [];
     for (const [index, entry] of this.retained.entries()) {
       const recent = index >= capFrom && now - entry.retiredAt < epochRetention.windowMs;
@@ -149,6 +163,7 @@ export class EpochWindow {
       }
     }
     this.retained = kept;
+    this.decryptedBeyondChains = true;
   }
 
   /**
@@ -292,7 +307,10 @@ export class EpochWindow {
     // A roster restored unchecked is checked before its first use (the sender's signing key).
     if (keys !== this.current) this.checkRoster(keys);
     const decrypted = keys.decrypt(decoded);
-    if (keys !== this.current) this.touched.add(keys);
+    if (keys !== this.current) {
+      this.touched.add(keys);
+      this.decryptedBeyondChains = true;
+    }
     return decrypted;
   }
 }

@@ -110,6 +110,7 @@ export class PartsTracker {
     this.#members.clear();
     this.#durable = false;
     window.reservationMoved = false;
+    window.decryptedBeyondChains = false;
     const retained = new Map<string, EpochKeys>();
     for (const entry of window.retained) retained.set(toHex(entry.keys.keyId), entry.keys);
     const epochs: Array<readonly [string, Uint8Array | undefined]> = [];

@@ -556,6 +556,19 @@ export class MemberGroup {
   }
 
   /**
+   * Whether a decryption since the last {@link MemberGroup.takeParts} changed more than the receive
+   * chains of the current epoch (the keys derived, kept as skipped or consumed along them): it
+   * expired a retained epoch (erasing its keys) or read a message of one. When false, a saved head
+   * older than the state in memory differs from it only by positions on those chains: from it the
+   * same keys can be derived again, so a caller may write the head later (what the messages opened
+   * since must not be processed again: commit their ids). Other changes are the caller's to save
+   * as it makes them.
+   */
+  get receivedBeyondChains(): boolean {
+    return this.#state.window.decryptedBeyondChains;
+  }
+
+  /**
    * Encrypts our message in the current epoch.
    *
    * @param plaintext - the content type and content

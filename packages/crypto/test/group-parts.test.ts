@@ -613,6 +613,64 @@ describe("the own chain's reservation across crashes", () => {
   });
 });
 
+describe("receivedBeyondChains: when a head may be written later", () => {
+  it("in-order receives move only the chains: a head saved before them restores a group that reads them again, and what follows", () => {
+    const { owner, rosters } = newOwner();
+    const { members } = addPeople(owner, rosters, [person(), person()], 1);
+    const [a, b] = members as [MemberGroup, MemberGroup];
+    const saved = new Saved();
+    saved.commit(a.takeParts());
+    expect(a.receivedBeyondChains).toBe(false);
+    const sent = Array.from({ length: 10 }, (_, i) => say(owner, `m${i}`));
+    const fromB = say(b, "from b");
+    for (const [i, bytes] of sent.entries()) {
+      expect(read(a, bytes, 2)).toBe(`m${i}`);
+      expect(a.receivedBeyondChains).toBe(false);
+    }
+    expect(read(a, fromB, 2)).toBe("from b");
+    expect(a.receivedBeyondChains).toBe(false);
+    // The head moved (chain positions) though nothing beyond the chains did.
+    const parts = a.takeParts();
+    expect(parts.headChanged).toBe(true);
+    expect(parts.durable).toBe(false);
+    // The head saved before the receives is an older state of the same chains: it derives the
+    // same keys again (a crash before the head was written loses nothing it needs).
+    const older = saved.restoreMember(rosters);
+    for (const [i, bytes] of sent.entries()) expect(read(older, bytes, 2)).toBe(`m${i}`);
+    expect(read(older, say(owner, "next"), 2)).toBe("next");
+    expect(read(older, fromB, 2)).toBe("from b");
+  });
+
+  it("a late message of a retained epoch is beyond the chains; takeParts clears it", () => {
+    const { owner, late } = lateInRetainedEpoch();
+    expect(owner.receivedBeyondChains).toBe(false);
+    expect(read(owner, late, 3)).toBe("late");
+    expect(owner.receivedBeyondChains).toBe(true);
+    owner.takeParts();
+    expect(owner.receivedBeyondChains).toBe(false);
+  });
+
+  it("a receive that expires a retained epoch (erasing its keys) is beyond the chains", () => {
+    const { owner, rosters } = newOwner();
+    let newest: MemberGroup | undefined;
+    for (let now = 1; now <= 3; now++)
+      newest = addPeople(owner, rosters, [person()], now).members[0];
+    owner.takeParts();
+    expect(owner.readableEpochs(3)).toHaveLength(4);
+    owner.takeParts();
+    // Within the window nothing expires.
+    expect(read(owner, say(newest as MemberGroup, "soon"), 4)).toBe("soon");
+    expect(owner.receivedBeyondChains).toBe(false);
+    // A day later the oldest of three retained epochs goes with the next receive.
+    const later = 3 + epochRetention.windowMs;
+    expect(read(owner, say(newest as MemberGroup, "later"), later)).toBe("later");
+    expect(owner.receivedBeyondChains).toBe(true);
+    expect(owner.readableEpochs(later)).toHaveLength(3);
+    expect(owner.takeParts().epochs.some(([, record]) => record === undefined)).toBe(true);
+    expect(owner.receivedBeyondChains).toBe(false);
+  });
+});
+
 /** The key id of the epoch whose roster was kept `index`-th (0 = genesis). */
 function rosterKeyIdOf(rosters: RosterStore, index: number): Uint8Array {
   const keyIdHex = [...rosters.byKeyId.keys()][index] as string;
