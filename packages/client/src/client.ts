@@ -220,9 +220,10 @@ function facade(c: ClientCore): Client {
     idle: async () => {
       await runtime.idle();
       // At rest, the outbox holds only what is unsent: the deletes of entries already published
-      // (which otherwise ride in the next commit) are committed now.
+      // (which otherwise ride in the next commit) are committed now (with any group head a receive
+      // left unsaved: no batch of its own for those, they wait for the 64th receive or close).
       if (!runtime.closed && c.persistence.hasPublished()) {
-        await runtime.task(() => c.persistence.settlePublished());
+        await runtime.task(() => c.persistence.settle());
         await runtime.idle();
       }
     },
@@ -233,9 +234,9 @@ function facade(c: ClientCore): Client {
       if (!runtime.closed) {
         void runtime.task(() => c.persistence.compactAtClose()).catch(() => undefined);
       }
-      // Published entries leave the outbox before the store closes.
-      if (!runtime.closed && c.persistence.hasPublished()) {
-        void runtime.task(() => c.persistence.settlePublished()).catch(() => undefined);
+      // Published entries leave the outbox, and unsaved group heads reach it, before the store closes.
+      if (!runtime.closed && c.persistence.hasUnsettled()) {
+        void runtime.task(() => c.persistence.settle()).catch(() => undefined);
       }
       if (!(await runtime.close())) return;
       await c.sync.close();

@@ -154,11 +154,13 @@ export class Messages {
     let decrypted: ReturnType<MemberGroup["decrypt"]> | undefined;
     let groupId = "";
     let retiredKey: string | undefined;
+    let opened: OwnerGroup | MemberGroup | undefined;
     for (const [candidate, group, suffix] of this.#groupsFor(org, channelId)) {
       try {
         decrypted = group.decrypt(groupMessage, c.p.now());
         groupId = candidate;
         retiredKey = suffix;
+        opened = group;
         break;
       } catch (error) {
         if (isUnknownEpochError(error)) continue;
@@ -178,7 +180,9 @@ export class Messages {
       return this.#unopened(org, received, pending);
     }
     const txn = newTxn(org);
-    if (retiredKey === undefined) txn.groups.add(groupId);
+    // Saved now, or later when the decryption only moved receive chains (`receivedIn`).
+    if (retiredKey === undefined)
+      c.persistence.receivedIn(org, txn, groupId, opened as OwnerGroup | MemberGroup);
     else if (org.role !== "owner") c.keySync.persistRetired(org, txn, retiredKey);
     c.sync.markSeen(org, txn, id);
     if (pending !== undefined) {

@@ -1,3 +1,4 @@
+import type { MemberGroup, OwnerGroup } from "@orgchat/crypto";
 import type { LogEntry, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { noteDepartures } from "./departures.js";
@@ -57,6 +58,16 @@ export interface MetaProbe {
 }
 
 const noEntries: ReadonlyArray<never> = Object.freeze([]);
+
+/**
+ * Receives after which a group's head is written with the commit even though the decryptions only
+ * moved receive chains (docs/CLIENT.md, "A receive's group head"): between two such writes, at most
+ * this many receives of the group are held in memory only. A crash then leaves a head that many
+ * chain steps behind at most (well inside `groupLimits.maxForwardJump`, 1,000), from which the same
+ * keys are derived again; the messages they opened are committed with their seen marks and are
+ * not processed twice.
+ */
+export const receiveHeadInterval = 64;
 
 /** A seen mark's value: empty (no element to change; the store copies what it keeps anyway). */
 const noValue = new Uint8Array(0);
@@ -169,6 +180,13 @@ export class Persistence {
    * the epochs made while the store refuses to commit.
    */
   readonly #unstoredRosters = new Map<string, StoreOp[]>();
+  /**
+   * Per organization, the groups whose head a receive left unsaved (only receive chains moved), with
+   * how many receives since their last write ({@link receiveHeadInterval}). Written by the next
+   * commit that saves the group, and by {@link Persistence.settle} (at close, and at rest when
+   * published outbox entries are settled anyway). Bounded by the organization's groups.
+   */
+  readonly #unsavedHeads = new Map<string, Map<string, number>>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -330,6 +348,29 @@ export class Persistence {
   }
 
   /**
+   * A message of group `groupId` was decrypted for `txn`: the group is saved with it when the
+   * decryption did more than move receive chains (`receivedBeyondChains`: a retained epoch read or
+   * expired) or every {@link receiveHeadInterval} receives; otherwise its head waits for the next
+   * commit that saves the group (a send that moves its reservation, a new epoch, the 64th
+   * receive), the outbox settling at rest, or close. The state in memory is ahead of the
+   * saved head by chain positions only: the saved head derives the same keys (a crash loses none).
+   */
+  receivedIn(org: Org, txn: Txn, groupId: string, group: OwnerGroup | MemberGroup): void {
+    if (group.receivedBeyondChains) {
+      txn.groups.add(groupId);
+      return;
+    }
+    let unsaved = this.#unsavedHeads.get(org.hex);
+    if (unsaved === undefined) {
+      unsaved = new Map();
+      this.#unsavedHeads.set(org.hex, unsaved);
+    }
+    const receives = (unsaved.get(groupId) ?? 0) + 1;
+    unsaved.set(groupId, receives);
+    if (receives >= receiveHeadInterval) txn.groups.add(groupId);
+  }
+
+  /**
    * Commits a transaction: one atomic batch with every changed group and session, the events,
    * messages and outbox entries (persist before send); then publishes the outbox, then tells the
    * app (commit before acknowledge). Inside {@link Persistence.batched}, a received message's
@@ -469,6 +510,7 @@ export class Persistence {
       throw error;
     }
     if (unstored !== undefined) this.#unstoredRosters.delete(org.hex);
+    this.#headsSaved(org.hex, groups);
     meta.done();
     ownerKeys?.done();
     for (const entry of txn.outbox) await this.#publish(org, entry);
@@ -510,26 +552,71 @@ export class Persistence {
   }
 
   /**
-   * Commits the outbox deletes of every entry already published (one batch, not synced): what a
-   * client at rest or closing leaves in its outbox is then only what no peer took. Run inside the
-   * operation queue.
+   * Whether something waits for the next commit that {@link Persistence.settle} writes now: outbox
+   * deletes of entries already published, group heads a receive left unsaved.
    */
-  async settlePublished(): Promise<void> {
+  hasUnsettled(): boolean {
+    return this.#published.size > 0 || this.#unsavedHeads.size > 0;
+  }
+
+  /** The groups of a commit that went through: their heads are saved. */
+  #headsSaved(hex: string, groups: Iterable<string>): void {
+    const unsaved = this.#unsavedHeads.get(hex);
+    if (unsaved === undefined) return;
+    for (const groupId of groups) unsaved.delete(groupId);
+    if (unsaved.size === 0) this.#unsavedHeads.delete(hex);
+  }
+
+  /**
+   * Commits what waits for the next commit (one batch, not synced): the outbox deletes of every
+   * entry already published — what a client at rest or closing leaves in its outbox is then only
+   * what no peer took — and the heads of groups a receive left unsaved. Run inside the operation
+   * queue.
+   */
+  async settle(): Promise<void> {
     const ops: StoreOp[] = [];
     const taken = [...this.#published];
     for (const [hex, ids] of taken) ops.push({ type: "deleteEntries", log: outboxLog(hex), ids });
     this.#published.clear();
-    if (ops.length === 0) return;
+    const heads: Array<{ hex: string; groups: string[]; stored: StoredGroupRecords }> = [];
+    for (const [hex, unsaved] of this.#unsavedHeads) {
+      const org = this.#c.orgs.get(hex);
+      const stored = this.#groupRecords.get(hex);
+      if (org === undefined || stored === undefined) {
+        this.#unsavedHeads.delete(hex);
+        continue;
+      }
+      const space = orgSpace(hex);
+      const groups: string[] = [];
+      for (const groupId of unsaved.keys()) {
+        const group =
+          org.role === "owner" ? org.owner.groups.get(groupId) : org.member.groups.get(groupId);
+        // A group gone since was deleted by the commit that dropped it.
+        if (group === undefined) {
+          unsaved.delete(groupId);
+          continue;
+        }
+        ops.push(...groupRecordOps(space, groupId, group, this.#c.p.vault, stored).ops);
+        groups.push(groupId);
+      }
+      heads.push({ hex, groups, stored });
+    }
+    if (ops.length === 0) {
+      this.#unsavedHeads.clear();
+      return;
+    }
     try {
       await this.#c.p.store.batch(ops);
     } catch (error) {
-      // Not applied: deleted at the next commit instead.
+      // Not applied: deleted at the next commit instead; the groups rewritten whole then.
       for (const [hex, ids] of taken) {
         const now = this.#published.get(hex);
         this.#published.set(hex, now === undefined ? ids : [...ids, ...now]);
       }
+      for (const { stored, groups } of heads) stored.forget(groups);
       throw error;
     }
+    for (const { hex, groups } of heads) this.#headsSaved(hex, groups);
   }
 
   /**
