@@ -543,6 +543,7 @@ export class Persistence {
    * that window. Run inside the operation queue.
    */
   async compactAtClose(): Promise<void> {
+    this.#snapshots.stopWaiting();
     for (const org of this.#c.orgs.values()) await this.#snapshots.compact(org, true);
   }
 

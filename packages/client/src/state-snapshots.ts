@@ -28,6 +28,12 @@ export const snapshotPolicy = Object.freeze({
   minEvents: 1_024,
   bytesPerEvent: 250,
   keep: 256,
+  /**
+   * A compaction that is due waits until no event was appended for this long (the client at rest
+   * between bursts), so that a burst of messages is not held up by the fold; past twice its due
+   * count it runs at once, inside the commit that reached it (a stream that never pauses).
+   */
+  quietMs: 250,
 });
 
 /**
@@ -46,6 +52,8 @@ export class StateSnapshots {
    * still holds them; the next snapshot (whose floor folds them too) deletes them.
    */
   readonly #uncommitted = new Map<string, string[]>();
+  /** Per organization, the timer of a compaction that waits for a quiet moment, and the last append. */
+  readonly #quiet = new Map<string, { timer: unknown; lastAppend: number }>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -81,8 +89,55 @@ export class StateSnapshots {
    */
   async appended(org: Org, appended: number): Promise<void> {
     const since = this.#since.get(org.hex) ?? { events: 0, bytes: 0 };
-    this.#since.set(org.hex, { events: since.events + appended, bytes: since.bytes });
-    await this.compact(org, false);
+    const events = since.events + appended;
+    this.#since.set(org.hex, { events, bytes: since.bytes });
+    const due = this.#due(since.bytes, false);
+    if (events < snapshotPolicy.keep + due) return;
+    // Past twice its due count: at once (the events log must not grow without bound).
+    if (events >= snapshotPolicy.keep + 2 * due) {
+      await this.compact(org, false);
+      return;
+    }
+    this.#whenQuiet(org);
+  }
+
+  /** Events beyond the re-fold window after which a compaction is due. */
+  #due(snapshotBytes: number, closing: boolean): number {
+    const { minEvents, bytesPerEvent, keep } = snapshotPolicy;
+    return closing ? keep : Math.max(minEvents, Math.ceil(snapshotBytes / bytesPerEvent));
+  }
+
+  /**
+   * Compacts `org` once no event was appended for `snapshotPolicy.quietMs` (one timer per
+   * organization, re-armed while events keep coming), as a background task of the queue.
+   */
+  #whenQuiet(org: Org): void {
+    const c = this.#c;
+    const now = c.now();
+    const quiet = this.#quiet.get(org.hex);
+    if (quiet !== undefined) {
+      quiet.lastAppend = now;
+      return;
+    }
+    const arm = (delay: number): unknown =>
+      c.p.timers.setTimeout(() => {
+        const entry = this.#quiet.get(org.hex);
+        if (entry === undefined || c.runtime.closed) return;
+        const waited = c.now() - entry.lastAppend;
+        if (waited < snapshotPolicy.quietMs) {
+          entry.timer = arm(snapshotPolicy.quietMs - waited);
+          return;
+        }
+        this.#quiet.delete(org.hex);
+        c.runtime.background(org.hex, () => this.compact(org, false));
+      }, delay);
+    this.#quiet.set(org.hex, { timer: arm(snapshotPolicy.quietMs), lastAppend: now });
+  }
+
+  /** Stops the compactions waiting for a quiet moment (at close: `compact(org, true)` follows). */
+  stopWaiting(): void {
+    for (const { timer } of this.#quiet.values()) this.#c.p.timers.clearTimeout(timer);
+    this.#quiet.clear();
   }
 
   /**
@@ -96,8 +151,8 @@ export class StateSnapshots {
    */
   async compact(org: Org, closing: boolean): Promise<void> {
     const since = this.#since.get(org.hex) ?? { events: 0, bytes: 0 };
-    const { minEvents, bytesPerEvent, keep } = snapshotPolicy;
-    const due = closing ? keep : Math.max(minEvents, Math.ceil(since.bytes / bytesPerEvent));
+    const { keep } = snapshotPolicy;
+    const due = this.#due(since.bytes, closing);
     if (since.events < keep + due) return;
     const compaction = org.log.compact(keep);
     if (compaction === undefined) return;

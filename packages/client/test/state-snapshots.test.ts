@@ -44,7 +44,8 @@ function failingSnapshots(
 async function longHistory() {
   const { owner, members, orgId } = await orgWithMembers(world, ["alice"]);
   for (let i = 0; i < history; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
-  await world.settle();
+  // The compaction, due, waits for a quiet moment.
+  await world.advance(snapshotPolicy.quietMs);
   return { owner, alice: members[0] as Peer, orgId };
 }
 
@@ -74,6 +75,31 @@ describe("state snapshots", () => {
     expect(owner.client.history(orgId, "general").at(-1)?.text).toBe("after");
   });
 
+  it("a due compaction waits until no event came for quietMs; past twice its due count it runs at once", async () => {
+    world = new World();
+    const { owner, orgId } = await orgWithMembers(world, ["alice"]);
+    for (let i = 0; i < history; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
+    await world.settle();
+    // Due, but the burst has not paused yet.
+    expect(await owner.store.get(`org/${orgId}`, "snapshot")).toBeUndefined();
+    await world.advance(snapshotPolicy.quietMs - 1);
+    await owner.client.sendMessage(orgId, "general", "one more");
+    await world.advance(snapshotPolicy.quietMs - 1);
+    // The last event came less than quietMs ago: still waiting.
+    expect(await owner.store.get(`org/${orgId}`, "snapshot")).toBeUndefined();
+    await world.advance(1);
+    expect(await owner.store.get(`org/${orgId}`, "snapshot")).toBeDefined();
+    // A stream that never pauses: at twice the due count, inside the commit that reaches it.
+    const before = (await owner.store.range(`events/${orgId}`)).length;
+    const due = snapshotPolicy.minEvents;
+    for (let i = before; i < snapshotPolicy.keep + 2 * due; i++) {
+      await owner.client.sendMessage(orgId, "general", `n${i}`);
+    }
+    await world.settle();
+    const events = await owner.store.range(`events/${orgId}`);
+    expect(events.length).toBeLessThan(snapshotPolicy.keep + due);
+  });
+
   it("a clean close compacts what is beyond the re-fold window; the next start replays that", async () => {
     world = new World();
     const { owner, members, orgId } = await orgWithMembers(world, ["alice"]);
@@ -101,7 +127,7 @@ describe("state snapshots", () => {
     const orgId = await owner.client.createOrganization({ name: "Acme" });
     await owner.client.createChannel(orgId, { id: "general", name: "General" });
     for (let i = 0; i < history; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
-    await world.settle();
+    await world.advance(snapshotPolicy.quietMs);
     expect(failing.refused()).toBeGreaterThan(0);
     expect(await owner.store.get(`org/${orgId}`, "snapshot")).toBeUndefined();
     const texts = owner.client.history(orgId, "general").map((m) => m.text);
@@ -144,7 +170,7 @@ describe("state snapshots", () => {
     expect(owner.client.listRequests(orgId)[0]?.status).toBe("rejected");
     world.time.advance(2 * 24 * 60 * 60 * 1000);
     for (let i = 0; i < history; i++) await owner.client.sendMessage(orgId, "general", `m${i}`);
-    await world.settle();
+    await world.advance(snapshotPolicy.quietMs);
     const state = decodeSnapshot(await owner.store.getOrThrow(`org/${orgId}`, "snapshot"), orgId);
     expect(state.requests.has(requestId)).toBe(false);
     // Still applied: a copy delivered again is a duplicate.
