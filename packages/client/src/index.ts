@@ -61,6 +61,10 @@ export {
   WrongPassphraseError,
 } from "./errors.js";
 export type { ClientOwnerOperations } from "./owner-api.js";
+/** When a received message's group head is written (docs/CLIENT.md, "Crash rules"). */
+export { receiveHeadInterval } from "./persistence.js";
+/** When the events log is folded into a state snapshot (docs/SCALE.md, "State snapshot"). */
+export { snapshotPolicy } from "./state-snapshots.js";
 export type {
   ChannelView,
   ClientConfig,

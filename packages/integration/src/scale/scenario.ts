@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { type Client, type ClientConfig, createClient, defaultClientConfig } from "@orgchat/client";
+import {
+  type Client,
+  type ClientConfig,
+  createClient,
+  defaultClientConfig,
+  snapshotPolicy,
+} from "@orgchat/client";
 import { memoryStore, type Store } from "@orgchat/store";
 import { openSqliteStore } from "@orgchat/store-sqlite";
 import { memoryNetwork, type Transport } from "@orgchat/transport";
@@ -621,6 +627,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     admittedMembers.push(...followers);
 
     // --- the owner: store, heap, restart -----------------------------------------------------------
+    // At rest: a compaction made due by the removal runs once no event came for a while.
+    await new Promise((resolve) => setTimeout(resolve, snapshotPolicy.quietMs + 50));
+    await owner.idle();
     const live = storeMeter.live();
     const top = Object.fromEntries([...live.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6));
     const storeLiveBytes = storeMeter.liveBytes();
