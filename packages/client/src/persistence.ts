@@ -61,7 +61,7 @@ const noEntries: ReadonlyArray<never> = Object.freeze([]);
 
 /**
  * Receives after which a group's head is written with the commit even though the decryptions only
- * moved receive chains (docs/CLIENT.md, "A receive's group head"): between two such writes, at most
+ * moved receive chains (docs/CLIENT.md, "Crash rules", Receive): between two such writes, at most
  * this many receives of the group are held in memory only. A crash then leaves a head that many
  * chain steps behind at most (well inside `groupLimits.maxForwardJump`, 1,000), from which the same
  * keys are derived again; the messages they opened are committed with their seen marks and are

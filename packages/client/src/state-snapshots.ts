@@ -123,13 +123,20 @@ export class StateSnapshots {
       c.p.timers.setTimeout(() => {
         const entry = this.#quiet.get(org.hex);
         if (entry === undefined || c.runtime.closed) return;
+        // An organization left or replaced since (its records deleted or rewritten): nothing to do.
+        if (c.orgs.get(org.hex) !== org) {
+          this.#quiet.delete(org.hex);
+          return;
+        }
         const waited = c.now() - entry.lastAppend;
         if (waited < snapshotPolicy.quietMs) {
           entry.timer = arm(snapshotPolicy.quietMs - waited);
           return;
         }
         this.#quiet.delete(org.hex);
-        c.runtime.background(org.hex, () => this.compact(org, false));
+        c.runtime.background(org.hex, async () => {
+          if (c.orgs.get(org.hex) === org) await this.compact(org, false);
+        });
       }, delay);
     this.#quiet.set(org.hex, { timer: arm(snapshotPolicy.quietMs), lastAppend: now });
   }
