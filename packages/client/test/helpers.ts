@@ -255,6 +255,28 @@ export function received(peer: Peer, organizationId?: string): string[] {
     .map(([, e]) => e.message.text);
 }
 
+/**
+ * An owner's encrypted, on-request organization with a "general" channel, and alice, on `aliceStore`,
+ * admitted by request (the crash and store-write tests watch alice's store).
+ */
+export async function encryptedOrg(world: World, aliceStore: Store) {
+  const owner = await world.peer("owner");
+  const orgId = await owner.client.createOrganization({
+    name: "Acme",
+    access: "on-request",
+    encrypted: true,
+  });
+  await owner.client.createChannel(orgId, { id: "general", name: "General" });
+  await world.settle();
+  const alice = await world.peer("alice", { store: aliceStore });
+  await alice.client.discover(orgId);
+  const requestId = await alice.client.requestToJoin(orgId, { displayName: "alice" });
+  await world.settle();
+  await owner.client.acceptRequest(orgId, requestId);
+  await world.settle();
+  return { owner, alice, orgId };
+}
+
 /** Owner creates an encrypted (by default) org with a "general" channel; a member joins by request. */
 export async function orgWithMembers(
   world: World,

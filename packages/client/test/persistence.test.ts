@@ -3,7 +3,7 @@ import { channelTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeJson, decodeStored, encodeJson, encodeStored } from "../src/encoding.js";
 import { maxQueuedReceives } from "../src/sync.js";
-import { received, World } from "./helpers.js";
+import { encryptedOrg, received, World } from "./helpers.js";
 
 let world: World;
 afterEach(async () => {
@@ -47,29 +47,11 @@ function crashable(inner: Store = memoryStore()) {
   };
 }
 
-async function encryptedOrg(aliceStore: Store) {
-  const owner = await world.peer("owner");
-  const orgId = await owner.client.createOrganization({
-    name: "Acme",
-    access: "on-request",
-    encrypted: true,
-  });
-  await owner.client.createChannel(orgId, { id: "general", name: "General" });
-  await world.settle();
-  const alice = await world.peer("alice", { store: aliceStore });
-  await alice.client.discover(orgId);
-  const requestId = await alice.client.requestToJoin(orgId, { displayName: "alice" });
-  await world.settle();
-  await owner.client.acceptRequest(orgId, requestId);
-  await world.settle();
-  return { owner, alice, orgId };
-}
-
 describe("persistence: one commit per message", () => {
   it("a send is one commit (durable when it reserves generations); a crash before the next commit re-publishes it, received once", async () => {
     world = new World();
     const disk = crashable();
-    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    const { owner, alice, orgId } = await encryptedOrg(world, disk.store);
     const outbox = `outbox/${orgId}`;
     let before = disk.batches.length;
     await alice.client.sendMessage(orgId, "general", "one");
@@ -105,7 +87,7 @@ describe("persistence: one commit per message", () => {
   it("a received message is one commit that writes neither meta nor the description; both reload", async () => {
     world = new World();
     const disk = crashable();
-    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    const { owner, alice, orgId } = await encryptedOrg(world, disk.store);
     const space = `org/${orgId}`;
     expect(await disk.inner.get(space, "description")).toBeDefined();
     expect(
@@ -132,7 +114,7 @@ describe("persistence: one commit per message", () => {
   it("reads a store written before the binary records (JSON events and messages, description in meta, proven log)", async () => {
     world = new World();
     const disk = crashable();
-    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    const { owner, alice, orgId } = await encryptedOrg(world, disk.store);
     await owner.client.sendMessage(orgId, "general", "first");
     await alice.client.sendMessage(orgId, "general", "second");
     await world.settle();
@@ -182,7 +164,7 @@ describe("persistence: receive batching", () => {
   it("a burst of messages is one commit, written before the app hears of any", async () => {
     world = new World();
     const disk = crashable();
-    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    const { owner, alice, orgId } = await encryptedOrg(world, disk.store);
     const replayer = world.network.transport({ name: "replayer" });
     await replayer.start();
     const captured: Uint8Array[] = [];
@@ -213,7 +195,7 @@ describe("persistence: receive batching", () => {
   it("a burst over two channels is one commit with one messages append per channel", async () => {
     world = new World();
     const disk = crashable();
-    const { owner, alice, orgId } = await encryptedOrg(disk.store);
+    const { owner, alice, orgId } = await encryptedOrg(world, disk.store);
     await owner.client.createChannel(orgId, { id: "random", name: "Random" });
     await world.settle();
     const replayer = world.network.transport({ name: "replayer" });
@@ -274,7 +256,7 @@ describe("persistence: receive batching", () => {
         };
       },
     });
-    const { owner, alice, orgId } = await encryptedOrg(store);
+    const { owner, alice, orgId } = await encryptedOrg(world, store);
     const general = channelTopic(Uint8Array.from(Buffer.from(orgId, "hex")), "general");
     const full: string[] = [];
     alice.client.on("diagnostic", (diagnostic) => {

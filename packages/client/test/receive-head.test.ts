@@ -2,7 +2,7 @@ import type { StoreOp } from "@orgchat/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { receiveHeadInterval } from "../src/persistence.js";
 import { faulty } from "./faulty-store.js";
-import { type Peer, received, World } from "./helpers.js";
+import { encryptedOrg, type Peer, received, World } from "./helpers.js";
 
 let world: World;
 afterEach(async () => {
@@ -22,20 +22,7 @@ describe("a receive's group head is written with every 64th receive, with other 
   it("receives that only move chains leave the head to the 64th; a crash before it loses nothing and reads on", async () => {
     world = new World();
     const disk = faulty();
-    const owner = await world.peer("owner");
-    const orgId = await owner.client.createOrganization({
-      name: "Acme",
-      access: "on-request",
-      encrypted: true,
-    });
-    await owner.client.createChannel(orgId, { id: "general", name: "General" });
-    await world.settle();
-    const alice = await world.peer("alice", { store: disk.store });
-    await alice.client.discover(orgId);
-    const requestId = await alice.client.requestToJoin(orgId, { displayName: "alice" });
-    await world.settle();
-    await owner.client.acceptRequest(orgId, requestId);
-    await world.settle();
+    const { owner, alice, orgId } = await encryptedOrg(world, disk.store);
     // Deliveries and the owner's work, without the member coming to rest (`idle` settles its heads).
     const deliver = async () => {
       for (let i = 0; i < 10; i++) {
@@ -82,20 +69,7 @@ describe("a receive's group head is written with every 64th receive, with other 
   it("the head a receive left unsaved costs no batch of its own at rest; close writes it", async () => {
     world = new World();
     const disk = faulty();
-    const owner = await world.peer("owner");
-    const orgId = await owner.client.createOrganization({
-      name: "Acme",
-      access: "on-request",
-      encrypted: true,
-    });
-    await owner.client.createChannel(orgId, { id: "general", name: "General" });
-    await world.settle();
-    const alice = await world.peer("alice", { store: disk.store });
-    await alice.client.discover(orgId);
-    const requestId = await alice.client.requestToJoin(orgId, { displayName: "alice" });
-    await world.settle();
-    await owner.client.acceptRequest(orgId, requestId);
-    await world.settle();
+    const { owner, alice, orgId } = await encryptedOrg(world, disk.store);
     const before = disk.batches.length;
     await owner.client.sendMessage(orgId, "general", "hello");
     await world.settle();

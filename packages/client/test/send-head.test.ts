@@ -1,7 +1,7 @@
 import type { StoreOp } from "@orgchat/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { faulty } from "./faulty-store.js";
-import { received, World } from "./helpers.js";
+import { encryptedOrg, received, World } from "./helpers.js";
 
 let world: World;
 afterEach(async () => {
@@ -15,20 +15,7 @@ describe("a send saves its group only when it changed the group's head", () => {
   it("63 sends in 64 write no group record; one whose commit failed leaves the group to the next commit, durably, and no generation is sent twice after a crash", async () => {
     world = new World();
     const disk = faulty();
-    const owner = await world.peer("owner");
-    const orgId = await owner.client.createOrganization({
-      name: "Acme",
-      access: "on-request",
-      encrypted: true,
-    });
-    await owner.client.createChannel(orgId, { id: "general", name: "General" });
-    await world.settle();
-    const alice = await world.peer("alice", { store: disk.store });
-    await alice.client.discover(orgId);
-    const requestId = await alice.client.requestToJoin(orgId, { displayName: "alice" });
-    await world.settle();
-    await owner.client.acceptRequest(orgId, requestId);
-    await world.settle();
+    const { owner, alice, orgId } = await encryptedOrg(world, disk.store);
 
     // Generation 0 reserves 0..63 (its commit durable, with the head); 1..63 write no group record.
     const sent: string[] = [];
