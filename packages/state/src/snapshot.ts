@@ -399,34 +399,44 @@ function writeMap<V>(
 }
 
 /**
- * A map of `count` entries, each at least `min` bytes, in the order written; with `places`, each
+ * The `count` entries of a map, each at least `min` bytes, in the order written; with `places`, each
  * entry read as {@link encodeSnapshot} writes it (canonical bytes: a value read from other bytes
  * is written anew) is noted there.
  */
+function readEntries<V>(
+  r: SnapshotReader,
+  min: number,
+  places: RecordPlaces | undefined,
+  value: (key: string) => V,
+): Map<string, V> {
+  const count = r.count(min);
+  const entries = new Map<string, V>();
+  for (let i = 0; i < count; i++) {
+    const at = r.position;
+    r.canonical = true;
+    const key = r.str();
+    const entry = value(key);
+    entries.set(key, entry);
+    // A key twice leaves the size as it was (one hash per key: no `has` before the `set`).
+    if (entries.size !== i + 1) throw new SnapshotFormatError("a key twice in a map");
+    if (places !== undefined && r.canonical) places.note(entry as object, at, r.position);
+  }
+  return entries;
+}
+
+/** A map as {@link readEntries} reads it, immutable (set in the order read, as it was written). */
 function readMap<V>(
   r: SnapshotReader,
   min: number,
   places: RecordPlaces | undefined,
   value: (key: string) => V,
 ): ImmutableMap<string, V> {
-  const count = r.count(min);
-  return ImmutableMap<string, V>().withMutations((map) => {
-    for (let i = 0; i < count; i++) {
-      const at = r.position;
-      r.canonical = true;
-      const key = r.str();
-      const entry = value(key);
-      map.set(key, entry);
-      // A key twice leaves the size as it was (one hash per key: no `has` before the `set`).
-      if (map.size !== i + 1) throw new SnapshotFormatError("a key twice in a map");
-      if (places !== undefined && r.canonical) places.note(entry as object, at, r.position);
-    }
-  });
+  return ImmutableMap(readEntries(r, min, places, value));
 }
 
 /**
- * A map of `count` entries as {@link readMap}, into a plain `Map` handed to a {@link TableMap}
- * (no immutable entry, no string hashed through immutable's cache per key: docs/SCALE.md).
+ * A map as {@link readEntries} reads it, its plain `Map` handed to a {@link TableMap} (no immutable
+ * entry, no string hashed through immutable's cache per key: docs/SCALE.md).
  */
 function readTable<V extends object>(
   r: SnapshotReader,
@@ -434,18 +444,7 @@ function readTable<V extends object>(
   places: RecordPlaces | undefined,
   value: (key: string) => V,
 ): TableMap<V> {
-  const count = r.count(min);
-  const table = new Map<string, V>();
-  for (let i = 0; i < count; i++) {
-    const at = r.position;
-    r.canonical = true;
-    const key = r.str();
-    const entry = value(key);
-    table.set(key, entry);
-    if (table.size !== i + 1) throw new SnapshotFormatError("a key twice in a map");
-    if (places !== undefined && r.canonical) places.note(entry, at, r.position);
-  }
-  return TableMap.fromTable(table);
+  return TableMap.fromTable(readEntries(r, min, places, value));
 }
 
 /**
