@@ -1,30 +1,20 @@
 #!/usr/bin/env node
-// Launcher: runs the TypeScript sources through tsx with the source condition (the app is not published).
-// Signals are passed on, so that Ctrl-C / SIGTERM reach the command and it closes its data directory.
-import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+// Launcher: runs the built command (`dist/main.mjs`, bundled by `scripts/build.ts`) in this process.
+// Never TypeScript at run time: when the build is missing it says which command makes it.
+import { existsSync } from "node:fs";
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 12)) {
   process.stderr.write(
-    `orgchat: needs Node >= 22.12 (this is ${process.versions.node}): run it with the repository's Node, e.g. node_modules/.bin/node apps/cli/bin/orgchat.js, or pnpm --silent --filter orgchat start …\n`,
+    `orgchat: needs Node >= 22.12 (this is ${process.versions.node}): run it with the repository's Node, e.g. node_modules/.bin/node apps/cli/bin/orgchat.js\n`,
   );
   process.exit(1);
 }
-const here = dirname(fileURLToPath(import.meta.url));
-const tsx = createRequire(import.meta.url).resolve("tsx/cli");
-const child = spawn(
-  process.execPath,
-  [tsx, "--conditions=@orgchat/source", join(here, "../src/main.ts"), ...process.argv.slice(2)],
-  { stdio: "inherit" },
-);
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
-    if (child.exitCode === null) child.kill(signal);
-  });
+const main = new URL("../dist/main.mjs", import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write(
+    `orgchat: the command is not built (${main.pathname} is missing): run \`npx -y pnpm@10.34.9 --filter orgchat build\` in the repository\n`,
+  );
+  process.exit(1);
 }
-child.on("exit", (code, signal) => {
-  process.exit(code ?? (signal === null ? 1 : 128 + 2));
-});
+await import(main.href);

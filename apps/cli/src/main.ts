@@ -9,6 +9,8 @@ import { launch } from "./launch.js";
 const signal = launch();
 const { runCli } = await import("./cli.js");
 const { processOutput } = await import("./format.js");
+const { trace } = await import("./session.js");
+trace("cli loaded");
 
 // `pnpm start -- <args>` passes the `--` on: drop it.
 const argv = process.argv.slice(2);
@@ -16,4 +18,5 @@ const code = await runCli(argv[0] === "--" ? argv.slice(1) : argv, processOutput
 // Interrupted streaming commands (chat, serve) end normally.
 const exitCode = signal.aborted && code === 0 ? 0 : code;
 // libp2p keeps short timers for a moment after stop; nothing is left to write, so leave now.
+trace("exit");
 process.exit(exitCode);

@@ -9,15 +9,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { describeError, raceAbort, sleep } from "@orgchat/base";
-import { type Client, type ClientConfig, createClient } from "@orgchat/client";
+import type { Client, ClientConfig } from "@orgchat/client";
 import type { Store } from "@orgchat/store";
-import { openSqliteStore } from "@orgchat/store-sqlite";
-import {
-  memoryNetwork,
-  NoPeersError,
-  type Transport,
-  type TransportMessage,
-} from "@orgchat/transport";
+import type { Transport, TransportMessage } from "@orgchat/transport";
 import { CliError, exitCodes, interruptedError } from "./errors.js";
 import type { Progress } from "./format.js";
 
@@ -182,9 +176,49 @@ function forwardingTransport(inner: Transport, overrides: TransportOverrides): T
 }
 
 /** An offline transport: nothing leaves the process, and publishing fails so that the outbox is kept. */
-function offlineTransport(): Transport {
+async function offlineTransport(): Promise<Transport> {
+  const { memoryNetwork, NoPeersError } = await import("@orgchat/transport");
   return forwardingTransport(memoryNetwork().transport({ name: "offline", history: false }), {
     publish: () => Promise.reject(new NoPeersError("offline (this command does not send)")),
+  });
+}
+
+/**
+ * `ORGCHAT_TRACE=1`: one stderr line per phase of a command, in ms since the process started
+ * (module load, store open, transport start, first subscription, first history page, first publish,
+ * catch-up done, close), to find where a command's time goes. Off by default.
+ */
+export const trace: (phase: string) => void =
+  process.env.ORGCHAT_TRACE === undefined || process.env.ORGCHAT_TRACE === ""
+    ? () => undefined
+    : (phase) => {
+        process.stderr.write(
+          `orgchat trace: ${performance.now().toFixed(1).padStart(8)} ms  ${phase}\n`,
+        );
+      };
+
+/** Traces the first call and first completion of each network operation (see {@link trace}). */
+function tracingTransport(inner: Transport): Transport {
+  const seen = new Set<string>();
+  const once = (what: string) => {
+    if (seen.has(what)) return;
+    seen.add(what);
+    trace(what);
+  };
+  const timed = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    once(`${what}: first call`);
+    const result = await call();
+    once(`${what}: first done`);
+    return result;
+  };
+  inner.on("status:changed", ({ status, peers }) => trace(`transport ${status} (${peers} peers)`));
+  return forwardingTransport(inner, {
+    publish: (topic, payload, options) =>
+      timed("publish", () => inner.publish(topic, payload, options)),
+    subscribe: (topics, handler, options) =>
+      timed("subscribe", () => inner.subscribe(topics, handler, options)),
+    queryHistory: (query, options) =>
+      timed("history query", () => inner.queryHistory(query, options)),
   });
 }
 
@@ -244,8 +278,20 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
   }
   const timeoutMs = Math.round((options.timeout ?? 10) * 1000);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Loaded here, not at start-up: `--help` and usage errors need none of it.
+  const [{ openSqliteStore }, { createClient }] = await Promise.all([
+    import("@orgchat/store-sqlite"),
+    import("@orgchat/client"),
+  ]);
+  trace("modules loaded (store, client)");
   const store = await openSqliteStore({ path: join(dataDir, "store.db") });
-  const closers: Array<() => Promise<void>> = [() => store.close()];
+  trace("store open");
+  const closers: Array<() => Promise<void>> = [
+    async () => {
+      await store.close();
+      trace("store closed");
+    },
+  ];
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -255,15 +301,20 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
   };
   try {
     // Loaded only when needed: the Waku stack is most of the start-up time of offline commands.
-    const transport =
+    const transport = tracingTransport(
       init.network === "online"
         ? (await import("@orgchat/transport-waku")).wakuTransport({
             mode: "light",
             peers,
             publishTimeoutMs: timeoutMs,
           })
-        : offlineTransport();
-    closers.push(() => transport.stop());
+        : await offlineTransport(),
+    );
+    trace(`transport made (${init.network})`);
+    closers.push(async () => {
+      await transport.stop();
+      trace("transport stopped");
+    });
     if (init.network === "online") {
       init.progress.update(
         `connecting to ${peers.length === 1 ? "the service node" : `${peers.length} service nodes`}…`,
@@ -276,7 +327,11 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
       config: clientConfig(init.longRunning ?? false),
       ...(passphrase === undefined || passphrase === "" ? {} : { passphrase }),
     });
-    closers.push(() => client.close());
+    trace("client started");
+    closers.push(async () => {
+      await client.close();
+      trace("client closed");
+    });
     // Remember the service nodes (from --peer or a link) so that later commands need no --peer.
     const remembered = readProfileConfig(dataDir);
     if (init.network === "online" && remembered.peers.join(" ") !== peers.join(" ")) {
@@ -314,10 +369,12 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
           clearInterval(ticker);
           stopCounting();
           init.progress.done();
+          trace("caught up");
         }
       },
       async delivered(organizationId) {
         await client.idle();
+        trace("delivered (client idle)");
         const pending = await store.range(`outbox/${organizationId}`);
         if (pending.length > 0) {
           throw new CliError(

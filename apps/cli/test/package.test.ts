@@ -1,0 +1,140 @@
+/**
+ * The built command as users get it: the launcher runs the bundle (no TypeScript at run time), the
+ * `--help` path loads none of the heavy modules, and the package installs with `npm i -g` from its
+ * tarball without any registry (everything it runs is bundled).
+ */
+import { spawnSync } from "node:child_process";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { describe, expect, inject, it } from "vitest";
+import { heavyInputs } from "../scripts/build.ts";
+
+const node = process.execPath;
+
+function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(file, args, {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, error: result.error };
+}
+
+/**
+ * A module hook that prints every module `node` resolves (one `loaded <url>` line each on stderr),
+ * to see what a command line loads.
+ */
+const printLoads = `data:text/javascript,${encodeURIComponent(
+  `import { registerHooks } from "node:module";
+registerHooks({ resolve(specifier, context, next) {
+  const result = next(specifier, context);
+  process.stderr.write("loaded " + result.url + "\\n");
+  return result;
+} });`,
+)}`;
+
+describe("the built command", () => {
+  it("--help and --version run the bundle and load neither the store nor the Waku stack", () => {
+    const bin = inject("orgchatBin");
+    for (const args of [["--help"], ["--version"], ["send", "--help"]]) {
+      const result = run(node, ["--import", printLoads, bin, ...args]);
+      expect(result.code, result.stderr).toBe(0);
+      const loaded = result.stderr
+        .split("\n")
+        .filter((line) => line.startsWith("loaded "))
+        .map((line) => line.slice("loaded ".length));
+      expect(loaded.some((url) => url.endsWith("/dist/main.mjs"))).toBe(true);
+      // Only the bundle's own files and Node's built-ins: nothing from node_modules or TypeScript.
+      expect(
+        loaded.filter((url) => !url.startsWith("node:") && !/\/dist\/[^/]+\.mjs$/.test(url)),
+      ).toEqual([expect.stringMatching(/\/bin\/orgchat\.js$/)]);
+      expect(loaded).not.toContain("node:sqlite");
+      const chunks = loaded
+        .filter((url) => url.endsWith(".mjs"))
+        .map((url) => url.split("/").at(-1));
+      // The chunks that hold the store, the client and the Waku stack are not among them.
+      const heavy = heavyChunks();
+      expect(chunks.filter((chunk) => heavy.has(chunk ?? ""))).toEqual([]);
+    }
+    const version = run(node, [bin, "--version"]);
+    expect(version.stdout).toBe("0.0.0\n");
+  });
+
+  it("without a build, the launcher says which command makes it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "orgchat-no-build-"));
+    mkdirSync(join(dir, "bin"));
+    copyFileSync(inject("orgchatBin"), join(dir, "bin", "orgchat.js"));
+    const result = run(node, [join(dir, "bin", "orgchat.js"), "--help"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(
+      /^orgchat: the command is not built \(.*dist\/main\.mjs is missing\): run `npx -y pnpm@10\.34\.9 --filter orgchat build` in the repository\n$/,
+    );
+  });
+
+  it("packs into a tarball that npm installs globally offline, and the installed orgchat runs", () => {
+    const work = mkdtempSync(join(tmpdir(), "orgchat-pack-"));
+    const packed = run("npm", [
+      "pack",
+      inject("orgchatPackage"),
+      "--pack-destination",
+      work,
+      "--cache",
+      join(work, "cache"),
+      "--offline",
+    ]);
+    expect(packed.error).toBeUndefined();
+    expect(packed.code, packed.stderr).toBe(0);
+    const tarball = readdirSync(work).find((file) => file.endsWith(".tgz"));
+    expect(tarball).toBe("orgchat-0.0.0.tgz");
+    const prefix = join(work, "prefix");
+    const installed = run("npm", [
+      "install",
+      "--global",
+      "--prefix",
+      prefix,
+      "--offline",
+      "--cache",
+      join(work, "cache"),
+      "--no-audit",
+      "--no-fund",
+      join(work, tarball ?? ""),
+    ]);
+    expect(installed.code, installed.stderr).toBe(0);
+    const binary = join(prefix, "bin", "orgchat");
+    expect(existsSync(binary)).toBe(true);
+    // `#!/usr/bin/env node`: the Node that runs this test comes first on PATH.
+    const env = { PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ""}` };
+    const version = run(binary, ["--version"], env);
+    expect(version.code, version.stderr).toBe(0);
+    expect(version.stdout).toBe("0.0.0\n");
+    const help = run(binary, ["--help"], env);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain("Usage: orgchat <command>");
+    // Nothing but the bundle was installed: no dependency was fetched or linked.
+    expect(readdirSync(join(prefix, "lib", "node_modules"))).toEqual(["orgchat"]);
+    expect(existsSync(join(prefix, "lib", "node_modules", "orgchat", "node_modules"))).toBe(false);
+  });
+});
+
+/** The bundle's chunks that contain the store, the client or the Waku stack (from esbuild's metafile). */
+function heavyChunks(): Set<string> {
+  const meta = JSON.parse(
+    readFileSync(join(inject("orgchatPackage"), "..", "meta.json"), "utf8"),
+  ) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const heavy = new Set<string>();
+  for (const [output, { inputs }] of Object.entries(meta.outputs)) {
+    if (Object.keys(inputs).some((input) => heavyInputs.some((pattern) => pattern.test(input)))) {
+      heavy.add(output.split("/").at(-1) ?? "");
+    }
+  }
+  return heavy;
+}
