@@ -16,6 +16,7 @@ import { wakuTransport } from "@orgchat/transport-waku";
 import { channelTopic } from "@orgchat/wire";
 import { jsonReplacer, type Output, short, table } from "./format.js";
 import { type CountingTransport, clientConfig, countingTransport } from "./session.js";
+import { outputText } from "./terminal-text.js";
 
 /**
  * How long one wait of the story may take before its check fails: generous, so that a busy machine
@@ -67,7 +68,12 @@ class StepFailed extends Error {}
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const { output, json, signal } = options;
-  const say = (line = "") => (json ? output.stderr(`${line}\n`) : output.stdout(`${line}\n`));
+  // Names and texts come back over the network: printed through `outputText` like every command's.
+  const say = (line = "") => {
+    const text = `${outputText(line)}\n`;
+    if (json) output.stderr(text);
+    else output.stdout(text);
+  };
   const root = mkdtempSync(join(tmpdir(), "orgchat-demo-"));
   const peers: Peer[] = [];
   const reports: StepReport[] = [];

@@ -11,6 +11,7 @@ import {
   hasErrorName,
   OrgchatError,
 } from "@orgchat/base";
+import { inlineText } from "./terminal-text.js";
 
 /** Exit codes. */
 export const exitCodes = {
@@ -125,6 +126,12 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
 
 /**
  * Turns any error into the one line the CLI prints (without the `orgchat:` prefix) and an exit code.
+ * Errors quote names and reasons (an organization's name, a rejection reason, what the user typed):
+ * the line is escaped as one line of terminal text (`terminal-text.ts`), so none of it drives the
+ * terminal nor starts a line of its own.
+ * @param error - anything thrown
+ * @param context - the data directory and service nodes, for the explanations that name them
+ * @returns the line and the exit code
  */
 export function explain(
   error: unknown,
@@ -148,6 +155,7 @@ export function explain(
   return { line: oneLine(line), code: exitCodes.failed };
 }
 
+/** Our own multi-line messages on one line (`\n` and the blanks around it → one space), escaped. */
 function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, " ").trim();
+  return inlineText(text.replace(/[ \t]*\n[ \t]*/g, " ").trim());
 }

@@ -2,9 +2,12 @@
  * Everything the CLI prints: JSON views of the SDK's objects (bigints as strings, maps as objects),
  * human renderings, and progress on stderr. Commands build a result; only this module decides how it
  * looks. Machine output is exactly one JSON document on stdout (`--json`); progress and errors go to
- * stderr.
+ * stderr. Human output shows every string that is data (names, descriptions, reasons, message texts,
+ * ids read from the network, and what the user typed) through `terminal-text.ts`: escaped on one
+ * line, or as marked continuation lines for message bodies; JSON keeps the exact text.
  */
 import type { MessageView, OrganizationView, RequestView } from "@orgchat/client";
+import { bodyText, inlineText, nameWidth, outputText, textWidth } from "./terminal-text.js";
 
 /** Where output goes (injected so that tests and the demo can capture it). */
 export interface Output {
@@ -35,6 +38,8 @@ export function progressOn(output: Output, enabled: boolean): Progress {
     update(text) {
       if (!enabled || text === last) return;
       last = text;
+      // Progress is one line: a name in it must not break it, nor drive the terminal.
+      text = inlineText(text);
       if (output.stderrIsTTY) {
         output.stderr(`\r\x1b[K${text}`);
         shown = true;
@@ -63,10 +68,26 @@ export interface CommandResult {
   readonly human: string;
 }
 
-/** Prints a result in the requested form. */
+/**
+ * Prints a result in the requested form. The human text goes through {@link outputText} once more (a
+ * last line of defence: its only control character left is our own `\n`); JSON is exact.
+ * @param output - where to print
+ * @param result - the command's result
+ * @param json - print `result.json` as one JSON document instead of the human text
+ */
 export function printResult(output: Output, result: CommandResult, json: boolean): void {
   if (json) output.stdout(`${JSON.stringify(result.json, jsonReplacer, 2)}\n`);
-  else if (result.human !== "") output.stdout(`${result.human}\n`);
+  else if (result.human !== "") output.stdout(`${outputText(result.human)}\n`);
+}
+
+/**
+ * A name (organization, channel, category, member) for one line of human output: escaped, and cut
+ * at {@link nameWidth} code points with `…`.
+ * @param text - the name as stored (exact in JSON)
+ * @returns the name safe to print on one line
+ */
+export function shownName(text: string): string {
+  return inlineText(text, nameWidth);
 }
 
 /** JSON of values the SDK uses: bigint → decimal string, Map → object, Uint8Array → hex. */
@@ -100,34 +121,60 @@ export function orgJson(org: OrganizationView): Record<string, unknown> {
   };
 }
 
+/**
+ * `org show`: an organization in a few lines. The name and description are shown whole (escaped on
+ * one line: the wire bounds them at 256 and 4096 bytes); names in lists are cut at {@link nameWidth}.
+ * @param org - the organization
+ * @param self - this identity's member id (to mark "(you)")
+ * @returns the lines, joined by `\n`
+ */
 export function orgHuman(org: OrganizationView, self: string): string {
+  const request = org.request;
   const lines = [
-    `${org.identity.displayName}  ${org.id}`,
-    ...(org.identity.description === "" ? [] : [`  ${org.identity.description}`]),
-    `  you are: ${org.banned.includes(self) ? "banned" : org.role}${org.request !== undefined && org.role !== "owner" && org.role !== "member" && !org.banned.includes(self) ? ` (request ${short(org.request.id)} ${org.request.status}${org.request.reason === undefined ? "" : `: ${org.request.reason}`})` : ""}`,
+    `${inlineText(org.identity.displayName)}  ${inlineText(org.id)}`,
+    ...(org.identity.description === "" ? [] : [`  ${inlineText(org.identity.description)}`]),
+    `  you are: ${org.banned.includes(self) ? "banned" : org.role}${request !== undefined && org.role !== "owner" && org.role !== "member" && !org.banned.includes(self) ? ` (request ${shownName(short(request.id))} ${request.status}${request.reason === undefined ? "" : `: ${inlineText(request.reason)}`})` : ""}`,
     `  access: ${org.access}, ${org.encrypted ? `encrypted${org.epoch === undefined ? "" : ` (epoch ${org.epoch})`}` : "public"}`,
-    `  channels: ${org.channels.length === 0 ? "none" : org.channels.map((c) => `#${c.id}${c.restricted ? " (restricted)" : ""}`).join(", ")}`,
+    `  channels: ${org.channels.length === 0 ? "none" : org.channels.map((c) => `#${shownName(c.id)}${c.restricted ? " (restricted)" : ""}`).join(", ")}`,
     `  members (${org.members.size}): ${[...org.members]
       .map(
         ([id, roles]) =>
-          `${short(id)}${id === org.id ? " (owner)" : ""}${id === self ? " (you)" : ""}${roles.length === 0 ? "" : ` [${roles.join(",")}]`}`,
+          `${shownName(short(id))}${id === org.id ? " (owner)" : ""}${id === self ? " (you)" : ""}${roles.length === 0 ? "" : ` [${inlineText(roles.join(","), textWidth)}]`}`,
       )
       .join(", ")}`,
-    ...(org.banned.length === 0 ? [] : [`  banned: ${org.banned.map(short).join(", ")}`]),
+    ...(org.banned.length === 0
+      ? []
+      : [`  banned: ${org.banned.map((id) => shownName(short(id))).join(", ")}`]),
   ];
   return lines.join("\n");
 }
 
+/**
+ * One organization on one line (`org show` of several, `id show`).
+ * @param org - the organization
+ * @returns `<key prefix>  <name>  (<role>, …)`, the name cut at {@link nameWidth}
+ */
 export function orgLine(org: OrganizationView): string {
-  return `${short(org.id)}  ${org.identity.displayName}  (${org.role}, ${org.encrypted ? "encrypted" : "public"}, ${org.members.size} member(s), ${org.channels.length} channel(s))`;
+  return `${shownName(short(org.id))}  ${shownName(org.identity.displayName)}  (${org.role}, ${org.encrypted ? "encrypted" : "public"}, ${org.members.size} member(s), ${org.channels.length} channel(s))`;
 }
 
 export function requestJson(request: RequestView): Record<string, unknown> {
   return { ...request };
 }
 
+/**
+ * One request to join on one line: its fields come from the requester (name) and the owner (reason),
+ * so each is escaped; the name is cut at {@link nameWidth}, the reason at {@link textWidth}.
+ * @param request - the request
+ * @returns `<id prefix>  <name>  <requester prefix>  <status>[ #chat][  reason: …]  <ISO time>`
+ */
 export function requestLine(request: RequestView): string {
-  return `${short(request.id)}  ${request.displayName === "" ? "(no name)" : request.displayName}  ${short(request.requester)}  ${request.status}${request.chatId === "" ? "" : ` #${request.chatId}`}${request.reason === undefined ? "" : `  reason: ${request.reason}`}  ${new Date(request.sentAt).toISOString()}`;
+  return `${shownName(short(request.id))}  ${request.displayName === "" ? "(no name)" : shownName(request.displayName)}  ${shownName(short(request.requester))}  ${request.status}${request.chatId === "" ? "" : ` #${shownName(request.chatId)}`}${request.reason === undefined ? "" : `  reason: ${inlineText(request.reason, textWidth)}`}  ${isoTime(request.sentAt)}`;
+}
+
+/** An ISO time, or `--` for a number no `Date` holds (a time claimed by someone else). */
+function isoTime(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : "--";
 }
 
 export function messageJson(message: MessageView): Record<string, unknown> {
@@ -139,7 +186,14 @@ export function authorNames(org: OrganizationView): Map<string, string> {
   return new Map([[org.id, "owner"]]);
 }
 
-/** `[12:03:04] 1a2b3c4d: text` with markers for own, edited, deleted, pinned messages. */
+/**
+ * `[12:03:04] 1a2b3c4d: text` with markers for own, edited, deleted, pinned messages. The author's
+ * name is escaped and cut at {@link nameWidth}; the text is a body ({@link bodyText}): its line breaks
+ * start continuation lines marked `  │ `, so it cannot print a line that looks like another message.
+ * @param message - the message
+ * @param names - author id → name shown (default: an 8-hex prefix)
+ * @returns the line (more than one when the text has line breaks)
+ */
 export function messageLine(
   message: MessageView,
   names: ReadonlyMap<string, string> = new Map(),
@@ -148,14 +202,21 @@ export function messageLine(
   // arrival time (a member cannot backdate or postdate what others see: docs/SECURITY.md, row 9).
   const time =
     message.shownAt > 0 ? new Date(message.shownAt).toISOString().slice(11, 19) : "--:--:--";
-  const who = message.own ? "you" : (names.get(message.author) ?? short(message.author));
-  const text = message.deleted ? "(deleted)" : message.text;
+  const who = message.own ? "you" : shownName(names.get(message.author) ?? short(message.author));
+  const text = message.deleted ? "(deleted)" : bodyText(message.text);
   const marks = `${message.edited ? " (edited)" : ""}${message.pinned ? " (pinned)" : ""}`;
   return `[${time}] ${who}: ${text}${marks}`;
 }
 
-/** A table with aligned columns. */
-export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+/**
+ * A table with aligned columns. Every cell is data: escaped on one line and cut at
+ * {@link nameWidth} code points (a `\n` in a name cannot break the table).
+ * @param headers - the column titles (ours)
+ * @param rows - the cells
+ * @returns the lines, joined by `\n`
+ */
+export function table(headers: readonly string[], cells: ReadonlyArray<readonly string[]>): string {
+  const rows = cells.map((row) => row.map((cell) => inlineText(cell, nameWidth + 1)));
   const widths = headers.map((header, i) =>
     Math.max(header.length, ...rows.map((row) => (row[i] ?? "").length)),
   );

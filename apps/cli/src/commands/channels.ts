@@ -1,7 +1,7 @@
 /** `orgchat channel …` and `orgchat category …`: the channels of an organization and their categories. */
 import type { Client } from "@orgchat/client";
 import type { CommandSpec, OptionSpec } from "../command.js";
-import { table } from "../format.js";
+import { shownName, table } from "../format.js";
 import { channelId, resolveMember } from "../resolve.js";
 import { arg, changeCommand, list, offlineOption, openOrg, orgOption, str } from "./shared.js";
 
@@ -206,7 +206,7 @@ export const categoryList: CommandSpec = {
       human:
         categories.length === 0
           ? "no categories"
-          : categories.map(([id, name]) => `${id}  ${name}`).join("\n"),
+          : categories.map(([id, name]) => `${shownName(id)}  ${shownName(name)}`).join("\n"),
     };
   },
 };

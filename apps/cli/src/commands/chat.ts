@@ -2,13 +2,16 @@
  * `orgchat chat`: an interactive session on one channel. Messages arriving live (and those caught up
  * from the service node) are printed as they come; every typed line is sent. Lines starting with `/`
  * are commands (`/help`). Ctrl-D or Ctrl-C ends it cleanly (client, transport and store closed).
+ * Everything shown that is data (names, channel ids, texts: other people's and our own) is escaped
+ * (`terminal-text.ts`), and every line goes through `outputText` before it reaches the terminal.
  */
 import { createInterface } from "node:readline";
 import type { MessageView } from "@orgchat/client";
 import type { CommandSpec } from "../command.js";
 import { CliError, explain } from "../errors.js";
-import { authorNames, messageLine, orgHuman, requestLine, short } from "../format.js";
+import { authorNames, messageLine, orgHuman, requestLine, short, shownName } from "../format.js";
 import { channelId, resolveOrg, resolveRequest } from "../resolve.js";
+import { bodyText, outputText } from "../terminal-text.js";
 import { orgOption, str } from "./shared.js";
 
 const chatHelp = `commands:
@@ -41,27 +44,27 @@ export const chatCommand: CommandSpec = {
     const org = resolveOrg(client, str(context.values.org));
     if (!org.channels.some((c) => c.id === channel)) {
       throw new CliError(
-        `no channel #${channel} in ${org.identity.displayName}: \`orgchat channel list\` shows them`,
+        `no channel #${shownName(channel)} in ${shownName(org.identity.displayName)}: \`orgchat channel list\` shows them`,
       );
     }
     const names = authorNames(org);
     const out = (line: string) => {
       // Print above the prompt without mangling what the user is typing.
       if (rl.terminal) process.stdout.write("\r\x1b[K");
-      context.output.stdout(`${line}\n`);
+      context.output.stdout(`${outputText(line)}\n`);
       rl.prompt(true);
     };
     const rl = createInterface({
       input: process.stdin,
       output: process.stdout,
       terminal: process.stdin.isTTY === true && process.stdout.isTTY === true,
-      prompt: `#${channel}> `,
+      prompt: `#${shownName(channel)}> `,
     });
     let sent = 0;
     let received = 0;
     const show = (message: MessageView) => {
       if (message.organizationId !== org.id) return;
-      const prefix = message.channelId === channel ? "" : `#${message.channelId} `;
+      const prefix = message.channelId === channel ? "" : `#${shownName(message.channelId)} `;
       out(`${prefix}${messageLine(message, names)}`);
     };
     const offs = [
@@ -87,20 +90,20 @@ export const chatCommand: CommandSpec = {
       client.on("request:received", ({ organizationId, requestId, displayName, requester }) => {
         if (organizationId === org.id) {
           out(
-            `* request to join from ${displayName || short(requester)}: /accept ${short(requestId)} or /reject ${short(requestId)} REASON`,
+            `* request to join from ${shownName(displayName || short(requester))}: /accept ${short(requestId)} or /reject ${short(requestId)} REASON`,
           );
         }
       }),
       client.on("epoch:changed", ({ organizationId, channelId: group, epoch }) => {
         if (organizationId === org.id)
-          out(`* new keys${group === "" ? "" : ` for #${group}`} (epoch ${epoch})`);
+          out(`* new keys${group === "" ? "" : ` for #${shownName(group)}`} (epoch ${epoch})`);
       }),
     ];
     for (const message of client.history(org.id, channel).slice(-historyCount)) {
-      context.output.stdout(`${messageLine(message, names)}\n`);
+      context.output.stdout(`${outputText(messageLine(message, names))}\n`);
     }
     context.output.stdout(
-      `-- #${channel} of ${org.identity.displayName}; /help for commands, Ctrl-D to quit --\n`,
+      `-- #${shownName(channel)} of ${shownName(org.identity.displayName)}; /help for commands, Ctrl-D to quit --\n`,
     );
     rl.prompt();
 
@@ -112,7 +115,7 @@ export const chatCommand: CommandSpec = {
       if (!text.startsWith("/")) {
         await client.sendMessage(org.id, channel, text);
         sent++;
-        out(`[${new Date().toISOString().slice(11, 19)}] you: ${text}`);
+        out(`[${new Date().toISOString().slice(11, 19)}] you: ${bodyText(text)}`);
         return;
       }
       const [command = "", ...rest] = text.slice(1).split(/\s+/);
@@ -127,11 +130,11 @@ export const chatCommand: CommandSpec = {
         case "channel": {
           const next = channelId(rest[0] ?? "");
           if (!client.getOrganization(org.id).channels.some((c) => c.id === next)) {
-            out(`! no channel #${next}`);
+            out(`! no channel #${shownName(next)}`);
             return;
           }
           channel = next;
-          rl.setPrompt(`#${channel}> `);
+          rl.setPrompt(`#${shownName(channel)}> `);
           for (const message of client.history(org.id, channel).slice(-historyCount)) {
             out(messageLine(message, names));
           }
@@ -148,17 +151,17 @@ export const chatCommand: CommandSpec = {
         case "accept": {
           const request = resolveRequest(client, client.getOrganization(org.id), rest[0] ?? "");
           await client.acceptRequest(org.id, request.id);
-          out(`* accepted ${request.displayName || short(request.requester)}`);
+          out(`* accepted ${shownName(request.displayName || short(request.requester))}`);
           return;
         }
         case "reject": {
           const request = resolveRequest(client, client.getOrganization(org.id), rest[0] ?? "");
           await client.rejectRequest(org.id, request.id, rest.slice(1).join(" "));
-          out(`* rejected ${request.displayName || short(request.requester)}`);
+          out(`* rejected ${shownName(request.displayName || short(request.requester))}`);
           return;
         }
         default:
-          out(`! unknown command /${command}; /help lists them`);
+          out(`! unknown command /${shownName(command)}; /help lists them`);
       }
     };
     rl.on("line", (line) => {

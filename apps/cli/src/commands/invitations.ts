@@ -7,7 +7,7 @@
 import { type Client, defaultClientConfig, type InvitationView } from "@orgchat/client";
 import type { CommandContext, CommandSpec } from "../command.js";
 import { CliError, exitCodes } from "../errors.js";
-import { orgJson, short, table } from "../format.js";
+import { orgJson, short, shownName, table } from "../format.js";
 import type { Session } from "../session.js";
 import { arg, offlineOption, str } from "./shared.js";
 
@@ -32,14 +32,14 @@ function resolveInvitation(client: Client, ref: string): InvitationView {
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   if (matches.length > 1) {
     throw new CliError(
-      `${ref} matches ${matches.length} invitations: give more of the organization key (\`orgchat invitations\` lists them)`,
+      `${shownName(ref)} matches ${matches.length} invitations: give more of the organization key (\`orgchat invitations\` lists them)`,
       exitCodes.usage,
     );
   }
   throw new CliError(
     invitations.length === 0
       ? `no invitation is waiting for ${short(client.memberId)}: an owner invites you with \`orgchat invite ${client.memberId}\`, then it arrives through the service node`
-      : `no invitation from ${ref}: give the organization key or a prefix of it from \`orgchat invitations\``,
+      : `no invitation from ${shownName(ref)}: give the organization key or a prefix of it from \`orgchat invitations\``,
   );
 }
 
@@ -47,7 +47,9 @@ function invitationJson(invitation: InvitationView): Record<string, unknown> {
   return { ...invitation };
 }
 
+/** `2026-12-07 02:09` (UTC), or `--` for a number no `Date` holds (the times come from the sender). */
 function date(ms: number): string {
+  if (!(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15)) return "--";
   return new Date(ms).toISOString().slice(0, 16).replace("T", " ");
 }
 
@@ -116,7 +118,7 @@ export const invitationsAccept: CommandSpec = {
         requestId,
         organization: orgJson(org),
       },
-      human: `invitation of ${org.identity.displayName} (${short(id)}) accepted: request ${short(requestId)} sent to the owner; wait for the owner with \`orgchat join ${id} --wait\``,
+      human: `invitation of ${shownName(org.identity.displayName)} (${short(id)}) accepted: request ${short(requestId)} sent to the owner; wait for the owner with \`orgchat join ${id} --wait\``,
     };
   },
 };
@@ -144,7 +146,7 @@ export const invitationsDecline: CommandSpec = {
         invitationId,
         organizationId: invitation.organizationId,
       },
-      human: `invitation of ${invitation.name ?? short(invitation.organizationId)} declined`,
+      human: `invitation of ${shownName(invitation.name ?? short(invitation.organizationId))} declined`,
     };
   },
 };

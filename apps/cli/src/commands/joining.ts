@@ -6,8 +6,9 @@ import { raceAbort, sleep } from "@orgchat/base";
 import { type Client, isUnknownTargetError, type OrganizationView } from "@orgchat/client";
 import type { CommandContext, CommandSpec } from "../command.js";
 import { CliError, exitCodes, interruptedError } from "../errors.js";
-import { orgJson, short } from "../format.js";
+import { orgJson, short, shownName } from "../format.js";
 import { type OrgLink, parseLink } from "../link.js";
+import { inlineText } from "../terminal-text.js";
 import { arg, changeCommand, str } from "./shared.js";
 
 /** How a join went out: by request, by invitation, or not at all (already a member or pending). */
@@ -27,10 +28,10 @@ async function sendJoin(
   const id = link.organizationId;
   const known = client.listOrganizations().find((org) => org.id === id);
   if (known?.role === "owner")
-    throw new CliError(`you own ${known.identity.displayName}: nothing to join`);
+    throw new CliError(`you own ${shownName(known.identity.displayName)}: nothing to join`);
   if (known?.banned.includes(client.memberId)) {
     throw new CliError(
-      `you are banned from ${known.identity.displayName}: only its owner can lift the ban`,
+      `you are banned from ${shownName(known.identity.displayName)}: only its owner can lift the ban`,
     );
   }
   if (
@@ -55,7 +56,7 @@ async function sendJoin(
     if (!isUnknownTargetError(error)) throw error;
     if (context.values.invitation === true) {
       throw new CliError(
-        `no invitation to ${link.name ?? short(id)} for ${short(client.memberId)} arrived: ask the owner to run \`orgchat invite ${client.memberId}\``,
+        `no invitation to ${shownName(link.name ?? short(id))} for ${short(client.memberId)} arrived: ask the owner to run \`orgchat invite ${client.memberId}\``,
       );
     }
     sent = { via: "request", requestId: await client.requestToJoin(id, init) };
@@ -81,7 +82,7 @@ async function waitForAnswer(
     if (elapsed >= waitSeconds) {
       context.progress.done();
       throw new CliError(
-        `the owner of ${org.identity.displayName} did not answer within ${waitSeconds} s (it may be offline): your request is saved; run \`orgchat join ${short(id)} --wait\` again later`,
+        `the owner of ${shownName(org.identity.displayName)} did not answer within ${waitSeconds} s (it may be offline): your request is saved; run \`orgchat join ${short(id)} --wait\` again later`,
         exitCodes.timeout,
       );
     }
@@ -142,13 +143,15 @@ export const join: CommandSpec = {
       ...(org.request?.reason === undefined ? {} : { reason: org.request.reason }),
       organization: orgJson(org),
     };
-    const name = org.identity.displayName;
+    // Both are the owner's words: escaped on one line (the reason whole: the wire bounds it).
+    const name = shownName(org.identity.displayName);
+    const reason = inlineText(org.request?.reason ?? "");
     if (status === "rejected") {
       return {
         json,
-        human: `the owner of ${name} rejected the request: ${org.request?.reason ?? ""}`,
+        human: `the owner of ${name} rejected the request: ${reason}`,
         exitCode: exitCodes.failed,
-        error: `the owner of ${name} rejected your request${org.request?.reason ? `: ${org.request.reason}` : ""}`,
+        error: `the owner of ${name} rejected your request${reason === "" ? "" : `: ${reason}`}`,
       };
     }
     return {

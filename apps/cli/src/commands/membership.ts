@@ -5,7 +5,7 @@
 import type { Client } from "@orgchat/client";
 import type { CommandContext, CommandSpec, OptionSpec } from "../command.js";
 import { usageError } from "../errors.js";
-import { requestJson, requestLine, short } from "../format.js";
+import { requestJson, requestLine, short, shownName } from "../format.js";
 import { resolveMember, resolveRequest } from "../resolve.js";
 import { arg, changeCommand, openOrg, orgOption, str } from "./shared.js";
 
@@ -40,7 +40,7 @@ export const requests: CommandSpec = {
       json: { organizationId: org.id, requests: all.map(requestJson) },
       human:
         all.length === 0
-          ? `no ${context.values.all === true ? "" : "pending "}requests for ${org.identity.displayName}`
+          ? `no ${context.values.all === true ? "" : "pending "}requests for ${shownName(org.identity.displayName)}`
           : all.map(requestLine).join("\n"),
     };
   },

@@ -1,7 +1,7 @@
 /** `orgchat send` and `orgchat read`: messages of a channel (`chat` is interactive, in `chat.ts`). */
 import type { CommandSpec } from "../command.js";
 import { CliError, usageError } from "../errors.js";
-import { authorNames, messageJson, messageLine, short } from "../format.js";
+import { authorNames, messageJson, messageLine, short, shownName } from "../format.js";
 import { channelId } from "../resolve.js";
 import { arg, offlineOption, openOrg, orgOption, publishChange, str } from "./shared.js";
 
@@ -27,7 +27,7 @@ export const send: CommandSpec = {
       });
       return {
         json: { message: messageJson(message) },
-        human: `sent to #${channel}: ${short(message.id)}`,
+        human: `sent to #${shownName(channel)}: ${shownName(short(message.id))}`,
       };
     });
   },
@@ -54,7 +54,7 @@ export const read: CommandSpec = {
     const { session, org } = await openOrg(context);
     if (!org.channels.some((c) => c.id === channel)) {
       throw new CliError(
-        `no channel #${channel} in ${org.identity.displayName}: \`orgchat channel list\` shows them`,
+        `no channel #${shownName(channel)} in ${shownName(org.identity.displayName)}: \`orgchat channel list\` shows them`,
       );
     }
     const messages = session.client.history(org.id, channel).slice(-limit);
@@ -65,10 +65,10 @@ export const read: CommandSpec = {
         messages.length > 0
           ? messages.map((m) => messageLine(m, names)).join("\n")
           : org.role !== "member" && org.role !== "owner" && org.encrypted
-            ? `#${channel}: no messages (you are ${org.role}: only members read an encrypted organization)`
+            ? `#${shownName(channel)}: no messages (you are ${org.role}: only members read an encrypted organization)`
             : org.channels.some((c) => c.id === channel && c.restricted && !c.canPost)
-              ? `#${channel}: no messages you can read (restricted: ask the owner to add you)`
-              : `#${channel}: no messages`,
+              ? `#${shownName(channel)}: no messages you can read (restricted: ask the owner to add you)`
+              : `#${shownName(channel)}: no messages`,
     };
   },
 };

@@ -6,9 +6,10 @@
 import type { Client, OrganizationView } from "@orgchat/client";
 import type { CommandContext, CommandSpec, OptionSpec } from "../command.js";
 import { CliError } from "../errors.js";
-import { type CommandResult, orgJson, short } from "../format.js";
+import { type CommandResult, orgJson, short, shownName } from "../format.js";
 import { resolveOrg } from "../resolve.js";
 import type { Session } from "../session.js";
+import { inlineText } from "../terminal-text.js";
 
 export const orgOption: OptionSpec = {
   type: "string",
@@ -59,7 +60,7 @@ export async function publishChange(
   const org = resolveOrg(session.client, str(context.values.org));
   if (org.banned.includes(session.client.memberId)) {
     throw new CliError(
-      `you are banned from ${org.identity.displayName}: only its owner can lift the ban (\`orgchat unban\`)`,
+      `you are banned from ${shownName(org.identity.displayName)}: only its owner can lift the ban (\`orgchat unban\`)`,
     );
   }
   const result = await fn(session.client, org, session);
@@ -71,7 +72,10 @@ export async function publishChange(
 
 /** What a change did: the action for the human line, and fields added to the JSON document. */
 export interface Change {
-  /** `accepted Alice`, `created #core`: printed as `<action>: done (<org name>, <id prefix>)`. */
+  /**
+   * `accepted Alice`, `created #core`: printed as `<action>: done (<org name>, <id prefix>)`, escaped
+   * as one line of terminal text (it names what people typed); exact in the JSON document.
+   */
   readonly action: string;
   readonly extra?: Record<string, unknown>;
 }
@@ -102,7 +106,7 @@ export function changeCommand(spec: ChangeCommandSpec): CommandSpec {
         const after = client.getOrganization(org.id);
         return {
           json: { ok: true, action, organization: orgJson(after), ...extra },
-          human: `${action}: done (${after.identity.displayName}, ${short(after.id)})`,
+          human: `${inlineText(action)}: done (${shownName(after.identity.displayName)}, ${short(after.id)})`,
         };
       });
     },
