@@ -17,6 +17,7 @@ const benches = [
   "@orgchat/transport-waku",
   "@orgchat/service-node",
   "@orgchat/integration",
+  "orgchat",
 ];
 
 const outIndex = process.argv.indexOf("--out");
