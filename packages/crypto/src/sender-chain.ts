@@ -156,6 +156,16 @@ export class SenderChain {
    * generation already used (forward secrecy of the store).
    */
   #reserved: { bound: number; secret: Uint8Array | undefined } | undefined;
+  /**
+   * The chain secrets {@link SenderChain.reserve} derived on its way to `c[bound]` (not state: never
+   * serialized, all derivable from `c[nextGeneration]`, which the chain holds anyway): `c[g]` in
+   * slot `g - #stepsBase`, for `#stepsFrom ≤ g < #stepsBase + #steps.length / 32`, taken by the
+   * sends that reach them instead of being derived a second time. The slots of generations up to
+   * the chain's own are wiped; at most `ahead` slots (2 KiB at `sendReservation` = 64).
+   */
+  #steps: Uint8Array | undefined;
+  #stepsBase = 0;
+  #stepsFrom = 0;
 
   private constructor(
     provider: CryptoProvider,
@@ -310,10 +320,13 @@ export class SenderChain {
     const p = this.#provider;
     const key = p.hkdfExpand(secret, withGeneration(keyInfo, generation), 32);
     const nonce = p.hkdfExpand(secret, withGeneration(nonceInfo, generation), 12);
+    // `c[generation + 1]`: derived by the reservation already when it covers it (taken, then
+    // wiped by `#moveTo`), else stepped here.
     this.#secret =
       generation === maxGeneration
         ? undefined
-        : p.hkdfExpand(secret, withGeneration(secretInfo, generation), 32);
+        : (this.#reservedStep(generation + 1) ??
+          p.hkdfExpand(secret, withGeneration(secretInfo, generation), 32));
     this.#moveTo(generation + 1);
     wipe(secret);
     return { generation, key, nonce };
@@ -366,13 +379,20 @@ export class SenderChain {
     let secret: Uint8Array | undefined;
     if (bound <= maxGeneration) {
       const p = this.#provider;
-      let c: Uint8Array = (this.#secret as Uint8Array).slice(); // defined: next ≤ bound ≤ maxGeneration
+      // `c[next + 1] … c[bound]`, each kept for the send that steps to it (`#steps`).
+      const steps = new Uint8Array(32 * (bound - next));
+      let c: Uint8Array = this.#secret as Uint8Array; // defined: next ≤ bound ≤ maxGeneration
       for (let g = next; g < bound; g++) {
         const stepped = p.hkdfExpand(c, withGeneration(secretInfo, g), 32);
-        wipe(c);
+        if (c !== this.#secret) wipe(c);
+        steps.set(stepped, 32 * (g - next));
         c = stepped;
       }
       secret = c;
+      wipe(this.#steps);
+      this.#steps = steps;
+      this.#stepsBase = next + 1;
+      this.#stepsFrom = next + 1;
     }
     wipe(this.#reserved?.secret);
     this.#reserved = { bound, secret };
@@ -571,9 +591,36 @@ export class SenderChain {
    * Sets the next generation, wiping the lookahead secrets it reached or passed: they would derive
    * the keys of generations now used (forward secrecy).
    */
+  /**
+   * A copy of `c[generation]` from the reservation's steps, if it holds it (the slot stays until
+   * `#moveTo` passes it).
+   */
+  #reservedStep(generation: number): Uint8Array | undefined {
+    const steps = this.#steps;
+    if (steps === undefined || generation < this.#stepsFrom) return undefined;
+    const at = 32 * (generation - this.#stepsBase);
+    if (at >= steps.length) return undefined;
+    return steps.slice(at, at + 32);
+  }
+
+  /** Wipes the reservation's steps of the generations up to `next` (the chain holds `c[next]`). */
+  #passSteps(next: number): void {
+    const steps = this.#steps;
+    if (steps === undefined || next < this.#stepsFrom) return;
+    const end = 32 * (next - this.#stepsBase + 1);
+    if (end >= steps.length) {
+      wipe(steps);
+      this.#steps = undefined;
+      return;
+    }
+    steps.fill(0, 32 * (this.#stepsFrom - this.#stepsBase), end);
+    this.#stepsFrom = next + 1;
+  }
+
   #moveTo(next: number): void {
     const before = this.#nextGeneration;
     this.#nextGeneration = next;
+    this.#passSteps(next);
     const ahead = this.#ahead;
     if (ahead === undefined) return;
     if (next >= this.#aheadTop) {

@@ -21,6 +21,13 @@ function reference(provider: CryptoProvider, secret: Uint8Array, generation: num
   };
 }
 
+/** `c[generation]` of the chain that starts at `c0`. */
+function secretAt(provider: CryptoProvider, generation: number): Uint8Array {
+  let c: Uint8Array = c0;
+  for (let g = 0; g < generation; g++) c = expandWithLabel(provider, c, "secret", u32(g), 32);
+  return c;
+}
+
 function state(chain: SenderChain) {
   return {
     next: chain.nextGeneration,
@@ -50,6 +57,41 @@ describe.each([nobleProvider(), nodeProvider()])("SenderChain ($name)", (provide
       if (g === 0) expect(secret.every((byte) => byte === 0)).toBe(true);
     }
     expect(ch.nextGeneration).toBe(5);
+  });
+
+  it("send with a reservation: the protocol's keys, each chain step derived once", () => {
+    let derived = 0;
+    const counting: CryptoProvider = {
+      ...provider,
+      hkdfExpand: (prk, info, length) => {
+        derived++;
+        return provider.hkdfExpand(prk, info, length);
+      },
+    };
+    const ch = SenderChain.create(counting, 4, c0.slice(), defaults);
+    let sends = 0;
+    for (let g = 0; g < 23; g++) {
+      // An advance into a reservation (a restore's margin) leaves the rest of it usable.
+      if (g === 17) {
+        ch.advanceTo(19);
+        g = 19;
+      }
+      const keys = ch.nextSendKeys();
+      sends++;
+      expect(keys.generation).toBe(g);
+      expect({ key: hex(keys.key), nonce: hex(keys.nonce) }).toEqual(reference(provider, c0, g));
+      expect(hex(ch.currentSecret() as Uint8Array)).toBe(hex(secretAt(provider, g + 1)));
+      ch.reserve(5);
+      const position = ch.savedPosition();
+      expect(position.nextGeneration).toBe(5 * Math.ceil((g + 1) / 5));
+      expect(hex(position.secret as Uint8Array)).toBe(
+        hex(secretAt(provider, position.nextGeneration)),
+      );
+    }
+    // A key and a nonce per send; each chain secret c[1]…c[25] (the last bound) derived once,
+    // by a send or a reservation, but c[18] and c[19] again by the advance (it steps on its own).
+    expect(sends).toBe(21);
+    expect(derived).toBe(2 * sends + 25 + 2);
   });
 
   it("receive: a candidate changes nothing until it is committed", () => {
