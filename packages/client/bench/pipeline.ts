@@ -54,11 +54,21 @@ const oneAtATime = args.includes("--one-at-a-time");
 const profileAt = args.indexOf("--profile");
 /** `--profile <dir>`: one V8 CPU profile per phase and store (`<store>-send.cpuprofile`, …). */
 const profileDir = profileAt >= 0 ? args[profileAt + 1] : undefined;
-const inspector = profileDir === undefined ? undefined : new Session();
+const heapAt = args.indexOf("--heap-profile");
+/**
+ * `--heap-profile <dir>`: one V8 sampling heap profile per phase and store instead
+ * (`<store>-send.heapprofile`, …: what each phase allocated, sampled every 1 KiB, by allocation site).
+ */
+const heapDir = heapAt >= 0 ? args[heapAt + 1] : undefined;
+const inspector = profileDir === undefined && heapDir === undefined ? undefined : new Session();
 if (inspector !== undefined) {
   inspector.connect();
-  await post(inspector, "Profiler.enable");
-  await post(inspector, "Profiler.setSamplingInterval", { interval: 500 });
+  if (heapDir === undefined) {
+    await post(inspector, "Profiler.enable");
+    await post(inspector, "Profiler.setSamplingInterval", { interval: 500 });
+  } else {
+    await post(inspector, "HeapProfiler.enable");
+  }
 }
 function post(session: Session, method: string, params?: object): Promise<unknown> {
   return new Promise((resolve, reject) =>
@@ -66,9 +76,26 @@ function post(session: Session, method: string, params?: object): Promise<unknow
   );
 }
 async function startProfile(): Promise<void> {
-  if (inspector !== undefined) await post(inspector, "Profiler.start");
+  if (inspector === undefined) return;
+  if (heapDir !== undefined) {
+    await post(inspector, "HeapProfiler.startSampling", {
+      samplingInterval: 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  } else {
+    await post(inspector, "Profiler.start");
+  }
 }
 async function stopProfile(name: string): Promise<void> {
+  if (inspector !== undefined && heapDir !== undefined) {
+    const { profile } = (await post(inspector, "HeapProfiler.stopSampling")) as {
+      profile: unknown;
+    };
+    mkdirSync(heapDir, { recursive: true });
+    writeFileSync(join(heapDir, `${name}.heapprofile`), JSON.stringify(profile));
+    return;
+  }
   if (inspector === undefined || profileDir === undefined) return;
   const { profile } = (await post(inspector, "Profiler.stop")) as { profile: unknown };
   mkdirSync(profileDir, { recursive: true });
