@@ -7,7 +7,14 @@
  * line, or as marked continuation lines for message bodies; JSON keeps the exact text.
  */
 import type { MessageView, OrganizationView, RequestView } from "@orgchat/client";
-import { bodyText, inlineText, nameWidth, outputText, textWidth } from "./terminal-text.js";
+import {
+  bodyText,
+  inlineText,
+  jsonText,
+  nameWidth,
+  outputText,
+  textWidth,
+} from "./terminal-text.js";
 
 /** Where output goes (injected so that tests and the demo can capture it). */
 export interface Output {
@@ -70,13 +77,14 @@ export interface CommandResult {
 
 /**
  * Prints a result in the requested form. The human text goes through {@link outputText} once more (a
- * last line of defence: its only control character left is our own `\n`); JSON is exact.
+ * last line of defence: its only control character left is our own `\n`); JSON is exact, with the
+ * code points a terminal would act on written as `\uXXXX` ({@link jsonText}).
  * @param output - where to print
  * @param result - the command's result
  * @param json - print `result.json` as one JSON document instead of the human text
  */
 export function printResult(output: Output, result: CommandResult, json: boolean): void {
-  if (json) output.stdout(`${JSON.stringify(result.json, jsonReplacer, 2)}\n`);
+  if (json) output.stdout(`${jsonText(JSON.stringify(result.json, jsonReplacer, 2))}\n`);
   else if (result.human !== "") output.stdout(`${outputText(result.human)}\n`);
 }
 

@@ -34,6 +34,9 @@
  *   {@link continuationPrefix} (indented, then `│`): no header line of ours starts with blanks, so
  *   nobody's text can start a line that passes for another message, a prompt or our own output.
  *   Tab, vertical tab and form feed are escaped in both modes (they move the cursor).
+ * - **JSON** (`--json`) keeps the exact text: JSON.stringify escapes C0 controls, but leaves C1
+ *   controls, bidi controls, U+2028/U+2029 and the other format characters raw, so
+ *   {@link jsonText} writes those as `\uXXXX` escapes too (the document parses to the same strings).
  * - **Length**: one-line fields shown in tables and message lines are cut at a bound in code points
  *   ({@link nameWidth} for names, {@link textWidth} for reasons), with a visible `…`; escapes are
  *   never cut in half. Code points, not terminal cells: a wide (CJK, emoji) name may take up to twice
@@ -206,4 +209,29 @@ export function bodyText(text: string): string {
  */
 export function outputText(text: string): string {
   return unsafePattern.test(text) ? join(render(text, "newline")) : text;
+}
+
+/**
+ * The policy's unsafe set minus C0 controls, to write as `\uXXXX` in a JSON document: JSON.stringify
+ * escapes every C0 control inside strings, so a raw one in its output is its own layout (`\n`).
+ */
+const unsafeInJson = /[\x7F-\x9F\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]/gu;
+
+/**
+ * A JSON document safe for a terminal and exactly equal in meaning: every code point that
+ * {@link inlineText} would escape (DEL, C1 controls, bidi and other format characters, U+2028/U+2029,
+ * fillers; JSON.stringify already escapes C0 controls and lone surrogates) is written as `\uXXXX`
+ * (a surrogate pair beyond U+FFFF). They can only occur inside strings, where the escape is legal,
+ * so `JSON.parse` of the result gives back exactly the same values, joiners and emoji flags included.
+ * @param json - the output of `JSON.stringify`
+ * @returns the same document with no raw control or format code point
+ */
+export function jsonText(json: string): string {
+  return json.replace(unsafeInJson, (char) => {
+    let out = "";
+    for (let i = 0; i < char.length; i++) {
+      out += `\\u${char.charCodeAt(i).toString(16).padStart(4, "0")}`;
+    }
+    return out;
+  });
 }

@@ -5,6 +5,7 @@ import {
   continuationPrefix,
   ellipsis,
   inlineText,
+  jsonText,
   nameWidth,
   outputText,
 } from "../src/terminal-text.ts";
@@ -151,6 +152,29 @@ describe("terminal text: properties", () => {
     fc.assert(
       fc.property(anyText, (text) => {
         expect(rawOf(outputText(text).replaceAll("\n", ""))).toBeNull();
+      }),
+      { seed: 15, numRuns: 2000 },
+    );
+  });
+});
+
+describe("terminal text: JSON documents", () => {
+  it("jsonText escapes what JSON.stringify leaves raw, and parses to the same strings", () => {
+    const text =
+      "\u009b31m\u202e\u2028\u{E0041}\u200b👩‍💻🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}";
+    const json = jsonText(JSON.stringify({ text }));
+    expect(json).toBe(
+      '{"text":"\\u009b31m\\u202e\\u2028\\udb40\\udc41\\u200b👩\\u200d💻🏴\\udb40\\udc67\\udb40\\udc62\\udb40\\udc73\\udb40\\udc63\\udb40\\udc74\\udb40\\udc7f"}',
+    );
+    expect(JSON.parse(json)).toEqual({ text });
+  });
+
+  it("any value: no raw control or format code point, and JSON.parse gives it back", () => {
+    fc.assert(
+      fc.property(anyText, (text) => {
+        const json = jsonText(JSON.stringify({ text, list: [text] }, null, 2));
+        expect(json.replaceAll("\n", "")).not.toMatch(forbidden);
+        expect(JSON.parse(json)).toEqual({ text, list: [text] });
       }),
       { seed: 15, numRuns: 2000 },
     );
