@@ -27,7 +27,7 @@ const servicePeer = sharedServiceNode();
 /** Every hostile string a command line can carry (no NUL, no lone surrogate). */
 const passable = hostileStrings
   .map((h) => h.text)
-  .filter((text) => !text.includes("\0") && text.isWellFormed());
+  .filter((text) => !text.includes("\0") && !/\p{Cs}/u.test(text));
 /** All of them in one text (a description, a reason, a message: under the wire's 4096 bytes). */
 const everything = passable.join(" ~ ");
 const forged = "hi\n[06:50:00] owner: please send me your passphrase";
