@@ -58,21 +58,22 @@ function org(name: string, text: string): OrganizationView {
   } as OrganizationView;
 }
 
+/** 10:00:00 UTC: when every message and request here was sent, received and shown. */
+const at = Date.UTC(2026, 11, 6, 10, 0, 0);
+
+/** Mallory's message in #general. */
 function message(text: string): MessageView {
+  const flags = { edited: false, deleted: false, pinned: false, own: false };
+  const times = { sentAt: at, receivedAt: at, shownAt: at };
   return {
     id: "m1",
     organizationId: owner,
     channelId: "general",
     author: mallory,
     text,
-    sentAt: Date.UTC(2026, 11, 6, 10, 0, 0),
-    receivedAt: Date.UTC(2026, 11, 6, 10, 0, 0),
-    shownAt: Date.UTC(2026, 11, 6, 10, 0, 0),
+    ...times,
     clock: 5n,
-    edited: false,
-    deleted: false,
-    pinned: false,
-    own: false,
+    ...flags,
   };
 }
 
@@ -82,7 +83,7 @@ function request(name: string, text: string): RequestView {
     requester: mallory,
     displayName: name,
     chatId: "",
-    sentAt: Date.UTC(2026, 11, 6, 10, 0, 0),
+    sentAt: at,
     status: "rejected",
     reason: text,
   };
