@@ -17,9 +17,10 @@
  *   U+E0000–U+E007F; line and paragraph separators U+2028, U+2029; lone surrogates; the Hangul
  *   fillers (U+115F, U+1160, U+3164, U+FFA0), which draw nothing and make blank-looking names.
  * - **Kept**: everything else printable, including zero-width joiner / non-joiner (U+200D, U+200C:
- *   emoji sequences, Persian and Indic scripts), variation selectors, combining marks, and tag
- *   characters inside an emoji tag sequence (U+1F3F4, 1–7 tags, U+E007F: the flags of England,
- *   Scotland, Wales).
+ *   emoji sequences, Persian and Indic scripts), variation selectors, combining marks (a terminal
+ *   draws them in their base's cell: a pile of them is ugly, not a forgery), private-use and
+ *   unassigned code points (drawn as a box), and tag characters inside an emoji tag sequence
+ *   (U+1F3F4, 1–7 tags, U+E007F: the flags of England, Scotland, Wales).
  * - **The escapes** are the ones a shell user reads in `$'…'` and C: `\e` for ESC (so `\e[31m`,
  *   `\e]0;title\a` show as one inert token: the bytes after ESC are printable anyway), `\a \b \t \n
  *   \v \f \r`, `\xHH` for the other C0 controls and DEL, `\uHHHH` (or `\u{HHHHH}`) for the rest.
