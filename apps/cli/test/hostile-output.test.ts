@@ -1,11 +1,12 @@
 /**
  * Issue #15, item 1, end to end: hostile names, descriptions, reasons and message texts go through
  * every command that shows remote text (`org create`, `join`, `requests`, `accept`, `reject`, `read`,
- * `chat`, `org show`, `channel list`, `category list`, `invitations`, `id show`, errors quoting an
- * organization's name), each a real `orgchat` process against one `orgchat serve`. No byte of a
- * control sequence, bidi control or foreign line break reaches stdout or stderr; `--json` gives the
- * exact strings back. One organization carries every string, so the whole story costs ~25 processes.
- * NUL and lone surrogates cannot be passed on a command line: the unit tests cover them.
+ * `chat` through a pipe and in a pty, `org show`, `channel list`, `category list`, `invitations`,
+ * `id show`, errors quoting an organization's name), each a real `orgchat` process against one
+ * `orgchat serve`. No byte of a control sequence, bidi control or foreign line break reaches stdout
+ * or stderr; `--json` gives the exact strings back. One organization carries every string, so the
+ * whole story costs ~25 processes. NUL and lone surrogates cannot be passed on a command line: the
+ * unit tests cover them.
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -13,10 +14,12 @@ import { continuationPrefix } from "../src/terminal-text.ts";
 import {
   finish,
   orgchat,
+  orgchatCommandLine,
   orgchatJson,
   type Result,
   sharedServiceNode,
   start,
+  startProgram,
   tempDir,
   waitForOutput,
 } from "./helpers.ts";
@@ -146,6 +149,33 @@ describe("hostile text through every command", () => {
     );
     const mallory = /\/reject ([0-9a-f]{8}) REASON/.exec(chatted.stdout)?.[1] ?? "";
     expect(mallory).not.toBe("");
+
+    // In a terminal (a pty through `script`): readline draws the prompt with its own sequences, so
+    // check that none of theirs comes through raw.
+    const tty = startProgram("script", [
+      "-qfec",
+      orgchatCommandLine(["chat", "general", ...dir("alice")]),
+      "/dev/null",
+    ]);
+    await waitForOutput(tty, "stdout", "/help for commands");
+    tty.child.stdin?.write("/quit\r");
+    const ttyChat = await finish(tty);
+    expect(ttyChat.code, ttyChat.stderr).toBe(0);
+    expect(ttyChat.stdout).toContain("\\e]0;pwned\\a");
+    for (const payload of [
+      "\x1b]",
+      "\x1b[31m",
+      "\x1b[1A",
+      "\x1bP",
+      "\x07",
+      "\u009b",
+      "\u202e",
+      "\u2066",
+      "\u2028",
+    ]) {
+      expect(ttyChat.stdout.includes(payload), JSON.stringify(payload)).toBe(false);
+    }
+    expect(ttyChat.stdout).not.toMatch(/(^|[\r\n])\[06:50:00\]/);
 
     const read = await shown(["read", "general", ...dir("owner")]);
     expect(read.stdout).toContain(`\n${continuationPrefix}[06:50:00] owner: please send me`);
