@@ -121,6 +121,9 @@ export function assertStoreOps(ops: readonly StoreOp[]): void {
         assertName("log", op.log);
         assertArray(op.entries, "append op entries");
         for (const entry of op.entries) assertLogEntry(entry);
+        if (op.handOver !== undefined && typeof op.handOver !== "boolean") {
+          throw new TypeError(`append op handOver must be a boolean, got ${typeof op.handOver}`);
+        }
         break;
       case "deleteEntries":
         assertName("log", op.log);

@@ -61,15 +61,62 @@ function keptEntry(entry: LogEntry): LogEntry {
   return { id: entry.id, sortKey: entry.sortKey, value: copyValue(entry.value) };
 }
 
+/** An entry handed over (`AppendOp.handOver`): its value kept as given. */
+function handedEntry(entry: LogEntry): LogEntry {
+  return { id: entry.id, sortKey: entry.sortKey, value: entry.value };
+}
+
+/**
+ * Staged changes by name (a space's keys, a log's ids, or the spaces and logs of a batch), in first
+ * insertion order: a list searched in place while it is short (a commit's usual shape: a handful of
+ * logs with one entry each; no hash table per log and batch), indexed by a map past
+ * {@link Changes.listLimit} names (a batch of thousands of deletes stays linear).
+ */
+class Changes<V> {
+  /** Names searched in place up to this many; beyond, a map indexes them. */
+  static readonly listLimit = 8;
+  readonly names: string[] = [];
+  readonly values: V[] = [];
+  #index: Map<string, number> | undefined;
+
+  #at(name: string): number {
+    if (this.#index !== undefined) return this.#index.get(name) ?? -1;
+    const names = this.names;
+    for (let i = 0; i < names.length; i++) if (names[i] === name) return i;
+    return -1;
+  }
+
+  get(name: string): V | undefined {
+    const at = this.#at(name);
+    return at < 0 ? undefined : this.values[at];
+  }
+
+  set(name: string, value: V): void {
+    const at = this.#at(name);
+    if (at >= 0) {
+      this.values[at] = value;
+      return;
+    }
+    this.names.push(name);
+    this.values.push(value);
+    const count = this.names.length;
+    if (this.#index !== undefined) this.#index.set(name, count - 1);
+    else if (count > Changes.listLimit) {
+      this.#index = new Map();
+      for (let i = 0; i < count; i++) this.#index.set(this.names[i] as string, i);
+    }
+  }
+}
+
 /**
  * Changes staged by one batch over the committed data (copy-on-write): the committed maps are only
  * touched by `commit()`, which cannot fail, so a batch that throws while staging leaves nothing.
  */
 class StagedBatch {
-  /** space → key → new value, or `null` for deleted. */
-  readonly records = new Map<string, Map<string, Uint8Array | null>>();
-  /** log → id → new entry, or `null` for deleted. */
-  readonly logs = new Map<string, Map<string, LogEntry | null>>();
+  /** space → key → new value, or `null` for deleted (made by the first put or delete). */
+  records: Changes<Changes<Uint8Array | null>> | undefined;
+  /** log → id → new entry, or `null` for deleted (made by the first append or delete). */
+  logs: Changes<Changes<LogEntry | null>> | undefined;
 
   readonly #committedRecords: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>;
   readonly #committedLogs: ReadonlyMap<string, MemoryLog>;
@@ -101,10 +148,11 @@ class StagedBatch {
         let added = 0;
         const changes = this.#logChanges(op.log);
         const committed = this.#committedLogs.get(op.log)?.byId;
+        const keep = op.handOver === true ? handedEntry : keptEntry;
         for (const entry of op.entries) {
           const staged = changes.get(entry.id);
           if (staged === undefined ? committed?.has(entry.id) === true : staged !== null) continue;
-          changes.set(entry.id, keptEntry(entry));
+          changes.set(entry.id, keep(entry));
           added++;
         }
         return added;
@@ -121,32 +169,34 @@ class StagedBatch {
     }
   }
 
-  #recordChanges(space: string): Map<string, Uint8Array | null> {
+  #recordChanges(space: string): Changes<Uint8Array | null> {
+    if (this.records === undefined) this.records = new Changes();
     let changes = this.records.get(space);
     if (!changes) {
-      changes = new Map();
+      changes = new Changes();
       this.records.set(space, changes);
     }
     return changes;
   }
 
-  #logChanges(log: string): Map<string, LogEntry | null> {
+  #logChanges(log: string): Changes<LogEntry | null> {
+    if (this.logs === undefined) this.logs = new Changes();
     let changes = this.logs.get(log);
     if (!changes) {
-      changes = new Map();
+      changes = new Changes();
       this.logs.set(log, changes);
     }
     return changes;
   }
 
   #hasRecord(space: string, key: string): boolean {
-    const staged = this.records.get(space)?.get(key);
+    const staged = this.records?.get(space)?.get(key);
     if (staged !== undefined) return staged !== null;
     return this.#committedRecords.get(space)?.has(key) ?? false;
   }
 
   #hasEntry(log: string, id: string): boolean {
-    const staged = this.logs.get(log)?.get(id);
+    const staged = this.logs?.get(log)?.get(id);
     if (staged !== undefined) return staged !== null;
     return this.#committedLogs.get(log)?.byId.has(id) ?? false;
   }
@@ -244,25 +294,41 @@ class MemoryStore extends BaseStore {
   }
 
   #commit(staged: StagedBatch): void {
-    for (const [space, changes] of staged.records) {
+    if (staged.records !== undefined) this.#commitRecords(staged.records);
+    if (staged.logs !== undefined) this.#commitLogs(staged.logs);
+  }
+
+  #commitRecords(spaces: Changes<Changes<Uint8Array | null>>): void {
+    for (let s = 0; s < spaces.names.length; s++) {
+      const space = spaces.names[s] as string;
+      const changes = spaces.values[s] as Changes<Uint8Array | null>;
       let records = this.#records.get(space);
       if (!records) {
         records = new Map();
         this.#records.set(space, records);
       }
-      for (const [key, value] of changes) {
+      for (let i = 0; i < changes.names.length; i++) {
+        const key = changes.names[i] as string;
+        const value = changes.values[i] as Uint8Array | null;
         if (value === null) records.delete(key);
         else records.set(key, value);
       }
       if (records.size === 0) this.#records.delete(space);
     }
-    for (const [name, changes] of staged.logs) {
+  }
+
+  #commitLogs(logs: Changes<Changes<LogEntry | null>>): void {
+    for (let l = 0; l < logs.names.length; l++) {
+      const name = logs.names[l] as string;
+      const changes = logs.values[l] as Changes<LogEntry | null>;
       let log = this.#logs.get(name);
       if (!log) {
         log = { byId: new Map(), ordered: [] };
         this.#logs.set(name, log);
       }
-      for (const [id, entry] of changes) {
+      for (let i = 0; i < changes.names.length; i++) {
+        const id = changes.names[i] as string;
+        const entry = changes.values[i] as LogEntry | null;
         const previous = log.byId.get(id);
         const last = log.ordered[log.ordered.length - 1];
         if (!previous && entry && (last === undefined || compareLogPositions(last, entry) < 0)) {

@@ -145,6 +145,14 @@ export interface AppendOp {
   readonly type: "append";
   readonly log: string;
   readonly entries: readonly LogEntry[];
+  /**
+   * The caller hands the entries over: neither the entry objects nor their value buffers are changed
+   * (or written into) by anyone once the call is made, so a store may keep them as given instead of
+   * a copy (the memory store does: one allocation and copy less per entry; a store that writes
+   * values elsewhere ignores it). Without it (the default) values are copied in, as everywhere.
+   * Reads still return copies. Use it only for buffers made for this call (an encoding's output).
+   */
+  readonly handOver?: boolean | undefined;
 }
 
 /** Deletes the entries with these ids from `log`; missing ids are skipped. */

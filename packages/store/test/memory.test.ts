@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runStoreCompliance } from "../src/compliance.ts";
-import { memoryStore } from "../src/index.ts";
+import { memoryStore, type StoreOp } from "../src/index.ts";
 
 // The memory store keeps nothing once closed: the reopen cases are skipped, visibly.
 runStoreCompliance({
@@ -84,6 +84,77 @@ describe("memory store: deleting entries", () => {
       "b",
       "a",
     ]);
+    await store.close();
+  });
+});
+
+describe("memory store: staging", () => {
+  it("stages a batch of many logs and keys, repeats and deletes included, as one of few", async () => {
+    // Past the staging list's 8 names (logs, keys, ids), where a map indexes them: the same outcome.
+    const store = memoryStore();
+    const value = (n: number) => new Uint8Array([n]);
+    await store.append("log0", [{ id: "x", sortKey: 0n, value: value(9) }]);
+    const ops: StoreOp[] = [];
+    for (let l = 0; l < 12; l++) {
+      const entries = Array.from({ length: 20 }, (_, i) => ({
+        id: `e${i % 15}`,
+        sortKey: BigInt(i),
+        value: value(i),
+      }));
+      ops.push({ type: "append", log: `log${l}`, entries });
+      ops.push({ type: "deleteEntries", log: `log${l}`, ids: ["e3", "e14", "x"] });
+      ops.push({
+        type: "append",
+        log: `log${l}`,
+        entries: [{ id: "e3", sortKey: 99n, value: value(99) }],
+      });
+      ops.push({ type: "put", space: "s", key: `k${l}`, value: value(l) });
+    }
+    for (let k = 0; k < 12; k += 3) ops.push({ type: "delete", space: "s", key: `k${k}` });
+    await store.batch(ops);
+    for (let l = 0; l < 12; l++) {
+      const entries = await store.range(`log${l}`);
+      // e0…e14 once (the first append of each id), e14 deleted, e3 deleted then appended again.
+      const kept = [0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13].map((i) => [`e${i}`, i]);
+      expect(entries.map((e) => [e.id, e.value[0]])).toEqual([...kept, ["e3", 99]]);
+    }
+    expect(await store.keys("s")).toEqual(["k1", "k10", "k11", "k2", "k4", "k5", "k7", "k8"]);
+    await store.close();
+  });
+
+  it("keeps a handed-over entry's value as given, copies the others; reads return copies", async () => {
+    const store = memoryStore();
+    const given = new Uint8Array([1, 2, 3]);
+    const copied = new Uint8Array([4, 5, 6]);
+    await store.batch([
+      {
+        type: "append",
+        log: "a",
+        entries: [{ id: "h", sortKey: 1n, value: given }],
+        handOver: true,
+      },
+      { type: "append", log: "a", entries: [{ id: "c", sortKey: 2n, value: copied }] },
+    ]);
+    // What the contract forbids a caller who handed the buffer over, to show it was not copied.
+    given[0] = 7;
+    copied[0] = 7;
+    const read = await store.range("a");
+    expect(read.map((e) => [...e.value])).toEqual([
+      [7, 2, 3],
+      [4, 5, 6],
+    ]);
+    (read[0] as { value: Uint8Array }).value[1] = 0;
+    expect([...((await store.getEntry("a", "h"))?.value ?? [])]).toEqual([7, 2, 3]);
+    await expect(
+      store.batch([
+        {
+          type: "append",
+          log: "a",
+          entries: [],
+          handOver: "yes" as unknown as boolean,
+        },
+      ]),
+    ).rejects.toThrowError(TypeError);
     await store.close();
   });
 });

@@ -33,6 +33,22 @@ export function describeLogs(suite: ComplianceSuite): void {
       ]);
     });
 
+    it("a handed-over append (handOver: true) stores the same entries; reads are copies", async () => {
+      await suite.store.batch([
+        {
+          type: "append",
+          log: "handed",
+          entries: [entry("h1", 1n), entry("h2", 2n)],
+          handOver: true,
+        },
+        { type: "append", log: "handed", entries: [entry("h1", 9n, "changed")], handOver: true },
+      ]);
+      const read = await suite.store.range("handed");
+      expect(read).toEqual([entry("h1", 1n), entry("h2", 2n)]);
+      read[0]?.value.fill(0);
+      expect(await suite.store.getEntry("handed", "h1")).toEqual(entry("h1", 1n));
+    });
+
     it("getEntry returns a copy of one entry, or undefined", async () => {
       await suite.store.append("inbox", [entry("m1", 5n)]);
       const read = await suite.store.getEntry("inbox", "m1");
