@@ -29,6 +29,14 @@ export interface CryptoProvider {
   randomBytes(length: number): Uint8Array;
 
   sha256(data: Uint8Array): Uint8Array;
+  /**
+   * SHA-256 of `data` as 64 lowercase hex characters: `toHex(sha256(data))` in one call (a message's
+   * id). Optional: a provider without it is used through `sha256` (the same string).
+   * @param data - the bytes to hash
+   * @returns the digest in lowercase hex
+   * @throws {TypeError} when `data` is not a `Uint8Array`
+   */
+  sha256Hex?(data: Uint8Array): string;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
   /** HKDF-Extract (RFC 5869 §2.2): PRK = HMAC-SHA256(salt, ikm); an empty salt means 32 zero bytes. */
   hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array;

@@ -71,6 +71,15 @@ describe("node and noble give identical outputs", () => {
     );
   });
 
+  it("sha256Hex (node): the lowercase hex of sha256", () => {
+    fc.assert(
+      fc.property(anyBytes(1000), (data) => {
+        expect(node.sha256Hex?.(data)).toBe(Buffer.from(noble.sha256(data)).toString("hex"));
+      }),
+      { seed: SEED, numRuns: FAST_RUNS },
+    );
+  });
+
   it("hmacSha256, keys shorter and longer than the 64-byte block", () => {
     fc.assert(
       fc.property(anyBytes(200), anyBytes(500), (key, data) => {
@@ -586,6 +595,7 @@ describe("node provider: variable-length arguments are type-checked by name", ()
   // node:crypto would hash a string's UTF-8 bytes; the contract wants a TypeError instead.
   const cases: Array<[string, () => unknown]> = [
     ["data", () => node.sha256(text)],
+    ["data", () => node.sha256Hex?.(text)],
     ["key", () => node.hmacSha256(text, empty)],
     ["data", () => node.hmacSha256(empty, text)],
     ["salt", () => node.hkdfExtract(text, empty)],

@@ -1,3 +1,4 @@
+import * as nodeCrypto from "node:crypto";
 import {
   createCipheriv,
   createDecipheriv,
@@ -21,6 +22,16 @@ import {
 } from "../errors.js";
 import type { CryptoProvider, KeyPair } from "../provider.js";
 import { checkBytes, isStrictEd25519PublicKey, pinnedX25519 } from "./checks.js";
+
+/** Node's one-shot `crypto.hash` (Node ≥ 20.12 / 21.7), undefined on an older runtime. */
+const oneShotHash = (
+  nodeCrypto as { hash?: (algorithm: string, data: Uint8Array, encoding: "hex") => string }
+).hash;
+
+/** A digest buffer in lowercase hex (where {@link oneShotHash} is missing). */
+function toHexString(digest: Buffer): string {
+  return digest.toString("hex");
+}
 
 /**
  * The provider on node:crypto (OpenSSL): X25519 and Ed25519 are ~10-30x faster than the pure-JS
@@ -100,6 +111,15 @@ export function nodeProvider(): CryptoProvider {
     sha256(data) {
       checkUint8Array(data, "data");
       return takeBytes(createHash("sha256").update(data).digest());
+    },
+
+    // One call into OpenSSL: no `Hash` object (a weak handle for the GC to process), no digest
+    // buffer, no hex conversion in JavaScript (a message's id: once per message sent or received).
+    sha256Hex(data) {
+      checkUint8Array(data, "data");
+      return oneShotHash === undefined
+        ? toHexString(createHash("sha256").update(data).digest())
+        : oneShotHash("sha256", data, "hex");
     },
 
     hmacSha256(key, data) {
