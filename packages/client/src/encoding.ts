@@ -6,6 +6,22 @@ export { fromHex, toHex };
 /** Hex SHA-256: the id of everything the client publishes or receives (docs/CLIENT.md). */
 export const hashId = (bytes: Uint8Array): string => toHex(sha256(bytes));
 
+/**
+ * The same id as {@link hashId}, by the provider's SHA-256 (node:crypto under Node: one native call
+ * when the provider has `sha256Hex`, no digest buffer nor hex conversion in JavaScript).
+ * @param provider - the client's crypto provider
+ * @param bytes - a payload published or received
+ * @returns its id, 64 lowercase hex characters
+ */
+export function payloadId(
+  provider: { sha256(data: Uint8Array): Uint8Array; sha256Hex?(data: Uint8Array): string },
+  bytes: Uint8Array,
+): string {
+  return provider.sha256Hex === undefined
+    ? toHex(provider.sha256(bytes))
+    : provider.sha256Hex(bytes);
+}
+
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 

@@ -18,7 +18,7 @@ import {
   sealEnvelope,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { encodeJson } from "./encoding.js";
+import { encodeJson, payloadId } from "./encoding.js";
 import {
   ChannelAccessError,
   KeysNotReadyError,
@@ -603,7 +603,7 @@ export class Messages {
       );
     }
     // The same id as `hashId` (hex SHA-256), by the provider's hash (node:crypto under Node).
-    const id = toHex(c.p.provider.sha256(bytes));
+    const id = payloadId(c.p.provider, bytes);
     c.sync.markSeen(org, txn, id);
     txn.outbox.push({ id, topic, bytes });
     // Recorded from the fields it encoded (what a receiver decodes), not by decoding `content`.

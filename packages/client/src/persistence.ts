@@ -433,6 +433,7 @@ export class Persistence {
       ops.push({ type: "put", space, key, value: vault.seal(space, key, ownSession.serialize()) });
     }
     if (txn.events.length > 0) {
+      // The records are made for this batch: handed over (the memory store keeps them, no copy).
       ops.push({
         type: "append",
         log: eventsLog(org.hex),
@@ -441,6 +442,7 @@ export class Persistence {
           sortKey: event.clock,
           value: encodeStored(event, org.proven.has(event.id)),
         })),
+        handOver: true,
       });
     }
     if (txn.seen.length > 0) {
@@ -466,7 +468,7 @@ export class Persistence {
       else entries.push(entry);
     }
     for (const [channelId, entries] of byChannel) {
-      ops.push({ type: "append", log: messagesLog(org.hex, channelId), entries });
+      ops.push({ type: "append", log: messagesLog(org.hex, channelId), entries, handOver: true });
     }
     if (txn.outbox.length > 0) {
       const sortKey = BigInt(Math.max(0, Math.trunc(c.p.now())));
@@ -478,6 +480,7 @@ export class Persistence {
           sortKey,
           value: encodeStored({ topic: entry.topic, bytes: entry.bytes }),
         })),
+        handOver: true,
       });
     }
     if (noteDepartures(org, txn.before)) {

@@ -2,7 +2,7 @@ import { equalBytes } from "@orgchat/base";
 import type { Transport, TransportMessage } from "@orgchat/transport";
 import { channelTopic, descriptionTopic, keysTopic, requestsTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { toHex } from "./encoding.js";
+import { payloadId } from "./encoding.js";
 import type { Org, Txn } from "./org.js";
 import { seenLog } from "./persistence.js";
 import { mayPruneSeenLog, pruneSeenLog, SeenIds } from "./seen-ids.js";
@@ -162,7 +162,7 @@ export class Sync {
     // Our own copy (self-delivery): its id was marked seen when it was published.
     if (this.#echoes.length > 0 && this.#isEcho(message.payload)) return;
     // The message id (`hashId`), by the provider's SHA-256 (node:crypto under Node).
-    const id = toHex(c.p.provider.sha256(message.payload));
+    const id = payloadId(c.p.provider, message.payload);
     if (this.seen.has(id)) return;
     const route = this.#routes.get(message.contentTopic);
     if (route === undefined) return;
@@ -342,7 +342,7 @@ export class Sync {
       const page = async () => {
         for (const message of result.messages) {
           if (oldest === undefined || message.timestamp < oldest) oldest = message.timestamp;
-          const id = toHex(this.#c.p.provider.sha256(message.payload));
+          const id = payloadId(this.#c.p.provider, message.payload);
           if (this.seen.has(id)) continue;
           await this.process(route, message, id);
           if (this.seen.has(id)) fresh++;

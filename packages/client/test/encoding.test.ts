@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { nobleProvider, nodeProvider } from "@orgchat/crypto";
 import { describe, expect, it } from "vitest";
 import {
   binaryRecordMark,
@@ -8,7 +9,21 @@ import {
   encodeJson,
   encodeStored,
   flaggedBinaryRecordMark,
+  hashId,
+  payloadId,
 } from "../src/encoding.js";
+
+describe("payloadId", () => {
+  it("is hashId by either provider: with sha256Hex (node) and through sha256 (noble)", () => {
+    for (const length of [0, 1, 55, 64, 650, 4096]) {
+      const bytes = Uint8Array.from({ length }, (_, i) => (i * 31 + length) & 0xff);
+      const id = hashId(bytes);
+      expect(id).toBe(createHash("sha256").update(bytes).digest("hex"));
+      expect(payloadId(nodeProvider(), bytes)).toBe(id);
+      expect(payloadId(nobleProvider(), bytes)).toBe(id);
+    }
+  });
+});
 
 describe("encodeJson / decodeJson", () => {
   it("round-trips bigints and bytes, including Node Buffers (libp2p hands them out)", () => {
