@@ -76,6 +76,10 @@ export async function buildCli(packageDir: string): Promise<BuiltCli> {
     version: string;
     description: string;
   };
+  const cli = readFileSync(join(appDir, "src", "cli.ts"), "utf8");
+  if (!cli.includes(`export const cliVersion = "${app.version}";`)) {
+    throw new Error(`src/cli.ts: cliVersion must be package.json's version ${app.version}`);
+  }
   const manifest = {
     name: "orgchat",
     version: app.version,

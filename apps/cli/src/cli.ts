@@ -5,10 +5,12 @@
  */
 import { parseArgs } from "node:util";
 import { describeError } from "@orgchat/base";
+import type { Client } from "@orgchat/client";
 import type { CommandContext, CommandSpec, OptionSpec } from "./command.js";
 import { commands } from "./commands/index.js";
-import { exitCodes, explain, isCliError, usageError } from "./errors.js";
+import { CliError, exitCodes, explain, isCliError, usageError } from "./errors.js";
 import { type Output, printResult, progressOn } from "./format.js";
+import { resolveOrg } from "./resolve.js";
 import { dataDirOf, type GlobalOptions, knownPeers, openSession, type Session } from "./session.js";
 
 const globalOptions: Record<string, OptionSpec> = {
@@ -32,12 +34,15 @@ const globalOptions: Record<string, OptionSpec> = {
   timeout: {
     type: "string",
     value: "SECONDS",
-    help: "how long to wait for the network (default 10; join --wait: 120)",
+    help: "seconds the network may take: connecting, catching up, delivery (default 10; join --wait: the answer, 120)",
   },
   quiet: { type: "boolean", short: "q", help: "no progress on stderr" },
   help: { type: "boolean", short: "h", help: "show help" },
   version: { type: "boolean", help: "print the version" },
 };
+
+/** The version `--version` prints (the build checks that it is `package.json`'s). */
+export const cliVersion = "0.0.0";
 
 /** Every option of every command (types agree across commands), for the first, lenient pass. */
 function allOptions(): Record<string, OptionSpec> {
@@ -89,8 +94,17 @@ export function mainHelp(): string {
     "  orgchat org create Acme --peer /ip4/127.0.0.1/tcp/60000/ws/p2p/12D3KooW…",
     "  orgchat org link                                            # share this with others",
     "",
-    "`orgchat <command> --help` shows a command's options and an example. Exit codes: 0 ok, 1 failed,",
-    "2 bad command line, 3 timed out waiting, 130 interrupted. Errors are one line on stderr.",
+    "`orgchat help <command>` (or `orgchat <command> --help`) shows a command's options and an example.",
+    "",
+    "--timeout bounds each command's network wait: connecting, catching up and delivery together.",
+    "Commands check their arguments and this profile's data first, then connect.",
+    "",
+    "Exit codes (errors are one line on stderr):",
+    "  0    ok",
+    "  1    failed: the profile or the service node says no (unknown organization, not the owner, …)",
+    "  2    bad command line: unknown command or option, missing or malformed argument",
+    "  3    timed out: no service node answered within --timeout, or `join --wait` got no answer",
+    "  130  interrupted (Ctrl-C, SIGTERM): stopped cleanly",
   ].join("\n");
 }
 
@@ -142,6 +156,30 @@ function findCommand(positionals: readonly string[]): {
 }
 
 /**
+ * What a command's organization must be, checked in the profile before the network opens (a session's
+ * `beforeNetwork`): `--org` names one this identity knows (or, without `--org`, it knows exactly one),
+ * and the owner-only commands run on an organization it owns. Catching up from the service node adds
+ * no organization and changes no owner, so nothing checked here could have come out otherwise online.
+ * @throws CliError (as `resolveOrg`, or not the owner)
+ */
+function checkLocally(
+  command: CommandSpec,
+  values: Readonly<Record<string, unknown>>,
+  client: Client,
+): void {
+  // `org show` without --org lists every organization (none is an answer too).
+  if (!("org" in command.options)) return;
+  const ref = typeof values.org === "string" ? values.org : undefined;
+  if (ref === undefined && command.name === "org show") return;
+  const org = resolveOrg(client, ref);
+  if (command.requiresOwner === true && org.role !== "owner") {
+    throw new CliError(
+      `only the owner of ${org.identity.displayName} can run \`orgchat ${command.name}\` (this identity is its ${org.role})`,
+    );
+  }
+}
+
+/**
  * Runs one command line.
  * @returns the exit code
  */
@@ -167,9 +205,21 @@ export async function runCli(
     } catch (error) {
       throw usageError(describeError(error));
     }
+    // `orgchat help [command…]` is `orgchat [command…] --help`.
+    if (loose.positionals[0] === "help") {
+      if (loose.positionals.length === 1) {
+        output.stdout(`${mainHelp()}\n`);
+        return exitCodes.ok;
+      }
+      return runCli([...loose.positionals.slice(1), "--help"], output, signal);
+    }
     const found = findCommand(loose.positionals);
     if (loose.values.version === true && found.command === undefined) {
-      output.stdout("0.0.0\n");
+      output.stdout(
+        loose.values.json === true
+          ? `${JSON.stringify({ name: "orgchat", version: cliVersion, node: process.versions.node })}\n`
+          : `${cliVersion}\n`,
+      );
       return exitCodes.ok;
     }
     if (found.command === undefined) {
@@ -246,7 +296,12 @@ export async function runCli(
       progress,
       signal,
       session: async (init) => {
-        session = await openSession(globalOptionsOf, { ...init, progress, signal });
+        session = await openSession(globalOptionsOf, {
+          ...init,
+          progress,
+          signal,
+          beforeNetwork: (client) => checkLocally(command, parsed.values, client),
+        });
         sessions.push(session);
         return session;
       },

@@ -21,6 +21,11 @@ export interface CommandContext {
   readonly output: Output;
   readonly progress: Progress;
   readonly signal: AbortSignal;
+  /**
+   * What the user types (`chat`, `send -`): the process's stdin, or the forwarded one inside the
+   * profile daemon (docs/CLI-DAEMON.md). Unset: `process.stdin`.
+   */
+  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
   /** Opens the data directory; closed by the runner after `run` (also on error or Ctrl-C). */
   session(init: Omit<SessionInit, "progress" | "signal">): Promise<Session>;
 }
@@ -37,6 +42,11 @@ export interface CommandSpec {
   readonly examples: readonly string[];
   /** Extra paragraphs of help. */
   readonly notes?: string;
+  /**
+   * Only the organization's owner may run it (requests, accept, ban, …): the runner checks the role in
+   * the profile before the network opens.
+   */
+  readonly requiresOwner?: boolean;
   /** Streams its own output (chat, serve): the runner prints nothing after it. */
   readonly streaming?: boolean;
   run(

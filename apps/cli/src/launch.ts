@@ -10,6 +10,9 @@
  * second later exits at once (130)
  */
 export function launch(): AbortSignal {
+  // Every file orgchat creates (store, its SQLite journal files, config, a service node's archive)
+  // is private to the user: 0600 files, 0700 directories.
+  process.umask(0o077);
   // Node 22 announces `node:sqlite` (the store) as experimental on stderr; to a user that line reads
   // as a problem. Other warnings still print.
   const printWarning = process.listeners("warning");

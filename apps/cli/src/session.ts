@@ -5,15 +5,24 @@
  * client, the transport and the store: the data directory is left consistent (the client commits in
  * atomic batches, persist before send).
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { describeError, raceAbort, sleep } from "@orgchat/base";
+import { describeError, hasErrorName, raceAbort, sleep } from "@orgchat/base";
 import type { Client, ClientConfig } from "@orgchat/client";
 import type { Store } from "@orgchat/store";
 import type { Transport, TransportMessage } from "@orgchat/transport";
 import { CliError, exitCodes, interruptedError } from "./errors.js";
 import type { Progress } from "./format.js";
+import { networkGate } from "./network-gate.js";
 
 /** Options every command shares. */
 export interface GlobalOptions {
@@ -68,9 +77,42 @@ export function readProfileConfig(dir: string): ProfileConfig {
     );
   }
   const peers = (parsed as Partial<ProfileConfig> | null)?.peers;
-  return { peers: Array.isArray(peers) ? peers.map(String) : [] };
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    (peers !== undefined &&
+      (!Array.isArray(peers) || !peers.every((peer) => typeof peer === "string")))
+  ) {
+    throw new CliError(
+      `${file} is not an orgchat profile configuration (expected {"peers": ["<multiaddr>", …]}): fix it, or delete it and pass --peer again`,
+      exitCodes.failed,
+    );
+  }
+  return { peers: peers === undefined ? [] : [...peers] };
 }
 
+/**
+ * Makes every file of a data directory private to the user (0600; the directory 0700): files an
+ * older version left readable by others (`messages.sqlite`, SQLite's `-wal` / `-shm`).
+ * @param dir - the data directory (nothing happens when it does not exist)
+ */
+export function makePrivate(dir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  if ((statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  for (const entry of entries) {
+    const path = join(dir, entry);
+    const stat = lstatSync(path);
+    if (stat.isFile() && (stat.mode & 0o077) !== 0) chmodSync(path, 0o600);
+  }
+}
+
+/** Writes `<dir>/config.json` (0600), creating the directory (0700). */
 export function writeProfileConfig(dir: string, config: ProfileConfig): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(configFile(dir), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
@@ -84,6 +126,11 @@ export interface SessionInit {
   readonly fallbackPeers?: readonly string[];
   /** Long-running commands (chat) batch re-keys like any client; one-shot commands re-key at once. */
   readonly longRunning?: boolean;
+  /**
+   * Checks the profile's local state (unknown organization, not the owner, …) before the network
+   * opens: run by {@link Session.connect}, which throws what it throws.
+   */
+  readonly beforeNetwork?: (client: Client) => void;
   readonly progress: Progress;
   readonly signal: AbortSignal;
 }
@@ -97,12 +144,24 @@ export interface Session {
   readonly transport: Transport;
   /** Errors the client reported in the background (failed publishes, history queries). */
   readonly errors: unknown[];
-  /** Waits until the client has caught up with what the service node stored while it was away. */
+  /**
+   * Opens the network (online sessions; {@link ready} and {@link delivered} do it): checks the local
+   * state first ({@link SessionInit.beforeNetwork}), then connects to the service nodes and makes the
+   * subscriptions. Until then nothing leaves the process. Idempotent.
+   * @throws what `beforeNetwork` throws; CliError (timeout, exit code 3) when no service node answered
+   *   within `--timeout`; NoPeersError, …
+   */
+  connect(): Promise<void>;
+  /**
+   * Opens the network ({@link connect}) and waits until the client has caught up with what the
+   * service node stored while it was away, within what is left of `--timeout`.
+   */
   ready(): Promise<void>;
   /**
    * Waits until everything this command committed for `organizationId` has been accepted by a
    * service node (which stores it): the client's outbox for it is empty.
-   * @throws CliError when something is still in the outbox (no service node took it)
+   * @throws CliError when something is still in the outbox (no service node took it), or (exit
+   *   code 3) when `--timeout` ran out
    */
   delivered(organizationId: string): Promise<void>;
   /** Closes client, transport and store (idempotent). */
@@ -262,22 +321,21 @@ export function clientConfig(longRunning: boolean): ClientConfig {
 
 /**
  * Opens a data directory for one command.
- * @throws CliError (no peer configured, bad multiaddr), StoreLockedError, NoPeersError, …
+ * @throws CliError (bad multiaddr, corrupt config.json), StoreLockedError, … (network errors come from {@link Session.connect})
  */
 export async function openSession(options: GlobalOptions, init: SessionInit): Promise<Session> {
   const dataDir = dataDirOf(options);
   const peers = init.network === "online" ? peersFor(dataDir, options, init.fallbackPeers) : [];
-  if (init.network === "online") {
-    if (peers.length === 0) {
-      throw new CliError(
-        "no service node configured: pass --peer MULTIADDR (the address `orgchat serve` prints); it is remembered for this data directory",
-        exitCodes.usage,
-      );
-    }
-    for (const peer of peers) checkMultiaddr(peer);
-  }
+  for (const peer of peers) checkMultiaddr(peer);
+  // Said when the command connects, after the checks of the profile (whose errors come first).
+  const noPeers = () =>
+    new CliError(
+      "no service node configured: pass --peer MULTIADDR (the address `orgchat serve` prints); it is remembered for this data directory",
+      exitCodes.usage,
+    );
   const timeoutMs = Math.round((options.timeout ?? 10) * 1000);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makePrivate(dataDir);
   // Loaded here, not at start-up: `--help` and usage errors need none of it.
   const [{ openSqliteStore }, { createClient }] = await Promise.all([
     import("@orgchat/store-sqlite"),
@@ -301,25 +359,32 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
   };
   try {
     // Loaded only when needed: the Waku stack is most of the start-up time of offline commands.
-    const transport = tracingTransport(
+    const gate =
       init.network === "online"
-        ? (await import("@orgchat/transport-waku")).wakuTransport({
-            mode: "light",
-            peers,
-            publishTimeoutMs: timeoutMs,
-          })
-        : await offlineTransport(),
-    );
+        ? networkGate(
+            tracingTransport(
+              peers.length === 0
+                ? await offlineTransport()
+                : (await import("@orgchat/transport-waku")).wakuTransport({
+                    mode: "light",
+                    peers,
+                    publishTimeoutMs: timeoutMs,
+                    historyTimeoutMs: timeoutMs,
+                  }),
+            ),
+          )
+        : undefined;
+    const transport = gate?.transport ?? tracingTransport(await offlineTransport());
     trace(`transport made (${init.network})`);
     closers.push(async () => {
       await transport.stop();
       trace("transport stopped");
     });
-    if (init.network === "online") {
-      init.progress.update(
-        `connecting to ${peers.length === 1 ? "the service node" : `${peers.length} service nodes`}…`,
-      );
-    }
+    // The most peers seen at once: `--peer` values are remembered only once every one of them answered.
+    let peersSeen = 0;
+    transport.on("status:changed", ({ peers: now }) => {
+      peersSeen = Math.max(peersSeen, now);
+    });
     const passphrase = process.env.ORGCHAT_PASSPHRASE;
     const client = await createClient({
       transport,
@@ -332,11 +397,65 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
       await client.close();
       trace("client closed");
     });
-    // Remember the service nodes (from --peer or a link) so that later commands need no --peer.
-    const remembered = readProfileConfig(dataDir);
-    if (init.network === "online" && remembered.peers.join(" ") !== peers.join(" ")) {
-      writeProfileConfig(dataDir, { ...remembered, peers });
-    }
+    // Runs first: calls still waiting for a network that never opened end (nothing was sent).
+    closers.push(async () => {
+      gate?.refuse(new CliError("closed before connecting to the network"));
+    });
+    /** Remembers the service nodes (from --peer or a link) that answered, for later commands. */
+    const rememberPeers = () => {
+      if (peersSeen < peers.length) return;
+      // A broken config.json is replaced by the peers given (they answered): what its error advised.
+      let remembered: ProfileConfig = { peers: [] };
+      try {
+        remembered = readProfileConfig(dataDir);
+      } catch {}
+      if (remembered.peers.join(" ") !== peers.join(" ")) {
+        writeProfileConfig(dataDir, { ...remembered, peers });
+      }
+    };
+    /** When `--timeout` runs out for this command's network waits (set when the network opens). */
+    let deadline = Number.POSITIVE_INFINITY;
+    const timedOut = () =>
+      new CliError(
+        `no answer from the service node within ${timeoutMs / 1000} s (--timeout; --peer ${peers.join(", ")}): check that \`orgchat serve\` runs there; anything this command saved is sent the next time orgchat runs with this data directory`,
+        exitCodes.timeout,
+      );
+    /** Waits for `work` within what is left of `--timeout` (and until Ctrl-C). */
+    const bounded = async <T>(work: Promise<T>): Promise<T> => {
+      const left = deadline - performance.now();
+      if (!Number.isFinite(left)) return raceAbort(work, init.signal, interruptedError);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timedOut()), Math.max(0, left));
+      });
+      try {
+        return await raceAbort(Promise.race([work, expired]), init.signal, interruptedError);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    let connecting: Promise<void> | undefined;
+    const connect = (): Promise<void> => {
+      if (gate === undefined) return Promise.resolve();
+      connecting ??= (async () => {
+        init.beforeNetwork?.(client);
+        trace("local checks passed");
+        if (peers.length === 0) throw noPeers();
+        deadline = performance.now() + timeoutMs;
+        init.progress.update(
+          `connecting to ${peers.length === 1 ? "the service node" : `${peers.length} service nodes`}…`,
+        );
+        try {
+          await bounded(gate.open());
+        } catch (error) {
+          // The transport gave up waiting for a service node: the same kind of failure as the deadline.
+          if (hasErrorName(error, "NoPeersError")) throw timedOut();
+          throw error;
+        }
+        trace("connected");
+      })();
+      return connecting;
+    };
     const errors: unknown[] = [];
     client.on("error", ({ error }) => {
       errors.push(error);
@@ -352,8 +471,10 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
       store,
       transport,
       errors,
+      connect,
       async ready() {
         if (init.network === "offline") return;
+        await connect();
         init.progress.update("catching up from the service node…");
         const ticker = setInterval(() => {
           init.progress.update(`catching up from the service node… ${received} message(s)`);
@@ -362,9 +483,10 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
           // The client starts catching up one macrotask after createClient resolves; a re-key left
           // due by an earlier run is a timer too.
           await sleep(5, init.signal, interruptedError);
-          await raceAbort(client.idle(), init.signal, interruptedError);
+          await bounded(client.idle());
           await sleep(5, init.signal, interruptedError);
-          await raceAbort(client.idle(), init.signal, interruptedError);
+          await bounded(client.idle());
+          rememberPeers();
         } finally {
           clearInterval(ticker);
           stopCounting();
@@ -373,7 +495,8 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
         }
       },
       async delivered(organizationId) {
-        await client.idle();
+        await connect();
+        await bounded(client.idle());
         trace("delivered (client idle)");
         const pending = await store.range(`outbox/${organizationId}`);
         if (pending.length > 0) {
