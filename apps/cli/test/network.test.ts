@@ -13,6 +13,20 @@ const peer = sharedServiceNode();
 
 /** An address where nobody listens: a command that connects waits for it until `--timeout`. */
 const nobody = "/ip4/127.0.0.1/tcp/1/ws";
+/** `orgchat args…` against {@link nobody}, waiting at most `timeout` seconds for it. */
+function againstNobody(args: readonly string[], data: string, timeout: number) {
+  return orgchat([
+    ...args,
+    "--peer",
+    nobody,
+    "--data",
+    data,
+    "--timeout",
+    String(timeout),
+    "--quiet",
+  ]);
+}
+
 function files(dir: string): Array<{ name: string; mode: number }> {
   return readdirSync(dir).map((name) => ({ name, mode: statSync(join(dir, name)).mode & 0o777 }));
 }
@@ -21,33 +35,10 @@ describe("the network, opened only when needed", () => {
   it("errors known from the profile come before any connection (no --timeout wait)", async () => {
     const data = join(tempDir(), "fresh");
     // --timeout 60: had it connected, the command would fail with exit code 3 after 60 s instead.
-    const send = await orgchat([
-      "send",
-      "general",
-      "hi",
-      "--peer",
-      nobody,
-      "--data",
-      data,
-      "--timeout",
-      "60",
-      "--quiet",
-    ]);
+    const send = await againstNobody(["send", "general", "hi"], data, 60);
     expect(send.code).toBe(1);
     expect(send.stderr).toMatch(/^orgchat: this identity knows no organization yet/m);
-    const show = await orgchat([
-      "org",
-      "show",
-      "--org",
-      "nope",
-      "--peer",
-      nobody,
-      "--data",
-      data,
-      "--timeout",
-      "60",
-      "--quiet",
-    ]);
+    const show = await againstNobody(["org", "show", "--org", "nope"], data, 60);
     expect(show.code).toBe(1);
     expect(show.stderr).toMatch(/^orgchat: unknown organization nope/m);
     // The address never answered: it is not remembered.
@@ -56,17 +47,7 @@ describe("the network, opened only when needed", () => {
 
   it("--timeout bounds the wait for a service node: exit code 3", async () => {
     const data = join(tempDir(), "waiting");
-    const result = await orgchat([
-      "org",
-      "show",
-      "--peer",
-      nobody,
-      "--data",
-      data,
-      "--timeout",
-      "2",
-      "--quiet",
-    ]);
+    const result = await againstNobody(["org", "show"], data, 2);
     expect(result.code).toBe(3);
     expect(result.stderr.trim()).toMatch(
       /^orgchat: no answer from the service node within 2 s \(--timeout; --peer \/ip4\/127\.0\.0\.1\/tcp\/1\/ws\)/,
@@ -79,17 +60,7 @@ describe("the network, opened only when needed", () => {
     await orgchatJson(["org", "create", "Acme", "--peer", peer(), "--data", owner]);
     const config = readFileSync(join(owner, "config.json"), "utf8");
     expect(JSON.parse(config)).toEqual({ peers: [peer()] });
-    const wrong = await orgchat([
-      "org",
-      "show",
-      "--peer",
-      nobody,
-      "--data",
-      owner,
-      "--timeout",
-      "3",
-      "--quiet",
-    ]);
+    const wrong = await againstNobody(["org", "show"], owner, 3);
     expect(wrong.code).toBe(3);
     expect(readFileSync(join(owner, "config.json"), "utf8")).toBe(config);
     // Still reachable through the remembered node.
