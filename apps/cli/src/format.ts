@@ -189,15 +189,51 @@ export function messageJson(message: MessageView): Record<string, unknown> {
   return { ...message, clock: message.clock.toString() };
 }
 
-/** How authors are named in message lines: the owner by that word, members by id prefix. */
-export function authorNames(org: OrganizationView): Map<string, string> {
-  return new Map([[org.id, "owner"]]);
+/**
+ * How authors are named in message lines: the owner by that word; members by the display name of
+ * their accepted request when this identity knows it (the owner does), with the id prefix added when
+ * two members share a name; else by id prefix.
+ * @param org - the organization
+ * @param requests - its requests, when this identity can list them (owner)
+ * @returns author id → name (names are data: {@link messageLine} escapes them)
+ */
+export function authorNames(
+  org: OrganizationView,
+  requests: readonly RequestView[] = [],
+): Map<string, string> {
+  const named = new Map<string, string>();
+  for (const request of requests) {
+    if (
+      request.status === "accepted" &&
+      request.displayName !== "" &&
+      org.members.has(request.requester)
+    ) {
+      named.set(request.requester, request.displayName);
+    }
+  }
+  const uses = new Map<string, number>();
+  for (const name of named.values()) uses.set(name, (uses.get(name) ?? 0) + 1);
+  const names = new Map<string, string>();
+  for (const [id, name] of named) {
+    names.set(id, (uses.get(name) ?? 0) > 1 ? `${name} (${short(id)})` : name);
+  }
+  names.set(org.id, "owner");
+  return names;
+}
+
+/** `2026-12-06 10:00:00` (UTC), or `--` for a time no `Date` holds. */
+function dateTime(ms: number): string {
+  return ms > 0 && ms <= 8.64e15
+    ? new Date(ms).toISOString().slice(0, 19).replace("T", " ")
+    : "----------   --:--:--";
 }
 
 /**
- * `[12:03:04] 1a2b3c4d: text` with markers for own, edited, deleted, pinned messages. The author's
- * name is escaped and cut at {@link nameWidth}; the text is a body ({@link bodyText}): its line breaks
- * start continuation lines marked `  │ `, so it cannot print a line that looks like another message.
+ * `[2026-12-06 12:03:04 1a2b3c4d] alice (re 9f8e7d6c): text` — the time (UTC) and the message's id
+ * prefix (what `edit`, `delete`, `pin` and `send --reply-to` take), the author, the message answered,
+ * and markers for edited, deleted, pinned messages. The author's name is escaped and cut at
+ * {@link nameWidth}; the text is a body ({@link bodyText}): its line breaks start continuation lines
+ * marked `  │ `, so it cannot print a line that looks like another message.
  * @param message - the message
  * @param names - author id → name shown (default: an 8-hex prefix)
  * @returns the line (more than one when the text has line breaks)
@@ -208,12 +244,12 @@ export function messageLine(
 ): string {
   // `shownAt`: the author's claimed time when it agrees with when the post arrived, else the
   // arrival time (a member cannot backdate or postdate what others see: docs/SECURITY.md, row 9).
-  const time =
-    message.shownAt > 0 ? new Date(message.shownAt).toISOString().slice(11, 19) : "--:--:--";
+  const time = dateTime(message.shownAt);
   const who = message.own ? "you" : shownName(names.get(message.author) ?? short(message.author));
+  const reply = message.replyTo === undefined ? "" : ` (re ${shownName(short(message.replyTo))})`;
   const text = message.deleted ? "(deleted)" : bodyText(message.text);
   const marks = `${message.edited ? " (edited)" : ""}${message.pinned ? " (pinned)" : ""}`;
-  return `[${time}] ${who}: ${text}${marks}`;
+  return `[${time} ${shownName(short(message.id))}] ${who}${reply}: ${text}${marks}`;
 }
 
 /**

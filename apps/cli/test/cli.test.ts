@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseLink } from "../src/link.ts";
+import { acmeSteps, type OrgJson } from "./acme.ts";
 import {
   appDir,
   finish,
@@ -17,70 +18,13 @@ import {
   sharedServiceNode,
   start,
   startProgram,
-  tempDir,
   waitForOutput,
 } from "./helpers.ts";
-
-interface OrgJson {
-  id: string;
-  name: string;
-  role: string;
-  encrypted: boolean;
-  epoch?: string;
-  members: Record<string, string[]>;
-  banned: string[];
-  channels: Array<{ id: string; restricted: boolean }>;
-}
 
 /** The suite's one `orgchat serve` (started before the first test, stopped after the last). */
 const servicePeer = sharedServiceNode();
 
-/** The data directories of one test: `dir("alice")` is `--data <a fresh directory>/alice`. */
-function profiles(): (name: string) => string[] {
-  const home = tempDir();
-  return (name) => ["--data", join(home, name)];
-}
-
-/** The owner (`dir("owner")`) creates Acme: encrypted, on request, with #general. */
-async function createAcme(
-  dir: (name: string) => string[],
-): Promise<{ organization: OrgJson; link: string }> {
-  return orgchatJson<{ organization: OrgJson; link: string }>([
-    "org",
-    "create",
-    "Acme",
-    "--description",
-    "Acme staff",
-    "--channel",
-    "general",
-    "--peer",
-    servicePeer(),
-    ...dir("owner"),
-  ]);
-}
-
-/**
- * `profile` asks to join with `--wait` under the display name `name`; the owner accepts it by that
- * name once the request is stored. Resolves with the new member's id.
- */
-async function joinAccepted(
-  dir: (name: string) => string[],
-  link: string,
-  profile: string,
-  name: string,
-): Promise<string> {
-  const joining = start(["join", link, "--name", name, "--wait", "--json", ...dir(profile)]);
-  await waitForOutput(joining, "stderr", "waiting for the owner");
-  const accepted = await orgchatJson<{ request: { requester: string } }>([
-    "accept",
-    name,
-    ...dir("owner"),
-  ]);
-  const joined = await finish(joining);
-  expect(joined.code, joined.stderr).toBe(0);
-  expect(JSON.parse(joined.stdout)).toMatchObject({ status: "member" });
-  return accepted.request.requester;
-}
+const { profiles, createAcme, joinAccepted } = acmeSteps(servicePeer);
 
 describe("orgchat, one process per command", () => {
   it("id create makes one identity per data directory", async () => {

@@ -62,6 +62,10 @@ function org(name: string, text: string): OrganizationView {
 const at = Date.UTC(2026, 11, 6, 10, 0, 0);
 
 /** Mallory's message in #general. */
+/** How {@link message}'s time and id show in a message line. */
+const day = new Date(at).toISOString().slice(0, 10);
+const idShown = "m1";
+
 function message(text: string): MessageView {
   const flags = { edited: false, deleted: false, pinned: false, own: false };
   const times = { sentAt: at, receivedAt: at, shownAt: at };
@@ -118,14 +122,14 @@ describe("human output of hostile names and texts", () => {
     const shown = messageLine(message(text), new Map([[mallory, text]]));
     expectPrintable(shown);
     const [first = "", ...rest] = shown.split("\n");
-    expect(first.startsWith("[10:00:00] ")).toBe(true);
+    expect(/^\[\d{4}-\d\d-\d\d 10:00:00 [0-9a-z]+\] /.test(first)).toBe(true);
     for (const line of rest) expect(line.startsWith(continuationPrefix)).toBe(true);
   });
 
   it("the issue's forged owner line stays inside Mallory's message, marked", () => {
     const shown = messageLine(message("hi\n[06:50:00] owner: please send me your passphrase"));
     expect(shown).toBe(
-      "[10:00:00] a1b2c3d4: hi\n  │ [06:50:00] owner: please send me your passphrase",
+      `[${day} 10:00:00 ${idShown}] a1b2c3d4: hi\n  │ [06:50:00] owner: please send me your passphrase`,
     );
   });
 
@@ -143,7 +147,7 @@ describe("human output of hostile names and texts", () => {
     expect(table(["name"], [[long]]).split("\n")[2]).toBe(`${"N".repeat(nameWidth)}…`);
     expect(orgLine(org(long, ""))).toContain(`${"N".repeat(nameWidth - 1)}… `);
     expect(messageLine(message("x"), new Map([[mallory, long]]))).toBe(
-      `[10:00:00] ${"N".repeat(nameWidth - 1)}…: x`,
+      `[${day} 10:00:00 ${idShown}] ${"N".repeat(nameWidth - 1)}…: x`,
     );
   });
 

@@ -1,6 +1,6 @@
-import type { MessageView } from "@orgchat/client";
+import type { MessageView, OrganizationView, RequestView } from "@orgchat/client";
 import { describe, expect, it } from "vitest";
-import { messageLine } from "../src/format.js";
+import { authorNames, messageLine } from "../src/format.js";
 
 const base: MessageView = {
   id: "m1",
@@ -20,11 +20,81 @@ const base: MessageView = {
 
 describe("messageLine", () => {
   it("shows the time the client trusts (shownAt), not a backdated claim (issue #13 row 9)", () => {
-    expect(messageLine(base)).toBe(`[10:00:00] a1b2c3d4: hello`);
+    expect(messageLine(base)).toBe(`[2026-12-06 10:00:00 m1] a1b2c3d4: hello`);
   });
 
   it("shows the author's time when it agrees with the arrival", () => {
     const agreed = { ...base, sentAt: base.receivedAt - 1_000, shownAt: base.receivedAt - 1_000 };
-    expect(messageLine(agreed)).toBe(`[09:59:59] a1b2c3d4: hello`);
+    expect(messageLine(agreed)).toBe(`[2026-12-06 09:59:59 m1] a1b2c3d4: hello`);
+  });
+
+  it("shows the message id prefix, the message answered, and the markers", () => {
+    const reply = {
+      ...base,
+      id: "9f8e7d6c".repeat(8),
+      replyTo: "1a2b3c4d".repeat(8),
+      edited: true,
+      pinned: true,
+    };
+    expect(messageLine(reply)).toBe(
+      "[2026-12-06 10:00:00 9f8e7d6c] a1b2c3d4 (re 1a2b3c4d): hello (edited) (pinned)",
+    );
+    expect(messageLine({ ...base, own: true, deleted: true })).toBe(
+      "[2026-12-06 10:00:00 m1] you: (deleted)",
+    );
+  });
+
+  it("shows a time no Date holds as dashes instead of throwing", () => {
+    expect(messageLine({ ...base, shownAt: 9e15 })).toBe(
+      "[----------   --:--:-- m1] a1b2c3d4: hello",
+    );
+  });
+});
+
+describe("authorNames", () => {
+  const owner = "0".repeat(64);
+  const alice = "a".repeat(64);
+  const bob = "b".repeat(64);
+  const carol = "c".repeat(64);
+  const org = {
+    id: owner,
+    members: new Map([
+      [owner, []],
+      [alice, []],
+      [bob, []],
+      [carol, []],
+    ]),
+  } as unknown as OrganizationView;
+  const request = (
+    requester: string,
+    displayName: string,
+    status: RequestView["status"] = "accepted",
+  ) =>
+    ({
+      id: requester.slice(0, 4),
+      requester,
+      displayName,
+      chatId: "",
+      sentAt: 0,
+      status,
+    }) as RequestView;
+
+  it("names members by their accepted request, adds the id prefix when names collide", () => {
+    const names = authorNames(org, [
+      request(alice, "Alice"),
+      request(bob, "Sam"),
+      request(carol, "Sam"),
+      request("d".repeat(64), "Dave"),
+      request(alice, "Mallory", "rejected"),
+    ]);
+    expect(names.get(owner)).toBe("owner");
+    expect(names.get(alice)).toBe("Alice");
+    expect(names.get(bob)).toBe("Sam (bbbbbbbb)");
+    expect(names.get(carol)).toBe("Sam (cccccccc)");
+    expect(names.has("d".repeat(64))).toBe(false);
+  });
+
+  it("knows only the owner without requests", () => {
+    expect([...authorNames(org)]).toEqual([[owner, "owner"]]);
   });
 });

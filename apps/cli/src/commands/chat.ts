@@ -6,12 +6,13 @@
  * (`terminal-text.ts`), and every line goes through `outputText` before it reaches the terminal.
  */
 import { createInterface } from "node:readline";
-import type { MessageView } from "@orgchat/client";
+import type { Client, MessageView, OrganizationView, RequestView } from "@orgchat/client";
 import type { CommandSpec } from "../command.js";
-import { CliError, explain } from "../errors.js";
+import { CliError, explain, usageError } from "../errors.js";
 import { authorNames, messageLine, orgHuman, requestLine, short, shownName } from "../format.js";
+import { markRead } from "../read-markers.js";
 import { channelId, resolveOrg, resolveRequest } from "../resolve.js";
-import { bodyText, outputText } from "../terminal-text.js";
+import { outputText } from "../terminal-text.js";
 import { orgOption, str } from "./shared.js";
 
 const chatHelp = `commands:
@@ -37,7 +38,17 @@ export const chatCommand: CommandSpec = {
   streaming: true,
   async run(context) {
     let channel = channelId(context.args[0] ?? "");
-    const historyCount = Number(str(context.values.history) ?? "20");
+    const historyText = str(context.values.history) ?? "20";
+    const historyCount = Number(historyText);
+    if (!Number.isInteger(historyCount) || historyCount < 0) {
+      throw usageError(
+        `--history needs a whole number ≥ 0, got ${JSON.stringify(historyText)}`,
+        "chat",
+      );
+    }
+    /** The newest `historyCount` messages (`slice(-0)` would be all of them). */
+    const newest = (messages: MessageView[]) =>
+      historyCount === 0 ? [] : messages.slice(-historyCount);
     const session = await context.session({ network: "online", longRunning: true });
     await session.ready();
     const { client } = session;
@@ -47,7 +58,7 @@ export const chatCommand: CommandSpec = {
         `no channel #${shownName(channel)} in ${shownName(org.identity.displayName)}: \`orgchat channel list\` shows them`,
       );
     }
-    const names = authorNames(org);
+    const names = authorNames(org, requestsOf(client, org));
     const out = (line: string) => {
       // Print above the prompt without mangling what the user is typing.
       if (rl.terminal) process.stdout.write("\r\x1b[K");
@@ -62,12 +73,59 @@ export const chatCommand: CommandSpec = {
     });
     let sent = 0;
     let received = 0;
+    /**
+     * Own messages committed but not yet taken by a service node: the client keeps them in its outbox
+     * and publishes them again on its next tick (and at the next start). One entry per line typed.
+     */
+    const queued = new Map<string, MessageView>();
+    let queueTimer: ReturnType<typeof setInterval> | undefined;
+    let online = session.transport.status === "online";
+    /** Announces the queued messages that left the outbox (a service node took them). */
+    const checkQueue = async () => {
+      if (queued.size === 0) return;
+      const waiting = new Set(
+        (await session.store.range(`outbox/${org.id}`)).map((entry) => entry.id),
+      );
+      for (const [id, message] of queued) {
+        if (waiting.has(id)) continue;
+        queued.delete(id);
+        sent++;
+        out(`* sent ${short(message.id)} (it was queued)`);
+      }
+      if (queued.size === 0) {
+        clearInterval(queueTimer);
+        queueTimer = undefined;
+      }
+    };
+    const watchQueue = () => {
+      // A UI refresh, not a protocol wait: how soon "sent" is shown, never whether it is sent.
+      queueTimer ??= setInterval(() => void checkQueue().catch(() => undefined), 2000);
+    };
     const show = (message: MessageView) => {
       if (message.organizationId !== org.id) return;
       const prefix = message.channelId === channel ? "" : `#${shownName(message.channelId)} `;
       out(`${prefix}${messageLine(message, names)}`);
+      if (message.channelId === channel) markRead(session.dataDir, message);
     };
     const offs = [
+      session.transport.on("status:changed", ({ status, peers }) => {
+        // Only changes after the chat started: connecting at start-up is not news.
+        if (status === "online" && !online) {
+          online = true;
+          out(
+            `* connected again (${peers} service node(s))${queued.size > 0 ? `: sending the ${queued.size} queued message(s)` : ""}`,
+          );
+          void client
+            .idle()
+            .then(checkQueue)
+            .catch(() => undefined);
+        } else if (status !== "online" && online) {
+          online = false;
+          out(
+            "* lost the service node: reconnecting; what you type is kept and sent when it is back",
+          );
+        }
+      }),
       client.on("message:received", ({ message }) => {
         if (message.own) return;
         received++;
@@ -99,9 +157,11 @@ export const chatCommand: CommandSpec = {
           out(`* new keys${group === "" ? "" : ` for #${shownName(group)}`} (epoch ${epoch})`);
       }),
     ];
-    for (const message of client.history(org.id, channel).slice(-historyCount)) {
+    const shown = newest(client.history(org.id, channel));
+    for (const message of shown) {
       context.output.stdout(`${outputText(messageLine(message, names))}\n`);
     }
+    markRead(session.dataDir, client.history(org.id, channel).at(-1));
     context.output.stdout(
       `-- #${shownName(channel)} of ${shownName(org.identity.displayName)}; /help for commands, Ctrl-D to quit --\n`,
     );
@@ -113,9 +173,29 @@ export const chatCommand: CommandSpec = {
       const text = line.trim();
       if (text === "") return;
       if (!text.startsWith("/")) {
-        await client.sendMessage(org.id, channel, text);
-        sent++;
-        out(`[${new Date().toISOString().slice(11, 19)}] you: ${bodyText(text)}`);
+        // A publish that fails keeps the message in the outbox (committed first) and reports an
+        // `error`: then it is queued, not sent, until a service node takes it.
+        let failed = false;
+        const offError = client.on("error", ({ organizationId }) => {
+          if (organizationId === org.id) failed = true;
+        });
+        let message: MessageView;
+        try {
+          message = await client.sendMessage(org.id, channel, text);
+        } finally {
+          offError();
+        }
+        if (failed || session.transport.status !== "online") {
+          queued.set(message.id, message);
+          out(
+            `${messageLine(message, names)}  (queued: no service node took it yet; sent when one is back)`,
+          );
+          watchQueue();
+        } else {
+          sent++;
+          out(messageLine(message, names));
+        }
+        markRead(session.dataDir, message);
         return;
       }
       const [command = "", ...rest] = text.slice(1).split(/\s+/);
@@ -135,9 +215,10 @@ export const chatCommand: CommandSpec = {
           }
           channel = next;
           rl.setPrompt(`#${shownName(channel)}> `);
-          for (const message of client.history(org.id, channel).slice(-historyCount)) {
+          for (const message of newest(client.history(org.id, channel))) {
             out(messageLine(message, names));
           }
+          markRead(session.dataDir, client.history(org.id, channel).at(-1));
           return;
         }
         case "org":
@@ -178,9 +259,16 @@ export const chatCommand: CommandSpec = {
     rl.close();
     await queue;
     for (const off of offs) off();
+    clearInterval(queueTimer);
+    await checkQueue();
     return {
-      json: { organizationId: org.id, channelId: channel, sent, received },
-      human: `\nbye (${sent} sent, ${received} received)`,
+      json: { organizationId: org.id, channelId: channel, sent, queued: queued.size, received },
+      human: `\nbye (${sent} sent, ${queued.size === 0 ? "" : `${queued.size} still queued: sent the next time orgchat runs with this profile and reaches a service node, `}${received} received)`,
     };
   },
 };
+
+/** The requests of `org` when this identity may list them (the owner), for authors' names. */
+function requestsOf(client: Client, org: OrganizationView): RequestView[] {
+  return org.role === "owner" ? client.listRequests(org.id) : [];
+}

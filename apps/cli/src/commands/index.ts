@@ -22,8 +22,10 @@ import { idCreate, idShow } from "./identity.js";
 import { invitations, invitationsAccept, invitationsDecline } from "./invitations.js";
 import { cancel, join, leave } from "./joining.js";
 import { accept, ban, invite, reject, remove, requests, role, unban } from "./membership.js";
+import { deleteMessage, edit, pin, unpin } from "./message-actions.js";
 import { read, send } from "./messages.js";
 import { orgCreate, orgLink, orgShow } from "./organization.js";
+import { orgs } from "./overview.js";
 import { serveCommand } from "./serve.js";
 
 /** Every command, in help order. */
@@ -31,6 +33,7 @@ export const commands: readonly CommandSpec[] = [
   idCreate,
   idShow,
   serveCommand,
+  orgs,
   orgCreate,
   orgShow,
   orgLink,
@@ -59,5 +62,9 @@ export const commands: readonly CommandSpec[] = [
   categoryList,
   send,
   read,
+  edit,
+  deleteMessage,
+  pin,
+  unpin,
   chatCommand,
 ];

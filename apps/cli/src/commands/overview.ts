@@ -1,0 +1,69 @@
+/**
+ * `orgchat orgs`: every organization this identity knows, with its channels and unread counts (what
+ * `read` and `chat` have not shown yet, `read-markers.ts`).
+ */
+import type { CommandSpec } from "../command.js";
+import { short, shownName } from "../format.js";
+import { markerOf, readMarkers, unreadCount } from "../read-markers.js";
+import { offlineOption } from "./shared.js";
+
+export const orgs: CommandSpec = {
+  name: "orgs",
+  summary: "your organizations and channels, with unread counts",
+  args: "",
+  minArgs: 0,
+  maxArgs: 0,
+  options: { offline: offlineOption },
+  examples: ["orgchat orgs", "orgchat orgs --offline --json"],
+  async run(context) {
+    const session = await context.session({
+      network: context.values.offline === true ? "offline" : "online",
+    });
+    await session.ready();
+    const { client } = session;
+    const marks = readMarkers(session.dataDir);
+    const views = client.listOrganizations().map((org) => {
+      const readable = org.role === "owner" || org.role === "member" || !org.encrypted;
+      const channels = org.channels.map((channel) => {
+        const history = readable ? client.history(org.id, channel.id) : [];
+        return {
+          id: channel.id,
+          restricted: channel.restricted,
+          messages: history.length,
+          unread: unreadCount(history, markerOf(marks, org.id, channel.id)),
+        };
+      });
+      return { org, channels };
+    });
+    if (views.length === 0) {
+      return {
+        json: { organizations: [] },
+        human:
+          "no organization yet: create one (`orgchat org create NAME`) or join one (`orgchat join <link>`)",
+      };
+    }
+    const human = views.flatMap(({ org, channels }) => {
+      const unread = channels.reduce((sum, channel) => sum + channel.unread, 0);
+      return [
+        `${shownName(org.identity.displayName)}  ${short(org.id)}  ${org.role}, ${org.encrypted ? "encrypted" : "public"}, ${org.members.size} member(s)${unread > 0 ? `, ${unread} unread` : ""}`,
+        ...channels.map(
+          (channel) =>
+            `  #${shownName(channel.id)}${channel.restricted ? " (restricted)" : ""}  ${channel.unread > 0 ? `${channel.unread} unread` : "read"} of ${channel.messages}`,
+        ),
+      ];
+    });
+    return {
+      json: {
+        organizations: views.map(({ org, channels }) => ({
+          id: org.id,
+          name: org.identity.displayName,
+          role: org.role,
+          encrypted: org.encrypted,
+          members: org.members.size,
+          channels,
+        })),
+      },
+      human: human.join("\n"),
+    };
+  },
+};
