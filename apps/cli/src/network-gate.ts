@@ -5,8 +5,9 @@
  * catching up as soon as it is created: {@link networkGate} stands between the two. Before
  * {@link NetworkGate.open}, `start` does nothing, `subscribe` is recorded (and answered with a
  * subscription that becomes real on open), and `publish` / `queryHistory` wait. `open` starts the
- * real transport, makes the recorded subscriptions in their order (so that, as without the gate, a
- * topic is subscribed before its history is read), then lets the waiting calls through. A command that
+ * real transport, makes the recorded subscriptions (together, so that their round trips overlap), and
+ * only then lets the waiting calls through (so that, as without the gate, a topic is subscribed before
+ * its history is read). A command that
  * ends without the network {@link NetworkGate.refuse}s the waiting calls: nothing was sent, and the
  * client's outbox keeps what it had (persist before send).
  *
@@ -80,12 +81,15 @@ export function networkGate(inner: Transport): NetworkGate {
     opening ??= (async () => {
       try {
         await inner.start();
-        for (const { subscription, handler } of recorded.splice(0)) {
-          if (subscription.cancelled) continue;
-          const real = await inner.subscribe(subscription.contentTopics, handler);
-          if (subscription.cancelled) await real.unsubscribe();
-          else subscription.real = real;
-        }
+        // All at once: one round trip to the service node instead of one per subscription.
+        await Promise.all(
+          recorded.splice(0).map(async ({ subscription, handler }) => {
+            if (subscription.cancelled) return;
+            const real = await inner.subscribe(subscription.contentTopics, handler);
+            if (subscription.cancelled) await real.unsubscribe();
+            else subscription.real = real;
+          }),
+        );
       } catch (error) {
         settled = true;
         fail(error);

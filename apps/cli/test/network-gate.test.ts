@@ -1,6 +1,6 @@
 /**
  * The gate between the client and the network (`src/network-gate.ts`): nothing starts, subscribes,
- * publishes or queries before `open()`; on `open()` the recorded subscriptions come first, in order,
+ * publishes or queries before `open()`; on `open()` the recorded subscriptions come first,
  * then the waiting calls; `refuse()` ends the waiting calls of a command that never connected.
  */
 import { memoryNetwork, type Transport } from "@orgchat/transport";
@@ -40,7 +40,7 @@ function logged(inner: Transport, log: string[]): Transport {
 }
 
 describe("networkGate", () => {
-  it("connects only on open(): subscriptions first, in order, then the waiting calls", async () => {
+  it("connects only on open(): subscriptions first, then the waiting calls", async () => {
     const network = memoryNetwork();
     const log: string[] = [];
     const gate = networkGate(logged(network.transport({ name: "me" }), log));
