@@ -12,7 +12,7 @@ import { CliError, explain, usageError } from "../errors.js";
 import { authorNames, messageLine, orgHuman, requestLine, short, shownName } from "../format.js";
 import { markRead } from "../read-markers.js";
 import { channelId, resolveOrg, resolveRequest } from "../resolve.js";
-import { outputText } from "../terminal-text.js";
+import { bodyText, outputText } from "../terminal-text.js";
 import { orgOption, str } from "./shared.js";
 
 const chatHelp = `commands:
@@ -173,8 +173,13 @@ export const chatCommand: CommandSpec = {
       const text = line.trim();
       if (text === "") return;
       if (!text.startsWith("/")) {
+        // Without a service node the send waits for one (up to --timeout): say so at once.
+        const offline = session.transport.status !== "online";
+        if (offline) {
+          out(`… queued: ${bodyText(text)}  (no service node now: sent when one is back)`);
+        }
         // A publish that fails keeps the message in the outbox (committed first) and reports an
-        // `error`: then it is queued, not sent, until a service node takes it.
+        // \`error\`: then it stays queued, not sent, until a service node takes it.
         let failed = false;
         const offError = client.on("error", ({ organizationId }) => {
           if (organizationId === org.id) failed = true;
@@ -185,7 +190,7 @@ export const chatCommand: CommandSpec = {
         } finally {
           offError();
         }
-        if (failed || session.transport.status !== "online") {
+        if (failed) {
           queued.set(message.id, message);
           out(
             `${messageLine(message, names)}  (queued: no service node took it yet; sent when one is back)`,
@@ -193,7 +198,7 @@ export const chatCommand: CommandSpec = {
           watchQueue();
         } else {
           sent++;
-          out(messageLine(message, names));
+          out(`${messageLine(message, names)}${offline ? "  (sent: a service node took it)" : ""}`);
         }
         markRead(session.dataDir, message);
         return;
