@@ -54,6 +54,17 @@ export const interruptedError: AbortErrorFactory = () =>
     exitCodes.interrupted,
   );
 
+/**
+ * Whether `error` means no service node answered (within `--timeout`, or none reachable), as opposed
+ * to a refusal, a local problem or Ctrl-C: a reading command can then show local data instead.
+ */
+export function isNetworkFailure(error: unknown): boolean {
+  return (
+    (isCliError(error) && error.exitCode === exitCodes.timeout) ||
+    (error instanceof Error && hasErrorName(error, "NoPeersError"))
+  );
+}
+
 /** A bad command line (unknown flag, missing argument). */
 export function usageError(message: string, command?: string): CliError {
   const help = command === undefined ? "orgchat --help" : `orgchat ${command} --help`;

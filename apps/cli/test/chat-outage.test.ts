@@ -1,7 +1,7 @@
 /**
  * `chat` when the service node goes away and comes back (issue #15, "Honest under outages"): it says
  * so, a line typed meanwhile is shown as queued at once, and counted as sent only once a service node
- * took it; then another member reads it.
+ * took it; then another member reads it. `read` without the node shows local history with a note.
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -48,8 +48,20 @@ describe("chat through an outage of the service node", () => {
     const chat = start(["chat", "general", ...dir("owner")]);
     await waitForOutput(chat, "stdout", "-- #general of Acme");
 
+    chat.child.stdin?.write("before the outage\n");
+    await waitForOutput(chat, "stdout", "you: before the outage");
+    expect((await orgchat(["read", "general", ...dir("bob")])).stdout).toContain(
+      "owner: before the outage",
+    );
+
     first.run.child.kill("SIGTERM");
     await first.run.exited;
+    // `read` without a service node: local history, with a note (not an error).
+    const local = await orgchat(["read", "general", "--timeout", "2", ...dir("bob")]);
+    expect(local.code, local.stderr).toBe(0);
+    expect(local.stdout).toContain("owner: before the outage");
+    expect(local.stderr).toContain("no answer from the service node within 2 s");
+    expect(local.stderr).toContain("showing the messages this profile already holds");
     await waitForOutput(chat, "stdout", "* lost the service node");
     chat.child.stdin?.write("typed while away\n");
     await waitForOutput(chat, "stdout", "… queued: typed while away");
@@ -60,7 +72,7 @@ describe("chat through an outage of the service node", () => {
     chat.child.stdin?.end();
     const ended = await finish(chat);
     expect(ended.code, ended.stderr).toBe(0);
-    expect(ended.stdout).toContain("bye (1 sent, 0 received)");
+    expect(ended.stdout).toContain("bye (2 sent, 0 received)");
 
     // The other member finds it on the node.
     const read = await orgchat(["read", "general", ...dir("bob")]);

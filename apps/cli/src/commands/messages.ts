@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { describeError } from "@orgchat/base";
 import type { CommandContext, CommandSpec } from "../command.js";
-import { CliError, exitCodes, usageError } from "../errors.js";
+import { CliError, exitCodes, explain, isNetworkFailure, usageError } from "../errors.js";
 import { authorNames, messageJson, messageLine, short, shownName } from "../format.js";
 import { markRead } from "../read-markers.js";
 import { channelId } from "../resolve.js";
@@ -66,7 +66,18 @@ export const read: CommandSpec = {
     const limit = Number(limitText);
     if (!Number.isInteger(limit) || limit < 1)
       throw usageError(`--limit needs a positive whole number, got ${limitText}`, this.name);
-    const { session, org } = await openOrg(context);
+    // Without a service node, `read` shows what this profile holds, with a note (exit 0).
+    let note: string | undefined;
+    const { session, org } = await openOrg(context, (error, session) => {
+      if (!isNetworkFailure(error)) return false;
+      note = explain(error, { dataDir: session.dataDir, peers: session.peers }).line;
+      return true;
+    });
+    if (note !== undefined) {
+      context.output.stderr(
+        `orgchat: ${note}\norgchat: showing the messages this profile already holds (maybe not the newest)\n`,
+      );
+    }
     if (!org.channels.some((c) => c.id === channel)) {
       throw new CliError(
         `no channel #${shownName(channel)} in ${shownName(org.identity.displayName)}: \`orgchat channel list\` shows them`,

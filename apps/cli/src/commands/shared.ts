@@ -39,14 +39,21 @@ export function arg(context: CommandContext, index: number): string {
 
 /**
  * Opens the session a reading command wants (`--offline` or online), catches up, and resolves `--org`.
+ * @param context - the command
+ * @param withoutNetwork - called when catching up failed: returning true goes on with the local data
  */
 export async function openOrg(
   context: CommandContext,
+  withoutNetwork?: (error: unknown, session: Session) => boolean,
 ): Promise<{ session: Session; org: OrganizationView }> {
   const session = await context.session({
     network: context.values.offline === true ? "offline" : "online",
   });
-  await session.ready();
+  try {
+    await session.ready();
+  } catch (error) {
+    if (withoutNetwork?.(error, session) !== true) throw error;
+  }
   return { session, org: resolveOrg(session.client, str(context.values.org)) };
 }
 
