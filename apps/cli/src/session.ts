@@ -413,7 +413,10 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
         writeProfileConfig(dataDir, { ...remembered, peers });
       }
     };
-    /** When `--timeout` runs out for this command's network waits (set when the network opens). */
+    /**
+     * When `--timeout` runs out for this command's network waits, set when the network opens: one
+     * deadline for connecting, catching up and delivery of a one-shot command.
+     */
     let deadline = Number.POSITIVE_INFINITY;
     const timedOut = () =>
       new CliError(
@@ -422,7 +425,11 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
       );
     /** Waits for `work` within what is left of `--timeout` (and until Ctrl-C). */
     const bounded = async <T>(work: Promise<T>): Promise<T> => {
-      const left = deadline - performance.now();
+      // A long-running session (chat, the daemon) gives each wait its own --timeout.
+      const left =
+        (init.longRunning === true && Number.isFinite(deadline)
+          ? performance.now() + timeoutMs
+          : deadline) - performance.now();
       if (!Number.isFinite(left)) return raceAbort(work, init.signal, interruptedError);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const expired = new Promise<never>((_, reject) => {
