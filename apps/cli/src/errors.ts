@@ -88,6 +88,8 @@ function field(error: unknown, name: string): string {
 interface Explaining {
   readonly error: unknown;
   readonly org: string;
+  /** The whole organization key, for commands in hints (a shortened key would not run). */
+  readonly key: string;
   readonly peers: string;
   readonly context: ErrorContext;
 }
@@ -103,8 +105,8 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
     `unknown organization ${org}: join it first (\`orgchat join <link or key>\`), or list the ones you know with \`orgchat org show\``,
   OrganizationNotFoundError: ({ org, peers }) =>
     `organization ${org} was not found on the service node (${peers}): check the key and --peer, or ask its owner to run any orgchat command online so that it is published`,
-  NotMemberError: ({ org }) =>
-    `you are not a member of organization ${org}: request to join with \`orgchat join ${org} --wait\` (the owner must accept)`,
+  NotMemberError: ({ org, key }) =>
+    `you are not a member of organization ${org}: request to join with \`orgchat join ${key} --wait\` (the owner must accept)`,
   NotOwnerError: ({ org }) =>
     `only the owner of organization ${org} can do this: ask the owner to run it`,
   ChannelAccessError: ({ error, org }) =>
@@ -114,8 +116,8 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
   // The client waited for the owner's resolution of our leave (a request before it is refused).
   LeaveNotResolvedError: ({ org }) =>
     `the owner of ${org} has not processed your leave yet (it must be online): run this again later`,
-  KeysNotReadyError: ({ org }) =>
-    `the group keys of ${org} have not arrived yet (the owner's Welcome): wait with \`orgchat join ${org} --wait\`, or retry later`,
+  KeysNotReadyError: ({ org, key }) =>
+    `the group keys of ${org} have not arrived yet (the owner's Welcome): wait with \`orgchat join ${key} --wait\`, or retry later`,
   EventRejectedError: ({ error }) =>
     `refused by the organization's rules (${field(error, "reason") || "rejected"}): check the current state with \`orgchat org show\``,
   UnknownTargetError: ({ error }) => oneLine(describeError(error)),
@@ -160,6 +162,7 @@ export function explain(
       : explanation({
           error,
           org: short(field(error, "organizationId")),
+          key: field(error, "organizationId"),
           peers: context.peers?.length ? context.peers.join(", ") : "none configured",
           context,
         });

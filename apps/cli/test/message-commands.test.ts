@@ -176,4 +176,19 @@ describe("messages by id and by name", () => {
     const negative = await orgchat(["chat", "general", "--history", "-1", ...dir("owner")]);
     expect(negative.code).toBe(2);
   });
+
+  it("the command a hint names runs as printed (join … --wait with the whole key)", async () => {
+    const dir = profiles();
+    await createAcme(dir);
+    const { link } = await orgchatJson<{ link: string }>(["org", "link", ...dir("owner")]);
+    const asked = await orgchat(["join", link, "--name", "Alice", ...dir("alice")]);
+    expect(asked.code, asked.stderr).toBe(0);
+    const hint = /`orgchat (join [0-9a-f]{64} --wait)`/.exec(asked.stdout)?.[1];
+    expect(hint, asked.stdout).toBeDefined();
+    const waiting = start([...(hint ?? "").split(" "), ...dir("alice")]);
+    await waitForOutput(waiting, "stderr", "waiting for the owner");
+    await orgchatJson(["accept", "Alice", ...dir("owner")]);
+    const joined = await finish(waiting);
+    expect(joined.code, joined.stderr).toBe(0);
+  });
 });

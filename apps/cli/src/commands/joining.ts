@@ -82,7 +82,7 @@ async function waitForAnswer(
     if (elapsed >= waitSeconds) {
       context.progress.done();
       throw new CliError(
-        `the owner of ${shownName(org.identity.displayName)} did not answer within ${waitSeconds} s (it may be offline): your request is saved; run \`orgchat join ${short(id)} --wait\` again later`,
+        `the owner of ${shownName(org.identity.displayName)} did not answer within ${waitSeconds} s (it may be offline): your request is saved; run \`orgchat join ${id} --wait\` again later`,
         exitCodes.timeout,
       );
     }
@@ -159,7 +159,7 @@ export const join: CommandSpec = {
       human:
         status === "member"
           ? `you are a member of ${name} (${short(id)})${org.encrypted && org.epoch !== undefined ? `, keys for epoch ${org.epoch}` : ""}`
-          : `request ${requestId === undefined ? "" : `${short(requestId)} `}sent to the owner of ${name}; wait for the answer with \`orgchat join ${short(id)} --wait\``,
+          : `request ${requestId === undefined ? "" : `${short(requestId)} `}sent to the owner of ${name}; wait for the answer with \`orgchat join ${id} --wait\``,
     };
   },
 };
