@@ -9,9 +9,10 @@ import type { Client } from "@orgchat/client";
 import type { CommandContext, CommandSpec, OptionSpec } from "./command.js";
 import { commands } from "./commands/index.js";
 import { CliError, exitCodes, explain, isCliError, usageError } from "./errors.js";
-import { type Output, printResult, progressOn } from "./format.js";
+import { type Output, printResult, progressOn, shownName } from "./format.js";
 import { resolveOrg } from "./resolve.js";
 import { dataDirOf, type GlobalOptions, knownPeers, openSession, type Session } from "./session.js";
+import { inlineText, outputText } from "./terminal-text.js";
 
 const globalOptions: Record<string, OptionSpec> = {
   data: {
@@ -174,7 +175,7 @@ function checkLocally(
   const org = resolveOrg(client, ref);
   if (command.requiresOwner === true && org.role !== "owner") {
     throw new CliError(
-      `only the owner of ${org.identity.displayName} can run \`orgchat ${command.name}\` (this identity is its ${org.role})`,
+      `only the owner of ${shownName(org.identity.displayName)} can run \`orgchat ${command.name}\` (this identity is its ${org.role})`,
     );
   }
 }
@@ -310,9 +311,9 @@ export async function runCli(
     progress.done();
     if (!command.streaming || (command.name === "chat" && global.json))
       printResult(output, result, global.json);
-    else if (command.name === "chat") output.stdout(`${result.human}\n`);
+    else if (command.name === "chat") output.stdout(`${outputText(result.human)}\n`);
     if (result.exitCode !== undefined && result.exitCode !== exitCodes.ok) {
-      if (result.error !== undefined) output.stderr(`orgchat: ${result.error}\n`);
+      if (result.error !== undefined) output.stderr(`orgchat: ${inlineText(result.error)}\n`);
       return result.exitCode;
     }
     return exitCodes.ok;

@@ -4,6 +4,7 @@
  */
 import type { Client, OrganizationView, RequestView } from "@orgchat/client";
 import { CliError, exitCodes } from "./errors.js";
+import { shownName } from "./format.js";
 
 /** Resolves `--org` (or the only organization this identity knows). */
 export function resolveOrg(client: Client, ref: string | undefined): OrganizationView {
@@ -31,12 +32,12 @@ export function resolveOrg(client: Client, ref: string | undefined): Organizatio
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   if (matches.length > 1) {
     throw new CliError(
-      `--org ${ref} matches ${matches.length} organizations: give more of the key`,
+      `--org ${shownName(ref)} matches ${matches.length} organizations: give more of the key`,
       exitCodes.usage,
     );
   }
   throw new CliError(
-    `unknown organization ${ref}: join it first (\`orgchat join <link or key>\`), or list the ones you know with \`orgchat org show\``,
+    `unknown organization ${shownName(ref)}: join it first (\`orgchat join <link or key>\`), or list the ones you know with \`orgchat org show\``,
   );
 }
 
@@ -63,12 +64,12 @@ export function resolveMember(client: Client, org: OrganizationView, ref: string
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   if (matches.length > 1) {
     throw new CliError(
-      `${ref} matches ${matches.length} members: give more of the id`,
+      `${shownName(ref)} matches ${matches.length} members: give more of the id`,
       exitCodes.usage,
     );
   }
   throw new CliError(
-    `no member ${ref} in ${org.identity.displayName}: give a member id (64 hex) or a prefix of one (\`orgchat org show\` lists members)`,
+    `no member ${shownName(ref)} in ${shownName(org.identity.displayName)}: give a member id (64 hex) or a prefix of one (\`orgchat org show\` lists members)`,
   );
 }
 
@@ -89,12 +90,12 @@ export function resolveRequest(client: Client, org: OrganizationView, ref: strin
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   if (matches.length > 1) {
     throw new CliError(
-      `${ref} matches ${matches.length} requests: give more of the request id`,
+      `${shownName(ref)} matches ${matches.length} requests: give more of the request id`,
       exitCodes.usage,
     );
   }
   throw new CliError(
-    `no request ${ref} in ${org.identity.displayName}: list them with \`orgchat requests\` (the requester must have sent it to a service node you reach)`,
+    `no request ${shownName(ref)} in ${shownName(org.identity.displayName)}: list them with \`orgchat requests\` (the requester must have sent it to a service node you reach)`,
   );
 }
 

@@ -326,7 +326,7 @@ describe("orgchat, one process per command", () => {
     expect(badPeer.stderr.trim()).toMatch(/^orgchat: bad --peer address .*orgchat serve/);
     expect(badPeer.stderr.trim().split("\n")).toHaveLength(1);
 
-    // This one remembers the service node for carol's data directory (the later commands omit it).
+    // A local error: nothing connects, so nothing is remembered (only service nodes that answered are).
     const unknown = await orgchat([
       "read",
       "general",
@@ -352,7 +352,14 @@ describe("orgchat, one process per command", () => {
     expect(asJson.code).toBe(1);
     expect(JSON.parse(asJson.stdout)).toMatchObject({ ok: false, exitCode: 1 });
 
-    const notFound = await orgchat(["join", "f".repeat(64), ...dir("carol"), "--quiet"]);
+    const notFound = await orgchat([
+      "join",
+      "f".repeat(64),
+      "--peer",
+      servicePeer(),
+      ...dir("carol"),
+      "--quiet",
+    ]);
     expect(notFound.code).toBe(1);
     expect(notFound.stderr.trim()).toMatch(
       /^orgchat: organization ffffffffffff… was not found on the service node/,

@@ -7,7 +7,15 @@
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { orgchat, orgchatJson, serve, sharedServiceNode, tempDir } from "./helpers.ts";
+import {
+  orgchat,
+  orgchatJson,
+  serve,
+  sharedServiceNode,
+  start,
+  tempDir,
+  waitForOutput,
+} from "./helpers.ts";
 
 const peer = sharedServiceNode();
 
@@ -43,6 +51,25 @@ describe("the network, opened only when needed", () => {
     expect(show.stderr).toMatch(/^orgchat: unknown organization nope/m);
     // The address never answered: it is not remembered.
     expect(readdirSync(data)).not.toContain("config.json");
+  });
+
+  it("owner-only commands are refused from the profile, before any connection", async () => {
+    const dir = tempDir();
+    const { link } = await orgchatJson<{ link: string }>([
+      "org",
+      "create",
+      "Acme",
+      "--peer",
+      peer(),
+      "--data",
+      join(dir, "owner"),
+    ]);
+    await orgchat(["join", link, "--name", "Carol", "--data", join(dir, "carol")]);
+    const requests = await againstNobody(["requests", "--org", "Acme"], join(dir, "carol"), 60);
+    expect(requests.code).toBe(1);
+    expect(requests.stderr.trim()).toBe(
+      "orgchat: only the owner of Acme can run `orgchat requests` (this identity is its requester)",
+    );
   });
 
   it("--timeout bounds the wait for a service node: exit code 3", async () => {
@@ -90,6 +117,32 @@ describe("the network, opened only when needed", () => {
     const names = files(node).map((file) => file.name);
     expect(names).toContain("messages.sqlite");
     for (const file of files(node)) expect(file).toEqual({ name: file.name, mode: 0o600 });
+  });
+
+  it("serve: one node per data directory (a lock), --profile names the directory", async () => {
+    const home = tempDir();
+    const node = join(home, "relay");
+    const first = start(
+      ["serve", "--json", "--profile", "relay", "--listen", "/ip4/127.0.0.1/tcp/0/ws"],
+      {
+        ORGCHAT_HOME: home,
+      },
+    );
+    await waitForOutput(first, "stdout", "\n");
+    expect(JSON.parse(first.stdout.split("\n")[0] ?? "")).toMatchObject({ dataDir: node });
+    expect(readFileSync(join(node, "serve.lock"), "utf8").trim()).toMatch(/^\d+$/);
+    const second = await orgchat(["serve", "--data", node, "--listen", "/ip4/127.0.0.1/tcp/0/ws"]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/another orgchat serve \(pid \d+\) uses /);
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    expect(readdirSync(node)).not.toContain("serve.lock");
+    // A lock left by a process that is gone is taken over.
+    writeFileSync(join(node, "serve.lock"), "999999999\n");
+    const third = start(["serve", "--json", "--data", node, "--listen", "/ip4/127.0.0.1/tcp/0/ws"]);
+    await waitForOutput(third, "stdout", "\n");
+    third.child.kill("SIGTERM");
+    expect(await third.exited).toBe(0);
   });
 
   it("an older data directory's readable files are made private when it is opened", async () => {

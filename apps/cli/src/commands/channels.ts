@@ -14,6 +14,7 @@ const channelOptions: Record<string, OptionSpec> = {
 
 export const channelCreate = changeCommand({
   name: "channel create",
+  requiresOwner: true,
   summary: "create a channel (owner); --restricted limits it to the members you list",
   args: "ID",
   minArgs: 1,
@@ -59,6 +60,7 @@ export const channelCreate = changeCommand({
 
 export const channelEdit = changeCommand({
   name: "channel edit",
+  requiresOwner: true,
   summary: "change a channel's name, description or category (owner)",
   args: "ID",
   minArgs: 1,
@@ -86,6 +88,7 @@ export const channelEdit = changeCommand({
 
 export const channelRemove = changeCommand({
   name: "channel remove",
+  requiresOwner: true,
   summary: "remove a channel (owner)",
   args: "ID",
   minArgs: 1,
@@ -100,6 +103,7 @@ export const channelRemove = changeCommand({
 
 export const channelMembers = changeCommand({
   name: "channel members",
+  requiresOwner: true,
   summary: "replace the member list of a restricted channel (owner)",
   args: "ID MEMBER…",
   minArgs: 1,
@@ -174,6 +178,7 @@ export const [categoryCreate, categoryEdit, categoryRemove] = categoryActions.ma
   ({ verb, done, apply }) =>
     changeCommand({
       name: `category ${verb}`,
+      requiresOwner: true,
       summary: `${verb} a category of channels (owner)`,
       args: verb === "remove" ? "ID" : "ID NAME",
       minArgs: verb === "remove" ? 1 : 2,

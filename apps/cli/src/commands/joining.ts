@@ -2,8 +2,8 @@
  * The requester's side: `orgchat join` (discover, then ask to join or accept an invitation, and with
  * `--wait` wait for the owner's answer and the group keys), `orgchat cancel` and `orgchat leave`.
  */
-import { raceAbort, sleep } from "@orgchat/base";
-import { type Client, isUnknownTargetError, type OrganizationView } from "@orgchat/client";
+import { hasErrorName, raceAbort, sleep } from "@orgchat/base";
+import type { Client, OrganizationView } from "@orgchat/client";
 import type { CommandContext, CommandSpec } from "../command.js";
 import { CliError, exitCodes, interruptedError } from "../errors.js";
 import { orgJson, short, shownName } from "../format.js";
@@ -53,7 +53,7 @@ async function sendJoin(
   try {
     sent = { via: "invitation", requestId: await client.acceptInvitation(id, init) };
   } catch (error) {
-    if (!isUnknownTargetError(error)) throw error;
+    if (!(error instanceof Error && hasErrorName(error, "UnknownTargetError"))) throw error;
     if (context.values.invitation === true) {
       throw new CliError(
         `no invitation to ${shownName(link.name ?? short(id))} for ${short(client.memberId)} arrived: ask the owner to run \`orgchat invite ${client.memberId}\``,

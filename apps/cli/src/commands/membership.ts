@@ -20,6 +20,7 @@ const roleNames: Record<string, "all" | "manage-users" | "moderate-content"> = {
 
 export const requests: CommandSpec = {
   name: "requests",
+  requiresOwner: true,
   summary: "list requests to join (owner); pending ones by default",
   args: "",
   minArgs: 0,
@@ -56,6 +57,7 @@ function answerCommand(
 ): CommandSpec {
   return changeCommand({
     name: verb,
+    requiresOwner: true,
     args: "REQUEST",
     minArgs: 1,
     maxArgs: 1,
@@ -97,6 +99,7 @@ export const reject = answerCommand(
 
 export const invite = changeCommand({
   name: "invite",
+  requiresOwner: true,
   summary: "invite a key (owner): it joins with `orgchat join` at once, whatever the access mode",
   args: "MEMBER_ID",
   minArgs: 1,
@@ -151,6 +154,7 @@ const memberActions = [
 export const [remove, ban, unban] = memberActions.map((action) =>
   changeCommand({
     name: action.name,
+    requiresOwner: true,
     summary: action.summary,
     args: "MEMBER",
     minArgs: 1,
@@ -188,6 +192,7 @@ function rolesOf(context: CommandContext): Array<"all" | "manage-users" | "moder
 
 export const role = changeCommand({
   name: "role",
+  requiresOwner: true,
   summary: "set a member's roles (owner): admin, manager, moderator; none to clear",
   args: "MEMBER ROLE…",
   minArgs: 2,

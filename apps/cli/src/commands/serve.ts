@@ -3,12 +3,61 @@
  * Store v3 in SQLite, LightPush v3, Filter v2) until Ctrl-C or SIGTERM. Other `orgchat` commands
  * reach it with `--peer <one of the printed addresses>`.
  */
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import type { ServiceNodeInit } from "@orgchat/service-node";
 import type { CommandSpec } from "../command.js";
 import { CliError, usageError } from "../errors.js";
 import { jsonReplacer } from "../format.js";
+import { dataDirOf, makePrivate } from "../session.js";
+
+/**
+ * Where `serve` listens by default: fixed ports, so that the address others remember (`--peer`)
+ * stays the same across restarts. The peer id stays too (kept in the data directory).
+ */
+export const defaultListen = ["/ip4/127.0.0.1/tcp/60000/ws", "/ip4/127.0.0.1/tcp/60001"] as const;
+
+/** The lock file of a service node's data directory: its pid, while it runs. */
+const lockName = "serve.lock";
+
+/**
+ * Takes the data directory for this process: a second node on the same directory would serve the
+ * same peer id from two places and share its database.
+ * @returns the function that releases it
+ * @throws CliError when a running process holds it
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, lockName);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx", 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const pid = Number.parseInt(readFileSync(path, "utf8"), 10);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid)) {
+      throw new CliError(
+        `another orgchat serve (pid ${pid}) uses ${dataDir}: stop it, or give this one its own --data DIR (or --profile NAME)`,
+      );
+    }
+    // Left by a node that did not stop cleanly: take it over.
+    rmSync(path, { force: true });
+  }
+  throw new CliError(`cannot lock ${join(dataDir, lockName)}: remove it if no orgchat serve runs`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 export const serveCommand: CommandSpec = {
   name: "serve",
@@ -21,7 +70,7 @@ export const serveCommand: CommandSpec = {
       type: "string",
       multiple: true,
       value: "ADDR",
-      help: "multiaddr to listen on; repeatable (default /ip4/127.0.0.1/tcp/0/ws and /ip4/127.0.0.1/tcp/0)",
+      help: `multiaddr to listen on; repeatable (default ${defaultListen.join(" and ")}; tcp/0 picks free ports)`,
     },
     "retention-days": {
       type: "string",
@@ -34,7 +83,7 @@ export const serveCommand: CommandSpec = {
     "orgchat serve --data /var/lib/orgchat-node --listen /ip4/0.0.0.0/tcp/60000/ws --json",
   ],
   notes:
-    "--data defaults to ~/.orgchat/node (messages and the node's identity survive restarts); --peer here names other service nodes to relay with. Prints one address per line (--json: one document); give one to the others as --peer.",
+    "--data defaults to ~/.orgchat/node (--profile NAME: ~/.orgchat/NAME); messages and the node's identity survive restarts, and one node at a time uses a data directory. --peer here names other service nodes to relay with. Prints one address per line (--json: one document); give one to the others as --peer.",
   streaming: true,
   async run(context) {
     const days = context.values["retention-days"] as string | undefined;
@@ -45,14 +94,14 @@ export const serveCommand: CommandSpec = {
         this.name,
       );
     }
-    const dataDir =
-      context.global.data === undefined
-        ? join(homedir(), ".orgchat", "node")
-        : resolve(context.global.data);
-    const listen = context.values.listen as string[] | undefined;
+    const dataDir = dataDirOf({
+      ...(context.global.data === undefined ? {} : { data: context.global.data }),
+      profile: context.global.profile ?? "node",
+    });
+    const listen = (context.values.listen as string[] | undefined) ?? [...defaultListen];
     const init: ServiceNodeInit = {
       dataDir,
-      ...(listen === undefined ? {} : { listen }),
+      listen,
       ...(context.global.peer === undefined || context.global.peer.length === 0
         ? {}
         : { peers: context.global.peer }),
@@ -60,13 +109,20 @@ export const serveCommand: CommandSpec = {
         ? {}
         : { retention: { maxAgeMs: retentionDays * 24 * 3600 * 1000 } }),
     };
+    const unlock = lockDataDir(dataDir);
+    // Files an older version left readable by others.
+    makePrivate(dataDir);
     const { createServiceNode } = await import("@orgchat/service-node");
     let node: Awaited<ReturnType<typeof createServiceNode>>;
     try {
       node = await createServiceNode(init);
     } catch (error) {
+      unlock();
+      const detail = error instanceof Error ? error.message : String(error);
       throw new CliError(
-        `the service node cannot start: ${error instanceof Error ? error.message : String(error)}`,
+        /EADDRINUSE/.test(detail)
+          ? `the service node cannot listen on ${listen.join(", ")}: the port is in use (another orgchat serve?); pass --listen with another port, or tcp/0 for free ones`
+          : `the service node cannot start: ${detail}`,
       );
     }
     const info = {
@@ -90,6 +146,7 @@ export const serveCommand: CommandSpec = {
     });
     const stats = node.stats();
     await node.stop();
+    unlock();
     if (!context.global.json)
       context.output.stderr(`orgchat serve: stopped (${stats.storedMessages} messages stored)\n`);
     return { json: info, human: "" };
