@@ -11,7 +11,14 @@ import { commands } from "./commands/index.js";
 import { CliError, exitCodes, explain, isCliError, usageError } from "./errors.js";
 import { type Output, printResult, progressOn, shownName } from "./format.js";
 import { resolveOrg } from "./resolve.js";
-import { dataDirOf, type GlobalOptions, knownPeers, openSession, type Session } from "./session.js";
+import {
+  dataDirOf,
+  type GlobalOptions,
+  knownPeers,
+  openSession,
+  type Session,
+  type SessionInit,
+} from "./session.js";
 import { inlineText, outputText } from "./terminal-text.js";
 
 const globalOptions: Record<string, OptionSpec> = {
@@ -181,13 +188,29 @@ function checkLocally(
 }
 
 /**
+ * What runs a command line besides its streams: the profile daemon (docs/CLI-DAEMON.md) lends its
+ * open session and passes on the forwarded stdin; a one-shot process uses neither.
+ */
+export interface CliHost {
+  /** Opens the data directory for a command (default: {@link openSession}). */
+  readonly openSession?: (global: GlobalOptions, init: SessionInit) => Promise<Session>;
+  /** What the user types (default: `process.stdin`). */
+  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
+}
+
+/**
  * Runs one command line.
+ * @param argv - the arguments after `orgchat`
+ * @param output - where it prints
+ * @param signal - Ctrl-C
+ * @param host - inside the daemon: its session and the forwarded stdin
  * @returns the exit code
  */
 export async function runCli(
   argv: readonly string[],
   output: Output,
   signal: AbortSignal,
+  host: CliHost = {},
 ): Promise<number> {
   let global: GlobalOptions | undefined;
   let session: Session | undefined;
@@ -212,7 +235,7 @@ export async function runCli(
         output.stdout(`${mainHelp()}\n`);
         return exitCodes.ok;
       }
-      return runCli([...loose.positionals.slice(1), "--help"], output, signal);
+      return runCli([...loose.positionals.slice(1), "--help"], output, signal, host);
     }
     const found = findCommand(loose.positionals);
     if (loose.values.version === true && found.command === undefined) {
@@ -296,8 +319,9 @@ export async function runCli(
       output,
       progress,
       signal,
+      ...(host.stdin === undefined ? {} : { stdin: host.stdin }),
       session: async (init) => {
-        session = await openSession(globalOptionsOf, {
+        session = await (host.openSession ?? openSession)(globalOptionsOf, {
           ...init,
           progress,
           signal,

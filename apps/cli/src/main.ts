@@ -13,8 +13,21 @@ const { trace } = await import("./session.js");
 trace("cli loaded");
 
 // `pnpm start -- <args>` passes the `--` on: drop it.
-const argv = process.argv.slice(2);
-const code = await runCli(argv[0] === "--" ? argv.slice(1) : argv, processOutput, signal);
+const given = process.argv.slice(2);
+const argv = given[0] === "--" ? given.slice(1) : given;
+// The profile's daemon runs the command when one listens (docs/CLI-DAEMON.md).
+const { forwardToDaemon } = await import("./daemon/forward.js");
+const forwarded = await forwardToDaemon(argv, {
+  stdout: processOutput.stdout,
+  stderr: processOutput.stderr,
+  stdin: process.stdin,
+  stdoutIsTTY: process.stdout.isTTY === true,
+  stderrIsTTY: processOutput.stderrIsTTY,
+  ...(process.stdout.columns === undefined ? {} : { columns: process.stdout.columns }),
+  signal,
+});
+if (forwarded !== undefined) trace("ran in the daemon");
+const code = forwarded ?? (await runCli(argv, processOutput, signal));
 // Interrupted streaming commands (chat, serve) end normally.
 const exitCode = signal.aborted && code === 0 ? 0 : code;
 // libp2p keeps short timers for a moment after stop; nothing is left to write, so leave now.

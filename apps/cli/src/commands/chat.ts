@@ -6,6 +6,7 @@
  * (`terminal-text.ts`), and every line goes through `outputText` before it reaches the terminal.
  */
 import { createInterface } from "node:readline";
+import { Writable } from "node:stream";
 import type { Client, MessageView, OrganizationView, RequestView } from "@orgchat/client";
 import type { CommandSpec } from "../command.js";
 import { CliError, explain, usageError } from "../errors.js";
@@ -61,14 +62,24 @@ export const chatCommand: CommandSpec = {
     const names = authorNames(org, requestsOf(client, org));
     const out = (line: string) => {
       // Print above the prompt without mangling what the user is typing.
-      if (rl.terminal) process.stdout.write("\r\x1b[K");
+      if (rl.terminal) context.output.stdout("\r\x1b[K");
       context.output.stdout(`${outputText(line)}\n`);
       rl.prompt(true);
     };
+    // The process's terminal, or (inside the profile daemon) the forwarded stdin in line mode.
+    const input = context.stdin ?? process.stdin;
     const rl = createInterface({
-      input: process.stdin,
-      output: process.stdout,
-      terminal: process.stdin.isTTY === true && process.stdout.isTTY === true,
+      input,
+      output: new Writable({
+        write(chunk: Buffer | string, _encoding, done) {
+          context.output.stdout(chunk.toString());
+          done();
+        },
+      }),
+      terminal:
+        context.stdin === undefined &&
+        process.stdin.isTTY === true &&
+        process.stdout.isTTY === true,
       prompt: `#${shownName(channel)}> `,
     });
     let sent = 0;

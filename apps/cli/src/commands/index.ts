@@ -18,6 +18,7 @@ import {
   channelRemove,
 } from "./channels.js";
 import { chatCommand } from "./chat.js";
+import { daemonStart, daemonStatus, daemonStop, events } from "./daemon.js";
 import { idCreate, idShow } from "./identity.js";
 import { invitations, invitationsAccept, invitationsDecline } from "./invitations.js";
 import { cancel, join, leave } from "./joining.js";
@@ -67,4 +68,8 @@ export const commands: readonly CommandSpec[] = [
   pin,
   unpin,
   chatCommand,
+  events,
+  daemonStart,
+  daemonStatus,
+  daemonStop,
 ];
