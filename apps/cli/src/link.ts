@@ -7,6 +7,7 @@
  * `join` also accepts the bare key.
  */
 import { CliError, exitCodes } from "./errors.js";
+import { isServiceAddress } from "./session.js";
 
 /** What a link carries. */
 export interface OrgLink {
@@ -48,11 +49,15 @@ export function parseLink(text: string): OrgLink {
     throw notALink(text);
   }
   const name = url.searchParams.get("name");
-  return {
-    organizationId: id,
-    ...(name === null ? {} : { name }),
-    peers: url.searchParams.getAll("peer"),
-  };
+  const peers = url.searchParams.getAll("peer");
+  const broken = peers.find((peer) => !isServiceAddress(peer));
+  if (broken !== undefined) {
+    throw new CliError(
+      `the link's service node address ${JSON.stringify(broken)} is not a multiaddr such as /ip4/127.0.0.1/tcp/60000/ws/p2p/12D3KooW…: ask for a fresh link (\`orgchat org link\`), or join by key with --peer`,
+      exitCodes.usage,
+    );
+  }
+  return { organizationId: id, ...(name === null ? {} : { name }), peers };
 }
 
 function notALink(text: string, cause?: unknown): CliError {

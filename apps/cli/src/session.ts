@@ -197,16 +197,19 @@ export function knownPeers(dir: string, options: GlobalOptions): string[] {
  * by name. The transport checks the rest when it starts.
  */
 export function checkMultiaddr(address: string): void {
-  if (
-    !/^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/(ws|wss|tls\/ws))?(\/p2p\/[1-9A-HJ-NP-Za-km-z]+)?$/.test(
-      address,
-    )
-  ) {
+  if (!isServiceAddress(address)) {
     throw new CliError(
       `bad --peer address ${JSON.stringify(address)}: expected a multiaddr such as /ip4/127.0.0.1/tcp/60000/ws/p2p/12D3KooW… (what \`orgchat serve\` prints)`,
       exitCodes.usage,
     );
   }
+}
+
+/** Whether `address` has the shape of a service node's multiaddr (tcp, optionally ws, optionally /p2p/). */
+export function isServiceAddress(address: string): boolean {
+  return /^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/(ws|wss|tls\/ws))?(\/p2p\/[1-9A-HJ-NP-Za-km-z]+)?$/.test(
+    address,
+  );
 }
 
 /** What a wrapper replaces of the transport it forwards to. */

@@ -35,7 +35,7 @@ export const chatCommand: CommandSpec = {
     history: { type: "string", value: "N", help: "messages of history printed first (default 20)" },
   },
   examples: ["orgchat chat general", "orgchat chat core --org Acme --history 5"],
-  notes: `Type a line and Enter to send it. ${chatHelp.replace(/\n\s*/g, "; ")}`,
+  notes: `Type a line and Enter to send it. Lines starting with / are ${chatHelp}\nWhen the service node goes away, chat says so; what you type meanwhile is shown queued and sent when it is back.`,
   streaming: true,
   async run(context) {
     let channel = channelId(context.args[0] ?? "");

@@ -118,7 +118,7 @@ export const invitationsAccept: CommandSpec = {
         requestId,
         organization: orgJson(org),
       },
-      human: `invitation of ${shownName(org.identity.displayName)} (${short(id)}) accepted: request ${short(requestId)} sent to the owner; wait for the owner with \`orgchat join ${id} --wait\``,
+      human: `invitation of ${shownName(org.identity.displayName)} (${short(id)}) accepted: the owner's client admits you without a decision the next time it runs online (request ${short(requestId)}); wait for it and the keys with \`orgchat join ${id} --wait\``,
     };
   },
 };

@@ -100,7 +100,8 @@ export const reject = answerCommand(
 export const invite = changeCommand({
   name: "invite",
   requiresOwner: true,
-  summary: "invite a key (owner): it joins with `orgchat join` at once, whatever the access mode",
+  summary:
+    "invite a key (owner): when it accepts, your next online run admits it without a decision, whatever the access mode",
   args: "MEMBER_ID",
   minArgs: 1,
   maxArgs: 1,
