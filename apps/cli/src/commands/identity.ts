@@ -36,6 +36,8 @@ export const idShow: CommandSpec = {
   maxArgs: 0,
   options: {},
   examples: ["orgchat id show --json"],
+  notes:
+    "The id is this identity's public key: what others invite (`orgchat invite ID`) and what messages are signed with as a member. An organization you create gets a key of its own, which is its id (what links carry); the owner signs the organization's changes with that key, so the organizations you own are listed with a key different from your id.",
   async run(context) {
     const dir = dataDirOf(context.global);
     if (!existsSync(join(dir, "store.db"))) {
@@ -63,6 +65,11 @@ export const idShow: CommandSpec = {
         `peers: ${peers.length === 0 ? "none (pass --peer)" : peers.join(" ")}`,
         `organizations: ${orgs.length === 0 ? "none" : ""}`,
         ...orgs.map((org) => `  ${orgLine(org)}`),
+        ...(orgs.some((org) => org.role === "owner")
+          ? [
+              "(an organization's key is its own, not your id: you own it by holding that key, kept in this data directory)",
+            ]
+          : []),
       ].join("\n"),
     };
   },
