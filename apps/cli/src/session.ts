@@ -388,6 +388,32 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
     transport.on("status:changed", ({ peers: now }) => {
       peersSeen = Math.max(peersSeen, now);
     });
+    // A node that answers at a --peer address under another peer id is refused by the transport
+    // (it could be anyone): say so when the wait ends, instead of only "no answer".
+    let impostor: string | undefined;
+    const impostors = new Set<string>();
+    /** Rejects once every --peer answered under another peer id: no use waiting for --timeout. */
+    let refuseAll: (error: CliError) => void = () => undefined;
+    const allRefused = new Promise<never>((_, reject) => {
+      refuseAll = reject;
+    });
+    allRefused.catch(() => undefined);
+    transport.on("diagnostic", ({ reason, error, topic }) => {
+      if (reason !== "dial-failed" || !(error instanceof Error)) return;
+      if (error.name !== "PeerIdMismatchError") return;
+      impostor = error.message;
+      if (topic !== undefined) impostors.add(topic);
+      if (peers.every((peer) => impostors.has(peer))) {
+        // Nothing can be sent nor read: end the transport's waits too, so that closing the client
+        // does not wait for them (what was committed stays in the outbox).
+        void transport.stop().catch(() => undefined);
+        refuseAll(
+          new CliError(
+            `refused the service node: ${impostor} (--peer ${peers.join(", ")}); anything this command saved is sent the next time orgchat runs with this data directory and reaches its node`,
+          ),
+        );
+      }
+    });
     const passphrase = process.env.ORGCHAT_PASSPHRASE;
     const client = await createClient({
       transport,
@@ -423,7 +449,9 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
     let deadline = Number.POSITIVE_INFINITY;
     const timedOut = () =>
       new CliError(
-        `no answer from the service node within ${timeoutMs / 1000} s (--timeout; --peer ${peers.join(", ")}): check that \`orgchat serve\` runs there; anything this command saved is sent the next time orgchat runs with this data directory`,
+        impostor === undefined
+          ? `no answer from the service node within ${timeoutMs / 1000} s (--timeout; --peer ${peers.join(", ")}): check that \`orgchat serve\` runs there; anything this command saved is sent the next time orgchat runs with this data directory`
+          : `no service node within ${timeoutMs / 1000} s: ${impostor} (--peer ${peers.join(", ")}); anything this command saved is sent the next time orgchat runs with this data directory`,
         exitCodes.timeout,
       );
     /** Waits for `work` within what is left of `--timeout` (and until Ctrl-C). */
@@ -439,7 +467,11 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
         timer = setTimeout(() => reject(timedOut()), Math.max(0, left));
       });
       try {
-        return await raceAbort(Promise.race([work, expired]), init.signal, interruptedError);
+        return await raceAbort(
+          Promise.race([work, expired, allRefused]),
+          init.signal,
+          interruptedError,
+        );
       } finally {
         clearTimeout(timer);
       }

@@ -119,6 +119,30 @@ describe("the network, opened only when needed", () => {
     for (const file of files(node)) expect(file).toEqual({ name: file.name, mode: 0o600 });
   });
 
+  it("a node answering at the --peer address under another peer id is refused, and the error says so", async () => {
+    const other = "12D3KooWGC6TvWhfapngX6wvJHMYvKpDMXPb3ZnCZ6dMoaMtimQ5";
+    const impostor = peer().replace(/\/p2p\/.*$/, `/p2p/${other}`);
+    const data = join(tempDir(), "pinned");
+    const result = await orgchat([
+      "org",
+      "create",
+      "Acme",
+      "--peer",
+      impostor,
+      "--data",
+      data,
+      "--quiet",
+    ]);
+    // At once, not after --timeout (the helpers give every command 600 s).
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^orgchat: refused the service node: the node at this address is /,
+    );
+    expect(result.stderr).toContain(`not ${other}`);
+    expect(result.stderr).toContain("someone else listens there");
+    expect(readdirSync(data)).not.toContain("config.json");
+  });
+
   it("serve: one node per data directory (a lock), --profile names the directory", async () => {
     const home = tempDir();
     const node = join(home, "relay");

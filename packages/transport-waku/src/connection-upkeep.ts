@@ -10,7 +10,39 @@
  */
 import type { PeerId } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
-import { TypedEventEmitter } from "@orgchat/base";
+import { errorGuard, OrgchatError, TypedEventEmitter } from "@orgchat/base";
+
+/**
+ * A dial reached a node whose peer id is not the one in the address dialed (`/p2p/<id>`): the
+ * connection is closed and never used, and the peer is redialed with backoff. Reported through the
+ * upkeep's `dial:failed` (and the transports' `diagnostic` event, reason `dial-failed`).
+ */
+export class PeerIdMismatchError extends OrgchatError {
+  static readonly errorName = "PeerIdMismatchError";
+  declare readonly name: "PeerIdMismatchError";
+  /** The peer id the address names. */
+  readonly expected: string;
+  /** The peer id of the node that answered. */
+  readonly actual: string;
+  /**
+   * @param expected - the address's peer id
+   * @param actual - the answering node's
+   */
+  constructor(expected: string, actual: string) {
+    super(
+      PeerIdMismatchError.errorName,
+      `the node at this address is ${actual}, not ${expected}:`,
+      {
+        hint: "check the address (a node restarted with a new key, or someone else listens there).",
+      },
+    );
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** @returns whether `value` is a {@link PeerIdMismatchError} (by name, across package copies). */
+export const isPeerIdMismatchError = errorGuard<PeerIdMismatchError>(PeerIdMismatchError.errorName);
 
 /** Backoff of redials, in ms: the first delay doubles after every failed attempt up to the maximum. */
 export interface RedialBackoff {
@@ -317,7 +349,20 @@ class Upkeep implements ConnectionUpkeep {
       const connection = await this.#libp2p.dial(peer.address, { signal: abort.signal });
       if (this.#abort !== abort) return;
       peer.dialing = false;
-      peer.peerId = connection.remotePeer.toString();
+      const remote = connection.remotePeer.toString();
+      const expected = peer.address.getPeerId();
+      if (expected !== null && remote !== expected) {
+        // Another node answers at that address: a pinned peer id is the only thing that tells a
+        // service node from an impostor, so never use it (libp2p does not refuse it by itself).
+        this.#libp2p.hangUp(connection.remotePeer).catch(() => {});
+        this.#emit("dial:failed", {
+          address: peer.address,
+          error: new PeerIdMismatchError(expected, remote),
+        });
+        this.#scheduleRedial(peer);
+        return;
+      }
+      peer.peerId = remote;
       if (this.#resetOnDial) peer.confirmed = true;
       this.#emit("peer:dialed", { address: peer.address, peerId: peer.peerId });
       // The connection may have closed before we learnt whose it was: check rather than miss it.

@@ -138,6 +138,12 @@ export async function openLightSession(
     ).then(() => {
       if (session.closed) return;
       if (node.libp2p.getConnections(peerId).length === 0) return;
+      // Only the configured service nodes, by the peer id their address names: a node answering at
+      // such an address under another id is not one of them (an address without an id trusts any).
+      const known = session.upkeep.peers.some(
+        (peer) => peer.peerId === id || peer.address.getPeerId() === null,
+      );
+      if (!known) return;
       if (carries) session.carriers.add(id);
       if (stores) session.stores.add(id);
       parts.onReadinessChanged(session);

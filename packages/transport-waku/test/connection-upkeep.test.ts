@@ -6,6 +6,7 @@ import {
   connectionMonitorInit,
   connectionUpkeep,
   minPingTimeoutMs,
+  PeerIdMismatchError,
   redialBackoff,
   type UpkeepNode,
 } from "../src/connection-upkeep.js";
@@ -199,6 +200,37 @@ describe("connectionUpkeep", () => {
     upkeep.start();
     await node.settleNext(true);
     expect(upkeep.peers).toEqual([{ address: bare, peerId: idB }]);
+    upkeep.stop();
+  });
+
+  it("refuses a node whose peer id is not the address's: hangs it up, reports it, redials with backoff", async () => {
+    const node = new FakeNode();
+    // Whoever listens at A's address is B.
+    node.dial = (_address, options) => FakeNode.prototype.dial.call(node, addressB, options);
+    const upkeep = connectionUpkeep(
+      { peers: [addressA], initialDelayMs: 100, maxDelayMs: 1_000 },
+      { libp2p: node },
+    );
+    const failures: unknown[] = [];
+    const dialed: string[] = [];
+    upkeep.on("dial:failed", ({ error }) => failures.push(error));
+    upkeep.on("peer:dialed", ({ peerId }) => dialed.push(peerId));
+    const delays: number[] = [];
+    upkeep.on("redial:scheduled", ({ delayMs }) => delays.push(delayMs));
+    upkeep.start();
+    await node.settleNext(true);
+    expect(node.hungUp).toEqual([idB]);
+    expect(dialed).toEqual([]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toBeInstanceOf(PeerIdMismatchError);
+    expect(failures[0]).toMatchObject({ expected: idA, actual: idB });
+    // The impostor's id is not learnt: the peer is still A.
+    expect(upkeep.peers).toEqual([{ address: addressA, peerId: idA }]);
+    // The disconnect of the hang-up must not schedule a second redial.
+    expect(delays).toEqual([100]);
+    await vi.advanceTimersByTimeAsync(100);
+    await node.settleNext(true);
+    expect(delays).toEqual([100, 200]);
     upkeep.stop();
   });
 
