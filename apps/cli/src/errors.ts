@@ -125,8 +125,12 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
     "wrong passphrase for this data directory: set ORGCHAT_PASSPHRASE to the one it was created with",
   PassphraseRequiredError: () =>
     "this data directory is sealed with a passphrase: set ORGCHAT_PASSPHRASE (or unset it if the directory was created without one)",
-  StoreCorruptedError: ({ context }) =>
-    `the data directory ${context.dataDir ?? ""} cannot be read by this version: restore it from a backup or use another --data DIR`,
+  StoreCorruptedError: ({ context, error }) =>
+    `a record of the data directory ${context.dataDir ?? ""} (${field(error, "record")}) is damaged or from a newer orgchat: if you updated orgchat, use the newer one; else move ${context.dataDir ?? "it"} aside and restore a copy (or start again and rejoin)`,
+  StoreCorruptError: ({ context }) =>
+    `the store of ${context.dataDir ?? "the data directory"} is damaged (not a readable orgchat store): move the directory aside and restore a copy of it (or start again and rejoin)`,
+  SchemaVersionError: ({ context, error }) =>
+    `the data directory ${context.dataDir ?? ""} was written by a newer orgchat (store schema ${String((error as { found?: number }).found)}, this one reads up to ${String((error as { supported?: number }).supported)}): run the newer orgchat; nothing was changed`,
   NoPeersError: ({ peers }) =>
     `no service node reachable (--peer ${peers}): start one with \`orgchat serve\` and pass the address it prints with --peer`,
   TransportStartError: ({ error }) => {

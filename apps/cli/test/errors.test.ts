@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { raceAbort } from "@orgchat/base";
 import * as client from "@orgchat/client";
-import { StoreLockedError } from "@orgchat/store";
+import * as store from "@orgchat/store";
 import { NoPeersError, TransportStartError } from "@orgchat/transport";
 import { afterAll, describe, expect, it } from "vitest";
 import { CliError, exitCodes, explain, interruptedError, isCliError } from "../src/errors.ts";
@@ -21,7 +21,7 @@ afterAll(killAll);
 
 describe("explain", () => {
   it.each([
-    [new StoreLockedError("/data/alice/store.db"), /^data directory \/data\/alice is in use/],
+    [new store.StoreLockedError("/data/alice/store.db"), /^data directory \/data\/alice is in use/],
     [
       new client.UnknownOrganizationError(org),
       /^unknown organization abababababab…: join it first/,
@@ -57,7 +57,18 @@ describe("explain", () => {
     [new client.UnknownTargetError("request", "1234"), /request/i],
     [new client.WrongPassphraseError(), /^wrong passphrase for this data directory/],
     [new client.PassphraseRequiredError(true), /^this data directory is sealed with a passphrase/],
-    [new client.StoreCorruptedError("meta"), /^the data directory \/data\/alice cannot be read/],
+    [
+      new client.StoreCorruptedError("meta"),
+      /^a record of the data directory \/data\/alice \(meta\) is damaged or from a newer orgchat/,
+    ],
+    [
+      new store.StoreCorruptError("file is not a database"),
+      /^the store of \/data\/alice is damaged \(not a readable orgchat store\): move the directory aside/,
+    ],
+    [
+      new store.SchemaVersionError(9, 4),
+      /^the data directory \/data\/alice was written by a newer orgchat \(store schema 9, this one reads up to 4\)/,
+    ],
     [
       new NoPeersError("none"),
       /^no service node reachable \(--peer \/ip4\/127\.0\.0\.1\/tcp\/1\/ws\)/,
