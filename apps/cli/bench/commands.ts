@@ -169,6 +169,28 @@ interface Row {
   readonly inProcess: { p50Ms: number; p95Ms: number; cpuP50Ms: number };
 }
 
+/** p50/p95 of wall time and p50 of CPU of a command's samples. */
+const summary = (samples: ReadonlyArray<{ wallMs: number; cpuMs: number }>) => ({
+  p50Ms: Math.round(
+    percentile(
+      samples.map((s) => s.wallMs),
+      50,
+    ),
+  ),
+  p95Ms: Math.round(
+    percentile(
+      samples.map((s) => s.wallMs),
+      95,
+    ),
+  ),
+  cpuP50Ms: Math.round(
+    percentile(
+      samples.map((s) => s.cpuMs),
+      50,
+    ),
+  ),
+});
+
 const rows: Row[] = [];
 try {
   // One warm-up of each in-process path (module loading is not the floor's business).
@@ -180,27 +202,25 @@ try {
       outer.push(await must(argv));
       inner.push(await inProcess(argv));
     }
-    const summary = (samples: ReadonlyArray<{ wallMs: number; cpuMs: number }>) => ({
-      p50Ms: Math.round(
-        percentile(
-          samples.map((s) => s.wallMs),
-          50,
-        ),
-      ),
-      p95Ms: Math.round(
-        percentile(
-          samples.map((s) => s.wallMs),
-          95,
-        ),
-      ),
-      cpuP50Ms: Math.round(
-        percentile(
-          samples.map((s) => s.cpuMs),
-          50,
-        ),
-      ),
-    });
     rows.push({ command: name, process: summary(outer), inProcess: summary(inner) });
+  }
+  // The same one-shot commands with the profile's daemon running (docs/CLI-DAEMON.md): the process
+  // only hands its command line over a local socket. The floor is the one-shot row's (the daemon
+  // holds the store, so runCli in this process cannot open it meanwhile).
+  await must(["daemon", "start", "--background", ...owner, ...quiet]);
+  await must(["daemon", "start", "--background", ...member, ...quiet]);
+  try {
+    for (const { name, argv } of cases.filter((c) => c.name === "send" || c.name === "read")) {
+      const outer: Outcome[] = [];
+      for (let i = 0; i < runs; i++) outer.push(await must(argv));
+      const floor = rows.find((row) => row.command === name)?.inProcess;
+      if (floor !== undefined) {
+        rows.push({ command: `${name} (daemon)`, process: summary(outer), inProcess: floor });
+      }
+    }
+  } finally {
+    await must(["daemon", "stop", ...owner]);
+    await must(["daemon", "stop", ...member]);
   }
 } finally {
   node0.child.kill("SIGTERM");
