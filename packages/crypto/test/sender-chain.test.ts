@@ -13,20 +13,23 @@ const defaults: ChainLimits = { maxForwardJump: 1000, maxSkippedPerChain: 256 };
 
 /** docs/PROTOCOL.md "Sender chain", written out directly. */
 function reference(provider: CryptoProvider, secret: Uint8Array, generation: number) {
-  let c = secret;
-  for (let g = 0; g < generation; g++) c = expandWithLabel(provider, c, "secret", u32(g), 32);
+  const c = chainSecret(provider, secret, generation);
   return {
     key: hex(expandWithLabel(provider, c, "key", u32(generation), 32)),
     nonce: hex(expandWithLabel(provider, c, "nonce", u32(generation), 12)),
   };
 }
 
-/** `c[generation]` of the chain that starts at `c0`. */
-function secretAt(provider: CryptoProvider, generation: number): Uint8Array {
-  let c: Uint8Array = c0;
+/** `c[generation]` of the chain that starts at `secret` (docs/PROTOCOL.md "Sender chain"). */
+function chainSecret(provider: CryptoProvider, secret: Uint8Array, generation: number): Uint8Array {
+  let c = secret;
   for (let g = 0; g < generation; g++) c = expandWithLabel(provider, c, "secret", u32(g), 32);
   return c;
 }
+
+/** `c[generation]` of the chain that starts at `c0`. */
+const secretAt = (provider: CryptoProvider, generation: number) =>
+  chainSecret(provider, c0, generation);
 
 function state(chain: SenderChain) {
   return {
