@@ -63,6 +63,8 @@ function checkLimit(name: string, value: number, allowInfinity: boolean): void {
 }
 
 const noEvictions: readonly EvictedEvent[] = Object.freeze([]);
+/** The buffered entries a compaction keeps when nothing is buffered. */
+const noEntries: readonly Entry[] = Object.freeze([]);
 
 /**
  * The events of one organization in canonical order, and the state they fold to (docs/PROTOCOL.md,
@@ -382,6 +384,9 @@ export class OrgLog {
     for (let at = checkpoints.length - 1; at > 0; at--) {
       const point = checkpoints[at] as Checkpoint;
       if (point.count > limit) continue;
+      // Nothing buffered (the usual case): nothing before the point to keep or to block it, so
+      // no walk over its thousands of entries (nor its optimised compilation mid-walk).
+      if (this.#buffered.size === 0) return this.#compactAt(at, noEntries);
       const kept: Entry[] = [];
       let blocked = -1;
       for (let i = 0; i < point.count; i++) {

@@ -326,6 +326,34 @@ describe("OrgLog.compact and OrgLog.restore", () => {
     expect(log.events().map((e) => e.id)).toEqual([late.id, events[8]?.id]);
   });
 
+  it("a buffered event before the point stays held (and out of the covered ids); none: a plain fold", () => {
+    const s = new Script();
+    const events: OrgEvent[] = [s.created()];
+    for (let i = 0; i < 4; i++) events.push(s.channel(`c${i}`));
+    // Refused in its place (no channel "zz" yet) and buffered: it may apply once the channel comes.
+    const early = s.next(
+      "message.posted",
+      owner,
+      { channelId: "zz", text: "early" },
+      { clock: 3n },
+    );
+    for (let i = 4; i < 8; i++) events.push(s.channel(`c${i}`));
+    const init = { organizationId: owner, config: propertyConfig, checkpointInterval: 2 };
+    const log = new OrgLog(init);
+    for (const e of [...events, early]) log.add(e);
+    expect(log.buffered().map((e) => e.id)).toEqual([early.id]);
+    const compaction = log.compact(1);
+    expect(compaction?.covered).not.toContain(early.id);
+    expect(log.events().map((e) => e.id)).toContain(early.id);
+    expect(log.has(early.id)).toBe(true);
+    // Without it, the same events fold into the same floor, every applied one covered.
+    const plain = new OrgLog(init);
+    for (const e of events) plain.add(e);
+    const folded = plain.compact(1);
+    expect(folded?.covered).toEqual(compaction?.covered);
+    expect(plain.events().map((e) => e.id)).toEqual([events[8]?.id]);
+  });
+
   it("restore refuses a log that holds events, and a state of another organization", () => {
     const s = new Script();
     const log = new OrgLog({ organizationId: owner });
