@@ -66,6 +66,11 @@ export class Sync {
   /** When each message being processed reached the network or this client (see `arrivalOf`). */
   readonly #arrivals = new Map<string, number>();
   #inboxSubscription: { unsubscribe(): Promise<void> } | undefined;
+  /** Whether the transport could carry publishes at its last status change. */
+  #online = false;
+  /** Whether the transport was online since start (only a later return is a reconnection). */
+  #wasOnline = false;
+  #offStatus: (() => void) | undefined;
   #sweepTimer: unknown;
   #sweepDelay: number;
   /** The inbox's sweep mark (in memory: a start reads the whole inbox again). */
@@ -88,6 +93,31 @@ export class Sync {
     this.#inboxSubscription = await c.p.transport.subscribe([c.inbox], (message) =>
       this.receive(message),
     );
+    this.#online = c.p.transport.status === "online";
+    this.#wasOnline = this.#online;
+    this.#offStatus = c.p.transport.on("status:changed", ({ status }) => this.#onStatus(status));
+  }
+
+  /**
+   * Back online after losing every peer (not the first connection after start): what the outbox kept (publishes that failed meanwhile) goes
+   * out now, not at the next tick, and each organization reads what it missed from history (a live
+   * subscription delivers nothing that was published while it was away). Only on the change from
+   * offline to online: one background task per reconnection, whatever the network sends.
+   */
+  #onStatus(status: string): void {
+    const c = this.#c;
+    const was = this.#online;
+    this.#online = status === "online";
+    if (this.#online && !this.#wasOnline) {
+      // The first connection after start: the start's own catch-up covers it.
+      this.#wasOnline = true;
+      return;
+    }
+    if (!this.#online || was || c.runtime.closed) return;
+    c.runtime.background(undefined, async () => {
+      for (const org of c.orgs.values()) await c.persistence.flushOutbox(org);
+      for (const org of c.orgs.values()) await this.catchUp(org);
+    });
   }
 
   /** The topics this client listens to for `org`, for its role and the channels it knows. */
@@ -506,6 +536,7 @@ export class Sync {
   /** Stops the sweep and every subscription (after the runtime closed). */
   async close(): Promise<void> {
     const c = this.#c;
+    this.#offStatus?.();
     if (this.#sweepTimer !== undefined) c.p.timers.clearTimeout(this.#sweepTimer);
     for (const org of c.orgs.values()) {
       if (org.role === "owner") {
