@@ -204,9 +204,9 @@ export function authorNames(
   const named = new Map<string, string>();
   for (const request of requests) {
     if (
+      // Departed (left, removed, banned) members keep their name on what they wrote.
       request.status === "accepted" &&
-      request.displayName !== "" &&
-      org.members.has(request.requester)
+      request.displayName !== ""
     ) {
       named.set(request.requester, request.displayName);
     }

@@ -20,7 +20,7 @@ import { describeError, hasErrorName, raceAbort, sleep } from "@orgchat/base";
 import type { Client, ClientConfig } from "@orgchat/client";
 import type { Store } from "@orgchat/store";
 import type { Transport, TransportMessage } from "@orgchat/transport";
-import { CliError, exitCodes, interruptedError } from "./errors.js";
+import { CliError, exitCodes, interruptedError, isCliError } from "./errors.js";
 import type { Progress } from "./format.js";
 import { networkGate } from "./network-gate.js";
 
@@ -540,11 +540,27 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
         await connect();
         await bounded(client.idle());
         trace("delivered (client idle)");
-        const pending = await store.range(`outbox/${organizationId}`);
-        if (pending.length > 0) {
-          throw new CliError(
-            `${pending.length} message(s) saved but not accepted by any service node (--peer ${peers.join(", ")}) within ${timeoutMs / 1000} s: they are re-sent the next time orgchat runs with this data directory; check that \`orgchat serve\` is running`,
+        const outbox = async () =>
+          new Set((await store.range(`outbox/${organizationId}`)).map((entry) => entry.id));
+        // What waits now: this command's records, and (inside the daemon) those of commands running
+        // beside it, published by their own operations. Only these are waited for; records added
+        // later are the later commands' business.
+        let pending = await outbox();
+        const undelivered = () =>
+          new CliError(
+            `${pending.size} message(s) saved but not accepted by any service node (--peer ${peers.join(", ")}): they are re-sent when a service node is back (the next time orgchat runs with this data directory); check that \`orgchat serve\` is running`,
           );
+        while (pending.size > 0) {
+          // Without a service node nothing will move: say so now rather than at --timeout.
+          if (transport.status !== "online") throw undelivered();
+          try {
+            await bounded(sleep(20, init.signal, interruptedError).then(() => client.idle()));
+          } catch (error) {
+            if (isCliError(error) && error.exitCode === exitCodes.timeout) throw undelivered();
+            throw error;
+          }
+          const now = await outbox();
+          pending = new Set([...pending].filter((id) => now.has(id)));
         }
       },
       close,

@@ -203,9 +203,11 @@ export const chatCommand: CommandSpec = {
         }
         if (failed) {
           queued.set(message.id, message);
-          out(
-            `${messageLine(message, names)}  (queued: no service node took it yet; sent when one is back)`,
-          );
+          // Said once: at once when offline, else now that the publish failed.
+          if (!offline)
+            out(
+              `${messageLine(message, names)}  (queued: no service node took it yet; sent when one is back)`,
+            );
           watchQueue();
         } else {
           sent++;

@@ -53,6 +53,9 @@ function borrowed(
     init.beforeNetwork?.(shared.client);
     return {
       ...shared,
+      // Waits end with the command's Ctrl-C, not only with the daemon's.
+      delivered: (organizationId) =>
+        raceAbort(shared.delivered(organizationId), init.signal, interruptedError),
       async ready() {
         // The daemon is subscribed all along: finishing what it is processing is enough.
         await raceAbort(shared.client.idle(), init.signal, interruptedError);
@@ -187,9 +190,14 @@ async function startInBackground(context: CommandContext, dataDir: string) {
       child.once("message", (message) => resolve(message as { pid: number; socket: string }));
       child.once("exit", (code) =>
         reject(
-          new CliError(
-            `the daemon exited at start (code ${code}): see ${join(dataDir, "daemon.log")}`,
-          ),
+          code === exitCodes.timeout
+            ? new CliError(
+                `the daemon could not reach its service node in time, so it did not start (see ${join(dataDir, "daemon.log")}): start \`orgchat serve\` or check --peer, then try again`,
+                exitCodes.timeout,
+              )
+            : new CliError(
+                `the daemon exited at start (code ${code}): see ${join(dataDir, "daemon.log")}`,
+              ),
         ),
       );
     }),

@@ -63,7 +63,7 @@ export const idShow: CommandSpec = {
         `id:    ${session.client.memberId}`,
         `data:  ${dir}`,
         `peers: ${peers.length === 0 ? "none (pass --peer)" : peers.join(" ")}`,
-        `organizations: ${orgs.length === 0 ? "none" : ""}`,
+        orgs.length === 0 ? "organizations: none" : "organizations:",
         ...orgs.map((org) => `  ${orgLine(org)}`),
         ...(orgs.some((org) => org.role === "owner")
           ? [

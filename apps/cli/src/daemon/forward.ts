@@ -94,7 +94,8 @@ export async function forwardToDaemon(
       stdinIsTTY: streams.stdin.isTTY === true,
       stdoutIsTTY: streams.stdoutIsTTY,
       stderrIsTTY: streams.stderrIsTTY,
-      ...(streams.columns === undefined ? {} : { columns: streams.columns }),
+      // A terminal may report 0 columns (unknown): sent only when it says.
+      ...(streams.columns !== undefined && streams.columns > 0 ? { columns: streams.columns } : {}),
       signal: streams.signal,
     });
   } catch (error) {
