@@ -43,6 +43,15 @@ afterEach(async () => {
 });
 
 const noSignal = new AbortController().signal;
+
+/** A promise and the function that resolves it (a test's "this happened"). */
+function signal(): [Promise<void>, () => void] {
+  let done!: () => void;
+  const happened = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  return [happened, done];
+}
 function collect() {
   const out: string[] = [];
   const err: string[] = [];
@@ -230,10 +239,7 @@ describe("daemon server and client", () => {
   });
 
   it("turns the command's Ctrl-C into an abort of the command", async () => {
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => {
-      started = resolve;
-    });
+    const [running, started] = signal();
     const server = await serve(
       (io) =>
         new Promise<number>((resolve) => {
@@ -253,14 +259,8 @@ describe("daemon server and client", () => {
   });
 
   it("aborts a command whose connection closes", async () => {
-    let aborted!: () => void;
-    const wasAborted = new Promise<void>((resolve) => {
-      aborted = resolve;
-    });
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => {
-      started = resolve;
-    });
+    const [wasAborted, aborted] = signal();
+    const [running, started] = signal();
     const server = await serve(
       (io) =>
         new Promise<number>((resolve) => {
@@ -315,14 +315,8 @@ describe("daemon server and client", () => {
 
 describe("daemon bounds", () => {
   it("refuses connections beyond maxConnections while the others run", async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => {
-      started = resolve;
-    });
+    const [held, release] = signal();
+    const [running, started] = signal();
     const server = await serve(
       async () => {
         started();
@@ -402,10 +396,7 @@ describe("daemon bounds", () => {
   });
 
   it("on close, aborts what runs and removes its socket", async () => {
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => {
-      started = resolve;
-    });
+    const [running, started] = signal();
     const server = await serve(
       (io) =>
         new Promise<number>((resolve) => {

@@ -140,28 +140,20 @@ export const deleteMessage = messageCommand({
   },
 });
 
-export const pin = messageCommand({
-  name: "pin",
-  summary: "pin a message in its channel",
-  args: "MESSAGE",
-  maxArgs: 1,
-  examples: ["orgchat pin 1a2b3c4d"],
-  async act(context, client, org, message) {
-    checkPin(client, org);
-    await client.pinMessage(org.id, message.id, true, { signal: context.signal });
-    return "pinned";
-  },
-});
+/** `pin` and `unpin`: the same rule, the other value. */
+const pinCommand = (pinned: boolean) =>
+  messageCommand({
+    name: pinned ? "pin" : "unpin",
+    summary: pinned ? "pin a message in its channel" : "unpin a message",
+    args: "MESSAGE",
+    maxArgs: 1,
+    examples: [`orgchat ${pinned ? "pin" : "unpin"} 1a2b3c4d`],
+    async act(context, client, org, message) {
+      checkPin(client, org);
+      await client.pinMessage(org.id, message.id, pinned, { signal: context.signal });
+      return pinned ? "pinned" : "unpinned";
+    },
+  });
 
-export const unpin = messageCommand({
-  name: "unpin",
-  summary: "unpin a message",
-  args: "MESSAGE",
-  maxArgs: 1,
-  examples: ["orgchat unpin 1a2b3c4d"],
-  async act(context, client, org, message) {
-    checkPin(client, org);
-    await client.pinMessage(org.id, message.id, false, { signal: context.signal });
-    return "unpinned";
-  },
-});
+export const pin = pinCommand(true);
+export const unpin = pinCommand(false);
