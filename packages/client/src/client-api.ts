@@ -164,6 +164,22 @@ export interface Client extends ClientOwnerOperations {
   leave(organizationId: string, options?: OperationOptions): Promise<void>;
 
   /**
+   * Forgets an organization this identity only knows (discovered, or left, refused, cancelled): stops
+   * listening to it and deletes everything stored of it (events, messages, keys, marks), erased from
+   * the store's files. A later `discover` starts from nothing.
+   * @param organizationId - the organization (hex)
+   * @param options - `signal`
+   * @returns once it is deleted
+   * @throws {ForgetRefusedError} when this identity owns it, is a member, or has a pending request
+   * @throws {UnknownOrganizationError} / {AbortError} / {ClientClosedError}
+   * @example
+   * ```ts
+   * await client.forgetOrganization(mistypedId);
+   * ```
+   */
+  forgetOrganization(organizationId: string, options?: OperationOptions): Promise<void>;
+
+  /**
    * Posts a message in a channel (encrypted with the group in an encrypted organization).
    * @param organizationId - the organization (hex)
    * @param channelId - the channel

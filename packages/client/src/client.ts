@@ -198,6 +198,7 @@ function facade(c: ClientCore): Client {
     acceptInvitation: (id, init) => membership.acceptInvitation(id, init),
     declineInvitation: (id, options) => membership.declineInvitation(id, options),
     leave: (id, options) => membership.leave(id, options),
+    forgetOrganization: (id, options) => membership.forget(id, options),
     sendMessage: (id, channelId, text, options) =>
       runtime.task(async () => {
         const org = c.org(id);

@@ -29,6 +29,36 @@ export class NotOwnerError extends OrgchatError {
   }
 }
 
+/**
+ * `forgetOrganization` on an organization this identity owns, belongs to, or asked to join: forgetting
+ * it would drop the organization's key, the member's group keys or a pending request without telling
+ * anyone. `role` says which; leave (member) or cancel the request (requester) first; an owner cannot.
+ */
+export class ForgetRefusedError extends OrgchatError {
+  static readonly errorName = "ForgetRefusedError";
+  readonly organizationId: string;
+  readonly role: "owner" | "member" | "requester";
+  constructor(organizationId: string, role: "owner" | "member" | "requester") {
+    super(
+      ForgetRefusedError.errorName,
+      `Organization ${organizationId} cannot be forgotten: this identity is its ${role}.`,
+      {
+        hint:
+          role === "owner"
+            ? "An owner keeps its organization (its key is only here)."
+            : role === "member"
+              ? "Leave it first (leave)."
+              : "Cancel the request first (cancelRequest).",
+      },
+    );
+    this.organizationId = organizationId;
+    this.role = role;
+  }
+}
+
+/** Whether `value` is a {@link ForgetRefusedError}. */
+export const isForgetRefusedError = errorGuard<ForgetRefusedError>(ForgetRefusedError.errorName);
+
 /** The operation needs membership of the organization (or of a channel), which this identity lacks. */
 export class NotMemberError extends OrgchatError {
   static readonly errorName = "NotMemberError";

@@ -10,6 +10,7 @@ import type { ClientCore } from "./core.js";
 import {
   AbortError,
   EventRejectedError,
+  ForgetRefusedError,
   LeaveNotResolvedError,
   NotMemberError,
   OrganizationNotFoundError,
@@ -364,6 +365,25 @@ export class Membership {
       }
       txn.emits.push(["member:left", { organizationId: org.hex, member: c.memberId }]);
       await c.persistence.commit(org, txn);
+    });
+  }
+
+  /** `forgetOrganization`: an observer's organization, dropped from memory and the store. */
+  async forget(organizationId: string, options?: OperationOptions): Promise<void> {
+    const c = this.#c;
+    await c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      const org = c.org(organizationId);
+      if (org.role === "owner" || org.role === "member") {
+        throw new ForgetRefusedError(org.hex, org.role);
+      }
+      if (org.member.request?.status === "pending") {
+        throw new ForgetRefusedError(org.hex, "requester");
+      }
+      // Nothing of it is heard or processed from here on; then its records go, in one batch.
+      c.orgs.delete(org.hex);
+      await c.sync.forget(org);
+      await c.persistence.forget(org);
     });
   }
 

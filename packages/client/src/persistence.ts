@@ -17,11 +17,14 @@ import { loadOrg } from "./org-load.js";
 import {
   descriptionKey,
   eventsLog,
+  heldLog,
   messagesLog,
   type OrgMeta,
   type OrgSecrets,
   orgSpace,
   outboxLog,
+  pendingLog,
+  provenLog,
   seenLog,
 } from "./org-records.js";
 import { ownerKeyOps } from "./owner-keys.js";
@@ -292,6 +295,36 @@ export class Persistence {
       key: "secrets",
       value: this.#c.p.vault.sealJson(space, "secrets", secrets),
     };
+  }
+
+  /**
+   * Deletes every record of an organization (`forgetOrganization`), in one batch erased from the
+   * store's files: the index entry, its space (meta, description, snapshot, secrets, groups, sessions,
+   * rosters…) and its logs (events, the messages of every channel its state knows, outbox, pending,
+   * seen, proven, held). Messages logs of channels removed before are not named by anything left and
+   * stay as unreachable bytes until the store is compacted.
+   */
+  async forget(org: Org): Promise<void> {
+    const store = this.#c.p.store;
+    const space = orgSpace(org.hex);
+    const ops: StoreOp[] = [{ type: "delete", space: "orgs", key: org.hex }];
+    for (const key of await store.keys(space)) ops.push({ type: "delete", space, key });
+    const logs = [
+      eventsLog(org.hex),
+      outboxLog(org.hex),
+      pendingLog(org.hex),
+      seenLog(org.hex),
+      provenLog(org.hex),
+      heldLog(org.hex),
+      ...[...org.log.state.channels.keys()].map((channelId) => messagesLog(org.hex, channelId)),
+    ];
+    for (const log of logs) {
+      const ids = (await store.range(log)).map((entry) => entry.id);
+      if (ids.length > 0) ops.push({ type: "deleteEntries", log, ids });
+    }
+    await store.batch(ops, commitOptions.checkpoint);
+    this.#published.delete(org.hex);
+    this.#unsavedHeads.delete(org.hex);
   }
 
   /** The first records of an organization this identity does not own (see `Membership.adopt`). */

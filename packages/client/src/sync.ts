@@ -534,6 +534,24 @@ export class Sync {
   }
 
   /** Stops the sweep and every subscription (after the runtime closed). */
+  /**
+   * Stops listening to a forgotten organization: its subscriptions end, its topics route nowhere,
+   * and what waited to be processed for it is dropped (`forgetOrganization`).
+   */
+  async forget(org: Org): Promise<void> {
+    const c = this.#c;
+    for (const [topic, route] of this.#routes)
+      if (route.org === org.hex) this.#routes.delete(topic);
+    this.#queued.delete(org.hex);
+    if (org.role !== "owner" && org.member.resyncTimer !== undefined) {
+      c.p.timers.clearTimeout(org.member.resyncTimer);
+    }
+    for (const subscription of org.subscriptions.values()) {
+      await subscription.unsubscribe().catch(() => undefined);
+    }
+    org.subscriptions.clear();
+  }
+
   async close(): Promise<void> {
     const c = this.#c;
     this.#offStatus?.();
