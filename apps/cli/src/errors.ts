@@ -107,6 +107,14 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
     `organization ${org} was not found on the service node (${peers}): check the key and --peer, or ask its owner to run any orgchat command online so that it is published`,
   NotMemberError: ({ org, key }) =>
     `you are not a member of organization ${org}: request to join with \`orgchat join ${key} --wait\` (the owner must accept)`,
+  ForgetRefusedError: ({ org, key, error }) => {
+    const role = field(error, "role");
+    return role === "owner"
+      ? `you own ${org}: an owner cannot forget its organization (its key is only in this data directory)`
+      : role === "member"
+        ? `you are a member of ${org}: leave it first (\`orgchat leave --org ${key}\`), then forget it`
+        : `your request to join ${org} is pending: cancel it first (\`orgchat cancel --org ${key}\`), then forget it`;
+  },
   NotOwnerError: ({ org }) =>
     `only the owner of organization ${org} can do this: ask the owner to run it`,
   ChannelAccessError: ({ error, org }) =>

@@ -38,6 +38,19 @@ describe("explain", () => {
       ),
     ],
     [new client.NotOwnerError(org), /^only the owner of organization abababababab… can do this/],
+    [new client.ForgetRefusedError(org, "owner"), /^you own abababababab…: an owner cannot forget/],
+    [
+      new client.ForgetRefusedError(org, "member"),
+      new RegExp(
+        `^you are a member of abababababab…: leave it first \\(\`orgchat leave --org ${org}\`\\)`,
+      ),
+    ],
+    [
+      new client.ForgetRefusedError(org, "requester"),
+      new RegExp(
+        `^your request to join abababababab… is pending: cancel it first \\(\`orgchat cancel --org ${org}\`\\)`,
+      ),
+    ],
     [new client.ChannelAccessError(org, "core"), /^channel #core of abababababab… does not exist/],
     [new client.OwnerUnreachableError(org), /^the owner of abababababab… is offline/],
     [

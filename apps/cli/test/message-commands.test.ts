@@ -191,4 +191,28 @@ describe("messages by id and by name", () => {
     const joined = await finish(waiting);
     expect(joined.code, joined.stderr).toBe(0);
   });
+
+  it("a mistyped key leaves an observer organization that org forget removes", async () => {
+    const dir = profiles();
+    await createAcme(dir);
+    const typo = `${"f".repeat(63)}e`;
+    const joined = await orgchat(["join", typo, "--peer", servicePeer(), ...dir("owner")]);
+    expect(joined.code).toBe(1);
+    const listed = await orgchatJson<{ organizations: Array<{ id: string; role: string }> }>([
+      "org",
+      "show",
+      ...dir("owner"),
+    ]);
+    expect(listed.organizations.map((org) => org.role).sort()).toEqual(["observer", "owner"]);
+    // Two organizations now: commands without --org must ask which.
+    expect((await orgchat(["send", "general", "hi", ...dir("owner")])).code).toBe(2);
+    const forgot = await orgchat(["org", "forget", typo.slice(0, 8), ...dir("owner")]);
+    expect(forgot.code, forgot.stderr).toBe(0);
+    expect(forgot.stdout).toContain("nothing of it is kept");
+    expect((await orgchat(["send", "general", "hi", ...dir("owner")])).code).toBe(0);
+    // Its own organization is refused, with what to do.
+    const own = await orgchat(["org", "forget", "Acme", ...dir("owner")]);
+    expect(own.code).toBe(1);
+    expect(own.stderr).toContain("an owner cannot forget its organization");
+  });
 });

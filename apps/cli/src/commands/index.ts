@@ -25,7 +25,7 @@ import { cancel, join, leave } from "./joining.js";
 import { accept, ban, invite, reject, remove, requests, role, unban } from "./membership.js";
 import { deleteMessage, edit, pin, unpin } from "./message-actions.js";
 import { read, send } from "./messages.js";
-import { orgCreate, orgLink, orgShow } from "./organization.js";
+import { orgCreate, orgForget, orgLink, orgShow } from "./organization.js";
 import { orgs } from "./overview.js";
 import { serveCommand } from "./serve.js";
 
@@ -38,6 +38,7 @@ export const commands: readonly CommandSpec[] = [
   orgCreate,
   orgShow,
   orgLink,
+  orgForget,
   join,
   cancel,
   requests,

@@ -1,7 +1,7 @@
 /** `orgchat org create|show|link`: an organization as a whole. */
 import type { CommandSpec } from "../command.js";
 import { usageError } from "../errors.js";
-import { orgHuman, orgJson, orgLine } from "../format.js";
+import { orgHuman, orgJson, orgLine, short, shownName } from "../format.js";
 import { formatLink } from "../link.js";
 import { channelId, resolveOrg } from "../resolve.js";
 import { readProfileConfig } from "../session.js";
@@ -103,6 +103,28 @@ export const orgShow: CommandSpec = {
     }
     const org = resolveOrg(client, str(context.values.org));
     return { json: { organization: orgJson(org) }, human: orgHuman(org, client.memberId) };
+  },
+};
+
+export const orgForget: CommandSpec = {
+  name: "org forget",
+  summary:
+    "forget an organization you only know (a mistyped key, one you left): nothing of it is kept",
+  args: "ORG",
+  minArgs: 1,
+  maxArgs: 1,
+  options: {},
+  examples: ["orgchat org forget 5f2c9e1a", "orgchat org forget Acme"],
+  notes:
+    "ORG is a key, a key prefix or a name. Only an organization you do not own, are not a member of and have no pending request to can be forgotten (leave it, or cancel the request, first). Its messages, keys and marks are deleted from this data directory; joining it again starts from nothing.",
+  async run(context) {
+    const session = await context.session({ network: "offline" });
+    const org = resolveOrg(session.client, context.args[0]);
+    await session.client.forgetOrganization(org.id, { signal: context.signal });
+    return {
+      json: { ok: true, forgotten: org.id, name: org.identity.displayName },
+      human: `forgot ${shownName(org.identity.displayName || short(org.id))} (${short(org.id)}): nothing of it is kept in ${session.dataDir}`,
+    };
   },
 };
 
