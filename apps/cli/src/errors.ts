@@ -84,6 +84,20 @@ function field(error: unknown, name: string): string {
   return typeof value === "string" ? value : "";
 }
 
+/** The state's rejection reasons (`RejectionReason` of `@orgchat/state`) in words. */
+const rejectionMeaning: Readonly<Record<string, string>> = {
+  unauthorized: "your role does not allow it",
+  "unknown-member": "not a member",
+  banned: "banned",
+  malformed: "a field is out of range",
+  "unknown-target": "no such channel, category, request, invitation or message",
+  conflict: "it was decided already",
+  expired: "it expired",
+  "rate-limited": "too many at once, try later",
+  duplicate: "done already",
+  "clock-jump": "its clock is too far ahead",
+};
+
 /** What an explanation gets: the error, its organization (shortened) and the service nodes. */
 interface Explaining {
   readonly error: unknown;
@@ -100,7 +114,7 @@ interface Explaining {
  */
 const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
   StoreLockedError: ({ context }) =>
-    `data directory ${context.dataDir ?? ""} is in use by another orgchat process (a running \`orgchat chat\` or \`join --wait\`?): stop it, or pass another --data DIR`,
+    `data directory ${context.dataDir ?? ""} is in use by another orgchat process (a running \`orgchat chat\` or \`join --wait\`?): stop it, or pass another --data DIR; to run commands beside \`chat\`, start the profile's daemon first (\`orgchat daemon start --background\`)`,
   UnknownOrganizationError: ({ org }) =>
     `unknown organization ${org}: join it first (\`orgchat join <link or key>\`), or list the ones you know with \`orgchat org show\``,
   OrganizationNotFoundError: ({ org, peers }) =>
@@ -126,8 +140,11 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
     `the owner of ${org} has not processed your leave yet (it must be online): run this again later`,
   KeysNotReadyError: ({ org, key }) =>
     `the group keys of ${org} have not arrived yet (the owner's Welcome): wait with \`orgchat join ${key} --wait\`, or retry later`,
-  EventRejectedError: ({ error }) =>
-    `refused by the organization's rules (${field(error, "reason") || "rejected"}): check the current state with \`orgchat org show\``,
+  EventRejectedError: ({ error }) => {
+    const reason = field(error, "reason") || "rejected";
+    const meaning = rejectionMeaning[reason];
+    return `refused by the organization's rules (${reason}${meaning === undefined ? "" : `: ${meaning}`}): check the current state with \`orgchat org show\` (channels: \`orgchat channel list\`, categories: \`orgchat category list\`)`;
+  },
   UnknownTargetError: ({ error }) => oneLine(describeError(error)),
   WrongPassphraseError: () =>
     "wrong passphrase for this data directory: set ORGCHAT_PASSPHRASE to the one it was created with",

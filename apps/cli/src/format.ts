@@ -248,7 +248,9 @@ export function messageLine(
   const who = message.own ? "you" : shownName(names.get(message.author) ?? short(message.author));
   const reply = message.replyTo === undefined ? "" : ` (re ${shownName(short(message.replyTo))})`;
   const text = message.deleted ? "(deleted)" : bodyText(message.text);
-  const marks = `${message.edited ? " (edited)" : ""}${message.pinned ? " (pinned)" : ""}`;
+  const marks = message.deleted
+    ? ""
+    : `${message.edited ? " (edited)" : ""}${message.pinned ? " (pinned)" : ""}`;
   return `[${time} ${shownName(short(message.id))}] ${who}${reply}: ${text}${marks}`;
 }
 

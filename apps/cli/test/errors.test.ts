@@ -65,7 +65,11 @@ describe("explain", () => {
     ],
     [
       new client.EventRejectedError("ban", "not-a-member"),
-      /^refused by the organization's rules \(/,
+      /^refused by the organization's rules \(not-a-member\): check the current state/,
+    ],
+    [
+      new client.EventRejectedError("category.edited", "unknown-target"),
+      /^refused by the organization's rules \(unknown-target: no such channel, category, request, invitation or message\)/,
     ],
     [new client.UnknownTargetError("request", "1234"), /request/i],
     [new client.WrongPassphraseError(), /^wrong passphrase for this data directory/],

@@ -137,7 +137,7 @@ describe("messages by id and by name", () => {
     expect(deleted.message.deleted).toBe(true);
 
     const aliceRead = await orgchat(["read", "general", ...dir("alice")]);
-    expect(aliceRead.stdout).toContain(`you: (deleted) (edited) (pinned)`);
+    expect(aliceRead.stdout).toContain(`you: (deleted)\n`);
     expect(aliceRead.stdout).toContain(
       `owner (re ${hello.message.id.slice(0, 8)}): answer from a file`,
     );
