@@ -5,7 +5,7 @@
  * through the daemon or alone.
  */
 import { fork } from "node:child_process";
-import { openSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { raceAbort } from "@orgchat/base";
 import type { Client } from "@orgchat/client";
@@ -176,7 +176,9 @@ async function startInBackground(context: CommandContext, dataDir: string) {
     socket.destroy();
     throw new CliError(`a daemon already runs for ${dataDir}: \`orgchat daemon status\` shows it`);
   }
-  const log = openSync(join(dataDir, "daemon.log"), "a", 0o600);
+  // The log of this run only (the previous run's is replaced): it holds the start, stop and warnings.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const log = openSync(join(dataDir, "daemon.log"), "w", 0o600);
   const argv = process.argv.slice(2).filter((arg) => arg !== "--background");
   const child = fork(process.argv[1] ?? "", argv, {
     detached: true,
@@ -184,6 +186,8 @@ async function startInBackground(context: CommandContext, dataDir: string) {
     env: { ...process.env, [backgroundChild]: "1" },
     execArgv: process.execArgv,
   });
+  // The child has its own copy of the descriptor.
+  closeSync(log);
   context.progress.update("starting the daemon…");
   const started = await raceAbort(
     new Promise<{ pid: number; socket: string }>((resolve, reject) => {
