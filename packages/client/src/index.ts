@@ -62,6 +62,8 @@ export {
   UnknownTargetError,
   WrongPassphraseError,
 } from "./errors.js";
+/** Every event name of `ClientEvents`. */
+export { clientEventNames } from "./event-names.js";
 export type { ClientOwnerOperations } from "./owner-api.js";
 /** When a received message's group head is written (docs/CLIENT.md, "Crash rules"). */
 export { receiveHeadInterval } from "./persistence.js";

@@ -15,6 +15,7 @@ import {
   type Client,
   type ClientConfig,
   type ClientEvents,
+  clientEventNames,
   createClient,
   isUnknownOrganizationError,
   type OrganizationView,
@@ -41,30 +42,9 @@ export type Recorded = Array<
 >;
 
 /** The events a world records for each peer (every client event but `diagnostic`). */
-export const recordedEventNames: ReadonlyArray<keyof ClientEvents> = [
-  "org:discovered",
-  "org:updated",
-  "request:received",
-  "request:cancelled",
-  "request:accepted",
-  "request:rejected",
-  "invitation:received",
-  "member:joined",
-  "member:left",
-  "member:removed",
-  "member:banned",
-  "member:unbanned",
-  "member:roles-changed",
-  "epoch:changed",
-  "message:received",
-  "message:edited",
-  "message:deleted",
-  "message:pinned",
-  "message:waiting-for-key",
-  "message:undecryptable",
-  "resync:requested",
-  "error",
-];
+export const recordedEventNames: ReadonlyArray<keyof ClientEvents> = clientEventNames.filter(
+  (name) => name !== "diagnostic",
+);
 
 /** One client of the world, with its store, its transport and what it emitted. */
 export interface Peer {

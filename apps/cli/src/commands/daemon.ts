@@ -8,7 +8,7 @@ import { fork } from "node:child_process";
 import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { raceAbort } from "@orgchat/base";
-import type { Client } from "@orgchat/client";
+import type { Client, ClientEvents } from "@orgchat/client";
 import type { CommandContext, CommandSpec } from "../command.js";
 import { connectDaemon } from "../daemon/client.js";
 import { commandLine } from "../daemon/forward.js";
@@ -269,28 +269,9 @@ function eventLine(event: string, payload: object): string {
   return jsonText(JSON.stringify({ event, ...payload }, jsonReplacer));
 }
 
-const streamedEvents = [
-  "org:discovered",
-  "org:updated",
-  "request:received",
-  "request:cancelled",
-  "request:accepted",
-  "request:rejected",
-  "invitation:received",
-  "member:joined",
-  "member:left",
-  "member:removed",
-  "member:banned",
-  "member:unbanned",
-  "member:roles-changed",
-  "epoch:changed",
-  "message:received",
-  "message:edited",
-  "message:deleted",
-  "message:pinned",
-  "message:waiting-for-key",
-  "message:undecryptable",
-] as const;
+/** The client events `events` streams: all of them but `diagnostic` (dropped network input). */
+const streamed = (names: readonly (keyof ClientEvents)[]) =>
+  names.filter((name) => name !== "diagnostic");
 
 export const events: CommandSpec = {
   name: "events",
@@ -313,7 +294,9 @@ export const events: CommandSpec = {
     const only = str(context.values.org);
     const { client } = session;
     const orgId = only === undefined ? undefined : await resolveOrgId(client, only);
-    const offs = streamedEvents.map((name) =>
+    // Loaded here, not with the command table: `--help` must not load the client.
+    const { clientEventNames } = await import("@orgchat/client");
+    const offs = streamed(clientEventNames).map((name) =>
       client.on(name, (payload: object) => {
         const of =
           "organizationId" in payload
