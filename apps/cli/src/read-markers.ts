@@ -47,18 +47,81 @@ function load(dataDir: string): Map<string, ReadMarker> {
   return marks;
 }
 
-/** The read marks of a data directory (none when the file is missing or unreadable). */
-export function readMarkers(dataDir: string): ReadonlyMap<string, ReadMarker> {
-  return load(dataDir);
-}
+/**
+ * A profile's read marks, loaded once and written once ({@link ReadMarkers.save}): `chat` marks every
+ * message it shows, and rewriting the file (up to {@link maxReadMarkers} channels) per message would
+ * put a file write on the path of every message. A crash before `save` only leaves those unread.
+ */
+export class ReadMarkers {
+  readonly #dataDir: string;
+  readonly #limit: number;
+  readonly #marks: Map<string, ReadMarker>;
+  #changed = false;
 
-/** The mark of one channel. */
-export function markerOf(
-  marks: ReadonlyMap<string, ReadMarker>,
-  organizationId: string,
-  channelId: string,
-): ReadMarker | undefined {
-  return marks.get(keyOf(organizationId, channelId));
+  private constructor(dataDir: string, limit: number) {
+    this.#dataDir = dataDir;
+    this.#limit = limit;
+    this.#marks = load(dataDir);
+  }
+
+  /**
+   * Reads `<dataDir>/read.json` (nothing read when it is missing or unreadable).
+   * @param limit - channels kept (tests use a small one)
+   */
+  static open(dataDir: string, limit: number = maxReadMarkers): ReadMarkers {
+    return new ReadMarkers(dataDir, limit);
+  }
+
+  /** Channels with a mark. */
+  get size(): number {
+    return this.#marks.size;
+  }
+
+  /** The keys of the marks, least recently marked first (`<organization>/<channel>`). */
+  keys(): string[] {
+    return [...this.#marks.keys()];
+  }
+
+  /** The mark of one channel. */
+  markerOf(organizationId: string, channelId: string): ReadMarker | undefined {
+    return this.#marks.get(keyOf(organizationId, channelId));
+  }
+
+  /**
+   * Marks a channel read up to `newest` (never backwards), in memory; keeps at most the limit of
+   * channels, dropping the least recently marked.
+   * @param newest - the newest message shown (nothing happens when undefined)
+   */
+  mark(newest: MessageView | undefined): void {
+    if (newest === undefined) return;
+    const key = keyOf(newest.organizationId, newest.channelId);
+    const current = this.#marks.get(key);
+    if (current !== undefined && !after(newest, current)) return;
+    this.#marks.delete(key);
+    this.#marks.set(key, { clock: newest.clock, id: newest.id });
+    while (this.#marks.size > this.#limit) {
+      const oldest = this.#marks.keys().next().value;
+      if (oldest === undefined) break;
+      this.#marks.delete(oldest);
+    }
+    this.#changed = true;
+  }
+
+  /** Writes the marks atomically (0600) when something changed since the last write. */
+  save(): void {
+    if (!this.#changed) return;
+    const stored: Stored = {
+      v: 1,
+      marks: Object.fromEntries(
+        [...this.#marks].map(([k, mark]) => [k, { clock: mark.clock.toString(), id: mark.id }]),
+      ),
+    };
+    const path = fileOf(this.#dataDir);
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(stored)}\n`, { mode: 0o600 });
+    renameSync(temp, path);
+    this.#changed = false;
+  }
 }
 
 /** Whether `message` comes after `marker` in history order (clock, then id). */
@@ -84,40 +147,4 @@ export function unreadCount(
     if (!message.own && !message.deleted) count++;
   }
   return count;
-}
-
-/**
- * Marks a channel read up to `newest` (never backwards), atomically; keeps at most
- * {@link maxReadMarkers} channels.
- * @param dataDir - the profile's data directory
- * @param newest - the newest message shown (nothing happens when undefined)
- * @param limit - channels kept (tests use a small one)
- */
-export function markRead(
-  dataDir: string,
-  newest: MessageView | undefined,
-  limit: number = maxReadMarkers,
-): void {
-  if (newest === undefined) return;
-  const marks = load(dataDir);
-  const key = keyOf(newest.organizationId, newest.channelId);
-  const current = marks.get(key);
-  if (current !== undefined && !after(newest, current)) return;
-  marks.delete(key);
-  marks.set(key, { clock: newest.clock, id: newest.id });
-  while (marks.size > limit) {
-    const oldest = marks.keys().next().value;
-    if (oldest === undefined) break;
-    marks.delete(oldest);
-  }
-  const stored: Stored = {
-    v: 1,
-    marks: Object.fromEntries(
-      [...marks].map(([k, mark]) => [k, { clock: mark.clock.toString(), id: mark.id }]),
-    ),
-  };
-  const path = fileOf(dataDir);
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(stored)}\n`, { mode: 0o600 });
-  renameSync(temp, path);
 }

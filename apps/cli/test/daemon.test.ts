@@ -94,6 +94,11 @@ describe("orgchat daemon", () => {
     expect(chatEnd.code, chatEnd.stderr).toBe(0);
     expect(chatEnd.stdout).toContain("bye (1 sent, 1 received)");
     expect((await finish(events)).code).toBe(0);
+    // What chat showed is read (its marks are written when it ends).
+    const overview = await orgchatJson<{
+      organizations: Array<{ channels: Array<{ id: string; unread: number }> }>;
+    }>(["orgs", "--offline", ...dir("owner")]);
+    expect(overview.organizations[0]?.channels).toMatchObject([{ id: "general", unread: 0 }]);
 
     const after = await orgchat(["daemon", "status", ...dir("owner")]);
     expect(after.code).toBe(1);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MessageView } from "@orgchat/client";
 import { afterEach, describe, expect, it } from "vitest";
-import { markerOf, markRead, readMarkers, unreadCount } from "../src/read-markers.js";
+import { ReadMarkers, unreadCount } from "../src/read-markers.js";
 
 const dirs: string[] = [];
 function dataDir(): string {
@@ -50,36 +50,43 @@ describe("read markers", () => {
     expect(unreadCount([], undefined)).toBe(0);
   });
 
-  it("remembers the newest message read per channel, never going back, in a 0600 file", () => {
+  it("remembers the newest message read per channel, never going back, saved once in a 0600 file", () => {
     const dir = dataDir();
-    markRead(dir, history[1]);
-    expect(markerOf(readMarkers(dir), "org", "general")).toEqual({ clock: 2n, id: "b2" });
-    markRead(dir, history[0]);
-    expect(markerOf(readMarkers(dir), "org", "general")).toEqual({ clock: 2n, id: "b2" });
-    markRead(dir, history[4]);
-    expect(markerOf(readMarkers(dir), "org", "general")).toEqual({ clock: 4n, id: "e4" });
-    markRead(dir, message(1, "z", { channelId: "core" }));
-    expect(markerOf(readMarkers(dir), "org", "core")).toEqual({ clock: 1n, id: "z" });
+    const marks = ReadMarkers.open(dir);
+    marks.mark(history[1]);
+    marks.mark(history[0]);
+    expect(marks.markerOf("org", "general")).toEqual({ clock: 2n, id: "b2" });
+    marks.mark(history[4]);
+    marks.mark(message(1, "z", { channelId: "core" }));
+    // Nothing is written until save().
+    expect(ReadMarkers.open(dir).size).toBe(0);
+    marks.save();
+    const again = ReadMarkers.open(dir);
+    expect(again.markerOf("org", "general")).toEqual({ clock: 4n, id: "e4" });
+    expect(again.markerOf("org", "core")).toEqual({ clock: 1n, id: "z" });
     expect(statSync(join(dir, "read.json")).mode & 0o777).toBe(0o600);
   });
 
   it("keeps at most the bound of channels, dropping the least recently read", () => {
     const dir = dataDir();
-    for (const channelId of ["a", "b", "c"]) markRead(dir, message(1, "x", { channelId }), 2);
-    const marks = readMarkers(dir);
-    expect([...marks.keys()]).toEqual(["org/b", "org/c"]);
+    const marks = ReadMarkers.open(dir, 2);
+    for (const channelId of ["a", "b", "c"]) marks.mark(message(1, "x", { channelId }));
+    marks.save();
+    expect(ReadMarkers.open(dir).keys()).toEqual(["org/b", "org/c"]);
   });
 
   it("reads a damaged file as nothing read", () => {
     const dir = dataDir();
     writeFileSync(join(dir, "read.json"), "{not json");
-    expect(readMarkers(dir).size).toBe(0);
+    expect(ReadMarkers.open(dir).size).toBe(0);
     writeFileSync(
       join(dir, "read.json"),
       JSON.stringify({ v: 1, marks: { "o/c": { clock: "-1", id: "x" } } }),
     );
-    expect(readMarkers(dir).size).toBe(0);
-    markRead(dir, history[0]);
-    expect(readMarkers(dir).size).toBe(1);
+    expect(ReadMarkers.open(dir).size).toBe(0);
+    const marks = ReadMarkers.open(dir);
+    marks.mark(history[0]);
+    marks.save();
+    expect(ReadMarkers.open(dir).size).toBe(1);
   });
 });

@@ -11,7 +11,7 @@ import type { Client, MessageView, OrganizationView, RequestView } from "@orgcha
 import type { CommandSpec } from "../command.js";
 import { CliError, explain, usageError } from "../errors.js";
 import { authorNames, messageLine, orgHuman, requestLine, short, shownName } from "../format.js";
-import { markRead } from "../read-markers.js";
+import { ReadMarkers } from "../read-markers.js";
 import { channelId, resolveOrg, resolveRequest } from "../resolve.js";
 import { bodyText, outputText } from "../terminal-text.js";
 import { orgOption, str } from "./shared.js";
@@ -60,6 +60,8 @@ export const chatCommand: CommandSpec = {
       );
     }
     const names = authorNames(org, requestsOf(client, org));
+    // Marked in memory as messages are shown, written once when the chat ends.
+    const marks = ReadMarkers.open(session.dataDir);
     const out = (line: string) => {
       // Print above the prompt without mangling what the user is typing.
       if (rl.terminal) context.output.stdout("\r\x1b[K");
@@ -116,7 +118,7 @@ export const chatCommand: CommandSpec = {
       if (message.organizationId !== org.id) return;
       const prefix = message.channelId === channel ? "" : `#${shownName(message.channelId)} `;
       out(`${prefix}${messageLine(message, names)}`);
-      if (message.channelId === channel) markRead(session.dataDir, message);
+      if (message.channelId === channel) marks.mark(message);
     };
     const offs = [
       session.transport.on("status:changed", ({ status, peers }) => {
@@ -172,7 +174,7 @@ export const chatCommand: CommandSpec = {
     for (const message of shown) {
       context.output.stdout(`${outputText(messageLine(message, names))}\n`);
     }
-    markRead(session.dataDir, client.history(org.id, channel).at(-1));
+    marks.mark(client.history(org.id, channel).at(-1));
     context.output.stdout(
       `-- #${shownName(channel)} of ${shownName(org.identity.displayName)}; /help for commands, Ctrl-D to quit --\n`,
     );
@@ -213,7 +215,7 @@ export const chatCommand: CommandSpec = {
           sent++;
           out(`${messageLine(message, names)}${offline ? "  (sent: a service node took it)" : ""}`);
         }
-        markRead(session.dataDir, message);
+        marks.mark(message);
         return;
       }
       const [command = "", ...rest] = text.slice(1).split(/\s+/);
@@ -236,7 +238,7 @@ export const chatCommand: CommandSpec = {
           for (const message of newest(client.history(org.id, channel))) {
             out(messageLine(message, names));
           }
-          markRead(session.dataDir, client.history(org.id, channel).at(-1));
+          marks.mark(client.history(org.id, channel).at(-1));
           return;
         }
         case "org":
@@ -279,6 +281,7 @@ export const chatCommand: CommandSpec = {
     for (const off of offs) off();
     clearInterval(queueTimer);
     await checkQueue();
+    marks.save();
     return {
       json: { organizationId: org.id, channelId: channel, sent, queued: queued.size, received },
       human: `\nbye (${sent} sent, ${queued.size === 0 ? "" : `${queued.size} still queued: sent the next time orgchat runs with this profile and reaches a service node, `}${received} received)`,

@@ -4,7 +4,7 @@ import { describeError } from "@orgchat/base";
 import type { CommandContext, CommandSpec } from "../command.js";
 import { CliError, exitCodes, explain, isNetworkFailure, usageError } from "../errors.js";
 import { authorNames, messageJson, messageLine, short, shownName } from "../format.js";
-import { markRead } from "../read-markers.js";
+import { ReadMarkers } from "../read-markers.js";
 import { channelId } from "../resolve.js";
 import { resolveMessage } from "./message-actions.js";
 import { arg, offlineOption, openOrg, orgOption, publishChange, str } from "./shared.js";
@@ -86,7 +86,9 @@ export const read: CommandSpec = {
     const history = session.client.history(org.id, channel);
     const messages = history.slice(-limit);
     const names = authorNames(org, org.role === "owner" ? session.client.listRequests(org.id) : []);
-    markRead(session.dataDir, history.at(-1));
+    const marks = ReadMarkers.open(session.dataDir);
+    marks.mark(history.at(-1));
+    marks.save();
     return {
       json: { organizationId: org.id, channelId: channel, messages: messages.map(messageJson) },
       human:

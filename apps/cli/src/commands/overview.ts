@@ -4,7 +4,7 @@
  */
 import type { CommandSpec } from "../command.js";
 import { short, shownName } from "../format.js";
-import { markerOf, readMarkers, unreadCount } from "../read-markers.js";
+import { ReadMarkers, unreadCount } from "../read-markers.js";
 import { offlineOption } from "./shared.js";
 
 export const orgs: CommandSpec = {
@@ -21,7 +21,7 @@ export const orgs: CommandSpec = {
     });
     await session.ready();
     const { client } = session;
-    const marks = readMarkers(session.dataDir);
+    const marks = ReadMarkers.open(session.dataDir);
     const views = client.listOrganizations().map((org) => {
       const readable = org.role === "owner" || org.role === "member" || !org.encrypted;
       const channels = org.channels.map((channel) => {
@@ -30,7 +30,7 @@ export const orgs: CommandSpec = {
           id: channel.id,
           restricted: channel.restricted,
           messages: history.length,
-          unread: unreadCount(history, markerOf(marks, org.id, channel.id)),
+          unread: unreadCount(history, marks.markerOf(org.id, channel.id)),
         };
       });
       return { org, channels };
