@@ -71,6 +71,9 @@ export class Sync {
   /** Whether the transport was online since start (only a later return is a reconnection). */
   #wasOnline = false;
   #offStatus: (() => void) | undefined;
+  /** A reconnection's flush and catch-up is running; another return asked for one more after it. */
+  #reconnecting = false;
+  #reconnectAgain = false;
   #sweepTimer: unknown;
   #sweepDelay: number;
   /** The inbox's sweep mark (in memory: a start reads the whole inbox again). */
@@ -114,9 +117,23 @@ export class Sync {
       return;
     }
     if (!this.#online || was || c.runtime.closed) return;
+    // A connection that flaps (a peer dropping and coming back every few hundred ms) must not queue
+    // one catch-up of every organization per return: at most one runs, and one more after it.
+    if (this.#reconnecting) {
+      this.#reconnectAgain = true;
+      return;
+    }
+    this.#reconnecting = true;
     c.runtime.background(undefined, async () => {
-      for (const org of c.orgs.values()) await c.persistence.flushOutbox(org);
-      for (const org of c.orgs.values()) await this.catchUp(org);
+      try {
+        do {
+          this.#reconnectAgain = false;
+          for (const org of c.orgs.values()) await c.persistence.flushOutbox(org);
+          for (const org of c.orgs.values()) await this.catchUp(org);
+        } while (this.#reconnectAgain && !c.runtime.closed);
+      } finally {
+        this.#reconnecting = false;
+      }
     });
   }
 

@@ -11,7 +11,7 @@ import {
   UnknownOrganizationError,
 } from "../src/index.js";
 import { eventsLog, messagesLog, orgSpace, outboxLog, seenLog } from "../src/persistence.js";
-import { names, World } from "./helpers.js";
+import { names, orgWithMembers, World } from "./helpers.js";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -33,13 +33,7 @@ describe("forgetOrganization", () => {
   it("forgets what this identity only knows, from memory and store, for good", async () => {
     world = new World();
     const w = world;
-    const owner = await w.peer("owner");
-    const orgId = await owner.client.createOrganization({
-      name: "Acme",
-      access: "on-request",
-      encrypted: false,
-    });
-    await owner.client.createChannel(orgId, { id: "general", name: "General" });
+    const { owner, orgId } = await orgWithMembers(w, [], { encrypted: false });
     await owner.client.sendMessage(orgId, "general", "before");
     await w.settle();
     const aliceStore = memoryStore();
@@ -72,14 +66,7 @@ describe("forgetOrganization", () => {
   it("refuses the owner, a member and a pending requester, saying what to do; a former member may", async () => {
     world = new World();
     const w = world;
-    const owner = await w.peer("owner");
-    const orgId = await owner.client.createOrganization({
-      name: "Acme",
-      access: "on-request",
-      encrypted: true,
-    });
-    await owner.client.createChannel(orgId, { id: "general", name: "General" });
-    await w.settle();
+    const { owner, orgId } = await orgWithMembers(w, []);
     const refused = async (client: typeof owner.client, role: string) => {
       const error = await client.forgetOrganization(orgId).then(
         () => undefined,

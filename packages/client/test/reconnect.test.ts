@@ -14,7 +14,7 @@ import {
 } from "@orgchat/transport";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Client, createClient } from "../src/index.js";
-import { received, seededProvider, seededRandom, World } from "./helpers.js";
+import { orgWithMembers, received, seededProvider, seededRandom, World } from "./helpers.js";
 
 /**
  * A memory transport whose service node can go away: while down, its status is `connecting`,
@@ -61,8 +61,12 @@ class FlakyTransport implements Transport {
       },
       options,
     );
-  queryHistory: Transport["queryHistory"] = (query, options) =>
-    this.#inner.queryHistory(query, options);
+  /** History queries made (what a catch-up costs). */
+  queries = 0;
+  queryHistory: Transport["queryHistory"] = (query, options) => {
+    this.queries++;
+    return this.#inner.queryHistory(query, options);
+  };
   on<K extends keyof TransportEvents>(event: K, listener: TransportListener<K>): () => void {
     if (event !== "status:changed") return this.#inner.on(event, listener);
     const status = listener as TransportListener<"status:changed">;
@@ -83,48 +87,45 @@ afterEach(async () => {
   world = undefined;
 });
 
+/** An owner's encrypted organization with #general, and alice, a member on a {@link FlakyTransport}. */
+async function aliceOnFlakyTransport(w: World) {
+  const { owner, orgId } = await orgWithMembers(w, []);
+  const flaky = new FlakyTransport(w.network.transport({ name: "alice", history: true }));
+  const random = seededRandom(99);
+  const alice: Client = await createClient({
+    transport: flaky,
+    store: memoryStore(),
+    now: w.time.now,
+    timers: w.time.timers,
+    random,
+    provider: seededProvider(random),
+    // No periodic tick: only the reconnection can republish.
+    config: { ...w.config, republishIntervalMs: 0 },
+  });
+  const settle = async () => {
+    await w.settle();
+    await alice.idle();
+    await w.settle();
+  };
+  await alice.discover(orgId);
+  const requestId = await alice.requestToJoin(orgId, { displayName: "alice" });
+  await settle();
+  await owner.client.acceptRequest(orgId, requestId);
+  await settle();
+  expect(alice.getOrganization(orgId).role).toBe("member");
+  return { owner, orgId, alice, flaky, settle };
+}
+
 describe("back online", () => {
   it("sends what the outbox kept and reads what it missed, at once, without the tick", async () => {
     world = new World();
-    const w = world;
-    const owner = await w.peer("owner");
-    const orgId = await owner.client.createOrganization({
-      name: "Acme",
-      access: "on-request",
-      encrypted: true,
-    });
-    await owner.client.createChannel(orgId, { id: "general", name: "General" });
-    await w.settle();
-
-    const flaky = new FlakyTransport(w.network.transport({ name: "alice", history: true }));
-    const random = seededRandom(99);
-    const alice: Client = await createClient({
-      transport: flaky,
-      store: memoryStore(),
-      now: w.time.now,
-      timers: w.time.timers,
-      random,
-      provider: seededProvider(random),
-      // No periodic tick: only the reconnection can republish.
-      config: { ...w.config, republishIntervalMs: 0 },
-    });
+    const { owner, orgId, alice, flaky, settle } = await aliceOnFlakyTransport(world);
     const aliceGot: string[] = [];
     alice.on("message:received", ({ message }) => {
       if (!message.own) aliceGot.push(message.text);
     });
     const errors: unknown[] = [];
     alice.on("error", ({ error }) => errors.push(error));
-    const settle = async () => {
-      await w.settle();
-      await alice.idle();
-      await w.settle();
-    };
-    await alice.discover(orgId);
-    const requestId = await alice.requestToJoin(orgId, { displayName: "alice" });
-    await settle();
-    await owner.client.acceptRequest(orgId, requestId);
-    await settle();
-    expect(alice.getOrganization(orgId).role).toBe("member");
 
     flaky.down();
     const sent = await alice.sendMessage(orgId, "general", "typed while away");
@@ -140,6 +141,25 @@ describe("back online", () => {
     expect(aliceGot).toContain("said while alice was away");
     // Published once more at most: the owner shows it once.
     expect(received(owner, orgId).filter((text) => text === sent.text)).toHaveLength(1);
+    await alice.close();
+  });
+
+  it("a connection that flaps costs at most two catch-ups, not one per return", async () => {
+    world = new World();
+    const { alice, flaky, settle } = await aliceOnFlakyTransport(world);
+    flaky.down();
+    flaky.up();
+    await settle();
+    const once = flaky.queries;
+    expect(once).toBeGreaterThan(0);
+    flaky.queries = 0;
+    for (let i = 0; i < 50; i++) {
+      flaky.down();
+      flaky.up();
+    }
+    await settle();
+    expect(flaky.queries).toBeGreaterThan(0);
+    expect(flaky.queries).toBeLessThanOrEqual(2 * once);
     await alice.close();
   });
 });
