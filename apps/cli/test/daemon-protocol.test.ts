@@ -76,6 +76,19 @@ async function serve(run: (io: CommandIo) => Promise<number>, limits = {}) {
   return server;
 }
 
+/** A daemon whose command runs until it is aborted (then exits 130); `running` once it started. */
+async function serveUntilAborted(): Promise<{ server: DaemonServer; running: Promise<void> }> {
+  const [running, started] = signal();
+  const server = await serve(
+    (io) =>
+      new Promise<number>((resolve) => {
+        io.signal.addEventListener("abort", () => resolve(130));
+        started();
+      }),
+  );
+  return { server, running };
+}
+
 async function connected(path: string): Promise<Socket> {
   const socket = await connectDaemon(path);
   if (socket === undefined) throw new Error("no daemon");
@@ -239,14 +252,7 @@ describe("daemon server and client", () => {
   });
 
   it("turns the command's Ctrl-C into an abort of the command", async () => {
-    const [running, started] = signal();
-    const server = await serve(
-      (io) =>
-        new Promise<number>((resolve) => {
-          io.signal.addEventListener("abort", () => resolve(130));
-          started();
-        }),
-    );
+    const { server, running } = await serveUntilAborted();
     const ctrlC = new AbortController();
     const { io } = collect();
     const result = runThroughDaemon(await connected(server.socketPath), ["chat"], {
@@ -396,14 +402,7 @@ describe("daemon bounds", () => {
   });
 
   it("on close, aborts what runs and removes its socket", async () => {
-    const [running, started] = signal();
-    const server = await serve(
-      (io) =>
-        new Promise<number>((resolve) => {
-          io.signal.addEventListener("abort", () => resolve(130));
-          started();
-        }),
-    );
+    const { server, running } = await serveUntilAborted();
     const result = runThroughDaemon(await connected(server.socketPath), ["chat"], collect().io);
     await running;
     await server.close({ abort: true });
