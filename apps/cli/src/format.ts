@@ -111,6 +111,11 @@ export function short(id: string): string {
   return id.length > 12 ? id.slice(0, 8) : id;
 }
 
+/** `Alice (1a2b3c4d)` for a named member, `1a2b3c4d` for an unnamed one (both escaped). */
+function nameAndId(name: string | undefined, id: string): string {
+  return name === undefined ? shownName(short(id)) : `${shownName(name)} (${shownName(short(id))})`;
+}
+
 export function orgJson(org: OrganizationView): Record<string, unknown> {
   return {
     id: org.id,
@@ -120,6 +125,7 @@ export function orgJson(org: OrganizationView): Record<string, unknown> {
     access: org.access,
     encrypted: org.encrypted,
     members: Object.fromEntries([...org.members].map(([id, roles]) => [id, [...roles]])),
+    memberNames: Object.fromEntries(org.memberNames),
     banned: [...org.banned],
     channels: org.channels.map((channel) => ({ ...channel })),
     categories: Object.fromEntries(org.categories),
@@ -147,7 +153,7 @@ export function orgHuman(org: OrganizationView, self: string): string {
     `  members (${org.members.size}): ${[...org.members]
       .map(
         ([id, roles]) =>
-          `${shownName(short(id))}${id === org.id ? " (owner)" : ""}${id === self ? " (you)" : ""}${roles.length === 0 ? "" : ` [${inlineText(roles.join(","), textWidth)}]`}`,
+          `${nameAndId(org.memberNames.get(id), id)}${id === org.id ? " (owner)" : ""}${id === self ? " (you)" : ""}${roles.length === 0 ? "" : ` [${inlineText(roles.join(","), textWidth)}]`}`,
       )
       .join(", ")}`,
     ...(org.banned.length === 0
@@ -190,9 +196,10 @@ export function messageJson(message: MessageView): Record<string, unknown> {
 }
 
 /**
- * How authors are named in message lines: the owner by that word; members by the display name of
- * their accepted request when this identity knows it (the owner does), with the id prefix added when
- * two members share a name; else by id prefix.
+ * How authors are named in message lines: the owner by that word; members by the display name the
+ * owner admitted them with (the organization's `memberNames`, which every member has); departed
+ * members by the name of their accepted request when this identity knows it (the owner does); the id
+ * prefix is added when two of them share a name; anyone else by id prefix.
  * @param org - the organization
  * @param requests - its requests, when this identity can list them (owner)
  * @returns author id → name (names are data: {@link messageLine} escapes them)
@@ -201,12 +208,13 @@ export function authorNames(
   org: OrganizationView,
   requests: readonly RequestView[] = [],
 ): Map<string, string> {
-  const named = new Map<string, string>();
+  const named = new Map<string, string>(org.memberNames);
   for (const request of requests) {
     if (
       // Departed (left, removed, banned) members keep their name on what they wrote.
       request.status === "accepted" &&
-      request.displayName !== ""
+      request.displayName !== "" &&
+      !named.has(request.requester)
     ) {
       named.set(request.requester, request.displayName);
     }

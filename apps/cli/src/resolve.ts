@@ -55,11 +55,12 @@ export function resolveMember(client: Client, org: OrganizationView, ref: string
     (id) => /^[0-9a-f]{4,}$/.test(lower) && id.startsWith(lower),
   );
   if (matches.length === 0) {
-    matches = [
-      ...new Set(
-        requests.filter((r) => r.displayName.toLowerCase() === lower).map((r) => r.requester),
-      ),
-    ];
+    // By display name: current members' (every identity has them), then the owner's requests.
+    const byName = (name: string) => name.toLowerCase() === lower;
+    matches = [...org.memberNames].filter(([, name]) => byName(name)).map(([id]) => id);
+    if (matches.length === 0) {
+      matches = [...new Set(requests.filter((r) => byName(r.displayName)).map((r) => r.requester))];
+    }
   }
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   if (matches.length > 1) {

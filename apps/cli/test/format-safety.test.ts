@@ -38,7 +38,11 @@ function org(name: string, text: string): OrganizationView {
     encrypted: true,
     tags: [],
     pinMessageAllMembersEnabled: false,
-    members: new Map([[owner, []]]),
+    members: new Map([
+      [owner, []],
+      [mallory, []],
+    ]),
+    memberNames: new Map([[mallory, name]]),
     banned: [],
     channels: [
       {
@@ -104,7 +108,7 @@ describe("human output of hostile names and texts", () => {
       "  you are",
       "  access",
       "  channels",
-      "  members (1)",
+      "  members (2)",
     ]);
     for (const line of [
       orgLine(org(text, text)),

@@ -64,6 +64,7 @@ describe("authorNames", () => {
       [bob, []],
       [carol, []],
     ]),
+    memberNames: new Map(),
   } as unknown as OrganizationView;
   const request = (
     requester: string,
@@ -95,7 +96,29 @@ describe("authorNames", () => {
     expect(names.get("d".repeat(64))).toBe("Dave");
   });
 
-  it("knows only the owner without requests", () => {
+  it("knows only the owner without requests or member names", () => {
     expect([...authorNames(org)]).toEqual([[owner, "owner"]]);
+  });
+
+  it("names members by the organization's member names (every member has them), requests after", () => {
+    const named = {
+      ...org,
+      memberNames: new Map([
+        [alice, "Alice"],
+        [bob, "Sam"],
+      ]),
+    } as OrganizationView;
+    // Without requests (a member's view), and with an owner's requests: the description's name wins
+    // for a current member; a departed one keeps its request's name; collisions get the id prefix.
+    expect(authorNames(named).get(alice)).toBe("Alice");
+    const names = authorNames(named, [
+      request(alice, "Old name"),
+      request(carol, "Sam"),
+      request("d".repeat(64), "Dave"),
+    ]);
+    expect(names.get(alice)).toBe("Alice");
+    expect(names.get(bob)).toBe("Sam (bbbbbbbb)");
+    expect(names.get(carol)).toBe("Sam (cccccccc)");
+    expect(names.get("d".repeat(64))).toBe("Dave");
   });
 });

@@ -142,6 +142,26 @@ describe("messages by id and by name", () => {
       `owner (re ${hello.message.id.slice(0, 8)}): answer from a file`,
     );
 
+    // Members see each other's names too (the owner's description carries them), in `read` and in
+    // `org show`, and a member is found by name.
+    await joinAccepted(
+      dir,
+      (await orgchatJson<{ link: string }>(["org", "link", ...dir("owner")])).link,
+      "bob",
+      "Bob",
+    );
+    await orgchatJson(["send", "general", "hi from Bob", ...dir("bob")]);
+    const aliceSees = await orgchat(["read", "general", ...dir("alice")]);
+    expect(aliceSees.stdout).toMatch(/\] Bob: hi from Bob\n/);
+    const bobShows = await orgchat(["org", "show", ...dir("bob")]);
+    expect(bobShows.stdout).toMatch(/members \(3\): .*Alice \([0-9a-f]{8}\)/);
+    const shown = await orgchatJson<{ organization: { memberNames: Record<string, string> } }>([
+      "org",
+      "show",
+      ...dir("alice"),
+    ]);
+    expect(Object.values(shown.organization.memberNames).sort()).toEqual(["Alice", "Bob"]);
+
     // Unknown and ambiguous references, bad prefixes: errors that say what to do.
     const unknown = await orgchat(["pin", "0000ffff", ...dir("owner")]);
     expect(unknown.code).toBe(1);

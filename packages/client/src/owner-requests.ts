@@ -303,7 +303,10 @@ export class OwnerRequests {
             author: member,
             clock: mapped.value.clock,
             sentAt: time.sentAt,
-            body: { invitationId: invitation.id },
+            body: {
+              invitationId: invitation.id,
+              displayName: mapped.value.body.displayName,
+            },
           };
     const refused = c.eventLog.add(org, txn, event);
     if (refused === "conflict" && predatesDeparture(org.log.state, member)) {

@@ -201,6 +201,13 @@ export interface OrganizationView {
   readonly pinMessageAllMembersEnabled: boolean;
   /** Member ids with their roles (the owner included, without roles). */
   readonly members: ReadonlyMap<string, readonly Role[]>;
+  /**
+   * Members' display names, by member id: the name each was admitted with (its request's, or the
+   * request that used its invitation), as the owner's description carries it; members without one
+   * are absent. Text a stranger chose (at most 256 UTF-8 bytes): escape it before showing it, and
+   * tell apart two members of the same name (e.g. with a prefix of their id).
+   */
+  readonly memberNames: ReadonlyMap<string, string>;
   readonly banned: readonly string[];
   readonly channels: readonly ChannelView[];
   readonly categories: ReadonlyMap<string, string>;

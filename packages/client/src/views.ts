@@ -47,6 +47,27 @@ function membersView(members: OrgState["members"]): ReadonlyMap<string, readonly
   return new Map(view);
 }
 
+/** The names part of a view, by the state's members map it was built from (as for the roles). */
+const nameViews = new WeakMap<OrgState["members"], ReadonlyMap<string, string>>();
+
+/**
+ * The view's `memberNames`: each named member's display name (unnamed members are absent).
+ *
+ * @param members - the state's members
+ * @returns a new map (built from a cached one when `members` was seen before)
+ */
+function namesView(members: OrgState["members"]): ReadonlyMap<string, string> {
+  let view = nameViews.get(members);
+  if (view === undefined) {
+    const names = new Map<string, string>();
+    for (const [id, member] of members)
+      if (member.displayName !== "") names.set(id, member.displayName);
+    view = names;
+    nameViews.set(members, view);
+  }
+  return new Map(view);
+}
+
 /**
  * Views: what the app reads (organizations, channel history, requests), computed from the state
  * and the event log on demand. Owns nothing.
@@ -85,6 +106,7 @@ export class Views {
       tags: [...state.tags],
       pinMessageAllMembersEnabled: state.pinMessageAllMembersEnabled,
       members: membersView(state.members),
+      memberNames: namesView(state.members),
       banned: [...state.banned.keys()],
       channels,
       categories: new Map([...state.categories].map(([id, category]) => [id, category.name])),

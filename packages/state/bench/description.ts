@@ -86,9 +86,15 @@ export function benchOrganization(memberCount: number): OrgState {
   const organizationId = memberId("organization");
   const ids = Array.from({ length: memberCount }, (_, i) => memberId(`member-${i}`));
   const members = ImmutableMap<string, Member>().withMutations((map) => {
-    map.set(organizationId, { id: organizationId, roles: List<Role>(["all"]), joinedAt: 1n });
+    map.set(organizationId, {
+      id: organizationId,
+      roles: List<Role>(["all"]),
+      joinedAt: 1n,
+      displayName: "",
+    });
     ids.forEach((id, i) => {
-      map.set(id, { id, roles: List(roleCycle[i % roleCycle.length]), joinedAt: BigInt(i) });
+      const roles = List(roleCycle[i % roleCycle.length]);
+      map.set(id, { id, roles, joinedAt: BigInt(i), displayName: `Member ${i}` });
     });
   });
   const banned = ImmutableMap<string, Ban>().withMutations((map) => {

@@ -117,7 +117,12 @@ function freshState(): OrgState {
       new Map<string, Member>(
         members.map((id, i) => [
           id,
-          { id, roles: List(i === 0 ? (["all"] as const) : []), joinedAt: 2n },
+          {
+            id,
+            roles: List(i === 0 ? (["all"] as const) : []),
+            joinedAt: 2n,
+            displayName: i === 0 ? "" : `Member ${i}`,
+          },
         ]),
       ),
     ),

@@ -100,7 +100,11 @@ export interface EventBodies {
   /** An invitation to `invitee`; its id is the event id. */
   "invitation.issued": { readonly invitee: MemberId; readonly chatId: string };
   /** The invitee joins with the invitation. */
-  "invitation.used": { readonly invitationId: string };
+  /**
+   * The invitee's display name (from the request that used the invitation; absent or "" when none),
+   * at most `wireLimits.maxNameBytes` UTF-8 bytes.
+   */
+  "invitation.used": { readonly invitationId: string; readonly displayName?: string };
 
   /** A member asks to leave; its id is the event id. */
   "leave.requested": Record<string, never>;

@@ -13,9 +13,16 @@ export type Handler<K extends EventType> = (
   config: ReducerConfig,
 ) => Changes | RejectionReason;
 
-/** @internal Makes `member` a member without roles, as of `clock`. */
-export function addMember(state: OrgState, member: MemberId, clock: bigint): Changes {
-  return { members: state.members.set(member, { id: member, roles: List(), joinedAt: clock }) };
+/** @internal Makes `member` a member without roles, as of `clock`, named `displayName` ("" none). */
+export function addMember(
+  state: OrgState,
+  member: MemberId,
+  clock: bigint,
+  displayName: string,
+): Changes {
+  return {
+    members: state.members.set(member, { id: member, roles: List(), joinedAt: clock, displayName }),
+  };
 }
 
 /**

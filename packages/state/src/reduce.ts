@@ -357,7 +357,12 @@ export function applyWellFormed(
         pinMessageAllMembersEnabled: body.pinMessageAllMembersEnabled,
         tags: List(body.tags),
         encrypted: body.encrypted,
-        members: state.members.set(owner, { id: owner, roles: List(), joinedAt: event.clock }),
+        members: state.members.set(owner, {
+          id: owner,
+          roles: List(),
+          joinedAt: event.clock,
+          displayName: "",
+        }),
       };
     }
   } else if (!state.created) {

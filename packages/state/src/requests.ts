@@ -360,7 +360,7 @@ export const requestSent: Handler<"request.sent"> = (state, event, config) => {
       decidedSentAt: event.sentAt,
     };
     return {
-      ...addMember(state, author, event.clock),
+      ...addMember(state, author, event.clock, displayName),
       requests: putRequest(state.requests, accepted),
     };
   }
@@ -441,7 +441,7 @@ export const requestAccepted: Handler<"request.accepted"> = (state, event, confi
   if (state.banned.has(request.requester)) return "banned";
   if (state.members.has(request.requester)) return "conflict";
   if (request.chatId !== "" && !state.channels.has(request.chatId)) return "unknown-target";
-  const changes = addMember(state, request.requester, event.clock);
+  const changes = addMember(state, request.requester, event.clock, request.displayName);
   if (request.chatId !== "") {
     changes.grants = addGrant(state.grants, request.requester, request.chatId, event.clock);
   }
@@ -511,7 +511,7 @@ export const invitationUsed: Handler<"invitation.used"> = (state, event, config)
   if (isExpiredAt(invitation, event.sentAt, config.invitationExpiryMs)) return "expired";
   if (state.members.has(event.author)) return "conflict";
   if (invitation.chatId !== "" && !state.channels.has(invitation.chatId)) return "unknown-target";
-  const changes = addMember(state, event.author, event.clock);
+  const changes = addMember(state, event.author, event.clock, event.body.displayName ?? "");
   if (invitation.chatId !== "") {
     changes.grants = addGrant(state.grants, event.author, invitation.chatId, event.clock);
   }

@@ -32,8 +32,11 @@ import { type MapView, TableMap } from "./table-map.js";
 
 /** "ocst": the first four bytes of every snapshot. */
 const magic = [0x6f, 0x63, 0x73, 0x74] as const;
-/** The version this code writes, and the only one it reads. */
-export const snapshotVersion = 1;
+/**
+ * The version this code writes. It reads this one and version 1 (before members' display names:
+ * they read as "").
+ */
+export const snapshotVersion = 2;
 
 const sourceTypes = ["raw-payload", "ens-avatar", "unknown"] as const;
 const imageTypes = ["png", "jpeg", "webp", "gif", "unknown"] as const;
@@ -72,6 +75,7 @@ export function encodeSnapshot(state: OrgState): Uint8Array {
   writeMap(w, state.members, (member: Member) => {
     writeRoles(w, member.roles);
     w.big(member.joinedAt);
+    w.str(member.displayName);
   });
   writeMap(w, state.banned, (ban: Ban, key) => {
     keyed(key, ban.member);
@@ -241,8 +245,9 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
   for (let i = 0; i < magic.length; i++) {
     if (bytes[i] !== magic[i]) throw new SnapshotFormatError("not a snapshot (magic)");
   }
-  if (bytes[magic.length] !== snapshotVersion) {
-    throw new SnapshotFormatError(`unknown version ${bytes[magic.length]}`);
+  const version = bytes[magic.length];
+  if (version !== snapshotVersion && version !== 1) {
+    throw new SnapshotFormatError(`unknown version ${version}`);
   }
   const r = new SnapshotReader(bytes, magic.length + 1);
   const org = r.str();
@@ -260,6 +265,7 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     id,
     roles: readRoles(r),
     joinedAt: readClock(r),
+    displayName: version === 1 ? "" : r.str(),
   }));
   const banned = readMap(r, 3, undefined, (member) => ({
     member,

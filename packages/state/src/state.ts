@@ -57,6 +57,12 @@ export interface Member {
   readonly roles: List<Role>;
   /** Clock of the event that made it a member. */
   readonly joinedAt: bigint;
+  /**
+   * The display name the owner admitted it with (its request's, or the request that used its
+   * invitation), at most `wireLimits.maxNameBytes` UTF-8 bytes; "" when none (the owner, a member of
+   * a description that names nobody).
+   */
+  readonly displayName: string;
 }
 
 /** An entry of the ban list. */

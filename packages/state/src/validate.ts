@@ -216,7 +216,9 @@ const bodyChecks: { readonly [K in EventType]: (body: Fields) => boolean } = {
   "request.accepted": (b) => isEventId(b.requestId),
   "request.rejected": (b) => isEventId(b.requestId) && isText(b.reason, eventLimits.maxReasonBytes),
   "invitation.issued": (b) => isMemberIdValue(b.invitee) && isOptionalChatId(b.chatId),
-  "invitation.used": (b) => isEventId(b.invitationId),
+  "invitation.used": (b) =>
+    isEventId(b.invitationId) &&
+    (b.displayName === undefined || isText(b.displayName, wireLimits.maxNameBytes)),
   "leave.requested": () => true,
   "leave.resolved": (b) => isEventId(b.requestId) && typeof b.accepted === "boolean",
   "member.removed": (b) => isMemberIdValue(b.member),

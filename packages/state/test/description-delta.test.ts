@@ -44,9 +44,11 @@ function stateOf(shape: Shape, clock: bigint): OrgState {
     shape.banned.map((id) => [id, { member: id, clock, deleteMessages: false }]),
   );
   const members = ImmutableMap<string, Member>().withMutations((map) => {
-    map.set(orgId, { id: orgId, roles: List<Role>(["all"]), joinedAt: 1n });
+    map.set(orgId, { id: orgId, roles: List<Role>(["all"]), joinedAt: 1n, displayName: "" });
     for (const [id, roles] of Object.entries(shape.members)) {
-      if (!banned.has(id)) map.set(id, { id, roles, joinedAt: clock });
+      // Every third member named, one of them outside ASCII.
+      const displayName = id.endsWith("0") ? `name ${id.slice(0, 4)} ü` : "";
+      if (!banned.has(id)) map.set(id, { id, roles, joinedAt: clock, displayName });
     }
   });
   const channels = ImmutableMap<string, Channel>().withMutations((map) => {
@@ -112,7 +114,10 @@ describe("description deltas", () => {
       10n,
     );
     const editArb = fc.array(
-      fc.record({ at: fc.nat({ max: 399 }), kind: fc.constantFrom("add", "remove", "role") }),
+      fc.record({
+        at: fc.nat({ max: 399 }),
+        kind: fc.constantFrom("add", "remove", "role", "rename"),
+      }),
       { maxLength: 12 },
     );
     fc.assert(
@@ -121,9 +126,13 @@ describe("description deltas", () => {
         for (const { at, kind } of edits) {
           const id = at < 300 ? (big[at] as string) : memberId(`new-${at}`);
           if (kind === "remove") members = members.delete(id);
-          else {
+          else if (kind === "rename") {
+            const old = members.get(id);
+            const roles = old?.roles ?? List<Role>();
+            members = members.set(id, { id, roles, joinedAt: 11n, displayName: `renamed ${at}` });
+          } else {
             const roles = List<Role>(kind === "role" ? ["moderate-content"] : []);
-            members = members.set(id, { id, roles, joinedAt: 11n });
+            members = members.set(id, { id, roles, joinedAt: 11n, displayName: "" });
           }
         }
         const b = { ...a, clock: 11n, members };
@@ -186,6 +195,7 @@ describe("description deltas", () => {
         id: pool[0] as string,
         roles: List<Role>(),
         joinedAt: 11n,
+        displayName: "",
       }),
     };
     const { built, applied } = roundTrip(a, b);

@@ -114,9 +114,11 @@ function makeState(shape: StateShape): OrgState {
   const clock = shape.clock ?? 4242n;
   const ids = Array.from({ length: shape.members }, (_, i) => memberId(`member-${i}`));
   const members = ImmutableMap<string, Member>().withMutations((map) => {
-    map.set(orgId, { id: orgId, roles: List<Role>(["all"]), joinedAt: 1n });
+    map.set(orgId, { id: orgId, roles: List<Role>(["all"]), joinedAt: 1n, displayName: "" });
     ids.forEach((id, i) => {
-      map.set(id, { id, roles: List(rolesOf(i)), joinedAt: BigInt(i + 2) });
+      // Some members named (one with a 256-byte name, the most the wire allows), most not.
+      const displayName = i % 3 === 0 ? (i === 3 ? "ü".repeat(128) : `member ${i}`) : "";
+      map.set(id, { id, roles: List(rolesOf(i)), joinedAt: BigInt(i + 2), displayName });
     });
   });
   const banned = ImmutableMap<string, Ban>().withMutations((map) => {

@@ -27,6 +27,50 @@ import {
 
 const join = { chatId: "", ensName: "", displayName: "x" };
 
+describe("display names", () => {
+  it("a member is named by the request that admitted it, or by the request that used its invitation", () => {
+    const s = new Script();
+    const named = (displayName: string) => ({ chatId: "", ensName: "", displayName });
+    const state = applyAll([
+      s.created(),
+      s.next("request.sent", alice, named("Alice \u202e"), { id: "ra" }),
+      s.next("request.accepted", owner, { requestId: "ra" }),
+      s.next("request.sent", bob, named(""), { id: "rb" }),
+      s.next("request.accepted", owner, { requestId: "rb" }),
+      s.next("invitation.issued", owner, { invitee: carol, chatId: "" }, { id: "inv" }),
+      s.next("invitation.used", carol, { invitationId: "inv", displayName: "Carol" }),
+      s.next("invitation.issued", owner, { invitee: dave, chatId: "" }, { id: "inv2" }),
+      s.next("invitation.used", dave, { invitationId: "inv2" }),
+    ]).state;
+    // Kept exactly (escaping is the reader's job); "" when the request named nobody.
+    expect(state.members.get(alice)?.displayName).toBe("Alice \u202e");
+    expect(state.members.get(bob)?.displayName).toBe("");
+    expect(state.members.get(carol)?.displayName).toBe("Carol");
+    expect(state.members.get(dave)?.displayName).toBe("");
+    expect(state.members.get(owner)?.displayName).toBe("");
+  });
+
+  it("an open organization names the member by its request, and refuses an over-long name", () => {
+    const s = new Script();
+    const open = applyAll([
+      s.created("no-membership"),
+      s.next("request.sent", alice, { ...join, displayName: "Al" }),
+    ]).state;
+    expect(open.members.get(alice)?.displayName).toBe("Al");
+    const long = reduce(
+      open,
+      s.next("request.sent", bob, { ...join, displayName: "x".repeat(257) }),
+    );
+    expect(long.rejected?.reason).toBe("malformed");
+    expect(long.state.members.has(bob)).toBe(false);
+    const usedLong = reduce(
+      open,
+      s.next("invitation.used", bob, { invitationId: "any", displayName: "x".repeat(257) }),
+    );
+    expect(usedLong.rejected?.reason).toBe("malformed");
+  });
+});
+
 describe("expiry", () => {
   it("an accept after the expiry is refused, and the request shows as expired", () => {
     const s = new Script();

@@ -107,7 +107,7 @@ describe("encodeSnapshot / decodeSnapshot", () => {
     const bytes = encodeSnapshot(vectorState());
     expectFormatError(bytes, alice);
     const future = bytes.slice();
-    future[4] = 2;
+    future[4] = 3;
     expectFormatError(future);
   });
 
@@ -220,11 +220,17 @@ describe("encodeSnapshot / decodeSnapshot", () => {
     ) as {
       organizationId: string;
       valid: { hex: string; canonical: string };
+      validVersion1: { hex: string; canonical: string };
       invalid: { name: string; hex: string; error: string }[];
     };
     expect(toHex(encodeSnapshot(vectorState()))).toBe(vectors.valid.hex);
     const decoded = decodeSnapshot(fromHex(vectors.valid.hex), vectors.organizationId);
     expect(canonicalState(decoded)).toBe(vectors.valid.canonical);
+    expect(decoded.members.get(alice)?.displayName).toBe("Alice");
+    // A version-1 snapshot (written before display names) still reads, its members unnamed.
+    const before = decodeSnapshot(fromHex(vectors.validVersion1.hex), vectors.organizationId);
+    expect(canonicalState(before)).toBe(vectors.validVersion1.canonical);
+    expect(before.members.get(alice)?.displayName).toBe("");
     expect(vectors.invalid.length).toBeGreaterThanOrEqual(4);
     for (const vector of vectors.invalid) {
       let caught: unknown;

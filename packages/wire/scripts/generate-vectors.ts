@@ -179,6 +179,15 @@ addNegative(
   "malformed",
 );
 addNegative(
+  "OrganizationMember/display-name-over-256-bytes",
+  "OrganizationMember",
+  toBinary(
+    codecs.OrganizationMember.schema,
+    create(codecs.OrganizationMember.schema, { displayName: "é".repeat(129) }),
+  ),
+  "invalid-field",
+);
+addNegative(
   "OrganizationDescription/member-key-uppercase",
   "OrganizationDescription",
   toBinary(

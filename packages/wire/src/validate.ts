@@ -102,7 +102,8 @@ export const validateGrant: Validator<Grant> = (grant, path) =>
   optionalChatId(grant.chatId, `${path}.chatId`);
 
 export const validateOrganizationMember: Validator<OrganizationMember> = (member, path) =>
-  count(member.roles.length, wireLimits.maxRoles, `${path}.roles`);
+  count(member.roles.length, wireLimits.maxRoles, `${path}.roles`) ??
+  text(member.displayName, wireLimits.maxNameBytes, `${path}.displayName`);
 
 export const validateOrganizationPermissions: Validator<OrganizationPermissions> = () => undefined;
 

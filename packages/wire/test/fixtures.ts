@@ -178,7 +178,7 @@ export const fullSamples: Samples = {
     clock: 9n,
     sentAt: 1_700_000_000_009n,
   },
-  OrganizationMember: { roles: [OrganizationMember_Roles.ROLE_ALL] },
+  OrganizationMember: { roles: [OrganizationMember_Roles.ROLE_ALL], displayName: "Alice" },
   OrganizationPermissions: {
     ensOnly: true,
     private: true,

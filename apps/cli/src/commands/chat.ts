@@ -59,7 +59,18 @@ export const chatCommand: CommandSpec = {
         `no channel #${shownName(channel)} in ${shownName(org.identity.displayName)}: \`orgchat channel list\` shows them`,
       );
     }
-    const names = authorNames(org, requestsOf(client, org));
+    let names = authorNames(org, requestsOf(client, org));
+    // Someone who joined since is named at its first message: the names are read again once per
+    // author not named yet (not per message: an unnamed author stays unnamed).
+    const looked = new Set<string>();
+    const namesFor = (author: string) => {
+      if (!names.has(author) && !looked.has(author)) {
+        looked.add(author);
+        const now = client.getOrganization(org.id);
+        names = authorNames(now, requestsOf(client, now));
+      }
+      return names;
+    };
     // Marked in memory as messages are shown, written once when the chat ends.
     const marks = ReadMarkers.open(session.dataDir);
     const out = (line: string) => {
@@ -117,7 +128,7 @@ export const chatCommand: CommandSpec = {
     const show = (message: MessageView) => {
       if (message.organizationId !== org.id) return;
       const prefix = message.channelId === channel ? "" : `#${shownName(message.channelId)} `;
-      out(`${prefix}${messageLine(message, names)}`);
+      out(`${prefix}${messageLine(message, namesFor(message.author))}`);
       if (message.channelId === channel) marks.mark(message);
     };
     const offs = [
@@ -172,7 +183,7 @@ export const chatCommand: CommandSpec = {
     ];
     const shown = newest(client.history(org.id, channel));
     for (const message of shown) {
-      context.output.stdout(`${outputText(messageLine(message, names))}\n`);
+      context.output.stdout(`${outputText(messageLine(message, namesFor(message.author)))}\n`);
     }
     marks.mark(client.history(org.id, channel).at(-1));
     context.output.stdout(
@@ -208,12 +219,14 @@ export const chatCommand: CommandSpec = {
           // Said once: at once when offline, else now that the publish failed.
           if (!offline)
             out(
-              `${messageLine(message, names)}  (queued: no service node took it yet; sent when one is back)`,
+              `${messageLine(message, namesFor(message.author))}  (queued: no service node took it yet; sent when one is back)`,
             );
           watchQueue();
         } else {
           sent++;
-          out(`${messageLine(message, names)}${offline ? "  (sent: a service node took it)" : ""}`);
+          out(
+            `${messageLine(message, namesFor(message.author))}${offline ? "  (sent: a service node took it)" : ""}`,
+          );
         }
         marks.mark(message);
         return;
@@ -236,7 +249,7 @@ export const chatCommand: CommandSpec = {
           channel = next;
           rl.setPrompt(`#${shownName(channel)}> `);
           for (const message of newest(client.history(org.id, channel))) {
-            out(messageLine(message, names));
+            out(messageLine(message, namesFor(message.author)));
           }
           marks.mark(client.history(org.id, channel).at(-1));
           return;

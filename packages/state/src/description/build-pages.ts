@@ -11,7 +11,7 @@ import { List } from "immutable";
 import type { MemberId } from "../events.js";
 import type { OrgState } from "../state.js";
 import { setOwn } from "../wire/checks.js";
-import { headerInit, type MemberInit, roleEncoder } from "./describe.js";
+import { headerInit, type MemberInit, memberEncoder, roleEncoder } from "./describe.js";
 import { type DescriptionPages, descriptionPageLimits, sortedKeys } from "./pages.js";
 
 /** Options of {@link buildDescriptionPages}. */
@@ -25,7 +25,8 @@ export interface DescriptionPagesInit {
 }
 
 // Sizes of protobuf encodings, to pack pages without encoding twice. Every field number here is
-// below 16 (one-byte tags), roles are 1-3 (one-byte varints), member ids are 64 ASCII bytes.
+// below 16 (one-byte tags) but display_name's (100: two bytes), roles are 1-3 (one-byte varints),
+// member ids are 64 ASCII bytes.
 
 function varintBytes(value: number): number {
   let bytes = 1;
@@ -52,9 +53,15 @@ function fieldBytes(bodyBytes: number): number {
   return 1 + varintBytes(bodyBytes) + bodyBytes;
 }
 
+const utf8 = new TextEncoder();
+
 /** A `map<string, OrganizationMember>` entry keyed by a member id. */
-function memberEntryBytes(roleCount: number): number {
-  const value = roleCount === 0 ? 0 : fieldBytes(roleCount);
+function memberEntryBytes(init: MemberInit): number {
+  const roleCount = init.roles.length;
+  const name = init.displayName === undefined ? 0 : utf8.encode(init.displayName).length;
+  // display_name is field 100: a two-byte tag.
+  const value =
+    (roleCount === 0 ? 0 : fieldBytes(roleCount)) + (name === 0 ? 0 : 1 + fieldBytes(name));
   return fieldBytes(fieldBytes(64) + fieldBytes(value));
 }
 
@@ -113,7 +120,7 @@ function pagePacker(clock: bigint, budget: number) {
   };
   return {
     member(id: MemberId, init: MemberInit) {
-      const bytes = memberEntryBytes(init.roles.length);
+      const bytes = memberEntryBytes(init);
       room(bytes);
       draft.members[id] = init;
       size += bytes;
@@ -126,7 +133,7 @@ function pagePacker(clock: bigint, budget: number) {
       entries++;
     },
     channelMember(chatId: string, id: MemberId, init: MemberInit) {
-      const bytes = memberEntryBytes(init.roles.length);
+      const bytes = memberEntryBytes(init);
       let chat = openChat;
       if (chat?.id !== chatId) {
         closeChat();
@@ -186,10 +193,11 @@ export function buildDescriptionPages(
   }
   const budget = maxPageBytes - descriptionPageLimits.pageFramingBytes;
   const encodeRoles = roleEncoder();
+  const encodeMember = memberEncoder();
   const packer = pagePacker(state.clock, budget);
   for (const id of sortedKeys(state.members)) {
     const member = state.members.get(id);
-    if (member !== undefined) packer.member(id, encodeRoles(member.roles));
+    if (member !== undefined) packer.member(id, encodeMember(member));
   }
   for (const id of sortedKeys(state.banned)) packer.ban(id);
   for (const chatId of sortedKeys(state.channels)) {

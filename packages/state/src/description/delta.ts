@@ -24,11 +24,11 @@ import {
 import { Map as ImmutableMap, List } from "immutable";
 import { diffMap } from "../diff.js";
 import type { MemberId, Role } from "../events.js";
-import type { Channel, OrgState } from "../state.js";
+import type { Channel, Member, OrgState } from "../state.js";
 import type { MapView } from "../table-map.js";
 import { rolesToWire } from "../wire/permissions.js";
-import { headerInit, type MemberInit, roleEncoder } from "./describe.js";
-import { roleDecoder, stateFromDescription } from "./to-state.js";
+import { headerInit, type MemberInit, memberEncoder, roleEncoder } from "./describe.js";
+import { nameOf, roleDecoder, stateFromDescription } from "./to-state.js";
 
 /** A `DescriptionDelta` as `encodeDescriptionDelta` accepts it. */
 export type DescriptionDeltaInit = Parameters<typeof encodeDescriptionDelta>[0];
@@ -55,15 +55,28 @@ type Section = (typeof Section)[keyof typeof Section];
 
 /**
  * The hash of one roster entry, as a number: SHA-256 of the section byte, the channel id (empty
- * outside channel rosters), 0x00, the member id, 0x00, and the wire role numbers joined by commas.
+ * outside channel rosters), 0x00, the member id, 0x00, and the wire role numbers joined by commas;
+ * then, for a member with a display name, 0x00 and the name (UTF-8).
  */
-function entryHash(section: Section, chatId: string, id: MemberId, roles: List<Role>): bigint {
-  const text = `${chatId}\u0000${id}\u0000${rolesToWire(roles).join(",")}`;
+function entryHash(
+  section: Section,
+  chatId: string,
+  id: MemberId,
+  roles: List<Role>,
+  displayName = "",
+): bigint {
+  const named = displayName === "" ? "" : `\u0000${displayName}`;
+  const text = `${chatId}\u0000${id}\u0000${rolesToWire(roles).join(",")}${named}`;
   const body = encoder.encode(text);
   const bytes = new Uint8Array(body.length + 1);
   bytes[0] = section;
   bytes.set(body, 1);
   return BigInt(`0x${toHex(sha256(bytes))}`);
+}
+
+/** A `members` entry's hash. */
+function memberHash(id: MemberId, member: Pick<Member, "roles" | "displayName">): bigint {
+  return entryHash(Section.Member, "", id, member.roles, member.displayName);
 }
 
 const noRoles = List<Role>();
@@ -101,7 +114,7 @@ function channelSum(channel: Channel): bigint {
  */
 export function describedState(state: OrgState): DescribedState {
   let sum = 0n;
-  for (const [id, member] of state.members) sum += entryHash(Section.Member, "", id, member.roles);
+  for (const [id, member] of state.members) sum += memberHash(id, member);
   for (const id of state.banned.keys()) sum += entryHash(Section.Ban, "", id, noRoles);
   for (const channel of state.channels.values()) sum += channelSum(channel);
   const rosterSum = ((sum % modulus) + modulus) % modulus;
@@ -177,6 +190,7 @@ export function buildDescriptionDelta(
     );
   }
   const encodeRoles = roleEncoder();
+  const encodeMember = memberEncoder();
   let sum = base.rosterSum;
   let entries = 0;
   const members: Record<string, MemberInit> = {};
@@ -202,15 +216,15 @@ export function buildDescriptionDelta(
   diffMaps(
     from.members,
     next.members,
-    (a, b) => sameRoles(a.roles, b.roles),
+    (a, b) => sameRoles(a.roles, b.roles) && a.displayName === b.displayName,
     (id, member, old) => {
-      members[id] = encodeRoles(member.roles);
-      if (old !== undefined) sum -= entryHash(Section.Member, "", id, old.roles);
-      sum += entryHash(Section.Member, "", id, member.roles);
+      members[id] = encodeMember(member);
+      if (old !== undefined) sum -= memberHash(id, old);
+      sum += memberHash(id, member);
     },
     (id, old) => {
       removedMembers.push(id);
-      sum -= entryHash(Section.Member, "", id, old.roles);
+      sum -= memberHash(id, old);
     },
   );
   if (from.channels !== next.channels) {
@@ -322,7 +336,7 @@ export function applyDescriptionDelta(
   const removeMember = (id: MemberId) => {
     const old = members.get(id);
     if (old === undefined) return;
-    sum -= entryHash(Section.Member, "", id, old.roles);
+    sum -= memberHash(id, old);
     members = members.delete(id);
   };
   for (const id of delta.unbanned) {
@@ -337,11 +351,11 @@ export function applyDescriptionDelta(
     }
   }
   for (const [id, wire] of Object.entries(delta.members) as [MemberId, OrganizationMember][]) {
-    const roles = decodeRoles(wire);
+    const member = { id, roles: decodeRoles(wire), displayName: nameOf(wire) };
     const old = members.get(id);
-    if (old !== undefined) sum -= entryHash(Section.Member, "", id, old.roles);
-    sum += entryHash(Section.Member, "", id, roles);
-    members = members.set(id, { id, roles, joinedAt: old?.joinedAt ?? clock });
+    if (old !== undefined) sum -= memberHash(id, old);
+    sum += memberHash(id, member);
+    members = members.set(id, { ...member, joinedAt: old?.joinedAt ?? clock });
   }
   for (const id of delta.removedMembers) removeMember(id);
   for (const change of delta.chats as ChannelRosterChange[]) {

@@ -9,13 +9,13 @@
 import type { OrganizationMember_Roles } from "@orgchat/wire";
 import { List } from "immutable";
 import type { Role } from "../events.js";
-import type { Channel, OrgState } from "../state.js";
+import type { Channel, Member, OrgState } from "../state.js";
 import { setOwn } from "../wire/checks.js";
 import { identityToWire } from "../wire/identity.js";
 import { permissionsToWire, rolesToWire } from "../wire/permissions.js";
 import { type OrganizationDescriptionInit, sortedKeys } from "./pages.js";
 
-export type MemberInit = { roles: OrganizationMember_Roles[] };
+export type MemberInit = { roles: OrganizationMember_Roles[]; displayName?: string };
 
 /** One shared wire roles array per distinct role list (most members have none). */
 export function roleEncoder(): (roles: List<Role>) => MemberInit {
@@ -28,6 +28,20 @@ export function roleEncoder(): (roles: List<Role>) => MemberInit {
       cache.set(key, init);
     }
     return init;
+  };
+}
+
+/**
+ * A `members` entry per member: the shared roles entry of {@link roleEncoder} for an unnamed member,
+ * its own entry with the display name otherwise.
+ */
+export function memberEncoder(): (member: Member) => MemberInit {
+  const encodeRoles = roleEncoder();
+  return (member) => {
+    const init = encodeRoles(member.roles);
+    return member.displayName === ""
+      ? init
+      : { roles: init.roles, displayName: member.displayName };
   };
 }
 
@@ -81,10 +95,11 @@ export function headerInit(state: OrgState) {
  */
 export function describeOrganization(state: OrgState): OrganizationDescriptionInit {
   const encodeRoles = roleEncoder();
+  const encodeMember = memberEncoder();
   const members: Record<string, MemberInit> = {};
   for (const id of sortedKeys(state.members)) {
     const member = state.members.get(id);
-    if (member !== undefined) members[id] = encodeRoles(member.roles);
+    if (member !== undefined) members[id] = encodeMember(member);
   }
   const header = headerInit(state);
   for (const [id, chat] of Object.entries(header.chats)) {

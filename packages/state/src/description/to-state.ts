@@ -11,7 +11,7 @@ import type { Identity, MemberId, Permissions, Role } from "../events.js";
 import { emptyIdentity, initialState } from "../initial-state.js";
 import type { Ban, Category, Channel, Member, OrgState } from "../state.js";
 import { TableMap } from "../table-map.js";
-import { fitsUtf8, isRecord, isUint64 } from "../wire/checks.js";
+import { fitsUtf8, isRecord, isText, isUint64 } from "../wire/checks.js";
 import { identityFromWire } from "../wire/identity.js";
 import { permissionsFromWire, rolesFromWire, unknownAccessFallback } from "../wire/permissions.js";
 import type { OrganizationDescriptionInit } from "./pages.js";
@@ -30,6 +30,15 @@ function readPermissions(value: unknown): Permissions {
 function readIdentity(value: unknown): Identity {
   const identity = identityFromWire(value);
   return identity.ok ? identity.value : emptyIdentity;
+}
+
+/**
+ * A wire member's display name: "" when absent or not a name the wire allows (a description built
+ * in memory is not checked by the codec).
+ */
+export function nameOf(member: unknown): string {
+  const name = isRecord(member) ? member.displayName : undefined;
+  return isText(name, wireLimits.maxNameBytes) ? name : "";
 }
 
 /** One shared `List` per distinct wire role list. */
@@ -101,11 +110,21 @@ export function stateFromDescription(
   if (isRecord(d.members)) {
     for (const [id, member] of Object.entries(d.members)) {
       if (!isMemberId(id) || banned.has(id)) continue;
-      table.set(id, { id, roles: decodeRoles(member), joinedAt: clock });
+      table.set(id, {
+        id,
+        roles: decodeRoles(member),
+        joinedAt: clock,
+        displayName: nameOf(member),
+      });
     }
   }
   if (!table.has(organizationId)) {
-    table.set(organizationId, { id: organizationId, roles: List(), joinedAt: clock });
+    table.set(organizationId, {
+      id: organizationId,
+      roles: List(),
+      joinedAt: clock,
+      displayName: "",
+    });
   }
   const members = TableMap.fromTable(table);
 
