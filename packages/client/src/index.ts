@@ -67,6 +67,8 @@ export { clientEventNames } from "./event-names.js";
 export type { ClientOwnerOperations } from "./owner-api.js";
 /** When a received message's group head is written (docs/CLIENT.md, "Crash rules"). */
 export { receiveHeadInterval } from "./persistence.js";
+/** The mark of a store restored from a backup (docs/RESTORE.md). */
+export { markRestored, type RestoreMarker, readRestoreMarker } from "./restore-marker.js";
 /** When the events log is folded into a state snapshot (docs/SCALE.md, "State snapshot"). */
 export { snapshotPolicy } from "./state-snapshots.js";
 export type {
