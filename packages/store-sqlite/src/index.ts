@@ -17,4 +17,9 @@
  */
 
 export { schemaVersion } from "./migrations.js";
-export { openSqliteStore, type SqliteStore, type SqliteStoreInit } from "./sqlite-store.js";
+export {
+  openSqliteStore,
+  type SqliteBackup,
+  type SqliteStore,
+  type SqliteStoreInit,
+} from "./sqlite-store.js";
