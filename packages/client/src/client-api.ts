@@ -299,6 +299,22 @@ export interface Client extends ClientOwnerOperations {
   listOrganizations(): OrganizationView[];
 
   /**
+   * Organizations kept in the store but not run here, and why. `"owner-restored"`: this identity
+   * owns it and its store was restored from a backup; it stays inactive (not listed by
+   * `listOrganizations`, refused by `discover`) until owner continuity can carry it on without
+   * forking it (docs/RESTORE.md). The organization key is kept.
+   * @returns one entry per inactive organization
+   * @example
+   * ```ts
+   * for (const { organizationId } of client.listInactiveOrganizations()) console.warn(organizationId);
+   * ```
+   */
+  listInactiveOrganizations(): ReadonlyArray<{
+    readonly organizationId: string;
+    readonly reason: "owner-restored";
+  }>;
+
+  /**
    * Member: backfills key material now and, if still stuck, asks the owner for a resync (with
    * back-off).
    * @param organizationId - the organization (hex)

@@ -8,7 +8,9 @@ import type { Client } from "./client-api.js";
 import { ClientCore } from "./core.js";
 import { ClientClosedError } from "./errors.js";
 import type { ChannelBodyInit } from "./messages.js";
+import type { MemberOrg } from "./org.js";
 import { openIdentity } from "./persistence.js";
+import { readRestoreMarker } from "./restore-marker.js";
 import type { ClientConfig, ClientInit, ClientTimers, OperationOptions } from "./types.js";
 
 /** The defaults of {@link ClientConfig}. */
@@ -113,8 +115,17 @@ export async function createClient(init: ClientInit): Promise<Client> {
 async function start(c: ClientCore): Promise<void> {
   await c.p.transport.start();
   await c.sync.start();
+  // A store restored from a backup (docs/RESTORE.md): organizations it owns stay inactive, member
+  // ones re-key before anything is sent.
+  const restored = await readRestoreMarker(c.p.store);
   for (const hex of await c.p.store.keys("orgs")) {
-    c.orgs.set(hex, await c.persistence.load(hex));
+    const org = await c.persistence.load(hex);
+    if (restored !== undefined && org.role === "owner") c.inactive.set(hex, "owner-restored");
+    else c.orgs.set(hex, org);
+  }
+  if (restored !== undefined) {
+    const members = [...c.orgs.values()].filter((org) => org.role !== "owner") as MemberOrg[];
+    await c.restore.begin(members, c.inactive.size > 0);
   }
   await c.membership.invitations.load();
   for (const org of c.orgs.values()) {
@@ -132,6 +143,8 @@ async function start(c: ClientCore): Promise<void> {
     for (const org of c.orgs.values()) if (org.role === "owner") await c.epochs.resume(org);
     await c.sync.backfillInbox();
     for (const org of c.orgs.values()) await c.sync.catchUp(org);
+    // A restored member still held back asks again (its back-off is memory only).
+    for (const org of c.orgs.values()) if (org.role !== "owner") await c.restore.tick(org);
     c.sync.scheduleSweep();
   });
   c.runtime.scheduleTick();
@@ -217,6 +230,8 @@ function facade(c: ClientCore): Client {
       return views.organization(c.org(id));
     },
     listOrganizations: () => [...c.orgs.values()].map((org) => views.organization(org)),
+    listInactiveOrganizations: () =>
+      [...c.inactive].map(([organizationId, reason]) => ({ organizationId, reason })),
     resync: (id, options) => membership.resync(id, options),
     idle: async () => {
       await runtime.idle();

@@ -23,6 +23,7 @@ import { OwnerRequests } from "./owner-requests.js";
 import { PairwiseChannel } from "./pairwise.js";
 import { Persistence } from "./persistence.js";
 import { Recovery } from "./recovery.js";
+import { Restore } from "./restore.js";
 import { Runtime } from "./runtime.js";
 import { Sync } from "./sync.js";
 import type { ClientConfig, ClientTimers } from "./types.js";
@@ -58,6 +59,11 @@ export class ClientCore {
   readonly emitter = new ClientEmitter();
   /** Every organization this client knows, by id (hex). Owned here, changed by the components. */
   readonly orgs = new Map<string, Org>();
+  /**
+   * Organizations kept in the store but not run, by id (hex), and why: this identity owns them and
+   * its store was restored from a backup (docs/RESTORE.md).
+   */
+  readonly inactive = new Map<string, "owner-restored">();
 
   readonly runtime: Runtime;
   readonly persistence: Persistence;
@@ -67,6 +73,7 @@ export class ClientCore {
   readonly descriptionSync: DescriptionSync;
   readonly keySync: KeySync;
   readonly recovery: Recovery;
+  readonly restore: Restore;
   readonly messages: Messages;
   readonly pairwise: PairwiseChannel;
   readonly ownerRequests: OwnerRequests;
@@ -88,6 +95,7 @@ export class ClientCore {
     this.descriptionSync = new DescriptionSync(this);
     this.keySync = new KeySync(this);
     this.recovery = new Recovery(this);
+    this.restore = new Restore(this);
     this.messages = new Messages(this);
     this.pairwise = new PairwiseChannel(this);
     this.ownerRequests = new OwnerRequests(this);

@@ -429,6 +429,20 @@ export class OwnerEpochs {
     );
   }
 
+  /**
+   * A fresh epoch for one group now (a KeyUpdate without removals), as the periodic refresh makes:
+   * the answer to a restored member's request (docs/RESTORE.md).
+   * @returns false when the organization has no such group
+   */
+  async refresh(org: OwnerOrg, txn: Txn, channelId: string): Promise<boolean> {
+    const group = org.owner.groups.get(channelId);
+    if (group === undefined) return false;
+    const before = group.roster;
+    await this.#rekeyGroup(org, txn, channelId, []);
+    this.#reindex(org, channelId, before, group, [], []);
+    return true;
+  }
+
   /** One KeyUpdate per group for every removal batched since the window opened. */
   async #rekeyPending(org: OwnerOrg, txn: Txn): Promise<void> {
     const owner = org.owner;

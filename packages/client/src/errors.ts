@@ -162,6 +162,51 @@ export class KeysNotReadyError extends OrgchatError {
   }
 }
 
+/**
+ * This store was restored from a backup, and the group has not reached an epoch this device may send
+ * in (docs/RESTORE.md): the copy may sit behind sends the device it was copied from made, and
+ * sending in an epoch they may share would reuse their keys. The client asked the owner for a fresh
+ * epoch; sends work once it arrives ("epoch:changed").
+ */
+export class RestoredKeysPendingError extends OrgchatError {
+  static readonly errorName = "RestoredKeysPendingError";
+  readonly organizationId: string;
+  readonly channelId: string;
+  constructor(organizationId: string, channelId: string, options: ClientErrorOptions = {}) {
+    super(
+      RestoredKeysPendingError.errorName,
+      `This identity was restored from a backup: ${channelId === "" ? "the organization" : `channel "${channelId}"`} of ${organizationId} has no fresh keys to send with yet.`,
+      {
+        ...options,
+        hint: `The owner was asked for a fresh epoch: wait for "epoch:changed" (the owner must be online), then send again.`,
+      },
+    );
+    this.organizationId = organizationId;
+    this.channelId = channelId;
+  }
+}
+
+/**
+ * The organization is owned by this identity, whose store was restored from a backup: the
+ * organization is kept, inactive, until owner continuity (issue #17) can carry it on without
+ * forking it or reusing the keys the original device used after the backup (docs/RESTORE.md).
+ */
+export class OwnerRestoredError extends OrgchatError {
+  static readonly errorName = "OwnerRestoredError";
+  readonly organizationId: string;
+  constructor(organizationId: string, options: ClientErrorOptions = {}) {
+    super(
+      OwnerRestoredError.errorName,
+      `Organization ${organizationId} is owned by this identity, restored from a backup: it is kept but inactive on this device.`,
+      {
+        ...options,
+        hint: "Run the organization from the device it was created on; a restored owner takes over once owner continuity is supported (docs/RESTORE.md).",
+      },
+    );
+    this.organizationId = organizationId;
+  }
+}
+
 /** The organization's rules refused the event this operation would author. */
 export class EventRejectedError extends OrgchatError {
   static readonly errorName = "EventRejectedError";
@@ -297,6 +342,12 @@ export const isOwnerUnreachableError = errorGuard<OwnerUnreachableError>(
 );
 /** @returns whether `value` is a {@link KeysNotReadyError}. */
 export const isKeysNotReadyError = errorGuard<KeysNotReadyError>(KeysNotReadyError.errorName);
+/** @returns whether `value` is a {@link RestoredKeysPendingError}. */
+export const isRestoredKeysPendingError = errorGuard<RestoredKeysPendingError>(
+  RestoredKeysPendingError.errorName,
+);
+/** @returns whether `value` is an {@link OwnerRestoredError}. */
+export const isOwnerRestoredError = errorGuard<OwnerRestoredError>(OwnerRestoredError.errorName);
 /** @returns whether `value` is an {@link EventRejectedError}. */
 export const isEventRejectedError = errorGuard<EventRejectedError>(EventRejectedError.errorName);
 /** @returns whether `value` is an {@link UnknownTargetError}. */

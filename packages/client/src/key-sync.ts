@@ -42,6 +42,12 @@ const storedRosterFormat: "json" | "binary" = "binary";
 const maxWaitingChunks = 256;
 
 /**
+ * A Welcome as the pairwise channel delivers it: the crypto fields, and the wire's `fresh_epoch`
+ * (the owner made the epoch after a restored member's request: docs/RESTORE.md).
+ */
+export type ReceivedWelcome = WelcomeInit & { readonly freshEpoch?: boolean };
+
+/**
  * Member side, key sync: Welcomes (entered once their epoch's roster is known), epoch rosters
  * (deltas and snapshot pages from the keys topics), KeyUpdate chunks (applied once their group and
  * roster are here), add steps, and groups retired by a resync Welcome. The rules are in
@@ -57,7 +63,7 @@ export class KeySync {
     this.#c = core;
   }
 
-  async onWelcome(org: MemberOrg, txn: Txn, welcome: WelcomeInit): Promise<void> {
+  async onWelcome(org: MemberOrg, txn: Txn, welcome: ReceivedWelcome): Promise<void> {
     const c = this.#c;
     const member = org.member;
     const current = member.groups.get(welcome.channelId);
@@ -93,7 +99,7 @@ export class KeySync {
   #enterWelcome(
     org: MemberOrg,
     txn: Txn,
-    welcome: WelcomeInit,
+    welcome: ReceivedWelcome,
     roster: { readonly roster: Roster; readonly rosterHash: Uint8Array },
   ): void {
     const c = this.#c;
@@ -120,6 +126,7 @@ export class KeySync {
       this.#retire(org, txn, { channelId: welcome.channelId, group: previous, retiredAt: now });
     }
     org.member.groups.set(welcome.channelId, group);
+    c.restore.onWelcome(org, txn, welcome.channelId, group.epoch, welcome.freshEpoch === true);
     this.#dropStaleWelcomes(org, txn, welcome.channelId);
     org.member.resyncBackoff.delete(welcome.channelId);
     this.#entered(org, txn, welcome.channelId, group.epoch);

@@ -1,3 +1,4 @@
+import { toHex } from "@orgchat/base";
 import { PairwiseSession, x3dhInitiate } from "@orgchat/crypto";
 import {
   cancelRequestToJoinToWire,
@@ -14,6 +15,7 @@ import {
   LeaveNotResolvedError,
   NotMemberError,
   OrganizationNotFoundError,
+  OwnerRestoredError,
   OwnerUnreachableError,
   UnknownTargetError,
 } from "./errors.js";
@@ -53,6 +55,8 @@ export class Membership {
   /** Starts tracking an organization this identity does not own. */
   async adopt(id: Uint8Array, role: MemberOrg["role"]): Promise<MemberOrg> {
     const c = this.#c;
+    // Its records are in the store (inactive): adopting it would write over them.
+    if (c.inactive.has(toHex(id))) throw new OwnerRestoredError(toHex(id));
     const org = newMemberOrg(c.p.provider, id, role, c.persistence.newKeys(), {
       maxPendingRequests: c.p.config.maxPendingRequests,
     });

@@ -589,6 +589,7 @@ export class Messages {
       if (group === undefined || (group instanceof MemberGroup && group.status !== "member")) {
         throw new KeysNotReadyError(org.hex, groupId);
       }
+      c.restore.check(org, groupId, group.epoch);
       checkSignal(signal);
       bytes = group.encrypt({ contentType: channelContentType, content });
       // Saved only when the send changed its head (a new stretch of generations reserved, then

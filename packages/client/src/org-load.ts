@@ -35,6 +35,7 @@ import {
   pendingLog,
   provenLog,
 } from "./org-records.js";
+import { decodeRestoreRecord, restoreRecordKey } from "./restore.js";
 import {
   checkDeferredRosters,
   type DeferredRosterChecks,
@@ -163,6 +164,12 @@ export async function loadOrg(
       const groups = await loadGroupRecords({ ...groupsInit, role: "member" });
       for (const [channelId, group] of groups) org.member.groups.set(channelId, group);
       checkDeferredRosters(org.rosters, space, deferredRosters, handedOut, groups.values());
+    }
+    if (org.role !== "owner") {
+      const restore = await store.get(space, restoreRecordKey);
+      if (restore !== undefined) {
+        org.member.restore = decodeRestoreRecord(restore, `${space}/${restoreRecordKey}`);
+      }
     }
     for (const key of await store.keys(space, { prefix: "welcome/" })) {
       const welcome = vault.openJson<WelcomeInit>(space, key, await read(key));

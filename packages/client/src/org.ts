@@ -150,6 +150,19 @@ export interface MemberSide {
   readonly retiredGroups: Map<string, RetiredGroup>;
   readonly waitingWelcomes: Map<string, WelcomeInit>;
   recovering: boolean;
+  /**
+   * Set when this store was restored from a backup (docs/RESTORE.md): per group, the epoch at and
+   * below which this device sends nothing ("pending": every epoch, until a Welcome comes on the
+   * pairwise session made after the restore); a group without an entry is "pending". `asked`: the
+   * groups a fresh epoch was asked for since.
+   */
+  restore?: RestoreFloors;
+}
+
+/** The send floors of a restored member (`MemberSide.restore`). */
+export interface RestoreFloors {
+  readonly floors: Map<string, bigint | "pending">;
+  readonly asked: Set<string>;
 }
 
 /** What the client keeps for one organization whatever its role. */

@@ -61,6 +61,14 @@ interface Stranger {
  */
 export const maxDroppedHandshakes = 1024;
 
+/**
+ * The shortest time between two fresh epochs of one group made for restored members (resync
+ * requests flagged `restored`, docs/RESTORE.md): each is a KeyUpdate to every member (~0.6 s of the
+ * owner's CPU and 36 B per member at 10,000), so members asking in a loop cost at most one per group
+ * per this interval. A member refused one asks again on its resync back-off.
+ */
+export const restoreRefreshIntervalMs = 10 * 60 * 1000;
+
 /** The log of the strangers the owner stores a session or keys for (owner-keys.ts; re-exported). */
 export { strangersLog };
 
@@ -98,9 +106,20 @@ interface StrangerBook {
 export class OwnerRequests {
   readonly #c: ClientCore;
   readonly #books = new WeakMap<OwnerSide, StrangerBook>();
+  /** Per organization, when each group last had a fresh epoch for a restored member (memory only). */
+  readonly #refreshes = new WeakMap<OwnerSide, Map<string, number>>();
 
   constructor(core: ClientCore) {
     this.#c = core;
+  }
+
+  #restoreRefreshes(org: OwnerOrg): Map<string, number> {
+    let refreshes = this.#refreshes.get(org.owner);
+    if (refreshes === undefined) {
+      refreshes = new Map();
+      this.#refreshes.set(org.owner, refreshes);
+    }
+    return refreshes;
   }
   /** The admission limits: `config.requestAdmission` over `defaultRequestAdmissionLimits`. */
   #limits(): RequestAdmissionLimits {
@@ -238,7 +257,7 @@ export class OwnerRequests {
         break;
       }
       case "resyncRequest":
-        await this.#onResyncRequest(org, txn, member, value.value.channelId);
+        await this.#onResyncRequest(org, txn, member, value.value.channelId, value.value.restored);
         break;
       default:
         break;
@@ -644,6 +663,7 @@ export class OwnerRequests {
     txn: Txn,
     member: string,
     channelId: string,
+    restored: boolean,
   ): Promise<void> {
     const c = this.#c;
     const owner = org.owner;
@@ -657,7 +677,20 @@ export class OwnerRequests {
     const leaf = c.epochs.leafOf(org, channelId, member);
     if (group === undefined || leaf === undefined || leaf === group.leaf) return;
     noteResyncAnswer(owner.resyncAnswered, member, now, c.p.config.resyncAnswerIntervalMs);
-    const welcome = group.resync(leaf, { leafSecret: c.p.random(32) });
+    // A member restored from a backup sends only in an epoch made after its request: one now, unless
+    // this group had one for a restore lately (each costs a KeyUpdate to every member; the member asks
+    // again on its back-off, and any later epoch serves it too).
+    const refreshed = this.#restoreRefreshes(org);
+    const lastRefresh = refreshed.get(channelId);
+    const fresh =
+      restored &&
+      (lastRefresh === undefined || now - lastRefresh >= restoreRefreshIntervalMs) &&
+      (await c.epochs.refresh(org, txn, channelId));
+    if (fresh) refreshed.set(channelId, now);
+    const welcome = {
+      ...group.resync(leaf, { leafSecret: c.p.random(32) }),
+      ...(fresh ? { freshEpoch: true } : {}),
+    };
     txn.groups.add(channelId);
     // The Welcome names its epoch's roster, which a member that asks may lack (it missed a delta,
     // or never had the roster it applies to): a snapshot of it, unless one went out just now.

@@ -24,5 +24,5 @@
  */
 
 export * from "./errors.js";
-export { memoryStore } from "./memory.js";
+export { copyMemoryStore, memoryStore } from "./memory.js";
 export * from "./types.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runStoreCompliance } from "../src/compliance.ts";
-import { memoryStore, type StoreOp } from "../src/index.ts";
+import { copyMemoryStore, memoryStore, type StoreOp } from "../src/index.ts";
 
 // The memory store keeps nothing once closed: the reopen cases are skipped, visibly.
 runStoreCompliance({
@@ -10,6 +10,35 @@ runStoreCompliance({
 });
 
 describe("memoryStore()", () => {
+  it("copyMemoryStore: a point-in-time copy that shares nothing with the original", async () => {
+    const a = memoryStore();
+    await a.batch([
+      { type: "put", space: "s", key: "k", value: new Uint8Array([1]) },
+      {
+        type: "append",
+        log: "l",
+        entries: [{ id: "e1", sortKey: 1n, value: new Uint8Array([7]) }],
+      },
+    ]);
+    const b = copyMemoryStore(a);
+    await a.batch([
+      { type: "put", space: "s", key: "k", value: new Uint8Array([2]) },
+      {
+        type: "append",
+        log: "l",
+        entries: [{ id: "e2", sortKey: 2n, value: new Uint8Array([8]) }],
+      },
+    ]);
+    await b.put("s", "other", new Uint8Array([3]));
+    expect(await b.get("s", "k")).toEqual(new Uint8Array([1]));
+    expect((await b.range("l")).map((e) => e.id)).toEqual(["e1"]);
+    expect(await a.get("s", "other")).toBeUndefined();
+    expect((await a.range("l")).map((e) => e.id)).toEqual(["e1", "e2"]);
+    expect(() => copyMemoryStore({} as never)).toThrow(TypeError);
+    await a.close();
+    await b.close();
+  });
+
   it("gives every call its own store: two stores share nothing", async () => {
     const a = memoryStore();
     const b = memoryStore();

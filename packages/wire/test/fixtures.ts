@@ -272,6 +272,7 @@ export const fullSamples: Samples = {
         rosterHash: new Uint8Array(32).fill(0x0b),
       },
     ],
+    freshEpoch: true,
   },
   MemberKeys: {
     identityKey: member.publicKey,
@@ -328,6 +329,7 @@ export const fullSamples: Samples = {
     haveKeyId: new Uint8Array(8).fill(0x21),
     wantedKeyId: new Uint8Array(8).fill(0x22),
     descriptionClock: 40n,
+    restored: true,
   },
   EpochRoster: rosterDeltaSample,
 };
