@@ -6,6 +6,7 @@
  * other side finds it even if this process is gone.
  */
 import type { CommandSpec } from "../command.js";
+import { idBackup, idRestore } from "./backup.js";
 import {
   categoryCreate,
   categoryEdit,
@@ -33,6 +34,8 @@ import { serveCommand } from "./serve.js";
 export const commands: readonly CommandSpec[] = [
   idCreate,
   idShow,
+  idBackup,
+  idRestore,
   serveCommand,
   orgs,
   orgCreate,
