@@ -64,6 +64,14 @@ describe("explain", () => {
       ),
     ],
     [
+      new client.RestoredKeysPendingError(org, ""),
+      /^this identity was restored from a backup: abababababab… sends only with fresh keys/,
+    ],
+    [
+      new client.OwnerRestoredError(org),
+      /^you own abababababab…, and this data directory was restored from a backup/,
+    ],
+    [
       new client.EventRejectedError("ban", "not-a-member"),
       /^refused by the organization's rules \(not-a-member\): check the current state/,
     ],
