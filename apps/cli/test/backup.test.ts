@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { readRestoreMarker } from "@orgchat/client";
 import { openSqliteStore } from "@orgchat/store-sqlite";
 import { afterEach, describe, expect, it } from "vitest";
+import { readDaemonRecord } from "../src/daemon/rendezvous.ts";
 import { acmeSteps } from "./acme.ts";
 import {
   appDir,
@@ -40,18 +41,23 @@ const passphrase = "a long enough passphrase";
 const withPassphrase = { ORGCHAT_BACKUP_PASSPHRASE: passphrase };
 const mode = (path: string) => statSync(path).mode & 0o777;
 
-/** Daemons started by a test, killed if it ends without stopping them. */
+/** Daemons started by a test, killed if it ends without stopping them (`daemon.json` names them). */
 const daemonDirs: string[] = [];
 afterEach(() => {
-  for (const dir of daemonDirs.splice(0)) {
-    try {
-      const { pid } = JSON.parse(readFileSync(join(dir, "daemon.json"), "utf8")) as { pid: number };
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // Stopped already (no record left).
-    }
+  const pids = daemonDirs.splice(0).map((dir) => readDaemonRecord(dir)?.pid);
+  for (const pid of pids.filter((pid) => pid !== undefined)) {
+    // A record of a daemon that died already names no process: nothing to kill then.
+    if (processExists(pid)) process.kill(pid, "SIGKILL");
   }
 });
+
+function processExists(pid: number): boolean {
+  try {
+    return process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+}
 
 interface BackupJson {
   file: string;

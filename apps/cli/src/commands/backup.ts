@@ -318,8 +318,9 @@ export const idBackup: CommandSpec = {
         return backupResult(document);
       }
     }
-    const passphrase = await passphraseFor(context, true);
+    // The store first: a profile in use by another process is refused before the passphrase is typed.
     const session = await context.session({ network: "offline" });
+    const passphrase = await passphraseFor(context, true);
     const store = session.store as Partial<import("@orgchat/store-sqlite").SqliteStore>;
     if (typeof store.backupTo !== "function") {
       throw new CliError("this data directory's store cannot be copied (not a SQLite store)");
