@@ -140,7 +140,7 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
     `the owner of ${org} has not processed your leave yet (it must be online): run this again later`,
   KeysNotReadyError: ({ org, key }) =>
     `the group keys of ${org} have not arrived yet (the owner's Welcome): wait with \`orgchat join ${key} --wait\`, or retry later`,
-  RestoredKeysPendingError: ({ org }) =>
+  FreshKeysPendingError: ({ org }) =>
     `this identity was restored from a backup: ${org} sends only with fresh keys, which the owner was asked for (it must be online); reading works meanwhile: retry later`,
   OwnerRestoredError: ({ org }) =>
     `you own ${org}, and this data directory was restored from a backup: the organization is kept but inactive here (running it from the copy could fork it); run it from the directory it was created in`,

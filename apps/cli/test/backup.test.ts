@@ -13,7 +13,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readDaemonRecord } from "../src/daemon/rendezvous.ts";
 import { acmeSteps } from "./acme.ts";
 import {
-  appDir,
   finish,
   orgchat,
   orgchatCommandLine,
@@ -27,14 +26,6 @@ import {
 
 const servicePeer = sharedServiceNode();
 
-/**
- * Whether `daemon/forward.ts` keeps `id backup` in the one-shot process (a change the lead applies):
- * the command then asks the passphrase here and hands the daemon the copy. Until then `main.ts`
- * forwards the whole command line to the daemon, which cannot ask and says what to do instead.
- */
-const backupStaysLocal = readFileSync(join(appDir, "src/daemon/forward.ts"), "utf8").includes(
-  '"id backup"',
-);
 const { profiles, createAcme, joinAccepted } = acmeSteps(servicePeer);
 
 const passphrase = "a long enough passphrase";
@@ -220,55 +211,44 @@ describe("orgchat id backup / id restore", () => {
     expect(restored.code, restored.stderr).toBe(0);
   });
 
-  it.runIf(backupStaysLocal)(
-    "backs up while the profile's daemon holds the store; an owner's restore says its organizations wait",
-    async () => {
-      const dir = profiles();
-      const { organization } = await createAcme(dir);
-      const ownerDir = dir("owner")[1] ?? "";
-      daemonDirs.push(ownerDir);
-      const started = await orgchat(["daemon", "start", "--background", ...dir("owner")]);
-      expect(started.code, started.stderr).toBe(0);
-      await orgchatJson(["send", "general", "while the daemon runs", ...dir("owner")]);
-      const file = join(tempDir(), "daemon.backup");
-      const backup = await orgchat(
-        ["id", "backup", file, "--json", ...dir("owner")],
-        withPassphrase,
-      );
-      expect(backup.code, backup.stderr).toBe(0);
-      expect(JSON.parse(backup.stdout)).toMatchObject({
-        file,
-        organizations: [{ id: organization.id, name: "Acme", role: "owner" }],
-      });
-      expect(mode(file)).toBe(0o600);
-      // The daemon still serves the profile.
-      await orgchatJson(["send", "general", "after the backup", ...dir("owner")]);
-      expect((await orgchat(["daemon", "stop", ...dir("owner")])).code).toBe(0);
+  it("backs up while the profile's daemon holds the store; an owner's restore says its organizations wait", async () => {
+    const dir = profiles();
+    const { organization } = await createAcme(dir);
+    const ownerDir = dir("owner")[1] ?? "";
+    daemonDirs.push(ownerDir);
+    const started = await orgchat(["daemon", "start", "--background", ...dir("owner")]);
+    expect(started.code, started.stderr).toBe(0);
+    await orgchatJson(["send", "general", "while the daemon runs", ...dir("owner")]);
+    const file = join(tempDir(), "daemon.backup");
+    const backup = await orgchat(["id", "backup", file, "--json", ...dir("owner")], withPassphrase);
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(JSON.parse(backup.stdout)).toMatchObject({
+      file,
+      organizations: [{ id: organization.id, name: "Acme", role: "owner" }],
+    });
+    expect(mode(file)).toBe(0o600);
+    // The daemon still serves the profile.
+    await orgchatJson(["send", "general", "after the backup", ...dir("owner")]);
+    expect((await orgchat(["daemon", "stop", ...dir("owner")])).code).toBe(0);
 
-      const restored = await orgchat(["id", "restore", file, ...dir("copy")], withPassphrase);
-      expect(restored.code, restored.stderr).toBe(0);
-      expect(restored.stdout).toContain(
-        "The organizations this identity owns (Acme) are read-only",
-      );
-      expect(restored.stdout).toContain("nothing is lost");
-      const owner = await orgchatJson<{ id: string }>(["id", "show", ...dir("owner")]);
-      expect((await orgchatJson<{ id: string }>(["id", "show", ...dir("copy")])).id).toBe(owner.id);
-    },
-  );
-
-  it.skipIf(backupStaysLocal)(
-    "while the daemon runs and forwards it, says what to do",
-    async () => {
-      const dir = profiles();
-      await createAcme(dir);
-      daemonDirs.push(dir("owner")[1] ?? "");
-      expect((await orgchat(["daemon", "start", "--background", ...dir("owner")])).code).toBe(0);
-      const file = join(tempDir(), "daemon.backup");
-      const backup = await orgchat(["id", "backup", file, ...dir("owner")], withPassphrase);
-      expect(backup.code).toBe(2);
-      expect(backup.stderr).toContain("stop the daemon (`orgchat daemon stop`), run the command");
-      expect(existsSync(file)).toBe(false);
-      expect((await orgchat(["daemon", "stop", ...dir("owner")])).code).toBe(0);
-    },
-  );
+    const restored = await orgchat(["id", "restore", file, ...dir("copy")], withPassphrase);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(
+      "The organizations this identity owns (Acme) are kept but inactive",
+    );
+    expect(restored.stdout).toContain("nothing is lost");
+    const overview = await orgchatJson<{ organizations: unknown[]; inactive: unknown[] }>([
+      "orgs",
+      "--offline",
+      ...dir("copy"),
+    ]);
+    expect(overview).toEqual({
+      organizations: [],
+      inactive: [{ id: organization.id, inactive: "owner-restored" }],
+    });
+    const listed = await orgchat(["orgs", "--offline", ...dir("copy")]);
+    expect(listed.stdout).toContain("owner, inactive: this data directory was restored");
+    const owner = await orgchatJson<{ id: string }>(["id", "show", ...dir("owner")]);
+    expect((await orgchatJson<{ id: string }>(["id", "show", ...dir("copy")])).id).toBe(owner.id);
+  });
 });

@@ -64,7 +64,7 @@ describe("explain", () => {
       ),
     ],
     [
-      new client.RestoredKeysPendingError(org, ""),
+      new client.FreshKeysPendingError(org, ""),
       /^this identity was restored from a backup: abababababab… sends only with fresh keys/,
     ],
     [

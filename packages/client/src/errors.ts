@@ -168,13 +168,13 @@ export class KeysNotReadyError extends OrgchatError {
  * sending in an epoch they may share would reuse their keys. The client asked the owner for a fresh
  * epoch; sends work once it arrives ("epoch:changed").
  */
-export class RestoredKeysPendingError extends OrgchatError {
-  static readonly errorName = "RestoredKeysPendingError";
+export class FreshKeysPendingError extends OrgchatError {
+  static readonly errorName = "FreshKeysPendingError";
   readonly organizationId: string;
   readonly channelId: string;
   constructor(organizationId: string, channelId: string, options: ClientErrorOptions = {}) {
     super(
-      RestoredKeysPendingError.errorName,
+      FreshKeysPendingError.errorName,
       `This identity was restored from a backup: ${channelId === "" ? "the organization" : `channel "${channelId}"`} of ${organizationId} has no fresh keys to send with yet.`,
       {
         ...options,
@@ -342,9 +342,9 @@ export const isOwnerUnreachableError = errorGuard<OwnerUnreachableError>(
 );
 /** @returns whether `value` is a {@link KeysNotReadyError}. */
 export const isKeysNotReadyError = errorGuard<KeysNotReadyError>(KeysNotReadyError.errorName);
-/** @returns whether `value` is a {@link RestoredKeysPendingError}. */
-export const isRestoredKeysPendingError = errorGuard<RestoredKeysPendingError>(
-  RestoredKeysPendingError.errorName,
+/** @returns whether `value` is a {@link FreshKeysPendingError}. */
+export const isFreshKeysPendingError = errorGuard<FreshKeysPendingError>(
+  FreshKeysPendingError.errorName,
 );
 /** @returns whether `value` is an {@link OwnerRestoredError}. */
 export const isOwnerRestoredError = errorGuard<OwnerRestoredError>(OwnerRestoredError.errorName);

@@ -6,6 +6,7 @@ import {
   maxPossibleKeyUpdates,
   type Roster,
   readKeyUpdateEnvelope,
+  sendReservation,
   type UnverifiedKeyUpdate,
   type WelcomeInit,
 } from "@orgchat/crypto";
@@ -124,6 +125,12 @@ export class KeySync {
       // A resync Welcome holds its epoch only: the group it replaces keeps the earlier epochs for
       // late messages, until the retention window ends.
       this.#retire(org, txn, { channelId: welcome.channelId, group: previous, retiredAt: now });
+    }
+    const sent = previous?.status === "member" ? previous.ownNextGeneration : undefined;
+    if (previous?.epoch === group.epoch && previous.leaf === group.leaf && sent !== undefined) {
+      // The epoch it was in, again (a resync): its own chain would start over at generations
+      // already sent (same key and nonce); it goes on past every one sent or reserved instead.
+      if (sent > 0) group.continueOwnChain(sent + sendReservation);
     }
     org.member.groups.set(welcome.channelId, group);
     c.restore.onWelcome(org, txn, welcome.channelId, group.epoch, welcome.freshEpoch === true);

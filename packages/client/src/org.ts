@@ -153,8 +153,7 @@ export interface MemberSide {
   /**
    * Set when this store was restored from a backup (docs/RESTORE.md): per group, the epoch at and
    * below which this device sends nothing ("pending": every epoch, until a Welcome comes on the
-   * pairwise session made after the restore); a group without an entry is "pending". `asked`: the
-   * groups a fresh epoch was asked for since.
+   * pairwise session made after the restore); a group without an entry is "pending".
    */
   restore?: RestoreFloors;
 }
@@ -162,7 +161,8 @@ export interface MemberSide {
 /** The send floors of a restored member (`MemberSide.restore`). */
 export interface RestoreFloors {
   readonly floors: Map<string, bigint | "pending">;
-  readonly asked: Set<string>;
+  /** Per group, the floor a fresh epoch was last asked for (asked again when the floor moves). */
+  readonly asked: Map<string, bigint | "pending">;
 }
 
 /** What the client keeps for one organization whatever its role. */

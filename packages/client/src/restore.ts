@@ -1,7 +1,7 @@
 import { PairwiseSession, x3dhInitiate } from "@orgchat/crypto";
 import type { ClientCore } from "./core.js";
 import { decodeJson, encodeJson } from "./encoding.js";
-import { RestoredKeysPendingError, StoreCorruptedError } from "./errors.js";
+import { FreshKeysPendingError, StoreCorruptedError } from "./errors.js";
 import { type ResyncBackoff, resyncStep } from "./member-controller.js";
 import { type MemberOrg, newTxn, type Org, type RestoreFloors, type Txn } from "./org.js";
 import { orgSpace } from "./org-records.js";
@@ -14,7 +14,23 @@ export const restoreRecordKey = "restore";
 interface RestoreRecord {
   readonly v: 1;
   readonly floors: Record<string, string>;
-  readonly asked: string[];
+  readonly asked: Record<string, string>;
+}
+
+function floorOf(text: string): bigint | "pending" {
+  return text === "pending" ? "pending" : BigInt(text);
+}
+
+function floorsText(floors: ReadonlyMap<string, bigint | "pending">): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [groupId, floor] of floors) out[groupId] = String(floor);
+  return out;
+}
+
+/** Whether `floor` holds `epoch` back. */
+function holdsBack(floor: bigint | "pending" | undefined, epoch: bigint | undefined): boolean {
+  if (floor === undefined) return false;
+  return floor === "pending" || epoch === undefined || epoch <= floor;
 }
 
 /**
@@ -25,12 +41,12 @@ interface RestoreRecord {
 export function decodeRestoreRecord(bytes: Uint8Array, where: string): RestoreFloors {
   try {
     const record = decodeJson<RestoreRecord>(bytes);
-    if (record.v !== 1) throw new Error("version");
+    if (record.v !== 1) throw new Error("format");
     const floors = new Map<string, bigint | "pending">();
-    for (const [group, floor] of Object.entries(record.floors)) {
-      floors.set(group, floor === "pending" ? "pending" : BigInt(floor));
-    }
-    return { floors, asked: new Set(record.asked) };
+    for (const [group, floor] of Object.entries(record.floors)) floors.set(group, floorOf(floor));
+    const asked = new Map<string, bigint | "pending">();
+    for (const [group, floor] of Object.entries(record.asked)) asked.set(group, floorOf(floor));
+    return { floors, asked };
   } catch (cause) {
     throw new StoreCorruptedError(where, { cause });
   }
@@ -45,7 +61,7 @@ export function decodeRestoreRecord(bytes: Uint8Array, where: string): RestoreFl
  * and the owner is asked for a fresh epoch of each group (a resync request flagged `restored`). A
  * Welcome that comes on the new session sets the floor: its epoch, or the one before when the owner
  * says it made the epoch after the request (`fresh_epoch`). Sends in a group wait until its epoch is
- * above the floor ({@link RestoredKeysPendingError}); the request is repeated with the resync back-off
+ * above the floor ({@link FreshKeysPendingError}); the request is repeated with the resync back-off
  * until then. Owns: `MemberSide.restore` and its `restore` record; the store's restore mark.
  */
 export class Restore {
@@ -72,7 +88,7 @@ export class Restore {
       const txn = newTxn(org);
       const floors = new Map<string, bigint | "pending">([["", "pending"]]);
       for (const groupId of member.groups.keys()) floors.set(groupId, "pending");
-      member.restore = { floors, asked: new Set() };
+      member.restore = { floors, asked: new Map() };
       // Welcomes held from before the backup could set a floor below what the original used.
       for (const keyIdHex of member.waitingWelcomes.keys()) {
         txn.ops.push({ type: "delete", space: orgSpace(org.hex), key: `welcome/${keyIdHex}` });
@@ -91,35 +107,33 @@ export class Restore {
 
   /**
    * Whether this device may send in `groupId` now.
-   * @throws {RestoredKeysPendingError} when the organization was restored here and the group has not
+   * @throws {FreshKeysPendingError} when the organization was restored here and the group has not
    *   reached an epoch above its floor
    */
   check(org: Org, groupId: string, epoch: bigint): void {
     if (org.role === "owner") return;
     const restore = org.member.restore;
     if (restore === undefined) return;
-    const floor = restore.floors.get(groupId) ?? "pending";
-    if (floor === "pending" || epoch <= floor) {
-      throw new RestoredKeysPendingError(org.hex, groupId);
+    if (holdsBack(restore.floors.get(groupId) ?? "pending", epoch)) {
+      throw new FreshKeysPendingError(org.hex, groupId);
     }
   }
 
   /**
-   * A Welcome was entered (it came on the session made after the restore: the old one is gone):
-   * sets the group's floor (in `txn`), and asks for a fresh epoch, in a unit of work of its own,
-   * when the Welcome's is not one and none was asked for the group yet.
+   * A Welcome was entered on a restored store (it came on the session made after the restore: the
+   * old one is gone): it sets the group's floor, its own epoch or, for a Welcome of an epoch the
+   * owner made after the request (`freshEpoch`), the one before. Then asks for a fresh epoch, in a
+   * unit of work of its own, unless one was asked for at this floor already.
    */
   onWelcome(org: MemberOrg, txn: Txn, groupId: string, epoch: bigint, freshEpoch: boolean): void {
     const restore = org.member.restore;
     if (restore === undefined) return;
     const floor = freshEpoch && epoch > 0n ? epoch - 1n : epoch;
     const held = restore.floors.get(groupId);
-    restore.floors.set(
-      groupId,
-      held === undefined || held === "pending" || held < floor ? floor : held,
-    );
+    const next = held === undefined || held === "pending" || held < floor ? floor : held;
+    restore.floors.set(groupId, next);
     this.#persist(org, txn);
-    if (freshEpoch || restore.asked.has(groupId)) return;
+    if (!holdsBack(next, epoch) || restore.asked.get(groupId) === next) return;
     const c = this.#c;
     c.runtime.background(org.hex, async () => {
       if (org.member.restore === undefined || org.role !== "member") return;
@@ -158,8 +172,7 @@ export class Restore {
     if (restore === undefined) return undefined;
     let soonest: number | undefined;
     for (const [groupId, floor] of restore.floors) {
-      const group = org.member.groups.get(groupId);
-      if (floor !== "pending" && group !== undefined && group.epoch > floor) continue;
+      if (!holdsBack(floor, org.member.groups.get(groupId)?.epoch)) continue;
       const key = `${org.hex}/${groupId}`;
       const step = resyncStep({
         backoff: this.#backoff.get(key),
@@ -207,7 +220,8 @@ export class Restore {
         restored: true,
       },
     });
-    member.restore?.asked.add(groupId);
+    const floor = member.restore?.floors.get(groupId);
+    if (floor !== undefined) member.restore?.asked.set(groupId, floor);
     txn.emits.push([
       "resync:requested",
       { organizationId: org.hex, channelId: groupId, member: c.memberId },
@@ -241,9 +255,11 @@ export class Restore {
   #persist(org: MemberOrg, txn: Txn): void {
     const restore = org.member.restore;
     if (restore === undefined) return;
-    const floors: Record<string, string> = {};
-    for (const [groupId, floor] of restore.floors) floors[groupId] = String(floor);
-    const record: RestoreRecord = { v: 1, floors, asked: [...restore.asked] };
+    const record: RestoreRecord = {
+      v: 1,
+      floors: floorsText(restore.floors),
+      asked: floorsText(restore.asked),
+    };
     txn.ops.push({
       type: "put",
       space: orgSpace(org.hex),

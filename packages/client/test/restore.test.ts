@@ -4,10 +4,10 @@
  */
 import { copyMemoryStore } from "@orgchat/store";
 import { afterEach, describe, expect, it } from "vitest";
-import { isOwnerRestoredError, isRestoredKeysPendingError } from "../src/errors.ts";
+import { isFreshKeysPendingError, isOwnerRestoredError } from "../src/errors.ts";
 import { restoreRefreshIntervalMs } from "../src/owner-requests.ts";
 import { markRestored, readRestoreMarker } from "../src/restore-marker.ts";
-import { orgWithMembers, type Peer, received, World } from "./helpers.ts";
+import { names, orgWithMembers, type Peer, received, World } from "./helpers.ts";
 
 describe("restore from a backup", () => {
   let world: World | undefined;
@@ -39,7 +39,7 @@ describe("restore from a backup", () => {
     expect(restored.client.memberId).toBe(alice.client.memberId);
     expect(await readRestoreMarker(backup)).toBeUndefined();
     await expect(restored.client.sendMessage(orgId, "general", "too early")).rejects.toSatisfy(
-      isRestoredKeysPendingError,
+      isFreshKeysPendingError,
     );
     // (Its own sends after the backup are not readable here: a member's own chain is for sending.)
     expect(restored.client.history(orgId, "general").map((m) => m.text)).toContain(
@@ -95,7 +95,7 @@ describe("restore from a backup", () => {
     expect(owner.client.getOrganization(orgId).epoch).toBe(before + 1n);
     await a.client.sendMessage(orgId, "general", "alice is back");
     await expect(b.client.sendMessage(orgId, "general", "too early")).rejects.toSatisfy(
-      isRestoredKeysPendingError,
+      isFreshKeysPendingError,
     );
     // His device asks again on its back-off; past the interval the owner makes one more.
     await world.advance(restoreRefreshIntervalMs / 2);
@@ -123,5 +123,38 @@ describe("restore from a backup", () => {
     expect(await readRestoreMarker(backup)).toBeDefined();
     expect(restored.client.listInactiveOrganizations()).toHaveLength(1);
     // Its records are still there for a later take-over: the original store opens as before.
+  });
+});
+
+describe("a resync Welcome of the epoch a member is in", () => {
+  let world: World | undefined;
+  afterEach(async () => {
+    await world?.close();
+    world = undefined;
+  });
+
+  it("goes on with the member's own chain past what it sent (receivers take its next messages)", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    const [alice, bob] = members as [Peer, Peer];
+    await alice.client.sendMessage(orgId, "general", "m1");
+    await alice.client.sendMessage(orgId, "general", "m2");
+    await world.settle();
+    const epoch = alice.client.getOrganization(orgId).epoch;
+    await alice.client.resync(orgId);
+    await world.settle();
+    // The owner answered with a Welcome of the same epoch: the group was entered again.
+    expect(names(alice.events, ["resync:requested"])).toHaveLength(1);
+    expect(alice.client.getOrganization(orgId).epoch).toBe(epoch);
+    expect(owner.client.getOrganization(orgId).epoch).toBe(epoch);
+    // Starting over would reuse generations 0 and 1 (same key and nonce): Bob would drop m3 as a
+    // replay. It goes on past them, also after a restart.
+    await alice.client.sendMessage(orgId, "general", "m3");
+    await world.settle();
+    await world.restart(alice);
+    await alice.client.sendMessage(orgId, "general", "m4");
+    await world.settle();
+    expect(received(bob)).toEqual(["m1", "m2", "m3", "m4"]);
+    expect(received(owner)).toEqual(["m1", "m2", "m3", "m4"]);
   });
 });

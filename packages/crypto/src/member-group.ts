@@ -569,6 +569,35 @@ export class MemberGroup {
   }
 
   /**
+   * The generation our next message in the current epoch will use (0 before the first); undefined
+   * once we were removed.
+   */
+  get ownNextGeneration(): number | undefined {
+    const current = this.#state.removed ? undefined : this.#state.window.current;
+    return current?.nextGeneration(this.leaf);
+  }
+
+  /**
+   * Moves our own sender chain of the current epoch forward to `generation`, keeping no key: for a
+   * group entered again at the epoch it was in (a resync Welcome of that epoch), whose chain would
+   * otherwise start over at generations already sent — the same key and nonce for another
+   * plaintext. Pass the previous group's {@link MemberGroup.ownNextGeneration} plus
+   * `sendReservation`: that is past every generation it sent or reserved (its saved head may be up
+   * to that far ahead), and receivers take the jump (inside `groupLimits.maxForwardJump`). The next
+   * `takeParts` saves the head, to be committed durably ({@link MemberGroup.sendChangedHead}).
+   *
+   * @param generation - the first generation to send with; not below {@link MemberGroup.ownNextGeneration}
+   * @throws {RangeError} once we were removed, or when `generation` is below the next one or above 2³²
+   */
+  continueOwnChain(generation: number): void {
+    const current = this.#state.removed ? undefined : this.#state.window.current;
+    if (current === undefined) throw new RangeError(removedFromGroup);
+    if (generation === current.nextGeneration(this.leaf)) return;
+    current.advanceSendChain(this.leaf, generation);
+    this.#state.window.reservationMoved = true;
+  }
+
+  /**
    * Encrypts our message in the current epoch.
    *
    * @param plaintext - the content type and content

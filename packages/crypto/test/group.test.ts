@@ -2,6 +2,7 @@ import { inspect } from "node:util";
 import { keysTopic } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { sendReservation } from "../src/epoch-window.js";
 import type { GroupId, Roster } from "../src/key-schedule.js";
 import { evolveLeafSecret, rosterHash } from "../src/key-schedule.js";
 import {
@@ -277,6 +278,42 @@ describe("OwnerGroup and MemberGroup", () => {
     // The kept epoch secret survives a save/restore and is checked against the current key_id.
     const copy = OwnerGroup.deserialize(provider, owner.serialize());
     expect(copy.resync(lostLeaf).epochSecret).toEqual(owner.resync(lostLeaf).epochSecret);
+  });
+
+  it("continueOwnChain: a member entered again at its epoch goes on past its sends (no generation twice)", () => {
+    const { owner } = newOwner();
+    const people = [person(), person()];
+    const { members } = addMembers(owner, people, 1);
+    const [a, b] = members as [MemberGroup, MemberGroup];
+    const sent = [say(a, "one"), say(a, "two")];
+    for (const bytes of sent) read(b, bytes, 1);
+    expect(a.ownNextGeneration).toBe(2);
+    // A resync Welcome of the same epoch: a new group whose own chain starts over at 0.
+    const again = joinFromWelcome({
+      provider,
+      person: people[0] as Person,
+      welcome: owner.resync(a.leaf),
+      roster: owner.roster,
+      now: 2,
+    });
+    expect(again.epoch).toBe(a.epoch);
+    expect(again.ownNextGeneration).toBe(0);
+    // Starting over, the receiver refuses generation 0 again (its key was used for "one").
+    const reused = say(again, "three (reused)");
+    expect(() => read(b, reused, 2)).toThrow();
+    const fixed = joinFromWelcome({
+      provider,
+      person: people[0] as Person,
+      welcome: owner.resync(a.leaf),
+      roster: owner.roster,
+      now: 2,
+    });
+    fixed.continueOwnChain((a.ownNextGeneration ?? 0) + sendReservation);
+    expect(fixed.ownNextGeneration).toBe(2 + sendReservation);
+    expect(fixed.sendChangedHead).toBe(true);
+    expect(read(b, say(fixed, "three"), 2)).toBe("three");
+    expect(() => fixed.continueOwnChain(0)).toThrow(RangeError);
+    fixed.continueOwnChain(fixed.ownNextGeneration ?? 0); // already there: nothing to do
   });
 
   it("refreshDue: the periodic refresh falls due 48 h after the current epoch started, and survives a restore", () => {

@@ -428,7 +428,7 @@ export const idRestore: CommandSpec = {
     "orgchat id restore ~/alice.orgchat-backup --profile alice2",
     "orgchat id restore alice.orgchat-backup --data ~/.orgchat/alice-laptop",
   ],
-  notes: `The data directory must hold no identity (no store.db): a restore never replaces one. The passphrase is asked on the terminal, else read from $${backupPassphraseVariable} or, with --passphrase-stdin, from stdin. The restored store is marked as restored: before this device sends, each organization it is a member of is re-keyed (sends wait for fresh keys from the owner), and the organizations it owns are read-only here until owner continuity lands (issue #17); their keys are in the backup, nothing is lost. Do not run the original data directory and the restored one side by side.`,
+  notes: `The data directory must hold no identity (no store.db): a restore never replaces one. The passphrase is asked on the terminal, else read from $${backupPassphraseVariable} or, with --passphrase-stdin, from stdin. The restored store is marked as restored: before this device sends, each organization it is a member of is re-keyed (sends wait for fresh keys from the owner), and the organizations it owns are kept but inactive here (not run; listed only by "orgchat orgs") until owner continuity lands (issue #17); their keys are in the backup, nothing is lost. Do not run the original data directory and the restored one side by side.`,
   async run(context) {
     const file = resolve(context.args[0] as string);
     const dataDir = dataDirOf(context.global);
@@ -523,7 +523,7 @@ export const idRestore: CommandSpec = {
         ...(owned.length === 0
           ? []
           : [
-              `The organizations this identity owns (${owned.map((org) => shownName(org.name)).join(", ")}) are read-only on this device until owner continuity (issue #17) lands; their keys are in the backup, nothing is lost.`,
+              `The organizations this identity owns (${owned.map((org) => shownName(org.name)).join(", ")}) are kept but inactive on this device ("orgchat orgs" lists them) until owner continuity (issue #17) lands: running them from a copy could fork them; their keys are in the backup, nothing is lost.`,
             ]),
         "Do not keep using the original data directory beside this one.",
       ].join("\n"),

@@ -9,8 +9,11 @@ import { dataDirOf } from "../session.js";
 import { connectDaemon, DaemonLostError, runThroughDaemon } from "./client.js";
 import { socketPathFor } from "./rendezvous.js";
 
-/** Commands that never go to a daemon: they are the daemon, or a service node of their own. */
-const local = new Set(["serve", "daemon start", "help"]);
+/**
+ * Commands that never go to a daemon: they are the daemon, or a service node of their own, or they
+ * ask a passphrase on this terminal (`id backup` hands the daemon the copy itself, `commands/backup.ts`).
+ */
+const local = new Set(["serve", "daemon start", "help", "id backup", "id restore"]);
 
 /** The options every command takes that decide where and whether it runs. */
 const routing = {
