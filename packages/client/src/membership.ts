@@ -1,5 +1,5 @@
 import { toHex } from "@orgchat/base";
-import { PairwiseSession, x3dhInitiate } from "@orgchat/crypto";
+import type { PairwiseSession } from "@orgchat/crypto";
 import {
   cancelRequestToJoinToWire,
   joinResponseFromWire,
@@ -21,6 +21,7 @@ import {
 } from "./errors.js";
 import { Invitations } from "./invitations.js";
 import { type MemberOrg, newMemberOrg, newTxn, type Org, type Txn } from "./org.js";
+import { initiateOwnerSession } from "./pairwise.js";
 import { checkSignal } from "./runtime.js";
 import { ownRequestsClock, stampAfter } from "./stamp.js";
 import {
@@ -222,18 +223,9 @@ export class Membership {
     if (this.#leaveUnresolved(org)) throw new LeaveNotResolvedError(org.hex);
     const bundle = org.member.bundle;
     if (bundle === undefined) throw new OwnerUnreachableError(org.hex);
-    const { provider } = c.p;
     let session: PairwiseSession;
     try {
-      session = PairwiseSession.initiate(
-        provider,
-        x3dhInitiate(provider, {
-          identityKeyPair: c.p.identity,
-          identityDhKeyPair: c.p.identityDh,
-          bundle,
-          organizationKey: org.id,
-        }),
-      );
+      session = initiateOwnerSession(c, org, bundle);
     } catch (cause) {
       throw new OwnerUnreachableError(org.hex, { cause });
     }

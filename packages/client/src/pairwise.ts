@@ -1,5 +1,5 @@
 import { equalBytes, toHex } from "@orgchat/base";
-import type { PairwiseSession } from "@orgchat/crypto";
+import { PairwiseSession, x3dhInitiate } from "@orgchat/crypto";
 import type { TransportMessage } from "@orgchat/transport";
 import {
   decodePairwiseContent,
@@ -28,6 +28,28 @@ export type PairwiseContentInit = NonNullable<
 >;
 
 const component = "client/pairwise";
+
+/**
+ * A new pairwise session with the owner of `org`: X3DH to its prekey bundle (a new ephemeral key),
+ * the first message of which carries the X3DH header.
+ * @throws from `x3dhInitiate` when the bundle is unusable (a bad signature, a malformed key)
+ */
+export function initiateOwnerSession(
+  c: ClientCore,
+  org: MemberOrg,
+  bundle: NonNullable<MemberOrg["member"]["bundle"]>,
+): PairwiseSession {
+  const { provider } = c.p;
+  return PairwiseSession.initiate(
+    provider,
+    x3dhInitiate(provider, {
+      identityKeyPair: c.p.identity,
+      identityDhKeyPair: c.p.identityDh,
+      bundle,
+      organizationKey: org.id,
+    }),
+  );
+}
 
 /**
  * Pairwise channel (X3DH + double ratchet): sends to the owner (on the requests topic, signed by

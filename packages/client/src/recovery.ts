@@ -7,7 +7,7 @@ import {
   type ResyncBackoff,
   resyncStep,
 } from "./member-controller.js";
-import { type MemberOrg, newTxn, type Org } from "./org.js";
+import { type MemberOrg, newTxn, type Org, type Txn } from "./org.js";
 
 /**
  * Key ids whose recovery started, remembered per client (oldest forgotten first). Each names an
@@ -169,8 +169,20 @@ export class Recovery {
     // Until an answer comes (a Welcome clears the back-off), ask again when this delay is over:
     // the request or its answer may be lost, or refused by the owner's rate limit.
     this.#armRetry(org, groupId, step.retryIn);
-    const group = member.groups.get(groupId);
     const txn = newTxn(org);
+    await this.sendRequest(org, txn, groupId, false);
+    await c.persistence.commit(org, txn);
+  }
+
+  /**
+   * One resync request for `groupId` into `txn` (on the session with the owner, which must exist),
+   * and its `resync:requested` event.
+   * @param restored - the `restored` flag: this store was restored from a backup (restore.ts)
+   */
+  async sendRequest(org: MemberOrg, txn: Txn, groupId: string, restored: boolean): Promise<void> {
+    const c = this.#c;
+    const member = org.member;
+    const group = member.groups.get(groupId);
     await c.pairwise.toOwner(org, txn, {
       case: "resyncRequest",
       value: {
@@ -179,13 +191,13 @@ export class Recovery {
         haveKeyId: group?.keyId ?? new Uint8Array(0),
         wantedKeyId: new Uint8Array(0),
         descriptionClock: member.description?.clock ?? 0n,
+        restored,
       },
     });
     txn.emits.push([
       "resync:requested",
       { organizationId: org.hex, channelId: groupId, member: c.memberId },
     ]);
-    await c.persistence.commit(org, txn);
   }
 
   #armRetry(org: MemberOrg, groupId: string, delay: number): void {

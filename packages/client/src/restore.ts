@@ -1,10 +1,10 @@
-import { PairwiseSession, x3dhInitiate } from "@orgchat/crypto";
 import type { ClientCore } from "./core.js";
 import { decodeJson, encodeJson } from "./encoding.js";
 import { FreshKeysPendingError, StoreCorruptedError } from "./errors.js";
 import { type ResyncBackoff, resyncStep } from "./member-controller.js";
 import { type MemberOrg, newTxn, type Org, type RestoreFloors, type Txn } from "./org.js";
 import { orgSpace } from "./org-records.js";
+import { initiateOwnerSession } from "./pairwise.js";
 import { restoreMarkerKey } from "./restore-marker.js";
 
 /** The record of a restored member's send floors, in its organization's space. */
@@ -208,42 +208,17 @@ export class Restore {
     const c = this.#c;
     const member = org.member;
     if (member.ownerSession === undefined && !this.#newSession(org, txn)) return;
-    const group = member.groups.get(groupId);
-    await c.pairwise.toOwner(org, txn, {
-      case: "resyncRequest",
-      value: {
-        channelId: groupId,
-        haveEpoch: group?.epoch ?? 0n,
-        haveKeyId: group?.keyId ?? new Uint8Array(0),
-        wantedKeyId: new Uint8Array(0),
-        descriptionClock: member.description?.clock ?? 0n,
-        restored: true,
-      },
-    });
+    await c.recovery.sendRequest(org, txn, groupId, true);
     const floor = member.restore?.floors.get(groupId);
     if (floor !== undefined) member.restore?.asked.set(groupId, floor);
-    txn.emits.push([
-      "resync:requested",
-      { organizationId: org.hex, channelId: groupId, member: c.memberId },
-    ]);
   }
 
   /** A new X3DH session with the owner, from its bundle. @returns false when there is no bundle yet */
   #newSession(org: MemberOrg, txn: Txn): boolean {
     const c = this.#c;
-    const bundle = org.member.bundle;
-    if (bundle === undefined) return false;
-    const { provider } = c.p;
+    if (org.member.bundle === undefined) return false;
     try {
-      org.member.ownerSession = PairwiseSession.initiate(
-        provider,
-        x3dhInitiate(provider, {
-          identityKeyPair: c.p.identity,
-          identityDhKeyPair: c.p.identityDh,
-          bundle,
-          organizationKey: org.id,
-        }),
-      );
+      org.member.ownerSession = initiateOwnerSession(c, org, org.member.bundle);
     } catch (error) {
       c.report({ component: "client/restore", reason: "owner-bundle-unusable", error });
       return false;
