@@ -60,6 +60,8 @@ export interface IndexedDbStore extends Store {
   readonly databaseName: string;
   /** Layout version of the database (always this build's version once open). */
   readonly schemaVersion: number;
+  /** Reads the records a keys query selects in one transaction (see `Store.entries`). */
+  entries: NonNullable<Store["entries"]>;
 }
 
 const maxNameBytes = 200;
