@@ -151,8 +151,12 @@ describe("stored data", () => {
     await store.put("s", "k", buffer.subarray(2, 5));
     await store.append("l", [{ id: "a", sortKey: 1n, value: buffer.subarray(7) }]);
     buffer.fill(0);
-    expect(await store.get("s", "k")).toEqual(text("234"));
-    expect((await store.getEntry("l", "a"))?.value).toEqual(text("789"));
+    const value = await store.get("s", "k");
+    const entry = await store.getEntry("l", "a");
+    expect(value).toEqual(text("234"));
+    expect(entry?.value).toEqual(text("789"));
+    // A structured clone of a view keeps its whole buffer: 3 bytes must not store 10 (or 64 MiB).
+    expect([value?.buffer.byteLength, entry?.value.buffer.byteLength]).toEqual([3, 3]);
   });
 
   it("reports records and entries that are not what it wrote with StoreCorruptError", async () => {
