@@ -185,6 +185,43 @@ describe("stored data", () => {
     }
   });
 
+  it("reads backward the same with getAllRecords and with the cursor other browsers need", async () => {
+    const store = await open("backward");
+    const ids = ["a", "b", "c", "d", "e", "f"];
+    await store.append(
+      "l",
+      ids.map((id, i) => ({ id, sortKey: BigInt(i >> 1), value: text(id) })),
+    );
+    const queries = [
+      { reverse: true },
+      { reverse: true, limit: 2 },
+      { reverse: true, limit: 0 },
+      { reverse: true, after: 0n, before: { sortKey: 2n, id: "f" } },
+      { reverse: true, after: { sortKey: 0n, id: "a" }, limit: 3 },
+    ];
+    const read = async () =>
+      Promise.all(
+        queries.map(async (query) => (await store.range("l", query)).map((entry) => entry.id)),
+      );
+    const withRecords = await read();
+    expect(withRecords).toEqual([
+      ["f", "e", "d", "c", "b", "a"],
+      ["f", "e"],
+      [],
+      ["e", "d", "c"],
+      ["f", "e", "d"],
+    ]);
+    const prototype = IDBIndex.prototype as { getAllRecords?: unknown };
+    const getAllRecords = Object.getOwnPropertyDescriptor(prototype, "getAllRecords");
+    expect(getAllRecords, "this Chromium has getAllRecords").toBeDefined();
+    Object.defineProperty(prototype, "getAllRecords", { value: undefined, configurable: true });
+    try {
+      expect(await read()).toEqual(withRecords);
+    } finally {
+      Object.defineProperty(prototype, "getAllRecords", getAllRecords as PropertyDescriptor);
+    }
+  });
+
   it("commits a durable batch with strict durability, other writes with the default", async () => {
     const store = await open("durability");
     const transaction = vi.spyOn(IDBDatabase.prototype, "transaction");
