@@ -91,20 +91,15 @@ if (json) {
   process.stdout.write(
     `\n@orgchat/store-indexeddb in Chromium ${version}${quick ? " (quick profile: numbers mean nothing)" : ""}\n${measures}\n\n`,
   );
-  const rows = figures.map((f) => [
-    f.name,
-    f.store,
-    `${f.value.toLocaleString("en-US")} ${f.unit}`,
-    f.p95 === undefined ? "" : `${f.p95.toLocaleString("en-US")} ${f.unit}`,
-    f.note ?? "",
-  ]);
-  const header = ["figure", "store", "p50 / rate", "p95", "note"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join("  ")
-      .trimEnd();
-  process.stdout.write(`${line(header)}\n${line(widths.map((w) => "-".repeat(w)))}\n`);
-  for (const row of rows) process.stdout.write(`${line(row)}\n`);
+  // One block per figure, the stores side by side: the floor reads next to what it bounds.
+  for (const name of new Set(figures.map((f) => f.name))) {
+    const same = figures.filter((f) => f.name === name);
+    process.stdout.write(`${name}${same[0]?.note ? ` (${same[0].note})` : ""}\n`);
+    for (const f of same) {
+      const p95 = f.p95 === undefined ? "" : `, p95 ${f.p95.toLocaleString("en-US")} ${f.unit}`;
+      process.stdout.write(
+        `  ${f.store.padEnd(16)}${f.value.toLocaleString("en-US")} ${f.unit}${p95}\n`,
+      );
+    }
+  }
 }

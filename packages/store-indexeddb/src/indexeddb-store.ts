@@ -88,26 +88,6 @@ function lockTimeoutOf(init: IndexedDbStoreInit): number {
   return timeout;
 }
 
-/**
- * Takes the store's lock for `operation`.
- * @throws StoreLockedError (still held after the timeout), AbortError (the caller's signal)
- */
-async function lockStore(
-  locks: LockManager,
-  databaseName: string,
-  timeoutMs: number,
-  operation: string,
-  signal: AbortSignal | undefined,
-): Promise<HeldLock> {
-  const lock = await takeLock(locks, databaseName, timeoutMs, signal);
-  if (lock === "held") throw new StoreLockedError(databaseName);
-  if (lock === "aborted") {
-    throwIfAborted(signal, operation);
-    throw new StoreLockedError(databaseName);
-  }
-  return lock;
-}
-
 function databaseNameOf(init: IndexedDbStoreInit): string {
   const name = (init as IndexedDbStoreInit | undefined)?.name;
   if (typeof name !== "string" || name === "") {
@@ -127,6 +107,34 @@ function browserStorage(): { indexedDb: IDBFactory; locks: LockManager } {
   const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
   if (locks === undefined) throw new BrowserStorageUnavailableError("navigator.locks");
   return { indexedDb, locks };
+}
+
+/** What opening or deleting a store holds once its lock is taken. */
+interface LockedStore {
+  readonly databaseName: string;
+  readonly indexedDb: IDBFactory;
+  readonly lock: HeldLock;
+}
+
+/**
+ * Checks `init`, then takes the store's lock for `operation`, waiting up to `init.lockTimeoutMs`.
+ * @throws TypeError, RangeError (bad init), AbortError (the caller's signal, before or during the
+ *   wait), BrowserStorageUnavailableError, StoreLockedError (still held after the timeout)
+ */
+async function lockStore(
+  init: IndexedDbStoreInit,
+  options: CallOptions | undefined,
+  operation: string,
+): Promise<LockedStore> {
+  const databaseName = databaseNameOf(init);
+  const timeoutMs = lockTimeoutOf(init);
+  const signal = options?.signal;
+  throwIfAborted(signal, operation);
+  const { indexedDb, locks } = browserStorage();
+  const lock = await takeLock(locks, databaseName, timeoutMs, signal);
+  if (lock === "aborted") throwIfAborted(signal, operation);
+  if (typeof lock === "string") throw new StoreLockedError(databaseName);
+  return { databaseName, indexedDb, lock };
 }
 
 /** Bytes to hand to IndexedDB: a view over part of a buffer is cut out (a clone copies all of it). */
@@ -427,17 +435,7 @@ export async function openIndexedDbStore(
   init: IndexedDbStoreInit,
   options?: CallOptions,
 ): Promise<IndexedDbStore> {
-  const databaseName = databaseNameOf(init);
-  const timeoutMs = lockTimeoutOf(init);
-  throwIfAborted(options?.signal, "openIndexedDbStore");
-  const { indexedDb, locks } = browserStorage();
-  const lock = await lockStore(
-    locks,
-    databaseName,
-    timeoutMs,
-    "openIndexedDbStore",
-    options?.signal,
-  );
+  const { databaseName, indexedDb, lock } = await lockStore(init, options, "openIndexedDbStore");
   try {
     const db = await openDatabase(indexedDb, databaseName);
     return new IndexedDbStoreImpl(databaseName, db, lock);
@@ -468,17 +466,7 @@ export async function deleteIndexedDbStore(
   init: IndexedDbStoreInit,
   options?: CallOptions,
 ): Promise<void> {
-  const databaseName = databaseNameOf(init);
-  const timeoutMs = lockTimeoutOf(init);
-  throwIfAborted(options?.signal, "deleteIndexedDbStore");
-  const { indexedDb, locks } = browserStorage();
-  const lock = await lockStore(
-    locks,
-    databaseName,
-    timeoutMs,
-    "deleteIndexedDbStore",
-    options?.signal,
-  );
+  const { databaseName, indexedDb, lock } = await lockStore(init, options, "deleteIndexedDbStore");
   try {
     await deleteDatabase(indexedDb, databaseName);
   } finally {
