@@ -77,6 +77,10 @@ interface IndexWithRecords {
 }
 
 const maxNameBytes = 200;
+/** IndexedDB's `count` is an unsigned long: a larger limit (up to 2^53 − 1) means "all" anyway. */
+const maxCount = 2 ** 32 - 1;
+const countOf = (limit: number | undefined) =>
+  limit === undefined ? undefined : Math.min(limit, maxCount);
 const databasePrefix = "orgchat-store:";
 const { records, entries } = objectStores;
 
@@ -205,7 +209,7 @@ class IndexedDbStoreImpl extends BaseStore implements IndexedDbStore {
     return this.#call("keys", async () => {
       const range = keyRange(recordBounds(utf8Key(space), query));
       if (range === undefined || query.limit === 0) return [];
-      const keys = await requestResult(this.#read(records).getAllKeys(range, query.limit));
+      const keys = await requestResult(this.#read(records).getAllKeys(range, countOf(query.limit)));
       return keys.map((key) => keyText((key as ArrayBuffer[])[1] as ArrayBuffer));
     });
   }
@@ -220,8 +224,8 @@ class IndexedDbStoreImpl extends BaseStore implements IndexedDbStore {
       if (range === undefined || query.limit === 0) return [];
       const store = this.#read(records);
       const [keys, values] = await Promise.all([
-        requestResult(store.getAllKeys(range, query.limit)),
-        requestResult(store.getAll(range, query.limit)),
+        requestResult(store.getAllKeys(range, countOf(query.limit))),
+        requestResult(store.getAll(range, countOf(query.limit))),
       ]);
       return keys.map(
         (key, i) =>
@@ -263,7 +267,7 @@ class IndexedDbStoreImpl extends BaseStore implements IndexedDbStore {
       if (range === undefined || query.limit === 0) return [];
       const index = this.#read(entries).index(orderIndex);
       if (!query.reverse) {
-        const stored = await requestResult(index.getAll(range, query.limit));
+        const stored = await requestResult(index.getAll(range, countOf(query.limit)));
         return stored.map((entry) => this.#entryOf(entry));
       }
       // getAll has no direction; getAllRecords (Chromium 141+) has: one request instead of a
@@ -274,7 +278,9 @@ class IndexedDbStoreImpl extends BaseStore implements IndexedDbStore {
         const stored = await requestResult(
           getAllRecords.call(
             index,
-            query.limit === undefined ? options : { ...options, count: query.limit },
+            query.limit === undefined
+              ? options
+              : { ...options, count: Math.min(query.limit, maxCount) },
           ),
         );
         return stored.map((record) => this.#entryOf(record.value));

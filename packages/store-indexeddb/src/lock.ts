@@ -39,18 +39,25 @@ export async function takeLock(
     granted = resolve;
     refused = reject;
   });
-  const timeout = waitMs > 0 ? AbortSignal.timeout(waitMs) : undefined;
-  const stop =
-    timeout === undefined
-      ? signal
-      : signal === undefined
-        ? timeout
-        : AbortSignal.any([signal, timeout]);
+  // The wait stops on the caller's signal or after waitMs, whichever comes first (by hand rather
+  // than AbortSignal.any/timeout, which older Safari lacks).
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (waitMs > 0) {
+    timer = setTimeout(onAbort, waitMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  }
+  const settled = () => {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  };
   const options: LockOptions =
     waitMs > 0
-      ? { mode: "exclusive", ...(stop === undefined ? {} : { signal: stop }) }
+      ? { mode: "exclusive", signal: stop.signal }
       : { mode: "exclusive", ifAvailable: true };
   const callback = (lock: Lock | null) => {
+    settled();
     granted(lock !== null);
     // Held until release() resolves `held`; with no lock the callback returns at once.
     return lock === null ? undefined : held;
@@ -59,7 +66,8 @@ export async function takeLock(
   // A wait stopped by a signal rejects the request before the callback ran; anything else the
   // browser refuses with (an invalid name) is reported as is.
   request.catch((error: unknown) => {
-    if (stop?.aborted === true) granted(false);
+    settled();
+    if (stop.signal.aborted) granted(false);
     else refused(error);
   });
   if (!(await answer)) return signal?.aborted === true ? "aborted" : "held";

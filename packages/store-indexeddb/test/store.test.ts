@@ -185,6 +185,18 @@ describe("stored data", () => {
     }
   });
 
+  it("takes any safe-integer limit, beyond what IndexedDB counts (2^32 - 1)", async () => {
+    const store = await open("limits");
+    await store.put("s", "a", text("1"));
+    await store.put("s", "b", text("2"));
+    await store.append("l", [{ id: "x", sortKey: 1n, value: text("x") }]);
+    const limit = Number.MAX_SAFE_INTEGER;
+    expect(await store.keys("s", { limit })).toEqual(["a", "b"]);
+    expect((await store.entries("s", { limit })).map(([key]) => key)).toEqual(["a", "b"]);
+    expect(await store.range("l", { limit })).toHaveLength(1);
+    expect(await store.range("l", { limit, reverse: true })).toHaveLength(1);
+  });
+
   it("reads backward the same with getAllRecords and with the cursor other browsers need", async () => {
     const store = await open("backward");
     const ids = ["a", "b", "c", "d", "e", "f"];

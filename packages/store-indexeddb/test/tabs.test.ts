@@ -101,6 +101,16 @@ describe("two tabs of one profile", () => {
     expect(await store.get("s", "k")).toEqual(text("written while we waited"));
   });
 
+  it("an open waiting for a lock that stays held fails with StoreLockedError after its timeout", async () => {
+    const name = profile("tabs-6");
+    const holder = await open(name);
+    // The holder never lets go here, so the outcome does not depend on how long 20 ms is.
+    const error = await openIndexedDbStore({ name, lockTimeoutMs: 20 }).catch((e: unknown) => e);
+    expect(isStoreLockedError(error), String(error)).toBe(true);
+    await holder.put("s", "k", text("still the only writer"));
+    expect(await holder.get("s", "k")).toEqual(text("still the only writer"));
+  });
+
   it("an open waiting for the lock stops with AbortError when its signal aborts", async () => {
     const name = profile("tabs-5");
     const holder = await open(name);
