@@ -257,6 +257,14 @@ describe("stored data", () => {
 });
 
 describe("deleteIndexedDbStore", () => {
+  it("refuses with StoreLockedError while a connection that is not a store's keeps it open", async () => {
+    const raw = await rawDatabase("orgchat-store:held-raw", 1);
+    // This connection ignores versionchange, as a careless page would: the delete is blocked.
+    const error = await rejection(deleteIndexedDbStore({ name: "held-raw", lockTimeoutMs: 0 }));
+    expect(isStoreLockedError(error), String(error)).toBe(true);
+    raw.close();
+  });
+
   it("deletes a closed store, refuses an open one, and accepts a missing one", async () => {
     const store = await open("doomed");
     await store.put("s", "k", text("v"));

@@ -171,4 +171,29 @@ describe("a reload", () => {
     expect(await commands.callPage(tab, "get", "s", "k")).toEqual({ ok: true, value: "after" });
     expect(await commands.callPage(tab, "ids", "messages")).toEqual({ ok: true, value: ["m0"] });
   });
+
+  it("keeps each batch whole or absent, and a prefix of them, when the page goes away mid-stream", async () => {
+    const name = profile("reload-3");
+    const tab = await page();
+    expect(await commands.callPage(tab, "open", name, untilReleased)).toMatchObject({ ok: true });
+    // 100 batches of 50 entries and a "last" record each, the page reloaded once the first has
+    // committed: however many commit before the page goes, each is entirely there or entirely
+    // absent, the committed ones are the first k in call order, and "last" names batch k - 1.
+    const batches = 100;
+    const perBatch = 50;
+    await commands.callPage(tab, "startBatches", "stream", batches, perBatch);
+    await commands.reloadPage(tab);
+    expect(await commands.callPage(tab, "open", name, untilReleased)).toMatchObject({ ok: true });
+    const counts = await commands.callPage(tab, "countBySortKey", "stream");
+    const last = await commands.callPage(tab, "get", "s", "last");
+    expect(counts.ok && last.ok).toBe(true);
+    const committed = Array.from(
+      (counts.ok ? counts.value : []) as (number | null)[],
+      (n) => n ?? 0,
+    );
+    expect(committed.length).toBeGreaterThanOrEqual(1);
+    expect(committed).toEqual(committed.map(() => perBatch));
+    expect(last).toEqual({ ok: true, value: String(committed.length - 1) });
+    console.log(`${committed.length} of ${batches} batches committed before the reload`);
+  });
 });

@@ -51,6 +51,39 @@ const driver = {
         { type: "put", space, key, value: encoder.encode(value) },
       ]),
     ),
+  /**
+   * Starts `batches` batches, each appending `perBatch` entries (ids `b<i>-<j>`) and putting
+   * `s/last = i`, and returns once the first has committed, the others still on their way.
+   */
+  startBatches: (log: string, batches: number, perBatch: number) =>
+    settle(async () => {
+      const calls = Array.from({ length: batches }, (_, i) =>
+        opened().batch([
+          {
+            type: "append",
+            log,
+            entries: Array.from({ length: perBatch }, (_, j) => ({
+              id: `b${i}-${j}`,
+              sortKey: BigInt(i),
+              value: new Uint8Array(256),
+            })),
+          },
+          { type: "put", space: "s", key: "last", value: encoder.encode(String(i)) },
+        ]),
+      );
+      for (const call of calls) call.catch(() => {});
+      await calls[0];
+    }),
+  /** How many entries of each sort key `log` holds, by sort key. */
+  countBySortKey: (log: string) =>
+    settle(async () => {
+      const counts: number[] = [];
+      for (const entry of await opened().range(log)) {
+        const at = Number(entry.sortKey);
+        counts[at] = (counts[at] ?? 0) + 1;
+      }
+      return counts;
+    }),
   ids: (log: string) => settle(async () => (await opened().range(log)).map((entry) => entry.id)),
 };
 
