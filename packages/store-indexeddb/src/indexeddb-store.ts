@@ -141,9 +141,14 @@ async function lockStore(
   return { databaseName, indexedDb, lock };
 }
 
-/** Bytes to hand to IndexedDB: a view over part of a buffer is cut out (a clone copies all of it). */
+/**
+ * Bytes to hand to IndexedDB: a view over part of a buffer is cut out (a structured clone copies the
+ * whole buffer), and so is one over a SharedArrayBuffer (which IndexedDB cannot store).
+ */
 function ownBytes(value: Uint8Array): Uint8Array {
-  return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength
+  return value.buffer instanceof ArrayBuffer &&
+    value.byteOffset === 0 &&
+    value.byteLength === value.buffer.byteLength
     ? value
     : value.slice();
 }
