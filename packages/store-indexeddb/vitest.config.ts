@@ -10,6 +10,13 @@ import { pageCommands } from "./test/pages/commands.ts";
  * install when it is missing (test/pages/chromium.ts).
  */
 export default mergeConfig(orgchatVitestConfig(), {
+  // Cross-origin isolated, as a page using SharedArrayBuffer is: the store must take such values.
+  server: {
+    headers: {
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+    },
+  },
   test: {
     browser: {
       enabled: true,

@@ -159,6 +159,20 @@ describe("stored data", () => {
     expect([value?.buffer.byteLength, entry?.value.buffer.byteLength]).toEqual([3, 3]);
   });
 
+  it("stores a value over a SharedArrayBuffer (which IndexedDB cannot clone) as a copy", async () => {
+    expect(crossOriginIsolated, "the test page is cross-origin isolated").toBe(true);
+    const store = await open("shared");
+    const shared = new Uint8Array(new SharedArrayBuffer(3));
+    shared.set([1, 2, 3]);
+    await store.batch([
+      { type: "put", space: "s", key: "k", value: shared },
+      { type: "append", log: "l", entries: [{ id: "a", sortKey: 1n, value: shared }] },
+    ]);
+    shared.fill(0);
+    expect(await store.get("s", "k")).toEqual(new Uint8Array([1, 2, 3]));
+    expect((await store.getEntry("l", "a"))?.value).toEqual(new Uint8Array([1, 2, 3]));
+  });
+
   it("reports records and entries that are not what it wrote with StoreCorruptError", async () => {
     const store = await open("tampered");
     await store.put("s", "k", text("v"));
