@@ -126,6 +126,25 @@ describe("two tabs of one profile", () => {
     await holder.put("s", "k", text("still the only writer"));
   });
 
+  it("a worker of the origin is refused while the page holds the store, and served after", async () => {
+    const name = profile("tabs-7");
+    const store = await open(name);
+    await store.put("s", "k", text("from the page"));
+    const worker = new Worker(new URL("./pages/worker.ts", import.meta.url), { type: "module" });
+    const ask = () =>
+      new Promise<unknown>((resolve) => {
+        worker.onmessage = (event) => resolve(event.data);
+        worker.postMessage({ name });
+      });
+    try {
+      expect(await ask()).toEqual({ ok: false, name: "StoreLockedError" });
+      await store.close();
+      expect(await ask()).toEqual({ ok: true, value: "from the page" });
+    } finally {
+      worker.terminate();
+    }
+  });
+
   it("one page cannot open the same store twice; other names are independent", async () => {
     const store = await open(profile("tabs-3"));
     const error = await openIndexedDbStore({ name: "tabs-3", lockTimeoutMs: atOnce }).catch(
