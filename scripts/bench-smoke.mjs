@@ -14,6 +14,7 @@ const benches = [
   "@orgchat/crypto",
   "@orgchat/state",
   "@orgchat/store-sqlite",
+  "@orgchat/store-indexeddb",
   "@orgchat/transport-waku",
   "@orgchat/service-node",
   "@orgchat/integration",
