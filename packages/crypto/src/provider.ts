@@ -58,6 +58,28 @@ export interface CryptoProvider {
   ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array;
   /** Strict RFC 8032 verification (see above); never throws for bad keys or signatures: `false`. */
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * `ed25519Sign` for callers that can wait (envelope signers): the same bytes. Optional: a provider
+   * without it is used through `ed25519Sign`. The browser provider signs here on Web Crypto.
+   * @param secretKey - the 32-byte secret key (seed)
+   * @param message - the bytes to sign
+   * @returns the 64-byte signature
+   * @throws {TypeError} / {RangeError} naming the argument, as `ed25519Sign`
+   */
+  ed25519SignAsync?(secretKey: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * `ed25519Verify` for callers that can wait (envelope verifiers): the same verdict, never a
+   * rejection. Optional: a provider without it is used through `ed25519Verify`.
+   * @param publicKey - the signer's key (any bytes: a peer's input)
+   * @param message - the signed bytes
+   * @param signature - the signature (any bytes)
+   * @returns whether the signature is valid under the pinned rules
+   */
+  ed25519VerifyAsync?(
+    publicKey: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): Promise<boolean>;
 
   /** AES-256-GCM seal: returns ciphertext ‖ 16-byte tag. */
   aesGcmSeal(
