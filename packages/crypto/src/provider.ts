@@ -1,13 +1,14 @@
 /**
- * The primitives orgchat's cryptography is built from, behind one interface with two
+ * The primitives orgchat's cryptography is built from, behind one interface with three
  * implementations that must give identical results on every input (checked by the Wycheproof
- * vectors and a cross-provider property test):
+ * vectors, in Node and in Chromium, and a cross-provider property test):
  *
  * - `nodeProvider()`: node:crypto (OpenSSL), the default under Node: X25519 and Ed25519 are ~10-30x
  *   faster than pure JS. Long-lived keys are imported into `KeyObject`s once and cached, never per
  *   message.
- * - `nobleProvider()`: `@noble/curves`, `@noble/ciphers`, `@noble/hashes` (pinned exactly), the
- *   default in browsers (the package's "browser" export condition).
+ * - `nobleProvider()`: `@noble/curves`, `@noble/ciphers`, `@noble/hashes` (pinned exactly).
+ * - `webCryptoProvider()` (browser build only, its default): noble for every synchronous call, with
+ *   key pairs pooled ahead from Web Crypto and the optional async Ed25519 on Web Crypto.
  *
  * Suite: X25519 (RFC 7748), Ed25519 (RFC 8032), HKDF-SHA256 (RFC 5869), HMAC-SHA256,
  * AES-256-GCM with 12-byte nonces and 16-byte tags.

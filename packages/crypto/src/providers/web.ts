@@ -58,19 +58,22 @@ const DEFAULT_POOL_SIZE = 8;
 
 /**
  * The browser provider: `nobleProvider()` for every synchronous operation, with X25519 and Ed25519
- * key pairs generated ahead by the browser's native Web Crypto and handed out synchronously.
+ * key pairs generated ahead by the browser's native Web Crypto and handed out synchronously, and
+ * Ed25519 for envelopes (`ed25519SignAsync` / `ed25519VerifyAsync`) on Web Crypto.
  *
- * **Why this split** (measured in headless Chromium by `bench/browser/run.ts`, figures in the
- * package README): `CryptoProvider` is synchronous, because a message is sealed and opened in one
- * synchronous step (so that single calls are atomic, see `EpochKeys`), while every `SubtleCrypto`
- * call returns a promise. A synchronous method cannot wait for a promise, so sign, verify, X25519
- * agreement, AES-GCM, HMAC, HKDF and SHA-256 stay on noble here; for AES-GCM, HMAC, HKDF and SHA-256
- * at message sizes noble is also the faster of the two once Web Crypto's promise round trip is
- * counted. Key generation is the one operation whose inputs are known in advance (none): a pool of
- * pairs made by Web Crypto (native, on the browser's crypto thread) is refilled in the background,
- * so `x25519KeyPair()` (one per Double Ratchet step, X3DH and key update) costs an array shift
- * instead of a pure-JS scalar multiplication. When the pool is empty (a burst, or before the probe
- * settles) the pair comes from noble: slower, never wrong.
+ * **Why this split** (measured in headless Chromium by `bench/browser/run.ts`; figures in the
+ * package README, "In browsers"): awaited one call at a time, Web Crypto beats noble on Ed25519 sign
+ * (~34 vs ~377 µs) and verify (~56 vs ~435 µs), X25519 agreement (~52 vs ~338 µs), key pairs (~75 vs
+ * ~148 µs), AES-GCM at 256 B (~9 vs ~36 µs) and SHA-256 (~3 vs ~6 µs); noble wins HMAC and a
+ * one-block HKDF-Expand (~7 vs ~9-10 µs). But `CryptoProvider` is synchronous (a message is sealed and
+ * opened in one synchronous step, so that single calls are atomic, see `EpochKeys`) and a
+ * synchronous method cannot wait for a promise, so every operation stays on noble except:
+ * - key generation, whose inputs are known in advance (none): a pool refilled in the background, so
+ *   `x25519KeyPair()` (one per Double Ratchet step, X3DH and key update) takes a ready pair (< 20 µs)
+ *   instead of a ~150 µs scalar multiplication inside the caller's step. A refill is not free:
+ *   issuing Web Crypto's calls costs the page's thread ~60-80 µs per pair, after the step. An empty
+ *   pool (a burst, or before the probe settles) hands out a noble pair: slower, never wrong;
+ * - envelope signatures, whose contract in `@orgchat/wire` is already async.
  *
  * **Detection**: the probe generates one pair of each kind with Web Crypto and checks that noble
  * derives the same public key from the secret key; a browser without the algorithm (or with one that
@@ -174,7 +177,7 @@ class KeyPairPool {
   take(): KeyPair | undefined {
     const pair = this.#pairs.shift();
     if (this.#enabled && !this.#refillScheduled) {
-      // Issuing a generateKey costs the main thread about as much as the pair saves: do it after the
+      // Issuing generateKey and the exports costs the page's thread ~60-80 µs per pair: after the
       // caller's synchronous step (a ratchet step, a send), not inside it.
       this.#refillScheduled = true;
       void Promise.resolve().then(() => {
