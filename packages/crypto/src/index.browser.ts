@@ -13,6 +13,7 @@ export * from "./common.js";
 export {
   type WebCryptoProvider,
   type WebCryptoProviderInit,
+  type WebCryptoSubtle,
   type WebCryptoSupport,
   webCryptoProvider,
 } from "./providers/web.js";

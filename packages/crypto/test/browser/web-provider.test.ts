@@ -4,7 +4,11 @@
  * async Ed25519 of envelopes against noble's bytes and verdicts, and the browser build's default.
  */
 import { describe, expect, it, vi } from "vitest";
-import { defaultProvider, ed25519EnvelopeVerifier } from "../../src/index.browser.js";
+import {
+  defaultProvider,
+  ed25519EnvelopeSigner,
+  ed25519EnvelopeVerifier,
+} from "../../src/index.browser.js";
 import { nobleProvider } from "../../src/providers/noble.js";
 import { type WebCryptoSubtle, webCryptoProvider } from "../../src/providers/web.js";
 
@@ -217,5 +221,17 @@ describe("async Ed25519 (envelopes) on Web Crypto", () => {
     });
     expect(verdict).toBeInstanceOf(Promise);
     expect(await verdict).toBe(true);
+  });
+
+  it("is what the envelope signer uses, with noble's bytes", async () => {
+    const { subtle, calls } = recordingSubtle();
+    const provider = webCryptoProvider({ subtle, poolSize: 0 });
+    await provider.ready;
+    const secretKey = noble.ed25519KeyPair().secretKey;
+    const message = noble.randomBytes(80);
+    const signature = ed25519EnvelopeSigner(provider, secretKey).sign(message);
+    expect(signature).toBeInstanceOf(Promise);
+    expect(await signature).toEqual(noble.ed25519Sign(secretKey, message));
+    expect(calls.sign).toBe(1);
   });
 });
