@@ -3,6 +3,10 @@
  * Web Crypto, never handed out twice, noble when the pool is empty or the browser lacks a kind), the
  * async Ed25519 of envelopes against noble's bytes and verdicts, and the browser build's default.
  */
+import { ED25519_TORSION_SUBGROUP, ed25519 } from "@noble/curves/ed25519.js";
+import { bytesToNumberLE, numberToBytesLE } from "@noble/curves/utils.js";
+import { fromHex } from "@orgchat/base";
+import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import {
   defaultProvider,
@@ -11,10 +15,23 @@ import {
 } from "../../src/index.browser.js";
 import { nobleProvider } from "../../src/providers/noble.js";
 import { type WebCryptoSubtle, webCryptoProvider } from "../../src/providers/web.js";
+import {
+  mixedKeyBothHold,
+  mixedKeyCofactoredOnly,
+  mixedNonceCofactoredOnly,
+} from "../ed25519-crafted.js";
 
 const noble = nobleProvider();
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** `signature` with S replaced by S + L: the same point equation, a non-canonical S. */
+function withSPlusL(signature: Uint8Array): Uint8Array {
+  const S = bytesToNumberLE(signature.subarray(32));
+  const out = signature.slice();
+  out.set(numberToBytesLE(S + ed25519.Point.Fn.ORDER, 32), 32);
+  return out;
+}
 
 /** The real `crypto.subtle`, recording the public keys it exported and counting key generations. */
 function recordingSubtle(overrides: Partial<WebCryptoSubtle> = {}) {
@@ -190,22 +207,78 @@ describe("async Ed25519 (envelopes) on Web Crypto", () => {
     expect(await verify("key", signature)).toBe(false);
     expect(await verify(signer.publicKey, signature, "message")).toBe(false);
     // S + L: the same point equation, a non-canonical S.
-    const sPlusL = signature.slice();
-    let carry = 0;
-    const L = [
-      0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
-      0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ];
-    for (let i = 0; i < 32; i++) {
-      const sum = (sPlusL[32 + i] ?? 0) + (L[i] ?? 0) + carry;
-      sPlusL[32 + i] = sum & 0xff;
-      carry = sum >> 8;
-    }
+    const sPlusL = withSPlusL(signature);
     expect(await verify(signer.publicKey, sPlusL)).toBe(false);
     // The identity point as a key (small order).
     const identity = new Uint8Array(32);
     identity[0] = 1;
     expect(await verify(identity, signature)).toBe(false);
+  });
+
+  it("keeps the pinned cofactorless rule on signatures crafted with small-order components", async () => {
+    const provider = webCryptoProvider();
+    expect(await provider.ready).toMatchObject({ ed25519: true });
+    for (const crafted of [
+      mixedKeyBothHold(),
+      mixedKeyCofactoredOnly(),
+      mixedNonceCofactoredOnly(),
+    ]) {
+      const { publicKey, message, signature, valid } = crafted;
+      expect(await provider.ed25519VerifyAsync?.(publicKey, message, signature)).toBe(valid);
+    }
+  });
+
+  it("agrees with noble on arbitrary keys and signatures, small-order and non-canonical keys included", async () => {
+    const provider = webCryptoProvider();
+    await provider.ready;
+    const publicKey = fc.oneof(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      fc.constantFrom(...ED25519_TORSION_SUBGROUP).map((text) => fromHex(text)),
+      // y ≥ p: non-canonical encodings.
+      fc.integer({ min: 0, max: 18 }).map((k) => numberToBytesLE(2n ** 255n - 19n + BigInt(k), 32)),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        publicKey,
+        fc.uint8Array({ minLength: 64, maxLength: 64 }),
+        fc.uint8Array({ maxLength: 64 }),
+        async (key, signature, message) => {
+          expect(await provider.ed25519VerifyAsync?.(key, message, signature)).toBe(
+            noble.ed25519Verify(key, message, signature),
+          );
+        },
+      ),
+      { seed: 0x0c4a7, numRuns: 150 },
+    );
+  });
+
+  it("refuses a small-order key even with a signature that satisfies the equation", async () => {
+    const provider = webCryptoProvider();
+    await provider.ready;
+    // A = identity: [S]B = R + [k]A holds for R = [S]B, whatever the message.
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const S = 5n;
+    const signature = new Uint8Array(64);
+    signature.set(ed25519.Point.BASE.multiply(S).toBytes(), 0);
+    signature.set(numberToBytesLE(S, 32), 32);
+    expect(await provider.ed25519VerifyAsync?.(identity, Uint8Array.of(7), signature)).toBe(false);
+  });
+
+  it("checks the pinned rules itself, not trusting Web Crypto's verdict for them", async () => {
+    // A Web Crypto that says yes to everything: only our own checks can refuse.
+    const { subtle } = recordingSubtle({ verify: () => Promise.resolve(true) });
+    const provider = webCryptoProvider({ subtle, poolSize: 0 });
+    expect(await provider.ready).toMatchObject({ ed25519: true });
+    const signer = noble.ed25519KeyPair();
+    const message = noble.randomBytes(32);
+    const signature = noble.ed25519Sign(signer.secretKey, message);
+    const sPlusL = withSPlusL(signature);
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    expect(await provider.ed25519VerifyAsync?.(signer.publicKey, message, signature)).toBe(true);
+    expect(await provider.ed25519VerifyAsync?.(signer.publicKey, message, sPlusL)).toBe(false);
+    expect(await provider.ed25519VerifyAsync?.(identity, message, signature)).toBe(false);
   });
 
   it("is what the envelope verifier of the browser build uses", async () => {
