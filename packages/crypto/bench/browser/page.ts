@@ -13,6 +13,8 @@ import { benchPrimitives, type PrimitiveFigure } from "./primitives.js";
 /** What the page hands back to `run.ts`. */
 export interface PageResult {
   readonly userAgent: string;
+  /** Whether the page is cross-origin isolated (finer timer steps). */
+  readonly crossOriginIsolated: boolean;
   readonly primitives: PrimitiveFigure[];
   readonly messages: Figure[];
 }
@@ -36,7 +38,13 @@ async function run(options: { scale: number }): Promise<PageResult> {
     ...benchMessages(web, options.scale / 10),
     ...(await benchAsyncFloors(noble, web, options.scale)),
   ];
-  return { userAgent: navigator.userAgent, primitives, messages };
+  return {
+    userAgent: navigator.userAgent,
+    crossOriginIsolated:
+      (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+    primitives,
+    messages,
+  };
 }
 
 (globalThis as { orgchatBench?: typeof run }).orgchatBench = run;

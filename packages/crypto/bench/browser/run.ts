@@ -44,12 +44,17 @@ const bundle = await build({
 });
 const script = bundle.outputFiles[0]?.text ?? "";
 
+// Cross-origin isolation: Chromium then gives performance.now() 5 µs steps instead of 100 µs.
+const isolated = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+};
 const server = createServer((request, response) => {
   if (request.url === "/page.js") {
-    response.writeHead(200, { "content-type": "text/javascript" });
+    response.writeHead(200, { "content-type": "text/javascript", ...isolated });
     response.end(script);
   } else {
-    response.writeHead(200, { "content-type": "text/html" });
+    response.writeHead(200, { "content-type": "text/html", ...isolated });
     response.end(
       '<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>',
     );
@@ -125,6 +130,7 @@ if (json) {
         benchmark: title,
         quick,
         userAgent: chromiumResult.userAgent,
+        crossOriginIsolated: chromiumResult.crossOriginIsolated,
         inFlight,
         primitives: chromiumResult.primitives,
         messages: rows,
@@ -150,7 +156,8 @@ if (json) {
   const us = (value: number | undefined) =>
     value === undefined || Number.isNaN(value) ? "" : `${value} µs`;
   process.stdout.write(`\n${title}${quick ? " (quick: numbers not meaningful)" : ""}\n`);
-  process.stdout.write(`${chromiumResult.userAgent}\n\nPer primitive in Chromium\n`);
+  const isolation = chromiumResult.crossOriginIsolated ? "cross-origin isolated" : "not isolated";
+  process.stdout.write(`${chromiumResult.userAgent} (${isolation})\n\nPer primitive in Chromium\n`);
   process.stdout.write(
     `${table(
       [

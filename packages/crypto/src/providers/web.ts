@@ -63,15 +63,16 @@ const DEFAULT_POOL_SIZE = 8;
  *
  * **Why this split** (measured in headless Chromium by `bench/browser/run.ts`; figures in the
  * package README, "In browsers"): awaited one call at a time, Web Crypto beats noble on Ed25519 sign
- * (~34 vs ~377 µs) and verify (~56 vs ~435 µs), X25519 agreement (~52 vs ~338 µs), key pairs (~75 vs
- * ~148 µs), AES-GCM at 256 B (~9 vs ~36 µs) and SHA-256 (~3 vs ~6 µs); noble wins HMAC and a
- * one-block HKDF-Expand (~7 vs ~9-10 µs). But `CryptoProvider` is synchronous (a message is sealed and
- * opened in one synchronous step, so that single calls are atomic, see `EpochKeys`) and a
- * synchronous method cannot wait for a promise, so every operation stays on noble except:
+ * (~35 vs ~290 µs) and verify (~48 vs ~415 µs), X25519 agreement (~50 vs ~325 µs), key pairs (~60 vs
+ * ~120-180 µs), AES-GCM at 256 B (~9 vs ~35 µs) and SHA-256 (~3 vs ~6 µs); HMAC is about even and
+ * noble wins a one-block HKDF-Expand (~7 vs ~11-14 µs). But `CryptoProvider` is synchronous (a
+ * message is sealed and opened in one synchronous step, so that single calls are atomic, see
+ * `EpochKeys`) and a synchronous method cannot wait for a promise, so every operation stays on noble
+ * except:
  * - key generation, whose inputs are known in advance (none): a pool refilled in the background, so
- *   `x25519KeyPair()` (one per Double Ratchet step, X3DH and key update) takes a ready pair (< 20 µs)
+ *   `x25519KeyPair()` (one per Double Ratchet step, X3DH and key update) takes a ready pair (~3-4 µs)
  *   instead of a ~150 µs scalar multiplication inside the caller's step. A refill is not free:
- *   issuing Web Crypto's calls costs the page's thread ~60-80 µs per pair, after the step. An empty
+ *   issuing Web Crypto's calls costs the page's thread ~60-130 µs per pair, after the step. An empty
  *   pool (a burst, or before the probe settles) hands out a noble pair: slower, never wrong;
  * - envelope signatures, whose contract in `@orgchat/wire` is already async.
  *
@@ -177,7 +178,7 @@ class KeyPairPool {
   take(): KeyPair | undefined {
     const pair = this.#pairs.shift();
     if (this.#enabled && !this.#refillScheduled) {
-      // Issuing generateKey and the exports costs the page's thread ~60-80 µs per pair: after the
+      // Issuing generateKey and the exports costs the page's thread ~60-130 µs per pair: after the
       // caller's synchronous step (a ratchet step, a send), not inside it.
       this.#refillScheduled = true;
       void Promise.resolve().then(() => {
