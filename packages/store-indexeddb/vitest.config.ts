@@ -1,13 +1,13 @@
 import { playwright } from "@vitest/browser-playwright";
 import { mergeConfig } from "vitest/config";
+import { chromiumLaunchOptions } from "../../chromium.shared.ts";
 import { orgchatVitestConfig } from "../../vitest.shared.ts";
-import { chromiumArgs, chromiumPath } from "./test/pages/chromium.ts";
 import { pageCommands } from "./test/pages/commands.ts";
 
 /**
  * The tests run inside a real headless Chromium (Vitest's browser mode through Playwright), never
  * against a fake IndexedDB: the machine's own Chromium, and a clear error naming the package to
- * install when it is missing (test/pages/chromium.ts).
+ * install when it is missing (chromium.shared.ts at the root).
  */
 export default mergeConfig(orgchatVitestConfig(), {
   // Cross-origin isolated, as a page using SharedArrayBuffer is: the store must take such values.
@@ -22,7 +22,7 @@ export default mergeConfig(orgchatVitestConfig(), {
       enabled: true,
       headless: true,
       provider: playwright({
-        launchOptions: { executablePath: chromiumPath(), args: chromiumArgs },
+        launchOptions: chromiumLaunchOptions("@orgchat/store-indexeddb's tests"),
       }),
       instances: [{ browser: "chromium" }],
       commands: pageCommands,

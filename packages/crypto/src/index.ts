@@ -9,7 +9,7 @@
  * - the owner ↔ member pairwise channel: X3DH (`OwnerPrekeys`, `x3dhInitiate`) and a Double Ratchet
  *   (`PairwiseSession`);
  * - two providers with identical results: `nodeProvider()` (node:crypto, the default under Node) and
- *   `nobleProvider()` (pure JS, the default in browsers).
+ *   `nobleProvider()` (pure JS); the browser build adds `webCryptoProvider()`, its default.
  *
  * Everything is synchronous except envelope sealing/opening; time and randomness are injected.
  *
@@ -40,8 +40,8 @@ let shared: CryptoProvider | undefined;
 
 /**
  * The provider this build defaults to: `nodeProvider()` under Node (node:crypto, ~10-30x faster on
- * curve operations), `nobleProvider()` in the browser build. One shared instance, so cached keys are
- * reused.
+ * curve operations), `webCryptoProvider()` in the browser build. One shared instance, so cached
+ * keys are reused.
  */
 export function defaultProvider(): CryptoProvider {
   shared ??= nodeProvider();

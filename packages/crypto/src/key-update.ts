@@ -524,12 +524,16 @@ export function ed25519EnvelopeSigner(
   return {
     scheme: "ed25519",
     publicKey: provider.ed25519PublicKey(key),
-    sign: (message) => provider.ed25519Sign(key, message),
+    // The envelope contract can wait: a provider's async signing (Web Crypto in browsers) if any.
+    sign: (message) =>
+      provider.ed25519SignAsync?.(key, message) ?? provider.ed25519Sign(key, message),
   };
 }
 
 /** An envelope verifier over the provider's strict Ed25519 verification. */
 export function ed25519EnvelopeVerifier(provider: CryptoProvider): EnvelopeVerifier {
   return ({ scheme, publicKey, message, signature }) =>
-    scheme === "ed25519" && provider.ed25519Verify(publicKey, message, signature);
+    scheme === "ed25519" &&
+    (provider.ed25519VerifyAsync?.(publicKey, message, signature) ??
+      provider.ed25519Verify(publicKey, message, signature));
 }

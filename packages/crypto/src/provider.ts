@@ -1,13 +1,14 @@
 /**
- * The primitives orgchat's cryptography is built from, behind one interface with two
+ * The primitives orgchat's cryptography is built from, behind one interface with three
  * implementations that must give identical results on every input (checked by the Wycheproof
- * vectors and a cross-provider property test):
+ * vectors, in Node and in Chromium, and a cross-provider property test):
  *
  * - `nodeProvider()`: node:crypto (OpenSSL), the default under Node: X25519 and Ed25519 are ~10-30x
  *   faster than pure JS. Long-lived keys are imported into `KeyObject`s once and cached, never per
  *   message.
- * - `nobleProvider()`: `@noble/curves`, `@noble/ciphers`, `@noble/hashes` (pinned exactly), the
- *   default in browsers (the package's "browser" export condition).
+ * - `nobleProvider()`: `@noble/curves`, `@noble/ciphers`, `@noble/hashes` (pinned exactly).
+ * - `webCryptoProvider()` (browser build only, its default): noble for every synchronous call, with
+ *   key pairs pooled ahead from Web Crypto and the optional async Ed25519 on Web Crypto.
  *
  * Suite: X25519 (RFC 7748), Ed25519 (RFC 8032), HKDF-SHA256 (RFC 5869), HMAC-SHA256,
  * AES-256-GCM with 12-byte nonces and 16-byte tags.
@@ -58,6 +59,28 @@ export interface CryptoProvider {
   ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array;
   /** Strict RFC 8032 verification (see above); never throws for bad keys or signatures: `false`. */
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * `ed25519Sign` for callers that can wait (envelope signers): the same bytes. Optional: a provider
+   * without it is used through `ed25519Sign`. The browser provider signs here on Web Crypto.
+   * @param secretKey - the 32-byte secret key (seed)
+   * @param message - the bytes to sign
+   * @returns the 64-byte signature
+   * @throws {TypeError} / {RangeError} naming the argument, as `ed25519Sign`
+   */
+  ed25519SignAsync?(secretKey: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * `ed25519Verify` for callers that can wait (envelope verifiers): the same verdict, never a
+   * rejection. Optional: a provider without it is used through `ed25519Verify`.
+   * @param publicKey - the signer's key (any bytes: a peer's input)
+   * @param message - the signed bytes
+   * @param signature - the signature (any bytes)
+   * @returns whether the signature is valid under the pinned rules
+   */
+  ed25519VerifyAsync?(
+    publicKey: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): Promise<boolean>;
 
   /** AES-256-GCM seal: returns ciphertext ‖ 16-byte tag. */
   aesGcmSeal(

@@ -34,10 +34,11 @@ describe("public surface", () => {
     expect(Object.keys(node).sort()).toMatchSnapshot();
   });
 
-  it("the browser entry exports the same minus nodeProvider", () => {
-    const expected = Object.keys(node)
-      .filter((name) => name !== "nodeProvider")
-      .sort();
+  it("the browser entry exports the same minus nodeProvider, plus webCryptoProvider", () => {
+    const expected = [
+      ...Object.keys(node).filter((name) => name !== "nodeProvider"),
+      "webCryptoProvider",
+    ].sort();
     expect(Object.keys(browser).sort()).toEqual(expected);
   });
 
@@ -47,9 +48,10 @@ describe("public surface", () => {
     expect([...files].some((file) => file.endsWith("providers/node.ts"))).toBe(false);
   });
 
-  it("defaultProvider() is node:crypto under Node and noble in the browser build", () => {
+  it("defaultProvider() is node:crypto under Node and webcrypto in the browser build", () => {
     expect(node.defaultProvider().name).toBe("node");
-    expect(browser.defaultProvider().name).toBe("noble");
+    expect(browser.defaultProvider().name).toBe("webcrypto");
+    expect(browser.defaultProvider()).toBe(browser.defaultProvider());
     expect(node.defaultProvider()).toBe(node.defaultProvider());
   });
 });

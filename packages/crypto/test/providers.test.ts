@@ -7,13 +7,18 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { ED25519_TORSION_SUBGROUP, ed25519 } from "@noble/curves/ed25519.js";
 import { bytesToNumberLE, concatBytes, numberToBytesLE } from "@noble/curves/utils.js";
-import { sha512 } from "@noble/hashes/sha2.js";
 import fc from "fast-check";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { CryptoProvider } from "../src/provider.js";
 import { isStrictEd25519PublicKey } from "../src/providers/checks.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { maxPublicKeysByContent, nodeProvider } from "../src/providers/node.js";
+import {
+  mixedKeyBothHold,
+  mixedKeyCofactoredOnly,
+  mixedNonceCofactoredOnly,
+  mixedOrderKey,
+} from "./ed25519-crafted.js";
 import { hex } from "./fixtures.js";
 
 // Pass-through spies, so the key-cache tests can count imports without timing anything.
@@ -412,65 +417,26 @@ describe("Ed25519 verification verdicts", () => {
 // on purpose (a key A = aB + T with T of order 8, or a nonce point R = rB + T), and members whose
 // providers use different equations would then disagree on which messages are authentic.
 describe.each([node, noble])("$name provider: the pinned cofactorless Ed25519 rule", (provider) => {
-  const { Point } = ed25519;
-  const L = Point.Fn.ORDER;
-  const torsion = Point.fromHex(ED25519_TORSION_SUBGROUP[1] ?? ""); // a point of order 8
-  const a = 0x5eed_0123_4567_89ab_cdefn; // the signer's secret scalar
-  const r = 0x0fed_cba9_8765_4321n; // the signer's nonce
-
-  /** An Ed25519 signature by scalar `a` with nonce point `nonce` (= [r]B + optional torsion). */
-  function signWith(publicKey: Uint8Array, nonce: typeof Point.BASE, message: Uint8Array) {
-    const encodedR = nonce.toBytes();
-    const k = bytesToNumberLE(sha512(concatBytes(encodedR, publicKey, message))) % L;
-    return { k, signature: concatBytes(encodedR, numberToBytesLE((r + k * a) % L, 32)) };
-  }
-
-  /** The first one-byte message whose challenge k satisfies `accept` (deterministic). */
-  function messageWhere(
-    publicKey: Uint8Array,
-    nonce: typeof Point.BASE,
-    accept: (k: bigint) => boolean,
-  ) {
-    for (let i = 0; i < 256; i++) {
-      const message = Uint8Array.of(i);
-      const { k, signature } = signWith(publicKey, nonce, message);
-      if (accept(k)) return { message, signature };
-    }
-    throw new Error("no message found");
-  }
-
-  const mixedOrderKey = Point.BASE.multiply(a).add(torsion).toBytes();
-  const primeOrderKey = Point.BASE.multiply(a).toBytes();
-
   it("the mixed-order key passes the strict key check (canonical, not of small order)", () => {
     expect(isStrictEd25519PublicKey(mixedOrderKey)).toBe(true);
   });
 
   it("accepts a mixed-order key's signature when [k]T = 0 (k ≡ 0 mod 8): both equations hold", () => {
-    const { message, signature } = messageWhere(
-      mixedOrderKey,
-      Point.BASE.multiply(r),
-      (k) => k % 8n === 0n,
-    );
-    expect(provider.ed25519Verify(mixedOrderKey, message, signature)).toBe(true);
+    const { publicKey, message, signature } = mixedKeyBothHold();
+    expect(provider.ed25519Verify(publicKey, message, signature)).toBe(true);
   });
 
   // @noble/curves' own verify() is cofactored and would accept the next two signatures; noble.ts
   // checks the pinned cofactorless equation [S]B = R + [k]A itself, as OpenSSL does, so both
   // providers must reject them.
   it("rejects a mixed-order key's signature when [k]T ≠ 0 (only the cofactored equation holds)", () => {
-    const { message, signature } = messageWhere(
-      mixedOrderKey,
-      Point.BASE.multiply(r),
-      (k) => k % 8n !== 0n,
-    );
-    expect(provider.ed25519Verify(mixedOrderKey, message, signature)).toBe(false);
+    const { publicKey, message, signature } = mixedKeyCofactoredOnly();
+    expect(provider.ed25519Verify(publicKey, message, signature)).toBe(false);
   });
 
   it("rejects a signature whose R has a small-order component (only the cofactored equation holds)", () => {
-    const nonce = Point.BASE.multiply(r).add(torsion);
-    const { signature } = signWith(primeOrderKey, nonce, Uint8Array.of(1));
-    expect(provider.ed25519Verify(primeOrderKey, Uint8Array.of(1), signature)).toBe(false);
+    const { publicKey, message, signature } = mixedNonceCofactoredOnly();
+    expect(provider.ed25519Verify(publicKey, message, signature)).toBe(false);
   });
 });
 

@@ -17,14 +17,14 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { chromium } from "playwright";
-import { chromiumArgs, chromiumPath } from "../test/pages/chromium.ts";
+import { chromiumArgs, chromiumPath } from "../../../chromium.shared.ts";
 import type { Figure } from "./page.ts";
 
 const json = process.argv.includes("--json");
 const quick = process.argv.includes("--quick");
 const progress = (message: string) => process.stderr.write(`… ${message}\n`);
 
-const executablePath = chromiumPath();
+const executablePath = chromiumPath("the @orgchat/store-indexeddb benchmark");
 progress("bundling bench/page.ts");
 const bundle = await build({
   entryPoints: [fileURLToPath(new URL("./page.ts", import.meta.url))],

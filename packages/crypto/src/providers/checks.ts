@@ -7,7 +7,9 @@
  *
  * @module
  */
+
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { fromHex } from "@orgchat/base";
 import { constantTimeEqual } from "../constant-time.js";
 import { InvalidPublicKeyError } from "../errors.js";
 
@@ -84,4 +86,34 @@ export function isStrictEd25519PublicKey(publicKey: Uint8Array): boolean {
     return false;
   }
   return !point.isSmallOrder() && constantTimeEqual(point.toBytes(), publicKey);
+}
+
+/** The Ed25519 group order L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
+const ED25519_ORDER = fromHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+
+/**
+ * RFC 8032 §5.1.7 step 1: whether the signature half `s` is canonical (S < L, little-endian).
+ * Public data: not constant-time.
+ *
+ * @param s - the last 32 bytes of a signature
+ * @returns true when S < L
+ */
+export function isCanonicalScalar(s: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const byte = s[i] ?? 0;
+    const limit = ED25519_ORDER[i] ?? 0;
+    if (byte !== limit) return byte < limit;
+  }
+  return false;
+}
+
+/**
+ * Whether `value` is a `Uint8Array` of `length` bytes (a peer's input: a verdict, never a throw).
+ *
+ * @param value - anything
+ * @param length - the byte length it must have
+ * @returns true when it is a `Uint8Array` of that length
+ */
+export function isBytesOfLength(value: unknown, length: number): value is Uint8Array {
+  return value instanceof Uint8Array && value.length === length;
 }

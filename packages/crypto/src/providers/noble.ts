@@ -11,8 +11,9 @@ import { checkBytes, isStrictEd25519PublicKey, pinnedX25519 } from "./checks.js"
 
 /**
  * The pure-JavaScript provider on `@noble/curves`, `@noble/ciphers` and `@noble/hashes` (pinned
- * exactly). The default in browsers; slower than {@link nodeProvider} for X25519 and Ed25519 (about
- * 1 ms vs 35-110 µs per operation on a 2-core server).
+ * exactly). What `webCryptoProvider()` (the browser default) runs synchronously; slower than
+ * {@link nodeProvider} for X25519 and Ed25519 (about 1 ms vs 35-110 µs per operation on a 2-core
+ * server, under Node; about 2x faster in Chromium's V8, see the README's "In browsers").
  *
  * @example
  * ```ts

@@ -21,7 +21,13 @@ import {
   isInvalidPublicKeyError,
 } from "../errors.js";
 import type { CryptoProvider, KeyPair } from "../provider.js";
-import { checkBytes, isStrictEd25519PublicKey, pinnedX25519 } from "./checks.js";
+import {
+  checkBytes,
+  isBytesOfLength,
+  isCanonicalScalar,
+  isStrictEd25519PublicKey,
+  pinnedX25519,
+} from "./checks.js";
 
 /** Node's one-shot `crypto.hash` (Node ≥ 20.12 / 21.7), undefined on an older runtime. */
 const oneShotHash = (
@@ -280,9 +286,6 @@ const X25519_SPKI_PREFIX = fromHex("302a300506032b656e032100");
 const ED25519_PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
 const ED25519_SPKI_PREFIX = fromHex("302a300506032b6570032100");
 
-/** The Ed25519 group order L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
-const ED25519_ORDER = fromHex("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
-
 interface KeyCache<T> {
   /** The cached value for `bytes`, importing (or re-importing, if the bytes changed) as needed. */
   get(bytes: Uint8Array): T;
@@ -479,20 +482,6 @@ function hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Arr
   }
   previous.fill(0);
   return okm;
-}
-
-/** RFC 8032 §5.1.7 step 1: S is canonical when S < L (little-endian). Public data: not constant-time. */
-function isCanonicalScalar(s: Uint8Array): boolean {
-  for (let i = 31; i >= 0; i--) {
-    const byte = s[i] ?? 0;
-    const limit = ED25519_ORDER[i] ?? 0;
-    if (byte !== limit) return byte < limit;
-  }
-  return false;
-}
-
-function isBytesOfLength(value: unknown, length: number): value is Uint8Array {
-  return value instanceof Uint8Array && value.length === length;
 }
 
 /** @throws {TypeError} naming `argument` when `value` is not a `Uint8Array`. */
