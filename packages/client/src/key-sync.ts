@@ -145,6 +145,7 @@ export class KeySync {
   /** A group entered a new epoch: persisted, pending messages retried, the app told. */
   #entered(org: MemberOrg, txn: Txn, channelId: string, epoch: bigint): void {
     this.#c.recovery.entered(org, channelId);
+    this.#c.restore.entered(org, txn);
     // Chunks held unverified for the epochs reached are of no use any more (seen in memory only:
     // unverified, they may be junk, which gets no durable mark).
     for (const old of this.#held.get(org)?.dropReached(channelId, epoch) ?? []) {

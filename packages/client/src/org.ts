@@ -155,7 +155,7 @@ export interface MemberSide {
    * below which this device sends nothing ("pending": every epoch, until a Welcome comes on the
    * pairwise session made after the restore); a group without an entry is "pending".
    */
-  restore?: RestoreFloors;
+  restore?: RestoreFloors | undefined;
 }
 
 /** The send floors of a restored member (`MemberSide.restore`). */

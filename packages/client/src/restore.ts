@@ -6,6 +6,7 @@ import { type MemberOrg, newTxn, type Org, type RestoreFloors, type Txn } from "
 import { orgSpace } from "./org-records.js";
 import { initiateOwnerSession } from "./pairwise.js";
 import { restoreMarkerKey } from "./restore-marker.js";
+import { isRestricted } from "./views.js";
 
 /** The record of a restored member's send floors, in its organization's space. */
 export const restoreRecordKey = "restore";
@@ -129,6 +130,7 @@ export class Restore {
     const restore = org.member.restore;
     if (restore === undefined) return;
     const floor = freshEpoch && epoch > 0n ? epoch - 1n : epoch;
+    // (`entered`, called after this for the same Welcome, ends the restore when this was the last.)
     const held = restore.floors.get(groupId);
     const next = held === undefined || held === "pending" || held < floor ? floor : held;
     restore.floors.set(groupId, next);
@@ -142,6 +144,29 @@ export class Restore {
       this.#persist(org, own);
       await c.persistence.commit(org, own);
     });
+  }
+
+  /**
+   * A group entered an epoch: once every group this member is entitled to (the organization's, and
+   * each restricted channel whose roster lists it) is held and above its floor, the restore is over:
+   * the floors and their record go, and later Welcomes are ordinary ones (a Welcome of the epoch a
+   * group is in goes on with its own chain: key-sync.ts).
+   */
+  entered(org: MemberOrg, txn: Txn): void {
+    const restore = org.member.restore;
+    if (restore === undefined) return;
+    const state = org.log.state;
+    const me = this.#c.memberId;
+    const entitled = new Set([...restore.floors.keys(), ""]);
+    for (const [id, channel] of state.channels) {
+      if (isRestricted(state, id) && channel.members.has(me)) entitled.add(id);
+    }
+    for (const groupId of entitled) {
+      const floor = restore.floors.get(groupId) ?? "pending";
+      if (holdsBack(floor, org.member.groups.get(groupId)?.epoch)) return;
+    }
+    org.member.restore = undefined;
+    txn.ops.push({ type: "delete", space: orgSpace(org.hex), key: restoreRecordKey });
   }
 
   /**

@@ -41,6 +41,7 @@ describe("restore from a backup", () => {
     await expect(restored.client.sendMessage(orgId, "general", "too early")).rejects.toSatisfy(
       isFreshKeysPendingError,
     );
+    expect(await restored.store.keys(`org/${orgId}`, { prefix: "restore" })).toEqual(["restore"]);
     // (Its own sends after the backup are not readable here: a member's own chain is for sending.)
     expect(restored.client.history(orgId, "general").map((m) => m.text)).toContain(
       "from bob meanwhile",
@@ -67,13 +68,24 @@ describe("restore from a backup", () => {
     await world.settle();
     expect(received(restored).slice(-2)).toEqual(["welcome back", "hi again"]);
 
-    // The floor survives a restart of the restored device (the mark is gone: no second re-key).
+    // The restore is over once the fresh epoch is reached: its record is gone.
+    expect(await restored.store.keys(`org/${orgId}`, { prefix: "restore" })).toEqual([]);
+    // A restart (the mark is gone: no second re-key) changes nothing.
     const epochs = owner.client.getOrganization(orgId).epoch;
     await world.restart(restored);
     await restored.client.sendMessage(orgId, "general", "after a restart");
     await world.settle();
     expect(owner.client.getOrganization(orgId).epoch).toBe(epochs);
     expect(received(bob).at(-1)).toBe("after a restart");
+    // The session made after the restore was saved: the owner's answers still open after a restart.
+    const entered = names(restored.events, ["epoch:changed"]).length;
+    await world.advance(2 * 60 * 1000); // past the owner's one answer per member per minute
+    await restored.client.resync(orgId);
+    await world.settle();
+    expect(names(restored.events, ["epoch:changed"]).length).toBe(entered + 1);
+    await restored.client.sendMessage(orgId, "general", "after a resync");
+    await world.settle();
+    expect(received(bob).at(-1)).toBe("after a resync");
   });
 
   it("the owner makes at most one fresh epoch per group per interval for restored members", async () => {
