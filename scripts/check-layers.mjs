@@ -173,7 +173,8 @@ export function checkLayers(root) {
           // Every package's vitest.config.ts shares the repository's Vitest settings, and browser
           // tests and benchmarks its Chromium launch settings (test tooling, never shipped).
           const sharedConfig =
-            target === join(root, "vitest.shared.ts") || target === join(root, "chromium.shared.ts");
+            target === join(root, "vitest.shared.ts") ||
+            target === join(root, "chromium.shared.ts");
           if (!sharedConfig && target !== pkg.dir && !target.startsWith(pkg.dir + sep)) {
             violations.push(
               `${at}: relative import "${specifier}" leaves package ${name}; import the other package by its name and a path its "exports" lists`,
