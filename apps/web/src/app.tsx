@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import { OrganizationScreen } from "./org-screen.tsx";
 import { storeIsPersistent } from "./open-store.ts";
-import { type ChatSession, openChatSession } from "./session.ts";
+import type { ChatSession } from "./session.ts";
 import { isDialableAddress, type PageRequest, parseShareLink, type ShareLink } from "./share-link.ts";
 import { actionRunner, useSessionVersion } from "./use-session.ts";
 
@@ -37,6 +37,9 @@ export function App(props: { readonly request: PageRequest }) {
     setBusy(true);
     setError(undefined);
     try {
+      // The network stack (client, crypto, libp2p, Waku) is its own chunk, loaded on connect: the
+      // address form paints from the small shell (scripts/bundle-size.ts prints both).
+      const { openChatSession } = await import("./session.ts");
       setSession(await openChatSession({ peers }));
     } catch (e) {
       setError(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
