@@ -131,6 +131,8 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
               if (name === "") return;
               void run(async () => {
                 const id = await client.createOrganization({ name });
+                // Like `orgchat org create`: a new organization starts with #general.
+                await client.createChannel(id, { id: "general", name: "general" });
                 setOrgName("");
                 setSelected(id);
               });

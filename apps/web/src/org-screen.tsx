@@ -23,6 +23,18 @@ export function memberLabel(view: OrganizationView, id: string): string {
   return name === undefined || name === "" ? id.slice(0, 8) : `${name} (${id.slice(0, 8)})`;
 }
 
+/**
+ * Whether a member entry is the organization's owner: the organization key itself, or this client's
+ * own identity when it owns the organization.
+ * @param view - the organization
+ * @param id - a member id
+ * @param memberId - this client's identity
+ * @returns true for the owner's entry
+ */
+export function isOwnerKey(view: OrganizationView, id: string, memberId: string): boolean {
+  return id === view.id || (view.role === "owner" && id === memberId);
+}
+
 /** The screen of one organization. @param props - session and organization */
 export function OrganizationScreen(props: { readonly session: ChatSession; readonly organizationId: string }) {
   const { session, organizationId } = props;
@@ -116,7 +128,7 @@ function Members(props: { readonly view: OrganizationView; readonly memberId: st
           <li key={id} title={id}>
             {memberLabel(view, id)}
             {id === props.memberId && " · you"}
-            {roles.length > 0 ? ` · ${roles.join(", ")}` : view.role === "owner" && id === props.memberId ? " · owner" : ""}
+            {isOwnerKey(view, id, props.memberId) ? " · owner" : roles.length > 0 ? ` · ${roles.join(", ")}` : ""}
           </li>
         ))}
       </ul>

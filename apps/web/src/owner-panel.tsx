@@ -4,7 +4,7 @@
  */
 import type { OrganizationView } from "@orgchat/client";
 import { useState } from "preact/hooks";
-import { memberLabel } from "./org-screen.tsx";
+import { isOwnerKey, memberLabel } from "./org-screen.tsx";
 import type { ChatSession } from "./session.ts";
 import { actionRunner } from "./use-session.ts";
 
@@ -51,7 +51,7 @@ export function OwnerPanel(props: { readonly session: ChatSession; readonly view
       <h2>Members</h2>
       <ul>
         {[...view.members]
-          .filter(([id]) => id !== client.memberId)
+          .filter(([id]) => !isOwnerKey(view, id, client.memberId))
           .map(([id, roles]) => (
             <li key={id}>
               {memberLabel(view, id)}

@@ -1,0 +1,93 @@
+/**
+ * Runs the `orgchat` command from the workspace's sources (tsx, the `@orgchat/source` condition), one
+ * OS process per command, each identity in its own data directory. Waits are on process exits and
+ * output lines, never on time; {@link killAll} ends every process started here.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const require = createRequire(import.meta.url);
+const cliMain = join(dirname(require.resolve("orgchat/package.json")), "src", "main.ts");
+
+/** One started command. */
+export interface Run {
+  readonly child: ChildProcess;
+  readonly what: string;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+const running = new Set<Run>();
+
+/**
+ * Starts `orgchat args…` (network waits of 600 s unless given: a slow machine must not decide).
+ * @param args - the command line after `orgchat`
+ * @returns the running command
+ */
+export function start(args: readonly string[]): Run {
+  const own = args.includes("--timeout");
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "--conditions=@orgchat/source", cliMain, ...args, ...(own ? [] : ["--timeout", "600"])],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ORGCHAT_HOME: "/nonexistent-orgchat-home" } },
+  );
+  const run: Run = {
+    child,
+    what: `orgchat ${args.join(" ")}`,
+    stdout: "",
+    stderr: "",
+    exited: new Promise((done) => child.once("close", (code) => done(code))),
+  };
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    run.stdout += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    run.stderr += chunk;
+  });
+  running.add(run);
+  void run.exited.then(() => running.delete(run));
+  return run;
+}
+
+/**
+ * Waits until a command printed `text` on a stream.
+ * @returns once printed
+ * @throws Error when the command exits first
+ */
+export function waitForOutput(run: Run, stream: "stdout" | "stderr", text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (run[stream].includes(text)) {
+        run.child[stream]?.off("data", onData);
+        resolve();
+      }
+    };
+    const onData = () => queueMicrotask(check);
+    run.child[stream]?.on("data", onData);
+    void run.exited.then(() => {
+      check();
+      reject(new Error(`${run.what} exited before printing ${JSON.stringify(text)}\n${run.stdout}\n${run.stderr}`));
+    });
+    check();
+  });
+}
+
+/**
+ * Runs a command to its end and parses its `--json` output.
+ * @throws Error with its output when it exits with another code than 0
+ */
+export async function orgchatJson<T>(args: readonly string[]): Promise<T> {
+  const run = start([...args, "--json"]);
+  const code = await run.exited;
+  if (code !== 0) throw new Error(`${run.what} exited with ${code}\n${run.stdout}\n${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+/** Kills every command still running. */
+export async function killAll(): Promise<void> {
+  const runs = [...running];
+  for (const run of runs) run.child.kill("SIGKILL");
+  await Promise.all(runs.map((run) => run.exited));
+}
