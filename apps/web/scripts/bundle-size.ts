@@ -19,6 +19,20 @@ import { build, type Rollup } from "vite";
 /** The budget: initial JavaScript, gzipped, in bytes (300 KB). */
 export const budgetBytes = 300 * 1024;
 
+/**
+ * Packages light mode never needs, cut from the page (issue #16): the relay's gossipsub (the page
+ * imports `@orgchat/transport-waku/light`), and what `@waku/sdk` re-exports but the page never calls
+ * (the reliable channel with all of lodash, peer discovery: vite.config.ts). One of them back in any
+ * chunk fails the check.
+ */
+export const forbiddenDependencies = [
+  "@chainsafe/libp2p-gossipsub",
+  "lodash",
+  "@waku/sds",
+  "@waku/discovery",
+  "@waku/enr",
+] as const;
+
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Which dependency a module id belongs to: its npm package, or the workspace package's directory. */
@@ -94,6 +108,7 @@ const report = {
   lazyGzipBytes: lazyGzip,
   totalGzipBytes: initialGzip + lazyGzip,
   withinBudget: !over,
+  forbiddenFound: rows.filter((row) => (forbiddenDependencies as readonly string[]).includes(row.dependency)).map((row) => row.dependency),
   dependencies: rows,
 };
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
@@ -109,6 +124,13 @@ if (json) {
       `${row.dependency.padEnd(34)} ${kb(row.minifiedBytes).padStart(10)} ${kb(row.gzipBytes).padStart(10)}\n`,
     );
   }
+}
+const back = rows.filter((row) => (forbiddenDependencies as readonly string[]).includes(row.dependency));
+if (back.length > 0) {
+  process.stderr.write(
+    `bundle-size: ${back.map((row) => `${row.dependency} (${kb(row.gzipBytes)} gzipped)`).join(", ")} is in the page again, although light mode never uses it: find the import that brings it (the table's other rows, the import of @orgchat/transport-waku/light) and cut it\n`,
+  );
+  process.exitCode = 1;
 }
 if (over) {
   process.stderr.write(

@@ -68,22 +68,24 @@ it("page creates, CLI joins by the page's link, page accepts, one message each w
     expect(link).toMatch(/^orgchat:\/\/org\/[0-9a-f]{64}\?name=Acme&peer=/);
 
     const bob = ["--data", join(home, "bob")];
-    const joining = start(["join", link, "--name", "Bob", "--wait", "--json", ...bob]);
+    // A name from the network is text: markup in it is shown, never parsed.
+    const joining = start(["join", link, "--name", "Bob <b>x</b>", "--wait", "--json", ...bob]);
     await tab.getByTestId("accept-request").waitFor({ timeout: hang });
-    await expect(tab.getByTestId("request").textContent()).resolves.toContain("Bob");
+    await expect(tab.getByTestId("request").textContent()).resolves.toContain("Bob <b>x</b>");
+    expect(await tab.getByTestId("request").locator("b").count()).toBe(0);
     await tab.getByTestId("accept-request").click();
     expect(await joining.exited, `${joining.stdout}\n${joining.stderr}`).toBe(0);
     expect((JSON.parse(joining.stdout) as { status: string }).status).toBe("member");
 
     await tab.getByTestId("composer").fill("hello from the page");
     await tab.getByTestId("send").click();
-    await tab.getByTestId("message-text").getByText("hello from the page").waitFor({ timeout: hang });
+    await tab.getByTestId("message-text").getByText("hello from the page", { exact: true }).waitFor({ timeout: hang });
     const read = await orgchatJson<{ messages: Array<{ text: string }> }>(["read", "general", ...bob]);
     expect(read.messages.map((m) => m.text)).toContain("hello from the page");
 
     await orgchatJson(["send", "general", "hello from the CLI", ...bob]);
-    await tab.getByTestId("message-text").getByText("hello from the CLI").waitFor({ timeout: hang });
-    await expect(tab.getByTestId("messages").textContent()).resolves.toContain("Bob");
+    await tab.getByTestId("message-text").getByText("hello from the CLI", { exact: true }).waitFor({ timeout: hang });
+    await expect(tab.getByTestId("messages").textContent()).resolves.toContain("Bob <b>x</b>");
     mkdirSync(artifacts, { recursive: true });
     await tab.screenshot({ path: join(artifacts, "smoke.png") });
   } catch (error) {
