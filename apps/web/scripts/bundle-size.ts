@@ -11,9 +11,10 @@
  * printed, and the table covers every chunk. A dependency's gzipped size is its modules' rendered code
  * compressed alone: the parts add up to more than the whole (gzip shares a dictionary across them).
  */
-import { gzipSync } from "node:zlib";
+
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { build, type Rollup } from "vite";
 
 /** The budget: initial JavaScript, gzipped, in bytes (300 KB). */
@@ -108,7 +109,9 @@ const report = {
   lazyGzipBytes: lazyGzip,
   totalGzipBytes: initialGzip + lazyGzip,
   withinBudget: !over,
-  forbiddenFound: rows.filter((row) => (forbiddenDependencies as readonly string[]).includes(row.dependency)).map((row) => row.dependency),
+  forbiddenFound: rows
+    .filter((row) => (forbiddenDependencies as readonly string[]).includes(row.dependency))
+    .map((row) => row.dependency),
   dependencies: rows,
 };
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
@@ -118,14 +121,18 @@ if (json) {
   process.stdout.write(
     `initial JavaScript: ${kb(initialGzip)} gzipped (${kb(initialMinified)} minified), budget ${kb(budgetBytes)}; loaded on connect ${kb(lazyGzip)} gzipped; all JavaScript ${kb(initialGzip + lazyGzip)} gzipped\n`,
   );
-  process.stdout.write(`${"dependency".padEnd(34)} ${"minified".padStart(10)} ${"gzip alone".padStart(10)}\n`);
+  process.stdout.write(
+    `${"dependency".padEnd(34)} ${"minified".padStart(10)} ${"gzip alone".padStart(10)}\n`,
+  );
   for (const row of rows) {
     process.stdout.write(
       `${row.dependency.padEnd(34)} ${kb(row.minifiedBytes).padStart(10)} ${kb(row.gzipBytes).padStart(10)}\n`,
     );
   }
 }
-const back = rows.filter((row) => (forbiddenDependencies as readonly string[]).includes(row.dependency));
+const back = rows.filter((row) =>
+  (forbiddenDependencies as readonly string[]).includes(row.dependency),
+);
 if (back.length > 0) {
   process.stderr.write(
     `bundle-size: ${back.map((row) => `${row.dependency} (${kb(row.gzipBytes)} gzipped)`).join(", ")} is in the page again, although light mode never uses it: find the import that brings it (the table's other rows, the import of @orgchat/transport-waku/light) and cut it\n`,

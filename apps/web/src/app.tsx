@@ -3,10 +3,15 @@
  * answer invitations) and the one on screen.
  */
 import { useState } from "preact/hooks";
-import { OrganizationScreen } from "./org-screen.tsx";
 import { storeIsPersistent } from "./open-store.ts";
+import { OrganizationScreen } from "./org-screen.tsx";
 import type { ChatSession } from "./session.ts";
-import { isDialableAddress, type PageRequest, parseShareLink, type ShareLink } from "./share-link.ts";
+import {
+  isDialableAddress,
+  type PageRequest,
+  parseShareLink,
+  type ShareLink,
+} from "./share-link.ts";
 import { actionRunner, useSessionVersion } from "./use-session.ts";
 
 /** The page's root. @param props - what the page's URL asks for */
@@ -67,9 +72,7 @@ export function App(props: { readonly request: PageRequest }) {
       </form>
       {error !== undefined && <p class="error">{error}</p>}
       {!storeIsPersistent && (
-        <p class="note">
-          This build keeps the identity in memory: it lasts as long as this tab.
-        </p>
+        <p class="note">This build keeps the identity in memory: it lasts as long as this tab.</p>
       )}
     </main>
   );
@@ -82,7 +85,11 @@ function StatusBar(props: { readonly session: ChatSession }) {
     <header class="status" data-testid="status">
       <strong>orgchat</strong>
       <span class={`conn conn-${state}`} data-testid="connection">
-        {state === "online" ? `online · ${peers} service node${peers === 1 ? "" : "s"}` : state === "connecting" ? "connecting…" : state}
+        {state === "online"
+          ? `online · ${peers} service node${peers === 1 ? "" : "s"}`
+          : state === "connecting"
+            ? "connecting…"
+            : state}
       </span>
       {sending > 0 && <span class="sending">sending {sending}…</span>}
       <span class="me" title={props.session.client.memberId}>
@@ -116,7 +123,7 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
               <li key={o.id}>
                 <button
                   type="button"
-                  class={o.id === selected ? "active" : ""}
+                  class={o.id === selected ? "item active" : "item"}
                   onClick={() => setSelected(o.id)}
                 >
                   {o.identity.displayName || o.id.slice(0, 8)} <small>({o.role})</small>
@@ -139,6 +146,7 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
             }}
           >
             <input
+              class="grow"
               data-testid="org-name"
               placeholder="New organization's name"
               value={orgName}
@@ -162,6 +170,7 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
             }}
           >
             <input
+              class="grow"
               data-testid="link-input"
               placeholder="orgchat://org/… share link"
               value={linkText}
@@ -223,7 +232,10 @@ function Invitations(props: {
             >
               Accept
             </button>
-            <button type="button" onClick={() => void run(() => client.declineInvitation(inv.organizationId))}>
+            <button
+              type="button"
+              onClick={() => void run(() => client.declineInvitation(inv.organizationId))}
+            >
               Decline
             </button>
           </li>

@@ -36,7 +36,10 @@ export function isOwnerKey(view: OrganizationView, id: string, memberId: string)
 }
 
 /** The screen of one organization. @param props - session and organization */
-export function OrganizationScreen(props: { readonly session: ChatSession; readonly organizationId: string }) {
+export function OrganizationScreen(props: {
+  readonly session: ChatSession;
+  readonly organizationId: string;
+}) {
   const { session, organizationId } = props;
   useSessionVersion(session);
   const view = session.client.getOrganization(organizationId);
@@ -83,7 +86,8 @@ function ChannelList(props: {
 }) {
   const { view, session } = props;
   const byCategory = new Map<string, typeof view.channels>();
-  for (const c of view.channels) byCategory.set(c.categoryId, [...(byCategory.get(c.categoryId) ?? []), c]);
+  for (const c of view.channels)
+    byCategory.set(c.categoryId, [...(byCategory.get(c.categoryId) ?? []), c]);
   return (
     <div class="channel-list">
       {[...byCategory].map(([categoryId, channels]) => (
@@ -97,11 +101,16 @@ function ChannelList(props: {
                   <button
                     type="button"
                     data-testid={`channel-${c.id}`}
-                    class={c.id === props.current ? "active" : ""}
+                    class={c.id === props.current ? "item active" : "item"}
                     onClick={() => props.onSelect(c.id)}
                   >
                     # {c.name || c.id}
-                    {c.restricted && <span class="restricted" title="restricted: only its members read it"> 🔒</span>}
+                    {c.restricted && (
+                      <span class="restricted" title="restricted: only its members read it">
+                        {" "}
+                        🔒
+                      </span>
+                    )}
                     {unread > 0 && (
                       <span class="unread" data-testid={`unread-${c.id}`}>
                         {unread}
@@ -128,17 +137,27 @@ function Members(props: { readonly view: OrganizationView; readonly memberId: st
           <li key={id} title={id}>
             {memberLabel(view, id)}
             {id === props.memberId && " · you"}
-            {isOwnerKey(view, id, props.memberId) ? " · owner" : roles.length > 0 ? ` · ${roles.join(", ")}` : ""}
+            {isOwnerKey(view, id, props.memberId)
+              ? " · owner"
+              : roles.length > 0
+                ? ` · ${roles.join(", ")}`
+                : ""}
           </li>
         ))}
       </ul>
-      {view.banned.length > 0 && <p class="banned">banned: {view.banned.map((b) => b.slice(0, 8)).join(", ")}</p>}
+      {view.banned.length > 0 && (
+        <p class="banned">banned: {view.banned.map((b) => b.slice(0, 8)).join(", ")}</p>
+      )}
     </div>
   );
 }
 
 function ShareBox(props: { readonly view: OrganizationView; readonly peers: readonly string[] }) {
-  const link = { organizationId: props.view.id, name: props.view.identity.displayName, peers: props.peers };
+  const link = {
+    organizationId: props.view.id,
+    name: props.view.identity.displayName,
+    peers: props.peers,
+  };
   const text = formatShareLink(link);
   const pageUrl = pageUrlFor(window.location.href, link);
   return (
@@ -151,7 +170,11 @@ function ShareBox(props: { readonly view: OrganizationView; readonly peers: read
   );
 }
 
-function Channel(props: { readonly session: ChatSession; readonly view: OrganizationView; readonly channelId: string }) {
+function Channel(props: {
+  readonly session: ChatSession;
+  readonly view: OrganizationView;
+  readonly channelId: string;
+}) {
   const { session, view, channelId } = props;
   const { client } = session;
   const messages = client.history(view.id, channelId);
@@ -162,7 +185,9 @@ function Channel(props: { readonly session: ChatSession; readonly view: Organiza
   const [error, setError] = useState<string | undefined>(undefined);
   const run = actionRunner(setError);
   const canModerate = view.role === "owner";
-  const sending = session.sending.filter((s) => s.organizationId === view.id && s.channelId === channelId);
+  const sending = session.sending.filter(
+    (s) => s.organizationId === view.id && s.channelId === channelId,
+  );
   const send = (event: Event) => {
     event.preventDefault();
     const body = text.trim();
@@ -176,10 +201,16 @@ function Channel(props: { readonly session: ChatSession; readonly view: Organiza
     <div class="channel">
       <ol class="messages" data-testid="messages">
         {messages.map((m) => (
-          <li key={m.id} class={`message${m.own ? " own" : ""}${m.deleted ? " deleted" : ""}`} data-testid="message">
+          <li
+            key={m.id}
+            class={`message${m.own ? " own" : ""}${m.deleted ? " deleted" : ""}`}
+            data-testid="message"
+          >
             <div class="meta">
               <span class="author">{m.own ? "you" : memberLabel(view, m.author)}</span>{" "}
-              <time dateTime={new Date(m.shownAt).toISOString()}>{new Date(m.shownAt).toLocaleTimeString()}</time>
+              <time dateTime={new Date(m.shownAt).toISOString()}>
+                {new Date(m.shownAt).toLocaleTimeString()}
+              </time>
               {m.edited && !m.deleted && <span class="edited"> (edited)</span>}
             </div>
             {m.replyTo !== undefined && (
@@ -193,12 +224,15 @@ function Channel(props: { readonly session: ChatSession; readonly view: Organiza
                   e.preventDefault();
                   const next = editing.text.trim();
                   setEditing(undefined);
-                  if (next !== "" && next !== m.text) void run(() => client.editMessage(view.id, m.id, next));
+                  if (next !== "" && next !== m.text)
+                    void run(() => client.editMessage(view.id, m.id, next));
                 }}
               >
                 <input
                   value={editing.text}
-                  onInput={(e) => setEditing({ id: m.id, text: (e.target as HTMLInputElement).value })}
+                  onInput={(e) =>
+                    setEditing({ id: m.id, text: (e.target as HTMLInputElement).value })
+                  }
                 />
                 <button type="submit">Save</button>
               </form>
@@ -209,16 +243,23 @@ function Channel(props: { readonly session: ChatSession; readonly view: Organiza
             )}
             {!m.deleted && (
               <div class="actions">
-                <button type="button" onClick={() => setReplyTo(m)}>
+                <button type="button" class="link" onClick={() => setReplyTo(m)}>
                   reply
                 </button>
                 {m.own && (
-                  <button type="button" onClick={() => setEditing({ id: m.id, text: m.text })}>
+                  <button
+                    type="button"
+                    class="link"
+                    onClick={() => setEditing({ id: m.id, text: m.text })}
+                  >
                     edit
                   </button>
                 )}
                 {(m.own || canModerate) && (
-                  <button type="button" onClick={() => void run(() => client.deleteMessage(view.id, m.id))}>
+                  <button
+                    type="button"
+                    onClick={() => void run(() => client.deleteMessage(view.id, m.id))}
+                  >
                     delete
                   </button>
                 )}
@@ -239,13 +280,15 @@ function Channel(props: { readonly session: ChatSession; readonly view: Organiza
       <form class="composer" onSubmit={send}>
         {replyTo !== undefined && (
           <p class="replying">
-            replying to {replyTo.own ? "yourself" : memberLabel(view, replyTo.author)}: {replyTo.text.slice(0, 60)}{" "}
+            replying to {replyTo.own ? "yourself" : memberLabel(view, replyTo.author)}:{" "}
+            {replyTo.text.slice(0, 60)}{" "}
             <button type="button" onClick={() => setReplyTo(undefined)}>
               ×
             </button>
           </p>
         )}
         <input
+          class="grow"
           data-testid="composer"
           placeholder="Message"
           value={text}

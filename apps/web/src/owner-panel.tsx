@@ -9,7 +9,11 @@ import type { ChatSession } from "./session.ts";
 import { actionRunner } from "./use-session.ts";
 
 type RoleName = "all" | "manage-users" | "moderate-content";
-const roleChoices: readonly { readonly value: string; readonly roles: readonly RoleName[]; readonly label: string }[] = [
+const roleChoices: readonly {
+  readonly value: string;
+  readonly roles: readonly RoleName[];
+  readonly label: string;
+}[] = [
   { value: "", roles: [], label: "member" },
   { value: "moderate-content", roles: ["moderate-content"], label: "moderator" },
   { value: "manage-users", roles: ["manage-users"], label: "manager" },
@@ -17,7 +21,10 @@ const roleChoices: readonly { readonly value: string; readonly roles: readonly R
 ];
 
 /** The owner's panel. @param props - session and organization (owned) */
-export function OwnerPanel(props: { readonly session: ChatSession; readonly view: OrganizationView }) {
+export function OwnerPanel(props: {
+  readonly session: ChatSession;
+  readonly view: OrganizationView;
+}) {
   const { session, view } = props;
   const { client } = session;
   const [error, setError] = useState<string | undefined>(undefined);
@@ -34,15 +41,27 @@ export function OwnerPanel(props: { readonly session: ChatSession; readonly view
             <span class="requester" title={r.requester}>
               {r.displayName || "(no name)"} ({r.requester.slice(0, 8)})
             </span>
-            <button type="button" data-testid="accept-request" onClick={() => void run(() => client.acceptRequest(view.id, r.id))}>
+            <button
+              type="button"
+              data-testid="accept-request"
+              onClick={() => void run(() => client.acceptRequest(view.id, r.id))}
+            >
               Accept
             </button>
             <input
+              class="short"
               placeholder="reason"
               value={reasons[r.id] ?? ""}
-              onInput={(e) => setReasons({ ...reasons, [r.id]: (e.target as HTMLInputElement).value })}
+              onInput={(e) =>
+                setReasons({ ...reasons, [r.id]: (e.target as HTMLInputElement).value })
+              }
             />
-            <button type="button" onClick={() => void run(() => client.rejectRequest(view.id, r.id, reasons[r.id] ?? ""))}>
+            <button
+              type="button"
+              onClick={() =>
+                void run(() => client.rejectRequest(view.id, r.id, reasons[r.id] ?? ""))
+              }
+            >
               Reject
             </button>
           </li>
@@ -58,8 +77,11 @@ export function OwnerPanel(props: { readonly session: ChatSession; readonly view
               <select
                 value={roles[0] ?? ""}
                 onChange={(e) => {
-                  const choice = roleChoices.find((c) => c.value === (e.target as HTMLSelectElement).value);
-                  if (choice !== undefined) void run(() => client.setRoles(view.id, id, choice.roles));
+                  const choice = roleChoices.find(
+                    (c) => c.value === (e.target as HTMLSelectElement).value,
+                  );
+                  if (choice !== undefined)
+                    void run(() => client.setRoles(view.id, id, choice.roles));
                 }}
               >
                 {roleChoices.map((c) => (
@@ -68,7 +90,10 @@ export function OwnerPanel(props: { readonly session: ChatSession; readonly view
                   </option>
                 ))}
               </select>
-              <button type="button" onClick={() => void run(() => client.removeMember(view.id, id))}>
+              <button
+                type="button"
+                onClick={() => void run(() => client.removeMember(view.id, id))}
+              >
                 Remove
               </button>
               <button type="button" onClick={() => void run(() => client.banMember(view.id, id))}>
@@ -84,7 +109,10 @@ export function OwnerPanel(props: { readonly session: ChatSession; readonly view
             {view.banned.map((id) => (
               <li key={id}>
                 {id.slice(0, 8)}
-                <button type="button" onClick={() => void run(() => client.unbanMember(view.id, id))}>
+                <button
+                  type="button"
+                  onClick={() => void run(() => client.unbanMember(view.id, id))}
+                >
                   Unban
                 </button>
               </li>
@@ -101,12 +129,16 @@ export function OwnerPanel(props: { readonly session: ChatSession; readonly view
               type="button"
               onClick={() => {
                 const name = window.prompt(`New name of #${c.id}`, c.name);
-                if (name !== null && name.trim() !== "") void run(() => client.editChannel(view.id, c.id, { name: name.trim() }));
+                if (name !== null && name.trim() !== "")
+                  void run(() => client.editChannel(view.id, c.id, { name: name.trim() }));
               }}
             >
               Rename
             </button>
-            <button type="button" onClick={() => void run(() => client.removeChannel(view.id, c.id))}>
+            <button
+              type="button"
+              onClick={() => void run(() => client.removeChannel(view.id, c.id))}
+            >
               Remove
             </button>
           </li>
@@ -128,11 +160,13 @@ export function OwnerPanel(props: { readonly session: ChatSession; readonly view
         }}
       >
         <input
+          class="short"
           placeholder="channel id (a-z 0-9 _ -)"
           value={channel.id}
           onInput={(e) => setChannel({ ...channel, id: (e.target as HTMLInputElement).value })}
         />
         <input
+          class="short"
           placeholder="name"
           value={channel.name}
           onInput={(e) => setChannel({ ...channel, name: (e.target as HTMLInputElement).value })}
@@ -141,7 +175,9 @@ export function OwnerPanel(props: { readonly session: ChatSession; readonly view
           <input
             type="checkbox"
             checked={channel.restricted}
-            onChange={(e) => setChannel({ ...channel, restricted: (e.target as HTMLInputElement).checked })}
+            onChange={(e) =>
+              setChannel({ ...channel, restricted: (e.target as HTMLInputElement).checked })
+            }
           />{" "}
           restricted
         </label>

@@ -87,7 +87,8 @@ const changeEvents = [
 export async function openChatSession(init: ChatSessionInit): Promise<ChatSession> {
   const store: Store = await openStore(init.profile ?? "default");
   const transport =
-    init.transport ?? wakuTransport({ mode: "light", peers: [...init.peers], publishTimeoutMs: 30_000 });
+    init.transport ??
+    wakuTransport({ mode: "light", peers: [...init.peers], publishTimeoutMs: 30_000 });
   let status: ChatSession["status"] = { state: "connecting", peers: 0 };
   const listeners = new Set<() => void>();
   const changed = () => {
@@ -152,7 +153,8 @@ export async function openChatSession(init: ChatSessionInit): Promise<ChatSessio
         await client.sendMessage(org, channel, text, replyTo === undefined ? {} : { replyTo });
       } catch (error) {
         if (isKeysNotReadyError(error) || isFreshKeysPendingError(error)) {
-          notice = "waiting for keys: the owner has not sent this device the group's key yet; try again in a moment";
+          notice =
+            "waiting for keys: the owner has not sent this device the group's key yet; try again in a moment";
         } else {
           notice = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         }

@@ -34,7 +34,8 @@ export class InvalidShareLinkError extends Error {
 
 const hexKey = /^[0-9a-f]{64}$/;
 /** A WebSocket multiaddr as `orgchat serve` prints it (the only kind a page can dial). */
-const wsAddress = /^\/(ip4|ip6|dns4|dns6|dns)\/[^/\s]+\/tcp\/\d{1,5}\/(ws|wss|tls\/ws)(\/p2p\/[1-9A-HJ-NP-Za-km-z]+)?$/;
+const wsAddress =
+  /^\/(ip4|ip6|dns4|dns6|dns)\/[^/\s]+\/tcp\/\d{1,5}\/(ws|wss|tls\/ws)(\/p2p\/[1-9A-HJ-NP-Za-km-z]+)?$/;
 
 /**
  * Whether text is a service node address the page can dial (ws or wss).
@@ -53,7 +54,8 @@ export function isDialableAddress(address: string): boolean {
  */
 export function parseShareLink(text: string): ShareLink {
   const trimmed = text.trim();
-  if (hexKey.test(trimmed.toLowerCase())) return { organizationId: trimmed.toLowerCase(), peers: [] };
+  if (hexKey.test(trimmed.toLowerCase()))
+    return { organizationId: trimmed.toLowerCase(), peers: [] };
   let url: URL;
   try {
     url = new URL(trimmed);
@@ -92,7 +94,10 @@ export interface PageRequest {
  * @param location - `window.location` (its `search` and `hash`)
  * @returns the peers and the link it carries; a broken link is left out
  */
-export function readPageRequest(location: { readonly search: string; readonly hash: string }): PageRequest {
+export function readPageRequest(location: {
+  readonly search: string;
+  readonly hash: string;
+}): PageRequest {
   const peers = new URLSearchParams(location.search).getAll("peer").filter(isDialableAddress);
   const hash = location.hash.startsWith("#") ? location.hash.slice(1) : location.hash;
   const joinText = new URLSearchParams(hash).get("join");

@@ -30,8 +30,18 @@ export function start(args: readonly string[]): Run {
   const own = args.includes("--timeout");
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "--conditions=@orgchat/source", cliMain, ...args, ...(own ? [] : ["--timeout", "600"])],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ORGCHAT_HOME: "/nonexistent-orgchat-home" } },
+    [
+      "--import",
+      "tsx",
+      "--conditions=@orgchat/source",
+      cliMain,
+      ...args,
+      ...(own ? [] : ["--timeout", "600"]),
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ORGCHAT_HOME: "/nonexistent-orgchat-home" },
+    },
   );
   const run: Run = {
     child,
@@ -68,7 +78,11 @@ export function waitForOutput(run: Run, stream: "stdout" | "stderr", text: strin
     run.child[stream]?.on("data", onData);
     void run.exited.then(() => {
       check();
-      reject(new Error(`${run.what} exited before printing ${JSON.stringify(text)}\n${run.stdout}\n${run.stderr}`));
+      reject(
+        new Error(
+          `${run.what} exited before printing ${JSON.stringify(text)}\n${run.stdout}\n${run.stderr}`,
+        ),
+      );
     });
     check();
   });

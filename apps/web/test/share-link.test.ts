@@ -20,8 +20,16 @@ describe("share links", () => {
   });
 
   it("refuses what is not a link, with a typed error", () => {
-    for (const bad of ["", "hello", `https://org/${key}`, `orgchat://org/${key.slice(1)}`, "orgchat://org/zz"]) {
-      expect(() => parseShareLink(bad), bad).toThrow(expect.objectContaining({ name: "InvalidShareLinkError" }));
+    for (const bad of [
+      "",
+      "hello",
+      `https://org/${key}`,
+      `orgchat://org/${key.slice(1)}`,
+      "orgchat://org/zz",
+    ]) {
+      expect(() => parseShareLink(bad), bad).toThrow(
+        expect.objectContaining({ name: "InvalidShareLinkError" }),
+      );
     }
   });
 

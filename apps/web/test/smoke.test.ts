@@ -34,13 +34,29 @@ beforeAll(async () => {
   const outDir = join(home, "page");
   await build({ root: appDir, logLevel: "silent", build: { outDir, emptyOutDir: true } });
   page = await serveStatic(outDir);
-  const serve = start(["serve", "--json", "--data", join(home, "node"), "--listen", "/ip4/127.0.0.1/tcp/0/ws"]);
+  const serve = start([
+    "serve",
+    "--json",
+    "--data",
+    join(home, "node"),
+    "--listen",
+    "/ip4/127.0.0.1/tcp/0/ws",
+  ]);
   await waitForOutput(serve, "stdout", "\n");
-  const info = JSON.parse(serve.stdout.slice(0, serve.stdout.indexOf("\n"))) as { multiaddrs: string[] };
+  const info = JSON.parse(serve.stdout.slice(0, serve.stdout.indexOf("\n"))) as {
+    multiaddrs: string[];
+  };
   node = { run: serve, peer: info.multiaddrs.find((a) => a.includes("/ws/")) ?? "" };
   browser = await chromium.launch({
     executablePath: chromiumPath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 });
 
@@ -52,7 +68,8 @@ afterAll(async () => {
 });
 
 it("page creates, CLI joins by the page's link, page accepts, one message each way", async () => {
-  if (browser === undefined || page === undefined || node === undefined) throw new Error("setup failed");
+  if (browser === undefined || page === undefined || node === undefined)
+    throw new Error("setup failed");
   const tab = await browser.newPage({ viewport: { width: 1280, height: 760 } });
   const logs: string[] = [];
   tab.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
@@ -79,12 +96,22 @@ it("page creates, CLI joins by the page's link, page accepts, one message each w
 
     await tab.getByTestId("composer").fill("hello from the page");
     await tab.getByTestId("send").click();
-    await tab.getByTestId("message-text").getByText("hello from the page", { exact: true }).waitFor({ timeout: hang });
-    const read = await orgchatJson<{ messages: Array<{ text: string }> }>(["read", "general", ...bob]);
+    await tab
+      .getByTestId("message-text")
+      .getByText("hello from the page", { exact: true })
+      .waitFor({ timeout: hang });
+    const read = await orgchatJson<{ messages: Array<{ text: string }> }>([
+      "read",
+      "general",
+      ...bob,
+    ]);
     expect(read.messages.map((m) => m.text)).toContain("hello from the page");
 
     await orgchatJson(["send", "general", "hello from the CLI", ...bob]);
-    await tab.getByTestId("message-text").getByText("hello from the CLI", { exact: true }).waitFor({ timeout: hang });
+    await tab
+      .getByTestId("message-text")
+      .getByText("hello from the CLI", { exact: true })
+      .waitFor({ timeout: hang });
     await expect(tab.getByTestId("messages").textContent()).resolves.toContain("Bob <b>x</b>");
     mkdirSync(artifacts, { recursive: true });
     await tab.screenshot({ path: join(artifacts, "smoke.png") });

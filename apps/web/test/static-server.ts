@@ -19,7 +19,9 @@ const types: Readonly<Record<string, string>> = {
  * @param root - the built page's directory
  * @returns its URL and the function that stops it
  */
-export async function serveStatic(root: string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveStatic(
+  root: string,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname);
     const file = normalize(join(root, path === "/" ? "index.html" : path));
@@ -28,7 +30,10 @@ export async function serveStatic(root: string): Promise<{ url: string; close: (
       return;
     }
     readFile(file).then(
-      (body) => response.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" }).end(body),
+      (body) =>
+        response
+          .writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" })
+          .end(body),
       () => response.writeHead(404).end(),
     );
   });

@@ -27,7 +27,12 @@ function closure(entry: string): { files: Set<string>; packages: Set<string> } {
 it("the ./light entry never reaches relay code nor gossipsub", () => {
   const { files, packages } = closure("light-entry.ts");
   expect(files.has("light.ts")).toBe(true);
-  for (const relayOnly of ["relay.ts", "relay-transport.ts", "outbound-batching.ts", "waku-transport.ts"]) {
+  for (const relayOnly of [
+    "relay.ts",
+    "relay-transport.ts",
+    "outbound-batching.ts",
+    "waku-transport.ts",
+  ]) {
     expect(files.has(relayOnly), relayOnly).toBe(false);
   }
   expect([...packages].filter((p) => p.includes("gossipsub"))).toEqual([]);
