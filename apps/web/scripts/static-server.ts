@@ -15,12 +15,14 @@ const types: Readonly<Record<string, string>> = {
 };
 
 /**
- * Serves `root` on an ephemeral port.
+ * Serves `root` on 127.0.0.1.
  * @param root - the built page's directory
+ * @param port - the port (0, the default, takes any free one)
  * @returns its URL and the function that stops it
  */
 export async function serveStatic(
   root: string,
+  port = 0,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname);
@@ -37,10 +39,13 @@ export async function serveStatic(
       () => response.writeHead(404).end(),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${bound}/`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
