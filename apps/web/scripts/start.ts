@@ -29,11 +29,21 @@ const { values } = parseArgs({
 });
 const port = Number(values.port);
 const nodePort = Number(values["node-port"]);
-if (!Number.isInteger(port) || port < 0 || port > 65535 || !Number.isInteger(nodePort) || nodePort < 0 || nodePort > 65535) {
-  process.stderr.write("start: --port and --node-port take a TCP port (0-65535; 0 = any free one)\n");
+if (
+  !Number.isInteger(port) ||
+  port < 0 ||
+  port > 65535 ||
+  !Number.isInteger(nodePort) ||
+  nodePort < 0 ||
+  nodePort > 65535
+) {
+  process.stderr.write(
+    "start: --port and --node-port take a TCP port (0-65535; 0 = any free one)\n",
+  );
   process.exit(2);
 }
-const temporary = values.data === undefined ? mkdtempSync(join(tmpdir(), "orgchat-web-node-")) : undefined;
+const temporary =
+  values.data === undefined ? mkdtempSync(join(tmpdir(), "orgchat-web-node-")) : undefined;
 const dataDir = values.data ?? (temporary as string);
 
 process.stdout.write("building the page…\n");
@@ -44,7 +54,18 @@ const require = createRequire(import.meta.url);
 const cliMain = join(dirname(require.resolve("orgchat/package.json")), "src", "main.ts");
 const node = spawn(
   process.execPath,
-  ["--import", "tsx", "--conditions=@orgchat/source", cliMain, "serve", "--json", "--data", dataDir, "--listen", `/ip4/127.0.0.1/tcp/${nodePort}/ws`],
+  [
+    "--import",
+    "tsx",
+    "--conditions=@orgchat/source",
+    cliMain,
+    "serve",
+    "--json",
+    "--data",
+    dataDir,
+    "--listen",
+    `/ip4/127.0.0.1/tcp/${nodePort}/ws`,
+  ],
   { stdio: ["ignore", "pipe", "inherit"] },
 );
 let firstLine = "";
@@ -60,13 +81,16 @@ const peer = await new Promise<string>((done, fail) => {
       const address = Array.isArray(info.multiaddrs)
         ? info.multiaddrs.find((a): a is string => typeof a === "string" && a.includes("/ws/"))
         : undefined;
-      if (address === undefined) fail(new Error(`orgchat serve printed no ws address: ${firstLine}`));
+      if (address === undefined)
+        fail(new Error(`orgchat serve printed no ws address: ${firstLine}`));
       else done(address);
     } catch (error) {
       fail(error);
     }
   });
-  node.once("exit", (code) => fail(new Error(`orgchat serve exited (${code}) before printing its address`)));
+  node.once("exit", (code) =>
+    fail(new Error(`orgchat serve exited (${code}) before printing its address`)),
+  );
 });
 const site = await serveStatic(outDir, port).catch((error: unknown) => {
   node.kill("SIGTERM");

@@ -12,6 +12,7 @@ import {
   parseShareLink,
   type ShareLink,
 } from "./share-link.ts";
+import { TextField, TextForm } from "./text-field.tsx";
 import { actionRunner, useSessionVersion } from "./use-session.ts";
 
 /** The page's root. @param props - what the page's URL asks for */
@@ -131,36 +132,34 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
               </li>
             ))}
           </ul>
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              const name = orgName.trim();
-              if (name === "") return;
+          <TextForm
+            class="grow"
+            testId="org-name"
+            placeholder="New organization's name"
+            value={orgName}
+            onValue={setOrgName}
+            button="Create"
+            buttonTestId="create-org"
+            onSubmit={(name) =>
               void run(async () => {
                 const id = await client.createOrganization({ name });
                 // Like `orgchat org create`: a new organization starts with #general.
                 await client.createChannel(id, { id: "general", name: "general" });
                 setOrgName("");
                 setSelected(id);
-              });
-            }}
-          >
-            <input
-              class="grow"
-              data-testid="org-name"
-              placeholder="New organization's name"
-              value={orgName}
-              onInput={(e) => setOrgName((e.target as HTMLInputElement).value)}
-            />
-            <button type="submit" data-testid="create-org">
-              Create
-            </button>
-          </form>
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
+              })
+            }
+          />
+          <TextForm
+            class="grow"
+            testId="link-input"
+            placeholder="orgchat://org/… share link"
+            value={linkText}
+            onValue={setLinkText}
+            button="Open link"
+            onSubmit={(text) => {
               try {
-                const parsed = parseShareLink(linkText);
+                const parsed = parseShareLink(text);
                 setLink(parsed);
                 setSelected(parsed.organizationId);
                 setError(undefined);
@@ -168,16 +167,7 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
                 setError(err instanceof Error ? err.message : String(err));
               }
             }}
-          >
-            <input
-              class="grow"
-              data-testid="link-input"
-              placeholder="orgchat://org/… share link"
-              value={linkText}
-              onInput={(e) => setLinkText((e.target as HTMLInputElement).value)}
-            />
-            <button type="submit">Open link</button>
-          </form>
+          />
           <Invitations session={session} onError={setError} onOpen={setSelected} />
         </nav>
         <section class="main">
@@ -212,11 +202,7 @@ function Invitations(props: {
   return (
     <div class="invitations">
       <h2>Invitations</h2>
-      <input
-        placeholder="Your display name"
-        value={name}
-        onInput={(e) => setName((e.target as HTMLInputElement).value)}
-      />
+      <TextField placeholder="Your display name" value={name} onValue={setName} />
       <ul>
         {invitations.map((inv) => (
           <li key={inv.invitationId}>
@@ -278,11 +264,11 @@ function JoinPanel(props: { readonly session: ChatSession; readonly link: ShareL
         </p>
       ) : (
         <form onSubmit={join}>
-          <input
-            data-testid="display-name"
+          <TextField
+            testId="display-name"
             placeholder="Your display name"
             value={name}
-            onInput={(e) => setName((e.target as HTMLInputElement).value)}
+            onValue={setName}
           />
           <button type="submit" data-testid="request-join">
             Request to join

@@ -9,6 +9,7 @@ import { OwnerPanel } from "./owner-panel.tsx";
 import { QrCode } from "./qr-code.tsx";
 import type { ChatSession } from "./session.ts";
 import { formatShareLink, pageUrlFor } from "./share-link.ts";
+import { TextField } from "./text-field.tsx";
 import { actionRunner, useSessionVersion } from "./use-session.ts";
 
 /**
@@ -228,11 +229,9 @@ function Channel(props: {
                     void run(() => client.editMessage(view.id, m.id, next));
                 }}
               >
-                <input
+                <TextField
                   value={editing.text}
-                  onInput={(e) =>
-                    setEditing({ id: m.id, text: (e.target as HTMLInputElement).value })
-                  }
+                  onValue={(value) => setEditing({ id: m.id, text: value })}
                 />
                 <button type="submit">Save</button>
               </form>
@@ -287,12 +286,12 @@ function Channel(props: {
             </button>
           </p>
         )}
-        <input
+        <TextField
           class="grow"
-          data-testid="composer"
+          testId="composer"
           placeholder="Message"
           value={text}
-          onInput={(e) => setText((e.target as HTMLInputElement).value)}
+          onValue={setText}
         />
         <button type="submit" data-testid="send">
           Send

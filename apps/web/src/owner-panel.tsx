@@ -6,6 +6,7 @@ import type { OrganizationView } from "@orgchat/client";
 import { useState } from "preact/hooks";
 import { isOwnerKey, memberLabel } from "./org-screen.tsx";
 import type { ChatSession } from "./session.ts";
+import { TextField } from "./text-field.tsx";
 import { actionRunner } from "./use-session.ts";
 
 type RoleName = "all" | "manage-users" | "moderate-content";
@@ -48,13 +49,11 @@ export function OwnerPanel(props: {
             >
               Accept
             </button>
-            <input
+            <TextField
               class="short"
               placeholder="reason"
               value={reasons[r.id] ?? ""}
-              onInput={(e) =>
-                setReasons({ ...reasons, [r.id]: (e.target as HTMLInputElement).value })
-              }
+              onValue={(value) => setReasons({ ...reasons, [r.id]: value })}
             />
             <button
               type="button"
@@ -159,17 +158,17 @@ export function OwnerPanel(props: {
           });
         }}
       >
-        <input
+        <TextField
           class="short"
           placeholder="channel id (a-z 0-9 _ -)"
           value={channel.id}
-          onInput={(e) => setChannel({ ...channel, id: (e.target as HTMLInputElement).value })}
+          onValue={(value) => setChannel({ ...channel, id: value })}
         />
-        <input
+        <TextField
           class="short"
           placeholder="name"
           value={channel.name}
-          onInput={(e) => setChannel({ ...channel, name: (e.target as HTMLInputElement).value })}
+          onValue={(value) => setChannel({ ...channel, name: value })}
         />
         <label>
           <input

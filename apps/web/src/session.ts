@@ -6,7 +6,7 @@
  */
 import {
   type Client,
-  type ClientEvents,
+  clientEventNames,
   createClient,
   isFreshKeysPendingError,
   isKeysNotReadyError,
@@ -57,26 +57,13 @@ export interface ChatSession {
   close(): Promise<void>;
 }
 
-const changeEvents = [
-  "org:discovered",
-  "org:updated",
-  "request:received",
-  "request:cancelled",
-  "request:accepted",
-  "request:rejected",
-  "invitation:received",
-  "member:joined",
-  "member:left",
-  "member:removed",
-  "member:banned",
-  "member:unbanned",
-  "member:roles-changed",
-  "epoch:changed",
-  "message:edited",
-  "message:deleted",
-  "message:pinned",
-  "message:waiting-for-key",
-] as const satisfies readonly (keyof ClientEvents)[];
+/**
+ * The events after which the screen reads the client again: all but `message:received` (counted
+ * below), `error` (a notice) and `diagnostic` (dropped network input changes nothing on screen).
+ */
+const changeEvents = clientEventNames.filter(
+  (name) => name !== "message:received" && name !== "error" && name !== "diagnostic",
+);
 
 /**
  * Opens the store, the transport and the client.

@@ -17,6 +17,8 @@ export interface Run {
   stdout: string;
   stderr: string;
   readonly exited: Promise<number | null>;
+  /** Calls `watcher` after each piece of output; returns the function that stops it. */
+  watch(watcher: () => void): () => boolean;
 }
 
 const running = new Set<Run>();
@@ -43,49 +45,60 @@ export function start(args: readonly string[]): Run {
       env: { ...process.env, ORGCHAT_HOME: "/nonexistent-orgchat-home" },
     },
   );
+  const watchers = new Set<() => void>();
   const run: Run = {
     child,
     what: `orgchat ${args.join(" ")}`,
     stdout: "",
     stderr: "",
     exited: new Promise((done) => child.once("close", (code) => done(code))),
+    watch(watcher) {
+      watchers.add(watcher);
+      return () => watchers.delete(watcher);
+    },
   };
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-    run.stdout += chunk;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    run.stderr += chunk;
-  });
+  for (const name of ["stdout", "stderr"] as const) {
+    child[name]?.setEncoding("utf8").on("data", (chunk: string) => {
+      run[name] += chunk;
+      for (const watcher of watchers) watcher();
+    });
+  }
   running.add(run);
-  void run.exited.then(() => running.delete(run));
+  child.once("close", () => running.delete(run));
   return run;
 }
 
 /**
- * Waits until a command printed `text` on a stream.
+ * Waits until a command printed `text` on a stream (what it printed before counts).
  * @returns once printed
- * @throws Error when the command exits first
+ * @throws Error with its output when the command exits first
  */
-export function waitForOutput(run: Run, stream: "stdout" | "stderr", text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (run[stream].includes(text)) {
-        run.child[stream]?.off("data", onData);
-        resolve();
-      }
-    };
-    const onData = () => queueMicrotask(check);
-    run.child[stream]?.on("data", onData);
-    void run.exited.then(() => {
-      check();
-      reject(
-        new Error(
-          `${run.what} exited before printing ${JSON.stringify(text)}\n${run.stdout}\n${run.stderr}`,
-        ),
-      );
-    });
-    check();
-  });
+export async function waitForOutput(
+  run: Run,
+  stream: "stdout" | "stderr",
+  text: string,
+): Promise<void> {
+  let stop = () => false;
+  try {
+    await Promise.race([
+      new Promise<void>((printed) => {
+        const look = () => {
+          if (run[stream].includes(text)) printed();
+        };
+        stop = run.watch(look);
+        look();
+      }),
+      run.exited.then(() => {
+        if (!run[stream].includes(text)) {
+          throw new Error(
+            `${run.what} exited before printing ${JSON.stringify(text)}\n${run.stdout}\n${run.stderr}`,
+          );
+        }
+      }),
+    ]);
+  } finally {
+    stop();
+  }
 }
 
 /**

@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { killAll, orgchatJson, type Run, start, waitForOutput } from "./cli-process.ts";
 import { serveStatic } from "../scripts/static-server.ts";
+import { killAll, orgchatJson, type Run, start, waitForOutput } from "./cli-process.ts";
 
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const chromiumPath = process.env.ORGCHAT_CHROMIUM ?? "/usr/bin/chromium";
