@@ -176,10 +176,16 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
               {error}
             </p>
           )}
-          {current !== undefined && current.role !== "observer" ? (
+          {current !== undefined && (current.role === "owner" || current.role === "member") ? (
             <OrganizationScreen key={current.id} session={session} organizationId={current.id} />
-          ) : link !== undefined && link.organizationId === selected ? (
-            <JoinPanel session={session} link={link} />
+          ) : selected !== undefined &&
+            (current !== undefined || link?.organizationId === selected) ? (
+            <JoinPanel
+              key={selected}
+              session={session}
+              organizationId={selected}
+              claimedName={link?.organizationId === selected ? link.name : undefined}
+            />
           ) : (
             <p class="hint">Create an organization, or open a share link.</p>
           )}
@@ -231,22 +237,31 @@ function Invitations(props: {
   );
 }
 
-function JoinPanel(props: { readonly session: ChatSession; readonly link: ShareLink }) {
-  const { session, link } = props;
+/**
+ * Joining one organization: discover it, request with a display name, then the request's status (a
+ * requester waits here until the owner accepts).
+ */
+function JoinPanel(props: {
+  readonly session: ChatSession;
+  readonly organizationId: string;
+  readonly claimedName: string | undefined;
+}) {
+  const { session, organizationId } = props;
   const { client } = session;
   const [name, setName] = useState("");
   const [state, setState] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
-  const known = client.listOrganizations().find((o) => o.id === link.organizationId);
+  const known = client.listOrganizations().find((o) => o.id === organizationId);
   const request = known?.request;
+  const canAsk = request === undefined || !["pending", "accepted"].includes(request.status);
   const join = async (event: Event) => {
     event.preventDefault();
     setError(undefined);
     try {
       setState("looking for the organization…");
-      await client.discover(link.organizationId);
+      await client.discover(organizationId);
       setState("asking the owner…");
-      await client.requestToJoin(link.organizationId, { displayName: name.trim() });
+      await client.requestToJoin(organizationId, { displayName: name.trim() });
       setState(undefined);
     } catch (e) {
       setState(undefined);
@@ -255,14 +270,16 @@ function JoinPanel(props: { readonly session: ChatSession; readonly link: ShareL
   };
   return (
     <div class="join" data-testid="join-panel">
-      <h2>Join {known?.identity.displayName ?? link.name ?? "this organization"}</h2>
-      <p class="mono">{link.organizationId}</p>
-      {request !== undefined ? (
+      <h2>Join {known?.identity.displayName ?? props.claimedName ?? "this organization"}</h2>
+      <p class="mono">{organizationId}</p>
+      {request !== undefined && (
         <p data-testid="request-status">
           Your request is {request.status}
           {request.reason ? `: ${request.reason}` : ""}
+          {request.status === "pending" && " (the owner answers when it is online)"}
         </p>
-      ) : (
+      )}
+      {canAsk && (
         <form onSubmit={join}>
           <TextField
             testId="display-name"

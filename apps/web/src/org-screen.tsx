@@ -257,6 +257,7 @@ function Channel(props: {
                 {(m.own || canModerate) && (
                   <button
                     type="button"
+                    class="link"
                     onClick={() => void run(() => client.deleteMessage(view.id, m.id))}
                   >
                     delete

@@ -2,7 +2,8 @@
  * The page in a real headless Chromium (Debian's /usr/bin/chromium through playwright-core, never a
  * downloaded browser) against an `orgchat serve` this test starts: the page creates an organization,
  * the CLI joins with the share link the page shows, the page accepts, and one message goes each way
- * (page → CLI `read`, CLI `send` → page). Everything stays on 127.0.0.1. Every wait is for an event
+ * (page → CLI `read`, CLI `send` → page); then the other way round: the CLI owns, the page opens its
+ * link, asks to join, is accepted and chats. Everything stays on 127.0.0.1. Every wait is for an event
  * (a process's output or exit, an element on the page); the timeouts are only nets for a hang.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -118,6 +119,76 @@ it("page creates, CLI joins by the page's link, page accepts, one message each w
   } catch (error) {
     mkdirSync(artifacts, { recursive: true });
     await tab.screenshot({ path: join(artifacts, "smoke-failed.png") }).catch(() => undefined);
+    throw new Error(`${String(error)}\npage console:\n${logs.join("\n")}`, { cause: error });
+  } finally {
+    await tab.close();
+  }
+});
+
+it("CLI creates, the page opens its link (#join=), asks to join, the CLI accepts, a message each way", async () => {
+  if (browser === undefined || page === undefined || node === undefined)
+    throw new Error("setup failed");
+  const owner = ["--data", join(home, "owner")];
+  const created = await orgchatJson<{ link: string; organization: { id: string } }>([
+    "org",
+    "create",
+    "Globex",
+    "--channel",
+    "general",
+    "--peer",
+    node.peer,
+    ...owner,
+  ]);
+  const tab = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  const logs: string[] = [];
+  tab.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  tab.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  try {
+    // The link alone: the page takes the service node from it.
+    await tab.goto(`${page.url}#join=${encodeURIComponent(created.link)}`);
+    await expect(tab.getByTestId("peer-input").inputValue()).resolves.toBe(node.peer);
+    await tab.getByTestId("connect").click();
+    await tab.getByTestId("display-name").fill("Carol");
+    await tab.getByTestId("request-join").click();
+    await tab.getByTestId("request-status").getByText("pending").waitFor({ timeout: hang });
+
+    const listed = await orgchatJson<{ requests: Array<{ id: string; displayName: string }> }>([
+      "requests",
+      ...owner,
+    ]);
+    expect(listed.requests.map((r) => r.displayName)).toEqual(["Carol"]);
+    await orgchatJson(["accept", listed.requests[0]?.id.slice(0, 8) ?? "", ...owner]);
+    await tab
+      .getByTestId("org-title")
+      .getByText("Globex", { exact: true })
+      .waitFor({ timeout: hang });
+    await tab.getByTestId("waiting-for-keys").waitFor({ state: "detached", timeout: hang });
+
+    await tab.getByTestId("composer").fill("hello from a member's page");
+    await tab.getByTestId("send").click();
+    await tab
+      .getByTestId("message-text")
+      .getByText("hello from a member's page", { exact: true })
+      .waitFor({ timeout: hang });
+    const read = await orgchatJson<{ messages: Array<{ text: string }> }>([
+      "read",
+      "general",
+      ...owner,
+    ]);
+    expect(read.messages.map((m) => m.text)).toContain("hello from a member's page");
+
+    await orgchatJson(["send", "general", "welcome, Carol", ...owner]);
+    await tab
+      .getByTestId("message-text")
+      .getByText("welcome, Carol", { exact: true })
+      .waitFor({ timeout: hang });
+    mkdirSync(artifacts, { recursive: true });
+    await tab.screenshot({ path: join(artifacts, "smoke-member.png") });
+  } catch (error) {
+    mkdirSync(artifacts, { recursive: true });
+    await tab
+      .screenshot({ path: join(artifacts, "smoke-member-failed.png") })
+      .catch(() => undefined);
     throw new Error(`${String(error)}\npage console:\n${logs.join("\n")}`, { cause: error });
   } finally {
     await tab.close();
