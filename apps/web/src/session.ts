@@ -6,6 +6,7 @@
  */
 import {
   type Client,
+  type ClientConfig,
   clientEventNames,
   createClient,
   isFreshKeysPendingError,
@@ -35,6 +36,8 @@ export interface ChatSessionInit {
   readonly profile?: string;
   /** Replaces the transport (tests). @default a light Waku transport to `peers` */
   readonly transport?: Transport;
+  /** The client's tunables (tests). @default the client's defaults */
+  readonly config?: ClientConfig;
 }
 
 /** One running session; see the module's summary. */
@@ -87,7 +90,7 @@ export async function openChatSession(init: ChatSessionInit): Promise<ChatSessio
   });
   let client: Client;
   try {
-    client = await createClient({ transport, store });
+    client = await createClient({ transport, store, config: init.config ?? {} });
   } catch (error) {
     await transport.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
