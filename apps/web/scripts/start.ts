@@ -9,7 +9,6 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,8 +49,8 @@ process.stdout.write("building the page…\n");
 const outDir = join(appDir, "dist");
 await build({ root: appDir, logLevel: "warn", build: { outDir, emptyOutDir: true } });
 
-const require = createRequire(import.meta.url);
-const cliMain = join(dirname(require.resolve("orgchat/package.json")), "src", "main.ts");
+// The CLI of this workspace (apps/cli), from source: no build of it needed.
+const cliMain = resolve(appDir, "../cli/src/main.ts");
 const node = spawn(
   process.execPath,
   [

@@ -4,11 +4,14 @@
  * output lines, never on time; {@link killAll} ends every process started here.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const require = createRequire(import.meta.url);
-const cliMain = join(dirname(require.resolve("orgchat/package.json")), "src", "main.ts");
+/**
+ * The CLI's entry in this workspace (apps/cli), run from source: the `orgchat` package links to its
+ * publish directory (`publishConfig.directory`), which holds no sources.
+ */
+export const cliMain = resolve(dirname(fileURLToPath(import.meta.url)), "../../cli/src/main.ts");
 
 /** One started command. */
 export interface Run {
