@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/relay.ts", "src/connection-upkeep.ts"],
+  entry: ["src/index.ts", "src/light-entry.ts", "src/relay.ts", "src/connection-upkeep.ts"],
   format: ["esm"],
   target: "es2022",
   dts: true,

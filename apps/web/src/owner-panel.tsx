@@ -1,0 +1,188 @@
+/**
+ * The owner's panel: pending requests to join (accept, or reject with a reason), member actions
+ * (remove, ban, unban, roles) and channel actions (create, edit, remove).
+ */
+import type { OrganizationView } from "@orgchat/client";
+import { useState } from "preact/hooks";
+import { isOwnerKey, memberLabel } from "./org-screen.tsx";
+import type { ChatSession } from "./session.ts";
+import { TextField } from "./text-field.tsx";
+import { actionRunner } from "./use-session.ts";
+
+type RoleName = "all" | "manage-users" | "moderate-content";
+const roleChoices: readonly {
+  readonly value: string;
+  readonly roles: readonly RoleName[];
+  readonly label: string;
+}[] = [
+  { value: "", roles: [], label: "member" },
+  { value: "moderate-content", roles: ["moderate-content"], label: "moderator" },
+  { value: "manage-users", roles: ["manage-users"], label: "manager" },
+  { value: "all", roles: ["all"], label: "admin" },
+];
+
+/** The owner's panel. @param props - session and organization (owned) */
+export function OwnerPanel(props: {
+  readonly session: ChatSession;
+  readonly view: OrganizationView;
+}) {
+  const { session, view } = props;
+  const { client } = session;
+  const [error, setError] = useState<string | undefined>(undefined);
+  const run = actionRunner(setError);
+  const requests = client.listRequests(view.id).filter((r) => r.status === "pending");
+  const [reasons, setReasons] = useState<Record<string, string>>({});
+  const [channel, setChannel] = useState({ id: "", name: "", restricted: false });
+  return (
+    <aside class="owner" data-testid="owner-panel">
+      <h2>Requests ({requests.length})</h2>
+      <ul data-testid="requests">
+        {requests.map((r) => (
+          <li key={r.id} data-testid="request">
+            <span class="requester" title={r.requester}>
+              {r.displayName || "(no name)"} ({r.requester.slice(0, 8)})
+            </span>
+            <button
+              type="button"
+              data-testid="accept-request"
+              onClick={() => void run(() => client.acceptRequest(view.id, r.id))}
+            >
+              Accept
+            </button>
+            <TextField
+              class="short"
+              placeholder="reason"
+              value={reasons[r.id] ?? ""}
+              onValue={(value) => setReasons({ ...reasons, [r.id]: value })}
+            />
+            <button
+              type="button"
+              onClick={() =>
+                void run(() => client.rejectRequest(view.id, r.id, reasons[r.id] ?? ""))
+              }
+            >
+              Reject
+            </button>
+          </li>
+        ))}
+      </ul>
+      <h2>Members</h2>
+      <ul>
+        {[...view.members]
+          .filter(([id]) => !isOwnerKey(view, id, client.memberId))
+          .map(([id, roles]) => (
+            <li key={id}>
+              {memberLabel(view, id)}
+              <select
+                value={roles[0] ?? ""}
+                onChange={(e) => {
+                  const choice = roleChoices.find(
+                    (c) => c.value === (e.target as HTMLSelectElement).value,
+                  );
+                  if (choice !== undefined)
+                    void run(() => client.setRoles(view.id, id, choice.roles));
+                }}
+              >
+                {roleChoices.map((c) => (
+                  <option key={c.value} value={c.value}>
+                    {c.label}
+                  </option>
+                ))}
+              </select>
+              <button
+                type="button"
+                onClick={() => void run(() => client.removeMember(view.id, id))}
+              >
+                Remove
+              </button>
+              <button type="button" onClick={() => void run(() => client.banMember(view.id, id))}>
+                Ban
+              </button>
+            </li>
+          ))}
+      </ul>
+      {view.banned.length > 0 && (
+        <>
+          <h3>Banned</h3>
+          <ul>
+            {view.banned.map((id) => (
+              <li key={id}>
+                {id.slice(0, 8)}
+                <button
+                  type="button"
+                  onClick={() => void run(() => client.unbanMember(view.id, id))}
+                >
+                  Unban
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <h2>Channels</h2>
+      <ul>
+        {view.channels.map((c) => (
+          <li key={c.id}>
+            # {c.name || c.id}
+            <button
+              type="button"
+              onClick={() => {
+                const name = window.prompt(`New name of #${c.id}`, c.name);
+                if (name !== null && name.trim() !== "")
+                  void run(() => client.editChannel(view.id, c.id, { name: name.trim() }));
+              }}
+            >
+              Rename
+            </button>
+            <button
+              type="button"
+              onClick={() => void run(() => client.removeChannel(view.id, c.id))}
+            >
+              Remove
+            </button>
+          </li>
+        ))}
+      </ul>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const id = channel.id.trim();
+          if (id === "") return;
+          void run(async () => {
+            await client.createChannel(view.id, {
+              id,
+              name: channel.name.trim() || id,
+              ...(channel.restricted ? { access: "invitation-only" as const } : {}),
+            });
+            setChannel({ id: "", name: "", restricted: false });
+          });
+        }}
+      >
+        <TextField
+          class="short"
+          placeholder="channel id (a-z 0-9 _ -)"
+          value={channel.id}
+          onValue={(value) => setChannel({ ...channel, id: value })}
+        />
+        <TextField
+          class="short"
+          placeholder="name"
+          value={channel.name}
+          onValue={(value) => setChannel({ ...channel, name: value })}
+        />
+        <label>
+          <input
+            type="checkbox"
+            checked={channel.restricted}
+            onChange={(e) =>
+              setChannel({ ...channel, restricted: (e.target as HTMLInputElement).checked })
+            }
+          />{" "}
+          restricted
+        </label>
+        <button type="submit">Create channel</button>
+      </form>
+      {error !== undefined && <p class="error">{error}</p>}
+    </aside>
+  );
+}

@@ -1,0 +1,32 @@
+/** Re-renders a component on every change of a chat session. */
+import { useEffect, useState } from "preact/hooks";
+import type { ChatSession } from "./session.ts";
+
+/**
+ * Subscribes the calling component to a session's changes.
+ * @param session - the session
+ * @returns a number that changes on every change (to key memoised values on)
+ */
+export function useSessionVersion(session: ChatSession): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => session.subscribe(() => setVersion((v) => v + 1)), [session]);
+  return version;
+}
+
+/**
+ * Runs an action, showing its error instead of throwing it.
+ * @param setError - where the error's text goes
+ * @returns a runner for async actions
+ */
+export function actionRunner(setError: (text: string | undefined) => void) {
+  return async (action: () => Promise<unknown>): Promise<boolean> => {
+    setError(undefined);
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      setError(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      return false;
+    }
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The page's session over the memory transport (no browser, no network): unread counts, the
+ * "sending…" list, and what a listener sees. Waits are for client events; no timer decides.
+ */
+import type { ClientEvents } from "@orgchat/client";
+import { memoryNetwork } from "@orgchat/transport";
+import { afterEach, expect, it } from "vitest";
+import { type ChatSession, openChatSession } from "../src/session.ts";
+
+const config = { addWindowMs: 0, rekeyWindowMs: 0, syncIntervalMs: 0, republishIntervalMs: 0 };
+const sessions: ChatSession[] = [];
+
+afterEach(async () => {
+  for (const session of sessions.splice(0)) await session.close();
+});
+
+function next<K extends keyof ClientEvents>(
+  session: ChatSession,
+  event: K,
+  matches: (payload: ClientEvents[K]) => boolean = () => true,
+): Promise<ClientEvents[K]> {
+  return new Promise((resolve) => {
+    const off = session.client.on(event, (payload) => {
+      if (!matches(payload)) return;
+      off();
+      resolve(payload);
+    });
+  });
+}
+
+it("counts unread posts of others outside the channel on screen, and lists sends until they resolve", async () => {
+  const network = memoryNetwork();
+  const owner = await openChatSession({ peers: [], transport: network.transport(), config });
+  const member = await openChatSession({ peers: [], transport: network.transport(), config });
+  sessions.push(owner, member);
+  const org = await owner.client.createOrganization({ name: "Acme" });
+  await owner.client.createChannel(org, { id: "general", name: "general" });
+  await owner.client.createChannel(org, { id: "random", name: "random" });
+  await member.client.discover(org);
+  const requested = next(owner, "request:received");
+  await member.client.requestToJoin(org, { displayName: "Bob" });
+  const keys = next(member, "epoch:changed", (e) => e.channelId === "");
+  await owner.client.acceptRequest(org, (await requested).requestId);
+  await keys;
+
+  member.markRead(org, "general");
+  let changes = 0;
+  const off = member.subscribe(() => changes++);
+  const heard = next(member, "message:received", (e) => e.message.text === "in random");
+  const sending = owner.send(org, "random", "in random");
+  expect(owner.sending.map((s) => [s.channelId, s.text])).toEqual([["random", "in random"]]);
+  await sending;
+  expect(owner.sending).toEqual([]);
+  await heard;
+  expect(member.unread(org, "random")).toBe(1);
+  expect(changes).toBeGreaterThan(0);
+  off();
+
+  const heardGeneral = next(member, "message:received", (e) => e.message.text === "in general");
+  await owner.send(org, "general", "in general");
+  await heardGeneral;
+  expect(member.unread(org, "general")).toBe(0);
+  member.markRead(org, "random");
+  expect(member.unread(org, "random")).toBe(0);
+
+  // Own posts are never unread.
+  expect(owner.unread(org, "random")).toBe(0);
+  const heardByOwner = next(owner, "message:received", (e) => e.message.text === "from Bob");
+  await member.send(org, "general", "from Bob");
+  await heardByOwner;
+  expect(owner.unread(org, "general")).toBe(1);
+});

@@ -1,0 +1,196 @@
+/**
+ * The page in a real headless Chromium (Debian's /usr/bin/chromium through playwright-core, never a
+ * downloaded browser) against an `orgchat serve` this test starts: the page creates an organization,
+ * the CLI joins with the share link the page shows, the page accepts, and one message goes each way
+ * (page → CLI `read`, CLI `send` → page); then the other way round: the CLI owns, the page opens its
+ * link, asks to join, is accepted and chats. Everything stays on 127.0.0.1. Every wait is for an event
+ * (a process's output or exit, an element on the page); the timeouts are only nets for a hang.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { serveStatic } from "../scripts/static-server.ts";
+import { killAll, orgchatJson, type Run, start, waitForOutput } from "./cli-process.ts";
+
+const appDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const chromiumPath = process.env.ORGCHAT_CHROMIUM ?? "/usr/bin/chromium";
+const artifacts = join(appDir, "test-artifacts");
+const hang = 300_000;
+
+let browser: Browser | undefined;
+let page: { url: string; close: () => Promise<void> } | undefined;
+let node: { run: Run; peer: string } | undefined;
+const home = mkdtempSync(join(tmpdir(), "orgchat-web-smoke-"));
+
+beforeAll(async () => {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(
+      `the web smoke test needs Chromium at ${chromiumPath} (Debian: apt-get install -y chromium; or set ORGCHAT_CHROMIUM); it never downloads a browser`,
+    );
+  }
+  const outDir = join(home, "page");
+  await build({ root: appDir, logLevel: "silent", build: { outDir, emptyOutDir: true } });
+  page = await serveStatic(outDir);
+  const serve = start([
+    "serve",
+    "--json",
+    "--data",
+    join(home, "node"),
+    "--listen",
+    "/ip4/127.0.0.1/tcp/0/ws",
+  ]);
+  await waitForOutput(serve, "stdout", "\n");
+  const info = JSON.parse(serve.stdout.slice(0, serve.stdout.indexOf("\n"))) as {
+    multiaddrs: string[];
+  };
+  node = { run: serve, peer: info.multiaddrs.find((a) => a.includes("/ws/")) ?? "" };
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await page?.close();
+  await killAll();
+  rmSync(home, { recursive: true, force: true });
+});
+
+it("page creates, CLI joins by the page's link, page accepts, one message each way", async () => {
+  if (browser === undefined || page === undefined || node === undefined)
+    throw new Error("setup failed");
+  const tab = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  const logs: string[] = [];
+  tab.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  tab.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  try {
+    await tab.goto(`${page.url}?peer=${encodeURIComponent(node.peer)}`);
+    await tab.getByTestId("connect").click();
+    await tab.getByTestId("connection").getByText("online").waitFor({ timeout: hang });
+    await tab.getByTestId("org-name").fill("Acme");
+    await tab.getByTestId("create-org").click();
+    await tab.getByTestId("org-title").getByText("Acme").waitFor({ timeout: hang });
+    const link = await tab.getByTestId("share-link").inputValue();
+    expect(link).toMatch(/^orgchat:\/\/org\/[0-9a-f]{64}\?name=Acme&peer=/);
+
+    const bob = ["--data", join(home, "bob")];
+    // A name from the network is text: markup in it is shown, never parsed.
+    const joining = start(["join", link, "--name", "Bob <b>x</b>", "--wait", "--json", ...bob]);
+    await tab.getByTestId("accept-request").waitFor({ timeout: hang });
+    await expect(tab.getByTestId("request").textContent()).resolves.toContain("Bob <b>x</b>");
+    expect(await tab.getByTestId("request").locator("b").count()).toBe(0);
+    await tab.getByTestId("accept-request").click();
+    expect(await joining.exited, `${joining.stdout}\n${joining.stderr}`).toBe(0);
+    expect((JSON.parse(joining.stdout) as { status: string }).status).toBe("member");
+
+    await tab.getByTestId("composer").fill("hello from the page");
+    await tab.getByTestId("send").click();
+    await tab
+      .getByTestId("message-text")
+      .getByText("hello from the page", { exact: true })
+      .waitFor({ timeout: hang });
+    const read = await orgchatJson<{ messages: Array<{ text: string }> }>([
+      "read",
+      "general",
+      ...bob,
+    ]);
+    expect(read.messages.map((m) => m.text)).toContain("hello from the page");
+
+    await orgchatJson(["send", "general", "hello from the CLI", ...bob]);
+    await tab
+      .getByTestId("message-text")
+      .getByText("hello from the CLI", { exact: true })
+      .waitFor({ timeout: hang });
+    await expect(tab.getByTestId("messages").textContent()).resolves.toContain("Bob <b>x</b>");
+    mkdirSync(artifacts, { recursive: true });
+    await tab.screenshot({ path: join(artifacts, "smoke.png") });
+  } catch (error) {
+    mkdirSync(artifacts, { recursive: true });
+    await tab.screenshot({ path: join(artifacts, "smoke-failed.png") }).catch(() => undefined);
+    throw new Error(`${String(error)}\npage console:\n${logs.join("\n")}`, { cause: error });
+  } finally {
+    await tab.close();
+  }
+});
+
+it("CLI creates, the page opens its link (#join=), asks to join, the CLI accepts, a message each way", async () => {
+  if (browser === undefined || page === undefined || node === undefined)
+    throw new Error("setup failed");
+  const owner = ["--data", join(home, "owner")];
+  const created = await orgchatJson<{ link: string; organization: { id: string } }>([
+    "org",
+    "create",
+    "Globex",
+    "--channel",
+    "general",
+    "--peer",
+    node.peer,
+    ...owner,
+  ]);
+  const tab = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  const logs: string[] = [];
+  tab.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  tab.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  try {
+    // The link alone: the page takes the service node from it.
+    await tab.goto(`${page.url}#join=${encodeURIComponent(created.link)}`);
+    await expect(tab.getByTestId("peer-input").inputValue()).resolves.toBe(node.peer);
+    await tab.getByTestId("connect").click();
+    await tab.getByTestId("display-name").fill("Carol");
+    await tab.getByTestId("request-join").click();
+    await tab.getByTestId("request-status").getByText("pending").waitFor({ timeout: hang });
+
+    const listed = await orgchatJson<{ requests: Array<{ id: string; displayName: string }> }>([
+      "requests",
+      ...owner,
+    ]);
+    expect(listed.requests.map((r) => r.displayName)).toEqual(["Carol"]);
+    await orgchatJson(["accept", listed.requests[0]?.id.slice(0, 8) ?? "", ...owner]);
+    await tab
+      .getByTestId("org-title")
+      .getByText("Globex", { exact: true })
+      .waitFor({ timeout: hang });
+    await tab.getByTestId("waiting-for-keys").waitFor({ state: "detached", timeout: hang });
+
+    await tab.getByTestId("composer").fill("hello from a member's page");
+    await tab.getByTestId("send").click();
+    await tab
+      .getByTestId("message-text")
+      .getByText("hello from a member's page", { exact: true })
+      .waitFor({ timeout: hang });
+    const read = await orgchatJson<{ messages: Array<{ text: string }> }>([
+      "read",
+      "general",
+      ...owner,
+    ]);
+    expect(read.messages.map((m) => m.text)).toContain("hello from a member's page");
+
+    await orgchatJson(["send", "general", "welcome, Carol", ...owner]);
+    await tab
+      .getByTestId("message-text")
+      .getByText("welcome, Carol", { exact: true })
+      .waitFor({ timeout: hang });
+    mkdirSync(artifacts, { recursive: true });
+    await tab.screenshot({ path: join(artifacts, "smoke-member.png") });
+  } catch (error) {
+    mkdirSync(artifacts, { recursive: true });
+    await tab
+      .screenshot({ path: join(artifacts, "smoke-member-failed.png") })
+      .catch(() => undefined);
+    throw new Error(`${String(error)}\npage console:\n${logs.join("\n")}`, { cause: error });
+  } finally {
+    await tab.close();
+  }
+});
