@@ -48,7 +48,13 @@ export function App(props: { readonly request: PageRequest }) {
       const { openChatSession } = await import("./session.ts");
       setSession(await openChatSession({ peers }));
     } catch (e) {
-      setError(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+      setError(
+        e instanceof Error && e.name === "StoreLockedError"
+          ? "this profile is open in another tab or window: close it there (or use it there), then connect again"
+          : e instanceof Error
+            ? `${e.name}: ${e.message}`
+            : String(e),
+      );
     } finally {
       setBusy(false);
     }
@@ -72,9 +78,11 @@ export function App(props: { readonly request: PageRequest }) {
         </button>
       </form>
       {error !== undefined && <p class="error">{error}</p>}
-      {!storeIsPersistent && (
-        <p class="note">This build keeps the identity in memory: it lasts as long as this tab.</p>
-      )}
+      <p class="note">
+        {storeIsPersistent
+          ? "Your identity, keys and messages stay in this browser (IndexedDB) for this site."
+          : "This build keeps the identity in memory: it lasts as long as this tab."}
+      </p>
     </main>
   );
 }
@@ -112,7 +120,8 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
   const [orgName, setOrgName] = useState("");
   const [linkText, setLinkText] = useState("");
   const [link, setLink] = useState<ShareLink | undefined>(props.join);
-  const current = orgs.find((o) => o.id === selected);
+  // After a reload (or with one organization), land in the first one rather than on an empty pane.
+  const current = selected === undefined ? orgs[0] : orgs.find((o) => o.id === selected);
   return (
     <div class="page">
       <StatusBar session={session} />
@@ -124,7 +133,7 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
               <li key={o.id}>
                 <button
                   type="button"
-                  class={o.id === selected ? "item active" : "item"}
+                  class={o.id === current?.id ? "item active" : "item"}
                   onClick={() => setSelected(o.id)}
                 >
                   {o.identity.displayName || o.id.slice(0, 8)} <small>({o.role})</small>

@@ -36,6 +36,8 @@ export interface ChatSessionInit {
   readonly profile?: string;
   /** Replaces the transport (tests). @default a light Waku transport to `peers` */
   readonly transport?: Transport;
+  /** Replaces the store (tests under Node). @default the profile's IndexedDB store (`open-store.ts`) */
+  readonly store?: Store;
   /** The client's tunables (tests). @default the client's defaults */
   readonly config?: ClientConfig;
 }
@@ -75,7 +77,7 @@ const changeEvents = clientEventNames.filter(
  * @throws TransportStartError (from the transport: a bad address), or what `createClient` throws
  */
 export async function openChatSession(init: ChatSessionInit): Promise<ChatSession> {
-  const store: Store = await openStore(init.profile ?? "default");
+  const store: Store = init.store ?? (await openStore(init.profile ?? "default"));
   const transport =
     init.transport ??
     wakuTransport({ mode: "light", peers: [...init.peers], publishTimeoutMs: 30_000 });

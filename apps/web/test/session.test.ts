@@ -3,6 +3,7 @@
  * "sending…" list, and what a listener sees. Waits are for client events; no timer decides.
  */
 import type { ClientEvents } from "@orgchat/client";
+import { memoryStore } from "@orgchat/store";
 import { memoryNetwork } from "@orgchat/transport";
 import { afterEach, expect, it } from "vitest";
 import { type ChatSession, openChatSession } from "../src/session.ts";
@@ -30,8 +31,18 @@ function next<K extends keyof ClientEvents>(
 
 it("counts unread posts of others outside the channel on screen, and lists sends until they resolve", async () => {
   const network = memoryNetwork();
-  const owner = await openChatSession({ peers: [], transport: network.transport(), config });
-  const member = await openChatSession({ peers: [], transport: network.transport(), config });
+  const owner = await openChatSession({
+    peers: [],
+    transport: network.transport(),
+    store: memoryStore(),
+    config,
+  });
+  const member = await openChatSession({
+    peers: [],
+    transport: network.transport(),
+    store: memoryStore(),
+    config,
+  });
   sessions.push(owner, member);
   const org = await owner.client.createOrganization({ name: "Acme" });
   await owner.client.createChannel(org, { id: "general", name: "general" });

@@ -116,6 +116,31 @@ it("page creates, CLI joins by the page's link, page accepts, one message each w
     await expect(tab.getByTestId("messages").textContent()).resolves.toContain("Bob <b>x</b>");
     mkdirSync(artifacts, { recursive: true });
     await tab.screenshot({ path: join(artifacts, "smoke.png") });
+
+    // A reload keeps the identity, the organization and its history (IndexedDB): the owner is
+    // still the owner, and what the CLI sends meanwhile is caught up from the service node's Store.
+    await orgchatJson(["send", "general", "while the page reloads", ...bob]);
+    await tab.reload();
+    await tab.getByTestId("connect").click();
+    await tab.getByTestId("org-title").getByText("Acme").waitFor({ timeout: hang });
+    for (const text of ["hello from the page", "hello from the CLI", "while the page reloads"]) {
+      await tab
+        .getByTestId("message-text")
+        .getByText(text, { exact: true })
+        .waitFor({ timeout: hang });
+    }
+    await tab.getByTestId("composer").fill("after the reload");
+    await tab.getByTestId("send").click();
+    await tab
+      .getByTestId("message-text")
+      .getByText("after the reload", { exact: true })
+      .waitFor({ timeout: hang });
+    const after = await orgchatJson<{ messages: Array<{ text: string }> }>([
+      "read",
+      "general",
+      ...bob,
+    ]);
+    expect(after.messages.map((m) => m.text)).toContain("after the reload");
   } catch (error) {
     mkdirSync(artifacts, { recursive: true });
     await tab.screenshot({ path: join(artifacts, "smoke-failed.png") }).catch(() => undefined);
