@@ -9,6 +9,7 @@
  * 2. installs all tarballs with npm (the system's npm 11, third-party packages from the registry)
  *    into a fresh project in a temporary directory outside the workspace, and runs every `bin` they
  *    bring with `--help`;
+ *    Loads every `exports` entry with `import()` on Node and typechecks an import of each;
  * 3. typechecks each package README's example (the `examples/*.ts` file the README shows) against the
  *    installed packages, checks that the README's install command adds what the example imports,
  *    and runs the example on this Node (type stripping), which must exit 0;
@@ -42,7 +43,7 @@ import {
   manifestProblems,
   readmeExample,
 } from "./consumers/checks.mjs";
-import { indexHtml, mainTs, viteConfig } from "./consumers/web-app.mjs";
+import { indexHtml, loadEntriesMjs, mainTs, viteConfig } from "./consumers/web-app.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const keep = process.argv.includes("--keep");
@@ -253,8 +254,41 @@ step("run every installed bin with --help", () => {
   }
 });
 
+// Every entry of every package (`exports` subpaths), as a consumer imports it.
+const entries = [];
+for (const [name] of packed) {
+  const manifest = readJson(join(app, "node_modules", name, "package.json"));
+  const optionalPeers = Object.keys(manifest.peerDependenciesMeta ?? {}).filter(
+    (peer) => manifest.peerDependenciesMeta[peer]?.optional === true,
+  );
+  for (const subpath of Object.keys(manifest.exports ?? { ".": null })) {
+    if (subpath === "./package.json" || subpath.includes("*")) continue;
+    entries.push({ specifier: `${name}${subpath.slice(1)}`, optionalPeers });
+  }
+}
+
+step("load every exported entry on Node from the installed packages", () => {
+  writeFileSync(join(app, "load-entries.mjs"), loadEntriesMjs);
+  const result = run(process.execPath, ["load-entries.mjs", JSON.stringify(entries)], {
+    cwd: app,
+    timeout: limits.exampleMs,
+  });
+  const { failed, skipped, loaded } = JSON.parse(result.stdout);
+  for (const { specifier, error } of failed) {
+    problems.push(`${specifier}: import() on Node failed: ${error}`);
+  }
+  log(
+    `  ${loaded} entries loaded; skipped for a missing optional peer: ${skipped.join(", ") || "none"}`,
+  );
+});
+
 step("typecheck the README examples and the web entry against the tarballs", () => {
   writeFileSync(join(app, "web", "main.ts"), mainTs);
+  // Each entry's types must resolve (a missing .d.ts is error TS7016 here).
+  writeFileSync(
+    join(app, "entries.ts"),
+    `${entries.map(({ specifier }, index) => `import * as entry${index} from "${specifier}";`).join("\n")}\nexport const entries = [${entries.map((_, index) => `entry${index}`).join(", ")}];\n`,
+  );
   writeFileSync(
     join(app, "tsconfig.json"),
     `${JSON.stringify(
@@ -271,7 +305,7 @@ step("typecheck the README examples and the web entry against the tarballs", () 
           allowImportingTsExtensions: true,
           verbatimModuleSyntax: true,
         },
-        include: ["examples/*.ts", "web/main.ts"],
+        include: ["examples/*.ts", "web/main.ts", "entries.ts"],
       },
       null,
       2,

@@ -1,8 +1,31 @@
 /**
- * The files of the small web app `scripts/consumers.mjs` builds with Vite from the installed
- * tarballs: it imports the browser-facing packages the way a page would and uses each one, so that
- * tree shaking keeps what a real page keeps.
+ * Files `scripts/consumers.mjs` writes into the consumer project: the small web app it builds with
+ * Vite from the installed tarballs (it imports the browser-facing packages the way a page would and
+ * uses each one, so that tree shaking keeps what a real page keeps), and the loader of every entry.
  */
+
+/**
+ * `load-entries.mjs`: imports each specifier of the JSON array in argv[2] (`{ specifier,
+ * optionalPeers }`) and prints `{ loaded, failed: [{ specifier, error }], skipped: [specifier] }`.
+ * An entry that fails only because an optional peer dependency is not installed is skipped.
+ */
+export const loadEntriesMjs = `const entries = JSON.parse(process.argv[2]);
+const result = { loaded: 0, failed: [], skipped: [] };
+for (const { specifier, optionalPeers } of entries) {
+  try {
+    const namespace = await import(specifier);
+    if (Object.keys(namespace).length === 0) throw new Error("the module exports nothing");
+    result.loaded++;
+  } catch (error) {
+    const missing = error?.code === "ERR_MODULE_NOT_FOUND" &&
+      optionalPeers.some((peer) => String(error.message).includes(\`'\${peer}'\`));
+    if (missing) result.skipped.push(specifier);
+    else result.failed.push({ specifier, error: String(error?.message ?? error).split("\\n")[0] });
+  }
+}
+console.log(JSON.stringify(result));
+process.exit(0);
+`;
 
 /** `index.html` */
 export const indexHtml = `<!doctype html>
