@@ -84,17 +84,23 @@ function run(command, args, options = {}) {
   return result;
 }
 
+/** Marks a step whose failure makes the later ones meaningless (they are skipped). */
+const fatal = true;
+
 /** Runs one step, records its duration, and turns a failure into a problem. */
-function step(name, body) {
+function step(name, body, stopOnFailure = false) {
   const started = performance.now();
+  let failed = false;
   try {
     body();
   } catch (error) {
+    failed = true;
     problems.push(`${name}: ${error.message}${error.output ? `\n${error.output}` : ""}`);
   }
   const seconds = (performance.now() - started) / 1000;
   steps.push({ name, seconds: Number(seconds.toFixed(1)) });
   log(`${name}: ${seconds.toFixed(1)} s`);
+  if (failed && stopOnFailure) finish();
 }
 
 const packages = readdirSync(join(root, "packages"))
@@ -120,42 +126,54 @@ mkdirSync(join(app, "web"));
 log(`${packages.length} publishable packages; working in ${work}`);
 
 const packed = new Map();
-step("build (turbo, cached when fresh)", () => {
-  const filters = packages.flatMap(({ manifest }) => [`--filter=${manifest.name}`]);
-  run(
-    join(root, "node_modules", ".bin", "turbo"),
-    ["run", "build", ...filters, "--concurrency=2"],
-    {
-      cwd: root,
-    },
-  );
-});
-
-step("pack and check tarballs", () => {
-  for (const { dir, manifest } of packages) {
-    const result = run(
+step(
+  "build (turbo, cached when fresh)",
+  () => {
+    const filters = packages.flatMap(({ manifest }) => [`--filter=${manifest.name}`]);
+    // Through pnpm, so that turbo finds pnpm on PATH even when this script was started without it.
+    run(
       pnpm[0],
-      [...pnpm.slice(1), "pack", "--pack-destination", tarballs, "--json"],
+      [...pnpm.slice(1), "exec", "turbo", "run", "build", ...filters, "--concurrency=2"],
       {
-        cwd: dir,
+        cwd: root,
       },
     );
-    const report = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
-    const unpacked = join(work, "unpacked", manifest.name);
-    mkdirSync(unpacked, { recursive: true });
-    run("tar", ["-xzf", report.filename, "-C", unpacked]);
-    const packageRoot = join(unpacked, "package");
-    const files = listFiles(packageRoot);
-    const shipped = readJson(join(packageRoot, "package.json"));
-    const sources = new Map(
-      files
-        .filter((file) => file.startsWith("dist/") && /\.(js|d\.ts)$/.test(file))
-        .map((file) => [file, readFileSync(join(packageRoot, file), "utf8")]),
-    );
-    problems.push(...manifestProblems(shipped, files), ...importProblems(shipped, sources, files));
-    packed.set(manifest.name, report.filename);
-  }
-});
+  },
+  fatal,
+);
+
+step(
+  "pack and check tarballs",
+  () => {
+    for (const { dir, manifest } of packages) {
+      const result = run(
+        pnpm[0],
+        [...pnpm.slice(1), "pack", "--pack-destination", tarballs, "--json"],
+        {
+          cwd: dir,
+        },
+      );
+      const report = JSON.parse(result.stdout.slice(result.stdout.indexOf("{")));
+      const unpacked = join(work, "unpacked", manifest.name);
+      mkdirSync(unpacked, { recursive: true });
+      run("tar", ["-xzf", report.filename, "-C", unpacked]);
+      const packageRoot = join(unpacked, "package");
+      const files = listFiles(packageRoot);
+      const shipped = readJson(join(packageRoot, "package.json"));
+      const sources = new Map(
+        files
+          .filter((file) => file.startsWith("dist/") && /\.(js|d\.ts)$/.test(file))
+          .map((file) => [file, readFileSync(join(packageRoot, file), "utf8")]),
+      );
+      problems.push(
+        ...manifestProblems(shipped, files),
+        ...importProblems(shipped, sources, files),
+      );
+      packed.set(manifest.name, report.filename);
+    }
+  },
+  fatal,
+);
 
 function listFiles(dir, prefix = "") {
   return readdirSync(dir).flatMap((entry) => {
@@ -190,50 +208,61 @@ for (const { dir, manifest } of packages) {
   examples.push({ name: manifest.name, source: relative(root, join(folder, file)), copy });
 }
 
-step("npm install the tarballs into a fresh project", () => {
-  const dependencies = Object.fromEntries(
-    [...packed].map(([name, file]) => [name, `file:${relative(app, file)}`]),
-  );
-  const wire = readJson(join(root, "packages", "wire", "package.json"));
-  writeFileSync(
-    join(app, "package.json"),
-    `${JSON.stringify(
-      {
-        name: "orgchat-consumer",
-        private: true,
-        type: "module",
-        dependencies: {
-          ...dependencies,
-          // The wire README's example brings its own Ed25519.
-          "@noble/curves": wire.devDependencies["@noble/curves"],
+step(
+  "npm install the tarballs into a fresh project",
+  () => {
+    const dependencies = Object.fromEntries(
+      [...packed].map(([name, file]) => [name, `file:${relative(app, file)}`]),
+    );
+    const wire = readJson(join(root, "packages", "wire", "package.json"));
+    writeFileSync(
+      join(app, "package.json"),
+      `${JSON.stringify(
+        {
+          name: "orgchat-consumer",
+          private: true,
+          type: "module",
+          dependencies: {
+            ...dependencies,
+            // The wire README's example brings its own Ed25519.
+            "@noble/curves": wire.devDependencies["@noble/curves"],
+          },
+          devDependencies: {
+            "@types/node": rootManifest.devDependencies["@types/node"],
+            vite: viteVersion,
+          },
+          // Transitive @orgchat/* dependencies resolve to the tarballs too, never the registry.
+          overrides: dependencies,
         },
-        devDependencies: {
-          "@types/node": rootManifest.devDependencies["@types/node"],
-          vite: viteVersion,
-        },
-        // Transitive @orgchat/* dependencies resolve to the tarballs too, never the registry.
-        overrides: dependencies,
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  run(
-    "npm",
-    ["install", "--no-audit", "--no-fund", "--cache", join(work, "npm-cache"), "--loglevel=error"],
-    { cwd: app, timeout: limits.npmMs },
-  );
-  for (const name of packed.keys()) {
-    const installed = join(app, "node_modules", name, "package.json");
-    if (!existsSync(installed)) problems.push(`${name}: npm did not install it`);
-    const nested = join(app, "node_modules", name, "node_modules", "@orgchat");
-    if (existsSync(nested)) {
-      problems.push(
-        `${name}: npm installed a second copy of ${readdirSync(nested).join(", ")} under it (a version mismatch)`,
-      );
+        null,
+        2,
+      )}\n`,
+    );
+    run(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--cache",
+        join(work, "npm-cache"),
+        "--loglevel=error",
+      ],
+      { cwd: app, timeout: limits.npmMs },
+    );
+    for (const name of packed.keys()) {
+      const installed = join(app, "node_modules", name, "package.json");
+      if (!existsSync(installed)) problems.push(`${name}: npm did not install it`);
+      const nested = join(app, "node_modules", name, "node_modules", "@orgchat");
+      if (existsSync(nested)) {
+        problems.push(
+          `${name}: npm installed a second copy of ${readdirSync(nested).join(", ")} under it (a version mismatch)`,
+        );
+      }
     }
-  }
-});
+  },
+  fatal,
+);
 
 step("run every installed bin with --help", () => {
   for (const [name] of packed) {
@@ -367,18 +396,24 @@ step(`vite ${viteVersion} build of a page importing six packages`, () => {
   log(`  page JavaScript: ${(bytes / 1024).toFixed(0)} KB minified`);
 });
 
-const total = steps.reduce((sum, { seconds }) => sum + seconds, 0);
-if (json)
-  console.log(JSON.stringify({ seconds: Number(total.toFixed(1)), steps, problems }, null, 2));
-if (keep) log(`kept ${work}`);
-else rmSync(work, { recursive: true, force: true });
-if (problems.length > 0) {
-  console.error(
-    `consumers: ${problems.length} problem(s) a user of the published packages would hit:`,
+finish();
+
+/** Prints the outcome, removes the temporary directory (unless --keep) and exits. */
+function finish() {
+  const total = steps.reduce((sum, { seconds }) => sum + seconds, 0);
+  if (json)
+    console.log(JSON.stringify({ seconds: Number(total.toFixed(1)), steps, problems }, null, 2));
+  if (keep) log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+  if (problems.length > 0) {
+    console.error(
+      `consumers: ${problems.length} problem(s): what a user of the published packages would hit, or a step that could not run:`,
+    );
+    for (const problem of problems) console.error(`  - ${problem}`);
+    process.exit(1);
+  }
+  log(
+    `ok: ${packed.size} tarballs, ${examples.length} README examples, one web build in ${total.toFixed(0)} s`,
   );
-  for (const problem of problems) console.error(`  - ${problem}`);
-  process.exit(1);
+  process.exit(0);
 }
-log(
-  `ok: ${packed.size} tarballs, ${examples.length} README examples, one web build in ${total.toFixed(0)} s`,
-);
