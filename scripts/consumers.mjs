@@ -12,7 +12,8 @@
  *    Loads every `exports` entry with `import()` on Node and typechecks an import of each;
  * 3. typechecks each package README's example (the `examples/*.ts` file the README shows) against the
  *    installed packages, checks that the README's install command adds what the example imports,
- *    and runs the example on this Node (type stripping), which must exit 0;
+ *    and runs the example on this Node (type stripping), which must exit 0 (an example whose leading
+ *    comment says `// consumers: not run on Node` — one that needs a browser — is only typechecked);
  * 4. builds a web page with Vite that imports @orgchat/client, wire, crypto, store, state and
  *    transport-waku, and fails if the build fails or a Node built-in reaches the browser graph.
  *
@@ -38,10 +39,12 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import {
   exampleInstallProblems,
+  exampleRunsOnNode,
   importProblems,
   installedByReadme,
   manifestProblems,
   readmeExample,
+  thirdPartyImports,
 } from "./consumers/checks.mjs";
 import { indexHtml, loadEntriesMjs, mainTs, viteConfig } from "./consumers/web-app.mjs";
 
@@ -186,6 +189,8 @@ function listFiles(dir, prefix = "") {
 
 // The README examples: which file each README shows, and what its install command adds.
 const examples = [];
+/** Third-party packages the README examples import → version. */
+const exampleDependencies = {};
 for (const { dir, manifest } of packages) {
   const readme = readFileSync(join(dir, "README.md"), "utf8");
   const folder = join(dir, "examples");
@@ -205,7 +210,22 @@ for (const { dir, manifest } of packages) {
   problems.push(...exampleInstallProblems(manifest.name, text, installedByReadme(readme)));
   const copy = `${manifest.name.replace(/^@orgchat\//, "")}.ts`;
   copyFileSync(join(folder, file), join(app, "examples", copy));
-  examples.push({ name: manifest.name, source: relative(root, join(folder, file)), copy });
+  examples.push({
+    name: manifest.name,
+    source: relative(root, join(folder, file)),
+    copy,
+    runsOnNode: exampleRunsOnNode(text),
+  });
+  // Third-party packages the example imports (e.g. @noble/curves for wire's Ed25519), at the
+  // version the package itself pins.
+  for (const dependency of thirdPartyImports(text)) {
+    const version = { ...manifest.devDependencies, ...manifest.dependencies }[dependency];
+    if (version === undefined) {
+      problems.push(
+        `${manifest.name}: examples/${file} imports ${dependency}, which its package.json does not pin`,
+      );
+    } else exampleDependencies[dependency] = version;
+  }
 }
 
 step(
@@ -214,7 +234,6 @@ step(
     const dependencies = Object.fromEntries(
       [...packed].map(([name, file]) => [name, `file:${relative(app, file)}`]),
     );
-    const wire = readJson(join(root, "packages", "wire", "package.json"));
     writeFileSync(
       join(app, "package.json"),
       `${JSON.stringify(
@@ -222,11 +241,7 @@ step(
           name: "orgchat-consumer",
           private: true,
           type: "module",
-          dependencies: {
-            ...dependencies,
-            // The wire README's example brings its own Ed25519.
-            "@noble/curves": wire.devDependencies["@noble/curves"],
-          },
+          dependencies: { ...exampleDependencies, ...dependencies },
           devDependencies: {
             "@types/node": rootManifest.devDependencies["@types/node"],
             vite: viteVersion,
@@ -359,6 +374,10 @@ step("typecheck the README examples and the web entry against the tarballs", () 
 });
 
 for (const example of examples) {
+  if (!example.runsOnNode) {
+    log(`not run on Node (its header says so; typechecked above): ${example.source}`);
+    continue;
+  }
   step(`run ${example.source}`, () => {
     const result = run(
       process.execPath,

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import {
   browserStubs,
   exampleInstallProblems,
+  exampleRunsOnNode,
   exportTargets,
   importProblems,
   importsOf,
@@ -16,6 +17,7 @@ import {
   manifestProblems,
   packageNameOf,
   readmeExample,
+  thirdPartyImports,
 } from "./consumers/checks.mjs";
 
 /** A manifest as `pnpm pack` writes it for a package like ours. */
@@ -236,5 +238,27 @@ describe("browserStubs", () => {
     expect(browserStubs({ browser: { crypto: false } }, "fs")).toBe(false);
     expect(browserStubs({ browser: "./dist/browser.js" }, "crypto")).toBe(false);
     expect(browserStubs(undefined, "crypto")).toBe(false);
+  });
+});
+
+describe("examples", () => {
+  it("runs an example on Node unless its header says not to", () => {
+    expect(exampleRunsOnNode('import { a } from "@orgchat/base";\n')).toBe(true);
+    expect(
+      exampleRunsOnNode("// The README's example.\n// Run: tsx examples/readme.ts\nexport {};\n"),
+    ).toBe(true);
+    expect(
+      exampleRunsOnNode(
+        "// The README's example.\n// consumers: not run on Node (it needs IndexedDB)\nexport {};\n",
+      ),
+    ).toBe(false);
+    // Only the header counts, not a line further down.
+    expect(exampleRunsOnNode("export {};\n// consumers: not run on Node\n")).toBe(true);
+  });
+
+  it("lists the third-party packages an example imports", () => {
+    const example =
+      'import { ed25519 } from "@noble/curves/ed25519.js";\nimport { x } from "@orgchat/wire";\nimport { tmpdir } from "node:os";\nimport { y } from "@noble/curves/utils.js";';
+    expect(thirdPartyImports(example)).toEqual(["@noble/curves"]);
   });
 });

@@ -312,3 +312,31 @@ export function browserStubs(manifest, specifier) {
     (key) => browser[key] === false || typeof browser[key] === "string",
   );
 }
+
+/**
+ * Whether `scripts/consumers.mjs` runs an example on Node: yes, unless its leading `//` comment
+ * block (which the README may leave out) has a line `// consumers: not run on Node …` (say why,
+ * e.g. "it needs IndexedDB"). Such an example is still typechecked against the tarballs.
+ * @param example - the example's text
+ * @returns false for an example marked as not for Node
+ */
+export function exampleRunsOnNode(example) {
+  const header = example.match(/^(\/\/[^\n]*\n)+/)?.[0] ?? "";
+  return !/^\/\/ consumers: not run on Node\b/m.test(header);
+}
+
+/**
+ * The third-party packages an example imports (not `@orgchat/*`, not Node built-ins).
+ * @param example - the example's text
+ * @returns the package names, each once
+ */
+export function thirdPartyImports(example) {
+  return [
+    ...new Set(
+      importsOf(example)
+        .filter((specifier) => !specifier.startsWith(".") && !isNodeBuiltin(specifier))
+        .map(packageNameOf)
+        .filter((name) => !name.startsWith("@orgchat/")),
+    ),
+  ];
+}
