@@ -25,7 +25,6 @@
  */
 import { spawnSync } from "node:child_process";
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -126,7 +125,10 @@ const app = join(work, "app");
 mkdirSync(tarballs);
 mkdirSync(join(app, "examples"), { recursive: true });
 mkdirSync(join(app, "web"));
-log(`${packages.length} publishable packages; working in ${work}`);
+const npmVersion = spawnSync("npm", ["--version"], { encoding: "utf8" }).stdout?.trim();
+log(
+  `${packages.length} publishable packages; Node ${process.versions.node}, npm ${npmVersion}; working in ${work}`,
+);
 
 const packed = new Map();
 step(
@@ -209,7 +211,7 @@ for (const { dir, manifest } of packages) {
   const text = texts.get(file) ?? "";
   problems.push(...exampleInstallProblems(manifest.name, text, installedByReadme(readme)));
   const copy = `${manifest.name.replace(/^@orgchat\//, "")}.ts`;
-  copyFileSync(join(folder, file), join(app, "examples", copy));
+  writeFileSync(join(app, "examples", copy), text);
   examples.push({
     name: manifest.name,
     source: relative(root, join(folder, file)),
