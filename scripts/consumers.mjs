@@ -41,6 +41,7 @@ import {
   exampleRunsOnNode,
   importProblems,
   installedByReadme,
+  manifestNotes,
   manifestProblems,
   readmeExample,
   thirdPartyImports,
@@ -59,6 +60,8 @@ const rootManifest = readJson(join(root, "package.json"));
 const pnpm = ["npx", "-y", rootManifest.packageManager];
 const steps = [];
 const problems = [];
+/** What a publisher should look at but that breaks no consumer (printed, never fails the run). */
+const notes = [];
 
 function readJson(file) {
   return JSON.parse(readFileSync(file, "utf8"));
@@ -114,7 +117,7 @@ const packages = readdirSync(join(root, "packages"))
 const [nodeMajor] = process.versions.node.split(".").map(Number);
 if ((nodeMajor ?? 0) < 22) {
   console.error(
-    `consumers: Node ${process.versions.node} runs this; the packages need Node ≥ 22 (run it with \`npx -y pnpm@… run consumers\` so the repository's Node comes first)`,
+    `consumers: Node ${process.versions.node} runs this; the packages need Node ≥ 22 (run it as \`npx -y pnpm@… run check:consumers\`, which puts the repository's Node first)`,
   );
   process.exit(1);
 }
@@ -170,6 +173,7 @@ step(
           .filter((file) => file.startsWith("dist/") && /\.(js|d\.ts)$/.test(file))
           .map((file) => [file, readFileSync(join(packageRoot, file), "utf8")]),
       );
+      notes.push(...manifestNotes(shipped));
       problems.push(
         ...manifestProblems(shipped, files),
         ...importProblems(shipped, sources, files),
@@ -423,7 +427,11 @@ finish();
 function finish() {
   const total = steps.reduce((sum, { seconds }) => sum + seconds, 0);
   if (json)
-    console.log(JSON.stringify({ seconds: Number(total.toFixed(1)), steps, problems }, null, 2));
+    console.log(
+      JSON.stringify({ seconds: Number(total.toFixed(1)), steps, problems, notes }, null, 2),
+    );
+  if (notes.length > 0)
+    log(`notes (not failures):\n${notes.map((note) => `  - ${note}`).join("\n")}`);
   if (keep) log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
   if (problems.length > 0) {

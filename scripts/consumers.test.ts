@@ -14,6 +14,7 @@ import {
   importProblems,
   importsOf,
   installedByReadme,
+  manifestNotes,
   manifestProblems,
   packageNameOf,
   readmeExample,
@@ -110,6 +111,16 @@ describe("manifestProblems", () => {
       expect.stringContaining('"main" is ./dist/main.js'),
       expect.stringContaining('bin "orgchat-node" is ./bin/orgchat-node.js'),
     ]);
+  });
+
+  it("notes a missing license, repository or description without calling it a problem", () => {
+    expect(manifestNotes(packed({ description: "x" }))).toEqual([
+      '@orgchat/example: package.json has no "license"',
+      '@orgchat/example: package.json has no "repository"',
+    ]);
+    expect(
+      manifestNotes(packed({ description: "x", license: "MIT", repository: "github:o/r" })),
+    ).toEqual([]);
   });
 
   it("walks nested conditions", () => {

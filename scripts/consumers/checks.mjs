@@ -185,6 +185,19 @@ export function manifestProblems(manifest, files) {
 }
 
 /**
+ * What a packed manifest lacks that breaks no install but that a registry page and a user's
+ * license check show: `license`, `repository`, `description`.
+ * @param manifest - the `package.json` inside the tarball
+ * @returns one note per missing field (empty when none)
+ */
+export function manifestNotes(manifest) {
+  const name = manifest.name ?? "(unnamed package)";
+  return ["license", "repository", "description"]
+    .filter((field) => manifest[field] === undefined)
+    .map((field) => `${name}: package.json has no "${field}"`);
+}
+
+/**
  * Imports in shipped `.js` and `.d.ts` files that a consumer cannot resolve: a bare import of a
  * package the manifest does not declare as a dependency (or peer), or a relative import of a file
  * the tarball does not contain.
