@@ -40,12 +40,28 @@ export const indexHtml = `<!doctype html>
 </html>
 `;
 
-/** `main.ts`: typechecked (lib "dom") and bundled. */
-export const mainTs = `import { createClient } from "@orgchat/client";
+/**
+ * `main.ts`, typechecked (lib "dom") and bundled: a page that makes a client over light-mode Waku and
+ * creates an organization. It imports what a web app would: the light entry of
+ * `@orgchat/transport-waku` and the IndexedDB store when the packages offer them, else the root
+ * entry and the in-memory store.
+ * @param options - `lightEntry`: `@orgchat/transport-waku` exports `./light`; `indexedDbStore`:
+ *   `@orgchat/store-indexeddb` is one of the packed packages
+ * @returns the file's text
+ */
+export function mainTs({ lightEntry, indexedDbStore }) {
+  const transport = lightEntry ? "@orgchat/transport-waku/light" : "@orgchat/transport-waku";
+  const store = indexedDbStore
+    ? 'import { openIndexedDbStore } from "@orgchat/store-indexeddb";\nimport { isStoreLockedError } from "@orgchat/store";'
+    : 'import { memoryStore } from "@orgchat/store";';
+  const openStore = indexedDbStore
+    ? 'await openIndexedDbStore({ name: "default" }).catch((error: unknown) => {\n    if (isStoreLockedError(error)) say("open in another tab");\n    throw error;\n  })'
+    : "memoryStore()";
+  return `import { createClient } from "@orgchat/client";
 import { defaultProvider } from "@orgchat/crypto";
 import { OrgLog } from "@orgchat/state";
-import { memoryStore } from "@orgchat/store";
-import { wakuTransport } from "@orgchat/transport-waku";
+${store}
+import { wakuTransport } from "${transport}";
 import { descriptionTopic } from "@orgchat/wire";
 
 const out = document.querySelector<HTMLPreElement>("#out");
@@ -57,13 +73,15 @@ const say = (line: string) => {
 document.querySelector("#connect")?.addEventListener("click", async () => {
   const provider = defaultProvider();
   const transport = wakuTransport({ mode: "light", peers: peer?.value ? [peer.value] : [] });
-  const client = await createClient({ transport, store: memoryStore(), provider });
+  const store = ${openStore};
+  const client = await createClient({ transport, store, provider });
   const orgId = await client.createOrganization({ name: "Acme", access: "on-request" });
   say(\`organization \${orgId} on \${descriptionTopic(provider.ed25519KeyPair().publicKey)}\`);
   say(\`an empty log has \${new OrgLog({ organizationId: orgId }).state.members.size} members\`);
   await client.close();
 });
 `;
+}
 
 /**
  * `vite.config.mjs`: a plain build of index.html, with a plugin that records into
