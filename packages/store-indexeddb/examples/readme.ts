@@ -1,5 +1,6 @@
 // The example of README.md, kept here so that it typechecks (tsc) and runs: test/readme.test.ts
 // imports it inside headless Chromium.
+// consumers: not run on Node (it needs IndexedDB and Web Locks, i.e. a browser)
 import { isStoreLockedError } from "@orgchat/store";
 import { openIndexedDbStore } from "@orgchat/store-indexeddb";
 
