@@ -6,18 +6,18 @@
  * link, asks to join, is accepted and chats. Everything stays on 127.0.0.1. Every wait is for an event
  * (a process's output or exit, an element on the page); the timeouts are only nets for a hang.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { chromiumLaunchOptions } from "../../../chromium.shared.ts";
 import { serveStatic } from "../scripts/static-server.ts";
 import { killAll, orgchatJson, type Run, start, waitForOutput } from "./cli-process.ts";
 
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const chromiumPath = process.env.ORGCHAT_CHROMIUM ?? "/usr/bin/chromium";
 const artifacts = join(appDir, "test-artifacts");
 const hang = 300_000;
 
@@ -27,11 +27,8 @@ let node: { run: Run; peer: string } | undefined;
 const home = mkdtempSync(join(tmpdir(), "orgchat-web-smoke-"));
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `the web smoke test needs Chromium at ${chromiumPath} (Debian: apt-get install -y chromium; or set ORGCHAT_CHROMIUM); it never downloads a browser`,
-    );
-  }
+  // Before anything starts: no Chromium fails here, saying what to install.
+  const launch = chromiumLaunchOptions("the web smoke test");
   const outDir = join(home, "page");
   await build({ root: appDir, logLevel: "silent", build: { outDir, emptyOutDir: true } });
   page = await serveStatic(outDir);
@@ -48,17 +45,7 @@ beforeAll(async () => {
     multiaddrs: string[];
   };
   node = { run: serve, peer: info.multiaddrs.find((a) => a.includes("/ws/")) ?? "" };
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await chromium.launch(launch);
 });
 
 afterAll(async () => {
