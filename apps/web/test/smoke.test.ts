@@ -206,3 +206,110 @@ it("CLI creates, the page opens its link (#join=), asks to join, the CLI accepts
     await tab.close();
   }
 });
+
+it("the story: two pages and a CLI member chat; a ban re-keys; a page offline queues and delivers when back", async () => {
+  if (browser === undefined || page === undefined || node === undefined)
+    throw new Error("setup failed");
+  // Two browser profiles (contexts share nothing: two identities), and a CLI member.
+  const viewport = { width: 1280, height: 760 };
+  const contexts = [await browser.newContext({ viewport }), await browser.newContext({ viewport })];
+  const [owner, dana] = await Promise.all(contexts.map((c) => c.newPage()));
+  if (owner === undefined || dana === undefined) throw new Error("no page");
+  const logs: string[] = [];
+  for (const [name, tab] of [
+    ["owner", owner],
+    ["dana", dana],
+  ] as const) {
+    tab.on("console", (m) => logs.push(`${name} ${m.type()}: ${m.text()}`));
+    tab.on("pageerror", (e) => logs.push(`${name} pageerror: ${e.message}`));
+  }
+  const erin = ["--data", join(home, "erin")];
+  const shows = (tab: typeof owner, text: string) =>
+    tab.getByTestId("message-text").getByText(text, { exact: true }).waitFor({ timeout: hang });
+  const send = async (tab: typeof owner, text: string) => {
+    await tab.getByTestId("composer").fill(text);
+    await tab.getByTestId("send").click();
+  };
+  /** Erin's `read` (a banned member still reads what its kept keys open, from local history). */
+  const cliRead = async () => {
+    const run = start(["read", "general", "--json", ...erin]);
+    expect(await run.exited, run.stderr).toBe(0);
+    return run.stdout;
+  };
+  try {
+    await owner.goto(`${page.url}?peer=${encodeURIComponent(node.peer)}`);
+    await owner.getByTestId("connect").click();
+    await owner.getByTestId("org-name").fill("Initech");
+    await owner.getByTestId("create-org").click();
+    await owner.getByTestId("org-title").getByText("Initech").waitFor({ timeout: hang });
+    const link = await owner.getByTestId("share-link").inputValue();
+
+    // A second page joins by the link; the owner's page accepts.
+    await dana.goto(`${page.url}#join=${encodeURIComponent(link)}`);
+    await dana.getByTestId("connect").click();
+    await dana.getByTestId("display-name").fill("Dana");
+    await dana.getByTestId("request-join").click();
+    await owner.getByTestId("request").getByText("Dana").waitFor({ timeout: hang });
+    await owner.getByTestId("accept-request").click();
+    await dana.getByTestId("org-title").getByText("Initech").waitFor({ timeout: hang });
+    await dana.getByTestId("waiting-for-keys").waitFor({ state: "detached", timeout: hang });
+
+    // The CLI member joins by the same link; the owner's page accepts.
+    const joining = start(["join", link, "--name", "Erin", "--wait", ...erin]);
+    await waitForOutput(joining, "stderr", "waiting for the owner");
+    await owner.getByTestId("request").getByText("Erin").waitFor({ timeout: hang });
+    await owner.getByTestId("accept-request").click();
+    expect(await joining.exited).toBe(0);
+
+    // Page ↔ page and page ↔ CLI, in every direction.
+    await send(owner, "hello Dana and Erin");
+    await shows(dana, "hello Dana and Erin");
+    expect(await cliRead()).toContain("hello Dana and Erin");
+    await send(dana, "hi from Dana's page");
+    await shows(owner, "hi from Dana's page");
+    await orgchatJson(["send", "general", "hi from Erin's CLI", ...erin]);
+    await shows(owner, "hi from Erin's CLI");
+    await shows(dana, "hi from Erin's CLI");
+    await expect(dana.getByTestId("messages").textContent()).resolves.toContain("Erin");
+
+    // The owner bans Erin from the page: a re-key; what is sent after it stays closed to Erin.
+    await owner
+      .getByTestId("owner-panel")
+      .locator("li", { hasText: "Erin" })
+      .getByRole("button", { name: "Ban" })
+      .click();
+    await owner
+      .getByTestId("members")
+      .getByText("Erin", { exact: false })
+      .waitFor({ state: "detached", timeout: hang });
+    await send(owner, "after the ban");
+    await shows(dana, "after the ban");
+    const banned = await cliRead();
+    expect(banned).toContain("hi from Dana's page");
+    expect(banned).not.toContain("after the ban");
+
+    // Dana's page goes offline: her message waits, marked, and goes out when the network is back.
+    await contexts[1]?.setOffline(true);
+    await send(dana, "written while offline");
+    await dana.getByTestId("sending").first().waitFor({ timeout: hang });
+    await contexts[1]?.setOffline(false);
+    await shows(owner, "written while offline");
+    await dana.getByTestId("sending").waitFor({ state: "detached", timeout: hang });
+    mkdirSync(artifacts, { recursive: true });
+    await owner.screenshot({ path: join(artifacts, "story-owner.png") });
+    await dana.screenshot({ path: join(artifacts, "story-member.png") });
+  } catch (error) {
+    mkdirSync(artifacts, { recursive: true });
+    await owner
+      .screenshot({ path: join(artifacts, "story-failed-owner.png") })
+      .catch(() => undefined);
+    await dana
+      .screenshot({ path: join(artifacts, "story-failed-member.png") })
+      .catch(() => undefined);
+    throw new Error(`${String(error)}\npage console:\n${logs.slice(-60).join("\n")}`, {
+      cause: error,
+    });
+  } finally {
+    for (const context of contexts) await context.close();
+  }
+});

@@ -430,6 +430,18 @@ export class OwnerEpochs {
   }
 
   /**
+   * Before the owner sends in `channelId`'s group: when a removal of it waits for the batched re-key
+   * (`rekeyWindowMs`), every pending re-key runs now, in `txn`, so that what the owner writes after a
+   * removal or a ban is never in an epoch the removed member holds (its KeyUpdates go into the outbox
+   * before the message).
+   */
+  async rekeyBeforeSend(org: OwnerOrg, txn: Txn, channelId: string): Promise<void> {
+    const pending = org.owner.pendingRemovals.get(channelId);
+    if (pending === undefined || pending.size === 0) return;
+    await this.#rekeyPending(org, txn);
+  }
+
+  /**
    * A fresh epoch for one group now (a KeyUpdate without removals), as the periodic refresh makes:
    * the answer to a restored member's request (docs/RESTORE.md).
    * @returns false when the organization has no such group

@@ -584,6 +584,7 @@ export class Messages {
     const content = encodeChannelMessage(message);
     if (state.encrypted) {
       const groupId = isRestricted(state, channelId) ? channelId : "";
+      if (org.role === "owner") await c.epochs.rekeyBeforeSend(org, txn, groupId);
       const group =
         org.role === "owner" ? org.owner.groups.get(groupId) : org.member.groups.get(groupId);
       if (group === undefined || (group instanceof MemberGroup && group.status !== "member")) {

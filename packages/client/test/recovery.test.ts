@@ -103,4 +103,22 @@ describe("no missing keys", () => {
     expect(received(d)).toEqual(["only d"]);
     for (const gone of [a, b, c]) expect(received(gone)).toEqual([]);
   });
+
+  it("the owner sending inside the window re-keys first: nothing it writes after a ban is in the old epoch", async () => {
+    world = new World({ rekeyWindowMs: 1_000 });
+    const { owner, members, orgId } = await orgWithMembers(world, ["a", "b"]);
+    const [a, b] = members as [Peer, Peer];
+    const epochBefore = owner.client.getOrganization(orgId).epoch as bigint;
+    await owner.client.banMember(orgId, b.client.memberId);
+    expect(owner.client.getOrganization(orgId).epoch).toBe(epochBefore);
+    // No time passes: the send runs the pending re-key, its KeyUpdate goes out before the message.
+    await owner.client.sendMessage(orgId, "general", "after the ban");
+    expect(owner.client.getOrganization(orgId).epoch).toBe(epochBefore + 1n);
+    await world.settle();
+    expect(received(a)).toEqual(["after the ban"]);
+    expect(received(b)).toEqual([]);
+    // The window's timer finds nothing left to do: one epoch change in all.
+    await world.advance(1_000);
+    expect(owner.client.getOrganization(orgId).epoch).toBe(epochBefore + 1n);
+  });
 });
