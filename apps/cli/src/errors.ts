@@ -140,8 +140,10 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
     `the owner of ${org} has not processed your leave yet (it must be online): run this again later`,
   KeysNotReadyError: ({ org, key }) =>
     `the group keys of ${org} have not arrived yet (the owner's Welcome): wait with \`orgchat join ${key} --wait\`, or retry later`,
-  FreshKeysPendingError: ({ org }) =>
-    `this identity was restored from a backup: ${org} sends only with fresh keys, which the owner was asked for (it must be online); reading works meanwhile: retry later`,
+  FreshKeysPendingError: ({ org, error }) =>
+    field(error, "reason") === "removal"
+      ? `a member of ${org} was just removed and the owner's re-key has not arrived (it comes within seconds): a message now would be readable by them; retry in a moment`
+      : `this identity was restored from a backup: ${org} sends only with fresh keys, which the owner was asked for (it must be online); reading works meanwhile: retry later`,
   OwnerRestoredError: ({ org }) =>
     `you own ${org}, and this data directory was restored from a backup: the organization is kept but inactive here (running it from the copy could fork it); run it from the directory it was created in`,
   EventRejectedError: ({ error }) => {

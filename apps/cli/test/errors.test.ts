@@ -68,6 +68,10 @@ describe("explain", () => {
       /^this identity was restored from a backup: abababababab… sends only with fresh keys/,
     ],
     [
+      new client.FreshKeysPendingError(org, "", "removal"),
+      /^a member of abababababab… was just removed and the owner's re-key has not arrived/,
+    ],
+    [
       new client.OwnerRestoredError(org),
       /^you own abababababab…, and this data directory was restored from a backup/,
     ],

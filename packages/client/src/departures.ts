@@ -134,3 +134,34 @@ export function hasDeparted(org: Org, author: MemberId, channelId: string): bool
   const newest = org.rosters.newest(groupId);
   return newest !== undefined && !lists(newest.roster, author);
 }
+
+/**
+ * Whether an epoch's roster still holds a member this client knows was removed, banned or left (the
+ * state's ban list, `Org.departed`): its KeyUpdate has not arrived yet (the owner batches removals
+ * for up to `rekeyWindowMs`), so the departed member still holds this epoch's keys. A member sends
+ * nothing in such an epoch. O(bans + departed) when the members or the ban list changed, else one lookup.
+ * @param org - the organization
+ * @param roster - the epoch's roster (a group's current one)
+ * @returns true when a departed member is on it
+ */
+export function holdsDeparted(org: Org, roster: Roster): boolean {
+  const state = org.log.state;
+  if (state.banned.size === 0 && org.departed.size === 0) return false;
+  // A departure changes the members map (a persistent map: a new object), a ban the ban list: the
+  // answer for a roster holds while both are the same objects, so a send costs one lookup.
+  const cached = departedChecks.get(roster);
+  if (cached?.members === state.members && cached.banned === state.banned) return cached.holds;
+  let holds = false;
+  for (const id of state.banned.keys()) if (lists(roster, id)) holds = true;
+  if (!holds) {
+    for (const id of org.departed) if (!state.members.has(id) && lists(roster, id)) holds = true;
+  }
+  departedChecks.set(roster, { members: state.members, banned: state.banned, holds });
+  return holds;
+}
+
+/** The last {@link holdsDeparted} answer per roster, with the state maps it was computed from. */
+const departedChecks = new WeakMap<
+  Roster,
+  { members: OrgState["members"]; banned: OrgState["banned"]; holds: boolean }
+>();

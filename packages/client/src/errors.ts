@@ -163,26 +163,44 @@ export class KeysNotReadyError extends OrgchatError {
 }
 
 /**
- * This store was restored from a backup, and the group has not reached an epoch this device may send
- * in (docs/RESTORE.md): the copy may sit behind sends the device it was copied from made, and
- * sending in an epoch they may share would reuse their keys. The client asked the owner for a fresh
- * epoch; sends work once it arrives ("epoch:changed").
+ * The group has not reached an epoch this device may send in, because `reason`:
+ * - `"restored"`: the store was restored from a backup (docs/RESTORE.md); the copy may sit behind
+ *   sends the device it was copied from made, and sending in an epoch they may share would reuse
+ *   their keys; the client asked the owner for a fresh epoch;
+ * - `"removal"`: a member of the group's epoch was removed or banned, and the owner's re-key (at most
+ *   `rekeyWindowMs` after it, 2 s by default) has not arrived: the removed member still holds this
+ *   epoch's keys and would read the message.
+ *
+ * Sends work once the new epoch arrives ("epoch:changed").
  */
 export class FreshKeysPendingError extends OrgchatError {
   static readonly errorName = "FreshKeysPendingError";
   readonly organizationId: string;
   readonly channelId: string;
-  constructor(organizationId: string, channelId: string, options: ClientErrorOptions = {}) {
+  readonly reason: "restored" | "removal";
+  constructor(
+    organizationId: string,
+    channelId: string,
+    reason: "restored" | "removal" = "restored",
+    options: ClientErrorOptions = {},
+  ) {
+    const group = channelId === "" ? "the organization" : `channel "${channelId}"`;
     super(
       FreshKeysPendingError.errorName,
-      `This identity was restored from a backup: ${channelId === "" ? "the organization" : `channel "${channelId}"`} of ${organizationId} has no fresh keys to send with yet.`,
+      reason === "restored"
+        ? `This identity was restored from a backup: ${group} of ${organizationId} has no fresh keys to send with yet.`
+        : `A member of ${group} of ${organizationId} was removed and the owner's re-key has not arrived: a message now would be readable by the removed member.`,
       {
         ...options,
-        hint: `The owner was asked for a fresh epoch: wait for "epoch:changed" (the owner must be online), then send again.`,
+        hint:
+          reason === "restored"
+            ? `The owner was asked for a fresh epoch: wait for "epoch:changed" (the owner must be online), then send again.`
+            : `Wait for "epoch:changed" (the owner re-keys within seconds of a removal), then send again.`,
       },
     );
     this.organizationId = organizationId;
     this.channelId = channelId;
+    this.reason = reason;
   }
 }
 

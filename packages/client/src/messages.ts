@@ -18,9 +18,11 @@ import {
   sealEnvelope,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { holdsDeparted } from "./departures.js";
 import { encodeJson, payloadId } from "./encoding.js";
 import {
   ChannelAccessError,
+  FreshKeysPendingError,
   KeysNotReadyError,
   NotMemberError,
   UnknownTargetError,
@@ -591,6 +593,10 @@ export class Messages {
         throw new KeysNotReadyError(org.hex, groupId);
       }
       c.restore.check(org, groupId, group.epoch);
+      if (group instanceof MemberGroup && holdsDeparted(org, group.roster)) {
+        // Removed or banned, and the owner's KeyUpdate not here yet: this epoch is still theirs.
+        throw new FreshKeysPendingError(org.hex, groupId, "removal");
+      }
       checkSignal(signal);
       bytes = group.encrypt({ contentType: channelContentType, content });
       // Saved only when the send changed its head (a new stretch of generations reserved, then

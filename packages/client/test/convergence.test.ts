@@ -369,7 +369,13 @@ async function attempt(
  * to post there, in its view (the restricted channel before it exists or without it on the
  * roster); or no group key yet (its Welcome on the way; a restricted channel's own group).
  */
-function laggingRefusals(actor: Peer, orgId: string, channelId: string, post: boolean): Refusals {
+function laggingRefusals(
+  actor: Peer,
+  orgId: string,
+  channelId: string,
+  post: boolean,
+  removedSome = false,
+): Refusals {
   let view: ReturnType<Client["getOrganization"]> | undefined;
   try {
     view = actor.client.getOrganization(orgId);
@@ -383,6 +389,9 @@ function laggingRefusals(actor: Peer, orgId: string, channelId: string, post: bo
     ChannelAccessError: member && (channel === undefined || (post && !channel.canPost)),
     KeysNotReadyError:
       member && channel !== undefined && (channel.restricted || view?.epoch === undefined),
+    // A removal this member has seen whose re-key has not reached it yet (its epoch still holds
+    // the removed member): sends wait for the KeyUpdate. Only after the owner removed someone.
+    FreshKeysPendingError: member && removedSome,
   };
 }
 
@@ -410,7 +419,7 @@ async function runStep(world: FaultyWorld, ledger: Ledger, step: Step): Promise<
       const actor = actors[step.actor % actors.length] as Peer;
       const channel = [...openChannels, restrictedChannel][step.channel] as string;
       const text = `${actor.name}#${ledger.log.length}`;
-      const allowed = laggingRefusals(actor, orgId, channel, true);
+      const allowed = laggingRefusals(actor, orgId, channel, true, ledger.gone.size > 0);
       const sent = await attempt(
         ledger,
         `${actor.name} sends in ${channel}`,
@@ -434,7 +443,7 @@ async function runStep(world: FaultyWorld, ledger: Ledger, step: Step): Promise<
       const post = own[step.pick % Math.max(1, own.length)];
       if (post === undefined) break;
       const target = post.id;
-      const allowed = laggingRefusals(actor, orgId, post.channelId, false);
+      const allowed = laggingRefusals(actor, orgId, post.channelId, false, ledger.gone.size > 0);
       const edited = await attempt(
         ledger,
         `${actor.name} ${step.kind}s ${target.slice(0, 8)}`,

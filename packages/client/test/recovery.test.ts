@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { isFreshKeysPendingError } from "../src/errors.ts";
 import {
   names,
   orgWithMembers,
@@ -120,5 +121,26 @@ describe("no missing keys", () => {
     // The window's timer finds nothing left to do: one epoch change in all.
     await world.advance(1_000);
     expect(owner.client.getOrganization(orgId).epoch).toBe(epochBefore + 1n);
+  });
+
+  it("a member sends nothing in an epoch whose roster still holds a banned member (until the re-key)", async () => {
+    world = new World({ rekeyWindowMs: 1_000 });
+    const { owner, members, orgId } = await orgWithMembers(world, ["a", "b"]);
+    const [a, b] = members as [Peer, Peer];
+    const epochBefore = a.client.getOrganization(orgId).epoch as bigint;
+    await owner.client.banMember(orgId, b.client.memberId);
+    await world.settle();
+    // A knows of the ban (the description), the KeyUpdate waits for the window.
+    expect(a.client.getOrganization(orgId).banned).toContain(b.client.memberId);
+    expect(a.client.getOrganization(orgId).epoch).toBe(epochBefore);
+    const refused = await a.client.sendMessage(orgId, "general", "too early").catch((e) => e);
+    expect(isFreshKeysPendingError(refused)).toBe(true);
+    expect((refused as { reason: string }).reason).toBe("removal");
+    await world.advance(1_000);
+    expect(a.client.getOrganization(orgId).epoch).toBe(epochBefore + 1n);
+    await a.client.sendMessage(orgId, "general", "after the re-key");
+    await world.settle();
+    expect(received(owner)).toContain("after the re-key");
+    expect(received(b)).toEqual([]);
   });
 });
