@@ -35,8 +35,8 @@ function holdsBack(floor: bigint | "pending" | undefined, epoch: bigint | undefi
 }
 
 /**
- * Reads a member organization's restore record (`restore.ts`).
- * @returns the floors, or undefined when the organization was not restored on this device
+ * Reads a member organization's restore record (present only while its restore runs).
+ * @returns the floors
  * @throws {StoreCorruptedError} when the record does not decode
  */
 export function decodeRestoreRecord(bytes: Uint8Array, where: string): RestoreFloors {
@@ -167,6 +167,9 @@ export class Restore {
     }
     org.member.restore = undefined;
     txn.ops.push({ type: "delete", space: orgSpace(org.hex), key: restoreRecordKey });
+    for (const key of [...this.#backoff.keys()]) {
+      if (key.startsWith(`${org.hex}/`)) this.#backoff.delete(key);
+    }
   }
 
   /**
