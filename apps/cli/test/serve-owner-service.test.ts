@@ -9,7 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, type ClientTimers, createClient } from "@orgchat/client";
 import { memoryStore } from "@orgchat/store";
-import { type MemoryNetwork, memoryNetwork } from "@orgchat/transport";
+import {
+  type MemoryNetwork,
+  memoryNetwork,
+  type VirtualClock,
+  virtualClock,
+} from "@orgchat/transport";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   admitModeOf,
@@ -24,42 +29,17 @@ import {
 import { type OwnerServiceEvent, startOwnerService } from "../src/owner-service.ts";
 import { clientConfig } from "../src/session.ts";
 
-/** A clock and timers that move only when the test says (the client reads no clock of its own). */
-class FakeTime {
-  #now = 1_700_000_000_000;
-  #tasks: Array<{ at: number; task: () => void; id: number }> = [];
-  #next = 0;
-  now = (): number => this.#now;
-  timers: ClientTimers = {
-    setTimeout: (task, delayMs) => {
-      const id = this.#next++;
-      this.#tasks.push({ at: this.#now + Math.max(0, delayMs), task, id });
-      return id;
-    },
-    clearTimeout: (handle) => {
-      this.#tasks = this.#tasks.filter((t) => t.id !== handle);
-    },
-  };
-  advance(ms: number): void {
-    const until = this.#now + ms;
-    for (;;) {
-      const due = this.#tasks
-        .filter((t) => t.at <= until)
-        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (due === undefined) break;
-      this.#tasks = this.#tasks.filter((t) => t !== due);
-      this.#now = Math.max(this.#now, due.at);
-      due.task();
-    }
-    this.#now = until;
-  }
-}
-
 const hour = 60 * 60 * 1000;
+const admitAll: OwnerPolicy = { admit: "all", admitByOrg: {} };
 
 class World {
-  readonly time = new FakeTime();
+  readonly time: VirtualClock = virtualClock();
   readonly network: MemoryNetwork = memoryNetwork({ seed: 1 }, { now: this.time.now });
+  /** The client's timers on the virtual clock (a handle is the task's cancel function). */
+  readonly timers: ClientTimers = {
+    setTimeout: (task, delayMs) => this.time.schedule(task, delayMs),
+    clearTimeout: (handle) => (handle as () => void)(),
+  };
   readonly clients: Client[] = [];
 
   /** A client with the serve process's long-running settings, on this world's clock. */
@@ -68,7 +48,7 @@ class World {
       transport: this.network.transport({ name, history: true }),
       store: memoryStore(),
       now: this.time.now,
-      timers: this.time.timers,
+      timers: this.timers,
       config: clientConfig(true),
     });
     this.clients.push(client);
@@ -136,6 +116,14 @@ async function ask(w: World, orgId: string, name: string): Promise<Client> {
   return member;
 }
 
+/** The member holds the owner's epoch and reads what the owner sends next. */
+async function readsOwner(w: World, owner: Client, member: Client, orgId: string, text: string) {
+  expect(member.getOrganization(orgId).epoch).toBe(owner.getOrganization(orgId).epoch);
+  await owner.sendMessage(orgId, "general", text);
+  await w.advance(1_000);
+  expect(member.history(orgId, "general").map((m) => m.text)).toContain(text);
+}
+
 describe("the owner service (serve --owner)", () => {
   it("--admit all: a request is accepted with nobody typing; the newcomer gets the keys and reads", async () => {
     const {
@@ -144,10 +132,7 @@ describe("the owner service (serve --owner)", () => {
       orgId,
       events,
       service,
-    } = await ownerWithService("on-request", {
-      admit: "all",
-      admitByOrg: {},
-    });
+    } = await ownerWithService("on-request", admitAll);
     const bob = await ask(w, orgId, "Bob");
     await service.settled();
     await w.advance(1_000);
@@ -155,10 +140,7 @@ describe("the owner service (serve --owner)", () => {
       expect.arrayContaining(["request", "accepted", "joined"]),
     );
     expect(bob.getOrganization(orgId).role).toBe("member");
-    expect(bob.getOrganization(orgId).epoch).toBe(owner.getOrganization(orgId).epoch);
-    await owner.sendMessage(orgId, "general", "welcome Bob");
-    await w.advance(1_000);
-    expect(bob.history(orgId, "general").map((m) => m.text)).toContain("welcome Bob");
+    await readsOwner(w, owner, bob, orgId, "welcome Bob");
   });
 
   it("--admit none: the request waits for a human; pending ones found at start are reported", async () => {
@@ -177,7 +159,7 @@ describe("the owner service (serve --owner)", () => {
     const again: OwnerServiceEvent[] = [];
     const next = startOwnerService({
       client: owner,
-      policy: () => ({ admit: "all", admitByOrg: {} }),
+      policy: () => admitAll,
       report: (event) => again.push(event),
     });
     await next.settled();
@@ -216,22 +198,11 @@ describe("the owner service (serve --owner)", () => {
     const dave = await ask(w, orgId, "Dave");
     expect(events.filter((e) => e.kind === "request")).toEqual([]);
     expect(events.filter((e) => e.kind === "joined")).toMatchObject([{ displayName: "Dave" }]);
-    expect(dave.getOrganization(orgId).epoch).toBe(owner.getOrganization(orgId).epoch);
-    await owner.sendMessage(orgId, "general", "hello Dave");
-    await w.advance(1_000);
-    expect(dave.history(orgId, "general").map((m) => m.text)).toContain("hello Dave");
+    await readsOwner(w, owner, dave, orgId, "hello Dave");
   });
 
   it("the periodic refresh runs on the serve process's own timers: a fresh epoch after 48 h, members follow", async () => {
-    const {
-      world: w,
-      owner,
-      orgId,
-      events,
-    } = await ownerWithService("on-request", {
-      admit: "all",
-      admitByOrg: {},
-    });
+    const { world: w, owner, orgId, events } = await ownerWithService("on-request", admitAll);
     const bob = await ask(w, orgId, "Bob");
     await w.advance(1_000);
     const before = owner.getOrganization(orgId).epoch ?? 0n;
@@ -246,15 +217,7 @@ describe("the owner service (serve --owner)", () => {
   });
 
   it("answers a member's resync request with nobody typing", async () => {
-    const {
-      world: w,
-      owner,
-      orgId,
-      events,
-    } = await ownerWithService("on-request", {
-      admit: "all",
-      admitByOrg: {},
-    });
+    const { world: w, owner, orgId, events } = await ownerWithService("on-request", admitAll);
     const bob = await ask(w, orgId, "Bob");
     await w.advance(2 * 60 * 1000, 1_000);
     await bob.resync(orgId);

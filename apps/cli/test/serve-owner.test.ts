@@ -7,35 +7,20 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   finish,
-  killAll,
-  killStartedSince,
   orgchat,
   orgchatJson,
+  processesPerTest,
   type Run,
   serve,
-  snapshotRunning,
   start,
-  stillRunning,
   tempDir,
   waitForOutput,
 } from "./helpers.ts";
 
-let before: Set<Run>;
-beforeEach(() => {
-  before = snapshotRunning();
-});
-afterEach(async (context) => {
-  if ((context.task.result?.errors?.length ?? 0) > 0) {
-    console.error(`processes still running when the test failed:\n${stillRunning()}`);
-  }
-  await killStartedSince(before);
-});
-afterAll(async () => {
-  await killAll();
-});
+processesPerTest();
 
 /** What `serve --owner --json` prints first (one line). */
 interface ServeOwnerInfo {
@@ -63,6 +48,11 @@ async function serveOwner(
   const info = JSON.parse(run.stdout.slice(0, run.stdout.indexOf("\n"))) as ServeOwnerInfo;
   const peer = info.multiaddrs.find((a) => a.includes("/ws/")) ?? "";
   return { run, peer, info };
+}
+
+/** `join LINK --name NAME --wait --json --peer PEER` for one profile. */
+function joinWait(link: string, name: string, peer: string, dir: readonly string[]): string[] {
+  return ["join", link, "--name", name, "--wait", "--json", "--peer", peer, ...dir];
 }
 
 /** Stops a process with SIGTERM (as a service manager does) and returns its exit code. */
@@ -124,17 +114,7 @@ describe("orgchat serve --owner", () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toContain("is already served by another orgchat process");
 
-    const joined = await orgchat([
-      "join",
-      link,
-      "--name",
-      "Bob",
-      "--wait",
-      "--json",
-      "--peer",
-      first.peer,
-      ...dir("bob"),
-    ]);
+    const joined = await orgchat(joinWait(link, "Bob", first.peer, dir("bob")));
     expect(joined.code, joined.stderr).toBe(0);
     expect(JSON.parse(joined.stdout)).toMatchObject({ status: "member" });
     await waitForOutput(first.run, "stdout", '"event":"accepted"');
@@ -175,17 +155,7 @@ describe("orgchat serve --owner", () => {
     expect(bobReads.stdout).toContain("after the restart");
     expect(bobReads.stdout).toContain("you: hello from Bob");
 
-    const carol = start([
-      "join",
-      link,
-      "--name",
-      "Carol",
-      "--wait",
-      "--json",
-      "--peer",
-      again.peer,
-      ...dir("carol"),
-    ]);
+    const carol = start(joinWait(link, "Carol", again.peer, dir("carol")));
     await waitForOutput(carol, "stderr", "waiting for the owner");
     await waitForOutput(again.run, "stdout", '"event":"request"');
     const pending = await orgchatJson<{ requests: Array<{ displayName: string; status: string }> }>(
@@ -214,17 +184,7 @@ describe("orgchat serve --owner", () => {
       { access: "no-membership", admit: "open" },
     ]);
     const { link } = await orgchatJson<{ link: string }>(["org", "link", ...dir("alice")]);
-    const joined = await orgchat([
-      "join",
-      link,
-      "--name",
-      "Dave",
-      "--wait",
-      "--json",
-      "--peer",
-      served.peer,
-      ...dir("dave"),
-    ]);
+    const joined = await orgchat(joinWait(link, "Dave", served.peer, dir("dave")));
     expect(joined.code, joined.stderr).toBe(0);
     expect(JSON.parse(joined.stdout)).toMatchObject({ status: "member" });
     await waitForOutput(served.run, "stdout", '"event":"joined"');
