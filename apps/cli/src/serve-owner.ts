@@ -177,6 +177,13 @@ export async function startOwnerSide(
     const { client } = session;
     const ownedOrgs = () => client.listOrganizations().filter((org) => org.role === "owner");
     if (ownedOrgs().length === 0) {
+      const restored = client.listInactiveOrganizations().length;
+      if (restored > 0) {
+        throw new CliError(
+          `the ${restored} organization(s) the profile in ${dir} owns are inactive: its store was restored from a backup, and a restored owner stays inactive until owner continuity can carry it on without forking it (docs/RESTORE.md); run \`orgchat serve --owner\` on the original profile`,
+          exitCodes.usage,
+        );
+      }
       throw new CliError(
         `the profile in ${dir} owns no organization, so there is nothing to keep online: create one (\`orgchat org create NAME ${target.option}\`), or run \`orgchat serve\` without --owner`,
         exitCodes.usage,

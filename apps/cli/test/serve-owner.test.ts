@@ -195,7 +195,7 @@ describe("orgchat serve --owner", () => {
     expect(await stop(served.run)).toBe(0);
   });
 
-  it("says what to do when the owner profile does not exist or owns nothing", async () => {
+  it("says what to do when the owner profile does not exist, owns nothing or is sealed without its passphrase", async () => {
     const home = tempDir();
     const args = ["--data", join(home, "node"), "--listen", "/ip4/127.0.0.1/tcp/0/ws"];
     const none = await orgchat(["serve", "--owner-data", join(home, "nobody"), ...args]);
@@ -205,6 +205,19 @@ describe("orgchat serve --owner", () => {
     const owns = await orgchat(["serve", "--owner-data", join(home, "bob"), ...args]);
     expect(owns.code).toBe(2);
     expect(owns.stderr).toContain("owns no organization");
+    // A profile sealed with a passphrase: given in ORGCHAT_PASSPHRASE, as for every command.
+    const sealed = { ORGCHAT_PASSPHRASE: "correct horse" };
+    expect((await orgchat(["id", "create", "--data", join(home, "sealed")], sealed)).code).toBe(0);
+    const noPassphrase = await orgchat(["serve", "--owner-data", join(home, "sealed"), ...args]);
+    expect(noPassphrase.code).toBe(1);
+    expect(noPassphrase.stderr).toContain(`owner profile ${join(home, "sealed")}:`);
+    expect(noPassphrase.stderr).toContain("set ORGCHAT_PASSPHRASE");
+    const withPassphrase = await orgchat(
+      ["serve", "--owner-data", join(home, "sealed"), ...args],
+      sealed,
+    );
+    expect(withPassphrase.code).toBe(2);
+    expect(withPassphrase.stderr).toContain("owns no organization");
     const admitAlone = await orgchat(["serve", "--admit", "all", ...args]);
     expect(admitAlone.code).toBe(2);
     expect(admitAlone.stderr).toContain("--admit needs --owner PROFILE");
