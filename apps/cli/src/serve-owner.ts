@@ -236,9 +236,8 @@ export async function startOwnerSide(
     };
     const report = (event: OwnerServiceEvent) => {
       if (init.json) {
-        output.stdout(
-          `${jsonText(JSON.stringify({ event: event.kind, ...event }, jsonReplacer))}\n`,
-        );
+        const { kind, ...fields } = event;
+        output.stdout(`${jsonText(JSON.stringify({ event: kind, ...fields }, jsonReplacer))}\n`);
       } else output.stderr(`orgchat serve: ${eventLine(event, nameOf, target.option)}\n`);
     };
     const service = startOwnerService({
