@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { hasErrorName } from "@orgchat/base";
 import type { OrganizationView } from "@orgchat/client";
 import { connectDaemon } from "./daemon/client.js";
-import { serveProfile } from "./daemon/profile-server.js";
+import { type ProfileServer, serveProfile } from "./daemon/profile-server.js";
 import { readDaemonRecord, socketPathFor } from "./daemon/rendezvous.js";
 import { CliError, exitCodes, explain, usageError } from "./errors.js";
 import { jsonReplacer, type Output, type Progress, short, shownName } from "./format.js";
@@ -246,37 +246,43 @@ export async function startOwnerSide(
       report,
       signal: stopping.signal,
     });
-    const server = await serveProfile({
-      shared: session,
-      dataDir: dir,
-      host: {
-        status: (socket, since) => ({
-          json: {
-            running: true,
-            dataDir: dir,
-            pid: process.pid,
-            socket,
-            since,
-            peers: session.peers,
-            servedBy: "serve --owner",
-            node: init.node,
+    let server: ProfileServer;
+    try {
+      server = await serveProfile({
+        shared: session,
+        dataDir: dir,
+        host: {
+          status: (socket, since) => ({
+            json: {
+              running: true,
+              dataDir: dir,
+              pid: process.pid,
+              socket,
+              since,
+              peers: session.peers,
+              servedBy: "serve --owner",
+              node: init.node,
+            },
+            human: [
+              `\`orgchat serve --owner\` serves ${dir}`,
+              `  pid ${process.pid}, since ${since}`,
+              `  socket ${socket}`,
+              `  service node ${init.node.peerId} in this process (data in ${init.node.dataDir})`,
+            ].join("\n"),
+          }),
+          stop({ stdout, json }) {
+            const refusal = `${dir} is served by \`orgchat serve --owner\` (pid ${process.pid}) together with its service node: stop that process (Ctrl-C, or \`kill ${process.pid}\`); it stops both`;
+            stdout(
+              json ? `${JSON.stringify({ stopping: false, refused: refusal })}\n` : `${refusal}\n`,
+            );
+            return exitCodes.failed;
           },
-          human: [
-            `\`orgchat serve --owner\` serves ${dir}`,
-            `  pid ${process.pid}, since ${since}`,
-            `  socket ${socket}`,
-            `  service node ${init.node.peerId} in this process (data in ${init.node.dataDir})`,
-          ].join("\n"),
-        }),
-        stop({ stdout, json }) {
-          const refusal = `${dir} is served by \`orgchat serve --owner\` (pid ${process.pid}) together with its service node: stop that process (Ctrl-C, or \`kill ${process.pid}\`); it stops both`;
-          stdout(
-            json ? `${JSON.stringify({ stopping: false, refused: refusal })}\n` : `${refusal}\n`,
-          );
-          return exitCodes.failed;
         },
-      },
-    });
+      });
+    } catch (error) {
+      service.stop();
+      throw error;
+    }
     let stopped: Promise<void> | undefined;
     return {
       info,
