@@ -22,6 +22,8 @@ const benches = [
   "@orgchat/service-node",
   "@orgchat/integration",
   "orgchat",
+  // A join with the owner always on (`serve --owner`), over real Waku and in process: ~20 s quick.
+  ["orgchat", "bench:serve-owner"],
 ];
 
 const outIndex = process.argv.indexOf("--out");

@@ -81,15 +81,15 @@ export function networkGate(inner: Transport): NetworkGate {
     opening ??= (async () => {
       try {
         await inner.start();
-        // All at once: one round trip to the service node instead of one per subscription.
-        await Promise.all(
-          recorded.splice(0).map(async ({ subscription, handler }) => {
-            if (subscription.cancelled) return;
-            const real = await inner.subscribe(subscription.contentTopics, handler);
-            if (subscription.cancelled) await real.unsubscribe();
-            else subscription.real = real;
-          }),
-        );
+        // One at a time: concurrent subscribe() calls on a light wakuTransport lose the live delivery
+        // of some topics (the owner's requests topic was then read only by the history sweep, ~4.5 s
+        // later: `bench/serve-owner.ts`). A round trip each, a few ms on loopback.
+        for (const { subscription, handler } of recorded.splice(0)) {
+          if (subscription.cancelled) continue;
+          const real = await inner.subscribe(subscription.contentTopics, handler);
+          if (subscription.cancelled) await real.unsubscribe();
+          else subscription.real = real;
+        }
       } catch (error) {
         settled = true;
         fail(error);

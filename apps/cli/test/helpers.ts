@@ -202,10 +202,19 @@ export async function killStartedSince(before: ReadonlySet<Run>): Promise<void> 
  */
 export function sharedServiceNode(): () => string {
   let peer = "";
-  let before: Set<Run>;
   beforeAll(async () => {
     ({ peer } = await serve(join(tempDir(), "node")));
   });
+  processesPerTest();
+  return () => peer;
+}
+
+/**
+ * The hooks of a suite whose tests start their own processes: kills what each test started once it
+ * ends (printing what still ran if it failed), and everything after the last test.
+ */
+export function processesPerTest(): void {
+  let before: Set<Run>;
   beforeEach(() => {
     before = snapshotRunning();
   });
@@ -218,5 +227,4 @@ export function sharedServiceNode(): () => string {
   afterAll(async () => {
     await killAll();
   });
-  return () => peer;
 }

@@ -100,4 +100,30 @@ describe("networkGate", () => {
     await expect(gate.open()).rejects.toBe(failure);
     await expect(published).rejects.toBe(failure);
   });
+
+  it("makes the recorded subscriptions one at a time (concurrent light-mode subscribes lose live delivery)", async () => {
+    const inner = memoryNetwork().transport({ name: "me" });
+    let inFlight = 0;
+    let most = 0;
+    const gate = networkGate({
+      ...logged(inner, []),
+      subscribe: async (topics, handler, options) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        // Each subscription takes a round trip: the next must not start before it ended.
+        await new Promise((done) => setTimeout(done, 0));
+        try {
+          return await inner.subscribe(topics, handler, options);
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+    for (const name of ["a", "b", "c"]) {
+      await gate.transport.subscribe([`/orgchat/1/${name}/proto`], () => undefined);
+    }
+    await gate.open();
+    expect(most).toBe(1);
+    await gate.transport.stop();
+  });
 });

@@ -11,61 +11,16 @@ import { raceAbort } from "@orgchat/base";
 import type { Client, ClientEvents } from "@orgchat/client";
 import type { CommandContext, CommandSpec } from "../command.js";
 import { connectDaemon } from "../daemon/client.js";
-import { commandLine } from "../daemon/forward.js";
-import {
-  readDaemonRecord,
-  recordFileName,
-  socketPathFor,
-  writeDaemonRecord,
-} from "../daemon/rendezvous.js";
-import { type CommandIo, listenDaemon } from "../daemon/server.js";
+import { serveProfile } from "../daemon/profile-server.js";
+import { readDaemonRecord, recordFileName, socketPathFor } from "../daemon/rendezvous.js";
 import { CliError, exitCodes, interruptedError } from "../errors.js";
-import { jsonReplacer, type Output, printResult } from "../format.js";
-import { dataDirOf, type GlobalOptions, type Session, type SessionInit } from "../session.js";
+import { jsonReplacer, printResult } from "../format.js";
+import { dataDirOf } from "../session.js";
 import { jsonText } from "../terminal-text.js";
 import { str } from "./shared.js";
 
 /** Set in the environment of a daemon started with `--background`. */
 const backgroundChild = "ORGCHAT_DAEMON_BACKGROUND";
-
-/**
- * The session a command inside the daemon gets: the daemon's own, which the command may not close,
- * and whose waits end with the command's Ctrl-C.
- */
-function borrowed(
-  shared: Session,
-  dataDir: string,
-): (global: GlobalOptions, init: SessionInit) => Promise<Session> {
-  return async (global, init) => {
-    if (dataDirOf(global) !== dataDir) {
-      throw new CliError(
-        `this daemon serves ${dataDir}, not ${dataDirOf(global)}: run the command without the daemon's socket, or start a daemon for that profile`,
-        exitCodes.usage,
-      );
-    }
-    if (global.peer !== undefined && global.peer.join(" ") !== shared.peers.join(" ")) {
-      throw new CliError(
-        `the daemon of this profile is connected to ${shared.peers.join(", ")}: drop --peer, or stop the daemon (\`orgchat daemon stop\`) to use another service node`,
-        exitCodes.usage,
-      );
-    }
-    // The checks a one-shot command makes before it connects (the daemon is connected already).
-    init.beforeNetwork?.(shared.client);
-    return {
-      ...shared,
-      // Waits end with the command's Ctrl-C, not only with the daemon's.
-      delivered: (organizationId) =>
-        raceAbort(shared.delivered(organizationId), init.signal, interruptedError),
-      async ready() {
-        // The daemon is subscribed all along: finishing what it is processing is enough.
-        await raceAbort(shared.client.idle(), init.signal, interruptedError);
-      },
-      async close() {
-        // The daemon's session outlives its commands.
-      },
-    };
-  };
-}
 
 function statusLines(
   dataDir: string,
@@ -104,53 +59,30 @@ export const daemonStart: CommandSpec = {
   async run(context) {
     const dataDir = dataDirOf(context.global);
     if (context.values.background === true) return startInBackground(context, dataDir);
-    const socketPath = socketPathFor(dataDir);
     // The store's lock first: with it held, a socket left at the path is a dead daemon's.
     const shared = await context.session({ network: "online", longRunning: true });
     // Connected and caught up before it serves anyone (a node that does not answer: exit 3, say so).
     await shared.ready();
-    const { runCli } = await import("../cli.js");
     const stopping = new AbortController();
     const stopNow = () => stopping.abort();
     context.signal.addEventListener("abort", stopNow, { once: true });
-    const openSession = borrowed(shared, dataDir);
-    const startedAt = new Date().toISOString();
-    const server = await listenDaemon({
-      socketPath,
-      run: async (io: CommandIo) => {
-        const { argv } = io.request;
-        const words = commandLine(argv)?.positionals ?? [];
-        const sub = words[0] === "daemon" ? words[1] : undefined;
-        const json = argv.includes("--json");
-        if (sub === "stop") {
-          io.stdout(
+    const server = await serveProfile({
+      shared,
+      dataDir,
+      host: {
+        status: (socket, since) => statusLines(dataDir, socket, process.pid, since, shared.peers),
+        stop({ stdout, json }) {
+          stdout(
             json
               ? `${JSON.stringify({ stopping: true, pid: process.pid })}\n`
               : `daemon of ${dataDir} (pid ${process.pid}) stopping\n`,
           );
           stopNow();
           return exitCodes.ok;
-        }
-        if (sub === "status") {
-          const status = statusLines(dataDir, socketPath, process.pid, startedAt, shared.peers);
-          io.stdout(`${json ? JSON.stringify(status.json, null, 2) : status.human}\n`);
-          return exitCodes.ok;
-        }
-        const output: Output = {
-          stdout: io.stdout,
-          stderr: io.stderr,
-          stderrIsTTY: io.request.stderrIsTTY,
-        };
-        return runCli(io.request.argv, output, io.signal, { openSession, stdin: io.stdin });
+        },
       },
     });
-    writeDaemonRecord(dataDir, {
-      pid: process.pid,
-      socket: socketPath,
-      version: "0.0.0",
-      startedAt,
-      peers: shared.peers,
-    });
+    const socketPath = server.socketPath;
     context.output.stderr(
       `orgchat daemon: serving ${dataDir} on ${socketPath} (pid ${process.pid}); Ctrl-C or \`orgchat daemon stop\` stops it\n`,
     );
@@ -163,8 +95,7 @@ export const daemonStart: CommandSpec = {
       stopping.signal.addEventListener("abort", () => resolve(), { once: true });
     });
     context.output.stderr("orgchat daemon: stopping (commands still running are interrupted)\n");
-    await server.close({ abort: true });
-    rmSync(join(dataDir, recordFileName), { force: true });
+    await server.close();
     return { json: { stopped: true }, human: "orgchat daemon: stopped" };
   },
 };

@@ -1,7 +1,8 @@
 /**
  * `orgchat serve`: runs the same service node as `orgchat-node` (`@orgchat/service-node`: relay,
  * Store v3 in SQLite, LightPush v3, Filter v2) until Ctrl-C or SIGTERM. Other `orgchat` commands
- * reach it with `--peer <one of the printed addresses>`.
+ * reach it with `--peer <one of the printed addresses>`. With `--owner PROFILE` the owner's client of
+ * that profile stays online beside it (`serve-owner.ts`).
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import type { ServiceNodeInit } from "@orgchat/service-node";
 import type { CommandSpec } from "../command.js";
 import { CliError, usageError } from "../errors.js";
 import { jsonReplacer } from "../format.js";
+import { type OwnerSide, ownerOptions } from "../serve-owner.js";
 import { dataDirOf, makePrivate } from "../session.js";
 
 /**
@@ -59,6 +61,26 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/**
+ * The address of this process's node that its owner client dials: a listen address on loopback
+ * (a wildcard listen address is dialled on 127.0.0.1), WebSocket first.
+ * @param multiaddrs - the node's addresses (with `/p2p/<peer id>`)
+ * @returns one of them
+ * @throws CliError when the node listens on no TCP address
+ */
+export function loopbackAddress(multiaddrs: readonly string[]): string {
+  const local = multiaddrs
+    .map((address) => address.replace(/^\/ip4\/0\.0\.0\.0\//, "/ip4/127.0.0.1/"))
+    .filter((address) => /^\/ip4\/127\.|^\/ip6\/::1\//.test(address));
+  const found = local.find((address) => address.includes("/ws/")) ?? local[0];
+  if (found === undefined) {
+    throw new CliError(
+      `the owner's client needs the node on a loopback address, and it listens on ${multiaddrs.join(", ")}: add --listen /ip4/127.0.0.1/tcp/0/ws`,
+    );
+  }
+  return found;
+}
+
 export const serveCommand: CommandSpec = {
   name: "serve",
   summary: "run a Waku service node (store, light push, filter, relay) for orgchat peers",
@@ -77,13 +99,31 @@ export const serveCommand: CommandSpec = {
       value: "D",
       help: "drop messages older than D days (default 30)",
     },
+    owner: {
+      type: "string",
+      value: "PROFILE",
+      help: "also keep this owner profile online in this process, answering requests by its policies",
+    },
+    "owner-data": {
+      type: "string",
+      value: "DIR",
+      help: "the same, for an owner profile named by its data directory",
+    },
+    admit: {
+      type: "string",
+      multiple: true,
+      value: "MODE",
+      help: "with --owner: none (requests wait for you; the default), all (accept every request) or invited (only invitations admit); ORG=MODE for one organization; remembered",
+    },
   },
   examples: [
     "orgchat serve --listen /ip4/127.0.0.1/tcp/60000/ws",
     "orgchat serve --data /var/lib/orgchat-node --listen /ip4/0.0.0.0/tcp/60000/ws --json",
+    "orgchat serve --owner alice --admit all",
+    "orgchat serve --owner alice --admit Acme=all --admit Staff=invited",
   ],
   notes:
-    "--data defaults to ~/.orgchat/node (--profile NAME: ~/.orgchat/NAME); messages and the node's identity survive restarts, and one node at a time uses a data directory. --peer here names other service nodes to relay with. Prints one address per line (--json: one document); give one to the others as --peer.",
+    "--data defaults to ~/.orgchat/node (--profile NAME: ~/.orgchat/NAME); messages and the node's identity survive restarts, and one node at a time uses a data directory. --peer here names other service nodes to relay with. Prints one address per line (--json: one document); give one to the others as --peer. With --owner PROFILE the owner's client of that profile (its own data directory and key, where they are) stays online beside the node until Ctrl-C: open organizations admit at once, --admit answers requests, the periodic refresh and resync answers run, and the profile's other commands (`orgchat requests --profile PROFILE`, `accept`, `send` …) run in this process as with `orgchat daemon`. A sealed profile reads its passphrase from ORGCHAT_PASSPHRASE.",
   streaming: true,
   async run(context) {
     const days = context.values["retention-days"] as string | undefined;
@@ -98,6 +138,11 @@ export const serveCommand: CommandSpec = {
       ...(context.global.data === undefined ? {} : { data: context.global.data }),
       profile: context.global.profile ?? "node",
     });
+    const owner = ownerOptions(context.values, dataDir);
+    if (owner !== undefined) {
+      const { checkOwnerProfile } = await import("../serve-owner.js");
+      await checkOwnerProfile(owner.target);
+    }
     const listen = (context.values.listen as string[] | undefined) ?? [...defaultListen];
     const init: ServiceNodeInit = {
       dataDir,
@@ -133,17 +178,61 @@ export const serveCommand: CommandSpec = {
       dataDir,
       storedMessages: node.stats().storedMessages,
     };
-    if (context.global.json) context.output.stdout(`${JSON.stringify(info, jsonReplacer)}\n`);
+    const announce = (extra: object) => {
+      if (context.global.json) {
+        context.output.stdout(`${JSON.stringify({ ...info, ...extra }, jsonReplacer)}\n`);
+      } else {
+        context.output.stdout(`${info.multiaddrs.join("\n")}\n`);
+        context.output.stderr(
+          `orgchat serve: peer ${info.peerId}, data in ${dataDir}, ${info.storedMessages} messages stored. Give an address above to the others as --peer. Ctrl-C to stop.\n`,
+        );
+      }
+    };
+    let ownerSide: OwnerSide | undefined;
+    if (owner === undefined) announce({});
     else {
-      context.output.stdout(`${info.multiaddrs.join("\n")}\n`);
-      context.output.stderr(
-        `orgchat serve: peer ${info.peerId}, data in ${dataDir}, ${info.storedMessages} messages stored. Give an address above to the others as --peer. Ctrl-C to stop.\n`,
-      );
+      const { startOwnerSide } = await import("../serve-owner.js");
+      try {
+        ownerSide = await startOwnerSide(
+          {
+            ...owner,
+            peer: loopbackAddress(info.multiaddrs),
+            node: { peerId: node.peerId, dataDir },
+            json: context.global.json,
+            ...(context.global.timeout === undefined ? {} : { timeout: context.global.timeout }),
+            output: context.output,
+            progress: context.progress,
+            signal: context.signal,
+          },
+          (ownerInfo) => announce({ owner: ownerInfo }),
+        );
+      } catch (error) {
+        await node.stop();
+        unlock();
+        throw error;
+      }
+      if (!context.global.json) {
+        // Honest about who is connected: the owner's own client is one of them.
+        const peers = () => node.libp2p.getPeers().length;
+        const onChange = () =>
+          context.output.stderr(`orgchat serve: ${peers()} peer(s) connected\n`);
+        node.libp2p.addEventListener("peer:connect", onChange);
+        node.libp2p.addEventListener("peer:disconnect", onChange);
+      }
     }
     await new Promise<void>((done) => {
       if (context.signal.aborted) done();
       context.signal.addEventListener("abort", () => done(), { once: true });
     });
+    if (ownerSide !== undefined) {
+      if (!context.global.json) {
+        context.output.stderr(
+          "orgchat serve: stopping (the owner's commands still running are interrupted)\n",
+        );
+      }
+      // Before the node: closing the client publishes what is due through it.
+      await ownerSide.stop();
+    }
     const stats = node.stats();
     await node.stop();
     unlock();
