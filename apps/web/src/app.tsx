@@ -116,7 +116,7 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
   const orgs = client.listOrganizations();
   const [selected, setSelected] = useState<string | undefined>(props.join?.organizationId);
   const [error, setError] = useState<string | undefined>(undefined);
-  const run = actionRunner(setError);
+  const run = actionRunner(setError, session);
   const [orgName, setOrgName] = useState("");
   const [linkText, setLinkText] = useState("");
   const [link, setLink] = useState<ShareLink | undefined>(props.join);
@@ -212,7 +212,7 @@ function Invitations(props: {
   const { client } = props.session;
   const invitations = client.listInvitations();
   const [name, setName] = useState("");
-  const run = actionRunner(props.onError);
+  const run = actionRunner(props.onError, props.session);
   if (invitations.length === 0) return null;
   return (
     <div class="invitations">

@@ -59,6 +59,11 @@ export interface ChatSession {
   send(organizationId: string, channelId: string, text: string, replyTo?: string): Promise<void>;
   /** Calls `listener` after every change; returns the function that removes it. */
   subscribe(listener: () => void): () => void;
+  /**
+   * Tells every view to read the client again: after the page's own action (the client announces
+   * what it hears, not always what this identity did, e.g. a channel the owner removed).
+   */
+  refresh(): void;
   close(): Promise<void>;
 }
 
@@ -160,6 +165,7 @@ export async function openChatSession(init: ChatSessionInit): Promise<ChatSessio
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    refresh: changed,
     async close() {
       await client.close().catch(() => undefined);
       await transport.stop().catch(() => undefined);

@@ -81,3 +81,21 @@ it("counts unread posts of others outside the channel on screen, and lists sends
   await heardByOwner;
   expect(owner.unread(org, "general")).toBe(1);
 });
+
+it("refresh tells every listener to read the client again (after the page's own action)", async () => {
+  const network = memoryNetwork();
+  const session = await openChatSession({
+    peers: [],
+    transport: network.transport(),
+    store: memoryStore(),
+    config,
+  });
+  sessions.push(session);
+  let calls = 0;
+  const off = session.subscribe(() => calls++);
+  session.refresh();
+  expect(calls).toBe(1);
+  off();
+  session.refresh();
+  expect(calls).toBe(1);
+});
