@@ -6,7 +6,7 @@ import type { ClientEvents } from "@orgchat/client";
 import { memoryStore } from "@orgchat/store";
 import { memoryNetwork } from "@orgchat/transport";
 import { afterEach, expect, it } from "vitest";
-import { type ChatSession, openChatSession } from "../src/session.ts";
+import { type ChatSession, openChatSession, unreadSpace } from "../src/session.ts";
 
 const config = { addWindowMs: 0, rekeyWindowMs: 0, syncIntervalMs: 0, republishIntervalMs: 0 };
 const sessions: ChatSession[] = [];
@@ -98,4 +98,70 @@ it("refresh tells every listener to read the client again (after the page's own 
   off();
   session.refresh();
   expect(calls).toBe(1);
+});
+
+it("unread counts outlive the session: a new one on the same store shows them; hostile values are skipped", async () => {
+  const network = memoryNetwork();
+  const owner = await openChatSession({
+    peers: [],
+    transport: network.transport(),
+    store: memoryStore(),
+    config,
+  });
+  sessions.push(owner);
+  // The member's store outlives its first session (close() of the session leaves it open).
+  const kept = memoryStore();
+  const lasting = new Proxy(kept, {
+    get: (target, name) => {
+      if (name === "close") return async () => undefined;
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const member = await openChatSession({
+    peers: [],
+    transport: network.transport(),
+    store: lasting,
+    config,
+  });
+  const org = await owner.client.createOrganization({ name: "Acme" });
+  await owner.client.createChannel(org, { id: "general", name: "general" });
+  await owner.client.createChannel(org, { id: "random", name: "random" });
+  await member.client.discover(org);
+  const requested = next(owner, "request:received");
+  await member.client.requestToJoin(org, { displayName: "Bob" });
+  const keys = next(member, "epoch:changed", (e) => e.channelId === "");
+  await owner.client.acceptRequest(org, (await requested).requestId);
+  await keys;
+  member.markRead(org, "general");
+  const heard = next(member, "message:received", (e) => e.message.text === "two");
+  await owner.send(org, "random", "one");
+  await owner.send(org, "random", "two");
+  await heard;
+  expect(member.unread(org, "random")).toBe(2);
+  await member.close();
+  await kept.put(unreadSpace, `${org}/bogus`, new TextEncoder().encode("-3"));
+  await kept.put(unreadSpace, `${org}/huge`, new TextEncoder().encode("1e99"));
+
+  const again = await openChatSession({
+    peers: [],
+    transport: network.transport(),
+    store: lasting,
+    config,
+  });
+  sessions.push(again);
+  expect(again.unread(org, "random")).toBe(2);
+  expect(again.unread(org, "bogus")).toBe(0);
+  expect(again.unread(org, "huge")).toBe(0);
+  again.markRead(org, "random");
+  await again.close();
+  const third = await openChatSession({
+    peers: [],
+    transport: network.transport(),
+    store: lasting,
+    config,
+  });
+  sessions.push(third);
+  expect(third.unread(org, "random")).toBe(0);
+  await kept.close();
 });
