@@ -41,6 +41,11 @@ export interface ChatSessionInit {
   readonly store?: Store;
   /** The client's tunables (tests). @default the client's defaults */
   readonly config?: ClientConfig;
+  /**
+   * Seals the identity's secrets in the store (the client's `passphrase`): chosen when the profile's
+   * identity is created, asked for at every later connect. @default none (not sealed)
+   */
+  readonly passphrase?: string;
 }
 
 /** One running session; see the module's summary. */
@@ -103,6 +108,8 @@ async function loadUnread(store: Store): Promise<Map<string, number>> {
  * @param init - service nodes, profile
  * @returns the running session
  * @throws TransportStartError (from the transport: a bad address), or what `createClient` throws
+ *   (`PassphraseRequiredError` for a sealed store opened without a passphrase or the reverse,
+ *   `WrongPassphraseError`)
  */
 export async function openChatSession(init: ChatSessionInit): Promise<ChatSession> {
   const store: Store = init.store ?? (await openStore(init.profile ?? "default"));
@@ -123,7 +130,14 @@ export async function openChatSession(init: ChatSessionInit): Promise<ChatSessio
   });
   let client: Client;
   try {
-    client = await createClient({ transport, store, config: init.config ?? {} });
+    client = await createClient({
+      transport,
+      store,
+      config: init.config ?? {},
+      ...(init.passphrase === undefined || init.passphrase === ""
+        ? {}
+        : { passphrase: init.passphrase }),
+    });
   } catch (error) {
     await transport.stop().catch(() => undefined);
     await store.close().catch(() => undefined);

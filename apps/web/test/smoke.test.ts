@@ -210,6 +210,42 @@ it("CLI creates, the page opens its link (#join=), asks to join, the CLI accepts
   }
 });
 
+it("a passphrase seals the page's identity: asked for after a reload, a wrong one refused", async () => {
+  if (browser === undefined || page === undefined || node === undefined)
+    throw new Error("setup failed");
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  const tab = await context.newPage();
+  const logs: string[] = [];
+  tab.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  tab.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  try {
+    await tab.goto(`${page.url}?peer=${encodeURIComponent(node.peer)}`);
+    await tab.getByTestId("passphrase").fill("correct horse");
+    await tab.getByTestId("connect").click();
+    await tab.getByTestId("org-name").fill("Sealed Inc");
+    await tab.getByTestId("create-org").click();
+    await tab.getByTestId("org-title").getByText("Sealed Inc").waitFor({ timeout: hang });
+
+    await tab.reload();
+    await tab.getByTestId("connect").click();
+    await tab.getByTestId("connect-error").getByText("sealed").waitFor({ timeout: hang });
+    await expect(tab.getByTestId("connect").textContent()).resolves.toBe("Unlock");
+    await tab.getByTestId("passphrase").fill("wrong horse");
+    await tab.getByTestId("connect").click();
+    await tab.getByTestId("connect-error").getByText("wrong passphrase").waitFor({ timeout: hang });
+    await tab.getByTestId("passphrase").fill("correct horse");
+    await tab.getByTestId("connect").click();
+    await tab.getByTestId("org-title").getByText("Sealed Inc").waitFor({ timeout: hang });
+    await expect(tab.getByTestId("status").textContent()).resolves.toContain("you:");
+  } catch (error) {
+    mkdirSync(artifacts, { recursive: true });
+    await tab.screenshot({ path: join(artifacts, "passphrase-failed.png") }).catch(() => undefined);
+    throw new Error(`${String(error)}\npage console:\n${logs.join("\n")}`, { cause: error });
+  } finally {
+    await context.close();
+  }
+});
+
 it("the story: two pages and a CLI member chat; a restricted channel; the service node restarts; a ban re-keys; a page offline queues and delivers when back", async () => {
   if (browser === undefined || page === undefined || node === undefined)
     throw new Error("setup failed");
