@@ -191,6 +191,14 @@ function Channel(props: {
   const [error, setError] = useState<string | undefined>(undefined);
   const run = actionRunner(setError, session);
   const canModerate = view.role === "owner";
+  // Who pins: the owner and moderators (spec 55), every member when the owner allows it.
+  const myRoles = view.members.get(client.memberId) ?? [];
+  const canPin =
+    view.role === "owner" ||
+    view.pinMessageAllMembersEnabled ||
+    myRoles.includes("all") ||
+    myRoles.includes("moderate-content");
+  const pinned = messages.filter((m) => m.pinned && !m.deleted);
   const info = view.channels.find((c) => c.id === channelId);
   const limited = info !== undefined && isLimited(info);
   const shut = info !== undefined && !info.canPost;
@@ -216,6 +224,18 @@ function Channel(props: {
             : `You are not on #${info.name || info.id}'s roster: you cannot post here. The organization is not encrypted, so its messages are not secret from members.`}
         </p>
       )}
+      {pinned.length > 0 && (
+        <details class="pinned-list" data-testid="pinned">
+          <summary>Pinned ({pinned.length})</summary>
+          <ul>
+            {pinned.map((m) => (
+              <li key={m.id}>
+                {m.own ? "you" : memberLabel(view, m.author)}: {m.text.slice(0, 120)}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
       <ol class="messages" data-testid="messages">
         {messages.map((m) => (
           <li
@@ -229,6 +249,12 @@ function Channel(props: {
                 {new Date(m.shownAt).toLocaleTimeString()}
               </time>
               {m.edited && !m.deleted && <span class="edited"> (edited)</span>}
+              {m.pinned && !m.deleted && (
+                <span class="pin" data-testid="pinned-mark">
+                  {" "}
+                  · pinned
+                </span>
+              )}
             </div>
             {m.replyTo !== undefined && (
               <div class="reply-quote">
@@ -268,6 +294,16 @@ function Channel(props: {
                     onClick={() => setEditing({ id: m.id, text: m.text })}
                   >
                     edit
+                  </button>
+                )}
+                {canPin && (
+                  <button
+                    type="button"
+                    class="link"
+                    data-testid="pin"
+                    onClick={() => void run(() => client.pinMessage(view.id, m.id, !m.pinned))}
+                  >
+                    {m.pinned ? "unpin" : "pin"}
                   </button>
                 )}
                 {(m.own || canModerate) && (

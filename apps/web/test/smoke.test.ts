@@ -327,6 +327,20 @@ it("the story: two pages and a CLI member chat; a restricted channel; the servic
       await expect(dana.getByTestId("messages").textContent()).resolves.toContain("Erin");
     });
 
+    await step("the owner's page pins a message: Dana's page shows it pinned", async () => {
+      await owner
+        .getByTestId("message")
+        .filter({ hasText: "hi from Dana's page" })
+        .getByTestId("pin")
+        .click();
+      await dana
+        .getByTestId("message")
+        .filter({ hasText: "hi from Dana's page" })
+        .getByTestId("pinned-mark")
+        .waitFor({ timeout: hang });
+      await expect(dana.getByTestId("pinned").textContent()).resolves.toContain("Pinned (1)");
+    });
+
     await step(
       "restricted #core (roster: the CLI member): Dana's page cannot read it",
       async () => {
