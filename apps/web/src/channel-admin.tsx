@@ -74,6 +74,56 @@ function RosterPicker(props: {
   );
 }
 
+/** A category picker (nothing when the organization has no category). */
+function CategorySelect(props: {
+  readonly categories: readonly (readonly [string, string])[];
+  readonly value: string;
+  readonly onChange: (categoryId: string) => void;
+}) {
+  if (props.categories.length === 0) return null;
+  return (
+    <select
+      title="category"
+      value={props.value}
+      onChange={(e) => props.onChange((e.target as HTMLSelectElement).value)}
+    >
+      <option value="">no category</option>
+      {props.categories.map(([id, name]) => (
+        <option key={id} value={id}>
+          {name}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** The id and name fields of a new channel or category (test ids `new-<what>-id`, `-name`). */
+function IdAndName(props: {
+  readonly what: "channel" | "category";
+  readonly value: { readonly id: string; readonly name: string };
+  readonly onChange: (next: { id: string; name: string }) => void;
+}) {
+  const { what, value } = props;
+  return (
+    <>
+      <TextField
+        class="short"
+        testId={`new-${what}-id`}
+        placeholder={`${what} id (a-z 0-9 _ -)`}
+        value={value.id}
+        onValue={(id) => props.onChange({ id, name: value.name })}
+      />
+      <TextField
+        class="short"
+        testId={`new-${what}-name`}
+        placeholder="name"
+        value={value.name}
+        onValue={(name) => props.onChange({ id: value.id, name })}
+      />
+    </>
+  );
+}
+
 /** The roster as an argument of `setChannelMembers` (no per-channel roles). */
 function asRoster(ids: readonly string[]): Record<string, readonly []> {
   return Object.fromEntries(ids.map((id) => [id, [] as const]));
@@ -133,23 +183,13 @@ export function ChannelAdmin(props: {
               >
                 Rename
               </button>
-              {categories.length > 0 && (
-                <select
-                  title="category"
-                  value={c.categoryId}
-                  onChange={(e) => {
-                    const categoryId = (e.target as HTMLSelectElement).value;
-                    void run(() => client.editChannel(view.id, c.id, { categoryId }));
-                  }}
-                >
-                  <option value="">no category</option>
-                  {categories.map(([id, name]) => (
-                    <option key={id} value={id}>
-                      {name}
-                    </option>
-                  ))}
-                </select>
-              )}
+              <CategorySelect
+                categories={categories}
+                value={c.categoryId}
+                onChange={(categoryId) =>
+                  void run(() => client.editChannel(view.id, c.id, { categoryId }))
+                }
+              />
               <button
                 type="button"
                 data-testid="remove-channel"
@@ -203,35 +243,16 @@ export function ChannelAdmin(props: {
           });
         }}
       >
-        <TextField
-          class="short"
-          testId="new-channel-id"
-          placeholder="channel id (a-z 0-9 _ -)"
-          value={channel.id}
-          onValue={(value) => setChannel({ ...channel, id: value })}
+        <IdAndName
+          what="channel"
+          value={channel}
+          onChange={(next) => setChannel({ ...channel, ...next })}
         />
-        <TextField
-          class="short"
-          placeholder="name"
-          value={channel.name}
-          onValue={(value) => setChannel({ ...channel, name: value })}
+        <CategorySelect
+          categories={categories}
+          value={channel.categoryId}
+          onChange={(categoryId) => setChannel({ ...channel, categoryId })}
         />
-        {categories.length > 0 && (
-          <select
-            title="category"
-            value={channel.categoryId}
-            onChange={(e) =>
-              setChannel({ ...channel, categoryId: (e.target as HTMLSelectElement).value })
-            }
-          >
-            <option value="">no category</option>
-            {categories.map(([id, name]) => (
-              <option key={id} value={id}>
-                {name}
-              </option>
-            ))}
-          </select>
-        )}
         <label>
           <input
             type="checkbox"
@@ -280,20 +301,7 @@ export function ChannelAdmin(props: {
           });
         }}
       >
-        <TextField
-          class="short"
-          testId="new-category-id"
-          placeholder="category id"
-          value={category.id}
-          onValue={(value) => setCategory({ ...category, id: value })}
-        />
-        <TextField
-          class="short"
-          testId="new-category-name"
-          placeholder="name"
-          value={category.name}
-          onValue={(value) => setCategory({ ...category, name: value })}
-        />
+        <IdAndName what="category" value={category} onChange={setCategory} />
         <button type="submit" data-testid="create-category">
           Create category
         </button>
