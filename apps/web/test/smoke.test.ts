@@ -397,6 +397,8 @@ it("the story: two pages and a CLI member chat; a restricted channel; the servic
       await expect(dana.getByTestId("messages").textContent()).resolves.not.toContain(
         "core: for Erin only",
       );
+      mkdirSync(artifacts, { recursive: true });
+      await owner.screenshot({ path: join(artifacts, "story-restricted-owner.png") });
       await open(owner, "general");
       await open(dana, "general");
     });
