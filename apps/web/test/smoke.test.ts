@@ -3,8 +3,10 @@
  * downloaded browser) against an `orgchat serve` this test starts: the page creates an organization,
  * the CLI joins with the share link the page shows, the page accepts, and one message goes each way
  * (page → CLI `read`, CLI `send` → page); then the other way round: the CLI owns, the page opens its
- * link, asks to join, is accepted and chats. Everything stays on 127.0.0.1. Every wait is for an event
- * (a process's output or exit, an element on the page); the timeouts are only nets for a hang.
+ * link, asks to join, is accepted and chats; a passphrase seals a page's identity; and the story of
+ * issue #16 (two pages and a CLI member: restricted channel, service node restart, ban, offline), each
+ * step's duration printed. Everything stays on 127.0.0.1. Every wait is for an event (a process's
+ * output or exit, an element on the page); the timeouts are only nets for a hang.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
