@@ -109,6 +109,17 @@ it("page creates, CLI joins by the page's link, page accepts, one message each w
     mkdirSync(artifacts, { recursive: true });
     await tab.screenshot({ path: join(artifacts, "smoke.png") });
 
+    // An unread post in a channel not on screen: its count outlives the reload (IndexedDB).
+    const form = tab.getByTestId("channel-form");
+    await form.getByTestId("new-channel-id").fill("random");
+    await form.getByTestId("create-channel").click();
+    await tab.getByTestId("channel-random").waitFor({ timeout: hang });
+    await orgchatJson(["send", "random", "unread across the reload", ...bob]);
+    await tab
+      .getByTestId("unread-random")
+      .getByText("1", { exact: true })
+      .waitFor({ timeout: hang });
+
     // A reload keeps the identity, the organization and its history (IndexedDB): the owner is
     // still the owner, and what the CLI sends meanwhile is caught up from the service node's Store.
     await orgchatJson(["send", "general", "while the page reloads", ...bob]);
@@ -121,6 +132,7 @@ it("page creates, CLI joins by the page's link, page accepts, one message each w
         .getByText(text, { exact: true })
         .waitFor({ timeout: hang });
     }
+    await expect(tab.getByTestId("unread-random").textContent()).resolves.toBe("1");
     await tab.getByTestId("composer").fill("after the reload");
     await tab.getByTestId("send").click();
     await tab
