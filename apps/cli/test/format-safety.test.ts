@@ -54,6 +54,7 @@ function org(name: string, text: string): OrganizationView {
         private: false,
         restricted: false,
         canPost: true,
+        members: [],
       },
     ],
     categories: new Map([[name, name]]),

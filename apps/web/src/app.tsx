@@ -22,6 +22,9 @@ export function App(props: { readonly request: PageRequest }) {
   const [peerText, setPeerText] = useState(initialPeers.join("\n"));
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const [passphrase, setPassphrase] = useState("");
+  // Set once the store said it is sealed: the form then asks for the passphrase.
+  const [sealed, setSealed] = useState(false);
   if (session !== undefined) {
     return <Home session={session} join={props.request.join} />;
   }
@@ -46,14 +49,23 @@ export function App(props: { readonly request: PageRequest }) {
       // The network stack (client, crypto, libp2p, Waku) is its own chunk, loaded on connect: the
       // address form paints from the small shell (scripts/bundle-size.ts prints both).
       const { openChatSession } = await import("./session.ts");
-      setSession(await openChatSession({ peers }));
+      setSession(await openChatSession({ peers, passphrase }));
     } catch (e) {
+      // By name, not with the client's guards: the client loads with the network chunk.
+      const name = e instanceof Error ? e.name : "";
+      if (name === "PassphraseRequiredError" && passphrase === "") setSealed(true);
       setError(
-        e instanceof Error && e.name === "StoreLockedError"
+        name === "StoreLockedError"
           ? "this profile is open in another tab or window: close it there (or use it there), then connect again"
-          : e instanceof Error
-            ? `${e.name}: ${e.message}`
-            : String(e),
+          : name === "PassphraseRequiredError"
+            ? passphrase === ""
+              ? "this browser's identity is sealed with a passphrase: enter it to unlock"
+              : "this browser's identity was saved without a passphrase: leave the passphrase empty (one cannot be added to an existing identity)"
+            : name === "WrongPassphraseError"
+              ? "wrong passphrase: it does not open this browser's identity (a passphrase cannot be recovered)"
+              : e instanceof Error
+                ? `${e.name}: ${e.message}`
+                : String(e),
       );
     } finally {
       setBusy(false);
@@ -73,11 +85,33 @@ export function App(props: { readonly request: PageRequest }) {
             onInput={(e) => setPeerText((e.target as HTMLTextAreaElement).value)}
           />
         </label>
+        <label class={sealed ? "passphrase sealed" : "passphrase"} data-testid="passphrase-label">
+          {sealed
+            ? "Passphrase of this browser's identity"
+            : "Passphrase (optional: seals a new identity's keys here; asked for at every connect, cannot be added later)"}
+          <input
+            type="password"
+            data-testid="passphrase"
+            autocomplete="current-password"
+            value={passphrase}
+            onInput={(e) => setPassphrase((e.target as HTMLInputElement).value)}
+          />
+        </label>
         <button type="submit" data-testid="connect" disabled={busy}>
-          {busy ? "Connecting…" : "Connect"}
+          {busy
+            ? passphrase === ""
+              ? "Connecting…"
+              : "Unlocking…"
+            : sealed
+              ? "Unlock"
+              : "Connect"}
         </button>
       </form>
-      {error !== undefined && <p class="error">{error}</p>}
+      {error !== undefined && (
+        <p class="error" data-testid="connect-error">
+          {error}
+        </p>
+      )}
       <p class="note">
         {storeIsPersistent
           ? "Your identity, keys and messages stay in this browser (IndexedDB) for this site."
@@ -116,7 +150,7 @@ function Home(props: { readonly session: ChatSession; readonly join: ShareLink |
   const orgs = client.listOrganizations();
   const [selected, setSelected] = useState<string | undefined>(props.join?.organizationId);
   const [error, setError] = useState<string | undefined>(undefined);
-  const run = actionRunner(setError);
+  const run = actionRunner(setError, session);
   const [orgName, setOrgName] = useState("");
   const [linkText, setLinkText] = useState("");
   const [link, setLink] = useState<ShareLink | undefined>(props.join);
@@ -212,7 +246,7 @@ function Invitations(props: {
   const { client } = props.session;
   const invitations = client.listInvitations();
   const [name, setName] = useState("");
-  const run = actionRunner(props.onError);
+  const run = actionRunner(props.onError, props.session);
   if (invitations.length === 0) return null;
   return (
     <div class="invitations">

@@ -3,8 +3,9 @@
  * the channel on screen, members with roles, the owner's requests panel and actions, and its share
  * link with a QR code. Every string from the network is rendered as text (JSX escapes it).
  */
-import type { MessageView, OrganizationView } from "@orgchat/client";
+import type { ChannelView, MessageView, OrganizationView } from "@orgchat/client";
 import { useEffect, useState } from "preact/hooks";
+import { isLimited, LockIcon } from "./channel-admin.tsx";
 import { OwnerPanel } from "./owner-panel.tsx";
 import { QrCode } from "./qr-code.tsx";
 import type { ChatSession } from "./session.ts";
@@ -106,10 +107,14 @@ function ChannelList(props: {
                     onClick={() => props.onSelect(c.id)}
                   >
                     # {c.name || c.id}
-                    {c.restricted && (
-                      <span class="restricted" title="restricted: only its members read it">
+                    {isLimited(c) && (
+                      <span
+                        class="restricted"
+                        data-testid={`restricted-${c.id}`}
+                        title="restricted: only its roster reads it"
+                      >
                         {" "}
-                        🔒
+                        <LockIcon />
                       </span>
                     )}
                     {unread > 0 && (
@@ -184,8 +189,19 @@ function Channel(props: {
   const [replyTo, setReplyTo] = useState<MessageView | undefined>(undefined);
   const [editing, setEditing] = useState<{ id: string; text: string } | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
-  const run = actionRunner(setError);
+  const run = actionRunner(setError, session);
   const canModerate = view.role === "owner";
+  // Who pins: the owner and moderators (spec 55), every member when the owner allows it.
+  const myRoles = view.members.get(client.memberId) ?? [];
+  const canPin =
+    view.role === "owner" ||
+    view.pinMessageAllMembersEnabled ||
+    myRoles.includes("all") ||
+    myRoles.includes("moderate-content");
+  const pinned = messages.filter((m) => m.pinned && !m.deleted);
+  const info = view.channels.find((c) => c.id === channelId);
+  const limited = info !== undefined && isLimited(info);
+  const shut = info !== undefined && !info.canPost;
   const sending = session.sending.filter(
     (s) => s.organizationId === view.id && s.channelId === channelId,
   );
@@ -200,6 +216,26 @@ function Channel(props: {
   };
   return (
     <div class="channel">
+      {limited && <RosterLine view={view} channel={info} memberId={client.memberId} />}
+      {limited && shut && view.role === "member" && (
+        <p class="not-on-roster" data-testid="not-on-roster">
+          {view.encrypted
+            ? `You are not on #${info.name || info.id}'s roster. Its messages are encrypted with the channel's own keys, which only the members on its roster receive: this page cannot read them, so none show here (any you read before you left the roster stay). The owner can add you.`
+            : `You are not on #${info.name || info.id}'s roster: you cannot post here. The organization is not encrypted, so its messages are not secret from members.`}
+        </p>
+      )}
+      {pinned.length > 0 && (
+        <details class="pinned-list" data-testid="pinned">
+          <summary>Pinned ({pinned.length})</summary>
+          <ul>
+            {pinned.map((m) => (
+              <li key={m.id}>
+                {m.own ? "you" : memberLabel(view, m.author)}: {m.text.slice(0, 120)}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
       <ol class="messages" data-testid="messages">
         {messages.map((m) => (
           <li
@@ -213,6 +249,12 @@ function Channel(props: {
                 {new Date(m.shownAt).toLocaleTimeString()}
               </time>
               {m.edited && !m.deleted && <span class="edited"> (edited)</span>}
+              {m.pinned && !m.deleted && (
+                <span class="pin" data-testid="pinned-mark">
+                  {" "}
+                  · pinned
+                </span>
+              )}
             </div>
             {m.replyTo !== undefined && (
               <div class="reply-quote">
@@ -254,6 +296,16 @@ function Channel(props: {
                     edit
                   </button>
                 )}
+                {canPin && (
+                  <button
+                    type="button"
+                    class="link"
+                    data-testid="pin"
+                    onClick={() => void run(() => client.pinMessage(view.id, m.id, !m.pinned))}
+                  >
+                    {m.pinned ? "unpin" : "pin"}
+                  </button>
+                )}
                 {(m.own || canModerate) && (
                   <button
                     type="button"
@@ -277,27 +329,47 @@ function Channel(props: {
         ))}
       </ol>
       {error !== undefined && <p class="error">{error}</p>}
-      <form class="composer" onSubmit={send}>
-        {replyTo !== undefined && (
-          <p class="replying">
-            replying to {replyTo.own ? "yourself" : memberLabel(view, replyTo.author)}:{" "}
-            {replyTo.text.slice(0, 60)}{" "}
-            <button type="button" onClick={() => setReplyTo(undefined)}>
-              ×
-            </button>
-          </p>
-        )}
-        <TextField
-          class="grow"
-          testId="composer"
-          placeholder="Message"
-          value={text}
-          onValue={setText}
-        />
-        <button type="submit" data-testid="send">
-          Send
-        </button>
-      </form>
+      {!shut && (
+        <form class="composer" onSubmit={send}>
+          {replyTo !== undefined && (
+            <p class="replying">
+              replying to {replyTo.own ? "yourself" : memberLabel(view, replyTo.author)}:{" "}
+              {replyTo.text.slice(0, 60)}{" "}
+              <button type="button" onClick={() => setReplyTo(undefined)}>
+                ×
+              </button>
+            </p>
+          )}
+          <TextField
+            class="grow"
+            testId="composer"
+            placeholder="Message"
+            value={text}
+            onValue={setText}
+          />
+          <button type="submit" data-testid="send">
+            Send
+          </button>
+        </form>
+      )}
     </div>
+  );
+}
+
+/** Who reads a restricted channel: the owner and its roster, by name. */
+function RosterLine(props: {
+  readonly view: OrganizationView;
+  readonly channel: ChannelView;
+  readonly memberId: string;
+}) {
+  const { view, channel, memberId } = props;
+  const names = channel.members.map((id) => (id === memberId ? "you" : memberLabel(view, id)));
+  return (
+    <p class="roster-line" data-testid="roster-line">
+      <LockIcon /> #{channel.name || channel.id} is restricted: read by the owner
+      {view.role === "owner" ? " (you)" : ""}
+      {names.length === 0 ? " only" : ` and ${names.join(", ")}`}
+      {view.encrypted ? " (its own keys)" : ""}.
+    </p>
   );
 }

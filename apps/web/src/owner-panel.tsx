@@ -1,9 +1,10 @@
 /**
  * The owner's panel: pending requests to join (accept, or reject with a reason), member actions
- * (remove, ban, unban, roles) and channel actions (create, edit, remove).
+ * (remove, ban, unban, roles) and the channels and categories (`channel-admin.tsx`).
  */
 import type { OrganizationView } from "@orgchat/client";
 import { useState } from "preact/hooks";
+import { ChannelAdmin } from "./channel-admin.tsx";
 import { isOwnerKey, memberLabel } from "./org-screen.tsx";
 import type { ChatSession } from "./session.ts";
 import { TextField } from "./text-field.tsx";
@@ -29,10 +30,9 @@ export function OwnerPanel(props: {
   const { session, view } = props;
   const { client } = session;
   const [error, setError] = useState<string | undefined>(undefined);
-  const run = actionRunner(setError);
+  const run = actionRunner(setError, session);
   const requests = client.listRequests(view.id).filter((r) => r.status === "pending");
   const [reasons, setReasons] = useState<Record<string, string>>({});
-  const [channel, setChannel] = useState({ id: "", name: "", restricted: false });
   return (
     <aside class="owner" data-testid="owner-panel">
       <h2>Requests ({requests.length})</h2>
@@ -119,69 +119,7 @@ export function OwnerPanel(props: {
           </ul>
         </>
       )}
-      <h2>Channels</h2>
-      <ul>
-        {view.channels.map((c) => (
-          <li key={c.id}>
-            # {c.name || c.id}
-            <button
-              type="button"
-              onClick={() => {
-                const name = window.prompt(`New name of #${c.id}`, c.name);
-                if (name !== null && name.trim() !== "")
-                  void run(() => client.editChannel(view.id, c.id, { name: name.trim() }));
-              }}
-            >
-              Rename
-            </button>
-            <button
-              type="button"
-              onClick={() => void run(() => client.removeChannel(view.id, c.id))}
-            >
-              Remove
-            </button>
-          </li>
-        ))}
-      </ul>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          const id = channel.id.trim();
-          if (id === "") return;
-          void run(async () => {
-            await client.createChannel(view.id, {
-              id,
-              name: channel.name.trim() || id,
-              ...(channel.restricted ? { access: "invitation-only" as const } : {}),
-            });
-            setChannel({ id: "", name: "", restricted: false });
-          });
-        }}
-      >
-        <TextField
-          class="short"
-          placeholder="channel id (a-z 0-9 _ -)"
-          value={channel.id}
-          onValue={(value) => setChannel({ ...channel, id: value })}
-        />
-        <TextField
-          class="short"
-          placeholder="name"
-          value={channel.name}
-          onValue={(value) => setChannel({ ...channel, name: value })}
-        />
-        <label>
-          <input
-            type="checkbox"
-            checked={channel.restricted}
-            onChange={(e) =>
-              setChannel({ ...channel, restricted: (e.target as HTMLInputElement).checked })
-            }
-          />{" "}
-          restricted
-        </label>
-        <button type="submit">Create channel</button>
-      </form>
+      <ChannelAdmin client={client} view={view} run={run} />
       {error !== undefined && <p class="error">{error}</p>}
     </aside>
   );

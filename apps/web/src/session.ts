@@ -1,8 +1,9 @@
 /**
  * A chat session of the page: one store, one light Waku transport to the service nodes, one client,
- * and what the screen shows that the client does not keep (unread counts, messages being sent, the
- * connection status). Views subscribe with {@link ChatSession.subscribe} and read the client again on
- * each change: the client is the truth, this only says when to look.
+ * and what the screen shows that the client does not keep (unread counts, kept in the store's
+ * `web/unread` space so they outlive a reload; messages being sent; the connection status). Views
+ * subscribe with {@link ChatSession.subscribe} and read the client again on each change: the client
+ * is the truth, this only says when to look.
  */
 import {
   type Client,
@@ -40,6 +41,11 @@ export interface ChatSessionInit {
   readonly store?: Store;
   /** The client's tunables (tests). @default the client's defaults */
   readonly config?: ClientConfig;
+  /**
+   * Seals the identity's secrets in the store (the client's `passphrase`): chosen when the profile's
+   * identity is created, asked for at every later connect. @default none (not sealed)
+   */
+  readonly passphrase?: string;
 }
 
 /** One running session; see the module's summary. */
@@ -59,6 +65,11 @@ export interface ChatSession {
   send(organizationId: string, channelId: string, text: string, replyTo?: string): Promise<void>;
   /** Calls `listener` after every change; returns the function that removes it. */
   subscribe(listener: () => void): () => void;
+  /**
+   * Tells every view to read the client again: after the page's own action (the client announces
+   * what it hears, not always what this identity did, e.g. a channel the owner removed).
+   */
+  refresh(): void;
   close(): Promise<void>;
 }
 
@@ -70,14 +81,41 @@ const changeEvents = clientEventNames.filter(
   (name) => name !== "message:received" && name !== "error" && name !== "diagnostic",
 );
 
+/** The store space of the page's unread counts: key `<organization>/<channel>`, a decimal count. */
+export const unreadSpace = "web/unread";
+const utf8 = new TextEncoder();
+
+/**
+ * The unread counts a previous session of this profile left in its store. A value that is not a
+ * positive decimal count (a store edited by hand, or written by something else) is skipped.
+ * @param store - the profile's store
+ * @returns the counts by `<organization>/<channel>`
+ */
+async function loadUnread(store: Store): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const decoder = new TextDecoder();
+  for (const key of await store.keys(unreadSpace)) {
+    const value = await store.get(unreadSpace, key);
+    const text = value === undefined ? "" : decoder.decode(value);
+    const count = /^[1-9][0-9]{0,8}$/.test(text) ? Number(text) : 0;
+    if (count > 0) counts.set(key, count);
+  }
+  return counts;
+}
+
 /**
  * Opens the store, the transport and the client.
  * @param init - service nodes, profile
  * @returns the running session
  * @throws TransportStartError (from the transport: a bad address), or what `createClient` throws
+ *   (`PassphraseRequiredError` for a sealed store opened without a passphrase or the reverse,
+ *   `WrongPassphraseError`)
  */
 export async function openChatSession(init: ChatSessionInit): Promise<ChatSession> {
   const store: Store = init.store ?? (await openStore(init.profile ?? "default"));
+  // Before the client starts catching up (its first events must find the counts loaded); counts
+  // that cannot be read start at zero rather than keep the page from opening.
+  const unread = await loadUnread(store).catch(() => new Map<string, number>());
   const transport =
     init.transport ??
     wakuTransport({ mode: "light", peers: [...init.peers], publishTimeoutMs: 30_000 });
@@ -92,13 +130,34 @@ export async function openChatSession(init: ChatSessionInit): Promise<ChatSessio
   });
   let client: Client;
   try {
-    client = await createClient({ transport, store, config: init.config ?? {} });
+    client = await createClient({
+      transport,
+      store,
+      config: init.config ?? {},
+      ...(init.passphrase === undefined || init.passphrase === ""
+        ? {}
+        : { passphrase: init.passphrase }),
+    });
   } catch (error) {
     await transport.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;
   }
-  const unread = new Map<string, number>();
+  // Unread counts outlive a reload: each change is written to the store's `web/unread` space, in
+  // order (a failed write is a notice; the count on screen stays right until the next reload).
+  let writes = Promise.resolve();
+  const keepUnread = (key: string) => {
+    const count = unread.get(key) ?? 0;
+    writes = writes
+      .then(async () => {
+        if (count > 0) await store.put(unreadSpace, key, utf8.encode(String(count)));
+        else await store.delete(unreadSpace, key);
+      })
+      .catch((error: unknown) => {
+        notice = `unread counts not saved: ${error instanceof Error ? error.message : String(error)}`;
+        changed();
+      });
+  };
   const onScreen = { key: "" };
   let sending: SendingMessage[] = [];
   let notice: string | undefined;
@@ -106,7 +165,10 @@ export async function openChatSession(init: ChatSessionInit): Promise<ChatSessio
   const keyOf = (org: string, channel: string) => `${org}/${channel}`;
   client.on("message:received", ({ message }: { message: MessageView }) => {
     const key = keyOf(message.organizationId, message.channelId);
-    if (!message.own && key !== onScreen.key) unread.set(key, (unread.get(key) ?? 0) + 1);
+    if (!message.own && key !== onScreen.key) {
+      unread.set(key, (unread.get(key) ?? 0) + 1);
+      keepUnread(key);
+    }
     changed();
   });
   for (const event of changeEvents) client.on(event, changed);
@@ -129,7 +191,10 @@ export async function openChatSession(init: ChatSessionInit): Promise<ChatSessio
     unread: (org, channel) => unread.get(keyOf(org, channel)) ?? 0,
     markRead(org, channel) {
       onScreen.key = keyOf(org, channel);
-      if (unread.delete(onScreen.key)) changed();
+      if (unread.delete(onScreen.key)) {
+        keepUnread(onScreen.key);
+        changed();
+      }
     },
     async send(org, channel, text, replyTo) {
       const item: SendingMessage = {
@@ -160,7 +225,9 @@ export async function openChatSession(init: ChatSessionInit): Promise<ChatSessio
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    refresh: changed,
     async close() {
+      await writes;
       await client.close().catch(() => undefined);
       await transport.stop().catch(() => undefined);
       await store.close().catch(() => undefined);

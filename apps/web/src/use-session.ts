@@ -16,9 +16,13 @@ export function useSessionVersion(session: ChatSession): number {
 /**
  * Runs an action, showing its error instead of throwing it.
  * @param setError - where the error's text goes
+ * @param session - when given, its views read the client again once the action ended
  * @returns a runner for async actions
  */
-export function actionRunner(setError: (text: string | undefined) => void) {
+export function actionRunner(
+  setError: (text: string | undefined) => void,
+  session?: Pick<ChatSession, "refresh">,
+) {
   return async (action: () => Promise<unknown>): Promise<boolean> => {
     setError(undefined);
     try {
@@ -27,6 +31,8 @@ export function actionRunner(setError: (text: string | undefined) => void) {
     } catch (error) {
       setError(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
       return false;
+    } finally {
+      session?.refresh();
     }
   };
 }

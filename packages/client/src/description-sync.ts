@@ -369,7 +369,10 @@ export class DescriptionSync {
       ]);
     }
     await c.persistence.commit(org, txn);
-    await c.sync.syncSubscriptions(org);
+    const added = await c.sync.syncSubscriptions(org);
+    // A channel learnt from this description (created, or opened to this member): what was posted
+    // in it before the subscription is in history only. Read it now, not at the next sweep.
+    if (!first && added.length > 0) await c.sync.backfill(org, added);
   }
 
   /** Follows what the state says about this identity (joined, removed, banned). */

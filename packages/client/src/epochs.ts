@@ -433,12 +433,15 @@ export class OwnerEpochs {
    * Before the owner sends in `channelId`'s group: when a removal of it waits for the batched re-key
    * (`rekeyWindowMs`), every pending re-key runs now, in `txn`, so that what the owner writes after a
    * removal or a ban is never in an epoch the removed member holds (its KeyUpdates go into the outbox
-   * before the message).
+   * before the message). Likewise, when a member waits for the add flush of that group
+   * (`addWindowMs`), the adds are flushed now: a member just admitted or put on a channel's roster
+   * reads what the owner writes next (its Welcome goes out before the message).
    */
   async rekeyBeforeSend(org: OwnerOrg, txn: Txn, channelId: string): Promise<void> {
     const pending = org.owner.pendingRemovals.get(channelId);
-    if (pending === undefined || pending.size === 0) return;
-    await this.#rekeyPending(org, txn);
+    if (pending !== undefined && pending.size > 0) await this.#rekeyPending(org, txn);
+    const adds = org.owner.pendingAdds.get(channelId);
+    if (adds !== undefined && adds.size > 0) await this.flushAdds(org, txn);
   }
 
   /**

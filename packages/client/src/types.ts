@@ -176,6 +176,11 @@ export interface ChannelView {
   readonly restricted: boolean;
   /** Whether this identity may post here. */
   readonly canPost: boolean;
+  /**
+   * The channel's roster (spec 55 `OrganizationChat.members`): the member ids `setChannelMembers`
+   * last set, sorted. Who reads a restricted channel: these, the owner, and grant holders.
+   */
+  readonly members: readonly string[];
 }
 
 /** A join request as the owner lists it. */

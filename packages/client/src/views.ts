@@ -93,6 +93,7 @@ export class Views {
         private: channel.permissions.private,
         restricted: state.encrypted && isRestricted(state, channel.id),
         canPost: canPost(state, me, channel.id),
+        members: [...channel.members.keys()].sort(),
       }));
     const epoch =
       org.role === "owner" ? org.owner.groups.get("")?.epoch : org.member.groups.get("")?.epoch;

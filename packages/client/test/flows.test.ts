@@ -217,6 +217,12 @@ describe("spec 55 flows on the memory transport", () => {
     ).toMatchObject({
       restricted: true,
       canPost: true,
+      members: [alice.client.memberId],
+    });
+    // Every member sees the roster (the page lists who reads a restricted channel).
+    expect(bob.client.getOrganization(orgId).channels.find((c) => c.id === "board")).toMatchObject({
+      canPost: false,
+      members: [alice.client.memberId],
     });
     await owner.client.sendMessage(orgId, "board", "board only");
     await alice.client.sendMessage(orgId, "board", "alice on board");

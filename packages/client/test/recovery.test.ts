@@ -143,4 +143,35 @@ describe("no missing keys", () => {
     expect(received(owner)).toContain("after the re-key");
     expect(received(b)).toEqual([]);
   });
+
+  it("the owner sending inside the add window adds first: a member just put on a channel's roster reads it", async () => {
+    world = new World({ addWindowMs: 1_000 });
+    const { owner, members, orgId } = await orgWithMembers(world, ["a", "b"]);
+    const [a, b] = members as [Peer, Peer];
+    await owner.client.createChannel(orgId, {
+      id: "core",
+      name: "core",
+      access: "invitation-only",
+    });
+    await world.settle();
+    await owner.client.setChannelMembers(orgId, "core", { [a.client.memberId]: [] });
+    // No time passes: the send flushes the pending add, a's Welcome goes out before the message.
+    await owner.client.sendMessage(orgId, "core", "right after the roster");
+    await world.settle();
+    expect(received(a)).toEqual(["right after the roster"]);
+    expect(received(b)).toEqual([]);
+  });
+
+  it("a channel learnt while catching up is read from history at once: a member back from offline reads what was posted in it", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["a"]);
+    const [a] = members as [Peer];
+    await world.stop(a);
+    await owner.client.createChannel(orgId, { id: "news", name: "news" });
+    await owner.client.sendMessage(orgId, "news", "while a was away");
+    await world.settle();
+    // No sweep runs (no time passes): the catch-up that learns #news reads its history too.
+    await world.resume(a);
+    expect(received(a)).toEqual(["while a was away"]);
+  });
 });
