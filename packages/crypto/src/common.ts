@@ -64,6 +64,7 @@ export {
 } from "./key-update.js";
 export {
   type KeyUpdateEnvelopesOutcome,
+  type ReadKeyUpdate,
   readKeyUpdateEnvelope,
   type UnverifiedKeyUpdate,
 } from "./key-update-envelopes.js";
@@ -76,6 +77,13 @@ export {
   type MemberGroupParts,
   type MemberTransition,
 } from "./member-group.js";
+export {
+  memberKeysSigningInput,
+  memberKeysSigningLabel,
+  type SignedMemberKeys,
+  signMemberKeys,
+  verifyMemberKeys,
+} from "./member-keys.js";
 export {
   type HistoryPolicy,
   type Joiner,

@@ -22,9 +22,18 @@ export interface UnverifiedKeyUpdate {
   verify(): boolean;
 }
 
+/** What {@link readKeyUpdateEnvelope} returns: the unverified chunk and who signed it. */
+export interface ReadKeyUpdate extends UnverifiedKeyUpdate {
+  /**
+   * The envelope's signer: the organization key (entries salted with `L_m`) or a delegate's
+   * identity key (delegate salts: docs/DELEGATION.md).
+   */
+  readonly signer: Uint8Array;
+}
+
 /**
  * Decodes a sealed KeyUpdate chunk with every check of `openKeyUpdateEnvelope` (type, organization,
- * topic, organization-key signer, channel) except the signature, which {@link UnverifiedKeyUpdate.verify}
+ * topic, organization-key signer or a delegate in `committers`, channel) except the signature, which {@link UnverifiedKeyUpdate.verify}
  * checks later over the same signing input.
  *
  * @throws as `openKeyUpdateEnvelope`, except `InvalidSignatureError`
@@ -33,7 +42,9 @@ export async function readKeyUpdateEnvelope(init: {
   readonly provider: CryptoProvider;
   readonly group: GroupId;
   readonly bytes: Uint8Array;
-}): Promise<UnverifiedKeyUpdate> {
+  /** Delegates whose KeyUpdates the receiver accepts (`OpenEnvelopeOptions.committers`). @default none */
+  readonly committers?: (signer: Uint8Array) => boolean;
+}): Promise<ReadKeyUpdate> {
   const { provider, group } = init;
   let request: VerifyRequest | undefined;
   const opened = await openEnvelope(init.bytes, {
@@ -44,6 +55,7 @@ export async function readKeyUpdateEnvelope(init: {
       request = captured;
       return true;
     },
+    ...(init.committers === undefined ? {} : { committers: init.committers }),
   });
   if (opened.type !== "key-update" || request === undefined) {
     throw new RangeError("bytes: not a key-update envelope");
@@ -55,6 +67,7 @@ export async function readKeyUpdateEnvelope(init: {
   let valid: boolean | undefined;
   return {
     chunk: opened.message,
+    signer: opened.signer,
     verify: () => {
       if (valid === undefined) {
         try {

@@ -39,6 +39,7 @@ import {
   fullSamples,
   headerPageSample,
   keyUpdateNegatives,
+  leafHandoverNegatives,
   member,
   messageNames,
   minimalSamples,
@@ -389,6 +390,42 @@ for (const { name, init } of epochRosterNegatives) {
   );
 }
 
+const handoverSchema = codecs.LeafHandover.schema;
+for (const { name, init } of leafHandoverNegatives) {
+  addNegative(
+    `LeafHandover/${name}`,
+    "LeafHandover",
+    toBinary(handoverSchema, create(handoverSchema, init)),
+    "invalid-field",
+  );
+}
+const keysSchema = codecs.MemberKeys.schema;
+for (const length of [63, 65]) {
+  addNegative(
+    `MemberKeys/keys-signature-${length}-bytes`,
+    "MemberKeys",
+    toBinary(
+      keysSchema,
+      create(keysSchema, { ...fullSamples.MemberKeys, keysSignature: new Uint8Array(length) }),
+    ),
+    "invalid-field",
+  );
+}
+addNegative(
+  "PairwiseContent/leaf-handover-without-leaf-secret",
+  "PairwiseContent",
+  toBinary(
+    codecs.PairwiseContent.schema,
+    create(codecs.PairwiseContent.schema, {
+      content: {
+        case: "leafHandover",
+        value: { ...leafHandoverNegatives[0]?.init, channelId: "", leafSecret: new Uint8Array() },
+      },
+    }),
+  ),
+  "invalid-field",
+);
+
 const keyUpdateSchema = codecs.KeyUpdate.schema;
 for (const { name, init } of keyUpdateNegatives) {
   // 3,401 entries are 122 KiB of hex: tested in test/validation.test.ts, not written here.
@@ -565,6 +602,40 @@ const sealed: Array<{
       accept: ["epoch-roster"],
     },
     message: fullSamples.EpochRoster,
+  },
+  {
+    // A delegate's commit: the member key signs, and the receiver names it as a committer.
+    name: "epoch-roster-delta-by-delegate",
+    type: "epoch-roster",
+    signerSeedByte: 2,
+    clock: 20n,
+    open: {
+      contentTopic: keysTopic(ownerId, "core"),
+      organizationIdHex: hex(ownerId),
+      accept: ["epoch-roster"],
+      committersHex: [hex(member.publicKey)],
+    },
+    message: fullSamples.EpochRoster,
+  },
+  {
+    name: "key-update-by-delegate",
+    type: "key-update",
+    signerSeedByte: 2,
+    clock: 21n,
+    open: {
+      contentTopic: keysTopic(ownerId, "general"),
+      organizationIdHex: hex(ownerId),
+      committersHex: [hex(member.publicKey)],
+    },
+    message: fullSamples.KeyUpdate,
+  },
+  {
+    name: "delegate-bundle",
+    type: "delegate-bundle",
+    signerSeedByte: 2,
+    clock: 22n,
+    open: { ...descriptionContext, accept: ["delegate-bundle"] },
+    message: { ...fullSamples.PrekeyBundle, identityKey: member.publicKey },
   },
   {
     name: "epoch-roster-snapshot-page",
@@ -771,6 +842,33 @@ async function main(): Promise<void> {
       }),
       open: keysContext,
       ...mismatch("signer"),
+    },
+    {
+      name: "epoch-roster-signed-by-a-committer-the-receiver-does-not-name",
+      bytes: rawEnvelope({
+        wireType: 19,
+        clock: 18n,
+        contentTopic: keysContext.contentTopic,
+        signerSeedByte: 2,
+        payload: epochRosterPayload,
+      }),
+      open: { ...keysContext, committersHex: [hex(outsider.publicKey)] },
+      ...mismatch("signer"),
+    },
+    {
+      name: "delegate-bundle-for-another-key",
+      bytes: rawEnvelope({
+        wireType: 20,
+        clock: 22n,
+        contentTopic: descTopic,
+        signerSeedByte: 3,
+        payload: encodeMessage(codecs.PrekeyBundle, {
+          ...fullSamples.PrekeyBundle,
+          identityKey: member.publicKey,
+        }),
+      }),
+      open: descriptionContext,
+      ...mismatch("signerInPayload"),
     },
     {
       name: "description-page-clock-differs-from-envelope",

@@ -115,4 +115,13 @@ export const wireLimits = {
   maxRosterRemovedLeaves: 4_096,
   /** Length of a roster hash (SHA-256). */
   rosterHashBytes: 32,
+  /**
+   * Leaves of one roster delta or page that carry a `keys_signature` (docs/DELEGATION.md): a signed
+   * leaf encodes to at most 186 bytes instead of 109, so a message of `maxRosterLeavesPerPage`
+   * leaves of which this many are signed stays under 120 KiB with its envelope (872 × 109 +
+   * 128 × 186 = 118,856 bytes). A delegate commits larger batches in several add steps.
+   */
+  maxSignedRosterLeaves: 128,
+  /** Length of a leaf secret `L_m` (`LeafHandover.leaf_secret`, `Welcome.leaf_secret`). */
+  leafSecretBytes: 32,
 } as const;

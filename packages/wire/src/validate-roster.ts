@@ -10,6 +10,7 @@ import { wireLimits } from "./limits.js";
 import {
   count,
   exactBytes,
+  keysSignature,
   optionalChatId,
   type Problem,
   publicKey,
@@ -28,7 +29,12 @@ export const validateRosterLeaf: Validator<RosterLeaf> = (leaf, path) =>
     : undefined) ??
   publicKey(leaf.identityKey, `${path}.identityKey`) ??
   publicKey(leaf.signingKey, `${path}.signingKey`) ??
-  publicKey(leaf.prekey, `${path}.prekey`);
+  publicKey(leaf.prekey, `${path}.prekey`) ??
+  keysSignature(leaf.keysSignature, `${path}.keysSignature`) ??
+  // One encoding per leaf: the version means something only beside the signature that covers it.
+  (leaf.keysSignature.length === 0 && leaf.prekeyVersion !== 0n
+    ? { path: `${path}.prekeyVersion`, problem: "must be 0 on a leaf without keysSignature" }
+    : undefined);
 
 /** A roster length: 1 (the owner's leaf is never empty) up to the limit. */
 function leafCount(value: number, path: string): Problem | undefined {
@@ -47,7 +53,13 @@ function listedLeaves(
   to: number,
   path: string,
 ): Problem | undefined {
-  const problem = count(leaves.length, wireLimits.maxRosterLeavesPerPage, path);
+  const problem =
+    count(leaves.length, wireLimits.maxRosterLeavesPerPage, path) ??
+    count(
+      leaves.filter((leaf) => leaf.keysSignature.length > 0).length,
+      wireLimits.maxSignedRosterLeaves,
+      `${path} with keysSignature`,
+    );
   if (problem) return problem;
   let previous = -1;
   for (const [i, leaf] of leaves.entries()) {

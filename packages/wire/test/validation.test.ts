@@ -8,6 +8,7 @@ import {
   decodeEpochRoster,
   decodeGrant,
   decodeKeyUpdate,
+  decodeMemberKeys,
   decodeOrganizationDescription,
   decodePairwiseContent,
   decodeResyncRequest,
@@ -16,6 +17,7 @@ import {
   encodeEpochRoster,
   encodeGrant,
   encodeKeyUpdate,
+  encodeMemberKeys,
   encodeOrganizationDescription,
   encodePairwiseContent,
   encodeResyncRequest,
@@ -31,13 +33,22 @@ import {
   sealEnvelope,
   wireLimits,
 } from "../src/index.js";
-import { ChannelMessageSchema, codecs, decodeMessage, encodeMessage } from "../src/schema.js";
+import {
+  ChannelMessageSchema,
+  codecs,
+  decodeMessage,
+  encodeMessage,
+  MemberKeysSchema,
+} from "../src/schema.js";
 import {
   anyCodec,
   epochRosterNegatives,
   fullSamples,
   headerPageSample,
   keyUpdateNegatives,
+  leafHandoverNegatives,
+  leafHandoverSample,
+  member,
   memberHex,
   owner,
   ownerId,
@@ -455,7 +466,7 @@ describe("client message rules (ChannelMessage, PairwiseContent, ResyncRequest)"
  * (`invalid-field`, at its `path`) when decoding its bytes.
  */
 function refusesEach(
-  message: "KeyUpdate" | "EpochRoster",
+  message: "KeyUpdate" | "EpochRoster" | "LeafHandover",
   negatives: ReadonlyArray<{ readonly name: string; readonly init: object; readonly path: string }>,
 ): void {
   const codec = anyCodec(message);
@@ -473,6 +484,75 @@ function refusesEach(
     });
   }
 }
+
+describe("LeafHandover rules (docs/DELEGATION.md)", () => {
+  refusesEach("LeafHandover", leafHandoverNegatives);
+
+  it("carries a handover inside PairwiseContent, and refuses a broken one there", () => {
+    const bytes = encodePairwiseContent({
+      content: { case: "leafHandover", value: leafHandoverSample },
+    });
+    const decoded = decodePairwiseContent(bytes);
+    expect(decoded.content.case).toBe("leafHandover");
+    expect(decoded.content.value).toMatchObject({ leaf: 3, epoch: 5n });
+    expect(() =>
+      encodePairwiseContent({
+        content: {
+          case: "leafHandover",
+          value: { ...leafHandoverSample, leafSecret: new Uint8Array(31) },
+        },
+      }),
+    ).toThrowError(/PairwiseContent\.leafHandover\.leafSecret/);
+  });
+});
+
+describe("keys signatures (MemberKeys, RosterLeaf: docs/DELEGATION.md)", () => {
+  it("accepts none or 64 bytes, and refuses any other length both ways", () => {
+    for (const length of [0, 64]) {
+      const keys = { ...fullSamples.MemberKeys, keysSignature: new Uint8Array(length) };
+      expect(decodeMemberKeys(encodeMemberKeys(keys)).keysSignature).toHaveLength(length);
+    }
+    for (const length of [1, 32, 63, 65, 128]) {
+      const keys = { ...fullSamples.MemberKeys, keysSignature: new Uint8Array(length) };
+      expect(() => encodeMemberKeys(keys)).toThrowError(/MemberKeys\.keysSignature/);
+      const bytes = toBinary(MemberKeysSchema, create(MemberKeysSchema, keys));
+      expect(() => decodeMemberKeys(bytes)).toThrowError(
+        expect.objectContaining({ reason: "invalid-field", path: "MemberKeys.keysSignature" }),
+      );
+    }
+  });
+
+  it(`takes ${wireLimits.maxSignedRosterLeaves} signed leaves among ${wireLimits.maxRosterLeavesPerPage} in one delta, sealed under 120 KiB`, async () => {
+    const leaves = Array.from({ length: wireLimits.maxRosterLeavesPerPage }, (_, i) => ({
+      index: wireLimits.maxRosterLeaves - wireLimits.maxRosterLeavesPerPage + i,
+      identityKey: new Uint8Array(32).fill(0xa1),
+      signingKey: new Uint8Array(32).fill(0xa2),
+      prekey: new Uint8Array(32).fill(0xa3),
+      keysSignature: new Uint8Array(i < wireLimits.maxSignedRosterLeaves ? 64 : 0).fill(0xa4),
+      prekeyVersion: i < wireLimits.maxSignedRosterLeaves ? 2n ** 64n - 1n : 0n,
+    }));
+    const roster = {
+      ...rosterDeltaSample,
+      channelId: "x".repeat(wireLimits.maxIdLength),
+      epoch: 2n ** 64n - 1n,
+      body: {
+        case: "delta" as const,
+        value: { leaves, leafCount: wireLimits.maxRosterLeaves },
+      },
+    };
+    const sealed = await sealEnvelope(
+      {
+        type: "epoch-roster",
+        organizationId: ownerId,
+        clock: 2n ** 64n - 1n,
+        contentTopic: keysTopic(ownerId, roster.channelId),
+        message: roster,
+      },
+      member,
+    );
+    expect(sealed.length).toBeLessThanOrEqual(120 * 1024);
+  });
+});
 
 describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
   refusesEach("KeyUpdate", keyUpdateNegatives);
