@@ -409,20 +409,14 @@ describe("openKeyUpdate: negative cases", () => {
     await expect(
       openKeyUpdateEnvelope({ provider: noble, group: orgGroup, bytes: sealed }),
     ).rejects.toMatchObject({ name: "EnvelopeMismatchError", field: "signer" });
-    const committers = (key: Uint8Array) => equalBytes(key, delegate.publicKey);
-    const opened = await openKeyUpdateEnvelope({
+    const named = {
       provider: noble,
       group: orgGroup,
       bytes: sealed,
-      committers,
-    });
-    expect(opened.keyId).toEqual(chunk.keyId);
-    const read = await readKeyUpdateEnvelope({
-      provider: noble,
-      group: orgGroup,
-      bytes: sealed,
-      committers,
-    });
+      committers: (key: Uint8Array) => equalBytes(key, delegate.publicKey),
+    };
+    expect((await openKeyUpdateEnvelope(named)).keyId).toEqual(chunk.keyId);
+    const read = await readKeyUpdateEnvelope(named);
     expect(read.signer).toEqual(delegate.publicKey);
     expect(read.verify()).toBe(true);
   });

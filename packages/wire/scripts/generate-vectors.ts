@@ -40,6 +40,7 @@ import {
   headerPageSample,
   keyUpdateNegatives,
   leafHandoverNegatives,
+  leafHandoverSample,
   member,
   messageNames,
   minimalSamples,
@@ -380,25 +381,26 @@ addNegative(
 );
 addNegative("PairwiseContent/empty", "PairwiseContent", new Uint8Array(), "invalid-field");
 
-const rosterSchema = codecs.EpochRoster.schema;
-for (const { name, init } of epochRosterNegatives) {
-  addNegative(
-    `EpochRoster/${name}`,
-    "EpochRoster",
-    toBinary(rosterSchema, create(rosterSchema, init)),
-    "invalid-field",
-  );
+/** Writes each broken message of a fixtures table as a negative vector `<message>/<name>`. */
+function addNegatives(
+  message: "EpochRoster" | "LeafHandover" | "KeyUpdate",
+  negatives: ReadonlyArray<{ readonly name: string; readonly init: object }>,
+): void {
+  const { schema } = anyCodec(message);
+  for (const { name, init } of negatives) {
+    // 3,401 KeyUpdate entries are 122 KiB of hex: tested in test/validation.test.ts, not written here.
+    if (name.startsWith("entries-over-")) continue;
+    addNegative(
+      `${message}/${name}`,
+      message,
+      toBinary(schema, create(schema, init as never)),
+      "invalid-field",
+    );
+  }
 }
-
-const handoverSchema = codecs.LeafHandover.schema;
-for (const { name, init } of leafHandoverNegatives) {
-  addNegative(
-    `LeafHandover/${name}`,
-    "LeafHandover",
-    toBinary(handoverSchema, create(handoverSchema, init)),
-    "invalid-field",
-  );
-}
+addNegatives("EpochRoster", epochRosterNegatives);
+addNegatives("LeafHandover", leafHandoverNegatives);
+addNegatives("KeyUpdate", keyUpdateNegatives);
 const keysSchema = codecs.MemberKeys.schema;
 for (const length of [63, 65]) {
   addNegative(
@@ -419,24 +421,12 @@ addNegative(
     create(codecs.PairwiseContent.schema, {
       content: {
         case: "leafHandover",
-        value: { ...leafHandoverNegatives[0]?.init, channelId: "", leafSecret: new Uint8Array() },
+        value: { ...leafHandoverSample, leafSecret: new Uint8Array() },
       },
     }),
   ),
   "invalid-field",
 );
-
-const keyUpdateSchema = codecs.KeyUpdate.schema;
-for (const { name, init } of keyUpdateNegatives) {
-  // 3,401 entries are 122 KiB of hex: tested in test/validation.test.ts, not written here.
-  if (name.startsWith("entries-over-")) continue;
-  addNegative(
-    `KeyUpdate/${name}`,
-    "KeyUpdate",
-    toBinary(keyUpdateSchema, create(keyUpdateSchema, init)),
-    "invalid-field",
-  );
-}
 
 write("messages.json", {
   description:
@@ -792,6 +782,13 @@ async function main(): Promise<void> {
     payload: Uint8Array,
     signerSeedByte: number,
   ) => rawEnvelope({ wireType, clock, contentTopic: descTopic, signerSeedByte, payload });
+  const memberSignedRoster = rawEnvelope({
+    wireType: 19,
+    clock: 18n,
+    contentTopic: keysContext.contentTopic,
+    signerSeedByte: 2,
+    payload: epochRosterPayload,
+  });
   const mismatch = (field: string): Expectation => ({ error: "EnvelopeMismatchError", field });
   const decodeError = (reason: string): Expectation => ({ error: "DecodeError", reason });
   const cases: Array<{ name: string; bytes: Uint8Array; open: Context } & Expectation> = [
@@ -833,25 +830,13 @@ async function main(): Promise<void> {
     },
     {
       name: "epoch-roster-signed-by-member",
-      bytes: rawEnvelope({
-        wireType: 19,
-        clock: 18n,
-        contentTopic: keysContext.contentTopic,
-        signerSeedByte: 2,
-        payload: epochRosterPayload,
-      }),
+      bytes: memberSignedRoster,
       open: keysContext,
       ...mismatch("signer"),
     },
     {
       name: "epoch-roster-signed-by-a-committer-the-receiver-does-not-name",
-      bytes: rawEnvelope({
-        wireType: 19,
-        clock: 18n,
-        contentTopic: keysContext.contentTopic,
-        signerSeedByte: 2,
-        payload: epochRosterPayload,
-      }),
+      bytes: memberSignedRoster,
       open: { ...keysContext, committersHex: [hex(outsider.publicKey)] },
       ...mismatch("signer"),
     },

@@ -15,6 +15,7 @@ import {
   count,
   exactBytes,
   keysSignature,
+  leafIndex,
   maxBytes,
   optionalChatId,
   publicKey,
@@ -91,12 +92,7 @@ export const validateMemberKeys: Validator<MemberKeys> = (keys, path) =>
 export const validateLeafHandover: Validator<LeafHandover> = (handover, path) =>
   optionalChatId(handover.channelId, `${path}.channelId`) ??
   exactBytes(handover.keyId, wireLimits.keyIdBytes, `${path}.keyId`) ??
-  (handover.leaf >= wireLimits.maxRosterLeaves
-    ? {
-        path: `${path}.leaf`,
-        problem: `must be below the limit of ${wireLimits.maxRosterLeaves} leaves`,
-      }
-    : undefined) ??
+  leafIndex(handover.leaf, `${path}.leaf`) ??
   publicKey(handover.member, `${path}.member`) ??
   exactBytes(handover.leafSecret, wireLimits.leafSecretBytes, `${path}.leafSecret`);
 

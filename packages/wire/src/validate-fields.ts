@@ -66,3 +66,10 @@ export function keysSignature(value: Uint8Array, path: string): Problem | undefi
         problem: `expected a ${wireLimits.signatureBytes}-byte signature or none, got ${value.length} bytes`,
       };
 }
+
+/** A roster leaf index: below the roster limit. */
+export function leafIndex(value: number, path: string): Problem | undefined {
+  return value >= wireLimits.maxRosterLeaves
+    ? { path, problem: `must be below the limit of ${wireLimits.maxRosterLeaves} leaves` }
+    : undefined;
+}

@@ -471,6 +471,13 @@ export const minimalSamples: Samples = {
   },
 };
 
+/** Broken messages, each with the path its `invalid-field` error names. */
+type Negatives<Init> = ReadonlyArray<{
+  readonly name: string;
+  readonly init: Init;
+  readonly path: string;
+}>;
+
 type EpochRosterInit = MessageInitShape<(typeof codecs)["EpochRoster"]["schema"]>;
 
 const rosterLeaf = (index: number) => ({
@@ -494,11 +501,7 @@ const pageWith = (value: Record<string, unknown>): EpochRosterInit => ({
  * names: each must fail to encode (RangeError) and to decode (DecodeError, `invalid-field`). The
  * vector generator writes them to `vectors/wire/messages.json`.
  */
-export const epochRosterNegatives: ReadonlyArray<{
-  readonly name: string;
-  readonly init: EpochRosterInit;
-  readonly path: string;
-}> = [
+export const epochRosterNegatives: Negatives<EpochRosterInit> = [
   { name: "version-2", init: { ...rosterDelta, version: 2 }, path: "EpochRoster.version" },
   {
     name: "key-id-7-bytes",
@@ -628,16 +631,17 @@ export const epochRosterNegatives: ReadonlyArray<{
     path: "EpochRoster.delta.leaves[0].prekeyVersion",
   },
   {
-    name: `delta-over-${wireLimits.maxSignedRosterLeaves}-signed-leaves`,
+    // A signed leaf counts twice: 501 of them weigh 1,002 against the 1,000 of a message.
+    name: "delta-501-signed-leaves",
     init: deltaWith({
       removedLeaves: [],
-      leafCount: wireLimits.maxSignedRosterLeaves + 1,
-      leaves: Array.from({ length: wireLimits.maxSignedRosterLeaves + 1 }, (_, index) => ({
+      leafCount: 501,
+      leaves: Array.from({ length: 501 }, (_, index) => ({
         ...rosterLeaf(index),
         keysSignature: new Uint8Array(64).fill(0x36),
       })),
     }),
-    path: "EpochRoster.delta.leaves with keysSignature",
+    path: "EpochRoster.delta.leaves (a signed leaf counts twice)",
   },
   {
     name: "leaf-index-over-limit",
@@ -709,11 +713,7 @@ const { maxKeyUpdateChunks, maxKeyUpdateEntries, keyUpdateEntryBytes } = wireLim
  * KeyUpdate chunks no honest owner sends (decoded, they fail with `invalid-field` at `path`); the
  * vectors generator writes them as negative vectors `KeyUpdate/<name>`.
  */
-export const keyUpdateNegatives: ReadonlyArray<{
-  readonly name: string;
-  readonly init: KeyUpdateInit;
-  readonly path: string;
-}> = [
+export const keyUpdateNegatives: Negatives<KeyUpdateInit> = [
   {
     name: "chunk-count-0",
     init: { ...keyUpdate, chunkIndex: 0, chunkCount: 0 },
@@ -757,11 +757,7 @@ export const keyUpdateNegatives: ReadonlyArray<{
 type LeafHandoverInit = MessageInitShape<(typeof codecs)["LeafHandover"]["schema"]>;
 
 /** Broken leaf handovers (each fails with `invalid-field` at `path`), written as negative vectors. */
-export const leafHandoverNegatives: ReadonlyArray<{
-  readonly name: string;
-  readonly init: LeafHandoverInit;
-  readonly path: string;
-}> = [
+export const leafHandoverNegatives: Negatives<LeafHandoverInit> = [
   {
     name: "channel-id-with-a-slash",
     init: { ...leafHandoverSample, channelId: "a/b" },

@@ -521,37 +521,6 @@ describe("keys signatures (MemberKeys, RosterLeaf: docs/DELEGATION.md)", () => {
       );
     }
   });
-
-  it(`takes ${wireLimits.maxSignedRosterLeaves} signed leaves among ${wireLimits.maxRosterLeavesPerPage} in one delta, sealed under 120 KiB`, async () => {
-    const leaves = Array.from({ length: wireLimits.maxRosterLeavesPerPage }, (_, i) => ({
-      index: wireLimits.maxRosterLeaves - wireLimits.maxRosterLeavesPerPage + i,
-      identityKey: new Uint8Array(32).fill(0xa1),
-      signingKey: new Uint8Array(32).fill(0xa2),
-      prekey: new Uint8Array(32).fill(0xa3),
-      keysSignature: new Uint8Array(i < wireLimits.maxSignedRosterLeaves ? 64 : 0).fill(0xa4),
-      prekeyVersion: i < wireLimits.maxSignedRosterLeaves ? 2n ** 64n - 1n : 0n,
-    }));
-    const roster = {
-      ...rosterDeltaSample,
-      channelId: "x".repeat(wireLimits.maxIdLength),
-      epoch: 2n ** 64n - 1n,
-      body: {
-        case: "delta" as const,
-        value: { leaves, leafCount: wireLimits.maxRosterLeaves },
-      },
-    };
-    const sealed = await sealEnvelope(
-      {
-        type: "epoch-roster",
-        organizationId: ownerId,
-        clock: 2n ** 64n - 1n,
-        contentTopic: keysTopic(ownerId, roster.channelId),
-        message: roster,
-      },
-      member,
-    );
-    expect(sealed.length).toBeLessThanOrEqual(120 * 1024);
-  });
 });
 
 describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
@@ -598,12 +567,14 @@ describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
 describe("epoch roster rules (EpochRoster: deltas and snapshot pages)", () => {
   refusesEach("EpochRoster", epochRosterNegatives);
 
-  /** A leaf at the highest index: the longest encoding a leaf can have. */
-  const leaf = (index: number) => ({
+  /** A leaf at the highest index: the longest encoding a leaf can have (signed: the largest). */
+  const leaf = (index: number, signed = false) => ({
     index,
     identityKey: new Uint8Array(32).fill(0xa1),
     signingKey: new Uint8Array(32).fill(0xa2),
     prekey: new Uint8Array(32).fill(0xa3),
+    keysSignature: new Uint8Array(signed ? 64 : 0).fill(0xa4),
+    prekeyVersion: signed ? 2n ** 64n - 1n : 0n,
   });
   const highest = wireLimits.maxRosterLeaves - 1;
   const fullPage = (leaves: number) => ({
@@ -641,15 +612,18 @@ describe("epoch roster rules (EpochRoster: deltas and snapshot pages)", () => {
     );
   });
 
-  it("the largest delta (1,000 leaves written, 4,096 removed) stays under 120 KiB sealed; more is refused", async () => {
-    const written = wireLimits.maxRosterLeavesPerPage;
+  it("the largest delta (1,000 leaves written, or 500 signed, and 4,096 removed) stays under 120 KiB sealed; more is refused", async () => {
+    let written = wireLimits.maxRosterLeavesPerPage;
+    let signed = false;
     const delta = (removed: number) => ({
       ...rosterDeltaSample,
       body: {
         case: "delta" as const,
         value: {
           removedLeaves: Array.from({ length: removed }, (_, i) => highest - written - removed + i),
-          leaves: Array.from({ length: written }, (_, i) => leaf(highest - written + 1 + i)),
+          leaves: Array.from({ length: written }, (_, i) =>
+            leaf(highest - written + 1 + i, signed),
+          ),
           leafCount: wireLimits.maxRosterLeaves,
         },
       },
@@ -659,6 +633,12 @@ describe("epoch roster rules (EpochRoster: deltas and snapshot pages)", () => {
     expect(() => encodeEpochRoster(delta(wireLimits.maxRosterRemovedLeaves + 1))).toThrowError(
       /delta\.removedLeaves: 4097 entries/,
     );
+    written = wireLimits.maxRosterLeavesPerPage / 2;
+    signed = true;
+    const signedSize = await sealedSize(delta(wireLimits.maxRosterRemovedLeaves));
+    expect(signedSize).toBeLessThanOrEqual(120 * 1024);
+    written += 1;
+    expect(() => encodeEpochRoster(delta(0))).toThrowError(/counts twice/);
   });
 
   it("a removal costs a few bytes whatever the roster size", () => {
