@@ -64,6 +64,7 @@ export {
   sealKeyUpdate,
 } from "./key-update.js";
 export {
+  type KeyUpdateEnvelopesOptions,
   type KeyUpdateEnvelopesOutcome,
   type ReadKeyUpdate,
   readKeyUpdateEnvelope,

@@ -37,7 +37,11 @@ import {
   type OpenKeyUpdateInit,
   openKeyUpdate,
 } from "./key-update.js";
-import { applyKeyUpdateEnvelopes, type KeyUpdateEnvelopesOutcome } from "./key-update-envelopes.js";
+import {
+  applyKeyUpdateEnvelopes,
+  type KeyUpdateEnvelopesOptions,
+  type KeyUpdateEnvelopesOutcome,
+} from "./key-update-envelopes.js";
 import { chunksNotSeen, noteChunkWithoutEntry } from "./key-update-progress.js";
 import { type ApplyKeyUpdateOptions, deriveRekeySecret, memberSalts } from "./leaf-salts.js";
 import {
@@ -376,14 +380,14 @@ export class MemberGroup {
    *
    * @param envelopes - the sealed chunks, at most 30 (`keyUpdateLimits.maxChunks`)
    * @param now - current time in milliseconds
-   * @param options - as for {@link MemberGroup.applyKeyUpdate}
+   * @param options - as for `applyKeyUpdate` (salt mode: each signer's), and `committers`
    * @returns the last transition, and how many chunks were verified and refused
    * @throws {RangeError} for more than 30 envelopes; what `applyKeyUpdate` throws for a verified chunk
    */
   applyKeyUpdateEnvelopes(
     envelopes: readonly Uint8Array[],
     now: number,
-    options: ApplyKeyUpdateOptions = {},
+    options: KeyUpdateEnvelopesOptions = {},
   ): Promise<KeyUpdateEnvelopesOutcome> {
     return applyKeyUpdateEnvelopes(this, envelopes, now, options);
   }
@@ -435,15 +439,13 @@ export class MemberGroup {
   }
 
   /**
-   * A delegate's add step (docs/DELEGATION.md, "Keys to the newcomer"): places the joiners (first
-   * empty leaf, else a new one: the owner's rule), derives epoch e+1 from our `init_secret[e]` and
-   * enters it, and makes each joiner a Welcome with a fresh random leaf secret. The joiners' keys
+   * A delegate's add step (docs/DELEGATION.md): places the joiners as the owner does, enters epoch
+   * e+1 from our `init_secret[e]`, makes each a Welcome with a fresh random leaf secret. The keys
    * signatures are checked first; nothing changes on a refusal.
    *
    * @param joiners - the admitted members' signed keys (`MemberKeys` with `keys_signature`)
    * @param now - current time in milliseconds
-   * @returns the new epoch, its roster, and per joiner its leaf, Welcome and leaf secret (hand the
-   *   secret to the owner, then wipe it)
+   * @returns the new epoch and roster; per joiner its leaf, Welcome and leaf secret (to hand over)
    * @throws {@link InvalidPublicKeyError} for a keys signature that does not verify, a small-order
    *   prekey; {RangeError} / {TypeError} naming the argument: no joiners, a joiner already in the
    *   roster or listed twice, a member removed or without `init_secret`
@@ -453,9 +455,8 @@ export class MemberGroup {
   }
 
   /**
-   * A delegate's removal (docs/DELEGATION.md, "Removals by a delegate"): a fresh random epoch
-   * secret in a FLAT KeyUpdate whose entries are salted with the delegate salt of this epoch's
-   * `rekey_secret` (no member's `L_m` moves), and we enter the new epoch.
+   * A delegate's removal (docs/DELEGATION.md): a fresh epoch secret in a FLAT KeyUpdate salted with
+   * delegate salts of this epoch's `rekey_secret` (no `L_m` moves); we enter the new epoch.
    *
    * @param leaves - the leaves to empty (never the owner's or our own)
    * @param now - current time in milliseconds

@@ -6,7 +6,7 @@
 import { toHex } from "@orgchat/base";
 import { describe, expect, it } from "vitest";
 import type { GroupId, Roster } from "../src/key-schedule.js";
-import type { KeyUpdateChunk } from "../src/key-update.js";
+import { ed25519EnvelopeSigner, type KeyUpdateChunk, sealKeyUpdate } from "../src/key-update.js";
 import type { ApplyKeyUpdateOptions } from "../src/leaf-salts.js";
 import type { DelegateAdd, DelegateKeyUpdate } from "../src/member-commits.js";
 import { MemberGroup } from "../src/member-group.js";
@@ -332,6 +332,29 @@ describe("a delegate's KeyUpdate (MemberGroup.commitRemove)", () => {
     expect(older.epoch).toBe(carol.epoch);
     expect(() => older.commitRemove([1], 5)).toThrowError(/rekey_secret/);
     expect(older.takeParts({ all: true }).head[magic]).toBe(3);
+  });
+
+  it("is followed from sealed envelopes: the salt mode from the signer, delegates named by the receiver", async () => {
+    const org = organization();
+    const update = aliceRemovesBob(org);
+    const key = provider.ed25519KeyPair();
+    const signer = ed25519EnvelopeSigner(provider, key.secretKey);
+    const sealed = await sealKeyUpdate({
+      group: org.group,
+      chunks: update.chunks,
+      clock: 9n,
+      signer,
+      delegate: true,
+    });
+    const { erin } = org.members;
+    const unnamed = await erin.applyKeyUpdateEnvelopes(sealed, 4, { roster: update.roster });
+    expect(unnamed).toMatchObject({ transition: undefined, refusedChunks: sealed.length });
+    const committers = (signer: Uint8Array) => toHex(signer) === toHex(key.publicKey);
+    const named = await erin.applyKeyUpdateEnvelopes(sealed, 4, {
+      roster: update.roster,
+      committers,
+    });
+    expect(named.transition).toMatchObject({ status: "applied", epoch: update.epoch });
   });
 
   it("refuses the owner's leaf, our own, an empty leaf, a repeat", () => {
