@@ -445,10 +445,10 @@ export class MemberGroup {
    *
    * @param joiners - the admitted members' signed keys (`MemberKeys` with `keys_signature`)
    * @param now - current time in milliseconds
-   * @returns the new epoch and roster; per joiner its leaf, Welcome and leaf secret (to hand over)
-   * @throws {@link InvalidPublicKeyError} for a keys signature that does not verify, a small-order
-   *   prekey; {RangeError} / {TypeError} naming the argument: no joiners, a joiner already in the
-   *   roster or listed twice, a member removed or without `init_secret`
+   * @returns the new epoch and roster; per joiner its leaf, Welcome and leaf secret (to hand over);
+   *   the next `takeParts` is `durable`
+   * @throws {@link InvalidPublicKeyError} for a keys signature that does not verify or a bad prekey;
+   *   {RangeError} naming the argument: none, one already in, a repeat; a removed member
    */
   commitAdd(joiners: readonly SignedMemberKeys[], now: number): DelegateAdd {
     return commitAdd(this.#committer(), joiners, now);
@@ -460,17 +460,13 @@ export class MemberGroup {
    *
    * @param leaves - the leaves to empty (never the owner's or our own)
    * @param now - current time in milliseconds
-   * @param maxEntriesPerChunk - entries per chunk. @default 3400
+   * @param perChunk - entries per KeyUpdate chunk. @default 3400
    * @returns the new epoch, its roster and the chunks (seal with `sealKeyUpdate({ delegate: true })`)
    * @throws {RangeError} naming the argument: an empty leaf, the owner's, ours, a repeat; a member
    *   removed or without the epoch's `rekey_secret` (restored from a format-2 head)
    */
-  commitRemove(
-    leaves: readonly number[],
-    now: number,
-    maxEntriesPerChunk?: number,
-  ): DelegateKeyUpdate {
-    return commitRemove(this.#committer(), leaves, now, maxEntriesPerChunk);
+  commitRemove(leaves: readonly number[], now: number, perChunk?: number): DelegateKeyUpdate {
+    return commitRemove(this.#committer(), leaves, now, perChunk);
   }
 
   #committer(): Committer {
@@ -479,8 +475,11 @@ export class MemberGroup {
       group: this.group,
       state: this.#state,
       limits: this.#limits,
-      enter: (keys, initSecret, rekeySecret, now) =>
-        this.#enter(keys, initSecret, undefined, rekeySecret, now),
+      // Durable: a delegate has no entry in its own KeyUpdate, so a lost commit cannot be re-followed.
+      enter: (keys, initSecret, rekeySecret, now) => {
+        this.#enter(keys, initSecret, undefined, rekeySecret, now);
+        this.#parts.noteDurable();
+      },
     };
   }
 

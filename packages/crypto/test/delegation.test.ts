@@ -357,6 +357,17 @@ describe("a delegate's KeyUpdate (MemberGroup.commitRemove)", () => {
     expect(named.transition).toMatchObject({ status: "applied", epoch: update.epoch });
   });
 
+  it("asks for a durable commit after either commit (the delegate has no entry in its own KeyUpdate)", () => {
+    const org = organization();
+    const { alice } = org.members;
+    alice.takeParts();
+    expect(alice.takeParts().durable).toBe(false);
+    alice.commitRemove([2], 3);
+    expect(alice.takeParts()).toMatchObject({ headChanged: true, durable: true });
+    alice.commitAdd([signedPerson(org.group).keys], 4);
+    expect(alice.takeParts()).toMatchObject({ headChanged: true, durable: true });
+  });
+
   it("refuses the owner's leaf, our own, an empty leaf, a repeat", () => {
     const org = organization();
     const { alice } = org.members;
