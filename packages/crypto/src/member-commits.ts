@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { toHex } from "@orgchat/base";
 import { type EpochLimits, enterEpoch } from "./epoch-entry.js";
 import { checkNow } from "./group-checks.js";
 import type { EpochKeys } from "./group-message.js";
@@ -23,7 +24,7 @@ import {
 import type { KeyUpdateChunk, KeyUpdateRecipient } from "./key-update.js";
 import { delegateSalt, deriveRekeySecret } from "./leaf-salts.js";
 import { type SignedMemberKeys, verifyMemberKeys } from "./member-keys.js";
-import { buildKeyUpdateOrWipe, placeJoiners, rosterIdentities } from "./owner-members.js";
+import { buildKeyUpdateOrWipe, placeJoiners } from "./owner-members.js";
 import type { CryptoProvider } from "./provider.js";
 import { rosterHashOf } from "./roster-hashes.js";
 import { wipe } from "./secret.js";
@@ -120,7 +121,7 @@ export function commitAdd(
         leaf: { identityKey: keys.identityKey, signingKey: keys.signingKey, prekey: keys.prekey },
         leafSecret: leafSecrets[index] as Uint8Array,
       })),
-      rosterIdentities(state.roster),
+      joinersInRoster(state.roster, joiners),
     );
   } catch (cause) {
     wipe(...leafSecrets);
@@ -240,6 +241,27 @@ export function commitRemove(
   };
 }
 
+/**
+ * The joiners' identity keys (hex) that are already in `roster`, for `placeJoiners`: one pass over
+ * the roster comparing bytes, no string per leaf (the owner keeps its set; a delegate's add step
+ * would otherwise build one of 10,000 hex strings at 10,000 members).
+ */
+function joinersInRoster(roster: Roster, joiners: readonly SignedMemberKeys[]): Set<string> {
+  const found = new Set<string>();
+  for (const leaf of roster) {
+    if (leaf === undefined) continue;
+    for (const keys of joiners) {
+      if (
+        leaf.identityKey[0] === keys.identityKey[0] &&
+        sameKey(leaf.identityKey, keys.identityKey)
+      ) {
+        found.add(toHex(keys.identityKey));
+      }
+    }
+  }
+  return found;
+}
+
 /** Enters the committed epoch (wiping `epochSecret`), with its rekey secret: what both commits end with. */
 function enterNext(
   c: Committer,
@@ -266,8 +288,12 @@ function enterNext(
 
 /** The owner's leaf holds the organization key as its identity (`OwnerGroup.create`). */
 function isOwner(group: GroupId, leaf: RosterLeaf): boolean {
-  const id = group.organizationId;
-  if (leaf.identityKey.length !== id.length) return false;
-  for (let i = 0; i < id.length; i++) if (leaf.identityKey[i] !== id[i]) return false;
+  return sameKey(leaf.identityKey, group.organizationId);
+}
+
+/** Equality of two public keys (not secrets: no need for constant time). */
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
