@@ -48,7 +48,8 @@ export interface FollowInit {
 
 /**
  * The outcome of following a delegate's commit. Nothing changes unless `applied`:
- * - `stale` / `gap`: the commit is not on the owner's current epoch;
+ * - `stale` / `gap`: the commit is not on the owner's current epoch (a delegate's commit on the
+ *   parent of the owner's own is its losing sibling: the owner's commit comes first);
  * - `roster-mismatch`: the roster lost the owner's leaf, or does not hash to the KeyUpdate's;
  * - `key-mismatch`: the derived key_id is not the announced one (add step);
  * - `not-in-chunk`: this KeyUpdate chunk has no entry for the owner (try the others).
