@@ -224,6 +224,58 @@ describe("a delegate's add step (MemberGroup.commitAdd)", () => {
   });
 });
 
+describe("the owner following a delegate (OwnerGroup.followAdd / followKeyUpdate)", () => {
+  it("refuses, changing nothing, a commit off its epoch, a wrong key id, a roster without its leaf", () => {
+    const org = organization();
+    const { alice } = org.members;
+    const add = alice.commitAdd([signedPerson(org.group).keys], 3);
+    const { owner } = org;
+    const epoch = owner.epoch;
+    const announced = {
+      roster: add.roster,
+      epoch: add.epoch,
+      previousKeyId: add.previousKeyId,
+      keyId: add.keyId,
+    };
+    const wrongKeyId = add.keyId.map((b) => b ^ 1);
+    expect(owner.followAdd({ ...announced, keyId: wrongKeyId }, 3)).toEqual({
+      status: "key-mismatch",
+    });
+    expect(owner.followAdd({ ...announced, epoch: add.epoch + 1n }, 3)).toEqual({ status: "gap" });
+    expect(owner.followAdd({ ...announced, previousKeyId: wrongKeyId }, 3)).toEqual({
+      status: "gap",
+    });
+    expect(owner.followAdd({ ...announced, epoch: epoch }, 3)).toEqual({ status: "stale" });
+    const withoutOwner = [undefined, ...add.roster.slice(1)];
+    expect(owner.followAdd({ ...announced, roster: withoutOwner }, 3)).toEqual({
+      status: "roster-mismatch",
+    });
+    expect(owner.epoch).toBe(epoch);
+    expect(owner.followAdd(announced, 3)).toMatchObject({ status: "applied" });
+    expect(owner.followAdd(announced, 3)).toEqual({ status: "stale" });
+  });
+
+  it("refuses a KeyUpdate whose roster does not hash to its roster hash", () => {
+    const org = organization();
+    const update = org.members.alice.commitRemove([2], 3);
+    const chunk = update.chunks[0] as KeyUpdateChunk;
+    const init = { roster: org.owner.roster, prekeySecret: org.me.prekeySecret };
+    expect(org.owner.followKeyUpdate(chunk, init, 4)).toEqual({ status: "roster-mismatch" });
+    const tampered = {
+      ...chunk,
+      entries: chunk.entries.map((b, i) => (i % 36 === 20 ? b ^ 1 : b)),
+    };
+    expect(() =>
+      org.owner.followKeyUpdate(tampered, { ...init, roster: update.roster }, 4),
+    ).toThrowError(errorNamed("DecryptionFailedError"));
+    expect(org.owner.followKeyUpdate(chunk, { ...init, roster: update.roster }, 4)).toMatchObject({
+      status: "applied",
+      awaitingLeafSecret: [],
+    });
+    expect(org.owner.memberLeaves()).toEqual([1, 4]);
+  });
+});
+
 describe("a delegate's KeyUpdate (MemberGroup.commitRemove)", () => {
   function aliceRemovesBob(org: ReturnType<typeof organization>) {
     const update: DelegateKeyUpdate = org.members.alice.commitRemove([2], 3);
