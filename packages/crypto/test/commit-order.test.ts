@@ -27,11 +27,17 @@ const same = (a: CommitRef, b: CommitRef) =>
 
 describe("compareCommits()", () => {
   it("is total: two commits tie only when they are the same commit", () => {
-    fc.assert(fc.property(commit, commit, (a, b) => (cmp(a, b) === 0) === same(a, b)));
+    fc.assert(
+      fc.property(commit, commit, (a, b) => (cmp(a, b) === 0) === same(a, b)),
+      { seed: 0xc01, numRuns: 300 },
+    );
   });
 
   it("is antisymmetric", () => {
-    fc.assert(fc.property(commit, commit, (a, b) => sign(cmp(a, b)) === -sign(cmp(b, a))));
+    fc.assert(
+      fc.property(commit, commit, (a, b) => sign(cmp(a, b)) === -sign(cmp(b, a))),
+      { seed: 0xc02, numRuns: 300 },
+    );
   });
 
   it("is transitive", () => {
@@ -40,6 +46,7 @@ describe("compareCommits()", () => {
         if (cmp(a, b) <= 0 && cmp(b, c) <= 0) return cmp(a, c) <= 0;
         return true;
       }),
+      { seed: 0xc03, numRuns: 1000 },
     );
   });
 
@@ -49,6 +56,7 @@ describe("compareCommits()", () => {
         fc.pre(!Buffer.from(b.signer).equals(Buffer.from(organizationId)));
         return cmp({ ...a, signer: organizationId }, b) < 0;
       }),
+      { seed: 0xc04, numRuns: 300 },
     );
   });
 
