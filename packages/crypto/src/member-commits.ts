@@ -83,9 +83,13 @@ export interface Committer {
   enter(keys: EpochKeys, initSecret: Uint8Array, rekeySecret: Uint8Array, now: number): void;
 }
 
-function checkActive(state: MemberGroupState): void {
-  if (state.removed)
+/** What both commits check first: the time, a member still in the group, something to commit. */
+function checkCommit(state: MemberGroupState, now: number, count: number, argument: string): void {
+  checkNow(now);
+  if (state.removed) {
     throw new RangeError("this member was removed from the group: it commits nothing");
+  }
+  if (count === 0) throw new RangeError(`${argument}: expected at least one`);
 }
 
 /**
@@ -102,9 +106,7 @@ export function commitAdd(
   now: number,
 ): DelegateAdd {
   const { provider, group, state } = c;
-  checkNow(now);
-  checkActive(state);
-  if (joiners.length === 0) throw new RangeError("joiners: expected at least one");
+  checkCommit(state, now, joiners.length, "joiners");
   const initSecret = state.initSecret;
   if (initSecret === undefined) {
     throw new RangeError("this member holds no init_secret of its epoch: it cannot add");
@@ -177,9 +179,7 @@ export function commitRemove(
   maxEntriesPerChunk?: number,
 ): DelegateKeyUpdate {
   const { provider, group, state } = c;
-  checkNow(now);
-  checkActive(state);
-  if (leaves.length === 0) throw new RangeError("leaves: expected at least one");
+  checkCommit(state, now, leaves.length, "leaves");
   const rekeySecret = state.rekeySecret;
   if (rekeySecret === undefined) {
     throw new RangeError(

@@ -9,13 +9,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GroupId } from "../src/key-schedule.js";
-import type { KeyUpdateChunk } from "../src/key-update.js";
-import type { ApplyKeyUpdateOptions } from "../src/leaf-salts.js";
 import type { MemberGroup } from "../src/member-group.js";
-import { signMemberKeys } from "../src/member-keys.js";
 import type { OwnerGroup } from "../src/owner-group.js";
 import { nodeProvider } from "../src/providers/node.js";
-import { createOwner, joinFromWelcome, type Person } from "./fixtures.js";
+import { applyChunks, createOwner, joinFromWelcome, signedJoiner } from "./fixtures.js";
 import { hmacSeeded } from "./seeded-provider.js";
 
 const provider = hmacSeeded(nodeProvider(), "orgchat delegation property rng");
@@ -35,37 +32,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 function newcomer(group: GroupId) {
-  const identity = provider.ed25519KeyPair();
-  const signing = provider.ed25519KeyPair();
-  const prekey = provider.x25519KeyPair();
-  const keys = signMemberKeys(provider, {
-    group,
-    identitySecretKey: identity.secretKey,
-    signingKey: signing.publicKey,
-    prekey: prekey.publicKey,
-    prekeyVersion: 1n,
-  });
-  const person: Person = {
-    leaf: { identityKey: keys.identityKey, signingKey: keys.signingKey, prekey: keys.prekey },
-    signingSecretKey: signing.secretKey,
-    prekeySecret: prekey.secretKey,
-    leafSecret: provider.randomBytes(32),
-  };
-  return { person, keys };
-}
-
-function applyChunks(
-  member: MemberGroup,
-  chunks: readonly KeyUpdateChunk[],
-  now: number,
-  options: ApplyKeyUpdateOptions,
-): string {
-  let status = "none";
-  for (const chunk of chunks) {
-    status = member.applyKeyUpdate(chunk, now, options).status;
-    if (status !== "not-in-chunk") break;
-  }
-  return status;
+  return signedJoiner(provider, group);
 }
 
 function run(steps: readonly Step[]): void {

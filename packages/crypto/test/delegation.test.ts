@@ -7,13 +7,20 @@ import { toHex } from "@orgchat/base";
 import { describe, expect, it } from "vitest";
 import type { GroupId, Roster } from "../src/key-schedule.js";
 import { ed25519EnvelopeSigner, type KeyUpdateChunk, sealKeyUpdate } from "../src/key-update.js";
-import type { ApplyKeyUpdateOptions } from "../src/leaf-salts.js";
 import type { DelegateAdd, DelegateKeyUpdate } from "../src/member-commits.js";
 import { MemberGroup } from "../src/member-group.js";
-import { type SignedMemberKeys, signMemberKeys } from "../src/member-keys.js";
+import type { SignedMemberKeys } from "../src/member-keys.js";
 import type { OwnerGroup } from "../src/owner-group.js";
 import { nodeProvider } from "../src/providers/node.js";
-import { createOwner, errorNamed, joiner, joinFromWelcome, type Person } from "./fixtures.js";
+import {
+  applyChunks,
+  createOwner,
+  errorNamed,
+  joiner,
+  joinFromWelcome,
+  type Person,
+  signedJoiner,
+} from "./fixtures.js";
 import { hmacSeeded } from "./seeded-provider.js";
 
 const provider = hmacSeeded(nodeProvider(), "orgchat delegation test rng");
@@ -21,22 +28,7 @@ const utf8 = new TextDecoder();
 
 /** A person whose keys are signed for `group` (what a requester sends in `MemberKeys`). */
 function signedPerson(group: GroupId, identity = provider.ed25519KeyPair()) {
-  const signing = provider.ed25519KeyPair();
-  const prekey = provider.x25519KeyPair();
-  const keys = signMemberKeys(provider, {
-    group,
-    identitySecretKey: identity.secretKey,
-    signingKey: signing.publicKey,
-    prekey: prekey.publicKey,
-    prekeyVersion: 1n,
-  });
-  const person: Person = {
-    leaf: { identityKey: keys.identityKey, signingKey: keys.signingKey, prekey: keys.prekey },
-    signingSecretKey: signing.secretKey,
-    prekeySecret: prekey.secretKey,
-    leafSecret: provider.randomBytes(32),
-  };
-  return { person, keys };
+  return signedJoiner(provider, group, identity);
 }
 
 /**
@@ -79,25 +71,10 @@ function organization() {
   const removal = owner.remove([3], 2);
   keep(removal.keyId, removal.roster);
   for (const member of Object.values(members)) {
-    const outcome = applyAll(member, removal.chunks, 2, { roster: removal.roster });
+    const outcome = applyChunks(member, removal.chunks, 2, { roster: removal.roster });
     expect(outcome).toBe("applied");
   }
   return { organization, group, me, owner, members, rosters, keep, bob };
-}
-
-/** Applies every chunk until one applies or concludes. */
-function applyAll(
-  member: MemberGroup,
-  chunks: readonly KeyUpdateChunk[],
-  now: number,
-  options: ApplyKeyUpdateOptions,
-): string {
-  let status = "none";
-  for (const chunk of chunks) {
-    status = member.applyKeyUpdate(chunk, now, options).status;
-    if (status !== "not-in-chunk") break;
-  }
-  return status;
 }
 
 function say(sender: MemberGroup | OwnerGroup, text: string): Uint8Array {
@@ -164,15 +141,15 @@ describe("a delegate's add step (MemberGroup.commitAdd)", () => {
       leafSecret: joined.leafSecret,
     });
     const refresh = org.owner.refresh(5);
-    expect(applyAll(carol, refresh.chunks, 5, {})).toBe("applied");
-    expect(applyAll(org.members.bob, refresh.chunks, 5, {})).toBe("applied");
+    expect(applyChunks(carol, refresh.chunks, 5, {})).toBe("applied");
+    expect(applyChunks(org.members.bob, refresh.chunks, 5, {})).toBe("applied");
   });
 
   it("without the handover the owner's KeyUpdate cannot reach the joiner (it resyncs), and a stale handover is refused", () => {
     const org = organization();
     const { add, joined, carol } = addCarol(org);
     const refresh = org.owner.refresh(5);
-    expect(applyAll(carol, refresh.chunks, 5, {})).toBe("removed");
+    expect(applyChunks(carol, refresh.chunks, 5, {})).toBe("removed");
     expect(() =>
       org.owner.recordLeafSecret({
         leaf: joined.leaf,
@@ -291,8 +268,8 @@ describe("a delegate's KeyUpdate (MemberGroup.commitRemove)", () => {
     expect(update.roster[2]).toBeUndefined();
     expect(alice.epoch).toBe(update.epoch);
     const delegate = { roster: update.roster, salt: "delegate" } as const;
-    expect(applyAll(carol, update.chunks, 4, delegate)).toBe("applied");
-    expect(applyAll(bob, update.chunks, 4, delegate)).toBe("removed");
+    expect(applyChunks(carol, update.chunks, 4, delegate)).toBe("applied");
+    expect(applyChunks(bob, update.chunks, 4, delegate)).toBe("removed");
     let owner = "none";
     for (const chunk of update.chunks) {
       owner = org.owner.followKeyUpdate(
@@ -309,10 +286,10 @@ describe("a delegate's KeyUpdate (MemberGroup.commitRemove)", () => {
     expect(() => bob.decrypt(after, 5)).toThrowError(errorNamed("UnknownEpochError"));
     // The owner's next KeyUpdate is salted with the L_m both sides still hold.
     const { erin } = org.members;
-    expect(applyAll(erin, update.chunks, 4, delegate)).toBe("applied");
+    expect(applyChunks(erin, update.chunks, 4, delegate)).toBe("applied");
     const refresh = org.owner.refresh(6);
-    expect(applyAll(alice, refresh.chunks, 6, {})).toBe("applied");
-    expect(applyAll(erin, refresh.chunks, 6, {})).toBe("applied");
+    expect(applyChunks(alice, refresh.chunks, 6, {})).toBe("applied");
+    expect(applyChunks(erin, refresh.chunks, 6, {})).toBe("applied");
   });
 
   it("is found only in the delegate salt mode, never across a gap, never without the rekey secret", () => {
@@ -373,7 +350,7 @@ describe("a delegate's KeyUpdate (MemberGroup.commitRemove)", () => {
     const update = restored.commitRemove([2], 4);
     org.keep(update.keyId, update.roster);
     const delegate = { roster: update.roster, salt: "delegate" } as const;
-    expect(applyAll(org.members.alice, update.chunks, 4, delegate)).toBe("applied");
+    expect(applyChunks(org.members.alice, update.chunks, 4, delegate)).toBe("applied");
     // A format-2 head is the format-3 head without its last field (u8 0: no rekey secret here).
     const magic = new TextEncoder().encode("orgchat/v1/member-group").length;
     const v3 = carol.takeParts({ all: true }).head;
