@@ -7,6 +7,7 @@
  */
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
+import { benchDelegation } from "./delegation.js";
 import { benchForged } from "./forged.js";
 import { type Figure, report } from "./harness.js";
 import { benchKeyUpdates } from "./key-updates.js";
@@ -23,5 +24,6 @@ for (const provider of [nodeProvider(), nobleProvider()]) {
   figures.push(...benchMessages(provider, providerScale));
   figures.push(...benchForged(provider, providerScale));
   figures.push(...(await benchKeyUpdates(provider, { quick, noble: provider.name === "noble" })));
+  figures.push(...benchDelegation(provider, { quick, noble: provider.name === "noble" }));
 }
 report("@orgchat/crypto benchmarks", figures, json);

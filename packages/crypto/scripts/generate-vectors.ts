@@ -2323,6 +2323,8 @@ async function main(): Promise<void> {
   messageProtection();
   await keyUpdateFlat();
   await pairwise();
+  // delegation.json: its own script (docs/DELEGATION.md), run here so that one command makes all.
+  await import("./delegation-vectors.js");
 }
 
 await main();

@@ -1,4 +1,4 @@
-import { concatBytes } from "@orgchat/base";
+import { concatBytes, equalBytes } from "@orgchat/base";
 import {
   type EnvelopeSigner,
   type EnvelopeVerifier,
@@ -430,8 +430,14 @@ export interface SealKeyUpdateInit {
   readonly chunks: readonly KeyUpdateChunk[];
   /** The envelope's Lamport clock (the same for every chunk of one update). */
   readonly clock: bigint;
-  /** The organization key (see {@link ed25519EnvelopeSigner}). */
+  /** The organization key (see {@link ed25519EnvelopeSigner}), or a delegate's identity key. */
   readonly signer: EnvelopeSigner;
+  /**
+   * The signer is a delegate's identity key (docs/DELEGATION.md), not the organization key:
+   * receivers accept it only when their state names the delegate (`committers`).
+   * @default false: the signer must be the organization key
+   */
+  readonly delegate?: boolean;
 }
 
 /**
@@ -451,6 +457,11 @@ export interface SealKeyUpdateInit {
  */
 export async function sealKeyUpdate(init: SealKeyUpdateInit): Promise<Uint8Array[]> {
   const contentTopic = keyUpdateTopic(init.group);
+  if (init.delegate !== true && !equalBytes(init.signer.publicKey, init.group.organizationId)) {
+    throw new RangeError(
+      "signer: a KeyUpdate is signed by the organization key (or pass `delegate: true` for a delegate's)",
+    );
+  }
   const sealed: Uint8Array[] = [];
   for (const [index, chunk] of init.chunks.entries()) {
     if (chunk.channelId !== init.group.channelId) {
@@ -478,7 +489,8 @@ export async function sealKeyUpdate(init: SealKeyUpdateInit): Promise<Uint8Array
 
 /**
  * Opens a sealed KeyUpdate chunk received on the group's `keys` topic: checks the envelope (type
- * `key-update`, this organization, signed by the organization key, this topic) and that the chunk
+ * `key-update`, this organization, signed by the organization key or a delegate in
+ * `committers`, this topic) and that the chunk
  * names this group's channel.
  *
  * @returns the decoded chunk, for `MemberGroup.applyKeyUpdate` or {@link openKeyUpdate}
@@ -494,12 +506,15 @@ export async function openKeyUpdateEnvelope(init: {
   readonly provider: CryptoProvider;
   readonly group: GroupId;
   readonly bytes: Uint8Array;
+  /** Delegates whose KeyUpdates the receiver accepts (`OpenEnvelopeOptions.committers`). @default none */
+  readonly committers?: (signer: Uint8Array) => boolean;
 }): Promise<KeyUpdate> {
   const opened = await openEnvelope(init.bytes, {
     contentTopic: keyUpdateTopic(init.group),
     organizationId: init.group.organizationId,
     accept: ["key-update"],
     verify: ed25519EnvelopeVerifier(init.provider),
+    ...(init.committers === undefined ? {} : { committers: init.committers }),
   });
   if (opened.type !== "key-update") throw new RangeError("bytes: not a key-update envelope");
   if (opened.message.channelId !== init.group.channelId) {

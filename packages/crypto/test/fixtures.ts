@@ -5,8 +5,11 @@
  */
 import { decodeWelcome, encodeWelcome } from "@orgchat/wire";
 import { expect } from "vitest";
-import type { Roster, RosterLeaf } from "../src/key-schedule.js";
+import type { GroupId, Roster, RosterLeaf } from "../src/key-schedule.js";
+import type { KeyUpdateChunk } from "../src/key-update.js";
+import type { ApplyKeyUpdateOptions } from "../src/leaf-salts.js";
 import { MemberGroup, type MemberGroupInit } from "../src/member-group.js";
+import { type SignedMemberKeys, signMemberKeys } from "../src/member-keys.js";
 import { type Joiner, OwnerGroup, type OwnerGroupInit } from "../src/owner-group.js";
 import { OwnerPrekeys } from "../src/owner-prekeys.js";
 import type { CryptoProvider, KeyPair } from "../src/provider.js";
@@ -56,6 +59,52 @@ export function person(
     prekeySecret: prekey.secretKey,
     leafSecret: leafSecret(),
   };
+}
+
+/**
+ * A person whose keys are signed for `group` with `identity` (what a requester sends in
+ * `MemberKeys`): signing and prekey pairs from `provider`, then the leaf secret.
+ */
+export function signedJoiner(
+  provider: CryptoProvider,
+  group: GroupId,
+  identity: KeyPair = provider.ed25519KeyPair(),
+): { person: Person; keys: SignedMemberKeys } {
+  const signing = provider.ed25519KeyPair();
+  const prekey = provider.x25519KeyPair();
+  const keys = signMemberKeys(provider, {
+    group,
+    identitySecretKey: identity.secretKey,
+    signingKey: signing.publicKey,
+    prekey: prekey.publicKey,
+    prekeyVersion: 1n,
+  });
+  const person: Person = {
+    leaf: { identityKey: keys.identityKey, signingKey: keys.signingKey, prekey: keys.prekey },
+    signingSecretKey: signing.secretKey,
+    prekeySecret: prekey.secretKey,
+    leafSecret: provider.randomBytes(32),
+  };
+  return { person, keys };
+}
+
+/**
+ * Applies a KeyUpdate's chunks in order until one applies or concludes.
+ *
+ * @returns the last status (`"none"` for no chunk)
+ */
+export function applyChunks(
+  member: MemberGroup,
+  chunks: readonly KeyUpdateChunk[],
+  now: number,
+  options: ApplyKeyUpdateOptions,
+): string {
+  let status = "none";
+  for (const chunk of chunks) {
+    status = member.applyKeyUpdate(chunk, now, options).status;
+    if (status !== "not-in-chunk") break;
+  }
+  return status;
 }
 
 /** `p` as the owner's `add` takes it. */

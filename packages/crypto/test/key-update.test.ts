@@ -1,3 +1,4 @@
+import { equalBytes } from "@orgchat/base";
 import { decodeKeyUpdate, decodeSignedEnvelope, encodeKeyUpdate } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -13,6 +14,7 @@ import {
   openKeyUpdateEnvelope,
   sealKeyUpdate,
 } from "../src/key-update.js";
+import { readKeyUpdateEnvelope } from "../src/key-update-envelopes.js";
 import type { CryptoProvider } from "../src/provider.js";
 import { nobleProvider } from "../src/providers/noble.js";
 import { nodeProvider } from "../src/providers/node.js";
@@ -392,6 +394,31 @@ describe("openKeyUpdate: negative cases", () => {
     await expect(
       sealKeyUpdate({ group: orgGroup, chunks: [chunk], clock: 1n, signer: stranger }),
     ).rejects.toThrow(/organization key/);
+  });
+
+  it("a delegate's sealed chunk opens only where the receiver names the delegate", async () => {
+    const delegateSecret = random(32);
+    const delegate = ed25519EnvelopeSigner(noble, delegateSecret);
+    const [sealed] = (await sealKeyUpdate({
+      group: orgGroup,
+      chunks: [chunk],
+      clock: 2n,
+      signer: delegate,
+      delegate: true,
+    })) as [Uint8Array];
+    await expect(
+      openKeyUpdateEnvelope({ provider: noble, group: orgGroup, bytes: sealed }),
+    ).rejects.toMatchObject({ name: "EnvelopeMismatchError", field: "signer" });
+    const named = {
+      provider: noble,
+      group: orgGroup,
+      bytes: sealed,
+      committers: (key: Uint8Array) => equalBytes(key, delegate.publicKey),
+    };
+    expect((await openKeyUpdateEnvelope(named)).keyId).toEqual(chunk.keyId);
+    const read = await readKeyUpdateEnvelope(named);
+    expect(read.signer).toEqual(delegate.publicKey);
+    expect(read.verify()).toBe(true);
   });
 
   it("refuses malformed chunks and keys with errors naming them", () => {

@@ -39,6 +39,8 @@ import {
   fullSamples,
   headerPageSample,
   keyUpdateNegatives,
+  leafHandoverNegatives,
+  leafHandoverSample,
   member,
   messageNames,
   minimalSamples,
@@ -379,27 +381,52 @@ addNegative(
 );
 addNegative("PairwiseContent/empty", "PairwiseContent", new Uint8Array(), "invalid-field");
 
-const rosterSchema = codecs.EpochRoster.schema;
-for (const { name, init } of epochRosterNegatives) {
+/** Writes each broken message of a fixtures table as a negative vector `<message>/<name>`. */
+function addNegatives(
+  message: "EpochRoster" | "LeafHandover" | "KeyUpdate",
+  negatives: ReadonlyArray<{ readonly name: string; readonly init: object }>,
+): void {
+  const { schema } = anyCodec(message);
+  for (const { name, init } of negatives) {
+    // 3,401 KeyUpdate entries are 122 KiB of hex: tested in test/validation.test.ts, not written here.
+    if (name.startsWith("entries-over-")) continue;
+    addNegative(
+      `${message}/${name}`,
+      message,
+      toBinary(schema, create(schema, init as never)),
+      "invalid-field",
+    );
+  }
+}
+addNegatives("EpochRoster", epochRosterNegatives);
+addNegatives("LeafHandover", leafHandoverNegatives);
+addNegatives("KeyUpdate", keyUpdateNegatives);
+const keysSchema = codecs.MemberKeys.schema;
+for (const length of [63, 65]) {
   addNegative(
-    `EpochRoster/${name}`,
-    "EpochRoster",
-    toBinary(rosterSchema, create(rosterSchema, init)),
+    `MemberKeys/keys-signature-${length}-bytes`,
+    "MemberKeys",
+    toBinary(
+      keysSchema,
+      create(keysSchema, { ...fullSamples.MemberKeys, keysSignature: new Uint8Array(length) }),
+    ),
     "invalid-field",
   );
 }
-
-const keyUpdateSchema = codecs.KeyUpdate.schema;
-for (const { name, init } of keyUpdateNegatives) {
-  // 3,401 entries are 122 KiB of hex: tested in test/validation.test.ts, not written here.
-  if (name.startsWith("entries-over-")) continue;
-  addNegative(
-    `KeyUpdate/${name}`,
-    "KeyUpdate",
-    toBinary(keyUpdateSchema, create(keyUpdateSchema, init)),
-    "invalid-field",
-  );
-}
+addNegative(
+  "PairwiseContent/leaf-handover-without-leaf-secret",
+  "PairwiseContent",
+  toBinary(
+    codecs.PairwiseContent.schema,
+    create(codecs.PairwiseContent.schema, {
+      content: {
+        case: "leafHandover",
+        value: { ...leafHandoverSample, leafSecret: new Uint8Array() },
+      },
+    }),
+  ),
+  "invalid-field",
+);
 
 write("messages.json", {
   description:
@@ -567,6 +594,40 @@ const sealed: Array<{
     message: fullSamples.EpochRoster,
   },
   {
+    // A delegate's commit: the member key signs, and the receiver names it as a committer.
+    name: "epoch-roster-delta-by-delegate",
+    type: "epoch-roster",
+    signerSeedByte: 2,
+    clock: 20n,
+    open: {
+      contentTopic: keysTopic(ownerId, "core"),
+      organizationIdHex: hex(ownerId),
+      accept: ["epoch-roster"],
+      committersHex: [hex(member.publicKey)],
+    },
+    message: fullSamples.EpochRoster,
+  },
+  {
+    name: "key-update-by-delegate",
+    type: "key-update",
+    signerSeedByte: 2,
+    clock: 21n,
+    open: {
+      contentTopic: keysTopic(ownerId, "general"),
+      organizationIdHex: hex(ownerId),
+      committersHex: [hex(member.publicKey)],
+    },
+    message: fullSamples.KeyUpdate,
+  },
+  {
+    name: "delegate-bundle",
+    type: "delegate-bundle",
+    signerSeedByte: 2,
+    clock: 22n,
+    open: { ...descriptionContext, accept: ["delegate-bundle"] },
+    message: { ...fullSamples.PrekeyBundle, identityKey: member.publicKey },
+  },
+  {
     name: "epoch-roster-snapshot-page",
     type: "epoch-roster",
     signerSeedByte: 1,
@@ -721,6 +782,13 @@ async function main(): Promise<void> {
     payload: Uint8Array,
     signerSeedByte: number,
   ) => rawEnvelope({ wireType, clock, contentTopic: descTopic, signerSeedByte, payload });
+  const memberSignedRoster = rawEnvelope({
+    wireType: 19,
+    clock: 18n,
+    contentTopic: keysContext.contentTopic,
+    signerSeedByte: 2,
+    payload: epochRosterPayload,
+  });
   const mismatch = (field: string): Expectation => ({ error: "EnvelopeMismatchError", field });
   const decodeError = (reason: string): Expectation => ({ error: "DecodeError", reason });
   const cases: Array<{ name: string; bytes: Uint8Array; open: Context } & Expectation> = [
@@ -762,15 +830,30 @@ async function main(): Promise<void> {
     },
     {
       name: "epoch-roster-signed-by-member",
-      bytes: rawEnvelope({
-        wireType: 19,
-        clock: 18n,
-        contentTopic: keysContext.contentTopic,
-        signerSeedByte: 2,
-        payload: epochRosterPayload,
-      }),
+      bytes: memberSignedRoster,
       open: keysContext,
       ...mismatch("signer"),
+    },
+    {
+      name: "epoch-roster-signed-by-a-committer-the-receiver-does-not-name",
+      bytes: memberSignedRoster,
+      open: { ...keysContext, committersHex: [hex(outsider.publicKey)] },
+      ...mismatch("signer"),
+    },
+    {
+      name: "delegate-bundle-for-another-key",
+      bytes: rawEnvelope({
+        wireType: 20,
+        clock: 22n,
+        contentTopic: descTopic,
+        signerSeedByte: 3,
+        payload: encodeMessage(codecs.PrekeyBundle, {
+          ...fullSamples.PrekeyBundle,
+          identityKey: member.publicKey,
+        }),
+      }),
+      open: descriptionContext,
+      ...mismatch("signerInPayload"),
     },
     {
       name: "description-page-clock-differs-from-envelope",

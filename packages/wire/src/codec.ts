@@ -22,6 +22,7 @@ import {
 import {
   GroupMessageSchema,
   KeyUpdateSchema,
+  LeafHandoverSchema,
   MemberKeysSchema,
   PairwiseMessageSchema,
   PrekeyBundleSchema,
@@ -61,6 +62,7 @@ import {
   validateGroupMessage,
   validateIdentityImage,
   validateKeyUpdate,
+  validateLeafHandover,
   validateMemberKeys,
   validateOrganizationAdminSettings,
   validateOrganizationCancelRequestToJoin,
@@ -152,6 +154,7 @@ export const codecs = {
   PairwiseContent: codec(PairwiseContentSchema, validatePairwiseContent),
   ResyncRequest: codec(ResyncRequestSchema, validateResyncRequest),
   EpochRoster: codec(EpochRosterSchema, validateEpochRoster),
+  LeafHandover: codec(LeafHandoverSchema, validateLeafHandover),
 } as const;
 
 /** Short name of a message of the wire format. */

@@ -29,7 +29,14 @@ export type SignerRole =
   /** Only the organization key (the owner): `signer` must equal `organization_id`. */
   | "organization"
   /** Any key; the signer is the sender (a requester's identity key). */
-  | "sender";
+  | "sender"
+  /**
+   * A group's epoch changes (docs/DELEGATION.md): the organization key, or a delegate's identity
+   * key that the receiver names in `OpenEnvelopeOptions.committers` (whether that key may commit
+   * there is the receiver's state's call). A receiver that names none accepts the organization key
+   * only.
+   */
+  | "committer";
 
 /** One entry of the message-type registry. */
 export interface MessageTypeSpec<Desc extends DescMessage> {
@@ -105,7 +112,7 @@ export const messageTypes = {
   "key-update": spec({
     wireType: MessageType.KEY_UPDATE,
     codec: codecs.KeyUpdate,
-    signer: "organization",
+    signer: "committer",
   }),
   "prekey-bundle": spec({
     wireType: MessageType.PREKEY_BUNDLE,
@@ -125,7 +132,16 @@ export const messageTypes = {
   "epoch-roster": spec({
     wireType: MessageType.EPOCH_ROSTER,
     codec: codecs.EpochRoster,
-    signer: "organization",
+    signer: "committer",
+  }),
+  // A delegate's X3DH bundle on the description topic (docs/DELEGATION.md, "Requests reach the
+  // delegates"): signed by the delegate's identity key, which the bundle names. Whether that key is
+  // a delegate (admin or manager in the description) is the receiver's call.
+  "delegate-bundle": spec({
+    wireType: MessageType.DELEGATE_BUNDLE,
+    codec: codecs.PrekeyBundle,
+    signer: "sender",
+    signerOf: (message) => message.identityKey,
   }),
   // Published on the description topic, like the unpaged description it replaces for large
   // organizations (docs/PROTOCOL.md, "Description pages").
@@ -317,7 +333,8 @@ export interface SealEnvelopeInit<K extends MessageTypeName> {
  * Encodes `init.message`, signs it in context and returns the encoded `SignedEnvelope`.
  *
  * @param init - the message and its context (type, organization, clock, topic)
- * @param signer - the key that signs; for owner-only types it must be the organization key
+ * @param signer - the key that signs; for owner-only types it must be the organization key (for
+ *   `"committer"` types, the organization key or a delegate's identity key)
  * @returns the envelope bytes, ready to publish on `init.contentTopic`
  * @throws {RangeError} when the message breaks a protocol rule, the context is inconsistent (clock or
  *   organization id differ from the payload's, an owner-only type signed by another key, an invalid
@@ -413,6 +430,13 @@ export interface OpenEnvelopeOptions {
   readonly organizationId?: Uint8Array;
   /** When set, only these message types are accepted on this topic. */
   readonly accept?: readonly MessageTypeName[];
+  /**
+   * Which keys besides the organization key may sign a `"committer"` type (`key-update`,
+   * `epoch-roster`): the delegates the receiver's state knows (docs/DELEGATION.md). Asked only for
+   * a signer that is not the organization key, before the signature is checked.
+   * @default none: the organization key only
+   */
+  readonly committers?: (signer: Uint8Array) => boolean;
   /** @default wireLimits.maxMessageBytes */
   readonly maxBytes?: number;
 }
@@ -541,11 +565,14 @@ export async function openEnvelope(
     });
   }
   const entry = messageTypes[type] as unknown as MessageTypeSpec<DescMessage>;
-  if (entry.signer === "organization" && !equalBytes(envelope.signer, envelope.organizationId)) {
-    throw new EnvelopeMismatchError({
-      field: "signer",
-      detail: `${type} must be signed by the organization key, not ${toHex(envelope.signer)}`,
-    });
+  if (entry.signer !== "sender" && !equalBytes(envelope.signer, envelope.organizationId)) {
+    const delegate = entry.signer === "committer" && options.committers?.(envelope.signer) === true;
+    if (!delegate) {
+      throw new EnvelopeMismatchError({
+        field: "signer",
+        detail: `${type} must be signed by the organization key${entry.signer === "committer" ? " or a committer the receiver knows" : ""}, not ${toHex(envelope.signer)}`,
+      });
+    }
   }
   const signingInput = envelopeSigningInput({
     version: envelope.version,

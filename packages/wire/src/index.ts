@@ -75,6 +75,7 @@ export type {
 export type {
   GroupMessage,
   KeyUpdate,
+  LeafHandover,
   MemberKeys,
   PairwiseMessage,
   PrekeyBundle,
@@ -129,6 +130,7 @@ export {
   decodeGroupMessage,
   decodeIdentityImage,
   decodeKeyUpdate,
+  decodeLeafHandover,
   decodeMemberKeys,
   decodeOrganizationAdminSettings,
   decodeOrganizationCancelRequestToJoin,
@@ -156,6 +158,7 @@ export {
   encodeGroupMessage,
   encodeIdentityImage,
   encodeKeyUpdate,
+  encodeLeafHandover,
   encodeMemberKeys,
   encodeOrganizationAdminSettings,
   encodeOrganizationCancelRequestToJoin,

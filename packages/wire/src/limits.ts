@@ -99,7 +99,9 @@ export const wireLimits = {
   /**
    * Leaves listed in one roster page, and leaves written by one delta. A leaf encodes to at most
    * 108 bytes (index, three 32-byte keys, framing), so a full page is at most about 105.6 KiB and
-   * stays under 120 KiB with its header and envelope (as KeyUpdate chunks do).
+   * stays under 120 KiB with its header and envelope (as KeyUpdate chunks do). A leaf that carries
+   * a `keys_signature` (docs/DELEGATION.md: 78 bytes more with its `prekey_version`) counts twice,
+   * so the bound holds whatever the mix: at most 500 signed leaves per message.
    */
   maxRosterLeavesPerPage: 1_000,
   /**
@@ -115,4 +117,6 @@ export const wireLimits = {
   maxRosterRemovedLeaves: 4_096,
   /** Length of a roster hash (SHA-256). */
   rosterHashBytes: 32,
+  /** Length of a leaf secret `L_m` (`LeafHandover.leaf_secret`, `Welcome.leaf_secret`). */
+  leafSecretBytes: 32,
 } as const;

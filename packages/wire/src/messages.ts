@@ -31,6 +31,8 @@ import type {
   GroupMessageSchema,
   KeyUpdate,
   KeyUpdateSchema,
+  LeafHandover,
+  LeafHandoverSchema,
   MemberKeys,
   MemberKeysSchema,
   PairwiseMessage,
@@ -272,6 +274,13 @@ export const encodeMemberKeys = (message: MessageInitShape<typeof MemberKeysSche
 /** Decodes {@link MemberKeys}. @throws {@link DecodeError} */
 export const decodeMemberKeys = (bytes: Uint8Array, options?: DecodeOptions): MemberKeys =>
   decodeMessage(codecs.MemberKeys, bytes, options);
+
+/** Encodes a {@link LeafHandover}. @throws {RangeError} on a broken rule */
+export const encodeLeafHandover = (message: MessageInitShape<typeof LeafHandoverSchema>) =>
+  encodeMessage(codecs.LeafHandover, message);
+/** Decodes a {@link LeafHandover}. @throws {@link DecodeError} */
+export const decodeLeafHandover = (bytes: Uint8Array, options?: DecodeOptions): LeafHandover =>
+  decodeMessage(codecs.LeafHandover, bytes, options);
 
 /** Encodes a {@link PrekeyBundle}. @throws {RangeError} on a broken rule */
 export const encodePrekeyBundle = (message: MessageInitShape<typeof PrekeyBundleSchema>) =>

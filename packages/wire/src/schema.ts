@@ -45,6 +45,7 @@ export {
   file_orgchat_v1_crypto,
   GroupMessageSchema,
   KeyUpdateSchema,
+  LeafHandoverSchema,
   MemberKeysSchema,
   PairwiseMessageSchema,
   PrekeyBundleSchema,

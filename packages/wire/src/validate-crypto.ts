@@ -2,6 +2,7 @@
 import type {
   GroupMessage,
   KeyUpdate,
+  LeafHandover,
   MemberKeys,
   PairwiseMessage,
   PrekeyBundle,
@@ -13,6 +14,8 @@ import { wireLimits } from "./limits.js";
 import {
   count,
   exactBytes,
+  keysSignature,
+  leafIndex,
   maxBytes,
   optionalChatId,
   publicKey,
@@ -78,7 +81,20 @@ export const validateWelcome: Validator<Welcome> = (welcome, path) => {
 export const validateMemberKeys: Validator<MemberKeys> = (keys, path) =>
   publicKey(keys.identityKey, `${path}.identityKey`) ??
   publicKey(keys.signingKey, `${path}.signingKey`) ??
-  publicKey(keys.prekey, `${path}.prekey`);
+  publicKey(keys.prekey, `${path}.prekey`) ??
+  keysSignature(keys.keysSignature, `${path}.keysSignature`);
+
+/**
+ * Structural rules of a leaf handover (docs/DELEGATION.md): a group id, an 8-byte key id, a leaf
+ * inside the roster limit, a 32-byte member id and a 32-byte leaf secret. Whether the leaf holds
+ * that member in that epoch is for the owner, who holds the roster.
+ */
+export const validateLeafHandover: Validator<LeafHandover> = (handover, path) =>
+  optionalChatId(handover.channelId, `${path}.channelId`) ??
+  exactBytes(handover.keyId, wireLimits.keyIdBytes, `${path}.keyId`) ??
+  leafIndex(handover.leaf, `${path}.leaf`) ??
+  publicKey(handover.member, `${path}.member`) ??
+  exactBytes(handover.leafSecret, wireLimits.leafSecretBytes, `${path}.leafSecret`);
 
 export const validatePrekeyBundle: Validator<PrekeyBundle> = (bundle, path) =>
   publicKey(bundle.identityKey, `${path}.identityKey`) ??

@@ -56,3 +56,20 @@ export function maxBytes(value: Uint8Array, max: number, path: string): Problem 
     ? { path, problem: `${value.length} bytes, more than ${max}` }
     : undefined;
 }
+
+/** A member's keys signature (docs/DELEGATION.md): absent (empty) or one Ed25519 signature. */
+export function keysSignature(value: Uint8Array, path: string): Problem | undefined {
+  return value.length === 0 || value.length === wireLimits.signatureBytes
+    ? undefined
+    : {
+        path,
+        problem: `expected a ${wireLimits.signatureBytes}-byte signature or none, got ${value.length} bytes`,
+      };
+}
+
+/** A roster leaf index: below the roster limit. */
+export function leafIndex(value: number, path: string): Problem | undefined {
+  return value >= wireLimits.maxRosterLeaves
+    ? { path, problem: `must be below the limit of ${wireLimits.maxRosterLeaves} leaves` }
+    : undefined;
+}

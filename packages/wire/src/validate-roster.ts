@@ -10,6 +10,8 @@ import { wireLimits } from "./limits.js";
 import {
   count,
   exactBytes,
+  keysSignature,
+  leafIndex,
   optionalChatId,
   type Problem,
   publicKey,
@@ -20,15 +22,15 @@ import {
 const epochRosterVersion = 1;
 
 export const validateRosterLeaf: Validator<RosterLeaf> = (leaf, path) =>
-  (leaf.index >= wireLimits.maxRosterLeaves
-    ? {
-        path: `${path}.index`,
-        problem: `must be below the limit of ${wireLimits.maxRosterLeaves} leaves`,
-      }
-    : undefined) ??
+  leafIndex(leaf.index, `${path}.index`) ??
   publicKey(leaf.identityKey, `${path}.identityKey`) ??
   publicKey(leaf.signingKey, `${path}.signingKey`) ??
-  publicKey(leaf.prekey, `${path}.prekey`);
+  publicKey(leaf.prekey, `${path}.prekey`) ??
+  keysSignature(leaf.keysSignature, `${path}.keysSignature`) ??
+  // One encoding per leaf: the version means something only beside the signature that covers it.
+  (leaf.keysSignature.length === 0 && leaf.prekeyVersion !== 0n
+    ? { path: `${path}.prekeyVersion`, problem: "must be 0 on a leaf without keysSignature" }
+    : undefined);
 
 /** A roster length: 1 (the owner's leaf is never empty) up to the limit. */
 function leafCount(value: number, path: string): Problem | undefined {
@@ -38,7 +40,8 @@ function leafCount(value: number, path: string): Problem | undefined {
 }
 
 /**
- * Leaves listed in a page or a delta: at most `maxRosterLeavesPerPage`, strictly increasing by
+ * Leaves listed in a page or a delta: at most `maxRosterLeavesPerPage` (a signed leaf counting
+ * twice), strictly increasing by
  * index (one encoding per roster: no repeats, no reordering), each inside `[from, to)`.
  */
 function listedLeaves(
@@ -47,7 +50,14 @@ function listedLeaves(
   to: number,
   path: string,
 ): Problem | undefined {
-  const problem = count(leaves.length, wireLimits.maxRosterLeavesPerPage, path);
+  // A signed leaf is ~1.7 times the bytes of an unsigned one: it counts twice, so a message of
+  // any mix stays within the size an unsigned full page has.
+  const signed = leaves.reduce((n, leaf) => n + (leaf.keysSignature.length > 0 ? 1 : 0), 0);
+  const problem = count(
+    leaves.length + signed,
+    wireLimits.maxRosterLeavesPerPage,
+    signed === 0 ? path : `${path} (a signed leaf counts twice)`,
+  );
   if (problem) return problem;
   let previous = -1;
   for (const [i, leaf] of leaves.entries()) {

@@ -23,7 +23,7 @@ import type {
 } from "./gen/orgchat/v1/organization_pb.js";
 import { isChatId, isMemberId } from "./ids.js";
 import { wireLimits } from "./limits.js";
-import { validateMemberKeys, validateWelcome } from "./validate-crypto.js";
+import { validateLeafHandover, validateMemberKeys, validateWelcome } from "./validate-crypto.js";
 import {
   count,
   exactBytes,
@@ -412,6 +412,8 @@ export const validatePairwiseContent: Validator<PairwiseContent> = (content, pat
       return validateResyncRequest(c.value, `${path}.resyncRequest`);
     case "memberKeys":
       return validateMemberKeys(c.value, `${path}.memberKeys`);
+    case "leafHandover":
+      return validateLeafHandover(c.value, `${path}.leafHandover`);
     case "requestToJoinResponse":
       return validateOrganizationRequestToJoinResponse(c.value, `${path}.requestToJoinResponse`);
     case "invitation":

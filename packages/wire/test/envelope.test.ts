@@ -1,4 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { equalBytes } from "@orgchat/base";
 import { describe, expect, it } from "vitest";
 import {
   channelTopic,
@@ -6,6 +7,7 @@ import {
   type EnvelopeSigner,
   envelopeSigningInput,
   inboxTopic,
+  keysTopic,
   messageTypeName,
   messageTypes,
   openEnvelope,
@@ -21,6 +23,7 @@ import {
   outsider,
   owner,
   ownerId,
+  rosterDeltaSample,
   rosterPageSample,
   verifyEd25519,
 } from "./fixtures.js";
@@ -291,6 +294,84 @@ describe("description pages in envelopes", () => {
       wireType: 48,
       signer: "organization",
     });
+  });
+});
+
+describe("delegated commits and bundles (docs/DELEGATION.md)", () => {
+  const topic = keysTopic(ownerId, "core");
+  const sealRoster = (signer: EnvelopeSigner) =>
+    sealEnvelope(
+      {
+        type: "epoch-roster",
+        organizationId: ownerId,
+        clock: 20n,
+        contentTopic: topic,
+        message: rosterDeltaSample,
+      },
+      signer,
+    );
+
+  it("opens a delegate's epoch roster only when the receiver names the delegate", async () => {
+    const bytes = await sealRoster(member);
+    const base = { contentTopic: topic, organizationId: ownerId, verify: verifyEd25519 };
+    await expect(openEnvelope(bytes, base)).rejects.toMatchObject({
+      name: "EnvelopeMismatchError",
+      field: "signer",
+    });
+    await expect(
+      openEnvelope(bytes, { ...base, committers: (key) => equalBytes(key, outsider.publicKey) }),
+    ).rejects.toMatchObject({ name: "EnvelopeMismatchError", field: "signer" });
+    const opened = await openEnvelope(bytes, {
+      ...base,
+      committers: (key) => equalBytes(key, member.publicKey),
+    });
+    expect(opened.type).toBe("epoch-roster");
+    expect(opened.signer).toEqual(member.publicKey);
+  });
+
+  it("never asks about the organization key, and still refuses a delegate's description", async () => {
+    const asked: Uint8Array[] = [];
+    const committers = (key: Uint8Array) => {
+      asked.push(key);
+      return true;
+    };
+    const opened = await openEnvelope(await sealRoster(owner), {
+      contentTopic: topic,
+      verify: verifyEd25519,
+      committers,
+    });
+    expect(opened.signer).toEqual(ownerId);
+    expect(asked).toEqual([]);
+    await expect(
+      sealEnvelope(
+        {
+          type: "organization-description",
+          organizationId: ownerId,
+          clock: 42n,
+          contentTopic: descTopic,
+          message: { ...fullSamples.OrganizationDescription, clock: 42n },
+        },
+        member,
+      ),
+    ).rejects.toThrowError(RangeError);
+  });
+
+  it("opens a delegate bundle signed by the key it names, and refuses one for another key", async () => {
+    const message = { ...fullSamples.PrekeyBundle, identityKey: member.publicKey };
+    const init = {
+      type: "delegate-bundle" as const,
+      organizationId: ownerId,
+      clock: 3n,
+      contentTopic: descTopic,
+      message,
+    };
+    const opened = await openEnvelope(await sealEnvelope(init, member), {
+      contentTopic: descTopic,
+      verify: verifyEd25519,
+      accept: ["delegate-bundle"],
+    });
+    expect(opened.type).toBe("delegate-bundle");
+    await expect(sealEnvelope(init, outsider)).rejects.toThrowError(/author key/);
   });
 });
 

@@ -131,6 +131,8 @@ export const rosterDeltaSample = {
           identityKey: member.publicKey,
           signingKey: new Uint8Array(32).fill(0x34),
           prekey: new Uint8Array(32).fill(0x35),
+          keysSignature: new Uint8Array(64).fill(0x36),
+          prekeyVersion: 3n,
         },
       ],
       leafCount: 6,
@@ -166,6 +168,16 @@ export const descriptionDeltaSample = {
   banned: ["ab".repeat(32)],
   unbanned: ["cd".repeat(32)],
   chats: [{ chatId: "general", members: { [outsiderHex]: {} }, removed: [memberHex] }],
+};
+
+/** A delegate's handover to the owner of the leaf secret it gave leaf 3 at epoch 5 of "core". */
+export const leafHandoverSample = {
+  channelId: "core",
+  epoch: 5n,
+  keyId: new Uint8Array(8).fill(0x51),
+  leaf: 3,
+  member: member.publicKey,
+  leafSecret: new Uint8Array(32).fill(0x52),
 };
 
 export const fullSamples: Samples = {
@@ -279,6 +291,7 @@ export const fullSamples: Samples = {
     signingKey: new Uint8Array(32).fill(0x0c),
     prekey: new Uint8Array(32).fill(0x0d),
     prekeyVersion: 2n,
+    keysSignature: new Uint8Array(64).fill(0x1c),
   },
   PrekeyBundle: {
     identityKey: ownerId,
@@ -332,6 +345,7 @@ export const fullSamples: Samples = {
     restored: true,
   },
   EpochRoster: rosterDeltaSample,
+  LeafHandover: leafHandoverSample,
 };
 
 /** The second page of a two-page snapshot of an add epoch's roster. */
@@ -450,7 +464,19 @@ export const minimalSamples: Samples = {
   PairwiseContent: { content: { case: "resyncRequest", value: {} } },
   ResyncRequest: {},
   EpochRoster: rosterGenesisSample,
+  LeafHandover: {
+    keyId: new Uint8Array(8),
+    member: member.publicKey,
+    leafSecret: new Uint8Array(32),
+  },
 };
+
+/** Broken messages, each with the path its `invalid-field` error names. */
+type Negatives<Init> = ReadonlyArray<{
+  readonly name: string;
+  readonly init: Init;
+  readonly path: string;
+}>;
 
 type EpochRosterInit = MessageInitShape<(typeof codecs)["EpochRoster"]["schema"]>;
 
@@ -475,11 +501,7 @@ const pageWith = (value: Record<string, unknown>): EpochRosterInit => ({
  * names: each must fail to encode (RangeError) and to decode (DecodeError, `invalid-field`). The
  * vector generator writes them to `vectors/wire/messages.json`.
  */
-export const epochRosterNegatives: ReadonlyArray<{
-  readonly name: string;
-  readonly init: EpochRosterInit;
-  readonly path: string;
-}> = [
+export const epochRosterNegatives: Negatives<EpochRosterInit> = [
   { name: "version-2", init: { ...rosterDelta, version: 2 }, path: "EpochRoster.version" },
   {
     name: "key-id-7-bytes",
@@ -594,6 +616,34 @@ export const epochRosterNegatives: ReadonlyArray<{
     path: "EpochRoster.delta.leaves[0].prekey",
   },
   {
+    name: "leaf-keys-signature-63-bytes",
+    init: deltaWith({ leaves: [{ ...rosterLeaf(3), keysSignature: new Uint8Array(63) }] }),
+    path: "EpochRoster.delta.leaves[0].keysSignature",
+  },
+  {
+    name: "leaf-keys-signature-65-bytes",
+    init: deltaWith({ leaves: [{ ...rosterLeaf(3), keysSignature: new Uint8Array(65) }] }),
+    path: "EpochRoster.delta.leaves[0].keysSignature",
+  },
+  {
+    name: "leaf-prekey-version-without-signature",
+    init: deltaWith({ leaves: [{ ...rosterLeaf(3), prekeyVersion: 1n }] }),
+    path: "EpochRoster.delta.leaves[0].prekeyVersion",
+  },
+  {
+    // A signed leaf counts twice: 501 of them weigh 1,002 against the 1,000 of a message.
+    name: "delta-501-signed-leaves",
+    init: deltaWith({
+      removedLeaves: [],
+      leafCount: 501,
+      leaves: Array.from({ length: 501 }, (_, index) => ({
+        ...rosterLeaf(index),
+        keysSignature: new Uint8Array(64).fill(0x36),
+      })),
+    }),
+    path: "EpochRoster.delta.leaves (a signed leaf counts twice)",
+  },
+  {
     name: "leaf-index-over-limit",
     init: pageWith({ leaves: [rosterLeaf(100_000)] }),
     path: "EpochRoster.page.leaves[0].index",
@@ -663,11 +713,7 @@ const { maxKeyUpdateChunks, maxKeyUpdateEntries, keyUpdateEntryBytes } = wireLim
  * KeyUpdate chunks no honest owner sends (decoded, they fail with `invalid-field` at `path`); the
  * vectors generator writes them as negative vectors `KeyUpdate/<name>`.
  */
-export const keyUpdateNegatives: ReadonlyArray<{
-  readonly name: string;
-  readonly init: KeyUpdateInit;
-  readonly path: string;
-}> = [
+export const keyUpdateNegatives: Negatives<KeyUpdateInit> = [
   {
     name: "chunk-count-0",
     init: { ...keyUpdate, chunkIndex: 0, chunkCount: 0 },
@@ -708,6 +754,42 @@ export const keyUpdateNegatives: ReadonlyArray<{
   },
 ];
 
+type LeafHandoverInit = MessageInitShape<(typeof codecs)["LeafHandover"]["schema"]>;
+
+/** Broken leaf handovers (each fails with `invalid-field` at `path`), written as negative vectors. */
+export const leafHandoverNegatives: Negatives<LeafHandoverInit> = [
+  {
+    name: "channel-id-with-a-slash",
+    init: { ...leafHandoverSample, channelId: "a/b" },
+    path: "LeafHandover.channelId",
+  },
+  {
+    name: "key-id-9-bytes",
+    init: { ...leafHandoverSample, keyId: new Uint8Array(9) },
+    path: "LeafHandover.keyId",
+  },
+  {
+    name: "leaf-over-limit",
+    init: { ...leafHandoverSample, leaf: wireLimits.maxRosterLeaves },
+    path: "LeafHandover.leaf",
+  },
+  {
+    name: "member-31-bytes",
+    init: { ...leafHandoverSample, member: new Uint8Array(31) },
+    path: "LeafHandover.member",
+  },
+  {
+    name: "leaf-secret-missing",
+    init: { ...leafHandoverSample, leafSecret: new Uint8Array() },
+    path: "LeafHandover.leafSecret",
+  },
+  {
+    name: "leaf-secret-33-bytes",
+    init: { ...leafHandoverSample, leafSecret: new Uint8Array(33) },
+    path: "LeafHandover.leafSecret",
+  },
+];
+
 export const messageNames = Object.keys(codecs) as MessageName[];
 
 /** A codec looked up by name, typed loosely for loops over every message. */
@@ -725,6 +807,8 @@ export interface VectorContext {
   contentTopic: string;
   organizationIdHex?: string;
   accept?: MessageTypeName[];
+  /** Keys besides the organization key that may sign a committer type (delegates). */
+  committersHex?: string[];
 }
 
 /** The `openEnvelope` options for a vector's context, verifying with Ed25519. */
@@ -736,5 +820,11 @@ export function openOptions(context: VectorContext): OpenEnvelopeOptions {
       ? {}
       : { organizationId: hexToBytes(context.organizationIdHex) }),
     ...(context.accept === undefined ? {} : { accept: context.accept }),
+    ...(context.committersHex === undefined
+      ? {}
+      : {
+          committers: (signer: Uint8Array) =>
+            (context.committersHex ?? []).includes(bytesToHex(signer)),
+        }),
   };
 }

@@ -8,6 +8,7 @@ import {
   decodeEpochRoster,
   decodeGrant,
   decodeKeyUpdate,
+  decodeMemberKeys,
   decodeOrganizationDescription,
   decodePairwiseContent,
   decodeResyncRequest,
@@ -16,6 +17,7 @@ import {
   encodeEpochRoster,
   encodeGrant,
   encodeKeyUpdate,
+  encodeMemberKeys,
   encodeOrganizationDescription,
   encodePairwiseContent,
   encodeResyncRequest,
@@ -31,13 +33,21 @@ import {
   sealEnvelope,
   wireLimits,
 } from "../src/index.js";
-import { ChannelMessageSchema, codecs, decodeMessage, encodeMessage } from "../src/schema.js";
+import {
+  ChannelMessageSchema,
+  codecs,
+  decodeMessage,
+  encodeMessage,
+  MemberKeysSchema,
+} from "../src/schema.js";
 import {
   anyCodec,
   epochRosterNegatives,
   fullSamples,
   headerPageSample,
   keyUpdateNegatives,
+  leafHandoverNegatives,
+  leafHandoverSample,
   memberHex,
   owner,
   ownerId,
@@ -455,7 +465,7 @@ describe("client message rules (ChannelMessage, PairwiseContent, ResyncRequest)"
  * (`invalid-field`, at its `path`) when decoding its bytes.
  */
 function refusesEach(
-  message: "KeyUpdate" | "EpochRoster",
+  message: "KeyUpdate" | "EpochRoster" | "LeafHandover",
   negatives: ReadonlyArray<{ readonly name: string; readonly init: object; readonly path: string }>,
 ): void {
   const codec = anyCodec(message);
@@ -473,6 +483,44 @@ function refusesEach(
     });
   }
 }
+
+describe("LeafHandover rules (docs/DELEGATION.md)", () => {
+  refusesEach("LeafHandover", leafHandoverNegatives);
+
+  it("carries a handover inside PairwiseContent, and refuses a broken one there", () => {
+    const bytes = encodePairwiseContent({
+      content: { case: "leafHandover", value: leafHandoverSample },
+    });
+    const decoded = decodePairwiseContent(bytes);
+    expect(decoded.content.case).toBe("leafHandover");
+    expect(decoded.content.value).toMatchObject({ leaf: 3, epoch: 5n });
+    expect(() =>
+      encodePairwiseContent({
+        content: {
+          case: "leafHandover",
+          value: { ...leafHandoverSample, leafSecret: new Uint8Array(31) },
+        },
+      }),
+    ).toThrowError(/PairwiseContent\.leafHandover\.leafSecret/);
+  });
+});
+
+describe("keys signatures (MemberKeys, RosterLeaf: docs/DELEGATION.md)", () => {
+  it("accepts none or 64 bytes, and refuses any other length both ways", () => {
+    for (const length of [0, 64]) {
+      const keys = { ...fullSamples.MemberKeys, keysSignature: new Uint8Array(length) };
+      expect(decodeMemberKeys(encodeMemberKeys(keys)).keysSignature).toHaveLength(length);
+    }
+    for (const length of [1, 32, 63, 65, 128]) {
+      const keys = { ...fullSamples.MemberKeys, keysSignature: new Uint8Array(length) };
+      expect(() => encodeMemberKeys(keys)).toThrowError(/MemberKeys\.keysSignature/);
+      const bytes = toBinary(MemberKeysSchema, create(MemberKeysSchema, keys));
+      expect(() => decodeMemberKeys(bytes)).toThrowError(
+        expect.objectContaining({ reason: "invalid-field", path: "MemberKeys.keysSignature" }),
+      );
+    }
+  });
+});
 
 describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
   refusesEach("KeyUpdate", keyUpdateNegatives);
@@ -518,12 +566,14 @@ describe("KeyUpdate rules (chunk count, chunk index, entries)", () => {
 describe("epoch roster rules (EpochRoster: deltas and snapshot pages)", () => {
   refusesEach("EpochRoster", epochRosterNegatives);
 
-  /** A leaf at the highest index: the longest encoding a leaf can have. */
-  const leaf = (index: number) => ({
+  /** A leaf at the highest index: the longest encoding a leaf can have (signed: the largest). */
+  const leaf = (index: number, signed = false) => ({
     index,
     identityKey: new Uint8Array(32).fill(0xa1),
     signingKey: new Uint8Array(32).fill(0xa2),
     prekey: new Uint8Array(32).fill(0xa3),
+    keysSignature: new Uint8Array(signed ? 64 : 0).fill(0xa4),
+    prekeyVersion: signed ? 2n ** 64n - 1n : 0n,
   });
   const highest = wireLimits.maxRosterLeaves - 1;
   const fullPage = (leaves: number) => ({
@@ -561,15 +611,18 @@ describe("epoch roster rules (EpochRoster: deltas and snapshot pages)", () => {
     );
   });
 
-  it("the largest delta (1,000 leaves written, 4,096 removed) stays under 120 KiB sealed; more is refused", async () => {
-    const written = wireLimits.maxRosterLeavesPerPage;
+  it("the largest delta (1,000 leaves written, or 500 signed, and 4,096 removed) stays under 120 KiB sealed; more is refused", async () => {
+    let written = wireLimits.maxRosterLeavesPerPage;
+    let signed = false;
     const delta = (removed: number) => ({
       ...rosterDeltaSample,
       body: {
         case: "delta" as const,
         value: {
           removedLeaves: Array.from({ length: removed }, (_, i) => highest - written - removed + i),
-          leaves: Array.from({ length: written }, (_, i) => leaf(highest - written + 1 + i)),
+          leaves: Array.from({ length: written }, (_, i) =>
+            leaf(highest - written + 1 + i, signed),
+          ),
           leafCount: wireLimits.maxRosterLeaves,
         },
       },
@@ -579,6 +632,12 @@ describe("epoch roster rules (EpochRoster: deltas and snapshot pages)", () => {
     expect(() => encodeEpochRoster(delta(wireLimits.maxRosterRemovedLeaves + 1))).toThrowError(
       /delta\.removedLeaves: 4097 entries/,
     );
+    written = wireLimits.maxRosterLeavesPerPage / 2;
+    signed = true;
+    const signedSize = await sealedSize(delta(wireLimits.maxRosterRemovedLeaves));
+    expect(signedSize).toBeLessThanOrEqual(120 * 1024);
+    written += 1;
+    expect(() => encodeEpochRoster(delta(0))).toThrowError(/counts twice/);
   });
 
   it("a removal costs a few bytes whatever the roster size", () => {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orgchat/v1/crypto.proto.
  */
 export const file_orgchat_v1_crypto: GenFile = /*@__PURE__*/
-  fileDesc("ChdvcmdjaGF0L3YxL2NyeXB0by5wcm90bxIKb3JnY2hhdC52MSJuCgxHcm91cE1lc3NhZ2USDwoHdmVyc2lvbhgBIAEoDRIOCgZrZXlfaWQYAiABKAwSFAoMY29udGVudF90eXBlGAMgASgNEhMKC3NlbmRlcl9kYXRhGAQgASgMEhIKCmNpcGhlcnRleHQYBSABKAwi1gEKCUtleVVwZGF0ZRIPCgd2ZXJzaW9uGAEgASgNEhIKCmNoYW5uZWxfaWQYAiABKAkSDQoFZXBvY2gYAyABKAQSFwoPcHJldmlvdXNfa2V5X2lkGAQgASgMEg4KBmtleV9pZBgFIAEoDBITCgtyb3N0ZXJfaGFzaBgGIAEoDBIcChRlcGhlbWVyYWxfcHVibGljX2tleRgHIAEoDBITCgtjaHVua19pbmRleBgIIAEoDRITCgtjaHVua19jb3VudBgJIAEoDRIPCgdlbnRyaWVzGAogASgMIvoBCgdXZWxjb21lEg8KB3ZlcnNpb24YASABKA0SFwoPb3JnYW5pemF0aW9uX2lkGAIgASgMEhIKCmNoYW5uZWxfaWQYAyABKAkSDQoFZXBvY2gYBCABKAQSFAoMZXBvY2hfc2VjcmV0GAUgASgMEhMKC3Jvc3Rlcl9oYXNoGAYgASgMEg4KBmtleV9pZBgHIAEoDBISCgpsZWFmX2luZGV4GAggASgNEhMKC2xlYWZfc2VjcmV0GAkgASgMEikKB2hpc3RvcnkYCiADKAsyGC5vcmdjaGF0LnYxLldlbGNvbWVFcG9jaBITCgtmcmVzaF9lcG9jaBgLIAEoCCJICgxXZWxjb21lRXBvY2gSDQoFZXBvY2gYASABKAQSFAoMZXBvY2hfc2VjcmV0GAIgASgMEhMKC3Jvc3Rlcl9oYXNoGAMgASgMIl8KCk1lbWJlcktleXMSFAoMaWRlbnRpdHlfa2V5GAEgASgMEhMKC3NpZ25pbmdfa2V5GAIgASgMEg4KBnByZWtleRgDIAEoDBIWCg5wcmVrZXlfdmVyc2lvbhgEIAEoBCKBAQoMUHJla2V5QnVuZGxlEhQKDGlkZW50aXR5X2tleRgBIAEoDBIXCg9pZGVudGl0eV9kaF9rZXkYAiABKAwSFQoNc2lnbmVkX3ByZWtleRgDIAEoDBIYChBzaWduZWRfcHJla2V5X2lkGAQgASgNEhEKCXNpZ25hdHVyZRgFIAEoDCKoAQoPUGFpcndpc2VNZXNzYWdlEg8KB3ZlcnNpb24YASABKA0SJAoEeDNkaBgCIAEoCzIWLm9yZ2NoYXQudjEuWDNkaEhlYWRlchITCgtyYXRjaGV0X2tleRgDIAEoDBIWCg5tZXNzYWdlX251bWJlchgEIAEoDRIdChVwcmV2aW91c19jaGFpbl9sZW5ndGgYBSABKA0SEgoKY2lwaGVydGV4dBgGIAEoDCKdAQoKWDNkaEhlYWRlchIeChZpbml0aWF0b3JfaWRlbnRpdHlfa2V5GAEgASgMEiEKGWluaXRpYXRvcl9pZGVudGl0eV9kaF9rZXkYAiABKAwSFQoNZXBoZW1lcmFsX2tleRgDIAEoDBIYChBzaWduZWRfcHJla2V5X2lkGAQgASgNEhsKE2luaXRpYXRvcl9zaWduYXR1cmUYBSABKAxiBnByb3RvMw");
+  fileDesc("ChdvcmdjaGF0L3YxL2NyeXB0by5wcm90bxIKb3JnY2hhdC52MSJuCgxHcm91cE1lc3NhZ2USDwoHdmVyc2lvbhgBIAEoDRIOCgZrZXlfaWQYAiABKAwSFAoMY29udGVudF90eXBlGAMgASgNEhMKC3NlbmRlcl9kYXRhGAQgASgMEhIKCmNpcGhlcnRleHQYBSABKAwi1gEKCUtleVVwZGF0ZRIPCgd2ZXJzaW9uGAEgASgNEhIKCmNoYW5uZWxfaWQYAiABKAkSDQoFZXBvY2gYAyABKAQSFwoPcHJldmlvdXNfa2V5X2lkGAQgASgMEg4KBmtleV9pZBgFIAEoDBITCgtyb3N0ZXJfaGFzaBgGIAEoDBIcChRlcGhlbWVyYWxfcHVibGljX2tleRgHIAEoDBITCgtjaHVua19pbmRleBgIIAEoDRITCgtjaHVua19jb3VudBgJIAEoDRIPCgdlbnRyaWVzGAogASgMIvoBCgdXZWxjb21lEg8KB3ZlcnNpb24YASABKA0SFwoPb3JnYW5pemF0aW9uX2lkGAIgASgMEhIKCmNoYW5uZWxfaWQYAyABKAkSDQoFZXBvY2gYBCABKAQSFAoMZXBvY2hfc2VjcmV0GAUgASgMEhMKC3Jvc3Rlcl9oYXNoGAYgASgMEg4KBmtleV9pZBgHIAEoDBISCgpsZWFmX2luZGV4GAggASgNEhMKC2xlYWZfc2VjcmV0GAkgASgMEikKB2hpc3RvcnkYCiADKAsyGC5vcmdjaGF0LnYxLldlbGNvbWVFcG9jaBITCgtmcmVzaF9lcG9jaBgLIAEoCCJ0CgxMZWFmSGFuZG92ZXISEgoKY2hhbm5lbF9pZBgBIAEoCRINCgVlcG9jaBgCIAEoBBIOCgZrZXlfaWQYAyABKAwSDAoEbGVhZhgEIAEoDRIOCgZtZW1iZXIYBSABKAwSEwoLbGVhZl9zZWNyZXQYBiABKAwiSAoMV2VsY29tZUVwb2NoEg0KBWVwb2NoGAEgASgEEhQKDGVwb2NoX3NlY3JldBgCIAEoDBITCgtyb3N0ZXJfaGFzaBgDIAEoDCJ3CgpNZW1iZXJLZXlzEhQKDGlkZW50aXR5X2tleRgBIAEoDBITCgtzaWduaW5nX2tleRgCIAEoDBIOCgZwcmVrZXkYAyABKAwSFgoOcHJla2V5X3ZlcnNpb24YBCABKAQSFgoOa2V5c19zaWduYXR1cmUYBSABKAwigQEKDFByZWtleUJ1bmRsZRIUCgxpZGVudGl0eV9rZXkYASABKAwSFwoPaWRlbnRpdHlfZGhfa2V5GAIgASgMEhUKDXNpZ25lZF9wcmVrZXkYAyABKAwSGAoQc2lnbmVkX3ByZWtleV9pZBgEIAEoDRIRCglzaWduYXR1cmUYBSABKAwiqAEKD1BhaXJ3aXNlTWVzc2FnZRIPCgd2ZXJzaW9uGAEgASgNEiQKBHgzZGgYAiABKAsyFi5vcmdjaGF0LnYxLlgzZGhIZWFkZXISEwoLcmF0Y2hldF9rZXkYAyABKAwSFgoObWVzc2FnZV9udW1iZXIYBCABKA0SHQoVcHJldmlvdXNfY2hhaW5fbGVuZ3RoGAUgASgNEhIKCmNpcGhlcnRleHQYBiABKAwinQEKClgzZGhIZWFkZXISHgoWaW5pdGlhdG9yX2lkZW50aXR5X2tleRgBIAEoDBIhChlpbml0aWF0b3JfaWRlbnRpdHlfZGhfa2V5GAIgASgMEhUKDWVwaGVtZXJhbF9rZXkYAyABKAwSGAoQc2lnbmVkX3ByZWtleV9pZBgEIAEoDRIbChNpbml0aWF0b3Jfc2lnbmF0dXJlGAUgASgMYgZwcm90bzM");
 
 /**
  * An encrypted group (organization or restricted channel) application message: the "single
@@ -235,6 +235,60 @@ export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
   messageDesc(file_orgchat_v1_crypto, 2);
 
 /**
+ * A delegate that added a member tells the owner the leaf secret L_m it gave the member in its
+ * Welcome (docs/DELEGATION.md, "Keys to the newcomer"), so that the owner can salt that member's
+ * entries in its own later KeyUpdates. Sent over the delegate's pairwise session with the owner.
+ *
+ * @generated from message orgchat.v1.LeafHandover
+ */
+export type LeafHandover = Message<"orgchat.v1.LeafHandover"> & {
+  /**
+   * The group: "" for the organization, or a restricted channel's id.
+   *
+   * @generated from field: string channel_id = 1;
+   */
+  channelId: string;
+
+  /**
+   * The epoch of the Welcome (the add step's epoch) and its key_id (8 bytes).
+   *
+   * @generated from field: uint64 epoch = 2;
+   */
+  epoch: bigint;
+
+  /**
+   * @generated from field: bytes key_id = 3;
+   */
+  keyId: Uint8Array;
+
+  /**
+   * The member's leaf in that epoch's roster, and its identity key (32 bytes).
+   *
+   * @generated from field: uint32 leaf = 4;
+   */
+  leaf: number;
+
+  /**
+   * @generated from field: bytes member = 5;
+   */
+  member: Uint8Array;
+
+  /**
+   * L_m as set at `epoch` (32 bytes).
+   *
+   * @generated from field: bytes leaf_secret = 6;
+   */
+  leafSecret: Uint8Array;
+};
+
+/**
+ * Describes the message orgchat.v1.LeafHandover.
+ * Use `create(LeafHandoverSchema)` to create a new message.
+ */
+export const LeafHandoverSchema: GenMessage<LeafHandover> = /*@__PURE__*/
+  messageDesc(file_orgchat_v1_crypto, 3);
+
+/**
  * @generated from message orgchat.v1.WelcomeEpoch
  */
 export type WelcomeEpoch = Message<"orgchat.v1.WelcomeEpoch"> & {
@@ -259,7 +313,7 @@ export type WelcomeEpoch = Message<"orgchat.v1.WelcomeEpoch"> & {
  * Use `create(WelcomeEpochSchema)` to create a new message.
  */
 export const WelcomeEpochSchema: GenMessage<WelcomeEpoch> = /*@__PURE__*/
-  messageDesc(file_orgchat_v1_crypto, 3);
+  messageDesc(file_orgchat_v1_crypto, 4);
 
 /**
  * A member's public keys for one organization. Carried in a SignedEnvelope of type MEMBER_KEYS signed
@@ -293,6 +347,15 @@ export type MemberKeys = Message<"orgchat.v1.MemberKeys"> & {
    * @generated from field: uint64 prekey_version = 4;
    */
   prekeyVersion: bigint;
+
+  /**
+   * Ed25519(identity_key, "orgchat v1 member keys" ‖ groupContext ‖ signing_key ‖ prekey ‖
+   * u64 prekey_version) (docs/DELEGATION.md): lets a delegate write these keys into a roster and
+   * every receiver check that the member chose them. 64 bytes, or empty (a peer before issue #17).
+   *
+   * @generated from field: bytes keys_signature = 5;
+   */
+  keysSignature: Uint8Array;
 };
 
 /**
@@ -300,16 +363,17 @@ export type MemberKeys = Message<"orgchat.v1.MemberKeys"> & {
  * Use `create(MemberKeysSchema)` to create a new message.
  */
 export const MemberKeysSchema: GenMessage<MemberKeys> = /*@__PURE__*/
-  messageDesc(file_orgchat_v1_crypto, 4);
+  messageDesc(file_orgchat_v1_crypto, 5);
 
 /**
- * The owner's X3DH bundle (53/WAKU2-X3DH adapted to X25519/Ed25519, no one-time prekeys).
+ * An X3DH bundle (53/WAKU2-X3DH adapted to X25519/Ed25519, no one-time prekeys): the owner's
+ * (envelope type PREKEY_BUNDLE), or a delegate's (type DELEGATE_BUNDLE).
  *
  * @generated from message orgchat.v1.PrekeyBundle
  */
 export type PrekeyBundle = Message<"orgchat.v1.PrekeyBundle"> & {
   /**
-   * Ed25519 identity key (the organization id for an owner).
+   * Ed25519 identity key (the organization id for an owner, the member id for a delegate).
    *
    * @generated from field: bytes identity_key = 1;
    */
@@ -345,7 +409,7 @@ export type PrekeyBundle = Message<"orgchat.v1.PrekeyBundle"> & {
  * Use `create(PrekeyBundleSchema)` to create a new message.
  */
 export const PrekeyBundleSchema: GenMessage<PrekeyBundle> = /*@__PURE__*/
-  messageDesc(file_orgchat_v1_crypto, 5);
+  messageDesc(file_orgchat_v1_crypto, 6);
 
 /**
  * One message of the pairwise channel: an X3DH initial message (first one) and/or a Double Ratchet
@@ -394,7 +458,7 @@ export type PairwiseMessage = Message<"orgchat.v1.PairwiseMessage"> & {
  * Use `create(PairwiseMessageSchema)` to create a new message.
  */
 export const PairwiseMessageSchema: GenMessage<PairwiseMessage> = /*@__PURE__*/
-  messageDesc(file_orgchat_v1_crypto, 6);
+  messageDesc(file_orgchat_v1_crypto, 7);
 
 /**
  * @generated from message orgchat.v1.X3dhHeader
@@ -435,5 +499,5 @@ export type X3dhHeader = Message<"orgchat.v1.X3dhHeader"> & {
  * Use `create(X3dhHeaderSchema)` to create a new message.
  */
 export const X3dhHeaderSchema: GenMessage<X3dhHeader> = /*@__PURE__*/
-  messageDesc(file_orgchat_v1_crypto, 7);
+  messageDesc(file_orgchat_v1_crypto, 8);
 

@@ -25,12 +25,12 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file orgchat/v1/epoch_roster.proto.
  */
 export const file_orgchat_v1_epoch_roster: GenFile = /*@__PURE__*/
-  fileDesc("Ch1vcmdjaGF0L3YxL2Vwb2NoX3Jvc3Rlci5wcm90bxIKb3JnY2hhdC52MSKlAgoLRXBvY2hSb3N0ZXISDwoHdmVyc2lvbhgBIAEoDRISCgpjaGFubmVsX2lkGAIgASgJEg0KBWVwb2NoGAMgASgEEg4KBmtleV9pZBgEIAEoDBIXCg9wcmV2aW91c19rZXlfaWQYBSABKAwSEwoLcm9zdGVyX2hhc2gYBiABKAwSHAoUcHJldmlvdXNfcm9zdGVyX2hhc2gYByABKAwSLAoGY2hhbmdlGAggASgOMhwub3JnY2hhdC52MS5Sb3N0ZXJDaGFuZ2VLaW5kEigKBWRlbHRhGAkgASgLMhcub3JnY2hhdC52MS5Sb3N0ZXJEZWx0YUgAEiYKBHBhZ2UYCiABKAsyFi5vcmdjaGF0LnYxLlJvc3RlclBhZ2VIAEIGCgRib2R5ImEKC1Jvc3RlckRlbHRhEhYKDnJlbW92ZWRfbGVhdmVzGAEgAygNEiYKBmxlYXZlcxgCIAMoCzIWLm9yZ2NoYXQudjEuUm9zdGVyTGVhZhISCgpsZWFmX2NvdW50GAMgASgNIoQBCgpSb3N0ZXJQYWdlEhIKCnBhZ2VfaW5kZXgYASABKA0SEgoKcGFnZV9jb3VudBgCIAEoDRISCgpsZWFmX2NvdW50GAMgASgNEhIKCmZpcnN0X2xlYWYYBCABKA0SJgoGbGVhdmVzGAUgAygLMhYub3JnY2hhdC52MS5Sb3N0ZXJMZWFmIlYKClJvc3RlckxlYWYSDQoFaW5kZXgYASABKA0SFAoMaWRlbnRpdHlfa2V5GAIgASgMEhMKC3NpZ25pbmdfa2V5GAMgASgMEg4KBnByZWtleRgEIAEoDCqQAQoQUm9zdGVyQ2hhbmdlS2luZBIiCh5ST1NURVJfQ0hBTkdFX0tJTkRfVU5TUEVDSUZJRUQQABIeChpST1NURVJfQ0hBTkdFX0tJTkRfR0VORVNJUxABEhoKFlJPU1RFUl9DSEFOR0VfS0lORF9BREQQAhIcChhST1NURVJfQ0hBTkdFX0tJTkRfUkVLRVkQA2IGcHJvdG8z");
+  fileDesc("Ch1vcmdjaGF0L3YxL2Vwb2NoX3Jvc3Rlci5wcm90bxIKb3JnY2hhdC52MSKlAgoLRXBvY2hSb3N0ZXISDwoHdmVyc2lvbhgBIAEoDRISCgpjaGFubmVsX2lkGAIgASgJEg0KBWVwb2NoGAMgASgEEg4KBmtleV9pZBgEIAEoDBIXCg9wcmV2aW91c19rZXlfaWQYBSABKAwSEwoLcm9zdGVyX2hhc2gYBiABKAwSHAoUcHJldmlvdXNfcm9zdGVyX2hhc2gYByABKAwSLAoGY2hhbmdlGAggASgOMhwub3JnY2hhdC52MS5Sb3N0ZXJDaGFuZ2VLaW5kEigKBWRlbHRhGAkgASgLMhcub3JnY2hhdC52MS5Sb3N0ZXJEZWx0YUgAEiYKBHBhZ2UYCiABKAsyFi5vcmdjaGF0LnYxLlJvc3RlclBhZ2VIAEIGCgRib2R5ImEKC1Jvc3RlckRlbHRhEhYKDnJlbW92ZWRfbGVhdmVzGAEgAygNEiYKBmxlYXZlcxgCIAMoCzIWLm9yZ2NoYXQudjEuUm9zdGVyTGVhZhISCgpsZWFmX2NvdW50GAMgASgNIoQBCgpSb3N0ZXJQYWdlEhIKCnBhZ2VfaW5kZXgYASABKA0SEgoKcGFnZV9jb3VudBgCIAEoDRISCgpsZWFmX2NvdW50GAMgASgNEhIKCmZpcnN0X2xlYWYYBCABKA0SJgoGbGVhdmVzGAUgAygLMhYub3JnY2hhdC52MS5Sb3N0ZXJMZWFmIoYBCgpSb3N0ZXJMZWFmEg0KBWluZGV4GAEgASgNEhQKDGlkZW50aXR5X2tleRgCIAEoDBITCgtzaWduaW5nX2tleRgDIAEoDBIOCgZwcmVrZXkYBCABKAwSFgoOa2V5c19zaWduYXR1cmUYBSABKAwSFgoOcHJla2V5X3ZlcnNpb24YBiABKAQqkAEKEFJvc3RlckNoYW5nZUtpbmQSIgoeUk9TVEVSX0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaUk9TVEVSX0NIQU5HRV9LSU5EX0dFTkVTSVMQARIaChZST1NURVJfQ0hBTkdFX0tJTkRfQUREEAISHAoYUk9TVEVSX0NIQU5HRV9LSU5EX1JFS0VZEANiBnByb3RvMw");
 
 /**
  * One epoch roster announcement: a delta or one page of a snapshot. Carried as the payload of a
- * SignedEnvelope of type EPOCH_ROSTER signed by the organization key, published on the group's keys
- * topic.
+ * SignedEnvelope of type EPOCH_ROSTER signed by the organization key (or, for a delegate's commit,
+ * the delegate's identity key: docs/DELEGATION.md), published on the group's keys topic.
  *
  * @generated from message orgchat.v1.EpochRoster
  */
@@ -246,6 +246,22 @@ export type RosterLeaf = Message<"orgchat.v1.RosterLeaf"> & {
    * @generated from field: bytes prekey = 4;
    */
   prekey: Uint8Array;
+
+  /**
+   * The member's own signature over its keys (MemberKeys.keys_signature, docs/DELEGATION.md):
+   * 64 bytes, required on every leaf a delegate's commit writes, optional for the owner; empty
+   * otherwise. Not covered by roster_hash (the keys are).
+   *
+   * @generated from field: bytes keys_signature = 5;
+   */
+  keysSignature: Uint8Array;
+
+  /**
+   * The MemberKeys.prekey_version the signature covers (0 when keys_signature is empty).
+   *
+   * @generated from field: uint64 prekey_version = 6;
+   */
+  prekeyVersion: bigint;
 };
 
 /**
