@@ -12,8 +12,14 @@ import { emptyIdentity, invitationToWire } from "@orgchat/state/wire";
 import { inboxTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { hashId } from "./encoding.js";
-import { ChannelAccessError, EventRejectedError, UnknownTargetError } from "./errors.js";
+import {
+  ChannelAccessError,
+  EventRejectedError,
+  NotOwnerError,
+  UnknownTargetError,
+} from "./errors.js";
 import { newOwnerOrg, newTxn, type OwnerOrg, type Txn } from "./org.js";
+import type { JoinDecision } from "./owner-requests.js";
 import { checkSignal } from "./runtime.js";
 import {
   type CreateChannelInit,
@@ -241,6 +247,11 @@ export class OwnerActions {
     options: OperationOptions | undefined,
   ): Promise<void> {
     const c = this.#c;
+    const desk = c.desk(organizationId);
+    if (desk.role !== "owner") {
+      await this.#decideAsDelegate({ organizationId: desk.hex, requestId, reason }, options);
+      return;
+    }
     const org = c.owned(organizationId);
     const request = org.log.state.requests.get(requestId);
     if (request === undefined) throw new UnknownTargetError("request", requestId);
@@ -278,6 +289,47 @@ export class OwnerActions {
         },
       );
     }
+  }
+
+  /**
+   * A delegate's decision on a request it holds (docs/DELEGATION.md): authored by this member (the
+   * state says whether its rank may decide it: `EventRejectedError` otherwise), logged, and sent to
+   * the requester over the delegate's session, in one commit.
+   */
+  async #decideAsDelegate(
+    decision: { organizationId: string; requestId: string; reason: string | undefined },
+    options: OperationOptions | undefined,
+  ): Promise<void> {
+    const c = this.#c;
+    const { organizationId, requestId, reason } = decision;
+    await c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      const org = c.desk(organizationId);
+      if (org.role === "owner") throw new NotOwnerError(org.hex);
+      const request = org.log.state.requests.get(requestId);
+      if (request === undefined) throw new UnknownTargetError("request", requestId);
+      const requester = request.requester;
+      const event: JoinDecision =
+        reason === undefined
+          ? c.eventLog.event(org, "request.accepted", { requestId }, c.memberId)
+          : c.eventLog.event(org, "request.rejected", { requestId, reason }, c.memberId);
+      const verdict = reduce(org.log.state, event, org.log.config);
+      if (verdict.rejected !== undefined) {
+        const what = reason === undefined ? "acceptRequest" : "rejectRequest";
+        throw new EventRejectedError(what, verdict.rejected.reason);
+      }
+      checkSignal(options?.signal);
+      const txn = newTxn(org);
+      c.eventLog.add(org, txn, event);
+      await c.ownerRequests.respond(org, txn, requester, event);
+      const base = { organizationId: org.hex, requestId, requester };
+      txn.emits.push(
+        reason === undefined
+          ? ["request:accepted", base]
+          : ["request:rejected", { ...base, reason, code: rejectionCode(reason) }],
+      );
+      await c.persistence.commit(org, txn);
+    });
   }
 
   async createOrganization(

@@ -111,6 +111,10 @@ export class DescriptionSync {
       c.report({ component, reason: "undecodable", topic, error });
       return;
     }
+    if (envelope.type === MessageType.DELEGATE_BUNDLE) {
+      await c.delegates.onBundle(org, message.payload, topic);
+      return;
+    }
     if (envelope.type === MessageType.PREKEY_BUNDLE) {
       const held = this.#bundleClocks.get(org);
       if (held !== undefined && envelope.clock < held) return;
@@ -362,6 +366,7 @@ export class DescriptionSync {
     const first = !org.discovered;
     org.discovered = true;
     this.#updateRole(org, txn);
+    await c.delegates.follow(org, txn);
     if (first) {
       txn.emits.push([
         "org:discovered",

@@ -1,0 +1,188 @@
+import { defaultProvider, signMemberKeys } from "@orgchat/crypto";
+import { type OrgEvent, OrgLog, type OrgState, type Role } from "@orgchat/state";
+import { emptyIdentity } from "@orgchat/state/wire";
+import { afterEach, describe, expect, it } from "vitest";
+import { delegateRecipients, maxDelegateRecipients } from "../src/delegates.js";
+import { fromHex } from "../src/encoding.js";
+import { decodeMemberKeys, encodeMemberKeys } from "../src/owner-keys.js";
+import { names, orgWithMembers, type Peer, World } from "./helpers.js";
+import { publishedPrekeyBundle, Stranger } from "./stranger.js";
+
+// Delegated management, the requests' side (docs/DELEGATION.md, "Requests reach the delegates").
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+/** Owner, alice made admin, carol a plain member; then the owner's client is closed. */
+async function ownerAway(roles: ["all"] | ["manage-users"] = ["all"]) {
+  const w = new World();
+  world = w;
+  const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol"]);
+  const [alice, carol] = members as [Peer, Peer];
+  await owner.client.setRoles(orgId, alice.client.memberId, roles);
+  await w.settle();
+  await w.stop(owner);
+  w.peers.splice(w.peers.indexOf(owner), 1);
+  return { w, owner, alice, carol, orgId };
+}
+
+/** A new peer discovers the organization and asks to join; everything settles. */
+async function asks(w: World, orgId: string, name: string) {
+  const peer = await w.peer(name);
+  await peer.client.discover(orgId);
+  const requestId = await peer.client.requestToJoin(orgId, { displayName: name });
+  await w.settle();
+  return { bob: peer, requestId };
+}
+
+describe("delegates receive requests", () => {
+  it("a request reaches an admin with the owner offline; the admin lists it; the ids agree", async () => {
+    const { w, alice, orgId } = await ownerAway();
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    expect(names(alice.events, ["request:received"])).toEqual(["request:received"]);
+    const pending = alice.client.listRequests(orgId).filter((r) => r.status === "pending");
+    expect(pending.map((r) => [r.id, r.requester, r.displayName])).toEqual([
+      [requestId, bob.client.memberId, "bob"],
+    ]);
+  });
+
+  it("a manager receives it too; a plain member does not (its client refuses to list)", async () => {
+    const { w, alice, carol, orgId } = await ownerAway(["manage-users"]);
+    await asks(w, orgId, "bob");
+    expect(names(alice.events, ["request:received"])).toEqual(["request:received"]);
+    expect(names(carol.events, ["request:received"])).toEqual([]);
+    expect(() => carol.client.listRequests(orgId)).toThrow(/owner/i);
+  });
+
+  it("a delegate's rejection reaches the requester with the owner offline", async () => {
+    const { w, alice, orgId } = await ownerAway();
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    await alice.client.rejectRequest(orgId, requestId, "not now");
+    await w.settle();
+    const rejected = bob.events.find(([name]) => name === "request:rejected");
+    expect(rejected?.[1]).toMatchObject({ requestId, reason: "not now" });
+    expect(bob.client.getOrganization(orgId).role).toBe("observer");
+  });
+
+  it("a cancel reaches the delegate too", async () => {
+    const { w, alice, orgId } = await ownerAway();
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    await bob.client.cancelRequest(orgId);
+    await w.settle();
+    expect(alice.client.listRequests(orgId).find((r) => r.id === requestId)?.status).toBe(
+      "cancelled",
+    );
+  });
+
+  it("the delegate's desk survives a restart (its sessions and prekeys are stored)", async () => {
+    const { w, alice, orgId } = await ownerAway();
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    await w.restart(alice);
+    await w.restart(bob);
+    await alice.client.rejectRequest(orgId, requestId, "full");
+    await w.settle();
+    expect(bob.events.filter(([name]) => name === "request:rejected")).toHaveLength(1);
+  });
+});
+
+describe("member keys signatures (docs/DELEGATION.md)", () => {
+  it("keys whose signature does not hold are refused on arrival; signed ones are kept with it", async () => {
+    const w = new World();
+    world = w;
+    const owner = await w.peer("owner");
+    const orgId = await owner.client.createOrganization({ name: "Acme", encrypted: true });
+    await w.settle();
+    const diagnostics: string[] = [];
+    owner.client.on("diagnostic", (d) => diagnostics.push(d.reason));
+    const bundle = await publishedPrekeyBundle(owner.transport, orgId);
+    const org = fromHex(orgId);
+    const mallory = new Stranger(owner.transport, orgId, bundle);
+    const dh = defaultProvider().x25519KeyPair().publicKey;
+    const signed = signMemberKeys(defaultProvider(), {
+      group: { organizationId: org, channelId: "" },
+      identitySecretKey: mallory.identity.secretKey,
+      signingKey: mallory.identity.publicKey,
+      prekey: dh,
+      prekeyVersion: 0n,
+    });
+    // Another prekey under the same signature: the signature does not cover it.
+    await mallory.send(
+      { case: "memberKeys", value: { ...signed, prekey: mallory.identityDh.publicKey } },
+      1n,
+    );
+    await w.settle();
+    expect(diagnostics).toContain("member-keys-forged");
+    expect(await owner.store.get(`org/${orgId}`, `memberkeys/${mallory.id}`)).toBeUndefined();
+    await mallory.send({ case: "memberKeys", value: signed }, 2n);
+    await w.settle();
+    const record = await owner.store.get(`org/${orgId}`, `memberkeys/${mallory.id}`);
+    expect(record === undefined ? undefined : decodeMemberKeys(record)).toEqual({
+      signingKey: signed.signingKey,
+      prekey: signed.prekey,
+      signed: { prekeyVersion: 0n, keysSignature: signed.keysSignature },
+    });
+  });
+
+  it("the memberkeys record reads both versions back", () => {
+    const keys = { signingKey: new Uint8Array(32).fill(1), prekey: new Uint8Array(32).fill(2) };
+    expect(decodeMemberKeys(encodeMemberKeys(keys))).toEqual(keys);
+    const signed = {
+      ...keys,
+      signed: { prekeyVersion: 7n, keysSignature: new Uint8Array(64).fill(3) },
+    };
+    expect(encodeMemberKeys(signed)).toHaveLength(137);
+    expect(decodeMemberKeys(encodeMemberKeys(signed))).toEqual(signed);
+  });
+});
+
+describe("delegateRecipients", () => {
+  const key = (byte: number) => byte.toString(16).padStart(2, "0").repeat(32);
+  const owner = key(1);
+  /** An organization whose members are given the roles listed (by the owner, in order). */
+  function stateWith(members: ReadonlyArray<[string, Role[]]>): OrgState {
+    const log = new OrgLog({ organizationId: owner });
+    let clock = 0n;
+    const add = (type: OrgEvent["type"], body: unknown, author = owner): string => {
+      clock++;
+      const id = `e${clock}`;
+      const event = { id, type, author, clock, sentAt: 1_000, body } as OrgEvent;
+      expect(log.add(event).rejected).toBeUndefined();
+      return id;
+    };
+    add("org.created", {
+      identity: { ...emptyIdentity, displayName: "Acme" },
+      permissions: { access: "on-request", ensOnly: false, private: false },
+      pinMessageAllMembersEnabled: false,
+      tags: [],
+      encrypted: true,
+    });
+    for (const [member, roles] of members) {
+      const requestId = add("request.sent", { chatId: "", ensName: "", displayName: "" }, member);
+      add("request.accepted", { requestId });
+      if (roles.length > 0) add("member.roles.changed", { member, roles });
+    }
+    return log.state;
+  }
+
+  it("admins first, then managers, each by id; never a plain member, a stranger or the requester", () => {
+    const [a, b, c, d] = [key(5), key(4), key(3), key(2)];
+    const state = stateWith([
+      [a, ["manage-users"]],
+      [b, ["all"]],
+      [c, []],
+      [d, ["all"]],
+    ]);
+    expect(delegateRecipients(state, [a, b, c, d, key(9)], key(8))).toEqual([d, b, a]);
+    expect(delegateRecipients(state, [a, b, c, d], d)).toEqual([b, a]);
+  });
+
+  it("at most maxDelegateRecipients", () => {
+    const many = Array.from({ length: 12 }, (_, i) => key(16 + i));
+    const state = stateWith(many.map((m) => [m, ["all"]]));
+    expect(delegateRecipients(state, many, key(9))).toEqual(many.slice(0, maxDelegateRecipients));
+    expect(maxDelegateRecipients).toBe(8);
+  });
+});
