@@ -2,6 +2,7 @@
 // Everything public is listed here by name; internals (the secret tree, sender chains, byte helpers)
 // stay unexported.
 
+export { type CommitRef, compareCommits } from "./commit-order.js";
 export {
   type PairwiseChainRecords,
   type PairwiseResponse,
@@ -63,12 +64,24 @@ export {
   sealKeyUpdate,
 } from "./key-update.js";
 export {
+  type KeyUpdateEnvelopesOptions,
   type KeyUpdateEnvelopesOutcome,
   type ReadKeyUpdate,
   readKeyUpdateEnvelope,
   type UnverifiedKeyUpdate,
 } from "./key-update-envelopes.js";
-export { maxMissedKeyUpdates, maxPossibleKeyUpdates } from "./leaf-salts.js";
+export {
+  delegateSalt,
+  deriveRekeySecret,
+  maxMissedKeyUpdates,
+  maxPossibleKeyUpdates,
+} from "./leaf-salts.js";
+export type {
+  DelegateAdd,
+  DelegateCommit,
+  DelegateJoiner,
+  DelegateKeyUpdate,
+} from "./member-commits.js";
 export {
   type ApplyAddInit,
   type ApplyKeyUpdateOptions,
@@ -84,6 +97,7 @@ export {
   signMemberKeys,
   verifyMemberKeys,
 } from "./member-keys.js";
+export type { FollowInit, LeafHandoverInit, OwnerFollow } from "./owner-follow.js";
 export {
   type HistoryPolicy,
   type Joiner,

@@ -10,7 +10,7 @@ import { isChatId, wireLimits } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
 import type { RosterLeaf } from "./key-schedule.js";
 import { keyUpdateLimits } from "./key-update.js";
-import type { HistoryPolicy, OwnerGroupInit } from "./owner-group.js";
+import type { HistoryPolicy, OwnerGroupInit } from "./owner-group-types.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { wipe } from "./secret.js";

@@ -30,6 +30,7 @@ import {
   readOwnerSecrets,
   readPending,
   restoring,
+  savedVersion,
   writeHead,
   writeHistory,
   writeMemberSecrets,
@@ -130,6 +131,13 @@ function readWindowHead(
 
 /** Format version of a head (version 1 is the whole state of `serialize`). */
 export const headVersion = 2;
+/**
+ * Format version of a member head since delegated management (docs/DELEGATION.md): version 2 with
+ * `u8 has rekey secret ‖ [rekey_secret (32)]` at the end. Version 2 is still read (no rekey
+ * secret: the member can neither build nor open a delegate KeyUpdate of that epoch, and has one
+ * again from its next epoch on).
+ */
+export const memberHeadVersion = 3;
 /** Format version of a member record. */
 const recordVersion = 1;
 /** `u8 version ‖ u32 leaf ‖ u64 leaf epoch ‖ leaf secret (32) ‖ prekey (32)`. */
@@ -354,9 +362,10 @@ function withMembers(
 }
 
 /**
- * The member's head: `magic ‖ u8 2 ‖ organization_id ‖ channel_id ‖ u32 leaf ‖ u8 removed ‖ signing
+ * The member's head: `magic ‖ u8 3 ‖ organization_id ‖ channel_id ‖ u32 leaf ‖ u8 removed ‖ signing
  * secret ‖ identity key ‖ prekeys ‖ u64 leaf epoch ‖ leaf secret ‖ [init_secret] ‖ u64 epoch ‖
- * key_id ‖ u32 leaves ‖ roster_hash ‖ [pending KeyUpdate] ‖ window (format-2 epochs)`.
+ * key_id ‖ u32 leaves ‖ roster_hash ‖ [pending KeyUpdate] ‖ window (format-2 epochs) ‖
+ * u8 has rekey secret ‖ [rekey_secret]` (format 3; format 2 ends after the window).
  *
  * @param provider - hashes the roster (once per roster: see roster-hashes.ts)
  * @param state - the member's state
@@ -364,12 +373,14 @@ function withMembers(
  */
 export function writeMemberHead(provider: CryptoProvider, state: MemberGroupState): Uint8Array {
   const writer = new StateWriter();
-  writeHead(writer, memberMagic, state.group, headVersion);
+  writeHead(writer, memberMagic, state.group, memberHeadVersion);
   writeMemberSecrets(writer, state);
   writer.u32(state.roster.length);
   writer.fixed(rosterHashOf(provider, state.roster));
   writePending(writer, state.pending);
   writeWindowHead(writer, state.window);
+  writer.u8(state.rekeySecret === undefined ? 0 : 1);
+  if (state.rekeySecret !== undefined) writer.fixed(state.rekeySecret);
   return writer.finish();
 }
 
@@ -389,13 +400,15 @@ export function readMemberHead(
   rosterFor: RosterSupplier,
   epochs: EpochRecords,
 ): MemberGroupState {
+  const version = savedVersion(head, memberMagic) === headVersion ? headVersion : memberHeadVersion;
   return restoring("member group", head, (reader) => {
-    const group = readHead(reader, memberMagic, "member group", headVersion);
+    const group = readHead(reader, memberMagic, "member group", version);
     const secrets = readMemberSecrets(reader);
     const { epoch, keyId, leaf } = secrets;
     const roster = rosterFor(epoch, keyId, reader.u32(), reader.fixed(32));
     const pending = readPending(reader);
     const window = readWindowHead(provider, reader, rosterFor, epochs);
+    const rekeySecret = version === headVersion || !reader.flag() ? undefined : reader.fixed(32);
     if (!secrets.removed) {
       const current = window.current;
       if (current === undefined || secrets.initSecret === undefined) {
@@ -409,6 +422,6 @@ export function readMemberHead(
         throw new StateCorruptedError(`leaf ${leaf} of the current roster is not ours`);
       }
     }
-    return { group, ...secrets, roster, pending, window };
+    return { group, ...secrets, roster, pending, window, rekeySecret };
   });
 }

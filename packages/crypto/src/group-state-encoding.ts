@@ -17,7 +17,7 @@ import { EpochWindow, type RetainedEpoch } from "./epoch-window.js";
 import { isStateCorruptedError, StateCorruptedError } from "./errors.js";
 import { EpochKeys } from "./group-message.js";
 import { deriveKeyId, type GroupId, type Roster } from "./key-schedule.js";
-import type { HistoryPolicy } from "./owner-group.js";
+import type { HistoryPolicy } from "./owner-group-types.js";
 import type { CryptoProvider } from "./provider.js";
 import { StateReader, StateWriter } from "./state-bytes.js";
 import type { WelcomeHistoryEntry } from "./welcome.js";
@@ -88,6 +88,12 @@ export interface MemberGroupState {
   removed: boolean;
   pending: PendingUpdate | undefined;
   readonly window: EpochWindow;
+  /**
+   * `rekey_secret` of the current epoch (docs/DELEGATION.md): salts delegate KeyUpdates from it.
+   * Undefined once removed, and for a state read from a head older than format 3 or from a whole
+   * state (format 1) until the next epoch.
+   */
+  rekeySecret: Uint8Array | undefined;
 }
 
 /** How many prekeys a member keeps at most (the newest and the ones the owner may still use). */
@@ -448,6 +454,7 @@ export function readMemberState(provider: CryptoProvider, bytes: Uint8Array): Me
     if (!secrets.removed && (window.current === undefined || secrets.initSecret === undefined)) {
       throw new StateCorruptedError("an active member without a current epoch");
     }
-    return { group, ...secrets, roster, pending, window };
+    // Format 1 predates delegate KeyUpdates: no rekey secret until the next epoch.
+    return { group, ...secrets, roster, pending, window, rekeySecret: undefined };
   });
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import { type KeyUpdate, openEnvelope, type VerifyRequest } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
 import type { GroupId } from "./key-schedule.js";
 import { keyUpdateLimits, keyUpdateTopic } from "./key-update.js";
 import type { ApplyKeyUpdateOptions } from "./leaf-salts.js";
@@ -98,6 +99,15 @@ export interface KeyUpdateEnvelopesOutcome {
   readonly refusedChunks: number;
 }
 
+/**
+ * Options of `MemberGroup.applyKeyUpdateEnvelopes`: those of `applyKeyUpdate` (the salt mode comes
+ * from each envelope's signer), and the delegates whose KeyUpdates are accepted.
+ */
+export interface KeyUpdateEnvelopesOptions extends Omit<ApplyKeyUpdateOptions, "salt"> {
+  /** Delegates whose KeyUpdates the member accepts (`OpenEnvelopeOptions.committers`). @default none */
+  readonly committers?: (signer: Uint8Array) => boolean;
+}
+
 /** The part of `MemberGroup` {@link applyKeyUpdateEnvelopes} uses. */
 export interface KeyUpdateMember {
   readonly provider: CryptoProvider;
@@ -119,27 +129,39 @@ export async function applyKeyUpdateEnvelopes(
   member: KeyUpdateMember,
   envelopes: readonly Uint8Array[],
   now: number,
-  options: ApplyKeyUpdateOptions,
+  options: KeyUpdateEnvelopesOptions,
 ): Promise<KeyUpdateEnvelopesOutcome> {
   if (envelopes.length > keyUpdateLimits.maxChunks) {
     throw new RangeError(
       `envelopes: ${envelopes.length} is over the ${keyUpdateLimits.maxChunks}-chunk limit`,
     );
   }
-  const holding: UnverifiedKeyUpdate[] = [];
-  const others: UnverifiedKeyUpdate[] = [];
+  const { committers, ...rest } = options;
+  const { provider, group } = member;
+  // The signer tells the salt: the organization key's entries use L_m, a delegate's its salts.
+  const saltOf = (read: ReadKeyUpdate): ApplyKeyUpdateOptions => ({
+    ...rest,
+    salt: constantTimeEqual(read.signer, group.organizationId) ? "leaf" : "delegate",
+  });
+  const holding: ReadKeyUpdate[] = [];
+  const others: ReadKeyUpdate[] = [];
   let refusedChunks = 0;
   for (const bytes of envelopes) {
-    let read: UnverifiedKeyUpdate;
+    let read: ReadKeyUpdate;
     try {
-      read = await readKeyUpdateEnvelope({ provider: member.provider, group: member.group, bytes });
+      read = await readKeyUpdateEnvelope({
+        provider,
+        group,
+        bytes,
+        ...(committers === undefined ? {} : { committers }),
+      });
     } catch {
       refusedChunks++;
       continue;
     }
     let holds = false;
     try {
-      holds = member.holdsKeyUpdateEntry(read.chunk, options);
+      holds = member.holdsKeyUpdateEntry(read.chunk, saltOf(read));
     } catch {
       // e.g. an ephemeral key of small order: verified (and refused by applyKeyUpdate) with the rest.
     }
@@ -153,7 +175,7 @@ export async function applyKeyUpdateEnvelopes(
       continue;
     }
     verifiedChunks++;
-    transition = member.applyKeyUpdate(read.chunk, now, options);
+    transition = member.applyKeyUpdate(read.chunk, now, saltOf(read));
     if (transition.status !== "not-in-chunk") break;
   }
   return { transition, verifiedChunks, refusedChunks };

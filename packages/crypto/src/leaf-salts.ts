@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { deriveSecret, expandWithLabel, u32 } from "./kdf.js";
 import { evolveLeafSecret, type Roster } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
 import { wipe } from "./secret.js";
@@ -44,6 +45,45 @@ export interface ApplyKeyUpdateOptions {
    * attempt each per prekey held), so at most {@link maxPossibleKeyUpdates}. @default none
    */
   readonly possibleKeyUpdates?: readonly bigint[];
+  /**
+   * Which salt the KeyUpdate's entries use (docs/DELEGATION.md), told by its envelope's signer:
+   * `"leaf"`, the owner's (our `L_m`, which then moves one step), or `"delegate"`, a delegate's
+   * (`delegateSalt` of the current epoch's `rekey_secret` and our leaf; `L_m` does not move). A
+   * delegate KeyUpdate opens only from the epoch just before it, and only for a member whose state
+   * holds that epoch's `rekey_secret` (not one restored from a head older than format 3); the
+   * epochs of delegate KeyUpdates are never `missedKeyUpdates` (they did not move `L_m`).
+   * @default "leaf"
+   */
+  readonly salt?: "leaf" | "delegate";
+}
+
+/**
+ * `rekey_secret[e] = DeriveSecret(epoch_secret[e], "rekey")` (docs/DELEGATION.md): what every member
+ * of epoch `e` shares to salt a delegate's KeyUpdate, kept for the current epoch only.
+ *
+ * @param provider - crypto provider
+ * @param epochSecret - `epoch_secret[e]` (not changed)
+ * @returns a new 32-byte array
+ */
+export function deriveRekeySecret(provider: CryptoProvider, epochSecret: Uint8Array): Uint8Array {
+  return deriveSecret(provider, epochSecret, "rekey");
+}
+
+/**
+ * `salt_m = ExpandWithLabel(rekey_secret[e], "delegate salt", u32 leaf, 32)`: the salt of leaf
+ * `leaf`'s entry in a delegate's KeyUpdate from epoch `e`, in place of `L_m`.
+ *
+ * @param provider - crypto provider
+ * @param rekeySecret - `rekey_secret[e]`
+ * @param leaf - the recipient's leaf (u32)
+ * @returns a new 32-byte array (the caller wipes it)
+ */
+export function delegateSalt(
+  provider: CryptoProvider,
+  rekeySecret: Uint8Array,
+  leaf: number,
+): Uint8Array {
+  return expandWithLabel(provider, rekeySecret, "delegate salt", u32(leaf), 32);
 }
 
 /**
@@ -110,6 +150,36 @@ function* salts(
     }
     yield salt;
   }
+}
+
+/**
+ * The salts a member tries on a KeyUpdate of `epoch`: its `L_m` stepped over the missed KeyUpdates
+ * ({@link keyUpdateSalts}), or, for a delegate's, the delegate salt of its leaf, only from the
+ * epoch whose `rekey_secret` it holds (across a gap there is none to try).
+ *
+ * @param provider - crypto provider
+ * @param state - the member's leaf, leaf secret, current epoch and rekey secret (not changed)
+ * @param epoch - the KeyUpdate's epoch
+ * @param options - the salt mode and the missed epochs
+ * @returns the salts, each a new array the caller wipes
+ */
+export function memberSalts(
+  provider: CryptoProvider,
+  state: {
+    readonly leaf: number;
+    readonly leafSecret: Uint8Array;
+    readonly leafEpoch: bigint;
+    readonly epoch: bigint;
+    readonly rekeySecret: Uint8Array | undefined;
+  },
+  epoch: bigint,
+  options: ApplyKeyUpdateOptions,
+): Iterable<Uint8Array> {
+  if (options.salt !== "delegate") {
+    return keyUpdateSalts(provider, state.leafSecret, state.leafEpoch, epoch, options);
+  }
+  const usable = state.rekeySecret !== undefined && epoch === state.epoch + 1n;
+  return usable ? [delegateSalt(provider, state.rekeySecret as Uint8Array, state.leaf)] : [];
 }
 
 /** `epochs`, checked to be strictly ascending bigints and at most `max` (the caller's input). */

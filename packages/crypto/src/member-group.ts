@@ -7,12 +7,7 @@
 import type { GroupMessage } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
 import { type EpochLimits, enterEpoch } from "./epoch-entry.js";
-import {
-  EpochWindow,
-  type GroupPlaintext,
-  type HeldEpoch,
-  removedFromGroup,
-} from "./epoch-window.js";
+import { type GroupPlaintext, type HeldEpoch, removedFromGroup } from "./epoch-window.js";
 import { DecryptionFailedError } from "./errors.js";
 import { checkNow } from "./group-checks.js";
 import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
@@ -42,27 +37,38 @@ import {
   type OpenKeyUpdateInit,
   openKeyUpdate,
 } from "./key-update.js";
-import { applyKeyUpdateEnvelopes, type KeyUpdateEnvelopesOutcome } from "./key-update-envelopes.js";
+import {
+  applyKeyUpdateEnvelopes,
+  type KeyUpdateEnvelopesOptions,
+  type KeyUpdateEnvelopesOutcome,
+} from "./key-update-envelopes.js";
 import { chunksNotSeen, noteChunkWithoutEntry } from "./key-update-progress.js";
-import { type ApplyKeyUpdateOptions, keyUpdateSalts } from "./leaf-salts.js";
+import { type ApplyKeyUpdateOptions, deriveRekeySecret, memberSalts } from "./leaf-salts.js";
+import {
+  type Committer,
+  commitAdd,
+  commitRemove,
+  type DelegateAdd,
+  type DelegateKeyUpdate,
+} from "./member-commits.js";
 import type {
   ApplyAddInit,
   MemberGroupInit,
   MemberGroupParts,
   MemberTransition,
 } from "./member-group-types.js";
+import type { SignedMemberKeys } from "./member-keys.js";
+import { memberStateFromWelcome } from "./member-welcome.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { rosterHashOf, rosterSupplier } from "./roster-hashes.js";
 import { redactSecrets, wipe } from "./secret.js";
-import { checkWelcome } from "./welcome.js";
 
 /**
  * Largest epoch gap a member bridges on its own (`acceptGap`). Stepping the leaf secret no longer
  * costs one HKDF per epoch (only per missed KeyUpdate): kept as a sanity bound on a hostile epoch.
  */
 const maxBridgedGap = 1n << 20n;
-const maxUint64 = (1n << 64n) - 1n;
 
 export type { ApplyKeyUpdateOptions } from "./leaf-salts.js";
 export type {
@@ -143,87 +149,7 @@ export class MemberGroup {
    * ```
    */
   static fromWelcome(init: MemberGroupInit): MemberGroup {
-    const { provider, welcome, roster, now } = init;
-    checkNow(now);
-    checkWelcome(welcome);
-    checkBytes(init.signingSecretKey, 32, "signingSecretKey");
-    checkBytes(init.prekeySecret, 32, "prekeySecret");
-    if (welcome.epoch < 0n || welcome.epoch > maxUint64) {
-      throw new RangeError("welcome.epoch: must be a uint64");
-    }
-    const group: GroupId = {
-      organizationId: welcome.organizationId.slice(),
-      channelId: welcome.channelId,
-    };
-    const hash = init.rosterHash ?? rosterHash(provider, roster);
-    if (!constantTimeEqual(hash, welcome.rosterHash)) {
-      throw new RangeError("roster: does not hash to the Welcome's roster_hash");
-    }
-    const own = roster[welcome.leafIndex];
-    if (own === undefined)
-      throw new RangeError("welcome.leafIndex: names an empty leaf of the roster");
-    if (!constantTimeEqual(provider.ed25519PublicKey(init.signingSecretKey), own.signingKey)) {
-      throw new RangeError("signingSecretKey: does not match our leaf's signing key");
-    }
-    const prekey = provider.x25519PublicKey(init.prekeySecret);
-    if (!constantTimeEqual(prekey, own.prekey)) {
-      throw new RangeError("prekeySecret: does not match our leaf's prekey");
-    }
-    const epochSecret = welcome.epochSecret.slice();
-    const { keys, initSecret } = enterEpoch({
-      provider,
-      group,
-      epoch: welcome.epoch,
-      epochSecret,
-      roster,
-      rosterHash: welcome.rosterHash,
-      limits: init.limits,
-    });
-    if (!constantTimeEqual(keys.keyId, welcome.keyId)) {
-      keys.destroy();
-      wipe(initSecret);
-      throw new DecryptionFailedError();
-    }
-    const window = new EpochWindow(keys);
-    for (const [index, entry] of welcome.history.entries()) {
-      checkBytes(entry.epochSecret, 32, `welcome.history[${index}].epochSecret`);
-      checkBytes(entry.rosterHash, 32, `welcome.history[${index}].rosterHash`);
-      if (entry.epoch >= welcome.epoch) continue;
-      const earlierRoster = init.historyRoster?.(entry.epoch, entry.rosterHash);
-      if (earlierRoster === undefined) continue;
-      if (!constantTimeEqual(rosterHash(provider, earlierRoster), entry.rosterHash)) continue;
-      const earlier = enterEpoch({
-        provider,
-        group,
-        epoch: entry.epoch,
-        epochSecret: entry.epochSecret.slice(),
-        roster: earlierRoster,
-        rosterHash: entry.rosterHash,
-        limits: init.limits,
-      });
-      wipe(earlier.initSecret);
-      window.addHistory(earlier.keys, now);
-    }
-    return new MemberGroup(
-      provider,
-      {
-        group,
-        leaf: welcome.leafIndex,
-        signingSecretKey: init.signingSecretKey.slice(),
-        identityKey: own.identityKey,
-        prekeys: [{ secretKey: init.prekeySecret.slice(), publicKey: prekey }],
-        leafSecret: welcome.leafSecret.slice(),
-        leafEpoch: welcome.epoch,
-        initSecret,
-        epoch: welcome.epoch,
-        keyId: keys.keyId.slice(),
-        roster: keys.roster,
-        removed: false,
-        pending: undefined,
-        window,
-      },
-      init.limits,
-    );
+    return new MemberGroup(init.provider, memberStateFromWelcome(init), init.limits);
   }
 
   /** The current epoch (the last one reached, once removed). */
@@ -318,6 +244,7 @@ export class MemberGroup {
     if (initSecret === undefined) return { status: "gap", epoch, currentEpoch: this.#state.epoch };
     const hash = init.rosterHash?.slice() ?? rosterHash(provider, init.roster);
     const epochSecret = addStepEpochSecret(provider, initSecret, hash, epoch);
+    const rekeySecret = deriveRekeySecret(provider, epochSecret);
     const entered = enterEpoch({
       provider,
       group,
@@ -329,11 +256,11 @@ export class MemberGroup {
     });
     if (init.keyId !== undefined && !constantTimeEqual(entered.keys.keyId, init.keyId)) {
       entered.keys.destroy();
-      wipe(entered.initSecret);
+      wipe(entered.initSecret, rekeySecret);
       return { status: "key-mismatch", epoch };
     }
-    // The leaf secret stays as it is: it moves only at KeyUpdates and resyncs.
-    this.#enter(entered.keys, entered.initSecret, undefined, init.now);
+    // The leaf secret stays as it is: it moves only at owner KeyUpdates and resyncs.
+    this.#enter(entered.keys, entered.initSecret, undefined, rekeySecret, init.now);
     return { status: "applied", epoch, keyId: entered.keys.keyId.slice() };
   }
 
@@ -344,9 +271,9 @@ export class MemberGroup {
    *
    * @param chunk - one chunk of the KeyUpdate
    * @param now - current time in milliseconds
-   * @param options - the new epoch's roster (when it changed) and `acceptGap`
+   * @param options - the new epoch's roster (when it changed), `acceptGap`, the salt mode
    * @returns the outcome (see {@link MemberTransition}); the state changes only on `applied` and
-   *   `removed`
+   *   `removed`; `gap` for a delegate KeyUpdate this state holds no rekey secret for (resync)
    * @throws {RangeError} when the chunk is for another channel than this group's
    * @throws {@link DecryptionFailedError} when an entry carries our hint but does not unwrap to the
    *   chunk's key_id (a tampered chunk): state unchanged
@@ -366,12 +293,19 @@ export class MemberGroup {
     }
     const epoch = chunk.epoch;
     const refused = this.#chain(epoch, chunk.previousKeyId);
+    const delegate = options.salt === "delegate";
     if (refused !== undefined) {
+      // A delegate's salts exist only from the epoch before it: no gap is bridged.
       const bridgeable =
         refused.status === "gap" &&
         options.acceptGap === true &&
+        !delegate &&
         epoch - this.#state.epoch <= maxBridgedGap;
       if (!bridgeable) return refused;
+    }
+    // Without the epoch's rekey secret (an older saved head) no entry can be found: not a removal.
+    if (delegate && this.#state.rekeySecret === undefined) {
+      return { status: "gap", epoch, currentEpoch: this.#state.epoch };
     }
     const found = this.#findEntry(chunk, options, openKeyUpdate);
     if (found === undefined) return this.#notInChunk(chunk, now);
@@ -385,6 +319,7 @@ export class MemberGroup {
       wipe(leafSecret, epochSecret);
       return { status: "roster-mismatch", epoch };
     }
+    const rekeySecret = deriveRekeySecret(provider, epochSecret);
     const entered = enterEpoch({
       provider,
       group,
@@ -395,10 +330,12 @@ export class MemberGroup {
       limits: this.#limits,
     });
     for (const stale of this.#state.prekeys.splice(used + 1)) wipe(stale.secretKey);
-    // The salt just used goes: a later compromise cannot open this KeyUpdate again.
-    const next = evolveLeafSecret(provider, leafSecret, epoch);
+    // The salt just used goes: a later compromise cannot open this KeyUpdate again. A delegate's
+    // salt was not L_m, which stays (docs/DELEGATION.md); the rekey secret it came from is replaced.
+    const next =
+      options.salt === "delegate" ? undefined : evolveLeafSecret(provider, leafSecret, epoch);
     wipe(leafSecret);
-    this.#enter(entered.keys, entered.initSecret, next, now);
+    this.#enter(entered.keys, entered.initSecret, next, rekeySecret, now);
     return { status: "applied", epoch, keyId: entered.keys.keyId.slice() };
   }
 
@@ -443,14 +380,14 @@ export class MemberGroup {
    *
    * @param envelopes - the sealed chunks, at most 30 (`keyUpdateLimits.maxChunks`)
    * @param now - current time in milliseconds
-   * @param options - as for {@link MemberGroup.applyKeyUpdate}
+   * @param options - as for `applyKeyUpdate` (salt mode: each signer's), and `committers`
    * @returns the last transition, and how many chunks were verified and refused
    * @throws {RangeError} for more than 30 envelopes; what `applyKeyUpdate` throws for a verified chunk
    */
   applyKeyUpdateEnvelopes(
     envelopes: readonly Uint8Array[],
     now: number,
-    options: ApplyKeyUpdateOptions = {},
+    options: KeyUpdateEnvelopesOptions = {},
   ): Promise<KeyUpdateEnvelopesOutcome> {
     return applyKeyUpdateEnvelopes(this, envelopes, now, options);
   }
@@ -467,8 +404,7 @@ export class MemberGroup {
     const { provider, group } = this;
     let leafSecret: Uint8Array = new Uint8Array(0);
     try {
-      const { leafSecret: own, leafEpoch } = this.#state;
-      for (const salt of keyUpdateSalts(provider, own, leafEpoch, chunk.epoch, options)) {
+      for (const salt of memberSalts(provider, this.#state, chunk.epoch, options)) {
         wipe(leafSecret);
         leafSecret = salt;
         for (const [used, prekey] of this.#state.prekeys.entries()) {
@@ -503,6 +439,52 @@ export class MemberGroup {
   }
 
   /**
+   * A delegate's add step (docs/DELEGATION.md): places the joiners as the owner does, enters epoch
+   * e+1 from our `init_secret[e]`, makes each a Welcome with a fresh random leaf secret. The keys
+   * signatures are checked first; nothing changes on a refusal.
+   *
+   * @param joiners - the admitted members' signed keys (`MemberKeys` with `keys_signature`)
+   * @param now - current time in milliseconds
+   * @returns the new epoch and roster; per joiner its leaf, Welcome and leaf secret (to hand over)
+   * @throws {@link InvalidPublicKeyError} for a keys signature that does not verify, a small-order
+   *   prekey; {RangeError} / {TypeError} naming the argument: no joiners, a joiner already in the
+   *   roster or listed twice, a member removed or without `init_secret`
+   */
+  commitAdd(joiners: readonly SignedMemberKeys[], now: number): DelegateAdd {
+    return commitAdd(this.#committer(), joiners, now);
+  }
+
+  /**
+   * A delegate's removal (docs/DELEGATION.md): a fresh epoch secret in a FLAT KeyUpdate salted with
+   * delegate salts of this epoch's `rekey_secret` (no `L_m` moves); we enter the new epoch.
+   *
+   * @param leaves - the leaves to empty (never the owner's or our own)
+   * @param now - current time in milliseconds
+   * @param maxEntriesPerChunk - entries per chunk. @default 3400
+   * @returns the new epoch, its roster and the chunks (seal with `sealKeyUpdate({ delegate: true })`)
+   * @throws {RangeError} naming the argument: an empty leaf, the owner's, ours, a repeat; a member
+   *   removed or without the epoch's `rekey_secret` (restored from a format-2 head)
+   */
+  commitRemove(
+    leaves: readonly number[],
+    now: number,
+    maxEntriesPerChunk?: number,
+  ): DelegateKeyUpdate {
+    return commitRemove(this.#committer(), leaves, now, maxEntriesPerChunk);
+  }
+
+  #committer(): Committer {
+    return {
+      provider: this.provider,
+      group: this.group,
+      state: this.#state,
+      limits: this.#limits,
+      enter: (keys, initSecret, rekeySecret, now) =>
+        this.#enter(keys, initSecret, undefined, rekeySecret, now),
+    };
+  }
+
+  /**
    * Marks us as out of the group when the owner-signed roster no longer lists us (or we left): needed
    * when no KeyUpdate tells us, e.g. the owner removed its last member and so published no chunk. Our
    * last epoch stays readable for late messages until it expires; we can no longer send.
@@ -518,8 +500,9 @@ export class MemberGroup {
   #leave(now: number): void {
     this.#state.removed = true;
     this.#state.pending = undefined;
-    wipe(this.#state.initSecret, this.#state.leafSecret);
+    wipe(this.#state.initSecret, this.#state.leafSecret, this.#state.rekeySecret);
     this.#state.initSecret = undefined;
+    this.#state.rekeySecret = undefined;
     this.#state.window.advance(undefined, now);
   }
 
@@ -528,10 +511,12 @@ export class MemberGroup {
     keys: EpochKeys,
     initSecret: Uint8Array,
     leafSecret: Uint8Array | undefined,
+    rekeySecret: Uint8Array,
     now: number,
   ): void {
-    wipe(this.#state.initSecret);
+    wipe(this.#state.initSecret, this.#state.rekeySecret);
     this.#state.initSecret = initSecret;
+    this.#state.rekeySecret = rekeySecret;
     if (leafSecret !== undefined) {
       wipe(this.#state.leafSecret);
       this.#state.leafSecret = leafSecret;

@@ -6,9 +6,10 @@
  */
 import { toHex } from "@orgchat/base";
 import { type GroupMessage, wireLimits } from "@orgchat/wire";
+import { constantTimeEqual } from "./constant-time.js";
 import { type EpochLimits, enterEpoch } from "./epoch-entry.js";
-import { EpochWindow, type GroupPlaintext, type HeldEpoch } from "./epoch-window.js";
-import { checkNow, checkOwnerGroupInit, checkPrekey } from "./group-checks.js";
+import type { GroupPlaintext, HeldEpoch } from "./epoch-window.js";
+import { checkNow, checkPrekey } from "./group-checks.js";
 import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
 import { type GroupParts, PartsTracker } from "./group-parts.js";
 import { readOwnerHead, writeMemberRecord, writeOwnerHead } from "./group-parts-encoding.js";
@@ -21,13 +22,39 @@ import {
 } from "./group-state-encoding.js";
 import {
   addStepEpochSecret,
+  deriveKeyId,
   type GroupId,
   type Roster,
   type RosterLeaf,
   rosterHash,
 } from "./key-schedule.js";
-import { buildKeyUpdate, type KeyUpdateChunk } from "./key-update.js";
+import type { KeyUpdateChunk } from "./key-update.js";
 import {
+  type FollowInit,
+  followAddSecret,
+  followKeyUpdateSecret,
+  followMembers,
+  followRefusal,
+  type LeafHandoverInit,
+  type OwnerFollow,
+  recordHandover,
+} from "./owner-follow.js";
+import { genesisState } from "./owner-genesis.js";
+
+export * from "./owner-group-types.js";
+
+import {
+  type HistoryPolicy,
+  type Joiner,
+  type OwnerAdd,
+  type OwnerGroupInit,
+  type OwnerGroupOptions,
+  type OwnerGroupParts,
+  type OwnerKeyUpdate,
+  refreshIntervalMs,
+} from "./owner-group-types.js";
+import {
+  buildKeyUpdateOrWipe,
   commitKeyUpdate,
   keyUpdateRecipients,
   placeJoiners,
@@ -38,97 +65,7 @@ import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { rosterHashOf, rosterSupplier, type UncheckedRosters } from "./roster-hashes.js";
 import { redactSecrets, wipe } from "./secret.js";
-import { copyHistory, makeWelcome, type WelcomeHistoryEntry, type WelcomeInit } from "./welcome.js";
-
-/**
- * Who may read a group's earlier epochs (docs/PROTOCOL.md, "Re-keying"):
- * - `"joined"` (default): a joiner gets no earlier epoch (backward secrecy: the add step is one-way);
- * - `"shared"` (explicit opt-in): the Welcome also carries the earlier epoch secrets the owner holds.
- */
-export type HistoryPolicy = "joined" | "shared";
-
-/**
- * Default interval of the periodic refresh: 48 hours (Status re-keys on the same period). A refresh
- * is a KeyUpdate with fresh randomness: the post-compromise security point of every member.
- */
-export const refreshIntervalMs = 48 * 60 * 60 * 1000;
-
-/** A joiner of an add step. */
-export interface Joiner {
-  /** The joiner's public keys (identity, signing key `S_m`, prekey `P_m`). */
-  readonly leaf: RosterLeaf;
-  /** Initial leaf secret `L_m` (32 bytes, e.g. from the X3DH secret); the owner keeps a copy. */
-  readonly leafSecret: Uint8Array;
-}
-
-/** What the owner publishes after an add step. */
-export interface OwnerAdd {
-  readonly epoch: bigint;
-  readonly keyId: Uint8Array;
-  readonly previousKeyId: Uint8Array;
-  readonly rosterHash: Uint8Array;
-  /** The roster of the new epoch: publish it owner-signed, members call `applyAdd` with it. */
-  readonly roster: Roster;
-  /** One Welcome per joiner, for its pairwise channel (`encodeWelcome`): encrypt at once, drop. */
-  readonly welcomes: ReadonlyArray<{ readonly leaf: number; readonly welcome: WelcomeInit }>;
-}
-
-/** What the owner publishes after a removal or a refresh. */
-export interface OwnerKeyUpdate {
-  readonly epoch: bigint;
-  readonly keyId: Uint8Array;
-  readonly previousKeyId: Uint8Array;
-  readonly rosterHash: Uint8Array;
-  /** The roster of the new epoch (removed leaves empty). */
-  readonly roster: Roster;
-  /** The KeyUpdate chunks: seal them with `sealKeyUpdate` (empty when the owner is alone). */
-  readonly chunks: readonly KeyUpdateChunk[];
-}
-
-/** What {@link OwnerGroup.create} needs. */
-export interface OwnerGroupInit {
-  readonly provider: CryptoProvider;
-  /** The organization (`channelId` `""`) or a restricted channel. */
-  readonly group: GroupId;
-  /** The owner's own roster leaf (leaf 0). */
-  readonly ownLeaf: RosterLeaf;
-  /** The secret of `ownLeaf.signingKey`: signs the owner's group messages. */
-  readonly signingSecretKey: Uint8Array;
-  /** @default "joined" */
-  readonly historyPolicy?: HistoryPolicy;
-  /** Current time in milliseconds (injected). */
-  readonly now: number;
-  /** Message-protection limits passed to every epoch's `EpochKeys`. @default groupLimits */
-  readonly limits?: EpochLimits;
-  /** Entries per KeyUpdate chunk (1 to 3,400). @default 3400 */
-  readonly maxEntriesPerChunk?: number;
-}
-
-/** Options of {@link OwnerGroup.deserialize}: settings that are not part of the saved state. */
-export interface OwnerGroupOptions {
-  /** Limits for epochs created from now on (restored epochs keep theirs). @default groupLimits */
-  readonly limits?: EpochLimits;
-  /** Entries per KeyUpdate chunk. @default 3400 */
-  readonly maxEntriesPerChunk?: number;
-}
-
-/** What {@link OwnerGroup.restore} needs: the parts {@link OwnerGroup.takeParts} returned, and the rosters. */
-export interface OwnerGroupParts {
-  /** The last head saved (or a whole state written by {@link OwnerGroup.serialize}). */
-  readonly head: Uint8Array;
-  /** Every member record saved, by leaf (ignored for a whole state). */
-  readonly members: Iterable<readonly [leaf: number, record: Uint8Array]>;
-  /** Every retained epoch's record saved, by key id (lower-case hex). @default none */
-  readonly epochs?: Iterable<readonly [keyIdHex: string, record: Uint8Array]>;
-  /** The roster of an epoch by key id (lower-case hex): those {@link OwnerGroup.heldEpochs} named. */
-  readonly roster: (keyIdHex: string) => Roster | undefined;
-  /**
-   * Retained epochs' rosters checked against their records' hashes at `restore`, or at each one's
-   * first use (a late message, its record rewritten: a mismatch throws {@link StateCorruptedError}
-   * there; a restart hashes ~1.7 ms less per retained epoch at 10,000 members). @default "restore"
-   */
-  readonly retainedRosterChecks?: "restore" | "first-use";
-}
+import { copyHistory, makeWelcome, type WelcomeInit } from "./welcome.js";
 
 /**
  * The owner's side of one group's epochs (the organization, or a restricted channel with its own
@@ -208,46 +145,7 @@ export class OwnerGroup {
    * ```
    */
   static create(init: OwnerGroupInit): OwnerGroup {
-    const { provider, group } = init;
-    const historyPolicy = checkOwnerGroupInit(init);
-    const groupCopy: GroupId = {
-      organizationId: group.organizationId.slice(),
-      channelId: group.channelId,
-    };
-    const roster: Roster = [init.ownLeaf];
-    const epochSecret = provider.randomBytes(32);
-    const kept = epochSecret.slice();
-    const hash = rosterHash(provider, roster);
-    const history: WelcomeHistoryEntry[] = [];
-    if (historyPolicy === "shared") {
-      history.push({ epoch: 0n, epochSecret: epochSecret.slice(), rosterHash: hash.slice() });
-    }
-    const { keys, initSecret } = enterEpoch({
-      provider,
-      group: groupCopy,
-      epoch: 0n,
-      epochSecret,
-      roster,
-      rosterHash: hash,
-      limits: init.limits,
-    });
-    return new OwnerGroup(
-      provider,
-      {
-        group: groupCopy,
-        historyPolicy,
-        leaf: 0,
-        signingSecretKey: init.signingSecretKey.slice(),
-        initSecret,
-        epochSecret: kept,
-        epochStartedAt: init.now,
-        roster: keys.roster,
-        members: new Map(),
-        history,
-        window: new EpochWindow(keys),
-      },
-      init,
-    );
+    return new OwnerGroup(init.provider, genesisState(init), init);
   }
 
   get #current(): EpochKeys {
@@ -406,6 +304,89 @@ export class OwnerGroup {
     next[leaf] = { ...entry, prekey: copy };
     this.#state.roster = next;
     this.#parts.noteMembers([leaf]);
+  }
+
+  /**
+   * Follows a delegate's add step (docs/DELEGATION.md, "The owner returns"): derives epoch e+1 from
+   * `init_secret[e]` and the delegate-signed roster, enters it and stays the owner. Each member the
+   * delegate added gets a placeholder leaf secret until {@link OwnerGroup.recordLeafSecret}.
+   * Whether the delegate could commit it is the caller's check (the state at its canonical place).
+   *
+   * @param init - the new epoch's roster, epoch, previous key_id and key_id
+   * @param now - current time in milliseconds
+   * @returns `applied` with the leaves awaiting a leaf secret, or why not (nothing changed)
+   * @throws {TypeError} / {RangeError} for a malformed key_id or time
+   */
+  followAdd(init: FollowInit, now: number): OwnerFollow {
+    const refused = followRefusal(this.#state, this.keyId, this.epoch, init, now);
+    if (refused !== undefined) return refused;
+    const { epochSecret, hash } = followAddSecret(this.provider, this.#state, init);
+    const keyId = deriveKeyId(this.provider, this.group, init.epoch, epochSecret);
+    if (!constantTimeEqual(keyId, init.keyId)) {
+      wipe(epochSecret);
+      return { status: "key-mismatch" };
+    }
+    return this.#follow(init, epochSecret, hash, now);
+  }
+
+  /**
+   * Follows a delegate's KeyUpdate from one chunk (docs/DELEGATION.md): opens the owner's own entry,
+   * salted with the delegate salt of its leaf, enters the new epoch and forgets the departed
+   * members; no member's leaf secret moves.
+   *
+   * @param chunk - a chunk of the delegate's KeyUpdate (from a verified envelope)
+   * @param init - the new epoch's roster (and its hash), and the owner's prekey secret
+   * @param now - current time in milliseconds
+   * @returns `applied`, `not-in-chunk` (try the other chunks), or why not (nothing changed)
+   * @throws {@link DecryptionFailedError} for a tampered entry carrying the owner's hint;
+   *   {RangeError} for a chunk of another group or version
+   */
+  followKeyUpdate(
+    chunk: KeyUpdateChunk,
+    init: Pick<FollowInit, "roster" | "rosterHash"> & { readonly prekeySecret: Uint8Array },
+    now: number,
+  ): OwnerFollow {
+    const follow: FollowInit = {
+      ...init,
+      epoch: chunk.epoch,
+      previousKeyId: chunk.previousKeyId,
+      keyId: chunk.keyId,
+    };
+    const refused = followRefusal(this.#state, this.keyId, this.epoch, follow, now);
+    if (refused !== undefined) return refused;
+    const hash = init.rosterHash ?? rosterHashOf(this.provider, init.roster);
+    if (!constantTimeEqual(hash, chunk.rosterHash)) return { status: "roster-mismatch" };
+    const epochSecret = followKeyUpdateSecret(this.provider, this.#state, chunk, init.prekeySecret);
+    if (epochSecret === undefined) return { status: "not-in-chunk" };
+    return this.#follow(follow, epochSecret, hash, now);
+  }
+
+  #follow(init: FollowInit, epochSecret: Uint8Array, hash: Uint8Array, now: number): OwnerFollow {
+    const { next, added, gone } = followMembers(
+      this.provider,
+      this.#state,
+      init.roster,
+      init.epoch,
+    );
+    this.#identities = undefined;
+    this.#enterNext(init.epoch, epochSecret, hash, init.roster, now);
+    this.#state.roster = next;
+    this.#parts.noteMembers([...added, ...gone]);
+    return { status: "applied", epoch: init.epoch, awaitingLeafSecret: added };
+  }
+
+  /**
+   * Records the leaf secret a delegate gave a member it added (`LeafHandover`), in place of the
+   * placeholder {@link OwnerGroup.followAdd} set. The caller checks that the handover comes from the
+   * delegate whose add step wrote that leaf.
+   *
+   * @param handover - the leaf, the member's identity key, the add step's epoch and `L_m` (copied)
+   * @throws {RangeError} naming the field: not that member's leaf, a leaf secret of 32 bytes, or a
+   *   stale handover (the owner re-keyed since: give the member a fresh one with `resync`)
+   */
+  recordLeafSecret(handover: LeafHandoverInit): void {
+    recordHandover(this.#state, handover);
+    this.#parts.noteMembers([handover.leaf]);
   }
 
   /**
@@ -577,24 +558,16 @@ export class OwnerGroup {
     const epochSecret = provider.randomBytes(32);
     const previousKeyId = this.keyId;
     const recipients = keyUpdateRecipients(this.#state.members, removed);
-    let chunks: KeyUpdateChunk[];
-    try {
-      chunks = buildKeyUpdate({
-        provider,
-        group,
-        epoch,
-        epochSecret,
-        previousKeyId,
-        rosterHash: hash,
-        recipients,
-        ...(this.#maxEntriesPerChunk === undefined
-          ? {}
-          : { maxEntriesPerChunk: this.#maxEntriesPerChunk }),
-      });
-    } catch (cause) {
-      wipe(epochSecret, ...recipients.map((r) => r.leafSecret));
-      throw cause;
-    }
+    const chunks = buildKeyUpdateOrWipe({
+      provider,
+      group,
+      epoch,
+      epochSecret,
+      previousKeyId,
+      rosterHash: hash,
+      recipients,
+      maxEntriesPerChunk: this.#maxEntriesPerChunk,
+    });
     // Commit only now: a refused KeyUpdate leaves the state as it was.
     for (const leaf of removed) {
       const gone = this.#state.roster[leaf];

@@ -14,8 +14,13 @@ import { checkPrekey, checkRosterLeaf } from "./group-checks.js";
 import type { MemberRecord } from "./group-state-encoding.js";
 import type { RosterLeaf } from "./key-schedule.js";
 import { evolveLeafSecret } from "./key-schedule.js";
-import type { KeyUpdateRecipient } from "./key-update.js";
-import type { Joiner } from "./owner-group.js";
+import {
+  type BuildKeyUpdateInit,
+  buildKeyUpdate,
+  type KeyUpdateChunk,
+  type KeyUpdateRecipient,
+} from "./key-update.js";
+import type { Joiner } from "./owner-group-types.js";
 import type { CryptoProvider } from "./provider.js";
 import { checkBytes } from "./providers/checks.js";
 import { wipe } from "./secret.js";
@@ -153,5 +158,30 @@ export function commitKeyUpdate(
   for (const leaf of removed) {
     wipe(members.get(leaf)?.leafSecret);
     members.delete(leaf);
+  }
+}
+
+/**
+ * `buildKeyUpdate`, wiping the fresh epoch secret and every recipient's salt when it throws (the
+ * owner's and a delegate's KeyUpdate alike): a refused KeyUpdate leaves no secret behind.
+ *
+ * @param init - as `buildKeyUpdate`, with `maxEntriesPerChunk` possibly undefined (the default)
+ * @returns the chunks
+ * @throws what `buildKeyUpdate` throws
+ */
+export function buildKeyUpdateOrWipe(
+  init: Omit<BuildKeyUpdateInit, "maxEntriesPerChunk"> & {
+    readonly maxEntriesPerChunk: number | undefined;
+  },
+): KeyUpdateChunk[] {
+  const { maxEntriesPerChunk, ...rest } = init;
+  try {
+    return buildKeyUpdate({
+      ...rest,
+      ...(maxEntriesPerChunk === undefined ? {} : { maxEntriesPerChunk }),
+    });
+  } catch (cause) {
+    wipe(init.epochSecret, ...init.recipients.map((r) => r.leafSecret));
+    throw cause;
   }
 }

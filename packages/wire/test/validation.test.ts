@@ -48,7 +48,6 @@ import {
   keyUpdateNegatives,
   leafHandoverNegatives,
   leafHandoverSample,
-  member,
   memberHex,
   owner,
   ownerId,
