@@ -11,6 +11,7 @@ import {
 import { emptyIdentity, invitationToWire } from "@orgchat/state/wire";
 import { inboxTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { commitDelegateAdd } from "./delegate-commits.js";
 import { hashId } from "./encoding.js";
 import {
   ChannelAccessError,
@@ -322,6 +323,9 @@ export class OwnerActions {
       const txn = newTxn(org);
       c.eventLog.add(org, txn, event);
       await c.ownerRequests.respond(org, txn, requester, event);
+      // Accepted: the keys too, with the owner offline (docs/DELEGATION.md, "Keys to the newcomer").
+      const handed =
+        reason === undefined ? await commitDelegateAdd(c, org, txn, requester) : undefined;
       const base = { organizationId: org.hex, requestId, requester };
       txn.emits.push(
         reason === undefined
@@ -329,6 +333,8 @@ export class OwnerActions {
           : ["request:rejected", { ...base, reason, code: rejectionCode(reason) }],
       );
       await c.persistence.commit(org, txn);
+      // Durable (the Welcome and the handover are in the outbox): the delegate keeps no copy.
+      handed?.fill(0);
     });
   }
 

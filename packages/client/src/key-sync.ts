@@ -13,6 +13,8 @@ import {
 import type { TransportMessage } from "@orgchat/transport";
 import { type KeyUpdate, keysTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { checkDelegateRoster } from "./delegate-commits.js";
+import { isDelegate } from "./delegates.js";
 import { encodeJson } from "./encoding.js";
 import { type EpochRoster, isEpochRosterEnvelope, openEpochRoster } from "./epoch-roster.js";
 import { type HeldChunk, HeldKeyUpdates } from "./held-key-updates.js";
@@ -430,6 +432,12 @@ export class KeySync {
       verify: c.verify,
       onError: (cause) => {
         error = cause;
+      },
+      // A delegate's add step (docs/DELEGATION.md): signed by a key the state ranks admin or manager.
+      delegates: {
+        committers: (signer) => isDelegate(org.log.state, toHex(signer)),
+        check: (signer, opened) =>
+          checkDelegateRoster(c.p.provider, org.log.state, org.id, signer, opened),
       },
     });
     if (message === undefined) {

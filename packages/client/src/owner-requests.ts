@@ -256,8 +256,10 @@ export class OwnerRequests {
           // A signature that does not hold for these keys (absent is an older peer's: kept).
           c.report({ component, reason: "member-keys-forged", topic });
         } else {
+          // A delegate keeps the signature to write the keys into a roster; the owner needs none
+          // (its own rosters are trusted by its key) and keeps its 65-byte record.
           const signed =
-            keys.keysSignature.length === 0
+            keys.keysSignature.length === 0 || org.role === "owner"
               ? {}
               : {
                   signed: { prekeyVersion: keys.prekeyVersion, keysSignature: keys.keysSignature },

@@ -299,8 +299,9 @@ export class PairwiseChannel {
     const txn = newTxn(org);
     const content = await this.accept(org, txn, peer, id, plaintext, { component, topic });
     if (content === undefined) return;
-    // A delegate's session carries its decision on this identity's request, nothing else yet.
-    if (!fromOwner && content.case !== "requestToJoinResponse") {
+    // A delegate's session carries its decision on this identity's request and, accepted, the
+    // Welcome of its add step (docs/DELEGATION.md); nothing else.
+    if (!fromOwner && content.case !== "requestToJoinResponse" && content.case !== "welcome") {
       c.report({ component, reason: "unexpected-from-delegate", topic });
       await c.persistence.commit(org, txn);
       return;

@@ -1,11 +1,13 @@
 import { defaultProvider, signMemberKeys } from "@orgchat/crypto";
 import { type OrgEvent, OrgLog, type OrgState, type Role } from "@orgchat/state";
 import { emptyIdentity } from "@orgchat/state/wire";
+import { RosterChangeKind, type EpochRoster as WireEpochRoster } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
+import { checkDelegateRoster, delegateWritesOnlyEmpty } from "../src/delegate-commits.js";
 import { delegateRecipients, maxDelegateRecipients } from "../src/delegates.js";
-import { fromHex } from "../src/encoding.js";
+import { fromHex, toHex } from "../src/encoding.js";
 import { decodeMemberKeys, encodeMemberKeys } from "../src/owner-keys.js";
-import { names, orgWithMembers, type Peer, World } from "./helpers.js";
+import { names, orgWithMembers, type Peer, received, World } from "./helpers.js";
 import { publishedPrekeyBundle, Stranger } from "./stranger.js";
 
 // Delegated management, the requests' side (docs/DELEGATION.md, "Requests reach the delegates").
@@ -27,6 +29,35 @@ async function ownerAway(roles: ["all"] | ["manage-users"] = ["all"]) {
   await w.stop(owner);
   w.peers.splice(w.peers.indexOf(owner), 1);
   return { w, owner, alice, carol, orgId };
+}
+
+/** An organization whose members are given the roles listed (by the owner, in order). */
+function stateWith(
+  owner: string,
+  members: ReadonlyArray<readonly [string, readonly Role[]]>,
+): OrgState {
+  const log = new OrgLog({ organizationId: owner });
+  let clock = 0n;
+  const add = (type: OrgEvent["type"], body: unknown, author = owner): string => {
+    clock++;
+    const id = `e${clock}`;
+    const event = { id, type, author, clock, sentAt: 1_000, body } as OrgEvent;
+    expect(log.add(event).rejected).toBeUndefined();
+    return id;
+  };
+  add("org.created", {
+    identity: { ...emptyIdentity, displayName: "Acme" },
+    permissions: { access: "on-request", ensOnly: false, private: false },
+    pinMessageAllMembersEnabled: false,
+    tags: [],
+    encrypted: true,
+  });
+  for (const [member, roles] of members) {
+    const requestId = add("request.sent", { chatId: "", ensName: "", displayName: "" }, member);
+    add("request.accepted", { requestId });
+    if (roles.length > 0) add("member.roles.changed", { member, roles: [...roles] });
+  }
+  return log.state;
 }
 
 /** A new peer discovers the organization and asks to join; everything settles. */
@@ -88,8 +119,117 @@ describe("delegates receive requests", () => {
   });
 });
 
+describe("a delegate's accept completes with the owner offline", () => {
+  it("bob asks, alice (admin) accepts: bob gets the keys and reads alice's next message; carol reads bob's", async () => {
+    const { w, alice, carol, orgId } = await ownerAway();
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    await alice.client.acceptRequest(orgId, requestId);
+    await w.settle();
+    expect(names(bob.events, ["request:accepted", "epoch:changed"])).toEqual([
+      "request:accepted",
+      "epoch:changed",
+    ]);
+    expect(bob.client.getOrganization(orgId).role).toBe("member");
+    await alice.client.sendMessage(orgId, "general", "welcome bob");
+    await w.settle();
+    expect(received(bob, orgId)).toEqual(["welcome bob"]);
+    expect(received(carol, orgId)).toContain("welcome bob");
+    await bob.client.sendMessage(orgId, "general", "hi all");
+    await w.settle();
+    expect(received(carol, orgId)).toContain("hi all");
+    expect(received(alice, orgId)).toContain("hi all");
+  });
+});
+
+describe("receivers check a delegate's roster (docs/DELEGATION.md)", () => {
+  const provider = defaultProvider();
+  const key = (byte: number) => byte.toString(16).padStart(2, "0").repeat(32);
+  const orgId = key(1);
+  const org = fromHex(orgId);
+  const pair = () => provider.ed25519KeyPair();
+  const [admin, manager, plain, joiner] = [pair(), pair(), pair(), pair()];
+  const hex = (k: { publicKey: Uint8Array }) => toHex(k.publicKey);
+  const state = () =>
+    stateWith(orgId, [
+      [hex(admin), ["all"]],
+      [hex(manager), ["manage-users"]],
+      [hex(plain), []],
+    ]);
+  const signedLeaf = (index: number, who = joiner) => {
+    const keys = signMemberKeys(provider, {
+      group: { organizationId: org, channelId: "" },
+      identitySecretKey: who.secretKey,
+      signingKey: provider.ed25519KeyPair().publicKey,
+      prekey: provider.x25519KeyPair().publicKey,
+      prekeyVersion: 0n,
+    });
+    return { index, ...keys };
+  };
+  const message = (
+    leaves: ReturnType<typeof signedLeaf>[],
+    init: { removedLeaves?: number[]; change?: RosterChangeKind; channelId?: string } = {},
+  ) =>
+    ({
+      version: 1,
+      channelId: init.channelId ?? "",
+      change: init.change ?? RosterChangeKind.ADD,
+      epoch: 2n,
+      keyId: new Uint8Array(8),
+      previousKeyId: new Uint8Array(8),
+      rosterHash: new Uint8Array(32),
+      previousRosterHash: new Uint8Array(32),
+      body: {
+        case: "delta",
+        value: { removedLeaves: init.removedLeaves ?? [], leaves, leafCount: 4 },
+      },
+    }) as unknown as WireEpochRoster;
+  const check = (signer: { publicKey: Uint8Array }, m: WireEpochRoster) =>
+    checkDelegateRoster(provider, state(), org, signer.publicKey, m);
+
+  it("an admin's or a manager's ADD of a joiner that signed its keys is taken", () => {
+    expect(check(admin, message([signedLeaf(3)]))).toBe(true);
+    expect(check(manager, message([signedLeaf(3)]))).toBe(true);
+  });
+
+  it("refused: a plain member or a stranger signs; a REKEY; removals; a restricted channel", () => {
+    expect(check(plain, message([signedLeaf(3)]))).toBe(false);
+    expect(check(joiner, message([signedLeaf(3)]))).toBe(false);
+    expect(check(admin, message([signedLeaf(3)], { change: RosterChangeKind.REKEY }))).toBe(false);
+    expect(check(admin, message([signedLeaf(3)], { removedLeaves: [1] }))).toBe(false);
+    expect(check(admin, message([signedLeaf(3)], { channelId: "board" }))).toBe(false);
+  });
+
+  it("refused: keys the joiner did not sign; the signer's own leaf; an admin written by a manager", () => {
+    const forged = { ...signedLeaf(3), prekey: provider.x25519KeyPair().publicKey };
+    expect(check(admin, message([forged]))).toBe(false);
+    expect(check(admin, message([signedLeaf(3, admin)]))).toBe(false);
+    expect(check(manager, message([signedLeaf(3, admin)]))).toBe(false);
+  });
+
+  it("a delegate's delta writes only empty leaves, of keys not on the roster yet", () => {
+    const leaf = (who: { publicKey: Uint8Array }) => ({
+      identityKey: who.publicKey,
+      signingKey: new Uint8Array(32),
+      prekey: new Uint8Array(32),
+    });
+    const previous = [leaf(admin), undefined, leaf(plain)];
+    const write = (index: number, who = joiner) => ({ index, identityKey: who.publicKey });
+    expect(delegateWritesOnlyEmpty(previous, { removedLeaves: [], leaves: [write(1)] })).toBe(true);
+    expect(delegateWritesOnlyEmpty(previous, { removedLeaves: [], leaves: [write(3)] })).toBe(true);
+    expect(delegateWritesOnlyEmpty(previous, { removedLeaves: [], leaves: [write(2)] })).toBe(
+      false,
+    );
+    expect(delegateWritesOnlyEmpty(previous, { removedLeaves: [2], leaves: [write(1)] })).toBe(
+      false,
+    );
+    expect(
+      delegateWritesOnlyEmpty(previous, { removedLeaves: [], leaves: [write(1, plain)] }),
+    ).toBe(false);
+  });
+});
+
 describe("member keys signatures (docs/DELEGATION.md)", () => {
-  it("keys whose signature does not hold are refused on arrival; signed ones are kept with it", async () => {
+  it("keys whose signature does not hold are refused on arrival; the owner keeps signed ones in its 65-byte record", async () => {
     const w = new World();
     world = w;
     const owner = await w.peer("owner");
@@ -119,10 +259,10 @@ describe("member keys signatures (docs/DELEGATION.md)", () => {
     await mallory.send({ case: "memberKeys", value: signed }, 2n);
     await w.settle();
     const record = await owner.store.get(`org/${orgId}`, `memberkeys/${mallory.id}`);
+    // A delegate keeps the signature (its add step needs it: the accept test above); the owner not.
     expect(record === undefined ? undefined : decodeMemberKeys(record)).toEqual({
       signingKey: signed.signingKey,
       prekey: signed.prekey,
-      signed: { prekeyVersion: 0n, keysSignature: signed.keysSignature },
     });
   });
 
@@ -140,36 +280,9 @@ describe("member keys signatures (docs/DELEGATION.md)", () => {
 
 describe("delegateRecipients", () => {
   const key = (byte: number) => byte.toString(16).padStart(2, "0").repeat(32);
-  const owner = key(1);
-  /** An organization whose members are given the roles listed (by the owner, in order). */
-  function stateWith(members: ReadonlyArray<[string, Role[]]>): OrgState {
-    const log = new OrgLog({ organizationId: owner });
-    let clock = 0n;
-    const add = (type: OrgEvent["type"], body: unknown, author = owner): string => {
-      clock++;
-      const id = `e${clock}`;
-      const event = { id, type, author, clock, sentAt: 1_000, body } as OrgEvent;
-      expect(log.add(event).rejected).toBeUndefined();
-      return id;
-    };
-    add("org.created", {
-      identity: { ...emptyIdentity, displayName: "Acme" },
-      permissions: { access: "on-request", ensOnly: false, private: false },
-      pinMessageAllMembersEnabled: false,
-      tags: [],
-      encrypted: true,
-    });
-    for (const [member, roles] of members) {
-      const requestId = add("request.sent", { chatId: "", ensName: "", displayName: "" }, member);
-      add("request.accepted", { requestId });
-      if (roles.length > 0) add("member.roles.changed", { member, roles });
-    }
-    return log.state;
-  }
-
   it("admins first, then managers, each by id; never a plain member, a stranger or the requester", () => {
     const [a, b, c, d] = [key(5), key(4), key(3), key(2)];
-    const state = stateWith([
+    const state = stateWith(key(1), [
       [a, ["manage-users"]],
       [b, ["all"]],
       [c, []],
@@ -181,7 +294,10 @@ describe("delegateRecipients", () => {
 
   it("at most maxDelegateRecipients", () => {
     const many = Array.from({ length: 12 }, (_, i) => key(16 + i));
-    const state = stateWith(many.map((m) => [m, ["all"]]));
+    const state = stateWith(
+      key(1),
+      many.map((m) => [m, ["all"]]),
+    );
     expect(delegateRecipients(state, many, key(9))).toEqual(many.slice(0, maxDelegateRecipients));
     expect(maxDelegateRecipients).toBe(8);
   });
