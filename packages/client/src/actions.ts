@@ -11,7 +11,7 @@ import {
 import { emptyIdentity, invitationToWire } from "@orgchat/state/wire";
 import { inboxTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { commitDelegateAdd } from "./delegate-commits.js";
+import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
 import { hashId } from "./encoding.js";
 import {
   ChannelAccessError,
@@ -19,7 +19,7 @@ import {
   NotOwnerError,
   UnknownTargetError,
 } from "./errors.js";
-import { newOwnerOrg, newTxn, type OwnerOrg, type Txn } from "./org.js";
+import { isDeskOrg, newOwnerOrg, newTxn, type OwnerOrg, type Txn } from "./org.js";
 import type { JoinDecision } from "./owner-requests.js";
 import { checkSignal } from "./runtime.js";
 import {
@@ -192,6 +192,15 @@ export class OwnerActions {
       ...rest: DropFirst<Parameters<(typeof ownerOperations)[N]>>
     ) => OwnerEventDraft;
     const draft = build(() => this.#c.org(organizationId).log.state, ...args);
+    const org = this.#c.org(organizationId);
+    if (
+      (draft.type === "member.removed" || draft.type === "member.banned") &&
+      org.role !== "owner" &&
+      isDeskOrg(org)
+    ) {
+      await this.#removeAsDelegate(org.hex, draft, options);
+      return;
+    }
     await this.#author(organizationId, options, draft.type, draft.body, name, {
       changed: changedMembers(draft),
     });
@@ -335,6 +344,36 @@ export class OwnerActions {
       await c.persistence.commit(org, txn);
       // Durable (the Welcome and the handover are in the outbox): the delegate keeps no copy.
       handed?.fill(0);
+    });
+  }
+
+  /**
+   * A delegate's removal or ban (docs/DELEGATION.md, "Removals by a delegate"): authored by this
+   * member (the state refuses it on the owner, on itself, on an equal or higher rank:
+   * `EventRejectedError`), logged, and the organization's group re-keyed at once by a KeyUpdate
+   * with delegate salts, in one commit.
+   */
+  async #removeAsDelegate(
+    organizationId: string,
+    draft: OwnerEventDraft,
+    options: OperationOptions | undefined,
+  ): Promise<void> {
+    const c = this.#c;
+    await c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      const org = c.desk(organizationId);
+      if (org.role === "owner") throw new NotOwnerError(org.hex);
+      const event = c.eventLog.event(org, draft.type, draft.body, c.memberId) as OrgEvent;
+      const verdict = reduce(org.log.state, event, org.log.config);
+      if (verdict.rejected !== undefined) {
+        const what = draft.type === "member.banned" ? "banMember" : "removeMember";
+        throw new EventRejectedError(what, verdict.rejected.reason);
+      }
+      const member = (event.body as { member: string }).member;
+      const txn = newTxn(org);
+      c.eventLog.add(org, txn, event);
+      await commitDelegateRemoval(c, org, txn, member);
+      await c.persistence.commit(org, txn);
     });
   }
 

@@ -6,13 +6,25 @@
  * @module
  */
 import { fromHex, toHex } from "@orgchat/base";
-import { type CryptoProvider, type Roster, verifyMemberKeys } from "@orgchat/crypto";
-import { type OrgState, rankOf } from "@orgchat/state";
-import { RosterChangeKind, type EpochRoster as WireEpochRoster } from "@orgchat/wire";
+import {
+  type CryptoProvider,
+  type DelegateAdd,
+  type DelegateKeyUpdate,
+  type Roster,
+  sealKeyUpdate,
+  verifyMemberKeys,
+} from "@orgchat/crypto";
+import { type OrgState, rankOf, ranks } from "@orgchat/state";
+import { keysTopic, RosterChangeKind, type EpochRoster as WireEpochRoster } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { isDelegate } from "./delegates.js";
 import { hashId } from "./encoding.js";
-import { type EpochRoster, rosterDeltaMessage, sealEpochRosters } from "./epoch-roster.js";
+import {
+  type EpochRoster,
+  type EpochRosterInit,
+  rosterDeltaMessage,
+  sealEpochRosters,
+} from "./epoch-roster.js";
 import type { DelegateOrg, Txn } from "./org.js";
 import { ownerMemberKeys } from "./owner-keys.js";
 import { orgSpace } from "./persistence.js";
@@ -20,15 +32,23 @@ import { pruneRosters, rosterRecordOps } from "./roster-records.js";
 
 const component = "client/delegate-commits";
 
-/** Roster messages a delegate signed (checked by {@link checkDelegateRoster}), by identity. */
-const delegateRosters = new WeakSet<WireEpochRoster>();
+/**
+ * Roster messages a delegate signed (taken by {@link checkDelegateRoster}), by identity, with what
+ * their delta may do to the roster it meets (checked there: `RosterBook`).
+ */
+const delegateRosters = new WeakMap<WireEpochRoster, (previous: Roster) => boolean>();
 
 /**
- * Whether a roster message was signed by a delegate: its delta may then only write empty leaves
- * ({@link delegateWritesOnlyEmpty}), checked where the delta meets its previous roster.
+ * Whether a roster message's delta may apply to `previous`: always for the owner's; for a
+ * delegate's, what {@link checkDelegateRoster} allows (an ADD writes only empty leaves of keys not
+ * on the roster; a REKEY empties only leaves below the signer's rank, never the owner's or its own).
+ *
+ * @param message - an opened roster message
+ * @param previous - the roster its delta applies to
+ * @returns false to refuse it (`delegate-overreach`)
  */
-export function isDelegateRoster(message: WireEpochRoster): boolean {
-  return delegateRosters.has(message);
+export function delegateRosterAllows(message: WireEpochRoster, previous: Roster): boolean {
+  return delegateRosters.get(message)?.(previous) ?? true;
 }
 
 /**
@@ -79,9 +99,24 @@ export function checkDelegateRoster(
 ): boolean {
   const signerId = toHex(signer);
   if (!isDelegate(state, signerId)) return false;
-  if (message.change !== RosterChangeKind.ADD || message.channelId !== "") return false;
-  if (message.body.case !== "delta") return false;
+  if (message.channelId !== "" || message.body.case !== "delta") return false;
   const delta = message.body.value;
+  if (message.change === RosterChangeKind.REKEY) {
+    if (delta.leaves.length > 0 || delta.removedLeaves.length === 0) return false;
+    const level = ranks.indexOf(rankOf(state, signerId));
+    delegateRosters.set(message, (previous) =>
+      delta.removedLeaves.every((index) => {
+        const leaf = previous[index];
+        if (leaf === undefined) return false;
+        const member = toHex(leaf.identityKey);
+        if (member === state.organizationId || member === signerId) return false;
+        // A member the receiver does not know (yet) has no rank: below any delegate.
+        return ranks.indexOf(rankOf(state, member)) < level;
+      }),
+    );
+    return true;
+  }
+  if (message.change !== RosterChangeKind.ADD) return false;
   if (delta.removedLeaves.length > 0 || delta.leaves.length === 0) return false;
   const group = { organizationId, channelId: "" };
   for (const leaf of delta.leaves) {
@@ -95,7 +130,7 @@ export function checkDelegateRoster(
       return false;
     }
   }
-  delegateRosters.add(message);
+  delegateRosters.set(message, (previous) => delegateWritesOnlyEmpty(previous, delta));
   return true;
 }
 
@@ -143,22 +178,7 @@ export async function commitDelegateAdd(
     ],
     c.p.now(),
   );
-  txn.groups.add("");
-  txn.epochChanged = true;
-  txn.erasesKeys = true;
-  const record: EpochRoster = {
-    change: "add",
-    channelId: "",
-    epoch: added.epoch,
-    keyId: added.keyId,
-    previousKeyId: added.previousKeyId,
-    rosterHash: added.rosterHash,
-    previousRosterHash: added.previousRosterHash,
-    roster: [...added.roster],
-  };
-  org.rosters.add(record);
-  txn.ops.push(...rosterRecordOps(org.rosters, orgSpace(org.hex), record));
-  pruneRosters(org, txn, orgSpace(org.hex), c.p.now());
+  const record = recordCommit(c, org, txn, "add", added);
   const delta = rosterDeltaMessage(record, previous.roster);
   if (delta !== undefined && delta.body.case === "delta") {
     const signed = new Map(added.joiners.map((j) => [j.leaf, j.keys]));
@@ -168,15 +188,10 @@ export async function commitDelegateAdd(
         ? leaf
         : { ...leaf, keysSignature: joiner.keysSignature, prekeyVersion: joiner.prekeyVersion };
     });
-    const [sealed] = await sealEpochRosters({
-      organizationId: org.id,
-      signer: org.member.delegate.signer,
-      clock: org.log.nextClock(),
-      messages: [{ ...delta, body: { case: "delta", value: { ...delta.body.value, leaves } } }],
+    await publishRoster(org, txn, {
+      ...delta,
+      body: { case: "delta", value: { ...delta.body.value, leaves } },
     });
-    if (sealed !== undefined) {
-      txn.outbox.push({ id: hashId(sealed.bytes), topic: sealed.topic, bytes: sealed.bytes });
-    }
   }
   const joiner = added.joiners[0];
   if (joiner === undefined) return undefined;
@@ -196,4 +211,86 @@ export async function commitDelegateAdd(
   }
   txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId: "", epoch: added.epoch }]);
   return joiner.leafSecret;
+}
+
+/**
+ * A delegate's removal or ban (docs/DELEGATION.md, "Removals by a delegate"), in the unit of work of
+ * its event: a fresh epoch of the organization's group without `member`'s leaf
+ * (`MemberGroup.commitRemove`: a FLAT KeyUpdate whose entries are salted with delegate salts),
+ * recorded, its roster delta and KeyUpdate chunks signed by the delegate and published. Nothing
+ * when the member has no leaf in the group's roster.
+ *
+ * @param c - the client's core
+ * @param org - an organization in which this client is a delegate
+ * @param txn - the removal's unit of work
+ * @param member - the member removed or banned
+ */
+export async function commitDelegateRemoval(
+  c: ClientCore,
+  org: DelegateOrg,
+  txn: Txn,
+  member: string,
+): Promise<void> {
+  const group = org.member.groups.get("");
+  const previous = group === undefined ? undefined : org.rosters.get(toHex(group.keyId));
+  if (group === undefined || previous === undefined) return;
+  const leaf = group.roster.findIndex((l) => l !== undefined && toHex(l.identityKey) === member);
+  if (leaf < 0) return;
+  const update = group.commitRemove([leaf], c.p.now());
+  const record = recordCommit(c, org, txn, "rekey", update);
+  const delta = rosterDeltaMessage(record, previous.roster);
+  if (delta !== undefined) await publishRoster(org, txn, delta);
+  const envelopes = await sealKeyUpdate({
+    group: group.group,
+    chunks: update.chunks,
+    clock: org.log.nextClock(),
+    signer: org.member.delegate.signer,
+    delegate: true,
+  });
+  const topic = keysTopic(org.id);
+  for (const bytes of envelopes) txn.outbox.push({ id: hashId(bytes), topic, bytes });
+}
+
+/** Records a delegate's new epoch of the organization's group in `txn` (roster, group, events). */
+function recordCommit(
+  c: ClientCore,
+  org: DelegateOrg,
+  txn: Txn,
+  change: "add" | "rekey",
+  commit: DelegateAdd | DelegateKeyUpdate,
+): EpochRoster {
+  txn.groups.add("");
+  txn.epochChanged = true;
+  txn.erasesKeys = true;
+  const record: EpochRoster = {
+    change,
+    channelId: "",
+    epoch: commit.epoch,
+    keyId: commit.keyId,
+    previousKeyId: commit.previousKeyId,
+    rosterHash: commit.rosterHash,
+    previousRosterHash: commit.previousRosterHash,
+    roster: [...commit.roster],
+  };
+  org.rosters.add(record);
+  txn.ops.push(...rosterRecordOps(org.rosters, orgSpace(org.hex), record));
+  pruneRosters(org, txn, orgSpace(org.hex), c.p.now());
+  txn.emits.push([
+    "epoch:changed",
+    { organizationId: org.hex, channelId: "", epoch: commit.epoch },
+  ]);
+  return record;
+}
+
+/** Seals a roster message with the delegate's key into the outbox. */
+async function publishRoster(org: DelegateOrg, txn: Txn, message: EpochRosterInit): Promise<void> {
+  const [sealed] = await sealEpochRosters({
+    organizationId: org.id,
+    signer: org.member.delegate.signer,
+    clock: org.log.nextClock(),
+    messages: [message],
+  });
+  if (sealed !== undefined) {
+    txn.outbox.push({ id: hashId(sealed.bytes), topic: sealed.topic, bytes: sealed.bytes });
+  }
 }

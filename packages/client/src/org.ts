@@ -55,6 +55,8 @@ export interface WaitingChunk {
   /** Hash of the envelope that carried it (marked seen once the chunk is applied). */
   readonly id: string;
   readonly chunk: KeyUpdate;
+  /** Signed by a delegate: its entries use delegate salts (docs/DELEGATION.md). */
+  readonly delegate?: true;
 }
 
 /**

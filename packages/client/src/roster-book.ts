@@ -6,7 +6,7 @@
 import { equalBytes, toHex } from "@orgchat/base";
 import { type CryptoProvider, type Roster, type RosterLeaf, rosterHash } from "@orgchat/crypto";
 import type { RosterDelta, RosterPage, EpochRoster as WireEpochRoster } from "@orgchat/wire";
-import { delegateWritesOnlyEmpty, isDelegateRoster } from "./delegate-commits.js";
+import { delegateRosterAllows } from "./delegate-commits.js";
 import {
   applyRosterDelta,
   applyRosterDeltaInPlace,
@@ -386,7 +386,7 @@ export class RosterBook {
     delta: RosterDelta,
     previous: Roster,
   ): { status: "ok"; record: EpochRoster } | { status: "refused"; reason: RosterRefusal } {
-    if (isDelegateRoster(message) && !delegateWritesOnlyEmpty(previous, delta)) {
+    if (!delegateRosterAllows(message, previous)) {
       return { status: "refused", reason: "delegate-overreach" };
     }
     const roster = applyRosterDelta(previous, delta);
@@ -455,7 +455,7 @@ export class RosterBook {
       const { message } = current;
       if (message.body.case !== "delta") return undefined;
       const before = roster ?? base.roster;
-      if (isDelegateRoster(message) && !delegateWritesOnlyEmpty(before, message.body.value)) {
+      if (!delegateRosterAllows(message, before)) {
         return undefined;
       }
       roster =

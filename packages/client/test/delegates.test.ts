@@ -3,7 +3,11 @@ import { type OrgEvent, OrgLog, type OrgState, type Role } from "@orgchat/state"
 import { emptyIdentity } from "@orgchat/state/wire";
 import { RosterChangeKind, type EpochRoster as WireEpochRoster } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkDelegateRoster, delegateWritesOnlyEmpty } from "../src/delegate-commits.js";
+import {
+  checkDelegateRoster,
+  delegateRosterAllows,
+  delegateWritesOnlyEmpty,
+} from "../src/delegate-commits.js";
 import { delegateRecipients, maxDelegateRecipients } from "../src/delegates.js";
 import { fromHex, toHex } from "../src/encoding.js";
 import { decodeMemberKeys, encodeMemberKeys } from "../src/owner-keys.js";
@@ -141,6 +145,35 @@ describe("a delegate's accept completes with the owner offline", () => {
   });
 });
 
+describe("a delegate's removal re-keys with the owner offline", () => {
+  for (const how of ["ban", "remove"] as const) {
+    it(`alice (admin) ${how}s bob: bob's keys open nothing sent after; carol reads on`, async () => {
+      const { w, alice, carol, orgId } = await ownerAway();
+      const { bob, requestId } = await asks(w, orgId, "bob");
+      await alice.client.acceptRequest(orgId, requestId);
+      await w.settle();
+      await alice.client.sendMessage(orgId, "general", "before");
+      await w.settle();
+      expect(received(bob, orgId)).toEqual(["before"]);
+      if (how === "ban") await alice.client.banMember(orgId, bob.client.memberId);
+      else await alice.client.removeMember(orgId, bob.client.memberId);
+      await w.settle();
+      await alice.client.sendMessage(orgId, "general", "after");
+      await carol.client.sendMessage(orgId, "general", "carol after");
+      await w.settle();
+      expect(received(bob, orgId)).toEqual(["before"]);
+      expect(received(carol, orgId)).toEqual(expect.arrayContaining(["before", "after"]));
+      expect(received(alice, orgId)).toContain("carol after");
+    });
+  }
+
+  it("a delegate cannot remove the owner or an equal (the state refuses it)", async () => {
+    const { owner, alice, orgId } = await ownerAway();
+    await expect(alice.client.removeMember(orgId, owner.client.memberId)).rejects.toThrow();
+    await expect(alice.client.banMember(orgId, alice.client.memberId)).rejects.toThrow();
+  });
+});
+
 describe("receivers check a delegate's roster (docs/DELEGATION.md)", () => {
   const provider = defaultProvider();
   const key = (byte: number) => byte.toString(16).padStart(2, "0").repeat(32);
@@ -185,6 +218,31 @@ describe("receivers check a delegate's roster (docs/DELEGATION.md)", () => {
     }) as unknown as WireEpochRoster;
   const check = (signer: { publicKey: Uint8Array }, m: WireEpochRoster) =>
     checkDelegateRoster(provider, state(), org, signer.publicKey, m);
+
+  it("a REKEY removes only leaves below the signer's rank, never the owner's nor the signer's", () => {
+    const rekey = message([], { change: RosterChangeKind.REKEY, removedLeaves: [1] });
+    const leaf = (who: { publicKey: Uint8Array }) => ({
+      identityKey: who.publicKey,
+      signingKey: new Uint8Array(32),
+      prekey: new Uint8Array(32),
+    });
+    const owner = { identityKey: org, signingKey: new Uint8Array(32), prekey: new Uint8Array(32) };
+    expect(check(manager, rekey)).toBe(true);
+    expect(delegateRosterAllows(rekey, [owner, leaf(plain)])).toBe(true);
+    expect(delegateRosterAllows(rekey, [leaf(plain), owner])).toBe(false);
+    expect(delegateRosterAllows(rekey, [leaf(plain), leaf(manager)])).toBe(false);
+    expect(delegateRosterAllows(rekey, [leaf(plain), leaf(admin)])).toBe(false);
+    expect(delegateRosterAllows(rekey, [leaf(plain), undefined])).toBe(false);
+    expect(check(plain, message([], { change: RosterChangeKind.REKEY, removedLeaves: [1] }))).toBe(
+      false,
+    );
+    expect(
+      check(
+        admin,
+        message([signedLeaf(3)], { change: RosterChangeKind.REKEY, removedLeaves: [1] }),
+      ),
+    ).toBe(false);
+  });
 
   it("an admin's or a manager's ADD of a joiner that signed its keys is taken", () => {
     expect(check(admin, message([signedLeaf(3)]))).toBe(true);
