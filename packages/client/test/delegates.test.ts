@@ -286,6 +286,28 @@ describe("receivers check a delegate's roster (docs/DELEGATION.md)", () => {
   });
 });
 
+describe("a delegate's commits survive restarts", () => {
+  it("after a manager's accept and removal, everyone restarts and reads on", async () => {
+    const { w, alice, carol, orgId } = await ownerAway(["manage-users"]);
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    await alice.client.acceptRequest(orgId, requestId);
+    await w.settle();
+    for (const peer of [alice, bob, carol]) await w.restart(peer);
+    await bob.client.sendMessage(orgId, "general", "bob here");
+    await alice.client.sendMessage(orgId, "general", "alice here");
+    await w.settle();
+    expect(received(carol, orgId)).toEqual(expect.arrayContaining(["bob here", "alice here"]));
+    expect(received(bob, orgId)).toContain("alice here");
+    await alice.client.removeMember(orgId, bob.client.memberId);
+    await w.settle();
+    for (const peer of [alice, bob, carol]) await w.restart(peer);
+    await alice.client.sendMessage(orgId, "general", "bob gone");
+    await w.settle();
+    expect(received(carol, orgId)).toContain("bob gone");
+    expect(received(bob, orgId)).not.toContain("bob gone");
+  });
+});
+
 describe("member keys signatures (docs/DELEGATION.md)", () => {
   it("keys whose signature does not hold are refused on arrival; the owner keeps signed ones in its 65-byte record", async () => {
     const w = new World();
