@@ -187,7 +187,9 @@ export class OwnerRequests {
         if (!dropped && !org.log.state.members.has(member)) {
           this.#handshake(org, txn, member, ephemeralKey);
         }
-        await rotatePrekeyWhenFull(c.p, org, txn, c.now());
+        // Rotated: the owner's bundle goes out with the description; a delegate's on its own.
+        const rotated = await rotatePrekeyWhenFull(c.p, org, txn, c.now());
+        if (rotated && org.role !== "owner") await c.delegates.follow(org, txn, true);
       } else {
         throw new Error("no session");
       }

@@ -1,7 +1,13 @@
 import { defaultProvider, signMemberKeys } from "@orgchat/crypto";
 import { type OrgEvent, OrgLog, type OrgState, type Role } from "@orgchat/state";
 import { emptyIdentity } from "@orgchat/state/wire";
-import { RosterChangeKind, type EpochRoster as WireEpochRoster } from "@orgchat/wire";
+import {
+  decodeSignedEnvelope,
+  descriptionTopic,
+  MessageType,
+  RosterChangeKind,
+  type EpochRoster as WireEpochRoster,
+} from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   checkDelegateRoster,
@@ -10,7 +16,7 @@ import {
 } from "../src/delegate-commits.js";
 import { delegateRecipients, maxDelegateRecipients } from "../src/delegates.js";
 import { fromHex, toHex } from "../src/encoding.js";
-import { decodeMemberKeys, encodeMemberKeys } from "../src/owner-keys.js";
+import { decodeMemberKeys, encodeMemberKeys, ownerKeyLimits } from "../src/owner-keys.js";
 import { names, orgWithMembers, type Peer, received, World } from "./helpers.js";
 import { publishedPrekeyBundle, Stranger } from "./stranger.js";
 
@@ -100,6 +106,33 @@ describe("delegates receive requests", () => {
     const rejected = bob.events.find(([name]) => name === "request:rejected");
     expect(rejected?.[1]).toMatchObject({ requestId, reason: "not now" });
     expect(bob.client.getOrganization(orgId).role).toBe("observer");
+  });
+
+  it("a delegate whose prekey rotates (its replay log full) publishes its new bundle at once", async () => {
+    const { w, alice, orgId } = await ownerAway();
+    const bundles = async () => {
+      const page = await alice.transport.queryHistory({
+        contentTopics: [descriptionTopic(fromHex(orgId))],
+        direction: "backward",
+        pageSize: 100,
+      });
+      return page.messages.filter(
+        (m) => decodeSignedEnvelope(m.payload).type === MessageType.DELEGATE_BUNDLE,
+      ).length;
+    };
+    const before = await bundles();
+    const limits = ownerKeyLimits as { maxAcceptedPerPrekey: number };
+    const saved = limits.maxAcceptedPerPrekey;
+    limits.maxAcceptedPerPrekey = 1;
+    try {
+      await asks(w, orgId, "bob");
+    } finally {
+      limits.maxAcceptedPerPrekey = saved;
+    }
+    expect(await bundles()).toBe(before + 1);
+    // The requester that holds the newest bundle reaches the delegate.
+    await asks(w, orgId, "dave");
+    expect(names(alice.events, ["request:received"])).toHaveLength(2);
   });
 
   it("a cancel reaches the delegate too", async () => {
