@@ -217,6 +217,19 @@ export class Delegates {
   }
 
   /**
+   * Whether the requester holds a bundle of every delegate it would ask (the state's admins and
+   * managers, in {@link delegateRecipients} order, at most {@link maxDelegateRecipients}).
+   *
+   * @param org - an organization this client does not own
+   * @returns true when none is missing
+   */
+  bundlesHeld(org: MemberOrg): boolean {
+    const state = org.log.state;
+    const wanted = delegateRecipients(state, state.members.keys(), this.#c.memberId);
+    return wanted.every((id) => org.member.delegateBundles.has(id));
+  }
+
+  /**
    * Sends a request's content (the same bytes as to the owner: its id is theirs) and this
    * requester's keys to the delegates of {@link delegateRecipients}, each over a new X3DH session
    * into the delegate's inbox. A delegate whose bundle does not verify is skipped (reported).

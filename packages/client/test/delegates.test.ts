@@ -17,7 +17,14 @@ import {
 import { delegateRecipients, maxDelegateRecipients } from "../src/delegates.js";
 import { fromHex, toHex } from "../src/encoding.js";
 import { decodeMemberKeys, encodeMemberKeys, ownerKeyLimits } from "../src/owner-keys.js";
-import { names, orgWithMembers, type Peer, received, World } from "./helpers.js";
+import {
+  names,
+  orgWithMembers,
+  type Peer,
+  publishFullDescription,
+  received,
+  World,
+} from "./helpers.js";
 import { publishedPrekeyBundle, Stranger } from "./stranger.js";
 
 // Delegated management, the requests' side (docs/DELEGATION.md, "Requests reach the delegates").
@@ -133,6 +140,24 @@ describe("delegates receive requests", () => {
     // The requester that holds the newest bundle reaches the delegate.
     await asks(w, orgId, "dave");
     expect(names(alice.events, ["request:received"])).toHaveLength(2);
+  });
+
+  it("a newcomer reads past the newest description for delegates' bundles (a bounded few pages)", async () => {
+    // Delegates republish their bundle every republishIntervalMs: here not again after the first.
+    const w = new World({ republishIntervalMs: 3_600_000 });
+    world = w;
+    const { owner, members, orgId } = await orgWithMembers(w, ["alice"]);
+    const [alice] = members as [Peer];
+    await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
+    await w.settle();
+    // More than a page of owner traffic after alice's bundle, then a full description.
+    for (let i = 0; i < 60; i++) await owner.client.setTags(orgId, [`t${i}`]);
+    await w.settle();
+    await publishFullDescription(w, owner, orgId, "later");
+    await w.stop(owner);
+    w.peers.splice(w.peers.indexOf(owner), 1);
+    await asks(w, orgId, "bob");
+    expect(names(alice.events, ["request:received"])).toEqual(["request:received"]);
   });
 
   it("a cancel reaches the delegate too", async () => {
