@@ -79,7 +79,7 @@ export function delegateWritesOnlyEmpty(
  * (docs/DELEGATION.md, "Receivers check a delegate's commit"): the signer's rank in `state` is admin
  * or manager; the message is an ADD delta of the organization's group that removes nothing; every
  * leaf it writes carries its member's own signature over its keys for this group, and none is the
- * owner's or the signer's. The leaves written must have been empty: checked where the delta meets
+ * owner's, the signer's or a banned key's. The leaves written must have been empty: checked where the delta meets
  * its roster (`RosterBook`, {@link delegateWritesOnlyEmpty}). Not checked yet: that the state
  * admitted each joiner (a delegate's decision does not reach the other members yet).
  *
@@ -110,6 +110,8 @@ export function checkDelegateRoster(
         if (leaf === undefined) return false;
         const member = toHex(leaf.identityKey);
         if (member === state.organizationId || member === signerId) return false;
+        // A banned key comes back only by the owner's unban.
+        if (state.banned.has(member)) return false;
         // A member the receiver does not know (yet) has no rank: below any delegate.
         return ranks.indexOf(rankOf(state, member)) < level;
       }),
@@ -122,6 +124,8 @@ export function checkDelegateRoster(
   for (const leaf of delta.leaves) {
     const member = toHex(leaf.identityKey);
     if (member === state.organizationId || member === signerId) return false;
+    // A banned key comes back only by the owner's unban.
+    if (state.banned.has(member)) return false;
     // The owner and its equals or betters are never written by a delegate.
     if (rankOf(state, member) === "admin" && rankOf(state, signerId) !== "admin") return false;
     try {

@@ -52,6 +52,7 @@ async function ownerAway(roles: ["all"] | ["manage-users"] = ["all"]) {
 function stateWith(
   owner: string,
   members: ReadonlyArray<readonly [string, readonly Role[]]>,
+  banned: readonly string[] = [],
 ): OrgState {
   const log = new OrgLog({ organizationId: owner });
   let clock = 0n;
@@ -74,6 +75,7 @@ function stateWith(
     add("request.accepted", { requestId });
     if (roles.length > 0) add("member.roles.changed", { member, roles: [...roles] });
   }
+  for (const member of banned) add("member.banned", { member, deleteMessages: false });
   return log.state;
 }
 
@@ -313,6 +315,22 @@ describe("receivers check a delegate's roster (docs/DELEGATION.md)", () => {
     expect(check(admin, message([signedLeaf(3)], { change: RosterChangeKind.REKEY }))).toBe(false);
     expect(check(admin, message([signedLeaf(3)], { removedLeaves: [1] }))).toBe(false);
     expect(check(admin, message([signedLeaf(3)], { channelId: "board" }))).toBe(false);
+  });
+
+  it("refused: a key the receiver's state has banned", () => {
+    const state = stateWith(
+      orgId,
+      [
+        [hex(admin), ["all"]],
+        [hex(plain), []],
+      ],
+      [hex(joiner)],
+    );
+    expect(state.banned.has(hex(joiner))).toBe(true);
+    expect(
+      checkDelegateRoster(provider, state, org, admin.publicKey, message([signedLeaf(3)])),
+    ).toBe(false);
+    expect(check(admin, message([signedLeaf(3)]))).toBe(true);
   });
 
   it("refused: keys the joiner did not sign; the signer's own leaf; an admin written by a manager", () => {
