@@ -11,9 +11,16 @@ import {
 import { emptyIdentity, invitationToWire } from "@orgchat/state/wire";
 import { inboxTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
 import { hashId } from "./encoding.js";
-import { ChannelAccessError, EventRejectedError, UnknownTargetError } from "./errors.js";
-import { newOwnerOrg, newTxn, type OwnerOrg, type Txn } from "./org.js";
+import {
+  ChannelAccessError,
+  EventRejectedError,
+  NotOwnerError,
+  UnknownTargetError,
+} from "./errors.js";
+import { isDeskOrg, newOwnerOrg, newTxn, type OwnerOrg, type Txn } from "./org.js";
+import type { JoinDecision } from "./owner-requests.js";
 import { checkSignal } from "./runtime.js";
 import {
   type CreateChannelInit,
@@ -185,6 +192,15 @@ export class OwnerActions {
       ...rest: DropFirst<Parameters<(typeof ownerOperations)[N]>>
     ) => OwnerEventDraft;
     const draft = build(() => this.#c.org(organizationId).log.state, ...args);
+    const org = this.#c.org(organizationId);
+    if (
+      (draft.type === "member.removed" || draft.type === "member.banned") &&
+      org.role !== "owner" &&
+      isDeskOrg(org)
+    ) {
+      await this.#removeAsDelegate(org.hex, draft, options);
+      return;
+    }
     await this.#author(organizationId, options, draft.type, draft.body, name, {
       changed: changedMembers(draft),
     });
@@ -241,6 +257,11 @@ export class OwnerActions {
     options: OperationOptions | undefined,
   ): Promise<void> {
     const c = this.#c;
+    const desk = c.desk(organizationId);
+    if (desk.role !== "owner") {
+      await this.#decideAsDelegate({ organizationId: desk.hex, requestId, reason }, options);
+      return;
+    }
     const org = c.owned(organizationId);
     const request = org.log.state.requests.get(requestId);
     if (request === undefined) throw new UnknownTargetError("request", requestId);
@@ -278,6 +299,82 @@ export class OwnerActions {
         },
       );
     }
+  }
+
+  /**
+   * A delegate's decision on a request it holds (docs/DELEGATION.md): authored by this member (the
+   * state says whether its rank may decide it: `EventRejectedError` otherwise), logged, and sent to
+   * the requester over the delegate's session, in one commit.
+   */
+  async #decideAsDelegate(
+    decision: { organizationId: string; requestId: string; reason: string | undefined },
+    options: OperationOptions | undefined,
+  ): Promise<void> {
+    const c = this.#c;
+    const { organizationId, requestId, reason } = decision;
+    await c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      const org = c.desk(organizationId);
+      if (org.role === "owner") throw new NotOwnerError(org.hex);
+      const request = org.log.state.requests.get(requestId);
+      if (request === undefined) throw new UnknownTargetError("request", requestId);
+      const requester = request.requester;
+      const event: JoinDecision =
+        reason === undefined
+          ? c.eventLog.event(org, "request.accepted", { requestId }, c.memberId)
+          : c.eventLog.event(org, "request.rejected", { requestId, reason }, c.memberId);
+      const verdict = reduce(org.log.state, event, org.log.config);
+      if (verdict.rejected !== undefined) {
+        const what = reason === undefined ? "acceptRequest" : "rejectRequest";
+        throw new EventRejectedError(what, verdict.rejected.reason);
+      }
+      checkSignal(options?.signal);
+      const txn = newTxn(org);
+      c.eventLog.add(org, txn, event);
+      await c.ownerRequests.respond(org, txn, requester, event);
+      // Accepted: the keys too, with the owner offline (docs/DELEGATION.md, "Keys to the newcomer").
+      const handed =
+        reason === undefined ? await commitDelegateAdd(c, org, txn, requester) : undefined;
+      const base = { organizationId: org.hex, requestId, requester };
+      txn.emits.push(
+        reason === undefined
+          ? ["request:accepted", base]
+          : ["request:rejected", { ...base, reason, code: rejectionCode(reason) }],
+      );
+      await c.persistence.commit(org, txn);
+      // Durable (the Welcome and the handover are in the outbox): the delegate keeps no copy.
+      handed?.fill(0);
+    });
+  }
+
+  /**
+   * A delegate's removal or ban (docs/DELEGATION.md, "Removals by a delegate"): authored by this
+   * member (the state refuses it on the owner, on itself, on an equal or higher rank:
+   * `EventRejectedError`), logged, and the organization's group re-keyed at once by a KeyUpdate
+   * with delegate salts, in one commit.
+   */
+  async #removeAsDelegate(
+    organizationId: string,
+    draft: OwnerEventDraft,
+    options: OperationOptions | undefined,
+  ): Promise<void> {
+    const c = this.#c;
+    await c.runtime.task(async () => {
+      checkSignal(options?.signal);
+      const org = c.desk(organizationId);
+      if (org.role === "owner") throw new NotOwnerError(org.hex);
+      const event = c.eventLog.event(org, draft.type, draft.body, c.memberId) as OrgEvent;
+      const verdict = reduce(org.log.state, event, org.log.config);
+      if (verdict.rejected !== undefined) {
+        const what = draft.type === "member.banned" ? "banMember" : "removeMember";
+        throw new EventRejectedError(what, verdict.rejected.reason);
+      }
+      const member = (event.body as { member: string }).member;
+      const txn = newTxn(org);
+      c.eventLog.add(org, txn, event);
+      await commitDelegateRemoval(c, org, txn, member);
+      await c.persistence.commit(org, txn);
+    });
   }
 
   async createOrganization(

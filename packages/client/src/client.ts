@@ -188,7 +188,7 @@ function facade(c: ClientCore): Client {
     removeCategory: (id, categoryId, options) =>
       actions.run("removeCategory", id, options, categoryId),
     invite: (id, invitee, options) => actions.invite(id, invitee, options),
-    listRequests: (id) => views.requests(c.owned(id)),
+    listRequests: (id) => views.requests(c.desk(id)),
     acceptRequest: (id, requestId, options) => actions.decide(id, requestId, undefined, options),
     rejectRequest: (id, requestId, reason, options) =>
       actions.decide(id, requestId, reason, options),

@@ -10,6 +10,7 @@ import type { Store } from "@orgchat/store";
 import type { Transport } from "@orgchat/transport";
 import { type EnvelopeSigner, type EnvelopeVerifier, inboxTopic } from "@orgchat/wire";
 import { OwnerActions } from "./actions.js";
+import { Delegates } from "./delegates.js";
 import { DescriptionSync } from "./description-sync.js";
 import { ClientEmitter } from "./emitter.js";
 import { OwnerEpochs } from "./epochs.js";
@@ -18,7 +19,7 @@ import { EventLog } from "./event-log.js";
 import { KeySync } from "./key-sync.js";
 import { Membership } from "./membership.js";
 import { Messages } from "./messages.js";
-import type { Org, OwnerOrg } from "./org.js";
+import { type DeskOrg, isDeskOrg, type Org, type OwnerOrg } from "./org.js";
 import { OwnerRequests } from "./owner-requests.js";
 import { PairwiseChannel } from "./pairwise.js";
 import { Persistence } from "./persistence.js";
@@ -77,6 +78,7 @@ export class ClientCore {
   readonly messages: Messages;
   readonly pairwise: PairwiseChannel;
   readonly ownerRequests: OwnerRequests;
+  readonly delegates: Delegates;
   readonly epochs: OwnerEpochs;
   readonly actions: OwnerActions;
   readonly membership: Membership;
@@ -99,6 +101,7 @@ export class ClientCore {
     this.messages = new Messages(this);
     this.pairwise = new PairwiseChannel(this);
     this.ownerRequests = new OwnerRequests(this);
+    this.delegates = new Delegates(this);
     this.epochs = new OwnerEpochs(this);
     this.actions = new OwnerActions(this);
     this.membership = new Membership(this);
@@ -121,6 +124,17 @@ export class ClientCore {
   org(organizationId: string): Org {
     const org = this.orgs.get(organizationId.toLowerCase());
     if (org === undefined) throw new UnknownOrganizationError(organizationId);
+    return org;
+  }
+
+  /**
+   * An organization in which this client receives requests: its owner's, or a delegate's desk
+   * (docs/DELEGATION.md).
+   * @throws {UnknownOrganizationError} / {NotOwnerError} when it is neither
+   */
+  desk(organizationId: string): DeskOrg {
+    const org = this.org(organizationId);
+    if (!isDeskOrg(org)) throw new NotOwnerError(org.hex);
     return org;
   }
 

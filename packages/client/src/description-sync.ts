@@ -111,6 +111,10 @@ export class DescriptionSync {
       c.report({ component, reason: "undecodable", topic, error });
       return;
     }
+    if (envelope.type === MessageType.DELEGATE_BUNDLE) {
+      await c.delegates.onBundle(org, message.payload, topic);
+      return;
+    }
     if (envelope.type === MessageType.PREKEY_BUNDLE) {
       const held = this.#bundleClocks.get(org);
       if (held !== undefined && envelope.clock < held) return;
@@ -307,14 +311,19 @@ export class DescriptionSync {
    * @returns whether the organization is discovered
    */
   async readNewest(org: MemberOrg): Promise<boolean> {
+    const delegateBundlePages = 2;
     const c = this.#c;
     const topic = descriptionTopic(org.id);
     const startedAt = c.now();
-    await c.sync.readNewestFirst(
-      org,
-      topic,
-      () => org.discovered && org.member.bundle !== undefined && this.heldDeltas(org) === 0,
-    );
+    // Then a little further for the delegates' bundles (republished as seldom as the description,
+    // so one may be older than it): until each delegate it would ask has one, or a few pages more.
+    let beyond = 0;
+    await c.sync.readNewestFirst(org, topic, () => {
+      if (!org.discovered || org.member.bundle === undefined || this.heldDeltas(org) > 0) {
+        return false;
+      }
+      return c.delegates.bundlesHeld(org) || ++beyond > delegateBundlePages;
+    });
     if (org.discovered) org.marks.set(topic, startedAt);
     return org.discovered;
   }
@@ -362,6 +371,7 @@ export class DescriptionSync {
     const first = !org.discovered;
     org.discovered = true;
     this.#updateRole(org, txn);
+    await c.delegates.follow(org, txn);
     if (first) {
       txn.emits.push([
         "org:discovered",

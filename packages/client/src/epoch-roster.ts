@@ -364,16 +364,34 @@ export async function openEpochRoster(
     readonly verify: EnvelopeVerifier;
     /** Told why the envelope did not open (decode, signature or binding error), for diagnostics. */
     readonly onError?: (error: unknown) => void;
+    /**
+     * A delegate's commits (docs/DELEGATION.md): which keys besides the organization key may sign
+     * (asked before the signature is checked), and the check of what such a roster may change
+     * (`delegate-commits.ts`). Without it, the organization key only.
+     */
+    readonly delegates?: {
+      readonly committers: (signer: Uint8Array) => boolean;
+      readonly check: (signer: Uint8Array, message: WireEpochRoster) => boolean;
+    };
   },
 ): Promise<WireEpochRoster | undefined> {
   try {
+    const delegates = options.delegates;
     const opened = await openEnvelope(bytes, {
       contentTopic: options.contentTopic,
       organizationId: options.organizationId,
       accept: ["epoch-roster"],
       verify: options.verify,
+      ...(delegates === undefined ? {} : { committers: delegates.committers }),
     });
     if (opened.type !== "epoch-roster") return undefined;
+    if (
+      delegates !== undefined &&
+      !equalBytes(opened.signer, options.organizationId) &&
+      !delegates.check(opened.signer, opened.message)
+    ) {
+      return undefined;
+    }
     const { channelId } = opened.message;
     // A roster replayed onto another group's topic would be opened for the wrong group.
     const topic = keysTopic(options.organizationId, channelId === "" ? undefined : channelId);

@@ -56,6 +56,7 @@ export class OwnerEpochs {
     c.messages.expirePending(org);
     if (org.role !== "owner") {
       c.keySync.expireRetired(org);
+      await c.delegates.periodic(org);
       return;
     }
     const txn = newTxn(org);

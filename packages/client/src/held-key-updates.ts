@@ -31,6 +31,8 @@ export interface HeldChunk {
   readonly read: UnverifiedKeyUpdate;
   /** `keyId` of the chunk's new epoch, lower-case hex. */
   readonly keyIdHex: string;
+  /** Signed by a delegate: its entries use delegate salts (docs/DELEGATION.md). */
+  readonly delegate?: true;
 }
 
 /** The unverified chunks of one organization, oldest first, bounded by {@link heldKeyUpdateLimits}. */

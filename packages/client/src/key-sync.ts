@@ -1,18 +1,20 @@
-import { toHex } from "@orgchat/base";
+import { equalBytes, toHex } from "@orgchat/base";
 import {
   keyUpdateLimits,
   MemberGroup,
   maxMissedKeyUpdates,
   maxPossibleKeyUpdates,
+  type ReadKeyUpdate,
   type Roster,
   readKeyUpdateEnvelope,
   sendReservation,
-  type UnverifiedKeyUpdate,
   type WelcomeInit,
 } from "@orgchat/crypto";
 import type { TransportMessage } from "@orgchat/transport";
 import { type KeyUpdate, keysTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { checkDelegateRoster } from "./delegate-commits.js";
+import { isDelegate } from "./delegates.js";
 import { encodeJson } from "./encoding.js";
 import { type EpochRoster, isEpochRosterEnvelope, openEpochRoster } from "./epoch-roster.js";
 import { type HeldChunk, HeldKeyUpdates } from "./held-key-updates.js";
@@ -296,13 +298,15 @@ export class KeySync {
       await this.#onEpochRoster(org, message.contentTopic, message.payload, id);
       return;
     }
-    let read: UnverifiedKeyUpdate;
+    let read: ReadKeyUpdate;
     try {
-      // Decoded and checked (type, organization, topic, signer, channel), not verified yet.
+      // Decoded and checked (type, organization, topic, signer, channel), not verified yet. A
+      // delegate's removal (docs/DELEGATION.md) is signed by a key the state ranks admin/manager.
       read = await readKeyUpdateEnvelope({
         provider: c.p.provider,
         group: { organizationId: org.id, channelId },
         bytes: message.payload,
+        committers: (signer) => channelId === "" && isDelegate(org.log.state, toHex(signer)),
       });
     } catch (error) {
       c.sync.seen.add(id);
@@ -310,7 +314,13 @@ export class KeySync {
       return;
     }
     const txn = newTxn(org);
-    const outcome = this.#receiveChunk(org, txn, { id, read, keyIdHex: toHex(read.chunk.keyId) });
+    const delegate = equalBytes(read.signer, org.id) ? {} : { delegate: true as const };
+    const outcome = this.#receiveChunk(org, txn, {
+      id,
+      read,
+      keyIdHex: toHex(read.chunk.keyId),
+      ...delegate,
+    });
     // Marked seen only once applied: a chunk waiting for its group (a late Welcome) or its roster
     // is kept in memory and read again from history after a restart; so is a held one.
     if (outcome === "held" || outcome === "dropped") return;
@@ -359,6 +369,7 @@ export class KeySync {
         holds = group.holdsKeyUpdateEntry(chunk, {
           roster: roster.roster,
           rosterHash: roster.rosterHash,
+          salt: held.delegate === true ? "delegate" : "leaf",
         });
       } catch {
         // A malformed chunk (e.g. an ephemeral key of small order): verified and refused now.
@@ -379,7 +390,8 @@ export class KeySync {
       c.report({ component, reason: "forged-key-update", topic: keysTopicOf(org, held) });
       return "dropped";
     }
-    return this.#applyChunk(org, txn, { id: held.id, chunk: held.read.chunk });
+    const delegate = held.delegate === true ? { delegate: true as const } : {};
+    return this.#applyChunk(org, txn, { id: held.id, chunk: held.read.chunk, ...delegate });
   }
 
   /**
@@ -430,6 +442,12 @@ export class KeySync {
       verify: c.verify,
       onError: (cause) => {
         error = cause;
+      },
+      // A delegate's add step (docs/DELEGATION.md): signed by a key the state ranks admin or manager.
+      delegates: {
+        committers: (signer) => isDelegate(org.log.state, toHex(signer)),
+        check: (signer, opened) =>
+          checkDelegateRoster(c.p.provider, org.log.state, org.id, signer, opened),
       },
     });
     if (message === undefined) {
@@ -608,6 +626,7 @@ export class KeySync {
       outcome = group.applyKeyUpdate(chunk, c.p.now(), {
         roster: roster.roster,
         rosterHash: roster.rosterHash,
+        salt: waiting.delegate === true ? "delegate" : "leaf",
         acceptGap: true,
         missedKeyUpdates: gap.rekeys,
         possibleKeyUpdates: gap.unknown,

@@ -1,12 +1,18 @@
 import { toHex } from "@orgchat/base";
-import type { PairwiseSession } from "@orgchat/crypto";
+import { type PairwiseSession, signMemberKeys } from "@orgchat/crypto";
 import {
   cancelRequestToJoinToWire,
   joinResponseFromWire,
   requestToJoinToWire,
   requestToLeaveToWire,
 } from "@orgchat/state/wire";
-import { channelTopic, keysTopic, type PayloadOf, publicKeyFromMemberId } from "@orgchat/wire";
+import {
+  channelTopic,
+  encodePairwiseContent,
+  keysTopic,
+  type PayloadOf,
+  publicKeyFromMemberId,
+} from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import {
   AbortError,
@@ -21,7 +27,7 @@ import {
 } from "./errors.js";
 import { Invitations } from "./invitations.js";
 import { type MemberOrg, newMemberOrg, newTxn, type Org, type Txn } from "./org.js";
-import { initiateOwnerSession } from "./pairwise.js";
+import { initiateOwnerSession, type PairwiseContentInit, requestIdOf } from "./pairwise.js";
 import { checkSignal } from "./runtime.js";
 import { ownRequestsClock, stampAfter } from "./stamp.js";
 import {
@@ -232,16 +238,20 @@ export class Membership {
     checkSignal(init.signal);
     org.member.ownerSession = session;
     const txn = newTxn(org);
-    // Our keys first: the owner needs them to add us to the group when it accepts.
-    await c.pairwise.toOwner(org, txn, {
+    // Our keys first: the owner needs them to add us to the group when it accepts. Signed for
+    // the organization's group, so that a delegate may write them into a roster and every member
+    // check that we chose them (docs/DELEGATION.md, "Wire additions").
+    const keys: PairwiseContentInit = {
       case: "memberKeys",
-      value: {
-        identityKey: c.p.identity.publicKey,
+      value: signMemberKeys(c.p.provider, {
+        group: { organizationId: org.id, channelId: "" },
+        identitySecretKey: c.p.identity.secretKey,
         signingKey: org.keys.signingKey,
         prekey: org.keys.prekey,
         prekeyVersion: 0n,
-      },
-    });
+      }),
+    };
+    await c.pairwise.toOwner(org, txn, keys);
     const fresh = c.eventLog.event(
       org,
       "request.sent",
@@ -252,13 +262,14 @@ export class Membership {
     // its clock, and a re-request must not sort before (or tie with) the request it follows.
     const previous = ownRequestsClock(org.log.state, c.memberId);
     const draft = previous === undefined ? fresh : stampAfter(org.log, fresh, previous);
-    const requestId = await c.pairwise.toOwner(
-      org,
-      txn,
-      { case: "requestToJoin", value: requestToJoinToWire(draft, org.hex) },
-      draft.clock,
-    );
-    // The request's id is the hash of its envelope, as the owner computes it.
+    // The same bytes to the owner and to each delegate (docs/DELEGATION.md): the request's id is
+    // made of them, so that every recipient names it alike (`requestIdOf`).
+    const content = encodePairwiseContent({
+      content: { case: "requestToJoin", value: requestToJoinToWire(draft, org.hex) },
+    });
+    await c.pairwise.toOwner(org, txn, content, draft.clock);
+    await c.delegates.fanOut(org, txn, keys, content, draft.clock);
+    const requestId = requestIdOf(c.p.identity.publicKey, content);
     const event = { ...draft, id: requestId };
     // The envelope's clock is the one `toOwner` stamped: keep the event's equal to it.
     c.eventLog.add(org, txn, event);
@@ -269,18 +280,22 @@ export class Membership {
     return requestId;
   }
 
-  /** The owner's response to this identity's request (from the pairwise channel). */
+  /**
+   * The response to this identity's request (from the pairwise channel): the owner's, or a
+   * delegate's (`author`, docs/DELEGATION.md) — the state decides whether that author may decide it.
+   */
   onResponse(
     org: MemberOrg,
     txn: Txn,
     response: PayloadOf<"organization-request-to-join-response">,
     clock: bigint,
     id: string,
+    author: string = org.hex,
   ): void {
     const c = this.#c;
     const mapped = joinResponseFromWire(
       response,
-      { id, author: org.hex, clock, sentAt: c.now() },
+      { id, author, clock, sentAt: c.now() },
       org.log.state,
       c.memberId,
     );
@@ -288,7 +303,11 @@ export class Membership {
     const event = mapped.value;
     const request = org.member.request;
     if (request === undefined || request.id !== event.body.requestId) return;
-    c.eventLog.add(org, txn, event);
+    const refused = c.eventLog.add(org, txn, event);
+    // The owner and delegates may all answer: the first decision in the canonical order is the
+    // state's; a later one (refused as a conflict) changes nothing.
+    if (refused !== undefined && author !== org.hex) return;
+    if (request.status !== "pending" && author !== org.hex) return;
     const base = { organizationId: org.hex, requestId: request.id, requester: c.memberId };
     if (event.type === "request.accepted") {
       request.status = "accepted";
@@ -329,7 +348,12 @@ export class Membership {
               requestId: own.id,
             }
           : cancelRequestToJoinToWire(event, request, org.hex);
-      await c.pairwise.toOwner(org, txn, { case: "cancelRequestToJoin", value }, event.clock);
+      const cancel = encodePairwiseContent({ content: { case: "cancelRequestToJoin", value } });
+      await c.pairwise.toOwner(org, txn, cancel, event.clock);
+      // The delegates it went to hold it too (docs/DELEGATION.md).
+      for (const delegate of org.member.delegateSessions.keys()) {
+        await c.pairwise.toDelegate(org, txn, delegate, cancel, event.clock);
+      }
       c.eventLog.add(org, txn, event);
       own.status = "cancelled";
       org.role = "observer";

@@ -127,17 +127,33 @@ export async function loadOrg(
         group: MemberGroup.deserialize(provider, record.group),
       });
     }
-    // The owner's sessions and member keys are read when needed (owner-keys.ts).
+    // The owner's sessions and member keys are read when needed (owner-keys.ts), and so are a
+    // delegate's (its desk: a `prekeys` record, docs/DELEGATION.md).
     if (org.role !== "owner") {
-      for (const key of await store.keys(space, { prefix: "pairwise/" })) {
-        if (key !== "pairwise/owner") throw new StoreCorruptedError(`${space}/${key}`);
-        org.member.ownerSession = PairwiseSession.deserialize(
+      const member = org;
+      await core.delegates.load(
+        member,
+        async (key) => {
+          const bytes = await store.get(space, key);
+          return bytes === undefined ? undefined : vault.open(space, key, bytes);
+        },
+        (prefix) => store.keys(space, { prefix }),
+      );
+      const desk = member.member.delegate !== undefined;
+      const owner = await store.get(space, "pairwise/owner");
+      if (owner !== undefined) {
+        member.member.ownerSession = PairwiseSession.deserialize(
           provider,
-          vault.open(space, key, await read(key)),
+          vault.open(space, "pairwise/owner", owner),
         );
       }
-      const memberKeys = await store.keys(space, { prefix: "memberkeys/", limit: 1 });
-      if (memberKeys.length > 0) throw new StoreCorruptedError(`${space}/${memberKeys[0]}`);
+      if (!desk) {
+        for (const key of await store.keys(space, { prefix: "pairwise/" })) {
+          if (key !== "pairwise/owner") throw new StoreCorruptedError(`${space}/${key}`);
+        }
+        const memberKeys = await store.keys(space, { prefix: "memberkeys/", limit: 1 });
+        if (memberKeys.length > 0) throw new StoreCorruptedError(`${space}/${memberKeys[0]}`);
+      }
     }
     // Before the groups: a group restored in pieces takes its rosters from the book.
     // Their hashes are checked after the groups: a group's restore checks those it is given.

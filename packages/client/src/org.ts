@@ -13,6 +13,7 @@ import type { StoreOp } from "@orgchat/store";
 import type { Subscription } from "@orgchat/transport";
 import type { EnvelopeSigner, KeyUpdate } from "@orgchat/wire";
 import { HeldEvents, heldEventLimits, type MessageMeta } from "./held-events.js";
+import type { StoredMemberKeys } from "./owner-keys.js";
 import { RosterBook } from "./roster-book.js";
 import type { ClientEvents, OrgRole } from "./types.js";
 
@@ -54,6 +55,8 @@ export interface WaitingChunk {
   /** Hash of the envelope that carried it (marked seen once the chunk is applied). */
   readonly id: string;
   readonly chunk: KeyUpdate;
+  /** Signed by a delegate: its entries use delegate salts (docs/DELEGATION.md). */
+  readonly delegate?: true;
 }
 
 /**
@@ -102,7 +105,7 @@ export interface OwnerSide {
    * The keys members sent (MemberKeys) in use: a cache of the stored ones (`memberkeys/<member>`),
    * like `sessions`; read through `ownerMemberKeys` (owner-keys.ts).
    */
-  readonly memberKeys: Map<string, { signingKey: Uint8Array; prekey: Uint8Array }>;
+  readonly memberKeys: Map<string, StoredMemberKeys>;
   /** The last snapshot published on each group's keys topic (rate limit of resync answers). */
   readonly snapshots: Map<string, { keyId: string; at: number }>;
   /** Members waiting for a re-key, by group. */
@@ -125,9 +128,42 @@ export interface OwnerSide {
   readonly resyncAnswered: Map<string, number>;
 }
 
+/**
+ * The keys of whoever receives requests to join (docs/DELEGATION.md, "Requests reach the
+ * delegates"): the owner's (`OwnerSide`), or a delegate's (`DelegateSide`). Read and stored through
+ * owner-keys.ts, under the same record names in the organization's space.
+ */
+export interface DeskKeys {
+  /** X3DH keys; the identity key is the organization key (owner) or the member id (delegate). */
+  readonly prekeys: OwnerPrekeys;
+  /** Pairwise sessions with requesters and members, a cache of the stored ones (see `OwnerSide`). */
+  readonly sessions: Map<string, PairwiseSession>;
+  /** Keys requesters sent (MemberKeys), a cache of the stored ones (see `OwnerSide`). */
+  readonly memberKeys: Map<string, StoredMemberKeys>;
+}
+
+/**
+ * What a member whose rank is admin or manager keeps to receive requests (docs/DELEGATION.md): its
+ * X3DH keys (identity = its member id), published as a `delegate-bundle`, and the sessions and keys
+ * of the requesters that reached it. Made when the state first gives it the rank; kept after (the
+ * records of requesters are dropped as their requests end, like the owner's).
+ */
+export interface DelegateSide extends DeskKeys {
+  /** The signer of what it sends to requesters: its identity key. */
+  readonly signer: EnvelopeSigner;
+}
+
 /** What a member, requester or observer keeps (everything it learns from the owner). */
 export interface MemberSide {
   readonly groups: Map<string, MemberGroup>;
+  /** Its desk for requests while it is (or was) a delegate (docs/DELEGATION.md). */
+  delegate?: DelegateSide | undefined;
+  /**
+   * Requester: sessions with the delegates its request went to (by delegate id), and the
+   * delegates' verified bundles read from the description topic (by delegate id, newest by clock).
+   */
+  readonly delegateSessions: Map<string, PairwiseSession>;
+  readonly delegateBundles: Map<string, { clock: bigint; bundle: PrekeyBundleFields }>;
   /** The session with the owner. */
   ownerSession?: PairwiseSession | undefined;
   /** The owner's verified prekey bundle (from the description topic). */
@@ -220,6 +256,25 @@ export interface MemberOrg extends OrgCommon {
 /** Everything the client keeps in memory for one organization: owner or member state, never both. */
 export type Org = OwnerOrg | MemberOrg;
 
+/** A member organization in which this client holds a delegate's desk. */
+export interface DelegateOrg extends MemberOrg {
+  readonly member: MemberSide & { delegate: DelegateSide };
+}
+
+/** An organization in which this client receives requests: as its owner, or as a delegate. */
+export type DeskOrg = OwnerOrg | DelegateOrg;
+
+/** Whether this client holds a desk for requests in `org` (owner, or a delegate's). */
+export function isDeskOrg(org: Org): org is DeskOrg {
+  return org.role === "owner" || org.member.delegate !== undefined;
+}
+
+/** The request keys of a desk organization: the owner's or the delegate's. */
+export function deskKeys(org: DeskOrg): DeskKeys {
+  // By the side it holds (what decides the keys), not the role field.
+  return "owner" in org ? org.owner : org.member.delegate;
+}
+
 /** The reducer rules a client sets for its own organizations' logs (`config.maxPendingRequests`). */
 export interface OrgLogRules {
   readonly maxPendingRequests?: number;
@@ -297,6 +352,8 @@ export function newMemberOrg(
     role,
     member: {
       groups: new Map(),
+      delegateSessions: new Map(),
+      delegateBundles: new Map(),
       pieces: { headers: new Map(), pages: new Map() },
       resyncBackoff: new Map(),
       waitingChunks: new Map(),

@@ -15,12 +15,14 @@ import {
   DuplicateMessageError,
   type OwnerPrekeys,
   PairwiseSession,
+  verifyMemberKeys,
 } from "@orgchat/crypto";
 import type { Store, StoreOp } from "@orgchat/store";
+import type { MemberKeys } from "@orgchat/wire";
 import { memberChanges } from "./departures.js";
 import { decodeJson } from "./encoding.js";
 import { StoreCorruptedError } from "./errors.js";
-import type { OwnerOrg, Txn } from "./org.js";
+import { type DeskOrg, deskKeys, type Txn } from "./org.js";
 import type { Vault } from "./vault.js";
 
 /** Limits of the owner's key material (docs/SCALE.md, "Owner keys at scale"). */
@@ -64,9 +66,15 @@ export interface OwnerKeysDeps {
 export interface StoredMemberKeys {
   readonly signingKey: Uint8Array;
   readonly prekey: Uint8Array;
+  /**
+   * The member's signature over its keys for the organization's group, and the prekey version it
+   * covers (docs/DELEGATION.md): kept when it came (checked on arrival), so that a delegate can
+   * write the keys into a roster.
+   */
+  readonly signed?: { readonly prekeyVersion: bigint; readonly keysSignature: Uint8Array };
 }
 
-const space = (org: OwnerOrg) => `org/${org.hex}`;
+const space = (org: DeskOrg) => `org/${org.hex}`;
 
 /** The base of the owner's session with `member` (a whole session state, version 1 or 2). */
 export const sessionKey = (member: string) => `pairwise/${member}`;
@@ -83,10 +91,13 @@ export const memberKeysKey = (member: string) => `memberkeys/${member}`;
 
 /** Version byte of the binary `memberkeys/` record (older records are JSON, starting with `{`). */
 const memberKeysVersion = 1;
+/** Version byte of the record with the keys' signature: `… ‖ u64 prekey version ‖ signature (64)`. */
+const signedMemberKeysVersion = 2;
 
 /**
  * The `memberkeys/<member>` record: `u8 1 ‖ signing key (32) ‖ prekey (32)`, 65 bytes (the JSON
- * form written before took 171).
+ * form written before took 171); with the keys' signature (session 12, docs/DELEGATION.md)
+ * `u8 2 ‖ signing key ‖ prekey ‖ u64 prekey version ‖ signature (64)`, 137 bytes.
  *
  * @param keys - 32-byte keys (checked by the caller: `usableKeys` in owner-requests.ts)
  * @returns the record's bytes
@@ -96,10 +107,18 @@ export function encodeMemberKeys(keys: StoredMemberKeys): Uint8Array {
   if (keys.signingKey.length !== 32 || keys.prekey.length !== 32) {
     throw new RangeError("member keys: expected 32-byte keys");
   }
-  const out = new Uint8Array(65);
-  out[0] = memberKeysVersion;
+  const signed = keys.signed;
+  if (signed !== undefined && signed.keysSignature.length !== 64) {
+    throw new RangeError("member keys: expected a 64-byte signature");
+  }
+  const out = new Uint8Array(signed === undefined ? 65 : 137);
+  out[0] = signed === undefined ? memberKeysVersion : signedMemberKeysVersion;
   out.set(keys.signingKey, 1);
   out.set(keys.prekey, 33);
+  if (signed !== undefined) {
+    new DataView(out.buffer).setBigUint64(65, signed.prekeyVersion);
+    out.set(signed.keysSignature, 73);
+  }
   return out;
 }
 
@@ -115,6 +134,14 @@ export function encodeMemberKeys(keys: StoredMemberKeys): Uint8Array {
 export function decodeMemberKeys(bytes: Uint8Array, record = "memberkeys"): StoredMemberKeys {
   if (bytes.length === 65 && bytes[0] === memberKeysVersion) {
     return { signingKey: bytes.slice(1, 33), prekey: bytes.slice(33, 65) };
+  }
+  if (bytes.length === 137 && bytes[0] === signedMemberKeysVersion) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return {
+      signingKey: bytes.slice(1, 33),
+      prekey: bytes.slice(33, 65),
+      signed: { prekeyVersion: view.getBigUint64(65), keysSignature: bytes.slice(73, 137) },
+    };
   }
   if (bytes[0] === 0x7b) {
     let keys: StoredMemberKeys | undefined;
@@ -135,12 +162,12 @@ export function decodeMemberKeys(bytes: Uint8Array, record = "memberkeys"): Stor
  * 96 bytes fewer per write): `IK_M` is the member's id, `IK_O ‖ IKdh_O` the owner's own keys.
  */
 function knownKeys(
-  org: OwnerOrg,
+  org: DeskOrg,
   member: string,
 ): { initiatorIdentityKey: Uint8Array; ownerKeys: Uint8Array } {
   const ownerKeys = new Uint8Array(64);
-  ownerKeys.set(org.owner.prekeys.identityKey, 0);
-  ownerKeys.set(org.owner.prekeys.identityDhKey, 32);
+  ownerKeys.set(deskKeys(org).prekeys.identityKey, 0);
+  ownerKeys.set(deskKeys(org).prekeys.identityDhKey, 32);
   return { initiatorIdentityKey: fromHex(member), ownerKeys };
 }
 
@@ -175,17 +202,17 @@ async function cached<V>(
  * until a later commit evicts it).
  *
  * @param p - store, vault and provider
- * @param org - an organization this client owns
+ * @param org - an organization this client owns, or holds a delegate's desk in
  * @param member - the member's id
  * @returns the session, or undefined when the owner holds none
  * @throws {StateCorruptedError} (from the crypto package) when the stored record is corrupt
  */
 export function ownerSession(
   p: OwnerKeysDeps,
-  org: OwnerOrg,
+  org: DeskOrg,
   member: string,
 ): Promise<PairwiseSession | undefined> {
-  return cached(org.owner.sessions, member, async () => {
+  return cached(deskKeys(org).sessions, member, async () => {
     const where = space(org);
     const key = sessionKey(member);
     const bytes = await p.store.get(where, key);
@@ -210,16 +237,16 @@ export function ownerSession(
  * The keys `member` sent (MemberKeys): from memory, else read from the store.
  *
  * @param p - store, vault and provider
- * @param org - an organization this client owns
+ * @param org - an organization this client owns, or holds a delegate's desk in
  * @param member - the member's id
  * @returns the keys, or undefined when the owner holds none
  */
 export function ownerMemberKeys(
   p: OwnerKeysDeps,
-  org: OwnerOrg,
+  org: DeskOrg,
   member: string,
 ): Promise<StoredMemberKeys | undefined> {
-  return cached(org.owner.memberKeys, member, async () => {
+  return cached(deskKeys(org).memberKeys, member, async () => {
     const key = memberKeysKey(member);
     const bytes = await p.store.get(space(org), key);
     return bytes === undefined ? undefined : decodeMemberKeys(bytes, `${space(org)}/${key}`);
@@ -229,14 +256,18 @@ export function ownerMemberKeys(
 /**
  * Keeps `member`'s keys in memory and returns the op that stores them (put it in the unit of work).
  *
- * @param org - an organization this client owns
+ * @param org - an organization this client owns, or holds a delegate's desk in
  * @param member - the member's id
  * @param keys - the keys it sent
  * @returns the `memberkeys/<member>` put
  */
-export function setOwnerMemberKeys(org: OwnerOrg, member: string, keys: StoredMemberKeys): StoreOp {
-  const value = { signingKey: keys.signingKey, prekey: keys.prekey };
-  touch(org.owner.memberKeys, member, value);
+export function setOwnerMemberKeys(org: DeskOrg, member: string, keys: StoredMemberKeys): StoreOp {
+  const value: StoredMemberKeys = {
+    signingKey: keys.signingKey,
+    prekey: keys.prekey,
+    ...(keys.signed === undefined ? {} : { signed: keys.signed }),
+  };
+  touch(deskKeys(org).memberKeys, member, value);
   return {
     type: "put",
     space: space(org),
@@ -248,13 +279,13 @@ export function setOwnerMemberKeys(org: OwnerOrg, member: string, keys: StoredMe
 /**
  * Drops `member`'s session and keys from memory and returns the ops that delete them from the store.
  *
- * @param org - an organization this client owns
+ * @param org - an organization this client owns, or holds a delegate's desk in
  * @param member - the member's id
  * @returns the deletes (session base, its chain records, keys)
  */
-export function forgetOwnerKeys(org: OwnerOrg, member: string): StoreOp[] {
-  org.owner.sessions.delete(member);
-  org.owner.memberKeys.delete(member);
+export function forgetOwnerKeys(org: DeskOrg, member: string): StoreOp[] {
+  deskKeys(org).sessions.delete(member);
+  deskKeys(org).memberKeys.delete(member);
   const where = space(org);
   return [
     { type: "delete", space: where, key: sessionKey(member) },
@@ -269,13 +300,13 @@ export function forgetOwnerKeys(org: OwnerOrg, member: string): StoreOp[] {
  * the store when not in memory (they stay in memory for the add step that follows).
  *
  * @param p - store, vault and provider
- * @param org - an organization this client owns
+ * @param org - an organization this client owns, or holds a delegate's desk in
  * @param members - candidates (joiners before the readiness check)
  * @returns the ready ones
  */
 export async function readyToAdd(
   p: OwnerKeysDeps,
-  org: OwnerOrg,
+  org: DeskOrg,
   members: Iterable<string>,
 ): Promise<Set<string>> {
   const ready = new Set<string>();
@@ -296,13 +327,13 @@ export async function readyToAdd(
  * prekeys object refuses those it still holds by itself).
  *
  * @param p - store, vault and provider
- * @param org - an organization this client owns
+ * @param org - an organization this client owns, or holds a delegate's desk in
  * @param header - the X3DH header of an initial pairwise message
  * @throws {DuplicateMessageError} when the key was accepted already
  */
 export async function refuseReplayedEphemeralKey(
   p: OwnerKeysDeps,
-  org: OwnerOrg,
+  org: DeskOrg,
   header: { readonly signedPrekeyId: number; readonly ephemeralKey: Uint8Array },
 ): Promise<void> {
   const log = x3dhLog(org.hex, header.signedPrekeyId);
@@ -319,7 +350,7 @@ export async function refuseReplayedEphemeralKey(
  * longer held is deleted in the same unit of work.
  *
  * @param p - store, vault and provider
- * @param org - an organization this client owns
+ * @param org - an organization this client owns, or holds a delegate's desk in
  * @param txn - the unit of work (gets the deletes, `prekeys` and `description`)
  * @param now - the owner's clock (ms)
  * @param limit - accepted keys per prekey before a rotation
@@ -327,12 +358,12 @@ export async function refuseReplayedEphemeralKey(
  */
 export async function rotatePrekeyWhenFull(
   p: OwnerKeysDeps,
-  org: OwnerOrg,
+  org: DeskOrg,
   txn: Txn,
   now: number,
   limit: number = ownerKeyLimits.maxAcceptedPerPrekey,
 ): Promise<boolean> {
-  const prekeys = org.owner.prekeys;
+  const prekeys = deskKeys(org).prekeys;
   if (prekeys.acceptedEphemeralKeyCount(prekeys.signedPrekeyId) < limit) return false;
   const held = prekeys.signedPrekeyIds;
   prekeys.rotate(now);
@@ -355,17 +386,17 @@ export async function rotatePrekeyWhenFull(
  * crash is refused exactly when the session it opened was stored.
  *
  * @param vault - the client's vault
- * @param org - an organization this client owns
+ * @param org - an organization this client owns, or holds a delegate's desk in
  * @param txn - the unit of work
  * @returns the ops, and `done` to call once the batch committed (marks the keys stored, and trims
  *   the memory caches to `maxCachedPeers`, never evicting a session of this unit of work)
  */
 export function ownerKeyOps(
   vault: Vault,
-  org: OwnerOrg,
+  org: DeskOrg,
   txn: Txn,
 ): { ops: StoreOp[]; done: () => void } {
-  const owner = org.owner;
+  const owner = deskKeys(org);
   const where = space(org);
   const ops: StoreOp[] = [];
   const stored: Array<() => void> = [];
@@ -431,11 +462,11 @@ export function ownerKeyOps(
  * before, since counts only grow).
  *
  * @param vault - the client's vault
- * @param org - an organization this client owns
+ * @param org - an organization this client owns, or holds a delegate's desk in
  * @param prekeys - its prekeys
  * @returns the put
  */
-export function prekeysOp(vault: Vault, org: OwnerOrg, prekeys: OwnerPrekeys): StoreOp {
+export function prekeysOp(vault: Vault, org: DeskOrg, prekeys: OwnerPrekeys): StoreOp {
   return sealedPrekeys(
     vault,
     org,
@@ -443,7 +474,7 @@ export function prekeysOp(vault: Vault, org: OwnerOrg, prekeys: OwnerPrekeys): S
   );
 }
 
-function sealedPrekeys(vault: Vault, org: OwnerOrg, bytes: Uint8Array): StoreOp {
+function sealedPrekeys(vault: Vault, org: DeskOrg, bytes: Uint8Array): StoreOp {
   const where = space(org);
   return { type: "put", space: where, key: "prekeys", value: vault.seal(where, "prekeys", bytes) };
 }
@@ -452,7 +483,7 @@ function sealedPrekeys(vault: Vault, org: OwnerOrg, bytes: Uint8Array): StoreOp 
  * The members a unit of work took out of the state (removed, banned, left), as `memberChanges`
  * finds them (what changed, not the organization's size).
  */
-function departedMembers(org: OwnerOrg, txn: Txn): readonly string[] {
+function departedMembers(org: DeskOrg, txn: Txn): readonly string[] {
   const after = org.log.state.members;
   if (after === txn.before.members) return [];
   return memberChanges(txn.before.members, after).departed.filter((member) => !after.has(member));
@@ -467,5 +498,53 @@ function trim<V>(cache: Map<string, V>, keep: ReadonlySet<string>): void {
     if (keep.has(key)) continue;
     cache.delete(key);
     excess--;
+  }
+}
+
+/**
+ * Whether a member's keys can join a group: 32-byte keys and an X25519 prekey that is not of small
+ * order (one throw-away agreement), what `OwnerGroup.add` checks for each joiner of a step. Checked
+ * when the keys arrive, not in the next add step: there one would fail the whole batch.
+ *
+ * @param provider - crypto provider
+ * @param keys - the keys a member sent
+ * @returns whether a group can take them
+ */
+export function usableMemberKeys(
+  provider: CryptoProvider,
+  keys: { readonly signingKey: Uint8Array; readonly prekey: Uint8Array },
+): boolean {
+  if (keys.signingKey.length !== 32 || keys.prekey.length !== 32) return false;
+  const probe = provider.x25519KeyPair().secretKey;
+  try {
+    provider.x25519(probe, keys.prekey).fill(0);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    probe.fill(0);
+  }
+}
+
+/**
+ * Whether a member's keys carry no signature (a peer before session 12) or one that holds for the
+ * organization's group (docs/DELEGATION.md, "Wire additions").
+ *
+ * @param provider - crypto provider
+ * @param organizationId - the organization (its group's context)
+ * @param keys - the `MemberKeys` received
+ * @returns false for a signature that does not hold
+ */
+export function signedMemberKeys(
+  provider: CryptoProvider,
+  organizationId: Uint8Array,
+  keys: MemberKeys,
+): boolean {
+  if (keys.keysSignature.length === 0) return true;
+  try {
+    verifyMemberKeys(provider, { organizationId, channelId: "" }, keys);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -23,18 +23,21 @@ import type { TransportMessage } from "@orgchat/transport";
 import { type OpenedEnvelope, openEnvelope, type PayloadOf, requestsTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { departedRecordsStep } from "./departed-records.js";
-import { newTxn, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
-import { InvitationIndex, predatesDeparture, resyncAnswerAllowed } from "./owner-controller.js";
+import { type DeskKeys, type DeskOrg, deskKeys, newTxn, type OwnerOrg, type Txn } from "./org.js";
+import { InvitationIndex, predatesDeparture } from "./owner-controller.js";
 import {
   forgetOwnerKeys,
   ownerSession,
   refuseReplayedEphemeralKey,
   rotatePrekeyWhenFull,
   setOwnerMemberKeys,
+  signedMemberKeys,
   strangersLog,
+  usableMemberKeys,
 } from "./owner-keys.js";
+import { requestIdOf } from "./pairwise.js";
 import { eventsLog, orgSpace } from "./persistence.js";
-import { noteResyncAnswer } from "./resync-answers.js";
+import { answerResyncRequest, restoreRefreshIntervalMs } from "./resync-request.js";
 import { stampAfter } from "./stamp.js";
 
 const component = "client/owner-requests";
@@ -61,16 +64,9 @@ interface Stranger {
  */
 export const maxDroppedHandshakes = 1024;
 
-/**
- * The shortest time between two fresh epochs of one group made for restored members (resync
- * requests flagged `restored`, docs/RESTORE.md): each is a KeyUpdate to every member (~0.6 s of the
- * owner's CPU and 36 B per member at 10,000), so members asking in a loop cost at most one per group
- * per this interval. A member refused one asks again on its resync back-off.
- */
-export const restoreRefreshIntervalMs = 10 * 60 * 1000;
-
+/** See resync-request.ts (re-exported). */
 /** The log of the strangers the owner stores a session or keys for (owner-keys.ts; re-exported). */
-export { strangersLog };
+export { restoreRefreshIntervalMs, strangersLog };
 
 /** Marks an organization whose `strangersLog` is complete (stores before it are scanned once). */
 const strangersLogKey = "strangers-log";
@@ -105,22 +101,12 @@ interface StrangerBook {
  */
 export class OwnerRequests {
   readonly #c: ClientCore;
-  readonly #books = new WeakMap<OwnerSide, StrangerBook>();
-  /** Per organization, when each group last had a fresh epoch for a restored member (memory only). */
-  readonly #refreshes = new WeakMap<OwnerSide, Map<string, number>>();
+  readonly #books = new WeakMap<DeskKeys, StrangerBook>();
 
   constructor(core: ClientCore) {
     this.#c = core;
   }
 
-  #restoreRefreshes(org: OwnerOrg): Map<string, number> {
-    let refreshes = this.#refreshes.get(org.owner);
-    if (refreshes === undefined) {
-      refreshes = new Map();
-      this.#refreshes.set(org.owner, refreshes);
-    }
-    return refreshes;
-  }
   /** The admission limits: `config.requestAdmission` over `defaultRequestAdmissionLimits`. */
   #limits(): RequestAdmissionLimits {
     return { ...defaultRequestAdmissionLimits, ...this.#c.p.config.requestAdmission };
@@ -129,7 +115,6 @@ export class OwnerRequests {
   /** A pairwise message from a member or a newcomer on the requests topic. */
   async onRequestsTopic(org: OwnerOrg, message: TransportMessage, id: string): Promise<void> {
     const c = this.#c;
-    const owner = org.owner;
     const topic = message.contentTopic;
     let opened: OpenedEnvelope;
     try {
@@ -145,6 +130,20 @@ export class OwnerRequests {
       return;
     }
     if (opened.type !== "pairwise") return;
+    await this.onOpened(org, opened, id, topic);
+  }
+
+  /**
+   * A pairwise message opened (signature, organization, topic checked) that a requester, a member
+   * or a stranger sent this desk: the owner's on the requests topic, or a delegate's in its inbox
+   * (docs/DELEGATION.md, "Requests reach the delegates"). The same admission, bounds and answers
+   * for both; what only the owner can do (re-key on leave, keys into groups, resync answers) is the
+   * owner's alone.
+   */
+  async onOpened(org: DeskOrg, opened: OpenedEnvelope, id: string, topic: string): Promise<void> {
+    const c = this.#c;
+    if (opened.type !== "pairwise") return;
+    const owner = deskKeys(org);
     const member = toHex(opened.signer);
     const txn = newTxn(org);
     let plaintext: Uint8Array;
@@ -188,7 +187,9 @@ export class OwnerRequests {
         if (!dropped && !org.log.state.members.has(member)) {
           this.#handshake(org, txn, member, ephemeralKey);
         }
-        await rotatePrekeyWhenFull(c.p, org, txn, c.now());
+        // Rotated: the owner's bundle goes out with the description; a delegate's on its own.
+        const rotated = await rotatePrekeyWhenFull(c.p, org, txn, c.now());
+        if (rotated && org.role !== "owner") await c.delegates.follow(org, txn, true);
       } else {
         throw new Error("no session");
       }
@@ -199,7 +200,9 @@ export class OwnerRequests {
     }
     const value = await c.pairwise.accept(org, txn, member, id, plaintext, { component, topic });
     if (value === undefined) return;
-    const context = { id, author: member, clock: opened.clock, sentAt: c.now() };
+    // A request is named by its content (the same at the owner and every delegate it went to).
+    const eventId = value.case === "requestToJoin" ? requestIdOf(opened.signer, plaintext) : id;
+    const context = { id: eventId, author: member, clock: opened.clock, sentAt: c.now() };
     if (dropped) {
       // Its keys went with the handshake: the request could not be admitted. Told to ask again.
       c.report({ component, reason: "handshake-dropped-answered", topic });
@@ -226,6 +229,7 @@ export class OwnerRequests {
         break;
       }
       case "requestToLeave": {
+        if (org.role !== "owner") break;
         const mapped = requestToLeaveFromWire(value.value, context);
         if (mapped.ok && c.eventLog.add(org, txn, mapped.value) === undefined) {
           // The owner lets anyone go: resolve at once, then re-key without the member.
@@ -247,17 +251,29 @@ export class OwnerRequests {
       case "memberKeys": {
         const keys = value.value;
         if (!equalBytes(keys.identityKey, opened.signer)) break;
-        if (!this.#usableKeys(keys)) {
+        if (!usableMemberKeys(c.p.provider, keys)) {
           // Refused here, not in the next add step: there it would fail the whole batch.
           c.report({ component, reason: "member-keys-unusable", topic });
+        } else if (!signedMemberKeys(c.p.provider, org.id, keys)) {
+          // A signature that does not hold for these keys (absent is an older peer's: kept).
+          c.report({ component, reason: "member-keys-forged", topic });
         } else {
-          txn.ops.push(setOwnerMemberKeys(org, member, keys));
-          await c.epochs.reconcile(org, txn, [member]);
+          // A delegate keeps the signature to write the keys into a roster; the owner needs none
+          // (its own rosters are trusted by its key) and keeps its 65-byte record.
+          const signed =
+            keys.keysSignature.length === 0 || org.role === "owner"
+              ? {}
+              : {
+                  signed: { prekeyVersion: keys.prekeyVersion, keysSignature: keys.keysSignature },
+                };
+          txn.ops.push(setOwnerMemberKeys(org, member, { ...keys, ...signed }));
+          if (org.role === "owner") await c.epochs.reconcile(org, txn, [member]);
         }
         break;
       }
       case "resyncRequest":
-        await this.#onResyncRequest(org, txn, member, value.value.channelId, value.value.restored);
+        if (org.role !== "owner") break;
+        await answerResyncRequest(c, org, txn, member, value.value);
         break;
       default:
         break;
@@ -269,7 +285,7 @@ export class OwnerRequests {
   }
 
   async #onJoinRequest(
-    org: OwnerOrg,
+    org: DeskOrg,
     txn: Txn,
     request: PayloadOf<"organization-request-to-join">,
     context: { id: string; author: string; clock: bigint; sentAt: number },
@@ -344,6 +360,8 @@ export class OwnerRequests {
     if (org.log.state.members.has(member)) {
       // Open organization, or an invitation: a member at once.
       this.#settle(org, txn, member);
+      // A delegate leaves the answer to the owner here (only the owner adds keys yet).
+      if (org.role !== "owner") return;
       await this.#decide(org, txn, member, context, undefined);
       await c.epochs.admitted(org, txn, [member]);
       txn.emits.push([
@@ -373,7 +391,7 @@ export class OwnerRequests {
    * @returns false when the request's clock leaves no room after it (nothing sent)
    */
   async #decide(
-    org: OwnerOrg,
+    org: DeskOrg,
     txn: Txn,
     member: string,
     request: { readonly id: string; readonly clock: bigint },
@@ -383,10 +401,11 @@ export class OwnerRequests {
     if (request.clock >= clockLimits.maxClock) return false;
     const log = this.#c.eventLog;
     const requestId = request.id;
+    const author = this.#c.self(org);
     const built: JoinDecision =
       rejection === undefined
-        ? log.event(org, "request.accepted", { requestId }, org.hex)
-        : log.event(org, "request.rejected", { requestId, reason: rejection }, org.hex);
+        ? log.event(org, "request.accepted", { requestId }, author)
+        : log.event(org, "request.rejected", { requestId, reason: rejection }, author);
     const decision = stampAfter(org.log, built, request.clock);
     await this.#answer(org, txn, member, decision);
     return true;
@@ -398,7 +417,7 @@ export class OwnerRequests {
    * request pending.
    */
   async #refuse(
-    org: OwnerOrg,
+    org: DeskOrg,
     txn: Txn,
     member: string,
     request: { readonly id: string; readonly clock: bigint },
@@ -422,7 +441,7 @@ export class OwnerRequests {
    * the decision stay in the events log: the owner decided it (`requests --all` shows it after a
    * restart), and decisions come at the owner's pace, not a stranger's.
    */
-  async respond(org: OwnerOrg, txn: Txn, member: string, decision: JoinDecision): Promise<void> {
+  async respond(org: DeskOrg, txn: Txn, member: string, decision: JoinDecision): Promise<void> {
     await this.#answer(org, txn, member, decision);
     if (decision.type === "request.rejected") {
       this.#forget(org, txn, member);
@@ -432,7 +451,7 @@ export class OwnerRequests {
   }
 
   /** Sends a join response over the pairwise channel (nothing when there is no session). */
-  async #answer(org: OwnerOrg, txn: Txn, member: string, decision: JoinDecision): Promise<void> {
+  async #answer(org: DeskOrg, txn: Txn, member: string, decision: JoinDecision): Promise<void> {
     await this.#c.pairwise.toMember(
       org,
       txn,
@@ -445,35 +464,17 @@ export class OwnerRequests {
     );
   }
 
-  /**
-   * Whether a member's keys can join a group: 32-byte keys and an X25519 prekey that is not of
-   * small order (one throw-away agreement), what `OwnerGroup.add` checks for each joiner of a step.
-   */
-  #usableKeys(keys: { readonly signingKey: Uint8Array; readonly prekey: Uint8Array }): boolean {
-    if (keys.signingKey.length !== 32 || keys.prekey.length !== 32) return false;
-    const provider = this.#c.p.provider;
-    const probe = provider.x25519KeyPair().secretKey;
-    try {
-      provider.x25519(probe, keys.prekey).fill(0);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      probe.fill(0);
-    }
-  }
-
   /** An invitation the owner just issued (its event added to the state): indexed for its request. */
   noteInvitation(
-    org: OwnerOrg,
+    org: DeskOrg,
     invitation: { readonly id: string; readonly invitee: string },
   ): void {
     this.#book(org).invitations.note(org.log.state, invitation);
   }
 
   /** The stranger bookkeeping of `org` (made on first use). */
-  #book(org: OwnerOrg): StrangerBook {
-    let book = this.#books.get(org.owner);
+  #book(org: DeskOrg): StrangerBook {
+    let book = this.#books.get(deskKeys(org));
     if (book === undefined) {
       const limits = this.#limits();
       book = {
@@ -484,7 +485,7 @@ export class OwnerRequests {
         departedSwept: false,
         dropped: new Map(),
       };
-      this.#books.set(org.owner, book);
+      this.#books.set(deskKeys(org), book);
     }
     return book;
   }
@@ -493,7 +494,7 @@ export class OwnerRequests {
    * A new session with a key outside the organization: a handshake until its request arrives. Its
    * key is logged (`strangersLog`) with the session, so that a start finds what to drop.
    */
-  #handshake(org: OwnerOrg, txn: Txn, member: string, ephemeralKey: string): void {
+  #handshake(org: DeskOrg, txn: Txn, member: string, ephemeralKey: string): void {
     txn.ops.push({
       type: "append",
       log: strangersLog(org.hex),
@@ -520,7 +521,7 @@ export class OwnerRequests {
    * here, since the state decided it by itself). After a start, first drops the sessions and keys
    * loaded for keys that are neither members nor pending requesters.
    */
-  async #sweep(org: OwnerOrg, txn: Txn, topic: string): Promise<void> {
+  async #sweep(org: DeskOrg, txn: Txn, topic: string): Promise<void> {
     const c = this.#c;
     const book = this.#book(org);
     const state = org.log.state;
@@ -537,7 +538,9 @@ export class OwnerRequests {
         else if (!book.strangers.has(key)) this.#forget(org, txn, key);
       }
     }
-    if (!book.departedSwept) {
+    // Only an owner's store can hold records of the old way (a delegate's desk is newer).
+    if (org.role !== "owner") book.departedSwept = true;
+    if (!book.departedSwept && org.role === "owner") {
       // Records of members who departed before they went with the departure: a step a sweep.
       const keep = (member: string) => state.members.has(member) || book.strangers.has(member);
       const step = await departedRecordsStep(c.p.store, org, keep);
@@ -594,7 +597,7 @@ export class OwnerRequests {
         org,
         "request.rejected",
         { requestId: request.id, reason: requestRejectionReasons.queueFull },
-        org.hex,
+        c.self(org),
       );
       const decision = stampAfter(org.log, built, request.clock);
       c.eventLog.add(org, txn, decision);
@@ -608,7 +611,7 @@ export class OwnerRequests {
    * that the store keeps strangers' events only while their request is pending. The log in memory
    * keeps them until the next start (a rate-bounded number: one per admission).
    */
-  #forget(org: OwnerOrg, txn: Txn, member: string, ended: readonly string[] = []): void {
+  #forget(org: DeskOrg, txn: Txn, member: string, ended: readonly string[] = []): void {
     this.#book(org).strangers.delete(member);
     txn.ops.push({ type: "deleteEntries", log: strangersLog(org.hex), ids: [member] });
     if (org.log.state.members.has(member)) return;
@@ -624,7 +627,7 @@ export class OwnerRequests {
   }
 
   /** A stranger became a member: no longer in the book, nor in the `strangersLog`. */
-  #settle(org: OwnerOrg, txn: Txn, member: string): void {
+  #settle(org: DeskOrg, txn: Txn, member: string): void {
     this.#book(org).strangers.delete(member);
     txn.ops.push({ type: "deleteEntries", log: strangersLog(org.hex), ids: [member] });
   }
@@ -645,11 +648,13 @@ export class OwnerRequests {
    * handshakes and pending requests it had), or once, for a store written before that log, every
    * `pairwise/` and `memberkeys/` key (names only); the log is then marked complete.
    */
-  async #storedStrangers(org: OwnerOrg, txn: Txn): Promise<Set<string>> {
+  async #storedStrangers(org: DeskOrg, txn: Txn): Promise<Set<string>> {
     const store = this.#c.p.store;
     const space = orgSpace(org.hex);
     const found = new Set<string>();
     for (const entry of await store.range(strangersLog(org.hex))) found.add(entry.id);
+    // A delegate's desk came after the log (and its space holds `pairwise/owner`, no stranger's).
+    if (org.role !== "owner") return found;
     if ((await store.get(space, strangersLogKey)) !== undefined) return found;
     for (const prefix of ["pairwise/", "memberkeys/"]) {
       for (const key of await store.keys(space, { prefix })) found.add(key.slice(prefix.length));
@@ -657,50 +662,9 @@ export class OwnerRequests {
     txn.ops.push({ type: "put", space, key: strangersLogKey, value: new Uint8Array([1]) });
     return found;
   }
-
-  async #onResyncRequest(
-    org: OwnerOrg,
-    txn: Txn,
-    member: string,
-    channelId: string,
-    restored: boolean,
-  ): Promise<void> {
-    const c = this.#c;
-    const owner = org.owner;
-    const now = c.now();
-    if (
-      !resyncAnswerAllowed(owner.resyncAnswered.get(member), now, c.p.config.resyncAnswerIntervalMs)
-    ) {
-      return;
-    }
-    const group = owner.groups.get(channelId);
-    const leaf = c.epochs.leafOf(org, channelId, member);
-    if (group === undefined || leaf === undefined || leaf === group.leaf) return;
-    noteResyncAnswer(owner.resyncAnswered, member, now, c.p.config.resyncAnswerIntervalMs);
-    // A member restored from a backup sends only in an epoch made after its request: one now, unless
-    // this group had one for a restore lately (each costs a KeyUpdate to every member; the member asks
-    // again on its back-off, and any later epoch serves it too).
-    const refreshed = this.#restoreRefreshes(org);
-    const lastRefresh = refreshed.get(channelId);
-    const fresh =
-      restored &&
-      (lastRefresh === undefined || now - lastRefresh >= restoreRefreshIntervalMs) &&
-      (await c.epochs.refresh(org, txn, channelId));
-    if (fresh) refreshed.set(channelId, now);
-    const welcome = {
-      ...group.resync(leaf, { leafSecret: c.p.random(32) }),
-      ...(fresh ? { freshEpoch: true } : {}),
-    };
-    txn.groups.add(channelId);
-    // The Welcome names its epoch's roster, which a member that asks may lack (it missed a delta,
-    // or never had the roster it applies to): a snapshot of it, unless one went out just now.
-    await c.epochs.publishSnapshot(org, txn, channelId, "resync");
-    await c.pairwise.toMember(org, txn, member, { case: "welcome", value: welcome });
-    txn.emits.push(["resync:requested", { organizationId: org.hex, channelId, member }]);
-  }
 }
 
 /** The requests pending at `now` (the state's view, with the organization's rules). */
-function pendingRequestsAt(org: OwnerOrg, now: number) {
+function pendingRequestsAt(org: DeskOrg, now: number) {
   return pendingRequests(org.log.state, now, org.log.config);
 }

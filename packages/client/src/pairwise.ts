@@ -17,7 +17,7 @@ import {
 import type { ClientCore } from "./core.js";
 import { hashId } from "./encoding.js";
 import { NotMemberError } from "./errors.js";
-import { type MemberOrg, newTxn, type Org, type OwnerOrg, type Txn } from "./org.js";
+import { type DeskOrg, isDeskOrg, type MemberOrg, newTxn, type Org, type Txn } from "./org.js";
 import { ownerSession } from "./owner-keys.js";
 import { seenLog } from "./persistence.js";
 import { resyncBudgetOf } from "./resync-answers.js";
@@ -28,6 +28,31 @@ export type PairwiseContentInit = NonNullable<
 >;
 
 const component = "client/pairwise";
+
+/** Domain of a request's id ({@link requestIdOf}). */
+const requestIdDomain = new TextEncoder().encode("orgchat v1 request id");
+
+/**
+ * The id of a request to join (its `request.sent` event): the hex SHA-256 of a domain label, the
+ * requester's key and the `PairwiseContent` bytes that carry the request. A requester sends the same
+ * bytes to the owner and to each delegate over their own sessions (docs/DELEGATION.md), so every
+ * recipient names the request alike, whatever envelope carried its copy; the requester's key in the
+ * input keeps two requesters' identical contents apart.
+ *
+ * @param requester - the requester's Ed25519 key (its member id's bytes)
+ * @param content - the decrypted `PairwiseContent` bytes
+ * @returns the request id (64 hex digits)
+ */
+export function requestIdOf(requester: Uint8Array, content: Uint8Array): string {
+  const input = new Uint8Array(requestIdDomain.length + requester.length + content.length);
+  input.set(requestIdDomain, 0);
+  input.set(requester, requestIdDomain.length);
+  input.set(content, requestIdDomain.length + requester.length);
+  return hashId(input);
+}
+
+/** Prefix of a requester's session with a delegate in `Txn.sessions` (and its record's name). */
+export const delegatePeer = (delegate: string) => `to:${delegate}`;
 
 /**
  * A new pairwise session with the owner of `org`: X3DH to its prekey bundle (a new ephemeral key),
@@ -72,7 +97,7 @@ export class PairwiseChannel {
   async toOwner(
     org: MemberOrg,
     txn: Txn,
-    content: PairwiseContentInit,
+    content: PairwiseContentInit | Uint8Array,
     clock: bigint = org.log.nextClock(),
   ): Promise<string> {
     const session = org.member.ownerSession;
@@ -81,9 +106,33 @@ export class PairwiseChannel {
     return this.#seal(org, txn, "owner", session, topic, this.#c.identitySigner, content, clock);
   }
 
-  /** Owner → member. @returns false when there is no session with `member` (nothing sent) */
+  /**
+   * Requester → delegate (docs/DELEGATION.md, "Requests reach the delegates"): into the delegate's
+   * inbox, signed by this identity, over the session made with the delegate's bundle.
+   * @returns false when there is no session with `delegate` (nothing sent)
+   */
+  async toDelegate(
+    org: MemberOrg,
+    txn: Txn,
+    delegate: string,
+    content: PairwiseContentInit | Uint8Array,
+    clock: bigint,
+  ): Promise<boolean> {
+    const session = org.member.delegateSessions.get(delegate);
+    if (session === undefined) return false;
+    const topic = inboxTopic(publicKeyFromMemberId(delegate));
+    const peer = delegatePeer(delegate);
+    await this.#seal(org, txn, peer, session, topic, this.#c.identitySigner, content, clock);
+    return true;
+  }
+
+  /**
+   * Owner or delegate → member (or requester), into its inbox, signed by the organization key
+   * (owner) or the delegate's identity key.
+   * @returns false when there is no session with `member` (nothing sent)
+   */
   async toMember(
-    org: OwnerOrg,
+    org: DeskOrg,
     txn: Txn,
     member: string,
     content: PairwiseContentInit,
@@ -92,7 +141,8 @@ export class PairwiseChannel {
     const session = await ownerSession(this.#c.p, org, member);
     if (session === undefined) return false;
     const topic = inboxTopic(publicKeyFromMemberId(member));
-    await this.#seal(org, txn, member, session, topic, org.owner.signer, content, clock);
+    const signer = org.role === "owner" ? org.owner.signer : org.member.delegate.signer;
+    await this.#seal(org, txn, member, session, topic, signer, content, clock);
     return true;
   }
 
@@ -103,10 +153,11 @@ export class PairwiseChannel {
     session: PairwiseSession,
     topic: string,
     signer: EnvelopeSigner,
-    content: PairwiseContentInit,
+    content: PairwiseContentInit | Uint8Array,
     clock: bigint,
   ): Promise<string> {
-    const encrypted = session.encrypt(encodePairwiseContent({ content }));
+    const plaintext = content instanceof Uint8Array ? content : encodePairwiseContent({ content });
+    const encrypted = session.encrypt(plaintext);
     const bytes = await sealEnvelope(
       {
         type: "pairwise",
@@ -165,7 +216,7 @@ export class PairwiseChannel {
    * someone not on the group's roster is left to the owner's usual checks.
    */
   #resyncRefused(
-    org: OwnerOrg,
+    org: Extract<Org, { role: "owner" }>,
     member: string,
     request: { readonly channelId: string },
     where: { component: string; topic: string },
@@ -205,13 +256,30 @@ export class PairwiseChannel {
     }
     if (opened.type !== "pairwise") return;
     const org = c.orgs.get(hex);
-    // Pairwise messages to a member come from the owner only (the organization key).
-    if (
-      org === undefined ||
-      org.role === "owner" ||
-      org.member.ownerSession === undefined ||
-      !equalBytes(opened.signer, org.id)
-    ) {
+    const fromOwner = org !== undefined && equalBytes(opened.signer, org.id);
+    // A delegate's desk: requests from requesters, in this identity's inbox (docs/DELEGATION.md).
+    if (org !== undefined && !fromOwner && org.role !== "owner" && isDeskOrg(org)) {
+      const signer = toHex(opened.signer);
+      if (!org.member.delegateSessions.has(signer)) {
+        await c.ownerRequests.onOpened(org, opened, id, topic);
+        return;
+      }
+    }
+    // Pairwise messages to a member come from the owner (the organization key), or from a delegate
+    // its request went to (over the session made with that delegate's bundle).
+    const peer =
+      org === undefined || org.role === "owner"
+        ? undefined
+        : fromOwner
+          ? "owner"
+          : delegatePeer(toHex(opened.signer));
+    const session =
+      org === undefined || org.role === "owner"
+        ? undefined
+        : fromOwner
+          ? org.member.ownerSession
+          : org.member.delegateSessions.get(toHex(opened.signer));
+    if (org === undefined || org.role === "owner" || session === undefined || peer === undefined) {
       c.sync.seen.add(id);
       c.report({ component, reason: "no-session", topic });
       return;
@@ -222,18 +290,25 @@ export class PairwiseChannel {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = org.member.ownerSession.decrypt(opened.payload);
+      plaintext = session.decrypt(opened.payload);
     } catch (error) {
       c.sync.seen.add(id);
       c.report({ component, reason: "undecryptable", topic, error });
       return;
     }
     const txn = newTxn(org);
-    const content = await this.accept(org, txn, "owner", id, plaintext, { component, topic });
+    const content = await this.accept(org, txn, peer, id, plaintext, { component, topic });
     if (content === undefined) return;
+    // A delegate's session carries its decision on this identity's request and, accepted, the
+    // Welcome of its add step (docs/DELEGATION.md); nothing else.
+    if (!fromOwner && content.case !== "requestToJoinResponse" && content.case !== "welcome") {
+      c.report({ component, reason: "unexpected-from-delegate", topic });
+      await c.persistence.commit(org, txn);
+      return;
+    }
     switch (content.case) {
       case "requestToJoinResponse":
-        c.membership.onResponse(org, txn, content.value, opened.clock, id);
+        c.membership.onResponse(org, txn, content.value, opened.clock, id, toHex(opened.signer));
         break;
       case "welcome":
         if (equalBytes(content.value.organizationId, org.id)) {

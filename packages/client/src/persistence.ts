@@ -1,10 +1,12 @@
 import type { MemberGroup, OwnerGroup } from "@orgchat/crypto";
 import type { LogEntry, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
+import { delegateSessionOps } from "./delegates.js";
 import { noteDepartures } from "./departures.js";
 import { decodeStored, encodeJson, encodeStored } from "./encoding.js";
 import { groupRecordOps, StoredGroupRecords } from "./group-records.js";
 import {
+  isDeskOrg,
   type MemberOrg,
   newTxn,
   type Org,
@@ -458,13 +460,14 @@ export class Persistence {
       if (saved.durable) durable = true;
     }
     // Owner: changed sessions, the prekeys and the ephemeral keys accepted (owner-keys.ts).
-    const ownerKeys = org.role === "owner" ? ownerKeyOps(vault, org, txn) : undefined;
+    const ownerKeys = isDeskOrg(org) ? ownerKeyOps(vault, org, txn) : undefined;
     if (ownerKeys !== undefined) ops.push(...ownerKeys.ops);
     const ownSession = org.role === "owner" ? undefined : org.member.ownerSession;
     if (ownSession !== undefined && txn.sessions.has("owner")) {
       const key = "pairwise/owner";
       ops.push({ type: "put", space, key, value: vault.seal(space, key, ownSession.serialize()) });
     }
+    if (org.role !== "owner") ops.push(...delegateSessionOps(vault, org, txn));
     if (txn.events.length > 0) {
       // The records are made for this batch: handed over (the memory store keeps them, no copy).
       ops.push({

@@ -2,9 +2,11 @@
  * The rosters a client holds for one organization, and the pieces that do not make one yet (docs/
  * CLIENT.md, "Epoch rosters"): pure bookkeeping, no I/O — the client persists what it learns.
  */
+
 import { equalBytes, toHex } from "@orgchat/base";
 import { type CryptoProvider, type Roster, type RosterLeaf, rosterHash } from "@orgchat/crypto";
 import type { RosterDelta, RosterPage, EpochRoster as WireEpochRoster } from "@orgchat/wire";
+import { delegateRosterAllows } from "./delegate-commits.js";
 import {
   applyRosterDelta,
   applyRosterDeltaInPlace,
@@ -18,7 +20,9 @@ export type RosterRefusal =
   /** A delta applied to the roster it names, or a complete snapshot, hashes to something else. */
   | "hash-mismatch"
   /** A complete set of pages does not tile the roster. */
-  | "inconsistent-pages";
+  | "inconsistent-pages"
+  /** A delegate's delta writes a leaf that was not empty, or removes one (docs/DELEGATION.md). */
+  | "delegate-overreach";
 
 /** What {@link RosterBook.receive} made of a roster message. */
 export type RosterReceipt =
@@ -382,6 +386,9 @@ export class RosterBook {
     delta: RosterDelta,
     previous: Roster,
   ): { status: "ok"; record: EpochRoster } | { status: "refused"; reason: RosterRefusal } {
+    if (!delegateRosterAllows(message, previous)) {
+      return { status: "refused", reason: "delegate-overreach" };
+    }
     const roster = applyRosterDelta(previous, delta);
     const record = recordOf(message, roster);
     if (
@@ -447,6 +454,10 @@ export class RosterBook {
     for (;;) {
       const { message } = current;
       if (message.body.case !== "delta") return undefined;
+      const before = roster ?? base.roster;
+      if (!delegateRosterAllows(message, before)) {
+        return undefined;
+      }
       roster =
         roster === undefined
           ? (applyRosterDelta(base.roster, message.body.value) as Array<RosterLeaf | undefined>)
