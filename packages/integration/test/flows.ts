@@ -418,9 +418,7 @@ export function describeFlows(kind: WorldKind, options: { readonly timeoutMs?: n
           () => alice.client.listRequests(orgId).some((r) => r.id === requestId),
           "alice to hold carol's request",
         );
-        await expect(bob.client.acceptRequest(orgId, requestId)).rejects.toSatisfy(
-          isNotOwnerError,
-        );
+        await expect(bob.client.acceptRequest(orgId, requestId)).rejects.toSatisfy(isNotOwnerError);
         const message = await bob.client.sendMessage(orgId, "general", "off topic");
         await receivedAtLeast(w, alice, 1);
         await alice.client.deleteMessage(orgId, message.id);
