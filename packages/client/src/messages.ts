@@ -612,7 +612,9 @@ export class Messages {
     }
     // The same id as `hashId` (hex SHA-256), by the provider's hash (node:crypto under Node).
     const id = payloadId(c.p.provider, bytes);
-    c.sync.markSeen(org, txn, id);
+    // Seen in memory only: the event log's record of it (its id applied) is what proves it sent
+    // after a restart (`Sync`, after the durable seen log), so no durable seen mark is written.
+    c.sync.seen.add(id);
     txn.outbox.push({ id, topic, bytes });
     // Recorded from the fields it encoded (what a receiver decodes), not by decoding `content`.
     const fields = sentChannelFields(message) ?? decodeChannelMessage(content);
