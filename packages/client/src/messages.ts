@@ -45,6 +45,15 @@ export type ChannelBodyInit = NonNullable<Parameters<typeof encodeChannelMessage
 const loneSurrogate = /\p{Cs}/u;
 
 /**
+ * Whether `text` holds a lone surrogate: `String.prototype.isWellFormed` where the runtime has it
+ * (ES2024: native, and constant time for a one-byte string), else {@link loneSurrogate}.
+ */
+function hasLoneSurrogate(text: string): boolean {
+  const wellFormed = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return wellFormed === undefined ? loneSurrogate.test(text) : !wellFormed.call(text);
+}
+
+/**
  * The fields of a channel message this client encoded, as a receiver decodes them: protobuf's
  * defaults for the fields left out, the same strings. `undefined` when a text holds a lone
  * surrogate (the caller decodes the encoded bytes instead).
@@ -64,13 +73,13 @@ export function sentChannelFields(message: {
   switch (body.case) {
     case "post": {
       const text = body.value.text ?? "";
-      if (loneSurrogate.test(text)) return undefined;
+      if (hasLoneSurrogate(text)) return undefined;
       fields = { case: "post", value: { text, replyTo: body.value.replyTo ?? "" } };
       break;
     }
     case "edit": {
       const text = body.value.text ?? "";
-      if (loneSurrogate.test(text)) return undefined;
+      if (hasLoneSurrogate(text)) return undefined;
       fields = { case: "edit", value: { messageId: body.value.messageId ?? "", text } };
       break;
     }
@@ -586,7 +595,10 @@ export class Messages {
     const content = encodeChannelMessage(message);
     if (state.encrypted) {
       const groupId = isRestricted(state, channelId) ? channelId : "";
-      if (org.role === "owner") await c.epochs.rekeyBeforeSend(org, txn, groupId);
+      // Removals wait in the group's window: the owner re-keys first (no call, no await without).
+      if (org.role === "owner" && org.owner.pendingRemovals.has(groupId)) {
+        await c.epochs.rekeyBeforeSend(org, txn, groupId);
+      }
       const group =
         org.role === "owner" ? org.owner.groups.get(groupId) : org.member.groups.get(groupId);
       if (group === undefined || (group instanceof MemberGroup && group.status !== "member")) {

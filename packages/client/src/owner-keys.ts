@@ -366,6 +366,16 @@ export function ownerKeyOps(
   txn: Txn,
 ): { ops: StoreOp[]; done: () => void } {
   const owner = org.owner;
+  if (txn.sessions.size === 0 && !txn.prekeys && org.log.state.members === txn.before.members) {
+    // Nothing to write (a message sent, most commits): only the caches are trimmed.
+    return {
+      ops: [],
+      done: () => {
+        trim(owner.sessions, txn.sessions);
+        trim(owner.memberKeys, txn.sessions);
+      },
+    };
+  }
   const where = space(org);
   const ops: StoreOp[] = [];
   const stored: Array<() => void> = [];
