@@ -367,14 +367,17 @@ export function ownerKeyOps(
 ): { ops: StoreOp[]; done: () => void } {
   const owner = org.owner;
   if (txn.sessions.size === 0 && !txn.prekeys && org.log.state.members === txn.before.members) {
-    // Nothing to write (a message sent, most commits): only the caches are trimmed.
-    return {
-      ops: [],
-      done: () => {
-        trim(owner.sessions, txn.sessions);
-        trim(owner.memberKeys, txn.sessions);
-      },
-    };
+    // Nothing to write (a message sent, most commits): only the caches are trimmed, by one
+    // function per owner (no closure per commit).
+    let trimCaches = cacheTrims.get(owner);
+    if (trimCaches === undefined) {
+      trimCaches = () => {
+        trim(owner.sessions, noSessions);
+        trim(owner.memberKeys, noSessions);
+      };
+      cacheTrims.set(owner, trimCaches);
+    }
+    return { ops: [], done: trimCaches };
   }
   const where = space(org);
   const ops: StoreOp[] = [];
@@ -457,6 +460,11 @@ function sealedPrekeys(vault: Vault, org: OwnerOrg, bytes: Uint8Array): StoreOp 
   const where = space(org);
   return { type: "put", space: where, key: "prekeys", value: vault.seal(where, "prekeys", bytes) };
 }
+
+/** Per owner, what `ownerKeyOps` returns as `done` when nothing was written: the cache trims. */
+const cacheTrims = new WeakMap<OwnerOrg["owner"], () => void>();
+/** No session kept from a trim (a unit of work that touched none). */
+const noSessions: ReadonlySet<string> = new Set();
 
 /**
  * The members a unit of work took out of the state (removed, banned, left), as `memberChanges`
