@@ -308,7 +308,15 @@ export class EventLog {
     proven = false,
     facts: ChannelMessageFacts = {},
   ): void {
-    const event = channelEvent(message, id);
+    // An own send carries the key this client holds (the same bytes object): its hex is known.
+    const c = this.#c;
+    const author =
+      message.author === org.id
+        ? org.hex
+        : message.author === c.p.identity.publicKey
+          ? c.memberId
+          : toHex(message.author);
+    const event = channelEvent(message, id, author);
     if (event === undefined) return;
     if (hasDeparted(org, event.author, message.channelId)) {
       this.#c.report({
@@ -322,7 +330,6 @@ export class EventLog {
     let meta: MessageMeta | undefined;
     if (event.type === "message.posted") {
       const replyTo = message.body.case === "post" ? message.body.value.replyTo : "";
-      const c = this.#c;
       meta = {
         sentAt: event.sentAt,
         receivedAt: facts.receivedAt ?? c.sync.arrivalOf(id) ?? c.now(),
@@ -391,11 +398,15 @@ type MessageEventName =
   | "message:deleted"
   | "message:pinned";
 
-/** The state event of a channel message (wire → state). */
-function channelEvent(message: ChannelMessageFields, id: string): OrgEvent | undefined {
+/** The state event of a channel message (wire → state), its author's hex given. */
+function channelEvent(
+  message: ChannelMessageFields,
+  id: string,
+  author: string,
+): OrgEvent | undefined {
   const base = {
     id,
-    author: toHex(message.author),
+    author,
     clock: message.clock,
     sentAt: Number(message.sentAt),
   };

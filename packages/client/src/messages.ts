@@ -45,6 +45,15 @@ export type ChannelBodyInit = NonNullable<Parameters<typeof encodeChannelMessage
 const loneSurrogate = /\p{Cs}/u;
 
 /**
+ * Whether `text` holds a lone surrogate: `String.prototype.isWellFormed` where the runtime has it
+ * (ES2024: native, and constant time for a one-byte string), else {@link loneSurrogate}.
+ */
+function hasLoneSurrogate(text: string): boolean {
+  const wellFormed = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return wellFormed === undefined ? loneSurrogate.test(text) : !wellFormed.call(text);
+}
+
+/**
  * The fields of a channel message this client encoded, as a receiver decodes them: protobuf's
  * defaults for the fields left out, the same strings. `undefined` when a text holds a lone
  * surrogate (the caller decodes the encoded bytes instead).
@@ -64,13 +73,13 @@ export function sentChannelFields(message: {
   switch (body.case) {
     case "post": {
       const text = body.value.text ?? "";
-      if (loneSurrogate.test(text)) return undefined;
+      if (hasLoneSurrogate(text)) return undefined;
       fields = { case: "post", value: { text, replyTo: body.value.replyTo ?? "" } };
       break;
     }
     case "edit": {
       const text = body.value.text ?? "";
-      if (loneSurrogate.test(text)) return undefined;
+      if (hasLoneSurrogate(text)) return undefined;
       fields = { case: "edit", value: { messageId: body.value.messageId ?? "", text } };
       break;
     }
@@ -586,7 +595,14 @@ export class Messages {
     const content = encodeChannelMessage(message);
     if (state.encrypted) {
       const groupId = isRestricted(state, channelId) ? channelId : "";
-      if (org.role === "owner") await c.epochs.rekeyBeforeSend(org, txn, groupId);
+      // Removals and adds wait in the group's windows: the owner runs them first (no call, no
+      // await when neither waits).
+      if (
+        org.role === "owner" &&
+        (org.owner.pendingRemovals.has(groupId) || org.owner.pendingAdds.has(groupId))
+      ) {
+        await c.epochs.rekeyBeforeSend(org, txn, groupId);
+      }
       const group =
         org.role === "owner" ? org.owner.groups.get(groupId) : org.member.groups.get(groupId);
       if (group === undefined || (group instanceof MemberGroup && group.status !== "member")) {
@@ -612,7 +628,9 @@ export class Messages {
     }
     // The same id as `hashId` (hex SHA-256), by the provider's hash (node:crypto under Node).
     const id = payloadId(c.p.provider, bytes);
-    c.sync.markSeen(org, txn, id);
+    // Seen in memory only: the event log's record of it (its id applied) is what proves it sent
+    // after a restart (`Sync`, after the durable seen log), so no durable seen mark is written.
+    c.sync.seen.add(id);
     txn.outbox.push({ id, topic, bytes });
     // Recorded from the fields it encoded (what a receiver decodes), not by decoding `content`.
     const fields = sentChannelFields(message) ?? decodeChannelMessage(content);

@@ -22,7 +22,7 @@ import type { MemberKeys } from "@orgchat/wire";
 import { memberChanges } from "./departures.js";
 import { decodeJson } from "./encoding.js";
 import { StoreCorruptedError } from "./errors.js";
-import { type DeskOrg, deskKeys, type Txn } from "./org.js";
+import { type DeskKeys, type DeskOrg, deskKeys, type Txn } from "./org.js";
 import type { Vault } from "./vault.js";
 
 /** Limits of the owner's key material (docs/SCALE.md, "Owner keys at scale"). */
@@ -397,6 +397,19 @@ export function ownerKeyOps(
   txn: Txn,
 ): { ops: StoreOp[]; done: () => void } {
   const owner = deskKeys(org);
+  if (txn.sessions.size === 0 && !txn.prekeys && org.log.state.members === txn.before.members) {
+    // Nothing to write (a message sent, most commits): only the caches are trimmed, by one
+    // function per owner (no closure per commit).
+    let trimCaches = cacheTrims.get(owner);
+    if (trimCaches === undefined) {
+      trimCaches = () => {
+        trim(owner.sessions, noSessions);
+        trim(owner.memberKeys, noSessions);
+      };
+      cacheTrims.set(owner, trimCaches);
+    }
+    return { ops: [], done: trimCaches };
+  }
   const where = space(org);
   const ops: StoreOp[] = [];
   const stored: Array<() => void> = [];
@@ -478,6 +491,11 @@ function sealedPrekeys(vault: Vault, org: DeskOrg, bytes: Uint8Array): StoreOp {
   const where = space(org);
   return { type: "put", space: where, key: "prekeys", value: vault.seal(where, "prekeys", bytes) };
 }
+
+/** Per owner, what `ownerKeyOps` returns as `done` when nothing was written: the cache trims. */
+const cacheTrims = new WeakMap<DeskKeys, () => void>();
+/** No session kept from a trim (a unit of work that touched none). */
+const noSessions: ReadonlySet<string> = new Set();
 
 /**
  * The members a unit of work took out of the state (removed, banned, left), as `memberChanges`

@@ -556,7 +556,11 @@ export class Persistence {
     c.eventLog.emitDiff(org, txn);
     for (const entry of txn.emits) c.emitter.emitEntry(entry);
     if (txn.epochChanged) await c.sync.retryPending(org);
-    if (txn.events.length > 0) await this.#snapshots.appended(org, txn.events.length);
+    if (txn.events.length > 0) {
+      // A promise only when a compaction runs now (most commits: none to wait for).
+      const compacting = this.#snapshots.appended(org, txn.events.length);
+      if (compacting !== undefined) await compacting;
+    }
   }
 
   async #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {

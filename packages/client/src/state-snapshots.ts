@@ -87,18 +87,21 @@ export class StateSnapshots {
    * Counts the events a commit appended to the events log, and compacts when due.
    * @param appended - how many events the commit appended
    */
-  async appended(org: Org, appended: number): Promise<void> {
-    const since = this.#since.get(org.hex) ?? { events: 0, bytes: 0 };
-    const events = since.events + appended;
-    this.#since.set(org.hex, { events, bytes: since.bytes });
-    const due = this.#due(since.bytes, false);
-    if (events < snapshotPolicy.keep + due) return;
-    // Past twice its due count: at once (the events log must not grow without bound).
-    if (events >= snapshotPolicy.keep + 2 * due) {
-      await this.compact(org, false);
-      return;
+  appended(org: Org, appended: number): Promise<void> | undefined {
+    let since = this.#since.get(org.hex);
+    if (since === undefined) {
+      since = { events: 0, bytes: 0 };
+      this.#since.set(org.hex, since);
     }
+    // Counted in place: no record per commit.
+    since.events += appended;
+    const events = since.events;
+    const due = this.#due(since.bytes, false);
+    if (events < snapshotPolicy.keep + due) return undefined;
+    // Past twice its due count: at once (the events log must not grow without bound).
+    if (events >= snapshotPolicy.keep + 2 * due) return this.compact(org, false);
     this.#whenQuiet(org);
+    return undefined;
   }
 
   /** Events beyond the re-fold window after which a compaction is due. */

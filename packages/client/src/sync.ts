@@ -321,6 +321,12 @@ export class Sync {
       this.seen.add(id);
       return;
     }
+    // A channel message's id is its event's: one the state applied was processed. An own send has
+    // no durable seen mark: the events log and the state snapshot prove it.
+    if (route.kind === "channel" && org.log.state.applied.has(id)) {
+      this.seen.add(id);
+      return;
+    }
     org.lastSeen = Math.max(org.lastSeen, message.timestamp);
     switch (route.kind) {
       case "description":
