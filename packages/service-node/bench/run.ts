@@ -6,6 +6,8 @@
  * - `store.ts`: Store v3 in process (SQLite archive + protocol handler), with its in-memory floor;
  * - `store-network.ts`: the same paging over the network through a light transport;
  * - `light-latency.ts`: light push → filter delivery latency through the node;
+ * - `light-subscribe.ts`: a light transport's subscriptions made at the same moment (time, and that
+ *   every one of them gets its messages live);
  * - `hostile.ts`: bytes archived and CPU per hostile message refused (future- and past-dated, over quota).
  *
  * Human output passes through; with `--json` the reports are collected into one JSON document
@@ -18,7 +20,13 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const json = process.argv.includes("--json");
 const passThrough = process.argv.slice(2).filter((arg) => arg === "--json" || arg === "--quick");
-const scripts = ["store.ts", "store-network.ts", "light-latency.ts", "hostile.ts"];
+const scripts = [
+  "store.ts",
+  "store-network.ts",
+  "light-latency.ts",
+  "light-subscribe.ts",
+  "hostile.ts",
+];
 
 function run(script: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -78,6 +78,8 @@ export class FilterPusher {
   readonly #timeoutMs: number;
   readonly #onDiagnostic: DiagnosticSink | undefined;
   readonly #channels = new Map<string, PushChannel>();
+  /** Channels whose stream task runs, forgotten ones (closing, until their deadline) included. */
+  readonly #running = new Set<PushChannel>();
   readonly #tasks = new Set<Promise<void>>();
   #stopped = false;
   #dropped = 0;
@@ -129,8 +131,9 @@ export class FilterPusher {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const channel of this.#channels.values()) {
-      this.#close(channel);
+    for (const channel of this.#channels.values()) this.#close(channel);
+    // Forgotten channels too: a stream still closing must not hold stop() until its deadline.
+    for (const channel of new Set([...this.#channels.values(), ...this.#running])) {
       channel.halt.abort(new Error("the service node is stopping"));
     }
     this.#channels.clear();
@@ -158,6 +161,7 @@ export class FilterPusher {
 
   #start(peer: string, channel: PushChannel): void {
     channel.opening = true;
+    this.#running.add(channel);
     this.#track(
       (async () => {
         let stream: Stream;
@@ -168,6 +172,7 @@ export class FilterPusher {
           );
         } catch (error) {
           channel.opening = false;
+          this.#running.delete(channel);
           clearTimeout(channel.deadline);
           channel.deadline = undefined;
           this.#report("subscriber-unreachable", error);
@@ -178,6 +183,7 @@ export class FilterPusher {
         }
         channel.opening = false;
         if (channel.closed) {
+          this.#running.delete(channel);
           clearTimeout(channel.deadline);
           channel.deadline = undefined;
           stream.abort(new Error("push channel closed while opening"));
@@ -209,6 +215,7 @@ export class FilterPusher {
           channel.frames.length = 0;
         } finally {
           channel.stream = undefined;
+          this.#running.delete(channel);
           clearTimeout(channel.deadline);
           channel.deadline = undefined;
           // A broken stream with a live subscriber: the next push opens a new one.

@@ -107,6 +107,18 @@ describe("filter push streams (issue #13, 11b)", () => {
     expect((await withinSafetyNet(aborted, "the deadline")).message).toMatch(/did not end in time/);
     await pusher.stop();
   });
+
+  it("stop() aborts a forgotten subscriber's stuck stream at once, not at its deadline", async () => {
+    // A subscriber that just disconnected (forgotten, its stream closing) must not hold stop() for
+    // the close deadline: the node's stop() took 10 s after a subscriber left.
+    const { stream, aborted, wrote } = stuckStream();
+    const pusher = new FilterPusher({ open: async () => stream, timeoutMs: 3_600_000 });
+    pusher.push(["gone"], Uint8Array.of(1));
+    await wrote;
+    pusher.forget("gone");
+    await withinSafetyNet(pusher.stop(), "pusher.stop()");
+    expect((await aborted).message).toMatch(/stopping/);
+  });
 });
 
 describe("a subscriber that vanishes mid-stream (issue #13, 11b)", () => {

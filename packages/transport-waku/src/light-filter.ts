@@ -3,6 +3,12 @@
  * service node confirmed it (retried on transient failures until the deadline). Every subscription is
  * removed decoder by decoder before the node stops, so the SDK's per-topic intervals (1 s, 5 s, 60 s)
  * are cleared and the process can exit.
+ *
+ * The SDK's filter calls are made one at a time per pubsub topic ({@link FilterTurns}): `@waku/sdk`
+ * 0.0.36's `Filter.subscribe` looks up its `Subscription` for the pubsub topic, creates one when
+ * there is none, and stores it only after the first SUBSCRIBE round trip. Concurrent first
+ * subscribes on one pubsub topic therefore each created their own; pushes went to the last one
+ * stored, and the others (with their timers) were orphaned: their handlers never got a live message.
  */
 import { raceAbort, sleep } from "@orgchat/base";
 import {
@@ -24,6 +30,50 @@ import { retryDelayMs } from "./light-push.js";
 import { type LightSession, waitForCarrier } from "./light-session.js";
 import { plainBytes } from "./node-options.js";
 
+/**
+ * One SDK filter call at a time per pubsub topic, in call order. A call keeps its turn until it
+ * settles, or for `holdMs` at most (a service node that never answers must not block the topic).
+ */
+export class FilterTurns {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  /**
+   * Runs `call` once every earlier call on `pubsubTopic` settled (or ran out its hold).
+   * @param pubsubTopic - the key: the SDK keeps one subscription object per pubsub topic
+   * @param holdMs - how long `call` may keep the next calls on this topic waiting, at most
+   * @param call - the SDK call
+   * @returns what `call` returns
+   * @throws what `call` throws
+   */
+  run<T>(pubsubTopic: string, holdMs: number, call: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(pubsubTopic) ?? Promise.resolve();
+    const result = previous.then(call);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const held = previous.then(
+      () =>
+        new Promise<void>((release) => {
+          timer = setTimeout(release, holdMs);
+          void tail.then(() => {
+            clearTimeout(timer);
+            release();
+          });
+        }),
+    );
+    this.#tails.set(pubsubTopic, held);
+    void held.then(() => {
+      if (this.#tails.get(pubsubTopic) === held) this.#tails.delete(pubsubTopic);
+    });
+    return result;
+  }
+}
+
+/** How long an unsubscribe may take before it is reported and left behind, ms. */
+const unsubscribeTimeoutMs = 2_000;
+
 interface SubscriptionEntry {
   readonly handler: MessageHandler;
   /** pubsub topic → the decoders registered with the SDK filter for this subscription */
@@ -44,6 +94,8 @@ export interface LightFilterParts {
 export class LightSubscriptions {
   readonly #parts: LightFilterParts;
   readonly #entries = new Set<SubscriptionEntry>();
+  /** Per light node: its SDK filter calls, one at a time per pubsub topic. */
+  readonly #turns = new WeakMap<LightSession, FilterTurns>();
 
   constructor(parts: LightFilterParts) {
     this.#parts = parts;
@@ -126,7 +178,12 @@ export class LightSubscriptions {
       let ok = false;
       try {
         ok = await raceAbort(
-          session.node.filter.subscribe(decoders, callback),
+          this.#turnsOf(session).run(pubsubTopic, publishTimeoutMs, async () =>
+            // Given up while waiting for the turn: no request (the caller removes the decoders).
+            session.closed || signal?.aborted === true
+              ? false
+              : session.node.filter.subscribe(decoders, callback),
+          ),
           signal,
           abortErrorFor("subscribe"),
         );
@@ -137,9 +194,7 @@ export class LightSubscriptions {
       }
       if (ok) return;
       entry.decoders.delete(pubsubTopic);
-      await session.node.filter
-        .unsubscribe(decoders)
-        .catch((error: unknown) => this.#report("filter-unsubscribe-failed", pubsubTopic, error));
+      await this.#unsubscribeDecoders(session, pubsubTopic, decoders);
       if (performance.now() >= deadline) {
         throw new NoPeersError(
           `no filter service node confirmed the subscription within ${publishTimeoutMs} ms`,
@@ -151,13 +206,33 @@ export class LightSubscriptions {
 
   async #unsubscribeEntry(session: LightSession, entry: SubscriptionEntry): Promise<void> {
     for (const [pubsubTopic, decoders] of entry.decoders) {
-      // Sends UNSUBSCRIBE without waiting for a reply (js-waku's client does not read one), and
-      // stops the SDK's per-topic timers once no decoder is left on the topic.
-      await withTimeout(session.node.filter.unsubscribe(decoders), 2_000).catch((error: unknown) =>
-        this.#report("filter-unsubscribe-failed", pubsubTopic, error),
-      );
+      await this.#unsubscribeDecoders(session, pubsubTopic, decoders);
     }
     entry.decoders.clear();
+  }
+
+  async #unsubscribeDecoders(
+    session: LightSession,
+    pubsubTopic: string,
+    decoders: IDecoder<IDecodedMessage>[],
+  ): Promise<void> {
+    // Sends UNSUBSCRIBE without waiting for a reply (js-waku's client does not read one), and
+    // stops the SDK's per-topic timers once no decoder is left on the topic. In turn with the
+    // subscribes of the topic: the SDK drops its subscription object when it empties.
+    await this.#turnsOf(session)
+      .run(pubsubTopic, unsubscribeTimeoutMs, () =>
+        withTimeout(session.node.filter.unsubscribe(decoders), unsubscribeTimeoutMs),
+      )
+      .catch((error: unknown) => this.#report("filter-unsubscribe-failed", pubsubTopic, error));
+  }
+
+  #turnsOf(session: LightSession): FilterTurns {
+    let turns = this.#turns.get(session);
+    if (turns === undefined) {
+      turns = new FilterTurns();
+      this.#turns.set(session, turns);
+    }
+    return turns;
   }
 
   #deliver(entry: SubscriptionEntry, decoded: IDecodedMessage): void {

@@ -8,8 +8,9 @@
  *   upkeep);
  * - `light-push.ts`: publishing (light push with `autoRetry: false`, our own retries until the
  *   publish deadline);
- * - `light-filter.ts`: subscriptions (Filter v2; every decoder removed before `stop()`, so the SDK's
- *   per-topic intervals are cleared and the process can exit);
+ * - `light-filter.ts`: subscriptions (Filter v2; the SDK's filter calls one at a time per pubsub
+ *   topic, as overlapping first subscribes orphaned all but one; every decoder removed before
+ *   `stop()`, so the SDK's per-topic intervals are cleared and the process can exit);
  * - history (here) speaks Store v3 directly on the light node's connection (`store-query.ts`, shared with
  *   relay mode): the SDK's store client splits ranges longer than 24 h into sequential sub-queries
  *   (the first page of a backward query would be the oldest day) and hides the server's pagination

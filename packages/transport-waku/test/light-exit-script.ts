@@ -1,5 +1,5 @@
 /**
- * Child process of the light-mode exit check: a light transport with a live filter subscription on a
+ * Child process of the light-mode exit check: a light transport with live filter subscriptions on a
  * scripted service node, plus a second service node address that refuses connections (so redial
  * timers are pending), publishes and queries, then stops. It prints "stopped" and should then exit by
  * itself (libp2p's address manager debounces one update by 1 s after its transports stop: that one
@@ -24,7 +24,12 @@ await new Promise<void>((resolve) => {
   });
 });
 const topic = "/orgchat-light/1/exit/proto";
-await transport.subscribe([topic], () => {});
+// Two subscriptions made at the same moment on one shard: the SDK once orphaned one of them with its
+// timers running, which unsubscribing could not reach.
+await Promise.all([
+  transport.subscribe([topic], () => {}),
+  transport.subscribe(["/orgchat-light/1/exit-too/proto"], () => {}),
+]);
 await transport.publish(topic, new TextEncoder().encode("bye"));
 await transport.queryHistory({ contentTopics: [topic] });
 await transport.stop();

@@ -207,6 +207,55 @@ describe("subscribing", () => {
       id: messageHashHex(pubsubTopicFor(topic), message),
     });
   });
+
+  it("delivers filter pushes live to every subscription made at the same moment on one shard", async () => {
+    // The SDK's filter keeps one Subscription per pubsub topic but registers it only after its
+    // first SUBSCRIBE round trip; concurrent first subscribes each made their own, and pushes went
+    // to the last one registered only. Here nothing but the filter push can deliver: the fake
+    // service keeps no history and light mode never sweeps it by itself.
+    const service = await fake();
+    const transport = await started(service);
+    const topics = Array.from({ length: 6 }, (_, i) => `/orgchat-light/1/concurrent-${i}/proto`);
+    const shard = pubsubTopicFor(topics[0] as string);
+    expect(new Set(topics.map((t) => pubsubTopicFor(t)))).toEqual(new Set([shard]));
+    const received = new Map<string, TransportMessage[]>(topics.map((t) => [t, []]));
+    let check: () => void = () => {};
+    const all = new Promise<void>((resolve) => {
+      check = () => {
+        if ([...received.values()].every((list) => list.length > 0)) resolve();
+      };
+    });
+    await Promise.all(
+      topics.map((t) =>
+        transport.subscribe([t], (m) => {
+          received.get(t)?.push(m);
+          check();
+        }),
+      ),
+    );
+    const peer = service.libp2p.getConnections()[0]?.remotePeer;
+    for (const [i, t] of topics.entries()) {
+      await service.push(peer as never, shard, {
+        payload: utf8.encode(`to ${t}`),
+        contentTopic: t,
+        timestamp: BigInt(1_700_000_000_000 + i) * 1_000_000n,
+      });
+    }
+    // Safety net against a hang only: a push arrives within milliseconds.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      all,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 20_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    const missing = topics.filter((t) => received.get(t)?.length === 0);
+    expect(missing, "subscriptions that never got their push").toEqual([]);
+    for (const t of topics) {
+      expect(received.get(t)?.map((m) => new TextDecoder().decode(m.payload))).toEqual([`to ${t}`]);
+    }
+  });
 });
 
 describe("history", () => {
