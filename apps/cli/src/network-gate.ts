@@ -81,9 +81,11 @@ export function networkGate(inner: Transport): NetworkGate {
     opening ??= (async () => {
       try {
         await inner.start();
-        // One at a time: concurrent subscribe() calls on a light wakuTransport lose the live delivery
-        // of some topics (the owner's requests topic was then read only by the history sweep, ~4.5 s
-        // later: `bench/serve-owner.ts`). A round trip each, a few ms on loopback.
+        // One at a time. Concurrent subscribe() calls on a light wakuTransport used to lose the live
+        // delivery of some topics (a race in @waku/sdk 0.0.36's Filter.subscribe: the owner's
+        // requests topic was then read only by the history sweep, ~4.5 s later). transport-waku now
+        // queues them itself (`FilterTurns` in light-filter.ts); this order is kept as a second
+        // guard for other transports. A round trip each, a few ms on loopback.
         for (const { subscription, handler } of recorded.splice(0)) {
           if (subscription.cancelled) continue;
           const real = await inner.subscribe(subscription.contentTopics, handler);
