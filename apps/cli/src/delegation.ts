@@ -8,7 +8,7 @@
 import type { OrganizationView } from "@orgchat/client";
 import { CliError } from "./errors.js";
 import { short, shownName } from "./format.js";
-import { isDelegateOf, rankLevels as levels, type Rank, rankIn } from "./ranks.js";
+import { isDelegateOf, type Rank, rankIn, rankLevel } from "./ranks.js";
 
 /** `an admin`, `a manager`, `the owner`, `a member`, … */
 function withArticle(rank: Rank): string {
@@ -67,7 +67,7 @@ export function requireBelowRank(
   if (org.role === "owner") return;
   const mine = rankIn(org, self);
   const theirs = rankIn(org, target);
-  if (levels[theirs] >= levels[mine]) {
+  if (rankLevel(theirs) >= rankLevel(mine)) {
     throw new CliError(
       `${shown} is ${withArticle(theirs)} of ${name} and you are ${withArticle(mine)}: admins and managers ${verb} only members below their own rank (an admin: managers, moderators and members; a manager: moderators and members); ask the owner`,
     );

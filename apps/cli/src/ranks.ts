@@ -7,15 +7,17 @@ import type { OrganizationView } from "@orgchat/client";
 /** A member's place in the organization, highest first (the state's ranks). */
 export type Rank = "owner" | "admin" | "manager" | "moderator" | "member" | "none";
 
-/** The ranks as numbers: a delegate acts only on lower ones. */
-export const rankLevels: Readonly<Record<Rank, number>> = {
-  none: 0,
-  member: 1,
-  moderator: 2,
-  manager: 3,
-  admin: 4,
-  owner: 5,
-};
+/** The ranks, lowest first: a delegate acts only on ranks before its own. */
+const rankOrder: readonly Rank[] = ["none", "member", "moderator", "manager", "admin", "owner"];
+
+/**
+ * A rank's place in {@link rankOrder} (higher is more).
+ * @param rank - the rank
+ * @returns 0 for `none` up to 5 for `owner`
+ */
+export function rankLevel(rank: Rank): number {
+  return rankOrder.indexOf(rank);
+}
 
 /** The rank each role gives. */
 const roleRanks: Readonly<Record<string, Rank>> = {
@@ -39,7 +41,7 @@ export function rankIn(org: OrganizationView, member: string): Rank {
   let rank: Rank = "member";
   for (const role of roles) {
     const candidate = roleRanks[role];
-    if (candidate !== undefined && rankLevels[candidate] > rankLevels[rank]) rank = candidate;
+    if (candidate !== undefined && rankLevel(candidate) > rankLevel(rank)) rank = candidate;
   }
   return rank;
 }

@@ -6,21 +6,12 @@
  * times are printed (they decide nothing: the outcome is decided by exits and output).
  */
 import { renameSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { acmeSteps, type OrgJson } from "./acme.ts";
-import {
-  finish,
-  orgchat,
-  orgchatJson,
-  sharedServiceNode,
-  start,
-  tempDir,
-  waitForOutput,
-} from "./helpers.ts";
+import * as cli from "./helpers.ts";
 
-const servicePeer = sharedServiceNode();
-const { createAcme, joinAccepted } = acmeSteps(servicePeer);
+/** The suite's one `orgchat serve`; the owner, alice, carol and bob each have a data directory. */
+const { profiles, createAcme, joinAccepted } = acmeSteps(cli.sharedServiceNode());
 
 interface Shown {
   organization: OrgJson & { delegates: Record<string, string> };
@@ -53,8 +44,7 @@ function stopwatch() {
 
 describe("delegates use the CLI with the owner offline (issue #17, acceptance)", () => {
   it("alice (admin) accepts bob, who reads her next message; she bans carol, whose retained keys open nothing after it", async () => {
-    const home = tempDir();
-    const dir = (name: string) => ["--data", join(home, name)];
+    const dir = profiles();
     const time = stopwatch();
 
     // The owner's part, before it goes away for good.
@@ -66,75 +56,77 @@ describe("delegates use the CLI with the owner offline (issue #17, acceptance)",
       joinAccepted(dir, link, "carol", "Carol"),
     );
     await time.step("owner: role Alice admin", () =>
-      orgchatJson(["role", "Alice", "admin", ...dir("owner")]),
+      cli.orgchatJson(["role", "Alice", "admin", ...dir("owner")]),
     );
     // No owner process from here on: its data directory (and key) is moved out of reach.
-    renameSync(join(home, "owner"), join(home, "owner-gone"));
+    const ownerData = dir("owner")[1] ?? "";
+    renameSync(ownerData, `${ownerData}-gone`);
 
     // Alice learns her rank online; `org show` marks the delegates.
     const shown = await time.step("alice: org show", () =>
-      orgchatJson<Shown>(["org", "show", ...dir("alice")]),
+      cli.orgchatJson<Shown>(["org", "show", ...dir("alice")]),
     );
     expect(shown.organization.delegates).toEqual({ [alice]: "admin" });
     // A plain member is refused, with who can.
-    const refused = await orgchat(["requests", ...dir("carol")]);
+    const refused = await cli.orgchat(["requests", ...dir("carol")]);
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim().split("\n").at(-1)).toBe(
       "orgchat: only the owner, admins and managers of Acme can run `orgchat requests` (this identity is a member of it): ask one of them, or ask the owner to make you a manager (`orgchat role <you> manager`)",
     );
 
     // Bob asks; alice holds the request and accepts it by name; bob's join --wait gets the keys.
-    const joining = start(["join", link, "--name", "Bob", "--wait", "--json", ...dir("bob")]);
+    const joining = cli.start(["join", link, "--name", "Bob", "--wait", "--json", ...dir("bob")]);
     await time.step("bob: join (request sent)", () =>
-      waitForOutput(joining, "stderr", "waiting for the owner"),
+      cli.waitForOutput(joining, "stderr", "waiting for the owner"),
     );
     const listed = await time.step("alice: requests", () =>
-      orgchatJson<{ requests: Array<{ displayName: string; status: string }> }>([
+      cli.orgchatJson<{ requests: Array<{ displayName: string; status: string }> }>([
         "requests",
         ...dir("alice"),
       ]),
     );
     expect(listed.requests.map((r) => [r.displayName, r.status])).toEqual([["Bob", "pending"]]);
     const joined = await time.step("alice: accept Bob → bob's join --wait exits", async () => {
-      const accepted = await orgchatJson<{ organization: OrgJson; request: { requester: string } }>(
-        ["accept", "Bob", ...dir("alice")],
-      );
+      const accepted = await cli.orgchatJson<{
+        organization: OrgJson;
+        request: { requester: string };
+      }>(["accept", "Bob", ...dir("alice")]);
       expect(Object.keys(accepted.organization.members)).toContain(accepted.request.requester);
-      return finish(joining);
+      return cli.finish(joining);
     });
     expect(joined.code, joined.stderr).toBe(0);
     expect(JSON.parse(joined.stdout)).toMatchObject({ status: "member", via: "request" });
 
     await time.step("alice: send (welcome)", () =>
-      orgchatJson(["send", "general", "welcome, Bob", ...dir("alice")]),
+      cli.orgchatJson(["send", "general", "welcome, Bob", ...dir("alice")]),
     );
     const bobReads = await time.step("bob: read", () =>
-      orgchatJson<Read>(["read", "general", ...dir("bob")]),
+      cli.orgchatJson<Read>(["read", "general", ...dir("bob")]),
     );
     expect(bobReads.messages.map((m) => m.text)).toEqual(["welcome, Bob"]);
 
     // Carol is in step, then alice posts once more before the ban (carol does not read it yet).
     const carolBefore = await time.step("carol: read", () =>
-      orgchatJson<Read>(["read", "general", ...dir("carol")]),
+      cli.orgchatJson<Read>(["read", "general", ...dir("carol")]),
     );
     expect(carolBefore.messages.map((m) => m.text)).toEqual(["welcome, Bob"]);
-    await orgchatJson(["send", "general", "before the ban", ...dir("alice")]);
+    await cli.orgchatJson(["send", "general", "before the ban", ...dir("alice")]);
     const epochBefore = BigInt(
-      (await orgchatJson<Shown>(["org", "show", ...dir("carol")])).organization.epoch ?? "0",
+      (await cli.orgchatJson<Shown>(["org", "show", ...dir("carol")])).organization.epoch ?? "0",
     );
     const banned = await time.step("alice: ban Carol", () =>
-      orgchatJson<{ organization: OrgJson; epoch: string }>(["ban", "Carol", ...dir("alice")]),
+      cli.orgchatJson<{ organization: OrgJson; epoch: string }>(["ban", "Carol", ...dir("alice")]),
     );
     expect(banned.organization.banned).toEqual([carol]);
     expect(BigInt(banned.epoch)).toBeGreaterThan(epochBefore);
     await time.step("bob: send (after the ban)", () =>
-      orgchatJson(["send", "general", "after the ban: from Bob", ...dir("bob")]),
+      cli.orgchatJson(["send", "general", "after the ban: from Bob", ...dir("bob")]),
     );
     await time.step("alice: send (after the ban)", () =>
-      orgchatJson(["send", "general", "after the ban: plan B", ...dir("alice")]),
+      cli.orgchatJson(["send", "general", "after the ban: plan B", ...dir("alice")]),
     );
     const bobAfter = await time.step("bob: read (re-keyed)", () =>
-      orgchatJson<Read>(["read", "general", ...dir("bob")]),
+      cli.orgchatJson<Read>(["read", "general", ...dir("bob")]),
     );
     expect(bobAfter.messages.map((m) => m.text)).toEqual([
       "welcome, Bob",
@@ -147,10 +139,10 @@ describe("delegates use the CLI with the owner offline (issue #17, acceptance)",
     // two sent after the re-key do not. Without the re-key (the delegate's KeyUpdate left out),
     // alice's client refuses to send, and bob's message, in the old epoch, shows here: checked.
     const carolAfter = await time.step("carol: read (banned)", () =>
-      orgchatJson<Shown & Read>(["read", "general", ...dir("carol")]),
+      cli.orgchatJson<Shown & Read>(["read", "general", ...dir("carol")]),
     );
     expect(carolAfter.messages.map((m) => m.text)).toEqual(["welcome, Bob", "before the ban"]);
-    const carolView = await orgchatJson<Shown>(["org", "show", ...dir("carol")]);
+    const carolView = await cli.orgchatJson<Shown>(["org", "show", ...dir("carol")]);
     expect(BigInt(carolView.organization.epoch ?? "0")).toBe(epochBefore);
     // Not checked: that carol's and bob's states show the ban. A delegate's events do not reach the
     // members' states yet (docs/DELEGATION.md, plan step 3, "not built"); the keys are what count.
