@@ -144,6 +144,17 @@ describe("delegates use the CLI with the owner offline (issue #17, acceptance)",
     expect(carolAfter.messages.map((m) => m.text)).toEqual(["welcome, Bob", "before the ban"]);
     const carolView = await cli.orgchatJson<Shown>(["org", "show", ...dir("carol")]);
     expect(BigInt(carolView.organization.epoch ?? "0")).toBe(epochBefore);
+    // What stays with the owner is refused in words, before any connection; so is the owner as a target.
+    const unban = await cli.orgchat(["unban", "Carol", ...dir("alice")]);
+    expect([unban.code, unban.stderr.trim().split("\n").at(-1)]).toEqual([
+      1,
+      "orgchat: only the owner of Acme can run `orgchat unban` (this identity is its admin: admins and managers run requests, accept, reject, remove and ban; the rest stays with the owner)",
+    ]);
+    const banOwner = await cli.orgchat(["ban", shown.organization.id, ...dir("alice")]);
+    expect([banOwner.code, banOwner.stderr.trim().split("\n").at(-1)]).toEqual([
+      1,
+      "orgchat: the owner of Acme cannot be banned",
+    ]);
     // Not checked: that carol's and bob's states show the ban. A delegate's events do not reach the
     // members' states yet (docs/DELEGATION.md, plan step 3, "not built"); the keys are what count.
 
