@@ -160,4 +160,22 @@ describe("delegates use the CLI with the owner offline (issue #17, acceptance)",
 
     time.print("delegates over real Waku (127.0.0.1), owner offline after `role`:");
   });
+
+  it("a manager lists requests but may not ban an admin: the rank rule, in words", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
+    const alice = await joinAccepted(dir, link, "alice", "Alice");
+    await joinAccepted(dir, link, "max", "Max");
+    await cli.orgchatJson(["role", "Alice", "admin", ...dir("owner")]);
+    await cli.orgchatJson(["role", "Max", "manager", ...dir("owner")]);
+    const listed = await cli.orgchat(["requests", ...dir("max")]);
+    expect([listed.code, listed.stdout.trim()]).toEqual([0, "no pending requests for Acme"]);
+    const refused = await cli.orgchat(["ban", "Alice", ...dir("max")]);
+    expect([refused.code, refused.stderr.trim().split("\n").at(-1)]).toEqual([
+      1,
+      `orgchat: Alice (${alice.slice(0, 8)}) is an admin of Acme and you are a manager: admins and managers ban only members below their own rank (an admin: managers, moderators and members; a manager: moderators and members); ask the owner`,
+    ]);
+    const view = await cli.orgchatJson<Shown>(["org", "show", ...dir("max")]);
+    expect(view.organization.banned).toEqual([]);
+  });
 });
