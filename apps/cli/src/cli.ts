@@ -10,6 +10,7 @@ import type { CommandContext, CommandSpec, OptionSpec } from "./command.js";
 import { commands } from "./commands/index.js";
 import { CliError, exitCodes, explain, isCliError, usageError } from "./errors.js";
 import { type Output, printResult, progressOn, shownName } from "./format.js";
+import { isDelegateOf, rankIn } from "./ranks.js";
 import { resolveOrg } from "./resolve.js";
 import {
   dataDirOf,
@@ -168,6 +169,7 @@ function findCommand(positionals: readonly string[]): {
  * `beforeNetwork`): `--org` names one this identity knows (or, without `--org`, it knows exactly one),
  * and the owner-only commands run on an organization it owns. Catching up from the service node adds
  * no organization and changes no owner, so nothing checked here could have come out otherwise online.
+ * Commands delegates may run too (`delegable`) are left to the command: catching up may grant a role.
  * @throws CliError (as `resolveOrg`, or not the owner)
  */
 function checkLocally(
@@ -180,11 +182,13 @@ function checkLocally(
   const ref = typeof values.org === "string" ? values.org : undefined;
   if (ref === undefined && command.name === "org show") return;
   const org = resolveOrg(client, ref);
-  if (command.requiresOwner === true && org.role !== "owner") {
-    throw new CliError(
-      `only the owner of ${shownName(org.identity.displayName)} can run \`orgchat ${command.name}\` (this identity is its ${org.role})`,
-    );
-  }
+  if (command.requiresOwner !== true || org.role === "owner") return;
+  // A delegate's rank may come from events not caught up yet: the command checks it online.
+  if (command.delegable === true) return;
+  const delegate = isDelegateOf(org, client.memberId);
+  throw new CliError(
+    `only the owner of ${shownName(org.identity.displayName)} can run \`orgchat ${command.name}\` (this identity is its ${delegate ? `${rankIn(org, client.memberId)}: admins and managers run requests, accept, reject, remove and ban; the rest stays with the owner` : org.role})`,
+  );
 }
 
 /**

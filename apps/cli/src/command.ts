@@ -47,6 +47,12 @@ export interface CommandSpec {
    * the profile before the network opens.
    */
   readonly requiresOwner?: boolean;
+  /**
+   * With `requiresOwner`: the organization's delegates (admins and managers) may run it too
+   * (docs/DELEGATION.md). Their rank is checked by the command after catching up (a role may have
+   * been granted while this profile was offline), not by the runner.
+   */
+  readonly delegable?: boolean;
   /** Streams its own output (chat, serve): the runner prints nothing after it. */
   readonly streaming?: boolean;
   run(

@@ -7,6 +7,7 @@
  * line, or as marked continuation lines for message bodies; JSON keeps the exact text.
  */
 import type { MessageView, OrganizationView, RequestView } from "@orgchat/client";
+import { isDelegateOf, rankIn } from "./ranks.js";
 import {
   bodyText,
   inlineText,
@@ -125,6 +126,12 @@ export function orgJson(org: OrganizationView): Record<string, unknown> {
     access: org.access,
     encrypted: org.encrypted,
     members: Object.fromEntries([...org.members].map(([id, roles]) => [id, [...roles]])),
+    // Admins and managers: they accept, reject, remove and ban below their rank (docs/DELEGATION.md).
+    delegates: Object.fromEntries(
+      [...org.members.keys()]
+        .filter((id) => isDelegateOf(org, id))
+        .map((id) => [id, rankIn(org, id)]),
+    ),
     memberNames: Object.fromEntries(org.memberNames),
     banned: [...org.banned],
     channels: org.channels.map((channel) => ({ ...channel })),
@@ -147,13 +154,13 @@ export function orgHuman(org: OrganizationView, self: string): string {
   const lines = [
     `${inlineText(org.identity.displayName)}  ${inlineText(org.id)}`,
     ...(org.identity.description === "" ? [] : [`  ${inlineText(org.identity.description)}`]),
-    `  you are: ${org.banned.includes(self) ? "banned" : org.role}${request !== undefined && org.role !== "owner" && org.role !== "member" && !org.banned.includes(self) ? ` (request ${shownName(short(request.id))} ${request.status}${request.reason === undefined ? "" : `: ${inlineText(request.reason)}`})` : ""}`,
+    `  you are: ${org.banned.includes(self) ? "banned" : org.role}${isDelegateOf(org, self) ? ` (${rankIn(org, self)}: you accept, reject, remove and ban below your rank)` : ""}${request !== undefined && org.role !== "owner" && org.role !== "member" && !org.banned.includes(self) ? ` (request ${shownName(short(request.id))} ${request.status}${request.reason === undefined ? "" : `: ${inlineText(request.reason)}`})` : ""}`,
     `  access: ${org.access}, ${org.encrypted ? `encrypted${org.epoch === undefined ? "" : ` (epoch ${org.epoch})`}` : "public"}`,
     `  channels: ${org.channels.length === 0 ? "none" : org.channels.map((c) => `#${shownName(c.id)}${c.restricted ? " (restricted)" : ""}`).join(", ")}`,
     `  members (${org.members.size}): ${[...org.members]
       .map(
         ([id, roles]) =>
-          `${nameAndId(org.memberNames.get(id), id)}${id === org.id ? " (owner)" : ""}${id === self ? " (you)" : ""}${roles.length === 0 ? "" : ` [${inlineText(roles.join(","), textWidth)}]`}`,
+          `${nameAndId(org.memberNames.get(id), id)}${id === org.id ? " (owner)" : isDelegateOf(org, id) ? ` (${rankIn(org, id)})` : ""}${id === self ? " (you)" : ""}${roles.length === 0 ? "" : ` [${inlineText(roles.join(","), textWidth)}]`}`,
       )
       .join(", ")}`,
     ...(org.banned.length === 0

@@ -5,6 +5,7 @@
 import type { Client, OrganizationView, RequestView } from "@orgchat/client";
 import { CliError, exitCodes } from "./errors.js";
 import { shownName } from "./format.js";
+import { isDelegateOf } from "./ranks.js";
 
 /** Resolves `--org` (or the only organization this identity knows). */
 export function resolveOrg(client: Client, ref: string | undefined): OrganizationView {
@@ -45,7 +46,8 @@ export function resolveOrg(client: Client, ref: string | undefined): Organizatio
 export function resolveMember(client: Client, org: OrganizationView, ref: string): string {
   const lower = ref.toLowerCase().replace(/^@/, "");
   if (/^[0-9a-f]{64}$/.test(lower)) return lower;
-  const requests = org.role === "owner" ? client.listRequests(org.id) : [];
+  const requests =
+    org.role === "owner" || isDelegateOf(org, client.memberId) ? client.listRequests(org.id) : [];
   const candidates = new Set<string>([
     ...org.members.keys(),
     ...org.banned,

@@ -9,8 +9,10 @@ import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import type { Client, MessageView, OrganizationView, RequestView } from "@orgchat/client";
 import type { CommandSpec } from "../command.js";
+import { requireOwnerOrDelegate } from "../delegation.js";
 import { CliError, explain, usageError } from "../errors.js";
 import { authorNames, messageLine, orgHuman, requestLine, short, shownName } from "../format.js";
+import { isDelegateOf } from "../ranks.js";
 import { ReadMarkers } from "../read-markers.js";
 import { channelId, resolveOrg, resolveRequest } from "../resolve.js";
 import { bodyText, outputText } from "../terminal-text.js";
@@ -18,9 +20,9 @@ import { orgOption, str } from "./shared.js";
 
 const chatHelp = `commands:
   /channel ID           switch channel (#ID)
-  /requests             pending requests to join (owner)
-  /accept REQUEST       accept one (owner)
-  /reject REQUEST [WHY] reject one, with a reason (owner)
+  /requests             pending requests to join (owner, admins, managers)
+  /accept REQUEST       accept one (owner, admins, managers)
+  /reject REQUEST [WHY] reject one, with a reason (owner, admins, managers)
   /org                  show the organization
   /quit                 leave the chat (also Ctrl-D or Ctrl-C)`;
 
@@ -258,17 +260,20 @@ export const chatCommand: CommandSpec = {
           out(orgHuman(client.getOrganization(org.id), client.memberId));
           return;
         case "requests": {
+          requireOwnerOrDelegate(client.getOrganization(org.id), client.memberId, "chat /requests");
           const pending = client.listRequests(org.id).filter((r) => r.status === "pending");
           out(pending.length === 0 ? "no pending requests" : pending.map(requestLine).join("\n"));
           return;
         }
         case "accept": {
+          requireOwnerOrDelegate(client.getOrganization(org.id), client.memberId, "chat /accept");
           const request = resolveRequest(client, client.getOrganization(org.id), rest[0] ?? "");
           await client.acceptRequest(org.id, request.id);
           out(`* accepted ${shownName(request.displayName || short(request.requester))}`);
           return;
         }
         case "reject": {
+          requireOwnerOrDelegate(client.getOrganization(org.id), client.memberId, "chat /reject");
           const request = resolveRequest(client, client.getOrganization(org.id), rest[0] ?? "");
           await client.rejectRequest(org.id, request.id, rest.slice(1).join(" "));
           out(`* rejected ${shownName(request.displayName || short(request.requester))}`);
@@ -302,7 +307,9 @@ export const chatCommand: CommandSpec = {
   },
 };
 
-/** The requests of `org` when this identity may list them (the owner), for authors' names. */
+/** The requests of `org` when this identity may list them (owner, delegate), for authors' names. */
 function requestsOf(client: Client, org: OrganizationView): RequestView[] {
-  return org.role === "owner" ? client.listRequests(org.id) : [];
+  return org.role === "owner" || isDelegateOf(org, client.memberId)
+    ? client.listRequests(org.id)
+    : [];
 }

@@ -82,14 +82,14 @@ async function waitForAnswer(
     if (elapsed >= waitSeconds) {
       context.progress.done();
       throw new CliError(
-        `the owner of ${shownName(org.identity.displayName)} did not answer within ${waitSeconds} s (it may be offline): your request is saved; run \`orgchat join ${id} --wait\` again later`,
+        `neither the owner of ${shownName(org.identity.displayName)} nor an admin or manager answered within ${waitSeconds} s (they may be offline): your request is saved; run \`orgchat join ${id} --wait\` again later`,
         exitCodes.timeout,
       );
     }
     context.progress.update(
       org.role === "member"
         ? `accepted; waiting for the group keys… ${elapsed.toFixed(0)} s`
-        : `waiting for the owner's answer (it must be online)… ${elapsed.toFixed(0)} s of ${waitSeconds} s; Ctrl-C stops waiting, the request stays`,
+        : `waiting for the owner's answer (or an admin's or manager's: one must be online)… ${elapsed.toFixed(0)} s of ${waitSeconds} s; Ctrl-C stops waiting, the request stays`,
     );
     await sleep(200, context.signal, interruptedError);
   }

@@ -1,9 +1,12 @@
 /**
  * The owner's side of membership: requests to join (`requests`, `accept`, `reject`), invitations,
- * and members (`remove`, `ban`, `unban`, `role`).
+ * and members (`remove`, `ban`, `unban`, `role`). The organization's delegates (admins and managers)
+ * run `requests`, `accept`, `reject`, `remove` and `ban` too, on members below their rank
+ * (docs/DELEGATION.md; `delegation.ts` says who may).
  */
 import type { Client } from "@orgchat/client";
 import type { CommandContext, CommandSpec, OptionSpec } from "../command.js";
+import { requireBelowRank, requireOwnerOrDelegate } from "../delegation.js";
 import { usageError } from "../errors.js";
 import { requestJson, requestLine, short, shownName } from "../format.js";
 import { resolveMember, resolveRequest } from "../resolve.js";
@@ -21,7 +24,8 @@ const roleNames: Record<string, "all" | "manage-users" | "moderate-content"> = {
 export const requests: CommandSpec = {
   name: "requests",
   requiresOwner: true,
-  summary: "list requests to join (owner); pending ones by default",
+  delegable: true,
+  summary: "list requests to join (owner, admins, managers); pending ones by default",
   args: "",
   minArgs: 0,
   maxArgs: 0,
@@ -33,6 +37,7 @@ export const requests: CommandSpec = {
   async run(context) {
     // No --offline here: always online (the owner learns of requests from the service node).
     const { session, org } = await openOrg(context);
+    requireOwnerOrDelegate(org, session.client.memberId, "requests");
     const all = session.client
       .listRequests(org.id)
       .filter((r) => context.values.all === true || r.status === "pending")
@@ -47,7 +52,7 @@ export const requests: CommandSpec = {
   },
 };
 
-/** Accept or reject (the owner's answer to a request). */
+/** Accept or reject (the answer of the owner or of a delegate to a request). */
 function answerCommand(
   verb: "accept" | "reject",
   spec: Pick<CommandSpec, "summary" | "examples" | "notes"> & {
@@ -58,11 +63,13 @@ function answerCommand(
   return changeCommand({
     name: verb,
     requiresOwner: true,
+    delegable: true,
     args: "REQUEST",
     minArgs: 1,
     maxArgs: 1,
     ...spec,
     async change(context, client, org) {
+      requireOwnerOrDelegate(org, client.memberId, verb);
       const request = resolveRequest(client, org, arg(context, 0));
       await answer(context, client, org.id, request.id);
       return {
@@ -76,7 +83,7 @@ function answerCommand(
 export const accept = answerCommand(
   "accept",
   {
-    summary: "accept a request to join (owner): the requester gets the group keys",
+    summary: "accept a request to join (owner, admin, manager): the requester gets the group keys",
     examples: ["orgchat accept 3f9a1c2b", "orgchat accept Alice --org Acme"],
     notes:
       "REQUEST is a request id (or prefix) from `orgchat requests`, or the requester's display name.",
@@ -87,7 +94,8 @@ export const accept = answerCommand(
 export const reject = answerCommand(
   "reject",
   {
-    summary: "reject a request to join (owner); the reason is delivered to the requester",
+    summary:
+      "reject a request to join (owner, admin, manager); the reason is delivered to the requester",
     options: { reason: { type: "string", value: "TEXT", help: "why (sent to the requester)" } },
     examples: ['orgchat reject 3f9a1c2b --reason "staff only"'],
   },
@@ -126,14 +134,15 @@ const memberActions = [
   {
     name: "remove",
     done: "removed",
-    summary: "remove a member (owner); re-keys the groups",
+    summary: "remove a member (owner; admins and managers: below their rank); re-keys the groups",
     apply: (c: Client, o: string, m: string, x: CommandContext) =>
       c.removeMember(o, m, { signal: x.signal }),
   },
   {
     name: "ban",
     done: "banned",
-    summary: "ban a member (owner): removed, cannot rejoin, re-keys the groups",
+    summary:
+      "ban a member (owner; admins and managers: below their rank): removed, cannot rejoin, re-keys the groups",
     options: {
       "delete-messages": { type: "boolean", help: "also delete the member's messages" },
     } satisfies Record<string, OptionSpec>,
@@ -156,6 +165,7 @@ export const [remove, ban, unban] = memberActions.map((action) =>
   changeCommand({
     name: action.name,
     requiresOwner: true,
+    ...(action.name === "unban" ? {} : { delegable: true }),
     summary: action.summary,
     args: "MEMBER",
     minArgs: 1,
@@ -166,7 +176,9 @@ export const [remove, ban, unban] = memberActions.map((action) =>
     ],
     notes: "MEMBER is a member id, a prefix of one, or the display name of their request.",
     async change(context, client, org) {
+      if (action.name !== "unban") requireOwnerOrDelegate(org, client.memberId, action.name);
       const member = resolveMember(client, org, arg(context, 0));
+      if (action.name !== "unban") requireBelowRank(org, client.memberId, member, action.name);
       await action.apply(client, org.id, member, context);
       const after = client.getOrganization(org.id);
       return {
