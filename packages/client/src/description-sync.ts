@@ -20,6 +20,7 @@ import {
   openEnvelope,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { receiveDelegateEvent } from "./delegate-events.js";
 import { hashId } from "./encoding.js";
 import { type MemberOrg, newTxn, type StoredDescription, type Txn } from "./org.js";
 
@@ -109,6 +110,10 @@ export class DescriptionSync {
       envelope = decodeSignedEnvelope(message.payload);
     } catch (error) {
       c.report({ component, reason: "undecodable", topic, error });
+      return;
+    }
+    if (envelope.type === MessageType.DELEGATE_EVENT) {
+      await receiveDelegateEvent(c, org, message.payload, topic, id);
       return;
     }
     if (envelope.type === MessageType.DELEGATE_BUNDLE) {
