@@ -154,7 +154,8 @@ export async function publishDelegateEvent(
  * only when the signer is a delegate in this client's state (a stranger cannot fill the members'
  * request lists) and the decision then applies on top of it; the decision itself goes to the log,
  * which applies it or holds it (bounded) like any refused event. The owner republishes its
- * description when the decision applied.
+ * description when the decision applied; a member that the decision removed follows its role
+ * (observer, its groups marked removed).
  *
  * @param c - the client's core
  * @param org - the organization
@@ -205,6 +206,11 @@ export async function receiveDelegateEvent(
   }
   const refused = c.eventLog.add(org, txn, event);
   if (refused === undefined && org.role === "owner") txn.description = true;
+  // This member removed or banned by a delegate: it stops being one now, as after a description
+  // (never the other way: a requester joins by its Welcome and the decision sent to it).
+  if (org.role === "member" && !org.log.state.members.has(c.memberId)) {
+    c.descriptionSync.followRole(org, txn);
+  }
   c.sync.markSeen(org, txn, id);
   await c.persistence.commit(org, txn);
   if (refused === undefined) await c.sync.syncSubscriptions(org);

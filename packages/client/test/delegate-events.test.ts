@@ -42,6 +42,9 @@ describe("a delegate's decisions reach the members and the returning owner", () 
     const erinView = erin.client.getOrganization(orgId);
     expect(erinView.members.has(carolId)).toBe(false);
     expect(erinView.banned).toContain(carolId);
+    // Carol's own client follows: no longer a member, its send refused.
+    expect(carol.client.getOrganization(orgId).role).toBe("observer");
+    await expect(carol.client.sendMessage(orgId, "general", "still here?")).rejects.toThrow();
     // The owner comes back: it reads the decisions from history and its state holds them.
     w.peers.push(owner);
     await w.resume(owner);
