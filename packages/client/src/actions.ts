@@ -12,6 +12,7 @@ import { emptyIdentity, invitationToWire } from "@orgchat/state/wire";
 import { inboxTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
+import { publishDelegateEvent } from "./delegate-events.js";
 import { hashId } from "./encoding.js";
 import {
   ChannelAccessError,
@@ -332,6 +333,8 @@ export class OwnerActions {
       const txn = newTxn(org);
       c.eventLog.add(org, txn, event);
       await c.ownerRequests.respond(org, txn, requester, event);
+      // Everyone folds it (docs/DELEGATION.md, "Decisions reach everyone").
+      await publishDelegateEvent(c, org, txn, event);
       // Accepted: the keys too, with the owner offline (docs/DELEGATION.md, "Keys to the newcomer").
       const handed =
         reason === undefined ? await commitDelegateAdd(c, org, txn, requester) : undefined;
@@ -372,6 +375,7 @@ export class OwnerActions {
       const member = (event.body as { member: string }).member;
       const txn = newTxn(org);
       c.eventLog.add(org, txn, event);
+      await publishDelegateEvent(c, org, txn, event);
       await commitDelegateRemoval(c, org, txn, member);
       await c.persistence.commit(org, txn);
     });

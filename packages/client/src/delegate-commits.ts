@@ -110,9 +110,8 @@ export function checkDelegateRoster(
         if (leaf === undefined) return false;
         const member = toHex(leaf.identityKey);
         if (member === state.organizationId || member === signerId) return false;
-        // A banned key comes back only by the owner's unban.
-        if (state.banned.has(member)) return false;
-        // A member the receiver does not know (yet) has no rank: below any delegate.
+        // A member the receiver does not know (any more: removed or banned, the delegate's decision
+        // having arrived first) has no rank: below any delegate.
         return ranks.indexOf(rankOf(state, member)) < level;
       }),
     );

@@ -20,6 +20,7 @@ import {
   openEnvelope,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { receiveDelegateEvent } from "./delegate-events.js";
 import { hashId } from "./encoding.js";
 import { type MemberOrg, newTxn, type StoredDescription, type Txn } from "./org.js";
 
@@ -109,6 +110,10 @@ export class DescriptionSync {
       envelope = decodeSignedEnvelope(message.payload);
     } catch (error) {
       c.report({ component, reason: "undecodable", topic, error });
+      return;
+    }
+    if (envelope.type === MessageType.DELEGATE_EVENT) {
+      await receiveDelegateEvent(c, org, message.payload, topic, id);
       return;
     }
     if (envelope.type === MessageType.DELEGATE_BUNDLE) {
@@ -370,7 +375,7 @@ export class DescriptionSync {
     c.eventLog.noteExplained(org, txn, rebased.explained);
     const first = !org.discovered;
     org.discovered = true;
-    this.#updateRole(org, txn);
+    this.followRole(org, txn);
     await c.delegates.follow(org, txn);
     if (first) {
       txn.emits.push([
@@ -385,8 +390,14 @@ export class DescriptionSync {
     if (!first && added.length > 0) await c.sync.backfill(org, added);
   }
 
-  /** Follows what the state says about this identity (joined, removed, banned). */
-  #updateRole(org: MemberOrg, txn: Txn): void {
+  /**
+   * Follows what the state says about this identity (joined, removed, banned): after a description,
+   * and after a delegate's decision that removed this member (`delegate-events.ts`).
+   *
+   * @param org - an organization this client does not own
+   * @param txn - the unit of work that moved the state (its `before` is the state it started from)
+   */
+  followRole(org: MemberOrg, txn: Txn): void {
     const state = org.log.state;
     const me = this.#c.memberId;
     if (state.members.has(me)) {

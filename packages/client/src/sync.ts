@@ -1,7 +1,15 @@
 import { equalBytes } from "@orgchat/base";
 import type { Transport, TransportMessage } from "@orgchat/transport";
-import { channelTopic, descriptionTopic, keysTopic, requestsTopic } from "@orgchat/wire";
+import {
+  channelTopic,
+  decodeSignedEnvelope,
+  descriptionTopic,
+  keysTopic,
+  MessageType,
+  requestsTopic,
+} from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { receiveDelegateEvent } from "./delegate-events.js";
 import { payloadId } from "./encoding.js";
 import type { Org, Txn } from "./org.js";
 import { seenLog } from "./persistence.js";
@@ -145,6 +153,8 @@ export class Sync {
       topics.set(topic, { org: org.hex, kind, channelId });
     if (org.role === "owner") {
       add(requestsTopic(org.id), "requests");
+      // Delegates' decisions (docs/DELEGATION.md, "Decisions reach everyone").
+      add(descriptionTopic(org.id), "description");
     } else {
       add(descriptionTopic(org.id), "description");
       add(keysTopic(org.id), "keys");
@@ -331,6 +341,7 @@ export class Sync {
     switch (route.kind) {
       case "description":
         if (org.role !== "owner") await c.descriptionSync.onDescription(org, message, id);
+        else await this.#onOwnerDescription(org, message, id);
         break;
       case "requests":
         if (org.role === "owner") await c.ownerRequests.onRequestsTopic(org, message, id);
@@ -342,6 +353,21 @@ export class Sync {
         await c.messages.onChannel(org, route.channelId, message.contentTopic, message.payload, id);
         break;
     }
+  }
+
+  /**
+   * The owner reads its description topic for delegates' decisions only (its own descriptions and
+   * the delegates' bundles are of no use to it): the envelope type is read before anything else.
+   */
+  async #onOwnerDescription(org: Org, message: TransportMessage, id: string): Promise<void> {
+    let type: number;
+    try {
+      type = decodeSignedEnvelope(message.payload).type;
+    } catch {
+      return;
+    }
+    if (type !== MessageType.DELEGATE_EVENT) return;
+    await receiveDelegateEvent(this.#c, org, message.payload, message.contentTopic, id);
   }
 
   /** Marks a processed message as seen, durably, in the transaction's batch. */

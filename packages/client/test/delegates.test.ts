@@ -18,6 +18,7 @@ import { delegateRecipients, maxDelegateRecipients } from "../src/delegates.js";
 import { fromHex, toHex } from "../src/encoding.js";
 import { decodeMemberKeys, encodeMemberKeys, ownerKeyLimits } from "../src/owner-keys.js";
 import {
+  asks,
   names,
   orgWithMembers,
   type Peer,
@@ -77,15 +78,6 @@ function stateWith(
   }
   for (const member of banned) add("member.banned", { member, deleteMessages: false });
   return log.state;
-}
-
-/** A new peer discovers the organization and asks to join; everything settles. */
-async function asks(w: World, orgId: string, name: string) {
-  const peer = await w.peer(name);
-  await peer.client.discover(orgId);
-  const requestId = await peer.client.requestToJoin(orgId, { displayName: name });
-  await w.settle();
-  return { bob: peer, requestId };
 }
 
 describe("delegates receive requests", () => {
@@ -302,6 +294,19 @@ describe("receivers check a delegate's roster (docs/DELEGATION.md)", () => {
         message([signedLeaf(3)], { change: RosterChangeKind.REKEY, removedLeaves: [1] }),
       ),
     ).toBe(false);
+  });
+
+  it("a REKEY may empty the leaf of a member the receiver's state has banned already (the decision came first)", () => {
+    const banned = stateWith(orgId, [[hex(admin), ["all"]]], [hex(plain)]);
+    const rekey = message([], { change: RosterChangeKind.REKEY, removedLeaves: [1] });
+    const owner = { identityKey: org, signingKey: new Uint8Array(32), prekey: new Uint8Array(32) };
+    const leaf = {
+      identityKey: plain.publicKey,
+      signingKey: owner.signingKey,
+      prekey: owner.prekey,
+    };
+    expect(checkDelegateRoster(provider, banned, org, admin.publicKey, rekey)).toBe(true);
+    expect(delegateRosterAllows(rekey, [owner, leaf])).toBe(true);
   });
 
   it("an admin's or a manager's ADD of a joiner that signed its keys is taken", () => {

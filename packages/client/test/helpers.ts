@@ -301,3 +301,12 @@ export async function publishFullDescription(
   await owner.client.setTags(orgId, [tag]);
   await world.settle();
 }
+
+/** A new peer discovers the organization and asks to join; everything settles. */
+export async function asks(w: World, orgId: string, name: string) {
+  const peer = await w.peer(name);
+  await peer.client.discover(orgId);
+  const requestId = await peer.client.requestToJoin(orgId, { displayName: name });
+  await w.settle();
+  return { bob: peer, requestId };
+}

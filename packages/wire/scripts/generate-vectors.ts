@@ -35,6 +35,7 @@ import {
 } from "../src/schema.js";
 import {
   anyCodec,
+  delegateEventNegatives,
   epochRosterNegatives,
   fullSamples,
   headerPageSample,
@@ -383,7 +384,7 @@ addNegative("PairwiseContent/empty", "PairwiseContent", new Uint8Array(), "inval
 
 /** Writes each broken message of a fixtures table as a negative vector `<message>/<name>`. */
 function addNegatives(
-  message: "EpochRoster" | "LeafHandover" | "KeyUpdate",
+  message: "EpochRoster" | "LeafHandover" | "KeyUpdate" | "DelegateEvent",
   negatives: ReadonlyArray<{ readonly name: string; readonly init: object }>,
 ): void {
   const { schema } = anyCodec(message);
@@ -400,6 +401,7 @@ function addNegatives(
 }
 addNegatives("EpochRoster", epochRosterNegatives);
 addNegatives("LeafHandover", leafHandoverNegatives);
+addNegatives("DelegateEvent", delegateEventNegatives);
 addNegatives("KeyUpdate", keyUpdateNegatives);
 const keysSchema = codecs.MemberKeys.schema;
 for (const length of [63, 65]) {
@@ -628,6 +630,14 @@ const sealed: Array<{
     message: { ...fullSamples.PrekeyBundle, identityKey: member.publicKey },
   },
   {
+    name: "delegate-event",
+    type: "delegate-event",
+    signerSeedByte: 2,
+    clock: 23n,
+    open: { ...descriptionContext, accept: ["delegate-event"] },
+    message: fullSamples.DelegateEvent,
+  },
+  {
     name: "epoch-roster-snapshot-page",
     type: "epoch-roster",
     signerSeedByte: 1,
@@ -851,6 +861,18 @@ async function main(): Promise<void> {
           ...fullSamples.PrekeyBundle,
           identityKey: member.publicKey,
         }),
+      }),
+      open: descriptionContext,
+      ...mismatch("signerInPayload"),
+    },
+    {
+      name: "delegate-event-by-another-key",
+      bytes: rawEnvelope({
+        wireType: 52,
+        clock: 23n,
+        contentTopic: descTopic,
+        signerSeedByte: 3,
+        payload: encodeMessage(codecs.DelegateEvent, fullSamples.DelegateEvent),
       }),
       open: descriptionContext,
       ...mismatch("signerInPayload"),

@@ -16,6 +16,7 @@ import {
 import { DecodeError } from "./errors.js";
 import {
   ChannelMessageSchema,
+  DelegateEventSchema,
   PairwiseContentSchema,
   ResyncRequestSchema,
 } from "./gen/orgchat/v1/client_pb.js";
@@ -55,6 +56,7 @@ import {
   type Validator,
   validateChannelMessage,
   validateChatIdentity,
+  validateDelegateEvent,
   validateDescriptionDelta,
   validateDescriptionPage,
   validateEpochRoster,
@@ -155,6 +157,7 @@ export const codecs = {
   ResyncRequest: codec(ResyncRequestSchema, validateResyncRequest),
   EpochRoster: codec(EpochRosterSchema, validateEpochRoster),
   LeafHandover: codec(LeafHandoverSchema, validateLeafHandover),
+  DelegateEvent: codec(DelegateEventSchema, validateDelegateEvent),
 } as const;
 
 /** Short name of a message of the wire format. */

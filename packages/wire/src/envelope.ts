@@ -143,6 +143,17 @@ export const messageTypes = {
     signer: "sender",
     signerOf: (message) => message.identityKey,
   }),
+  // A delegate's decision on the description topic (docs/DELEGATION.md, "Decisions reach
+  // everyone"): signed by the delegate, which the payload names as author. Whether that key may
+  // decide is the receiver's state's call.
+  "delegate-event": spec({
+    wireType: MessageType.DELEGATE_EVENT,
+    codec: codecs.DelegateEvent,
+    signer: "sender",
+    signerOf: (message) => message.author,
+    clockOf: (message) => message.clock,
+    organizationIdOf: (message) => message.organizationId,
+  }),
   // Published on the description topic, like the unpaged description it replaces for large
   // organizations (docs/PROTOCOL.md, "Description pages").
   "description-page": spec({

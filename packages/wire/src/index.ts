@@ -69,6 +69,7 @@ export type {
   ChannelMessage,
   ChannelPin,
   ChannelPost,
+  DelegateEvent,
   PairwiseContent,
   ResyncRequest,
 } from "./gen/orgchat/v1/client_pb.js";
@@ -123,6 +124,7 @@ export { wireLimits } from "./limits.js";
 export {
   decodeChannelMessage,
   decodeChatIdentity,
+  decodeDelegateEvent,
   decodeDescriptionDelta,
   decodeDescriptionPage,
   decodeEpochRoster,
@@ -151,6 +153,7 @@ export {
   decodeWelcome,
   encodeChannelMessage,
   encodeChatIdentity,
+  encodeDelegateEvent,
   encodeDescriptionDelta,
   encodeDescriptionPage,
   encodeEpochRoster,

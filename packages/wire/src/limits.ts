@@ -119,4 +119,6 @@ export const wireLimits = {
   rosterHashBytes: 32,
   /** Length of a leaf secret `L_m` (`LeafHandover.leaf_secret`, `Welcome.leaf_secret`). */
   leafSecretBytes: 32,
+  /** JSON bytes of each event a `DelegateEvent` carries (`event`, `request`). */
+  maxDelegateEventJsonBytes: 4_096,
 } as const;

@@ -21,6 +21,8 @@ import type { DecodeError } from "./errors.js";
 import type {
   ChannelMessage,
   ChannelMessageSchema,
+  DelegateEvent,
+  DelegateEventSchema,
   PairwiseContent,
   PairwiseContentSchema,
   ResyncRequest,
@@ -389,6 +391,12 @@ export const decodePairwiseContent = (
   options?: DecodeOptions,
 ): PairwiseContent => decodeMessage(codecs.PairwiseContent, bytes, options);
 
+/** Encodes a {@link DelegateEvent}. @throws {RangeError} on a broken rule */
+export const encodeDelegateEvent = (message: MessageInitShape<typeof DelegateEventSchema>) =>
+  encodeMessage(codecs.DelegateEvent, message);
+/** Decodes a {@link DelegateEvent}. @throws {@link DecodeError} */
+export const decodeDelegateEvent = (bytes: Uint8Array, options?: DecodeOptions): DelegateEvent =>
+  decodeMessage(codecs.DelegateEvent, bytes, options);
 /** Encodes a {@link ResyncRequest}. @throws {RangeError} on a broken rule */
 export const encodeResyncRequest = (message: MessageInitShape<typeof ResyncRequestSchema>) =>
   encodeMessage(codecs.ResyncRequest, message);

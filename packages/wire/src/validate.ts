@@ -1,4 +1,9 @@
-import type { ChannelMessage, PairwiseContent, ResyncRequest } from "./gen/orgchat/v1/client_pb.js";
+import type {
+  ChannelMessage,
+  DelegateEvent,
+  PairwiseContent,
+  ResyncRequest,
+} from "./gen/orgchat/v1/client_pb.js";
 import type {
   DescriptionDelta,
   DescriptionIndex,
@@ -27,6 +32,7 @@ import { validateLeafHandover, validateMemberKeys, validateWelcome } from "./val
 import {
   count,
   exactBytes,
+  maxBytes,
   optionalChatId,
   optionalPublicKey,
   type Problem,
@@ -389,6 +395,19 @@ export const validateChannelMessage: Validator<ChannelMessage> = (message, path)
       return { path: `${path}.body`, problem: "missing: expected post, edit, delete or pin" };
   }
 };
+
+/**
+ * Structural rules of a delegate's decision (docs/DELEGATION.md, "Decisions reach everyone"): two
+ * 32-byte keys, an event of 1 to {@link wireLimits}.maxDelegateEventJsonBytes bytes and a request
+ * of at most as many. What the JSON says is the receiver's to check (the state's own event checks).
+ */
+export const validateDelegateEvent: Validator<DelegateEvent> = (message, path) =>
+  publicKey(message.organizationId, `${path}.organizationId`) ??
+  publicKey(message.author, `${path}.author`) ??
+  (message.event.length === 0
+    ? { path: `${path}.event`, problem: "missing" }
+    : maxBytes(message.event, wireLimits.maxDelegateEventJsonBytes, `${path}.event`)) ??
+  maxBytes(message.request, wireLimits.maxDelegateEventJsonBytes, `${path}.request`);
 
 export const validateResyncRequest: Validator<ResyncRequest> = (request, path) =>
   optionalChatId(request.channelId, `${path}.channelId`) ??

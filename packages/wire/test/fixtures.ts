@@ -180,6 +180,15 @@ export const leafHandoverSample = {
   leafSecret: new Uint8Array(32).fill(0x52),
 };
 
+/** A delegate's decision: an accept (JSON of the event) with the request it decides. */
+export const delegateEventSample = {
+  organizationId: ownerId,
+  author: member.publicKey,
+  clock: 23n,
+  event: new TextEncoder().encode('{"type":"request.accepted"}'),
+  request: new TextEncoder().encode('{"type":"request.sent"}'),
+};
+
 export const fullSamples: Samples = {
   IdentityImage: image,
   ChatIdentity: identity,
@@ -346,6 +355,7 @@ export const fullSamples: Samples = {
   },
   EpochRoster: rosterDeltaSample,
   LeafHandover: leafHandoverSample,
+  DelegateEvent: delegateEventSample,
 };
 
 /** The second page of a two-page snapshot of an add epoch's roster. */
@@ -468,6 +478,11 @@ export const minimalSamples: Samples = {
     keyId: new Uint8Array(8),
     member: member.publicKey,
     leafSecret: new Uint8Array(32),
+  },
+  DelegateEvent: {
+    organizationId: ownerId,
+    author: member.publicKey,
+    event: new Uint8Array([0x7b, 0x7d]),
   },
 };
 
@@ -787,6 +802,37 @@ export const leafHandoverNegatives: Negatives<LeafHandoverInit> = [
     name: "leaf-secret-33-bytes",
     init: { ...leafHandoverSample, leafSecret: new Uint8Array(33) },
     path: "LeafHandover.leafSecret",
+  },
+];
+
+type DelegateEventInit = MessageInitShape<(typeof codecs)["DelegateEvent"]["schema"]>;
+
+/** Broken delegate events (each fails with `invalid-field` at `path`), written as negative vectors. */
+export const delegateEventNegatives: Negatives<DelegateEventInit> = [
+  {
+    name: "author-31-bytes",
+    init: { ...delegateEventSample, author: new Uint8Array(31) },
+    path: "DelegateEvent.author",
+  },
+  {
+    name: "organization-id-missing",
+    init: { ...delegateEventSample, organizationId: new Uint8Array() },
+    path: "DelegateEvent.organizationId",
+  },
+  {
+    name: "event-missing",
+    init: { ...delegateEventSample, event: new Uint8Array() },
+    path: "DelegateEvent.event",
+  },
+  {
+    name: "event-over-4096-bytes",
+    init: { ...delegateEventSample, event: new Uint8Array(4_097) },
+    path: "DelegateEvent.event",
+  },
+  {
+    name: "request-over-4096-bytes",
+    init: { ...delegateEventSample, request: new Uint8Array(4_097) },
+    path: "DelegateEvent.request",
   },
 ];
 

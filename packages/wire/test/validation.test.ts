@@ -42,6 +42,7 @@ import {
 } from "../src/schema.js";
 import {
   anyCodec,
+  delegateEventNegatives,
   epochRosterNegatives,
   fullSamples,
   headerPageSample,
@@ -465,7 +466,7 @@ describe("client message rules (ChannelMessage, PairwiseContent, ResyncRequest)"
  * (`invalid-field`, at its `path`) when decoding its bytes.
  */
 function refusesEach(
-  message: "KeyUpdate" | "EpochRoster" | "LeafHandover",
+  message: "KeyUpdate" | "EpochRoster" | "LeafHandover" | "DelegateEvent",
   negatives: ReadonlyArray<{ readonly name: string; readonly init: object; readonly path: string }>,
 ): void {
   const codec = anyCodec(message);
@@ -483,6 +484,10 @@ function refusesEach(
     });
   }
 }
+
+describe("DelegateEvent rules (docs/DELEGATION.md)", () => {
+  refusesEach("DelegateEvent", delegateEventNegatives);
+});
 
 describe("LeafHandover rules (docs/DELEGATION.md)", () => {
   refusesEach("LeafHandover", leafHandoverNegatives);

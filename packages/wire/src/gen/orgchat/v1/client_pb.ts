@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orgchat/v1/client.proto.
  */
 export const file_orgchat_v1_client: GenFile = /*@__PURE__*/
-  fileDesc("ChdvcmdjaGF0L3YxL2NsaWVudC5wcm90bxIKb3JnY2hhdC52MSKbAgoOQ2hhbm5lbE1lc3NhZ2USFwoPb3JnYW5pemF0aW9uX2lkGAEgASgMEhIKCmNoYW5uZWxfaWQYAiABKAkSDgoGYXV0aG9yGAMgASgMEg0KBWNsb2NrGAQgASgEEg8KB3NlbnRfYXQYBSABKAQSJwoEcG9zdBgGIAEoCzIXLm9yZ2NoYXQudjEuQ2hhbm5lbFBvc3RIABInCgRlZGl0GAcgASgLMhcub3JnY2hhdC52MS5DaGFubmVsRWRpdEgAEisKBmRlbGV0ZRgIIAEoCzIZLm9yZ2NoYXQudjEuQ2hhbm5lbERlbGV0ZUgAEiUKA3BpbhgJIAEoCzIWLm9yZ2NoYXQudjEuQ2hhbm5lbFBpbkgAQgYKBGJvZHkiLQoLQ2hhbm5lbFBvc3QSDAoEdGV4dBgBIAEoCRIQCghyZXBseV90bxgCIAEoCSIvCgtDaGFubmVsRWRpdBISCgptZXNzYWdlX2lkGAEgASgJEgwKBHRleHQYAiABKAkiIwoNQ2hhbm5lbERlbGV0ZRISCgptZXNzYWdlX2lkGAEgASgJIjAKCkNoYW5uZWxQaW4SEgoKbWVzc2FnZV9pZBgBIAEoCRIOCgZwaW5uZWQYAiABKAgivQQKD1BhaXJ3aXNlQ29udGVudBJACg9yZXF1ZXN0X3RvX2pvaW4YASABKAsyJS5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvblJlcXVlc3RUb0pvaW5IABJNChZjYW5jZWxfcmVxdWVzdF90b19qb2luGAIgASgLMisub3JnY2hhdC52MS5Pcmdhbml6YXRpb25DYW5jZWxSZXF1ZXN0VG9Kb2luSAASQgoQcmVxdWVzdF90b19sZWF2ZRgDIAEoCzImLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uUmVxdWVzdFRvTGVhdmVIABIzCg5yZXN5bmNfcmVxdWVzdBgEIAEoCzIZLm9yZ2NoYXQudjEuUmVzeW5jUmVxdWVzdEgAEi0KC21lbWJlcl9rZXlzGAUgASgLMhYub3JnY2hhdC52MS5NZW1iZXJLZXlzSAASMQoNbGVhZl9oYW5kb3ZlchgGIAEoCzIYLm9yZ2NoYXQudjEuTGVhZkhhbmRvdmVySAASUQoYcmVxdWVzdF90b19qb2luX3Jlc3BvbnNlGBAgASgLMi0ub3JnY2hhdC52MS5Pcmdhbml6YXRpb25SZXF1ZXN0VG9Kb2luUmVzcG9uc2VIABI4CgppbnZpdGF0aW9uGBEgASgLMiIub3JnY2hhdC52MS5Pcmdhbml6YXRpb25JbnZpdGF0aW9uSAASJgoHd2VsY29tZRgSIAEoCzITLm9yZ2NoYXQudjEuV2VsY29tZUgAQgkKB2NvbnRlbnQikAEKDVJlc3luY1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRISCgpoYXZlX2Vwb2NoGAIgASgEEhMKC2hhdmVfa2V5X2lkGAMgASgMEhUKDXdhbnRlZF9rZXlfaWQYBCABKAwSGQoRZGVzY3JpcHRpb25fY2xvY2sYBSABKAQSEAoIcmVzdG9yZWQYBiABKAhiBnByb3RvMw", [file_orgchat_v1_crypto, file_orgchat_v1_organization]);
+  fileDesc("ChdvcmdjaGF0L3YxL2NsaWVudC5wcm90bxIKb3JnY2hhdC52MSKbAgoOQ2hhbm5lbE1lc3NhZ2USFwoPb3JnYW5pemF0aW9uX2lkGAEgASgMEhIKCmNoYW5uZWxfaWQYAiABKAkSDgoGYXV0aG9yGAMgASgMEg0KBWNsb2NrGAQgASgEEg8KB3NlbnRfYXQYBSABKAQSJwoEcG9zdBgGIAEoCzIXLm9yZ2NoYXQudjEuQ2hhbm5lbFBvc3RIABInCgRlZGl0GAcgASgLMhcub3JnY2hhdC52MS5DaGFubmVsRWRpdEgAEisKBmRlbGV0ZRgIIAEoCzIZLm9yZ2NoYXQudjEuQ2hhbm5lbERlbGV0ZUgAEiUKA3BpbhgJIAEoCzIWLm9yZ2NoYXQudjEuQ2hhbm5lbFBpbkgAQgYKBGJvZHkiLQoLQ2hhbm5lbFBvc3QSDAoEdGV4dBgBIAEoCRIQCghyZXBseV90bxgCIAEoCSIvCgtDaGFubmVsRWRpdBISCgptZXNzYWdlX2lkGAEgASgJEgwKBHRleHQYAiABKAkiIwoNQ2hhbm5lbERlbGV0ZRISCgptZXNzYWdlX2lkGAEgASgJIjAKCkNoYW5uZWxQaW4SEgoKbWVzc2FnZV9pZBgBIAEoCRIOCgZwaW5uZWQYAiABKAgivQQKD1BhaXJ3aXNlQ29udGVudBJACg9yZXF1ZXN0X3RvX2pvaW4YASABKAsyJS5vcmdjaGF0LnYxLk9yZ2FuaXphdGlvblJlcXVlc3RUb0pvaW5IABJNChZjYW5jZWxfcmVxdWVzdF90b19qb2luGAIgASgLMisub3JnY2hhdC52MS5Pcmdhbml6YXRpb25DYW5jZWxSZXF1ZXN0VG9Kb2luSAASQgoQcmVxdWVzdF90b19sZWF2ZRgDIAEoCzImLm9yZ2NoYXQudjEuT3JnYW5pemF0aW9uUmVxdWVzdFRvTGVhdmVIABIzCg5yZXN5bmNfcmVxdWVzdBgEIAEoCzIZLm9yZ2NoYXQudjEuUmVzeW5jUmVxdWVzdEgAEi0KC21lbWJlcl9rZXlzGAUgASgLMhYub3JnY2hhdC52MS5NZW1iZXJLZXlzSAASMQoNbGVhZl9oYW5kb3ZlchgGIAEoCzIYLm9yZ2NoYXQudjEuTGVhZkhhbmRvdmVySAASUQoYcmVxdWVzdF90b19qb2luX3Jlc3BvbnNlGBAgASgLMi0ub3JnY2hhdC52MS5Pcmdhbml6YXRpb25SZXF1ZXN0VG9Kb2luUmVzcG9uc2VIABI4CgppbnZpdGF0aW9uGBEgASgLMiIub3JnY2hhdC52MS5Pcmdhbml6YXRpb25JbnZpdGF0aW9uSAASJgoHd2VsY29tZRgSIAEoCzITLm9yZ2NoYXQudjEuV2VsY29tZUgAQgkKB2NvbnRlbnQiZwoNRGVsZWdhdGVFdmVudBIXCg9vcmdhbml6YXRpb25faWQYASABKAwSDgoGYXV0aG9yGAIgASgMEg0KBWNsb2NrGAMgASgEEg0KBWV2ZW50GAQgASgMEg8KB3JlcXVlc3QYBSABKAwikAEKDVJlc3luY1JlcXVlc3QSEgoKY2hhbm5lbF9pZBgBIAEoCRISCgpoYXZlX2Vwb2NoGAIgASgEEhMKC2hhdmVfa2V5X2lkGAMgASgMEhUKDXdhbnRlZF9rZXlfaWQYBCABKAwSGQoRZGVzY3JpcHRpb25fY2xvY2sYBSABKAQSEAoIcmVzdG9yZWQYBiABKAhiBnByb3RvMw", [file_orgchat_v1_crypto, file_orgchat_v1_organization]);
 
 /**
  * One channel message: the state's message.* events. In an encrypted organization it is the
@@ -273,6 +273,60 @@ export const PairwiseContentSchema: GenMessage<PairwiseContent> = /*@__PURE__*/
   messageDesc(file_orgchat_v1_client, 5);
 
 /**
+ * A delegate's decision (docs/DELEGATION.md, "Decisions reach everyone"): an organization event
+ * authored by the delegate (request.accepted, request.rejected, member.removed, member.banned,
+ * member.roles.changed), in the client's JSON encoding of an event, and for a decision on a request
+ * the request.sent event it decides (the delegate holds it; members never saw it). Carried in a
+ * SignedEnvelope of type DELEGATE_EVENT signed by `author`, on the description topic. Whether the
+ * author may decide is the receiver's state's call.
+ *
+ * @generated from message orgchat.v1.DelegateEvent
+ */
+export type DelegateEvent = Message<"orgchat.v1.DelegateEvent"> & {
+  /**
+   * The organization (32 bytes), bound to the envelope's.
+   *
+   * @generated from field: bytes organization_id = 1;
+   */
+  organizationId: Uint8Array;
+
+  /**
+   * The delegate's member id (32 bytes): the envelope's signer and the event's author.
+   *
+   * @generated from field: bytes author = 2;
+   */
+  author: Uint8Array;
+
+  /**
+   * The event's clock, bound to the envelope's.
+   *
+   * @generated from field: uint64 clock = 3;
+   */
+  clock: bigint;
+
+  /**
+   * The event (JSON, at most 4,096 bytes).
+   *
+   * @generated from field: bytes event = 4;
+   */
+  event: Uint8Array;
+
+  /**
+   * The request.sent event it decides (JSON, at most 4,096 bytes), or empty.
+   *
+   * @generated from field: bytes request = 5;
+   */
+  request: Uint8Array;
+};
+
+/**
+ * Describes the message orgchat.v1.DelegateEvent.
+ * Use `create(DelegateEventSchema)` to create a new message.
+ */
+export const DelegateEventSchema: GenMessage<DelegateEvent> = /*@__PURE__*/
+  messageDesc(file_orgchat_v1_client, 6);
+
+/**
  * A member that cannot open an epoch (or missed control messages Store no longer holds) asks the
  * owner for the current epoch of one group (docs/CLIENT.md, "No missing keys").
  *
@@ -328,5 +382,5 @@ export type ResyncRequest = Message<"orgchat.v1.ResyncRequest"> & {
  * Use `create(ResyncRequestSchema)` to create a new message.
  */
 export const ResyncRequestSchema: GenMessage<ResyncRequest> = /*@__PURE__*/
-  messageDesc(file_orgchat_v1_client, 6);
+  messageDesc(file_orgchat_v1_client, 7);
 

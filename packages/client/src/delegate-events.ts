@@ -1,0 +1,217 @@
+/**
+ * Delegates' decisions reach everyone (docs/DELEGATION.md, "Decisions reach everyone"): a delegate
+ * publishes each event it authors (an accept or reject with the request it decides, a removal, a
+ * ban) as a `delegate-event` envelope signed by its identity key on the organization's description
+ * topic; every member and the owner verify it and fold it with the reducers, which authorize it by
+ * rank; the owner republishes its description covering it.
+ *
+ * @module
+ */
+import { toHex } from "@orgchat/base";
+import { isOrgEvent, type OrgEvent, reduce } from "@orgchat/state";
+import { descriptionTopic, openEnvelope, sealEnvelope, wireLimits } from "@orgchat/wire";
+import type { ClientCore } from "./core.js";
+import { isDelegate } from "./delegates.js";
+import { decodeJson, encodeJson, hashId } from "./encoding.js";
+import { newTxn, type Org, type Txn } from "./org.js";
+
+const component = "client/delegate-events";
+
+/** The event types a `delegate-event` may carry (the decisions a delegate authors). */
+export const delegateEventTypes: ReadonlySet<OrgEvent["type"]> = new Set([
+  "request.accepted",
+  "request.rejected",
+  "member.removed",
+  "member.banned",
+  "member.roles.changed",
+]);
+
+/** Why a received `delegate-event` is dropped (reported as `delegate-event-<reason>`). */
+export type DelegateEventRefusal =
+  | "unopenable"
+  | "undecodable"
+  | "malformed"
+  | "not-its-author"
+  | "wrong-type"
+  | "wrong-id"
+  | "request-mismatch";
+
+/** A `delegate-event` opened and checked: the decision, and the request it decides if carried. */
+export interface CheckedDelegateEvent {
+  readonly event: OrgEvent;
+  readonly request?: OrgEvent;
+}
+
+/**
+ * The id an event of this client's encoding has: the hash of its fields but the id, in the order
+ * `EventLog.event` writes them.
+ *
+ * @param event - an event
+ * @returns its content id
+ */
+export function eventContentId(event: OrgEvent): string {
+  const { type, author, clock, sentAt, body } = event;
+  return hashId(encodeJson({ type, author, clock, sentAt, body }));
+}
+
+/** Decodes one event of a `DelegateEvent` (bounded by the wire codec), or undefined. */
+function decodeEvent(bytes: Uint8Array): OrgEvent | undefined {
+  let value: unknown;
+  try {
+    value = decodeJson<unknown>(bytes);
+  } catch {
+    return undefined;
+  }
+  return isOrgEvent(value) ? value : undefined;
+}
+
+/**
+ * Checks the fields of a `delegate-event` against each other (its signature, organization and clock
+ * binding are the envelope's): the event is well formed, of a delegate's type, authored by the
+ * signer at the envelope's clock, named by its content; a request, when carried, is a well-formed
+ * `request.sent` that the decision names (an accept or reject only).
+ *
+ * @param signer - the envelope's signer (the payload's `author`)
+ * @param clock - the envelope's clock
+ * @param eventBytes - the payload's `event`
+ * @param requestBytes - the payload's `request` (empty for none)
+ * @returns the events, or why not
+ */
+export function checkDelegateEvent(
+  signer: Uint8Array,
+  clock: bigint,
+  eventBytes: Uint8Array,
+  requestBytes: Uint8Array,
+): CheckedDelegateEvent | DelegateEventRefusal {
+  const event = decodeEvent(eventBytes);
+  if (event === undefined) return "malformed";
+  if (!delegateEventTypes.has(event.type)) return "wrong-type";
+  if (event.author !== toHex(signer) || event.clock !== clock) return "not-its-author";
+  if (event.id !== eventContentId(event)) return "wrong-id";
+  if (requestBytes.length === 0) return { event };
+  if (event.type !== "request.accepted" && event.type !== "request.rejected") {
+    return "request-mismatch";
+  }
+  const request = decodeEvent(requestBytes);
+  if (request === undefined) return "malformed";
+  if (request.type !== "request.sent" || request.id !== event.body.requestId) {
+    return "request-mismatch";
+  }
+  return { event, request };
+}
+
+/**
+ * Publishes a delegate's own event (and, for a decision on a request, the `request.sent` it
+ * decides, from this delegate's log) into the unit of work's outbox, on the description topic.
+ *
+ * @param c - the client's core
+ * @param org - an organization in which this client is a delegate
+ * @param txn - the event's unit of work
+ * @param event - the event this member authored
+ */
+export async function publishDelegateEvent(
+  c: ClientCore,
+  org: Org,
+  txn: Txn,
+  event: OrgEvent,
+): Promise<void> {
+  let request: OrgEvent | undefined;
+  if (event.type === "request.accepted" || event.type === "request.rejected") {
+    const requestId = event.body.requestId;
+    request = org.log.events().find((e) => e.id === requestId && e.type === "request.sent");
+  }
+  const eventBytes = encodeJson(event);
+  const requestBytes = request === undefined ? new Uint8Array() : encodeJson(request);
+  const limit = wireLimits.maxDelegateEventJsonBytes;
+  if (eventBytes.length > limit || requestBytes.length > limit) {
+    c.report({ component, reason: "delegate-event-too-large", topic: descriptionTopic(org.id) });
+    return;
+  }
+  const topic = descriptionTopic(org.id);
+  const bytes = await sealEnvelope(
+    {
+      type: "delegate-event",
+      organizationId: org.id,
+      clock: event.clock,
+      contentTopic: topic,
+      message: {
+        organizationId: org.id,
+        author: c.p.identity.publicKey,
+        clock: event.clock,
+        event: eventBytes,
+        request: requestBytes,
+      },
+    },
+    c.identitySigner,
+  );
+  txn.outbox.push({ id: hashId(bytes), topic, bytes });
+}
+
+/**
+ * Receives a `delegate-event` read on the description topic, by a member or the owner: opened
+ * (signed by the author it names, bound to the organization, topic and clock), checked
+ * ({@link checkDelegateEvent}) and folded in one unit of work. The request it carries is folded
+ * only when the signer is a delegate in this client's state (a stranger cannot fill the members'
+ * request lists) and the decision then applies on top of it; the decision itself goes to the log,
+ * which applies it or holds it (bounded) like any refused event. The owner republishes its
+ * description when the decision applied; a member that the decision removed follows its role
+ * (observer, its groups marked removed).
+ *
+ * @param c - the client's core
+ * @param org - the organization
+ * @param bytes - the envelope
+ * @param topic - its content topic (diagnostics)
+ * @param id - the message id (marked seen once folded)
+ */
+export async function receiveDelegateEvent(
+  c: ClientCore,
+  org: Org,
+  bytes: Uint8Array,
+  topic: string,
+  id: string,
+): Promise<void> {
+  let checked: CheckedDelegateEvent | DelegateEventRefusal;
+  try {
+    const opened = await openEnvelope(bytes, {
+      contentTopic: descriptionTopic(org.id),
+      organizationId: org.id,
+      accept: ["delegate-event"],
+      verify: c.verify,
+    });
+    if (opened.type !== "delegate-event") return;
+    const m = opened.message;
+    checked = checkDelegateEvent(m.author, opened.clock, m.event, m.request);
+  } catch (error) {
+    c.report({ component, reason: "delegate-event-unopenable", topic, error });
+    return;
+  }
+  if (typeof checked === "string") {
+    c.report({ component, reason: `delegate-event-${checked}`, topic });
+    return;
+  }
+  const { event, request } = checked;
+  if (org.log.has(event.id)) {
+    c.sync.seen.add(id);
+    return;
+  }
+  const txn = newTxn(org);
+  if (request !== undefined && !org.log.has(request.id)) {
+    const state = org.log.state;
+    const before = reduce(state, request, org.log.config);
+    const decided =
+      before.rejected === undefined ? reduce(before.state, event, org.log.config) : undefined;
+    if (isDelegate(state, event.author) && decided?.rejected === undefined) {
+      c.eventLog.add(org, txn, request);
+    }
+  }
+  const refused = c.eventLog.add(org, txn, event);
+  if (refused === undefined && org.role === "owner") txn.description = true;
+  // This member removed or banned by a delegate: it stops being one now, as after a description
+  // (never the other way: a requester joins by its Welcome and the decision sent to it).
+  if (org.role === "member" && !org.log.state.members.has(c.memberId)) {
+    c.descriptionSync.followRole(org, txn);
+  }
+  c.sync.markSeen(org, txn, id);
+  await c.persistence.commit(org, txn);
+  if (refused === undefined) await c.sync.syncSubscriptions(org);
+}
