@@ -15,6 +15,12 @@
  *   every remaining member (carol and the other newcomers) has decrypted it. The banned member
  *   decrypting it fails the run.
  *
+ * **Known (session 12)**: over relay (`--kind relay`, the default) members apply a delegate's ban
+ * 3.4–5 s after it, at the client's history sweep (`syncIntervalMs`, 5 s), not live: no diagnostic
+ * on either side, ban and send return in a few ms, and light mode applies it in 66–97 ms. One relay
+ * run of three also timed out (a member never decrypted within 120 s). Not yet explained; the bench
+ * is therefore not part of the CI smoke run.
+ *
  * Client configuration: the production defaults but `rekeyWindowMs: 0` and `addWindowMs: 0`, as in
  * bench/run.ts (a delegate commits each decision at once; the owner's batching windows would add up
  * to 200 ms to an admission and 2 s to a removal in production). `--json` prints one JSON document
