@@ -43,6 +43,11 @@ import {
   type World,
   type WorldKind,
 } from "../src/world.js";
+import {
+  ratioTo as ratio,
+  type LatencyStats as Stats,
+  latencyStats as stats,
+} from "./latency-stats.js";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -54,25 +59,6 @@ const joins = quick ? 3 : 10;
 const removals = quick ? 2 : 5;
 
 const config: Required<ClientConfig> = { ...defaultClientConfig, rekeyWindowMs: 0, addWindowMs: 0 };
-
-interface Stats {
-  readonly samples: number;
-  readonly p50Ms: number;
-  readonly p95Ms: number;
-  readonly maxMs: number;
-}
-
-function stats(values: readonly number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  const round = (ms: number) => Math.round(ms * 10) / 10;
-  return {
-    samples: sorted.length,
-    p50Ms: round(at(0.5)),
-    p95Ms: round(at(0.95)),
-    maxMs: round(sorted.at(-1) ?? 0),
-  };
-}
 
 /** Joins `peer` through the owner (which is online during the set-up). */
 async function admit(world: World, owner: Peer, peer: Peer, orgId: string): Promise<void> {
@@ -204,7 +190,6 @@ async function scenario(kind: WorldKind) {
 const started = performance.now();
 const waku = await scenario(wakuKind);
 const floor = await scenario("memory");
-const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 10) / 10 : null);
 const result = {
   bench: "delegation",
   kind: wakuKind,

@@ -74,6 +74,7 @@ import {
   type World,
   type WorldKind,
 } from "../src/world.js";
+import { type LatencyStats, latencyStats, ratioTo, roundMs } from "./latency-stats.js";
 
 const json = process.argv.includes("--json");
 const quick = process.argv.includes("--quick");
@@ -151,27 +152,10 @@ async function benchWorld(kind: WorldKind, timeoutMs: number): Promise<World> {
   });
 }
 
-interface Stats {
-  readonly samples: number;
-  readonly minMs: number;
-  readonly p50Ms: number;
-  readonly maxMs: number;
-}
-
-function stats(values: readonly number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return {
-    samples: sorted.length,
-    minMs: round(sorted[0] ?? 0),
-    p50Ms: round(at(0.5)),
-    maxMs: round(sorted.at(-1) ?? 0),
-  };
-}
-
-const round = (ms: number) => Math.round(ms * 10) / 10;
-const ratio = (value: number, floor: number) =>
-  floor > 0 ? Math.round((value / floor) * 10) / 10 : null;
+type Stats = LatencyStats;
+const stats = latencyStats;
+const round = roundMs;
+const ratio = ratioTo;
 
 // --- join latency ----------------------------------------------------------------------------------
 
