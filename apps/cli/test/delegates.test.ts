@@ -155,8 +155,16 @@ describe("delegates use the CLI with the owner offline (issue #17, acceptance)",
       1,
       "orgchat: the owner of Acme cannot be banned",
     ]);
-    // Not checked: that carol's and bob's states show the ban. A delegate's events do not reach the
-    // members' states yet (docs/DELEGATION.md, plan step 3, "not built"); the keys are what count.
+    // A delegate's decisions reach the members' states (`delegate-event`s): carol and bob see the
+    // ban, and carol's send is refused as a ban, not as keys still to come.
+    expect(carolView.organization.banned).toEqual([carol]);
+    const bobView = await cli.orgchatJson<Shown>(["org", "show", ...dir("bob")]);
+    expect(bobView.organization.banned).toEqual([carol]);
+    const carolSend = await cli.orgchat(["send", "general", "still here?", ...dir("carol")]);
+    expect([carolSend.code, carolSend.stderr.trim().split("\n").at(-1)]).toEqual([
+      1,
+      "orgchat: you are banned from Acme: only its owner can lift the ban (`orgchat unban`)",
+    ]);
 
     time.print("delegates over real Waku (127.0.0.1), owner offline after `role`:");
   });
