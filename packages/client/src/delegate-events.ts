@@ -194,6 +194,14 @@ export async function receiveDelegateEvent(
     c.sync.seen.add(id);
     return;
   }
+  if (!org.log.state.members.has(event.author)) {
+    // Anyone can sign one (the author is the signer): a non-member's decision is never valid, so it
+    // costs its verification only — nothing held, stored or marked seen on disk (a million of them
+    // write nothing). A delegate this client does not know yet is read again by the history sweep.
+    c.sync.seen.add(id);
+    c.report({ component, reason: "delegate-event-not-a-member", topic });
+    return;
+  }
   const txn = newTxn(org);
   if (request !== undefined && !org.log.has(request.id)) {
     const state = org.log.state;

@@ -100,6 +100,60 @@ describe("a delegate's decisions reach the members and the returning owner", () 
   });
 });
 
+describe("a stranger's own decisions", () => {
+  it("cost their verification only: nothing held, stored or changed", async () => {
+    const { w, carol, erin, orgId } = await ownerAway();
+    const erinId = erin.client.memberId;
+    const org = fromHex(orgId);
+    const provider = defaultProvider();
+    const topic = descriptionTopic(org);
+    const reasons: string[] = [];
+    erin.client.on("diagnostic", (d) => reasons.push(d.reason));
+    await w.settle();
+    // Every write erin's store takes from here on.
+    let writes = 0;
+    const store = erin.store as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const name of ["batch", "put", "append"]) {
+      const original = store[name]?.bind(erin.store) as (...args: unknown[]) => unknown;
+      store[name] = (...args: unknown[]) => {
+        writes++;
+        return original(...args);
+      };
+    }
+    for (let i = 0; i < 20; i++) {
+      const mallory = provider.ed25519KeyPair();
+      const draft = {
+        type: "member.banned" as const,
+        author: Buffer.from(mallory.publicKey).toString("hex"),
+        clock: 1_000n + BigInt(i),
+        sentAt: w.time.now(),
+        body: { member: erinId, deleteMessages: true },
+      };
+      const event = { id: eventContentId({ id: "", ...draft }), ...draft };
+      const bytes = await sealEnvelope(
+        {
+          type: "delegate-event",
+          organizationId: org,
+          clock: draft.clock,
+          contentTopic: topic,
+          message: {
+            organizationId: org,
+            author: mallory.publicKey,
+            clock: draft.clock,
+            event: encodeJson(event),
+          },
+        },
+        ed25519EnvelopeSigner(provider, mallory.secretKey),
+      );
+      await carol.transport.publish(topic, bytes);
+    }
+    await w.settle();
+    expect(writes).toBe(0);
+    expect(reasons.filter((r) => r === "delegate-event-not-a-member")).toHaveLength(20);
+    expect(erin.client.getOrganization(orgId).members.has(erinId)).toBe(true);
+  });
+});
+
 describe("checkDelegateEvent", () => {
   const author = new Uint8Array(32).fill(7);
   const authorId = toHex(author);
