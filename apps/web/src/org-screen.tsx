@@ -1,13 +1,15 @@
 /**
  * One organization on screen: its channels (restricted ones marked, unread counts), the messages of
- * the channel on screen, members with roles, the owner's requests panel and actions, and its share
- * link with a QR code. Every string from the network is rendered as text (JSX escapes it).
+ * the channel on screen, members with their ranks, the owner's requests panel and actions (or a
+ * delegate's: `delegate-panel.tsx`), and its share link with a QR code. Every string from the network is rendered as text (JSX escapes it).
  */
 import type { ChannelView, MessageView, OrganizationView } from "@orgchat/client";
 import { useEffect, useState } from "preact/hooks";
 import { isLimited, LockIcon } from "./channel-admin.tsx";
+import { DelegatePanel } from "./delegate-panel.tsx";
 import { OwnerPanel } from "./owner-panel.tsx";
 import { QrCode } from "./qr-code.tsx";
+import { isDelegate, rankIn } from "./ranks.ts";
 import type { ChatSession } from "./session.ts";
 import { formatShareLink, pageUrlFor } from "./share-link.ts";
 import { TextField } from "./text-field.tsx";
@@ -34,7 +36,7 @@ export function memberLabel(view: OrganizationView, id: string): string {
  * @returns true for the owner's entry
  */
 export function isOwnerKey(view: OrganizationView, id: string, memberId: string): boolean {
-  return id === view.id || (view.role === "owner" && id === memberId);
+  return rankIn(view, id, memberId) === "owner";
 }
 
 /** The screen of one organization. @param props - session and organization */
@@ -51,12 +53,16 @@ export function OrganizationScreen(props: {
     if (channel !== undefined) session.markRead(organizationId, channel.id);
   });
   const waitingForKeys = view.encrypted && view.role === "member" && view.epoch === undefined;
+  const delegate = view.role === "member" && isDelegate(view, session.client.memberId);
   return (
     <div class="org">
       <aside class="channels">
         <h2 data-testid="org-title">{view.identity.displayName}</h2>
         <p class="role">
           you are {view.role}
+          {delegate && (
+            <span data-testid="delegate-rank"> · {rankIn(view, session.client.memberId)}</span>
+          )}
           {waitingForKeys && (
             <span class="waiting" data-testid="waiting-for-keys">
               {" "}
@@ -76,6 +82,7 @@ export function OrganizationScreen(props: {
         )}
       </div>
       {view.role === "owner" && <OwnerPanel session={session} view={view} />}
+      {delegate && <DelegatePanel session={session} view={view} />}
     </div>
   );
 }
@@ -139,17 +146,16 @@ function Members(props: { readonly view: OrganizationView; readonly memberId: st
     <div class="members" data-testid="members">
       <h3>Members ({view.members.size})</h3>
       <ul>
-        {[...view.members].map(([id, roles]) => (
-          <li key={id} title={id}>
-            {memberLabel(view, id)}
-            {id === props.memberId && " · you"}
-            {isOwnerKey(view, id, props.memberId)
-              ? " · owner"
-              : roles.length > 0
-                ? ` · ${roles.join(", ")}`
-                : ""}
-          </li>
-        ))}
+        {[...view.members.keys()].map((id) => {
+          const rank = rankIn(view, id, props.memberId);
+          return (
+            <li key={id} title={id}>
+              {memberLabel(view, id)}
+              {id === props.memberId && " · you"}
+              {rank === "member" ? "" : ` · ${rank}`}
+            </li>
+          );
+        })}
       </ul>
       {view.banned.length > 0 && (
         <p class="banned">banned: {view.banned.map((b) => b.slice(0, 8)).join(", ")}</p>

@@ -6,8 +6,8 @@ import type { OrganizationView } from "@orgchat/client";
 import { useState } from "preact/hooks";
 import { ChannelAdmin } from "./channel-admin.tsx";
 import { isOwnerKey, memberLabel } from "./org-screen.tsx";
+import { pendingRequests, RequestsList } from "./requests-list.tsx";
 import type { ChatSession } from "./session.ts";
-import { TextField } from "./text-field.tsx";
 import { actionRunner } from "./use-session.ts";
 
 type RoleName = "all" | "manage-users" | "moderate-content";
@@ -31,41 +31,11 @@ export function OwnerPanel(props: {
   const { client } = session;
   const [error, setError] = useState<string | undefined>(undefined);
   const run = actionRunner(setError, session);
-  const requests = client.listRequests(view.id).filter((r) => r.status === "pending");
-  const [reasons, setReasons] = useState<Record<string, string>>({});
+  const requests = pendingRequests(client, view) ?? [];
   return (
     <aside class="owner" data-testid="owner-panel">
       <h2>Requests ({requests.length})</h2>
-      <ul data-testid="requests">
-        {requests.map((r) => (
-          <li key={r.id} data-testid="request">
-            <span class="requester" title={r.requester}>
-              {r.displayName || "(no name)"} ({r.requester.slice(0, 8)})
-            </span>
-            <button
-              type="button"
-              data-testid="accept-request"
-              onClick={() => void run(() => client.acceptRequest(view.id, r.id))}
-            >
-              Accept
-            </button>
-            <TextField
-              class="short"
-              placeholder="reason"
-              value={reasons[r.id] ?? ""}
-              onValue={(value) => setReasons({ ...reasons, [r.id]: value })}
-            />
-            <button
-              type="button"
-              onClick={() =>
-                void run(() => client.rejectRequest(view.id, r.id, reasons[r.id] ?? ""))
-              }
-            >
-              Reject
-            </button>
-          </li>
-        ))}
-      </ul>
+      <RequestsList client={client} view={view} requests={requests} run={run} />
       <h2>Members</h2>
       <ul>
         {[...view.members]
@@ -74,6 +44,7 @@ export function OwnerPanel(props: {
             <li key={id}>
               {memberLabel(view, id)}
               <select
+                data-testid="role-select"
                 value={roles[0] ?? ""}
                 onChange={(e) => {
                   const choice = roleChoices.find(

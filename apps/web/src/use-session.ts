@@ -17,19 +17,28 @@ export function useSessionVersion(session: ChatSession): number {
  * Runs an action, showing its error instead of throwing it.
  * @param setError - where the error's text goes
  * @param session - when given, its views read the client again once the action ended
- * @returns a runner for async actions
+ * @returns a runner for async actions; `describe` (optional) says an action's error in words
  */
 export function actionRunner(
   setError: (text: string | undefined) => void,
   session?: Pick<ChatSession, "refresh">,
 ) {
-  return async (action: () => Promise<unknown>): Promise<boolean> => {
+  return async (
+    action: () => Promise<unknown>,
+    describe?: (error: unknown) => string,
+  ): Promise<boolean> => {
     setError(undefined);
     try {
       await action();
       return true;
     } catch (error) {
-      setError(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      setError(
+        describe !== undefined
+          ? describe(error)
+          : error instanceof Error
+            ? `${error.name}: ${error.message}`
+            : String(error),
+      );
       return false;
     } finally {
       session?.refresh();

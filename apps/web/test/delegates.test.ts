@@ -1,0 +1,204 @@
+/**
+ * What the delegate's panel offers, against what the client (the state's rule) lets it do, over the
+ * memory transport with real clients: an owner, an admin, a manager, a moderator and a member. The
+ * page's rule (`ranks.ts`) must offer remove and ban exactly where the client accepts them, and say
+ * a refusal in words that name who can. Then a request sent with the owner offline reaches the
+ * admin's list (`requests-list.tsx`) and its accept gives the newcomer the keys. Waits are for
+ * client events and session changes; no timer decides.
+ */
+import type { ClientEvents, OrganizationView } from "@orgchat/client";
+import { memoryStore } from "@orgchat/store";
+import { type MemoryNetwork, memoryNetwork } from "@orgchat/transport";
+import { afterEach, expect, it } from "vitest";
+import { actionRefusal, isDelegate, rankIn, refusedActionText } from "../src/ranks.ts";
+import { pendingRequests } from "../src/requests-list.tsx";
+import { type ChatSession, openChatSession } from "../src/session.ts";
+
+const config = { addWindowMs: 0, rekeyWindowMs: 0, syncIntervalMs: 0, republishIntervalMs: 0 };
+const sessions: ChatSession[] = [];
+
+afterEach(async () => {
+  for (const session of sessions.splice(0)) await session.close();
+});
+
+function next<K extends keyof ClientEvents>(
+  session: ChatSession,
+  event: K,
+  matches: (payload: ClientEvents[K]) => boolean = () => true,
+): Promise<ClientEvents[K]> {
+  return new Promise((resolve) => {
+    const off = session.client.on(event, (payload) => {
+      if (!matches(payload)) return;
+      off();
+      resolve(payload);
+    });
+  });
+}
+
+/** Resolves once `holds` is true of the session's view of `org` (checked after every change). */
+function until(
+  session: ChatSession,
+  org: string,
+  holds: (view: OrganizationView) => boolean,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const look = () => {
+      if (!holds(session.client.getOrganization(org))) return false;
+      off();
+      resolve();
+      return true;
+    };
+    const off = session.subscribe(look);
+    look();
+  });
+}
+
+async function onNetwork(network: MemoryNetwork): Promise<ChatSession> {
+  const session = await openChatSession({
+    peers: [],
+    transport: network.transport(),
+    store: memoryStore(),
+    config,
+  });
+  sessions.push(session);
+  return session;
+}
+
+/** `member` asks to join `org` as `name`; `decider` (owner or delegate) accepts; keys arrive. */
+async function admit(decider: ChatSession, member: ChatSession, org: string, name: string) {
+  await member.client.discover(org);
+  const requested = next(decider, "request:received");
+  await member.client.requestToJoin(org, { displayName: name });
+  const keys = next(member, "epoch:changed", (e) => e.channelId === "");
+  await decider.client.acceptRequest(org, (await requested).requestId);
+  await keys;
+}
+
+/** Acme: the owner, an admin (Alice), a manager (Mona), a moderator (Dave) and a member (Carl). */
+async function acme() {
+  const network = memoryNetwork();
+  const owner = await onNetwork(network);
+  const org = await owner.client.createOrganization({ name: "Acme" });
+  await owner.client.createChannel(org, { id: "general", name: "general" });
+  const people = {
+    alice: await onNetwork(network),
+    mona: await onNetwork(network),
+    dave: await onNetwork(network),
+    carl: await onNetwork(network),
+  };
+  for (const [name, session] of Object.entries(people)) await admit(owner, session, org, name);
+  const roles = { alice: ["all"], mona: ["manage-users"], dave: ["moderate-content"] } as const;
+  for (const [name, given] of Object.entries(roles)) {
+    await owner.client.setRoles(org, people[name as keyof typeof roles].client.memberId, given);
+  }
+  // Every member sees every role before the test looks.
+  for (const session of Object.values(people)) {
+    await until(session, org, (view) =>
+      Object.entries(roles).every(
+        ([name, given]) =>
+          view.members.get(people[name as keyof typeof roles].client.memberId)?.[0] === given[0],
+      ),
+    );
+  }
+  return { network, owner, org, ...people };
+}
+
+it("the page offers remove and ban exactly where the client accepts them, and says a refusal in words", async () => {
+  const { owner, org, alice, mona, dave, carl } = await acme();
+  const people = { alice, mona, dave, carl };
+  const nameOf = new Map(Object.entries(people).map(([name, s]) => [s.client.memberId, name]));
+  nameOf.set(org, "owner");
+  const offered: string[] = [];
+  for (const [name, session] of Object.entries(people)) {
+    const self = session.client.memberId;
+    const view = session.client.getOrganization(org);
+    expect(isDelegate(view, self)).toBe(name === "alice" || name === "mona");
+    for (const target of view.members.keys()) {
+      const refusal = actionRefusal(view, self, target);
+      if (refusal === undefined) {
+        offered.push(`${name}→${nameOf.get(target)}`);
+        continue;
+      }
+      // No button: and the client refuses it too, for the reason the page gives.
+      const error = await session.client.removeMember(org, target).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, `${name} removing ${nameOf.get(target)}`).toBeInstanceOf(Error);
+      expect((error as Error).name).toMatch(/^(EventRejectedError|NotOwnerError)$/);
+      const text = refusedActionText(error, view, self, { what: "removing them", target });
+      expect(text).toMatch(
+        target === org
+          ? /nobody removes or bans the owner/
+          : target === self
+            ? /you: to go, leave/
+            : /only the owner/,
+      );
+      if (name === "mona" && nameOf.get(target) === "alice") {
+        expect(text).toBe(
+          "removing them was refused: an admin, like or above you (a manager): only the owner can remove or ban an admin",
+        );
+      }
+    }
+  }
+  // The state's rule: an admin acts on managers, moderators and members; a manager on moderators
+  // and members; nobody else on anyone; nobody on the owner or itself.
+  expect(offered.sort()).toEqual(
+    ["alice→mona", "alice→dave", "alice→carl", "mona→dave", "mona→carl"].sort(),
+  );
+  // The owner's page acts on everyone but itself.
+  const ownerView = owner.client.getOrganization(org);
+  expect(
+    [...ownerView.members.keys()].filter(
+      (id) => actionRefusal(ownerView, owner.client.memberId, id) !== undefined,
+    ),
+  ).toEqual([org]);
+
+  // One offered action, done: the manager bans the member; the admin's page sees it.
+  await mona.client.banMember(org, carl.client.memberId);
+  await until(alice, org, (view) => view.banned.includes(carl.client.memberId));
+  const after = alice.client.getOrganization(org);
+  expect(rankIn(after, carl.client.memberId)).toBe("none");
+  expect(actionRefusal(after, alice.client.memberId, carl.client.memberId)).toBeUndefined();
+});
+
+it("with the owner offline, a request reaches the admin's list as it arrives; the admin's accept gives the keys", async () => {
+  const { network, owner, org, alice, carl } = await acme();
+  await owner.close();
+  sessions.splice(sessions.indexOf(owner), 1);
+  // A plain member holds no requests: the page shows no panel (and the list is undefined).
+  expect(pendingRequests(carl.client, carl.client.getOrganization(org))).toBeUndefined();
+  expect(pendingRequests(alice.client, alice.client.getOrganization(org))).toEqual([]);
+
+  const bob = await onNetwork(network);
+  await bob.client.discover(org);
+  const listed = until(
+    alice,
+    org,
+    () => (pendingRequests(alice.client, alice.client.getOrganization(org)) ?? []).length > 0,
+  );
+  await bob.client.requestToJoin(org, { displayName: "Bob <b>" });
+  await listed;
+  const [request] = pendingRequests(alice.client, alice.client.getOrganization(org)) ?? [];
+  expect(request?.displayName).toBe("Bob <b>");
+  expect(request?.requester).toBe(bob.client.memberId);
+
+  const keys = next(bob, "epoch:changed", (e) => e.channelId === "");
+  await alice.client.acceptRequest(org, request?.id ?? "");
+  await keys;
+  expect(pendingRequests(alice.client, alice.client.getOrganization(org))).toEqual([]);
+  const heard = next(bob, "message:received", (e) => e.message.text === "welcome, Bob");
+  await alice.send(org, "general", "welcome, Bob");
+  await heard;
+
+  // A second decision on it is refused, in words.
+  const again = await alice.client.rejectRequest(org, request?.id ?? "", "no").then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(
+    refusedActionText(again, alice.client.getOrganization(org), alice.client.memberId, {
+      what: "rejecting Bob",
+    }),
+  ).toBe("rejecting Bob: already decided (by the owner or another admin or manager)");
+});
