@@ -74,7 +74,10 @@ async function admit(decider: ChatSession, member: ChatSession, org: string, nam
   await keys;
 }
 
-/** Acme: the owner, an admin (Alice), a manager (Mona), a moderator (Dave) and a member (Carl). */
+/**
+ * Acme: the owner, two admins (Alice, Ada), two managers (Mona, Max), a moderator (Dave) and a
+ * member (Carl): every pair of ranks, equal ones included.
+ */
 async function acme() {
   const network = memoryNetwork();
   const owner = await onNetwork(network);
@@ -82,12 +85,20 @@ async function acme() {
   await owner.client.createChannel(org, { id: "general", name: "general" });
   const people = {
     alice: await onNetwork(network),
+    ada: await onNetwork(network),
     mona: await onNetwork(network),
+    max: await onNetwork(network),
     dave: await onNetwork(network),
     carl: await onNetwork(network),
   };
   for (const [name, session] of Object.entries(people)) await admit(owner, session, org, name);
-  const roles = { alice: ["all"], mona: ["manage-users"], dave: ["moderate-content"] } as const;
+  const roles = {
+    alice: ["all"],
+    ada: ["all"],
+    mona: ["manage-users"],
+    max: ["manage-users"],
+    dave: ["moderate-content"],
+  } as const;
   for (const [name, given] of Object.entries(roles)) {
     await owner.client.setRoles(org, people[name as keyof typeof roles].client.memberId, given);
   }
@@ -104,15 +115,15 @@ async function acme() {
 }
 
 it("the page offers remove and ban exactly where the client accepts them, and says a refusal in words", async () => {
-  const { owner, org, alice, mona, dave, carl } = await acme();
-  const people = { alice, mona, dave, carl };
+  const { owner, org, alice, ada, mona, max, dave, carl } = await acme();
+  const people = { alice, ada, mona, max, dave, carl };
   const nameOf = new Map(Object.entries(people).map(([name, s]) => [s.client.memberId, name]));
   nameOf.set(org, "owner");
   const offered: string[] = [];
   for (const [name, session] of Object.entries(people)) {
     const self = session.client.memberId;
     const view = session.client.getOrganization(org);
-    expect(isDelegate(view, self)).toBe(name === "alice" || name === "mona");
+    expect(isDelegate(view, self)).toBe(["alice", "ada", "mona", "max"].includes(name));
     for (const target of view.members.keys()) {
       const refusal = actionRefusal(view, self, target);
       if (refusal === undefined) {
@@ -139,13 +150,21 @@ it("the page offers remove and ban exactly where the client accepts them, and sa
           "removing them was refused: an admin, like or above you (a manager): only the owner can remove or ban an admin",
         );
       }
+      if (name === "mona" && nameOf.get(target) === "max") {
+        expect(text).toBe(
+          "removing them was refused: a manager, like or above you (a manager): only the owner or an admin can remove or ban them",
+        );
+      }
     }
   }
   // The state's rule: an admin acts on managers, moderators and members; a manager on moderators
   // and members; nobody else on anyone; nobody on the owner or itself.
-  expect(offered.sort()).toEqual(
-    ["alice→mona", "alice→dave", "alice→carl", "mona→dave", "mona→carl"].sort(),
-  );
+  const below = { alice: ["mona", "max", "dave", "carl"], ada: ["mona", "max", "dave", "carl"] };
+  const expected = [
+    ...Object.entries(below).flatMap(([name, targets]) => targets.map((t) => `${name}→${t}`)),
+    ...["mona", "max"].flatMap((name) => ["dave", "carl"].map((t) => `${name}→${t}`)),
+  ];
+  expect(offered.sort()).toEqual(expected.sort());
   // The owner's page acts on everyone but itself.
   const ownerView = owner.client.getOrganization(org);
   expect(

@@ -4,8 +4,10 @@
  * the CLI joins with the share link the page shows, the page accepts, and one message goes each way
  * (page → CLI `read`, CLI `send` → page); then the other way round: the CLI owns, the page opens its
  * link, asks to join, is accepted and chats; a passphrase seals a page's identity; and the story of
- * issue #16 (two pages and a CLI member: restricted channel, service node restart, ban, offline), each
- * step's duration printed. Everything stays on 127.0.0.1. Every wait is for an event (a process's
+ * issue #16 (two pages and a CLI member: restricted channel, service node restart, ban, offline), then
+ * issue #17's delegates (the owner's page makes Dana an admin and closes; her page accepts a CLI
+ * newcomer who reads her next message, and bans him: he reads nothing after it), each step's
+ * duration printed. Everything stays on 127.0.0.1. Every wait is for an event (a process's
  * output or exit, an element on the page); the timeouts are only nets for a hang.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -260,7 +262,7 @@ it("a passphrase seals the page's identity: asked for after a reload, a wrong on
   }
 });
 
-it("the story: two pages and a CLI member chat; a restricted channel; the service node restarts; a ban re-keys; a page offline queues and delivers when back", async () => {
+it("the story: two pages and a CLI member chat; a restricted channel; the service node restarts; a ban re-keys; a page offline queues and delivers when back; with the owner offline, an admin's page accepts and bans", async () => {
   if (browser === undefined || page === undefined || node === undefined)
     throw new Error("setup failed");
   // Two browser profiles (contexts share nothing: two identities), and a CLI member.
@@ -299,6 +301,8 @@ it("the story: two pages and a CLI member chat; a restricted channel; the servic
     await body();
     timings.push({ step: name, ms: Math.round(performance.now() - started) });
   };
+  // Set once the owner's page is closed (its context with it): the delegates' part runs without it.
+  let ownerGone = false;
   try {
     let link = "";
     await step("owner's page connects and creates Initech", async () => {
@@ -479,11 +483,100 @@ it("the story: two pages and a CLI member chat; a restricted channel; the servic
     mkdirSync(artifacts, { recursive: true });
     await owner.screenshot({ path: join(artifacts, "story-owner.png") });
     await dana.screenshot({ path: join(artifacts, "story-member.png") });
+
+    await step("the owner's page makes Dana an admin, then goes offline for good", async () => {
+      await owner
+        .getByTestId("owner-panel")
+        .locator("li", { hasText: "Dana" })
+        .getByTestId("role-select")
+        .selectOption("all");
+      await dana.getByTestId("delegate-panel").waitFor({ timeout: hang });
+      await expect(dana.getByTestId("delegate-rank").textContent()).resolves.toContain("admin");
+      // What stays with the owner is not on her page: roles, channels, unbans.
+      expect(await dana.getByTestId("owner-panel").count()).toBe(0);
+      expect(await dana.getByTestId("role-select").count()).toBe(0);
+      expect(await dana.getByTestId("channel-form").count()).toBe(0);
+      // The owner gets no buttons, and the page says why.
+      const ownerRow = dana.getByTestId("delegate-member").filter({ hasText: "owner" });
+      await expect(ownerRow.getByTestId("no-action").textContent()).resolves.toContain(
+        "nobody removes or bans the owner",
+      );
+      expect(await ownerRow.getByRole("button").count()).toBe(0);
+      // Her client published its delegate bundle in the commit that gave her the rank; her next
+      // post is published after it (one operation queue), so the service node holds the bundle.
+      await send(dana, "Dana is an admin now");
+      await shows(owner, "Dana is an admin now");
+      await contexts[0]?.close();
+      ownerGone = true;
+    });
+
+    const frank = ["--data", join(home, "frank")];
+    const frankRead = async () => {
+      const run = start(["read", "general", "--json", ...frank]);
+      expect(await run.exited, run.stderr).toBe(0);
+      return run.stdout;
+    };
+    await step(
+      "owner offline: a CLI user asks to join, Dana's (admin) page accepts, he reads her next message",
+      async () => {
+        const joining = start(["join", link, "--name", "Frank", "--wait", ...frank]);
+        await waitForOutput(joining, "stderr", "waiting for the owner");
+        // The request shows as it arrives, with its name.
+        await dana
+          .getByTestId("delegate-panel")
+          .getByTestId("request")
+          .getByText("Frank")
+          .waitFor({ timeout: hang });
+        mkdirSync(artifacts, { recursive: true });
+        await dana.screenshot({ path: join(artifacts, "delegate-requests.png") });
+        await dana.getByTestId("delegate-panel").getByTestId("accept-request").click();
+        expect(await joining.exited, `${joining.stdout}\n${joining.stderr}`).toBe(0);
+        await dana
+          .getByTestId("delegate-panel")
+          .getByTestId("request")
+          .waitFor({ state: "detached", timeout: hang });
+        await send(dana, "welcome, Frank");
+        await shows(dana, "welcome, Frank");
+        expect(await frankRead()).toContain("welcome, Frank");
+        // Frank is below her rank: remove and ban; the owner still has none.
+        await dana
+          .getByTestId("delegate-member")
+          .filter({ hasText: "Frank" })
+          .getByRole("button", { name: "Ban" })
+          .waitFor({ timeout: hang });
+        await dana.screenshot({ path: join(artifacts, "delegate-members.png") });
+      },
+    );
+
+    await step(
+      "owner offline: Dana's page bans Frank: his kept keys open nothing after it",
+      async () => {
+        await dana
+          .getByTestId("delegate-member")
+          .filter({ hasText: "Frank" })
+          .getByRole("button", { name: "Ban" })
+          .click();
+        await dana
+          .getByTestId("delegate-member")
+          .filter({ hasText: "Frank" })
+          .waitFor({ state: "detached", timeout: hang });
+        expect(await dana.getByTestId("delegate-error").count()).toBe(0);
+        await send(dana, "after Frank's ban");
+        await shows(dana, "after Frank's ban");
+        const banned = await frankRead();
+        expect(banned).toContain("welcome, Frank");
+        expect(banned).not.toContain("after Frank's ban");
+        mkdirSync(artifacts, { recursive: true });
+        await dana.screenshot({ path: join(artifacts, "delegate-ban.png") });
+      },
+    );
   } catch (error) {
     mkdirSync(artifacts, { recursive: true });
-    await owner
-      .screenshot({ path: join(artifacts, "story-failed-owner.png") })
-      .catch(() => undefined);
+    if (!ownerGone) {
+      await owner
+        .screenshot({ path: join(artifacts, "story-failed-owner.png") })
+        .catch(() => undefined);
+    }
     await dana
       .screenshot({ path: join(artifacts, "story-failed-member.png") })
       .catch(() => undefined);
@@ -497,6 +590,8 @@ it("the story: two pages and a CLI member chat; a restricted channel; the servic
     );
     mkdirSync(artifacts, { recursive: true });
     writeFileSync(join(artifacts, "story-timings.json"), `${JSON.stringify(timings, null, 2)}\n`);
-    for (const context of contexts) await context.close();
+    for (const [i, context] of contexts.entries()) {
+      if (i > 0 || !ownerGone) await context.close();
+    }
   }
 });
