@@ -28,6 +28,18 @@ export function DelegatePanel(props: {
     refusedActionText(e, view, self, target === undefined ? { what } : { what, target });
   const requests = pendingRequests(client, view);
   const rank = rankIn(view, self, self);
+  const memberActions = [
+    {
+      label: "Remove",
+      doing: "removing",
+      act: (org: string, member: string) => client.removeMember(org, member),
+    },
+    {
+      label: "Ban",
+      doing: "banning",
+      act: (org: string, member: string) => client.banMember(org, member),
+    },
+  ];
   return (
     <aside class="owner delegate" data-testid="delegate-panel">
       <p class="hint" data-testid="delegate-note">
@@ -67,28 +79,20 @@ export function DelegatePanel(props: {
                 {refusal === undefined ? (
                   <>
                     {" "}
-                    <button
-                      type="button"
-                      onClick={() =>
-                        void run(
-                          () => client.removeMember(view.id, id),
-                          describe(`removing ${label}`, id),
-                        )
-                      }
-                    >
-                      Remove
-                    </button>
-                    <button
-                      type="button"
-                      onClick={() =>
-                        void run(
-                          () => client.banMember(view.id, id),
-                          describe(`banning ${label}`, id),
-                        )
-                      }
-                    >
-                      Ban
-                    </button>
+                    {memberActions.map((action) => (
+                      <button
+                        key={action.label}
+                        type="button"
+                        onClick={() =>
+                          void run(
+                            () => action.act(view.id, id),
+                            describe(`${action.doing} ${label}`, id),
+                          )
+                        }
+                      >
+                        {action.label}
+                      </button>
+                    ))}
                   </>
                 ) : (
                   <span class="no-action" data-testid="no-action">

@@ -6,34 +6,20 @@
  * admin's list (`requests-list.tsx`) and its accept gives the newcomer the keys. Waits are for
  * client events and session changes; no timer decides.
  */
-import type { ClientEvents, OrganizationView } from "@orgchat/client";
+import type { OrganizationView } from "@orgchat/client";
 import { memoryStore } from "@orgchat/store";
 import { type MemoryNetwork, memoryNetwork } from "@orgchat/transport";
 import { afterEach, expect, it } from "vitest";
 import { actionRefusal, isDelegate, rankIn, refusedActionText } from "../src/ranks.ts";
 import { pendingRequests } from "../src/requests-list.tsx";
-import { type ChatSession, openChatSession } from "../src/session.ts";
+import type { ChatSession } from "../src/session.ts";
+import { next, onNetwork } from "./memory-sessions.ts";
 
-const config = { addWindowMs: 0, rekeyWindowMs: 0, syncIntervalMs: 0, republishIntervalMs: 0 };
 const sessions: ChatSession[] = [];
 
 afterEach(async () => {
   for (const session of sessions.splice(0)) await session.close();
 });
-
-function next<K extends keyof ClientEvents>(
-  session: ChatSession,
-  event: K,
-  matches: (payload: ClientEvents[K]) => boolean = () => true,
-): Promise<ClientEvents[K]> {
-  return new Promise((resolve) => {
-    const off = session.client.on(event, (payload) => {
-      if (!matches(payload)) return;
-      off();
-      resolve(payload);
-    });
-  });
-}
 
 /** Resolves once `holds` is true of the session's view of `org` (checked after every change). */
 function until(
@@ -53,13 +39,9 @@ function until(
   });
 }
 
-async function onNetwork(network: MemoryNetwork): Promise<ChatSession> {
-  const session = await openChatSession({
-    peers: [],
-    transport: network.transport(),
-    store: memoryStore(),
-    config,
-  });
+/** A session on the memory network with its own store, closed after the test. */
+async function tracked(network: MemoryNetwork): Promise<ChatSession> {
+  const session = await onNetwork(network, memoryStore());
   sessions.push(session);
   return session;
 }
@@ -80,16 +62,16 @@ async function admit(decider: ChatSession, member: ChatSession, org: string, nam
  */
 async function acme() {
   const network = memoryNetwork();
-  const owner = await onNetwork(network);
+  const owner = await tracked(network);
   const org = await owner.client.createOrganization({ name: "Acme" });
   await owner.client.createChannel(org, { id: "general", name: "general" });
   const people = {
-    alice: await onNetwork(network),
-    ada: await onNetwork(network),
-    mona: await onNetwork(network),
-    max: await onNetwork(network),
-    dave: await onNetwork(network),
-    carl: await onNetwork(network),
+    alice: await tracked(network),
+    ada: await tracked(network),
+    mona: await tracked(network),
+    max: await tracked(network),
+    dave: await tracked(network),
+    carl: await tracked(network),
   };
   for (const [name, session] of Object.entries(people)) await admit(owner, session, org, name);
   const roles = {
@@ -189,7 +171,7 @@ it("with the owner offline, a request reaches the admin's list as it arrives; th
   expect(pendingRequests(carl.client, carl.client.getOrganization(org))).toBeUndefined();
   expect(pendingRequests(alice.client, alice.client.getOrganization(org))).toEqual([]);
 
-  const bob = await onNetwork(network);
+  const bob = await tracked(network);
   await bob.client.discover(org);
   const listed = until(
     alice,

@@ -2,37 +2,17 @@
  * The page's session over the memory transport (no browser, no network): unread counts, the
  * "sending…" list, and what a listener sees. Waits are for client events; no timer decides.
  */
-import type { ClientEvents } from "@orgchat/client";
-import { memoryStore, type Store } from "@orgchat/store";
-import { type MemoryNetwork, memoryNetwork } from "@orgchat/transport";
+import { memoryStore } from "@orgchat/store";
+import { memoryNetwork } from "@orgchat/transport";
 import { afterEach, expect, it } from "vitest";
-import { type ChatSession, openChatSession, unreadSpace } from "../src/session.ts";
+import { type ChatSession, unreadSpace } from "../src/session.ts";
+import { next, onNetwork } from "./memory-sessions.ts";
 
-const config = { addWindowMs: 0, rekeyWindowMs: 0, syncIntervalMs: 0, republishIntervalMs: 0 };
 const sessions: ChatSession[] = [];
 
 afterEach(async () => {
   for (const session of sessions.splice(0)) await session.close();
 });
-
-function next<K extends keyof ClientEvents>(
-  session: ChatSession,
-  event: K,
-  matches: (payload: ClientEvents[K]) => boolean = () => true,
-): Promise<ClientEvents[K]> {
-  return new Promise((resolve) => {
-    const off = session.client.on(event, (payload) => {
-      if (!matches(payload)) return;
-      off();
-      resolve(payload);
-    });
-  });
-}
-
-/** A session on the memory network, with its own store. */
-function onNetwork(network: MemoryNetwork, store: Store): Promise<ChatSession> {
-  return openChatSession({ peers: [], transport: network.transport(), store, config });
-}
 
 /**
  * Acme (#general, #random), created by `owner`, with `member` admitted and holding the keys.
