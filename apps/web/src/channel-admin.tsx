@@ -1,8 +1,8 @@
 /**
  * The owner's channel actions: create a channel (restricted ones with the roster of who reads it),
  * edit a restricted channel's roster, rename, move to a category, remove; and the categories
- * (create, remove). Everything goes through the client (`createChannel`, `setChannelMembers`,
- * `editChannel`, `removeChannel`, `createCategory`, `removeCategory`).
+ * (create, rename, remove). Everything goes through the client (`createChannel`, `setChannelMembers`,
+ * `editChannel`, `removeChannel`, `createCategory`, `editCategory`, `removeCategory`).
  */
 import type { ChannelView, Client, OrganizationView } from "@orgchat/client";
 import { useState } from "preact/hooks";
@@ -279,8 +279,19 @@ export function ChannelAdmin(props: {
       <h3>Categories</h3>
       <ul>
         {categories.map(([id, name]) => (
-          <li key={id}>
-            {name}{" "}
+          <li key={id} data-testid={`admin-category-${id}`}>
+            <span data-testid="category-name">{name}</span>{" "}
+            <button
+              type="button"
+              data-testid="rename-category"
+              onClick={() => {
+                const next = window.prompt(`New name of the category ${id}`, name);
+                if (next !== null && next.trim() !== "")
+                  void run(() => client.editCategory(view.id, id, next.trim()));
+              }}
+            >
+              Rename
+            </button>
             <button
               type="button"
               onClick={() => void run(() => client.removeCategory(view.id, id))}

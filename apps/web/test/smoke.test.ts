@@ -116,6 +116,25 @@ it("page creates, CLI joins by the page's link, page accepts, one message each w
     await form.getByTestId("new-channel-id").fill("random");
     await form.getByTestId("create-channel").click();
     await tab.getByTestId("channel-random").waitFor({ timeout: hang });
+    // A category, renamed on the page (a prompt asks for the name): the CLI member reads the new name.
+    await tab.getByTestId("new-category-id").fill("eng");
+    await tab.getByTestId("new-category-name").fill("Engineering");
+    await tab.getByTestId("create-category").click();
+    const category = tab.getByTestId("admin-category-eng");
+    await category.getByText("Engineering").waitFor({ timeout: hang });
+    tab.once("dialog", (dialog) => void dialog.accept("R&D <i>"));
+    await category.getByTestId("rename-category").click();
+    await category
+      .getByTestId("category-name")
+      .getByText("R&D <i>", { exact: true })
+      .waitFor({ timeout: hang });
+    const listed = await orgchatJson<{ categories: Record<string, string> }>([
+      "category",
+      "list",
+      ...bob,
+    ]);
+    expect(listed.categories).toEqual({ eng: "R&D <i>" });
+
     await orgchatJson(["send", "random", "unread across the reload", ...bob]);
     await tab
       .getByTestId("unread-random")
