@@ -48,7 +48,11 @@ export function isDelegate(view: OrganizationView, member: string): boolean {
   return rank === "admin" || rank === "manager";
 }
 
-/** `an admin`, `a manager`, `the owner`, … */
+/**
+ * A rank in words, with its article.
+ * @param rank - the rank
+ * @returns `an admin`, `a manager`, `the owner`, `not a member`, …
+ */
 export function withArticle(rank: Rank): string {
   if (rank === "owner") return "the owner";
   if (rank === "none") return "not a member";
@@ -64,7 +68,7 @@ export function whoMayActOn(rank: Rank): string {
   const above = (["admin", "manager"] as const).filter(
     (delegate) => ranks.indexOf(delegate) > ranks.indexOf(rank),
   );
-  return ["the owner", ...above.map((r) => `${withArticle(r)}`)].join(" or ");
+  return ["the owner", ...above.map(withArticle)].join(" or ");
 }
 
 /**
@@ -94,7 +98,7 @@ export function actionRefusal(
   return undefined;
 }
 
-/** The error of a page action, in words where the page knows better than the client's message. */
+/** What a page action was, for {@link refusedActionText}. */
 export interface ActionContext {
   /** What was tried, e.g. `ban Bob (3f2a9c1b)`. */
   readonly what: string;
