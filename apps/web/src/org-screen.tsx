@@ -9,7 +9,7 @@ import { isLimited, LockIcon } from "./channel-admin.tsx";
 import { DelegatePanel } from "./delegate-panel.tsx";
 import { OwnerPanel } from "./owner-panel.tsx";
 import { QrCode } from "./qr-code.tsx";
-import { isDelegate, rankIn } from "./ranks.ts";
+import { isDelegate, mayDeleteOf, moderates, rankIn } from "./ranks.ts";
 import type { ChatSession } from "./session.ts";
 import { formatShareLink, pageUrlFor } from "./share-link.ts";
 import { TextField } from "./text-field.tsx";
@@ -196,14 +196,9 @@ function Channel(props: {
   const [editing, setEditing] = useState<{ id: string; text: string } | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const run = actionRunner(setError, session);
-  const canModerate = view.role === "owner";
-  // Who pins: the owner and moderators (spec 55), every member when the owner allows it.
-  const myRoles = view.members.get(client.memberId) ?? [];
-  const canPin =
-    view.role === "owner" ||
-    view.pinMessageAllMembersEnabled ||
-    myRoles.includes("all") ||
-    myRoles.includes("moderate-content");
+  // Who pins: the owner and moderators (spec 55), every member when the owner allows it; who
+  // deletes another's message: a moderator of a higher rank (ranks.ts).
+  const canPin = view.pinMessageAllMembersEnabled || moderates(view, client.memberId);
   const pinned = messages.filter((m) => m.pinned && !m.deleted);
   const info = view.channels.find((c) => c.id === channelId);
   const limited = info !== undefined && isLimited(info);
@@ -312,7 +307,7 @@ function Channel(props: {
                     {m.pinned ? "unpin" : "pin"}
                   </button>
                 )}
-                {(m.own || canModerate) && (
+                {(m.own || mayDeleteOf(view, client.memberId, m.author)) && (
                   <button
                     type="button"
                     class="link"

@@ -98,6 +98,34 @@ export function actionRefusal(
   return undefined;
 }
 
+/**
+ * Whether `self` moderates content (pins, deletes others' messages): the owner, or a member holding
+ * `all` (admin) or `moderate-content` (moderator); a manager alone does not (spec 55's matrix).
+ * @param view - the organization
+ * @param self - this client's identity
+ * @returns true when it moderates
+ */
+export function moderates(view: OrganizationView, self: string): boolean {
+  if (rankIn(view, self, self) === "owner") return true;
+  const roles = view.banned.includes(self) ? [] : (view.members.get(self) ?? []);
+  return roles.includes("all") || roles.includes("moderate-content");
+}
+
+/**
+ * Whether `self` may delete a message by `author`: its own, or, when it moderates, one by a lower
+ * rank (the owner: anyone's). The state's rule, as `message.deleted` is authorized.
+ * @param view - the organization
+ * @param self - this client's identity
+ * @param author - the message's author
+ * @returns true when the page offers "delete"
+ */
+export function mayDeleteOf(view: OrganizationView, self: string, author: string): boolean {
+  if (author === self) return true;
+  if (!moderates(view, self)) return false;
+  const mine = rankIn(view, self, self);
+  return mine === "owner" || ranks.indexOf(rankIn(view, author, self)) < ranks.indexOf(mine);
+}
+
 /** What a page action was, for {@link refusedActionText}. */
 export interface ActionContext {
   /** What was tried, e.g. `ban Bob (3f2a9c1b)`. */

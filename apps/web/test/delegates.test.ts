@@ -1,8 +1,9 @@
 /**
  * What the delegate's panel offers, against what the client (the state's rule) lets it do, over the
- * memory transport with real clients: an owner, an admin, a manager, a moderator and a member. The
+ * memory transport with real clients: an owner, two admins, two managers, a moderator and a member. The
  * page's rule (`ranks.ts`) must offer remove and ban exactly where the client accepts them, and say
- * a refusal in words that name who can. Then a request sent with the owner offline reaches the
+ * a refusal in words that name who can; it offers "delete" on another's message exactly where the
+ * state applies the deletion. Then a request sent with the owner offline reaches the
  * admin's list (`requests-list.tsx`) and its accept gives the newcomer the keys. Waits are for
  * client events and session changes; no timer decides.
  */
@@ -10,7 +11,7 @@ import type { OrganizationView } from "@orgchat/client";
 import { memoryStore } from "@orgchat/store";
 import { type MemoryNetwork, memoryNetwork } from "@orgchat/transport";
 import { afterEach, expect, it } from "vitest";
-import { actionRefusal, isDelegate, rankIn, refusedActionText } from "../src/ranks.ts";
+import { actionRefusal, isDelegate, mayDeleteOf, rankIn, refusedActionText } from "../src/ranks.ts";
 import { pendingRequests } from "../src/requests-list.tsx";
 import type { ChatSession } from "../src/session.ts";
 import { next, onNetwork } from "./memory-sessions.ts";
@@ -161,6 +162,52 @@ it("the page offers remove and ban exactly where the client accepts them, and sa
   const after = alice.client.getOrganization(org);
   expect(rankIn(after, carl.client.memberId)).toBe("none");
   expect(actionRefusal(after, alice.client.memberId, carl.client.memberId)).toBeUndefined();
+});
+
+it("the page offers delete on another's message exactly where the state lets it apply", async () => {
+  const { owner, org, alice, ada, mona, max, dave, carl } = await acme();
+  const everyone = Object.entries({ owner, alice, ada, mona, max, dave, carl });
+  // Each author posts one message for each other member to try: a deletion that applies changes
+  // nothing for the next one. Every session holds all 42 before the test looks.
+  for (const [author, session] of everyone) {
+    for (const [actor] of everyone) {
+      if (actor !== author) await session.send(org, "general", `${author} for ${actor}`);
+    }
+  }
+  const total = everyone.length * (everyone.length - 1);
+  for (const [, session] of everyone) {
+    await until(session, org, () => session.client.history(org, "general").length === total);
+  }
+  const offered: string[] = [];
+  const applied: string[] = [];
+  for (const [actor, session] of everyone) {
+    const view = session.client.getOrganization(org);
+    const mine = session.client
+      .history(org, "general")
+      .filter((m) => m.text.endsWith(` for ${actor}`));
+    for (const message of mine) {
+      const author = message.text.split(" ")[0] ?? "";
+      if (mayDeleteOf(view, session.client.memberId, message.author)) {
+        offered.push(`${actor}→${author}`);
+      }
+      // The client publishes a delete whatever the rule; the state applies it or refuses it.
+      await session.client.deleteMessage(org, message.id);
+      const after = session.client.history(org, "general").find((m) => m.id === message.id);
+      if (after?.deleted === true) applied.push(`${actor}→${author}`);
+    }
+  }
+  // The page offers "delete" exactly where the state applies it: the owner on anyone's; an admin
+  // (it moderates) on a lower rank's; a moderator on a member's; a manager (it does not) on none.
+  expect(offered.sort()).toEqual(applied.sort());
+  const below = ["mona", "max", "dave", "carl"];
+  expect(applied.sort()).toEqual(
+    [
+      ...["alice", "ada", "mona", "max", "dave", "carl"].map((t) => `owner→${t}`),
+      ...below.map((t) => `alice→${t}`),
+      ...below.map((t) => `ada→${t}`),
+      "dave→carl",
+    ].sort(),
+  );
 });
 
 it("with the owner offline, a request reaches the admin's list as it arrives; the admin's accept gives the keys", async () => {
