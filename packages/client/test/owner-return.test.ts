@@ -2,6 +2,7 @@ import { defaultProvider, ed25519EnvelopeSigner, signMemberKeys } from "@orgchat
 import type { BatchOptions, Store, StoreOp } from "@orgchat/store";
 import type { MemoryTransport } from "@orgchat/transport";
 import {
+  descriptionTopic,
   inboxTopic,
   keysTopic,
   publicKeyFromMemberId,
@@ -9,13 +10,16 @@ import {
   requestsTopic,
 } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { fromHex } from "../src/encoding.js";
+import { decodeJson, fromHex } from "../src/encoding.js";
 import { sealEpochRosters } from "../src/epoch-roster.js";
+import { ownerFollowLimits } from "../src/owner-follow.js";
 import { faulty } from "./faulty-store.js";
 import { asks, type Peer, received, seededRandom, World } from "./helpers.js";
 import { publishedPrekeyBundle, Stranger } from "./stranger.js";
 
 // The owner returns after delegates acted (docs/DELEGATION.md, "The owner returns").
+
+const provider = defaultProvider();
 
 let world: World | undefined;
 afterEach(async () => {
@@ -238,27 +242,25 @@ describe("the owner follows delegates' commits", () => {
   });
 });
 
+/** A hand-driven member (a Stranger the owner accepted), made admin when `admin`. */
+async function handMember(w: World, owner: Peer, orgId: string, admin: boolean) {
+  const name = admin ? "hand-admin" : "hand-plain";
+  const via = w.network.transport({ name, history: true });
+  await via.start();
+  const bundle = await publishedPrekeyBundle(via, orgId);
+  const hand = new Stranger(via, orgId, bundle, seededRandom(admin ? 71 : 72));
+  await hand.request({ clock: 1n, sentAt: w.time.now() });
+  await w.settle();
+  const request = owner.client
+    .listRequests(orgId)
+    .find((r) => r.requester === hand.id && r.status === "pending");
+  await owner.client.acceptRequest(orgId, request?.id as string);
+  if (admin) await owner.client.setRoles(orgId, hand.id, ["all"]);
+  await w.settle();
+  return { hand, via };
+}
+
 describe("the owner refuses forged commits", () => {
-  const provider = defaultProvider();
-
-  /** A hand-driven member (a Stranger the owner accepted), made admin when `admin`. */
-  async function handMember(w: World, owner: Peer, orgId: string, admin: boolean) {
-    const name = admin ? "hand-admin" : "hand-plain";
-    const via = w.network.transport({ name, history: true });
-    await via.start();
-    const bundle = await publishedPrekeyBundle(via, orgId);
-    const hand = new Stranger(via, orgId, bundle, seededRandom(admin ? 71 : 72));
-    await hand.request({ clock: 1n, sentAt: w.time.now() });
-    await w.settle();
-    const request = owner.client
-      .listRequests(orgId)
-      .find((r) => r.requester === hand.id && r.status === "pending");
-    await owner.client.acceptRequest(orgId, request?.id as string);
-    if (admin) await owner.client.setRoles(orgId, hand.id, ["all"]);
-    await w.settle();
-    return { hand, via };
-  }
-
   /** An ADD delta signed by `hand` writing one leaf, signed or not by the joiner. */
   async function forgedAdd(orgId: string, hand: Stranger, signed: boolean) {
     const org = fromHex(orgId);
@@ -314,5 +316,84 @@ describe("the owner refuses forged commits", () => {
     expect(epochOf(owner, orgId)).toBe(epoch);
     await plain.via.stop();
     await admin.via.stop();
+  });
+});
+
+describe('late decisions are kept (docs/DELEGATION.md, "Decisions reach everyone")', () => {
+  it("alice accepts bob at a clock the owner's own event took meanwhile: the owner ratifies it, and dave keeps bob after a restart", async () => {
+    const { w, owner, alice, dave, orgId } = await org({ away: false });
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    // Alice hears nothing of the owner's next event: her decision takes the same clock.
+    const receive = alice.transport.receive.bind(alice.transport);
+    alice.transport.receive = () => undefined;
+    await owner.client.setTags(orgId, ["concurrent"]);
+    await owner.client.setTags(orgId, ["concurrent", "again"]);
+    await w.settle();
+    alice.transport.receive = receive;
+    const ownerClock = owner.client.getOrganization(orgId).clock;
+    await alice.client.acceptRequest(orgId, requestId);
+    await w.settle();
+    expect(owner.client.getOrganization(orgId).clock).toBeGreaterThan(ownerClock);
+    await w.restart(dave);
+    expect([...dave.client.getOrganization(orgId).members.keys()]).toContain(bob.client.memberId);
+    expect(dave.client.getOrganization(orgId).clock).toBe(
+      owner.client.getOrganization(orgId).clock,
+    );
+  });
+});
+
+describe("late decisions without a commit", () => {
+  it("alice rejects bob at a clock the owner's own event took meanwhile: the owner ratifies it (a fresh clock), and dave (manager) still sees it rejected after a restart", async () => {
+    const { w, owner, alice, dave, orgId } = await org({ away: false });
+    await owner.client.setRoles(orgId, dave.client.memberId, ["manage-users"]);
+    await w.settle();
+    const { requestId } = await asks(w, orgId, "bob");
+    const receive = alice.transport.receive.bind(alice.transport);
+    alice.transport.receive = () => undefined;
+    await owner.client.setTags(orgId, ["concurrent"]);
+    await owner.client.setTags(orgId, ["concurrent", "again"]);
+    await w.settle();
+    alice.transport.receive = receive;
+    const ownerClock = owner.client.getOrganization(orgId).clock;
+    await alice.client.rejectRequest(orgId, requestId, "not now");
+    await w.settle();
+    expect(owner.client.getOrganization(orgId).clock).toBe(ownerClock + 1n);
+    await w.restart(dave);
+    const status = (peer: Peer) =>
+      peer.client.listRequests(orgId).find((r) => r.id === requestId)?.status;
+    expect(status(owner)).toBe("rejected");
+    expect(status(dave)).toBe("rejected");
+  });
+});
+
+describe("handovers: only a delegate's, bounded", () => {
+  it("a plain member's handover is refused and stores nothing; a delegate's early ones are kept up to 64", async () => {
+    const { w, owner, orgId } = await org({ away: false });
+    const space = `org/${orgId}`;
+    const plain = await handMember(w, owner, orgId, false);
+    const admin = await handMember(w, owner, orgId, true);
+    const reasons = diagnostics(owner);
+    const handover = (epoch: bigint) => ({
+      case: "leafHandover" as const,
+      value: {
+        channelId: "",
+        epoch,
+        keyId: new Uint8Array(8),
+        leaf: 9,
+        member: new Uint8Array(32).fill(1),
+        leafSecret: new Uint8Array(32).fill(2),
+      },
+    });
+    await plain.hand.send(handover(100n), 60n);
+    await w.settle();
+    expect(reasons).toEqual(["handover-refused"]);
+    expect(await owner.store.get(space, "handovers")).toBeUndefined();
+    for (let i = 0; i < ownerFollowLimits.maxEarlyHandovers + 6; i++) {
+      await admin.hand.send(handover(100n + BigInt(i)), 60n);
+    }
+    await w.settle();
+    const stored = await owner.store.get(space, "handovers");
+    const book = decodeJson<{ early: unknown[] }>(stored as Uint8Array);
+    expect(book.early).toHaveLength(ownerFollowLimits.maxEarlyHandovers);
   });
 });
