@@ -2,7 +2,6 @@ import { defaultProvider, ed25519EnvelopeSigner, signMemberKeys } from "@orgchat
 import type { BatchOptions, Store, StoreOp } from "@orgchat/store";
 import type { MemoryTransport } from "@orgchat/transport";
 import {
-  descriptionTopic,
   inboxTopic,
   keysTopic,
   publicKeyFromMemberId,
