@@ -134,7 +134,7 @@ export class OwnerEpochs {
         owner.groups.set(channelId, group);
         txn.groups.add(channelId);
         await this.#announceEpoch(org, txn, channelId, "genesis");
-        this.#epochEvent(org, txn, channelId, group);
+        this.epochEvent(org, txn, channelId, group);
         full = true;
       }
       const change =
@@ -422,7 +422,7 @@ export class OwnerEpochs {
           value: welcome,
         });
       }
-      this.#epochEvent(org, txn, channelId, group);
+      this.epochEvent(org, txn, channelId, group);
     }
   }
 
@@ -521,10 +521,15 @@ export class OwnerEpochs {
     });
     const topic = keysTopic(org.id, channelId === "" ? undefined : channelId);
     for (const bytes of envelopes) txn.outbox.push({ id: hashId(bytes), topic, bytes });
-    this.#epochEvent(org, txn, channelId, group);
+    this.epochEvent(org, txn, channelId, group);
   }
 
-  #epochEvent(org: OwnerOrg, txn: Txn, channelId: string, group: OwnerGroup): void {
+  /**
+   * A group's new epoch, recorded as the owner records each of its epochs: an `epoch.changed`
+   * event, the unit of work's epoch flags, and `epoch:changed` for the app (also for the epochs it
+   * follows: owner-follow.ts).
+   */
+  epochEvent(org: OwnerOrg, txn: Txn, channelId: string, group: OwnerGroup): void {
     const log = this.#c.eventLog;
     log.add(
       org,

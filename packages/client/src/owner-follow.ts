@@ -387,20 +387,7 @@ async function followed(
   }
   persistBook(c, org, txn, book);
   txn.groups.add("");
-  txn.epochChanged = true;
-  txn.erasesKeys = true;
-  txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId: "", epoch: group.epoch }]);
-  const log = c.eventLog;
-  log.add(
-    org,
-    txn,
-    log.event(
-      org,
-      "epoch.changed",
-      { channelId: "", epoch: group.epoch, keyId: toHex(group.keyId) },
-      org.hex,
-    ),
-  );
+  c.epochs.epochEvent(org, txn, "", group);
   // The event's fresh clock republishes the description: decisions folded late ride on it.
   describeSoon(c, org, txn);
 }

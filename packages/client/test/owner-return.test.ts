@@ -117,6 +117,23 @@ function diagnostics(peer: Peer): string[] {
   return reasons;
 }
 
+/**
+ * Two owner events that `peer` does not hear (nothing is delivered to it meanwhile): its next
+ * decision takes a clock the owner's state holds already (a late decision).
+ */
+async function ownerAheadOf(w: World, owner: Peer, peer: Peer, orgId: string): Promise<void> {
+  const impl = peer.transport as unknown as { receive(message: unknown): void };
+  const receive = impl.receive.bind(impl);
+  impl.receive = () => undefined;
+  try {
+    await owner.client.setTags(orgId, ["concurrent"]);
+    await owner.client.setTags(orgId, ["concurrent", "again"]);
+    await w.settle();
+  } finally {
+    impl.receive = receive;
+  }
+}
+
 /** The owner sends; who reads it. */
 async function ownerSays(w: World, owner: Peer, orgId: string, text: string) {
   await owner.client.sendMessage(orgId, "general", text);
@@ -322,13 +339,7 @@ describe('late decisions are kept (docs/DELEGATION.md, "Decisions reach everyone
   it("alice accepts bob at a clock the owner's own event took meanwhile: the owner ratifies it, and dave keeps bob after a restart", async () => {
     const { w, owner, alice, dave, orgId } = await org({ away: false });
     const { bob, requestId } = await asks(w, orgId, "bob");
-    // Alice hears nothing of the owner's next event: her decision takes the same clock.
-    const receive = alice.transport.receive.bind(alice.transport);
-    alice.transport.receive = () => undefined;
-    await owner.client.setTags(orgId, ["concurrent"]);
-    await owner.client.setTags(orgId, ["concurrent", "again"]);
-    await w.settle();
-    alice.transport.receive = receive;
+    await ownerAheadOf(w, owner, alice, orgId);
     const ownerClock = owner.client.getOrganization(orgId).clock;
     await alice.client.acceptRequest(orgId, requestId);
     await w.settle();
@@ -347,12 +358,7 @@ describe("late decisions without a commit", () => {
     await owner.client.setRoles(orgId, dave.client.memberId, ["manage-users"]);
     await w.settle();
     const { requestId } = await asks(w, orgId, "bob");
-    const receive = alice.transport.receive.bind(alice.transport);
-    alice.transport.receive = () => undefined;
-    await owner.client.setTags(orgId, ["concurrent"]);
-    await owner.client.setTags(orgId, ["concurrent", "again"]);
-    await w.settle();
-    alice.transport.receive = receive;
+    await ownerAheadOf(w, owner, alice, orgId);
     const ownerClock = owner.client.getOrganization(orgId).clock;
     await alice.client.rejectRequest(orgId, requestId, "not now");
     await w.settle();
