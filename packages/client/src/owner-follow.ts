@@ -444,6 +444,8 @@ function matchHandover(group: OwnerGroup, book: FollowBook, handover: Early): bo
   }
   book.awaiting.splice(at, 1);
   book.early = book.early.filter((early) => early !== handover);
+  // (The group keeps its own copy.)
+  handover.leafSecret.fill(0);
   return true;
 }
 
@@ -491,7 +493,8 @@ export async function receiveHandover(
     return;
   }
   book.early.push(entry);
-  while (book.early.length > ownerFollowLimits.maxEarlyHandovers) book.early.shift();
+  while (book.early.length > ownerFollowLimits.maxEarlyHandovers)
+    book.early.shift()?.leafSecret.fill(0);
   persistBook(c, org, txn, book);
 }
 
@@ -538,6 +541,7 @@ export async function resyncAwaiting(
     if (!sent) c.report({ component, reason: "resync-no-session", topic: orgSpace(org.hex) });
   }
   book.awaiting = book.awaiting.filter((entry) => entry.channelId !== channelId);
+  for (const entry of book.early) if (entry.channelId === channelId) entry.leafSecret.fill(0);
   book.early = book.early.filter((entry) => entry.channelId !== channelId);
   // The KeyUpdate that follows salts every entry with the owner's own leaf secrets.
   book.salted = book.salted.filter((id) => id !== channelId);
