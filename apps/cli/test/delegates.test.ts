@@ -169,6 +169,39 @@ describe("delegates use the CLI with the owner offline (issue #17, acceptance)",
     time.print("delegates over real Waku (127.0.0.1), owner offline after `role`:");
   });
 
+  it("the owner comes back after alice's accept and ban: it reads bob, and what it sends reaches bob and alice, not carol", async () => {
+    const dir = profiles();
+    const { link } = await createAcme(dir);
+    await joinAccepted(dir, link, "alice", "Alice");
+    await joinAccepted(dir, link, "carol", "Carol");
+    await cli.orgchatJson(["role", "Alice", "admin", ...dir("owner")]);
+    // The owner's process stops here (its data directory stays); alice learns her rank and acts.
+    await cli.orgchatJson(["org", "show", ...dir("alice")]);
+    const joining = cli.start(["join", link, "--name", "Bob", "--wait", "--json", ...dir("bob")]);
+    await cli.waitForOutput(joining, "stderr", "waiting for the owner");
+    await cli.orgchatJson(["requests", ...dir("alice")]);
+    await cli.orgchatJson(["accept", "Bob", ...dir("alice")]);
+    const joined = await cli.finish(joining);
+    expect(joined.code, joined.stderr).toBe(0);
+    await cli.orgchatJson(["ban", "Carol", ...dir("alice")]);
+    await cli.orgchatJson(["send", "general", "bob, while the owner was away", ...dir("bob")]);
+    // The owner comes back: it follows alice's add step and KeyUpdate, then reads and sends.
+    const ownerReads = await cli.orgchatJson<Read>(["read", "general", ...dir("owner")]);
+    expect(ownerReads.messages.map((m) => m.text)).toContain("bob, while the owner was away");
+    const epochs = async (name: string) =>
+      (await cli.orgchatJson<Shown>(["org", "show", ...dir(name)])).organization.epoch;
+    expect(await epochs("owner")).toBe(await epochs("alice"));
+    await cli.orgchatJson(["send", "general", "the owner is back", ...dir("owner")]);
+    for (const [name, reads] of [
+      ["bob", true],
+      ["alice", true],
+      ["carol", false],
+    ] as const) {
+      const read = await cli.orgchatJson<Read>(["read", "general", ...dir(name)]);
+      expect(read.messages.map((m) => m.text).includes("the owner is back"), name).toBe(reads);
+    }
+  });
+
   it("a manager lists requests but may not ban an admin: the rank rule, in words", async () => {
     const dir = profiles();
     const { link } = await createAcme(dir);

@@ -201,6 +201,43 @@ describe("the owner service (serve --owner)", () => {
     await readsOwner(w, owner, dave, orgId, "hello Dave");
   });
 
+  it("delegates' decisions are ratified: the service follows alice's accept and ban, then refreshes 30 s later; bob reads the owner", async () => {
+    let policy: OwnerPolicy = admitAll;
+    world = new World();
+    const w = world;
+    const owner = await w.client("owner");
+    const orgId = await owner.createOrganization({
+      name: "Acme",
+      access: "on-request",
+      encrypted: true,
+    });
+    await owner.createChannel(orgId, { id: "general", name: "General" });
+    await w.settle();
+    const events: OwnerServiceEvent[] = [];
+    startOwnerService({ client: owner, policy: () => policy, report: (e) => events.push(e) });
+    const alice = await ask(w, orgId, "Alice");
+    const carol = await ask(w, orgId, "Carol");
+    await owner.setRoles(orgId, alice.memberId, ["all"]);
+    await w.advance(1_000);
+    policy = defaultOwnerPolicy;
+    const bob = await ask(w, orgId, "Bob");
+    const request = alice.listRequests(orgId).find((r) => r.status === "pending");
+    await alice.acceptRequest(orgId, request?.id as string);
+    await w.advance(1_000);
+    await alice.banMember(orgId, carol.memberId);
+    await w.advance(1_000);
+    const delegates = alice.getOrganization(orgId).epoch ?? 0n;
+    expect(owner.getOrganization(orgId).epoch).toBe(delegates);
+    expect(
+      events.filter((e) => e.kind === "epoch").map((e) => e.kind === "epoch" && e.epoch),
+    ).toEqual(expect.arrayContaining([delegates - 1n, delegates]));
+    await w.advance(30_000);
+    expect(owner.getOrganization(orgId).epoch).toBe(delegates + 1n);
+    await readsOwner(w, owner, bob, orgId, "the owner, refreshed");
+    await readsOwner(w, owner, alice, orgId, "again");
+    expect(carol.history(orgId, "general").map((m) => m.text)).not.toContain("again");
+  });
+
   it("the periodic refresh runs on the serve process's own timers: a fresh epoch after 48 h, members follow", async () => {
     const { world: w, owner, orgId, events } = await ownerWithService("on-request", admitAll);
     const bob = await ask(w, orgId, "Bob");

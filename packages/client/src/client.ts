@@ -139,10 +139,12 @@ async function start(c: ClientCore): Promise<void> {
   c.runtime.background(undefined, async () => {
     await new Promise<void>((resolve) => globalThis.setTimeout(resolve, 0));
     for (const org of c.orgs.values()) await c.persistence.flushOutbox(org);
-    // Admissions a crash left without their add step (the add window is not persisted).
-    for (const org of c.orgs.values()) if (org.role === "owner") await c.epochs.resume(org);
     await c.sync.backfillInbox();
     for (const org of c.orgs.values()) await c.sync.catchUp(org);
+    // Admissions a crash left without their add step (the add window is not persisted); after the
+    // catch-up, which follows the commits delegates made meanwhile (owner-follow.ts): a change
+    // the owner made before would fork from them.
+    for (const org of c.orgs.values()) if (org.role === "owner") await c.epochs.resume(org);
     // A restored member still held back asks again (its back-off is memory only).
     for (const org of c.orgs.values()) if (org.role !== "owner") await c.restore.tick(org);
     c.sync.scheduleSweep();

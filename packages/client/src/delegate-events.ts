@@ -8,12 +8,13 @@
  * @module
  */
 import { toHex } from "@orgchat/base";
-import { isOrgEvent, type OrgEvent, reduce } from "@orgchat/state";
+import { isOrgEvent, type OrgEvent, type OrgState, reduce } from "@orgchat/state";
 import { descriptionTopic, openEnvelope, sealEnvelope, wireLimits } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { isDelegate } from "./delegates.js";
 import { decodeJson, encodeJson, hashId } from "./encoding.js";
-import { newTxn, type Org, type Txn } from "./org.js";
+import { newTxn, type Org, type OwnerOrg, type Txn } from "./org.js";
+import { describeSoon, noteDelegateDecision } from "./owner-follow.js";
 
 const component = "client/delegate-events";
 
@@ -213,7 +214,15 @@ export async function receiveDelegateEvent(
     }
   }
   const refused = c.eventLog.add(org, txn, event);
-  if (refused === undefined && org.role === "owner") txn.description = true;
+  if (refused === undefined && org.role === "owner") {
+    // A decision at or below the owner's clock (a late one): the description of that clock went
+    // out without it, and members holding it would not take it again. Ratified by an owner event of
+    // a fresh clock, so that the next description carries it above every one before.
+    if (event.clock <= txn.before.clock) ratify(c, org, txn);
+    describeSoon(c, org, txn);
+    const member = decidedMember(org.log.state, event);
+    if (member !== undefined) noteDelegateDecision(org, member, c.p.now());
+  }
   // This member removed or banned by a delegate: it stops being one now, as after a description
   // (never the other way: a requester joins by its Welcome and the decision sent to it).
   if (org.role === "member" && !org.log.state.members.has(c.memberId)) {
@@ -222,4 +231,32 @@ export async function receiveDelegateEvent(
   c.sync.markSeen(org, txn, id);
   await c.persistence.commit(org, txn);
   if (refused === undefined) await c.sync.syncSubscriptions(org);
+}
+
+/**
+ * The owner's ratification of a delegate's late decision (docs/DELEGATION.md, "Decisions reach
+ * everyone"): an owner event of a fresh clock that changes nothing else — its admin settings
+ * stated again as they are — so that the state's clock, and the description's, move past every
+ * description published before the decision was folded.
+ *
+ * @param c - the client's core
+ * @param org - an organization this client owns
+ * @param txn - the unit of work that folded the decision
+ */
+export function ratify(c: ClientCore, org: OwnerOrg, txn: Txn): void {
+  const pinMessageAllMembersEnabled = org.log.state.pinMessageAllMembersEnabled;
+  const event = c.eventLog.event(
+    org,
+    "org.admin-settings.changed",
+    { pinMessageAllMembersEnabled },
+    org.hex,
+  );
+  c.eventLog.add(org, txn, event);
+}
+
+/** The member a decision admits or removes (its commit is the delegate's), if any. */
+function decidedMember(state: OrgState, event: OrgEvent): string | undefined {
+  if (event.type === "member.removed" || event.type === "member.banned") return event.body.member;
+  if (event.type !== "request.accepted") return undefined;
+  return state.requests.get(event.body.requestId)?.requester;
 }

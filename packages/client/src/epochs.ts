@@ -21,6 +21,7 @@ import {
   snapshotAllowed,
   wantedGroups,
 } from "./owner-controller.js";
+import { leftToDelegate, resyncAwaiting, saltedGroups } from "./owner-follow.js";
 import { ownerMemberKeys, readyToAdd } from "./owner-keys.js";
 import { orgSpace } from "./persistence.js";
 import { RosterCadence, snapshotDue, snapshotWireBytes } from "./roster-policy.js";
@@ -133,7 +134,7 @@ export class OwnerEpochs {
         owner.groups.set(channelId, group);
         txn.groups.add(channelId);
         await this.#announceEpoch(org, txn, channelId, "genesis");
-        this.#epochEvent(org, txn, channelId, group);
+        this.epochEvent(org, txn, channelId, group);
         full = true;
       }
       const change =
@@ -146,8 +147,13 @@ export class OwnerEpochs {
               ready: () => true,
             })
           : this.#changeOf(org, channelId, group, only);
-      const { leavers } = change;
-      const joiners = await this.#ready(org, change.joiners);
+      // A delegate's decision just folded: its commit is on its way (owner-follow.ts).
+      const now = c.p.now();
+      const leavers =
+        channelId === ""
+          ? change.leavers.filter((member) => !leftToDelegate(org, member, now))
+          : change.leavers;
+      const joiners = await this.#ready(org, change.joiners, channelId);
       if (joiners.length > 0) joining.set(channelId, joiners);
       if (leavers.length > 0) {
         const set = owner.pendingRemovals.get(channelId) ?? new Set<string>();
@@ -240,6 +246,7 @@ export class OwnerEpochs {
       const joiners = await this.#ready(
         org,
         this.#changeOf(org, channelId, group, members).joiners,
+        channelId,
       );
       if (joiners.length > 0) joining.set(channelId, joiners);
     }
@@ -302,11 +309,18 @@ export class OwnerEpochs {
     );
   }
 
-  /** Of `joiners`, those the owner holds what an add needs for: keys and a session (owner-keys.ts). */
-  async #ready(org: OwnerOrg, joiners: readonly string[]): Promise<string[]> {
+  /**
+   * Of `joiners`, those the owner holds what an add needs for: keys and a session (owner-keys.ts);
+   * in the organization's group, not those a delegate admitted just now (its add step is on its
+   * way: owner-follow.ts, `leftToDelegate`).
+   */
+  async #ready(org: OwnerOrg, joiners: readonly string[], channelId: string): Promise<string[]> {
     if (joiners.length === 0) return [];
     const ready = await readyToAdd(this.#c.p, org, joiners);
-    return joiners.filter((member) => ready.has(member));
+    const now = this.#c.p.now();
+    return joiners.filter(
+      (member) => ready.has(member) && (channelId !== "" || !leftToDelegate(org, member, now)),
+    );
   }
 
   /** {@link membershipChange} restricted to `members`: look-ups only, no scan of the group. */
@@ -408,7 +422,7 @@ export class OwnerEpochs {
           value: welcome,
         });
       }
-      this.#epochEvent(org, txn, channelId, group);
+      this.epochEvent(org, txn, channelId, group);
     }
   }
 
@@ -482,6 +496,10 @@ export class OwnerEpochs {
       await this.#rekeyGroup(org, txn, channelId, removed);
       this.#reindex(org, channelId, before, group, [], gone);
     }
+    // Groups whose epoch a delegate's KeyUpdate made (delegate salts): refreshed with the owner's
+    // own leaf secrets (docs/DELEGATION.md, "Removals by a delegate"); those re-keyed above are done.
+    for (const channelId of await saltedGroups(this.#c, org))
+      await this.refresh(org, txn, channelId);
     txn.meta = true;
   }
 
@@ -489,6 +507,8 @@ export class OwnerEpochs {
     const c = this.#c;
     const group = org.owner.groups.get(channelId);
     if (group === undefined) return; // (callers hold the group)
+    // Members a delegate added whose leaf secret never came get one first (owner-follow.ts).
+    await resyncAwaiting(c, org, txn, channelId, leaves);
     const now = c.p.now();
     const update = leaves.length === 0 ? group.refresh(now) : group.remove(leaves, now);
     txn.groups.add(channelId);
@@ -501,10 +521,15 @@ export class OwnerEpochs {
     });
     const topic = keysTopic(org.id, channelId === "" ? undefined : channelId);
     for (const bytes of envelopes) txn.outbox.push({ id: hashId(bytes), topic, bytes });
-    this.#epochEvent(org, txn, channelId, group);
+    this.epochEvent(org, txn, channelId, group);
   }
 
-  #epochEvent(org: OwnerOrg, txn: Txn, channelId: string, group: OwnerGroup): void {
+  /**
+   * A group's new epoch, recorded as the owner records each of its epochs: an `epoch.changed`
+   * event, the unit of work's epoch flags, and `epoch:changed` for the app (also for the epochs it
+   * follows: owner-follow.ts).
+   */
+  epochEvent(org: OwnerOrg, txn: Txn, channelId: string, group: OwnerGroup): void {
     const log = this.#c.eventLog;
     log.add(
       org,

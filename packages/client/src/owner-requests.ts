@@ -25,6 +25,7 @@ import type { ClientCore } from "./core.js";
 import { departedRecordsStep } from "./departed-records.js";
 import { type DeskKeys, type DeskOrg, deskKeys, newTxn, type OwnerOrg, type Txn } from "./org.js";
 import { InvitationIndex, predatesDeparture } from "./owner-controller.js";
+import { receiveHandover } from "./owner-follow.js";
 import {
   forgetOwnerKeys,
   ownerSession,
@@ -271,6 +272,10 @@ export class OwnerRequests {
         }
         break;
       }
+      case "leafHandover":
+        // A delegate's add step: the leaf secret it gave the joiner (docs/DELEGATION.md).
+        if (org.role === "owner") await receiveHandover(c, org, txn, member, value.value);
+        break;
       case "resyncRequest":
         if (org.role !== "owner") break;
         await answerResyncRequest(c, org, txn, member, value.value);

@@ -12,6 +12,7 @@ import type { ClientCore } from "./core.js";
 import { receiveDelegateEvent } from "./delegate-events.js";
 import { payloadId } from "./encoding.js";
 import type { Org, Txn } from "./org.js";
+import { describeAfterCatchUp, receiveOwnerKeys } from "./owner-follow.js";
 import { seenLog } from "./persistence.js";
 import { mayPruneSeenLog, pruneSeenLog, SeenIds } from "./seen-ids.js";
 
@@ -153,8 +154,10 @@ export class Sync {
       topics.set(topic, { org: org.hex, kind, channelId });
     if (org.role === "owner") {
       add(requestsTopic(org.id), "requests");
-      // Delegates' decisions (docs/DELEGATION.md, "Decisions reach everyone").
+      // Delegates' decisions (docs/DELEGATION.md, "Decisions reach everyone"), then their commits
+      // of the organization's group ("The owner returns"): read in this order from history.
       add(descriptionTopic(org.id), "description");
+      add(keysTopic(org.id), "keys");
     } else {
       add(descriptionTopic(org.id), "description");
       add(keysTopic(org.id), "keys");
@@ -348,6 +351,7 @@ export class Sync {
         break;
       case "keys":
         if (org.role !== "owner") await c.keySync.onKeys(org, route.channelId, message, id);
+        else if (route.channelId === "") await receiveOwnerKeys(c, org, message, id);
         break;
       case "channel":
         await c.messages.onChannel(org, route.channelId, message.contentTopic, message.payload, id);
@@ -507,9 +511,23 @@ export class Sync {
    * history when no sweep completed yet.
    */
   async catchUp(org: Org): Promise<void> {
-    await this.backfill(org, [...org.subscriptions.keys()], (topic) => this.#sinceMark(org, topic));
+    this.catchingUp.add(org.hex);
+    try {
+      await this.backfill(org, [...org.subscriptions.keys()], (topic) =>
+        this.#sinceMark(org, topic),
+      );
+    } finally {
+      this.catchingUp.delete(org.hex);
+    }
+    if (org.role === "owner") await describeAfterCatchUp(this.#c, org);
     await this.retryPending(org);
   }
+
+  /**
+   * Organizations whose history {@link Sync.catchUp} is reading now: an owner describes what it
+   * folded from there once, after it (owner-follow.ts, `describeSoon`).
+   */
+  readonly catchingUp = new Set<string>();
 
   #sinceMark(org: Org, topic: string): number | undefined {
     const mark = org.marks.get(topic);
