@@ -1,4 +1,5 @@
 import type { ClientOwnerOperations } from "./owner-api.js";
+import type { OwnerDeviceStatus } from "./owner-device.js";
 import type {
   ClientEvents,
   ClientListener,
@@ -313,6 +314,21 @@ export interface Client extends ClientOwnerOperations {
     readonly organizationId: string;
     readonly reason: "owner-restored";
   }>;
+
+  /**
+   * Owner: this device's id and its standing in an organization it owns (docs/RESTORE.md, "Two
+   * owner devices at once"): the clock it started writing at and, when another device was seen
+   * writing as owner, that device (then nothing is signed as owner here: `OwnerForkDetectedError`).
+   * @param organizationId - the organization (hex)
+   * @returns the device id (hex), `since`, and `fork` when one was seen
+   * @throws {UnknownOrganizationError} / {NotOwnerError}
+   * @example
+   * ```ts
+   * const { fork } = client.ownerDevice(orgId);
+   * if (fork !== undefined) console.warn(`device ${fork.device} also runs this organization`);
+   * ```
+   */
+  ownerDevice(organizationId: string): OwnerDeviceStatus;
 
   /**
    * Member: backfills key material now and, if still stuck, asks the owner for a resync (with

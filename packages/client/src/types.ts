@@ -337,6 +337,20 @@ export interface ClientEvents {
     readonly member: string;
     readonly roles: readonly Role[];
   };
+  /**
+   * Owner: another device runs this organization as its owner too (an owner-signed bundle with
+   * another device id, at a clock this device did not write: docs/RESTORE.md). This device stopped
+   * writing as owner (`OwnerForkDetectedError`); it reads on.
+   */
+  "owner:fork-detected": {
+    readonly organizationId: string;
+    /** The other device's id (hex). */
+    readonly device: string;
+    /** This device's id (hex). */
+    readonly ownDevice: string;
+    /** The clock of the other device's bundle. */
+    readonly clock: bigint;
+  };
   /** This client entered a new epoch of a group ("" = the organization, else a restricted channel). */
   "epoch:changed": {
     readonly organizationId: string;

@@ -1,0 +1,278 @@
+/**
+ * The owner's device id, and what a device does when it sees another device run its organization
+ * as owner (docs/RESTORE.md, "Two owner devices at once").
+ *
+ * Every store draws a random 16-byte device id (`identity/owner-device`), never carried over by a
+ * restore (`markRestored` drops it: the restored store draws a new one). The owner puts it in every
+ * prekey bundle it publishes (`PrekeyBundle.owner_device`, signed by the organization key in the
+ * envelope). A device that reads an owner-signed bundle with another device id at a clock above the
+ * one it started at (`since`: history before that is its own past) has a twin: it records the fork,
+ * emits `owner:fork-detected`, and stops writing as owner (every signature with the organization key
+ * throws {@link OwnerForkDetectedError}); it reads on. Only the organization key signs such a
+ * bundle: a stranger cannot trigger it.
+ *
+ * @module
+ */
+import { equalBytes, toHex } from "@orgchat/base";
+import type { Store } from "@orgchat/store";
+import { descriptionTopic, type EnvelopeSigner, openEnvelope, wireLimits } from "@orgchat/wire";
+import type { ClientCore } from "./core.js";
+import { decodeJson, encodeJson } from "./encoding.js";
+import { OwnerForkDetectedError, StoreCorruptedError } from "./errors.js";
+import { newTxn, type OwnerOrg, type Txn } from "./org.js";
+import { orgSpace } from "./org-records.js";
+
+/** Where the store's device id is kept: beside the identity record. */
+export const ownerDeviceIdKey = { space: "identity", key: "owner-device" } as const;
+
+/** The record of an owned organization's device state, in its organization's space. */
+export const ownerDeviceRecordKey = "owner-device";
+
+/** Another device's bundle seen at a clock this device did not write. */
+export interface OwnerFork {
+  /** The other device's id (hex). */
+  readonly device: string;
+  /** The clock of its bundle. */
+  readonly clock: bigint;
+  /** When this device saw it (ms since the epoch, local clock). */
+  readonly at: number;
+}
+
+/** What an owned organization keeps about its owner devices (`OwnerSide.device`). */
+export interface OwnerDeviceState {
+  /**
+   * The state's clock when this device started writing the organization: bundles of other devices
+   * at or below it are its own past (the device it was copied from, before the copy).
+   */
+  since: bigint;
+  /** Set once another device was seen writing as owner: nothing is signed as owner until resumed. */
+  fork?: OwnerFork | undefined;
+  /** Whether the record is in the store (a new organization writes it with its first publication). */
+  stored: boolean;
+}
+
+/** The device state of a new organization: it started at clock 0, nothing stored yet. */
+export function newOwnerDeviceState(): OwnerDeviceState {
+  return { since: 0n, stored: false };
+}
+
+/**
+ * The organization key's envelope signer, refusing while a fork is recorded: every owner-signed
+ * message (description, bundle, KeyUpdate, roster, invitation, pairwise, channel post) goes through
+ * it, so a halted device cannot write as owner whatever path tries.
+ * @throws {OwnerForkDetectedError} from `sign` while `device.fork` is set
+ */
+export function forkGuardedSigner(
+  organizationId: string,
+  inner: EnvelopeSigner,
+  device: OwnerDeviceState,
+): EnvelopeSigner {
+  return {
+    scheme: inner.scheme,
+    publicKey: inner.publicKey,
+    sign(message: Uint8Array) {
+      const fork = device.fork;
+      if (fork !== undefined) throw new OwnerForkDetectedError(organizationId, fork.device);
+      return inner.sign(message);
+    },
+  };
+}
+
+/**
+ * The store's owner device id, drawn (16 random bytes) and stored at the first start.
+ * @throws {StoreCorruptedError} when the stored id does not decode
+ */
+export async function ownerDeviceId(
+  store: Store,
+  random: (length: number) => Uint8Array,
+): Promise<Uint8Array> {
+  const bytes = await store.get(ownerDeviceIdKey.space, ownerDeviceIdKey.key);
+  if (bytes !== undefined) {
+    if (bytes.length !== wireLimits.ownerDeviceBytes) {
+      throw new StoreCorruptedError(`${ownerDeviceIdKey.space}/${ownerDeviceIdKey.key}`);
+    }
+    return bytes.slice();
+  }
+  const id = random(wireLimits.ownerDeviceBytes);
+  if (id.length !== wireLimits.ownerDeviceBytes) {
+    throw new RangeError(`random(${wireLimits.ownerDeviceBytes}) returned ${id.length} bytes`);
+  }
+  await store.put(ownerDeviceIdKey.space, ownerDeviceIdKey.key, id);
+  return id.slice();
+}
+
+/** The stored form of {@link OwnerDeviceState}: clocks as decimal strings. */
+interface OwnerDeviceRecord {
+  readonly v: 1;
+  /** The device the record is about (a copied store's record is its original's). */
+  readonly device: string;
+  readonly since: string;
+  readonly fork?: { readonly device: string; readonly clock: string; readonly at: number };
+}
+
+/** What {@link OwnerDevices.status} tells about an owned organization. */
+export interface OwnerDeviceStatus {
+  /** This device's id (hex). */
+  readonly device: string;
+  /** The clock this device started writing at. */
+  readonly since: bigint;
+  /** The other device seen writing as owner, when one was. */
+  readonly fork?: { readonly device: string; readonly clock: bigint; readonly at: number };
+}
+
+/**
+ * The owner's devices: this store's id, each owned organization's device state (loaded at start,
+ * stored with the first publication), the bundles of other devices read on the description topic.
+ * Owns: `OwnerSide.device` and its record; `identity/owner-device`.
+ */
+export class OwnerDevices {
+  readonly #c: ClientCore;
+  #id: Uint8Array | undefined;
+
+  constructor(core: ClientCore) {
+    this.#c = core;
+  }
+
+  /** This store's device id (drawn at the first start). */
+  get id(): Uint8Array {
+    if (this.#id === undefined) throw new Error("owner device id read before the client started");
+    return this.#id;
+  }
+
+  /** Reads (or draws) the store's device id: at start, before any organization is loaded. */
+  async start(): Promise<void> {
+    this.#id = await ownerDeviceId(this.#c.p.store, this.#c.p.random);
+  }
+
+  /**
+   * Loads an owned organization's device state. With no record of this device (a store from before
+   * device ids, or a copy: the record is the original's), this device starts at the state's clock
+   * and writes its record at once.
+   * @throws {StoreCorruptedError} when the record does not decode
+   */
+  async load(org: OwnerOrg): Promise<void> {
+    const c = this.#c;
+    const device = org.owner.device;
+    const bytes = await c.p.store.get(orgSpace(org.hex), ownerDeviceRecordKey);
+    let record: OwnerDeviceRecord | undefined;
+    if (bytes !== undefined) {
+      try {
+        record = decodeJson<OwnerDeviceRecord>(bytes);
+        if (
+          record.v !== 1 ||
+          typeof record.since !== "string" ||
+          typeof record.device !== "string"
+        ) {
+          throw new Error("format");
+        }
+      } catch (cause) {
+        throw new StoreCorruptedError(`${orgSpace(org.hex)}/${ownerDeviceRecordKey}`, { cause });
+      }
+    }
+    if (record === undefined || record.device !== toHex(this.id)) {
+      device.since = org.log.state.clock;
+      device.fork = undefined;
+      const txn = newTxn(org);
+      this.record(org, txn);
+      await c.persistence.commit(org, txn);
+      return;
+    }
+    try {
+      device.since = BigInt(record.since);
+      device.fork =
+        record.fork === undefined
+          ? undefined
+          : { device: record.fork.device, clock: BigInt(record.fork.clock), at: record.fork.at };
+      device.stored = true;
+    } catch (cause) {
+      throw new StoreCorruptedError(`${orgSpace(org.hex)}/${ownerDeviceRecordKey}`, { cause });
+    }
+  }
+
+  /** Writes the organization's device state in `txn`. */
+  record(org: OwnerOrg, txn: Txn): void {
+    const device = org.owner.device;
+    const fork = device.fork;
+    const record: OwnerDeviceRecord = {
+      v: 1,
+      device: toHex(this.id),
+      since: String(device.since),
+      ...(fork === undefined
+        ? {}
+        : { fork: { device: fork.device, clock: String(fork.clock), at: fork.at } }),
+    };
+    txn.ops.push({
+      type: "put",
+      space: orgSpace(org.hex),
+      key: ownerDeviceRecordKey,
+      value: encodeJson(record),
+    });
+    device.stored = true;
+  }
+
+  /**
+   * @throws {OwnerForkDetectedError} when another device was seen writing `org` as owner
+   */
+  check(org: OwnerOrg): void {
+    const fork = org.owner.device.fork;
+    if (fork !== undefined) throw new OwnerForkDetectedError(org.hex, fork.device);
+  }
+
+  /** This device's id and the organization's device state. */
+  status(org: OwnerOrg): OwnerDeviceStatus {
+    const device = org.owner.device;
+    return {
+      device: toHex(this.id),
+      since: device.since,
+      ...(device.fork === undefined ? {} : { fork: { ...device.fork } }),
+    };
+  }
+
+  /**
+   * An owner bundle read on the organization's description topic. Verified first (the organization
+   * key signs it, on this topic: nothing else is looked at). Another device's id at a clock above
+   * `since` records the fork (once), emits `owner:fork-detected` and halts writing as owner.
+   */
+  async onBundle(org: OwnerOrg, bytes: Uint8Array, topic: string, id: string): Promise<void> {
+    const c = this.#c;
+    // Judged once per run (memory only: a restart reads history again, which decides the same).
+    c.sync.seen.add(id);
+    const device = org.owner.device;
+    if (device.fork !== undefined) return;
+    let opened: Awaited<ReturnType<typeof openEnvelope>>;
+    try {
+      opened = await openEnvelope(bytes, {
+        contentTopic: descriptionTopic(org.id),
+        organizationId: org.id,
+        accept: ["prekey-bundle"],
+        verify: c.verify,
+      });
+    } catch (error) {
+      c.report({
+        component: "client/owner-device",
+        reason: "unopenable-prekey-bundle",
+        topic,
+        error,
+      });
+      return;
+    }
+    if (opened.type !== "prekey-bundle") return;
+    const other = opened.message.ownerDevice;
+    // Empty: an owner from before device ids (or a delegate's bundle kind): nothing to compare.
+    if (other.length === 0 || equalBytes(other, this.id)) return;
+    if (opened.clock <= device.since) return;
+    device.fork = { device: toHex(other), clock: opened.clock, at: c.now() };
+    const txn = newTxn(org);
+    this.record(org, txn);
+    txn.emits.push([
+      "owner:fork-detected",
+      {
+        organizationId: org.hex,
+        device: toHex(other),
+        ownDevice: toHex(this.id),
+        clock: opened.clock,
+      },
+    ]);
+    await c.persistence.commit(org, txn);
+  }
+}
