@@ -331,6 +331,25 @@ export interface Client extends ClientOwnerOperations {
   ownerDevice(organizationId: string): OwnerDeviceStatus;
 
   /**
+   * Owner: this device carries the organization on as its owner, the other device being stopped
+   * (docs/RESTORE.md, "Two owner devices at once"): the halt after `owner:fork-detected` is lifted,
+   * under a new device id; every pairwise session is dropped and the prekey rotated; an event at a
+   * clock above the other device's and a full description make members follow this device; every
+   * group gets a fresh epoch; members make a new session when they see the new device.
+   * @param organizationId - the organization (hex)
+   * @returns the new device id (hex) and the clock of the event it wrote
+   * @throws {NotOwnerError} / {UnknownOrganizationError} / {ClientClosedError}
+   * @throws {OwnerRestoredError} for an organization of a restored store (not built: docs/RESTORE.md)
+   * @example
+   * ```ts
+   * client.on("owner:fork-detected", async ({ organizationId }) => {
+   *   if (await userKeepsThisDevice()) await client.resumeOwner(organizationId);
+   * });
+   * ```
+   */
+  resumeOwner(organizationId: string): Promise<{ device: string; clock: bigint }>;
+
+  /**
    * Member: backfills key material now and, if still stuck, asks the owner for a resync (with
    * back-off).
    * @param organizationId - the organization (hex)

@@ -241,6 +241,7 @@ function facade(c: ClientCore): Client {
       if (org.role !== "owner") throw new NotOwnerError(org.hex);
       return c.ownerDevices.status(org);
     },
+    resumeOwner: (id) => c.ownerDevices.resume(id),
     resync: (id, options) => membership.resync(id, options),
     idle: async () => {
       await runtime.idle();

@@ -92,7 +92,7 @@ export class OwnerEpochs {
     await publishDescription(org, txn, {
       now: c.p.now(),
       maxFullAgeMs: c.p.config.republishIntervalMs,
-      ownerDevice: c.ownerDevices.id,
+      ownerDevice: c.ownerDevices.idOf(org),
     });
   }
 

@@ -171,7 +171,7 @@ export interface MemberSide {
   /** The session with the owner. */
   ownerSession?: PairwiseSession | undefined;
   /** The owner's verified prekey bundle (from the description topic). */
-  bundle?: PrekeyBundleFields;
+  bundle?: PrekeyBundleFields & { readonly ownerDevice?: Uint8Array };
   /** The description the log is based on (payloads), and pieces not assembled yet. */
   description?: StoredDescription;
   readonly pieces: DescriptionPieces;

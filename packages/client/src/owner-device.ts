@@ -13,12 +13,25 @@
  *
  * @module
  */
-import { equalBytes, toHex } from "@orgchat/base";
+import { equalBytes, fromHex, toHex } from "@orgchat/base";
 import type { Store } from "@orgchat/store";
-import { descriptionTopic, type EnvelopeSigner, openEnvelope, wireLimits } from "@orgchat/wire";
+import {
+  descriptionTopic,
+  type EnvelopeSigner,
+  openEnvelope,
+  requestsTopic,
+  wireLimits,
+} from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { decodeJson, encodeJson } from "./encoding.js";
-import { OwnerForkDetectedError, StoreCorruptedError } from "./errors.js";
+import { publishDescription } from "./description-publisher.js";
+import { decodeJson, encodeJson, hashId } from "./encoding.js";
+import {
+  EventRejectedError,
+  NotOwnerError,
+  OwnerForkDetectedError,
+  OwnerRestoredError,
+  StoreCorruptedError,
+} from "./errors.js";
 import { newTxn, type OwnerOrg, type Txn } from "./org.js";
 import { orgSpace } from "./org-records.js";
 
@@ -40,6 +53,12 @@ export interface OwnerFork {
 
 /** What an owned organization keeps about its owner devices (`OwnerSide.device`). */
 export interface OwnerDeviceState {
+  /**
+   * The device id this organization is written under: the store's, or a fresh one drawn by
+   * {@link OwnerDevices.resume} (members see a new device and make a new session). Unset until the
+   * organization's record is loaded or first written: the store's id then.
+   */
+  id?: Uint8Array | undefined;
   /**
    * The state's clock when this device started writing the organization: bundles of other devices
    * at or below it are its own past (the device it was copied from, before the copy).
@@ -104,7 +123,9 @@ export async function ownerDeviceId(
 /** The stored form of {@link OwnerDeviceState}: clocks as decimal strings. */
 interface OwnerDeviceRecord {
   readonly v: 1;
-  /** The device the record is about (a copied store's record is its original's). */
+  /** The store's device id when the record was written (a copied store's record is its original's). */
+  readonly store: string;
+  /** The device id the organization is written under. */
   readonly device: string;
   readonly since: string;
   readonly fork?: { readonly device: string; readonly clock: string; readonly at: number };
@@ -128,6 +149,8 @@ export interface OwnerDeviceStatus {
 export class OwnerDevices {
   readonly #c: ClientCore;
   #id: Uint8Array | undefined;
+  /** The highest clock of another device's bundle seen since this device's `since` (memory). */
+  readonly #others = new WeakMap<OwnerOrg, bigint>();
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -161,7 +184,8 @@ export class OwnerDevices {
         if (
           record.v !== 1 ||
           typeof record.since !== "string" ||
-          typeof record.device !== "string"
+          typeof record.store !== "string" ||
+          !/^[0-9a-f]{32}$/.test(String(record.device))
         ) {
           throw new Error("format");
         }
@@ -169,7 +193,8 @@ export class OwnerDevices {
         throw new StoreCorruptedError(`${orgSpace(org.hex)}/${ownerDeviceRecordKey}`, { cause });
       }
     }
-    if (record === undefined || record.device !== toHex(this.id)) {
+    if (record === undefined || record.store !== toHex(this.id)) {
+      device.id = this.id;
       device.since = org.log.state.clock;
       device.fork = undefined;
       const txn = newTxn(org);
@@ -178,6 +203,7 @@ export class OwnerDevices {
       return;
     }
     try {
+      device.id = fromHex(record.device);
       device.since = BigInt(record.since);
       device.fork =
         record.fork === undefined
@@ -189,13 +215,19 @@ export class OwnerDevices {
     }
   }
 
+  /** The device id `org` is written under (the store's unless resumed here). */
+  idOf(org: OwnerOrg): Uint8Array {
+    return org.owner.device.id ?? this.id;
+  }
+
   /** Writes the organization's device state in `txn`. */
   record(org: OwnerOrg, txn: Txn): void {
     const device = org.owner.device;
     const fork = device.fork;
     const record: OwnerDeviceRecord = {
       v: 1,
-      device: toHex(this.id),
+      store: toHex(this.id),
+      device: toHex(this.idOf(org)),
       since: String(device.since),
       ...(fork === undefined
         ? {}
@@ -222,7 +254,7 @@ export class OwnerDevices {
   status(org: OwnerOrg): OwnerDeviceStatus {
     const device = org.owner.device;
     return {
-      device: toHex(this.id),
+      device: toHex(this.idOf(org)),
       since: device.since,
       ...(device.fork === undefined ? {} : { fork: { ...device.fork } }),
     };
@@ -238,7 +270,6 @@ export class OwnerDevices {
     // Judged once per run (memory only: a restart reads history again, which decides the same).
     c.sync.seen.add(id);
     const device = org.owner.device;
-    if (device.fork !== undefined) return;
     let opened: Awaited<ReturnType<typeof openEnvelope>>;
     try {
       opened = await openEnvelope(bytes, {
@@ -259,8 +290,11 @@ export class OwnerDevices {
     if (opened.type !== "prekey-bundle") return;
     const other = opened.message.ownerDevice;
     // Empty: an owner from before device ids (or a delegate's bundle kind): nothing to compare.
-    if (other.length === 0 || equalBytes(other, this.id)) return;
+    if (other.length === 0 || equalBytes(other, this.idOf(org))) return;
     if (opened.clock <= device.since) return;
+    const highest = this.#others.get(org);
+    if (highest === undefined || opened.clock > highest) this.#others.set(org, opened.clock);
+    if (device.fork !== undefined) return;
     device.fork = { device: toHex(other), clock: opened.clock, at: c.now() };
     const txn = newTxn(org);
     this.record(org, txn);
@@ -269,10 +303,94 @@ export class OwnerDevices {
       {
         organizationId: org.hex,
         device: toHex(other),
-        ownDevice: toHex(this.id),
+        ownDevice: toHex(this.idOf(org)),
         clock: opened.clock,
       },
     ]);
     await c.persistence.commit(org, txn);
+  }
+
+  /**
+   * This device carries the organization on as its owner: the user keeps it (docs/RESTORE.md, "Two
+   * owner devices at once"). What the other device may have used is never used again here, and
+   * members follow this device from now on, in one commit:
+   * - a **new device id** for the organization (members that see it make a new session);
+   * - every pairwise session dropped (the other device may have sent on it: its message keys
+   *   would be used twice), and the signed prekey both devices held retired (a session opened to
+   *   it could have been answered by either): a request pending then must be made again;
+   * - an event at a clock above everything seen from the other device (the tags as they are), and
+   *   a full description with the bundle, so members take this device's description as the newest;
+   * - a fresh epoch (new randomness) for every group: this device's sender chains may be behind
+   *   what the other device sent on them;
+   * - the requests and delegates' decisions left unread while halted are read again, and the
+   *   re-key and add windows run again.
+   * @returns the new device id (hex) and the clock this device now writes above
+   * @throws {UnknownOrganizationError} / {NotOwnerError} / {OwnerRestoredError} (a restored owner
+   *   store: its resume is not built, docs/RESTORE.md) / {EventRejectedError}
+   */
+  async resume(organizationId: string): Promise<{ device: string; clock: bigint }> {
+    const c = this.#c;
+    const result = await c.runtime.task(async () => {
+      if (c.inactive.has(organizationId.toLowerCase()))
+        throw new OwnerRestoredError(organizationId);
+      const org = c.org(organizationId);
+      if (org.role !== "owner") throw new NotOwnerError(org.hex);
+      const owner = org.owner;
+      const device = owner.device;
+      const fork = device.fork;
+      const txn = newTxn(org);
+      // Never sent on again: the other device holds the same sessions.
+      const space = orgSpace(org.hex);
+      for (const key of await c.p.store.keys(space, { prefix: "pairwise/" })) {
+        txn.ops.push({ type: "delete", space, key });
+      }
+      owner.sessions.clear();
+      // Twice: a rotation keeps the prekey before it, and the one both devices published must go
+      // (a session a member opens to it could have been answered by the other device too).
+      owner.prekeys.rotate(c.p.now());
+      owner.prekeys.rotate(c.p.now());
+      txn.prekeys = true;
+      // Above every clock seen from the other device.
+      let above = org.log.state.clock;
+      for (const clock of [device.since, fork?.clock, this.#others.get(org)]) {
+        if (clock !== undefined && clock > above) above = clock;
+      }
+      const draft = {
+        type: "org.tags.changed" as const,
+        author: org.hex,
+        clock: org.log.nextClock(above),
+        sentAt: c.now(),
+        body: { tags: [...org.log.state.tags] },
+      };
+      const event = { id: hashId(encodeJson(draft)), ...draft };
+      const refused = c.eventLog.add(org, txn, event);
+      if (refused !== undefined) throw new EventRejectedError("resumeOwner", refused);
+      // Halt lifted, under a new id: what follows is signed by this device.
+      device.fork = undefined;
+      device.id = c.p.random(wireLimits.ownerDeviceBytes);
+      device.since = event.clock;
+      this.#others.delete(org);
+      this.record(org, txn);
+      for (const channelId of [...owner.groups.keys()]) await c.epochs.refresh(org, txn, channelId);
+      await publishDescription(org, txn, {
+        now: c.p.now(),
+        maxFullAgeMs: c.p.config.republishIntervalMs,
+        full: true,
+        ownerDevice: device.id,
+      });
+      // What was left unread while halted is read again (from the fork on).
+      if (fork !== undefined) {
+        for (const topic of [requestsTopic(org.id), descriptionTopic(org.id)]) {
+          const mark = org.marks.get(topic);
+          if (mark !== undefined && mark > fork.at) org.marks.set(topic, fork.at);
+        }
+      }
+      await c.persistence.commit(org, txn);
+      if (owner.rekeyDueAt !== undefined) c.epochs.scheduleRekey(org, owner.rekeyDueAt);
+      return { org, device: toHex(device.id), clock: event.clock };
+    });
+    await c.runtime.task(() => c.epochs.resume(result.org));
+    c.runtime.background(result.org.hex, () => c.sync.catchUp(result.org));
+    return { device: result.device, clock: result.clock };
   }
 }

@@ -144,6 +144,101 @@ describe("two owner devices at once", () => {
     );
   });
 
+  it("the device kept resumes: members follow it under its new device id, a newcomer joins", async () => {
+    // Both devices re-key on their own (the periodic refresh) while cut off from each other.
+    const periodMs = 10 * 60 * 1000;
+    world = new World({
+      syncIntervalMs,
+      republishIntervalMs: periodMs,
+      refreshIntervalMs: periodMs,
+    });
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    const [alice, bob] = members as [Peer, Peer];
+    const twin = await twinOf(world, owner);
+    const everyoneElse = world.peers
+      .filter((p) => p !== owner && p !== twin)
+      .map((p) => p.transport);
+    world.network.partition([[owner.transport], [twin.transport], everyoneElse]);
+    await owner.client.setTags(orgId, ["from-original"]);
+    // The twin writes more: its clock goes above the original's.
+    for (const tag of ["twin-1", "twin-2", "from-twin"]) await twin.client.setTags(orgId, [tag]);
+    const epoch = owner.client.getOrganization(orgId).epoch ?? 0n;
+    await world.advance(periodMs);
+    // Two epochs of one number, one per device: members take one of them.
+    expect(owner.client.getOrganization(orgId).epoch).toBe(epoch + 1n);
+    expect(twin.client.getOrganization(orgId).epoch).toBe(epoch + 1n);
+    world.network.heal();
+    // (What the partition hid is older than the sweep's marks: the next republish shows each
+    // device to the other.)
+    await world.advance(periodMs);
+    expect(forks(owner)).toHaveLength(1);
+    expect(forks(twin)).toHaveLength(1);
+    // Carol asks while both are halted; time passes (the history sweeps move on).
+    const { bob: carol, requestId } = await asks(world, orgId, "carol");
+    await world.advance(periodMs);
+
+    // The user keeps the original: the twin is stopped, the original resumes (out of the
+    // members' reach at first: every session it held is gone from its store).
+    const twinClock = twin.client.getOrganization(orgId).clock;
+    expect(twinClock).toBeGreaterThan(owner.client.getOrganization(orgId).clock);
+    await world.stop(twin);
+    world.peers.splice(world.peers.indexOf(twin), 1);
+    const before = owner.client.ownerDevice(orgId).device;
+    const others = world.peers.filter((p) => p !== owner).map((p) => p.transport);
+    world.network.partition([[owner.transport], others]);
+    const resumed = await owner.client.resumeOwner(orgId);
+    await world.settle();
+    expect(await owner.store.keys(`org/${orgId}`, { prefix: "pairwise/" })).toEqual([]);
+    // A fresh epoch: its chains were never sent on by either device.
+    expect(owner.client.getOrganization(orgId).epoch).toBe(epoch + 2n);
+    world.network.heal();
+    // The next republish shows the new device to the members.
+    await world.advance(periodMs);
+    expect(resumed.device).not.toBe(before);
+    // Its clock is above everything the other device wrote.
+    expect(resumed.clock).toBeGreaterThan(twinClock);
+    expect(owner.client.ownerDevice(orgId)).toEqual({
+      device: resumed.device,
+      since: resumed.clock,
+    });
+    // Members take its description (a clock above both devices').
+    const ownerView = owner.client.getOrganization(orgId);
+    expect(ownerView.clock).toBeGreaterThanOrEqual(resumed.clock);
+    for (const member of [alice, bob]) {
+      const view = member.client.getOrganization(orgId);
+      expect(view.clock).toBe(ownerView.clock);
+      expect(view.tags).toEqual(["from-original"]);
+      expect([...view.members.keys()].sort()).toEqual([...ownerView.members.keys()].sort());
+      expect(view.epoch).toBe(ownerView.epoch);
+    }
+    // Members made a new session with the new device (the owner dropped every old one).
+    const sessions = await owner.store.keys(`org/${orgId}`, { prefix: "pairwise/" });
+    expect(sessions).toEqual(
+      expect.arrayContaining([
+        `pairwise/${alice.client.memberId}`,
+        `pairwise/${bob.client.memberId}`,
+      ]),
+    );
+    // Messages flow both ways in the owner's fresh epoch.
+    await owner.client.sendMessage(orgId, "general", "the owner carries on");
+    await alice.client.sendMessage(orgId, "general", "alice answers");
+    await world.settle();
+    expect(received(alice).at(-1)).toBe("the owner carries on");
+    expect(received(bob).slice(-2)).toEqual(["the owner carries on", "alice answers"]);
+    expect(received(owner).at(-1)).toBe("alice answers");
+    // Carol's request, made to the prekey both devices held, is not taken (either could have
+    // answered it): she asks again, to the new bundle, and is accepted.
+    expect(owner.client.listRequests(orgId).map((r) => r.id)).not.toContain(requestId);
+    const again = await carol.client.requestToJoin(orgId, { displayName: "carol" });
+    await world.settle();
+    await owner.client.acceptRequest(orgId, again);
+    await world.settle();
+    await owner.client.sendMessage(orgId, "general", "welcome carol");
+    await world.settle();
+    expect(received(carol).at(-1)).toBe("welcome carol");
+    expect(forks(owner)).toHaveLength(1);
+  });
+
   it("the organization key signs nothing while a fork is recorded", async () => {
     const provider = defaultProvider();
     const key = provider.ed25519KeyPair();
