@@ -107,18 +107,18 @@ export async function createClient(init: ClientInit): Promise<Client> {
     identity,
     identityDh,
   });
-  await start(core);
+  await start(core, init.deviceOrigin);
   return facade(core);
 }
 
 /** Starts the transport, listens, resumes every stored organization, then catches up. */
-async function start(c: ClientCore): Promise<void> {
+async function start(c: ClientCore, deviceOrigin: string | undefined): Promise<void> {
   await c.p.transport.start();
   await c.sync.start();
   // A store restored from a backup (docs/RESTORE.md): organizations it owns stay inactive, member
   // ones re-key before anything is sent.
   const restored = await readRestoreMarker(c.p.store);
-  await c.ownerDevices.start();
+  await c.ownerDevices.start(deviceOrigin);
   for (const hex of await c.p.store.keys("orgs")) {
     const org = await c.persistence.load(hex);
     if (restored !== undefined && org.role === "owner") c.inactive.set(hex, "owner-restored");

@@ -97,26 +97,57 @@ export function forkGuardedSigner(
   };
 }
 
+/** Longest `deviceOrigin` (characters). */
+export const maxDeviceOriginChars = 1024;
+
 /**
- * The store's owner device id, drawn (16 random bytes) and stored at the first start.
+ * The store's owner device id, drawn (16 random bytes) and stored at the first start, and drawn
+ * again when `origin` differs from the one stored with it: a data directory copied as files (not
+ * through a backup and a restore) is another device, and the app tells it by where the store lives
+ * (the CLI: the directory's real path and the store file's inode).
+ * @param origin - where this store lives, as the app sees it (undefined: not checked)
  * @throws {StoreCorruptedError} when the stored id does not decode
+ * @throws {RangeError} when `origin` is longer than {@link maxDeviceOriginChars}
  */
 export async function ownerDeviceId(
   store: Store,
   random: (length: number) => Uint8Array,
+  origin?: string,
 ): Promise<Uint8Array> {
+  if (origin !== undefined && origin.length > maxDeviceOriginChars) {
+    throw new RangeError(`deviceOrigin: at most ${maxDeviceOriginChars} characters`);
+  }
   const bytes = await store.get(ownerDeviceIdKey.space, ownerDeviceIdKey.key);
   if (bytes !== undefined) {
-    if (bytes.length !== wireLimits.ownerDeviceBytes) {
-      throw new StoreCorruptedError(`${ownerDeviceIdKey.space}/${ownerDeviceIdKey.key}`);
+    let record: { v: number; id: string; origin?: string };
+    try {
+      record = decodeJson<{ v: number; id: string; origin?: string }>(bytes);
+      if (record.v !== 1 || !/^[0-9a-f]{32}$/.test(String(record.id))) throw new Error("format");
+    } catch (cause) {
+      throw new StoreCorruptedError(`${ownerDeviceIdKey.space}/${ownerDeviceIdKey.key}`, {
+        cause,
+      });
     }
-    return bytes.slice();
+    if (origin === undefined || record.origin === undefined || record.origin === origin) {
+      if (origin !== undefined && record.origin === undefined) {
+        await store.put(
+          ownerDeviceIdKey.space,
+          ownerDeviceIdKey.key,
+          encodeJson({ ...record, origin }),
+        );
+      }
+      return fromHex(record.id);
+    }
   }
   const id = random(wireLimits.ownerDeviceBytes);
   if (id.length !== wireLimits.ownerDeviceBytes) {
     throw new RangeError(`random(${wireLimits.ownerDeviceBytes}) returned ${id.length} bytes`);
   }
-  await store.put(ownerDeviceIdKey.space, ownerDeviceIdKey.key, id);
+  await store.put(
+    ownerDeviceIdKey.space,
+    ownerDeviceIdKey.key,
+    encodeJson({ v: 1, id: toHex(id), ...(origin === undefined ? {} : { origin }) }),
+  );
   return id.slice();
 }
 
@@ -162,9 +193,12 @@ export class OwnerDevices {
     return this.#id;
   }
 
-  /** Reads (or draws) the store's device id: at start, before any organization is loaded. */
-  async start(): Promise<void> {
-    this.#id = await ownerDeviceId(this.#c.p.store, this.#c.p.random);
+  /**
+   * Reads (or draws) the store's device id: at start, before any organization is loaded.
+   * @param origin - where the store lives (`ClientInit.deviceOrigin`)
+   */
+  async start(origin?: string): Promise<void> {
+    this.#id = await ownerDeviceId(this.#c.p.store, this.#c.p.random, origin);
   }
 
   /**

@@ -151,6 +151,13 @@ export interface ClientInit {
   readonly provider?: CryptoProvider;
   /** Tunables; every one left out takes its default (`defaultClientConfig`). @default {} */
   readonly config?: ClientConfig;
+  /**
+   * Where the store lives, as the app sees it (at most 1,024 characters; the CLI: the data
+   * directory's real path and the store file's inode). When it differs from the one the store
+   * recorded, the store was copied as files: it is another device and draws a new owner device id
+   * (docs/RESTORE.md, "Two owner devices at once"). Undefined: not checked.
+   */
+  readonly deviceOrigin?: string;
 }
 
 /** This client's role in one organization. */

@@ -4,15 +4,28 @@
  * reads another device's bundle at a clock it did not write stops writing as owner, and says so.
  */
 import { defaultProvider, ed25519EnvelopeSigner } from "@orgchat/crypto";
-import { copyMemoryStore } from "@orgchat/store";
+import { copyMemoryStore, memoryStore } from "@orgchat/store";
 import { descriptionTopic, keysTopic, sealEnvelope } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromHex } from "../src/encoding.ts";
-import { isOwnerForkDetectedError } from "../src/errors.ts";
-import { forkGuardedSigner, newOwnerDeviceState, ownerDeviceIdKey } from "../src/owner-device.ts";
+import { isOwnerForkDetectedError, isStoreCorruptedError } from "../src/errors.ts";
+import {
+  forkGuardedSigner,
+  newOwnerDeviceState,
+  ownerDeviceId,
+  ownerDeviceIdKey,
+} from "../src/owner-device.ts";
 import { markRestored } from "../src/restore-marker.ts";
 import type { ClientEvents } from "../src/types.ts";
-import { asks, names, orgWithMembers, type Peer, received, World } from "./helpers.ts";
+import {
+  asks,
+  names,
+  orgWithMembers,
+  type Peer,
+  received,
+  seededRandom,
+  World,
+} from "./helpers.ts";
 
 type Fork = ClientEvents["owner:fork-detected"];
 
@@ -237,6 +250,21 @@ describe("two owner devices at once", () => {
     await world.settle();
     expect(received(carol).at(-1)).toBe("welcome carol");
     expect(forks(owner)).toHaveLength(1);
+  });
+
+  it("a store copied as files (another origin) draws a new device id; the same origin keeps it", async () => {
+    const store = memoryStore();
+    const random = seededRandom(7);
+    const first = await ownerDeviceId(store, random, "/home/a/.orgchat/owner#11");
+    expect(await ownerDeviceId(store, random, "/home/a/.orgchat/owner#11")).toEqual(first);
+    expect(await ownerDeviceId(store, random)).toEqual(first);
+    const copy = copyMemoryStore(store);
+    const moved = await ownerDeviceId(copy, random, "/media/usb/owner#42");
+    expect(moved).not.toEqual(first);
+    expect(await ownerDeviceId(copy, random, "/media/usb/owner#42")).toEqual(moved);
+    await expect(ownerDeviceId(store, random, "x".repeat(1025))).rejects.toThrow(RangeError);
+    await store.put(ownerDeviceIdKey.space, ownerDeviceIdKey.key, new Uint8Array(16));
+    await expect(ownerDeviceId(store, random)).rejects.toSatisfy(isStoreCorruptedError);
   });
 
   it("the organization key signs nothing while a fork is recorded", async () => {
