@@ -265,6 +265,8 @@ export class OwnerEpochs {
     for (const org of c.orgs.values()) {
       if (org.role !== "owner") continue;
       const owner = org.owner;
+      // Halted (owner-device.ts): nothing is signed; `resumeOwner` flushes what waits.
+      if (owner.device.fork !== undefined) continue;
       if (owner.addTimer === undefined && owner.pendingAdds.size === 0 && !owner.describeDue) {
         continue;
       }

@@ -31,6 +31,8 @@ type Fork = ClientEvents["owner:fork-detected"];
 
 const syncIntervalMs = 30_000;
 
+const alice = (members: Peer[]) => members[0] as Peer;
+
 /** How many messages history holds on `topic`. */
 async function countOnTopic(peer: Peer, topic: string): Promise<number> {
   let count = 0;
@@ -280,28 +282,39 @@ describe("two owner devices at once", () => {
     );
   });
 
-  it("a re-key armed before the fork runs nothing after it", async () => {
-    world = new World({ rekeyWindowMs: 120_000, syncIntervalMs });
+  it("a re-key and an add armed before the fork run nothing after it, nor at close", async () => {
+    world = new World({ rekeyWindowMs: 120_000, addWindowMs: 120_000, syncIntervalMs });
     const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
+    await world.advance(120_000); // their add step
     const bob = members[1] as Peer;
+    const { requestId } = await asks(world, orgId, "dave");
     const twin = await twinOf(world, owner);
     const epoch = owner.client.getOrganization(orgId).epoch;
     const everyoneElse = world.peers
       .filter((p) => p !== owner && p !== twin)
       .map((p) => p.transport);
     world.network.partition([[owner.transport], [twin.transport], everyoneElse]);
-    // The owner removes bob: his re-key waits for the window (a timer, armed now).
+    // The owner removes bob: his re-key waits for the window (a timer, armed now). It accepts
+    // dave: his add step waits for the add window (another timer).
     await owner.client.removeMember(orgId, bob.client.memberId);
+    await owner.client.acceptRequest(orgId, requestId);
     await twin.client.setTags(orgId, ["from-twin"]);
     await world.settle();
     world.network.heal();
-    await world.advance(syncIntervalMs);
+    // The twin writes again, heard live.
+    await twin.client.setTags(orgId, ["from-twin-2"]);
+    await world.settle();
     expect(forks(owner)).toHaveLength(1);
     const keys = await countOnTopic(owner, keysTopic(fromHex(orgId)));
-    // The window ends: the re-key does not run (no KeyUpdate, no epoch, no error).
+    const descriptions = await countOnTopic(owner, descriptionTopic(fromHex(orgId)));
+    // The windows end: neither runs (no KeyUpdate, no epoch, no error); nor at close.
     await world.advance(120_000);
     expect(await countOnTopic(owner, keysTopic(fromHex(orgId)))).toBe(keys);
     expect(owner.client.getOrganization(orgId).epoch).toBe(epoch);
+    await owner.client.close();
+    await world.settle();
+    expect(await countOnTopic(alice(members), keysTopic(fromHex(orgId)))).toBe(keys);
+    expect(await countOnTopic(alice(members), descriptionTopic(fromHex(orgId)))).toBe(descriptions);
     expect(names(owner.events, ["error"])).toEqual([]);
   });
 
