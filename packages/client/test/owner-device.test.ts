@@ -54,6 +54,12 @@ function forks(peer: Peer): Fork[] {
   return peer.events.filter(([name]) => name === "owner:fork-detected").map(([, e]) => e as Fork);
 }
 
+/** Each of `devices` alone, everyone else together: no device hears the others live. */
+function cutOff(world: World, ...devices: Peer[]): void {
+  const others = world.peers.filter((p) => !devices.includes(p)).map((p) => p.transport);
+  world.network.partition([...devices.map((d) => [d.transport]), others]);
+}
+
 /** The owner's store copied into another device (what a restore does: the copy draws a new id). */
 async function twinOf(world: World, owner: Peer): Promise<Peer> {
   const copy = copyMemoryStore(owner.store);
@@ -85,10 +91,7 @@ describe("two owner devices at once", () => {
     // Each writes as owner once, cut off from the other (neither hears the other live):
     // two descriptions at the same clock from two devices. Then the network heals.
     const clock = owner.client.getOrganization(orgId).clock;
-    const everyoneElse = world.peers
-      .filter((p) => p !== owner && p !== twin)
-      .map((p) => p.transport);
-    world.network.partition([[owner.transport], [twin.transport], everyoneElse]);
+    cutOff(world, owner, twin);
     await owner.client.setTags(orgId, ["from-original"]);
     await twin.client.setTags(orgId, ["from-twin"]);
     await world.settle();
@@ -170,10 +173,7 @@ describe("two owner devices at once", () => {
     const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob"]);
     const [alice, bob] = members as [Peer, Peer];
     const twin = await twinOf(world, owner);
-    const everyoneElse = world.peers
-      .filter((p) => p !== owner && p !== twin)
-      .map((p) => p.transport);
-    world.network.partition([[owner.transport], [twin.transport], everyoneElse]);
+    cutOff(world, owner, twin);
     await owner.client.setTags(orgId, ["from-original"]);
     // The twin writes more: its clock goes above the original's.
     for (const tag of ["twin-1", "twin-2", "from-twin"]) await twin.client.setTags(orgId, [tag]);
@@ -199,8 +199,7 @@ describe("two owner devices at once", () => {
     await world.stop(twin);
     world.peers.splice(world.peers.indexOf(twin), 1);
     const before = owner.client.ownerDevice(orgId).device;
-    const others = world.peers.filter((p) => p !== owner).map((p) => p.transport);
-    world.network.partition([[owner.transport], others]);
+    cutOff(world, owner);
     const resumed = await owner.client.resumeOwner(orgId);
     await world.settle();
     expect(await owner.store.keys(`org/${orgId}`, { prefix: "pairwise/" })).toEqual([]);
@@ -290,10 +289,7 @@ describe("two owner devices at once", () => {
     const { requestId } = await asks(world, orgId, "dave");
     const twin = await twinOf(world, owner);
     const epoch = owner.client.getOrganization(orgId).epoch;
-    const everyoneElse = world.peers
-      .filter((p) => p !== owner && p !== twin)
-      .map((p) => p.transport);
-    world.network.partition([[owner.transport], [twin.transport], everyoneElse]);
+    cutOff(world, owner, twin);
     // The owner removes bob: his re-key waits for the window (a timer, armed now). It accepts
     // dave: his add step waits for the add window (another timer).
     await owner.client.removeMember(orgId, bob.client.memberId);
