@@ -144,6 +144,8 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
     field(error, "reason") === "removal"
       ? `a member of ${org} was just removed and the owner's re-key has not arrived (it comes within seconds): a message now would be readable by them; retry in a moment`
       : `this identity was restored from a backup: ${org} sends only with fresh keys, which the owner was asked for (it must be online); reading works meanwhile: retry later`,
+  OwnerForkDetectedError: ({ org, key, error }) =>
+    `another device also runs ${org} as its owner (device ${field(error, "device")}): this device stopped writing as owner so as not to fork it (it still reads); keep one device: stop orgchat on the other one, then run \`orgchat owner resume --org ${key}\` on the one you keep`,
   OwnerRestoredError: ({ org }) =>
     `you own ${org}, and this data directory was restored from a backup: the organization is kept but inactive here (running it from the copy could fork it); run it from the directory it was created in`,
   EventRejectedError: ({ error }) => {

@@ -11,6 +11,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -418,6 +419,8 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
     const client = await createClient({
       transport,
       store,
+      // A data directory copied as files is another owner device (docs/RESTORE.md).
+      deviceOrigin: storeOrigin(dataDir),
       config: clientConfig(init.longRunning ?? false),
       ...(passphrase === undefined || passphrase === "" ? {} : { passphrase }),
     });
@@ -570,4 +573,14 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
     await close();
     throw error;
   }
+}
+
+/**
+ * Where a data directory's store lives: its real path and the store file's inode. A copy made with
+ * `cp -r` (or moved to another disk) has another one: the client draws a new owner device id there,
+ * so that two copies running one organization as its owner see each other (docs/RESTORE.md).
+ */
+export function storeOrigin(dataDir: string): string {
+  const real = realpathSync(dataDir);
+  return `${real}#${statSync(join(real, "store.db")).ino}`.slice(0, 1024);
 }

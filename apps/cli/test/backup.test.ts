@@ -7,9 +7,10 @@
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readRestoreMarker } from "@orgchat/client";
+import { ownerDeviceIdKey, readRestoreMarker } from "@orgchat/client";
 import { openSqliteStore } from "@orgchat/store-sqlite";
 import { afterEach, describe, expect, it } from "vitest";
+import { openBackup } from "../src/backup-file.ts";
 import { readDaemonRecord } from "../src/daemon/rendezvous.ts";
 import { acmeSteps } from "./acme.ts";
 import {
@@ -79,6 +80,16 @@ describe("orgchat id backup / id restore", () => {
     // The passphrase is in no output, and the messages are not readable in the file.
     expect(backup.stdout + backup.stderr).not.toContain(passphrase);
     expect(readFileSync(file).includes(Buffer.from("before the backup"))).toBe(false);
+    // The store inside holds no owner device id (it stays with the device: docs/RESTORE.md).
+    const { payload } = await openBackup(readFileSync(file), passphrase);
+    const inside = join(tempDir(), "inside.db");
+    writeFileSync(inside, payload.store);
+    const copied = await openSqliteStore({ path: inside });
+    try {
+      expect(await copied.get(ownerDeviceIdKey.space, ownerDeviceIdKey.key)).toBeUndefined();
+    } finally {
+      await copied.close();
+    }
 
     // An existing file is kept unless --force.
     const again = await orgchat(["id", "backup", file, ...dir("alice")], withPassphrase);

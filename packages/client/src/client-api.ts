@@ -1,4 +1,5 @@
 import type { ClientOwnerOperations } from "./owner-api.js";
+import type { OwnerDeviceStatus } from "./owner-device.js";
 import type {
   ClientEvents,
   ClientListener,
@@ -313,6 +314,40 @@ export interface Client extends ClientOwnerOperations {
     readonly organizationId: string;
     readonly reason: "owner-restored";
   }>;
+
+  /**
+   * Owner: this device's id and its standing in an organization it owns (docs/RESTORE.md, "Two
+   * owner devices at once"): the clock it started writing at and, when another device was seen
+   * writing as owner, that device (then nothing is signed as owner here: `OwnerForkDetectedError`).
+   * @param organizationId - the organization (hex)
+   * @returns the device id (hex), `since`, and `fork` when one was seen
+   * @throws {UnknownOrganizationError} / {NotOwnerError}
+   * @example
+   * ```ts
+   * const { fork } = client.ownerDevice(orgId);
+   * if (fork !== undefined) console.warn(`device ${fork.device} also runs this organization`);
+   * ```
+   */
+  ownerDevice(organizationId: string): OwnerDeviceStatus;
+
+  /**
+   * Owner: this device carries the organization on as its owner, the other device being stopped
+   * (docs/RESTORE.md, "Two owner devices at once"): the halt after `owner:fork-detected` is lifted,
+   * under a new device id; every pairwise session is dropped and the prekey rotated; an event at a
+   * clock above the other device's and a full description make members follow this device; every
+   * group gets a fresh epoch; members make a new session when they see the new device.
+   * @param organizationId - the organization (hex)
+   * @returns the new device id (hex) and the clock of the event it wrote
+   * @throws {NotOwnerError} / {UnknownOrganizationError} / {ClientClosedError}
+   * @throws {OwnerRestoredError} for an organization of a restored store (not built: docs/RESTORE.md)
+   * @example
+   * ```ts
+   * client.on("owner:fork-detected", async ({ organizationId }) => {
+   *   if (await userKeepsThisDevice()) await client.resumeOwner(organizationId);
+   * });
+   * ```
+   */
+  resumeOwner(organizationId: string): Promise<{ device: string; clock: bigint }>;
 
   /**
    * Member: backfills key material now and, if still stuck, asks the owner for a resync (with

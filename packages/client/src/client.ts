@@ -6,7 +6,7 @@ import {
 } from "@orgchat/state";
 import type { Client } from "./client-api.js";
 import { ClientCore } from "./core.js";
-import { ClientClosedError } from "./errors.js";
+import { ClientClosedError, NotOwnerError } from "./errors.js";
 import type { ChannelBodyInit } from "./messages.js";
 import type { MemberOrg } from "./org.js";
 import { openIdentity } from "./persistence.js";
@@ -107,21 +107,25 @@ export async function createClient(init: ClientInit): Promise<Client> {
     identity,
     identityDh,
   });
-  await start(core);
+  await start(core, init.deviceOrigin);
   return facade(core);
 }
 
 /** Starts the transport, listens, resumes every stored organization, then catches up. */
-async function start(c: ClientCore): Promise<void> {
+async function start(c: ClientCore, deviceOrigin: string | undefined): Promise<void> {
   await c.p.transport.start();
   await c.sync.start();
   // A store restored from a backup (docs/RESTORE.md): organizations it owns stay inactive, member
   // ones re-key before anything is sent.
   const restored = await readRestoreMarker(c.p.store);
+  await c.ownerDevices.start(deviceOrigin);
   for (const hex of await c.p.store.keys("orgs")) {
     const org = await c.persistence.load(hex);
     if (restored !== undefined && org.role === "owner") c.inactive.set(hex, "owner-restored");
-    else c.orgs.set(hex, org);
+    else {
+      if (org.role === "owner") await c.ownerDevices.load(org);
+      c.orgs.set(hex, org);
+    }
   }
   if (restored !== undefined) {
     const members = [...c.orgs.values()].filter((org) => org.role !== "owner") as MemberOrg[];
@@ -234,6 +238,12 @@ function facade(c: ClientCore): Client {
     listOrganizations: () => [...c.orgs.values()].map((org) => views.organization(org)),
     listInactiveOrganizations: () =>
       [...c.inactive].map(([organizationId, reason]) => ({ organizationId, reason })),
+    ownerDevice: (id) => {
+      const org = c.org(id);
+      if (org.role !== "owner") throw new NotOwnerError(org.hex);
+      return c.ownerDevices.status(org);
+    },
+    resumeOwner: (id) => c.ownerDevices.resume(id),
     resync: (id, options) => membership.resync(id, options),
     idle: async () => {
       await runtime.idle();

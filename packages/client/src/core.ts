@@ -20,6 +20,7 @@ import { KeySync } from "./key-sync.js";
 import { Membership } from "./membership.js";
 import { Messages } from "./messages.js";
 import { type DeskOrg, isDeskOrg, type Org, type OwnerOrg } from "./org.js";
+import { OwnerDevices } from "./owner-device.js";
 import { OwnerRequests } from "./owner-requests.js";
 import { PairwiseChannel } from "./pairwise.js";
 import { Persistence } from "./persistence.js";
@@ -82,6 +83,7 @@ export class ClientCore {
   readonly epochs: OwnerEpochs;
   readonly actions: OwnerActions;
   readonly membership: Membership;
+  readonly ownerDevices: OwnerDevices;
 
   constructor(parts: ClientComponents) {
     this.p = parts;
@@ -105,6 +107,7 @@ export class ClientCore {
     this.epochs = new OwnerEpochs(this);
     this.actions = new OwnerActions(this);
     this.membership = new Membership(this);
+    this.ownerDevices = new OwnerDevices(this);
   }
 
   /** The injected clock, in whole non-negative ms (what events and records carry). */
@@ -138,10 +141,15 @@ export class ClientCore {
     return org;
   }
 
-  /** @throws {UnknownOrganizationError} / {NotOwnerError} */
+  /**
+   * An organization this device may write as owner.
+   * @throws {UnknownOrganizationError} / {NotOwnerError} / {OwnerForkDetectedError} (another
+   *   device writes it as owner too: docs/RESTORE.md)
+   */
   owned(organizationId: string): OwnerOrg {
     const org = this.org(organizationId);
     if (org.role !== "owner") throw new NotOwnerError(org.hex);
+    this.ownerDevices.check(org);
     return org;
   }
 

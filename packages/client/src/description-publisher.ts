@@ -34,6 +34,8 @@ export interface PublishDescriptionOptions {
   readonly maxFullAgeMs: number;
   /** Publish a full description whatever the policy says. */
   readonly full?: boolean;
+  /** This device's id, put in the prekey bundle (docs/RESTORE.md, "Two owner devices at once"). */
+  readonly ownerDevice?: Uint8Array;
 }
 
 /** What {@link publishDescription} put into the outbox. */
@@ -71,7 +73,10 @@ export async function publishDescription(
   const state = org.log.state;
   const last = published.get(owner);
   const push = (bytes: Uint8Array) => txn.outbox.push({ id: hashId(bytes), topic, bytes });
-  const bundleMessage = owner.prekeys.bundle();
+  const bundleMessage = {
+    ...owner.prekeys.bundle(),
+    ...(options.ownerDevice === undefined ? {} : { ownerDevice: options.ownerDevice }),
+  };
   const sealBundle = async () => {
     const bytes = await sealEnvelope(
       {

@@ -1,4 +1,4 @@
-import { toHex } from "@orgchat/base";
+import { equalBytes, toHex } from "@orgchat/base";
 import type { OrgState } from "@orgchat/state";
 import {
   applyDescriptionDelta,
@@ -182,13 +182,19 @@ export class DescriptionSync {
     this.#bundleClocks.set(org, opened.clock);
     const txn = newTxn(org);
     const m = opened.message;
+    const before = org.member.bundle?.ownerDevice;
     org.member.bundle = {
       identityKey: m.identityKey,
       identityDhKey: m.identityDhKey,
       signedPrekey: m.signedPrekey,
       signedPrekeyId: m.signedPrekeyId,
       signature: m.signature,
+      ...(m.ownerDevice.length === 0 ? {} : { ownerDevice: m.ownerDevice }),
     };
+    // The owner writes from another device (docs/RESTORE.md): a new session with it (restore.ts).
+    if (before !== undefined && m.ownerDevice.length > 0 && !equalBytes(before, m.ownerDevice)) {
+      await c.restore.ownerDeviceChanged(org, txn);
+    }
     await c.persistence.commit(org, txn);
   }
 

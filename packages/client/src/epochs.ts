@@ -60,6 +60,8 @@ export class OwnerEpochs {
       await c.delegates.periodic(org);
       return;
     }
+    // Another device writes as owner (owner-device.ts): nothing is signed until one is kept.
+    if (org.owner.device.fork !== undefined) return;
     const txn = newTxn(org);
     const now = c.p.now();
     for (const [channelId, group] of org.owner.groups) {
@@ -86,9 +88,12 @@ export class OwnerEpochs {
    */
   async describe(org: OwnerOrg, txn: Txn): Promise<void> {
     const c = this.#c;
+    // A new organization's device record goes with its first publication (owner-device.ts).
+    if (!org.owner.device.stored) c.ownerDevices.record(org, txn);
     await publishDescription(org, txn, {
       now: c.p.now(),
       maxFullAgeMs: c.p.config.republishIntervalMs,
+      ownerDevice: c.ownerDevices.idOf(org),
     });
   }
 
@@ -267,6 +272,8 @@ export class OwnerEpochs {
     for (const org of c.orgs.values()) {
       if (org.role !== "owner") continue;
       const owner = org.owner;
+      // Halted (owner-device.ts): nothing is signed; `resumeOwner` flushes what waits.
+      if (owner.device.fork !== undefined) continue;
       if (owner.addTimer === undefined && owner.pendingAdds.size === 0 && !owner.describeDue) {
         continue;
       }
@@ -300,6 +307,8 @@ export class OwnerEpochs {
       () => {
         owner.addTimer = undefined;
         c.runtime.background(org.hex, async () => {
+          // Halted (owner-device.ts): `resumeOwner` flushes what waits.
+          if (owner.device.fork !== undefined) return;
           const txn = newTxn(org);
           await this.flushAdds(org, txn);
           await c.persistence.commit(org, txn);
@@ -435,6 +444,8 @@ export class OwnerEpochs {
       () => {
         owner.rekeyTimer = undefined;
         c.runtime.background(org.hex, async () => {
+          // Halted (owner-device.ts): `resumeOwner` arms the re-key again.
+          if (owner.device.fork !== undefined) return;
           const txn = newTxn(org);
           await this.#rekeyPending(org, txn);
           await c.persistence.commit(org, txn);

@@ -225,6 +225,30 @@ export class OwnerRestoredError extends OrgchatError {
   }
 }
 
+/**
+ * Another device runs this organization as its owner at the same time (docs/RESTORE.md, "Two owner
+ * devices at once"): it published an owner-signed bundle with another device id at a clock this one
+ * did not write. This device stops writing as owner (it reads on) until the user keeps one device.
+ */
+export class OwnerForkDetectedError extends OrgchatError {
+  static readonly errorName = "OwnerForkDetectedError";
+  readonly organizationId: string;
+  /** The other device's id (hex, 16 bytes). */
+  readonly device: string;
+  constructor(organizationId: string, device: string, options: ClientErrorOptions = {}) {
+    super(
+      OwnerForkDetectedError.errorName,
+      `Organization ${organizationId} is run as its owner by another device too (device ${device}): this device stopped writing as owner so as not to fork it.`,
+      {
+        ...options,
+        hint: `Keep one device: stop the owner on the other one (device ${device}), then run \`orgchat owner resume ${organizationId}\` on the one you keep (client: resumeOwner).`,
+      },
+    );
+    this.organizationId = organizationId;
+    this.device = device;
+  }
+}
+
 /** The organization's rules refused the event this operation would author. */
 export class EventRejectedError extends OrgchatError {
   static readonly errorName = "EventRejectedError";
@@ -363,6 +387,10 @@ export const isKeysNotReadyError = errorGuard<KeysNotReadyError>(KeysNotReadyErr
 /** @returns whether `value` is a {@link FreshKeysPendingError}. */
 export const isFreshKeysPendingError = errorGuard<FreshKeysPendingError>(
   FreshKeysPendingError.errorName,
+);
+/** @returns whether `value` is an {@link OwnerForkDetectedError}. */
+export const isOwnerForkDetectedError = errorGuard<OwnerForkDetectedError>(
+  OwnerForkDetectedError.errorName,
 );
 /** @returns whether `value` is an {@link OwnerRestoredError}. */
 export const isOwnerRestoredError = errorGuard<OwnerRestoredError>(OwnerRestoredError.errorName);

@@ -22,6 +22,7 @@ export const clientEventNames = Object.freeze([
   "member:banned",
   "member:unbanned",
   "member:roles-changed",
+  "owner:fork-detected",
   "epoch:changed",
   "message:received",
   "message:edited",

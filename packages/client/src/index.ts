@@ -46,6 +46,7 @@ export {
   isNotMemberError,
   isNotOwnerError,
   isOrganizationNotFoundError,
+  isOwnerForkDetectedError,
   isOwnerRestoredError,
   isOwnerUnreachableError,
   isPassphraseRequiredError,
@@ -58,6 +59,7 @@ export {
   NotMemberError,
   NotOwnerError,
   OrganizationNotFoundError,
+  OwnerForkDetectedError,
   OwnerRestoredError,
   OwnerUnreachableError,
   PassphraseRequiredError,
@@ -69,6 +71,9 @@ export {
 /** Every event name of `ClientEvents`. */
 export { clientEventNames } from "./event-names.js";
 export type { ClientOwnerOperations } from "./owner-api.js";
+export type { OwnerDeviceStatus } from "./owner-device.js";
+/** Where a store keeps its owner device id: a backup leaves it out (docs/RESTORE.md). */
+export { ownerDeviceIdKey } from "./owner-device.js";
 /** When a received message's group head is written (docs/CLIENT.md, "Crash rules"). */
 export { receiveHeadInterval } from "./persistence.js";
 /** The mark of a store restored from a backup (docs/RESTORE.md). */

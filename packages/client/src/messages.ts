@@ -561,7 +561,8 @@ export class Messages {
   /**
    * Sends one channel message: encrypt (a generation is consumed) → one batch {group state, event,
    * outbox entry} → publish → echo to the app. @returns the message's id
-   * @throws {NotMemberError} / {ChannelAccessError} / {KeysNotReadyError} / {AbortError}
+   * @throws {NotMemberError} / {ChannelAccessError} / {KeysNotReadyError} / {AbortError} /
+   *   {OwnerForkDetectedError}
    */
   async send(
     org: Org,
@@ -572,6 +573,8 @@ export class Messages {
     const c = this.#c;
     checkSignal(signal);
     if (org.role !== "owner" && org.role !== "member") throw new NotMemberError(org.hex);
+    // A halted owner device (another one writes as owner: owner-device.ts) posts nothing.
+    if (org.role === "owner") c.ownerDevices.check(org);
     const me = c.self(org);
     const state = org.log.state;
     if (!state.channels.has(channelId)) throw new ChannelAccessError(org.hex, channelId);

@@ -13,6 +13,7 @@ import type { StoreOp } from "@orgchat/store";
 import type { Subscription } from "@orgchat/transport";
 import type { EnvelopeSigner, KeyUpdate } from "@orgchat/wire";
 import { HeldEvents, heldEventLimits, type MessageMeta } from "./held-events.js";
+import { forkGuardedSigner, newOwnerDeviceState, type OwnerDeviceState } from "./owner-device.js";
 import type { StoredMemberKeys } from "./owner-keys.js";
 import { RosterBook } from "./roster-book.js";
 import type { ClientEvents, OrgRole } from "./types.js";
@@ -85,7 +86,10 @@ export interface StoredDescription {
 /** What only the owner of an organization (the holder of its key) keeps. */
 export interface OwnerSide {
   readonly orgSecret: Uint8Array;
+  /** The organization key's signer; refuses while another owner device is seen (owner-device.ts). */
   readonly signer: EnvelopeSigner;
+  /** This device's standing as owner: where it started, and a fork once seen (owner-device.ts). */
+  readonly device: OwnerDeviceState;
   readonly prekeys: OwnerPrekeys;
   /** One group per encrypted scope ("" = the organization, else a restricted channel). */
   readonly groups: Map<string, OwnerGroup>;
@@ -167,7 +171,7 @@ export interface MemberSide {
   /** The session with the owner. */
   ownerSession?: PairwiseSession | undefined;
   /** The owner's verified prekey bundle (from the description topic). */
-  bundle?: PrekeyBundleFields;
+  bundle?: PrekeyBundleFields & { readonly ownerDevice?: Uint8Array };
   /** The description the log is based on (payloads), and pieces not assembled yet. */
   description?: StoredDescription;
   readonly pieces: DescriptionPieces;
@@ -321,11 +325,14 @@ export function newOwnerOrg(
   secrets: { orgSecret: Uint8Array; signer: EnvelopeSigner; prekeys: OwnerPrekeys },
   rules: OrgLogRules = {},
 ): OwnerOrg {
+  const device = newOwnerDeviceState();
   return {
     ...common(provider, id, keys, rules),
     role: "owner",
     owner: {
       ...secrets,
+      signer: forkGuardedSigner(toHex(id), secrets.signer, device),
+      device,
       groups: new Map(),
       sessions: new Map(),
       byEphemeral: new Map(),

@@ -9,6 +9,7 @@
 import type { Store } from "@orgchat/store";
 import { decodeJson, encodeJson } from "./encoding.js";
 import { StoreCorruptedError } from "./errors.js";
+import { ownerDeviceIdKey } from "./owner-device.js";
 
 /** Where the mark is kept: beside the identity record. */
 export const restoreMarkerKey = { space: "identity", key: "restored" } as const;
@@ -24,7 +25,8 @@ export interface RestoreMarker {
 /**
  * Marks a store as restored from a backup, before any client opens it: the next client started on
  * it re-keys every organization before it sends anything (docs/RESTORE.md, "Proposed rule"). Write it
- * in the same step that writes the restored store, before the store is used.
+ * in the same step that writes the restored store, before the store is used. It also drops the
+ * copy's owner device id: the restored store is another device, and draws its own.
  *
  * @param store - the restored store (not open in a client)
  * @param marker - when the backup was made and when it was restored
@@ -47,6 +49,8 @@ export async function markRestored(store: Store, marker: RestoreMarker): Promise
     restoreMarkerKey.key,
     encodeJson({ v: 1, backupCreatedAt: marker.backupCreatedAt, restoredAt: marker.restoredAt }),
   );
+  // The copy is another device: it draws its own id at its first start (owner-device.ts).
+  await store.delete(ownerDeviceIdKey.space, ownerDeviceIdKey.key);
 }
 
 /**

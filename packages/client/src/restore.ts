@@ -173,6 +173,30 @@ export class Restore {
   }
 
   /**
+   * The owner's bundle names another device than the one before (docs/RESTORE.md, "Owner
+   * continuity"): that device holds none of this member's pairwise session with the owner (and
+   * the device before may have sent on it), so the session is dropped, a new X3DH one made from
+   * the new bundle, and a resync request sent for every group held: the owner answers with a
+   * Welcome of its current epoch. Only an owner-signed bundle gets here, so this costs one session
+   * and one request per group each time the owner changes devices.
+   * @param txn - the unit of work of the bundle (the session is saved with it)
+   */
+  async ownerDeviceChanged(org: MemberOrg, txn: Txn): Promise<void> {
+    const member = org.member;
+    // No session yet (a requester that never wrote, an observer): the next one uses the new bundle.
+    if (member.ownerSession === undefined) return;
+    member.ownerSession = undefined;
+    txn.ops.push({ type: "delete", space: orgSpace(org.hex), key: "pairwise/owner" });
+    if (!this.#newSession(org, txn)) return;
+    // (Not a member in the description held, e.g. removed on the other device's branch: a later
+    // description that lists it again finds its keys missing and asks on this session.)
+    if (org.role !== "member") return;
+    for (const groupId of member.groups.keys()) {
+      await this.#c.recovery.sendRequest(org, txn, groupId, false);
+    }
+  }
+
+  /**
    * Asks again, on the resync back-off, for every group still held back: at a start (after the
    * catch-up, which may have brought the answer) and from its own retry timer. A session not made
    * yet (no owner bundle then) is made first.

@@ -347,7 +347,11 @@ export class Sync {
         else await this.#onOwnerDescription(org, message, id);
         break;
       case "requests":
-        if (org.role === "owner") await c.ownerRequests.onRequestsTopic(org, message, id);
+        // A halted owner (another device writes as owner) leaves requests unread: the device kept
+        // reads them from history.
+        if (org.role === "owner" && org.owner.device.fork === undefined) {
+          await c.ownerRequests.onRequestsTopic(org, message, id);
+        }
         break;
       case "keys":
         if (org.role !== "owner") await c.keySync.onKeys(org, route.channelId, message, id);
@@ -370,7 +374,14 @@ export class Sync {
     } catch {
       return;
     }
+    // Another owner device's bundle (docs/RESTORE.md, "Two owner devices at once").
+    if (type === MessageType.PREKEY_BUNDLE && org.role === "owner") {
+      await this.#c.ownerDevices.onBundle(org, message.payload, message.contentTopic, id);
+      return;
+    }
     if (type !== MessageType.DELEGATE_EVENT) return;
+    // A halted owner ratifies nothing: the device kept reads the decisions from history.
+    if (org.role === "owner" && org.owner.device.fork !== undefined) return;
     await receiveDelegateEvent(this.#c, org, message.payload, message.contentTopic, id);
   }
 

@@ -151,6 +151,13 @@ export interface ClientInit {
   readonly provider?: CryptoProvider;
   /** Tunables; every one left out takes its default (`defaultClientConfig`). @default {} */
   readonly config?: ClientConfig;
+  /**
+   * Where the store lives, as the app sees it (at most 1,024 characters; the CLI: the data
+   * directory's real path and the store file's inode). When it differs from the one the store
+   * recorded, the store was copied as files: it is another device and draws a new owner device id
+   * (docs/RESTORE.md, "Two owner devices at once"). Undefined: not checked.
+   */
+  readonly deviceOrigin?: string;
 }
 
 /** This client's role in one organization. */
@@ -336,6 +343,20 @@ export interface ClientEvents {
     readonly organizationId: string;
     readonly member: string;
     readonly roles: readonly Role[];
+  };
+  /**
+   * Owner: another device runs this organization as its owner too (an owner-signed bundle with
+   * another device id, at a clock this device did not write: docs/RESTORE.md). This device stopped
+   * writing as owner (`OwnerForkDetectedError`); it reads on.
+   */
+  "owner:fork-detected": {
+    readonly organizationId: string;
+    /** The other device's id (hex). */
+    readonly device: string;
+    /** This device's id (hex). */
+    readonly ownDevice: string;
+    /** The clock of the other device's bundle. */
+    readonly clock: bigint;
   };
   /** This client entered a new epoch of a group ("" = the organization, else a restricted channel). */
   "epoch:changed": {

@@ -156,6 +156,18 @@ addNegative(
   ),
   "invalid-field",
 );
+addNegative(
+  "PrekeyBundle/owner-device-15-bytes",
+  "PrekeyBundle",
+  toBinary(
+    codecs.PrekeyBundle.schema,
+    create(codecs.PrekeyBundle.schema, {
+      ...fullSamples.PrekeyBundle,
+      ownerDevice: new Uint8Array(15),
+    }),
+  ),
+  "invalid-field",
+);
 addNegative("Grant/field-1-as-varint", "Grant", new Uint8Array([tagged(1, 0), 0x01]), "malformed");
 addNegative(
   "Grant/invalid-wire-type-7",

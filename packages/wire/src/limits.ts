@@ -119,6 +119,8 @@ export const wireLimits = {
   rosterHashBytes: 32,
   /** Length of a leaf secret `L_m` (`LeafHandover.leaf_secret`, `Welcome.leaf_secret`). */
   leafSecretBytes: 32,
+  /** Length of an owner's device id (`PrekeyBundle.owner_device`), when present. */
+  ownerDeviceBytes: 16,
   /** JSON bytes of each event a `DelegateEvent` carries (`event`, `request`). */
   maxDelegateEventJsonBytes: 4_096,
 } as const;

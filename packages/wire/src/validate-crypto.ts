@@ -100,7 +100,10 @@ export const validatePrekeyBundle: Validator<PrekeyBundle> = (bundle, path) =>
   publicKey(bundle.identityKey, `${path}.identityKey`) ??
   publicKey(bundle.identityDhKey, `${path}.identityDhKey`) ??
   publicKey(bundle.signedPrekey, `${path}.signedPrekey`) ??
-  exactBytes(bundle.signature, wireLimits.signatureBytes, `${path}.signature`);
+  exactBytes(bundle.signature, wireLimits.signatureBytes, `${path}.signature`) ??
+  (bundle.ownerDevice.length === 0
+    ? undefined
+    : exactBytes(bundle.ownerDevice, wireLimits.ownerDeviceBytes, `${path}.ownerDevice`));
 
 export const validateX3dhHeader: Validator<X3dhHeader> = (header, path) =>
   publicKey(header.initiatorIdentityKey, `${path}.initiatorIdentityKey`) ??

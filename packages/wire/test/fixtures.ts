@@ -308,6 +308,7 @@ export const fullSamples: Samples = {
     signedPrekey: new Uint8Array(32).fill(0x0f),
     signedPrekeyId: 7,
     signature: new Uint8Array(64).fill(0x10),
+    ownerDevice: new Uint8Array(16).fill(0x11),
   },
   PairwiseMessage: {
     version: 1,

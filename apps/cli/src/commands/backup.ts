@@ -331,9 +331,23 @@ export const idBackup: CommandSpec = {
     const createdAt = Date.now();
     try {
       await store.backupTo(copy);
+      // The device id stays with this device (docs/RESTORE.md): a restored copy draws its own.
+      const [{ openSqliteStore }, { ownerDeviceIdKey }] = await Promise.all([
+        import("@orgchat/store-sqlite"),
+        import("@orgchat/client"),
+      ]);
+      const copied = await openSqliteStore({ path: copy });
+      try {
+        await copied.delete(ownerDeviceIdKey.space, ownerDeviceIdKey.key);
+      } finally {
+        // Closing checkpoints the write-ahead log into the file.
+        await copied.close();
+      }
       storeBytes = readFileSync(copy);
     } finally {
-      rmSync(copy, { force: true });
+      for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+        rmSync(`${copy}${suffix}`, { force: true });
+      }
     }
     const configPath = join(dataDir, "config.json");
     const config = existsSync(configPath) ? readFileSync(configPath) : new Uint8Array(0);

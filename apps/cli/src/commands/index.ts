@@ -28,6 +28,7 @@ import { deleteMessage, edit, pin, unpin } from "./message-actions.js";
 import { read, send } from "./messages.js";
 import { orgCreate, orgForget, orgLink, orgShow } from "./organization.js";
 import { orgs } from "./overview.js";
+import { ownerBackup, ownerResume } from "./owner.js";
 import { serveCommand } from "./serve.js";
 
 /** Every command, in help order. */
@@ -36,6 +37,8 @@ export const commands: readonly CommandSpec[] = [
   idShow,
   idBackup,
   idRestore,
+  ownerBackup,
+  ownerResume,
   serveCommand,
   orgs,
   orgCreate,

@@ -52,10 +52,19 @@ export const orgs: CommandSpec = {
           "no organization yet: create one (`orgchat org create NAME`) or join one (`orgchat join <link>`)",
       };
     }
+    // Another device writes an owned organization too (docs/RESTORE.md): said, with what to run.
+    const forkOf = (org: (typeof views)[number]["org"]) =>
+      org.role === "owner" ? client.ownerDevice(org.id).fork : undefined;
     const human = views.flatMap(({ org, channels }) => {
       const unread = channels.reduce((sum, channel) => sum + channel.unread, 0);
+      const fork = forkOf(org);
       return [
         `${shownName(org.identity.displayName)}  ${short(org.id)}  ${org.role}, ${org.encrypted ? "encrypted" : "public"}, ${org.members.size} member(s)${unread > 0 ? `, ${unread} unread` : ""}`,
+        ...(fork === undefined
+          ? []
+          : [
+              `  halted: device ${fork.device} also runs it as owner; keep one: stop orgchat there, then run \`orgchat owner resume --org ${short(org.id)}\` here`,
+            ]),
         ...channels.map(
           (channel) =>
             `  #${shownName(channel.id)}${channel.restricted ? " (restricted)" : ""}  ${channel.unread > 0 ? `${channel.unread} unread` : "read"} of ${channel.messages}`,
@@ -71,6 +80,9 @@ export const orgs: CommandSpec = {
           encrypted: org.encrypted,
           members: org.members.size,
           channels,
+          ...(forkOf(org) === undefined
+            ? {}
+            : { halted: { device: forkOf(org)?.device, clock: String(forkOf(org)?.clock) } }),
         })),
         ...(inactiveJson.length === 0 ? {} : { inactive: inactiveJson }),
       },
