@@ -186,12 +186,17 @@ describe("delegates use the CLI with the owner offline (issue #17, acceptance)",
     await cli.orgchatJson(["ban", "Carol", ...dir("alice")]);
     await cli.orgchatJson(["send", "general", "bob, while the owner was away", ...dir("bob")]);
     // The owner comes back: it follows alice's add step and KeyUpdate, then reads and sends.
-    const ownerReads = await cli.orgchatJson<Read>(["read", "general", ...dir("owner")]);
+    const time = stopwatch();
+    const ownerReads = await time.step("owner: read (catches up, follows 2 epochs)", () =>
+      cli.orgchatJson<Read>(["read", "general", ...dir("owner")]),
+    );
     expect(ownerReads.messages.map((m) => m.text)).toContain("bob, while the owner was away");
     const epochs = async (name: string) =>
       (await cli.orgchatJson<Shown>(["org", "show", ...dir(name)])).organization.epoch;
     expect(await epochs("owner")).toBe(await epochs("alice"));
-    await cli.orgchatJson(["send", "general", "the owner is back", ...dir("owner")]);
+    await time.step("owner: send", () =>
+      cli.orgchatJson(["send", "general", "the owner is back", ...dir("owner")]),
+    );
     for (const [name, reads] of [
       ["bob", true],
       ["alice", true],
@@ -200,6 +205,7 @@ describe("delegates use the CLI with the owner offline (issue #17, acceptance)",
       const read = await cli.orgchatJson<Read>(["read", "general", ...dir(name)]);
       expect(read.messages.map((m) => m.text).includes("the owner is back"), name).toBe(reads);
     }
+    time.print("the owner's return over real Waku (127.0.0.1), after alice's accept and ban:");
   });
 
   it("a manager lists requests but may not ban an admin: the rank rule, in words", async () => {
