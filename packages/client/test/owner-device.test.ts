@@ -253,6 +253,35 @@ describe("two owner devices at once", () => {
     expect(forks(owner)).toHaveLength(1);
   });
 
+  it("a delegate's accept made while the owner was halted is taken when it resumes", async () => {
+    const periodMs = 10 * 60 * 1000;
+    world = new World({ syncIntervalMs, republishIntervalMs: periodMs });
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice"]);
+    const admin = alice(members);
+    await owner.client.setRoles(orgId, admin.client.memberId, ["all"]);
+    await world.settle();
+    const twin = await twinOf(world, owner);
+    cutOff(world, owner, twin);
+    await owner.client.setTags(orgId, ["from-original"]);
+    await twin.client.setTags(orgId, ["from-twin"]);
+    world.network.heal();
+    await world.advance(periodMs);
+    expect(forks(owner)).toHaveLength(1);
+    // Alice (admin) accepts carol while the owner is halted: the owner leaves her decision unread.
+    const { bob: carol, requestId } = await asks(world, orgId, "carol");
+    await admin.client.acceptRequest(orgId, requestId);
+    await world.settle();
+    expect(carol.client.getOrganization(orgId).role).toBe("member");
+    expect(owner.client.getOrganization(orgId).members.has(carol.client.memberId)).toBe(false);
+    // Time passes: the history sweeps move on past the decision.
+    await world.advance(periodMs);
+    await world.stop(twin);
+    world.peers.splice(world.peers.indexOf(twin), 1);
+    await owner.client.resumeOwner(orgId);
+    await world.settle();
+    expect(owner.client.getOrganization(orgId).members.has(carol.client.memberId)).toBe(true);
+  });
+
   it("a store copied as files (another origin) draws a new device id; the same origin keeps it", async () => {
     const store = memoryStore();
     const random = seededRandom(7);
