@@ -56,6 +56,16 @@ export type OwnerServiceEvent =
       readonly member: string;
     }
   | {
+      /**
+       * Another device runs this organization as its owner too (`owner:fork-detected`): this one
+       * stopped writing as owner (it reads on) until the user keeps one device.
+       */
+      readonly kind: "halted";
+      readonly organizationId: string;
+      /** The other device's id (hex). */
+      readonly device: string;
+    }
+  | {
       /** Something failed; `message` says what to do. */
       readonly kind: "error";
       readonly organizationId?: string;
@@ -168,6 +178,9 @@ export function startOwnerService(init: OwnerServiceInit): OwnerService {
     }),
     client.on("resync:requested", ({ organizationId, channelId, member }) => {
       if (owned(organizationId)) report({ kind: "resync", organizationId, channelId, member });
+    }),
+    client.on("owner:fork-detected", ({ organizationId, device }) => {
+      report({ kind: "halted", organizationId, device });
     }),
     client.on("error", ({ organizationId, error }) => failed(organizationId, error)),
   ];

@@ -331,6 +331,8 @@ function eventLine(
       return `${nameOf(event.organizationId)}: epoch ${event.epoch} of ${event.channelId === "" ? "the organization" : `#${shownName(event.channelId)}`}`;
     case "resync":
       return `${nameOf(event.organizationId)}: answered ${short(event.member)}'s request for the keys${event.channelId === "" ? "" : ` of #${shownName(event.channelId)}`}`;
+    case "halted":
+      return `${nameOf(event.organizationId)}: halted: another device (${short(event.device)}) also runs it as its owner; this one stopped writing as owner (it still reads); keep one device: stop orgchat on the other one, then run \`orgchat owner resume --org ${short(event.organizationId)} ${option}\` on the one you keep`;
     case "error":
       return `error${event.organizationId === undefined ? "" : ` in ${nameOf(event.organizationId)}`}: ${event.message}`;
   }

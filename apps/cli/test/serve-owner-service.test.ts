@@ -7,10 +7,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Client, type ClientTimers, createClient } from "@orgchat/client";
-import { memoryStore } from "@orgchat/store";
+import { type Client, type ClientTimers, createClient, ownerDeviceIdKey } from "@orgchat/client";
+import { copyMemoryStore, memoryStore } from "@orgchat/store";
 import {
   type MemoryNetwork,
+  type MemoryTransport,
   memoryNetwork,
   type VirtualClock,
   virtualClock,
@@ -41,12 +42,19 @@ class World {
     clearTimeout: (handle) => (handle as () => void)(),
   };
   readonly clients: Client[] = [];
+  /** Each client's transport and store, by name. */
+  readonly peers = new Map<
+    string,
+    { transport: MemoryTransport; store: ReturnType<typeof memoryStore> }
+  >();
 
   /** A client with the serve process's long-running settings, on this world's clock. */
-  async client(name: string): Promise<Client> {
+  async client(name: string, store = memoryStore()): Promise<Client> {
+    const transport = this.network.transport({ name, history: true });
+    this.peers.set(name, { transport, store });
     const client = await createClient({
-      transport: this.network.transport({ name, history: true }),
-      store: memoryStore(),
+      transport,
+      store,
       now: this.time.now,
       timers: this.timers,
       config: clientConfig(true),
@@ -285,6 +293,31 @@ describe("owner policies", () => {
     expect(() => parseAdmitFlags(["everyone"])).toThrow(/--admit takes none, all or invited/);
     expect(() => parseAdmitFlags(["=all"])).toThrow(/--admit takes/);
     expect(parseAdmitFlags(["a=b=all"])).toEqual([{ org: "a=b", mode: "all" }]);
+  });
+
+  it("says in a line when another device runs the organization as its owner too (halted)", async () => {
+    const { world: w, owner, orgId, events } = await ownerWithService("on-request", admitAll);
+    const original = w.peers.get("owner");
+    if (original === undefined) throw new Error("no owner peer");
+    // The owner's data directory copied to another machine and started there (a copy draws a new
+    // device id): the two devices each write as owner while they cannot hear each other.
+    const copy = copyMemoryStore(original.store);
+    await copy.delete(ownerDeviceIdKey.space, ownerDeviceIdKey.key);
+    const twin = await w.client("owner-twin", copy);
+    const twinTransport = w.peers.get("owner-twin")?.transport;
+    if (twinTransport === undefined) throw new Error("no twin peer");
+    w.network.partition([[original.transport], [twinTransport]]);
+    await owner.setTags(orgId, ["from-original"]);
+    await twin.setTags(orgId, ["from-twin"]);
+    await w.settle();
+    w.network.heal();
+    // The history sweep reads what the partition hid.
+    await w.advance(10 * 60 * 1000, 5_000);
+    const halted = events.filter((event) => event.kind === "halted");
+    expect(halted).toEqual([
+      { kind: "halted", organizationId: orgId, device: twin.ownerDevice(orgId).device },
+    ]);
+    expect(owner.ownerDevice(orgId).fork?.device).toBe(twin.ownerDevice(orgId).device);
   });
 
   it("remembers the policies in the profile and refuses a damaged file", () => {
