@@ -13,6 +13,7 @@ import { inboxTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
 import { publishDelegateEvent } from "./delegate-events.js";
+import { issueDelegateInvitation } from "./delegate-invitations.js";
 import { hashId } from "./encoding.js";
 import {
   ChannelAccessError,
@@ -459,6 +460,14 @@ export class OwnerActions {
     const c = this.#c;
     return c.runtime.task(async () => {
       checkSignal(options?.signal);
+      const known = c.desk(organizationId);
+      if (known.role !== "owner") {
+        // A delegate's invitation (docs/DELEGATION.md, "Invitations by a delegate").
+        const txn = newTxn(known);
+        const event = await issueDelegateInvitation(c, known, txn, invitee, options?.chatId ?? "");
+        await c.persistence.commit(known, txn);
+        return event.id;
+      }
       const org = c.owned(organizationId);
       const draft = c.eventLog.event(
         org,

@@ -48,24 +48,32 @@ export function isDelegate(state: OrgState, member: string): boolean {
  * @param state - the requester's view of the organization
  * @param held - the delegates whose bundle the requester holds
  * @param self - the requester (never its own recipient)
+ * @param first - a delegate that goes first whatever its rank and id (the one that invited the
+ *   requester: only it redeems its invitation)
  * @returns the delegates' ids, in that order
  */
 export function delegateRecipients(
   state: OrgState,
   held: Iterable<string>,
   self: string,
+  first?: string,
 ): string[] {
   const admins: string[] = [];
   const managers: string[] = [];
+  const leading: string[] = [];
   for (const id of held) {
     if (id === self) continue;
+    if (id === first && isDelegate(state, id)) {
+      leading.push(id);
+      continue;
+    }
     const rank = rankOf(state, id);
     if (rank === "admin") admins.push(id);
     else if (rank === "manager") managers.push(id);
   }
   admins.sort();
   managers.sort();
-  return [...admins, ...managers].slice(0, maxDelegateRecipients);
+  return [...leading, ...admins, ...managers].slice(0, maxDelegateRecipients);
 }
 
 /**
@@ -251,7 +259,18 @@ export class Delegates {
     const c = this.#c;
     const member = org.member;
     const sent: string[] = [];
-    const recipients = delegateRecipients(org.log.state, member.delegateBundles.keys(), c.memberId);
+    const state = org.log.state;
+    let inviter: string | undefined;
+    for (const invitation of state.invitations.values()) {
+      const mine = invitation.invitee === c.memberId && !invitation.used;
+      if (mine && invitation.issuedBy !== org.hex) inviter = invitation.issuedBy;
+    }
+    const recipients = delegateRecipients(
+      state,
+      member.delegateBundles.keys(),
+      c.memberId,
+      inviter,
+    );
     for (const delegate of recipients) {
       const held = member.delegateBundles.get(delegate);
       if (held === undefined) continue;

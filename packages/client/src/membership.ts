@@ -14,6 +14,7 @@ import {
   publicKeyFromMemberId,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { invitationUsedByAnswer } from "./delegate-invitations.js";
 import {
   AbortError,
   EventRejectedError,
@@ -303,7 +304,12 @@ export class Membership {
     const event = mapped.value;
     const request = org.member.request;
     if (request === undefined || request.id !== event.body.requestId) return;
-    const refused = c.eventLog.add(org, txn, event);
+    // A delegate that invited this identity accepts by the use of its invitation (docs/DELEGATION.md).
+    const used =
+      event.type === "request.accepted" && author !== org.hex
+        ? invitationUsedByAnswer(c, org, author)
+        : undefined;
+    const refused = c.eventLog.add(org, txn, used ?? event);
     // The owner and delegates may all answer: the first decision in the canonical order is the
     // state's; a later one (refused as a conflict) changes nothing.
     if (refused !== undefined && author !== org.hex) return;
