@@ -132,3 +132,22 @@ export function invitationUsedByAnswer(
   }
   return undefined;
 }
+
+/**
+ * The delegate whose invitation this identity uses to join: the issuer of an unused invitation to
+ * it that the organization key did not sign. Its request goes to that delegate first, and not to
+ * the owner, which holds no delegate's invitation (it does not read them yet) and would refuse the
+ * request of an invitation-only organization, or keep it pending in another.
+ *
+ * @param org - the organization joined
+ * @param self - this identity's member id
+ * @returns the inviter's member id, or undefined
+ */
+export function delegateInviter(org: MemberOrg, self: string): string | undefined {
+  for (const invitation of org.log.state.invitations.values()) {
+    const mine =
+      invitation.invitee === self && !invitation.used && invitation.revokedAt === undefined;
+    if (mine && invitation.issuedBy !== org.hex) return invitation.issuedBy;
+  }
+  return undefined;
+}

@@ -14,7 +14,7 @@ import {
   publicKeyFromMemberId,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { invitationUsedByAnswer } from "./delegate-invitations.js";
+import { delegateInviter, invitationUsedByAnswer } from "./delegate-invitations.js";
 import {
   AbortError,
   EventRejectedError,
@@ -252,7 +252,9 @@ export class Membership {
         prekeyVersion: 0n,
       }),
     };
-    await c.pairwise.toOwner(org, txn, keys);
+    // A delegate's invitation is redeemed by that delegate alone (docs/DELEGATION.md).
+    const toOwner = delegateInviter(org, c.memberId) === undefined;
+    if (toOwner) await c.pairwise.toOwner(org, txn, keys);
     const fresh = c.eventLog.event(
       org,
       "request.sent",
@@ -268,7 +270,7 @@ export class Membership {
     const content = encodePairwiseContent({
       content: { case: "requestToJoin", value: requestToJoinToWire(draft, org.hex) },
     });
-    await c.pairwise.toOwner(org, txn, content, draft.clock);
+    if (toOwner) await c.pairwise.toOwner(org, txn, content, draft.clock);
     await c.delegates.fanOut(org, txn, keys, content, draft.clock);
     const requestId = requestIdOf(c.p.identity.publicKey, content);
     const event = { ...draft, id: requestId };

@@ -40,7 +40,7 @@ async function ownerAway(
   // What the tests look at starts here (alice's and carol's own joins are not counted).
   alice.events.length = 0;
   carol.events.length = 0;
-  return { w, alice, carol, orgId };
+  return { w, owner, alice, carol, orgId };
 }
 
 /** An invitation naming `orgId`, signed by a key of its own (a stranger's), into `to`'s inbox. */
@@ -102,6 +102,24 @@ describe("a delegate invites with the owner offline", () => {
       expect(received(alice, orgId)).toContain("hi all");
     });
   }
+
+  it("the owner, back online, does not answer the invitee of a delegate (its request went to the delegate alone)", async () => {
+    const { w, owner, alice, orgId } = await ownerAway("invitation-only");
+    const bob = await w.peer("bob");
+    await alice.client.invite(orgId, bob.client.memberId);
+    await w.settle();
+    await bob.client.acceptInvitation(orgId);
+    await w.settle();
+    expect(bob.client.getOrganization(orgId).role).toBe("member");
+    await w.resume(owner);
+    w.peers.push(owner);
+    await w.settle();
+    expect(names(bob.events, ["request:rejected"])).toEqual([]);
+    expect(bob.client.getOrganization(orgId).role).toBe("member");
+    await alice.client.sendMessage(orgId, "general", "after the owner's return");
+    await w.settle();
+    expect(received(bob, orgId)).toContain("after the owner's return");
+  });
 
   it("a manager invites too; a plain member cannot (its client says it is no desk)", async () => {
     const { w, alice, carol, orgId } = await ownerAway("invitation-only", ["manage-users"]);
