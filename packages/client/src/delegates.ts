@@ -19,6 +19,7 @@ import { type OrgState, rankOf } from "@orgchat/state";
 import type { StoreOp } from "@orgchat/store";
 import { descriptionTopic, openEnvelope, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { delegateInviter } from "./delegate-invitations.js";
 import { hashId } from "./encoding.js";
 import { type DelegateSide, type MemberOrg, newTxn, type Txn } from "./org.js";
 import { delegatePeer, type PairwiseContentInit } from "./pairwise.js";
@@ -260,11 +261,7 @@ export class Delegates {
     const member = org.member;
     const sent: string[] = [];
     const state = org.log.state;
-    let inviter: string | undefined;
-    for (const invitation of state.invitations.values()) {
-      const mine = invitation.invitee === c.memberId && !invitation.used;
-      if (mine && invitation.issuedBy !== org.hex) inviter = invitation.issuedBy;
-    }
+    const inviter = delegateInviter(org, c.memberId);
     const recipients = delegateRecipients(
       state,
       member.delegateBundles.keys(),
