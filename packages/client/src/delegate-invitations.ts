@@ -8,12 +8,17 @@
  */
 import { type OrgEventOf, reduce } from "@orgchat/state";
 import { invitationToWire } from "@orgchat/state/wire";
-import { inboxTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
+import {
+  type EnvelopeSigner,
+  inboxTopic,
+  publicKeyFromMemberId,
+  sealEnvelope,
+} from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd } from "./delegate-commits.js";
 import { hashId } from "./encoding.js";
 import { EventRejectedError } from "./errors.js";
-import type { DelegateOrg, MemberOrg, Txn } from "./org.js";
+import type { DelegateOrg, MemberOrg, Org, Txn } from "./org.js";
 import { stampAfter } from "./stamp.js";
 
 /**
@@ -48,6 +53,25 @@ export async function issueDelegateInvitation(
     throw new EventRejectedError("invite", verdict.rejected.reason);
   }
   c.eventLog.add(org, txn, event);
+  const sealed = await sealInvitation(org, event, c.identitySigner);
+  txn.outbox.push({ id: hashId(sealed.bytes), ...sealed });
+  c.ownerRequests.noteInvitation(org, { id: event.id, invitee: event.body.invitee });
+  return event;
+}
+
+/**
+ * An invitation sealed for the invitee's inbox (an `organization-invitation` envelope).
+ *
+ * @param org - the organization
+ * @param event - the invitation
+ * @param signer - the organization key's (the owner) or the delegate's identity key's signer
+ * @returns the inbox topic and the envelope
+ */
+export async function sealInvitation(
+  org: Org,
+  event: OrgEventOf<"invitation.issued">,
+  signer: EnvelopeSigner,
+): Promise<{ topic: string; bytes: Uint8Array }> {
   const topic = inboxTopic(publicKeyFromMemberId(event.body.invitee));
   const bytes = await sealEnvelope(
     {
@@ -57,11 +81,9 @@ export async function issueDelegateInvitation(
       contentTopic: topic,
       message: invitationToWire(event, { organizationId: org.hex }),
     },
-    c.identitySigner,
+    signer,
   );
-  txn.outbox.push({ id: hashId(bytes), topic, bytes });
-  c.ownerRequests.noteInvitation(org, { id: event.id, invitee: event.body.invitee });
-  return event;
+  return { topic, bytes };
 }
 
 /**

@@ -43,6 +43,17 @@ async function ownerAway(
   return { w, owner, alice, carol, orgId };
 }
 
+/** `inviter` invites a new peer, bob, who accepts; bob is a member once everything settled. */
+async function invitedMember(w: World, inviter: Peer, orgId: string): Promise<Peer> {
+  const bob = await w.peer("bob");
+  await inviter.client.invite(orgId, bob.client.memberId);
+  await w.settle();
+  await bob.client.acceptInvitation(orgId);
+  await w.settle();
+  expect(bob.client.getOrganization(orgId).role).toBe("member");
+  return bob;
+}
+
 /** An invitation naming `orgId`, signed by a key of its own (a stranger's), into `to`'s inbox. */
 async function forgedInvitation(w: World, orgId: string, to: string): Promise<void> {
   const provider = defaultProvider();
@@ -105,12 +116,7 @@ describe("a delegate invites with the owner offline", () => {
 
   it("the owner, back online, does not answer the invitee of a delegate (its request went to the delegate alone)", async () => {
     const { w, owner, alice, orgId } = await ownerAway("invitation-only");
-    const bob = await w.peer("bob");
-    await alice.client.invite(orgId, bob.client.memberId);
-    await w.settle();
-    await bob.client.acceptInvitation(orgId);
-    await w.settle();
-    expect(bob.client.getOrganization(orgId).role).toBe("member");
+    const bob = await invitedMember(w, alice, orgId);
     await w.resume(owner);
     w.peers.push(owner);
     await w.settle();
@@ -123,12 +129,7 @@ describe("a delegate invites with the owner offline", () => {
 
   it("a manager invites too; a plain member cannot (its client says it is no desk)", async () => {
     const { w, alice, carol, orgId } = await ownerAway("invitation-only", ["manage-users"]);
-    const bob = await w.peer("bob");
-    await alice.client.invite(orgId, bob.client.memberId);
-    await w.settle();
-    await bob.client.acceptInvitation(orgId);
-    await w.settle();
-    expect(bob.client.getOrganization(orgId).role).toBe("member");
+    await invitedMember(w, alice, orgId);
     const dave = await w.peer("dave");
     await expect(carol.client.invite(orgId, dave.client.memberId)).rejects.toSatisfy(
       isNotOwnerError,
@@ -177,5 +178,3 @@ describe("a delegate invites with the owner offline", () => {
     expect(bob.client.getOrganization(orgId).role).toBe("member");
   });
 });
-
-export type { Peer };
