@@ -127,6 +127,17 @@ describe("a delegate invites with the owner offline", () => {
     expect(received(bob, orgId)).toContain("after the owner's return");
   });
 
+  it("a delegate's pending invitation survives the invitee's restart (read from its store: its transport reads no history)", async () => {
+    const { w, alice, orgId } = await ownerAway("invitation-only");
+    const bob = await w.peer("bob", { history: false });
+    const invitationId = await alice.client.invite(orgId, bob.client.memberId);
+    await w.settle();
+    await w.restart(bob);
+    expect(bob.client.listInvitations().map((i) => [i.organizationId, i.invitationId])).toEqual([
+      [orgId, invitationId],
+    ]);
+  });
+
   it("a manager invites too; a plain member cannot (its client says it is no desk)", async () => {
     const { w, alice, carol, orgId } = await ownerAway("invitation-only", ["manage-users"]);
     await invitedMember(w, alice, orgId);
