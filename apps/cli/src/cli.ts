@@ -187,7 +187,7 @@ function checkLocally(
   if (command.delegable === true) return;
   const delegate = isDelegateOf(org, client.memberId);
   throw new CliError(
-    `only the owner of ${shownName(org.identity.displayName)} can run \`orgchat ${command.name}\` (this identity is its ${delegate ? `${rankIn(org, client.memberId)}: admins and managers run requests, accept, reject, remove and ban; the rest stays with the owner` : org.role})`,
+    `only the owner of ${shownName(org.identity.displayName)} can run \`orgchat ${command.name}\` (this identity is its ${delegate ? `${rankIn(org, client.memberId)}: admins and managers run requests, accept, reject, invite, remove and ban; the rest stays with the owner` : org.role})`,
   );
 }
 

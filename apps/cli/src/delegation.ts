@@ -1,6 +1,6 @@
 /**
  * Delegates on the command line (docs/DELEGATION.md, docs/CLI.md "Delegates"): an admin (role
- * `all`) or a manager (role `manage-users`) runs `requests`, `accept`, `reject`, `remove` and `ban`
+ * `all`) or a manager (role `manage-users`) runs `requests`, `accept`, `reject`, `invite`, `remove` and `ban`
  * like the owner, on members below its own rank; everything else stays with the owner. The ranks
  * are read from the organization as this identity sees it, after catching up (a role granted while
  * this profile was offline counts).

@@ -148,7 +148,7 @@ describe("delegates use the CLI with the owner offline (issue #17, acceptance)",
     const unban = await cli.orgchat(["unban", "Carol", ...dir("alice")]);
     expect([unban.code, unban.stderr.trim().split("\n").at(-1)]).toEqual([
       1,
-      "orgchat: only the owner of Acme can run `orgchat unban` (this identity is its admin: admins and managers run requests, accept, reject, remove and ban; the rest stays with the owner)",
+      "orgchat: only the owner of Acme can run `orgchat unban` (this identity is its admin: admins and managers run requests, accept, reject, invite, remove and ban; the rest stays with the owner)",
     ]);
     const banOwner = await cli.orgchat(["ban", shown.organization.id, ...dir("alice")]);
     expect([banOwner.code, banOwner.stderr.trim().split("\n").at(-1)]).toEqual([

@@ -8,11 +8,11 @@ import {
   type Role,
   reduce,
 } from "@orgchat/state";
-import { emptyIdentity, invitationToWire } from "@orgchat/state/wire";
-import { inboxTopic, publicKeyFromMemberId, sealEnvelope } from "@orgchat/wire";
+import { emptyIdentity } from "@orgchat/state/wire";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
 import { publishDelegateEvent } from "./delegate-events.js";
+import { issueDelegateInvitation, sealInvitation } from "./delegate-invitations.js";
 import { hashId } from "./encoding.js";
 import {
   ChannelAccessError,
@@ -459,6 +459,14 @@ export class OwnerActions {
     const c = this.#c;
     return c.runtime.task(async () => {
       checkSignal(options?.signal);
+      const known = c.desk(organizationId);
+      if (known.role !== "owner") {
+        // A delegate's invitation (docs/DELEGATION.md, "Invitations by a delegate").
+        const txn = newTxn(known);
+        const event = await issueDelegateInvitation(c, known, txn, invitee, options?.chatId ?? "");
+        await c.persistence.commit(known, txn);
+        return event.id;
+      }
       const org = c.owned(organizationId);
       const draft = c.eventLog.event(
         org,
@@ -470,17 +478,7 @@ export class OwnerActions {
       if (verdict.rejected !== undefined) {
         throw new EventRejectedError("invite", verdict.rejected.reason);
       }
-      const topic = inboxTopic(publicKeyFromMemberId(draft.body.invitee));
-      const bytes = await sealEnvelope(
-        {
-          type: "organization-invitation",
-          organizationId: org.id,
-          clock: draft.clock,
-          contentTopic: topic,
-          message: invitationToWire(draft, { organizationId: org.hex }),
-        },
-        org.owner.signer,
-      );
+      const { topic, bytes } = await sealInvitation(org, draft, org.owner.signer);
       // The invitation's id is the hash of the signed envelope, as the invitee computes it.
       const event = { ...draft, id: hashId(bytes) };
       const txn = newTxn(org);

@@ -88,6 +88,8 @@ export function delegateWritesOnlyEmpty(
  * @param organizationId - the organization
  * @param signer - the envelope's signer
  * @param message - the opened roster message
+ * @param clock - the envelope's clock (the commit's place); a ban of a joiner at this clock or a
+ *   later one does not refuse its add. Without it, any ban refuses.
  * @returns whether to take it (then it is marked a delegate's)
  */
 export function checkDelegateRoster(
@@ -96,6 +98,7 @@ export function checkDelegateRoster(
   organizationId: Uint8Array,
   signer: Uint8Array,
   message: WireEpochRoster,
+  clock?: bigint,
 ): boolean {
   const signerId = toHex(signer);
   if (!isDelegate(state, signerId)) return false;
@@ -123,8 +126,11 @@ export function checkDelegateRoster(
   for (const leaf of delta.leaves) {
     const member = toHex(leaf.identityKey);
     if (member === state.organizationId || member === signerId) return false;
-    // A banned key comes back only by the owner's unban.
-    if (state.banned.has(member)) return false;
+    // A banned key comes back only by the owner's unban. A ban at or after the commit's clock does
+    // not undo it (a delegate's commit envelope takes the clock its log would give next, which its
+    // own later ban may take too): a member that reads the add after the ban follows the chain.
+    const ban = state.banned.get(member);
+    if (ban !== undefined && (clock === undefined || ban.clock < clock)) return false;
     // The owner and its equals or betters are never written by a delegate.
     if (rankOf(state, member) === "admin" && rankOf(state, signerId) !== "admin") return false;
     try {

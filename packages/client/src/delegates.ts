@@ -19,6 +19,7 @@ import { type OrgState, rankOf } from "@orgchat/state";
 import type { StoreOp } from "@orgchat/store";
 import { descriptionTopic, openEnvelope, sealEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { delegateInviter } from "./delegate-invitations.js";
 import { hashId } from "./encoding.js";
 import { type DelegateSide, type MemberOrg, newTxn, type Txn } from "./org.js";
 import { delegatePeer, type PairwiseContentInit } from "./pairwise.js";
@@ -48,24 +49,32 @@ export function isDelegate(state: OrgState, member: string): boolean {
  * @param state - the requester's view of the organization
  * @param held - the delegates whose bundle the requester holds
  * @param self - the requester (never its own recipient)
+ * @param first - a delegate that goes first whatever its rank and id (the one that invited the
+ *   requester: only it redeems its invitation)
  * @returns the delegates' ids, in that order
  */
 export function delegateRecipients(
   state: OrgState,
   held: Iterable<string>,
   self: string,
+  first?: string,
 ): string[] {
   const admins: string[] = [];
   const managers: string[] = [];
+  const leading: string[] = [];
   for (const id of held) {
     if (id === self) continue;
+    if (id === first && isDelegate(state, id)) {
+      leading.push(id);
+      continue;
+    }
     const rank = rankOf(state, id);
     if (rank === "admin") admins.push(id);
     else if (rank === "manager") managers.push(id);
   }
   admins.sort();
   managers.sort();
-  return [...admins, ...managers].slice(0, maxDelegateRecipients);
+  return [...leading, ...admins, ...managers].slice(0, maxDelegateRecipients);
 }
 
 /**
@@ -251,7 +260,14 @@ export class Delegates {
     const c = this.#c;
     const member = org.member;
     const sent: string[] = [];
-    const recipients = delegateRecipients(org.log.state, member.delegateBundles.keys(), c.memberId);
+    const state = org.log.state;
+    const inviter = delegateInviter(org, c.memberId);
+    const recipients = delegateRecipients(
+      state,
+      member.delegateBundles.keys(),
+      c.memberId,
+      inviter,
+    );
     for (const delegate of recipients) {
       const held = member.delegateBundles.get(delegate);
       if (held === undefined) continue;

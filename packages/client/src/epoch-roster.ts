@@ -371,7 +371,8 @@ export async function openEpochRoster(
      */
     readonly delegates?: {
       readonly committers: (signer: Uint8Array) => boolean;
-      readonly check: (signer: Uint8Array, message: WireEpochRoster) => boolean;
+      /** `clock`: the envelope's, the commit's place in the canonical order. */
+      readonly check: (signer: Uint8Array, message: WireEpochRoster, clock: bigint) => boolean;
     };
   },
 ): Promise<WireEpochRoster | undefined> {
@@ -388,7 +389,7 @@ export async function openEpochRoster(
     if (
       delegates !== undefined &&
       !equalBytes(opened.signer, options.organizationId) &&
-      !delegates.check(opened.signer, opened.message)
+      !delegates.check(opened.signer, opened.message, opened.clock)
     ) {
       return undefined;
     }

@@ -4,6 +4,8 @@ import { invitationFromWire } from "@orgchat/state/wire";
 import type { LogEntry, StoreOp } from "@orgchat/store";
 import type { OpenedEnvelope } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { eventContentId } from "./delegate-events.js";
+import { isDelegate } from "./delegates.js";
 import { decodeJson, encodeJson } from "./encoding.js";
 import { UnknownTargetError } from "./errors.js";
 import type { InvitationView } from "./types.js";
@@ -38,6 +40,8 @@ interface PendingInvitation {
 
 interface StoredInvitation extends PendingInvitation {
   readonly v: 1;
+  /** The organization (hex), when the invitation is a delegate's (its author is the delegate). */
+  readonly organizationId?: string;
 }
 
 /**
@@ -77,7 +81,7 @@ export class Invitations {
     const c = this.#c;
     const now = c.now();
     const ops: StoreOp[] = [];
-    const loaded: PendingInvitation[] = [];
+    const loaded: Array<PendingInvitation & { readonly key: string }> = [];
     for (const key of await c.p.store.keys(invitationsSpace)) {
       const bytes = await c.p.store.get(invitationsSpace, key);
       let stored: StoredInvitation | undefined;
@@ -88,23 +92,23 @@ export class Invitations {
       }
       if (
         stored?.v !== 1 ||
-        stored.event.author !== key ||
+        (stored.organizationId ?? stored.event.author) !== key ||
         !Number.isSafeInteger(stored.seq) ||
         this.#expiresAt(stored) <= now
       ) {
         ops.push({ type: "delete", space: invitationsSpace, key });
         continue;
       }
-      loaded.push({ event: stored.event, receivedAt: stored.receivedAt, seq: stored.seq });
+      loaded.push({ key, event: stored.event, receivedAt: stored.receivedAt, seq: stored.seq });
     }
     loaded.sort((a, b) => a.seq - b.seq);
     this.#nextSeq = (loaded.at(-1)?.seq ?? -1) + 1;
     const excess = loaded.length - c.p.config.maxPendingInvitations;
-    for (const [index, pending] of loaded.entries()) {
+    for (const [index, { key, ...pending }] of loaded.entries()) {
       if (index < excess) {
-        ops.push({ type: "delete", space: invitationsSpace, key: pending.event.author });
+        ops.push({ type: "delete", space: invitationsSpace, key });
       } else {
-        this.#pending.set(pending.event.author, pending);
+        this.#pending.set(key, pending);
       }
     }
     const dismissed = await c.p.store.range(dismissedInvitationsLog);
@@ -133,36 +137,51 @@ export class Invitations {
     const c = this.#c;
     c.sync.seen.add(id);
     const hex = toHex(opened.organizationId);
+    // The organization key's, or a delegate's (docs/DELEGATION.md, "Invitations by a delegate"):
+    // the signer is the author; a delegate's is named by its content, as its issuer named it.
+    const author = toHex(opened.signer);
+    const byDelegate = author !== hex;
     const now = c.now();
     const mapped = invitationFromWire(
       opened.message,
-      { id, author: hex, clock: opened.clock, sentAt: now },
+      { id, author, clock: opened.clock, sentAt: now },
       c.memberId,
     );
     if (!mapped.ok) {
       c.report({ component, reason: "malformed", topic });
       return;
     }
-    const event = mapped.value;
+    const event = byDelegate ? { ...mapped.value, id: eventContentId(mapped.value) } : mapped.value;
     if (event.body.invitee !== c.memberId) {
       c.report({ component, reason: "not-for-us", topic });
       return;
     }
     const org = c.orgs.get(hex);
+    const unknownDelegate = org?.discovered === true && !isDelegate(org.log.state, author);
+    if (byDelegate && (event.body.chatId !== "" || unknownDelegate)) {
+      // Only the owner invites into a channel; a known organization says who its delegates are.
+      c.report({ component, reason: "not-a-delegate", topic });
+      return;
+    }
     // Already in (or asked to be), or already in the organization's log (it was answered).
     if (org?.role === "owner" || org?.role === "member" || org?.role === "requester") return;
-    if (org?.log.state.invitations.has(id) === true || this.#dismissed.has(id)) return;
+    if (org?.log.state.invitations.has(event.id) === true || this.#dismissed.has(event.id)) return;
     const pending: PendingInvitation = { event, receivedAt: now, seq: this.#nextSeq };
     if (this.#expiresAt(pending) <= now) {
       c.report({ component, reason: "expired", topic });
       return;
     }
     const previous = this.#pending.get(hex);
-    if (previous?.event.id === id) return;
+    if (previous?.event.id === event.id) return;
     const ops: StoreOp[] = [];
-    // One invitation per organization, the newest by clock; the other is dismissed, so that a
-    // start reading the inbox's history again drops it without a word.
-    if (previous !== undefined && previous.event.clock >= event.clock) {
+    // One invitation per organization, the newest by clock (the owner's before any delegate's);
+    // the other is dismissed, so that a start reading the inbox's history again drops it without
+    // a word.
+    const previousOwners = previous?.event.author === hex;
+    const keepPrevious =
+      previous !== undefined &&
+      (previousOwners === byDelegate ? previousOwners : previous.event.clock >= event.clock);
+    if (previous !== undefined && keepPrevious) {
       c.report({ component, reason: "superseded", topic });
       this.#dismiss(pending, ops);
       await c.p.store.batch(ops);
@@ -176,7 +195,11 @@ export class Invitations {
     }
     this.#pending.set(hex, pending);
     this.#nextSeq++;
-    const stored: StoredInvitation = { v: 1, ...pending };
+    const stored: StoredInvitation = {
+      v: 1,
+      ...pending,
+      ...(byDelegate ? { organizationId: hex } : {}),
+    };
     ops.push({ type: "put", space: invitationsSpace, key: hex, value: encodeJson(stored) });
     await c.p.store.batch(ops);
     c.emitter.emit("invitation:received", {

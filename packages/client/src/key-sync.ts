@@ -446,8 +446,8 @@ export class KeySync {
       // A delegate's add step (docs/DELEGATION.md): signed by a key the state ranks admin or manager.
       delegates: {
         committers: (signer) => isDelegate(org.log.state, toHex(signer)),
-        check: (signer, opened) =>
-          checkDelegateRoster(c.p.provider, org.log.state, org.id, signer, opened),
+        check: (signer, opened, clock) =>
+          checkDelegateRoster(c.p.provider, org.log.state, org.id, signer, opened, clock),
       },
     });
     if (message === undefined) {

@@ -14,6 +14,7 @@ import {
   publicKeyFromMemberId,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { delegateInviter, invitationUsedByAnswer } from "./delegate-invitations.js";
 import {
   AbortError,
   EventRejectedError,
@@ -251,7 +252,9 @@ export class Membership {
         prekeyVersion: 0n,
       }),
     };
-    await c.pairwise.toOwner(org, txn, keys);
+    // A delegate's invitation is redeemed by that delegate alone (docs/DELEGATION.md).
+    const toOwner = delegateInviter(org, c.memberId) === undefined;
+    if (toOwner) await c.pairwise.toOwner(org, txn, keys);
     const fresh = c.eventLog.event(
       org,
       "request.sent",
@@ -267,7 +270,7 @@ export class Membership {
     const content = encodePairwiseContent({
       content: { case: "requestToJoin", value: requestToJoinToWire(draft, org.hex) },
     });
-    await c.pairwise.toOwner(org, txn, content, draft.clock);
+    if (toOwner) await c.pairwise.toOwner(org, txn, content, draft.clock);
     await c.delegates.fanOut(org, txn, keys, content, draft.clock);
     const requestId = requestIdOf(c.p.identity.publicKey, content);
     const event = { ...draft, id: requestId };
@@ -303,7 +306,12 @@ export class Membership {
     const event = mapped.value;
     const request = org.member.request;
     if (request === undefined || request.id !== event.body.requestId) return;
-    const refused = c.eventLog.add(org, txn, event);
+    // A delegate that invited this identity accepts by the use of its invitation (docs/DELEGATION.md).
+    const used =
+      event.type === "request.accepted" && author !== org.hex
+        ? invitationUsedByAnswer(c, org, author)
+        : undefined;
+    const refused = c.eventLog.add(org, txn, used ?? event);
     // The owner and delegates may all answer: the first decision in the canonical order is the
     // state's; a later one (refused as a conflict) changes nothing.
     if (refused !== undefined && author !== org.hex) return;

@@ -22,6 +22,7 @@ import {
 import type { TransportMessage } from "@orgchat/transport";
 import { type OpenedEnvelope, openEnvelope, type PayloadOf, requestsTopic } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { answerRedeemedInvitation } from "./delegate-invitations.js";
 import { departedRecordsStep } from "./departed-records.js";
 import { type DeskKeys, type DeskOrg, deskKeys, newTxn, type OwnerOrg, type Txn } from "./org.js";
 import { InvitationIndex, predatesDeparture } from "./owner-controller.js";
@@ -365,8 +366,11 @@ export class OwnerRequests {
     if (org.log.state.members.has(member)) {
       // Open organization, or an invitation: a member at once.
       this.#settle(org, txn, member);
-      // A delegate leaves the answer to the owner here (only the owner adds keys yet).
-      if (org.role !== "owner") return;
+      // A delegate answers (and adds) only the invitations it issued (docs/DELEGATION.md).
+      if (org.role !== "owner") {
+        await answerRedeemedInvitation(c, org, txn, member, context);
+        return;
+      }
       await this.#decide(org, txn, member, context, undefined);
       await c.epochs.admitted(org, txn, [member]);
       txn.emits.push([

@@ -242,6 +242,9 @@ export class PairwiseChannel {
       opened = await openEnvelope(message.payload, {
         contentTopic: c.inbox,
         accept: ["pairwise", "organization-invitation"],
+        // A delegate's invitation is signed by its own key: whether that key may invite is judged
+        // when the invitation is accepted (docs/DELEGATION.md, "Invitations by a delegate").
+        committers: () => true,
         verify: c.verify,
       });
     } catch (error) {

@@ -219,6 +219,22 @@ describe("a delegate's removal re-keys with the owner offline", () => {
     });
   }
 
+  it("carol, away while alice accepts bob and then bans him, follows both commits when back (the ban does not refuse the earlier add)", async () => {
+    const { w, alice, carol, orgId } = await ownerAway();
+    await w.stop(carol);
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    await alice.client.acceptRequest(orgId, requestId);
+    await w.settle();
+    await alice.client.banMember(orgId, bob.client.memberId);
+    await w.settle();
+    await alice.client.sendMessage(orgId, "general", "while carol was away");
+    await w.settle();
+    await w.resume(carol);
+    await w.settle();
+    expect(received(carol, orgId)).toContain("while carol was away");
+    expect(received(bob, orgId)).not.toContain("while carol was away");
+  });
+
   it("a delegate cannot remove the owner or an equal (the state refuses it)", async () => {
     const { owner, alice, orgId } = await ownerAway();
     await expect(alice.client.removeMember(orgId, owner.client.memberId)).rejects.toThrow();

@@ -47,6 +47,7 @@ import { toAsyncIterator } from "@waku/utils";
 import { WakuMessageRejectedError } from "./errors.js";
 import { batchOutboundStreams } from "./outbound-batching.js";
 import { messageIdKey, sha256 } from "./relay-hashes.js";
+import { relayScoreParams } from "./relay-score.js";
 import {
   defaultMaxMessageBytes,
   encodeWakuMessage,
@@ -132,6 +133,7 @@ export function wakuRelayService(
       // control messages then leave with the next heartbeat instead of riding along).
       batchPublish: true,
       ...init.gossipsub,
+      scoreParams: relayScoreParams(init.gossipsub?.scoreParams),
       allowPublishToZeroTopicPeers: init.allowPublishToZeroTopicPeers ?? false,
       emitSelf: false,
       globalSignaturePolicy: "StrictNoSign",

@@ -31,10 +31,10 @@ export type SignerRole =
   /** Any key; the signer is the sender (a requester's identity key). */
   | "sender"
   /**
-   * A group's epoch changes (docs/DELEGATION.md): the organization key, or a delegate's identity
-   * key that the receiver names in `OpenEnvelopeOptions.committers` (whether that key may commit
-   * there is the receiver's state's call). A receiver that names none accepts the organization key
-   * only.
+   * A group's epoch changes and invitations (docs/DELEGATION.md): the organization key, or a
+   * delegate's identity key that the receiver names in `OpenEnvelopeOptions.committers` (whether
+   * that key may commit or invite there is the receiver's state's call). A receiver that names none
+   * accepts the organization key only.
    */
   | "committer";
 
@@ -68,10 +68,12 @@ export const messageTypes = {
     signer: "organization",
     clockOf: (message) => message.clock,
   }),
+  // Signed by the organization key, or by a delegate (an admin or manager) that invites
+  // (docs/DELEGATION.md, "Invitations by a delegate"): the invitee's state judges the delegate.
   "organization-invitation": spec({
     wireType: MessageType.ORGANIZATION_INVITATION,
     codec: codecs.OrganizationInvitation,
-    signer: "organization",
+    signer: "committer",
     organizationIdOf: (message) => message.publicKey,
   }),
   "organization-request-to-join": spec({
@@ -443,7 +445,8 @@ export interface OpenEnvelopeOptions {
   readonly accept?: readonly MessageTypeName[];
   /**
    * Which keys besides the organization key may sign a `"committer"` type (`key-update`,
-   * `epoch-roster`): the delegates the receiver's state knows (docs/DELEGATION.md). Asked only for
+   * `epoch-roster`, `organization-invitation`): the delegates the receiver's state knows, or, for
+   * an invitation in an inbox, any key (docs/DELEGATION.md). Asked only for
    * a signer that is not the organization key, before the signature is checked.
    * @default none: the organization key only
    */

@@ -38,7 +38,7 @@ function resolveInvitation(client: Client, ref: string): InvitationView {
   }
   throw new CliError(
     invitations.length === 0
-      ? `no invitation is waiting for you (${short(client.memberId)}): an owner invites you with \`orgchat invite ${client.memberId}\`, then it arrives through the service node`
+      ? `no invitation is waiting for you (${short(client.memberId)}): an owner, admin or manager invites you with \`orgchat invite ${client.memberId}\`, then it arrives through the service node`
       : `no invitation from ${shownName(ref)}: give the organization key or a prefix of it from \`orgchat invitations\``,
   );
 }

@@ -108,8 +108,9 @@ export const reject = answerCommand(
 export const invite = changeCommand({
   name: "invite",
   requiresOwner: true,
+  delegable: true,
   summary:
-    "invite a key (owner): when it accepts, your next online run admits it without a decision, whatever the access mode",
+    "invite a key (owner, admin, manager): when it accepts, the inviter's next online run admits it without a decision, whatever the access mode",
   args: "MEMBER_ID",
   minArgs: 1,
   maxArgs: 1,
@@ -123,6 +124,7 @@ export const invite = changeCommand({
     }
   },
   async change(context, client, org) {
+    requireOwnerOrDelegate(org, client.memberId, "invite");
     const invitee = arg(context, 0).toLowerCase();
     const invitationId = await client.invite(org.id, invitee, { signal: context.signal });
     return { action: `invited ${short(invitee)}`, extra: { invitationId, invitee } };

@@ -1,0 +1,175 @@
+/**
+ * Invitations by a delegate (docs/DELEGATION.md, "Invitations by a delegate"): an admin or manager
+ * issues an invitation with no owner online, signed by its own identity key; the request that
+ * redeems it reaches the delegate (its state holds the invitation as its own event), which answers
+ * it and makes the add step; the invitee takes that answer as the use of the invitation.
+ *
+ * @module
+ */
+import { type OrgEventOf, reduce } from "@orgchat/state";
+import { invitationToWire } from "@orgchat/state/wire";
+import {
+  type EnvelopeSigner,
+  inboxTopic,
+  publicKeyFromMemberId,
+  sealEnvelope,
+} from "@orgchat/wire";
+import type { ClientCore } from "./core.js";
+import { commitDelegateAdd } from "./delegate-commits.js";
+import { hashId } from "./encoding.js";
+import { EventRejectedError } from "./errors.js";
+import type { DelegateOrg, MemberOrg, Org, Txn } from "./org.js";
+import { stampAfter } from "./stamp.js";
+
+/**
+ * A delegate's invitation, in its unit of work: `invitation.issued` authored by this member (the
+ * state's rule: a manager or above, no channel invitation; refused otherwise), logged, and sealed
+ * with this member's identity key into the invitee's inbox. Its id is made of its content (the
+ * invitee computes the same from the envelope: `eventContentId`).
+ *
+ * @param c - the client's core
+ * @param org - an organization in which this client is a delegate
+ * @param txn - the unit of work
+ * @param invitee - the key invited (member id)
+ * @param chatId - the channel ("" for the organization; a delegate may not invite into a channel)
+ * @returns the invitation's event
+ * @throws {EventRejectedError} when the state refuses it (rank, banned key, already a member)
+ */
+export async function issueDelegateInvitation(
+  c: ClientCore,
+  org: DelegateOrg,
+  txn: Txn,
+  invitee: string,
+  chatId: string,
+): Promise<OrgEventOf<"invitation.issued">> {
+  const event = c.eventLog.event(
+    org,
+    "invitation.issued",
+    { invitee: invitee.toLowerCase(), chatId },
+    c.memberId,
+  );
+  const verdict = reduce(org.log.state, event, org.log.config);
+  if (verdict.rejected !== undefined) {
+    throw new EventRejectedError("invite", verdict.rejected.reason);
+  }
+  c.eventLog.add(org, txn, event);
+  const sealed = await sealInvitation(org, event, c.identitySigner);
+  txn.outbox.push({ id: hashId(sealed.bytes), ...sealed });
+  c.ownerRequests.noteInvitation(org, { id: event.id, invitee: event.body.invitee });
+  return event;
+}
+
+/**
+ * An invitation sealed for the invitee's inbox (an `organization-invitation` envelope).
+ *
+ * @param org - the organization
+ * @param event - the invitation
+ * @param signer - the organization key's (the owner) or the delegate's identity key's signer
+ * @returns the inbox topic and the envelope
+ */
+export async function sealInvitation(
+  org: Org,
+  event: OrgEventOf<"invitation.issued">,
+  signer: EnvelopeSigner,
+): Promise<{ topic: string; bytes: Uint8Array }> {
+  const topic = inboxTopic(publicKeyFromMemberId(event.body.invitee));
+  const bytes = await sealEnvelope(
+    {
+      type: "organization-invitation",
+      organizationId: org.id,
+      clock: event.clock,
+      contentTopic: topic,
+      message: invitationToWire(event, { organizationId: org.hex }),
+    },
+    signer,
+  );
+  return { topic, bytes };
+}
+
+/**
+ * The delegate's side of a request that redeemed an invitation it issued (the state made the
+ * requester a member: `invitation.used`): answers "accepted" over the delegate's session (clocked
+ * after the request, not logged: the state decided it) and makes the add step (Welcome, roster,
+ * handover: `commitDelegateAdd`). Nothing for an invitation another key issued: its issuer answers.
+ *
+ * @param c - the client's core
+ * @param org - an organization in which this client is a delegate
+ * @param txn - the request's unit of work
+ * @param member - the requester, now a member
+ * @param request - the request's id (the `invitation.used` event's) and clock
+ */
+export async function answerRedeemedInvitation(
+  c: ClientCore,
+  org: DelegateOrg,
+  txn: Txn,
+  member: string,
+  request: { readonly id: string; readonly clock: bigint },
+): Promise<void> {
+  const used = org.log.state.invitations;
+  let ours = false;
+  for (const invitation of used.values()) {
+    if (invitation.invitee === member && invitation.used && invitation.issuedBy === c.memberId) {
+      ours = true;
+      break;
+    }
+  }
+  if (!ours) return;
+  const built = c.eventLog.event(org, "request.accepted", { requestId: request.id }, c.memberId);
+  await c.ownerRequests.respond(org, txn, member, stampAfter(org.log, built, request.clock));
+  const handed = await commitDelegateAdd(c, org, txn, member);
+  // Sealed already (the Welcome and the handover are encrypted in the outbox): no copy kept.
+  handed?.fill(0);
+  txn.emits.push([
+    "request:accepted",
+    { organizationId: org.hex, requestId: request.id, requester: member },
+  ]);
+}
+
+/**
+ * The invitee's side: an "accepted" answer from `author` to this identity's request is the use of
+ * an unused invitation `author` issued to it (a delegate's: the state holds it since
+ * `acceptInvitation`). Then the use is what this identity logs (`invitation.used`, its own event,
+ * clocked after everything it knows), not the answer: in an invitation-only organization the request
+ * itself is refused, and so would be an accept of it.
+ *
+ * @param c - the client's core
+ * @param org - the organization
+ * @param author - who answered (a delegate's member id)
+ * @returns the `invitation.used` event to log instead, or undefined when no such invitation
+ */
+export function invitationUsedByAnswer(
+  c: ClientCore,
+  org: MemberOrg,
+  author: string,
+): OrgEventOf<"invitation.used"> | undefined {
+  for (const invitation of org.log.state.invitations.values()) {
+    if (
+      invitation.issuedBy === author &&
+      invitation.invitee === c.memberId &&
+      !invitation.used &&
+      invitation.revokedAt === undefined
+    ) {
+      return c.eventLog.event(org, "invitation.used", { invitationId: invitation.id }, c.memberId);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The delegate whose invitation this identity uses to join: the issuer of an unused invitation to
+ * it that the organization key did not sign. Its request goes to that delegate first, and not to
+ * the owner, which holds no delegate's invitation (it does not read them yet) and would refuse the
+ * request of an invitation-only organization, or keep it pending in another.
+ *
+ * @param org - the organization joined
+ * @param self - this identity's member id
+ * @returns the inviter's member id, or undefined
+ */
+export function delegateInviter(org: MemberOrg, self: string): string | undefined {
+  for (const invitation of org.log.state.invitations.values()) {
+    const mine =
+      invitation.invitee === self && !invitation.used && invitation.revokedAt === undefined;
+    if (mine && invitation.issuedBy !== org.hex) return invitation.issuedBy;
+  }
+  return undefined;
+}
