@@ -265,7 +265,10 @@ async function handMember(w: World, owner: Peer, orgId: string, admin: boolean) 
   await via.start();
   const bundle = await publishedPrekeyBundle(via, orgId);
   const hand = new Stranger(via, orgId, bundle, seededRandom(admin ? 71 : 72));
-  await hand.request({ clock: 1n, sentAt: w.time.now() });
+  // Above the organization's clock: at clock 1 the request could sort before `org.created` (same
+  // clock, ids compared), where the state refuses it as malformed.
+  const clock = owner.client.getOrganization(orgId).clock + 1n;
+  await hand.request({ clock, sentAt: w.time.now() });
   await w.settle();
   const request = owner.client
     .listRequests(orgId)
