@@ -169,6 +169,10 @@ export async function commitDelegateAdd(
     c.report({ component, reason: "delegate-add-impossible", topic });
     return undefined;
   }
+  // Added already (another delegate's add step reached us before its decision): nothing to do.
+  if (group.roster.some((leaf) => leaf !== undefined && toHex(leaf.identityKey) === requester)) {
+    return undefined;
+  }
   const added = group.commitAdd(
     [
       {
