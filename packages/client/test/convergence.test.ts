@@ -39,7 +39,14 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Client } from "../src/index.js";
 import { storedGroups } from "../src/inspect.js";
-import { FaultyWorld, history, type Peer } from "./faulty-world.js";
+import {
+  assertScripts,
+  attempt,
+  FaultyWorld,
+  history,
+  type Peer,
+  type Refusals,
+} from "./faulty-world.js";
 import { orgWithMembers, received, World, type Peer as WorldPeer } from "./helpers.js";
 
 const runs = Number(process.env.ORGCHAT_CONVERGENCE_RUNS ?? 20);
@@ -176,37 +183,6 @@ interface Ledger {
   };
   /** Refusals, by `<operation>: <error name>`: each one allowed by the refusing peer's own view. */
   readonly refusals: Map<string, number>;
-}
-
-/**
- * The refusals an operation may meet, each with the condition under which it is the right
- * answer, read from the refusing peer's own view before the call (the world is at rest: nothing
- * runs between the reading and the call), or, for a function, at the refusal. Any other error, or
- * one of these when its condition does not hold, fails the run.
- */
-type Refusals = Readonly<Record<string, boolean | (() => boolean)>>;
-
-/** Runs an owner or member operation; a refusal must be one `allowed` lists as true. */
-async function attempt(
-  ledger: Ledger,
-  what: string,
-  kind: string,
-  allowed: Refusals,
-  op: () => Promise<unknown>,
-): Promise<boolean> {
-  try {
-    await op();
-    ledger.log.push(what);
-    return true;
-  } catch (error) {
-    const name = error instanceof Error ? error.name : String(error);
-    const rule = allowed[name];
-    if (!(rule === true || (typeof rule === "function" && rule()))) throw error;
-    ledger.log.push(`${what}: ${name}`);
-    const key = `${kind}: ${name}`;
-    ledger.refusals.set(key, (ledger.refusals.get(key) ?? 0) + 1);
-    return false;
-  }
 }
 
 /**
@@ -684,19 +660,11 @@ describe("convergence under faults (20 % drop, 10 % duplicates, reordering, a he
   it(`every member converges and reads what it may, exactly once (${runs} scripts)`, {
     timeout: Math.max(60_000, runs * 20_000),
   }, async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.nat(1_000_000), scriptArbitrary, async (seed, script) => {
-        await runScript(seed, script);
-      }),
-      {
-        seed: Number(process.env.ORGCHAT_CONVERGENCE_SEED ?? 0x0c0ffee),
-        numRuns: runs,
-        endOnFailure: true,
-        ...(process.env.ORGCHAT_CONVERGENCE_PATH
-          ? { path: process.env.ORGCHAT_CONVERGENCE_PATH }
-          : {}),
-      },
-    );
+    await assertScripts(scriptArbitrary, runScript, {
+      runs,
+      env: "ORGCHAT_CONVERGENCE",
+      seed: 0x0c0ffee,
+    });
   });
 });
 

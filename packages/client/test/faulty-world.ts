@@ -13,6 +13,7 @@ import {
   type VirtualClock,
   virtualClock,
 } from "@orgchat/transport";
+import fc from "fast-check";
 import {
   type Client,
   type ClientConfig,
@@ -147,5 +148,60 @@ export class FaultyWorld {
   async close(): Promise<void> {
     for (const peer of this.peers) await peer.client.close();
     await this.network.stop();
+  }
+}
+
+/**
+ * Runs `run` over seeded scripts with fast-check: the seed and path replay from
+ * `<env>_SEED` / `<env>_PATH` (fast-check prints them on a failure), `runs` scripts, stopping at
+ * the first failure.
+ */
+export async function assertScripts<S>(
+  scripts: fc.Arbitrary<S>,
+  run: (seed: number, script: S) => Promise<unknown>,
+  options: { readonly runs: number; readonly env: string; readonly seed: number },
+): Promise<void> {
+  const path = process.env[`${options.env}_PATH`];
+  await fc.assert(
+    fc.asyncProperty(fc.nat(1_000_000), scripts, async (seed, script) => {
+      await run(seed, script);
+    }),
+    {
+      seed: Number(process.env[`${options.env}_SEED`] ?? options.seed),
+      numRuns: options.runs,
+      endOnFailure: true,
+      ...(path ? { path } : {}),
+    },
+  );
+}
+
+/**
+ * The refusals an operation may meet, each with the condition under which it is the right
+ * answer, read from the refusing peer's own view before the call (the world is at rest: nothing
+ * runs between the reading and the call), or, for a function, at the refusal. Any other error, or
+ * one of these when its condition does not hold, fails the run.
+ */
+export type Refusals = Readonly<Record<string, boolean | (() => boolean)>>;
+
+/** Runs an owner or member operation; a refusal must be one `allowed` lists as true. */
+export async function attempt(
+  ledger: { readonly log: string[]; readonly refusals: Map<string, number> },
+  what: string,
+  kind: string,
+  allowed: Refusals,
+  op: () => Promise<unknown>,
+): Promise<boolean> {
+  try {
+    await op();
+    ledger.log.push(what);
+    return true;
+  } catch (error) {
+    const name = error instanceof Error ? error.name : String(error);
+    const rule = allowed[name];
+    if (!(rule === true || (typeof rule === "function" && rule()))) throw error;
+    ledger.log.push(`${what}: ${name}`);
+    const key = `${kind}: ${name}`;
+    ledger.refusals.set(key, (ledger.refusals.get(key) ?? 0) + 1);
+    return false;
   }
 }

@@ -25,7 +25,7 @@ import { channelTopic, decodeGroupMessage } from "@orgchat/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { storedGroups } from "../src/inspect.js";
-import { FaultyWorld, history, type Peer } from "./faulty-world.js";
+import { assertScripts, attempt, FaultyWorld, history, type Peer } from "./faulty-world.js";
 
 const runs = Number(process.env.ORGCHAT_FORK_RUNS ?? 3);
 const debug = process.env.ORGCHAT_FORK_DEBUG === "1";
@@ -129,24 +129,15 @@ interface Ledger {
   sent: number;
 }
 
-/** Runs an operation; a refusal must be one of `allowed` (each one a peer's own view explains). */
-async function attempt(
+/** {@link attempt} with the refusals named allowed, each counted under the operation's kind. */
+function tryTo(
   ledger: Ledger,
   what: string,
+  kind: string,
   allowed: readonly string[],
   op: () => Promise<unknown>,
 ): Promise<boolean> {
-  try {
-    await op();
-    ledger.log.push(what);
-    return true;
-  } catch (error) {
-    const name = error instanceof Error ? error.name : String(error);
-    if (!allowed.includes(name)) throw error;
-    ledger.log.push(`${what}: ${name}`);
-    ledger.refusals.set(name, (ledger.refusals.get(name) ?? 0) + 1);
-    return false;
-  }
+  return attempt(ledger, what, kind, Object.fromEntries(allowed.map((name) => [name, true])), op);
 }
 
 /** Records the roster of every epoch a peer enters (read back from its store at the event). */
@@ -246,17 +237,22 @@ async function act(ledger: Ledger, admin: Peer, a: Action): Promise<void> {
     const requestId = heard?.get(admin.name);
     if (peer === undefined || requestId === undefined) return;
     // Decided already in its view (by the other admin, or by itself): the state refuses.
-    await attempt(ledger, `${admin.name} accepts ${peer.name}`, ["EventRejectedError"], () =>
-      admin.client.acceptRequest(orgId, requestId),
+    await tryTo(
+      ledger,
+      `${admin.name} accepts ${peer.name}`,
+      "accept",
+      ["EventRejectedError"],
+      () => admin.client.acceptRequest(orgId, requestId),
     );
     return;
   }
   const targets = present(ledger).filter((m) => view.members.has(m.client.memberId));
   const target = targets[a.pick % Math.max(1, targets.length)];
   if (target === undefined) return;
-  const done = await attempt(
+  const done = await tryTo(
     ledger,
     `${admin.name} ${a.kind}s ${target.name}`,
+    a.kind,
     ["EventRejectedError"],
     () =>
       a.kind === "ban"
@@ -276,7 +272,7 @@ async function runStep(world: FaultyWorld, ledger: Ledger, step: Step): Promise<
       // A newcomer not admitted (in its view) yet, keys on the way, or a removal's re-key pending.
       const allowed = ["NotMemberError", "KeysNotReadyError", "FreshKeysPendingError"];
       if (
-        await attempt(ledger, `${actor.name} sends`, allowed, () =>
+        await tryTo(ledger, `${actor.name} sends`, "send", allowed, () =>
           actor.client.sendMessage(orgId, "general", text),
         )
       ) {
@@ -460,16 +456,6 @@ describe("forks converge under faults (two admins, owner offline)", () => {
   it(`one chain, the state's roster, every message read by exactly who may (${runs} scripts)`, {
     timeout: Math.max(120_000, runs * 60_000),
   }, async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.nat(1_000_000), scriptArbitrary, async (seed, script) => {
-        await runScript(seed, script);
-      }),
-      {
-        seed: Number(process.env.ORGCHAT_FORK_SEED ?? 0xf0c5),
-        numRuns: runs,
-        endOnFailure: true,
-        ...(process.env.ORGCHAT_FORK_PATH ? { path: process.env.ORGCHAT_FORK_PATH } : {}),
-      },
-    );
+    await assertScripts(scriptArbitrary, runScript, { runs, env: "ORGCHAT_FORK", seed: 0xf0c5 });
   });
 });
