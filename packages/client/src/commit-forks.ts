@@ -55,6 +55,8 @@ export interface ForkSteps {
   followRosters(org: MemberOrg, txn: Txn, channelId: string): void;
   /** Messages kept under `keyIdHex` are judged again. */
   retryNamed(org: MemberOrg, txn: Txn, keyIdHex: string): void;
+  /** Applies the KeyUpdate chunks kept for group `channelId` (those on the branch switched to). */
+  applyWaiting(org: MemberOrg, txn: Txn, channelId: string): void;
 }
 
 /** The member side's fork handling (one per client, state per organization). */
@@ -300,6 +302,7 @@ export class CommitForks {
     this.#steps.retryNamed(org, txn, keyIdHex);
     if (!makeCurrent) return;
     this.#steps.entered(org, txn, channelId, group.epoch);
+    this.#steps.applyWaiting(org, txn, channelId);
     this.#steps.followRosters(org, txn, channelId);
     this.#recommit(org, channelId, before);
   }

@@ -70,6 +70,8 @@ export class KeySync {
       entered: (org, txn, channelId, epoch) => this.#entered(org, txn, channelId, epoch),
       followRosters: (org, txn, channelId) => this.#followRosters(org, txn, channelId),
       retryNamed: (org, txn, keyIdHex) => this.#retryNamed(org, txn, keyIdHex),
+      applyWaiting: (org, txn, channelId) =>
+        this.#applyWaitingChunks(org, txn, (chunk) => chunk.channelId === channelId),
     });
   }
 
@@ -658,7 +660,13 @@ export class KeySync {
       this.#entered(org, txn, chunk.channelId, outcome.epoch);
       this.#dropStaleWelcomes(org, txn, chunk.channelId);
       this.#followRosters(org, txn, chunk.channelId);
-    } else if (outcome.status === "removed" || outcome.status === "not-in-chunk") {
+    } else if (
+      outcome.status === "removed" ||
+      outcome.status === "not-in-chunk" ||
+      (outcome.status === "gap" && waiting.delegate === true)
+    ) {
+      // A delegate's commit on another branch (a fork: docs/DELEGATION.md) is kept too: it
+      // applies once this member switches to its parent (`CommitForks`, `applyWaiting`).
       txn.groups.add(chunk.channelId);
       // Not for our leaf secret: a resync answer on its way may carry the one it is sealed to.
       // Kept (in memory) to try again once a Welcome is entered.

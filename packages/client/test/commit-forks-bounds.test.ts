@@ -31,6 +31,7 @@ describe("commit references (fork-ref records)", () => {
       entered: () => undefined,
       followRosters: () => undefined,
       retryNamed: () => undefined,
+      applyWaiting: () => undefined,
     });
     const org = plainOrg();
     const work = txn();
