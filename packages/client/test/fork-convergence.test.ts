@@ -32,10 +32,11 @@ const debug = process.env.ORGCHAT_FORK_DEBUG === "1";
 /**
  * The strict profile: both admins may also accept at the same moment, and every member must have
  * read every message it was entitled to. Off by default: these runs found gaps not closed yet
- * (docs/DELEGATION.md, "Concurrent commits converge", "Not built"): with `ORGCHAT_FORK_RUNS=12`,
- * seed 61637 path "5" (two accepts at once: the joiners end on other epochs than the rest) and
- * path "1" (an admin does not read the other admin's message sent in the admin's own losing
- * epoch). The other checks always run.
+ * (docs/DELEGATION.md, "Concurrent commits converge", "Not closed yet"): with
+ * `ORGCHAT_FORK_STRICT=1 ORGCHAT_FORK_RUNS=12`, two accepts at once leave the joiners on other
+ * epochs than the rest, and an admin misses the other admin's message sent in its own losing
+ * epoch. The other checks always run; `ORGCHAT_FORK_RUNS=20` still fails at the 8th script (two
+ * admins on two epochs).
  */
 const strict = process.env.ORGCHAT_FORK_STRICT === "1";
 const hex = (bytes: Uint8Array): string => bytesToHex(bytes);
