@@ -175,6 +175,10 @@ export async function commitDelegateAdd(
     c.report({ component, reason: "delegate-add-impossible", topic });
     return undefined;
   }
+  // Added already (another delegate's add step reached us before its decision): nothing to do.
+  if (group.roster.some((leaf) => leaf !== undefined && toHex(leaf.identityKey) === requester)) {
+    return undefined;
+  }
   const added = group.commitAdd(
     [
       {
@@ -197,7 +201,7 @@ export async function commitDelegateAdd(
         ? leaf
         : { ...leaf, keysSignature: joiner.keysSignature, prekeyVersion: joiner.prekeyVersion };
     });
-    await publishRoster(org, txn, {
+    await publishRoster(c, org, txn, {
       ...delta,
       body: { case: "delta", value: { ...delta.body.value, leaves } },
     });
@@ -248,7 +252,7 @@ export async function commitDelegateRemoval(
   const update = group.commitRemove([leaf], c.p.now());
   const record = recordCommit(c, org, txn, "rekey", update);
   const delta = rosterDeltaMessage(record, previous.roster);
-  if (delta !== undefined) await publishRoster(org, txn, delta);
+  if (delta !== undefined) await publishRoster(c, org, txn, delta);
   const envelopes = await sealKeyUpdate({
     group: group.group,
     chunks: update.chunks,
@@ -291,12 +295,23 @@ function recordCommit(
   return record;
 }
 
-/** Seals a roster message with the delegate's key into the outbox. */
-async function publishRoster(org: DelegateOrg, txn: Txn, message: EpochRosterInit): Promise<void> {
+/**
+ * Seals a roster message with the delegate's key into the outbox, and notes the commit's place in
+ * the winner order (signer, clock: `commit-forks.ts`), which its own client never reads back.
+ */
+async function publishRoster(
+  c: ClientCore,
+  org: DelegateOrg,
+  txn: Txn,
+  message: EpochRosterInit,
+): Promise<void> {
+  const signer = org.member.delegate.signer;
+  const clock = org.log.nextClock();
+  c.keySync.forks.note(org, txn, message, signer.publicKey, clock);
   const [sealed] = await sealEpochRosters({
     organizationId: org.id,
-    signer: org.member.delegate.signer,
-    clock: org.log.nextClock(),
+    signer,
+    clock,
     messages: [message],
   });
   if (sealed !== undefined) {

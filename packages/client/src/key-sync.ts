@@ -12,16 +12,16 @@ import {
 } from "@orgchat/crypto";
 import type { TransportMessage } from "@orgchat/transport";
 import { type KeyUpdate, keysTopic } from "@orgchat/wire";
+import { CommitForks } from "./commit-forks.js";
 import type { ClientCore } from "./core.js";
 import { checkDelegateRoster } from "./delegate-commits.js";
 import { isDelegate } from "./delegates.js";
-import { encodeJson } from "./encoding.js";
 import { type EpochRoster, isEpochRosterEnvelope, openEpochRoster } from "./epoch-roster.js";
 import { type HeldChunk, HeldKeyUpdates } from "./held-key-updates.js";
-import { chunkDecision, nextAddStep } from "./member-controller.js";
+import { chunkDecision, nextAddStep, rostersCaughtUp } from "./member-controller.js";
 import { type MemberOrg, newTxn, type RetiredGroup, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
-import type { RosterBook, RosterWanted } from "./roster-book.js";
+import type { RosterWanted } from "./roster-book.js";
 import { pruneRosters, rosterRecordOps } from "./roster-records.js";
 
 const component = "client/key-sync";
@@ -61,9 +61,18 @@ export class KeySync {
   readonly #c: ClientCore;
   /** Per organization, the KeyUpdate chunks held unverified (`held-key-updates.ts`). */
   readonly #held = new WeakMap<MemberOrg, HeldKeyUpdates>();
+  /** Commits on the same parent epoch (`commit-forks.ts`). */
+  readonly forks: CommitForks;
 
   constructor(core: ClientCore) {
     this.#c = core;
+    this.forks = new CommitForks(core, {
+      entered: (org, txn, channelId, epoch) => this.#entered(org, txn, channelId, epoch),
+      followRosters: (org, txn, channelId) => this.#followRosters(org, txn, channelId),
+      retryNamed: (org, txn, keyIdHex) => this.#retryNamed(org, txn, keyIdHex),
+      applyWaiting: (org, txn, channelId) =>
+        this.#applyWaitingChunks(org, txn, (chunk) => chunk.channelId === channelId),
+    });
   }
 
   async onWelcome(org: MemberOrg, txn: Txn, welcome: ReceivedWelcome): Promise<void> {
@@ -294,6 +303,7 @@ export class KeySync {
     id: string,
   ): Promise<void> {
     const c = this.#c;
+    await this.forks.load(org);
     if (isEpochRosterEnvelope(message.payload)) {
       await this.#onEpochRoster(org, message.contentTopic, message.payload, id);
       return;
@@ -315,12 +325,11 @@ export class KeySync {
     }
     const txn = newTxn(org);
     const delegate = equalBytes(read.signer, org.id) ? {} : { delegate: true as const };
-    const outcome = this.#receiveChunk(org, txn, {
-      id,
-      read,
-      keyIdHex: toHex(read.chunk.keyId),
-      ...delegate,
-    });
+    const held: HeldChunk = { id, read, keyIdHex: toHex(read.chunk.keyId), ...delegate };
+    // A commit on an epoch this member left: a fork (docs/DELEGATION.md).
+    const outcome = this.forks.isForkChunk(org, held)
+      ? this.forks.onForkChunk(org, txn, held)
+      : this.#receiveChunk(org, txn, held);
     // Marked seen only once applied: a chunk waiting for its group (a late Welcome) or its roster
     // is kept in memory and read again from history after a restart; so is a held one.
     if (outcome === "held" || outcome === "dropped") return;
@@ -459,12 +468,14 @@ export class KeySync {
       );
       return;
     }
+    const txn = newTxn(org);
+    // Its signer and clock place it in the winner order (a fork: `commit-forks.ts`).
+    this.forks.noteEnvelope(org, txn, message, bytes);
     const receipt = org.rosters.receive(message, id, this.#wanted(org));
     if (receipt.status === "waiting") this.#retryNamedLater(org, toHex(message.keyId));
     // A waiting delta or page is not marked seen durably: after a restart it is read again from
     // history, where the pieces it waits for are too.
     if (receipt.status === "waiting" || receipt.status === "refused") return;
-    const txn = newTxn(org);
     if (receipt.status === "known") {
       c.sync.markSeen(org, txn, id);
     } else {
@@ -509,6 +520,7 @@ export class KeySync {
     const chunks = org.member.waitingChunks.get(keyIdHex) ?? [];
     org.member.waitingChunks.delete(keyIdHex);
     for (const chunk of chunks) this.#applyChunk(org, txn, chunk);
+    this.forks.retry(org, txn, keyIdHex);
   }
 
   /** Applies the waiting chunks `which` picks whose group and roster are here now. */
@@ -531,9 +543,18 @@ export class KeySync {
   #followRosters(org: MemberOrg, txn: Txn, channelId: string): void {
     for (;;) {
       const group = org.member.groups.get(channelId);
-      if (group === undefined || group.status !== "member") return;
-      const next = nextAddStep(org.rosters.values(), channelId, group);
-      if (next === undefined) return;
+      if (group === undefined) return;
+      const next =
+        group.status === "member"
+          ? nextAddStep(org.rosters.values(), channelId, group, (candidates) =>
+              this.forks.pickAddStep(org, candidates),
+            )
+          : undefined;
+      if (next === undefined) {
+        // Commits on epochs this member left (siblings, or on top of a loser).
+        this.forks.followForkAdds(org, txn, channelId);
+        return;
+      }
       const outcome = group.applyAdd({
         roster: next.roster,
         now: this.#c.p.now(),
@@ -639,7 +660,13 @@ export class KeySync {
       this.#entered(org, txn, chunk.channelId, outcome.epoch);
       this.#dropStaleWelcomes(org, txn, chunk.channelId);
       this.#followRosters(org, txn, chunk.channelId);
-    } else if (outcome.status === "removed" || outcome.status === "not-in-chunk") {
+    } else if (
+      outcome.status === "removed" ||
+      outcome.status === "not-in-chunk" ||
+      (outcome.status === "gap" && waiting.delegate === true)
+    ) {
+      // A delegate's commit on another branch (a fork: docs/DELEGATION.md) is kept too: it
+      // applies once this member switches to its parent (`CommitForks`, `applyWaiting`).
       txn.groups.add(chunk.channelId);
       // Not for our leaf secret: a resync answer on its way may carry the one it is sealed to.
       // Kept (in memory) to try again once a Welcome is entered.
@@ -653,44 +680,4 @@ export class KeySync {
 function keysTopicOf(org: MemberOrg, held: HeldChunk): string {
   const channelId = held.read.chunk.channelId;
   return keysTopic(org.id, channelId === "" ? undefined : channelId);
-}
-
-/**
- * Whether `org` holds the rosters a newest-first catch-up of group `channelId`'s keys topic looks
- * for: a roster of the group, none older than the newest epoch named there (a delta waiting for
- * its base), and the roster of every epoch of the group a Welcome or KeyUpdate waits for.
- *
- * @param org - the organization
- * @param channelId - the group ("" for the organization's)
- */
-export function rostersCaughtUp(
-  org: { readonly rosters: RosterBook; readonly member: MemberOrg["member"] },
-  channelId: string,
-): boolean {
-  const book = org.rosters;
-  const newest = book.newest(channelId);
-  if (newest === undefined) return false;
-  const highest = book.highestEpoch(channelId);
-  if (highest !== undefined && highest > newest.epoch) return false;
-  for (const [keyIdHex, welcome] of org.member.waitingWelcomes) {
-    if (welcome.channelId === channelId && !book.has(keyIdHex)) return false;
-  }
-  for (const [keyIdHex, chunks] of org.member.waitingChunks) {
-    if (chunks[0]?.chunk.channelId === channelId && !book.has(keyIdHex)) return false;
-  }
-  return true;
-}
-
-/**
- * Records a roster (`roster/<key id>`, JSON) in the unit of work.
- * @deprecated the records of `roster-records.ts` (`rosterRecordOps`) replace it: binary, deltas
- *   between snapshots, pruned
- */
-export function persistRoster(hex: string, txn: Txn, roster: EpochRoster): void {
-  txn.ops.push({
-    type: "put",
-    space: orgSpace(hex),
-    key: `roster/${toHex(roster.keyId)}`,
-    value: encodeJson(roster),
-  });
 }

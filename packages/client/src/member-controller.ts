@@ -8,6 +8,8 @@ import { equalBytes, toHex } from "@orgchat/base";
 import type { Roster } from "@orgchat/crypto";
 import type { OrgState } from "@orgchat/state";
 import type { EpochRoster } from "./epoch-roster.js";
+import type { MemberOrg } from "./org.js";
+import type { RosterBook } from "./roster-book.js";
 import { isRestricted } from "./views.js";
 
 /** What a member knows of one of its groups. */
@@ -17,12 +19,17 @@ export interface GroupPosition {
   readonly status: "member" | "removed";
 }
 
-/** The add-step roster that follows `group`'s epoch, if one is known. */
+/**
+ * The add-step roster that follows `group`'s epoch, if one is known: of several (a fork), the one
+ * `pick` chooses (the winner order: `CommitForks.pickAddStep`). @default the first
+ */
 export function nextAddStep(
   rosters: Iterable<EpochRoster>,
   channelId: string,
   group: GroupPosition,
+  pick: (candidates: readonly EpochRoster[]) => EpochRoster | undefined = (c) => c[0],
 ): EpochRoster | undefined {
+  const candidates: EpochRoster[] = [];
   for (const r of rosters) {
     if (
       r.channelId === channelId &&
@@ -30,10 +37,10 @@ export function nextAddStep(
       r.epoch === group.epoch + 1n &&
       equalBytes(r.previousKeyId, group.keyId)
     ) {
-      return r;
+      candidates.push(r);
     }
   }
-  return undefined;
+  return pick(candidates);
 }
 
 /**
@@ -165,4 +172,30 @@ export function resyncStep(input: {
     retryIn: wait,
     backoff: { delay: Math.min(backoff.delay * 2, input.maxBackoffMs), nextAt: input.now + wait },
   };
+}
+
+/**
+ * Whether `org` holds the rosters a newest-first catch-up of group `channelId`'s keys topic looks
+ * for: a roster of the group, none older than the newest epoch named there (a delta waiting for
+ * its base), and the roster of every epoch of the group a Welcome or KeyUpdate waits for.
+ *
+ * @param org - the organization
+ * @param channelId - the group ("" for the organization's)
+ */
+export function rostersCaughtUp(
+  org: { readonly rosters: RosterBook; readonly member: MemberOrg["member"] },
+  channelId: string,
+): boolean {
+  const book = org.rosters;
+  const newest = book.newest(channelId);
+  if (newest === undefined) return false;
+  const highest = book.highestEpoch(channelId);
+  if (highest !== undefined && highest > newest.epoch) return false;
+  for (const [keyIdHex, welcome] of org.member.waitingWelcomes) {
+    if (welcome.channelId === channelId && !book.has(keyIdHex)) return false;
+  }
+  for (const [keyIdHex, chunks] of org.member.waitingChunks) {
+    if (chunks[0]?.chunk.channelId === channelId && !book.has(keyIdHex)) return false;
+  }
+  return true;
 }

@@ -444,7 +444,16 @@ export async function loadRosterRecords(
   // The roster being walked, per group: the key id it is at and its (mutable) leaves.
   const walking = new Map<string, { keyIdHex: string; roster: Array<RosterLeaf | undefined> }>();
   const chainBytes = new Map<string, number>();
-  for (const { key, record, bytes } of records) {
+  // A fork (docs/DELEGATION.md): the walk goes depth first (`forkOrder`); an epoch with several
+  // stored children keeps a copy of its roster (the walk moves on in place, then comes back).
+  const children = new Map<string, number>();
+  for (const { record } of records) {
+    if (record.body.kind !== "delta") continue;
+    const previousHex = toHex(record.header.previousKeyId);
+    children.set(previousHex, (children.get(previousHex) ?? 0) + 1);
+  }
+  const forkBases = new Map<string, Array<RosterLeaf | undefined>>();
+  for (const { key, record, bytes } of forkOrder(records)) {
     const { header, body } = record;
     const keyIdHex = toHex(header.keyId);
     let roster: Array<RosterLeaf | undefined>;
@@ -457,12 +466,14 @@ export async function loadRosterRecords(
       const base =
         at?.keyIdHex === previousHex
           ? at.roster
-          : (book.get(previousHex)?.roster.slice() as Array<RosterLeaf | undefined> | undefined);
+          : (forkBases.get(previousHex)?.slice() ??
+            (book.get(previousHex)?.roster.slice() as Array<RosterLeaf | undefined> | undefined));
       if (base === undefined) throw new StoreCorruptedError(`${space}/${key}`);
       roster = applyRosterDeltaInPlace(base, body.delta);
       chain = (chainBytes.get(previousHex) ?? 0) + bytes.length;
     }
     chainBytes.set(keyIdHex, chain);
+    if ((children.get(keyIdHex) ?? 0) > 1) forkBases.set(keyIdHex, roster.slice());
     walking.set(header.channelId, { keyIdHex, roster });
     book.records.set(
       keyIdHex,
@@ -657,4 +668,33 @@ export function pruneRosterOps(
  */
 export function pruneRosters(org: Org, txn: Txn, space: string, now: number): void {
   txn.ops.push(...pruneRosterOps(org.rosters, space, rosterKeep(org, now)));
+}
+
+/**
+ * Roster records in the order the start applies them: each chain depth first from its snapshot (or
+ * from a base the book holds), children by epoch. Without a fork this is the epoch order.
+ */
+function forkOrder<T extends { readonly record: RosterRecord }>(records: readonly T[]): T[] {
+  const stored = new Set(records.map(({ record }) => toHex(record.header.keyId)));
+  const children = new Map<string, T[]>();
+  const roots: T[] = [];
+  for (const entry of records) {
+    const { header, body } = entry.record;
+    const previousHex = toHex(header.previousKeyId);
+    if (body.kind === "snapshot" || !stored.has(previousHex)) {
+      roots.push(entry);
+      continue;
+    }
+    const list = children.get(previousHex) ?? [];
+    list.push(entry);
+    children.set(previousHex, list);
+  }
+  const out: T[] = [];
+  const stack = [...roots].reverse();
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    out.push(next);
+    const below = children.get(toHex(next.record.header.keyId)) ?? [];
+    for (let i = below.length - 1; i >= 0; i--) stack.push(below[i] as T);
+  }
+  return out;
 }

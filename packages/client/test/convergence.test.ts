@@ -34,170 +34,23 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { OwnerGroup, Roster } from "@orgchat/crypto";
-import { memoryStore, type Store } from "@orgchat/store";
-import {
-  type MemoryNetwork,
-  type MemoryTransport,
-  memoryNetwork,
-  type Transport,
-  type TransportMessage,
-  type VirtualClock,
-  virtualClock,
-} from "@orgchat/transport";
 import { channelTopic, decodeGroupMessage } from "@orgchat/wire";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  type Client,
-  type ClientConfig,
-  type ClientEvents,
-  type ClientTimers,
-  createClient,
-} from "../src/index.js";
+import type { Client } from "../src/index.js";
 import { storedGroups } from "../src/inspect.js";
 import {
-  orgWithMembers,
-  received,
-  seededProvider,
-  seededRandom,
-  World,
-  type Peer as WorldPeer,
-} from "./helpers.js";
+  assertScripts,
+  attempt,
+  FaultyWorld,
+  history,
+  type Peer,
+  type Refusals,
+} from "./faulty-world.js";
+import { orgWithMembers, received, World, type Peer as WorldPeer } from "./helpers.js";
 
 const runs = Number(process.env.ORGCHAT_CONVERGENCE_RUNS ?? 20);
 const debug = process.env.ORGCHAT_CONVERGENCE_DEBUG === "1";
-
-// -------------------------------------------------------------------------------------------------
-// A deterministic world: seeded keys, a faulty network, one virtual clock for everything
-// -------------------------------------------------------------------------------------------------
-
-/** Client timers on the virtual clock (a handle is the task's cancel function). */
-function clockTimers(clock: VirtualClock): ClientTimers {
-  return {
-    setTimeout: (task, delayMs) => clock.schedule(task, delayMs),
-    clearTimeout: (handle) => (handle as () => void)(),
-  };
-}
-
-/** Every message stored on a topic, oldest first. */
-async function* history(
-  transport: Transport,
-  topic: string,
-  from = 0,
-): AsyncGenerator<TransportMessage> {
-  let cursor: string | undefined;
-  do {
-    const page = await transport.queryHistory({
-      contentTopics: [topic],
-      direction: "forward",
-      from,
-      pageSize: 100,
-      ...(cursor === undefined ? {} : { cursor }),
-    });
-    yield* page.messages;
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-}
-
-interface Peer {
-  readonly name: string;
-  readonly client: Client;
-  readonly store: Store;
-  /** The peer's place on the network (partitions). */
-  readonly transport: MemoryTransport;
-  /** `message:received` count per event id (messages from others only). */
-  readonly received: Map<string, number>;
-  /** `message:waiting-for-key` ids. */
-  readonly waiting: Set<string>;
-  readonly undecryptable: Array<ClientEvents["message:undecryptable"]>;
-  readonly errors: unknown[];
-}
-
-const faults = {
-  dropRate: 0.2,
-  duplicateRate: 0.1,
-  reorderWindowMs: 40,
-  latency: { minMs: 1, maxMs: 30 },
-} as const;
-
-class FaultyWorld {
-  readonly clock = virtualClock();
-  readonly network: MemoryNetwork;
-  readonly peers: Peer[] = [];
-  readonly #seed: number;
-  readonly #config: ClientConfig;
-
-  constructor(seed: number, config: ClientConfig = {}) {
-    this.#seed = seed;
-    this.network = memoryNetwork({ seed, ...faults }, this.clock);
-    this.#config = { scryptN: 16, ...config };
-  }
-
-  async peer(name: string): Promise<Peer> {
-    const store = memoryStore();
-    const transport = this.network.transport({ name });
-    const index = this.peers.length + 1;
-    const client = await createClient({
-      transport,
-      store,
-      now: this.clock.now,
-      timers: clockTimers(this.clock),
-      random: seededRandom(this.#seed * 1_000 + index),
-      provider: seededProvider(seededRandom(this.#seed * 1_000 + 500 + index)),
-      config: this.#config,
-    });
-    const peer: Peer = {
-      name,
-      client,
-      store,
-      transport,
-      received: new Map(),
-      waiting: new Set(),
-      undecryptable: [],
-      errors: [],
-    };
-    client.on("message:received", ({ message }) => {
-      if (!message.own) peer.received.set(message.id, (peer.received.get(message.id) ?? 0) + 1);
-    });
-    client.on("message:undecryptable", (event) => peer.undecryptable.push(event));
-    client.on("message:waiting-for-key", ({ pendingId }) => peer.waiting.add(pendingId));
-    client.on("error", ({ error }) => peer.errors.push(error));
-    this.peers.push(peer);
-    await this.settle();
-    return peer;
-  }
-
-  /** Lets every client finish what it is doing (no virtual time passes). */
-  async #drain(): Promise<void> {
-    for (let i = 0; i < 3; i++) {
-      await Promise.all(this.peers.map((p) => p.client.idle()));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-
-  /** Runs deliveries in flight (advancing the clock in small steps) until none is left. */
-  async settle(): Promise<void> {
-    await this.#drain();
-    for (let step = 0; step < 2_000 && this.network.deliveriesInFlight > 0; step++) {
-      this.clock.advance(10);
-      await this.#drain();
-    }
-  }
-
-  /** Lets `ms` of virtual time pass (running timers and deliveries on the way). */
-  async wait(ms: number): Promise<void> {
-    const until = this.clock.now() + ms;
-    while (this.clock.now() < until) {
-      this.clock.advance(Math.min(1_000, until - this.clock.now()));
-      await this.settle();
-    }
-  }
-
-  async close(): Promise<void> {
-    for (const peer of this.peers) await peer.client.close();
-    await this.network.stop();
-  }
-}
 
 // -------------------------------------------------------------------------------------------------
 // The script
@@ -330,37 +183,6 @@ interface Ledger {
   };
   /** Refusals, by `<operation>: <error name>`: each one allowed by the refusing peer's own view. */
   readonly refusals: Map<string, number>;
-}
-
-/**
- * The refusals an operation may meet, each with the condition under which it is the right
- * answer, read from the refusing peer's own view before the call (the world is at rest: nothing
- * runs between the reading and the call), or, for a function, at the refusal. Any other error, or
- * one of these when its condition does not hold, fails the run.
- */
-type Refusals = Readonly<Record<string, boolean | (() => boolean)>>;
-
-/** Runs an owner or member operation; a refusal must be one `allowed` lists as true. */
-async function attempt(
-  ledger: Ledger,
-  what: string,
-  kind: string,
-  allowed: Refusals,
-  op: () => Promise<unknown>,
-): Promise<boolean> {
-  try {
-    await op();
-    ledger.log.push(what);
-    return true;
-  } catch (error) {
-    const name = error instanceof Error ? error.name : String(error);
-    const rule = allowed[name];
-    if (!(rule === true || (typeof rule === "function" && rule()))) throw error;
-    ledger.log.push(`${what}: ${name}`);
-    const key = `${kind}: ${name}`;
-    ledger.refusals.set(key, (ledger.refusals.get(key) ?? 0) + 1);
-    return false;
-  }
 }
 
 /**
@@ -838,19 +660,11 @@ describe("convergence under faults (20 % drop, 10 % duplicates, reordering, a he
   it(`every member converges and reads what it may, exactly once (${runs} scripts)`, {
     timeout: Math.max(60_000, runs * 20_000),
   }, async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.nat(1_000_000), scriptArbitrary, async (seed, script) => {
-        await runScript(seed, script);
-      }),
-      {
-        seed: Number(process.env.ORGCHAT_CONVERGENCE_SEED ?? 0x0c0ffee),
-        numRuns: runs,
-        endOnFailure: true,
-        ...(process.env.ORGCHAT_CONVERGENCE_PATH
-          ? { path: process.env.ORGCHAT_CONVERGENCE_PATH }
-          : {}),
-      },
-    );
+    await assertScripts(scriptArbitrary, runScript, {
+      runs,
+      env: "ORGCHAT_CONVERGENCE",
+      seed: 0x0c0ffee,
+    });
   });
 });
 

@@ -38,6 +38,7 @@ import {
   writePending,
 } from "./group-state-encoding.js";
 import type { RosterLeaf } from "./key-schedule.js";
+import { readForkPoints, writeForkPoints } from "./member-forks.js";
 import type { CryptoProvider } from "./provider.js";
 import { rosterHashOf, type UncheckedRosters } from "./roster-hashes.js";
 import { type StateReader, StateWriter } from "./state-bytes.js";
@@ -135,9 +136,12 @@ export const headVersion = 2;
  * Format version of a member head since delegated management (docs/DELEGATION.md): version 2 with
  * `u8 has rekey secret ‖ [rekey_secret (32)]` at the end. Version 2 is still read (no rekey
  * secret: the member can neither build nor open a delegate KeyUpdate of that epoch, and has one
- * again from its next epoch on).
+ * again from its next epoch on). Format 4 adds the fork points (`member-forks.ts`) after it;
+ * format 3 is still read (no fork points: a sibling of an epoch left before is not entered).
  */
-export const memberHeadVersion = 3;
+export const memberHeadVersion = 4;
+/** Format 3: format 2 with the rekey secret; still read (no fork points). */
+const rekeyHeadVersion = 3;
 /** Format version of a member record. */
 const recordVersion = 1;
 /** `u8 version ‖ u32 leaf ‖ u64 leaf epoch ‖ leaf secret (32) ‖ prekey (32)`. */
@@ -365,7 +369,8 @@ function withMembers(
  * The member's head: `magic ‖ u8 3 ‖ organization_id ‖ channel_id ‖ u32 leaf ‖ u8 removed ‖ signing
  * secret ‖ identity key ‖ prekeys ‖ u64 leaf epoch ‖ leaf secret ‖ [init_secret] ‖ u64 epoch ‖
  * key_id ‖ u32 leaves ‖ roster_hash ‖ [pending KeyUpdate] ‖ window (format-2 epochs) ‖
- * u8 has rekey secret ‖ [rekey_secret]` (format 3; format 2 ends after the window).
+ * u8 has rekey secret ‖ [rekey_secret] ‖ fork points` (format 4; format 3 ends after the rekey
+ * secret, format 2 after the window).
  *
  * @param provider - hashes the roster (once per roster: see roster-hashes.ts)
  * @param state - the member's state
@@ -381,6 +386,7 @@ export function writeMemberHead(provider: CryptoProvider, state: MemberGroupStat
   writeWindowHead(writer, state.window);
   writer.u8(state.rekeySecret === undefined ? 0 : 1);
   if (state.rekeySecret !== undefined) writer.fixed(state.rekeySecret);
+  writeForkPoints(writer, state.forkPoints);
   return writer.finish();
 }
 
@@ -400,7 +406,8 @@ export function readMemberHead(
   rosterFor: RosterSupplier,
   epochs: EpochRecords,
 ): MemberGroupState {
-  const version = savedVersion(head, memberMagic) === headVersion ? headVersion : memberHeadVersion;
+  const saved = savedVersion(head, memberMagic);
+  const version = saved === headVersion || saved === rekeyHeadVersion ? saved : memberHeadVersion;
   return restoring("member group", head, (reader) => {
     const group = readHead(reader, memberMagic, "member group", version);
     const secrets = readMemberSecrets(reader);
@@ -409,6 +416,8 @@ export function readMemberHead(
     const pending = readPending(reader);
     const window = readWindowHead(provider, reader, rosterFor, epochs);
     const rekeySecret = version === headVersion || !reader.flag() ? undefined : reader.fixed(32);
+    const forkPoints =
+      version === memberHeadVersion ? readForkPoints(reader, wireLimits.keyIdBytes) : [];
     if (!secrets.removed) {
       const current = window.current;
       if (current === undefined || secrets.initSecret === undefined) {
@@ -422,6 +431,6 @@ export function readMemberHead(
         throw new StateCorruptedError(`leaf ${leaf} of the current roster is not ours`);
       }
     }
-    return { group, ...secrets, roster, pending, window, rekeySecret };
+    return { group, ...secrets, roster, pending, window, rekeySecret, forkPoints };
   });
 }

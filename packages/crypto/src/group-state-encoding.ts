@@ -10,6 +10,7 @@
  *
  * @module
  */
+
 import { wireLimits } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
 import type { RosterSupplier } from "./epoch-keys-state-encoding.js";
@@ -17,6 +18,7 @@ import { EpochWindow, type RetainedEpoch } from "./epoch-window.js";
 import { isStateCorruptedError, StateCorruptedError } from "./errors.js";
 import { EpochKeys } from "./group-message.js";
 import { deriveKeyId, type GroupId, type Roster } from "./key-schedule.js";
+import type { ForkPoint } from "./member-forks.js";
 import type { HistoryPolicy } from "./owner-group-types.js";
 import type { CryptoProvider } from "./provider.js";
 import { StateReader, StateWriter } from "./state-bytes.js";
@@ -94,6 +96,11 @@ export interface MemberGroupState {
    * state (format 1) until the next epoch.
    */
   rekeySecret: Uint8Array | undefined;
+  /**
+   * Epochs left recently, kept to enter a sibling commit (`member-forks.ts`): none in a whole state
+   * (format 1) or a head older than format 4.
+   */
+  forkPoints: ForkPoint[];
 }
 
 /** How many prekeys a member keeps at most (the newest and the ones the owner may still use). */
@@ -455,6 +462,6 @@ export function readMemberState(provider: CryptoProvider, bytes: Uint8Array): Me
       throw new StateCorruptedError("an active member without a current epoch");
     }
     // Format 1 predates delegate KeyUpdates: no rekey secret until the next epoch.
-    return { group, ...secrets, roster, pending, window, rekeySecret: undefined };
+    return { group, ...secrets, roster, pending, window, rekeySecret: undefined, forkPoints: [] };
   });
 }

@@ -34,7 +34,6 @@ import {
   keyUpdateHoldsHint,
   keyUpdateLimits,
   keyUpdateVersion,
-  type OpenKeyUpdateInit,
   openKeyUpdate,
 } from "./key-update.js";
 import {
@@ -43,7 +42,7 @@ import {
   type KeyUpdateEnvelopesOutcome,
 } from "./key-update-envelopes.js";
 import { chunksNotSeen, noteChunkWithoutEntry } from "./key-update-progress.js";
-import { type ApplyKeyUpdateOptions, deriveRekeySecret, memberSalts } from "./leaf-salts.js";
+import { type ApplyKeyUpdateOptions, deriveRekeySecret } from "./leaf-salts.js";
 import {
   type Committer,
   commitAdd,
@@ -51,6 +50,17 @@ import {
   type DelegateAdd,
   type DelegateKeyUpdate,
 } from "./member-commits.js";
+import {
+  type ChildAddInit,
+  type EnterChildOptions,
+  enterChildAdd,
+  enterChildKeyUpdate,
+  type ForkHost,
+  findEntry,
+  findForkPoint,
+  holdsOwnLeaf,
+  keepForkPoint,
+} from "./member-forks.js";
 import type {
   ApplyAddInit,
   MemberGroupInit,
@@ -134,19 +144,6 @@ export class MemberGroup {
    *   a roster that does not hash to `welcome.rosterHash`, our leaf empty or holding other keys than
    *   `signingSecretKey` / `prekeySecret`
    * @throws {@link DecryptionFailedError} when the Welcome's epoch secret does not derive its key_id
-   *
-   * @example
-   * ```ts
-   * const welcome = decodeWelcome(session.decrypt(welcomeBytes));
-   * const member = MemberGroup.fromWelcome({
-   *   provider: defaultProvider(),
-   *   welcome,
-   *   roster: ownerSignedRoster,
-   *   signingSecretKey,
-   *   prekeySecret,
-   *   now: clock.now(),
-   * });
-   * ```
    */
   static fromWelcome(init: MemberGroupInit): MemberGroup {
     return new MemberGroup(init.provider, memberStateFromWelcome(init), init.limits);
@@ -219,9 +216,38 @@ export class MemberGroup {
     return undefined;
   }
 
-  #holdsOwnLeaf(roster: Roster): boolean {
-    const own = roster[this.leaf];
-    return own !== undefined && constantTimeEqual(own.identityKey, this.#state.identityKey);
+  /** Whether a commit on parent `keyId` can be entered from a kept fork point (member-forks.ts). */
+  keepsParent(keyId: Uint8Array): boolean {
+    return findForkPoint(this.#state, keyId) !== undefined;
+  }
+
+  /**
+   * Enters an add step made on an epoch we left (a fork point): a sibling of the commit we followed
+   * from it, or a commit on top of a sibling entered as a loser. `makeCurrent`: the winner (we send
+   * in it; the epoch we were in stays readable); else it is kept readable only.
+   * @returns `applied`, or `stale` / `gap` / `roster-mismatch` / `key-mismatch` (nothing changed)
+   */
+  enterSiblingAdd(init: ChildAddInit, options: EnterChildOptions): MemberTransition {
+    return enterChildAdd(this.#forkHost(), init, options);
+  }
+
+  /**
+   * Enters a KeyUpdate chunk made on an epoch we left, as {@link MemberGroup.enterSiblingAdd}: our
+   * entry opens with the parent's salt.
+   * @returns `applied`, `not-in-chunk` (no entry of ours here: another chunk, or it removed us),
+   *   or `stale` / `gap` / `roster-mismatch` (nothing changed)
+   * @throws {RangeError} for a chunk of another group
+   */
+  enterSiblingKeyUpdate(
+    chunk: KeyUpdateChunk,
+    now: number,
+    options: EnterChildOptions & Pick<ApplyKeyUpdateOptions, "roster" | "rosterHash" | "salt">,
+  ): MemberTransition {
+    return enterChildKeyUpdate(this.#forkHost(), chunk, now, options);
+  }
+
+  #forkHost(): ForkHost {
+    return { provider: this.provider, group: this.group, state: this.#state, limits: this.#limits };
   }
 
   /**
@@ -239,7 +265,7 @@ export class MemberGroup {
     const epoch = init.epoch ?? this.#state.epoch + 1n;
     const refused = this.#chain(epoch, init.previousKeyId);
     if (refused !== undefined) return refused;
-    if (!this.#holdsOwnLeaf(init.roster)) return { status: "roster-mismatch", epoch };
+    if (!holdsOwnLeaf(this.#state, init.roster)) return { status: "roster-mismatch", epoch };
     const initSecret = this.#state.initSecret;
     if (initSecret === undefined) return { status: "gap", epoch, currentEpoch: this.#state.epoch };
     const hash = init.rosterHash?.slice() ?? rosterHash(provider, init.roster);
@@ -307,7 +333,7 @@ export class MemberGroup {
     if (delegate && this.#state.rekeySecret === undefined) {
       return { status: "gap", epoch, currentEpoch: this.#state.epoch };
     }
-    const found = this.#findEntry(chunk, options, openKeyUpdate);
+    const found = findEntry(provider, group, this.#state, chunk, options, openKeyUpdate);
     if (found === undefined) return this.#notInChunk(chunk, now);
     const { leafSecret, found: epochSecret, used } = found;
     const roster = options.roster ?? this.#state.roster;
@@ -315,7 +341,7 @@ export class MemberGroup {
       options.roster !== undefined && options.rosterHash !== undefined
         ? options.rosterHash
         : rosterHashOf(provider, roster);
-    if (!constantTimeEqual(hash, chunk.rosterHash) || !this.#holdsOwnLeaf(roster)) {
+    if (!constantTimeEqual(hash, chunk.rosterHash) || !holdsOwnLeaf(this.#state, roster)) {
       wipe(leafSecret, epochSecret);
       return { status: "roster-mismatch", epoch };
     }
@@ -350,7 +376,14 @@ export class MemberGroup {
    * @throws {RangeError} / {@link InvalidPublicKeyError} for a malformed chunk
    */
   holdsKeyUpdateEntry(chunk: KeyUpdateChunk, options: ApplyKeyUpdateOptions = {}): boolean {
-    const found = this.#findEntry(chunk, options, (init) => keyUpdateHoldsHint(init) || undefined);
+    const found = findEntry(
+      this.provider,
+      this.group,
+      this.#state,
+      chunk,
+      options,
+      (init) => keyUpdateHoldsHint(init) || undefined,
+    );
     if (found !== undefined) wipe(found.leafSecret);
     return found !== undefined;
   }
@@ -390,41 +423,6 @@ export class MemberGroup {
     options: KeyUpdateEnvelopesOptions = {},
   ): Promise<KeyUpdateEnvelopesOutcome> {
     return applyKeyUpdateEnvelopes(this, envelopes, now, options);
-  }
-
-  /**
-   * Tries `open` with every leaf secret and prekey the KeyUpdate may use; on the first answer,
-   * returns it with the leaf secret it used (the caller wipes it) and the prekey's index.
-   */
-  #findEntry<T>(
-    chunk: KeyUpdateChunk,
-    options: ApplyKeyUpdateOptions,
-    open: (init: OpenKeyUpdateInit) => T | undefined,
-  ): { found: T; leafSecret: Uint8Array; used: number } | undefined {
-    const { provider, group } = this;
-    let leafSecret: Uint8Array = new Uint8Array(0);
-    try {
-      for (const salt of memberSalts(provider, this.#state, chunk.epoch, options)) {
-        wipe(leafSecret);
-        leafSecret = salt;
-        for (const [used, prekey] of this.#state.prekeys.entries()) {
-          const found = open({
-            provider,
-            group,
-            chunk,
-            prekeySecret: prekey.secretKey,
-            prekey: prekey.publicKey,
-            leafSecret,
-          });
-          if (found !== undefined) return { found, leafSecret, used };
-        }
-      }
-    } catch (cause) {
-      wipe(leafSecret);
-      throw cause;
-    }
-    wipe(leafSecret);
-    return undefined;
   }
 
   #notInChunk(chunk: KeyUpdateChunk, now: number): MemberTransition {
@@ -497,6 +495,8 @@ export class MemberGroup {
   }
 
   #leave(now: number): void {
+    // A sibling of the commit that removed us may win (docs/DELEGATION.md, "Concurrent commits").
+    keepForkPoint(this.#state, now);
     this.#state.removed = true;
     this.#state.pending = undefined;
     wipe(this.#state.initSecret, this.#state.leafSecret, this.#state.rekeySecret);
@@ -513,6 +513,7 @@ export class MemberGroup {
     rekeySecret: Uint8Array,
     now: number,
   ): void {
+    keepForkPoint(this.#state, now);
     wipe(this.#state.initSecret, this.#state.rekeySecret);
     this.#state.initSecret = initSecret;
     this.#state.rekeySecret = rekeySecret;

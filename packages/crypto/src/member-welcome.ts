@@ -106,5 +106,6 @@ export function memberStateFromWelcome(init: MemberGroupInit): MemberGroupState 
     pending: undefined,
     window,
     rekeySecret,
+    forkPoints: [],
   };
 }

@@ -5,85 +5,12 @@
  */
 import { toHex } from "@orgchat/base";
 import { describe, expect, it } from "vitest";
-import type { GroupId, Roster } from "../src/key-schedule.js";
 import { ed25519EnvelopeSigner, type KeyUpdateChunk, sealKeyUpdate } from "../src/key-update.js";
 import type { DelegateAdd, DelegateKeyUpdate } from "../src/member-commits.js";
 import { MemberGroup } from "../src/member-group.js";
 import type { SignedMemberKeys } from "../src/member-keys.js";
-import type { OwnerGroup } from "../src/owner-group.js";
-import { nodeProvider } from "../src/providers/node.js";
-import {
-  applyChunks,
-  createOwner,
-  errorNamed,
-  joiner,
-  joinFromWelcome,
-  type Person,
-  signedJoiner,
-} from "./fixtures.js";
-import { hmacSeeded } from "./seeded-provider.js";
-
-const provider = hmacSeeded(nodeProvider(), "orgchat delegation test rng");
-const utf8 = new TextDecoder();
-
-/** A person whose keys are signed for `group` (what a requester sends in `MemberKeys`). */
-function signedPerson(group: GroupId, identity = provider.ed25519KeyPair()) {
-  return signedJoiner(provider, group, identity);
-}
-
-/**
- * An organization: the owner (its leaf's identity is the organization key), an admin `alice`
- * (leaf 1), `bob` (leaf 2), `dan` (leaf 3) and `erin` (leaf 4); dan was removed, so leaf 3 is
- * empty.
- */
-function organization() {
-  const organization = provider.ed25519KeyPair();
-  const group: GroupId = { organizationId: organization.publicKey, channelId: "" };
-  const me = signedPerson(group, organization).person;
-  const owner = createOwner(me, { provider, group, now: 0 });
-  const rosters = new Map<string, Roster>();
-  const keep = (keyId: Uint8Array, roster: Roster) => rosters.set(toHex(keyId), roster);
-  keep(owner.keyId, owner.roster);
-  const [alice, bob, dan, erin] = [1, 2, 3, 4].map(() => signedPerson(group)) as [
-    ReturnType<typeof signedPerson>,
-    ReturnType<typeof signedPerson>,
-    ReturnType<typeof signedPerson>,
-    ReturnType<typeof signedPerson>,
-  ];
-  const add = owner.add(
-    [alice, bob, dan, erin].map((p) => joiner(p.person)),
-    1,
-  );
-  keep(add.keyId, add.roster);
-  const join = (p: Person, leaf: number) =>
-    joinFromWelcome({
-      provider,
-      person: p,
-      welcome: add.welcomes.find((w) => w.leaf === leaf)?.welcome as never,
-      roster: add.roster,
-      now: 1,
-    });
-  const members = {
-    alice: join(alice.person, 1),
-    bob: join(bob.person, 2),
-    erin: join(erin.person, 4),
-  };
-  const removal = owner.remove([3], 2);
-  keep(removal.keyId, removal.roster);
-  for (const member of Object.values(members)) {
-    const outcome = applyChunks(member, removal.chunks, 2, { roster: removal.roster });
-    expect(outcome).toBe("applied");
-  }
-  return { organization, group, me, owner, members, rosters, keep, bob };
-}
-
-function say(sender: MemberGroup | OwnerGroup, text: string): Uint8Array {
-  return sender.encrypt({ contentType: 1, content: new TextEncoder().encode(text) });
-}
-
-function read(receiver: MemberGroup | OwnerGroup, bytes: Uint8Array, now: number): string {
-  return utf8.decode(receiver.decrypt(bytes, now).content);
-}
+import { organization, provider, read, say, signedPerson } from "./delegation-fixtures.js";
+import { applyChunks, errorNamed, joinFromWelcome } from "./fixtures.js";
 
 /** The delegate add of `carol` by alice, followed by bob and the owner; carol joined. */
 function addCarol(org: ReturnType<typeof organization>) {
@@ -341,7 +268,7 @@ describe("a delegate's KeyUpdate (MemberGroup.commitRemove)", () => {
     ).toMatchObject({ status: "applied", epoch: update.epoch });
   });
 
-  it("keeps the rekey secret in the saved head (format 3) and reads a format-2 head without it", () => {
+  it("keeps the rekey secret in the saved head (format 4) and reads format-3 and format-2 heads", () => {
     const org = organization();
     const { carol } = addCarol(org);
     const lookup = (keyIdHex: string) => org.rosters.get(keyIdHex);
@@ -351,16 +278,22 @@ describe("a delegate's KeyUpdate (MemberGroup.commitRemove)", () => {
     org.keep(update.keyId, update.roster);
     const delegate = { roster: update.roster, salt: "delegate" } as const;
     expect(applyChunks(org.members.alice, update.chunks, 4, delegate)).toBe("applied");
-    // A format-2 head is the format-3 head without its last field (u8 0: no rekey secret here).
+    // A format-3 head is the format-4 head without its fork points (u8 0: none kept here); a
+    // format-2 head is that without its last field (u8 1 ‖ the rekey secret).
     const magic = new TextEncoder().encode("orgchat/v1/member-group").length;
-    const v3 = carol.takeParts({ all: true }).head;
-    expect(v3[magic]).toBe(3);
+    const v4 = carol.takeParts({ all: true }).head;
+    expect([v4[magic], v4.at(-1)]).toEqual([4, 0]);
+    const v3 = v4.slice(0, v4.length - 1);
+    v3[magic] = 3;
+    expect(
+      MemberGroup.restore(provider, { head: v3, roster: lookup }).commitRemove([2], 5),
+    ).toBeDefined();
     const v2 = v3.slice(0, v3.length - 33);
     v2[magic] = 2;
     const older = MemberGroup.restore(provider, { head: v2, roster: lookup });
     expect(older.epoch).toBe(carol.epoch);
     expect(() => older.commitRemove([1], 5)).toThrowError(/rekey_secret/);
-    expect(older.takeParts({ all: true }).head[magic]).toBe(3);
+    expect(older.takeParts({ all: true }).head[magic]).toBe(4);
   });
 
   it("is followed from sealed envelopes: the salt mode from the signer, delegates named by the receiver", async () => {

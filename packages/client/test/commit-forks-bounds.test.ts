@@ -1,0 +1,107 @@
+/**
+ * The bounds of the commit references a member keeps for forks (`commitForkLimits`): every roster
+ * envelope from the network adds one, so they are bounded (the newest epochs), and a dropped one
+ * is deleted from the store in the same unit of work. Also what a losing delegate re-commits
+ * (`recommitPlan`). `note` and `recommitPlan` use nothing of the client but the organization
+ * given, so they run here on a plain organization record.
+ */
+import { describe, expect, it } from "vitest";
+import { CommitForks, commitForkLimits, recommitPlan } from "../src/commit-forks.js";
+import type { ClientCore } from "../src/core.js";
+import type { EpochRoster } from "../src/epoch-roster.js";
+import type { MemberOrg, Txn } from "../src/org.js";
+
+const orgHex = "ab".repeat(32);
+const keyId = (n: number) =>
+  new Uint8Array(8).fill(0).map((_, i) => (i === 7 ? n % 256 : i === 6 ? n >> 8 : 0));
+
+/** An organization record with only what `note` and `recommitPlan` read: its id, its members. */
+function plainOrg(members: ReadonlyMap<string, unknown> = new Map()): MemberOrg {
+  return { hex: orgHex, log: { state: { members } } } as unknown as MemberOrg;
+}
+
+function txn(): Txn {
+  return { ops: [] } as unknown as Txn;
+}
+
+describe("commit references (fork-ref records)", () => {
+  it(`keeps at most ${commitForkLimits.maxRefs}, the newest epochs; the dropped are deleted`, () => {
+    // The core is not used by `note` (nor by `refs`): nothing of a client runs here.
+    const forks = new CommitForks({} as ClientCore, {
+      entered: () => undefined,
+      followRosters: () => undefined,
+      retryNamed: () => undefined,
+      applyWaiting: () => undefined,
+    });
+    const org = plainOrg();
+    const work = txn();
+    const signer = new Uint8Array(32).fill(1);
+    const total = commitForkLimits.maxRefs + 44;
+    for (let n = 1; n <= total; n++) {
+      const place = {
+        keyId: keyId(n),
+        previousKeyId: keyId(n - 1),
+        epoch: BigInt(n),
+        channelId: "",
+      };
+      forks.note(org, work, place, signer, BigInt(n));
+    }
+    const refs = forks.refs(org);
+    expect(refs.size).toBe(commitForkLimits.maxRefs);
+    const epochs = [...refs.values()].map((ref) => ref.epoch);
+    expect([...epochs].sort((a, b) => (a < b ? -1 : 1))[0]).toBe(
+      BigInt(total - commitForkLimits.maxRefs + 1),
+    );
+    const deletes = work.ops.filter((op) => op.type === "delete");
+    expect(deletes).toHaveLength(44);
+    // A genesis (no parent) has no sibling: not kept.
+    forks.note(
+      org,
+      work,
+      { keyId: keyId(999), previousKeyId: new Uint8Array(0), epoch: 0n, channelId: "" },
+      signer,
+      1n,
+    );
+    expect(refs.size).toBe(commitForkLimits.maxRefs);
+  });
+});
+
+describe("what a losing delegate re-commits", () => {
+  const leaf = (id: string) => ({
+    identityKey: Uint8Array.from(Buffer.from(id, "hex")),
+    signingKey: new Uint8Array(32),
+    prekey: new Uint8Array(32),
+  });
+  const roster = (ids: readonly string[]): EpochRoster =>
+    ({ roster: ids.map(leaf), keyId: keyId(1) }) as unknown as EpochRoster;
+  const [alice, bob, carol, dave] = ["01", "02", "03", "04"].map((b) => b.repeat(32)) as [
+    string,
+    string,
+    string,
+    string,
+  ];
+
+  it("joiners its lost roster held that the state lists; departures the active roster holds that the state does not", () => {
+    // The state lists alice and bob (bob admitted by the lost commit); carol departed.
+    const org = plainOrg(
+      new Map([
+        [alice, {}],
+        [bob, {}],
+      ]),
+    );
+    // The lost commit: alice, bob (joined), carol removed. The winner: alice, carol (no bob).
+    const plan = recommitPlan(org, roster([orgHex, alice, carol]), [roster([orgHex, alice, bob])]);
+    expect(plan).toEqual({ joiners: [bob], departures: [carol] });
+    // Nothing when the winner already did it all; never the owner.
+    const none = recommitPlan(org, roster([orgHex, alice, bob]), [
+      roster([orgHex, alice, bob, dave]),
+    ]);
+    expect(none).toEqual({ joiners: [], departures: [] });
+    // The winner added someone the lost commit did not know (the state lists it): not a departure.
+    const withDave = plainOrg(new Map([alice, bob, dave].map((id) => [id, {}])));
+    const added = recommitPlan(withDave, roster([orgHex, alice, bob, dave]), [
+      roster([orgHex, alice, bob]),
+    ]);
+    expect(added).toEqual({ joiners: [], departures: [] });
+  });
+});
