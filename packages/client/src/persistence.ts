@@ -411,24 +411,28 @@ export class Persistence {
    * app (commit before acknowledge). Inside {@link Persistence.batched}, a received message's
    * unit of work is deferred to the end of the batch.
    */
-  async commit(org: Org, txn: Txn): Promise<void> {
+  commit(org: Org, txn: Txn): Promise<void> {
     const deferred = this.#deferred.get(org.hex);
-    if (deferred !== undefined) {
-      const plain =
-        txn.outbox.length === 0 &&
-        txn.sessions.size === 0 &&
-        !txn.prekeys &&
-        !txn.description &&
-        !txn.epochChanged &&
-        !txn.erasesKeys;
-      if (plain) {
-        deferred.push(txn);
-        return;
-      }
-      // Everything deferred first, in order.
-      this.#deferred.set(org.hex, []);
-      await this.#commitDeferred(org, deferred);
+    // Outside a batch (every send): the commit itself, no async frame of its own around it.
+    return deferred === undefined ? this.#commitNow(org, txn) : this.#commitIn(org, txn, deferred);
+  }
+
+  /** {@link Persistence.commit} inside {@link Persistence.batched}. */
+  async #commitIn(org: Org, txn: Txn, deferred: Txn[]): Promise<void> {
+    const plain =
+      txn.outbox.length === 0 &&
+      txn.sessions.size === 0 &&
+      !txn.prekeys &&
+      !txn.description &&
+      !txn.epochChanged &&
+      !txn.erasesKeys;
+    if (plain) {
+      deferred.push(txn);
+      return;
     }
+    // Everything deferred first, in order.
+    this.#deferred.set(org.hex, []);
+    await this.#commitDeferred(org, deferred);
     await this.#commitNow(org, txn);
   }
 
