@@ -100,6 +100,38 @@ let scratch: Uint8Array = new Uint8Array(1024);
 /** Whether {@link encodeStored} is writing into `scratch` (a nested call then takes its own buffer). */
 let scratchInUse = false;
 
+/**
+ * Records of this size or less are copied out of the scratch buffer into a shared slab
+ * ({@link takeRecord}); a smaller one (≤ 64 B) is an on-heap array anyway, a larger one gets its own.
+ */
+const slabRecordMax = 2048;
+/** The slab's size: ~14 sends' event and outbox records. */
+const slabBytes = 32 * 1024;
+/** Records at most this size are small enough for V8 to keep on its heap (no array buffer). */
+const onHeapMax = 64;
+let slab = new Uint8Array(0);
+let slabAt = 0;
+
+/**
+ * A copy of `bytes[0, length)`, a record's own bytes: a view of a shared slab for a mid-sized record
+ * (events and outbox entries, written with every send), else its own array. Each view covers only
+ * its record, and a slab is only written at positions no view covers yet, so a record never changes
+ * once returned; a slab lives as long as a view of it does. One array buffer per ~14 sends instead of
+ * two per send: V8 sweeps and frees each array buffer apart (helper threads, `malloc`/`free`).
+ */
+function takeRecord(bytes: Uint8Array, length: number): Uint8Array {
+  if (length <= onHeapMax || length > slabRecordMax) return bytes.slice(0, length);
+  if (slabAt + length > slab.length) {
+    slab = new Uint8Array(slabBytes);
+    slabAt = 0;
+  }
+  const at = slabAt;
+  slab.set(bytes.subarray(0, length), at);
+  // Views start 8-aligned (a reader may want aligned access).
+  slabAt = (at + length + 7) & ~7;
+  return slab.subarray(at, at + length);
+}
+
 /** How many bytes the unsigned LEB128 of `value` takes. */
 function varintBytes(value: number): number {
   let bytes = 1;
@@ -360,7 +392,7 @@ export function encodeStored(value: unknown, flag = false): Uint8Array {
   try {
     writer.byte(flag ? flaggedBinaryRecordMark : binaryRecordMark);
     writer.value(value);
-    return writer.bytes.slice(0, writer.length);
+    return nested ? writer.bytes.slice(0, writer.length) : takeRecord(writer.bytes, writer.length);
   } finally {
     // Records hold message text: none is left behind in the kept buffer.
     writer.bytes.fill(0, 0, writer.length);

@@ -404,31 +404,44 @@ function channelEvent(
   id: string,
   author: string,
 ): OrgEvent | undefined {
-  const base = {
-    id,
-    author,
-    clock: message.clock,
-    sentAt: Number(message.sentAt),
-  };
+  // One literal per case (no base object spread into it), keys in the stored record's order.
+  const clock = message.clock;
+  const sentAt = Number(message.sentAt);
   const body = message.body;
   switch (body.case) {
     case "post":
       return {
-        ...base,
+        id,
+        author,
+        clock,
+        sentAt,
         type: "message.posted",
         body: { channelId: message.channelId, text: body.value.text },
       };
     case "edit":
       return {
-        ...base,
+        id,
+        author,
+        clock,
+        sentAt,
         type: "message.edited",
         body: { messageId: body.value.messageId, text: body.value.text },
       };
     case "delete":
-      return { ...base, type: "message.deleted", body: { messageId: body.value.messageId } };
+      return {
+        id,
+        author,
+        clock,
+        sentAt,
+        type: "message.deleted",
+        body: { messageId: body.value.messageId },
+      };
     case "pin":
       return {
-        ...base,
+        id,
+        author,
+        clock,
+        sentAt,
         type: "message.pinned",
         body: { messageId: body.value.messageId, pinned: body.value.pinned },
       };

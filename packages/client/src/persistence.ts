@@ -1,17 +1,17 @@
 import type { MemberGroup, OwnerGroup } from "@orgchat/crypto";
-import type { LogEntry, StoreOp } from "@orgchat/store";
+import type { BatchOptions, LogEntry, StoreOp } from "@orgchat/store";
 import type { ClientCore } from "./core.js";
 import { delegateSessionOps } from "./delegates.js";
 import { noteDepartures } from "./departures.js";
 import { decodeStored, encodeJson, encodeStored } from "./encoding.js";
 import { groupRecordOps, StoredGroupRecords } from "./group-records.js";
+import { type MetaProbe, metaProbe, metaUnchanged } from "./meta-probe.js";
 import {
   isDeskOrg,
   type MemberOrg,
   newTxn,
   type Org,
   type OrgKeys,
-  type OwnRequest,
   type StoredDescription,
   type Txn,
 } from "./org.js";
@@ -34,6 +34,8 @@ import { legacyRosterPrefix, rosterRecordPrefix } from "./roster-records.js";
 import { StateSnapshots } from "./state-snapshots.js";
 
 export { openIdentity } from "./identity-record.js";
+export { type MetaProbe, metaProbe, metaUnchanged } from "./meta-probe.js";
+
 export {
   eventsLog,
   heldLog,
@@ -44,25 +46,6 @@ export {
   provenLog,
   seenLog,
 } from "./org-records.js";
-
-/**
- * What an organization's `meta` record holds but `lastSeen` (informational: written with the next
- * change of the rest), taken by value (a request's status changes in place) so that a commit tells
- * whether the record changed without encoding it: most commits (a message sent or received)
- * change nothing in it.
- */
-export interface MetaProbe {
-  readonly role: Org["role"];
-  readonly discovered: boolean;
-  readonly marks: ReadonlyArray<readonly [string, number]>;
-  /** The member's request, copied (its status and reason change in place). */
-  readonly request: Readonly<OwnRequest> | undefined;
-  readonly bundle: unknown;
-  readonly rekeyDueAt: number | undefined;
-  readonly pendingRemovals: ReadonlyArray<readonly [string, readonly string[]]>;
-}
-
-const noEntries: ReadonlyArray<never> = Object.freeze([]);
 
 /**
  * Receives after which a group's head is written with the commit even though the decryptions only
@@ -91,67 +74,19 @@ const commitOptions = Object.freeze({
   both: Object.freeze({ checkpoint: true, durable: true }),
 });
 
-/** Whether the probe's copy of the member's request still matches it. */
-function sameRequest(copy: Readonly<OwnRequest> | undefined, org: Org): boolean {
-  const request = org.role === "owner" ? undefined : org.member.request;
-  if (copy === undefined || request === undefined) return copy === request;
-  return copy.id === request.id && copy.status === request.status && copy.reason === request.reason;
-}
-
-/** @internal What `meta` holds now, `lastSeen` left out (exported for tests). */
-export function metaProbe(org: Org): MetaProbe {
-  const owner = org.role === "owner" ? org.owner : undefined;
-  const member = org.role === "owner" ? undefined : org.member;
-  const removals = owner?.pendingRemovals;
-  return {
-    role: org.role,
-    discovered: org.discovered,
-    marks: org.marks.size === 0 ? noEntries : [...org.marks],
-    request: member?.request === undefined ? undefined : { ...member.request },
-    bundle: member?.bundle,
-    rekeyDueAt: owner?.rekeyDueAt,
-    pendingRemovals:
-      removals === undefined || removals.size === 0
-        ? noEntries
-        : [...removals].map(([channelId, members]) => [channelId, [...members]] as const),
-  };
-}
-
-/**
- * @internal Whether `org` still holds what `probe` took, read in place: no probe is built for a
- * commit that changes nothing in the record (a message sent or received). Exported for tests.
- * @param probe - what {@link metaProbe} took when the record was last written
- * @param org - the organization now
- * @returns true when `meta` would be written with the same content (`lastSeen` aside)
- */
-export function metaUnchanged(probe: MetaProbe, org: Org): boolean {
-  const owner = org.role === "owner" ? org.owner : undefined;
-  const member = org.role === "owner" ? undefined : org.member;
-  if (
-    probe.role !== org.role ||
-    probe.discovered !== org.discovered ||
-    probe.bundle !== member?.bundle ||
-    probe.rekeyDueAt !== owner?.rekeyDueAt ||
-    !sameRequest(probe.request, org) ||
-    probe.marks.length !== org.marks.size
-  ) {
-    return false;
-  }
-  let i = 0;
-  for (const [key, value] of org.marks) {
-    const mark = probe.marks[i++] as readonly [string, number];
-    if (mark[0] !== key || mark[1] !== value) return false;
-  }
-  const removals = owner?.pendingRemovals;
-  if (probe.pendingRemovals.length !== (removals?.size ?? 0)) return false;
-  i = 0;
-  for (const [channelId, members] of removals ?? []) {
-    const removal = probe.pendingRemovals[i++] as readonly [string, readonly string[]];
-    if (removal[0] !== channelId || removal[1].length !== members.size) return false;
-    let j = 0;
-    for (const member of members) if (removal[1][j++] !== member) return false;
-  }
-  return true;
+/** A commit's batch ({@link Persistence} `#commitBatch`), and what its outcome updates. */
+interface CommitBatch {
+  readonly ops: StoreOp[];
+  readonly options: BatchOptions;
+  /** Whether roster records a failed commit left in memory are in `ops` (written first). */
+  readonly unstored: boolean;
+  readonly storedGroups: StoredGroupRecords;
+  /** The groups whose records are in `ops`. */
+  readonly groups: ReadonlySet<string>;
+  /** The outbox entries whose deletes are in `ops` (kept for the next commit if this one fails). */
+  readonly published: string[] | undefined;
+  readonly meta: { done(): void };
+  readonly ownerKeys: { done(): void } | undefined;
 }
 
 /**
@@ -411,32 +346,72 @@ export class Persistence {
    * app (commit before acknowledge). Inside {@link Persistence.batched}, a received message's
    * unit of work is deferred to the end of the batch.
    */
-  async commit(org: Org, txn: Txn): Promise<void> {
+  commit(org: Org, txn: Txn): Promise<void> {
     const deferred = this.#deferred.get(org.hex);
-    if (deferred !== undefined) {
-      const plain =
-        txn.outbox.length === 0 &&
-        txn.sessions.size === 0 &&
-        !txn.prekeys &&
-        !txn.description &&
-        !txn.epochChanged &&
-        !txn.erasesKeys;
-      if (plain) {
-        deferred.push(txn);
-        return;
-      }
-      // Everything deferred first, in order.
-      this.#deferred.set(org.hex, []);
-      await this.#commitDeferred(org, deferred);
+    // Outside a batch (every send): the commit itself, no async frame of its own around it.
+    return deferred === undefined ? this.#commitNow(org, txn) : this.#commitIn(org, txn, deferred);
+  }
+
+  /** {@link Persistence.commit} inside {@link Persistence.batched}. */
+  async #commitIn(org: Org, txn: Txn, deferred: Txn[]): Promise<void> {
+    const plain =
+      txn.outbox.length === 0 &&
+      txn.sessions.size === 0 &&
+      !txn.prekeys &&
+      !txn.description &&
+      !txn.epochChanged &&
+      !txn.erasesKeys;
+    if (plain) {
+      deferred.push(txn);
+      return;
     }
+    // Everything deferred first, in order.
+    this.#deferred.set(org.hex, []);
+    await this.#commitDeferred(org, deferred);
     await this.#commitNow(org, txn);
   }
 
+  /**
+   * Commits a transaction now (see {@link Persistence.commit}). The batch is built by
+   * {@link Persistence.#commitBatch}, synchronously: this async function keeps few locals across
+   * its awaits (each send suspends it twice; V8 keeps an async function's registers in an array
+   * made per call).
+   */
   async #commitNow(org: Org, txn: Txn): Promise<void> {
     const c = this.#c;
-    const { vault, store } = c.p;
-    const space = orgSpace(org.hex);
     if (txn.description && org.role === "owner") await c.epochs.describe(org, txn);
+    const batch = this.#commitBatch(org, txn);
+    try {
+      await c.p.store.batch(batch.ops, batch.options);
+    } catch (error) {
+      // Not applied: deleted at the next commit instead, groups rewritten whole.
+      const { published, storedGroups, groups, ops } = batch;
+      if (published !== undefined) this.#published.set(org.hex, published);
+      storedGroups.forget(groups);
+      const rosters = ops.filter(isRosterRecordOp);
+      if (rosters.length > 0) this.#unstoredRosters.set(org.hex, rosters);
+      throw error;
+    }
+    if (batch.unstored) this.#unstoredRosters.delete(org.hex);
+    this.#headsSaved(org.hex, batch.groups);
+    batch.meta.done();
+    batch.ownerKeys?.done();
+    for (const entry of txn.outbox) await this.#publish(org, entry);
+    c.eventLog.emitDiff(org, txn);
+    for (const entry of txn.emits) c.emitter.emitEntry(entry);
+    if (txn.epochChanged) await c.sync.retryPending(org);
+    if (txn.events.length > 0) {
+      // A promise only when a compaction runs now (most commits: none to wait for).
+      const compacting = this.#snapshots.appended(org, txn.events.length);
+      if (compacting !== undefined) await compacting;
+    }
+  }
+
+  /** The batch of a commit, and what to do once it is written or refused (no await: see above). */
+  #commitBatch(org: Org, txn: Txn): CommitBatch {
+    const c = this.#c;
+    const vault = c.p.vault;
+    const space = orgSpace(org.hex);
     const unstored = this.#unstoredRosters.get(org.hex);
     const ops: StoreOp[] =
       unstored !== undefined ? [...unstored, ...txn.ops] : txn.ops.length === 0 ? [] : [...txn.ops];
@@ -529,38 +504,22 @@ export class Persistence {
     }
     const meta = this.changedMetaOps(org);
     ops.push(...meta.ops);
-    try {
-      await store.batch(
-        ops,
-        txn.erasesKeys
-          ? durable
-            ? commitOptions.both
-            : commitOptions.checkpoint
-          : durable
-            ? commitOptions.durable
-            : commitOptions.plain,
-      );
-    } catch (error) {
-      // Not applied: deleted at the next commit instead, groups rewritten whole.
-      if (published !== undefined) this.#published.set(org.hex, published);
-      storedGroups.forget(groups);
-      const rosters = ops.filter(isRosterRecordOp);
-      if (rosters.length > 0) this.#unstoredRosters.set(org.hex, rosters);
-      throw error;
-    }
-    if (unstored !== undefined) this.#unstoredRosters.delete(org.hex);
-    this.#headsSaved(org.hex, groups);
-    meta.done();
-    ownerKeys?.done();
-    for (const entry of txn.outbox) await this.#publish(org, entry);
-    c.eventLog.emitDiff(org, txn);
-    for (const entry of txn.emits) c.emitter.emitEntry(entry);
-    if (txn.epochChanged) await c.sync.retryPending(org);
-    if (txn.events.length > 0) {
-      // A promise only when a compaction runs now (most commits: none to wait for).
-      const compacting = this.#snapshots.appended(org, txn.events.length);
-      if (compacting !== undefined) await compacting;
-    }
+    return {
+      ops,
+      options: txn.erasesKeys
+        ? durable
+          ? commitOptions.both
+          : commitOptions.checkpoint
+        : durable
+          ? commitOptions.durable
+          : commitOptions.plain,
+      unstored: unstored !== undefined,
+      storedGroups,
+      groups,
+      published,
+      meta,
+      ownerKeys,
+    };
   }
 
   async #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {

@@ -33,16 +33,15 @@ export class Runtime {
     if (this.#closed) return Promise.reject(new ClientClosedError());
     this.#busy++;
     const run = this.#queue.then(fn);
-    this.#queue = run.then(
-      () => {
-        this.#busy--;
-      },
-      () => {
-        this.#busy--;
-      },
-    );
+    // One callback for every task (none made per task).
+    this.#queue = run.then(this.#done, this.#done);
     return run;
   }
+
+  /** A task ended, either way. */
+  readonly #done = (): void => {
+    this.#busy--;
+  };
 
   /** Queues `fn`; its failure is an `error` event (for `org` when given). */
   background(org: string | undefined, fn: () => Promise<void>): void {

@@ -100,7 +100,32 @@ describe("encodeStored / decodeStored", () => {
     const back = decodeStored<{ outer: string; inner: Uint8Array }>(withNested).value;
     expect(back.outer).toBe("a");
     expect(decodeStored(back.inner).value).toEqual({ text: "nested" });
-    expect(small.buffer).not.toBe(after.buffer);
+    // Its own bytes: writing into one record changes no other.
+    after.fill(0xee);
+    expect(small).toEqual(copy);
+  });
+
+  it("never changes a record once returned, however many records share a slab after it", () => {
+    // Records of every size around the slab's bounds (on-heap ≤ 64 B, slab ≤ 2 KiB, own buffer
+    // beyond), thousands of them: each keeps its bytes while later ones are written.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const kept: Array<{ record: Uint8Array; copy: Uint8Array }> = [];
+    for (let i = 0; i < 3000; i++) {
+      const size = next() % 2200;
+      const record = encodeStored({ i, text: String.fromCharCode(97 + (i % 26)).repeat(size) });
+      kept.push({ record, copy: record.slice() });
+    }
+    for (const { record, copy } of kept) expect(record).toEqual(copy);
+    // Records cover disjoint bytes: writing every one leaves the others as they were.
+    for (const { record } of kept) record.fill(0);
+    for (const { record, copy } of kept) {
+      record.set(copy);
+    }
+    for (const { record, copy } of kept) expect(record).toEqual(copy);
   });
 
   it("writes the same bytes as ever (a stored record is read back by older and newer clients)", () => {

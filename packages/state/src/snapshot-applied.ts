@@ -68,8 +68,26 @@ function compareAt(ids: Uint8Array, index: number): number {
 }
 
 /** The index of the parsed id ({@link scratch}) in `table`, or -1. */
+/**
+ * The last lookup {@link find} made (a table is never changed once made): an event's id is looked up
+ * in the same table several times in a row (the log's duplicate check, the reducer's, `set`).
+ */
+let lastTable: Table = noTable;
+let lastId = "";
+let lastIndex = -1;
+
 function find(table: Table, id: string): number {
-  if (table.size === 0 || !parseId(id)) return -1;
+  if (table.size === 0) return -1;
+  if (table === lastTable && id === lastId) return lastIndex;
+  const index = search(table, id);
+  lastTable = table;
+  lastId = id;
+  lastIndex = index;
+  return index;
+}
+
+function search(table: Table, id: string): number {
+  if (!parseId(id)) return -1;
   let low = 0;
   let high = table.size - 1;
   while (low <= high) {

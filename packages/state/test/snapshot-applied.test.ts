@@ -68,6 +68,35 @@ describe("AppliedIds", () => {
     );
   });
 
+  it("answers each table for itself when the same id is asked of several in turn", () => {
+    // Lookups repeat the last one's answer for the same table and id: never another table's.
+    const a = decoded([
+      [hexId(1), 10n],
+      [hexId(2), 20n],
+    ]);
+    const b = decoded([
+      [hexId(2), 30n],
+      [hexId(3), 40n],
+    ]);
+    const order = [hexId(1), hexId(2), hexId(3), hexId(2), hexId(1)];
+    for (const id of order) {
+      for (const [ids, model] of [
+        [a, { [hexId(1)]: 10n, [hexId(2)]: 20n }],
+        [b, { [hexId(2)]: 30n, [hexId(3)]: 40n }],
+      ] as const) {
+        expect(ids.has(id)).toBe(id in model);
+        expect(ids.get(id)).toBe((model as Record<string, bigint>)[id]);
+        // An id of the same content in another string object: the same answer.
+        const copy = id.split("").join("");
+        expect(ids.get(copy)).toBe((model as Record<string, bigint>)[id]);
+      }
+    }
+    // `set` after lookups: a table entry shadowed, another table untouched.
+    expect(a.set(hexId(2), 21n).get(hexId(2))).toBe(21n);
+    expect(b.get(hexId(2))).toBe(30n);
+    expect(a.get(hexId(2))).toBe(20n);
+  });
+
   it("a snapshot's ids in any order decode sorted; an id twice is refused", () => {
     // An immutable map iterates in hash order: written as is, as snapshots were before.
     const entries = Array.from(

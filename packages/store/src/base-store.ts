@@ -51,6 +51,11 @@ export interface WriteOptions {
   readonly durable: boolean;
 }
 
+/** The write options of a durable batch (one object, not one per batch). */
+const durableWrite: WriteOptions = Object.freeze({ durable: true });
+/** What a batch written synchronously returns: one settled promise, shared. */
+const settled: Promise<void> = Promise.resolve();
+
 export abstract class BaseStore implements Store {
   #closed = false;
 
@@ -199,18 +204,33 @@ export abstract class BaseStore implements Store {
     return this.#write("deleteEntries", [{ type: "deleteEntries", log, ids }]);
   }
 
-  async batch(ops: readonly StoreOp[], options?: BatchOptions): Promise<void> {
-    this.enter("batch", options);
-    const checkpoint = options?.checkpoint;
-    if (checkpoint !== undefined && typeof checkpoint !== "boolean") {
-      throw new TypeError(`options.checkpoint must be a boolean, got ${typeof checkpoint}`);
+  batch(ops: readonly StoreOp[], options?: BatchOptions): Promise<void> {
+    let written: number | Promise<number>;
+    let checkpoint: boolean | undefined;
+    try {
+      this.enter("batch", options);
+      checkpoint = options?.checkpoint;
+      if (checkpoint !== undefined && typeof checkpoint !== "boolean") {
+        throw new TypeError(`options.checkpoint must be a boolean, got ${typeof checkpoint}`);
+      }
+      const durable = options?.durable;
+      if (durable !== undefined && typeof durable !== "boolean") {
+        throw new TypeError(`options.durable must be a boolean, got ${typeof durable}`);
+      }
+      written = this.#write("batch", ops, durable === true ? durableWrite : undefined);
+    } catch (error) {
+      // Refused as a rejected promise, as an async method would (callers may `.catch` it).
+      return Promise.reject(error);
     }
-    const durable = options?.durable;
-    if (durable !== undefined && typeof durable !== "boolean") {
-      throw new TypeError(`options.durable must be a boolean, got ${typeof durable}`);
-    }
-    await this.#write("batch", ops, durable === true ? { durable: true } : undefined);
-    if (checkpoint === true) await this.eraseSuperseded();
+    // A store that writes synchronously (the memory store, a commit without a checkpoint): settled
+    // already, no async frame around it.
+    if (checkpoint !== true && typeof written === "number") return settled;
+    return this.#finishBatch(written, checkpoint === true);
+  }
+
+  async #finishBatch(written: number | Promise<number>, checkpoint: boolean): Promise<void> {
+    await written;
+    if (checkpoint) await this.eraseSuperseded();
   }
 
   async close(): Promise<void> {

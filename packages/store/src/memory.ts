@@ -75,35 +75,52 @@ function handedEntry(entry: LogEntry): LogEntry {
 class Changes<V> {
   /** Names searched in place up to this many; beyond, a map indexes them. */
   static readonly listLimit = 8;
-  readonly names: string[] = [];
-  readonly values: V[] = [];
+  /**
+   * Name and value pairs, one after the other (one array per log or space a batch touches, not
+   * two: most hold one pair).
+   */
+  readonly #items: Array<string | V> = [];
   #index: Map<string, number> | undefined;
+
+  /** How many names are staged. */
+  get size(): number {
+    return this.#items.length >> 1;
+  }
+
+  /** The `i`th name staged (0 ≤ i < size), in first insertion order. */
+  nameAt(i: number): string {
+    return this.#items[2 * i] as string;
+  }
+
+  /** The value of the `i`th name. */
+  valueAt(i: number): V {
+    return this.#items[2 * i + 1] as V;
+  }
 
   #at(name: string): number {
     if (this.#index !== undefined) return this.#index.get(name) ?? -1;
-    const names = this.names;
-    for (let i = 0; i < names.length; i++) if (names[i] === name) return i;
+    const items = this.#items;
+    for (let i = 0; i < items.length; i += 2) if (items[i] === name) return i >> 1;
     return -1;
   }
 
   get(name: string): V | undefined {
     const at = this.#at(name);
-    return at < 0 ? undefined : this.values[at];
+    return at < 0 ? undefined : (this.#items[2 * at + 1] as V);
   }
 
   set(name: string, value: V): void {
     const at = this.#at(name);
     if (at >= 0) {
-      this.values[at] = value;
+      this.#items[2 * at + 1] = value;
       return;
     }
-    this.names.push(name);
-    this.values.push(value);
-    const count = this.names.length;
+    this.#items.push(name, value);
+    const count = this.size;
     if (this.#index !== undefined) this.#index.set(name, count - 1);
     else if (count > Changes.listLimit) {
       this.#index = new Map();
-      for (let i = 0; i < count; i++) this.#index.set(this.names[i] as string, i);
+      for (let i = 0; i < count; i++) this.#index.set(this.nameAt(i), i);
     }
   }
 }
@@ -312,17 +329,17 @@ class MemoryStore extends BaseStore {
   }
 
   #commitRecords(spaces: Changes<Changes<Uint8Array | null>>): void {
-    for (let s = 0; s < spaces.names.length; s++) {
-      const space = spaces.names[s] as string;
-      const changes = spaces.values[s] as Changes<Uint8Array | null>;
+    for (let s = 0; s < spaces.size; s++) {
+      const space = spaces.nameAt(s);
+      const changes = spaces.valueAt(s);
       let records = this.#records.get(space);
       if (!records) {
         records = new Map();
         this.#records.set(space, records);
       }
-      for (let i = 0; i < changes.names.length; i++) {
-        const key = changes.names[i] as string;
-        const value = changes.values[i] as Uint8Array | null;
+      for (let i = 0; i < changes.size; i++) {
+        const key = changes.nameAt(i);
+        const value = changes.valueAt(i);
         if (value === null) records.delete(key);
         else records.set(key, value);
       }
@@ -331,17 +348,17 @@ class MemoryStore extends BaseStore {
   }
 
   #commitLogs(logs: Changes<Changes<LogEntry | null>>): void {
-    for (let l = 0; l < logs.names.length; l++) {
-      const name = logs.names[l] as string;
-      const changes = logs.values[l] as Changes<LogEntry | null>;
+    for (let l = 0; l < logs.size; l++) {
+      const name = logs.nameAt(l);
+      const changes = logs.valueAt(l);
       let log = this.#logs.get(name);
       if (!log) {
         log = { byId: new Map(), ordered: [] };
         this.#logs.set(name, log);
       }
-      for (let i = 0; i < changes.names.length; i++) {
-        const id = changes.names[i] as string;
-        const entry = changes.values[i] as LogEntry | null;
+      for (let i = 0; i < changes.size; i++) {
+        const id = changes.nameAt(i);
+        const entry = changes.valueAt(i);
         const previous = log.byId.get(id);
         const last = log.ordered[log.ordered.length - 1];
         if (!previous && entry && (last === undefined || compareLogPositions(last, entry) < 0)) {

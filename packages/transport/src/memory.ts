@@ -247,22 +247,12 @@ class MemoryNetworkCore implements MemoryNetworkHooks {
   ): void {
     const session = recipient.session;
     this.#inFlight++;
-    const land = () => {
-      this.#inFlight--;
-      // Lost if the recipient stopped (or restarted) meanwhile, or a partition now separates them.
-      if (
-        recipient.session === session &&
-        recipient.started &&
-        this.#reachable(publisher, recipient)
-      ) {
-        recipient.receive(message);
-      }
-      this.#settle();
-    };
     if (!this.#faults.timed) {
-      void nextMicrotask().then(land);
+      // An unnamed callback: no name given to a closure made per delivery.
+      void nextMicrotask().then(() => this.#land(message, publisher, recipient, session));
       return;
     }
+    const land = () => this.#land(message, publisher, recipient, session);
     let cancelTimer: (() => void) | undefined;
     let landed = false;
     const delivery: PendingDelivery = {
@@ -281,6 +271,24 @@ class MemoryNetworkCore implements MemoryNetworkHooks {
       land();
     }, delayMs);
     if (landed) cancelTimer();
+  }
+
+  /** A delivery arrives: lost if the recipient stopped (or restarted) meanwhile, or a partition now separates them. */
+  #land(
+    message: TransportMessage,
+    publisher: MemoryTransportImpl,
+    recipient: MemoryTransportImpl,
+    session: number,
+  ): void {
+    this.#inFlight--;
+    if (
+      recipient.session === session &&
+      recipient.started &&
+      this.#reachable(publisher, recipient)
+    ) {
+      recipient.receive(message);
+    }
+    this.#settle();
   }
 
   #settle(): void {

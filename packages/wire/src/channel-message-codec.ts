@@ -121,30 +121,39 @@ function writeBigVarint(out: Out, value: bigint): void {
   out.bytes[out.at++] = Number(rest);
 }
 
+/**
+ * A length-delimited field's content: bytes, or an ASCII string (its UTF-16 units are its UTF-8
+ * bytes: written straight from the string, no array of its own).
+ */
+type Field = Uint8Array | string;
+
 /** A length-delimited field (tag, length, bytes), left out when empty (implicit presence). */
-function fieldSize(bytes: Uint8Array): number {
-  return bytes.length === 0 ? 0 : 1 + varintSize(bytes.length) + bytes.length;
+function fieldSize(field: Field): number {
+  // An ASCII string's length is its UTF-8 length.
+  return field.length === 0 ? 0 : 1 + varintSize(field.length) + field.length;
 }
 
-function writeField(out: Out, tag: number, bytes: Uint8Array): void {
-  if (bytes.length === 0) return;
+function writeField(out: Out, tag: number, field: Field): void {
+  const length = field.length;
+  if (length === 0) return;
   out.bytes[out.at++] = tag;
-  writeVarint(out, bytes.length);
-  out.bytes.set(bytes, out.at);
-  out.at += bytes.length;
+  writeVarint(out, length);
+  if (typeof field === "string") {
+    const bytes = out.bytes;
+    const at = out.at;
+    for (let i = 0; i < length; i++) bytes[at + i] = field.charCodeAt(i);
+  } else {
+    out.bytes.set(field, out.at);
+  }
+  out.at += length;
 }
 
-/** The UTF-8 of `value`: an ASCII string is copied unit by unit, without an encoder call. */
-function text(value: string): Uint8Array {
-  const length = value.length;
-  if (length === 0) return empty;
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    const unit = value.charCodeAt(i);
-    if (unit >= 0x80) return utf8.encode(value);
-    out[i] = unit;
+/** A string field: the string itself when it is ASCII, else its UTF-8 bytes. */
+function text(value: string): Field {
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) >= 0x80) return utf8.encode(value);
   }
-  return out;
+  return value;
 }
 
 /**
@@ -160,8 +169,8 @@ export function writeChannelMessage(message: ChannelMessage): Uint8Array {
   }
   const channelId = text(message.channelId);
   // The body's two fields (at most), as tag and bytes; `pinned` as a varint.
-  let first: Uint8Array = empty;
-  let second: Uint8Array = empty;
+  let first: Field = empty;
+  let second: Field = empty;
   let pinned = false;
   let bodyTag = 0;
   switch (body.case) {
