@@ -21,6 +21,8 @@ const benches = [
   "@orgchat/transport-waku",
   "@orgchat/service-node",
   "@orgchat/integration",
+  // Delegated management with the owner offline, over real Waku (relay) and in process: ~16 s quick.
+  ["@orgchat/integration", "bench:delegation"],
   "orgchat",
   // A join with the owner always on (`serve --owner`), over real Waku and in process: ~20 s quick.
   ["orgchat", "bench:serve-owner"],
