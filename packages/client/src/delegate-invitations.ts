@@ -116,11 +116,14 @@ export async function answerRedeemedInvitation(
   if (invitation === undefined || !invitation.used || invitation.issuedBy !== c.memberId) return;
   const built = c.eventLog.event(org, "request.accepted", { requestId: request.id }, c.memberId);
   await c.ownerRequests.respond(org, txn, member, stampAfter(org.log, built, request.clock));
+  // Everyone folds the use before the add step's commit reaches them (as for an accept): an owner
+  // that read the commit first would log its epoch change at the use's clock, and its description
+  // of that clock, without the newcomer, would remove it from every state.
+  const issued = invitationEventOf(invitation);
+  if (issued !== undefined) await publishDelegateEvent(c, org, txn, issued, request);
   const handed = await commitDelegateAdd(c, org, txn, member);
   // Sealed already (the Welcome and the handover are encrypted in the outbox): no copy kept.
   handed?.fill(0);
-  const issued = invitationEventOf(invitation);
-  if (issued !== undefined) await publishDelegateEvent(c, org, txn, issued, request);
   txn.emits.push([
     "request:accepted",
     { organizationId: org.hex, requestId: request.id, requester: member },

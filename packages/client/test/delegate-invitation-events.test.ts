@@ -1,0 +1,257 @@
+import { defaultProvider, ed25519EnvelopeSigner } from "@orgchat/crypto";
+import type { OrgEvent } from "@orgchat/state";
+import { descriptionTopic, sealEnvelope } from "@orgchat/wire";
+import { afterEach, describe, expect, it } from "vitest";
+import { checkDelegateEvent, eventContentId } from "../src/delegate-events.js";
+import { decodeJson, decodeStored, encodeJson, fromHex, toHex } from "../src/encoding.js";
+import { eventsLog } from "../src/persistence.js";
+import { orgWithMembers, type Peer, World } from "./helpers.js";
+
+// A delegate's invitation and its use reach everyone (docs/DELEGATION.md, "Invitations by a
+// delegate" and "Decisions reach everyone").
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const provider = defaultProvider();
+
+/** Owner, alice made admin, carol and erin plain members; then the owner's client is stopped. */
+async function ownerAway() {
+  const w = new World();
+  world = w;
+  const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol", "erin"]);
+  const [alice, carol, erin] = members as [Peer, Peer, Peer];
+  await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
+  await w.settle();
+  await w.stop(owner);
+  w.peers.splice(w.peers.indexOf(owner), 1);
+  return { w, owner, alice, carol, erin, orgId };
+}
+
+/** The events a peer's store holds for the organization (its log as persisted). */
+async function storedEvents(peer: Peer, orgId: string): Promise<OrgEvent[]> {
+  const entries = await peer.store.range(eventsLog(orgId));
+  return entries.map((entry) => decodeStored<OrgEvent>(entry.value).value);
+}
+
+/** The invitation events a peer's store holds, as `type author body` lines. */
+async function storedInvitations(peer: Peer, orgId: string): Promise<string[]> {
+  return (await storedEvents(peer, orgId))
+    .filter((e) => e.type === "invitation.issued" || e.type === "invitation.used")
+    .map((e) => `${e.type} ${e.author} ${JSON.stringify(e.body)}`);
+}
+
+/** A member's identity secret key, read back from its store (no passphrase: not sealed). */
+async function identitySecret(peer: Peer): Promise<Uint8Array> {
+  const record = decodeJson<{ secrets: Uint8Array }>(
+    await peer.store.getOrThrow("identity", "self"),
+  );
+  return decodeJson<{ identity: Uint8Array }>(record.secrets).identity;
+}
+
+/**
+ * A `delegate-event` signed by `secret`: an `invitation.issued` to `invitee` in its own name,
+ * carrying the invitee's `invitation.used` of it (forged: the invitee signed nothing).
+ */
+async function invitationEnvelope(
+  w: World,
+  orgId: string,
+  secret: Uint8Array,
+  invitee: string,
+  clock: bigint,
+): Promise<Uint8Array> {
+  const org = fromHex(orgId);
+  const author = provider.ed25519PublicKey(secret);
+  const draft = {
+    type: "invitation.issued" as const,
+    author: toHex(author),
+    clock,
+    sentAt: w.time.now(),
+    body: { invitee, chatId: "" },
+  };
+  const issued = { id: eventContentId({ id: "", ...draft }), ...draft };
+  const used = {
+    id: "ab".repeat(32),
+    type: "invitation.used" as const,
+    author: invitee,
+    clock: clock + 1n,
+    sentAt: w.time.now(),
+    body: { invitationId: issued.id, displayName: "dave" },
+  };
+  const topic = descriptionTopic(org);
+  return sealEnvelope(
+    {
+      type: "delegate-event",
+      organizationId: org,
+      clock,
+      contentTopic: topic,
+      message: {
+        organizationId: org,
+        author,
+        clock,
+        event: encodeJson(issued),
+        request: encodeJson(used),
+      },
+    },
+    ed25519EnvelopeSigner(provider, secret),
+  );
+}
+
+/** Counts every write `peer`'s store takes from now on. */
+function countWrites(peer: Peer): { readonly count: number } {
+  const counter = { count: 0 };
+  const store = peer.store as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of ["batch", "put", "append"]) {
+    const original = store[name]?.bind(peer.store) as (...args: unknown[]) => unknown;
+    store[name] = (...args: unknown[]) => {
+      counter.count++;
+      return original(...args);
+    };
+  }
+  return counter;
+}
+
+describe("a delegate's invitation and its use reach the members and the owner", () => {
+  it("alice (admin) invites bob with the owner offline: erin holds the invitation, then its use (bob a member, named); the owner on its return, and its description lists bob", async () => {
+    const { w, owner, alice, erin, orgId } = await ownerAway();
+    const bob = await w.peer("bob");
+    const bobId = bob.client.memberId;
+    const aliceId = alice.client.memberId;
+    const invitationId = await alice.client.invite(orgId, bobId);
+    await w.settle();
+    const issued = `invitation.issued ${aliceId} ${JSON.stringify({ invitee: bobId, chatId: "" })}`;
+    expect(await storedInvitations(erin, orgId)).toEqual([issued]);
+    expect(erin.client.getOrganization(orgId).members.has(bobId)).toBe(false);
+
+    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
+    await w.settle();
+    const used = `invitation.used ${bobId} ${JSON.stringify({ invitationId, displayName: "bob" })}`;
+    expect(await storedInvitations(erin, orgId)).toEqual([issued, used]);
+    const erinView = erin.client.getOrganization(orgId);
+    expect(erinView.members.get(bobId)).toEqual([]);
+    expect(erinView.memberNames.get(bobId)).toBe("bob");
+
+    // The owner comes back: it reads both from history; its state and store hold them.
+    w.peers.push(owner);
+    await w.resume(owner);
+    await w.settle();
+    const ownerView = owner.client.getOrganization(orgId);
+    expect(ownerView.members.get(bobId)).toEqual([]);
+    expect(ownerView.memberNames.get(bobId)).toBe("bob");
+    expect(await storedInvitations(owner, orgId)).toEqual([issued, used]);
+    // Its description lists bob: a newcomer that reads it sees him a member.
+    const dave = await w.peer("dave");
+    await dave.client.discover(orgId);
+    await w.settle();
+    expect(dave.client.getOrganization(orgId).members.has(bobId)).toBe(true);
+  });
+
+  it("the owner online folds the invitation and its use live", async () => {
+    const w = new World();
+    world = w;
+    const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol"]);
+    const [alice, carol] = members as [Peer, Peer];
+    await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
+    await w.settle();
+    const bob = await w.peer("bob");
+    const bobId = bob.client.memberId;
+    await alice.client.invite(orgId, bobId);
+    await w.settle();
+    expect((await storedInvitations(owner, orgId)).map((l) => l.split(" ")[0])).toEqual([
+      "invitation.issued",
+    ]);
+    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
+    await w.settle();
+    expect(bob.client.getOrganization(orgId).role).toBe("member");
+    expect((await storedInvitations(owner, orgId)).map((l) => l.split(" ")[0])).toEqual([
+      "invitation.issued",
+      "invitation.used",
+    ]);
+    expect(owner.client.getOrganization(orgId).memberNames.get(bobId)).toBe("bob");
+    expect(carol.client.getOrganization(orgId).memberNames.get(bobId)).toBe("bob");
+  });
+});
+
+describe("an invitation in a delegate-event from anyone but a delegate", () => {
+  it("a plain member's (carol's) invitation carrying a use changes nothing and stores nothing; a stranger's neither", async () => {
+    const { w, carol, erin, orgId } = await ownerAway();
+    const dave = await w.peer("dave");
+    const daveId = dave.client.memberId;
+    const reasons: string[] = [];
+    erin.client.on("diagnostic", (d) => reasons.push(d.reason));
+    await w.settle();
+    const writes = countWrites(erin);
+    const clock = erin.client.getOrganization(orgId).clock + 1n;
+    const topic = descriptionTopic(fromHex(orgId));
+    const byCarol = await invitationEnvelope(w, orgId, await identitySecret(carol), daveId, clock);
+    await carol.transport.publish(topic, byCarol);
+    const stranger = provider.ed25519KeyPair().secretKey;
+    const byStranger = await invitationEnvelope(w, orgId, stranger, daveId, clock);
+    await carol.transport.publish(topic, byStranger);
+    await w.settle();
+    expect(writes.count).toBe(0);
+    expect(await storedInvitations(erin, orgId)).toEqual([]);
+    expect(reasons).toContain("delegate-event-not-a-delegate");
+    expect(reasons).toContain("delegate-event-not-a-member");
+    expect(erin.client.getOrganization(orgId).members.has(daveId)).toBe(false);
+  });
+});
+
+describe("checkDelegateEvent: an invitation and its use", () => {
+  const author = new Uint8Array(32).fill(7);
+  const invitee = "cd".repeat(32);
+  const draft = {
+    type: "invitation.issued" as const,
+    author: toHex(author),
+    clock: 5n,
+    sentAt: 1_000,
+    body: { invitee, chatId: "" },
+  };
+  const issued = { id: eventContentId({ id: "", ...draft }), ...draft };
+  const used = {
+    id: "ab".repeat(32),
+    type: "invitation.used" as const,
+    author: invitee,
+    clock: 6n,
+    sentAt: 1_000,
+    body: { invitationId: issued.id },
+  };
+
+  it("takes an invitation alone, or with the use of it by its invitee", () => {
+    expect(checkDelegateEvent(author, 5n, encodeJson(issued), new Uint8Array())).toEqual({
+      event: issued,
+    });
+    expect(checkDelegateEvent(author, 5n, encodeJson(issued), encodeJson(used))).toEqual({
+      event: issued,
+      request: used,
+    });
+  });
+
+  it("refuses a use of another invitation, by another key, a request instead, a use with a decision", () => {
+    const check = (event: unknown, carried: unknown) =>
+      checkDelegateEvent(author, 5n, encodeJson(event), encodeJson(carried));
+    expect(check(issued, { ...used, body: { invitationId: "ef".repeat(32) } })).toBe(
+      "request-mismatch",
+    );
+    expect(check(issued, { ...used, author: toHex(author) })).toBe("request-mismatch");
+    const request = {
+      ...used,
+      type: "request.sent",
+      body: { chatId: "", ensName: "", displayName: "" },
+    };
+    expect(check(issued, request)).toBe("request-mismatch");
+    const accepted = {
+      type: "request.accepted" as const,
+      author: toHex(author),
+      clock: 5n,
+      sentAt: 1_000,
+      body: { requestId: used.id },
+    };
+    const decision = { id: eventContentId({ id: "", ...accepted }), ...accepted };
+    expect(check(decision, used)).toBe("request-mismatch");
+    expect(check({ ...issued, id: "ef".repeat(32) }, used)).toBe("wrong-id");
+  });
+});
