@@ -1,8 +1,14 @@
 import { defaultProvider, ed25519EnvelopeSigner } from "@orgchat/crypto";
-import type { OrgEvent } from "@orgchat/state";
+import { type OrgEvent, OrgLog } from "@orgchat/state";
+import { emptyIdentity } from "@orgchat/state/wire";
 import { descriptionTopic, sealEnvelope } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkDelegateEvent, eventContentId } from "../src/delegate-events.js";
+import {
+  checkDelegateEvent,
+  eventContentId,
+  invitationEventOf,
+  requestEventOf,
+} from "../src/delegate-events.js";
 import { decodeJson, decodeStored, encodeJson, fromHex, toHex } from "../src/encoding.js";
 import { eventsLog } from "../src/persistence.js";
 import { orgWithMembers, type Peer, World } from "./helpers.js";
@@ -253,5 +259,59 @@ describe("checkDelegateEvent: an invitation and its use", () => {
     const decision = { id: eventContentId({ id: "", ...accepted }), ...accepted };
     expect(check(decision, used)).toBe("request-mismatch");
     expect(check({ ...issued, id: "ef".repeat(32) }, used)).toBe("wrong-id");
+  });
+});
+
+describe("the events a delegate publishes, made from its state", () => {
+  const owner = "11".repeat(32);
+  const alice = "22".repeat(32);
+  const bob = "33".repeat(32);
+  /** A log where alice is an admin, bob asked to join and alice invited dave (then a snapshot). */
+  function folded() {
+    const log = new OrgLog({ organizationId: owner });
+    let clock = 0n;
+    const add = (type: OrgEvent["type"], body: unknown, author = owner, id = ""): OrgEvent => {
+      clock++;
+      const draft = { id, type, author, clock, sentAt: 1_000 + Number(clock), body } as OrgEvent;
+      const event = id === "" ? { ...draft, id: eventContentId(draft) } : draft;
+      expect(log.add(event).rejected).toBeUndefined();
+      return event;
+    };
+    add("org.created", {
+      identity: { ...emptyIdentity, displayName: "Acme" },
+      permissions: { access: "on-request", ensOnly: false, private: false },
+      pinMessageAllMembersEnabled: false,
+      tags: [],
+      encrypted: true,
+    });
+    const joined = add("request.sent", { chatId: "", ensName: "", displayName: "a" }, alice, "r1");
+    add("request.accepted", { requestId: joined.id });
+    add("member.roles.changed", { member: alice, roles: ["all"] });
+    const body = { chatId: "", ensName: "bob.eth", displayName: "Bob" };
+    const request = add("request.sent", body, bob, "r2");
+    const invitation = add("invitation.issued", { invitee: "44".repeat(32), chatId: "" }, alice);
+    const byOwner = add("invitation.issued", { invitee: "55".repeat(32), chatId: "" }, owner, "i9");
+    // Folded into a snapshot: a log restored from it holds the state, not the events.
+    const restored = new OrgLog({ organizationId: owner });
+    restored.restore(log.state);
+    return { restored, request, invitation, byOwner };
+  }
+
+  it("the request a decision carries, after the log folded into a snapshot (one lookup)", () => {
+    const { restored, request } = folded();
+    expect(restored.events().find((e) => e.id === request.id)).toBeUndefined();
+    expect(requestEventOf(restored.state, request.id)).toEqual(request);
+    expect(requestEventOf(restored.state, "nope")).toBeUndefined();
+  });
+
+  it("a delegate's invitation; none for one not named by its content (the owner's)", () => {
+    const { restored, invitation, byOwner } = folded();
+    const held = (id: string) => {
+      const found = restored.state.invitations.get(id);
+      if (found === undefined) throw new Error(`no invitation ${id}`);
+      return found;
+    };
+    expect(invitationEventOf(held(invitation.id))).toEqual(invitation);
+    expect(invitationEventOf(held(byOwner.id))).toBeUndefined();
   });
 });
