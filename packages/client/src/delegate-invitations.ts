@@ -163,8 +163,8 @@ export function invitationUsedByAnswer(
 /**
  * The delegate whose invitation this identity uses to join: the issuer of an unused invitation to
  * it that the organization key did not sign. Its request goes to that delegate first, and not to
- * the owner, which holds no delegate's invitation (it does not read them yet) and would refuse the
- * request of an invitation-only organization, or keep it pending in another.
+ * the owner, which may not hold the invitation yet (it reads a delegate's `delegate-event`s when
+ * online) and would then refuse the request of an invitation-only organization, or keep it pending.
  *
  * @param org - the organization joined
  * @param self - this identity's member id
