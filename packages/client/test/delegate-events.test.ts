@@ -58,6 +58,27 @@ async function identitySecret(peer: Peer): Promise<Uint8Array> {
   return decodeJson<{ identity: Uint8Array }>(record.secrets).identity;
 }
 
+/** An invitation by `author` (its id made of its content) and its use by `invitee`, a clock later. */
+function invitationAndUse(author: string, invitee: string, clock: bigint, sentAt: number) {
+  const draft = {
+    type: "invitation.issued" as const,
+    author,
+    clock,
+    sentAt,
+    body: { invitee, chatId: "" },
+  };
+  const issued = { id: eventContentId({ id: "", ...draft }), ...draft };
+  const used = {
+    id: "ab".repeat(32),
+    type: "invitation.used" as const,
+    author: invitee,
+    clock: clock + 1n,
+    sentAt,
+    body: { invitationId: issued.id, displayName: "dave" },
+  };
+  return { issued, used };
+}
+
 /**
  * A `delegate-event` signed by `secret`: an `invitation.issued` to `invitee` in its own name,
  * carrying the invitee's `invitation.used` of it (forged: the invitee signed nothing).
@@ -71,22 +92,7 @@ async function invitationEnvelope(
 ): Promise<Uint8Array> {
   const org = fromHex(orgId);
   const author = provider.ed25519PublicKey(secret);
-  const draft = {
-    type: "invitation.issued" as const,
-    author: toHex(author),
-    clock,
-    sentAt: w.time.now(),
-    body: { invitee, chatId: "" },
-  };
-  const issued = { id: eventContentId({ id: "", ...draft }), ...draft };
-  const used = {
-    id: "ab".repeat(32),
-    type: "invitation.used" as const,
-    author: invitee,
-    clock: clock + 1n,
-    sentAt: w.time.now(),
-    body: { invitationId: issued.id, displayName: "dave" },
-  };
+  const { issued, used } = invitationAndUse(toHex(author), invitee, clock, w.time.now());
   const topic = descriptionTopic(org);
   return sealEnvelope(
     {
@@ -387,23 +393,7 @@ describe("an invitation in a delegate-event from anyone but a delegate", () => {
 
 describe("checkDelegateEvent: an invitation and its use", () => {
   const author = new Uint8Array(32).fill(7);
-  const invitee = "cd".repeat(32);
-  const draft = {
-    type: "invitation.issued" as const,
-    author: toHex(author),
-    clock: 5n,
-    sentAt: 1_000,
-    body: { invitee, chatId: "" },
-  };
-  const issued = { id: eventContentId({ id: "", ...draft }), ...draft };
-  const used = {
-    id: "ab".repeat(32),
-    type: "invitation.used" as const,
-    author: invitee,
-    clock: 6n,
-    sentAt: 1_000,
-    body: { invitationId: issued.id },
-  };
+  const { issued, used } = invitationAndUse(toHex(author), "cd".repeat(32), 5n, 1_000);
 
   it("takes an invitation alone, or with the use of it by its invitee", () => {
     expect(checkDelegateEvent(author, 5n, encodeJson(issued), new Uint8Array())).toEqual({
