@@ -340,6 +340,24 @@ describe("a delegate's invitation and its use reach the members and the owner", 
     expect(dave.client.getOrganization(orgId).members.has(bobId)).toBe(true);
   });
 
+  it("a member away meanwhile (carol) reads the invitation and its use from history on its return", async () => {
+    const { w, alice, carol, orgId } = await ownerAway();
+    await w.stop(carol);
+    w.peers.splice(w.peers.indexOf(carol), 1);
+    const bob = await w.peer("bob");
+    const bobId = bob.client.memberId;
+    await alice.client.invite(orgId, bobId);
+    await w.settle();
+    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
+    await w.settle();
+    w.peers.push(carol);
+    await w.resume(carol);
+    await w.settle();
+    const types = (await storedInvitations(carol, orgId)).map((line) => line.split(" ")[0]);
+    expect(types).toEqual(["invitation.issued", "invitation.used"]);
+    expect(carol.client.getOrganization(orgId).memberNames.get(bobId)).toBe("bob");
+  });
+
   it("the owner online folds the invitation and its use live", async () => {
     const w = new World();
     world = w;
