@@ -1,14 +1,21 @@
 /**
  * Delegates' decisions reach everyone (docs/DELEGATION.md, "Decisions reach everyone"): a delegate
  * publishes each event it authors (an accept or reject with the request it decides, a removal, a
- * ban) as a `delegate-event` envelope signed by its identity key on the organization's description
+ * ban, an invitation with its use) as a `delegate-event` envelope signed by its identity key on the organization's description
  * topic; every member and the owner verify it and fold it with the reducers, which authorize it by
  * rank; the owner republishes its description covering it.
  *
  * @module
  */
 import { toHex } from "@orgchat/base";
-import { isOrgEvent, type OrgEvent, type OrgState, reduce } from "@orgchat/state";
+import {
+  type Invitation,
+  isOrgEvent,
+  type OrgEvent,
+  type OrgEventOf,
+  type OrgState,
+  reduce,
+} from "@orgchat/state";
 import { descriptionTopic, openEnvelope, sealEnvelope, wireLimits } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { isDelegate } from "./delegates.js";
@@ -25,6 +32,7 @@ export const delegateEventTypes: ReadonlySet<OrgEvent["type"]> = new Set([
   "member.removed",
   "member.banned",
   "member.roles.changed",
+  "invitation.issued",
 ]);
 
 /** Why a received `delegate-event` is dropped (reported as `delegate-event-<reason>`). */
@@ -37,7 +45,11 @@ export type DelegateEventRefusal =
   | "wrong-id"
   | "request-mismatch";
 
-/** A `delegate-event` opened and checked: the decision, and the request it decides if carried. */
+/**
+ * A `delegate-event` opened and checked: the decision, and the event carried with it if any (in the
+ * payload's `request`): the `request.sent` an accept or reject decides, or the `invitation.used` of
+ * an `invitation.issued`.
+ */
 export interface CheckedDelegateEvent {
   readonly event: OrgEvent;
   readonly request?: OrgEvent;
@@ -69,13 +81,14 @@ function decodeEvent(bytes: Uint8Array): OrgEvent | undefined {
 /**
  * Checks the fields of a `delegate-event` against each other (its signature, organization and clock
  * binding are the envelope's): the event is well formed, of a delegate's type, authored by the
- * signer at the envelope's clock, named by its content; a request, when carried, is a well-formed
- * `request.sent` that the decision names (an accept or reject only).
+ * signer at the envelope's clock, named by its content; a carried event is a well-formed
+ * `request.sent` that the decision names (an accept or reject), or the `invitation.used` of an
+ * `invitation.issued` (its author the invitee, its `invitationId` the invitation's id).
  *
  * @param signer - the envelope's signer (the payload's `author`)
  * @param clock - the envelope's clock
  * @param eventBytes - the payload's `event`
- * @param requestBytes - the payload's `request` (empty for none)
+ * @param requestBytes - the payload's `request`: the carried event (empty for none)
  * @returns the events, or why not
  */
 export function checkDelegateEvent(
@@ -90,11 +103,22 @@ export function checkDelegateEvent(
   if (event.author !== toHex(signer) || event.clock !== clock) return "not-its-author";
   if (event.id !== eventContentId(event)) return "wrong-id";
   if (requestBytes.length === 0) return { event };
-  if (event.type !== "request.accepted" && event.type !== "request.rejected") {
+  if (
+    event.type !== "request.accepted" &&
+    event.type !== "request.rejected" &&
+    event.type !== "invitation.issued"
+  ) {
     return "request-mismatch";
   }
   const request = decodeEvent(requestBytes);
   if (request === undefined) return "malformed";
+  if (event.type === "invitation.issued") {
+    const isUse =
+      request.type === "invitation.used" &&
+      request.body.invitationId === event.id &&
+      request.author === event.body.invitee;
+    return isUse ? { event, request } : "request-mismatch";
+  }
   if (request.type !== "request.sent" || request.id !== event.body.requestId) {
     return "request-mismatch";
   }
@@ -102,24 +126,72 @@ export function checkDelegateEvent(
 }
 
 /**
- * Publishes a delegate's own event (and, for a decision on a request, the `request.sent` it
- * decides, from this delegate's log) into the unit of work's outbox, on the description topic.
+ * The `request.sent` a request of the state was folded from (one map lookup: the log may have
+ * folded the event itself into a snapshot since).
+ *
+ * @param state - a state holding the request
+ * @param requestId - the request's id
+ * @returns the event, or undefined when the state holds no such request
+ */
+export function requestEventOf(state: OrgState, requestId: string): OrgEvent | undefined {
+  const request = state.requests.get(requestId);
+  if (request === undefined) return undefined;
+  const { requester, clock, sentAt, chatId, ensName, displayName } = request;
+  return {
+    id: request.id,
+    type: "request.sent",
+    author: requester,
+    clock,
+    sentAt,
+    body: { chatId, ensName, displayName },
+  };
+}
+
+/**
+ * The `invitation.issued` an invitation of the state was folded from, when it is named by its
+ * content (a delegate's; the owner's is named by its envelope and cannot be made again here).
+ *
+ * @param invitation - an invitation of the state
+ * @returns the event, or undefined when its content does not give its id
+ */
+export function invitationEventOf(
+  invitation: Invitation,
+): OrgEventOf<"invitation.issued"> | undefined {
+  const { id, invitee, chatId, issuedBy, clock, sentAt } = invitation;
+  const event: OrgEventOf<"invitation.issued"> = {
+    id,
+    type: "invitation.issued",
+    author: issuedBy,
+    clock,
+    sentAt,
+    body: { invitee, chatId },
+  };
+  return eventContentId(event) === id ? event : undefined;
+}
+
+/**
+ * Publishes a delegate's own event into the unit of work's outbox, on the description topic, with
+ * the event it carries: for a decision on a request, the `request.sent` it decides (from this
+ * delegate's state); for an invitation, `carried` (its use) when given.
  *
  * @param c - the client's core
  * @param org - an organization in which this client is a delegate
  * @param txn - the event's unit of work
  * @param event - the event this member authored
+ * @param carried - the `invitation.used` of `event`, an `invitation.issued` (ignored otherwise)
  */
 export async function publishDelegateEvent(
   c: ClientCore,
   org: Org,
   txn: Txn,
   event: OrgEvent,
+  carried?: OrgEventOf<"invitation.used">,
 ): Promise<void> {
   let request: OrgEvent | undefined;
   if (event.type === "request.accepted" || event.type === "request.rejected") {
-    const requestId = event.body.requestId;
-    request = org.log.events().find((e) => e.id === requestId && e.type === "request.sent");
+    request = requestEventOf(org.log.state, event.body.requestId);
+  } else if (event.type === "invitation.issued") {
+    request = carried;
   }
   const eventBytes = encodeJson(event);
   const requestBytes = request === undefined ? new Uint8Array() : encodeJson(request);
@@ -154,7 +226,9 @@ export async function publishDelegateEvent(
  * ({@link checkDelegateEvent}) and folded in one unit of work. The request it carries is folded
  * only when the signer is a delegate in this client's state (a stranger cannot fill the members'
  * request lists) and the decision then applies on top of it; the decision itself goes to the log,
- * which applies it or holds it (bounded) like any refused event. The owner republishes its
+ * which applies it or holds it (bounded) like any refused event. An invitation is taken only from
+ * a delegate (nothing held or stored for anyone else's), then its use when it applies on top of it.
+ * The owner republishes its
  * description when the decision applied; a member that the decision removed follows its role
  * (observer, its groups marked removed).
  *
@@ -191,7 +265,8 @@ export async function receiveDelegateEvent(
     return;
   }
   const { event, request } = checked;
-  if (org.log.has(event.id)) {
+  const invitation = event.type === "invitation.issued";
+  if (org.log.has(event.id) && (!invitation || request === undefined || org.log.has(request.id))) {
     c.sync.seen.add(id);
     return;
   }
@@ -203,7 +278,19 @@ export async function receiveDelegateEvent(
     c.report({ component, reason: "delegate-event-not-a-member", topic });
     return;
   }
+  if (invitation && !isDelegate(org.log.state, event.author)) {
+    // A plain member cannot invite: its invitation (and the use it carries, in another's name) is
+    // never held, stored or marked seen on disk.
+    c.sync.seen.add(id);
+    c.report({ component, reason: "delegate-event-not-a-delegate", topic });
+    return;
+  }
   const txn = newTxn(org);
+  if (invitation) {
+    const folded = foldInvitation(c, org, txn, event, request);
+    await finish(c, org, txn, id, folded);
+    return;
+  }
   if (request !== undefined && !org.log.has(request.id)) {
     const state = org.log.state;
     const before = reduce(state, request, org.log.config);
@@ -214,13 +301,61 @@ export async function receiveDelegateEvent(
     }
   }
   const refused = c.eventLog.add(org, txn, event);
+  const member = refused === undefined ? decidedMember(org.log.state, event) : undefined;
+  await finish(c, org, txn, id, { refused, clock: event.clock, member });
+}
+
+/** What a received `delegate-event` did: why it did not apply, the clock it applied at, who it decided. */
+interface Folded {
+  readonly refused: string | undefined;
+  readonly clock: bigint;
+  readonly member: string | undefined;
+}
+
+/**
+ * A delegate's invitation and its use, in the unit of work: the invitation to the log (held when
+ * refused, as any delegate's decision) unless held already; then the use, only when it applies on
+ * top of it (never held: it is another key's event, which the delegate could not sign).
+ *
+ * @returns what applied: the invitation, or its use too (the invitee then admitted)
+ */
+function foldInvitation(
+  c: ClientCore,
+  org: Org,
+  txn: Txn,
+  event: OrgEvent,
+  used: OrgEvent | undefined,
+): Folded {
+  const issued = org.log.has(event.id) ? "duplicate" : c.eventLog.add(org, txn, event);
+  const unused: Folded = { refused: issued, clock: event.clock, member: undefined };
+  if (used === undefined || org.log.has(used.id)) return unused;
+  if (reduce(org.log.state, used, org.log.config).rejected !== undefined) return unused;
+  const refused = c.eventLog.add(org, txn, used);
+  if (refused !== undefined) return unused;
+  return { refused, clock: used.clock, member: used.author };
+}
+
+/**
+ * The end of a received `delegate-event`'s unit of work: the owner's description and notes when
+ * it applied, this member's role, the message marked seen, the commit.
+ *
+ * @param id - the message id
+ * @param folded - what it did
+ */
+async function finish(
+  c: ClientCore,
+  org: Org,
+  txn: Txn,
+  id: string,
+  folded: Folded,
+): Promise<void> {
+  const { refused, clock, member } = folded;
   if (refused === undefined && org.role === "owner") {
     // A decision at or below the owner's clock (a late one): the description of that clock went
     // out without it, and members holding it would not take it again. Ratified by an owner event of
     // a fresh clock, so that the next description carries it above every one before.
-    if (event.clock <= txn.before.clock) ratify(c, org, txn);
+    if (clock <= txn.before.clock) ratify(c, org, txn);
     describeSoon(c, org, txn);
-    const member = decidedMember(org.log.state, event);
     if (member !== undefined) noteDelegateDecision(org, member, c.p.now());
   }
   // This member removed or banned by a delegate: it stops being one now, as after a description

@@ -2,11 +2,13 @@
  * Invitations by a delegate (docs/DELEGATION.md, "Invitations by a delegate"): an admin or manager
  * issues an invitation with no owner online, signed by its own identity key; the request that
  * redeems it reaches the delegate (its state holds the invitation as its own event), which answers
- * it and makes the add step; the invitee takes that answer as the use of the invitation.
+ * it and makes the add step; the invitee takes that answer as the use of the invitation. The
+ * invitation, and then the invitation with its use, reach every member and the owner as the
+ * delegate's `delegate-event`s (docs/DELEGATION.md, "Decisions reach everyone").
  *
  * @module
  */
-import { type OrgEventOf, reduce } from "@orgchat/state";
+import { type OrgEvent, type OrgEventOf, reduce } from "@orgchat/state";
 import { invitationToWire } from "@orgchat/state/wire";
 import {
   type EnvelopeSigner,
@@ -16,6 +18,7 @@ import {
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd } from "./delegate-commits.js";
+import { invitationEventOf, publishDelegateEvent } from "./delegate-events.js";
 import { hashId } from "./encoding.js";
 import { EventRejectedError } from "./errors.js";
 import type { DelegateOrg, MemberOrg, Org, Txn } from "./org.js";
@@ -24,8 +27,9 @@ import { stampAfter } from "./stamp.js";
 /**
  * A delegate's invitation, in its unit of work: `invitation.issued` authored by this member (the
  * state's rule: a manager or above, no channel invitation; refused otherwise), logged, and sealed
- * with this member's identity key into the invitee's inbox. Its id is made of its content (the
- * invitee computes the same from the envelope: `eventContentId`).
+ * with this member's identity key into the invitee's inbox, and published to everyone (a
+ * `delegate-event`). Its id is made of its content (the invitee computes the same from the
+ * envelope: `eventContentId`).
  *
  * @param c - the client's core
  * @param org - an organization in which this client is a delegate
@@ -55,6 +59,7 @@ export async function issueDelegateInvitation(
   c.eventLog.add(org, txn, event);
   const sealed = await sealInvitation(org, event, c.identitySigner);
   txn.outbox.push({ id: hashId(sealed.bytes), ...sealed });
+  await publishDelegateEvent(c, org, txn, event);
   c.ownerRequests.noteInvitation(org, { id: event.id, invitee: event.body.invitee });
   return event;
 }
@@ -89,33 +94,33 @@ export async function sealInvitation(
 /**
  * The delegate's side of a request that redeemed an invitation it issued (the state made the
  * requester a member: `invitation.used`): answers "accepted" over the delegate's session (clocked
- * after the request, not logged: the state decided it) and makes the add step (Welcome, roster,
- * handover: `commitDelegateAdd`). Nothing for an invitation another key issued: its issuer answers.
+ * after the request, not logged: the state decided it), makes the add step (Welcome, roster,
+ * handover: `commitDelegateAdd`) and publishes the invitation with its use to everyone (a
+ * `delegate-event`). Nothing for an invitation another key issued: its issuer answers.
  *
  * @param c - the client's core
  * @param org - an organization in which this client is a delegate
  * @param txn - the request's unit of work
  * @param member - the requester, now a member
- * @param request - the request's id (the `invitation.used` event's) and clock
+ * @param request - the event the request was logged as (an `invitation.used`; its id the request's)
  */
 export async function answerRedeemedInvitation(
   c: ClientCore,
   org: DelegateOrg,
   txn: Txn,
   member: string,
-  request: { readonly id: string; readonly clock: bigint },
+  request: OrgEvent,
 ): Promise<void> {
-  const used = org.log.state.invitations;
-  let ours = false;
-  for (const invitation of used.values()) {
-    if (invitation.invitee === member && invitation.used && invitation.issuedBy === c.memberId) {
-      ours = true;
-      break;
-    }
-  }
-  if (!ours) return;
+  if (request.type !== "invitation.used" || request.author !== member) return;
+  const invitation = org.log.state.invitations.get(request.body.invitationId);
+  if (invitation === undefined || !invitation.used || invitation.issuedBy !== c.memberId) return;
   const built = c.eventLog.event(org, "request.accepted", { requestId: request.id }, c.memberId);
   await c.ownerRequests.respond(org, txn, member, stampAfter(org.log, built, request.clock));
+  // Everyone folds the use before the add step's commit reaches them (as for an accept): an owner
+  // that read the commit first would log its epoch change at the use's clock, and its description
+  // of that clock, without the newcomer, would remove it from every state.
+  const issued = invitationEventOf(invitation);
+  if (issued !== undefined) await publishDelegateEvent(c, org, txn, issued, request);
   const handed = await commitDelegateAdd(c, org, txn, member);
   // Sealed already (the Welcome and the handover are encrypted in the outbox): no copy kept.
   handed?.fill(0);
@@ -158,8 +163,8 @@ export function invitationUsedByAnswer(
 /**
  * The delegate whose invitation this identity uses to join: the issuer of an unused invitation to
  * it that the organization key did not sign. Its request goes to that delegate first, and not to
- * the owner, which holds no delegate's invitation (it does not read them yet) and would refuse the
- * request of an invitation-only organization, or keep it pending in another.
+ * the owner, which may not hold the invitation yet (it reads a delegate's `delegate-event`s when
+ * online) and would then refuse the request of an invitation-only organization, or keep it pending.
  *
  * @param org - the organization joined
  * @param self - this identity's member id

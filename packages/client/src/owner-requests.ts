@@ -368,7 +368,7 @@ export class OwnerRequests {
       this.#settle(org, txn, member);
       // A delegate answers (and adds) only the invitations it issued (docs/DELEGATION.md).
       if (org.role !== "owner") {
-        await answerRedeemedInvitation(c, org, txn, member, context);
+        await answerRedeemedInvitation(c, org, txn, member, event);
         return;
       }
       await this.#decide(org, txn, member, context, undefined);

@@ -1,11 +1,20 @@
 import { defaultProvider, ed25519EnvelopeSigner } from "@orgchat/crypto";
+import { type OrgEvent, OrgLog } from "@orgchat/state";
+import { emptyIdentity } from "@orgchat/state/wire";
 import { descriptionTopic, encodeDelegateEvent, sealEnvelope } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkDelegateEvent, eventContentId } from "../src/delegate-events.js";
-import { encodeJson, fromHex, toHex } from "../src/encoding.js";
+import {
+  checkDelegateEvent,
+  eventContentId,
+  invitationEventOf,
+  requestEventOf,
+} from "../src/delegate-events.js";
+import { decodeJson, decodeStored, encodeJson, fromHex, toHex } from "../src/encoding.js";
+import { eventsLog } from "../src/persistence.js";
 import { asks, orgWithMembers, type Peer, World } from "./helpers.js";
 
-// Delegates' decisions reach everyone (docs/DELEGATION.md, "Decisions reach everyone").
+// Delegates' decisions reach everyone (docs/DELEGATION.md, "Decisions reach everyone"), a
+// delegate's invitation and its use among them ("Invitations by a delegate").
 
 let world: World | undefined;
 afterEach(async () => {
@@ -24,6 +33,97 @@ async function ownerAway() {
   await w.stop(owner);
   w.peers.splice(w.peers.indexOf(owner), 1);
   return { w, owner, alice, carol, erin, orgId };
+}
+
+const provider = defaultProvider();
+
+/** The events a peer's store holds for the organization (its log as persisted). */
+async function storedEvents(peer: Peer, orgId: string): Promise<OrgEvent[]> {
+  const entries = await peer.store.range(eventsLog(orgId));
+  return entries.map((entry) => decodeStored<OrgEvent>(entry.value).value);
+}
+
+/** The invitation events a peer's store holds, as `type author body` lines. */
+async function storedInvitations(peer: Peer, orgId: string): Promise<string[]> {
+  return (await storedEvents(peer, orgId))
+    .filter((e) => e.type === "invitation.issued" || e.type === "invitation.used")
+    .map((e) => `${e.type} ${e.author} ${JSON.stringify(e.body)}`);
+}
+
+/** A member's identity secret key, read back from its store (no passphrase: not sealed). */
+async function identitySecret(peer: Peer): Promise<Uint8Array> {
+  const record = decodeJson<{ secrets: Uint8Array }>(
+    await peer.store.getOrThrow("identity", "self"),
+  );
+  return decodeJson<{ identity: Uint8Array }>(record.secrets).identity;
+}
+
+/** An invitation by `author` (its id made of its content) and its use by `invitee`, a clock later. */
+function invitationAndUse(author: string, invitee: string, clock: bigint, sentAt: number) {
+  const draft = {
+    type: "invitation.issued" as const,
+    author,
+    clock,
+    sentAt,
+    body: { invitee, chatId: "" },
+  };
+  const issued = { id: eventContentId({ id: "", ...draft }), ...draft };
+  const used = {
+    id: "ab".repeat(32),
+    type: "invitation.used" as const,
+    author: invitee,
+    clock: clock + 1n,
+    sentAt,
+    body: { invitationId: issued.id, displayName: "dave" },
+  };
+  return { issued, used };
+}
+
+/**
+ * A `delegate-event` signed by `secret`: an `invitation.issued` to `invitee` in its own name,
+ * carrying the invitee's `invitation.used` of it (forged: the invitee signed nothing).
+ */
+async function invitationEnvelope(
+  w: World,
+  orgId: string,
+  secret: Uint8Array,
+  invitee: string,
+  clock: bigint,
+): Promise<Uint8Array> {
+  const org = fromHex(orgId);
+  const author = provider.ed25519PublicKey(secret);
+  const { issued, used } = invitationAndUse(toHex(author), invitee, clock, w.time.now());
+  const topic = descriptionTopic(org);
+  return sealEnvelope(
+    {
+      type: "delegate-event",
+      organizationId: org,
+      clock,
+      contentTopic: topic,
+      message: {
+        organizationId: org,
+        author,
+        clock,
+        event: encodeJson(issued),
+        request: encodeJson(used),
+      },
+    },
+    ed25519EnvelopeSigner(provider, secret),
+  );
+}
+
+/** Counts every write `peer`'s store takes from now on. */
+function countWrites(peer: Peer): { readonly count: number } {
+  const counter = { count: 0 };
+  const store = peer.store as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of ["batch", "put", "append"]) {
+    const original = store[name]?.bind(peer.store) as (...args: unknown[]) => unknown;
+    store[name] = (...args: unknown[]) => {
+      counter.count++;
+      return original(...args);
+    };
+  }
+  return counter;
 }
 
 describe("a delegate's decisions reach the members and the returning owner", () => {
@@ -64,7 +164,6 @@ describe("a delegate's decisions reach the members and the returning owner", () 
     const { w, alice, carol, erin, orgId } = await ownerAway();
     const erinId = erin.client.memberId;
     const org = fromHex(orgId);
-    const provider = defaultProvider();
     const mallory = provider.ed25519KeyPair();
     const draft = {
       type: "member.removed" as const,
@@ -105,21 +204,11 @@ describe("a stranger's own decisions", () => {
     const { w, carol, erin, orgId } = await ownerAway();
     const erinId = erin.client.memberId;
     const org = fromHex(orgId);
-    const provider = defaultProvider();
     const topic = descriptionTopic(org);
     const reasons: string[] = [];
     erin.client.on("diagnostic", (d) => reasons.push(d.reason));
     await w.settle();
-    // Every write erin's store takes from here on.
-    let writes = 0;
-    const store = erin.store as unknown as Record<string, (...args: unknown[]) => unknown>;
-    for (const name of ["batch", "put", "append"]) {
-      const original = store[name]?.bind(erin.store) as (...args: unknown[]) => unknown;
-      store[name] = (...args: unknown[]) => {
-        writes++;
-        return original(...args);
-      };
-    }
+    const writes = countWrites(erin);
     for (let i = 0; i < 20; i++) {
       const mallory = provider.ed25519KeyPair();
       const draft = {
@@ -148,7 +237,7 @@ describe("a stranger's own decisions", () => {
       await carol.transport.publish(topic, bytes);
     }
     await w.settle();
-    expect(writes).toBe(0);
+    expect(writes.count).toBe(0);
     expect(reasons.filter((r) => r === "delegate-event-not-a-member")).toHaveLength(20);
     expect(erin.client.getOrganization(orgId).members.has(erinId)).toBe(true);
   });
@@ -213,5 +302,203 @@ describe("checkDelegateEvent", () => {
       "malformed",
     );
     expect(encodeDelegateEvent).toBeTypeOf("function");
+  });
+});
+
+describe("a delegate's invitation and its use reach the members and the owner", () => {
+  it("alice (admin) invites bob with the owner offline: erin holds the invitation, then its use (bob a member, named); the owner on its return, and its description lists bob", async () => {
+    const { w, owner, alice, erin, orgId } = await ownerAway();
+    const bob = await w.peer("bob");
+    const bobId = bob.client.memberId;
+    const aliceId = alice.client.memberId;
+    const invitationId = await alice.client.invite(orgId, bobId);
+    await w.settle();
+    const issued = `invitation.issued ${aliceId} ${JSON.stringify({ invitee: bobId, chatId: "" })}`;
+    expect(await storedInvitations(erin, orgId)).toEqual([issued]);
+    expect(erin.client.getOrganization(orgId).members.has(bobId)).toBe(false);
+
+    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
+    await w.settle();
+    const used = `invitation.used ${bobId} ${JSON.stringify({ invitationId, displayName: "bob" })}`;
+    expect(await storedInvitations(erin, orgId)).toEqual([issued, used]);
+    const erinView = erin.client.getOrganization(orgId);
+    expect(erinView.members.get(bobId)).toEqual([]);
+    expect(erinView.memberNames.get(bobId)).toBe("bob");
+
+    // The owner comes back: it reads both from history; its state and store hold them.
+    w.peers.push(owner);
+    await w.resume(owner);
+    await w.settle();
+    const ownerView = owner.client.getOrganization(orgId);
+    expect(ownerView.members.get(bobId)).toEqual([]);
+    expect(ownerView.memberNames.get(bobId)).toBe("bob");
+    expect(await storedInvitations(owner, orgId)).toEqual([issued, used]);
+    // Its description lists bob: a newcomer that reads it sees him a member.
+    const dave = await w.peer("dave");
+    await dave.client.discover(orgId);
+    await w.settle();
+    expect(dave.client.getOrganization(orgId).members.has(bobId)).toBe(true);
+  });
+
+  it("a member away meanwhile (carol) reads the invitation and its use from history on its return", async () => {
+    const { w, alice, carol, orgId } = await ownerAway();
+    await w.stop(carol);
+    w.peers.splice(w.peers.indexOf(carol), 1);
+    const bob = await w.peer("bob");
+    const bobId = bob.client.memberId;
+    await alice.client.invite(orgId, bobId);
+    await w.settle();
+    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
+    await w.settle();
+    w.peers.push(carol);
+    await w.resume(carol);
+    await w.settle();
+    const types = (await storedInvitations(carol, orgId)).map((line) => line.split(" ")[0]);
+    expect(types).toEqual(["invitation.issued", "invitation.used"]);
+    expect(carol.client.getOrganization(orgId).memberNames.get(bobId)).toBe("bob");
+  });
+
+  it("the owner online folds the invitation and its use live", async () => {
+    const w = new World();
+    world = w;
+    const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol"]);
+    const [alice, carol] = members as [Peer, Peer];
+    await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
+    await w.settle();
+    const bob = await w.peer("bob");
+    const bobId = bob.client.memberId;
+    await alice.client.invite(orgId, bobId);
+    await w.settle();
+    expect((await storedInvitations(owner, orgId)).map((l) => l.split(" ")[0])).toEqual([
+      "invitation.issued",
+    ]);
+    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
+    await w.settle();
+    expect(bob.client.getOrganization(orgId).role).toBe("member");
+    expect((await storedInvitations(owner, orgId)).map((l) => l.split(" ")[0])).toEqual([
+      "invitation.issued",
+      "invitation.used",
+    ]);
+    expect(owner.client.getOrganization(orgId).memberNames.get(bobId)).toBe("bob");
+    expect(carol.client.getOrganization(orgId).memberNames.get(bobId)).toBe("bob");
+  });
+});
+
+describe("an invitation in a delegate-event from anyone but a delegate", () => {
+  it("a plain member's (carol's) invitation carrying a use changes nothing and stores nothing; a stranger's neither", async () => {
+    const { w, carol, erin, orgId } = await ownerAway();
+    const dave = await w.peer("dave");
+    const daveId = dave.client.memberId;
+    const reasons: string[] = [];
+    erin.client.on("diagnostic", (d) => reasons.push(d.reason));
+    await w.settle();
+    const writes = countWrites(erin);
+    const clock = erin.client.getOrganization(orgId).clock + 1n;
+    const topic = descriptionTopic(fromHex(orgId));
+    const byCarol = await invitationEnvelope(w, orgId, await identitySecret(carol), daveId, clock);
+    await carol.transport.publish(topic, byCarol);
+    const stranger = provider.ed25519KeyPair().secretKey;
+    const byStranger = await invitationEnvelope(w, orgId, stranger, daveId, clock);
+    await carol.transport.publish(topic, byStranger);
+    await w.settle();
+    expect(writes.count).toBe(0);
+    expect(await storedInvitations(erin, orgId)).toEqual([]);
+    expect(reasons).toContain("delegate-event-not-a-delegate");
+    expect(reasons).toContain("delegate-event-not-a-member");
+    expect(erin.client.getOrganization(orgId).members.has(daveId)).toBe(false);
+  });
+});
+
+describe("checkDelegateEvent: an invitation and its use", () => {
+  const author = new Uint8Array(32).fill(7);
+  const { issued, used } = invitationAndUse(toHex(author), "cd".repeat(32), 5n, 1_000);
+
+  it("takes an invitation alone, or with the use of it by its invitee", () => {
+    expect(checkDelegateEvent(author, 5n, encodeJson(issued), new Uint8Array())).toEqual({
+      event: issued,
+    });
+    expect(checkDelegateEvent(author, 5n, encodeJson(issued), encodeJson(used))).toEqual({
+      event: issued,
+      request: used,
+    });
+  });
+
+  it("refuses a use of another invitation, by another key, a request instead, a use with a decision", () => {
+    const check = (event: unknown, carried: unknown) =>
+      checkDelegateEvent(author, 5n, encodeJson(event), encodeJson(carried));
+    expect(check(issued, { ...used, body: { invitationId: "ef".repeat(32) } })).toBe(
+      "request-mismatch",
+    );
+    expect(check(issued, { ...used, author: toHex(author) })).toBe("request-mismatch");
+    const request = {
+      ...used,
+      type: "request.sent",
+      body: { chatId: "", ensName: "", displayName: "" },
+    };
+    expect(check(issued, request)).toBe("request-mismatch");
+    const accepted = {
+      type: "request.accepted" as const,
+      author: toHex(author),
+      clock: 5n,
+      sentAt: 1_000,
+      body: { requestId: used.id },
+    };
+    const decision = { id: eventContentId({ id: "", ...accepted }), ...accepted };
+    expect(check(decision, used)).toBe("request-mismatch");
+    expect(check({ ...issued, id: "ef".repeat(32) }, used)).toBe("wrong-id");
+  });
+});
+
+describe("the events a delegate publishes, made from its state", () => {
+  const owner = "11".repeat(32);
+  const alice = "22".repeat(32);
+  const bob = "33".repeat(32);
+  /** A log where alice is an admin, bob asked to join and alice invited dave (then a snapshot). */
+  function folded() {
+    const log = new OrgLog({ organizationId: owner });
+    let clock = 0n;
+    const add = (type: OrgEvent["type"], body: unknown, author = owner, id = ""): OrgEvent => {
+      clock++;
+      const draft = { id, type, author, clock, sentAt: 1_000 + Number(clock), body } as OrgEvent;
+      const event = id === "" ? { ...draft, id: eventContentId(draft) } : draft;
+      expect(log.add(event).rejected).toBeUndefined();
+      return event;
+    };
+    add("org.created", {
+      identity: { ...emptyIdentity, displayName: "Acme" },
+      permissions: { access: "on-request", ensOnly: false, private: false },
+      pinMessageAllMembersEnabled: false,
+      tags: [],
+      encrypted: true,
+    });
+    const joined = add("request.sent", { chatId: "", ensName: "", displayName: "a" }, alice, "r1");
+    add("request.accepted", { requestId: joined.id });
+    add("member.roles.changed", { member: alice, roles: ["all"] });
+    const body = { chatId: "", ensName: "bob.eth", displayName: "Bob" };
+    const request = add("request.sent", body, bob, "r2");
+    const invitation = add("invitation.issued", { invitee: "44".repeat(32), chatId: "" }, alice);
+    const byOwner = add("invitation.issued", { invitee: "55".repeat(32), chatId: "" }, owner, "i9");
+    // Folded into a snapshot: a log restored from it holds the state, not the events.
+    const restored = new OrgLog({ organizationId: owner });
+    restored.restore(log.state);
+    return { restored, request, invitation, byOwner };
+  }
+
+  it("the request a decision carries, after the log folded into a snapshot (one lookup)", () => {
+    const { restored, request } = folded();
+    expect(restored.events().find((e) => e.id === request.id)).toBeUndefined();
+    expect(requestEventOf(restored.state, request.id)).toEqual(request);
+    expect(requestEventOf(restored.state, "nope")).toBeUndefined();
+  });
+
+  it("a delegate's invitation; none for one not named by its content (the owner's)", () => {
+    const { restored, invitation, byOwner } = folded();
+    const held = (id: string) => {
+      const found = restored.state.invitations.get(id);
+      if (found === undefined) throw new Error(`no invitation ${id}`);
+      return found;
+    };
+    expect(invitationEventOf(held(invitation.id))).toEqual(invitation);
+    expect(invitationEventOf(held(byOwner.id))).toBeUndefined();
   });
 });
