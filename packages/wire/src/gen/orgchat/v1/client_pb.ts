@@ -275,8 +275,9 @@ export const PairwiseContentSchema: GenMessage<PairwiseContent> = /*@__PURE__*/
 /**
  * A delegate's decision (docs/DELEGATION.md, "Decisions reach everyone"): an organization event
  * authored by the delegate (request.accepted, request.rejected, member.removed, member.banned,
- * member.roles.changed), in the client's JSON encoding of an event, and for a decision on a request
- * the request.sent event it decides (the delegate holds it; members never saw it). Carried in a
+ * member.roles.changed, invitation.issued), in the client's JSON encoding of an event, and for a
+ * decision on a request the request.sent event it decides (the delegate holds it; members never saw
+ * it), for an invitation the invitee's invitation.used once it redeemed it. Carried in a
  * SignedEnvelope of type DELEGATE_EVENT signed by `author`, on the description topic. Whether the
  * author may decide is the receiver's state's call.
  *
@@ -312,7 +313,8 @@ export type DelegateEvent = Message<"orgchat.v1.DelegateEvent"> & {
   event: Uint8Array;
 
   /**
-   * The request.sent event it decides (JSON, at most 4,096 bytes), or empty.
+   * The event carried with it (JSON, at most 4,096 bytes), or empty: the request.sent a decision
+   * decides, or the invitation.used of an invitation.issued.
    *
    * @generated from field: bytes request = 5;
    */
