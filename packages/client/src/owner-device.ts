@@ -29,11 +29,11 @@ import {
   EventRejectedError,
   NotOwnerError,
   OwnerForkDetectedError,
-  OwnerRestoredError,
   StoreCorruptedError,
 } from "./errors.js";
 import { newTxn, type OwnerOrg, type Txn } from "./org.js";
 import { orgSpace } from "./org-records.js";
+import { type OwnerRestoreStep, resumeRestoredOwner } from "./owner-restore.js";
 
 /** Where the store's device id is kept: beside the identity record. */
 export const ownerDeviceIdKey = { space: "identity", key: "owner-device" } as const;
@@ -358,15 +358,23 @@ export class OwnerDevices {
    *   what the other device sent on them;
    * - the requests and delegates' decisions left unread while halted are read again, and the
    *   re-key and add windows run again.
+   * On an organization of a restored store (inactive), the resume reads Store first and starts
+   * every group again above the epochs seen (owner-restore.ts).
+   * @param onStep - told what a restored organization's resume read and did
    * @returns the new device id (hex) and the clock this device now writes above
-   * @throws {UnknownOrganizationError} / {NotOwnerError} / {OwnerRestoredError} (a restored owner
-   *   store: its resume is not built, docs/RESTORE.md) / {EventRejectedError}
+   * @throws {UnknownOrganizationError} / {NotOwnerError} / {EventRejectedError}
+   * @throws {OwnerHistoryGapError} (restored store) when Store cannot show everything after the
+   *   backup: nothing sent, the organization stays inactive
    */
-  async resume(organizationId: string): Promise<{ device: string; clock: bigint }> {
+  async resume(
+    organizationId: string,
+    onStep?: (step: OwnerRestoreStep) => void,
+  ): Promise<{ device: string; clock: bigint }> {
     const c = this.#c;
     const result = await c.runtime.task(async () => {
-      if (c.inactive.has(organizationId.toLowerCase()))
-        throw new OwnerRestoredError(organizationId);
+      if (c.inactive.has(organizationId.toLowerCase())) {
+        return resumeRestoredOwner(c, organizationId, onStep);
+      }
       const org = c.org(organizationId);
       if (org.role !== "owner") throw new NotOwnerError(org.hex);
       const owner = org.owner;
@@ -423,6 +431,7 @@ export class OwnerDevices {
       if (owner.rekeyDueAt !== undefined) c.epochs.scheduleRekey(org, owner.rekeyDueAt);
       return { org, device: toHex(device.id), clock: event.clock };
     });
+    await c.sync.syncSubscriptions(result.org);
     await c.runtime.task(() => c.epochs.resume(result.org));
     c.runtime.background(result.org.hex, () => c.sync.catchUp(result.org));
     return { device: result.device, clock: result.clock };
