@@ -56,9 +56,16 @@ describe("an owner restored from a backup", () => {
   });
 
   it("carries on: members (one accepted after the backup) read it and are read, a member removed after stays out, a forgery changes nothing", async () => {
-    world = new World();
-    const { owner, members, orgId } = await orgWithMembers(world, ["alice", "bob", "carol"]);
-    const [alice, bob, carol] = members as [Peer, Peer, Peer];
+    // Removals are re-keyed a minute later (the batching window): erin's is still waiting when
+    // the owner's device is lost.
+    world = new World({ rekeyWindowMs: 60_000 });
+    const { owner, members, orgId } = await orgWithMembers(world, [
+      "alice",
+      "bob",
+      "carol",
+      "erin",
+    ]);
+    const [alice, bob, carol, erin] = members as [Peer, Peer, Peer, Peer];
     await owner.client.sendMessage(orgId, "general", "before the backup");
     await world.settle();
 
@@ -69,11 +76,15 @@ describe("an owner restored from a backup", () => {
     await owner.client.acceptRequest(orgId, requestId);
     await world.settle();
     await owner.client.removeMember(orgId, carol.client.memberId);
-    await world.settle();
+    await world.advance(60_000);
     await owner.client.sendMessage(orgId, "general", "after the backup");
     await world.settle();
     expect(received(dave).at(-1)).toBe("after the backup");
     const lastEpoch = owner.client.getOrganization(orgId).epoch ?? 0n;
+    // Erin is removed; the device is lost before the removal's re-key.
+    await owner.client.removeMember(orgId, erin.client.memberId);
+    await world.settle();
+    expect(owner.client.getOrganization(orgId).epoch).toBe(lastEpoch);
     expect(lastEpoch).toBeGreaterThan(backupEpoch);
 
     // A stranger publishes a roster of a far epoch on the group's keys topic.
@@ -105,6 +116,7 @@ describe("an owner restored from a backup", () => {
     const view = restored.client.getOrganization(orgId);
     expect(view.members.has(dave.client.memberId)).toBe(true);
     expect(view.members.has(carol.client.memberId)).toBe(false);
+    expect(view.members.has(erin.client.memberId)).toBe(false);
     for (const member of [alice, bob, dave]) {
       expect(member.client.getOrganization(orgId).epoch).toBe(epoch);
     }
@@ -126,13 +138,16 @@ describe("an owner restored from a backup", () => {
     for (const member of [alice, bob, dave]) {
       expect(received(member).at(-1)).toBe("the restored owner speaks");
     }
-    expect(received(carol)).not.toContain("the restored owner speaks");
+    for (const gone of [carol, erin]) {
+      expect(received(gone)).not.toContain("the restored owner speaks");
+    }
     await dave.client.sendMessage(orgId, "general", "dave answers");
     await alice.client.sendMessage(orgId, "general", "alice answers");
     await world.settle();
     expect(received(restored).slice(-2)).toEqual(["dave answers", "alice answers"]);
     expect(received(bob).slice(-2)).toEqual(["dave answers", "alice answers"]);
     expect(received(carol)).not.toContain("dave answers");
+    expect(received(erin)).not.toContain("dave answers");
 
     // A restart keeps it active (its base is saved), and it goes on.
     await world.restart(restored);
@@ -166,5 +181,26 @@ describe("an owner restored from a backup", () => {
     } finally {
       await empty.close();
     }
+  });
+  it("an organization resumed stays active across restarts while another owned one is still inactive", async () => {
+    world = new World();
+    const { owner, members, orgId } = await orgWithMembers(world, ["alice"]);
+    const other = await owner.client.createOrganization({ name: "Other", encrypted: true });
+    await world.settle();
+    const backup = copyMemoryStore(owner.store);
+    await world.stop(owner);
+    world.peers.splice(world.peers.indexOf(owner), 1);
+    await markRestored(backup, { backupCreatedAt: 0, restoredAt: 0 });
+    const restored = await world.peer("owner-restored", { store: backup });
+    await restored.client.resumeOwner(orgId);
+    await world.settle();
+    await world.restart(restored);
+    expect(restored.client.listInactiveOrganizations()).toEqual([
+      { organizationId: other, reason: "owner-restored" },
+    ]);
+    expect(await readRestoreMarker(backup)).toBeDefined();
+    await restored.client.sendMessage(orgId, "general", "still here");
+    await world.settle();
+    expect(received(members[0] as Peer).at(-1)).toBe("still here");
   });
 });
