@@ -22,11 +22,10 @@
 import { toHex } from "@orgchat/base";
 import { OwnerGroup } from "@orgchat/crypto";
 import { encodeSnapshot } from "@orgchat/state";
-import { wireLimits } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { publishDescription } from "./description-publisher.js";
-import { encodeJson, hashId } from "./encoding.js";
-import { EventRejectedError, NotOwnerError } from "./errors.js";
+import { encodeJson } from "./encoding.js";
+import { NotOwnerError } from "./errors.js";
 import { newTxn, type OwnerOrg } from "./org.js";
 import { orgSpace } from "./org-records.js";
 import { wantedGroups } from "./owner-controller.js";
@@ -76,33 +75,10 @@ export async function resumeRestoredOwner(
     { type: "deleteEntries", log: eventsLog(org.hex), ids: rebased.covered },
     { type: "put", space, key: ownerResumedKey, value: encodeJson({ v: 1, at: c.now() }) },
   );
-  // Never sent on again: the original device went on with the same sessions and prekey.
-  for (const key of await c.p.store.keys(space, { prefix: "pairwise/" })) {
-    txn.ops.push({ type: "delete", space, key });
-  }
-  owner.sessions.clear();
-  owner.prekeys.rotate(c.p.now());
-  owner.prekeys.rotate(c.p.now());
-  txn.prekeys = true;
   // The removals the copy still had to commit: the re-genesis roster follows the state already.
   owner.pendingRemovals.clear();
-  let above = org.log.state.clock;
-  if (history.clock > above) above = history.clock;
-  const draft = {
-    type: "org.tags.changed" as const,
-    author: org.hex,
-    clock: org.log.nextClock(above),
-    sentAt: c.now(),
-    body: { tags: [...org.log.state.tags] },
-  };
-  const event = { id: hashId(encodeJson(draft)), ...draft };
-  const refused = c.eventLog.add(org, txn, event);
-  if (refused !== undefined) throw new EventRejectedError("resumeOwner", refused);
-  const device = owner.device;
-  device.fork = undefined;
-  device.id = c.p.random(wireLimits.ownerDeviceBytes);
-  device.since = event.clock;
-  c.ownerDevices.record(org, txn);
+  // Never sent on again: the original device went on with the same sessions and prekey.
+  const clock = await c.ownerDevices.takeOver(org, txn, history.clock);
   c.orgs.set(org.hex, org);
   c.inactive.delete(org.hex);
   const state = org.log.state;
@@ -132,12 +108,12 @@ export async function resumeRestoredOwner(
     now: c.p.now(),
     maxFullAgeMs: c.p.config.republishIntervalMs,
     full: true,
-    ownerDevice: device.id,
+    ownerDevice: c.ownerDevices.idOf(org),
   });
   await c.persistence.commit(org, txn);
   // The store's mark stays while another owned organization is inactive (its start needs it).
   if (c.inactive.size === 0) {
     await c.p.store.delete(restoreMarkerKey.space, restoreMarkerKey.key);
   }
-  return { org, device: toHex(device.id), clock: event.clock };
+  return { org, device: toHex(c.ownerDevices.idOf(org)), clock };
 }
