@@ -7,7 +7,6 @@
  */
 import type { OwnerRestoreStep } from "@orgchat/client";
 import type { CommandSpec } from "../command.js";
-import { CliError } from "../errors.js";
 import { short } from "../format.js";
 import { idBackup, idRestore } from "./backup.js";
 import { changeCommand } from "./shared.js";
@@ -55,19 +54,18 @@ export const ownerResume: CommandSpec = {
   ...resumeChange,
   async run(context) {
     const wanted = String(context.values.org ?? "").toLowerCase();
-    if (/^[0-9a-f]{64}$/.test(wanted)) {
-      const session = await context.session({ network: "online" });
-      await session.ready();
-      if (session.client.listInactiveOrganizations().some((o) => o.organizationId === wanted)) {
-        const [result] = await resumeRestored(context, session, [wanted]);
-        context.progress.done();
-        return {
-          json: { ok: true, action: "resumed", ...result },
-          human: `carried on ${short(wanted)} from this device (device ${result?.device}): members follow it on their own`,
-        };
-      }
+    const session = await context.session({ network: "online" });
+    await session.ready();
+    if (session.client.listInactiveOrganizations().some((o) => o.organizationId === wanted)) {
+      const [result] = await resumeRestored(context, session, [wanted]);
+      context.progress.done();
+      return {
+        json: { ok: true, action: "resumed", ...result },
+        human: `carried on ${short(wanted)} from this device (device ${result?.device}): members follow it on their own`,
+      };
     }
-    return resumeChange.run(context);
+    // The take-over after a fork, on the session already open.
+    return resumeChange.run({ ...context, session: async () => session });
   },
 };
 
@@ -80,22 +78,13 @@ async function resumeRestored(
   const resumed: Array<{ organizationId: string; device: string; clock: string }> = [];
   for (const organizationId of ids) {
     context.progress.update(`${short(organizationId)}: reading its history from Store…`);
-    try {
-      const result = await session.client.resumeOwner(organizationId, {
-        onStep: (step) => context.progress.update(stepText(organizationId, step)),
-      });
-      context.progress.update(`${short(organizationId)}: waiting for the service node…`);
-      await session.delivered(organizationId);
-      resumed.push({ organizationId, device: result.device, clock: String(result.clock) });
-    } catch (error) {
-      if ((error as { name?: unknown }).name === "OwnerHistoryGapError") {
-        const { message, hint } = error as Error & { hint?: string };
-        throw new CliError(
-          `${short(organizationId)} was not carried on (nothing was sent; it stays inactive here): ${message} ${hint ?? ""} Then run \`orgchat owner resume --org ${organizationId}\` in this profile.`,
-        );
-      }
-      throw error;
-    }
+    // Refused (OwnerHistoryGapError): the error says what to do (errors.ts); nothing was sent.
+    const result = await session.client.resumeOwner(organizationId, {
+      onStep: (step) => context.progress.update(stepText(organizationId, step)),
+    });
+    context.progress.update(`${short(organizationId)}: waiting for the service node…`);
+    await session.delivered(organizationId);
+    resumed.push({ organizationId, device: result.device, clock: String(result.clock) });
   }
   return resumed;
 }
