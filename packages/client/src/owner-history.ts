@@ -41,6 +41,7 @@ import { hashId } from "./encoding.js";
 import { type EpochRoster, openEpochRoster } from "./epoch-roster.js";
 import { OwnerHistoryGapError } from "./errors.js";
 import type { OwnerOrg } from "./org.js";
+import { wantedGroups } from "./owner-controller.js";
 import { RosterBook } from "./roster-book.js";
 
 const component = "client/owner-history";
@@ -189,7 +190,8 @@ async function readDescription(
 
 /**
  * Reads Store for a restored owner (see the module).
- * @param org - the organization as the backup holds it (its groups name the keys topics read)
+ * @param org - the organization as the backup holds it (its groups, and those the newest state
+ *   runs, name the keys topics read)
  * @returns the newest description, epochs, rosters and owner clock
  * @throws {OwnerHistoryGapError} when Store has no complete owner-signed description at or above
  *   the backup's clock, or lacks the roster of a group's highest epoch
@@ -212,7 +214,11 @@ export async function readOwnerHistory(c: ClientCore, org: OwnerOrg): Promise<Ow
   for (const record of org.rosters.values()) book.add(record);
   const highest = new Map<string, bigint>();
   const rosters = new Map<string, EpochRoster>();
-  for (const channelId of org.owner.groups.keys()) {
+  // The groups the copy holds, and those the newest state runs (a restricted channel created after
+  // the backup: its roster comes from a snapshot on Store).
+  const groups = new Set(org.owner.groups.keys());
+  if (state.encrypted) for (const channelId of wantedGroups(state)) groups.add(channelId);
+  for (const channelId of groups) {
     const topic = keysTopic(org.id, channelId === "" ? undefined : channelId);
     let top = org.owner.groups.get(channelId)?.epoch ?? 0n;
     await readTopic(c, topic, async (message) => {

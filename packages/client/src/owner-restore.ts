@@ -83,7 +83,7 @@ export async function resumeRestoredOwner(
   c.inactive.delete(org.hex);
   const state = org.log.state;
   const wanted = state.encrypted ? wantedGroups(state) : new Set<string>();
-  for (const channelId of [...owner.groups.keys()]) {
+  for (const channelId of new Set([...owner.groups.keys(), ...wanted])) {
     const newest = history.rosters.get(channelId);
     const highest = history.highest.get(channelId);
     if (!wanted.has(channelId) || newest === undefined || highest === undefined) {

@@ -75,6 +75,18 @@ describe("an owner restored from a backup", () => {
     const { bob: dave, requestId } = await asks(world, orgId, "dave");
     await owner.client.acceptRequest(orgId, requestId);
     await world.settle();
+    // A restricted channel made after the backup, for alice and dave (the copy holds no group of it).
+    await owner.client.createChannel(orgId, {
+      id: "board",
+      name: "Board",
+      access: "on-request",
+      private: true,
+    });
+    await owner.client.setChannelMembers(orgId, "board", {
+      [alice.client.memberId]: [],
+      [dave.client.memberId]: [],
+    });
+    await world.settle();
     await owner.client.removeMember(orgId, carol.client.memberId);
     await world.advance(60_000);
     await owner.client.sendMessage(orgId, "general", "after the backup");
@@ -141,6 +153,18 @@ describe("an owner restored from a backup", () => {
     for (const gone of [carol, erin]) {
       expect(received(gone)).not.toContain("the restored owner speaks");
     }
+    // The restricted channel made after the backup goes on too, for its members only.
+    expect(steps.filter((step) => step.step === "regenesis").map((step) => step.channelId)).toEqual(
+      expect.arrayContaining(["", "board"]),
+    );
+    await restored.client.sendMessage(orgId, "board", "board news");
+    await world.settle();
+    // (The owner answers one resync request per member per minute: a member's second group comes
+    // a minute after its first.)
+    await world.advance(2 * 60 * 1000);
+    expect(received(alice).at(-1)).toBe("board news");
+    expect(received(dave).at(-1)).toBe("board news");
+    expect(received(bob)).not.toContain("board news");
     await dave.client.sendMessage(orgId, "general", "dave answers");
     await alice.client.sendMessage(orgId, "general", "alice answers");
     await world.settle();
