@@ -146,8 +146,10 @@ const explanations: Readonly<Record<string, (e: Explaining) => string>> = {
       : `this identity was restored from a backup: ${org} sends only with fresh keys, which the owner was asked for (it must be online); reading works meanwhile: retry later`,
   OwnerForkDetectedError: ({ org, key, error }) =>
     `another device also runs ${org} as its owner (device ${field(error, "device")}): this device stopped writing as owner so as not to fork it (it still reads); keep one device: stop orgchat on the other one, then run \`orgchat owner resume --org ${key}\` on the one you keep`,
-  OwnerRestoredError: ({ org }) =>
-    `you own ${org}, and this data directory was restored from a backup: the organization is kept but inactive here (running it from the copy could fork it); run it from the directory it was created in`,
+  OwnerRestoredError: ({ org, key }) =>
+    `you own ${org}, and this data directory was restored from a backup: the organization is kept but inactive here (running it from the copy as it is could fork it); to carry it on from here (the original device stopped for good), run \`orgchat owner resume --org ${key}\`, else run it from the directory it was created in`,
+  OwnerHistoryGapError: ({ org, key, error }) =>
+    `${org} cannot be carried on from this backup: ${field(error, "missing")}; nothing was sent and it stays inactive here: reach a service node that holds its history and run \`orgchat owner resume --org ${key}\` again, or carry it on from the original device`,
   EventRejectedError: ({ error }) => {
     const reason = field(error, "reason") || "rejected";
     const meaning = rejectionMeaning[reason];

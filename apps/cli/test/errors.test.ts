@@ -73,7 +73,11 @@ describe("explain", () => {
     ],
     [
       new client.OwnerRestoredError(org),
-      /^you own abababababab…, and this data directory was restored from a backup/,
+      /^you own abababababab…, and this data directory was restored from a backup.*orgchat owner resume --org/,
+    ],
+    [
+      new client.OwnerHistoryGapError(org, "Store holds no complete owner-signed description"),
+      /^abababababab… cannot be carried on from this backup: Store holds no complete owner-signed description; nothing was sent.*orgchat owner resume --org/,
     ],
     [
       new client.EventRejectedError("ban", "not-a-member"),

@@ -1,5 +1,6 @@
 import type { ClientOwnerOperations } from "./owner-api.js";
 import type { OwnerDeviceStatus } from "./owner-device.js";
+import type { OwnerRestoreStep } from "./owner-restore.js";
 import type {
   ClientEvents,
   ClientListener,
@@ -339,7 +340,13 @@ export interface Client extends ClientOwnerOperations {
    * @param organizationId - the organization (hex)
    * @returns the new device id (hex) and the clock of the event it wrote
    * @throws {NotOwnerError} / {UnknownOrganizationError} / {ClientClosedError}
-   * @throws {OwnerRestoredError} for an organization of a restored store (not built: docs/RESTORE.md)
+   *
+   * On an organization of a store restored from a backup (`listInactiveOrganizations`), it first
+   * reads Store: the newest owner-signed description (at or above the backup's clock), every
+   * group's highest epoch and its roster; then every group starts again one epoch above
+   * (docs/RESTORE.md, "Owner continuity: built"). `options.onStep` is told each step.
+   * @throws {OwnerHistoryGapError} (restored store) when Store cannot show everything after the
+   *   backup: nothing was sent, the organization stays inactive
    * @example
    * ```ts
    * client.on("owner:fork-detected", async ({ organizationId }) => {
@@ -347,7 +354,10 @@ export interface Client extends ClientOwnerOperations {
    * });
    * ```
    */
-  resumeOwner(organizationId: string): Promise<{ device: string; clock: bigint }>;
+  resumeOwner(
+    organizationId: string,
+    options?: { readonly onStep?: (step: OwnerRestoreStep) => void },
+  ): Promise<{ device: string; clock: bigint }>;
 
   /**
    * Member: backfills key material now and, if still stuck, asks the owner for a resync (with

@@ -9,6 +9,8 @@ import { ClientCore } from "./core.js";
 import { ClientClosedError, NotOwnerError } from "./errors.js";
 import type { ChannelBodyInit } from "./messages.js";
 import type { MemberOrg } from "./org.js";
+import { orgSpace } from "./org-records.js";
+import { ownerResumedKey } from "./owner-restore.js";
 import { openIdentity } from "./persistence.js";
 import { readRestoreMarker } from "./restore-marker.js";
 import type { ClientConfig, ClientInit, ClientTimers, OperationOptions } from "./types.js";
@@ -121,8 +123,10 @@ async function start(c: ClientCore, deviceOrigin: string | undefined): Promise<v
   await c.ownerDevices.start(deviceOrigin);
   for (const hex of await c.p.store.keys("orgs")) {
     const org = await c.persistence.load(hex);
-    if (restored !== undefined && org.role === "owner") c.inactive.set(hex, "owner-restored");
-    else {
+    const resumed = await c.p.store.get(orgSpace(hex), ownerResumedKey);
+    if (restored !== undefined && org.role === "owner" && resumed === undefined) {
+      c.inactive.set(hex, "owner-restored");
+    } else {
       if (org.role === "owner") await c.ownerDevices.load(org);
       c.orgs.set(hex, org);
     }
@@ -243,7 +247,7 @@ function facade(c: ClientCore): Client {
       if (org.role !== "owner") throw new NotOwnerError(org.hex);
       return c.ownerDevices.status(org);
     },
-    resumeOwner: (id) => c.ownerDevices.resume(id),
+    resumeOwner: (id, options) => c.ownerDevices.resume(id, options?.onStep),
     resync: (id, options) => membership.resync(id, options),
     idle: async () => {
       await runtime.idle();

@@ -558,6 +558,25 @@ export class OwnerEpochs {
   }
 
   /**
+   * A restored owner's re-genesis (owner-restore.ts): `group` replaces the one held, its roster is
+   * announced as a re-key of `previous` (the newest epoch read from Store), and the epoch recorded.
+   */
+  async regenesis(
+    org: OwnerOrg,
+    txn: Txn,
+    group: OwnerGroup,
+    previous: EpochRoster,
+  ): Promise<void> {
+    const channelId = group.group.channelId;
+    if (!org.rosters.has(toHex(previous.keyId))) org.rosters.add(previous);
+    txn.ops.push(...rosterRecordOps(org.rosters, orgSpace(org.hex), previous));
+    org.owner.groups.set(channelId, group);
+    txn.groups.add(channelId);
+    await this.#announceEpoch(org, txn, channelId, "rekey", previous.keyId);
+    this.epochEvent(org, txn, channelId, group);
+  }
+
+  /**
    * Records the roster of a group's new epoch and announces it on the group's keys topic: a delta
    * from the previous epoch's roster (a removal costs a few bytes per removed leaf, whatever the
    * size of the group), or a paged snapshot at genesis and when the change is too large for one

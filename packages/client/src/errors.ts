@@ -226,6 +226,31 @@ export class OwnerRestoredError extends OrgchatError {
 }
 
 /**
+ * A restored owner cannot carry its organization on from what Store holds (docs/RESTORE.md, "Owner
+ * continuity: built"): Store no longer reaches the backup's newest clock (a gap could hide a
+ * removal), or lacks the roster of a group's newest epoch. Nothing was sent; the organization stays
+ * inactive on this device.
+ */
+export class OwnerHistoryGapError extends OrgchatError {
+  static readonly errorName = "OwnerHistoryGapError";
+  readonly organizationId: string;
+  /** What is missing, in words. */
+  readonly missing: string;
+  constructor(organizationId: string, missing: string, options: ClientErrorOptions = {}) {
+    super(
+      OwnerHistoryGapError.errorName,
+      `Organization ${organizationId} cannot be resumed from this backup: ${missing}.`,
+      {
+        ...options,
+        hint: "Check that a Store node with the organization's history is reachable and try again; if Store no longer holds it, only the original owner device can carry the organization on.",
+      },
+    );
+    this.organizationId = organizationId;
+    this.missing = missing;
+  }
+}
+
+/**
  * Another device runs this organization as its owner at the same time (docs/RESTORE.md, "Two owner
  * devices at once"): it published an owner-signed bundle with another device id at a clock this one
  * did not write. This device stops writing as owner (it reads on) until the user keeps one device.
@@ -394,6 +419,10 @@ export const isOwnerForkDetectedError = errorGuard<OwnerForkDetectedError>(
 );
 /** @returns whether `value` is an {@link OwnerRestoredError}. */
 export const isOwnerRestoredError = errorGuard<OwnerRestoredError>(OwnerRestoredError.errorName);
+/** Whether `error` is an {@link OwnerHistoryGapError}. */
+export const isOwnerHistoryGapError = errorGuard<OwnerHistoryGapError>(
+  OwnerHistoryGapError.errorName,
+);
 /** @returns whether `value` is an {@link EventRejectedError}. */
 export const isEventRejectedError = errorGuard<EventRejectedError>(EventRejectedError.errorName);
 /** @returns whether `value` is an {@link UnknownTargetError}. */

@@ -47,6 +47,7 @@ export {
   isNotOwnerError,
   isOrganizationNotFoundError,
   isOwnerForkDetectedError,
+  isOwnerHistoryGapError,
   isOwnerRestoredError,
   isOwnerUnreachableError,
   isPassphraseRequiredError,
@@ -60,6 +61,7 @@ export {
   NotOwnerError,
   OrganizationNotFoundError,
   OwnerForkDetectedError,
+  OwnerHistoryGapError,
   OwnerRestoredError,
   OwnerUnreachableError,
   PassphraseRequiredError,
@@ -74,6 +76,7 @@ export type { ClientOwnerOperations } from "./owner-api.js";
 export type { OwnerDeviceStatus } from "./owner-device.js";
 /** Where a store keeps its owner device id: a backup leaves it out (docs/RESTORE.md). */
 export { ownerDeviceIdKey } from "./owner-device.js";
+export type { OwnerRestoreStep } from "./owner-restore.js";
 /** When a received message's group head is written (docs/CLIENT.md, "Crash rules"). */
 export { receiveHeadInterval } from "./persistence.js";
 /** The mark of a store restored from a backup (docs/RESTORE.md). */

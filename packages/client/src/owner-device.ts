@@ -29,11 +29,11 @@ import {
   EventRejectedError,
   NotOwnerError,
   OwnerForkDetectedError,
-  OwnerRestoredError,
   StoreCorruptedError,
 } from "./errors.js";
 import { newTxn, type OwnerOrg, type Txn } from "./org.js";
 import { orgSpace } from "./org-records.js";
+import { type OwnerRestoreStep, resumeRestoredOwner } from "./owner-restore.js";
 
 /** Where the store's device id is kept: beside the identity record. */
 export const ownerDeviceIdKey = { space: "identity", key: "owner-device" } as const;
@@ -345,6 +345,47 @@ export class OwnerDevices {
   }
 
   /**
+   * What a device taking an organization over as owner does first, in `txn` (the fork case and a
+   * restored owner): every pairwise session dropped and the signed prekey retired (another device
+   * held the same: their keys would be used twice), an event at a clock above `above` and the
+   * state's (the tags as they are), and a new device id from that clock on, any halt lifted.
+   * @returns the event's clock
+   * @throws {EventRejectedError} when the state refuses the event
+   */
+  async takeOver(org: OwnerOrg, txn: Txn, above: bigint): Promise<bigint> {
+    const c = this.#c;
+    const owner = org.owner;
+    const space = orgSpace(org.hex);
+    for (const key of await c.p.store.keys(space, { prefix: "pairwise/" })) {
+      txn.ops.push({ type: "delete", space, key });
+    }
+    owner.sessions.clear();
+    // Twice: a rotation keeps the prekey before it, and the one both devices published must go
+    // (a session a member opens to it could have been answered by the other device too).
+    owner.prekeys.rotate(c.p.now());
+    owner.prekeys.rotate(c.p.now());
+    txn.prekeys = true;
+    const state = org.log.state;
+    const draft = {
+      type: "org.tags.changed" as const,
+      author: org.hex,
+      clock: org.log.nextClock(above > state.clock ? above : state.clock),
+      sentAt: c.now(),
+      body: { tags: [...state.tags] },
+    };
+    const event = { id: hashId(encodeJson(draft)), ...draft };
+    const refused = c.eventLog.add(org, txn, event);
+    if (refused !== undefined) throw new EventRejectedError("resumeOwner", refused);
+    // Halt lifted, under a new id: what follows is signed by this device.
+    const device = owner.device;
+    device.fork = undefined;
+    device.id = c.p.random(wireLimits.ownerDeviceBytes);
+    device.since = event.clock;
+    this.record(org, txn);
+    return event.clock;
+  }
+
+  /**
    * This device carries the organization on as its owner: the user keeps it (docs/RESTORE.md, "Two
    * owner devices at once"). What the other device may have used is never used again here, and
    * members follow this device from now on, in one commit:
@@ -358,59 +399,42 @@ export class OwnerDevices {
    *   what the other device sent on them;
    * - the requests and delegates' decisions left unread while halted are read again, and the
    *   re-key and add windows run again.
+   * On an organization of a restored store (inactive), the resume reads Store first and starts
+   * every group again above the epochs seen (owner-restore.ts).
+   * @param onStep - told what a restored organization's resume read and did
    * @returns the new device id (hex) and the clock this device now writes above
-   * @throws {UnknownOrganizationError} / {NotOwnerError} / {OwnerRestoredError} (a restored owner
-   *   store: its resume is not built, docs/RESTORE.md) / {EventRejectedError}
+   * @throws {UnknownOrganizationError} / {NotOwnerError} / {EventRejectedError}
+   * @throws {OwnerHistoryGapError} (restored store) when Store cannot show everything after the
+   *   backup: nothing sent, the organization stays inactive
    */
-  async resume(organizationId: string): Promise<{ device: string; clock: bigint }> {
+  async resume(
+    organizationId: string,
+    onStep?: (step: OwnerRestoreStep) => void,
+  ): Promise<{ device: string; clock: bigint }> {
     const c = this.#c;
     const result = await c.runtime.task(async () => {
-      if (c.inactive.has(organizationId.toLowerCase()))
-        throw new OwnerRestoredError(organizationId);
+      if (c.inactive.has(organizationId.toLowerCase())) {
+        return resumeRestoredOwner(c, organizationId, onStep);
+      }
       const org = c.org(organizationId);
       if (org.role !== "owner") throw new NotOwnerError(org.hex);
       const owner = org.owner;
       const device = owner.device;
       const fork = device.fork;
       const txn = newTxn(org);
-      // Never sent on again: the other device holds the same sessions.
-      const space = orgSpace(org.hex);
-      for (const key of await c.p.store.keys(space, { prefix: "pairwise/" })) {
-        txn.ops.push({ type: "delete", space, key });
-      }
-      owner.sessions.clear();
-      // Twice: a rotation keeps the prekey before it, and the one both devices published must go
-      // (a session a member opens to it could have been answered by the other device too).
-      owner.prekeys.rotate(c.p.now());
-      owner.prekeys.rotate(c.p.now());
-      txn.prekeys = true;
       // Above every clock seen from the other device.
-      let above = org.log.state.clock;
-      for (const clock of [device.since, fork?.clock, this.#others.get(org)]) {
+      let above = device.since;
+      for (const clock of [fork?.clock, this.#others.get(org)]) {
         if (clock !== undefined && clock > above) above = clock;
       }
-      const draft = {
-        type: "org.tags.changed" as const,
-        author: org.hex,
-        clock: org.log.nextClock(above),
-        sentAt: c.now(),
-        body: { tags: [...org.log.state.tags] },
-      };
-      const event = { id: hashId(encodeJson(draft)), ...draft };
-      const refused = c.eventLog.add(org, txn, event);
-      if (refused !== undefined) throw new EventRejectedError("resumeOwner", refused);
-      // Halt lifted, under a new id: what follows is signed by this device.
-      device.fork = undefined;
-      device.id = c.p.random(wireLimits.ownerDeviceBytes);
-      device.since = event.clock;
+      const clock = await this.takeOver(org, txn, above);
       this.#others.delete(org);
-      this.record(org, txn);
       for (const channelId of [...owner.groups.keys()]) await c.epochs.refresh(org, txn, channelId);
       await publishDescription(org, txn, {
         now: c.p.now(),
         maxFullAgeMs: c.p.config.republishIntervalMs,
         full: true,
-        ownerDevice: device.id,
+        ownerDevice: this.idOf(org),
       });
       // What was left unread while halted is read again (from the fork on).
       if (fork !== undefined) {
@@ -421,8 +445,9 @@ export class OwnerDevices {
       }
       await c.persistence.commit(org, txn);
       if (owner.rekeyDueAt !== undefined) c.epochs.scheduleRekey(org, owner.rekeyDueAt);
-      return { org, device: toHex(device.id), clock: event.clock };
+      return { org, device: toHex(this.idOf(org)), clock };
     });
+    await c.sync.syncSubscriptions(result.org);
     await c.runtime.task(() => c.epochs.resume(result.org));
     c.runtime.background(result.org.hex, () => c.sync.catchUp(result.org));
     return { device: result.device, clock: result.clock };

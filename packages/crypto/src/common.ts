@@ -107,6 +107,7 @@ export {
   type OwnerGroupOptions,
   type OwnerGroupParts,
   type OwnerKeyUpdate,
+  type OwnerRegenesisInit,
   refreshIntervalMs,
 } from "./owner-group.js";
 export {

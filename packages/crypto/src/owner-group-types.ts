@@ -73,6 +73,22 @@ export interface OwnerGroupInit {
   readonly maxEntriesPerChunk?: number;
 }
 
+/**
+ * What {@link OwnerGroup.regenesis} needs: a restored owner's new start of a group
+ * (docs/RESTORE.md, "Owner continuity"), at an epoch above every one seen, with the roster it takes
+ * over. Leaf 0 is the owner's (`ownLeaf`); the other leaves keep their places.
+ */
+export interface OwnerRegenesisInit extends OwnerGroupInit {
+  /** The first epoch: above every epoch of the group seen anywhere (1 to 2⁶⁴ − 1). */
+  readonly epoch: bigint;
+  /**
+   * The roster taken over (e.g. the newest verified one, minus the members who left): leaf 0 must
+   * carry `ownLeaf`'s identity key (its keys are replaced by `ownLeaf`'s); at most
+   * `wireLimits.maxRosterLeaves` leaves, no identity key twice.
+   */
+  readonly roster: Roster;
+}
+
 /** Options of {@link OwnerGroup.deserialize}: settings that are not part of the saved state. */
 export interface OwnerGroupOptions {
   /** Limits for epochs created from now on (restored epochs keep theirs). @default groupLimits */

@@ -39,7 +39,7 @@ import {
   type OwnerFollow,
   recordHandover,
 } from "./owner-follow.js";
-import { genesisState } from "./owner-genesis.js";
+import { genesisState, regenesisState } from "./owner-genesis.js";
 
 export * from "./owner-group-types.js";
 
@@ -51,6 +51,7 @@ import {
   type OwnerGroupOptions,
   type OwnerGroupParts,
   type OwnerKeyUpdate,
+  type OwnerRegenesisInit,
   refreshIntervalMs,
 } from "./owner-group-types.js";
 import {
@@ -146,6 +147,18 @@ export class OwnerGroup {
    */
   static create(init: OwnerGroupInit): OwnerGroup {
     return new OwnerGroup(init.provider, genesisState(init), init);
+  }
+
+  /**
+   * A restored owner's new start of a group (docs/RESTORE.md, "Owner continuity"): epoch
+   * `init.epoch` (above every one seen), the roster taken over, a fresh epoch secret and a fresh
+   * leaf secret per member; each member enters it from {@link OwnerGroup.resync}'s Welcome.
+   * @throws {RangeError} / {TypeError} as {@link OwnerGroup.create}, and naming `epoch` (not
+   *   1..2⁶⁴ − 1) or `roster` (empty, too long, leaf 0 not the owner's, an identity twice)
+   * @throws {@link InvalidPublicKeyError} for a prekey of small order
+   */
+  static regenesis(init: OwnerRegenesisInit): OwnerGroup {
+    return new OwnerGroup(init.provider, regenesisState(init), init);
   }
 
   get #current(): EpochKeys {

@@ -28,7 +28,7 @@ import { deleteMessage, edit, pin, unpin } from "./message-actions.js";
 import { read, send } from "./messages.js";
 import { orgCreate, orgForget, orgLink, orgShow } from "./organization.js";
 import { orgs } from "./overview.js";
-import { ownerBackup, ownerResume } from "./owner.js";
+import { ownerBackup, ownerRestore, ownerResume } from "./owner.js";
 import { serveCommand } from "./serve.js";
 
 /** Every command, in help order. */
@@ -38,6 +38,7 @@ export const commands: readonly CommandSpec[] = [
   idBackup,
   idRestore,
   ownerBackup,
+  ownerRestore,
   ownerResume,
   serveCommand,
   orgs,
