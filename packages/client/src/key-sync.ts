@@ -589,6 +589,13 @@ export class KeySync {
   #applyChunk(org: MemberOrg, txn: Txn, waiting: WaitingChunk): "done" | "waiting" {
     const c = this.#c;
     const { chunk } = waiting;
+    // Verified already. Its parent may have become a fork point meanwhile (a sibling that waited
+    // with it was applied first): entered as a sibling, the winner by the winner order.
+    const verified = { chunk, verify: () => true };
+    const held: HeldChunk = { ...waiting, read: verified, keyIdHex: toHex(chunk.keyId) };
+    if (this.forks.isForkChunk(org, held)) {
+      return this.forks.onForkChunk(org, txn, held) === "waiting" ? "waiting" : "done";
+    }
     const { waitingChunks, gapChecked } = org.member;
     const group = org.member.groups.get(chunk.channelId);
     const keyIdHex = toHex(chunk.keyId);
