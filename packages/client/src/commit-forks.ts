@@ -32,9 +32,16 @@ const component = "client/commit-forks";
  * - `maxRefs`: commit references kept per organization (the newest epochs; 256 × ~150 bytes);
  * - `maxSiblings`: siblings entered per parent, the best 8 by the winner order (docs "Bounds"): a
  *   flood of forged siblings needs a delegate's key, and loses to the owner's commit anyway;
- * - `maxWaiting`: fork chunks waiting for their roster, per organization (the oldest go first).
+ * - `maxWaiting`: fork chunks waiting for their roster, per organization (the oldest go first);
+ * - `maxDepartures`: departures this delegate decided that wait for an epoch holding their member,
+ *   per organization (the oldest go first).
  */
-export const commitForkLimits = { maxRefs: 256, maxSiblings: 8, maxWaiting: 64 } as const;
+export const commitForkLimits = {
+  maxRefs: 256,
+  maxSiblings: 8,
+  maxWaiting: 64,
+  maxDepartures: 64,
+} as const;
 
 /** What the winner order reads of one commit, and where it hangs. */
 export interface CommitRefRecord {
@@ -66,6 +73,7 @@ export class CommitForks {
   readonly #refs = new WeakMap<MemberOrg, Map<string, CommitRefRecord>>();
   readonly #loaded = new WeakSet<MemberOrg>();
   readonly #waiting = new WeakMap<MemberOrg, HeldChunk[]>();
+  readonly #departures = new WeakMap<MemberOrg, Set<string>>();
 
   constructor(core: ClientCore, steps: ForkSteps) {
     this.#c = core;
@@ -261,6 +269,60 @@ export class CommitForks {
         break; // the group moved: look again
       }
     }
+  }
+
+  /**
+   * A removal or ban this delegate decided while the member had no leaf in its current epoch: an
+   * add step of another committer (its acceptance, decided first) may be on its way. Kept (in
+   * memory, at most `maxDepartures`) until {@link CommitForks.reconcileDepartures} meets an epoch
+   * that holds the member.
+   */
+  noteDeparture(org: MemberOrg, member: string): void {
+    const pending = this.#departures.get(org) ?? new Set<string>();
+    pending.add(member);
+    for (const old of pending) {
+      if (pending.size <= commitForkLimits.maxDepartures) break;
+      pending.delete(old);
+    }
+    this.#departures.set(org, pending);
+  }
+
+  /** The departures {@link CommitForks.noteDeparture} keeps for `org`, oldest first. */
+  departures(org: MemberOrg): ReadonlySet<string> {
+    return this.#departures.get(org) ?? new Set();
+  }
+
+  /**
+   * After the organization's group entered a new epoch: the departures this delegate decided
+   * ({@link CommitForks.noteDeparture}) whose member that epoch's roster holds, and the state still
+   * does not list, are committed now (a KeyUpdate without them, in a unit of work of its own). A
+   * member the state lists again (accepted anew) is forgotten.
+   */
+  reconcileDepartures(org: MemberOrg): void {
+    const pending = this.#departures.get(org);
+    const group = org.member.groups.get("");
+    if (pending === undefined || group?.status !== "member" || org.member.delegate === undefined) {
+      return;
+    }
+    const members = org.log.state.members;
+    const onRoster = new Set<string>();
+    for (const leaf of group.roster) if (leaf !== undefined) onRoster.add(toHex(leaf.identityKey));
+    const due: string[] = [];
+    for (const member of pending) {
+      if (members.has(member)) pending.delete(member);
+      else if (onRoster.has(member)) due.push(member);
+    }
+    if (due.length === 0) return;
+    for (const member of due) pending.delete(member);
+    const c = this.#c;
+    c.runtime.background(org.hex, async () => {
+      for (const member of due) {
+        if (org.log.state.members.has(member)) continue;
+        const txn = newTxn(org);
+        await commitDelegateRemoval(c, org as DelegateOrg, txn, member);
+        await c.persistence.commit(org, txn);
+      }
+    });
   }
 
   /** Chunks that waited for roster `keyIdHex` (or its reference) go on. */

@@ -505,4 +505,17 @@ describe("forks converge under faults (two admins, owner offline)", () => {
       path: "7",
     });
   });
+
+  it("a departure decided before its member's add step arrived is committed when it does (script 9)", {
+    timeout: 120_000,
+  }, async () => {
+    // One admin bans a newcomer the other admitted, before the add step reached it: nothing to
+    // remove then; the banned newcomer stayed on the roster, holding the keys.
+    await assertScripts(scriptArbitrary, runScript, {
+      runs: 1,
+      env: "ORGCHAT_FORK",
+      seed: 0xf0c5,
+      path: "8",
+    });
+  });
 });
