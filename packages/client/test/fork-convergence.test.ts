@@ -518,4 +518,17 @@ describe("forks converge under faults (two admins, owner offline)", () => {
       path: "8",
     });
   });
+
+  it("a request accepted without the requester's keys is asked again and added (script 26)", {
+    timeout: 120_000,
+  }, async () => {
+    // An admin accepts a newcomer whose keys never reached it: no add step, no Welcome. The
+    // newcomer, accepted with no keys, asks again on its back-off; the admin answers and adds it.
+    await assertScripts(scriptArbitrary, runScript, {
+      runs: 1,
+      env: "ORGCHAT_FORK",
+      seed: 0xf0c5,
+      path: "25",
+    });
+  });
 });
