@@ -22,7 +22,7 @@ import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js"
 import { decodeJson, encodeJson } from "./encoding.js";
 import type { EpochRoster } from "./epoch-roster.js";
 import type { HeldChunk } from "./held-key-updates.js";
-import { type DelegateOrg, type MemberOrg, newTxn, type Txn } from "./org.js";
+import { type DelegateOrg, type MemberOrg, newTxn, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
 
 const component = "client/commit-forks";
@@ -174,6 +174,40 @@ export class CommitForks {
     const { chunk } = held.read;
     const group = org.member.groups.get(chunk.channelId);
     return group !== undefined && onForkPoint(group, chunk.previousKeyId);
+  }
+
+  /**
+   * Whether a delegate's KeyUpdate chunk, of an epoch not above the group's, is a commit on a
+   * branch this member never was on (its reference known, off the active chain, its parent neither
+   * the current epoch nor a fork point) and its signature holds: `KeySync` keeps it (bounded) for a
+   * switch to its parent instead of dropping it as stale.
+   */
+  isOtherBranch(org: MemberOrg, held: HeldChunk): boolean {
+    const { chunk } = held.read;
+    const group = org.member.groups.get(chunk.channelId);
+    if (group?.status !== "member" || held.delegate !== true || chunk.epoch > group.epoch) {
+      return false;
+    }
+    if (equalBytes(chunk.previousKeyId, group.keyId) || group.keepsParent(chunk.previousKeyId)) {
+      return false;
+    }
+    if (!this.refs(org).has(held.keyIdHex) || this.#onActiveChain(org, group, held.keyIdHex)) {
+      return false;
+    }
+    return held.read.verify();
+  }
+
+  /**
+   * A waiting chunk (verified already) whose parent became a fork point while it waited (a sibling
+   * that waited with it applied first): entered as a sibling, the current epoch if it wins.
+   *
+   * @returns undefined when it is not on a fork point, else as {@link CommitForks.onForkChunk}
+   */
+  onWaitingChunk(org: MemberOrg, txn: Txn, waiting: WaitingChunk): "done" | "waiting" | undefined {
+    const read = { chunk: waiting.chunk, verify: () => true };
+    const held: HeldChunk = { ...waiting, read, keyIdHex: toHex(waiting.chunk.keyId) };
+    if (!this.isForkChunk(org, held)) return undefined;
+    return this.onForkChunk(org, txn, held) === "waiting" ? "waiting" : "done";
   }
 
   /**
