@@ -493,56 +493,30 @@ describe("forks converge under faults (two admins, owner offline)", () => {
     await assertScripts(scriptArbitrary, runScript, { runs, env: "ORGCHAT_FORK", seed: 0xf0c5 });
   });
 
-  // Scripts of the long profile (`ORGCHAT_FORK_RUNS=20`) that once failed, replayed in CI.
-  it("a chunk that waited for its roster beside its sibling is entered as a sibling (script 8)", {
-    timeout: 120_000,
-  }, async () => {
+  // Scripts of the long profile that once failed, replayed in CI (fast-check's path of seed
+  // 0xf0c5; the script number is the path + 1), each with what went wrong.
+  const replays = [
     // Both admins' removals reach a member behind a partition before the parent's roster: when
     // that roster came, the loser's chunk applied first and the winner's was dropped as stale.
-    await assertScripts(scriptArbitrary, runScript, {
-      runs: 1,
-      env: "ORGCHAT_FORK",
-      seed: 0xf0c5,
-      path: "7",
-    });
-  });
-
-  it("a departure decided before its member's add step arrived is committed when it does (script 9)", {
-    timeout: 120_000,
-  }, async () => {
+    ["7", "a chunk that waited for its roster beside its sibling is entered as a sibling"],
     // One admin bans a newcomer the other admitted, before the add step reached it: nothing to
     // remove then; the banned newcomer stayed on the roster, holding the keys.
-    await assertScripts(scriptArbitrary, runScript, {
-      runs: 1,
-      env: "ORGCHAT_FORK",
-      seed: 0xf0c5,
-      path: "8",
-    });
-  });
-
-  it("a request accepted without the requester's keys is asked again and added (script 26)", {
-    timeout: 120_000,
-  }, async () => {
+    ["8", "a departure decided before its member's add step arrived is committed when it does"],
     // An admin accepts a newcomer whose keys never reached it: no add step, no Welcome. The
     // newcomer, accepted with no keys, asks again on its back-off; the admin answers and adds it.
-    await assertScripts(scriptArbitrary, runScript, {
-      runs: 1,
-      env: "ORGCHAT_FORK",
-      seed: 0xf0c5,
-      path: "25",
-    });
-  });
-
-  it("a delegate's commit on a branch not reached yet is kept for the switch to it (script 27)", {
-    timeout: 120_000,
-  }, async () => {
+    ["25", "a request accepted without the requester's keys is asked again and added"],
     // An admin's KeyUpdate on the winner reached the other admin while it was still on its own
     // losing branch, one epoch further: dropped as stale, so after the switch it never followed.
-    await assertScripts(scriptArbitrary, runScript, {
-      runs: 1,
-      env: "ORGCHAT_FORK",
-      seed: 0xf0c5,
-      path: "26",
+    ["26", "a delegate's commit on a branch not reached yet is kept for the switch to it"],
+  ] as const;
+  for (const [path, what] of replays) {
+    it(`${what} (script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
+      await assertScripts(scriptArbitrary, runScript, {
+        runs: 1,
+        env: "ORGCHAT_FORK",
+        seed: 0xf0c5,
+        path,
+      });
     });
-  });
+  }
 });
