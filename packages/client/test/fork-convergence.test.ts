@@ -149,9 +149,10 @@ function tryTo(
 /** Records the roster of every epoch a peer enters (read back from its store at the event). */
 function recordRosters(peer: Peer, rosters: Rosters): void {
   if (debug) {
-    peer.client.on("diagnostic", ({ reason }) => {
+    peer.client.on("diagnostic", ({ reason, error }) => {
       const list = diagnostics.get(peer) ?? [];
-      diagnostics.set(peer, [...list, reason].slice(-40));
+      const cause = error instanceof Error ? ` (${error.message})` : "";
+      diagnostics.set(peer, [...list, `${reason}${cause}`].slice(-40));
     });
   }
   peer.client.on("epoch:changed", ({ organizationId, channelId }) => {
