@@ -22,7 +22,7 @@ import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js"
 import { decodeJson, encodeJson } from "./encoding.js";
 import type { EpochRoster } from "./epoch-roster.js";
 import type { HeldChunk } from "./held-key-updates.js";
-import { type DelegateOrg, type MemberOrg, newTxn, type Txn } from "./org.js";
+import { type DelegateOrg, type MemberOrg, newTxn, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
 
 const component = "client/commit-forks";
@@ -32,9 +32,16 @@ const component = "client/commit-forks";
  * - `maxRefs`: commit references kept per organization (the newest epochs; 256 × ~150 bytes);
  * - `maxSiblings`: siblings entered per parent, the best 8 by the winner order (docs "Bounds"): a
  *   flood of forged siblings needs a delegate's key, and loses to the owner's commit anyway;
- * - `maxWaiting`: fork chunks waiting for their roster, per organization (the oldest go first).
+ * - `maxWaiting`: fork chunks waiting for their roster, per organization (the oldest go first);
+ * - `maxDepartures`: departures this delegate decided that wait for an epoch holding their member,
+ *   per organization (the oldest go first).
  */
-export const commitForkLimits = { maxRefs: 256, maxSiblings: 8, maxWaiting: 64 } as const;
+export const commitForkLimits = {
+  maxRefs: 256,
+  maxSiblings: 8,
+  maxWaiting: 64,
+  maxDepartures: 64,
+} as const;
 
 /** What the winner order reads of one commit, and where it hangs. */
 export interface CommitRefRecord {
@@ -66,6 +73,7 @@ export class CommitForks {
   readonly #refs = new WeakMap<MemberOrg, Map<string, CommitRefRecord>>();
   readonly #loaded = new WeakSet<MemberOrg>();
   readonly #waiting = new WeakMap<MemberOrg, HeldChunk[]>();
+  readonly #departures = new WeakMap<MemberOrg, Set<string>>();
 
   constructor(core: ClientCore, steps: ForkSteps) {
     this.#c = core;
@@ -169,6 +177,40 @@ export class CommitForks {
   }
 
   /**
+   * Whether a delegate's KeyUpdate chunk, of an epoch not above the group's, is a commit on a
+   * branch this member never was on (its reference known, off the active chain, its parent neither
+   * the current epoch nor a fork point) and its signature holds: `KeySync` keeps it (bounded) for a
+   * switch to its parent instead of dropping it as stale.
+   */
+  isOtherBranch(org: MemberOrg, held: HeldChunk): boolean {
+    const { chunk } = held.read;
+    const group = org.member.groups.get(chunk.channelId);
+    if (group?.status !== "member" || held.delegate !== true || chunk.epoch > group.epoch) {
+      return false;
+    }
+    if (equalBytes(chunk.previousKeyId, group.keyId) || group.keepsParent(chunk.previousKeyId)) {
+      return false;
+    }
+    if (!this.refs(org).has(held.keyIdHex) || this.#onActiveChain(org, group, held.keyIdHex)) {
+      return false;
+    }
+    return held.read.verify();
+  }
+
+  /**
+   * A waiting chunk (verified already) whose parent became a fork point while it waited (a sibling
+   * that waited with it applied first): entered as a sibling, the current epoch if it wins.
+   *
+   * @returns undefined when it is not on a fork point, else as {@link CommitForks.onForkChunk}
+   */
+  onWaitingChunk(org: MemberOrg, txn: Txn, waiting: WaitingChunk): "done" | "waiting" | undefined {
+    const read = { chunk: waiting.chunk, verify: () => true };
+    const held: HeldChunk = { ...waiting, read, keyIdHex: toHex(waiting.chunk.keyId) };
+    if (!this.isForkChunk(org, held)) return undefined;
+    return this.onForkChunk(org, txn, held) === "waiting" ? "waiting" : "done";
+  }
+
+  /**
    * A KeyUpdate chunk on a fork point: verified, then entered as the winner or as a readable loser
    * once its roster and reference are here (until then it waits, in memory).
    *
@@ -261,6 +303,60 @@ export class CommitForks {
         break; // the group moved: look again
       }
     }
+  }
+
+  /**
+   * A removal or ban this delegate decided while the member had no leaf in its current epoch: an
+   * add step of another committer (its acceptance, decided first) may be on its way. Kept (in
+   * memory, at most `maxDepartures`) until {@link CommitForks.reconcileDepartures} meets an epoch
+   * that holds the member.
+   */
+  noteDeparture(org: MemberOrg, member: string): void {
+    const pending = this.#departures.get(org) ?? new Set<string>();
+    pending.add(member);
+    for (const old of pending) {
+      if (pending.size <= commitForkLimits.maxDepartures) break;
+      pending.delete(old);
+    }
+    this.#departures.set(org, pending);
+  }
+
+  /** The departures {@link CommitForks.noteDeparture} keeps for `org`, oldest first. */
+  departures(org: MemberOrg): ReadonlySet<string> {
+    return this.#departures.get(org) ?? new Set();
+  }
+
+  /**
+   * After the organization's group entered a new epoch: the departures this delegate decided
+   * ({@link CommitForks.noteDeparture}) whose member that epoch's roster holds, and the state still
+   * does not list, are committed now (a KeyUpdate without them, in a unit of work of its own). A
+   * member the state lists again (accepted anew) is forgotten.
+   */
+  reconcileDepartures(org: MemberOrg): void {
+    const pending = this.#departures.get(org);
+    const group = org.member.groups.get("");
+    if (pending === undefined || group?.status !== "member" || org.member.delegate === undefined) {
+      return;
+    }
+    const members = org.log.state.members;
+    const onRoster = new Set<string>();
+    for (const leaf of group.roster) if (leaf !== undefined) onRoster.add(toHex(leaf.identityKey));
+    const due: string[] = [];
+    for (const member of pending) {
+      if (members.has(member)) pending.delete(member);
+      else if (onRoster.has(member)) due.push(member);
+    }
+    if (due.length === 0) return;
+    for (const member of due) pending.delete(member);
+    const c = this.#c;
+    c.runtime.background(org.hex, async () => {
+      for (const member of due) {
+        if (org.log.state.members.has(member)) continue;
+        const txn = newTxn(org);
+        await commitDelegateRemoval(c, org as DelegateOrg, txn, member);
+        await c.persistence.commit(org, txn);
+      }
+    });
   }
 
   /** Chunks that waited for roster `keyIdHex` (or its reference) go on. */

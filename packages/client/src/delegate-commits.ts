@@ -230,8 +230,9 @@ export async function commitDelegateAdd(
  * A delegate's removal or ban (docs/DELEGATION.md, "Removals by a delegate"), in the unit of work of
  * its event: a fresh epoch of the organization's group without `member`'s leaf
  * (`MemberGroup.commitRemove`: a FLAT KeyUpdate whose entries are salted with delegate salts),
- * recorded, its roster delta and KeyUpdate chunks signed by the delegate and published. Nothing
- * when the member has no leaf in the group's roster.
+ * recorded, its roster delta and KeyUpdate chunks signed by the delegate and published. When the
+ * member has no leaf in the group's roster: nothing now, and again once an epoch holds it
+ * (`CommitForks.reconcileDepartures`: another committer's add step may be on its way).
  *
  * @param c - the client's core
  * @param org - an organization in which this client is a delegate
@@ -248,7 +249,11 @@ export async function commitDelegateRemoval(
   const previous = group === undefined ? undefined : org.rosters.get(toHex(group.keyId));
   if (group === undefined || previous === undefined) return;
   const leaf = group.roster.findIndex((l) => l !== undefined && toHex(l.identityKey) === member);
-  if (leaf < 0) return;
+  if (leaf < 0) {
+    // Its add step (another committer's) may not have reached us: committed when it does.
+    c.keySync.forks.noteDeparture(org, member);
+    return;
+  }
   const update = group.commitRemove([leaf], c.p.now());
   const record = recordCommit(c, org, txn, "rekey", update);
   const delta = rosterDeltaMessage(record, previous.roster);

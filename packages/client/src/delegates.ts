@@ -138,8 +138,12 @@ export class Delegates {
     this.#published.set(org, now);
   }
 
-  /** The periodic tick of a member organization: the delegate's bundle goes out again. */
+  /**
+   * The periodic tick of a member organization: a pending request asks again on its back-off
+   * (`Membership.askAgain`); the delegate's bundle goes out again.
+   */
   async periodic(org: MemberOrg): Promise<void> {
+    await this.#c.membership.askAgain(org);
     if (!isDelegate(org.log.state, this.#c.memberId)) return;
     const txn = newTxn(org);
     await this.follow(org, txn, true);

@@ -166,6 +166,7 @@ export class KeySync {
     txn.epochChanged = true;
     txn.erasesKeys = true;
     txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId, epoch }]);
+    if (channelId === "") this.forks.reconcileDepartures(org);
   }
 
   /** Keeps a replaced group for the late messages of its epochs (sealed, like groups). */
@@ -360,6 +361,11 @@ export class KeySync {
     const c = this.#c;
     const { chunk } = held.read;
     const group = org.member.groups.get(chunk.channelId);
+    if (this.forks.isOtherBranch(org, held)) {
+      // A delegate's commit on a branch we never were on (a fork): kept for a switch to its parent.
+      this.#keepBounded(org, held.keyIdHex, { id: held.id, chunk, delegate: true });
+      return "waiting";
+    }
     if (group?.status === "member" && chunk.epoch <= group.epoch) {
       // `applyKeyUpdate` would answer "stale" whatever the chunk says. Not verified, so seen in
       // memory only: a restart reads it again from the sweep mark, and drops it again as cheaply.
@@ -573,6 +579,17 @@ export class KeySync {
   }
 
   /** Files a chunk under its key id (once). */
+  /** {@link KeySync.#keep}, then the oldest key id's chunks go past `maxWaitingChunks`. */
+  #keepBounded(org: MemberOrg, keyIdHex: string, waiting: WaitingChunk): void {
+    const { waitingChunks } = org.member;
+    if (!this.#keep(org, keyIdHex, waiting)) return;
+    let count = 0;
+    for (const chunks of waitingChunks.values()) count += chunks.length;
+    // History has them if they are ever needed.
+    const [oldest] = waitingChunks.keys();
+    if (count > maxWaitingChunks && oldest !== undefined) waitingChunks.delete(oldest);
+  }
+
   #keep(org: MemberOrg, keyIdHex: string, waiting: WaitingChunk): boolean {
     const list = org.member.waitingChunks.get(keyIdHex) ?? [];
     if (list.some((w) => w.id === waiting.id)) return false;
@@ -589,6 +606,9 @@ export class KeySync {
   #applyChunk(org: MemberOrg, txn: Txn, waiting: WaitingChunk): "done" | "waiting" {
     const c = this.#c;
     const { chunk } = waiting;
+    // Its parent may have become a fork point meanwhile: entered as a sibling (`CommitForks`).
+    const fork = this.forks.onWaitingChunk(org, txn, waiting);
+    if (fork !== undefined) return fork;
     const { waitingChunks, gapChecked } = org.member;
     const group = org.member.groups.get(chunk.channelId);
     const keyIdHex = toHex(chunk.keyId);
@@ -600,15 +620,7 @@ export class KeySync {
       gapChecked: gapChecked.get(keyIdHex),
     });
     if (decision.action === "wait") {
-      if (this.#keep(org, keyIdHex, waiting)) {
-        let count = 0;
-        for (const chunks of waitingChunks.values()) count += chunks.length;
-        if (count > maxWaitingChunks) {
-          // The oldest key id's chunks go first: history has them if they are ever needed.
-          const [oldest] = waitingChunks.keys();
-          if (oldest !== undefined) waitingChunks.delete(oldest);
-        }
-      }
+      this.#keepBounded(org, keyIdHex, waiting);
       return "waiting";
     }
     if (decision.action === "check-gap") {

@@ -44,6 +44,9 @@ import {
  */
 export const recentChannelPages = 1;
 
+/** The longest wait between two copies of a pending request ({@link Membership.askAgain}): 6 h. */
+export const maxReaskDelayMs = 6 * 3_600_000;
+
 /**
  * Membership: this identity's way in and out of organizations it does not own — discover, request
  * to join (X3DH to the owner's bundle), accept an invitation, cancel, leave, rejoin after leave —
@@ -52,6 +55,11 @@ export const recentChannelPages = 1;
  */
 export class Membership {
   readonly #c: ClientCore;
+  /** The re-ask back-off of each organization's pending request ({@link Membership.askAgain}). */
+  readonly #reask = new WeakMap<
+    MemberOrg,
+    { readonly requestId: string; readonly delay: number; readonly nextAt: number }
+  >();
   /** Invitations received and not answered yet: offers, adopted only by `acceptInvitation`. */
   readonly invitations: Invitations;
 
@@ -242,16 +250,7 @@ export class Membership {
     // Our keys first: the owner needs them to add us to the group when it accepts. Signed for
     // the organization's group, so that a delegate may write them into a roster and every member
     // check that we chose them (docs/DELEGATION.md, "Wire additions").
-    const keys: PairwiseContentInit = {
-      case: "memberKeys",
-      value: signMemberKeys(c.p.provider, {
-        group: { organizationId: org.id, channelId: "" },
-        identitySecretKey: c.p.identity.secretKey,
-        signingKey: org.keys.signingKey,
-        prekey: org.keys.prekey,
-        prekeyVersion: 0n,
-      }),
-    };
+    const keys = this.#keys(org);
     // A delegate's invitation is redeemed by that delegate alone (docs/DELEGATION.md).
     const toOwner = delegateInviter(org, c.memberId) === undefined;
     if (toOwner) await c.pairwise.toOwner(org, txn, keys);
@@ -281,6 +280,70 @@ export class Membership {
     await c.persistence.commit(org, txn);
     await c.sync.syncSubscriptions(org);
     return requestId;
+  }
+
+  /** This requester's signed keys for the organization's group (the same bytes every time). */
+  #keys(org: MemberOrg): PairwiseContentInit {
+    const c = this.#c;
+    return {
+      case: "memberKeys",
+      value: signMemberKeys(c.p.provider, {
+        group: { organizationId: org.id, channelId: "" },
+        identitySecretKey: c.p.identity.secretKey,
+        signingKey: org.keys.signingKey,
+        prekey: org.keys.prekey,
+        prekeyVersion: 0n,
+      }),
+    };
+  }
+
+  /**
+   * A request with no answer yet, or accepted while no Welcome came, asks again (docs/DELEGATION.md,
+   * "Requests reach the delegates"):
+   * the same keys and request bytes (the same request id) to the owner and to every delegate it
+   * went to, over the sessions made then. A desk that decided it already answers again (and adds
+   * the requester if its add step is missing: `OwnerRequests`); the others drop it as a duplicate.
+   * On a back-off: the first time `republishIntervalMs` after the request (the periodic tick),
+   * then twice as long each time, at most {@link maxReaskDelayMs} (memory only: a restart asks at
+   * its first tick).
+   */
+  async askAgain(org: MemberOrg): Promise<void> {
+    const c = this.#c;
+    const own = org.member.request;
+    // No answer yet, or accepted without keys (the desk lacked ours: its add step is missing).
+    const waiting =
+      (own?.status === "pending" && org.role === "requester") ||
+      (own?.status === "accepted" && org.role === "member" && !org.member.groups.has(""));
+    if (own === undefined || !waiting) return;
+    const now = c.now();
+    const backoff = this.#reask.get(org);
+    if (backoff?.requestId !== own.id) {
+      // Armed at the first tick after the request.
+      const delay = c.p.config.republishIntervalMs;
+      this.#reask.set(org, { requestId: own.id, delay, nextAt: now + delay });
+      return;
+    }
+    if (now < backoff.nextAt) return;
+    const delay = Math.min(backoff.delay * 2, maxReaskDelayMs);
+    this.#reask.set(org, { requestId: own.id, delay, nextAt: now + delay });
+    const event = org.log.events().find((e) => e.id === own.id && e.type === "request.sent");
+    if (event === undefined || event.type !== "request.sent") return;
+    const content = encodePairwiseContent({
+      content: { case: "requestToJoin", value: requestToJoinToWire(event, org.hex) },
+    });
+    // Not the same bytes (it cannot be, but a different id would be a new request): nothing.
+    if (requestIdOf(c.p.identity.publicKey, content) !== own.id) return;
+    const txn = newTxn(org);
+    const keys = this.#keys(org);
+    if (delegateInviter(org, c.memberId) === undefined) {
+      await c.pairwise.toOwner(org, txn, keys);
+      await c.pairwise.toOwner(org, txn, content, event.clock);
+    }
+    for (const delegate of org.member.delegateSessions.keys()) {
+      await c.pairwise.toDelegate(org, txn, delegate, keys, org.log.nextClock());
+      await c.pairwise.toDelegate(org, txn, delegate, content, event.clock);
+    }
+    await c.persistence.commit(org, txn);
   }
 
   /**

@@ -39,6 +39,7 @@ import {
 } from "./owner-keys.js";
 import { requestIdOf } from "./pairwise.js";
 import { eventsLog, orgSpace } from "./persistence.js";
+import { answerAgain } from "./resync-answers.js";
 import { answerResyncRequest, restoreRefreshIntervalMs } from "./resync-request.js";
 import { stampAfter } from "./stamp.js";
 
@@ -357,7 +358,11 @@ export class OwnerRequests {
       await this.#decide(org, txn, member, context, "retry: request predates your leave");
       return;
     }
-    if (refused === "duplicate") return;
+    if (refused === "duplicate") {
+      // Asked again (its answer was lost): the desk that decided answers again.
+      await answerAgain(c, org, txn, { member, requestId: context.id, topic });
+      return;
+    }
     if (refused !== undefined) {
       c.report({ component, reason: `request-refused-${refused}`, topic });
       await this.#refuse(org, txn, member, context, `refused: ${refused}`);

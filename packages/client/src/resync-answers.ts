@@ -7,6 +7,12 @@
  * answered once the bucket has refilled.
  */
 
+import { joinResponseToWire } from "@orgchat/state/wire";
+import type { ClientCore } from "./core.js";
+import { commitDelegateAdd } from "./delegate-commits.js";
+import { type DeskOrg, deskKeys, newTxn, type Txn } from "./org.js";
+import type { JoinDecision } from "./owner-requests.js";
+
 /** Limits of the owner's resync answers (the per-member refill is `resyncAnswerIntervalMs`). */
 export const resyncAnswerLimits = {
   /**
@@ -164,4 +170,79 @@ export function noteResyncAnswer(
     if (other === member || now - at < intervalMs) break;
     answered.delete(other);
   }
+}
+
+/** Budgets of the answers given again to repeated requests, per desk (owner or delegate). */
+const againBudgets = new WeakMap<object, ResyncAnswerBudget>();
+
+/**
+ * The budget of a desk's answers to a request it decided already, asked again (the requester's
+ * back-off: `Membership.askAgain`): the same limits as resync answers (one per requester per
+ * `memberRefillMs`, {@link resyncAnswerLimits} for all), kept apart from them.
+ *
+ * @param desk - the desk's keys object (one per owner or delegate desk)
+ * @param memberRefillMs - the per-requester refill (`resyncAnswerIntervalMs`)
+ */
+export function answerAgainBudgetOf(desk: object, memberRefillMs: number): ResyncAnswerBudget {
+  let budget = againBudgets.get(desk);
+  if (budget === undefined) {
+    budget = new ResyncAnswerBudget(memberRefillMs);
+    againBudgets.set(desk, budget);
+  }
+  return budget;
+}
+
+/**
+ * A request a desk decided, asked again (its answer was lost: `Membership.askAgain`): the decision
+ * is sent again, and for a delegate's accept whose add step is missing (the requester's keys had
+ * not reached it) the add step is made now, in a unit of work of its own. Only the desk that
+ * decided answers; at most one answer per requester per `resyncAnswerIntervalMs`
+ * ({@link answerAgainBudgetOf}: over it, dropped and reported; the requester asks again later).
+ *
+ * @param c - the client's core
+ * @param org - the desk's organization (owner or delegate)
+ * @param txn - the unit of work of the repeated request
+ * @param asked - the requester, the request's id, the topic it came on (reports)
+ */
+export async function answerAgain(
+  c: ClientCore,
+  org: DeskOrg,
+  txn: Txn,
+  asked: { readonly member: string; readonly requestId: string; readonly topic: string },
+): Promise<void> {
+  const { member, requestId, topic } = asked;
+  const request = org.log.state.requests.get(requestId);
+  const self = org.role === "owner" ? org.hex : c.memberId;
+  if (request?.requester !== member || request.decidedBy !== self) return;
+  const decision = org.log
+    .events()
+    .find(
+      (e): e is JoinDecision =>
+        (e.type === "request.accepted" || e.type === "request.rejected") &&
+        e.body.requestId === requestId,
+    );
+  if (decision === undefined) return;
+  const budget = answerAgainBudgetOf(deskKeys(org), c.p.config.resyncAnswerIntervalMs);
+  const refusal = budget.judge({ member, now: c.now() });
+  if (refusal !== undefined) {
+    c.report({ component: "client/resync-answers", reason: `answer-again-${refusal}`, topic });
+    return;
+  }
+  const value = joinResponseToWire(decision, { organizationId: org.hex });
+  await c.pairwise.toMember(
+    org,
+    txn,
+    member,
+    { case: "requestToJoinResponse", value },
+    decision.clock,
+  );
+  if (decision.type !== "request.accepted" || org.role === "owner") return;
+  if (!org.log.state.members.has(member)) return;
+  const delegateOrg = org;
+  c.runtime.background(org.hex, async () => {
+    const again = newTxn(delegateOrg);
+    const handed = await commitDelegateAdd(c, delegateOrg, again, member);
+    await c.persistence.commit(delegateOrg, again);
+    handed?.fill(0);
+  });
 }

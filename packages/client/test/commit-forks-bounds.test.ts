@@ -5,6 +5,8 @@
  * (`recommitPlan`). `note` and `recommitPlan` use nothing of the client but the organization
  * given, so they run here on a plain organization record.
  */
+
+import type { MemberGroup } from "@orgchat/crypto";
 import { describe, expect, it } from "vitest";
 import { CommitForks, commitForkLimits, recommitPlan } from "../src/commit-forks.js";
 import type { ClientCore } from "../src/core.js";
@@ -63,6 +65,45 @@ describe("commit references (fork-ref records)", () => {
       1n,
     );
     expect(refs.size).toBe(commitForkLimits.maxRefs);
+  });
+});
+
+describe("departures waiting for their member's add step", () => {
+  it(`keeps at most ${commitForkLimits.maxDepartures}, the newest; commits those an epoch holds`, () => {
+    const background: Array<() => Promise<void>> = [];
+    const core = {
+      runtime: { background: (_: string, task: () => Promise<void>) => background.push(task) },
+    };
+    const forks = new CommitForks(core as unknown as ClientCore, {
+      entered: () => undefined,
+      followRosters: () => undefined,
+      retryNamed: () => undefined,
+      applyWaiting: () => undefined,
+    });
+    const id = (n: number) => n.toString(16).padStart(64, "0");
+    const total = commitForkLimits.maxDepartures + 10;
+    const back = id(total + 1);
+    const org = {
+      hex: orgHex,
+      log: { state: { members: new Map([[back, {}]]) } },
+      member: { delegate: {}, groups: new Map() },
+    } as unknown as MemberOrg;
+    for (let n = 1; n <= total; n++) forks.noteDeparture(org, id(n));
+    forks.noteDeparture(org, back);
+    const kept = [...forks.departures(org)];
+    expect(kept).toHaveLength(commitForkLimits.maxDepartures);
+    expect(kept[0]).toBe(id(12));
+    // An epoch whose roster holds the oldest kept and the one the state lists again.
+    const identityKey = (hex: string) => Uint8Array.from(Buffer.from(hex, "hex"));
+    org.member.groups.set("", {
+      status: "member",
+      roster: [{ identityKey: identityKey(id(12)) }, undefined, { identityKey: identityKey(back) }],
+    } as unknown as MemberGroup);
+    forks.reconcileDepartures(org);
+    expect(background).toHaveLength(1);
+    expect(forks.departures(org).has(id(12))).toBe(false);
+    expect(forks.departures(org).has(back)).toBe(false);
+    expect(forks.departures(org).size).toBe(commitForkLimits.maxDepartures - 2);
   });
 });
 

@@ -159,15 +159,24 @@ export class FaultyWorld {
 export async function assertScripts<S>(
   scripts: fc.Arbitrary<S>,
   run: (seed: number, script: S) => Promise<unknown>,
-  options: { readonly runs: number; readonly env: string; readonly seed: number },
+  options: {
+    readonly runs: number;
+    readonly env: string;
+    readonly seed: number;
+    /** Replays this one script of `seed` (fast-check's path), whatever the environment says. */
+    readonly path?: string;
+  },
 ): Promise<void> {
-  const path = process.env[`${options.env}_PATH`];
+  const path = options.path ?? process.env[`${options.env}_PATH`];
   await fc.assert(
     fc.asyncProperty(fc.nat(1_000_000), scripts, async (seed, script) => {
       await run(seed, script);
     }),
     {
-      seed: Number(process.env[`${options.env}_SEED`] ?? options.seed),
+      seed: Number(
+        (options.path === undefined ? process.env[`${options.env}_SEED`] : undefined) ??
+          options.seed,
+      ),
       numRuns: options.runs,
       endOnFailure: true,
       ...(path ? { path } : {}),
