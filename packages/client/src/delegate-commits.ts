@@ -75,6 +75,33 @@ export function delegateWritesOnlyEmpty(
 }
 
 /**
+ * The `delegates` option of `openEpochRoster` for a receiver of the organization group's keys topic
+ * (a member, or the owner following its delegates): a key the receiver's state ranks admin or manager
+ * may sign a roster, which {@link checkDelegateRoster} then judges at the roster envelope's clock.
+ *
+ * @param c - the client's core
+ * @param org - the organization (its state at the time of the check is read)
+ * @param onSigner - told the signer of a roster that reached the check
+ * @returns the option
+ */
+export function delegateRosterOption(
+  c: ClientCore,
+  org: { readonly id: Uint8Array; readonly log: { readonly state: OrgState } },
+  onSigner?: (signer: Uint8Array) => void,
+): {
+  committers: (signer: Uint8Array) => boolean;
+  check: (signer: Uint8Array, message: WireEpochRoster, clock: bigint) => boolean;
+} {
+  return {
+    committers: (signer) => isDelegate(org.log.state, toHex(signer)),
+    check: (signer, message, clock) => {
+      onSigner?.(signer);
+      return checkDelegateRoster(c.p.provider, org.log.state, org.id, signer, message, clock);
+    },
+  };
+}
+
+/**
  * A receiver's check of an epoch roster signed by `signer`, a key other than the organization key
  * (docs/DELEGATION.md, "Receivers check a delegate's commit"): the signer's rank in `state` is admin
  * or manager; the message is an ADD delta of the organization's group that removes nothing; every

@@ -14,7 +14,7 @@ import type { TransportMessage } from "@orgchat/transport";
 import { type KeyUpdate, keysTopic } from "@orgchat/wire";
 import { CommitForks } from "./commit-forks.js";
 import type { ClientCore } from "./core.js";
-import { checkDelegateRoster } from "./delegate-commits.js";
+import { delegateRosterOption } from "./delegate-commits.js";
 import { isDelegate } from "./delegates.js";
 import { type EpochRoster, isEpochRosterEnvelope, openEpochRoster } from "./epoch-roster.js";
 import { type HeldChunk, HeldKeyUpdates } from "./held-key-updates.js";
@@ -459,11 +459,7 @@ export class KeySync {
         error = cause;
       },
       // A delegate's add step (docs/DELEGATION.md): signed by a key the state ranks admin or manager.
-      delegates: {
-        committers: (signer) => isDelegate(org.log.state, toHex(signer)),
-        check: (signer, opened, clock) =>
-          checkDelegateRoster(c.p.provider, org.log.state, org.id, signer, opened, clock),
-      },
+      delegates: delegateRosterOption(c, org),
     });
     if (message === undefined) {
       // No error: it opened, but its roster names another group than this topic's.

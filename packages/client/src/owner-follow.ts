@@ -23,10 +23,9 @@ import {
   type KeyUpdate,
   type LeafHandover,
   MessageType,
-  type EpochRoster as WireEpochRoster,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { checkDelegateRoster } from "./delegate-commits.js";
+import { delegateRosterOption } from "./delegate-commits.js";
 import { isDelegate } from "./delegates.js";
 import type { EpochRoster } from "./epoch-roster.js";
 import { openEpochRoster } from "./epoch-roster.js";
@@ -206,13 +205,11 @@ async function onRoster(
     onError: (cause) => {
       error = cause;
     },
-    delegates: {
-      committers: (key) => isDelegate(org.log.state, toHex(key)),
-      check: (key: Uint8Array, roster: WireEpochRoster) => {
-        signer = key;
-        return checkDelegateRoster(c.p.provider, org.log.state, org.id, key, roster);
-      },
-    },
+    // Judged at the roster's own clock, as members judge it: an add whose joiner a later event
+    // banned is still followed, and so is the ban's re-key after it.
+    delegates: delegateRosterOption(c, org, (key) => {
+      signer = key;
+    }),
   });
   c.sync.seen.add(id);
   if (opened === undefined || signer === undefined || opened.channelId !== "") {

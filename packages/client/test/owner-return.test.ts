@@ -159,6 +159,24 @@ describe("the owner follows delegates' commits", () => {
     expect(bob.client.getOrganization(orgId).role).toBe("member");
   });
 
+  it("owner back after alice accepted bob and then banned him: it follows the add (judged at its own clock, before the ban) and the ban's re-key", async () => {
+    const { w, owner, alice, carol, orgId } = await org({ away: true });
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    await alice.client.acceptRequest(orgId, requestId);
+    await w.settle();
+    await alice.client.banMember(orgId, bob.client.memberId);
+    await w.settle();
+    await alice.client.sendMessage(orgId, "general", "after bob's ban");
+    await w.settle();
+    await ownerBack(w, owner);
+    expect(epochOf(owner, orgId)).toBe(epochOf(alice, orgId));
+    expect(received(owner, orgId)).toContain("after bob's ban");
+    await ownerSays(w, owner, orgId, "owner after the ban");
+    expect(received(alice, orgId)).toContain("owner after the ban");
+    expect(received(carol, orgId)).toContain("owner after the ban");
+    expect(received(bob, orgId)).not.toContain("owner after the ban");
+  });
+
   it("then the owner removes dave: bob, admitted by alice, follows the owner's KeyUpdate with the leaf secret alice handed over (no Welcome from the owner reaches him)", async () => {
     const { w, owner, alice, carol, dave, orgId } = await org({ away: true });
     const bob = await delegatesAct(w, alice, carol, orgId);
