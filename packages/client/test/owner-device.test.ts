@@ -188,8 +188,13 @@ describe("two owner devices at once", () => {
     await world.advance(periodMs);
     expect(forks(owner)).toHaveLength(1);
     expect(forks(twin)).toHaveLength(1);
-    // Carol asks while both are halted; time passes (the history sweeps move on).
-    const { bob: carol, requestId } = await asks(world, orgId, "carol");
+    // Carol asks while both are halted; time passes (the history sweeps move on). Her client's own
+    // re-ask (on the republish back-off) is held off: the request the owner sees is the one made to
+    // the prekey both devices held.
+    const carol = await world.peer("carol", { config: { republishIntervalMs: 24 * 3_600_000 } });
+    await carol.client.discover(orgId);
+    const requestId = await carol.client.requestToJoin(orgId, { displayName: "carol" });
+    await world.settle();
     await world.advance(periodMs);
 
     // The user keeps the original: the twin is stopped, the original resumes (out of the
