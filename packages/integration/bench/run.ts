@@ -62,6 +62,7 @@ import {
 } from "@orgchat/client";
 import { memoryStore, type Store } from "@orgchat/store";
 import { decryptedCounter } from "../src/process-node/decrypted.js";
+import { watchMachineLoad } from "../src/process-node/machine-load.js";
 import { type RemoteNode, spawnNode } from "../src/process-node/remote.js";
 import { meteredTransport as counting } from "../src/scale/meters.js";
 import {
@@ -404,6 +405,7 @@ async function throughputProcesses(layout: ProcessLayout) {
     const decrypted = Promise.all([expect(owner, messageCount), expect(bob, messageCount)]);
     await armed();
     const cpuBefore = await cpu();
+    const machineLoad = watchMachineLoad();
     const startNs = process.hrtime.bigint();
     const start = performance.now();
     const senderDoneMs = await sendAll(messageTexts("message", messageCount));
@@ -422,6 +424,7 @@ async function throughputProcesses(layout: ProcessLayout) {
     const cpuAfter = await cpu();
     const cpuMs = names.map((_, i) => ((cpuAfter[i] ?? 0) - (cpuBefore[i] ?? 0)) / 1000);
     const cpuMsTotal = cpuMs.reduce((a, b) => a + b, 0);
+    const machine = machineLoad(cpuMsTotal);
     return {
       layout,
       totalMs: round(totalMs),
@@ -444,6 +447,19 @@ async function throughputProcesses(layout: ProcessLayout) {
         thisMachine: round(Math.max(cpuMsTotal / cpus().length, ...cpuMs)),
         corePerNode: round(Math.max(...cpuMs)),
       },
+      /**
+       * What the machine ran over the window besides the timed processes (the processes' CPU grows
+       * with it on a shared machine: compare figures measured with about as much of it).
+       */
+      machine:
+        machine === undefined
+          ? null
+          : {
+              loadAverage: machine.loadAverage.map((n) => Math.round(n * 100) / 100),
+              busyMs: round(machine.busyMs),
+              othersMs: round(machine.othersMs),
+              stealMs: round(machine.stealMs),
+            },
     };
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
@@ -685,7 +701,7 @@ if (json) {
   if (result.throughput) {
     const { relay, relayMesh, relayProcesses, floor } = result.throughput;
     const perProcess = (run: NonNullable<typeof relayMesh>) =>
-      `${run.totalMs} ms (${run.messagesPerSecond}/s, sender done at ${run.senderDoneMs} ms); CPU ms by process ${JSON.stringify(run.cpuMsByNode)}, sum ${run.cpuMsTotal}; CPU floor ${run.cpuFloorMs.thisMachine} ms on ${cpus().length} cores, ${run.cpuFloorMs.corePerNode} ms with a core per node`;
+      `${run.totalMs} ms (${run.messagesPerSecond}/s, sender done at ${run.senderDoneMs} ms); CPU ms by process ${JSON.stringify(run.cpuMsByNode)}, sum ${run.cpuMsTotal}; CPU floor ${run.cpuFloorMs.thisMachine} ms on ${cpus().length} cores, ${run.cpuFloorMs.corePerNode} ms with a core per node${run.machine ? `; the machine meanwhile: load ${run.machine.loadAverage.join(" → ")}, ${run.machine.othersMs} ms of CPU besides these processes` : ""}`;
     lines.push(
       `throughput, 3 relay nodes meshed directly, one process each (goal ≤ 500 ms; timed from asking the sender to send until both receivers decrypted all, after the warm-up): ${relayMesh ? `${perProcess(relayMesh)}; ×${result.throughput.ratioMesh}` : "skipped"}`,
       `  relay, the 4 nodes in one process ${relay ? `${relay.totalMs} ms (${relay.messagesPerSecond}/s, sender done at ${relay.senderDoneMs} ms, all decrypted: ${relay.allDecrypted}, ${relay.wireBytesPerMessage} B/message on the wire, CPU ${relay.cpuMs} ms)` : "skipped"}; floor ${floor ? `${floor.totalMs} ms` : "skipped"}; ×${result.throughput.ratio}`,
