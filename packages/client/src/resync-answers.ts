@@ -9,7 +9,7 @@
 
 import { joinResponseToWire } from "@orgchat/state/wire";
 import type { ClientCore } from "./core.js";
-import { commitDelegateAdd } from "./delegate-commits.js";
+import { commitDelegateAddKept, keptWelcomesOf } from "./kept-welcomes.js";
 import { type DeskOrg, deskKeys, newTxn, type Txn } from "./org.js";
 import type { JoinDecision } from "./owner-requests.js";
 
@@ -194,8 +194,9 @@ export function answerAgainBudgetOf(desk: object, memberRefillMs: number): Resyn
 
 /**
  * A request a desk decided, asked again (its answer was lost: `Membership.askAgain`): the decision
- * is sent again, and for a delegate's accept whose add step is missing (the requester's keys had
- * not reached it) the add step is made now, in a unit of work of its own. Only the desk that
+ * is sent again, and for a delegate's accept the keys too: the Welcome its add step sent, again
+ * (the same sealed bytes: `kept-welcomes.ts`), or, when the add step is missing (the requester's
+ * keys had not reached it), the add step now, in a unit of work of its own. Only the desk that
  * decided answers; at most one answer per requester per `resyncAnswerIntervalMs`
  * ({@link answerAgainBudgetOf}: over it, dropped and reported; the requester asks again later).
  *
@@ -238,10 +239,16 @@ export async function answerAgain(
   );
   if (decision.type !== "request.accepted" || org.role === "owner") return;
   if (!org.log.state.members.has(member)) return;
+  // Added by this delegate already: its Welcome again, the same sealed bytes (lost on the way).
+  const kept = keptWelcomesOf(org).get(member, c.now());
+  if (kept !== undefined) {
+    txn.outbox.push(kept);
+    return;
+  }
   const delegateOrg = org;
   c.runtime.background(org.hex, async () => {
     const again = newTxn(delegateOrg);
-    const handed = await commitDelegateAdd(c, delegateOrg, again, member);
+    const handed = await commitDelegateAddKept(c, delegateOrg, again, member);
     await c.persistence.commit(delegateOrg, again);
     handed?.fill(0);
   });
