@@ -80,6 +80,36 @@ function invitationAndUse(author: string, invitee: string, clock: bigint, sentAt
 }
 
 /**
+ * A `delegate-event` envelope on the organization's description topic, signed by `secret`, naming
+ * the signer its author, at `clock`: `event` and, when given, the event it carries (`request`).
+ */
+async function sealDelegateEvent(
+  orgId: string,
+  secret: Uint8Array,
+  clock: bigint,
+  event: unknown,
+  request?: unknown,
+): Promise<Uint8Array> {
+  const org = fromHex(orgId);
+  return sealEnvelope(
+    {
+      type: "delegate-event",
+      organizationId: org,
+      clock,
+      contentTopic: descriptionTopic(org),
+      message: {
+        organizationId: org,
+        author: provider.ed25519PublicKey(secret),
+        clock,
+        event: encodeJson(event),
+        ...(request === undefined ? {} : { request: encodeJson(request) }),
+      },
+    },
+    ed25519EnvelopeSigner(provider, secret),
+  );
+}
+
+/**
  * A `delegate-event` signed by `secret`: an `invitation.issued` to `invitee` in its own name,
  * carrying the invitee's `invitation.used` of it (forged: the invitee signed nothing).
  */
@@ -90,26 +120,9 @@ async function invitationEnvelope(
   invitee: string,
   clock: bigint,
 ): Promise<Uint8Array> {
-  const org = fromHex(orgId);
-  const author = provider.ed25519PublicKey(secret);
-  const { issued, used } = invitationAndUse(toHex(author), invitee, clock, w.time.now());
-  const topic = descriptionTopic(org);
-  return sealEnvelope(
-    {
-      type: "delegate-event",
-      organizationId: org,
-      clock,
-      contentTopic: topic,
-      message: {
-        organizationId: org,
-        author,
-        clock,
-        event: encodeJson(issued),
-        request: encodeJson(used),
-      },
-    },
-    ed25519EnvelopeSigner(provider, secret),
-  );
+  const author = toHex(provider.ed25519PublicKey(secret));
+  const { issued, used } = invitationAndUse(author, invitee, clock, w.time.now());
+  return sealDelegateEvent(orgId, secret, clock, issued, used);
 }
 
 /** Counts every write `peer`'s store takes from now on. */
@@ -174,21 +187,7 @@ describe("a delegate's decisions reach the members and the returning owner", () 
     };
     const event = { id: eventContentId({ id: "", ...draft }), ...draft };
     const topic = descriptionTopic(org);
-    const bytes = await sealEnvelope(
-      {
-        type: "delegate-event",
-        organizationId: org,
-        clock: draft.clock,
-        contentTopic: topic,
-        message: {
-          organizationId: org,
-          author: mallory.publicKey,
-          clock: draft.clock,
-          event: encodeJson(event),
-        },
-      },
-      ed25519EnvelopeSigner(provider, mallory.secretKey),
-    );
+    const bytes = await sealDelegateEvent(orgId, mallory.secretKey, draft.clock, event);
     const reasons: string[] = [];
     erin.client.on("diagnostic", (d) => reasons.push(d.reason));
     await carol.transport.publish(topic, bytes);
@@ -219,21 +218,7 @@ describe("a stranger's own decisions", () => {
         body: { member: erinId, deleteMessages: true },
       };
       const event = { id: eventContentId({ id: "", ...draft }), ...draft };
-      const bytes = await sealEnvelope(
-        {
-          type: "delegate-event",
-          organizationId: org,
-          clock: draft.clock,
-          contentTopic: topic,
-          message: {
-            organizationId: org,
-            author: mallory.publicKey,
-            clock: draft.clock,
-            event: encodeJson(event),
-          },
-        },
-        ed25519EnvelopeSigner(provider, mallory.secretKey),
-      );
+      const bytes = await sealDelegateEvent(orgId, mallory.secretKey, draft.clock, event);
       await carol.transport.publish(topic, bytes);
     }
     await w.settle();
