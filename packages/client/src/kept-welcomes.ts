@@ -83,11 +83,8 @@ const desks = new WeakMap<object, KeptWelcomes>();
  */
 export function keptWelcomesOf(org: DelegateOrg): KeptWelcomes {
   const desk = org.member.delegate;
-  let kept = desks.get(desk);
-  if (kept === undefined) {
-    kept = new KeptWelcomes();
-    desks.set(desk, kept);
-  }
+  const kept = desks.get(desk) ?? new KeptWelcomes();
+  desks.set(desk, kept);
   return kept;
 }
 

@@ -95,6 +95,11 @@ export class ResyncAnswerBudget {
     this.#memberRefillMs = memberRefillMs;
   }
 
+  /** How many members' buckets are remembered (at most `maxMemberBuckets`). */
+  get size(): number {
+    return this.#members.size;
+  }
+
   /**
    * Judges a resync request from a member on the group's roster, and takes the tokens of an
    * answer when it is to be answered.

@@ -12,18 +12,26 @@ import { describe, expect, it } from "vitest";
 import type { ClientCore } from "../src/core.js";
 import { eventContentId } from "../src/delegate-events.js";
 import { toHex } from "../src/encoding.js";
+import { KeptWelcomes, keptWelcomeLimits, keptWelcomesOf } from "../src/kept-welcomes.js";
 import { Membership } from "../src/membership.js";
-import type { DeskOrg, MemberOrg } from "../src/org.js";
+import type { DelegateOrg, DeskOrg, MemberOrg } from "../src/org.js";
 import { requestIdOf } from "../src/pairwise.js";
-import { answerAgain } from "../src/resync-answers.js";
+import { answerAgain, answerAgainBudgetOf } from "../src/resync-answers.js";
 
 const orgHex = "ab".repeat(32);
 const requester = "cd".repeat(32);
 const requestId = "ef".repeat(32);
 
-function world(decidedBy: string) {
+const self = "99".repeat(32);
+
+/**
+ * A desk that decided (or not) bob's request: the owner's, or with `delegate`, a delegate's (its
+ * member id `self`) holding bob's sealed Welcome (`kept-welcomes.ts`). `asker` asks.
+ */
+function world(decidedBy: string, desk: { delegate?: boolean; asker?: string } = {}) {
   let now = 1_000;
   const sent: string[] = [];
+  const outbox: Array<{ id: string }> = [];
   const reports: string[] = [];
   const decision = {
     id: "01".repeat(32),
@@ -34,9 +42,10 @@ function world(decidedBy: string) {
     body: { requestId },
   };
   const org = {
-    role: "owner",
+    ...(desk.delegate
+      ? { role: "member", member: { delegate: {} } }
+      : { role: "owner", owner: {} }),
     hex: orgHex,
-    owner: {},
     log: {
       state: {
         requests: new Map([[requestId, { requester, decidedBy, status: "accepted" }]]),
@@ -46,7 +55,7 @@ function world(decidedBy: string) {
     },
   } as unknown as DeskOrg;
   const core = {
-    memberId: "99".repeat(32),
+    memberId: self,
     now: () => now,
     p: { config: { resyncAnswerIntervalMs: 60_000 } },
     pairwise: {
@@ -57,9 +66,14 @@ function world(decidedBy: string) {
     },
     report: ({ reason }: { reason: string }) => reports.push(reason),
   } as unknown as ClientCore;
+  const member = desk.asker ?? requester;
   const ask = () =>
-    answerAgain(core, org, { ops: [] } as never, { member: requester, requestId, topic: "t" });
-  return { org, sent, reports, ask, advance: (ms: number) => (now += ms) };
+    answerAgain(core, org, { ops: [], outbox } as never, { member, requestId, topic: "t" });
+  if (desk.delegate) {
+    const sealed = { id: "welcome", topic: "inbox", bytes: new Uint8Array(300) };
+    keptWelcomesOf(org as DelegateOrg).keep(requester, sealed, now);
+  }
+  return { org, sent, outbox, reports, ask, advance: (ms: number) => (now += ms) };
 }
 
 describe("answers to a request asked again", () => {
@@ -80,6 +94,50 @@ describe("answers to a request asked again", () => {
     const w = world("12".repeat(32));
     await w.ask();
     expect(w.sent).toEqual([]);
+  });
+
+  it("a delegate that added the requester sends its sealed Welcome again, on the same budget", async () => {
+    const w = world(self, { delegate: true });
+    for (let i = 0; i < 5; i++) await w.ask();
+    expect(w.sent).toEqual([requester]);
+    expect(w.outbox.map((entry) => entry.id)).toEqual(["welcome"]);
+    w.advance(60_000);
+    await w.ask();
+    expect(w.outbox.map((entry) => entry.id)).toEqual(["welcome", "welcome"]);
+  });
+
+  it("a stranger's re-asks cost the delegate nothing: no answer, no bucket, no copy", async () => {
+    const w = world(self, { delegate: true, asker: "77".repeat(32) });
+    const budget = answerAgainBudgetOf((w.org as DelegateOrg).member.delegate, 60_000);
+    for (let i = 0; i < 1_000; i++) {
+      await w.ask();
+      w.advance(60_000);
+    }
+    expect(w.sent).toEqual([]);
+    expect(w.outbox).toEqual([]);
+    expect(budget.size).toBe(0);
+    expect(keptWelcomesOf(w.org as DelegateOrg).size).toBe(1);
+  });
+});
+
+describe("a delegate's kept Welcomes", () => {
+  const sealed = (id: string) => ({ id, topic: "inbox", bytes: new Uint8Array(300) });
+
+  it("hold the newest maxPerDesk, each for windowMs", () => {
+    const kept = new KeptWelcomes();
+    const { maxPerDesk, windowMs } = keptWelcomeLimits;
+    for (let i = 0; i <= maxPerDesk; i++) kept.keep(`joiner-${i}`, sealed(`w${i}`), i);
+    expect(kept.size).toBe(maxPerDesk);
+    expect(kept.get("joiner-0", maxPerDesk)).toBeUndefined();
+    expect(kept.get("joiner-1", maxPerDesk)?.id).toBe("w1");
+    // Kept again: the newest copy, its window from now.
+    const later = windowMs + maxPerDesk;
+    kept.keep("joiner-1", sealed("w1-again"), later);
+    expect(kept.get("joiner-2", later)).toBeUndefined();
+    expect(kept.get("joiner-1", later)?.id).toBe("w1-again");
+    expect(kept.size).toBe(1);
+    expect(kept.get("joiner-1", later + windowMs)).toBeUndefined();
+    expect(kept.size).toBe(0);
   });
 });
 
