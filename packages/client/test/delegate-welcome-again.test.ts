@@ -35,16 +35,22 @@ function watch(transport: MemoryTransport, topic: string) {
 
 const inboxOf = (peer: Peer) => inboxTopic(publicKeyFromMemberId(peer.client.memberId));
 
+/** Owner, alice made admin, carol and dave plain members; then the owner's client is stopped. */
+async function ownerAway() {
+  const w = new World({ republishIntervalMs: tickMs });
+  world = w;
+  const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol", "dave"]);
+  const [alice, carol, dave] = members as [Peer, Peer, Peer];
+  await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
+  await w.settle();
+  await w.stop(owner);
+  w.peers.splice(w.peers.indexOf(owner), 1);
+  return { w, alice, carol, dave, orgId };
+}
+
 describe("a delegate's Welcome lost on the network", () => {
   it("the joiner's re-ask brings it again from the delegate, with the owner offline; a stranger's re-asks cost nothing", async () => {
-    const w = new World({ republishIntervalMs: tickMs });
-    world = w;
-    const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol"]);
-    const [alice, carol] = members as [Peer, Peer];
-    await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
-    await w.settle();
-    await w.stop(owner);
-    w.peers.splice(w.peers.indexOf(owner), 1);
+    const { w, alice, carol, orgId } = await ownerAway();
 
     const { bob, requestId } = await asks(w, orgId, "bob");
     const { bob: erin } = await asks(w, orgId, "erin");
@@ -72,5 +78,27 @@ describe("a delegate's Welcome lost on the network", () => {
     expect(toBob.published).toBe(4);
     expect(toErin.published).toBe(0);
     expect(erin.client.getOrganization(orgId).role).toBe("requester");
+  });
+
+  it("the group moved on meanwhile (alice banned dave): bob enters the epoch he was added in and follows her KeyUpdate", async () => {
+    const { w, alice, carol, dave, orgId } = await ownerAway();
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    const toBob = watch(alice.transport, inboxOf(bob));
+    toBob.drop = true;
+    await alice.client.acceptRequest(orgId, requestId);
+    await w.settle();
+    toBob.drop = false;
+    const added = alice.client.getOrganization(orgId).epoch ?? 0n;
+    await alice.client.banMember(orgId, dave.client.memberId);
+    await w.settle();
+    expect(alice.client.getOrganization(orgId).epoch).toBe(added + 1n);
+
+    for (let tick = 0; tick < 4; tick++) await w.advance(tickMs);
+    expect(bob.client.getOrganization(orgId).epoch).toBe(added + 1n);
+    await alice.client.sendMessage(orgId, "general", "after the ban");
+    await w.settle();
+    expect(received(bob, orgId)).toContain("after the ban");
+    expect(received(carol, orgId)).toContain("after the ban");
+    expect(received(dave, orgId)).not.toContain("after the ban");
   });
 });
