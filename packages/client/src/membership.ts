@@ -327,8 +327,11 @@ export class Membership {
     if (now < backoff.nextAt) return;
     const delay = Math.min(backoff.delay * 2, maxReaskDelayMs);
     this.#reask.set(org, { requestId: own.id, delay, nextAt: now + delay });
-    // From the state (one lookup): the log may have folded the event into a snapshot since.
-    const event = requestEventOf(org.log.state, own.id);
+    // From the state (one lookup): the log may have folded the event into a snapshot since. An
+    // invitee's request, refused by its own state (invitation-only), is held buffered (bounded).
+    const event =
+      requestEventOf(org.log.state, own.id) ??
+      org.log.buffered().find((e) => e.id === own.id && e.type === "request.sent");
     if (event === undefined || event.type !== "request.sent") return;
     const content = encodePairwiseContent({
       content: { case: "requestToJoin", value: requestToJoinToWire(event, org.hex) },

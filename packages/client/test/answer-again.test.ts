@@ -141,78 +141,101 @@ describe("a delegate's kept Welcomes", () => {
   });
 });
 
-describe("a request asked again after the log folded it into a snapshot", () => {
+/**
+ * A requester's log of an organization with `access`, holding its own `request.sent` (the state
+ * refuses it in an invitation-only organization: the log holds it buffered).
+ */
+function requesterLog(access: "on-request" | "invitation-only") {
+  const provider = defaultProvider();
+  const identity = provider.ed25519KeyPair();
+  const orgKey = provider.ed25519KeyPair().publicKey;
+  const org = toHex(orgKey);
+  const log = new OrgLog({ organizationId: org });
+  const created = {
+    id: "",
+    type: "org.created",
+    author: org,
+    clock: 1n,
+    sentAt: 1_000,
+    body: {
+      identity: { ...emptyIdentity, displayName: "Acme" },
+      permissions: { access, ensOnly: false, private: false },
+      pinMessageAllMembersEnabled: false,
+      tags: [],
+      encrypted: true,
+    },
+  } as OrgEvent;
+  expect(log.add({ ...created, id: eventContentId(created) }).rejected).toBeUndefined();
+  const draft = {
+    id: "",
+    type: "request.sent" as const,
+    author: toHex(identity.publicKey),
+    clock: 2n,
+    sentAt: 2_000,
+    body: { chatId: "", ensName: "", displayName: "bob" },
+  };
+  const content = encodePairwiseContent({
+    content: { case: "requestToJoin", value: requestToJoinToWire(draft, org) },
+  });
+  const requestId = requestIdOf(identity.publicKey, content);
+  const added = log.add({ ...draft, id: requestId });
+  expect(added.rejected?.reason).toBe(access === "on-request" ? undefined : "unauthorized");
+  return { provider, identity, orgKey, log, requestId };
+}
+
+/**
+ * Runs `Membership.askAgain` on the periodic back-off (armed, then due) for a requester whose log
+ * is `log`. @returns the request copies sent to the owner
+ */
+async function askedAgain(init: ReturnType<typeof requesterLog>, log: OrgLog) {
+  const { provider, identity, orgKey, requestId } = init;
+  let now = 10_000;
+  const sent: Uint8Array[] = [];
+  const member = {
+    id: orgKey,
+    hex: toHex(orgKey),
+    role: "requester",
+    log,
+    keys: {
+      signingKey: provider.ed25519KeyPair().publicKey,
+      prekey: provider.x25519KeyPair().publicKey,
+    },
+    member: { request: { id: requestId, status: "pending" }, delegateSessions: new Map() },
+  } as unknown as MemberOrg;
+  const core = {
+    memberId: toHex(identity.publicKey),
+    now: () => now,
+    p: { provider, identity, config: { republishIntervalMs: 600_000 } },
+    pairwise: {
+      toOwner: async (_org: unknown, _txn: unknown, sealed: unknown) => {
+        if (sealed instanceof Uint8Array) sent.push(sealed);
+        return "id";
+      },
+    },
+    persistence: { commit: async () => {} },
+  } as unknown as ClientCore;
+  const membership = new Membership(core);
+  await membership.askAgain(member); // armed
+  now += 600_000;
+  await membership.askAgain(member);
+  return sent.map((content) => requestIdOf(identity.publicKey, content));
+}
+
+describe("the copy a requester sends again", () => {
   // `Membership.askAgain` makes its copy from the state's request (`requestEventOf`): a log scan
   // finds nothing once the request's event is folded into a snapshot.
-  it("the requester still sends the same request bytes (same id) to the owner", async () => {
-    const provider = defaultProvider();
-    const identity = provider.ed25519KeyPair();
-    const self = toHex(identity.publicKey);
-    const orgKey = provider.ed25519KeyPair().publicKey;
-    const org = toHex(orgKey);
-    const log = new OrgLog({ organizationId: org });
-    const created = {
-      id: "",
-      type: "org.created",
-      author: org,
-      clock: 1n,
-      sentAt: 1_000,
-      body: {
-        identity: { ...emptyIdentity, displayName: "Acme" },
-        permissions: { access: "on-request", ensOnly: false, private: false },
-        pinMessageAllMembersEnabled: false,
-        tags: [],
-        encrypted: true,
-      },
-    } as OrgEvent;
-    expect(log.add({ ...created, id: eventContentId(created) }).rejected).toBeUndefined();
-    const draft = {
-      id: "",
-      type: "request.sent" as const,
-      author: self,
-      clock: 2n,
-      sentAt: 2_000,
-      body: { chatId: "", ensName: "", displayName: "bob" },
-    };
-    const content = encodePairwiseContent({
-      content: { case: "requestToJoin", value: requestToJoinToWire(draft, org) },
-    });
-    const requestId = requestIdOf(identity.publicKey, content);
-    expect(log.add({ ...draft, id: requestId }).rejected).toBeUndefined();
+  it("after the log folded the request into a snapshot: the same request bytes (same id)", async () => {
+    const init = requesterLog("on-request");
     // Restored from the snapshot: the state holds the request, the log not its event.
-    const folded = new OrgLog({ organizationId: org });
-    folded.restore(log.state);
-    expect(folded.events().some((e) => e.id === requestId)).toBe(false);
+    const folded = new OrgLog({ organizationId: toHex(init.orgKey) });
+    folded.restore(init.log.state);
+    expect(folded.events().some((e) => e.id === init.requestId)).toBe(false);
+    expect(await askedAgain(init, folded)).toEqual([init.requestId]);
+  });
 
-    let now = 10_000;
-    const sent: Uint8Array[] = [];
-    const signing = provider.ed25519KeyPair();
-    const prekey = provider.x25519KeyPair();
-    const member = {
-      id: orgKey,
-      hex: org,
-      role: "requester",
-      log: folded,
-      keys: { signingKey: signing.publicKey, prekey: prekey.publicKey },
-      member: { request: { id: requestId, status: "pending" }, delegateSessions: new Map() },
-    } as unknown as MemberOrg;
-    const core = {
-      memberId: self,
-      now: () => now,
-      p: { provider, identity, config: { republishIntervalMs: 600_000 } },
-      pairwise: {
-        toOwner: async (_org: unknown, _txn: unknown, sealed: unknown) => {
-          if (sealed instanceof Uint8Array) sent.push(sealed);
-          return "id";
-        },
-      },
-      persistence: { commit: async () => {} },
-    } as unknown as ClientCore;
-    const membership = new Membership(core);
-    await membership.askAgain(member); // armed
-    now += 600_000;
-    await membership.askAgain(member);
-    expect(sent).toHaveLength(1);
-    expect(requestIdOf(identity.publicKey, sent[0] as Uint8Array)).toBe(requestId);
+  it("an invitee's request, refused by its own state (invitation-only) and held buffered: sent again too", async () => {
+    const init = requesterLog("invitation-only");
+    expect(init.log.state.requests.has(init.requestId)).toBe(false);
+    expect(await askedAgain(init, init.log)).toEqual([init.requestId]);
   });
 });
