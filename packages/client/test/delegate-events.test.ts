@@ -11,7 +11,7 @@ import {
 } from "../src/delegate-events.js";
 import { decodeJson, decodeStored, encodeJson, fromHex, toHex } from "../src/encoding.js";
 import { eventsLog } from "../src/persistence.js";
-import { asks, orgWithMembers, type Peer, World } from "./helpers.js";
+import { adminWithOwnerAway, asks, orgWithMembers, type Peer, World } from "./helpers.js";
 
 // Delegates' decisions reach everyone (docs/DELEGATION.md, "Decisions reach everyone"), a
 // delegate's invitation and its use among them ("Invitations by a delegate").
@@ -26,12 +26,8 @@ afterEach(async () => {
 async function ownerAway() {
   const w = new World();
   world = w;
-  const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol", "erin"]);
+  const { owner, members, orgId } = await adminWithOwnerAway(w, ["alice", "carol", "erin"]);
   const [alice, carol, erin] = members as [Peer, Peer, Peer];
-  await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
-  await w.settle();
-  await w.stop(owner);
-  w.peers.splice(w.peers.indexOf(owner), 1);
   return { w, owner, alice, carol, erin, orgId };
 }
 

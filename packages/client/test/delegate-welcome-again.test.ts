@@ -8,7 +8,7 @@
 import type { MemoryTransport } from "@orgchat/transport";
 import { inboxTopic, publicKeyFromMemberId } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { asks, orgWithMembers, type Peer, received, World } from "./helpers.js";
+import { adminWithOwnerAway, asks, type Peer, received, World } from "./helpers.js";
 
 /** The periodic tick; a re-ask goes out one to two ticks after the request, then on a back-off. */
 const tickMs = 60_000;
@@ -39,12 +39,8 @@ const inboxOf = (peer: Peer) => inboxTopic(publicKeyFromMemberId(peer.client.mem
 async function ownerAway() {
   const w = new World({ republishIntervalMs: tickMs });
   world = w;
-  const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol", "dave"]);
+  const { members, orgId } = await adminWithOwnerAway(w, ["alice", "carol", "dave"]);
   const [alice, carol, dave] = members as [Peer, Peer, Peer];
-  await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
-  await w.settle();
-  await w.stop(owner);
-  w.peers.splice(w.peers.indexOf(owner), 1);
   return { w, alice, carol, dave, orgId };
 }
 
