@@ -23,7 +23,7 @@ import type { DelegateOrg, Txn } from "./org.js";
 
 /** The bounds of a desk's kept Welcomes. */
 export const keptWelcomeLimits = {
-  /** Copies kept per desk: the newest (~0.3 KB each). */
+  /** Copies kept per desk: the newest (each ~0.5 KB: a 411-byte envelope, its id and topic). */
   maxPerDesk: 64,
   /** How long a copy is kept after its add step (the epoch retention window, 24 h). */
   windowMs: epochRetention.windowMs,
