@@ -10,16 +10,20 @@
  * Bounded: only joiners this delegate added get a copy (a stranger's request stores nothing),
  * at most {@link keptWelcomeLimits}`.maxPerDesk` per desk (the newest), each for
  * {@link keptWelcomeLimits}`.windowMs` (the epoch's retention: past it, the epoch the Welcome
- * enters is gone). Memory only: a restarted delegate has none, and the joiner waits for the owner
- * (its resync answer) as before.
+ * enters is gone). Stored (`kept-welcome/<joiner>` in the organization's space, with the add
+ * step's unit of work), so that a delegate that ran one command and stopped (the CLI) answers at
+ * its next start; read from the store at the first re-ask after a start.
  *
  * @module
  */
 import { epochRetention } from "@orgchat/crypto";
+import type { StoreOp } from "@orgchat/store";
 import { inboxTopic, publicKeyFromMemberId } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd } from "./delegate-commits.js";
+import { decodeJson, encodeJson } from "./encoding.js";
 import type { DelegateOrg, Txn } from "./org.js";
+import { orgSpace } from "./persistence.js";
 
 /** The bounds of a desk's kept Welcomes. */
 export const keptWelcomeLimits = {
@@ -36,61 +40,114 @@ export interface SealedWelcome {
   readonly bytes: Uint8Array;
 }
 
+/** The store record of one kept Welcome (`kept-welcome/<joiner>`). */
+interface KeptRecord {
+  readonly v: 1;
+  readonly id: string;
+  readonly topic: string;
+  readonly bytes: Uint8Array;
+  readonly at: number;
+}
+
+const keyPrefix = "kept-welcome/";
+
 /**
  * The sealed Welcomes of one desk, by joiner (oldest first), each with the time it was kept.
  * @example
  * ```ts
- * kept.keep(joiner, sealed, now);
+ * const dropped = kept.keep(joiner, sealed, now); // delete their records
  * const again = kept.get(joiner, later); // undefined once past the window
  * ```
  */
 export class KeptWelcomes {
   readonly #byJoiner = new Map<string, { readonly sealed: SealedWelcome; readonly at: number }>();
 
-  /** How many copies are held. */
+  /** How many copies are held (expired ones too, until the next {@link KeptWelcomes.keep}). */
   get size(): number {
     return this.#byJoiner.size;
   }
 
-  /** Keeps `joiner`'s Welcome (replacing an older one), dropping the expired and the oldest over the bound. */
-  keep(joiner: string, sealed: SealedWelcome, now: number): void {
+  /**
+   * Keeps `joiner`'s Welcome (replacing an older one), and drops the expired and the oldest over
+   * the bound.
+   * @returns the joiners dropped (their records are to be deleted)
+   */
+  keep(joiner: string, sealed: SealedWelcome, now: number): string[] {
     this.#byJoiner.delete(joiner);
     this.#byJoiner.set(joiner, { sealed, at: now });
-    this.#prune(now);
+    const dropped: string[] = [];
+    for (const [other, entry] of this.#byJoiner) {
+      const over = this.#byJoiner.size > keptWelcomeLimits.maxPerDesk;
+      if (other === joiner || (!over && now - entry.at < keptWelcomeLimits.windowMs)) break;
+      this.#byJoiner.delete(other);
+      dropped.push(other);
+    }
+    return dropped;
   }
 
   /** `joiner`'s Welcome, unless none was kept or its window ended. */
   get(joiner: string, now: number): SealedWelcome | undefined {
-    this.#prune(now);
-    return this.#byJoiner.get(joiner)?.sealed;
-  }
-
-  #prune(now: number): void {
-    for (const [joiner, entry] of this.#byJoiner) {
-      const over = this.#byJoiner.size > keptWelcomeLimits.maxPerDesk;
-      if (!over && now - entry.at < keptWelcomeLimits.windowMs) break;
-      this.#byJoiner.delete(joiner);
-    }
+    const entry = this.#byJoiner.get(joiner);
+    if (entry === undefined || now - entry.at >= keptWelcomeLimits.windowMs) return undefined;
+    return entry.sealed;
   }
 }
 
-/** Per delegate desk (`MemberSide.delegate`), its kept Welcomes. */
+/** Per delegate desk (`MemberSide.delegate`), its kept Welcomes (read from the store once). */
 const desks = new WeakMap<object, KeptWelcomes>();
 
+/** A stored record, or undefined when it is not one (skipped: it only costs a re-ask). */
+function readRecord(bytes: Uint8Array): KeptRecord | undefined {
+  try {
+    const record = decodeJson<KeptRecord>(bytes);
+    const ok =
+      record.v === 1 &&
+      typeof record.id === "string" &&
+      typeof record.topic === "string" &&
+      record.bytes instanceof Uint8Array &&
+      Number.isFinite(record.at);
+    return ok ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The kept Welcomes of a delegate's desk (made on first use).
+ * The kept Welcomes of a delegate's desk: read from the store at the first call after a start (at
+ * most {@link keptWelcomeLimits}`.maxPerDesk` records), then held in memory.
+ * @param c - the client's core
  * @param org - an organization in which this client is a delegate
  */
-export function keptWelcomesOf(org: DelegateOrg): KeptWelcomes {
+export async function keptWelcomesOf(c: ClientCore, org: DelegateOrg): Promise<KeptWelcomes> {
   const desk = org.member.delegate;
+  const held = desks.get(desk);
+  if (held !== undefined) return held;
+  const space = orgSpace(org.hex);
+  const records: Array<[string, KeptRecord]> = [];
+  const keys = await c.p.store.keys(space, {
+    prefix: keyPrefix,
+    limit: keptWelcomeLimits.maxPerDesk,
+  });
+  for (const key of keys) {
+    const bytes = await c.p.store.get(space, key);
+    const record = bytes === undefined ? undefined : readRecord(bytes);
+    if (record !== undefined) records.push([key.slice(keyPrefix.length), record]);
+  }
+  // (Another call may have read them meanwhile: the first one's stays.)
   const kept = desks.get(desk) ?? new KeptWelcomes();
-  desks.set(desk, kept);
+  if (!desks.has(desk)) {
+    records.sort(([, a], [, b]) => a.at - b.at);
+    for (const [joiner, { id, topic, bytes, at }] of records)
+      kept.keep(joiner, { id, topic, bytes }, at);
+    desks.set(desk, kept);
+  }
   return kept;
 }
 
 /**
  * A delegate's add step (`commitDelegateAdd`) that keeps a copy of the sealed Welcome it sends
- * the joiner ({@link KeptWelcomes}), for the joiner's re-ask should it be lost.
+ * the joiner ({@link KeptWelcomes}, stored with the unit of work), for the joiner's re-ask should
+ * it be lost.
  *
  * @param c - the client's core
  * @param org - an organization in which this client is a delegate
@@ -110,6 +167,17 @@ export async function commitDelegateAddKept(
   // The add step sends the joiner one message, its Welcome, into its inbox.
   const topic = inboxTopic(publicKeyFromMemberId(requester));
   const welcome = txn.outbox.slice(from).find((entry) => entry.topic === topic);
-  if (welcome !== undefined) keptWelcomesOf(org).keep(requester, welcome, c.now());
+  if (welcome === undefined) return handed;
+  const now = c.now();
+  const kept = await keptWelcomesOf(c, org);
+  const space = orgSpace(org.hex);
+  const record: KeptRecord = { v: 1, ...welcome, at: now };
+  const ops: StoreOp[] = [
+    { type: "put", space, key: `${keyPrefix}${requester}`, value: encodeJson(record) },
+  ];
+  for (const dropped of kept.keep(requester, welcome, now)) {
+    ops.push({ type: "delete", space, key: `${keyPrefix}${dropped}` });
+  }
+  txn.ops.push(...ops);
   return handed;
 }

@@ -245,7 +245,7 @@ export async function answerAgain(
   if (decision.type !== "request.accepted" || org.role === "owner") return;
   if (!org.log.state.members.has(member)) return;
   // Added by this delegate already: its Welcome again, the same sealed bytes (lost on the way).
-  const kept = keptWelcomesOf(org).get(member, c.now());
+  const kept = (await keptWelcomesOf(c, org)).get(member, c.now());
   if (kept !== undefined) {
     txn.outbox.push(kept);
     return;

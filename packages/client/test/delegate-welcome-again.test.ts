@@ -2,8 +2,8 @@
  * A delegate's Welcome lost on the network (docs/PROTOCOL.md, "Requests asked again"): alice (an
  * admin) accepted bob and added him, the owner is offline, and every message alice sent into bob's
  * inbox was lost. Bob's re-ask (`Membership.askAgain`) gets alice's decision and her Welcome again
- * (the same sealed bytes: `kept-welcomes.ts`), and he reads her next message. A requester alice
- * did not decide costs her nothing.
+ * (the same sealed bytes: `kept-welcomes.ts`, stored), and he reads her next message, also after
+ * alice restarted. A requester alice did not decide costs her nothing.
  */
 import type { MemoryTransport } from "@orgchat/transport";
 import { inboxTopic, publicKeyFromMemberId } from "@orgchat/wire";
@@ -96,5 +96,25 @@ describe("a delegate's Welcome lost on the network", () => {
     expect(received(bob, orgId)).toContain("after the ban");
     expect(received(carol, orgId)).toContain("after the ban");
     expect(received(dave, orgId)).not.toContain("after the ban");
+  });
+
+  it("alice restarted in between (a CLI command that ran and stopped): her stored copy answers", async () => {
+    const { w, alice, orgId } = await ownerAway();
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    const toBob = watch(alice.transport, inboxOf(bob));
+    toBob.drop = true;
+    await alice.client.acceptRequest(orgId, requestId);
+    await w.settle();
+    toBob.drop = false;
+    expect(await alice.store.keys(`org/${orgId}`, { prefix: "kept-welcome/" })).toEqual([
+      `kept-welcome/${bob.client.memberId}`,
+    ]);
+    await w.restart(alice);
+
+    for (let tick = 0; tick < 4; tick++) await w.advance(tickMs);
+    expect(bob.client.getOrganization(orgId).epoch).toBe(alice.client.getOrganization(orgId).epoch);
+    await alice.client.sendMessage(orgId, "general", "after my restart");
+    await w.settle();
+    expect(received(bob, orgId)).toContain("after my restart");
   });
 });
