@@ -44,19 +44,25 @@ async function ownerAway() {
   return { w, alice, carol, dave, orgId };
 }
 
+/** Alice accepts `bob`'s request while everything she sends into his inbox is lost. */
+async function acceptLost(w: World, alice: Peer, bob: Peer, orgId: string, requestId: string) {
+  const toBob = watch(alice.transport, inboxOf(bob));
+  toBob.drop = true;
+  await alice.client.acceptRequest(orgId, requestId);
+  await w.settle();
+  toBob.drop = false;
+  return toBob;
+}
+
 describe("a delegate's Welcome lost on the network", () => {
   it("the joiner's re-ask brings it again from the delegate, with the owner offline; a stranger's re-asks cost nothing", async () => {
     const { w, alice, carol, orgId } = await ownerAway();
 
     const { bob, requestId } = await asks(w, orgId, "bob");
     const { bob: erin } = await asks(w, orgId, "erin");
-    const toBob = watch(alice.transport, inboxOf(bob));
     const toErin = watch(alice.transport, inboxOf(erin));
     // Alice accepts bob: her answer and her Welcome never reach him.
-    toBob.drop = true;
-    await alice.client.acceptRequest(orgId, requestId);
-    await w.settle();
-    toBob.drop = false;
+    const toBob = await acceptLost(w, alice, bob, orgId, requestId);
     expect(toBob.dropped).toBe(2);
     expect(bob.client.getOrganization(orgId).role).toBe("requester");
     expect(alice.client.getOrganization(orgId).members.has(bob.client.memberId)).toBe(true);
@@ -79,11 +85,7 @@ describe("a delegate's Welcome lost on the network", () => {
   it("the group moved on meanwhile (alice banned dave): bob enters the epoch he was added in and follows her KeyUpdate", async () => {
     const { w, alice, carol, dave, orgId } = await ownerAway();
     const { bob, requestId } = await asks(w, orgId, "bob");
-    const toBob = watch(alice.transport, inboxOf(bob));
-    toBob.drop = true;
-    await alice.client.acceptRequest(orgId, requestId);
-    await w.settle();
-    toBob.drop = false;
+    await acceptLost(w, alice, bob, orgId, requestId);
     const added = alice.client.getOrganization(orgId).epoch ?? 0n;
     await alice.client.banMember(orgId, dave.client.memberId);
     await w.settle();
@@ -101,11 +103,7 @@ describe("a delegate's Welcome lost on the network", () => {
   it("alice restarted in between (a CLI command that ran and stopped): her stored copy answers", async () => {
     const { w, alice, orgId } = await ownerAway();
     const { bob, requestId } = await asks(w, orgId, "bob");
-    const toBob = watch(alice.transport, inboxOf(bob));
-    toBob.drop = true;
-    await alice.client.acceptRequest(orgId, requestId);
-    await w.settle();
-    toBob.drop = false;
+    await acceptLost(w, alice, bob, orgId, requestId);
     expect(await alice.store.keys(`org/${orgId}`, { prefix: "kept-welcome/" })).toEqual([
       `kept-welcome/${bob.client.memberId}`,
     ]);
