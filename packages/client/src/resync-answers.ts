@@ -9,9 +9,9 @@
 
 import { joinResponseToWire } from "@orgchat/state/wire";
 import type { ClientCore } from "./core.js";
+import { decisionEventOf } from "./delegate-events.js";
 import { commitDelegateAddKept, keptWelcomesOf } from "./kept-welcomes.js";
 import { type DeskOrg, deskKeys, newTxn, type Txn } from "./org.js";
-import type { JoinDecision } from "./owner-requests.js";
 
 /** Limits of the owner's resync answers (the per-member refill is `resyncAnswerIntervalMs`). */
 export const resyncAnswerLimits = {
@@ -220,13 +220,8 @@ export async function answerAgain(
   const request = org.log.state.requests.get(requestId);
   const self = org.role === "owner" ? org.hex : c.memberId;
   if (request?.requester !== member || request.decidedBy !== self) return;
-  const decision = org.log
-    .events()
-    .find(
-      (e): e is JoinDecision =>
-        (e.type === "request.accepted" || e.type === "request.rejected") &&
-        e.body.requestId === requestId,
-    );
+  // From the state (one lookup): the log may have folded the decision into a snapshot since.
+  const decision = decisionEventOf(org.log.state, requestId);
   if (decision === undefined) return;
   const budget = answerAgainBudgetOf(deskKeys(org), c.p.config.resyncAnswerIntervalMs);
   const refusal = budget.judge({ member, now: c.now() });

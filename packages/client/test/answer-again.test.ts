@@ -2,7 +2,8 @@
  * A desk's answer to a request it decided, asked again (`answerAgain`, resync-answers.ts): only
  * the desk that decided answers, and at most once per requester per `resyncAnswerIntervalMs` (a
  * requester's copies are network input: bounded). Run on a plain organization record: `answerAgain`
- * reads only its state, its log's events and the core's pairwise sender.
+ * reads only its state (the decision too: its log may have folded it into a snapshot), the kept
+ * Welcomes and the core's pairwise sender.
  */
 import { defaultProvider } from "@orgchat/crypto";
 import { type OrgEvent, OrgLog } from "@orgchat/state";
@@ -34,14 +35,6 @@ function world(decidedBy: string, desk: { delegate?: boolean; asker?: string } =
   const sent: string[] = [];
   const outbox: Array<{ id: string }> = [];
   const reports: string[] = [];
-  const decision = {
-    id: "01".repeat(32),
-    type: "request.accepted",
-    author: decidedBy,
-    clock: 7n,
-    sentAt: 0,
-    body: { requestId },
-  };
   const org = {
     ...(desk.delegate
       ? { role: "member", member: { delegate: {} } }
@@ -49,10 +42,16 @@ function world(decidedBy: string, desk: { delegate?: boolean; asker?: string } =
     hex: orgHex,
     log: {
       state: {
-        requests: new Map([[requestId, { requester, decidedBy, status: "accepted" }]]),
+        requests: new Map([
+          [
+            requestId,
+            { requester, decidedBy, decidedAt: 7n, decidedSentAt: 0, status: "accepted" },
+          ],
+        ]),
         members: new Map([[requester, {}]]),
       },
-      events: () => [decision],
+      // Folded into a snapshot: the decision is read from the state (`decisionEventOf`).
+      events: () => [],
     },
   } as unknown as DeskOrg;
   const core = {

@@ -5,6 +5,7 @@ import { descriptionTopic, encodeDelegateEvent, sealEnvelope } from "@orgchat/wi
 import { afterEach, describe, expect, it } from "vitest";
 import {
   checkDelegateEvent,
+  decisionEventOf,
   eventContentId,
   invitationEventOf,
   requestEventOf,
@@ -453,16 +454,18 @@ describe("the events a delegate publishes, made from its state", () => {
       encrypted: true,
     });
     const joined = add("request.sent", { chatId: "", ensName: "", displayName: "a" }, alice, "r1");
-    add("request.accepted", { requestId: joined.id });
+    const accepted = add("request.accepted", { requestId: joined.id });
     add("member.roles.changed", { member: alice, roles: ["all"] });
     const body = { chatId: "", ensName: "bob.eth", displayName: "Bob" };
     const request = add("request.sent", body, bob, "r2");
+    const carolAsked = add("request.sent", { ...body, ensName: "" }, "66".repeat(32), "r3");
+    const rejected = add("request.rejected", { requestId: carolAsked.id, reason: "no" }, alice);
     const invitation = add("invitation.issued", { invitee: "44".repeat(32), chatId: "" }, alice);
     const byOwner = add("invitation.issued", { invitee: "55".repeat(32), chatId: "" }, owner, "i9");
     // Folded into a snapshot: a log restored from it holds the state, not the events.
     const restored = new OrgLog({ organizationId: owner });
     restored.restore(log.state);
-    return { restored, request, invitation, byOwner };
+    return { restored, request, invitation, byOwner, accepted, rejected };
   }
 
   it("the request a decision carries, after the log folded into a snapshot (one lookup)", () => {
@@ -470,6 +473,15 @@ describe("the events a delegate publishes, made from its state", () => {
     expect(restored.events().find((e) => e.id === request.id)).toBeUndefined();
     expect(requestEventOf(restored.state, request.id)).toEqual(request);
     expect(requestEventOf(restored.state, "nope")).toBeUndefined();
+  });
+
+  it("the decision on a request, after the log folded it into a snapshot; none for a pending one", () => {
+    const { restored, request, accepted, rejected } = folded();
+    expect(restored.events().some((e) => e.id === accepted.id)).toBe(false);
+    expect(decisionEventOf(restored.state, "r1")).toEqual(accepted);
+    expect(decisionEventOf(restored.state, "r3")).toEqual(rejected);
+    expect(decisionEventOf(restored.state, request.id)).toBeUndefined();
+    expect(decisionEventOf(restored.state, "nope")).toBeUndefined();
   });
 
   it("a delegate's invitation; none for one not named by its content (the owner's)", () => {
