@@ -10,7 +10,7 @@ import {
 } from "@orgchat/state";
 import { emptyIdentity } from "@orgchat/state/wire";
 import type { ClientCore } from "./core.js";
-import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
+import { commitDelegateRemoval } from "./delegate-commits.js";
 import { publishDelegateEvent } from "./delegate-events.js";
 import { issueDelegateInvitation, sealInvitation } from "./delegate-invitations.js";
 import { hashId } from "./encoding.js";
@@ -20,6 +20,7 @@ import {
   NotOwnerError,
   UnknownTargetError,
 } from "./errors.js";
+import { commitDelegateAddKept } from "./kept-welcomes.js";
 import { isDeskOrg, newOwnerOrg, newTxn, type OwnerOrg, type Txn } from "./org.js";
 import type { JoinDecision } from "./owner-requests.js";
 import { checkSignal } from "./runtime.js";
@@ -337,7 +338,7 @@ export class OwnerActions {
       await publishDelegateEvent(c, org, txn, event);
       // Accepted: the keys too, with the owner offline (docs/DELEGATION.md, "Keys to the newcomer").
       const handed =
-        reason === undefined ? await commitDelegateAdd(c, org, txn, requester) : undefined;
+        reason === undefined ? await commitDelegateAddKept(c, org, txn, requester) : undefined;
       const base = { organizationId: org.hex, requestId, requester };
       txn.emits.push(
         reason === undefined

@@ -148,6 +148,39 @@ export function requestEventOf(state: OrgState, requestId: string): OrgEvent | u
 }
 
 /**
+ * The decision (`request.accepted` / `request.rejected`) the state applied to a request, as its
+ * author signed it: author, clock, time, reason (one map lookup, as {@link requestEventOf}). Its id
+ * is made of that content (an owner's decision is named by its envelope instead: the id is for
+ * nothing but the event's shape; what goes on the wire is its content).
+ *
+ * @param state - a state holding the request
+ * @param requestId - the request's id
+ * @returns the decision, or undefined when the request is unknown or not decided
+ */
+export function decisionEventOf(
+  state: OrgState,
+  requestId: string,
+): OrgEventOf<"request.accepted"> | OrgEventOf<"request.rejected"> | undefined {
+  const request = state.requests.get(requestId);
+  if (request === undefined) return undefined;
+  const { status, decidedBy, decidedAt, decidedSentAt } = request;
+  if (decidedBy === undefined || decidedAt === undefined || decidedSentAt === undefined) {
+    return undefined;
+  }
+  const common = { id: "", author: decidedBy, clock: decidedAt, sentAt: decidedSentAt };
+  if (status === "accepted") {
+    const event = { ...common, type: "request.accepted" as const, body: { requestId } };
+    return { ...event, id: eventContentId(event) };
+  }
+  if (status === "rejected") {
+    const body = { requestId, reason: request.rejectionReason ?? "" };
+    const event = { ...common, type: "request.rejected" as const, body };
+    return { ...event, id: eventContentId(event) };
+  }
+  return undefined;
+}
+
+/**
  * The `invitation.issued` an invitation of the state was folded from, when it is named by its
  * content (a delegate's; the owner's is named by its envelope and cannot be made again here).
  *

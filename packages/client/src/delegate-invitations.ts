@@ -17,10 +17,10 @@ import {
   sealEnvelope,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { commitDelegateAdd } from "./delegate-commits.js";
 import { invitationEventOf, publishDelegateEvent } from "./delegate-events.js";
 import { hashId } from "./encoding.js";
 import { EventRejectedError } from "./errors.js";
+import { commitDelegateAddKept } from "./kept-welcomes.js";
 import type { DelegateOrg, MemberOrg, Org, Txn } from "./org.js";
 import { stampAfter } from "./stamp.js";
 
@@ -121,8 +121,8 @@ export async function answerRedeemedInvitation(
   // of that clock, without the newcomer, would remove it from every state.
   const issued = invitationEventOf(invitation);
   if (issued !== undefined) await publishDelegateEvent(c, org, txn, issued, request);
-  const handed = await commitDelegateAdd(c, org, txn, member);
-  // Sealed already (the Welcome and the handover are encrypted in the outbox): no copy kept.
+  const handed = await commitDelegateAddKept(c, org, txn, member);
+  // Sealed already (the Welcome and the handover are encrypted in the outbox): no secret kept.
   handed?.fill(0);
   txn.emits.push([
     "request:accepted",

@@ -14,6 +14,7 @@ import {
   publicKeyFromMemberId,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { requestEventOf } from "./delegate-events.js";
 import { delegateInviter, invitationUsedByAnswer } from "./delegate-invitations.js";
 import {
   AbortError,
@@ -326,7 +327,11 @@ export class Membership {
     if (now < backoff.nextAt) return;
     const delay = Math.min(backoff.delay * 2, maxReaskDelayMs);
     this.#reask.set(org, { requestId: own.id, delay, nextAt: now + delay });
-    const event = org.log.events().find((e) => e.id === own.id && e.type === "request.sent");
+    // From the state (one lookup): the log may have folded the event into a snapshot since. An
+    // invitee's request, refused by its own state (invitation-only), is held buffered (bounded).
+    const event =
+      requestEventOf(org.log.state, own.id) ??
+      org.log.buffered().find((e) => e.id === own.id && e.type === "request.sent");
     if (event === undefined || event.type !== "request.sent") return;
     const content = encodePairwiseContent({
       content: { case: "requestToJoin", value: requestToJoinToWire(event, org.hex) },

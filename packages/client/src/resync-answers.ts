@@ -9,9 +9,9 @@
 
 import { joinResponseToWire } from "@orgchat/state/wire";
 import type { ClientCore } from "./core.js";
-import { commitDelegateAdd } from "./delegate-commits.js";
+import { decisionEventOf } from "./delegate-events.js";
+import { commitDelegateAddKept, keptWelcomesOf } from "./kept-welcomes.js";
 import { type DeskOrg, deskKeys, newTxn, type Txn } from "./org.js";
-import type { JoinDecision } from "./owner-requests.js";
 
 /** Limits of the owner's resync answers (the per-member refill is `resyncAnswerIntervalMs`). */
 export const resyncAnswerLimits = {
@@ -93,6 +93,11 @@ export class ResyncAnswerBudget {
   /** @param memberRefillMs - one more answer per member per this many ms (`resyncAnswerIntervalMs`) */
   constructor(memberRefillMs: number) {
     this.#memberRefillMs = memberRefillMs;
+  }
+
+  /** How many members' buckets are remembered (at most `maxMemberBuckets`). */
+  get size(): number {
+    return this.#members.size;
   }
 
   /**
@@ -194,8 +199,9 @@ export function answerAgainBudgetOf(desk: object, memberRefillMs: number): Resyn
 
 /**
  * A request a desk decided, asked again (its answer was lost: `Membership.askAgain`): the decision
- * is sent again, and for a delegate's accept whose add step is missing (the requester's keys had
- * not reached it) the add step is made now, in a unit of work of its own. Only the desk that
+ * is sent again, and for a delegate's accept the keys too: the Welcome its add step sent, again
+ * (the same sealed bytes: `kept-welcomes.ts`), or, when the add step is missing (the requester's
+ * keys had not reached it), the add step now, in a unit of work of its own. Only the desk that
  * decided answers; at most one answer per requester per `resyncAnswerIntervalMs`
  * ({@link answerAgainBudgetOf}: over it, dropped and reported; the requester asks again later).
  *
@@ -214,13 +220,8 @@ export async function answerAgain(
   const request = org.log.state.requests.get(requestId);
   const self = org.role === "owner" ? org.hex : c.memberId;
   if (request?.requester !== member || request.decidedBy !== self) return;
-  const decision = org.log
-    .events()
-    .find(
-      (e): e is JoinDecision =>
-        (e.type === "request.accepted" || e.type === "request.rejected") &&
-        e.body.requestId === requestId,
-    );
+  // From the state (one lookup): the log may have folded the decision into a snapshot since.
+  const decision = decisionEventOf(org.log.state, requestId);
   if (decision === undefined) return;
   const budget = answerAgainBudgetOf(deskKeys(org), c.p.config.resyncAnswerIntervalMs);
   const refusal = budget.judge({ member, now: c.now() });
@@ -238,10 +239,16 @@ export async function answerAgain(
   );
   if (decision.type !== "request.accepted" || org.role === "owner") return;
   if (!org.log.state.members.has(member)) return;
+  // Added by this delegate already: its Welcome again, the same sealed bytes (lost on the way).
+  const kept = (await keptWelcomesOf(c, org)).get(member, c.now());
+  if (kept !== undefined) {
+    txn.outbox.push(kept);
+    return;
+  }
   const delegateOrg = org;
   c.runtime.background(org.hex, async () => {
     const again = newTxn(delegateOrg);
-    const handed = await commitDelegateAdd(c, delegateOrg, again, member);
+    const handed = await commitDelegateAddKept(c, delegateOrg, again, member);
     await c.persistence.commit(delegateOrg, again);
     handed?.fill(0);
   });

@@ -5,13 +5,14 @@ import { descriptionTopic, encodeDelegateEvent, sealEnvelope } from "@orgchat/wi
 import { afterEach, describe, expect, it } from "vitest";
 import {
   checkDelegateEvent,
+  decisionEventOf,
   eventContentId,
   invitationEventOf,
   requestEventOf,
 } from "../src/delegate-events.js";
 import { decodeJson, decodeStored, encodeJson, fromHex, toHex } from "../src/encoding.js";
 import { eventsLog } from "../src/persistence.js";
-import { asks, orgWithMembers, type Peer, World } from "./helpers.js";
+import { adminWithOwnerAway, asks, orgWithMembers, type Peer, World } from "./helpers.js";
 
 // Delegates' decisions reach everyone (docs/DELEGATION.md, "Decisions reach everyone"), a
 // delegate's invitation and its use among them ("Invitations by a delegate").
@@ -26,12 +27,8 @@ afterEach(async () => {
 async function ownerAway() {
   const w = new World();
   world = w;
-  const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol", "erin"]);
+  const { owner, members, orgId } = await adminWithOwnerAway(w, ["alice", "carol", "erin"]);
   const [alice, carol, erin] = members as [Peer, Peer, Peer];
-  await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
-  await w.settle();
-  await w.stop(owner);
-  w.peers.splice(w.peers.indexOf(owner), 1);
   return { w, owner, alice, carol, erin, orgId };
 }
 
@@ -80,6 +77,36 @@ function invitationAndUse(author: string, invitee: string, clock: bigint, sentAt
 }
 
 /**
+ * A `delegate-event` envelope on the organization's description topic, signed by `secret`, naming
+ * the signer its author, at `clock`: `event` and, when given, the event it carries (`request`).
+ */
+async function sealDelegateEvent(
+  orgId: string,
+  secret: Uint8Array,
+  clock: bigint,
+  event: unknown,
+  request?: unknown,
+): Promise<Uint8Array> {
+  const org = fromHex(orgId);
+  return sealEnvelope(
+    {
+      type: "delegate-event",
+      organizationId: org,
+      clock,
+      contentTopic: descriptionTopic(org),
+      message: {
+        organizationId: org,
+        author: provider.ed25519PublicKey(secret),
+        clock,
+        event: encodeJson(event),
+        ...(request === undefined ? {} : { request: encodeJson(request) }),
+      },
+    },
+    ed25519EnvelopeSigner(provider, secret),
+  );
+}
+
+/**
  * A `delegate-event` signed by `secret`: an `invitation.issued` to `invitee` in its own name,
  * carrying the invitee's `invitation.used` of it (forged: the invitee signed nothing).
  */
@@ -90,26 +117,9 @@ async function invitationEnvelope(
   invitee: string,
   clock: bigint,
 ): Promise<Uint8Array> {
-  const org = fromHex(orgId);
-  const author = provider.ed25519PublicKey(secret);
-  const { issued, used } = invitationAndUse(toHex(author), invitee, clock, w.time.now());
-  const topic = descriptionTopic(org);
-  return sealEnvelope(
-    {
-      type: "delegate-event",
-      organizationId: org,
-      clock,
-      contentTopic: topic,
-      message: {
-        organizationId: org,
-        author,
-        clock,
-        event: encodeJson(issued),
-        request: encodeJson(used),
-      },
-    },
-    ed25519EnvelopeSigner(provider, secret),
-  );
+  const author = toHex(provider.ed25519PublicKey(secret));
+  const { issued, used } = invitationAndUse(author, invitee, clock, w.time.now());
+  return sealDelegateEvent(orgId, secret, clock, issued, used);
 }
 
 /** Counts every write `peer`'s store takes from now on. */
@@ -174,21 +184,7 @@ describe("a delegate's decisions reach the members and the returning owner", () 
     };
     const event = { id: eventContentId({ id: "", ...draft }), ...draft };
     const topic = descriptionTopic(org);
-    const bytes = await sealEnvelope(
-      {
-        type: "delegate-event",
-        organizationId: org,
-        clock: draft.clock,
-        contentTopic: topic,
-        message: {
-          organizationId: org,
-          author: mallory.publicKey,
-          clock: draft.clock,
-          event: encodeJson(event),
-        },
-      },
-      ed25519EnvelopeSigner(provider, mallory.secretKey),
-    );
+    const bytes = await sealDelegateEvent(orgId, mallory.secretKey, draft.clock, event);
     const reasons: string[] = [];
     erin.client.on("diagnostic", (d) => reasons.push(d.reason));
     await carol.transport.publish(topic, bytes);
@@ -219,21 +215,7 @@ describe("a stranger's own decisions", () => {
         body: { member: erinId, deleteMessages: true },
       };
       const event = { id: eventContentId({ id: "", ...draft }), ...draft };
-      const bytes = await sealEnvelope(
-        {
-          type: "delegate-event",
-          organizationId: org,
-          clock: draft.clock,
-          contentTopic: topic,
-          message: {
-            organizationId: org,
-            author: mallory.publicKey,
-            clock: draft.clock,
-            event: encodeJson(event),
-          },
-        },
-        ed25519EnvelopeSigner(provider, mallory.secretKey),
-      );
+      const bytes = await sealDelegateEvent(orgId, mallory.secretKey, draft.clock, event);
       await carol.transport.publish(topic, bytes);
     }
     await w.settle();
@@ -472,16 +454,18 @@ describe("the events a delegate publishes, made from its state", () => {
       encrypted: true,
     });
     const joined = add("request.sent", { chatId: "", ensName: "", displayName: "a" }, alice, "r1");
-    add("request.accepted", { requestId: joined.id });
+    const accepted = add("request.accepted", { requestId: joined.id });
     add("member.roles.changed", { member: alice, roles: ["all"] });
     const body = { chatId: "", ensName: "bob.eth", displayName: "Bob" };
     const request = add("request.sent", body, bob, "r2");
+    const carolAsked = add("request.sent", { ...body, ensName: "" }, "66".repeat(32), "r3");
+    const rejected = add("request.rejected", { requestId: carolAsked.id, reason: "no" }, alice);
     const invitation = add("invitation.issued", { invitee: "44".repeat(32), chatId: "" }, alice);
     const byOwner = add("invitation.issued", { invitee: "55".repeat(32), chatId: "" }, owner, "i9");
     // Folded into a snapshot: a log restored from it holds the state, not the events.
     const restored = new OrgLog({ organizationId: owner });
     restored.restore(log.state);
-    return { restored, request, invitation, byOwner };
+    return { restored, request, invitation, byOwner, accepted, rejected };
   }
 
   it("the request a decision carries, after the log folded into a snapshot (one lookup)", () => {
@@ -489,6 +473,15 @@ describe("the events a delegate publishes, made from its state", () => {
     expect(restored.events().find((e) => e.id === request.id)).toBeUndefined();
     expect(requestEventOf(restored.state, request.id)).toEqual(request);
     expect(requestEventOf(restored.state, "nope")).toBeUndefined();
+  });
+
+  it("the decision on a request, after the log folded it into a snapshot; none for a pending one", () => {
+    const { restored, request, accepted, rejected } = folded();
+    expect(restored.events().some((e) => e.id === accepted.id)).toBe(false);
+    expect(decisionEventOf(restored.state, "r1")).toEqual(accepted);
+    expect(decisionEventOf(restored.state, "r3")).toEqual(rejected);
+    expect(decisionEventOf(restored.state, request.id)).toBeUndefined();
+    expect(decisionEventOf(restored.state, "nope")).toBeUndefined();
   });
 
   it("a delegate's invitation; none for one not named by its content (the owner's)", () => {

@@ -310,3 +310,17 @@ export async function asks(w: World, orgId: string, name: string) {
   await w.settle();
   return { bob: peer, requestId };
 }
+
+/**
+ * An organization whose owner made the first of `memberNames` an admin and then stopped (its
+ * client closed and out of `world.peers`: a delegate acts with the owner offline).
+ */
+export async function adminWithOwnerAway(world: World, memberNames: readonly string[]) {
+  const { owner, members, orgId } = await orgWithMembers(world, memberNames);
+  const admin = members[0] as Peer;
+  await owner.client.setRoles(orgId, admin.client.memberId, ["all"]);
+  await world.settle();
+  await world.stop(owner);
+  world.peers.splice(world.peers.indexOf(owner), 1);
+  return { owner, members, orgId };
+}

@@ -27,16 +27,11 @@
  * commit's clock (`checkDelegateRoster`; test in `packages/client/test/delegates.test.ts`).
  *
  * Client configuration: the production defaults but `rekeyWindowMs: 0` and `addWindowMs: 0`, as in
- * bench/run.ts (a delegate commits each decision at once; the owner's batching windows would add up
+ * bench/run.ts (one module: bench/client-config.ts; a delegate commits each decision at once; the owner's batching windows would add up
  * to 200 ms to an admission and 2 s to a removal in production). `--json` prints one JSON document
  * on one line.
  */
-import {
-  type ClientConfig,
-  defaultClientConfig,
-  isFreshKeysPendingError,
-  isKeysNotReadyError,
-} from "@orgchat/client";
+import { isFreshKeysPendingError, isKeysNotReadyError } from "@orgchat/client";
 import { decodeSignedEnvelope, descriptionTopic, MessageType } from "@orgchat/wire";
 import {
   createWorld,
@@ -48,6 +43,7 @@ import {
   type World,
   type WorldKind,
 } from "../src/world.js";
+import { benchClientConfig } from "./client-config.js";
 import {
   ratioTo as ratio,
   type LatencyStats as Stats,
@@ -63,7 +59,7 @@ if (wakuKind !== "relay" && wakuKind !== "light") throw new RangeError("--kind: 
 const joins = quick ? 3 : 10;
 const removals = quick ? 2 : 5;
 
-const config: Required<ClientConfig> = { ...defaultClientConfig, rekeyWindowMs: 0, addWindowMs: 0 };
+const config = benchClientConfig;
 
 /** Joins `peer` through the owner (which is online during the set-up). */
 async function admit(world: World, owner: Peer, peer: Peer, orgId: string): Promise<void> {

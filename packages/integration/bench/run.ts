@@ -53,13 +53,7 @@
  */
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  type Client,
-  type ClientConfig,
-  createClient,
-  defaultClientConfig,
-  isUnknownOrganizationError,
-} from "@orgchat/client";
+import { type Client, createClient, isUnknownOrganizationError } from "@orgchat/client";
 import { memoryStore, type Store } from "@orgchat/store";
 import { decryptedCounter } from "../src/process-node/decrypted.js";
 import { watchMachineLoad } from "../src/process-node/machine-load.js";
@@ -75,6 +69,7 @@ import {
   type World,
   type WorldKind,
 } from "../src/world.js";
+import { benchClientConfig, benchConfigNote } from "./client-config.js";
 import { type LatencyStats, latencyStats, ratioTo, roundMs } from "./latency-stats.js";
 
 const json = process.argv.includes("--json");
@@ -128,14 +123,9 @@ const warmupCount = process.argv.includes("--warmup")
 if (!Number.isSafeInteger(warmupCount) || warmupCount < 1) throw new Error("--warmup: a count ≥ 1");
 const orgMembers = quick ? 100 : 1_000;
 
-/** Production defaults but `rekeyWindowMs` (see the header): what every client here runs with. */
-const clientConfig: Required<ClientConfig> = {
-  ...defaultClientConfig,
-  rekeyWindowMs: 0,
-  addWindowMs: 0,
-};
-const configNote =
-  "production defaults (defaultClientConfig of @orgchat/client) except rekeyWindowMs 0 and addWindowMs 0: a removal re-keys inside removeMember and an accept adds inside acceptRequest, so the removal and join figures leave out the batching windows (2 s and 200 ms in production); no passphrase, so scryptN is unused";
+/** Production defaults but the batching windows (see the header): what every client here runs with. */
+const clientConfig = benchClientConfig;
+const configNote = benchConfigNote;
 
 /** Resync requests seen in every world (a resync would put a production back-off in a figure). */
 let resyncRequests = 0;
