@@ -166,7 +166,7 @@ export class KeySync {
     txn.epochChanged = true;
     txn.erasesKeys = true;
     txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId, epoch }]);
-    if (channelId === "") this.forks.reconcileDepartures(org);
+    if (channelId === "") this.forks.reconcileDepartures(org, txn);
   }
 
   /** Keeps a replaced group for the late messages of its epochs (sealed, like groups). */

@@ -509,6 +509,11 @@ describe("forks converge under faults (two admins, owner offline)", () => {
     // An admin's KeyUpdate on the winner reached the other admin while it was still on its own
     // losing branch, one epoch further: dropped as stale, so after the switch it never followed.
     ["26", "a delegate's commit on a branch not reached yet is kept for the switch to it"],
+    // An admin accepted a newcomer whose keys came late; the other admin banned it meanwhile. The
+    // add step, made after the ban it did not know of, took the next clock: the others refused it
+    // as the add of a key banned before it, while it won at its parent, and the admins stayed on
+    // sibling epochs. Then the losing admin's re-commit put the banned newcomer back once more.
+    ["31", "an add step made late takes its acceptance's clock; a departure is committed again"],
   ] as const;
   for (const [path, what] of replays) {
     it(`${what} (script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
