@@ -213,6 +213,21 @@ export class CommitForks {
   }
 
   /**
+   * Whether a delegate's KeyUpdate chunk of an epoch not above the group's hangs where this member
+   * cannot place it yet: its commit's reference is unknown (its roster not here) and its parent is
+   * neither the current epoch nor one the group left. It may be a commit on another branch
+   * ({@link CommitForks.isOtherBranch} once its roster comes): not marked seen when dropped.
+   */
+  placeUnknown(org: MemberOrg, held: HeldChunk): boolean {
+    const { chunk } = held.read;
+    const group = org.member.groups.get(chunk.channelId);
+    if (group === undefined || held.delegate !== true || this.refs(org).has(held.keyIdHex)) {
+      return false;
+    }
+    return !equalBytes(chunk.previousKeyId, group.keyId) && !group.keepsParent(chunk.previousKeyId);
+  }
+
+  /**
    * A waiting chunk (verified already) whose parent became a fork point while it waited (a sibling
    * that waited with it applied first): entered as a sibling, the current epoch if it wins.
    *
