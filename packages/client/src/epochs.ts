@@ -12,7 +12,6 @@ import {
   sealEpochRosters,
 } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
-import { lookForMissedCommits } from "./missed-commits.js";
 import { newTxn, type Org, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
 import {
   memberChange,
@@ -59,7 +58,6 @@ export class OwnerEpochs {
     if (org.role !== "owner") {
       c.keySync.expireRetired(org);
       await c.delegates.periodic(org);
-      await lookForMissedCommits(c, org, c.p.config.republishIntervalMs);
       return;
     }
     // Another device writes as owner (owner-device.ts): nothing is signed until one is kept.

@@ -714,11 +714,10 @@ describe("forks converge under faults (two admins, owner offline)", () => {
     // as the add of a key banned before it, while it won at its parent, and the admins stayed on
     // sibling epochs. Then the losing admin's re-commit put the banned newcomer back once more.
     ["31", "an add step made late takes its acceptance's clock; a departure is committed again"],
-    // An admin's removal was lost on the way to the other admin, whose chunk of it came before its
-    // roster (dropped as stale, marked seen) while the roster's own delta was lost live: the other
-    // admin removed someone on the parent and built on its losing branch. Nothing named the lost
-    // commit; the state's departure, still on its roster, now makes it read the keys topic back.
-    ["55", "a departure whose re-key never came makes a member read the keys topic back"],
+    // An admin's removal reached the other admin chunk first, before its roster: the chunk, of an
+    // epoch not above its own and of a commit it could not place, was dropped as stale and marked
+    // seen, so no later read of history judged it again; that admin stayed on its losing branch.
+    ["55", "a delegate's chunk of a commit not placed yet is not marked seen when dropped"],
   ] as const;
   for (const [path, what] of replays) {
     it(`${what} (script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
