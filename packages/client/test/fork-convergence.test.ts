@@ -44,12 +44,12 @@ const runs = Number(process.env.ORGCHAT_FORK_RUNS ?? 3);
 const debug = process.env.ORGCHAT_FORK_DEBUG === "1";
 /**
  * The strict profile: both admins may also accept at the same moment, and every member must have
- * read every message it was entitled to. Off by default: these runs found gaps not closed yet
- * (docs/DELEGATION.md, "Concurrent commits converge", "Not closed yet"): with
- * `ORGCHAT_FORK_STRICT=1 ORGCHAT_FORK_RUNS=12`, two accepts at once leave the joiners on other
- * epochs than the rest, and an admin misses the other admin's message sent in its own losing
- * epoch. The other checks always run; `ORGCHAT_FORK_RUNS=20` passes (session 13); scripts that
- * once failed are replayed below.
+ * read every message it was entitled to. Off by default: these runs found a gap not closed yet
+ * (docs/PROTOCOL.md, "Delegated management", "Not closed"): with `ORGCHAT_FORK_STRICT=1
+ * ORGCHAT_FORK_RUNS=12` (session 14, run to its end), script 2 fails: both admins accept one
+ * newcomer at once, the winner cannot enter the other's add step (`epoch-unavailable`) and misses
+ * the message the other sent in it. The other checks always run; `ORGCHAT_FORK_RUNS=80` passes
+ * (session 14); scripts that once failed are replayed below.
  */
 const strict = process.env.ORGCHAT_FORK_STRICT === "1";
 const hex = (bytes: Uint8Array): string => bytesToHex(bytes);
