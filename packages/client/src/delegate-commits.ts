@@ -282,6 +282,8 @@ export async function commitDelegateRemoval(
   txn: Txn,
   member: string,
 ): Promise<void> {
+  // The departures stored are read first (once): the record this writes holds them too.
+  await c.keySync.forks.load(org);
   const group = org.member.groups.get("");
   const previous = group === undefined ? undefined : org.rosters.get(toHex(group.keyId));
   if (group === undefined || previous === undefined) return;
