@@ -97,6 +97,21 @@ export class CommitForks {
     const { store } = this.#c.p;
     const space = orgSpace(org.hex);
     const refs = this.refs(org);
+    const stored = await store.get(space, departuresKey);
+    if (stored !== undefined) {
+      // Those noted meanwhile are newer: they stay the last forgotten.
+      const noted = [...this.#pending(org)];
+      const pending = this.#pending(org);
+      pending.clear();
+      for (const member of [...readDepartures(stored), ...noted]) {
+        pending.delete(member);
+        pending.add(member);
+      }
+      for (const old of pending) {
+        if (pending.size <= commitForkLimits.maxDepartures) break;
+        pending.delete(old);
+      }
+    }
     for (const key of await store.keys(space, { prefix: "fork-ref/" })) {
       const keyIdHex = key.slice("fork-ref/".length);
       if (refs.has(keyIdHex)) continue;
@@ -195,6 +210,21 @@ export class CommitForks {
       return false;
     }
     return held.read.verify();
+  }
+
+  /**
+   * Whether a delegate's KeyUpdate chunk of an epoch not above the group's hangs where this member
+   * cannot place it yet: its commit's reference is unknown (its roster not here) and its parent is
+   * neither the current epoch nor one the group left. It may be a commit on another branch
+   * ({@link CommitForks.isOtherBranch} once its roster comes): not marked seen when dropped.
+   */
+  placeUnknown(org: MemberOrg, held: HeldChunk): boolean {
+    const { chunk } = held.read;
+    const group = org.member.groups.get(chunk.channelId);
+    if (group === undefined || held.delegate !== true || this.refs(org).has(held.keyIdHex)) {
+      return false;
+    }
+    return !equalBytes(chunk.previousKeyId, group.keyId) && !group.keepsParent(chunk.previousKeyId);
   }
 
   /**
@@ -306,19 +336,23 @@ export class CommitForks {
   }
 
   /**
-   * A removal or ban this delegate decided while the member had no leaf in its current epoch: an
-   * add step of another committer (its acceptance, decided first) may be on its way. Kept (in
-   * memory, at most `maxDepartures`) until {@link CommitForks.reconcileDepartures} meets an epoch
-   * that holds the member.
+   * A removal or ban this delegate decided (docs/DELEGATION.md, "Departures are kept"): the member
+   * may come back on the roster by another committer's add step decided before the departure (its
+   * add step on its way, or re-made late: the joiner's keys came later, or its commit lost and was
+   * re-made on the winner). Kept, at most `maxDepartures` (the oldest go first), in the
+   * organization's `fork-departures` record written in `txn`, until the state lists the member
+   * again; {@link CommitForks.reconcileDepartures} removes it again from every epoch that holds it.
    */
-  noteDeparture(org: MemberOrg, member: string): void {
-    const pending = this.#departures.get(org) ?? new Set<string>();
+  noteDeparture(org: MemberOrg, txn: Txn | undefined, member: string): void {
+    const pending = this.#pending(org);
+    // Re-inserted: the newest are the last forgotten.
+    pending.delete(member);
     pending.add(member);
     for (const old of pending) {
       if (pending.size <= commitForkLimits.maxDepartures) break;
       pending.delete(old);
     }
-    this.#departures.set(org, pending);
+    if (txn !== undefined) this.#writeDepartures(org, txn);
   }
 
   /** The departures {@link CommitForks.noteDeparture} keeps for `org`, oldest first. */
@@ -327,12 +361,12 @@ export class CommitForks {
   }
 
   /**
-   * After the organization's group entered a new epoch: the departures this delegate decided
-   * ({@link CommitForks.noteDeparture}) whose member that epoch's roster holds, and the state still
-   * does not list, are committed now (a KeyUpdate without them, in a unit of work of its own). A
-   * member the state lists again (accepted anew) is forgotten.
+   * After the organization's group entered a new epoch (in `txn`): the departures this delegate
+   * decided ({@link CommitForks.noteDeparture}) whose member that epoch's roster holds, and the state
+   * still does not list, are committed again now (a KeyUpdate without them, each in a unit of work of
+   * its own). A member the state lists again (accepted anew) is forgotten.
    */
-  reconcileDepartures(org: MemberOrg): void {
+  reconcileDepartures(org: MemberOrg, txn: Txn): void {
     const pending = this.#departures.get(org);
     const group = org.member.groups.get("");
     if (pending === undefined || group?.status !== "member" || org.member.delegate === undefined) {
@@ -342,21 +376,43 @@ export class CommitForks {
     const onRoster = new Set<string>();
     for (const leaf of group.roster) if (leaf !== undefined) onRoster.add(toHex(leaf.identityKey));
     const due: string[] = [];
+    let forgot = false;
     for (const member of pending) {
-      if (members.has(member)) pending.delete(member);
-      else if (onRoster.has(member)) due.push(member);
+      if (members.has(member)) {
+        pending.delete(member);
+        forgot = true;
+      } else if (onRoster.has(member)) {
+        due.push(member);
+      }
     }
+    if (forgot) this.#writeDepartures(org, txn);
     if (due.length === 0) return;
-    for (const member of due) pending.delete(member);
     const c = this.#c;
     c.runtime.background(org.hex, async () => {
       for (const member of due) {
-        if (org.log.state.members.has(member)) continue;
-        const txn = newTxn(org);
-        await commitDelegateRemoval(c, org as DelegateOrg, txn, member);
-        await c.persistence.commit(org, txn);
+        // Committed meanwhile (an epoch entered since), or accepted anew: nothing to do.
+        const now = org.member.groups.get("");
+        if (org.log.state.members.has(member) || now?.status !== "member") continue;
+        if (!now.roster.some((l) => l !== undefined && toHex(l.identityKey) === member)) continue;
+        const work = newTxn(org);
+        await commitDelegateRemoval(c, org as DelegateOrg, work, member);
+        await c.persistence.commit(org, work);
       }
     });
+  }
+
+  #pending(org: MemberOrg): Set<string> {
+    let pending = this.#departures.get(org);
+    if (pending === undefined) {
+      pending = new Set();
+      this.#departures.set(org, pending);
+    }
+    return pending;
+  }
+
+  #writeDepartures(org: MemberOrg, txn: Txn): void {
+    const value = encodeJson([...this.#pending(org)]);
+    txn.ops.push({ type: "put", space: orgSpace(org.hex), key: departuresKey, value });
   }
 
   /** Chunks that waited for roster `keyIdHex` (or its reference) go on. */
@@ -560,6 +616,22 @@ function holdsUs(group: MemberGroup, roster: EpochRoster["roster"]): boolean {
   return (
     own !== undefined && theirs !== undefined && equalBytes(own.identityKey, theirs.identityKey)
   );
+}
+
+/** The organization's record of the departures a delegate keeps ({@link CommitForks.noteDeparture}). */
+const departuresKey = "fork-departures";
+
+/** A stored departures record: member ids (64 hex digits), at most `maxDepartures` read. */
+function readDepartures(bytes: Uint8Array): string[] {
+  try {
+    const value = decodeJson<unknown>(bytes);
+    if (!Array.isArray(value)) return [];
+    return value
+      .filter((id): id is string => typeof id === "string" && /^[0-9a-f]{64}$/.test(id))
+      .slice(-commitForkLimits.maxDepartures);
+  } catch {
+    return [];
+  }
 }
 
 function commitRef(ref: CommitRefRecord, keyIdHex: string) {

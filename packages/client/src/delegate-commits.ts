@@ -228,10 +228,19 @@ export async function commitDelegateAdd(
         ? leaf
         : { ...leaf, keysSignature: joiner.keysSignature, prekeyVersion: joiner.prekeyVersion };
     });
-    await publishRoster(c, org, txn, {
-      ...delta,
-      body: { case: "delta", value: { ...delta.body.value, leaves } },
-    });
+    // The commit takes the clock of the acceptance it carries out, not the next one: an add step
+    // made late (the requester's keys came later, or a lost commit re-made on the winner) must not
+    // read as made after a ban another delegate decided meanwhile, which it did not know of
+    // (receivers refuse an add of a key banned before the commit's clock: the two delegates' views
+    // would split for good). The ban's author removes the member again (`reconcileDepartures`).
+    const accepted = org.log.state.members.get(requester)?.joinedAt;
+    await publishRoster(
+      c,
+      org,
+      txn,
+      { ...delta, body: { case: "delta", value: { ...delta.body.value, leaves } } },
+      accepted,
+    );
   }
   const joiner = added.joiners[0];
   if (joiner === undefined) return undefined;
@@ -257,9 +266,10 @@ export async function commitDelegateAdd(
  * A delegate's removal or ban (docs/DELEGATION.md, "Removals by a delegate"), in the unit of work of
  * its event: a fresh epoch of the organization's group without `member`'s leaf
  * (`MemberGroup.commitRemove`: a FLAT KeyUpdate whose entries are salted with delegate salts),
- * recorded, its roster delta and KeyUpdate chunks signed by the delegate and published. When the
- * member has no leaf in the group's roster: nothing now, and again once an epoch holds it
- * (`CommitForks.reconcileDepartures`: another committer's add step may be on its way).
+ * recorded, its roster delta and KeyUpdate chunks signed by the delegate and published. The
+ * departure is kept (`CommitForks.noteDeparture`): when the member has no leaf in the group's roster
+ * (another committer's add step may be on its way), or comes back on it (an add step decided before
+ * and made late), it is committed again once an epoch holds it (`CommitForks.reconcileDepartures`).
  *
  * @param c - the client's core
  * @param org - an organization in which this client is a delegate
@@ -272,15 +282,15 @@ export async function commitDelegateRemoval(
   txn: Txn,
   member: string,
 ): Promise<void> {
+  // The departures stored are read first (once): the record this writes holds them too.
+  await c.keySync.forks.load(org);
   const group = org.member.groups.get("");
   const previous = group === undefined ? undefined : org.rosters.get(toHex(group.keyId));
   if (group === undefined || previous === undefined) return;
   const leaf = group.roster.findIndex((l) => l !== undefined && toHex(l.identityKey) === member);
-  if (leaf < 0) {
-    // Its add step (another committer's) may not have reached us: committed when it does.
-    c.keySync.forks.noteDeparture(org, member);
-    return;
-  }
+  // Kept: another committer's add step, decided before, may bring it back (committed again then).
+  c.keySync.forks.noteDeparture(org, txn, member);
+  if (leaf < 0) return; // its add step (another committer's) has not reached us yet
   const update = group.commitRemove([leaf], c.p.now());
   const record = recordCommit(c, org, txn, "rekey", update);
   const delta = rosterDeltaMessage(record, previous.roster);
@@ -330,15 +340,17 @@ function recordCommit(
 /**
  * Seals a roster message with the delegate's key into the outbox, and notes the commit's place in
  * the winner order (signer, clock: `commit-forks.ts`), which its own client never reads back.
+ * `at`: the envelope's clock (the log's next one when not given).
  */
 async function publishRoster(
   c: ClientCore,
   org: DelegateOrg,
   txn: Txn,
   message: EpochRosterInit,
+  at?: bigint,
 ): Promise<void> {
   const signer = org.member.delegate.signer;
-  const clock = org.log.nextClock();
+  const clock = at ?? org.log.nextClock();
   c.keySync.forks.note(org, txn, message, signer.publicKey, clock);
   const [sealed] = await sealEpochRosters({
     organizationId: org.id,

@@ -166,7 +166,7 @@ export class KeySync {
     txn.epochChanged = true;
     txn.erasesKeys = true;
     txn.emits.push(["epoch:changed", { organizationId: org.hex, channelId, epoch }]);
-    if (channelId === "") this.forks.reconcileDepartures(org);
+    if (channelId === "") this.forks.reconcileDepartures(org, txn);
   }
 
   /** Keeps a replaced group for the late messages of its epochs (sealed, like groups). */
@@ -369,7 +369,9 @@ export class KeySync {
     if (group?.status === "member" && chunk.epoch <= group.epoch) {
       // `applyKeyUpdate` would answer "stale" whatever the chunk says. Not verified, so seen in
       // memory only: a restart reads it again from the sweep mark, and drops it again as cheaply.
-      c.sync.seen.add(held.id);
+      // Not even that for a commit whose place is unknown (its roster not here yet: maybe a
+      // sibling's child, `commit-forks.ts`): a later read from history judges it again.
+      if (!this.forks.placeUnknown(org, held)) c.sync.seen.add(held.id);
       return "dropped";
     }
     const roster = org.rosters.get(held.keyIdHex);

@@ -2,16 +2,18 @@
  * The bounds of the commit references a member keeps for forks (`commitForkLimits`): every roster
  * envelope from the network adds one, so they are bounded (the newest epochs), and a dropped one
  * is deleted from the store in the same unit of work. Also what a losing delegate re-commits
- * (`recommitPlan`). `note` and `recommitPlan` use nothing of the client but the organization
+ * (`recommitPlan`), and the departures a delegate keeps (bounded, read back after a restart). `note` and `recommitPlan` use nothing of the client but the organization
  * given, so they run here on a plain organization record.
  */
 
 import type { MemberGroup } from "@orgchat/crypto";
+import { memoryStore } from "@orgchat/store";
 import { describe, expect, it } from "vitest";
 import { CommitForks, commitForkLimits, recommitPlan } from "../src/commit-forks.js";
 import type { ClientCore } from "../src/core.js";
+import { decodeJson, encodeJson } from "../src/encoding.js";
 import type { EpochRoster } from "../src/epoch-roster.js";
-import type { MemberOrg, Txn } from "../src/org.js";
+import { type MemberOrg, newTxn, type Txn } from "../src/org.js";
 
 const orgHex = "ab".repeat(32);
 const keyId = (n: number) =>
@@ -68,8 +70,11 @@ describe("commit references (fork-ref records)", () => {
   });
 });
 
-describe("departures waiting for their member's add step", () => {
-  it(`keeps at most ${commitForkLimits.maxDepartures}, the newest; commits those an epoch holds`, () => {
+describe("departures a delegate decided", () => {
+  const id = (n: number) => n.toString(16).padStart(64, "0");
+  const identityKey = (hex: string) => Uint8Array.from(Buffer.from(hex, "hex"));
+
+  it(`keeps at most ${commitForkLimits.maxDepartures}, the newest; commits again those an epoch holds`, () => {
     const background: Array<() => Promise<void>> = [];
     const core = {
       runtime: { background: (_: string, task: () => Promise<void>) => background.push(task) },
@@ -80,7 +85,6 @@ describe("departures waiting for their member's add step", () => {
       retryNamed: () => undefined,
       applyWaiting: () => undefined,
     });
-    const id = (n: number) => n.toString(16).padStart(64, "0");
     const total = commitForkLimits.maxDepartures + 10;
     const back = id(total + 1);
     const org = {
@@ -88,22 +92,60 @@ describe("departures waiting for their member's add step", () => {
       log: { state: { members: new Map([[back, {}]]) } },
       member: { delegate: {}, groups: new Map() },
     } as unknown as MemberOrg;
-    for (let n = 1; n <= total; n++) forks.noteDeparture(org, id(n));
-    forks.noteDeparture(org, back);
+    const txn = newTxn({ log: { state: {} } } as unknown as MemberOrg);
+    for (let n = 1; n <= total; n++) forks.noteDeparture(org, txn, id(n));
+    forks.noteDeparture(org, txn, back);
     const kept = [...forks.departures(org)];
     expect(kept).toHaveLength(commitForkLimits.maxDepartures);
     expect(kept[0]).toBe(id(12));
+    // The record written holds what is kept, no more.
+    const written = txn.ops.at(-1);
+    expect(written?.type === "put" && decodeJson<string[]>(written.value)).toEqual(kept);
     // An epoch whose roster holds the oldest kept and the one the state lists again.
-    const identityKey = (hex: string) => Uint8Array.from(Buffer.from(hex, "hex"));
     org.member.groups.set("", {
       status: "member",
       roster: [{ identityKey: identityKey(id(12)) }, undefined, { identityKey: identityKey(back) }],
     } as unknown as MemberGroup);
-    forks.reconcileDepartures(org);
+    forks.reconcileDepartures(org, txn);
     expect(background).toHaveLength(1);
-    expect(forks.departures(org).has(id(12))).toBe(false);
+    // Committed, and kept: an add step decided before may bring it back once more.
+    expect(forks.departures(org).has(id(12))).toBe(true);
     expect(forks.departures(org).has(back)).toBe(false);
-    expect(forks.departures(org).size).toBe(commitForkLimits.maxDepartures - 2);
+    expect(forks.departures(org).size).toBe(commitForkLimits.maxDepartures - 1);
+  });
+
+  it("are read back after a restart, bounded, junk skipped", async () => {
+    const store = memoryStore();
+    const core = { p: { store }, runtime: { background: () => undefined } };
+    const steps = {
+      entered: () => undefined,
+      followRosters: () => undefined,
+      retryNamed: () => undefined,
+      applyWaiting: () => undefined,
+    };
+    const org = { hex: orgHex } as unknown as MemberOrg;
+    const before = new CommitForks(core as unknown as ClientCore, steps);
+    const txn = newTxn({ log: { state: {} } } as unknown as MemberOrg);
+    for (let n = 1; n <= 3; n++) before.noteDeparture(org, txn, id(n));
+    await store.batch(txn.ops);
+    // A restart: a new client reads the record back, then notes one more (the newest).
+    const after = new CommitForks(core as unknown as ClientCore, steps);
+    after.noteDeparture(org, undefined, id(2));
+    await after.load(org);
+    expect([...after.departures(org)]).toEqual([id(1), id(3), id(2)]);
+    // A forged record: too many, and junk among them.
+    const many = Array.from({ length: commitForkLimits.maxDepartures + 5 }, (_, n) => id(n + 100));
+    await store.batch([
+      {
+        type: "put",
+        space: `org/${orgHex}`,
+        key: "fork-departures",
+        value: encodeJson(["junk", 7, ...many]),
+      },
+    ]);
+    const forged = new CommitForks(core as unknown as ClientCore, steps);
+    await forged.load(org);
+    expect([...forged.departures(org)]).toEqual(many.slice(-commitForkLimits.maxDepartures));
   });
 });
 

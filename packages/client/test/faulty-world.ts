@@ -53,7 +53,8 @@ export async function* history(
 
 export interface Peer {
   readonly name: string;
-  readonly client: Client;
+  /** Replaced by {@link FaultyWorld.start} after {@link FaultyWorld.stop} (same store, keys). */
+  client: Client;
   readonly store: Store;
   /** The peer's place on the network (partitions). */
   readonly transport: MemoryTransport;
@@ -85,19 +86,15 @@ export class FaultyWorld {
     this.#config = { scryptN: 16, ...config };
   }
 
-  async peer(name: string): Promise<Peer> {
+  readonly #made = new WeakMap<Peer, { index: number; config: ClientConfig; starts: number }>();
+  #count = 0;
+
+  /** A new peer; `config` is added to the world's for this peer only (kept for its restarts). */
+  async peer(name: string, config: ClientConfig = {}): Promise<Peer> {
     const store = memoryStore();
     const transport = this.network.transport({ name });
-    const index = this.peers.length + 1;
-    const client = await createClient({
-      transport,
-      store,
-      now: this.clock.now,
-      timers: clockTimers(this.clock),
-      random: seededRandom(this.#seed * 1_000 + index),
-      provider: seededProvider(seededRandom(this.#seed * 1_000 + 500 + index)),
-      config: this.#config,
-    });
+    const index = ++this.#count;
+    const client = await this.#client(store, transport, index, config, 0);
     const peer: Peer = {
       name,
       client,
@@ -108,15 +105,65 @@ export class FaultyWorld {
       undecryptable: [],
       errors: [],
     };
+    this.#made.set(peer, { index, config, starts: 0 });
+    this.#listen(peer);
+    this.peers.push(peer);
+    await this.settle();
+    return peer;
+  }
+
+  /** Closes a peer's client: it is off the network until {@link FaultyWorld.start}. */
+  async stop(peer: Peer): Promise<void> {
+    await this.settle();
+    await peer.client.close();
+    this.peers.splice(this.peers.indexOf(peer), 1);
+  }
+
+  /** A new client for a stopped peer, on its store and its place on the network (a restart). */
+  async start(peer: Peer): Promise<void> {
+    const made = this.#made.get(peer);
+    if (made === undefined || this.peers.includes(peer)) throw new Error(`${peer.name} runs`);
+    made.starts++;
+    peer.client = await this.#client(
+      peer.store,
+      peer.transport,
+      made.index,
+      made.config,
+      made.starts,
+    );
+    this.#listen(peer);
+    this.peers.push(peer);
+    await this.settle();
+  }
+
+  #client(
+    store: Store,
+    transport: MemoryTransport,
+    index: number,
+    config: ClientConfig,
+    starts: number,
+  ): Promise<Client> {
+    // Seeded per peer and per start: a restarted client draws other nonces than the first.
+    const stream = this.#seed * 1_000 + index + starts * 100_000_000;
+    return createClient({
+      transport,
+      store,
+      now: this.clock.now,
+      timers: clockTimers(this.clock),
+      random: seededRandom(stream),
+      provider: seededProvider(seededRandom(stream + 500)),
+      config: { ...this.#config, ...config },
+    });
+  }
+
+  #listen(peer: Peer): void {
+    const { client } = peer;
     client.on("message:received", ({ message }) => {
       if (!message.own) peer.received.set(message.id, (peer.received.get(message.id) ?? 0) + 1);
     });
     client.on("message:undecryptable", (event) => peer.undecryptable.push(event));
     client.on("message:waiting-for-key", ({ pendingId }) => peer.waiting.add(pendingId));
     client.on("error", ({ error }) => peer.errors.push(error));
-    this.peers.push(peer);
-    await this.settle();
-    return peer;
   }
 
   /** Lets every client finish what it is doing (no virtual time passes). */
