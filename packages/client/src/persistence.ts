@@ -522,21 +522,33 @@ export class Persistence {
     };
   }
 
-  async #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {
+  /**
+   * Publishes one outbox entry; a failure is an `error` event (the entry stays in the outbox). Not
+   * an async function: its frame would be allocated per send.
+   */
+  #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {
     const c = this.#c;
     // Our own copy may come back (self-delivery): it is known already, by id and by its bytes.
     c.sync.seen.add(entry.id);
     c.sync.published(entry.bytes);
+    let publishing: Promise<unknown>;
     try {
-      await c.p.transport.publish(entry.topic, entry.bytes);
-      // Deleted from the outbox by the next commit (one commit per send).
-      const published = this.#published.get(org.hex);
-      if (published === undefined) this.#published.set(org.hex, [entry.id]);
-      else published.push(entry.id);
+      publishing = c.p.transport.publish(entry.topic, entry.bytes);
     } catch (error) {
-      // Kept in the outbox: re-published on the next tick or start.
-      c.emitter.emit("error", { organizationId: org.hex, error });
+      publishing = Promise.reject(error);
     }
+    return publishing.then(
+      () => {
+        // Deleted from the outbox by the next commit (one commit per send).
+        const published = this.#published.get(org.hex);
+        if (published === undefined) this.#published.set(org.hex, [entry.id]);
+        else published.push(entry.id);
+      },
+      (error: unknown) => {
+        // Kept in the outbox: re-published on the next tick or start.
+        c.emitter.emit("error", { organizationId: org.hex, error });
+      },
+    );
   }
 
   /**
