@@ -27,7 +27,6 @@ import {
   NotMemberError,
   UnknownTargetError,
 } from "./errors.js";
-import type { ChannelMessageFields } from "./event-log.js";
 import { foreignEvictions } from "./foreign-buffer.js";
 import { unopenedVerdict } from "./key-evidence.js";
 import { newTxn, type Org, type PendingMessage, type Txn } from "./org.js";
@@ -591,7 +590,7 @@ export class Messages {
    */
   #finish(org: Org, sending: Sending, signal: AbortSignal | undefined): Promise<string> {
     const c = this.#c;
-    const { message, topic, txn, content, groupId } = sending;
+    const { txn, content, groupId } = sending;
     let bytes: Uint8Array;
     if (sending.encrypted) {
       const group =
