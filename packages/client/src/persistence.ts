@@ -74,6 +74,9 @@ const commitOptions = Object.freeze({
   both: Object.freeze({ checkpoint: true, durable: true }),
 });
 
+/** No channel past a commit's first (its posts' messages appends, `#commitBatch`). */
+const noChannels: ReadonlyMap<string, LogEntry[]> = new Map();
+
 /** A commit's batch ({@link Persistence} `#commitBatch`), and what its outcome updates. */
 interface CommitBatch {
   readonly ops: StoreOp[];
@@ -464,8 +467,11 @@ export class Persistence {
         entries: txn.seen.map((id) => ({ id, sortKey, value: noValue })),
       });
     }
-    // Each channel's messages, one append per channel.
-    const byChannel = new Map<string, LogEntry[]>();
+    // Each channel's messages, one append per channel (a map only past the first channel: a send
+    // posts in one).
+    let firstChannel: string | undefined;
+    const firstEntries: LogEntry[] = [];
+    let byChannel: Map<string, LogEntry[]> | undefined;
     for (const event of txn.events) {
       if (event.type !== "message.posted") continue;
       const meta = org.messageMeta.get(event.id);
@@ -474,11 +480,22 @@ export class Persistence {
         sortKey: event.clock,
         value: encodeStored(meta ?? { sentAt: event.sentAt }),
       };
-      const entries = byChannel.get(event.body.channelId);
-      if (entries === undefined) byChannel.set(event.body.channelId, [entry]);
+      const channelId = event.body.channelId;
+      if (firstChannel === undefined || firstChannel === channelId) {
+        firstChannel = channelId;
+        firstEntries.push(entry);
+        continue;
+      }
+      byChannel ??= new Map();
+      const entries = byChannel.get(channelId);
+      if (entries === undefined) byChannel.set(channelId, [entry]);
       else entries.push(entry);
     }
-    for (const [channelId, entries] of byChannel) {
+    if (firstChannel !== undefined) {
+      const log = messagesLog(org.hex, firstChannel);
+      ops.push({ type: "append", log, entries: firstEntries, handOver: true });
+    }
+    for (const [channelId, entries] of byChannel ?? noChannels) {
       ops.push({ type: "append", log: messagesLog(org.hex, channelId), entries, handOver: true });
     }
     if (txn.outbox.length > 0) {
