@@ -105,12 +105,8 @@ let scratchInUse = false;
  * ({@link takeRecord}); a smaller one (≤ 64 B) is an on-heap array anyway, a larger one gets its own.
  */
 const slabRecordMax = 2048;
-/**
- * The slab's size: ~200 sends' event and outbox records. Each new array buffer costs far more than
- * its size says (measured in the send window of `bench/pipeline.ts`, session 14: ~0.3 ms of process
- * CPU per 32 KiB slab, ~0.45 ms per 256 KiB one): few large slabs, not many small ones.
- */
-const slabBytes = 256 * 1024;
+/** The slab's size: ~14 sends' event and outbox records. */
+const slabBytes = 32 * 1024;
 /** Records at most this size are small enough for V8 to keep on its heap (no array buffer). */
 const onHeapMax = 64;
 let slab = new Uint8Array(0);
@@ -120,8 +116,8 @@ let slabAt = 0;
  * A copy of `bytes[0, length)`, a record's own bytes: a view of a shared slab for a mid-sized record
  * (events and outbox entries, written with every send), else its own array. Each view covers only
  * its record, and a slab is only written at positions no view covers yet, so a record never changes
- * once returned; a slab lives as long as a view of it does. One array buffer per ~200 sends instead
- * of two per send: V8 sweeps and frees each array buffer apart (helper threads, `malloc`/`free`).
+ * once returned; a slab lives as long as a view of it does. One array buffer per ~14 sends instead of
+ * two per send: V8 sweeps and frees each array buffer apart (helper threads, `malloc`/`free`).
  */
 function takeRecord(bytes: Uint8Array, length: number): Uint8Array {
   if (length <= onHeapMax || length > slabRecordMax) return bytes.slice(0, length);

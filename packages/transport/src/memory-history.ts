@@ -63,11 +63,8 @@ export function preparePublish(contentTopic: string, payload: Uint8Array): Prepa
 
 /** A published message's bytes of at most this size are cut from a shared slab ({@link historyBytes}). */
 const historySlabRecordMax = 4096;
-/**
- * The size of a history slab: ~350 messages of 256 B of text (each new array buffer costs far more
- * than its size says: few large slabs).
- */
-const historySlabBytes = 256 * 1024;
+/** The size of a history slab: ~80 messages of 256 B of text. */
+const historySlabBytes = 64 * 1024;
 let historySlab = new Uint8Array(0);
 let historySlabAt = 0;
 
@@ -75,7 +72,7 @@ let historySlabAt = 0;
  * `length` bytes for one publish's laid-out bytes (the network's copy of the payload): a view of a
  * slab shared by the process's networks, or its own array past {@link historySlabRecordMax}. A
  * history keeps every message for its network's life, so a slab holds little dead weight (at most
- * what it shares with networks that stopped), and one array buffer serves ~350 publishes (V8
+ * what it shares with networks that stopped), and one array buffer serves ~80 publishes (V8
  * allocates, sweeps and frees each array buffer apart). A view covers only its own bytes, and a
  * slab is written only at positions no view covers yet.
  */
