@@ -15,6 +15,7 @@ import { MemoryHistory, type PreparedPublish, sealMessageId } from "./memory-his
 import {
   type MemoryNetworkHooks,
   MemoryTransportImpl,
+  nextMicrotask,
   type PendingDelivery,
 } from "./memory-transport.js";
 import {
@@ -247,10 +248,8 @@ class MemoryNetworkCore implements MemoryNetworkHooks {
     const session = recipient.session;
     this.#inFlight++;
     if (!this.#faults.timed) {
-      // An unnamed callback: no name given to a closure made per delivery. Queued as
-      // `Promise.resolve().then` would queue it (same place in the microtask queue), without the
-      // two promises.
-      queueMicrotask(() => this.#land(message, publisher, recipient, session));
+      // An unnamed callback: no name given to a closure made per delivery.
+      void nextMicrotask().then(() => this.#land(message, publisher, recipient, session));
       return;
     }
     const land = () => this.#land(message, publisher, recipient, session);
