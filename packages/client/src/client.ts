@@ -223,10 +223,13 @@ function facade(c: ClientCore): Client {
     leave: (id, options) => membership.leave(id, options),
     forgetOrganization: (id, options) => membership.forget(id, options),
     sendMessage: (id, channelId, text, options) =>
-      runtime.task(async () => {
+      // No async function per send (its frame is allocated per call): the view once committed.
+      runtime.task(() => {
         const org = c.org(id);
         const body = { case: "post" as const, value: { text, replyTo: options?.replyTo ?? "" } };
-        return c.eventLog.view(org, await messages.send(org, channelId, options?.signal, body));
+        return messages
+          .send(org, channelId, options?.signal, body)
+          .then((messageId) => c.eventLog.view(org, messageId));
       }),
     editMessage: (id, messageId, text, options) =>
       sendAbout(id, messageId, options, { case: "edit", value: { messageId, text } }),

@@ -27,76 +27,16 @@ import {
   NotMemberError,
   UnknownTargetError,
 } from "./errors.js";
-import type { ChannelMessageFields } from "./event-log.js";
 import { foreignEvictions } from "./foreign-buffer.js";
 import { unopenedVerdict } from "./key-evidence.js";
 import { newTxn, type Org, type PendingMessage, type Txn } from "./org.js";
 import { pendingLog } from "./persistence.js";
 import { checkSignal } from "./runtime.js";
+import { type ChannelBodyInit, sentChannelFields } from "./sent-fields.js";
 import { isRestricted } from "./views.js";
 
-/** What a channel message carries (the `body` of `ChannelMessage`). */
-export type ChannelBodyInit = NonNullable<Parameters<typeof encodeChannelMessage>[0]["body"]>;
-
-/**
- * A lone surrogate: protobuf writes it as U+FFFD, so a text holding one reads back different from
- * what was encoded (in Unicode mode a well-formed pair is one code point, not `Cs`).
- */
-const loneSurrogate = /\p{Cs}/u;
-
-/**
- * Whether `text` holds a lone surrogate: `String.prototype.isWellFormed` where the runtime has it
- * (ES2024: native, and constant time for a one-byte string), else {@link loneSurrogate}.
- */
-function hasLoneSurrogate(text: string): boolean {
-  const wellFormed = (text as { isWellFormed?: () => boolean }).isWellFormed;
-  return wellFormed === undefined ? loneSurrogate.test(text) : !wellFormed.call(text);
-}
-
-/**
- * The fields of a channel message this client encoded, as a receiver decodes them: protobuf's
- * defaults for the fields left out, the same strings. `undefined` when a text holds a lone
- * surrogate (the caller decodes the encoded bytes instead).
- * @param message - the init the message was encoded from (`encodeChannelMessage`)
- * @returns the fields the event log reads, or `undefined`
- */
-export function sentChannelFields(message: {
-  readonly channelId: string;
-  readonly author: Uint8Array;
-  readonly clock: bigint;
-  readonly sentAt: bigint;
-  readonly body: ChannelBodyInit;
-}): ChannelMessageFields | undefined {
-  const { channelId, author, clock, sentAt } = message;
-  const body = message.body;
-  let fields: ChannelMessageFields["body"];
-  switch (body.case) {
-    case "post": {
-      const text = body.value.text ?? "";
-      if (hasLoneSurrogate(text)) return undefined;
-      fields = { case: "post", value: { text, replyTo: body.value.replyTo ?? "" } };
-      break;
-    }
-    case "edit": {
-      const text = body.value.text ?? "";
-      if (hasLoneSurrogate(text)) return undefined;
-      fields = { case: "edit", value: { messageId: body.value.messageId ?? "", text } };
-      break;
-    }
-    case "delete":
-      fields = { case: "delete", value: { messageId: body.value.messageId ?? "" } };
-      break;
-    case "pin":
-      fields = {
-        case: "pin",
-        value: { messageId: body.value.messageId ?? "", pinned: body.value.pinned ?? false },
-      };
-      break;
-    default:
-      return undefined;
-  }
-  return { channelId, author, clock, sentAt, body: fields };
-}
+export type { ChannelBodyInit } from "./sent-fields.js";
+export { sentChannelFields } from "./sent-fields.js";
 
 /** A group message as received on a channel's topic. */
 interface ReceivedGroupMessage {
@@ -564,12 +504,34 @@ export class Messages {
    * @throws {NotMemberError} / {ChannelAccessError} / {KeysNotReadyError} / {AbortError} /
    *   {OwnerForkDetectedError}
    */
-  async send(
+  send(
     org: Org,
     channelId: string,
     signal: AbortSignal | undefined,
     body: ChannelBodyInit,
   ): Promise<string> {
+    // No async function around a send: its frame held every register of the whole send (~1.3 KB
+    // allocated per send). The checks and the work before a window's re-key run here, the rest in
+    // `#finish`; a thrown error is the promise's rejection, as from an async function.
+    try {
+      const sending = this.#begin(org, channelId, signal, body);
+      // Removals and adds wait in the group's windows: the owner runs them first (no call, no
+      // await when neither waits).
+      return sending.rekeyFirst
+        ? this.#finishAfterRekey(org, sending, signal)
+        : this.#finish(org, sending, signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A send's checks, its message encoded, its unit of work (see {@link Messages.send}). */
+  #begin(
+    org: Org,
+    channelId: string,
+    signal: AbortSignal | undefined,
+    body: ChannelBodyInit,
+  ): Sending {
     const c = this.#c;
     checkSignal(signal);
     if (org.role !== "owner" && org.role !== "member") throw new NotMemberError(org.hex);
@@ -592,20 +554,45 @@ export class Messages {
       body,
     };
     const topic = this.#topicOf(org, channelId);
-    const txn = newTxn(org);
-    let bytes: Uint8Array;
     // Encoded once: the group message's content, and (decoded) the event the log keeps.
     const content = encodeChannelMessage(message);
-    if (state.encrypted) {
-      const groupId = isRestricted(state, channelId) ? channelId : "";
-      // Removals and adds wait in the group's windows: the owner runs them first (no call, no
-      // await when neither waits).
-      if (
+    const encrypted = state.encrypted;
+    const groupId = encrypted && isRestricted(state, channelId) ? channelId : "";
+    return {
+      message,
+      topic,
+      txn: newTxn(org),
+      content,
+      encrypted,
+      groupId,
+      rekeyFirst:
+        encrypted &&
         org.role === "owner" &&
-        (org.owner.pendingRemovals.has(groupId) || org.owner.pendingAdds.has(groupId))
-      ) {
-        await c.epochs.rekeyBeforeSend(org, txn, groupId);
-      }
+        (org.owner.pendingRemovals.has(groupId) || org.owner.pendingAdds.has(groupId)),
+    };
+  }
+
+  /** {@link Messages.send} when a window waits in the message's group: its re-key first. */
+  async #finishAfterRekey(
+    org: Org,
+    sending: Sending,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    if (org.role === "owner") {
+      await this.#c.epochs.rekeyBeforeSend(org, sending.txn, sending.groupId);
+    }
+    return this.#finish(org, sending, signal);
+  }
+
+  /**
+   * The rest of a send: seal, record, commit. @returns the commit's promise of the id
+   * @throws as {@link Messages.send}, synchronously
+   */
+  #finish(org: Org, sending: Sending, signal: AbortSignal | undefined): Promise<string> {
+    const c = this.#c;
+    const { txn, content, groupId } = sending;
+    let bytes: Uint8Array;
+    if (sending.encrypted) {
       const group =
         org.role === "owner" ? org.owner.groups.get(groupId) : org.member.groups.get(groupId);
       if (group === undefined || (group instanceof MemberGroup && group.status !== "member")) {
@@ -624,11 +611,32 @@ export class Messages {
       if (group.sendChangedHead) txn.groups.add(groupId);
     } else {
       checkSignal(signal);
-      bytes = await sealEnvelope(
-        { type: "channel-message", organizationId: org.id, clock, contentTopic: topic, message },
-        org.role === "owner" ? org.owner.signer : c.identitySigner,
-      );
+      return this.#finishPublic(org, sending);
     }
+    return this.#record(org, sending, bytes);
+  }
+
+  /** A public channel's message: sealed in a signed envelope (an await), then recorded. */
+  async #finishPublic(org: Org, sending: Sending): Promise<string> {
+    const c = this.#c;
+    const { message } = sending;
+    const bytes = await sealEnvelope(
+      {
+        type: "channel-message",
+        organizationId: org.id,
+        clock: message.clock,
+        contentTopic: sending.topic,
+        message,
+      },
+      org.role === "owner" ? org.owner.signer : c.identitySigner,
+    );
+    return this.#record(org, sending, bytes);
+  }
+
+  /** Records a sealed message in the send's unit of work and commits it. @returns the id, once committed */
+  #record(org: Org, sending: Sending, bytes: Uint8Array): Promise<string> {
+    const c = this.#c;
+    const { txn, topic, message } = sending;
     // The same id as `hashId` (hex SHA-256), by the provider's hash (node:crypto under Node).
     const id = payloadId(c.p.provider, bytes);
     // Seen in memory only: the event log's record of it (its id applied) is what proves it sent
@@ -636,10 +644,31 @@ export class Messages {
     c.sync.seen.add(id);
     txn.outbox.push({ id, topic, bytes });
     // Recorded from the fields it encoded (what a receiver decodes), not by decoding `content`.
-    const fields = sentChannelFields(message) ?? decodeChannelMessage(content);
+    const fields = sentChannelFields(message) ?? decodeChannelMessage(sending.content);
     // Encrypted in the group of its channel: proven like a received one (see `onChannel`).
-    c.eventLog.applyChannelMessage(org, txn, fields, id, state.encrypted);
-    await c.persistence.commit(org, txn);
-    return id;
+    c.eventLog.applyChannelMessage(org, txn, fields, id, sending.encrypted);
+    return c.persistence.commit(org, txn).then(() => id);
   }
+}
+
+/** A send between its checks and its seal ({@link Messages.send}). */
+interface Sending {
+  /** The `ChannelMessage` sent, as encoded. */
+  readonly message: {
+    readonly organizationId: Uint8Array;
+    readonly channelId: string;
+    readonly author: Uint8Array;
+    readonly clock: bigint;
+    readonly sentAt: bigint;
+    readonly body: ChannelBodyInit;
+  };
+  readonly topic: string;
+  readonly txn: Txn;
+  /** The encoded `ChannelMessage`: a group message's content. */
+  readonly content: Uint8Array;
+  readonly encrypted: boolean;
+  /** The message's group ("" for the organization's): encrypted organizations only. */
+  readonly groupId: string;
+  /** Whether the owner re-keys the group (a removal or add window waits) before sealing. */
+  readonly rekeyFirst: boolean;
 }

@@ -74,6 +74,9 @@ const commitOptions = Object.freeze({
   both: Object.freeze({ checkpoint: true, durable: true }),
 });
 
+/** No channel past a commit's first (its posts' messages appends, `#commitBatch`). */
+const noChannels: ReadonlyMap<string, LogEntry[]> = new Map();
+
 /** A commit's batch ({@link Persistence} `#commitBatch`), and what its outcome updates. */
 interface CommitBatch {
   readonly ops: StoreOp[];
@@ -464,8 +467,11 @@ export class Persistence {
         entries: txn.seen.map((id) => ({ id, sortKey, value: noValue })),
       });
     }
-    // Each channel's messages, one append per channel.
-    const byChannel = new Map<string, LogEntry[]>();
+    // Each channel's messages, one append per channel (a map only past the first channel: a send
+    // posts in one).
+    let firstChannel: string | undefined;
+    const firstEntries: LogEntry[] = [];
+    let byChannel: Map<string, LogEntry[]> | undefined;
     for (const event of txn.events) {
       if (event.type !== "message.posted") continue;
       const meta = org.messageMeta.get(event.id);
@@ -474,11 +480,22 @@ export class Persistence {
         sortKey: event.clock,
         value: encodeStored(meta ?? { sentAt: event.sentAt }),
       };
-      const entries = byChannel.get(event.body.channelId);
-      if (entries === undefined) byChannel.set(event.body.channelId, [entry]);
+      const channelId = event.body.channelId;
+      if (firstChannel === undefined || firstChannel === channelId) {
+        firstChannel = channelId;
+        firstEntries.push(entry);
+        continue;
+      }
+      byChannel ??= new Map();
+      const entries = byChannel.get(channelId);
+      if (entries === undefined) byChannel.set(channelId, [entry]);
       else entries.push(entry);
     }
-    for (const [channelId, entries] of byChannel) {
+    if (firstChannel !== undefined) {
+      const log = messagesLog(org.hex, firstChannel);
+      ops.push({ type: "append", log, entries: firstEntries, handOver: true });
+    }
+    for (const [channelId, entries] of byChannel ?? noChannels) {
       ops.push({ type: "append", log: messagesLog(org.hex, channelId), entries, handOver: true });
     }
     if (txn.outbox.length > 0) {
@@ -522,21 +539,33 @@ export class Persistence {
     };
   }
 
-  async #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {
+  /**
+   * Publishes one outbox entry; a failure is an `error` event (the entry stays in the outbox). Not
+   * an async function: its frame would be allocated per send.
+   */
+  #publish(org: Org, entry: { id: string; topic: string; bytes: Uint8Array }): Promise<void> {
     const c = this.#c;
     // Our own copy may come back (self-delivery): it is known already, by id and by its bytes.
     c.sync.seen.add(entry.id);
     c.sync.published(entry.bytes);
+    let publishing: Promise<unknown>;
     try {
-      await c.p.transport.publish(entry.topic, entry.bytes);
-      // Deleted from the outbox by the next commit (one commit per send).
-      const published = this.#published.get(org.hex);
-      if (published === undefined) this.#published.set(org.hex, [entry.id]);
-      else published.push(entry.id);
+      publishing = c.p.transport.publish(entry.topic, entry.bytes);
     } catch (error) {
-      // Kept in the outbox: re-published on the next tick or start.
-      c.emitter.emit("error", { organizationId: org.hex, error });
+      publishing = Promise.reject(error);
     }
+    return publishing.then(
+      () => {
+        // Deleted from the outbox by the next commit (one commit per send).
+        const published = this.#published.get(org.hex);
+        if (published === undefined) this.#published.set(org.hex, [entry.id]);
+        else published.push(entry.id);
+      },
+      (error: unknown) => {
+        // Kept in the outbox: re-published on the next tick or start.
+        c.emitter.emit("error", { organizationId: org.hex, error });
+      },
+    );
   }
 
   /**

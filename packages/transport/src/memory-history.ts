@@ -52,12 +52,40 @@ export interface PreparedPublish {
 export function preparePublish(contentTopic: string, payload: Uint8Array): PreparedPublish {
   const topic = topicBytes(contentTopic);
   const headerBytes = idDomain.length + 1 + 4 + topic.length + 8 + 4 + 4;
-  const buffer = new Uint8Array(headerBytes + payload.length);
+  const buffer = historyBytes(headerBytes + payload.length);
   buffer.set(idDomain, 0);
+  buffer[idDomain.length] = 0;
   writeUint32(buffer, idDomain.length + 1, topic.length);
   buffer.set(topic, idDomain.length + 5);
   buffer.set(payload, headerBytes);
   return { buffer, payload: buffer.subarray(headerBytes), topicBytes: topic.length };
+}
+
+/** A published message's bytes of at most this size are cut from a shared slab ({@link historyBytes}). */
+const historySlabRecordMax = 4096;
+/** The size of a history slab: ~80 messages of 256 B of text. */
+const historySlabBytes = 64 * 1024;
+let historySlab = new Uint8Array(0);
+let historySlabAt = 0;
+
+/**
+ * `length` bytes for one publish's laid-out bytes (the network's copy of the payload): a view of a
+ * slab shared by the process's networks, or its own array past {@link historySlabRecordMax}. A
+ * history keeps every message for its network's life, so a slab holds little dead weight (at most
+ * what it shares with networks that stopped), and one array buffer serves ~80 publishes (V8
+ * allocates, sweeps and frees each array buffer apart). A view covers only its own bytes, and a
+ * slab is written only at positions no view covers yet.
+ */
+function historyBytes(length: number): Uint8Array {
+  if (length > historySlabRecordMax) return new Uint8Array(length);
+  if (historySlabAt + length > historySlab.length) {
+    historySlab = new Uint8Array(historySlabBytes);
+    historySlabAt = 0;
+  }
+  const at = historySlabAt;
+  // Views start 8-aligned.
+  historySlabAt = (at + length + 7) & ~7;
+  return new Uint8Array(historySlab.buffer, at, length);
 }
 
 /** The last topic encoded, and its bytes (a publisher names the same topic again and again). */
