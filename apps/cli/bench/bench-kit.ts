@@ -36,7 +36,10 @@ export interface BenchWork {
   readonly work: string;
   /** The command, built as users install it. */
   readonly built: BuiltCli;
-  /** This process's environment with `ORGCHAT_HOME` inside {@link work} and no `ORGCHAT_TRACE`. */
+  /**
+   * This process's environment with `ORGCHAT_HOME` and Node's compile cache (`NODE_COMPILE_CACHE`,
+   * see `src/main.ts`) inside {@link work}, and no `ORGCHAT_TRACE`.
+   */
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -47,7 +50,11 @@ export interface BenchWork {
 export async function benchWork(name: string): Promise<BenchWork> {
   const work = mkdtempSync(join(tmpdir(), `orgchat-bench-${name}-`));
   const built = await buildCli(join(work, "package"));
-  const env: NodeJS.ProcessEnv = { ...process.env, ORGCHAT_HOME: join(work, "home") };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ORGCHAT_HOME: join(work, "home"),
+    NODE_COMPILE_CACHE: join(work, "compile-cache"),
+  };
   delete env.ORGCHAT_TRACE;
   return { work, built, env };
 }
