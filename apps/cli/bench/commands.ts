@@ -13,13 +13,12 @@
  * Run from apps/cli: `node --import tsx --conditions=@orgchat/source bench/commands.ts [--json]
  * [--runs N] [--quick]` (`pnpm bench`). Goals (issue #15): `--help` ≤ 150 ms, `send`/`read` ≤ 1 s p50.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { buildCli } from "../scripts/build.ts";
 import { runCli } from "../src/cli.ts";
 import type { Output } from "../src/format.ts";
+import { benchOptions, benchWork, percentile, startCli, stopCli } from "./bench-kit.ts";
 
 // The in-process runs open the SQLite store: Node's "experimental" notice is noise here.
 const printWarning = process.listeners("warning");
@@ -29,18 +28,9 @@ process.on("warning", (warning) => {
   for (const listener of printWarning) listener(warning);
 });
 
-const args = process.argv.slice(2);
-const json = args.includes("--json");
-const quick = args.includes("--quick");
-const runsAt = args.indexOf("--runs");
-const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : quick ? 3 : 10;
-if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`--runs: got ${args[runsAt + 1]}`);
-
-const work = mkdtempSync(join(tmpdir(), "orgchat-bench-commands-"));
-const built = await buildCli(join(work, "package"));
+const { json, runs } = benchOptions(process.argv.slice(2), 10);
+const { work, built, env } = await benchWork("commands");
 const node = process.execPath;
-const env: NodeJS.ProcessEnv = { ...process.env, ORGCHAT_HOME: join(work, "home") };
-delete env.ORGCHAT_TRACE;
 // The in-process runs find the same profiles.
 process.env.ORGCHAT_HOME = env.ORGCHAT_HOME;
 
@@ -94,33 +84,17 @@ async function must(argv: readonly string[]): Promise<Outcome> {
   return outcome;
 }
 
-/** `orgchat serve` until the end of the bench; resolves with its first address. */
-function serve(): Promise<{ child: ChildProcess; address: string }> {
-  const child = spawn(
-    node,
-    [built.bin, "serve", "--listen", "/ip4/127.0.0.1/tcp/0/ws", "--data", join(work, "node")],
-    { env, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  let err = "";
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    err += chunk;
-  });
-  return new Promise((done, fail) => {
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      const line = out.split("\n").find((l) => l.startsWith("/ip4/"));
-      if (line !== undefined && out.includes("\n")) done({ child, address: line.trim() });
-    });
-    child.once("exit", (code) => fail(new Error(`orgchat serve exited ${code}: ${err}`)));
-  });
-}
-
-const node0 = await serve();
+const node0 = await startCli(
+  built.bin,
+  ["serve", "--listen", "/ip4/127.0.0.1/tcp/0/ws", "--data", join(work, "node")],
+  env,
+  // Its first address.
+  (lines) => lines.find((line) => line.startsWith("/ip4/")),
+);
 const owner = ["--profile", "owner"];
 const member = ["--profile", "member"];
 const quiet = ["--quiet", "--timeout", "60"];
-await must(["org", "create", "Acme", "--peer", node0.address, ...owner, ...quiet]);
+await must(["org", "create", "Acme", "--peer", node0.line, ...owner, ...quiet]);
 const memberId = (
   JSON.parse((await must(["id", "create", "--json", ...member])).stdout) as {
     id: string;
@@ -142,13 +116,6 @@ const cases: ReadonlyArray<{ readonly name: string; readonly argv: readonly stri
   { name: "send", argv: ["send", "general", "hello from the bench", ...owner, ...quiet] },
   { name: "read", argv: ["read", "general", "--limit", "5", ...member, ...quiet] },
 ];
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return (
-    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
-  );
-}
 
 const silent: Output = { stdout: () => undefined, stderr: () => undefined, stderrIsTTY: false };
 
@@ -223,8 +190,7 @@ try {
     await must(["daemon", "stop", ...member]);
   }
 } finally {
-  node0.child.kill("SIGTERM");
-  await new Promise((done) => node0.child.once("close", done));
+  await stopCli(node0.child);
   rmSync(work, { recursive: true, force: true });
 }
 

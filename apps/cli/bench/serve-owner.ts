@@ -15,51 +15,20 @@
  * Run from apps/cli: `node --import tsx --conditions=@orgchat/source bench/serve-owner.ts [--json]
  * [--runs N] [--quick]` (`pnpm bench:serve-owner`). Goal (issue #17): ≤ 1 s p50 to the first message.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { type Client, type ClientEvents, createClient } from "@orgchat/client";
 import { memoryStore } from "@orgchat/store";
 import { memoryNetwork, type Transport } from "@orgchat/transport";
-import { buildCli } from "../scripts/build.ts";
 import { startOwnerService } from "../src/owner-service.ts";
 import { clientConfig } from "../src/session.ts";
+import { benchOptions, benchWork, percentile, startCli, stopCli } from "./bench-kit.ts";
 
-const args = process.argv.slice(2);
-const json = args.includes("--json");
-const quick = args.includes("--quick");
-const runsAt = args.indexOf("--runs");
-const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : quick ? 3 : 20;
-if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`--runs: got ${args[runsAt + 1]}`);
+const { json, runs } = benchOptions(process.argv.slice(2), 20);
 /** A net for a hang only: no outcome depends on it. */
 const hangMs = 120_000;
 
-const work = mkdtempSync(join(tmpdir(), "orgchat-bench-serve-owner-"));
-const built = await buildCli(join(work, "package"));
-const env: NodeJS.ProcessEnv = { ...process.env, ORGCHAT_HOME: join(work, "home") };
-delete env.ORGCHAT_TRACE;
-
-/** Starts `orgchat argv…` (the built bundle); resolves with it and its first stdout line. */
-function startCli(argv: readonly string[]): Promise<{ child: ChildProcess; first: string }> {
-  const child = spawn(process.execPath, [built.main, ...argv], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    err += chunk;
-  });
-  return new Promise((done, fail) => {
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      const end = out.indexOf("\n");
-      if (end >= 0) done({ child, first: out.slice(0, end) });
-    });
-    child.once("close", (code) => fail(new Error(`orgchat ${argv[0]} exited ${code}: ${err}`)));
-  });
-}
+const { work, built, env } = await benchWork("serve-owner");
 
 /** Runs `orgchat argv…` to its end. @throws when it exits non-zero */
 function finishCli(argv: readonly string[]): Promise<void> {
@@ -76,13 +45,6 @@ function finishCli(argv: readonly string[]): Promise<void> {
       code === 0 ? done() : fail(new Error(`orgchat ${argv.join(" ")} exited ${code}: ${err}`)),
     ),
   );
-}
-
-async function stopCli(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const closed = new Promise((done) => child.once("close", done));
-  child.kill("SIGTERM");
-  await closed;
 }
 
 /** Resolves with the first `event` of `client` that `match` accepts. */
@@ -158,13 +120,11 @@ async function joinCarol(orgId: string, carol: Client): Promise<void> {
 
 /** Over real Waku: `serve --owner` in its own process, clients here in light mode. */
 async function overWaku(): Promise<Sample[]> {
-  const plain = await startCli([
-    "serve",
-    "--listen",
-    "/ip4/127.0.0.1/tcp/0/ws",
-    "--profile",
-    "node",
-  ]);
+  const plain = await startCli(
+    built.main,
+    ["serve", "--listen", "/ip4/127.0.0.1/tcp/0/ws", "--profile", "node"],
+    env,
+  );
   await finishCli([
     "org",
     "create",
@@ -172,26 +132,30 @@ async function overWaku(): Promise<Sample[]> {
     "--channel",
     "general",
     "--peer",
-    plain.first,
+    plain.line,
     "--profile",
     "alice",
     "--quiet",
   ]);
   await stopCli(plain.child);
-  const owner = await startCli([
-    "serve",
-    "--owner",
-    "alice",
-    "--admit",
-    "all",
-    "--json",
-    "--listen",
-    "/ip4/127.0.0.1/tcp/0/ws",
-    "--profile",
-    "node",
-  ]);
+  const owner = await startCli(
+    built.main,
+    [
+      "serve",
+      "--owner",
+      "alice",
+      "--admit",
+      "all",
+      "--json",
+      "--listen",
+      "/ip4/127.0.0.1/tcp/0/ws",
+      "--profile",
+      "node",
+    ],
+    env,
+  );
   const { wakuTransport } = await import("@orgchat/transport-waku");
-  const info = JSON.parse(owner.first) as {
+  const info = JSON.parse(owner.line) as {
     multiaddrs: string[];
     owner: { organizations: Array<{ id: string }> };
   };
@@ -259,13 +223,6 @@ async function inProcess(): Promise<Sample[]> {
     for (const made of clients) await made.close().catch(() => undefined);
     await network.stop();
   }
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return (
-    sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
-  );
 }
 
 const phases = ["acceptedMs", "keysMs", "firstMessageMs"] as const;

@@ -11,7 +11,9 @@
  *   `dist/`), which `pnpm pack` packs (`publishConfig.directory`): `npm i -g orgchat-<v>.tgz` needs
  *   no registry, since the app's `@orgchat/*` packages are private and nothing is left to fetch.
  *
- * The test set-up (`test/launcher.ts`) calls {@link buildCli} into a temporary directory.
+ * The test set-up (`test/launcher.ts`) calls {@link buildCli} into a temporary directory; other
+ * packages' tests run `node scripts/build.ts --out <dir>` for the same (the package alone, in `<dir>`,
+ * `<dir>/dist/main.mjs` its entry; the repository's `dist/` untouched).
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -143,8 +145,16 @@ export async function buildRepository(): Promise<BuiltCli> {
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const built = await buildRepository();
-  process.stdout.write(
-    `orgchat: built ${join(appDir, "dist", "main.mjs")} and the package ${built.packageDir}\n`,
-  );
+  const outAt = process.argv.indexOf("--out");
+  if (outAt >= 0) {
+    const out = process.argv[outAt + 1];
+    if (out === undefined) throw new Error("scripts/build.ts: --out needs a directory");
+    const built = await buildCli(resolve(out));
+    process.stdout.write(`orgchat: built the package ${built.packageDir}\n`);
+  } else {
+    const built = await buildRepository();
+    process.stdout.write(
+      `orgchat: built ${join(appDir, "dist", "main.mjs")} and the package ${built.packageDir}\n`,
+    );
+  }
 }

@@ -4,9 +4,26 @@
  * closed, and the process exits (130 for an interrupted one-shot command, 0 for `chat` and `serve`).
  * A second Ctrl-C more than a second later forces the exit.
  */
+import { enableCompileCache } from "node:module";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
 import { launch } from "./launch.js";
 
 const signal = launch();
+// Node's compile cache for the chunks loaded from here on (the Waku stack is megabytes of JavaScript
+// to compile on every start): in the user's own cache directory (`$XDG_CACHE_HOME/orgchat` or
+// `~/.cache/orgchat`, private by the umask `launch` set), never a shared one such as /tmp, since the
+// cache holds compiled code this process runs. `NODE_COMPILE_CACHE=<dir>` puts it elsewhere,
+// `NODE_DISABLE_COMPILE_CACHE=1` turns it off (Node reads both). A cache that cannot be written only
+// costs the compile time again: the command runs the same.
+const cacheHome = process.env.XDG_CACHE_HOME;
+enableCompileCache(
+  join(
+    cacheHome !== undefined && isAbsolute(cacheHome) ? cacheHome : join(homedir(), ".cache"),
+    "orgchat",
+    "compile-cache",
+  ),
+);
 const { runCli } = await import("./cli.js");
 const { processOutput } = await import("./format.js");
 const { trace } = await import("./session.js");

@@ -2,7 +2,10 @@
  * Vitest global setup: builds the `orgchat` package once per run with the package's own build
  * (`scripts/build.ts`: one esbuild bundle, what `pnpm --filter orgchat build` makes and `npm i -g`
  * installs) into a temporary directory, so that every `orgchat` process the tests start runs exactly
- * what users run: `node <dir>/dist/main.mjs` (or `<dir>/bin/orgchat.js`, the launcher).
+ * what users run: `node <dir>/dist/main.mjs` (or `<dir>/bin/orgchat.js`, the launcher). Their Node
+ * compile cache (see `src/main.ts`) is a directory of this run, removed with it
+ * (`NODE_COMPILE_CACHE`, which every process the tests start inherits): nothing is written to the
+ * user's cache directory.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +27,8 @@ declare module "vitest" {
 export default async function setup(project: TestProject): Promise<() => void> {
   const outdir = mkdtempSync(join(tmpdir(), "orgchat-cli-launcher-"));
   const built = await buildCli(join(outdir, "package"));
+  // Set before Vitest starts the test workers: they and every process they start inherit it.
+  process.env.NODE_COMPILE_CACHE = join(outdir, "compile-cache");
   // Which chunk holds which module (read by the test of what `--help` loads).
   writeFileSync(join(outdir, "meta.json"), JSON.stringify(built.metafile));
   project.provide("orgchatMain", built.main);

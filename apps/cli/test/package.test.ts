@@ -11,6 +11,8 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
+  statSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -66,6 +68,51 @@ describe("the built command", () => {
     }
     const version = run(node, [bin, "--version"]);
     expect(version.stdout).toBe("0.0.0\n");
+  });
+
+  it("keeps Node's compile cache in the user's private cache directory, unless told otherwise", () => {
+    const bin = inject("orgchatBin");
+    const home = mkdtempSync(join(tmpdir(), "orgchat-compile-cache-"));
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: join(home, "xdg") };
+    delete env.NODE_COMPILE_CACHE;
+    const cache = join(home, "xdg", "orgchat", "compile-cache");
+    const first = spawnSync(node, [bin, "--help"], { encoding: "utf8", env });
+    expect(first.status, first.stderr).toBe(0);
+    // One directory per Node version, holding the compiled chunks; private to the user.
+    const versions = readdirSync(cache);
+    expect(versions).toEqual([expect.stringContaining(`v${process.versions.node}-`)]);
+    expect(readdirSync(join(cache, versions[0] ?? "")).length).toBeGreaterThan(0);
+    for (const dir of [join(home, "xdg", "orgchat"), cache]) {
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+    }
+    // The second run reads it and prints the same.
+    const second = spawnSync(node, [bin, "--help"], { encoding: "utf8", env });
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+    // Without XDG_CACHE_HOME: ~/.cache/orgchat.
+    const { XDG_CACHE_HOME: _, ...noXdg } = env;
+    const plain = spawnSync(node, [bin, "--version"], {
+      encoding: "utf8",
+      env: { ...noXdg, HOME: join(home, "user") },
+    });
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(readdirSync(join(home, "user", ".cache", "orgchat", "compile-cache"))).toHaveLength(1);
+    // NODE_COMPILE_CACHE elsewhere, or NODE_DISABLE_COMPILE_CACHE: nothing in the user's directory.
+    const elsewhere = join(home, "elsewhere");
+    const moved = spawnSync(node, [bin, "--help"], {
+      encoding: "utf8",
+      env: { ...env, XDG_CACHE_HOME: join(home, "xdg2"), NODE_COMPILE_CACHE: elsewhere },
+    });
+    expect(moved.status, moved.stderr).toBe(0);
+    expect(readdirSync(elsewhere)).toHaveLength(1);
+    expect(existsSync(join(home, "xdg2"))).toBe(false);
+    const off = spawnSync(node, [bin, "--help"], {
+      encoding: "utf8",
+      env: { ...env, XDG_CACHE_HOME: join(home, "xdg3"), NODE_DISABLE_COMPILE_CACHE: "1" },
+    });
+    expect(off.status, off.stderr).toBe(0);
+    expect(existsSync(join(home, "xdg3"))).toBe(false);
+    rmSync(home, { recursive: true, force: true });
   });
 
   it("without a build, the launcher says which command makes it", () => {

@@ -1,17 +1,11 @@
 /**
- * Runs the `orgchat` command from the workspace's sources (tsx, the `@orgchat/source` condition), one
- * OS process per command, each identity in its own data directory. Waits are on process exits and
- * output lines, never on time; {@link killAll} ends every process started here.
+ * Runs the `orgchat` command as users do, built from the workspace's sources once per run
+ * (`test/cli-build.ts`), one OS process per command, each identity in its own data directory. Waits
+ * are on process exits and output lines, never on time; {@link killAll} ends every process started
+ * here.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-/**
- * The CLI's entry in this workspace (apps/cli), run from source: the `orgchat` package links to its
- * publish directory (`publishConfig.directory`), which holds no sources.
- */
-export const cliMain = resolve(dirname(fileURLToPath(import.meta.url)), "../../cli/src/main.ts");
+import { inject } from "vitest";
 
 /** One started command. */
 export interface Run {
@@ -35,14 +29,7 @@ export function start(args: readonly string[]): Run {
   const own = args.includes("--timeout");
   const child = spawn(
     process.execPath,
-    [
-      "--import",
-      "tsx",
-      "--conditions=@orgchat/source",
-      cliMain,
-      ...args,
-      ...(own ? [] : ["--timeout", "600"]),
-    ],
+    [inject("orgchatMain"), ...args, ...(own ? [] : ["--timeout", "600"])],
     {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ORGCHAT_HOME: "/nonexistent-orgchat-home" },
