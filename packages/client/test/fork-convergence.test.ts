@@ -722,6 +722,10 @@ describe("forks converge under faults (two admins, owner offline)", () => {
     // which was then refused as a duplicate: the newcomer held the group and was listed in its
     // own state, but stayed a requester (re-asking, and every answer again a duplicate).
     ["83", "a requester whose state holds its acceptance follows it from there"],
+    // An admin re-committing its lost removal on the winner also removed a newcomer the other
+    // admin's add step put on the winning branch, whose acceptance had not reached it yet: gone
+    // from the chain while the state listed it. Departures are members of the lost commit's parent.
+    ["107", "a re-commit removes no joiner the winning branch added after the fork point"],
   ] as const;
   for (const [path, what] of replays) {
     it(`${what} (script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
