@@ -572,10 +572,15 @@ export class CommitForks {
 /** The fields of an `EpochRoster` that place a commit. */
 type CommitPlace = Pick<EpochRoster, "keyId" | "previousKeyId" | "epoch" | "channelId">;
 
+/** A roster leaf's member id, or none for an empty leaf. */
+const leafId = (leaf: EpochRoster["roster"][number]): string[] =>
+  leaf === undefined ? [] : [toHex(leaf.identityKey)];
+
 /**
  * What a delegate re-commits after its commits `lost` lost: members its lost rosters held and the
  * active roster lacks, that the state still lists (joiners); members the active roster holds and
- * its lost rosters did not, that the state no longer lists (departures). Never the owner, never
+ * its lost rosters did not, that the state no longer lists and the lost commit's parent held
+ * (departures; all of them when that parent's roster is not here). Never the owner, never
  * itself (the state and `commitRemove` refuse those anyway).
  */
 export function recommitPlan(
@@ -592,7 +597,12 @@ export function recommitPlan(
     const held = new Set<string>();
     for (const leaf of roster.roster) if (leaf !== undefined) held.add(toHex(leaf.identityKey));
     for (const id of held) if (!active.has(id) && members.has(id)) joiners.add(id);
+    // Only members of the lost commit's parent: one the winning branch added since (its
+    // acceptance maybe not here yet) is not this commit's to remove.
+    const parent = org.rosters.get(toHex(roster.previousKeyId))?.roster;
+    const before = parent === undefined ? undefined : new Set(parent.flatMap(leafId));
     for (const id of active) {
+      if (before !== undefined && !before.has(id)) continue;
       if (!held.has(id) && !members.has(id) && id !== org.hex) departures.add(id);
     }
   }

@@ -1,5 +1,6 @@
 import { toHex } from "@orgchat/base";
 import { type PairwiseSession, signMemberKeys } from "@orgchat/crypto";
+import type { OrgEventOf } from "@orgchat/state";
 import {
   cancelRequestToJoinToWire,
   joinResponseFromWire,
@@ -14,7 +15,7 @@ import {
   publicKeyFromMemberId,
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
-import { requestEventOf } from "./delegate-events.js";
+import { decisionEventOf, requestEventOf } from "./delegate-events.js";
 import { delegateInviter, invitationUsedByAnswer } from "./delegate-invitations.js";
 import {
   AbortError,
@@ -306,11 +307,24 @@ export class Membership {
    * the requester if its add step is missing: `OwnerRequests`); the others drop it as a duplicate.
    * On a back-off: the first time `republishIntervalMs` after the request (the periodic tick),
    * then twice as long each time, at most {@link maxReaskDelayMs} (memory only: a restart asks at
-   * its first tick).
+   * its first tick). A pending request the state shows decided (its delegate event came before the
+   * answer, which was then refused as a duplicate) is followed from the state at the next tick
+   * instead: accepted (and listed), the identity is a member; rejected, an observer.
    */
   async askAgain(org: MemberOrg): Promise<void> {
     const c = this.#c;
     const own = org.member.request;
+    // Decided in the state already (the decision came as a delegate event before its answer, which
+    // was then a duplicate): followed from there, nothing asked.
+    const decided = own?.status === "pending" ? decisionEventOf(org.log.state, own.id) : undefined;
+    if (decided !== undefined && org.role === "requester") {
+      const accepted = decided.type === "request.accepted";
+      if (accepted && !org.log.state.members.has(c.memberId)) return;
+      const txn = newTxn(org);
+      this.#follow(org, txn, decided);
+      await c.persistence.commit(org, txn);
+      return;
+    }
     // No answer yet, or accepted without keys (the desk lacked ours: its add step is missing).
     const waiting =
       (own?.status === "pending" && org.role === "requester") ||
@@ -381,9 +395,25 @@ export class Membership {
         : undefined;
     const refused = c.eventLog.add(org, txn, used ?? event);
     // The owner and delegates may all answer: the first decision in the canonical order is the
-    // state's; a later one (refused as a conflict) changes nothing.
+    // state's; a later one (refused as a conflict) changes nothing. One folded already (its
+    // delegate event came first: a duplicate) is followed from the state (`askAgain`).
     if (refused !== undefined && author !== org.hex) return;
     if (request.status !== "pending" && author !== org.hex) return;
+    this.#follow(org, txn, event);
+  }
+
+  /**
+   * This identity's request decided (`decision`: an answer received, or the state's): its status,
+   * its role (member or observer), and the `request:*` event.
+   */
+  #follow(
+    org: MemberOrg,
+    txn: Txn,
+    event: OrgEventOf<"request.accepted"> | OrgEventOf<"request.rejected">,
+  ): void {
+    const c = this.#c;
+    const request = org.member.request;
+    if (request === undefined) return;
     const base = { organizationId: org.hex, requestId: request.id, requester: c.memberId };
     if (event.type === "request.accepted") {
       request.status = "accepted";

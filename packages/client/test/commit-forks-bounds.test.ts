@@ -6,6 +6,7 @@
  * given, so they run here on a plain organization record.
  */
 
+import { toHex } from "@orgchat/base";
 import type { MemberGroup } from "@orgchat/crypto";
 import { memoryStore } from "@orgchat/store";
 import { describe, expect, it } from "vitest";
@@ -19,9 +20,12 @@ const orgHex = "ab".repeat(32);
 const keyId = (n: number) =>
   new Uint8Array(8).fill(0).map((_, i) => (i === 7 ? n % 256 : i === 6 ? n >> 8 : 0));
 
-/** An organization record with only what `note` and `recommitPlan` read: its id, its members. */
-function plainOrg(members: ReadonlyMap<string, unknown> = new Map()): MemberOrg {
-  return { hex: orgHex, log: { state: { members } } } as unknown as MemberOrg;
+/** An organization record with only what `note` and `recommitPlan` read: id, members, rosters. */
+function plainOrg(
+  members: ReadonlyMap<string, unknown> = new Map(),
+  rosters: ReadonlyMap<string, unknown> = new Map(),
+): MemberOrg {
+  return { hex: orgHex, log: { state: { members } }, rosters } as unknown as MemberOrg;
 }
 
 function txn(): Txn {
@@ -156,7 +160,7 @@ describe("what a losing delegate re-commits", () => {
     prekey: new Uint8Array(32),
   });
   const roster = (ids: readonly string[]): EpochRoster =>
-    ({ roster: ids.map(leaf), keyId: keyId(1) }) as unknown as EpochRoster;
+    ({ roster: ids.map(leaf), keyId: keyId(1), previousKeyId: keyId(0) }) as unknown as EpochRoster;
   const [alice, bob, carol, dave] = ["01", "02", "03", "04"].map((b) => b.repeat(32)) as [
     string,
     string,
@@ -186,5 +190,20 @@ describe("what a losing delegate re-commits", () => {
       roster([orgHex, alice, bob]),
     ]);
     expect(added).toEqual({ joiners: [], departures: [] });
+  });
+
+  it("departures only among the lost commit's parent: not a joiner the winning branch added since", () => {
+    // The winning branch added dave after the fork point; his acceptance has not reached this
+    // delegate yet (the state does not list him). Carol was in the parent and departed.
+    const parent = roster([orgHex, alice, carol]);
+    const org = plainOrg(new Map([[alice, {}]]), new Map([[toHex(keyId(0)), parent]]));
+    const plan = recommitPlan(org, roster([orgHex, alice, carol, dave]), [roster([orgHex, alice])]);
+    expect(plan).toEqual({ joiners: [], departures: [carol] });
+    // The parent's roster not here: every member the active roster holds and the state does not.
+    const unknown = plainOrg(new Map([[alice, {}]]));
+    const all = recommitPlan(unknown, roster([orgHex, alice, carol, dave]), [
+      roster([orgHex, alice]),
+    ]);
+    expect(all.departures.sort()).toEqual([carol, dave].sort());
   });
 });

@@ -718,6 +718,14 @@ describe("forks converge under faults (two admins, owner offline)", () => {
     // epoch not above its own and of a commit it could not place, was dropped as stale and marked
     // seen, so no later read of history judged it again; that admin stayed on its losing branch.
     ["55", "a delegate's chunk of a commit not placed yet is not marked seen when dropped"],
+    // An admin accepted a newcomer; its delegate event reached the newcomer before the answer,
+    // which was then refused as a duplicate: the newcomer held the group and was listed in its
+    // own state, but stayed a requester (re-asking, and every answer again a duplicate).
+    ["83", "a requester whose state holds its acceptance follows it from there"],
+    // An admin re-committing its lost removal on the winner also removed a newcomer the other
+    // admin's add step put on the winning branch, whose acceptance had not reached it yet: gone
+    // from the chain while the state listed it. Departures are members of the lost commit's parent.
+    ["107", "a re-commit removes no joiner the winning branch added after the fork point"],
   ] as const;
   for (const [path, what] of replays) {
     it(`${what} (script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
