@@ -131,6 +131,37 @@ export async function answerRedeemedInvitation(
 }
 
 /**
+ * The answer again to an invitee's request asked again (its first answer was lost: the invitee
+ * still sees itself a requester): the state holds no request for a use of an invitation, nor a
+ * decision, so the answer is made anew from the invitation, as the desk made it the first time
+ * ("accepted", clocked after the use, not logged). Only the desk that issued the invitation
+ * answers, only an invitee the state made a member by it.
+ *
+ * @param c - the client's core
+ * @param org - the desk's organization (owner or delegate)
+ * @param member - who asked again
+ * @param requestId - the id of the request asked again (the use's id)
+ * @returns the answer to send, or undefined when this desk did not admit `member` by an invitation
+ */
+export function redeemedInvitationAnswer(
+  c: ClientCore,
+  org: Org,
+  member: string,
+  requestId: string,
+): OrgEventOf<"request.accepted"> | undefined {
+  const state = org.log.state;
+  if (!state.members.has(member)) return undefined;
+  const self = c.self(org);
+  for (const invitation of state.invitations.values()) {
+    if (invitation.invitee !== member || invitation.issuedBy !== self) continue;
+    if (!invitation.used || invitation.usedAt === undefined) continue;
+    const built = c.eventLog.event(org, "request.accepted", { requestId }, self);
+    return stampAfter(org.log, built, invitation.usedAt);
+  }
+  return undefined;
+}
+
+/**
  * The invitee's side: an "accepted" answer from `author` to this identity's request is the use of
  * an unused invitation `author` issued to it (a delegate's: the state holds it since
  * `acceptInvitation`). Then the use is what this identity logs (`invitation.used`, its own event,

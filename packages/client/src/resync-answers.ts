@@ -10,6 +10,7 @@
 import { joinResponseToWire } from "@orgchat/state/wire";
 import type { ClientCore } from "./core.js";
 import { decisionEventOf } from "./delegate-events.js";
+import { redeemedInvitationAnswer } from "./delegate-invitations.js";
 import { commitDelegateAddKept, keptWelcomesOf } from "./kept-welcomes.js";
 import { type DeskOrg, deskKeys, newTxn, type Txn } from "./org.js";
 
@@ -219,9 +220,13 @@ export async function answerAgain(
   const { member, requestId, topic } = asked;
   const request = org.log.state.requests.get(requestId);
   const self = org.role === "owner" ? org.hex : c.memberId;
-  if (request?.requester !== member || request.decidedBy !== self) return;
-  // From the state (one lookup): the log may have folded the decision into a snapshot since.
-  const decision = decisionEventOf(org.log.state, requestId);
+  if (request !== undefined && (request.requester !== member || request.decidedBy !== self)) return;
+  // From the state (one lookup): the log may have folded the decision into a snapshot since. A
+  // use of an invitation is no request of the state: its answer is made anew from the invitation.
+  const decision =
+    request === undefined
+      ? redeemedInvitationAnswer(c, org, member, requestId)
+      : decisionEventOf(org.log.state, requestId);
   if (decision === undefined) return;
   const budget = answerAgainBudgetOf(deskKeys(org), c.p.config.resyncAnswerIntervalMs);
   const refusal = budget.judge({ member, now: c.now() });

@@ -8,7 +8,7 @@
 import type { MemoryTransport } from "@orgchat/transport";
 import { inboxTopic, publicKeyFromMemberId } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { adminWithOwnerAway, asks, type Peer, received, World } from "./helpers.js";
+import { adminWithOwnerAway, asks, orgWithMembers, type Peer, received, World } from "./helpers.js";
 
 /** The periodic tick; a re-ask goes out one to two ticks after the request, then on a back-off. */
 const tickMs = 60_000;
@@ -98,6 +98,55 @@ describe("a delegate's Welcome lost on the network", () => {
     expect(received(bob, orgId)).toContain("after the ban");
     expect(received(carol, orgId)).toContain("after the ban");
     expect(received(dave, orgId)).not.toContain("after the ban");
+  });
+
+  it("an invitee of alice's: her answer and Welcome lost, the invitee's re-ask brings them again", async () => {
+    const { w, alice, carol, orgId } = await ownerAway();
+    const bob = await w.peer("bob");
+    await alice.client.invite(orgId, bob.client.memberId);
+    await w.settle();
+    const toBob = watch(alice.transport, inboxOf(bob));
+    toBob.drop = true;
+    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
+    await w.settle();
+    toBob.drop = false;
+    expect(toBob.dropped).toBeGreaterThan(0);
+    expect(bob.client.getOrganization(orgId).role).toBe("requester");
+    expect(alice.client.getOrganization(orgId).members.has(bob.client.memberId)).toBe(true);
+
+    for (let tick = 0; tick < 4; tick++) await w.advance(tickMs);
+    expect(bob.client.getOrganization(orgId).role).toBe("member");
+    expect(bob.client.getOrganization(orgId).epoch).toBe(alice.client.getOrganization(orgId).epoch);
+    await alice.client.sendMessage(orgId, "general", "welcome invitee");
+    await w.settle();
+    expect(received(bob, orgId)).toContain("welcome invitee");
+    expect(received(carol, orgId)).toContain("welcome invitee");
+  });
+
+  it("an invitee of the owner's (online): its answer and Welcome lost, the re-ask brings them again", async () => {
+    const w = new World({ republishIntervalMs: tickMs });
+    world = w;
+    const { owner, members, orgId } = await orgWithMembers(w, ["carol"]);
+    const [carol] = members as [Peer];
+    const bob = await w.peer("bob");
+    await owner.client.invite(orgId, bob.client.memberId);
+    await w.settle();
+    const toBob = watch(owner.transport, inboxOf(bob));
+    toBob.drop = true;
+    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
+    await w.settle();
+    toBob.drop = false;
+    expect(toBob.dropped).toBeGreaterThan(0);
+    // The owner's description says bob is a member; his keys were in the lost messages.
+    expect(bob.client.getOrganization(orgId).epoch).toBeUndefined();
+
+    for (let tick = 0; tick < 6; tick++) await w.advance(tickMs);
+    expect(bob.client.getOrganization(orgId).role).toBe("member");
+    expect(bob.client.getOrganization(orgId).epoch).toBe(owner.client.getOrganization(orgId).epoch);
+    await owner.client.sendMessage(orgId, "general", "welcome invitee");
+    await w.settle();
+    expect(received(bob, orgId)).toContain("welcome invitee");
+    expect(received(carol, orgId)).toContain("welcome invitee");
   });
 
   it("alice restarted in between (a CLI command that ran and stopped): her stored copy answers", async () => {
