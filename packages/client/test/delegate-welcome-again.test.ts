@@ -3,7 +3,8 @@
  * admin) accepted bob and added him, the owner is offline, and every message alice sent into bob's
  * inbox was lost. Bob's re-ask (`Membership.askAgain`) gets alice's decision and her Welcome again
  * (the same sealed bytes: `kept-welcomes.ts`, stored), and he reads her next message, also after
- * alice restarted. A requester alice did not decide costs her nothing.
+ * alice restarted. A requester alice did not decide costs her nothing. An invitee whose answer and
+ * Welcome were lost gets them again from the desk that invited it (alice, or the owner).
  */
 import type { MemoryTransport } from "@orgchat/transport";
 import { inboxTopic, publicKeyFromMemberId } from "@orgchat/wire";

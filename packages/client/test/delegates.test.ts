@@ -18,6 +18,7 @@ import { delegateRecipients, maxDelegateRecipients } from "../src/delegates.js";
 import { fromHex, toHex } from "../src/encoding.js";
 import { decodeMemberKeys, encodeMemberKeys, ownerKeyLimits } from "../src/owner-keys.js";
 import {
+  adminWithOwnerAway,
   asks,
   names,
   orgWithMembers,
@@ -40,12 +41,8 @@ afterEach(async () => {
 async function ownerAway(roles: ["all"] | ["manage-users"] = ["all"]) {
   const w = new World();
   world = w;
-  const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol"]);
+  const { owner, members, orgId } = await adminWithOwnerAway(w, ["alice", "carol"], roles);
   const [alice, carol] = members as [Peer, Peer];
-  await owner.client.setRoles(orgId, alice.client.memberId, roles);
-  await w.settle();
-  await w.stop(owner);
-  w.peers.splice(w.peers.indexOf(owner), 1);
   return { w, owner, alice, carol, orgId };
 }
 

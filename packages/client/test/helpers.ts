@@ -312,13 +312,17 @@ export async function asks(w: World, orgId: string, name: string) {
 }
 
 /**
- * An organization whose owner made the first of `memberNames` an admin and then stopped (its
- * client closed and out of `world.peers`: a delegate acts with the owner offline).
+ * An organization whose owner made the first of `memberNames` an admin (or gave it `roles`) and
+ * then stopped (its client closed and out of `world.peers`: a delegate acts with the owner offline).
  */
-export async function adminWithOwnerAway(world: World, memberNames: readonly string[]) {
+export async function adminWithOwnerAway(
+  world: World,
+  memberNames: readonly string[],
+  roles: ["all"] | ["manage-users"] = ["all"],
+) {
   const { owner, members, orgId } = await orgWithMembers(world, memberNames);
   const admin = members[0] as Peer;
-  await owner.client.setRoles(orgId, admin.client.memberId, ["all"]);
+  await owner.client.setRoles(orgId, admin.client.memberId, roles);
   await world.settle();
   await world.stop(owner);
   world.peers.splice(world.peers.indexOf(owner), 1);
