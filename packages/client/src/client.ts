@@ -155,6 +155,8 @@ async function start(c: ClientCore, deviceOrigin: string | undefined): Promise<v
     for (const org of c.orgs.values()) if (org.role === "owner") await c.epochs.resume(org);
     // A restored member still held back asks again (its back-off is memory only).
     for (const org of c.orgs.values()) if (org.role !== "owner") await c.restore.tick(org);
+    // Recoveries a previous run started go on (their back-off and retry timer were memory only).
+    for (const org of c.orgs.values()) await c.recovery.resume(org);
     c.sync.scheduleSweep();
   });
   c.runtime.scheduleTick();

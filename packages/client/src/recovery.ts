@@ -95,6 +95,27 @@ export class Recovery {
     });
   }
 
+  /**
+   * At a start, after the catch-up: the recoveries a previous run started go on (their back-off and
+   * retry timer were memory only). Each kept message still waiting for an epoch an owner-signed
+   * record named (not a foreign one) starts its group's recovery again, once per key id, and so
+   * does each group the rosters show this member behind in. Without it, a member whose transport
+   * reads no history (no sweep) would wait for a message that never comes. Bounded by the pending
+   * buffer (`maxPendingMessages`) and the groups held.
+   */
+  async resume(org: Org): Promise<void> {
+    if (org.role !== "member") return;
+    const waiting = new Map<string, string>();
+    for (const pending of org.pending.values()) {
+      if (pending.foreign !== true) waiting.set(pending.keyId, pending.channelId);
+    }
+    for (const [keyIdHex, channelId] of waiting) {
+      if (org.role !== "member") return;
+      await this.onWaiting(org, channelId, keyIdHex);
+    }
+    await this.recoverBehind(org);
+  }
+
   /** Recovers every group the rosters show this member behind in (from the sweep). */
   async recoverBehind(org: Org): Promise<void> {
     if (org.role === "owner") return;

@@ -308,6 +308,16 @@ async function delivered(waiting: Waiting): Promise<void> {
   expect(names(carol.events, ["message:undecryptable"])).toEqual([]);
 }
 
+describe("a waiting message across a restart", () => {
+  // Carol's transport reads no history (no sweep): her recovery's back-off and retry timer were
+  // memory only, so before `Recovery.resume` nothing asked for the key again after a restart.
+  it("the restarted member asks for the key again and reads the message", async () => {
+    const waiting = await waitingMessage();
+    await waiting.w.restart(waiting.carol);
+    await delivered(waiting);
+  }, 120_000);
+});
+
 describe("the foreign buffer (issue #13, row 3)", () => {
   it("1,100 junk messages of 140 KiB: at most 10 MB persisted per member; a genuine waiting message survives and is delivered", async () => {
     const waiting = await waitingMessage();
