@@ -103,13 +103,19 @@ export async function noteOwnerRef(
   const book = await forkBookOf(c, org);
   if (book.refs.has(keyIdHex)) return;
   book.refs.set(keyIdHex, ref);
-  if (book.refs.size > ownerForkLimits.maxRefs) {
-    const oldest = [...book.refs].sort((a, b) => (a[1].epoch < b[1].epoch ? -1 : 1));
-    for (const [old] of oldest.slice(0, book.refs.size - ownerForkLimits.maxRefs)) {
-      book.refs.delete(old);
-    }
-  }
+  pruneOwnerRefs(book.refs);
   writeRefs(c, org, txn, book);
+}
+
+/**
+ * Keeps the commit references of the newest epochs, at most {@link ownerForkLimits}.maxRefs.
+ *
+ * @param refs - the references by key id (changed in place)
+ */
+export function pruneOwnerRefs(refs: Map<string, Ref>): void {
+  if (refs.size <= ownerForkLimits.maxRefs) return;
+  const oldest = [...refs].sort((a, b) => (a[1].epoch < b[1].epoch ? -1 : 1));
+  for (const [old] of oldest.slice(0, refs.size - ownerForkLimits.maxRefs)) refs.delete(old);
 }
 
 function writeRefs(c: ClientCore, org: OwnerOrg, txn: Txn, book: ForkBook): void {
