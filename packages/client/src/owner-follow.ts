@@ -385,8 +385,10 @@ async function advance(c: ClientCore, org: OwnerOrg, txn: Txn): Promise<void> {
       }
     }
   }
-  // Its own commits of the branch left: what the state wants and the winning branch lacks.
-  if (switched) await c.epochs.reconcile(org, txn);
+  // Its own commits of the branch left: what the state wants and the winning branch lacks. During
+  // the start's catch-up the full reconcile after it does that (one now would commit before the
+  // delegates' commits still in history, and add members whose add step is on its way).
+  if (switched && !c.sync.catchingUp.has(org.hex)) await c.epochs.reconcile(org, txn);
 }
 
 const commitPlace = (roster: EpochRoster) => ({
