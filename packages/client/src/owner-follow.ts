@@ -16,7 +16,7 @@
  * @module
  */
 import { equalBytes, fromHex, toHex } from "@orgchat/base";
-import { type OwnerGroup, readKeyUpdateEnvelope } from "@orgchat/crypto";
+import { type OwnerGroup, readKeyUpdateEnvelope, wipeOwnerForkPoint } from "@orgchat/crypto";
 import type { TransportMessage } from "@orgchat/transport";
 import {
   decodeSignedEnvelope,
@@ -30,6 +30,16 @@ import { isDelegate } from "./delegates.js";
 import type { EpochRoster } from "./epoch-roster.js";
 import { openEpochRoster } from "./epoch-roster.js";
 import { newTxn, type OwnerOrg, type OwnerSide, type Txn } from "./org.js";
+import {
+  bestOf,
+  type ForkBook,
+  forkBookOf,
+  keepForkPoint,
+  lowestSiblingEpoch,
+  noteOwnerRef,
+  switchedAt,
+  winningSibling,
+} from "./owner-forks.js";
 import { orgSpace } from "./persistence.js";
 import { pruneRosters, rosterRecordOps } from "./roster-records.js";
 
@@ -226,8 +236,12 @@ async function onRoster(
     memory.committers.delete(memory.committers.keys().next().value as string);
   }
   const group = org.owner.groups.get("");
+  await forkBookOf(c, org);
+  // Above the current epoch, or above a kept fork point (a sibling, or a commit on one).
+  const lowest = lowestSiblingEpoch(org);
   const receipt = org.rosters.receive(opened, id, (_keyIdHex, channelId, epoch) => {
-    return channelId === "" && group !== undefined && epoch > group.epoch;
+    if (channelId !== "" || group === undefined) return false;
+    return epoch > group.epoch || (lowest !== undefined && epoch >= lowest);
   });
   // A delta waiting for its base is read again from history after a restart: not marked seen.
   if (receipt.status !== "learned") {
@@ -235,6 +249,9 @@ async function onRoster(
     return;
   }
   const txn = newTxn(org);
+  const { clock } = decodeSignedEnvelope(message.payload);
+  const epoch = opened.epoch;
+  await noteOwnerRef(c, org, txn, toHex(opened.keyId), { signer: toHex(signer), clock, epoch });
   for (const seen of receipt.ids) c.sync.markSeen(org, txn, seen);
   const space = orgSpace(org.hex);
   for (const roster of receipt.rosters)
@@ -261,8 +278,12 @@ async function onKeyUpdate(
       committers: (key) => isDelegate(org.log.state, toHex(key)),
     });
     chunk = read.chunk;
-    // Of no use (an epoch the owner passed): dropped before its signature is checked.
-    if (group === undefined || chunk.epoch <= group.epoch) {
+    // Of no use (an epoch the owner passed, not above a fork point it keeps): dropped before its
+    // signature is checked.
+    await forkBookOf(c, org);
+    const lowest = lowestSiblingEpoch(org);
+    const sibling = lowest !== undefined && chunk.epoch >= lowest;
+    if (group === undefined || (chunk.epoch <= group.epoch && !sibling)) {
       c.sync.seen.add(id);
       return;
     }
@@ -281,57 +302,61 @@ async function onKeyUpdate(
   if (txn.ops.length > 0 || txn.seen.length > 0) await c.persistence.commit(org, txn);
 }
 
-/** The roster of the epoch after the owner's current one, if a delegate's is known. */
-function nextRoster(org: OwnerOrg, group: OwnerGroup): EpochRoster | undefined {
+/** Of the delegate rosters of the epoch after the owner's current one, the winner's, if any. */
+function nextRoster(org: OwnerOrg, group: OwnerGroup, book: ForkBook): EpochRoster | undefined {
   const keyId = group.keyId;
-  for (const roster of org.rosters.values()) {
-    if (
+  const children = [...org.rosters.values()].filter(
+    (roster) =>
       roster.channelId === "" &&
       roster.epoch === group.epoch + 1n &&
       roster.change !== "genesis" &&
-      equalBytes(roster.previousKeyId, keyId)
-    ) {
-      return roster;
-    }
-  }
-  return undefined;
+      equalBytes(roster.previousKeyId, keyId),
+  );
+  return bestOf(org, book, children);
 }
 
-/** Follows every delegate commit known that continues the owner's epoch, in order. */
+type Outcome = ReturnType<OwnerGroup["followAdd"]>;
+
+/**
+ * Follows every delegate commit known that continues the owner's epoch, in order, keeping a fork
+ * point of each epoch it leaves so; first moves to a sibling that wins on a kept fork point
+ * (`owner-forks.ts`), then re-commits what the state wants and the winning branch lacks.
+ */
 async function advance(c: ClientCore, org: OwnerOrg, txn: Txn): Promise<void> {
   const memory = memoryOf(org);
+  const book = await forkBookOf(c, org);
+  let switched = false;
   for (;;) {
     const group = org.owner.groups.get("");
-    if (group === undefined) return;
-    const next = nextRoster(org, group);
-    if (next === undefined) return;
+    if (group === undefined) break;
+    const sibling = winningSibling(org, book);
+    const next = sibling?.roster ?? nextRoster(org, group, book);
+    if (next === undefined) break;
     const now = c.p.now();
-    let outcome: ReturnType<OwnerGroup["followAdd"]> | undefined;
+    const point = sibling === undefined ? group.forkPoint(now) : undefined;
+    let outcome: Outcome | undefined;
     let used: string | undefined;
+    const enter = (chunk?: KeyUpdate): Outcome => {
+      const init = { roster: next.roster, rosterHash: next.rosterHash };
+      const prekeySecret = org.keys.prekeySecret;
+      if (sibling !== undefined) {
+        const entry =
+          chunk === undefined
+            ? { kind: "add" as const, init: { ...init, ...commitPlace(next) } }
+            : { kind: "key-update" as const, chunk, init: { ...init, prekeySecret } };
+        return group.enterSibling(sibling.kept.point, entry, now);
+      }
+      return chunk === undefined
+        ? group.followAdd({ ...init, ...commitPlace(next) }, now)
+        : group.followKeyUpdate(chunk, { ...init, prekeySecret }, now);
+    };
     try {
       if (next.change === "add") {
-        outcome = group.followAdd(
-          {
-            roster: next.roster,
-            rosterHash: next.rosterHash,
-            epoch: next.epoch,
-            previousKeyId: next.previousKeyId,
-            keyId: next.keyId,
-          },
-          now,
-        );
+        outcome = enter();
       } else {
         for (const held of memory.chunks) {
           if (!equalBytes(held.chunk.keyId, next.keyId)) continue;
-          outcome = group.followKeyUpdate(
-            held.chunk,
-            {
-              roster: next.roster,
-              rosterHash: next.rosterHash,
-              prekeySecret: org.keys.prekeySecret,
-            },
-            now,
-          );
+          outcome = enter(held.chunk);
           if (outcome.status === "applied") {
             used = held.id;
             break;
@@ -340,20 +365,37 @@ async function advance(c: ClientCore, org: OwnerOrg, txn: Txn): Promise<void> {
       }
     } catch (error) {
       c.report({ component, reason: "follow-refused", topic: orgSpace(org.hex), error });
-      return;
     }
-    if (outcome?.status !== "applied") return;
+    if (outcome?.status !== "applied") {
+      if (point !== undefined) wipeOwnerForkPoint(point);
+      break;
+    }
+    const keyIdHex = toHex(next.keyId);
+    if (point !== undefined) keepForkPoint(c, org, txn, book, point, keyIdHex);
+    if (sibling !== undefined) {
+      switchedAt(c, org, txn, book, sibling.kept, keyIdHex);
+      switched = true;
+    }
     await followed(c, org, txn, group, next, outcome.awaitingLeafSecret);
     if (used !== undefined) {
       c.sync.markSeen(org, txn, used);
-      const keyIdHex = toHex(next.keyId);
       for (let i = memory.chunks.length - 1; i >= 0; i--) {
         const held = memory.chunks[i];
         if (held !== undefined && toHex(held.chunk.keyId) === keyIdHex) memory.chunks.splice(i, 1);
       }
     }
   }
+  // Its own commits of the branch left: what the state wants and the winning branch lacks. During
+  // the start's catch-up the full reconcile after it does that (one now would commit before the
+  // delegates' commits still in history, and add members whose add step is on its way).
+  if (switched && !c.sync.catchingUp.has(org.hex)) await c.epochs.reconcile(org, txn);
 }
+
+const commitPlace = (roster: EpochRoster) => ({
+  epoch: roster.epoch,
+  previousKeyId: roster.previousKeyId,
+  keyId: roster.keyId,
+});
 
 /** A delegate's epoch entered: recorded as the owner records its own, the handovers matched. */
 async function followed(

@@ -755,19 +755,22 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
     });
   });
 
-  // Not closed (docs/PROTOCOL.md, "Forks", "The owner's return"): the owner follows the first
-  // delegate commit it reads on its epoch. When that one loses at its parent (the winner reached
-  // the owner late), the owner commits on the losing branch: members stay on the winner, the
-  // owner on its own chain. The owner keeps no fork points and has no winner order yet. Expected
-  // to fail until it does (then make it a replay like those above).
-  it.fails("the owner follows a losing sibling and stays off the members' chain (seed 2, script 3)", {
-    timeout: 120_000,
-  }, async () => {
-    await assertScripts(ownerScriptArbitrary, (seed, script) => runScript(seed, script, true), {
-      runs: 1,
-      env: "ORGCHAT_FORK_OWNER",
-      seed: 2,
-      path: "2",
+  // Owner-profile scripts that once failed, replayed in CI (`ORGCHAT_FORK_OWNER_SEED`, the path;
+  // the script number is the path + 1), each with what went wrong.
+  const ownerReplays = [
+    // The owner followed the first delegate commit it read on its epoch; the sibling that won there
+    // reached it late, after its own commits on the losing branch: members stayed on the winner,
+    // the owner on its own chain. It now keeps fork points and moves to the winner.
+    [2, "2", "the owner on a losing sibling moves to the winner and re-commits"],
+  ] as const;
+  for (const [seed, path, what] of ownerReplays) {
+    it(`${what} (seed ${seed}, script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
+      await assertScripts(ownerScriptArbitrary, (s, script) => runScript(s, script, true), {
+        runs: 1,
+        env: "ORGCHAT_FORK_OWNER",
+        seed,
+        path,
+      });
     });
-  });
+  }
 });

@@ -99,6 +99,15 @@ export {
 } from "./member-keys.js";
 export type { FollowInit, LeafHandoverInit, OwnerFollow } from "./owner-follow.js";
 export {
+  type OwnerForkPoint,
+  type OwnerSibling,
+  ownerForkPointLimits,
+  pruneOwnerForkPoints,
+  readOwnerForkPoint,
+  wipeOwnerForkPoint,
+  writeOwnerForkPoint,
+} from "./owner-forks.js";
+export {
   type HistoryPolicy,
   type Joiner,
   type OwnerAdd,

@@ -5,7 +5,7 @@
  * @module
  */
 import { toHex } from "@orgchat/base";
-import { type GroupMessage, wireLimits } from "@orgchat/wire";
+import type { GroupMessage } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
 import { type EpochLimits, enterEpoch } from "./epoch-entry.js";
 import type { GroupPlaintext, HeldEpoch } from "./epoch-window.js";
@@ -39,7 +39,15 @@ import {
   type OwnerFollow,
   recordHandover,
 } from "./owner-follow.js";
+import {
+  type OwnerForkPoint,
+  type OwnerSibling,
+  openSibling,
+  restoreForkPoint,
+  takeForkPoint,
+} from "./owner-forks.js";
 import { genesisState, regenesisState } from "./owner-genesis.js";
+import { rememberEpoch, resyncWelcome } from "./owner-resync.js";
 
 export * from "./owner-group-types.js";
 
@@ -374,6 +382,27 @@ export class OwnerGroup {
     return this.#follow(follow, epochSecret, hash, now);
   }
 
+  /**
+   * The current epoch's fork point (docs/PROTOCOL.md, "The owner's return"), taken before following
+   * a delegate's commit, for {@link OwnerGroup.enterSibling} (secrets: `wipeOwnerForkPoint`).
+   */
+  forkPoint(now: number): OwnerForkPoint {
+    return takeForkPoint(this.#state, this.epoch, this.keyId, now);
+  }
+
+  /**
+   * Moves to a delegate's commit on a fork point that wins there (the caller's decision): its epoch
+   * secret and the point's member records (its own KeyUpdates since moved them) from the point, the
+   * sibling entered as the current epoch, the epoch left readable. The point is not consumed.
+   * @returns as {@link OwnerGroup.followAdd} (nothing changed unless `applied`)
+   */
+  enterSibling(point: OwnerForkPoint, sibling: OwnerSibling, now: number): OwnerFollow {
+    const opened = openSibling(this.provider, this.#state, point, sibling, now);
+    if (!("epochSecret" in opened)) return opened;
+    this.#parts.noteMembers(restoreForkPoint(this.#state, point));
+    return this.#follow(opened.follow, opened.epochSecret, opened.hash, now);
+  }
+
   #follow(init: FollowInit, epochSecret: Uint8Array, hash: Uint8Array, now: number): OwnerFollow {
     const { next, added, gone } = followMembers(
       this.provider,
@@ -451,13 +480,6 @@ export class OwnerGroup {
     return this.#state.window.decrypt(message, now);
   }
 
-  #remember(epoch: bigint, epochSecret: Uint8Array, hash: Uint8Array): void {
-    this.#state.history.push({ epoch, epochSecret: epochSecret.slice(), rosterHash: hash.slice() });
-    while (this.#state.history.length > wireLimits.maxWelcomeHistory) {
-      wipe(this.#state.history.shift()?.epochSecret);
-    }
-  }
-
   /**
    * Makes epoch `epoch` current: remembers its secret for "shared" Welcomes, derives its keys (wiping
    * `epochSecret`, of which the owner keeps a copy for resyncs), replaces the previous epoch's secrets
@@ -473,7 +495,7 @@ export class OwnerGroup {
     now: number,
   ): { keys: EpochKeys; announced: Omit<OwnerKeyUpdate, "chunks"> } {
     const previousKeyId = this.keyId;
-    if (this.historyPolicy === "shared") this.#remember(epoch, epochSecret, hash);
+    if (this.historyPolicy === "shared") rememberEpoch(this.#state, epoch, epochSecret, hash);
     const kept = epochSecret.slice();
     const { keys, initSecret } = enterEpoch({
       provider: this.provider,
@@ -534,34 +556,10 @@ export class OwnerGroup {
    * @throws {RangeError} when `leaf` is not a member, or `leafSecret` is not 32 bytes
    */
   resync(leaf: number, options: { leafSecret?: Uint8Array } = {}): WelcomeInit {
-    const { provider, group } = this;
-    const record = this.#state.members.get(leaf);
-    if (record === undefined) throw new RangeError(`leaf: ${leaf} is not a member`);
-    const epoch = this.epoch;
-    let leafSecret: Uint8Array;
-    if (options.leafSecret !== undefined) {
-      checkBytes(options.leafSecret, 32, "options.leafSecret");
-      leafSecret = options.leafSecret.slice();
-      wipe(record.leafSecret);
-      record.leafSecret = leafSecret;
-      record.leafEpoch = epoch;
-      this.#parts.noteMembers([leaf]);
-    } else {
-      // The tracked one as it is: it is the salt of the member's next KeyUpdate entry, whatever the
-      // epoch it was set at (no KeyUpdate since, or it would have moved), so a member that still
-      // holds it (this Welcome overtaken by that KeyUpdate) opens the KeyUpdate all the same.
-      leafSecret = record.leafSecret;
-    }
-    return makeWelcome({
-      group,
-      epoch,
-      epochSecret: this.#state.epochSecret,
-      rosterHash: rosterHashOf(provider, this.roster),
-      keyId: this.#current.keyId,
-      leafIndex: leaf,
-      leafSecret,
-      history: copyHistory(this.#state.history, epoch),
-    });
+    const current = { epoch: this.epoch, keyId: this.#current.keyId, roster: this.roster };
+    const { welcome, changed } = resyncWelcome(this.provider, this.#state, current, leaf, options);
+    if (changed) this.#parts.noteMembers([leaf]);
+    return welcome;
   }
 
   #rekey(roster: Roster, removed: ReadonlySet<number>, now: number): OwnerKeyUpdate {
