@@ -44,6 +44,12 @@ export interface ScaleOptions {
    * figure too; the store's default durability). @default "memory"
    */
   readonly store?: "memory" | "sqlite";
+  /**
+   * Keep the owner dump the restart alone is measured on (`src/scale/owner-alone.ts`) at this path;
+   * `{size}` in it is replaced by the size (otherwise a later size's dump replaces an earlier one's).
+   * `bench/owner-restart.ts` restarts the owner on it again, with any source tree.
+   */
+  readonly dumpOwner?: string;
   /** Told each size's figures as soon as they are taken (a later failure does not lose them). */
   readonly onSize?: (figures: SizeFigures) => void;
   /** Told about progress (lines for stderr). */
@@ -660,6 +666,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       await dumpStore(inner, storeMeter.spaces, storeMeter.logs),
       orgId,
       clientConfig,
+      options.dumpOwner?.replaceAll("{size}", String(size)),
     );
     if (ownerAlone.members !== owner.getOrganization(orgId).members.size) {
       throw new Error(`scale bench: the owner alone loaded ${ownerAlone.members} members`);
