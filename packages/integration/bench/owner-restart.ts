@@ -10,7 +10,8 @@
  *
  * - `--runs N`: child processes, one after the other (each one's first restart is cold);
  * - `--warm N`: warm restarts after the cold one in each child;
- * - `--cpu-prof DIR`: each child writes a V8 CPU profile into DIR (open it in Chrome's DevTools);
+ * - `--cpu-prof DIR`: each child writes a V8 CPU profile into DIR (a sample every 100 µs; open it
+ *   in Chrome's DevTools);
  * - `--json`: one JSON document on one line: every run's figures and the medians.
  *
  * Process CPU is printed next to wall time: on a shared machine wall time stretches with the load,
@@ -43,7 +44,9 @@ const warmRounds = count("--warm", 3);
 const profileDir = option("--cpu-prof");
 const json = args.includes("--json");
 const execArgv =
-  profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`];
+  profileDir === undefined
+    ? []
+    : ["--cpu-prof", `--cpu-prof-dir=${resolve(profileDir)}`, "--cpu-prof-interval=100"];
 
 const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
