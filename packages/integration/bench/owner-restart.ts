@@ -63,7 +63,7 @@ for (let run = 0; run < runs; run++) {
   results.push({ ...result, load: Math.round(load * 100) / 100 });
   if (!json) {
     process.stdout.write(
-      `run ${run + 1}: cold ${result.coldMs} ms, CPU ${result.coldCpuMs} ms; warm ${result.warmMs.join(", ")} ms, CPU ${result.warmCpuMs.join(", ")} ms; ${result.members} members, ${(result.storeBytes / 1e6).toFixed(1)} MB; load ${load.toFixed(2)}\n`,
+      `run ${run + 1}: cold ${result.coldMs} ms, CPU ${result.coldCpuMs} ms; warm ${result.warmMs.join(", ")} ms, CPU ${result.warmCpuMs.join(", ")} ms; ${result.members} members at epoch ${result.epoch ?? "none (no group loaded)"}, ${(result.storeBytes / 1e6).toFixed(1)} MB; load ${load.toFixed(2)}\n`,
     );
   }
 }
@@ -76,6 +76,6 @@ const summary = {
 };
 process.stdout.write(
   json
-    ? `${JSON.stringify(summary)}\n`
+    ? `${JSON.stringify(summary, (_key, value) => (typeof value === "bigint" ? String(value) : value))}\n`
     : `median of ${runs}: cold ${summary.coldMsMedian} ms, CPU ${summary.coldCpuMsMedian} ms; last warm CPU ${summary.lastWarmCpuMsMedian} ms\n`,
 );

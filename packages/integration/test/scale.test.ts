@@ -104,6 +104,7 @@ describe("scale bench, quick profile", () => {
       expect(readOwnerDump(file).records.length).toBeGreaterThan(0);
       const again = await measureOwnerAloneFile(file, { warmRounds: 1 });
       expect(again.members).toBeGreaterThan(f.members);
+      expect(again.epoch).toBeGreaterThan(0n);
       expect(again.warmCpuMs).toHaveLength(1);
     }
     // A file that is not an owner dump is refused, saying how to write one.

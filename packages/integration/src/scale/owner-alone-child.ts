@@ -40,6 +40,7 @@ process.once("message", async (message) => {
   const wall: number[] = [];
   const cpu: number[] = [];
   let members = 0;
+  const epochs = new Set<bigint | undefined>();
   for (let round = 0; round <= input.warmRounds; round++) {
     // The store's copy and the previous client's garbage collected: the restart pays its own.
     collect();
@@ -55,6 +56,7 @@ process.once("message", async (message) => {
     wall.push(performance.now() - start);
     cpu.push(cpuNow() - startCpu);
     members = organization.members.size;
+    epochs.add(organization.epoch);
     await owner.close();
   }
   const result: OwnerAloneResult = {
@@ -63,6 +65,8 @@ process.once("message", async (message) => {
     warmMs: wall.slice(1).map(round),
     warmCpuMs: cpu.slice(1).map(round),
     members,
+    // Two epochs would be two different loads of one store: none is reported then.
+    epoch: epochs.size === 1 ? [...epochs][0] : undefined,
     storeBytes,
   };
   process.send?.(result, () => process.exit(0));

@@ -65,6 +65,11 @@ export interface OwnerAloneResult {
   readonly warmCpuMs: number[];
   /** Members the loaded organization showed (each restart the same). */
   readonly members: number;
+  /**
+   * The organization-wide epoch the loaded owner was in (each restart the same); undefined when no
+   * group was loaded (a restart that lost them still shows the members).
+   */
+  readonly epoch: bigint | undefined;
   /** Bytes of the store's values the child loaded. */
   readonly storeBytes: number;
 }

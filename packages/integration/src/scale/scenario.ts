@@ -641,6 +641,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const storeLiveBytes = storeMeter.liveBytes();
     gc();
     const heapWithOwner = heapBytes();
+    // What every restart must load again: the members and the organization-wide group's epoch (a
+    // restart that lost the groups still shows the members, from the state snapshot).
+    const closed = owner.getOrganization(orgId);
     await owner.close();
     await ownerTransport.stop();
     // Nothing may hold the closed client while the heap it released is measured.
@@ -655,7 +658,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       store: ownerStore,
       config: clientConfig,
     });
-    owner.getOrganization(orgId);
+    const restarted = owner.getOrganization(orgId);
     const restartMs = performance.now() - restartStart;
     const restartCpuMs = cpuNow() - restartCpu;
     acceptAll(owner);
@@ -668,8 +671,15 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       clientConfig,
       options.dumpOwner?.replaceAll("{size}", String(size)),
     );
-    if (ownerAlone.members !== owner.getOrganization(orgId).members.size) {
-      throw new Error(`scale bench: the owner alone loaded ${ownerAlone.members} members`);
+    for (const [where, members, epoch] of [
+      ["in this process", restarted.members.size, restarted.epoch],
+      ["alone", ownerAlone.members, ownerAlone.epoch],
+    ] as const) {
+      if (members !== closed.members.size || epoch === undefined || epoch !== closed.epoch) {
+        throw new Error(
+          `scale bench: the owner restarted ${where} loaded ${members} members at epoch ${epoch}, not ${closed.members.size} at ${closed.epoch}`,
+        );
+      }
     }
 
     const taken: SizeFigures = {
