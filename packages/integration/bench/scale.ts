@@ -3,7 +3,7 @@
  * 10,000 members through the real admission path, and what each size costs.
  *
  * `pnpm --filter @orgchat/integration bench:scale [-- --json] [-- --quick] [-- --sizes 1000,5000]
- * [-- --concurrency 64] [-- --burst 200] [-- --sqlite]`
+ * [-- --concurrency 64] [-- --burst 200] [-- --sqlite] [-- --dump-owner FILE]`
  *
  * How: one memory network in this process. The owner is a full client (`createClient`, memory store
  * behind a meter, production configuration but `rekeyWindowMs: 0`, so a removal re-keys inside
@@ -37,7 +37,9 @@
  *
  * `--sqlite` puts the owner's store in SQLite (a temporary directory; its files' size is printed).
  * `--json` prints one JSON document on one line; `--quick` runs 100 and 300 members with a burst of
- * 50 (CI: the numbers mean little).
+ * 50 (CI: the numbers mean little). `--dump-owner FILE` keeps the owner dump the restart alone ran
+ * on (`{size}` in FILE is replaced by the size): `bench/owner-restart.ts --dump FILE` restarts the
+ * owner on it again, with this tree or another (docs/SCALE.md, "Owner restart").
  */
 import { cpus } from "node:os";
 import { defaultClientConfig } from "@orgchat/client";
@@ -69,6 +71,8 @@ const burst = Number(option("--burst") ?? (quick ? quickProfile.burst : defaultB
 const store = args.includes("--sqlite") ? "sqlite" : "memory";
 /** `--safety-ms`: the longest one wait may take before the run fails (a safety net, not a figure). */
 const safetyMs = Number(option("--safety-ms") ?? 600_000);
+/** `--dump-owner FILE`: keep the owner dump of the restart alone (`{size}` → the size). */
+const dumpOwner = option("--dump-owner");
 
 /** The issue's goals, by figure. */
 export const goals = {
@@ -121,6 +125,7 @@ const result: ScaleResult = await runScale({
   burst,
   safetyMs,
   store,
+  ...(dumpOwner === undefined ? {} : { dumpOwner }),
   // Each size's figures as soon as they are taken: a failure later does not lose them.
   ...(json
     ? {}

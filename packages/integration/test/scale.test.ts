@@ -3,6 +3,11 @@
  * the result — every figure present and finite, every member admitted and re-keyed — never a
  * speed. Plus the bounds of what the lean members buffer from the network (src/scale/rosters.ts).
  */
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { serialize } from "node:v8";
 import { defaultProvider, type Roster, rosterHash } from "@orgchat/crypto";
 import {
   decodeEpochRoster,
@@ -11,7 +16,11 @@ import {
   RosterChangeKind,
 } from "@orgchat/wire";
 import { describe, expect, it } from "vitest";
-import { ownerAloneWarmRounds } from "../src/scale/owner-alone.js";
+import {
+  measureOwnerAloneFile,
+  ownerAloneWarmRounds,
+  readOwnerDump,
+} from "../src/scale/owner-alone.js";
 import { keptRosterEpochs, maxWaitingAnnouncements, SharedRosters } from "../src/scale/rosters.js";
 import { quickProfile, runScale } from "../src/scale/scenario.js";
 
@@ -28,8 +37,20 @@ function numbers(value: unknown, path = "", out = new Map<string, number>()): Ma
 }
 
 describe("scale bench, quick profile", () => {
-  it("takes every figure at every size, all finite", { timeout: 600_000 }, async () => {
-    const result = await runScale({ ...quickProfile, safetyMs: 300_000 });
+  it("takes every figure at every size, all finite; keeps the owner dumps", {
+    timeout: 600_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "orgchat-scale-test-"));
+    try {
+      await everyFigure(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  async function everyFigure(dir: string): Promise<void> {
+    const dumpOwner = join(dir, "owner-{size}.dump");
+    const result = await runScale({ ...quickProfile, safetyMs: 300_000, dumpOwner });
     expect(result.sizes.map((f) => f.members)).toEqual([...quickProfile.sizes]);
     expect(result.unopenable).toBe(0);
     for (const f of result.sizes) {
@@ -77,7 +98,20 @@ describe("scale bench, quick profile", () => {
     for (const name of names) expect(figures.has(`.sizes[1]${name}`), name).toBe(true);
     for (const [path, value] of figures) expect(Number.isFinite(value), path).toBe(true);
     expect(result.leanMemberBytes).toBeGreaterThan(0);
-  });
+    // Each size's owner dump was kept; restarted again from the file, the owner loads it whole.
+    for (const f of result.sizes) {
+      const file = dumpOwner.replace("{size}", String(f.members));
+      expect(readOwnerDump(file).records.length).toBeGreaterThan(0);
+      const again = await measureOwnerAloneFile(file, { warmRounds: 1 });
+      expect(again.members).toBeGreaterThan(f.members);
+      expect(again.epoch).toBeGreaterThan(0n);
+      expect(again.warmCpuMs).toHaveLength(1);
+    }
+    // A file that is not an owner dump is refused, saying how to write one.
+    const other = join(dir, "other.bin");
+    writeFileSync(other, serialize({ records: [], logs: [] }));
+    expect(() => readOwnerDump(other)).toThrow(/--dump-owner/);
+  }
 });
 
 const provider = defaultProvider();

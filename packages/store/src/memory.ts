@@ -221,6 +221,12 @@ class StagedBatch {
 
 class MemoryStore extends BaseStore {
   readonly #records = new Map<string, Map<string, Uint8Array>>();
+  /**
+   * The keys of each space by first segment (up to and including the first `/`; keys without one
+   * are not indexed): a listing whose prefix has a `/` reads one segment, not the whole space (a
+   * 10,000-member owner's space holds ~50,000 keys; its start lists ~8 prefixes).
+   */
+  readonly #segments = new Map<string, Map<string, Set<string>>>();
   readonly #logs = new Map<string, MemoryLog>();
 
   /** A point-in-time copy: every record and log entry copied (see {@link copyMemoryStore}). */
@@ -228,6 +234,12 @@ class MemoryStore extends BaseStore {
     const copy = new MemoryStore();
     for (const [space, records] of this.#records) {
       copy.#records.set(space, new Map([...records].map(([key, value]) => [key, value.slice()])));
+    }
+    for (const [space, segments] of this.#segments) {
+      copy.#segments.set(
+        space,
+        new Map([...segments].map(([name, keys]) => [name, new Set(keys)])),
+      );
     }
     for (const [name, log] of this.#logs) {
       const ordered = log.ordered.map((entry) => ({ ...entry, value: entry.value.slice() }));
@@ -243,7 +255,12 @@ class MemoryStore extends BaseStore {
   protected readKeys(space: string, { prefix, after, limit }: NormalizedKeysQuery): string[] {
     const keys: string[] = [];
     let wide = false;
-    for (const key of this.#records.get(space)?.keys() ?? []) {
+    const slash = prefix.indexOf("/");
+    const candidates =
+      slash < 0
+        ? this.#records.get(space)?.keys()
+        : this.#segments.get(space)?.get(prefix.slice(0, slash + 1));
+    for (const key of candidates ?? []) {
       if (!key.startsWith(prefix) || (after !== undefined && compareCodePoints(key, after) <= 0)) {
         continue;
       }
@@ -251,9 +268,10 @@ class MemoryStore extends BaseStore {
       if (!wide && aboveSurrogates.test(key)) wide = true;
     }
     if (limit === 1 && keys.length > 1) return [firstKey(keys)];
-    // Without a code unit from U+D800 up, UTF-16 order is code-point order: the native sort.
+    // Without a code unit from U+D800 up, UTF-16 order is code-point order: the native sort, unless
+    // the keys came in order (a space filled in key order).
     if (wide) keys.sort(compareCodePoints);
-    else keys.sort();
+    else if (!ascending(keys)) keys.sort();
     return limit === undefined ? keys : keys.slice(0, limit);
   }
 
@@ -311,6 +329,7 @@ class MemoryStore extends BaseStore {
 
   protected release(): void {
     this.#records.clear();
+    this.#segments.clear();
     this.#logs.clear();
   }
 
@@ -337,13 +356,25 @@ class MemoryStore extends BaseStore {
         records = new Map();
         this.#records.set(space, records);
       }
+      let segments = this.#segments.get(space);
+      if (!segments) {
+        segments = new Map();
+        this.#segments.set(space, segments);
+      }
       for (let i = 0; i < changes.size; i++) {
         const key = changes.nameAt(i);
         const value = changes.valueAt(i);
-        if (value === null) records.delete(key);
-        else records.set(key, value);
+        if (value === null) {
+          if (records.delete(key)) unindex(segments, key);
+        } else {
+          if (!records.has(key)) index(segments, key);
+          records.set(key, value);
+        }
       }
-      if (records.size === 0) this.#records.delete(space);
+      if (records.size === 0) {
+        this.#records.delete(space);
+        this.#segments.delete(space);
+      }
     }
   }
 
@@ -394,6 +425,33 @@ class MemoryStore extends BaseStore {
 
 /** A code unit where UTF-16 order and code-point order may differ (surrogates and above). */
 const aboveSurrogates = /[\ud800-\uffff]/;
+
+/** Adds a new key to its space's segment index (`MemoryStore`'s `#segments`). */
+function index(segments: Map<string, Set<string>>, key: string): void {
+  const slash = key.indexOf("/");
+  if (slash < 0) return;
+  const name = key.slice(0, slash + 1);
+  const keys = segments.get(name);
+  if (keys === undefined) segments.set(name, new Set([key]));
+  else keys.add(key);
+}
+
+/** Drops a deleted key from its space's segment index. */
+function unindex(segments: Map<string, Set<string>>, key: string): void {
+  const slash = key.indexOf("/");
+  if (slash < 0) return;
+  const name = key.slice(0, slash + 1);
+  const keys = segments.get(name);
+  if (keys?.delete(key) === true && keys.size === 0) segments.delete(name);
+}
+
+/** True when `keys` are in ascending UTF-16 order (the native sort's). */
+function ascending(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) {
+    if ((keys[i - 1] as string) > (keys[i] as string)) return false;
+  }
+  return true;
+}
 
 /** The first of `keys` in code-point order (a `limit: 1` listing: no sort). */
 function firstKey(keys: readonly string[]): string {

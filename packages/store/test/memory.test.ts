@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { runStoreCompliance } from "../src/compliance.ts";
 import { copyMemoryStore, memoryStore, type StoreOp } from "../src/index.ts";
@@ -65,6 +66,81 @@ describe("memoryStore()", () => {
     await store.delete("wide", "\ue000");
     expect(await store.keys("wide", { limit: 1 })).toEqual(["\ufffd"]);
     await store.close();
+  });
+
+  it("lists a prefix like a scan of the whole space, through puts, deletes and copies (property)", async () => {
+    // Keys from a small alphabet with `/` in it: prefixes with and without a `/`, keys with none,
+    // several, or one at the end, so that the segment index is crossed every way.
+    const part = fc.constantFrom(
+      "",
+      "a",
+      "b",
+      "ab",
+      "a/",
+      "b/",
+      "/",
+      "a/b",
+      "gm/",
+      "gm//",
+      "\ue000/",
+    );
+    const key = fc
+      .array(part, { minLength: 1, maxLength: 3 })
+      .map((parts) => parts.join(""))
+      .filter((k) => k.length > 0);
+    const op = fc.oneof(
+      fc.record({ type: fc.constant("put" as const), key }),
+      fc.record({ type: fc.constant("delete" as const), key }),
+      fc.record({ type: fc.constant("copy" as const) }),
+    );
+    const batches = fc.array(fc.array(op, { minLength: 1, maxLength: 6 }), { maxLength: 12 });
+    const queries = fc.array(
+      fc.record({ prefix: part, after: fc.option(key, { nil: undefined }) }),
+      {
+        minLength: 1,
+        maxLength: 6,
+      },
+    );
+    const codePointOrder = (a: string, b: string) => {
+      const x = [...a].map((c) => c.codePointAt(0) as number);
+      const y = [...b].map((c) => c.codePointAt(0) as number);
+      for (let i = 0; i < Math.min(x.length, y.length); i++) {
+        if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+      }
+      return x.length - y.length;
+    };
+    await fc.assert(
+      fc.asyncProperty(batches, queries, async (batches, queries) => {
+        let store = memoryStore();
+        const model = new Set<string>();
+        for (const batch of batches) {
+          const ops: StoreOp[] = [];
+          for (const step of batch) {
+            if (step.type === "copy") continue;
+            if (step.type === "put") {
+              ops.push({ type: "put", space: "s", key: step.key, value: new Uint8Array([1]) });
+              model.add(step.key);
+            } else {
+              ops.push({ type: "delete", space: "s", key: step.key });
+              model.delete(step.key);
+            }
+          }
+          if (ops.length > 0) await store.batch(ops);
+          if (batch.some((step) => step.type === "copy")) store = copyMemoryStore(store);
+        }
+        for (const { prefix, after } of queries) {
+          const expected = [...model]
+            .filter(
+              (k) => k.startsWith(prefix) && (after === undefined || codePointOrder(k, after) > 0),
+            )
+            .sort(codePointOrder);
+          const query = after === undefined ? { prefix } : { prefix, after };
+          expect(await store.keys("s", query)).toEqual(expected);
+          expect((await store.entries?.("s", query))?.map(([k]) => k)).toEqual(expected);
+        }
+      }),
+      { seed: 1415, numRuns: 300 },
+    );
   });
 
   it("keeps a long append-mostly log (ascending clocks) in order", async () => {

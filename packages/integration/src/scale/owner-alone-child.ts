@@ -1,17 +1,16 @@
 /**
- * The child process of `owner-alone.ts`: loads the owner's store from the file it is given into a
- * memory store and restarts the owner on it, cold then warm, timing `createClient` → its
+ * The child process of `owner-alone.ts`: loads the owner's store from the owner dump it is given
+ * into a memory store and restarts the owner on it, cold then warm, timing `createClient` → its
  * organization loaded (wall and process CPU). Holds nothing else.
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { deserialize, setFlagsFromString } from "node:v8";
+import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createClient } from "@orgchat/client";
 import { memoryStore, type StoreOp } from "@orgchat/store";
 import { memoryNetwork } from "@orgchat/transport";
-import type { OwnerAloneInput, OwnerAloneResult, StoreDump } from "./owner-alone.js";
+import { type OwnerAloneInput, type OwnerAloneResult, readOwnerDump } from "./owner-alone.js";
 
 setFlagsFromString("--expose-gc");
 const collect = runInNewContext("gc") as () => void;
@@ -24,7 +23,7 @@ const round = (value: number) => Math.round(value * 10) / 10;
 
 process.once("message", async (message) => {
   const input = message as OwnerAloneInput;
-  const dump = deserialize(readFileSync(input.file)) as StoreDump;
+  const dump = readOwnerDump(input.file);
   const store = memoryStore();
   const ops: StoreOp[] = [];
   let storeBytes = 0;
@@ -41,6 +40,7 @@ process.once("message", async (message) => {
   const wall: number[] = [];
   const cpu: number[] = [];
   let members = 0;
+  const epochs = new Set<bigint | undefined>();
   for (let round = 0; round <= input.warmRounds; round++) {
     // The store's copy and the previous client's garbage collected: the restart pays its own.
     collect();
@@ -50,12 +50,13 @@ process.once("message", async (message) => {
     const owner = await createClient({
       transport: network.transport({ name: `owner-${round}` }),
       store,
-      config: input.config,
+      config: dump.config,
     });
-    const organization = owner.getOrganization(input.organizationId);
+    const organization = owner.getOrganization(dump.organizationId);
     wall.push(performance.now() - start);
     cpu.push(cpuNow() - startCpu);
     members = organization.members.size;
+    epochs.add(organization.epoch);
     await owner.close();
   }
   const result: OwnerAloneResult = {
@@ -64,6 +65,8 @@ process.once("message", async (message) => {
     warmMs: wall.slice(1).map(round),
     warmCpuMs: cpu.slice(1).map(round),
     members,
+    // Two epochs would be two different loads of one store: none is reported then.
+    epoch: epochs.size === 1 ? [...epochs][0] : undefined,
     storeBytes,
   };
   process.send?.(result, () => process.exit(0));

@@ -8,12 +8,18 @@
  * start) and {@link ownerAloneWarmRounds} times warm (the code optimized). The issue's goal
  * (≤ 200 ms) is read on the cold wall time.
  *
+ * The copy is an **owner dump** file ({@link writeOwnerDump}): the store's records and log entries,
+ * the organization's id and the owner's configuration, in one file (`node:v8` serialization). The
+ * scale bench keeps it with `--dump-owner FILE`, and `bench/owner-restart.ts` restarts the owner on
+ * a kept file, so that two source trees can be timed on the same bytes (docs/SCALE.md, "Owner
+ * restart").
+ *
  * @module
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serialize } from "node:v8";
+import { deserialize, serialize } from "node:v8";
 import type { ClientConfig } from "@orgchat/client";
 import type { LogEntry, Store } from "@orgchat/store";
 import { askChild } from "./child.js";
@@ -27,12 +33,28 @@ export interface StoreDump {
   readonly logs: Array<readonly [log: string, entries: readonly LogEntry[]]>;
 }
 
-/** What the child is told: where the store's copy is, whose organization, which configuration. */
-export interface OwnerAloneInput {
-  readonly file: string;
+/** An owner dump's format tag (its first field), changed when its shape changes. */
+export const ownerDumpFormat = "orgchat-owner-dump/1";
+
+/** An owner dump: its store's content, whose organization, which configuration. */
+export interface OwnerDump extends StoreDump {
+  readonly format: typeof ownerDumpFormat;
   readonly organizationId: string;
   readonly config: ClientConfig;
+}
+
+/** What the child is told: where the owner dump is, how many warm restarts follow the cold one. */
+export interface OwnerAloneInput {
+  readonly file: string;
   readonly warmRounds: number;
+}
+
+/** How {@link measureOwnerAloneFile} runs its child. */
+export interface OwnerAloneOptions {
+  /** Restarts after the cold one. @default ownerAloneWarmRounds */
+  readonly warmRounds?: number;
+  /** Extra Node flags for the child (e.g. `--cpu-prof`, `--cpu-prof-dir=DIR`). */
+  readonly execArgv?: readonly string[];
 }
 
 /** What the child answers: wall and process CPU (ms) of each restart, the first one cold. */
@@ -43,6 +65,11 @@ export interface OwnerAloneResult {
   readonly warmCpuMs: number[];
   /** Members the loaded organization showed (each restart the same). */
   readonly members: number;
+  /**
+   * The organization-wide epoch the loaded owner was in (each restart the same); undefined when no
+   * group was loaded (a restart that lost them still shows the members).
+   */
+  readonly epoch: bigint | undefined;
   /** Bytes of the store's values the child loaded. */
   readonly storeBytes: number;
 }
@@ -77,13 +104,84 @@ export async function dumpStore(
 }
 
 /**
+ * Writes an owner dump to `file` (replacing it).
+ *
+ * @param file - where to write
+ * @param dump - the owner's store content ({@link dumpStore})
+ * @param organizationId - the organization the owner loads
+ * @param config - the owner's client configuration
+ */
+export function writeOwnerDump(
+  file: string,
+  dump: StoreDump,
+  organizationId: string,
+  config: ClientConfig,
+): void {
+  const owner: OwnerDump = {
+    format: ownerDumpFormat,
+    organizationId,
+    config,
+    records: dump.records,
+    logs: dump.logs,
+  };
+  writeFileSync(file, serialize(owner));
+}
+
+/**
+ * Reads an owner dump {@link writeOwnerDump} wrote.
+ *
+ * @param file - the dump's path
+ * @returns the dump
+ * @throws when the file is not an owner dump of this format
+ */
+export function readOwnerDump(file: string): OwnerDump {
+  const dump = deserialize(readFileSync(file)) as Partial<OwnerDump> | null;
+  if (
+    dump?.format !== ownerDumpFormat ||
+    typeof dump.organizationId !== "string" ||
+    !Array.isArray(dump.records) ||
+    !Array.isArray(dump.logs)
+  ) {
+    throw new Error(
+      `${file} is not an owner dump (${ownerDumpFormat}): write one with the scale bench's --dump-owner FILE`,
+    );
+  }
+  return dump as OwnerDump;
+}
+
+/**
+ * Restarts the owner on the owner dump in `file`, in a child process holding nothing else (see the
+ * module's comment).
+ *
+ * @param file - an owner dump ({@link writeOwnerDump})
+ * @param options - warm rounds, the child's extra flags
+ * @returns the cold and warm restarts' wall and CPU times
+ * @throws when the child fails or answers nothing
+ */
+export async function measureOwnerAloneFile(
+  file: string,
+  options: OwnerAloneOptions = {},
+): Promise<OwnerAloneResult> {
+  const input: OwnerAloneInput = {
+    file,
+    warmRounds: options.warmRounds ?? ownerAloneWarmRounds,
+  };
+  return await askChild<OwnerAloneResult>(
+    new URL("./owner-alone-child.ts", import.meta.url),
+    input,
+    "owner-alone",
+    options.execArgv,
+  );
+}
+
+/**
  * Restarts the owner on a copy of `dump` in a child process holding nothing else (see the module's
  * comment).
  *
  * @param dump - the owner's store content
  * @param organizationId - the organization to load
  * @param config - the owner's client configuration
- * @param warmRounds - restarts after the cold one
+ * @param keepAt - where to keep the owner dump (`--dump-owner`); a temporary file otherwise
  * @returns the cold and warm restarts' wall and CPU times
  * @throws when the child fails or answers nothing
  */
@@ -91,19 +189,15 @@ export async function measureOwnerAlone(
   dump: StoreDump,
   organizationId: string,
   config: ClientConfig,
-  warmRounds = ownerAloneWarmRounds,
+  keepAt?: string,
 ): Promise<OwnerAloneResult> {
-  const dir = mkdtempSync(join(tmpdir(), "orgchat-owner-alone-"));
-  const file = join(dir, "store.bin");
-  writeFileSync(file, serialize(dump));
-  const input: OwnerAloneInput = { file, organizationId, config, warmRounds };
+  const dir =
+    keepAt === undefined ? mkdtempSync(join(tmpdir(), "orgchat-owner-alone-")) : undefined;
+  const file = keepAt ?? join(dir ?? "", "owner.dump");
+  writeOwnerDump(file, dump, organizationId, config);
   try {
-    return await askChild<OwnerAloneResult>(
-      new URL("./owner-alone-child.ts", import.meta.url),
-      input,
-      "owner-alone",
-    );
+    return await measureOwnerAloneFile(file);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
