@@ -10,11 +10,12 @@ import type { PendingMessage } from "./org.js";
 
 /**
  * Limits of the foreign buffer, per organization. Bytes are payload bytes (a record stores its
- * payload as hex: about twice that on disk). With these, an outsider's flood of unknown key ids
- * costs a member at most ~2 MiB of records (1 MiB of payload) and 64 records, whatever its size or
- * rate (SQLite adds its write-ahead log, ~4.4 MB after such a flood: 6.4 MB on disk measured in
- * all); an honest message that merely arrived before its roster is kept unless such a flood
- * passes it (then the history sweep or a restart's catch-up may read it again).
+ * payload raw in the binary record form, `encodeStored`, plus ~200 bytes of fields). With these,
+ * an outsider's flood of unknown key ids costs a member at most ~1 MiB of records and 64 records,
+ * whatever its size or rate (SQLite adds its write-ahead log: 6.4 MB on disk in all was measured
+ * when records still spelled payloads in hex, twice the bytes); an honest message that merely
+ * arrived before its roster is kept unless such a flood passes it (then the history sweep or a
+ * restart's catch-up may read it again).
  */
 export const foreignBufferLimits = {
   /** Messages kept in all. */

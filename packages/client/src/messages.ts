@@ -19,7 +19,7 @@ import {
 } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
 import { holdsDeparted } from "./departures.js";
-import { encodeJson, payloadId } from "./encoding.js";
+import { encodeStored, payloadId } from "./encoding.js";
 import {
   ChannelAccessError,
   FreshKeysPendingError,
@@ -203,7 +203,7 @@ export class Messages {
             {
               id: pending.id,
               sortKey: BigInt(pending.receivedAt),
-              value: encodeJson(promoted),
+              value: encodeStored(promoted),
             },
           ],
         },
@@ -381,7 +381,7 @@ export class Messages {
     txn.ops.push({
       type: "append",
       log: pendingLog(org.hex),
-      entries: [{ id, sortKey: BigInt(pending.receivedAt), value: encodeJson(pending) }],
+      entries: [{ id, sortKey: BigInt(pending.receivedAt), value: encodeStored(pending) }],
     });
     if (foreign) {
       await c.persistence.commit(org, txn);

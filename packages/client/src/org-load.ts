@@ -227,7 +227,7 @@ export async function loadOrg(
       }
     }
     for (const entry of await store.range(pendingLog(hex))) {
-      const pending = decodeJson<PendingMessage>(entry.value);
+      const pending = decodeStored<PendingMessage>(entry.value).value;
       org.pending.set(pending.id, pending);
     }
     return org;

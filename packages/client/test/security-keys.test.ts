@@ -10,7 +10,7 @@ import { memoryStore, type Store, type StoreOp } from "@orgchat/store";
 import type { MemoryTransport } from "@orgchat/transport";
 import { channelTopic, encodeGroupMessage, MessageType, requestsTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
-import { fromHex } from "../src/encoding.js";
+import { encodeJson, fromHex } from "../src/encoding.js";
 import { foreignBufferLimits, foreignEvictions } from "../src/foreign-buffer.js";
 import type { ClientConfig } from "../src/index.js";
 import { judgeUnopened } from "../src/key-evidence.js";
@@ -287,12 +287,18 @@ async function waitingMessage(config: ClientConfig = {}): Promise<Waiting> {
 }
 
 /** Publishes `count` junk messages of `bytes` on "general" from a fresh outsider. */
-async function flood(w: World, orgId: string, count: number, bytes: number): Promise<void> {
-  const mallory = w.network.transport({ name: "mallory" });
+async function flood(
+  w: World,
+  orgId: string,
+  count: number,
+  bytes: number,
+  firstSeed = 0,
+): Promise<void> {
+  const mallory = w.network.transport({ name: `mallory-${firstSeed}` });
   await mallory.start();
   const topic = channelTopic(fromHex(orgId), "general");
   for (let i = 0; i < count; i++) {
-    await mallory.publish(topic, junk(i, bytes));
+    await mallory.publish(topic, junk(firstSeed + i, bytes));
     if (i % 50 === 49) await w.settle();
   }
   await w.settle();
@@ -340,6 +346,45 @@ describe("the foreign buffer (issue #13, row 3)", () => {
     await delivered(waiting);
     // 154 MB of junk through four clients: a safety net for a loaded machine, not a deadline.
   }, 600_000);
+
+  it("a restart keeps the buffer: the waiting message stays, the junk (also a record in the old JSON form) is loaded and evicted by new junk", async () => {
+    const waiting = await waitingMessage();
+    const { w, carol, orgId } = waiting;
+    await flood(w, orgId, 5, 200);
+    const log = `pending/${orgId}`;
+    // A foreign record as stores written before the binary record form hold it (JSON, payload hex).
+    const old: PendingMessage = {
+      id: "0".repeat(64),
+      topic: channelTopic(fromHex(orgId), "general"),
+      channelId: "general",
+      keyId: "0bad0fff00000000",
+      payload: junk(0xfff, 200),
+      receivedAt: w.time.now(),
+      foreign: true,
+    };
+    await carol.store.append(log, [
+      { id: old.id, sortKey: BigInt(old.receivedAt), value: encodeJson(old) },
+    ]);
+    const kept = (await carol.store.range(log)).map((e) => e.id);
+    // The waiting message, 5 junk messages and the old record.
+    expect(kept).toHaveLength(7);
+    const eventsBefore = carol.events.length;
+    await w.restart(carol);
+    const seen = diagnostics(carol);
+    // A full foreign buffer of new junk evicts every foreign record loaded at the restart.
+    await flood(w, orgId, foreignBufferLimits.maxMessages, 200, 1_000);
+    const after = new Set((await carol.store.range(log)).map((e) => e.id));
+    for (const id of kept.slice(1)) expect(after.has(id), `${id} still stored`).toBe(false);
+    expect(after.has(kept[0] as string), "the waiting message stays").toBe(true);
+    expect(seen.filter((d) => d.reason === "foreign-evicted").length).toBeGreaterThanOrEqual(6);
+    // Junk is never announced, after the restart either (the genuine message at most, again).
+    const announced = carol.events
+      .slice(eventsBefore)
+      .flatMap(([name, payload]) =>
+        name === "message:waiting-for-key" ? [(payload as { pendingId: string }).pendingId] : [],
+      );
+    expect(announced.filter((id) => id !== kept[0])).toEqual([]);
+  });
 
   it("a full pending buffer of genuine waiting messages: junk is refused, never takes their place", async () => {
     const waiting = await waitingMessage({ maxPendingMessages: 1 });
