@@ -384,6 +384,8 @@ describe("the foreign buffer (issue #13, row 3)", () => {
         name === "message:waiting-for-key" ? [(payload as { pendingId: string }).pendingId] : [],
       );
     expect(announced.filter((id) => id !== kept[0])).toEqual([]);
+    // And it is read once the key comes (the recovery resumed at the restart: `Recovery.resume`).
+    await delivered(waiting);
   });
 
   it("a full pending buffer of genuine waiting messages: junk is refused, never takes their place", async () => {
