@@ -762,6 +762,11 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
     // reached it late, after its own commits on the losing branch: members stayed on the winner,
     // the owner on its own chain. It now keeps fork points and moves to the winner.
     [2, "2", "the owner on a losing sibling moves to the winner and re-commits"],
+    // An admin accepted a newcomer near the end; the owner, back, published a description before
+    // it read that acceptance, whose clock the description covers: the newcomer, not listed, became
+    // an observer, and stayed one when the owner's next description listed it again.
+    [5, "0", "a member a description dropped is a member again when listed again"],
+    [4, "7", "a member a description dropped is a member again when listed again"],
   ] as const;
   for (const [seed, path, what] of ownerReplays) {
     it(`${what} (seed ${seed}, script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
