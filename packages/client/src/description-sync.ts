@@ -407,9 +407,16 @@ export class DescriptionSync {
     const state = org.log.state;
     const me = this.#c.memberId;
     if (state.members.has(me)) {
+      const request = org.member.request;
       if (org.role === "requester") {
         org.role = "member";
-        if (org.member.request !== undefined) org.member.request.status = "accepted";
+        if (request?.status === "pending") {
+          txn.emits.push([
+            "request:accepted",
+            { organizationId: org.hex, requestId: request.id, requester: me },
+          ]);
+        }
+        if (request !== undefined) request.status = "accepted";
       }
       // An observer listed is one that left and whose leave the owner has not resolved yet (it
       // joins again through a request, which makes it a requester first; its groups are marked
@@ -419,7 +426,7 @@ export class DescriptionSync {
       const group = org.member.groups.get("");
       if (
         org.role === "observer" &&
-        org.member.request?.status === "accepted" &&
+        request?.status === "accepted" &&
         group !== undefined &&
         group.status === "member"
       ) {

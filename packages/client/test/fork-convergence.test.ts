@@ -767,6 +767,10 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
     // an observer, and stayed one when the owner's next description listed it again.
     [5, "0", "a member a description dropped is a member again when listed again"],
     [4, "7", "a member a description dropped is a member again when listed again"],
+    // An admin, behind on the owner's description (the owner then away), accepted a newcomer at a
+    // clock that description covers: the newcomer took the answer and called itself a member, but
+    // its state (on that description) did not list it, so its send was refused (ChannelAccessError).
+    [1, "10", "a delegate's acceptance a description covers leaves its requester one till listed"],
   ] as const;
   for (const [seed, path, what] of ownerReplays) {
     it(`${what} (seed ${seed}, script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
