@@ -407,11 +407,30 @@ export class DescriptionSync {
     const state = org.log.state;
     const me = this.#c.memberId;
     if (state.members.has(me)) {
-      // An observer listed is one that left and whose leave the owner has not resolved yet (it
-      // joins again through a request, which makes it a requester first).
+      const request = org.member.request;
       if (org.role === "requester") {
         org.role = "member";
-        if (org.member.request !== undefined) org.member.request.status = "accepted";
+        if (request?.status === "pending") {
+          txn.emits.push([
+            "request:accepted",
+            { organizationId: org.hex, requestId: request.id, requester: me },
+          ]);
+        }
+        if (request !== undefined) request.status = "accepted";
+      }
+      // An observer listed is one that left and whose leave the owner has not resolved yet (it
+      // joins again through a request, which makes it a requester first; its groups are marked
+      // removed), or one a description had dropped: the owner's, made before it read the delegate
+      // event that accepted this identity (whose clock it covers). Listed again, with its request
+      // accepted and its group not left, it is a member again.
+      const group = org.member.groups.get("");
+      if (
+        org.role === "observer" &&
+        request?.status === "accepted" &&
+        group !== undefined &&
+        group.status === "member"
+      ) {
+        org.role = "member";
       }
       return;
     }

@@ -399,6 +399,11 @@ export class Membership {
     // delegate event came first: a duplicate) is followed from the state (`askAgain`).
     if (refused !== undefined && author !== org.hex) return;
     if (request.status !== "pending" && author !== org.hex) return;
+    // A delegate's acceptance stamped at or below the description in force (the delegate had not
+    // read it yet) is covered by it: the state does not list this identity until the owner reads
+    // the acceptance and describes it. It stays a requester till then (`followRole`; `askAgain`).
+    const listed = org.log.state.members.has(c.memberId);
+    if (event.type === "request.accepted" && author !== org.hex && !listed) return;
     this.#follow(org, txn, event);
   }
 
@@ -416,9 +421,11 @@ export class Membership {
     if (request === undefined) return;
     const base = { organizationId: org.hex, requestId: request.id, requester: c.memberId };
     if (event.type === "request.accepted") {
+      // Already followed from the state (a description listed it: `followRole`).
+      const followed = request.status === "accepted" && org.role === "member";
       request.status = "accepted";
       if (org.role !== "member") org.role = "member";
-      txn.emits.push(["request:accepted", base]);
+      if (!followed) txn.emits.push(["request:accepted", base]);
     } else {
       request.status = "rejected";
       request.reason = event.body.reason;

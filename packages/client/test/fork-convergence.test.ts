@@ -744,7 +744,9 @@ const ownerRuns = Number(process.env.ORGCHAT_FORK_OWNER_RUNS ?? 2);
 
 describe("forks converge under faults (two admins, the owner comes and goes)", () => {
   // Seed 4: its first scripts pass. Others find the gap below (session 14: seeds 1 to 5 and
-  // 0x0c5f, 9 scripts of 13 passed before the first failure of each seed).
+  // 0x0c5f, 9 scripts of 13 passed before the first failure of each seed). Session 15, with the
+  // replays below fixed: seeds 1, 4, 5 and 0x0c5f pass 13 scripts each; seeds 2 (script 4) and 3
+  // (script 1) still fail (docs/PROTOCOL.md, "Delegated management", "Not closed").
   it(`the owner's commits compete with the admins': the same checks (${ownerRuns} scripts)`, {
     timeout: Math.max(120_000, ownerRuns * 60_000),
   }, async () => {
@@ -762,6 +764,15 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
     // reached it late, after its own commits on the losing branch: members stayed on the winner,
     // the owner on its own chain. It now keeps fork points and moves to the winner.
     [2, "2", "the owner on a losing sibling moves to the winner and re-commits"],
+    // An admin accepted a newcomer near the end; the owner, back, published a description before
+    // it read that acceptance, whose clock the description covers: the newcomer, not listed, became
+    // an observer, and stayed one when the owner's next description listed it again.
+    [5, "0", "a member a description dropped is a member again when listed again"],
+    [4, "7", "a member a description dropped is a member again when listed again"],
+    // An admin, behind on the owner's description (the owner then away), accepted a newcomer at a
+    // clock that description covers: the newcomer took the answer and called itself a member, but
+    // its state (on that description) did not list it, so its send was refused (ChannelAccessError).
+    [1, "10", "a delegate's acceptance a description covers leaves its requester one till listed"],
   ] as const;
   for (const [seed, path, what] of ownerReplays) {
     it(`${what} (seed ${seed}, script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
