@@ -40,9 +40,13 @@ export function epochEvidence(org: Org, keyIdHex: string): EpochEvidence | undef
  *   whose roster has not reached us yet): kept silently in the bounded foreign buffer;
  * - `not-entitled`: its epoch's roster does not list this member: never ours;
  * - `past`: an epoch of a group this client holds at that epoch or a later one (retention over, or
- *   bridged): its key is gone for good, no resync brings it back;
+ *   bridged): its key is gone for good, no resync brings it back — unless it is a sibling (below);
  * - `waiting`: a newer epoch this member is entitled to (or whose roster is not here yet): announced
- *   as waiting for its key, and recovered (once per key id: `Recovery.onWaiting`).
+ *   as waiting for its key, and recovered (once per key id: `Recovery.onWaiting`). Also an epoch
+ *   not above the one held whose roster lists this member and whose parent is a fork point its
+ *   group keeps (a sibling of a commit it followed, made by another delegate at the same moment:
+ *   docs/PROTOCOL.md, "Forks"): its commit's chunk may still come, and entering that sibling opens
+ *   the message (`CommitForks` retries what it names).
  */
 export type UnopenedVerdict = "foreign" | "not-entitled" | "past" | "waiting";
 
@@ -53,17 +57,21 @@ export type UnopenedVerdict = "foreign" | "not-entitled" | "past" | "waiting";
  * @param input.roster - the roster of the message's epoch, if held
  * @param input.identityKey - this member's identity key (an owner passes no roster: every epoch
  *   it made lists it)
+ * @param input.sibling - the epoch's roster is here and its parent is a fork point the group keeps
  */
 export function judgeUnopened(input: {
   readonly evidence: EpochEvidence | undefined;
   readonly heldEpoch: bigint | undefined;
   readonly roster: Roster | undefined;
   readonly identityKey: Uint8Array;
+  readonly sibling?: boolean;
 }): UnopenedVerdict {
   const { evidence, heldEpoch } = input;
   if (evidence === undefined) return "foreign";
   if (!mayBeOurs(input.roster, input.identityKey)) return "not-entitled";
-  if (heldEpoch !== undefined && evidence.epoch <= heldEpoch) return "past";
+  if (heldEpoch !== undefined && evidence.epoch <= heldEpoch) {
+    return input.sibling === true && input.roster !== undefined ? "waiting" : "past";
+  }
   return "waiting";
 }
 
@@ -81,10 +89,22 @@ export function unopenedVerdict(
   identityKey: Uint8Array,
 ): UnopenedVerdict {
   const evidence = epochEvidence(org, keyIdHex);
+  if (org.role === "owner") {
+    return judgeUnopened({
+      evidence,
+      heldEpoch: evidence === undefined ? undefined : heldEpoch(org, evidence.channelId),
+      roster: undefined,
+      identityKey,
+    });
+  }
+  const record = org.rosters.get(keyIdHex);
+  const group = evidence === undefined ? undefined : org.member.groups.get(evidence.channelId);
   return judgeUnopened({
     evidence,
     heldEpoch: evidence === undefined ? undefined : heldEpoch(org, evidence.channelId),
-    roster: org.role === "owner" ? undefined : org.rosters.get(keyIdHex)?.roster,
+    roster: record?.roster,
     identityKey,
+    sibling:
+      record !== undefined && group?.status === "member" && group.keepsParent(record.previousKeyId),
   });
 }

@@ -485,6 +485,21 @@ describe("what an unopened message is (rule)", () => {
     expect(judge(undefined, undefined, undefined)).toBe("foreign");
   });
 
+  it("waiting for a sibling epoch (its parent a kept fork point, its roster listing this member), not past", () => {
+    const sibling = (listed: Uint8Array | undefined, keeps: boolean) =>
+      judgeUnopened({
+        evidence: { channelId: "", epoch: 3n },
+        heldEpoch: 4n,
+        roster: listed === undefined ? undefined : [leaf(listed)],
+        identityKey: me,
+        sibling: keeps,
+      });
+    expect(sibling(me, true)).toBe("waiting");
+    expect(sibling(me, false)).toBe("past");
+    expect(sibling(undefined, true)).toBe("past");
+    expect(sibling(other, true)).toBe("not-entitled");
+  });
+
   it("waiting only for a newer epoch this member is (or may be) listed in", () => {
     expect(judge({ channelId: "", epoch: 4n }, 3n, me)).toBe("waiting");
     expect(judge({ channelId: "", epoch: 4n }, undefined, undefined)).toBe("waiting");
