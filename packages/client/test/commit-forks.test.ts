@@ -216,42 +216,54 @@ describe("two delegates commit on the same parent (owner offline)", () => {
     for (const peer of [alice, carol, frank, dave]) {
       expect(received(peer, orgId)).toContain("back on the parent");
     }
-    for (const peer of [carol, gina]) expect(received(peer, orgId)).toContain("alice after the ban");
+    for (const peer of [carol, gina])
+      expect(received(peer, orgId)).toContain("alice after the ban");
     for (const text of ["back on the parent", "alice after the ban"]) {
       expect(received(bob, orgId)).not.toContain(text);
     }
   });
 
   // The add step found invalid had a commit on top (carol accepted hank next): both are left, and
-  // carol, their author, adds hank again on the parent; gina follows, hank reads on.
-  it("carol accepts bob then hank while alice bans bob: hank is added again, bob is not", async () => {
-    const t = await twoAdmins();
-    const { w, alice, carol, dave, frank, gina, orgId } = t;
-    const { bob, requestId } = await asks(w, orgId, "bob");
-    const { bob: hank, requestId: hankId } = await asks(w, orgId, "hank");
-    const parent = await groupOf(alice, orgId);
-    w.network.partition([
-      [alice, frank, dave].map((p) => p.transport),
-      [carol, bob, hank, gina].map((p) => p.transport),
-    ]);
-    await carol.client.acceptRequest(orgId, requestId);
-    await carol.client.acceptRequest(orgId, hankId);
-    await alice.client.banMember(orgId, bob.client.memberId);
-    await w.settle();
-    expect((await groupOf(gina, orgId)).epoch).toBe(parent.epoch + 2n);
-    await heal(w);
-    await w.advance(120_000);
-    const chain = await oneChain(orgId, [alice, carol, frank, gina, dave, hank]);
-    // The parent, then carol's new add step of hank on it.
-    expect(chain.epoch).toBe(parent.epoch + 1n);
-    expect(chain.keyId).not.toBe((await groupOf(bob, orgId)).keyId);
-    expect(chain.members).toContain(hank.client.memberId);
-    expect(chain.members).not.toContain(bob.client.memberId);
-    await alice.client.sendMessage(orgId, "general", "welcome hank");
-    await w.settle();
-    for (const peer of [hank, carol, gina]) expect(received(peer, orgId)).toContain("welcome hank");
-    expect(received(bob, orgId)).not.toContain("welcome hank");
-  });
+  // carol, their author, adds hank again on the parent; gina follows, hank reads on. Hank takes
+  // carol's new Welcome (a lower epoch) once the ban refuses his branch, also when it came first.
+  for (const hankAway of [false, true]) {
+    it(`carol accepts bob then hank while alice bans bob${hankAway ? ", hank away at the heal" : ""}: hank is added again, bob is not`, async () => {
+      const t = await twoAdmins();
+      const { w, alice, carol, dave, frank, gina, orgId } = t;
+      const { bob, requestId } = await asks(w, orgId, "bob");
+      const { bob: hank, requestId: hankId } = await asks(w, orgId, "hank");
+      const parent = await groupOf(alice, orgId);
+      w.network.partition([
+        [alice, frank, dave].map((p) => p.transport),
+        [carol, bob, hank, gina].map((p) => p.transport),
+      ]);
+      await carol.client.acceptRequest(orgId, requestId);
+      await carol.client.acceptRequest(orgId, hankId);
+      await alice.client.banMember(orgId, bob.client.memberId);
+      await w.settle();
+      expect((await groupOf(gina, orgId)).epoch).toBe(parent.epoch + 2n);
+      if (hankAway) {
+        // Hank reads the history after the others healed: carol's new Welcome before the ban.
+        await w.stop(hank);
+        await heal(w);
+        await w.resume(hank);
+        await w.advance(120_000);
+      }
+      await heal(w);
+      await w.advance(120_000);
+      const chain = await oneChain(orgId, [alice, carol, frank, gina, dave, hank]);
+      // The parent, then carol's new add step of hank on it.
+      expect(chain.epoch).toBe(parent.epoch + 1n);
+      expect(chain.keyId).not.toBe((await groupOf(bob, orgId)).keyId);
+      expect(chain.members).toContain(hank.client.memberId);
+      expect(chain.members).not.toContain(bob.client.memberId);
+      await alice.client.sendMessage(orgId, "general", "welcome hank");
+      await w.settle();
+      for (const peer of [hank, carol, gina])
+        expect(received(peer, orgId)).toContain("welcome hank");
+      expect(received(bob, orgId)).not.toContain("welcome hank");
+    });
+  }
 
   it("a restart in between: the fork points and commit places survive; the chain is one", async () => {
     const t = await twoAdmins();
