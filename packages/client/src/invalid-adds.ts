@@ -221,6 +221,11 @@ export class AddStepJudge {
     return false;
   }
 
+  /** How many Welcomes of a lower epoch are kept for `org` (at most {@link maxLowerWelcomes}). */
+  keptLower(org: MemberOrg): number {
+    return this.#lower.get(org)?.length ?? 0;
+  }
+
   #enterLower(org: MemberOrg, txn: Txn, group: MemberGroup): boolean {
     const kept = this.#lower.get(org);
     if (kept === undefined) return false;
