@@ -78,9 +78,9 @@ export function invalidAddStep(
 }
 
 /**
- * The invalid add step of the group's active chain closest to its root that the member can go
- * back from: the references are walked up from the current epoch while each parent is a kept fork
- * point (at most `maxSteps` steps).
+ * The invalid add step of the group's active chain closest to its root: the references are walked
+ * up from the current epoch (at most `maxSteps` steps) while each parent is a kept fork point (one
+ * the member can go back to), or while they are known with `anyParent`.
  *
  * @returns the add step and its parent (hex key ids), or undefined when none is invalid
  */
@@ -89,13 +89,14 @@ export function invalidOnChain(
   group: MemberGroup,
   refs: ReadonlyMap<string, CommitRefRecord>,
   maxSteps: number,
+  anyParent = false,
 ): { readonly child: string; readonly parent: string } | undefined {
   if (org.log.state.banned.size === 0) return undefined;
   let found: { child: string; parent: string } | undefined;
   let at = toHex(group.keyId);
   for (let step = 0; step < maxSteps; step++) {
     const ref = refs.get(at);
-    if (ref === undefined || !group.keepsParent(fromHex(ref.parent))) break;
+    if (ref === undefined || !(anyParent || group.keepsParent(fromHex(ref.parent)))) break;
     if (invalidAddStep(org, at, ref)) found = { child: at, parent: ref.parent };
     at = ref.parent;
   }
@@ -113,15 +114,7 @@ export function onInvalidBranch(
   refs: ReadonlyMap<string, CommitRefRecord>,
   maxSteps: number,
 ): boolean {
-  if (org.log.state.banned.size === 0) return false;
-  let at = toHex(group.keyId);
-  for (let step = 0; step < maxSteps; step++) {
-    const ref = refs.get(at);
-    if (ref === undefined) return false;
-    if (invalidAddStep(org, at, ref)) return true;
-    at = ref.parent;
-  }
-  return false;
+  return invalidOnChain(org, group, refs, maxSteps, true) !== undefined;
 }
 
 /**

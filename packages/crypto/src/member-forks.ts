@@ -284,12 +284,15 @@ function enterChild(
   return { status: "applied", epoch, keyId };
 }
 
-/** Makes `keys` the current epoch; the one we were in is kept (retained, and as a fork point). */
+/**
+ * Makes `keys` the current epoch; the one we were in is kept (retained, and as a fork point). The
+ * secrets given become the state's (not copied).
+ */
 function switchTo(
   state: MemberGroupState,
   keys: EpochKeys,
   initSecret: Uint8Array,
-  rekeySecret: Uint8Array,
+  rekeySecret: Uint8Array | undefined,
   leaf: { readonly secret: Uint8Array; readonly epoch: bigint },
   now: number,
 ): void {
@@ -355,22 +358,12 @@ export function returnToEpoch(
     return { status: "roster-mismatch", epoch: point.epoch };
   }
   // The fork point's secrets are moved, not copied: it is dropped without wiping them (before
-  // the epoch left is kept, whose pruning must not wipe them).
+  // the epoch left is kept, whose pruning must not wipe them); the keys leave the retained list.
   state.forkPoints = state.forkPoints.filter((kept) => kept !== point);
-  keepForkPoint(state, now);
-  wipe(state.initSecret, state.rekeySecret, state.leafSecret);
-  state.initSecret = point.initSecret;
-  state.rekeySecret = point.rekeySecret;
-  state.leafSecret = point.leafSecret;
-  state.leafEpoch = point.leafEpoch;
-  state.epoch = keys.epoch;
-  state.keyId = keys.keyId.slice();
-  state.roster = keys.roster;
-  state.pending = undefined;
-  state.removed = false;
   window.retained = window.retained.filter((entry) => entry.keys !== keys);
   window.touched.delete(keys);
-  window.advance(keys, now);
+  const leaf = { secret: point.leafSecret, epoch: point.leafEpoch };
+  switchTo(state, keys, point.initSecret, point.rekeySecret, leaf, now);
   return { status: "applied", epoch: keys.epoch, keyId: keys.keyId.slice() };
 }
 
