@@ -4,7 +4,8 @@
  * same winner at every parent (`compareCommits`: owner first, then clock, signer, key_id), so the
  * **active chain** is one. A member that entered a loser switches to the winner when it arrives; a
  * sibling that loses is entered as a retained epoch (its messages stay readable); a delegate whose
- * own commit lost re-commits its joiners and departures on the winner.
+ * own commit lost re-commits its joiners and departures on the winner. A delegate's add step the
+ * state refuses now (a joiner banned at a lower clock) is never entered: `invalid-adds.ts`.
  *
  * What it keeps: per commit (by key_id) its signer, clock and parent, read from the verified
  * envelope of its `EpochRoster` (one per commit; the KeyUpdate's own envelope may carry another
@@ -180,7 +181,7 @@ export class CommitForks {
       // An add step the state refuses now is never entered (again): `invalid-adds.ts`.
       const keyIdHex = toHex(candidate.keyId);
       if (invalidAddStep(org, keyIdHex, this.refs(org).get(keyIdHex))) continue;
-      if (best === undefined || this.beats(org, toHex(candidate.keyId), toHex(best.keyId))) {
+      if (best === undefined || this.beats(org, keyIdHex, toHex(best.keyId))) {
         best = candidate;
       }
     }
