@@ -74,17 +74,26 @@ export function heldEpoch(org: Org, channelId: string): bigint | undefined {
   return group?.status === "member" ? group.epoch : undefined;
 }
 
-/** {@link judgeUnopened} for a key id, with what `org` holds. */
+/**
+ * {@link judgeUnopened} for a key id, with what `org` holds. A member's "past" epoch that is a
+ * sibling of a commit it followed (its roster here, its parent a fork point the group keeps: its
+ * KeyUpdate chunk has not come yet) is kept like a foreign message instead (bounded, silent): it
+ * opens once the sibling is entered (`CommitForks.afterEntry` retries what names it).
+ */
 export function unopenedVerdict(
   org: Org,
   keyIdHex: string,
   identityKey: Uint8Array,
 ): UnopenedVerdict {
   const evidence = epochEvidence(org, keyIdHex);
-  return judgeUnopened({
+  const roster = org.role === "owner" ? undefined : org.rosters.get(keyIdHex);
+  const verdict = judgeUnopened({
     evidence,
     heldEpoch: evidence === undefined ? undefined : heldEpoch(org, evidence.channelId),
-    roster: org.role === "owner" ? undefined : org.rosters.get(keyIdHex)?.roster,
+    roster: roster?.roster,
     identityKey,
   });
+  if (verdict !== "past" || org.role === "owner" || roster === undefined) return verdict;
+  const group = org.member.groups.get(roster.channelId);
+  return group?.keepsParent(roster.previousKeyId) === true ? "foreign" : verdict;
 }
