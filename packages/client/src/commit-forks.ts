@@ -502,6 +502,37 @@ export class CommitForks {
     return active !== undefined && this.beats(org, keyIdHex, active);
   }
 
+  /**
+   * Whether commit `a`'s branch loses to commit `b`'s: walked up by their references (at most
+   * `maxRefs` steps each) to the parent they share, where `b`'s child there wins (a valid one
+   * before one the state refuses now: `invalid-adds.ts`). False when either is unknown, or one is
+   * the other's ancestor.
+   */
+  branchLoses(org: MemberOrg, a: string, b: string): boolean {
+    const refs = this.refs(org);
+    const childOf = new Map<string, string>();
+    let at = a;
+    for (let step = 0; step < commitForkLimits.maxRefs; step++) {
+      const ref = refs.get(at);
+      if (ref === undefined) break;
+      childOf.set(ref.parent, at);
+      at = ref.parent;
+    }
+    at = b;
+    for (let step = 0; step < commitForkLimits.maxRefs; step++) {
+      const ref = refs.get(at);
+      if (ref === undefined) return false;
+      const ours = childOf.get(ref.parent);
+      if (ours !== undefined) {
+        const invalid = (k: string) => invalidAddStep(org, k, refs.get(k));
+        if (invalid(ours) !== invalid(at)) return invalid(ours);
+        return this.beats(org, at, ours);
+      }
+      at = ref.parent;
+    }
+    return false;
+  }
+
   /** Whether commit `a` comes before commit `b` in the winner order (known before unknown). */
   beats(org: MemberOrg, a: string, b: string): boolean {
     const refs = this.refs(org);

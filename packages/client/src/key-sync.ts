@@ -84,11 +84,13 @@ export class KeySync {
     const member = org.member;
     const current = member.groups.get(welcome.channelId);
     // A late Welcome (a resync answer overtaken by a KeyUpdate) would take the group back, but on
-    // a branch the state refuses now (`invalid-adds.ts`). One of the current epoch is entered: a
-    // resync answer carries a new leaf secret, which the owner's next KeyUpdate is sealed to.
+    // a branch the state refuses now (`invalid-adds.ts`). One of the current epoch is entered (a
+    // resync answer's new leaf secret is what the owner seals to), not one of a losing branch.
     const lower = current?.status === "member" && welcome.epoch < current.epoch;
     if (lower && !this.judge.takesLowerWelcome(org, current, welcome)) return;
     const keyIdHex = toHex(welcome.keyId);
+    if (current?.status === "member" && this.forks.branchLoses(org, keyIdHex, toHex(current.keyId)))
+      return;
     const roster = org.rosters.get(keyIdHex);
     if (roster === undefined) {
       // The roster of the Welcome's epoch is not here yet: keep the Welcome (sealed) and look.

@@ -50,6 +50,7 @@ function org(banned: ReadonlyMap<string, { clock: bigint }>) {
   ]);
   const value = {
     hex: orgHex,
+    id: new Uint8Array(32).fill(0xab),
     log: { state: { banned } },
     rosters,
     member: { groups: new Map() },
@@ -127,5 +128,35 @@ describe("Welcomes of a lower epoch", () => {
     const { org: other } = org(new Map());
     judge.takesLowerWelcome(other, group, { channelId: "c", keyId: keyId(30) } as ReceivedWelcome);
     expect(judge.keptLower(other)).toBe(0);
+  });
+});
+
+describe("a Welcome of a losing branch (`CommitForks.branchLoses`)", () => {
+  it("compares the two branches at the parent they share; an ancestor or an unknown commit never loses", () => {
+    const forks = new CommitForks({} as ClientCore, {
+      entered: () => undefined,
+      followRosters: () => undefined,
+      retryNamed: () => undefined,
+      applyWaiting: () => undefined,
+    });
+    const { org: o } = org(new Map());
+    const signer = key(9);
+    // P (1) → A1 (2, clock 5) → A2 (3, clock 6); P → B1 (4, clock 3): B1 wins at P.
+    const place = (n: number, parent: number, epoch: bigint) => ({
+      keyId: keyId(n),
+      previousKeyId: keyId(parent),
+      epoch,
+      channelId: "",
+    });
+    forks.note(o, undefined, place(2, 1, 2n), signer, 5n);
+    forks.note(o, undefined, place(3, 2, 3n), signer, 6n);
+    forks.note(o, undefined, place(4, 1, 2n), signer, 3n);
+    const hex = (n: number) => toHex(keyId(n));
+    expect(forks.branchLoses(o, hex(3), hex(4))).toBe(true);
+    expect(forks.branchLoses(o, hex(2), hex(4))).toBe(true);
+    expect(forks.branchLoses(o, hex(4), hex(3))).toBe(false);
+    expect(forks.branchLoses(o, hex(2), hex(3))).toBe(false);
+    expect(forks.branchLoses(o, hex(3), hex(2))).toBe(false);
+    expect(forks.branchLoses(o, hex(7), hex(4))).toBe(false);
   });
 });
