@@ -4,7 +4,8 @@
  * same winner at every parent (`compareCommits`: owner first, then clock, signer, key_id), so the
  * **active chain** is one. A member that entered a loser switches to the winner when it arrives; a
  * sibling that loses is entered as a retained epoch (its messages stay readable); a delegate whose
- * own commit lost re-commits its joiners and departures on the winner.
+ * own commit lost re-commits its joiners and departures on the winner. A delegate's add step the
+ * state refuses now (a joiner banned at a lower clock) is never entered: `invalid-adds.ts`.
  *
  * What it keeps: per commit (by key_id) its signer, clock and parent, read from the verified
  * envelope of its `EpochRoster` (one per commit; the KeyUpdate's own envelope may carry another
@@ -14,16 +15,27 @@
  *
  * @module
  */
-import { equalBytes, fromHex, toHex } from "@orgchat/base";
+import { equalBytes, toHex } from "@orgchat/base";
 import { compareCommits, type MemberGroup, type MemberTransition } from "@orgchat/crypto";
 import { decodeSignedEnvelope } from "@orgchat/wire";
+import {
+  type CommitRefRecord,
+  commitRef,
+  departuresKey,
+  readDepartures,
+  readRef,
+  writeRef,
+} from "./commit-refs.js";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
-import { decodeJson, encodeJson } from "./encoding.js";
+import { encodeJson } from "./encoding.js";
 import type { EpochRoster } from "./epoch-roster.js";
 import type { HeldChunk } from "./held-key-updates.js";
+import { invalidAddStep } from "./invalid-adds.js";
 import { type DelegateOrg, type MemberOrg, newTxn, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
+
+export type { CommitRefRecord } from "./commit-refs.js";
 
 const component = "client/commit-forks";
 
@@ -42,17 +54,6 @@ export const commitForkLimits = {
   maxWaiting: 64,
   maxDepartures: 64,
 } as const;
-
-/** What the winner order reads of one commit, and where it hangs. */
-export interface CommitRefRecord {
-  /** The envelope's signer (hex): the organization key or a delegate's identity key. */
-  readonly signer: string;
-  readonly clock: bigint;
-  /** The parent epoch's key_id (hex). */
-  readonly parent: string;
-  readonly epoch: bigint;
-  readonly channelId: string;
-}
 
 /** What fork handling needs of `KeySync` (its private steps). */
 export interface ForkSteps {
@@ -103,7 +104,7 @@ export class CommitForks {
       const noted = [...this.#pending(org)];
       const pending = this.#pending(org);
       pending.clear();
-      for (const member of [...readDepartures(stored), ...noted]) {
+      for (const member of [...readDepartures(stored, commitForkLimits.maxDepartures), ...noted]) {
         pending.delete(member);
         pending.add(member);
       }
@@ -177,7 +178,10 @@ export class CommitForks {
   pickAddStep(org: MemberOrg, candidates: readonly EpochRoster[]): EpochRoster | undefined {
     let best: EpochRoster | undefined;
     for (const candidate of candidates) {
-      if (best === undefined || this.#beats(org, toHex(candidate.keyId), toHex(best.keyId))) {
+      // An add step the state refuses now is never entered (again): `invalid-adds.ts`.
+      const keyIdHex = toHex(candidate.keyId);
+      if (invalidAddStep(org, keyIdHex, this.refs(org).get(keyIdHex))) continue;
+      if (best === undefined || this.beats(org, keyIdHex, toHex(best.keyId))) {
         best = candidate;
       }
     }
@@ -281,7 +285,7 @@ export class CommitForks {
     }
     c.sync.markSeen(org, txn, held.id);
     if (outcome.status === "applied") {
-      this.#afterEntry(org, txn, chunk.channelId, held.keyIdHex, makeCurrent, before);
+      this.afterEntry(org, txn, chunk.channelId, held.keyIdHex, makeCurrent, before);
     } else if (outcome.status === "not-in-chunk" && makeCurrent && !holdsUs(group, roster.roster)) {
       // The winner removed us: out of the group (the losing epoch stays readable).
       group.markRemoved(c.p.now());
@@ -314,7 +318,9 @@ export class CommitForks {
       for (const roster of candidates) {
         const keyIdHex = toHex(roster.keyId);
         if (!this.#admitted(org, keyIdHex)) continue;
-        const makeCurrent = this.#wins(org, group, keyIdHex);
+        // One the state refuses now is kept readable only.
+        const invalid = invalidAddStep(org, keyIdHex, this.refs(org).get(keyIdHex));
+        const makeCurrent = !invalid && this.#wins(org, group, keyIdHex);
         const before = toHex(group.keyId);
         const outcome = group.enterSiblingAdd(
           {
@@ -328,7 +334,7 @@ export class CommitForks {
           { makeCurrent },
         );
         if (outcome.status !== "applied") continue;
-        this.#afterEntry(org, txn, channelId, keyIdHex, makeCurrent, before);
+        this.afterEntry(org, txn, channelId, keyIdHex, makeCurrent, before);
         progress = true;
         break; // the group moved: look again
       }
@@ -438,8 +444,11 @@ export class CommitForks {
     this.#waiting.set(org, waiting.slice(-commitForkLimits.maxWaiting));
   }
 
-  /** What follows an entered sibling: the app told, the messages kept for it judged, the chain. */
-  #afterEntry(
+  /**
+   * What follows an entered sibling (or an epoch gone back to: `invalid-adds.ts`): the app told,
+   * the messages kept for it judged, the chain; for the current epoch, our lost commits re-made.
+   */
+  afterEntry(
     org: MemberOrg,
     txn: Txn,
     channelId: string,
@@ -485,16 +494,47 @@ export class CommitForks {
     if (group.status === "removed") {
       if (ref.parent !== toHex(group.keyId)) return false;
       for (const [other, sibling] of this.refs(org)) {
-        if (sibling.parent === ref.parent && this.#beats(org, other, keyIdHex)) return false;
+        if (sibling.parent === ref.parent && this.beats(org, other, keyIdHex)) return false;
       }
       return true;
     }
     const active = this.#activeChild(org, group, ref.parent);
-    return active !== undefined && this.#beats(org, keyIdHex, active);
+    return active !== undefined && this.beats(org, keyIdHex, active);
+  }
+
+  /**
+   * Whether commit `a`'s branch loses to commit `b`'s: walked up by their references (at most
+   * `maxRefs` steps each) to the parent they share, where `b`'s child there wins (a valid one
+   * before one the state refuses now: `invalid-adds.ts`). False when either is unknown, or one is
+   * the other's ancestor.
+   */
+  branchLoses(org: MemberOrg, a: string, b: string): boolean {
+    const refs = this.refs(org);
+    const childOf = new Map<string, string>();
+    let at = a;
+    for (let step = 0; step < commitForkLimits.maxRefs; step++) {
+      const ref = refs.get(at);
+      if (ref === undefined) break;
+      childOf.set(ref.parent, at);
+      at = ref.parent;
+    }
+    at = b;
+    for (let step = 0; step < commitForkLimits.maxRefs; step++) {
+      const ref = refs.get(at);
+      if (ref === undefined) return false;
+      const ours = childOf.get(ref.parent);
+      if (ours !== undefined) {
+        const invalid = (k: string) => invalidAddStep(org, k, refs.get(k));
+        if (invalid(ours) !== invalid(at)) return invalid(ours);
+        return this.beats(org, at, ours);
+      }
+      at = ref.parent;
+    }
+    return false;
   }
 
   /** Whether commit `a` comes before commit `b` in the winner order (known before unknown). */
-  #beats(org: MemberOrg, a: string, b: string): boolean {
+  beats(org: MemberOrg, a: string, b: string): boolean {
     const refs = this.refs(org);
     const ra = refs.get(a);
     const rb = refs.get(b);
@@ -509,7 +549,7 @@ export class CommitForks {
     if (ref === undefined) return false;
     let better = 0;
     for (const [other, sibling] of refs) {
-      if (sibling.parent === ref.parent && other !== keyIdHex && this.#beats(org, other, keyIdHex))
+      if (sibling.parent === ref.parent && other !== keyIdHex && this.beats(org, other, keyIdHex))
         better++;
     }
     return better < commitForkLimits.maxSiblings;
@@ -626,47 +666,4 @@ function holdsUs(group: MemberGroup, roster: EpochRoster["roster"]): boolean {
   return (
     own !== undefined && theirs !== undefined && equalBytes(own.identityKey, theirs.identityKey)
   );
-}
-
-/** The organization's record of the departures a delegate keeps ({@link CommitForks.noteDeparture}). */
-const departuresKey = "fork-departures";
-
-/** A stored departures record: member ids (64 hex digits), at most `maxDepartures` read. */
-function readDepartures(bytes: Uint8Array): string[] {
-  try {
-    const value = decodeJson<unknown>(bytes);
-    if (!Array.isArray(value)) return [];
-    return value
-      .filter((id): id is string => typeof id === "string" && /^[0-9a-f]{64}$/.test(id))
-      .slice(-commitForkLimits.maxDepartures);
-  } catch {
-    return [];
-  }
-}
-
-function commitRef(ref: CommitRefRecord, keyIdHex: string) {
-  return { signer: fromHex(ref.signer), clock: ref.clock, keyId: fromHex(keyIdHex) };
-}
-
-function writeRef(ref: CommitRefRecord): Uint8Array {
-  return encodeJson(ref);
-}
-
-/** A stored reference, or undefined for a record that is not one. */
-function readRef(bytes: Uint8Array): CommitRefRecord | undefined {
-  try {
-    const value = decodeJson<Partial<CommitRefRecord>>(bytes);
-    if (
-      typeof value.signer !== "string" ||
-      typeof value.clock !== "bigint" ||
-      typeof value.parent !== "string" ||
-      typeof value.epoch !== "bigint" ||
-      typeof value.channelId !== "string"
-    ) {
-      return undefined;
-    }
-    return value as CommitRefRecord;
-  } catch {
-    return undefined;
-  }
 }

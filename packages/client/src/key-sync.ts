@@ -18,6 +18,7 @@ import { delegateRosterOption } from "./delegate-commits.js";
 import { isDelegate } from "./delegates.js";
 import { type EpochRoster, isEpochRosterEnvelope, openEpochRoster } from "./epoch-roster.js";
 import { type HeldChunk, HeldKeyUpdates } from "./held-key-updates.js";
+import { AddStepJudge } from "./invalid-adds.js";
 import { chunkDecision, nextAddStep, rostersCaughtUp } from "./member-controller.js";
 import { type MemberOrg, newTxn, type RetiredGroup, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
@@ -63,6 +64,8 @@ export class KeySync {
   readonly #held = new WeakMap<MemberOrg, HeldKeyUpdates>();
   /** Commits on the same parent epoch (`commit-forks.ts`). */
   readonly forks: CommitForks;
+  /** Add steps found invalid (`invalid-adds.ts`). */
+  readonly judge: AddStepJudge;
 
   constructor(core: ClientCore) {
     this.#c = core;
@@ -73,17 +76,21 @@ export class KeySync {
       applyWaiting: (org, txn, channelId) =>
         this.#applyWaitingChunks(org, txn, (chunk) => chunk.channelId === channelId),
     });
+    this.judge = new AddStepJudge(core, this.forks, (org, txn, w) => this.onWelcome(org, txn, w));
   }
 
   async onWelcome(org: MemberOrg, txn: Txn, welcome: ReceivedWelcome): Promise<void> {
     const c = this.#c;
     const member = org.member;
     const current = member.groups.get(welcome.channelId);
-    // A late Welcome (a resync answer overtaken by a KeyUpdate) would take the group back. One of
-    // the current epoch is entered: a resync answer carries a new leaf secret, which the owner's
-    // next KeyUpdate is sealed to.
-    if (current?.status === "member" && welcome.epoch < current.epoch) return;
+    // A late Welcome (a resync answer overtaken by a KeyUpdate) would take the group back, but on
+    // a branch the state refuses now (`invalid-adds.ts`). One of the current epoch is entered (a
+    // resync answer's new leaf secret is what the owner seals to), not one of a losing branch.
+    const lower = current?.status === "member" && welcome.epoch < current.epoch;
+    if (lower && !this.judge.takesLowerWelcome(org, current, welcome)) return;
     const keyIdHex = toHex(welcome.keyId);
+    if (current?.status === "member" && this.forks.branchLoses(org, keyIdHex, toHex(current.keyId)))
+      return;
     const roster = org.rosters.get(keyIdHex);
     if (roster === undefined) {
       // The roster of the Welcome's epoch is not here yet: keep the Welcome (sealed) and look.
@@ -305,6 +312,7 @@ export class KeySync {
   ): Promise<void> {
     const c = this.#c;
     await this.forks.load(org);
+    this.judge.soon(org.hex); // once after a start (a ban committed, the return it called for not)
     if (isEpochRosterEnvelope(message.payload)) {
       await this.#onEpochRoster(org, message.contentTopic, message.payload, id);
       return;
@@ -576,7 +584,6 @@ export class KeySync {
     }
   }
 
-  /** Files a chunk under its key id (once). */
   /** {@link KeySync.#keep}, then the oldest key id's chunks go past `maxWaitingChunks`. */
   #keepBounded(org: MemberOrg, keyIdHex: string, waiting: WaitingChunk): void {
     const { waitingChunks } = org.member;

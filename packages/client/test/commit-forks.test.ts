@@ -178,18 +178,15 @@ describe("two delegates commit on the same parent (owner offline)", () => {
     });
   }
 
-  // Not closed (docs/PROTOCOL.md, "Delegated management", "Not closed"): carol accepts bob while
-  // alice, on the other side of a partition, bans him. In the canonical order the ban (lower
-  // clock) comes first, so alice, frank and the others refuse carol's add step (a delegate's add
-  // of a key banned before the commit's clock), while carol and gina entered it before the ban
-  // reached them: two epochs for good. Nobody removes bob from carol's epoch (alice, the ban's
-  // author, never enters it) and nobody re-commits on alice's. Expected to fail until a rule
-  // settles it (e.g. take the add and let the ban's author remove again, which the departures
-  // alice keeps, also across this restart, already do).
-  it.fails("an accept and a ban of one newcomer at once, a restart between: one chain without him", async () => {
+  // An accept and a ban of one newcomer at once (docs/DELEGATION.md, "An add step found
+  // invalid"): carol accepts bob while alice, across a partition, bans him. The ban's clock is
+  // lower: alice's side refuses carol's add step; carol and gina entered it before the ban reached
+  // them and go back to its parent once it does. One chain without bob.
+  it("an accept and a ban of one newcomer at once, a restart between: one chain without him", async () => {
     const t = await twoAdmins();
     const { w, alice, carol, dave, frank, gina, orgId } = t;
     const { bob, requestId } = await asks(w, orgId, "bob");
+    const parent = await groupOf(alice, orgId);
     w.network.partition([
       [alice, frank, dave].map((p) => p.transport),
       [carol, bob, gina].map((p) => p.transport),
@@ -197,12 +194,76 @@ describe("two delegates commit on the same parent (owner offline)", () => {
     await carol.client.acceptRequest(orgId, requestId);
     await alice.client.banMember(orgId, bob.client.memberId);
     await w.settle();
+    await carol.client.sendMessage(orgId, "general", "on the add step");
+    await w.settle();
+    expect((await groupOf(gina, orgId)).epoch).toBe(parent.epoch + 1n);
+    expect(received(bob, orgId)).toContain("on the add step");
     await w.restart(alice);
     await heal(w);
     await w.advance(120_000);
-    const chain = await oneChain(orgId, [alice, carol, frank, gina]);
+    const chain = await oneChain(orgId, [alice, carol, frank, gina, dave]);
+    expect(chain.keyId).toBe(parent.keyId);
     expect(chain.members).not.toContain(bob.client.memberId);
+    // What was sent on the add step stays readable to those who entered it.
+    expect(received(gina, orgId)).toContain("on the add step");
+    // The chain goes on without bob; a restart does not take anyone back to the add step.
+    for (const peer of [carol, gina]) await w.restart(peer);
+    await w.advance(120_000);
+    await oneChain(orgId, [alice, carol, frank, gina, dave]);
+    await gina.client.sendMessage(orgId, "general", "back on the parent");
+    await alice.client.sendMessage(orgId, "general", "alice after the ban");
+    await w.settle();
+    for (const peer of [alice, carol, frank, dave]) {
+      expect(received(peer, orgId)).toContain("back on the parent");
+    }
+    for (const peer of [carol, gina])
+      expect(received(peer, orgId)).toContain("alice after the ban");
+    for (const text of ["back on the parent", "alice after the ban"]) {
+      expect(received(bob, orgId)).not.toContain(text);
+    }
   });
+
+  // The add step found invalid had a commit on top (carol accepted hank next): both are left, and
+  // carol, their author, adds hank again on the parent; gina follows, hank reads on. Hank takes
+  // carol's new Welcome (a lower epoch) once the ban refuses his branch, also when it came first.
+  for (const hankAway of [false, true]) {
+    it(`carol accepts bob then hank while alice bans bob${hankAway ? ", hank away at the heal" : ""}: hank is added again, bob is not`, async () => {
+      const t = await twoAdmins();
+      const { w, alice, carol, dave, frank, gina, orgId } = t;
+      const { bob, requestId } = await asks(w, orgId, "bob");
+      const { bob: hank, requestId: hankId } = await asks(w, orgId, "hank");
+      const parent = await groupOf(alice, orgId);
+      w.network.partition([
+        [alice, frank, dave].map((p) => p.transport),
+        [carol, bob, hank, gina].map((p) => p.transport),
+      ]);
+      await carol.client.acceptRequest(orgId, requestId);
+      await carol.client.acceptRequest(orgId, hankId);
+      await alice.client.banMember(orgId, bob.client.memberId);
+      await w.settle();
+      expect((await groupOf(gina, orgId)).epoch).toBe(parent.epoch + 2n);
+      if (hankAway) {
+        // Hank reads the history after the others healed: carol's new Welcome before the ban.
+        await w.stop(hank);
+        await heal(w);
+        await w.resume(hank);
+        await w.advance(120_000);
+      }
+      await heal(w);
+      await w.advance(120_000);
+      const chain = await oneChain(orgId, [alice, carol, frank, gina, dave, hank]);
+      // The parent, then carol's new add step of hank on it.
+      expect(chain.epoch).toBe(parent.epoch + 1n);
+      expect(chain.keyId).not.toBe((await groupOf(bob, orgId)).keyId);
+      expect(chain.members).toContain(hank.client.memberId);
+      expect(chain.members).not.toContain(bob.client.memberId);
+      await alice.client.sendMessage(orgId, "general", "welcome hank");
+      await w.settle();
+      for (const peer of [hank, carol, gina])
+        expect(received(peer, orgId)).toContain("welcome hank");
+      expect(received(bob, orgId)).not.toContain("welcome hank");
+    });
+  }
 
   it("a restart in between: the fork points and commit places survive; the chain is one", async () => {
     const t = await twoAdmins();

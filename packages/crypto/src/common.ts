@@ -26,8 +26,10 @@ export {
   isDuplicateMessageError,
   isGenerationTooFarError,
   isInvalidPublicKeyError,
+  isNoForkPointError,
   isStateCorruptedError,
   isUnknownEpochError,
+  NoForkPointError,
   StateCorruptedError,
   UnknownEpochError,
 } from "./errors.js";

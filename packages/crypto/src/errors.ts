@@ -109,6 +109,27 @@ export class StateCorruptedError extends OrgchatError {
   }
 }
 
+/**
+ * Thrown when a member cannot go back to an epoch it left (`MemberGroup.returnTo`): it keeps no
+ * fork point of it, or no longer its keys (both end with the retention window: 24 h, at most 16
+ * fork points). Nothing changed.
+ */
+export class NoForkPointError extends OrgchatError {
+  static readonly errorName = "NoForkPointError";
+  /** The key_id of the epoch asked for, in hex. */
+  readonly keyIdHex: string;
+  /**
+   * @param keyIdHex - the key_id of the epoch asked for, in hex
+   * @param detail - what is missing
+   */
+  constructor(keyIdHex: string, detail: string) {
+    super(NoForkPointError.errorName, `Cannot go back to epoch ${keyIdHex}: ${detail}.`, {
+      hint: "The epoch is past its retention window: request a resync from the owner.",
+    });
+    this.keyIdHex = keyIdHex;
+  }
+}
+
 /** True when `error` is a {@link DecryptionFailedError} (checked by `name`). */
 export const isDecryptionFailedError = errorGuard<DecryptionFailedError>(
   DecryptionFailedError.errorName,
@@ -129,3 +150,5 @@ export const isGenerationTooFarError = errorGuard<GenerationTooFarError>(
 export const isUnknownEpochError = errorGuard<UnknownEpochError>(UnknownEpochError.errorName);
 /** True when `error` is a {@link StateCorruptedError} (checked by `name`). */
 export const isStateCorruptedError = errorGuard<StateCorruptedError>(StateCorruptedError.errorName);
+/** True when `error` is a {@link NoForkPointError} (checked by `name`). */
+export const isNoForkPointError = errorGuard<NoForkPointError>(NoForkPointError.errorName);

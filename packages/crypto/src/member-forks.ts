@@ -11,9 +11,11 @@
  *
  * @module
  */
+import { toHex } from "@orgchat/base";
 import { constantTimeEqual } from "./constant-time.js";
 import { type EpochLimits, enterEpoch } from "./epoch-entry.js";
 import { epochRetention } from "./epoch-window.js";
+import { NoForkPointError } from "./errors.js";
 import { checkNow } from "./group-checks.js";
 import type { EpochKeys } from "./group-message.js";
 import type { MemberGroupState } from "./group-state-encoding.js";
@@ -28,6 +30,7 @@ import { type KeyUpdateChunk, type OpenKeyUpdateInit, openKeyUpdate } from "./ke
 import { type ApplyKeyUpdateOptions, deriveRekeySecret, memberSalts } from "./leaf-salts.js";
 import type { MemberTransition } from "./member-group-types.js";
 import type { CryptoProvider } from "./provider.js";
+import { rosterHashOf } from "./roster-hashes.js";
 import { wipe } from "./secret.js";
 import type { StateReader, StateWriter } from "./state-bytes.js";
 
@@ -281,12 +284,15 @@ function enterChild(
   return { status: "applied", epoch, keyId };
 }
 
-/** Makes `keys` the current epoch; the one we were in is kept (retained, and as a fork point). */
+/**
+ * Makes `keys` the current epoch; the one we were in is kept (retained, and as a fork point). The
+ * secrets given become the state's (not copied).
+ */
 function switchTo(
   state: MemberGroupState,
   keys: EpochKeys,
   initSecret: Uint8Array,
-  rekeySecret: Uint8Array,
+  rekeySecret: Uint8Array | undefined,
   leaf: { readonly secret: Uint8Array; readonly epoch: bigint },
   now: number,
 ): void {
@@ -306,6 +312,89 @@ function switchTo(
   // The epoch just entered is not a fork point of itself.
   const self = state.forkPoints.findIndex((point) => constantTimeEqual(point.keyId, keys.keyId));
   if (self >= 0) wipeForkPoint(state.forkPoints.splice(self, 1)[0] as ForkPoint);
+}
+
+/**
+ * Goes back to epoch `keyId`, one this member left (docs/DELEGATION.md, "An add step found
+ * invalid"): its retained keys become the current epoch again and its secrets (`init_secret`,
+ * `rekey_secret`, `L_m` as it was) come back from its fork point; the epoch left is kept readable
+ * and as a fork point. The own sender chain of `keyId` is the one it had: it goes on past every
+ * generation sent in it (a restored retained epoch resumes at its saved send reservation, which is
+ * past every generation that may have left), so none is used twice.
+ *
+ * @param roster - the roster of epoch `keyId` (must hash as that epoch's)
+ * @returns `applied`; `stale` (it is the current epoch); `roster-mismatch` (`roster` is another
+ *   epoch's, or does not hold our leaf). Nothing changes but on `applied`.
+ * @throws {@link NoForkPointError} when no fork point or no retained keys of `keyId` are kept
+ */
+export function returnToEpoch(
+  host: ForkHost,
+  keyId: Uint8Array,
+  roster: Roster,
+  now: number,
+): MemberTransition {
+  const { provider, state } = host;
+  checkNow(now);
+  if (!state.removed && constantTimeEqual(state.keyId, keyId)) {
+    return { status: "stale", epoch: state.epoch };
+  }
+  // What the retention window ended is gone first (wiped).
+  pruneForkPoints(state, now);
+  state.window.prune(now);
+  const point = findForkPoint(state, keyId);
+  const window = state.window;
+  const keys = window.retained.find((entry) => constantTimeEqual(entry.keys.keyId, keyId))?.keys;
+  if (point === undefined || keys === undefined) {
+    const missing = point === undefined ? "no fork point of it is kept" : "its keys expired";
+    throw new NoForkPointError(toHex(keyId), missing);
+  }
+  // A roster restored unchecked is checked before the epoch is current again.
+  state.window.checkRoster(keys);
+  const hash = rosterHashOf(provider, roster);
+  if (
+    !constantTimeEqual(hash, rosterHashOf(provider, keys.roster)) ||
+    !holdsOwnLeaf(state, roster)
+  ) {
+    return { status: "roster-mismatch", epoch: point.epoch };
+  }
+  // The fork point's secrets are moved, not copied: it is dropped without wiping them (before
+  // the epoch left is kept, whose pruning must not wipe them); the keys leave the retained list.
+  state.forkPoints = state.forkPoints.filter((kept) => kept !== point);
+  window.retained = window.retained.filter((entry) => entry.keys !== keys);
+  window.touched.delete(keys);
+  const leaf = { secret: point.leafSecret, epoch: point.leafEpoch };
+  switchTo(state, keys, point.initSecret, point.rekeySecret, leaf, now);
+  return { status: "applied", epoch: keys.epoch, keyId: keys.keyId.slice() };
+}
+
+/**
+ * Enters the epoch of `keys`, the next one on our chain (`MemberGroup`'s add steps, KeyUpdates and
+ * own commits); the epoch left is kept as a fork point.
+ *
+ * @param leafSecret - replaces ours (re-based to that epoch) when given
+ */
+export function enterNext(
+  state: MemberGroupState,
+  keys: EpochKeys,
+  initSecret: Uint8Array,
+  leafSecret: Uint8Array | undefined,
+  rekeySecret: Uint8Array,
+  now: number,
+): void {
+  keepForkPoint(state, now);
+  wipe(state.initSecret, state.rekeySecret);
+  state.initSecret = initSecret;
+  state.rekeySecret = rekeySecret;
+  if (leafSecret !== undefined) {
+    wipe(state.leafSecret);
+    state.leafSecret = leafSecret;
+    state.leafEpoch = keys.epoch;
+  }
+  state.epoch = keys.epoch;
+  state.keyId = keys.keyId.slice();
+  state.roster = keys.roster;
+  state.pending = undefined;
+  state.window.advance(keys, now);
 }
 
 /** Whether `roster` holds our leaf with our identity key. */

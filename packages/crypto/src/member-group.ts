@@ -10,7 +10,7 @@ import { type EpochLimits, enterEpoch } from "./epoch-entry.js";
 import { type GroupPlaintext, type HeldEpoch, removedFromGroup } from "./epoch-window.js";
 import { DecryptionFailedError } from "./errors.js";
 import { checkNow } from "./group-checks.js";
-import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
+import type { DecryptedGroupMessage } from "./group-message.js";
 import { type GroupParts, PartsTracker } from "./group-parts.js";
 import { readMemberHead, writeMemberHead } from "./group-parts-encoding.js";
 import {
@@ -55,11 +55,14 @@ import {
   type EnterChildOptions,
   enterChildAdd,
   enterChildKeyUpdate,
+  enterNext,
   type ForkHost,
   findEntry,
   findForkPoint,
+  holdsEpoch,
   holdsOwnLeaf,
   keepForkPoint,
+  returnToEpoch,
 } from "./member-forks.js";
 import type {
   ApplyAddInit,
@@ -246,6 +249,19 @@ export class MemberGroup {
     return enterChildKeyUpdate(this.#forkHost(), chunk, now, options);
   }
 
+  /**
+   * Goes back to epoch `keyId`, one we left (an add step found invalid: docs/DELEGATION.md): it is
+   * the current epoch again, the one left stays readable; our chain goes on past every generation
+   * sent in it. The next `takeParts` is `durable`.
+   * @returns `applied`, or `stale` / `roster-mismatch` (nothing changed)
+   * @throws {@link NoForkPointError} when no fork point or no retained keys of `keyId` are kept
+   */
+  returnTo(keyId: Uint8Array, roster: Roster, now: number): MemberTransition {
+    const outcome = returnToEpoch(this.#forkHost(), keyId, roster, now);
+    if (outcome.status === "applied") this.#parts.noteDurable();
+    return outcome;
+  }
+
   #forkHost(): ForkHost {
     return { provider: this.provider, group: this.group, state: this.#state, limits: this.#limits };
   }
@@ -265,6 +281,10 @@ export class MemberGroup {
     const epoch = init.epoch ?? this.#state.epoch + 1n;
     const refused = this.#chain(epoch, init.previousKeyId);
     if (refused !== undefined) return refused;
+    // An epoch we hold (one we went back from: `returnTo`) is never entered again.
+    if (init.keyId !== undefined && holdsEpoch(this.#state, init.keyId)) {
+      return { status: "stale", epoch };
+    }
     if (!holdsOwnLeaf(this.#state, init.roster)) return { status: "roster-mismatch", epoch };
     const initSecret = this.#state.initSecret;
     if (initSecret === undefined) return { status: "gap", epoch, currentEpoch: this.#state.epoch };
@@ -286,7 +306,7 @@ export class MemberGroup {
       return { status: "key-mismatch", epoch };
     }
     // The leaf secret stays as it is: it moves only at owner KeyUpdates and resyncs.
-    this.#enter(entered.keys, entered.initSecret, undefined, rekeySecret, init.now);
+    enterNext(this.#state, entered.keys, entered.initSecret, undefined, rekeySecret, init.now);
     return { status: "applied", epoch, keyId: entered.keys.keyId.slice() };
   }
 
@@ -361,7 +381,7 @@ export class MemberGroup {
     const next =
       options.salt === "delegate" ? undefined : evolveLeafSecret(provider, leafSecret, epoch);
     wipe(leafSecret);
-    this.#enter(entered.keys, entered.initSecret, next, rekeySecret, now);
+    enterNext(this.#state, entered.keys, entered.initSecret, next, rekeySecret, now);
     return { status: "applied", epoch, keyId: entered.keys.keyId.slice() };
   }
 
@@ -475,7 +495,7 @@ export class MemberGroup {
       limits: this.#limits,
       // Durable: a delegate has no entry in its own KeyUpdate, so a lost commit cannot be re-followed.
       enter: (keys, initSecret, rekeySecret, now) => {
-        this.#enter(keys, initSecret, undefined, rekeySecret, now);
+        enterNext(this.#state, keys, initSecret, undefined, rekeySecret, now);
         this.#parts.noteDurable();
       },
     };
@@ -503,30 +523,6 @@ export class MemberGroup {
     this.#state.initSecret = undefined;
     this.#state.rekeySecret = undefined;
     this.#state.window.advance(undefined, now);
-  }
-
-  /** Enters the epoch of `keys`; `leafSecret` replaces ours (re-based to that epoch) when given. */
-  #enter(
-    keys: EpochKeys,
-    initSecret: Uint8Array,
-    leafSecret: Uint8Array | undefined,
-    rekeySecret: Uint8Array,
-    now: number,
-  ): void {
-    keepForkPoint(this.#state, now);
-    wipe(this.#state.initSecret, this.#state.rekeySecret);
-    this.#state.initSecret = initSecret;
-    this.#state.rekeySecret = rekeySecret;
-    if (leafSecret !== undefined) {
-      wipe(this.#state.leafSecret);
-      this.#state.leafSecret = leafSecret;
-      this.#state.leafEpoch = keys.epoch;
-    }
-    this.#state.epoch = keys.epoch;
-    this.#state.keyId = keys.keyId.slice();
-    this.#state.roster = keys.roster;
-    this.#state.pending = undefined;
-    this.#state.window.advance(keys, now);
   }
 
   /**

@@ -15,8 +15,10 @@ import {
   isDuplicateMessageError,
   isGenerationTooFarError,
   isInvalidPublicKeyError,
+  isNoForkPointError,
   isStateCorruptedError,
   isUnknownEpochError,
+  NoForkPointError,
   StateCorruptedError,
   UnknownEpochError,
 } from "../src/errors.js";
@@ -67,6 +69,13 @@ describe("errors", () => {
       message:
         "Crypto state cannot be restored: state is truncated. Restore it from a backup or resync.",
       hint: "Restore it from a backup or resync.",
+    },
+    {
+      error: new NoForkPointError("0011223344556677", "its keys expired"),
+      guard: isNoForkPointError,
+      message:
+        "Cannot go back to epoch 0011223344556677: its keys expired. The epoch is past its retention window: request a resync from the owner.",
+      hint: "The epoch is past its retention window: request a resync from the owner.",
     },
   ] as const;
 
