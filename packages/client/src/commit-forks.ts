@@ -245,6 +245,18 @@ export class CommitForks {
   }
 
   /**
+   * A kept chunk (verified when kept) of a delegate's commit on a branch this member never was on,
+   * whose roster came while it waited (its parent's roster unlocked it): still on that branch, so
+   * kept again for a switch to its parent, not applied as stale and marked seen
+   * (`ORGCHAT_FORK_RUNS=150`, script 138).
+   */
+  waitsForSwitch(org: MemberOrg, waiting: WaitingChunk): boolean {
+    if (waiting.delegate !== true) return false;
+    const read = { chunk: waiting.chunk, verify: () => true };
+    return this.isOtherBranch(org, { ...waiting, read, keyIdHex: toHex(waiting.chunk.keyId) });
+  }
+
+  /**
    * A KeyUpdate chunk on a fork point: verified, then entered as the winner or as a readable loser
    * once its roster and reference are here (until then it waits, in memory).
    *

@@ -584,13 +584,12 @@ export class KeySync {
     }
   }
 
-  /** {@link KeySync.#keep}, then the oldest key id's chunks go past `maxWaitingChunks`. */
+  /** {@link KeySync.#keep}; past `maxWaitingChunks` the oldest key id's go (history has them). */
   #keepBounded(org: MemberOrg, keyIdHex: string, waiting: WaitingChunk): void {
     const { waitingChunks } = org.member;
     if (!this.#keep(org, keyIdHex, waiting)) return;
     let count = 0;
     for (const chunks of waitingChunks.values()) count += chunks.length;
-    // History has them if they are ever needed.
     const [oldest] = waitingChunks.keys();
     if (count > maxWaitingChunks && oldest !== undefined) waitingChunks.delete(oldest);
   }
@@ -623,6 +622,7 @@ export class KeySync {
       rosterKnown: roster !== undefined,
       chunkEpoch: chunk.epoch,
       gapChecked: gapChecked.get(keyIdHex),
+      otherBranch: this.forks.waitsForSwitch(org, waiting),
     });
     if (decision.action === "wait") {
       this.#keepBounded(org, keyIdHex, waiting);

@@ -64,9 +64,13 @@ export function chunkDecision(input: {
   readonly rosterKnown: boolean;
   readonly chunkEpoch: bigint;
   readonly gapChecked: boolean | undefined;
+  /** A delegate's commit on a branch this member never was on: kept for a switch to its parent. */
+  readonly otherBranch?: boolean;
 }): ChunkDecision {
   const { group } = input;
-  if (group === undefined || !input.rosterKnown) return { action: "wait" };
+  if (group === undefined || !input.rosterKnown || input.otherBranch === true) {
+    return { action: "wait" };
+  }
   if (
     group.status === "member" &&
     input.chunkEpoch > group.epoch + 1n &&

@@ -726,6 +726,11 @@ describe("forks converge under faults (two admins, owner offline)", () => {
     // admin's add step put on the winning branch, whose acceptance had not reached it yet: gone
     // from the chain while the state listed it. Departures are members of the lost commit's parent.
     ["107", "a re-commit removes no joiner the winning branch added after the fork point"],
+    // An admin on its losing branch kept the other admin's chunk of a commit on the winner (its
+    // roster waited for the winner's); when that roster came, the chunk was applied before the
+    // switch, as stale, and marked seen: after the switch the admin re-committed on the winner's
+    // parent and stayed on a sibling of the other admin's commit. It is kept again now.
+    ["137", "a kept chunk of another branch is not applied as stale when its roster comes"],
   ] as const;
   for (const [path, what] of replays) {
     it(`${what} (script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
