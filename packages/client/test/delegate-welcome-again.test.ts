@@ -55,6 +55,31 @@ async function acceptLost(w: World, alice: Peer, bob: Peer, orgId: string, reque
   return toBob;
 }
 
+/** `inviter` invites a new peer, bob, who accepts while everything `inviter` sends him is lost. */
+async function invitationLost(w: World, inviter: Peer, orgId: string) {
+  const bob = await w.peer("bob");
+  await inviter.client.invite(orgId, bob.client.memberId);
+  await w.settle();
+  const toBob = watch(inviter.transport, inboxOf(bob));
+  toBob.drop = true;
+  await bob.client.acceptInvitation(orgId, { displayName: "bob" });
+  await w.settle();
+  toBob.drop = false;
+  expect(toBob.dropped).toBeGreaterThan(0);
+  return bob;
+}
+
+/** Ticks pass (bob asks again); then bob holds `desk`'s epoch and reads its message, as carol does. */
+async function invitedReads(w: World, desk: Peer, bob: Peer, carol: Peer, orgId: string) {
+  for (let tick = 0; tick < 6; tick++) await w.advance(tickMs);
+  expect(bob.client.getOrganization(orgId).role).toBe("member");
+  expect(bob.client.getOrganization(orgId).epoch).toBe(desk.client.getOrganization(orgId).epoch);
+  await desk.client.sendMessage(orgId, "general", "welcome invitee");
+  await w.settle();
+  expect(received(bob, orgId)).toContain("welcome invitee");
+  expect(received(carol, orgId)).toContain("welcome invitee");
+}
+
 describe("a delegate's Welcome lost on the network", () => {
   it("the joiner's re-ask brings it again from the delegate, with the owner offline; a stranger's re-asks cost nothing", async () => {
     const { w, alice, carol, orgId } = await ownerAway();
@@ -103,51 +128,20 @@ describe("a delegate's Welcome lost on the network", () => {
 
   it("an invitee of alice's: her answer and Welcome lost, the invitee's re-ask brings them again", async () => {
     const { w, alice, carol, orgId } = await ownerAway();
-    const bob = await w.peer("bob");
-    await alice.client.invite(orgId, bob.client.memberId);
-    await w.settle();
-    const toBob = watch(alice.transport, inboxOf(bob));
-    toBob.drop = true;
-    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
-    await w.settle();
-    toBob.drop = false;
-    expect(toBob.dropped).toBeGreaterThan(0);
+    const bob = await invitationLost(w, alice, orgId);
     expect(bob.client.getOrganization(orgId).role).toBe("requester");
     expect(alice.client.getOrganization(orgId).members.has(bob.client.memberId)).toBe(true);
-
-    for (let tick = 0; tick < 4; tick++) await w.advance(tickMs);
-    expect(bob.client.getOrganization(orgId).role).toBe("member");
-    expect(bob.client.getOrganization(orgId).epoch).toBe(alice.client.getOrganization(orgId).epoch);
-    await alice.client.sendMessage(orgId, "general", "welcome invitee");
-    await w.settle();
-    expect(received(bob, orgId)).toContain("welcome invitee");
-    expect(received(carol, orgId)).toContain("welcome invitee");
+    await invitedReads(w, alice, bob, carol, orgId);
   });
 
   it("an invitee of the owner's (online): its answer and Welcome lost, the re-ask brings them again", async () => {
     const w = new World({ republishIntervalMs: tickMs });
     world = w;
     const { owner, members, orgId } = await orgWithMembers(w, ["carol"]);
-    const [carol] = members as [Peer];
-    const bob = await w.peer("bob");
-    await owner.client.invite(orgId, bob.client.memberId);
-    await w.settle();
-    const toBob = watch(owner.transport, inboxOf(bob));
-    toBob.drop = true;
-    await bob.client.acceptInvitation(orgId, { displayName: "bob" });
-    await w.settle();
-    toBob.drop = false;
-    expect(toBob.dropped).toBeGreaterThan(0);
+    const bob = await invitationLost(w, owner, orgId);
     // The owner's description says bob is a member; his keys were in the lost messages.
     expect(bob.client.getOrganization(orgId).epoch).toBeUndefined();
-
-    for (let tick = 0; tick < 6; tick++) await w.advance(tickMs);
-    expect(bob.client.getOrganization(orgId).role).toBe("member");
-    expect(bob.client.getOrganization(orgId).epoch).toBe(owner.client.getOrganization(orgId).epoch);
-    await owner.client.sendMessage(orgId, "general", "welcome invitee");
-    await w.settle();
-    expect(received(bob, orgId)).toContain("welcome invitee");
-    expect(received(carol, orgId)).toContain("welcome invitee");
+    await invitedReads(w, owner, bob, members[0] as Peer, orgId);
   });
 
   it("alice restarted in between (a CLI command that ran and stopped): her stored copy answers", async () => {
