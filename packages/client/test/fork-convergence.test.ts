@@ -696,16 +696,32 @@ async function runScript(seed: number, script: readonly Step[], profile: Profile
   }
 }
 
+/**
+ * A test of `runs` seeded scripts of a profile (one, for a replay: `options.path`), its timeout a
+ * minute a script (at least two).
+ */
+function itRuns(
+  title: string,
+  scripts: fc.Arbitrary<readonly Step[]>,
+  run: (seed: number, script: readonly Step[]) => Promise<void>,
+  options: Parameters<typeof assertScripts>[2],
+): void {
+  it(title, { timeout: Math.max(120_000, options.runs * 60_000) }, async () => {
+    await assertScripts(scripts, run, options);
+  });
+}
+
 const defaultScripts = scriptsOf(false);
 const plain: Profile = { strict: false, owner: false };
 const runPlain = (seed: number, script: readonly Step[]) => runScript(seed, script, plain);
 
 describe("forks converge under faults (two admins, owner offline)", () => {
-  it(`one chain, the state's roster, every message read by exactly who may (${runs} scripts)`, {
-    timeout: Math.max(120_000, runs * 60_000),
-  }, async () => {
-    await assertScripts(defaultScripts, runPlain, { runs, env: "ORGCHAT_FORK", seed: 0xf0c5 });
-  });
+  itRuns(
+    `one chain, the state's roster, every message read by exactly who may (${runs} scripts)`,
+    defaultScripts,
+    runPlain,
+    { runs, env: "ORGCHAT_FORK", seed: 0xf0c5 },
+  );
 
   // Scripts of the long profile that once failed, replayed in CI (fast-check's path of seed
   // 0xf0c5; the script number is the path + 1), each with what went wrong.
@@ -746,13 +762,11 @@ describe("forks converge under faults (two admins, owner offline)", () => {
     ["137", "a kept chunk of another branch is not applied as stale when its roster comes"],
   ] as const;
   for (const [path, what] of replays) {
-    it(`${what} (script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
-      await assertScripts(defaultScripts, runPlain, {
-        runs: 1,
-        env: "ORGCHAT_FORK",
-        seed: 0xf0c5,
-        path,
-      });
+    itRuns(`${what} (script ${Number(path) + 1})`, defaultScripts, runPlain, {
+      runs: 1,
+      env: "ORGCHAT_FORK",
+      seed: 0xf0c5,
+      path,
     });
   }
 });
@@ -764,15 +778,12 @@ const runStrict = (seed: number, script: readonly Step[]) =>
   runScript(seed, script, { strict: true, owner: false });
 
 describe("forks converge under faults (strict: every message read by all who may)", () => {
-  it(`two accepts at once too; no member misses a message it may read (${strictRuns} scripts)`, {
-    timeout: Math.max(120_000, strictRuns * 60_000),
-  }, async () => {
-    await assertScripts(strictScripts, runStrict, {
-      runs: strictRuns,
-      env: "ORGCHAT_FORK_STRICT",
-      seed: 0xf0c5,
-    });
-  });
+  itRuns(
+    `two accepts at once too; no member misses a message it may read (${strictRuns} scripts)`,
+    strictScripts,
+    runStrict,
+    { runs: strictRuns, env: "ORGCHAT_FORK_STRICT", seed: 0xf0c5 },
+  );
 
   // Strict scripts that once failed (seed 0xf0c5, the path; the script number is the path + 1).
   const strictReplays = [
@@ -789,13 +800,11 @@ describe("forks converge under faults (strict: every message read by all who may
     ["70", "a message of an epoch on top of a sibling waits for the switch to that branch"],
   ] as const;
   for (const [path, what] of strictReplays) {
-    it(`${what} (strict script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
-      await assertScripts(strictScripts, runStrict, {
-        runs: 1,
-        env: "ORGCHAT_FORK_STRICT",
-        seed: 0xf0c5,
-        path,
-      });
+    itRuns(`${what} (strict script ${Number(path) + 1})`, strictScripts, runStrict, {
+      runs: 1,
+      env: "ORGCHAT_FORK_STRICT",
+      seed: 0xf0c5,
+      path,
     });
   }
 });
@@ -815,15 +824,12 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
   // 0x0c5f, 9 scripts of 13 passed before the first failure of each seed). Session 15, with the
   // replays below fixed: seeds 1, 4, 5 and 0x0c5f pass 13 scripts each; seeds 2 (script 4) and 3
   // (script 1) still fail (docs/PROTOCOL.md, "Delegated management", "Not closed").
-  it(`the owner's commits compete with the admins': the same checks (${ownerRuns} scripts)`, {
-    timeout: Math.max(120_000, ownerRuns * 60_000),
-  }, async () => {
-    await assertScripts(ownerScripts, runOwner, {
-      runs: ownerRuns,
-      env: "ORGCHAT_FORK_OWNER",
-      seed: 4,
-    });
-  });
+  itRuns(
+    `the owner's commits compete with the admins': the same checks (${ownerRuns} scripts)`,
+    ownerScripts,
+    runOwner,
+    { runs: ownerRuns, env: "ORGCHAT_FORK_OWNER", seed: 4 },
+  );
 
   // Owner-profile scripts that once failed, replayed in CI (`ORGCHAT_FORK_OWNER_SEED`, the path;
   // the script number is the path + 1), each with what went wrong.
@@ -843,13 +849,11 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
     [1, "10", "a delegate's acceptance a description covers leaves its requester one till listed"],
   ] as const;
   for (const [seed, path, what] of ownerReplays) {
-    it(`${what} (seed ${seed}, script ${Number(path) + 1})`, { timeout: 120_000 }, async () => {
-      await assertScripts(ownerScripts, runOwner, {
-        runs: 1,
-        env: "ORGCHAT_FORK_OWNER",
-        seed,
-        path,
-      });
+    itRuns(`${what} (seed ${seed}, script ${Number(path) + 1})`, ownerScripts, runOwner, {
+      runs: 1,
+      env: "ORGCHAT_FORK_OWNER",
+      seed,
+      path,
     });
   }
 });
