@@ -6,9 +6,17 @@
  * whose key id no such record names is foreign: kept silently in a small buffer
  * (`foreign-buffer.ts`), never announced, never a reason to ask the owner for anything.
  */
-import type { Roster } from "@orgchat/crypto";
+import { toHex } from "@orgchat/base";
+import type { MemberGroup, Roster } from "@orgchat/crypto";
+import type { EpochRoster } from "./epoch-roster.js";
 import { mayBeOurs } from "./member-controller.js";
-import type { Org } from "./org.js";
+import type { MemberOrg, Org } from "./org.js";
+
+/**
+ * Most epochs walked back from a message's epoch to a fork point its group keeps (a branch that
+ * went on past the sibling: docs/PROTOCOL.md, "Forks").
+ */
+export const maxBranchSteps = 16;
 
 /** An epoch an owner-signed record names: its group ("" = the organization's) and number. */
 export interface EpochEvidence {
@@ -43,10 +51,11 @@ export function epochEvidence(org: Org, keyIdHex: string): EpochEvidence | undef
  *   bridged): its key is gone for good, no resync brings it back — unless it is a sibling (below);
  * - `waiting`: a newer epoch this member is entitled to (or whose roster is not here yet): announced
  *   as waiting for its key, and recovered (once per key id: `Recovery.onWaiting`). Also an epoch
- *   not above the one held whose roster lists this member and whose parent is a fork point its
- *   group keeps (a sibling of a commit it followed, made by another delegate at the same moment:
- *   docs/PROTOCOL.md, "Forks"): its commit's chunk may still come, and entering that sibling opens
- *   the message (`CommitForks` retries what it names).
+ *   not above the one held whose roster lists this member and whose branch starts at a fork point
+ *   its group keeps (a sibling of a commit it followed, made by another delegate at the same
+ *   moment, or an epoch on top of such a sibling: docs/PROTOCOL.md, "Forks"): its commit's chunk
+ *   may still come, and switching to that branch opens the message (`CommitForks` retries what it
+ *   names).
  */
 export type UnopenedVerdict = "foreign" | "not-entitled" | "past" | "waiting";
 
@@ -57,7 +66,8 @@ export type UnopenedVerdict = "foreign" | "not-entitled" | "past" | "waiting";
  * @param input.roster - the roster of the message's epoch, if held
  * @param input.identityKey - this member's identity key (an owner passes no roster: every epoch
  *   it made lists it)
- * @param input.sibling - the epoch's roster is here and its parent is a fork point the group keeps
+ * @param input.sibling - the epoch's roster is here and its branch starts at a fork point the group
+ *   keeps ({@link onKeptBranch})
  */
 export function judgeUnopened(input: {
   readonly evidence: EpochEvidence | undefined;
@@ -104,7 +114,23 @@ export function unopenedVerdict(
     heldEpoch: evidence === undefined ? undefined : heldEpoch(org, evidence.channelId),
     roster: record?.roster,
     identityKey,
-    sibling:
-      record !== undefined && group?.status === "member" && group.keepsParent(record.previousKeyId),
+    sibling: record !== undefined && group?.status === "member" && onKeptBranch(org, group, record),
   });
+}
+
+/**
+ * Whether epoch `record` is on a branch that starts at a fork point `group` keeps: its parent is
+ * one, or, walking back its rosters held here (at most {@link maxBranchSteps} epochs, each lower),
+ * an ancestor's is. A message of an epoch on top of a sibling the group has not entered yet (script
+ * 71 of the strict fork profile) waits for the switch to that branch like one of the sibling.
+ */
+export function onKeptBranch(org: MemberOrg, group: MemberGroup, record: EpochRoster): boolean {
+  let at = record;
+  for (let step = 0; step < maxBranchSteps; step++) {
+    if (group.keepsParent(at.previousKeyId)) return true;
+    const parent = org.rosters.get(toHex(at.previousKeyId));
+    if (parent === undefined || parent.epoch >= at.epoch) return false;
+    at = parent;
+  }
+  return false;
 }
