@@ -370,8 +370,9 @@ export class KeySync {
     const { chunk } = held.read;
     const group = org.member.groups.get(chunk.channelId);
     if (this.forks.isOtherBranch(org, held)) {
-      // A delegate's commit on a branch we never were on (a fork): kept for a switch to its parent.
-      this.#keepBounded(org, held.keyIdHex, { id: held.id, chunk, delegate: true });
+      // A commit on a branch we never were on (a fork): kept for a switch to its parent.
+      const delegate = held.delegate === true ? { delegate: true as const } : {};
+      this.#keepBounded(org, held.keyIdHex, { id: held.id, chunk, ...delegate });
       return "waiting";
     }
     if (group?.status === "member" && chunk.epoch <= group.epoch) {
@@ -515,10 +516,7 @@ export class KeySync {
   }
 
   #namesForeign(org: MemberOrg, keyIdHex: string): boolean {
-    for (const pending of org.pending.values()) {
-      if (pending.foreign === true && pending.keyId === keyIdHex) return true;
-    }
-    return false;
+    return [...org.pending.values()].some((p) => p.foreign === true && p.keyId === keyIdHex);
   }
 
   /** Persists a new roster and lets what waited for it go on. */

@@ -822,8 +822,8 @@ const runOwner = (seed: number, script: readonly Step[]) => runScript(seed, scri
 describe("forks converge under faults (two admins, the owner comes and goes)", () => {
   // Seed 4: its first scripts pass. Others find the gap below (session 14: seeds 1 to 5 and
   // 0x0c5f, 9 scripts of 13 passed before the first failure of each seed). Session 15, with the
-  // replays below fixed: seeds 1, 4, 5 and 0x0c5f pass 13 scripts each; seeds 2 (script 4) and 3
-  // (script 1) still fail (docs/PROTOCOL.md, "Delegated management", "Not closed").
+  // replays below fixed: seeds 1, 3, 4, 5 and 0x0c5f pass 13 scripts each; seed 2 passes its
+  // scripts 1 to 5 and fails script 6 (docs/PROTOCOL.md, "Delegated management", "Not closed").
   itRuns(
     `the owner's commits compete with the admins': the same checks (${ownerRuns} scripts)`,
     ownerScripts,
@@ -847,6 +847,11 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
     // clock that description covers: the newcomer took the answer and called itself a member, but
     // its state (on that description) did not list it, so its send was refused (ChannelAccessError).
     [1, "10", "a delegate's acceptance a description covers leaves its requester one till listed"],
+    // Admin a1, on its own losing branch, read the owner's KeyUpdate on a parent further up (the
+    // owner, back, refreshed where a2 had committed) as stale, and dropped it: only a delegate's
+    // chunk was kept for a switch. After the switch a1 re-committed on that parent and stayed on
+    // its own sibling of the owner's winning commit. The owner's chunk is kept too now.
+    [3, "0", "an owner's commit on a branch not reached yet is kept for the switch to it"],
   ] as const;
   for (const [seed, path, what] of ownerReplays) {
     itRuns(`${what} (seed ${seed}, script ${Number(path) + 1})`, ownerScripts, runOwner, {
