@@ -74,6 +74,8 @@ export function checkDeferredRosters(
 interface Link {
   readonly key: string;
   readonly bytes: Uint8Array;
+  /** The record a delta applies to (key id, hex); `undefined` for a snapshot. */
+  readonly previousHex: string | undefined;
 }
 
 /** Builds the kept rosters of one organization's roster records at their first use. */
@@ -100,9 +102,30 @@ export class KeptRosters {
     this.#other = other;
   }
 
+  /** Rosters handed out to build at first read, by key id (hex). */
+  readonly #deferred = new Set<string>();
+
   /** Notes a stored record (every one: a kept roster may chain through records not kept). */
-  link(keyIdHex: string, key: string, bytes: Uint8Array): void {
-    this.#links.set(keyIdHex, { key, bytes });
+  link(keyIdHex: string, key: string, bytes: Uint8Array, previousHex: string | undefined): void {
+    this.#links.set(keyIdHex, { key, bytes, previousHex });
+  }
+
+  /**
+   * Lets go of the records no deferred roster chains through (called once every record is linked):
+   * what stays in memory is the records of the deferred rosters' chains.
+   */
+  keepChainsOnly(): void {
+    const needed = new Set<string>();
+    for (const target of this.#deferred) {
+      let at: string | undefined = target;
+      while (at !== undefined && !needed.has(at) && needed.size <= this.#links.size) {
+        needed.add(at);
+        at = this.#links.get(at)?.previousHex;
+      }
+    }
+    for (const keyIdHex of [...this.#links.keys()]) {
+      if (!needed.has(keyIdHex)) this.#links.delete(keyIdHex);
+    }
   }
 
   /**
@@ -114,6 +137,7 @@ export class KeptRosters {
   entry(header: Omit<EpochRoster, "roster">): EpochRoster {
     const build = (keyIdHex: string) => this.build(keyIdHex);
     const keyIdHex = toHex(header.keyId);
+    this.#deferred.add(keyIdHex);
     return {
       ...header,
       get roster(): Roster {

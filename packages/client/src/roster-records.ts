@@ -455,7 +455,12 @@ export async function loadRosterRecords(
   for (const { key, record, bytes } of forkOrder(records)) {
     const { header, body } = record;
     const keyIdHex = toHex(header.keyId);
-    kept?.link(keyIdHex, key, bytes);
+    kept?.link(
+      keyIdHex,
+      key,
+      bytes,
+      body.kind === "delta" ? toHex(header.previousKeyId) : undefined,
+    );
     let roster: Array<RosterLeaf | undefined>;
     let chain = 0;
     if (body.kind === "snapshot") {
@@ -500,6 +505,7 @@ export async function loadRosterRecords(
     }
     book.add({ ...header, roster: copy });
   }
+  kept?.keepChainsOnly();
   return legacy.length + records.length;
 }
 
