@@ -15,6 +15,7 @@ import { decodeJson, decodeStored, encodeStored } from "./encoding.js";
 import { StoreCorruptedError } from "./errors.js";
 import { loadGroupRecords, type StoredGroupRecords } from "./group-records.js";
 import type { MessageMeta } from "./held-events.js";
+import { checkDeferredRosters, type DeferredRosterChecks, KeptRosters } from "./kept-rosters.js";
 import {
   newMemberOrg,
   newOwnerOrg,
@@ -36,11 +37,7 @@ import {
   provenLog,
 } from "./org-records.js";
 import { decodeRestoreRecord, restoreRecordKey } from "./restore.js";
-import {
-  checkDeferredRosters,
-  type DeferredRosterChecks,
-  loadRosterRecords,
-} from "./roster-records.js";
+import { loadRosterRecords } from "./roster-records.js";
 import type { StateSnapshots } from "./state-snapshots.js";
 
 /**
@@ -158,7 +155,9 @@ export async function loadOrg(
     // Before the groups: a group restored in pieces takes its rosters from the book.
     // Their hashes are checked after the groups: a group's restore checks those it is given.
     const deferredRosters: DeferredRosterChecks = new Map();
-    await loadRosterRecords(store, space, org.rosters, deferredRosters);
+    // Only each group's newest kept roster is built now; older ones at first read (`KeptRosters`).
+    const kept = new KeptRosters(provider, space, (keyIdHex) => org.rosters.get(keyIdHex)?.roster);
+    await loadRosterRecords(store, space, org.rosters, deferredRosters, kept);
     // Groups in pieces (head, member and epoch records), after the rosters they refer to.
     const handedOut = new Set<string>();
     const groupsInit = {

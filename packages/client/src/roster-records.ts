@@ -20,6 +20,7 @@ import {
   rosterDelta,
 } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
+import type { DeferredRosterChecks, KeptRosters } from "./kept-rosters.js";
 import type { Org, Txn } from "./org.js";
 import type { RosterBook, StoredRosterInfo } from "./roster-book.js";
 
@@ -374,25 +375,20 @@ export function rosterRecordOps(
 }
 
 /**
- * Kept rosters read by {@link loadRosterRecords} whose roster hash is not checked yet, by key id
- * (hex): the store key of the record, and the hash it records. {@link checkDeferredRosters} checks
- * them once the groups are restored.
- */
-export type DeferredRosterChecks = Map<string, { readonly key: string; readonly hash: Uint8Array }>;
-
-/**
  * Reads an organization's roster records into `book`: the binary ones (each group's records in
  * epoch order: a snapshot starts a roster, each delta applies to the one before in place; only the
  * records marked kept are copied out, frozen, and checked against their roster hash) and the JSON
  * ones of the earlier format. Cost: one pass over the records, one copy and one hash per roster
  * kept; with `deferred`, no hash: each kept roster is noted there instead, for
- * {@link checkDeferredRosters} (a start hashes each roster once, when the group restore checks it,
+ * `checkDeferredRosters` (`kept-rosters.ts`) (a start hashes each roster once, when the group restore checks it,
  * instead of twice: about 1.7 ms per 10,000 leaves saved per roster).
  *
  * @param store - the client's store
  * @param space - the organization's store space
  * @param book - an empty roster book, filled here
  * @param deferred - when given, filled with the kept rosters whose hash is left to check
+ * @param kept - when given, only each group's newest kept roster is built here; older kept ones go
+ *   into the book to build (and check) at first read (`KeptRosters`)
  * @returns how many records were read
  * @throws {StoreCorruptedError} for a record that does not decode, a delta whose base is missing,
  *   or (without `deferred`) a roster that does not hash as recorded
@@ -402,6 +398,7 @@ export async function loadRosterRecords(
   space: string,
   book: RosterBook,
   deferred?: DeferredRosterChecks,
+  kept?: KeptRosters,
 ): Promise<number> {
   const read = async (key: string): Promise<Uint8Array> => {
     const value = await store.get(space, key);
@@ -453,9 +450,17 @@ export async function loadRosterRecords(
     children.set(previousHex, (children.get(previousHex) ?? 0) + 1);
   }
   const forkBases = new Map<string, Array<RosterLeaf | undefined>>();
+  const newest = new Map<string, bigint>(); // per group, the epoch of its newest kept roster
+  for (const { record: r } of records) if (r.kept) newest.set(r.header.channelId, r.header.epoch);
   for (const { key, record, bytes } of forkOrder(records)) {
     const { header, body } = record;
     const keyIdHex = toHex(header.keyId);
+    kept?.link(
+      keyIdHex,
+      key,
+      bytes,
+      body.kind === "delta" ? toHex(header.previousKeyId) : undefined,
+    );
     let roster: Array<RosterLeaf | undefined>;
     let chain = 0;
     if (body.kind === "snapshot") {
@@ -486,6 +491,10 @@ export async function loadRosterRecords(
       }),
     );
     if (!record.kept) continue;
+    if (kept !== undefined && header.epoch !== newest.get(header.channelId)) {
+      book.add(kept.entry(header));
+      continue;
+    }
     // A frozen copy: the walk goes on in place from `roster`, and a group restored from the book
     // shares the array (and the hash it computes for it).
     const copy = Object.freeze(roster.slice());
@@ -496,49 +505,8 @@ export async function loadRosterRecords(
     }
     book.add({ ...header, roster: copy });
   }
+  kept?.keepChainsOnly();
   return legacy.length + records.length;
-}
-
-/**
- * Checks the kept rosters {@link loadRosterRecords} left unchecked: one that a restored group took
- * from the book (`handedOut`) and holds with the recorded roster hash is the group's to check —
- * checked by its restore, or (an owner's retained epochs, `retainedRosterChecks: "first-use"`)
- * before the group first uses it, which is before the client reads it (a late message's author is
- * looked up in the roster the group's decryption checked: the same frozen array); every other one
- * is hashed here. So a corrupted roster record is reported at start, or refused at first use.
- *
- * @param book - the roster book {@link loadRosterRecords} filled
- * @param space - the organization's store space
- * @param deferred - the rosters left unchecked (emptied here)
- * @param handedOut - the key ids (hex) the groups' restores were given rosters for
- * @param groups - the restored groups
- * @throws {StoreCorruptedError} naming the record of a roster that does not hash as recorded
- */
-export function checkDeferredRosters(
-  book: RosterBook,
-  space: string,
-  deferred: DeferredRosterChecks,
-  handedOut: ReadonlySet<string>,
-  groups: Iterable<HeldGroup>,
-): void {
-  for (const group of groups) {
-    if (typeof group.heldEpochs !== "function") continue;
-    for (const held of group.heldEpochs()) {
-      const keyIdHex = toHex(held.keyId);
-      const pending = deferred.get(keyIdHex);
-      if (pending === undefined || !handedOut.has(keyIdHex)) continue;
-      if (held.rosterHash !== undefined && toHex(held.rosterHash) === toHex(pending.hash)) {
-        deferred.delete(keyIdHex);
-      }
-    }
-  }
-  for (const [keyIdHex, { key, hash }] of deferred) {
-    const roster = book.get(keyIdHex)?.roster;
-    if (roster === undefined || toHex(rosterHash(book.provider, roster)) !== toHex(hash)) {
-      throw new StoreCorruptedError(`${space}/${key}`);
-    }
-  }
-  deferred.clear();
 }
 
 /** What {@link rosterKeep} asks of a group (`heldEpochs` where `@orgchat/crypto` has it). */

@@ -12,13 +12,9 @@ import { channelTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { StoreCorruptedError } from "../src/errors.js";
 import { createClient, isStoreCorruptedError } from "../src/index.js";
+import { checkDeferredRosters, type DeferredRosterChecks } from "../src/kept-rosters.js";
 import { RosterBook } from "../src/roster-book.js";
-import {
-  checkDeferredRosters,
-  type DeferredRosterChecks,
-  loadRosterRecords,
-  rosterRecordOps,
-} from "../src/roster-records.js";
+import { loadRosterRecords, rosterRecordOps } from "../src/roster-records.js";
 import { orgWithMembers, type Peer, received, seededRandom, World } from "./helpers.js";
 import { nextEpoch, seededLeaves } from "./roster-fixtures.js";
 

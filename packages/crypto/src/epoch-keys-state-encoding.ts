@@ -28,9 +28,38 @@ const stateVersion = 1;
 const headVersion = 2;
 
 /**
- * Supplies the roster a saved epoch refers to (format 2), checked against what was saved.
+ * A roster built at its epoch's first use instead of at restore (a retained epoch of an owner's
+ * group: up to 64 rosters of 10,000 leaves an owner's start would otherwise build and keep).
+ * `EpochKeys` calls `build` once, when its roster is first read, and checks that the roster has
+ * `leafCount` leaves and a leaf for every started chain; its hash is the caller's to check before
+ * that use (`EpochWindow.checkRoster`).
+ */
+export interface DeferredRoster {
+  /** The leaves the saved epoch names (checked against the built roster). */
+  readonly leafCount: number;
+  /**
+   * Builds the roster (frozen; the same array for every epoch that shares it).
+   *
+   * @throws {@link StateCorruptedError} when it is missing or cannot be built
+   */
+  build(): Roster;
+}
+
+/**
+ * Whether `roster` is a {@link DeferredRoster} (not built yet) rather than a roster.
  *
- * @returns the roster, frozen
+ * @param roster - what a {@link RosterSupplier} returned
+ * @returns true for a deferred roster
+ */
+export function isDeferredRoster(roster: Roster | DeferredRoster): roster is DeferredRoster {
+  return !Array.isArray(roster);
+}
+
+/**
+ * Supplies the roster a saved epoch refers to (format 2), checked against what was saved — or a
+ * {@link DeferredRoster} whose checks wait for the epoch's first use.
+ *
+ * @returns the roster, frozen, or the roster to build at first use
  * @throws {@link StateCorruptedError} naming the epoch when it is missing or does not match
  */
 export type RosterSupplier = (
@@ -38,14 +67,15 @@ export type RosterSupplier = (
   keyId: Uint8Array,
   leafCount: number,
   rosterHash: Uint8Array,
-) => Roster;
+) => Roster | DeferredRoster;
 
 /** Everything {@link EpochKeys} saves. */
 export interface EpochKeysState {
   readonly group: GroupId;
   readonly epoch: bigint;
   readonly keyId: Uint8Array;
-  readonly roster: Roster;
+  /** The roster, or (restored) one to build at first use. */
+  readonly roster: Roster | DeferredRoster;
   readonly limits: Readonly<GroupLimits>;
   readonly senderDataSecret: Uint8Array;
   readonly tree: SecretTree;
@@ -64,7 +94,7 @@ export interface EpochKeysState {
  * @returns the bytes (they contain secrets)
  */
 export function writeEpochKeysState(
-  state: EpochKeysState,
+  state: EpochKeysState & { readonly roster: Roster },
   provider: CryptoProvider,
   withRoster = true,
 ): Uint8Array {
@@ -148,6 +178,35 @@ export function partitionsLeaves(
 }
 
 /**
+ * Builds a restored epoch's {@link DeferredRoster} (its first use) and checks it against the saved
+ * state: `leafCount` leaves, and a leaf for every started chain.
+ *
+ * @param deferred - the roster to build
+ * @param epoch - the epoch (named in errors)
+ * @param chainLeaves - the leaves of the epoch's started chains
+ * @returns the roster
+ * @throws {@link StateCorruptedError} when it cannot be built or does not agree with the state
+ */
+export function buildDeferredRoster(
+  deferred: DeferredRoster,
+  epoch: bigint,
+  chainLeaves: Iterable<number>,
+): Roster {
+  const roster = deferred.build();
+  if (roster.length !== deferred.leafCount) {
+    throw new StateCorruptedError(
+      `the roster of epoch ${epoch} has ${roster.length} leaves, its saved state ${deferred.leafCount}`,
+    );
+  }
+  for (const leaf of chainLeaves) {
+    if (roster[leaf] === undefined) {
+      throw new StateCorruptedError(`the roster of epoch ${epoch} has no leaf ${leaf} (a chain's)`);
+    }
+  }
+  return roster;
+}
+
+/**
  * Reads what {@link writeEpochKeysState} wrote.
  *
  * @param provider - the primitives (the restored tree and chains use it)
@@ -183,7 +242,7 @@ export function readEpochKeysState(
     maxSkippedPerEpoch: input.u32(),
     paddingBlock: input.u32(),
   });
-  let roster: Roster;
+  let roster: Roster | DeferredRoster;
   if (version === stateVersion) {
     const inline = input.roster();
     for (const leaf of inline) if (leaf !== undefined) Object.freeze(leaf);
@@ -198,7 +257,9 @@ export function readEpochKeysState(
     }
     roster = rosterFor(epoch, keyId, count, hash);
   }
-  const leafCount = roster.length;
+  // A deferred roster's leaves are checked when it is built (`EpochKeys`' roster, at first use).
+  const built = isDeferredRoster(roster) ? undefined : roster;
+  const leafCount = built === undefined ? (roster as DeferredRoster).leafCount : built.length;
   if (leafCount === 0) throw new RangeError("roster: bad leaf count");
   const nodeCount = input.u32();
   const nodes: Array<[number, Uint8Array]> = [];
@@ -219,7 +280,11 @@ export function readEpochKeysState(
   let previousLeaf = -1;
   for (let i = 0; i < chainCount; i++) {
     const leaf = input.u32();
-    if (leaf <= previousLeaf || leaf >= leafCount || roster[leaf] === undefined) {
+    if (
+      leaf <= previousLeaf ||
+      leaf >= leafCount ||
+      (built !== undefined && built[leaf] === undefined)
+    ) {
       throw new RangeError(`chains: bad leaf ${leaf}`);
     }
     previousLeaf = leaf;

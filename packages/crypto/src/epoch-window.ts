@@ -10,6 +10,7 @@
 import { toHex } from "@orgchat/base";
 import { decodeGroupMessage, type GroupMessage } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
+import { isDeferredRoster } from "./epoch-keys-state-encoding.js";
 import { StateCorruptedError, UnknownEpochError } from "./errors.js";
 import { checkNow } from "./group-checks.js";
 import type { DecryptedGroupMessage, EpochKeys } from "./group-message.js";
@@ -234,7 +235,9 @@ export class EpochWindow {
    */
   deferRosterCheck(keys: EpochKeys, provider: CryptoProvider, hash: Uint8Array): void {
     this.#unchecked.set(keys, { provider, hash: hash.slice() });
-    if (knownRosterHash(keys.roster) !== undefined) this.checkRoster(keys);
+    // A deferred roster is not built here: its check waits for its first use.
+    const source = keys.rosterSource;
+    if (!isDeferredRoster(source) && knownRosterHash(source) !== undefined) this.checkRoster(keys);
   }
 
   /**

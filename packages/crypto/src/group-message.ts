@@ -2,7 +2,10 @@ import { concatBytes, toHex } from "@orgchat/base";
 import { encodeGroupMessage, type GroupMessage, wireLimits } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
 import {
+  buildDeferredRoster,
+  type DeferredRoster,
   type EpochKeysState,
+  isDeferredRoster,
   type RosterSupplier,
   readEpochKeysState,
   writeEpochKeysState,
@@ -90,8 +93,9 @@ export class EpochKeys {
   readonly epoch: bigint;
   /** The public 8-byte name of the epoch on the wire. */
   readonly keyId: Uint8Array;
-  readonly roster: Roster;
   readonly limits: Readonly<GroupLimits>;
+  /** The roster, or (a restored retained epoch) the one to build at its first use. */
+  #roster: Roster | DeferredRoster;
   readonly #provider: CryptoProvider;
   readonly #randomBytes: (n: number) => Uint8Array;
   readonly #senderDataSecret: Uint8Array;
@@ -126,7 +130,7 @@ export class EpochKeys {
     this.group = fields.group;
     this.epoch = fields.epoch;
     this.keyId = fields.keyId;
-    this.roster = fields.roster;
+    this.#roster = fields.roster;
     this.limits = Object.freeze(fields.limits);
     this.#senderDataSecret = fields.senderDataSecret;
     this.#tree = fields.tree;
@@ -536,6 +540,19 @@ export class EpochKeys {
       provider,
       randomBytes: randomBytes ?? ((n) => provider.randomBytes(n)),
     });
+  }
+
+  /** The epoch's roster (frozen): leaf `i` is sender `i`. A deferred one is built here, once. */
+  get roster(): Roster {
+    const roster = this.#roster;
+    if (!isDeferredRoster(roster)) return roster;
+    this.#roster = buildDeferredRoster(roster, this.epoch, this.#chains.keys());
+    return this.#roster as Roster;
+  }
+
+  /** The roster as restored: a {@link DeferredRoster} until first read. @internal */
+  get rosterSource(): Roster | DeferredRoster {
+    return this.#roster;
   }
 
   /**

@@ -13,7 +13,11 @@
 import { toHex } from "@orgchat/base";
 import { wireLimits } from "@orgchat/wire";
 import { constantTimeEqual } from "./constant-time.js";
-import type { RosterSupplier } from "./epoch-keys-state-encoding.js";
+import {
+  buildDeferredRoster,
+  isDeferredRoster,
+  type RosterSupplier,
+} from "./epoch-keys-state-encoding.js";
 import { EpochWindow, type RetainedEpoch } from "./epoch-window.js";
 import { StateCorruptedError } from "./errors.js";
 import { EpochKeys } from "./group-message.js";
@@ -123,7 +127,7 @@ function readWindowHead(
   const window = new EpochWindow(current, kept);
   if (retained !== undefined) {
     for (const { keys } of kept) {
-      const hash = retained.unchecked.get(keys.roster);
+      const hash = retained.unchecked.get(keys.rosterSource);
       if (hash !== undefined) window.deferRosterCheck(keys, provider, hash);
     }
   }
@@ -412,7 +416,8 @@ export function readMemberHead(
     const group = readHead(reader, memberMagic, "member group", version);
     const secrets = readMemberSecrets(reader);
     const { epoch, keyId, leaf } = secrets;
-    const roster = rosterFor(epoch, keyId, reader.u32(), reader.fixed(32));
+    const supplied = rosterFor(epoch, keyId, reader.u32(), reader.fixed(32));
+    const roster = isDeferredRoster(supplied) ? buildDeferredRoster(supplied, epoch, []) : supplied;
     const pending = readPending(reader);
     const window = readWindowHead(provider, reader, rosterFor, epochs);
     const rekeySecret = version === headVersion || !reader.flag() ? undefined : reader.fixed(32);

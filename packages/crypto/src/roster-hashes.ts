@@ -15,7 +15,7 @@
  */
 import { toHex } from "@orgchat/base";
 import { constantTimeEqual } from "./constant-time.js";
-import type { RosterSupplier } from "./epoch-keys-state-encoding.js";
+import type { DeferredRoster, RosterSupplier } from "./epoch-keys-state-encoding.js";
 import { StateCorruptedError } from "./errors.js";
 import { type Roster, rosterHash } from "./key-schedule.js";
 import type { CryptoProvider } from "./provider.js";
@@ -63,7 +63,7 @@ export function knownRosterHash(roster: Roster): Uint8Array | undefined {
  * Rosters a deferring supplier ({@link rosterSupplier} with `unchecked`) handed out without hashing
  * them: each with the hash its saved epoch names, to check at the epoch's first use.
  */
-export type UncheckedRosters = Map<Roster, Uint8Array>;
+export type UncheckedRosters = Map<Roster | DeferredRoster, Uint8Array>;
 
 /**
  * Looks up the rosters a saved state refers to by key id, and checks each against the length and
@@ -71,10 +71,12 @@ export type UncheckedRosters = Map<Roster, Uint8Array>;
  * returned for several epochs is kept once (frozen; copied first when the caller's is not frozen):
  * epochs with the same roster share it in memory.
  *
- * With `unchecked`, the hash check of a roster whose hash is not known yet is deferred: the roster
- * goes into `unchecked` with the hash it must have, and the caller checks it before the epoch's
- * first use (a retained epoch of an owner's group: `EpochWindow.checkRoster`). The length is
- * checked at once either way.
+ * With `unchecked`, nothing is looked up at restore: the supplier hands out a `DeferredRoster`
+ * (one per key id) that goes into `unchecked` with the hash it must have. `EpochKeys` builds it at
+ * the epoch's first use (looked up then: a missing roster is reported then, and its length checked),
+ * and the caller checks its hash before that use (a retained epoch of an owner's group:
+ * `EpochWindow.checkRoster`). Two epochs naming one key id with another length or hash are refused
+ * at once.
  *
  * @param provider - the crypto provider (SHA-256)
  * @param lookup - the caller's rosters by key id (lower-case hex)
@@ -88,10 +90,9 @@ export function rosterSupplier(
 ): RosterSupplier {
   const byKeyId = new Map<string, Roster>();
   const frozen = new Map<Roster, Roster>();
-  return (epoch, keyId, leafCount, hash) => {
-    const keyIdHex = toHex(keyId);
-    const known = byKeyId.get(keyIdHex);
-    const found = known ?? lookup(keyIdHex);
+  const deferredByKeyId = new Map<string, DeferredRoster>();
+  const find = (epoch: bigint, keyIdHex: string): Roster => {
+    const found = byKeyId.get(keyIdHex) ?? lookup(keyIdHex);
     if (found === undefined) {
       throw new StateCorruptedError(
         `the roster of epoch ${epoch} (key id ${keyIdHex}) is missing: keep the rosters heldEpochs() names`,
@@ -102,16 +103,40 @@ export function rosterSupplier(
       roster = Object.isFrozen(found) ? found : Object.freeze([...found]);
       frozen.set(found, roster);
     }
-    let matches = roster.length === leafCount;
-    if (matches && unchecked !== undefined && !remembered.has(roster)) {
-      const pending = unchecked.get(roster);
-      if (pending !== undefined && !constantTimeEqual(pending, hash)) matches = false;
-      else {
-        unchecked.set(roster, hash.slice());
-        byKeyId.set(keyIdHex, roster);
-        return roster;
+    return roster;
+  };
+  return (epoch, keyId, leafCount, hash) => {
+    const keyIdHex = toHex(keyId);
+    if (unchecked !== undefined) {
+      // Deferred: looked up, built and checked at the epoch's first use (`EpochKeys.roster`, then
+      // `EpochWindow.checkRoster`), so a start builds no retained epoch's roster.
+      let deferred = deferredByKeyId.get(keyIdHex);
+      if (deferred === undefined) {
+        let built: Roster | undefined;
+        deferred = Object.freeze({
+          leafCount,
+          build: () => {
+            built ??= find(epoch, keyIdHex);
+            return built;
+          },
+        });
+        deferredByKeyId.set(keyIdHex, deferred);
       }
-    } else if (matches) {
+      const pending = unchecked.get(deferred);
+      if (
+        deferred.leafCount !== leafCount ||
+        (pending !== undefined && !constantTimeEqual(pending, hash))
+      ) {
+        throw new StateCorruptedError(
+          `the roster given for epoch ${epoch} (key id ${keyIdHex}) does not hash to the saved roster hash`,
+        );
+      }
+      unchecked.set(deferred, hash.slice());
+      return deferred;
+    }
+    const roster = find(epoch, keyIdHex);
+    let matches = roster.length === leafCount;
+    if (matches) {
       try {
         matches = constantTimeEqual(rosterHashOf(provider, roster), hash);
       } catch {

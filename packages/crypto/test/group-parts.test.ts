@@ -499,10 +499,54 @@ describe("restore", () => {
     for (let i = 0; i < 2; i++) expect(() => refused.decrypt(late, 3)).toThrowError(corrupted);
     expect(() => refused.takeParts({ all: true })).toThrowError(corrupted);
     expect(read(refused, say(owner, "current"), 3)).toBe("current");
-    // A roster of the wrong length is refused at restore either way.
+    // A roster of the wrong length: refused at restore when checked there, at first use when not.
     const shorter = (keyIdHex: string) =>
       keyIdHex === retainedHex ? fresh(keyIdHex)?.slice(1) : fresh(keyIdHex);
-    expect(() => restore(shorter, "first-use")).toThrowError(corrupted);
+    expect(() => restore(shorter)).toThrowError(corrupted);
+    const short = restore(shorter, "first-use");
+    expect(() => short.decrypt(late, 3)).toThrowError(corrupted);
+    expect(read(short, say(owner, "current"), 3)).toBe("current");
+  });
+
+  it('retainedRosterChecks "first-use": a retained epoch\'s roster is looked up (built) at its first use, not at restore', () => {
+    const { owner, rosters, late, saved } = lateInRetainedEpoch();
+    const looked: string[] = [];
+    const lookup = (keyIdHex: string) => {
+      looked.push(keyIdHex);
+      const roster = rosters.byKeyId.get(keyIdHex);
+      return roster === undefined ? undefined : [...roster];
+    };
+    const lazy = OwnerGroup.restore(provider, {
+      head: saved.head as Uint8Array,
+      members: saved.members,
+      epochs: saved.epochs,
+      roster: lookup,
+      retainedRosterChecks: "first-use",
+    });
+    const currentHex = hex(owner.heldEpochs().at(-1)?.keyId as Uint8Array);
+    // Only the current epoch's roster is looked up at restore.
+    expect(looked).toEqual([currentHex]);
+    const retainedHex = hex(rosterKeyIdOf(rosters, 1));
+    const opened = lazy.decrypt(late, 3);
+    expect(utf8.decode(opened.content)).toBe("late");
+    expect(hex(opened.keyId)).toBe(retainedHex);
+    expect(looked).toEqual([currentHex, retainedHex]);
+    // The built roster is the retained epoch's: held now by its own hash, as the live owner's.
+    expect(lazy.heldEpochs()).toEqual(owner.heldEpochs());
+    // Writing every record again builds (and checks) the other retained roster: each once.
+    expect(lazy.takeParts({ all: true }).epochs).toHaveLength(2);
+    expect(looked).toHaveLength(3);
+    expect(new Set(looked).size).toBe(3);
+    // A retained roster missing from the caller: refused at its first use, not at restore.
+    const missing = OwnerGroup.restore(provider, {
+      head: saved.head as Uint8Array,
+      members: saved.members,
+      epochs: saved.epochs,
+      roster: (keyIdHex) => (keyIdHex === retainedHex ? undefined : lookup(keyIdHex)),
+      retainedRosterChecks: "first-use",
+    });
+    expect(() => missing.decrypt(late, 3)).toThrowError(corrupted);
+    expect(read(missing, say(owner, "current"), 3)).toBe("current");
   });
 
   it("EpochKeys without its roster: format 2 needs the roster, with the saved hash", () => {
