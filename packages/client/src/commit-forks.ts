@@ -248,9 +248,9 @@ export class CommitForks {
   }
 
   /**
-   * A kept chunk (verified when kept) of a delegate's or the owner's commit on a branch this member never was on,
-   * whose roster came while it waited (its parent's roster unlocked it): still on that branch, so
-   * kept again for a switch to its parent, not applied as stale and marked seen
+   * A kept chunk (verified when kept) of a delegate's or the owner's commit on a branch this member
+   * never was on, whose roster came while it waited (its parent's roster unlocked it): still on
+   * that branch, so kept again for a switch to its parent, not applied as stale and marked seen
    * (`ORGCHAT_FORK_RUNS=150`, script 138).
    */
   waitsForSwitch(org: MemberOrg, waiting: WaitingChunk): boolean {
