@@ -1,12 +1,16 @@
 import { equalBytes, toHex } from "@orgchat/base";
 import { PairwiseSession } from "@orgchat/crypto";
 import {
+  changedRequesters,
   clockLimits,
   defaultRequestAdmissionLimits,
+  diffMap,
   hasPendingRequests,
+  type JoinRequest,
   judgeRequestTime,
   type OrgEvent,
   type OrgEventOf,
+  pendingRequestOf,
   pendingRequests,
   RequestAdmission,
   type RequestAdmissionLimits,
@@ -42,23 +46,12 @@ import { eventsLog, orgSpace } from "./persistence.js";
 import { answerAgain } from "./resync-answers.js";
 import { answerResyncRequest, restoreRefreshIntervalMs } from "./resync-request.js";
 import { stampAfter } from "./stamp.js";
+import { type Stranger, StrangerBook } from "./stranger-book.js";
 
 const component = "client/owner-requests";
 
 /** A decision on a request to join. */
 export type JoinDecision = OrgEventOf<"request.accepted"> | OrgEventOf<"request.rejected">;
-
-/**
- * A key outside the organization that the owner holds a pairwise session (and keys) for: between
- * its X3DH message and its request (a handshake, no `requestId`), then while its request is pending.
- */
-interface Stranger {
-  requestId?: string;
-  /** When the handshake began (the owner's clock). */
-  readonly since: number;
-  /** Hex of the X3DH ephemeral key of its session (remembered when the handshake is dropped). */
-  readonly ephemeralKey?: string;
-}
 
 /**
  * Handshakes dropped (beyond `maxHandshakes` or past `handshakeTtlMs`) whose request may still
@@ -73,21 +66,6 @@ export { restoreRefreshIntervalMs, strangersLog };
 
 /** Marks an organization whose `strangersLog` is complete (stores before it are scanned once). */
 const strangersLogKey = "strangers-log";
-
-/** The owner's bookkeeping of strangers, per organization (memory only: rebuilt after a start). */
-interface StrangerBook {
-  /** In insertion order: the oldest handshake first. */
-  readonly strangers: Map<string, Stranger>;
-  readonly admission: RequestAdmission;
-  /** Invitations by invitee: a request redeems one by a look-up. */
-  readonly invitations: InvitationIndex;
-  /** Whether the strangers stored before the last start were checked against the requests. */
-  swept: boolean;
-  /** Whether the records of members who departed the old way are swept (`departedRecordsStep`). */
-  departedSwept: boolean;
-  /** Dropped handshakes by ephemeral key (hex) → requester, at most `maxDroppedHandshakes`. */
-  readonly dropped: Map<string, string>;
-}
 
 /**
  * Owner side, requests: everything members and newcomers send the owner on the requests topic
@@ -287,7 +265,7 @@ export class OwnerRequests {
     }
     // What this message changed (a request pushed out, one that ended, a new handshake) frees or
     // answers at once.
-    await this.#sweep(org, txn, topic);
+    await this.#sweep(org, txn, topic, member);
     await c.persistence.commit(org, txn);
   }
 
@@ -384,9 +362,12 @@ export class OwnerRequests {
       ]);
       return;
     }
-    const stranger = this.#book(org).strangers;
-    stranger.delete(member);
-    stranger.set(member, { requestId: context.id, since: now });
+    const sentAt = org.log.state.requests.get(context.id)?.sentAt ?? time.sentAt;
+    this.#book(org).put(member, {
+      requestId: context.id,
+      since: now,
+      expiresAt: sentAt + org.log.config.requestExpiryMs,
+    });
     txn.emits.push([
       "request:received",
       {
@@ -441,7 +422,7 @@ export class OwnerRequests {
       const topic = requestsTopic(org.id);
       this.#c.report({ component, reason: "request-clock-out-of-range", topic });
     }
-    const pending = this.#book(org).strangers.get(member)?.requestId;
+    const pending = this.#book(org).get(member)?.requestId;
     const live =
       pending !== undefined &&
       pending !== request.id &&
@@ -490,15 +471,7 @@ export class OwnerRequests {
   #book(org: DeskOrg): StrangerBook {
     let book = this.#books.get(deskKeys(org));
     if (book === undefined) {
-      const limits = this.#limits();
-      book = {
-        strangers: new Map(),
-        admission: new RequestAdmission(limits),
-        invitations: new InvitationIndex(),
-        swept: false,
-        departedSwept: false,
-        dropped: new Map(),
-      };
+      book = new StrangerBook(new RequestAdmission(this.#limits()), new InvitationIndex());
       this.#books.set(deskKeys(org), book);
     }
     return book;
@@ -514,8 +487,8 @@ export class OwnerRequests {
       log: strangersLog(org.hex),
       entries: [{ id: member, sortKey: 0n, value: new Uint8Array(0) }],
     });
-    const strangers = this.#book(org).strangers;
-    const known = strangers.get(member)?.requestId;
+    const book = this.#book(org);
+    const known = book.get(member)?.requestId;
     const now = this.#c.now();
     // A new X3DH from a key whose request is still pending keeps that request; any older entry
     // (a request decided since, a former member's) gives way to a new handshake.
@@ -524,8 +497,7 @@ export class OwnerRequests {
       requestStatus(org.log.state, known, now, org.log.config) === "pending"
     )
       return;
-    strangers.delete(member);
-    strangers.set(member, { since: now, ephemeralKey });
+    book.put(member, { since: now, ephemeralKey });
   }
 
   /**
@@ -534,89 +506,132 @@ export class OwnerRequests {
    * (decided, cancelled, expired, pushed out of a full queue: those are answered "full, try later"
    * here, since the state decided it by itself). After a start, first drops the sessions and keys
    * loaded for keys that are neither members nor pending requesters.
+   *
+   * Looks only at what may have changed since the last sweep (docs/SCALE.md, "What still grows
+   * with N"): `touched` (the sender of the message being handled), the requesters whose pending
+   * requests the state changed since (`changedRequesters`), the keys that became members, the
+   * requests that expired by now (the book's queue) and the oldest handshakes; not at every
+   * pending request. The first sweep after a start looks at all of them once.
    */
-  async #sweep(org: DeskOrg, txn: Txn, topic: string): Promise<void> {
+  async #sweep(org: DeskOrg, txn: Txn, topic: string, touched?: string): Promise<void> {
     const c = this.#c;
     const book = this.#book(org);
     const state = org.log.state;
     const now = c.now();
+    const look = new Set<string>();
     if (!book.swept) {
       book.swept = true;
       for (const request of pendingRequestsAt(org, now)) {
-        if (!book.strangers.has(request.requester)) {
-          book.strangers.set(request.requester, { requestId: request.id, since: now });
+        if (!book.has(request.requester)) {
+          book.put(request.requester, this.#pendingStranger(org, request, now));
         }
       }
       for (const key of await this.#storedStrangers(org, txn)) {
         if (state.members.has(key)) this.#settle(org, txn, key);
-        else if (!book.strangers.has(key)) this.#forget(org, txn, key);
+        else if (!book.has(key)) this.#forget(org, txn, key);
       }
     }
     // Only an owner's store can hold records of the old way (a delegate's desk is newer).
     if (org.role !== "owner") book.departedSwept = true;
     if (!book.departedSwept && org.role === "owner") {
       // Records of members who departed before they went with the departure: a step a sweep.
-      const keep = (member: string) => state.members.has(member) || book.strangers.has(member);
+      const keep = (member: string) => state.members.has(member) || book.has(member);
       const step = await departedRecordsStep(c.p.store, org, keep);
       txn.ops.push(...step.ops);
       book.departedSwept = step.done;
     }
+    const seen = book.seen;
+    book.seen = state;
+    if (seen === undefined) {
+      // The first sweep of this book: every stranger, every pending request.
+      for (const member of book.keys()) look.add(member);
+      for (const request of pendingRequestsAt(org, now)) look.add(request.requester);
+    } else if (seen !== state) {
+      changedRequesters(seen, state, (requester) => look.add(requester));
+      diffMap(seen.members, state.members, { added: (member) => look.add(member) });
+    }
+    if (touched !== undefined) look.add(touched);
+    for (const member of book.expired(now)) look.add(member);
+    for (const member of look) await this.#look(org, txn, book, member, now, topic);
     const limits = this.#limits();
-    // The state decides which request of a key is pending (a late request with an earlier place in
-    // the canonical order can take the place of the one this book knows).
-    const pendingByKey = new Map(pendingRequestsAt(org, now).map((r) => [r.requester, r]));
-    let handshakes = 0;
-    for (const stranger of book.strangers.values())
-      if (stranger.requestId === undefined) handshakes++;
-    for (const [member, stranger] of book.strangers) {
-      if (state.members.has(member)) {
-        this.#settle(org, txn, member);
-        continue;
-      }
-      const live = pendingByKey.get(member);
-      if (live !== undefined) {
-        if (stranger.requestId === undefined) handshakes--;
-        stranger.requestId = live.id;
-        continue;
-      }
-      const requestId = stranger.requestId;
-      if (requestId === undefined) {
-        if (handshakes > limits.maxHandshakes || now - stranger.since >= limits.handshakeTtlMs) {
-          handshakes--;
-          c.report({ component, reason: "handshake-dropped", topic });
-          this.#noteDropped(book, member, stranger);
-          this.#forget(org, txn, member);
-        }
-        continue;
-      }
-      const request = state.requests.get(requestId);
-      if (
-        request?.status === "rejected" &&
-        request.decidedBy === undefined &&
-        request.rejectionReason === requestRejectionReasons.queueFull
+    for (let oldest = book.oldestHandshake(); oldest !== undefined; ) {
+      const [member, stranger] = oldest;
+      if (state.members.has(member)) this.#settle(org, txn, member);
+      else if (
+        book.handshakes > limits.maxHandshakes ||
+        now - stranger.since >= limits.handshakeTtlMs
       ) {
-        c.report({ component, reason: "request-pushed-out", topic });
-        await this.#refuse(org, txn, member, request, requestRejectionReasons.queueFull);
-      } else {
-        this.#forget(org, txn, member, [requestId]);
+        c.report({ component, reason: "handshake-dropped", topic });
+        this.#noteDropped(book, member, stranger);
+        this.#forget(org, txn, member);
+      } else break;
+      oldest = book.oldestHandshake();
+    }
+  }
+
+  /**
+   * A sweep's look at one key: a stranger that became a member is settled; one whose key has a
+   * request pending (the state decides which: a late request with an earlier place in the
+   * canonical order can take the place of the one the book knows) keeps it; one whose request
+   * ended is answered when the state pushed it out, and forgotten. A request pending whose
+   * requester the book does not hold was pushed out (answered, its session dropped) and came back
+   * when an event that frees a slot before the one that pushed it out arrived late (the log
+   * re-folds): its requester was told "full, try later" and can be told nothing now, so the owner
+   * rejects it for good, as told.
+   */
+  async #look(
+    org: DeskOrg,
+    txn: Txn,
+    book: StrangerBook,
+    member: string,
+    now: number,
+    topic: string,
+  ): Promise<void> {
+    const c = this.#c;
+    const state = org.log.state;
+    const live = pendingRequestOf(state, member, now, org.log.config);
+    const stranger = book.get(member);
+    if (stranger !== undefined) {
+      if (!state.members.has(member)) {
+        if (live !== undefined) {
+          book.settleRequest(member, live.id, live.sentAt + org.log.config.requestExpiryMs);
+          return;
+        }
+        const requestId = stranger.requestId;
+        // A handshake: the oldest go in the sweep's walk.
+        if (requestId === undefined) return;
+        const request = state.requests.get(requestId);
+        if (
+          request?.status === "rejected" &&
+          request.decidedBy === undefined &&
+          request.rejectionReason === requestRejectionReasons.queueFull
+        ) {
+          c.report({ component, reason: "request-pushed-out", topic });
+          await this.#refuse(org, txn, member, request, requestRejectionReasons.queueFull);
+        } else {
+          this.#forget(org, txn, member, [requestId]);
+        }
+        return;
       }
+      this.#settle(org, txn, member);
     }
-    // A request pushed out (answered, its session dropped) comes back when an event that frees a
-    // slot before the one that pushed it out arrives late (the log re-folds). Its requester was
-    // told "full, try later" and can be told nothing now: the owner rejects it for good, as told.
-    for (const request of pendingByKey.values()) {
-      if (book.strangers.has(request.requester)) continue;
-      c.report({ component, reason: "request-pushed-out-returned", topic });
-      const built = c.eventLog.event(
-        org,
-        "request.rejected",
-        { requestId: request.id, reason: requestRejectionReasons.queueFull },
-        c.self(org),
-      );
-      const decision = stampAfter(org.log, built, request.clock);
-      c.eventLog.add(org, txn, decision);
-      this.#forget(org, txn, request.requester, [decision.id, request.id]);
-    }
+    if (live === undefined) return;
+    c.report({ component, reason: "request-pushed-out-returned", topic });
+    const built = c.eventLog.event(
+      org,
+      "request.rejected",
+      { requestId: live.id, reason: requestRejectionReasons.queueFull },
+      c.self(org),
+    );
+    const decision = stampAfter(org.log, built, live.clock);
+    c.eventLog.add(org, txn, decision);
+    this.#forget(org, txn, member, [decision.id, live.id]);
+  }
+
+  /** The book's entry of a requester whose request is pending at a start. */
+  #pendingStranger(org: DeskOrg, request: JoinRequest, now: number): Stranger {
+    const expiresAt = request.sentAt + org.log.config.requestExpiryMs;
+    return { requestId: request.id, since: now, expiresAt };
   }
 
   /**
@@ -626,7 +641,7 @@ export class OwnerRequests {
    * keeps them until the next start (a rate-bounded number: one per admission).
    */
   #forget(org: DeskOrg, txn: Txn, member: string, ended: readonly string[] = []): void {
-    this.#book(org).strangers.delete(member);
+    this.#book(org).delete(member);
     txn.ops.push({ type: "deleteEntries", log: strangersLog(org.hex), ids: [member] });
     if (org.log.state.members.has(member)) return;
     if (ended.length > 0) {
@@ -642,7 +657,7 @@ export class OwnerRequests {
 
   /** A stranger became a member: no longer in the book, nor in the `strangersLog`. */
   #settle(org: DeskOrg, txn: Txn, member: string): void {
-    this.#book(org).strangers.delete(member);
+    this.#book(org).delete(member);
     txn.ops.push({ type: "deleteEntries", log: strangersLog(org.hex), ids: [member] });
   }
 

@@ -87,6 +87,7 @@ export {
   requestRejectionReasons,
 } from "./request-admission.js";
 export {
+  changedRequesters,
   hasPendingRequests,
   pendingRequestOf,
   pendingRequests,

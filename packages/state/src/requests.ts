@@ -1,5 +1,6 @@
 import { Map as ImmutableMap, Set as ImmutableSet } from "immutable";
 import { levelOf, rankLevels } from "./authorization.js";
+import { diffMap } from "./diff.js";
 import type { MemberId, OrgEvent, OrgEventOf, RejectionReason } from "./events.js";
 import { addGrant, addMember, type Changes, dropMember, type Handler } from "./membership.js";
 import { compareEvents } from "./order.js";
@@ -32,6 +33,14 @@ interface RequestIndex {
   readonly pendingByKey: ImmutableMap<MemberId, ImmutableSet<string>>;
   /** Each key's latest rejection time (`decidedSentAt`), for the re-request cool-down. */
   readonly lastRejection: ImmutableMap<MemberId, number>;
+  /**
+   * At most the least `sentAt` of the requests in `pending` (`Infinity` when none): while
+   * `oldest + requestExpiryMs > now`, none of them has expired, so `pending.size` is the count of
+   * live ones. A new pending request lowers it; a decision leaves it (still a lower bound); a
+   * scan that finds every pending request live sets it to their least `sentAt` (a cache of derived
+   * data: the same for every reader).
+   */
+  oldest: number;
 }
 
 const indexes = new WeakMap<OrgState["requests"], RequestIndex>();
@@ -46,19 +55,24 @@ function requestIndex(requests: OrgState["requests"]): RequestIndex {
 }
 
 /**
- * Gives `requests` its index built from `values`, the same requests in any order: a snapshot's
- * decoder passes the array it filled the map from (a start then walks no immutable map for it).
+ * Gives `requests` its index built from `indexed`: every request of `requests` that is pending or
+ * rejected, each once (the others add nothing to the index). A snapshot's decoder reads only those
+ * at a start (`snapshot-requests.ts`).
  *
  * @param requests - the map
- * @param values - every request of `requests`, each once
+ * @param indexed - its pending and rejected requests
  * @internal
  */
-export function seedRequestIndex(
+export function seedRequestIndexOf(
   requests: OrgState["requests"],
-  values: readonly JoinRequest[],
+  indexed: readonly JoinRequest[],
 ): void {
-  if (values.length !== requests.size) throw new RangeError("values: not the map's requests");
-  indexes.set(requests, buildRequestIndex(values));
+  for (const request of indexed) {
+    if (request.status !== "pending" && request.status !== "rejected") {
+      throw new RangeError("indexed: a request neither pending nor rejected");
+    }
+  }
+  indexes.set(requests, buildRequestIndex(indexed));
 }
 
 /**
@@ -70,9 +84,11 @@ function buildRequestIndex(requests: Iterable<JoinRequest>): RequestIndex {
   const pending = ImmutableSet<string>().asMutable();
   const byKey = new Map<MemberId, string[]>();
   let lastRejection = ImmutableMap<MemberId, number>().asMutable();
+  let oldest = Number.POSITIVE_INFINITY;
   for (const request of requests) {
     if (request.status === "pending") {
       pending.add(request.id);
+      if (request.sentAt < oldest) oldest = request.sentAt;
       const ids = byKey.get(request.requester);
       if (ids === undefined) byKey.set(request.requester, [request.id]);
       else ids.push(request.id);
@@ -87,6 +103,7 @@ function buildRequestIndex(requests: Iterable<JoinRequest>): RequestIndex {
     pending: pending.asImmutable(),
     pendingByKey,
     lastRejection: lastRejection.asImmutable(),
+    oldest,
   };
 }
 
@@ -107,6 +124,8 @@ function indexRequest(index: RequestIndex, request: JoinRequest): RequestIndex {
           ? index.pendingByKey.delete(key)
           : index.pendingByKey.set(key, pendingIds),
     lastRejection: indexRejection(index.lastRejection, request),
+    oldest:
+      request.status === "pending" && request.sentAt < index.oldest ? request.sentAt : index.oldest,
   };
 }
 
@@ -246,17 +265,28 @@ export function hasPendingRequests(
   config?: Partial<ReducerConfig>,
 ): boolean {
   if (count <= 0) return true;
-  const pending = requestIndex(state.requests).pending;
+  const index = requestIndex(state.requests);
+  const pending = index.pending;
   if (pending.size < count) return false;
   const expiryMs = resolveExpiry(config);
+  // None expired yet (the least `sentAt` is recent enough): every stored one counts, none is read.
+  if (!isExpiredAt({ sentAt: index.oldest }, now, expiryMs)) return true;
   let live = 0;
+  let oldest = Number.POSITIVE_INFINITY;
   for (const id of pending) {
     const request = state.requests.get(id);
-    if (request !== undefined && !isExpiredAt(request, now, expiryMs) && ++live >= count) {
-      return true;
+    if (request === undefined) continue;
+    if (isExpiredAt(request, now, expiryMs)) {
+      if (live >= count) return true;
+      oldest = Number.NEGATIVE_INFINITY;
+      continue;
     }
+    live++;
+    if (request.sentAt < oldest) oldest = request.sentAt;
   }
-  return false;
+  // Every one read, none expired: the bound becomes exact (the next question reads none).
+  if (oldest !== Number.NEGATIVE_INFINITY) index.oldest = oldest;
+  return live >= count;
 }
 
 /**
@@ -292,6 +322,45 @@ export function pendingRequestOf(
     if (last === undefined || compareRequests(last, request) < 0) last = request;
   }
   return last;
+}
+
+/**
+ * The requesters whose requests stored as pending differ between two states: a request added,
+ * decided, cancelled, pushed out, or pending again after a re-fold (expiry is time, not a change of
+ * state). Through the per-key index: O(what changed) when `after` was reduced from `before` (their
+ * indexes share structure: a re-fold's re-applied events count, as they cost the log), a
+ * comparison of both indexes otherwise (a state built anew).
+ *
+ * @param before - an earlier state of the organization
+ * @param after - a later one
+ * @param visit - called once per such requester
+ * @example
+ * ```ts
+ * changedRequesters(lastSeen, log.state, (key) => recheck(key));
+ * ```
+ */
+export function changedRequesters(
+  before: OrgState,
+  after: OrgState,
+  visit: (requester: MemberId) => void,
+): void {
+  const a = requestIndex(before.requests).pendingByKey;
+  const b = requestIndex(after.requests).pendingByKey;
+  // A re-fold re-applies events: a key's set of ids is then a new, equal set (not a change).
+  diffMap(a, b, {
+    added: visit,
+    removed: visit,
+    changed: (requester, was, now) => {
+      if (!sameIds(was, now)) visit(requester);
+    },
+  });
+}
+
+/** Whether two sets of ids hold the same ids (usually one each: cheaper than a hashed `is`). */
+function sameIds(a: ImmutableSet<string>, b: ImmutableSet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const id of a) if (!b.has(id)) return false;
+  return true;
 }
 
 /** Two requests in the canonical order of their `request.sent` events. */

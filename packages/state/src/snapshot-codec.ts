@@ -348,6 +348,43 @@ export class SnapshotWriter {
   }
 }
 
+/**
+ * Whether `bytes[start, end)` is well-formed UTF-8, as a fatal `TextDecoder` judges it (no overlong
+ * form, no surrogate, nothing above U+10FFFF), without decoding it.
+ */
+function wellFormedUtf8(bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end) {
+    const b = bytes[i] as number;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) low = 0xa0;
+      else if (b === 0xed) high = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) low = 0x90;
+      else if (b === 0xf4) high = 0x8f;
+    } else return false;
+    if (i + need >= end) return false;
+    const first = bytes[i + 1] as number;
+    if (first < low || first > high) return false;
+    for (let k = 2; k <= need; k++) {
+      const c = bytes[i + k] as number;
+      if (c < 0x80 || c > 0xbf) return false;
+    }
+    i += need + 1;
+  }
+  return true;
+}
+
 /** Reads what {@link SnapshotWriter} wrote; any inconsistency is a {@link SnapshotFormatError}. */
 export class SnapshotReader {
   readonly #bytes: Uint8Array;
@@ -367,13 +404,91 @@ export class SnapshotReader {
    * @param start - where the body starts (after the header)
    * @throws {SnapshotFormatError} when the checksum does not match
    */
-  constructor(bytes: Uint8Array, start: number) {
-    if (bytes.length < start + 4) throw new SnapshotFormatError("truncated");
+  constructor(bytes: Uint8Array, start: number, checked?: { readonly end: number }) {
     this.#bytes = bytes;
-    this.#end = bytes.length - 4;
     this.#at = start;
+    if (checked !== undefined) {
+      this.#end = checked.end;
+      return;
+    }
+    if (bytes.length < start + 4) throw new SnapshotFormatError("truncated");
+    this.#end = bytes.length - 4;
     const stored = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(this.#end);
     if (crc32(bytes, this.#end) !== stored) throw new SnapshotFormatError("checksum mismatch");
+  }
+
+  /**
+   * A reader of bytes a reader already checked and read once (a record read again at first use,
+   * `snapshot-requests.ts`): no checksum.
+   * @param bytes - the bytes
+   * @param start - where to read
+   * @param end - where they end
+   * @returns the reader
+   */
+  static checked(bytes: Uint8Array, start: number, end: number): SnapshotReader {
+    return new SnapshotReader(bytes, start, { end });
+  }
+
+  /** The bytes read (for a record's 32-byte key, in place). */
+  get source(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /**
+   * Skips a string as {@link str} reads it, checking what {@link str} checks (its length, hex at
+   * most 255 bytes, UTF-8 well formed) without making it.
+   */
+  skipStr(): void {
+    const header = this.uint();
+    if (header === 0) return;
+    const n = Math.floor(header / 2);
+    if (n > this.#end - this.#at) throw new SnapshotFormatError("string beyond the end");
+    const at = this.#at;
+    this.#at += n;
+    if (header % 2 === 1) {
+      if (n > 255) throw new SnapshotFormatError("hex string too long");
+      return;
+    }
+    if (!wellFormedUtf8(this.#bytes, at, at + n)) throw new SnapshotFormatError("invalid UTF-8");
+  }
+
+  /** Skips a clock as `big` reads it, checking it is at most `max`, without making a bigint. */
+  skipBig(max: bigint): void {
+    const bytes = this.#bytes;
+    let at = this.#at;
+    for (let i = 0; i < 7 && at < this.#end; i++) {
+      if (((bytes[at++] as number) & 0x80) === 0) {
+        // Below 2^49: under any clock limit.
+        this.#at = at;
+        return;
+      }
+    }
+    if (this.big() > max) throw new SnapshotFormatError("clock above the limit");
+  }
+
+  /**
+   * One of `values` (each ASCII, at most 63 characters), written as a string: compared by its
+   * bytes, no string made.
+   */
+  oneOfAscii<T extends string>(values: readonly T[]): T {
+    const start = this.#at;
+    const header = this.uint();
+    const n = header / 2;
+    if (header % 2 === 0 && n <= this.#end - this.#at) {
+      const bytes = this.#bytes;
+      const at = this.#at;
+      for (const value of values) {
+        if (value.length !== n) continue;
+        let same = true;
+        for (let i = 0; i < n && same; i++) same = bytes[at + i] === value.charCodeAt(i);
+        if (same) {
+          this.#at = at + n;
+          return value;
+        }
+      }
+    }
+    this.#at = start;
+    return this.oneOf(values);
   }
 
   /** Where the next read starts (for {@link rewind}). */

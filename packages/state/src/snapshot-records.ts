@@ -117,8 +117,10 @@ export class RecordPlaces {
    * bytes were re-used from.
    * @param bytes - the buffer the noted offsets are in (the caller never writes it again)
    * @param offset - where in the noted offsets `bytes` starts
+   * @returns a function that notes a record read from `bytes` later (a request read at first
+   *   use: `snapshot-requests.ts`), at its offsets as noted; nothing once `bytes` is superseded
    */
-  commit(bytes: Uint8Array, offset = 0): void {
+  commit(bytes: Uint8Array, offset = 0): (record: object, start: number, end: number) => void {
     const holder: Holder = { bytes };
     const records = this.#records;
     for (let i = 0; i < records.length; i++) {
@@ -136,5 +138,9 @@ export class RecordPlaces {
       }
     }
     for (const source of this.#sources) source.bytes = undefined;
+    return (record, start, end) => {
+      if (holder.bytes !== undefined)
+        places.set(record, { holder, start: start - offset, end: end - offset });
+    };
   }
 }

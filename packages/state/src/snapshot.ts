@@ -9,10 +9,11 @@ import {
   type Role,
   roles,
 } from "./events.js";
-import { seedRequestIndex } from "./requests.js";
+import { seedRequestIndexOf } from "./requests.js";
 import { AppliedIds } from "./snapshot-applied.js";
 import { SnapshotFormatError, SnapshotReader, SnapshotWriter } from "./snapshot-codec.js";
 import { RecordPlaces } from "./snapshot-records.js";
+import { LazyRequests } from "./snapshot-requests.js";
 import {
   accessModes,
   type Ban,
@@ -22,7 +23,6 @@ import {
   type Grant,
   type Invitation,
   type JoinRequest,
-  type JoinRequestStatus,
   type LeaveRequest,
   type Member,
   type MessageRecord,
@@ -40,7 +40,6 @@ export const snapshotVersion = 2;
 
 const sourceTypes = ["raw-payload", "ens-avatar", "unknown"] as const;
 const imageTypes = ["png", "jpeg", "webp", "gif", "unknown"] as const;
-const joinStatuses: readonly JoinRequestStatus[] = ["pending", "accepted", "rejected", "cancelled"];
 const leaveStatuses = ["pending", "accepted", "rejected"] as const;
 
 /**
@@ -280,30 +279,16 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
     members: readMap(r, 2, undefined, () => readRoles(r)),
   }));
   const categories = readMap(r, 2, undefined, (id) => ({ id, name: r.str() }));
-  // The requests as read, for their index (`seedRequestIndex`): no walk of the map at the start.
-  const requestList: JoinRequest[] = [];
   // The records whose entries a later encoding copies (`snapshot-records.ts`): where each is.
   const places = new RecordPlaces();
   const recordsStart = r.position;
-  const requests = readTable(r, 13, places, (id) => {
-    const request: Mutable<JoinRequest> = {
-      id,
-      requester: r.str(),
-      chatId: r.str(),
-      ensName: r.str(),
-      displayName: r.str(),
-      clock: readClock(r),
-      sentAt: r.uint(),
-      status: r.oneOf(joinStatuses),
-    };
-    if (r.bool()) request.decidedBy = r.str();
-    if (r.bool()) request.decidedAt = readClock(r);
-    if (r.bool()) request.decidedSentAt = r.uint();
-    if (r.bool()) request.rejectionReason = r.str();
-    requestList.push(request as JoinRequest);
-    return request as JoinRequest;
-  });
-  seedRequestIndex(requests, requestList);
+  // The requests checked, read whole only when pending or rejected (their index needs them), the
+  // others at first use (`snapshot-requests.ts`).
+  const requestTable = LazyRequests.read(
+    r,
+    (status) => status === "pending" || status === "rejected",
+    places,
+  );
   const leaveRequests = readMap(r, 6, undefined, (id) => {
     const request: Mutable<LeaveRequest> = {
       id,
@@ -359,8 +344,11 @@ export function decodeSnapshot(bytes: Uint8Array, organizationId: MemberId): Org
   const applied = readApplied(r);
   r.done();
   // A whole snapshot: the records' places point into a copy of their sections (a caller may
-  // reuse its input).
-  places.commit(bytes.slice(recordsStart, recordsEnd), recordsStart);
+  // reuse its input), and so do the requests not read yet.
+  const section = bytes.slice(recordsStart, recordsEnd);
+  const later = places.commit(section, recordsStart);
+  const requests = TableMap.fromTable(requestTable.finish(section, recordsStart, later));
+  seedRequestIndexOf(requests, requestTable.now);
   return {
     organizationId,
     created,

@@ -83,7 +83,7 @@ export class TableMap<V> implements MapView<V> {
    * @param table - keys to values (no value `undefined`)
    * @returns the map
    */
-  static fromTable<V>(table: Map<string, V>): TableMap<V> {
+  static fromTable<V>(table: ReadonlyMap<string, V>): TableMap<V> {
     return new TableMap<V>(table, ImmutableMap(), table.size);
   }
 

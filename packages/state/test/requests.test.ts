@@ -1,16 +1,18 @@
 /** Requests that never get stuck (docs/PROTOCOL.md): expiry, cancel vs accept, cap, cool-down. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { OrgEvent } from "../src/events.js";
 import { OrgLog } from "../src/log.js";
 import { reduce } from "../src/reduce.js";
 import { requestRejectionReasons } from "../src/request-admission.js";
 import {
+  changedRequesters,
   hasPendingRequests,
   pendingRequestOf,
   pendingRequests,
   requestStatus,
 } from "../src/requests.js";
-import { defaultReducerConfig } from "../src/state.js";
+import { defaultReducerConfig, type OrgState } from "../src/state.js";
+import { TableMap } from "../src/table-map.js";
 import {
   alice,
   applyAll,
@@ -289,6 +291,102 @@ describe("hasPendingRequests and pendingRequestOf (the cap and one key, without 
     expect(pendingRequestOf(state, dave, 1040, config)).toBeUndefined();
     expect(hasPendingRequests(state, 3, 1030, config)).toBe(true);
     expect(hasPendingRequests(state, 3, 1040, config)).toBe(false);
+  });
+});
+
+describe("the owner's questions per request do not grow with the pending requests (issue #14)", () => {
+  const keyOf = (i: number) => `b${i.toString(16).padStart(63, "0")}`;
+  /** A state with `count` requests pending, the cap `count`, none expired at `count`. */
+  function full(count: number) {
+    const s = new Script();
+    const events: OrgEvent[] = [s.created()];
+    for (let i = 0; i < count; i++) {
+      const key = keyOf(i);
+      events.push(s.at(i).next("request.sent", key, join, { id: `r${i}` }));
+    }
+    const config = { maxPendingRequests: count, requestExpiryMs: 10 * count };
+    const result = applyAll(events, config);
+    expect(Object.fromEntries(result.rejections)).toEqual({});
+    return { state: result.state, config, s };
+  }
+
+  it("hasPendingRequests at the cap reads no request while none expired (10 or 400 pending)", () => {
+    const reads = (count: number) => {
+      const { state, config } = full(count);
+      // The first answer may read them once (a bound made exact); the next ones read none.
+      expect(hasPendingRequests(state, count, count, config)).toBe(true);
+      const get = vi.spyOn(TableMap.prototype, "get");
+      try {
+        for (let now = count; now < 10 * count; now += count) {
+          expect(hasPendingRequests(state, count, now, config)).toBe(true);
+          expect(hasPendingRequests(state, count + 1, now, config)).toBe(false);
+        }
+        return get.mock.calls.length;
+      } finally {
+        get.mockRestore();
+      }
+    };
+    expect(reads(10)).toBe(0);
+    expect(reads(400)).toBe(0);
+    // Once the oldest expired, they are read again (and counted right).
+    const { state, config } = full(10);
+    expect(hasPendingRequests(state, 10, 100, config)).toBe(false);
+    expect(hasPendingRequests(state, 9, 100, config)).toBe(true);
+  });
+
+  it("changedRequesters names exactly the keys whose stored pending requests changed, reading as many index entries for 10 or 400 pending", () => {
+    const pendingByKey = (state: OrgState) => {
+      const map = new Map<string, string[]>();
+      for (const request of state.requests.values()) {
+        if (request.status !== "pending") continue;
+        map.set(request.requester, [...(map.get(request.requester) ?? []), request.id].sort());
+      }
+      return map;
+    };
+    const expected = (before: OrgState, after: OrgState) => {
+      const a = pendingByKey(before);
+      const b = pendingByKey(after);
+      const keys = new Set([...a.keys(), ...b.keys()]);
+      return [...keys].filter((k) => String(a.get(k)) !== String(b.get(k))).sort();
+    };
+    const changed = (before: OrgState, after: OrgState) => {
+      const found: string[] = [];
+      changedRequesters(before, after, (key) => found.push(key));
+      return found.sort();
+    };
+    const counts: number[] = [];
+    for (const count of [10, 400]) {
+      const { state, config, s } = full(count);
+      const newcomers = ["c", "d", "e"].map((c) => c.repeat(64));
+      // A decision, a cancel, three newcomers: the third pushes the oldest out.
+      const after = applyAll(
+        [
+          s.at(count).next("request.accepted", owner, { requestId: "r1" }),
+          s.at(count).next("request.cancelled", keyOf(2), { requestId: "r2" }),
+          ...newcomers.map((key, i) =>
+            s.at(count).next("request.sent", key, join, { id: `new${i}` }),
+          ),
+        ],
+        config,
+        state,
+      );
+      expect(Object.fromEntries(after.rejections)).toEqual({});
+      expect(changed(state, after.state)).toEqual(expected(state, after.state));
+      expect(changed(state, after.state)).toEqual(
+        [keyOf(0), keyOf(1), keyOf(2), ...newcomers].sort(),
+      );
+      expect(changed(state, state)).toEqual([]);
+      const get = vi.spyOn(TableMap.prototype, "get");
+      const entries = vi.spyOn(TableMap.prototype, "entries");
+      try {
+        changed(state, after.state);
+        counts.push(get.mock.calls.length + entries.mock.calls.length);
+      } finally {
+        get.mockRestore();
+        entries.mockRestore();
+      }
+    }
+    expect(counts[0]).toBe(counts[1]);
   });
 });
 
