@@ -1,3 +1,5 @@
 import { orgchatVitestConfig } from "../../vitest.shared.ts";
 
-export default orgchatVitestConfig();
+// One module registry per worker (vitest.shared.ts says when a package may): no test here mocks a
+// module or stubs a global.
+export default orgchatVitestConfig({ isolate: false });

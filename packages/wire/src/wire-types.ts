@@ -56,28 +56,31 @@ function lengthPrefixedBody(data: Uint8Array): Uint8Array {
   return reader.bytes();
 }
 
+/** A field's wire type against the one its descriptor wants: undefined when they agree. */
+function wireTypeProblem(wireType: WireType, wanted: WireType): string | undefined {
+  return wireType === wanted ? undefined : `wire type ${wireType}, expected ${wanted}`;
+}
+
 function checkField(
   field: DescField,
   wireType: WireType,
   data: Uint8Array,
   depth: number,
 ): string | undefined {
-  const expect = (wanted: WireType) =>
-    wireType === wanted ? undefined : `wire type ${wireType}, expected ${wanted}`;
   switch (field.fieldKind) {
     case "scalar":
-      return expect(scalarWireType(field.scalar));
+      return wireTypeProblem(wireType, scalarWireType(field.scalar));
     case "enum":
-      return expect(WireType.Varint);
+      return wireTypeProblem(wireType, WireType.Varint);
     case "message":
       return (
-        expect(WireType.LengthDelimited) ??
+        wireTypeProblem(wireType, WireType.LengthDelimited) ??
         findWireTypeMismatch(field.message, lengthPrefixedBody(data), depth + 1)
       );
     case "list": {
       if (field.listKind === "message") {
         return (
-          expect(WireType.LengthDelimited) ??
+          wireTypeProblem(wireType, WireType.LengthDelimited) ??
           findWireTypeMismatch(field.message, lengthPrefixedBody(data), depth + 1)
         );
       }
@@ -85,10 +88,10 @@ function checkField(
       // Repeated numeric fields may come packed (length-delimited) or one by one.
       if (element !== WireType.LengthDelimited && wireType === WireType.LengthDelimited)
         return undefined;
-      return expect(element);
+      return wireTypeProblem(wireType, element);
     }
     case "map": {
-      const problem = expect(WireType.LengthDelimited);
+      const problem = wireTypeProblem(wireType, WireType.LengthDelimited);
       if (problem !== undefined) return problem;
       const entry = new BinaryReader(lengthPrefixedBody(data));
       while (entry.pos < entry.len) {
