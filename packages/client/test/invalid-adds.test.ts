@@ -5,7 +5,7 @@
  * epoch kept in memory. The end-to-end cases are in `commit-forks.test.ts`.
  */
 import { toHex } from "@orgchat/base";
-import type { MemberGroup, Roster } from "@orgchat/crypto";
+import { defaultProvider, type MemberGroup, type Roster } from "@orgchat/crypto";
 import { describe, expect, it } from "vitest";
 import { CommitForks } from "../src/commit-forks.js";
 import type { CommitRefRecord } from "../src/commit-refs.js";
@@ -19,9 +19,23 @@ import {
   maxLowerWelcomes,
 } from "../src/invalid-adds.js";
 import type { ReceivedWelcome } from "../src/key-sync.js";
-import type { MemberOrg } from "../src/org.js";
+import { type MemberOrg, newTxn } from "../src/org.js";
+import { Vault } from "../src/vault.js";
 
 const orgHex = "ab".repeat(32);
+
+/** A vault without a passphrase (records pass through). */
+async function plainVault(): Promise<Vault> {
+  const random = (n: number) => new Uint8Array(n);
+  const opened = await Vault.open({
+    provider: defaultProvider(),
+    random,
+    passphrase: undefined,
+    stored: undefined,
+    scryptN: 16,
+  });
+  return opened.vault;
+}
 const key = (n: number) => new Uint8Array(32).fill(n);
 const id = (n: number) => toHex(key(n));
 const keyId = (n: number) => new Uint8Array(8).fill(n);
@@ -105,8 +119,8 @@ describe("which add step a ban refuses", () => {
 });
 
 describe("Welcomes of a lower epoch", () => {
-  it(`keeps at most ${maxLowerWelcomes}, the newest, once each`, () => {
-    const core = { emitter: { on: () => () => undefined } } as unknown as ClientCore;
+  it(`keeps at most ${maxLowerWelcomes}, the newest, once each`, async () => {
+    const core = { p: { vault: await plainVault() } } as unknown as ClientCore;
     const forks = new CommitForks({} as ClientCore, {
       entered: () => undefined,
       followRosters: () => undefined,
@@ -117,16 +131,20 @@ describe("Welcomes of a lower epoch", () => {
     const { org: o } = org(new Map());
     const group = { keyId: keyId(2) } as unknown as MemberGroup;
     const welcome = (n: number) => ({ channelId: "", keyId: keyId(n) }) as ReceivedWelcome;
-    for (let n = 10; n < 20; n++) expect(judge.takesLowerWelcome(o, group, welcome(n))).toBe(false);
+    for (let n = 10; n < 20; n++)
+      expect(judge.takesLowerWelcome(o, newTxn(o), group, welcome(n))).toBe(false);
     expect(judge.keptLower(o)).toBe(maxLowerWelcomes);
     // The same Welcome again (a copy) is kept once.
     const { org: once } = org(new Map());
-    judge.takesLowerWelcome(once, group, welcome(19));
-    judge.takesLowerWelcome(once, group, welcome(19));
+    judge.takesLowerWelcome(once, newTxn(once), group, welcome(19));
+    judge.takesLowerWelcome(once, newTxn(once), group, welcome(19));
     expect(judge.keptLower(once)).toBe(1);
     // A restricted channel's is not kept (only the organization's group goes back).
     const { org: other } = org(new Map());
-    judge.takesLowerWelcome(other, group, { channelId: "c", keyId: keyId(30) } as ReceivedWelcome);
+    judge.takesLowerWelcome(other, newTxn(other), group, {
+      channelId: "c",
+      keyId: keyId(30),
+    } as ReceivedWelcome);
     expect(judge.keptLower(other)).toBe(0);
   });
 });
