@@ -8,26 +8,22 @@
  * the real `CommitForks`.
  */
 import { toHex } from "@orgchat/base";
-import { defaultProvider, type MemberGroup, type Roster } from "@orgchat/crypto";
+import { defaultProvider, type MemberGroup } from "@orgchat/crypto";
 import { memoryStore, type Store } from "@orgchat/store";
 import { describe, expect, it } from "vitest";
 import { AsideWelcomes, asideWelcomeLimits } from "../src/aside-welcomes.js";
 import { CommitForks } from "../src/commit-forks.js";
 import type { ClientCore } from "../src/core.js";
-import type { EpochRoster } from "../src/epoch-roster.js";
 import { AddStepJudge } from "../src/invalid-adds.js";
 import type { ReceivedWelcome } from "../src/key-sync.js";
-import { type MemberOrg, newTxn, type Txn } from "../src/org.js";
+import { newTxn, type Txn } from "../src/org.js";
 import { orgSpace } from "../src/persistence.js";
 import { Vault } from "../src/vault.js";
+import { addStepOrg, key, keyId, orgHex } from "./add-step-fixtures.js";
 import { seededRandom } from "./helpers.js";
 
-const orgHex = "ab".repeat(32);
 const space = orgSpace(orgHex);
-const key = (n: number) => new Uint8Array(32).fill(n);
-const keyId = (n: number) => new Uint8Array(8).fill(n);
 const hex = (n: number) => toHex(keyId(n));
-const leaf = (n: number) => ({ identityKey: key(n), signingKey: key(n), prekey: key(n) });
 
 async function sealedVault(): Promise<Vault> {
   const { vault } = await Vault.open({
@@ -50,37 +46,9 @@ function groupAt(n: number, epoch: bigint): MemberGroup {
   } as unknown as MemberGroup;
 }
 
-/**
- * An organization record: rosters of epoch 1 (members 1, 2) and of add step 2 on it (writes member
- * 3); the member's group at `group`.
- */
+/** The judge's organization record (`add-step-fixtures.ts`), the member's group at `group`. */
 function plainOrg(group: MemberGroup, banned: Map<string, { clock: bigint }> = new Map()) {
-  const parent = {
-    change: "add",
-    channelId: "",
-    epoch: 1n,
-    keyId: keyId(1),
-    previousKeyId: keyId(0),
-    roster: [leaf(1), leaf(2)] as Roster,
-  } as unknown as EpochRoster;
-  const child = {
-    ...parent,
-    epoch: 2n,
-    keyId: keyId(2),
-    previousKeyId: keyId(1),
-    roster: [leaf(1), leaf(2), leaf(3)] as Roster,
-  } as unknown as EpochRoster;
-  const state = { banned };
-  return {
-    hex: orgHex,
-    id: new Uint8Array(32).fill(0xab),
-    log: { state },
-    rosters: new Map([
-      [hex(1), parent],
-      [hex(2), child],
-    ]),
-    member: { groups: new Map([["", group]]) },
-  } as unknown as MemberOrg;
+  return addStepOrg(banned, group).org;
 }
 
 /** A Welcome of commit `n` (its secrets seeded, to compare after a restart). */

@@ -5,12 +5,11 @@
  * epoch kept in memory. The end-to-end cases are in `commit-forks.test.ts`.
  */
 import { toHex } from "@orgchat/base";
-import { defaultProvider, type MemberGroup, type Roster } from "@orgchat/crypto";
+import { defaultProvider, type MemberGroup } from "@orgchat/crypto";
 import { describe, expect, it } from "vitest";
 import { CommitForks } from "../src/commit-forks.js";
 import type { CommitRefRecord } from "../src/commit-refs.js";
 import type { ClientCore } from "../src/core.js";
-import type { EpochRoster } from "../src/epoch-roster.js";
 import {
   AddStepJudge,
   invalidAddStep,
@@ -19,10 +18,9 @@ import {
   maxLowerWelcomes,
 } from "../src/invalid-adds.js";
 import type { ReceivedWelcome } from "../src/key-sync.js";
-import { type MemberOrg, newTxn } from "../src/org.js";
+import { newTxn } from "../src/org.js";
 import { Vault } from "../src/vault.js";
-
-const orgHex = "ab".repeat(32);
+import { addStepOrg, key, keyId, orgHex } from "./add-step-fixtures.js";
 
 /** A vault without a passphrase (records pass through). */
 async function plainVault(): Promise<Vault> {
@@ -36,41 +34,9 @@ async function plainVault(): Promise<Vault> {
   });
   return opened.vault;
 }
-const key = (n: number) => new Uint8Array(32).fill(n);
 const id = (n: number) => toHex(key(n));
-const keyId = (n: number) => new Uint8Array(8).fill(n);
-const leaf = (n: number) => ({ identityKey: key(n), signingKey: key(n), prekey: key(n) });
 
-/** Parent epoch 1 (members 1, 2); add step 2 writes member 3 into leaf 2 (the parent's leaf 1 kept). */
-function org(banned: ReadonlyMap<string, { clock: bigint }>) {
-  const parent = {
-    change: "add",
-    channelId: "",
-    epoch: 1n,
-    keyId: keyId(1),
-    previousKeyId: keyId(0),
-    roster: [leaf(1), leaf(2)] as Roster,
-  } as unknown as EpochRoster;
-  const child = {
-    ...parent,
-    epoch: 2n,
-    keyId: keyId(2),
-    previousKeyId: keyId(1),
-    roster: [leaf(1), { ...leaf(2) }, leaf(3)] as Roster,
-  } as unknown as EpochRoster;
-  const rosters = new Map([
-    [toHex(keyId(1)), parent],
-    [toHex(keyId(2)), child],
-  ]);
-  const value = {
-    hex: orgHex,
-    id: new Uint8Array(32).fill(0xab),
-    log: { state: { banned } },
-    rosters,
-    member: { groups: new Map() },
-  } as unknown as MemberOrg;
-  return { org: value, parent, child };
-}
+const org = (banned: ReadonlyMap<string, { clock: bigint }>) => addStepOrg(banned);
 
 const ref = (clock: bigint, signer = id(9)): CommitRefRecord => ({
   signer,
