@@ -46,3 +46,11 @@ export function addStepOrg(banned: ReadonlyMap<string, { clock: bigint }>, group
   } as unknown as MemberOrg;
   return { org: value, parent, child };
 }
+
+/** The place of commit `n` on commit `parent` (what `CommitForks.note` reads). */
+export const commitPlace = (n: number, parent: number, epoch: bigint) => ({
+  keyId: keyId(n),
+  previousKeyId: keyId(parent),
+  epoch,
+  channelId: "",
+});

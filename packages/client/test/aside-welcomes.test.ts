@@ -19,7 +19,7 @@ import type { ReceivedWelcome } from "../src/key-sync.js";
 import { newTxn, type Txn } from "../src/org.js";
 import { orgSpace } from "../src/persistence.js";
 import { Vault } from "../src/vault.js";
-import { addStepOrg, key, keyId, orgHex } from "./add-step-fixtures.js";
+import { addStepOrg, commitPlace, key, keyId, orgHex } from "./add-step-fixtures.js";
 import { seededRandom } from "./helpers.js";
 
 const space = orgSpace(orgHex);
@@ -89,12 +89,7 @@ function client(store: Store, vault: Vault) {
 }
 
 const signer = key(9);
-const place = (n: number, parent: number, epoch: bigint) => ({
-  keyId: keyId(n),
-  previousKeyId: keyId(parent),
-  epoch,
-  channelId: "",
-});
+const place = commitPlace;
 
 async function commit(store: Store, txn: Txn): Promise<void> {
   await store.batch(txn.ops);

@@ -20,7 +20,7 @@ import {
 import type { ReceivedWelcome } from "../src/key-sync.js";
 import { newTxn } from "../src/org.js";
 import { Vault } from "../src/vault.js";
-import { addStepOrg, key, keyId, orgHex } from "./add-step-fixtures.js";
+import { addStepOrg, commitPlace, key, keyId, orgHex } from "./add-step-fixtures.js";
 
 /** A vault without a passphrase (records pass through). */
 async function plainVault(): Promise<Vault> {
@@ -126,12 +126,7 @@ describe("a Welcome of a losing branch (`CommitForks.branchLoses`)", () => {
     const { org: o } = org(new Map());
     const signer = key(9);
     // P (1) → A1 (2, clock 5) → A2 (3, clock 6); P → B1 (4, clock 3): B1 wins at P.
-    const place = (n: number, parent: number, epoch: bigint) => ({
-      keyId: keyId(n),
-      previousKeyId: keyId(parent),
-      epoch,
-      channelId: "",
-    });
+    const place = commitPlace;
     forks.note(o, undefined, place(2, 1, 2n), signer, 5n);
     forks.note(o, undefined, place(3, 2, 3n), signer, 6n);
     forks.note(o, undefined, place(4, 1, 2n), signer, 3n);
