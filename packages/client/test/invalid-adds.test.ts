@@ -2,7 +2,8 @@
  * Add steps found invalid (`invalid-adds.ts`), on plain organization records: which add step a ban
  * refuses (a joiner banned at a clock below the commit's, only a delegate's add step of the
  * organization's group), which members an add step wrote, and the bound of the Welcomes of a lower
- * epoch kept in memory. The end-to-end cases are in `commit-forks.test.ts`.
+ * epoch kept aside (stored: `aside-welcomes.test.ts`). The end-to-end cases are in
+ * `commit-forks.test.ts`.
  */
 import { toHex } from "@orgchat/base";
 import { defaultProvider, type MemberGroup } from "@orgchat/crypto";
