@@ -68,9 +68,8 @@ export type UnopenedVerdict = "foreign" | "not-entitled" | "past" | "waiting";
  *   it made lists it)
  * @param input.sibling - the epoch's roster is here and its branch starts at a fork point the group
  *   keeps ({@link onKeptBranch})
- * @param input.rosterPending - (member) the epoch's roster is not here, but a roster delta waiting
- *   for its parent, a KeyUpdate chunk or a Welcome waiting for that roster names it: its branch
- *   cannot be told yet
+ * @param input.rosterPending - (member) only a roster delta waiting in the roster book for its
+ *   parent names the epoch: its branch cannot be told yet
  */
 export function judgeUnopened(input: {
   readonly evidence: EpochEvidence | undefined;
@@ -84,8 +83,8 @@ export function judgeUnopened(input: {
   if (evidence === undefined) return "foreign";
   if (!mayBeOurs(input.roster, input.identityKey)) return "not-entitled";
   if (heldEpoch !== undefined && evidence.epoch <= heldEpoch) {
-    // Maybe a sibling, or on top of one, whose roster is not here yet (strict scripts 114, 118):
-    // kept silently, judged again once its roster is learned (`Messages.promoteNamed`).
+    // Maybe on top of a sibling whose roster is not here yet (strict script 114): kept silently,
+    // judged again once its roster is learned (`Messages.promoteNamed`).
     if (input.rosterPending === true) return "foreign";
     return input.sibling === true && input.roster !== undefined ? "waiting" : "past";
   }
@@ -122,18 +121,8 @@ export function unopenedVerdict(
     roster: record?.roster,
     identityKey,
     sibling: record !== undefined && group?.status === "member" && onKeptBranch(org, group, record),
-    rosterPending: record === undefined && rosterAwaited(org, keyIdHex),
+    rosterPending: record === undefined && org.rosters.named(keyIdHex) !== undefined,
   });
-}
-
-/**
- * Whether a record waiting for the roster of `keyIdHex` names it: a delta in the roster book (its
- * parent's roster not here), a KeyUpdate chunk or a Welcome.
- */
-function rosterAwaited(org: MemberOrg, keyIdHex: string): boolean {
-  const { member } = org;
-  if (member.waitingChunks.has(keyIdHex) || member.waitingWelcomes.has(keyIdHex)) return true;
-  return org.rosters.named(keyIdHex) !== undefined;
 }
 
 /**
