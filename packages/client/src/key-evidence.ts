@@ -68,8 +68,6 @@ export type UnopenedVerdict = "foreign" | "not-entitled" | "past" | "waiting";
  *   it made lists it)
  * @param input.sibling - the epoch's roster is here and its branch starts at a fork point the group
  *   keeps ({@link onKeptBranch})
- * @param input.rosterPending - (member) only a roster delta waiting in the roster book for its
- *   parent names the epoch: its branch cannot be told yet
  */
 export function judgeUnopened(input: {
   readonly evidence: EpochEvidence | undefined;
@@ -77,15 +75,11 @@ export function judgeUnopened(input: {
   readonly roster: Roster | undefined;
   readonly identityKey: Uint8Array;
   readonly sibling?: boolean;
-  readonly rosterPending?: boolean;
 }): UnopenedVerdict {
   const { evidence, heldEpoch } = input;
   if (evidence === undefined) return "foreign";
   if (!mayBeOurs(input.roster, input.identityKey)) return "not-entitled";
   if (heldEpoch !== undefined && evidence.epoch <= heldEpoch) {
-    // Maybe on top of a sibling whose roster is not here yet (strict script 114): kept silently,
-    // judged again once its roster is learned (`Messages.promoteNamed`).
-    if (input.rosterPending === true) return "foreign";
     return input.sibling === true && input.roster !== undefined ? "waiting" : "past";
   }
   return "waiting";
@@ -121,7 +115,6 @@ export function unopenedVerdict(
     roster: record?.roster,
     identityKey,
     sibling: record !== undefined && group?.status === "member" && onKeptBranch(org, group, record),
-    rosterPending: record === undefined && org.rosters.named(keyIdHex) !== undefined,
   });
 }
 

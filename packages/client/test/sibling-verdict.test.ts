@@ -20,7 +20,7 @@ const keyId = (n: number) => new Uint8Array(8).fill(n);
  * A member at epoch 8 that holds the rosters of epochs 5 to 7 of a branch `keyId(5)` ← `keyId(6)` ←
  * `keyId(7)` on `keyId(4)`; its group keeps `keptParent` as a fork point.
  */
-function org(keptParent: number | undefined, waitingDelta?: EpochRoster): MemberOrg {
+function org(keptParent: number | undefined): MemberOrg {
   const rosters = new Map(
     [5, 6, 7].map((n) => [
       toHex(keyId(n)),
@@ -42,11 +42,7 @@ function org(keptParent: number | undefined, waitingDelta?: EpochRoster): Member
   return {
     role: "member",
     rosters: {
-      named: (hex: string) =>
-        rosters.get(hex) ??
-        (waitingDelta !== undefined && hex === toHex(waitingDelta.keyId)
-          ? waitingDelta
-          : undefined),
+      named: (hex: string) => rosters.get(hex),
       get: (hex: string) => rosters.get(hex),
     },
     log: { state: { epochs: [] } },
@@ -69,20 +65,6 @@ describe("a message of a sibling epoch not entered yet", () => {
     expect(unopenedVerdict(org(4), toHex(keyId(7)), me)).toBe("waiting");
     // The branch's rosters stop at epoch 5: a fork point below what is held is not reached.
     expect(unopenedVerdict(org(3), toHex(keyId(7)), me)).toBe("past");
-  });
-});
-
-describe("a message of an epoch only a waiting roster delta names", () => {
-  // Strict script 114: a1 held epoch 9 when a2's message of epoch 7 came; only the delta of that
-  // epoch (waiting for its parent's roster, a sibling a1 had not learned) named it. Judged
-  // "past", it was dropped; a1 entered that branch moments later.
-  it("is kept silently (foreign) until its roster is learned, not dropped as past", () => {
-    const delta = { channelId: "", epoch: 7n, keyId: keyId(17) } as unknown as EpochRoster;
-    expect(unopenedVerdict(org(undefined, delta), toHex(keyId(17)), me)).toBe("foreign");
-    // A newer epoch waits as before; one no record names stays foreign.
-    const newer = { channelId: "", epoch: 9n, keyId: keyId(19) } as unknown as EpochRoster;
-    expect(unopenedVerdict(org(undefined, newer), toHex(keyId(19)), me)).toBe("waiting");
-    expect(unopenedVerdict(org(undefined), toHex(keyId(18)), me)).toBe("foreign");
   });
 });
 
