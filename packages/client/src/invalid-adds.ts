@@ -14,6 +14,7 @@
 import { equalBytes, fromHex, toHex } from "@orgchat/base";
 import type { MemberGroup } from "@orgchat/crypto";
 import type { OrgState } from "@orgchat/state";
+import { AsideWelcomes, asideWelcomeLimits, knownToFollow } from "./aside-welcomes.js";
 import { type CommitForks, commitForkLimits } from "./commit-forks.js";
 import type { CommitRefRecord } from "./commit-refs.js";
 import type { ClientCore } from "./core.js";
@@ -24,8 +25,11 @@ import { orgSpace } from "./persistence.js";
 
 const component = "client/invalid-adds";
 
-/** Welcomes of a lower epoch kept per organization, in memory ({@link AddStepJudge}). */
-export const maxLowerWelcomes = 4;
+/**
+ * Welcomes kept aside per organization, of a lower epoch and unplaced together ({@link AddStepJudge},
+ * `aside-welcomes.ts`).
+ */
+export const maxLowerWelcomes = asideWelcomeLimits.maxPerOrg;
 
 /** Per add-step roster, the members it wrote (rosters never change once built). */
 const joinersOf = new WeakMap<EpochRoster, readonly string[]>();
@@ -118,9 +122,10 @@ export function onInvalidBranch(
 }
 
 /**
- * Judges the add steps of the organization's group's active chain when the state's bans change
- * (after the commit that changed them: a member's departure, or any move of the state's clock),
- * and once per organization after a start; goes back from one found invalid.
+ * Judges the add steps of the organization's group's active chain when the state's bans change (in
+ * the unit of work that changed them: `Persistence.commit` calls {@link AddStepJudge.judgeBans}),
+ * and once per organization after a start; goes back from one found invalid. Keeps the Welcomes a
+ * member does not enter now (`aside-welcomes.ts`) and enters them when their time comes.
  */
 export class AddStepJudge {
   readonly #c: ClientCore;
@@ -128,10 +133,15 @@ export class AddStepJudge {
   readonly #enterWelcome: (org: MemberOrg, txn: Txn, welcome: ReceivedWelcome) => Promise<void>;
   /** The state's bans the chain was last judged with, per organization. */
   readonly #judged = new WeakMap<MemberOrg, OrgState["banned"]>();
-  /** Welcomes of a lower epoch than the group's, the newest {@link maxLowerWelcomes} (memory). */
-  readonly #lower = new WeakMap<MemberOrg, ReceivedWelcome[]>();
+  /** The organizations whose stored references were read ({@link AddStepJudge.soon}). */
+  readonly #refsRead = new WeakSet<MemberOrg>();
+  /** Welcomes of a lower epoch, or of a branch not placed yet (stored, bounded). */
+  readonly aside: AsideWelcomes;
 
-  /** @param enterWelcome - enters a Welcome (`KeySync.onWelcome`: synchronous, in `txn`) */
+  /**
+   * @param enterWelcome - enters a Welcome kept aside (`KeySync.onWelcome`: synchronous, in
+   *   `txn`; not kept aside again)
+   */
   constructor(
     core: ClientCore,
     forks: CommitForks,
@@ -140,8 +150,24 @@ export class AddStepJudge {
     this.#c = core;
     this.#forks = forks;
     this.#enterWelcome = enterWelcome;
-    const judge = ({ organizationId }: { organizationId: string }) => this.soon(organizationId);
-    for (const event of ["member:banned", "org:updated"] as const) core.emitter.on(event, judge);
+    this.aside = new AsideWelcomes(core);
+  }
+
+  /**
+   * Judges the chain in `txn`, the unit of work that changed the state's bans (`txn.before`'s
+   * differ from the state's now): a crash never leaves the ban without its judgement. Once the
+   * references are read from the store; until then (the first ban after a start, before any keys
+   * message) {@link AddStepJudge.soon} judges after it, as the start-up call does.
+   */
+  judgeBans(org: MemberOrg, txn: Txn): void {
+    const banned = org.log.state.banned;
+    if (txn.before.banned === banned || this.#judged.get(org) === banned) return;
+    if (!this.#refsRead.has(org)) {
+      this.soon(org.hex);
+      return;
+    }
+    this.#judged.set(org, banned);
+    this.judge(org, txn);
   }
 
   /**
@@ -155,6 +181,8 @@ export class AddStepJudge {
     if (this.#judged.get(org) === org.log.state.banned) return;
     c.runtime.background(org.hex, async () => {
       await this.#forks.load(org);
+      await this.aside.load(org);
+      this.#refsRead.add(org);
       const banned = org.log.state.banned;
       if (this.#judged.get(org) === banned) return;
       this.#judged.set(org, banned);
@@ -179,7 +207,7 @@ export class AddStepJudge {
     const forks = this.#forks;
     const refs = forks.refs(org);
     const found = invalidOnChain(org, group, refs, commitForkLimits.maxRefs);
-    if (found === undefined) return this.#enterLower(org, txn, group);
+    if (found === undefined) return this.#enterLower(org, txn, group) || this.placeAside(org, txn);
     let target = found.parent;
     for (const [keyIdHex, ref] of refs) {
       if (ref.parent !== found.parent || keyIdHex === found.child) continue;
@@ -202,31 +230,88 @@ export class AddStepJudge {
 
   /**
    * Whether `KeySync.onWelcome` takes a Welcome of a lower epoch than the group's: yes on a branch
-   * the state refuses now; otherwise it is kept (in memory, the newest {@link maxLowerWelcomes})
-   * in case a ban learned later refuses the branch.
+   * the state refuses now; otherwise it is kept aside (stored in `txn`, the newest
+   * {@link maxLowerWelcomes}) in case a ban learned later refuses the branch.
    */
-  takesLowerWelcome(org: MemberOrg, group: MemberGroup, welcome: ReceivedWelcome): boolean {
+  takesLowerWelcome(
+    org: MemberOrg,
+    txn: Txn,
+    group: MemberGroup,
+    welcome: ReceivedWelcome,
+  ): boolean {
     if (onInvalidBranch(org, group, this.#forks.refs(org), commitForkLimits.maxRefs)) return true;
     if (welcome.channelId !== "") return false;
-    const kept = (this.#lower.get(org) ?? []).filter((w) => !equalBytes(w.keyId, welcome.keyId));
-    kept.push(welcome);
-    this.#lower.set(org, kept.slice(-maxLowerWelcomes));
+    this.aside.keep(org, txn, "lower", welcome);
     return false;
   }
 
   /** How many Welcomes of a lower epoch are kept for `org` (at most {@link maxLowerWelcomes}). */
   keptLower(org: MemberOrg): number {
-    return this.#lower.get(org)?.length ?? 0;
+    return this.aside.list(org, "lower").length;
+  }
+
+  /**
+   * Whether `KeySync.onWelcome` keeps a delegate's Welcome of the organization's group aside
+   * rather than entering it: its epoch is not below the group's, it is another commit, and its
+   * branch is neither known to follow the group's epoch nor known to win over it (a Welcome of a
+   * branch known to lose is dropped before). Entering it would take a member on the winner off it
+   * for good when that branch loses (it holds no fork point to switch back). Kept in `txn`; entered
+   * by {@link AddStepJudge.placeAside} once its place is known.
+   */
+  keepsUnplaced(org: MemberOrg, txn: Txn, group: MemberGroup, welcome: ReceivedWelcome): boolean {
+    if (welcome.channelId !== "" || welcome.epoch < group.epoch) return false;
+    if (this.#placement(org, group, toHex(welcome.keyId)) !== "unknown") return false;
+    this.aside.keep(org, txn, "unplaced", welcome);
+    this.#c.report({ component, reason: "welcome-kept-aside", topic: orgSpace(org.hex) });
+    return true;
+  }
+
+  /**
+   * Where a commit stands to the group's epoch: "enter" (it follows it, or the group's branch
+   * loses to it), "drop" (the group reached it, or its branch loses), or "unknown".
+   */
+  #placement(org: MemberOrg, group: MemberGroup, keyIdHex: string): "enter" | "drop" | "unknown" {
+    const forks = this.#forks;
+    const ours = toHex(group.keyId);
+    if (keyIdHex === ours) return "drop";
+    const refs = forks.refs(org);
+    if (knownToFollow(refs, ours, keyIdHex, commitForkLimits.maxRefs)) return "drop";
+    if (forks.branchLoses(org, keyIdHex, ours)) return "drop";
+    if (knownToFollow(refs, keyIdHex, ours, commitForkLimits.maxRefs)) return "enter";
+    return forks.branchLoses(org, ours, keyIdHex) ? "enter" : "unknown";
+  }
+
+  /**
+   * The unplaced Welcomes kept aside whose place is known now (a commit reference came, a ban
+   * moved the group): entered, newest first, when their branch follows the group's epoch or wins
+   * over it; dropped when it loses or the group reached it; the others stay. In `txn`.
+   *
+   * @returns whether the group moved
+   */
+  placeAside(org: MemberOrg, txn: Txn): boolean {
+    const kept = this.aside.list(org, "unplaced");
+    if (kept.length === 0) return false;
+    const before = toHex(org.member.groups.get("")?.keyId ?? new Uint8Array());
+    for (const { welcome } of [...kept].reverse()) {
+      const group = org.member.groups.get("");
+      const keyIdHex = toHex(welcome.keyId);
+      const placement =
+        group?.status === "member" ? this.#placement(org, group, keyIdHex) : "enter";
+      if (placement === "unknown") continue;
+      this.aside.drop(org, txn, keyIdHex);
+      if (placement === "enter") void this.#enterWelcome(org, txn, welcome);
+    }
+    return toHex(org.member.groups.get("")?.keyId ?? new Uint8Array()) !== before;
   }
 
   #enterLower(org: MemberOrg, txn: Txn, group: MemberGroup): boolean {
-    const kept = this.#lower.get(org);
-    if (kept === undefined) return false;
+    const kept = this.aside.list(org, "lower");
+    if (kept.length === 0) return false;
     if (!onInvalidBranch(org, group, this.#forks.refs(org), commitForkLimits.maxRefs)) return false;
-    this.#lower.delete(org);
+    for (const { welcome } of kept) this.aside.drop(org, txn, toHex(welcome.keyId));
     const before = toHex(group.keyId);
     // The newest first: the author's latest add step of us.
-    for (const welcome of kept.reverse()) {
+    for (const { welcome } of [...kept].reverse()) {
       void this.#enterWelcome(org, txn, welcome);
       if (toHex(org.member.groups.get("")?.keyId ?? new Uint8Array()) !== before) return true;
     }

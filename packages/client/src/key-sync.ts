@@ -20,21 +20,13 @@ import { type EpochRoster, isEpochRosterEnvelope, openEpochRoster } from "./epoc
 import { type HeldChunk, HeldKeyUpdates } from "./held-key-updates.js";
 import { AddStepJudge } from "./invalid-adds.js";
 import { chunkDecision, nextAddStep, rostersCaughtUp } from "./member-controller.js";
-import { type MemberOrg, newTxn, type RetiredGroup, type Txn, type WaitingChunk } from "./org.js";
+import { type MemberOrg, newTxn, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
+import { expireRetired, persistRetired, retireGroup } from "./retired-groups.js";
 import type { RosterWanted } from "./roster-book.js";
 import { pruneRosters, rosterRecordOps } from "./roster-records.js";
 
 const component = "client/key-sync";
-
-/**
- * How long a group replaced by a resync Welcome is kept for late messages: the retention window of
- * earlier epochs in `@orgchat/crypto` (`epochRetention.windowMs`).
- */
-const retiredGroupWindowMs = 24 * 60 * 60 * 1000;
-
-/** Groups replaced by resync Welcomes kept per group (see `retiredGroupWindowMs`). */
-const maxRetiredGroups = 4;
 
 /**
  * The format new rosters are stored in: "json" (`roster/<key id>`, what persistence.ts loads
@@ -50,6 +42,12 @@ const maxWaitingChunks = 256;
  * (the owner made the epoch after a restored member's request: docs/RESTORE.md).
  */
 export type ReceivedWelcome = WelcomeInit & { readonly freshEpoch?: boolean };
+
+/**
+ * Who a Welcome comes from: the owner (a resync answer, entered as before), a delegate (its add
+ * step: kept aside when its branch is not placed yet), or the Welcomes kept aside (entered).
+ */
+export type WelcomeFrom = "owner" | "delegate" | "aside";
 
 /**
  * Member side, key sync: Welcomes (entered once their epoch's roster is known), epoch rosters
@@ -76,10 +74,22 @@ export class KeySync {
       applyWaiting: (org, txn, channelId) =>
         this.#applyWaitingChunks(org, txn, (chunk) => chunk.channelId === channelId),
     });
-    this.judge = new AddStepJudge(core, this.forks, (org, txn, w) => this.onWelcome(org, txn, w));
+    this.judge = new AddStepJudge(core, this.forks, (org, txn, w) =>
+      this.onWelcome(org, txn, w, "aside"),
+    );
   }
 
-  async onWelcome(org: MemberOrg, txn: Txn, welcome: ReceivedWelcome): Promise<void> {
+  /**
+   * A Welcome received (or kept aside before: `from` "aside"): entered once its epoch's roster is
+   * here, unless it is of a lower epoch or a losing branch, or a delegate's of a branch not placed
+   * yet (kept aside: `AddStepJudge.keepsUnplaced`). Synchronous (in `txn`).
+   */
+  async onWelcome(
+    org: MemberOrg,
+    txn: Txn,
+    welcome: ReceivedWelcome,
+    from: WelcomeFrom = "owner",
+  ): Promise<void> {
     const c = this.#c;
     const member = org.member;
     const current = member.groups.get(welcome.channelId);
@@ -87,10 +97,15 @@ export class KeySync {
     // a branch the state refuses now (`invalid-adds.ts`). One of the current epoch is entered (a
     // resync answer's new leaf secret is what the owner seals to), not one of a losing branch.
     const lower = current?.status === "member" && welcome.epoch < current.epoch;
-    if (lower && !this.judge.takesLowerWelcome(org, current, welcome)) return;
+    if (lower && !this.judge.takesLowerWelcome(org, txn, current, welcome)) return;
     const keyIdHex = toHex(welcome.keyId);
     if (current?.status === "member" && this.forks.branchLoses(org, keyIdHex, toHex(current.keyId)))
       return;
+    // A delegate's add step of us on a branch we cannot place (added on both sides of a fork):
+    // entering it would take us off the winner for good if that branch loses.
+    if (from === "delegate" && current?.status === "member" && !lower) {
+      if (this.judge.keepsUnplaced(org, txn, current, welcome)) return;
+    }
     const roster = org.rosters.get(keyIdHex);
     if (roster === undefined) {
       // The roster of the Welcome's epoch is not here yet: keep the Welcome (sealed) and look.
@@ -142,7 +157,7 @@ export class KeySync {
     if (previous?.readableEpochs(now).some((epoch) => epoch !== group.epoch)) {
       // A resync Welcome holds its epoch only: the group it replaces keeps the earlier epochs for
       // late messages, until the retention window ends.
-      this.#retire(org, txn, { channelId: welcome.channelId, group: previous, retiredAt: now });
+      retireGroup(c, org, txn, { channelId: welcome.channelId, group: previous, retiredAt: now });
     }
     const sent = previous?.status === "member" ? previous.ownNextGeneration : undefined;
     if (previous?.epoch === group.epoch && previous.leaf === group.leaf && sent !== undefined) {
@@ -176,53 +191,14 @@ export class KeySync {
     if (channelId === "") this.forks.reconcileDepartures(org, txn);
   }
 
-  /** Keeps a replaced group for the late messages of its epochs (sealed, like groups). */
-  #retire(org: MemberOrg, txn: Txn, retired: RetiredGroup): void {
-    const retiredGroups = org.member.retiredGroups;
-    const suffix = `${toHex(retired.group.keyId)}/${retired.channelId}`;
-    retiredGroups.set(suffix, retired);
-    this.persistRetired(org, txn, suffix);
-    // Bounded: the oldest of a group go first (each holds a few epochs at most).
-    const ofGroup = [...retiredGroups].filter(([, r]) => r.channelId === retired.channelId);
-    for (const [old] of ofGroup.slice(0, Math.max(0, ofGroup.length - maxRetiredGroups))) {
-      retiredGroups.delete(old);
-      this.persistRetired(org, txn, old);
-    }
-  }
-
+  /** Writes retired group `suffix`'s record in `txn` (`retired-groups.ts`). */
   persistRetired(org: MemberOrg, txn: Txn, suffix: string): void {
-    const retired = org.member.retiredGroups.get(suffix);
-    const space = orgSpace(org.hex);
-    const key = `retired/${suffix}`;
-    if (retired === undefined) {
-      txn.ops.push({ type: "delete", space, key });
-      return;
-    }
-    const value = this.#c.p.vault.sealJson(space, key, {
-      channelId: retired.channelId,
-      retiredAt: retired.retiredAt,
-      group: retired.group.serialize(),
-    });
-    txn.ops.push({ type: "put", space, key, value });
+    persistRetired(this.#c, org, txn, suffix);
   }
 
-  /** Drops replaced groups whose retention window is over. */
+  /** Drops replaced groups whose retention window is over (`retired-groups.ts`). */
   expireRetired(org: MemberOrg): void {
-    const c = this.#c;
-    const now = c.p.now();
-    const expired = [...org.member.retiredGroups].filter(
-      ([, retired]) => now - retired.retiredAt >= retiredGroupWindowMs,
-    );
-    const txn = newTxn(org);
-    for (const [suffix] of expired) {
-      org.member.retiredGroups.delete(suffix);
-      this.persistRetired(org, txn, suffix);
-    }
-    // Epochs leave the retention window with time: their rosters go too.
-    pruneRosters(org, txn, orgSpace(org.hex), now);
-    if (txn.ops.length === 0) return;
-    if (expired.length > 0) txn.erasesKeys = true;
-    c.runtime.background(org.hex, () => c.persistence.commit(org, txn));
+    expireRetired(this.#c, org);
   }
 
   /** Welcomes for epochs the group has reached are of no use any more. */
@@ -312,6 +288,7 @@ export class KeySync {
   ): Promise<void> {
     const c = this.#c;
     await this.forks.load(org);
+    await this.judge.aside.load(org);
     this.judge.soon(org.hex); // once after a start (a ban committed, the return it called for not)
     if (isEpochRosterEnvelope(message.payload)) {
       await this.#onEpochRoster(org, message.contentTopic, message.payload, id);
@@ -488,7 +465,16 @@ export class KeySync {
     if (receipt.status === "waiting") this.#retryNamedLater(org, toHex(message.keyId));
     // A waiting delta or page is not marked seen durably: after a restart it is read again from
     // history, where the pieces it waits for are too.
-    if (receipt.status === "waiting" || receipt.status === "refused") return;
+    // Its reference may place a Welcome kept aside (`AddStepJudge.placeAside`).
+    const aside = this.judge.aside.list(org, "unplaced").length;
+    if (receipt.status === "waiting" || receipt.status === "refused") {
+      if (aside === 0) return;
+      this.judge.placeAside(org, txn);
+      if (this.judge.aside.list(org, "unplaced").length !== aside) {
+        await c.persistence.commit(org, txn);
+      }
+      return;
+    }
     if (receipt.status === "known") {
       c.sync.markSeen(org, txn, id);
     } else {
@@ -496,6 +482,7 @@ export class KeySync {
       for (const roster of receipt.rosters) this.#rosterLearned(org, txn, roster);
       pruneRosters(org, txn, orgSpace(org.hex), c.p.now());
     }
+    if (aside > 0) this.judge.placeAside(org, txn);
     await c.persistence.commit(org, txn);
   }
 

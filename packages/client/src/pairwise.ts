@@ -315,7 +315,8 @@ export class PairwiseChannel {
         break;
       case "welcome":
         if (equalBytes(content.value.organizationId, org.id)) {
-          await c.keySync.onWelcome(org, txn, content.value);
+          await c.keySync.judge.aside.load(org);
+          await c.keySync.onWelcome(org, txn, content.value, fromOwner ? "owner" : "delegate");
         }
         break;
       default:

@@ -383,6 +383,8 @@ export class Persistence {
   async #commitNow(org: Org, txn: Txn): Promise<void> {
     const c = this.#c;
     if (txn.description && org.role === "owner") await c.epochs.describe(org, txn);
+    // A ban may refuse an add step of the chain: judged in the ban's own unit of work.
+    if (org.role !== "owner") c.keySync.judge.judgeBans(org, txn);
     const batch = this.#commitBatch(org, txn);
     try {
       await c.p.store.batch(batch.ops, batch.options);

@@ -798,6 +798,10 @@ describe("forks converge under faults (strict: every message read by all who may
     // winner's author committed on top of its winning sibling: not a sibling itself (its parent is
     // no fork point a2 keeps), it was judged "past" and dropped; a2 switched later and missed it.
     ["70", "a message of an epoch on top of a sibling waits for the switch to that branch"],
+    // n1, added by a2 on the winner and by a1 alone behind a partition on its losing branch, was
+    // on the winner when a1's Welcome of a higher epoch came, before n1 knew any commit of a1's
+    // branch: it entered it and left the winner for good (no fork point to switch back).
+    ["110", "a Welcome of an unknown losing branch does not take a member off the winner"],
   ] as const;
   for (const [path, what] of strictReplays) {
     itRuns(`${what} (strict script ${Number(path) + 1})`, strictScripts, runStrict, {

@@ -2,15 +2,15 @@
  * Add steps found invalid (`invalid-adds.ts`), on plain organization records: which add step a ban
  * refuses (a joiner banned at a clock below the commit's, only a delegate's add step of the
  * organization's group), which members an add step wrote, and the bound of the Welcomes of a lower
- * epoch kept in memory. The end-to-end cases are in `commit-forks.test.ts`.
+ * epoch kept aside (stored: `aside-welcomes.test.ts`). The end-to-end cases are in
+ * `commit-forks.test.ts`.
  */
 import { toHex } from "@orgchat/base";
-import type { MemberGroup, Roster } from "@orgchat/crypto";
+import { defaultProvider, type MemberGroup } from "@orgchat/crypto";
 import { describe, expect, it } from "vitest";
 import { CommitForks } from "../src/commit-forks.js";
 import type { CommitRefRecord } from "../src/commit-refs.js";
 import type { ClientCore } from "../src/core.js";
-import type { EpochRoster } from "../src/epoch-roster.js";
 import {
   AddStepJudge,
   invalidAddStep,
@@ -19,44 +19,25 @@ import {
   maxLowerWelcomes,
 } from "../src/invalid-adds.js";
 import type { ReceivedWelcome } from "../src/key-sync.js";
-import type { MemberOrg } from "../src/org.js";
+import { newTxn } from "../src/org.js";
+import { Vault } from "../src/vault.js";
+import { addStepOrg, commitPlace, key, keyId, orgHex } from "./add-step-fixtures.js";
 
-const orgHex = "ab".repeat(32);
-const key = (n: number) => new Uint8Array(32).fill(n);
-const id = (n: number) => toHex(key(n));
-const keyId = (n: number) => new Uint8Array(8).fill(n);
-const leaf = (n: number) => ({ identityKey: key(n), signingKey: key(n), prekey: key(n) });
-
-/** Parent epoch 1 (members 1, 2); add step 2 writes member 3 into leaf 2 (the parent's leaf 1 kept). */
-function org(banned: ReadonlyMap<string, { clock: bigint }>) {
-  const parent = {
-    change: "add",
-    channelId: "",
-    epoch: 1n,
-    keyId: keyId(1),
-    previousKeyId: keyId(0),
-    roster: [leaf(1), leaf(2)] as Roster,
-  } as unknown as EpochRoster;
-  const child = {
-    ...parent,
-    epoch: 2n,
-    keyId: keyId(2),
-    previousKeyId: keyId(1),
-    roster: [leaf(1), { ...leaf(2) }, leaf(3)] as Roster,
-  } as unknown as EpochRoster;
-  const rosters = new Map([
-    [toHex(keyId(1)), parent],
-    [toHex(keyId(2)), child],
-  ]);
-  const value = {
-    hex: orgHex,
-    id: new Uint8Array(32).fill(0xab),
-    log: { state: { banned } },
-    rosters,
-    member: { groups: new Map() },
-  } as unknown as MemberOrg;
-  return { org: value, parent, child };
+/** A vault without a passphrase (records pass through). */
+async function plainVault(): Promise<Vault> {
+  const random = (n: number) => new Uint8Array(n);
+  const opened = await Vault.open({
+    provider: defaultProvider(),
+    random,
+    passphrase: undefined,
+    stored: undefined,
+    scryptN: 16,
+  });
+  return opened.vault;
 }
+const id = (n: number) => toHex(key(n));
+
+const org = (banned: ReadonlyMap<string, { clock: bigint }>) => addStepOrg(banned);
 
 const ref = (clock: bigint, signer = id(9)): CommitRefRecord => ({
   signer,
@@ -105,8 +86,8 @@ describe("which add step a ban refuses", () => {
 });
 
 describe("Welcomes of a lower epoch", () => {
-  it(`keeps at most ${maxLowerWelcomes}, the newest, once each`, () => {
-    const core = { emitter: { on: () => () => undefined } } as unknown as ClientCore;
+  it(`keeps at most ${maxLowerWelcomes}, the newest, once each`, async () => {
+    const core = { p: { vault: await plainVault() } } as unknown as ClientCore;
     const forks = new CommitForks({} as ClientCore, {
       entered: () => undefined,
       followRosters: () => undefined,
@@ -117,16 +98,20 @@ describe("Welcomes of a lower epoch", () => {
     const { org: o } = org(new Map());
     const group = { keyId: keyId(2) } as unknown as MemberGroup;
     const welcome = (n: number) => ({ channelId: "", keyId: keyId(n) }) as ReceivedWelcome;
-    for (let n = 10; n < 20; n++) expect(judge.takesLowerWelcome(o, group, welcome(n))).toBe(false);
+    for (let n = 10; n < 20; n++)
+      expect(judge.takesLowerWelcome(o, newTxn(o), group, welcome(n))).toBe(false);
     expect(judge.keptLower(o)).toBe(maxLowerWelcomes);
     // The same Welcome again (a copy) is kept once.
     const { org: once } = org(new Map());
-    judge.takesLowerWelcome(once, group, welcome(19));
-    judge.takesLowerWelcome(once, group, welcome(19));
+    judge.takesLowerWelcome(once, newTxn(once), group, welcome(19));
+    judge.takesLowerWelcome(once, newTxn(once), group, welcome(19));
     expect(judge.keptLower(once)).toBe(1);
     // A restricted channel's is not kept (only the organization's group goes back).
     const { org: other } = org(new Map());
-    judge.takesLowerWelcome(other, group, { channelId: "c", keyId: keyId(30) } as ReceivedWelcome);
+    judge.takesLowerWelcome(other, newTxn(other), group, {
+      channelId: "c",
+      keyId: keyId(30),
+    } as ReceivedWelcome);
     expect(judge.keptLower(other)).toBe(0);
   });
 });
@@ -142,12 +127,7 @@ describe("a Welcome of a losing branch (`CommitForks.branchLoses`)", () => {
     const { org: o } = org(new Map());
     const signer = key(9);
     // P (1) → A1 (2, clock 5) → A2 (3, clock 6); P → B1 (4, clock 3): B1 wins at P.
-    const place = (n: number, parent: number, epoch: bigint) => ({
-      keyId: keyId(n),
-      previousKeyId: keyId(parent),
-      epoch,
-      channelId: "",
-    });
+    const place = commitPlace;
     forks.note(o, undefined, place(2, 1, 2n), signer, 5n);
     forks.note(o, undefined, place(3, 2, 3n), signer, 6n);
     forks.note(o, undefined, place(4, 1, 2n), signer, 3n);
