@@ -18,18 +18,18 @@
 import { equalBytes, toHex } from "@orgchat/base";
 import { compareCommits, type MemberGroup, type MemberTransition } from "@orgchat/crypto";
 import { decodeSignedEnvelope } from "@orgchat/wire";
-import {
-  type CommitRefRecord,
-  commitRef,
-  departuresKey,
-  readDepartures,
-  readRef,
-  writeRef,
-} from "./commit-refs.js";
+import { type CommitRefRecord, commitRef, readRef, writeRef } from "./commit-refs.js";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
-import { encodeJson } from "./encoding.js";
 import type { EpochRoster } from "./epoch-roster.js";
+import {
+  acceptedAfter,
+  departuresKey,
+  type KeptDepartures,
+  noteKept,
+  readKept,
+  writeKept,
+} from "./fork-departures.js";
 import type { HeldChunk } from "./held-key-updates.js";
 import { invalidAddStep } from "./invalid-adds.js";
 import { type DelegateOrg, type MemberOrg, newTxn, type Txn, type WaitingChunk } from "./org.js";
@@ -74,7 +74,7 @@ export class CommitForks {
   readonly #refs = new WeakMap<MemberOrg, Map<string, CommitRefRecord>>();
   readonly #loaded = new WeakSet<MemberOrg>();
   readonly #waiting = new WeakMap<MemberOrg, HeldChunk[]>();
-  readonly #departures = new WeakMap<MemberOrg, Set<string>>();
+  readonly #departures = new WeakMap<MemberOrg, KeptDepartures>();
 
   constructor(core: ClientCore, steps: ForkSteps) {
     this.#c = core;
@@ -101,17 +101,12 @@ export class CommitForks {
     const stored = await store.get(space, departuresKey);
     if (stored !== undefined) {
       // Those noted meanwhile are newer: they stay the last forgotten.
-      const noted = [...this.#pending(org)];
       const pending = this.#pending(org);
+      const noted = [...pending];
       pending.clear();
-      for (const member of [...readDepartures(stored, commitForkLimits.maxDepartures), ...noted]) {
-        pending.delete(member);
-        pending.add(member);
-      }
-      for (const old of pending) {
-        if (pending.size <= commitForkLimits.maxDepartures) break;
-        pending.delete(old);
-      }
+      const max = commitForkLimits.maxDepartures;
+      const read = readKept(stored, max, org.log.state.clock);
+      for (const [member, clock] of [...read, ...noted]) noteKept(pending, member, clock, max);
     }
     for (const key of await store.keys(space, { prefix: "fork-ref/" })) {
       const keyIdHex = key.slice("fork-ref/".length);
@@ -360,31 +355,30 @@ export class CommitForks {
    * may come back on the roster by another committer's add step decided before the departure (its
    * add step on its way, or re-made late: the joiner's keys came later, or its commit lost and was
    * re-made on the winner). Kept, at most `maxDepartures` (the oldest go first), in the
-   * organization's `fork-departures` record written in `txn`, until the state lists the member
-   * again; {@link CommitForks.reconcileDepartures} removes it again from every epoch that holds it.
+   * organization's `fork-departures` record written in `txn` with the state's clock now, until the
+   * member is accepted again after that clock (`fork-departures.ts`);
+   * {@link CommitForks.reconcileDepartures} removes it again from every epoch that holds it.
    */
   noteDeparture(org: MemberOrg, txn: Txn | undefined, member: string): void {
-    const pending = this.#pending(org);
-    // Re-inserted: the newest are the last forgotten.
-    pending.delete(member);
-    pending.add(member);
-    for (const old of pending) {
-      if (pending.size <= commitForkLimits.maxDepartures) break;
-      pending.delete(old);
-    }
+    // Re-inserted: the newest are the last forgotten. The state's clock now holds the removal.
+    noteKept(this.#pending(org), member, org.log.state.clock, commitForkLimits.maxDepartures);
     if (txn !== undefined) this.#writeDepartures(org, txn);
   }
 
-  /** The departures {@link CommitForks.noteDeparture} keeps for `org`, oldest first. */
-  departures(org: MemberOrg): ReadonlySet<string> {
-    return this.#departures.get(org) ?? new Set();
+  /**
+   * The departures {@link CommitForks.noteDeparture} keeps for `org`, oldest first: member id → the
+   * state's clock when it was noted.
+   */
+  departures(org: MemberOrg): ReadonlyMap<string, bigint> {
+    return this.#departures.get(org) ?? new Map();
   }
 
   /**
    * After the organization's group entered a new epoch (in `txn`): the departures this delegate
    * decided ({@link CommitForks.noteDeparture}) whose member that epoch's roster holds, and the state
    * still does not list, are committed again now (a KeyUpdate without them, each in a unit of work of
-   * its own). A member the state lists again (accepted anew) is forgotten.
+   * its own). A member the state lists and holds an acceptance of after the departure is forgotten;
+   * one only listed (by a description made before the owner read the removal) is kept.
    */
   reconcileDepartures(org: MemberOrg, txn: Txn): void {
     const pending = this.#departures.get(org);
@@ -397,8 +391,11 @@ export class CommitForks {
     for (const leaf of group.roster) if (leaf !== undefined) onRoster.add(toHex(leaf.identityKey));
     const due: string[] = [];
     let forgot = false;
-    for (const member of pending) {
+    for (const [member, clock] of pending) {
       if (members.has(member)) {
+        // Listed is not enough (a description made before the owner read the removal lists it
+        // for a moment): only an acceptance decided after the departure forgets it.
+        if (!acceptedAfter(org.log.state, member, clock)) continue;
         pending.delete(member);
         forgot = true;
       } else if (onRoster.has(member)) {
@@ -421,17 +418,17 @@ export class CommitForks {
     });
   }
 
-  #pending(org: MemberOrg): Set<string> {
+  #pending(org: MemberOrg): KeptDepartures {
     let pending = this.#departures.get(org);
     if (pending === undefined) {
-      pending = new Set();
+      pending = new Map();
       this.#departures.set(org, pending);
     }
     return pending;
   }
 
   #writeDepartures(org: MemberOrg, txn: Txn): void {
-    const value = encodeJson([...this.#pending(org)]);
+    const value = writeKept(this.#pending(org));
     txn.ops.push({ type: "put", space: orgSpace(org.hex), key: departuresKey, value });
   }
 
