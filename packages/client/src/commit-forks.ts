@@ -21,6 +21,7 @@ import { decodeSignedEnvelope } from "@orgchat/wire";
 import { type CommitRefRecord, commitRef, readRef, writeRef } from "./commit-refs.js";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
+import { payloadId } from "./encoding.js";
 import type { EpochRoster } from "./epoch-roster.js";
 import {
   acceptedAfter,
@@ -31,11 +32,14 @@ import {
   writeKept,
 } from "./fork-departures.js";
 import type { HeldChunk } from "./held-key-updates.js";
+import { HiddenCommits } from "./hidden-commits.js";
 import { invalidAddStep } from "./invalid-adds.js";
 import { type DelegateOrg, type MemberOrg, newTxn, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
+import { recommitPlan } from "./recommit-plan.js";
 
 export type { CommitRefRecord } from "./commit-refs.js";
+export { recommitPlan } from "./recommit-plan.js";
 
 const component = "client/commit-forks";
 
@@ -76,9 +80,13 @@ export class CommitForks {
   readonly #waiting = new WeakMap<MemberOrg, HeldChunk[]>();
   readonly #departures = new WeakMap<MemberOrg, KeptDepartures>();
 
+  /** Reads for commits placed and needed whose chunks a partition hid (`hidden-commits.ts`). */
+  readonly hidden: HiddenCommits;
+
   constructor(core: ClientCore, steps: ForkSteps) {
     this.#c = core;
     this.#steps = steps;
+    this.hidden = new HiddenCommits(core, (org, keyIdHex) => this.#missingChunk(org, keyIdHex));
   }
 
   /** The references of `org` (read from the store at first use: {@link CommitForks.load}). */
@@ -134,6 +142,9 @@ export class CommitForks {
       return; // It opened a moment ago: not reached.
     }
     this.note(org, txn, message, envelope.signer, envelope.clock);
+    const c = this.#c;
+    const time = c.sync.arrivalOf(payloadId(c.p.provider, bytes)) ?? c.now();
+    this.hidden.noteTime(org, toHex(message.keyId), time);
   }
 
   /** Notes a commit's reference (a delegate's own commit: `delegate-commits.ts`). */
@@ -430,12 +441,17 @@ export class CommitForks {
     txn.ops.push({ type: "put", space: orgSpace(org.hex), key: departuresKey, value });
   }
 
-  /** Chunks that waited for roster `keyIdHex` (or its reference) go on. */
+  /**
+   * Chunks that waited for roster `keyIdHex` (or its reference) go on; with none, a read of history
+   * is armed if the commit is needed ({@link CommitForks.hidden}).
+   */
   retry(org: MemberOrg, txn: Txn, keyIdHex: string): void {
+    const ready = (this.#waiting.get(org) ?? []).filter((held) => held.keyIdHex === keyIdHex);
     const waiting = this.#waiting.get(org);
-    if (waiting === undefined) return;
-    const ready = waiting.filter((held) => held.keyIdHex === keyIdHex);
-    if (ready.length === 0) return;
+    if (waiting === undefined || ready.length === 0) {
+      this.hidden.want(org, keyIdHex);
+      return;
+    }
     this.#waiting.set(
       org,
       waiting.filter((held) => held.keyIdHex !== keyIdHex),
@@ -611,6 +627,23 @@ export class CommitForks {
     return out;
   }
 
+  /**
+   * The group of commit `keyIdHex` when it is placed (reference and KeyUpdate roster here), needed
+   * (it wins at its parent, or its parent is the group's epoch) and no chunk of it is held.
+   */
+  #missingChunk(org: MemberOrg, keyIdHex: string): string | undefined {
+    const roster = org.rosters.get(keyIdHex);
+    const ref = this.refs(org).get(keyIdHex);
+    if (roster?.change !== "rekey" || ref === undefined) return undefined;
+    const group = org.member.groups.get(roster.channelId);
+    if (group?.status !== "member" || toHex(group.keyId) === keyIdHex) return undefined;
+    if (this.#waiting.get(org)?.some((held) => held.keyIdHex === keyIdHex) === true)
+      return undefined;
+    if ((org.member.waitingChunks.get(keyIdHex)?.length ?? 0) > 0) return undefined;
+    const needed = ref.parent === toHex(group.keyId) || this.#wins(org, group, keyIdHex);
+    return needed ? roster.channelId : undefined;
+  }
+
   #onActiveChain(org: MemberOrg, group: MemberGroup, keyIdHex: string): boolean {
     if (keyIdHex === toHex(group.keyId)) return true;
     const ref = this.refs(org).get(keyIdHex);
@@ -620,43 +653,6 @@ export class CommitForks {
 
 /** The fields of an `EpochRoster` that place a commit. */
 type CommitPlace = Pick<EpochRoster, "keyId" | "previousKeyId" | "epoch" | "channelId">;
-
-/** A roster leaf's member id, or none for an empty leaf. */
-const leafId = (leaf: EpochRoster["roster"][number]): string[] =>
-  leaf === undefined ? [] : [toHex(leaf.identityKey)];
-
-/**
- * What a delegate re-commits after its commits `lost` lost: members its lost rosters held and the
- * active roster lacks, that the state still lists (joiners); members the active roster holds and
- * its lost rosters did not, that the state no longer lists and the lost commit's parent held
- * (departures; all of them when that parent's roster is not here). Never the owner, never
- * itself (the state and `commitRemove` refuse those anyway).
- */
-export function recommitPlan(
-  org: MemberOrg,
-  group: Pick<MemberGroup, "roster">,
-  lost: readonly EpochRoster[],
-): { joiners: string[]; departures: string[] } {
-  const active = new Set<string>();
-  for (const leaf of group.roster) if (leaf !== undefined) active.add(toHex(leaf.identityKey));
-  const members = org.log.state.members;
-  const joiners = new Set<string>();
-  const departures = new Set<string>();
-  for (const roster of lost) {
-    const held = new Set<string>();
-    for (const leaf of roster.roster) if (leaf !== undefined) held.add(toHex(leaf.identityKey));
-    for (const id of held) if (!active.has(id) && members.has(id)) joiners.add(id);
-    // Only members of the lost commit's parent: one the winning branch added since (its
-    // acceptance maybe not here yet) is not this commit's to remove.
-    const parent = org.rosters.get(toHex(roster.previousKeyId))?.roster;
-    const before = parent === undefined ? undefined : new Set(parent.flatMap(leafId));
-    for (const id of active) {
-      if (before !== undefined && !before.has(id)) continue;
-      if (!held.has(id) && !members.has(id) && id !== org.hex) departures.add(id);
-    }
-  }
-  return { joiners: [...joiners], departures: [...departures] };
-}
 
 /**
  * Whether a commit on `parent` is on a fork point of `group`: an epoch it left (not its current
