@@ -77,8 +77,8 @@ describe("commit references (fork-ref records)", () => {
 describe("departures a delegate decided", () => {
   const id = (n: number) => n.toString(16).padStart(64, "0");
   const identityKey = (hex: string) => Uint8Array.from(Buffer.from(hex, "hex"));
-
-  it(`keeps at most ${commitForkLimits.maxDepartures}, the newest; commits again those an epoch holds`, () => {
+  /** Fork handling whose background tasks (the removals committed again) are only collected. */
+  const delegateForks = () => {
     const background: Array<() => Promise<void>> = [];
     const core = {
       runtime: { background: (_: string, task: () => Promise<void>) => background.push(task) },
@@ -89,6 +89,11 @@ describe("departures a delegate decided", () => {
       retryNamed: () => undefined,
       applyWaiting: () => undefined,
     });
+    return { forks, background };
+  };
+
+  it(`keeps at most ${commitForkLimits.maxDepartures}, the newest; commits again those an epoch holds`, () => {
+    const { forks, background } = delegateForks();
     const total = commitForkLimits.maxDepartures + 10;
     const back = id(total + 1);
     // `back` is listed again, and accepted again (its request decided at 6, after the departures).
@@ -184,16 +189,7 @@ describe("departures a delegate decided", () => {
   });
 
   it("a member listed again is kept until an acceptance after the departure (owner seed 2, script 6)", () => {
-    const background: Array<() => Promise<void>> = [];
-    const core = {
-      runtime: { background: (_: string, task: () => Promise<void>) => background.push(task) },
-    };
-    const forks = new CommitForks(core as unknown as ClientCore, {
-      entered: () => undefined,
-      followRosters: () => undefined,
-      retryNamed: () => undefined,
-      applyWaiting: () => undefined,
-    });
+    const { forks, background } = delegateForks();
     const n1 = id(1);
     // The removal is the state's event at clock 24; n1 joined at 20 (its request accepted then).
     const state = {

@@ -22,6 +22,13 @@ const admin = new Uint8Array(32).fill(0x02);
 const keyId = (n: number) => Uint8Array.from([0, 0, 0, 0, 0, 0, n >> 8, n & 0xff]);
 const hex = (n: number) => toHex(keyId(n));
 const initialBackoffMs = 5_000;
+/** Where commit `n` hangs: on epoch `parent`'s key id, epoch 2, the organization's group. */
+const place = (n: number, parent: number) => ({
+  keyId: keyId(n),
+  previousKeyId: keyId(parent),
+  epoch: 2n,
+  channelId: "",
+});
 
 /** A client core with only what fork handling and the hidden-commit reads use. */
 function world() {
@@ -103,12 +110,6 @@ describe("a commit hidden by a partition is read back from history", () => {
     const { forks, reads, advance, now } = world();
     const { org, rekey } = memberOrg();
     const txn = newTxn(org);
-    const place = (n: number, parent: number) => ({
-      keyId: keyId(n),
-      previousKeyId: keyId(parent),
-      epoch: 2n,
-      channelId: "",
-    });
     // Our epoch 2: the admin's KeyUpdate on epoch 1. The owner's KeyUpdate on epoch 1 (key 3),
     // made behind a partition 10 minutes ago, wins there; its roster came from history.
     forks.note(org, txn, place(2, 1), admin, 10n);
@@ -133,12 +134,6 @@ describe("a commit hidden by a partition is read back from history", () => {
     const { forks, reads, advance } = world();
     const { org, rekey } = memberOrg();
     const txn = newTxn(org);
-    const place = (n: number, parent: number) => ({
-      keyId: keyId(n),
-      previousKeyId: keyId(parent),
-      epoch: 2n,
-      channelId: "",
-    });
     forks.note(org, txn, place(2, 1), admin, 10n);
     // A roster with no reference (a forged or unsigned envelope opens nothing, notes nothing).
     rekey(4, 1);
