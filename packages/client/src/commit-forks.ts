@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { equalBytes, toHex } from "@orgchat/base";
+import { equalBytes, fromHex, toHex } from "@orgchat/base";
 import { compareCommits, type MemberGroup, type MemberTransition } from "@orgchat/crypto";
 import { decodeSignedEnvelope } from "@orgchat/wire";
 import { type CommitRefRecord, commitRef, readRef, writeRef } from "./commit-refs.js";
@@ -32,7 +32,7 @@ import {
   writeKept,
 } from "./fork-departures.js";
 import type { HeldChunk } from "./held-key-updates.js";
-import { HiddenCommits } from "./hidden-commits.js";
+import { HiddenCommits, type Missing } from "./hidden-commits.js";
 import { invalidAddStep } from "./invalid-adds.js";
 import { type DelegateOrg, type MemberOrg, newTxn, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
@@ -145,6 +145,7 @@ export class CommitForks {
     const c = this.#c;
     const time = c.sync.arrivalOf(payloadId(c.p.provider, bytes)) ?? c.now();
     this.hidden.noteTime(org, toHex(message.keyId), time);
+    this.hidden.want(org, toHex(message.keyId));
   }
 
   /** Notes a commit's reference (a delegate's own commit: `delegate-commits.ts`). */
@@ -631,17 +632,26 @@ export class CommitForks {
    * The group of commit `keyIdHex` when it is placed (reference and KeyUpdate roster here), needed
    * (it wins at its parent, or its parent is the group's epoch) and no chunk of it is held.
    */
-  #missingChunk(org: MemberOrg, keyIdHex: string): string | undefined {
-    const roster = org.rosters.get(keyIdHex);
+  #missingChunk(org: MemberOrg, keyIdHex: string): Missing | undefined {
     const ref = this.refs(org).get(keyIdHex);
-    if (roster?.change !== "rekey" || ref === undefined) return undefined;
-    const group = org.member.groups.get(roster.channelId);
-    if (group?.status !== "member" || toHex(group.keyId) === keyIdHex) return undefined;
+    const group = ref === undefined ? undefined : org.member.groups.get(ref.channelId);
+    if (ref === undefined || group?.status !== "member" || toHex(group.keyId) === keyIdHex) {
+      return undefined;
+    }
+    // A commit on a parent we know nothing of (the parent's commit hidden too): from the start.
+    const { parent } = ref;
+    if (!this.refs(org).has(parent) && !org.rosters.has(parent)) {
+      if (parent !== toHex(group.keyId) && !group.keepsParent(fromHex(parent))) {
+        return { channelId: ref.channelId, fromStart: true };
+      }
+    }
+    const roster = org.rosters.get(keyIdHex);
+    if (roster?.change !== "rekey") return undefined;
     if (this.#waiting.get(org)?.some((held) => held.keyIdHex === keyIdHex) === true)
       return undefined;
     if ((org.member.waitingChunks.get(keyIdHex)?.length ?? 0) > 0) return undefined;
     const needed = ref.parent === toHex(group.keyId) || this.#wins(org, group, keyIdHex);
-    return needed ? roster.channelId : undefined;
+    return needed ? { channelId: roster.channelId, fromStart: false } : undefined;
   }
 
   #onActiveChain(org: MemberOrg, group: MemberGroup, keyIdHex: string): boolean {

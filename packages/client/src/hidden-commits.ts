@@ -27,6 +27,16 @@ import { sweepOverlapMs } from "./sync.js";
  */
 export const hiddenCommitLimits = { maxAsked: 256, maxTimes: 256, maxDue: 64 } as const;
 
+/**
+ * What a commit misses: its group's keys topic is read back to its roster's time, or from the
+ * start of history when its parent is unknown too (`fromStart`: the parent's commit, older, was
+ * hidden as well; only its own later roster came).
+ */
+export interface Missing {
+  readonly channelId: string;
+  readonly fromStart: boolean;
+}
+
 /** A commit to read for: its group and the time its roster came. */
 interface Due {
   readonly channelId: string;
@@ -37,7 +47,7 @@ interface Due {
 export class HiddenCommits {
   readonly #c: ClientCore;
   /** Whether commit `keyIdHex` is placed, needed and without a chunk (asked again at the read). */
-  readonly #missing: (org: MemberOrg, keyIdHex: string) => string | undefined;
+  readonly #missing: (org: MemberOrg, keyIdHex: string) => Missing | undefined;
   readonly #times = new WeakMap<MemberOrg, Map<string, number>>();
   readonly #asked = new WeakMap<MemberOrg, Set<string>>();
   readonly #due = new WeakMap<MemberOrg, Map<string, Due>>();
@@ -45,10 +55,13 @@ export class HiddenCommits {
   readonly #backoff = new WeakMap<MemberOrg, ResyncBackoff>();
 
   /**
-   * @param missing - the group ("" the organization's) of commit `keyIdHex` when this member has
-   *   placed it, needs it and holds no chunk of it; undefined otherwise
+   * @param missing - what commit `keyIdHex` misses when this member has placed it, needs it and
+   *   holds no chunk of it, or knows nothing of its parent; undefined otherwise
    */
-  constructor(core: ClientCore, missing: (org: MemberOrg, keyIdHex: string) => string | undefined) {
+  constructor(
+    core: ClientCore,
+    missing: (org: MemberOrg, keyIdHex: string) => Missing | undefined,
+  ) {
     this.#c = core;
     this.#missing = missing;
   }
@@ -77,10 +90,10 @@ export class HiddenCommits {
     if (this.#asked.get(org)?.has(keyIdHex) === true) return;
     const time = this.#times.get(org)?.get(keyIdHex);
     if (time === undefined) return; // our own commit, or its roster not read from the network
-    const channelId = this.#missing(org, keyIdHex);
-    if (channelId === undefined) return;
+    const missing = this.#missing(org, keyIdHex);
+    if (missing === undefined) return;
     const due = mapOf(this.#due, org);
-    due.set(keyIdHex, { channelId, time });
+    due.set(keyIdHex, { channelId: missing.channelId, time: missing.fromStart ? 0 : time });
     trim(due, hiddenCommitLimits.maxDue);
     this.#arm(org, this.#c.p.config.resyncInitialBackoffMs);
   }

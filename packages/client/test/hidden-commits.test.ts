@@ -94,6 +94,8 @@ function memberOrg() {
     member: { groups: new Map([["", group]]), waitingChunks: new Map() },
     log: { state: { clock: 1n } },
   } as unknown as MemberOrg;
+  // Epoch 1 (the parent of ours) is known: its roster is here.
+  rosters.set(hex(1), { change: "genesis", channelId: "", keyId: keyId(1) } as never);
   const rekey = (n: number, parent: number) =>
     rosters.set(hex(n), {
       change: "rekey",
@@ -163,6 +165,30 @@ describe("a commit hidden by a partition is read back from history", () => {
     await advance(3_600_000);
     expect(reads).toEqual([]);
     expect(forks.hidden.asked(org)).toBe(0);
+  });
+
+  it("a commit on a parent known nowhere (its commit hidden too): one read from the start", async () => {
+    const { forks, reads, advance } = world();
+    const { org } = memberOrg();
+    const txn = newTxn(org);
+    forks.note(org, txn, place(2, 1), admin, 10n);
+    // The owner's epoch 10 (key 9) on its epoch 9 (key 8), which nothing here names: only the
+    // later roster came. Noted from an envelope that opened: the whole keys topic is read, once.
+    forks.note(org, txn, place(9, 8), orgId, 28n);
+    forks.hidden.noteTime(org, hex(9), 1_700_000_000_000);
+    forks.hidden.want(org, hex(9));
+    await advance(initialBackoffMs);
+    expect(reads).toEqual([{ topic: keysTopic(orgId), from: 0 }]);
+    forks.hidden.want(org, hex(9));
+    await advance(3_600_000);
+    expect(reads).toHaveLength(1);
+    // Its parent learned meanwhile: nothing to read for the next one on it.
+    forks.note(org, txn, place(8, 2), orgId, 27n);
+    forks.note(org, txn, place(10, 8), orgId, 29n);
+    forks.hidden.noteTime(org, hex(10), 1);
+    forks.hidden.want(org, hex(10));
+    await advance(3_600_000);
+    expect(reads).toHaveLength(1);
   });
 
   it("N commits cause at most N reads; those due in one back-off step share one", async () => {
