@@ -15,27 +15,31 @@
  *
  * @module
  */
-import { equalBytes, toHex } from "@orgchat/base";
+import { equalBytes, fromHex, toHex } from "@orgchat/base";
 import { compareCommits, type MemberGroup, type MemberTransition } from "@orgchat/crypto";
 import { decodeSignedEnvelope } from "@orgchat/wire";
-import {
-  type CommitRefRecord,
-  commitRef,
-  departuresKey,
-  readDepartures,
-  readRef,
-  writeRef,
-} from "./commit-refs.js";
+import { type CommitRefRecord, commitRef, readRef, writeRef } from "./commit-refs.js";
 import type { ClientCore } from "./core.js";
 import { commitDelegateAdd, commitDelegateRemoval } from "./delegate-commits.js";
-import { encodeJson } from "./encoding.js";
+import { payloadId } from "./encoding.js";
 import type { EpochRoster } from "./epoch-roster.js";
+import {
+  acceptedAfter,
+  departuresKey,
+  type KeptDepartures,
+  noteKept,
+  readKept,
+  writeKept,
+} from "./fork-departures.js";
 import type { HeldChunk } from "./held-key-updates.js";
+import { HiddenCommits, type Missing } from "./hidden-commits.js";
 import { invalidAddStep } from "./invalid-adds.js";
 import { type DelegateOrg, type MemberOrg, newTxn, type Txn, type WaitingChunk } from "./org.js";
 import { orgSpace } from "./persistence.js";
+import { recommitPlan } from "./recommit-plan.js";
 
 export type { CommitRefRecord } from "./commit-refs.js";
+export { recommitPlan } from "./recommit-plan.js";
 
 const component = "client/commit-forks";
 
@@ -74,11 +78,15 @@ export class CommitForks {
   readonly #refs = new WeakMap<MemberOrg, Map<string, CommitRefRecord>>();
   readonly #loaded = new WeakSet<MemberOrg>();
   readonly #waiting = new WeakMap<MemberOrg, HeldChunk[]>();
-  readonly #departures = new WeakMap<MemberOrg, Set<string>>();
+  readonly #departures = new WeakMap<MemberOrg, KeptDepartures>();
+
+  /** Reads for commits placed and needed whose chunks a partition hid (`hidden-commits.ts`). */
+  readonly hidden: HiddenCommits;
 
   constructor(core: ClientCore, steps: ForkSteps) {
     this.#c = core;
     this.#steps = steps;
+    this.hidden = new HiddenCommits(core, (org, keyIdHex) => this.#missingChunk(org, keyIdHex));
   }
 
   /** The references of `org` (read from the store at first use: {@link CommitForks.load}). */
@@ -101,17 +109,12 @@ export class CommitForks {
     const stored = await store.get(space, departuresKey);
     if (stored !== undefined) {
       // Those noted meanwhile are newer: they stay the last forgotten.
-      const noted = [...this.#pending(org)];
       const pending = this.#pending(org);
+      const noted = [...pending];
       pending.clear();
-      for (const member of [...readDepartures(stored, commitForkLimits.maxDepartures), ...noted]) {
-        pending.delete(member);
-        pending.add(member);
-      }
-      for (const old of pending) {
-        if (pending.size <= commitForkLimits.maxDepartures) break;
-        pending.delete(old);
-      }
+      const max = commitForkLimits.maxDepartures;
+      const read = readKept(stored, max, org.log.state.clock);
+      for (const [member, clock] of [...read, ...noted]) noteKept(pending, member, clock, max);
     }
     for (const key of await store.keys(space, { prefix: "fork-ref/" })) {
       const keyIdHex = key.slice("fork-ref/".length);
@@ -139,6 +142,10 @@ export class CommitForks {
       return; // It opened a moment ago: not reached.
     }
     this.note(org, txn, message, envelope.signer, envelope.clock);
+    const c = this.#c;
+    const time = c.sync.arrivalOf(payloadId(c.p.provider, bytes)) ?? c.now();
+    this.hidden.noteTime(org, toHex(message.keyId), time);
+    this.hidden.want(org, toHex(message.keyId));
   }
 
   /** Notes a commit's reference (a delegate's own commit: `delegate-commits.ts`). */
@@ -218,19 +225,17 @@ export class CommitForks {
   }
 
   /**
-   * Whether a delegate's KeyUpdate chunk of an epoch not above the group's hangs where this member
-   * cannot place it yet: its commit's reference is unknown (its roster not here) and its parent is
-   * neither the current epoch nor one the group left. It may be a commit on another branch
-   * ({@link CommitForks.isOtherBranch} once its roster comes): not marked seen when dropped. Not
-   * the owner's yet: with them, owner seed 1 script 3 fails (a re-commit brings back a joiner the
-   * other admin removed; not diagnosed).
+   * Whether a KeyUpdate chunk (a delegate's or the owner's) of an epoch not above the group's hangs
+   * where this member cannot place it yet: its commit's reference is unknown (its roster not here)
+   * and its parent is neither the current epoch nor one the group left. It may be a commit on
+   * another branch ({@link CommitForks.isOtherBranch} once its roster comes): not marked seen when
+   * dropped. The owner's too since session 16 (owner seed 1 script 3 failed with them while a
+   * departure was forgotten on a description that listed its member: `fork-departures.ts`).
    */
   placeUnknown(org: MemberOrg, held: HeldChunk): boolean {
     const { chunk } = held.read;
     const group = org.member.groups.get(chunk.channelId);
-    if (group === undefined || held.delegate !== true || this.refs(org).has(held.keyIdHex)) {
-      return false;
-    }
+    if (group === undefined || this.refs(org).has(held.keyIdHex)) return false;
     return !equalBytes(chunk.previousKeyId, group.keyId) && !group.keepsParent(chunk.previousKeyId);
   }
 
@@ -360,31 +365,30 @@ export class CommitForks {
    * may come back on the roster by another committer's add step decided before the departure (its
    * add step on its way, or re-made late: the joiner's keys came later, or its commit lost and was
    * re-made on the winner). Kept, at most `maxDepartures` (the oldest go first), in the
-   * organization's `fork-departures` record written in `txn`, until the state lists the member
-   * again; {@link CommitForks.reconcileDepartures} removes it again from every epoch that holds it.
+   * organization's `fork-departures` record written in `txn` with the state's clock now, until the
+   * member is accepted again after that clock (`fork-departures.ts`);
+   * {@link CommitForks.reconcileDepartures} removes it again from every epoch that holds it.
    */
   noteDeparture(org: MemberOrg, txn: Txn | undefined, member: string): void {
-    const pending = this.#pending(org);
-    // Re-inserted: the newest are the last forgotten.
-    pending.delete(member);
-    pending.add(member);
-    for (const old of pending) {
-      if (pending.size <= commitForkLimits.maxDepartures) break;
-      pending.delete(old);
-    }
+    // Re-inserted: the newest are the last forgotten. The state's clock now holds the removal.
+    noteKept(this.#pending(org), member, org.log.state.clock, commitForkLimits.maxDepartures);
     if (txn !== undefined) this.#writeDepartures(org, txn);
   }
 
-  /** The departures {@link CommitForks.noteDeparture} keeps for `org`, oldest first. */
-  departures(org: MemberOrg): ReadonlySet<string> {
-    return this.#departures.get(org) ?? new Set();
+  /**
+   * The departures {@link CommitForks.noteDeparture} keeps for `org`, oldest first: member id → the
+   * state's clock when it was noted.
+   */
+  departures(org: MemberOrg): ReadonlyMap<string, bigint> {
+    return this.#departures.get(org) ?? new Map();
   }
 
   /**
    * After the organization's group entered a new epoch (in `txn`): the departures this delegate
    * decided ({@link CommitForks.noteDeparture}) whose member that epoch's roster holds, and the state
    * still does not list, are committed again now (a KeyUpdate without them, each in a unit of work of
-   * its own). A member the state lists again (accepted anew) is forgotten.
+   * its own). A member the state lists and holds an acceptance of after the departure is forgotten;
+   * one only listed (by a description made before the owner read the removal) is kept.
    */
   reconcileDepartures(org: MemberOrg, txn: Txn): void {
     const pending = this.#departures.get(org);
@@ -397,8 +401,11 @@ export class CommitForks {
     for (const leaf of group.roster) if (leaf !== undefined) onRoster.add(toHex(leaf.identityKey));
     const due: string[] = [];
     let forgot = false;
-    for (const member of pending) {
+    for (const [member, clock] of pending) {
       if (members.has(member)) {
+        // Listed is not enough (a description made before the owner read the removal lists it
+        // for a moment): only an acceptance decided after the departure forgets it.
+        if (!acceptedAfter(org.log.state, member, clock)) continue;
         pending.delete(member);
         forgot = true;
       } else if (onRoster.has(member)) {
@@ -421,26 +428,31 @@ export class CommitForks {
     });
   }
 
-  #pending(org: MemberOrg): Set<string> {
+  #pending(org: MemberOrg): KeptDepartures {
     let pending = this.#departures.get(org);
     if (pending === undefined) {
-      pending = new Set();
+      pending = new Map();
       this.#departures.set(org, pending);
     }
     return pending;
   }
 
   #writeDepartures(org: MemberOrg, txn: Txn): void {
-    const value = encodeJson([...this.#pending(org)]);
+    const value = writeKept(this.#pending(org));
     txn.ops.push({ type: "put", space: orgSpace(org.hex), key: departuresKey, value });
   }
 
-  /** Chunks that waited for roster `keyIdHex` (or its reference) go on. */
+  /**
+   * Chunks that waited for roster `keyIdHex` (or its reference) go on; with none, a read of history
+   * is armed if the commit is needed ({@link CommitForks.hidden}).
+   */
   retry(org: MemberOrg, txn: Txn, keyIdHex: string): void {
+    const ready = (this.#waiting.get(org) ?? []).filter((held) => held.keyIdHex === keyIdHex);
     const waiting = this.#waiting.get(org);
-    if (waiting === undefined) return;
-    const ready = waiting.filter((held) => held.keyIdHex === keyIdHex);
-    if (ready.length === 0) return;
+    if (waiting === undefined || ready.length === 0) {
+      this.hidden.want(org, keyIdHex);
+      return;
+    }
     this.#waiting.set(
       org,
       waiting.filter((held) => held.keyIdHex !== keyIdHex),
@@ -616,6 +628,32 @@ export class CommitForks {
     return out;
   }
 
+  /**
+   * The group of commit `keyIdHex` when it is placed (reference and KeyUpdate roster here), needed
+   * (it wins at its parent, or its parent is the group's epoch) and no chunk of it is held.
+   */
+  #missingChunk(org: MemberOrg, keyIdHex: string): Missing | undefined {
+    const ref = this.refs(org).get(keyIdHex);
+    const group = ref === undefined ? undefined : org.member.groups.get(ref.channelId);
+    if (ref === undefined || group?.status !== "member" || toHex(group.keyId) === keyIdHex) {
+      return undefined;
+    }
+    // A commit on a parent we know nothing of (the parent's commit hidden too): from the start.
+    const { parent } = ref;
+    if (!this.refs(org).has(parent) && !org.rosters.has(parent)) {
+      if (parent !== toHex(group.keyId) && !group.keepsParent(fromHex(parent))) {
+        return { channelId: ref.channelId, fromStart: true };
+      }
+    }
+    const roster = org.rosters.get(keyIdHex);
+    if (roster?.change !== "rekey") return undefined;
+    if (this.#waiting.get(org)?.some((held) => held.keyIdHex === keyIdHex) === true)
+      return undefined;
+    if ((org.member.waitingChunks.get(keyIdHex)?.length ?? 0) > 0) return undefined;
+    const needed = ref.parent === toHex(group.keyId) || this.#wins(org, group, keyIdHex);
+    return needed ? { channelId: roster.channelId, fromStart: false } : undefined;
+  }
+
   #onActiveChain(org: MemberOrg, group: MemberGroup, keyIdHex: string): boolean {
     if (keyIdHex === toHex(group.keyId)) return true;
     const ref = this.refs(org).get(keyIdHex);
@@ -625,43 +663,6 @@ export class CommitForks {
 
 /** The fields of an `EpochRoster` that place a commit. */
 type CommitPlace = Pick<EpochRoster, "keyId" | "previousKeyId" | "epoch" | "channelId">;
-
-/** A roster leaf's member id, or none for an empty leaf. */
-const leafId = (leaf: EpochRoster["roster"][number]): string[] =>
-  leaf === undefined ? [] : [toHex(leaf.identityKey)];
-
-/**
- * What a delegate re-commits after its commits `lost` lost: members its lost rosters held and the
- * active roster lacks, that the state still lists (joiners); members the active roster holds and
- * its lost rosters did not, that the state no longer lists and the lost commit's parent held
- * (departures; all of them when that parent's roster is not here). Never the owner, never
- * itself (the state and `commitRemove` refuse those anyway).
- */
-export function recommitPlan(
-  org: MemberOrg,
-  group: Pick<MemberGroup, "roster">,
-  lost: readonly EpochRoster[],
-): { joiners: string[]; departures: string[] } {
-  const active = new Set<string>();
-  for (const leaf of group.roster) if (leaf !== undefined) active.add(toHex(leaf.identityKey));
-  const members = org.log.state.members;
-  const joiners = new Set<string>();
-  const departures = new Set<string>();
-  for (const roster of lost) {
-    const held = new Set<string>();
-    for (const leaf of roster.roster) if (leaf !== undefined) held.add(toHex(leaf.identityKey));
-    for (const id of held) if (!active.has(id) && members.has(id)) joiners.add(id);
-    // Only members of the lost commit's parent: one the winning branch added since (its
-    // acceptance maybe not here yet) is not this commit's to remove.
-    const parent = org.rosters.get(toHex(roster.previousKeyId))?.roster;
-    const before = parent === undefined ? undefined : new Set(parent.flatMap(leafId));
-    for (const id of active) {
-      if (before !== undefined && !before.has(id)) continue;
-      if (!held.has(id) && !members.has(id) && id !== org.hex) departures.add(id);
-    }
-  }
-  return { joiners: [...joiners], departures: [...departures] };
-}
 
 /**
  * Whether a commit on `parent` is on a fork point of `group`: an epoch it left (not its current

@@ -1,7 +1,7 @@
 /**
  * The records of `commit-forks.ts`: a commit's reference (`fork-ref/<key id>`, what the winner
- * order reads) and a delegate's kept departures (`fork-departures`). Read defensively: a record
- * that is not one reads as none.
+ * order reads; a delegate's kept departures are in `fork-departures.ts`). Read defensively: a
+ * record that is not one reads as none.
  *
  * @module
  */
@@ -17,22 +17,6 @@ export interface CommitRefRecord {
   readonly parent: string;
   readonly epoch: bigint;
   readonly channelId: string;
-}
-
-/** The organization's record of the departures a delegate keeps (`CommitForks.noteDeparture`). */
-export const departuresKey = "fork-departures";
-
-/** A stored departures record: member ids (64 hex digits), the last `max` of them. */
-export function readDepartures(bytes: Uint8Array, max: number): string[] {
-  try {
-    const value = decodeJson<unknown>(bytes);
-    if (!Array.isArray(value)) return [];
-    return value
-      .filter((id): id is string => typeof id === "string" && /^[0-9a-f]{64}$/.test(id))
-      .slice(-max);
-  } catch {
-    return [];
-  }
 }
 
 /** A reference as `compareCommits` takes it. */

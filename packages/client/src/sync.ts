@@ -20,7 +20,7 @@ import { mayPruneSeenLog, pruneSeenLog, SeenIds } from "./seen-ids.js";
  * A history sweep reads each topic from its mark less this much: a message stamped a little before
  * the mark (sender clock skew, a store that files late) is still read.
  */
-const sweepOverlapMs = 60_000;
+export const sweepOverlapMs = 60_000;
 
 /**
  * Live channel messages that arrived while the client was busy are processed together, this many

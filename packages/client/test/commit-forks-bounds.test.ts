@@ -77,8 +77,8 @@ describe("commit references (fork-ref records)", () => {
 describe("departures a delegate decided", () => {
   const id = (n: number) => n.toString(16).padStart(64, "0");
   const identityKey = (hex: string) => Uint8Array.from(Buffer.from(hex, "hex"));
-
-  it(`keeps at most ${commitForkLimits.maxDepartures}, the newest; commits again those an epoch holds`, () => {
+  /** Fork handling whose background tasks (the removals committed again) are only collected. */
+  const delegateForks = () => {
     const background: Array<() => Promise<void>> = [];
     const core = {
       runtime: { background: (_: string, task: () => Promise<void>) => background.push(task) },
@@ -89,22 +89,38 @@ describe("departures a delegate decided", () => {
       retryNamed: () => undefined,
       applyWaiting: () => undefined,
     });
+    return { forks, background };
+  };
+
+  it(`keeps at most ${commitForkLimits.maxDepartures}, the newest; commits again those an epoch holds`, () => {
+    const { forks, background } = delegateForks();
     const total = commitForkLimits.maxDepartures + 10;
     const back = id(total + 1);
+    // `back` is listed again, and accepted again (its request decided at 6, after the departures).
+    const accepted = { requester: back, status: "accepted", decidedAt: 6n };
     const org = {
       hex: orgHex,
-      log: { state: { members: new Map([[back, {}]]) } },
+      log: {
+        state: {
+          clock: 5n,
+          members: new Map([[back, {}]]),
+          requests: new Map([["r", accepted]]),
+          invitations: new Map(),
+        },
+      },
       member: { delegate: {}, groups: new Map() },
     } as unknown as MemberOrg;
     const txn = newTxn({ log: { state: {} } } as unknown as MemberOrg);
     for (let n = 1; n <= total; n++) forks.noteDeparture(org, txn, id(n));
     forks.noteDeparture(org, txn, back);
-    const kept = [...forks.departures(org)];
+    const kept = [...forks.departures(org).keys()];
     expect(kept).toHaveLength(commitForkLimits.maxDepartures);
     expect(kept[0]).toBe(id(12));
-    // The record written holds what is kept, no more.
+    // The record written holds what is kept, no more, each with the state's clock then.
     const written = txn.ops.at(-1);
-    expect(written?.type === "put" && decodeJson<string[]>(written.value)).toEqual(kept);
+    expect(written?.type === "put" && decodeJson<unknown>(written.value)).toEqual(
+      kept.map((member) => [member, 5n]),
+    );
     // An epoch whose roster holds the oldest kept and the one the state lists again.
     org.member.groups.set("", {
       status: "member",
@@ -127,7 +143,7 @@ describe("departures a delegate decided", () => {
       retryNamed: () => undefined,
       applyWaiting: () => undefined,
     };
-    const org = { hex: orgHex } as unknown as MemberOrg;
+    const org = { hex: orgHex, log: { state: { clock: 9n } } } as unknown as MemberOrg;
     const before = new CommitForks(core as unknown as ClientCore, steps);
     const txn = newTxn({ log: { state: {} } } as unknown as MemberOrg);
     for (let n = 1; n <= 3; n++) before.noteDeparture(org, txn, id(n));
@@ -136,7 +152,11 @@ describe("departures a delegate decided", () => {
     const after = new CommitForks(core as unknown as ClientCore, steps);
     after.noteDeparture(org, undefined, id(2));
     await after.load(org);
-    expect([...after.departures(org)]).toEqual([id(1), id(3), id(2)]);
+    expect([...after.departures(org)]).toEqual([
+      [id(1), 9n],
+      [id(3), 9n],
+      [id(2), 9n],
+    ]);
     // A forged record: too many, and junk among them.
     const many = Array.from({ length: commitForkLimits.maxDepartures + 5 }, (_, n) => id(n + 100));
     await store.batch([
@@ -149,7 +169,80 @@ describe("departures a delegate decided", () => {
     ]);
     const forged = new CommitForks(core as unknown as ClientCore, steps);
     await forged.load(org);
-    expect([...forged.departures(org)]).toEqual(many.slice(-commitForkLimits.maxDepartures));
+    expect([...forged.departures(org).keys()]).toEqual(many.slice(-commitForkLimits.maxDepartures));
+    // A record of the session-15 form (bare ids) reads with the state's clock at the read; pairs
+    // keep their own; malformed pairs (a negative clock, a short id, a number) are skipped.
+    await store.batch([
+      {
+        type: "put",
+        space: `org/${orgHex}`,
+        key: "fork-departures",
+        value: encodeJson([id(1), [id(2), 3n], [id(3), -1n], ["ab", 4n], [id(4), 4], [id(5)]]),
+      },
+    ]);
+    const mixed = new CommitForks(core as unknown as ClientCore, steps);
+    await mixed.load(org);
+    expect([...mixed.departures(org)]).toEqual([
+      [id(1), 9n],
+      [id(2), 3n],
+    ]);
+  });
+
+  it("a member listed again is kept until an acceptance after the departure (owner seed 2, script 6)", () => {
+    const { forks, background } = delegateForks();
+    const n1 = id(1);
+    // The removal is the state's event at clock 24; n1 joined at 20 (its request accepted then).
+    const state = {
+      clock: 24n,
+      members: new Map(),
+      requests: new Map([["first", { requester: n1, status: "accepted", decidedAt: 20n }]]),
+      invitations: new Map(),
+    };
+    const org = {
+      hex: orgHex,
+      log: { state },
+      member: { delegate: {}, groups: new Map() },
+    } as unknown as MemberOrg;
+    const txn = newTxn({ log: { state: {} } } as unknown as MemberOrg);
+    forks.noteDeparture(org, txn, n1);
+    expect(forks.departures(org).get(n1)).toBe(24n);
+    org.member.groups.set("", {
+      status: "member",
+      roster: [{ identityKey: identityKey(n1) }],
+    } as unknown as MemberGroup);
+    // The owner's description at clock 25, made before it read the removal, lists n1 (its
+    // `joinedAt` reads 25): kept, and nothing committed while the state lists it.
+    state.clock = 25n;
+    state.members = new Map([[n1, { id: n1, joinedAt: 25n }]]);
+    forks.reconcileDepartures(org, txn);
+    expect(forks.departures(org).get(n1)).toBe(24n);
+    expect(background).toHaveLength(0);
+    // The owner's next description drops n1 again: an epoch holding it gets a removal.
+    state.members = new Map();
+    forks.reconcileDepartures(org, txn);
+    expect(background).toHaveLength(1);
+    expect(forks.departures(org).has(n1)).toBe(true);
+    // Accepted again before the departure (an invitation used at 24, read late): still kept.
+    state.members = new Map([[n1, { id: n1, joinedAt: 24n }]]);
+    state.invitations = new Map([["i", { invitee: n1, used: true, usedAt: 24n }]]);
+    forks.reconcileDepartures(org, txn);
+    expect(forks.departures(org).has(n1)).toBe(true);
+    // Accepted again after it (an invitation used at 26): forgotten, and the record says so.
+    state.invitations = new Map([["i", { invitee: n1, used: true, usedAt: 26n }]]);
+    forks.reconcileDepartures(org, txn);
+    expect(forks.departures(org).has(n1)).toBe(false);
+    const written = txn.ops.at(-1);
+    expect(written?.type === "put" && decodeJson<unknown>(written.value)).toEqual([]);
+    // Removed again at 28: a request accepted after that forgets it too; a rejected one does not.
+    state.clock = 28n;
+    forks.noteDeparture(org, txn, n1);
+    expect(forks.departures(org).get(n1)).toBe(28n);
+    state.requests = new Map([["again", { requester: n1, status: "rejected", decidedAt: 30n }]]);
+    forks.reconcileDepartures(org, txn);
+    expect(forks.departures(org).has(n1)).toBe(true);
+    state.requests = new Map([["again", { requester: n1, status: "accepted", decidedAt: 30n }]]);
+    forks.reconcileDepartures(org, txn);
+    expect(forks.departures(org).has(n1)).toBe(false);
   });
 });
 

@@ -856,6 +856,15 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
     // chunk was kept for a switch. After the switch a1 re-committed on that parent and stayed on
     // its own sibling of the owner's winning commit. The owner's chunk is kept too now.
     [3, "0", "an owner's commit on a branch not reached yet is kept for the switch to it"],
+    // Admin a2 removed n1 and kept the departure; the owner, back, published descriptions made
+    // before it read the removal (clocks 24 and 25, above the removal's 24) that listed n1, and a2
+    // forgot the departure. The owner's next description dropped n1 again; nobody held the
+    // departure and the owner's epochs kept n1's leaf. Only an acceptance after it forgets one now.
+    [2, "5", "a departure is kept when a description made before the removal lists its member"],
+    // n1 learned the roster of the winning KeyUpdate 7a92cb9f on its parent, but never its chunk:
+    // stamped an hour before, older than every sweep's mark less the overlap. It stayed on a
+    // losing sibling, removed there. A commit placed and needed without a chunk is read back now.
+    [2, "7", "a winning commit whose chunk no sweep reads again is read back to its time"],
   ] as const;
   for (const [seed, path, what] of ownerReplays) {
     itRuns(`${what} (seed ${seed}, script ${Number(path) + 1})`, ownerScripts, runOwner, {
