@@ -129,6 +129,34 @@ function compareRow(id: string, ids: Uint8Array, row: number): number {
 }
 
 /**
+ * An id as a key of `#added`. Immutable hashes a string of 16 characters or more through a cache of
+ * 255 strings that starts over when full: past 255 ids, every lookup hashed the whole 64-character
+ * id again (a receive does two or three: seen in the relay bench, RL-asks, session 16). An event id
+ * is a hash, so a few of its characters hash it well enough; equal ids are equal keys.
+ */
+class IdKey {
+  readonly id: string;
+  constructor(id: string) {
+    this.id = id;
+  }
+  hashCode(): number {
+    const id = this.id;
+    const n = id.length;
+    let h = n;
+    for (let i = 0; i < 6 && i < n; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) | 0;
+    for (let i = Math.max(6, n - 6); i < n; i++) h = (Math.imul(h, 31) + id.charCodeAt(i)) | 0;
+    return h;
+  }
+  equals(other: unknown): boolean {
+    return other instanceof IdKey && other.id === this.id;
+  }
+}
+
+function byId(a: readonly [IdKey, bigint], b: readonly [IdKey, bigint]): number {
+  return a[0].id < b[0].id ? -1 : a[0].id > b[0].id ? 1 : 0;
+}
+
+/**
  * The applied event ids of a state (`OrgState.applied`): a snapshot's sorted table under an
  * immutable map of the ids applied since. Persistent like the rest of the state: `set` returns a
  * new value that shares both. Iterates in ascending id order (code units), whatever the order of
@@ -137,11 +165,11 @@ function compareRow(id: string, ids: Uint8Array, row: number): number {
 export class AppliedIds implements AppliedIdsView {
   readonly #table: Table;
   /** Ids applied on top of the table (an id of the table set again with another clock too). */
-  readonly #added: ImmutableMap<string, bigint>;
+  readonly #added: ImmutableMap<IdKey, bigint>;
   /** How many ids of `#added` are in the table as well. */
   readonly #shadowed: number;
 
-  private constructor(table: Table, added: ImmutableMap<string, bigint>, shadowed: number) {
+  private constructor(table: Table, added: ImmutableMap<IdKey, bigint>, shadowed: number) {
     this.#table = table;
     this.#added = added;
     this.#shadowed = shadowed;
@@ -158,16 +186,19 @@ export class AppliedIds implements AppliedIdsView {
    * @returns the applied ids
    */
   static of(entries: Iterable<readonly [string, bigint]>): AppliedIds {
-    return new AppliedIds(noTable, ImmutableMap<string, bigint>(entries as never), 0);
+    const added = ImmutableMap<IdKey, bigint>().withMutations((map) => {
+      for (const [id, clock] of entries) map.set(new IdKey(id), clock);
+    });
+    return new AppliedIds(noTable, added, 0);
   }
 
   /**
-   * The ids of `map`, taken as it is (persistent: nothing copied).
+   * The ids of `map`.
    * @param map - ids to clocks
    * @returns the applied ids
    */
   static fromMap(map: ImmutableMap<string, bigint>): AppliedIds {
-    return new AppliedIds(noTable, map, 0);
+    return AppliedIds.of(map.entries());
   }
 
   /**
@@ -187,26 +218,28 @@ export class AppliedIds implements AppliedIdsView {
   }
 
   has(id: string): boolean {
-    return this.#added.has(id) || find(this.#table, id) >= 0;
+    return this.#added.has(new IdKey(id)) || find(this.#table, id) >= 0;
   }
 
   get(id: string): bigint | undefined {
-    const added = this.#added.get(id);
+    const added = this.#added.get(new IdKey(id));
     if (added !== undefined) return added;
     const index = find(this.#table, id);
     return index < 0 ? undefined : this.#table.clocks[index];
   }
 
   set(id: string, clock: bigint): AppliedIds {
-    if (this.#added.get(id) === clock) return this;
-    const index = this.#added.has(id) ? -1 : find(this.#table, id);
+    const key = new IdKey(id);
+    const before = this.#added.get(key);
+    if (before === clock) return this;
+    const index = before !== undefined ? -1 : find(this.#table, id);
     if (index >= 0 && this.#table.clocks[index] === clock) return this;
     const shadowed = this.#shadowed + (index >= 0 ? 1 : 0);
-    return new AppliedIds(this.#table, this.#added.set(id, clock), shadowed);
+    return new AppliedIds(this.#table, this.#added.set(key, clock), shadowed);
   }
 
   *entries(): IterableIterator<[string, bigint]> {
-    const added = [...this.#added.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const added = [...this.#added.entries()].sort(byId).map(([key, clock]) => [key.id, clock]);
     const { ids, clocks, size } = this.#table;
     let next = 0;
     for (let i = 0; i < size; i++) {
@@ -233,7 +266,7 @@ export class AppliedIds implements AppliedIdsView {
     row: (ids: Uint8Array, row: number, clock: bigint) => void,
     added: (id: string, clock: bigint) => void,
   ): void {
-    const sorted = [...this.#added.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const sorted = [...this.#added.entries()].sort(byId).map(([key, clock]) => [key.id, clock]);
     const { ids, clocks, size } = this.#table;
     let next = 0;
     for (let i = 0; i < size; i++) {
