@@ -217,6 +217,26 @@ describe("WakuRelay", () => {
     await expect(a.relay.publishMessage("/waku/2/rs/55/7", fields)).rejects.toThrow(RangeError);
   });
 
+  it("an observer's remove function stops its deliveries; one added during a delivery sees the next", async () => {
+    const [a, b] = [await node(), await node()];
+    await link(b, a);
+    const seen: string[] = [];
+    const text = (message: WakuMessage) => new TextDecoder().decode(message.payload);
+    let removeLate: (() => void) | undefined;
+    const removeFirst = b.relay.observe((_t, message) => {
+      seen.push(`first ${text(message)}`);
+      removeLate ??= b.relay.observe((_t2, later) => seen.push(`late ${text(later)}`));
+    });
+    const publish = (payload: string) =>
+      b.relay.publishMessage(pubsubTopic, { contentTopic, payload: bytesOf(payload) });
+    await publish("1");
+    removeFirst();
+    await publish("2");
+    removeLate?.();
+    await publish("3");
+    expect(seen).toEqual(["first 1", "late 2"]);
+  });
+
   it("never builds gossipsub 1.2 IDONTWANTs (a Waku relay speaks no /meshsub/1.2.0)", async () => {
     const a = await node();
     const opts = (a.relay.gossipSub as unknown as { opts: { idontwantMinDataSize: number } }).opts;
