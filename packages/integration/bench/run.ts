@@ -470,8 +470,7 @@ const result = {
     goalMs: 500,
     goalAppliesTo:
       "relayMesh: 3 relay nodes (owner, sender, second member), one process each, meshed directly on 127.0.0.1 with no service node in the timed path. relayProcesses: the same clients relaying through one service node (4 processes). relay: the 4 nodes in one process (the sum of their work on one thread)",
-    timed:
-      "from asking the sender to send the messages (after 200 warm-up messages both receivers decrypted) until both receivers answered that they decrypted every one; CPU per process over the same window; cpuFloorMs.thisMachine = max(CPU sum / cores, busiest process)",
+    timed: `from asking the sender to send the messages (after ${warmupCount} warm-up messages both receivers decrypted) until both receivers answered that they decrypted every one; CPU per process over the same window; cpuFloorMs.thisMachine = max(CPU sum / cores, busiest process)`,
     messages: messageCount,
     textBytes: messageBytes,
     relay: throughputRelay ?? null,
