@@ -23,12 +23,7 @@
  * @packageDocumentation
  */
 
-import {
-  GossipSub,
-  type GossipSubComponents,
-  type GossipsubEvents,
-  type GossipsubOpts,
-} from "@chainsafe/libp2p-gossipsub";
+import type { GossipSub, GossipsubEvents } from "@chainsafe/libp2p-gossipsub";
 import { type Message, type PeerId, TopicValidatorResult } from "@libp2p/interface";
 import { type DiagnosticSink, reportDiagnostic, toHex } from "@orgchat/base";
 import { AbortError, NoPeersError } from "@orgchat/transport";
@@ -45,9 +40,6 @@ import {
 } from "@waku/interfaces";
 import { toAsyncIterator } from "@waku/utils";
 import { WakuMessageRejectedError } from "./errors.js";
-import { batchOutboundStreams } from "./outbound-batching.js";
-import { messageIdKey, sha256 } from "./relay-hashes.js";
-import { relayScoreParams } from "./relay-score.js";
 import {
   defaultMaxMessageBytes,
   encodeWakuMessage,
@@ -62,6 +54,12 @@ export {
   WakuMessageRejectedError,
   type WakuMessageRejection,
 } from "./errors.js";
+export {
+  relayCodec,
+  relayOutboundBufferBytes,
+  type WakuRelayServiceInit,
+  wakuRelayService,
+} from "./relay-service.js";
 export {
   defaultMaxMessageBytes,
   defaultMaxPayloadBytes,
@@ -79,76 +77,7 @@ export {
   wakuMessageTimestampMs,
 } from "./waku-message.js";
 
-/** The libp2p protocol id of Waku Relay (11/WAKU2-RELAY). */
-export const relayCodec = "/vac/waku/relay/2.0.0";
-
-/** Options of {@link wakuRelayService}. */
-export interface WakuRelayServiceInit {
-  /** Gossipsub heartbeat; the mesh forms on heartbeats (use 100 in tests). @default 1000 */
-  readonly heartbeatIntervalMs?: number;
-  /**
-   * Publish even when no peer is subscribed to the topic (the message then reaches nobody). A service
-   * node sets it so that light push still stores a message with no relay peer. @default false
-   */
-  readonly allowPublishToZeroTopicPeers?: boolean;
-  /**
-   * Further gossipsub options (mesh degrees, scoring, …). `maxOutboundBufferSize` defaults to
-   * {@link relayOutboundBufferBytes} (gossipsub's own default is unbounded), `msgIdToStrFn` to
-   * {@link messageIdKey}, `batchPublish` to true (one RPC encoding per publish). The Waku settings (`globalSignaturePolicy`, `msgIdFn`,
-   * `fallbackToFloodsub`, `emitSelf`) always win.
-   */
-  readonly gossipsub?: Partial<GossipsubOpts>;
-}
-
-/**
- * At most this many bytes wait in the outbound stream to one peer (gossipsub's
- * `maxOutboundBufferSize`, unbounded by default). A peer that stops reading would otherwise make
- * this node hold every message meant for it; beyond the cap gossipsub drops what it sends that peer
- * (it logs "Cannot send rpc") and the peer's score and the connection upkeep deal with it. 8 MiB is
- * about 30,000 messages of 256 B, far more than a healthy peer lags.
- */
-export const relayOutboundBufferBytes = 8 * 1024 * 1024;
-
-/**
- * The libp2p service factory for Waku Relay: mount as `services.pubsub`. Gossipsub with
- * `multicodecs = ["/vac/waku/relay/2.0.0"]` (set here, before libp2p starts it), `StrictNoSign`,
- * message id = sha256(data), no floodsub fallback and no self-delivery: wire-compatible with nwaku.
- * Locally, message ids are keyed by {@link messageIdKey} (overridable through `gossipsub`).
- * @example
- * ```ts
- * createLibp2pAndUpdateOptions({ libp2p: { services: { pubsub: wakuRelayService({ heartbeatIntervalMs: 100 }) } } });
- * ```
- */
-export function wakuRelayService(
-  init: WakuRelayServiceInit = {},
-): (components: GossipSubComponents) => GossipSub {
-  return (components) => {
-    const options: Partial<GossipsubOpts> = {
-      // IDONTWANT is gossipsub 1.2 (`/meshsub/1.2.0`): a relay speaks only `/vac/waku/relay/2.0.0`,
-      // so gossipsub would build one for every message and send it to nobody. Never build it.
-      idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
-      maxOutboundBufferSize: relayOutboundBufferBytes,
-      msgIdToStrFn: messageIdKey,
-      // A publish encodes its RPC once for all the peers it goes to, not once per peer (pending
-      // control messages then leave with the next heartbeat instead of riding along).
-      batchPublish: true,
-      ...init.gossipsub,
-      scoreParams: relayScoreParams(init.gossipsub?.scoreParams),
-      allowPublishToZeroTopicPeers: init.allowPublishToZeroTopicPeers ?? false,
-      emitSelf: false,
-      globalSignaturePolicy: "StrictNoSign",
-      msgIdFn: (message: Message) => sha256(message.data),
-      fallbackToFloodsub: false,
-    };
-    if (init.heartbeatIntervalMs !== undefined)
-      options.heartbeatInterval = init.heartbeatIntervalMs;
-    const pubsub = new GossipSub(components, options);
-    pubsub.multicodecs = [relayCodec];
-    // A burst of publishes or forwards to a peer leaves as one write per turn, not one per message.
-    batchOutboundStreams(pubsub);
-    return pubsub;
-  };
-}
+import { relayCodec } from "./relay-service.js";
 
 /** Options of {@link WakuRelay}. */
 export interface WakuRelayInit {
@@ -282,6 +211,8 @@ export class WakuRelay implements IRelay {
 
   readonly #decoderObservers = new Map<string, Map<string, Set<DecoderObserver>>>();
   readonly #listeners = new Set<RelayMessageListener>();
+  /** {@link WakuRelay.#listeners} as an array, rebuilt when it changes (delivery iterates it). */
+  #listenerList: readonly RelayMessageListener[] = [];
   /** Decoded by the validator, reused by the message handler (same `data` object in gossipsub). */
   readonly #validated = new WeakMap<Uint8Array, WakuMessage>();
   readonly #pendingWaits = new Set<(error: Error) => void>();
@@ -349,14 +280,16 @@ export class WakuRelay implements IRelay {
    * Leaves no timer or listener behind either way.
    */
   waitForPeers(options: WaitForRelayPeersOptions = {}): Promise<void> {
-    const topics = options.pubsubTopics ?? [...this.pubsubTopics];
     const kind = options.kind ?? "mesh";
     const minPeers = options.minPeers ?? 1;
-    const missing = () => topics.filter((topic) => this.#peerCount(topic, kind) < minPeers);
     const { signal, timeoutMs } = options;
     if (signal?.aborted)
       return Promise.reject(new AbortError("waitForPeers", { cause: signal.reason }));
-    if (missing().length === 0) return Promise.resolve();
+    // Every publish asks first: when the peers are there, answer without building the waiter.
+    if (this.#havePeers(options.pubsubTopics ?? this.pubsubTopics, kind, minPeers))
+      return Promise.resolve();
+    const topics = options.pubsubTopics ?? [...this.pubsubTopics];
+    const missing = () => topics.filter((topic) => this.#peerCount(topic, kind) < minPeers);
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let done = false;
@@ -511,8 +444,10 @@ export class WakuRelay implements IRelay {
    */
   observe(listener: RelayMessageListener): () => void {
     this.#listeners.add(listener);
+    this.#listenerList = [...this.#listeners];
     return () => {
       this.#listeners.delete(listener);
+      this.#listenerList = [...this.#listeners];
     };
   }
 
@@ -585,6 +520,11 @@ export class WakuRelay implements IRelay {
         `pubsub topic ${pubsubTopic} is not configured on this relay (it joins ${[...this.pubsubTopics].join(", ")})`,
       );
     }
+  }
+
+  #havePeers(topics: Iterable<string>, kind: "mesh" | "topic", minPeers: number): boolean {
+    for (const topic of topics) if (this.#peerCount(topic, kind) < minPeers) return false;
+    return true;
   }
 
   #peerCount(topic: string, kind: "mesh" | "topic"): number {
@@ -671,7 +611,8 @@ export class WakuRelay implements IRelay {
     context: DeliveryContext,
   ): void {
     const local = context.from === undefined;
-    for (const listener of [...this.#listeners]) {
+    // A snapshot: a listener that adds or removes one changes the next delivery, not this one.
+    for (const listener of this.#listenerList) {
       try {
         listener(pubsubTopic, message, bytes, local, context);
       } catch (error) {

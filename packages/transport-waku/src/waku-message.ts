@@ -52,6 +52,9 @@ export interface WakuMessageFields {
 }
 
 const utf8 = new TextEncoder();
+/** Scratch for {@link wakuMessageHash}'s big-endian timestamp (copied out at once: never shared). */
+const timestampBytes = new Uint8Array(8);
+const timestampView = new DataView(timestampBytes.buffer);
 
 /**
  * Encodes a 14/WAKU2-MESSAGE. No checks: use {@link validateWakuMessage} or {@link WakuRelay.publishRaw}.
@@ -73,25 +76,27 @@ export function encodeWakuMessage(fields: WakuMessageFields): Uint8Array {
   if (ephemeral !== undefined) size += 3;
   const out = new Uint8Array(size);
   let at = 0;
-  const bytes = (tag: number, value: Uint8Array) => {
-    out[at++] = tag;
-    at = writeVarint(out, at, value.length);
-    out.set(value, at);
-    at += value.length;
-  };
-  if (payload.length > 0) bytes(10, payload);
-  if (topic.length > 0) bytes(18, topic);
+  if (payload.length > 0) at = writeBytesField(out, at, 10, payload);
+  if (topic.length > 0) at = writeBytesField(out, at, 18, topic);
   out[at++] = 24;
   at = writeVarint(out, at, version);
   out[at++] = 80;
   at = writeVarint64(out, at, timestamp);
-  if (meta !== undefined) bytes(90, meta);
+  if (meta !== undefined) at = writeBytesField(out, at, 90, meta);
   if (ephemeral !== undefined) {
     out[at++] = 0xf8;
     out[at++] = 0x01;
     out[at++] = ephemeral ? 1 : 0;
   }
   return out;
+}
+
+/** Writes a length-delimited field (`tag`, length, bytes) at `at`; returns the offset after it. */
+function writeBytesField(out: Uint8Array, at: number, tag: number, value: Uint8Array): number {
+  out[at] = tag;
+  const start = writeVarint(out, at + 1, value.length);
+  out.set(value, start);
+  return start + value.length;
 }
 
 /** Bytes of `value` (a uint32) as a protobuf varint. */
@@ -179,25 +184,31 @@ export function wakuMessageHash(
   pubsubTopic: string,
   message: Pick<WakuMessage, "payload" | "contentTopic" | "meta" | "timestamp">,
 ): Uint8Array {
-  // One buffer, one native hash call (see sha256.ts): the same digest as hashing the parts in turn.
-  const topic = utf8.encode(pubsubTopic);
-  const content = utf8.encode(message.contentTopic);
-  const { payload, meta, timestamp } = message;
-  const size =
-    topic.length +
+  // One buffer, one native hash call (see relay-hashes.ts): the same digest as hashing the parts
+  // in turn. The topics are UTF-8-encoded straight into it (at most 3 bytes per UTF-16 unit).
+  const { contentTopic, payload, meta, timestamp } = message;
+  const room =
+    3 * (pubsubTopic.length + contentTopic.length) +
     (payload?.length ?? 0) +
-    content.length +
     (meta?.length ?? 0) +
     (timestamp ? 8 : 0);
-  const input = new Uint8Array(size);
-  let at = 0;
-  for (const part of [topic, payload, content, meta]) {
-    if (part === undefined) continue;
-    input.set(part, at);
-    at += part.length;
+  const input = new Uint8Array(room);
+  let at = utf8.encodeInto(pubsubTopic, input).written;
+  if (payload !== undefined) {
+    input.set(payload, at);
+    at += payload.length;
   }
-  if (timestamp) new DataView(input.buffer).setBigInt64(at, timestamp, false);
-  return sha256(input);
+  at += utf8.encodeInto(contentTopic, input.subarray(at)).written;
+  if (meta !== undefined) {
+    input.set(meta, at);
+    at += meta.length;
+  }
+  if (timestamp) {
+    timestampView.setBigInt64(0, timestamp, false);
+    input.set(timestampBytes, at);
+    at += 8;
+  }
+  return sha256(input.subarray(0, at));
 }
 
 /**
