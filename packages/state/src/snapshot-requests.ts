@@ -225,12 +225,14 @@ export class LazyRequests implements ReadonlyMap<string, JoinRequest> {
       const status = skipRequest(r);
       ends[i] = r.position;
       if (!readNow(status)) continue;
-      const canonical = r.canonical;
+      // The read, not the skip, says whether the bytes are the encoder's (the skip does not
+      // check a string's form: an empty one written as hex, a 64-hex text not packed).
       r.rewind(at);
+      r.canonical = true;
       const request = readRequest(r, r.str());
       read[i] = request;
       now.push(request);
-      if (canonical) places.note(request, at, ends[i] as number);
+      if (r.canonical) places.note(request, at, ends[i] as number);
     }
     return {
       now,

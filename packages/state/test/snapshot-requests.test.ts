@@ -60,7 +60,31 @@ function resealed(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/** Where `run` starts in `bytes`, or -1. */
+function indexOfRun(bytes: Uint8Array, run: Uint8Array): number {
+  outer: for (let i = 0; i + run.length <= bytes.length; i++) {
+    for (let j = 0; j < run.length; j++) if (bytes[i + j] !== run[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 describe("a snapshot's requests, read at first use", () => {
+  it("a pending or rejected request's text written another way than the encoder's is read, and written the encoder's way again (its bytes not re-used)", () => {
+    const plain = new TextEncoder().encode("z".repeat(64));
+    const other = new TextEncoder().encode("a".repeat(64)); // 64-hex: the encoder packs it
+    const bytes = encodeSnapshot(withRequests(0, "z".repeat(64)));
+    let at = indexOfRun(bytes, plain);
+    expect(at).toBeGreaterThanOrEqual(0);
+    for (; at >= 0; at = indexOfRun(bytes, plain)) bytes.set(other, at);
+    const decoded = decodeSnapshot(resealed(bytes), owner);
+    const names = [...decoded.requests.values()].map((r) => r.displayName);
+    expect(names).toEqual(["a".repeat(64), "a".repeat(64)]);
+    const again = encodeSnapshot(decoded);
+    expect(indexOfRun(again, other)).toBe(-1);
+    expect(again).toEqual(encodeSnapshot(decodeSnapshot(again, owner)));
+  });
+
   it("a decode makes as many strings with 10 or 300 decided requests; a look-up reads one, once, as the eager read did", () => {
     const strings = (count: number) => {
       const bytes = encodeSnapshot(withRequests(count));
