@@ -441,15 +441,23 @@ export class SnapshotReader {
   skipStr(): void {
     const header = this.uint();
     if (header === 0) return;
+    const at = this.#strBody(header);
+    if (header % 2 === 1) return;
+    if (!wellFormedUtf8(this.#bytes, at, this.#at)) throw new SnapshotFormatError("invalid UTF-8");
+  }
+
+  /**
+   * Steps over the body of a string whose header (not 0) was just read, checking what both
+   * {@link str} and {@link skipStr} check: it fits in the bytes left, hex is at most 255 bytes.
+   * @returns where the body starts (it ends at the new position)
+   */
+  #strBody(header: number): number {
     const n = Math.floor(header / 2);
     if (n > this.#end - this.#at) throw new SnapshotFormatError("string beyond the end");
+    if (header % 2 === 1 && n > 255) throw new SnapshotFormatError("hex string too long");
     const at = this.#at;
     this.#at += n;
-    if (header % 2 === 1) {
-      if (n > 255) throw new SnapshotFormatError("hex string too long");
-      return;
-    }
-    if (!wellFormedUtf8(this.#bytes, at, at + n)) throw new SnapshotFormatError("invalid UTF-8");
+    return at;
   }
 
   /** Skips a clock as `big` reads it, checking it is at most `max`, without making a bigint. */
@@ -593,12 +601,9 @@ export class SnapshotReader {
     const header = this.uint();
     // Empty texts (ENS names, chat ids, descriptions) are most of a request's: no decoder call.
     if (header === 0) return "";
-    const n = Math.floor(header / 2);
-    if (n > this.#end - this.#at) throw new SnapshotFormatError("string beyond the end");
-    const at = this.#at;
-    this.#at += n;
+    const at = this.#strBody(header);
+    const n = this.#at - at;
     if (header % 2 === 1) {
-      if (n > 255) throw new SnapshotFormatError("hex string too long");
       if (n === 0) this.canonical = false;
       const ascii = this.#ascii;
       const bytes = this.#bytes;
