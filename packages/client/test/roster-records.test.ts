@@ -159,6 +159,38 @@ describe("roster records", () => {
     expect(decodeRosterRecord(encodeJson(genesis))).toBeUndefined();
   });
 
+  it("a record handed over is read in place when it spans its buffer, else copied", () => {
+    const [genesis] = history(20, 0);
+    if (genesis === undefined) throw new Error("no history");
+    const encode = () =>
+      encodeRosterRecord(genesis, { kind: "snapshot", roster: genesis.roster }, true);
+    const leafBuffers = (bytes: Uint8Array, owned: boolean) => {
+      const decoded = decodeRosterRecord(bytes, owned);
+      if (decoded?.body.kind !== "snapshot") throw new Error("not a snapshot");
+      expect(sameRoster(decoded.body.roster, genesis.roster)).toBe(true);
+      return new Set(decoded.body.roster.map((leaf) => leaf?.identityKey.buffer));
+    };
+    // Handed over, the whole buffer: the keys are views into it (no copy).
+    const whole = encode();
+    expect(whole.byteOffset === 0 && whole.byteLength === whole.buffer.byteLength).toBe(true);
+    const inPlace = leafBuffers(whole, true);
+    expect(inPlace.size).toBe(1);
+    expect(inPlace.has(whole.buffer)).toBe(true);
+    // Not handed over: one copy of it.
+    const kept = leafBuffers(whole, false);
+    expect(kept.size).toBe(1);
+    expect(kept.has(whole.buffer)).toBe(false);
+    // Handed over but a view of a larger buffer (the memory store lists a space's values as views
+    // of one buffer): copied (no key holds more than its record).
+    const record = encode();
+    const larger = new Uint8Array(record.length + 64);
+    larger.set(record, 32);
+    const view = larger.subarray(32, 32 + record.length);
+    const copied = leafBuffers(view, true);
+    expect(copied.size).toBe(1);
+    expect(copied.has(larger.buffer)).toBe(false);
+  });
+
   it("writes deltas between snapshots, a snapshot before the deltas weigh half of one", async () => {
     const epochs = history(1_000, 300);
     const { store } = countingStore();

@@ -58,7 +58,10 @@ type T = Uint32Array;
 /** Sixteen tables of 256 entries. */
 type CrcTables = readonly [T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T];
 
-/** Whether a `Uint32Array` reads bytes little-endian (else {@link crc32} reads them one by one). */
+/**
+ * Whether typed arrays are little-endian: else {@link crc32} reads bytes one by one, and
+ * `hexIdTable` writes no 64-bit clock by its 32-bit halves.
+ */
 const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /**
@@ -441,15 +444,23 @@ export class SnapshotReader {
   skipStr(): void {
     const header = this.uint();
     if (header === 0) return;
+    const at = this.#strBody(header);
+    if (header % 2 === 1) return;
+    if (!wellFormedUtf8(this.#bytes, at, this.#at)) throw new SnapshotFormatError("invalid UTF-8");
+  }
+
+  /**
+   * Steps over the body of a string whose header (not 0) was just read, checking what both
+   * {@link str} and {@link skipStr} check: it fits in the bytes left, hex is at most 255 bytes.
+   * @returns where the body starts (it ends at the new position)
+   */
+  #strBody(header: number): number {
     const n = Math.floor(header / 2);
     if (n > this.#end - this.#at) throw new SnapshotFormatError("string beyond the end");
+    if (header % 2 === 1 && n > 255) throw new SnapshotFormatError("hex string too long");
     const at = this.#at;
     this.#at += n;
-    if (header % 2 === 1) {
-      if (n > 255) throw new SnapshotFormatError("hex string too long");
-      return;
-    }
-    if (!wellFormedUtf8(this.#bytes, at, at + n)) throw new SnapshotFormatError("invalid UTF-8");
+    return at;
   }
 
   /** Skips a clock as `big` reads it, checking it is at most `max`, without making a bigint. */
@@ -593,12 +604,9 @@ export class SnapshotReader {
     const header = this.uint();
     // Empty texts (ENS names, chat ids, descriptions) are most of a request's: no decoder call.
     if (header === 0) return "";
-    const n = Math.floor(header / 2);
-    if (n > this.#end - this.#at) throw new SnapshotFormatError("string beyond the end");
-    const at = this.#at;
-    this.#at += n;
+    const at = this.#strBody(header);
+    const n = this.#at - at;
     if (header % 2 === 1) {
-      if (n > 255) throw new SnapshotFormatError("hex string too long");
       if (n === 0) this.canonical = false;
       const ascii = this.#ascii;
       const bytes = this.#bytes;
@@ -622,40 +630,75 @@ export class SnapshotReader {
   /**
    * The entries of a map from 64-hex ids to clocks ({@link SnapshotWriter.str} then
    * {@link SnapshotWriter.big} each), when every key is one, as two tables: the ids' 32 bytes each,
-   * and the clocks — no string and no object per entry.
+   * and the clocks — no string and no object per entry. A clock below 2^49 (every clock a state
+   * holds in practice) is written into the table as two 32-bit halves: no bigint per entry, and no
+   * limit check when `max` is at least 2^49; a longer one is read by {@link big} and checked.
    *
    * @param count - the entries ({@link count} checked them against the bytes left)
+   * @param max - the highest clock accepted
    * @returns the ids, the clocks, and whether the ids are strictly ascending; `undefined` (nothing
    *   read) when a key is not 64-hex
-   * @throws {SnapshotFormatError} for a clock that does not decode
+   * @throws {SnapshotFormatError} for a clock that does not decode or is above `max`
    */
   hexIdTable(
     count: number,
+    max: bigint,
   ): { ids: Uint8Array; clocks: BigUint64Array; ascending: boolean } | undefined {
     const start = this.#at;
     const bytes = this.#bytes;
+    const end = this.#end;
     const ids = new Uint8Array(32 * count);
     const clocks = new BigUint64Array(count);
+    // By halves when they land where a 64-bit integer's do, and no clock below 2^49 can exceed `max`.
+    const halves =
+      littleEndian && max >= 0x2_0000_0000_0000n ? new Uint32Array(clocks.buffer) : undefined;
     let ascending = true;
+    let at = start;
     for (let i = 0; i < count; i++) {
       // 65 = 2 · 32 + 1: 32 bytes of packed hex (a one-byte varint).
-      if (this.#at + 33 > this.#end || bytes[this.#at] !== 65) {
+      if (at + 33 > end || bytes[at] !== 65) {
         this.#at = start;
         return undefined;
       }
-      const at = this.#at + 1;
-      ids.set(bytes.subarray(at, at + 32), 32 * i);
-      if (ascending && i > 0) {
-        const previous = 32 * (i - 1);
-        let order = 0;
-        for (let j = 0; j < 32 && order === 0; j++) {
-          order = (ids[previous + 32 + j] as number) - (ids[previous + j] as number);
-        }
-        ascending = order > 0;
+      at++;
+      const out = 32 * i;
+      // Ascending: the first byte that differs from the previous id's is greater.
+      let order = i === 0 ? 1 : 0;
+      for (let j = 0; j < 32; j++) {
+        const b = bytes[at + j] as number;
+        if (order === 0) order = b - (ids[out - 32 + j] as number);
+        ids[out + j] = b;
       }
-      this.#at = at + 32;
-      clocks[i] = this.big();
+      if (order <= 0) ascending = false;
+      at += 32;
+      // The clock: up to 7 varint bytes (below 2^49) in a number.
+      let small = 0;
+      let scale = 1;
+      let length = 0;
+      while (length < 7 && at + length < end) {
+        const b = bytes[at + length] as number;
+        length++;
+        small += (b & 0x7f) * scale;
+        if ((b & 0x80) === 0) {
+          if (b === 0 && length > 1) this.canonical = false;
+          scale = 0;
+          break;
+        }
+        scale *= 0x80;
+      }
+      if (scale === 0 && halves !== undefined) {
+        halves[2 * i] = small >>> 0;
+        halves[2 * i + 1] = Math.floor(small / 0x1_0000_0000);
+        at += length;
+      } else {
+        this.#at = at;
+        const clock = this.big();
+        if (clock > max) throw new SnapshotFormatError("clock above the limit");
+        clocks[i] = clock;
+        at = this.#at;
+      }
     }
+    this.#at = at;
     return { ids, clocks, ascending };
   }
 

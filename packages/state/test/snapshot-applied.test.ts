@@ -131,4 +131,71 @@ describe("AppliedIds", () => {
       }),
     );
   });
+
+  it("an id twice next to itself in an ascending table is refused", () => {
+    // A decoded table is written in ascending order: the decoder checks it, no sort.
+    const applied = decoded([
+      [hexId(3), 1n],
+      [hexId(4), 2n],
+      [hexId(9), 3n],
+    ]);
+    const bytes = encodeSnapshot({ ...initialState(owner), applied });
+    const text = Buffer.from(bytes).toString("hex");
+    expect(text.indexOf(hexId(3))).toBeLessThan(text.indexOf(hexId(4)));
+    bytes.set(Buffer.from(hexId(3), "hex"), text.indexOf(hexId(4)) / 2);
+    new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes, bytes.length - 4));
+    expect(() => decodeSnapshot(bytes, owner)).toThrowError(
+      expect.objectContaining({
+        name: "SnapshotFormatError",
+        message: expect.stringMatching(/twice/),
+      }),
+    );
+  });
+
+  it("a snapshot's clocks decode exact in the table, every size of varint; one above the limit is refused", () => {
+    const edges = [
+      0n,
+      1n,
+      127n,
+      128n,
+      2n ** 31n,
+      2n ** 32n - 1n,
+      2n ** 32n,
+      2n ** 32n + 1n,
+      2n ** 48n + 12_345n,
+      2n ** 49n - 1n,
+      2n ** 49n,
+      2n ** 53n + 1n,
+      2n ** 63n - 1n,
+    ];
+    const entries = edges.map((clock, i) => [hexId(i + 1), clock] as const);
+    expect([...decoded(entries).entries()]).toEqual(entries);
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }), { maxLength: 40 }),
+        (clocks) => {
+          const random = clocks.map((clock, i) => [hexId(i + 1), clock] as const);
+          expect([...decoded(random).entries()]).toEqual(random);
+        },
+      ),
+      { numRuns: 200, seed: 4242 },
+    );
+    // 2^63 − 1 (nine varint bytes, ff × 8 then 7f) made 2^63 (80 × 9 then 01): above the limit.
+    const top = ImmutableMap<string, bigint>([[hexId(1), 2n ** 63n - 1n]]);
+    const bytes = encodeSnapshot({ ...initialState(owner), applied: top });
+    const text = Buffer.from(bytes).toString("hex");
+    const at = text.indexOf(`${hexId(1)}ffffffffffffffff7f`) / 2 + 32;
+    expect(at).toBeGreaterThan(32);
+    const above = new Uint8Array(bytes.length + 1);
+    above.set(bytes.subarray(0, at));
+    above.set([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01], at);
+    above.set(bytes.subarray(at + 9), at + 10);
+    new DataView(above.buffer).setUint32(above.length - 4, crc32(above, above.length - 4));
+    expect(() => decodeSnapshot(above, owner)).toThrowError(
+      expect.objectContaining({
+        name: "SnapshotFormatError",
+        message: expect.stringMatching(/clock/),
+      }),
+    );
+  });
 });

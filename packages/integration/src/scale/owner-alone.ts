@@ -61,8 +61,15 @@ export interface OwnerAloneOptions {
 export interface OwnerAloneResult {
   readonly coldMs: number;
   readonly coldCpuMs: number;
+  /**
+   * The main thread's share of {@link coldCpuMs}: the rest is the collector's and the compilers'
+   * background threads.
+   */
+  readonly coldMainCpuMs: number;
   readonly warmMs: number[];
   readonly warmCpuMs: number[];
+  /** The main thread's share of each of {@link warmCpuMs}. */
+  readonly warmMainCpuMs: number[];
   /** Members the loaded organization showed (each restart the same). */
   readonly members: number;
   /**
