@@ -1,39 +1,92 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { firstTests, passes, workspacePackages } from "./run-tasks.mjs";
+import {
+  buildItem,
+  defaultEstimate,
+  plan,
+  runOnLanes,
+  simulate,
+  workspacePackages,
+} from "./run-tasks.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+const packages = [
+  { name: "a", scripts: ["test", "build", "typecheck"] },
+  { name: "long", scripts: ["test", "typecheck"] },
+  { name: "b", scripts: ["build"] },
+  { name: "c", scripts: ["test"] },
+];
+
 describe("run-tasks", () => {
-  it("runs the longest tests first, then every typecheck, build and other test, each test once", () => {
-    const packages = [
-      { name: "a", scripts: ["test", "build", "typecheck"] },
-      { name: "long", scripts: ["test", "typecheck"] },
-      { name: "b", scripts: ["build"] },
-      { name: "c", scripts: ["test"] },
-    ];
-    expect(passes(packages, ["long"], 3)).toEqual([
-      ["run", "long#test", "--continue", "--concurrency=3"],
-      ["run", "typecheck", "build", "a#test", "c#test", "--continue", "--concurrency=3"],
+  it("plans every typecheck and test once, and one item for all builds, longest first", () => {
+    const items = plan(packages, { "long#test": 100, "a#test": 50, [buildItem]: 20 });
+    expect(items.map((i) => [i.id, i.estimate])).toEqual([
+      ["long#test", 100],
+      ["a#test", 50],
+      [buildItem, 20],
+      ["a#typecheck", defaultEstimate],
+      ["c#test", defaultEstimate],
+      ["long#typecheck", defaultEstimate],
     ]);
+    expect(items[0]?.args).toEqual(["run", "long#test", "--concurrency=1"]);
+    expect(items[2]?.args).toEqual(["run", "build", "--concurrency=1"]);
   });
 
-  it("refuses a first test that is not a package with a test script", () => {
-    const packages = [{ name: "a", scripts: ["build"] }];
-    expect(() => passes(packages, ["a"])).toThrow(/update firstTests/);
-    expect(() => passes(packages, ["gone"])).toThrow(/"gone"/);
+  it("refuses an estimate that names no task of the workspace", () => {
+    expect(() => plan(packages, { "gone#test": 5 })).toThrow(/"gone#test".*update estimates/);
+    expect(() => plan(packages, { "b#test": 5 })).toThrow(/"b#test"/);
   });
 
-  it("the repository's first tests are workspace packages, and every test task runs exactly once", () => {
-    const packages = workspacePackages(root);
-    const [first, second] = passes(packages);
-    const tests = [...(first ?? []), ...(second ?? [])].filter((a) => a.endsWith("#test"));
-    const withTests = packages
+  it("a free lane takes the longest task left; every task runs once, failures are collected", async () => {
+    // Durations in ticks of a virtual clock: each lane's task ends when the clock reaches it.
+    const took: Record<string, number> = { L: 10, M: 6, S1: 3, S2: 3, S3: 1 };
+    const items = ["L", "M", "S1", "S2", "S3"].map((id) => ({ id, estimate: took[id] ?? 0 }));
+    const started: [string, number][] = [];
+    const running: { end: number; finish: () => void }[] = [];
+    let now = 0;
+    const done = runOnLanes(items, 2, (item: { id: string }) => {
+      started.push([item.id, now]);
+      return new Promise<number>((resolve) => {
+        const status = item.id === "S2" ? 1 : 0;
+        running.push({ end: now + (took[item.id] ?? 0), finish: () => resolve(status) });
+      });
+    });
+    for (;;) {
+      // Let the lanes take their next items, then end the running task that ends first.
+      await new Promise((resolve) => setImmediate(resolve));
+      running.sort((x, y) => x.end - y.end);
+      const next = running.shift();
+      if (next === undefined) break;
+      now = next.end;
+      next.finish();
+    }
+    const failed = await done;
+    expect(started).toEqual([
+      ["L", 0],
+      ["M", 0],
+      ["S1", 6],
+      ["S2", 9],
+      ["S3", 10],
+    ]);
+    expect(failed).toEqual(["S2"]);
+  });
+
+  it("the repository's estimates name its tasks, and every test task is planned exactly once", () => {
+    const workspace = workspacePackages(root);
+    const items = plan(workspace);
+    const tests = items.map((i) => i.id).filter((id) => id.endsWith("#test"));
+    const withTests = workspace
       .filter((p) => p.scripts.includes("test"))
       .map((p) => `${p.name}#test`);
     expect(tests.sort()).toEqual(withTests.sort());
-    expect(first?.slice(1, 1 + firstTests.length)).toEqual(firstTests.map((n) => `${n}#test`));
     expect(withTests.length).toBeGreaterThan(10);
+    expect(items.filter((i) => i.id === buildItem)).toHaveLength(1);
+    // The two longest suites start first, side by side.
+    expect(items.slice(0, 2).map((i) => i.id)).toEqual(["orgchat#test", "@orgchat/client#test"]);
+    const lanes = simulate(items, 2);
+    const total = items.reduce((sum, i) => sum + i.estimate, 0);
+    expect(Math.max(...lanes.map((l) => l.end))).toBeLessThan(total / 2 + 60);
   });
 });

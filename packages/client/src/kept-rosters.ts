@@ -10,7 +10,7 @@
  * @module
  */
 import { toHex } from "@orgchat/base";
-import { type CryptoProvider, type Roster, type RosterLeaf, rosterHash } from "@orgchat/crypto";
+import { type CryptoProvider, type Roster, type RosterLeaf, rosterHashOnce } from "@orgchat/crypto";
 import { applyRosterDeltaInPlace, type EpochRoster, type RosterDeltaInit } from "./epoch-roster.js";
 import { StoreCorruptedError } from "./errors.js";
 import type { RosterBook } from "./roster-book.js";
@@ -63,7 +63,7 @@ export function checkDeferredRosters(
   }
   for (const [keyIdHex, { key, hash }] of deferred) {
     const roster = book.get(keyIdHex)?.roster;
-    if (roster === undefined || toHex(rosterHash(book.provider, roster)) !== toHex(hash)) {
+    if (roster === undefined || toHex(rosterHashOnce(book.provider, roster)) !== toHex(hash)) {
       throw new StoreCorruptedError(`${space}/${key}`);
     }
   }
@@ -197,7 +197,7 @@ export class KeptRosters {
         base = applyRosterDeltaInPlace(base, deltas[i] as RosterDeltaInit);
       }
       roster = Object.freeze(base);
-      if (toHex(rosterHash(this.#provider, roster)) !== toHex(recorded as Uint8Array)) {
+      if (toHex(rosterHashOnce(this.#provider, roster)) !== toHex(recorded as Uint8Array)) {
         throw corrupted(target.key);
       }
     } catch (cause) {

@@ -8,7 +8,7 @@
  */
 import { toHex } from "@orgchat/base";
 import type { Roster, RosterLeaf } from "@orgchat/crypto";
-import { rosterHash } from "@orgchat/crypto";
+import { rosterHashOnce } from "@orgchat/crypto";
 import { readEntries, type Store, type StoreOp } from "@orgchat/store";
 import { encodeJson } from "./encoding.js";
 import {
@@ -509,7 +509,7 @@ export async function loadRosterRecords(
     const copy = Object.freeze(roster.slice());
     if (deferred !== undefined) {
       deferred.set(keyIdHex, { key, hash: header.rosterHash });
-    } else if (toHex(rosterHash(book.provider, copy)) !== toHex(header.rosterHash)) {
+    } else if (toHex(rosterHashOnce(book.provider, copy)) !== toHex(header.rosterHash)) {
       throw new StoreCorruptedError(`${space}/${key}`);
     }
     book.add({ ...header, roster: copy });

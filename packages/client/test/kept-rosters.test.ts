@@ -4,7 +4,7 @@
  * and a corrupted record of it is refused then (`StoreCorruptedError`), not at start.
  */
 import { toHex } from "@orgchat/base";
-import { defaultProvider, type Roster, type RosterLeaf } from "@orgchat/crypto";
+import { defaultProvider, type Roster, type RosterLeaf, rosterHashOnce } from "@orgchat/crypto";
 import { memoryStore } from "@orgchat/store";
 import { describe, expect, it } from "vitest";
 import type { EpochRoster } from "../src/epoch-roster.js";
@@ -66,6 +66,18 @@ describe("kept rosters built at first use", () => {
     expect(Object.isFrozen(built)).toBe(true);
     expect(plain(built)).toEqual(plain(older.roster));
     expect(book.get(toHex(older.keyId))?.roster).toBe(built);
+    // Checked once when built: the group's own check at the epoch's first use (the crypto
+    // package's, through the same memo) hashes nothing more.
+    let hashed = 0;
+    const counting = {
+      ...provider,
+      sha256: (data: Uint8Array) => {
+        hashed += data.length;
+        return provider.sha256(data);
+      },
+    };
+    expect(rosterHashOnce(counting, built as Roster)).toEqual(older.rosterHash);
+    expect(hashed).toBe(0);
     for (const epoch of epochs) {
       expect(plain(book.get(toHex(epoch.keyId))?.roster)).toEqual(plain(epoch.roster));
     }

@@ -136,6 +136,7 @@ export {
 export type { CryptoProvider, KeyPair } from "./provider.js";
 export { nobleProvider } from "./providers/noble.js";
 export { pairwiseLimits } from "./ratchet-state.js";
+export { rosterHashOnce } from "./roster-hashes.js";
 export { type WelcomeInit, welcomeVersion } from "./welcome.js";
 export {
   type X3dhAgreement,

@@ -9,7 +9,8 @@
  * package; a caller that mutates key bytes in place after handing a roster over breaks more than
  * this cache.
  *
- * Internal: deliberately not exported from the package (`common.ts`).
+ * Internal: deliberately not exported from the package (`common.ts`), but for
+ * {@link rosterHashOnce}.
  *
  * @module
  */
@@ -36,6 +37,22 @@ export function rosterHashOf(provider: CryptoProvider, roster: Roster): Uint8Arr
   const hash = rosterHash(provider, roster);
   if (Object.isFrozen(roster)) remembered.set(roster, hash.slice());
   return hash;
+}
+
+/**
+ * `rosterHash(roster)` for a caller outside this package, computed at most once per frozen roster
+ * array and shared with this package's own checks: a roster the caller built, froze and hashed is
+ * not hashed again when a group restores an epoch on it (`restore` with a roster supplier). An
+ * array that is not frozen is hashed on every call. The caller must not change a leaf's key bytes
+ * after the first call (a frozen array's leaves are not deep-frozen).
+ *
+ * @param provider - the crypto provider (SHA-256)
+ * @param roster - the roster
+ * @returns its roster hash (a copy the caller may keep)
+ * @throws {RangeError} when a leaf's keys are not 32 bytes
+ */
+export function rosterHashOnce(provider: CryptoProvider, roster: Roster): Uint8Array {
+  return rosterHashOf(provider, roster);
 }
 
 /**
