@@ -44,7 +44,18 @@ interface GossipSubInternals {
   readonly streamsInbound: Map<string, unknown>;
   readonly streamsOutbound: Map<string, unknown>;
   pipePeerReadStream(peerId: PeerId, source: unknown): Promise<void>;
-  createOutboundStream(peerId: PeerId, connection: { readonly status: string }): Promise<void>;
+  createOutboundStream(peerId: PeerId, connection: OutboundConnection): Promise<void>;
+}
+
+/** What gossipsub's `createOutboundStream` is given. */
+interface OutboundConnection {
+  readonly status: string;
+  readonly streams?: readonly unknown[];
+}
+
+/** Gossipsub's `OutboundStream.close`. */
+interface OutboundClose {
+  close(): Promise<void>;
 }
 
 /** The raw libp2p stream under a gossipsub `OutboundStream`. */
@@ -104,8 +115,20 @@ export function watchRelayStreams(
 
   const open = gs.createOutboundStream.bind(gs);
   gs.createOutboundStream = async (peerId, connection) => {
-    await open(peerId, connection);
     const id = peerId.toString();
+    const existing = gs.streamsOutbound.get(id) as (RawStreamState & OutboundClose) | undefined;
+    const stale =
+      existing?.rawStream !== undefined &&
+      connection.status === "open" &&
+      connection.streams !== undefined &&
+      !connection.streams.includes(existing.rawStream);
+    // The peer came back on a new connection while we still send on the old one: it may be dead on
+    // the peer's side without us knowing yet (a peer that dropped it redials at once). Move to the
+    // new connection, as gossipsub does with a peer's new inbound stream; the old stream closes
+    // once the new one is open, so the peer sees its new inbound stream first.
+    if (stale) gs.streamsOutbound.delete(id);
+    await open(peerId, connection);
+    if (stale) existing?.close().catch(() => {});
     if (connection.status === "open" && gs.peers.has(id) && !gs.streamsOutbound.has(id)) {
       hangUp(peerId, "outbound-not-opened");
     }

@@ -3,6 +3,8 @@
  * alone keeps the dead stream or forgets the peer, and the receiver gets nothing more for the life of
  * the connection. Every wait here is on an event; the timeouts are safety nets only.
  */
+
+import type { Connection } from "@libp2p/interface";
 import type { Diagnostic } from "@orgchat/base";
 import type { Libp2p } from "@waku/interfaces";
 import { afterEach, describe, expect, it } from "vitest";
@@ -177,4 +179,47 @@ describe("relay: a stream broken on a live connection", () => {
     },
     180_000,
   );
+});
+
+describe("relay: a peer back on a new connection while the old one lingers", () => {
+  it("moves both streams to the new connection: closing the old loses nothing, hangs up nobody", async () => {
+    const { alice, bob, texts, diagnostics, onReceived } = await pair();
+    await until(() => linked(alice, bob), onRelayChange(alice, bob), "alice and bob linked");
+    const libp2pOf = (t: WakuTransport) =>
+      (t as unknown as { readonly session: { readonly libp2p: Libp2p } }).session.libp2p;
+    const [old] = libp2pOf(bob).getConnections();
+    const [aliceOld] = libp2pOf(alice).getConnections();
+    if (old === undefined || aliceOld === undefined) throw new Error("bob and alice are connected");
+    // A second connection, as when bob redials a peer whose end of the first is dead to him but
+    // not yet to her (a WebSocket takes a while to finish closing; a stalled peer's much longer).
+    const fresh = await libp2pOf(bob).dial(old.remoteAddr, { force: true });
+    expect(fresh.id).not.toBe(old.id);
+    /** Whether `t`'s outbound stream to `peer` is on a connection other than `stale`. */
+    const movedOff = (t: WakuTransport, peer: string | undefined, stale: Connection) => {
+      const raw = (
+        tablesOf(t).streamsOutbound.get(peer ?? "") as unknown as { rawStream: unknown } | undefined
+      )?.rawStream;
+      return (
+        raw !== undefined &&
+        !stale.streams.includes(raw as never) &&
+        libp2pOf(t)
+          .getConnections()
+          .some((c) => c !== stale && c.streams.includes(raw as never))
+      );
+    };
+    await until(
+      () => movedOff(bob, alice.peerId, old) && movedOff(alice, bob.peerId, aliceOld),
+      onRelayChange(alice, bob),
+      "both outbound streams on the new connection",
+    );
+    await old.close();
+    const after = Array.from({ length: 20 }, (_, i) => `after ${i}`);
+    for (const text of after) await alice.publish(topic, new TextEncoder().encode(text));
+    await until(
+      () => after.every((text) => texts.includes(text)),
+      onReceived,
+      "bob receives every message sent after the old connection closed",
+    );
+    expect(diagnostics.filter((d) => d.reason.startsWith("hung-up-"))).toEqual([]);
+  }, 180_000);
 });

@@ -1,0 +1,27 @@
+import { wakuRelayTransport } from "./src/index.js";
+const topic = "/org-chat/1/rx/proto";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alice = wakuRelayTransport({ mode: "relay", heartbeatIntervalMs: 100 });
+await alice.start();
+const bob = wakuRelayTransport({ mode: "relay", heartbeatIntervalMs: 100, peers: [...alice.multiaddrs] });
+await bob.start();
+let got = 0;
+await bob.subscribe([topic], () => { got++; });
+while (bob.status !== "online" || alice.status !== "online") await sleep(50);
+await alice.publish(topic, new TextEncoder().encode("one"));
+await sleep(300);
+console.log("before fault, bob got", got);
+const relayA = (alice as any).relay;
+const gsA = relayA.gossipSub;
+const bobId = bob.peerId!;
+const out = gsA.streamsOutbound.get(bobId);
+const fault = process.argv[2] ?? "abort-out";
+if (fault === "abort-out") out.rawStream.abort(new Error("injected"));
+else if (fault === "reset-in") (bob as any).relay.gossipSub.streamsInbound.get(alice.peerId).rawStream.abort(new Error("injected"));
+await sleep(1500);
+const gsB = (bob as any).relay.gossipSub;
+console.log("after fault: alice knows bob", gsA.peers.has(bobId), "alice out", gsA.streamsOutbound.has(bobId), "alice topic peers", [...(gsA.topics.values())].map((s: Set<string>) => s.size).join(","), "bob knows alice", gsB.peers.has(alice.peerId), "bob status", bob.status, "alice status", alice.status, "conns", (alice as any).session.libp2p.getConnections().length);
+for (let i = 0; i < 5; i++) { try { const r = await alice.publish(topic, new TextEncoder().encode("m" + i)); console.log("recipients", r.recipients); } catch (e) { console.log("publish err", String(e)); } }
+await sleep(3000); for (let i = 0; i < 5; i++) { try { await alice.publish(topic, new TextEncoder().encode("z" + i)); } catch {} } await sleep(2000);
+console.log("bob got", got, "bob status", bob.status);
+await bob.stop(); await alice.stop();

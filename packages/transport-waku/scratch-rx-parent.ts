@@ -1,0 +1,42 @@
+import { spawn } from "node:child_process";
+import { pubsubTopicFor, wakuRelayTransport } from "./src/index.js";
+const topic = "/org-chat/1/rx/proto";
+const pt = pubsubTopicFor(topic);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const owner = wakuRelayTransport({ mode: "relay" });
+await owner.start();
+const alice = wakuRelayTransport({ mode: "relay", peers: [...owner.multiaddrs] });
+await alice.start();
+let ownerGot = 0;
+await owner.subscribe([topic], () => { ownerGot++; });
+const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@orgchat/source", "scratch-rx-child.ts", ...owner.multiaddrs, ...alice.multiaddrs], { stdio: ["ignore", "pipe", "inherit"] });
+let last: any = {};
+child.stdout.setEncoding("utf8");
+child.stdout.on("data", (d: string) => { for (const line of d.split("\n").filter(Boolean)) { try { last = JSON.parse(line); console.log("bob", line.replace(pt, "T")); } catch { console.log("bob?", line); } } });
+while (!(last.mesh?.length >= 2)) await sleep(200);
+const gsA = (alice as any).relay.gossipSub;
+const dump = (name: string, t: any) => { const gs = t.relay.gossipSub; console.log(name, JSON.stringify({ status: t.status, peers: [...gs.peers.keys()].map((k: string) => k.slice(-4)), out: [...gs.streamsOutbound.keys()].map((k: string) => k.slice(-4)), topic: [...(gs.topics.get(pt) ?? [])].map((k: string) => k.slice(-4)), mesh: [...(gs.mesh.get(pt) ?? [])].map((k: string) => k.slice(-4)), conns: t.session.libp2p.getConnections().map((c: any) => c.remotePeer.toString().slice(-4) + ":" + c.status), backoff: [...(gs.backoff.get(pt) ?? new Map()).entries()].map(([k, v]: any) => k.slice(-4) + ":" + Math.round(v - Date.now())), scores: [...gs.peers.keys()].map((k: string) => k.slice(-4) + ":" + gs.score.score(k).toFixed(1)) })); };
+console.log("ids owner", owner.peerId!.slice(-4), "alice", alice.peerId!.slice(-4));
+const N = Number(process.argv[2] ?? 5000);
+const stopMs = Number(process.argv[3] ?? 3000);
+let stalling = true;
+const staller = (async () => { while (stalling) { child.kill("SIGSTOP"); await sleep(stopMs); child.kill("SIGCONT"); await sleep(300); } })();
+const payload = new Uint8Array(256).fill(7);
+let sent = 0;
+for (let round = 0; round < 10; round++) {
+  await Promise.all(Array.from({ length: N / 10 }, async (_, i) => { try { payload[0] = i; await alice.publish(topic, payload.slice()); sent++; } catch (e) { } }));
+  await sleep(1000);
+}
+stalling = false; await staller; child.kill("SIGCONT");
+console.log("phase1 sent", sent, "owner got", ownerGot);
+dump("alice", alice); dump("owner", owner);
+await sleep(15000);
+dump("alice", alice); dump("owner", owner);
+const before = last.got;
+for (let i = 0; i < 200; i++) { await alice.publish(topic, new TextEncoder().encode("after" + i)); }
+await sleep(8000);
+console.log("AFTER: bob got", last.got - before, "of 200");
+dump("alice", alice); dump("owner", owner);
+child.kill("SIGKILL");
+await alice.stop(); await owner.stop();
+process.exit(0);
