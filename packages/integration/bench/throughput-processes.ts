@@ -171,6 +171,19 @@ export async function throughputProcesses(
       for (const [i, n] of timed.entries()) process.stderr.write(`pid ${names[i]} ${n.pid}\n`);
     }
     const cpuAfter = await cpu();
+    // Connection trouble over the whole run (status changes, dial failures, peers hung up over a
+    // broken relay stream): a run that survived one says so.
+    const transportEvents = await Promise.all(
+      timed.map(async (n) => {
+        // The service node (4-process layout) keeps no diagnostics: it answers with an error.
+        const { diagnostics } = await n
+          .request<{ diagnostics: Record<string, number> }>({ op: "diagnostics" })
+          .catch(() => ({ diagnostics: {} }));
+        return Object.fromEntries(
+          Object.entries(diagnostics).filter(([key]) => key.startsWith("transport")),
+        );
+      }),
+    );
     const cpuMs = names.map((_, i) => ((cpuAfter[i] ?? 0) - (cpuBefore[i] ?? 0)) / 1000);
     const cpuMsTotal = cpuMs.reduce((a, b) => a + b, 0);
     const machine = machineLoad(cpuMsTotal);
@@ -187,6 +200,8 @@ export async function throughputProcesses(
       warmupMessages: warmupCount,
       cpuMsByNode: Object.fromEntries(names.map((name, i) => [name, round(cpuMs[i] ?? 0)])),
       cpuMsTotal: round(cpuMsTotal),
+      /** Each timed node's transport diagnostics and status changes since it started, by kind. */
+      transportEvents: Object.fromEntries(names.map((name, i) => [name, transportEvents[i]])),
       /**
        * What the wall time cannot go below given this CPU: on this machine, the processes' CPU
        * spread over its cores (or the busiest node, if more); as deployed (a core per node), the

@@ -85,13 +85,14 @@ export function redialBackoff(
 
 /**
  * Shortest time libp2p's connection monitor waits for a ping before it gives up on a connection
- * (ms). The monitor pings every connection every 10 s and aborts the connection when a ping takes
+ * (ms). libp2p's monitor pings every connection every 10 s and aborts the connection when a ping takes
  * longer than an adaptive timeout, by default at least 5 s. A ping travels behind everything queued
  * on the connection and is answered by a peer that may be busy: a burst of relay messages (1,000 sent
  * at once to a loaded peer) delays it by seconds. The abort then drops every relay message still
  * queued on the connection, messages that `publish` had already reported sent, and the sender never
  * knows (seen in the throughput bench: 100–400 of 1,000 messages lost at a load average of 13). A
- * ping stuck for 30 s means the connection is dead, and the upkeep redials it.
+ * ping stuck for 30 s means the connection is dead, and the upkeep redials it. Ours pings every
+ * {@link pingIntervalMs}.
  */
 export const minPingTimeoutMs = 30_000;
 
@@ -102,10 +103,24 @@ export const minPingTimeoutMs = 30_000;
 export const maxPingTimeoutMs = 60_000;
 
 /**
+ * How often the connection monitor pings each connection (ms): longer than the longest ping timeout,
+ * so two pings never overlap on a connection. libp2p pings every 10 s and allows one outbound ping
+ * stream per connection; a ping still waiting when the next is due makes that next one fail at once
+ * ("too many outbound protocol streams"), and the monitor aborts the connection for it. With the
+ * 30 s timeout and libp2p's 10 s interval, a ping slower than 10 s (a peer busy with a burst, a
+ * stalled device) cut the connection 10 s in, and everything gossipsub had queued on it was lost
+ * (seen in the relay throughput bench under load, libp2p's debug log naming the error). A dead
+ * connection is found within 65 s + the timeout (libp2p's own settings: within 70 s).
+ */
+export const pingIntervalMs = 65_000;
+
+/**
  * The `connectionMonitor` options of every libp2p node of orgchat (relay and light transports, the
- * service node): libp2p's, with a ping timeout of {@link minPingTimeoutMs} to {@link maxPingTimeoutMs}.
+ * service node): a ping every {@link pingIntervalMs}, given {@link minPingTimeoutMs} to
+ * {@link maxPingTimeoutMs} to answer.
  */
 export const connectionMonitorInit = Object.freeze({
+  pingInterval: pingIntervalMs,
   pingTimeout: Object.freeze({ minTimeout: minPingTimeoutMs, maxTimeout: maxPingTimeoutMs }),
 });
 

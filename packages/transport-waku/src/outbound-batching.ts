@@ -17,6 +17,7 @@
  * @packageDocumentation
  */
 import type { GossipSub } from "@chainsafe/libp2p-gossipsub";
+import { outboundStreamOpen } from "./relay-streams.js";
 
 /**
  * Most bytes of RPCs one batch carries (an RPC larger than this goes alone): a full batch plus its
@@ -77,10 +78,13 @@ function writeVarint(target: Uint8Array, offset: number, length: number): number
  * the stream's buffer is over gossipsub's `maxOutboundBufferSize`, counting what is pending here).
  * @param stream - a gossipsub `OutboundStream`
  * @param maxBytes - most bytes of RPCs in one batch @default outboundBatchMaxBytes
+ * @param onClosed - called (once) when a batch finds the stream under it closed or reset: what is
+ *   pushed then reaches nobody (see `relay-streams.ts`)
  */
 export function batchOutboundStream(
   stream: unknown,
   maxBytes: number = outboundBatchMaxBytes,
+  onClosed?: () => void,
 ): void {
   const target = stream as OutboundStreamParts;
   const { pushable, maxBufferSize } = target;
@@ -89,8 +93,13 @@ export function batchOutboundStream(
   let pendingBytes = 0;
   /** Something was pushed in this turn: what follows waits for the end of the turn. */
   let turnOpen = false;
+  let closedReported = false;
   const flush = () => {
     if (parts.length === 0) return;
+    if (!closedReported && onClosed !== undefined && !outboundStreamOpen(stream)) {
+      closedReported = true;
+      onClosed();
+    }
     const chunk = new Uint8Array(pendingBytes);
     let offset = 0;
     for (const { bytes, prefix } of parts) {
@@ -133,15 +142,17 @@ export function batchOutboundStream(
  * documentation): call it on a fresh gossipsub, before it connects to anyone.
  * @param gossipSub - the relay's gossipsub
  * @param maxBytes - see {@link batchOutboundStream}
+ * @param onClosed - called with the peer id when its stream is found closed (see {@link batchOutboundStream})
  */
 export function batchOutboundStreams(
   gossipSub: GossipSub,
   maxBytes: number = outboundBatchMaxBytes,
+  onClosed?: (peerId: string) => void,
 ): void {
   const streams = gossipSub.streamsOutbound;
   const set = streams.set.bind(streams);
   streams.set = (id, stream) => {
-    batchOutboundStream(stream, maxBytes);
+    batchOutboundStream(stream, maxBytes, onClosed && (() => onClosed(id)));
     return set(id, stream);
   };
 }

@@ -14,6 +14,7 @@ import type { Message } from "@libp2p/interface";
 import { batchOutboundStreams } from "./outbound-batching.js";
 import { messageIdKey, sha256 } from "./relay-hashes.js";
 import { relayScoreParams } from "./relay-score.js";
+import { type BrokenRelayStream, watchRelayStreams } from "./relay-streams.js";
 
 /** The libp2p protocol id of Waku Relay (11/WAKU2-RELAY). */
 export const relayCodec = "/vac/waku/relay/2.0.0";
@@ -34,6 +35,12 @@ export interface WakuRelayServiceInit {
    * `fallbackToFloodsub`, `emitSelf`) always win.
    */
   readonly gossipsub?: Partial<GossipsubOpts>;
+  /**
+   * Told when a peer is hung up because one of its relay streams broke while the connection stayed
+   * open (`relay-streams.ts`): the connection is closed so that both sides start clean.
+   * @default none
+   */
+  readonly onBrokenStream?: (peerId: string, reason: BrokenRelayStream) => void;
 }
 
 /**
@@ -80,8 +87,15 @@ export function wakuRelayService(
       options.heartbeatInterval = init.heartbeatIntervalMs;
     const pubsub = new GossipSub(components, options);
     pubsub.multicodecs = [relayCodec];
+    // A stream that breaks on a live connection hangs the peer up: gossipsub would keep a dead
+    // stream (or a forgotten peer) for as long as the connection lives.
+    const onClosed = watchRelayStreams(
+      pubsub,
+      components.connectionManager,
+      init.onBrokenStream && ((peerId, reason) => init.onBrokenStream?.(peerId.toString(), reason)),
+    );
     // A burst of publishes or forwards to a peer leaves as one write per turn, not one per message.
-    batchOutboundStreams(pubsub);
+    batchOutboundStreams(pubsub, undefined, onClosed);
     return pubsub;
   };
 }

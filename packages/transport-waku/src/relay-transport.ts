@@ -287,11 +287,17 @@ class WakuRelayTransport extends WakuTransportBase<RelayNode> {
           transports,
           privateKey: this.privateKey,
           services: {
-            pubsub: wakuRelayService(
-              this.#heartbeatIntervalMs === undefined
+            pubsub: wakuRelayService({
+              ...(this.#heartbeatIntervalMs === undefined
                 ? {}
-                : { heartbeatIntervalMs: this.#heartbeatIntervalMs },
-            ),
+                : { heartbeatIntervalMs: this.#heartbeatIntervalMs }),
+              // A peer hung up over a broken stream is redialed (a bootstrap peer) or redials us.
+              onBrokenStream: (_peerId, reason) =>
+                this.events.diagnostic({
+                  component: "transport-waku/relay",
+                  reason: `hung-up-${reason}`,
+                }),
+            }),
           },
         }),
       );

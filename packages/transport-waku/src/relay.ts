@@ -60,6 +60,7 @@ export {
   type WakuRelayServiceInit,
   wakuRelayService,
 } from "./relay-service.js";
+export type { BrokenRelayStream } from "./relay-streams.js";
 export {
   defaultMaxMessageBytes,
   defaultMaxPayloadBytes,

@@ -5,8 +5,10 @@ import {
   type ConnectionUpkeepInit,
   connectionMonitorInit,
   connectionUpkeep,
+  maxPingTimeoutMs,
   minPingTimeoutMs,
   PeerIdMismatchError,
+  pingIntervalMs,
   redialBackoff,
   type UpkeepNode,
 } from "../src/connection-upkeep.js";
@@ -97,6 +99,10 @@ describe("libp2p connection monitor", () => {
   it("every node waits 30 s for a ping before aborting a connection (libp2p's floor is 5 s)", () => {
     expect(minPingTimeoutMs).toBe(30_000);
     expect(connectionMonitorInit.pingTimeout).toEqual({ minTimeout: 30_000, maxTimeout: 60_000 });
+    // One ping at a time per connection: libp2p allows one outbound ping stream, and a ping due
+    // while the last one still waits fails at once and aborts the connection.
+    expect(connectionMonitorInit.pingInterval).toBe(pingIntervalMs);
+    expect(pingIntervalMs).toBeGreaterThan(maxPingTimeoutMs);
     // Relay and light transports both start from these options.
     const options = offlineNodeOptions({
       networkConfig: defaultNetworkConfig,

@@ -49,6 +49,28 @@ const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const filled = (length: number, value: number) => new Uint8Array(length).fill(value);
 
 describe("batchOutboundStream", () => {
+  it("reports once that the stream under it is closed or reset, and from the first send after", async () => {
+    for (const state of [
+      { status: "reset", writeStatus: "closed" },
+      { status: "open", writeStatus: "closed" },
+      { status: "aborted", writeStatus: "ready" },
+    ]) {
+      const rawStream = { status: "open", writeStatus: "ready" };
+      const target = Object.assign(fakeStream().stream, { rawStream });
+      let closed = 0;
+      batchOutboundStream(target, outboundBatchMaxBytes, () => void closed++);
+      target.push(filled(3, 1));
+      await endOfTurn();
+      expect(closed).toBe(0);
+      Object.assign(rawStream, state);
+      target.push(filled(3, 1));
+      target.push(filled(3, 1));
+      await endOfTurn();
+      target.push(filled(3, 1));
+      expect(closed).toBe(1);
+    }
+  });
+
   it("sends the first RPC of a turn at once and the rest of the turn as one chunk, in order", async () => {
     const { stream, chunks } = fakeStream();
     batchOutboundStream(stream);
