@@ -533,8 +533,9 @@ interface HeldGroup {
  * - every epoch a group holds (current and retained for late messages: a late message's sender is
  *   looked up in its epoch's roster), the owner's and a member's groups and groups retired by a
  *   resync Welcome;
- * - the newest rosters of every group ({@link rosterRecordPolicy.recentEpochsKept}: departed
- *   authors, a member behind, a Welcome that comes late);
+ * - the rosters of every group's newest epochs ({@link rosterRecordPolicy.recentEpochsKept}, the
+ *   siblings of a fork together: {@link newestEpochsKept}; departed authors, a member behind, a
+ *   Welcome that comes late);
  * - rosters of epochs after the one a member's group holds (add steps still to follow);
  * - the epochs Welcomes, KeyUpdate chunks and messages waiting here name.
  *
@@ -580,10 +581,32 @@ export function rosterKeep(org: Org, now: number): Set<string> {
     else if (group.current !== undefined && record.epoch > group.current) keep.add(keyIdHex);
   }
   for (const list of recent.values()) {
-    list.sort((a, b) => (a[1] > b[1] ? -1 : a[1] < b[1] ? 1 : 0));
-    for (const [keyIdHex] of list.slice(0, rosterRecordPolicy.recentEpochsKept)) keep.add(keyIdHex);
+    for (const keyIdHex of newestEpochsKept(list, rosterRecordPolicy.recentEpochsKept)) {
+      keep.add(keyIdHex);
+    }
   }
   return keep;
+}
+
+/**
+ * The rosters of a group's `epochs` newest epochs, siblings of one epoch together (a fork's losing
+ * rosters must not push the winner's out: a Welcome of it may come late), at most `2 × epochs`
+ * rosters (a fork is signed by the owner or a delegate: nothing a stranger can add).
+ *
+ * @param rosters - the group's rosters as [key id, epoch] pairs (sorted here, newest first)
+ * @param epochs - how many of the newest epochs to keep
+ * @returns the key ids kept
+ */
+export function newestEpochsKept(rosters: Array<[string, bigint]>, epochs: number): string[] {
+  rosters.sort((a, b) => (a[1] > b[1] ? -1 : a[1] < b[1] ? 1 : 0));
+  const seen = new Set<bigint>();
+  const kept: string[] = [];
+  for (const [keyIdHex, epoch] of rosters.slice(0, 2 * epochs)) {
+    seen.add(epoch);
+    if (seen.size > epochs) break;
+    kept.push(keyIdHex);
+  }
+  return kept;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   decodeRosterRecord,
   encodeRosterRecord,
   loadRosterRecords,
+  newestEpochsKept,
   pruneRosterOps,
   rosterRecordOps,
   rosterRecordPolicy,
@@ -330,5 +331,30 @@ describe("roster snapshot publication (owner)", () => {
     expect(cadence.since("o", "")).toBe(150);
     expect(cadence.since("o", "board")).toBeUndefined();
     expect(snapshotWireBytes(seededLeaves(2_500, 1))).toBe(2_500 * 104 + 3 * 320);
+  });
+});
+
+describe("newestEpochsKept", () => {
+  it("keeps the newest epochs' rosters, a fork's siblings together, at most twice as many rosters", () => {
+    // Strict fork script 118: e9, two at e8, two at e7 (the winner's Welcome of e7 came late).
+    const fork: Array<[string, bigint]> = [
+      ["e6a", 6n],
+      ["e7a", 7n],
+      ["e8a", 8n],
+      ["e9", 9n],
+      ["e7b", 7n],
+      ["e6b", 6n],
+      ["e8b", 8n],
+    ];
+    expect(newestEpochsKept(fork, 4).sort()).toEqual(
+      ["e9", "e8a", "e8b", "e7a", "e7b", "e6a", "e6b"].sort(),
+    );
+    expect(newestEpochsKept(fork, 2).sort()).toEqual(["e9", "e8a", "e8b"].sort());
+    // No fork: the newest four.
+    const chain: Array<[string, bigint]> = [1n, 2n, 3n, 4n, 5n, 6n].map((e) => [`e${e}`, e]);
+    expect(newestEpochsKept(chain, 4)).toEqual(["e6", "e5", "e4", "e3"]);
+    // Many siblings of one epoch (signed forks): never more than twice the epochs.
+    const wide: Array<[string, bigint]> = Array.from({ length: 20 }, (_, i) => [`s${i}`, 9n]);
+    expect(newestEpochsKept(wide, 4)).toHaveLength(8);
   });
 });
