@@ -9,17 +9,10 @@
  * seed 0xc0ffee, script 5: a newcomer's announced messages of epochs before it joined).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import {
-  defaultProvider,
-  ed25519EnvelopeSigner,
-  ed25519EnvelopeVerifier,
-  type Roster,
-  rosterHash,
-} from "@orgchat/crypto";
+import { defaultProvider, ed25519EnvelopeSigner, ed25519EnvelopeVerifier } from "@orgchat/crypto";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../src/encoding.js";
 import {
-  type EpochRoster,
   openEpochRoster,
   rosterDeltaMessage,
   rosterSnapshotMessages,
@@ -29,30 +22,16 @@ import { isUnplaced, judgeUnopened, unopenedVerdict } from "../src/key-evidence.
 import type { MemberOrg } from "../src/org.js";
 import { RosterBook } from "../src/roster-book.js";
 import { seededRandom } from "./helpers.js";
+import { nextEpoch, seededLeaves } from "./roster-fixtures.js";
 
 const provider = defaultProvider();
 const ownerSecret = sha256(new TextEncoder().encode("unplaced-verdict owner"));
 const orgKey = provider.ed25519PublicKey(ownerSecret);
 const owner = ed25519EnvelopeSigner(provider, ownerSecret);
 const verify = ed25519EnvelopeVerifier(provider);
-
 const random = seededRandom(114);
-const leaf = () => ({ identityKey: random(32), signingKey: random(32), prekey: random(32) });
-const me = leaf();
-
-/** Epoch `epoch` of the organization's group on `parent` (or a genesis), its roster `roster`. */
-function epochOf(epoch: bigint, roster: Roster, parent?: EpochRoster): EpochRoster {
-  return {
-    channelId: "",
-    epoch,
-    change: parent === undefined ? "genesis" : "add",
-    keyId: random(8),
-    previousKeyId: parent?.keyId ?? new Uint8Array(0),
-    previousRosterHash: parent?.rosterHash ?? new Uint8Array(0),
-    rosterHash: rosterHash(provider, roster),
-    roster,
-  };
-}
+const [me, ...others] = seededLeaves(8, 114) as [ReturnType<typeof seededLeaves>[0]];
+const leaf = () => others.shift() ?? seededLeaves(1, 115)[0];
 
 /** Seals and opens owner-signed roster messages, as `KeySync` hands them to the book. */
 async function opened(messages: Parameters<typeof sealEpochRosters>[0]["messages"]) {
@@ -85,44 +64,44 @@ function member(book: RosterBook, held: bigint): MemberOrg {
 
 describe("a message of an epoch only a waiting roster delta names", () => {
   it("is kept as foreign while the delta waits, judged once the roster is placed", async () => {
-    // Epochs 5 ← 6 ← 7 (a branch a1 has not learned); a1 holds epoch 9 of another branch.
-    const e5 = epochOf(5n, [leaf(), me]);
-    const e6 = epochOf(6n, [...e5.roster, leaf()], e5);
-    const e7 = epochOf(7n, [...e6.roster, leaf()], e6);
+    // Epochs 0 ← 1 ← 2 (a branch a1 has not learned); a1 holds epoch 9 of another branch.
+    const e0 = nextEpoch(undefined, [leaf(), me], random(8));
+    const e1 = nextEpoch(e0, [...e0.roster, leaf()], random(8));
+    const e2 = nextEpoch(e1, [...e1.roster, leaf()], random(8));
     const book = new RosterBook(provider);
-    const [snapshot] = await opened(rosterSnapshotMessages(e5));
-    expect(book.receive(snapshot as never, "s5").status).toBe("learned");
-    const [d7] = await opened([rosterDeltaMessage(e7, e6.roster) as never]);
-    expect(book.receive(d7 as never, "d7")).toEqual({ status: "waiting" });
+    const [snapshot] = await opened(rosterSnapshotMessages(e0));
+    expect(book.receive(snapshot as never, "s0").status).toBe("learned");
+    const [d2] = await opened([rosterDeltaMessage(e2, e1.roster) as never]);
+    expect(book.receive(d2 as never, "d2")).toEqual({ status: "waiting" });
     const org = member(book, 9n);
-    const k7 = toHex(e7.keyId);
-    expect(book.named(k7)?.epoch).toBe(7n);
-    expect(isUnplaced(org, k7)).toBe(true);
-    expect(unopenedVerdict(org, k7, me.identityKey)).toBe("foreign");
-    // The parent's delta comes: epoch 7's roster is placed, and the message is judged by it.
-    const [d6] = await opened([rosterDeltaMessage(e6, e5.roster) as never]);
-    expect(book.receive(d6 as never, "d6").status).toBe("learned");
-    expect(isUnplaced(org, k7)).toBe(false);
-    expect(unopenedVerdict(org, k7, me.identityKey)).toBe("past");
-    // Pruned (once epoch 8's is here: the newest roster is never dropped), the epoch stays
+    const k2 = toHex(e2.keyId);
+    expect(book.named(k2)?.epoch).toBe(2n);
+    expect(isUnplaced(org, k2)).toBe(true);
+    expect(unopenedVerdict(org, k2, me.identityKey)).toBe("foreign");
+    // The parent's delta comes: epoch 2's roster is placed, and the message is judged by it.
+    const [d1] = await opened([rosterDeltaMessage(e1, e0.roster) as never]);
+    expect(book.receive(d1 as never, "d1").status).toBe("learned");
+    expect(isUnplaced(org, k2)).toBe(false);
+    expect(unopenedVerdict(org, k2, me.identityKey)).toBe("past");
+    // Pruned (once epoch 3's is here: the newest roster is never dropped), the epoch stays
     // placed: past, never foreign again.
-    const e8 = epochOf(8n, [...e7.roster, leaf()], e7);
-    const [d8] = await opened([rosterDeltaMessage(e8, e7.roster) as never]);
-    expect(book.receive(d8 as never, "d8").status).toBe("learned");
-    expect(book.drop(k7)).toBe(true);
-    expect(book.get(k7)).toBeUndefined();
-    expect(isUnplaced(org, k7)).toBe(false);
-    expect(unopenedVerdict(org, k7, me.identityKey)).toBe("past");
+    const e3 = nextEpoch(e2, [...e2.roster, leaf()], random(8));
+    const [d3] = await opened([rosterDeltaMessage(e3, e2.roster) as never]);
+    expect(book.receive(d3 as never, "d3").status).toBe("learned");
+    expect(book.drop(k2)).toBe(true);
+    expect(book.get(k2)).toBeUndefined();
+    expect(isUnplaced(org, k2)).toBe(false);
+    expect(unopenedVerdict(org, k2, me.identityKey)).toBe("past");
   });
 
   it("waits as before when the waiting delta's epoch is above the one held", async () => {
-    const e5 = epochOf(5n, [leaf(), me]);
-    const e6 = epochOf(6n, [...e5.roster, leaf()], e5);
-    const e7 = epochOf(7n, [...e6.roster, leaf()], e6);
+    const e0 = nextEpoch(undefined, [leaf(), me], random(8));
+    const e1 = nextEpoch(e0, [...e0.roster, leaf()], random(8));
+    const e2 = nextEpoch(e1, [...e1.roster, leaf()], random(8));
     const book = new RosterBook(provider);
-    const [d7] = await opened([rosterDeltaMessage(e7, e6.roster) as never]);
-    expect(book.receive(d7 as never, "d7")).toEqual({ status: "waiting" });
-    expect(unopenedVerdict(member(book, 6n), toHex(e7.keyId), me.identityKey)).toBe("waiting");
+    const [d2] = await opened([rosterDeltaMessage(e2, e1.roster) as never]);
+    expect(book.receive(d2 as never, "d2")).toEqual({ status: "waiting" });
+    expect(unopenedVerdict(member(book, 1n), toHex(e2.keyId), me.identityKey)).toBe("waiting");
   });
 });
 
