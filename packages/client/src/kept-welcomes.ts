@@ -14,6 +14,16 @@
  * step's unit of work), so that a delegate that ran one command and stopped (the CLI) answers at
  * its next start; read from the store at the first re-ask after a start.
  *
+ * Once the copy is gone the Welcome cannot be made again, so the joiner waits for the owner's
+ * resync answer. The Welcome carries the joiner's leaf secret `L_m`, drawn at random and wiped
+ * once the add step's commit is durable: only the owner holds it then (the handover). A fresh
+ * `L_m` in a new Welcome would not match the owner's copy, because the owner records one handover
+ * per add step and drops any later one (`owner-follow.ts`). The joiner could then not open the
+ * owner's next KeyUpdate. Deriving `L_m` from a secret the delegate keeps would let that secret's
+ * holder open the joiner's entries, which is what the salt is there to prevent. The epoch secret
+ * also derives from `init_secret` of the parent epoch, which the delegate keeps only in a fork
+ * point (24 h, the newest 16): no longer than the copy.
+ *
  * @module
  */
 import { epochRetention } from "@orgchat/crypto";

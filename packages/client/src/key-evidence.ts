@@ -45,7 +45,11 @@ export function epochEvidence(org: Org, keyIdHex: string): EpochEvidence | undef
 /**
  * What becomes of a group message that no group held here opens:
  * - `foreign`: no owner-signed record names its key id (an outsider's junk, or an honest message
- *   whose roster has not reached us yet): kept silently in the bounded foreign buffer;
+ *   whose roster has not reached us yet): kept silently in the bounded foreign buffer. So is a
+ *   message of an epoch not above the one held that only pieces waiting for their other pieces
+ *   name (a roster delta waiting for its parent's roster, a snapshot page, a Welcome or chunk
+ *   waiting for its roster): its branch cannot be told before its roster is here (strict script
+ *   114); learning that roster judges it again (`Messages.promoteNamed`);
  * - `not-entitled`: its epoch's roster does not list this member: never ours;
  * - `past`: an epoch of a group this client holds at that epoch or a later one (retention over, or
  *   bridged): its key is gone for good, no resync brings it back — unless it is a sibling (below);
@@ -68,6 +72,8 @@ export type UnopenedVerdict = "foreign" | "not-entitled" | "past" | "waiting";
  *   it made lists it)
  * @param input.sibling - the epoch's roster is here and its branch starts at a fork point the group
  *   keeps ({@link onKeptBranch})
+ * @param input.unplaced - (member) only pieces waiting for their other pieces name the epoch: its
+ *   roster was never held here ({@link isUnplaced})
  */
 export function judgeUnopened(input: {
   readonly evidence: EpochEvidence | undefined;
@@ -75,11 +81,13 @@ export function judgeUnopened(input: {
   readonly roster: Roster | undefined;
   readonly identityKey: Uint8Array;
   readonly sibling?: boolean;
+  readonly unplaced?: boolean;
 }): UnopenedVerdict {
   const { evidence, heldEpoch } = input;
   if (evidence === undefined) return "foreign";
   if (!mayBeOurs(input.roster, input.identityKey)) return "not-entitled";
   if (heldEpoch !== undefined && evidence.epoch <= heldEpoch) {
+    if (input.unplaced === true && input.roster === undefined) return "foreign";
     return input.sibling === true && input.roster !== undefined ? "waiting" : "past";
   }
   return "waiting";
@@ -115,7 +123,21 @@ export function unopenedVerdict(
     roster: record?.roster,
     identityKey,
     sibling: record !== undefined && group?.status === "member" && onKeptBranch(org, group, record),
+    unplaced: evidence !== undefined && isUnplaced(org, keyIdHex),
   });
+}
+
+/**
+ * Whether only pieces waiting for their other pieces name epoch `keyIdHex` here: no roster of it is
+ * held or was held (a pruned roster stays named: `RosterBook.placed`), and no `epoch.changed` event
+ * names it. A message of such an epoch may be on a branch this member has not learned yet; one of
+ * an epoch whose roster was pruned is past for good (kept as foreign, it would wait forever: a
+ * member's messages of epochs before it joined, `convergence.test.ts` seed 0xc0ffee, script 5).
+ */
+export function isUnplaced(org: MemberOrg, keyIdHex: string): boolean {
+  return (
+    !org.rosters.placed(keyIdHex) && !org.log.state.epochs.some((info) => info.keyId === keyIdHex)
+  );
 }
 
 /**

@@ -25,6 +25,12 @@ import { orgSpace } from "./persistence.js";
 import { expireRetired, persistRetired, retireGroup } from "./retired-groups.js";
 import type { RosterWanted } from "./roster-book.js";
 import { pruneRosters, rosterRecordOps } from "./roster-records.js";
+import {
+  noteWaitingWelcome,
+  rejudgesWaitingWelcome,
+  staleWaitingWelcomes,
+  waitingWelcomeSource,
+} from "./waiting-welcomes.js";
 
 const component = "client/key-sync";
 
@@ -111,6 +117,7 @@ export class KeySync {
       // The roster of the Welcome's epoch is not here yet: keep the Welcome (sealed) and look.
       const known = member.waitingWelcomes.has(keyIdHex);
       member.waitingWelcomes.set(keyIdHex, welcome);
+      noteWaitingWelcome(welcome, from);
       this.#retryNamed(org, txn, keyIdHex);
       const space = orgSpace(org.hex);
       const key = `welcome/${keyIdHex}`;
@@ -201,15 +208,14 @@ export class KeySync {
     expireRetired(this.#c, org);
   }
 
-  /** Welcomes for epochs the group has reached are of no use any more. */
+  /** Welcomes for epochs the group has reached are of no use any more (`waiting-welcomes.ts`). */
   #dropStaleWelcomes(org: MemberOrg, txn: Txn, channelId: string): void {
-    const group = org.member.groups.get(channelId);
-    if (group === undefined) return;
-    for (const [keyIdHex, waiting] of org.member.waitingWelcomes) {
-      if (waiting.channelId !== channelId || waiting.epoch > group.epoch) continue;
-      org.member.waitingWelcomes.delete(keyIdHex);
-      txn.ops.push({ type: "delete", space: orgSpace(org.hex), key: `welcome/${keyIdHex}` });
-    }
+    for (const keyIdHex of staleWaitingWelcomes(org, channelId)) this.#unwait(org, txn, keyIdHex);
+  }
+
+  #unwait(org: MemberOrg, txn: Txn, keyIdHex: string): void {
+    org.member.waitingWelcomes.delete(keyIdHex);
+    txn.ops.push({ type: "delete", space: orgSpace(org.hex), key: `welcome/${keyIdHex}` });
   }
 
   /** The keys topics' history, for the rosters a waiting Welcome or KeyUpdate needs. */
@@ -513,7 +519,11 @@ export class KeySync {
     this.#retryNamed(org, txn, keyIdHex);
     if (org.member.groups.has(roster.channelId)) this.#followRosters(org, txn, roster.channelId);
     const welcome = org.member.waitingWelcomes.get(keyIdHex);
-    if (welcome !== undefined) this.#enterWelcome(org, txn, welcome, roster);
+    if (welcome !== undefined && rejudgesWaitingWelcome(org, welcome)) {
+      // A member already, on another commit: judged as if it arrived now (synchronous, in `txn`).
+      this.#unwait(org, txn, keyIdHex);
+      void this.onWelcome(org, txn, welcome, waitingWelcomeSource(welcome));
+    } else if (welcome !== undefined) this.#enterWelcome(org, txn, welcome, roster);
     const chunks = org.member.waitingChunks.get(keyIdHex) ?? [];
     org.member.waitingChunks.delete(keyIdHex);
     for (const chunk of chunks) this.#applyChunk(org, txn, chunk);

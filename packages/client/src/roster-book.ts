@@ -200,6 +200,15 @@ export class RosterBook {
     return undefined;
   }
 
+  /**
+   * Whether this book holds the roster of the epoch `keyIdHex` names, or held it (pruned since:
+   * still named): unlike {@link RosterBook.named}, a delta or snapshot page waiting for its other
+   * pieces does not count.
+   */
+  placed(keyIdHex: string): boolean {
+    return this.#byKeyId.has(keyIdHex) || this.#names.has(keyIdHex);
+  }
+
   /** Pieces waiting: for tests and diagnostics. */
   get waiting(): { readonly deltas: number; readonly snapshots: number } {
     return { deltas: this.#waitingDeltas.size, snapshots: this.#partial.size };

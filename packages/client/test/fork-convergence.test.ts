@@ -802,6 +802,18 @@ describe("forks converge under faults (strict: every message read by all who may
     // on the winner when a1's Welcome of a higher epoch came, before n1 knew any commit of a1's
     // branch: it entered it and left the winner for good (no fork point to switch back).
     ["110", "a Welcome of an unknown losing branch does not take a member off the winner"],
+    // a1, at epoch 9, got a2's message of epoch 7 (a2's add step on a2's losing sibling) while
+    // only that epoch's roster delta, waiting for its parent's roster, named it: judged "past"
+    // (no roster to tell a sibling branch) and dropped; a1 learned both rosters and entered that
+    // branch moments later. It is kept as foreign until the roster is placed now.
+    ["113", "a message of an epoch only a waiting roster delta names waits for that roster"],
+    // n2, added by a1 on a1's losing branch (e8) and again by a1's re-commit on the winner (another
+    // e8), got both Welcomes before either roster; it entered the loser's when its roster came,
+    // and dropped the winner's, of the same epoch, as stale: it stayed on the losing branch.
+    [
+      "138",
+      "a waiting Welcome of another commit of the group's epoch is judged when its roster comes",
+    ],
   ] as const;
   for (const [path, what] of strictReplays) {
     itRuns(`${what} (strict script ${Number(path) + 1})`, strictScripts, runStrict, {

@@ -44,6 +44,7 @@ function org(keptParent: number | undefined): MemberOrg {
     rosters: {
       named: (hex: string) => rosters.get(hex),
       get: (hex: string) => rosters.get(hex),
+      placed: (hex: string) => rosters.has(hex),
     },
     log: { state: { epochs: [] } },
     member: {

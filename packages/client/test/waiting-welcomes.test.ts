@@ -1,0 +1,67 @@
+/**
+ * Welcomes waiting for their roster when the member holds the group (`waiting-welcomes.ts`): strict
+ * script 139 of `fork-convergence.test.ts`. n2 got a1's Welcome on a1's losing branch (e8) and a1's
+ * Welcome on the winner (another e8) before either roster; it entered the loser's, then dropped the
+ * winner's as stale and stayed on the losing branch. A sibling's waiting Welcome stays, and is
+ * judged again (not entered blindly) once its roster comes.
+ */
+import type { WelcomeInit } from "@orgchat/crypto";
+import { describe, expect, it } from "vitest";
+import { toHex } from "../src/encoding.js";
+import type { MemberOrg } from "../src/org.js";
+import {
+  noteWaitingWelcome,
+  rejudgesWaitingWelcome,
+  staleWaitingWelcomes,
+  waitingWelcomeSource,
+} from "../src/waiting-welcomes.js";
+
+const keyId = (n: number) => new Uint8Array(8).fill(n);
+const welcome = (epoch: bigint, key: number, channelId = ""): WelcomeInit =>
+  ({ channelId, epoch, keyId: keyId(key) }) as unknown as WelcomeInit;
+
+/** A member holding the organization's group at epoch 8, key id `keyId(80)`. */
+function member(waiting: readonly WelcomeInit[]): MemberOrg {
+  return {
+    role: "member",
+    member: {
+      groups: new Map([["", { status: "member", epoch: 8n, keyId: keyId(80) }]]),
+      waitingWelcomes: new Map(waiting.map((w) => [toHex(w.keyId), w])),
+    },
+  } as unknown as MemberOrg;
+}
+
+describe("staleWaitingWelcomes", () => {
+  it("drops lower epochs and the group's own commit, keeps a sibling of its epoch", () => {
+    const own = welcome(8n, 80);
+    const sibling = welcome(8n, 81);
+    const lower = welcome(7n, 70);
+    const higher = welcome(9n, 90);
+    const other = welcome(5n, 50, "ops");
+    const org = member([own, sibling, lower, higher, other]);
+    expect(staleWaitingWelcomes(org, "").sort()).toEqual(
+      [toHex(keyId(80)), toHex(keyId(70))].sort(),
+    );
+    // A group not held: nothing is stale.
+    expect(staleWaitingWelcomes(org, "ops")).toEqual([]);
+  });
+});
+
+describe("rejudgesWaitingWelcome", () => {
+  it("judges again a Welcome of another commit not below the group's epoch", () => {
+    const org = member([]);
+    expect(rejudgesWaitingWelcome(org, welcome(8n, 81))).toBe(true);
+    expect(rejudgesWaitingWelcome(org, welcome(9n, 90))).toBe(true);
+    // Lower, or the group's own commit, or a group not held: entered as before.
+    expect(rejudgesWaitingWelcome(org, welcome(7n, 70))).toBe(false);
+    expect(rejudgesWaitingWelcome(org, welcome(8n, 80))).toBe(false);
+    expect(rejudgesWaitingWelcome(org, welcome(9n, 91, "ops"))).toBe(false);
+  });
+
+  it("remembers who sent a waiting Welcome; one read back after a restart is the owner's", () => {
+    const fromDelegate = welcome(8n, 81);
+    noteWaitingWelcome(fromDelegate, "delegate");
+    expect(waitingWelcomeSource(fromDelegate)).toBe("delegate");
+    expect(waitingWelcomeSource(welcome(8n, 81))).toBe("owner");
+  });
+});
