@@ -807,6 +807,11 @@ describe("forks converge under faults (strict: every message read by all who may
     // (no roster to tell a sibling branch) and dropped; a1 learned both rosters and entered that
     // branch moments later. It is kept as foreign until the roster is placed now.
     ["113", "a message of an epoch only a waiting roster delta names waits for that roster"],
+    // n1, a requester with no group yet, learned a fork's rosters (two at e8, two at e7) before
+    // a1's Welcome of e7 came: the newest four rosters were kept, the losing siblings took two
+    // places and the Welcome's roster was pruned (its deltas already seen): n1 never got a group.
+    // The newest four epochs are kept now, a fork's siblings together.
+    ["117", "a fork's losing rosters do not push out the roster a late Welcome needs"],
     // n2, added by a1 on a1's losing branch (e8) and again by a1's re-commit on the winner (another
     // e8), got both Welcomes before either roster; it entered the loser's when its roster came,
     // and dropped the winner's, of the same epoch, as stale: it stayed on the losing branch.
