@@ -1,7 +1,8 @@
-import { toHex } from "@orgchat/base";
+import { equalBytes, toHex } from "@orgchat/base";
 import type { Roster } from "@orgchat/crypto";
 import { canPost, diffMap, type Member, type MemberId, type OrgState } from "@orgchat/state";
-import type { Org } from "./org.js";
+import type { EpochRoster } from "./epoch-roster.js";
+import type { MemberOrg, Org } from "./org.js";
 import { isRestricted } from "./views.js";
 
 /**
@@ -109,12 +110,23 @@ function lists(roster: Roster, member: MemberId): boolean {
  *   joined, in a public organization (no rosters), cannot be told from an author not described
  *   yet: such a post is held (bounded) until a description lists its author.
  *
+ * The roster judged is the newest one on the member's branch ({@link departureRoster}): a roster
+ * of a losing branch (a commit that lost at a fork point, and what was committed on top of it) says
+ * nothing of who is a member now.
+ *
  * @param org - the organization, as this client knows it now
  * @param author - the post's author (member id)
  * @param channelId - the channel it was posted in
+ * @param forks - the winner order of branches (`CommitForks`); without it the newest roster held is
+ *   judged, whatever its branch
  * @returns true when the post must be dropped
  */
-export function hasDeparted(org: Org, author: MemberId, channelId: string): boolean {
+export function hasDeparted(
+  org: Org,
+  author: MemberId,
+  channelId: string,
+  forks?: BranchOrder,
+): boolean {
   if (author === org.hex) return false;
   const state = org.log.state;
   if (state.banned.has(author)) return true;
@@ -131,9 +143,62 @@ export function hasDeparted(org: Org, author: MemberId, channelId: string): bool
     }
   }
   const groupId = isRestricted(state, channelId) ? channelId : "";
-  const newest = org.rosters.newest(groupId);
-  return newest !== undefined && !lists(newest.roster, author);
+  const roster = departureRoster(org, groupId, forks);
+  return roster !== undefined && !lists(roster.roster, author);
 }
+
+/** The winner order of branches (`CommitForks`). */
+export interface BranchOrder {
+  /** Whether commit `a`'s branch loses to commit `b`'s (key ids, hex). */
+  branchLoses(org: MemberOrg, a: string, b: string): boolean;
+}
+
+/**
+ * The roster a member judges departures by in group `groupId` ({@link hasDeparted}): the newest
+ * epoch's it holds, unless that epoch is on a branch that loses to the group's current epoch; then
+ * the current epoch's. The newest roster may be a losing commit's, or one on top of it: owner seed 1,
+ * script 8 of the fork profile, where admin a1's removal of n2 (epoch 11) was on the admins' branch
+ * that lost to the owner's at epoch 8; the winning chain's epoch 11 lists n2, and a1 dropped n2's
+ * posts as a departed member's. One walk of the commit references (at most `commitForkLimits.maxRefs`
+ * steps each) when the newest roster is neither the current epoch's nor the next one on it, and a
+ * lookup once it is known to lose.
+ *
+ * @param org - the organization (a member's; an owner's newest roster is its own chain's)
+ * @param groupId - the group ("" for the organization's)
+ * @param forks - the winner order of branches; without it the newest roster held
+ * @returns the roster, or undefined when none is held
+ */
+export function departureRoster(
+  org: Org,
+  groupId: string,
+  forks?: BranchOrder,
+): EpochRoster | undefined {
+  const newest = org.rosters.newest(groupId);
+  if (newest === undefined || forks === undefined || org.role === "owner") return newest;
+  const group = org.member.groups.get(groupId);
+  // The current epoch's, or the next one on it (its roster before its chunk): no walk.
+  if (group?.status !== "member" || equalBytes(newest.keyId, group.keyId)) return newest;
+  if (equalBytes(newest.previousKeyId, group.keyId)) return newest;
+  const current = toHex(group.keyId);
+  const banned = org.log.state.banned;
+  const known = losingRosters.get(newest);
+  if (known?.current !== current || known.banned !== banned) {
+    if (!forks.branchLoses(org, toHex(newest.keyId), current)) return newest;
+    // Known to lose: it stays so while the current epoch and the bans (invalid add steps) do.
+    losingRosters.set(newest, { current, banned });
+  }
+  return org.rosters.get(current);
+}
+
+/**
+ * Newest rosters found on a losing branch, with the current epoch (hex) and ban list they lost to:
+ * a post costs one lookup while both stay (the walk is up to twice `commitForkLimits.maxRefs`
+ * steps, ~20 µs).
+ */
+const losingRosters = new WeakMap<
+  EpochRoster,
+  { readonly current: string; readonly banned: OrgState["banned"] }
+>();
 
 /**
  * Whether an epoch's roster still holds a member this client knows was removed, banned or left (the

@@ -318,7 +318,8 @@ export class EventLog {
           : toHex(message.author);
     const event = channelEvent(message, id, author);
     if (event === undefined) return;
-    if (hasDeparted(org, event.author, message.channelId)) {
+    // A member judges by the roster of its branch: `CommitForks` knows which branches lose.
+    if (hasDeparted(org, event.author, message.channelId, c.keySync.forks)) {
       this.#c.report({
         component,
         reason: "not-a-member",

@@ -2,7 +2,9 @@
  * A commit hidden by a partition, older than the sweep's overlap (`hidden-commits.ts`): a member
  * that placed a commit (its reference, from a roster that opened, and its KeyUpdate roster here),
  * needs it (it wins at its parent, or follows the member's epoch) and holds no chunk of it reads
- * the keys topic back to the roster's time, once per commit, after a wait and a back-off. Runs on
+ * the keys topic back to the roster's time, once per commit, after a wait and a back-off; when that
+ * brings no chunk (a copy of the roster published later than the commit), newest first until the
+ * chunk is held (owner seed 1, script 26). Runs on
  * `CommitForks` with a plain organization record, virtual timers, and a `sync` that records the
  * reads asked of history (what the transport would be asked: the topic and the time read from).
  */
@@ -36,6 +38,9 @@ function world() {
   const timers: Array<{ at: number; task: () => void }> = [];
   const background: Array<Promise<void>> = [];
   const reads: Array<{ topic: string; from: number | undefined }> = [];
+  /** Newest-first reads: the topic and how many pages they took (`onPage` may bring a chunk). */
+  const newest: Array<{ topic: string; pages: number }> = [];
+  const pages: { onPage?: (page: number) => void; onForward?: () => void } = {};
   const core = {
     now: () => now,
     p: {
@@ -53,7 +58,19 @@ function world() {
     sync: {
       backfill: async (_org: unknown, topics: readonly string[], from?: number) => {
         for (const topic of topics) reads.push({ topic, from });
+        pages.onForward?.();
         return { fresh: 0, complete: true };
+      },
+      // History of 10 pages, read newest first until `enough` after a page.
+      readNewestFirst: async (_org: unknown, topic: string, enough: () => boolean) => {
+        let page = 0;
+        while (page < 10) {
+          page++;
+          pages.onPage?.(page);
+          if (enough()) break;
+        }
+        newest.push({ topic, pages: page });
+        return { fresh: 0, ended: page === 10, oldest: undefined };
       },
     },
   };
@@ -72,7 +89,7 @@ function world() {
     }
     await Promise.all(background.splice(0));
   };
-  return { forks, reads, advance, now: () => now };
+  return { forks, reads, newest, pages, advance, now: () => now };
 }
 
 /**
@@ -109,7 +126,7 @@ function memberOrg() {
 
 describe("a commit hidden by a partition is read back from history", () => {
   it("the owner's winning sibling, placed without a chunk: one read back to its roster's time", async () => {
-    const { forks, reads, advance, now } = world();
+    const { forks, reads, newest, advance, now } = world();
     const { org, rekey } = memberOrg();
     const txn = newTxn(org);
     // Our epoch 2: the admin's KeyUpdate on epoch 1. The owner's KeyUpdate on epoch 1 (key 3),
@@ -126,10 +143,41 @@ describe("a commit hidden by a partition is read back from history", () => {
     await advance(1);
     expect(reads).toEqual([{ topic: keysTopic(orgId), from: stamped - sweepOverlapMs }]);
     expect(forks.hidden.asked(org)).toBe(1);
+    // That read brought no chunk (its roster was a copy published later than the commit): the
+    // topic is read newest first, all of it here (no chunk anywhere in this history).
+    expect(newest).toEqual([{ topic: keysTopic(orgId), pages: 10 }]);
     // Once per commit: its roster learned again, time passing, no second read.
     forks.retry(org, txn, hex(3));
     await advance(3_600_000);
     expect(reads).toHaveLength(1);
+    expect(newest).toHaveLength(1);
+  });
+
+  it("a roster that came later than its commit: newest first until the chunk is held", async () => {
+    const { forks, reads, newest, pages, advance, now } = world();
+    const { org, rekey } = memberOrg();
+    const txn = newTxn(org);
+    forks.note(org, txn, place(2, 1), admin, 10n);
+    forks.note(org, txn, place(3, 1), orgId, 12n);
+    rekey(3, 1);
+    forks.hidden.noteTime(org, hex(3), now() - 600_000);
+    // The chunk is 3 pages back from the newest message.
+    pages.onPage = (page) => {
+      if (page === 3) org.member.waitingChunks.set(hex(3), [{ id: "c", chunk: {} }] as never);
+    };
+    forks.retry(org, txn, hex(3));
+    await advance(initialBackoffMs);
+    expect(reads).toHaveLength(1);
+    expect(newest).toEqual([{ topic: keysTopic(orgId), pages: 3 }]);
+    // One the read back to its roster's time brings: no newest-first read.
+    forks.note(org, txn, place(4, 2), orgId, 14n);
+    rekey(4, 2);
+    forks.hidden.noteTime(org, hex(4), now());
+    pages.onForward = () => org.member.waitingChunks.set(hex(4), [{ id: "d", chunk: {} }] as never);
+    forks.retry(org, txn, hex(4));
+    await advance(3_600_000);
+    expect(reads).toHaveLength(2);
+    expect(newest).toHaveLength(1);
   });
 
   it("no read for a commit not placed, not needed, or whose chunk is here", async () => {
