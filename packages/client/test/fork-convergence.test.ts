@@ -844,8 +844,9 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
   // Seed 4: its first scripts pass. Others find the gap below (session 14: seeds 1 to 5 and
   // 0x0c5f, 9 scripts of 13 passed before the first failure of each seed). Session 15, with the
   // replays below fixed: seeds 1, 3, 4, 5 and 0x0c5f passed 13 scripts each. Session 16: seeds 2,
-  // 3, 4, 5 and 0x0c5f pass 13 each; seed 1 fails script 8, as it did at session 15's end
-  // (docs/PROTOCOL.md, "Delegated management", "Not closed").
+  // 3, 4, 5 and 0x0c5f pass 13 each; seed 1 fails script 8, as it did at session 15's end.
+  // Session 17: seeds 1–5 and 0x0c5f pass 13 each; at 40 scripts seed 2 passes, seed 1 fails
+  // script 32 (docs/PROTOCOL.md, "Delegated management", "Not closed").
   itRuns(
     `the owner's commits compete with the admins': the same checks (${ownerRuns} scripts)`,
     ownerScripts,
