@@ -51,6 +51,9 @@ const globalOptions: Record<string, OptionSpec> = {
   version: { type: "boolean", help: "print the version" },
 };
 
+/** How long closing the data directory keeps the process alive for the deadlines inside it, ms. */
+const closeGraceMs = 30_000;
+
 /** The version `--version` prints (the build checks that it is `package.json`'s). */
 export const cliVersion = "0.0.0";
 
@@ -373,6 +376,15 @@ export async function runCli(
     return code;
   } finally {
     if (sessions.length > 0) noteStep("closing the data directory");
-    for (const open of sessions.reverse()) await open.close();
+    // Closing waits on deadlines that do not keep the process alive by themselves (libp2p gives a
+    // connection 500 ms to close gracefully, on an unref'd timer): a one-shot process whose sockets are
+    // gone would run out of events before they fire. This timer keeps it alive while they run; a close
+    // still pending when it ends is a stall (`stall-guard.ts`).
+    const keepAlive = setTimeout(() => undefined, closeGraceMs);
+    try {
+      for (const open of sessions.reverse()) await open.close();
+    } finally {
+      clearTimeout(keepAlive);
+    }
   }
 }

@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 /** `orgchat join <key> --json` in the fixture, stalling in `mode`. */
-function stalledJoin(mode: "ready" | "close") {
+function stalledJoin(mode: "ready" | "close" | "slow-close") {
   return finish(
     startProgram(process.execPath, [
       "--conditions=@orgchat/source",
@@ -53,5 +53,12 @@ describe("a command whose wait nothing can end", () => {
     expect(result.stderr).toContain(
       "`orgchat join` stopped with work pending that nothing could finish any more (last step: closing the data directory)",
     );
+  });
+
+  it("a close that ends on an unref'd deadline (libp2p's graceful close) ends: the command's own exit code", async () => {
+    const result = await stalledJoin("slow-close");
+    expect(result.stderr).not.toContain("stopped with work pending");
+    expect(result.code).toBe(exitCodes.failed);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, exitCode: exitCodes.failed });
   });
 });
