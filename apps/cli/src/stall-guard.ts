@@ -42,6 +42,24 @@ export interface StallGuardInit {
   readonly wroteStdout: () => boolean;
 }
 
+/**
+ * `base` with its stdout watched: what {@link StallGuardInit.wroteStdout} asks.
+ * @returns the output to run the command with, and whether anything was written to its stdout
+ */
+export function watchedOutput(base: Output): { output: Output; wroteStdout: () => boolean } {
+  let wrote = false;
+  return {
+    output: {
+      ...base,
+      stdout: (text) => {
+        wrote = true;
+        base.stdout(text);
+      },
+    },
+    wroteStdout: () => wrote,
+  };
+}
+
 /** The one line printed when the command `name` stalled at the step `at`. */
 export function stalledLine(name: string, at: string): string {
   return `${name === "" ? "the command" : `\`orgchat ${name}\``} stopped with work pending that nothing could finish any more (last step: ${at}); the data directory is consistent (the client commits in atomic batches): run the command again, and if this repeats, report it with the output of ORGCHAT_TRACE=1`;
