@@ -20,6 +20,7 @@ import {
   type Session,
   type SessionInit,
 } from "./session.js";
+import { noteCommand, noteStep } from "./stall-guard.js";
 import { inlineText, outputText } from "./terminal-text.js";
 
 const globalOptions: Record<string, OptionSpec> = {
@@ -49,6 +50,9 @@ const globalOptions: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h", help: "show help" },
   version: { type: "boolean", help: "print the version" },
 };
+
+/** How long closing the data directory keeps the process alive for the deadlines inside it, ms. */
+const closeGraceMs = 30_000;
 
 /** The version `--version` prints (the build checks that it is `package.json`'s). */
 export const cliVersion = "0.0.0";
@@ -113,6 +117,7 @@ export function mainHelp(): string {
     "  1    failed: the profile or the service node says no (unknown organization, not the owner, …)",
     "  2    bad command line: unknown command or option, missing or malformed argument",
     "  3    timed out: no service node answered within --timeout, or `join --wait` got no answer",
+    "  4    stalled: a wait nothing could end any more (a bug; the data is consistent: run it again)",
     "  130  interrupted (Ctrl-C, SIGTERM): stopped cleanly",
   ].join("\n");
 }
@@ -314,7 +319,15 @@ export async function runCli(
       ...(Array.isArray(parsed.values.peer) ? { peer: parsed.values.peer } : {}),
       ...(timeout === undefined ? {} : { timeout }),
     };
-    const progress = progressOn(output, parsed.values.quiet !== true);
+    const shown = progressOn(output, parsed.values.quiet !== true);
+    // What the command waits for, also the step a stall names (`stall-guard.ts`).
+    const progress = {
+      update: (text: string) => {
+        noteStep(text);
+        shown.update(text);
+      },
+      done: () => shown.done(),
+    };
     const globalOptionsOf = global;
     const context: CommandContext = {
       args,
@@ -335,6 +348,8 @@ export async function runCli(
         return session;
       },
     };
+    noteCommand(command.name);
+    noteStep(`running \`orgchat ${command.name}\``);
     const result = await command.run(context);
     progress.done();
     if (!command.streaming || (command.name === "chat" && global.json))
@@ -360,6 +375,16 @@ export async function runCli(
     output.stderr(`${error instanceof Error ? error.stack : String(error)}\n`);
     return code;
   } finally {
-    for (const open of sessions.reverse()) await open.close();
+    if (sessions.length > 0) noteStep("closing the data directory");
+    // Closing waits on deadlines that do not keep the process alive by themselves (libp2p gives a
+    // connection 500 ms to close gracefully, on an unref'd timer): a one-shot process whose sockets are
+    // gone would run out of events before they fire. This timer keeps it alive while they run; a close
+    // still pending when it ends is a stall (`stall-guard.ts`).
+    const keepAlive = setTimeout(() => undefined, closeGraceMs);
+    try {
+      for (const open of sessions.reverse()) await open.close();
+    } finally {
+      clearTimeout(keepAlive);
+    }
   }
 }

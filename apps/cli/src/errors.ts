@@ -1,6 +1,7 @@
 /**
  * The CLI's errors: every failure ends as one line on stderr that says what to do, and an exit code
- * (1 = the command failed, 2 = bad command line, 3 = timed out waiting, 130 = interrupted).
+ * (1 = the command failed, 2 = bad command line, 3 = timed out waiting, 4 = stalled (a bug: see
+ * `stall-guard.ts`), 130 = interrupted).
  * SDK, store and transport errors are recognised by `name` (the id their `isX()` guards check, one
  * table of explanations below), never by message.
  */
@@ -19,6 +20,8 @@ export const exitCodes = {
   failed: 1,
   usage: 2,
   timeout: 3,
+  /** The command's wait could never end (nothing left to wake it: a bug); run it again. */
+  stalled: 4,
   interrupted: 130,
 } as const;
 

@@ -44,7 +44,12 @@ const forwarded = await forwardToDaemon(argv, {
   signal,
 });
 if (forwarded !== undefined) trace("ran in the daemon");
-const code = forwarded ?? (await runCli(argv, processOutput, signal));
+// The net under the command: an event loop that runs empty while it waits is reported (exit code 4),
+// not left to Node's "unsettled top-level await" (exit code 13).
+const { guardStall, watchedOutput } = await import("./stall-guard.js");
+const { output, wroteStdout } = watchedOutput(processOutput);
+const code =
+  forwarded ?? (await guardStall(runCli(argv, output, signal), { argv, output, wroteStdout }));
 // Interrupted streaming commands (chat, serve) end normally.
 const exitCode = signal.aborted && code === 0 ? 0 : code;
 // libp2p keeps short timers for a moment after stop; nothing is left to write, so leave now.

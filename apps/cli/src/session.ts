@@ -24,6 +24,7 @@ import type { Transport, TransportMessage } from "@orgchat/transport";
 import { CliError, exitCodes, interruptedError, isCliError } from "./errors.js";
 import type { Progress } from "./format.js";
 import { networkGate } from "./network-gate.js";
+import { noteStep } from "./stall-guard.js";
 
 /** Options every command shares. */
 export interface GlobalOptions {
@@ -249,12 +250,14 @@ async function offlineTransport(): Promise<Transport> {
 /**
  * `ORGCHAT_TRACE=1`: one stderr line per phase of a command, in ms since the process started
  * (module load, store open, transport start, first subscription, first history page, first publish,
- * catch-up done, close), to find where a command's time goes. Off by default.
+ * catch-up done, close), to find where a command's time goes. Off by default. Every phase is also
+ * the step a stalled command names (`stall-guard.ts`).
  */
 export const trace: (phase: string) => void =
   process.env.ORGCHAT_TRACE === undefined || process.env.ORGCHAT_TRACE === ""
-    ? () => undefined
+    ? noteStep
     : (phase) => {
+        noteStep(phase);
         process.stderr.write(
           `orgchat trace: ${performance.now().toFixed(1).padStart(8)} ms  ${phase}\n`,
         );
@@ -350,6 +353,7 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
   trace("store open");
   const closers: Array<() => Promise<void>> = [
     async () => {
+      trace("closing the store");
       await store.close();
       trace("store closed");
     },
@@ -381,6 +385,7 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
     const transport = gate?.transport ?? tracingTransport(await offlineTransport());
     trace(`transport made (${init.network})`);
     closers.push(async () => {
+      trace("stopping the transport");
       await transport.stop();
       trace("transport stopped");
     });
@@ -426,6 +431,7 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
     });
     trace("client started");
     closers.push(async () => {
+      trace("closing the client");
       await client.close();
       trace("client closed");
     });

@@ -171,8 +171,20 @@ async function storeExchange(
   request: Uint8Array,
   timeoutMs: number,
 ): Promise<Uint8Array> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  const stream: Stream = await connection.newStream(StoreCodec, { signal });
+  // A ref'd timer, not `AbortSignal.timeout` (whose timer is unref'd): the deadline must keep the
+  // process alive until it ends the exchange. Otherwise a one-shot process whose connection holds no
+  // handle any more (its socket gone, the stream never told) runs out of events with the query
+  // pending, and Node ends it with exit code 13 instead of this error.
+  const deadline = new AbortController();
+  const signal = deadline.signal;
+  const timer = setTimeout(() => deadline.abort(new Error("store query timed out")), timeoutMs);
+  let stream: Stream;
+  try {
+    stream = await connection.newStream(StoreCodec, { signal });
+  } catch (error) {
+    clearTimeout(timer);
+    throw signal.aborted ? new Error(`no answer within ${timeoutMs} ms`) : error;
+  }
   const onAbort = () => stream.abort(new Error("store query timed out"));
   signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -192,6 +204,7 @@ async function storeExchange(
     stream.abort(error instanceof Error ? error : new Error(String(error)));
     throw signal.aborted ? new Error(`no answer within ${timeoutMs} ms`) : error;
   } finally {
+    clearTimeout(timer);
     signal.removeEventListener("abort", onAbort);
   }
 }
