@@ -5,31 +5,15 @@
  * (an unref'd timer) the process ran out of events first and Node ended it with exit code 13: what
  * `orgchat join --wait` did under load once its socket was gone.
  */
-import { spawn } from "node:child_process";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
-
-const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+import { runChildScript } from "./child-script.js";
 
 it("a store query that stalls mid-answer on a connection holding no handle ends at its deadline, in a process that waits for it", async () => {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=@orgchat/source", "--import", "tsx", "test/store-query-deadline-script.ts"],
-    { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
   // Safety net only: the query's deadline is 1.5 s; the outcome is the child's exit and output.
-  const watchdog = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  const code = await new Promise<number | null>((done) => child.once("exit", (c) => done(c)));
-  clearTimeout(watchdog);
+  const { code, stdout, stderr } = await runChildScript("test/store-query-deadline-script.ts", {
+    ms: 120_000,
+    signal: "SIGKILL",
+  });
   expect(stderr).not.toContain("unsettled top-level await");
   expect(code, stderr).toBe(0);
   const outcome = JSON.parse(stdout.trim()) as {
