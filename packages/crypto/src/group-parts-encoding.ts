@@ -199,6 +199,7 @@ class PooledMemberRecord implements MemberRecord {
   #leafSecret: Uint8Array | undefined;
   #prekey: Uint8Array | undefined;
 
+  /** `at`: where the leaf secret starts in `pool` (the prekey follows it). */
   constructor(leafEpoch: bigint, pool: Uint8Array, at: number) {
     this.leafEpoch = leafEpoch;
     this.#pool = pool;
@@ -225,18 +226,12 @@ class PooledMemberRecord implements MemberRecord {
 }
 
 /**
- * Reads a member record ({@link writeMemberRecord}): fixed-size, so read in place — a restart reads
- * one per member (10,000), and a `StateReader` (a `DataView` each) cost more than the reading. The
- * leaf secret and prekey are copied into `pool` at `at` (64 bytes): one allocation for every record
- * of a restart instead of two `ArrayBuffer`s per member (see {@link PooledMemberRecord}).
+ * Checks a member record's type, version and size ({@link writeMemberRecord}): it is fixed-size, so
+ * the caller reads it in place.
  *
- * @returns the record's leaf, and the record
+ * @throws {@link StateCorruptedError} for another version or size
  */
-function readMemberRecord(
-  bytes: Uint8Array,
-  pool: Uint8Array,
-  at: number,
-): { leaf: number; record: PooledMemberRecord } {
+function checkMemberRecord(bytes: Uint8Array): void {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("bytes: expected a Uint8Array");
   const version = bytes[0];
   if (bytes.length > 0 && version !== recordVersion) {
@@ -246,19 +241,17 @@ function readMemberRecord(
   if (bytes.length > memberRecordBytes) {
     throw new StateCorruptedError(`${bytes.length - memberRecordBytes} unexpected trailing bytes`);
   }
-  const u32 = (offset: number) =>
-    (((bytes[offset] as number) << 24) |
-      ((bytes[offset + 1] as number) << 16) |
-      ((bytes[offset + 2] as number) << 8) |
-      (bytes[offset + 3] as number)) >>>
-    0;
-  const leaf = u32(1);
-  const high = u32(5);
-  const low = u32(9);
-  // Leaf epochs are few distinct values (the epochs members joined or re-keyed in): one BigInt each.
-  const leafEpoch = high === 0 ? smallEpoch(low) : (BigInt(high) << 32n) | BigInt(low);
-  pool.set(bytes.subarray(13, 77), at);
-  return { leaf, record: new PooledMemberRecord(leafEpoch, pool, at) };
+}
+
+/** The big-endian u32 at `at` of `bytes` (in range: the caller checked the size). */
+function u32At(bytes: Uint8Array, at: number): number {
+  return (
+    (((bytes[at] as number) << 24) |
+      ((bytes[at + 1] as number) << 16) |
+      ((bytes[at + 2] as number) << 8) |
+      (bytes[at + 3] as number)) >>>
+    0
+  );
 }
 
 /** Whether the 32 bytes of `pool` at `at` are `key` (public keys: no need for constant time). */
@@ -319,7 +312,13 @@ export function readOwnerHead(
   return withMembers(state.state, state.memberCount, members);
 }
 
-/** Fills the member map from the records and rebuilds the next epoch's roster from their prekeys. */
+/**
+ * Fills the member map from the records and rebuilds the next epoch's roster from their prekeys.
+ * One pass: each record is copied whole into one buffer for every record (the group keeps copies:
+ * the caller's bytes are not kept) and read there, in place — a restart reads one per member
+ * (10,000), and a `StateReader` (a `DataView` each), a view or a result object per record cost
+ * more than the reading.
+ */
 function withMembers(
   state: OwnerGroupState,
   count: number,
@@ -327,42 +326,50 @@ function withMembers(
 ): OwnerGroupState {
   const current = state.roster;
   const epoch = state.window.current?.epoch ?? 0n;
+  const kept = state.members;
   let next: Array<RosterLeaf | undefined> | undefined;
   const records: ReadonlyArray<readonly [number, Uint8Array]> = Array.isArray(members)
     ? members
     : [...members];
-  // Every kept leaf secret and prekey in one buffer (the group keeps copies: see readMemberRecord).
-  const pool = new Uint8Array(64 * records.length);
+  // `u8 version ‖ u32 leaf ‖ u64 leaf epoch ‖ leaf secret (32) ‖ prekey (32)` per record.
+  const pool = new Uint8Array(memberRecordBytes * records.length);
   let at = 0;
   for (const [key, bytes] of records) {
-    const { leaf, record } = readMemberRecord(bytes, pool, at);
-    at += 64;
-    const entry = leaf < current.length ? current[leaf] : undefined;
+    checkMemberRecord(bytes);
+    pool.set(bytes, at);
+    const leaf = u32At(pool, at + 1);
     if (leaf !== key) {
       throw new StateCorruptedError(`the member record stored for leaf ${key} names leaf ${leaf}`);
     }
+    const entry = leaf < current.length ? current[leaf] : undefined;
     if (entry === undefined || leaf === state.leaf) {
       throw new StateCorruptedError(
         `a member record for leaf ${leaf}, ${entry === undefined ? "an empty leaf" : "the owner's"}`,
       );
     }
-    if (state.members.has(leaf))
-      throw new StateCorruptedError(`two member records for leaf ${leaf}`);
-    if (record.leafEpoch > epoch) {
+    const high = u32At(pool, at + 5);
+    const low = u32At(pool, at + 9);
+    // Leaf epochs are few distinct values (the epochs members joined or re-keyed in): one BigInt each.
+    const leafEpoch = high === 0 ? smallEpoch(low) : (BigInt(high) << 32n) | BigInt(low);
+    const size = kept.size;
+    const record = new PooledMemberRecord(leafEpoch, pool, at + 13);
+    kept.set(leaf, record);
+    if (kept.size === size) throw new StateCorruptedError(`two member records for leaf ${leaf}`);
+    if (leafEpoch > epoch) {
       throw new StateCorruptedError(`the leaf secret of leaf ${leaf} is from a later epoch`);
     }
-    state.members.set(leaf, record);
     // The prekey compared in the pool: its view is made only when the roster needs it.
-    if (!poolHolds(pool, at - 32, entry.prekey)) {
+    if (!poolHolds(pool, at + 45, entry.prekey)) {
       next ??= [...current];
       next[leaf] = { ...entry, prekey: record.prekey };
     }
+    at += memberRecordBytes;
   }
   let occupied = 0;
   for (const entry of current) if (entry !== undefined) occupied++;
-  if (state.members.size !== count || count !== occupied - 1) {
+  if (kept.size !== count || count !== occupied - 1) {
     throw new StateCorruptedError(
-      `${state.members.size} member records, the head counts ${count} and the roster ${occupied - 1} members`,
+      `${kept.size} member records, the head counts ${count} and the roster ${occupied - 1} members`,
     );
   }
   if (next !== undefined) state.roster = next;

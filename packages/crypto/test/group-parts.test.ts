@@ -393,6 +393,17 @@ describe("restore", () => {
     expect(restoreWith([one, [2, one[1]]])).toThrowError(
       expect.objectContaining({ message: expect.stringMatching(/stored for leaf 2 names leaf 1/) }),
     );
+    // A leaf's record twice (the second another one: not silently taken), or from a later epoch.
+    const again = one[1].slice();
+    again[20] = (again[20] as number) ^ 1;
+    expect(restoreWith([one, [one[0], again], two])).toThrowError(
+      expect.objectContaining({ message: expect.stringMatching(/two member records for leaf 1/) }),
+    );
+    const later = two[1].slice();
+    later.set([0, 0, 0, 1, 0, 0, 0, 0], 5);
+    expect(restoreWith([one, [two[0], later]])).toThrowError(
+      expect.objectContaining({ message: expect.stringMatching(/leaf 2 is from a later epoch/) }),
+    );
     // A member record truncated, with a byte more, or of another version.
     for (const bad of [two[1].subarray(0, 76), new Uint8Array([...two[1], 0]), two[1].slice()]) {
       if (bad.length === two[1].length) bad[0] = 2;
