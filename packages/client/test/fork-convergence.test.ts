@@ -846,7 +846,8 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
   // replays below fixed: seeds 1, 3, 4, 5 and 0x0c5f passed 13 scripts each. Session 16: seeds 2,
   // 3, 4, 5 and 0x0c5f pass 13 each; seed 1 fails script 8, as it did at session 15's end.
   // Session 17: seeds 1–5 and 0x0c5f pass 13 each; at 40 scripts seed 2 passes, seed 1 fails
-  // script 32 (docs/PROTOCOL.md, "Delegated management", "Not closed").
+  // script 32 (docs/PROTOCOL.md, "Delegated management", "Not closed"); with the owner's reconcile
+  // at the grace's end (`delegate-grace.ts`, replay below) seeds 1 and 2 pass 40.
   itRuns(
     `the owner's commits compete with the admins': the same checks (${ownerRuns} scripts)`,
     ownerScripts,
