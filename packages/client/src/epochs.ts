@@ -2,6 +2,7 @@ import { toHex } from "@orgchat/base";
 import { OwnerGroup, type Roster, sealKeyUpdate } from "@orgchat/crypto";
 import { keysTopic, publicKeyFromMemberId } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { heldForDelegate } from "./delegate-grace.js";
 import { publishDescription } from "./description-publisher.js";
 import { hashId } from "./encoding.js";
 import {
@@ -21,7 +22,7 @@ import {
   snapshotAllowed,
   wantedGroups,
 } from "./owner-controller.js";
-import { leftToDelegate, resyncAwaiting, saltedGroups } from "./owner-follow.js";
+import { resyncAwaiting, saltedGroups } from "./owner-follow.js";
 import { ownerMemberKeys, readyToAdd } from "./owner-keys.js";
 import { orgSpace } from "./persistence.js";
 import { RosterCadence, snapshotDue, snapshotWireBytes } from "./roster-policy.js";
@@ -156,7 +157,7 @@ export class OwnerEpochs {
       const now = c.p.now();
       const leavers =
         channelId === ""
-          ? change.leavers.filter((member) => !leftToDelegate(org, member, now))
+          ? change.leavers.filter((member) => !heldForDelegate(c, org, member, now))
           : change.leavers;
       const joiners = await this.#ready(org, change.joiners, channelId);
       if (joiners.length > 0) joining.set(channelId, joiners);
@@ -328,7 +329,8 @@ export class OwnerEpochs {
     const ready = await readyToAdd(this.#c.p, org, joiners);
     const now = this.#c.p.now();
     return joiners.filter(
-      (member) => ready.has(member) && (channelId !== "" || !leftToDelegate(org, member, now)),
+      (member) =>
+        ready.has(member) && (channelId !== "" || !heldForDelegate(this.#c, org, member, now)),
     );
   }
 

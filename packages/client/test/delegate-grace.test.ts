@@ -1,0 +1,71 @@
+/**
+ * The end of a delegate's grace (docs/DELEGATION.md, "No owner commit on a delegate's way"): the
+ * owner leaves the add of a member a delegate accepted to that delegate for
+ * `delegateCommitGraceMs`; when the delegate's add step never reaches it, the owner adds the member
+ * itself once the grace ends (owner seed 1, script 32 of fork-convergence.test.ts).
+ */
+import { toHex } from "@orgchat/base";
+import { keysTopic } from "@orgchat/wire";
+import { afterEach, describe, expect, it } from "vitest";
+import { fromHex } from "../src/encoding.js";
+import { storedGroups } from "../src/inspect.js";
+import { delegateCommitGraceMs } from "../src/owner-follow.js";
+import { asks, orgWithMembers, received, World } from "./helpers.js";
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+describe("a delegate's add that never comes", () => {
+  it("is the owner's at the grace's end, not before", async () => {
+    const w = new World();
+    world = w;
+    const { owner, members, orgId } = await orgWithMembers(w, ["alice", "carol"]);
+    const alice = members[0];
+    if (alice === undefined) throw new Error("no alice");
+    await owner.client.setRoles(orgId, alice.client.memberId, ["all"]);
+    await w.settle();
+    await w.stop(owner);
+    w.peers.splice(w.peers.indexOf(owner), 1);
+    const { bob, requestId } = await asks(w, orgId, "bob");
+    // Alice's add step (its roster and chunk, on the keys topic) is lost on its way.
+    const topic = keysTopic(fromHex(orgId));
+    const transport = alice.transport;
+    const publish = transport.publish.bind(transport);
+    let dropped = 0;
+    transport.publish = async (contentTopic, payload, options) => {
+      if (contentTopic !== topic) return publish(contentTopic, payload, options);
+      dropped++;
+      return publish(`/dropped/1/${dropped}/proto`, payload, options);
+    };
+    try {
+      await alice.client.acceptRequest(orgId, requestId);
+      await w.settle();
+    } finally {
+      transport.publish = publish;
+    }
+    expect(dropped).toBeGreaterThan(0);
+    // Back: its catch-up folds alice's acceptance, and its full reconcile leaves bob to alice.
+    w.peers.push(owner);
+    await w.resume(owner);
+    const bobId = bob.client.memberId;
+    expect(owner.client.getOrganization(orgId).members.has(bobId)).toBe(true);
+    const holdsBob = async () => {
+      const group = (await storedGroups(owner.store, orgId, "owner")).get("");
+      return group?.roster.some((leaf) => leaf !== undefined && toHex(leaf.identityKey) === bobId);
+    };
+    expect(await holdsBob()).toBe(false);
+    await w.advance(delegateCommitGraceMs - 1_000);
+    expect(await holdsBob()).toBe(false);
+    await w.advance(1_000);
+    expect(await holdsBob()).toBe(true);
+    // One chain: alice's lost add step and the owner's are siblings; everyone ends on one epoch.
+    await w.advance(delegateCommitGraceMs);
+    await owner.client.sendMessage(orgId, "general", "welcome bob");
+    await w.settle();
+    expect(received(bob, orgId)).toContain("welcome bob");
+    expect(received(alice, orgId)).toContain("welcome bob");
+  });
+});
