@@ -40,7 +40,8 @@ export function heldForDelegate(
   }
   if (c.runtime.closed) return true;
   const members = new Set([member]);
-  c.p.timers.setTimeout(() => {
+  // Cleared when the client closes (`Runtime.timer`).
+  c.runtime.timer(() => {
     armed.delete(owner);
     c.runtime.background(org.hex, async () => {
       // Halted (owner-device.ts): `resumeOwner` reconciles everything.

@@ -239,7 +239,7 @@ export class OwnerEpochs {
     const owner = org.owner;
     owner.addDueAt = undefined;
     if (owner.addTimer !== undefined) {
-      this.#c.p.timers.clearTimeout(owner.addTimer);
+      this.#c.runtime.clearTimer(owner.addTimer);
       owner.addTimer = undefined;
     }
     const joining = new Map<string, string[]>();
@@ -304,7 +304,7 @@ export class OwnerEpochs {
     if (owner.addTimer !== undefined || c.runtime.closed) return;
     const dueAt = owner.addDueAt ?? c.now() + c.p.config.addWindowMs;
     owner.addDueAt = dueAt;
-    owner.addTimer = c.p.timers.setTimeout(
+    owner.addTimer = c.runtime.timer(
       () => {
         owner.addTimer = undefined;
         c.runtime.background(org.hex, async () => {

@@ -17,6 +17,8 @@ export class Runtime {
   #busy = 0;
   #closed = false;
   #tick: unknown;
+  /** Timers armed with {@link Runtime.timer} and not fired yet: cleared on close. */
+  readonly #timers = new Set<unknown>();
   /** Operations waiting outside the queue (a rejoin waiting for its leave): failed on close. */
   readonly waiters = new Set<(error: Error) => void>();
 
@@ -60,6 +62,28 @@ export class Runtime {
     while (this.#busy > 0) await this.#queue;
   }
 
+  /**
+   * Arms a one-shot timer that close clears (a closed client keeps no timer, so a process that
+   * closed it can end). Nothing is armed once closed.
+   *
+   * @returns the handle, for `timers.clearTimeout` (or `undefined` once closed)
+   */
+  timer(fn: () => void, ms: number): unknown {
+    if (this.#closed) return undefined;
+    const handle = this.#c.p.timers.setTimeout(() => {
+      this.#timers.delete(handle);
+      fn();
+    }, ms);
+    this.#timers.add(handle);
+    return handle;
+  }
+
+  /** Clears a timer armed with {@link Runtime.timer} (nothing for `undefined`). */
+  clearTimer(handle: unknown): void {
+    if (handle === undefined || !this.#timers.delete(handle)) return;
+    this.#c.p.timers.clearTimeout(handle);
+  }
+
   /** Arms the periodic tick (`republishIntervalMs`): each runs `periodic` for every organization. */
   scheduleTick(): void {
     const c = this.#c;
@@ -81,6 +105,8 @@ export class Runtime {
     this.#closed = true;
     for (const fail of [...this.waiters]) fail(new ClientClosedError());
     if (this.#tick !== undefined) this.#c.p.timers.clearTimeout(this.#tick);
+    for (const handle of this.#timers) this.#c.p.timers.clearTimeout(handle);
+    this.#timers.clear();
     return true;
   }
 }
