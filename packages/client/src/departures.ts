@@ -160,8 +160,8 @@ export interface BranchOrder {
  * script 8 of the fork profile, where admin a1's removal of n2 (epoch 11) was on the admins' branch
  * that lost to the owner's at epoch 8; the winning chain's epoch 11 lists n2, and a1 dropped n2's
  * posts as a departed member's. One walk of the commit references (at most `commitForkLimits.maxRefs`
- * steps each) when the newest roster is neither the current epoch's nor the next one on it, and a
- * lookup once it is known to lose.
+ * steps each) when the newest roster is neither the current epoch's nor the next one on it, then
+ * a lookup while the current epoch and the bans stay.
  *
  * @param org - the organization (a member's; an owner's newest roster is its own chain's)
  * @param groupId - the group ("" for the organization's)
@@ -181,23 +181,23 @@ export function departureRoster(
   if (equalBytes(newest.previousKeyId, group.keyId)) return newest;
   const current = toHex(group.keyId);
   const banned = org.log.state.banned;
-  const known = losingRosters.get(newest);
+  let known = branchVerdicts.get(newest);
   if (known?.current !== current || known.banned !== banned) {
-    if (!forks.branchLoses(org, toHex(newest.keyId), current)) return newest;
-    // Known to lose: it stays so while the current epoch and the bans (invalid add steps) do.
-    losingRosters.set(newest, { current, banned });
+    // The verdict stays while the current epoch and the bans (invalid add steps) do.
+    known = { current, banned, loses: forks.branchLoses(org, toHex(newest.keyId), current) };
+    branchVerdicts.set(newest, known);
   }
-  return org.rosters.get(current);
+  return known.loses ? org.rosters.get(current) : newest;
 }
 
 /**
- * Newest rosters found on a losing branch, with the current epoch (hex) and ban list they lost to:
- * a post costs one lookup while both stay (the walk is up to twice `commitForkLimits.maxRefs`
- * steps, ~20 µs).
+ * Whether each newest roster judged is on a branch that loses, with the current epoch (hex) and ban
+ * list it was judged against: a post costs one lookup while both stay (the walk is up to twice
+ * `commitForkLimits.maxRefs` steps, ~20 µs), whether the roster loses or is ahead on our branch.
  */
-const losingRosters = new WeakMap<
+const branchVerdicts = new WeakMap<
   EpochRoster,
-  { readonly current: string; readonly banned: OrgState["banned"] }
+  { readonly current: string; readonly banned: OrgState["banned"]; readonly loses: boolean }
 >();
 
 /**

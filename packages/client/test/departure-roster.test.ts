@@ -89,6 +89,16 @@ describe("the roster a member judges departures by", () => {
     const behind = forked(2);
     expect(keyOf(departureRoster(behind.org, "", behind.forks))).toBe(keyOf(behind.removed));
     expect(hasDeparted(behind.org, id(3), "general", behind.forks)).toBe(true);
+    // That verdict is remembered too: later posts walk no commit references.
+    let walks = 0;
+    const counting = {
+      branchLoses: (...args: Parameters<CommitForks["branchLoses"]>) => {
+        walks++;
+        return behind.forks.branchLoses(...args);
+      },
+    };
+    for (let i = 0; i < 5; i++) hasDeparted(behind.org, id(3), "general", counting);
+    expect(walks).toBe(0);
     // Members 1 and 2 are on every roster.
     expect(hasDeparted(own.org, id(1), "general", own.forks)).toBe(false);
   });
