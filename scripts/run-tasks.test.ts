@@ -1,3 +1,5 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -7,8 +9,10 @@ import {
   plan,
   runOnLanes,
   simulate,
+  typecheckItem,
   workspacePackages,
 } from "./run-tasks.mjs";
+import { programs } from "./typecheck.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -32,6 +36,66 @@ describe("run-tasks", () => {
     ]);
     expect(items[0]?.args).toEqual(["run", "long#test", "--concurrency=1"]);
     expect(items[2]?.args).toEqual(["run", "build", "--concurrency=1"]);
+  });
+
+  it("with typecheck programs, one item per program replaces the packages' typechecks", () => {
+    const items = plan(packages, { "long#test": 100, [typecheckItem("a")]: 30 }, ["a", "z"]);
+    expect(items.map((i) => [i.id, i.estimate])).toEqual([
+      ["long#test", 100],
+      [typecheckItem("a"), 30],
+      ["a#test", defaultEstimate],
+      [buildItem, defaultEstimate],
+      ["c#test", defaultEstimate],
+      [typecheckItem("z"), defaultEstimate],
+    ]);
+    expect(items[1]?.command?.slice(1)).toEqual(["scripts/typecheck.mjs", "--program", "a"]);
+    expect(items[1]?.args).toBeUndefined();
+    expect(() => plan(packages, { "a#typecheck": 5 }, ["a"])).toThrow(/"a#typecheck"/);
+  });
+
+  it("typecheck programs: packages with the same options together, any other tsconfig alone", () => {
+    const dir = mkdtempSync(join(tmpdir(), "orgchat-typecheck-programs-"));
+    try {
+      const node = { extends: "../../base.json", compilerOptions: { types: ["node"] } };
+      const write = (
+        pkg: string,
+        tsconfig: object | string,
+        scripts: Record<string, string> = { typecheck: "tsc" },
+      ) => {
+        mkdirSync(join(dir, "packages", pkg), { recursive: true });
+        writeFileSync(
+          join(dir, "packages", pkg, "package.json"),
+          JSON.stringify({ name: `@x/${pkg}`, scripts }),
+        );
+        writeFileSync(
+          join(dir, "packages", pkg, "tsconfig.json"),
+          typeof tsconfig === "string" ? tsconfig : JSON.stringify(tsconfig),
+        );
+      };
+      write("a", { ...node, include: ["src"] });
+      write("b", { ...node, include: ["src", "test"] });
+      write("dom", { ...node, compilerOptions: { types: ["node"], lib: ["DOM"] } });
+      write("refs", { ...node, references: [{ path: "../a" }] });
+      write("none", node, {});
+      const found = programs(dir);
+      expect(found.map((p) => [p.name, p.packages.map((x) => x.name)])).toEqual([
+        ["@x/a", ["@x/a", "@x/b"]],
+        ["@x/dom", ["@x/dom"]],
+        ["@x/refs", ["@x/refs"]],
+      ]);
+      const shared = found[0]?.config as { extends: string; include: string[] };
+      expect(shared.extends).toBe(join(dir, "base.json"));
+      expect(shared.include).toEqual([
+        join(dir, "packages/a/src"),
+        join(dir, "packages/b/src"),
+        join(dir, "packages/b/test"),
+      ]);
+      expect(found[2]?.config).toEqual({ extends: join(dir, "packages/refs/tsconfig.json") });
+      write("bad", "{ // a comment\n }");
+      expect(() => programs(dir)).toThrow(/packages\/bad\/tsconfig.json is not plain JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses an estimate that names no task of the workspace", () => {
@@ -75,7 +139,19 @@ describe("run-tasks", () => {
 
   it("the repository's estimates name its tasks, and every test task is planned exactly once", () => {
     const workspace = workspacePackages(root);
-    const items = plan(workspace);
+    const found = programs(root);
+    const items = plan(
+      workspace,
+      undefined,
+      found.map((p) => p.name),
+    );
+    // Every package with a typecheck script is in exactly one program.
+    expect(found.flatMap((p) => p.packages.map((x) => x.name)).sort()).toEqual(
+      workspace
+        .filter((p) => p.scripts.includes("typecheck"))
+        .map((p) => p.name)
+        .sort(),
+    );
     const tests = items.map((i) => i.id).filter((id) => id.endsWith("#test"));
     const withTests = workspace
       .filter((p) => p.scripts.includes("test"))

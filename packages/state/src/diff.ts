@@ -216,10 +216,18 @@ function diffNodes(before: unknown, after: unknown, shift: number, found: Found)
   diffEntries(beforeEntries, afterEntries, found);
 }
 
+/**
+ * Whether `value` is an Immutable `Map` and not an `OrderedMap`. A plain boolean, not a type guard:
+ * narrowing through Immutable's `isOrderedMap` makes the compiler relate `OrderedMap` to `Map`
+ * structurally, seconds of every typecheck whose program includes this file.
+ */
+const isPlainMap = (value: unknown): boolean =>
+  isMap(value) && !(isOrderedMap as (v: unknown) => boolean)(value);
+
 /** Immutable's internals of a map: its trie root and whether it is being mutated. */
 function internals(map: unknown): { root: unknown } | undefined {
-  if (!isMap(map) || isOrderedMap(map)) return undefined;
-  const m = map as unknown as Record<string, unknown>;
+  if (!isPlainMap(map)) return undefined;
+  const m = map as Record<string, unknown>;
   // A map inside `withMutations` may change its nodes in place: no structural reading.
   if (m.__ownerID !== undefined && m.__ownerID !== null) return undefined;
   return { root: m._root };

@@ -177,7 +177,7 @@ export class AppliedIds implements AppliedIdsView {
 
   /** No id applied. */
   static empty(): AppliedIds {
-    return new AppliedIds(noTable, ImmutableMap(), 0);
+    return new AppliedIds(noTable, ImmutableMap<IdKey, bigint>(), 0);
   }
 
   /**
@@ -210,7 +210,7 @@ export class AppliedIds implements AppliedIdsView {
    */
   static fromTable(ids: Uint8Array, clocks: BigUint64Array): AppliedIds {
     if (ids.length !== 32 * clocks.length) throw new RangeError("applied ids: lengths differ");
-    return new AppliedIds({ ids, clocks, size: clocks.length }, ImmutableMap(), 0);
+    return new AppliedIds({ ids, clocks, size: clocks.length }, ImmutableMap<IdKey, bigint>(), 0);
   }
 
   get size(): number {
