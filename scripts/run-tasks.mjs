@@ -151,7 +151,11 @@ export function simulate(items, lanes) {
   return assigned.map((ids, lane) => ({ ids, end: ends[lane] }));
 }
 
-function run(root, item) {
+/**
+ * Runs one item from `root` (turbo with its `args`, or its `command`), its output inherited.
+ * Resolves to its exit status (1 when killed by a signal).
+ */
+export function runItem(root, item) {
   return new Promise((done, fail) => {
     const [file, ...args] = item.command ?? ["turbo", ...item.args];
     console.log(`> ${item.command === undefined ? "turbo" : "node"} ${args.join(" ")}`);
@@ -187,7 +191,7 @@ async function main(argv) {
   const timeline = [];
   const failed = await runOnLanes(items, lanes, async (item) => {
     const start = Date.now();
-    const status = await run(root, item);
+    const status = await runItem(root, item);
     timeline.push([(start - t0) / 1000, (Date.now() - start) / 1000, item.id]);
     return status;
   });

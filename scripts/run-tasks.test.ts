@@ -7,6 +7,7 @@ import {
   buildItem,
   defaultEstimate,
   plan,
+  runItem,
   runOnLanes,
   simulate,
   typecheckItem,
@@ -96,6 +97,20 @@ describe("run-tasks", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("runs a command item from the root and resolves to its exit status", async () => {
+    const item = (code: number) => ({
+      id: "x",
+      estimate: 1,
+      command: [
+        process.execPath,
+        "-e",
+        `process.exit(require("node:fs").existsSync("scripts/typecheck.mjs") ? ${code} : 9)`,
+      ],
+    });
+    expect(await runItem(root, item(0))).toBe(0);
+    expect(await runItem(root, item(3))).toBe(3);
   });
 
   it("refuses an estimate that names no task of the workspace", () => {
