@@ -18,10 +18,10 @@ import {
 } from "@orgchat/state";
 import { descriptionTopic, openEnvelope, sealEnvelope, wireLimits } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { heldForDelegate } from "./delegate-grace.js";
 import { isDelegate } from "./delegates.js";
 import { decodeJson, encodeJson, hashId } from "./encoding.js";
 import { newTxn, type Org, type OwnerOrg, type Txn } from "./org.js";
-import { heldForDelegate } from "./delegate-grace.js";
 import { describeSoon, noteDelegateDecision } from "./owner-follow.js";
 
 const component = "client/delegate-events";

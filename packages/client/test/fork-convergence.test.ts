@@ -913,3 +913,36 @@ describe("forks converge under faults (two admins, the owner comes and goes)", (
     });
   }
 });
+
+/**
+ * Owner-profile scripts run strict (`ORGCHAT_FORK_OWNER_STRICT=1`) that once failed, replayed in CI
+ * (the seed, fast-check's path; the script number is the path + 1), each with what went wrong.
+ */
+const ownerStrict: Profile = { strict: true, owner: true };
+const ownerStrictScripts = ownerScriptsOf(true);
+const runOwnerStrict = (seed: number, script: readonly Step[]) =>
+  runScript(seed, script, ownerStrict);
+
+describe("forks converge under faults (the owner comes and goes, strict)", () => {
+  const ownerStrictReplays = [
+    // The owner read a1's roster of 80866efa (e11) before its parent's: a delta waiting for its
+    // base, its commit reference not noted. Learned with the parent, it stayed unknown to the
+    // winner order, which ranks an unknown commit last: the owner moved to a2's sibling 81fd03f5
+    // (a later clock) and committed on it, while every member stayed on 80866efa. The reference
+    // of a waiting delta is noted when it is learned now.
+    [5, "2", "a delegate roster that waited for its base keeps its place in the winner order"],
+  ] as const;
+  for (const [seed, path, what] of ownerStrictReplays) {
+    itRuns(
+      `${what} (seed ${seed}, script ${Number(path) + 1})`,
+      ownerStrictScripts,
+      runOwnerStrict,
+      {
+        runs: 1,
+        env: "ORGCHAT_FORK_OWNER_STRICT",
+        seed,
+        path,
+      },
+    );
+  }
+});
