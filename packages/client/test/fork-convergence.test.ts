@@ -1000,9 +1000,11 @@ describe("forks converge under faults (the owner comes and goes, strict)", () =>
     // later, of a lower epoch on a losing branch, and was not entered: n1 never read the owner's
     // message sent on b1b2b01c during the partition.
     [1, "1", "a joiner reads nothing of the losing commit that added it"],
-    // Not closed (the strict check says so): n1, added on a1's losing branch, posted there; m1, on
-    // the winner, judged the author by its branch's roster, which did not list n1 yet, and dropped
-    // both posts as a departed member's (`not-a-member`).
+    // Not closed (the strict check says so): n1, added on a1's losing branch, posted there (e10);
+    // m1, on the winner, its state listing n1 already, judged the author by its branch's roster
+    // (the winner's e8, which did not list n1 yet: a1's re-commit of n1 came later) and dropped
+    // both posts as a departed member's (`not-a-member`). Telling such a joiner from a member
+    // removed on our branch needs the fork point's roster (whether it held the author).
     [2, "3", "a post by a joiner of a losing branch, read on the winner, is dropped (not closed)"],
   ] as const;
   for (const [seed, path, what] of ownerStrictReplays) {
