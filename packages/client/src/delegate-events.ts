@@ -18,6 +18,7 @@ import {
 } from "@orgchat/state";
 import { descriptionTopic, openEnvelope, sealEnvelope, wireLimits } from "@orgchat/wire";
 import type { ClientCore } from "./core.js";
+import { heldForDelegate } from "./delegate-grace.js";
 import { isDelegate } from "./delegates.js";
 import { decodeJson, encodeJson, hashId } from "./encoding.js";
 import { newTxn, type Org, type OwnerOrg, type Txn } from "./org.js";
@@ -389,7 +390,13 @@ async function finish(
     // a fresh clock, so that the next description carries it above every one before.
     if (clock <= txn.before.clock) ratify(c, org, txn);
     describeSoon(c, org, txn);
-    if (member !== undefined) noteDelegateDecision(org, member, c.p.now());
+    if (member !== undefined) {
+      const now = c.p.now();
+      noteDelegateDecision(org, member, now);
+      // Arms the grace end now: an owner online when it reads the decision may run no reconcile
+      // during the grace (nothing else arms it), and the delegate's commit may never come.
+      heldForDelegate(c, org, member, now);
+    }
   }
   // This member removed or banned by a delegate: it stops being one now, as after a description
   // (never the other way: a requester joins by its Welcome and the decision sent to it).

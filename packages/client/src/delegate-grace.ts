@@ -4,7 +4,9 @@
  * leaves that member's add or removal to the delegate (`leftToDelegate`). When the grace ends the
  * owner reconciles those members again, so that a decision whose commit never comes is committed
  * by the owner: the delegate's commit lost in a fork, say, and its re-commit skipped because the
- * delegate's state did not list the member then (owner seed 1, script 32).
+ * delegate's state did not list the member then (owner seed 1, script 32). Armed when a reconcile
+ * leaves a member to a delegate, and when the owner folds a delegate's decision
+ * (`delegate-events.ts`): an owner online then may run no reconcile during the grace.
  *
  * @module
  */

@@ -230,7 +230,7 @@ export class AddStepJudge {
 
   /**
    * Whether `KeySync.onWelcome` takes a Welcome of a lower epoch than the group's: yes on a branch
-   * the state refuses now; otherwise it is kept aside (stored in `txn`, the newest
+   * the state refuses now, or one that loses to the Welcome's (`CommitForks.branchLoses`); otherwise it is kept aside (stored in `txn`, the newest
    * {@link maxLowerWelcomes}) in case a ban learned later refuses the branch.
    */
   takesLowerWelcome(
@@ -240,6 +240,9 @@ export class AddStepJudge {
     welcome: ReceivedWelcome,
   ): boolean {
     if (onInvalidBranch(org, group, this.#forks.refs(org), commitForkLimits.maxRefs)) return true;
+    // The group's branch loses to the Welcome's: a newcomer that joined on a losing branch holds no
+    // fork point to move by (owner strict seed 0x0c5f, script 3: `waiting-welcomes.ts`).
+    if (this.#forks.branchLoses(org, toHex(group.keyId), toHex(welcome.keyId))) return true;
     if (welcome.channelId !== "") return false;
     this.aside.keep(org, txn, "lower", welcome);
     return false;

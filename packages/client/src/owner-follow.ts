@@ -37,6 +37,7 @@ import {
   keepForkPoint,
   lowestSiblingEpoch,
   noteOwnerRef,
+  type Ref,
   switchedAt,
   winningSibling,
 } from "./owner-forks.js";
@@ -107,6 +108,12 @@ interface FollowMemory {
   describeLater?: boolean;
   readonly chunks: Array<{ readonly id: string; readonly chunk: KeyUpdate }>;
   readonly committers: Map<string, string>;
+  /**
+   * Key id → the winner order's reference of a delegate roster opened (its envelope's signer and
+   * clock), noted in the fork book when the roster is learned: a delta that waited for its base
+   * is learned with a later roster's receipt (at most `ownerFollowLimits.maxCommitters`).
+   */
+  readonly refs: Map<string, Ref>;
   /** Member → when a delegate's decision on it was folded (`noteDelegateDecision`). */
   readonly decided: Map<string, number>;
 }
@@ -117,7 +124,7 @@ const bookKey = "handovers";
 function memoryOf(org: OwnerOrg): FollowMemory {
   let memory = memories.get(org.owner);
   if (memory === undefined) {
-    memory = { chunks: [], committers: new Map(), decided: new Map() };
+    memory = { chunks: [], committers: new Map(), refs: new Map(), decided: new Map() };
     memories.set(org.owner, memory);
   }
   return memory;
@@ -231,9 +238,14 @@ async function onRoster(
     return;
   }
   const memory = memoryOf(org);
+  const { clock } = decodeSignedEnvelope(message.payload);
   memory.committers.set(toHex(opened.keyId), toHex(signer));
+  memory.refs.set(toHex(opened.keyId), { signer: toHex(signer), clock, epoch: opened.epoch });
   while (memory.committers.size > ownerFollowLimits.maxCommitters) {
     memory.committers.delete(memory.committers.keys().next().value as string);
+  }
+  while (memory.refs.size > ownerFollowLimits.maxCommitters) {
+    memory.refs.delete(memory.refs.keys().next().value as string);
   }
   const group = org.owner.groups.get("");
   await forkBookOf(c, org);
@@ -249,9 +261,14 @@ async function onRoster(
     return;
   }
   const txn = newTxn(org);
-  const { clock } = decodeSignedEnvelope(message.payload);
-  const epoch = opened.epoch;
-  await noteOwnerRef(c, org, txn, toHex(opened.keyId), { signer: toHex(signer), clock, epoch });
+  // Every roster learned, a delta that waited for this one's base included (its reference noted
+  // when it came): else the winner order ranks it last, as an unknown commit (owner seed 5, strict
+  // script 3).
+  const learned = new Set([toHex(opened.keyId), ...receipt.rosters.map((r) => toHex(r.keyId))]);
+  for (const keyIdHex of learned) {
+    const ref = memory.refs.get(keyIdHex);
+    if (ref !== undefined) await noteOwnerRef(c, org, txn, keyIdHex, ref);
+  }
   for (const seen of receipt.ids) c.sync.markSeen(org, txn, seen);
   const space = orgSpace(org.hex);
   for (const roster of receipt.rosters)

@@ -14,6 +14,7 @@
  */
 import { equalBytes } from "@orgchat/base";
 import type { WelcomeInit } from "@orgchat/crypto";
+import { asideWelcomeLimits } from "./aside-welcomes.js";
 import type { WelcomeFrom } from "./key-sync.js";
 import type { MemberOrg } from "./org.js";
 
@@ -34,31 +35,39 @@ export function waitingWelcomeSource(welcome: WelcomeInit): WelcomeFrom {
 }
 
 /**
- * The waiting Welcomes of `channelId` the member's group has made stale (key ids, hex): those of a
- * lower epoch than the group's, and that of the group's own epoch. One of another commit of the
- * group's epoch (a sibling) stays: its branch may win.
+ * The waiting Welcomes of `channelId` the member's group has made stale (key ids, hex): that of
+ * the group's own epoch, and those of a lower epoch past the newest
+ * {@link asideWelcomeLimits}`.maxPerOrg`. One of another commit of the group's epoch (a sibling)
+ * stays: its branch may win. So do the newest of a lower epoch (owner strict seed 0x0c5f, script
+ * 3): n1, with no group yet, got a1's Welcome of its losing branch (e10) and a1's re-commit's on
+ * the winner (e9) before either roster; it entered the e10 one when its roster came, and the e9 one
+ * was dropped as stale: n1 stayed on the losing branch for good. When its roster comes, a lower
+ * one is judged as on arrival (`AddStepJudge.takesLowerWelcome`: entered when the group's branch
+ * loses to it).
  */
 export function staleWaitingWelcomes(org: MemberOrg, channelId: string): string[] {
   const group = org.member.groups.get(channelId);
   if (group === undefined) return [];
   const stale: string[] = [];
-  for (const [keyIdHex, waiting] of org.member.waitingWelcomes) {
+  const newestFirst = [...org.member.waitingWelcomes].sort(([, a], [, b]) =>
+    a.epoch > b.epoch ? -1 : a.epoch < b.epoch ? 1 : 0,
+  );
+  let lower = 0;
+  for (const [keyIdHex, waiting] of newestFirst) {
     if (waiting.channelId !== channelId || waiting.epoch > group.epoch) continue;
-    if (waiting.epoch < group.epoch || equalBytes(waiting.keyId, group.keyId)) stale.push(keyIdHex);
+    if (equalBytes(waiting.keyId, group.keyId)) stale.push(keyIdHex);
+    else if (waiting.epoch < group.epoch && ++lower > asideWelcomeLimits.maxPerOrg) {
+      stale.push(keyIdHex);
+    }
   }
   return stale;
 }
 
 /**
  * Whether a waiting Welcome whose roster came is judged again (`KeySync.onWelcome`) rather than
- * entered: the member holds its group already, at an epoch not above the Welcome's, on another
- * commit.
+ * entered: the member holds its group already, on another commit.
  */
 export function rejudgesWaitingWelcome(org: MemberOrg, welcome: WelcomeInit): boolean {
   const group = org.member.groups.get(welcome.channelId);
-  return (
-    group?.status === "member" &&
-    group.epoch <= welcome.epoch &&
-    !equalBytes(group.keyId, welcome.keyId)
-  );
+  return group?.status === "member" && !equalBytes(group.keyId, welcome.keyId);
 }

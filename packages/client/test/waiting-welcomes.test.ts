@@ -7,6 +7,7 @@
  */
 import type { WelcomeInit } from "@orgchat/crypto";
 import { describe, expect, it } from "vitest";
+import { asideWelcomeLimits } from "../src/aside-welcomes.js";
 import { toHex } from "../src/encoding.js";
 import type { MemberOrg } from "../src/org.js";
 import {
@@ -32,15 +33,17 @@ function member(waiting: readonly WelcomeInit[]): MemberOrg {
 }
 
 describe("staleWaitingWelcomes", () => {
-  it("drops lower epochs and the group's own commit, keeps a sibling of its epoch", () => {
+  it("drops the group's own commit, keeps a sibling of its epoch and the newest lower ones", () => {
     const own = welcome(8n, 80);
     const sibling = welcome(8n, 81);
-    const lower = welcome(7n, 70);
     const higher = welcome(9n, 90);
     const other = welcome(5n, 50, "ops");
-    const org = member([own, sibling, lower, higher, other]);
+    // Lower epochs (owner strict seed 0x0c5f, script 3): the newest `maxPerOrg` stay.
+    const lower = [7n, 6n, 5n, 4n, 3n].map((epoch, i) => welcome(epoch, 70 - i));
+    const org = member([own, sibling, higher, other, ...lower]);
+    expect(asideWelcomeLimits.maxPerOrg).toBe(4);
     expect(staleWaitingWelcomes(org, "").sort()).toEqual(
-      [toHex(keyId(80)), toHex(keyId(70))].sort(),
+      [toHex(keyId(80)), toHex(keyId(66))].sort(),
     );
     // A group not held: nothing is stale.
     expect(staleWaitingWelcomes(org, "ops")).toEqual([]);
@@ -48,12 +51,12 @@ describe("staleWaitingWelcomes", () => {
 });
 
 describe("rejudgesWaitingWelcome", () => {
-  it("judges again a Welcome of another commit not below the group's epoch", () => {
+  it("judges again a Welcome of another commit, lower epochs included", () => {
     const org = member([]);
     expect(rejudgesWaitingWelcome(org, welcome(8n, 81))).toBe(true);
     expect(rejudgesWaitingWelcome(org, welcome(9n, 90))).toBe(true);
-    // Lower, or the group's own commit, or a group not held: entered as before.
-    expect(rejudgesWaitingWelcome(org, welcome(7n, 70))).toBe(false);
+    expect(rejudgesWaitingWelcome(org, welcome(7n, 70))).toBe(true);
+    // The group's own commit, or a group not held: entered as before.
     expect(rejudgesWaitingWelcome(org, welcome(8n, 80))).toBe(false);
     expect(rejudgesWaitingWelcome(org, welcome(9n, 91, "ops"))).toBe(false);
   });
