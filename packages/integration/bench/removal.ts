@@ -2,8 +2,8 @@
  * The owner's removal alone, on an owner dump kept by the scale bench (`bench/scale.ts --sizes 10000
  * --dump-owner FILE`): each run is a child process that loads the dump, restarts the owner and
  * removes members one after the other (`src/scale/removal-alone.ts`). Each removal is split into
- * the owner's build (call → first publish), the time inside `publish` and inside the store's
- * writes; the envelopes' bytes are listed. The members' apply is the scale bench's "member alone".
+ * the owner's build (call → first publish, less the store's writes: the commit comes before the
+ * outbox is sent), the time inside the store's writes and inside `publish`; the envelopes' bytes are listed. The members' apply is the scale bench's "member alone".
  *
  * `tsx --conditions=@orgchat/source bench/removal.ts --dump FILE [--runs 3] [--removals 3]
  * [--cpu-prof DIR] [--json]`
@@ -51,7 +51,7 @@ for (let run = 0; run < runs; run++) {
   result.removals.forEach((r, i) => {
     const bytes = r.envelopes.reduce((sum, [, size]) => sum + size, 0);
     lines.push(
-      `  removal ${i + 1}: ${r.wallMs} ms wall, CPU ${r.cpuMs} ms (main thread ${r.mainCpuMs}); build (call → first publish) ${r.untilFirstPublishMs} ms, publish ${r.publishMs} ms, store ${r.storeMs} ms (${r.storeWrites} writes, ${(r.storeBytes / 1000).toFixed(1)} KB); published ${(bytes / 1000).toFixed(1)} KB in ${r.envelopes.length} envelopes (${r.envelopes.map(([topic, size]) => `${topic} ${size}`).join(", ")}); ${r.members} members at epoch ${r.epoch}`,
+      `  removal ${i + 1}: ${r.wallMs} ms wall, CPU ${r.cpuMs} ms (main thread ${r.mainCpuMs}); owner build ${Math.round((r.untilFirstPublishMs - r.storeMs) * 10) / 10} ms (call → first publish, less the store's writes), store ${r.storeMs} ms, publish ${r.publishMs} ms (${r.storeWrites} writes, ${(r.storeBytes / 1000).toFixed(1)} KB); published ${(bytes / 1000).toFixed(1)} KB in ${r.envelopes.length} envelopes (${r.envelopes.map(([topic, size]) => `${topic} ${size}`).join(", ")}); ${r.members} members at epoch ${r.epoch}`,
     );
   });
   process.stdout.write(`${lines.join("\n")}\n`);
