@@ -406,6 +406,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       aloneCapture.members.push(captureMember(follower.group, rosterOf, aloneCapture.rosters));
     }
     crowd.alone = aloneCapture;
+    published.firstAt = undefined;
     const removalStart = performance.now();
     const removalCpu = cpuNow();
     let fullRekeyed = 0;
@@ -418,7 +419,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       fullRekeyed = performance.now();
     });
     await owner.removeMember(orgId, victim.memberId);
-    const ownerOperationMs = performance.now() - removalStart;
+    const ownerReturned = performance.now();
+    const ownerOperationMs = ownerReturned - removalStart;
+    const firstPublished = published.firstAt ?? ownerReturned;
     const removalBytes = published.bytes - removalBefore.bytes;
     const removalEnvelopes = published.envelopes - removalBefore.envelopes;
     await Promise.all([
@@ -458,6 +461,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const removal = {
       followers: followers.length + 1,
       ownerOperationMs: round(ownerOperationMs),
+      ownerBuildMs: round(firstPublished - removalStart),
+      ownerPublishMs: round(ownerReturned - removalStart),
+      membersApplyMs: round(Math.max(lastLean, fullRekeyed) - ownerReturned),
+      membersCpuSumMs: round(cpu.reduce((sum, ms) => sum + ms, 0)),
       allRekeyedMs: round(Math.max(lastLean, fullRekeyed) - removalStart),
       cpuMs: round(removalCpuMs),
       fullClientRekeyedMs: round(fullRekeyed - removalStart),
