@@ -462,7 +462,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       followers: followers.length + 1,
       ownerOperationMs: round(ownerOperationMs),
       ownerBuildMs: round(firstPublished - removalStart),
-      ownerPublishMs: round(ownerReturned - removalStart),
+      ownerPublishMs: round(ownerReturned - firstPublished),
       membersApplyMs: round(Math.max(lastLean, fullRekeyed) - ownerReturned),
       membersCpuSumMs: round(cpu.reduce((sum, ms) => sum + ms, 0)),
       allRekeyedMs: round(Math.max(lastLean, fullRekeyed) - removalStart),
