@@ -12,30 +12,36 @@
  */
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { measureRemovalAlone, type RemovalAloneResult } from "../src/scale/removal-alone.js";
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const at = args.indexOf(name);
-  return at < 0 ? undefined : args[at + 1];
-};
-const count = (name: string, fallback: number) => {
-  const value = Number(option(name) ?? fallback);
+const { values } = parseArgs({
+  options: {
+    dump: { type: "string" },
+    runs: { type: "string", default: "3" },
+    removals: { type: "string", default: "3" },
+    "cpu-prof": { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+});
+/** `--runs` and `--removals`: whole numbers ≥ 1. */
+function atLeastOne(name: "runs" | "removals"): number {
+  const value = Number(values[name]);
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new Error(`${name}: expected a whole number ≥ 1, got ${option(name)}`);
+    throw new Error(`--${name}: expected a whole number ≥ 1, got ${values[name]}`);
   }
   return value;
-};
-const file = option("--dump");
+}
+const file = values.dump;
 if (file === undefined) {
   throw new Error(
     "removal: --dump FILE is required (write one with bench/scale.ts --sizes 10000 --dump-owner FILE)",
   );
 }
-const runs = count("--runs", 3);
-const removals = count("--removals", 3);
-const profileDir = option("--cpu-prof");
-const json = args.includes("--json");
+const runs = atLeastOne("runs");
+const removals = atLeastOne("removals");
+const profileDir = values["cpu-prof"];
+const json = values.json;
 const execArgv =
   profileDir === undefined
     ? []

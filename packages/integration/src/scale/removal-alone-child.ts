@@ -5,25 +5,14 @@
  *
  * @module
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { createClient } from "@orgchat/client";
 import { memoryStore, type Store, type StoreOp } from "@orgchat/store";
 import { memoryNetwork, type Transport } from "@orgchat/transport";
+import { collector, mainThreadCpuMs, processCpuMs } from "./cpu-clock.js";
 import { readOwnerDump } from "./owner-alone.js";
 import type { RemovalAloneInput, RemovalAloneResult, RemovalFigures } from "./removal-alone.js";
 
-setFlagsFromString("--expose-gc");
-const collect = runInNewContext("gc") as () => void;
-
-const cpuNow = () => {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
-};
-const mainCpuNow = () => {
-  const usage = process.threadCpuUsage();
-  return (usage.user + usage.system) / 1000;
-};
+const collect = collector();
 const round = (value: number) => Math.round(value * 10) / 10;
 
 /** What the transport and the store did since {@link Seen.reset}. */
@@ -35,14 +24,15 @@ interface Seen {
   storeBytes: number;
   envelopes: Array<readonly [string, number]>;
 }
-const seen: Seen = {
+const nothingSeen = (): Seen => ({
   firstPublishAt: undefined,
   publishMs: 0,
   storeMs: 0,
   storeWrites: 0,
   storeBytes: 0,
   envelopes: [],
-};
+});
+const seen: Seen = nothingSeen();
 
 const opBytes = (op: StoreOp) => {
   switch (op.type) {
@@ -143,22 +133,14 @@ process.once("message", async (message) => {
     const victim = [...organization.members.keys()].find((id) => id !== owner.memberId);
     if (victim === undefined) throw new Error("removal-alone: no member left to remove");
     collect();
-    collect();
-    Object.assign(seen, {
-      firstPublishAt: undefined,
-      publishMs: 0,
-      storeMs: 0,
-      storeWrites: 0,
-      storeBytes: 0,
-      envelopes: [],
-    });
+    Object.assign(seen, nothingSeen());
     const start = performance.now();
-    const startCpu = cpuNow();
-    const startMainCpu = mainCpuNow();
+    const startCpu = processCpuMs();
+    const startMainCpu = mainThreadCpuMs();
     await owner.removeMember(orgId, victim);
     const wallMs = performance.now() - start;
-    const cpuMs = cpuNow() - startCpu;
-    const mainCpuMs = mainCpuNow() - startMainCpu;
+    const cpuMs = processCpuMs() - startCpu;
+    const mainCpuMs = mainThreadCpuMs() - startMainCpu;
     const after = owner.getOrganization(orgId);
     removals.push({
       wallMs: round(wallMs),

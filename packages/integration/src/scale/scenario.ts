@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import {
   type Client,
   type ClientConfig,
@@ -14,6 +12,7 @@ import { memoryStore, type Store } from "@orgchat/store";
 import { openSqliteStore } from "@orgchat/store-sqlite";
 import { memoryNetwork, type Transport } from "@orgchat/transport";
 import { hex as toHex } from "./bytes.js";
+import { collector, processCpuMs } from "./cpu-clock.js";
 import { LeanCrowd } from "./crowd.js";
 import type { ScaleResult, SizeFigures } from "./figures.js";
 import type { LeanMember } from "./lean-member.js";
@@ -91,21 +90,7 @@ function countBy(values: ReadonlyArray<string | undefined>): Record<string, numb
   return out;
 }
 
-/** CPU time this process used so far (user + system, ms): unlike wall time, not stretched by a loaded machine. */
-const cpuNow = () => {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
-};
-
-/** `global.gc` without `--expose-gc` on the command line. */
-function collector(): () => void {
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  return () => {
-    gc();
-    gc();
-  };
-}
+const cpuNow = processCpuMs;
 
 /** Lean members made to measure one's memory. */
 export const leanSample = 10_000;
