@@ -44,6 +44,7 @@ import {
 import type { RosterLeaf } from "./key-schedule.js";
 import { readForkPoints, writeForkPoints } from "./member-forks.js";
 import type { CryptoProvider } from "./provider.js";
+import { checkBytes } from "./providers/checks.js";
 import { rosterHashOf, type UncheckedRosters } from "./roster-hashes.js";
 import { type StateReader, StateWriter } from "./state-bytes.js";
 
@@ -177,13 +178,32 @@ export function writeOwnerHead(state: OwnerGroupState): Uint8Array {
  * @returns {@link memberRecordBytes} bytes (a secret: store them encrypted)
  */
 export function writeMemberRecord(leaf: number, record: MemberRecord): Uint8Array {
-  const writer = new StateWriter();
-  writer.u8(recordVersion);
-  writer.u32(leaf);
-  writer.u64(record.leafEpoch);
-  writer.fixed(record.leafSecret);
-  writer.fixed(record.prekey);
-  return writer.finish();
+  // Fixed-size, written in place: a removal writes one per remaining member (10,000 at a time), so
+  // no growable writer (a 1 KiB buffer and its wipe per record) and no DataView.
+  checkBytes(record.leafSecret, 32, "record.leafSecret");
+  checkBytes(record.prekey, 32, "record.prekey");
+  if (!Number.isInteger(leaf) || leaf < 0 || leaf > 0xffffffff) {
+    throw new RangeError(`leaf: must be a uint32, got ${leaf}`);
+  }
+  const epoch = record.leafEpoch;
+  if (typeof epoch !== "bigint" || epoch < 0n || epoch > 0xffffffffffffffffn) {
+    throw new RangeError(`record.leafEpoch: must be a u64, got ${String(epoch)}`);
+  }
+  const bytes = new Uint8Array(memberRecordBytes);
+  bytes[0] = recordVersion;
+  bytes[1] = leaf >>> 24;
+  bytes[2] = (leaf >>> 16) & 0xff;
+  bytes[3] = (leaf >>> 8) & 0xff;
+  bytes[4] = leaf & 0xff;
+  const high = Number(epoch >> 32n);
+  const low = Number(epoch & 0xffffffffn);
+  for (let i = 0; i < 4; i++) {
+    bytes[5 + i] = (high >>> (24 - 8 * i)) & 0xff;
+    bytes[9 + i] = (low >>> (24 - 8 * i)) & 0xff;
+  }
+  bytes.set(record.leafSecret, 13);
+  bytes.set(record.prekey, 45);
+  return bytes;
 }
 
 /**

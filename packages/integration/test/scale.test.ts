@@ -21,6 +21,7 @@ import {
   ownerAloneWarmRounds,
   readOwnerDump,
 } from "../src/scale/owner-alone.js";
+import { measureRemovalAlone } from "../src/scale/removal-alone.js";
 import { keptRosterEpochs, maxWaitingAnnouncements, SharedRosters } from "../src/scale/rosters.js";
 import { quickProfile, runScale } from "../src/scale/scenario.js";
 
@@ -73,6 +74,17 @@ describe("scale bench, quick profile", () => {
       // Every burst member and the newcomer re-keyed after the removal.
       expect(f.removal.followers).toBe(quickProfile.burst + 1);
       expect(f.removal.memberCpuP50Ms).toBeGreaterThan(0);
+      // The removal's split adds up: build then publish is the owner's operation, and the members'
+      // apply after it ends when the last follower re-keyed (each figure rounded to 0.1 ms).
+      expect(f.removal.ownerBuildMs).toBeGreaterThan(0);
+      expect(f.removal.ownerPublishMs).toBeGreaterThanOrEqual(0);
+      expect(
+        Math.abs(f.removal.ownerBuildMs + f.removal.ownerPublishMs - f.removal.ownerOperationMs),
+      ).toBeLessThanOrEqual(0.2);
+      expect(
+        Math.abs(f.removal.ownerOperationMs + f.removal.membersApplyMs - f.removal.allRekeyedMs),
+      ).toBeLessThanOrEqual(0.2);
+      expect(f.removal.membersCpuSumMs).toBeGreaterThanOrEqual(f.removal.memberCpuP50Ms);
       // Members alone (a child process): each applied the KeyUpdate, verifying one chunk.
       expect(f.removal.membersAlone).toBeGreaterThan(0);
       expect(f.removal.membersAloneApplied).toBe(f.removal.membersAlone);
@@ -106,6 +118,18 @@ describe("scale bench, quick profile", () => {
       expect(again.members).toBeGreaterThan(f.members);
       expect(again.epoch).toBeGreaterThan(0n);
       expect(again.warmCpuMs).toHaveLength(1);
+      // The removal alone on the same file (bench/removal.ts): one member less per removal, one
+      // epoch more, the KeyUpdate published after the commit, the split within the removal's span.
+      const removals = await measureRemovalAlone(file, { removals: 2 });
+      expect(removals.removals).toHaveLength(2);
+      for (const [i, r] of removals.removals.entries()) {
+        expect(r.members).toBe(again.members - 1 - i);
+        expect(r.epoch).toBe((again.epoch ?? 0n) + 1n + BigInt(i));
+        expect(r.envelopes.length).toBeGreaterThan(0);
+        expect(r.storeWrites).toBeGreaterThan(0);
+        expect(r.untilFirstPublishMs).toBeGreaterThan(r.storeMs);
+        expect(r.untilFirstPublishMs + r.publishMs).toBeLessThanOrEqual(r.wallMs + 0.2);
+      }
     }
     // A file that is not an owner dump is refused, saying how to write one.
     const other = join(dir, "other.bin");

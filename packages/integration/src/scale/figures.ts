@@ -89,6 +89,18 @@ export interface SizeFigures {
     readonly followers: number;
     /** `removeMember` returned (the owner built and published the KeyUpdate). */
     readonly ownerOperationMs: number;
+    /**
+     * The removal's cost split (printed so that the next regression shows where it is):
+     * `ownerBuildMs` from the call to the owner's first publish (the KeyUpdate, the new epoch, the
+     * description and the commit that writes them: the outbox is sent after it), `ownerPublishMs`
+     * from there until `removeMember` returned, `membersApplyMs` from there until the last follower
+     * re-keyed (in this one process: every follower's work in turn), `membersCpuSumMs` the followers'
+     * own CPU summed.
+     */
+    readonly ownerBuildMs: number;
+    readonly ownerPublishMs: number;
+    readonly membersApplyMs: number;
+    readonly membersCpuSumMs: number;
     /** `removeMember` called → the last follower re-keyed (all in this one process, serially). */
     readonly allRekeyedMs: number;
     /** CPU of this whole process in that span. */

@@ -125,6 +125,8 @@ export function meteredStore(inner: Store): { store: Store; meter: StoreMeter } 
 export interface PublishMeter {
   bytes: number;
   envelopes: number;
+  /** When the first publish since this was last set to undefined began (`performance.now()`). */
+  firstAt?: number | undefined;
 }
 
 /** `inner`, counting what it publishes into `meter`. */
@@ -135,6 +137,7 @@ export function meteredTransport(inner: Transport, meter: PublishMeter): Transpo
         return (topic: string, payload: Uint8Array, options?: object) => {
           meter.bytes += payload.length;
           meter.envelopes += 1;
+          meter.firstAt ??= performance.now();
           return target.publish(topic, payload, options);
         };
       }

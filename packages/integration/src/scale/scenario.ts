@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import {
   type Client,
   type ClientConfig,
@@ -14,6 +12,7 @@ import { memoryStore, type Store } from "@orgchat/store";
 import { openSqliteStore } from "@orgchat/store-sqlite";
 import { memoryNetwork, type Transport } from "@orgchat/transport";
 import { hex as toHex } from "./bytes.js";
+import { collector, processCpuMs } from "./cpu-clock.js";
 import { LeanCrowd } from "./crowd.js";
 import type { ScaleResult, SizeFigures } from "./figures.js";
 import type { LeanMember } from "./lean-member.js";
@@ -91,21 +90,7 @@ function countBy(values: ReadonlyArray<string | undefined>): Record<string, numb
   return out;
 }
 
-/** CPU time this process used so far (user + system, ms): unlike wall time, not stretched by a loaded machine. */
-const cpuNow = () => {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
-};
-
-/** `global.gc` without `--expose-gc` on the command line. */
-function collector(): () => void {
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  return () => {
-    gc();
-    gc();
-  };
-}
+const cpuNow = processCpuMs;
 
 /** Lean members made to measure one's memory. */
 export const leanSample = 10_000;
@@ -406,6 +391,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       aloneCapture.members.push(captureMember(follower.group, rosterOf, aloneCapture.rosters));
     }
     crowd.alone = aloneCapture;
+    published.firstAt = undefined;
     const removalStart = performance.now();
     const removalCpu = cpuNow();
     let fullRekeyed = 0;
@@ -418,7 +404,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       fullRekeyed = performance.now();
     });
     await owner.removeMember(orgId, victim.memberId);
-    const ownerOperationMs = performance.now() - removalStart;
+    const ownerReturned = performance.now();
+    const ownerOperationMs = ownerReturned - removalStart;
+    const firstPublished = published.firstAt ?? ownerReturned;
     const removalBytes = published.bytes - removalBefore.bytes;
     const removalEnvelopes = published.envelopes - removalBefore.envelopes;
     await Promise.all([
@@ -458,6 +446,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const removal = {
       followers: followers.length + 1,
       ownerOperationMs: round(ownerOperationMs),
+      ownerBuildMs: round(firstPublished - removalStart),
+      ownerPublishMs: round(ownerReturned - firstPublished),
+      membersApplyMs: round(Math.max(lastLean, fullRekeyed) - ownerReturned),
+      membersCpuSumMs: round(cpu.reduce((sum, ms) => sum + ms, 0)),
       allRekeyedMs: round(Math.max(lastLean, fullRekeyed) - removalStart),
       cpuMs: round(removalCpuMs),
       fullClientRekeyedMs: round(fullRekeyed - removalStart),
