@@ -10,10 +10,13 @@
  * admin adds the joiner too, and the two add steps (a fork) converge on one chain.
  */
 import { toHex } from "@orgchat/base";
+import type { Roster } from "@orgchat/crypto";
+import type { OrgState } from "@orgchat/state";
 import { keysTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromHex } from "../src/encoding.js";
 import { storedGroups } from "../src/inspect.js";
+import { joinerRecommitLimits, joinersToAdd } from "../src/joiner-recommits.js";
 import { delegateCommitGraceMs } from "../src/owner-follow.js";
 import { adminWithOwnerAway, asks, type Peer, received, World } from "./helpers.js";
 
@@ -118,5 +121,67 @@ describe("a joiner a delegate's state lists again", () => {
     await w.settle();
     expect(received(bob, orgId)).toEqual(expect.arrayContaining(["from alice", "from carol"]));
     expect(received(dave, orgId)).toEqual(expect.arrayContaining(["from alice", "from carol"]));
+  });
+});
+
+describe("joinersToAdd", () => {
+  const id = (n: number) => n.toString(16).padStart(64, "0");
+  const [owner, me, peer, manager] = [id(1), id(2), id(3), id(4)];
+  /** A state whose members `joiners` were accepted by `decider(i)` (requests, or invitations). */
+  const stateOf = (joiners: readonly string[], decider: (i: number) => string): OrgState => {
+    const members = new Map<string, { roles: string[] }>([
+      [me, { roles: ["all"] }],
+      [peer, { roles: ["all"] }],
+      [manager, { roles: ["manage-users"] }],
+    ]);
+    for (const joiner of joiners) members.set(joiner, { roles: [] });
+    const requests = joiners.map((requester, i) => ({
+      requester,
+      status: "accepted",
+      decidedBy: decider(i),
+      decidedAt: BigInt(10 + i),
+    }));
+    return {
+      organizationId: owner,
+      members,
+      requests: new Map(requests.map((r, i) => [`r${i}`, r])),
+      invitations: new Map(),
+    } as unknown as OrgState;
+  };
+  const leafOf = (member: string) => ({
+    identityKey: fromHex(member),
+    signingKey: new Uint8Array(32),
+    prekey: new Uint8Array(32),
+  });
+
+  it("its own at once, an equal delegate's later, a lower rank's never, the roster's none", () => {
+    const joiners = [id(10), id(11), id(12), id(13), id(14)];
+    const deciders = [me, peer, manager, me, owner];
+    const state = stateOf(joiners, (i) => deciders[i] as string);
+    const roster: Roster = [leafOf(owner), leafOf(me), leafOf(id(13))];
+    const picked = joinersToAdd(state, [...joiners, me, owner], me, roster);
+    expect(picked).toEqual({ now: [id(10)], later: [id(11)], unknown: [] });
+    // An acceptance the state does not record (a description's state): the desk decides.
+    expect(
+      joinersToAdd(
+        stateOf([], () => me),
+        [id(20)],
+        me,
+        roster,
+      ).unknown,
+    ).toEqual([id(20)]);
+  });
+
+  it("looks at most maxPerOrg members of one unit of work", () => {
+    const joiners = Array.from({ length: joinerRecommitLimits.maxPerOrg + 50 }, (_, i) =>
+      id(100 + i),
+    );
+    const picked = joinersToAdd(
+      stateOf(joiners, () => me),
+      joiners,
+      me,
+      [],
+    );
+    expect(picked.now).toHaveLength(joinerRecommitLimits.maxPerOrg);
   });
 });
