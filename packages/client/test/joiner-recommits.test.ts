@@ -12,13 +12,12 @@
 import { toHex } from "@orgchat/base";
 import type { Roster } from "@orgchat/crypto";
 import type { OrgState } from "@orgchat/state";
-import { keysTopic } from "@orgchat/wire";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromHex } from "../src/encoding.js";
 import { storedGroups } from "../src/inspect.js";
 import { joinerRecommitLimits, joinersToAdd } from "../src/joiner-recommits.js";
 import { delegateCommitGraceMs } from "../src/owner-follow.js";
-import { adminWithOwnerAway, asks, type Peer, received, World } from "./helpers.js";
+import { adminWithOwnerAway, asks, holdKeysTopic, type Peer, received, World } from "./helpers.js";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -86,19 +85,11 @@ describe("a joiner a delegate's state lists again", () => {
     const { bob, requestId } = await asks(w, orgId, "bob");
     const bobId = bob.client.memberId;
     // Alice's add step (its roster and chunk) is held on its way; her acceptance is not.
-    const topic = keysTopic(fromHex(orgId));
-    const transport = alice.transport;
-    const publish = transport.publish.bind(transport);
-    const held: Array<[string, Uint8Array]> = [];
-    transport.publish = async (contentTopic, payload, options) => {
-      if (contentTopic !== topic) return publish(contentTopic, payload, options);
-      held.push([contentTopic, payload]);
-      return publish(`/held/1/${held.length}/proto`, payload, options);
-    };
+    const hold = holdKeysTopic(alice, orgId);
     try {
       await alice.client.acceptRequest(orgId, requestId);
       await w.settle();
-      expect(held.length).toBeGreaterThan(0);
+      expect(hold.held.length).toBeGreaterThan(0);
       expect(carol.client.getOrganization(orgId).members.has(bobId)).toBe(true);
       expect(await holds(carol, orgId, bobId)).toBe(false);
       await w.advance(delegateCommitGraceMs - 1_000);
@@ -107,9 +98,8 @@ describe("a joiner a delegate's state lists again", () => {
       // Carol's add step, on the parent of alice's.
       expect(await holds(carol, orgId, bobId)).toBe(true);
     } finally {
-      transport.publish = publish;
+      await hold.release();
     }
-    for (const [contentTopic, payload] of held) await publish(contentTopic, payload);
     await w.advance(60_000);
     const epochOf = async (peer: Peer) =>
       toHex((await storedGroups(peer.store, orgId, "member")).get("")?.keyId ?? new Uint8Array());

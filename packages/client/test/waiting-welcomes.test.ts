@@ -19,7 +19,7 @@ import {
   staleWaitingWelcomes,
   waitingWelcomeSource,
 } from "../src/waiting-welcomes.js";
-import { adminWithOwnerAway, asks, type Peer, received, World } from "./helpers.js";
+import { adminWithOwnerAway, asks, holdKeysTopic, type Peer, received, World } from "./helpers.js";
 
 const keyId = (n: number) => new Uint8Array(8).fill(n);
 const welcome = (epoch: bigint, key: number, channelId = ""): WelcomeInit =>
@@ -85,23 +85,16 @@ describe("a waiting Welcome's sender across a restart", () => {
     const alice = members[0] as Peer;
     const { bob, requestId } = await asks(w, orgId, "bob");
     // Alice's add step (its roster and chunk) is held on its way: bob's Welcome waits for it.
-    const topic = keysTopic(fromHex(orgId));
-    const transport = alice.transport;
-    const publish = transport.publish.bind(transport);
-    const held: Array<[string, Uint8Array]> = [];
-    transport.publish = async (contentTopic, payload, options) => {
-      if (contentTopic !== topic) return publish(contentTopic, payload, options);
-      held.push([contentTopic, payload]);
-      return publish(`/held/1/${held.length}/proto`, payload, options);
-    };
+    const hold = holdKeysTopic(alice, orgId);
     try {
       await alice.client.acceptRequest(orgId, requestId);
       await w.settle();
     } finally {
-      transport.publish = publish;
+      await hold.release(false);
     }
-    expect(held.length).toBeGreaterThan(0);
+    expect(hold.held.length).toBeGreaterThan(0);
     const space = `org/${orgId}`;
+    const topic = keysTopic(fromHex(orgId));
     const waiting = await bob.store.keys(space, { prefix: "welcome/" });
     expect(waiting).toHaveLength(1);
     const key = waiting[0] as string;
@@ -114,7 +107,7 @@ describe("a waiting Welcome's sender across a restart", () => {
       (read: WelcomeInit) => waitingWelcomeSource(read) === "delegate",
     );
     // Its roster comes: entered (a newcomer with no group), and its record gone.
-    for (const [contentTopic, payload] of held) await publish(contentTopic, payload);
+    for (const payload of hold.held) await alice.transport.publish(topic, payload);
     await w.settle();
     expect(await bob.store.keys(space, { prefix: "welcome/" })).toEqual([]);
     await alice.client.sendMessage(orgId, "general", "hello bob");
