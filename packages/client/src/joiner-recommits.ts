@@ -20,7 +20,14 @@
  *   add step may be on its way. Two delegates that add the same member on one parent make a fork;
  *   the winner holds it and the loser's re-commit finds nothing left to do.
  *
- * No loop: an add step changes no member of the state, so it never calls for another.
+ * An add needs the desk's session with the joiner (the Welcome goes over it) and its signed keys.
+ * A desk forgets both when its state drops a member; for a joiner it added (a kept Welcome), not
+ * banned, and dropped by no event of the unit of work (a description's state), it keeps them
+ * (`ownerKeyOps`, `keepsWelcomeOf`), else the add could not be made again.
+ *
+ * No loop: an add step changes no member of the state, so it never calls for another. One made on
+ * a later epoch than another delegate's add of the same joiner is not made (`commitDelegateAdd`:
+ * the roster holds it already).
  * Bounded: at most {@link joinerRecommitLimits}`.maxPerOrg` members per unit of work and per
  * armed grace (one timer per organization, memory only, cleared when the client closes).
  *
