@@ -95,6 +95,11 @@ export class KeptWelcomes {
     return dropped;
   }
 
+  /** Whether a copy of `joiner`'s Welcome is held (an expired one too, until the next keep). */
+  holds(joiner: string): boolean {
+    return this.#byJoiner.has(joiner);
+  }
+
   /** `joiner`'s Welcome, unless none was kept or its window ended. */
   get(joiner: string, now: number): SealedWelcome | undefined {
     const entry = this.#byJoiner.get(joiner);
@@ -120,6 +125,17 @@ function readRecord(bytes: Uint8Array): KeptRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether the desk of `org` keeps a Welcome of its own add step of `joiner`, as read so far (none
+ * before the first {@link keptWelcomesOf} after a start). Its session and keys with the joiner
+ * stay when a description drops the joiner from the state (`ownerKeyOps`): a description made
+ * before the owner read the acceptance lists it again later, and this desk adds it again then
+ * (`joiner-recommits.ts`), with a Welcome over that session. At most `maxPerDesk` such joiners.
+ */
+export function keepsWelcomeOf(org: DelegateOrg, joiner: string): boolean {
+  return desks.get(org.member.delegate)?.holds(joiner) ?? false;
 }
 
 /**

@@ -26,9 +26,9 @@ import { expireRetired, persistRetired, retireGroup } from "./retired-groups.js"
 import type { RosterWanted } from "./roster-book.js";
 import { pruneRosters, rosterRecordOps } from "./roster-records.js";
 import {
-  noteWaitingWelcome,
   rejudgesWaitingWelcome,
   staleWaitingWelcomes,
+  waitingWelcomeOp,
   waitingWelcomeSource,
 } from "./waiting-welcomes.js";
 
@@ -117,11 +117,9 @@ export class KeySync {
       // The roster of the Welcome's epoch is not here yet: keep the Welcome (sealed) and look.
       const known = member.waitingWelcomes.has(keyIdHex);
       member.waitingWelcomes.set(keyIdHex, welcome);
-      noteWaitingWelcome(welcome, from);
+      // Stored with its sender: judged after a restart as it would be now.
+      txn.ops.push(waitingWelcomeOp(c.p.vault, org, welcome, from));
       this.#retryNamed(org, txn, keyIdHex);
-      const space = orgSpace(org.hex);
-      const key = `welcome/${keyIdHex}`;
-      txn.ops.push({ type: "put", space, key, value: c.p.vault.sealJson(space, key, welcome) });
       // Usually its delta is on the way, or the chain from the last snapshot is in Store (read
       // newest first: back to that snapshot, not from the start of history); a resync is left to
       // the usual triggers (a message waiting for this key), so that a roster still in flight

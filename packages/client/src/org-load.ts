@@ -5,7 +5,6 @@ import {
   OwnerPrekeys,
   PairwiseSession,
   type PrekeyBundleFields,
-  type WelcomeInit,
 } from "@orgchat/crypto";
 import { compareEvents, type OrgEvent } from "@orgchat/state";
 import type { StoreOp } from "@orgchat/store";
@@ -39,6 +38,7 @@ import {
 import { decodeRestoreRecord, restoreRecordKey } from "./restore.js";
 import { loadRosterRecords } from "./roster-records.js";
 import type { StateSnapshots } from "./state-snapshots.js";
+import { readWaitingWelcome } from "./waiting-welcomes.js";
 
 /**
  * Loads one organization from the store: its records, keys, rosters, groups, state snapshot and
@@ -187,8 +187,9 @@ export async function loadOrg(
       }
     }
     for (const key of await store.keys(space, { prefix: "welcome/" })) {
-      const welcome = vault.openJson<WelcomeInit>(space, key, await read(key));
+      const opened = vault.openJson<unknown>(space, key, await read(key));
       if (org.role === "owner") throw new StoreCorruptedError(`${space}/${key}`);
+      const welcome = readWaitingWelcome(opened, `${space}/${key}`);
       org.member.waitingWelcomes.set(toHex(welcome.keyId), welcome);
     }
     const snapshotBytes = await snapshots.restore(org);

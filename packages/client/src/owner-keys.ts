@@ -22,6 +22,7 @@ import type { MemberKeys } from "@orgchat/wire";
 import { memberChanges } from "./departures.js";
 import { decodeJson } from "./encoding.js";
 import { StoreCorruptedError } from "./errors.js";
+import { keepsWelcomeOf } from "./kept-welcomes.js";
 import { type DeskKeys, type DeskOrg, deskKeys, type Txn } from "./org.js";
 import type { Vault } from "./vault.js";
 
@@ -456,6 +457,8 @@ export function ownerKeyOps(
   // the same batch, after anything this unit of work encrypted for it (the outbox holds the bytes).
   // A rejoin opens a new session (X3DH) and sends its keys again.
   for (const member of departed) {
+    // A delegate's joiner a description dropped (no removal here: listed again later, maybe).
+    if (org.role !== "owner" && droppedJoiner(org, txn, member)) continue;
     ops.push(...forgetOwnerKeys(org, member));
     ops.push({ type: "deleteEntries", log: strangersLog(org.hex), ids: [member] });
   }
@@ -505,6 +508,23 @@ function departedMembers(org: DeskOrg, txn: Txn): readonly string[] {
   const after = org.log.state.members;
   if (after === txn.before.members) return [];
   return memberChanges(txn.before.members, after).departed.filter((member) => !after.has(member));
+}
+
+/**
+ * Whether a delegate's desk keeps `member`'s session and keys although the unit of work took it
+ * out of the state: its own add step's Welcome is kept (`keepsWelcomeOf`), it is not banned, and
+ * the unit of work removed it by no event (a description's state, made before the owner read the
+ * acceptance, dropped it).
+ */
+function droppedJoiner(org: DeskOrg, txn: Txn, member: string): boolean {
+  if (org.role === "owner" || org.log.state.banned.has(member)) return false;
+  if (!keepsWelcomeOf(org, member)) return false;
+  return !txn.events.some(
+    (event) =>
+      (event.type === "member.removed" && event.body.member === member) ||
+      (event.type === "leave.resolved" && event.body.accepted) ||
+      (event.type === "leave.requested" && event.author === member),
+  );
 }
 
 /** Evicts the least recently used entries beyond `maxCachedPeers`, never one in `keep`. */

@@ -5,6 +5,7 @@ import { delegateSessionOps } from "./delegates.js";
 import { noteDepartures } from "./departures.js";
 import { decodeStored, encodeJson, encodeStored } from "./encoding.js";
 import { groupRecordOps, StoredGroupRecords } from "./group-records.js";
+import { recommitJoiners } from "./joiner-recommits.js";
 import { type MetaProbe, metaProbe, metaUnchanged } from "./meta-probe.js";
 import {
   isDeskOrg,
@@ -403,6 +404,8 @@ export class Persistence {
     batch.ownerKeys?.done();
     for (const entry of txn.outbox) await this.#publish(org, entry);
     c.eventLog.emitDiff(org, txn);
+    // A delegate adds a joiner its state lists again and the group lacks (`joiner-recommits.ts`).
+    if (org.role !== "owner") recommitJoiners(c, org, txn.before.members);
     for (const entry of txn.emits) c.emitter.emitEntry(entry);
     if (txn.epochChanged) await c.sync.retryPending(org);
     if (txn.events.length > 0) {

@@ -10,28 +10,92 @@
  * that arrives then would be (`KeySync.onWelcome`: dropped when its branch loses, entered when
  * ours does, else kept aside until its place is known).
  *
+ * Who sent a waiting Welcome (the owner, a delegate, or the member's own kept-aside list) decides
+ * how it is judged then: a delegate's of a branch not placed yet is kept aside
+ * (`AddStepJudge.keepsUnplaced`). It is stored with the Welcome (`welcome/<key id>`, sealed:
+ * `{ v: 2, from, welcome }`), so that one read back after a restart is judged as it would have
+ * been. A record of before (the bare Welcome) is read as the owner's, as it was.
+ *
  * @module
  */
-import { equalBytes } from "@orgchat/base";
+import { equalBytes, toHex } from "@orgchat/base";
 import type { WelcomeInit } from "@orgchat/crypto";
+import type { StoreOp } from "@orgchat/store";
 import { asideWelcomeLimits } from "./aside-welcomes.js";
+import { StoreCorruptedError } from "./errors.js";
 import type { WelcomeFrom } from "./key-sync.js";
 import type { MemberOrg } from "./org.js";
+import { orgSpace } from "./persistence.js";
+import type { Vault } from "./vault.js";
 
-/**
- * Who sent each waiting Welcome (memory only). One read back from the store after a restart has
- * none: it is taken as the owner's (entered when its roster comes, as before).
- */
+/** Who sent each waiting Welcome, as noted on arrival or read back with it from the store. */
 const sources = new WeakMap<WelcomeInit, WelcomeFrom>();
+
+/** The stored record of a waiting Welcome (`welcome/<key id>`, sealed). */
+interface WaitingRecord {
+  readonly v: 2;
+  readonly from: WelcomeFrom;
+  readonly welcome: WelcomeInit;
+}
+
+const senders: readonly WelcomeFrom[] = ["owner", "delegate", "aside"];
 
 /** Notes who sent `welcome`, kept waiting for its roster. */
 export function noteWaitingWelcome(welcome: WelcomeInit, from: WelcomeFrom): void {
   sources.set(welcome, from);
 }
 
-/** Who sent a waiting Welcome ("owner" when not known: read back after a restart). */
+/**
+ * Who sent a waiting Welcome: noted on arrival, or stored with it. "owner" when neither (a record
+ * stored before the sender was).
+ */
 export function waitingWelcomeSource(welcome: WelcomeInit): WelcomeFrom {
   return sources.get(welcome) ?? "owner";
+}
+
+/**
+ * Notes who sent `welcome` and returns the put that stores it with its sender (in the unit of
+ * work that keeps it waiting).
+ *
+ * @param vault - the client's vault (the record holds the epoch and leaf secrets: sealed)
+ * @param org - the organization
+ * @param welcome - the Welcome, waiting for its roster
+ * @param from - who sent it
+ * @returns the `welcome/<key id>` put
+ */
+export function waitingWelcomeOp(
+  vault: Vault,
+  org: MemberOrg,
+  welcome: WelcomeInit,
+  from: WelcomeFrom,
+): StoreOp {
+  noteWaitingWelcome(welcome, from);
+  const space = orgSpace(org.hex);
+  const key = `welcome/${toHex(welcome.keyId)}`;
+  const record: WaitingRecord = { v: 2, from, welcome };
+  return { type: "put", space, key, value: vault.sealJson(space, key, record) };
+}
+
+/**
+ * A stored waiting Welcome, opened: its sender noted ({@link waitingWelcomeSource}). A record of
+ * before (the bare Welcome) has no sender: the owner's, as before.
+ *
+ * @param record - the opened JSON value of a `welcome/<key id>` record
+ * @param where - the record's space and key (for the error)
+ * @returns the Welcome
+ * @throws StoreCorruptedError when a record of this form names no known sender or no Welcome
+ */
+export function readWaitingWelcome(record: unknown, where: string): WelcomeInit {
+  if (typeof record !== "object" || record === null) throw new StoreCorruptedError(where);
+  if (!("v" in record)) return record as WelcomeInit;
+  const stored = record as Partial<WaitingRecord>;
+  const welcome = stored.welcome;
+  const from = senders.find((sender) => sender === stored.from);
+  if (stored.v !== 2 || from === undefined || typeof welcome !== "object" || welcome === null) {
+    throw new StoreCorruptedError(where);
+  }
+  noteWaitingWelcome(welcome, from);
+  return welcome;
 }
 
 /**

@@ -1,7 +1,9 @@
 import { sha256 } from "@noble/hashes/sha2.js";
+import { fromHex } from "@orgchat/base";
 import { type CryptoProvider, defaultProvider } from "@orgchat/crypto";
 import { memoryStore, type Store } from "@orgchat/store";
 import { type MemoryNetwork, type MemoryTransport, memoryNetwork } from "@orgchat/transport";
+import { keysTopic } from "@orgchat/wire";
 import {
   type Client,
   type ClientConfig,
@@ -327,4 +329,29 @@ export async function adminWithOwnerAway(
   await world.stop(owner);
   world.peers.splice(world.peers.indexOf(owner), 1);
   return { owner, members, orgId };
+}
+
+/**
+ * Holds what `peer` publishes on the organization's keys topic (its commits' rosters and chunks)
+ * from now on: each goes to a topic nobody reads instead. `release` stops holding and publishes
+ * the held ones where they were going.
+ */
+export function holdKeysTopic(peer: Peer, orgId: string) {
+  const topic = keysTopic(fromHex(orgId));
+  const transport = peer.transport;
+  const publish = transport.publish.bind(transport);
+  const held: Uint8Array[] = [];
+  transport.publish = async (contentTopic, payload, options) => {
+    if (contentTopic !== topic) return publish(contentTopic, payload, options);
+    held.push(payload);
+    return publish(`/held/1/${held.length}/proto`, payload, options);
+  };
+  return {
+    held,
+    /** Stops holding; publishes the held messages (when `send`). */
+    async release(send = true): Promise<void> {
+      transport.publish = publish;
+      if (send) for (const payload of held) await publish(topic, payload);
+    },
+  };
 }
