@@ -10,6 +10,7 @@ import { ClientClosedError, NotOwnerError } from "./errors.js";
 import type { ChannelBodyInit } from "./messages.js";
 import type { MemberOrg } from "./org.js";
 import { orgSpace } from "./org-records.js";
+import { queueOwnerGroups } from "./owner-groups-later.js";
 import { ownerResumedKey } from "./owner-restore.js";
 import { openIdentity } from "./persistence.js";
 import { readRestoreMarker } from "./restore-marker.js";
@@ -122,13 +123,15 @@ async function start(c: ClientCore, deviceOrigin: string | undefined): Promise<v
   const restored = await readRestoreMarker(c.p.store);
   await c.ownerDevices.start(deviceOrigin);
   for (const hex of await c.p.store.keys("orgs")) {
-    const org = await c.persistence.load(hex);
+    // An owner's groups are restored by the first task after the start (owner-groups-later.ts).
+    const org = await c.persistence.load(hex, { ownerGroups: "after-start" });
     const resumed = await c.p.store.get(orgSpace(hex), ownerResumedKey);
     if (restored !== undefined && org.role === "owner" && resumed === undefined) {
       c.inactive.set(hex, "owner-restored");
     } else {
       if (org.role === "owner") await c.ownerDevices.load(org);
       c.orgs.set(hex, org);
+      queueOwnerGroups(c, org);
     }
   }
   if (restored !== undefined) {
