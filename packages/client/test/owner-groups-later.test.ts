@@ -5,10 +5,22 @@
  * (the queue), a corrupted member record is an `error` event that takes the organization out of
  * the active ones, and a group stored whole by an older client is still restored at start.
  */
-import type { Store } from "@orgchat/store";
+import { toHex } from "@orgchat/base";
+import {
+  defaultProvider,
+  ed25519EnvelopeSigner,
+  OwnerGroup,
+  OwnerPrekeys,
+  type Roster,
+} from "@orgchat/crypto";
+import { memoryStore, type Store } from "@orgchat/store";
 import { afterEach, describe, expect, it } from "vitest";
+import { groupHeadKey, StoredGroupRecords } from "../src/group-records.js";
 import { createClient, isStoreCorruptedError, isUnknownOrganizationError } from "../src/index.js";
-import { orgWithMembers, type Peer, received, World } from "./helpers.js";
+import { newOwnerOrg } from "../src/org.js";
+import { pendingGroupEpoch, readOwnerGroupHeads } from "../src/owner-groups-later.js";
+import { Vault } from "../src/vault.js";
+import { orgWithMembers, type Peer, received, seededRandom, World } from "./helpers.js";
 
 let world: World;
 afterEach(async () => {
@@ -124,5 +136,112 @@ describe("owner groups restored after the start", () => {
       isUnknownOrganizationError,
     );
     await client.close();
+  });
+
+  it("a group stored whole by an older client is restored at start; a head in pieces waits", async () => {
+    const provider = defaultProvider();
+    const random = seededRandom(18);
+    const { vault } = await Vault.open({
+      provider,
+      random,
+      passphrase: "correct horse",
+      stored: undefined,
+      scryptN: 16,
+    });
+    const organization = provider.ed25519KeyPair();
+    const signing = provider.ed25519KeyPair();
+    const prekey = provider.x25519KeyPair();
+    const org = newOwnerOrg(
+      provider,
+      organization.publicKey,
+      {
+        signingSecret: signing.secretKey,
+        signingKey: signing.publicKey,
+        prekeySecret: prekey.secretKey,
+        prekey: prekey.publicKey,
+      },
+      {
+        orgSecret: organization.secretKey,
+        signer: ed25519EnvelopeSigner(provider, organization.secretKey),
+        prekeys: OwnerPrekeys.create(provider, {
+          identitySecretKey: organization.secretKey,
+          now: 1_000,
+        }),
+      },
+    );
+    const group = OwnerGroup.create({
+      provider,
+      group: { organizationId: organization.publicKey, channelId: "" },
+      ownLeaf: {
+        identityKey: organization.publicKey,
+        signingKey: signing.publicKey,
+        prekey: prekey.publicKey,
+      },
+      signingSecretKey: signing.secretKey,
+      now: 0,
+    });
+    // A restricted channel's group, in pieces, beside it.
+    const channel = OwnerGroup.create({
+      provider,
+      group: { organizationId: organization.publicKey, channelId: "c" },
+      ownLeaf: {
+        identityKey: organization.publicKey,
+        signingKey: signing.publicKey,
+        prekey: prekey.publicKey,
+      },
+      signingSecretKey: signing.secretKey,
+      now: 0,
+    });
+    const rosters = new Map<string, Roster>([
+      [toHex(group.keyId), group.roster],
+      [toHex(channel.keyId), channel.roster],
+    ]);
+    const joiner = provider.ed25519KeyPair();
+    const added = group.add(
+      [
+        {
+          leaf: {
+            identityKey: joiner.publicKey,
+            signingKey: provider.ed25519KeyPair().publicKey,
+            prekey: provider.x25519KeyPair().publicKey,
+          },
+          leafSecret: random(32),
+        },
+      ],
+      1,
+    );
+    rosters.set(toHex(added.keyId), added.roster);
+    const space = `org/${org.hex}`;
+    const init = (store: Store) => ({
+      store,
+      provider,
+      vault,
+      space,
+      roster: (keyIdHex: string) => rosters.get(keyIdHex),
+      stored: new StoredGroupRecords(),
+    });
+    // The whole state (`serialize`, an older client's record): restored before the call returns.
+    const whole = memoryStore();
+    await whole.put(
+      space,
+      groupHeadKey(""),
+      vault.seal(space, groupHeadKey(""), group.serialize()),
+    );
+    const channelHead = channel.takeParts({ all: true }).head;
+    await whole.put(space, groupHeadKey("c"), vault.seal(space, groupHeadKey("c"), channelHead));
+    await readOwnerGroupHeads(org, init(whole));
+    expect(org.owner.groups.get("")?.epoch).toBe(group.epoch);
+    expect(org.owner.groups.get("c")?.epoch).toBe(channel.epoch);
+    expect(pendingGroupEpoch(org, "")).toBeUndefined();
+    // A head in pieces: nothing restored yet, its epoch known.
+    org.owner.groups.clear();
+    const pieces = memoryStore();
+    const parts = group.takeParts({ all: true });
+    await pieces.put(space, groupHeadKey(""), vault.seal(space, groupHeadKey(""), parts.head));
+    await pieces.put(space, groupHeadKey("c"), vault.seal(space, groupHeadKey("c"), channelHead));
+    await readOwnerGroupHeads(org, init(pieces));
+    expect(org.owner.groups.size).toBe(0);
+    expect(pendingGroupEpoch(org, "")).toBe(group.epoch);
+    expect(pendingGroupEpoch(org, "c")).toBe(channel.epoch);
   });
 });
