@@ -47,7 +47,9 @@ export const defaultClientConfig: Required<ClientConfig> = {
  * @throws {WrongPassphraseError} when `passphrase` does not open the store's secrets
  * @throws {PassphraseRequiredError} when the store is sealed and no passphrase was given (or the
  *   reverse)
- * @throws {StoreCorruptedError} when a stored record cannot be read
+ * @throws {StoreCorruptedError} when a stored record cannot be read (an owner group's member
+ *   records are read after the start: one that cannot is an `error` event, and its organization
+ *   leaves the active ones; docs/CLIENT.md, "Owner groups after the first view")
  * @throws {RangeError} when `config.maxPendingInvitations` is not a positive integer,
  *   `config.maxMessagesPerChannel` not a non-negative integer, `config.maxPendingRequests` not a
  *   positive integer, or
