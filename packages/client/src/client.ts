@@ -10,6 +10,7 @@ import { ClientClosedError, NotOwnerError } from "./errors.js";
 import type { ChannelBodyInit } from "./messages.js";
 import type { MemberOrg } from "./org.js";
 import { orgSpace } from "./org-records.js";
+import { queueOwnerGroups } from "./owner-groups-later.js";
 import { ownerResumedKey } from "./owner-restore.js";
 import { openIdentity } from "./persistence.js";
 import { readRestoreMarker } from "./restore-marker.js";
@@ -46,7 +47,9 @@ export const defaultClientConfig: Required<ClientConfig> = {
  * @throws {WrongPassphraseError} when `passphrase` does not open the store's secrets
  * @throws {PassphraseRequiredError} when the store is sealed and no passphrase was given (or the
  *   reverse)
- * @throws {StoreCorruptedError} when a stored record cannot be read
+ * @throws {StoreCorruptedError} when a stored record cannot be read (an owner group's member
+ *   records are read after the start: one that cannot is an `error` event, and its organization
+ *   leaves the active ones; docs/CLIENT.md, "Owner groups after the first view")
  * @throws {RangeError} when `config.maxPendingInvitations` is not a positive integer,
  *   `config.maxMessagesPerChannel` not a non-negative integer, `config.maxPendingRequests` not a
  *   positive integer, or
@@ -122,13 +125,15 @@ async function start(c: ClientCore, deviceOrigin: string | undefined): Promise<v
   const restored = await readRestoreMarker(c.p.store);
   await c.ownerDevices.start(deviceOrigin);
   for (const hex of await c.p.store.keys("orgs")) {
-    const org = await c.persistence.load(hex);
+    // An owner's groups are restored by the first task after the start (owner-groups-later.ts).
+    const org = await c.persistence.load(hex, { ownerGroups: "after-start" });
     const resumed = await c.p.store.get(orgSpace(hex), ownerResumedKey);
     if (restored !== undefined && org.role === "owner" && resumed === undefined) {
       c.inactive.set(hex, "owner-restored");
     } else {
       if (org.role === "owner") await c.ownerDevices.load(org);
       c.orgs.set(hex, org);
+      queueOwnerGroups(c, org);
     }
   }
   if (restored !== undefined) {

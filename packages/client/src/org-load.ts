@@ -35,10 +35,20 @@ import {
   pendingLog,
   provenLog,
 } from "./org-records.js";
+import { readOwnerGroupHeads } from "./owner-groups-later.js";
 import { decodeRestoreRecord, restoreRecordKey } from "./restore.js";
 import { loadRosterRecords } from "./roster-records.js";
 import type { StateSnapshots } from "./state-snapshots.js";
 import { readWaitingWelcome } from "./waiting-welcomes.js";
+
+/** How {@link loadOrg} loads. */
+export interface LoadOrgOptions {
+  /**
+   * "after-start": an owner's groups are restored by a task queued with `queueOwnerGroups`
+   * (`owner-groups-later.ts`), not before the load returns; "now" by default.
+   */
+  readonly ownerGroups?: "now" | "after-start";
+}
 
 /**
  * Loads one organization from the store: its records, keys, rosters, groups, state snapshot and
@@ -47,6 +57,7 @@ import { readWaitingWelcome } from "./waiting-welcomes.js";
  * @param hex the organization's id, hex
  * @param storedGroups filled with the group records the store holds (the commit path's view)
  * @param snapshots the organization's state-snapshot policy
+ * @param options whether an owner's groups wait for a task after the start
  * @returns the organization as last committed
  * @throws {StoreCorruptedError} when a record is missing or unreadable
  */
@@ -55,6 +66,7 @@ export async function loadOrg(
   hex: string,
   storedGroups: StoredGroupRecords,
   snapshots: StateSnapshots,
+  options: LoadOrgOptions = {},
 ): Promise<Org> {
   const { store, vault, provider } = core.p;
   const space = orgSpace(hex);
@@ -171,7 +183,12 @@ export async function loadOrg(
         return org.rosters.get(keyIdHex)?.roster;
       },
     };
-    if (org.role === "owner") {
+    if (org.role === "owner" && options.ownerGroups === "after-start") {
+      // Every kept roster checked now (a corrupted one is refused at start): the groups' restore,
+      // queued after the start, finds their hashes noted (`rosterHashOnce`).
+      checkDeferredRosters(org.rosters, space, deferredRosters, new Set(), []);
+      await readOwnerGroupHeads(org, groupsInit);
+    } else if (org.role === "owner") {
       const groups = await loadGroupRecords({ ...groupsInit, role: "owner" });
       for (const [channelId, group] of groups) org.owner.groups.set(channelId, group);
       checkDeferredRosters(org.rosters, space, deferredRosters, handedOut, groups.values());

@@ -16,7 +16,7 @@ import {
   type StoredDescription,
   type Txn,
 } from "./org.js";
-import { loadOrg } from "./org-load.js";
+import { type LoadOrgOptions, loadOrg } from "./org-load.js";
 import {
   descriptionKey,
   eventsLog,
@@ -149,10 +149,10 @@ export class Persistence {
   }
 
   /** @throws {StoreCorruptedError} when a record is missing or unreadable */
-  async load(hex: string): Promise<Org> {
+  async load(hex: string, options?: LoadOrgOptions): Promise<Org> {
     const storedGroups = new StoredGroupRecords();
     this.#groupRecords.set(hex, storedGroups);
-    return loadOrg(this.#c, hex, storedGroups, this.#snapshots);
+    return loadOrg(this.#c, hex, storedGroups, this.#snapshots, options);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { canPost, type Member, type OrgState, type Role, requestStatus } from "@orgchat/state";
 import type { ClientCore } from "./core.js";
 import type { Org } from "./org.js";
+import { pendingGroupEpoch } from "./owner-groups-later.js";
 import type { ChannelView, MessageView, OrganizationView, RequestView } from "./types.js";
 
 /** Whether a channel runs its own group (anything but an open, non-private channel). */
@@ -89,7 +90,9 @@ export class Views {
       }));
     const members = memberTablesOf(state.members);
     const epoch =
-      org.role === "owner" ? org.owner.groups.get("")?.epoch : org.member.groups.get("")?.epoch;
+      org.role === "owner"
+        ? (org.owner.groups.get("")?.epoch ?? pendingGroupEpoch(org, ""))
+        : org.member.groups.get("")?.epoch;
     const request = org.role === "owner" ? undefined : org.member.request;
     return {
       id: org.hex,

@@ -121,6 +121,7 @@ export {
   type OwnerRegenesisInit,
   refreshIntervalMs,
 } from "./owner-group.js";
+export { ownerHeadEpoch } from "./owner-head-epoch.js";
 export {
   type AcceptedEphemeralKey,
   OwnerPrekeys,

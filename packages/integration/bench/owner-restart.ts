@@ -64,7 +64,7 @@ for (let run = 0; run < runs; run++) {
   results.push({ ...result, load: Math.round(load * 100) / 100 });
   if (!json) {
     process.stdout.write(
-      `run ${run + 1}: cold ${result.coldMs} ms, CPU ${result.coldCpuMs} ms (main thread ${result.coldMainCpuMs}); warm ${result.warmMs.join(", ")} ms, CPU ${result.warmCpuMs.join(", ")} ms; ${result.members} members at epoch ${result.epoch ?? "none (no group loaded)"}, ${(result.storeBytes / 1e6).toFixed(1)} MB; load ${load.toFixed(2)}\n`,
+      `run ${run + 1}: cold ${result.coldMs} ms, CPU ${result.coldCpuMs} ms (main thread ${result.coldMainCpuMs}); ready ${result.coldReadyMs} ms, CPU ${result.coldReadyCpuMs} ms (longest block after the view ${result.coldLongestBlockMs} ms); first removal ${result.firstRemovalMs} ms, CPU ${result.firstRemovalCpuMs} ms; warm ${result.warmMs.join(", ")} ms, CPU ${result.warmCpuMs.join(", ")} ms; ${result.members} members at epoch ${result.epoch ?? "none (no group loaded)"}, ${(result.storeBytes / 1e6).toFixed(1)} MB; load ${load.toFixed(2)}\n`,
     );
   }
 }
@@ -75,9 +75,12 @@ const summary = {
   coldCpuMsMedian: median(results.map((r) => r.coldCpuMs)),
   coldMainCpuMsMedian: median(results.map((r) => r.coldMainCpuMs)),
   lastWarmCpuMsMedian: median(results.map((r) => r.warmCpuMs.at(-1) ?? 0)),
+  coldReadyMsMedian: median(results.map((r) => r.coldReadyMs)),
+  coldReadyCpuMsMedian: median(results.map((r) => r.coldReadyCpuMs)),
+  firstRemovalMsMedian: median(results.map((r) => r.firstRemovalMs)),
 };
 process.stdout.write(
   json
     ? `${JSON.stringify(summary, (_key, value) => (typeof value === "bigint" ? String(value) : value))}\n`
-    : `median of ${runs}: cold ${summary.coldMsMedian} ms, CPU ${summary.coldCpuMsMedian} ms (main thread ${summary.coldMainCpuMsMedian}); last warm CPU ${summary.lastWarmCpuMsMedian} ms\n`,
+    : `median of ${runs}: cold ${summary.coldMsMedian} ms, CPU ${summary.coldCpuMsMedian} ms (main thread ${summary.coldMainCpuMsMedian}); last warm CPU ${summary.lastWarmCpuMsMedian} ms; ready ${summary.coldReadyMsMedian} ms (CPU ${summary.coldReadyCpuMsMedian}); first removal ${summary.firstRemovalMsMedian} ms\n`,
 );

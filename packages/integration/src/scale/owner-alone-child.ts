@@ -47,6 +47,7 @@ process.once("message", async (message) => {
   const mainCpu: number[] = [];
   let members = 0;
   const epochs = new Set<bigint | undefined>();
+  let ready = { ms: 0, cpuMs: 0, longestBlockMs: 0 };
   for (let round = 0; round <= input.warmRounds; round++) {
     // The store's copy and the previous client's garbage collected: the restart pays its own.
     collect();
@@ -65,8 +66,47 @@ process.once("message", async (message) => {
     mainCpu.push(mainCpuNow() - startMainCpu);
     members = organization.members.size;
     epochs.add(organization.epoch);
+    if (round === 0) {
+      // Ready: what the start left to the client's queue (an owner's groups, the catch-up) done.
+      // The longest the event loop was held: the longest gap between two turns of a 1 ms timer.
+      let last = performance.now();
+      let longest = 0;
+      let probing = true;
+      const probe = () => {
+        const now = performance.now();
+        longest = Math.max(longest, now - last);
+        last = now;
+        if (probing) setTimeout(probe, 1);
+      };
+      setTimeout(probe, 1);
+      await owner.idle();
+      probing = false;
+      longest = Math.max(longest, performance.now() - last);
+      ready = {
+        ms: performance.now() - start,
+        cpuMs: cpuNow() - startCpu,
+        longestBlockMs: longest,
+      };
+    }
     await owner.close();
   }
+  // The first operation after a start: a member removed right after `createClient` resolves (it
+  // waits for whatever the start left queued). Last, so the rounds above restart the same store.
+  collect();
+  collect();
+  const owner = await createClient({
+    transport: network.transport({ name: "owner-removal" }),
+    store,
+    config: dump.config,
+  });
+  const removalStart = performance.now();
+  const removalCpu = cpuNow();
+  const removed = [...owner.getOrganization(dump.organizationId).members.keys()].find(
+    (member) => member !== dump.organizationId,
+  );
+  if (removed !== undefined) await owner.removeMember(dump.organizationId, removed);
+  const removal = { ms: performance.now() - removalStart, cpuMs: cpuNow() - removalCpu };
+  await owner.close();
   const result: OwnerAloneResult = {
     coldMs: round(wall[0] ?? 0),
     coldCpuMs: round(cpu[0] ?? 0),
@@ -74,6 +114,11 @@ process.once("message", async (message) => {
     warmMs: wall.slice(1).map(round),
     warmCpuMs: cpu.slice(1).map(round),
     warmMainCpuMs: mainCpu.slice(1).map(round),
+    coldReadyMs: round(ready.ms),
+    coldReadyCpuMs: round(ready.cpuMs),
+    coldLongestBlockMs: round(ready.longestBlockMs),
+    firstRemovalMs: round(removal.ms),
+    firstRemovalCpuMs: round(removal.cpuMs),
     members,
     // Two epochs would be two different loads of one store: none is reported then.
     epoch: epochs.size === 1 ? [...epochs][0] : undefined,

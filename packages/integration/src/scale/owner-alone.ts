@@ -70,6 +70,20 @@ export interface OwnerAloneResult {
   readonly warmCpuMs: number[];
   /** The main thread's share of each of {@link warmCpuMs}. */
   readonly warmMainCpuMs: number[];
+  /**
+   * The cold restart until ready: `createClient` → the first view → `idle()` (what the start left
+   * queued done: an owner's groups restored, the catch-up), wall and process CPU (ms).
+   */
+  readonly coldReadyMs: number;
+  readonly coldReadyCpuMs: number;
+  /** The longest the event loop was held between the cold first view and ready (ms, ~1 ms steps). */
+  readonly coldLongestBlockMs: number;
+  /**
+   * The first operation after a start (a restart after the others): a member removed right after
+   * `createClient` resolved, until `removeMember` resolved (it waits for what the start queued).
+   */
+  readonly firstRemovalMs: number;
+  readonly firstRemovalCpuMs: number;
   /** Members the loaded organization showed (each restart the same). */
   readonly members: number;
   /**
