@@ -5,25 +5,14 @@
  *
  * @module
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { createClient } from "@orgchat/client";
 import { memoryStore, type StoreOp } from "@orgchat/store";
 import { memoryNetwork } from "@orgchat/transport";
+import { collector, processCpuMs as cpuNow, mainThreadCpuMs as mainCpuNow } from "./cpu-clock.js";
 import { type OwnerAloneInput, type OwnerAloneResult, readOwnerDump } from "./owner-alone.js";
 
-setFlagsFromString("--expose-gc");
-const collect = runInNewContext("gc") as () => void;
-
-const cpuNow = () => {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
-};
-/** The main thread's CPU (ms): process CPU less the collector's and compilers' threads. */
-const mainCpuNow = () => {
-  const usage = process.threadCpuUsage();
-  return (usage.user + usage.system) / 1000;
-};
+/** Collects twice (the second pass takes what the first one's finalizers released). */
+const collectTwice = collector();
 const round = (value: number) => Math.round(value * 10) / 10;
 
 process.once("message", async (message) => {
@@ -50,8 +39,7 @@ process.once("message", async (message) => {
   let ready = { ms: 0, cpuMs: 0, longestBlockMs: 0 };
   for (let round = 0; round <= input.warmRounds; round++) {
     // The store's copy and the previous client's garbage collected: the restart pays its own.
-    collect();
-    collect();
+    collectTwice();
     const start = performance.now();
     const startCpu = cpuNow();
     const startMainCpu = mainCpuNow();
@@ -92,8 +80,7 @@ process.once("message", async (message) => {
   }
   // The first operation after a start: a member removed right after `createClient` resolves (it
   // waits for whatever the start left queued). Last, so the rounds above restart the same store.
-  collect();
-  collect();
+  collectTwice();
   const owner = await createClient({
     transport: network.transport({ name: "owner-removal" }),
     store,
