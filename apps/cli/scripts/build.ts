@@ -18,7 +18,7 @@
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type Metafile } from "esbuild";
+import { build, type Metafile, type Plugin } from "esbuild";
 
 /** apps/cli */
 export const appDir: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -32,6 +32,28 @@ export const heavyInputs: readonly RegExp[] = [
   /node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?(@libp2p|libp2p|@waku|@chainsafe)\//,
   /packages\/(store-sqlite|transport-waku|service-node)\/src\//,
 ];
+
+/**
+ * `node:http` and `node:https` imported as ES modules make Node build their ES module facade, which
+ * reads every export, `WebSocket` too: that loads Node's undici (~65 ms of CPU on every command that
+ * opens the network, measured on the 2-core dev machine; `@libp2p/websockets` imports them so for its
+ * listener, which only `serve` uses). Taken with `require` (the banner's) instead, nothing reads
+ * `WebSocket` and undici stays unloaded. Checked by `test/package.test.ts`.
+ */
+export const httpByRequire: Plugin = {
+  name: "orgchat-http-by-require",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?https?$/ }, (args) =>
+      args.kind === "import-statement"
+        ? { path: `node:${args.path.replace(/^node:/, "")}`, namespace: "orgchat-require" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "orgchat-require" }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
 
 /** What {@link buildCli} made. */
 export interface BuiltCli {
@@ -71,6 +93,7 @@ export async function buildCli(packageDir: string): Promise<BuiltCli> {
       js: "import { createRequire as __orgchatRequire } from 'node:module'; const require = __orgchatRequire(import.meta.url);",
     },
     legalComments: "eof",
+    plugins: [httpByRequire],
     metafile: true,
     logLevel: "warning",
   });

@@ -52,7 +52,26 @@ const globalOptions: Record<string, OptionSpec> = {
 };
 
 /** How long closing the data directory keeps the process alive for the deadlines inside it, ms. */
-const closeGraceMs = 30_000;
+export const defaultCloseGraceMs = 30_000;
+
+/**
+ * The close bound of a one-shot command, ms: `ORGCHAT_CLOSE_GRACE=SECONDS` (more than 0, at most
+ * 3600), else {@link defaultCloseGraceMs}. A close still pending when it ends is a stall (exit code 4).
+ * @param env - the environment to read (the process's by default)
+ * @throws CliError (usage) when the variable is set to anything else
+ */
+export function closeGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.ORGCHAT_CLOSE_GRACE;
+  if (text === undefined || text === "") return defaultCloseGraceMs;
+  const seconds = Number(text);
+  if (!(seconds > 0 && seconds <= 3600)) {
+    throw new CliError(
+      `ORGCHAT_CLOSE_GRACE needs a number of seconds above 0 and at most 3600, got ${JSON.stringify(text.slice(0, 40))}: fix it, or unset it for the default (${defaultCloseGraceMs / 1000} s)`,
+      exitCodes.usage,
+    );
+  }
+  return Math.round(seconds * 1000);
+}
 
 /** The version `--version` prints (the build checks that it is `package.json`'s). */
 export const cliVersion = "0.0.0";
@@ -224,6 +243,7 @@ export async function runCli(
   let global: GlobalOptions | undefined;
   let session: Session | undefined;
   const sessions: Session[] = [];
+  let closeGrace = defaultCloseGraceMs;
   try {
     // Pass 1: find the command (options of every command are known, so their values are not
     // mistaken for positionals).
@@ -312,6 +332,7 @@ export async function runCli(
         command.name,
       );
     }
+    closeGrace = closeGraceMs();
     global = {
       json: parsed.values.json === true,
       ...(typeof parsed.values.data === "string" ? { data: parsed.values.data } : {}),
@@ -378,9 +399,9 @@ export async function runCli(
     if (sessions.length > 0) noteStep("closing the data directory");
     // Closing waits on deadlines that do not keep the process alive by themselves (libp2p gives a
     // connection 500 ms to close gracefully, on an unref'd timer): a one-shot process whose sockets are
-    // gone would run out of events before they fire. This timer keeps it alive while they run; a close
-    // still pending when it ends is a stall (`stall-guard.ts`).
-    const keepAlive = setTimeout(() => undefined, closeGraceMs);
+    // gone would run out of events before they fire. This timer (ORGCHAT_CLOSE_GRACE) keeps it alive
+    // while they run; a close still pending when it ends is a stall (`stall-guard.ts`).
+    const keepAlive = setTimeout(() => undefined, closeGrace);
     try {
       for (const open of sessions.reverse()) await open.close();
     } finally {

@@ -7,11 +7,11 @@
  * test fails.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, beforeEach, inject } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from "vitest";
 
 export const appDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -43,6 +43,11 @@ export interface Run {
 }
 
 const running = new Set<Run>();
+/**
+ * `ORGCHAT_TEST_PROCESS_LOG=<file>`: one JSON line per process a test started (file, test, command
+ * line, wall time in ms, exit code), appended when it exits: where a suite's time goes, by command.
+ */
+const processLog = process.env.ORGCHAT_TEST_PROCESS_LOG;
 const temps: string[] = [];
 
 /** Starts `orgchat args…` (stdin is a pipe: write to `child.stdin`). */
@@ -55,9 +60,17 @@ export function start(args: readonly string[], env: NodeJS.ProcessEnv = {}): Run
   return track(child, `orgchat ${args.join(" ")}`);
 }
 
-/** Starts a program (`script` for a pseudo-terminal, `bin/orgchat.js`). */
-export function startProgram(file: string, args: readonly string[]): Run {
-  const child = spawn(file, args, { cwd: appDir, stdio: ["pipe", "pipe", "pipe"] });
+/** Starts a program (`script` for a pseudo-terminal, `bin/orgchat.js`), `env` added to this one's. */
+export function startProgram(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Run {
+  const child = spawn(file, args, {
+    cwd: appDir,
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   return track(child, `${file} ${args.join(" ")}`);
 }
 
@@ -79,7 +92,18 @@ function track(child: ChildProcess, what: string): Run {
     run.stderr += chunk;
   });
   running.add(run);
-  void run.exited.then(() => running.delete(run));
+  const started = performance.now();
+  const { testPath, currentTestName } = expect.getState();
+  void run.exited.then((code) => {
+    running.delete(run);
+    if (processLog === undefined || processLog === "") return;
+    const file = testPath?.split("/").pop();
+    const ms = Math.round(performance.now() - started);
+    appendFileSync(
+      processLog,
+      `${JSON.stringify({ file, test: currentTestName, what, ms, code })}\n`,
+    );
+  });
   return run;
 }
 

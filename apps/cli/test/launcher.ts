@@ -37,5 +37,6 @@ export default async function setup(project: TestProject): Promise<() => void> {
   // `bin/orgchat.js` of the repository runs `dist/`: made by the `build` script (turbo runs it), or
   // here when a test run comes first.
   if (!existsSync(join(appDir, "dist", "main.mjs"))) await buildRepository();
-  return () => rmSync(outdir, { recursive: true, force: true });
+  // Retried: a process that has just exited may still be writing its compile cache there (ENOTEMPTY).
+  return () => rmSync(outdir, { recursive: true, force: true, maxRetries: 5 });
 }

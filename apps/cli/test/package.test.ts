@@ -70,6 +70,19 @@ describe("the built command", () => {
     expect(version.stdout).toBe("0.0.0\n");
   });
 
+  it("no chunk loads Node's undici (node:http's ES module facade would, on every online command)", () => {
+    const dist = dirname(inject("orgchatMain"));
+    // Every chunk but the entry (which would run a command), in one process; then what Node loaded.
+    const script = `import { readdirSync } from "node:fs";
+for (const file of readdirSync(${JSON.stringify(dist)})) {
+  if (file.endsWith(".mjs") && file !== "main.mjs") await import(${JSON.stringify(`${dist}/`)} + file);
+}
+process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => m.includes("undici"))));`;
+    const result = run(node, ["--no-warnings", "--input-type=module", "-e", script]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([]);
+  });
+
   it("keeps Node's compile cache in the user's private cache directory, unless told otherwise", () => {
     const bin = inject("orgchatBin");
     const home = mkdtempSync(join(tmpdir(), "orgchat-compile-cache-"));
