@@ -373,7 +373,7 @@ export async function openSession(options: GlobalOptions, init: SessionInit): Pr
             tracingTransport(
               peers.length === 0
                 ? await offlineTransport()
-                : (await import("@orgchat/transport-waku")).wakuTransport({
+                : (await import("@orgchat/transport-waku/light")).wakuTransport({
                     mode: "light",
                     peers,
                     publishTimeoutMs: timeoutMs,

@@ -83,6 +83,30 @@ process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => m.inclu
     expect(JSON.parse(result.stdout)).toEqual([]);
   });
 
+  it("an online command's transport is the light entry: neither it nor what it imports holds gossipsub", () => {
+    const meta = readMeta();
+    const holding = (pattern: RegExp) =>
+      Object.keys(meta.outputs).filter((output) =>
+        Object.keys(meta.outputs[output]?.inputs ?? {}).some((input) => pattern.test(input)),
+      );
+    const [session] = holding(/^src\/session\.ts$/);
+    const [light] = holding(/transport-waku\/src\/light-entry\.ts$/);
+    expect(session).toBeDefined();
+    expect(light).toBeDefined();
+    // The session loads the light entry (when it goes online), nothing else of transport-waku's roots.
+    const dynamic = (meta.outputs[session ?? ""]?.imports ?? []).filter(
+      (i) => i.kind === "dynamic-import",
+    );
+    expect(dynamic.map((i) => i.path)).toContain(light);
+    const gossipsub = new Set(
+      holding(/libp2p-gossipsub\/|transport-waku\/src\/relay-transport\.ts$/),
+    );
+    expect(gossipsub.size).toBeGreaterThan(0);
+    for (const root of [session, light]) {
+      expect([...staticClosure(meta, root ?? "")].filter((o) => gossipsub.has(o))).toEqual([]);
+    }
+  });
+
   it("keeps Node's compile cache in the user's private cache directory, unless told otherwise", () => {
     const bin = inject("orgchatBin");
     const home = mkdtempSync(join(tmpdir(), "orgchat-compile-cache-"));
@@ -186,10 +210,39 @@ process.stdout.write(JSON.stringify(process.moduleLoadList.filter((m) => m.inclu
 });
 
 /** The bundle's chunks that contain the store, the client or the Waku stack (from esbuild's metafile). */
-function heavyChunks(): Set<string> {
-  const meta = JSON.parse(
+/** esbuild's metafile of the built command (what the launcher wrote). */
+interface BuildMeta {
+  readonly outputs: Record<
+    string,
+    {
+      readonly inputs: Record<string, unknown>;
+      readonly imports?: readonly { readonly path: string; readonly kind: string }[];
+    }
+  >;
+}
+
+function readMeta(): BuildMeta {
+  return JSON.parse(
     readFileSync(join(inject("orgchatPackage"), "..", "meta.json"), "utf8"),
-  ) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  ) as BuildMeta;
+}
+
+/** The outputs `root` loads before it runs: itself and its static imports, transitively. */
+function staticClosure(meta: BuildMeta, root: string): Set<string> {
+  const seen = new Set<string>();
+  const queue = [root];
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    if (seen.has(next)) continue;
+    seen.add(next);
+    for (const i of meta.outputs[next]?.imports ?? []) {
+      if (i.kind === "import-statement") queue.push(i.path);
+    }
+  }
+  return seen;
+}
+
+function heavyChunks(): Set<string> {
+  const meta = readMeta();
   const heavy = new Set<string>();
   for (const [output, { inputs }] of Object.entries(meta.outputs)) {
     if (Object.keys(inputs).some((input) => heavyInputs.some((pattern) => pattern.test(input)))) {
