@@ -81,7 +81,11 @@ export function memberChanges(
 /** Per roster, the member ids it lists (rosters never change once built). */
 const listedIds = new WeakMap<Roster, ReadonlySet<string>>();
 
-function lists(roster: Roster, member: MemberId): boolean {
+/**
+ * Whether `roster` lists `member`: the roster's ids are built once per roster (rosters never change
+ * once built), so asking again costs a set lookup, not a walk of every leaf.
+ */
+export function rosterLists(roster: Roster, member: MemberId): boolean {
   let ids = listedIds.get(roster);
   if (ids === undefined) {
     const built = new Set<string>();
@@ -144,7 +148,7 @@ export function hasDeparted(
   }
   const groupId = isRestricted(state, channelId) ? channelId : "";
   const roster = departureRoster(org, groupId, forks);
-  return roster !== undefined && !lists(roster.roster, author);
+  return roster !== undefined && !rosterLists(roster.roster, author);
 }
 
 /** The winner order of branches (`CommitForks`). */
@@ -217,9 +221,10 @@ export function holdsDeparted(org: Org, roster: Roster): boolean {
   const cached = departedChecks.get(roster);
   if (cached?.members === state.members && cached.banned === state.banned) return cached.holds;
   let holds = false;
-  for (const id of state.banned.keys()) if (lists(roster, id)) holds = true;
+  for (const id of state.banned.keys()) if (rosterLists(roster, id)) holds = true;
   if (!holds) {
-    for (const id of org.departed) if (!state.members.has(id) && lists(roster, id)) holds = true;
+    for (const id of org.departed)
+      if (!state.members.has(id) && rosterLists(roster, id)) holds = true;
   }
   departedChecks.set(roster, { members: state.members, banned: state.banned, holds });
   return holds;

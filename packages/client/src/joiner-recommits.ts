@@ -33,12 +33,11 @@
  *
  * @module
  */
-import { toHex } from "@orgchat/base";
 import type { Roster } from "@orgchat/crypto";
 import { type OrgState, rankOf } from "@orgchat/state";
 import type { ClientCore } from "./core.js";
 import { isDelegate } from "./delegates.js";
-import { memberChanges } from "./departures.js";
+import { memberChanges, rosterLists } from "./departures.js";
 import { commitDelegateAddKept, keptWelcomesOf } from "./kept-welcomes.js";
 import { type DelegateOrg, type MemberOrg, newTxn } from "./org.js";
 import { delegateCommitGraceMs } from "./owner-follow.js";
@@ -78,13 +77,6 @@ export function acceptanceDeciders(
   return new Map([...newest].map(([member, { by }]) => [member, by]));
 }
 
-/** The member ids a roster holds. */
-function rosterIds(roster: Roster): Set<string> {
-  const ids = new Set<string>();
-  for (const leaf of roster) if (leaf !== undefined) ids.add(toHex(leaf.identityKey));
-  return ids;
-}
-
 /**
  * Of `joined` (members the state lists now and did not before), those delegate `me` adds: `now`,
  * its own acceptances; `later`, those of another delegate of its rank (at the grace's end);
@@ -104,11 +96,10 @@ export function joinersToAdd(
   me: string,
   roster: Roster,
 ): { now: string[]; later: string[]; unknown: string[] } {
-  const held = rosterIds(roster);
   const missing = new Set(
     joined
       .slice(0, joinerRecommitLimits.maxPerOrg)
-      .filter((id) => id !== me && id !== state.organizationId && !held.has(id)),
+      .filter((id) => id !== me && id !== state.organizationId && !rosterLists(roster, id)),
   );
   const now: string[] = [];
   const later: string[] = [];
@@ -187,7 +178,7 @@ function addJoiners(
       const group = org.member.groups.get("");
       if (c.orgs.get(org.hex) !== org || org.member.delegate === undefined) return;
       if (group?.status !== "member" || !isDelegate(org.log.state, c.memberId)) return;
-      if (!org.log.state.members.has(member) || rosterIds(group.roster).has(member)) continue;
+      if (!org.log.state.members.has(member) || rosterLists(group.roster, member)) continue;
       const delegateOrg = org as DelegateOrg;
       if ((await ownerMemberKeys(c.p, delegateOrg, member))?.signed === undefined) continue;
       const txn = newTxn(org);
