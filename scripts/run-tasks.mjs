@@ -29,7 +29,7 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { programs } from "./typecheck.mjs";
-import { workspacePackages } from "./workspace.mjs";
+import { runAsScript, workspacePackages } from "./workspace.mjs";
 
 export { workspacePackages };
 
@@ -205,14 +205,4 @@ async function main(argv) {
   return 1;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (status) => {
-      process.exitCode = status;
-    },
-    (error) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
-}
+runAsScript(import.meta.url, main);

@@ -19,7 +19,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { workspacePackages } from "./workspace.mjs";
+import { runAsScript, workspacePackages } from "./workspace.mjs";
 
 /** Keys of a package's tsconfig.json that a shared program can carry (anything else: alone). */
 const mergeable = new Set(["extends", "compilerOptions", "include"]);
@@ -121,14 +121,4 @@ async function main(argv) {
   return failed === 0 ? 0 : 1;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (status) => {
-      process.exitCode = status;
-    },
-    (error) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
-}
+runAsScript(import.meta.url, main);

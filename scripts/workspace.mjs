@@ -1,9 +1,29 @@
 /**
- * The workspace's packages, read from `packages/*` and `apps/*` (shared by `run-tasks.mjs` and
- * `typecheck.mjs`).
+ * What `run-tasks.mjs` and `typecheck.mjs` share: the workspace's packages, read from `packages/*`
+ * and `apps/*`, and running a script's `main` when the file is run directly.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Runs `main(argv)` when the module at `url` is the script Node was started with (not when a test
+ * imports it); its resolved status becomes the exit code, a throw prints and exits 1.
+ * @param {string} url - the module's `import.meta.url`
+ * @param {(argv: string[]) => Promise<number>} main
+ */
+export function runAsScript(url, main) {
+  if (!process.argv[1] || resolve(process.argv[1]) !== fileURLToPath(url)) return;
+  main(process.argv.slice(2)).then(
+    (status) => {
+      process.exitCode = status;
+    },
+    (error) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
 
 /**
  * The workspace packages (`packages/*`, `apps/*`): each one's name, directory (from the root) and
